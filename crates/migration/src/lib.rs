@@ -1,0 +1,15 @@
+//! Database schema for Volant, written with SeaQuery builders so the same
+//! migrations run on SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_fleet;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261121_000001_fleet::Migration)]
+    }
+}

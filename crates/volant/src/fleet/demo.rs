@@ -1,0 +1,219 @@
+//! Demo data: garages in France and West Africa with a few hundred vehicles,
+//! created through the services (same rules as users) in one transaction.
+
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait};
+
+use super::garages::service::{self as garages, GarageInput};
+use super::vehicles::model::FuelType;
+use super::vehicles::service::{self as vehicles, VehicleInput};
+use crate::platform::error::{AppError, AppResult};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeedReport {
+    pub garages: usize,
+    pub vehicles: usize,
+}
+
+#[derive(Clone, Copy)]
+enum PlateStyle {
+    /// SIV: AB-123-CD
+    France,
+    /// DK-1234-AB
+    Senegal,
+    /// 1234 AB 01
+    IvoryCoast,
+    /// AB 1234 RB
+    Benin,
+}
+
+struct DemoGarage {
+    name: &'static str,
+    address: &'static str,
+    postal_code: Option<&'static str>,
+    city: &'static str,
+    phone: &'static str,
+    style: PlateStyle,
+    vehicles: usize,
+}
+
+const GARAGES: &[DemoGarage] = &[
+    DemoGarage {
+        name: "Garage du Centre",
+        address: "12 rue de la République",
+        postal_code: Some("69002"),
+        city: "Lyon",
+        phone: "+33 4 78 42 10 10",
+        style: PlateStyle::France,
+        vehicles: 48,
+    },
+    DemoGarage {
+        name: "Atelier Saint-Michel",
+        address: "8 boulevard Saint-Michel",
+        postal_code: Some("75006"),
+        city: "Paris",
+        phone: "+33 1 43 26 00 00",
+        style: PlateStyle::France,
+        vehicles: 42,
+    },
+    DemoGarage {
+        name: "Garage des Chartrons",
+        address: "45 quai des Chartrons",
+        postal_code: Some("33000"),
+        city: "Bordeaux",
+        phone: "+33 5 56 00 12 34",
+        style: PlateStyle::France,
+        vehicles: 36,
+    },
+    DemoGarage {
+        name: "Auto Service Plateau",
+        address: "Avenue Léopold Sédar Senghor",
+        postal_code: None,
+        city: "Dakar",
+        phone: "+221 33 821 00 00",
+        style: PlateStyle::Senegal,
+        vehicles: 44,
+    },
+    DemoGarage {
+        name: "Garage Thiès Motors",
+        address: "Route de Dakar",
+        postal_code: None,
+        city: "Thiès",
+        phone: "+221 33 951 00 00",
+        style: PlateStyle::Senegal,
+        vehicles: 30,
+    },
+    DemoGarage {
+        name: "Abidjan Auto Cocody",
+        address: "Boulevard de France, Cocody",
+        postal_code: None,
+        city: "Abidjan",
+        phone: "+225 27 22 44 00 00",
+        style: PlateStyle::IvoryCoast,
+        vehicles: 46,
+    },
+    DemoGarage {
+        name: "Garage de Treichville",
+        address: "Rue 12, Treichville",
+        postal_code: None,
+        city: "Abidjan",
+        phone: "+225 27 21 24 00 00",
+        style: PlateStyle::IvoryCoast,
+        vehicles: 34,
+    },
+    DemoGarage {
+        name: "Cotonou Mécanique",
+        address: "Boulevard de la Marina",
+        postal_code: None,
+        city: "Cotonou",
+        phone: "+229 21 31 00 00",
+        style: PlateStyle::Benin,
+        vehicles: 40,
+    },
+];
+
+const MODELS: &[(&str, &str, FuelType)] = &[
+    ("Renault", "Clio", FuelType::Petrol),
+    ("Renault", "Mégane", FuelType::Diesel),
+    ("Renault", "Captur", FuelType::Hybrid),
+    ("Peugeot", "208", FuelType::Petrol),
+    ("Peugeot", "308", FuelType::Diesel),
+    ("Peugeot", "3008", FuelType::Hybrid),
+    ("Peugeot", "e-208", FuelType::Electric),
+    ("Citroën", "C3", FuelType::Petrol),
+    ("Citroën", "C4", FuelType::Diesel),
+    ("Dacia", "Sandero", FuelType::Lpg),
+    ("Dacia", "Duster", FuelType::Diesel),
+    ("Toyota", "Corolla", FuelType::Hybrid),
+    ("Toyota", "Hilux", FuelType::Diesel),
+    ("Toyota", "Land Cruiser", FuelType::Diesel),
+    ("Toyota", "RAV4", FuelType::Hybrid),
+    ("Volkswagen", "Golf", FuelType::Petrol),
+    ("Volkswagen", "Polo", FuelType::Petrol),
+    ("Hyundai", "Tucson", FuelType::Diesel),
+    ("Kia", "Sportage", FuelType::Diesel),
+    ("Mercedes-Benz", "Classe C", FuelType::Diesel),
+    ("Nissan", "Navara", FuelType::Diesel),
+    ("Ford", "Ranger", FuelType::Diesel),
+    ("Suzuki", "Swift", FuelType::Petrol),
+    ("Tesla", "Model 3", FuelType::Electric),
+];
+
+const COLORS: &[&str] = &["Blanc", "Noir", "Gris", "Gris argent", "Bleu", "Rouge", "Beige", "Vert"];
+/// SIV plates use neither I, O nor U.
+const SIV_LETTERS: &[u8] = b"ABCDEFGHJKLMNPQRSTVWXYZ";
+const SENEGAL_REGIONS: &[&str] = &["DK", "TH", "SL", "KL", "ZG"];
+const VIN_CHARS: &[u8] = b"0123456789ABCDEFGHJKLMNPRSTUVWXYZ";
+
+/// Fills an empty database. Refuses to touch one that already has garages.
+pub async fn seed(db: &DatabaseConnection) -> AppResult<SeedReport> {
+    if garage_count(db).await? > 0 {
+        return Err(AppError::Internal(
+            "the database already has garages: seed-demo only fills an empty database".into(),
+        ));
+    }
+    let mut rng = fastrand::Rng::with_seed(2026);
+    let txn = db.begin().await?;
+    let mut report = SeedReport { garages: 0, vehicles: 0 };
+    let mut serial = 0_u32;
+    for demo in GARAGES {
+        let garage = garages::create(
+            &txn,
+            &GarageInput {
+                name: Some(demo.name.into()),
+                address: Some(demo.address.into()),
+                city: Some(demo.city.into()),
+                postal_code: demo.postal_code.map(Into::into),
+                phone: Some(demo.phone.into()),
+            },
+        )
+        .await?;
+        report.garages += 1;
+        for _ in 0..demo.vehicles {
+            serial += 1;
+            let (brand, model, fuel) = MODELS[rng.usize(..MODELS.len())];
+            let year = rng.i32(2004..=2025);
+            let age = i64::from(2026 - year);
+            let input = VehicleInput {
+                garage_id: Some(garage.id),
+                brand: Some(brand.into()),
+                model: Some(model.into()),
+                year: Some(year),
+                license_plate: Some(plate(demo.style, serial, &mut rng)),
+                vin: rng.bool().then(|| vin(&mut rng)),
+                mileage_km: Some(age * rng.i64(6_000..=22_000) + rng.i64(0..5_000)),
+                fuel_type: Some(fuel),
+                color: Some(COLORS[rng.usize(..COLORS.len())].into()),
+            };
+            vehicles::create(&txn, &input).await?;
+            report.vehicles += 1;
+        }
+    }
+    txn.commit().await?;
+    Ok(report)
+}
+
+fn letters(rng: &mut fastrand::Rng, alphabet: &[u8], n: usize) -> String {
+    (0..n).map(|_| char::from(alphabet[rng.usize(..alphabet.len())])).collect()
+}
+
+/// A plate in the garage's country format; `serial` keeps every plate unique.
+fn plate(style: PlateStyle, serial: u32, rng: &mut fastrand::Rng) -> String {
+    let a = letters(rng, SIV_LETTERS, 2);
+    match style {
+        PlateStyle::France => format!("{a}-{:03}-{}", serial % 1000, letters(rng, SIV_LETTERS, 2)),
+        PlateStyle::Senegal => {
+            format!("{}-{:04}-{a}", SENEGAL_REGIONS[rng.usize(..SENEGAL_REGIONS.len())], serial)
+        }
+        PlateStyle::IvoryCoast => format!("{:04} {a} 01", serial),
+        PlateStyle::Benin => format!("{a} {:04} RB", serial),
+    }
+}
+
+fn vin(rng: &mut fastrand::Rng) -> String {
+    letters(rng, VIN_CHARS, 17)
+}
+
+/// Used by tests and tools to see whether a database is empty.
+pub async fn garage_count(db: &DatabaseConnection) -> AppResult<u64> {
+    Ok(crate::fleet::garages::entity::Entity::find().count(db).await?)
+}

@@ -1,0 +1,107 @@
+//! JSON API for garages, under `/api/v1`.
+
+use axum::Json;
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::service::{self, Garage, GarageInput, GaragePatch};
+use crate::fleet::vehicles::service::{self as vehicles, Vehicle};
+use crate::platform::AppState;
+use crate::platform::error::{AppResult, Problem};
+use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
+use crate::platform::http::respond::{created, paged};
+use crate::platform::pagination::{PageParams, PageRequest};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_garages, create_garage))
+        .routes(routes!(get_garage, replace_garage, patch_garage, delete_garage))
+        .routes(routes!(list_garage_vehicles))
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GarageVehiclesQuery {
+    /// Search on plate, brand or model.
+    pub q: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<String>,
+    /// Opaque cursor from the previous page's `Link` header.
+    pub cursor: Option<String>,
+}
+
+/// List garages with their vehicle counts (a bare array; `Link: rel="next"` while more remain).
+#[utoipa::path(get, path = "/garages", tag = "garages", params(PageParams),
+    responses((status = 200, body = [Garage]), (status = 400, body = Problem)))]
+async fn list_garages(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<PageParams>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let page = service::list(&state.db, PageRequest::from_params(&params)?).await?;
+    Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
+}
+
+/// Create a garage.
+#[utoipa::path(post, path = "/garages", tag = "garages", request_body = GarageInput,
+    responses((status = 201, body = Garage, headers(("Location" = String))), (status = 422, body = Problem)))]
+async fn create_garage(State(state): State<AppState>, ApiJson(input): ApiJson<GarageInput>) -> AppResult<Response> {
+    let garage = service::create(&state.db, &input).await?;
+    Ok(created(&format!("/api/v1/garages/{}", garage.id), garage))
+}
+
+/// A garage with its vehicle count.
+#[utoipa::path(get, path = "/garages/{id}", tag = "garages", params(("id" = i64, Path)),
+    responses((status = 200, body = Garage), (status = 404, body = Problem)))]
+async fn get_garage(State(state): State<AppState>, Id(id): Id) -> AppResult<Json<Garage>> {
+    Ok(Json(service::get(&state.db, id).await?))
+}
+
+/// Replace every field of a garage.
+#[utoipa::path(put, path = "/garages/{id}", tag = "garages", params(("id" = i64, Path)), request_body = GarageInput,
+    responses((status = 200, body = Garage), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn replace_garage(
+    State(state): State<AppState>,
+    Id(id): Id,
+    ApiJson(input): ApiJson<GarageInput>,
+) -> AppResult<Json<Garage>> {
+    Ok(Json(service::replace(&state.db, id, &input).await?))
+}
+
+/// Change some fields of a garage (`null` clears an optional field).
+#[utoipa::path(patch, path = "/garages/{id}", tag = "garages", params(("id" = i64, Path)), request_body = GaragePatch,
+    responses((status = 200, body = Garage), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn patch_garage(
+    State(state): State<AppState>,
+    Id(id): Id,
+    ApiJson(patch): ApiJson<GaragePatch>,
+) -> AppResult<Json<Garage>> {
+    Ok(Json(service::patch(&state.db, id, patch).await?))
+}
+
+/// Delete an empty garage; 409 while it still holds vehicles (nothing is deleted).
+#[utoipa::path(delete, path = "/garages/{id}", tag = "garages", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn delete_garage(State(state): State<AppState>, Id(id): Id) -> AppResult<StatusCode> {
+    service::delete(&state.db, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The vehicles of a garage, searchable and paginated.
+#[utoipa::path(get, path = "/garages/{id}/vehicles", tag = "garages", params(("id" = i64, Path), GarageVehiclesQuery),
+    responses((status = 200, body = [Vehicle]), (status = 404, body = Problem)))]
+async fn list_garage_vehicles(
+    State(state): State<AppState>,
+    Id(id): Id,
+    ApiQuery(query): ApiQuery<GarageVehiclesQuery>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
+    let page = vehicles::list_in_garage(&state.db, id, query.q, request).await?;
+    Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
+}

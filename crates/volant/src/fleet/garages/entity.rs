@@ -1,0 +1,29 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "garages")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub name: String,
+    pub address: String,
+    pub city: Option<String>,
+    pub postal_code: Option<String>,
+    pub phone: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(has_many = "crate::fleet::vehicles::entity::Entity")]
+    Vehicles,
+}
+
+impl Related<crate::fleet::vehicles::entity::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Vehicles.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,264 @@
+//! Garages: the business rules, whoever calls (JSON API, web UI, demo seeder).
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::entity::{self, Entity as Garages};
+use crate::fleet::vehicles::entity as vehicles;
+use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
+use crate::platform::http::extract::double_option;
+use crate::platform::i18n::Msg;
+use crate::platform::pagination::{Page, PageRequest};
+use crate::platform::validate::Validator;
+
+/// A garage with the number of vehicles it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Garage {
+    pub id: i64,
+    pub name: String,
+    pub address: String,
+    pub city: Option<String>,
+    pub postal_code: Option<String>,
+    pub phone: Option<String>,
+    pub vehicle_count: u64,
+    pub created_at: chrono::DateTime<Utc>,
+    pub updated_at: chrono::DateTime<Utc>,
+}
+
+impl Garage {
+    fn from_model(model: entity::Model, vehicle_count: u64) -> Self {
+        Self {
+            id: model.id,
+            name: model.name,
+            address: model.address,
+            city: model.city,
+            postal_code: model.postal_code,
+            phone: model.phone,
+            vehicle_count,
+            created_at: model.created_at,
+            updated_at: model.updated_at,
+        }
+    }
+}
+
+/// Every field of a garage (POST and PUT). `name` and `address` are required.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct GarageInput {
+    #[schema(required = true, example = "Garage du Centre")]
+    pub name: Option<String>,
+    #[schema(required = true, example = "12 rue de la République")]
+    pub address: Option<String>,
+    #[schema(example = "Lyon")]
+    pub city: Option<String>,
+    #[schema(example = "69002")]
+    pub postal_code: Option<String>,
+    #[schema(example = "+33 4 78 00 00 00")]
+    pub phone: Option<String>,
+}
+
+/// Some fields of a garage (PATCH): absent fields are kept, `null` clears an optional one.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct GaragePatch {
+    #[serde(default, deserialize_with = "double_option")]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub city: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub postal_code: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub phone: Option<Option<String>>,
+}
+
+impl GaragePatch {
+    fn apply(self, current: &entity::Model) -> GarageInput {
+        GarageInput {
+            name: self.name.unwrap_or_else(|| Some(current.name.clone())),
+            address: self.address.unwrap_or_else(|| Some(current.address.clone())),
+            city: self.city.unwrap_or_else(|| current.city.clone()),
+            postal_code: self.postal_code.unwrap_or_else(|| current.postal_code.clone()),
+            phone: self.phone.unwrap_or_else(|| current.phone.clone()),
+        }
+    }
+}
+
+struct ValidGarage {
+    name: String,
+    address: String,
+    city: Option<String>,
+    postal_code: Option<String>,
+    phone: Option<String>,
+}
+
+fn validate(input: &GarageInput) -> AppResult<ValidGarage> {
+    let mut v = Validator::new();
+    let name = v.required_text("name", input.name.as_deref(), 120);
+    let address = v.required_text("address", input.address.as_deref(), 255);
+    let city = v.optional_text("city", input.city.as_deref(), 120);
+    let postal_code = v.optional_text("postal_code", input.postal_code.as_deref(), 20);
+    let phone = v.optional_text("phone", input.phone.as_deref(), 40);
+    if let Some(phone) = &phone
+        && !phone.chars().all(|c| c.is_ascii_digit() || " +-.()".contains(c))
+    {
+        v.add("phone", Msg::new("garage.phone_invalid"));
+    }
+    v.finish()?;
+    match (name, address) {
+        (Some(name), Some(address)) => Ok(ValidGarage { name, address, city, postal_code, phone }),
+        _ => Err(AppError::Internal("validator accepted a missing field".to_owned())),
+    }
+}
+
+/// Garages in creation order, a page at a time, each with its vehicle count.
+pub async fn list(db: &impl ConnectionTrait, page: PageRequest) -> AppResult<Page<Garage>> {
+    let mut query = Garages::find().order_by_asc(entity::Column::Id).limit(page.fetch_limit());
+    if let Some(after) = page.after {
+        query = query.filter(entity::Column::Id.gt(after));
+    }
+    let rows = query.all(db).await?;
+    let page = Page::from_rows(rows, page, |g| g.id);
+    let counts = vehicle_counts(db, page.items.iter().map(|g| g.id).collect()).await?;
+    Ok(page.map(|g| {
+        let count = counts.get(&g.id).copied().unwrap_or(0);
+        Garage::from_model(g, count)
+    }))
+}
+
+/// Every garage's id and name, for choosing one in a form (a network has tens, not millions).
+pub async fn choices(db: &impl ConnectionTrait) -> AppResult<Vec<(i64, String)>> {
+    Ok(Garages::find()
+        .select_only()
+        .column(entity::Column::Id)
+        .column(entity::Column::Name)
+        .order_by_asc(entity::Column::Name)
+        .limit(1000)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Names of the given garages, in one query.
+pub async fn names(db: &impl ConnectionTrait, ids: Vec<i64>) -> AppResult<HashMap<i64, String>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, String)> = Garages::find()
+        .select_only()
+        .column(entity::Column::Id)
+        .column(entity::Column::Name)
+        .filter(entity::Column::Id.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// One query for the counts of a whole page: no query per garage.
+async fn vehicle_counts(db: &impl ConnectionTrait, ids: Vec<i64>) -> AppResult<HashMap<i64, u64>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, i64)> = vehicles::Entity::find()
+        .select_only()
+        .column(vehicles::Column::GarageId)
+        .column_as(Expr::col(vehicles::Column::Id).count(), "count")
+        .filter(vehicles::Column::GarageId.is_in(ids))
+        .group_by(vehicles::Column::GarageId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(id, n)| (id, u64::try_from(n).unwrap_or(0))).collect())
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> AppResult<Garage> {
+    let model = find(db, id).await?;
+    let count = vehicles::Entity::find().filter(vehicles::Column::GarageId.eq(id)).count(db).await?;
+    Ok(Garage::from_model(model, count))
+}
+
+/// Whether a garage exists (other modules ask before referring to one).
+pub async fn exists(db: &impl ConnectionTrait, id: i64) -> AppResult<bool> {
+    Ok(Garages::find_by_id(id).select_only().column(entity::Column::Id).into_tuple::<i64>().one(db).await?.is_some())
+}
+
+async fn find(db: &impl ConnectionTrait, id: i64) -> AppResult<entity::Model> {
+    Garages::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)
+}
+
+pub async fn create(db: &impl ConnectionTrait, input: &GarageInput) -> AppResult<Garage> {
+    let valid = validate(input)?;
+    let now = Utc::now();
+    let model = entity::ActiveModel {
+        name: Set(valid.name),
+        address: Set(valid.address),
+        city: Set(valid.city),
+        postal_code: Set(valid.postal_code),
+        phone: Set(valid.phone),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    tracing::info!(garage_id = model.id, "garage created");
+    Ok(Garage::from_model(model, 0))
+}
+
+/// Full replacement (PUT): absent optional fields are cleared.
+pub async fn replace(db: &impl ConnectionTrait, id: i64, input: &GarageInput) -> AppResult<Garage> {
+    let current = find(db, id).await?;
+    let valid = validate(input)?;
+    save(db, current, valid).await
+}
+
+pub async fn patch(db: &impl ConnectionTrait, id: i64, patch: GaragePatch) -> AppResult<Garage> {
+    let current = find(db, id).await?;
+    let valid = validate(&patch.apply(&current))?;
+    save(db, current, valid).await
+}
+
+async fn save(db: &impl ConnectionTrait, current: entity::Model, valid: ValidGarage) -> AppResult<Garage> {
+    let id = current.id;
+    let mut model: entity::ActiveModel = current.into();
+    model.name = Set(valid.name);
+    model.address = Set(valid.address);
+    model.city = Set(valid.city);
+    model.postal_code = Set(valid.postal_code);
+    model.phone = Set(valid.phone);
+    model.updated_at = Set(Utc::now());
+    model.update(db).await.map_err(|e| match e {
+        sea_orm::DbErr::RecordNotUpdated => AppError::NotFound,
+        other => other.into(),
+    })?;
+    get(db, id).await
+}
+
+/// Deletes an empty garage. A garage that still holds vehicles is refused (409)
+/// by the database's foreign key, so a vehicle added concurrently is never lost.
+pub async fn delete(db: &impl ConnectionTrait, id: i64) -> AppResult<()> {
+    match Garages::delete_by_id(id).exec(db).await {
+        Ok(result) if result.rows_affected == 0 => Err(AppError::NotFound),
+        Ok(_) => {
+            tracing::info!(garage_id = id, "garage deleted");
+            Ok(())
+        }
+        Err(err) if matches!(constraint_violation(&err), Some(Constraint::ForeignKey(_))) => {
+            let count = vehicles::Entity::find().filter(vehicles::Column::GarageId.eq(id)).count(db).await?;
+            Err(AppError::Conflict {
+                code: "garage_not_empty",
+                field: None,
+                message: Msg::new("garage.has_vehicles").arg("count", count),
+            })
+        }
+        Err(err) => Err(err.into()),
+    }
+}

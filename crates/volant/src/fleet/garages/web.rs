@@ -1,0 +1,237 @@
+//! Garage pages (French UI): list, page with its vehicles, create, edit, delete.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{OriginalUri, State};
+use axum::response::Response;
+use axum::routing::get;
+use serde::Deserialize;
+
+use super::service::{self, Garage, GarageInput};
+use crate::fleet::vehicles::service as vehicles;
+use crate::fleet::vehicles::web::{VehicleResults, VehicleRow, results_or_page};
+use crate::platform::AppState;
+use crate::platform::error::AppError;
+use crate::platform::http::extract::{ApiQuery, FormBody, Id};
+use crate::platform::i18n::{self, Msg};
+use crate::platform::pagination::{PageRequest, with_cursor};
+use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/garages", get(index).post(create))
+        .route("/garages/new", get(new_form))
+        .route("/garages/{id}", get(show))
+        .route("/garages/{id}/edit", get(edit_form).post(update))
+        .route("/garages/{id}/delete", get(confirm_delete).post(delete))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    pub q: Option<String>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "fleet/garages/list.html")]
+struct ListPage {
+    page: PageCtx,
+    garages: Vec<Garage>,
+    next_url: Option<String>,
+}
+
+async fn index(
+    State(state): State<AppState>,
+    page: PageCtx,
+    ApiQuery(query): ApiQuery<ListQuery>,
+    OriginalUri(uri): OriginalUri,
+) -> WebResult<ListPage> {
+    let request = PageRequest::parse(None, query.cursor.as_deref())?;
+    let garages = service::list(&state.db, request).await?;
+    let next_url = garages.next_cursor.as_deref().map(|c| with_cursor(&uri, c));
+    Ok(ListPage { page, garages: garages.items, next_url })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "fleet/garages/show.html")]
+struct ShowPage {
+    page: PageCtx,
+    garage: Garage,
+    search_action: String,
+    q: String,
+    vehicles: Vec<VehicleRow>,
+    next_url: Option<String>,
+    show_garage: bool,
+}
+
+async fn show(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Id(id): Id,
+    ApiQuery(query): ApiQuery<ListQuery>,
+    OriginalUri(uri): OriginalUri,
+) -> WebResult<Response> {
+    let garage = service::get(&state.db, id).await?;
+    let request = PageRequest::parse(None, query.cursor.as_deref())?;
+    let q = query.q.unwrap_or_default();
+    let found = vehicles::list_in_garage(&state.db, id, Some(q.clone()), request).await?;
+    let next_url = found.next_cursor.as_deref().map(|c| with_cursor(&uri, c));
+    let rows = found.items.into_iter().map(|v| VehicleRow::new(v, garage.name.clone())).collect();
+    let results = VehicleResults { page, q, vehicles: rows, next_url, show_garage: false };
+    Ok(results_or_page(results, |r| ShowPage {
+        page: r.page,
+        search_action: format!("/garages/{}", garage.id),
+        garage,
+        q: r.q,
+        vehicles: r.vehicles,
+        next_url: r.next_url,
+        show_garage: false,
+    }))
+}
+
+/// The form as typed, re-shown with errors beside the fields.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct GarageForm {
+    pub name: String,
+    pub address: String,
+    pub city: String,
+    pub postal_code: String,
+    pub phone: String,
+}
+
+impl GarageForm {
+    fn from_garage(g: &Garage) -> Self {
+        Self {
+            name: g.name.clone(),
+            address: g.address.clone(),
+            city: g.city.clone().unwrap_or_default(),
+            postal_code: g.postal_code.clone().unwrap_or_default(),
+            phone: g.phone.clone().unwrap_or_default(),
+        }
+    }
+
+    fn to_input(&self) -> GarageInput {
+        GarageInput {
+            name: Some(self.name.clone()),
+            address: Some(self.address.clone()),
+            city: Some(self.city.clone()),
+            postal_code: Some(self.postal_code.clone()),
+            phone: Some(self.phone.clone()),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "fleet/garages/form.html")]
+struct FormPage {
+    page: PageCtx,
+    heading: String,
+    action: String,
+    cancel_url: String,
+    form: GarageForm,
+    errors: FormErrors,
+}
+
+async fn new_form(page: PageCtx) -> FormPage {
+    let heading = page.tr.t("garages.new").to_owned();
+    FormPage {
+        page,
+        heading,
+        action: "/garages".into(),
+        cancel_url: "/garages".into(),
+        form: GarageForm::default(),
+        errors: FormErrors::default(),
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    page: PageCtx,
+    FormBody(form): FormBody<GarageForm>,
+) -> WebResult<Response> {
+    match service::create(&state.db, &form.to_input()).await {
+        Ok(garage) => {
+            let message = i18n::current().format("garages.created", &[("name", &garage.name)]);
+            Ok(redirect_with_flash(&format!("/garages/{}", garage.id), "success", &message))
+        }
+        Err(err) => {
+            let errors = FormErrors::from_app_error(err)?;
+            let heading = page.tr.t("garages.new").to_owned();
+            Ok(unprocessable(FormPage {
+                page,
+                heading,
+                action: "/garages".into(),
+                cancel_url: "/garages".into(),
+                form,
+                errors,
+            }))
+        }
+    }
+}
+
+async fn edit_form(State(state): State<AppState>, page: PageCtx, Id(id): Id) -> WebResult<FormPage> {
+    let garage = service::get(&state.db, id).await?;
+    Ok(FormPage {
+        heading: page.tr.f("garages.edit", "name", &garage.name),
+        page,
+        action: format!("/garages/{id}/edit"),
+        cancel_url: format!("/garages/{id}"),
+        form: GarageForm::from_garage(&garage),
+        errors: FormErrors::default(),
+    })
+}
+
+async fn update(
+    State(state): State<AppState>,
+    page: PageCtx,
+    Id(id): Id,
+    FormBody(form): FormBody<GarageForm>,
+) -> WebResult<Response> {
+    match service::replace(&state.db, id, &form.to_input()).await {
+        Ok(garage) => {
+            let message = i18n::current().format("garages.updated", &[("name", &garage.name)]);
+            Ok(redirect_with_flash(&format!("/garages/{id}"), "success", &message))
+        }
+        Err(err) => {
+            let errors = FormErrors::from_app_error(err)?;
+            Ok(unprocessable(FormPage {
+                heading: page.tr.f("garages.edit", "name", &form.name),
+                page,
+                action: format!("/garages/{id}/edit"),
+                cancel_url: format!("/garages/{id}"),
+                form,
+                errors,
+            }))
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "fleet/garages/delete.html")]
+struct DeletePage {
+    page: PageCtx,
+    garage: Garage,
+    blocked_message: String,
+}
+
+async fn confirm_delete(State(state): State<AppState>, page: PageCtx, Id(id): Id) -> WebResult<DeletePage> {
+    let garage = service::get(&state.db, id).await?;
+    let blocked_message = Msg::new("garage.has_vehicles").arg("count", garage.vehicle_count).render(i18n::current());
+    Ok(DeletePage { page, garage, blocked_message })
+}
+
+async fn delete(State(state): State<AppState>, Id(id): Id) -> WebResult<Response> {
+    let garage = service::get(&state.db, id).await?;
+    match service::delete(&state.db, id).await {
+        Ok(()) => {
+            let message = i18n::current().format("garages.deleted", &[("name", &garage.name)]);
+            Ok(redirect_with_flash("/garages", "success", &message))
+        }
+        Err(err @ AppError::Conflict { .. }) => {
+            Ok(redirect_with_flash(&format!("/garages/{id}"), "error", &err.detail(i18n::current())))
+        }
+        Err(err) => Err(err.into()),
+    }
+}

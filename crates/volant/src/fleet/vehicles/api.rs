@@ -1,0 +1,101 @@
+//! JSON API for vehicles, under `/api/v1`.
+
+use axum::Json;
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::service::{self, Vehicle, VehicleFilter, VehicleInput, VehiclePatch};
+use crate::platform::AppState;
+use crate::platform::error::{AppError, AppResult, Problem};
+use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
+use crate::platform::http::respond::{created, paged};
+use crate::platform::pagination::PageRequest;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_vehicles, create_vehicle)).routes(routes!(
+        get_vehicle,
+        replace_vehicle,
+        patch_vehicle,
+        delete_vehicle
+    ))
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VehiclesQuery {
+    /// Search on plate (ignoring case, spaces and dashes), brand or model.
+    pub q: Option<String>,
+    /// Only this garage's vehicles.
+    pub garage_id: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<String>,
+    /// Opaque cursor from the previous page's `Link` header.
+    pub cursor: Option<String>,
+}
+
+/// Search and list vehicles (a bare array; `Link: rel="next"` while more remain).
+#[utoipa::path(get, path = "/vehicles", tag = "vehicles", params(VehiclesQuery),
+    responses((status = 200, body = [Vehicle]), (status = 400, body = Problem)))]
+async fn list_vehicles(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<VehiclesQuery>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
+    let garage_id = match query.garage_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(raw) => {
+            Some(raw.parse::<i64>().map_err(|_| AppError::BadRequest("garage_id must be an integer".to_owned()))?)
+        }
+    };
+    let filter = VehicleFilter { garage_id, q: query.q };
+    let page = service::list(&state.db, &filter, request).await?;
+    Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
+}
+
+/// Register a vehicle in a garage. The plate must be unique (ignoring case, spaces and dashes).
+#[utoipa::path(post, path = "/vehicles", tag = "vehicles", request_body = VehicleInput,
+    responses((status = 201, body = Vehicle, headers(("Location" = String))), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_vehicle(State(state): State<AppState>, ApiJson(input): ApiJson<VehicleInput>) -> AppResult<Response> {
+    let vehicle = service::create(&state.db, &input).await?;
+    Ok(created(&format!("/api/v1/vehicles/{}", vehicle.id), vehicle))
+}
+
+#[utoipa::path(get, path = "/vehicles/{id}", tag = "vehicles", params(("id" = i64, Path)),
+    responses((status = 200, body = Vehicle), (status = 404, body = Problem)))]
+async fn get_vehicle(State(state): State<AppState>, Id(id): Id) -> AppResult<Json<Vehicle>> {
+    Ok(Json(service::get(&state.db, id).await?))
+}
+
+/// Replace every field of a vehicle; a new `garage_id` moves it to that garage.
+#[utoipa::path(put, path = "/vehicles/{id}", tag = "vehicles", params(("id" = i64, Path)), request_body = VehicleInput,
+    responses((status = 200, body = Vehicle), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn replace_vehicle(
+    State(state): State<AppState>,
+    Id(id): Id,
+    ApiJson(input): ApiJson<VehicleInput>,
+) -> AppResult<Json<Vehicle>> {
+    Ok(Json(service::replace(&state.db, id, &input).await?))
+}
+
+/// Change some fields of a vehicle (`null` clears an optional field).
+#[utoipa::path(patch, path = "/vehicles/{id}", tag = "vehicles", params(("id" = i64, Path)), request_body = VehiclePatch,
+    responses((status = 200, body = Vehicle), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn patch_vehicle(
+    State(state): State<AppState>,
+    Id(id): Id,
+    ApiJson(patch): ApiJson<VehiclePatch>,
+) -> AppResult<Json<Vehicle>> {
+    Ok(Json(service::patch(&state.db, id, patch).await?))
+}
+
+#[utoipa::path(delete, path = "/vehicles/{id}", tag = "vehicles", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = Problem)))]
+async fn delete_vehicle(State(state): State<AppState>, Id(id): Id) -> AppResult<StatusCode> {
+    service::delete(&state.db, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

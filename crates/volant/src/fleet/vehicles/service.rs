@@ -1,0 +1,341 @@
+//! Vehicles: the business rules, whoever calls. The plate invariant is held by
+//! the database's unique index; this module only translates its verdict.
+
+use chrono::{Datelike, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::entity::{self, Entity as Vehicles};
+use super::model::{FuelType, Plate, Vin, check_year, normalize_plate};
+use crate::fleet::garages::service as garages;
+use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
+use crate::platform::http::extract::double_option;
+use crate::platform::i18n::Msg;
+use crate::platform::pagination::{Page, PageRequest};
+use crate::platform::validate::Validator;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Vehicle {
+    pub id: i64,
+    pub garage_id: i64,
+    pub brand: String,
+    pub model: String,
+    pub year: i32,
+    /// As entered; uniqueness ignores case, spaces and dashes.
+    pub license_plate: String,
+    pub vin: Option<String>,
+    pub mileage_km: Option<i64>,
+    pub fuel_type: Option<FuelType>,
+    pub color: Option<String>,
+    pub created_at: chrono::DateTime<Utc>,
+    pub updated_at: chrono::DateTime<Utc>,
+}
+
+impl From<entity::Model> for Vehicle {
+    fn from(m: entity::Model) -> Self {
+        Self {
+            id: m.id,
+            garage_id: m.garage_id,
+            brand: m.brand,
+            model: m.model,
+            year: m.year,
+            license_plate: m.license_plate,
+            vin: m.vin,
+            mileage_km: m.mileage_km,
+            fuel_type: m.fuel_type.as_deref().and_then(FuelType::parse),
+            color: m.color,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// Every field of a vehicle (POST and PUT). `garage_id`, `brand`, `model`,
+/// `year` and `license_plate` are required.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct VehicleInput {
+    #[schema(required = true, example = 1)]
+    pub garage_id: Option<i64>,
+    #[schema(required = true, example = "Renault")]
+    pub brand: Option<String>,
+    #[schema(required = true, example = "Clio")]
+    pub model: Option<String>,
+    #[schema(required = true, example = 2019)]
+    pub year: Option<i32>,
+    #[schema(required = true, example = "AB-123-CD")]
+    pub license_plate: Option<String>,
+    #[schema(example = "VF1RFB00X63504123")]
+    pub vin: Option<String>,
+    #[schema(example = 84000)]
+    pub mileage_km: Option<i64>,
+    pub fuel_type: Option<FuelType>,
+    #[schema(example = "Gris")]
+    pub color: Option<String>,
+}
+
+/// Some fields of a vehicle (PATCH): absent fields are kept, `null` clears an
+/// optional one. Changing `garage_id` moves the vehicle.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct VehiclePatch {
+    #[serde(default, deserialize_with = "double_option")]
+    pub garage_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub brand: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub model: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub year: Option<Option<i32>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub license_plate: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub vin: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub mileage_km: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub fuel_type: Option<Option<FuelType>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub color: Option<Option<String>>,
+}
+
+impl VehiclePatch {
+    fn apply(self, current: &entity::Model) -> VehicleInput {
+        VehicleInput {
+            garage_id: self.garage_id.unwrap_or(Some(current.garage_id)),
+            brand: self.brand.unwrap_or_else(|| Some(current.brand.clone())),
+            model: self.model.unwrap_or_else(|| Some(current.model.clone())),
+            year: self.year.unwrap_or(Some(current.year)),
+            license_plate: self.license_plate.unwrap_or_else(|| Some(current.license_plate.clone())),
+            vin: self.vin.unwrap_or_else(|| current.vin.clone()),
+            mileage_km: self.mileage_km.unwrap_or(current.mileage_km),
+            fuel_type: self.fuel_type.unwrap_or_else(|| current.fuel_type.as_deref().and_then(FuelType::parse)),
+            color: self.color.unwrap_or_else(|| current.color.clone()),
+        }
+    }
+}
+
+struct ValidVehicle {
+    garage_id: i64,
+    brand: String,
+    model: String,
+    year: i32,
+    plate: Plate,
+    vin: Option<Vin>,
+    mileage_km: Option<i64>,
+    fuel_type: Option<FuelType>,
+    color: Option<String>,
+}
+
+const MAX_MILEAGE_KM: i64 = 10_000_000;
+
+fn validate(input: &VehicleInput) -> AppResult<ValidVehicle> {
+    let mut v = Validator::new();
+    let garage_id = v.required("garage_id", input.garage_id);
+    let brand = v.required_text("brand", input.brand.as_deref(), 60);
+    let model = v.required_text("model", input.model.as_deref(), 60);
+    let year = v.required("year", input.year).and_then(|y| v.check("year", check_year(y, Utc::now().year())));
+    let plate = match input.license_plate.as_deref() {
+        None => v.check("license_plate", Err(Msg::new("field.required"))),
+        Some(raw) => v.check("license_plate", Plate::parse(raw)),
+    };
+    let vin = match input.vin.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(raw) => v.check("vin", Vin::parse(raw)),
+    };
+    if let Some(km) = input.mileage_km
+        && !(0..=MAX_MILEAGE_KM).contains(&km)
+    {
+        v.add("mileage_km", Msg::new("vehicle.mileage_out_of_range").arg("max", MAX_MILEAGE_KM));
+    }
+    let color = v.optional_text("color", input.color.as_deref(), 40);
+    v.finish()?;
+    match (garage_id, brand, model, year, plate) {
+        (Some(garage_id), Some(brand), Some(model), Some(year), Some(plate)) => Ok(ValidVehicle {
+            garage_id,
+            brand,
+            model,
+            year,
+            plate,
+            vin,
+            mileage_km: input.mileage_km,
+            fuel_type: input.fuel_type,
+            color,
+        }),
+        _ => Err(AppError::Internal("validator accepted a missing field".to_owned())),
+    }
+}
+
+/// What to list: everything, one garage's vehicles, or a search.
+#[derive(Debug, Clone, Default)]
+pub struct VehicleFilter {
+    pub garage_id: Option<i64>,
+    /// Matches plate (ignoring case, spaces, dashes), brand or model.
+    pub q: Option<String>,
+}
+
+pub async fn list(db: &impl ConnectionTrait, filter: &VehicleFilter, page: PageRequest) -> AppResult<Page<Vehicle>> {
+    let mut query = Vehicles::find().order_by_asc(entity::Column::Id).limit(page.fetch_limit());
+    if let Some(after) = page.after {
+        query = query.filter(entity::Column::Id.gt(after));
+    }
+    if let Some(garage_id) = filter.garage_id {
+        query = query.filter(entity::Column::GarageId.eq(garage_id));
+    }
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        query = query.filter(search_condition(q));
+    }
+    let rows = query.all(db).await?;
+    Ok(Page::from_rows(rows, page, |v| v.id).map(Vehicle::from))
+}
+
+fn search_condition(q: &str) -> Condition {
+    let text = format!("%{}%", escape_like(&q.to_lowercase()));
+    let mut condition = Condition::any()
+        .add(Expr::expr(Func::lower(Expr::col(entity::Column::Brand))).like(LikeExpr::new(text.clone()).escape('\\')))
+        .add(Expr::expr(Func::lower(Expr::col(entity::Column::Model))).like(LikeExpr::new(text).escape('\\')));
+    let plate = normalize_plate(q);
+    if !plate.is_empty() {
+        let pattern = format!("%{}%", escape_like(&plate));
+        condition = condition.add(Expr::col(entity::Column::PlateNormalized).like(LikeExpr::new(pattern).escape('\\')));
+    }
+    condition
+}
+
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A garage's vehicles; 404 when the garage does not exist.
+pub async fn list_in_garage(
+    db: &impl ConnectionTrait,
+    garage_id: i64,
+    q: Option<String>,
+    page: PageRequest,
+) -> AppResult<Page<Vehicle>> {
+    if !garages::exists(db, garage_id).await? {
+        return Err(AppError::NotFound);
+    }
+    list(db, &VehicleFilter { garage_id: Some(garage_id), q }, page).await
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> AppResult<Vehicle> {
+    find(db, id).await.map(Vehicle::from)
+}
+
+async fn find(db: &impl ConnectionTrait, id: i64) -> AppResult<entity::Model> {
+    Vehicles::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)
+}
+
+pub async fn create(db: &impl ConnectionTrait, input: &VehicleInput) -> AppResult<Vehicle> {
+    let valid = validate(input)?;
+    let now = Utc::now();
+    let mut model = entity::ActiveModel { created_at: Set(now), ..Default::default() };
+    fill(&mut model, &valid, now);
+    let saved = model.insert(db).await;
+    let saved = translate_write_error(db, saved, &valid).await?;
+    tracing::info!(vehicle_id = saved.id, garage_id = saved.garage_id, "vehicle created");
+    Ok(saved.into())
+}
+
+/// Full replacement (PUT): absent optional fields are cleared; a new `garage_id` moves it.
+pub async fn replace(db: &impl ConnectionTrait, id: i64, input: &VehicleInput) -> AppResult<Vehicle> {
+    let current = find(db, id).await?;
+    let valid = validate(input)?;
+    save(db, current, &valid).await
+}
+
+pub async fn patch(db: &impl ConnectionTrait, id: i64, patch: VehiclePatch) -> AppResult<Vehicle> {
+    let current = find(db, id).await?;
+    let valid = validate(&patch.apply(&current))?;
+    save(db, current, &valid).await
+}
+
+/// Moves a vehicle to another garage.
+pub async fn move_to(db: &impl ConnectionTrait, id: i64, garage_id: i64) -> AppResult<Vehicle> {
+    patch(db, id, VehiclePatch { garage_id: Some(Some(garage_id)), ..Default::default() }).await
+}
+
+async fn save(db: &impl ConnectionTrait, current: entity::Model, valid: &ValidVehicle) -> AppResult<Vehicle> {
+    let from_garage = current.garage_id;
+    let mut model: entity::ActiveModel = current.into();
+    fill(&mut model, valid, Utc::now());
+    let saved = match model.update(db).await {
+        Err(sea_orm::DbErr::RecordNotUpdated) => return Err(AppError::NotFound),
+        other => translate_write_error(db, other, valid).await?,
+    };
+    if saved.garage_id != from_garage {
+        tracing::info!(vehicle_id = saved.id, from_garage, to_garage = saved.garage_id, "vehicle moved");
+    }
+    Ok(saved.into())
+}
+
+fn fill(model: &mut entity::ActiveModel, valid: &ValidVehicle, now: chrono::DateTime<Utc>) {
+    model.garage_id = Set(valid.garage_id);
+    model.brand = Set(valid.brand.clone());
+    model.model = Set(valid.model.clone());
+    model.year = Set(valid.year);
+    model.license_plate = Set(valid.plate.as_str().to_owned());
+    model.plate_normalized = Set(valid.plate.normalized().to_owned());
+    model.vin = Set(valid.vin.as_ref().map(|v| v.as_str().to_owned()));
+    model.mileage_km = Set(valid.mileage_km);
+    model.fuel_type = Set(valid.fuel_type.map(|f| f.as_str().to_owned()));
+    model.color = Set(valid.color.clone());
+    model.updated_at = Set(now);
+}
+
+/// Turns the database's verdict on a write into the answer a person understands:
+/// a taken plate names the vehicle's garage, an unknown garage is a field error.
+async fn translate_write_error(
+    db: &impl ConnectionTrait,
+    result: Result<entity::Model, sea_orm::DbErr>,
+    valid: &ValidVehicle,
+) -> AppResult<entity::Model> {
+    let err = match result {
+        Ok(model) => return Ok(model),
+        Err(err) => err,
+    };
+    match constraint_violation(&err) {
+        Some(c @ Constraint::Unique(_)) if c.mentions("vehicles_vin") || c.mentions("vehicles.vin") => {
+            Err(AppError::Conflict {
+                code: "duplicate_vin",
+                field: Some("vin"),
+                message: Msg::new("vehicle.vin_taken").arg("vin", valid.vin.as_ref().map_or("", |v| v.as_str())),
+            })
+        }
+        Some(Constraint::Unique(_)) => {
+            let holder =
+                Vehicles::find().filter(entity::Column::PlateNormalized.eq(valid.plate.normalized())).one(db).await?;
+            let garage_name = match &holder {
+                Some(vehicle) => garages::get(db, vehicle.garage_id).await.map(|g| g.name).unwrap_or_default(),
+                None => String::new(),
+            };
+            let plate = holder.map_or_else(|| valid.plate.as_str().to_owned(), |v| v.license_plate);
+            Err(AppError::Conflict {
+                code: "duplicate_plate",
+                field: Some("license_plate"),
+                message: Msg::new("vehicle.plate_taken").arg("plate", plate).arg("garage", garage_name),
+            })
+        }
+        Some(Constraint::ForeignKey(_)) => Err(AppError::validation("garage_id", Msg::new("vehicle.garage_unknown"))),
+        None => Err(err.into()),
+    }
+}
+
+pub async fn delete(db: &impl ConnectionTrait, id: i64) -> AppResult<()> {
+    let result = Vehicles::delete_by_id(id).exec(db).await?;
+    if result.rows_affected == 0 {
+        return Err(AppError::NotFound);
+    }
+    tracing::info!(vehicle_id = id, "vehicle deleted");
+    Ok(())
+}

@@ -1,0 +1,189 @@
+//! Typed configuration: built-in defaults, then environment variables, then flags.
+//! Validated once at start-up; secrets never reach `Debug` or the logs.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::http::HeaderValue;
+
+/// Every setting, as flags with their environment variables (`volant --help` lists them).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConfigArgs {
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "VOLANT_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: String,
+
+    /// Database: `sqlite://path?mode=rwc` (default, embedded) or `postgres://user:pass@host/db`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
+    pub database_url: String,
+
+    /// Origins allowed to call the API from a browser, comma-separated (e.g. `http://localhost:3000`).
+    #[arg(long, env = "VOLANT_CORS_ORIGINS", default_value = "", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+
+    /// Log format: `pretty` for people, `json` for log collectors.
+    #[arg(long, env = "VOLANT_LOG_FORMAT", default_value = "pretty")]
+    pub log_format: String,
+
+    /// Seconds after which a request is abandoned with 408.
+    #[arg(long, env = "VOLANT_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+
+    /// Maximum database connections in the pool.
+    #[arg(long, env = "VOLANT_DB_MAX_CONNECTIONS", default_value_t = 10)]
+    pub db_max_connections: u32,
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/volant.db?mode=rwc";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub database_url: String,
+    pub cors_origins: Vec<HeaderValue>,
+    pub log_format: LogFormat,
+    pub request_timeout: Duration,
+    pub db_max_connections: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("VOLANT_ADDR: `{0}` is not a socket address such as 127.0.0.1:8080")]
+    Addr(String),
+    #[error("DATABASE_URL: only `sqlite:` and `postgres:` URLs are supported, got `{0}`")]
+    DatabaseScheme(String),
+    #[error("VOLANT_CORS_ORIGINS: `{0}` is not an origin such as https://app.example.com")]
+    CorsOrigin(String),
+    #[error("VOLANT_LOG_FORMAT: expected `pretty` or `json`, got `{0}`")]
+    LogFormat(String),
+    #[error("VOLANT_REQUEST_TIMEOUT_SECS and VOLANT_DB_MAX_CONNECTIONS must be at least 1")]
+    Zero,
+}
+
+impl Config {
+    pub fn from_args(args: &ConfigArgs) -> Result<Self, ConfigError> {
+        let addr = args.addr.parse().map_err(|_| ConfigError::Addr(args.addr.clone()))?;
+        let database_url = args.database_url.trim().to_owned();
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres:")
+            || database_url.starts_with("postgresql:"))
+        {
+            return Err(ConfigError::DatabaseScheme(redact_url(&database_url)));
+        }
+        let cors_origins = args
+            .cors_origins
+            .iter()
+            .map(|o| o.trim())
+            .filter(|o| !o.is_empty())
+            .map(|o| {
+                let valid = (o.starts_with("http://") || o.starts_with("https://")) && !o.ends_with('/');
+                HeaderValue::from_str(o).ok().filter(|_| valid).ok_or_else(|| ConfigError::CorsOrigin(o.to_owned()))
+            })
+            .collect::<Result<_, _>>()?;
+        let log_format = match args.log_format.as_str() {
+            "pretty" | "" => LogFormat::Pretty,
+            "json" => LogFormat::Json,
+            other => return Err(ConfigError::LogFormat(other.to_owned())),
+        };
+        if args.request_timeout_secs == 0 || args.db_max_connections == 0 {
+            return Err(ConfigError::Zero);
+        }
+        Ok(Self {
+            addr,
+            database_url,
+            cors_origins,
+            log_format,
+            request_timeout: Duration::from_secs(args.request_timeout_secs),
+            db_max_connections: args.db_max_connections,
+        })
+    }
+
+    /// A configuration for tests and tools: defaults with the given database.
+    pub fn for_database(database_url: impl Into<String>) -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: database_url.into(),
+            cors_origins: Vec::new(),
+            log_format: LogFormat::Pretty,
+            request_timeout: Duration::from_secs(30),
+            db_max_connections: 10,
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("cors_origins", &self.cors_origins)
+            .field("log_format", &self.log_format)
+            .field("request_timeout", &self.request_timeout)
+            .field("db_max_connections", &self.db_max_connections)
+            .finish()
+    }
+}
+
+/// Hides the password of a URL such as `postgres://user:secret@host/db`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        config: ConfigArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<Config, ConfigError> {
+        let mut argv = vec!["volant"];
+        argv.extend_from_slice(args);
+        Config::from_args(&Cli::parse_from(argv).config)
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let config = parse(&[]).expect("defaults");
+        assert_eq!(config.addr.to_string(), "127.0.0.1:8080");
+        assert!(config.database_url.starts_with("sqlite:"));
+    }
+
+    #[test]
+    fn debug_hides_database_password() {
+        let config = parse(&["--database-url", "postgres://volant:s3cret@db/volant"]).expect("valid");
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("volant:***@db/volant"), "{shown}");
+    }
+
+    #[test]
+    fn invalid_values_are_explained() {
+        assert!(matches!(parse(&["--addr", "nowhere"]), Err(ConfigError::Addr(_))));
+        assert!(matches!(parse(&["--database-url", "mysql://x"]), Err(ConfigError::DatabaseScheme(_))));
+        assert!(matches!(parse(&["--cors-origins", "example.com"]), Err(ConfigError::CorsOrigin(_))));
+        assert!(matches!(parse(&["--log-format", "xml"]), Err(ConfigError::LogFormat(_))));
+        let ok = parse(&["--cors-origins", "http://localhost:3000,https://app.example.com"]).expect("valid");
+        assert_eq!(ok.cors_origins.len(), 2);
+    }
+}

@@ -1,0 +1,209 @@
+//! One error type for every failure. It renders itself as `application/problem+json`
+//! (RFC 9457) for the API; [`crate::platform::web::WebError`] renders the same value
+//! as a French HTML page. Internal details are logged, never shown.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::platform::i18n::{self, Msg};
+
+/// A problem with one input field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: Msg,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: Msg) -> Self {
+        Self { field: field.into(), message }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    /// The request contradicts the stored data; `field` names the input at fault, if one is.
+    #[error("conflict: {code}")]
+    Conflict { code: &'static str, field: Option<&'static str>, message: Msg },
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Database(DbErr),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        match &err {
+            DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => Self::Unavailable(err.to_string()),
+            _ => Self::Database(err),
+        }
+    }
+}
+
+impl AppError {
+    pub fn validation(field: &str, message: Msg) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Stable machine-readable code, the `code` member of a problem document.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::Conflict { code, .. } => code,
+            Self::Validation(_) => "validation_failed",
+            Self::BadRequest(_) => "bad_request",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Unavailable(_) => "unavailable",
+            Self::Database(_) | Self::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The human explanation, in the reader's language.
+    pub fn detail(&self, locale: i18n::Locale) -> String {
+        match self {
+            Self::NotFound => locale.text("error.not_found").to_owned(),
+            Self::Conflict { message, .. } => message.render(locale),
+            Self::Validation(_) => locale.text("error.validation").to_owned(),
+            Self::BadRequest(detail) => locale.format("error.bad_request", &[("detail", detail)]),
+            Self::UnsupportedMediaType => locale.text("error.unsupported_media_type").to_owned(),
+            Self::PayloadTooLarge => locale.text("error.payload_too_large").to_owned(),
+            Self::MethodNotAllowed => locale.text("error.method_not_allowed").to_owned(),
+            Self::Unavailable(_) => locale.text("error.unavailable").to_owned(),
+            Self::Database(_) | Self::Internal(_) => locale.text("error.internal").to_owned(),
+        }
+    }
+
+    /// Logs what the client is not told.
+    pub fn log(&self) {
+        match self {
+            Self::Database(_) | Self::Internal(_) => tracing::error!(error = %self, "request failed"),
+            Self::Unavailable(_) => tracing::warn!(error = %self, "dependency unavailable"),
+            _ => tracing::debug!(error = %self, "request rejected"),
+        }
+    }
+
+    pub fn to_problem(&self, locale: i18n::Locale) -> Problem {
+        let status = self.status();
+        Problem {
+            r#type: "about:blank".to_owned(),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: self.detail(locale),
+            code: self.code().to_owned(),
+            errors: match self {
+                Self::Validation(errors) => Some(
+                    errors
+                        .iter()
+                        .map(|e| ProblemField { field: e.field.clone(), message: e.message.render(locale) })
+                        .collect(),
+                ),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// A database constraint violation, told apart the same way on every backend.
+pub fn constraint_violation(err: &DbErr) -> Option<Constraint> {
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(message)) => Some(Constraint::Unique(message)),
+        Some(SqlErr::ForeignKeyConstraintViolation(message)) => Some(Constraint::ForeignKey(message)),
+        _ => sqlite_restrict_violation(err).map(Constraint::ForeignKey),
+    }
+}
+
+/// SQLite reports an `ON DELETE RESTRICT` refusal as SQLITE_CONSTRAINT_TRIGGER
+/// (extended code 1811), which SeaORM does not classify as a foreign-key error.
+fn sqlite_restrict_violation(err: &DbErr) -> Option<String> {
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err else {
+        return None;
+    };
+    let sea_orm::sqlx::Error::Database(db_err) = &**e else {
+        return None;
+    };
+    let is_restrict = db_err.code().as_deref() == Some("1811") && db_err.message().contains("FOREIGN KEY");
+    is_restrict.then(|| db_err.message().to_owned())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Constraint {
+    /// Carries the backend's message, which names the index or columns.
+    Unique(String),
+    ForeignKey(String),
+}
+
+impl Constraint {
+    /// Whether the violated constraint involves `name` (an index name or column).
+    pub fn mentions(&self, name: &str) -> bool {
+        match self {
+            Self::Unique(message) | Self::ForeignKey(message) => message.contains(name),
+        }
+    }
+}
+
+/// RFC 9457 problem document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Always `about:blank`: the `code` member tells problems apart.
+    pub r#type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine-readable code, e.g. `duplicate_plate`.
+    pub code: String,
+    /// Present on 422 responses: one entry per invalid field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<ProblemField>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemField {
+    pub field: String,
+    pub message: String,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        self.log();
+        let problem = self.to_problem(i18n::current());
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = (self.status(), body).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response
+    }
+}

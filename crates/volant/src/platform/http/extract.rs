@@ -1,0 +1,130 @@
+//! Request extractors whose every rejection is an [`AppError`], so that no
+//! malformed input can produce anything but a clear problem document.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use serde::de::DeserializeOwned;
+
+use crate::platform::error::{AppError, FieldError};
+use crate::platform::i18n::Msg;
+
+/// Largest request body accepted, JSON or form.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// A JSON body: 415 without a JSON content type, 400 when malformed, 413 when too
+/// large, 422 naming the field when a value has the wrong type. Unknown fields are ignored.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(req.headers()) {
+            return Err(AppError::UnsupportedMediaType);
+        }
+        let bytes = read_body(req, state).await?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, AppError> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::PayloadTooLarge
+        } else {
+            AppError::BadRequest(rejection.body_text())
+        }
+    })
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let field = if path == "." { String::new() } else { path };
+                let detail = strip_position(&inner.to_string());
+                AppError::Validation(vec![FieldError::new(field, Msg::new("field.invalid_type").arg("detail", detail))])
+            }
+            _ => AppError::BadRequest(inner.to_string()),
+        }
+    })?;
+    deserializer.end().map_err(|e| AppError::BadRequest(e.to_string()))?;
+    Ok(value)
+}
+
+/// serde's messages end with " at line 1 column 12", noise for a field-level message.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(pos) => message[..pos].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(content_type) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// A numeric id in the path; anything else names no resource, so it is a 404.
+pub struct Id(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state).await.map_err(|_| AppError::NotFound)?;
+        raw.parse::<i64>().ok().filter(|id| *id > 0).map(Id).ok_or(AppError::NotFound)
+    }
+}
+
+/// A query string; a malformed one is a 400 that says which parameter is wrong.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str(query).map(ApiQuery).map_err(|e| AppError::BadRequest(format!("query string: {e}")))
+    }
+}
+
+/// An HTML form body (`application/x-www-form-urlencoded`).
+pub struct FormBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for FormBody<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = read_body(req, state).await?;
+        serde_urlencoded::from_bytes(&bytes).map(FormBody).map_err(|e| AppError::BadRequest(format!("form: {e}")))
+    }
+}
+
+/// Reads `null` as `Some(None)` and absence (with `#[serde(default)]`) as `None`:
+/// PATCH tells "clear this field" from "leave it alone".
+pub fn double_option<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    serde::Deserialize::deserialize(deserializer).map(Some)
+}

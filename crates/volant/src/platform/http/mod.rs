@@ -1,0 +1,7 @@
+//! HTTP plumbing: the router and its layers, extractors, responses, OpenAPI, assets.
+
+pub mod assets;
+pub mod extract;
+pub mod openapi;
+pub mod respond;
+pub mod router;

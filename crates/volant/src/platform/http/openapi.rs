@@ -1,0 +1,45 @@
+//! The OpenAPI 3.1 document, generated from the handlers, and its docs page.
+
+use axum::response::Html;
+use utoipa::OpenApi;
+
+use crate::platform::http::assets;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Volant API",
+        description = "Garages, vehicles and the daily operations of vehicle businesses. \
+            Errors are `application/problem+json` (RFC 9457). Lists are bare JSON arrays; \
+            when more rows remain, a `Link: <…>; rel=\"next\"` header gives the next page.",
+        license(name = "AGPL-3.0-or-later")
+    ),
+    tags(
+        (name = "garages", description = "Garages of the network"),
+        (name = "vehicles", description = "Vehicles, unique by normalized plate"),
+    ),
+    components(schemas(crate::platform::error::Problem, crate::platform::error::ProblemField))
+)]
+pub struct ApiDoc;
+
+/// Swagger UI, served from the binary's own assets.
+pub async fn docs_page() -> Html<String> {
+    let v = assets::version();
+    Html(format!(
+        r#"<!doctype html>
+<html lang="fr">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Volant — API</title>
+  <link rel="stylesheet" href="/assets/vendor/swagger-ui/swagger-ui.css?v={v}">
+  <link rel="icon" href="/assets/favicon.svg?v={v}" type="image/svg+xml">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/assets/vendor/swagger-ui/swagger-ui-bundle.js?v={v}"></script>
+  <script src="/assets/swagger-init.js?v={v}"></script>
+</body>
+</html>"#
+    ))
+}

@@ -1,0 +1,26 @@
+//! Response shapes shared by every JSON API.
+
+use axum::Json;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::platform::pagination::link_header;
+
+/// A bare JSON array, with `Link: <…>; rel="next"` when another page follows.
+pub fn paged<T: Serialize>(headers: &HeaderMap, uri: &Uri, next_cursor: Option<&str>, items: Vec<T>) -> Response {
+    let mut response = Json(items).into_response();
+    if let Some((name, value)) = link_header(headers, uri, next_cursor) {
+        response.headers_mut().insert(name, value);
+    }
+    response
+}
+
+/// 201 Created with a `Location` header and the created resource.
+pub fn created<T: Serialize>(location: &str, body: T) -> Response {
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}

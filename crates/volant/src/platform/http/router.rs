@@ -1,0 +1,137 @@
+//! The whole application: every domain's routes behind one stack of layers.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::fleet;
+use crate::platform::AppState;
+use crate::platform::error::AppError;
+use crate::platform::http::extract::BODY_LIMIT;
+use crate::platform::http::{assets, openapi};
+use crate::platform::i18n::{self, Locale};
+use crate::platform::web::{self, WebError};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The JSON API routes and their OpenAPI document.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api/v1", fleet::api_router()).split_for_parts()
+}
+
+pub fn build(state: AppState) -> Router {
+    let (api, doc) = api();
+    let doc_json = serde_json::to_vec(&doc).unwrap_or_default();
+    let cors = cors_layer(&state.config.cors_origins);
+    let timeout = state.config.request_timeout;
+
+    Router::new()
+        .merge(api)
+        .merge(fleet::web_router())
+        .route("/", get(|| async { Redirect::to("/garages") }))
+        .route(
+            "/api/openapi.json",
+            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], doc_json) }),
+        )
+        .route("/api/docs", get(openapi::docs_page))
+        .route("/assets/{*path}", get(assets::serve))
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(web::clear_consumed_flash))
+        .layer(middleware::from_fn(request_locale))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
+                    let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+                }))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(CatchPanicLayer::custom(|_| AppError::Internal("handler panicked".to_owned()).into_response()))
+                .layer(CompressionLayer::new())
+                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("strict-origin-when-cross-origin"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_FRAME_OPTIONS,
+                    HeaderValue::from_static("DENY"),
+                )),
+        )
+        // Outermost, so that every response, errors and timeouts included, carries CORS headers.
+        .layer(cors)
+        .with_state(state)
+}
+
+/// Browsers on the allowed origins may call the API and read `Link` and `Location`.
+fn cors_layer(origins: &[HeaderValue]) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins.iter().cloned()))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT_LANGUAGE])
+        .expose_headers([header::LINK, header::LOCATION, REQUEST_ID])
+        .max_age(Duration::from_secs(3600))
+}
+
+/// The reader's language for the whole request (error messages, pages).
+async fn request_locale(request: Request, next: Next) -> Response {
+    let locale =
+        Locale::from_accept_language(request.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
+    i18n::scope(locale, next.run(request)).await
+}
+
+fn wants_api(path: &str) -> bool {
+    path.starts_with("/api/") || path.starts_with("/health/")
+}
+
+async fn not_found(request: Request) -> Response {
+    if wants_api(request.uri().path()) {
+        AppError::NotFound.into_response()
+    } else {
+        WebError(AppError::NotFound).into_response()
+    }
+}
+
+async fn method_not_allowed(request: Request) -> Response {
+    if wants_api(request.uri().path()) {
+        AppError::MethodNotAllowed.into_response()
+    } else {
+        WebError(AppError::MethodNotAllowed).into_response()
+    }
+}
+
+async fn live() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Ready when the database answers; 503 otherwise, so a load balancer skips this instance.
+async fn ready(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => Json(serde_json::json!({ "status": "ok", "database": "ok" })).into_response(),
+        Err(err) => AppError::Unavailable(format!("database: {err}")).into_response(),
+    }
+}

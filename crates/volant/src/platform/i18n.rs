@@ -1,0 +1,208 @@
+//! User-facing text. Every string a person reads lives in `locales/<lang>.txt`
+//! (`key = value`, `{name}` placeholders), so a translation is one new file.
+//! French is the reference catalog; any other locale falls back to it per key.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Locale {
+    #[default]
+    Fr,
+    En,
+}
+
+impl Locale {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Fr => "fr",
+            Self::En => "en",
+        }
+    }
+
+    /// Picks the first supported language of an `Accept-Language` header, French otherwise.
+    pub fn from_accept_language(header: Option<&str>) -> Self {
+        let Some(header) = header else {
+            return Self::Fr;
+        };
+        for tag in header.split(',') {
+            let lang = tag.split(';').next().unwrap_or("").trim();
+            let primary = lang.split('-').next().unwrap_or("").to_ascii_lowercase();
+            match primary.as_str() {
+                "fr" => return Self::Fr,
+                "en" => return Self::En,
+                _ => {}
+            }
+        }
+        Self::Fr
+    }
+
+    fn catalog(self) -> &'static HashMap<&'static str, &'static str> {
+        static FR: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
+        static EN: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
+        match self {
+            Self::Fr => FR.get_or_init(|| parse_catalog(include_str!("../../locales/fr.txt"))),
+            Self::En => EN.get_or_init(|| parse_catalog(include_str!("../../locales/en.txt"))),
+        }
+    }
+
+    /// The text for `key`, falling back to French, then to the key itself
+    /// (a missing key is caught by the catalog tests, never by a user).
+    pub fn text(self, key: &str) -> &str {
+        self.catalog().get(key).or_else(|| Self::Fr.catalog().get(key)).copied().unwrap_or(key)
+    }
+
+    /// The text for `key` with `{name}` placeholders replaced.
+    pub fn format(self, key: &str, args: &[(&str, &str)]) -> String {
+        let mut out = self.text(key).to_owned();
+        for (name, value) in args {
+            out = out.replace(&format!("{{{name}}}"), value);
+        }
+        out
+    }
+}
+
+tokio::task_local! {
+    static REQUEST_LOCALE: Locale;
+}
+
+/// Runs `fut` with `locale` as the request's language (see [`current`]).
+pub async fn scope<F: Future>(locale: Locale, fut: F) -> F::Output {
+    REQUEST_LOCALE.scope(locale, fut).await
+}
+
+/// The language of the request being served, French outside a request.
+pub fn current() -> Locale {
+    REQUEST_LOCALE.try_with(|l| *l).unwrap_or_default()
+}
+
+/// A message with its arguments, rendered in whatever language the reader uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Msg {
+    pub key: &'static str,
+    pub args: Vec<(&'static str, String)>,
+}
+
+impl Msg {
+    pub fn new(key: &'static str) -> Self {
+        Self { key, args: Vec::new() }
+    }
+
+    #[must_use]
+    pub fn arg(mut self, name: &'static str, value: impl std::fmt::Display) -> Self {
+        self.args.push((name, value.to_string()));
+        self
+    }
+
+    pub fn render(&self, locale: Locale) -> String {
+        let args: Vec<(&str, &str)> = self.args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        locale.format(self.key, &args)
+    }
+}
+
+fn parse_catalog(source: &'static str) -> HashMap<&'static str, &'static str> {
+    source
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .filter_map(|line| line.split_once('='))
+        .map(|(key, value)| (key.trim(), value.trim()))
+        .collect()
+}
+
+/// Template helper: `{{ tr.t("key") }}`.
+#[derive(Debug, Clone, Copy)]
+pub struct Tr(pub Locale);
+
+impl Tr {
+    pub fn t<'a>(&self, key: &'a str) -> &'a str {
+        self.0.text(key)
+    }
+
+    pub fn f(&self, key: &str, name: &str, value: &str) -> String {
+        self.0.format(key, &[(name, value)])
+    }
+
+    pub fn lang(&self) -> &'static str {
+        self.0.code()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogs_have_no_duplicate_or_malformed_lines() {
+        for (name, source) in
+            [("fr", include_str!("../../locales/fr.txt")), ("en", include_str!("../../locales/en.txt"))]
+        {
+            let mut seen = std::collections::HashSet::new();
+            for line in source.lines().map(str::trim) {
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let (key, value) = line.split_once('=').unwrap_or_else(|| panic!("{name}: no '=' in {line:?}"));
+                assert!(seen.insert(key.trim()), "{name}: duplicate key {key}");
+                assert!(!value.trim().is_empty(), "{name}: empty value for {key}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_english_key_exists_in_french() {
+        let fr = Locale::Fr.catalog();
+        for key in Locale::En.catalog().keys() {
+            assert!(fr.contains_key(key), "en key {key} missing from fr");
+        }
+    }
+
+    #[test]
+    fn every_key_used_in_code_and_templates_exists_in_french() {
+        let fr = Locale::Fr.catalog();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        collect_files(&root.join("src"), &mut files);
+        collect_files(&root.join("templates"), &mut files);
+        let key_pattern = ["t(\"", "f(\"", "Msg::new(\"", "text(\"", "format(\""];
+        for file in files {
+            let source = std::fs::read_to_string(&file).unwrap_or_default();
+            for pattern in key_pattern {
+                for (pos, _) in source.match_indices(pattern) {
+                    let rest = &source[pos + pattern.len()..];
+                    let Some(end) = rest.find('"') else { continue };
+                    let key = &rest[..end];
+                    if key.contains('.') && !key.contains(' ') && !key.contains('{') {
+                        assert!(fr.contains_key(key), "{}: key {key} missing from fr.txt", file.display());
+                    }
+                }
+            }
+        }
+    }
+
+    fn collect_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                collect_files(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn accept_language_picks_first_supported() {
+        assert_eq!(Locale::from_accept_language(Some("en-US,en;q=0.9")), Locale::En);
+        assert_eq!(Locale::from_accept_language(Some("de, fr;q=0.5")), Locale::Fr);
+        assert_eq!(Locale::from_accept_language(Some("de")), Locale::Fr);
+        assert_eq!(Locale::from_accept_language(None), Locale::Fr);
+    }
+
+    #[test]
+    fn format_replaces_placeholders() {
+        let msg = Msg::new("vehicle.plate_taken").arg("plate", "AB-123-CD").arg("garage", "Garage du Centre");
+        let text = msg.render(Locale::Fr);
+        assert!(text.contains("AB-123-CD") && text.contains("Garage du Centre"), "{text}");
+    }
+}

@@ -1,0 +1,24 @@
+//! The thin layer every business domain stands on.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod i18n;
+pub mod pagination;
+pub mod telemetry;
+pub mod validate;
+pub mod web;
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::platform::config::Config;
+
+/// What every handler may use.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+}

@@ -1,0 +1,158 @@
+//! Keyset pagination: `limit` and an opaque `cursor`, the next page announced
+//! in a `Link: <…>; rel="next"` header (RFC 8288). Never OFFSET: a page is
+//! "the rows after this key", so concurrent inserts cannot shift or repeat rows.
+
+use axum::http::{HeaderMap, HeaderValue, Uri, header};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::platform::error::AppError;
+
+pub const DEFAULT_LIMIT: u64 = 50;
+pub const MAX_LIMIT: u64 = 200;
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<String>,
+    /// Opaque cursor from the previous page's `Link` header.
+    pub cursor: Option<String>,
+}
+
+/// Where a page starts and how long it is, validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: u64,
+    /// Rows strictly after this id.
+    pub after: Option<i64>,
+}
+
+impl PageRequest {
+    pub fn first(limit: u64) -> Self {
+        Self { limit, after: None }
+    }
+
+    pub fn parse(limit: Option<&str>, cursor: Option<&str>) -> Result<Self, AppError> {
+        let limit = match limit.map(str::trim).filter(|s| !s.is_empty()) {
+            None => DEFAULT_LIMIT,
+            Some(raw) => raw
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=MAX_LIMIT).contains(n))
+                .ok_or_else(|| AppError::BadRequest(format!("limit must be between 1 and {MAX_LIMIT}")))?,
+        };
+        let after = match cursor.map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(raw) => Some(decode_cursor(raw).ok_or_else(|| AppError::BadRequest("invalid cursor".to_owned()))?),
+        };
+        Ok(Self { limit, after })
+    }
+
+    pub fn from_params(params: &PageParams) -> Result<Self, AppError> {
+        Self::parse(params.limit.as_deref(), params.cursor.as_deref())
+    }
+
+    /// Rows to fetch: one more than the page, to know whether another page follows.
+    pub fn fetch_limit(&self) -> u64 {
+        self.limit + 1
+    }
+}
+
+/// One page of rows and the cursor of the next, if any.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from `fetch_limit()` rows ordered by id.
+    pub fn from_rows(mut rows: Vec<T>, request: PageRequest, id_of: impl Fn(&T) -> i64) -> Self {
+        let limit = usize::try_from(request.limit).unwrap_or(usize::MAX);
+        let next_cursor = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(|row| encode_cursor(id_of(row)))
+        } else {
+            None
+        };
+        Self { items: rows, next_cursor }
+    }
+
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
+    }
+}
+
+/// Cursors are opaque to clients; today they carry the last id seen.
+pub fn encode_cursor(id: i64) -> String {
+    format!("i{id}")
+}
+
+fn decode_cursor(raw: &str) -> Option<i64> {
+    raw.strip_prefix('i')?.parse::<i64>().ok().filter(|id| *id >= 0)
+}
+
+/// The same URL with `cursor` set, keeping every other query parameter.
+pub fn with_cursor(uri: &Uri, cursor: &str) -> String {
+    let mut pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(uri.query().unwrap_or_default()).unwrap_or_default();
+    pairs.retain(|(key, _)| key != "cursor");
+    pairs.push(("cursor".to_owned(), cursor.to_owned()));
+    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    format!("{}?{query}", uri.path())
+}
+
+/// `Link: <absolute URL>; rel="next"` when another page follows. The URL is absolute
+/// (scheme and host of the request) so a front end served elsewhere can follow it.
+pub fn link_header(
+    headers: &HeaderMap,
+    uri: &Uri,
+    next_cursor: Option<&str>,
+) -> Option<(header::HeaderName, HeaderValue)> {
+    let cursor = next_cursor?;
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| *p == "https" || *p == "http")
+        .unwrap_or("http");
+    let value = format!("<{scheme}://{host}{}>; rel=\"next\"", with_cursor(uri, cursor));
+    HeaderValue::from_str(&value).ok().map(|v| (header::LINK, v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_and_cursors_are_validated() {
+        assert_eq!(PageRequest::parse(None, None).ok(), Some(PageRequest { limit: 50, after: None }));
+        assert_eq!(
+            PageRequest::parse(Some("200"), Some("i42")).ok(),
+            Some(PageRequest { limit: 200, after: Some(42) })
+        );
+        for bad in ["0", "201", "-1", "abc"] {
+            assert!(PageRequest::parse(Some(bad), None).is_err(), "{bad}");
+        }
+        for bad in ["42", "i", "i-3", "ix"] {
+            assert!(PageRequest::parse(None, Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn with_cursor_replaces_only_the_cursor() {
+        let uri: Uri = "/api/v1/vehicles?q=clio&cursor=i3&limit=2".parse().expect("uri");
+        assert_eq!(with_cursor(&uri, "i9"), "/api/v1/vehicles?q=clio&limit=2&cursor=i9");
+    }
+
+    #[test]
+    fn page_knows_whether_more_rows_follow() {
+        let request = PageRequest::first(2);
+        let page = Page::from_rows(vec![1_i64, 2, 3], request, |id| *id);
+        assert_eq!(page.items, vec![1, 2]);
+        assert_eq!(page.next_cursor.as_deref(), Some("i2"));
+        let last = Page::from_rows(vec![1_i64, 2], request, |id| *id);
+        assert_eq!(last.next_cursor, None);
+    }
+}

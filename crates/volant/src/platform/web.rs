@@ -1,0 +1,191 @@
+//! Server-rendered pages: the page context every template receives, flash
+//! messages across POST/redirect/GET, and errors rendered as French pages.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use cookie::Cookie;
+
+use crate::platform::error::{AppError, FieldError};
+use crate::platform::http::assets;
+use crate::platform::i18n::{self, Tr};
+
+const FLASH_COOKIE: &str = "volant_flash";
+
+/// A one-time message shown on the next page (after a redirect).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flash {
+    /// `success` or `error`: also the CSS class.
+    pub kind: &'static str,
+    pub message: String,
+}
+
+/// What the base layout needs, extracted from every page request.
+#[derive(Debug, Clone)]
+pub struct PageCtx {
+    pub tr: Tr,
+    pub flash: Option<Flash>,
+    /// The request path, to mark the current navigation entry.
+    pub path: String,
+    /// An htmx request wants a fragment, not a whole page.
+    pub htmx: bool,
+    pub asset_version: &'static str,
+}
+
+impl PageCtx {
+    fn new(headers: &HeaderMap, path: &str) -> Self {
+        Self {
+            tr: Tr(i18n::current()),
+            flash: read_flash(headers),
+            path: path.to_owned(),
+            htmx: headers.contains_key("hx-request") && !headers.contains_key("hx-boosted"),
+            asset_version: assets::version(),
+        }
+    }
+
+    /// Whether the navigation entry for `prefix` is the current one.
+    pub fn is_current(&self, prefix: &str) -> bool {
+        self.path == prefix || self.path.starts_with(&format!("{prefix}/"))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::new(&parts.headers, parts.uri.path()))
+    }
+}
+
+fn read_flash(headers: &HeaderMap) -> Option<Flash> {
+    let raw = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(Cookie::split_parse_encoded)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == FLASH_COOKIE)?;
+    let (kind, message) = raw.value().split_once(':')?;
+    let kind = match kind {
+        "success" => "success",
+        _ => "error",
+    };
+    Some(Flash { kind, message: message.chars().take(500).collect() })
+}
+
+/// 303 to `to`, showing `message` there once.
+pub fn redirect_with_flash(to: &str, kind: &'static str, message: &str) -> Response {
+    let cookie = Cookie::build((FLASH_COOKIE, format!("{kind}:{message}")))
+        .path("/")
+        .http_only(true)
+        .same_site(cookie::SameSite::Lax)
+        .max_age(cookie::time::Duration::seconds(60))
+        .build();
+    let mut response = Redirect::to(to).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie.encoded().to_string()) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// Once a page has shown the flash, the cookie is removed (not on redirects,
+/// which carry it on to the page that shows it).
+pub async fn clear_consumed_flash(request: Request, next: Next) -> Response {
+    let had_flash = read_flash(request.headers()).is_some();
+    let mut response = next.run(request).await;
+    if had_flash && !response.status().is_redirection() && !response.headers().contains_key(header::SET_COOKIE) {
+        let removal = Cookie::build((FLASH_COOKIE, "")).path("/").max_age(cookie::time::Duration::ZERO).build();
+        if let Ok(value) = HeaderValue::from_str(&removal.to_string()) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+/// A form shown again with its errors answers 422, so tools and tests see the refusal
+/// (htmx is configured in the base layout to swap it in like a 200).
+pub fn unprocessable(page: impl IntoResponse) -> Response {
+    (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
+}
+
+/// Field errors of a form, rendered in the reader's language.
+#[derive(Debug, Clone, Default)]
+pub struct FormErrors(Vec<(String, String)>);
+
+impl FormErrors {
+    pub fn from_fields(errors: &[FieldError]) -> Self {
+        let locale = i18n::current();
+        Self(errors.iter().map(|e| (e.field.clone(), e.message.render(locale))).collect())
+    }
+
+    pub fn add(&mut self, field: &str, message: String) {
+        self.0.push((field.to_owned(), message));
+    }
+
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Splits a service error into errors shown beside fields and anything else.
+    pub fn from_app_error(err: AppError) -> Result<Self, AppError> {
+        match err {
+            AppError::Validation(errors) => Ok(Self::from_fields(&errors)),
+            AppError::Conflict { field: Some(field), message, .. } => {
+                let mut errors = Self::default();
+                errors.add(field, message.render(i18n::current()));
+                Ok(errors)
+            }
+            other => Err(other),
+        }
+    }
+}
+
+/// An error on a web page: the same [`AppError`], rendered as a French page.
+#[derive(Debug)]
+pub struct WebError(pub AppError);
+
+impl From<AppError> for WebError {
+    fn from(err: AppError) -> Self {
+        Self(err)
+    }
+}
+
+pub type WebResult<T> = Result<T, WebError>;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    page: PageCtx,
+    status: u16,
+    title: String,
+    detail: String,
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        self.0.log();
+        let locale = i18n::current();
+        let status = self.0.status();
+        let title_key = match status {
+            StatusCode::NOT_FOUND => "error.page_not_found",
+            StatusCode::CONFLICT => "error.page_conflict",
+            s if s.is_server_error() => "error.page_server",
+            _ => "error.page_invalid",
+        };
+        let page = ErrorPage {
+            page: PageCtx::new(&HeaderMap::new(), ""),
+            status: status.as_u16(),
+            title: locale.text(title_key).to_owned(),
+            detail: self.0.detail(locale),
+        };
+        (status, page).into_response()
+    }
+}
