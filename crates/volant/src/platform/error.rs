@@ -199,6 +199,10 @@ pub struct ProblemField {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        // Extractors shared by API and pages reject with `AppError`; a page gets a page.
+        if crate::platform::web::is_html_request() {
+            return crate::platform::web::WebError(self).into_response();
+        }
         self.log();
         let problem = self.to_problem(i18n::current());
         let body = serde_json::to_vec(&problem).unwrap_or_default();

@@ -16,6 +16,21 @@ use crate::platform::i18n::{self, Tr};
 
 const FLASH_COOKIE: &str = "volant_flash";
 
+tokio::task_local! {
+    static HTML_REQUEST: bool;
+}
+
+/// Runs `fut` knowing whether the request is for a web page (errors become
+/// HTML pages) or for the API (errors stay problem+json).
+pub async fn scope<F: Future>(html: bool, fut: F) -> F::Output {
+    HTML_REQUEST.scope(html, fut).await
+}
+
+/// Whether the request being served is for a web page.
+pub fn is_html_request() -> bool {
+    HTML_REQUEST.try_with(|html| *html).unwrap_or(false)
+}
+
 /// A one-time message shown on the next page (after a redirect).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Flash {

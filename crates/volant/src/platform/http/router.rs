@@ -26,7 +26,7 @@ use crate::platform::error::AppError;
 use crate::platform::http::extract::BODY_LIMIT;
 use crate::platform::http::{assets, openapi};
 use crate::platform::i18n::{self, Locale};
-use crate::platform::web::{self, WebError};
+use crate::platform::web;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -57,7 +57,7 @@ pub fn build(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(web::clear_consumed_flash))
-        .layer(middleware::from_fn(request_locale))
+        .layer(middleware::from_fn(request_context))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
@@ -97,31 +97,24 @@ fn cors_layer(origins: &[HeaderValue]) -> CorsLayer {
         .max_age(Duration::from_secs(3600))
 }
 
-/// The reader's language for the whole request (error messages, pages).
-async fn request_locale(request: Request, next: Next) -> Response {
+/// The reader's language, and whether errors are pages or problem documents, for the whole request.
+async fn request_context(request: Request, next: Next) -> Response {
     let locale =
         Locale::from_accept_language(request.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
-    i18n::scope(locale, next.run(request)).await
+    let html = !wants_api(request.uri().path());
+    i18n::scope(locale, web::scope(html, next.run(request))).await
 }
 
 fn wants_api(path: &str) -> bool {
-    path.starts_with("/api/") || path.starts_with("/health/")
+    path.starts_with("/api/") || path.starts_with("/health/") || path.starts_with("/assets/")
 }
 
-async fn not_found(request: Request) -> Response {
-    if wants_api(request.uri().path()) {
-        AppError::NotFound.into_response()
-    } else {
-        WebError(AppError::NotFound).into_response()
-    }
+async fn not_found() -> AppError {
+    AppError::NotFound
 }
 
-async fn method_not_allowed(request: Request) -> Response {
-    if wants_api(request.uri().path()) {
-        AppError::MethodNotAllowed.into_response()
-    } else {
-        WebError(AppError::MethodNotAllowed).into_response()
-    }
+async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed
 }
 
 async fn live() -> Json<serde_json::Value> {

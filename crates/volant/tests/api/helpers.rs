@@ -1,0 +1,240 @@
+//! `TestApp`: the real router over a fresh database, SQLite always and
+//! PostgreSQL when `TEST_DATABASE_URL` is set (each test in its own schema).
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use serde_json::Value;
+use tower::ServiceExt;
+use volant::platform::AppState;
+use volant::platform::config::Config;
+use volant::platform::db::{self, DbSettings};
+
+pub struct TestApp {
+    pub router: Router,
+    pub db: DatabaseConnection,
+    _guard: Guard,
+}
+
+enum Guard {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { url: String, schema: String },
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Guard::Postgres { url, schema } = self {
+            let (url, schema) = (url.clone(), schema.clone());
+            // Drop runs outside any runtime guarantee: use a private one on a thread.
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                rt.block_on(async move {
+                    if let Ok(conn) = db::connect(&DbSettings::new(url, 1)).await {
+                        let _ = conn.execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).await;
+                        let _ = conn.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+pub fn init_logging() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt().with_env_filter("debug,sqlx=warn").with_test_writer().try_init();
+    }
+}
+
+impl TestApp {
+    pub async fn sqlite() -> Self {
+        Self::sqlite_with(|_| {}).await
+    }
+
+    pub async fn sqlite_with(configure: impl FnOnce(&mut Config)) -> Self {
+        init_logging();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+        let mut config = Config::for_database(url.clone());
+        configure(&mut config);
+        let db = db::connect(&DbSettings::new(url, 8)).await.expect("connect sqlite");
+        Self::finish(db, config, Guard::Sqlite(dir)).await
+    }
+
+    /// `None` when `TEST_DATABASE_URL` is unset, except in CI where that is a failure.
+    pub async fn postgres() -> Option<Self> {
+        init_logging();
+        let Some(url) = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must set TEST_DATABASE_URL: PostgreSQL tests may not be skipped"
+            );
+            return None;
+        };
+        let schema = format!("vt_{}_{}", std::process::id(), fastrand::u64(..));
+        let admin = db::connect(&DbSettings::new(url.clone(), 1)).await.expect("connect to TEST_DATABASE_URL");
+        admin.execute_unprepared(&format!("CREATE SCHEMA \"{schema}\"")).await.expect("create schema");
+        let _ = admin.close().await;
+        let settings = DbSettings { url: url.clone(), max_connections: 8, schema: Some(schema.clone()) };
+        let db = db::connect(&settings).await.expect("connect postgres schema");
+        let config = Config::for_database(url.clone());
+        Some(Self::finish(db, config, Guard::Postgres { url, schema }).await)
+    }
+
+    async fn finish(db: DatabaseConnection, config: Config, guard: Guard) -> Self {
+        db::migrate(&db).await.expect("migrate");
+        let state = AppState { db: db.clone(), config: std::sync::Arc::new(config) };
+        Self { router: volant::build_app(state), db, _guard: guard }
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        send(self.router.clone(), request).await
+    }
+
+    pub async fn get(&self, uri: &str) -> TestResponse {
+        self.send(Request::get(uri).body(Body::empty()).expect("request")).await
+    }
+
+    pub async fn delete(&self, uri: &str) -> TestResponse {
+        self.send(Request::delete(uri).body(Body::empty()).expect("request")).await
+    }
+
+    pub async fn post_json(&self, uri: &str, body: &Value) -> TestResponse {
+        self.send(json_request(Method::POST, uri, body)).await
+    }
+
+    pub async fn put_json(&self, uri: &str, body: &Value) -> TestResponse {
+        self.send(json_request(Method::PUT, uri, body)).await
+    }
+
+    pub async fn patch_json(&self, uri: &str, body: &Value) -> TestResponse {
+        self.send(json_request(Method::PATCH, uri, body)).await
+    }
+
+    /// Posts an HTML form (`application/x-www-form-urlencoded`).
+    pub async fn post_form(&self, uri: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let body = serde_urlencoded::to_string(fields).expect("form");
+        let request = Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("request");
+        self.send(request).await
+    }
+
+    /// Creates a garage through the API and returns its id.
+    pub async fn garage(&self, name: &str) -> i64 {
+        let response = self
+            .post_json("/api/v1/garages", &serde_json::json!({ "name": name, "address": "1 rue de la Paix" }))
+            .await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+        response.json()["id"].as_i64().expect("id")
+    }
+
+    /// Creates a vehicle through the API and returns its id.
+    pub async fn vehicle(&self, garage_id: i64, plate: &str) -> i64 {
+        let response = self.post_json("/api/v1/vehicles", &vehicle_json(garage_id, plate)).await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+        response.json()["id"].as_i64().expect("id")
+    }
+}
+
+pub fn vehicle_json(garage_id: i64, plate: &str) -> Value {
+    serde_json::json!({ "garage_id": garage_id, "brand": "Renault", "model": "Clio", "year": 2019, "license_plate": plate })
+}
+
+pub fn json_request(method: Method, uri: &str, body: &Value) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(serde_json::to_vec(body).expect("json")))
+        .expect("request")
+}
+
+pub async fn send(router: Router, request: Request<Body>) -> TestResponse {
+    let response = router.oneshot(request).await.expect("infallible router");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.expect("body").to_bytes().to_vec();
+    TestResponse { status, headers, body }
+}
+
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a problem+json answer with this status and code; returns the document.
+    pub fn problem(&self, status: StatusCode, code: &str) -> Value {
+        assert_eq!(self.status, status, "{}", self.text());
+        assert_eq!(self.header("content-type"), Some("application/problem+json"));
+        let body = self.json();
+        assert_eq!(body["status"], status.as_u16());
+        assert_eq!(body["code"], code, "{body}");
+        assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
+        body
+    }
+
+    /// The `rel="next"` target of the `Link` header, as a path and query.
+    pub fn next_link(&self) -> Option<String> {
+        let link = self.header("link")?;
+        let start = link.find('<')? + 1;
+        let end = link.find('>')?;
+        let url = &link[start..end];
+        assert!(link.contains("rel=\"next\""), "{link}");
+        let path_start = url.find("://").map(|i| i + 3).and_then(|i| url[i..].find('/').map(|j| i + j))?;
+        Some(url[path_start..].to_owned())
+    }
+
+    /// The fields named in a 422 problem's `errors`.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.json()["errors"]
+            .as_array()
+            .map(|errors| errors.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Runs each test body on SQLite, and on PostgreSQL when configured.
+#[macro_export]
+macro_rules! backend_tests {
+    ($(async fn $name:ident($app:ident) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                async fn run($app: $crate::helpers::TestApp) $body
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    run($crate::helpers::TestApp::sqlite().await).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if let Some(app) = $crate::helpers::TestApp::postgres().await {
+                        run(app).await;
+                    }
+                }
+            }
+        )*
+    };
+}

@@ -1,0 +1,207 @@
+//! Cross-cutting behaviour: health, CORS, error documents, OpenAPI, assets, language.
+
+use axum::body::Body;
+use axum::http::{HeaderValue, Method, Request, StatusCode, header};
+
+use crate::helpers::TestApp;
+
+const ORIGIN: &str = "http://localhost:3000";
+
+async fn app_with_cors() -> TestApp {
+    TestApp::sqlite_with(|config| config.cors_origins = vec![HeaderValue::from_static(ORIGIN)]).await
+}
+
+#[tokio::test]
+async fn health_endpoints_answer() {
+    let app = TestApp::sqlite().await;
+    let live = app.get("/health/live").await;
+    assert_eq!(live.status, StatusCode::OK);
+    assert_eq!(live.json()["status"], "ok");
+    let ready = app.get("/health/ready").await;
+    assert_eq!(ready.status, StatusCode::OK);
+    assert_eq!(ready.json()["database"], "ok");
+}
+
+#[tokio::test]
+async fn ready_is_503_when_the_database_is_unreachable() {
+    let app = TestApp::sqlite().await;
+    app.db.clone().close().await.expect("close pool");
+    let ready = app.get("/health/ready").await;
+    ready.problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    assert_eq!(app.get("/health/live").await.status, StatusCode::OK, "liveness does not depend on the database");
+}
+
+#[tokio::test]
+async fn api_calls_fail_with_503_not_500_when_the_database_is_gone() {
+    let app = TestApp::sqlite().await;
+    app.db.clone().close().await.expect("close pool");
+    app.get("/api/v1/garages").await.problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+}
+
+#[tokio::test]
+async fn cors_preflight_allows_configured_origin_and_exposes_paging_headers() {
+    let app = app_with_cors().await;
+    let preflight = Request::builder()
+        .method(Method::OPTIONS)
+        .uri("/api/v1/vehicles/1")
+        .header(header::ORIGIN, ORIGIN)
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "PATCH")
+        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type,authorization")
+        .body(Body::empty())
+        .expect("request");
+    let response = app.send(preflight).await;
+    assert!(response.status.is_success(), "{}", response.status);
+    assert_eq!(response.header("access-control-allow-origin"), Some(ORIGIN));
+    let methods = response.header("access-control-allow-methods").expect("methods").to_ascii_uppercase();
+    for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+        assert!(methods.contains(method), "{methods}");
+    }
+    let headers = response.header("access-control-allow-headers").expect("headers").to_ascii_lowercase();
+    assert!(headers.contains("content-type") && headers.contains("authorization"), "{headers}");
+}
+
+#[tokio::test]
+async fn cors_headers_are_on_errors_too_and_absent_for_other_origins() {
+    let app = app_with_cors().await;
+    let request =
+        Request::get("/api/v1/garages/424242").header(header::ORIGIN, ORIGIN).body(Body::empty()).expect("request");
+    let response = app.send(request).await;
+    response.problem(StatusCode::NOT_FOUND, "not_found");
+    assert_eq!(response.header("access-control-allow-origin"), Some(ORIGIN));
+    let exposed = response.header("access-control-expose-headers").expect("exposed").to_ascii_lowercase();
+    assert!(exposed.contains("link") && exposed.contains("location"), "{exposed}");
+
+    let request = Request::get("/api/v1/garages")
+        .header(header::ORIGIN, "http://evil.example")
+        .body(Body::empty())
+        .expect("request");
+    let response = app.send(request).await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(response.header("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn unknown_api_route_is_404_problem_and_wrong_method_is_405_problem() {
+    let app = TestApp::sqlite().await;
+    app.get("/api/v1/nothing-here").await.problem(StatusCode::NOT_FOUND, "not_found");
+    let response = app.send(Request::post("/api/v1/garages/1").body(Body::empty()).expect("request")).await;
+    response.problem(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+}
+
+#[tokio::test]
+async fn problems_speak_english_when_asked() {
+    let app = TestApp::sqlite().await;
+    let request = Request::post("/api/v1/garages")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT_LANGUAGE, "en-GB,en;q=0.8")
+        .body(Body::from("{}"))
+        .expect("request");
+    let response = app.send(request).await;
+    let problem = response.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(problem["detail"], "Some data is invalid.");
+    assert_eq!(problem["errors"][0]["message"], "This field is required.");
+    let french = app.post_json("/api/v1/garages", &serde_json::json!({})).await.json();
+    assert_eq!(french["errors"][0]["message"], "Ce champ est obligatoire.");
+}
+
+#[tokio::test]
+async fn every_response_has_a_request_id_and_security_headers() {
+    let app = TestApp::sqlite().await;
+    let response = app.get("/api/v1/garages").await;
+    assert!(response.header("x-request-id").is_some_and(|id| id.len() >= 32));
+    assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(response.header("x-frame-options"), Some("DENY"));
+    let request =
+        Request::get("/api/v1/garages").header("x-request-id", "trace-me-123").body(Body::empty()).expect("request");
+    assert_eq!(app.send(request).await.header("x-request-id"), Some("trace-me-123"), "an incoming id is kept");
+}
+
+#[tokio::test]
+async fn openapi_document_lists_every_route_and_is_stable() {
+    let app = TestApp::sqlite().await;
+    let response = app.get("/api/openapi.json").await;
+    assert_eq!(response.status, StatusCode::OK);
+    let doc = response.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in [
+        "/api/v1/garages",
+        "/api/v1/garages/{id}",
+        "/api/v1/garages/{id}/vehicles",
+        "/api/v1/vehicles",
+        "/api/v1/vehicles/{id}",
+    ] {
+        assert!(doc["paths"][path].is_object(), "missing {path}");
+    }
+    insta::assert_json_snapshot!("openapi", doc);
+}
+
+#[tokio::test]
+async fn docs_page_uses_local_assets_only() {
+    let app = TestApp::sqlite().await;
+    let page = app.get("/api/docs").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(html.contains("/assets/vendor/swagger-ui/swagger-ui-bundle.js"), "{html}");
+    assert!(!html.contains("https://"), "no CDN: {html}");
+    for asset in [
+        "/assets/vendor/swagger-ui/swagger-ui-bundle.js",
+        "/assets/vendor/swagger-ui/swagger-ui.css",
+        "/assets/swagger-init.js",
+    ] {
+        assert_eq!(app.get(asset).await.status, StatusCode::OK, "{asset}");
+    }
+}
+
+#[tokio::test]
+async fn assets_are_served_with_long_cache_and_revalidate() {
+    let app = TestApp::sqlite().await;
+    let css = app.get("/assets/app.css").await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
+    assert!(css.header("cache-control").is_some_and(|c| c.contains("max-age=31536000")));
+    let etag = css.header("etag").expect("etag").to_owned();
+    let again =
+        Request::get("/assets/app.css").header(header::IF_NONE_MATCH, etag).body(Body::empty()).expect("request");
+    assert_eq!(app.send(again).await.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(app.get("/assets/vendor/htmx/htmx.min.js").await.status, StatusCode::OK);
+    assert_eq!(app.get("/assets/../Cargo.toml").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/assets/nope.js").await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn responses_are_compressed_when_the_client_accepts_it() {
+    let app = TestApp::sqlite().await;
+    let request =
+        Request::get("/assets/app.css").header(header::ACCEPT_ENCODING, "gzip").body(Body::empty()).expect("request");
+    assert_eq!(app.send(request).await.header("content-encoding"), Some("gzip"));
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_reversible() {
+    use migration::MigratorTrait;
+    let app = TestApp::sqlite().await;
+    volant::platform::db::migrate(&app.db).await.expect("second run is a no-op");
+    migration::Migrator::down(&app.db, None).await.expect("down");
+    migration::Migrator::up(&app.db, None).await.expect("up again");
+    assert_eq!(app.get("/api/v1/garages").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn demo_seed_fills_an_empty_database_once() {
+    let app = TestApp::sqlite().await;
+    let report = volant::fleet::demo::seed(&app.db).await.expect("seed");
+    assert_eq!(report.garages, 8);
+    assert!(report.vehicles >= 300, "{report:?}");
+    let garages = app.get("/api/v1/garages").await.json();
+    let total: i64 =
+        garages.as_array().expect("array").iter().map(|g| g["vehicle_count"].as_i64().expect("count")).sum();
+    assert_eq!(usize::try_from(total).expect("count"), report.vehicles);
+    assert!(volant::fleet::demo::seed(&app.db).await.is_err(), "refuses a database with data");
+}
+
+#[tokio::test]
+async fn demo_seed_works_on_postgres() {
+    let Some(app) = TestApp::postgres().await else { return };
+    let report = volant::fleet::demo::seed(&app.db).await.expect("seed");
+    assert_eq!(report.garages, 8);
+}
