@@ -197,3 +197,15 @@ async fn a_malformed_form_body_is_a_clear_error_page() {
     let response = app.send(request).await;
     assert!(response.status.is_client_error(), "{}", response.status);
 }
+
+#[tokio::test]
+async fn pages_stay_french_whatever_the_browser_language() {
+    let app = TestApp::sqlite().await;
+    let request = Request::post("/garages")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT_LANGUAGE, "en-US,en;q=0.9")
+        .body(Body::from("name=&address=x"))
+        .expect("request");
+    let page = html(&app.send(request).await);
+    assert!(page.contains("Ce champ est obligatoire."), "{page}");
+}

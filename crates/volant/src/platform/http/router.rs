@@ -99,9 +99,14 @@ fn cors_layer(origins: &[HeaderValue]) -> CorsLayer {
 
 /// The reader's language, and whether errors are pages or problem documents, for the whole request.
 async fn request_context(request: Request, next: Next) -> Response {
-    let locale =
-        Locale::from_accept_language(request.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
     let html = !wants_api(request.uri().path());
+    // Pages speak the organization's language (French until organizations choose), so
+    // a page is never half translated; API problems follow `Accept-Language`.
+    let locale = if html {
+        Locale::default()
+    } else {
+        Locale::from_accept_language(request.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
+    };
     i18n::scope(locale, web::scope(html, next.run(request))).await
 }
 

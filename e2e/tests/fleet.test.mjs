@@ -1,0 +1,96 @@
+// A garage owner's first minutes: create a garage, add a vehicle, meet the
+// duplicate-plate error, delete the vehicle — in a real browser.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startServer, launchBrowser } from "./server.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test("create a garage, add a vehicle, see the duplicate-plate error, delete the vehicle", async () => {
+  const page = await browser.newPage();
+  await page.goto(`${server.url}/garages`);
+  assert.match(await page.textContent("h1"), /Garages/);
+
+  await page.getByRole("link", { name: "Nouveau garage" }).click();
+  await page.getByLabel("Nom").fill("Garage du Centre");
+  await page.getByLabel("Adresse").fill("12 rue de la République");
+  await page.getByLabel("Ville").fill("Lyon");
+  await page.getByRole("button", { name: "Enregistrer" }).click();
+  await page.getByText("Garage « Garage du Centre » créé.").waitFor();
+  assert.equal(await page.textContent("h1"), "Garage du Centre");
+
+  await page.getByRole("link", { name: "Ajouter un véhicule" }).click();
+  await page.getByLabel("Immatriculation").fill("AB-123-CD");
+  await page.getByLabel("Marque").fill("Renault");
+  await page.getByLabel("Modèle").fill("Clio");
+  await page.getByLabel("Année").fill("2019");
+  await page.getByRole("button", { name: "Enregistrer" }).click();
+  await page.getByText("Véhicule AB-123-CD ajouté.").waitFor();
+
+  // The same plate typed differently is the same car.
+  await page.goto(`${server.url}/vehicles/new`);
+  await page.getByLabel("Garage").selectOption({ label: "Garage du Centre" });
+  await page.getByLabel("Immatriculation").fill("ab 123 cd");
+  await page.getByLabel("Marque").fill("Peugeot");
+  await page.getByLabel("Modèle").fill("208");
+  await page.getByLabel("Année").fill("2021");
+  await page.getByRole("button", { name: "Enregistrer" }).click();
+  const error = page.locator("#license_plate-error");
+  await error.waitFor();
+  assert.equal(
+    await error.textContent(),
+    "L'immatriculation AB-123-CD est déjà enregistrée au garage « Garage du Centre ».",
+  );
+  assert.equal(await page.getByLabel("Immatriculation").inputValue(), "ab 123 cd", "input kept");
+  assert.equal(await page.getByLabel("Immatriculation").getAttribute("aria-invalid"), "true");
+
+  await page.goto(`${server.url}/vehicles`);
+  await page.getByRole("link", { name: "AB-123-CD" }).click();
+  await page.getByRole("link", { name: "Supprimer" }).click();
+  await page.getByRole("button", { name: "Oui, supprimer" }).click();
+  await page.getByText("Véhicule AB-123-CD supprimé.").waitFor();
+  assert.match(await page.textContent("#vehicle-results"), /Aucun véhicule enregistré/);
+  if (process.env.E2E_SCREENSHOTS) {
+    await page.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/garage.png`, fullPage: true });
+  }
+  await page.close();
+});
+
+test("live search narrows a garage's vehicles without reloading the page", async () => {
+  const page = await browser.newPage();
+  const api = `${server.url}/api/v1`;
+  const garage = await (await fetch(`${api}/garages`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name: "Auto Service Plateau", address: "Avenue Senghor", city: "Dakar" }),
+  })).json();
+  for (const [plate, brand, model] of [["DK-1234-AB", "Toyota", "Hilux"], ["DK-5678-CD", "Peugeot", "308"]]) {
+    const response = await fetch(`${api}/vehicles`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ garage_id: garage.id, brand, model, year: 2018, license_plate: plate }),
+    });
+    assert.equal(response.status, 201);
+  }
+  await page.goto(`${server.url}/garages/${garage.id}`);
+  await page.getByRole("searchbox").fill("hilux");
+  await page.locator("#vehicle-results").getByText("DK-5678-CD").waitFor({ state: "detached" });
+  assert.match(await page.textContent("#vehicle-results"), /DK-1234-AB/);
+  assert.match(page.url(), /q=hilux/, "the search is in the address bar");
+  if (process.env.E2E_SCREENSHOTS) {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/search-phone.png`, fullPage: true });
+  }
+  await page.close();
+});

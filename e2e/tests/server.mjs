@@ -1,0 +1,61 @@
+// Starts a real Volant server on a free loopback port with its own SQLite file.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+export async function startServer() {
+  const bin = process.env.VOLANT_BIN || path.join(root, "target", "debug", "volant");
+  const dir = mkdtempSync(path.join(tmpdir(), "volant-e2e-"));
+  const child = spawn(bin, ["serve"], {
+    env: {
+      ...process.env,
+      VOLANT_ADDR: "127.0.0.1:0",
+      DATABASE_URL: `sqlite://${dir}/e2e.db?mode=rwc`,
+      VOLANT_LOG_FORMAT: "json",
+      RUST_LOG: "info",
+    },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("server did not start within 30 s")), 30_000);
+    let buffer = "";
+    child.stdout.on("data", (chunk) => {
+      buffer += chunk.toString();
+      const match = buffer.match(/open (http:\/\/127\.0\.0\.1:\d+)/);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.on("exit", (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return {
+    url,
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((resolve) => child.once("exit", resolve));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
