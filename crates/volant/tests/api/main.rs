@@ -1,5 +1,7 @@
 //! One integration-test binary (links once): the real router, real databases.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::disallowed_methods)]
+
 mod helpers;
 
 mod fleet_garages;
