@@ -111,7 +111,11 @@ pub fn link_header(
     next_cursor: Option<&str>,
 ) -> Option<(header::HeaderName, HeaderValue)> {
     let cursor = next_cursor?;
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
+        .unwrap_or("localhost");
     let scheme = headers
         .get("x-forwarded-proto")
         .and_then(|h| h.to_str().ok())

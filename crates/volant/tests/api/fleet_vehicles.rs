@@ -308,3 +308,46 @@ backend_tests! {
         assert_eq!(app.send(request).await.status, StatusCode::NO_CONTENT);
     }
 }
+
+backend_tests! {
+    async fn hostile_input_never_produces_a_server_error(app) {
+        let garage = app.garage("G").await;
+        let vehicle = app.vehicle(garage, "HO-123-ST").await;
+        let nasty_strings = ["%ZZ", "\u{0}", "a\u{0}b", "%00", "'; DROP TABLE vehicles; --", "\u{202e}evil", "😀", &"é".repeat(300), "\\", "%", "_"];
+        for s in nasty_strings {
+            let encoded = serde_urlencoded::to_string([("q", s)]).expect("encode");
+            for uri in [format!("/api/v1/vehicles?{encoded}"), format!("/api/v1/garages/{garage}/vehicles?{encoded}"), format!("/vehicles?{encoded}"), format!("/garages/{garage}?{encoded}")] {
+                let response = app.get(&uri).await;
+                assert!(response.status.is_success(), "{uri}: {} {}", response.status, response.text());
+            }
+            for field in ["brand", "model", "license_plate", "vin", "color", "name", "address"] {
+                let mut body = vehicle_json(garage, "NA-STY-01");
+                body[field] = json!(s);
+                let created = app.post_json("/api/v1/vehicles", &body).await;
+                assert!(!created.status.is_server_error(), "{field}={s:?}: {}", created.text());
+                let garage_body = json!({ "name": s, "address": s, "city": s, "phone": s, "postal_code": s });
+                let g = app.post_json("/api/v1/garages", &garage_body).await;
+                assert!(!g.status.is_server_error(), "garage {s:?}: {}", g.text());
+                let form = app.post_form("/garages", &[("name", s), ("address", s)]).await;
+                assert!(!form.status.is_server_error(), "form {s:?}: {}", form.text());
+                let patched = app.patch_json(&format!("/api/v1/vehicles/{vehicle}"), &json!({ field: s })).await;
+                assert!(!patched.status.is_server_error(), "patch {field}={s:?}: {}", patched.text());
+            }
+        }
+        for body in ["null", "[]", "\"x\"", "1e999", "{\"year\": 1e300}", "{\"garage_id\": 1e30}", "{\"year\": -2147483649}", "{\"mileage_km\": 18446744073709551616}", &"[".repeat(10_000)] {
+            let request = Request::post("/api/v1/vehicles").header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_owned())).expect("request");
+            let response = app.send(request).await;
+            assert!(response.status.is_client_error(), "{body:.40}: {} {}", response.status, response.text());
+        }
+        for uri in ["/api/v1/vehicles?limit=99999999999999999999999", "/api/v1/vehicles?cursor=i99999999999999999999", "/api/v1/vehicles?garage_id=99999999999999999999"] {
+            let response = app.get(uri).await;
+            assert!(response.status.is_client_error(), "{uri}: {}", response.status);
+        }
+        let weird_host = Request::get("/api/v1/vehicles?limit=1").header(header::HOST, "evil>; rel=\"x\"").body(Body::empty()).expect("request");
+        let response = app.send(weird_host).await;
+        assert_eq!(response.status, StatusCode::OK);
+        if let Some(link) = response.header("link") {
+            assert!(!link.contains("evil"), "{link}");
+        }
+    }
+}

@@ -184,11 +184,17 @@ pub async fn list(db: &impl ConnectionTrait, filter: &VehicleFilter, page: PageR
     if let Some(garage_id) = filter.garage_id {
         query = query.filter(entity::Column::GarageId.eq(garage_id));
     }
-    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        query = query.filter(search_condition(q));
+    if let Some(q) = filter.q.as_deref().map(search_term).filter(|q| !q.is_empty()) {
+        query = query.filter(search_condition(&q));
     }
     let rows = query.all(db).await?;
     Ok(Page::from_rows(rows, page, |v| v.id).map(Vehicle::from))
+}
+
+/// What is worth searching for: control characters (PostgreSQL refuses NUL in
+/// text) and surrounding spaces removed, at most 100 characters.
+fn search_term(raw: &str) -> String {
+    raw.chars().filter(|c| !c.is_control()).take(100).collect::<String>().trim().to_owned()
 }
 
 fn search_condition(q: &str) -> Condition {

@@ -207,6 +207,9 @@ impl VehicleForm {
         let year = number("year", &self.year).map(|y| i32::try_from(y).unwrap_or(i32::MAX));
         let mileage_km = number("mileage_km", &self.mileage_km);
         let fuel_type = FuelType::parse(self.fuel_type.trim());
+        if fuel_type.is_none() && !self.fuel_type.trim().is_empty() {
+            errors.add("fuel_type", Msg::new("vehicle.fuel_invalid").render(locale));
+        }
         let input = VehicleInput {
             garage_id,
             brand: Some(self.brand.clone()),
