@@ -3,6 +3,7 @@
 //! Business domains (`fleet`, …) over a thin `platform` layer; see `DESIGN.md`.
 
 pub mod fleet;
+pub mod identity;
 pub mod platform;
 
 use std::sync::Arc;
@@ -21,7 +22,10 @@ pub async fn init_state(config: Config) -> Result<AppState, sea_orm::DbErr> {
     let settings = DbSettings::new(config.database_url.clone(), config.db_max_connections);
     let db = db::connect(&settings).await?;
     db::migrate(&db).await?;
-    Ok(AppState { db, config: Arc::new(config) })
+    let default_org = identity::organizations::service::ensure_default(&db)
+        .await
+        .map_err(|e| sea_orm::DbErr::Custom(format!("default organization: {e}")))?;
+    Ok(AppState { db, config: Arc::new(config), default_org })
 }
 
 /// The whole HTTP application over an existing state (what tests drive).

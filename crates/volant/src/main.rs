@@ -75,7 +75,7 @@ async fn migrate(config: &Config) -> Result<(), String> {
 
 async fn seed_demo(config: Config) -> Result<(), String> {
     let state = volant::init_state(config).await.map_err(|e| format!("database: {e}"))?;
-    let report = volant::fleet::demo::seed(&state.db).await.map_err(|e| e.to_string())?;
+    let report = volant::fleet::demo::seed(&state.db, state.default_org).await.map_err(|e| e.to_string())?;
     tracing::info!(garages = report.garages, vehicles = report.vehicles, "demo data created");
     Ok(())
 }

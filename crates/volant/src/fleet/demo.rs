@@ -7,6 +7,7 @@ use super::garages::service::{self as garages, GarageInput};
 use super::vehicles::model::FuelType;
 use super::vehicles::service::{self as vehicles, VehicleInput};
 use crate::platform::error::{AppError, AppResult};
+use crate::platform::tenant::OrgId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SeedReport {
@@ -144,8 +145,8 @@ const SIV_LETTERS: &[u8] = b"ABCDEFGHJKLMNPQRSTVWXYZ";
 const SENEGAL_REGIONS: &[&str] = &["DK", "TH", "SL", "KL", "ZG"];
 const VIN_CHARS: &[u8] = b"0123456789ABCDEFGHJKLMNPRSTUVWXYZ";
 
-/// Fills an empty database. Refuses to touch one that already has garages.
-pub async fn seed(db: &DatabaseConnection) -> AppResult<SeedReport> {
+/// Fills an empty organization. Refuses to touch a database that already has garages.
+pub async fn seed(db: &DatabaseConnection, org: OrgId) -> AppResult<SeedReport> {
     if garage_count(db).await? > 0 {
         return Err(AppError::Internal(
             "the database already has garages: seed-demo only fills an empty database".into(),
@@ -158,6 +159,7 @@ pub async fn seed(db: &DatabaseConnection) -> AppResult<SeedReport> {
     for demo in GARAGES {
         let garage = garages::create(
             &txn,
+            org,
             &GarageInput {
                 name: Some(demo.name.into()),
                 address: Some(demo.address.into()),
@@ -184,7 +186,7 @@ pub async fn seed(db: &DatabaseConnection) -> AppResult<SeedReport> {
                 fuel_type: Some(fuel),
                 color: Some(COLORS[rng.usize(..COLORS.len())].into()),
             };
-            vehicles::create(&txn, &input).await?;
+            vehicles::create(&txn, org, &input).await?;
             report.vehicles += 1;
         }
     }

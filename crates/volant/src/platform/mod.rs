@@ -7,6 +7,7 @@ pub mod http;
 pub mod i18n;
 pub mod pagination;
 pub mod telemetry;
+pub mod tenant;
 pub mod validate;
 pub mod web;
 
@@ -15,10 +16,13 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::platform::config::Config;
+use crate::platform::tenant::OrgId;
 
 /// What every handler may use.
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
+    /// The organization created on first start.
+    pub default_org: OrgId,
 }

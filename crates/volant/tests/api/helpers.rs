@@ -11,10 +11,13 @@ use tower::ServiceExt;
 use volant::platform::AppState;
 use volant::platform::config::Config;
 use volant::platform::db::{self, DbSettings};
+use volant::platform::tenant::OrgId;
 
 pub struct TestApp {
     pub router: Router,
     pub db: DatabaseConnection,
+    /// The organization requests act for.
+    pub org: OrgId,
     _guard: Guard,
 }
 
@@ -85,8 +88,9 @@ impl TestApp {
 
     async fn finish(db: DatabaseConnection, config: Config, guard: Guard) -> Self {
         db::migrate(&db).await.expect("migrate");
-        let state = AppState { db: db.clone(), config: std::sync::Arc::new(config) };
-        Self { router: volant::build_app(state), db, _guard: guard }
+        let org = volant::identity::organizations::service::ensure_default(&db).await.expect("default organization");
+        let state = AppState { db: db.clone(), config: std::sync::Arc::new(config), default_org: org };
+        Self { router: volant::build_app(state), db, org, _guard: guard }
     }
 
     pub async fn send(&self, request: Request<Body>) -> TestResponse {

@@ -6,5 +6,6 @@ mod helpers;
 
 mod fleet_garages;
 mod fleet_vehicles;
+mod identity_tenants;
 mod platform;
 mod web;

@@ -189,19 +189,19 @@ async fn migrations_are_idempotent_and_reversible() {
 #[tokio::test]
 async fn demo_seed_fills_an_empty_database_once() {
     let app = TestApp::sqlite().await;
-    let report = volant::fleet::demo::seed(&app.db).await.expect("seed");
+    let report = volant::fleet::demo::seed(&app.db, app.org).await.expect("seed");
     assert_eq!(report.garages, 8);
     assert!(report.vehicles >= 300, "{report:?}");
     let garages = app.get("/api/v1/garages").await.json();
     let total: i64 =
         garages.as_array().expect("array").iter().map(|g| g["vehicle_count"].as_i64().expect("count")).sum();
     assert_eq!(usize::try_from(total).expect("count"), report.vehicles);
-    assert!(volant::fleet::demo::seed(&app.db).await.is_err(), "refuses a database with data");
+    assert!(volant::fleet::demo::seed(&app.db, app.org).await.is_err(), "refuses a database with data");
 }
 
 #[tokio::test]
 async fn demo_seed_works_on_postgres() {
     let Some(app) = TestApp::postgres().await else { return };
-    let report = volant::fleet::demo::seed(&app.db).await.expect("seed");
+    let report = volant::fleet::demo::seed(&app.db, app.org).await.expect("seed");
     assert_eq!(report.garages, 8);
 }

@@ -9,6 +9,7 @@ use utoipa_axum::routes;
 
 use super::service::{self, Garage, GarageInput, GaragePatch};
 use crate::fleet::vehicles::service::{self as vehicles, Vehicle};
+use crate::identity::Tenant;
 use crate::platform::AppState;
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
@@ -38,27 +39,32 @@ pub struct GarageVehiclesQuery {
     responses((status = 200, body = [Garage]), (status = 400, body = Problem)))]
 async fn list_garages(
     State(state): State<AppState>,
+    Tenant(org): Tenant,
     ApiQuery(params): ApiQuery<PageParams>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> AppResult<Response> {
-    let page = service::list(&state.db, PageRequest::from_params(&params)?).await?;
+    let page = service::list(&state.db, org, PageRequest::from_params(&params)?).await?;
     Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
 }
 
 /// Create a garage.
 #[utoipa::path(post, path = "/garages", tag = "garages", request_body = GarageInput,
     responses((status = 201, body = Garage, headers(("Location" = String))), (status = 422, body = Problem)))]
-async fn create_garage(State(state): State<AppState>, ApiJson(input): ApiJson<GarageInput>) -> AppResult<Response> {
-    let garage = service::create(&state.db, &input).await?;
+async fn create_garage(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    ApiJson(input): ApiJson<GarageInput>,
+) -> AppResult<Response> {
+    let garage = service::create(&state.db, org, &input).await?;
     Ok(created(&format!("/api/v1/garages/{}", garage.id), garage))
 }
 
 /// A garage with its vehicle count.
 #[utoipa::path(get, path = "/garages/{id}", tag = "garages", params(("id" = i64, Path)),
     responses((status = 200, body = Garage), (status = 404, body = Problem)))]
-async fn get_garage(State(state): State<AppState>, Id(id): Id) -> AppResult<Json<Garage>> {
-    Ok(Json(service::get(&state.db, id).await?))
+async fn get_garage(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Json<Garage>> {
+    Ok(Json(service::get(&state.db, org, id).await?))
 }
 
 /// Replace every field of a garage.
@@ -66,10 +72,11 @@ async fn get_garage(State(state): State<AppState>, Id(id): Id) -> AppResult<Json
     responses((status = 200, body = Garage), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn replace_garage(
     State(state): State<AppState>,
+    Tenant(org): Tenant,
     Id(id): Id,
     ApiJson(input): ApiJson<GarageInput>,
 ) -> AppResult<Json<Garage>> {
-    Ok(Json(service::replace(&state.db, id, &input).await?))
+    Ok(Json(service::replace(&state.db, org, id, &input).await?))
 }
 
 /// Change some fields of a garage (`null` clears an optional field).
@@ -77,17 +84,18 @@ async fn replace_garage(
     responses((status = 200, body = Garage), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn patch_garage(
     State(state): State<AppState>,
+    Tenant(org): Tenant,
     Id(id): Id,
     ApiJson(patch): ApiJson<GaragePatch>,
 ) -> AppResult<Json<Garage>> {
-    Ok(Json(service::patch(&state.db, id, patch).await?))
+    Ok(Json(service::patch(&state.db, org, id, patch).await?))
 }
 
 /// Delete an empty garage; 409 while it still holds vehicles (nothing is deleted).
 #[utoipa::path(delete, path = "/garages/{id}", tag = "garages", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn delete_garage(State(state): State<AppState>, Id(id): Id) -> AppResult<StatusCode> {
-    service::delete(&state.db, id).await?;
+async fn delete_garage(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<StatusCode> {
+    service::delete(&state.db, org, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -96,12 +104,13 @@ async fn delete_garage(State(state): State<AppState>, Id(id): Id) -> AppResult<S
     responses((status = 200, body = [Vehicle]), (status = 404, body = Problem)))]
 async fn list_garage_vehicles(
     State(state): State<AppState>,
+    Tenant(org): Tenant,
     Id(id): Id,
     ApiQuery(query): ApiQuery<GarageVehiclesQuery>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> AppResult<Response> {
     let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
-    let page = vehicles::list_in_garage(&state.db, id, query.q, request).await?;
+    let page = vehicles::list_in_garage(&state.db, org, id, query.q, request).await?;
     Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
 }

@@ -5,6 +5,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
+    pub organization_id: i64,
     pub name: String,
     pub address: String,
     pub city: Option<String>,

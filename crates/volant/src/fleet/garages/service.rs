@@ -17,6 +17,7 @@ use crate::platform::error::{AppError, AppResult, Constraint, constraint_violati
 use crate::platform::http::extract::double_option;
 use crate::platform::i18n::Msg;
 use crate::platform::pagination::{Page, PageRequest};
+use crate::platform::tenant::OrgId;
 use crate::platform::validate::Validator;
 
 /// A garage with the number of vehicles it holds.
@@ -119,14 +120,14 @@ fn validate(input: &GarageInput) -> AppResult<ValidGarage> {
 }
 
 /// Garages in creation order, a page at a time, each with its vehicle count.
-pub async fn list(db: &impl ConnectionTrait, page: PageRequest) -> AppResult<Page<Garage>> {
-    let mut query = Garages::find().order_by_asc(entity::Column::Id).limit(page.fetch_limit());
+pub async fn list(db: &impl ConnectionTrait, org: OrgId, page: PageRequest) -> AppResult<Page<Garage>> {
+    let mut query = scoped(org).order_by_asc(entity::Column::Id).limit(page.fetch_limit());
     if let Some(after) = page.after {
         query = query.filter(entity::Column::Id.gt(after));
     }
     let rows = query.all(db).await?;
     let page = Page::from_rows(rows, page, |g| g.id);
-    let counts = vehicle_counts(db, page.items.iter().map(|g| g.id).collect()).await?;
+    let counts = vehicle_counts(db, org, page.items.iter().map(|g| g.id).collect()).await?;
     Ok(page.map(|g| {
         let count = counts.get(&g.id).copied().unwrap_or(0);
         Garage::from_model(g, count)
@@ -134,8 +135,8 @@ pub async fn list(db: &impl ConnectionTrait, page: PageRequest) -> AppResult<Pag
 }
 
 /// Every garage's id and name, for choosing one in a form (a network has tens, not millions).
-pub async fn choices(db: &impl ConnectionTrait) -> AppResult<Vec<(i64, String)>> {
-    Ok(Garages::find()
+pub async fn choices(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Vec<(i64, String)>> {
+    Ok(scoped(org)
         .select_only()
         .column(entity::Column::Id)
         .column(entity::Column::Name)
@@ -147,11 +148,11 @@ pub async fn choices(db: &impl ConnectionTrait) -> AppResult<Vec<(i64, String)>>
 }
 
 /// Names of the given garages, in one query.
-pub async fn names(db: &impl ConnectionTrait, ids: Vec<i64>) -> AppResult<HashMap<i64, String>> {
+pub async fn names(db: &impl ConnectionTrait, org: OrgId, ids: Vec<i64>) -> AppResult<HashMap<i64, String>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(i64, String)> = Garages::find()
+    let rows: Vec<(i64, String)> = scoped(org)
         .select_only()
         .column(entity::Column::Id)
         .column(entity::Column::Name)
@@ -163,7 +164,7 @@ pub async fn names(db: &impl ConnectionTrait, ids: Vec<i64>) -> AppResult<HashMa
 }
 
 /// One query for the counts of a whole page: no query per garage.
-async fn vehicle_counts(db: &impl ConnectionTrait, ids: Vec<i64>) -> AppResult<HashMap<i64, u64>> {
+async fn vehicle_counts(db: &impl ConnectionTrait, org: OrgId, ids: Vec<i64>) -> AppResult<HashMap<i64, u64>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -171,6 +172,7 @@ async fn vehicle_counts(db: &impl ConnectionTrait, ids: Vec<i64>) -> AppResult<H
         .select_only()
         .column(vehicles::Column::GarageId)
         .column_as(Expr::col(vehicles::Column::Id).count(), "count")
+        .filter(vehicles::Column::OrganizationId.eq(org.get()))
         .filter(vehicles::Column::GarageId.is_in(ids))
         .group_by(vehicles::Column::GarageId)
         .into_tuple()
@@ -179,25 +181,41 @@ async fn vehicle_counts(db: &impl ConnectionTrait, ids: Vec<i64>) -> AppResult<H
     Ok(rows.into_iter().map(|(id, n)| (id, u64::try_from(n).unwrap_or(0))).collect())
 }
 
-pub async fn get(db: &impl ConnectionTrait, id: i64) -> AppResult<Garage> {
-    let model = find(db, id).await?;
-    let count = vehicles::Entity::find().filter(vehicles::Column::GarageId.eq(id)).count(db).await?;
+pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Garage> {
+    let model = find(db, org, id).await?;
+    let count = vehicle_count(db, org, id).await?;
     Ok(Garage::from_model(model, count))
 }
 
 /// Whether a garage exists (other modules ask before referring to one).
-pub async fn exists(db: &impl ConnectionTrait, id: i64) -> AppResult<bool> {
-    Ok(Garages::find_by_id(id).select_only().column(entity::Column::Id).into_tuple::<i64>().one(db).await?.is_some())
+pub async fn exists(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<bool> {
+    let found = scoped(org).filter(entity::Column::Id.eq(id)).select_only().column(entity::Column::Id);
+    Ok(found.into_tuple::<i64>().one(db).await?.is_some())
 }
 
-async fn find(db: &impl ConnectionTrait, id: i64) -> AppResult<entity::Model> {
-    Garages::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)
+/// The organization's garages: every query starts here, so none can forget its tenant.
+fn scoped(org: OrgId) -> sea_orm::Select<Garages> {
+    Garages::find().filter(entity::Column::OrganizationId.eq(org.get()))
 }
 
-pub async fn create(db: &impl ConnectionTrait, input: &GarageInput) -> AppResult<Garage> {
+/// Another organization's garage is as absent as one that never existed.
+async fn find(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<entity::Model> {
+    scoped(org).filter(entity::Column::Id.eq(id)).one(db).await?.ok_or(AppError::NotFound)
+}
+
+async fn vehicle_count(db: &impl ConnectionTrait, org: OrgId, garage_id: i64) -> AppResult<u64> {
+    Ok(vehicles::Entity::find()
+        .filter(vehicles::Column::OrganizationId.eq(org.get()))
+        .filter(vehicles::Column::GarageId.eq(garage_id))
+        .count(db)
+        .await?)
+}
+
+pub async fn create(db: &impl ConnectionTrait, org: OrgId, input: &GarageInput) -> AppResult<Garage> {
     let valid = validate(input)?;
     let now = Utc::now();
     let model = entity::ActiveModel {
+        organization_id: Set(org.get()),
         name: Set(valid.name),
         address: Set(valid.address),
         city: Set(valid.city),
@@ -214,19 +232,19 @@ pub async fn create(db: &impl ConnectionTrait, input: &GarageInput) -> AppResult
 }
 
 /// Full replacement (PUT): absent optional fields are cleared.
-pub async fn replace(db: &impl ConnectionTrait, id: i64, input: &GarageInput) -> AppResult<Garage> {
-    let current = find(db, id).await?;
+pub async fn replace(db: &impl ConnectionTrait, org: OrgId, id: i64, input: &GarageInput) -> AppResult<Garage> {
+    let current = find(db, org, id).await?;
     let valid = validate(input)?;
-    save(db, current, valid).await
+    save(db, org, current, valid).await
 }
 
-pub async fn patch(db: &impl ConnectionTrait, id: i64, patch: GaragePatch) -> AppResult<Garage> {
-    let current = find(db, id).await?;
+pub async fn patch(db: &impl ConnectionTrait, org: OrgId, id: i64, patch: GaragePatch) -> AppResult<Garage> {
+    let current = find(db, org, id).await?;
     let valid = validate(&patch.apply(&current))?;
-    save(db, current, valid).await
+    save(db, org, current, valid).await
 }
 
-async fn save(db: &impl ConnectionTrait, current: entity::Model, valid: ValidGarage) -> AppResult<Garage> {
+async fn save(db: &impl ConnectionTrait, org: OrgId, current: entity::Model, valid: ValidGarage) -> AppResult<Garage> {
     let id = current.id;
     let mut model: entity::ActiveModel = current.into();
     model.name = Set(valid.name);
@@ -239,20 +257,22 @@ async fn save(db: &impl ConnectionTrait, current: entity::Model, valid: ValidGar
         sea_orm::DbErr::RecordNotUpdated => AppError::NotFound,
         other => other.into(),
     })?;
-    get(db, id).await
+    get(db, org, id).await
 }
 
 /// Deletes an empty garage. A garage that still holds vehicles is refused (409)
 /// by the database's foreign key, so a vehicle added concurrently is never lost.
-pub async fn delete(db: &impl ConnectionTrait, id: i64) -> AppResult<()> {
-    match Garages::delete_by_id(id).exec(db).await {
+pub async fn delete(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<()> {
+    let delete =
+        Garages::delete_many().filter(entity::Column::OrganizationId.eq(org.get())).filter(entity::Column::Id.eq(id));
+    match delete.exec(db).await {
         Ok(result) if result.rows_affected == 0 => Err(AppError::NotFound),
         Ok(_) => {
             tracing::info!(garage_id = id, "garage deleted");
             Ok(())
         }
         Err(err) if matches!(constraint_violation(&err), Some(Constraint::ForeignKey(_))) => {
-            let count = vehicles::Entity::find().filter(vehicles::Column::GarageId.eq(id)).count(db).await?;
+            let count = vehicle_count(db, org, id).await?;
             Err(AppError::Conflict {
                 code: "garage_not_empty",
                 field: None,

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::service::{self, Garage, GarageInput};
 use crate::fleet::vehicles::service as vehicles;
 use crate::fleet::vehicles::web::{VehicleResults, VehicleRow, results_or_page};
+use crate::identity::Tenant;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
@@ -43,12 +44,13 @@ struct ListPage {
 
 async fn index(
     State(state): State<AppState>,
+    Tenant(org): Tenant,
     page: PageCtx,
     ApiQuery(query): ApiQuery<ListQuery>,
     OriginalUri(uri): OriginalUri,
 ) -> WebResult<ListPage> {
     let request = PageRequest::parse(None, query.cursor.as_deref())?;
-    let garages = service::list(&state.db, request).await?;
+    let garages = service::list(&state.db, org, request).await?;
     let next_url = garages.next_cursor.as_deref().map(|c| with_cursor(&uri, c));
     Ok(ListPage { page, garages: garages.items, next_url })
 }
@@ -67,15 +69,16 @@ struct ShowPage {
 
 async fn show(
     State(state): State<AppState>,
+    Tenant(org): Tenant,
     page: PageCtx,
     Id(id): Id,
     ApiQuery(query): ApiQuery<ListQuery>,
     OriginalUri(uri): OriginalUri,
 ) -> WebResult<Response> {
-    let garage = service::get(&state.db, id).await?;
+    let garage = service::get(&state.db, org, id).await?;
     let request = PageRequest::parse(None, query.cursor.as_deref())?;
     let q = query.q.unwrap_or_default();
-    let found = vehicles::list_in_garage(&state.db, id, Some(q.clone()), request).await?;
+    let found = vehicles::list_in_garage(&state.db, org, id, Some(q.clone()), request).await?;
     let next_url = found.next_cursor.as_deref().map(|c| with_cursor(&uri, c));
     let rows = found.items.into_iter().map(|v| VehicleRow::new(v, garage.name.clone())).collect();
     let results = VehicleResults { page, q, vehicles: rows, next_url, show_garage: false };
@@ -148,10 +151,11 @@ async fn new_form(page: PageCtx) -> FormPage {
 
 async fn create(
     State(state): State<AppState>,
+    Tenant(org): Tenant,
     page: PageCtx,
     FormBody(form): FormBody<GarageForm>,
 ) -> WebResult<Response> {
-    match service::create(&state.db, &form.to_input()).await {
+    match service::create(&state.db, org, &form.to_input()).await {
         Ok(garage) => {
             let message = i18n::current().format("garages.created", &[("name", &garage.name)]);
             Ok(redirect_with_flash(&format!("/garages/{}", garage.id), "success", &message))
@@ -171,8 +175,13 @@ async fn create(
     }
 }
 
-async fn edit_form(State(state): State<AppState>, page: PageCtx, Id(id): Id) -> WebResult<FormPage> {
-    let garage = service::get(&state.db, id).await?;
+async fn edit_form(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    page: PageCtx,
+    Id(id): Id,
+) -> WebResult<FormPage> {
+    let garage = service::get(&state.db, org, id).await?;
     Ok(FormPage {
         heading: page.tr.f("garages.edit", "name", &garage.name),
         page,
@@ -185,11 +194,12 @@ async fn edit_form(State(state): State<AppState>, page: PageCtx, Id(id): Id) -> 
 
 async fn update(
     State(state): State<AppState>,
+    Tenant(org): Tenant,
     page: PageCtx,
     Id(id): Id,
     FormBody(form): FormBody<GarageForm>,
 ) -> WebResult<Response> {
-    match service::replace(&state.db, id, &form.to_input()).await {
+    match service::replace(&state.db, org, id, &form.to_input()).await {
         Ok(garage) => {
             let message = i18n::current().format("garages.updated", &[("name", &garage.name)]);
             Ok(redirect_with_flash(&format!("/garages/{id}"), "success", &message))
@@ -216,15 +226,20 @@ struct DeletePage {
     blocked_message: String,
 }
 
-async fn confirm_delete(State(state): State<AppState>, page: PageCtx, Id(id): Id) -> WebResult<DeletePage> {
-    let garage = service::get(&state.db, id).await?;
+async fn confirm_delete(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    page: PageCtx,
+    Id(id): Id,
+) -> WebResult<DeletePage> {
+    let garage = service::get(&state.db, org, id).await?;
     let blocked_message = Msg::new("garage.has_vehicles").arg("count", garage.vehicle_count).render(i18n::current());
     Ok(DeletePage { page, garage, blocked_message })
 }
 
-async fn delete(State(state): State<AppState>, Id(id): Id) -> WebResult<Response> {
-    let garage = service::get(&state.db, id).await?;
-    match service::delete(&state.db, id).await {
+async fn delete(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> WebResult<Response> {
+    let garage = service::get(&state.db, org, id).await?;
+    match service::delete(&state.db, org, id).await {
         Ok(()) => {
             let message = i18n::current().format("garages.deleted", &[("name", &garage.name)]);
             Ok(redirect_with_flash("/garages", "success", &message))

@@ -8,6 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::service::{self, Vehicle, VehicleFilter, VehicleInput, VehiclePatch};
+use crate::identity::Tenant;
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
@@ -41,6 +42,7 @@ pub struct VehiclesQuery {
     responses((status = 200, body = [Vehicle]), (status = 400, body = Problem)))]
 async fn list_vehicles(
     State(state): State<AppState>,
+    Tenant(org): Tenant,
     ApiQuery(query): ApiQuery<VehiclesQuery>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
@@ -53,22 +55,26 @@ async fn list_vehicles(
         }
     };
     let filter = VehicleFilter { garage_id, q: query.q };
-    let page = service::list(&state.db, &filter, request).await?;
+    let page = service::list(&state.db, org, &filter, request).await?;
     Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
 }
 
 /// Register a vehicle in a garage. The plate must be unique (ignoring case, spaces and dashes).
 #[utoipa::path(post, path = "/vehicles", tag = "vehicles", request_body = VehicleInput,
     responses((status = 201, body = Vehicle, headers(("Location" = String))), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn create_vehicle(State(state): State<AppState>, ApiJson(input): ApiJson<VehicleInput>) -> AppResult<Response> {
-    let vehicle = service::create(&state.db, &input).await?;
+async fn create_vehicle(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    ApiJson(input): ApiJson<VehicleInput>,
+) -> AppResult<Response> {
+    let vehicle = service::create(&state.db, org, &input).await?;
     Ok(created(&format!("/api/v1/vehicles/{}", vehicle.id), vehicle))
 }
 
 #[utoipa::path(get, path = "/vehicles/{id}", tag = "vehicles", params(("id" = i64, Path)),
     responses((status = 200, body = Vehicle), (status = 404, body = Problem)))]
-async fn get_vehicle(State(state): State<AppState>, Id(id): Id) -> AppResult<Json<Vehicle>> {
-    Ok(Json(service::get(&state.db, id).await?))
+async fn get_vehicle(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Json<Vehicle>> {
+    Ok(Json(service::get(&state.db, org, id).await?))
 }
 
 /// Replace every field of a vehicle; a new `garage_id` moves it to that garage.
@@ -76,10 +82,11 @@ async fn get_vehicle(State(state): State<AppState>, Id(id): Id) -> AppResult<Jso
     responses((status = 200, body = Vehicle), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn replace_vehicle(
     State(state): State<AppState>,
+    Tenant(org): Tenant,
     Id(id): Id,
     ApiJson(input): ApiJson<VehicleInput>,
 ) -> AppResult<Json<Vehicle>> {
-    Ok(Json(service::replace(&state.db, id, &input).await?))
+    Ok(Json(service::replace(&state.db, org, id, &input).await?))
 }
 
 /// Change some fields of a vehicle (`null` clears an optional field).
@@ -87,15 +94,16 @@ async fn replace_vehicle(
     responses((status = 200, body = Vehicle), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn patch_vehicle(
     State(state): State<AppState>,
+    Tenant(org): Tenant,
     Id(id): Id,
     ApiJson(patch): ApiJson<VehiclePatch>,
 ) -> AppResult<Json<Vehicle>> {
-    Ok(Json(service::patch(&state.db, id, patch).await?))
+    Ok(Json(service::patch(&state.db, org, id, patch).await?))
 }
 
 #[utoipa::path(delete, path = "/vehicles/{id}", tag = "vehicles", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = Problem)))]
-async fn delete_vehicle(State(state): State<AppState>, Id(id): Id) -> AppResult<StatusCode> {
-    service::delete(&state.db, id).await?;
+async fn delete_vehicle(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<StatusCode> {
+    service::delete(&state.db, org, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -16,6 +16,7 @@ use crate::platform::error::{AppError, AppResult, Constraint, constraint_violati
 use crate::platform::http::extract::double_option;
 use crate::platform::i18n::Msg;
 use crate::platform::pagination::{Page, PageRequest};
+use crate::platform::tenant::OrgId;
 use crate::platform::validate::Validator;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -176,8 +177,13 @@ pub struct VehicleFilter {
     pub q: Option<String>,
 }
 
-pub async fn list(db: &impl ConnectionTrait, filter: &VehicleFilter, page: PageRequest) -> AppResult<Page<Vehicle>> {
-    let mut query = Vehicles::find().order_by_asc(entity::Column::Id).limit(page.fetch_limit());
+pub async fn list(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    filter: &VehicleFilter,
+    page: PageRequest,
+) -> AppResult<Page<Vehicle>> {
+    let mut query = scoped(org).order_by_asc(entity::Column::Id).limit(page.fetch_limit());
     if let Some(after) = page.after {
         query = query.filter(entity::Column::Id.gt(after));
     }
@@ -224,60 +230,72 @@ fn escape_like(text: &str) -> String {
 /// A garage's vehicles; 404 when the garage does not exist.
 pub async fn list_in_garage(
     db: &impl ConnectionTrait,
+    org: OrgId,
     garage_id: i64,
     q: Option<String>,
     page: PageRequest,
 ) -> AppResult<Page<Vehicle>> {
-    if !garages::exists(db, garage_id).await? {
+    if !garages::exists(db, org, garage_id).await? {
         return Err(AppError::NotFound);
     }
-    list(db, &VehicleFilter { garage_id: Some(garage_id), q }, page).await
+    list(db, org, &VehicleFilter { garage_id: Some(garage_id), q }, page).await
 }
 
-pub async fn get(db: &impl ConnectionTrait, id: i64) -> AppResult<Vehicle> {
-    find(db, id).await.map(Vehicle::from)
+pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Vehicle> {
+    find(db, org, id).await.map(Vehicle::from)
 }
 
-async fn find(db: &impl ConnectionTrait, id: i64) -> AppResult<entity::Model> {
-    Vehicles::find_by_id(id).one(db).await?.ok_or(AppError::NotFound)
+/// The organization's vehicles: every query starts here, so none can forget its tenant.
+fn scoped(org: OrgId) -> sea_orm::Select<Vehicles> {
+    Vehicles::find().filter(entity::Column::OrganizationId.eq(org.get()))
 }
 
-pub async fn create(db: &impl ConnectionTrait, input: &VehicleInput) -> AppResult<Vehicle> {
+/// Another organization's vehicle is as absent as one that never existed.
+async fn find(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<entity::Model> {
+    scoped(org).filter(entity::Column::Id.eq(id)).one(db).await?.ok_or(AppError::NotFound)
+}
+
+pub async fn create(db: &impl ConnectionTrait, org: OrgId, input: &VehicleInput) -> AppResult<Vehicle> {
     let valid = validate(input)?;
     let now = Utc::now();
-    let mut model = entity::ActiveModel { created_at: Set(now), ..Default::default() };
+    let mut model = entity::ActiveModel { organization_id: Set(org.get()), created_at: Set(now), ..Default::default() };
     fill(&mut model, &valid, now);
     let saved = model.insert(db).await;
-    let saved = translate_write_error(db, saved, &valid).await?;
+    let saved = translate_write_error(db, org, saved, &valid).await?;
     tracing::info!(vehicle_id = saved.id, garage_id = saved.garage_id, "vehicle created");
     Ok(saved.into())
 }
 
 /// Full replacement (PUT): absent optional fields are cleared; a new `garage_id` moves it.
-pub async fn replace(db: &impl ConnectionTrait, id: i64, input: &VehicleInput) -> AppResult<Vehicle> {
-    let current = find(db, id).await?;
+pub async fn replace(db: &impl ConnectionTrait, org: OrgId, id: i64, input: &VehicleInput) -> AppResult<Vehicle> {
+    let current = find(db, org, id).await?;
     let valid = validate(input)?;
-    save(db, current, &valid).await
+    save(db, org, current, &valid).await
 }
 
-pub async fn patch(db: &impl ConnectionTrait, id: i64, patch: VehiclePatch) -> AppResult<Vehicle> {
-    let current = find(db, id).await?;
+pub async fn patch(db: &impl ConnectionTrait, org: OrgId, id: i64, patch: VehiclePatch) -> AppResult<Vehicle> {
+    let current = find(db, org, id).await?;
     let valid = validate(&patch.apply(&current))?;
-    save(db, current, &valid).await
+    save(db, org, current, &valid).await
 }
 
 /// Moves a vehicle to another garage.
-pub async fn move_to(db: &impl ConnectionTrait, id: i64, garage_id: i64) -> AppResult<Vehicle> {
-    patch(db, id, VehiclePatch { garage_id: Some(Some(garage_id)), ..Default::default() }).await
+pub async fn move_to(db: &impl ConnectionTrait, org: OrgId, id: i64, garage_id: i64) -> AppResult<Vehicle> {
+    patch(db, org, id, VehiclePatch { garage_id: Some(Some(garage_id)), ..Default::default() }).await
 }
 
-async fn save(db: &impl ConnectionTrait, current: entity::Model, valid: &ValidVehicle) -> AppResult<Vehicle> {
+async fn save(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    current: entity::Model,
+    valid: &ValidVehicle,
+) -> AppResult<Vehicle> {
     let from_garage = current.garage_id;
     let mut model: entity::ActiveModel = current.into();
     fill(&mut model, valid, Utc::now());
     let saved = match model.update(db).await {
         Err(sea_orm::DbErr::RecordNotUpdated) => return Err(AppError::NotFound),
-        other => translate_write_error(db, other, valid).await?,
+        other => translate_write_error(db, org, other, valid).await?,
     };
     if saved.garage_id != from_garage {
         tracing::info!(vehicle_id = saved.id, from_garage, to_garage = saved.garage_id, "vehicle moved");
@@ -303,6 +321,7 @@ fn fill(model: &mut entity::ActiveModel, valid: &ValidVehicle, now: chrono::Date
 /// a taken plate names the vehicle's garage, an unknown garage is a field error.
 async fn translate_write_error(
     db: &impl ConnectionTrait,
+    org: OrgId,
     result: Result<entity::Model, sea_orm::DbErr>,
     valid: &ValidVehicle,
 ) -> AppResult<entity::Model> {
@@ -320,9 +339,9 @@ async fn translate_write_error(
         }
         Some(Constraint::Unique(_)) => {
             let holder =
-                Vehicles::find().filter(entity::Column::PlateNormalized.eq(valid.plate.normalized())).one(db).await?;
+                scoped(org).filter(entity::Column::PlateNormalized.eq(valid.plate.normalized())).one(db).await?;
             let garage_name = match &holder {
-                Some(vehicle) => garages::get(db, vehicle.garage_id).await.map(|g| g.name).unwrap_or_default(),
+                Some(vehicle) => garages::get(db, org, vehicle.garage_id).await.map(|g| g.name).unwrap_or_default(),
                 None => String::new(),
             };
             let plate = holder.map_or_else(|| valid.plate.as_str().to_owned(), |v| v.license_plate);
@@ -337,8 +356,12 @@ async fn translate_write_error(
     }
 }
 
-pub async fn delete(db: &impl ConnectionTrait, id: i64) -> AppResult<()> {
-    let result = Vehicles::delete_by_id(id).exec(db).await?;
+pub async fn delete(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<()> {
+    let result = Vehicles::delete_many()
+        .filter(entity::Column::OrganizationId.eq(org.get()))
+        .filter(entity::Column::Id.eq(id))
+        .exec(db)
+        .await?;
     if result.rows_affected == 0 {
         return Err(AppError::NotFound);
     }

@@ -11,11 +11,13 @@ use serde::Deserialize;
 use super::model::FuelType;
 use super::service::{self, Vehicle, VehicleFilter, VehicleInput};
 use crate::fleet::garages::service as garages;
+use crate::identity::Tenant;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
 use crate::platform::i18n::{self, Msg};
 use crate::platform::pagination::{PageRequest, with_cursor};
+use crate::platform::tenant::OrgId;
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
 
 pub fn router() -> Router<AppState> {
@@ -113,15 +115,16 @@ struct ListPage {
 
 async fn index(
     State(state): State<AppState>,
+    Tenant(org): Tenant,
     page: PageCtx,
     ApiQuery(query): ApiQuery<ListQuery>,
     OriginalUri(uri): OriginalUri,
 ) -> WebResult<Response> {
     let request = PageRequest::parse(None, query.cursor.as_deref())?;
     let q = query.q.unwrap_or_default();
-    let found = service::list(&state.db, &VehicleFilter { garage_id: None, q: Some(q.clone()) }, request).await?;
+    let found = service::list(&state.db, org, &VehicleFilter { garage_id: None, q: Some(q.clone()) }, request).await?;
     let ids = found.items.iter().map(|v| v.garage_id).collect();
-    let names = garages::names(&state.db, ids).await?;
+    let names = garages::names(&state.db, org, ids).await?;
     let next_url = found.next_cursor.as_deref().map(|c| with_cursor(&uri, c));
     let rows = found
         .items
@@ -142,9 +145,9 @@ async fn index(
     }))
 }
 
-async fn load_row(state: &AppState, id: i64) -> Result<VehicleRow, AppError> {
-    let vehicle = service::get(&state.db, id).await?;
-    let garage = garages::get(&state.db, vehicle.garage_id).await?;
+async fn load_row(state: &AppState, org: OrgId, id: i64) -> Result<VehicleRow, AppError> {
+    let vehicle = service::get(&state.db, org, id).await?;
+    let garage = garages::get(&state.db, org, vehicle.garage_id).await?;
     Ok(VehicleRow::new(vehicle, garage.name))
 }
 
@@ -155,8 +158,8 @@ struct ShowPage {
     v: VehicleRow,
 }
 
-async fn show(State(state): State<AppState>, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> {
-    Ok(ShowPage { page, v: load_row(&state, id).await? })
+async fn show(State(state): State<AppState>, Tenant(org): Tenant, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> {
+    Ok(ShowPage { page, v: load_row(&state, org, id).await? })
 }
 
 /// The form as typed: every field a string, so any input can be shown back.
@@ -233,9 +236,14 @@ pub struct SelectOption {
     pub selected: bool,
 }
 
-async fn garage_options(state: &AppState, selected: &str, placeholder: bool) -> Result<Vec<SelectOption>, AppError> {
+async fn garage_options(
+    state: &AppState,
+    org: OrgId,
+    selected: &str,
+    placeholder: bool,
+) -> Result<Vec<SelectOption>, AppError> {
     let tr = i18n::current();
-    let choices = garages::choices(&state.db).await?;
+    let choices = garages::choices(&state.db, org).await?;
     if choices.is_empty() {
         return Ok(Vec::new());
     }
@@ -265,6 +273,19 @@ fn fuel_options(selected: &str) -> Vec<SelectOption> {
         .collect()
 }
 
+/// Where a vehicle form posts, and what it is called.
+struct FormTarget {
+    heading: String,
+    action: String,
+    cancel_url: String,
+}
+
+impl FormTarget {
+    fn new(heading: String, action: impl Into<String>, cancel_url: impl Into<String>) -> Self {
+        Self { heading, action: action.into(), cancel_url: cancel_url.into() }
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "fleet/vehicles/form.html")]
 struct FormPage {
@@ -281,15 +302,15 @@ struct FormPage {
 impl FormPage {
     async fn build(
         state: &AppState,
+        org: OrgId,
         page: PageCtx,
-        heading: String,
-        action: String,
-        cancel_url: String,
+        target: FormTarget,
         form: VehicleForm,
         errors: FormErrors,
     ) -> Result<Self, AppError> {
-        let garages = garage_options(state, &form.garage_id, true).await?;
+        let garages = garage_options(state, org, &form.garage_id, true).await?;
         let fuels = fuel_options(&form.fuel_type);
+        let FormTarget { heading, action, cancel_url } = target;
         Ok(Self { page, heading, action, cancel_url, form, garages, fuels, errors })
     }
 }
@@ -301,6 +322,7 @@ struct NewQuery {
 
 async fn new_form(
     State(state): State<AppState>,
+    Tenant(org): Tenant,
     page: PageCtx,
     ApiQuery(query): ApiQuery<NewQuery>,
 ) -> WebResult<FormPage> {
@@ -308,7 +330,15 @@ async fn new_form(
     let cancel_url = if garage_id.is_empty() { "/vehicles".to_owned() } else { format!("/garages/{garage_id}") };
     let form = VehicleForm { garage_id, ..Default::default() };
     let heading = page.tr.t("vehicles.new").to_owned();
-    Ok(FormPage::build(&state, page, heading, "/vehicles".into(), cancel_url, form, FormErrors::default()).await?)
+    Ok(FormPage::build(
+        &state,
+        org,
+        page,
+        FormTarget::new(heading, "/vehicles", cancel_url),
+        form,
+        FormErrors::default(),
+    )
+    .await?)
 }
 
 /// Runs `write` unless a field is not even a number; turns refusals into field errors.
@@ -329,11 +359,12 @@ where
 
 async fn create(
     State(state): State<AppState>,
+    Tenant(org): Tenant,
     page: PageCtx,
     FormBody(form): FormBody<VehicleForm>,
 ) -> WebResult<Response> {
     let db = &state.db;
-    match submit(&form, |input| async move { service::create(db, &input).await }).await? {
+    match submit(&form, |input| async move { service::create(db, org, &input).await }).await? {
         Ok(vehicle) => {
             let message = i18n::current().format("vehicles.created", &[("plate", &vehicle.license_plate)]);
             Ok(redirect_with_flash(&format!("/vehicles/{}", vehicle.id), "success", &message))
@@ -342,22 +373,27 @@ async fn create(
             let heading = page.tr.t("vehicles.new").to_owned();
             let cancel_url = "/vehicles".to_owned();
             Ok(unprocessable(
-                FormPage::build(&state, page, heading, "/vehicles".into(), cancel_url, form, errors).await?,
+                FormPage::build(&state, org, page, FormTarget::new(heading, "/vehicles", cancel_url), form, errors)
+                    .await?,
             ))
         }
     }
 }
 
-async fn edit_form(State(state): State<AppState>, page: PageCtx, Id(id): Id) -> WebResult<FormPage> {
-    let vehicle = service::get(&state.db, id).await?;
+async fn edit_form(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    page: PageCtx,
+    Id(id): Id,
+) -> WebResult<FormPage> {
+    let vehicle = service::get(&state.db, org, id).await?;
     let heading = page.tr.f("vehicles.edit", "plate", &vehicle.license_plate);
     let form = VehicleForm::from_vehicle(&vehicle);
     Ok(FormPage::build(
         &state,
+        org,
         page,
-        heading,
-        format!("/vehicles/{id}/edit"),
-        format!("/vehicles/{id}"),
+        FormTarget::new(heading, format!("/vehicles/{id}/edit"), format!("/vehicles/{id}")),
         form,
         FormErrors::default(),
     )
@@ -366,12 +402,13 @@ async fn edit_form(State(state): State<AppState>, page: PageCtx, Id(id): Id) -> 
 
 async fn update(
     State(state): State<AppState>,
+    Tenant(org): Tenant,
     page: PageCtx,
     Id(id): Id,
     FormBody(form): FormBody<VehicleForm>,
 ) -> WebResult<Response> {
     let db = &state.db;
-    match submit(&form, |input| async move { service::replace(db, id, &input).await }).await? {
+    match submit(&form, |input| async move { service::replace(db, org, id, &input).await }).await? {
         Ok(vehicle) => {
             let message = i18n::current().format("vehicles.updated", &[("plate", &vehicle.license_plate)]);
             Ok(redirect_with_flash(&format!("/vehicles/{id}"), "success", &message))
@@ -380,10 +417,9 @@ async fn update(
             let heading = page.tr.f("vehicles.edit", "plate", &form.license_plate);
             let page = FormPage::build(
                 &state,
+                org,
                 page,
-                heading,
-                format!("/vehicles/{id}/edit"),
-                format!("/vehicles/{id}"),
+                FormTarget::new(heading, format!("/vehicles/{id}/edit"), format!("/vehicles/{id}")),
                 form,
                 errors,
             )
@@ -402,9 +438,14 @@ struct MovePage {
     errors: FormErrors,
 }
 
-async fn move_form(State(state): State<AppState>, page: PageCtx, Id(id): Id) -> WebResult<MovePage> {
-    let v = load_row(&state, id).await?;
-    let garages = garage_options(&state, &v.garage_id.to_string(), false).await?;
+async fn move_form(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    page: PageCtx,
+    Id(id): Id,
+) -> WebResult<MovePage> {
+    let v = load_row(&state, org, id).await?;
+    let garages = garage_options(&state, org, &v.garage_id.to_string(), false).await?;
     Ok(MovePage { page, v, garages, errors: FormErrors::default() })
 }
 
@@ -416,25 +457,26 @@ struct MoveForm {
 
 async fn move_vehicle(
     State(state): State<AppState>,
+    Tenant(org): Tenant,
     page: PageCtx,
     Id(id): Id,
     FormBody(form): FormBody<MoveForm>,
 ) -> WebResult<Response> {
     let result = match form.garage_id.trim().parse::<i64>() {
-        Ok(garage_id) => service::move_to(&state.db, id, garage_id).await,
+        Ok(garage_id) => service::move_to(&state.db, org, id, garage_id).await,
         Err(_) => Err(AppError::validation("garage_id", Msg::new("vehicle.garage_unknown"))),
     };
     match result {
         Ok(vehicle) => {
-            let garage = garages::get(&state.db, vehicle.garage_id).await?;
+            let garage = garages::get(&state.db, org, vehicle.garage_id).await?;
             let message = i18n::current()
                 .format("vehicles.moved", &[("plate", &vehicle.license_plate), ("garage", &garage.name)]);
             Ok(redirect_with_flash(&format!("/vehicles/{id}"), "success", &message))
         }
         Err(err) => {
             let errors = FormErrors::from_app_error(err)?;
-            let v = load_row(&state, id).await?;
-            let garages = garage_options(&state, &form.garage_id, false).await?;
+            let v = load_row(&state, org, id).await?;
+            let garages = garage_options(&state, org, &form.garage_id, false).await?;
             Ok(unprocessable(MovePage { page, v, garages, errors }))
         }
     }
@@ -447,13 +489,18 @@ struct DeletePage {
     v: VehicleRow,
 }
 
-async fn confirm_delete(State(state): State<AppState>, page: PageCtx, Id(id): Id) -> WebResult<DeletePage> {
-    Ok(DeletePage { page, v: load_row(&state, id).await? })
+async fn confirm_delete(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    page: PageCtx,
+    Id(id): Id,
+) -> WebResult<DeletePage> {
+    Ok(DeletePage { page, v: load_row(&state, org, id).await? })
 }
 
-async fn delete(State(state): State<AppState>, Id(id): Id) -> WebResult<Response> {
-    let vehicle = service::get(&state.db, id).await?;
-    service::delete(&state.db, id).await?;
+async fn delete(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> WebResult<Response> {
+    let vehicle = service::get(&state.db, org, id).await?;
+    service::delete(&state.db, org, id).await?;
     let message = i18n::current().format("vehicles.deleted", &[("plate", &vehicle.license_plate)]);
     Ok(redirect_with_flash(&format!("/garages/{}", vehicle.garage_id), "success", &message))
 }
