@@ -25,7 +25,27 @@ pub async fn init_state(config: Config) -> Result<AppState, sea_orm::DbErr> {
     let default_org = identity::organizations::service::ensure_default(&db)
         .await
         .map_err(|e| sea_orm::DbErr::Custom(format!("default organization: {e}")))?;
-    Ok(AppState { db, config: Arc::new(config), default_org })
+    let signing_key = platform::secrets::ensure(&db, identity::auth::SIGNING_SECRET)
+        .await
+        .map_err(|e| sea_orm::DbErr::Custom(format!("signing secret: {e}")))?;
+    if let Some((email, password)) = &config.first_admin {
+        match identity::users::service::ensure_first_admin(&db, default_org, email, password).await {
+            Ok(Some(admin)) => tracing::info!(user_id = admin.id, "first administrator created"),
+            Ok(None) => {}
+            Err(err) => {
+                let detail = match &err {
+                    platform::error::AppError::Validation(errors) => errors
+                        .iter()
+                        .map(|e| format!("{}: {}", e.field, e.message.render(platform::i18n::Locale::En)))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    other => other.to_string(),
+                };
+                return Err(sea_orm::DbErr::Custom(format!("VOLANT_ADMIN_EMAIL/VOLANT_ADMIN_PASSWORD: {detail}")));
+            }
+        }
+    }
+    Ok(AppState { db, config: Arc::new(config), default_org, signing_key: signing_key.into() })
 }
 
 /// The whole HTTP application over an existing state (what tests drive).

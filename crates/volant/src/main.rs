@@ -24,6 +24,17 @@ enum Command {
     Migrate,
     /// Fill an empty database with demo garages and vehicles.
     SeedDemo,
+    /// Create an administrator of the default organization.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        /// Display name (defaults to the part of the e-mail before @).
+        #[arg(long)]
+        name: Option<String>,
+        /// Password; read from VOLANT_NEW_ADMIN_PASSWORD when not given.
+        #[arg(long, env = "VOLANT_NEW_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
 }
 
 #[tokio::main]
@@ -41,6 +52,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(&config).await,
         Command::SeedDemo => seed_demo(config).await,
+        Command::CreateAdmin { email, name, password } => create_admin(config, email, name, password).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -78,6 +90,26 @@ async fn seed_demo(config: Config) -> Result<(), String> {
     let report = volant::fleet::demo::seed(&state.db, state.default_org).await.map_err(|e| e.to_string())?;
     tracing::info!(garages = report.garages, vehicles = report.vehicles, "demo data created");
     Ok(())
+}
+
+async fn create_admin(config: Config, email: String, name: Option<String>, password: String) -> Result<(), String> {
+    use volant::identity::roles::Role;
+    use volant::identity::users::service::{self as users, NewUser};
+    let state = volant::init_state(config).await.map_err(|e| format!("database: {e}"))?;
+    let display_name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("Administrateur").to_owned());
+    let new = NewUser { email, display_name, password, roles: vec![Role::Admin] };
+    match users::create(&state.db, state.default_org, new).await {
+        Ok(admin) => {
+            tracing::info!(user_id = admin.id, email = %admin.email, "administrator created");
+            Ok(())
+        }
+        Err(volant::platform::error::AppError::Validation(errors)) => Err(errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message.render(volant::platform::i18n::Locale::En)))
+            .collect::<Vec<_>>()
+            .join("; ")),
+        Err(err) => Err(err.detail(volant::platform::i18n::Locale::En)),
+    }
 }
 
 /// Ctrl-C or SIGTERM (what container runtimes send) stops accepting

@@ -30,6 +30,14 @@ pub struct ConfigArgs {
     #[arg(long, env = "VOLANT_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
 
+    /// E-mail of the first administrator, created at start-up when no user exists.
+    #[arg(long, env = "VOLANT_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+
+    /// Password of that first administrator (never logged).
+    #[arg(long, env = "VOLANT_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
     /// Maximum database connections in the pool.
     #[arg(long, env = "VOLANT_DB_MAX_CONNECTIONS", default_value_t = 10)]
     pub db_max_connections: u32,
@@ -51,6 +59,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub request_timeout: Duration,
     pub db_max_connections: u32,
+    /// E-mail and password of the first administrator.
+    pub first_admin: Option<(String, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +75,8 @@ pub enum ConfigError {
     LogFormat(String),
     #[error("VOLANT_REQUEST_TIMEOUT_SECS and VOLANT_DB_MAX_CONNECTIONS must be at least 1")]
     Zero,
+    #[error("VOLANT_ADMIN_EMAIL and VOLANT_ADMIN_PASSWORD go together: set both or neither")]
+    AdminPair,
 }
 
 impl Config {
@@ -95,7 +107,16 @@ impl Config {
         if args.request_timeout_secs == 0 || args.db_max_connections == 0 {
             return Err(ConfigError::Zero);
         }
+        let first_admin = match (&args.admin_email, &args.admin_password) {
+            (Some(email), Some(password)) if !email.trim().is_empty() && !password.is_empty() => {
+                Some((email.trim().to_owned(), password.clone()))
+            }
+            (None, None) => None,
+            (Some(e), None) if e.trim().is_empty() => None,
+            _ => return Err(ConfigError::AdminPair),
+        };
         Ok(Self {
+            first_admin,
             addr,
             database_url,
             cors_origins,
@@ -114,6 +135,7 @@ impl Config {
             log_format: LogFormat::Pretty,
             request_timeout: Duration::from_secs(30),
             db_max_connections: 10,
+            first_admin: None,
         }
     }
 }
@@ -127,6 +149,7 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("request_timeout", &self.request_timeout)
             .field("db_max_connections", &self.db_max_connections)
+            .field("first_admin", &self.first_admin.as_ref().map(|(email, _)| (email, "***")))
             .finish()
     }
 }
@@ -183,6 +206,9 @@ mod tests {
         assert!(matches!(parse(&["--database-url", "mysql://x"]), Err(ConfigError::DatabaseScheme(_))));
         assert!(matches!(parse(&["--cors-origins", "example.com"]), Err(ConfigError::CorsOrigin(_))));
         assert!(matches!(parse(&["--log-format", "xml"]), Err(ConfigError::LogFormat(_))));
+        assert!(matches!(parse(&["--admin-email", "a@b.fr"]), Err(ConfigError::AdminPair)));
+        let admin = parse(&["--admin-email", "a@b.fr", "--admin-password", "s3cret-phrase"]).expect("valid");
+        assert!(!format!("{admin:?}").contains("s3cret-phrase"));
         let ok = parse(&["--cors-origins", "http://localhost:3000,https://app.example.com"]).expect("valid");
         assert_eq!(ok.cors_origins.len(), 2);
     }

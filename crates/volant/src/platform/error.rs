@@ -32,6 +32,14 @@ pub enum AppError {
     Conflict { code: &'static str, field: Option<&'static str>, message: Msg },
     #[error("validation failed")]
     Validation(Vec<FieldError>),
+    /// No valid credentials were presented.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// E-mail and password do not match an active account.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("forbidden")]
+    Forbidden,
     #[error("bad request: {0}")]
     BadRequest(String),
     #[error("unsupported media type")]
@@ -67,6 +75,8 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Unauthorized | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -82,6 +92,9 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::NotFound => "not_found",
+            Self::Unauthorized => "unauthorized",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::Forbidden => "forbidden",
             Self::Conflict { code, .. } => code,
             Self::Validation(_) => "validation_failed",
             Self::BadRequest(_) => "bad_request",
@@ -97,6 +110,9 @@ impl AppError {
     pub fn detail(&self, locale: i18n::Locale) -> String {
         match self {
             Self::NotFound => locale.text("error.not_found").to_owned(),
+            Self::Unauthorized => locale.text("error.unauthorized").to_owned(),
+            Self::InvalidCredentials => locale.text("error.invalid_credentials").to_owned(),
+            Self::Forbidden => locale.text("error.forbidden").to_owned(),
             Self::Conflict { message, .. } => message.render(locale),
             Self::Validation(_) => locale.text("error.validation").to_owned(),
             Self::BadRequest(detail) => locale.format("error.bad_request", &[("detail", detail)]),
@@ -208,6 +224,9 @@ impl IntoResponse for AppError {
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (self.status(), body).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if matches!(self, Self::Unauthorized | Self::InvalidCredentials) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         response
     }
 }

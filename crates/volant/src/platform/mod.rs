@@ -6,6 +6,7 @@ pub mod error;
 pub mod http;
 pub mod i18n;
 pub mod pagination;
+pub mod secrets;
 pub mod telemetry;
 pub mod tenant;
 pub mod validate;
@@ -25,4 +26,6 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The organization created on first start.
     pub default_org: OrgId,
+    /// Signs and checks bearer tokens; shared by every instance through the database.
+    pub signing_key: Arc<[u8]>,
 }

@@ -18,6 +18,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     /// The organization requests act for.
     pub org: OrgId,
+    /// The key tokens are signed with.
+    pub signing_key: std::sync::Arc<[u8]>,
     _guard: Guard,
 }
 
@@ -89,8 +91,18 @@ impl TestApp {
     async fn finish(db: DatabaseConnection, config: Config, guard: Guard) -> Self {
         db::migrate(&db).await.expect("migrate");
         let org = volant::identity::organizations::service::ensure_default(&db).await.expect("default organization");
-        let state = AppState { db: db.clone(), config: std::sync::Arc::new(config), default_org: org };
-        Self { router: volant::build_app(state), db, org, _guard: guard }
+        let signing_key: std::sync::Arc<[u8]> =
+            volant::platform::secrets::ensure(&db, volant::identity::auth::SIGNING_SECRET)
+                .await
+                .expect("secret")
+                .into();
+        let state = AppState {
+            db: db.clone(),
+            config: std::sync::Arc::new(config),
+            default_org: org,
+            signing_key: signing_key.clone(),
+        };
+        Self { router: volant::build_app(state), db, org, signing_key, _guard: guard }
     }
 
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
@@ -127,6 +139,38 @@ impl TestApp {
         self.send(request).await
     }
 
+    /// Creates a user of the default organization with the given roles.
+    pub async fn user(
+        &self,
+        email: &str,
+        roles: &[volant::identity::roles::Role],
+    ) -> volant::identity::users::service::AuthUser {
+        let new = volant::identity::users::service::NewUser {
+            email: email.to_owned(),
+            display_name: "Jeanne Martin".to_owned(),
+            password: TEST_PASSWORD.to_owned(),
+            roles: roles.to_vec(),
+        };
+        volant::identity::users::service::create(&self.db, self.org, new).await.expect("create user")
+    }
+
+    /// Signs in through the API and returns the bearer token.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let response =
+            self.post_json("/api/v1/auth/login", &serde_json::json!({ "email": email, "password": password })).await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+        response.json()["access_token"].as_str().expect("token").to_owned()
+    }
+
+    /// A GET with `Authorization: Bearer token`.
+    pub async fn get_as(&self, token: &str, uri: &str) -> TestResponse {
+        let request = Request::get(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .expect("request");
+        self.send(request).await
+    }
+
     /// Creates a garage through the API and returns its id.
     pub async fn garage(&self, name: &str) -> i64 {
         let response = self
@@ -143,6 +187,8 @@ impl TestApp {
         response.json()["id"].as_i64().expect("id")
     }
 }
+
+pub const TEST_PASSWORD: &str = "cheval agrafe batterie correcte";
 
 pub fn vehicle_json(garage_id: i64, plate: &str) -> Value {
     serde_json::json!({ "garage_id": garage_id, "brand": "Renault", "model": "Clio", "year": 2019, "license_plate": plate })

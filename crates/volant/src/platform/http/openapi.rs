@@ -14,13 +14,29 @@ use crate::platform::http::assets;
             when more rows remain, a `Link: <…>; rel=\"next\"` header gives the next page.",
         license(name = "AGPL-3.0-or-later")
     ),
+    modifiers(&BearerAuth),
     tags(
+        (name = "auth", description = "Sign-in: exchange an e-mail and password for a bearer token"),
         (name = "garages", description = "Garages of the network"),
         (name = "vehicles", description = "Vehicles, unique by normalized plate"),
     ),
     components(schemas(crate::platform::error::Problem, crate::platform::error::ProblemField))
 )]
 pub struct ApiDoc;
+
+/// Declares the `Authorization: Bearer <token>` scheme that protected routes use.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
 
 /// Swagger UI, served from the binary's own assets.
 pub async fn docs_page() -> Html<String> {

@@ -32,7 +32,9 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The JSON API routes and their OpenAPI document.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api/v1", fleet::api_router()).split_for_parts()
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .nest("/api/v1", fleet::api_router().merge(crate::identity::api_router()))
+        .split_for_parts()
 }
 
 pub fn build(state: AppState) -> Router {

@@ -1,0 +1,75 @@
+//! `POST /api/v1/auth/login`, `POST /api/v1/auth/logout`, `GET /api/v1/auth/me`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::CurrentUser;
+use crate::identity::users::service::{self as users, AuthUser};
+use crate::platform::AppState;
+use crate::platform::error::{AppError, AppResult, Problem};
+use crate::platform::http::extract::ApiJson;
+use crate::platform::i18n::Msg;
+use crate::platform::validate::Validator;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(login)).routes(routes!(logout)).routes(routes!(me))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct LoginInput {
+    #[schema(required = true, example = "admin@garage.fr")]
+    pub email: Option<String>,
+    #[schema(required = true)]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `bearer`.
+    pub token_type: String,
+    /// Seconds until the token expires.
+    pub expires_in: i64,
+}
+
+/// Exchange an e-mail and password for a bearer token. Unknown e-mail and wrong
+/// password get the same 401.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginInput,
+    responses((status = 200, body = TokenResponse), (status = 401, body = Problem), (status = 422, body = Problem)))]
+async fn login(State(state): State<AppState>, ApiJson(input): ApiJson<LoginInput>) -> AppResult<Json<TokenResponse>> {
+    let mut v = Validator::new();
+    let email = v.required_text("email", input.email.as_deref(), 254);
+    let password = v.required("password", input.password.filter(|p| !p.is_empty()));
+    v.finish()?;
+    let (Some(email), Some(password)) = (email, password) else {
+        return Err(AppError::validation("email", Msg::new("field.required")));
+    };
+    let Some(user) = users::authenticate(&state.db, &email, &password).await? else {
+        tracing::info!("failed login");
+        return Err(AppError::InvalidCredentials);
+    };
+    let issued = super::issue(&state.db, &state.signing_key, &user, "api").await?;
+    tracing::info!(user_id = user.id, "login");
+    Ok(Json(TokenResponse { access_token: issued.token, token_type: "bearer".into(), expires_in: issued.expires_in }))
+}
+
+/// Revoke the token used for this request.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = Problem)))]
+async fn logout(State(state): State<AppState>, current: CurrentUser) -> AppResult<StatusCode> {
+    super::revoke(&state.db, &current.session_id).await?;
+    tracing::info!(user_id = current.user.id, "logout");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The signed-in user.
+#[utoipa::path(get, path = "/auth/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = AuthUser), (status = 401, body = Problem)))]
+async fn me(current: CurrentUser) -> Json<AuthUser> {
+    Json(current.user)
+}

@@ -1,0 +1,136 @@
+//! Sign-in sessions and bearer tokens (JWT, HS256), and the `CurrentUser` extractor.
+//!
+//! A token is a signed claim naming a session row; signing out revokes the row,
+//! so a token stops working before it expires.
+
+pub mod api;
+pub mod session_entity;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use chrono::{Duration, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use serde::{Deserialize, Serialize};
+
+use crate::identity::users::service::{self as users, AuthUser};
+use crate::platform::AppState;
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::secrets;
+
+/// How long an API token lives.
+pub const TOKEN_TTL: Duration = Duration::hours(1);
+/// Name of the instance secret that signs tokens.
+pub const SIGNING_SECRET: &str = "jwt_hs256";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user's id.
+    pub sub: String,
+    /// The user's organization.
+    pub org: i64,
+    /// The session's id.
+    pub jti: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// A new session and its signed token.
+pub struct IssuedToken {
+    pub token: String,
+    pub expires_in: i64,
+}
+
+pub async fn issue(db: &impl ConnectionTrait, key: &[u8], user: &AuthUser, kind: &str) -> AppResult<IssuedToken> {
+    let now = Utc::now();
+    let expires_at = now + TOKEN_TTL;
+    let session_id = secrets::random_token(24)?;
+    session_entity::ActiveModel {
+        id: Set(session_id.clone()),
+        user_id: Set(user.id),
+        kind: Set(kind.to_owned()),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+        revoked_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    let claims = Claims {
+        sub: user.id.to_string(),
+        org: user.organization_id,
+        jti: session_id,
+        iat: now.timestamp(),
+        exp: expires_at.timestamp(),
+    };
+    let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(key))
+        .map_err(|e| AppError::Internal(format!("signing: {e}")))?;
+    Ok(IssuedToken { token, expires_in: TOKEN_TTL.num_seconds() })
+}
+
+/// Checks signature (HS256 only: `alg: none` and every other algorithm are refused),
+/// expiry, and that the session is neither revoked nor expired.
+pub fn decode(key: &[u8], token: &str) -> Option<Claims> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = 5;
+    validation.set_required_spec_claims(&["exp", "sub", "jti"]);
+    jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(key), &validation).ok().map(|data| data.claims)
+}
+
+/// The user a bearer token speaks for, or `None` for any invalid token.
+pub async fn authenticate_token(
+    db: &impl ConnectionTrait,
+    key: &[u8],
+    token: &str,
+) -> AppResult<Option<(AuthUser, String)>> {
+    let Some(claims) = decode(key, token) else { return Ok(None) };
+    let Ok(user_id) = claims.sub.parse::<i64>() else { return Ok(None) };
+    let Some(session) = session_entity::Entity::find_by_id(claims.jti.clone()).one(db).await? else {
+        return Ok(None);
+    };
+    if session.user_id != user_id || session.revoked_at.is_some() || session.expires_at <= Utc::now() {
+        return Ok(None);
+    }
+    let user = users::find_active(db, user_id).await?;
+    Ok(user.filter(|u| u.organization_id == claims.org).map(|u| (u, claims.jti)))
+}
+
+/// Ends a session: its token is refused from now on.
+pub async fn revoke(db: &impl ConnectionTrait, session_id: &str) -> AppResult<()> {
+    if let Some(session) = session_entity::Entity::find_by_id(session_id.to_owned()).one(db).await? {
+        let mut active: session_entity::ActiveModel = session.into();
+        active.revoked_at = Set(Some(Utc::now()));
+        active.update(db).await?;
+    }
+    Ok(())
+}
+
+/// The signed-in caller; 401 without a valid `Authorization: Bearer` token.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub user: AuthUser,
+    pub session_id: String,
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(current) = parts.extensions.get::<Self>() {
+            return Ok(current.clone());
+        }
+        let token = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(AppError::Unauthorized)?;
+        let (user, session_id) =
+            authenticate_token(&state.db, &state.signing_key, token).await?.ok_or(AppError::Unauthorized)?;
+        let current = Self { user, session_id };
+        parts.extensions.insert(current.clone());
+        Ok(current)
+    }
+}

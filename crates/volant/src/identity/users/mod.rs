@@ -1,0 +1,3 @@
+pub mod entity;
+pub mod roles_entity;
+pub mod service;

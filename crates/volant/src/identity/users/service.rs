@@ -1,0 +1,255 @@
+//! Users: creation with the password policy, and password sign-in.
+
+use std::sync::OnceLock;
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionSession, TransactionTrait,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::entity::{self, Entity as Users};
+use super::roles_entity;
+use crate::identity::roles::Role;
+use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
+use crate::platform::i18n::Msg;
+use crate::platform::tenant::OrgId;
+use crate::platform::validate::Validator;
+
+pub const PASSWORD_MIN_CHARS: usize = 12;
+
+/// A signed-in person: who, in which organization, with which roles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AuthUser {
+    pub id: i64,
+    #[serde(skip)]
+    pub org: OrgId,
+    pub organization_id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+}
+
+impl AuthUser {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub display_name: String,
+    pub password: String,
+    pub roles: Vec<Role>,
+}
+
+/// `Jean.Dupont@Garage.fr ` → `jean.dupont@garage.fr`.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+fn check_email(email: &str) -> Result<String, Msg> {
+    let email = email.trim();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        })
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid { Ok(email.to_owned()) } else { Err(Msg::new("user.email_invalid")) }
+}
+
+/// At least 12 characters and not guessable (zxcvbn score 3 of 4 or more, knowing
+/// the user's own name and address).
+pub fn check_password(password: &str, user_inputs: &[&str]) -> Result<(), Msg> {
+    if password.chars().count() < PASSWORD_MIN_CHARS {
+        return Err(Msg::new("user.password_too_short").arg("min", PASSWORD_MIN_CHARS));
+    }
+    if password.len() > 1024 {
+        return Err(Msg::new("field.too_long").arg("max", 1024));
+    }
+    if (zxcvbn::zxcvbn(password, user_inputs).score() as u8) < 3 {
+        return Err(Msg::new("user.password_guessable"));
+    }
+    Ok(())
+}
+
+/// Argon2id is slow on purpose: it runs on the blocking pool, never on the async runtime.
+async fn hash_password(password: String) -> AppResult<String> {
+    tokio::task::spawn_blocking(move || Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()))
+        .await
+        .map_err(|e| AppError::Internal(format!("hashing task: {e}")))?
+        .map_err(|e| AppError::Internal(format!("hashing: {e}")))
+}
+
+async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A hash to verify against when the e-mail is unknown, so that an unknown address
+/// and a wrong password take the same time.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        Argon2::default().hash_password(b"volant-dummy-password").map(|h| h.to_string()).unwrap_or_default()
+    })
+}
+
+pub async fn create<C: ConnectionTrait + TransactionTrait>(db: &C, org: OrgId, new: NewUser) -> AppResult<AuthUser> {
+    let mut v = Validator::new();
+    let email = v.check("email", check_email(&new.email));
+    let display_name = v.required_text("display_name", Some(&new.display_name), 120);
+    let email_for_check = new.email.clone();
+    v.check("password", check_password(&new.password, &[&email_for_check, &new.display_name]));
+    if new.roles.is_empty() {
+        v.add("roles", Msg::new("user.roles_required"));
+    }
+    v.finish()?;
+    let (Some(email), Some(display_name)) = (email, display_name) else {
+        return Err(AppError::Internal("validator accepted a missing field".into()));
+    };
+    let password_hash = hash_password(new.password).await?;
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    let inserted = entity::ActiveModel {
+        organization_id: Set(org.get()),
+        email_normalized: Set(normalize_email(&email)),
+        email: Set(email),
+        display_name: Set(display_name),
+        password_hash: Set(password_hash),
+        active: Set(true),
+        last_login_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    let user = match inserted {
+        Ok(user) => user,
+        Err(err) if matches!(constraint_violation(&err), Some(Constraint::Unique(_))) => {
+            return Err(AppError::Conflict {
+                code: "duplicate_email",
+                field: Some("email"),
+                message: Msg::new("user.email_taken"),
+            });
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let mut roles = new.roles;
+    roles.sort();
+    roles.dedup();
+    for role in &roles {
+        roles_entity::ActiveModel { user_id: Set(user.id), role: Set(role.as_str().to_owned()) }.insert(&txn).await?;
+    }
+    txn.commit().await?;
+    tracing::info!(user_id = user.id, organization_id = org.get(), "user created");
+    Ok(AuthUser {
+        id: user.id,
+        org,
+        organization_id: org.get(),
+        email: user.email,
+        display_name: user.display_name,
+        roles,
+    })
+}
+
+/// The user behind an e-mail and password, if both are right and the account is
+/// active. Unknown e-mail and wrong password are indistinguishable, in answer and time.
+pub async fn authenticate(db: &impl ConnectionTrait, email: &str, password: &str) -> AppResult<Option<AuthUser>> {
+    let found = Users::find().filter(entity::Column::EmailNormalized.eq(normalize_email(email))).one(db).await?;
+    let hash = found.as_ref().map_or_else(|| dummy_hash().to_owned(), |u| u.password_hash.clone());
+    let matches = verify_password(password.to_owned(), hash).await;
+    let Some(user) = found.filter(|u| matches && u.active) else {
+        return Ok(None);
+    };
+    let mut active: entity::ActiveModel = user.clone().into();
+    active.last_login_at = Set(Some(Utc::now()));
+    active.update(db).await?;
+    load(db, user).await.map(Some)
+}
+
+/// An active user by id (a token names one; a deactivated user's tokens stop working).
+pub async fn find_active(db: &impl ConnectionTrait, id: i64) -> AppResult<Option<AuthUser>> {
+    match Users::find_by_id(id).one(db).await? {
+        Some(user) if user.active => load(db, user).await.map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// Creates the first administrator when the instance has no user yet; `Ok(None)`
+/// when users already exist (the variables are then ignored).
+pub async fn ensure_first_admin<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    org: OrgId,
+    email: &str,
+    password: &str,
+) -> AppResult<Option<AuthUser>> {
+    if count(db).await? > 0 {
+        return Ok(None);
+    }
+    let display_name = email.split('@').next().unwrap_or("Administrateur").to_owned();
+    let new =
+        NewUser { email: email.to_owned(), display_name, password: password.to_owned(), roles: vec![Role::Admin] };
+    create(db, org, new).await.map(Some)
+}
+
+pub async fn count(db: &impl ConnectionTrait) -> AppResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(Users::find().count(db).await?)
+}
+
+async fn load(db: &impl ConnectionTrait, user: entity::Model) -> AppResult<AuthUser> {
+    let mut roles: Vec<Role> = roles_entity::Entity::find()
+        .filter(roles_entity::Column::UserId.eq(user.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|r| Role::parse(&r.role))
+        .collect();
+    roles.sort();
+    Ok(AuthUser {
+        id: user.id,
+        org: OrgId::new(user.organization_id),
+        organization_id: user.organization_id,
+        email: user.email,
+        display_name: user.display_name,
+        roles,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_policy() {
+        assert_eq!(check_password("short", &[]).map_err(|m| m.key), Err("user.password_too_short"));
+        assert_eq!(check_password("aaaaaaaaaaaaaaaa", &[]).map_err(|m| m.key), Err("user.password_guessable"));
+        assert_eq!(check_password("password1234", &[]).map_err(|m| m.key), Err("user.password_guessable"));
+        assert!(check_password("correct horse battery staple", &[]).is_ok());
+        assert_eq!(
+            check_password("jean.dupont@garage.fr", &["jean.dupont@garage.fr"]).map_err(|m| m.key),
+            Err("user.password_guessable"),
+            "the user's own address is guessable"
+        );
+    }
+
+    #[test]
+    fn email_rules() {
+        assert_eq!(check_email(" Jean@Garage.fr ").ok().as_deref(), Some("Jean@Garage.fr"));
+        assert_eq!(normalize_email(" Jean@Garage.FR "), "jean@garage.fr");
+        for bad in ["jean", "@garage.fr", "jean@garage", "jean @garage.fr", "jean@.fr"] {
+            assert!(check_email(bad).is_err(), "{bad}");
+        }
+    }
+}

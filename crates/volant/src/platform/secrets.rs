@@ -1,0 +1,46 @@
+//! Random tokens and the instance's own secrets, kept in the database so every
+//! instance behind a load balancer signs and checks with the same key.
+
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ConnectionTrait, EntityTrait, Set};
+
+use crate::platform::error::{AppError, AppResult};
+
+/// `bytes` random bytes from the operating system, hex-encoded.
+pub fn random_token(bytes: usize) -> AppResult<String> {
+    let mut buf = vec![0_u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
+    Ok(hex::encode(buf))
+}
+
+/// The secret called `name`, created on first use. Concurrent first starts agree
+/// on one value: the insert does nothing when another instance won.
+pub async fn ensure(db: &impl ConnectionTrait, name: &str) -> AppResult<Vec<u8>> {
+    let candidate = entity::ActiveModel { name: Set(name.to_owned()), value: Set(random_token(32)?) };
+    entity::Entity::insert(candidate)
+        .on_conflict(OnConflict::column(entity::Column::Name).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    let stored = entity::Entity::find_by_id(name.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::Internal(format!("instance secret {name} missing")))?;
+    hex::decode(stored.value).map_err(|e| AppError::Internal(format!("instance secret {name} is corrupt: {e}")))
+}
+
+mod entity {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "instance_secrets")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub name: String,
+        pub value: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

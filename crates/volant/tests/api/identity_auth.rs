@@ -1,0 +1,157 @@
+//! Sign-in and bearer tokens: every way a token can be wrong is a 401.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use serde_json::json;
+use volant::identity::auth::Claims;
+use volant::identity::roles::Role;
+use volant::identity::users::service::{self as users, NewUser};
+use volant::platform::error::AppError;
+
+use crate::backend_tests;
+use crate::helpers::{TEST_PASSWORD, TestApp, TestResponse};
+
+const EMAIL: &str = "jeanne.martin@garage-centre.fr";
+
+fn assert_unauthorized(response: &TestResponse) {
+    response.problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_eq!(response.header("www-authenticate"), Some("Bearer"));
+}
+
+fn b64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0_u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
+}
+
+fn sign(app: &TestApp, claims: &Claims) -> String {
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(&app.signing_key))
+        .expect("sign")
+}
+
+backend_tests! {
+    async fn login_returns_a_bearer_token_that_identifies_the_user(app) {
+        let user = app.user(EMAIL, &[Role::Manager, Role::Staff]).await;
+        let response = app.post_json("/api/v1/auth/login", &json!({ "email": "  Jeanne.Martin@Garage-Centre.FR ", "password": TEST_PASSWORD })).await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+        let body = response.json();
+        assert_eq!(body["token_type"], "bearer");
+        assert_eq!(body["expires_in"], 3600);
+        let token = body["access_token"].as_str().expect("token");
+        let me = app.get_as(token, "/api/v1/auth/me").await;
+        assert_eq!(me.status, StatusCode::OK, "{}", me.text());
+        let me = me.json();
+        assert_eq!(me["id"], user.id);
+        assert_eq!(me["email"], EMAIL);
+        assert_eq!(me["roles"], json!(["manager", "staff"]));
+        assert!(me.get("password_hash").is_none());
+    }
+
+    async fn unknown_email_and_wrong_password_get_the_same_401(app) {
+        app.user(EMAIL, &[Role::Admin]).await;
+        let wrong = app.post_json("/api/v1/auth/login", &json!({ "email": EMAIL, "password": "not the right one at all" })).await;
+        let unknown = app.post_json("/api/v1/auth/login", &json!({ "email": "nobody@garage.fr", "password": TEST_PASSWORD })).await;
+        wrong.problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+        unknown.problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+        assert_eq!(wrong.json(), unknown.json());
+        let missing = app.post_json("/api/v1/auth/login", &json!({ "email": EMAIL })).await;
+        missing.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(missing.error_fields(), ["password"]);
+    }
+
+    async fn every_kind_of_bad_token_is_401(app) {
+        let user = app.user(EMAIL, &[Role::Admin]).await;
+        let token = app.login(EMAIL, TEST_PASSWORD).await;
+        assert_unauthorized(&app.get("/api/v1/auth/me").await);
+        for header in ["Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer not.a.jwt", "Bearer a.b", &format!("Token {token}")] {
+            let request = Request::get("/api/v1/auth/me").header(header::AUTHORIZATION, header).body(Body::empty()).expect("request");
+            assert_unauthorized(&app.send(request).await);
+        }
+        // Tampered: one character of the signature changed.
+        let mut tampered = token.clone();
+        let last = tampered.pop().expect("char");
+        tampered.push(if last == 'A' { 'B' } else { 'A' });
+        assert_unauthorized(&app.get_as(&tampered, "/api/v1/auth/me").await);
+        // Tampered claims with the original signature.
+        let parts: Vec<&str> = token.split('.').collect();
+        let forged_claims = b64(format!("{{\"sub\":\"{}\",\"org\":1,\"jti\":\"x\",\"iat\":0,\"exp\":9999999999}}", user.id + 1).as_bytes());
+        assert_unauthorized(&app.get_as(&format!("{}.{}.{}", parts[0], forged_claims, parts[2]), "/api/v1/auth/me").await);
+        // alg: none.
+        let none_header = b64(br#"{"alg":"none","typ":"JWT"}"#);
+        assert_unauthorized(&app.get_as(&format!("{none_header}.{}.", parts[1]), "/api/v1/auth/me").await);
+        // Signed with another key.
+        let claims: Claims = jsonwebtoken::dangerous::insecure_decode::<Claims>(&token).expect("decode").claims;
+        let foreign = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(b"another instance's key")).expect("sign");
+        assert_unauthorized(&app.get_as(&foreign, "/api/v1/auth/me").await);
+        // HS512 with the right key is still refused: only HS256 is accepted.
+        let hs512 = jsonwebtoken::encode(&Header::new(Algorithm::HS512), &claims, &EncodingKey::from_secret(&app.signing_key)).expect("sign");
+        assert_unauthorized(&app.get_as(&hs512, "/api/v1/auth/me").await);
+        // Expired, though correctly signed for a live session.
+        let expired = Claims { exp: chrono::Utc::now().timestamp() - 3600, iat: 0, ..claims };
+        assert_unauthorized(&app.get_as(&sign(&app, &expired), "/api/v1/auth/me").await);
+        // The original still works.
+        assert_eq!(app.get_as(&token, "/api/v1/auth/me").await.status, StatusCode::OK);
+    }
+
+    async fn logout_revokes_the_token(app) {
+        app.user(EMAIL, &[Role::Staff]).await;
+        let token = app.login(EMAIL, TEST_PASSWORD).await;
+        let other = app.login(EMAIL, TEST_PASSWORD).await;
+        let request = Request::post("/api/v1/auth/logout").header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).expect("request");
+        assert_eq!(app.send(request).await.status, StatusCode::NO_CONTENT);
+        assert_unauthorized(&app.get_as(&token, "/api/v1/auth/me").await);
+        assert_eq!(app.get_as(&other, "/api/v1/auth/me").await.status, StatusCode::OK, "other sessions live on");
+        assert_unauthorized(&app.send(Request::post("/api/v1/auth/logout").body(Body::empty()).expect("request")).await);
+    }
+
+    async fn a_deactivated_user_can_neither_sign_in_nor_use_a_token(app) {
+        let user = app.user(EMAIL, &[Role::Staff]).await;
+        let token = app.login(EMAIL, TEST_PASSWORD).await;
+        let model = volant::identity::users::entity::Entity::find_by_id(user.id).one(&app.db).await.expect("query").expect("user");
+        let mut active: volant::identity::users::entity::ActiveModel = model.into();
+        active.active = Set(false);
+        active.update(&app.db).await.expect("deactivate");
+        assert_unauthorized(&app.get_as(&token, "/api/v1/auth/me").await);
+        let login = app.post_json("/api/v1/auth/login", &json!({ "email": EMAIL, "password": TEST_PASSWORD })).await;
+        login.problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    }
+
+    async fn users_follow_the_password_policy_and_unique_emails(app) {
+        let new = |email: &str, password: &str| NewUser { email: email.into(), display_name: "Awa Diop".into(), password: password.into(), roles: vec![Role::Instructor] };
+        let short = users::create(&app.db, app.org, new("awa@ecole.sn", "court")).await;
+        assert!(matches!(&short, Err(AppError::Validation(e)) if e[0].field == "password" && e[0].message.key == "user.password_too_short"), "{short:?}");
+        let guessable = users::create(&app.db, app.org, new("awa@ecole.sn", "password123456")).await;
+        assert!(matches!(&guessable, Err(AppError::Validation(e)) if e[0].message.key == "user.password_guessable"), "{guessable:?}");
+        let bad_email = users::create(&app.db, app.org, new("awa-at-ecole", TEST_PASSWORD)).await;
+        assert!(matches!(&bad_email, Err(AppError::Validation(e)) if e[0].field == "email"), "{bad_email:?}");
+        users::create(&app.db, app.org, new("awa@ecole.sn", TEST_PASSWORD)).await.expect("created");
+        let duplicate = users::create(&app.db, app.org, new("AWA@Ecole.SN", TEST_PASSWORD)).await;
+        assert!(matches!(duplicate, Err(AppError::Conflict { code: "duplicate_email", .. })), "{duplicate:?}");
+    }
+
+    async fn the_first_admin_is_created_only_on_an_empty_instance(app) {
+        let admin = users::ensure_first_admin(&app.db, app.org, "chef@garage.fr", TEST_PASSWORD).await.expect("ok").expect("created");
+        assert_eq!(admin.roles, vec![Role::Admin]);
+        let again = users::ensure_first_admin(&app.db, app.org, "autre@garage.fr", TEST_PASSWORD).await.expect("ok");
+        assert!(again.is_none());
+        app.login("chef@garage.fr", TEST_PASSWORD).await;
+    }
+}
+
+#[tokio::test]
+async fn password_hashes_are_argon2id_and_never_the_password() {
+    let app = TestApp::sqlite().await;
+    let user = app.user(EMAIL, &[Role::Admin]).await;
+    let stored =
+        volant::identity::users::entity::Entity::find_by_id(user.id).one(&app.db).await.expect("query").expect("user");
+    assert!(stored.password_hash.starts_with("$argon2id$"), "{}", stored.password_hash);
+    assert!(!stored.password_hash.contains(TEST_PASSWORD));
+}
