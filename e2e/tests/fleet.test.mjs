@@ -70,15 +70,16 @@ test("create a garage, add a vehicle, see the duplicate-plate error, delete the 
 test("live search narrows a garage's vehicles without reloading the page", async () => {
   const page = await browser.newPage();
   const api = `${server.url}/api/v1`;
+  const headers = { "content-type": "application/json", authorization: `Bearer ${await server.token()}` };
   const garage = await (await fetch(`${api}/garages`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers,
     body: JSON.stringify({ name: "Auto Service Plateau", address: "Avenue Senghor", city: "Dakar" }),
   })).json();
   for (const [plate, brand, model] of [["DK-1234-AB", "Toyota", "Hilux"], ["DK-5678-CD", "Peugeot", "308"]]) {
     const response = await fetch(`${api}/vehicles`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers,
       body: JSON.stringify({ garage_id: garage.id, brand, model, year: 2018, license_plate: plate }),
     });
     assert.equal(response.status, 201);

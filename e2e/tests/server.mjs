@@ -8,6 +8,9 @@ import { chromium } from "playwright-core";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
+// The first administrator the server is started with.
+export const ADMIN = { email: "chef@garage-e2e.fr", password: "cheval agrafe batterie correcte" };
+
 export async function startServer() {
   const bin = process.env.VOLANT_BIN || path.join(root, "target", "debug", "volant");
   const dir = mkdtempSync(path.join(tmpdir(), "volant-e2e-"));
@@ -17,6 +20,8 @@ export async function startServer() {
       VOLANT_ADDR: "127.0.0.1:0",
       DATABASE_URL: `sqlite://${dir}/e2e.db?mode=rwc`,
       VOLANT_LOG_FORMAT: "json",
+      VOLANT_ADMIN_EMAIL: ADMIN.email,
+      VOLANT_ADMIN_PASSWORD: ADMIN.password,
       RUST_LOG: "info",
     },
     stdio: ["ignore", "pipe", "inherit"],
@@ -36,6 +41,16 @@ export async function startServer() {
   });
   return {
     url,
+    // A bearer token for the administrator, through the real sign-in endpoint.
+    async token() {
+      const response = await fetch(`${url}/api/v1/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(ADMIN),
+      });
+      if (response.status !== 200) throw new Error(`login failed: ${response.status}`);
+      return (await response.json()).access_token;
+    },
     async stop() {
       child.kill("SIGTERM");
       await new Promise((resolve) => child.once("exit", resolve));

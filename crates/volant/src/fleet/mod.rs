@@ -7,10 +7,13 @@ pub mod vehicles;
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::identity::{self, roles::Permission};
 use crate::platform::AppState;
 
-pub fn api_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().merge(garages::api::router()).merge(vehicles::api::router())
+/// The fleet API: signed-in users only, reading with `FleetRead`, writing with `FleetWrite`.
+pub fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
+    let routes = OpenApiRouter::new().merge(garages::api::router()).merge(vehicles::api::router());
+    identity::guard(routes, state, Permission::FleetRead, Permission::FleetWrite)
 }
 
 pub fn web_router() -> Router<AppState> {

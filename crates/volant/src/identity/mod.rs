@@ -6,28 +6,68 @@ pub mod organizations;
 pub mod roles;
 pub mod users;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::Method;
 use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::identity::auth::CurrentUser;
+use crate::identity::roles::{Permission, any_allows};
 use crate::platform::AppState;
+use crate::platform::error::AppError;
 use crate::platform::tenant::OrgId;
 
 pub fn api_router() -> OpenApiRouter<AppState> {
     auth::api::router()
 }
 
-/// The caller's organization, handed to every domain service.
-///
-/// Until every route requires sign-in, requests act for the default organization;
-/// this extractor is the one place that will resolve it from the signed-in user.
+/// Puts a domain's API behind sign-in: see [`require_access`].
+pub fn guard(
+    router: OpenApiRouter<AppState>,
+    state: &AppState,
+    read: Permission,
+    write: Permission,
+) -> OpenApiRouter<AppState> {
+    router.route_layer(axum::middleware::from_fn_with_state((state.clone(), (read, write)), require_access))
+}
+
+/// The caller's organization, handed to every domain service: the signed-in
+/// user's. Web pages, which do not require sign-in yet, act for the default one.
 #[derive(Debug, Clone, Copy)]
 pub struct Tenant(pub OrgId);
 
 impl FromRequestParts<AppState> for Tenant {
-    type Rejection = std::convert::Infallible;
+    type Rejection = AppError;
 
-    async fn from_request_parts(_parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(Self(state.default_org))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(current) = parts.extensions.get::<CurrentUser>() {
+            return Ok(Self(current.user.org));
+        }
+        if crate::platform::web::is_html_request() {
+            return Ok(Self(state.default_org));
+        }
+        CurrentUser::from_request_parts(parts, state).await.map(|current| Self(current.user.org))
     }
+}
+
+/// Guards a domain's API: a signed-in user whose roles grant `read` for safe
+/// methods and `write` for the others; 401 without a valid token, 403 otherwise.
+pub async fn require_access(
+    State((state, (read, write))): State<(AppState, (Permission, Permission))>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let current = match CurrentUser::from_request_parts(&mut parts, &state).await {
+        Ok(current) => current,
+        Err(err) => return err.into_response(),
+    };
+    let needed = if matches!(parts.method, Method::GET | Method::HEAD) { read } else { write };
+    if !any_allows(&current.user.roles, needed) {
+        tracing::info!(user_id = current.user.id, ?needed, path = %parts.uri.path(), "permission denied");
+        return AppError::Forbidden.into_response();
+    }
+    next.run(Request::from_parts(parts, body)).await
 }

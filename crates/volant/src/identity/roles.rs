@@ -35,3 +35,56 @@ impl Role {
         Self::ALL.into_iter().find(|r| r.as_str() == value)
     }
 }
+
+/// What a request may do. Each route needs one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// See garages and vehicles.
+    FleetRead,
+    /// Create, change, move and delete garages and vehicles.
+    FleetWrite,
+}
+
+impl Permission {
+    pub const ALL: [Self; 2] = [Self::FleetRead, Self::FleetWrite];
+}
+
+/// The role → permission matrix. One table, read by the access check and by the
+/// role-matrix test that tries every route with every role.
+pub const MATRIX: &[(Role, &[Permission])] = &[
+    (Role::Admin, &[Permission::FleetRead, Permission::FleetWrite]),
+    (Role::Manager, &[Permission::FleetRead, Permission::FleetWrite]),
+    (Role::Staff, &[Permission::FleetRead]),
+    (Role::Instructor, &[]),
+    (Role::Candidate, &[]),
+];
+
+impl Role {
+    pub fn allows(self, permission: Permission) -> bool {
+        MATRIX.iter().any(|(role, permissions)| *role == self && permissions.contains(&permission))
+    }
+}
+
+/// Whether any of `roles` grants `permission`.
+pub fn any_allows(roles: &[Role], permission: Permission) -> bool {
+    roles.iter().any(|r| r.allows(permission))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_role_is_in_the_matrix_once() {
+        for role in Role::ALL {
+            assert_eq!(MATRIX.iter().filter(|(r, _)| *r == role).count(), 1, "{role:?}");
+        }
+    }
+
+    #[test]
+    fn admin_may_do_everything() {
+        for permission in Permission::ALL {
+            assert!(Role::Admin.allows(permission), "{permission:?}");
+        }
+    }
+}

@@ -162,11 +162,17 @@ backend_tests! {
     async fn concurrent_vehicle_insert_and_garage_delete_never_orphan_a_vehicle(app) {
         for round in 0..5 {
             let garage = app.garage(&format!("Race {round}")).await;
-            let create = tokio::spawn(crate::helpers::send(
-                app.router.clone(),
-                crate::helpers::json_request(axum::http::Method::POST, "/api/v1/vehicles", &vehicle_json(garage, &format!("RACE-{round}"))),
-            ));
-            let delete_request = axum::http::Request::delete(format!("/api/v1/garages/{garage}")).body(axum::body::Body::empty()).expect("request");
+            let create_request = app
+                .authorize(crate::helpers::json_request(
+                    axum::http::Method::POST,
+                    "/api/v1/vehicles",
+                    &vehicle_json(garage, &format!("RACE-{round}")),
+                ))
+                .await;
+            let delete_request = app
+                .authorize(axum::http::Request::delete(format!("/api/v1/garages/{garage}")).body(axum::body::Body::empty()).expect("request"))
+                .await;
+            let create = tokio::spawn(crate::helpers::send(app.router.clone(), create_request));
             let delete = tokio::spawn(crate::helpers::send(app.router.clone(), delete_request));
             let (created, deleted) = (create.await.expect("task"), delete.await.expect("task"));
             match (created.status, deleted.status) {

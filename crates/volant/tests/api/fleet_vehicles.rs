@@ -60,12 +60,16 @@ backend_tests! {
     async fn twenty_simultaneous_creations_of_one_plate_give_one_201(app) {
         let garage = app.garage("Race").await;
         let variants = ["EF-456-GH", "ef-456-gh", "EF 456 GH", "EF456GH"];
-        let tasks: Vec<_> = (0..20)
+        let requests: Vec<_> = (0..20)
             .map(|i| {
-                let request = json_request(Method::POST, "/api/v1/vehicles", &vehicle_json(garage, variants[i % variants.len()]));
-                tokio::spawn(send(app.router.clone(), request))
+                json_request(Method::POST, "/api/v1/vehicles", &vehicle_json(garage, variants[i % variants.len()]))
             })
             .collect();
+        let mut tasks = Vec::new();
+        for request in requests {
+            let request = app.authorize(request).await;
+            tasks.push(tokio::spawn(send(app.router.clone(), request)));
+        }
         let mut created = 0;
         let mut conflicts = 0;
         for task in tasks {

@@ -20,6 +20,8 @@ pub struct TestApp {
     pub org: OrgId,
     /// The key tokens are signed with.
     pub signing_key: std::sync::Arc<[u8]>,
+    /// An administrator's token, created on first use, sent with API requests.
+    admin_token: tokio::sync::OnceCell<String>,
     _guard: Guard,
 }
 
@@ -102,11 +104,53 @@ impl TestApp {
             default_org: org,
             signing_key: signing_key.clone(),
         };
-        Self { router: volant::build_app(state), db, org, signing_key, _guard: guard }
+        Self {
+            router: volant::build_app(state),
+            db,
+            org,
+            signing_key,
+            admin_token: tokio::sync::OnceCell::new(),
+            _guard: guard,
+        }
     }
 
+    /// Sends a request; `/api/v1` requests without `Authorization` go as the administrator.
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let request = self.authorize(request).await;
         send(self.router.clone(), request).await
+    }
+
+    /// Sends a request exactly as given.
+    pub async fn send_anonymous(&self, request: Request<Body>) -> TestResponse {
+        send(self.router.clone(), request).await
+    }
+
+    /// Adds the administrator's bearer token to an `/api/v1` request that has none
+    /// (sign-in routes excepted).
+    pub async fn authorize(&self, mut request: Request<Body>) -> Request<Body> {
+        let path = request.uri().path();
+        if path.starts_with("/api/v1/")
+            && !path.starts_with("/api/v1/auth/")
+            && !request.headers().contains_key(header::AUTHORIZATION)
+        {
+            let token = self.admin_token().await;
+            request.headers_mut().insert(header::AUTHORIZATION, format!("Bearer {token}").parse().expect("header"));
+        }
+        request
+    }
+
+    pub async fn admin_token(&self) -> &str {
+        self.admin_token
+            .get_or_init(|| async {
+                self.token_for("admin@volant.test", &[volant::identity::roles::Role::Admin]).await
+            })
+            .await
+    }
+
+    /// A bearer token for a new user with these roles (no password check: faster).
+    pub async fn token_for(&self, email: &str, roles: &[volant::identity::roles::Role]) -> String {
+        let user = self.user(email, roles).await;
+        volant::identity::auth::issue(&self.db, &self.signing_key, &user, "api").await.expect("issue").token
     }
 
     pub async fn get(&self, uri: &str) -> TestResponse {

@@ -6,6 +6,7 @@ mod helpers;
 
 mod fleet_garages;
 mod fleet_vehicles;
+mod identity_access;
 mod identity_auth;
 mod identity_tenants;
 mod platform;

@@ -34,6 +34,7 @@ async fn ready_is_503_when_the_database_is_unreachable() {
 #[tokio::test]
 async fn api_calls_fail_with_503_not_500_when_the_database_is_gone() {
     let app = TestApp::sqlite().await;
+    app.admin_token().await;
     app.db.clone().close().await.expect("close pool");
     app.get("/api/v1/garages").await.problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
 }
@@ -183,6 +184,7 @@ async fn migrations_are_idempotent_and_reversible() {
     volant::platform::db::migrate(&app.db).await.expect("second run is a no-op");
     migration::Migrator::down(&app.db, None).await.expect("down");
     migration::Migrator::up(&app.db, None).await.expect("up again");
+    volant::identity::organizations::service::ensure_default(&app.db).await.expect("default organization again");
     assert_eq!(app.get("/api/v1/garages").await.status, StatusCode::OK);
 }
 

@@ -31,14 +31,14 @@ use crate::platform::web;
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The JSON API routes and their OpenAPI document.
-pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .nest("/api/v1", fleet::api_router().merge(crate::identity::api_router()))
+        .nest("/api/v1", fleet::api_router(state).merge(crate::identity::api_router()))
         .split_for_parts()
 }
 
 pub fn build(state: AppState) -> Router {
-    let (api, doc) = api();
+    let (api, doc) = api(&state);
     let doc_json = serde_json::to_vec(&doc).unwrap_or_default();
     let cors = cors_layer(&state.config.cors_origins);
     let timeout = state.config.request_timeout;
