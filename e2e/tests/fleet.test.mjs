@@ -2,7 +2,7 @@
 // duplicate-plate error, delete the vehicle — in a real browser.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser } from "./server.mjs";
+import { startServer, launchBrowser, ADMIN } from "./server.mjs";
 
 let server;
 let browser;
@@ -17,9 +17,19 @@ after(async () => {
   await server?.stop();
 });
 
+/** Signs in through the login page, as a person would; lands where `path` asked. */
+async function signIn(page, path) {
+  await page.goto(`${server.url}${path}`);
+  assert.match(page.url(), /\/login\?next=/, "strangers are sent to the login page");
+  await page.getByLabel("Adresse e-mail").fill(ADMIN.email);
+  await page.getByLabel("Mot de passe").fill(ADMIN.password);
+  await page.getByRole("button", { name: "Se connecter" }).click();
+  await page.waitForURL(`${server.url}${path}`);
+}
+
 test("create a garage, add a vehicle, see the duplicate-plate error, delete the vehicle", async () => {
   const page = await browser.newPage();
-  await page.goto(`${server.url}/garages`);
+  await signIn(page, "/garages");
   assert.match(await page.textContent("h1"), /Garages/);
 
   await page.getByRole("link", { name: "Nouveau garage" }).click();
@@ -84,7 +94,7 @@ test("live search narrows a garage's vehicles without reloading the page", async
     });
     assert.equal(response.status, 201);
   }
-  await page.goto(`${server.url}/garages/${garage.id}`);
+  await signIn(page, `/garages/${garage.id}`);
   await page.getByRole("searchbox").fill("hilux");
   await page.locator("#vehicle-results").getByText("DK-5678-CD").waitFor({ state: "detached" });
   assert.match(await page.textContent("#vehicle-results"), /DK-1234-AB/);

@@ -16,6 +16,8 @@ pub fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
     identity::guard(routes, state, Permission::FleetRead, Permission::FleetWrite)
 }
 
-pub fn web_router() -> Router<AppState> {
-    Router::new().merge(garages::web::router()).merge(vehicles::web::router())
+/// The fleet pages, behind sign-in and the same permissions as the API.
+pub fn web_router(state: &AppState) -> Router<AppState> {
+    let routes = Router::new().merge(garages::web::router()).merge(vehicles::web::router());
+    identity::auth::web_pages::guard(routes, state, Permission::FleetRead, Permission::FleetWrite)
 }

@@ -33,8 +33,7 @@ pub fn guard(
     router.route_layer(axum::middleware::from_fn_with_state((state.clone(), (read, write)), require_access))
 }
 
-/// The caller's organization, handed to every domain service: the signed-in
-/// user's. Web pages, which do not require sign-in yet, act for the default one.
+/// The caller's organization, handed to every domain service: the signed-in user's.
 #[derive(Debug, Clone, Copy)]
 pub struct Tenant(pub OrgId);
 
@@ -44,9 +43,6 @@ impl FromRequestParts<AppState> for Tenant {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         if let Some(current) = parts.extensions.get::<CurrentUser>() {
             return Ok(Self(current.user.org));
-        }
-        if crate::platform::web::is_html_request() {
-            return Ok(Self(state.default_org));
         }
         CurrentUser::from_request_parts(parts, state).await.map(|current| Self(current.user.org))
     }

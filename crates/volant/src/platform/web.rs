@@ -15,6 +15,19 @@ use crate::platform::http::assets;
 use crate::platform::i18n::{self, Tr};
 
 const FLASH_COOKIE: &str = "volant_flash";
+/// Double-submit CSRF token: a random cookie that every form must echo in `_csrf`.
+const CSRF_COOKIE: &str = "volant_csrf";
+pub const CSRF_FIELD: &str = "_csrf";
+
+/// The request's CSRF token, put in the request by [`csrf_protection`].
+#[derive(Debug, Clone)]
+pub struct CsrfToken(pub String);
+
+/// Who is signed in, for the layout (name and sign-out button).
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub display_name: String,
+}
 
 tokio::task_local! {
     static HTML_REQUEST: bool;
@@ -49,11 +62,21 @@ pub struct PageCtx {
     /// An htmx request wants a fragment, not a whole page.
     pub htmx: bool,
     pub asset_version: &'static str,
+    /// Echoed by every form in a hidden `_csrf` field.
+    pub csrf: String,
+    /// The signed-in person's name, if any.
+    pub user: Option<String>,
 }
 
 impl PageCtx {
     fn new(headers: &HeaderMap, path: &str) -> Self {
+        Self::with_extensions(headers, path, &axum::http::Extensions::new())
+    }
+
+    fn with_extensions(headers: &HeaderMap, path: &str, extensions: &axum::http::Extensions) -> Self {
         Self {
+            csrf: extensions.get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default(),
+            user: extensions.get::<SignedIn>().map(|u| u.display_name.clone()),
             tr: Tr(i18n::current()),
             flash: read_flash(headers),
             path: path.to_owned(),
@@ -72,19 +95,95 @@ impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self::new(&parts.headers, parts.uri.path()))
+        Ok(Self::with_extensions(&parts.headers, parts.uri.path(), &parts.extensions))
     }
 }
 
-fn read_flash(headers: &HeaderMap) -> Option<Flash> {
-    let raw = headers
+/// The value of cookie `name`, decoded.
+pub fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(Cookie::split_parse_encoded)
         .filter_map(Result::ok)
-        .find(|c| c.name() == FLASH_COOKIE)?;
-    let (kind, message) = raw.value().split_once(':')?;
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Secure when served over HTTPS.
+pub fn cookie_header(
+    name: &str,
+    value: &str,
+    max_age: Option<cookie::time::Duration>,
+    secure: bool,
+) -> Option<HeaderValue> {
+    let mut builder = Cookie::build((name.to_owned(), value.to_owned()))
+        .path("/")
+        .http_only(true)
+        .same_site(cookie::SameSite::Lax)
+        .secure(secure);
+    if let Some(max_age) = max_age {
+        builder = builder.max_age(max_age);
+    }
+    HeaderValue::from_str(&builder.build().encoded().to_string()).ok()
+}
+
+/// Whether the client reached us over HTTPS (directly or through a proxy that says so).
+pub fn is_https(headers: &HeaderMap) -> bool {
+    headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https")
+}
+
+/// CSRF protection for pages: every request gets a token (a cookie set once), and
+/// every state-changing page request must carry it back in the form's `_csrf` field
+/// (or an `X-CSRF-Token` header); otherwise 403 and nothing changes.
+pub async fn csrf_protection(request: Request, next: Next) -> Response {
+    if !is_html_request() {
+        return next.run(request).await;
+    }
+    let existing = read_cookie(request.headers(), CSRF_COOKIE).filter(|t| t.len() == 64);
+    let token = match &existing {
+        Some(token) => token.clone(),
+        None => match crate::platform::secrets::random_token(32) {
+            Ok(token) => token,
+            Err(err) => return WebError(err).into_response(),
+        },
+    };
+    let (mut parts, body) = request.into_parts();
+    let unsafe_method =
+        !matches!(parts.method, axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS);
+    let body = if unsafe_method {
+        let Ok(bytes) = axum::body::to_bytes(body, crate::platform::http::extract::BODY_LIMIT).await else {
+            return WebError(AppError::PayloadTooLarge).into_response();
+        };
+        let header_token = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let form_token = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .ok()
+            .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v));
+        let presented = header_token.or(form_token);
+        let valid = existing.as_deref().is_some_and(|expected| presented.as_deref() == Some(expected));
+        if !valid {
+            tracing::info!(path = %parts.uri.path(), "form refused: missing or wrong CSRF token");
+            return WebError(AppError::Forbidden).into_response();
+        }
+        axum::body::Body::from(bytes)
+    } else {
+        body
+    };
+    parts.extensions.insert(CsrfToken(token.clone()));
+    let secure = is_https(&parts.headers);
+    let mut response = next.run(Request::from_parts(parts, body)).await;
+    if existing.is_none()
+        && let Some(value) = cookie_header(CSRF_COOKIE, &token, None, secure)
+    {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+fn read_flash(headers: &HeaderMap) -> Option<Flash> {
+    let raw = read_cookie(headers, FLASH_COOKIE)?;
+    let (kind, message) = raw.split_once(':')?;
     let kind = match kind {
         "success" => "success",
         _ => "error",
@@ -112,7 +211,12 @@ pub fn redirect_with_flash(to: &str, kind: &'static str, message: &str) -> Respo
 pub async fn clear_consumed_flash(request: Request, next: Next) -> Response {
     let had_flash = read_flash(request.headers()).is_some();
     let mut response = next.run(request).await;
-    if had_flash && !response.status().is_redirection() && !response.headers().contains_key(header::SET_COOKIE) {
+    let sets_flash = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|c| c.starts_with(&format!("{FLASH_COOKIE}="))));
+    if had_flash && !response.status().is_redirection() && !sets_flash {
         let removal = Cookie::build((FLASH_COOKIE, "")).path("/").max_age(cookie::time::Duration::ZERO).build();
         if let Ok(value) = HeaderValue::from_str(&removal.to_string()) {
             response.headers_mut().append(header::SET_COOKIE, value);
@@ -192,6 +296,7 @@ impl IntoResponse for WebError {
         let title_key = match status {
             StatusCode::NOT_FOUND => "error.page_not_found",
             StatusCode::CONFLICT => "error.page_conflict",
+            StatusCode::FORBIDDEN => "error.page_forbidden",
             s if s.is_server_error() => "error.page_server",
             _ => "error.page_invalid",
         };

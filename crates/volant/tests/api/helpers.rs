@@ -20,8 +20,12 @@ pub struct TestApp {
     pub org: OrgId,
     /// The key tokens are signed with.
     pub signing_key: std::sync::Arc<[u8]>,
-    /// An administrator's token, created on first use, sent with API requests.
+    /// The administrator requests act as, created on first use.
+    admin: tokio::sync::OnceCell<volant::identity::users::service::AuthUser>,
+    /// The administrator's API token, sent with API requests.
     admin_token: tokio::sync::OnceCell<String>,
+    /// The administrator's web session, sent with page requests.
+    admin_session: tokio::sync::OnceCell<String>,
     _guard: Guard,
 }
 
@@ -109,7 +113,9 @@ impl TestApp {
             db,
             org,
             signing_key,
+            admin: tokio::sync::OnceCell::new(),
             admin_token: tokio::sync::OnceCell::new(),
+            admin_session: tokio::sync::OnceCell::new(),
             _guard: guard,
         }
     }
@@ -125,24 +131,53 @@ impl TestApp {
         send(self.router.clone(), request).await
     }
 
-    /// Adds the administrator's bearer token to an `/api/v1` request that has none
-    /// (sign-in routes excepted).
+    /// Signs a request in as the administrator: a bearer token for `/api/v1` (sign-in
+    /// routes excepted), the session and CSRF cookies for pages. A request that
+    /// already carries credentials is left as it is.
     pub async fn authorize(&self, mut request: Request<Body>) -> Request<Body> {
-        let path = request.uri().path();
+        let path = request.uri().path().to_owned();
+        let is_page = !["/api/", "/health/", "/assets/"].iter().any(|p| path.starts_with(p))
+            && !["/login", "/logout", "/setup"].contains(&path.as_str());
         if path.starts_with("/api/v1/")
             && !path.starts_with("/api/v1/auth/")
             && !request.headers().contains_key(header::AUTHORIZATION)
         {
             let token = self.admin_token().await;
             request.headers_mut().insert(header::AUTHORIZATION, format!("Bearer {token}").parse().expect("header"));
+        } else if is_page {
+            let existing = request.headers().get(header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+            if !existing.contains("volant_session=") {
+                let session = self.admin_session().await;
+                let mut cookies = format!("volant_session={session}; volant_csrf={TEST_CSRF}");
+                if !existing.is_empty() {
+                    cookies = format!("{existing}; {cookies}");
+                }
+                request.headers_mut().insert(header::COOKIE, cookies.parse().expect("cookie"));
+            }
         }
         request
+    }
+
+    pub async fn admin(&self) -> &volant::identity::users::service::AuthUser {
+        self.admin
+            .get_or_init(|| async { self.user("admin@volant.test", &[volant::identity::roles::Role::Admin]).await })
+            .await
     }
 
     pub async fn admin_token(&self) -> &str {
         self.admin_token
             .get_or_init(|| async {
-                self.token_for("admin@volant.test", &[volant::identity::roles::Role::Admin]).await
+                let admin = self.admin().await;
+                volant::identity::auth::issue(&self.db, &self.signing_key, admin, "api").await.expect("issue").token
+            })
+            .await
+    }
+
+    pub async fn admin_session(&self) -> &str {
+        self.admin_session
+            .get_or_init(|| async {
+                let admin = self.admin().await;
+                volant::identity::auth::issue(&self.db, &self.signing_key, admin, "web").await.expect("issue").token
             })
             .await
     }
@@ -174,8 +209,11 @@ impl TestApp {
     }
 
     /// Posts an HTML form (`application/x-www-form-urlencoded`).
+    /// Posts an HTML form with the CSRF token a page would have put in it.
     pub async fn post_form(&self, uri: &str, fields: &[(&str, &str)]) -> TestResponse {
-        let body = serde_urlencoded::to_string(fields).expect("form");
+        let mut fields = fields.to_vec();
+        fields.push(("_csrf", TEST_CSRF));
+        let body = serde_urlencoded::to_string(&fields).expect("form");
         let request = Request::post(uri)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(Body::from(body))
@@ -231,6 +269,9 @@ impl TestApp {
         response.json()["id"].as_i64().expect("id")
     }
 }
+
+/// The CSRF cookie and form value test requests use (any 64-character token).
+pub const TEST_CSRF: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 pub const TEST_PASSWORD: &str = "cheval agrafe batterie correcte";
 

@@ -9,5 +9,6 @@ mod fleet_vehicles;
 mod identity_access;
 mod identity_auth;
 mod identity_tenants;
+mod identity_web;
 mod platform;
 mod web;

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod session_entity;
+pub mod web_pages;
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -17,10 +18,14 @@ use serde::{Deserialize, Serialize};
 use crate::identity::users::service::{self as users, AuthUser};
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult};
-use crate::platform::secrets;
+use crate::platform::{secrets, web};
 
 /// How long an API token lives.
 pub const TOKEN_TTL: Duration = Duration::hours(1);
+/// How long a web sign-in lasts (a working day).
+pub const WEB_SESSION_TTL: Duration = Duration::hours(12);
+/// The cookie that carries a web session's token.
+pub const SESSION_COOKIE: &str = "volant_session";
 /// Name of the instance secret that signs tokens.
 pub const SIGNING_SECRET: &str = "jwt_hs256";
 
@@ -44,7 +49,8 @@ pub struct IssuedToken {
 
 pub async fn issue(db: &impl ConnectionTrait, key: &[u8], user: &AuthUser, kind: &str) -> AppResult<IssuedToken> {
     let now = Utc::now();
-    let expires_at = now + TOKEN_TTL;
+    let ttl = if kind == "web" { WEB_SESSION_TTL } else { TOKEN_TTL };
+    let expires_at = now + ttl;
     let session_id = secrets::random_token(24)?;
     session_entity::ActiveModel {
         id: Set(session_id.clone()),
@@ -65,7 +71,7 @@ pub async fn issue(db: &impl ConnectionTrait, key: &[u8], user: &AuthUser, kind:
     };
     let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(key))
         .map_err(|e| AppError::Internal(format!("signing: {e}")))?;
-    Ok(IssuedToken { token, expires_in: TOKEN_TTL.num_seconds() })
+    Ok(IssuedToken { token, expires_in: ttl.num_seconds() })
 }
 
 /// Checks signature (HS256 only: `alg: none` and every other algorithm are refused),
@@ -119,16 +125,21 @@ impl FromRequestParts<AppState> for CurrentUser {
         if let Some(current) = parts.extensions.get::<Self>() {
             return Ok(current.clone());
         }
-        let token = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(AppError::Unauthorized)?;
+        // The API takes bearer tokens only; pages take the session cookie only, so a
+        // cross-site form can never ride on an API token nor the API on a cookie.
+        let token = if web::is_html_request() {
+            web::read_cookie(&parts.headers, SESSION_COOKIE)
+        } else {
+            parts
+                .headers
+                .get(AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+                .map(|t| t.trim().to_owned())
+        };
+        let token = token.filter(|t| !t.is_empty()).ok_or(AppError::Unauthorized)?;
         let (user, session_id) =
-            authenticate_token(&state.db, &state.signing_key, token).await?.ok_or(AppError::Unauthorized)?;
+            authenticate_token(&state.db, &state.signing_key, &token).await?.ok_or(AppError::Unauthorized)?;
         let current = Self { user, session_id };
         parts.extensions.insert(current.clone());
         Ok(current)

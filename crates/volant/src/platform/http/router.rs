@@ -45,7 +45,8 @@ pub fn build(state: AppState) -> Router {
 
     Router::new()
         .merge(api)
-        .merge(fleet::web_router())
+        .merge(fleet::web_router(&state))
+        .merge(crate::identity::auth::web_pages::router())
         .route("/", get(|| async { Redirect::to("/garages") }))
         .route(
             "/api/openapi.json",
@@ -59,6 +60,7 @@ pub fn build(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(web::clear_consumed_flash))
+        .layer(middleware::from_fn(web::csrf_protection))
         .layer(middleware::from_fn(request_context))
         .layer(
             ServiceBuilder::new()

@@ -1,0 +1,219 @@
+//! Sign-in for people: login and logout pages, the one-time setup page, and the
+//! guard that keeps every page of a domain behind sign-in and the role matrix.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use super::{CurrentUser, SESSION_COOKIE, WEB_SESSION_TTL};
+use crate::identity::roles::{Permission, Role, any_allows};
+use crate::identity::users::service::{self as users, NewUser};
+use crate::platform::AppState;
+use crate::platform::error::AppError;
+use crate::platform::http::extract::{ApiQuery, FormBody};
+use crate::platform::i18n;
+use crate::platform::web::{
+    FormErrors, PageCtx, SignedIn, WebError, WebResult, cookie_header, is_https, redirect_with_flash, unprocessable,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_form).post(login))
+        .route("/logout", axum::routing::post(logout))
+        .route("/setup", get(setup_form).post(setup))
+}
+
+/// Only a path of this site: never `//evil.example` or `https://…`.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct LoginForm {
+    email: String,
+    password: String,
+    next: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "identity/login.html")]
+struct LoginPage {
+    page: PageCtx,
+    email: String,
+    next: String,
+    error: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn login_form(
+    State(state): State<AppState>,
+    page: PageCtx,
+    ApiQuery(query): ApiQuery<NextQuery>,
+) -> WebResult<Response> {
+    if users::count(&state.db).await? == 0 {
+        return Ok(Redirect::to("/setup").into_response());
+    }
+    let next = safe_next(query.next.as_deref());
+    Ok(LoginPage { page, email: String::new(), next, error: None }.into_response())
+}
+
+async fn login(
+    State(state): State<AppState>,
+    page: PageCtx,
+    headers: HeaderMap,
+    FormBody(form): FormBody<LoginForm>,
+) -> WebResult<Response> {
+    let next = safe_next(Some(&form.next));
+    match users::authenticate(&state.db, &form.email, &form.password).await? {
+        Some(user) => {
+            tracing::info!(user_id = user.id, "web login");
+            start_session(&state, &headers, &user, &next).await
+        }
+        None => {
+            tracing::info!("failed web login");
+            let error = Some(AppError::InvalidCredentials.detail(i18n::current()));
+            let page = LoginPage { page, email: form.email, next, error };
+            Ok((StatusCode::UNAUTHORIZED, page).into_response())
+        }
+    }
+}
+
+async fn start_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &users::AuthUser,
+    next: &str,
+) -> WebResult<Response> {
+    let issued = super::issue(&state.db, &state.signing_key, user, "web").await?;
+    let max_age = cookie::time::Duration::seconds(WEB_SESSION_TTL.num_seconds());
+    let mut response = Redirect::to(next).into_response();
+    if let Some(value) = cookie_header(SESSION_COOKIE, &issued.token, Some(max_age), is_https(headers)) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+async fn logout(State(state): State<AppState>, headers: HeaderMap, request: Request) -> WebResult<Response> {
+    let (mut parts, _) = request.into_parts();
+    if let Ok(current) = CurrentUser::from_request_parts(&mut parts, &state).await {
+        super::revoke(&state.db, &current.session_id).await?;
+        tracing::info!(user_id = current.user.id, "web logout");
+    }
+    let message = i18n::current().text("auth.signed_out").to_owned();
+    let mut response = redirect_with_flash("/login", "success", &message);
+    if let Some(value) = cookie_header(SESSION_COOKIE, "", Some(cookie::time::Duration::ZERO), is_https(&headers)) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct SetupForm {
+    email: String,
+    display_name: String,
+    password: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "identity/setup.html")]
+struct SetupPage {
+    page: PageCtx,
+    form: SetupForm,
+    errors: FormErrors,
+}
+
+/// Reachable only while the instance has no user at all.
+async fn setup_form(State(state): State<AppState>, page: PageCtx) -> WebResult<SetupPage> {
+    if users::count(&state.db).await? > 0 {
+        return Err(AppError::NotFound.into());
+    }
+    Ok(SetupPage { page, form: SetupForm::default(), errors: FormErrors::default() })
+}
+
+async fn setup(
+    State(state): State<AppState>,
+    page: PageCtx,
+    headers: HeaderMap,
+    FormBody(form): FormBody<SetupForm>,
+) -> WebResult<Response> {
+    if users::count(&state.db).await? > 0 {
+        return Err(AppError::NotFound.into());
+    }
+    let new = NewUser {
+        email: form.email.clone(),
+        display_name: form.display_name.clone(),
+        password: form.password.clone(),
+        roles: vec![Role::Admin],
+    };
+    match users::create(&state.db, state.default_org, new).await {
+        Ok(admin) => {
+            tracing::info!(user_id = admin.id, "first administrator created from the setup page");
+            start_session(&state, &headers, &admin, "/").await
+        }
+        Err(err) => {
+            let errors = FormErrors::from_app_error(err)?;
+            let form = SetupForm { password: String::new(), ..form };
+            Ok(unprocessable(SetupPage { page, form, errors }))
+        }
+    }
+}
+
+/// Puts a domain's pages behind sign-in: no session → the login page (then back);
+/// a role without `read` (safe methods) or `write` (the others) → a 403 page.
+pub fn guard(router: Router<AppState>, state: &AppState, read: Permission, write: Permission) -> Router<AppState> {
+    router.route_layer(axum::middleware::from_fn_with_state((state.clone(), (read, write)), require_page_access))
+}
+
+async fn require_page_access(
+    State((state, (read, write))): State<(AppState, (Permission, Permission))>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let current = match CurrentUser::from_request_parts(&mut parts, &state).await {
+        Ok(current) => current,
+        Err(AppError::Unauthorized) => {
+            let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+            let back = if parts.method == Method::GET { target } else { "/" };
+            let query = serde_urlencoded::to_string([("next", back)]).unwrap_or_default();
+            return Redirect::to(&format!("/login?{query}")).into_response();
+        }
+        Err(err) => return WebError(err).into_response(),
+    };
+    let needed = if matches!(parts.method, Method::GET | Method::HEAD) { read } else { write };
+    if !any_allows(&current.user.roles, needed) {
+        tracing::info!(user_id = current.user.id, ?needed, path = %parts.uri.path(), "page refused");
+        return WebError(AppError::Forbidden).into_response();
+    }
+    parts.extensions.insert(SignedIn { display_name: current.user.display_name.clone() });
+    next.run(Request::from_parts(parts, body)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next(Some("/garages?q=a")), "/garages?q=a");
+        for evil in ["//evil.example", "https://evil.example", "/\\evil.example", "garages"] {
+            assert_eq!(safe_next(Some(evil)), "/", "{evil}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
+}

@@ -1,0 +1,161 @@
+//! Sign-in for people: login, logout, setup, CSRF, and pages behind the role matrix.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use volant::identity::roles::Role;
+
+use crate::backend_tests;
+use crate::helpers::{TEST_CSRF, TEST_PASSWORD, TestApp, TestResponse};
+
+const EMAIL: &str = "accueil@garage-centre.fr";
+
+fn form(uri: &str, cookies: &str, fields: &[(&str, &str)]) -> Request<Body> {
+    Request::post(uri)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, cookies)
+        .body(Body::from(serde_urlencoded::to_string(fields).expect("form")))
+        .expect("request")
+}
+
+fn get(uri: &str, cookies: &str) -> Request<Body> {
+    Request::get(uri).header(header::COOKIE, cookies).body(Body::empty()).expect("request")
+}
+
+/// The `name=value` of a `Set-Cookie` for `name`, and its attributes.
+fn set_cookie<'a>(response: &'a TestResponse, name: &str) -> Option<&'a str> {
+    response
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&format!("{name}=")))
+}
+
+fn cookie_pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().expect("pair").to_owned()
+}
+
+async fn sign_in(app: &TestApp, email: &str) -> String {
+    let csrf = format!("volant_csrf={TEST_CSRF}");
+    let response = app
+        .send_anonymous(form(
+            "/login",
+            &csrf,
+            &[("email", email), ("password", TEST_PASSWORD), ("next", "/vehicles"), ("_csrf", TEST_CSRF)],
+        ))
+        .await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.text());
+    assert_eq!(response.header("location"), Some("/vehicles"));
+    let session = set_cookie(&response, "volant_session").expect("session cookie");
+    assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax"), "{session}");
+    format!("{}; {csrf}", cookie_pair(session))
+}
+
+backend_tests! {
+    async fn pages_send_strangers_to_the_login_page_and_back(app) {
+        app.user(EMAIL, &[Role::Manager]).await;
+        let response = app.send_anonymous(get("/garages?q=x", "")).await;
+        assert_eq!(response.status, StatusCode::SEE_OTHER);
+        assert_eq!(response.header("location"), Some("/login?next=%2Fgarages%3Fq%3Dx"));
+        let login = app.send_anonymous(get("/login?next=%2Fgarages", "")).await;
+        assert_eq!(login.status, StatusCode::OK);
+        assert!(login.text().contains("name=\"_csrf\""));
+        assert!(set_cookie(&login, "volant_csrf").is_some(), "a CSRF cookie is handed out");
+
+        let cookies = sign_in(&app, EMAIL).await;
+        let page = app.send_anonymous(get("/vehicles", &cookies)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.text().contains("Jeanne Martin") && page.text().contains("Se déconnecter"));
+    }
+
+    async fn a_wrong_password_shows_the_form_again(app) {
+        app.user(EMAIL, &[Role::Manager]).await;
+        let csrf = format!("volant_csrf={TEST_CSRF}");
+        let response = app.send_anonymous(form("/login", &csrf, &[("email", EMAIL), ("password", "pas le bon mot de passe"), ("_csrf", TEST_CSRF)])).await;
+        assert_eq!(response.status, StatusCode::UNAUTHORIZED);
+        assert!(response.text().contains("Adresse e-mail ou mot de passe incorrect."));
+        assert!(set_cookie(&response, "volant_session").is_none());
+        assert!(response.text().contains(&format!("value=\"{EMAIL}\"")), "e-mail kept");
+    }
+
+    async fn forms_without_the_csrf_token_are_refused(app) {
+        let cookies = sign_in_admin(&app).await;
+        for fields in [vec![("name", "Pirate"), ("address", "Ailleurs")], vec![("name", "Pirate"), ("address", "Ailleurs"), ("_csrf", "f00d")]] {
+            let response = app.send_anonymous(form("/garages", &cookies, &fields)).await;
+            assert_eq!(response.status, StatusCode::FORBIDDEN, "{fields:?}");
+            assert!(response.text().contains("Accès refusé"));
+        }
+        // Without the cookie, even a matching field is refused.
+        let session_only = cookies.split("; ").next().expect("session").to_owned();
+        let response = app.send_anonymous(form("/garages", &session_only, &[("name", "P"), ("address", "A"), ("_csrf", TEST_CSRF)])).await;
+        assert_eq!(response.status, StatusCode::FORBIDDEN);
+        assert_eq!(app.get("/api/v1/garages").await.json().as_array().expect("array").len(), 0, "nothing was created");
+        let with_token = app.send_anonymous(form("/garages", &cookies, &[("name", "Vrai"), ("address", "Ici"), ("_csrf", TEST_CSRF)])).await;
+        assert_eq!(with_token.status, StatusCode::SEE_OTHER);
+    }
+
+    async fn logout_ends_the_session(app) {
+        let cookies = sign_in_admin(&app).await;
+        let response = app.send_anonymous(form("/logout", &cookies, &[("_csrf", TEST_CSRF)])).await;
+        assert_eq!(response.status, StatusCode::SEE_OTHER);
+        assert_eq!(response.header("location"), Some("/login"));
+        assert!(set_cookie(&response, "volant_session").is_some_and(|c| c.contains("Max-Age=0")));
+        let again = app.send_anonymous(get("/garages", &cookies)).await;
+        assert_eq!(again.status, StatusCode::SEE_OTHER, "the old cookie no longer works");
+    }
+
+    async fn pages_obey_the_role_matrix(app) {
+        app.user("candidat@ecole.sn", &[Role::Candidate]).await;
+        app.user("atelier@garage.fr", &[Role::Staff]).await;
+        let candidate = sign_in(&app, "candidat@ecole.sn").await;
+        for page in ["/garages", "/vehicles", "/vehicles/new"] {
+            let response = app.send_anonymous(get(page, &candidate)).await;
+            assert_eq!(response.status, StatusCode::FORBIDDEN, "{page}");
+            assert!(response.text().contains("Votre rôle ne permet pas cette action."));
+        }
+        let staff = sign_in(&app, "atelier@garage.fr").await;
+        assert_eq!(app.send_anonymous(get("/garages", &staff)).await.status, StatusCode::OK, "staff reads the fleet");
+        let write = app.send_anonymous(form("/garages", &staff, &[("name", "X"), ("address", "Y"), ("_csrf", TEST_CSRF)])).await;
+        assert_eq!(write.status, StatusCode::FORBIDDEN, "but does not change it");
+    }
+
+    async fn the_setup_page_creates_the_first_admin_once(app) {
+        let login = app.send_anonymous(get("/login", "")).await;
+        assert_eq!(login.header("location"), Some("/setup"), "an empty instance asks for its first admin");
+        let csrf = format!("volant_csrf={TEST_CSRF}");
+        let weak = app.send_anonymous(form("/setup", &csrf, &[("display_name", "Chef"), ("email", "chef@garage.fr"), ("password", "motdepasse"), ("_csrf", TEST_CSRF)])).await;
+        assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(weak.text().contains("au moins 12 caractères"), "{}", weak.text());
+        let created = app.send_anonymous(form("/setup", &csrf, &[("display_name", "Chef"), ("email", "chef@garage.fr"), ("password", TEST_PASSWORD), ("_csrf", TEST_CSRF)])).await;
+        assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text());
+        let session = cookie_pair(set_cookie(&created, "volant_session").expect("signed in"));
+        assert_eq!(app.send_anonymous(get("/garages", &session)).await.status, StatusCode::OK);
+        assert_eq!(app.send_anonymous(get("/setup", "")).await.status, StatusCode::NOT_FOUND, "gone once a user exists");
+        let again = app.send_anonymous(form("/setup", &csrf, &[("display_name", "Pirate"), ("email", "pirate@evil.fr"), ("password", TEST_PASSWORD), ("_csrf", TEST_CSRF)])).await;
+        assert_eq!(again.status, StatusCode::NOT_FOUND);
+    }
+
+    async fn cookies_are_secure_behind_https_and_next_cannot_leave_the_site(app) {
+        app.user(EMAIL, &[Role::Manager]).await;
+        let csrf = format!("volant_csrf={TEST_CSRF}");
+        let mut request = form("/login", &csrf, &[("email", EMAIL), ("password", TEST_PASSWORD), ("next", "//evil.example/x"), ("_csrf", TEST_CSRF)]);
+        request.headers_mut().insert("x-forwarded-proto", "https".parse().expect("header"));
+        let response = app.send_anonymous(request).await;
+        assert_eq!(response.header("location"), Some("/"));
+        assert!(set_cookie(&response, "volant_session").is_some_and(|c| c.contains("Secure")));
+    }
+
+    async fn a_session_cookie_does_not_open_the_api_nor_a_token_the_pages(app) {
+        let cookies = sign_in_admin(&app).await;
+        let api = app.send_anonymous(get("/api/v1/garages", &cookies)).await;
+        assert_eq!(api.status, StatusCode::UNAUTHORIZED, "no cookie-authenticated API: no CSRF there");
+        let token = app.admin_token().await.to_owned();
+        let page = app.send_anonymous(Request::get("/garages").header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).expect("request")).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+    }
+}
+
+async fn sign_in_admin(app: &TestApp) -> String {
+    app.user(EMAIL, &[Role::Admin]).await;
+    sign_in(app, EMAIL).await
+}
