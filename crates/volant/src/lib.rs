@@ -6,8 +6,6 @@ pub mod fleet;
 pub mod identity;
 pub mod platform;
 
-use std::sync::Arc;
-
 use axum::Router;
 
 use crate::platform::AppState;
@@ -45,7 +43,7 @@ pub async fn init_state(config: Config) -> Result<AppState, sea_orm::DbErr> {
             }
         }
     }
-    Ok(AppState { db, config: Arc::new(config), default_org, signing_key: signing_key.into() })
+    Ok(AppState::new(db, config, default_org, signing_key.into()))
 }
 
 /// The whole HTTP application over an existing state (what tests drive).

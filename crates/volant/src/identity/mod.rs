@@ -65,5 +65,8 @@ pub async fn require_access(
         tracing::info!(user_id = current.user.id, ?needed, path = %parts.uri.path(), "permission denied");
         return AppError::Forbidden.into_response();
     }
+    if let Err(err) = state.limits.check_api(current.user.id) {
+        return err.into_response();
+    }
     next.run(Request::from_parts(parts, body)).await
 }

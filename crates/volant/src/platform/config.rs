@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use axum::http::HeaderValue;
@@ -41,6 +42,14 @@ pub struct ConfigArgs {
     /// Maximum database connections in the pool.
     #[arg(long, env = "VOLANT_DB_MAX_CONNECTIONS", default_value_t = 10)]
     pub db_max_connections: u32,
+
+    /// Sign-in attempts allowed per minute, per client address and per account.
+    #[arg(long, env = "VOLANT_LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = 5)]
+    pub login_attempts_per_minute: u32,
+
+    /// API requests allowed per minute and per signed-in user.
+    #[arg(long, env = "VOLANT_API_REQUESTS_PER_MINUTE", default_value_t = 1200)]
+    pub api_requests_per_minute: u32,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/volant.db?mode=rwc";
@@ -61,6 +70,8 @@ pub struct Config {
     pub db_max_connections: u32,
     /// E-mail and password of the first administrator.
     pub first_admin: Option<(String, String)>,
+    pub login_attempts_per_minute: NonZeroU32,
+    pub api_requests_per_minute: NonZeroU32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +84,9 @@ pub enum ConfigError {
     CorsOrigin(String),
     #[error("VOLANT_LOG_FORMAT: expected `pretty` or `json`, got `{0}`")]
     LogFormat(String),
-    #[error("VOLANT_REQUEST_TIMEOUT_SECS and VOLANT_DB_MAX_CONNECTIONS must be at least 1")]
+    #[error(
+        "VOLANT_REQUEST_TIMEOUT_SECS, VOLANT_DB_MAX_CONNECTIONS, VOLANT_LOGIN_ATTEMPTS_PER_MINUTE and VOLANT_API_REQUESTS_PER_MINUTE must be at least 1"
+    )]
     Zero,
     #[error("VOLANT_ADMIN_EMAIL and VOLANT_ADMIN_PASSWORD go together: set both or neither")]
     AdminPair,
@@ -107,6 +120,8 @@ impl Config {
         if args.request_timeout_secs == 0 || args.db_max_connections == 0 {
             return Err(ConfigError::Zero);
         }
+        let login_attempts_per_minute = NonZeroU32::new(args.login_attempts_per_minute).ok_or(ConfigError::Zero)?;
+        let api_requests_per_minute = NonZeroU32::new(args.api_requests_per_minute).ok_or(ConfigError::Zero)?;
         let first_admin = match (&args.admin_email, &args.admin_password) {
             (Some(email), Some(password)) if !email.trim().is_empty() && !password.is_empty() => {
                 Some((email.trim().to_owned(), password.clone()))
@@ -116,6 +131,8 @@ impl Config {
             _ => return Err(ConfigError::AdminPair),
         };
         Ok(Self {
+            login_attempts_per_minute,
+            api_requests_per_minute,
             first_admin,
             addr,
             database_url,
@@ -136,6 +153,8 @@ impl Config {
             request_timeout: Duration::from_secs(30),
             db_max_connections: 10,
             first_admin: None,
+            login_attempts_per_minute: NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN),
+            api_requests_per_minute: NonZeroU32::new(1200).unwrap_or(NonZeroU32::MIN),
         }
     }
 }
@@ -149,6 +168,8 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("request_timeout", &self.request_timeout)
             .field("db_max_connections", &self.db_max_connections)
+            .field("login_attempts_per_minute", &self.login_attempts_per_minute)
+            .field("api_requests_per_minute", &self.api_requests_per_minute)
             .field("first_admin", &self.first_admin.as_ref().map(|(email, _)| (email, "***")))
             .finish()
     }

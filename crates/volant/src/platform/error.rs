@@ -40,6 +40,8 @@ pub enum AppError {
     InvalidCredentials,
     #[error("forbidden")]
     Forbidden,
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error("bad request: {0}")]
     BadRequest(String),
     #[error("unsupported media type")]
@@ -77,6 +79,7 @@ impl AppError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Unauthorized | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -95,6 +98,7 @@ impl AppError {
             Self::Unauthorized => "unauthorized",
             Self::InvalidCredentials => "invalid_credentials",
             Self::Forbidden => "forbidden",
+            Self::TooManyRequests { .. } => "too_many_requests",
             Self::Conflict { code, .. } => code,
             Self::Validation(_) => "validation_failed",
             Self::BadRequest(_) => "bad_request",
@@ -113,6 +117,9 @@ impl AppError {
             Self::Unauthorized => locale.text("error.unauthorized").to_owned(),
             Self::InvalidCredentials => locale.text("error.invalid_credentials").to_owned(),
             Self::Forbidden => locale.text("error.forbidden").to_owned(),
+            Self::TooManyRequests { retry_after_secs } => {
+                locale.format("error.too_many_requests", &[("seconds", &retry_after_secs.to_string())])
+            }
             Self::Conflict { message, .. } => message.render(locale),
             Self::Validation(_) => locale.text("error.validation").to_owned(),
             Self::BadRequest(detail) => locale.format("error.bad_request", &[("detail", detail)]),
@@ -224,6 +231,11 @@ impl IntoResponse for AppError {
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (self.status(), body).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Self::TooManyRequests { retry_after_secs } = &self
+            && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
         if matches!(self, Self::Unauthorized | Self::InvalidCredentials) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

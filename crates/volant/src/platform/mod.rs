@@ -6,6 +6,7 @@ pub mod error;
 pub mod http;
 pub mod i18n;
 pub mod pagination;
+pub mod ratelimit;
 pub mod secrets;
 pub mod telemetry;
 pub mod tenant;
@@ -28,4 +29,12 @@ pub struct AppState {
     pub default_org: OrgId,
     /// Signs and checks bearer tokens; shared by every instance through the database.
     pub signing_key: Arc<[u8]>,
+    pub limits: Arc<ratelimit::RateLimits>,
+}
+
+impl AppState {
+    pub fn new(db: DatabaseConnection, config: Config, default_org: OrgId, signing_key: Arc<[u8]>) -> Self {
+        let limits = ratelimit::RateLimits::new(config.login_attempts_per_minute, config.api_requests_per_minute);
+        Self { db, config: Arc::new(config), default_org, signing_key, limits: Arc::new(limits) }
+    }
 }

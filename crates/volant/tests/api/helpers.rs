@@ -102,12 +102,7 @@ impl TestApp {
                 .await
                 .expect("secret")
                 .into();
-        let state = AppState {
-            db: db.clone(),
-            config: std::sync::Arc::new(config),
-            default_org: org,
-            signing_key: signing_key.clone(),
-        };
+        let state = AppState::new(db.clone(), config, org, signing_key.clone());
         Self {
             router: volant::build_app(state),
             db,

@@ -8,6 +8,7 @@ mod fleet_garages;
 mod fleet_vehicles;
 mod identity_access;
 mod identity_auth;
+mod identity_limits;
 mod identity_tenants;
 mod identity_web;
 mod platform;

@@ -112,6 +112,8 @@ async fn every_response_has_a_request_id_and_security_headers() {
     assert!(response.header("x-request-id").is_some_and(|id| id.len() >= 32));
     assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
     assert_eq!(response.header("x-frame-options"), Some("DENY"));
+    let csp = response.header("content-security-policy").expect("CSP");
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"), "{csp}");
     let request =
         Request::get("/api/v1/garages").header("x-request-id", "trace-me-123").body(Body::empty()).expect("request");
     assert_eq!(app.send(request).await.header("x-request-id"), Some("trace-me-123"), "an incoming id is kept");

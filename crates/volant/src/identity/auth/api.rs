@@ -14,6 +14,7 @@ use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::http::extract::ApiJson;
 use crate::platform::i18n::Msg;
+use crate::platform::ratelimit::client_ip;
 use crate::platform::validate::Validator;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -38,10 +39,15 @@ pub struct TokenResponse {
 }
 
 /// Exchange an e-mail and password for a bearer token. Unknown e-mail and wrong
-/// password get the same 401.
-#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginInput,
-    responses((status = 200, body = TokenResponse), (status = 401, body = Problem), (status = 422, body = Problem)))]
-async fn login(State(state): State<AppState>, ApiJson(input): ApiJson<LoginInput>) -> AppResult<Json<TokenResponse>> {
+/// password get the same 401; too many attempts from one address or for one
+/// account get 429 with `Retry-After`.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginInput, security(()),
+    responses((status = 200, body = TokenResponse), (status = 401, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
+async fn login(
+    State(state): State<AppState>,
+    extensions: axum::http::Extensions,
+    ApiJson(input): ApiJson<LoginInput>,
+) -> AppResult<Json<TokenResponse>> {
     let mut v = Validator::new();
     let email = v.required_text("email", input.email.as_deref(), 254);
     let password = v.required("password", input.password.filter(|p| !p.is_empty()));
@@ -49,6 +55,7 @@ async fn login(State(state): State<AppState>, ApiJson(input): ApiJson<LoginInput
     let (Some(email), Some(password)) = (email, password) else {
         return Err(AppError::validation("email", Msg::new("field.required")));
     };
+    state.limits.check_login(&client_ip(&extensions), &email)?;
     let Some(user) = users::authenticate(&state.db, &email, &password).await? else {
         tracing::info!("failed login");
         return Err(AppError::InvalidCredentials);

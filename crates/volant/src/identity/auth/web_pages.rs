@@ -18,6 +18,7 @@ use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{ApiQuery, FormBody};
 use crate::platform::i18n;
+use crate::platform::ratelimit::client_ip;
 use crate::platform::web::{
     FormErrors, PageCtx, SignedIn, WebError, WebResult, cookie_header, is_https, redirect_with_flash, unprocessable,
 };
@@ -75,9 +76,17 @@ async fn login(
     State(state): State<AppState>,
     page: PageCtx,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     FormBody(form): FormBody<LoginForm>,
 ) -> WebResult<Response> {
     let next = safe_next(Some(&form.next));
+    if let Err(err) = state.limits.check_login(&client_ip(&extensions), &form.email) {
+        let status = err.status();
+        let retry = if let AppError::TooManyRequests { retry_after_secs } = &err { *retry_after_secs } else { 60 };
+        let error = Some(err.detail(i18n::current()));
+        let page = LoginPage { page, email: form.email, next, error };
+        return Ok((status, [(header::RETRY_AFTER, retry.to_string())], page).into_response());
+    }
     match users::authenticate(&state.db, &form.email, &form.password).await? {
         Some(user) => {
             tracing::info!(user_id = user.id, "web login");

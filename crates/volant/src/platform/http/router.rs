@@ -30,6 +30,11 @@ use crate::platform::web;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Scripts only from this site (no inline script anywhere); inline styles are allowed
+/// for Swagger UI; nothing may frame the pages.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+    img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+
 /// The JSON API routes and their OpenAPI document.
 pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
@@ -84,6 +89,10 @@ pub fn build(state: AppState) -> Router {
                 .layer(SetResponseHeaderLayer::if_not_present(
                     header::X_FRAME_OPTIONS,
                     HeaderValue::from_static("DENY"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(CONTENT_SECURITY_POLICY),
                 )),
         )
         // Outermost, so that every response, errors and timeouts included, carries CORS headers.

@@ -1,0 +1,97 @@
+//! Brute force: sign-in attempts are limited per client address and per account,
+//! API requests per user; past the limit, 429 with `Retry-After`.
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode, header};
+use serde_json::json;
+use volant::identity::roles::Role;
+
+use crate::helpers::{TEST_CSRF, TEST_PASSWORD, TestApp, TestResponse, json_request};
+
+fn login_from(ip: [u8; 4], email: &str, password: &str) -> Request<Body> {
+    let mut request =
+        json_request(axum::http::Method::POST, "/api/v1/auth/login", &json!({ "email": email, "password": password }));
+    request.extensions_mut().insert(ConnectInfo(SocketAddr::from((ip, 40000))));
+    request
+}
+
+fn assert_limited(response: &TestResponse) {
+    response.problem(StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
+    let retry: u64 = response.header("retry-after").expect("Retry-After").parse().expect("seconds");
+    assert!((1..=60).contains(&retry), "{retry}");
+}
+
+#[tokio::test]
+async fn sign_in_is_limited_per_account_whatever_the_address() {
+    let app = TestApp::sqlite().await;
+    app.user("cible@garage.fr", &[Role::Admin]).await;
+    for i in 0..5 {
+        let response = app.send_anonymous(login_from([10, 0, 0, i], "cible@garage.fr", "mauvais mot de passe")).await;
+        response.problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    }
+    assert_limited(&app.send_anonymous(login_from([10, 0, 0, 9], "CIBLE@garage.fr", TEST_PASSWORD)).await);
+    let other = app.send_anonymous(login_from([10, 0, 0, 9], "autre@garage.fr", "x")).await;
+    other.problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+}
+
+#[tokio::test]
+async fn sign_in_is_limited_per_address_whatever_the_account() {
+    let app = TestApp::sqlite().await;
+    app.user("vrai@garage.fr", &[Role::Admin]).await;
+    for i in 0..5 {
+        let response = app.send_anonymous(login_from([192, 0, 2, 1], &format!("essai{i}@garage.fr"), "x")).await;
+        assert_eq!(response.status, StatusCode::UNAUTHORIZED);
+    }
+    assert_limited(&app.send_anonymous(login_from([192, 0, 2, 1], "vrai@garage.fr", TEST_PASSWORD)).await);
+    let elsewhere = app.send_anonymous(login_from([192, 0, 2, 2], "vrai@garage.fr", TEST_PASSWORD)).await;
+    assert_eq!(elsewhere.status, StatusCode::OK, "another address is not punished");
+}
+
+#[tokio::test]
+async fn the_login_page_is_limited_too() {
+    let app = TestApp::sqlite().await;
+    app.user("page@garage.fr", &[Role::Admin]).await;
+    let form = |password: &str| {
+        Request::post("/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, format!("volant_csrf={TEST_CSRF}"))
+            .body(Body::from(
+                serde_urlencoded::to_string([
+                    ("email", "page@garage.fr"),
+                    ("password", password),
+                    ("_csrf", TEST_CSRF),
+                ])
+                .expect("form"),
+            ))
+            .expect("request")
+    };
+    for _ in 0..5 {
+        assert_eq!(app.send_anonymous(form("faux")).await.status, StatusCode::UNAUTHORIZED);
+    }
+    let limited = app.send_anonymous(form(TEST_PASSWORD)).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.header("retry-after").is_some());
+    assert!(limited.text().contains("Trop de tentatives"), "{}", limited.text());
+    assert!(
+        !limited
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().is_ok_and(|c| c.starts_with("volant_session=")))
+    );
+}
+
+#[tokio::test]
+async fn api_requests_are_limited_per_user() {
+    let app = TestApp::sqlite_with(|config| config.api_requests_per_minute = NonZeroU32::new(3).expect("3")).await;
+    for _ in 0..3 {
+        assert_eq!(app.get("/api/v1/garages").await.status, StatusCode::OK);
+    }
+    assert_limited(&app.get("/api/v1/garages").await);
+    let other = app.token_for("autre@garage.fr", &[Role::Staff]).await;
+    assert_eq!(app.get_as(&other, "/api/v1/garages").await.status, StatusCode::OK, "each user has their own budget");
+}
