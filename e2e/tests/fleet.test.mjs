@@ -18,11 +18,11 @@ after(async () => {
 });
 
 /** Signs in through the login page, as a person would; lands where `path` asked. */
-async function signIn(page, path) {
+async function signIn(page, path, who = ADMIN) {
   await page.goto(`${server.url}${path}`);
   assert.match(page.url(), /\/login\?next=/, "strangers are sent to the login page");
-  await page.getByLabel("Adresse e-mail").fill(ADMIN.email);
-  await page.getByLabel("Mot de passe").fill(ADMIN.password);
+  await page.getByLabel("Adresse e-mail").fill(who.email);
+  await page.getByLabel("Mot de passe").fill(who.password);
   await page.getByRole("button", { name: "Se connecter" }).click();
   await page.waitForURL(`${server.url}${path}`);
 }
@@ -103,5 +103,18 @@ test("live search narrows a garage's vehicles without reloading the page", async
     await page.setViewportSize({ width: 390, height: 844 });
     await page.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/search-phone.png`, fullPage: true });
   }
+  await page.close();
+});
+
+test("a candidate cannot reach the fleet pages", async () => {
+  const candidate = { email: "candidat@ecole-e2e.sn", password: "tortue lanterne orage violon" };
+  server.createUser(candidate.email, "candidate", candidate.password);
+  const page = await browser.newPage();
+  await signIn(page, "/vehicles", candidate);
+  assert.equal(await page.textContent("h1"), "Accès refusé");
+  assert.match(await page.textContent("main"), /Votre rôle ne permet pas cette action/);
+  const response = await page.goto(`${server.url}/garages`);
+  assert.equal(response.status(), 403);
+  assert.equal(await page.locator("text=Garage du Centre").count(), 0, "no fleet data shown");
   await page.close();
 });

@@ -1,5 +1,5 @@
 // Starts a real Volant server on a free loopback port with its own SQLite file.
-import { spawn } from "node:child_process";
+import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -14,11 +14,12 @@ export const ADMIN = { email: "chef@garage-e2e.fr", password: "cheval agrafe bat
 export async function startServer() {
   const bin = process.env.VOLANT_BIN || path.join(root, "target", "debug", "volant");
   const dir = mkdtempSync(path.join(tmpdir(), "volant-e2e-"));
+  const databaseUrl = `sqlite://${dir}/e2e.db?mode=rwc`;
   const child = spawn(bin, ["serve"], {
     env: {
       ...process.env,
       VOLANT_ADDR: "127.0.0.1:0",
-      DATABASE_URL: `sqlite://${dir}/e2e.db?mode=rwc`,
+      DATABASE_URL: databaseUrl,
       VOLANT_LOG_FORMAT: "json",
       VOLANT_ADMIN_EMAIL: ADMIN.email,
       VOLANT_ADMIN_PASSWORD: ADMIN.password,
@@ -41,6 +42,13 @@ export async function startServer() {
   });
   return {
     url,
+    // Creates a user with `volant create-user`, as an operator would.
+    createUser(email, role, password) {
+      execFileSync(bin, ["create-user", "--email", email, "--role", role], {
+        env: { ...process.env, DATABASE_URL: databaseUrl, VOLANT_NEW_USER_PASSWORD: password, RUST_LOG: "warn" },
+        stdio: ["ignore", "ignore", "inherit"],
+      });
+    },
     // A bearer token for the administrator, through the real sign-in endpoint.
     async token() {
       const response = await fetch(`${url}/api/v1/auth/login`, {

@@ -35,6 +35,20 @@ enum Command {
         #[arg(long, env = "VOLANT_NEW_ADMIN_PASSWORD", hide_env_values = true)]
         password: String,
     },
+    /// Create a user of the default organization with one or more roles.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        /// Display name (defaults to the part of the e-mail before @).
+        #[arg(long)]
+        name: Option<String>,
+        /// admin, manager, staff, instructor or candidate; repeat for several.
+        #[arg(long = "role", required = true, value_parser = parse_role)]
+        roles: Vec<volant::identity::roles::Role>,
+        /// Password; read from VOLANT_NEW_USER_PASSWORD when not given.
+        #[arg(long, env = "VOLANT_NEW_USER_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
 }
 
 #[tokio::main]
@@ -52,7 +66,10 @@ async fn main() -> ExitCode {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(&config).await,
         Command::SeedDemo => seed_demo(config).await,
-        Command::CreateAdmin { email, name, password } => create_admin(config, email, name, password).await,
+        Command::CreateAdmin { email, name, password } => {
+            create_user(config, email, name, password, vec![volant::identity::roles::Role::Admin]).await
+        }
+        Command::CreateUser { email, name, roles, password } => create_user(config, email, name, password, roles).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -95,15 +112,25 @@ async fn seed_demo(config: Config) -> Result<(), String> {
     Ok(())
 }
 
-async fn create_admin(config: Config, email: String, name: Option<String>, password: String) -> Result<(), String> {
-    use volant::identity::roles::Role;
+fn parse_role(value: &str) -> Result<volant::identity::roles::Role, String> {
+    volant::identity::roles::Role::parse(value)
+        .ok_or_else(|| "expected admin, manager, staff, instructor or candidate".to_owned())
+}
+
+async fn create_user(
+    config: Config,
+    email: String,
+    name: Option<String>,
+    password: String,
+    roles: Vec<volant::identity::roles::Role>,
+) -> Result<(), String> {
     use volant::identity::users::service::{self as users, NewUser};
     let state = volant::init_state(config).await.map_err(|e| format!("database: {e}"))?;
-    let display_name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("Administrateur").to_owned());
-    let new = NewUser { email, display_name, password, roles: vec![Role::Admin] };
+    let display_name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("Utilisateur").to_owned());
+    let new = NewUser { email, display_name, password, roles };
     match users::create(&state.db, state.default_org, new).await {
-        Ok(admin) => {
-            tracing::info!(user_id = admin.id, email = %admin.email, "administrator created");
+        Ok(user) => {
+            tracing::info!(user_id = user.id, email = %user.email, roles = ?user.roles, "user created");
             Ok(())
         }
         Err(volant::platform::error::AppError::Validation(errors)) => Err(errors
