@@ -48,6 +48,22 @@ impl FromRequestParts<AppState> for Tenant {
     }
 }
 
+/// Whether the signed-in user may make this request: `read` for safe methods,
+/// `write` for the others. A refusal is logged and is a 403.
+pub fn authorize(
+    current: &CurrentUser,
+    parts: &Parts,
+    (read, write): (Permission, Permission),
+) -> Result<(), AppError> {
+    let needed = if matches!(parts.method, Method::GET | Method::HEAD) { read } else { write };
+    if any_allows(&current.user.roles, needed) {
+        Ok(())
+    } else {
+        tracing::info!(user_id = current.user.id, ?needed, path = %parts.uri.path(), "permission denied");
+        Err(AppError::Forbidden)
+    }
+}
+
 /// Guards a domain's API: a signed-in user whose roles grant `read` for safe
 /// methods and `write` for the others; 401 without a valid token, 403 otherwise.
 pub async fn require_access(
@@ -60,10 +76,8 @@ pub async fn require_access(
         Ok(current) => current,
         Err(err) => return err.into_response(),
     };
-    let needed = if matches!(parts.method, Method::GET | Method::HEAD) { read } else { write };
-    if !any_allows(&current.user.roles, needed) {
-        tracing::info!(user_id = current.user.id, ?needed, path = %parts.uri.path(), "permission denied");
-        return AppError::Forbidden.into_response();
+    if let Err(err) = authorize(&current, &parts, (read, write)) {
+        return err.into_response();
     }
     if let Err(err) = state.limits.check_api(current.user.id) {
         return err.into_response();

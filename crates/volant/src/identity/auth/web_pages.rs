@@ -12,7 +12,7 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::{CurrentUser, SESSION_COOKIE, WEB_SESSION_TTL};
-use crate::identity::roles::{Permission, Role, any_allows};
+use crate::identity::roles::{Permission, Role};
 use crate::identity::users::service::{self as users, NewUser};
 use crate::platform::AppState;
 use crate::platform::error::AppError;
@@ -204,10 +204,8 @@ async fn require_page_access(
         }
         Err(err) => return WebError(err).into_response(),
     };
-    let needed = if matches!(parts.method, Method::GET | Method::HEAD) { read } else { write };
-    if !any_allows(&current.user.roles, needed) {
-        tracing::info!(user_id = current.user.id, ?needed, path = %parts.uri.path(), "page refused");
-        return WebError(AppError::Forbidden).into_response();
+    if let Err(err) = crate::identity::authorize(&current, &parts, (read, write)) {
+        return WebError(err).into_response();
     }
     parts.extensions.insert(SignedIn { display_name: current.user.display_name.clone() });
     next.run(Request::from_parts(parts, body)).await
