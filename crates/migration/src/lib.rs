@@ -5,12 +5,17 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261121_000001_fleet;
 mod m20261121_000002_identity;
+mod m20261121_000003_audit;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261121_000001_fleet::Migration), Box::new(m20261121_000002_identity::Migration)]
+        vec![
+            Box::new(m20261121_000001_fleet::Migration),
+            Box::new(m20261121_000002_identity::Migration),
+            Box::new(m20261121_000003_audit::Migration),
+        ]
     }
 }

@@ -6,6 +6,7 @@ use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait}
 use super::garages::service::{self as garages, GarageInput};
 use super::vehicles::model::FuelType;
 use super::vehicles::service::{self as vehicles, VehicleInput};
+use crate::identity::audit::Actor;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::tenant::OrgId;
 
@@ -153,13 +154,14 @@ pub async fn seed(db: &DatabaseConnection, org: OrgId) -> AppResult<SeedReport> 
         ));
     }
     let mut rng = fastrand::Rng::with_seed(2026);
+    let actor = Actor::system(org);
     let txn = db.begin().await?;
     let mut report = SeedReport { garages: 0, vehicles: 0 };
     let mut serial = 0_u32;
     for demo in GARAGES {
         let garage = garages::create(
             &txn,
-            org,
+            &actor,
             &GarageInput {
                 name: Some(demo.name.into()),
                 address: Some(demo.address.into()),
@@ -186,7 +188,7 @@ pub async fn seed(db: &DatabaseConnection, org: OrgId) -> AppResult<SeedReport> 
                 fuel_type: Some(fuel),
                 color: Some(COLORS[rng.usize(..COLORS.len())].into()),
             };
-            vehicles::create(&txn, org, &input).await?;
+            vehicles::create(&txn, &actor, &input).await?;
             report.vehicles += 1;
         }
     }

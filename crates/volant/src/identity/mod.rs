@@ -1,6 +1,7 @@
 //! Identity and access: organizations (tenants), users and roles, sign-in.
 //! Domains see it only through extractors (`Tenant`, `CurrentUser`).
 
+pub mod audit;
 pub mod auth;
 pub mod organizations;
 pub mod roles;
@@ -19,8 +20,9 @@ use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::tenant::OrgId;
 
-pub fn api_router() -> OpenApiRouter<AppState> {
-    auth::api::router()
+/// Sign-in (open) and the audit trail (administrators).
+pub fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
+    auth::api::router().merge(guard(audit::api::router(), state, Permission::AuditRead, Permission::AuditRead))
 }
 
 /// Puts a domain's API behind sign-in: see [`require_access`].
@@ -64,6 +66,26 @@ pub fn authorize(
     }
 }
 
+/// Records a refused request in the audit trail. A failure to record is logged,
+/// never turned into a different answer.
+pub async fn record_denial(state: &AppState, current: &CurrentUser, parts: &Parts) {
+    let path = parts.extensions.get::<axum::extract::OriginalUri>().map_or(parts.uri.path(), |o| o.0.path());
+    let details = serde_json::json!({ "method": parts.method.as_str(), "path": path });
+    let who = Some((current.user.org, current.user.id));
+    if let Err(err) = audit::record_access(
+        &state.db,
+        audit::Action::PermissionDenied,
+        who,
+        &parts.headers,
+        &parts.extensions,
+        Some(details),
+    )
+    .await
+    {
+        tracing::error!(error = %err, "could not record a permission denial");
+    }
+}
+
 /// Guards a domain's API: a signed-in user whose roles grant `read` for safe
 /// methods and `write` for the others; 401 without a valid token, 403 otherwise.
 pub async fn require_access(
@@ -77,6 +99,7 @@ pub async fn require_access(
         Err(err) => return err.into_response(),
     };
     if let Err(err) = authorize(&current, &parts, (read, write)) {
+        record_denial(&state, &current, &parts).await;
         return err.into_response();
     }
     if let Err(err) = state.limits.check_api(current.user.id) {

@@ -43,16 +43,18 @@ pub enum Permission {
     FleetRead,
     /// Create, change, move and delete garages and vehicles.
     FleetWrite,
+    /// Read the organization's audit trail.
+    AuditRead,
 }
 
 impl Permission {
-    pub const ALL: [Self; 2] = [Self::FleetRead, Self::FleetWrite];
+    pub const ALL: [Self; 3] = [Self::FleetRead, Self::FleetWrite, Self::AuditRead];
 }
 
 /// The role → permission matrix. One table, read by the access check and by the
 /// role-matrix test that tries every route with every role.
 pub const MATRIX: &[(Role, &[Permission])] = &[
-    (Role::Admin, &[Permission::FleetRead, Permission::FleetWrite]),
+    (Role::Admin, &[Permission::FleetRead, Permission::FleetWrite, Permission::AuditRead]),
     (Role::Manager, &[Permission::FleetRead, Permission::FleetWrite]),
     (Role::Staff, &[Permission::FleetRead]),
     (Role::Instructor, &[]),

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 use volant::fleet::garages::service::{self as garages, GarageInput};
 use volant::fleet::vehicles::service::{self as vehicles, VehicleFilter, VehicleInput};
+use volant::identity::audit::Actor;
 use volant::identity::organizations::service::{self as organizations, NewOrganization};
 use volant::platform::pagination::PageRequest;
 
@@ -29,8 +30,8 @@ fn vehicle_input(garage_id: i64, plate: &str) -> VehicleInput {
 backend_tests! {
     async fn another_organizations_rows_are_404_on_every_route(app) {
         let other = organizations::create(&app.db, NewOrganization { name: "Dakar Auto".into(), currency: "XOF".into(), ..Default::default() }).await.expect("org");
-        let their_garage = garages::create(&app.db, other, &garage_input("Leur garage")).await.expect("garage").id;
-        let their_vehicle = vehicles::create(&app.db, other, &vehicle_input(their_garage, "DK-1234-AB")).await.expect("vehicle").id;
+        let their_garage = garages::create(&app.db, &Actor::system(other), &garage_input("Leur garage")).await.expect("garage").id;
+        let their_vehicle = vehicles::create(&app.db, &Actor::system(other), &vehicle_input(their_garage, "DK-1234-AB")).await.expect("vehicle").id;
         let ours = app.garage("Notre garage").await;
 
         let g = format!("/api/v1/garages/{their_garage}");
@@ -63,7 +64,7 @@ backend_tests! {
 
     async fn a_vehicle_cannot_point_at_another_organizations_garage(app) {
         let other = organizations::create(&app.db, NewOrganization::default()).await.expect("org");
-        let their_garage = garages::create(&app.db, other, &garage_input("Leur garage")).await.expect("garage").id;
+        let their_garage = garages::create(&app.db, &Actor::system(other), &garage_input("Leur garage")).await.expect("garage").id;
         let response = app.post_json("/api/v1/vehicles", &vehicle_json(their_garage, "CR-055-OR")).await;
         response.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
         assert_eq!(response.error_fields(), ["garage_id"]);
@@ -77,11 +78,11 @@ backend_tests! {
 
     async fn the_same_plate_may_live_in_two_organizations(app) {
         let other = organizations::create(&app.db, NewOrganization::default()).await.expect("org");
-        let their_garage = garages::create(&app.db, other, &garage_input("Leur garage")).await.expect("garage").id;
-        vehicles::create(&app.db, other, &vehicle_input(their_garage, "AB-123-CD")).await.expect("theirs");
+        let their_garage = garages::create(&app.db, &Actor::system(other), &garage_input("Leur garage")).await.expect("garage").id;
+        vehicles::create(&app.db, &Actor::system(other), &vehicle_input(their_garage, "AB-123-CD")).await.expect("theirs");
         let ours = app.garage("Notre garage").await;
         app.vehicle(ours, "ab 123 cd").await;
-        let again = vehicles::create(&app.db, other, &vehicle_input(their_garage, "AB123CD")).await;
+        let again = vehicles::create(&app.db, &Actor::system(other), &vehicle_input(their_garage, "AB123CD")).await;
         assert!(matches!(again, Err(volant::platform::error::AppError::Conflict { code: "duplicate_plate", .. })), "{again:?}");
     }
 

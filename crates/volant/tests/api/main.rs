@@ -7,6 +7,7 @@ mod helpers;
 mod fleet_garages;
 mod fleet_vehicles;
 mod identity_access;
+mod identity_audit;
 mod identity_auth;
 mod identity_limits;
 mod identity_tenants;

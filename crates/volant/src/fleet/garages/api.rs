@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 use super::service::{self, Garage, GarageInput, GaragePatch};
 use crate::fleet::vehicles::service::{self as vehicles, Vehicle};
 use crate::identity::Tenant;
+use crate::identity::audit::Actor;
 use crate::platform::AppState;
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
@@ -53,10 +54,10 @@ async fn list_garages(
     responses((status = 201, body = Garage, headers(("Location" = String))), (status = 422, body = Problem)))]
 async fn create_garage(
     State(state): State<AppState>,
-    Tenant(org): Tenant,
+    actor: Actor,
     ApiJson(input): ApiJson<GarageInput>,
 ) -> AppResult<Response> {
-    let garage = service::create(&state.db, org, &input).await?;
+    let garage = service::create(&state.db, &actor, &input).await?;
     Ok(created(&format!("/api/v1/garages/{}", garage.id), garage))
 }
 
@@ -72,11 +73,11 @@ async fn get_garage(State(state): State<AppState>, Tenant(org): Tenant, Id(id): 
     responses((status = 200, body = Garage), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn replace_garage(
     State(state): State<AppState>,
-    Tenant(org): Tenant,
+    actor: Actor,
     Id(id): Id,
     ApiJson(input): ApiJson<GarageInput>,
 ) -> AppResult<Json<Garage>> {
-    Ok(Json(service::replace(&state.db, org, id, &input).await?))
+    Ok(Json(service::replace(&state.db, &actor, id, &input).await?))
 }
 
 /// Change some fields of a garage (`null` clears an optional field).
@@ -84,18 +85,18 @@ async fn replace_garage(
     responses((status = 200, body = Garage), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn patch_garage(
     State(state): State<AppState>,
-    Tenant(org): Tenant,
+    actor: Actor,
     Id(id): Id,
     ApiJson(patch): ApiJson<GaragePatch>,
 ) -> AppResult<Json<Garage>> {
-    Ok(Json(service::patch(&state.db, org, id, patch).await?))
+    Ok(Json(service::patch(&state.db, &actor, id, patch).await?))
 }
 
 /// Delete an empty garage; 409 while it still holds vehicles (nothing is deleted).
 #[utoipa::path(delete, path = "/garages/{id}", tag = "garages", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn delete_garage(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<StatusCode> {
-    service::delete(&state.db, org, id).await?;
+async fn delete_garage(State(state): State<AppState>, actor: Actor, Id(id): Id) -> AppResult<StatusCode> {
+    service::delete(&state.db, &actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -6,19 +6,23 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set,
+    Set, TransactionSession, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::entity::{self, Entity as Garages};
 use crate::fleet::vehicles::entity as vehicles;
+use crate::identity::audit::{self, Actor};
 use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
 use crate::platform::http::extract::double_option;
 use crate::platform::i18n::Msg;
 use crate::platform::pagination::{Page, PageRequest};
 use crate::platform::tenant::OrgId;
 use crate::platform::validate::Validator;
+
+/// How garages are named in the audit trail.
+pub const AUDIT_ENTITY: &str = "garage";
 
 /// A garage with the number of vehicles it holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -211,11 +215,16 @@ async fn vehicle_count(db: &impl ConnectionTrait, org: OrgId, garage_id: i64) ->
         .await?)
 }
 
-pub async fn create(db: &impl ConnectionTrait, org: OrgId, input: &GarageInput) -> AppResult<Garage> {
+pub async fn create<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &Actor,
+    input: &GarageInput,
+) -> AppResult<Garage> {
     let valid = validate(input)?;
     let now = Utc::now();
+    let txn = db.begin().await?;
     let model = entity::ActiveModel {
-        organization_id: Set(org.get()),
+        organization_id: Set(actor.org.get()),
         name: Set(valid.name),
         address: Set(valid.address),
         city: Set(valid.city),
@@ -225,27 +234,46 @@ pub async fn create(db: &impl ConnectionTrait, org: OrgId, input: &GarageInput) 
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(db)
+    .insert(&txn)
     .await?;
-    tracing::info!(garage_id = model.id, "garage created");
-    Ok(Garage::from_model(model, 0))
+    let garage = Garage::from_model(model, 0);
+    audit::record_change(&txn, actor, (AUDIT_ENTITY, garage.id), None, Some(&garage)).await?;
+    txn.commit().await?;
+    tracing::info!(garage_id = garage.id, "garage created");
+    Ok(garage)
 }
 
 /// Full replacement (PUT): absent optional fields are cleared.
-pub async fn replace(db: &impl ConnectionTrait, org: OrgId, id: i64, input: &GarageInput) -> AppResult<Garage> {
-    let current = find(db, org, id).await?;
+pub async fn replace<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &Actor,
+    id: i64,
+    input: &GarageInput,
+) -> AppResult<Garage> {
+    let current = find(db, actor.org, id).await?;
     let valid = validate(input)?;
-    save(db, org, current, valid).await
+    save(db, actor, current, valid).await
 }
 
-pub async fn patch(db: &impl ConnectionTrait, org: OrgId, id: i64, patch: GaragePatch) -> AppResult<Garage> {
-    let current = find(db, org, id).await?;
+pub async fn patch<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &Actor,
+    id: i64,
+    patch: GaragePatch,
+) -> AppResult<Garage> {
+    let current = find(db, actor.org, id).await?;
     let valid = validate(&patch.apply(&current))?;
-    save(db, org, current, valid).await
+    save(db, actor, current, valid).await
 }
 
-async fn save(db: &impl ConnectionTrait, org: OrgId, current: entity::Model, valid: ValidGarage) -> AppResult<Garage> {
+async fn save<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &Actor,
+    current: entity::Model,
+    valid: ValidGarage,
+) -> AppResult<Garage> {
     let id = current.id;
+    let before = Garage::from_model(current.clone(), 0);
     let mut model: entity::ActiveModel = current.into();
     model.name = Set(valid.name);
     model.address = Set(valid.address);
@@ -253,25 +281,37 @@ async fn save(db: &impl ConnectionTrait, org: OrgId, current: entity::Model, val
     model.postal_code = Set(valid.postal_code);
     model.phone = Set(valid.phone);
     model.updated_at = Set(Utc::now());
-    model.update(db).await.map_err(|e| match e {
+    let txn = db.begin().await?;
+    model.update(&txn).await.map_err(|e| match e {
         sea_orm::DbErr::RecordNotUpdated => AppError::NotFound,
         other => other.into(),
     })?;
-    get(db, org, id).await
+    let after = get(&txn, actor.org, id).await?;
+    audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
+    txn.commit().await?;
+    Ok(after)
 }
 
 /// Deletes an empty garage. A garage that still holds vehicles is refused (409)
 /// by the database's foreign key, so a vehicle added concurrently is never lost.
-pub async fn delete(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<()> {
+pub async fn delete<C: ConnectionTrait + TransactionTrait>(db: &C, actor: &Actor, id: i64) -> AppResult<()> {
+    let org = actor.org;
+    let before = find(db, org, id).await?;
     let delete =
         Garages::delete_many().filter(entity::Column::OrganizationId.eq(org.get())).filter(entity::Column::Id.eq(id));
-    match delete.exec(db).await {
+    let txn = db.begin().await?;
+    match delete.exec(&txn).await {
         Ok(result) if result.rows_affected == 0 => Err(AppError::NotFound),
         Ok(_) => {
+            let before = Garage::from_model(before, 0);
+            audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), None).await?;
+            txn.commit().await?;
             tracing::info!(garage_id = id, "garage deleted");
             Ok(())
         }
         Err(err) if matches!(constraint_violation(&err), Some(Constraint::ForeignKey(_))) => {
+            // PostgreSQL refuses further queries in the failed transaction.
+            txn.rollback().await?;
             let count = vehicle_count(db, org, id).await?;
             Err(AppError::Conflict {
                 code: "garage_not_empty",

@@ -12,6 +12,7 @@ use super::service::{self, Garage, GarageInput};
 use crate::fleet::vehicles::service as vehicles;
 use crate::fleet::vehicles::web::{VehicleResults, VehicleRow, results_or_page};
 use crate::identity::Tenant;
+use crate::identity::audit::Actor;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
@@ -151,11 +152,11 @@ async fn new_form(page: PageCtx) -> FormPage {
 
 async fn create(
     State(state): State<AppState>,
-    Tenant(org): Tenant,
+    actor: Actor,
     page: PageCtx,
     FormBody(form): FormBody<GarageForm>,
 ) -> WebResult<Response> {
-    match service::create(&state.db, org, &form.to_input()).await {
+    match service::create(&state.db, &actor, &form.to_input()).await {
         Ok(garage) => {
             let message = i18n::current().format("garages.created", &[("name", &garage.name)]);
             Ok(redirect_with_flash(&format!("/garages/{}", garage.id), "success", &message))
@@ -194,12 +195,12 @@ async fn edit_form(
 
 async fn update(
     State(state): State<AppState>,
-    Tenant(org): Tenant,
+    actor: Actor,
     page: PageCtx,
     Id(id): Id,
     FormBody(form): FormBody<GarageForm>,
 ) -> WebResult<Response> {
-    match service::replace(&state.db, org, id, &form.to_input()).await {
+    match service::replace(&state.db, &actor, id, &form.to_input()).await {
         Ok(garage) => {
             let message = i18n::current().format("garages.updated", &[("name", &garage.name)]);
             Ok(redirect_with_flash(&format!("/garages/{id}"), "success", &message))
@@ -237,9 +238,9 @@ async fn confirm_delete(
     Ok(DeletePage { page, garage, blocked_message })
 }
 
-async fn delete(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> WebResult<Response> {
+async fn delete(State(state): State<AppState>, Tenant(org): Tenant, actor: Actor, Id(id): Id) -> WebResult<Response> {
     let garage = service::get(&state.db, org, id).await?;
-    match service::delete(&state.db, org, id).await {
+    match service::delete(&state.db, &actor, id).await {
         Ok(()) => {
             let message = i18n::current().format("garages.deleted", &[("name", &garage.name)]);
             Ok(redirect_with_flash("/garages", "success", &message))

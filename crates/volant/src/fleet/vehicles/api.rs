@@ -9,6 +9,7 @@ use utoipa_axum::routes;
 
 use super::service::{self, Vehicle, VehicleFilter, VehicleInput, VehiclePatch};
 use crate::identity::Tenant;
+use crate::identity::audit::Actor;
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
@@ -64,10 +65,10 @@ async fn list_vehicles(
     responses((status = 201, body = Vehicle, headers(("Location" = String))), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_vehicle(
     State(state): State<AppState>,
-    Tenant(org): Tenant,
+    actor: Actor,
     ApiJson(input): ApiJson<VehicleInput>,
 ) -> AppResult<Response> {
-    let vehicle = service::create(&state.db, org, &input).await?;
+    let vehicle = service::create(&state.db, &actor, &input).await?;
     Ok(created(&format!("/api/v1/vehicles/{}", vehicle.id), vehicle))
 }
 
@@ -82,11 +83,11 @@ async fn get_vehicle(State(state): State<AppState>, Tenant(org): Tenant, Id(id):
     responses((status = 200, body = Vehicle), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn replace_vehicle(
     State(state): State<AppState>,
-    Tenant(org): Tenant,
+    actor: Actor,
     Id(id): Id,
     ApiJson(input): ApiJson<VehicleInput>,
 ) -> AppResult<Json<Vehicle>> {
-    Ok(Json(service::replace(&state.db, org, id, &input).await?))
+    Ok(Json(service::replace(&state.db, &actor, id, &input).await?))
 }
 
 /// Change some fields of a vehicle (`null` clears an optional field).
@@ -94,16 +95,16 @@ async fn replace_vehicle(
     responses((status = 200, body = Vehicle), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn patch_vehicle(
     State(state): State<AppState>,
-    Tenant(org): Tenant,
+    actor: Actor,
     Id(id): Id,
     ApiJson(patch): ApiJson<VehiclePatch>,
 ) -> AppResult<Json<Vehicle>> {
-    Ok(Json(service::patch(&state.db, org, id, patch).await?))
+    Ok(Json(service::patch(&state.db, &actor, id, patch).await?))
 }
 
 #[utoipa::path(delete, path = "/vehicles/{id}", tag = "vehicles", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = Problem)))]
-async fn delete_vehicle(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<StatusCode> {
-    service::delete(&state.db, org, id).await?;
+async fn delete_vehicle(State(state): State<AppState>, actor: Actor, Id(id): Id) -> AppResult<StatusCode> {
+    service::delete(&state.db, &actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

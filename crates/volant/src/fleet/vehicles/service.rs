@@ -5,6 +5,7 @@ use chrono::{Datelike, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionSession, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -12,12 +13,16 @@ use utoipa::ToSchema;
 use super::entity::{self, Entity as Vehicles};
 use super::model::{FuelType, Plate, Vin, check_year, normalize_plate};
 use crate::fleet::garages::service as garages;
+use crate::identity::audit::{self, Actor};
 use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
 use crate::platform::http::extract::double_option;
 use crate::platform::i18n::Msg;
 use crate::platform::pagination::{Page, PageRequest};
 use crate::platform::tenant::OrgId;
 use crate::platform::validate::Validator;
+
+/// How vehicles are named in the audit trail.
+pub const AUDIT_ENTITY: &str = "vehicle";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Vehicle {
@@ -255,52 +260,95 @@ async fn find(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<entit
     scoped(org).filter(entity::Column::Id.eq(id)).one(db).await?.ok_or(AppError::NotFound)
 }
 
-pub async fn create(db: &impl ConnectionTrait, org: OrgId, input: &VehicleInput) -> AppResult<Vehicle> {
+pub async fn create<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &Actor,
+    input: &VehicleInput,
+) -> AppResult<Vehicle> {
     let valid = validate(input)?;
     let now = Utc::now();
-    let mut model = entity::ActiveModel { organization_id: Set(org.get()), created_at: Set(now), ..Default::default() };
+    let mut model =
+        entity::ActiveModel { organization_id: Set(actor.org.get()), created_at: Set(now), ..Default::default() };
     fill(&mut model, &valid, now);
-    let saved = model.insert(db).await;
-    let saved = translate_write_error(db, org, saved, &valid).await?;
-    tracing::info!(vehicle_id = saved.id, garage_id = saved.garage_id, "vehicle created");
-    Ok(saved.into())
+    let txn = db.begin().await?;
+    let saved = match model.insert(&txn).await {
+        Ok(saved) => saved,
+        Err(err) => {
+            // PostgreSQL refuses further queries in the failed transaction.
+            txn.rollback().await?;
+            return Err(translate_write_error(db, actor.org, err, &valid).await);
+        }
+    };
+    let vehicle = Vehicle::from(saved);
+    audit::record_change(&txn, actor, (AUDIT_ENTITY, vehicle.id), None, Some(&vehicle)).await?;
+    txn.commit().await?;
+    tracing::info!(vehicle_id = vehicle.id, garage_id = vehicle.garage_id, "vehicle created");
+    Ok(vehicle)
 }
 
 /// Full replacement (PUT): absent optional fields are cleared; a new `garage_id` moves it.
-pub async fn replace(db: &impl ConnectionTrait, org: OrgId, id: i64, input: &VehicleInput) -> AppResult<Vehicle> {
-    let current = find(db, org, id).await?;
+pub async fn replace<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &Actor,
+    id: i64,
+    input: &VehicleInput,
+) -> AppResult<Vehicle> {
+    let current = find(db, actor.org, id).await?;
     let valid = validate(input)?;
-    save(db, org, current, &valid).await
+    save(db, actor, current, &valid).await
 }
 
-pub async fn patch(db: &impl ConnectionTrait, org: OrgId, id: i64, patch: VehiclePatch) -> AppResult<Vehicle> {
-    let current = find(db, org, id).await?;
+pub async fn patch<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &Actor,
+    id: i64,
+    patch: VehiclePatch,
+) -> AppResult<Vehicle> {
+    let current = find(db, actor.org, id).await?;
     let valid = validate(&patch.apply(&current))?;
-    save(db, org, current, &valid).await
+    save(db, actor, current, &valid).await
 }
 
 /// Moves a vehicle to another garage.
-pub async fn move_to(db: &impl ConnectionTrait, org: OrgId, id: i64, garage_id: i64) -> AppResult<Vehicle> {
-    patch(db, org, id, VehiclePatch { garage_id: Some(Some(garage_id)), ..Default::default() }).await
+pub async fn move_to<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &Actor,
+    id: i64,
+    garage_id: i64,
+) -> AppResult<Vehicle> {
+    patch(db, actor, id, VehiclePatch { garage_id: Some(Some(garage_id)), ..Default::default() }).await
 }
 
-async fn save(
-    db: &impl ConnectionTrait,
-    org: OrgId,
+async fn save<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &Actor,
     current: entity::Model,
     valid: &ValidVehicle,
 ) -> AppResult<Vehicle> {
-    let from_garage = current.garage_id;
+    let before = Vehicle::from(current.clone());
     let mut model: entity::ActiveModel = current.into();
     fill(&mut model, valid, Utc::now());
-    let saved = match model.update(db).await {
+    let txn = db.begin().await?;
+    let saved = match model.update(&txn).await {
+        Ok(saved) => saved,
         Err(sea_orm::DbErr::RecordNotUpdated) => return Err(AppError::NotFound),
-        other => translate_write_error(db, org, other, valid).await?,
+        Err(err) => {
+            txn.rollback().await?;
+            return Err(translate_write_error(db, actor.org, err, valid).await);
+        }
     };
-    if saved.garage_id != from_garage {
-        tracing::info!(vehicle_id = saved.id, from_garage, to_garage = saved.garage_id, "vehicle moved");
+    let after = Vehicle::from(saved);
+    audit::record_change(&txn, actor, (AUDIT_ENTITY, after.id), Some(&before), Some(&after)).await?;
+    txn.commit().await?;
+    if after.garage_id != before.garage_id {
+        tracing::info!(
+            vehicle_id = after.id,
+            from_garage = before.garage_id,
+            to_garage = after.garage_id,
+            "vehicle moved"
+        );
     }
-    Ok(saved.into())
+    Ok(after)
 }
 
 fn fill(model: &mut entity::ActiveModel, valid: &ValidVehicle, now: chrono::DateTime<Utc>) {
@@ -322,16 +370,23 @@ fn fill(model: &mut entity::ActiveModel, valid: &ValidVehicle, now: chrono::Date
 async fn translate_write_error(
     db: &impl ConnectionTrait,
     org: OrgId,
-    result: Result<entity::Model, sea_orm::DbErr>,
+    err: sea_orm::DbErr,
     valid: &ValidVehicle,
-) -> AppResult<entity::Model> {
-    let err = match result {
-        Ok(model) => return Ok(model),
-        Err(err) => err,
-    };
+) -> AppError {
+    match explain_write_error(db, org, err, valid).await {
+        Ok(explained) | Err(explained) => explained,
+    }
+}
+
+async fn explain_write_error(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    err: sea_orm::DbErr,
+    valid: &ValidVehicle,
+) -> Result<AppError, AppError> {
     match constraint_violation(&err) {
         Some(c @ Constraint::Unique(_)) if c.mentions("vehicles_vin") || c.mentions("vehicles.vin") => {
-            Err(AppError::Conflict {
+            Ok(AppError::Conflict {
                 code: "duplicate_vin",
                 field: Some("vin"),
                 message: Msg::new("vehicle.vin_taken").arg("vin", valid.vin.as_ref().map_or("", |v| v.as_str())),
@@ -345,26 +400,30 @@ async fn translate_write_error(
                 None => String::new(),
             };
             let plate = holder.map_or_else(|| valid.plate.as_str().to_owned(), |v| v.license_plate);
-            Err(AppError::Conflict {
+            Ok(AppError::Conflict {
                 code: "duplicate_plate",
                 field: Some("license_plate"),
                 message: Msg::new("vehicle.plate_taken").arg("plate", plate).arg("garage", garage_name),
             })
         }
-        Some(Constraint::ForeignKey(_)) => Err(AppError::validation("garage_id", Msg::new("vehicle.garage_unknown"))),
-        None => Err(err.into()),
+        Some(Constraint::ForeignKey(_)) => Ok(AppError::validation("garage_id", Msg::new("vehicle.garage_unknown"))),
+        None => Ok(err.into()),
     }
 }
 
-pub async fn delete(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<()> {
+pub async fn delete<C: ConnectionTrait + TransactionTrait>(db: &C, actor: &Actor, id: i64) -> AppResult<()> {
+    let before = Vehicle::from(find(db, actor.org, id).await?);
+    let txn = db.begin().await?;
     let result = Vehicles::delete_many()
-        .filter(entity::Column::OrganizationId.eq(org.get()))
+        .filter(entity::Column::OrganizationId.eq(actor.org.get()))
         .filter(entity::Column::Id.eq(id))
-        .exec(db)
+        .exec(&txn)
         .await?;
     if result.rows_affected == 0 {
         return Err(AppError::NotFound);
     }
+    audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), None).await?;
+    txn.commit().await?;
     tracing::info!(vehicle_id = id, "vehicle deleted");
     Ok(())
 }

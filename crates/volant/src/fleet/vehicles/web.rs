@@ -12,6 +12,7 @@ use super::model::FuelType;
 use super::service::{self, Vehicle, VehicleFilter, VehicleInput};
 use crate::fleet::garages::service as garages;
 use crate::identity::Tenant;
+use crate::identity::audit::Actor;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
@@ -360,11 +361,13 @@ where
 async fn create(
     State(state): State<AppState>,
     Tenant(org): Tenant,
+    actor: Actor,
     page: PageCtx,
     FormBody(form): FormBody<VehicleForm>,
 ) -> WebResult<Response> {
     let db = &state.db;
-    match submit(&form, |input| async move { service::create(db, org, &input).await }).await? {
+    let actor = &actor;
+    match submit(&form, |input| async move { service::create(db, actor, &input).await }).await? {
         Ok(vehicle) => {
             let message = i18n::current().format("vehicles.created", &[("plate", &vehicle.license_plate)]);
             Ok(redirect_with_flash(&format!("/vehicles/{}", vehicle.id), "success", &message))
@@ -403,12 +406,14 @@ async fn edit_form(
 async fn update(
     State(state): State<AppState>,
     Tenant(org): Tenant,
+    actor: Actor,
     page: PageCtx,
     Id(id): Id,
     FormBody(form): FormBody<VehicleForm>,
 ) -> WebResult<Response> {
     let db = &state.db;
-    match submit(&form, |input| async move { service::replace(db, org, id, &input).await }).await? {
+    let actor = &actor;
+    match submit(&form, |input| async move { service::replace(db, actor, id, &input).await }).await? {
         Ok(vehicle) => {
             let message = i18n::current().format("vehicles.updated", &[("plate", &vehicle.license_plate)]);
             Ok(redirect_with_flash(&format!("/vehicles/{id}"), "success", &message))
@@ -458,12 +463,13 @@ struct MoveForm {
 async fn move_vehicle(
     State(state): State<AppState>,
     Tenant(org): Tenant,
+    actor: Actor,
     page: PageCtx,
     Id(id): Id,
     FormBody(form): FormBody<MoveForm>,
 ) -> WebResult<Response> {
     let result = match form.garage_id.trim().parse::<i64>() {
-        Ok(garage_id) => service::move_to(&state.db, org, id, garage_id).await,
+        Ok(garage_id) => service::move_to(&state.db, &actor, id, garage_id).await,
         Err(_) => Err(AppError::validation("garage_id", Msg::new("vehicle.garage_unknown"))),
     };
     match result {
@@ -498,9 +504,9 @@ async fn confirm_delete(
     Ok(DeletePage { page, v: load_row(&state, org, id).await? })
 }
 
-async fn delete(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> WebResult<Response> {
+async fn delete(State(state): State<AppState>, Tenant(org): Tenant, actor: Actor, Id(id): Id) -> WebResult<Response> {
     let vehicle = service::get(&state.db, org, id).await?;
-    service::delete(&state.db, org, id).await?;
+    service::delete(&state.db, &actor, id).await?;
     let message = i18n::current().format("vehicles.deleted", &[("plate", &vehicle.license_plate)]);
     Ok(redirect_with_flash(&format!("/garages/{}", vehicle.garage_id), "success", &message))
 }

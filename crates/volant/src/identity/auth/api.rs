@@ -9,6 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::CurrentUser;
+use crate::identity::audit::{self, Action};
 use crate::identity::users::service::{self as users, AuthUser};
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult, Problem};
@@ -45,6 +46,7 @@ pub struct TokenResponse {
     responses((status = 200, body = TokenResponse), (status = 401, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 async fn login(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     extensions: axum::http::Extensions,
     ApiJson(input): ApiJson<LoginInput>,
 ) -> AppResult<Json<TokenResponse>> {
@@ -58,9 +60,12 @@ async fn login(
     state.limits.check_login(&client_ip(&extensions), &email)?;
     let Some(user) = users::authenticate(&state.db, &email, &password).await? else {
         tracing::info!("failed login");
+        let account = users::account_of(&state.db, &email).await?;
+        audit::record_access(&state.db, Action::LoginFailed, account, &headers, &extensions, None).await?;
         return Err(AppError::InvalidCredentials);
     };
     let issued = super::issue(&state.db, &state.signing_key, &user, "api").await?;
+    audit::record_access(&state.db, Action::Login, Some((user.org, user.id)), &headers, &extensions, None).await?;
     tracing::info!(user_id = user.id, "login");
     Ok(Json(TokenResponse { access_token: issued.token, token_type: "bearer".into(), expires_in: issued.expires_in }))
 }
@@ -68,8 +73,15 @@ async fn login(
 /// Revoke the token used for this request.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = Problem)))]
-async fn logout(State(state): State<AppState>, current: CurrentUser) -> AppResult<StatusCode> {
+async fn logout(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    headers: axum::http::HeaderMap,
+    extensions: axum::http::Extensions,
+) -> AppResult<StatusCode> {
     super::revoke(&state.db, &current.session_id).await?;
+    let who = Some((current.user.org, current.user.id));
+    audit::record_access(&state.db, Action::Logout, who, &headers, &extensions, None).await?;
     tracing::info!(user_id = current.user.id, "logout");
     Ok(StatusCode::NO_CONTENT)
 }

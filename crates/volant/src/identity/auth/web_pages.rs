@@ -12,6 +12,7 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::{CurrentUser, SESSION_COOKIE, WEB_SESSION_TTL};
+use crate::identity::audit::{self, Action};
 use crate::identity::roles::{Permission, Role};
 use crate::identity::users::service::{self as users, NewUser};
 use crate::platform::AppState;
@@ -90,10 +91,14 @@ async fn login(
     match users::authenticate(&state.db, &form.email, &form.password).await? {
         Some(user) => {
             tracing::info!(user_id = user.id, "web login");
+            audit::record_access(&state.db, Action::Login, Some((user.org, user.id)), &headers, &extensions, None)
+                .await?;
             start_session(&state, &headers, &user, &next).await
         }
         None => {
             tracing::info!("failed web login");
+            let account = users::account_of(&state.db, &form.email).await?;
+            audit::record_access(&state.db, Action::LoginFailed, account, &headers, &extensions, None).await?;
             let error = Some(AppError::InvalidCredentials.detail(i18n::current()));
             let page = LoginPage { page, email: form.email, next, error };
             Ok((StatusCode::UNAUTHORIZED, page).into_response())
@@ -120,6 +125,8 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap, request: Requ
     let (mut parts, _) = request.into_parts();
     if let Ok(current) = CurrentUser::from_request_parts(&mut parts, &state).await {
         super::revoke(&state.db, &current.session_id).await?;
+        let who = Some((current.user.org, current.user.id));
+        audit::record_access(&state.db, Action::Logout, who, &headers, &parts.extensions, None).await?;
         tracing::info!(user_id = current.user.id, "web logout");
     }
     let message = i18n::current().text("auth.signed_out").to_owned();
@@ -205,6 +212,7 @@ async fn require_page_access(
         Err(err) => return WebError(err).into_response(),
     };
     if let Err(err) = crate::identity::authorize(&current, &parts, (read, write)) {
+        crate::identity::record_denial(&state, &current, &parts).await;
         return WebError(err).into_response();
     }
     parts.extensions.insert(SignedIn { display_name: current.user.display_name.clone() });

@@ -203,6 +203,12 @@ pub async fn ensure_first_admin<C: ConnectionTrait + TransactionTrait>(
     create(db, org, new).await.map(Some)
 }
 
+/// The account an e-mail names, active or not: whose failed sign-in to record.
+pub async fn account_of(db: &impl ConnectionTrait, email: &str) -> AppResult<Option<(OrgId, i64)>> {
+    let found = Users::find().filter(entity::Column::EmailNormalized.eq(normalize_email(email))).one(db).await?;
+    Ok(found.map(|u| (OrgId::new(u.organization_id), u.id)))
+}
+
 pub async fn count(db: &impl ConnectionTrait) -> AppResult<u64> {
     use sea_orm::PaginatorTrait;
     Ok(Users::find().count(db).await?)

@@ -38,7 +38,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 /// The JSON API routes and their OpenAPI document.
 pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .nest("/api/v1", fleet::api_router(state).merge(crate::identity::api_router()))
+        .nest("/api/v1", fleet::api_router(state).merge(crate::identity::api_router(state)))
         .split_for_parts()
 }
 
