@@ -66,6 +66,12 @@ pub fn authorize(
     }
 }
 
+/// The identity pages: sign-in (open) and administration (administrators).
+pub fn web_router(state: &AppState) -> axum::Router<AppState> {
+    let admin = auth::web_pages::guard(audit::web::router(), state, Permission::AuditRead, Permission::AuditRead);
+    auth::web_pages::router().merge(admin)
+}
+
 /// Records a refused request in the audit trail. A failure to record is logged,
 /// never turned into a different answer.
 pub async fn record_denial(state: &AppState, current: &CurrentUser, parts: &Parts) {

@@ -49,6 +49,11 @@ impl PageRequest {
         Ok(Self { limit, after })
     }
 
+    #[must_use]
+    pub fn with_limit(self, limit: u64) -> Self {
+        Self { limit, ..self }
+    }
+
     pub fn from_params(params: &PageParams) -> Result<Self, AppError> {
         Self::parse(params.limit.as_deref(), params.cursor.as_deref())
     }

@@ -27,6 +27,8 @@ pub struct CsrfToken(pub String);
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     pub display_name: String,
+    /// Whether the navigation offers the audit trail.
+    pub can_audit: bool,
 }
 
 tokio::task_local! {
@@ -66,6 +68,7 @@ pub struct PageCtx {
     pub csrf: String,
     /// The signed-in person's name, if any.
     pub user: Option<String>,
+    pub can_audit: bool,
 }
 
 impl PageCtx {
@@ -77,6 +80,7 @@ impl PageCtx {
         Self {
             csrf: extensions.get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default(),
             user: extensions.get::<SignedIn>().map(|u| u.display_name.clone()),
+            can_audit: extensions.get::<SignedIn>().is_some_and(|u| u.can_audit),
             tr: Tr(i18n::current()),
             flash: read_flash(headers),
             path: path.to_owned(),

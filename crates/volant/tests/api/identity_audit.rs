@@ -91,3 +91,41 @@ backend_tests! {
         assert_eq!(audit(&app, "?to=2000-01-01T00:00:00Z").await.len(), 0);
     }
 }
+
+backend_tests! {
+    async fn administrators_browse_and_export_the_audit_trail(app) {
+        let garage = app.garage("Garage \"Central\", Lyon").await;
+        let page = app.get("/admin/audit?entity_type=garage").await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+        let html = page.text();
+        assert!(html.contains("Journal d") && html.contains(&format!("garage #{garage}")), "{html}");
+        let csv = app.get("/admin/audit.csv?entity_type=garage").await;
+        assert_eq!(csv.status, StatusCode::OK);
+        assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+        assert!(csv.header("content-disposition").is_some_and(|d| d.contains("attachment")));
+        let mut reader = csv::Reader::from_reader(csv.body.as_slice());
+        let headers = reader.headers().expect("headers").clone();
+        assert_eq!(&headers[3], "action");
+        let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(&rows[0][3], "create");
+        assert_eq!(&rows[0][5], garage.to_string());
+        let changes: Value = serde_json::from_str(&rows[0][6]).expect("changes are JSON");
+        assert_eq!(changes["name"][1], "Garage \"Central\", Lyon", "quotes and commas survive CSV");
+        assert_eq!(app.get("/admin/audit?action=explode").await.status, StatusCode::BAD_REQUEST);
+    }
+
+    async fn only_administrators_see_the_audit_pages(app) {
+        use axum::body::Body;
+        use axum::http::Request;
+        let manager = app.user("chef-atelier@garage.fr", &[Role::Manager]).await;
+        let session = volant::identity::auth::issue(&app.db, &app.signing_key, &manager, "web").await.expect("session").token;
+        for uri in ["/admin/audit", "/admin/audit.csv"] {
+            let request = Request::get(uri).header("cookie", format!("volant_session={session}")).body(Body::empty()).expect("request");
+            assert_eq!(app.send_anonymous(request).await.status, StatusCode::FORBIDDEN, "{uri}");
+        }
+        let garages = Request::get("/garages").header("cookie", format!("volant_session={session}")).body(Body::empty()).expect("request");
+        assert!(!app.send_anonymous(garages).await.text().contains("/admin/audit"), "no audit link for a manager");
+        assert!(app.get("/garages").await.text().contains("/admin/audit"), "an administrator has the link");
+    }
+}

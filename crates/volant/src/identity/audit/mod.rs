@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod entity;
+pub mod web;
 
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;

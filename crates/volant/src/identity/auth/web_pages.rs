@@ -215,7 +215,8 @@ async fn require_page_access(
         crate::identity::record_denial(&state, &current, &parts).await;
         return WebError(err).into_response();
     }
-    parts.extensions.insert(SignedIn { display_name: current.user.display_name.clone() });
+    let can_audit = crate::identity::roles::any_allows(&current.user.roles, Permission::AuditRead);
+    parts.extensions.insert(SignedIn { display_name: current.user.display_name.clone(), can_audit });
     next.run(Request::from_parts(parts, body)).await
 }
 

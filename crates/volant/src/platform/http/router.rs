@@ -51,7 +51,7 @@ pub fn build(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(fleet::web_router(&state))
-        .merge(crate::identity::auth::web_pages::router())
+        .merge(crate::identity::web_router(&state))
         .route("/", get(|| async { Redirect::to("/garages") }))
         .route(
             "/api/openapi.json",
