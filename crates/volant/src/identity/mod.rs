@@ -22,7 +22,9 @@ use crate::platform::tenant::OrgId;
 
 /// Sign-in (open) and the audit trail (administrators).
 pub fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
-    auth::api::router().merge(guard(audit::api::router(), state, Permission::AuditRead, Permission::AuditRead))
+    auth::api::router()
+        .merge(guard(audit::api::router(), state, Permission::AuditRead, Permission::AuditRead))
+        .merge(guard(users::api::router(), state, Permission::UsersManage, Permission::UsersManage))
 }
 
 /// Puts a domain's API behind sign-in: see [`require_access`].

@@ -45,16 +45,18 @@ pub enum Permission {
     FleetWrite,
     /// Read the organization's audit trail.
     AuditRead,
+    /// See and manage the organization's users.
+    UsersManage,
 }
 
 impl Permission {
-    pub const ALL: [Self; 3] = [Self::FleetRead, Self::FleetWrite, Self::AuditRead];
+    pub const ALL: [Self; 4] = [Self::FleetRead, Self::FleetWrite, Self::AuditRead, Self::UsersManage];
 }
 
 /// The role → permission matrix. One table, read by the access check and by the
 /// role-matrix test that tries every route with every role.
 pub const MATRIX: &[(Role, &[Permission])] = &[
-    (Role::Admin, &[Permission::FleetRead, Permission::FleetWrite, Permission::AuditRead]),
+    (Role::Admin, &[Permission::FleetRead, Permission::FleetWrite, Permission::AuditRead, Permission::UsersManage]),
     (Role::Manager, &[Permission::FleetRead, Permission::FleetWrite]),
     (Role::Staff, &[Permission::FleetRead]),
     (Role::Instructor, &[]),

@@ -70,10 +70,14 @@ backend_tests! {
         for role in Role::ALL {
             let token = app.token_for(&format!("role-{}@volant.test", role.as_str()), &[role]).await;
             for (method, path, body) in protected_routes(&app).await {
-                let needed = match (path.starts_with("/api/v1/audit"), method == Method::GET) {
-                    (true, _) => Permission::AuditRead,
-                    (false, true) => Permission::FleetRead,
-                    (false, false) => Permission::FleetWrite,
+                let needed = if path.starts_with("/api/v1/audit") {
+                    Permission::AuditRead
+                } else if path.starts_with("/api/v1/users") {
+                    Permission::UsersManage
+                } else if method == Method::GET {
+                    Permission::FleetRead
+                } else {
+                    Permission::FleetWrite
                 };
                 let response = app.send_anonymous(request(&method, &path, body.as_ref(), Some(&token))).await;
                 if role.allows(needed) {

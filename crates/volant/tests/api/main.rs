@@ -11,6 +11,7 @@ mod identity_audit;
 mod identity_auth;
 mod identity_limits;
 mod identity_tenants;
+mod identity_users;
 mod identity_web;
 mod platform;
 mod web;

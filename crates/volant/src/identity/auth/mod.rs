@@ -111,6 +111,19 @@ pub async fn revoke(db: &impl ConnectionTrait, session_id: &str) -> AppResult<()
     Ok(())
 }
 
+/// Ends every session of a user (deactivation).
+pub async fn revoke_all(db: &impl ConnectionTrait, user_id: i64) -> AppResult<()> {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    session_entity::Entity::update_many()
+        .col_expr(session_entity::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(session_entity::Column::UserId.eq(user_id))
+        .filter(session_entity::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// The signed-in caller; 401 without a valid `Authorization: Bearer` token.
 #[derive(Debug, Clone)]
 pub struct CurrentUser {

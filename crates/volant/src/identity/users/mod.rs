@@ -1,3 +1,4 @@
+pub mod api;
 pub mod entity;
 pub mod roles_entity;
 pub mod service;

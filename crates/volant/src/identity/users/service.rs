@@ -259,3 +259,141 @@ mod tests {
         }
     }
 }
+
+/// A user as administrators see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    pub active: bool,
+    pub last_login_at: Option<chrono::DateTime<Utc>>,
+    pub created_at: chrono::DateTime<Utc>,
+}
+
+/// What an administrator may change about a user (absent fields are kept).
+#[derive(Debug, Clone, Default, serde::Deserialize, ToSchema)]
+pub struct UserPatch {
+    pub display_name: Option<String>,
+    pub roles: Option<Vec<Role>>,
+    pub active: Option<bool>,
+}
+
+/// The organization's users, a page at a time (one query for their roles).
+pub async fn list(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    page: crate::platform::pagination::PageRequest,
+) -> AppResult<crate::platform::pagination::Page<UserView>> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    let mut query = Users::find()
+        .filter(entity::Column::OrganizationId.eq(org.get()))
+        .order_by_asc(entity::Column::Id)
+        .limit(page.fetch_limit());
+    if let Some(after) = page.after {
+        query = query.filter(entity::Column::Id.gt(after));
+    }
+    let rows = query.all(db).await?;
+    let page = crate::platform::pagination::Page::from_rows(rows, page, |u| u.id);
+    let ids: Vec<i64> = page.items.iter().map(|u| u.id).collect();
+    let mut roles: std::collections::HashMap<i64, Vec<Role>> = std::collections::HashMap::new();
+    for r in roles_entity::Entity::find().filter(roles_entity::Column::UserId.is_in(ids)).all(db).await? {
+        if let Some(role) = Role::parse(&r.role) {
+            roles.entry(r.user_id).or_default().push(role);
+        }
+    }
+    Ok(page.map(|u| {
+        let mut user_roles = roles.remove(&u.id).unwrap_or_default();
+        user_roles.sort();
+        view(u, user_roles)
+    }))
+}
+
+fn view(u: entity::Model, roles: Vec<Role>) -> UserView {
+    UserView {
+        id: u.id,
+        email: u.email,
+        display_name: u.display_name,
+        roles,
+        active: u.active,
+        last_login_at: u.last_login_at,
+        created_at: u.created_at,
+    }
+}
+
+pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<UserView> {
+    let user = Users::find_by_id(id)
+        .filter(entity::Column::OrganizationId.eq(org.get()))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let roles = load(db, user.clone()).await?.roles;
+    Ok(view(user, roles))
+}
+
+/// Creates a user in the actor's organization, audited.
+pub async fn create_audited<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &crate::identity::audit::Actor,
+    new: NewUser,
+) -> AppResult<UserView> {
+    let txn = db.begin().await?;
+    let created = create(&txn, actor.org, new).await?;
+    let after = get(&txn, actor.org, created.id).await?;
+    crate::identity::audit::record_change(&txn, actor, ("user", after.id), None, Some(&after)).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Changes a user. An administrator cannot deactivate themselves nor drop their
+/// own administrator role (no organization can lock itself out that way).
+/// Deactivation ends every session of the user at once.
+pub async fn update<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &crate::identity::audit::Actor,
+    id: i64,
+    patch: UserPatch,
+) -> AppResult<UserView> {
+    let before = get(db, actor.org, id).await?;
+    let mut v = Validator::new();
+    let display_name = match &patch.display_name {
+        Some(name) => v.required_text("display_name", Some(name), 120),
+        None => Some(before.display_name.clone()),
+    };
+    let mut roles = patch.roles.clone().unwrap_or_else(|| before.roles.clone());
+    roles.sort();
+    roles.dedup();
+    if roles.is_empty() {
+        v.add("roles", Msg::new("user.roles_required"));
+    }
+    let active = patch.active.unwrap_or(before.active);
+    let is_self = actor.user_id == Some(id);
+    if is_self && !active {
+        v.add("active", Msg::new("user.cannot_deactivate_self"));
+    }
+    if is_self && before.roles.contains(&Role::Admin) && !roles.contains(&Role::Admin) {
+        v.add("roles", Msg::new("user.cannot_drop_own_admin"));
+    }
+    v.finish()?;
+    let txn = db.begin().await?;
+    let model = Users::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound)?;
+    let mut active_model: entity::ActiveModel = model.into();
+    active_model.display_name = Set(display_name.unwrap_or_default());
+    active_model.active = Set(active);
+    active_model.updated_at = Set(Utc::now());
+    active_model.update(&txn).await?;
+    if roles != before.roles {
+        roles_entity::Entity::delete_many().filter(roles_entity::Column::UserId.eq(id)).exec(&txn).await?;
+        for role in &roles {
+            roles_entity::ActiveModel { user_id: Set(id), role: Set(role.as_str().to_owned()) }.insert(&txn).await?;
+        }
+    }
+    if before.active && !active {
+        crate::identity::auth::revoke_all(&txn, id).await?;
+    }
+    let after = get(&txn, actor.org, id).await?;
+    crate::identity::audit::record_change(&txn, actor, ("user", id), Some(&before), Some(&after)).await?;
+    txn.commit().await?;
+    Ok(after)
+}

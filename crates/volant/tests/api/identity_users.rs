@@ -1,0 +1,76 @@
+//! User administration through the API.
+
+use axum::http::StatusCode;
+use serde_json::json;
+use volant::identity::roles::Role;
+
+use crate::backend_tests;
+use crate::helpers::TEST_PASSWORD;
+
+backend_tests! {
+    async fn administrators_create_list_and_change_users(app) {
+        let response = app.post_json("/api/v1/users", &json!({ "email": "Awa.Diop@Ecole.sn", "display_name": "Awa Diop", "password": TEST_PASSWORD, "roles": ["instructor", "instructor"] })).await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+        let user = response.json();
+        let id = user["id"].as_i64().expect("id");
+        assert_eq!(response.header("location"), Some(format!("/api/v1/users/{id}").as_str()));
+        assert_eq!(user["roles"], json!(["instructor"]));
+        assert_eq!(user["active"], true);
+        assert!(user.get("password_hash").is_none() && user.get("password").is_none());
+
+        let list = app.get("/api/v1/users").await.json();
+        let emails: Vec<&str> = list.as_array().expect("array").iter().filter_map(|u| u["email"].as_str()).collect();
+        assert_eq!(emails, ["admin@volant.test", "Awa.Diop@Ecole.sn"]);
+
+        let patched = app.patch_json(&format!("/api/v1/users/{id}"), &json!({ "roles": ["manager", "instructor"], "display_name": "Awa D." })).await;
+        assert_eq!(patched.status, StatusCode::OK, "{}", patched.text());
+        assert_eq!(patched.json()["roles"], json!(["manager", "instructor"]));
+
+        app.post_json("/api/v1/users", &json!({ "email": "awa.diop@ecole.sn", "display_name": "X", "password": TEST_PASSWORD, "roles": ["staff"] })).await.problem(StatusCode::CONFLICT, "duplicate_email");
+        let weak = app.post_json("/api/v1/users", &json!({ "email": "b@ecole.sn", "display_name": "B", "password": "password1234", "roles": [] })).await;
+        weak.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        let mut fields = weak.error_fields();
+        fields.sort();
+        assert_eq!(fields, ["password", "roles"]);
+        let bad_role = app.post_json("/api/v1/users", &json!({ "email": "c@ecole.sn", "display_name": "C", "password": TEST_PASSWORD, "roles": ["pilot"] })).await;
+        bad_role.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+
+        let audit = app.get(&format!("/api/v1/audit?entity_type=user&entity_id={id}&action=update")).await.json();
+        assert_eq!(audit[0]["changes"]["roles"], json!([["instructor"], ["manager", "instructor"]]));
+        assert_eq!(audit[0]["changes"]["display_name"], json!(["Awa Diop", "Awa D."]));
+    }
+
+    async fn deactivation_ends_sessions_and_sign_in(app) {
+        let user = app.user("partant@garage.fr", &[Role::Staff]).await;
+        let token = app.login("partant@garage.fr", TEST_PASSWORD).await;
+        let response = app.patch_json(&format!("/api/v1/users/{}", user.id), &json!({ "active": false })).await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+        assert_eq!(app.get_as(&token, "/api/v1/auth/me").await.status, StatusCode::UNAUTHORIZED);
+        let login = app.post_json("/api/v1/auth/login", &json!({ "email": "partant@garage.fr", "password": TEST_PASSWORD })).await;
+        login.problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+        let back = app.patch_json(&format!("/api/v1/users/{}", user.id), &json!({ "active": true })).await;
+        assert_eq!(back.json()["active"], true);
+        app.login("partant@garage.fr", TEST_PASSWORD).await;
+    }
+
+    async fn administrators_cannot_lock_themselves_out(app) {
+        let admin = app.admin().await.id;
+        let response = app.patch_json(&format!("/api/v1/users/{admin}"), &json!({ "active": false })).await;
+        response.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(response.error_fields(), ["active"]);
+        let response = app.patch_json(&format!("/api/v1/users/{admin}"), &json!({ "roles": ["manager"] })).await;
+        assert_eq!(response.error_fields(), ["roles"]);
+        assert_eq!(app.get(&format!("/api/v1/users/{admin}")).await.json()["roles"], json!(["admin"]));
+    }
+
+    async fn another_organizations_users_are_404(app) {
+        use volant::identity::organizations::service::{self as organizations, NewOrganization};
+        use volant::identity::users::service::{self as users, NewUser};
+        let other = organizations::create(&app.db, NewOrganization::default()).await.expect("org");
+        let theirs = users::create(&app.db, other, NewUser { email: "x@autre.fr".into(), display_name: "X".into(), password: TEST_PASSWORD.into(), roles: vec![Role::Admin] }).await.expect("user");
+        app.get(&format!("/api/v1/users/{}", theirs.id)).await.problem(StatusCode::NOT_FOUND, "not_found");
+        app.patch_json(&format!("/api/v1/users/{}", theirs.id), &json!({ "active": false })).await.problem(StatusCode::NOT_FOUND, "not_found");
+        let list = app.get("/api/v1/users").await.json();
+        assert!(!list.to_string().contains("x@autre.fr"));
+    }
+}
