@@ -70,8 +70,9 @@ pub fn authorize(
 
 /// The identity pages: sign-in (open) and administration (administrators).
 pub fn web_router(state: &AppState) -> axum::Router<AppState> {
-    let admin = auth::web_pages::guard(audit::web::router(), state, Permission::AuditRead, Permission::AuditRead);
-    auth::web_pages::router().merge(admin)
+    let audit = auth::web_pages::guard(audit::web::router(), state, Permission::AuditRead, Permission::AuditRead);
+    let users = auth::web_pages::guard(users::web::router(), state, Permission::UsersManage, Permission::UsersManage);
+    auth::web_pages::router().merge(audit).merge(users)
 }
 
 /// Records a refused request in the audit trail. A failure to record is logged,

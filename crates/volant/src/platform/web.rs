@@ -29,6 +29,8 @@ pub struct SignedIn {
     pub display_name: String,
     /// Whether the navigation offers the audit trail.
     pub can_audit: bool,
+    /// Whether the navigation offers user administration.
+    pub can_manage_users: bool,
 }
 
 tokio::task_local! {
@@ -69,6 +71,7 @@ pub struct PageCtx {
     /// The signed-in person's name, if any.
     pub user: Option<String>,
     pub can_audit: bool,
+    pub can_manage_users: bool,
 }
 
 impl PageCtx {
@@ -81,6 +84,7 @@ impl PageCtx {
             csrf: extensions.get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default(),
             user: extensions.get::<SignedIn>().map(|u| u.display_name.clone()),
             can_audit: extensions.get::<SignedIn>().is_some_and(|u| u.can_audit),
+            can_manage_users: extensions.get::<SignedIn>().is_some_and(|u| u.can_manage_users),
             tr: Tr(i18n::current()),
             flash: read_flash(headers),
             path: path.to_owned(),

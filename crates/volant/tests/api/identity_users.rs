@@ -74,3 +74,46 @@ backend_tests! {
         assert!(!list.to_string().contains("x@autre.fr"));
     }
 }
+
+backend_tests! {
+    async fn administrators_manage_users_from_the_pages(app) {
+        let list = app.get("/admin/users").await;
+        assert_eq!(list.status, StatusCode::OK);
+        assert!(list.text().contains("admin@volant.test"));
+        let created = app
+            .post_form("/admin/users", &[("display_name", "Moussa Ba"), ("email", "moussa@ecole.sn"), ("password", TEST_PASSWORD), ("roles", "instructor"), ("roles", "staff")])
+            .await;
+        assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text());
+        let users = app.get("/api/v1/users").await.json();
+        let moussa = users.as_array().expect("array").iter().find(|u| u["email"] == "moussa@ecole.sn").expect("created").clone();
+        assert_eq!(moussa["roles"], json!(["staff", "instructor"]));
+        let id = moussa["id"].as_i64().expect("id");
+
+        // Unchecking "active" (absent from the form) deactivates.
+        let edited = app.post_form(&format!("/admin/users/{id}"), &[("display_name", "Moussa Ba"), ("roles", "instructor")]).await;
+        assert_eq!(edited.status, StatusCode::SEE_OTHER, "{}", edited.text());
+        let after = app.get(&format!("/api/v1/users/{id}")).await.json();
+        assert_eq!(after["active"], false);
+        assert_eq!(after["roles"], json!(["instructor"]));
+
+        let no_roles = app.post_form("/admin/users", &[("display_name", "X"), ("email", "x@ecole.sn"), ("password", TEST_PASSWORD)]).await;
+        assert_eq!(no_roles.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(no_roles.text().contains("Attribuez au moins un rôle."));
+
+        let admin = app.admin().await.id;
+        let lockout = app.post_form(&format!("/admin/users/{admin}"), &[("display_name", "Admin"), ("roles", "admin")]).await;
+        assert_eq!(lockout.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(lockout.text().contains("propre compte"), "{}", lockout.text());
+    }
+
+    async fn only_administrators_reach_user_administration(app) {
+        use axum::body::Body;
+        use axum::http::Request;
+        let manager = app.user("gerant@garage.fr", &[Role::Manager]).await;
+        let session = volant::identity::auth::issue(&app.db, &app.signing_key, &manager, "web").await.expect("session").token;
+        let request = Request::get("/admin/users").header("cookie", format!("volant_session={session}")).body(Body::empty()).expect("request");
+        assert_eq!(app.send_anonymous(request).await.status, StatusCode::FORBIDDEN);
+        let token = app.token_for("gerant2@garage.fr", &[Role::Manager]).await;
+        app.get_as(&token, "/api/v1/users").await.problem(StatusCode::FORBIDDEN, "forbidden");
+    }
+}

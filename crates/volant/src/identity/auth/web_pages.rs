@@ -216,7 +216,8 @@ async fn require_page_access(
         return WebError(err).into_response();
     }
     let can_audit = crate::identity::roles::any_allows(&current.user.roles, Permission::AuditRead);
-    parts.extensions.insert(SignedIn { display_name: current.user.display_name.clone(), can_audit });
+    let can_manage_users = crate::identity::roles::any_allows(&current.user.roles, Permission::UsersManage);
+    parts.extensions.insert(SignedIn { display_name: current.user.display_name.clone(), can_audit, can_manage_users });
     next.run(Request::from_parts(parts, body)).await
 }
 

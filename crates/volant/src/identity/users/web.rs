@@ -1,0 +1,226 @@
+//! User administration pages (administrators): list, create, change roles and
+//! access. The same service as the API: the same rules.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+
+use super::service::{self, NewUser, UserPatch, UserView};
+use crate::identity::Tenant;
+use crate::identity::audit::Actor;
+use crate::identity::roles::Role;
+use crate::platform::AppState;
+use crate::platform::http::extract::{FormBody, Id};
+use crate::platform::i18n;
+use crate::platform::pagination::PageRequest;
+use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/users", get(index).post(create))
+        .route("/admin/users/new", get(new_form))
+        .route("/admin/users/{id}", get(edit_form).post(update))
+}
+
+/// A role checkbox.
+pub struct RoleChoice {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub checked: bool,
+}
+
+fn role_choices(selected: &[Role]) -> Vec<RoleChoice> {
+    let tr = i18n::current();
+    Role::ALL
+        .into_iter()
+        .map(|r| RoleChoice { value: r.as_str(), label: tr.text(role_key(r)), checked: selected.contains(&r) })
+        .collect()
+}
+
+fn role_key(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "role.admin",
+        Role::Manager => "role.manager",
+        Role::Staff => "role.staff",
+        Role::Instructor => "role.instructor",
+        Role::Candidate => "role.candidate",
+    }
+}
+
+/// A user row: roles and last sign-in in words.
+pub struct UserRow {
+    pub user: UserView,
+    pub roles: String,
+    pub last_login: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "identity/users.html")]
+struct ListPage {
+    page: PageCtx,
+    users: Vec<UserRow>,
+}
+
+async fn index(State(state): State<AppState>, Tenant(org): Tenant, page: PageCtx) -> WebResult<ListPage> {
+    let tr = i18n::current();
+    let found = service::list(&state.db, org, PageRequest::first(crate::platform::pagination::MAX_LIMIT)).await?;
+    let users = found
+        .items
+        .into_iter()
+        .map(|user| UserRow {
+            roles: user.roles.iter().map(|r| tr.text(role_key(*r))).collect::<Vec<_>>().join(", "),
+            last_login: user.last_login_at.map_or_else(|| "—".to_owned(), |t| t.format("%d/%m/%Y %H:%M").to_string()),
+            user,
+        })
+        .collect();
+    Ok(ListPage { page, users })
+}
+
+/// The form as typed: checkboxes repeat `roles`, so it is read as pairs.
+#[derive(Debug, Default)]
+struct UserForm {
+    email: String,
+    display_name: String,
+    password: String,
+    roles: Vec<Role>,
+    active: bool,
+}
+
+impl UserForm {
+    fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        let mut form = Self::default();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "email" => form.email = value,
+                "display_name" => form.display_name = value,
+                "password" => form.password = value,
+                "roles" => form.roles.extend(Role::parse(&value)),
+                "active" => form.active = true,
+                _ => {}
+            }
+        }
+        form
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "identity/user_form.html")]
+struct FormPage {
+    page: PageCtx,
+    heading: String,
+    action: String,
+    creating: bool,
+    email: String,
+    display_name: String,
+    active: bool,
+    roles: Vec<RoleChoice>,
+    errors: FormErrors,
+}
+
+async fn new_form(page: PageCtx) -> FormPage {
+    FormPage {
+        heading: page.tr.t("users.new").to_owned(),
+        page,
+        action: "/admin/users".into(),
+        creating: true,
+        email: String::new(),
+        display_name: String::new(),
+        active: true,
+        roles: role_choices(&[]),
+        errors: FormErrors::default(),
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    actor: Actor,
+    page: PageCtx,
+    FormBody(pairs): FormBody<Vec<(String, String)>>,
+) -> WebResult<Response> {
+    let form = UserForm::from_pairs(pairs);
+    let new = NewUser {
+        email: form.email.clone(),
+        display_name: form.display_name.clone(),
+        password: form.password.clone(),
+        roles: form.roles.clone(),
+    };
+    match service::create_audited(&state.db, &actor, new).await {
+        Ok(user) => {
+            let message = i18n::current().format("users.created", &[("name", &user.display_name)]);
+            Ok(redirect_with_flash("/admin/users", "success", &message))
+        }
+        Err(err) => {
+            let errors = FormErrors::from_app_error(err)?;
+            Ok(unprocessable(FormPage {
+                heading: page.tr.t("users.new").to_owned(),
+                page,
+                action: "/admin/users".into(),
+                creating: true,
+                email: form.email,
+                display_name: form.display_name,
+                active: true,
+                roles: role_choices(&form.roles),
+                errors,
+            }))
+        }
+    }
+}
+
+async fn edit_form(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    page: PageCtx,
+    Id(id): Id,
+) -> WebResult<FormPage> {
+    let user = service::get(&state.db, org, id).await?;
+    Ok(FormPage {
+        heading: page.tr.f("users.edit", "name", &user.display_name),
+        page,
+        action: format!("/admin/users/{id}"),
+        creating: false,
+        email: user.email,
+        display_name: user.display_name,
+        active: user.active,
+        roles: role_choices(&user.roles),
+        errors: FormErrors::default(),
+    })
+}
+
+async fn update(
+    State(state): State<AppState>,
+    actor: Actor,
+    page: PageCtx,
+    Id(id): Id,
+    FormBody(pairs): FormBody<Vec<(String, String)>>,
+) -> WebResult<Response> {
+    let form = UserForm::from_pairs(pairs);
+    let patch = UserPatch {
+        display_name: Some(form.display_name.clone()),
+        roles: Some(form.roles.clone()),
+        active: Some(form.active),
+    };
+    match service::update(&state.db, &actor, id, patch).await {
+        Ok(user) => {
+            let message = i18n::current().format("users.updated", &[("name", &user.display_name)]);
+            Ok(redirect_with_flash("/admin/users", "success", &message))
+        }
+        Err(err) => {
+            let errors = FormErrors::from_app_error(err)?;
+            let current = service::get(&state.db, actor.org, id).await?;
+            Ok(unprocessable(FormPage {
+                heading: page.tr.f("users.edit", "name", &current.display_name),
+                page,
+                action: format!("/admin/users/{id}"),
+                creating: false,
+                email: current.email,
+                display_name: form.display_name,
+                active: form.active,
+                roles: role_choices(&form.roles),
+                errors,
+            }))
+        }
+    }
+}
