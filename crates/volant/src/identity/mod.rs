@@ -72,7 +72,9 @@ pub fn authorize(
 pub fn web_router(state: &AppState) -> axum::Router<AppState> {
     let audit = auth::web_pages::guard(audit::web::router(), state, Permission::AuditRead, Permission::AuditRead);
     let users = auth::web_pages::guard(users::web::router(), state, Permission::UsersManage, Permission::UsersManage);
-    auth::web_pages::router().merge(audit).merge(users)
+    let profile =
+        auth::web_pages::guard(users::profile::router(), state, Permission::OwnProfile, Permission::OwnProfile);
+    auth::web_pages::router().merge(audit).merge(users).merge(profile)
 }
 
 /// Records a refused request in the audit trail. A failure to record is logged,

@@ -47,20 +47,32 @@ pub enum Permission {
     AuditRead,
     /// See and manage the organization's users.
     UsersManage,
+    /// See one's own profile and change one's password.
+    OwnProfile,
 }
 
 impl Permission {
-    pub const ALL: [Self; 4] = [Self::FleetRead, Self::FleetWrite, Self::AuditRead, Self::UsersManage];
+    pub const ALL: [Self; 5] =
+        [Self::FleetRead, Self::FleetWrite, Self::AuditRead, Self::UsersManage, Self::OwnProfile];
 }
 
 /// The role → permission matrix. One table, read by the access check and by the
 /// role-matrix test that tries every route with every role.
 pub const MATRIX: &[(Role, &[Permission])] = &[
-    (Role::Admin, &[Permission::FleetRead, Permission::FleetWrite, Permission::AuditRead, Permission::UsersManage]),
-    (Role::Manager, &[Permission::FleetRead, Permission::FleetWrite]),
-    (Role::Staff, &[Permission::FleetRead]),
-    (Role::Instructor, &[]),
-    (Role::Candidate, &[]),
+    (
+        Role::Admin,
+        &[
+            Permission::FleetRead,
+            Permission::FleetWrite,
+            Permission::AuditRead,
+            Permission::UsersManage,
+            Permission::OwnProfile,
+        ],
+    ),
+    (Role::Manager, &[Permission::FleetRead, Permission::FleetWrite, Permission::OwnProfile]),
+    (Role::Staff, &[Permission::FleetRead, Permission::OwnProfile]),
+    (Role::Instructor, &[Permission::OwnProfile]),
+    (Role::Candidate, &[Permission::OwnProfile]),
 ];
 
 impl Role {

@@ -159,3 +159,32 @@ async fn sign_in_admin(app: &TestApp) -> String {
     app.user(EMAIL, &[Role::Admin]).await;
     sign_in(app, EMAIL).await
 }
+
+backend_tests! {
+    async fn people_change_their_own_password(app) {
+        app.user("candidat@ecole.sn", &[Role::Candidate]).await;
+        let other_session = app.login("candidat@ecole.sn", TEST_PASSWORD).await;
+        let cookies = sign_in(&app, "candidat@ecole.sn").await;
+        let profile = app.send_anonymous(get("/profile", &cookies)).await;
+        assert_eq!(profile.status, StatusCode::OK, "every role has a profile");
+        assert!(profile.text().contains("candidat@ecole.sn"));
+        let new_password = "girafe clavier nuage tambour";
+        let attempt = |current: &str, new: &str, confirm: &str| {
+            form("/profile", &cookies, &[("current_password", current), ("new_password", new), ("confirm_password", confirm), ("_csrf", TEST_CSRF)])
+        };
+        let wrong = app.send_anonymous(attempt("pas le bon", new_password, new_password)).await;
+        assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(wrong.text().contains("Mot de passe actuel incorrect."));
+        let mismatch = app.send_anonymous(attempt(TEST_PASSWORD, new_password, "autre chose")).await;
+        assert!(mismatch.text().contains("ne correspondent pas"));
+        let weak = app.send_anonymous(attempt(TEST_PASSWORD, "password1234", "password1234")).await;
+        assert!(weak.text().contains("trop facile"));
+        let done = app.send_anonymous(attempt(TEST_PASSWORD, new_password, new_password)).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+        assert_eq!(app.send_anonymous(get("/profile", &cookies)).await.status, StatusCode::OK, "this session lives on");
+        assert_eq!(app.get_as(&other_session, "/api/v1/auth/me").await.status, StatusCode::UNAUTHORIZED, "other sessions end");
+        app.login("candidat@ecole.sn", new_password).await;
+        let old = app.post_json("/api/v1/auth/login", &serde_json::json!({ "email": "candidat@ecole.sn", "password": TEST_PASSWORD })).await;
+        assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+    }
+}

@@ -124,6 +124,20 @@ pub async fn revoke_all(db: &impl ConnectionTrait, user_id: i64) -> AppResult<()
     Ok(())
 }
 
+/// Ends every session of a user but one (after a password change).
+pub async fn revoke_all_but(db: &impl ConnectionTrait, user_id: i64, keep: &str) -> AppResult<()> {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    session_entity::Entity::update_many()
+        .col_expr(session_entity::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(session_entity::Column::UserId.eq(user_id))
+        .filter(session_entity::Column::Id.ne(keep))
+        .filter(session_entity::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// The signed-in caller; 401 without a valid `Authorization: Bearer` token.
 #[derive(Debug, Clone)]
 pub struct CurrentUser {

@@ -397,3 +397,37 @@ pub async fn update<C: ConnectionTrait + TransactionTrait>(
     txn.commit().await?;
     Ok(after)
 }
+
+/// Changes one's own password after checking the current one. Every other
+/// session of the user ends; `keep_session` (the one in use) stays.
+pub async fn change_password<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &crate::identity::audit::Actor,
+    keep_session: &str,
+    current_password: &str,
+    new_password: &str,
+) -> AppResult<()> {
+    let user_id = actor.user_id.ok_or(AppError::Unauthorized)?;
+    let user = Users::find_by_id(user_id).one(db).await?.ok_or(AppError::NotFound)?;
+    let mut v = Validator::new();
+    if !verify_password(current_password.to_owned(), user.password_hash.clone()).await {
+        v.add("current_password", Msg::new("user.current_password_wrong"));
+    }
+    v.check("new_password", check_password(new_password, &[&user.email, &user.display_name]));
+    v.finish()?;
+    let hash = hash_password(new_password.to_owned()).await?;
+    let txn = db.begin().await?;
+    let mut active: entity::ActiveModel = user.into();
+    active.password_hash = Set(hash);
+    active.updated_at = Set(Utc::now());
+    active.update(&txn).await?;
+    crate::identity::auth::revoke_all_but(&txn, user_id, keep_session).await?;
+    let event = crate::identity::audit::Event {
+        action: crate::identity::audit::Action::Update,
+        entity: Some(("user", user_id.to_string())),
+        changes: Some(serde_json::json!({ "password": "changed" })),
+    };
+    crate::identity::audit::record(&txn, Some(actor), None, event).await?;
+    txn.commit().await?;
+    Ok(())
+}
