@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261121_000001_fleet;
 mod m20261121_000002_identity;
 mod m20261121_000003_audit;
+mod m20261121_000004_api_tokens;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_fleet::Migration),
             Box::new(m20261121_000002_identity::Migration),
             Box::new(m20261121_000003_audit::Migration),
+            Box::new(m20261121_000004_api_tokens::Migration),
         ]
     }
 }

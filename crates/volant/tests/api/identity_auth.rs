@@ -155,3 +155,81 @@ async fn password_hashes_are_argon2id_and_never_the_password() {
     assert!(stored.password_hash.starts_with("$argon2id$"), "{}", stored.password_hash);
     assert!(!stored.password_hash.contains(TEST_PASSWORD));
 }
+
+backend_tests! {
+    async fn personal_tokens_work_until_revoked_and_are_stored_hashed(app) {
+        let user = app.user("integration@garage.fr", &[Role::Staff]).await;
+        let session = app.login("integration@garage.fr", TEST_PASSWORD).await;
+        let auth = |token: &str| format!("Bearer {token}");
+        let create = Request::post("/api/v1/auth/tokens")
+            .header(header::AUTHORIZATION, auth(&session))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({ "name": "Export comptable", "expires_in_days": 30 }).to_string()))
+            .expect("request");
+        let created = app.send(create).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+        let body = created.json();
+        let token = body["token"].as_str().expect("token shown once").to_owned();
+        assert!(token.starts_with("vlt_") && token.len() == 68, "{token}");
+        let id = body["id"].as_i64().expect("id");
+
+        assert_eq!(app.get_as(&token, "/api/v1/garages").await.status, StatusCode::OK, "acts with the user's roles");
+        let me = app.get_as(&token, "/api/v1/auth/me").await.json();
+        assert_eq!(me["id"], user.id);
+        let listed = app.get_as(&session, "/api/v1/auth/tokens").await.json();
+        assert_eq!(listed[0]["name"], "Export comptable");
+        assert!(listed[0].get("token").is_none(), "never shown again");
+        assert!(listed[0]["last_used_at"].is_string());
+
+        let stored = volant::identity::auth::tokens::entity::Entity::find_by_id(id).one(&app.db).await.expect("query").expect("row");
+        assert_ne!(stored.token_hash, token);
+        assert!(!stored.token_hash.contains(&token[4..]));
+
+        // Another user cannot revoke it; its owner can.
+        let other = app.token_for("autre@garage.fr", &[Role::Admin]).await;
+        let foreign = Request::delete(format!("/api/v1/auth/tokens/{id}")).header(header::AUTHORIZATION, auth(&other)).body(Body::empty()).expect("request");
+        app.send(foreign).await.problem(StatusCode::NOT_FOUND, "not_found");
+        let revoke = Request::delete(format!("/api/v1/auth/tokens/{id}")).header(header::AUTHORIZATION, auth(&session)).body(Body::empty()).expect("request");
+        assert_eq!(app.send(revoke).await.status, StatusCode::NO_CONTENT);
+        assert_unauthorized(&app.get_as(&token, "/api/v1/garages").await);
+        assert_unauthorized(&app.get_as("vlt_0000000000000000000000000000000000000000000000000000000000000000", "/api/v1/garages").await);
+
+        let bad = Request::post("/api/v1/auth/tokens")
+            .header(header::AUTHORIZATION, auth(&session))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({ "name": "", "expires_in_days": 0 }).to_string()))
+            .expect("request");
+        let bad = app.send(bad).await;
+        bad.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        let mut fields = bad.error_fields();
+        fields.sort();
+        assert_eq!(fields, ["expires_in_days", "name"]);
+    }
+
+    async fn expired_personal_tokens_are_refused(app) {
+        let user = app.user("expire@garage.fr", &[Role::Staff]).await;
+        let created = volant::identity::auth::tokens::create(&app.db, user.id, &volant::identity::auth::tokens::NewToken { name: Some("court".into()), expires_in_days: Some(1) }).await.expect("token");
+        let stored = volant::identity::auth::tokens::entity::Entity::find_by_id(created.info.id).one(&app.db).await.expect("query").expect("row");
+        let mut active: volant::identity::auth::tokens::entity::ActiveModel = stored.into();
+        active.expires_at = Set(Some(chrono::Utc::now() - chrono::Duration::minutes(1)));
+        active.update(&app.db).await.expect("expire");
+        assert_unauthorized(&app.get_as(&created.token, "/api/v1/garages").await);
+    }
+}
+
+#[tokio::test]
+async fn the_profile_page_creates_shows_once_and_revokes_tokens() {
+    let app = TestApp::sqlite().await;
+    let created = app.post_form("/profile/tokens", &[("name", "Tableau de bord"), ("expires_in_days", "")]).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text());
+    let html = created.text();
+    let start = html.find("vlt_").expect("token shown");
+    let token = &html[start..start + 68];
+    assert_eq!(app.get_as(token, "/api/v1/garages").await.status, StatusCode::OK);
+    let page = app.get("/profile").await.text();
+    assert!(page.contains("Tableau de bord") && !page.contains(token), "listed, never shown again");
+    let id = volant::identity::auth::tokens::list(&app.db, app.admin().await.id).await.expect("list")[0].id;
+    let revoked = app.post_form(&format!("/profile/tokens/{id}/revoke"), &[]).await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    assert_unauthorized(&app.get_as(token, "/api/v1/garages").await);
+}

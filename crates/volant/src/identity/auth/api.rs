@@ -9,17 +9,23 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::CurrentUser;
+use super::tokens::{self, CreatedToken, NewToken, TokenInfo};
 use crate::identity::audit::{self, Action};
 use crate::identity::users::service::{self as users, AuthUser};
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult, Problem};
-use crate::platform::http::extract::ApiJson;
+use crate::platform::http::extract::{ApiJson, Id};
 use crate::platform::i18n::Msg;
 use crate::platform::ratelimit::client_ip;
 use crate::platform::validate::Validator;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(login)).routes(routes!(logout)).routes(routes!(me))
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(list_tokens, create_token))
+        .routes(routes!(revoke_token))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -91,4 +97,32 @@ async fn logout(
     responses((status = 200, body = AuthUser), (status = 401, body = Problem)))]
 async fn me(current: CurrentUser) -> Json<AuthUser> {
     Json(current.user)
+}
+
+/// Your personal API tokens (never the tokens themselves).
+#[utoipa::path(get, path = "/auth/tokens", tag = "auth",
+    responses((status = 200, body = [TokenInfo]), (status = 401, body = Problem)))]
+async fn list_tokens(State(state): State<AppState>, current: CurrentUser) -> AppResult<Json<Vec<TokenInfo>>> {
+    Ok(Json(tokens::list(&state.db, current.user.id).await?))
+}
+
+/// Create a personal API token for an integration. The token is in this answer
+/// only: it is stored hashed. It acts with your roles until revoked or expired.
+#[utoipa::path(post, path = "/auth/tokens", tag = "auth", request_body = NewToken,
+    responses((status = 201, body = CreatedToken), (status = 401, body = Problem), (status = 422, body = Problem)))]
+async fn create_token(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiJson(new): ApiJson<NewToken>,
+) -> AppResult<axum::response::Response> {
+    let created = tokens::create(&state.db, current.user.id, &new).await?;
+    Ok(crate::platform::http::respond::created(&format!("/api/v1/auth/tokens/{}", created.info.id), created))
+}
+
+/// Revoke one of your personal API tokens.
+#[utoipa::path(delete, path = "/auth/tokens/{id}", tag = "auth", params(("id" = i64, Path)),
+    responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn revoke_token(State(state): State<AppState>, current: CurrentUser, Id(id): Id) -> AppResult<StatusCode> {
+    tokens::revoke(&state.db, current.user.id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

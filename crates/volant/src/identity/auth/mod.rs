@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod session_entity;
+pub mod tokens;
 pub mod web_pages;
 
 use axum::extract::FromRequestParts;
@@ -101,8 +102,23 @@ pub async fn authenticate_token(
     Ok(user.filter(|u| u.organization_id == claims.org).map(|u| (u, claims.jti)))
 }
 
-/// Ends a session: its token is refused from now on.
+/// How a personal token appears as a `CurrentUser::session_id`.
+pub const PERSONAL_TOKEN_SESSION: &str = "token:";
+
+/// Ends a session: its token is refused from now on. Signing out with a personal
+/// token revokes that token.
 pub async fn revoke(db: &impl ConnectionTrait, session_id: &str) -> AppResult<()> {
+    if let Some(id) = session_id.strip_prefix(PERSONAL_TOKEN_SESSION).and_then(|id| id.parse::<i64>().ok()) {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let found =
+            tokens::entity::Entity::find_by_id(id).filter(tokens::entity::Column::RevokedAt.is_null()).one(db).await?;
+        if let Some(token) = found {
+            let mut active: tokens::entity::ActiveModel = token.into();
+            active.revoked_at = Set(Some(Utc::now()));
+            active.update(db).await?;
+        }
+        return Ok(());
+    }
     if let Some(session) = session_entity::Entity::find_by_id(session_id.to_owned()).one(db).await? {
         let mut active: session_entity::ActiveModel = session.into();
         active.revoked_at = Set(Some(Utc::now()));
@@ -165,8 +181,12 @@ impl FromRequestParts<AppState> for CurrentUser {
                 .map(|t| t.trim().to_owned())
         };
         let token = token.filter(|t| !t.is_empty()).ok_or(AppError::Unauthorized)?;
-        let (user, session_id) =
-            authenticate_token(&state.db, &state.signing_key, &token).await?.ok_or(AppError::Unauthorized)?;
+        let (user, session_id) = if token.starts_with(tokens::PREFIX) && !web::is_html_request() {
+            let (user, id) = tokens::authenticate(&state.db, &token).await?.ok_or(AppError::Unauthorized)?;
+            (user, format!("{PERSONAL_TOKEN_SESSION}{id}"))
+        } else {
+            authenticate_token(&state.db, &state.signing_key, &token).await?.ok_or(AppError::Unauthorized)?
+        };
         let current = Self { user, session_id };
         parts.extensions.insert(current.clone());
         Ok(current)

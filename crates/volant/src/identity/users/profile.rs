@@ -4,20 +4,49 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
 use crate::identity::audit::Actor;
 use crate::identity::auth::CurrentUser;
+use crate::identity::auth::tokens::{self, NewToken, TokenInfo};
 use crate::identity::users::service;
 use crate::platform::AppState;
-use crate::platform::http::extract::FormBody;
+use crate::platform::error::AppError;
+use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n::{self, Msg};
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/profile", get(show).post(change_password))
+    Router::new()
+        .route("/profile", get(show).post(change_password))
+        .route("/profile/tokens", axum::routing::post(create_token))
+        .route("/profile/tokens/{id}/revoke", axum::routing::post(revoke_token))
+}
+
+/// A token as the profile lists it.
+pub struct TokenRow {
+    pub id: i64,
+    pub name: String,
+    pub prefix: String,
+    pub created: String,
+    pub expires: String,
+    pub last_used: String,
+}
+
+impl From<TokenInfo> for TokenRow {
+    fn from(t: TokenInfo) -> Self {
+        let day = |d: chrono::DateTime<chrono::Utc>| d.format("%d/%m/%Y").to_string();
+        Self {
+            id: t.id,
+            name: t.name,
+            prefix: t.prefix,
+            created: day(t.created_at),
+            expires: t.expires_at.map_or_else(|| "—".to_owned(), day),
+            last_used: t.last_used_at.map_or_else(|| "—".to_owned(), day),
+        }
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -28,21 +57,66 @@ struct ProfilePage {
     email: String,
     roles: String,
     errors: FormErrors,
+    tokens: Vec<TokenRow>,
+    /// A token just created: shown this once.
+    new_token: Option<String>,
 }
 
-fn profile_page(page: PageCtx, current: &CurrentUser, errors: FormErrors) -> ProfilePage {
+async fn profile_page(
+    state: &AppState,
+    page: PageCtx,
+    current: &CurrentUser,
+    errors: FormErrors,
+    new_token: Option<String>,
+) -> Result<ProfilePage, AppError> {
     let roles = current.user.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
-    ProfilePage {
+    let tokens = tokens::list(&state.db, current.user.id).await?.into_iter().map(TokenRow::from).collect();
+    Ok(ProfilePage {
         page,
         display_name: current.user.display_name.clone(),
         email: current.user.email.clone(),
         roles,
         errors,
+        tokens,
+        new_token,
+    })
+}
+
+async fn show(State(state): State<AppState>, current: CurrentUser, page: PageCtx) -> WebResult<ProfilePage> {
+    Ok(profile_page(&state, page, &current, FormErrors::default(), None).await?)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct TokenForm {
+    name: String,
+    expires_in_days: String,
+}
+
+async fn create_token(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    page: PageCtx,
+    FormBody(form): FormBody<TokenForm>,
+) -> WebResult<Response> {
+    let days = form.expires_in_days.trim();
+    let expires_in_days = if days.is_empty() { None } else { Some(days.parse::<i64>().unwrap_or(0)) };
+    let new = NewToken { name: Some(form.name), expires_in_days };
+    match tokens::create(&state.db, current.user.id, &new).await {
+        // Shown in this answer only: never in a redirect, a cookie or a URL.
+        Ok(created) => {
+            Ok(profile_page(&state, page, &current, FormErrors::default(), Some(created.token)).await?.into_response())
+        }
+        Err(err) => {
+            let errors = FormErrors::from_app_error(err)?;
+            Ok(unprocessable(profile_page(&state, page, &current, errors, None).await?))
+        }
     }
 }
 
-async fn show(current: CurrentUser, page: PageCtx) -> ProfilePage {
-    profile_page(page, &current, FormErrors::default())
+async fn revoke_token(State(state): State<AppState>, current: CurrentUser, Id(id): Id) -> WebResult<Response> {
+    tokens::revoke(&state.db, current.user.id, id).await?;
+    Ok(redirect_with_flash("/profile", "success", i18n::current().text("token.revoked")))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -63,7 +137,7 @@ async fn change_password(
     if form.new_password != form.confirm_password {
         let mut errors = FormErrors::default();
         errors.add("confirm_password", Msg::new("user.password_mismatch").render(i18n::current()));
-        return Ok(unprocessable(profile_page(page, &current, errors)));
+        return Ok(unprocessable(profile_page(&state, page, &current, errors, None).await?));
     }
     match service::change_password(&state.db, &actor, &current.session_id, &form.current_password, &form.new_password)
         .await
@@ -71,7 +145,7 @@ async fn change_password(
         Ok(()) => Ok(redirect_with_flash("/profile", "success", i18n::current().text("user.password_changed"))),
         Err(err) => {
             let errors = FormErrors::from_app_error(err)?;
-            Ok(unprocessable(profile_page(page, &current, errors)))
+            Ok(unprocessable(profile_page(&state, page, &current, errors, None).await?))
         }
     }
 }

@@ -1,0 +1,159 @@
+//! Personal API tokens: `vlt_` + 64 hex characters, shown once at creation;
+//! the database keeps only their SHA-256, so a leaked database leaks no token.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::identity::users::service::{self as users, AuthUser};
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::i18n::Msg;
+use crate::platform::secrets;
+use crate::platform::validate::Validator;
+
+pub const PREFIX: &str = "vlt_";
+/// `last_used_at` is written at most this often, not on every request.
+const LAST_USED_RESOLUTION: Duration = Duration::minutes(1);
+
+/// A token as its owner sees it later: never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub name: String,
+    /// The first characters, to recognize it.
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// A new token: the only time `token` is ever shown.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CreatedToken {
+    #[serde(flatten)]
+    pub info: TokenInfo,
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct NewToken {
+    #[schema(required = true, example = "Export comptable")]
+    pub name: Option<String>,
+    /// Days until it expires (1 to 3650); never, when absent.
+    pub expires_in_days: Option<i64>,
+}
+
+fn hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn info(m: entity::Model) -> TokenInfo {
+    TokenInfo {
+        id: m.id,
+        name: m.name,
+        prefix: m.prefix,
+        created_at: m.created_at,
+        expires_at: m.expires_at,
+        last_used_at: m.last_used_at,
+    }
+}
+
+pub async fn create(db: &impl ConnectionTrait, user_id: i64, new: &NewToken) -> AppResult<CreatedToken> {
+    let mut v = Validator::new();
+    let name = v.required_text("name", new.name.as_deref(), 80);
+    if let Some(days) = new.expires_in_days
+        && !(1..=3650).contains(&days)
+    {
+        v.add("expires_in_days", Msg::new("token.expiry_range"));
+    }
+    v.finish()?;
+    let token = format!("{PREFIX}{}", secrets::random_token(32)?);
+    let now = Utc::now();
+    let model = entity::ActiveModel {
+        user_id: Set(user_id),
+        name: Set(name.unwrap_or_default()),
+        token_hash: Set(hash(&token)),
+        prefix: Set(token.chars().take(12).collect()),
+        created_at: Set(now),
+        expires_at: Set(new.expires_in_days.map(|d| now + Duration::days(d))),
+        revoked_at: Set(None),
+        last_used_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    tracing::info!(user_id, token_id = model.id, "API token created");
+    Ok(CreatedToken { info: info(model), token })
+}
+
+/// The user's live tokens, newest first.
+pub async fn list(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Vec<TokenInfo>> {
+    Ok(entity::Entity::find()
+        .filter(entity::Column::UserId.eq(user_id))
+        .filter(entity::Column::RevokedAt.is_null())
+        .order_by_desc(entity::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(info)
+        .collect())
+}
+
+/// Revokes one of the user's tokens; another user's token is a 404.
+pub async fn revoke(db: &impl ConnectionTrait, user_id: i64, id: i64) -> AppResult<()> {
+    let token = entity::Entity::find_by_id(id)
+        .filter(entity::Column::UserId.eq(user_id))
+        .filter(entity::Column::RevokedAt.is_null())
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut active: entity::ActiveModel = token.into();
+    active.revoked_at = Set(Some(Utc::now()));
+    active.update(db).await?;
+    Ok(())
+}
+
+/// The user a personal token speaks for, with the token's id.
+pub async fn authenticate(db: &impl ConnectionTrait, token: &str) -> AppResult<Option<(AuthUser, i64)>> {
+    let Some(found) = entity::Entity::find().filter(entity::Column::TokenHash.eq(hash(token))).one(db).await? else {
+        return Ok(None);
+    };
+    let now = Utc::now();
+    if found.revoked_at.is_some() || found.expires_at.is_some_and(|e| e <= now) {
+        return Ok(None);
+    }
+    let Some(user) = users::find_active(db, found.user_id).await? else { return Ok(None) };
+    let id = found.id;
+    if found.last_used_at.is_none_or(|t| now - t > LAST_USED_RESOLUTION) {
+        let mut active: entity::ActiveModel = found.into();
+        active.last_used_at = Set(Some(now));
+        active.update(db).await?;
+    }
+    Ok(Some((user, id)))
+}
+
+pub mod entity {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "api_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub user_id: i64,
+        pub name: String,
+        pub token_hash: String,
+        pub prefix: String,
+        pub created_at: DateTimeUtc,
+        pub expires_at: Option<DateTimeUtc>,
+        pub revoked_at: Option<DateTimeUtc>,
+        pub last_used_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
