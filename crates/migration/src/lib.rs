@@ -7,6 +7,7 @@ mod m20261121_000001_fleet;
 mod m20261121_000002_identity;
 mod m20261121_000003_audit;
 mod m20261121_000004_api_tokens;
+mod m20261121_000005_organization_settings;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000002_identity::Migration),
             Box::new(m20261121_000003_audit::Migration),
             Box::new(m20261121_000004_api_tokens::Migration),
+            Box::new(m20261121_000005_organization_settings::Migration),
         ]
     }
 }

@@ -25,6 +25,7 @@ pub fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
     auth::api::router()
         .merge(guard(audit::api::router(), state, Permission::AuditRead, Permission::AuditRead))
         .merge(guard(users::api::router(), state, Permission::UsersManage, Permission::UsersManage))
+        .merge(guard(organizations::api::router(), state, Permission::OwnProfile, Permission::OrgSettings))
 }
 
 /// Puts a domain's API behind sign-in: see [`require_access`].
@@ -74,7 +75,9 @@ pub fn web_router(state: &AppState) -> axum::Router<AppState> {
     let users = auth::web_pages::guard(users::web::router(), state, Permission::UsersManage, Permission::UsersManage);
     let profile =
         auth::web_pages::guard(users::profile::router(), state, Permission::OwnProfile, Permission::OwnProfile);
-    auth::web_pages::router().merge(audit).merge(users).merge(profile)
+    let organization =
+        auth::web_pages::guard(organizations::web::router(), state, Permission::OrgSettings, Permission::OrgSettings);
+    auth::web_pages::router().merge(audit).merge(users).merge(profile).merge(organization)
 }
 
 /// Records a refused request in the audit trail. A failure to record is logged,

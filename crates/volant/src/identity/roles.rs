@@ -47,13 +47,15 @@ pub enum Permission {
     AuditRead,
     /// See and manage the organization's users.
     UsersManage,
-    /// See one's own profile and change one's password.
+    /// See one's own profile and organization, change one's password.
     OwnProfile,
+    /// Change the organization's settings.
+    OrgSettings,
 }
 
 impl Permission {
-    pub const ALL: [Self; 5] =
-        [Self::FleetRead, Self::FleetWrite, Self::AuditRead, Self::UsersManage, Self::OwnProfile];
+    pub const ALL: [Self; 6] =
+        [Self::FleetRead, Self::FleetWrite, Self::AuditRead, Self::UsersManage, Self::OwnProfile, Self::OrgSettings];
 }
 
 /// The role → permission matrix. One table, read by the access check and by the
@@ -67,6 +69,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             Permission::AuditRead,
             Permission::UsersManage,
             Permission::OwnProfile,
+            Permission::OrgSettings,
         ],
     ),
     (Role::Manager, &[Permission::FleetRead, Permission::FleetWrite, Permission::OwnProfile]),

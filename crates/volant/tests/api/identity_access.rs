@@ -74,6 +74,8 @@ backend_tests! {
                     Permission::AuditRead
                 } else if path.starts_with("/api/v1/users") {
                     Permission::UsersManage
+                } else if path.starts_with("/api/v1/organization") {
+                    if method == Method::GET { Permission::OwnProfile } else { Permission::OrgSettings }
                 } else if method == Method::GET {
                     Permission::FleetRead
                 } else {

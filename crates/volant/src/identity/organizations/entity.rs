@@ -12,6 +12,9 @@ pub struct Model {
     pub locale: String,
     /// IANA zone, e.g. `Europe/Paris`, `Africa/Dakar`.
     pub time_zone: String,
+    pub address: Option<String>,
+    /// JSON array of percentages as strings.
+    pub vat_rates: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

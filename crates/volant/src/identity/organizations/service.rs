@@ -1,11 +1,158 @@
 //! Organizations: the tenants every row belongs to.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QueryOrder, Set, TransactionSession, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::entity::{self, Entity as Organizations};
-use crate::platform::error::AppResult;
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::i18n::Msg;
 use crate::platform::tenant::OrgId;
+use crate::platform::validate::Validator;
+
+/// France's rates: standard, intermediate, reduced, super-reduced.
+const DEFAULT_VAT_RATES: &str = r#"["20","10","5.5","2.1"]"#;
+
+/// Currencies an organization may keep its books in, with their decimals (ISO 4217).
+pub const CURRENCIES: &[(&str, u8)] = &[
+    ("EUR", 2),
+    ("XOF", 0),
+    ("XAF", 0),
+    ("USD", 2),
+    ("GBP", 2),
+    ("CHF", 2),
+    ("CAD", 2),
+    ("MAD", 2),
+    ("GNF", 0),
+    ("TND", 3),
+];
+
+pub fn currency_decimals(code: &str) -> Option<u8> {
+    CURRENCIES.iter().find(|(c, _)| *c == code).map(|(_, d)| *d)
+}
+
+/// An organization's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Organization {
+    pub id: i64,
+    pub name: String,
+    pub address: Option<String>,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Digits after the decimal point for this currency (EUR 2, XOF 0).
+    pub currency_decimals: u8,
+    /// VAT rates in percent, as decimal strings (`"5.5"`).
+    pub vat_rates: Vec<String>,
+    /// `fr` or `en`: the language of the pages.
+    pub locale: String,
+    /// IANA time zone, e.g. `Europe/Paris`, `Africa/Dakar`.
+    pub time_zone: String,
+}
+
+impl From<entity::Model> for Organization {
+    fn from(m: entity::Model) -> Self {
+        Self {
+            id: m.id,
+            currency_decimals: currency_decimals(&m.currency).unwrap_or(2),
+            name: m.name,
+            address: m.address,
+            currency: m.currency,
+            vat_rates: m.vat_rates.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default(),
+            locale: m.locale,
+            time_zone: m.time_zone,
+        }
+    }
+}
+
+/// Some settings (absent fields are kept; `null` clears the address).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct OrganizationPatch {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "crate::platform::http::extract::double_option")]
+    pub address: Option<Option<String>>,
+    pub currency: Option<String>,
+    pub vat_rates: Option<Vec<String>>,
+    pub locale: Option<String>,
+    pub time_zone: Option<String>,
+}
+
+pub async fn get(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Organization> {
+    Organizations::find_by_id(org.get()).one(db).await?.map(Organization::from).ok_or(AppError::NotFound)
+}
+
+fn check_vat_rate(rate: &str) -> bool {
+    let rate = rate.trim();
+    let (int, frac) = rate.split_once('.').unwrap_or((rate, ""));
+    !int.is_empty()
+        && int.len() <= 2
+        && frac.len() <= 2
+        && int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit())
+        && !(rate.contains('.') && frac.is_empty())
+}
+
+fn check_time_zone(tz: &str) -> bool {
+    tz == "UTC"
+        || (tz.contains('/')
+            && tz.len() <= 64
+            && tz
+                .split('/')
+                .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "_+-".contains(c))))
+}
+
+/// Changes the settings, audited in the same transaction.
+pub async fn update<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &crate::identity::audit::Actor,
+    patch: OrganizationPatch,
+) -> AppResult<Organization> {
+    let before = get(db, actor.org).await?;
+    let mut v = Validator::new();
+    let name = match &patch.name {
+        Some(name) => v.required_text("name", Some(name), 120),
+        None => Some(before.name.clone()),
+    };
+    let address = match &patch.address {
+        Some(address) => v.optional_text("address", address.as_deref(), 255),
+        None => before.address.clone(),
+    };
+    let currency = patch.currency.as_deref().map_or(before.currency.clone(), |c| c.trim().to_uppercase());
+    if currency_decimals(&currency).is_none() {
+        v.add("currency", Msg::new("organization.currency_unknown"));
+    }
+    let vat_rates: Vec<String> = patch
+        .vat_rates
+        .clone()
+        .map_or(before.vat_rates.clone(), |r| r.iter().map(|x| x.trim().replace(',', ".")).collect());
+    if vat_rates.len() > 10 || !vat_rates.iter().all(|r| check_vat_rate(r)) {
+        v.add("vat_rates", Msg::new("organization.vat_invalid"));
+    }
+    let locale = patch.locale.clone().unwrap_or(before.locale.clone());
+    if !matches!(locale.as_str(), "fr" | "en") {
+        v.add("locale", Msg::new("organization.locale_unknown"));
+    }
+    let time_zone = patch.time_zone.as_deref().map_or(before.time_zone.clone(), |t| t.trim().to_owned());
+    if !check_time_zone(&time_zone) {
+        v.add("time_zone", Msg::new("organization.time_zone_invalid"));
+    }
+    v.finish()?;
+    let txn = db.begin().await?;
+    let model = Organizations::find_by_id(actor.org.get()).one(&txn).await?.ok_or(AppError::NotFound)?;
+    let mut active: entity::ActiveModel = model.into();
+    active.name = Set(name.unwrap_or_default());
+    active.address = Set(address);
+    active.currency = Set(currency);
+    active.vat_rates = Set(Some(serde_json::to_string(&vat_rates).unwrap_or_else(|_| "[]".into())));
+    active.locale = Set(locale);
+    active.time_zone = Set(time_zone);
+    active.updated_at = Set(Utc::now());
+    active.update(&txn).await?;
+    let after = get(&txn, actor.org).await?;
+    crate::identity::audit::record_change(&txn, actor, ("organization", actor.org.get()), Some(&before), Some(&after))
+        .await?;
+    txn.commit().await?;
+    Ok(after)
+}
 
 /// What a new organization is made of.
 #[derive(Debug, Clone)]
@@ -34,6 +181,8 @@ pub async fn create(db: &impl ConnectionTrait, new: NewOrganization) -> AppResul
         currency: Set(new.currency),
         locale: Set(new.locale),
         time_zone: Set(new.time_zone),
+        address: Set(None),
+        vat_rates: Set(Some(DEFAULT_VAT_RATES.to_owned())),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -53,4 +202,28 @@ pub async fn ensure_default(db: &impl ConnectionTrait) -> AppResult<OrgId> {
     // Two instances starting together may both create one: both then use the oldest.
     let first = Organizations::find().order_by_asc(entity::Column::Id).one(db).await?;
     Ok(OrgId::new(first.map_or(0, |o| o.id)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vat_rates_and_time_zones() {
+        for ok in ["20", "5.5", "2.1", "0", "18", "10.25"] {
+            assert!(check_vat_rate(ok), "{ok}");
+        }
+        for bad in ["", "abc", "100", "5.", ".5", "5.555", "-1", "20%"] {
+            assert!(!check_vat_rate(bad), "{bad}");
+        }
+        for ok in ["Europe/Paris", "Africa/Dakar", "America/Argentina/Buenos_Aires", "UTC", "Etc/GMT+1"] {
+            assert!(check_time_zone(ok), "{ok}");
+        }
+        for bad in ["", "Paris", "Europe//Paris", "Europe/Paris; DROP"] {
+            assert!(!check_time_zone(bad), "{bad}");
+        }
+        assert_eq!(currency_decimals("XOF"), Some(0));
+        assert_eq!(currency_decimals("EUR"), Some(2));
+        assert_eq!(currency_decimals("ZZZ"), None);
+    }
 }

@@ -20,6 +20,7 @@ use crate::platform::http::assets;
         (name = "auth", description = "Sign-in: exchange an e-mail and password for a bearer token"),
         (name = "garages", description = "Garages of the network"),
         (name = "vehicles", description = "Vehicles, unique by normalized plate"),
+        (name = "organization", description = "Your organization's settings"),
         (name = "users", description = "The organization's users and their roles (administrators)"),
         (name = "audit", description = "Who changed what, when and from where (administrators)"),
     ),

@@ -1,0 +1,35 @@
+//! `/api/v1/organization`: the caller's organization settings.
+
+use axum::Json;
+use axum::extract::State;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::service::{self, Organization, OrganizationPatch};
+use crate::identity::Tenant;
+use crate::identity::audit::Actor;
+use crate::platform::AppState;
+use crate::platform::error::{AppResult, Problem};
+use crate::platform::http::extract::ApiJson;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_organization, patch_organization))
+}
+
+/// Your organization's settings (every member).
+#[utoipa::path(get, path = "/organization", tag = "organization",
+    responses((status = 200, body = Organization), (status = 401, body = Problem)))]
+async fn get_organization(State(state): State<AppState>, Tenant(org): Tenant) -> AppResult<Json<Organization>> {
+    Ok(Json(service::get(&state.db, org).await?))
+}
+
+/// Change your organization's settings (administrators).
+#[utoipa::path(patch, path = "/organization", tag = "organization", request_body = OrganizationPatch,
+    responses((status = 200, body = Organization), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn patch_organization(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(patch): ApiJson<OrganizationPatch>,
+) -> AppResult<Json<Organization>> {
+    Ok(Json(service::update(&state.db, &actor, patch).await?))
+}

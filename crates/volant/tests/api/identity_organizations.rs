@@ -1,0 +1,60 @@
+//! Organization settings: read by every member, changed by administrators.
+
+use axum::http::StatusCode;
+use serde_json::json;
+use volant::identity::roles::Role;
+
+use crate::backend_tests;
+
+backend_tests! {
+    async fn administrators_set_currency_vat_locale_and_time_zone(app) {
+        let staff = app.token_for("atelier@garage.sn", &[Role::Staff]).await;
+        let settings = app.get_as(&staff, "/api/v1/organization").await;
+        assert_eq!(settings.status, StatusCode::OK);
+        let body = settings.json();
+        assert_eq!(body["currency"], "EUR");
+        assert_eq!(body["currency_decimals"], 2);
+        assert_eq!(body["vat_rates"], json!(["20", "10", "5.5", "2.1"]));
+        assert_eq!(body["locale"], "fr");
+
+        let patched = app
+            .patch_json("/api/v1/organization", &json!({ "name": "Dakar Auto", "currency": "xof", "vat_rates": ["18", "10,5"], "time_zone": "Africa/Dakar", "address": "Avenue Senghor" }))
+            .await;
+        assert_eq!(patched.status, StatusCode::OK, "{}", patched.text());
+        let body = patched.json();
+        assert_eq!(body["currency"], "XOF");
+        assert_eq!(body["currency_decimals"], 0);
+        assert_eq!(body["vat_rates"], json!(["18", "10.5"]));
+        assert_eq!(body["time_zone"], "Africa/Dakar");
+
+        let bad = app.patch_json("/api/v1/organization", &json!({ "currency": "ZZZ", "vat_rates": ["vingt"], "locale": "de", "time_zone": "Paris", "name": "" })).await;
+        bad.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        let mut fields = bad.error_fields();
+        fields.sort();
+        assert_eq!(fields, ["currency", "locale", "name", "time_zone", "vat_rates"]);
+
+        app.patch_json("/api/v1/organization", &json!({ "address": null })).await;
+        assert_eq!(app.get("/api/v1/organization").await.json()["address"], serde_json::Value::Null);
+
+        let manager = app.token_for("gerant@garage.sn", &[Role::Manager]).await;
+        let request = crate::helpers::json_request(axum::http::Method::PATCH, "/api/v1/organization", &json!({ "currency": "EUR" }));
+        let mut request = request;
+        request.headers_mut().insert("authorization", format!("Bearer {manager}").parse().expect("header"));
+        app.send(request).await.problem(StatusCode::FORBIDDEN, "forbidden");
+
+        let audit = app.get("/api/v1/audit?entity_type=organization").await.json();
+        assert_eq!(audit[audit.as_array().expect("array").len() - 1]["changes"]["currency"], json!(["EUR", "XOF"]));
+    }
+
+    async fn the_settings_page_saves_and_explains_errors(app) {
+        let page = app.get("/admin/organization").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.text().contains("20 ; 10 ; 5.5 ; 2.1"));
+        let saved = app.post_form("/admin/organization", &[("name", "Garage Central"), ("address", ""), ("currency", "EUR"), ("vat_rates", "20 ; 5,5"), ("locale", "fr"), ("time_zone", "Europe/Paris")]).await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+        assert_eq!(app.get("/api/v1/organization").await.json()["vat_rates"], json!(["20", "5.5"]));
+        let wrong = app.post_form("/admin/organization", &[("name", "G"), ("currency", "EUR"), ("vat_rates", "200"), ("locale", "fr"), ("time_zone", "Europe/Paris")]).await;
+        assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(wrong.text().contains("Taux de TVA invalides"));
+    }
+}
