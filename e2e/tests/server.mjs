@@ -25,12 +25,13 @@ export async function startServer() {
       VOLANT_ADMIN_PASSWORD: ADMIN.password,
       RUST_LOG: "info",
     },
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["ignore", "inherit", "pipe"],
   });
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("server did not start within 30 s")), 30_000);
     let buffer = "";
-    child.stdout.on("data", (chunk) => {
+    child.stderr.on("data", (chunk) => {
+      if (process.env.E2E_SERVER_LOGS) process.stderr.write(chunk);
       buffer += chunk.toString();
       const match = buffer.match(/open (http:\/\/127\.0\.0\.1:\d+)/);
       if (match) {

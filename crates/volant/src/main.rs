@@ -35,8 +35,22 @@ enum Command {
         #[arg(long, env = "VOLANT_NEW_ADMIN_PASSWORD", hide_env_values = true)]
         password: String,
     },
-    /// Create a user of the default organization with one or more roles.
+    /// Create an organization (a garage network or a driving school); prints its id.
+    CreateOrganization {
+        #[arg(long)]
+        name: String,
+        /// ISO 4217 code: EUR, XOF, XAF, …
+        #[arg(long, default_value = "EUR")]
+        currency: String,
+        /// IANA time zone, e.g. Africa/Dakar.
+        #[arg(long, default_value = "Europe/Paris")]
+        time_zone: String,
+    },
+    /// Create a user with one or more roles (in the default organization unless told).
     CreateUser {
+        /// The organization's id (see create-organization); the default one otherwise.
+        #[arg(long)]
+        organization: Option<i64>,
         #[arg(long)]
         email: String,
         /// Display name (defaults to the part of the e-mail before @).
@@ -67,9 +81,14 @@ async fn main() -> ExitCode {
         Command::Migrate => migrate(&config).await,
         Command::SeedDemo => seed_demo(config).await,
         Command::CreateAdmin { email, name, password } => {
-            create_user(config, email, name, password, vec![volant::identity::roles::Role::Admin]).await
+            create_user(config, None, email, name, password, vec![volant::identity::roles::Role::Admin]).await
         }
-        Command::CreateUser { email, name, roles, password } => create_user(config, email, name, password, roles).await,
+        Command::CreateOrganization { name, currency, time_zone } => {
+            create_organization(config, name, currency, time_zone).await
+        }
+        Command::CreateUser { organization, email, name, roles, password } => {
+            create_user(config, organization, email, name, password, roles).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -117,8 +136,27 @@ fn parse_role(value: &str) -> Result<volant::identity::roles::Role, String> {
         .ok_or_else(|| "expected admin, manager, staff, instructor or candidate".to_owned())
 }
 
+async fn create_organization(config: Config, name: String, currency: String, time_zone: String) -> Result<(), String> {
+    use volant::identity::organizations::service::{self as organizations, NewOrganization, currency_decimals};
+    let currency = currency.trim().to_uppercase();
+    if currency_decimals(&currency).is_none() || name.trim().is_empty() {
+        return Err(
+            "a name and a supported currency (EUR, XOF, XAF, USD, GBP, CHF, CAD, MAD, GNF, TND) are required".into()
+        );
+    }
+    let state = volant::init_state(config).await.map_err(|e| format!("database: {e}"))?;
+    let new = NewOrganization { name: name.trim().to_owned(), currency, time_zone, ..Default::default() };
+    let org = organizations::create(&state.db, new).await.map_err(|e| e.to_string())?;
+    #[allow(clippy::print_stdout)] // The id is the command's answer, for scripts.
+    {
+        println!("{org}");
+    }
+    Ok(())
+}
+
 async fn create_user(
     config: Config,
+    organization: Option<i64>,
     email: String,
     name: Option<String>,
     password: String,
@@ -128,7 +166,17 @@ async fn create_user(
     let state = volant::init_state(config).await.map_err(|e| format!("database: {e}"))?;
     let display_name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("Utilisateur").to_owned());
     let new = NewUser { email, display_name, password, roles };
-    match users::create(&state.db, state.default_org, new).await {
+    let org = match organization {
+        Some(id) => {
+            let org = volant::platform::tenant::OrgId::new(id);
+            volant::identity::organizations::service::get(&state.db, org)
+                .await
+                .map_err(|_| format!("organization {id} does not exist"))?;
+            org
+        }
+        None => state.default_org,
+    };
+    match users::create(&state.db, org, new).await {
         Ok(user) => {
             tracing::info!(user_id = user.id, email = %user.email, roles = ?user.roles, "user created");
             Ok(())

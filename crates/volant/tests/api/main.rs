@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod cli;
 mod fleet_garages;
 mod fleet_vehicles;
 mod identity_access;

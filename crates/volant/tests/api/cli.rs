@@ -1,0 +1,68 @@
+//! The operator commands, run as the real binary.
+
+use std::process::Command;
+
+fn volant(database_url: &str, args: &[&str], password: Option<&str>) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_volant"));
+    command.args(args).env("DATABASE_URL", database_url).env("RUST_LOG", "warn");
+    if let Some(password) = password {
+        command.env("VOLANT_NEW_USER_PASSWORD", password).env("VOLANT_NEW_ADMIN_PASSWORD", password);
+    }
+    command.output().expect("run volant")
+}
+
+#[test]
+fn operators_create_organizations_and_users() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("cli.db").display());
+    let created = volant(
+        &url,
+        &["create-organization", "--name", "Dakar Auto", "--currency", "xof", "--time-zone", "Africa/Dakar"],
+        None,
+    );
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let org: i64 = String::from_utf8_lossy(&created.stdout).trim().parse().expect("stdout is the id alone");
+    assert!(org >= 2, "the default organization exists too");
+
+    let ok = volant(
+        &url,
+        &[
+            "create-user",
+            "--organization",
+            &org.to_string(),
+            "--email",
+            "chef@dakar-auto.sn",
+            "--role",
+            "admin",
+            "--role",
+            "manager",
+        ],
+        Some(crate::helpers::TEST_PASSWORD),
+    );
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let again = volant(
+        &url,
+        &["create-user", "--organization", &org.to_string(), "--email", "CHEF@dakar-auto.sn", "--role", "staff"],
+        Some(crate::helpers::TEST_PASSWORD),
+    );
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already used"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let weak = volant(&url, &["create-admin", "--email", "x@y.sn"], Some("court"));
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("at least 12 characters"));
+    let nowhere = volant(
+        &url,
+        &["create-user", "--organization", "999", "--email", "z@y.sn", "--role", "staff"],
+        Some(crate::helpers::TEST_PASSWORD),
+    );
+    assert!(String::from_utf8_lossy(&nowhere.stderr).contains("organization 999 does not exist"));
+    let bad_role =
+        volant(&url, &["create-user", "--email", "z@y.sn", "--role", "pilot"], Some(crate::helpers::TEST_PASSWORD));
+    assert!(!bad_role.status.success());
+    let bad_currency = volant(&url, &["create-organization", "--name", "X", "--currency", "ZZZ"], None);
+    assert!(!bad_currency.status.success());
+}
