@@ -115,3 +115,83 @@ backend_tests! {
         peek.problem(StatusCode::NOT_FOUND, "not_found");
     }
 }
+
+/// Every page route, with the permission it needs (pages have no OpenAPI
+/// document: a new page must be added here).
+fn page_routes(garage: i64, vehicle: i64, user: i64) -> Vec<(Method, String, Permission)> {
+    use Permission::{AuditRead, FleetRead, FleetWrite, OrgSettings, OwnProfile, UsersManage};
+    let get = |path: String, permission| (Method::GET, path, permission);
+    let post = |path: String, permission| (Method::POST, path, permission);
+    vec![
+        get("/garages".into(), FleetRead),
+        get("/garages/new".into(), FleetRead),
+        get(format!("/garages/{garage}"), FleetRead),
+        get(format!("/garages/{garage}/edit"), FleetRead),
+        get(format!("/garages/{garage}/delete"), FleetRead),
+        get("/vehicles".into(), FleetRead),
+        get("/vehicles/new".into(), FleetRead),
+        get(format!("/vehicles/{vehicle}"), FleetRead),
+        get(format!("/vehicles/{vehicle}/edit"), FleetRead),
+        get(format!("/vehicles/{vehicle}/move"), FleetRead),
+        get(format!("/vehicles/{vehicle}/delete"), FleetRead),
+        get("/admin/audit".into(), AuditRead),
+        get("/admin/audit.csv".into(), AuditRead),
+        get("/admin/users".into(), UsersManage),
+        get("/admin/users/new".into(), UsersManage),
+        get(format!("/admin/users/{user}"), UsersManage),
+        get("/admin/organization".into(), OrgSettings),
+        get("/profile".into(), OwnProfile),
+        post("/garages".into(), FleetWrite),
+        post(format!("/garages/{garage}/edit"), FleetWrite),
+        post("/vehicles".into(), FleetWrite),
+        post(format!("/vehicles/{vehicle}/edit"), FleetWrite),
+        post(format!("/vehicles/{vehicle}/move"), FleetWrite),
+        post("/admin/users".into(), UsersManage),
+        post(format!("/admin/users/{user}"), UsersManage),
+        post("/admin/organization".into(), OrgSettings),
+        post("/profile".into(), OwnProfile),
+        post("/profile/tokens".into(), OwnProfile),
+        post(format!("/garages/{garage}/delete"), FleetWrite),
+        post(format!("/vehicles/{vehicle}/delete"), FleetWrite),
+    ]
+}
+
+backend_tests! {
+    async fn every_page_obeys_the_role_matrix(app) {
+        use crate::helpers::TEST_CSRF;
+        for role in Role::ALL {
+            let person = app.user(&format!("page-{}@volant.test", role.as_str()), &[role]).await;
+            let session = volant::identity::auth::issue(&app.db, &app.signing_key, &person, "web").await.expect("session").token;
+            let cookies = format!("volant_session={session}; volant_csrf={TEST_CSRF}");
+            let garage = app.garage(&format!("Pages {}", role.as_str())).await;
+            let vehicle = app.vehicle(garage, &fresh_plate()).await;
+            for (method, path, needed) in page_routes(garage, vehicle, person.id) {
+                let body = if method == Method::POST { format!("_csrf={TEST_CSRF}") } else { String::new() };
+                let request = Request::builder()
+                    .method(method.clone())
+                    .uri(&path)
+                    .header(header::COOKIE, &cookies)
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from(body))
+                    .expect("request");
+                let response = app.send_anonymous(request).await;
+                let sent_to_login = response.header("location").is_some_and(|l| l.starts_with("/login"));
+                if role.allows(needed) {
+                    assert!(
+                        response.status != StatusCode::FORBIDDEN && !sent_to_login && !response.status.is_server_error(),
+                        "{role:?} {method} {path}: {}", response.status
+                    );
+                } else {
+                    assert_eq!(response.status, StatusCode::FORBIDDEN, "{role:?} {method} {path}");
+                }
+            }
+            // Strangers are sent to the login page; their forms are refused outright.
+            for (method, path, _) in page_routes(garage, vehicle, person.id) {
+                let request = Request::builder().method(method.clone()).uri(&path).body(Body::empty()).expect("request");
+                let response = app.send_anonymous(request).await;
+                let sent_to_login = response.header("location").is_some_and(|l| l.starts_with("/login"));
+                assert!(sent_to_login || (method == Method::POST && response.status == StatusCode::FORBIDDEN), "{method} {path}: {}", response.status);
+            }
+        }
+    }
+}
