@@ -13,6 +13,15 @@ pub enum Locale {
 }
 
 impl Locale {
+    /// `fr` or `en`, as organizations store it.
+    pub fn parse(code: &str) -> Option<Self> {
+        match code {
+            "fr" => Some(Self::Fr),
+            "en" => Some(Self::En),
+            _ => None,
+        }
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Self::Fr => "fr",
@@ -147,6 +156,13 @@ mod tests {
                 assert!(!value.trim().is_empty(), "{name}: empty value for {key}");
             }
         }
+    }
+
+    #[test]
+    fn english_translates_every_french_key() {
+        let en = Locale::En.catalog();
+        let missing: Vec<&&str> = Locale::Fr.catalog().keys().filter(|k| !en.contains_key(*k)).collect();
+        assert!(missing.is_empty(), "missing from en.txt: {missing:?}");
     }
 
     #[test]

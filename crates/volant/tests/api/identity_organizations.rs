@@ -58,3 +58,18 @@ backend_tests! {
         assert!(wrong.text().contains("Taux de TVA invalides"));
     }
 }
+
+backend_tests! {
+    async fn pages_speak_the_organizations_language(app) {
+        let french = app.get("/garages").await.text();
+        assert!(french.contains("lang=\"fr\"") && french.contains("Nouveau garage"));
+        app.patch_json("/api/v1/organization", &json!({ "locale": "en" })).await;
+        let english = app.get("/garages").await.text();
+        assert!(english.contains("lang=\"en\"") && english.contains("New garage") && !english.contains("Nouveau garage"), "{english}");
+        let garage = app.garage("G").await;
+        app.vehicle(garage, "EN-123-GB").await;
+        let gid = garage.to_string();
+        let duplicate = app.post_form("/vehicles", &[("garage_id", &gid), ("license_plate", "en 123 gb"), ("brand", "Mini"), ("model", "Cooper"), ("year", "2020")]).await;
+        assert!(duplicate.text().contains("Licence plate EN-123-GB is already registered"), "{}", duplicate.text());
+    }
+}

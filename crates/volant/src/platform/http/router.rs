@@ -113,8 +113,8 @@ fn cors_layer(origins: &[HeaderValue]) -> CorsLayer {
 /// The reader's language, and whether errors are pages or problem documents, for the whole request.
 async fn request_context(request: Request, next: Next) -> Response {
     let html = !wants_api(request.uri().path());
-    // Pages speak the organization's language (French until organizations choose), so
-    // a page is never half translated; API problems follow `Accept-Language`.
+    // Pages speak the organization's language (French until the sign-in guard knows
+    // the organization), never the browser's; API problems follow `Accept-Language`.
     let locale = if html {
         Locale::default()
     } else {
