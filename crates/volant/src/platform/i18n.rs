@@ -73,6 +73,18 @@ impl Locale {
 
 tokio::task_local! {
     static REQUEST_LOCALE: Locale;
+    static REQUEST_ZONE: chrono_tz::Tz;
+}
+
+/// Runs `fut` showing times in `zone` (the organization's).
+pub async fn scope_zone<F: Future>(zone: chrono_tz::Tz, fut: F) -> F::Output {
+    REQUEST_ZONE.scope(zone, fut).await
+}
+
+/// A stored (UTC) instant in the reader's time zone, formatted; UTC outside a request.
+pub fn local_time(instant: chrono::DateTime<chrono::Utc>, format: &str) -> String {
+    let zone = REQUEST_ZONE.try_with(|z| *z).unwrap_or(chrono_tz::UTC);
+    instant.with_timezone(&zone).format(format).to_string()
 }
 
 /// Runs `fut` with `locale` as the request's language (see [`current`]).
@@ -205,6 +217,16 @@ mod tests {
                 out.push(path);
             }
         }
+    }
+
+    #[tokio::test]
+    async fn times_are_shown_in_the_request_zone() {
+        let instant = chrono::DateTime::parse_from_rfc3339("2026-07-14T10:00:00Z").expect("instant").to_utc();
+        assert_eq!(local_time(instant, "%H:%M"), "10:00", "UTC outside a request");
+        let paris = scope_zone(chrono_tz::Europe::Paris, async { local_time(instant, "%d/%m/%Y %H:%M") }).await;
+        assert_eq!(paris, "14/07/2026 12:00");
+        let dakar = scope_zone(chrono_tz::Africa::Dakar, async { local_time(instant, "%H:%M") }).await;
+        assert_eq!(dakar, "10:00");
     }
 
     #[test]

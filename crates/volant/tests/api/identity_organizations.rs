@@ -73,3 +73,20 @@ backend_tests! {
         assert!(duplicate.text().contains("Licence plate EN-123-GB is already registered"), "{}", duplicate.text());
     }
 }
+
+backend_tests! {
+    async fn pages_show_times_in_the_organizations_zone(app) {
+        let garage = app.garage("G").await;
+        let vehicle = app.vehicle(garage, "TZ-123-AB").await;
+        let updated: chrono::DateTime<chrono::Utc> =
+            app.get(&format!("/api/v1/vehicles/{vehicle}")).await.json()["updated_at"].as_str().expect("time").parse().expect("rfc3339");
+        let zone = chrono_tz::Pacific::Kiritimati;
+        let patched = app.patch_json("/api/v1/organization", &json!({ "time_zone": "Pacific/Kiritimati" })).await;
+        assert_eq!(patched.status, StatusCode::OK);
+        let page = app.get(&format!("/vehicles/{vehicle}")).await.text();
+        let local = updated.with_timezone(&zone).format("%d/%m/%Y %H:%M").to_string();
+        assert!(page.contains(&local), "expected {local} (UTC+14) in the page");
+        let bad = app.patch_json("/api/v1/organization", &json!({ "time_zone": "Mars/Olympus" })).await;
+        assert_eq!(bad.error_fields(), ["time_zone"]);
+    }
+}

@@ -63,7 +63,7 @@ impl VehicleRow {
             fuel: v.fuel_type.map_or_else(|| "—".to_owned(), |f| tr.text(f.label_key()).to_owned()),
             color: v.color.unwrap_or_else(|| "—".to_owned()),
             vin: v.vin.unwrap_or_else(|| "—".to_owned()),
-            updated_at: v.updated_at.format("%d/%m/%Y %H:%M").to_string(),
+            updated_at: i18n::local_time(v.updated_at, "%d/%m/%Y %H:%M"),
         }
     }
 }

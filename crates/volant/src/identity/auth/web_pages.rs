@@ -218,12 +218,15 @@ async fn require_page_access(
     let can_audit = crate::identity::roles::any_allows(&current.user.roles, Permission::AuditRead);
     let can_manage_users = crate::identity::roles::any_allows(&current.user.roles, Permission::UsersManage);
     parts.extensions.insert(SignedIn { display_name: current.user.display_name.clone(), can_audit, can_manage_users });
-    // Pages speak the organization's language.
-    let locale = match crate::identity::organizations::service::get(&state.db, current.user.org).await {
-        Ok(org) => i18n::Locale::parse(&org.locale).unwrap_or_default(),
+    // Pages speak the organization's language and show its local time.
+    let (locale, zone) = match crate::identity::organizations::service::get(&state.db, current.user.org).await {
+        Ok(org) => (
+            i18n::Locale::parse(&org.locale).unwrap_or_default(),
+            org.time_zone.parse::<chrono_tz::Tz>().unwrap_or(chrono_tz::UTC),
+        ),
         Err(err) => return WebError(err).into_response(),
     };
-    i18n::scope(locale, next.run(Request::from_parts(parts, body))).await
+    i18n::scope(locale, i18n::scope_zone(zone, next.run(Request::from_parts(parts, body)))).await
 }
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ pub struct TokenRow {
 
 impl From<TokenInfo> for TokenRow {
     fn from(t: TokenInfo) -> Self {
-        let day = |d: chrono::DateTime<chrono::Utc>| d.format("%d/%m/%Y").to_string();
+        let day = |d: chrono::DateTime<chrono::Utc>| crate::platform::i18n::local_time(d, "%d/%m/%Y");
         Self {
             id: t.id,
             name: t.name,

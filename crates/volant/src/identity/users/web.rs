@@ -72,7 +72,7 @@ async fn index(State(state): State<AppState>, Tenant(org): Tenant, page: PageCtx
         .into_iter()
         .map(|user| UserRow {
             roles: user.roles.iter().map(|r| tr.text(role_key(*r))).collect::<Vec<_>>().join(", "),
-            last_login: user.last_login_at.map_or_else(|| "—".to_owned(), |t| t.format("%d/%m/%Y %H:%M").to_string()),
+            last_login: user.last_login_at.map_or_else(|| "—".to_owned(), |t| i18n::local_time(t, "%d/%m/%Y %H:%M")),
             user,
         })
         .collect();
