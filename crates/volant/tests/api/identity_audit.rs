@@ -129,3 +129,24 @@ backend_tests! {
         assert!(app.get("/garages").await.text().contains("/admin/audit"), "an administrator has the link");
     }
 }
+
+backend_tests! {
+    async fn each_organization_sees_only_its_own_audit_trail(app) {
+        use volant::identity::audit::Actor;
+        use volant::identity::organizations::service::{self as organizations, NewOrganization};
+        let other = organizations::create(&app.db, NewOrganization::default()).await.expect("org");
+        let theirs = volant::fleet::garages::service::create(
+            &app.db,
+            &Actor::system(other),
+            &volant::fleet::garages::service::GarageInput { name: Some("Secret".into()), address: Some("Ailleurs".into()), ..Default::default() },
+        )
+        .await
+        .expect("garage");
+        app.garage("Chez nous").await;
+        let ours = audit(&app, "").await;
+        assert!(!ours.iter().any(|r| r["entity_id"] == theirs.id.to_string() && r["entity_type"] == "garage"), "{ours:?}");
+        assert!(!serde_json::to_string(&ours).expect("json").contains("Secret"));
+        let page = app.get("/admin/audit").await.text();
+        assert!(!page.contains("Secret"));
+    }
+}

@@ -192,6 +192,11 @@ backend_tests! {
         let revoke = Request::delete(format!("/api/v1/auth/tokens/{id}")).header(header::AUTHORIZATION, auth(&session)).body(Body::empty()).expect("request");
         assert_eq!(app.send(revoke).await.status, StatusCode::NO_CONTENT);
         assert_unauthorized(&app.get_as(&token, "/api/v1/garages").await);
+        let audit = app.get(&format!("/api/v1/audit?entity_type=api_token&entity_id={id}")).await.json();
+        let actions: Vec<&str> = audit.as_array().expect("array").iter().filter_map(|r| r["action"].as_str()).collect();
+        assert_eq!(actions, ["delete", "create"]);
+        assert_eq!(audit[1]["actor_user_id"], user.id);
+        assert!(!audit.to_string().contains(&token[4..]), "the token never reaches the audit trail");
         assert_unauthorized(&app.get_as("vlt_0000000000000000000000000000000000000000000000000000000000000000", "/api/v1/garages").await);
 
         let bad = Request::post("/api/v1/auth/tokens")
@@ -208,7 +213,7 @@ backend_tests! {
 
     async fn expired_personal_tokens_are_refused(app) {
         let user = app.user("expire@garage.fr", &[Role::Staff]).await;
-        let created = volant::identity::auth::tokens::create(&app.db, user.id, &volant::identity::auth::tokens::NewToken { name: Some("court".into()), expires_in_days: Some(1) }).await.expect("token");
+        let created = volant::identity::auth::tokens::create(&app.db, &volant::identity::audit::Actor { user_id: Some(user.id), ..volant::identity::audit::Actor::system(app.org) }, &volant::identity::auth::tokens::NewToken { name: Some("court".into()), expires_in_days: Some(1) }).await.expect("token");
         let stored = volant::identity::auth::tokens::entity::Entity::find_by_id(created.info.id).one(&app.db).await.expect("query").expect("row");
         let mut active: volant::identity::auth::tokens::entity::ActiveModel = stored.into();
         active.expires_at = Set(Some(chrono::Utc::now() - chrono::Duration::minutes(1)));

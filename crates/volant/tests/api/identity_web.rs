@@ -188,3 +188,16 @@ backend_tests! {
         assert_eq!(old.status, StatusCode::UNAUTHORIZED);
     }
 }
+
+backend_tests! {
+    async fn the_setup_page_records_the_first_admin_in_the_audit_trail(app) {
+        let csrf = format!("volant_csrf={TEST_CSRF}");
+        let created = app.send_anonymous(form("/setup", &csrf, &[("display_name", "Chef"), ("email", "chef@garage.fr"), ("password", TEST_PASSWORD), ("_csrf", TEST_CSRF)])).await;
+        assert_eq!(created.status, StatusCode::SEE_OTHER);
+        let token = app.login("chef@garage.fr", TEST_PASSWORD).await;
+        let audit = app.get_as(&token, "/api/v1/audit?entity_type=user&action=create").await.json();
+        assert_eq!(audit.as_array().expect("array").len(), 1);
+        assert_eq!(audit[0]["actor_user_id"], serde_json::Value::Null, "created by the instance itself");
+        assert_eq!(audit[0]["changes"]["email"][1], "chef@garage.fr");
+    }
+}

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use super::CurrentUser;
 use super::tokens::{self, CreatedToken, NewToken, TokenInfo};
-use crate::identity::audit::{self, Action};
+use crate::identity::audit::{self, Action, Actor};
 use crate::identity::users::service::{self as users, AuthUser};
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult, Problem};
@@ -112,17 +112,17 @@ async fn list_tokens(State(state): State<AppState>, current: CurrentUser) -> App
     responses((status = 201, body = CreatedToken), (status = 401, body = Problem), (status = 422, body = Problem)))]
 async fn create_token(
     State(state): State<AppState>,
-    current: CurrentUser,
+    actor: Actor,
     ApiJson(new): ApiJson<NewToken>,
 ) -> AppResult<axum::response::Response> {
-    let created = tokens::create(&state.db, current.user.id, &new).await?;
+    let created = tokens::create(&state.db, &actor, &new).await?;
     Ok(crate::platform::http::respond::created(&format!("/api/v1/auth/tokens/{}", created.info.id), created))
 }
 
 /// Revoke one of your personal API tokens.
 #[utoipa::path(delete, path = "/auth/tokens/{id}", tag = "auth", params(("id" = i64, Path)),
     responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
-async fn revoke_token(State(state): State<AppState>, current: CurrentUser, Id(id): Id) -> AppResult<StatusCode> {
-    tokens::revoke(&state.db, current.user.id, id).await?;
+async fn revoke_token(State(state): State<AppState>, actor: Actor, Id(id): Id) -> AppResult<StatusCode> {
+    tokens::revoke(&state.db, &actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,11 +2,15 @@
 //! the database keeps only their SHA-256, so a leaked database leaks no token.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionSession,
+    TransactionTrait,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+use crate::identity::audit::{self, Actor};
 use crate::identity::users::service::{self as users, AuthUser};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::Msg;
@@ -14,6 +18,8 @@ use crate::platform::secrets;
 use crate::platform::validate::Validator;
 
 pub const PREFIX: &str = "vlt_";
+/// How tokens are named in the audit trail.
+pub const AUDIT_ENTITY: &str = "api_token";
 /// `last_used_at` is written at most this often, not on every request.
 const LAST_USED_RESOLUTION: Duration = Duration::minutes(1);
 
@@ -60,7 +66,13 @@ fn info(m: entity::Model) -> TokenInfo {
     }
 }
 
-pub async fn create(db: &impl ConnectionTrait, user_id: i64, new: &NewToken) -> AppResult<CreatedToken> {
+/// Creates a token for the actor, audited in the same transaction.
+pub async fn create<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    actor: &Actor,
+    new: &NewToken,
+) -> AppResult<CreatedToken> {
+    let user_id = actor.user_id.ok_or(AppError::Unauthorized)?;
     let mut v = Validator::new();
     let name = v.required_text("name", new.name.as_deref(), 80);
     if let Some(days) = new.expires_in_days
@@ -71,6 +83,7 @@ pub async fn create(db: &impl ConnectionTrait, user_id: i64, new: &NewToken) -> 
     v.finish()?;
     let token = format!("{PREFIX}{}", secrets::random_token(32)?);
     let now = Utc::now();
+    let txn = db.begin().await?;
     let model = entity::ActiveModel {
         user_id: Set(user_id),
         name: Set(name.unwrap_or_default()),
@@ -82,10 +95,13 @@ pub async fn create(db: &impl ConnectionTrait, user_id: i64, new: &NewToken) -> 
         last_used_at: Set(None),
         ..Default::default()
     }
-    .insert(db)
+    .insert(&txn)
     .await?;
-    tracing::info!(user_id, token_id = model.id, "API token created");
-    Ok(CreatedToken { info: info(model), token })
+    let created = info(model);
+    audit::record_change(&txn, actor, (AUDIT_ENTITY, created.id), None, Some(&created)).await?;
+    txn.commit().await?;
+    tracing::info!(user_id, token_id = created.id, "API token created");
+    Ok(CreatedToken { info: created, token })
 }
 
 /// The user's live tokens, newest first.
@@ -102,16 +118,21 @@ pub async fn list(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Vec<Toke
 }
 
 /// Revokes one of the user's tokens; another user's token is a 404.
-pub async fn revoke(db: &impl ConnectionTrait, user_id: i64, id: i64) -> AppResult<()> {
+pub async fn revoke<C: ConnectionTrait + TransactionTrait>(db: &C, actor: &Actor, id: i64) -> AppResult<()> {
+    let user_id = actor.user_id.ok_or(AppError::Unauthorized)?;
     let token = entity::Entity::find_by_id(id)
         .filter(entity::Column::UserId.eq(user_id))
         .filter(entity::Column::RevokedAt.is_null())
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
+    let before = info(token.clone());
+    let txn = db.begin().await?;
     let mut active: entity::ActiveModel = token.into();
     active.revoked_at = Set(Some(Utc::now()));
-    active.update(db).await?;
+    active.update(&txn).await?;
+    audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), None).await?;
+    txn.commit().await?;
     Ok(())
 }
 

@@ -165,6 +165,7 @@ async fn setup(
     State(state): State<AppState>,
     page: PageCtx,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     FormBody(form): FormBody<SetupForm>,
 ) -> WebResult<Response> {
     if users::count(&state.db).await? > 0 {
@@ -176,8 +177,12 @@ async fn setup(
         password: form.password.clone(),
         roles: vec![Role::Admin],
     };
-    match users::create(&state.db, state.default_org, new).await {
+    let actor = crate::identity::audit::Actor::from_request(state.default_org, None, &headers, &extensions);
+    match users::create_audited(&state.db, &actor, new).await {
         Ok(admin) => {
+            let Some(admin) = users::find_active(&state.db, admin.id).await? else {
+                return Err(AppError::Internal("the new administrator vanished".into()).into());
+            };
             tracing::info!(user_id = admin.id, "first administrator created from the setup page");
             start_session(&state, &headers, &admin, "/").await
         }

@@ -96,13 +96,14 @@ struct TokenForm {
 async fn create_token(
     State(state): State<AppState>,
     current: CurrentUser,
+    actor: Actor,
     page: PageCtx,
     FormBody(form): FormBody<TokenForm>,
 ) -> WebResult<Response> {
     let days = form.expires_in_days.trim();
     let expires_in_days = if days.is_empty() { None } else { Some(days.parse::<i64>().unwrap_or(0)) };
     let new = NewToken { name: Some(form.name), expires_in_days };
-    match tokens::create(&state.db, current.user.id, &new).await {
+    match tokens::create(&state.db, &actor, &new).await {
         // Shown in this answer only: never in a redirect, a cookie or a URL.
         Ok(created) => {
             Ok(profile_page(&state, page, &current, FormErrors::default(), Some(created.token)).await?.into_response())
@@ -114,8 +115,8 @@ async fn create_token(
     }
 }
 
-async fn revoke_token(State(state): State<AppState>, current: CurrentUser, Id(id): Id) -> WebResult<Response> {
-    tokens::revoke(&state.db, current.user.id, id).await?;
+async fn revoke_token(State(state): State<AppState>, actor: Actor, Id(id): Id) -> WebResult<Response> {
+    tokens::revoke(&state.db, &actor, id).await?;
     Ok(redirect_with_flash("/profile", "success", i18n::current().text("token.revoked")))
 }
 
