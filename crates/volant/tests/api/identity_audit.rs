@@ -144,7 +144,8 @@ backend_tests! {
         .expect("garage");
         app.garage("Chez nous").await;
         let ours = audit(&app, "").await;
-        assert!(!ours.iter().any(|r| r["entity_id"] == theirs.id.to_string() && r["entity_type"] == "garage"), "{ours:?}");
+        let their_id = theirs.id.to_string();
+        assert!(!ours.iter().any(|r| r["entity_id"] == their_id.as_str() && r["entity_type"] == "garage"), "{ours:?}");
         assert!(!serde_json::to_string(&ours).expect("json").contains("Secret"));
         let page = app.get("/admin/audit").await.text();
         assert!(!page.contains("Secret"));
