@@ -228,8 +228,12 @@ async fn the_profile_page_creates_shows_once_and_revokes_tokens() {
     let created = app.post_form("/profile/tokens", &[("name", "Tableau de bord"), ("expires_in_days", "")]).await;
     assert_eq!(created.status, StatusCode::OK, "{}", created.text());
     let html = created.text();
-    let start = html.find("vlt_").expect("token shown");
+    assert!(html.contains("<title>Mon profil · Volant</title>"), "the title is only the title");
+    let marker = "id=\"new-token\" class=\"mono\">";
+    let start = html.find(marker).expect("token shown") + marker.len();
     let token = &html[start..start + 68];
+    assert!(token.starts_with("vlt_"), "{token}");
+    assert_eq!(html.matches(token).count(), 1, "the token is shown exactly once");
     assert_eq!(app.get_as(token, "/api/v1/garages").await.status, StatusCode::OK);
     let page = app.get("/profile").await.text();
     assert!(page.contains("Tableau de bord") && !page.contains(token), "listed, never shown again");
