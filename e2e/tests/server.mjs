@@ -40,6 +40,7 @@ export async function startServer() {
       }
     });
     child.on("exit", (code) => reject(new Error(`server exited with ${code}`)));
+    child.on("error", (err) => reject(new Error(`cannot start ${bin}: ${err.message}`)));
   });
   return {
     url,
