@@ -28,6 +28,18 @@ pub async fn ensure(db: &impl ConnectionTrait, name: &str) -> AppResult<Vec<u8>>
     hex::decode(stored.value).map_err(|e| AppError::Internal(format!("instance secret {name} is corrupt: {e}")))
 }
 
+/// Claims the one-time right called `name`: true for exactly one caller ever,
+/// even among concurrent ones (a primary key decides). Call it inside the
+/// transaction of the work it guards, so a failed attempt releases the claim.
+pub async fn claim_once(db: &impl ConnectionTrait, name: &str) -> AppResult<bool> {
+    let claim = entity::ActiveModel { name: Set(format!("claim:{name}")), value: Set("claimed".to_owned()) };
+    let inserted = entity::Entity::insert(claim)
+        .on_conflict(OnConflict::column(entity::Column::Name).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    Ok(inserted == 1)
+}
+
 mod entity {
     use sea_orm::entity::prelude::*;
 

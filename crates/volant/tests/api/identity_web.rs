@@ -201,3 +201,34 @@ backend_tests! {
         assert_eq!(audit[0]["changes"]["email"][1], "chef@garage.fr");
     }
 }
+
+backend_tests! {
+    async fn concurrent_setups_create_exactly_one_administrator(app) {
+        let csrf = format!("volant_csrf={TEST_CSRF}");
+        let tasks: Vec<_> = (0..5)
+            .map(|i| {
+                let email = format!("chef{i}@garage.fr");
+                let request = form("/setup", &csrf, &[("display_name", "Chef"), ("email", &email), ("password", TEST_PASSWORD), ("_csrf", TEST_CSRF)]);
+                tokio::spawn(crate::helpers::send(app.router.clone(), request))
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for task in tasks {
+            statuses.push(task.await.expect("task").status);
+        }
+        assert_eq!(statuses.iter().filter(|s| **s == StatusCode::SEE_OTHER).count(), 1, "{statuses:?}");
+        assert!(statuses.iter().all(|s| *s == StatusCode::SEE_OTHER || *s == StatusCode::NOT_FOUND), "{statuses:?}");
+        assert_eq!(volant::identity::users::service::count(&app.db).await.expect("count"), 1);
+        // Start-up with VOLANT_ADMIN_* afterwards creates nobody.
+        let late = volant::identity::users::service::ensure_first_admin(&app.db, app.org, "tard@garage.fr", TEST_PASSWORD).await.expect("ok");
+        assert!(late.is_none());
+    }
+
+    async fn a_refused_setup_form_does_not_burn_the_one_time_page(app) {
+        let csrf = format!("volant_csrf={TEST_CSRF}");
+        let weak = app.send_anonymous(form("/setup", &csrf, &[("display_name", "Chef"), ("email", "chef@garage.fr"), ("password", "court"), ("_csrf", TEST_CSRF)])).await;
+        assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let ok = app.send_anonymous(form("/setup", &csrf, &[("display_name", "Chef"), ("email", "chef@garage.fr"), ("password", TEST_PASSWORD), ("_csrf", TEST_CSRF)])).await;
+        assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text());
+    }
+}

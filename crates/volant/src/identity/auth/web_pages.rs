@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use sea_orm::TransactionTrait;
 use serde::Deserialize;
 
 use super::{CurrentUser, SESSION_COOKIE, WEB_SESSION_TTL};
@@ -178,7 +179,17 @@ async fn setup(
         roles: vec![Role::Admin],
     };
     let actor = crate::identity::audit::Actor::from_request(state.default_org, None, &headers, &extensions);
-    match users::create_audited(&state.db, &actor, new).await {
+    // The claim and the account commit together: two concurrent setups cannot both
+    // create an administrator, and a refused form releases the claim.
+    let txn = state.db.begin().await.map_err(AppError::from)?;
+    if !crate::platform::secrets::claim_once(&txn, users::FIRST_ADMIN_CLAIM).await? {
+        return Err(AppError::NotFound.into());
+    }
+    let created = match users::create_audited(&txn, &actor, new).await {
+        Ok(admin) => txn.commit().await.map(|()| admin).map_err(AppError::from),
+        Err(err) => Err(err),
+    };
+    match created {
         Ok(admin) => {
             let Some(admin) = users::find_active(&state.db, admin.id).await? else {
                 return Err(AppError::Internal("the new administrator vanished".into()).into());

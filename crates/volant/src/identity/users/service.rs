@@ -86,13 +86,34 @@ async fn hash_password(password: String) -> AppResult<String> {
         .map_err(|e| AppError::Internal(format!("hashing: {e}")))
 }
 
-async fn verify_password(password: String, hash: String) -> bool {
+/// Verifies against `hash`, or against a dummy hash when there is none (unknown
+/// account), so both take the same time. Runs on the blocking pool.
+async fn verify_password(password: String, hash: Option<String>) -> bool {
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        let matches = |hash: &str| {
+            PasswordHash::new(hash)
+                .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        };
+        match hash {
+            Some(hash) => matches(&hash),
+            None => {
+                matches(dummy_hash());
+                false
+            }
+        }
     })
     .await
     .unwrap_or(false)
+}
+
+/// The password policy, off the async runtime (zxcvbn takes tens of milliseconds).
+async fn check_password_off_runtime(password: String, user_inputs: Vec<String>) -> Result<(), Msg> {
+    tokio::task::spawn_blocking(move || {
+        let inputs: Vec<&str> = user_inputs.iter().map(String::as_str).collect();
+        check_password(&password, &inputs)
+    })
+    .await
+    .unwrap_or_else(|_| Err(Msg::new("user.password_guessable")))
 }
 
 /// A hash to verify against when the e-mail is unknown, so that an unknown address
@@ -108,8 +129,8 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(db: &C, org: OrgId, n
     let mut v = Validator::new();
     let email = v.check("email", check_email(&new.email));
     let display_name = v.required_text("display_name", Some(&new.display_name), 120);
-    let email_for_check = new.email.clone();
-    v.check("password", check_password(&new.password, &[&email_for_check, &new.display_name]));
+    let policy = check_password_off_runtime(new.password.clone(), vec![new.email.clone(), new.display_name.clone()]);
+    v.check("password", policy.await);
     if new.roles.is_empty() {
         v.add("roles", Msg::new("user.roles_required"));
     }
@@ -167,8 +188,7 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(db: &C, org: OrgId, n
 /// active. Unknown e-mail and wrong password are indistinguishable, in answer and time.
 pub async fn authenticate(db: &impl ConnectionTrait, email: &str, password: &str) -> AppResult<Option<AuthUser>> {
     let found = Users::find().filter(entity::Column::EmailNormalized.eq(normalize_email(email))).one(db).await?;
-    let hash = found.as_ref().map_or_else(|| dummy_hash().to_owned(), |u| u.password_hash.clone());
-    let matches = verify_password(password.to_owned(), hash).await;
+    let matches = verify_password(password.to_owned(), found.as_ref().map(|u| u.password_hash.clone())).await;
     let Some(user) = found.filter(|u| matches && u.active) else {
         return Ok(None);
     };
@@ -197,11 +217,22 @@ pub async fn ensure_first_admin<C: ConnectionTrait + TransactionTrait>(
     if count(db).await? > 0 {
         return Ok(None);
     }
+    let txn = db.begin().await?;
+    if !crate::platform::secrets::claim_once(&txn, FIRST_ADMIN_CLAIM).await? {
+        // Another instance, or the setup page, created it a moment ago.
+        return Ok(None);
+    }
     let display_name = email.split('@').next().unwrap_or("Administrateur").to_owned();
     let new =
         NewUser { email: email.to_owned(), display_name, password: password.to_owned(), roles: vec![Role::Admin] };
-    create(db, org, new).await.map(Some)
+    let admin = create(&txn, org, new).await?;
+    txn.commit().await?;
+    Ok(Some(admin))
 }
+
+/// Claimed in the database by whoever creates the first administrator, so two
+/// concurrent first starts or setup pages cannot both create one.
+pub const FIRST_ADMIN_CLAIM: &str = "first_admin_created";
 
 /// The account an e-mail names, active or not: whose failed sign-in to record.
 pub async fn account_of(db: &impl ConnectionTrait, email: &str) -> AppResult<Option<(OrgId, i64)>> {
@@ -410,10 +441,12 @@ pub async fn change_password<C: ConnectionTrait + TransactionTrait>(
     let user_id = actor.user_id.ok_or(AppError::Unauthorized)?;
     let user = Users::find_by_id(user_id).one(db).await?.ok_or(AppError::NotFound)?;
     let mut v = Validator::new();
-    if !verify_password(current_password.to_owned(), user.password_hash.clone()).await {
+    if !verify_password(current_password.to_owned(), Some(user.password_hash.clone())).await {
         v.add("current_password", Msg::new("user.current_password_wrong"));
     }
-    v.check("new_password", check_password(new_password, &[&user.email, &user.display_name]));
+    let policy =
+        check_password_off_runtime(new_password.to_owned(), vec![user.email.clone(), user.display_name.clone()]);
+    v.check("new_password", policy.await);
     v.finish()?;
     let hash = hash_password(new_password.to_owned()).await?;
     let txn = db.begin().await?;
