@@ -1,0 +1,285 @@
+//! The data generator: organizations, garages and vehicles at benchmark scale,
+//! reproducible (fixed seed) and loaded in batched multi-row inserts.
+
+use std::time::Instant;
+
+use chrono::{Duration, TimeZone, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait};
+use volant::fleet::garages::entity as garages;
+use volant::fleet::vehicles::entity as vehicles;
+use volant::identity::organizations::service::{self as organizations, NewOrganization};
+use volant::identity::roles::Role;
+use volant::identity::users::service::{self as users, NewUser};
+use volant::platform::tenant::OrgId;
+
+/// The benchmark's user: an administrator of the first organization.
+pub const BENCH_EMAIL: &str = "bench@volant.test";
+pub const BENCH_PASSWORD: &str = "Banc-d'essai Volant 2026";
+
+/// How much data to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Scale {
+    pub organizations: usize,
+    pub garages_per_organization: usize,
+    pub vehicles: usize,
+}
+
+impl Scale {
+    /// The scale: 10 organizations, 1,000 garages, 1,000,000 vehicles.
+    pub const FULL: Self = Self { organizations: 10, garages_per_organization: 100, vehicles: 1_000_000 };
+    /// Enough rows for every scenario to mean something, loaded in seconds (CI).
+    pub const QUICK: Self = Self { organizations: 2, garages_per_organization: 10, vehicles: 20_000 };
+
+    pub fn name(self) -> String {
+        format!("{}o-{}g-{}v", self.organizations, self.garages_per_organization, self.vehicles)
+    }
+}
+
+const ROWS_PER_INSERT: usize = 1_000;
+const ROWS_PER_TRANSACTION: usize = 50_000;
+
+/// Letters of French SIV plates (I, O and U are never used); Z is left out so that
+/// plates made during the benchmark (`Z…`) never meet a seeded one.
+const PLATE_LETTERS: &[u8] = b"ABCDEFGHJKLMNPQRSTVWXY";
+
+/// Brands with their models, weighted roughly like a French or West African workshop's intake.
+const CATALOG: &[(&str, u32, &[&str])] = &[
+    ("Renault", 18, &["Clio", "Mégane", "Captur", "Kangoo", "Twingo", "Scénic", "Master", "Zoe"]),
+    ("Peugeot", 17, &["208", "308", "2008", "3008", "Partner", "Expert", "508"]),
+    ("Citroën", 10, &["C3", "C4", "Berlingo", "C5 Aircross", "Jumpy"]),
+    ("Toyota", 12, &["Yaris", "Corolla", "Hilux", "RAV4", "Land Cruiser", "Prado"]),
+    ("Volkswagen", 8, &["Golf", "Polo", "Tiguan", "Passat", "Transporter"]),
+    ("Dacia", 8, &["Sandero", "Duster", "Logan", "Jogger", "Spring"]),
+    ("Hyundai", 5, &["i10", "i20", "Tucson", "Santa Fe"]),
+    ("Kia", 4, &["Picanto", "Rio", "Sportage"]),
+    ("Ford", 4, &["Fiesta", "Focus", "Ranger", "Transit"]),
+    ("Mercedes-Benz", 4, &["Classe A", "Classe C", "Sprinter", "Vito"]),
+    ("Nissan", 4, &["Micra", "Qashqai", "Navara"]),
+    ("BMW", 3, &["Série 1", "Série 3", "X1"]),
+    ("Suzuki", 2, &["Swift", "Vitara"]),
+    ("Mitsubishi", 1, &["L200", "Pajero"]),
+];
+
+/// The brands a search scenario looks for, lower-case as a user types them.
+pub fn brands() -> Vec<String> {
+    CATALOG.iter().map(|(brand, _, _)| brand.to_lowercase()).collect()
+}
+
+const CITIES: &[(&str, &str)] = &[
+    ("Paris", "75011"),
+    ("Lyon", "69003"),
+    ("Marseille", "13005"),
+    ("Toulouse", "31000"),
+    ("Bordeaux", "33000"),
+    ("Lille", "59000"),
+    ("Nantes", "44000"),
+    ("Dakar", ""),
+    ("Thiès", ""),
+    ("Abidjan", ""),
+    ("Bouaké", ""),
+    ("Cotonou", ""),
+    ("Porto-Novo", ""),
+];
+const STREETS: &[&str] =
+    &["rue de la République", "avenue Jean Jaurès", "boulevard Gambetta", "route de Rufisque", "rue du Commerce"];
+const COLORS: &[&str] = &["Blanc", "Gris", "Noir", "Bleu", "Rouge", "Argent", "Vert", "Beige"];
+const FUELS: &[&str] = &["diesel", "diesel", "petrol", "petrol", "petrol", "hybrid", "electric", "lpg"];
+/// VIN alphabet: digits and capitals except I, O, Q.
+const VIN_CHARS: &[u8] = b"0123456789ABCDEFGHJKLMNPRSTUVWXYZ";
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SeedReport {
+    pub scale: Scale,
+    pub seconds: f64,
+    pub vehicles_per_second: f64,
+}
+
+/// Number of vehicles already there (a database seeded at this scale is reused).
+pub async fn vehicle_count(db: &DatabaseConnection) -> Result<u64, sea_orm::DbErr> {
+    vehicles::Entity::find().count(db).await
+}
+
+/// Fills an empty, migrated database. The default organization is the first one.
+pub async fn seed(db: &DatabaseConnection, first_org: OrgId, scale: Scale) -> Result<SeedReport, String> {
+    let started = Instant::now();
+    let err = |e: sea_orm::DbErr| e.to_string();
+    let mut rng = fastrand::Rng::with_seed(20_261_121);
+    let mut orgs = vec![first_org];
+    for n in 1..scale.organizations {
+        let new = NewOrganization { name: format!("Réseau de garages {n}"), ..Default::default() };
+        orgs.push(organizations::create(db, new).await.map_err(|e| e.to_string())?);
+    }
+    let user = NewUser {
+        email: BENCH_EMAIL.to_owned(),
+        display_name: "Banc d'essai".to_owned(),
+        password: BENCH_PASSWORD.to_owned(),
+        roles: vec![Role::Admin],
+    };
+    users::create(db, first_org, user).await.map_err(|e| format!("bench user: {e}"))?;
+
+    let epoch = Utc.with_ymd_and_hms(2021, 1, 1, 8, 0, 0).single().ok_or("epoch")?;
+    let mut garage_ids: Vec<Vec<i64>> = Vec::with_capacity(orgs.len());
+    for org in &orgs {
+        let mut rows = Vec::with_capacity(scale.garages_per_organization);
+        for n in 0..scale.garages_per_organization {
+            let (city, postal) = CITIES[rng.usize(..CITIES.len())];
+            rows.push(garages::ActiveModel {
+                organization_id: sea_orm::Set(org.get()),
+                name: sea_orm::Set(format!("Garage {city} {}", n + 1)),
+                address: sea_orm::Set(format!("{} {}", rng.u32(1..200), STREETS[rng.usize(..STREETS.len())])),
+                city: sea_orm::Set(Some(city.to_owned())),
+                postal_code: sea_orm::Set((!postal.is_empty()).then(|| postal.to_owned())),
+                phone: sea_orm::Set(Some(format!("+33 4 {:02} {:02} {:02} {:02}", n % 100, n / 100, n % 7, n % 13))),
+                created_at: sea_orm::Set(epoch),
+                updated_at: sea_orm::Set(epoch),
+                ..Default::default()
+            });
+        }
+        garages::Entity::insert_many(rows).exec_without_returning(db).await.map_err(err)?;
+        let ids = garages::Entity::find()
+            .filter_by_org(org.get())
+            .all(db)
+            .await
+            .map_err(err)?
+            .into_iter()
+            .map(|g| g.id)
+            .collect();
+        garage_ids.push(ids);
+    }
+
+    let total_weight: u32 = CATALOG.iter().map(|(_, w, _)| w).sum();
+    let span_minutes = Duration::days(5 * 365).num_minutes();
+    let mut txn = db.begin().await.map_err(err)?;
+    let mut batch = Vec::with_capacity(ROWS_PER_INSERT);
+    for i in 0..scale.vehicles {
+        // Vehicles arrive over time across every organization and garage, so a
+        // garage's rows are scattered through the table as they would be in life.
+        let org_index = i % orgs.len();
+        let nth_in_org = i / orgs.len();
+        let garages_of_org = &garage_ids[org_index];
+        let garage_id = garages_of_org[rng.usize(..garages_of_org.len())];
+        let mut pick = rng.u32(..total_weight);
+        let (brand, _, models) = CATALOG
+            .iter()
+            .find(|(_, w, _)| {
+                if pick < *w {
+                    true
+                } else {
+                    pick -= w;
+                    false
+                }
+            })
+            .unwrap_or(&CATALOG[0]);
+        let (display, normalized) = plate(nth_in_org, org_index);
+        let created = epoch + Duration::minutes(span_minutes * i as i64 / scale.vehicles.max(1) as i64);
+        batch.push(vehicles::ActiveModel {
+            organization_id: sea_orm::Set(orgs[org_index].get()),
+            garage_id: sea_orm::Set(garage_id),
+            brand: sea_orm::Set((*brand).to_owned()),
+            model: sea_orm::Set(models[rng.usize(..models.len())].to_owned()),
+            year: sea_orm::Set(rng.i32(1998..=2026)),
+            license_plate: sea_orm::Set(display),
+            plate_normalized: sea_orm::Set(normalized),
+            vin: sea_orm::Set((rng.u8(..10) < 7).then(|| vin(i))),
+            mileage_km: sea_orm::Set(Some(rng.i64(0..320_000))),
+            fuel_type: sea_orm::Set(Some(FUELS[rng.usize(..FUELS.len())].to_owned())),
+            color: sea_orm::Set(Some(COLORS[rng.usize(..COLORS.len())].to_owned())),
+            created_at: sea_orm::Set(created),
+            updated_at: sea_orm::Set(created),
+            ..Default::default()
+        });
+        if batch.len() == ROWS_PER_INSERT {
+            vehicles::Entity::insert_many(std::mem::take(&mut batch))
+                .exec_without_returning(&txn)
+                .await
+                .map_err(err)?;
+            if (i + 1) % ROWS_PER_TRANSACTION == 0 {
+                txn.commit().await.map_err(err)?;
+                txn = db.begin().await.map_err(err)?;
+                eprint!("\r  {} / {} vehicles", i + 1, scale.vehicles);
+            }
+        }
+    }
+    if !batch.is_empty() {
+        vehicles::Entity::insert_many(batch).exec_without_returning(&txn).await.map_err(err)?;
+    }
+    txn.commit().await.map_err(err)?;
+    eprintln!();
+    // Fresh statistics, as a production database would have after autovacuum.
+    db.execute_unprepared("ANALYZE").await.map_err(err)?;
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(SeedReport { scale, seconds, vehicles_per_second: scale.vehicles as f64 / seconds })
+}
+
+trait FilterByOrg {
+    fn filter_by_org(self, org: i64) -> Self;
+}
+
+impl FilterByOrg for sea_orm::Select<garages::Entity> {
+    fn filter_by_org(self, org: i64) -> Self {
+        use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+        self.filter(garages::Column::OrganizationId.eq(org)).order_by_asc(garages::Column::Id)
+    }
+}
+
+/// The n-th plate of an organization, French SIV style (`AB-123-CD`): a bijection
+/// of n, so plates are unique within the organization yet not in sequence.
+fn plate(n: usize, org_index: usize) -> (String, String) {
+    let letters = PLATE_LETTERS.len();
+    let space = letters * letters * 999 * letters * letters;
+    // 7_919 is prime and does not divide `space`, so n ↦ n·7919 + k is a permutation.
+    let mut k = (n * 7_919 + org_index * 104_729) % space;
+    let mut letter = || {
+        let c = PLATE_LETTERS[k % letters] as char;
+        k /= letters;
+        c
+    };
+    let (a, b, c, d) = (letter(), letter(), letter(), letter());
+    let number = k % 999 + 1;
+    let display = format!("{a}{b}-{number:03}-{c}{d}");
+    let normalized = format!("{a}{b}{number:03}{c}{d}");
+    (display, normalized)
+}
+
+/// A VIN unique to the vehicle's global index.
+fn vin(i: usize) -> String {
+    let mut out = String::from("VF1");
+    let base = VIN_CHARS.len();
+    let mut k = i;
+    let mut tail = Vec::with_capacity(14);
+    for _ in 0..14 {
+        tail.push(VIN_CHARS[k % base] as char);
+        k /= base;
+    }
+    out.extend(tail.into_iter().rev());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn plates_are_unique_within_an_organization_and_valid() {
+        let mut seen = HashSet::new();
+        for n in 0..200_000 {
+            let (display, normalized) = plate(n, 3);
+            let parsed = volant::fleet::vehicles::model::Plate::parse(&display).map_err(|_| display.clone());
+            assert_eq!(parsed.map(|p| p.normalized().to_owned()), Ok(normalized.clone()));
+            assert!(!normalized.starts_with('Z'));
+            assert!(seen.insert(normalized), "plate {n} repeats");
+        }
+    }
+
+    #[test]
+    fn vins_are_unique_and_valid() {
+        let mut seen = HashSet::new();
+        for i in (0..2_000_000).step_by(7) {
+            let vin = vin(i);
+            assert!(volant::fleet::vehicles::model::Vin::parse(&vin).is_ok(), "{vin}");
+            assert!(seen.insert(vin));
+        }
+    }
+}

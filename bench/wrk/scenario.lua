@@ -1,0 +1,130 @@
+-- One wrk script for every scenario: BENCH_SCENARIO names it, BENCH_DATA points
+-- at the Lua table the harness wrote (token, ids, cursors, search terms).
+-- `done` prints one JSON line the harness parses.
+
+local scenario = os.getenv("BENCH_SCENARIO")
+local data = dofile(os.getenv("BENCH_DATA"))
+local auth = { ["Authorization"] = "Bearer " .. data.token, ["Accept"] = "application/json" }
+local json_auth = {
+  ["Authorization"] = "Bearer " .. data.token,
+  ["Accept"] = "application/json",
+  ["Content-Type"] = "application/json",
+}
+
+local threads = {}
+local counter = 0
+local nonce = os.getenv("BENCH_NONCE")
+
+function setup(thread)
+  thread:set("thread_id", #threads + 1)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  math.randomseed(os.time() * 100 + thread_id)
+end
+
+local function pick(list)
+  return list[math.random(#list)]
+end
+
+local function get(path)
+  return wrk.format("GET", path, auth)
+end
+
+local function vehicle_by_id()
+  return get("/api/v1/vehicles/" .. pick(data.vehicles))
+end
+
+local function garage_first_page()
+  return get("/api/v1/garages/" .. pick(data.garages) .. "/vehicles")
+end
+
+local function garage_deep_page()
+  local deep = pick(data.deep)
+  return get("/api/v1/garages/" .. deep[1] .. "/vehicles?cursor=" .. deep[2])
+end
+
+local function search_plate()
+  return get("/api/v1/vehicles?q=" .. pick(data.plates))
+end
+
+local function search_brand()
+  return get("/api/v1/vehicles?q=" .. pick(data.brands))
+end
+
+local function list_garages()
+  return get("/api/v1/garages")
+end
+
+local function create_vehicle()
+  counter = counter + 1
+  -- Z + run nonce + thread + counter: unique across threads and runs, never a seeded plate.
+  local plate = string.format("Z%s%d%06d", nonce, thread_id % 10, counter)
+  local body = string.format(
+    '{"garage_id":%d,"brand":"Renault","model":"Clio","year":2021,"license_plate":"%s","mileage_km":%d,"fuel_type":"diesel"}',
+    pick(data.garages), plate, math.random(0, 200000))
+  return wrk.format("POST", "/api/v1/vehicles", json_auth, body)
+end
+
+local function update_vehicle()
+  local body = string.format('{"mileage_km":%d}', math.random(0, 300000))
+  return wrk.format("PATCH", "/api/v1/vehicles/" .. pick(data.vehicles), json_auth, body)
+end
+
+local function mixed()
+  local r = math.random(100)
+  if r <= 35 then return vehicle_by_id()
+  elseif r <= 55 then return garage_first_page()
+  elseif r <= 65 then return search_plate()
+  elseif r <= 75 then return search_brand()
+  elseif r <= 80 then return garage_deep_page()
+  elseif r <= 90 then return list_garages()
+  elseif r <= 95 then return update_vehicle()
+  else return create_vehicle() end
+end
+
+local function login()
+  local body = string.format('{"email":"%s","password":"%s"}', data.email, data.password)
+  return wrk.format("POST", "/api/v1/auth/login", { ["Content-Type"] = "application/json" }, body)
+end
+
+local function ceiling_http()
+  return wrk.format("GET", "/bench/ceiling/http")
+end
+
+local function ceiling_db()
+  return wrk.format("GET", "/bench/ceiling/db/" .. pick(data.vehicles))
+end
+
+local scenarios = {
+  list_garages = list_garages,
+  garage_vehicles_first = garage_first_page,
+  garage_vehicles_deep = garage_deep_page,
+  vehicle_by_id = vehicle_by_id,
+  search_plate = search_plate,
+  search_brand = search_brand,
+  create_vehicle = create_vehicle,
+  update_vehicle = update_vehicle,
+  mixed = mixed,
+  login = login,
+  ceiling_http = ceiling_http,
+  ceiling_db = ceiling_db,
+}
+
+request = scenarios[scenario]
+if request == nil then
+  error("unknown BENCH_SCENARIO " .. tostring(scenario))
+end
+
+function done(summary, latency, requests)
+  local p = {}
+  for _, q in ipairs({ 50, 75, 90, 95, 99, 99.9 }) do
+    table.insert(p, string.format('"%s":%d', tostring(q), latency:percentile(q)))
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH_RESULT {"requests":%d,"duration_us":%d,"bytes":%d,"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},"latency_us":{"min":%d,"max":%d,"mean":%.1f,"stdev":%.1f,"percentiles":{%s}}}\n',
+    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
+    latency.min, latency.max, latency.mean, latency.stdev, table.concat(p, ",")))
+end
