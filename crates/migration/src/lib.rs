@@ -8,6 +8,7 @@ mod m20261121_000002_identity;
 mod m20261121_000003_audit;
 mod m20261121_000004_api_tokens;
 mod m20261121_000005_organization_settings;
+mod m20261121_000006_fleet_performance;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000003_audit::Migration),
             Box::new(m20261121_000004_api_tokens::Migration),
             Box::new(m20261121_000005_organization_settings::Migration),
+            Box::new(m20261121_000006_fleet_performance::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ use super::garages::service::{self as garages, GarageInput};
 use super::vehicles::model::FuelType;
 use super::vehicles::service::{self as vehicles, VehicleInput};
 use crate::identity::audit::Actor;
+use crate::platform::db::Writer;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::tenant::OrgId;
 
@@ -155,6 +156,7 @@ pub async fn seed(db: &DatabaseConnection, org: OrgId) -> AppResult<SeedReport> 
     }
     let mut rng = fastrand::Rng::with_seed(2026);
     let actor = Actor::system(org);
+    let _turn = db.write_turn().await;
     let txn = db.begin().await?;
     let mut report = SeedReport { garages: 0, vehicles: 0 };
     let mut serial = 0_u32;

@@ -186,4 +186,53 @@ backend_tests! {
             }
         }
     }
+
+    async fn vehicle_counts_stay_exact_under_concurrent_creations_moves_and_deletions(app) {
+        let a = app.garage("A").await;
+        let b = app.garage("B").await;
+        let mut creations = Vec::new();
+        for i in 0..16 {
+            let garage = if i % 2 == 0 { a } else { b };
+            let request = app
+                .authorize(crate::helpers::json_request(
+                    axum::http::Method::POST,
+                    "/api/v1/vehicles",
+                    &vehicle_json(garage, &format!("CNT-{i:03}")),
+                ))
+                .await;
+            creations.push(tokio::spawn(crate::helpers::send(app.router.clone(), request)));
+        }
+        let mut ids = Vec::new();
+        for task in creations {
+            let response = task.await.expect("task");
+            assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+            ids.push((response.json()["id"].as_i64().expect("id"), response.json()["garage_id"].as_i64().expect("garage")));
+        }
+        // Every vehicle changes garage at once (A→B and B→A concurrently), then a few are deleted.
+        let mut moves = Vec::new();
+        for (id, garage) in &ids {
+            let to = if *garage == a { b } else { a };
+            let request = app
+                .authorize(crate::helpers::json_request(
+                    axum::http::Method::PATCH,
+                    &format!("/api/v1/vehicles/{id}"),
+                    &json!({ "garage_id": to }),
+                ))
+                .await;
+            moves.push(tokio::spawn(crate::helpers::send(app.router.clone(), request)));
+        }
+        for task in moves {
+            let response = task.await.expect("task");
+            assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+        }
+        for (id, _) in ids.iter().take(3) {
+            assert_eq!(app.delete(&format!("/api/v1/vehicles/{id}")).await.status, StatusCode::NO_CONTENT);
+        }
+        for garage in [a, b] {
+            let listed = app.get(&format!("/api/v1/garages/{garage}/vehicles?limit=200")).await.json();
+            let actual = listed.as_array().expect("array").len();
+            let count = app.get(&format!("/api/v1/garages/{garage}")).await.json()["vehicle_count"].as_u64();
+            assert_eq!(count, Some(actual as u64), "garage {garage}'s count matches its vehicles");
+        }
+    }
 }

@@ -174,7 +174,8 @@ backend_tests! {
             .as_i64()
             .expect("id");
         assert_eq!(ids(&app.get("/api/v1/vehicles?q=ab123").await), [clio]);
-        assert_eq!(ids(&app.get("/api/v1/vehicles?q=B-12").await), [clio]);
+        assert_eq!(ids(&app.get("/api/v1/vehicles?q=a%20b-1").await), [clio], "a plate's beginning, any separators");
+        assert!(ids(&app.get("/api/v1/vehicles?q=B-12").await).is_empty(), "prefixes, not substrings");
         assert_eq!(ids(&app.get("/api/v1/vehicles?q=dk-4521").await), [hilux]);
         assert_eq!(ids(&app.get("/api/v1/vehicles?q=toyo").await), [hilux]);
         assert_eq!(ids(&app.get("/api/v1/vehicles?q=HILUX").await), [hilux]);

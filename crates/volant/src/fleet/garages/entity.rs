@@ -11,6 +11,8 @@ pub struct Model {
     pub city: Option<String>,
     pub postal_code: Option<String>,
     pub phone: Option<String>,
+    /// Kept by database triggers on `vehicles`: never written by the application.
+    pub vehicle_count: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

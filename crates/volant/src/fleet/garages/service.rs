@@ -3,17 +3,13 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, TransactionSession, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::entity::{self, Entity as Garages};
-use crate::fleet::vehicles::entity as vehicles;
 use crate::identity::audit::{self, Actor};
+use crate::platform::db::Writer;
 use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
 use crate::platform::http::extract::double_option;
 use crate::platform::i18n::Msg;
@@ -39,7 +35,7 @@ pub struct Garage {
 }
 
 impl Garage {
-    fn from_model(model: entity::Model, vehicle_count: u64) -> Self {
+    fn from_model(model: entity::Model) -> Self {
         Self {
             id: model.id,
             name: model.name,
@@ -47,7 +43,7 @@ impl Garage {
             city: model.city,
             postal_code: model.postal_code,
             phone: model.phone,
-            vehicle_count,
+            vehicle_count: u64::try_from(model.vehicle_count).unwrap_or(0),
             created_at: model.created_at,
             updated_at: model.updated_at,
         }
@@ -130,12 +126,7 @@ pub async fn list(db: &impl ConnectionTrait, org: OrgId, page: PageRequest) -> A
         query = query.filter(entity::Column::Id.gt(after));
     }
     let rows = query.all(db).await?;
-    let page = Page::from_rows(rows, page, |g| g.id);
-    let counts = vehicle_counts(db, org, page.items.iter().map(|g| g.id).collect()).await?;
-    Ok(page.map(|g| {
-        let count = counts.get(&g.id).copied().unwrap_or(0);
-        Garage::from_model(g, count)
-    }))
+    Ok(Page::from_rows(rows, page, |g| g.id).map(Garage::from_model))
 }
 
 /// Every garage's id and name, for choosing one in a form (a network has tens, not millions).
@@ -167,28 +158,8 @@ pub async fn names(db: &impl ConnectionTrait, org: OrgId, ids: Vec<i64>) -> AppR
     Ok(rows.into_iter().collect())
 }
 
-/// One query for the counts of a whole page: no query per garage.
-async fn vehicle_counts(db: &impl ConnectionTrait, org: OrgId, ids: Vec<i64>) -> AppResult<HashMap<i64, u64>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<(i64, i64)> = vehicles::Entity::find()
-        .select_only()
-        .column(vehicles::Column::GarageId)
-        .column_as(Expr::col(vehicles::Column::Id).count(), "count")
-        .filter(vehicles::Column::OrganizationId.eq(org.get()))
-        .filter(vehicles::Column::GarageId.is_in(ids))
-        .group_by(vehicles::Column::GarageId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(|(id, n)| (id, u64::try_from(n).unwrap_or(0))).collect())
-}
-
 pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Garage> {
-    let model = find(db, org, id).await?;
-    let count = vehicle_count(db, org, id).await?;
-    Ok(Garage::from_model(model, count))
+    find(db, org, id).await.map(Garage::from_model)
 }
 
 /// Whether a garage exists (other modules ask before referring to one).
@@ -207,21 +178,10 @@ async fn find(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<entit
     scoped(org).filter(entity::Column::Id.eq(id)).one(db).await?.ok_or(AppError::NotFound)
 }
 
-async fn vehicle_count(db: &impl ConnectionTrait, org: OrgId, garage_id: i64) -> AppResult<u64> {
-    Ok(vehicles::Entity::find()
-        .filter(vehicles::Column::OrganizationId.eq(org.get()))
-        .filter(vehicles::Column::GarageId.eq(garage_id))
-        .count(db)
-        .await?)
-}
-
-pub async fn create<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    actor: &Actor,
-    input: &GarageInput,
-) -> AppResult<Garage> {
+pub async fn create<C: Writer>(db: &C, actor: &Actor, input: &GarageInput) -> AppResult<Garage> {
     let valid = validate(input)?;
     let now = Utc::now();
+    let _turn = db.write_turn().await;
     let txn = db.begin().await?;
     let model = entity::ActiveModel {
         organization_id: Set(actor.org.get()),
@@ -236,7 +196,7 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     }
     .insert(&txn)
     .await?;
-    let garage = Garage::from_model(model, 0);
+    let garage = Garage::from_model(model);
     audit::record_change(&txn, actor, (AUDIT_ENTITY, garage.id), None, Some(&garage)).await?;
     txn.commit().await?;
     tracing::info!(garage_id = garage.id, "garage created");
@@ -244,36 +204,21 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
 }
 
 /// Full replacement (PUT): absent optional fields are cleared.
-pub async fn replace<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    actor: &Actor,
-    id: i64,
-    input: &GarageInput,
-) -> AppResult<Garage> {
+pub async fn replace<C: Writer>(db: &C, actor: &Actor, id: i64, input: &GarageInput) -> AppResult<Garage> {
     let current = find(db, actor.org, id).await?;
     let valid = validate(input)?;
     save(db, actor, current, valid).await
 }
 
-pub async fn patch<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    actor: &Actor,
-    id: i64,
-    patch: GaragePatch,
-) -> AppResult<Garage> {
+pub async fn patch<C: Writer>(db: &C, actor: &Actor, id: i64, patch: GaragePatch) -> AppResult<Garage> {
     let current = find(db, actor.org, id).await?;
     let valid = validate(&patch.apply(&current))?;
     save(db, actor, current, valid).await
 }
 
-async fn save<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    actor: &Actor,
-    current: entity::Model,
-    valid: ValidGarage,
-) -> AppResult<Garage> {
+async fn save<C: Writer>(db: &C, actor: &Actor, current: entity::Model, valid: ValidGarage) -> AppResult<Garage> {
     let id = current.id;
-    let before = Garage::from_model(current.clone(), 0);
+    let before = Garage::from_model(current.clone());
     let mut model: entity::ActiveModel = current.into();
     model.name = Set(valid.name);
     model.address = Set(valid.address);
@@ -281,6 +226,7 @@ async fn save<C: ConnectionTrait + TransactionTrait>(
     model.postal_code = Set(valid.postal_code);
     model.phone = Set(valid.phone);
     model.updated_at = Set(Utc::now());
+    let _turn = db.write_turn().await;
     let txn = db.begin().await?;
     model.update(&txn).await.map_err(|e| match e {
         sea_orm::DbErr::RecordNotUpdated => AppError::NotFound,
@@ -294,16 +240,17 @@ async fn save<C: ConnectionTrait + TransactionTrait>(
 
 /// Deletes an empty garage. A garage that still holds vehicles is refused (409)
 /// by the database's foreign key, so a vehicle added concurrently is never lost.
-pub async fn delete<C: ConnectionTrait + TransactionTrait>(db: &C, actor: &Actor, id: i64) -> AppResult<()> {
+pub async fn delete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> {
     let org = actor.org;
     let before = find(db, org, id).await?;
     let delete =
         Garages::delete_many().filter(entity::Column::OrganizationId.eq(org.get())).filter(entity::Column::Id.eq(id));
+    let _turn = db.write_turn().await;
     let txn = db.begin().await?;
     match delete.exec(&txn).await {
         Ok(result) if result.rows_affected == 0 => Err(AppError::NotFound),
         Ok(_) => {
-            let before = Garage::from_model(before, 0);
+            let before = Garage::from_model(before);
             audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), None).await?;
             txn.commit().await?;
             tracing::info!(garage_id = id, "garage deleted");
@@ -312,7 +259,7 @@ pub async fn delete<C: ConnectionTrait + TransactionTrait>(db: &C, actor: &Actor
         Err(err) if matches!(constraint_violation(&err), Some(Constraint::ForeignKey(_))) => {
             // PostgreSQL refuses further queries in the failed transaction.
             txn.rollback().await?;
-            let count = vehicle_count(db, org, id).await?;
+            let count = get(db, org, id).await.map_or(0, |g| g.vehicle_count);
             Err(AppError::Conflict {
                 code: "garage_not_empty",
                 field: None,

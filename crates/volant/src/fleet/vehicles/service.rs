@@ -2,10 +2,9 @@
 //! the database's unique index; this module only translates its verdict.
 
 use chrono::{Datelike, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionSession, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -14,6 +13,7 @@ use super::entity::{self, Entity as Vehicles};
 use super::model::{FuelType, Plate, Vin, check_year, normalize_plate};
 use crate::fleet::garages::service as garages;
 use crate::identity::audit::{self, Actor};
+use crate::platform::db::Writer;
 use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
 use crate::platform::http::extract::double_option;
 use crate::platform::i18n::Msg;
@@ -208,28 +208,41 @@ fn search_term(raw: &str) -> String {
     raw.chars().filter(|c| !c.is_control()).take(100).collect::<String>().trim().to_owned()
 }
 
+/// A vehicle matches when its plate starts with the term (ignoring case, spaces
+/// and dashes), or its brand or model does (ignoring case). Prefixes, not
+/// substrings, so that each branch is a range of an index at a million rows.
 fn search_condition(q: &str) -> Condition {
-    let text = format!("%{}%", escape_like(&q.to_lowercase()));
+    let text = q.to_lowercase();
     let mut condition = Condition::any()
-        .add(Expr::expr(Func::lower(Expr::col(entity::Column::Brand))).like(LikeExpr::new(text.clone()).escape('\\')))
-        .add(Expr::expr(Func::lower(Expr::col(entity::Column::Model))).like(LikeExpr::new(text).escape('\\')));
+        .add(prefix_range(Expr::expr(Func::lower(Expr::col(entity::Column::Brand))), &text))
+        .add(prefix_range(Expr::expr(Func::lower(Expr::col(entity::Column::Model))), &text));
     let plate = normalize_plate(q);
     if !plate.is_empty() {
-        let pattern = format!("%{}%", escape_like(&plate));
-        condition = condition.add(Expr::col(entity::Column::PlateNormalized).like(LikeExpr::new(pattern).escape('\\')));
+        condition = condition.add(prefix_range(Expr::col(entity::Column::PlateNormalized), &plate));
     }
     condition
 }
 
-fn escape_like(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
+/// `expr` starts with `prefix`, written as `prefix <= expr < next(prefix)` so that
+/// both SQLite and PostgreSQL (whatever its collation) walk an index range.
+fn prefix_range(expr: Expr, prefix: &str) -> Condition {
+    let lower = Condition::all().add(expr.clone().gte(prefix));
+    match next_prefix(prefix) {
+        Some(upper) => lower.add(expr.lt(upper)),
+        None => lower,
     }
-    out
+}
+
+/// The smallest string greater than every string starting with `prefix`.
+fn next_prefix(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        if let Some(next) = char::from_u32(u32::from(last) + 1) {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 /// A garage's vehicles; 404 when the garage does not exist.
@@ -240,10 +253,12 @@ pub async fn list_in_garage(
     q: Option<String>,
     page: PageRequest,
 ) -> AppResult<Page<Vehicle>> {
-    if !garages::exists(db, org, garage_id).await? {
+    let found = list(db, org, &VehicleFilter { garage_id: Some(garage_id), q }, page).await?;
+    // Only an empty page needs to ask whether the garage exists at all.
+    if found.items.is_empty() && !garages::exists(db, org, garage_id).await? {
         return Err(AppError::NotFound);
     }
-    list(db, org, &VehicleFilter { garage_id: Some(garage_id), q }, page).await
+    Ok(found)
 }
 
 pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Vehicle> {
@@ -260,16 +275,13 @@ async fn find(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<entit
     scoped(org).filter(entity::Column::Id.eq(id)).one(db).await?.ok_or(AppError::NotFound)
 }
 
-pub async fn create<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    actor: &Actor,
-    input: &VehicleInput,
-) -> AppResult<Vehicle> {
+pub async fn create<C: Writer>(db: &C, actor: &Actor, input: &VehicleInput) -> AppResult<Vehicle> {
     let valid = validate(input)?;
     let now = Utc::now();
     let mut model =
         entity::ActiveModel { organization_id: Set(actor.org.get()), created_at: Set(now), ..Default::default() };
     fill(&mut model, &valid, now);
+    let _turn = db.write_turn().await;
     let txn = db.begin().await?;
     let saved = match model.insert(&txn).await {
         Ok(saved) => saved,
@@ -287,47 +299,28 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
 }
 
 /// Full replacement (PUT): absent optional fields are cleared; a new `garage_id` moves it.
-pub async fn replace<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    actor: &Actor,
-    id: i64,
-    input: &VehicleInput,
-) -> AppResult<Vehicle> {
+pub async fn replace<C: Writer>(db: &C, actor: &Actor, id: i64, input: &VehicleInput) -> AppResult<Vehicle> {
     let current = find(db, actor.org, id).await?;
     let valid = validate(input)?;
     save(db, actor, current, &valid).await
 }
 
-pub async fn patch<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    actor: &Actor,
-    id: i64,
-    patch: VehiclePatch,
-) -> AppResult<Vehicle> {
+pub async fn patch<C: Writer>(db: &C, actor: &Actor, id: i64, patch: VehiclePatch) -> AppResult<Vehicle> {
     let current = find(db, actor.org, id).await?;
     let valid = validate(&patch.apply(&current))?;
     save(db, actor, current, &valid).await
 }
 
 /// Moves a vehicle to another garage.
-pub async fn move_to<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    actor: &Actor,
-    id: i64,
-    garage_id: i64,
-) -> AppResult<Vehicle> {
+pub async fn move_to<C: Writer>(db: &C, actor: &Actor, id: i64, garage_id: i64) -> AppResult<Vehicle> {
     patch(db, actor, id, VehiclePatch { garage_id: Some(Some(garage_id)), ..Default::default() }).await
 }
 
-async fn save<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    actor: &Actor,
-    current: entity::Model,
-    valid: &ValidVehicle,
-) -> AppResult<Vehicle> {
+async fn save<C: Writer>(db: &C, actor: &Actor, current: entity::Model, valid: &ValidVehicle) -> AppResult<Vehicle> {
     let before = Vehicle::from(current.clone());
     let mut model: entity::ActiveModel = current.into();
     fill(&mut model, valid, Utc::now());
+    let _turn = db.write_turn().await;
     let txn = db.begin().await?;
     let saved = match model.update(&txn).await {
         Ok(saved) => saved,
@@ -411,8 +404,9 @@ async fn explain_write_error(
     }
 }
 
-pub async fn delete<C: ConnectionTrait + TransactionTrait>(db: &C, actor: &Actor, id: i64) -> AppResult<()> {
+pub async fn delete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> {
     let before = Vehicle::from(find(db, actor.org, id).await?);
+    let _turn = db.write_turn().await;
     let txn = db.begin().await?;
     let result = Vehicles::delete_many()
         .filter(entity::Column::OrganizationId.eq(actor.org.get()))

@@ -90,16 +90,23 @@ pub async fn authenticate_token(
     key: &[u8],
     token: &str,
 ) -> AppResult<Option<(AuthUser, String)>> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    use session_entity::{Column, Entity as Sessions};
     let Some(claims) = decode(key, token) else { return Ok(None) };
     let Ok(user_id) = claims.sub.parse::<i64>() else { return Ok(None) };
-    let Some(session) = session_entity::Entity::find_by_id(claims.jti.clone()).one(db).await? else {
-        return Ok(None);
-    };
-    if session.user_id != user_id || session.revoked_at.is_some() || session.expires_at <= Utc::now() {
-        return Ok(None);
-    }
-    let user = users::find_active(db, user_id).await?;
-    Ok(user.filter(|u| u.organization_id == claims.org).map(|u| (u, claims.jti)))
+    let users_id = (crate::identity::users::entity::Entity, crate::identity::users::entity::Column::Id);
+    let users_org = (crate::identity::users::entity::Entity, crate::identity::users::entity::Column::OrganizationId);
+    let found = users::find_active_where(db, |query| {
+        query
+            .inner_join(Sessions, Expr::col((Sessions, Column::UserId)).equals(users_id))
+            .and_where(Expr::col((Sessions, Column::Id)).eq(claims.jti.as_str()))
+            .and_where(Expr::col((Sessions, Column::RevokedAt)).is_null())
+            .and_where(Expr::col((Sessions, Column::ExpiresAt)).gt(Utc::now()))
+            .and_where(Expr::col(users_id).eq(user_id))
+            .and_where(Expr::col(users_org).eq(claims.org));
+    })
+    .await?;
+    Ok(found.map(|(user, _)| (user, claims.jti)))
 }
 
 /// How a personal token appears as a `CurrentUser::session_id`.

@@ -2,16 +2,14 @@
 //! the database keeps only their SHA-256, so a leaked database leaks no token.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionSession,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::identity::audit::{self, Actor};
 use crate::identity::users::service::{self as users, AuthUser};
+use crate::platform::db::Writer;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::Msg;
 use crate::platform::secrets;
@@ -67,11 +65,7 @@ fn info(m: entity::Model) -> TokenInfo {
 }
 
 /// Creates a token for the actor, audited in the same transaction.
-pub async fn create<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    actor: &Actor,
-    new: &NewToken,
-) -> AppResult<CreatedToken> {
+pub async fn create<C: Writer>(db: &C, actor: &Actor, new: &NewToken) -> AppResult<CreatedToken> {
     let user_id = actor.user_id.ok_or(AppError::Unauthorized)?;
     let mut v = Validator::new();
     let name = v.required_text("name", new.name.as_deref(), 80);
@@ -83,6 +77,7 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     v.finish()?;
     let token = format!("{PREFIX}{}", secrets::random_token(32)?);
     let now = Utc::now();
+    let _turn = db.write_turn().await;
     let txn = db.begin().await?;
     let model = entity::ActiveModel {
         user_id: Set(user_id),
@@ -118,7 +113,7 @@ pub async fn list(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Vec<Toke
 }
 
 /// Revokes one of the user's tokens; another user's token is a 404.
-pub async fn revoke<C: ConnectionTrait + TransactionTrait>(db: &C, actor: &Actor, id: i64) -> AppResult<()> {
+pub async fn revoke<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> {
     let user_id = actor.user_id.ok_or(AppError::Unauthorized)?;
     let token = entity::Entity::find_by_id(id)
         .filter(entity::Column::UserId.eq(user_id))
@@ -127,6 +122,7 @@ pub async fn revoke<C: ConnectionTrait + TransactionTrait>(db: &C, actor: &Actor
         .await?
         .ok_or(AppError::NotFound)?;
     let before = info(token.clone());
+    let _turn = db.write_turn().await;
     let txn = db.begin().await?;
     let mut active: entity::ActiveModel = token.into();
     active.revoked_at = Set(Some(Utc::now()));
@@ -138,19 +134,27 @@ pub async fn revoke<C: ConnectionTrait + TransactionTrait>(db: &C, actor: &Actor
 
 /// The user a personal token speaks for, with the token's id.
 pub async fn authenticate(db: &impl ConnectionTrait, token: &str) -> AppResult<Option<(AuthUser, i64)>> {
-    let Some(found) = entity::Entity::find().filter(entity::Column::TokenHash.eq(hash(token))).one(db).await? else {
-        return Ok(None);
-    };
+    use entity::{Column, Entity as Tokens};
+    use sea_orm::sea_query::{Expr, ExprTrait};
     let now = Utc::now();
-    if found.revoked_at.is_some() || found.expires_at.is_some_and(|e| e <= now) {
-        return Ok(None);
-    }
-    let Some(user) = users::find_active(db, found.user_id).await? else { return Ok(None) };
-    let id = found.id;
-    if found.last_used_at.is_none_or(|t| now - t > LAST_USED_RESOLUTION) {
-        let mut active: entity::ActiveModel = found.into();
-        active.last_used_at = Set(Some(now));
-        active.update(db).await?;
+    let users_id = (crate::identity::users::entity::Entity, crate::identity::users::entity::Column::Id);
+    let found = users::find_active_where(db, |query| {
+        query
+            .expr_as(Expr::col((Tokens, Column::Id)), "token_id")
+            .expr_as(Expr::col((Tokens, Column::LastUsedAt)), "token_last_used_at")
+            .inner_join(Tokens, Expr::col((Tokens, Column::UserId)).equals(users_id))
+            .and_where(Expr::col((Tokens, Column::TokenHash)).eq(hash(token)))
+            .and_where(Expr::col((Tokens, Column::RevokedAt)).is_null())
+            .and_where(
+                Expr::col((Tokens, Column::ExpiresAt)).is_null().or(Expr::col((Tokens, Column::ExpiresAt)).gt(now)),
+            );
+    })
+    .await?;
+    let Some((user, row)) = found else { return Ok(None) };
+    let id: i64 = row.try_get("", "token_id")?;
+    let last_used: Option<DateTime<Utc>> = row.try_get("", "token_last_used_at")?;
+    if last_used.is_none_or(|t| now - t > LAST_USED_RESOLUTION) {
+        Tokens::update_many().col_expr(Column::LastUsedAt, Expr::value(now)).filter(Column::Id.eq(id)).exec(db).await?;
     }
     Ok(Some((user, id)))
 }

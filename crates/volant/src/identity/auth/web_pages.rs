@@ -17,6 +17,7 @@ use crate::identity::audit::{self, Action};
 use crate::identity::roles::{Permission, Role};
 use crate::identity::users::service::{self as users, NewUser};
 use crate::platform::AppState;
+use crate::platform::db::Writer;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{ApiQuery, FormBody};
 use crate::platform::i18n;
@@ -181,6 +182,7 @@ async fn setup(
     let actor = crate::identity::audit::Actor::from_request(state.default_org, None, &headers, &extensions);
     // The claim and the account commit together: two concurrent setups cannot both
     // create an administrator, and a refused form releases the claim.
+    let _turn = state.db.write_turn().await;
     let txn = state.db.begin().await.map_err(AppError::from)?;
     if !crate::platform::secrets::claim_once(&txn, users::FIRST_ADMIN_CLAIM).await? {
         return Err(AppError::NotFound.into());

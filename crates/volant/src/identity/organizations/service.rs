@@ -1,11 +1,12 @@
 //! Organizations: the tenants every row belongs to.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QueryOrder, Set, TransactionSession, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::entity::{self, Entity as Organizations};
+use crate::platform::db::Writer;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::Msg;
 use crate::platform::tenant::OrgId;
@@ -97,7 +98,7 @@ fn check_time_zone(tz: &str) -> bool {
 }
 
 /// Changes the settings, audited in the same transaction.
-pub async fn update<C: ConnectionTrait + TransactionTrait>(
+pub async fn update<C: Writer>(
     db: &C,
     actor: &crate::identity::audit::Actor,
     patch: OrganizationPatch,
@@ -132,6 +133,7 @@ pub async fn update<C: ConnectionTrait + TransactionTrait>(
         v.add("time_zone", Msg::new("organization.time_zone_invalid"));
     }
     v.finish()?;
+    let _turn = db.write_turn().await;
     let txn = db.begin().await?;
     let model = Organizations::find_by_id(actor.org.get()).one(&txn).await?.ok_or(AppError::NotFound)?;
     let mut active: entity::ActiveModel = model.into();

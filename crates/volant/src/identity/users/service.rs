@@ -2,19 +2,21 @@
 
 use std::sync::OnceLock;
 
+use tokio::sync::{Semaphore, SemaphorePermit};
+
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionSession, TransactionTrait,
-};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryResult, Set};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::entity::{self, Entity as Users};
 use super::roles_entity;
 use crate::identity::roles::Role;
+use crate::platform::db::Writer;
 use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
 use crate::platform::i18n::Msg;
 use crate::platform::tenant::OrgId;
@@ -78,8 +80,19 @@ pub fn check_password(password: &str, user_inputs: &[&str]) -> Result<(), Msg> {
     Ok(())
 }
 
-/// Argon2id is slow on purpose: it runs on the blocking pool, never on the async runtime.
+/// Argon2id is slow and memory-hard on purpose (19 MiB a hash). At most one hash
+/// per core runs at a time: a burst of sign-ins queues here instead of taking
+/// every core from the API and hundreds of megabytes of memory (measured: 3 GB
+/// at 32 concurrent sign-ins without this bound).
+async fn argon2_slot() -> AppResult<SemaphorePermit<'static>> {
+    static SLOTS: OnceLock<Semaphore> = OnceLock::new();
+    let slots = SLOTS.get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from)));
+    slots.acquire().await.map_err(|e| AppError::Internal(format!("argon2 slots: {e}")))
+}
+
+/// Argon2id runs on the blocking pool, never on the async runtime.
 async fn hash_password(password: String) -> AppResult<String> {
+    let _slot = argon2_slot().await?;
     tokio::task::spawn_blocking(move || Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()))
         .await
         .map_err(|e| AppError::Internal(format!("hashing task: {e}")))?
@@ -89,6 +102,7 @@ async fn hash_password(password: String) -> AppResult<String> {
 /// Verifies against `hash`, or against a dummy hash when there is none (unknown
 /// account), so both take the same time. Runs on the blocking pool.
 async fn verify_password(password: String, hash: Option<String>) -> bool {
+    let Ok(_slot) = argon2_slot().await else { return false };
     tokio::task::spawn_blocking(move || {
         let matches = |hash: &str| {
             PasswordHash::new(hash)
@@ -125,7 +139,7 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-pub async fn create<C: ConnectionTrait + TransactionTrait>(db: &C, org: OrgId, new: NewUser) -> AppResult<AuthUser> {
+pub async fn create<C: Writer>(db: &C, org: OrgId, new: NewUser) -> AppResult<AuthUser> {
     let mut v = Validator::new();
     let email = v.check("email", check_email(&new.email));
     let display_name = v.required_text("display_name", Some(&new.display_name), 120);
@@ -140,6 +154,7 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(db: &C, org: OrgId, n
     };
     let password_hash = hash_password(new.password).await?;
     let now = Utc::now();
+    let _turn = db.write_turn().await;
     let txn = db.begin().await?;
     let inserted = entity::ActiveModel {
         organization_id: Set(org.get()),
@@ -200,15 +215,56 @@ pub async fn authenticate(db: &impl ConnectionTrait, email: &str, password: &str
 
 /// An active user by id (a token names one; a deactivated user's tokens stop working).
 pub async fn find_active(db: &impl ConnectionTrait, id: i64) -> AppResult<Option<AuthUser>> {
-    match Users::find_by_id(id).one(db).await? {
-        Some(user) if user.active => load(db, user).await.map(Some),
-        _ => Ok(None),
+    let found = find_active_where(db, |query| {
+        query.and_where(Expr::col((Users, entity::Column::Id)).eq(id));
+    })
+    .await?;
+    Ok(found.map(|(user, _)| user))
+}
+
+/// The active user a credential names, with their roles, in one round trip: this
+/// runs on every authenticated request. `narrow` joins the credential's table and
+/// adds its conditions (and may select more columns, read back from the returned row).
+pub async fn find_active_where(
+    db: &impl ConnectionTrait,
+    narrow: impl FnOnce(&mut SelectStatement),
+) -> AppResult<Option<(AuthUser, QueryResult)>> {
+    use roles_entity::{Column as RoleColumn, Entity as Roles};
+    let mut query = Query::select();
+    query
+        .column((Users, entity::Column::Id))
+        .column((Users, entity::Column::OrganizationId))
+        .column((Users, entity::Column::Email))
+        .column((Users, entity::Column::DisplayName))
+        .column((Roles, RoleColumn::Role))
+        .from(Users)
+        .left_join(Roles, Expr::col((Roles, RoleColumn::UserId)).equals((Users, entity::Column::Id)))
+        .and_where(Expr::col((Users, entity::Column::Active)).eq(true));
+    narrow(&mut query);
+    let mut rows = db.query_all(&query).await?.into_iter();
+    let Some(first) = rows.next() else { return Ok(None) };
+    let organization_id: i64 = first.try_get("", "organization_id")?;
+    let mut roles: Vec<Role> =
+        first.try_get::<Option<String>>("", "role")?.as_deref().and_then(Role::parse).into_iter().collect();
+    for row in rows {
+        roles.extend(row.try_get::<Option<String>>("", "role")?.as_deref().and_then(Role::parse));
     }
+    roles.sort();
+    roles.dedup();
+    let user = AuthUser {
+        id: first.try_get("", "id")?,
+        org: OrgId::new(organization_id),
+        organization_id,
+        email: first.try_get("", "email")?,
+        display_name: first.try_get("", "display_name")?,
+        roles,
+    };
+    Ok(Some((user, first)))
 }
 
 /// Creates the first administrator when the instance has no user yet; `Ok(None)`
 /// when users already exist (the variables are then ignored).
-pub async fn ensure_first_admin<C: ConnectionTrait + TransactionTrait>(
+pub async fn ensure_first_admin<C: Writer>(
     db: &C,
     org: OrgId,
     email: &str,
@@ -217,6 +273,7 @@ pub async fn ensure_first_admin<C: ConnectionTrait + TransactionTrait>(
     if count(db).await? > 0 {
         return Ok(None);
     }
+    let _turn = db.write_turn().await;
     let txn = db.begin().await?;
     if !crate::platform::secrets::claim_once(&txn, FIRST_ADMIN_CLAIM).await? {
         // Another instance, or the setup page, created it a moment ago.
@@ -364,11 +421,12 @@ pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Us
 }
 
 /// Creates a user in the actor's organization, audited.
-pub async fn create_audited<C: ConnectionTrait + TransactionTrait>(
+pub async fn create_audited<C: Writer>(
     db: &C,
     actor: &crate::identity::audit::Actor,
     new: NewUser,
 ) -> AppResult<UserView> {
+    let _turn = db.write_turn().await;
     let txn = db.begin().await?;
     let created = create(&txn, actor.org, new).await?;
     let after = get(&txn, actor.org, created.id).await?;
@@ -380,7 +438,7 @@ pub async fn create_audited<C: ConnectionTrait + TransactionTrait>(
 /// Changes a user. An administrator cannot deactivate themselves nor drop their
 /// own administrator role (no organization can lock itself out that way).
 /// Deactivation ends every session of the user at once.
-pub async fn update<C: ConnectionTrait + TransactionTrait>(
+pub async fn update<C: Writer>(
     db: &C,
     actor: &crate::identity::audit::Actor,
     id: i64,
@@ -407,6 +465,7 @@ pub async fn update<C: ConnectionTrait + TransactionTrait>(
         v.add("roles", Msg::new("user.cannot_drop_own_admin"));
     }
     v.finish()?;
+    let _turn = db.write_turn().await;
     let txn = db.begin().await?;
     let model = Users::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound)?;
     let mut active_model: entity::ActiveModel = model.into();
@@ -431,7 +490,7 @@ pub async fn update<C: ConnectionTrait + TransactionTrait>(
 
 /// Changes one's own password after checking the current one. Every other
 /// session of the user ends; `keep_session` (the one in use) stays.
-pub async fn change_password<C: ConnectionTrait + TransactionTrait>(
+pub async fn change_password<C: Writer>(
     db: &C,
     actor: &crate::identity::audit::Actor,
     keep_session: &str,
@@ -449,6 +508,7 @@ pub async fn change_password<C: ConnectionTrait + TransactionTrait>(
     v.check("new_password", policy.await);
     v.finish()?;
     let hash = hash_password(new_password.to_owned()).await?;
+    let _turn = db.write_turn().await;
     let txn = db.begin().await?;
     let mut active: entity::ActiveModel = user.into();
     active.password_hash = Set(hash);
