@@ -69,12 +69,14 @@ impl MigrationTrait for Migration {
         for sql in triggers {
             db.execute_unprepared(sql).await?;
         }
-        // Search matches the start of the brand or model, ignoring case; the plate's
-        // prefix uses the unique (organization, normalized plate) index.
+        // Search matches the start of the brand or model, ignoring case: these indexes
+        // give the distinct values of a prefix in a few seeks, then each value's
+        // vehicles in id order (a page without sorting). The plate's prefix uses the
+        // unique (organization, normalized plate) index.
         db.execute_unprepared("DROP INDEX idx_vehicles_brand").await?;
-        db.execute_unprepared("CREATE INDEX idx_vehicles_brand_lower ON vehicles (organization_id, lower(brand))")
+        db.execute_unprepared("CREATE INDEX idx_vehicles_brand_lower ON vehicles (organization_id, lower(brand), id)")
             .await?;
-        db.execute_unprepared("CREATE INDEX idx_vehicles_model_lower ON vehicles (organization_id, lower(model))")
+        db.execute_unprepared("CREATE INDEX idx_vehicles_model_lower ON vehicles (organization_id, lower(model), id)")
             .await?;
         Ok(())
     }

@@ -49,6 +49,9 @@ pub async fn connect(settings: &DbSettings) -> Result<DatabaseConnection, DbErr>
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
+                // Keeps the planner's statistics fresh (search picks its indexes from
+                // them); bounded so closing a connection stays cheap on big tables.
+                .optimize_on_close(true, 1000)
         });
     } else if let Some(schema) = &settings.schema {
         options.set_schema_search_path(schema.clone());

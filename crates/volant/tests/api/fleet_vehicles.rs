@@ -187,6 +187,23 @@ backend_tests! {
         app.get("/api/v1/vehicles?garage_id=abc").await.problem(StatusCode::BAD_REQUEST, "bad_request");
     }
 
+    async fn search_by_prefix_merges_ways_of_matching_and_survives_many_distinct_values(app) {
+        let garage = app.garage("G").await;
+        let mut expected = Vec::new();
+        // More distinct models sharing a prefix than the search enumerates one by one.
+        for i in 0..24 {
+            let body = json!({ "garage_id": garage, "brand": "Alpine", "model": format!("A{i:03}"), "year": 2020, "license_plate": format!("AL-{i:03}-PN") });
+            expected.push(app.post_json("/api/v1/vehicles", &body).await.json()["id"].as_i64().expect("id"));
+        }
+        // Plate, brand and model all start with "a": each vehicle is listed once, in id order.
+        assert_eq!(ids(&app.get("/api/v1/vehicles?q=a&limit=200").await), expected);
+        assert_eq!(ids(&app.get("/api/v1/vehicles?q=A01&limit=200").await), expected[10..20]);
+        let first = app.get("/api/v1/vehicles?q=alp&limit=10").await;
+        assert_eq!(ids(&first), expected[..10]);
+        let second = app.get(&first.next_link().expect("next page")).await;
+        assert_eq!(ids(&second), expected[10..20]);
+    }
+
     async fn pagination_follows_link_headers_and_validates_parameters(app) {
         let garage = app.garage("G").await;
         let mut expected = Vec::new();
