@@ -488,6 +488,13 @@ pub struct WrkErrors {
     pub timeout: u64,
 }
 
+impl WrkErrors {
+    /// Every failed request: connection errors, timeouts and non-2xx/3xx answers.
+    pub fn total(&self) -> u64 {
+        self.connect + self.read + self.write + self.status + self.timeout
+    }
+}
+
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct WrkLatency {
     pub mean: f64,
@@ -534,7 +541,7 @@ fn measure(
     let out = wrk(server.addr, scenario, data, settings.connections, settings.duration)?;
     let (samples, cpu) = sampler.finish();
     let seconds = out.duration_us as f64 / 1e6;
-    let errors = out.errors.connect + out.errors.read + out.errors.write + out.errors.status + out.errors.timeout;
+    let errors = out.errors.total();
     let cpu_us = cpu as f64 * 1e6 / ticks_per_second as f64;
     let percentile = |p: &str| out.latency_us.percentiles.get(p).copied().unwrap_or(0) as f64 / 1000.0;
     let m = Measure {
@@ -601,7 +608,7 @@ fn soak(server: &Server, data: &Path, settings: &Settings) -> Result<Soak, Strin
     let sampler = Sampler::start(server.child.id(), Duration::from_secs(1));
     let out = wrk(server.addr, "mixed", data, settings.connections, settings.soak)?;
     let (samples, _) = sampler.finish();
-    let errors = out.errors.connect + out.errors.read + out.errors.write + out.errors.status + out.errors.timeout;
+    let errors = out.errors.total();
     let series: Vec<(f64, f64)> = samples.iter().map(|(t, kib)| (*t, *kib as f64 / 1024.0)).collect();
     let tenth = (series.len() / 10).max(1);
     let max_of = |slice: &[(f64, f64)]| slice.iter().map(|(_, m)| *m).fold(0.0_f64, f64::max);

@@ -27,7 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct GarageVehiclesQuery {
-    /// Search on plate, brand or model.
+    /// Vehicles whose plate, brand or model starts with this (ignoring case; spaces and dashes in plates).
     pub q: Option<String>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<String>,

@@ -28,7 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct VehiclesQuery {
-    /// Search on plate (ignoring case, spaces and dashes), brand or model.
+    /// Vehicles whose plate, brand or model starts with this (ignoring case; spaces and dashes in plates).
     pub q: Option<String>,
     /// Only this garage's vehicles.
     pub garage_id: Option<String>,
