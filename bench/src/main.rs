@@ -44,6 +44,11 @@ enum Command {
     },
     /// Run the benchmark: every scenario on every backend, then the report.
     Run(run::Options),
+    /// Rewrite docs/benchmarks.md and its charts from a saved run's JSON.
+    Report {
+        #[arg(long, default_value = "docs/benchmarks/results.json")]
+        from: PathBuf,
+    },
 }
 
 /// glibc malloc raises its mmap threshold after the first large free, then keeps
@@ -73,6 +78,10 @@ async fn main() -> ExitCode {
             Err(err) => Err(format!("configuration: {err}")),
         },
         Command::Run(options) => run::run(options).await,
+        Command::Report { from } => std::fs::read_to_string(&from)
+            .map_err(|e| format!("{}: {e}", from.display()))
+            .and_then(|json| serde_json::from_str::<report::RunResult>(&json).map_err(|e| e.to_string()))
+            .and_then(|result| report::write_docs(&result, std::path::Path::new("docs"))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::run::{Kind, PgbenchResult, WrkErrors};
 use crate::seed::{Scale, SeedReport};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct RunResult {
     pub mode: String,
     pub scale: Scale,
@@ -21,7 +21,7 @@ pub struct RunResult {
     pub backends: Vec<BackendResult>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct BackendResult {
     pub backend: String,
     pub seed: Option<SeedReport>,
@@ -31,7 +31,7 @@ pub struct BackendResult {
     pub cold_start_ms: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Measure {
     pub scenario: String,
     pub kind: Kind,
@@ -51,7 +51,7 @@ pub struct Measure {
     pub cpu_us_per_request: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Soak {
     pub seconds: u64,
     pub requests: u64,
@@ -352,13 +352,15 @@ fn throughput_chart(backend: &BackendResult) -> String {
     let plot_w = 520.0;
     let row_h = 24.0;
     let top = 40.0;
-    let height = top + row_h * rows.len() as f64 + 40.0;
-    let max = rows.iter().map(|r| r.1).fold(1.0_f64, f64::max) * 1.08;
-    let x = |v: f64| label_w + v / max * plot_w;
+    let height = top + row_h * rows.len() as f64 + 50.0;
+    // The HTTP ceiling is an order of magnitude above the rest: the axis stops past
+    // the DB ceiling and longer bars are cut, their value still written.
+    let max = rows.iter().filter(|r| r.0 != "ceiling_http").map(|r| r.1).fold(1.0_f64, f64::max) * 1.15;
+    let x = |v: f64| label_w + v.min(max) / max * plot_w;
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{height}\" viewBox=\"0 0 {w} {height}\" {FONT}>\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"10\" y=\"20\" font-size=\"14\" font-weight=\"bold\">{}: requests per second (32 connections)</text>\n",
         escape(&backend.backend),
-        w = label_w + plot_w + 90.0
+        w = label_w + plot_w + 160.0
     );
     for (i, (name, rps, kind)) in rows.iter().enumerate() {
         let y = top + row_h * i as f64;
@@ -370,7 +372,7 @@ fn throughput_chart(backend: &BackendResult) -> String {
         };
         let _ = writeln!(
             svg,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text><rect x=\"{label_w}\" y=\"{}\" width=\"{:.1}\" height=\"{}\" fill=\"{color}\"/><text x=\"{:.1}\" y=\"{}\">{rps:.0}</text>",
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text><rect x=\"{label_w}\" y=\"{}\" width=\"{:.1}\" height=\"{}\" fill=\"{color}\"/><text x=\"{:.1}\" y=\"{}\">{rps:.0}{}</text>",
             label_w - 8.0,
             y + 16.0,
             escape(name),
@@ -378,18 +380,22 @@ fn throughput_chart(backend: &BackendResult) -> String {
             (x(*rps) - label_w).max(1.0),
             row_h - 8.0,
             x(*rps) + 4.0,
-            y + 16.0
+            y + 16.0,
+            if *rps > max { " (axis cut)" } else { "" }
         );
     }
     if let Some(ceiling) = backend.db_ceiling() {
-        for (value, label, dash) in [(ceiling, "DB round-trip ceiling", "6,3"), (ceiling * 0.5, "50 % target", "2,3")] {
+        for (value, label, dash, label_y) in [
+            (ceiling, "DB round-trip ceiling", "6,3", height - 14.0),
+            (ceiling * 0.5, "50 % target", "2,3", height - 28.0),
+        ] {
             let _ = writeln!(
                 svg,
                 "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#dc2626\" stroke-dasharray=\"{dash}\"/><text x=\"{0:.1}\" y=\"{3}\" text-anchor=\"middle\" fill=\"#dc2626\">{label}</text>",
                 x(value),
                 top - 4.0,
-                height - 30.0,
-                height - 14.0
+                height - 40.0,
+                label_y
             );
         }
     }

@@ -54,7 +54,7 @@ pub struct Options {
 }
 
 /// A load scenario: what it measures and which target applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     Read,
@@ -650,7 +650,7 @@ fn cold_start(bench_exe: &Path, url: &str, backend: Backend) -> Result<Option<f6
     Ok(Some(median))
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct PgbenchResult {
     pub transactions_per_second: f64,
     pub p50_ms: f64,

@@ -17,7 +17,7 @@ pub const BENCH_EMAIL: &str = "bench@volant.test";
 pub const BENCH_PASSWORD: &str = "Banc-d'essai Volant 2026";
 
 /// How much data to generate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Scale {
     pub organizations: usize,
     pub garages_per_organization: usize,
@@ -87,7 +87,7 @@ const FUELS: &[&str] = &["diesel", "diesel", "petrol", "petrol", "petrol", "hybr
 /// VIN alphabet: digits and capitals except I, O, Q.
 const VIN_CHARS: &[u8] = b"0123456789ABCDEFGHJKLMNPRSTUVWXYZ";
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SeedReport {
     pub scale: Scale,
     pub seconds: f64,
