@@ -140,6 +140,22 @@ fn dummy_hash() -> &'static str {
 }
 
 pub async fn create<C: Writer>(db: &C, org: OrgId, new: NewUser) -> AppResult<AuthUser> {
+    let checked = check_new_user(new).await?;
+    insert(db, org, checked).await
+}
+
+/// A new user that passed validation, with the password already hashed.
+struct CheckedNewUser {
+    email: String,
+    display_name: String,
+    password_hash: String,
+    roles: Vec<Role>,
+}
+
+/// Validation, the password policy and Argon2 hashing: the slow part of creating a
+/// user, done before any transaction begins (a SQLite writer's turn is not held
+/// through a 100 ms hash).
+async fn check_new_user(new: NewUser) -> AppResult<CheckedNewUser> {
     let mut v = Validator::new();
     let email = v.check("email", check_email(&new.email));
     let display_name = v.required_text("display_name", Some(&new.display_name), 120);
@@ -153,6 +169,12 @@ pub async fn create<C: Writer>(db: &C, org: OrgId, new: NewUser) -> AppResult<Au
         return Err(AppError::Internal("validator accepted a missing field".into()));
     };
     let password_hash = hash_password(new.password).await?;
+    Ok(CheckedNewUser { email, display_name, password_hash, roles: new.roles })
+}
+
+/// Stores a checked user and their roles; a taken e-mail is a 409.
+async fn insert<C: Writer>(db: &C, org: OrgId, checked: CheckedNewUser) -> AppResult<AuthUser> {
+    let CheckedNewUser { email, display_name, password_hash, roles } = checked;
     let now = Utc::now();
     let _turn = db.write_turn().await;
     let txn = db.begin().await?;
@@ -181,7 +203,7 @@ pub async fn create<C: Writer>(db: &C, org: OrgId, new: NewUser) -> AppResult<Au
         }
         Err(err) => return Err(err.into()),
     };
-    let mut roles = new.roles;
+    let mut roles = roles;
     roles.sort();
     roles.dedup();
     for role in &roles {
@@ -273,16 +295,17 @@ pub async fn ensure_first_admin<C: Writer>(
     if count(db).await? > 0 {
         return Ok(None);
     }
+    let display_name = email.split('@').next().unwrap_or("Administrateur").to_owned();
+    let new =
+        NewUser { email: email.to_owned(), display_name, password: password.to_owned(), roles: vec![Role::Admin] };
+    let checked = check_new_user(new).await?;
     let _turn = db.write_turn().await;
     let txn = db.begin().await?;
     if !crate::platform::secrets::claim_once(&txn, FIRST_ADMIN_CLAIM).await? {
         // Another instance, or the setup page, created it a moment ago.
         return Ok(None);
     }
-    let display_name = email.split('@').next().unwrap_or("Administrateur").to_owned();
-    let new =
-        NewUser { email: email.to_owned(), display_name, password: password.to_owned(), roles: vec![Role::Admin] };
-    let admin = create(&txn, org, new).await?;
+    let admin = insert(&txn, org, checked).await?;
     txn.commit().await?;
     Ok(Some(admin))
 }
@@ -426,9 +449,10 @@ pub async fn create_audited<C: Writer>(
     actor: &crate::identity::audit::Actor,
     new: NewUser,
 ) -> AppResult<UserView> {
+    let checked = check_new_user(new).await?;
     let _turn = db.write_turn().await;
     let txn = db.begin().await?;
-    let created = create(&txn, actor.org, new).await?;
+    let created = insert(&txn, actor.org, checked).await?;
     let after = get(&txn, actor.org, created.id).await?;
     crate::identity::audit::record_change(&txn, actor, ("user", after.id), None, Some(&after)).await?;
     txn.commit().await?;
