@@ -285,7 +285,9 @@ fn prefix_range(expr: Expr, prefix: &str) -> Condition {
 fn next_prefix(prefix: &str) -> Option<String> {
     let mut chars: Vec<char> = prefix.chars().collect();
     while let Some(last) = chars.pop() {
-        if let Some(next) = char::from_u32(u32::from(last) + 1) {
+        // The surrogate range holds no characters: U+D7FF is followed by U+E000.
+        let next = if last == '\u{D7FF}' { Some('\u{E000}') } else { char::from_u32(u32::from(last) + 1) };
+        if let Some(next) = next {
             chars.push(next);
             return Some(chars.into_iter().collect());
         }
@@ -468,4 +470,25 @@ pub async fn delete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> 
     txn.commit().await?;
     tracing::info!(vehicle_id = id, "vehicle deleted");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_prefix;
+
+    #[test]
+    fn next_prefix_bounds_every_string_with_the_prefix() {
+        assert_eq!(next_prefix("ab12").as_deref(), Some("ab13"));
+        assert_eq!(next_prefix("peugeot").as_deref(), Some("peugeou"));
+        assert_eq!(next_prefix("citroë").as_deref(), Some("citroì"));
+        // The last character cannot grow: the bound moves to the one before.
+        assert_eq!(next_prefix(&format!("a{}", char::MAX)).as_deref(), Some("b"));
+        assert_eq!(next_prefix(&char::MAX.to_string()), None);
+        assert_eq!(next_prefix("a\u{D7FF}").as_deref(), Some("a\u{E000}"));
+        for word in ["ab12", "ab129zz", "ab12~"] {
+            let upper = next_prefix("ab12").unwrap_or_default();
+            assert!(word >= "ab12" && word < upper.as_str(), "{word}");
+        }
+        assert!("ab13" >= next_prefix("ab12").unwrap_or_default().as_str());
+    }
 }
