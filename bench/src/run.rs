@@ -74,7 +74,9 @@ pub const SCENARIOS: &[(&str, Kind)] = &[
     ("vehicle_by_id", Kind::Read),
     ("search_plate", Kind::Search),
     ("search_brand", Kind::Search),
+    ("search_clients", Kind::Search),
     ("create_vehicle", Kind::Write),
+    ("create_quote", Kind::Write),
     ("update_vehicle", Kind::Write),
     ("mixed", Kind::Mixed),
     ("login", Kind::Login),
@@ -158,9 +160,12 @@ pub async fn run(options: Options) -> Result<(), String> {
     let json = serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?;
     std::fs::write(stem.with_extension("json"), json).map_err(|e| e.to_string())?;
     eprintln!("results: {}.{{txt,json}}", stem.display());
-    if options.write_docs {
+    // The docs show complete runs only: a run of some scenarios leaves them alone.
+    if options.write_docs && options.only.is_empty() {
         report::write_docs(&result, Path::new("docs"))?;
         eprintln!("docs/benchmarks.md and docs/benchmarks/*.svg updated");
+    } else if options.write_docs {
+        eprintln!("some scenarios only (--only): docs/benchmarks.md left as it was");
     }
     let failures = report::errors(&result);
     if failures.is_empty() {
@@ -247,6 +252,7 @@ struct Fixtures {
     vehicles: Vec<i64>,
     deep: Vec<(i64, i64)>,
     plates: Vec<String>,
+    clients: Vec<i64>,
 }
 
 async fn fixtures(url: &str) -> Result<Fixtures, String> {
@@ -305,7 +311,14 @@ async fn fixtures(url: &str) -> Result<Fixtures, String> {
         .filter_map(|r| r.try_get::<String>("", "plate").ok())
         .map(|p| p.chars().take(4).collect())
         .collect();
-    Ok(Fixtures { garages, vehicles, deep, plates })
+    let clients = column_i64(
+        conn.query_all_raw(ids(&format!(
+            "SELECT id FROM clients WHERE organization_id = {org} AND id % 97 = 0 ORDER BY id LIMIT 500"
+        )))
+        .await
+        .map_err(err)?,
+    );
+    Ok(Fixtures { garages, vehicles, deep, plates, clients })
 }
 
 fn lua_list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>, quote: bool) -> String {
@@ -334,18 +347,24 @@ fn percent_encode(text: &str) -> String {
 }
 
 fn write_lua_data(path: &Path, token: &str, fixtures: &Fixtures) -> Result<(), String> {
-    if fixtures.vehicles.is_empty() || fixtures.garages.is_empty() || fixtures.deep.is_empty() {
+    if fixtures.vehicles.is_empty()
+        || fixtures.garages.is_empty()
+        || fixtures.deep.is_empty()
+        || fixtures.clients.is_empty()
+    {
         return Err("the benchmark organization has no vehicles: run with --reseed".to_owned());
     }
     let deep = fixtures.deep.iter().map(|(g, c)| format!("{{{g},\"i{c}\"}}")).collect::<Vec<_>>().join(",");
     let lua = format!(
-        "return {{\n  token = \"{token}\",\n  email = \"{}\",\n  password = \"{}\",\n  garages = {},\n  vehicles = {},\n  deep = {{{deep}}},\n  plates = {},\n  brands = {},\n}}\n",
+        "return {{\n  token = \"{token}\",\n  email = \"{}\",\n  password = \"{}\",\n  garages = {},\n  vehicles = {},\n  deep = {{{deep}}},\n  plates = {},\n  brands = {},\n  clients = {},\n  client_names = {},\n}}\n",
         seed::BENCH_EMAIL,
         seed::BENCH_PASSWORD,
         lua_list(&fixtures.garages, false),
         lua_list(&fixtures.vehicles, false),
         lua_list(&fixtures.plates, true),
         lua_list(seed::brands().iter().map(|b| percent_encode(b)), true),
+        lua_list(&fixtures.clients, false),
+        lua_list(seed::client_name_prefixes().iter().map(|n| percent_encode(n)), true),
     );
     std::fs::write(path, lua).map_err(|e| e.to_string())
 }

@@ -22,16 +22,21 @@ pub struct Scale {
     pub organizations: usize,
     pub garages_per_organization: usize,
     pub vehicles: usize,
+    /// Workshop clients of the benchmark's organization, most of them owning a vehicle.
+    #[serde(default)]
+    pub clients: usize,
 }
 
 impl Scale {
     /// The scale: 10 organizations, 1,000 garages, 1,000,000 vehicles.
-    pub const FULL: Self = Self { organizations: 10, garages_per_organization: 100, vehicles: 1_000_000 };
+    /// and the workshop's 100,000 clients in the benchmark's organization.
+    pub const FULL: Self =
+        Self { organizations: 10, garages_per_organization: 100, vehicles: 1_000_000, clients: 100_000 };
     /// Enough rows for every scenario to mean something, loaded in seconds (CI).
-    pub const QUICK: Self = Self { organizations: 2, garages_per_organization: 10, vehicles: 20_000 };
+    pub const QUICK: Self = Self { organizations: 2, garages_per_organization: 10, vehicles: 20_000, clients: 5_000 };
 
     pub fn name(self) -> String {
-        format!("{}o-{}g-{}v", self.organizations, self.garages_per_organization, self.vehicles)
+        format!("{}o-{}g-{}v-{}c", self.organizations, self.garages_per_organization, self.vehicles, self.clients)
     }
 }
 
@@ -223,10 +228,181 @@ pub async fn seed(db: &DatabaseConnection, first_org: OrgId, scale: Scale) -> Re
         .await
         .map_err(err)?;
     }
+    seed_clients(db, first_org, scale.clients, epoch, &mut rng).await?;
     // Fresh statistics, as a production database would have after autovacuum.
     db.execute_unprepared("ANALYZE").await.map_err(err)?;
     let seconds = started.elapsed().as_secs_f64();
     Ok(SeedReport { scale, seconds, vehicles_per_second: scale.vehicles as f64 / seconds })
+}
+
+const FIRST_NAMES: &[&str] = &[
+    "Jeanne",
+    "Paul",
+    "Fatou",
+    "Mamadou",
+    "Aïssatou",
+    "Louis",
+    "Camille",
+    "Ibrahima",
+    "Awa",
+    "Lucas",
+    "Chloé",
+    "Moussa",
+    "Emma",
+    "Ousmane",
+    "Léa",
+    "Kofi",
+    "Adjoa",
+    "Hugo",
+    "Mariam",
+    "Nathan",
+    "Inès",
+    "Cheikh",
+    "Sophie",
+    "Yao",
+];
+const LAST_NAMES: &[&str] = &[
+    "Martin",
+    "Bernard",
+    "Diop",
+    "Ndiaye",
+    "Traoré",
+    "Koné",
+    "Dubois",
+    "Durand",
+    "Sow",
+    "Fall",
+    "Kouassi",
+    "Petit",
+    "Leroy",
+    "Moreau",
+    "Diallo",
+    "Camara",
+    "Mensah",
+    "Lefebvre",
+    "Garcia",
+    "Coulibaly",
+    "Faye",
+    "Roux",
+    "Fournier",
+    "Girard",
+    "Bamba",
+    "Touré",
+    "Sylla",
+    "Lambert",
+    "Bonnet",
+    "Gueye",
+];
+
+/// The last names the client-search scenario types (their first letters).
+pub fn client_name_prefixes() -> Vec<String> {
+    LAST_NAMES.iter().map(|n| n.to_lowercase().chars().take(4).collect()).collect()
+}
+
+/// The benchmark organization's clients, indexed for search exactly as the service
+/// indexes them, each of the first ones owning one of the organization's vehicles.
+async fn seed_clients(
+    db: &DatabaseConnection,
+    org: OrgId,
+    count: usize,
+    epoch: chrono::DateTime<Utc>,
+    rng: &mut fastrand::Rng,
+) -> Result<(), String> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+    use volant::workshop::clients::entity::{client, ownership, search_term};
+    use volant::workshop::clients::service::terms_of;
+    if count == 0 {
+        return Ok(());
+    }
+    let err = |e: sea_orm::DbErr| e.to_string();
+    let vehicle_ids: Vec<i64> = vehicles::Entity::find()
+        .select_only()
+        .column(vehicles::Column::Id)
+        .filter(vehicles::Column::OrganizationId.eq(org.get()))
+        .order_by_asc(vehicles::Column::Id)
+        .limit(count as u64)
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(err)?;
+    let mut done = 0;
+    while done < count {
+        let chunk = (count - done).min(ROWS_PER_INSERT);
+        let txn = db.begin().await.map_err(err)?;
+        let mut rows = Vec::with_capacity(chunk);
+        let mut details = Vec::with_capacity(chunk);
+        for n in done..done + chunk {
+            let first = FIRST_NAMES[rng.usize(..FIRST_NAMES.len())];
+            let last = LAST_NAMES[rng.usize(..LAST_NAMES.len())];
+            let name = format!("{first} {last}");
+            let company = (n % 9 == 0).then(|| format!("Transports {last} {n}"));
+            let email = format!("{}.{}{n}@exemple.fr", first.to_lowercase(), last.to_lowercase());
+            let phone =
+                format!("06 {:02} {:02} {:02} {:02}", n / 1_000_000 % 100, n / 10_000 % 100, n / 100 % 100, n % 100);
+            rows.push(client::ActiveModel {
+                organization_id: Set(org.get()),
+                kind: Set(if company.is_some() { "company" } else { "individual" }.to_owned()),
+                name: Set(name.clone()),
+                company_name: Set(company.clone()),
+                tax_id: Set(None),
+                email: Set(Some(email.clone())),
+                phone: Set(Some(phone.clone())),
+                address: Set(None),
+                notes: Set(None),
+                consent_marketing: Set(false),
+                consent_notifications: Set(n % 3 == 0),
+                created_at: Set(epoch),
+                updated_at: Set(epoch),
+                ..Default::default()
+            });
+            details.push((name, company, email, phone));
+        }
+        client::Entity::insert_many(rows).exec_without_returning(&txn).await.map_err(err)?;
+        // The ids just given, in insertion order (a single loader: they are consecutive).
+        let ids: Vec<i64> = client::Entity::find()
+            .select_only()
+            .column(client::Column::Id)
+            .filter(client::Column::OrganizationId.eq(org.get()))
+            .order_by_desc(client::Column::Id)
+            .limit(chunk as u64)
+            .into_tuple()
+            .all(&txn)
+            .await
+            .map_err(err)?;
+        let mut terms = Vec::new();
+        let mut owned = Vec::new();
+        for (offset, id) in ids.iter().rev().enumerate() {
+            let (name, company, email, phone) = &details[offset];
+            for term in terms_of(name, company.as_deref(), Some(email), Some(phone)) {
+                terms.push(search_term::ActiveModel {
+                    organization_id: Set(org.get()),
+                    term: Set(term),
+                    client_id: Set(*id),
+                });
+            }
+            if let Some(vehicle) = vehicle_ids.get(done + offset) {
+                owned.push(ownership::ActiveModel {
+                    organization_id: Set(org.get()),
+                    vehicle_id: Set(*vehicle),
+                    client_id: Set(*id),
+                    started_at: Set(epoch),
+                    ended_at: Set(None),
+                    ..Default::default()
+                });
+            }
+        }
+        for batch in terms.chunks(ROWS_PER_INSERT) {
+            search_term::Entity::insert_many(batch.to_vec()).exec_without_returning(&txn).await.map_err(err)?;
+        }
+        if !owned.is_empty() {
+            ownership::Entity::insert_many(owned).exec_without_returning(&txn).await.map_err(err)?;
+        }
+        txn.commit().await.map_err(err)?;
+        done += chunk;
+        eprint!("\r  {done} / {count} clients");
+    }
+    eprintln!();
+    Ok(())
 }
 
 trait FilterByOrg {

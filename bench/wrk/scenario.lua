@@ -53,6 +53,19 @@ local function search_brand()
   return get("/api/v1/vehicles?q=" .. pick(data.brands))
 end
 
+local function search_clients()
+  return get("/api/v1/clients?q=" .. pick(data.client_names))
+end
+
+-- Quote numbers come from one counter row per organization and year: every
+-- creation queues on it, which is what this scenario measures.
+local function create_quote()
+  local body = string.format(
+    '{"client_id":%d,"lines":[{"kind":"part","description":"Filtre à huile","unit_price":"12.50"},{"kind":"labour","description":"Vidange","quantity":"0.5","unit_price":"%d"}]}',
+    pick(data.clients), math.random(40, 90))
+  return wrk.format("POST", "/api/v1/quotes", json_auth, body)
+end
+
 local function list_garages()
   return get("/api/v1/garages")
 end
@@ -104,6 +117,8 @@ local scenarios = {
   vehicle_by_id = vehicle_by_id,
   search_plate = search_plate,
   search_brand = search_brand,
+  search_clients = search_clients,
+  create_quote = create_quote,
   create_vehicle = create_vehicle,
   update_vehicle = update_vehicle,
   mixed = mixed,

@@ -20,6 +20,7 @@ export async function startServer() {
       ...process.env,
       VOLANT_ADDR: "127.0.0.1:0",
       DATABASE_URL: databaseUrl,
+      VOLANT_ENCRYPTION_KEY_FILE: `${dir}/volant.keys`,
       VOLANT_LOG_FORMAT: "json",
       VOLANT_ADMIN_EMAIL: ADMIN.email,
       VOLANT_ADMIN_PASSWORD: ADMIN.password,
@@ -47,7 +48,7 @@ export async function startServer() {
     // Creates a user with `volant create-user`, as an operator would.
     createUser(email, role, password) {
       execFileSync(bin, ["create-user", "--email", email, "--role", role], {
-        env: { ...process.env, DATABASE_URL: databaseUrl, VOLANT_NEW_USER_PASSWORD: password, RUST_LOG: "warn" },
+        env: { ...process.env, DATABASE_URL: databaseUrl, VOLANT_ENCRYPTION_KEY_FILE: `${dir}/volant.keys`, VOLANT_NEW_USER_PASSWORD: password, RUST_LOG: "warn" },
         stdio: ["ignore", "ignore", "inherit"],
       });
     },

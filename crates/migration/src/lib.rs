@@ -9,6 +9,8 @@ mod m20261121_000003_audit;
 mod m20261121_000004_api_tokens;
 mod m20261121_000005_organization_settings;
 mod m20261121_000006_fleet_performance;
+mod m20261121_000007_workshop;
+mod m20261121_000008_service_history;
 
 pub struct Migrator;
 
@@ -22,6 +24,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000004_api_tokens::Migration),
             Box::new(m20261121_000005_organization_settings::Migration),
             Box::new(m20261121_000006_fleet_performance::Migration),
+            Box::new(m20261121_000007_workshop::Migration),
+            Box::new(m20261121_000008_service_history::Migration),
         ]
     }
 }

@@ -6,3 +6,34 @@ document.addEventListener("htmx:afterSwap", function (event) {
     if (main) main.focus({ preventScroll: true });
   }
 });
+
+// Quote editor: "Add a line" clones the last row with its description and price
+// emptied (without this script, the editor always offers one blank row).
+function enableLineEditors(root) {
+  root.querySelectorAll("[data-add-line]").forEach(function (button) {
+    if (button.dataset.ready) return;
+    button.dataset.ready = "1";
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var rows = button.closest("fieldset").querySelector("[data-line-rows]");
+      var last = rows.querySelector("[data-line-row]:last-child");
+      if (!last) return;
+      var copy = last.cloneNode(true);
+      copy.classList.remove("has-error");
+      copy.querySelectorAll(".field-error").forEach(function (e) { e.remove(); });
+      copy.querySelectorAll("input").forEach(function (input) {
+        if (input.name === "description" || input.name === "unit_price" || input.name === "unit") input.value = "";
+      });
+      rows.appendChild(copy);
+      var first = copy.querySelector("input[name=description]");
+      if (first) first.focus();
+    });
+  });
+}
+document.addEventListener("DOMContentLoaded", function () { enableLineEditors(document); });
+document.addEventListener("htmx:afterSettle", function (event) { enableLineEditors(event.target); });
+
+// Share links: selecting the field selects the whole link, ready to copy.
+document.addEventListener("focusin", function (event) {
+  if (event.target.classList && event.target.classList.contains("share-link")) event.target.select();
+});

@@ -4,7 +4,9 @@
 
 pub mod fleet;
 pub mod identity;
+pub mod notify;
 pub mod platform;
+pub mod workshop;
 
 use axum::Router;
 
@@ -43,7 +45,9 @@ pub async fn init_state(config: Config) -> Result<AppState, sea_orm::DbErr> {
             }
         }
     }
-    Ok(AppState::new(db, config, default_org, signing_key.into()))
+    let cipher = platform::crypto::load(config.encryption_keys.as_deref(), &config.encryption_key_file)
+        .map_err(sea_orm::DbErr::Custom)?;
+    Ok(AppState::new(db, config, default_org, signing_key.into(), cipher))
 }
 
 /// The whole HTTP application over an existing state (what tests drive).

@@ -22,7 +22,7 @@ enum Command {
     Serve,
     /// Bring the database schema up to date, then exit.
     Migrate,
-    /// Fill an empty database with demo garages and vehicles.
+    /// Fill an empty database with demo garages, vehicles, clients, quotes and service history.
     SeedDemo,
     /// Create an administrator of the default organization.
     CreateAdmin {
@@ -46,6 +46,8 @@ enum Command {
         #[arg(long, default_value = "Europe/Paris")]
         time_zone: String,
     },
+    /// Print a new encryption key line for VOLANT_ENCRYPTION_KEYS (see docs/operations.md: key rotation).
+    GenerateEncryptionKey,
     /// Create a user with one or more roles (in the default organization unless told).
     CreateUser {
         /// The organization's id (see create-organization); the default one otherwise.
@@ -95,6 +97,14 @@ async fn main() -> ExitCode {
         Command::CreateUser { organization, email, name, roles, password } => {
             create_user(config, organization, email, name, password, roles).await
         }
+        Command::GenerateEncryptionKey => volant::platform::crypto::FieldCipher::generate_spec()
+            .map(|spec| {
+                #[allow(clippy::print_stdout)] // The command's output.
+                {
+                    println!("{spec}");
+                }
+            })
+            .map_err(|e| e.to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -110,6 +120,7 @@ async fn serve(config: Config) -> Result<(), String> {
     let addr = config.addr;
     tracing::info!(?config, "starting");
     let state = volant::init_state(config).await.map_err(|e| format!("database: {e}"))?;
+    let periodic = volant::workshop::spawn_periodic_tasks(state.db.clone());
     let app = volant::build_app(state);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
@@ -118,6 +129,7 @@ async fn serve(config: Config) -> Result<(), String> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
+    periodic.abort();
     tracing::info!("stopped");
     Ok(())
 }
@@ -133,7 +145,15 @@ async fn migrate(config: &Config) -> Result<(), String> {
 async fn seed_demo(config: Config) -> Result<(), String> {
     let state = volant::init_state(config).await.map_err(|e| format!("database: {e}"))?;
     let report = volant::fleet::demo::seed(&state.db, state.default_org).await.map_err(|e| e.to_string())?;
-    tracing::info!(garages = report.garages, vehicles = report.vehicles, "demo data created");
+    tracing::info!(garages = report.garages, vehicles = report.vehicles, "demo fleet created");
+    let workshop = volant::workshop::demo::seed(&state.db, state.default_org).await.map_err(|e| e.to_string())?;
+    tracing::info!(
+        clients = workshop.clients,
+        quotes = workshop.quotes,
+        interventions = workshop.interventions,
+        alerts = workshop.alerts,
+        "demo workshop created"
+    );
     Ok(())
 }
 

@@ -51,11 +51,26 @@ pub enum Permission {
     OwnProfile,
     /// Change the organization's settings.
     OrgSettings,
+    /// See clients, quotes and the workshop's settings.
+    WorkshopRead,
+    /// Create and change clients and quotes, send quotes, change the workshop's settings.
+    WorkshopWrite,
+    /// Record interventions and mileage readings (workshop staff).
+    InterventionsRecord,
 }
 
 impl Permission {
-    pub const ALL: [Self; 6] =
-        [Self::FleetRead, Self::FleetWrite, Self::AuditRead, Self::UsersManage, Self::OwnProfile, Self::OrgSettings];
+    pub const ALL: [Self; 9] = [
+        Self::FleetRead,
+        Self::FleetWrite,
+        Self::AuditRead,
+        Self::UsersManage,
+        Self::OwnProfile,
+        Self::OrgSettings,
+        Self::WorkshopRead,
+        Self::WorkshopWrite,
+        Self::InterventionsRecord,
+    ];
 }
 
 /// The role → permission matrix. One table, read by the access check and by the
@@ -70,10 +85,26 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             Permission::UsersManage,
             Permission::OwnProfile,
             Permission::OrgSettings,
+            Permission::WorkshopRead,
+            Permission::WorkshopWrite,
+            Permission::InterventionsRecord,
         ],
     ),
-    (Role::Manager, &[Permission::FleetRead, Permission::FleetWrite, Permission::OwnProfile]),
-    (Role::Staff, &[Permission::FleetRead, Permission::OwnProfile]),
+    (
+        Role::Manager,
+        &[
+            Permission::FleetRead,
+            Permission::FleetWrite,
+            Permission::OwnProfile,
+            Permission::WorkshopRead,
+            Permission::WorkshopWrite,
+            Permission::InterventionsRecord,
+        ],
+    ),
+    (
+        Role::Staff,
+        &[Permission::FleetRead, Permission::OwnProfile, Permission::WorkshopRead, Permission::InterventionsRecord],
+    ),
     (Role::Instructor, &[Permission::OwnProfile]),
     (Role::Candidate, &[Permission::OwnProfile]),
 ];

@@ -50,6 +50,21 @@ pub struct ConfigArgs {
     /// API requests allowed per minute and per signed-in user.
     #[arg(long, env = "VOLANT_API_REQUESTS_PER_MINUTE", default_value_t = 1200)]
     pub api_requests_per_minute: u32,
+
+    /// Keys that encrypt sensitive fields at rest: `id:64 hex digits`, comma-separated,
+    /// the current key first (older ones still decrypt). Never logged.
+    #[arg(long, env = "VOLANT_ENCRYPTION_KEYS", hide_env_values = true)]
+    pub encryption_keys: Option<String>,
+
+    /// Where the encryption keys are kept when `VOLANT_ENCRYPTION_KEYS` is not set
+    /// (created with a new key on first start, readable by its owner only).
+    #[arg(long, env = "VOLANT_ENCRYPTION_KEY_FILE", default_value = "data/volant.keys")]
+    pub encryption_key_file: std::path::PathBuf,
+
+    /// Address people reach Volant at, for links in e-mails (e.g. `https://garage.example.com`);
+    /// `http://` + the listening address when empty.
+    #[arg(long, env = "VOLANT_PUBLIC_URL", default_value = "")]
+    pub public_url: String,
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/volant.db?mode=rwc";
@@ -72,6 +87,11 @@ pub struct Config {
     pub first_admin: Option<(String, String)>,
     pub login_attempts_per_minute: NonZeroU32,
     pub api_requests_per_minute: NonZeroU32,
+    /// Scheme and host of links sent by e-mail, without a trailing slash.
+    pub public_url: String,
+    /// `VOLANT_ENCRYPTION_KEYS`, already checked; `None` to use the key file.
+    pub encryption_keys: Option<String>,
+    pub encryption_key_file: std::path::PathBuf,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +110,10 @@ pub enum ConfigError {
     Zero,
     #[error("VOLANT_ADMIN_EMAIL and VOLANT_ADMIN_PASSWORD go together: set both or neither")]
     AdminPair,
+    #[error("VOLANT_PUBLIC_URL: `{0}` is not an address such as https://garage.example.com")]
+    PublicUrl(String),
+    #[error("VOLANT_ENCRYPTION_KEYS: {0}")]
+    EncryptionKeys(#[from] crate::platform::crypto::KeySpecError),
 }
 
 impl Config {
@@ -130,7 +154,24 @@ impl Config {
             (Some(e), None) if e.trim().is_empty() => None,
             _ => return Err(ConfigError::AdminPair),
         };
+        let public_url = match args.public_url.trim().trim_end_matches('/') {
+            "" => format!("http://{addr}"),
+            url if (url.starts_with("http://") || url.starts_with("https://"))
+                && !url.contains(char::is_whitespace) =>
+            {
+                url.to_owned()
+            }
+            other => return Err(ConfigError::PublicUrl(other.to_owned())),
+        };
+        let encryption_keys =
+            args.encryption_keys.as_deref().map(str::trim).filter(|k| !k.is_empty()).map(str::to_owned);
+        if let Some(spec) = &encryption_keys {
+            crate::platform::crypto::FieldCipher::from_spec(spec)?;
+        }
         Ok(Self {
+            encryption_keys,
+            encryption_key_file: args.encryption_key_file.clone(),
+            public_url,
             login_attempts_per_minute,
             api_requests_per_minute,
             first_admin,
@@ -155,6 +196,10 @@ impl Config {
             first_admin: None,
             login_attempts_per_minute: NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN),
             api_requests_per_minute: NonZeroU32::new(1200).unwrap_or(NonZeroU32::MIN),
+            public_url: "http://localhost".to_owned(),
+            // A fixed key for tests and tools: never for real data.
+            encryption_keys: Some("test:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f".to_owned()),
+            encryption_key_file: std::path::PathBuf::from("data/volant.keys"),
         }
     }
 }
@@ -168,6 +213,9 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("request_timeout", &self.request_timeout)
             .field("db_max_connections", &self.db_max_connections)
+            .field("public_url", &self.public_url)
+            .field("encryption_keys", &self.encryption_keys.as_ref().map(|_| "***"))
+            .field("encryption_key_file", &self.encryption_key_file)
             .field("login_attempts_per_minute", &self.login_attempts_per_minute)
             .field("api_requests_per_minute", &self.api_requests_per_minute)
             .field("first_admin", &self.first_admin.as_ref().map(|(email, _)| (email, "***")))
@@ -204,6 +252,14 @@ mod tests {
         let mut argv = vec!["volant"];
         argv.extend_from_slice(args);
         Config::from_args(&Cli::parse_from(argv).config)
+    }
+
+    #[test]
+    fn encryption_keys_are_checked_and_hidden() {
+        let key = "k1:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+        let config = parse(&["--encryption-keys", key]).expect("valid");
+        assert!(!format!("{config:?}").contains("0001020304"));
+        assert!(matches!(parse(&["--encryption-keys", "k1:short"]), Err(ConfigError::EncryptionKeys(_))));
     }
 
     #[test]

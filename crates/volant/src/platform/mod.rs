@@ -1,12 +1,15 @@
 //! The thin layer every business domain stands on.
 
+pub mod charts;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod http;
 pub mod i18n;
 pub mod pagination;
 pub mod ratelimit;
+pub mod search;
 pub mod secrets;
 pub mod telemetry;
 pub mod tenant;
@@ -30,11 +33,26 @@ pub struct AppState {
     /// Signs and checks bearer tokens; shared by every instance through the database.
     pub signing_key: Arc<[u8]>,
     pub limits: Arc<ratelimit::RateLimits>,
+    /// Encrypts sensitive fields at rest.
+    pub cipher: Arc<crypto::FieldCipher>,
 }
 
 impl AppState {
-    pub fn new(db: DatabaseConnection, config: Config, default_org: OrgId, signing_key: Arc<[u8]>) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        config: Config,
+        default_org: OrgId,
+        signing_key: Arc<[u8]>,
+        cipher: crypto::FieldCipher,
+    ) -> Self {
         let limits = ratelimit::RateLimits::new(config.login_attempts_per_minute, config.api_requests_per_minute);
-        Self { db, config: Arc::new(config), default_org, signing_key, limits: Arc::new(limits) }
+        Self {
+            db,
+            config: Arc::new(config),
+            default_org,
+            signing_key,
+            limits: Arc::new(limits),
+            cipher: Arc::new(cipher),
+        }
     }
 }

@@ -108,6 +108,15 @@ pub fn with_cursor(uri: &Uri, cursor: &str) -> String {
     format!("{}?{query}", uri.path())
 }
 
+/// The request's query string without its cursor: the same filters, from the start
+/// (for a link to an export of what the page lists).
+pub fn query_without_cursor(uri: &Uri) -> String {
+    let mut pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(uri.query().unwrap_or_default()).unwrap_or_default();
+    pairs.retain(|(key, _)| key != "cursor");
+    serde_urlencoded::to_string(&pairs).unwrap_or_default()
+}
+
 /// `Link: <absolute URL>; rel="next"` when another page follows. The URL is absolute
 /// (scheme and host of the request) so a front end served elsewhere can follow it.
 pub fn link_header(

@@ -13,6 +13,12 @@ pub fn random_token(bytes: usize) -> AppResult<String> {
     Ok(hex::encode(buf))
 }
 
+/// What is stored of a bearer secret (API token, share link): its SHA-256, hex.
+pub fn token_hash(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
 /// The secret called `name`, created on first use. Concurrent first starts agree
 /// on one value: the insert does nothing when another instance won.
 pub async fn ensure(db: &impl ConnectionTrait, name: &str) -> AppResult<Vec<u8>> {

@@ -69,3 +69,14 @@ fn bounded(text: &str, max: usize) -> Result<String, Msg> {
         Ok(text.to_owned())
     }
 }
+
+/// A plausible e-mail address (one `@`, a dotted domain, no spaces), trimmed.
+pub fn check_email(email: &str) -> Result<String, Msg> {
+    let email = email.trim();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        })
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid { Ok(email.to_owned()) } else { Err(Msg::new("user.email_invalid")) }
+}

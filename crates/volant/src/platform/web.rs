@@ -31,6 +31,12 @@ pub struct SignedIn {
     pub can_audit: bool,
     /// Whether the navigation offers user administration.
     pub can_manage_users: bool,
+    /// Whether the navigation offers clients and quotes.
+    pub can_see_workshop: bool,
+    /// Whether workshop pages offer their editing actions.
+    pub can_edit_workshop: bool,
+    /// Whether workshop pages offer recording interventions and mileage readings.
+    pub can_record_interventions: bool,
 }
 
 tokio::task_local! {
@@ -72,6 +78,9 @@ pub struct PageCtx {
     pub user: Option<String>,
     pub can_audit: bool,
     pub can_manage_users: bool,
+    pub can_see_workshop: bool,
+    pub can_edit_workshop: bool,
+    pub can_record_interventions: bool,
 }
 
 impl PageCtx {
@@ -85,6 +94,9 @@ impl PageCtx {
             user: extensions.get::<SignedIn>().map(|u| u.display_name.clone()),
             can_audit: extensions.get::<SignedIn>().is_some_and(|u| u.can_audit),
             can_manage_users: extensions.get::<SignedIn>().is_some_and(|u| u.can_manage_users),
+            can_see_workshop: extensions.get::<SignedIn>().is_some_and(|u| u.can_see_workshop),
+            can_edit_workshop: extensions.get::<SignedIn>().is_some_and(|u| u.can_edit_workshop),
+            can_record_interventions: extensions.get::<SignedIn>().is_some_and(|u| u.can_record_interventions),
             tr: Tr(i18n::current()),
             flash: read_flash(headers),
             path: path.to_owned(),
@@ -259,6 +271,14 @@ impl FormErrors {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// The messages of every field whose name starts with `prefix` (a row of a
+    /// table form), joined; `None` when the row has none.
+    pub fn messages_with_prefix(&self, prefix: &str) -> Option<String> {
+        let messages: Vec<&str> =
+            self.0.iter().filter(|(f, _)| f.starts_with(prefix)).map(|(_, m)| m.as_str()).collect();
+        (!messages.is_empty()).then(|| messages.join(" "))
     }
 
     /// Splits a service error into errors shown beside fields and anything else.

@@ -4,11 +4,37 @@ use std::process::Command;
 
 fn volant(database_url: &str, args: &[&str], password: Option<&str>) -> std::process::Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_volant"));
-    command.args(args).env("DATABASE_URL", database_url).env("RUST_LOG", "warn");
+    // The key file beside the test's database, not in the source tree.
+    let key_file =
+        database_url.trim_start_matches("sqlite://").split('?').next().unwrap_or("cli.db").to_owned() + ".keys";
+    command
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn")
+        .env("VOLANT_ENCRYPTION_KEY_FILE", key_file);
     if let Some(password) = password {
         command.env("VOLANT_NEW_USER_PASSWORD", password).env("VOLANT_NEW_ADMIN_PASSWORD", password);
     }
     command.output().expect("run volant")
+}
+
+#[test]
+fn a_new_encryption_key_line_is_printed_for_rotation() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("keys.db").display());
+    let output = volant(&url, &["generate-encryption-key"], None);
+    assert!(output.status.success());
+    let line = String::from_utf8(output.stdout).expect("utf-8");
+    assert!(volant::platform::crypto::FieldCipher::from_spec(line.trim()).is_ok(), "{line}");
+    let bad = Command::new(env!("CARGO_BIN_EXE_volant"))
+        .args(["migrate"])
+        .env("DATABASE_URL", &url)
+        .env("VOLANT_ENCRYPTION_KEYS", "k1:tooshort")
+        .output()
+        .expect("run volant");
+    assert_eq!(bad.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&bad.stderr);
+    assert!(message.contains("VOLANT_ENCRYPTION_KEYS") && !message.contains("tooshort"), "{message}");
 }
 
 #[test]

@@ -102,7 +102,9 @@ impl TestApp {
                 .await
                 .expect("secret")
                 .into();
-        let state = AppState::new(db.clone(), config, org, signing_key.clone());
+        let cipher = volant::platform::crypto::load(config.encryption_keys.as_deref(), &config.encryption_key_file)
+            .expect("test encryption key");
+        let state = AppState::new(db.clone(), config, org, signing_key.clone(), cipher);
         Self {
             router: volant::build_app(state),
             db,

@@ -76,6 +76,17 @@ backend_tests! {
                     Permission::UsersManage
                 } else if path.starts_with("/api/v1/organization") {
                     if method == Method::GET { Permission::OwnProfile } else { Permission::OrgSettings }
+                } else if method != Method::GET
+                    && (path.starts_with("/api/v1/interventions") || path.ends_with("/mileage") || path.ends_with("/intervention"))
+                {
+                    Permission::InterventionsRecord
+                } else if ["/api/v1/clients", "/api/v1/quotes", "/api/v1/workshop", "/api/v1/alerts", "/api/v1/maintenance", "/api/v1/interventions", "/api/v1/dashboard", "/api/v1/exports"]
+                    .iter()
+                    .any(|p| path.starts_with(p))
+                    || ["/owners", "/interventions", "/mileage", "/maintenance", "/service-info"].iter().any(|s| path.ends_with(s))
+                    || path.contains("/maintenance/")
+                {
+                    if method == Method::GET { Permission::WorkshopRead } else { Permission::WorkshopWrite }
                 } else if method == Method::GET {
                     Permission::FleetRead
                 } else {
@@ -118,8 +129,11 @@ backend_tests! {
 
 /// Every page route, with the permission it needs (pages have no OpenAPI
 /// document: a new page must be added here).
-fn page_routes(garage: i64, vehicle: i64, user: i64) -> Vec<(Method, String, Permission)> {
-    use Permission::{AuditRead, FleetRead, FleetWrite, OrgSettings, OwnProfile, UsersManage};
+fn page_routes(garage: i64, vehicle: i64, user: i64, (client, quote): (i64, i64)) -> Vec<(Method, String, Permission)> {
+    use Permission::{
+        AuditRead, FleetRead, FleetWrite, InterventionsRecord, OrgSettings, OwnProfile, UsersManage, WorkshopRead,
+        WorkshopWrite,
+    };
     let get = |path: String, permission| (Method::GET, path, permission);
     let post = |path: String, permission| (Method::POST, path, permission);
     vec![
@@ -151,6 +165,50 @@ fn page_routes(garage: i64, vehicle: i64, user: i64) -> Vec<(Method, String, Per
         post("/admin/organization".into(), OrgSettings),
         post("/profile".into(), OwnProfile),
         post("/profile/tokens".into(), OwnProfile),
+        get("/clients".into(), WorkshopRead),
+        get("/clients/new".into(), WorkshopRead),
+        get(format!("/clients/{client}"), WorkshopRead),
+        get(format!("/clients/{client}/edit"), WorkshopRead),
+        get(format!("/clients/{client}/delete"), WorkshopRead),
+        get("/quotes".into(), WorkshopRead),
+        get(format!("/quotes/new?client_id={client}"), WorkshopRead),
+        get(format!("/quotes/{quote}"), WorkshopRead),
+        get(format!("/quotes/{quote}/edit"), WorkshopRead),
+        get(format!("/quotes/{quote}/pdf"), WorkshopRead),
+        get("/workshop/settings".into(), WorkshopRead),
+        get("/alerts".into(), WorkshopRead),
+        get("/dashboard".into(), WorkshopRead),
+        get("/exports/clients.csv".into(), WorkshopRead),
+        get("/exports/clients.xlsx".into(), WorkshopRead),
+        get("/exports/vehicles.csv".into(), WorkshopRead),
+        get("/exports/vehicles.xlsx".into(), WorkshopRead),
+        get("/exports/quotes.csv".into(), WorkshopRead),
+        get("/exports/quotes.xlsx".into(), WorkshopRead),
+        get("/exports/alerts.csv".into(), WorkshopRead),
+        get("/exports/alerts.xlsx".into(), WorkshopRead),
+        get("/maintenance/rules".into(), WorkshopRead),
+        get(format!("/vehicles/{vehicle}/maintenance"), WorkshopRead),
+        get(format!("/vehicles/{vehicle}/interventions/new"), WorkshopRead),
+        post("/clients".into(), WorkshopWrite),
+        post(format!("/clients/{client}/edit"), WorkshopWrite),
+        post(format!("/clients/{client}/vehicles"), WorkshopWrite),
+        post(format!("/clients/{client}/vehicles/{vehicle}/release"), WorkshopWrite),
+        post("/quotes".into(), WorkshopWrite),
+        post(format!("/quotes/{quote}/edit"), WorkshopWrite),
+        post(format!("/quotes/{quote}/send"), WorkshopWrite),
+        post(format!("/quotes/{quote}/email"), WorkshopWrite),
+        post(format!("/quotes/{quote}/decision"), WorkshopWrite),
+        post(format!("/quotes/{quote}/duplicate"), WorkshopWrite),
+        post("/workshop/settings".into(), WorkshopWrite),
+        post("/alerts/999999".into(), WorkshopWrite),
+        post("/maintenance/rules".into(), WorkshopWrite),
+        post(format!("/vehicles/{vehicle}/service-info"), WorkshopWrite),
+        post(format!("/vehicles/{vehicle}/maintenance/rules"), WorkshopWrite),
+        post(format!("/vehicles/{vehicle}/maintenance/rules/reset"), WorkshopWrite),
+        post(format!("/vehicles/{vehicle}/mileage"), InterventionsRecord),
+        post(format!("/vehicles/{vehicle}/interventions"), InterventionsRecord),
+        post(format!("/quotes/{quote}/intervention"), InterventionsRecord),
+        post(format!("/clients/{client}/delete"), WorkshopWrite),
         post(format!("/garages/{garage}/delete"), FleetWrite),
         post(format!("/vehicles/{vehicle}/delete"), FleetWrite),
     ]
@@ -165,7 +223,10 @@ backend_tests! {
             let cookies = format!("volant_session={session}; volant_csrf={TEST_CSRF}");
             let garage = app.garage(&format!("Pages {}", role.as_str())).await;
             let vehicle = app.vehicle(garage, &fresh_plate()).await;
-            for (method, path, needed) in page_routes(garage, vehicle, person.id) {
+            let client = app.post_json("/api/v1/clients", &json!({ "name": "Client matrice" })).await.json()["id"].as_i64().expect("client");
+            let quote = app.post_json("/api/v1/quotes", &json!({ "client_id": client })).await.json()["id"].as_i64().expect("quote");
+            let workshop = (client, quote);
+            for (method, path, needed) in page_routes(garage, vehicle, person.id, workshop) {
                 let body = if method == Method::POST { format!("_csrf={TEST_CSRF}") } else { String::new() };
                 let request = Request::builder()
                     .method(method.clone())
@@ -186,7 +247,7 @@ backend_tests! {
                 }
             }
             // Strangers are sent to the login page; their forms are refused outright.
-            for (method, path, _) in page_routes(garage, vehicle, person.id) {
+            for (method, path, _) in page_routes(garage, vehicle, person.id, workshop) {
                 let request = Request::builder().method(method.clone()).uri(&path).body(Body::empty()).expect("request");
                 let response = app.send_anonymous(request).await;
                 let sent_to_login = response.header("location").is_some_and(|l| l.starts_with("/login"));

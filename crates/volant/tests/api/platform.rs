@@ -201,6 +201,21 @@ async fn demo_seed_fills_an_empty_database_once() {
         garages.as_array().expect("array").iter().map(|g| g["vehicle_count"].as_i64().expect("count")).sum();
     assert_eq!(usize::try_from(total).expect("count"), report.vehicles);
     assert!(volant::fleet::demo::seed(&app.db, app.org).await.is_err(), "refuses a database with data");
+    let workshop = volant::workshop::demo::seed(&app.db, app.org).await.expect("workshop demo");
+    assert_eq!(workshop.clients, 20);
+    assert_eq!(workshop.quotes, 48);
+    assert!(workshop.interventions >= 15 && workshop.alerts > 0, "{workshop:?}");
+    let dashboard = app.get("/api/v1/dashboard").await.json();
+    assert!(dashboard["quotes"]["accepted"].as_i64().expect("accepted") >= 15, "{dashboard}");
+    assert!(
+        dashboard["months"]
+            .as_array()
+            .expect("months")
+            .iter()
+            .filter(|m| m["interventions"].as_i64() > Some(0))
+            .count()
+            >= 6
+    );
 }
 
 #[tokio::test]
@@ -208,4 +223,6 @@ async fn demo_seed_works_on_postgres() {
     let Some(app) = TestApp::postgres().await else { return };
     let report = volant::fleet::demo::seed(&app.db, app.org).await.expect("seed");
     assert_eq!(report.garages, 8);
+    let workshop = volant::workshop::demo::seed(&app.db, app.org).await.expect("workshop demo");
+    assert_eq!(workshop.quotes, 48);
 }

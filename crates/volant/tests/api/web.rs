@@ -8,7 +8,7 @@ use crate::backend_tests;
 use crate::helpers::{TestApp, TestResponse};
 
 /// Follows a POST/redirect/GET like a browser: returns the page after the redirect.
-async fn follow(app: &TestApp, response: &TestResponse) -> TestResponse {
+pub async fn follow(app: &TestApp, response: &TestResponse) -> TestResponse {
     assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.text());
     let location = response.header("location").expect("location");
     let cookie = response.header("set-cookie").expect("flash cookie").split(';').next().expect("pair").to_owned();
@@ -23,7 +23,7 @@ async fn follow(app: &TestApp, response: &TestResponse) -> TestResponse {
 }
 
 /// The page's HTML with the entities askama escapes turned back into characters.
-fn html(response: &TestResponse) -> String {
+pub fn html(response: &TestResponse) -> String {
     assert!(response.header("content-type").is_some_and(|c| c.starts_with("text/html")), "{:?}", response.headers);
     response
         .text()

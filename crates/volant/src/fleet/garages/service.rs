@@ -142,6 +142,21 @@ pub async fn choices(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Vec<(i6
         .await?)
 }
 
+/// Each garage's vehicle count, biggest first (at most 1,000 garages): for dashboards.
+pub async fn vehicle_counts(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Vec<(i64, String, i64)>> {
+    Ok(scoped(org)
+        .select_only()
+        .column(entity::Column::Id)
+        .column(entity::Column::Name)
+        .column(entity::Column::VehicleCount)
+        .order_by_desc(entity::Column::VehicleCount)
+        .order_by_asc(entity::Column::Id)
+        .limit(1000)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
 /// Names of the given garages, in one query.
 pub async fn names(db: &impl ConnectionTrait, org: OrgId, ids: Vec<i64>) -> AppResult<HashMap<i64, String>> {
     if ids.is_empty() {

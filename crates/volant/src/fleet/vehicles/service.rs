@@ -18,6 +18,7 @@ use crate::platform::error::{AppError, AppResult, Constraint, constraint_violati
 use crate::platform::http::extract::double_option;
 use crate::platform::i18n::Msg;
 use crate::platform::pagination::{Page, PageRequest};
+use crate::platform::search::{next_prefix, prefix_range, search_term};
 use crate::platform::tenant::OrgId;
 use crate::platform::validate::Validator;
 
@@ -265,36 +266,6 @@ async fn values_starting_with(
     }
 }
 
-/// What is worth searching for: control characters (PostgreSQL refuses NUL in
-/// text) and surrounding spaces removed, at most 100 characters.
-fn search_term(raw: &str) -> String {
-    raw.chars().filter(|c| !c.is_control()).take(100).collect::<String>().trim().to_owned()
-}
-
-/// `expr` starts with `prefix`, written as `prefix <= expr < next(prefix)` so that
-/// both SQLite and PostgreSQL (whatever its collation) walk an index range.
-fn prefix_range(expr: Expr, prefix: &str) -> Condition {
-    let lower = Condition::all().add(expr.clone().gte(prefix));
-    match next_prefix(prefix) {
-        Some(upper) => lower.add(expr.lt(upper)),
-        None => lower,
-    }
-}
-
-/// The smallest string greater than every string starting with `prefix`.
-fn next_prefix(prefix: &str) -> Option<String> {
-    let mut chars: Vec<char> = prefix.chars().collect();
-    while let Some(last) = chars.pop() {
-        // The surrogate range holds no characters: U+D7FF is followed by U+E000.
-        let next = if last == '\u{D7FF}' { Some('\u{E000}') } else { char::from_u32(u32::from(last) + 1) };
-        if let Some(next) = next {
-            chars.push(next);
-            return Some(chars.into_iter().collect());
-        }
-    }
-    None
-}
-
 /// A garage's vehicles; 404 when the garage does not exist.
 pub async fn list_in_garage(
     db: &impl ConnectionTrait,
@@ -313,6 +284,91 @@ pub async fn list_in_garage(
 
 pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Vehicle> {
     find(db, org, id).await.map(Vehicle::from)
+}
+
+/// The organization's vehicles among `ids`, in id order, in one query (for other
+/// modules' pages: a client's vehicles, a quote list).
+pub async fn get_many(db: &impl ConnectionTrait, org: OrgId, ids: &[i64]) -> AppResult<Vec<Vehicle>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = scoped(org)
+        .filter(entity::Column::Id.is_in(ids.iter().copied()))
+        .order_by_asc(entity::Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(Vehicle::from).collect())
+}
+
+/// The organization's vehicle with this plate (ignoring case, spaces and dashes), if any.
+pub async fn find_by_plate(db: &impl ConnectionTrait, org: OrgId, plate: &str) -> AppResult<Option<Vehicle>> {
+    let normalized = normalize_plate(&search_term(plate));
+    if normalized.is_empty() {
+        return Ok(None);
+    }
+    Ok(scoped(org).filter(entity::Column::PlateNormalized.eq(normalized)).one(db).await?.map(Vehicle::from))
+}
+
+/// Records a new odometer value (other modules' mileage readings keep the fleet's
+/// figure current); runs in the caller's transaction.
+pub async fn set_mileage(db: &impl ConnectionTrait, org: OrgId, id: i64, km: i64) -> AppResult<()> {
+    Vehicles::update_many()
+        .col_expr(entity::Column::MileageKm, Expr::value(km))
+        .col_expr(entity::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(entity::Column::OrganizationId.eq(org.get()))
+        .filter(entity::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The ids of a garage's vehicles (for other modules' per-garage figures).
+pub async fn ids_in_garage(db: &impl ConnectionTrait, org: OrgId, garage_id: i64) -> AppResult<Vec<i64>> {
+    Ok(scoped(org)
+        .select_only()
+        .column(entity::Column::Id)
+        .filter(entity::Column::GarageId.eq(garage_id))
+        .into_tuple::<i64>()
+        .all(db)
+        .await?)
+}
+
+/// Every organization's vehicles after `after`, in id order, `limit` at a time:
+/// how periodic jobs walk the whole fleet.
+pub async fn all_ids_page(db: &impl ConnectionTrait, after: i64, limit: u64) -> AppResult<Vec<(i64, OrgId)>> {
+    let rows: Vec<(i64, i64)> = Vehicles::find()
+        .select_only()
+        .column(entity::Column::Id)
+        .column(entity::Column::OrganizationId)
+        .filter(entity::Column::Id.gt(after))
+        .order_by_asc(entity::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(id, org)| (id, OrgId::new(org))).collect())
+}
+
+/// Ids of the vehicles whose plate starts with `term` (ignoring case, spaces and
+/// dashes), at most `limit`, by walking the plate index.
+pub async fn ids_with_plate_prefix(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    term: &str,
+    limit: u64,
+) -> AppResult<Vec<i64>> {
+    let plate = normalize_plate(&search_term(term));
+    if plate.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(scoped(org)
+        .select_only()
+        .column(entity::Column::Id)
+        .filter(prefix_range(Expr::col(entity::Column::PlateNormalized), &plate))
+        .limit(limit)
+        .into_tuple::<i64>()
+        .all(db)
+        .await?)
 }
 
 /// The organization's vehicles: every query starts here, so none can forget its tenant.
@@ -458,11 +514,26 @@ pub async fn delete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> 
     let before = Vehicle::from(find(db, actor.org, id).await?);
     let _turn = db.write_turn().await;
     let txn = db.begin().await?;
-    let result = Vehicles::delete_many()
+    let result = match Vehicles::delete_many()
         .filter(entity::Column::OrganizationId.eq(actor.org.get()))
         .filter(entity::Column::Id.eq(id))
         .exec(&txn)
-        .await?;
+        .await
+    {
+        Ok(result) => result,
+        Err(err) => {
+            txn.rollback().await?;
+            // Other modules' records (service history) keep a vehicle from disappearing.
+            return Err(match constraint_violation(&err) {
+                Some(Constraint::ForeignKey(_)) => AppError::Conflict {
+                    code: "vehicle_has_history",
+                    field: None,
+                    message: Msg::new("vehicle.has_history").arg("plate", &before.license_plate),
+                },
+                _ => err.into(),
+            });
+        }
+    };
     if result.rows_affected == 0 {
         return Err(AppError::NotFound);
     }
@@ -470,25 +541,4 @@ pub async fn delete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> 
     txn.commit().await?;
     tracing::info!(vehicle_id = id, "vehicle deleted");
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::next_prefix;
-
-    #[test]
-    fn next_prefix_bounds_every_string_with_the_prefix() {
-        assert_eq!(next_prefix("ab12").as_deref(), Some("ab13"));
-        assert_eq!(next_prefix("peugeot").as_deref(), Some("peugeou"));
-        assert_eq!(next_prefix("citroë").as_deref(), Some("citroì"));
-        // The last character cannot grow: the bound moves to the one before.
-        assert_eq!(next_prefix(&format!("a{}", char::MAX)).as_deref(), Some("b"));
-        assert_eq!(next_prefix(&char::MAX.to_string()), None);
-        assert_eq!(next_prefix("a\u{D7FF}").as_deref(), Some("a\u{E000}"));
-        for word in ["ab12", "ab129zz", "ab12~"] {
-            let upper = next_prefix("ab12").unwrap_or_default();
-            assert!(word >= "ab12" && word < upper.as_str(), "{word}");
-        }
-        assert!("ab13" >= next_prefix("ab12").unwrap_or_default().as_str());
-    }
 }

@@ -506,7 +506,13 @@ async fn confirm_delete(
 
 async fn delete(State(state): State<AppState>, Tenant(org): Tenant, actor: Actor, Id(id): Id) -> WebResult<Response> {
     let vehicle = service::get(&state.db, org, id).await?;
-    service::delete(&state.db, &actor, id).await?;
+    match service::delete(&state.db, &actor, id).await {
+        Ok(()) => {}
+        Err(err @ AppError::Conflict { .. }) => {
+            return Ok(redirect_with_flash(&format!("/vehicles/{id}"), "error", &err.detail(i18n::current())));
+        }
+        Err(err) => return Err(err.into()),
+    }
     let message = i18n::current().format("vehicles.deleted", &[("plate", &vehicle.license_plate)]);
     Ok(redirect_with_flash(&format!("/garages/{}", vehicle.garage_id), "success", &message))
 }

@@ -4,7 +4,6 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::identity::audit::{self, Actor};
@@ -50,7 +49,7 @@ pub struct NewToken {
 }
 
 fn hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    crate::platform::secrets::token_hash(token)
 }
 
 fn info(m: entity::Model) -> TokenInfo {

@@ -235,7 +235,15 @@ async fn require_page_access(
     }
     let can_audit = crate::identity::roles::any_allows(&current.user.roles, Permission::AuditRead);
     let can_manage_users = crate::identity::roles::any_allows(&current.user.roles, Permission::UsersManage);
-    parts.extensions.insert(SignedIn { display_name: current.user.display_name.clone(), can_audit, can_manage_users });
+    let roles = &current.user.roles;
+    parts.extensions.insert(SignedIn {
+        display_name: current.user.display_name.clone(),
+        can_audit,
+        can_manage_users,
+        can_see_workshop: crate::identity::roles::any_allows(roles, Permission::WorkshopRead),
+        can_edit_workshop: crate::identity::roles::any_allows(roles, Permission::WorkshopWrite),
+        can_record_interventions: crate::identity::roles::any_allows(roles, Permission::InterventionsRecord),
+    });
     // Pages speak the organization's language and show its local time.
     let (locale, zone) = match crate::identity::organizations::service::get(&state.db, current.user.org).await {
         Ok(org) => (

@@ -20,7 +20,7 @@ use crate::platform::db::Writer;
 use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
 use crate::platform::i18n::Msg;
 use crate::platform::tenant::OrgId;
-use crate::platform::validate::Validator;
+use crate::platform::validate::{Validator, check_email};
 
 pub const PASSWORD_MIN_CHARS: usize = 12;
 
@@ -53,16 +53,6 @@ pub struct NewUser {
 /// `Jean.Dupont@Garage.fr ` → `jean.dupont@garage.fr`.
 pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
-}
-
-fn check_email(email: &str) -> Result<String, Msg> {
-    let email = email.trim();
-    let valid = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
-        })
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-    if valid { Ok(email.to_owned()) } else { Err(Msg::new("user.email_invalid")) }
 }
 
 /// At least 12 characters and not guessable (zxcvbn score 3 of 4 or more, knowing
@@ -282,6 +272,24 @@ pub async fn find_active_where(
         roles,
     };
     Ok(Some((user, first)))
+}
+
+/// The e-mail addresses of the organization's active users holding any of `roles`
+/// (who other modules notify), in one query.
+pub async fn emails_with_roles(db: &impl ConnectionTrait, org: OrgId, roles: &[Role]) -> AppResult<Vec<String>> {
+    use roles_entity::{Column as RoleColumn, Entity as Roles};
+    let mut query = Query::select();
+    query
+        .distinct()
+        .column((Users, entity::Column::Email))
+        .from(Users)
+        .inner_join(Roles, Expr::col((Roles, RoleColumn::UserId)).equals((Users, entity::Column::Id)))
+        .and_where(Expr::col((Users, entity::Column::OrganizationId)).eq(org.get()))
+        .and_where(Expr::col((Users, entity::Column::Active)).eq(true))
+        .and_where(Expr::col((Roles, RoleColumn::Role)).is_in(roles.iter().map(|r| r.as_str())))
+        .order_by((Users, entity::Column::Email), sea_orm::sea_query::Order::Asc);
+    let rows = db.query_all(&query).await?;
+    rows.into_iter().map(|row| row.try_get::<String>("", "email").map_err(Into::into)).collect()
 }
 
 /// Creates the first administrator when the instance has no user yet; `Ok(None)`

@@ -91,6 +91,21 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
     }
 }
 
+/// Two numeric ids in the path (`/clients/{id}/vehicles/{vehicle_id}`); 404 otherwise.
+pub struct IdPair(pub i64, pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdPair {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path((a, b)) = axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::NotFound)?;
+        let parse = |raw: &str| raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or(AppError::NotFound);
+        Ok(Self(parse(&a)?, parse(&b)?))
+    }
+}
+
 /// A query string; a malformed one is a 400 that says which parameter is wrong.
 pub struct ApiQuery<T>(pub T);
 

@@ -38,7 +38,12 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 /// The JSON API routes and their OpenAPI document.
 pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .nest("/api/v1", fleet::api_router(state).merge(crate::identity::api_router(state)))
+        .nest(
+            "/api/v1",
+            fleet::api_router(state)
+                .merge(crate::workshop::api_router(state))
+                .merge(crate::identity::api_router(state)),
+        )
         .split_for_parts()
 }
 
@@ -51,6 +56,7 @@ pub fn build(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(fleet::web_router(&state))
+        .merge(crate::workshop::web_router(&state))
         .merge(crate::identity::web_router(&state))
         .route("/", get(|| async { Redirect::to("/garages") }))
         .route(

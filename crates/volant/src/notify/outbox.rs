@@ -1,0 +1,130 @@
+//! E-mails waiting for delivery. A module queues one in the transaction of the
+//! change that causes it; a delivery worker takes them in id order.
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::platform::error::AppResult;
+use crate::platform::tenant::OrgId;
+
+pub mod entity {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "email_outbox")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub organization_id: i64,
+        pub to_address: String,
+        pub subject: String,
+        pub body_text: String,
+        pub attachment_name: Option<String>,
+        pub attachment_type: Option<String>,
+        pub attachment: Option<Vec<u8>>,
+        /// `pending`, `sent` or `failed`.
+        pub status: String,
+        pub attempts: i32,
+        pub last_error: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub sent_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A file sent with an e-mail.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// An e-mail to send.
+#[derive(Debug, Clone)]
+pub struct Email {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub attachment: Option<Attachment>,
+}
+
+/// An e-mail as the outbox lists it (without the attachment's bytes).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QueuedEmail {
+    pub id: i64,
+    pub to: String,
+    pub subject: String,
+    pub status: String,
+    pub attachment_name: Option<String>,
+    pub attachment_size: Option<usize>,
+    pub created_at: chrono::DateTime<Utc>,
+}
+
+impl From<entity::Model> for QueuedEmail {
+    fn from(m: entity::Model) -> Self {
+        Self {
+            id: m.id,
+            to: m.to_address,
+            subject: m.subject,
+            status: m.status,
+            attachment_size: m.attachment.as_ref().map(Vec::len),
+            attachment_name: m.attachment_name,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// Queues an e-mail; call it with the transaction of what causes it.
+pub async fn enqueue(db: &impl ConnectionTrait, org: OrgId, email: Email) -> AppResult<i64> {
+    let (name, content_type, bytes) = match email.attachment {
+        Some(a) => (Some(a.name), Some(a.content_type), Some(a.bytes)),
+        None => (None, None, None),
+    };
+    let saved = entity::ActiveModel {
+        organization_id: Set(org.get()),
+        to_address: Set(email.to),
+        subject: Set(email.subject),
+        body_text: Set(email.body),
+        attachment_name: Set(name),
+        attachment_type: Set(content_type),
+        attachment: Set(bytes),
+        status: Set("pending".to_owned()),
+        attempts: Set(0),
+        last_error: Set(None),
+        created_at: Set(Utc::now()),
+        sent_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    tracing::info!(email_id = saved.id, "e-mail queued");
+    Ok(saved.id)
+}
+
+/// The organization's queued e-mails, newest first (at most `limit`).
+pub async fn recent(db: &impl ConnectionTrait, org: OrgId, limit: u64) -> AppResult<Vec<QueuedEmail>> {
+    use sea_orm::QuerySelect;
+    let rows = entity::Entity::find()
+        .filter(entity::Column::OrganizationId.eq(org.get()))
+        .order_by_desc(entity::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(QueuedEmail::from).collect())
+}
+
+/// One queued e-mail with its attachment (the delivery worker's view).
+pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Option<entity::Model>> {
+    Ok(entity::Entity::find()
+        .filter(entity::Column::OrganizationId.eq(org.get()))
+        .filter(entity::Column::Id.eq(id))
+        .one(db)
+        .await?)
+}

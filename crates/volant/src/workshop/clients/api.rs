@@ -1,0 +1,144 @@
+//! JSON API for clients and the vehicles they own, under `/api/v1`.
+
+use axum::Json;
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::service::{self, Client, ClientInput, Ownership};
+use crate::fleet::vehicles::service::Vehicle;
+use crate::identity::Tenant;
+use crate::identity::audit::Actor;
+use crate::platform::AppState;
+use crate::platform::error::{AppResult, Problem};
+use crate::platform::http::extract::{ApiJson, ApiQuery, Id, IdPair};
+use crate::platform::http::respond::{created, paged};
+use crate::platform::pagination::PageRequest;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_clients, create_client))
+        .routes(routes!(get_client, replace_client, delete_client))
+        .routes(routes!(client_vehicles, assign_vehicle))
+        .routes(routes!(release_vehicle))
+        .routes(routes!(vehicle_owners))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ClientsQuery {
+    /// Clients with a name, company, e-mail or phone word starting with each word of this, or owning a vehicle whose plate starts with it.
+    pub q: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<String>,
+    /// Opaque cursor from the previous page's `Link` header.
+    pub cursor: Option<String>,
+}
+
+/// Search and list clients (a bare array; `Link: rel="next"` while more remain).
+#[utoipa::path(get, path = "/clients", tag = "clients", params(ClientsQuery),
+    responses((status = 200, body = [Client]), (status = 400, body = Problem)))]
+async fn list_clients(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    ApiQuery(query): ApiQuery<ClientsQuery>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
+    let page = service::list(&state.db, org, query.q.as_deref(), request).await?;
+    Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
+}
+
+#[utoipa::path(post, path = "/clients", tag = "clients", request_body = ClientInput,
+    responses((status = 201, body = Client, headers(("Location" = String))), (status = 422, body = Problem)))]
+async fn create_client(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(input): ApiJson<ClientInput>,
+) -> AppResult<Response> {
+    let client = service::create(&state.db, &actor, &input).await?;
+    Ok(created(&format!("/api/v1/clients/{}", client.id), client))
+}
+
+#[utoipa::path(get, path = "/clients/{id}", tag = "clients", params(("id" = i64, Path)),
+    responses((status = 200, body = Client), (status = 404, body = Problem)))]
+async fn get_client(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Json<Client>> {
+    Ok(Json(service::get(&state.db, org, id).await?))
+}
+
+/// Replace every field of a client.
+#[utoipa::path(put, path = "/clients/{id}", tag = "clients", params(("id" = i64, Path)), request_body = ClientInput,
+    responses((status = 200, body = Client), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn replace_client(
+    State(state): State<AppState>,
+    actor: Actor,
+    Id(id): Id,
+    ApiJson(input): ApiJson<ClientInput>,
+) -> AppResult<Json<Client>> {
+    Ok(Json(service::replace(&state.db, &actor, id, &input).await?))
+}
+
+/// Delete a client without quotes or vehicle history (409 otherwise).
+#[utoipa::path(delete, path = "/clients/{id}", tag = "clients", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn delete_client(State(state): State<AppState>, actor: Actor, Id(id): Id) -> AppResult<StatusCode> {
+    service::delete(&state.db, &actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The vehicles the client owns today.
+#[utoipa::path(get, path = "/clients/{id}/vehicles", tag = "clients", params(("id" = i64, Path)),
+    responses((status = 200, body = [Vehicle]), (status = 404, body = Problem)))]
+async fn client_vehicles(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    Id(id): Id,
+) -> AppResult<Json<Vec<Vehicle>>> {
+    Ok(Json(service::vehicles_of(&state.db, org, id).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AssignVehicle {
+    pub vehicle_id: i64,
+}
+
+/// Make the client the vehicle's owner from now on (the previous owner's period ends).
+#[utoipa::path(post, path = "/clients/{id}/vehicles", tag = "clients", params(("id" = i64, Path)), request_body = AssignVehicle,
+    responses((status = 200, body = Ownership), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn assign_vehicle(
+    State(state): State<AppState>,
+    actor: Actor,
+    Id(id): Id,
+    ApiJson(input): ApiJson<AssignVehicle>,
+) -> AppResult<Json<Ownership>> {
+    Ok(Json(service::assign_vehicle(&state.db, &actor, id, input.vehicle_id).await?))
+}
+
+/// End the client's ownership of the vehicle (sold, scrapped).
+#[utoipa::path(delete, path = "/clients/{id}/vehicles/{vehicle_id}", tag = "clients",
+    params(("id" = i64, Path), ("vehicle_id" = i64, Path)),
+    responses((status = 204), (status = 404, body = Problem)))]
+async fn release_vehicle(
+    State(state): State<AppState>,
+    actor: Actor,
+    IdPair(id, vehicle_id): IdPair,
+) -> AppResult<StatusCode> {
+    service::release_vehicle(&state.db, &actor, id, vehicle_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Everyone who has owned the vehicle, oldest first.
+#[utoipa::path(get, path = "/vehicles/{id}/owners", tag = "clients", params(("id" = i64, Path)),
+    responses((status = 200, body = [Ownership]), (status = 404, body = Problem)))]
+async fn vehicle_owners(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    Id(id): Id,
+) -> AppResult<Json<Vec<Ownership>>> {
+    Ok(Json(service::ownership_history(&state.db, org, id).await?))
+}

@@ -1,0 +1,693 @@
+//! Clients (individuals or companies), their search, and which vehicles they own
+//! over time. A vehicle has at most one current owner: the database's partial
+//! unique index holds that, this module translates its verdict.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::Utc;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::entity::{client, ownership, search_term};
+use crate::fleet::vehicles::service::{self as vehicles, Vehicle};
+use crate::identity::audit::{self, Actor};
+use crate::platform::db::Writer;
+use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
+use crate::platform::i18n::Msg;
+use crate::platform::pagination::{Page, PageRequest};
+use crate::platform::search::{next_prefix, search_term};
+use crate::platform::tenant::OrgId;
+use crate::platform::validate::{Validator, check_email};
+
+pub const AUDIT_ENTITY: &str = "client";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientKind {
+    Individual,
+    Company,
+}
+
+impl ClientKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Individual => "individual",
+            Self::Company => "company",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Individual, Self::Company].into_iter().find(|k| k.as_str() == value)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Client {
+    pub id: i64,
+    pub kind: ClientKind,
+    /// The person's name (for a company, its contact).
+    pub name: String,
+    pub company_name: Option<String>,
+    /// SIRET, VAT number…
+    pub tax_id: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub notes: Option<String>,
+    /// May receive marketing messages.
+    pub consent_marketing: bool,
+    /// May receive service notifications (quotes, maintenance reminders) by e-mail.
+    pub consent_notifications: bool,
+    pub created_at: chrono::DateTime<Utc>,
+    pub updated_at: chrono::DateTime<Utc>,
+}
+
+impl Client {
+    /// What lists and documents call the client: the company, else the person.
+    pub fn display_name(&self) -> &str {
+        self.company_name.as_deref().unwrap_or(&self.name)
+    }
+}
+
+impl From<client::Model> for Client {
+    fn from(m: client::Model) -> Self {
+        Self {
+            id: m.id,
+            kind: ClientKind::parse(&m.kind).unwrap_or(ClientKind::Individual),
+            name: m.name,
+            company_name: m.company_name,
+            tax_id: m.tax_id,
+            email: m.email,
+            phone: m.phone,
+            address: m.address,
+            notes: m.notes,
+            consent_marketing: m.consent_marketing,
+            consent_notifications: m.consent_notifications,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// Every field of a client (POST and PUT); `name` is required, and `company_name` for a company.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct ClientInput {
+    /// `individual` (default) or `company`.
+    pub kind: Option<ClientKind>,
+    #[schema(required = true, example = "Jeanne Martin")]
+    pub name: Option<String>,
+    #[schema(example = "Transports Martin SARL")]
+    pub company_name: Option<String>,
+    pub tax_id: Option<String>,
+    #[schema(example = "jeanne.martin@example.fr")]
+    pub email: Option<String>,
+    #[schema(example = "06 12 34 56 78")]
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub notes: Option<String>,
+    pub consent_marketing: Option<bool>,
+    pub consent_notifications: Option<bool>,
+}
+
+struct ValidClient {
+    kind: ClientKind,
+    name: String,
+    company_name: Option<String>,
+    tax_id: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    address: Option<String>,
+    notes: Option<String>,
+    consent_marketing: bool,
+    consent_notifications: bool,
+}
+
+fn validate(input: &ClientInput) -> AppResult<ValidClient> {
+    let mut v = Validator::new();
+    let kind = input.kind.unwrap_or(ClientKind::Individual);
+    let name = v.required_text("name", input.name.as_deref(), 120);
+    let company_name = v.optional_text("company_name", input.company_name.as_deref(), 120);
+    if kind == ClientKind::Company && company_name.is_none() && v.is_valid() {
+        v.add("company_name", Msg::new("field.required"));
+    }
+    let tax_id = v.optional_text("tax_id", input.tax_id.as_deref(), 40);
+    let email = match input.email.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(raw) => v.check("email", check_email(raw)),
+    };
+    let phone = v.optional_text("phone", input.phone.as_deref(), 40);
+    if let Some(phone) = &phone
+        && (!phone.chars().all(|c| c.is_ascii_digit() || " +-./()".contains(c)) || phone_digits(phone).len() < 4)
+    {
+        v.add("phone", Msg::new("client.phone_invalid"));
+    }
+    let address = v.optional_text("address", input.address.as_deref(), 255);
+    let notes = match input.notes.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(text) if text.chars().count() > 5000 => {
+            v.add("notes", Msg::new("field.too_long").arg("max", 5000));
+            None
+        }
+        other => other.map(str::to_owned),
+    };
+    v.finish()?;
+    let name = name.ok_or_else(|| AppError::Internal("validator accepted a missing name".to_owned()))?;
+    Ok(ValidClient {
+        kind,
+        name,
+        company_name: if kind == ClientKind::Company { company_name } else { None },
+        tax_id,
+        email,
+        phone,
+        address,
+        notes,
+        consent_marketing: input.consent_marketing.unwrap_or(false),
+        consent_notifications: input.consent_notifications.unwrap_or(false),
+    })
+}
+
+fn phone_digits(phone: &str) -> String {
+    phone.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// The words a client is found by: each word of the names, the e-mail (whole and
+/// its local part), the phone's digits (and their French national form).
+fn search_terms(c: &ValidClient) -> BTreeSet<String> {
+    terms_of(&c.name, c.company_name.as_deref(), c.email.as_deref(), c.phone.as_deref())
+}
+
+/// The words a client with these details is found by (public so that bulk loaders
+/// index clients exactly as the service does).
+pub fn terms_of(name: &str, company_name: Option<&str>, email: Option<&str>, phone: Option<&str>) -> BTreeSet<String> {
+    let mut terms = BTreeSet::new();
+    for text in [Some(name), company_name].into_iter().flatten() {
+        terms.extend(words(text));
+    }
+    if let Some(email) = email {
+        let email = email.to_lowercase();
+        if let Some((local, _)) = email.split_once('@') {
+            terms.insert(local.to_owned());
+        }
+        terms.insert(email);
+    }
+    if let Some(phone) = phone {
+        let digits = phone_digits(phone);
+        if let Some(national) = digits.strip_prefix("33").filter(|rest| rest.len() == 9) {
+            terms.insert(format!("0{national}"));
+        }
+        terms.insert(digits);
+    }
+    terms.retain(|t| !t.is_empty() && t.chars().count() <= 254);
+    terms
+}
+
+/// Lower-cased words: letters and digits, split on anything else.
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase)
+}
+
+/// The organization's clients: every query starts here.
+fn scoped(org: OrgId) -> sea_orm::Select<client::Entity> {
+    client::Entity::find().filter(client::Column::OrganizationId.eq(org.get()))
+}
+
+async fn find(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<client::Model> {
+    scoped(org).filter(client::Column::Id.eq(id)).one(db).await?.ok_or(AppError::NotFound)
+}
+
+pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Client> {
+    find(db, org, id).await.map(Client::from)
+}
+
+/// The organization's clients among `ids`, by id, in one query.
+pub async fn get_many(db: &impl ConnectionTrait, org: OrgId, ids: &[i64]) -> AppResult<HashMap<i64, Client>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = scoped(org).filter(client::Column::Id.is_in(ids.iter().copied())).all(db).await?;
+    Ok(rows.into_iter().map(|m| (m.id, Client::from(m))).collect())
+}
+
+/// Most vehicles a plate search looks at before naming their owners.
+const PLATE_MATCHES: u64 = 200;
+
+/// A page of clients in id order; with `q`, those with a name, company, e-mail or
+/// phone word starting with every word of `q`, or owning a vehicle whose plate
+/// starts with `q`.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    q: Option<&str>,
+    page: PageRequest,
+) -> AppResult<Page<Client>> {
+    let term = search_term(q.unwrap_or_default());
+    let term = term.as_str();
+    if term.is_empty() {
+        let mut query = scoped(org).order_by_asc(client::Column::Id).limit(page.fetch_limit());
+        if let Some(after) = page.after {
+            query = query.filter(client::Column::Id.gt(after));
+        }
+        let rows = query.all(db).await?;
+        return Ok(Page::from_rows(rows, page, |c| c.id).map(Client::from));
+    }
+    let mut ids = matching_ids(db, org, term, page).await?;
+    let plate_vehicles = vehicles::ids_with_plate_prefix(db, org, term, PLATE_MATCHES).await?;
+    if !plate_vehicles.is_empty() {
+        let mut owners = ownership::Entity::find()
+            .select_only()
+            .column(ownership::Column::ClientId)
+            .filter(ownership::Column::OrganizationId.eq(org.get()))
+            .filter(ownership::Column::VehicleId.is_in(plate_vehicles))
+            .filter(ownership::Column::EndedAt.is_null());
+        if let Some(after) = page.after {
+            owners = owners.filter(ownership::Column::ClientId.gt(after));
+        }
+        ids.extend(owners.into_tuple::<i64>().all(db).await?);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    ids.truncate(usize::try_from(page.fetch_limit()).unwrap_or(usize::MAX));
+    let mut found = get_many(db, org, &ids).await?;
+    let rows: Vec<Client> = ids.iter().filter_map(|id| found.remove(id)).collect();
+    Ok(Page::from_rows(rows, page, |c| c.id))
+}
+
+/// Ids of clients having, for every word of `term`, a search term starting with it:
+/// one range of the terms' primary key per word.
+async fn matching_ids(db: &impl ConnectionTrait, org: OrgId, term: &str, page: PageRequest) -> AppResult<Vec<i64>> {
+    let digits = phone_digits(term);
+    let looks_like_phone = digits.len() >= 2 && term.chars().all(|c| c.is_ascii_digit() || " +-./()".contains(c));
+    let mut prefixes: Vec<String> = if looks_like_phone {
+        vec![digits]
+    } else if term.contains('@') {
+        vec![term.to_lowercase()]
+    } else {
+        words(term).collect()
+    };
+    prefixes.sort();
+    prefixes.dedup();
+    // Longest first: the rarest word narrows the others.
+    prefixes.sort_by_key(|p| std::cmp::Reverse(p.chars().count()));
+    let Some((first, rest)) = prefixes.split_first() else { return Ok(Vec::new()) };
+    let range = |prefix: &str| {
+        let mut condition = Condition::all()
+            .add(search_term::Column::OrganizationId.eq(org.get()))
+            .add(search_term::Column::Term.gte(prefix));
+        if let Some(upper) = next_prefix(prefix) {
+            condition = condition.add(search_term::Column::Term.lt(upper));
+        }
+        condition
+    };
+    // One page of client ids for a condition on the first word's terms, in id order,
+    // each id also having a term for every other word.
+    let page_query = |condition: Condition| {
+        let mut query = search_term::Entity::find()
+            .select_only()
+            .column(search_term::Column::ClientId)
+            .filter(condition)
+            .order_by_asc(search_term::Column::ClientId)
+            .limit(page.fetch_limit());
+        if let Some(after) = page.after {
+            query = query.filter(search_term::Column::ClientId.gt(after));
+        }
+        for prefix in rest {
+            let others =
+                search_term::Entity::find().select_only().column(search_term::Column::ClientId).filter(range(prefix));
+            query = query.filter(
+                Expr::col((search_term::Entity, search_term::Column::ClientId))
+                    .in_subquery(sea_orm::QueryTrait::into_query(others)),
+            );
+        }
+        query
+    };
+    // A prefix usually starts a handful of distinct terms ("mart": "martin",
+    // "martinez"): each one's ids are a walk of the primary key in id order that
+    // stops at a page, merged here. Otherwise the whole range is gathered and sorted.
+    match terms_starting_with(db, org, first).await? {
+        Some(terms) => {
+            let mut ids = Vec::new();
+            for term in terms {
+                let condition = Condition::all()
+                    .add(search_term::Column::OrganizationId.eq(org.get()))
+                    .add(search_term::Column::Term.eq(term));
+                ids.extend(page_query(condition).into_tuple::<i64>().all(db).await?);
+            }
+            ids.sort_unstable();
+            ids.dedup();
+            ids.truncate(usize::try_from(page.fetch_limit()).unwrap_or(usize::MAX));
+            Ok(ids)
+        }
+        None => {
+            Ok(page_query(range(first)).group_by(search_term::Column::ClientId).into_tuple::<i64>().all(db).await?)
+        }
+    }
+}
+
+/// Beyond this many distinct terms for one prefix, search the range at once.
+const MAX_PREFIX_TERMS: usize = 20;
+
+/// The distinct terms starting with `prefix`, found by hopping along the
+/// `(organization_id, term, client_id)` primary key one term at a time; `None`
+/// when there are more than [`MAX_PREFIX_TERMS`].
+async fn terms_starting_with(db: &impl ConnectionTrait, org: OrgId, prefix: &str) -> AppResult<Option<Vec<String>>> {
+    let upper = next_prefix(prefix);
+    let mut terms: Vec<String> = Vec::new();
+    loop {
+        let mut query = search_term::Entity::find()
+            .select_only()
+            .column(search_term::Column::Term)
+            .filter(search_term::Column::OrganizationId.eq(org.get()))
+            .order_by_asc(search_term::Column::Term)
+            .limit(1);
+        query = match terms.last() {
+            None => query.filter(search_term::Column::Term.gte(prefix)),
+            Some(last) => query.filter(search_term::Column::Term.gt(last.as_str())),
+        };
+        if let Some(upper) = &upper {
+            query = query.filter(search_term::Column::Term.lt(upper.as_str()));
+        }
+        let Some(term) = query.into_tuple::<String>().one(db).await? else { return Ok(Some(terms)) };
+        if terms.len() == MAX_PREFIX_TERMS {
+            return Ok(None);
+        }
+        terms.push(term);
+    }
+}
+
+pub async fn create<C: Writer>(db: &C, actor: &Actor, input: &ClientInput) -> AppResult<Client> {
+    let valid = validate(input)?;
+    let now = Utc::now();
+    let mut model =
+        client::ActiveModel { organization_id: Set(actor.org.get()), created_at: Set(now), ..Default::default() };
+    fill(&mut model, &valid, now);
+    let _turn = db.write_turn().await;
+    let txn = db.begin().await?;
+    let saved = model.insert(&txn).await?;
+    write_terms(&txn, actor.org, saved.id, &valid).await?;
+    let created = Client::from(saved);
+    audit::record_change(&txn, actor, (AUDIT_ENTITY, created.id), None, Some(&created)).await?;
+    txn.commit().await?;
+    tracing::info!(client_id = created.id, "client created");
+    Ok(created)
+}
+
+pub async fn replace<C: Writer>(db: &C, actor: &Actor, id: i64, input: &ClientInput) -> AppResult<Client> {
+    let valid = validate(input)?;
+    let current = find(db, actor.org, id).await?;
+    let before = Client::from(current.clone());
+    let mut model: client::ActiveModel = current.into();
+    fill(&mut model, &valid, Utc::now());
+    let _turn = db.write_turn().await;
+    let txn = db.begin().await?;
+    let saved = match model.update(&txn).await {
+        Ok(saved) => saved,
+        Err(sea_orm::DbErr::RecordNotUpdated) => return Err(AppError::NotFound),
+        Err(err) => return Err(err.into()),
+    };
+    search_term::Entity::delete_many().filter(search_term::Column::ClientId.eq(id)).exec(&txn).await?;
+    write_terms(&txn, actor.org, id, &valid).await?;
+    let after = Client::from(saved);
+    audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+fn fill(model: &mut client::ActiveModel, valid: &ValidClient, now: chrono::DateTime<Utc>) {
+    model.kind = Set(valid.kind.as_str().to_owned());
+    model.name = Set(valid.name.clone());
+    model.company_name = Set(valid.company_name.clone());
+    model.tax_id = Set(valid.tax_id.clone());
+    model.email = Set(valid.email.clone());
+    model.phone = Set(valid.phone.clone());
+    model.address = Set(valid.address.clone());
+    model.notes = Set(valid.notes.clone());
+    model.consent_marketing = Set(valid.consent_marketing);
+    model.consent_notifications = Set(valid.consent_notifications);
+    model.updated_at = Set(now);
+}
+
+async fn write_terms(db: &impl ConnectionTrait, org: OrgId, client_id: i64, valid: &ValidClient) -> AppResult<()> {
+    let rows: Vec<search_term::ActiveModel> = search_terms(valid)
+        .into_iter()
+        .map(|term| search_term::ActiveModel {
+            organization_id: Set(org.get()),
+            term: Set(term),
+            client_id: Set(client_id),
+        })
+        .collect();
+    if !rows.is_empty() {
+        search_term::Entity::insert_many(rows).exec_without_returning(db).await?;
+    }
+    Ok(())
+}
+
+/// Deletes a client who has no quotes and has never owned a vehicle (409 otherwise:
+/// their history must stay).
+pub async fn delete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> {
+    let before = get(db, actor.org, id).await?;
+    let _turn = db.write_turn().await;
+    let txn = db.begin().await?;
+    let result = client::Entity::delete_many()
+        .filter(client::Column::OrganizationId.eq(actor.org.get()))
+        .filter(client::Column::Id.eq(id))
+        .exec(&txn)
+        .await;
+    match result {
+        Ok(done) if done.rows_affected == 0 => return Err(AppError::NotFound),
+        Ok(_) => {}
+        Err(err) => {
+            txn.rollback().await?;
+            return Err(match constraint_violation(&err) {
+                Some(Constraint::ForeignKey(_)) => AppError::Conflict {
+                    code: "client_has_history",
+                    field: None,
+                    message: Msg::new("client.has_history"),
+                },
+                _ => err.into(),
+            });
+        }
+    }
+    audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), None).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// A period during which a client owned a vehicle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Ownership {
+    pub vehicle_id: i64,
+    pub client_id: i64,
+    pub client_name: String,
+    pub started_at: chrono::DateTime<Utc>,
+    /// `null` while it lasts.
+    pub ended_at: Option<chrono::DateTime<Utc>>,
+}
+
+/// Makes `client_id` the vehicle's owner from now on, ending the previous owner's
+/// period. Two concurrent transfers cannot leave two current owners.
+pub async fn assign_vehicle<C: Writer>(db: &C, actor: &Actor, client_id: i64, vehicle_id: i64) -> AppResult<Ownership> {
+    let owner = get(db, actor.org, client_id).await?;
+    let vehicle = match vehicles::get(db, actor.org, vehicle_id).await {
+        Err(AppError::NotFound) => {
+            return Err(AppError::validation("vehicle_id", Msg::new("client.vehicle_unknown")));
+        }
+        other => other?,
+    };
+    let now = Utc::now();
+    let _turn = db.write_turn().await;
+    let txn = db.begin().await?;
+    let current = ownership::Entity::find()
+        .filter(ownership::Column::OrganizationId.eq(actor.org.get()))
+        .filter(ownership::Column::VehicleId.eq(vehicle.id))
+        .filter(ownership::Column::EndedAt.is_null())
+        .one(&txn)
+        .await?;
+    if let Some(current) = &current {
+        if current.client_id == client_id {
+            txn.rollback().await?;
+            return Ok(to_ownership(current, owner.display_name()));
+        }
+        ownership::Entity::update_many()
+            .col_expr(ownership::Column::EndedAt, Expr::value(now))
+            .filter(ownership::Column::Id.eq(current.id))
+            .exec(&txn)
+            .await?;
+    }
+    let inserted = ownership::ActiveModel {
+        organization_id: Set(actor.org.get()),
+        vehicle_id: Set(vehicle.id),
+        client_id: Set(client_id),
+        started_at: Set(now),
+        ended_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    let saved = match inserted {
+        Ok(saved) => saved,
+        Err(err) => {
+            txn.rollback().await?;
+            return Err(match constraint_violation(&err) {
+                Some(Constraint::Unique(_)) => AppError::Conflict {
+                    code: "ownership_changed",
+                    field: Some("vehicle_id"),
+                    message: Msg::new("client.ownership_changed"),
+                },
+                _ => err.into(),
+            });
+        }
+    };
+    let details = serde_json::json!({ "vehicle_id": vehicle.id, "plate": vehicle.license_plate,
+        "previous_client_id": current.map(|c| c.client_id) });
+    audit::record_change(&txn, actor, (AUDIT_ENTITY, client_id), None::<&serde_json::Value>, Some(&details)).await?;
+    txn.commit().await?;
+    tracing::info!(client_id, vehicle_id = vehicle.id, "vehicle owner changed");
+    Ok(to_ownership(&saved, owner.display_name()))
+}
+
+/// Ends the client's ownership of a vehicle (sold, scrapped); 404 if they do not own it.
+pub async fn release_vehicle<C: Writer>(db: &C, actor: &Actor, client_id: i64, vehicle_id: i64) -> AppResult<()> {
+    get(db, actor.org, client_id).await?;
+    let _turn = db.write_turn().await;
+    let txn = db.begin().await?;
+    let ended = ownership::Entity::update_many()
+        .col_expr(ownership::Column::EndedAt, Expr::value(Utc::now()))
+        .filter(ownership::Column::OrganizationId.eq(actor.org.get()))
+        .filter(ownership::Column::ClientId.eq(client_id))
+        .filter(ownership::Column::VehicleId.eq(vehicle_id))
+        .filter(ownership::Column::EndedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if ended.rows_affected == 0 {
+        return Err(AppError::NotFound);
+    }
+    let details = serde_json::json!({ "released_vehicle_id": vehicle_id });
+    audit::record_change(&txn, actor, (AUDIT_ENTITY, client_id), Some(&details), None::<&serde_json::Value>).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+fn to_ownership(m: &ownership::Model, client_name: &str) -> Ownership {
+    Ownership {
+        vehicle_id: m.vehicle_id,
+        client_id: m.client_id,
+        client_name: client_name.to_owned(),
+        started_at: m.started_at,
+        ended_at: m.ended_at,
+    }
+}
+
+/// The vehicles a client owns today, in id order.
+pub async fn vehicles_of(db: &impl ConnectionTrait, org: OrgId, client_id: i64) -> AppResult<Vec<Vehicle>> {
+    get(db, org, client_id).await?;
+    let ids: Vec<i64> = ownership::Entity::find()
+        .select_only()
+        .column(ownership::Column::VehicleId)
+        .filter(ownership::Column::OrganizationId.eq(org.get()))
+        .filter(ownership::Column::ClientId.eq(client_id))
+        .filter(ownership::Column::EndedAt.is_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    vehicles::get_many(db, org, &ids).await
+}
+
+/// Everyone who has owned the vehicle, oldest first.
+pub async fn ownership_history(db: &impl ConnectionTrait, org: OrgId, vehicle_id: i64) -> AppResult<Vec<Ownership>> {
+    vehicles::get(db, org, vehicle_id).await?;
+    let rows = ownership::Entity::find()
+        .filter(ownership::Column::OrganizationId.eq(org.get()))
+        .filter(ownership::Column::VehicleId.eq(vehicle_id))
+        .order_by_asc(ownership::Column::StartedAt)
+        .order_by_asc(ownership::Column::Id)
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.client_id).collect();
+    let names = get_many(db, org, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let name = names.get(&r.client_id).map(|c| c.display_name().to_owned()).unwrap_or_default();
+            to_ownership(&r, &name)
+        })
+        .collect())
+}
+
+/// The vehicle's current owner, if any.
+pub async fn current_owner(db: &impl ConnectionTrait, org: OrgId, vehicle_id: i64) -> AppResult<Option<Client>> {
+    let owner: Option<i64> = ownership::Entity::find()
+        .select_only()
+        .column(ownership::Column::ClientId)
+        .filter(ownership::Column::OrganizationId.eq(org.get()))
+        .filter(ownership::Column::VehicleId.eq(vehicle_id))
+        .filter(ownership::Column::EndedAt.is_null())
+        .into_tuple()
+        .one(db)
+        .await?;
+    match owner {
+        Some(id) => Ok(Some(get(db, org, id).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The current owners of these vehicles, by vehicle, in two queries.
+pub async fn current_owners(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    vehicle_ids: &[i64],
+) -> AppResult<HashMap<i64, Client>> {
+    if vehicle_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let pairs: Vec<(i64, i64)> = ownership::Entity::find()
+        .select_only()
+        .column(ownership::Column::VehicleId)
+        .column(ownership::Column::ClientId)
+        .filter(ownership::Column::OrganizationId.eq(org.get()))
+        .filter(ownership::Column::VehicleId.is_in(vehicle_ids.iter().copied()))
+        .filter(ownership::Column::EndedAt.is_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = pairs.iter().map(|(_, client)| *client).collect();
+    let found = get_many(db, org, &ids).await?;
+    Ok(pairs.into_iter().filter_map(|(vehicle, client)| found.get(&client).cloned().map(|c| (vehicle, c))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms_cover_words_email_and_phone_forms() {
+        let valid = ValidClient {
+            kind: ClientKind::Company,
+            name: "Jean-Luc Dupré".into(),
+            company_name: Some("Transports Dupré & Fils".into()),
+            tax_id: None,
+            email: Some("JL.Dupre@Example.fr".into()),
+            phone: Some("+33 6 12 34 56 78".into()),
+            address: None,
+            notes: None,
+            consent_marketing: false,
+            consent_notifications: false,
+        };
+        let terms = search_terms(&valid);
+        for expected in [
+            "jean",
+            "luc",
+            "dupré",
+            "transports",
+            "fils",
+            "jl.dupre@example.fr",
+            "jl.dupre",
+            "33612345678",
+            "0612345678",
+        ] {
+            assert!(terms.contains(expected), "{expected} in {terms:?}");
+        }
+    }
+}

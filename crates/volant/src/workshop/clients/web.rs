@@ -1,0 +1,392 @@
+//! Client pages (French UI): search, contact card with vehicles and quotes,
+//! create, edit, delete, and which vehicles the client owns.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{OriginalUri, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::service::{self, Client, ClientInput, ClientKind};
+use crate::fleet::vehicles::service as vehicles;
+use crate::fleet::vehicles::web::VehicleRow;
+use crate::identity::Tenant;
+use crate::identity::audit::Actor;
+use crate::platform::AppState;
+use crate::platform::error::AppError;
+use crate::platform::http::extract::{ApiQuery, FormBody, Id, IdPair};
+use crate::platform::i18n::{self, Msg};
+use crate::platform::pagination::{PageRequest, query_without_cursor, with_cursor};
+use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
+use crate::workshop::history::service as history;
+use crate::workshop::maintenance::web::{AlertRow, InterventionRow, client_alerts, intervention_rows};
+use crate::workshop::quotes::service::{self as quotes, QuoteFilter};
+use crate::workshop::quotes::web::{QuoteRow, quote_rows};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/clients", get(index).post(create))
+        .route("/clients/new", get(new_form))
+        .route("/clients/{id}", get(show))
+        .route("/clients/{id}/edit", get(edit_form).post(update))
+        .route("/clients/{id}/delete", get(confirm_delete).post(delete))
+        .route("/clients/{id}/vehicles", post(assign_vehicle))
+        .route("/clients/{id}/vehicles/{vehicle_id}/release", post(release_vehicle))
+}
+
+/// A client as lists show it.
+#[derive(Debug, Clone)]
+pub struct ClientRow {
+    pub id: i64,
+    pub name: String,
+    pub contact: String,
+    pub email: String,
+    pub phone: String,
+}
+
+impl From<&Client> for ClientRow {
+    fn from(c: &Client) -> Self {
+        Self {
+            id: c.id,
+            name: c.display_name().to_owned(),
+            contact: if c.company_name.is_some() { c.name.clone() } else { String::new() },
+            email: c.email.clone().unwrap_or_default(),
+            phone: c.phone.clone().unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "workshop/clients/results.html")]
+struct Results {
+    page: PageCtx,
+    q: String,
+    clients: Vec<ClientRow>,
+    next_url: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "workshop/clients/list.html")]
+struct ListPage {
+    page: PageCtx,
+    export_query: String,
+    q: String,
+    clients: Vec<ClientRow>,
+    next_url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ListQuery {
+    q: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn index(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    page: PageCtx,
+    ApiQuery(query): ApiQuery<ListQuery>,
+    OriginalUri(uri): OriginalUri,
+) -> WebResult<Response> {
+    let request = PageRequest::parse(None, query.cursor.as_deref())?;
+    let q = query.q.unwrap_or_default();
+    let found = service::list(&state.db, org, Some(&q), request).await?;
+    let next_url = found.next_cursor.as_deref().map(|c| with_cursor(&uri, c));
+    let clients = found.items.iter().map(ClientRow::from).collect();
+    if page.htmx {
+        return Ok(Results { page, q, clients, next_url }.into_response());
+    }
+    let export_query = query_without_cursor(&uri);
+    Ok(ListPage { page, export_query, q, clients, next_url }.into_response())
+}
+
+/// An ownership as the client page shows it.
+#[derive(Debug, Clone)]
+pub struct OwnedVehicle {
+    pub row: VehicleRow,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "workshop/clients/show.html")]
+struct ShowPage {
+    page: PageCtx,
+    c: Client,
+    kind_label: String,
+    vehicles: Vec<OwnedVehicle>,
+    quotes: Vec<QuoteRow>,
+    alerts: Vec<AlertRow>,
+    interventions: Vec<InterventionRow>,
+    snooze_default: String,
+    back: String,
+    errors: FormErrors,
+    plate: String,
+}
+
+async fn show_page(
+    state: &AppState,
+    org: crate::platform::tenant::OrgId,
+    page: PageCtx,
+    id: i64,
+    errors: FormErrors,
+    plate: String,
+) -> Result<ShowPage, AppError> {
+    let c = service::get(&state.db, org, id).await?;
+    let owned = service::vehicles_of(&state.db, org, id).await?;
+    let vehicle_ids: Vec<i64> = owned.iter().map(|v| v.id).collect();
+    let alerts = client_alerts(state, org, vehicle_ids, page.tr).await?;
+    let names = crate::workshop::maintenance::service::organization_rules(&state.db, org)
+        .await?
+        .into_iter()
+        .map(|r| (r.kind, r.name))
+        .collect();
+    let interventions = intervention_rows(history::of_client(&state.db, org, id, 20).await?, &names);
+    let garage_ids = owned.iter().map(|v| v.garage_id).collect();
+    let names = crate::fleet::garages::service::names(&state.db, org, garage_ids).await?;
+    let vehicles = owned
+        .into_iter()
+        .map(|v| {
+            let garage = names.get(&v.garage_id).cloned().unwrap_or_default();
+            OwnedVehicle { row: VehicleRow::new(v, garage) }
+        })
+        .collect();
+    let filter = QuoteFilter { client_id: Some(id), ..Default::default() };
+    let found = quotes::list(&state.db, org, &filter, PageRequest::first(20)).await?;
+    let quotes = quote_rows(&state.db, org, found.items).await?;
+    let kind_label = page.tr.t(kind_key(c.kind)).to_owned();
+    let today = chrono::Utc::now().date_naive();
+    let snooze_default = today.checked_add_days(chrono::Days::new(14)).unwrap_or(today).to_string();
+    let back = format!("/clients/{id}");
+    Ok(ShowPage { page, c, kind_label, vehicles, quotes, alerts, interventions, snooze_default, back, errors, plate })
+}
+
+fn kind_key(kind: ClientKind) -> &'static str {
+    match kind {
+        ClientKind::Individual => "client.kind.individual",
+        ClientKind::Company => "client.kind.company",
+    }
+}
+
+async fn show(State(state): State<AppState>, Tenant(org): Tenant, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> {
+    Ok(show_page(&state, org, page, id, FormErrors::default(), String::new()).await?)
+}
+
+/// The form as typed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ClientForm {
+    pub kind: String,
+    pub name: String,
+    pub company_name: String,
+    pub tax_id: String,
+    pub email: String,
+    pub phone: String,
+    pub address: String,
+    pub notes: String,
+    pub consent_marketing: Option<String>,
+    pub consent_notifications: Option<String>,
+}
+
+impl ClientForm {
+    fn from_client(c: &Client) -> Self {
+        Self {
+            kind: c.kind.as_str().to_owned(),
+            name: c.name.clone(),
+            company_name: c.company_name.clone().unwrap_or_default(),
+            tax_id: c.tax_id.clone().unwrap_or_default(),
+            email: c.email.clone().unwrap_or_default(),
+            phone: c.phone.clone().unwrap_or_default(),
+            address: c.address.clone().unwrap_or_default(),
+            notes: c.notes.clone().unwrap_or_default(),
+            consent_marketing: c.consent_marketing.then(|| "on".to_owned()),
+            consent_notifications: c.consent_notifications.then(|| "on".to_owned()),
+        }
+    }
+
+    fn to_input(&self) -> ClientInput {
+        ClientInput {
+            kind: Some(ClientKind::parse(self.kind.trim()).unwrap_or(ClientKind::Individual)),
+            name: Some(self.name.clone()),
+            company_name: Some(self.company_name.clone()),
+            tax_id: Some(self.tax_id.clone()),
+            email: Some(self.email.clone()),
+            phone: Some(self.phone.clone()),
+            address: Some(self.address.clone()),
+            notes: Some(self.notes.clone()),
+            consent_marketing: Some(self.consent_marketing.is_some()),
+            consent_notifications: Some(self.consent_notifications.is_some()),
+        }
+    }
+
+    pub fn is_company(&self) -> bool {
+        self.kind == "company"
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "workshop/clients/form.html")]
+struct FormPage {
+    page: PageCtx,
+    heading: String,
+    action: String,
+    cancel_url: String,
+    form: ClientForm,
+    errors: FormErrors,
+}
+
+async fn new_form(page: PageCtx) -> FormPage {
+    let heading = page.tr.t("clients.new").to_owned();
+    FormPage {
+        page,
+        heading,
+        action: "/clients".into(),
+        cancel_url: "/clients".into(),
+        form: ClientForm::default(),
+        errors: FormErrors::default(),
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    actor: Actor,
+    page: PageCtx,
+    FormBody(form): FormBody<ClientForm>,
+) -> WebResult<Response> {
+    match service::create(&state.db, &actor, &form.to_input()).await {
+        Ok(client) => {
+            let message = i18n::current().format("clients.created", &[("name", client.display_name())]);
+            Ok(redirect_with_flash(&format!("/clients/{}", client.id), "success", &message))
+        }
+        Err(err) => {
+            let errors = FormErrors::from_app_error(err)?;
+            let heading = page.tr.t("clients.new").to_owned();
+            Ok(unprocessable(FormPage {
+                page,
+                heading,
+                action: "/clients".into(),
+                cancel_url: "/clients".into(),
+                form,
+                errors,
+            }))
+        }
+    }
+}
+
+async fn edit_form(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    page: PageCtx,
+    Id(id): Id,
+) -> WebResult<FormPage> {
+    let client = service::get(&state.db, org, id).await?;
+    let heading = page.tr.f("clients.edit", "name", client.display_name());
+    Ok(FormPage {
+        page,
+        heading,
+        action: format!("/clients/{id}/edit"),
+        cancel_url: format!("/clients/{id}"),
+        form: ClientForm::from_client(&client),
+        errors: FormErrors::default(),
+    })
+}
+
+async fn update(
+    State(state): State<AppState>,
+    actor: Actor,
+    page: PageCtx,
+    Id(id): Id,
+    FormBody(form): FormBody<ClientForm>,
+) -> WebResult<Response> {
+    match service::replace(&state.db, &actor, id, &form.to_input()).await {
+        Ok(client) => {
+            let message = i18n::current().format("clients.updated", &[("name", client.display_name())]);
+            Ok(redirect_with_flash(&format!("/clients/{id}"), "success", &message))
+        }
+        Err(err) => {
+            let errors = FormErrors::from_app_error(err)?;
+            let heading = page.tr.f("clients.edit", "name", &form.name);
+            Ok(unprocessable(FormPage {
+                page,
+                heading,
+                action: format!("/clients/{id}/edit"),
+                cancel_url: format!("/clients/{id}"),
+                form,
+                errors,
+            }))
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "workshop/clients/delete.html")]
+struct DeletePage {
+    page: PageCtx,
+    c: Client,
+}
+
+async fn confirm_delete(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    page: PageCtx,
+    Id(id): Id,
+) -> WebResult<DeletePage> {
+    Ok(DeletePage { page, c: service::get(&state.db, org, id).await? })
+}
+
+async fn delete(State(state): State<AppState>, Tenant(org): Tenant, actor: Actor, Id(id): Id) -> WebResult<Response> {
+    let client = service::get(&state.db, org, id).await?;
+    match service::delete(&state.db, &actor, id).await {
+        Ok(()) => {
+            let message = i18n::current().format("clients.deleted", &[("name", client.display_name())]);
+            Ok(redirect_with_flash("/clients", "success", &message))
+        }
+        Err(err @ AppError::Conflict { .. }) => {
+            Ok(redirect_with_flash(&format!("/clients/{id}"), "error", &err.detail(i18n::current())))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct AssignForm {
+    plate: String,
+}
+
+async fn assign_vehicle(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    actor: Actor,
+    page: PageCtx,
+    Id(id): Id,
+    FormBody(form): FormBody<AssignForm>,
+) -> WebResult<Response> {
+    let result = match vehicles::find_by_plate(&state.db, org, &form.plate).await? {
+        Some(vehicle) => service::assign_vehicle(&state.db, &actor, id, vehicle.id).await.map(|_| vehicle),
+        None => Err(AppError::validation("plate", Msg::new("client.plate_unknown").arg("plate", form.plate.trim()))),
+    };
+    match result {
+        Ok(vehicle) => {
+            let message = i18n::current().format("clients.vehicle_assigned", &[("plate", &vehicle.license_plate)]);
+            Ok(redirect_with_flash(&format!("/clients/{id}"), "success", &message))
+        }
+        Err(err) => {
+            let mut errors = FormErrors::from_app_error(err)?;
+            if let Some(message) = errors.get("vehicle_id").map(str::to_owned) {
+                errors.add("plate", message);
+            }
+            Ok(unprocessable(show_page(&state, org, page, id, errors, form.plate).await?))
+        }
+    }
+}
+
+async fn release_vehicle(
+    State(state): State<AppState>,
+    actor: Actor,
+    IdPair(id, vehicle_id): IdPair,
+) -> WebResult<Response> {
+    service::release_vehicle(&state.db, &actor, id, vehicle_id).await?;
+    let message = i18n::current().text("clients.vehicle_released").to_owned();
+    Ok(redirect_with_flash(&format!("/clients/{id}"), "success", &message))
+}

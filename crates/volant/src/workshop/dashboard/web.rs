@@ -1,0 +1,129 @@
+//! The dashboard page: the same figures as the API, as cards, charts (server-side
+//! SVG) and tables.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use chrono::Utc;
+
+use super::api::DashboardQuery;
+use super::service::{self, Dashboard};
+use crate::fleet::garages::service as garages;
+use crate::fleet::vehicles::web::{SelectOption, group_thousands};
+use crate::identity::Tenant;
+use crate::identity::organizations::service::currency_decimals;
+use crate::platform::AppState;
+use crate::platform::charts;
+use crate::platform::http::extract::ApiQuery;
+use crate::platform::web::{PageCtx, WebResult};
+use crate::workshop::quotes::money::{format_decimal, format_money};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/dashboard", get(page))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "workshop/dashboard.html")]
+struct DashboardPage {
+    page: PageCtx,
+    d: Dashboard,
+    from: String,
+    to: String,
+    garages: Vec<SelectOption>,
+    amount_accepted: String,
+    acceptance_rate: String,
+    open_alerts: i64,
+    overdue_alerts: i64,
+    garage_chart: String,
+    months_chart: String,
+    interventions_chart: String,
+    alerts_chart: String,
+    top_clients: Vec<(i64, String, i64, String)>,
+}
+
+async fn page(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    page: PageCtx,
+    ApiQuery(query): ApiQuery<DashboardQuery>,
+) -> WebResult<DashboardPage> {
+    let today = Utc::now().date_naive();
+    let (period, garage_id) = query.period(today)?;
+    let d = service::compute(&state.db, org, period, garage_id, today).await?;
+    let tr = page.tr;
+    let decimals = u32::from(currency_decimals(&d.quotes.currency).unwrap_or(2));
+    let selected = garage_id.map(|id| id.to_string()).unwrap_or_default();
+    let mut garages = vec![SelectOption {
+        value: String::new(),
+        label: tr.t("dashboard.all_garages").to_owned(),
+        selected: selected.is_empty(),
+    }];
+    garages.extend(garages::choices(&state.db, org).await?.into_iter().map(|(id, name)| {
+        let value = id.to_string();
+        SelectOption { selected: value == selected, value, label: name }
+    }));
+    let biggest: Vec<_> = d.vehicles_per_garage.iter().take(15).collect();
+    let garage_chart = charts::bars(
+        tr.t("dashboard.vehicles_per_garage"),
+        &biggest.iter().map(|g| g.name.clone()).collect::<Vec<_>>(),
+        &[(tr.t("dashboard.vehicles"), biggest.iter().map(|g| g.vehicles).collect())],
+        group_thousands,
+    );
+    let months: Vec<String> = d.months.iter().map(|m| m.month.clone()).collect();
+    let months_chart = charts::lines(
+        tr.t("dashboard.quotes_per_month"),
+        &months,
+        &[
+            (tr.t("dashboard.issued"), d.months.iter().map(|m| m.quotes_issued).collect()),
+            (tr.t("dashboard.accepted"), d.months.iter().map(|m| m.quotes_accepted).collect()),
+        ],
+    );
+    let interventions_chart = charts::lines(
+        tr.t("dashboard.interventions_per_month"),
+        &months,
+        &[(tr.t("dashboard.interventions"), d.months.iter().map(|m| m.interventions).collect())],
+    );
+    let alerts_chart = charts::bars(
+        tr.t("dashboard.alerts_by_kind"),
+        &d.alerts.iter().map(|a| a.name.clone()).collect::<Vec<_>>(),
+        &[
+            (tr.t("dashboard.open"), d.alerts.iter().map(|a| a.open).collect()),
+            (tr.t("dashboard.overdue"), d.alerts.iter().map(|a| a.overdue).collect()),
+        ],
+        group_thousands,
+    );
+    let top_clients = d
+        .top_clients
+        .iter()
+        .map(|c| {
+            (
+                c.client_id,
+                c.name.clone(),
+                c.accepted_quotes,
+                format_money(c.amount_accepted, decimals, &d.quotes.currency),
+            )
+        })
+        .collect();
+    Ok(DashboardPage {
+        from: d.from.to_string(),
+        to: d.to.to_string(),
+        amount_accepted: format_money(d.quotes.amount_accepted, decimals, &d.quotes.currency),
+        acceptance_rate: d
+            .quotes
+            .acceptance_rate
+            .map(|r| format!("{} %", format_decimal(r, 1)))
+            .unwrap_or_else(|| "—".to_owned()),
+        open_alerts: d.alerts.iter().map(|a| a.open).sum(),
+        overdue_alerts: d.alerts.iter().map(|a| a.overdue).sum(),
+        garages,
+        garage_chart,
+        months_chart,
+        interventions_chart,
+        alerts_chart,
+        top_clients,
+        page,
+        d,
+    })
+}

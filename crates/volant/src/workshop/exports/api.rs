@@ -1,0 +1,83 @@
+//! Export routes: `/api/v1/exports/{dataset}.{csv|xlsx}` (documented, bearer token)
+//! and the same under `/exports/…` for the pages' download links.
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::service::{self, Dataset, Format};
+use crate::fleet::vehicles::service::VehicleFilter;
+use crate::identity::Tenant;
+use crate::platform::AppState;
+use crate::platform::error::{AppResult, Problem};
+use crate::platform::http::extract::ApiQuery;
+use crate::platform::i18n;
+use crate::workshop::maintenance::api::AlertsQuery;
+use crate::workshop::quotes::api::{QuotesQuery, parse_id};
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// The list's search, as on its page.
+    pub q: Option<String>,
+    /// Vehicles: only this garage's.
+    pub garage_id: Option<String>,
+}
+
+async fn run(
+    state: &AppState,
+    org: crate::platform::tenant::OrgId,
+    dataset: Dataset,
+    format: Format,
+) -> AppResult<Response> {
+    service::export(state.db.clone(), org, dataset, format, i18n::current()).await
+}
+
+macro_rules! export_routes {
+    ($( ($csv:ident, $xlsx:ident, $path:literal, $query:ty, $tag:literal, $doc:literal, $dataset:expr) ),* $(,)?) => {
+        $(
+            #[doc = $doc]
+            #[utoipa::path(get, path = concat!("/exports/", $path, ".csv"), tag = "exports", params($query),
+                responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = Problem)))]
+            async fn $csv(State(state): State<AppState>, Tenant(org): Tenant, ApiQuery(query): ApiQuery<$query>) -> AppResult<Response> {
+                let make: fn(&$query) -> AppResult<Dataset> = $dataset;
+                run(&state, org, make(&query)?, Format::Csv).await
+            }
+
+            #[doc = $doc]
+            #[utoipa::path(get, path = concat!("/exports/", $path, ".xlsx"), tag = "exports", params($query),
+                responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 400, body = Problem)))]
+            async fn $xlsx(State(state): State<AppState>, Tenant(org): Tenant, ApiQuery(query): ApiQuery<$query>) -> AppResult<Response> {
+                let make: fn(&$query) -> AppResult<Dataset> = $dataset;
+                run(&state, org, make(&query)?, Format::Xlsx).await
+            }
+        )*
+
+        pub fn router() -> OpenApiRouter<AppState> {
+            OpenApiRouter::new() $( .routes(routes!($csv)).routes(routes!($xlsx)) )*
+        }
+
+        /// The same exports for the pages (session cookie).
+        pub fn web_router() -> Router<AppState> {
+            Router::new() $(
+                .route(concat!("/exports/", $path, ".csv"), get($csv))
+                .route(concat!("/exports/", $path, ".xlsx"), get($xlsx))
+            )*
+        }
+    };
+}
+
+export_routes! {
+    (clients_csv, clients_xlsx, "clients", SearchQuery, "clients", "Clients matching the search, one row each.",
+        |q: &SearchQuery| Ok(Dataset::Clients { q: q.q.clone() })),
+    (vehicles_csv, vehicles_xlsx, "vehicles", SearchQuery, "vehicles", "Vehicles matching the search (and garage), with their current owner.",
+        |q: &SearchQuery| Ok(Dataset::Vehicles(VehicleFilter { garage_id: parse_id("garage_id", q.garage_id.as_deref())?, q: q.q.clone() }))),
+    (quotes_csv, quotes_xlsx, "quotes", QuotesQuery, "quotes", "Quotes with their lines, one row per line, newest first.",
+        |q: &QuotesQuery| Ok(Dataset::Quotes(q.filter()?))),
+    (alerts_csv, alerts_xlsx, "alerts", AlertsQuery, "alerts", "Maintenance alerts with the alerts page's filters.",
+        |q: &AlertsQuery| Ok(Dataset::Alerts(q.filter()?))),
+}

@@ -1,0 +1,107 @@
+//! JSON API for the service history: interventions and mileage readings.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::Response;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::service::{self, FromQuoteInput, Intervention, InterventionInput, MileageReading, ReadingInput};
+use crate::identity::Tenant;
+use crate::identity::audit::Actor;
+use crate::platform::AppState;
+use crate::platform::error::{AppResult, Problem};
+use crate::platform::http::extract::{ApiJson, Id};
+use crate::platform::http::respond::created;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(record_intervention))
+        .routes(routes!(get_intervention))
+        .routes(routes!(vehicle_interventions))
+        .routes(routes!(client_interventions))
+        .routes(routes!(intervention_from_quote))
+        .routes(routes!(vehicle_readings, record_reading))
+}
+
+/// Record work done on a vehicle; its mileage becomes a reading and the maintenance it performed starts a new cycle.
+#[utoipa::path(post, path = "/interventions", tag = "service history", request_body = InterventionInput,
+    responses((status = 201, body = Intervention, headers(("Location" = String))), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn record_intervention(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(input): ApiJson<InterventionInput>,
+) -> AppResult<Response> {
+    let intervention = service::record(&state.db, &actor, &input).await?;
+    Ok(created(&format!("/api/v1/interventions/{}", intervention.id), intervention))
+}
+
+#[utoipa::path(get, path = "/interventions/{id}", tag = "service history", params(("id" = i64, Path)),
+    responses((status = 200, body = Intervention), (status = 404, body = Problem)))]
+async fn get_intervention(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    Id(id): Id,
+) -> AppResult<Json<Intervention>> {
+    Ok(Json(service::get(&state.db, org, id).await?))
+}
+
+/// A vehicle's service history, most recent first.
+#[utoipa::path(get, path = "/vehicles/{id}/interventions", tag = "service history", params(("id" = i64, Path)),
+    responses((status = 200, body = [Intervention]), (status = 404, body = Problem)))]
+async fn vehicle_interventions(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    Id(id): Id,
+) -> AppResult<Json<Vec<Intervention>>> {
+    Ok(Json(service::of_vehicle(&state.db, org, id).await?))
+}
+
+/// Work done for a client (the 100 most recent).
+#[utoipa::path(get, path = "/clients/{id}/interventions", tag = "service history", params(("id" = i64, Path)),
+    responses((status = 200, body = [Intervention]), (status = 404, body = Problem)))]
+async fn client_interventions(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    Id(id): Id,
+) -> AppResult<Json<Vec<Intervention>>> {
+    crate::workshop::clients::service::get(&state.db, org, id).await?;
+    Ok(Json(service::of_client(&state.db, org, id, 100).await?))
+}
+
+/// Turn an accepted quote into the intervention, with the lines the client accepted (once).
+#[utoipa::path(post, path = "/quotes/{id}/intervention", tag = "service history", params(("id" = i64, Path)), request_body = FromQuoteInput,
+    responses((status = 201, body = Intervention), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn intervention_from_quote(
+    State(state): State<AppState>,
+    actor: Actor,
+    Id(id): Id,
+    ApiJson(input): ApiJson<FromQuoteInput>,
+) -> AppResult<Response> {
+    let intervention = service::record_from_quote(&state.db, &actor, id, &input).await?;
+    Ok(created(&format!("/api/v1/interventions/{}", intervention.id), intervention))
+}
+
+/// A vehicle's odometer readings, oldest first.
+#[utoipa::path(get, path = "/vehicles/{id}/mileage", tag = "service history", params(("id" = i64, Path)),
+    responses((status = 200, body = [MileageReading]), (status = 404, body = Problem)))]
+async fn vehicle_readings(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    Id(id): Id,
+) -> AppResult<Json<Vec<MileageReading>>> {
+    Ok(Json(service::readings(&state.db, org, id).await?))
+}
+
+/// Record an odometer reading; lower than the last one only as a correction (409 otherwise).
+#[utoipa::path(post, path = "/vehicles/{id}/mileage", tag = "service history", params(("id" = i64, Path)), request_body = ReadingInput,
+    responses((status = 201, body = MileageReading), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn record_reading(
+    State(state): State<AppState>,
+    actor: Actor,
+    Id(id): Id,
+    ApiJson(input): ApiJson<ReadingInput>,
+) -> AppResult<Response> {
+    let reading = service::record_reading(&state.db, &actor, id, &input).await?;
+    Ok(created(&format!("/api/v1/vehicles/{id}/mileage"), reading))
+}

@@ -1,0 +1,4 @@
+pub mod api;
+pub mod entity;
+pub mod service;
+pub mod web;

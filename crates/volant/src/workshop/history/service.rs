@@ -1,0 +1,728 @@
+//! Service history: interventions on a vehicle (with their parts and labour
+//! lines, the maintenance they performed, the quote they came from) and mileage
+//! readings. Recording either refreshes the vehicle's maintenance alerts in the
+//! same transaction.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::entity::{intervention, line, reading, service_done, service_info};
+use crate::fleet::vehicles::service as vehicles;
+use crate::identity::audit::{self, Actor};
+use crate::identity::organizations::service as organizations;
+use crate::platform::db::Writer;
+use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
+use crate::platform::i18n::Msg;
+use crate::platform::tenant::OrgId;
+use crate::platform::validate::Validator;
+use crate::workshop::clients::service as clients;
+use crate::workshop::maintenance::service as maintenance;
+use crate::workshop::quotes::money;
+use crate::workshop::quotes::service::{self as quotes, LineInput, LineKind, QuoteLine, QuoteStatus};
+
+pub const AUDIT_ENTITY: &str = "intervention";
+const MAX_MILEAGE_KM: i64 = 10_000_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct InterventionLine {
+    pub kind: LineKind,
+    pub description: String,
+    #[schema(value_type = String)]
+    pub quantity: Decimal,
+    pub unit: Option<String>,
+    #[schema(value_type = String)]
+    pub unit_price: Decimal,
+    #[schema(value_type = String)]
+    pub vat_rate: Decimal,
+    #[schema(value_type = String)]
+    pub discount: Decimal,
+    #[schema(value_type = String)]
+    pub total_excl_tax: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Intervention {
+    pub id: i64,
+    pub vehicle_id: i64,
+    /// The vehicle's owner when the work was done.
+    pub client_id: Option<i64>,
+    pub quote_id: Option<i64>,
+    pub performed_on: NaiveDate,
+    pub mileage_km: Option<i64>,
+    pub description: String,
+    pub technician: Option<String>,
+    /// Maintenance carried out (resets those rules), e.g. `oil_service`.
+    pub services: Vec<String>,
+    pub lines: Vec<InterventionLine>,
+    pub currency: String,
+    #[schema(value_type = String)]
+    pub total_excl_tax: Decimal,
+    pub created_at: chrono::DateTime<Utc>,
+}
+
+/// An intervention as recorded.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct InterventionInput {
+    #[schema(required = true)]
+    pub vehicle_id: Option<i64>,
+    /// Today when absent.
+    pub performed_on: Option<NaiveDate>,
+    pub mileage_km: Option<i64>,
+    #[schema(required = true, example = "Vidange, remplacement filtre à huile")]
+    pub description: Option<String>,
+    pub technician: Option<String>,
+    /// Maintenance carried out, e.g. `["oil_service"]`: those rules start a new cycle.
+    #[serde(default)]
+    pub services: Vec<String>,
+    #[serde(default)]
+    pub lines: Vec<LineInput>,
+}
+
+/// Turning an accepted quote into the work done.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct FromQuoteInput {
+    pub performed_on: Option<NaiveDate>,
+    pub mileage_km: Option<i64>,
+    pub technician: Option<String>,
+    #[serde(default)]
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct MileageReading {
+    pub id: i64,
+    pub vehicle_id: i64,
+    pub read_on: NaiveDate,
+    pub mileage_km: i64,
+    pub is_correction: bool,
+    pub intervention_id: Option<i64>,
+}
+
+impl From<reading::Model> for MileageReading {
+    fn from(m: reading::Model) -> Self {
+        Self {
+            id: m.id,
+            vehicle_id: m.vehicle_id,
+            read_on: m.read_on,
+            mileage_km: m.mileage_km,
+            is_correction: m.is_correction,
+            intervention_id: m.intervention_id,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct ReadingInput {
+    /// Today when absent.
+    pub read_on: Option<NaiveDate>,
+    #[schema(required = true, example = 84500)]
+    pub mileage_km: Option<i64>,
+    /// The odometer was replaced or reset: a lower reading is accepted.
+    #[serde(default)]
+    pub is_correction: bool,
+}
+
+/// Serializes writers of one vehicle's history: on PostgreSQL the upsert locks the
+/// vehicle's row until the transaction ends; SQLite has a single writer anyway.
+async fn lock_vehicle(txn: &DatabaseTransaction, org: OrgId, vehicle_id: i64) -> AppResult<()> {
+    service_info::Entity::insert(service_info::ActiveModel {
+        vehicle_id: Set(vehicle_id),
+        organization_id: Set(org.get()),
+        first_registration: Set(None),
+        insurance_expiry: Set(None),
+        updated_at: Set(Utc::now()),
+    })
+    .on_conflict(
+        OnConflict::column(service_info::Column::VehicleId).update_column(service_info::Column::UpdatedAt).to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}
+
+/// The latest reading (by date, then entry order).
+async fn last_reading(db: &impl ConnectionTrait, vehicle_id: i64) -> AppResult<Option<reading::Model>> {
+    Ok(reading::Entity::find()
+        .filter(reading::Column::VehicleId.eq(vehicle_id))
+        .order_by_desc(reading::Column::ReadOn)
+        .order_by_desc(reading::Column::Id)
+        .one(db)
+        .await?)
+}
+
+/// Refuses a reading lower than the latest one (unless a correction) or dated before it.
+async fn check_reading(
+    db: &impl ConnectionTrait,
+    vehicle_id: i64,
+    read_on: NaiveDate,
+    km: i64,
+    is_correction: bool,
+    field: &'static str,
+) -> AppResult<()> {
+    if let Some(last) = last_reading(db, vehicle_id).await? {
+        if read_on < last.read_on {
+            return Err(AppError::validation(
+                field,
+                Msg::new("history.reading_before_last").arg("date", last.read_on.format("%d/%m/%Y")),
+            ));
+        }
+        if km < last.mileage_km && !is_correction {
+            return Err(AppError::Conflict {
+                code: "mileage_lower_than_last",
+                field: Some(field),
+                message: Msg::new("history.mileage_lower")
+                    .arg("km", last.mileage_km)
+                    .arg("date", last.read_on.format("%d/%m/%Y")),
+            });
+        }
+    }
+    Ok(())
+}
+
+async fn insert_reading(
+    txn: &DatabaseTransaction,
+    org: OrgId,
+    vehicle_id: i64,
+    (read_on, km, is_correction): (NaiveDate, i64, bool),
+    intervention_id: Option<i64>,
+) -> AppResult<reading::Model> {
+    let saved = reading::ActiveModel {
+        organization_id: Set(org.get()),
+        vehicle_id: Set(vehicle_id),
+        read_on: Set(read_on),
+        mileage_km: Set(km),
+        is_correction: Set(is_correction),
+        intervention_id: Set(intervention_id),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    vehicles::set_mileage(txn, org, vehicle_id, km).await?;
+    Ok(saved)
+}
+
+fn vehicle_unknown(err: AppError) -> AppError {
+    match err {
+        AppError::NotFound => AppError::validation("vehicle_id", Msg::new("quote.vehicle_unknown")),
+        other => other,
+    }
+}
+
+/// Records an odometer reading and refreshes the vehicle's alerts.
+pub async fn record_reading<C: Writer>(
+    db: &C,
+    actor: &Actor,
+    vehicle_id: i64,
+    input: &ReadingInput,
+) -> AppResult<MileageReading> {
+    vehicles::get(db, actor.org, vehicle_id).await?;
+    let today = Utc::now().date_naive();
+    let mut v = Validator::new();
+    let km = v.required("mileage_km", input.mileage_km);
+    if km.is_some_and(|km| !(0..=MAX_MILEAGE_KM).contains(&km)) {
+        v.add("mileage_km", Msg::new("vehicle.mileage_out_of_range").arg("max", MAX_MILEAGE_KM));
+    }
+    let read_on = input.read_on.unwrap_or(today);
+    if read_on > today {
+        v.add("read_on", Msg::new("history.date_in_future"));
+    }
+    v.finish()?;
+    let km = km.unwrap_or_default();
+    let _turn = db.write_turn().await;
+    let txn = db.begin().await?;
+    lock_vehicle(&txn, actor.org, vehicle_id).await?;
+    if let Err(err) = check_reading(&txn, vehicle_id, read_on, km, input.is_correction, "mileage_km").await {
+        txn.rollback().await?;
+        return Err(err);
+    }
+    let saved = insert_reading(&txn, actor.org, vehicle_id, (read_on, km, input.is_correction), None).await?;
+    let reading = MileageReading::from(saved);
+    audit::record_change(&txn, actor, ("mileage_reading", reading.id), None, Some(&reading)).await?;
+    maintenance::refresh(&txn, actor.org, &[vehicle_id], today).await?;
+    txn.commit().await?;
+    Ok(reading)
+}
+
+/// A vehicle's readings, oldest first.
+pub async fn readings(db: &impl ConnectionTrait, org: OrgId, vehicle_id: i64) -> AppResult<Vec<MileageReading>> {
+    vehicles::get(db, org, vehicle_id).await?;
+    let rows = readings_of(db, org, &[vehicle_id]).await?;
+    Ok(rows.into_iter().map(MileageReading::from).collect())
+}
+
+/// Every reading of these vehicles, by vehicle then date (for maintenance forecasts).
+pub async fn readings_of(db: &impl ConnectionTrait, org: OrgId, vehicle_ids: &[i64]) -> AppResult<Vec<reading::Model>> {
+    if vehicle_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(reading::Entity::find()
+        .filter(reading::Column::OrganizationId.eq(org.get()))
+        .filter(reading::Column::VehicleId.is_in(vehicle_ids.iter().copied()))
+        .order_by_asc(reading::Column::VehicleId)
+        .order_by_asc(reading::Column::ReadOn)
+        .order_by_asc(reading::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// When each (vehicle, maintenance kind) was last carried out, for these vehicles.
+pub async fn last_services(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    vehicle_ids: &[i64],
+) -> AppResult<HashMap<(i64, String), (NaiveDate, Option<i64>)>> {
+    if vehicle_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let done = intervention::Entity::find()
+        .filter(intervention::Column::OrganizationId.eq(org.get()))
+        .filter(intervention::Column::VehicleId.is_in(vehicle_ids.iter().copied()))
+        .order_by_asc(intervention::Column::PerformedOn)
+        .order_by_asc(intervention::Column::Id)
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = done.iter().map(|i| i.id).collect();
+    let services = services_of(db, &ids).await?;
+    let mut last = HashMap::new();
+    for i in done {
+        for kind in services.get(&i.id).into_iter().flatten() {
+            // Later interventions overwrite earlier ones.
+            last.insert((i.vehicle_id, kind.clone()), (i.performed_on, i.mileage_km));
+        }
+    }
+    Ok(last)
+}
+
+async fn services_of(db: &impl ConnectionTrait, intervention_ids: &[i64]) -> AppResult<HashMap<i64, Vec<String>>> {
+    if intervention_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = service_done::Entity::find()
+        .filter(service_done::Column::InterventionId.is_in(intervention_ids.iter().copied()))
+        .all(db)
+        .await?;
+    let mut by_intervention: HashMap<i64, Vec<String>> = HashMap::new();
+    for row in rows {
+        by_intervention.entry(row.intervention_id).or_default().push(row.kind);
+    }
+    for kinds in by_intervention.values_mut() {
+        kinds.sort();
+    }
+    Ok(by_intervention)
+}
+
+/// What a vehicle's service information says (first registration, insurance expiry).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ServiceInfo {
+    pub first_registration: Option<NaiveDate>,
+    pub insurance_expiry: Option<NaiveDate>,
+}
+
+pub async fn service_info_of(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    vehicle_ids: &[i64],
+) -> AppResult<HashMap<i64, ServiceInfo>> {
+    if vehicle_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = service_info::Entity::find()
+        .filter(service_info::Column::OrganizationId.eq(org.get()))
+        .filter(service_info::Column::VehicleId.is_in(vehicle_ids.iter().copied()))
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.vehicle_id,
+                ServiceInfo { first_registration: r.first_registration, insurance_expiry: r.insurance_expiry },
+            )
+        })
+        .collect())
+}
+
+/// Sets a vehicle's first registration and insurance expiry, and refreshes its alerts.
+pub async fn set_service_info<C: Writer>(
+    db: &C,
+    actor: &Actor,
+    vehicle_id: i64,
+    info: &ServiceInfo,
+) -> AppResult<ServiceInfo> {
+    vehicles::get(db, actor.org, vehicle_id).await?;
+    let today = Utc::now().date_naive();
+    if info.first_registration.is_some_and(|d| d > today) {
+        return Err(AppError::validation("first_registration", Msg::new("history.date_in_future")));
+    }
+    let before = service_info_of(db, actor.org, &[vehicle_id]).await?.remove(&vehicle_id).unwrap_or_default();
+    let _turn = db.write_turn().await;
+    let txn = db.begin().await?;
+    service_info::Entity::insert(service_info::ActiveModel {
+        vehicle_id: Set(vehicle_id),
+        organization_id: Set(actor.org.get()),
+        first_registration: Set(info.first_registration),
+        insurance_expiry: Set(info.insurance_expiry),
+        updated_at: Set(Utc::now()),
+    })
+    .on_conflict(
+        OnConflict::column(service_info::Column::VehicleId)
+            .update_columns([
+                service_info::Column::FirstRegistration,
+                service_info::Column::InsuranceExpiry,
+                service_info::Column::UpdatedAt,
+            ])
+            .to_owned(),
+    )
+    .exec_without_returning(&txn)
+    .await?;
+    audit::record_change(&txn, actor, ("vehicle_service_info", vehicle_id), Some(&before), Some(info)).await?;
+    maintenance::refresh(&txn, actor.org, &[vehicle_id], today).await?;
+    txn.commit().await?;
+    Ok(info.clone())
+}
+
+struct ValidIntervention {
+    vehicle_id: i64,
+    performed_on: NaiveDate,
+    mileage_km: Option<i64>,
+    description: String,
+    technician: Option<String>,
+    services: Vec<String>,
+    lines: Vec<quotes::ValidLine>,
+}
+
+fn validate(input: &InterventionInput, today: NaiveDate) -> AppResult<ValidIntervention> {
+    let mut v = Validator::new();
+    let vehicle_id = v.required("vehicle_id", input.vehicle_id);
+    let performed_on = input.performed_on.unwrap_or(today);
+    if performed_on > today {
+        v.add("performed_on", Msg::new("history.date_in_future"));
+    }
+    if input.mileage_km.is_some_and(|km| !(0..=MAX_MILEAGE_KM).contains(&km)) {
+        v.add("mileage_km", Msg::new("vehicle.mileage_out_of_range").arg("max", MAX_MILEAGE_KM));
+    }
+    let description = v.required_text("description", input.description.as_deref(), 2000);
+    let technician = v.optional_text("technician", input.technician.as_deref(), 120);
+    let mut services: Vec<String> =
+        input.services.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+    if services.iter().any(|s| !crate::workshop::maintenance::rules::is_kind_code(s)) {
+        v.add("services", Msg::new("history.service_unknown"));
+    }
+    services.sort();
+    services.dedup();
+    // Work may be recorded without a price (a check, a courtesy): no price is zero.
+    let inputs: Vec<LineInput> = input
+        .lines
+        .iter()
+        .map(|l| LineInput { unit_price: l.unit_price.or(Some(Decimal::ZERO)), ..l.clone() })
+        .collect();
+    let lines = quotes::validate_lines(&mut v, &inputs);
+    v.finish()?;
+    let vehicle_id = vehicle_id.ok_or_else(|| AppError::Internal("validator accepted a missing vehicle".to_owned()))?;
+    let description = description.unwrap_or_default();
+    Ok(ValidIntervention {
+        vehicle_id,
+        performed_on,
+        mileage_km: input.mileage_km,
+        description,
+        technician,
+        services,
+        lines,
+    })
+}
+
+/// Records work done on a vehicle: its lines, its mileage (a reading, checked
+/// against the last one), the maintenance it performed; the vehicle's alerts are
+/// refreshed in the same transaction.
+pub async fn record<C: Writer>(db: &C, actor: &Actor, input: &InterventionInput) -> AppResult<Intervention> {
+    record_for_quote(db, actor, input, None).await
+}
+
+async fn record_for_quote<C: Writer>(
+    db: &C,
+    actor: &Actor,
+    input: &InterventionInput,
+    quote_id: Option<i64>,
+) -> AppResult<Intervention> {
+    let today = Utc::now().date_naive();
+    let valid = validate(input, today)?;
+    vehicles::get(db, actor.org, valid.vehicle_id).await.map_err(vehicle_unknown)?;
+    let organization = organizations::get(db, actor.org).await?;
+    let decimals = u32::from(organization.currency_decimals);
+    let owner = clients::current_owner(db, actor.org, valid.vehicle_id).await?;
+    let mut total = Decimal::ZERO;
+    let mut rows = Vec::with_capacity(valid.lines.len());
+    for (position, l) in valid.lines.iter().enumerate() {
+        let line_total = money::line_total(l.quantity, l.unit_price, l.discount, decimals);
+        total += line_total;
+        rows.push(line::ActiveModel {
+            position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
+            kind: Set(l.kind.as_str().to_owned()),
+            description: Set(l.description.clone()),
+            quantity_milli: Set(l.quantity_milli),
+            unit: Set(l.unit.clone()),
+            unit_price_e4: Set(l.unit_price_e4),
+            vat_rate_bp: Set(l.vat_rate_bp),
+            discount_bp: Set(l.discount_bp),
+            total_excl_minor: Set(money::to_minor(line_total, decimals).ok_or_else(|| {
+                AppError::validation(&format!("lines[{position}].quantity"), Msg::new("quote.amount_too_large"))
+            })?),
+            ..Default::default()
+        });
+    }
+    let total_minor = money::to_minor(total, decimals)
+        .ok_or_else(|| AppError::validation("lines", Msg::new("quote.amount_too_large")))?;
+    let _turn = db.write_turn().await;
+    let txn = db.begin().await?;
+    let result = async {
+        lock_vehicle(&txn, actor.org, valid.vehicle_id).await?;
+        if let Some(km) = valid.mileage_km {
+            check_reading(&txn, valid.vehicle_id, valid.performed_on, km, false, "mileage_km").await?;
+        }
+        let inserted = intervention::ActiveModel {
+            organization_id: Set(actor.org.get()),
+            vehicle_id: Set(valid.vehicle_id),
+            client_id: Set(owner.as_ref().map(|c| c.id)),
+            quote_id: Set(quote_id),
+            performed_on: Set(valid.performed_on),
+            mileage_km: Set(valid.mileage_km),
+            description: Set(valid.description.clone()),
+            technician: Set(valid.technician.clone()),
+            currency: Set(organization.currency.clone()),
+            total_excl_minor: Set(total_minor),
+            created_by: Set(actor.user_id),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await
+        .map_err(|err| match constraint_violation(&err) {
+            Some(Constraint::Unique(_)) => AppError::Conflict {
+                code: "quote_already_carried_out",
+                field: None,
+                message: Msg::new("history.quote_already_done"),
+            },
+            _ => err.into(),
+        })?;
+        let rows: Vec<line::ActiveModel> = rows
+            .into_iter()
+            .map(|mut r| {
+                r.intervention_id = Set(inserted.id);
+                r
+            })
+            .collect();
+        if !rows.is_empty() {
+            line::Entity::insert_many(rows).exec_without_returning(&txn).await?;
+        }
+        if !valid.services.is_empty() {
+            let done = valid
+                .services
+                .iter()
+                .map(|kind| service_done::ActiveModel { intervention_id: Set(inserted.id), kind: Set(kind.clone()) });
+            service_done::Entity::insert_many(done).exec_without_returning(&txn).await?;
+        }
+        if let Some(km) = valid.mileage_km {
+            insert_reading(&txn, actor.org, valid.vehicle_id, (valid.performed_on, km, false), Some(inserted.id))
+                .await?;
+        }
+        let recorded = load(&txn, vec![inserted]).await?.pop().ok_or(AppError::NotFound)?;
+        audit::record_change(&txn, actor, (AUDIT_ENTITY, recorded.id), None, Some(&recorded)).await?;
+        maintenance::refresh(&txn, actor.org, &[valid.vehicle_id], today).await?;
+        Ok::<_, AppError>(recorded)
+    }
+    .await;
+    match result {
+        Ok(recorded) => {
+            txn.commit().await?;
+            tracing::info!(intervention_id = recorded.id, vehicle_id = recorded.vehicle_id, "intervention recorded");
+            Ok(recorded)
+        }
+        Err(err) => {
+            txn.rollback().await?;
+            Err(err)
+        }
+    }
+}
+
+/// The closed loop: an accepted quote becomes the intervention, with the lines the
+/// client accepted. Once only (409 the second time).
+pub async fn record_from_quote<C: Writer>(
+    db: &C,
+    actor: &Actor,
+    quote_id: i64,
+    input: &FromQuoteInput,
+) -> AppResult<Intervention> {
+    let quote = quotes::get(db, actor.org, quote_id).await?;
+    if quote.status != QuoteStatus::Accepted {
+        return Err(AppError::Conflict {
+            code: "quote_not_accepted",
+            field: None,
+            message: Msg::new("history.quote_not_accepted"),
+        });
+    }
+    let Some(vehicle_id) = quote.vehicle_id else {
+        return Err(AppError::Conflict {
+            code: "quote_without_vehicle",
+            field: None,
+            message: Msg::new("history.quote_without_vehicle"),
+        });
+    };
+    let lines = quote.accepted_lines().map(line_input).collect();
+    let description = quote.accepted_lines().map(|l| l.description.as_str()).collect::<Vec<_>>().join(", ");
+    let input = InterventionInput {
+        vehicle_id: Some(vehicle_id),
+        performed_on: input.performed_on,
+        mileage_km: input.mileage_km,
+        description: Some(format!("{} — {}", quote.number, description).chars().take(2000).collect()),
+        technician: input.technician.clone(),
+        services: input.services.clone(),
+        lines,
+    };
+    record_for_quote(db, actor, &input, Some(quote.id)).await
+}
+
+fn line_input(l: &QuoteLine) -> LineInput {
+    LineInput {
+        kind: Some(l.kind),
+        description: Some(l.description.clone()),
+        quantity: Some(l.quantity),
+        unit: l.unit.clone(),
+        unit_price: Some(l.unit_price),
+        vat_rate: Some(l.vat_rate),
+        discount: Some(l.discount),
+    }
+}
+
+/// Interventions with their lines and services: three queries for any number.
+async fn load(db: &impl ConnectionTrait, rows: Vec<intervention::Model>) -> AppResult<Vec<Intervention>> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut lines: HashMap<i64, Vec<line::Model>> = HashMap::new();
+    if !ids.is_empty() {
+        for l in line::Entity::find()
+            .filter(line::Column::InterventionId.is_in(ids.iter().copied()))
+            .order_by_asc(line::Column::InterventionId)
+            .order_by_asc(line::Column::Position)
+            .all(db)
+            .await?
+        {
+            lines.entry(l.intervention_id).or_default().push(l);
+        }
+    }
+    let mut services = services_of(db, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|m| {
+            let decimals = u32::from(organizations::currency_decimals(&m.currency).unwrap_or(2));
+            Intervention {
+                lines: lines
+                    .remove(&m.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|l| InterventionLine {
+                        kind: LineKind::parse(&l.kind).unwrap_or(LineKind::Other),
+                        description: l.description,
+                        quantity: money::from_scaled(l.quantity_milli, 3),
+                        unit: l.unit,
+                        unit_price: money::from_scaled(l.unit_price_e4, 4),
+                        vat_rate: money::from_scaled(i64::from(l.vat_rate_bp), 2),
+                        discount: money::from_scaled(i64::from(l.discount_bp), 2),
+                        total_excl_tax: money::from_minor(l.total_excl_minor, decimals),
+                    })
+                    .collect(),
+                services: services.remove(&m.id).unwrap_or_default(),
+                total_excl_tax: money::from_minor(m.total_excl_minor, decimals),
+                id: m.id,
+                vehicle_id: m.vehicle_id,
+                client_id: m.client_id,
+                quote_id: m.quote_id,
+                performed_on: m.performed_on,
+                mileage_km: m.mileage_km,
+                description: m.description,
+                technician: m.technician,
+                currency: m.currency,
+                created_at: m.created_at,
+            }
+        })
+        .collect())
+}
+
+/// A vehicle's service history, most recent first.
+pub async fn of_vehicle(db: &impl ConnectionTrait, org: OrgId, vehicle_id: i64) -> AppResult<Vec<Intervention>> {
+    vehicles::get(db, org, vehicle_id).await?;
+    let rows = intervention::Entity::find()
+        .filter(intervention::Column::OrganizationId.eq(org.get()))
+        .filter(intervention::Column::VehicleId.eq(vehicle_id))
+        .order_by_desc(intervention::Column::PerformedOn)
+        .order_by_desc(intervention::Column::Id)
+        .all(db)
+        .await?;
+    load(db, rows).await
+}
+
+/// The work done for a client (on the vehicles they owned at the time), most recent first.
+pub async fn of_client(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    client_id: i64,
+    limit: u64,
+) -> AppResult<Vec<Intervention>> {
+    use sea_orm::QuerySelect;
+    let rows = intervention::Entity::find()
+        .filter(intervention::Column::OrganizationId.eq(org.get()))
+        .filter(intervention::Column::ClientId.eq(client_id))
+        .order_by_desc(intervention::Column::PerformedOn)
+        .order_by_desc(intervention::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    load(db, rows).await
+}
+
+pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Intervention> {
+    let row = intervention::Entity::find()
+        .filter(intervention::Column::OrganizationId.eq(org.get()))
+        .filter(intervention::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    load(db, vec![row]).await?.pop().ok_or(AppError::NotFound)
+}
+
+/// Interventions per month (`YYYY-MM`, count) between two dates, for the dashboard.
+pub async fn count_by_month(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    from: NaiveDate,
+    to: NaiveDate,
+    vehicle_ids: Option<&[i64]>,
+) -> AppResult<Vec<(String, i64)>> {
+    use sea_orm::QuerySelect;
+    // Counted per day by the database (a year is at most 366 rows), grouped by month here:
+    // SQLite and PostgreSQL name the month differently.
+    let mut query = intervention::Entity::find()
+        .select_only()
+        .column(intervention::Column::PerformedOn)
+        .column_as(intervention::Column::Id.count(), "count")
+        .filter(intervention::Column::OrganizationId.eq(org.get()))
+        .filter(intervention::Column::PerformedOn.gte(from))
+        .filter(intervention::Column::PerformedOn.lte(to))
+        .group_by(intervention::Column::PerformedOn);
+    if let Some(ids) = vehicle_ids {
+        query = query.filter(intervention::Column::VehicleId.is_in(ids.iter().copied()));
+    }
+    let days: Vec<(NaiveDate, i64)> = query.into_tuple().all(db).await?;
+    let mut months: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+    for (date, count) in days {
+        *months.entry(date.format("%Y-%m").to_string()).or_default() += count;
+    }
+    Ok(months.into_iter().collect())
+}

@@ -1,0 +1,239 @@
+//! Recording work (French UI): a new intervention with its lines and the
+//! maintenance it performed, a mileage reading, and carrying out an accepted quote.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::{get, post};
+use chrono::{NaiveDate, Utc};
+
+use super::service::{self, FromQuoteInput, InterventionInput, ReadingInput};
+use crate::fleet::vehicles::service as vehicles;
+use crate::identity::Tenant;
+use crate::identity::audit::Actor;
+use crate::platform::AppState;
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::http::extract::{FormBody, Id};
+use crate::platform::i18n::{self, Msg};
+use crate::platform::tenant::OrgId;
+use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
+use crate::workshop::maintenance::service as maintenance;
+use crate::workshop::quotes::web::{LineForm, LineRow, default_vat};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/vehicles/{id}/interventions/new", get(new_form))
+        .route("/vehicles/{id}/interventions", post(create))
+        .route("/vehicles/{id}/mileage", post(record_reading))
+        .route("/quotes/{id}/intervention", post(from_quote))
+}
+
+/// A maintenance kind offered as a checkbox.
+#[derive(Debug, Clone)]
+pub struct ServiceChoice {
+    pub kind: String,
+    pub name: String,
+    pub checked: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct InterventionForm {
+    pub performed_on: String,
+    pub mileage_km: String,
+    pub description: String,
+    pub technician: String,
+    pub services: Vec<String>,
+    pub lines: Vec<LineForm>,
+}
+
+impl InterventionForm {
+    fn from_pairs(pairs: &[(String, String)]) -> Self {
+        let mut form = Self { lines: LineForm::rows_from_pairs(pairs), ..Default::default() };
+        for (key, value) in pairs {
+            match key.as_str() {
+                "performed_on" => form.performed_on.clone_from(value),
+                "mileage_km" => form.mileage_km.clone_from(value),
+                "intervention_description" => form.description.clone_from(value),
+                "technician" => form.technician.clone_from(value),
+                "service" => form.services.push(value.clone()),
+                _ => {}
+            }
+        }
+        form
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "workshop/history/form.html")]
+struct FormPage {
+    page: PageCtx,
+    vehicle: vehicles::Vehicle,
+    form: InterventionForm,
+    services: Vec<ServiceChoice>,
+    rows: Vec<LineRow>,
+    errors: FormErrors,
+}
+
+async fn form_page(
+    state: &AppState,
+    org: OrgId,
+    page: PageCtx,
+    id: i64,
+    form: InterventionForm,
+    errors: FormErrors,
+) -> AppResult<FormPage> {
+    let vehicle = vehicles::get(&state.db, org, id).await?;
+    let services = maintenance::organization_rules(&state.db, org)
+        .await?
+        .into_iter()
+        .filter(|r| r.active)
+        .map(|r| ServiceChoice { checked: form.services.contains(&r.kind), kind: r.kind, name: r.name })
+        .collect();
+    let vat = default_vat(&state.db, org).await?;
+    let rows = LineForm::editor_rows(&form.lines, &vat, &errors, page.tr);
+    Ok(FormPage { page, vehicle, form, services, rows, errors })
+}
+
+async fn new_form(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    page: PageCtx,
+    Id(id): Id,
+) -> WebResult<FormPage> {
+    let form = InterventionForm { performed_on: Utc::now().date_naive().to_string(), ..Default::default() };
+    Ok(form_page(&state, org, page, id, form, FormErrors::default()).await?)
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    actor: Actor,
+    page: PageCtx,
+    Id(id): Id,
+    FormBody(pairs): FormBody<Vec<(String, String)>>,
+) -> WebResult<Response> {
+    let form = InterventionForm::from_pairs(&pairs);
+    let mut errors = FormErrors::default();
+    let locale = i18n::current();
+    let performed_on = match form.performed_on.trim() {
+        "" => None,
+        raw => NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok().or_else(|| {
+            errors.add("performed_on", Msg::new("quote.date_invalid").render(locale));
+            None
+        }),
+    };
+    let mileage_km = match form.mileage_km.trim().replace([' ', '\u{202f}'], "").as_str() {
+        "" => None,
+        raw => raw.parse::<i64>().ok().or_else(|| {
+            errors.add("mileage_km", Msg::new("field.not_a_number").render(locale));
+            None
+        }),
+    };
+    let lines = LineForm::inputs(&form.lines, &mut errors);
+    if errors.is_empty() {
+        let input = InterventionInput {
+            vehicle_id: Some(id),
+            performed_on,
+            mileage_km,
+            description: Some(form.description.clone()),
+            technician: Some(form.technician.clone()),
+            services: form.services.clone(),
+            lines,
+        };
+        match service::record(&state.db, &actor, &input).await {
+            Ok(_) => {
+                let message = locale.text("history.recorded").to_owned();
+                return Ok(redirect_with_flash(&format!("/vehicles/{id}/maintenance"), "success", &message));
+            }
+            Err(err) => {
+                errors = FormErrors::from_app_error(err)?;
+                // The form names the description differently from the lines' descriptions.
+                if let Some(message) = errors.get("description").map(str::to_owned) {
+                    errors.add("intervention_description", message);
+                }
+            }
+        }
+    }
+    Ok(unprocessable(form_page(&state, org, page, id, form, errors).await?))
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct ReadingForm {
+    mileage_km: String,
+    read_on: String,
+    is_correction: Option<String>,
+}
+
+async fn record_reading(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    actor: Actor,
+    page: PageCtx,
+    Id(id): Id,
+    FormBody(form): FormBody<ReadingForm>,
+) -> WebResult<Response> {
+    let locale = i18n::current();
+    let mut errors = FormErrors::default();
+    let km = form.mileage_km.trim().replace([' ', '\u{202f}'], "").parse::<i64>().ok();
+    let read_on = NaiveDate::parse_from_str(form.read_on.trim(), "%Y-%m-%d").ok();
+    if km.is_none() {
+        errors.add("mileage_km", Msg::new("field.not_a_number").render(locale));
+    }
+    if errors.is_empty() {
+        let input = ReadingInput { read_on, mileage_km: km, is_correction: form.is_correction.is_some() };
+        match service::record_reading(&state.db, &actor, id, &input).await {
+            Ok(_) => {
+                return Ok(redirect_with_flash(
+                    &format!("/vehicles/{id}/maintenance"),
+                    "success",
+                    locale.text("history.reading_recorded"),
+                ));
+            }
+            Err(err) => errors = FormErrors::from_app_error(err)?,
+        }
+    }
+    let page = crate::workshop::maintenance::web::vehicle_page_for(&state, org, page, id, errors).await?;
+    Ok(unprocessable(page))
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct FromQuoteForm {
+    mileage_km: String,
+}
+
+async fn from_quote(
+    State(state): State<AppState>,
+    actor: Actor,
+    Id(id): Id,
+    FormBody(pairs): FormBody<Vec<(String, String)>>,
+) -> WebResult<Response> {
+    let field =
+        |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
+    let form = FromQuoteForm { mileage_km: field("mileage_km") };
+    let input = FromQuoteInput {
+        performed_on: None,
+        mileage_km: form.mileage_km.replace([' ', '\u{202f}'], "").parse().ok(),
+        technician: Some(field("technician")).filter(|t| !t.is_empty()),
+        services: pairs.iter().filter(|(k, _)| k == "service").map(|(_, v)| v.clone()).collect(),
+    };
+    match service::record_from_quote(&state.db, &actor, id, &input).await {
+        Ok(done) => {
+            let message = i18n::current().text("history.recorded").to_owned();
+            Ok(redirect_with_flash(&format!("/vehicles/{}/maintenance", done.vehicle_id), "success", &message))
+        }
+        Err(err @ (AppError::Conflict { .. } | AppError::Validation(_))) => {
+            let message = match &err {
+                AppError::Validation(errors) => {
+                    errors.iter().map(|e| e.message.render(i18n::current())).collect::<Vec<_>>().join(" ")
+                }
+                other => other.detail(i18n::current()),
+            };
+            Ok(redirect_with_flash(&format!("/quotes/{id}"), "error", &message))
+        }
+        Err(err) => Err(err.into()),
+    }
+}

@@ -1,0 +1,193 @@
+//! JSON API for maintenance: rules, each vehicle's standing, alerts.
+
+use axum::Json;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use chrono::Utc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::rules::Rule;
+use super::service::{self, Alert, AlertAction, AlertFilter, AlertStatus, VehicleMaintenance, VehicleRule, Window};
+use crate::identity::Tenant;
+use crate::identity::audit::Actor;
+use crate::platform::AppState;
+use crate::platform::error::{AppError, AppResult, Problem};
+use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
+use crate::platform::http::respond::paged;
+use crate::platform::pagination::PageRequest;
+use crate::workshop::history::service::{self as history, ServiceInfo};
+use crate::workshop::quotes::api::parse_id;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_alerts))
+        .routes(routes!(act_on_alert))
+        .routes(routes!(organization_rules))
+        .routes(routes!(set_organization_rule))
+        .routes(routes!(vehicle_maintenance))
+        .routes(routes!(vehicle_rules))
+        .routes(routes!(set_vehicle_rule, reset_vehicle_rule))
+        .routes(routes!(set_service_info))
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AlertsQuery {
+    /// `oil_service`, `inspection`, `insurance`, `tyres`, `brakes` or a custom kind.
+    pub kind: Option<String>,
+    pub garage_id: Option<String>,
+    pub vehicle_id: Option<String>,
+    /// `open`, `acknowledged`, `snoozed` or `resolved`; all but resolved by default.
+    pub status: Option<String>,
+    /// `overdue` or `upcoming`.
+    pub window: Option<String>,
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+impl AlertsQuery {
+    pub fn filter(&self) -> AppResult<AlertFilter> {
+        let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        let status = match text(&self.status) {
+            None => None,
+            Some(raw) => {
+                Some(AlertStatus::parse(&raw).ok_or_else(|| AppError::BadRequest(format!("unknown status `{raw}`")))?)
+            }
+        };
+        let window = match text(&self.window) {
+            None => None,
+            Some(raw) => {
+                Some(Window::parse(&raw).ok_or_else(|| AppError::BadRequest(format!("unknown window `{raw}`")))?)
+            }
+        };
+        let kind = text(&self.kind);
+        if let Some(kind) = &kind
+            && !super::rules::is_kind_code(kind)
+        {
+            return Err(AppError::BadRequest(format!("unknown kind `{}`", kind.escape_debug())));
+        }
+        Ok(AlertFilter {
+            kind,
+            garage_id: parse_id("garage_id", self.garage_id.as_deref())?,
+            vehicle_ids: parse_id("vehicle_id", self.vehicle_id.as_deref())?.map(|id| vec![id]),
+            status,
+            window,
+        })
+    }
+}
+
+/// Maintenance alerts (a bare array; `Link: rel="next"` while more remain).
+#[utoipa::path(get, path = "/alerts", tag = "maintenance", params(AlertsQuery),
+    responses((status = 200, body = [Alert]), (status = 400, body = Problem)))]
+async fn list_alerts(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    ApiQuery(query): ApiQuery<AlertsQuery>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
+    let page = service::list(&state.db, org, &query.filter()?, request, Utc::now().date_naive()).await?;
+    Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
+}
+
+/// Acknowledge, resolve, snooze until a date, or reopen an alert (illegal moves are 409).
+#[utoipa::path(post, path = "/alerts/{id}", tag = "maintenance", params(("id" = i64, Path)), request_body = AlertAction,
+    responses((status = 200, body = Alert), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn act_on_alert(
+    State(state): State<AppState>,
+    actor: Actor,
+    Id(id): Id,
+    ApiJson(action): ApiJson<AlertAction>,
+) -> AppResult<Json<Alert>> {
+    Ok(Json(service::act(&state.db, &actor, id, action).await?))
+}
+
+/// The organization's maintenance rules (built-in defaults as changed, and custom rules).
+#[utoipa::path(get, path = "/maintenance/rules", tag = "maintenance", responses((status = 200, body = [Rule])))]
+async fn organization_rules(State(state): State<AppState>, Tenant(org): Tenant) -> AppResult<Json<Vec<Rule>>> {
+    Ok(Json(service::organization_rules(&state.db, org).await?))
+}
+
+/// Change an organization rule, or add a custom one (`custom_…`).
+#[utoipa::path(put, path = "/maintenance/rules/{kind}", tag = "maintenance", params(("kind" = String, Path)), request_body = Rule,
+    responses((status = 200, body = Rule), (status = 422, body = Problem)))]
+async fn set_organization_rule(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(kind): Path<String>,
+    ApiJson(mut rule): ApiJson<Rule>,
+) -> AppResult<Json<Rule>> {
+    rule.kind = kind;
+    Ok(Json(service::set_rule(&state.db, &actor, None, &rule).await?))
+}
+
+/// Where each maintenance rule stands on the vehicle: last done, next due (date, mileage, expected date).
+#[utoipa::path(get, path = "/vehicles/{id}/maintenance", tag = "maintenance", params(("id" = i64, Path)),
+    responses((status = 200, body = VehicleMaintenance), (status = 404, body = Problem)))]
+async fn vehicle_maintenance(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    Id(id): Id,
+) -> AppResult<Json<VehicleMaintenance>> {
+    Ok(Json(service::vehicle_status(&state.db, org, id, Utc::now().date_naive()).await?))
+}
+
+/// The rules that apply to the vehicle, its overrides marked.
+#[utoipa::path(get, path = "/vehicles/{id}/maintenance/rules", tag = "maintenance", params(("id" = i64, Path)),
+    responses((status = 200, body = [VehicleRule]), (status = 404, body = Problem)))]
+async fn vehicle_rules(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    Id(id): Id,
+) -> AppResult<Json<Vec<VehicleRule>>> {
+    Ok(Json(service::vehicle_rules(&state.db, org, id).await?))
+}
+
+fn vehicle_and_kind((id, kind): (String, String)) -> AppResult<(i64, String)> {
+    let id = id.parse::<i64>().ok().filter(|id| *id > 0).ok_or(AppError::NotFound)?;
+    Ok((id, kind))
+}
+
+/// Override a rule for this vehicle (e.g. its insurance date, a shorter oil interval).
+#[utoipa::path(put, path = "/vehicles/{id}/maintenance/rules/{kind}", tag = "maintenance",
+    params(("id" = i64, Path), ("kind" = String, Path)), request_body = Rule,
+    responses((status = 200, body = Rule), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn set_vehicle_rule(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(params): Path<(String, String)>,
+    ApiJson(mut rule): ApiJson<Rule>,
+) -> AppResult<Json<Rule>> {
+    let (id, kind) = vehicle_and_kind(params)?;
+    rule.kind = kind;
+    Ok(Json(service::set_rule(&state.db, &actor, Some(id), &rule).await?))
+}
+
+/// Remove the vehicle's override: the organization's rule applies again.
+#[utoipa::path(delete, path = "/vehicles/{id}/maintenance/rules/{kind}", tag = "maintenance",
+    params(("id" = i64, Path), ("kind" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem)))]
+async fn reset_vehicle_rule(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(params): Path<(String, String)>,
+) -> AppResult<StatusCode> {
+    let (id, kind) = vehicle_and_kind(params)?;
+    service::reset_vehicle_rule(&state.db, &actor, id, &kind).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The vehicle's first registration (for the technical inspection) and insurance expiry.
+#[utoipa::path(put, path = "/vehicles/{id}/service-info", tag = "maintenance", params(("id" = i64, Path)), request_body = ServiceInfo,
+    responses((status = 200, body = ServiceInfo), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn set_service_info(
+    State(state): State<AppState>,
+    actor: Actor,
+    Id(id): Id,
+    ApiJson(info): ApiJson<ServiceInfo>,
+) -> AppResult<Json<ServiceInfo>> {
+    Ok(Json(history::set_service_info(&state.db, &actor, id, &info).await?))
+}

@@ -1,0 +1,57 @@
+//! The tables maintenance owns.
+
+pub mod rule {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "maintenance_rules")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub organization_id: i64,
+        /// `None`: the organization's default for `kind`.
+        pub vehicle_id: Option<i64>,
+        pub kind: String,
+        pub name: String,
+        pub interval_km: Option<i64>,
+        pub interval_months: Option<i32>,
+        pub first_after_months: Option<i32>,
+        pub due_on: Option<Date>,
+        pub due_km: Option<i64>,
+        pub active: bool,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod alert {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "maintenance_alerts")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub organization_id: i64,
+        pub vehicle_id: i64,
+        pub kind: String,
+        /// Which cycle of the rule this alert is about (its baseline): one alert each.
+        pub occurrence: String,
+        pub due_on: Option<Date>,
+        pub due_km: Option<i64>,
+        pub status: String,
+        pub snoozed_until: Option<Date>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+        pub resolved_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

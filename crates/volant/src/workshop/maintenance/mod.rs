@@ -1,0 +1,5 @@
+pub mod api;
+pub mod entity;
+pub mod rules;
+pub mod service;
+pub mod web;

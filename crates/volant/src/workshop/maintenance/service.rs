@@ -1,0 +1,832 @@
+//! Maintenance: the rules (built-in defaults, the organization's changes, each
+//! vehicle's overrides), where each vehicle stands, and the alerts they raise.
+//!
+//! Alerts are computed by [`refresh`] — when a reading or an intervention is
+//! recorded, and daily for the whole fleet — one per rule occurrence (the unique
+//! index makes re-runs harmless). An alert whose rule has since been carried out
+//! resolves itself.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::entity::{alert, rule};
+use super::rules::{self, Due, Facts, LastDone, Pace, Rule, Urgency};
+use crate::fleet::vehicles::service::{self as vehicles, Vehicle};
+use crate::identity::audit::{self, Actor};
+use crate::notify::outbox;
+use crate::platform::db::Writer;
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::i18n::Msg;
+use crate::platform::pagination::{Page, PageRequest};
+use crate::platform::tenant::OrgId;
+use crate::platform::validate::Validator;
+use crate::workshop::clients::service as clients;
+use crate::workshop::history::service as history;
+
+// ---------------------------------------------------------------- rules
+
+fn to_rule(m: &rule::Model) -> Rule {
+    Rule {
+        kind: m.kind.clone(),
+        name: m.name.clone(),
+        interval_km: m.interval_km,
+        interval_months: m.interval_months,
+        first_after_months: m.first_after_months,
+        due_on: m.due_on,
+        due_km: m.due_km,
+        active: m.active,
+    }
+}
+
+/// Overlays `changes` on `base` by kind (a change replaces the rule of its kind).
+fn overlay(mut base: Vec<Rule>, changes: impl IntoIterator<Item = Rule>) -> Vec<Rule> {
+    for change in changes {
+        match base.iter_mut().find(|r| r.kind == change.kind) {
+            Some(existing) => *existing = change,
+            None => base.push(change),
+        }
+    }
+    base
+}
+
+async fn organization_rows(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Vec<rule::Model>> {
+    Ok(rule::Entity::find()
+        .filter(rule::Column::OrganizationId.eq(org.get()))
+        .filter(rule::Column::VehicleId.is_null())
+        .order_by_asc(rule::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// The organization's rules: the built-in ones as it has changed them, and its own.
+pub async fn organization_rules(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Vec<Rule>> {
+    let rows = organization_rows(db, org).await?;
+    Ok(overlay(rules::builtin_rules(), rows.iter().map(to_rule)))
+}
+
+/// A rule as it applies to a vehicle, and whether the vehicle overrides it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct VehicleRule {
+    #[serde(flatten)]
+    pub rule: Rule,
+    pub overridden: bool,
+}
+
+pub async fn vehicle_rules(db: &impl ConnectionTrait, org: OrgId, vehicle_id: i64) -> AppResult<Vec<VehicleRule>> {
+    vehicles::get(db, org, vehicle_id).await?;
+    let defaults = organization_rules(db, org).await?;
+    let own = vehicle_rows(db, org, &[vehicle_id]).await?;
+    let kinds: HashSet<String> = own.iter().map(|r| r.kind.clone()).collect();
+    Ok(overlay(defaults, own.iter().map(to_rule))
+        .into_iter()
+        .map(|rule| VehicleRule { overridden: kinds.contains(&rule.kind), rule })
+        .collect())
+}
+
+async fn vehicle_rows(db: &impl ConnectionTrait, org: OrgId, vehicle_ids: &[i64]) -> AppResult<Vec<rule::Model>> {
+    if vehicle_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(rule::Entity::find()
+        .filter(rule::Column::OrganizationId.eq(org.get()))
+        .filter(rule::Column::VehicleId.is_in(vehicle_ids.iter().copied()))
+        .order_by_asc(rule::Column::Id)
+        .all(db)
+        .await?)
+}
+
+const BUILTIN_KINDS: [&str; 5] = ["oil_service", "inspection", "insurance", "tyres", "brakes"];
+
+fn validate_rule(input: &Rule) -> AppResult<Rule> {
+    let mut v = Validator::new();
+    let kind = input.kind.trim().to_owned();
+    let custom = kind.strip_prefix("custom_").is_some_and(|rest| {
+        !rest.is_empty()
+            && rest.len() <= 30
+            && rest.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    });
+    if !BUILTIN_KINDS.contains(&kind.as_str()) && !custom {
+        v.add("kind", Msg::new("maintenance.kind_invalid"));
+    }
+    let name = v.required_text("name", Some(&input.name), 120);
+    for (field, value) in [("interval_months", input.interval_months), ("first_after_months", input.first_after_months)]
+    {
+        if value.is_some_and(|m| !(1..=240).contains(&m)) {
+            v.add(field, Msg::new("maintenance.months_invalid"));
+        }
+    }
+    for (field, value) in [("interval_km", input.interval_km), ("due_km", input.due_km)] {
+        if value.is_some_and(|km| !(1..=10_000_000).contains(&km)) {
+            v.add(field, Msg::new("maintenance.km_invalid"));
+        }
+    }
+    let has_schedule = input.interval_km.is_some()
+        || input.interval_months.is_some()
+        || input.due_on.is_some()
+        || input.due_km.is_some()
+        || kind == "insurance";
+    if input.active && !has_schedule {
+        v.add("interval_km", Msg::new("maintenance.needs_schedule"));
+    }
+    v.finish()?;
+    Ok(Rule { kind, name: name.unwrap_or_default(), ..input.clone() })
+}
+
+/// Sets an organization default (`vehicle_id` `None`) or a vehicle's override, then
+/// refreshes the alerts of the vehicles concerned.
+pub async fn set_rule<C: Writer>(db: &C, actor: &Actor, vehicle_id: Option<i64>, input: &Rule) -> AppResult<Rule> {
+    let valid = validate_rule(input)?;
+    if let Some(id) = vehicle_id {
+        vehicles::get(db, actor.org, id).await?;
+    }
+    let today = Utc::now().date_naive();
+    let _turn = db.write_turn().await;
+    let txn = db.begin().await?;
+    let scope = |q: sea_orm::UpdateMany<rule::Entity>| {
+        let q = q
+            .filter(rule::Column::OrganizationId.eq(actor.org.get()))
+            .filter(rule::Column::Kind.eq(valid.kind.clone()));
+        match vehicle_id {
+            Some(id) => q.filter(rule::Column::VehicleId.eq(id)),
+            None => q.filter(rule::Column::VehicleId.is_null()),
+        }
+    };
+    let updated = scope(rule::Entity::update_many())
+        .col_expr(rule::Column::Name, Expr::value(valid.name.clone()))
+        .col_expr(rule::Column::IntervalKm, Expr::value(valid.interval_km))
+        .col_expr(rule::Column::IntervalMonths, Expr::value(valid.interval_months))
+        .col_expr(rule::Column::FirstAfterMonths, Expr::value(valid.first_after_months))
+        .col_expr(rule::Column::DueOn, Expr::value(valid.due_on))
+        .col_expr(rule::Column::DueKm, Expr::value(valid.due_km))
+        .col_expr(rule::Column::Active, Expr::value(valid.active))
+        .col_expr(rule::Column::UpdatedAt, Expr::value(Utc::now()))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        let inserted = rule::ActiveModel {
+            organization_id: Set(actor.org.get()),
+            vehicle_id: Set(vehicle_id),
+            kind: Set(valid.kind.clone()),
+            name: Set(valid.name.clone()),
+            interval_km: Set(valid.interval_km),
+            interval_months: Set(valid.interval_months),
+            first_after_months: Set(valid.first_after_months),
+            due_on: Set(valid.due_on),
+            due_km: Set(valid.due_km),
+            active: Set(valid.active),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await;
+        if let Err(err) = inserted {
+            txn.rollback().await?;
+            return Err(match crate::platform::error::constraint_violation(&err) {
+                Some(_) => AppError::Conflict {
+                    code: "rule_changed",
+                    field: None,
+                    message: Msg::new("maintenance.rule_changed"),
+                },
+                None => err.into(),
+            });
+        }
+    }
+    // Recorded against the vehicle it overrides, or the organization it configures.
+    let entity = match vehicle_id {
+        Some(id) => ("vehicle_maintenance_rule", id),
+        None => ("maintenance_rule", actor.org.get()),
+    };
+    audit::record_change(&txn, actor, entity, None, Some(&valid)).await?;
+    if let Some(id) = vehicle_id {
+        refresh(&txn, actor.org, &[id], today).await?;
+    }
+    txn.commit().await?;
+    Ok(valid)
+}
+
+/// Removes a vehicle's override: the organization's rule applies again.
+pub async fn reset_vehicle_rule<C: Writer>(db: &C, actor: &Actor, vehicle_id: i64, kind: &str) -> AppResult<()> {
+    if !rules::is_kind_code(kind) {
+        return Err(AppError::NotFound);
+    }
+    vehicles::get(db, actor.org, vehicle_id).await?;
+    let _turn = db.write_turn().await;
+    let txn = db.begin().await?;
+    let deleted = rule::Entity::delete_many()
+        .filter(rule::Column::OrganizationId.eq(actor.org.get()))
+        .filter(rule::Column::VehicleId.eq(vehicle_id))
+        .filter(rule::Column::Kind.eq(kind))
+        .exec(&txn)
+        .await?;
+    if deleted.rows_affected == 0 {
+        return Err(AppError::NotFound);
+    }
+    audit::record_change(&txn, actor, ("vehicle_maintenance_rule", vehicle_id), Some(&kind), None::<&&str>).await?;
+    refresh(&txn, actor.org, &[vehicle_id], Utc::now().date_naive()).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- where vehicles stand
+
+/// What the computation needs about a batch of vehicles, loaded in a few queries.
+struct Batch {
+    vehicles: Vec<Vehicle>,
+    facts: HashMap<i64, Facts>,
+    last: HashMap<(i64, String), (NaiveDate, Option<i64>)>,
+    rules: HashMap<i64, Vec<Rule>>,
+}
+
+async fn load_batch(db: &impl ConnectionTrait, org: OrgId, vehicle_ids: &[i64]) -> AppResult<Batch> {
+    let vehicles = vehicles::get_many(db, org, vehicle_ids).await?;
+    let info = history::service_info_of(db, org, vehicle_ids).await?;
+    let readings = history::readings_of(db, org, vehicle_ids).await?;
+    let last = history::last_services(db, org, vehicle_ids).await?;
+    let defaults = organization_rules(db, org).await?;
+    let mut overrides: HashMap<i64, Vec<Rule>> = HashMap::new();
+    for row in vehicle_rows(db, org, vehicle_ids).await? {
+        if let Some(id) = row.vehicle_id {
+            overrides.entry(id).or_default().push(to_rule(&row));
+        }
+    }
+    let mut by_vehicle: HashMap<i64, Vec<(NaiveDate, i64, bool)>> = HashMap::new();
+    for r in readings {
+        by_vehicle.entry(r.vehicle_id).or_default().push((r.read_on, r.mileage_km, r.is_correction));
+    }
+    let mut facts = HashMap::new();
+    let mut rules = HashMap::new();
+    for v in &vehicles {
+        let readings = by_vehicle.remove(&v.id).unwrap_or_default();
+        // The pace counts from the last odometer correction.
+        let since = readings.iter().rposition(|(_, _, correction)| *correction).unwrap_or(0);
+        let counted = &readings[since..];
+        let pace = match (counted.first(), counted.last()) {
+            (Some(first), Some(last)) => Pace::from_readings((first.0, first.1), (last.0, last.1)),
+            _ => None,
+        };
+        let info = info.get(&v.id).cloned().unwrap_or_default();
+        facts.insert(
+            v.id,
+            Facts {
+                first_registration: info.first_registration,
+                insurance_expiry: info.insurance_expiry,
+                current_km: readings.last().map(|r| r.1).or(v.mileage_km),
+                pace,
+            },
+        );
+        rules.insert(v.id, overlay(defaults.clone(), overrides.remove(&v.id).unwrap_or_default()));
+    }
+    Ok(Batch { vehicles, facts, last, rules })
+}
+
+impl Batch {
+    /// Each rule of each vehicle with its next due point.
+    fn dues(&self, today: NaiveDate) -> Vec<(i64, &Rule, Option<LastDone>, Option<Due>)> {
+        let mut out = Vec::new();
+        for v in &self.vehicles {
+            let facts = self.facts.get(&v.id).copied().unwrap_or_default();
+            for rule in self.rules.get(&v.id).into_iter().flatten() {
+                let last = self.last.get(&(v.id, rule.kind.clone())).map(|(on, km)| LastDone { on: *on, km: *km });
+                out.push((v.id, rule, last, rules::next_due(rule, &facts, last, today)));
+            }
+        }
+        out
+    }
+}
+
+/// Where a rule stands on a vehicle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct RuleStatus {
+    pub kind: String,
+    pub name: String,
+    pub last_done_on: Option<NaiveDate>,
+    pub last_done_km: Option<i64>,
+    pub next: Option<Due>,
+    pub urgency: Option<Urgency>,
+}
+
+/// The vehicle's maintenance at a glance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct VehicleMaintenance {
+    pub vehicle_id: i64,
+    pub current_km: Option<i64>,
+    /// Average kilometres per day from the readings, if enough are known.
+    pub km_per_day: Option<i64>,
+    pub first_registration: Option<NaiveDate>,
+    pub insurance_expiry: Option<NaiveDate>,
+    pub rules: Vec<RuleStatus>,
+}
+
+pub async fn vehicle_status(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    vehicle_id: i64,
+    today: NaiveDate,
+) -> AppResult<VehicleMaintenance> {
+    vehicles::get(db, org, vehicle_id).await?;
+    let batch = load_batch(db, org, &[vehicle_id]).await?;
+    let facts = batch.facts.get(&vehicle_id).copied().unwrap_or_default();
+    let rules = batch
+        .dues(today)
+        .into_iter()
+        .filter(|(_, rule, _, _)| rule.active)
+        .map(|(_, rule, last, due)| RuleStatus {
+            kind: rule.kind.clone(),
+            name: rule.name.clone(),
+            last_done_on: last.map(|l| l.on),
+            last_done_km: last.and_then(|l| l.km),
+            urgency: due.as_ref().map(|d| rules::urgency(d, today, facts.current_km)),
+            next: due,
+        })
+        .collect();
+    Ok(VehicleMaintenance {
+        vehicle_id,
+        current_km: facts.current_km,
+        km_per_day: facts.pace.map(|p| p.km / p.days.max(1)),
+        first_registration: facts.first_registration,
+        insurance_expiry: facts.insurance_expiry,
+        rules,
+    })
+}
+
+// ---------------------------------------------------------------- alerts
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertStatus {
+    Open,
+    Acknowledged,
+    Snoozed,
+    Resolved,
+}
+
+impl AlertStatus {
+    pub const ALL: [Self; 4] = [Self::Open, Self::Acknowledged, Self::Snoozed, Self::Resolved];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Acknowledged => "acknowledged",
+            Self::Snoozed => "snoozed",
+            Self::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+
+    pub fn label_key(self) -> &'static str {
+        match self {
+            Self::Open => "alert.status.open",
+            Self::Acknowledged => "alert.status.acknowledged",
+            Self::Snoozed => "alert.status.snoozed",
+            Self::Resolved => "alert.status.resolved",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Alert {
+    pub id: i64,
+    pub vehicle_id: i64,
+    pub kind: String,
+    /// Expected due date: the rule's date, or when its mileage should be reached.
+    pub due_on: Option<NaiveDate>,
+    pub due_km: Option<i64>,
+    pub status: AlertStatus,
+    pub snoozed_until: Option<NaiveDate>,
+    pub created_at: chrono::DateTime<Utc>,
+    pub resolved_at: Option<chrono::DateTime<Utc>>,
+}
+
+impl From<alert::Model> for Alert {
+    fn from(m: alert::Model) -> Self {
+        Self {
+            id: m.id,
+            vehicle_id: m.vehicle_id,
+            kind: m.kind,
+            due_on: m.due_on,
+            due_km: m.due_km,
+            status: AlertStatus::parse(&m.status).unwrap_or(AlertStatus::Open),
+            snoozed_until: m.snoozed_until,
+            created_at: m.created_at,
+            resolved_at: m.resolved_at,
+        }
+    }
+}
+
+/// An alert just raised (to notify).
+#[derive(Debug, Clone)]
+pub struct RaisedAlert {
+    pub vehicle_id: i64,
+    pub kind: String,
+    pub name: String,
+    pub due_on: Option<NaiveDate>,
+    pub due_km: Option<i64>,
+}
+
+/// Recomputes the alerts of these vehicles (one organization's) as of `today`, in
+/// the caller's transaction: raises the due ones (once per occurrence), resolves
+/// those whose rule has been carried out since, wakes snoozed ones whose date has
+/// come, and queues a reminder to consenting owners for each new alert.
+pub async fn refresh(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    vehicle_ids: &[i64],
+    today: NaiveDate,
+) -> AppResult<Vec<RaisedAlert>> {
+    if vehicle_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let batch = load_batch(db, org, vehicle_ids).await?;
+    let existing = alert::Entity::find()
+        .filter(alert::Column::OrganizationId.eq(org.get()))
+        .filter(alert::Column::VehicleId.is_in(vehicle_ids.iter().copied()))
+        .all(db)
+        .await?;
+    let known: HashMap<(i64, String, String), alert::Model> =
+        existing.into_iter().map(|a| ((a.vehicle_id, a.kind.clone(), a.occurrence.clone()), a)).collect();
+    let mut current: HashSet<(i64, String, String)> = HashSet::new();
+    let mut raised = Vec::new();
+    let now = Utc::now();
+    for (vehicle_id, rule, _, due) in batch.dues(today) {
+        let Some(due) = due else { continue };
+        let key = (vehicle_id, rule.kind.clone(), due.occurrence.clone());
+        current.insert(key.clone());
+        let current_km = batch.facts.get(&vehicle_id).and_then(|f| f.current_km);
+        if rules::urgency(&due, today, current_km) == Urgency::Later {
+            continue;
+        }
+        let due_on =
+            due.date().or_else(|| (rules::urgency(&due, today, current_km) == Urgency::Overdue).then_some(today));
+        match known.get(&key) {
+            Some(existing) => {
+                // The expected date only moves earlier within an occurrence.
+                let earlier = match (existing.due_on, due_on) {
+                    (Some(old), Some(new)) => new < old,
+                    (None, Some(_)) => true,
+                    _ => false,
+                };
+                if earlier && existing.status != AlertStatus::Resolved.as_str() {
+                    alert::Entity::update_many()
+                        .col_expr(alert::Column::DueOn, Expr::value(due_on))
+                        .col_expr(alert::Column::UpdatedAt, Expr::value(now))
+                        .filter(alert::Column::Id.eq(existing.id))
+                        .exec(db)
+                        .await?;
+                }
+            }
+            None => {
+                let inserted = alert::Entity::insert(alert::ActiveModel {
+                    organization_id: Set(org.get()),
+                    vehicle_id: Set(vehicle_id),
+                    kind: Set(rule.kind.clone()),
+                    occurrence: Set(due.occurrence.clone()),
+                    due_on: Set(due_on),
+                    due_km: Set(due.due_km),
+                    status: Set(AlertStatus::Open.as_str().to_owned()),
+                    snoozed_until: Set(None),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    resolved_at: Set(None),
+                    ..Default::default()
+                })
+                .on_conflict(
+                    OnConflict::columns([alert::Column::VehicleId, alert::Column::Kind, alert::Column::Occurrence])
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .exec_without_returning(db)
+                .await?;
+                if inserted > 0 {
+                    raised.push(RaisedAlert {
+                        vehicle_id,
+                        kind: rule.kind.clone(),
+                        name: rule.name.clone(),
+                        due_on,
+                        due_km: due.due_km,
+                    });
+                }
+            }
+        }
+    }
+    // Alerts of an occurrence that is no longer the current one were dealt with.
+    let stale: Vec<i64> = known
+        .iter()
+        .filter(|(key, a)| a.status != AlertStatus::Resolved.as_str() && !current.contains(*key))
+        .map(|(_, a)| a.id)
+        .collect();
+    if !stale.is_empty() {
+        alert::Entity::update_many()
+            .col_expr(alert::Column::Status, Expr::value(AlertStatus::Resolved.as_str()))
+            .col_expr(alert::Column::ResolvedAt, Expr::value(now))
+            .col_expr(alert::Column::UpdatedAt, Expr::value(now))
+            .filter(alert::Column::Id.is_in(stale))
+            .exec(db)
+            .await?;
+    }
+    alert::Entity::update_many()
+        .col_expr(alert::Column::Status, Expr::value(AlertStatus::Open.as_str()))
+        .col_expr(alert::Column::SnoozedUntil, Expr::value(None::<NaiveDate>))
+        .col_expr(alert::Column::UpdatedAt, Expr::value(now))
+        .filter(alert::Column::OrganizationId.eq(org.get()))
+        .filter(alert::Column::VehicleId.is_in(vehicle_ids.iter().copied()))
+        .filter(alert::Column::Status.eq(AlertStatus::Snoozed.as_str()))
+        .filter(alert::Column::SnoozedUntil.lte(today))
+        .exec(db)
+        .await?;
+    notify_owners(db, org, &batch.vehicles, &raised).await?;
+    Ok(raised)
+}
+
+/// A reminder e-mail to each vehicle's owner who accepts service e-mails.
+async fn notify_owners(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    vehicles: &[Vehicle],
+    raised: &[RaisedAlert],
+) -> AppResult<()> {
+    if raised.is_empty() {
+        return Ok(());
+    }
+    let organization = crate::identity::organizations::service::get(db, org).await?;
+    let locale = crate::platform::i18n::Locale::parse(&organization.locale).unwrap_or_default();
+    let mut by_vehicle: HashMap<i64, Vec<&RaisedAlert>> = HashMap::new();
+    for alert in raised {
+        by_vehicle.entry(alert.vehicle_id).or_default().push(alert);
+    }
+    let ids: Vec<i64> = by_vehicle.keys().copied().collect();
+    let mut owners = clients::current_owners(db, org, &ids).await?;
+    for (vehicle_id, alerts) in by_vehicle {
+        let Some(owner) = owners.remove(&vehicle_id) else { continue };
+        let Some(email) = owner.email.clone().filter(|_| owner.consent_notifications) else { continue };
+        let plate = vehicles.iter().find(|v| v.id == vehicle_id).map(|v| v.license_plate.clone()).unwrap_or_default();
+        let items: Vec<String> = alerts
+            .iter()
+            .map(|a| {
+                let when = match (a.due_on, a.due_km) {
+                    (Some(on), _) => {
+                        locale.format("alert.email_due_on", &[("date", &on.format("%d/%m/%Y").to_string())])
+                    }
+                    (None, Some(km)) => locale.format("alert.email_due_km", &[("km", &km.to_string())]),
+                    (None, None) => String::new(),
+                };
+                format!("- {} {when}", a.name)
+            })
+            .collect();
+        let body = locale
+            .format(
+                "alert.email_body",
+                &[
+                    ("client", &owner.name),
+                    ("plate", &plate),
+                    ("items", &items.join("\n")),
+                    ("organization", &organization.name),
+                ],
+            )
+            .replace("\\n", "\n");
+        let subject = locale.format("alert.email_subject", &[("plate", &plate), ("organization", &organization.name)]);
+        outbox::enqueue(db, org, outbox::Email { to: email, subject, body, attachment: None }).await?;
+    }
+    Ok(())
+}
+
+/// The daily digest to the organization's managers and administrators: how many
+/// alerts were raised, and where to see them. In-app notifications come with the
+/// notification module; until then, e-mail through the outbox.
+async fn notify_managers(db: &impl ConnectionTrait, org: OrgId, raised: usize, today: NaiveDate) -> AppResult<()> {
+    use crate::identity::roles::Role;
+    let organization = crate::identity::organizations::service::get(db, org).await?;
+    let locale = crate::platform::i18n::Locale::parse(&organization.locale).unwrap_or_default();
+    let counts = counts_by_kind(db, org, None, today).await?;
+    let overdue: i64 = counts.iter().map(|(_, _, overdue)| overdue).sum();
+    let open: i64 = counts.iter().map(|(_, open, _)| open).sum();
+    let subject =
+        locale.format("alert.digest_subject", &[("count", &raised.to_string()), ("organization", &organization.name)]);
+    let body = locale
+        .format(
+            "alert.digest_body",
+            &[("count", &raised.to_string()), ("open", &open.to_string()), ("overdue", &overdue.to_string())],
+        )
+        .replace("\\n", "\n");
+    for to in crate::identity::users::service::emails_with_roles(db, org, &[Role::Admin, Role::Manager]).await? {
+        outbox::enqueue(db, org, outbox::Email { to, subject: subject.clone(), body: body.clone(), attachment: None })
+            .await?;
+    }
+    Ok(())
+}
+
+/// Vehicles per transaction in the daily run.
+const REFRESH_BATCH: u64 = 500;
+
+/// The daily run over every organization's fleet: each batch in its own short
+/// transaction. Returns the number of alerts raised.
+pub async fn refresh_all<C: Writer>(db: &C, today: NaiveDate) -> AppResult<u64> {
+    let mut after = 0;
+    let mut raised = 0_u64;
+    let mut raised_by_org: HashMap<OrgId, usize> = HashMap::new();
+    loop {
+        let page = vehicles::all_ids_page(db, after, REFRESH_BATCH).await?;
+        let Some(&(last, _)) = page.last() else { break };
+        after = last;
+        let mut by_org: HashMap<OrgId, Vec<i64>> = HashMap::new();
+        for (id, org) in page {
+            by_org.entry(org).or_default().push(id);
+        }
+        for (org, ids) in by_org {
+            let _turn = db.write_turn().await;
+            let txn = db.begin().await?;
+            let new = refresh(&txn, org, &ids, today).await?;
+            raised += new.len() as u64;
+            txn.commit().await?;
+            *raised_by_org.entry(org).or_default() += new.len();
+        }
+    }
+    for (org, count) in raised_by_org.into_iter().filter(|(_, count)| *count > 0) {
+        let _turn = db.write_turn().await;
+        let txn = db.begin().await?;
+        notify_managers(&txn, org, count, today).await?;
+        txn.commit().await?;
+    }
+    if raised > 0 {
+        tracing::info!(raised, "maintenance alerts raised");
+    }
+    Ok(raised)
+}
+
+/// Which alerts to list.
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    pub kind: Option<String>,
+    pub garage_id: Option<i64>,
+    pub vehicle_ids: Option<Vec<i64>>,
+    /// Default: every status but resolved.
+    pub status: Option<AlertStatus>,
+    pub window: Option<Window>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Window {
+    /// Due date passed (or mileage reached).
+    Overdue,
+    /// Not yet due.
+    Upcoming,
+}
+
+impl Window {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "overdue" => Some(Self::Overdue),
+            "upcoming" => Some(Self::Upcoming),
+            _ => None,
+        }
+    }
+}
+
+/// A page of alerts, most urgent (earliest due) first… by id for stable keyset pages.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    filter: &AlertFilter,
+    page: PageRequest,
+    today: NaiveDate,
+) -> AppResult<Page<Alert>> {
+    let mut query = alert::Entity::find()
+        .filter(alert::Column::OrganizationId.eq(org.get()))
+        .order_by_asc(alert::Column::Id)
+        .limit(page.fetch_limit());
+    if let Some(after) = page.after {
+        query = query.filter(alert::Column::Id.gt(after));
+    }
+    query = match filter.status {
+        Some(status) => query.filter(alert::Column::Status.eq(status.as_str())),
+        None => query.filter(alert::Column::Status.ne(AlertStatus::Resolved.as_str())),
+    };
+    if let Some(kind) = &filter.kind {
+        query = query.filter(alert::Column::Kind.eq(kind.as_str()));
+    }
+    if let Some(garage_id) = filter.garage_id {
+        let ids = vehicles::ids_in_garage(db, org, garage_id).await?;
+        query = query.filter(alert::Column::VehicleId.is_in(ids));
+    }
+    if let Some(ids) = &filter.vehicle_ids {
+        query = query.filter(alert::Column::VehicleId.is_in(ids.iter().copied()));
+    }
+    match filter.window {
+        Some(Window::Overdue) => query = query.filter(alert::Column::DueOn.lte(today)),
+        Some(Window::Upcoming) => {
+            query =
+                query.filter(Condition::any().add(alert::Column::DueOn.gt(today)).add(alert::Column::DueOn.is_null()));
+        }
+        None => {}
+    }
+    let rows = query.all(db).await?;
+    Ok(Page::from_rows(rows, page, |a| a.id).map(Alert::from))
+}
+
+/// Open and overdue alert counts by kind (for the dashboard).
+pub async fn counts_by_kind(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    vehicle_ids: Option<&[i64]>,
+    today: NaiveDate,
+) -> AppResult<Vec<(String, i64, i64)>> {
+    let mut query = alert::Entity::find()
+        .select_only()
+        .column(alert::Column::Kind)
+        .column(alert::Column::DueOn)
+        .filter(alert::Column::OrganizationId.eq(org.get()))
+        .filter(alert::Column::Status.ne(AlertStatus::Resolved.as_str()));
+    if let Some(ids) = vehicle_ids {
+        query = query.filter(alert::Column::VehicleId.is_in(ids.iter().copied()));
+    }
+    let rows: Vec<(String, Option<NaiveDate>)> = query.into_tuple().all(db).await?;
+    let mut counts: std::collections::BTreeMap<String, (i64, i64)> = std::collections::BTreeMap::new();
+    for (kind, due_on) in rows {
+        let entry = counts.entry(kind).or_default();
+        entry.0 += 1;
+        if due_on.is_some_and(|d| d <= today) {
+            entry.1 += 1;
+        }
+    }
+    Ok(counts.into_iter().map(|(kind, (open, overdue))| (kind, open, overdue)).collect())
+}
+
+pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Alert> {
+    alert::Entity::find()
+        .filter(alert::Column::OrganizationId.eq(org.get()))
+        .filter(alert::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .map(Alert::from)
+        .ok_or(AppError::NotFound)
+}
+
+/// What a person does with an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case", tag = "action")]
+pub enum AlertAction {
+    Acknowledge,
+    Resolve,
+    /// Hidden until this date, then open again.
+    Snooze {
+        until: NaiveDate,
+    },
+    Reopen,
+}
+
+/// open → acknowledged → resolved, or snoozed until a date; a resolved alert can
+/// be reopened. Illegal moves are 409.
+pub async fn act<C: Writer>(db: &C, actor: &Actor, id: i64, action: AlertAction) -> AppResult<Alert> {
+    let before = get(db, actor.org, id).await?;
+    let today = Utc::now().date_naive();
+    use AlertStatus::{Acknowledged, Open, Resolved, Snoozed};
+    let (from, to, snoozed_until): (&[AlertStatus], AlertStatus, Option<NaiveDate>) = match action {
+        AlertAction::Acknowledge => (&[Open, Snoozed], Acknowledged, None),
+        AlertAction::Resolve => (&[Open, Acknowledged, Snoozed], Resolved, None),
+        AlertAction::Snooze { until } => {
+            if until <= today {
+                return Err(AppError::validation("until", Msg::new("alert.snooze_past")));
+            }
+            (&[Open, Acknowledged, Snoozed], Snoozed, Some(until))
+        }
+        AlertAction::Reopen => (&[Resolved, Acknowledged, Snoozed], Open, None),
+    };
+    let now = Utc::now();
+    let _turn = db.write_turn().await;
+    let txn = db.begin().await?;
+    let updated = alert::Entity::update_many()
+        .col_expr(alert::Column::Status, Expr::value(to.as_str()))
+        .col_expr(alert::Column::SnoozedUntil, Expr::value(snoozed_until))
+        .col_expr(alert::Column::ResolvedAt, Expr::value((to == Resolved).then_some(now)))
+        .col_expr(alert::Column::UpdatedAt, Expr::value(now))
+        .filter(alert::Column::OrganizationId.eq(actor.org.get()))
+        .filter(alert::Column::Id.eq(id))
+        .filter(alert::Column::Status.is_in(from.iter().map(|s| s.as_str())))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        txn.rollback().await?;
+        let locale = crate::platform::i18n::current();
+        return Err(AppError::Conflict {
+            code: "illegal_transition",
+            field: None,
+            message: Msg::new("alert.illegal_transition")
+                .arg("from", locale.text(before.status.label_key()))
+                .arg("to", locale.text(to.label_key())),
+        });
+    }
+    let after = get(&txn, actor.org, id).await?;
+    audit::record_change(&txn, actor, ("maintenance_alert", id), Some(&before), Some(&after)).await?;
+    txn.commit().await?;
+    Ok(after)
+}

@@ -1,0 +1,521 @@
+//! Maintenance pages (French UI): the alerts list with its filters and actions,
+//! a vehicle's maintenance (rules, readings, history, service information), and
+//! the organization's rules.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{OriginalUri, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use chrono::{NaiveDate, Utc};
+use serde::Deserialize;
+
+use super::rules::{Rule, Urgency};
+use super::service::{self, AlertAction, AlertStatus};
+use crate::fleet::garages::service as garages;
+use crate::fleet::vehicles::service as vehicles;
+use crate::fleet::vehicles::web::{SelectOption, group_thousands};
+use crate::identity::Tenant;
+use crate::identity::audit::Actor;
+use crate::platform::AppState;
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::http::extract::{ApiQuery, FormBody, Id};
+use crate::platform::i18n::{self, Tr};
+use crate::platform::pagination::{PageRequest, with_cursor};
+use crate::platform::tenant::OrgId;
+use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash};
+use crate::workshop::history::service::{self as history, ServiceInfo};
+use crate::workshop::maintenance::api::AlertsQuery;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/alerts", get(index))
+        .route("/alerts/{id}", post(act))
+        .route("/vehicles/{id}/maintenance", get(vehicle_page))
+        .route("/vehicles/{id}/service-info", post(save_service_info))
+        .route("/maintenance/rules", get(rules_page).post(save_rule))
+        .route("/vehicles/{id}/maintenance/rules", post(save_vehicle_rule))
+        .route("/vehicles/{id}/maintenance/rules/reset", post(reset_vehicle_rule))
+}
+
+/// A kind's name: the organization's rule name, else the kind itself.
+fn kind_names(rules: &[Rule]) -> HashMap<String, String> {
+    rules.iter().map(|r| (r.kind.clone(), r.name.clone())).collect()
+}
+
+fn date(d: Option<NaiveDate>) -> String {
+    d.map(|d| d.format("%d/%m/%Y").to_string()).unwrap_or_default()
+}
+
+fn km(k: Option<i64>) -> String {
+    k.map(|k| format!("{} km", group_thousands(k))).unwrap_or_default()
+}
+
+/// An alert as the list shows it.
+#[derive(Debug, Clone)]
+pub struct AlertRow {
+    pub id: i64,
+    pub vehicle_id: i64,
+    pub plate: String,
+    pub garage: String,
+    pub name: String,
+    pub due_on: String,
+    pub due_km: String,
+    pub overdue: bool,
+    pub status: &'static str,
+    pub status_label: String,
+    pub open: bool,
+    pub resolved: bool,
+}
+
+/// Rows for alerts: their vehicles and garages in one query each.
+pub async fn alert_rows(state: &AppState, org: OrgId, alerts: Vec<service::Alert>, tr: Tr) -> AppResult<Vec<AlertRow>> {
+    let today = Utc::now().date_naive();
+    let names = kind_names(&service::organization_rules(&state.db, org).await?);
+    let ids: Vec<i64> = alerts.iter().map(|a| a.vehicle_id).collect();
+    let found: HashMap<i64, vehicles::Vehicle> =
+        vehicles::get_many(&state.db, org, &ids).await?.into_iter().map(|v| (v.id, v)).collect();
+    let garage_names = garages::names(&state.db, org, found.values().map(|v| v.garage_id).collect()).await?;
+    Ok(alerts
+        .into_iter()
+        .map(|a| {
+            let vehicle = found.get(&a.vehicle_id);
+            AlertRow {
+                id: a.id,
+                vehicle_id: a.vehicle_id,
+                plate: vehicle.map(|v| v.license_plate.clone()).unwrap_or_default(),
+                garage: vehicle.and_then(|v| garage_names.get(&v.garage_id).cloned()).unwrap_or_default(),
+                name: names.get(&a.kind).cloned().unwrap_or_else(|| a.kind.clone()),
+                due_on: date(a.due_on),
+                due_km: km(a.due_km),
+                overdue: a.due_on.is_some_and(|d| d <= today),
+                status: a.status.as_str(),
+                status_label: tr.t(a.status.label_key()).to_owned(),
+                open: matches!(a.status, AlertStatus::Open | AlertStatus::Snoozed),
+                resolved: a.status == AlertStatus::Resolved,
+            }
+        })
+        .collect())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "workshop/maintenance/alerts.html")]
+struct AlertsPage {
+    page: PageCtx,
+    /// (parameter, label key, options) of each filter.
+    filters: Vec<(&'static str, &'static str, Vec<SelectOption>)>,
+    alerts: Vec<AlertRow>,
+    next_url: Option<String>,
+    snooze_default: String,
+    back: String,
+    export_query: String,
+}
+
+fn options(all_label: &str, selected: &str, values: impl IntoIterator<Item = (String, String)>) -> Vec<SelectOption> {
+    std::iter::once(SelectOption { value: String::new(), label: all_label.to_owned(), selected: selected.is_empty() })
+        .chain(values.into_iter().map(|(value, label)| SelectOption { selected: value == selected, value, label }))
+        .collect()
+}
+
+async fn index(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    page: PageCtx,
+    ApiQuery(query): ApiQuery<AlertsQuery>,
+    OriginalUri(uri): OriginalUri,
+) -> WebResult<AlertsPage> {
+    let request = PageRequest::parse(None, query.cursor.as_deref())?;
+    let filter = query.filter()?;
+    let today = Utc::now().date_naive();
+    let found = service::list(&state.db, org, &filter, request, today).await?;
+    let next_url = found.next_cursor.as_deref().map(|c| with_cursor(&uri, c));
+    let alerts = alert_rows(&state, org, found.items, page.tr).await?;
+    let rules = service::organization_rules(&state.db, org).await?;
+    let all = page.tr.t("alerts.all").to_owned();
+    let kind = query.kind.clone().unwrap_or_default();
+    let kinds = options(&all, &kind, rules.into_iter().map(|r| (r.kind, r.name)));
+    let garage = query.garage_id.clone().unwrap_or_default();
+    let garages = options(
+        &all,
+        &garage,
+        garages::choices(&state.db, org).await?.into_iter().map(|(id, name)| (id.to_string(), name)),
+    );
+    let status = query.status.clone().unwrap_or_default();
+    let statuses = options(
+        page.tr.t("alerts.not_resolved"),
+        &status,
+        AlertStatus::ALL.into_iter().map(|s| (s.as_str().to_owned(), page.tr.t(s.label_key()).to_owned())),
+    );
+    let window = query.window.clone().unwrap_or_default();
+    let windows = options(
+        &all,
+        &window,
+        [("overdue", "alerts.overdue"), ("upcoming", "alerts.upcoming")]
+            .into_iter()
+            .map(|(v, k)| (v.to_owned(), page.tr.t(k).to_owned())),
+    );
+    let snooze_default = today.checked_add_days(chrono::Days::new(14)).unwrap_or(today).to_string();
+    let back = uri.path_and_query().map_or("/alerts".to_owned(), |p| p.as_str().to_owned());
+    let filters = vec![
+        ("kind", "alerts.kind", kinds),
+        ("garage_id", "vehicle.garage", garages),
+        ("status", "quote.status", statuses),
+        ("window", "alerts.window", windows),
+    ];
+    let export_query = crate::platform::pagination::query_without_cursor(&uri);
+    Ok(AlertsPage { page, filters, alerts, next_url, snooze_default, back, export_query })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ActForm {
+    action: String,
+    until: String,
+    back: String,
+}
+
+async fn act(
+    State(state): State<AppState>,
+    actor: Actor,
+    Id(id): Id,
+    FormBody(form): FormBody<ActForm>,
+) -> WebResult<Response> {
+    // Only this site's own pages are places to come back to.
+    let back = if form.back.starts_with('/') && !form.back.starts_with("//") {
+        form.back.clone()
+    } else {
+        "/alerts".to_owned()
+    };
+    let action = match form.action.as_str() {
+        "acknowledge" => AlertAction::Acknowledge,
+        "resolve" => AlertAction::Resolve,
+        "reopen" => AlertAction::Reopen,
+        "snooze" => match NaiveDate::parse_from_str(form.until.trim(), "%Y-%m-%d") {
+            Ok(until) => AlertAction::Snooze { until },
+            Err(_) => return Ok(redirect_with_flash(&back, "error", i18n::current().text("alert.snooze_past"))),
+        },
+        _ => return Err(AppError::BadRequest("unknown action".to_owned()).into()),
+    };
+    match service::act(&state.db, &actor, id, action).await {
+        Ok(_) => Ok(redirect_with_flash(&back, "success", i18n::current().text("alerts.updated"))),
+        Err(err @ (AppError::Conflict { .. } | AppError::Validation(_))) => {
+            let message = match &err {
+                AppError::Validation(errors) => {
+                    errors.first().map(|e| e.message.render(i18n::current())).unwrap_or_default()
+                }
+                other => other.detail(i18n::current()),
+            };
+            Ok(redirect_with_flash(&back, "error", &message))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// A rule's standing as the vehicle page shows it.
+#[derive(Debug, Clone)]
+pub struct RuleRow {
+    pub name: String,
+    pub last_done: String,
+    pub due_on: String,
+    pub due_km: String,
+    pub expected_on: String,
+    pub urgency: &'static str,
+    pub urgency_label: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReadingRow {
+    pub read_on: String,
+    pub km: String,
+    pub correction: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct InterventionRow {
+    pub performed_on: String,
+    pub mileage: String,
+    pub description: String,
+    pub technician: String,
+    pub services: String,
+    pub total: String,
+    pub quote_id: Option<i64>,
+}
+
+/// Interventions as the pages list them.
+pub fn intervention_rows(items: Vec<history::Intervention>, names: &HashMap<String, String>) -> Vec<InterventionRow> {
+    items
+        .into_iter()
+        .map(|i| {
+            let decimals =
+                u32::from(crate::identity::organizations::service::currency_decimals(&i.currency).unwrap_or(2));
+            InterventionRow {
+                performed_on: i.performed_on.format("%d/%m/%Y").to_string(),
+                mileage: km(i.mileage_km),
+                technician: i.technician.clone().unwrap_or_default(),
+                services: i
+                    .services
+                    .iter()
+                    .map(|s| names.get(s).cloned().unwrap_or_else(|| s.clone()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                total: crate::workshop::quotes::money::format_money(i.total_excl_tax, decimals, &i.currency),
+                quote_id: i.quote_id,
+                description: i.description,
+            }
+        })
+        .collect()
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "workshop/maintenance/vehicle.html")]
+pub struct VehiclePage {
+    page: PageCtx,
+    vehicle: vehicles::Vehicle,
+    owner: Option<(i64, String)>,
+    current_km: String,
+    km_per_day: String,
+    first_registration: String,
+    insurance_expiry: String,
+    rules: Vec<RuleRow>,
+    /// The rules as they apply to this vehicle, for its override forms.
+    own_rules: Vec<service::VehicleRule>,
+    readings: Vec<ReadingRow>,
+    interventions: Vec<InterventionRow>,
+    alerts: Vec<AlertRow>,
+    today: String,
+    snooze_default: String,
+    back: String,
+    errors: FormErrors,
+}
+
+pub async fn vehicle_page_for(
+    state: &AppState,
+    org: OrgId,
+    page: PageCtx,
+    id: i64,
+    errors: FormErrors,
+) -> AppResult<VehiclePage> {
+    let today = Utc::now().date_naive();
+    let vehicle = vehicles::get(&state.db, org, id).await?;
+    let status = service::vehicle_status(&state.db, org, id, today).await?;
+    let owner = crate::workshop::clients::service::current_owner(&state.db, org, id)
+        .await?
+        .map(|c| (c.id, c.display_name().to_owned()));
+    let rules = status
+        .rules
+        .iter()
+        .map(|r| {
+            let urgency = r.urgency.unwrap_or(Urgency::Later);
+            let (code, key) = match (r.next.is_some(), urgency) {
+                (false, _) => ("unknown", "maintenance.urgency.unknown"),
+                (true, Urgency::Overdue) => ("overdue", "maintenance.urgency.overdue"),
+                (true, Urgency::Upcoming) => ("upcoming", "maintenance.urgency.upcoming"),
+                (true, Urgency::Later) => ("later", "maintenance.urgency.later"),
+            };
+            RuleRow {
+                name: r.name.clone(),
+                last_done: match (r.last_done_on, r.last_done_km) {
+                    (Some(on), Some(k)) => format!("{} · {}", date(Some(on)), km(Some(k))),
+                    (Some(on), None) => date(Some(on)),
+                    _ => page.tr.t("maintenance.never").to_owned(),
+                },
+                due_on: date(r.next.as_ref().and_then(|d| d.due_on)),
+                due_km: km(r.next.as_ref().and_then(|d| d.due_km)),
+                expected_on: date(r.next.as_ref().and_then(|d| d.expected_on)),
+                urgency: code,
+                urgency_label: page.tr.t(key).to_owned(),
+            }
+        })
+        .collect();
+    let readings = history::readings(&state.db, org, id)
+        .await?
+        .into_iter()
+        .rev()
+        .take(20)
+        .map(|r| ReadingRow { read_on: date(Some(r.read_on)), km: km(Some(r.mileage_km)), correction: r.is_correction })
+        .collect();
+    let names = kind_names(&service::organization_rules(&state.db, org).await?);
+    let interventions = intervention_rows(history::of_vehicle(&state.db, org, id).await?, &names);
+    let own_rules = service::vehicle_rules(&state.db, org, id).await?;
+    let filter = service::AlertFilter { vehicle_ids: Some(vec![id]), ..Default::default() };
+    let open = service::list(&state.db, org, &filter, PageRequest::first(50), today).await?;
+    let alerts = alert_rows(state, org, open.items, page.tr).await?;
+    Ok(VehiclePage {
+        current_km: km(status.current_km),
+        km_per_day: status.km_per_day.map(|k| format!("{k} km")).unwrap_or_default(),
+        first_registration: status.first_registration.map(|d| d.to_string()).unwrap_or_default(),
+        insurance_expiry: status.insurance_expiry.map(|d| d.to_string()).unwrap_or_default(),
+        page,
+        vehicle,
+        owner,
+        rules,
+        own_rules,
+        readings,
+        interventions,
+        alerts,
+        today: today.to_string(),
+        snooze_default: today.checked_add_days(chrono::Days::new(14)).unwrap_or(today).to_string(),
+        back: format!("/vehicles/{id}/maintenance"),
+        errors,
+    })
+}
+
+async fn vehicle_page(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    page: PageCtx,
+    Id(id): Id,
+) -> WebResult<VehiclePage> {
+    Ok(vehicle_page_for(&state, org, page, id, FormErrors::default()).await?)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct InfoForm {
+    first_registration: String,
+    insurance_expiry: String,
+}
+
+async fn save_service_info(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    actor: Actor,
+    page: PageCtx,
+    Id(id): Id,
+    FormBody(form): FormBody<InfoForm>,
+) -> WebResult<Response> {
+    let mut errors = FormErrors::default();
+    let mut parse = |field: &str, raw: &str| -> Option<NaiveDate> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return None;
+        }
+        NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok().or_else(|| {
+            errors.add(field, i18n::current().text("quote.date_invalid").to_owned());
+            None
+        })
+    };
+    let info = ServiceInfo {
+        first_registration: parse("first_registration", &form.first_registration),
+        insurance_expiry: parse("insurance_expiry", &form.insurance_expiry),
+    };
+    let result = if errors.is_empty() {
+        history::set_service_info(&state.db, &actor, id, &info).await.map(|_| ())
+    } else {
+        Ok(())
+    };
+    if let Err(err) = result {
+        errors = FormErrors::from_app_error(err)?;
+    }
+    if errors.is_empty() {
+        return Ok(redirect_with_flash(
+            &format!("/vehicles/{id}/maintenance"),
+            "success",
+            i18n::current().text("maintenance.info_saved"),
+        ));
+    }
+    Ok(crate::platform::web::unprocessable(vehicle_page_for(&state, org, page, id, errors).await?))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "workshop/maintenance/rules.html")]
+struct RulesPage {
+    page: PageCtx,
+    rules: Vec<Rule>,
+}
+
+async fn rules_page(State(state): State<AppState>, Tenant(org): Tenant, page: PageCtx) -> WebResult<RulesPage> {
+    Ok(RulesPage { page, rules: service::organization_rules(&state.db, org).await? })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RuleForm {
+    kind: String,
+    name: String,
+    interval_km: String,
+    interval_months: String,
+    first_after_months: String,
+    due_on: String,
+    due_km: String,
+    active: Option<String>,
+}
+
+impl RuleForm {
+    fn rule(&self) -> Rule {
+        let number = |raw: &str| raw.trim().replace([' ', '\u{202f}'], "").parse::<i64>().ok();
+        let months = |raw: &str| number(raw).and_then(|n| i32::try_from(n).ok());
+        Rule {
+            kind: self.kind.trim().to_owned(),
+            name: self.name.clone(),
+            interval_km: number(&self.interval_km),
+            interval_months: months(&self.interval_months),
+            first_after_months: months(&self.first_after_months),
+            due_on: NaiveDate::parse_from_str(self.due_on.trim(), "%Y-%m-%d").ok(),
+            due_km: number(&self.due_km),
+            active: self.active.is_some(),
+        }
+    }
+}
+
+/// Saves a rule (the organization's, or a vehicle's override) and comes back to `back`.
+async fn store_rule(
+    state: &AppState,
+    actor: &Actor,
+    vehicle_id: Option<i64>,
+    form: &RuleForm,
+    back: &str,
+) -> WebResult<Response> {
+    match service::set_rule(&state.db, actor, vehicle_id, &form.rule()).await {
+        Ok(saved) => {
+            let message = i18n::current().format("maintenance.rule_saved", &[("name", &saved.name)]);
+            Ok(redirect_with_flash(back, "success", &message))
+        }
+        Err(AppError::Validation(errors)) => {
+            let message = errors.iter().map(|e| e.message.render(i18n::current())).collect::<Vec<_>>().join(" ");
+            Ok(redirect_with_flash(back, "error", &message))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+async fn save_rule(
+    State(state): State<AppState>,
+    actor: Actor,
+    FormBody(form): FormBody<RuleForm>,
+) -> WebResult<Response> {
+    store_rule(&state, &actor, None, &form, "/maintenance/rules").await
+}
+
+async fn save_vehicle_rule(
+    State(state): State<AppState>,
+    actor: Actor,
+    Id(id): Id,
+    FormBody(form): FormBody<RuleForm>,
+) -> WebResult<Response> {
+    store_rule(&state, &actor, Some(id), &form, &format!("/vehicles/{id}/maintenance")).await
+}
+
+async fn reset_vehicle_rule(
+    State(state): State<AppState>,
+    actor: Actor,
+    Id(id): Id,
+    FormBody(form): FormBody<RuleForm>,
+) -> WebResult<Response> {
+    service::reset_vehicle_rule(&state.db, &actor, id, form.kind.trim()).await?;
+    let message = i18n::current().text("maintenance.rule_reset");
+    Ok(redirect_with_flash(&format!("/vehicles/{id}/maintenance"), "success", message))
+}
+
+/// The alerts of a client's vehicles (for the client page).
+pub async fn client_alerts(state: &AppState, org: OrgId, vehicle_ids: Vec<i64>, tr: Tr) -> AppResult<Vec<AlertRow>> {
+    if vehicle_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let filter = service::AlertFilter { vehicle_ids: Some(vehicle_ids), ..Default::default() };
+    let found = service::list(&state.db, org, &filter, PageRequest::first(50), Utc::now().date_naive()).await?;
+    alert_rows(state, org, found.items, tr).await
+}

@@ -1,0 +1,207 @@
+//! JSON API for quotes and the workshop's settings, under `/api/v1`.
+
+use axum::Json;
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::service::{
+    self, DecisionInput, Quote, QuoteFilter, QuoteInput, QuoteStatus, QuoteSummary, ShareLink, WorkshopSettings,
+};
+use crate::identity::Tenant;
+use crate::identity::audit::Actor;
+use crate::platform::AppState;
+use crate::platform::error::{AppError, AppResult, Problem};
+use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
+use crate::platform::http::respond::{created, paged};
+use crate::platform::pagination::PageRequest;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_quotes, create_quote))
+        .routes(routes!(get_quote, replace_quote))
+        .routes(routes!(quote_pdf))
+        .routes(routes!(send_quote))
+        .routes(routes!(email_quote))
+        .routes(routes!(record_decision))
+        .routes(routes!(duplicate_quote))
+        .routes(routes!(get_settings, update_settings))
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QuotesQuery {
+    /// `draft`, `sent`, `accepted`, `rejected` or `expired`.
+    pub status: Option<String>,
+    pub client_id: Option<String>,
+    pub vehicle_id: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<String>,
+    /// Opaque cursor from the previous page's `Link` header.
+    pub cursor: Option<String>,
+}
+
+pub fn parse_id(name: &str, raw: Option<&str>) -> AppResult<Option<i64>> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(raw) => {
+            raw.parse::<i64>().map(Some).map_err(|_| AppError::BadRequest(format!("{name} must be an integer")))
+        }
+    }
+}
+
+impl QuotesQuery {
+    pub fn filter(&self) -> AppResult<QuoteFilter> {
+        let status = match self.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(raw) => {
+                Some(QuoteStatus::parse(raw).ok_or_else(|| AppError::BadRequest(format!("unknown status `{raw}`")))?)
+            }
+        };
+        Ok(QuoteFilter {
+            status,
+            client_id: parse_id("client_id", self.client_id.as_deref())?,
+            vehicle_id: parse_id("vehicle_id", self.vehicle_id.as_deref())?,
+        })
+    }
+}
+
+/// Quotes, newest first (a bare array; `Link: rel="next"` while more remain).
+#[utoipa::path(get, path = "/quotes", tag = "quotes", params(QuotesQuery),
+    responses((status = 200, body = [QuoteSummary]), (status = 400, body = Problem)))]
+async fn list_quotes(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    ApiQuery(query): ApiQuery<QuotesQuery>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
+    let page = service::list(&state.db, org, &query.filter()?, request).await?;
+    Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
+}
+
+/// Create a draft; it takes the next number of its issue year.
+#[utoipa::path(post, path = "/quotes", tag = "quotes", request_body = QuoteInput,
+    responses((status = 201, body = Quote, headers(("Location" = String))), (status = 422, body = Problem)))]
+async fn create_quote(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(input): ApiJson<QuoteInput>,
+) -> AppResult<Response> {
+    let quote = service::create(&state.db, &actor, &input).await?;
+    Ok(created(&format!("/api/v1/quotes/{}", quote.id), quote))
+}
+
+#[utoipa::path(get, path = "/quotes/{id}", tag = "quotes", params(("id" = i64, Path)),
+    responses((status = 200, body = Quote), (status = 404, body = Problem)))]
+async fn get_quote(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Json<Quote>> {
+    Ok(Json(service::get(&state.db, org, id).await?))
+}
+
+/// Replace a draft's content (409 once sent).
+#[utoipa::path(put, path = "/quotes/{id}", tag = "quotes", params(("id" = i64, Path)), request_body = QuoteInput,
+    responses((status = 200, body = Quote), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn replace_quote(
+    State(state): State<AppState>,
+    actor: Actor,
+    Id(id): Id,
+    ApiJson(input): ApiJson<QuoteInput>,
+) -> AppResult<Json<Quote>> {
+    Ok(Json(service::replace(&state.db, &actor, id, &input).await?))
+}
+
+/// A PDF response that downloads under `name`.
+pub fn pdf_response(name: &str, bytes: Vec<u8>, inline: bool) -> Response {
+    let disposition =
+        format!("{}; filename=\"{}\"", if inline { "inline" } else { "attachment" }, name.replace('"', ""));
+    let mut response = bytes.into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
+    }
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    response
+}
+
+/// The quote as a PDF.
+#[utoipa::path(get, path = "/quotes/{id}/pdf", tag = "quotes", params(("id" = i64, Path)),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 404, body = Problem)))]
+async fn quote_pdf(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Response> {
+    let (name, bytes) = service::pdf(&state.db, org, id).await?;
+    Ok(pdf_response(&name, bytes, false))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SentQuote {
+    pub quote: Quote,
+    /// The client's link, shown this once (only its hash is kept).
+    pub share_link: ShareLink,
+    /// The same, as a full address.
+    pub share_url: String,
+}
+
+/// Mark a draft as sent and create the client's share link (a sent quote gets a new link; the old one stops working).
+#[utoipa::path(post, path = "/quotes/{id}/send", tag = "quotes", params(("id" = i64, Path)),
+    responses((status = 200, body = SentQuote), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn send_quote(State(state): State<AppState>, actor: Actor, Id(id): Id) -> AppResult<Json<SentQuote>> {
+    let (quote, share_link) = service::send(&state.db, &actor, id).await?;
+    let share_url = service::share_url(&state.config.public_url, &share_link);
+    Ok(Json(SentQuote { quote, share_link, share_url }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmailedQuote {
+    pub quote: Quote,
+    /// The queued e-mail.
+    pub email_id: i64,
+}
+
+/// Send the quote to the client by e-mail with its PDF and a share link (queued; a draft becomes sent).
+#[utoipa::path(post, path = "/quotes/{id}/email", tag = "quotes", params(("id" = i64, Path)),
+    responses((status = 202, body = EmailedQuote), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn email_quote(State(state): State<AppState>, actor: Actor, Id(id): Id) -> AppResult<Response> {
+    let (quote, email_id) = service::email(&state.db, &actor, id, &state.config.public_url).await?;
+    Ok((StatusCode::ACCEPTED, Json(EmailedQuote { quote, email_id })).into_response())
+}
+
+/// Record the client's decision on a sent quote (given by phone or in person).
+#[utoipa::path(post, path = "/quotes/{id}/decision", tag = "quotes", params(("id" = i64, Path)), request_body = DecisionInput,
+    responses((status = 200, body = Quote), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn record_decision(
+    State(state): State<AppState>,
+    actor: Actor,
+    Id(id): Id,
+    ApiJson(input): ApiJson<DecisionInput>,
+) -> AppResult<Json<Quote>> {
+    Ok(Json(service::decide(&state.db, &actor, id, &input).await?))
+}
+
+/// Copy any quote into a new draft dated today.
+#[utoipa::path(post, path = "/quotes/{id}/duplicate", tag = "quotes", params(("id" = i64, Path)),
+    responses((status = 201, body = Quote, headers(("Location" = String))), (status = 404, body = Problem)))]
+async fn duplicate_quote(State(state): State<AppState>, actor: Actor, Id(id): Id) -> AppResult<Response> {
+    let quote = service::duplicate(&state.db, &actor, id).await?;
+    Ok(created(&format!("/api/v1/quotes/{}", quote.id), quote))
+}
+
+#[utoipa::path(get, path = "/workshop/settings", tag = "quotes",
+    responses((status = 200, body = WorkshopSettings)))]
+async fn get_settings(State(state): State<AppState>, Tenant(org): Tenant) -> AppResult<Json<WorkshopSettings>> {
+    Ok(Json(service::settings(&state.db, org).await?))
+}
+
+/// Quote numbering format, validity, line-by-line decisions, default terms and legal mentions.
+#[utoipa::path(put, path = "/workshop/settings", tag = "quotes", request_body = WorkshopSettings,
+    responses((status = 200, body = WorkshopSettings), (status = 422, body = Problem)))]
+async fn update_settings(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(input): ApiJson<WorkshopSettings>,
+) -> AppResult<Json<WorkshopSettings>> {
+    Ok(Json(service::update_settings(&state.db, &actor, &input).await?))
+}

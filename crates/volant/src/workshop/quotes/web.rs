@@ -1,0 +1,820 @@
+//! Quote pages (French UI): list by status, a quote with its lines and totals,
+//! the draft editor, sending (link or e-mail), recording the client's answer,
+//! duplication, the PDF, and the workshop's quote settings.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{OriginalUri, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use rust_decimal::Decimal;
+use sea_orm::ConnectionTrait;
+use serde::Deserialize;
+
+use super::money::{format_money, format_plain};
+use super::service::{
+    self, Decision, DecisionInput, LineInput, LineKind, Quote, QuoteFilter, QuoteInput, QuoteStatus, QuoteSummary,
+    WorkshopSettings, parse_decimal,
+};
+use crate::fleet::vehicles::service as vehicles;
+use crate::fleet::vehicles::web::SelectOption;
+use crate::identity::Tenant;
+use crate::identity::audit::Actor;
+use crate::platform::AppState;
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::http::extract::{ApiQuery, FormBody, Id};
+use crate::platform::i18n::{self, Msg};
+use crate::platform::pagination::{PageRequest, query_without_cursor, with_cursor};
+use crate::platform::tenant::OrgId;
+use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
+use crate::workshop::clients::service as clients;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/quotes", get(index).post(create))
+        .route("/quotes/new", get(new_form))
+        .route("/quotes/{id}", get(show))
+        .route("/quotes/{id}/edit", get(edit_form).post(update))
+        .route("/quotes/{id}/pdf", get(pdf))
+        .route("/quotes/{id}/send", post(send))
+        .route("/quotes/{id}/email", post(email))
+        .route("/quotes/{id}/decision", post(decide))
+        .route("/quotes/{id}/duplicate", post(duplicate))
+        .route("/workshop/settings", get(settings_form).post(save_settings))
+}
+
+/// A quote as lists show it.
+#[derive(Debug, Clone)]
+pub struct QuoteRow {
+    pub id: i64,
+    pub number: String,
+    pub client_id: i64,
+    pub client_name: String,
+    pub plate: String,
+    pub status: &'static str,
+    pub status_label: String,
+    pub issue_date: String,
+    pub valid_until: String,
+    pub total_incl: String,
+}
+
+/// Rows for a page of quotes: their clients and vehicles in one query each.
+pub async fn quote_rows(db: &impl ConnectionTrait, org: OrgId, items: Vec<QuoteSummary>) -> AppResult<Vec<QuoteRow>> {
+    let client_ids: Vec<i64> = items.iter().map(|q| q.client_id).collect();
+    let vehicle_ids: Vec<i64> = items.iter().filter_map(|q| q.vehicle_id).collect();
+    let names = clients::get_many(db, org, &client_ids).await?;
+    let plates: HashMap<i64, String> =
+        vehicles::get_many(db, org, &vehicle_ids).await?.into_iter().map(|v| (v.id, v.license_plate)).collect();
+    let tr = i18n::current();
+    Ok(items
+        .into_iter()
+        .map(|q| {
+            let decimals =
+                u32::from(crate::identity::organizations::service::currency_decimals(&q.currency).unwrap_or(2));
+            QuoteRow {
+                id: q.id,
+                client_name: names.get(&q.client_id).map(|c| c.display_name().to_owned()).unwrap_or_default(),
+                client_id: q.client_id,
+                plate: q.vehicle_id.and_then(|id| plates.get(&id).cloned()).unwrap_or_default(),
+                status: q.status.as_str(),
+                status_label: tr.text(q.status.label_key()).to_owned(),
+                issue_date: q.issue_date.format("%d/%m/%Y").to_string(),
+                valid_until: q.valid_until.format("%d/%m/%Y").to_string(),
+                total_incl: format_money(q.total_incl_tax, decimals, &q.currency),
+                number: q.number,
+            }
+        })
+        .collect())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+    cursor: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "workshop/quotes/list.html")]
+struct ListPage {
+    page: PageCtx,
+    export_query: String,
+    statuses: Vec<SelectOption>,
+    quotes: Vec<QuoteRow>,
+    next_url: Option<String>,
+}
+
+async fn index(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    page: PageCtx,
+    ApiQuery(query): ApiQuery<ListQuery>,
+    OriginalUri(uri): OriginalUri,
+) -> WebResult<ListPage> {
+    let request = PageRequest::parse(None, query.cursor.as_deref())?;
+    let status = query.status.as_deref().and_then(QuoteStatus::parse);
+    let found = service::list(&state.db, org, &QuoteFilter { status, ..Default::default() }, request).await?;
+    let next_url = found.next_cursor.as_deref().map(|c| with_cursor(&uri, c));
+    let quotes = quote_rows(&state.db, org, found.items).await?;
+    let mut statuses = vec![SelectOption {
+        value: String::new(),
+        label: page.tr.t("quotes.all").to_owned(),
+        selected: status.is_none(),
+    }];
+    statuses.extend(QuoteStatus::ALL.into_iter().map(|s| SelectOption {
+        value: s.as_str().to_owned(),
+        label: page.tr.t(s.label_key()).to_owned(),
+        selected: Some(s) == status,
+    }));
+    let export_query = query_without_cursor(&uri);
+    Ok(ListPage { page, export_query, statuses, quotes, next_url })
+}
+
+/// A line as the quote page shows it.
+#[derive(Debug, Clone)]
+pub struct LineView {
+    pub id: i64,
+    pub kind: String,
+    pub description: String,
+    pub quantity: String,
+    pub unit: String,
+    pub unit_price: String,
+    pub discount: String,
+    pub vat_rate: String,
+    pub total: String,
+    pub declined: bool,
+}
+
+/// A quote's figures, formatted for a page (the staff page and the client's page).
+#[derive(Debug, Clone)]
+pub struct QuoteView {
+    pub q: Quote,
+    pub status_label: String,
+    pub issue_date: String,
+    pub valid_until: String,
+    pub lines: Vec<LineView>,
+    /// (rate, base, VAT)
+    pub vat: Vec<(String, String, String)>,
+    pub total_excl: String,
+    pub total_vat: String,
+    pub total_incl: String,
+    pub decided_at: String,
+}
+
+impl QuoteView {
+    pub fn new(q: Quote) -> Self {
+        let tr = i18n::current();
+        let decimals = q.decimals();
+        let money = |amount: Decimal| format_money(amount, decimals, &q.currency);
+        let lines = q
+            .lines
+            .iter()
+            .map(|l| LineView {
+                id: l.id,
+                kind: tr.text(l.kind.label_key()).to_owned(),
+                description: l.description.clone(),
+                quantity: format_plain(l.quantity),
+                unit: l.unit.clone().unwrap_or_default(),
+                unit_price: format_money(l.unit_price, decimals.max(l.unit_price.scale().min(4)), &q.currency),
+                discount: if l.discount.is_zero() { String::new() } else { format!("{} %", format_plain(l.discount)) },
+                vat_rate: format!("{} %", format_plain(l.vat_rate)),
+                total: money(l.total_excl_tax),
+                declined: l.accepted == Some(false),
+            })
+            .collect();
+        let vat =
+            q.totals.vat.iter().map(|v| (format!("{} %", format_plain(v.rate)), money(v.base), money(v.vat))).collect();
+        Self {
+            status_label: tr.text(q.status.label_key()).to_owned(),
+            issue_date: q.issue_date.format("%d/%m/%Y").to_string(),
+            valid_until: q.valid_until.format("%d/%m/%Y").to_string(),
+            total_excl: money(q.totals.excl_tax),
+            total_vat: money(q.totals.vat_total),
+            total_incl: money(q.totals.incl_tax),
+            decided_at: q.decided_at.map(|at| i18n::local_time(at, "%d/%m/%Y %H:%M")).unwrap_or_default(),
+            lines,
+            vat,
+            q,
+        }
+    }
+
+    pub fn status(&self) -> &'static str {
+        self.q.status.as_str()
+    }
+
+    pub fn is_draft(&self) -> bool {
+        self.q.status == QuoteStatus::Draft
+    }
+
+    pub fn is_sent(&self) -> bool {
+        self.q.status == QuoteStatus::Sent
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "workshop/quotes/show.html")]
+struct ShowPage {
+    page: PageCtx,
+    view: QuoteView,
+    client_name: String,
+    client_email: Option<String>,
+    vehicle: Option<vehicles::Vehicle>,
+    share_url: Option<String>,
+    /// Maintenance kinds the work may carry out: (kind, name).
+    services: Vec<(String, String)>,
+}
+
+async fn show_page(
+    state: &AppState,
+    org: OrgId,
+    page: PageCtx,
+    id: i64,
+    share_url: Option<String>,
+) -> AppResult<ShowPage> {
+    let quote = service::get(&state.db, org, id).await?;
+    let client = clients::get(&state.db, org, quote.client_id).await?;
+    let vehicle = match quote.vehicle_id {
+        Some(vehicle_id) => vehicles::get_many(&state.db, org, &[vehicle_id]).await?.into_iter().next(),
+        None => None,
+    };
+    let services = crate::workshop::maintenance::service::organization_rules(&state.db, org)
+        .await?
+        .into_iter()
+        .filter(|r| r.active)
+        .map(|r| (r.kind, r.name))
+        .collect();
+    Ok(ShowPage {
+        page,
+        services,
+        client_name: client.display_name().to_owned(),
+        client_email: client.email,
+        vehicle,
+        share_url,
+        view: QuoteView::new(quote),
+    })
+}
+
+async fn show(State(state): State<AppState>, Tenant(org): Tenant, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> {
+    Ok(show_page(&state, org, page, id, None).await?)
+}
+
+async fn pdf(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> WebResult<Response> {
+    let (name, bytes) = service::pdf(&state.db, org, id).await?;
+    Ok(super::api::pdf_response(&name, bytes, false))
+}
+
+/// The editor's line as typed.
+#[derive(Debug, Clone, Default)]
+pub struct LineForm {
+    pub kind: String,
+    pub description: String,
+    pub quantity: String,
+    pub unit: String,
+    pub unit_price: String,
+    pub vat_rate: String,
+    pub discount: String,
+}
+
+impl LineForm {
+    fn blank(default_vat: &str) -> Self {
+        Self { quantity: "1".into(), vat_rate: default_vat.to_owned(), discount: "0".into(), ..Default::default() }
+    }
+
+    fn is_blank(&self) -> bool {
+        self.description.trim().is_empty() && self.unit_price.trim().is_empty()
+    }
+
+    /// The editor's rows from a form's pairs (each line field repeats once per row),
+    /// blank rows dropped.
+    pub fn rows_from_pairs(pairs: &[(String, String)]) -> Vec<Self> {
+        const FIELDS: [&str; 7] = ["kind", "description", "quantity", "unit", "unit_price", "vat_rate", "discount"];
+        let mut columns: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (key, value) in pairs {
+            if let Some(field) = FIELDS.iter().find(|f| **f == key) {
+                columns.entry(field).or_default().push(value);
+            }
+        }
+        let rows = columns.values().map(Vec::len).max().unwrap_or(0).min(service::MAX_LINES + 1);
+        let cell = |name: &str, i: usize| {
+            columns.get(name).and_then(|c| c.get(i)).map(|v| (*v).to_owned()).unwrap_or_default()
+        };
+        (0..rows)
+            .map(|i| Self {
+                kind: cell("kind", i),
+                description: cell("description", i),
+                quantity: cell("quantity", i),
+                unit: cell("unit", i),
+                unit_price: cell("unit_price", i),
+                vat_rate: cell("vat_rate", i),
+                discount: cell("discount", i),
+            })
+            .filter(|l| !l.is_blank())
+            .collect()
+    }
+
+    /// The service inputs of these rows; fields that are not numbers become errors.
+    pub fn inputs(lines: &[Self], errors: &mut FormErrors) -> Vec<LineInput> {
+        let locale = i18n::current();
+        let mut inputs = Vec::with_capacity(lines.len());
+        for (i, l) in lines.iter().enumerate() {
+            let mut number = |name: &str, raw: &str| -> Option<Decimal> {
+                let raw = raw.trim();
+                if raw.is_empty() {
+                    return None;
+                }
+                parse_decimal(raw).or_else(|| {
+                    errors.add(&format!("lines[{i}].{name}"), Msg::new("field.not_a_number").render(locale));
+                    None
+                })
+            };
+            inputs.push(LineInput {
+                kind: LineKind::parse(l.kind.trim()),
+                description: Some(l.description.clone()),
+                quantity: number("quantity", &l.quantity),
+                unit: Some(l.unit.clone()),
+                unit_price: number("unit_price", &l.unit_price),
+                vat_rate: number("vat_rate", &l.vat_rate),
+                discount: number("discount", &l.discount),
+            });
+        }
+        inputs
+    }
+
+    /// The editor's rows: these lines, then blank ones to fill, with their errors.
+    pub fn editor_rows(
+        lines: &[Self],
+        default_vat: &str,
+        errors: &FormErrors,
+        tr: crate::platform::i18n::Tr,
+    ) -> Vec<LineRow> {
+        let mut lines = lines.to_vec();
+        let blanks = if lines.is_empty() { 3 } else { 1 };
+        lines.extend(std::iter::repeat_with(|| Self::blank(default_vat)).take(blanks));
+        lines
+            .into_iter()
+            .enumerate()
+            .map(|(index, line)| {
+                let kinds = LineKind::ALL
+                    .into_iter()
+                    .map(|k| SelectOption {
+                        value: k.as_str().to_owned(),
+                        label: tr.t(k.label_key()).to_owned(),
+                        selected: k.as_str() == line.kind || (line.kind.is_empty() && k == LineKind::Part),
+                    })
+                    .collect();
+                let error = errors.messages_with_prefix(&format!("lines[{index}]."));
+                LineRow { index, line, kinds, error }
+            })
+            .collect()
+    }
+}
+
+/// A price as the editor shows it: at least two decimals, more when it has them (`12,90`, `0,125`).
+fn editable_price(price: Decimal) -> String {
+    let mut value = price.normalize();
+    if value.scale() < 2 {
+        value.rescale(2);
+    }
+    value.to_string().replace('.', ",")
+}
+
+/// The organization's first VAT rate, as the editor pre-fills it (`20`, `5,5`).
+pub async fn default_vat(db: &impl ConnectionTrait, org: OrgId) -> AppResult<String> {
+    let organization = crate::identity::organizations::service::get(db, org).await?;
+    Ok(organization.vat_rates.first().cloned().unwrap_or_else(|| "20".to_owned()).replace('.', ","))
+}
+
+/// The editor as typed: the header fields and the lines, in the order of the page.
+#[derive(Debug, Clone, Default)]
+pub struct QuoteForm {
+    pub client_id: String,
+    pub vehicle_id: String,
+    pub issue_date: String,
+    pub valid_until: String,
+    pub notes: String,
+    pub terms: String,
+    pub line_decisions: bool,
+    pub lines: Vec<LineForm>,
+}
+
+impl QuoteForm {
+    /// Reads the form's pairs; the line fields repeat once per row.
+    fn from_pairs(pairs: &[(String, String)]) -> Self {
+        let mut form = Self::default();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "client_id" => form.client_id.clone_from(value),
+                "vehicle_id" => form.vehicle_id.clone_from(value),
+                "issue_date" => form.issue_date.clone_from(value),
+                "valid_until" => form.valid_until.clone_from(value),
+                "notes" => form.notes.clone_from(value),
+                "terms" => form.terms.clone_from(value),
+                "line_decisions" => form.line_decisions = true,
+                _ => {}
+            }
+        }
+        form.lines = LineForm::rows_from_pairs(pairs);
+        form
+    }
+
+    fn from_quote(q: &Quote) -> Self {
+        Self {
+            client_id: q.client_id.to_string(),
+            vehicle_id: q.vehicle_id.map(|v| v.to_string()).unwrap_or_default(),
+            issue_date: q.issue_date.to_string(),
+            valid_until: q.valid_until.to_string(),
+            notes: q.notes.clone().unwrap_or_default(),
+            terms: q.terms.clone().unwrap_or_default(),
+            line_decisions: q.line_decisions,
+            lines: q
+                .lines
+                .iter()
+                .map(|l| LineForm {
+                    kind: l.kind.as_str().to_owned(),
+                    description: l.description.clone(),
+                    quantity: format_plain(l.quantity),
+                    unit: l.unit.clone().unwrap_or_default(),
+                    unit_price: editable_price(l.unit_price),
+                    vat_rate: format_plain(l.vat_rate),
+                    discount: format_plain(l.discount),
+                })
+                .collect(),
+        }
+    }
+
+    /// The service input, and the errors of fields that are not even numbers or dates.
+    fn to_input(&self) -> (QuoteInput, FormErrors) {
+        let mut errors = FormErrors::default();
+        let locale = i18n::current();
+        let mut id = |field: &str, raw: &str| -> Option<i64> {
+            let raw = raw.trim();
+            if raw.is_empty() {
+                return None;
+            }
+            raw.parse().ok().or_else(|| {
+                errors.add(field, Msg::new("field.not_a_number").render(locale));
+                None
+            })
+        };
+        let client_id = id("client_id", &self.client_id);
+        let vehicle_id = id("vehicle_id", &self.vehicle_id);
+        let mut date = |field: &str, raw: &str| -> Option<chrono::NaiveDate> {
+            let raw = raw.trim();
+            if raw.is_empty() {
+                return None;
+            }
+            chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok().or_else(|| {
+                errors.add(field, Msg::new("quote.date_invalid").render(locale));
+                None
+            })
+        };
+        let issue_date = date("issue_date", &self.issue_date);
+        let valid_until = date("valid_until", &self.valid_until);
+        let lines = LineForm::inputs(&self.lines, &mut errors);
+        let input = QuoteInput {
+            client_id,
+            vehicle_id,
+            issue_date,
+            valid_until,
+            notes: Some(self.notes.clone()),
+            terms: Some(self.terms.clone()),
+            line_decisions: Some(self.line_decisions),
+            lines,
+        };
+        (input, errors)
+    }
+}
+
+/// One row of the line editor, with its own field names and errors.
+#[derive(Debug, Clone)]
+pub struct LineRow {
+    pub index: usize,
+    pub line: LineForm,
+    pub kinds: Vec<SelectOption>,
+    pub error: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "workshop/quotes/form.html")]
+struct FormPage {
+    page: PageCtx,
+    heading: String,
+    action: String,
+    cancel_url: String,
+    client_name: String,
+    form: QuoteForm,
+    vehicles: Vec<SelectOption>,
+    rows: Vec<LineRow>,
+    errors: FormErrors,
+}
+
+impl FormPage {
+    async fn build(
+        state: &AppState,
+        org: OrgId,
+        page: PageCtx,
+        (heading, action, cancel_url): (String, String, String),
+        form: QuoteForm,
+        errors: FormErrors,
+    ) -> AppResult<Self> {
+        let client_id: i64 = form.client_id.trim().parse().map_err(|_| AppError::NotFound)?;
+        let client = clients::get(&state.db, org, client_id).await?;
+        let owned = clients::vehicles_of(&state.db, org, client_id).await?;
+        let mut vehicles = vec![SelectOption {
+            value: String::new(),
+            label: page.tr.t("quote.no_vehicle").to_owned(),
+            selected: form.vehicle_id.is_empty(),
+        }];
+        let mut listed = false;
+        for v in owned {
+            let value = v.id.to_string();
+            listed |= value == form.vehicle_id;
+            vehicles.push(SelectOption {
+                selected: value == form.vehicle_id,
+                label: format!("{} — {} {}", v.license_plate, v.brand, v.model),
+                value,
+            });
+        }
+        // A quote's vehicle may have changed owner since: keep it choosable.
+        if !listed
+            && let Ok(vehicle_id) = form.vehicle_id.parse::<i64>()
+            && let Some(v) = vehicles::get_many(&state.db, org, &[vehicle_id]).await?.into_iter().next()
+        {
+            vehicles.push(SelectOption {
+                value: v.id.to_string(),
+                label: format!("{} — {} {}", v.license_plate, v.brand, v.model),
+                selected: true,
+            });
+        }
+        let default_vat = default_vat(&state.db, org).await?;
+        let rows = LineForm::editor_rows(&form.lines, &default_vat, &errors, page.tr);
+        Ok(Self {
+            page,
+            heading,
+            action,
+            cancel_url,
+            client_name: client.display_name().to_owned(),
+            form,
+            vehicles,
+            rows,
+            errors,
+        })
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct NewQuery {
+    client_id: Option<String>,
+}
+
+async fn new_form(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    page: PageCtx,
+    ApiQuery(query): ApiQuery<NewQuery>,
+) -> WebResult<Response> {
+    let Some(client_id) = query.client_id.filter(|c| !c.trim().is_empty()) else {
+        let message = i18n::current().text("quotes.choose_client").to_owned();
+        return Ok(redirect_with_flash("/clients", "success", &message));
+    };
+    let settings = service::settings(&state.db, org).await?;
+    let form = QuoteForm {
+        client_id: client_id.clone(),
+        terms: settings.quote_terms.clone().unwrap_or_default(),
+        line_decisions: settings.line_decisions,
+        ..Default::default()
+    };
+    let heading = page.tr.t("quotes.new").to_owned();
+    let target = (heading, "/quotes".to_owned(), format!("/clients/{client_id}"));
+    Ok(FormPage::build(&state, org, page, target, form, FormErrors::default()).await?.into_response())
+}
+
+/// Runs `write` unless a field is not even a number; turns refusals into field errors.
+async fn submit<F, Fut>(form: &QuoteForm, write: F) -> Result<Result<Quote, FormErrors>, AppError>
+where
+    F: FnOnce(QuoteInput) -> Fut,
+    Fut: Future<Output = Result<Quote, AppError>>,
+{
+    let (input, parse_errors) = form.to_input();
+    if !parse_errors.is_empty() {
+        return Ok(Err(parse_errors));
+    }
+    match write(input).await {
+        Ok(quote) => Ok(Ok(quote)),
+        Err(AppError::Conflict { message, .. }) => {
+            let mut errors = FormErrors::default();
+            errors.add("form", message.render(i18n::current()));
+            Ok(Err(errors))
+        }
+        Err(err) => FormErrors::from_app_error(err).map(Err),
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    actor: Actor,
+    page: PageCtx,
+    FormBody(pairs): FormBody<Vec<(String, String)>>,
+) -> WebResult<Response> {
+    let form = QuoteForm::from_pairs(&pairs);
+    let db = &state.db;
+    let actor = &actor;
+    match submit(&form, |input| async move { service::create(db, actor, &input).await }).await? {
+        Ok(quote) => {
+            let message = i18n::current().format("quotes.created", &[("number", &quote.number)]);
+            Ok(redirect_with_flash(&format!("/quotes/{}", quote.id), "success", &message))
+        }
+        Err(errors) => {
+            let heading = page.tr.t("quotes.new").to_owned();
+            let target = (heading, "/quotes".to_owned(), format!("/clients/{}", form.client_id.trim()));
+            Ok(unprocessable(FormPage::build(&state, org, page, target, form, errors).await?))
+        }
+    }
+}
+
+async fn edit_form(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    page: PageCtx,
+    Id(id): Id,
+) -> WebResult<Response> {
+    let quote = service::get(&state.db, org, id).await?;
+    if quote.status != QuoteStatus::Draft {
+        let message = AppError::Conflict {
+            code: "quote_not_editable",
+            field: None,
+            message: Msg::new("quote.not_editable").arg("status", page.tr.t(quote.status.label_key())),
+        }
+        .detail(i18n::current());
+        return Ok(redirect_with_flash(&format!("/quotes/{id}"), "error", &message));
+    }
+    let heading = page.tr.f("quotes.edit", "number", &quote.number);
+    let target = (heading, format!("/quotes/{id}/edit"), format!("/quotes/{id}"));
+    Ok(FormPage::build(&state, org, page, target, QuoteForm::from_quote(&quote), FormErrors::default())
+        .await?
+        .into_response())
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    actor: Actor,
+    page: PageCtx,
+    Id(id): Id,
+    FormBody(pairs): FormBody<Vec<(String, String)>>,
+) -> WebResult<Response> {
+    let form = QuoteForm::from_pairs(&pairs);
+    let db = &state.db;
+    let actor = &actor;
+    match submit(&form, |input| async move { service::replace(db, actor, id, &input).await }).await? {
+        Ok(quote) => {
+            let message = i18n::current().format("quotes.updated", &[("number", &quote.number)]);
+            Ok(redirect_with_flash(&format!("/quotes/{id}"), "success", &message))
+        }
+        Err(errors) => {
+            let current = service::get(&state.db, org, id).await?;
+            let heading = page.tr.f("quotes.edit", "number", &current.number);
+            let target = (heading, format!("/quotes/{id}/edit"), format!("/quotes/{id}"));
+            Ok(unprocessable(FormPage::build(&state, org, page, target, form, errors).await?))
+        }
+    }
+}
+
+/// Shows a refusal (409) on the quote's page instead of an error page.
+fn conflict_flash(id: i64, err: AppError) -> WebResult<Response> {
+    match err {
+        err @ AppError::Conflict { .. } => {
+            Ok(redirect_with_flash(&format!("/quotes/{id}"), "error", &err.detail(i18n::current())))
+        }
+        other => Err(other.into()),
+    }
+}
+
+async fn send(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    actor: Actor,
+    page: PageCtx,
+    Id(id): Id,
+) -> WebResult<Response> {
+    match service::send(&state.db, &actor, id).await {
+        Ok((_, link)) => {
+            let url = service::share_url(&state.config.public_url, &link);
+            // The link is shown once, on this page: only its hash is kept.
+            Ok(show_page(&state, org, page, id, Some(url)).await?.into_response())
+        }
+        Err(err) => conflict_flash(id, err),
+    }
+}
+
+async fn email(State(state): State<AppState>, actor: Actor, Id(id): Id) -> WebResult<Response> {
+    match service::email(&state.db, &actor, id, &state.config.public_url).await {
+        Ok((quote, _)) => {
+            let message = i18n::current().format("quotes.emailed", &[("number", &quote.number)]);
+            Ok(redirect_with_flash(&format!("/quotes/{id}"), "success", &message))
+        }
+        Err(err) => conflict_flash(id, err),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DecisionForm {
+    decision: String,
+}
+
+async fn decide(
+    State(state): State<AppState>,
+    actor: Actor,
+    Id(id): Id,
+    FormBody(form): FormBody<DecisionForm>,
+) -> WebResult<Response> {
+    let decision = match form.decision.as_str() {
+        "accept" => Decision::Accept,
+        "decline" => Decision::Decline,
+        _ => return Err(AppError::BadRequest("decision must be accept or decline".to_owned()).into()),
+    };
+    match service::decide(&state.db, &actor, id, &DecisionInput { decision, accepted_line_ids: None }).await {
+        Ok(quote) => {
+            let key = if decision == Decision::Accept { "quotes.accepted" } else { "quotes.rejected" };
+            let message = i18n::current().format(key, &[("number", &quote.number)]);
+            Ok(redirect_with_flash(&format!("/quotes/{id}"), "success", &message))
+        }
+        Err(err) => conflict_flash(id, err),
+    }
+}
+
+async fn duplicate(State(state): State<AppState>, actor: Actor, Id(id): Id) -> WebResult<Response> {
+    let copy = service::duplicate(&state.db, &actor, id).await?;
+    let message = i18n::current().format("quotes.duplicated", &[("number", &copy.number)]);
+    Ok(redirect_with_flash(&format!("/quotes/{}/edit", copy.id), "success", &message))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "workshop/quotes/settings.html")]
+struct SettingsPage {
+    page: PageCtx,
+    form: SettingsForm,
+    errors: FormErrors,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct SettingsForm {
+    quote_number_format: String,
+    quote_validity_days: String,
+    line_decisions: Option<String>,
+    quote_terms: String,
+    legal_mentions: String,
+}
+
+async fn settings_form(State(state): State<AppState>, Tenant(org): Tenant, page: PageCtx) -> WebResult<SettingsPage> {
+    let s = service::settings(&state.db, org).await?;
+    let form = SettingsForm {
+        quote_number_format: s.quote_number_format,
+        quote_validity_days: s.quote_validity_days.to_string(),
+        line_decisions: s.line_decisions.then(|| "on".to_owned()),
+        quote_terms: s.quote_terms.unwrap_or_default(),
+        legal_mentions: s.legal_mentions.unwrap_or_default(),
+    };
+    Ok(SettingsPage { page, form, errors: FormErrors::default() })
+}
+
+async fn save_settings(
+    actor: Actor,
+    State(state): State<AppState>,
+    page: PageCtx,
+    FormBody(form): FormBody<SettingsForm>,
+) -> WebResult<Response> {
+    let input = WorkshopSettings {
+        quote_number_format: form.quote_number_format.clone(),
+        quote_validity_days: form.quote_validity_days.trim().parse().unwrap_or(0),
+        line_decisions: form.line_decisions.is_some(),
+        quote_terms: Some(form.quote_terms.clone()),
+        legal_mentions: Some(form.legal_mentions.clone()),
+    };
+    match service::update_settings(&state.db, &actor, &input).await {
+        Ok(_) => {
+            Ok(redirect_with_flash("/workshop/settings", "success", i18n::current().text("workshop.settings_saved")))
+        }
+        Err(err) => Ok(unprocessable(SettingsPage { page, form, errors: FormErrors::from_app_error(err)? })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+
+    #[test]
+    fn editor_prices_keep_their_cents() {
+        let price = |s: &str| editable_price(Decimal::from_str(s).unwrap_or_default());
+        assert_eq!(price("12.9"), "12,90");
+        assert_eq!(price("60"), "60,00");
+        assert_eq!(price("0.1250"), "0,125");
+    }
+}

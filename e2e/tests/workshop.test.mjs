@@ -1,0 +1,102 @@
+// A garage's counter: a new client, a quote with two lines, its PDF, and the
+// maintenance alerts — in a real browser.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { startServer, launchBrowser, ADMIN } from "./server.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function signIn(page, path) {
+  await page.goto(`${server.url}${path}`);
+  await page.getByLabel("Adresse e-mail").fill(ADMIN.email);
+  await page.getByLabel("Mot de passe").fill(ADMIN.password);
+  await page.getByRole("button", { name: "Se connecter" }).click();
+  await page.waitForURL(`${server.url}${path}`);
+}
+
+test("create a client, write a quote with two lines, download its PDF, see the alerts", async () => {
+  // The vehicle is already in the fleet, with 90,000 km on the clock and no service on record.
+  const api = `${server.url}/api/v1`;
+  const headers = { "content-type": "application/json", authorization: `Bearer ${await server.token()}` };
+  const garage = await (await fetch(`${api}/garages`, {
+    method: "POST", headers, body: JSON.stringify({ name: "Garage du Port", address: "2 quai Est", city: "Marseille" }),
+  })).json();
+  const vehicle = await fetch(`${api}/vehicles`, {
+    method: "POST", headers,
+    body: JSON.stringify({ garage_id: garage.id, brand: "Renault", model: "Kangoo", year: 2019, license_plate: "GH-451-KL", mileage_km: 90000 }),
+  });
+  assert.equal(vehicle.status, 201);
+
+  const page = await browser.newPage({ acceptDownloads: true });
+  await signIn(page, "/clients");
+  await page.getByRole("link", { name: "Nouveau client" }).click();
+  await page.getByLabel("Nom et prénom").fill("Jeanne Martin");
+  await page.getByLabel("Téléphone").fill("06 12 34 56 78");
+  await page.getByLabel("E-mail", { exact: true }).fill("jeanne.martin@exemple.fr");
+  await page.getByRole("button", { name: "Enregistrer" }).click();
+  await page.getByText("Client Jeanne Martin créé.").waitFor();
+
+  await page.getByLabel("Rattacher un véhicule (immatriculation)").fill("gh 451 kl");
+  await page.getByRole("button", { name: "Rattacher" }).click();
+  await page.getByText("Le véhicule GH-451-KL appartient désormais à ce client.").waitFor();
+
+  await page.getByRole("link", { name: "Nouveau devis" }).click();
+  await page.getByLabel("Véhicule", { exact: true }).selectOption({ label: "GH-451-KL — Renault Kangoo" });
+  await page.getByLabel("Désignation 1").fill("Plaquettes de frein avant");
+  await page.getByLabel("PU HT 1").fill("48,90");
+  await page.getByLabel("Type 2").selectOption({ label: "Main-d'œuvre" });
+  await page.getByLabel("Désignation 2").fill("Remplacement des plaquettes");
+  await page.getByLabel("Qté 2").fill("1,5");
+  await page.getByLabel("PU HT 2").fill("60");
+  await page.getByRole("button", { name: "Enregistrer" }).click();
+  await page.getByText(/Devis DEV-\d{4}-0001 créé\./).waitFor();
+  // 48.90 + 90.00 = 138.90 excl. tax; VAT 27.78; 166.68 incl.
+  assert.equal((await page.getByTestId("total-incl").textContent()).replace(/\s/g, " "), "166,68 €");
+
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "Télécharger le PDF" }).click(),
+  ]);
+  assert.match(download.suggestedFilename(), /^DEV-\d{4}-0001\.pdf$/);
+  const pdf = readFileSync(await download.path());
+  assert.equal(pdf.subarray(0, 5).toString(), "%PDF-");
+  assert.ok(pdf.length > 5000, `a real document (${pdf.length} bytes)`);
+  if (process.env.E2E_SCREENSHOTS) {
+    await page.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/quote.png`, fullPage: true });
+  }
+
+  // At the counter, the mileage is read off the dashboard: the alerts follow at once.
+  await page.goto(`${server.url}/vehicles/${(await vehicle.json()).id}/maintenance`);
+  await page.getByRole("spinbutton", { name: /^Kilométrage/ }).fill("90500");
+  await page.getByRole("button", { name: "Enregistrer le relevé" }).click();
+  await page.getByText("Relevé kilométrique enregistré.").waitFor();
+
+  await page.getByRole("link", { name: "Alertes", exact: true }).click();
+  await page.waitForURL(`${server.url}/alerts`);
+  const alerts = page.locator("main table");
+  await alerts.getByText("GH-451-KL").first().waitFor();
+  assert.match(await alerts.textContent(), /Vidange/);
+  assert.match(await alerts.textContent(), /Contrôle des freins/);
+  await page.getByLabel("Échéance").selectOption({ label: "En retard" });
+  await page.getByRole("button", { name: "Filtrer" }).click();
+  await page.waitForURL(/window=overdue/);
+  assert.ok((await page.locator("main tbody tr").count()) >= 3, "oil, tyres and brakes are overdue");
+  if (process.env.E2E_SCREENSHOTS) {
+    await page.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/alerts.png`, fullPage: true });
+    await page.goto(`${server.url}/dashboard`);
+    await page.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/dashboard.png`, fullPage: true });
+  }
+  await page.close();
+});
