@@ -11,6 +11,7 @@ mod m20261121_000005_organization_settings;
 mod m20261121_000006_fleet_performance;
 mod m20261121_000007_workshop;
 mod m20261121_000008_service_history;
+mod m20261121_000009_school;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000006_fleet_performance::Migration),
             Box::new(m20261121_000007_workshop::Migration),
             Box::new(m20261121_000008_service_history::Migration),
+            Box::new(m20261121_000009_school::Migration),
         ]
     }
 }

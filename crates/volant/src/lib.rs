@@ -6,6 +6,7 @@ pub mod fleet;
 pub mod identity;
 pub mod notify;
 pub mod platform;
+pub mod school;
 pub mod workshop;
 
 use axum::Router;

@@ -57,10 +57,18 @@ pub enum Permission {
     WorkshopWrite,
     /// Record interventions and mileage readings (workshop staff).
     InterventionsRecord,
+    /// See the school's candidates, instructors, training vehicles and exams.
+    SchoolRead,
+    /// Manage the school: files, settings, bookings, exam sessions.
+    SchoolWrite,
+    /// See the lesson planning (each person their own part of it).
+    SchoolPlanning,
+    /// Record how lessons went; enter and validate exam results.
+    Teaching,
 }
 
 impl Permission {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 13] = [
         Self::FleetRead,
         Self::FleetWrite,
         Self::AuditRead,
@@ -70,6 +78,10 @@ impl Permission {
         Self::WorkshopRead,
         Self::WorkshopWrite,
         Self::InterventionsRecord,
+        Self::SchoolRead,
+        Self::SchoolWrite,
+        Self::SchoolPlanning,
+        Self::Teaching,
     ];
 }
 
@@ -88,6 +100,10 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             Permission::WorkshopRead,
             Permission::WorkshopWrite,
             Permission::InterventionsRecord,
+            Permission::SchoolRead,
+            Permission::SchoolWrite,
+            Permission::SchoolPlanning,
+            Permission::Teaching,
         ],
     ),
     (
@@ -99,14 +115,18 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             Permission::WorkshopRead,
             Permission::WorkshopWrite,
             Permission::InterventionsRecord,
+            Permission::SchoolRead,
+            Permission::SchoolWrite,
+            Permission::SchoolPlanning,
+            Permission::Teaching,
         ],
     ),
     (
         Role::Staff,
         &[Permission::FleetRead, Permission::OwnProfile, Permission::WorkshopRead, Permission::InterventionsRecord],
     ),
-    (Role::Instructor, &[Permission::OwnProfile]),
-    (Role::Candidate, &[Permission::OwnProfile]),
+    (Role::Instructor, &[Permission::OwnProfile, Permission::SchoolPlanning, Permission::Teaching]),
+    (Role::Candidate, &[Permission::OwnProfile, Permission::SchoolPlanning]),
 ];
 
 impl Role {

@@ -30,6 +30,10 @@ pub enum AppError {
     /// The request contradicts the stored data; `field` names the input at fault, if one is.
     #[error("conflict: {code}")]
     Conflict { code: &'static str, field: Option<&'static str>, message: Msg },
+    /// A conflict with one existing record (a booking refused by another lesson),
+    /// whose id the problem document carries as `conflicting_id`.
+    #[error("conflict: {code} with {with_id}")]
+    ConflictWith { code: &'static str, field: Option<&'static str>, message: Msg, with_id: i64 },
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     /// No valid credentials were presented.
@@ -80,7 +84,7 @@ impl AppError {
             Self::Unauthorized | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Conflict { .. } | Self::ConflictWith { .. } => StatusCode::CONFLICT,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -99,7 +103,7 @@ impl AppError {
             Self::InvalidCredentials => "invalid_credentials",
             Self::Forbidden => "forbidden",
             Self::TooManyRequests { .. } => "too_many_requests",
-            Self::Conflict { code, .. } => code,
+            Self::Conflict { code, .. } | Self::ConflictWith { code, .. } => code,
             Self::Validation(_) => "validation_failed",
             Self::BadRequest(_) => "bad_request",
             Self::UnsupportedMediaType => "unsupported_media_type",
@@ -120,7 +124,7 @@ impl AppError {
             Self::TooManyRequests { retry_after_secs } => {
                 locale.format("error.too_many_requests", &[("seconds", &retry_after_secs.to_string())])
             }
-            Self::Conflict { message, .. } => message.render(locale),
+            Self::Conflict { message, .. } | Self::ConflictWith { message, .. } => message.render(locale),
             Self::Validation(_) => locale.text("error.validation").to_owned(),
             Self::BadRequest(detail) => locale.format("error.bad_request", &[("detail", detail)]),
             Self::UnsupportedMediaType => locale.text("error.unsupported_media_type").to_owned(),
@@ -155,6 +159,10 @@ impl AppError {
                         .map(|e| ProblemField { field: e.field.clone(), message: e.message.render(locale) })
                         .collect(),
                 ),
+                _ => None,
+            },
+            conflicting_id: match self {
+                Self::ConflictWith { with_id, .. } => Some(*with_id),
                 _ => None,
             },
         }
@@ -212,6 +220,9 @@ pub struct Problem {
     /// Present on 422 responses: one entry per invalid field.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<ProblemField>>,
+    /// Present on some 409 responses: the record in the way (e.g. the lesson a booking clashes with).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflicting_id: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

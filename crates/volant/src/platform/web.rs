@@ -285,7 +285,8 @@ impl FormErrors {
     pub fn from_app_error(err: AppError) -> Result<Self, AppError> {
         match err {
             AppError::Validation(errors) => Ok(Self::from_fields(&errors)),
-            AppError::Conflict { field: Some(field), message, .. } => {
+            AppError::Conflict { field: Some(field), message, .. }
+            | AppError::ConflictWith { field: Some(field), message, .. } => {
                 let mut errors = Self::default();
                 errors.add(field, message.render(i18n::current()));
                 Ok(errors)

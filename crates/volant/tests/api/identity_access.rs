@@ -76,6 +76,12 @@ backend_tests! {
                     Permission::UsersManage
                 } else if path.starts_with("/api/v1/organization") {
                     if method == Method::GET { Permission::OwnProfile } else { Permission::OrgSettings }
+                } else if path.ends_with("/outcome") {
+                    Permission::Teaching
+                } else if path.starts_with("/api/v1/school/lessons") {
+                    if method == Method::GET { Permission::SchoolPlanning } else { Permission::SchoolWrite }
+                } else if path.starts_with("/api/v1/school") {
+                    if method == Method::GET { Permission::SchoolRead } else { Permission::SchoolWrite }
                 } else if method != Method::GET
                     && (path.starts_with("/api/v1/interventions") || path.ends_with("/mileage") || path.ends_with("/intervention"))
                 {

@@ -42,6 +42,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
             "/api/v1",
             fleet::api_router(state)
                 .merge(crate::workshop::api_router(state))
+                .merge(crate::school::api_router(state))
                 .merge(crate::identity::api_router(state)),
         )
         .split_for_parts()

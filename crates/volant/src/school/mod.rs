@@ -1,0 +1,22 @@
+//! Driving school (seed 003, auto-école): candidates, instructors, training
+//! vehicles (fleet vehicles flagged for the school), lesson planning under
+//! conflict rules, exams with manual validation.
+
+pub mod access;
+pub mod entity;
+pub mod people;
+pub mod planning;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::identity::{self, roles::Permission};
+use crate::platform::AppState;
+
+/// The school API: its files with `SchoolRead`/`SchoolWrite`; the planning is read
+/// by everyone with a place in the school (each sees their own); instructors
+/// record how lessons went.
+pub fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
+    identity::guard(people::api::router(), state, Permission::SchoolRead, Permission::SchoolWrite)
+        .merge(identity::guard(planning::api::router(), state, Permission::SchoolPlanning, Permission::SchoolWrite))
+        .merge(identity::guard(planning::api::teaching_router(), state, Permission::Teaching, Permission::Teaching))
+}

@@ -1,0 +1,5 @@
+//! Lesson planning: booking, moving, cancelling and completing lessons, under
+//! rules checked in the booking's own transaction.
+
+pub mod api;
+pub mod service;

@@ -1,0 +1,933 @@
+//! Lessons. Booking and moving check every rule inside the write's transaction,
+//! after taking a lock on each resource the lesson uses (instructor, vehicle,
+//! candidate), so two simultaneous bookings of one slot cannot both win:
+//! PostgreSQL serializes them on transaction-scoped advisory locks, SQLite has a
+//! single writer at a time.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, Timelike, Utc};
+use chrono_tz::Tz;
+use sea_orm::sea_query::{Alias, Expr, Func};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set, Statement,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::identity::audit::{self, Actor};
+use crate::identity::organizations::service as organizations;
+use crate::notify::outbox::{self, Email};
+use crate::platform::db::Writer;
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::i18n::{Locale, Msg};
+use crate::platform::tenant::OrgId;
+use crate::platform::validate::Validator;
+use crate::school::access::Viewer;
+use crate::school::entity::{candidate, lesson};
+use crate::school::people::{candidates, instructors, settings, vehicles};
+use crate::workshop::maintenance::service::{self as maintenance, AlertFilter, Window};
+
+pub const AUDIT_ENTITY: &str = "lesson";
+const MIN_MINUTES: i64 = 15;
+const MAX_MINUTES: i64 = 8 * 60;
+/// Longest range a planning view may ask for.
+const MAX_RANGE_DAYS: i64 = 62;
+/// Maintenance whose overdue alert keeps a training car off the road.
+pub const SAFETY_KINDS: &[&str] = &["inspection", "insurance", "brakes", "tyres"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LessonKind {
+    Driving,
+    Theory,
+    MockExam,
+}
+
+impl LessonKind {
+    pub const ALL: [Self; 3] = [Self::Driving, Self::Theory, Self::MockExam];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Driving => "driving",
+            Self::Theory => "theory",
+            Self::MockExam => "mock_exam",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == value)
+    }
+
+    /// Driving and mock exams happen in a car, and count as driving hours.
+    pub fn in_car(self) -> bool {
+        !matches!(self, Self::Theory)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LessonStatus {
+    Scheduled,
+    Done,
+    Cancelled,
+    NoShow,
+}
+
+impl LessonStatus {
+    pub const ALL: [Self; 4] = [Self::Scheduled, Self::Done, Self::Cancelled, Self::NoShow];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scheduled => "scheduled",
+            Self::Done => "done",
+            Self::Cancelled => "cancelled",
+            Self::NoShow => "no_show",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+}
+
+/// A candidate's driving time, in minutes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Hours {
+    /// Forecast by the initial evaluation.
+    pub forecast_minutes: Option<i32>,
+    pub bought_minutes: i32,
+    pub done_minutes: i32,
+    pub scheduled_minutes: i32,
+    /// Late cancellations and no-shows: counted as taken.
+    pub due_minutes: i32,
+    /// Bought minus done minus due (negative: owed to the school).
+    pub remaining_minutes: i32,
+}
+
+impl Hours {
+    pub fn with_bought(mut self, bought: i32, forecast: Option<i32>) -> Self {
+        self.bought_minutes = bought;
+        self.forecast_minutes = forecast;
+        self.remaining_minutes = bought - self.done_minutes - self.due_minutes;
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Lesson {
+    pub id: i64,
+    pub kind: LessonKind,
+    pub status: LessonStatus,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub minutes: i32,
+    pub candidate_id: i64,
+    pub candidate_name: String,
+    pub instructor_id: i64,
+    pub instructor_name: String,
+    pub vehicle_id: Option<i64>,
+    pub vehicle_label: Option<String>,
+    pub meeting_point: Option<String>,
+    /// Cancelled inside the notice period: counted as due.
+    pub late_cancellation: bool,
+    pub cancellation_reason: Option<String>,
+    /// What was worked on (recorded by the instructor).
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct LessonInput {
+    #[schema(required = true)]
+    pub candidate_id: Option<i64>,
+    #[schema(required = true)]
+    pub instructor_id: Option<i64>,
+    /// Required for driving lessons and mock exams.
+    pub vehicle_id: Option<i64>,
+    /// Default `driving`.
+    pub kind: Option<LessonKind>,
+    #[schema(required = true, value_type = String, example = "2026-11-23T10:00:00+01:00")]
+    pub starts_at: Option<DateTime<FixedOffset>>,
+    #[schema(required = true, value_type = String, example = "2026-11-23T11:00:00+01:00")]
+    pub ends_at: Option<DateTime<FixedOffset>>,
+    pub meeting_point: Option<String>,
+}
+
+/// Moving a lesson: new times, and optionally another instructor or vehicle.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct MoveInput {
+    #[schema(required = true, value_type = String)]
+    pub starts_at: Option<DateTime<FixedOffset>>,
+    #[schema(required = true, value_type = String)]
+    pub ends_at: Option<DateTime<FixedOffset>>,
+    pub instructor_id: Option<i64>,
+    pub vehicle_id: Option<i64>,
+    pub meeting_point: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct CancelInput {
+    pub reason: Option<String>,
+}
+
+/// How a lesson went: `done` (with what was worked on) or `no_show`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct OutcomeInput {
+    #[schema(required = true)]
+    pub status: Option<LessonStatus>,
+    pub notes: Option<String>,
+}
+
+/// A lesson as proposed, with every id resolved.
+#[derive(Debug, Clone)]
+struct Proposal {
+    kind: LessonKind,
+    candidate: candidates::CandidateSummary,
+    instructor: instructors::Instructor,
+    vehicle: Option<vehicles::TrainingVehicle>,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    meeting_point: Option<String>,
+}
+
+impl Proposal {
+    fn minutes(&self) -> i32 {
+        i32::try_from((self.ends_at - self.starts_at).num_minutes()).unwrap_or(i32::MAX)
+    }
+}
+
+/// Lesson times count in whole minutes.
+fn to_minute(at: DateTime<FixedOffset>) -> DateTime<Utc> {
+    let utc = at.with_timezone(&Utc);
+    utc.with_second(0).and_then(|t| t.with_nanosecond(0)).unwrap_or(utc)
+}
+
+fn check_times(
+    v: &mut Validator,
+    starts_at: Option<DateTime<FixedOffset>>,
+    ends_at: Option<DateTime<FixedOffset>>,
+) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let starts_at = v.required("starts_at", starts_at).map(to_minute);
+    let ends_at = v.required("ends_at", ends_at).map(to_minute);
+    let (starts_at, ends_at) = (starts_at?, ends_at?);
+    let minutes = (ends_at - starts_at).num_minutes();
+    if !(MIN_MINUTES..=MAX_MINUTES).contains(&minutes) {
+        v.add("ends_at", Msg::new("lesson.duration_invalid").arg("min", MIN_MINUTES).arg("max", MAX_MINUTES));
+        return None;
+    }
+    Some((starts_at, ends_at))
+}
+
+async fn zone_of(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Tz> {
+    Ok(organizations::get(db, org).await?.time_zone.parse::<Tz>().unwrap_or(chrono_tz::Europe::Paris))
+}
+
+fn local_label(zone: Tz, at: DateTime<Utc>, format: &str) -> String {
+    at.with_timezone(&zone).format(format).to_string()
+}
+
+/// Resolves a proposal's ids, with a 422 naming each unknown or unfit one.
+async fn resolve(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    kind: LessonKind,
+    (candidate_id, instructor_id, vehicle_id): (Option<i64>, Option<i64>, Option<i64>),
+    times: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    meeting_point: Option<String>,
+    mut v: Validator,
+) -> AppResult<Proposal> {
+    let candidate = match v.required("candidate_id", candidate_id) {
+        Some(id) => match candidates::summary_of(db, org, id).await {
+            Ok(c) => Some(c),
+            Err(AppError::NotFound) => {
+                v.add("candidate_id", Msg::new("school.candidate_unknown"));
+                None
+            }
+            Err(err) => return Err(err),
+        },
+        None => None,
+    };
+    let instructor = match v.required("instructor_id", instructor_id) {
+        Some(id) => match instructors::get(db, org, id).await {
+            Ok(i) if i.active => Some(i),
+            Ok(_) => {
+                v.add("instructor_id", Msg::new("school.instructor_inactive"));
+                None
+            }
+            Err(AppError::NotFound) => {
+                v.add("instructor_id", Msg::new("school.instructor_unknown"));
+                None
+            }
+            Err(err) => return Err(err),
+        },
+        None => None,
+    };
+    let vehicle = match (kind.in_car(), vehicle_id) {
+        (true, None) => {
+            v.add("vehicle_id", Msg::new("lesson.vehicle_required"));
+            None
+        }
+        (_, Some(id)) => match vehicles::get(db, org, id).await {
+            Ok(vehicle) if vehicle.active => Some(vehicle),
+            Ok(_) => {
+                v.add("vehicle_id", Msg::new("school.vehicle_inactive"));
+                None
+            }
+            Err(AppError::NotFound) => {
+                v.add("vehicle_id", Msg::new("school.vehicle_not_training"));
+                None
+            }
+            Err(err) => return Err(err),
+        },
+        (false, None) => None,
+    };
+    v.finish()?;
+    match (candidate, instructor, times) {
+        (Some(candidate), Some(instructor), Some((starts_at, ends_at))) => {
+            Ok(Proposal { kind, candidate, instructor, vehicle, starts_at, ends_at, meeting_point })
+        }
+        _ => Err(AppError::Internal("validator accepted a missing field".into())),
+    }
+}
+
+/// Takes the booking locks of a lesson's resources, in one global order (no
+/// deadlock between two bookings), until the transaction ends. PostgreSQL only:
+/// SQLite writers already run one at a time.
+async fn lock_resources(txn: &impl ConnectionTrait, proposal: &Proposal) -> AppResult<()> {
+    if txn.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    // Namespace 0x5C ("school") in the top byte, the resource class below it.
+    let key = |class: i64, id: i64| (0x5C_i64 << 56) | (class << 48) | (id & 0xFFFF_FFFF_FFFF);
+    let mut keys = vec![key(1, proposal.instructor.id), key(3, proposal.candidate.id)];
+    if let Some(vehicle) = &proposal.vehicle {
+        keys.push(key(2, vehicle.vehicle_id));
+    }
+    keys.sort_unstable();
+    for k in keys {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [k.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// The first lesson (not cancelled) of `column = id` overlapping the proposal.
+async fn first_overlap(
+    db: &impl ConnectionTrait,
+    column: lesson::Column,
+    id: i64,
+    proposal: &Proposal,
+    except: Option<i64>,
+) -> AppResult<Option<lesson::Model>> {
+    let mut query = lesson::Entity::find()
+        .filter(column.eq(id))
+        // The index walk starts no earlier than the longest lesson before the start.
+        .filter(lesson::Column::StartsAt.gt(proposal.starts_at - Duration::minutes(MAX_MINUTES)))
+        .filter(lesson::Column::StartsAt.lt(proposal.ends_at))
+        .filter(lesson::Column::EndsAt.gt(proposal.starts_at))
+        .filter(lesson::Column::Status.ne(LessonStatus::Cancelled.as_str()))
+        .order_by_asc(lesson::Column::StartsAt);
+    if let Some(except) = except {
+        query = query.filter(lesson::Column::Id.ne(except));
+    }
+    Ok(query.one(db).await?)
+}
+
+fn clash(code: &'static str, key: &'static str, other: &lesson::Model, zone: Tz) -> AppError {
+    AppError::ConflictWith {
+        code,
+        field: Some("starts_at"),
+        message: Msg::new(key)
+            .arg("lesson", other.id)
+            .arg("day", local_label(zone, other.starts_at, "%d/%m/%Y"))
+            .arg("start", local_label(zone, other.starts_at, "%H:%M"))
+            .arg("end", local_label(zone, other.ends_at, "%H:%M")),
+        with_id: other.id,
+    }
+}
+
+fn refusal(code: &'static str, field: &'static str, message: Msg) -> AppError {
+    AppError::Conflict { code, field: Some(field), message }
+}
+
+/// Every booking rule, in the caller's transaction (after `lock_resources`).
+/// `except` is the lesson being moved.
+async fn check_rules(db: &impl ConnectionTrait, org: OrgId, proposal: &Proposal, except: Option<i64>) -> AppResult<()> {
+    let zone = zone_of(db, org).await?;
+    let rules = settings::get(db, org).await?;
+    let category = proposal.candidate.category.as_str();
+    if proposal.kind.in_car() && !proposal.instructor.teaches(category) {
+        return Err(refusal(
+            "instructor_category",
+            "instructor_id",
+            Msg::new("lesson.instructor_category").arg("category", category),
+        ));
+    }
+    if let Some(vehicle) = &proposal.vehicle
+        && vehicle.category != category
+    {
+        return Err(refusal(
+            "vehicle_category",
+            "vehicle_id",
+            Msg::new("lesson.vehicle_category").arg("vehicle", &vehicle.category).arg("category", category),
+        ));
+    }
+    // The instructor's week, in the school's local time.
+    let local_start = proposal.starts_at.with_timezone(&zone);
+    let local_end = proposal.ends_at.with_timezone(&zone);
+    let day = local_start.date_naive();
+    if instructors::is_day_off(db, proposal.instructor.id, day).await? {
+        return Err(refusal(
+            "instructor_day_off",
+            "starts_at",
+            Msg::new("lesson.instructor_day_off").arg("day", day.format("%d/%m/%Y")),
+        ));
+    }
+    let start_minute = i32::try_from(local_start.hour() * 60 + local_start.minute()).unwrap_or(0);
+    let end_minute = if local_end.date_naive() == day {
+        i32::try_from(local_end.hour() * 60 + local_end.minute()).unwrap_or(0)
+    } else if local_end.date_naive() == day.succ_opt().unwrap_or(day)
+        && local_end.hour() == 0
+        && local_end.minute() == 0
+    {
+        24 * 60
+    } else {
+        i32::MAX
+    };
+    let weekday = i16::try_from(day.weekday().number_from_monday()).unwrap_or(0);
+    let windows = instructors::windows_of(db, proposal.instructor.id).await?;
+    let inside =
+        windows.iter().any(|w| w.weekday == weekday && w.start_minute <= start_minute && end_minute <= w.end_minute);
+    if !inside {
+        let today: Vec<String> = windows
+            .iter()
+            .filter(|w| w.weekday == weekday)
+            .map(|w| {
+                format!("{}–{}", instructors::format_minute(w.start_minute), instructors::format_minute(w.end_minute))
+            })
+            .collect();
+        let hours = if today.is_empty() { "—".to_owned() } else { today.join(", ") };
+        return Err(refusal(
+            "outside_availability",
+            "starts_at",
+            Msg::new("lesson.outside_availability").arg("hours", hours),
+        ));
+    }
+    if let Some(other) =
+        first_overlap(db, lesson::Column::InstructorId, proposal.instructor.id, proposal, except).await?
+    {
+        return Err(clash("instructor_busy", "lesson.instructor_busy", &other, zone));
+    }
+    if let Some(vehicle) = &proposal.vehicle
+        && let Some(other) = first_overlap(db, lesson::Column::VehicleId, vehicle.vehicle_id, proposal, except).await?
+    {
+        return Err(clash("vehicle_busy", "lesson.vehicle_busy", &other, zone));
+    }
+    if let Some(other) = first_overlap(db, lesson::Column::CandidateId, proposal.candidate.id, proposal, except).await?
+    {
+        return Err(clash("candidate_busy", "lesson.candidate_busy", &other, zone));
+    }
+    if proposal.kind.in_car() {
+        let booked = minutes_on_day(db, proposal.candidate.id, day, zone, except).await?;
+        if booked + proposal.minutes() > rules.daily_limit_minutes {
+            return Err(refusal(
+                "daily_limit",
+                "ends_at",
+                Msg::new("lesson.daily_limit")
+                    .arg("limit", format_duration(rules.daily_limit_minutes))
+                    .arg("booked", format_duration(booked)),
+            ));
+        }
+    }
+    if let Some(vehicle) = &proposal.vehicle {
+        check_vehicle_safe(db, org, vehicle, day).await?;
+    }
+    Ok(())
+}
+
+/// A training car with an overdue safety alert on the lesson's day stays off the road.
+async fn check_vehicle_safe(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    vehicle: &vehicles::TrainingVehicle,
+    day: NaiveDate,
+) -> AppResult<()> {
+    let filter = AlertFilter {
+        vehicle_ids: Some(vec![vehicle.vehicle_id]),
+        window: Some(Window::Overdue),
+        ..AlertFilter::default()
+    };
+    let alerts = maintenance::list(db, org, &filter, crate::platform::pagination::PageRequest::first(50), day).await?;
+    if let Some(alert) = alerts.items.iter().find(|a| SAFETY_KINDS.contains(&a.kind.as_str())) {
+        let kind = Locale::default().text(maintenance_kind_key(&alert.kind)).to_owned();
+        return Err(AppError::ConflictWith {
+            code: "vehicle_unsafe",
+            field: Some("vehicle_id"),
+            message: Msg::new("lesson.vehicle_unsafe").arg("vehicle", vehicle.label()).arg("reason", kind),
+            with_id: alert.id,
+        });
+    }
+    Ok(())
+}
+
+fn maintenance_kind_key(kind: &str) -> &'static str {
+    match kind {
+        "inspection" => "lesson.unsafe_inspection",
+        "insurance" => "lesson.unsafe_insurance",
+        "brakes" => "lesson.unsafe_brakes",
+        _ => "lesson.unsafe_tyres",
+    }
+}
+
+pub fn format_duration(minutes: i32) -> String {
+    if minutes % 60 == 0 { format!("{} h", minutes / 60) } else { format!("{} h {:02}", minutes / 60, minutes % 60) }
+}
+
+/// The local day's bounds, as instants.
+fn day_bounds(day: NaiveDate, zone: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
+    let at = |d: NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(zone).earliest())
+            .map_or_else(|| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc(), |t| t.with_timezone(&Utc))
+    };
+    (at(day), at(day.succ_opt().unwrap_or(day)))
+}
+
+/// A candidate's in-car minutes (not cancelled) starting on a local day.
+async fn minutes_on_day(
+    db: &impl ConnectionTrait,
+    candidate_id: i64,
+    day: NaiveDate,
+    zone: Tz,
+    except: Option<i64>,
+) -> AppResult<i32> {
+    let (from, to) = day_bounds(day, zone);
+    let mut query = lesson::Entity::find()
+        .filter(lesson::Column::CandidateId.eq(candidate_id))
+        .filter(lesson::Column::StartsAt.gte(from))
+        .filter(lesson::Column::StartsAt.lt(to))
+        .filter(lesson::Column::Status.ne(LessonStatus::Cancelled.as_str()))
+        .filter(lesson::Column::Kind.ne(LessonKind::Theory.as_str()));
+    if let Some(except) = except {
+        query = query.filter(lesson::Column::Id.ne(except));
+    }
+    Ok(query.all(db).await?.iter().map(|l| l.minutes).sum())
+}
+
+/// Candidates' driving minutes by state, in one query.
+pub async fn hours_of(db: &impl ConnectionTrait, candidate_ids: &[i64]) -> AppResult<HashMap<i64, Hours>> {
+    if candidate_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, String, bool, Option<i64>)> = lesson::Entity::find()
+        .select_only()
+        .column(lesson::Column::CandidateId)
+        .column(lesson::Column::Status)
+        .column(lesson::Column::LateCancellation)
+        .column_as(
+            Expr::expr(Func::cast_as(Func::sum(Expr::col(lesson::Column::Minutes)), Alias::new("BIGINT"))),
+            "minutes",
+        )
+        .filter(lesson::Column::CandidateId.is_in(candidate_ids.iter().copied()))
+        .filter(lesson::Column::Kind.ne(LessonKind::Theory.as_str()))
+        .group_by(lesson::Column::CandidateId)
+        .group_by(lesson::Column::Status)
+        .group_by(lesson::Column::LateCancellation)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut hours: HashMap<i64, Hours> = HashMap::new();
+    for (candidate_id, status, late, minutes) in rows {
+        let minutes = i32::try_from(minutes.unwrap_or(0)).unwrap_or(i32::MAX);
+        let entry = hours.entry(candidate_id).or_default();
+        match (LessonStatus::parse(&status), late) {
+            (Some(LessonStatus::Done), _) => entry.done_minutes += minutes,
+            (Some(LessonStatus::Scheduled), _) => entry.scheduled_minutes += minutes,
+            (Some(LessonStatus::NoShow), _) | (Some(LessonStatus::Cancelled), true) => entry.due_minutes += minutes,
+            _ => {}
+        }
+    }
+    Ok(hours)
+}
+
+async fn views(db: &impl ConnectionTrait, org: OrgId, rows: Vec<lesson::Model>) -> AppResult<Vec<Lesson>> {
+    let mut candidate_ids: Vec<i64> = rows.iter().map(|l| l.candidate_id).collect();
+    candidate_ids.sort_unstable();
+    candidate_ids.dedup();
+    let mut instructor_ids: Vec<i64> = rows.iter().map(|l| l.instructor_id).collect();
+    instructor_ids.sort_unstable();
+    instructor_ids.dedup();
+    let names: HashMap<i64, String> = if candidate_ids.is_empty() {
+        HashMap::new()
+    } else {
+        candidate::Entity::find()
+            .select_only()
+            .column(candidate::Column::Id)
+            .column(candidate::Column::FirstName)
+            .column(candidate::Column::LastName)
+            .filter(candidate::Column::Id.is_in(candidate_ids))
+            .into_tuple::<(i64, String, String)>()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|(id, first, last)| (id, format!("{first} {last}")))
+            .collect()
+    };
+    let teachers = instructors::get_many(db, org, &instructor_ids).await?;
+    let cars: HashMap<i64, String> = if rows.iter().any(|l| l.vehicle_id.is_some()) {
+        vehicles::list(db, org).await?.into_iter().map(|v| (v.vehicle_id, v.label())).collect()
+    } else {
+        HashMap::new()
+    };
+    Ok(rows
+        .into_iter()
+        .map(|m| Lesson {
+            id: m.id,
+            kind: LessonKind::parse(&m.kind).unwrap_or(LessonKind::Driving),
+            status: LessonStatus::parse(&m.status).unwrap_or(LessonStatus::Scheduled),
+            starts_at: m.starts_at,
+            ends_at: m.ends_at,
+            minutes: m.minutes,
+            candidate_name: names.get(&m.candidate_id).cloned().unwrap_or_default(),
+            candidate_id: m.candidate_id,
+            instructor_name: teachers.get(&m.instructor_id).map(instructors::Instructor::full_name).unwrap_or_default(),
+            instructor_id: m.instructor_id,
+            vehicle_label: m.vehicle_id.and_then(|id| cars.get(&id).cloned()),
+            vehicle_id: m.vehicle_id,
+            meeting_point: m.meeting_point,
+            late_cancellation: m.late_cancellation,
+            cancellation_reason: m.cancellation_reason,
+            notes: m.notes,
+        })
+        .collect())
+}
+
+async fn find(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<lesson::Model> {
+    lesson::Entity::find_by_id(id)
+        .filter(lesson::Column::OrganizationId.eq(org.get()))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+async fn view(db: &impl ConnectionTrait, org: OrgId, row: lesson::Model) -> AppResult<Lesson> {
+    views(db, org, vec![row]).await?.pop().ok_or(AppError::NotFound)
+}
+
+pub async fn get(db: &impl ConnectionTrait, org: OrgId, viewer: Viewer, id: i64) -> AppResult<Lesson> {
+    let row = find(db, org, id).await?;
+    viewer.check(row.candidate_id, row.instructor_id)?;
+    view(db, org, row).await
+}
+
+/// Whose lessons to list, between two instants.
+#[derive(Debug, Clone, Default)]
+pub struct LessonFilter {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub instructor_id: Option<i64>,
+    pub vehicle_id: Option<i64>,
+    pub candidate_id: Option<i64>,
+    /// Cancelled lessons are left out unless asked for.
+    pub include_cancelled: bool,
+}
+
+/// Lessons starting in `[from, to)` (default: this week and the next), in time
+/// order, limited to what the viewer may see.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    viewer: Viewer,
+    filter: &LessonFilter,
+) -> AppResult<Vec<Lesson>> {
+    let from = filter.from.unwrap_or_else(|| Utc::now() - Duration::days(7));
+    let to = filter.to.unwrap_or(from + Duration::days(21));
+    if to <= from || to - from > Duration::days(MAX_RANGE_DAYS) {
+        return Err(AppError::validation("to", Msg::new("lesson.range_invalid").arg("days", MAX_RANGE_DAYS)));
+    }
+    let mut query = lesson::Entity::find()
+        .filter(lesson::Column::OrganizationId.eq(org.get()))
+        .filter(lesson::Column::StartsAt.gte(from))
+        .filter(lesson::Column::StartsAt.lt(to))
+        .order_by_asc(lesson::Column::StartsAt)
+        .order_by_asc(lesson::Column::Id)
+        .limit(2000);
+    if !filter.include_cancelled {
+        query = query.filter(lesson::Column::Status.ne(LessonStatus::Cancelled.as_str()));
+    }
+    if let Some(id) = filter.instructor_id {
+        query = query.filter(lesson::Column::InstructorId.eq(id));
+    }
+    if let Some(id) = filter.vehicle_id {
+        query = query.filter(lesson::Column::VehicleId.eq(id));
+    }
+    if let Some(id) = filter.candidate_id {
+        query = query.filter(lesson::Column::CandidateId.eq(id));
+    }
+    query = match viewer {
+        Viewer::School => query,
+        Viewer::Instructor(id) => query.filter(lesson::Column::InstructorId.eq(id)),
+        Viewer::Candidate(id) => query.filter(lesson::Column::CandidateId.eq(id)),
+        Viewer::Nobody => return Ok(Vec::new()),
+    };
+    let rows = query.all(db).await?;
+    views(db, org, rows).await
+}
+
+/// What a lesson notice says, in French (the school's language).
+fn notice(zone: Tz, key: &'static str, lesson: &Lesson) -> (String, String) {
+    let locale = Locale::default();
+    let day = local_label(zone, lesson.starts_at, "%d/%m/%Y");
+    let start = local_label(zone, lesson.starts_at, "%H:%M");
+    let end = local_label(zone, lesson.ends_at, "%H:%M");
+    let subject = Msg::new(key).arg("day", &day).arg("start", &start).render(locale);
+    let body = Msg::new("lesson.notice_body")
+        .arg("what", &subject)
+        .arg("day", &day)
+        .arg("start", &start)
+        .arg("end", &end)
+        .arg("instructor", &lesson.instructor_name)
+        .arg("place", lesson.meeting_point.as_deref().unwrap_or("—"))
+        .render(locale)
+        .replace("\\n", "\n");
+    (subject, body)
+}
+
+/// Queues the candidate's notice about a lesson, in the change's transaction.
+async fn notify_candidate(txn: &impl ConnectionTrait, org: OrgId, key: &'static str, lesson: &Lesson) -> AppResult<()> {
+    let Some(email) = candidate::Entity::find_by_id(lesson.candidate_id)
+        .select_only()
+        .column(candidate::Column::Email)
+        .into_tuple::<Option<String>>()
+        .one(txn)
+        .await?
+        .flatten()
+    else {
+        return Ok(());
+    };
+    let zone = zone_of(txn, org).await?;
+    let (subject, body) = notice(zone, key, lesson);
+    outbox::enqueue(txn, org, Email { to: email, subject, body, attachment: None }).await?;
+    Ok(())
+}
+
+/// Books a lesson: 201 when every rule holds, 409 naming the rule (and the lesson
+/// in the way) otherwise.
+pub async fn book<C: Writer>(db: &C, actor: &Actor, input: &LessonInput) -> AppResult<Lesson> {
+    let mut v = Validator::new();
+    let kind = input.kind.unwrap_or(LessonKind::Driving);
+    let times = check_times(&mut v, input.starts_at, input.ends_at);
+    let meeting_point = v.optional_text("meeting_point", input.meeting_point.as_deref(), 200);
+    let ids = (input.candidate_id, input.instructor_id, input.vehicle_id.filter(|_| kind.in_car()));
+    let proposal = resolve(db, actor.org, kind, ids, times, meeting_point, v).await?;
+    let _turn = db.write_turn().await;
+    let txn = db.begin().await?;
+    lock_resources(&txn, &proposal).await?;
+    if let Err(err) = check_rules(&txn, actor.org, &proposal, None).await {
+        txn.rollback().await?;
+        return Err(err);
+    }
+    let now = Utc::now();
+    let saved = lesson::ActiveModel {
+        organization_id: Set(actor.org.get()),
+        candidate_id: Set(proposal.candidate.id),
+        instructor_id: Set(proposal.instructor.id),
+        vehicle_id: Set(proposal.vehicle.as_ref().map(|v| v.vehicle_id)),
+        kind: Set(kind.as_str().to_owned()),
+        starts_at: Set(proposal.starts_at),
+        ends_at: Set(proposal.ends_at),
+        minutes: Set(proposal.minutes()),
+        meeting_point: Set(proposal.meeting_point.clone()),
+        status: Set(LessonStatus::Scheduled.as_str().to_owned()),
+        cancelled_at: Set(None),
+        cancellation_reason: Set(None),
+        late_cancellation: Set(false),
+        notes: Set(None),
+        created_by: Set(actor.user_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let booked = view(&txn, actor.org, saved).await?;
+    audit::record_change(&txn, actor, (AUDIT_ENTITY, booked.id), None, Some(&booked)).await?;
+    notify_candidate(&txn, actor.org, "lesson.notice_booked", &booked).await?;
+    txn.commit().await?;
+    Ok(booked)
+}
+
+/// Moves a scheduled lesson (new times, maybe another instructor or car),
+/// re-checking every rule.
+pub async fn move_lesson<C: Writer>(db: &C, actor: &Actor, id: i64, input: &MoveInput) -> AppResult<Lesson> {
+    let current = find(db, actor.org, id).await?;
+    let before = view(db, actor.org, current.clone()).await?;
+    if before.status != LessonStatus::Scheduled {
+        return Err(not_scheduled());
+    }
+    let mut v = Validator::new();
+    let times = check_times(&mut v, input.starts_at, input.ends_at);
+    let meeting_point = match &input.meeting_point {
+        Some(text) => v.optional_text("meeting_point", Some(text), 200),
+        None => current.meeting_point.clone(),
+    };
+    let instructor_id = input.instructor_id.unwrap_or(current.instructor_id);
+    let vehicle_id = input.vehicle_id.or(current.vehicle_id).filter(|_| before.kind.in_car());
+    let ids = (Some(current.candidate_id), Some(instructor_id), vehicle_id);
+    let proposal = resolve(db, actor.org, before.kind, ids, times, meeting_point, v).await?;
+    let _turn = db.write_turn().await;
+    let txn = db.begin().await?;
+    lock_resources(&txn, &proposal).await?;
+    if let Err(err) = check_rules(&txn, actor.org, &proposal, Some(id)).await {
+        txn.rollback().await?;
+        return Err(err);
+    }
+    let moved = lesson::Entity::update_many()
+        .col_expr(lesson::Column::StartsAt, Expr::value(proposal.starts_at))
+        .col_expr(lesson::Column::EndsAt, Expr::value(proposal.ends_at))
+        .col_expr(lesson::Column::Minutes, Expr::value(proposal.minutes()))
+        .col_expr(lesson::Column::InstructorId, Expr::value(proposal.instructor.id))
+        .col_expr(lesson::Column::VehicleId, Expr::value(proposal.vehicle.as_ref().map(|v| v.vehicle_id)))
+        .col_expr(lesson::Column::MeetingPoint, Expr::value(proposal.meeting_point.clone()))
+        .col_expr(lesson::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(lesson::Column::Id.eq(id))
+        .filter(lesson::Column::Status.eq(LessonStatus::Scheduled.as_str()))
+        .exec(&txn)
+        .await?;
+    if moved.rows_affected == 0 {
+        txn.rollback().await?;
+        return Err(not_scheduled());
+    }
+    let after = view(&txn, actor.org, find(&txn, actor.org, id).await?).await?;
+    audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
+    notify_candidate(&txn, actor.org, "lesson.notice_moved", &after).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+fn not_scheduled() -> AppError {
+    AppError::Conflict { code: "lesson_not_scheduled", field: None, message: Msg::new("lesson.not_scheduled") }
+}
+
+/// Whether cancelling at `now` is late: inside the notice before the start.
+pub fn is_late_cancellation(now: DateTime<Utc>, starts_at: DateTime<Utc>, notice_hours: i32) -> bool {
+    now > starts_at - Duration::hours(i64::from(notice_hours))
+}
+
+/// Cancels a scheduled lesson; inside the school's notice it is counted as due.
+pub async fn cancel<C: Writer>(db: &C, actor: &Actor, id: i64, input: &CancelInput) -> AppResult<Lesson> {
+    let current = find(db, actor.org, id).await?;
+    let before = view(db, actor.org, current.clone()).await?;
+    let mut v = Validator::new();
+    let reason = v.optional_text("reason", input.reason.as_deref(), 500);
+    v.finish()?;
+    let rules = settings::get(db, actor.org).await?;
+    let now = Utc::now();
+    let late = is_late_cancellation(now, current.starts_at, rules.cancellation_notice_hours);
+    let _turn = db.write_turn().await;
+    let txn = db.begin().await?;
+    let cancelled = lesson::Entity::update_many()
+        .col_expr(lesson::Column::Status, Expr::value(LessonStatus::Cancelled.as_str()))
+        .col_expr(lesson::Column::CancelledAt, Expr::value(Some(now)))
+        .col_expr(lesson::Column::CancellationReason, Expr::value(reason))
+        .col_expr(lesson::Column::LateCancellation, Expr::value(late))
+        .col_expr(lesson::Column::UpdatedAt, Expr::value(now))
+        .filter(lesson::Column::Id.eq(id))
+        .filter(lesson::Column::Status.eq(LessonStatus::Scheduled.as_str()))
+        .exec(&txn)
+        .await?;
+    if cancelled.rows_affected == 0 {
+        txn.rollback().await?;
+        return Err(not_scheduled());
+    }
+    let after = view(&txn, actor.org, find(&txn, actor.org, id).await?).await?;
+    audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
+    notify_candidate(&txn, actor.org, "lesson.notice_cancelled", &after).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Records how a lesson went, once it has begun: done (with what was worked on)
+/// or no-show. An instructor records their own lessons only.
+pub async fn record_outcome<C: Writer>(
+    db: &C,
+    actor: &Actor,
+    viewer: Viewer,
+    id: i64,
+    input: &OutcomeInput,
+) -> AppResult<Lesson> {
+    let current = find(db, actor.org, id).await?;
+    if !matches!(viewer, Viewer::School | Viewer::Instructor(_)) {
+        return Err(AppError::NotFound);
+    }
+    viewer.check(current.candidate_id, current.instructor_id)?;
+    let before = view(db, actor.org, current.clone()).await?;
+    let mut v = Validator::new();
+    let status = v.required("status", input.status);
+    if status.is_some_and(|s| !matches!(s, LessonStatus::Done | LessonStatus::NoShow)) {
+        v.add("status", Msg::new("lesson.outcome_invalid"));
+    }
+    let notes = v.optional_text("notes", input.notes.as_deref(), 5000);
+    v.finish()?;
+    let status = status.unwrap_or(LessonStatus::Done);
+    let now = Utc::now();
+    if current.starts_at > now {
+        return Err(AppError::Conflict {
+            code: "lesson_not_started",
+            field: Some("status"),
+            message: Msg::new("lesson.not_started"),
+        });
+    }
+    let _turn = db.write_turn().await;
+    let txn = db.begin().await?;
+    let updated = lesson::Entity::update_many()
+        .col_expr(lesson::Column::Status, Expr::value(status.as_str()))
+        .col_expr(lesson::Column::Notes, Expr::value(notes))
+        .col_expr(lesson::Column::UpdatedAt, Expr::value(now))
+        .filter(lesson::Column::Id.eq(id))
+        .filter(lesson::Column::Status.eq(LessonStatus::Scheduled.as_str()))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        txn.rollback().await?;
+        return Err(not_scheduled());
+    }
+    let after = view(&txn, actor.org, find(&txn, actor.org, id).await?).await?;
+    audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cancelling_inside_the_notice_is_late() {
+        let start = DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z").expect("date").with_timezone(&Utc);
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).expect("date").with_timezone(&Utc);
+        assert!(!is_late_cancellation(at("2026-11-23T09:59:00Z"), start, 48));
+        assert!(!is_late_cancellation(at("2026-11-23T10:00:00Z"), start, 48));
+        assert!(is_late_cancellation(at("2026-11-23T10:01:00Z"), start, 48));
+        assert!(is_late_cancellation(at("2026-11-25T11:00:00Z"), start, 0));
+    }
+
+    #[test]
+    fn local_days_follow_the_time_zone() {
+        let (from, to) = day_bounds(NaiveDate::from_ymd_opt(2026, 3, 29).expect("day"), chrono_tz::Europe::Paris);
+        // The night summer time starts: a 23-hour day.
+        assert_eq!(from.to_rfc3339(), "2026-03-28T23:00:00+00:00");
+        assert_eq!((to - from).num_hours(), 23);
+    }
+
+    #[test]
+    fn durations_read_as_hours() {
+        assert_eq!(format_duration(120), "2 h");
+        assert_eq!(format_duration(90), "1 h 30");
+    }
+}

@@ -1,0 +1,85 @@
+//! Tenant isolation of every school route, read from the OpenAPI document: another
+//! organization's candidate, instructor, training vehicle or lesson is a 404 on
+//! every method, bookings naming them are refused, and plannings show nothing.
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+use volant::identity::roles::Role;
+
+use crate::backend_tests;
+use crate::helpers::{TestApp, json_request};
+use crate::school_planning::{at, candidate, instructor, training_car};
+
+const SCHOOL_TAGS: [&str; 2] = ["school", "school planning"];
+
+async fn other_organization(app: &TestApp) -> String {
+    use volant::identity::organizations::service::{self as organizations, NewOrganization};
+    use volant::identity::users::service::{self as users, NewUser};
+    let other = organizations::create(&app.db, NewOrganization::default()).await.expect("org");
+    let admin = users::create(
+        &app.db,
+        other,
+        NewUser {
+            email: "direction@autre-ecole.fr".into(),
+            display_name: "Direction".into(),
+            password: crate::helpers::TEST_PASSWORD.into(),
+            roles: vec![Role::Admin],
+        },
+    )
+    .await
+    .expect("user");
+    volant::identity::auth::issue(&app.db, &app.signing_key, &admin, "api").await.expect("token").token
+}
+
+backend_tests! {
+    async fn another_schools_records_are_404_everywhere(app) {
+        let teacher = instructor(&app, &["B"]).await;
+        let car = training_car(&app, "B").await;
+        let lea = candidate(&app, json!({ "id_document_number": "X1" })).await["id"].as_i64().unwrap();
+        let lesson = app.post_json("/api/v1/school/lessons", &json!({ "candidate_id": lea, "instructor_id": teacher, "vehicle_id": car, "starts_at": at(2, 10, 0), "ends_at": at(2, 11, 0) })).await.json()["id"].as_i64().expect("lesson");
+
+        let token = other_organization(&app).await;
+        let as_them = |method: Method, path: &str, body: Option<&Value>| {
+            let mut request = match body {
+                Some(body) => json_request(method, path, body),
+                None => axum::http::Request::builder().method(method).uri(path).body(axum::body::Body::empty()).expect("request"),
+            };
+            request.headers_mut().insert("authorization", format!("Bearer {token}").parse().expect("header"));
+            app.send_anonymous(request)
+        };
+
+        let doc = app.get("/api/openapi.json").await.json();
+        let mut swept = 0;
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            if !path.contains("{id}") {
+                continue;
+            }
+            for (method, operation) in item.as_object().expect("item") {
+                let tags: Vec<&str> = operation["tags"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+                if !tags.iter().any(|t| SCHOOL_TAGS.contains(t)) {
+                    continue;
+                }
+                let id = if path.contains("/instructors/") { teacher } else if path.contains("/vehicles/") { car } else if path.contains("/candidates/") { lea } else { lesson };
+                let concrete = path.replace("{id}", &id.to_string());
+                let method: Method = method.to_uppercase().parse().expect("method");
+                let body = (method != Method::GET).then(|| json!({ "category": "B", "first_name": "X", "last_name": "Y", "licence_number": "Z", "categories": ["B"], "weekly": [], "starts_at": at(3, 10, 0), "ends_at": at(3, 11, 0), "status": "done" }));
+                let response = as_them(method.clone(), &concrete, body.as_ref()).await;
+                assert_eq!(response.status, StatusCode::NOT_FOUND, "{method} {concrete}: {}", response.text());
+                swept += 1;
+            }
+        }
+        assert!(swept >= 9, "{swept}");
+
+        // Naming our records in a booking: unknown to them.
+        let response = as_them(Method::POST, "/api/v1/school/lessons", Some(&json!({ "candidate_id": lea, "instructor_id": teacher, "vehicle_id": car, "starts_at": at(4, 10, 0), "ends_at": at(4, 11, 0) }))).await;
+        let mut fields = response.error_fields();
+        fields.sort();
+        assert_eq!(fields, vec!["candidate_id", "instructor_id", "vehicle_id"]);
+        // Their lists are empty.
+        for path in ["/api/v1/school/lessons", "/api/v1/school/candidates", "/api/v1/school/instructors", "/api/v1/school/vehicles"] {
+            assert_eq!(as_them(Method::GET, path, None).await.json(), json!([]), "{path}");
+        }
+        // And our lesson is untouched.
+        assert_eq!(app.get(&format!("/api/v1/school/lessons/{lesson}")).await.json()["status"], "scheduled");
+    }
+}
