@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod entity;
+pub mod exams;
 pub mod people;
 pub mod planning;
 
@@ -19,4 +20,12 @@ pub fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
     identity::guard(people::api::router(), state, Permission::SchoolRead, Permission::SchoolWrite)
         .merge(identity::guard(planning::api::router(), state, Permission::SchoolPlanning, Permission::SchoolWrite))
         .merge(identity::guard(planning::api::teaching_router(), state, Permission::Teaching, Permission::Teaching))
+        .merge(identity::guard(exams::api::router(), state, Permission::SchoolRead, Permission::SchoolWrite))
+        .merge(identity::guard(
+            exams::api::results_router(),
+            state,
+            Permission::SchoolPlanning,
+            Permission::SchoolPlanning,
+        ))
+        .merge(identity::guard(exams::api::teaching_router(), state, Permission::Teaching, Permission::Teaching))
 }

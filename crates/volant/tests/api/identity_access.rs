@@ -76,6 +76,8 @@ backend_tests! {
                     Permission::UsersManage
                 } else if path.starts_with("/api/v1/organization") {
                     if method == Method::GET { Permission::OwnProfile } else { Permission::OrgSettings }
+                } else if path.starts_with("/api/v1/school/exam-results") {
+                    if method == Method::GET { Permission::SchoolPlanning } else { Permission::Teaching }
                 } else if path.ends_with("/outcome") {
                     Permission::Teaching
                 } else if path.starts_with("/api/v1/school/lessons") {

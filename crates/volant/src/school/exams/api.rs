@@ -1,0 +1,188 @@
+//! JSON API for exam sessions, registrations, results with their manual
+//! validation, and pass rates.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::Response;
+use chrono::{Datelike, NaiveDate, Utc};
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::service::{
+    self, ExamResult, ExamSession, PassRate, Registration, RegistrationInput, ResultInput, SessionInput,
+};
+use crate::identity::Tenant;
+use crate::identity::audit::Actor;
+use crate::identity::auth::CurrentUser;
+use crate::platform::AppState;
+use crate::platform::error::{AppError, AppResult, Problem};
+use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
+use crate::platform::http::respond::created;
+use crate::platform::i18n::Msg;
+use crate::school::access::Viewer;
+
+/// Sessions, registrations and statistics: the school's staff.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_sessions, create_session))
+        .routes(routes!(get_session))
+        .routes(routes!(list_registrations, register))
+        .routes(routes!(pass_rates))
+}
+
+/// Results: read by everyone with a place in the school (each their own part).
+pub fn results_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_results)).routes(routes!(get_result))
+}
+
+/// Entering, validating and correcting results: instructors and staff.
+pub fn teaching_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(enter_result)).routes(routes!(validate_result)).routes(routes!(correct_result))
+}
+
+/// Exam sessions from a week ago on, soonest first, with their registration counts.
+#[utoipa::path(get, path = "/school/exam-sessions", tag = "school exams",
+    responses((status = 200, body = [ExamSession])))]
+async fn list_sessions(State(state): State<AppState>, Tenant(org): Tenant) -> AppResult<Json<Vec<ExamSession>>> {
+    Ok(Json(service::list_sessions(&state.db, org).await?))
+}
+
+#[utoipa::path(post, path = "/school/exam-sessions", tag = "school exams", request_body = SessionInput,
+    responses((status = 201, body = ExamSession, headers(("Location" = String))), (status = 422, body = Problem)))]
+async fn create_session(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(input): ApiJson<SessionInput>,
+) -> AppResult<Response> {
+    let session = service::create_session(&state.db, &actor, &input).await?;
+    Ok(created(&format!("/api/v1/school/exam-sessions/{}", session.id), session))
+}
+
+#[utoipa::path(get, path = "/school/exam-sessions/{id}", tag = "school exams", params(("id" = i64, Path)),
+    responses((status = 200, body = ExamSession), (status = 404, body = Problem)))]
+async fn get_session(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Json<ExamSession>> {
+    Ok(Json(service::get_session(&state.db, org, id).await?))
+}
+
+#[utoipa::path(get, path = "/school/exam-sessions/{id}/registrations", tag = "school exams", params(("id" = i64, Path)),
+    responses((status = 200, body = [Registration]), (status = 404, body = Problem)))]
+async fn list_registrations(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    Id(id): Id,
+) -> AppResult<Json<Vec<Registration>>> {
+    Ok(Json(service::registrations(&state.db, org, id).await?))
+}
+
+/// Register a candidate. 409 `theory_not_passed`, `not_enough_driving` (practical
+/// exams), `session_full`, `session_past` or `already_registered`.
+#[utoipa::path(post, path = "/school/exam-sessions/{id}/registrations", tag = "school exams", params(("id" = i64, Path)), request_body = RegistrationInput,
+    responses((status = 201, body = Registration), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn register(
+    State(state): State<AppState>,
+    actor: Actor,
+    Id(id): Id,
+    ApiJson(input): ApiJson<RegistrationInput>,
+) -> AppResult<Response> {
+    let registration = service::register(&state.db, &actor, id, &input).await?;
+    Ok(created(&format!("/api/v1/school/exam-sessions/{id}/registrations"), registration))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PeriodQuery {
+    /// First day (default: 1 January of this year).
+    pub from: Option<NaiveDate>,
+    /// Last day, included (default: today).
+    pub to: Option<NaiveDate>,
+}
+
+/// Pass rates per instructor and exam type over a period (validated results only).
+#[utoipa::path(get, path = "/school/exam-stats", tag = "school exams", params(PeriodQuery),
+    responses((status = 200, body = [PassRate]), (status = 422, body = Problem)))]
+async fn pass_rates(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    ApiQuery(query): ApiQuery<PeriodQuery>,
+) -> AppResult<Json<Vec<PassRate>>> {
+    let today = Utc::now().date_naive();
+    let to = query.to.unwrap_or(today);
+    let from = query.from.unwrap_or_else(|| NaiveDate::from_ymd_opt(to.year(), 1, 1).unwrap_or(to));
+    if from > to {
+        return Err(AppError::validation("from", Msg::new("lesson.range_invalid").arg("days", "—")));
+    }
+    Ok(Json(service::pass_rates(&state.db, org, from, to).await?))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ResultsQuery {
+    pub candidate_id: Option<i64>,
+}
+
+/// Exam results, newest first: staff see all, instructors their candidates',
+/// candidates their own validated ones.
+#[utoipa::path(get, path = "/school/exam-results", tag = "school exams", params(ResultsQuery),
+    responses((status = 200, body = [ExamResult])))]
+async fn list_results(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    actor: Actor,
+    ApiQuery(query): ApiQuery<ResultsQuery>,
+) -> AppResult<Json<Vec<ExamResult>>> {
+    let viewer = Viewer::of(&state.db, &current).await?;
+    Ok(Json(service::list_results(&state.db, &actor, viewer, query.candidate_id).await?))
+}
+
+#[utoipa::path(get, path = "/school/exam-results/{id}", tag = "school exams", params(("id" = i64, Path)),
+    responses((status = 200, body = ExamResult), (status = 404, body = Problem)))]
+async fn get_result(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    actor: Actor,
+    Id(id): Id,
+) -> AppResult<Json<ExamResult>> {
+    let viewer = Viewer::of(&state.db, &current).await?;
+    Ok(Json(service::get_result(&state.db, &actor, viewer, id).await?))
+}
+
+/// Enter a result; it stays `pending` until validated.
+#[utoipa::path(post, path = "/school/exam-results", tag = "school exams", request_body = ResultInput,
+    responses((status = 201, body = ExamResult), (status = 422, body = Problem)))]
+async fn enter_result(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(input): ApiJson<ResultInput>,
+) -> AppResult<Response> {
+    let result = service::enter_result(&state.db, &actor, &input).await?;
+    Ok(created(&format!("/api/v1/school/exam-results/{}", result.id), result))
+}
+
+/// Validate a pending result: it becomes final and immutable, and the candidate is
+/// told. 409 `four_eyes_required` when its author validates it and the school
+/// requires a second person, `result_already_validated` the second time.
+#[utoipa::path(post, path = "/school/exam-results/{id}/validate", tag = "school exams", params(("id" = i64, Path)),
+    responses((status = 200, body = ExamResult), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn validate_result(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    actor: Actor,
+    Id(id): Id,
+) -> AppResult<Json<ExamResult>> {
+    let viewer = Viewer::of(&state.db, &current).await?;
+    Ok(Json(service::validate_result(&state.db, &actor, viewer, id).await?))
+}
+
+/// Correct a validated result: a new pending result naming it, validated in turn.
+#[utoipa::path(post, path = "/school/exam-results/{id}/correction", tag = "school exams", params(("id" = i64, Path)), request_body = ResultInput,
+    responses((status = 201, body = ExamResult), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn correct_result(
+    State(state): State<AppState>,
+    actor: Actor,
+    Id(id): Id,
+    ApiJson(input): ApiJson<ResultInput>,
+) -> AppResult<Response> {
+    let result = service::correct_result(&state.db, &actor, id, &input).await?;
+    Ok(created(&format!("/api/v1/school/exam-results/{}", result.id), result))
+}
