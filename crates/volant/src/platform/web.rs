@@ -37,6 +37,14 @@ pub struct SignedIn {
     pub can_edit_workshop: bool,
     /// Whether workshop pages offer recording interventions and mileage readings.
     pub can_record_interventions: bool,
+    /// Whether the navigation offers garages and vehicles.
+    pub can_see_fleet: bool,
+    /// Whether the navigation offers the school's planning.
+    pub can_see_planning: bool,
+    /// Whether school pages offer booking and managing lessons.
+    pub can_edit_school: bool,
+    /// Whether the navigation offers the candidate's portal.
+    pub can_use_portal: bool,
 }
 
 tokio::task_local! {
@@ -81,6 +89,10 @@ pub struct PageCtx {
     pub can_see_workshop: bool,
     pub can_edit_workshop: bool,
     pub can_record_interventions: bool,
+    pub can_see_fleet: bool,
+    pub can_see_planning: bool,
+    pub can_edit_school: bool,
+    pub can_use_portal: bool,
 }
 
 impl PageCtx {
@@ -97,6 +109,10 @@ impl PageCtx {
             can_see_workshop: extensions.get::<SignedIn>().is_some_and(|u| u.can_see_workshop),
             can_edit_workshop: extensions.get::<SignedIn>().is_some_and(|u| u.can_edit_workshop),
             can_record_interventions: extensions.get::<SignedIn>().is_some_and(|u| u.can_record_interventions),
+            can_see_fleet: extensions.get::<SignedIn>().is_some_and(|u| u.can_see_fleet),
+            can_see_planning: extensions.get::<SignedIn>().is_some_and(|u| u.can_see_planning),
+            can_edit_school: extensions.get::<SignedIn>().is_some_and(|u| u.can_edit_school),
+            can_use_portal: extensions.get::<SignedIn>().is_some_and(|u| u.can_use_portal),
             tr: Tr(i18n::current()),
             flash: read_flash(headers),
             path: path.to_owned(),

@@ -7,6 +7,7 @@ pub mod entity;
 pub mod exams;
 pub mod people;
 pub mod planning;
+pub mod web;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -28,4 +29,17 @@ pub fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
             Permission::SchoolPlanning,
         ))
         .merge(identity::guard(exams::api::teaching_router(), state, Permission::Teaching, Permission::Teaching))
+}
+
+/// The school's pages: the planning board (instructors see their own week; the
+/// staff book), and the candidate's portal.
+pub fn web_router(state: &AppState) -> axum::Router<AppState> {
+    identity::auth::web_pages::guard(web::router(), state, Permission::SchoolPlanning, Permission::SchoolWrite).merge(
+        identity::auth::web_pages::guard(
+            web::portal_router(),
+            state,
+            Permission::SchoolPlanning,
+            Permission::SchoolPlanning,
+        ),
+    )
 }

@@ -139,8 +139,8 @@ backend_tests! {
 /// document: a new page must be added here).
 fn page_routes(garage: i64, vehicle: i64, user: i64, (client, quote): (i64, i64)) -> Vec<(Method, String, Permission)> {
     use Permission::{
-        AuditRead, FleetRead, FleetWrite, InterventionsRecord, OrgSettings, OwnProfile, UsersManage, WorkshopRead,
-        WorkshopWrite,
+        AuditRead, FleetRead, FleetWrite, InterventionsRecord, OrgSettings, OwnProfile, SchoolPlanning, SchoolWrite,
+        UsersManage, WorkshopRead, WorkshopWrite,
     };
     let get = |path: String, permission| (Method::GET, path, permission);
     let post = |path: String, permission| (Method::POST, path, permission);
@@ -219,6 +219,11 @@ fn page_routes(garage: i64, vehicle: i64, user: i64, (client, quote): (i64, i64)
         post(format!("/clients/{client}/delete"), WorkshopWrite),
         post(format!("/garages/{garage}/delete"), FleetWrite),
         post(format!("/vehicles/{vehicle}/delete"), FleetWrite),
+        get("/school/planning".into(), SchoolPlanning),
+        get("/school/lessons/new".into(), SchoolPlanning),
+        get("/portal".into(), SchoolPlanning),
+        post("/school/lessons".into(), SchoolWrite),
+        post("/school/lessons/999999/cancel".into(), SchoolWrite),
     ]
 }
 

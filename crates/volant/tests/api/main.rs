@@ -20,6 +20,7 @@ mod school_exams;
 mod school_people;
 mod school_planning;
 mod school_tenants;
+mod school_web;
 mod web;
 mod workshop_clients;
 mod workshop_dashboard;

@@ -31,6 +31,7 @@ pub fn html(response: &TestResponse) -> String {
         .replace("&#39;", "'")
         .replace("&quot;", "\"")
         .replace("&#34;", "\"")
+        .replace("&#38;", "&")
         .replace("&amp;", "&")
 }
 

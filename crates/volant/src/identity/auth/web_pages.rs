@@ -243,6 +243,10 @@ async fn require_page_access(
         can_see_workshop: crate::identity::roles::any_allows(roles, Permission::WorkshopRead),
         can_edit_workshop: crate::identity::roles::any_allows(roles, Permission::WorkshopWrite),
         can_record_interventions: crate::identity::roles::any_allows(roles, Permission::InterventionsRecord),
+        can_see_fleet: crate::identity::roles::any_allows(roles, Permission::FleetRead),
+        can_see_planning: crate::identity::roles::any_allows(roles, Permission::Teaching),
+        can_edit_school: crate::identity::roles::any_allows(roles, Permission::SchoolWrite),
+        can_use_portal: current.user.has_role(crate::identity::roles::Role::Candidate),
     });
     // Pages speak the organization's language and show its local time.
     let (locale, zone) = match crate::identity::organizations::service::get(&state.db, current.user.org).await {

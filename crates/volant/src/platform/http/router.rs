@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -58,8 +58,9 @@ pub fn build(state: AppState) -> Router {
         .merge(api)
         .merge(fleet::web_router(&state))
         .merge(crate::workshop::web_router(&state))
+        .merge(crate::school::web_router(&state))
         .merge(crate::identity::web_router(&state))
-        .route("/", get(|| async { Redirect::to("/garages") }))
+        .route("/", get(home))
         .route(
             "/api/openapi.json",
             get(move || async move { ([(header::CONTENT_TYPE, "application/json")], doc_json) }),
@@ -132,6 +133,27 @@ async fn request_context(request: Request, next: Next) -> Response {
 
 fn wants_api(path: &str) -> bool {
     path.starts_with("/api/") || path.starts_with("/health/") || path.starts_with("/assets/")
+}
+
+/// Where a signed-in person starts: a candidate in their portal, an instructor on
+/// the planning, everyone else on the garages; signed out, on the sign-in page.
+async fn home(State(state): State<AppState>, request: Request) -> Redirect {
+    use crate::identity::roles::{Permission, Role, any_allows};
+    let (mut parts, _) = request.into_parts();
+    let Ok(current) = crate::identity::auth::CurrentUser::from_request_parts(&mut parts, &state).await else {
+        // Back here after signing in, to land by role.
+        return Redirect::to("/login");
+    };
+    let roles = &current.user.roles;
+    if any_allows(roles, Permission::FleetRead) {
+        Redirect::to("/garages")
+    } else if any_allows(roles, Permission::Teaching) {
+        Redirect::to("/school/planning")
+    } else if current.user.has_role(Role::Candidate) {
+        Redirect::to("/portal")
+    } else {
+        Redirect::to("/profile")
+    }
 }
 
 async fn not_found() -> AppError {

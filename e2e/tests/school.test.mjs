@@ -1,0 +1,83 @@
+// A driving school's office: the admin books a lesson from a free slot of the
+// planning board, and the candidate finds it in her portal — in a real browser.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startServer, launchBrowser, ADMIN } from "./server.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function signIn(page, path, who) {
+  await page.goto(`${server.url}${path}`);
+  await page.getByLabel("Adresse e-mail").fill(who.email);
+  await page.getByLabel("Mot de passe").fill(who.password);
+  await page.getByRole("button", { name: "Se connecter" }).click();
+}
+
+test("the admin books from the planning board; the candidate sees the lesson in her portal", async () => {
+  const api = `${server.url}/api/v1`;
+  const headers = { "content-type": "application/json", authorization: `Bearer ${await server.token()}` };
+  const post = async (path, body, method = "POST") => {
+    const response = await fetch(`${api}${path}`, { method, headers, body: JSON.stringify(body) });
+    assert.ok(response.status < 300, `${method} ${path}: ${response.status} ${await response.clone().text()}`);
+    return response.json();
+  };
+  // The school: an instructor available every day, a dual-control car, a candidate with her portal account.
+  const teacher = await post("/school/instructors", { first_name: "Karim", last_name: "Benali", licence_number: "AE-13-0042", categories: ["B"] });
+  const weekly = [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, start: "08:00", end: "19:00" }));
+  await post(`/school/instructors/${teacher.id}/availability`, { weekly }, "PUT");
+  const garage = await post("/garages", { name: "Auto-école du Port", address: "2 quai Est" });
+  const car = await post("/vehicles", { garage_id: garage.id, brand: "Peugeot", model: "208", year: 2023, license_plate: "AE-208-PP" });
+  await post(`/school/vehicles/${car.id}`, { category: "B", dual_controls: true }, "PUT");
+  const lea = { email: "lea.planchon@exemple.fr", password: "girafe lanterne abricot voilier" };
+  server.createUser(lea.email, "candidate", lea.password);
+  const users = await (await fetch(`${api}/users?limit=200`, { headers })).json();
+  const account = users.find((u) => u.email === lea.email);
+  const file = await post("/school/candidates", { user_id: account.id, first_name: "Léa", last_name: "Planchon", category: "B", bought_minutes: 1200 });
+
+  const day = new Date(Date.now() + 3 * 86400000).toISOString().slice(0, 10);
+  const [year, month, date] = day.split("-");
+
+  const office = await browser.newContext();
+  const page = await office.newPage();
+  await signIn(page, `/school/planning?week=${day}&instructor_id=${teacher.id}`, ADMIN);
+  await page.waitForURL(/\/school\/planning/);
+  await page.locator(`a.slot[href*="date=${day}"][href*="start=10%3A00"]`).click();
+  await page.getByLabel("Candidat").selectOption({ label: `Planchon Léa (${file.number})` });
+  await page.getByLabel("Véhicule").selectOption({ label: "Peugeot 208 (AE-208-PP)" });
+  await page.getByLabel("Lieu de rendez-vous").fill("Gare Saint-Charles");
+  await page.getByRole("button", { name: "Réserver" }).click();
+  await page.getByText("Leçon réservée pour Léa Planchon").waitFor();
+  const card = page.locator(".lesson", { hasText: "Léa Planchon" });
+  assert.match(await card.textContent(), /10:00–11:00/);
+  if (process.env.E2E_SCREENSHOTS) {
+    await page.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/planning.png`, fullPage: true });
+  }
+  await office.close();
+
+  // Léa, on her phone.
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const mine = await phone.newPage();
+  await signIn(mine, "/", lea);
+  await mine.waitForURL(`${server.url}/portal`);
+  const upcoming = mine.locator("#upcoming-lessons");
+  await upcoming.waitFor();
+  const text = await upcoming.textContent();
+  assert.match(text, new RegExp(`${date}/${month}/${year} 10:00–11:00`));
+  assert.match(text, /Karim Benali/);
+  assert.match(text, /Gare Saint-Charles/);
+  if (process.env.E2E_SCREENSHOTS) {
+    await mine.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/portal.png`, fullPage: true });
+  }
+  await phone.close();
+});
