@@ -48,6 +48,8 @@ enum Command {
     },
     /// Print a new encryption key line for VOLANT_ENCRYPTION_KEYS (see docs/operations.md: key rotation).
     GenerateEncryptionKey,
+    /// Re-encrypt every sensitive field still under an older key with the current (first) one.
+    ReencryptFields,
     /// Create a user with one or more roles (in the default organization unless told).
     CreateUser {
         /// The organization's id (see create-organization); the default one otherwise.
@@ -97,6 +99,7 @@ async fn main() -> ExitCode {
         Command::CreateUser { organization, email, name, roles, password } => {
             create_user(config, organization, email, name, password, roles).await
         }
+        Command::ReencryptFields => reencrypt_fields(config).await,
         Command::GenerateEncryptionKey => volant::platform::crypto::FieldCipher::generate_spec()
             .map(|spec| {
                 #[allow(clippy::print_stdout)] // The command's output.
@@ -154,6 +157,14 @@ async fn seed_demo(config: Config) -> Result<(), String> {
         alerts = workshop.alerts,
         "demo workshop created"
     );
+    Ok(())
+}
+
+async fn reencrypt_fields(config: Config) -> Result<(), String> {
+    let state = volant::init_state(config).await.map_err(|e| format!("database: {e}"))?;
+    let changed =
+        volant::school::people::candidates::reencrypt_all(&state.db, &state.cipher).await.map_err(|e| e.to_string())?;
+    tracing::info!(candidates = changed, key = state.cipher.current_key_id(), "sensitive fields re-encrypted");
     Ok(())
 }
 

@@ -26,6 +26,8 @@ fn a_new_encryption_key_line_is_printed_for_rotation() {
     assert!(output.status.success());
     let line = String::from_utf8(output.stdout).expect("utf-8");
     assert!(volant::platform::crypto::FieldCipher::from_spec(line.trim()).is_ok(), "{line}");
+    let reencrypted = volant(&url, &["reencrypt-fields"], None);
+    assert!(reencrypted.status.success(), "{}", String::from_utf8_lossy(&reencrypted.stderr));
     let bad = Command::new(env!("CARGO_BIN_EXE_volant"))
         .args(["migrate"])
         .env("DATABASE_URL", &url)
