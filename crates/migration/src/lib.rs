@@ -12,6 +12,7 @@ mod m20261121_000006_fleet_performance;
 mod m20261121_000007_workshop;
 mod m20261121_000008_service_history;
 mod m20261121_000009_school;
+mod m20261121_000010_school_more;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000007_workshop::Migration),
             Box::new(m20261121_000008_service_history::Migration),
             Box::new(m20261121_000009_school::Migration),
+            Box::new(m20261121_000010_school_more::Migration),
         ]
     }
 }

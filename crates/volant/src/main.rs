@@ -124,6 +124,7 @@ async fn serve(config: Config) -> Result<(), String> {
     tracing::info!(?config, "starting");
     let state = volant::init_state(config).await.map_err(|e| format!("database: {e}"))?;
     let periodic = volant::workshop::spawn_periodic_tasks(state.db.clone());
+    let school_tasks = volant::school::spawn_periodic_tasks(state.db.clone());
     let app = volant::build_app(state);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
@@ -133,6 +134,7 @@ async fn serve(config: Config) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     periodic.abort();
+    school_tasks.abort();
     tracing::info!("stopped");
     Ok(())
 }

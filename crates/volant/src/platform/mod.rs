@@ -7,6 +7,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod i18n;
+pub mod money;
 pub mod pagination;
 pub mod ratelimit;
 pub mod search;

@@ -5,8 +5,10 @@
 pub mod access;
 pub mod entity;
 pub mod exams;
+pub mod messages;
 pub mod people;
 pub mod planning;
+pub mod progress;
 pub mod web;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -29,17 +31,43 @@ pub fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
             Permission::SchoolPlanning,
         ))
         .merge(identity::guard(exams::api::teaching_router(), state, Permission::Teaching, Permission::Teaching))
+        .merge(identity::guard(
+            planning::api::self_router(),
+            state,
+            Permission::SchoolPlanning,
+            Permission::SchoolPlanning,
+        ))
+        .merge(identity::guard(messages::api::router(), state, Permission::SchoolPlanning, Permission::SchoolPlanning))
 }
 
 /// The school's pages: the planning board (instructors see their own week; the
 /// staff book), and the candidate's portal.
 pub fn web_router(state: &AppState) -> axum::Router<AppState> {
-    identity::auth::web_pages::guard(web::router(), state, Permission::SchoolPlanning, Permission::SchoolWrite).merge(
-        identity::auth::web_pages::guard(
+    identity::auth::web_pages::guard(web::router(), state, Permission::SchoolPlanning, Permission::SchoolWrite)
+        .merge(identity::auth::web_pages::guard(
             web::portal_router(),
             state,
             Permission::SchoolPlanning,
             Permission::SchoolPlanning,
-        ),
-    )
+        ))
+        .merge(web::public_router())
+}
+
+/// How often the school's periodic tasks look for work.
+const PERIODIC_TASKS_EVERY: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Runs the school's periodic tasks in the server process: the day-before lesson
+/// reminders (each claimed by a conditional UPDATE, so instances agree) and the
+/// reports waiting to be produced.
+pub fn spawn_periodic_tasks(db: sea_orm::DatabaseConnection) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(PERIODIC_TASKS_EVERY);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            if let Err(err) = planning::reminders::send_due(&db, chrono::Utc::now()).await {
+                tracing::error!(error = %err, "lesson reminders failed");
+            }
+        }
+    })
 }

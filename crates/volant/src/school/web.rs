@@ -5,7 +5,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
@@ -45,6 +45,27 @@ pub fn router() -> Router<AppState> {
 
 pub fn portal_router() -> Router<AppState> {
     Router::new().route("/portal", get(portal))
+}
+
+/// Open routes: the calendar feeds (the address's secret is the credential).
+pub fn public_router() -> Router<AppState> {
+    Router::new().route("/calendar/{file}", get(calendar_feed))
+}
+
+async fn calendar_feed(State(state): State<AppState>, Path(file): Path<String>) -> Result<Response, AppError> {
+    let token = file.strip_suffix(".ics").unwrap_or(&file);
+    if token.len() > 100 || !token.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(AppError::NotFound);
+    }
+    let body = crate::school::planning::calendar::render(&state.db, token).await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "private, max-age=300"),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 async fn zone_of(state: &AppState, org: OrgId) -> Result<Tz, AppError> {

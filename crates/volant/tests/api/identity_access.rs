@@ -76,6 +76,8 @@ backend_tests! {
                     Permission::UsersManage
                 } else if path.starts_with("/api/v1/organization") {
                     if method == Method::GET { Permission::OwnProfile } else { Permission::OrgSettings }
+                } else if ["/api/v1/school/calendar-feed", "/api/v1/school/free-slots", "/api/v1/school/my-lessons", "/api/v1/school/progress", "/api/v1/school/threads", "/api/v1/school/unread"].iter().any(|p| path.starts_with(p)) {
+                    Permission::SchoolPlanning
                 } else if path.starts_with("/api/v1/school/exam-results") {
                     if method == Method::GET { Permission::SchoolPlanning } else { Permission::Teaching }
                 } else if path.ends_with("/outcome") {

@@ -7,10 +7,14 @@ use sea_orm::{ConnectionTrait, EntityTrait, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use rust_decimal::Decimal;
+
 use crate::identity::audit::{self, Actor};
+use crate::identity::organizations::service as organizations;
 use crate::platform::db::Writer;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::Msg;
+use crate::platform::money;
 use crate::platform::tenant::OrgId;
 use crate::platform::validate::Validator;
 use crate::school::entity::settings;
@@ -30,6 +34,10 @@ pub struct SchoolSettings {
     pub four_eyes: bool,
     /// Candidates may book free slots themselves from their portal.
     pub candidates_may_book: bool,
+    /// One driving hour's price, in the organization's currency (revenue reports).
+    #[serde(default)]
+    #[schema(value_type = String, example = "52.00")]
+    pub hour_price: Decimal,
 }
 
 impl Default for SchoolSettings {
@@ -40,13 +48,15 @@ impl Default for SchoolSettings {
             min_driving_minutes_for_exam: 20 * 60,
             four_eyes: true,
             candidates_may_book: false,
+            hour_price: Decimal::ZERO,
         }
     }
 }
 
-impl From<settings::Model> for SchoolSettings {
-    fn from(m: settings::Model) -> Self {
+impl SchoolSettings {
+    fn from_row(m: &settings::Model, decimals: u32) -> Self {
         Self {
+            hour_price: money::from_minor(m.hour_price_minor, decimals),
             daily_limit_minutes: m.daily_limit_minutes,
             cancellation_notice_hours: m.cancellation_notice_hours,
             min_driving_minutes_for_exam: m.min_driving_minutes_for_exam,
@@ -56,12 +66,24 @@ impl From<settings::Model> for SchoolSettings {
     }
 }
 
-pub async fn get(db: &impl ConnectionTrait, org: OrgId) -> AppResult<SchoolSettings> {
-    Ok(settings::Entity::find_by_id(org.get()).one(db).await?.map(SchoolSettings::from).unwrap_or_default())
+async fn currency_decimals(db: &impl ConnectionTrait, org: OrgId) -> AppResult<u32> {
+    Ok(u32::from(organizations::get(db, org).await?.currency_decimals))
 }
 
-fn validate(input: &SchoolSettings) -> AppResult<()> {
+pub async fn get(db: &impl ConnectionTrait, org: OrgId) -> AppResult<SchoolSettings> {
+    let Some(row) = settings::Entity::find_by_id(org.get()).one(db).await? else {
+        return Ok(SchoolSettings::default());
+    };
+    Ok(SchoolSettings::from_row(&row, currency_decimals(db, org).await?))
+}
+
+fn validate(input: &SchoolSettings, decimals: u32) -> AppResult<i64> {
     let mut v = Validator::new();
+    let price = money::to_minor(money::round_money(input.hour_price, decimals), decimals)
+        .filter(|p| (0..=100_000_000).contains(p));
+    if price.is_none() || input.hour_price.is_sign_negative() {
+        v.add("hour_price", Msg::new("school.price_invalid"));
+    }
     if !(15..=12 * 60).contains(&input.daily_limit_minutes) {
         v.add("daily_limit_minutes", Msg::new("school.out_of_range").arg("min", 15).arg("max", 12 * 60));
     }
@@ -71,10 +93,11 @@ fn validate(input: &SchoolSettings) -> AppResult<()> {
     if !(0..=200 * 60).contains(&input.min_driving_minutes_for_exam) {
         v.add("min_driving_minutes_for_exam", Msg::new("school.out_of_range").arg("min", 0).arg("max", 200 * 60));
     }
-    v.finish()
+    v.finish()?;
+    Ok(price.unwrap_or(0))
 }
 
-fn row(org: OrgId, s: &SchoolSettings) -> settings::ActiveModel {
+fn row(org: OrgId, s: &SchoolSettings, hour_price_minor: i64) -> settings::ActiveModel {
     settings::ActiveModel {
         organization_id: Set(org.get()),
         daily_limit_minutes: Set(s.daily_limit_minutes),
@@ -84,15 +107,17 @@ fn row(org: OrgId, s: &SchoolSettings) -> settings::ActiveModel {
         candidates_may_book: Set(s.candidates_may_book),
         last_candidate_number: Set(0),
         updated_at: Set(Utc::now()),
+        hour_price_minor: Set(hour_price_minor),
     }
 }
 
 pub async fn update<C: Writer>(db: &C, actor: &Actor, input: &SchoolSettings) -> AppResult<SchoolSettings> {
-    validate(input)?;
+    let decimals = currency_decimals(db, actor.org).await?;
+    let hour_price_minor = validate(input, decimals)?;
     let before = get(db, actor.org).await?;
     let _turn = db.write_turn().await;
     let txn = db.begin().await?;
-    settings::Entity::insert(row(actor.org, input))
+    settings::Entity::insert(row(actor.org, input, hour_price_minor))
         .on_conflict(
             OnConflict::column(settings::Column::OrganizationId)
                 .update_columns([
@@ -102,14 +127,16 @@ pub async fn update<C: Writer>(db: &C, actor: &Actor, input: &SchoolSettings) ->
                     settings::Column::FourEyes,
                     settings::Column::CandidatesMayBook,
                     settings::Column::UpdatedAt,
+                    settings::Column::HourPriceMinor,
                 ])
                 .to_owned(),
         )
         .exec_without_returning(&txn)
         .await?;
-    audit::record_change(&txn, actor, ("school_settings", actor.org.get()), Some(&before), Some(input)).await?;
+    let saved = SchoolSettings { hour_price: money::from_minor(hour_price_minor, decimals), ..input.clone() };
+    audit::record_change(&txn, actor, ("school_settings", actor.org.get()), Some(&before), Some(&saved)).await?;
     txn.commit().await?;
-    Ok(input.clone())
+    Ok(saved)
 }
 
 /// Takes the school's next candidate number in the caller's transaction (the row

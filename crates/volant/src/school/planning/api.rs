@@ -3,20 +3,27 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::response::Response;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::calendar::{self, CalendarFeed};
 use super::service::{self, CancelInput, Lesson, LessonFilter, LessonInput, MoveInput, OutcomeInput};
+use super::slots::{self, OwnBooking, Slot};
 use crate::identity::audit::Actor;
 use crate::identity::auth::CurrentUser;
 use crate::platform::AppState;
+use crate::platform::error::AppError;
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
 use crate::platform::http::respond::created;
+use crate::platform::i18n::Msg;
 use crate::school::access::Viewer;
+use crate::school::people::candidates;
+use crate::school::progress::CompetencyProgress;
 
 /// Reading the planning and managing lessons.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -29,6 +36,107 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// What instructors record.
 pub fn teaching_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(record_outcome))
+}
+
+/// Each person's own planning: calendar feed, free slots, own bookings, progress.
+pub fn self_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_feed, revoke_feed))
+        .routes(routes!(free_slots))
+        .routes(routes!(book_own))
+        .routes(routes!(progress))
+}
+
+/// A private iCalendar address for the caller's own lessons (instructor or
+/// candidate); the previous address stops working.
+#[utoipa::path(post, path = "/school/calendar-feed", tag = "school planning",
+    responses((status = 201, body = CalendarFeed), (status = 409, body = Problem)))]
+async fn create_feed(State(state): State<AppState>, current: CurrentUser, actor: Actor) -> AppResult<Response> {
+    let viewer = Viewer::of(&state.db, &current).await?;
+    let feed = calendar::create(&state.db, &actor, viewer, &state.config.public_url).await?;
+    Ok((StatusCode::CREATED, Json(feed)).into_response())
+}
+
+/// Stop the caller's calendar address.
+#[utoipa::path(delete, path = "/school/calendar-feed", tag = "school planning",
+    responses((status = 204), (status = 409, body = Problem)))]
+async fn revoke_feed(State(state): State<AppState>, current: CurrentUser) -> AppResult<StatusCode> {
+    let viewer = Viewer::of(&state.db, &current).await?;
+    calendar::revoke(&state.db, viewer).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CandidateQuery {
+    /// The candidate (a candidate always gets their own).
+    pub candidate_id: Option<i64>,
+}
+
+/// The candidate a viewer asks about: a candidate is themselves, an instructor
+/// may ask about their own candidates, the staff about anyone.
+async fn candidate_for(state: &AppState, current: &CurrentUser, asked: Option<i64>) -> AppResult<(Viewer, i64)> {
+    let viewer = Viewer::of(&state.db, current).await?;
+    let org = current.user.org;
+    let id = match (viewer, asked) {
+        (Viewer::Candidate(id), _) => id,
+        (Viewer::School, Some(id)) => candidates::summary_of(&state.db, org, id).await?.id,
+        (Viewer::Instructor(me), Some(id)) => {
+            let file = candidates::summary_of(&state.db, org, id).await?;
+            if file.instructor_id != Some(me) {
+                return Err(AppError::NotFound);
+            }
+            id
+        }
+        (_, None) => return Err(AppError::validation("candidate_id", Msg::new("field.required"))),
+        (Viewer::Nobody, Some(_)) => return Err(AppError::NotFound),
+    };
+    Ok((viewer, id))
+}
+
+/// The hour-long slots of the candidate's instructor free for both, in the next two weeks.
+#[utoipa::path(get, path = "/school/free-slots", tag = "school planning", params(CandidateQuery),
+    responses((status = 200, body = [Slot]), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn free_slots(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiQuery(query): ApiQuery<CandidateQuery>,
+) -> AppResult<Json<Vec<Slot>>> {
+    let (_, candidate_id) = candidate_for(&state, &current, query.candidate_id).await?;
+    Ok(Json(slots::free_slots(&state.db, current.user.org, candidate_id, Utc::now()).await?))
+}
+
+/// A candidate books an hour of driving with their instructor (when the school
+/// allows it: `self_booking_disabled` otherwise), in a free car of their category.
+#[utoipa::path(post, path = "/school/my-lessons", tag = "school planning", request_body = OwnBooking,
+    responses((status = 201, body = Lesson), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn book_own(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    actor: Actor,
+    ApiJson(input): ApiJson<OwnBooking>,
+) -> AppResult<Response> {
+    let Viewer::Candidate(candidate_id) = Viewer::of(&state.db, &current).await? else {
+        return Err(AppError::Conflict {
+            code: "no_own_planning",
+            field: None,
+            message: Msg::new("calendar.no_own_planning"),
+        });
+    };
+    let lesson = slots::book_own(&state.db, &actor, candidate_id, &input).await?;
+    Ok(created(&format!("/api/v1/school/lessons/{}", lesson.id), lesson))
+}
+
+/// The candidate's progress on the competency grid (each item's latest level).
+#[utoipa::path(get, path = "/school/progress", tag = "school planning", params(CandidateQuery),
+    responses((status = 200, body = [CompetencyProgress]), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn progress(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiQuery(query): ApiQuery<CandidateQuery>,
+) -> AppResult<Json<Vec<CompetencyProgress>>> {
+    let (_, candidate_id) = candidate_for(&state, &current, query.candidate_id).await?;
+    Ok(Json(crate::school::progress::grid_of(&state.db, candidate_id).await?))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]

@@ -2,4 +2,7 @@
 //! rules checked in the booking's own transaction.
 
 pub mod api;
+pub mod calendar;
+pub mod reminders;
 pub mod service;
+pub mod slots;

@@ -171,12 +171,15 @@ pub struct CancelInput {
     pub reason: Option<String>,
 }
 
-/// How a lesson went: `done` (with what was worked on) or `no_show`.
+/// How a lesson went: `done` (with what was worked on and the progress on the
+/// competency grid) or `no_show`.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct OutcomeInput {
     #[schema(required = true)]
     pub status: Option<LessonStatus>,
     pub notes: Option<String>,
+    #[serde(default)]
+    pub progress: Vec<crate::school::progress::Assessment>,
 }
 
 /// A lesson as proposed, with every id resolved.
@@ -615,7 +618,7 @@ async fn find(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<lesso
         .ok_or(AppError::NotFound)
 }
 
-async fn view(db: &impl ConnectionTrait, org: OrgId, row: lesson::Model) -> AppResult<Lesson> {
+pub(crate) async fn view(db: &impl ConnectionTrait, org: OrgId, row: lesson::Model) -> AppResult<Lesson> {
     views(db, org, vec![row]).await?.pop().ok_or(AppError::NotFound)
 }
 
@@ -699,7 +702,12 @@ fn notice(zone: Tz, key: &'static str, lesson: &Lesson) -> (String, String) {
 }
 
 /// Queues the candidate's notice about a lesson, in the change's transaction.
-async fn notify_candidate(txn: &impl ConnectionTrait, org: OrgId, key: &'static str, lesson: &Lesson) -> AppResult<()> {
+pub(crate) async fn notify_candidate(
+    txn: &impl ConnectionTrait,
+    org: OrgId,
+    key: &'static str,
+    lesson: &Lesson,
+) -> AppResult<()> {
     let Some(email) = candidate::Entity::find_by_id(lesson.candidate_id)
         .select_only()
         .column(candidate::Column::Email)
@@ -751,6 +759,7 @@ pub async fn book<C: Writer>(db: &C, actor: &Actor, input: &LessonInput) -> AppR
         created_by: Set(actor.user_id),
         created_at: Set(now),
         updated_at: Set(now),
+        reminder_sent_at: Set(None),
         ..Default::default()
     }
     .insert(&txn)
@@ -794,6 +803,8 @@ pub async fn move_lesson<C: Writer>(db: &C, actor: &Actor, id: i64, input: &Move
         .col_expr(lesson::Column::InstructorId, Expr::value(proposal.instructor.id))
         .col_expr(lesson::Column::VehicleId, Expr::value(proposal.vehicle.as_ref().map(|v| v.vehicle_id)))
         .col_expr(lesson::Column::MeetingPoint, Expr::value(proposal.meeting_point.clone()))
+        // A new day: a new reminder.
+        .col_expr(lesson::Column::ReminderSentAt, Expr::value(Option::<DateTime<Utc>>::None))
         .col_expr(lesson::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(lesson::Column::Id.eq(id))
         .filter(lesson::Column::Status.eq(LessonStatus::Scheduled.as_str()))
@@ -873,6 +884,10 @@ pub async fn record_outcome<C: Writer>(
         v.add("status", Msg::new("lesson.outcome_invalid"));
     }
     let notes = v.optional_text("notes", input.notes.as_deref(), 5000);
+    v.check("progress", crate::school::progress::check(&input.progress));
+    if status == Some(LessonStatus::NoShow) && !input.progress.is_empty() {
+        v.add("progress", Msg::new("progress.no_show"));
+    }
     v.finish()?;
     let status = status.unwrap_or(LessonStatus::Done);
     let now = Utc::now();
@@ -897,6 +912,8 @@ pub async fn record_outcome<C: Writer>(
         txn.rollback().await?;
         return Err(not_scheduled());
     }
+    crate::school::progress::record(&txn, actor.org, current.candidate_id, Some(id), actor.user_id, &input.progress)
+        .await?;
     let after = view(&txn, actor.org, find(&txn, actor.org, id).await?).await?;
     audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
     txn.commit().await?;

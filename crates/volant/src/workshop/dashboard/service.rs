@@ -16,11 +16,11 @@ use crate::fleet::vehicles::service as vehicles;
 use crate::identity::organizations::service as organizations;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::Msg;
+use crate::platform::money;
 use crate::platform::tenant::OrgId;
 use crate::workshop::clients::service as clients;
 use crate::workshop::history::service as history;
 use crate::workshop::maintenance::service as maintenance;
-use crate::workshop::quotes::money;
 use crate::workshop::quotes::service::{self as quotes, QuoteStatus};
 
 /// The longest period a dashboard covers.

@@ -17,8 +17,8 @@ use crate::identity::organizations::service::currency_decimals;
 use crate::platform::AppState;
 use crate::platform::charts;
 use crate::platform::http::extract::ApiQuery;
+use crate::platform::money::{format_decimal, format_money};
 use crate::platform::web::{PageCtx, WebResult};
-use crate::workshop::quotes::money::{format_decimal, format_money};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/dashboard", get(page))

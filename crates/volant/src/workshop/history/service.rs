@@ -21,11 +21,11 @@ use crate::identity::organizations::service as organizations;
 use crate::platform::db::Writer;
 use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
 use crate::platform::i18n::Msg;
+use crate::platform::money;
 use crate::platform::tenant::OrgId;
 use crate::platform::validate::Validator;
 use crate::workshop::clients::service as clients;
 use crate::workshop::maintenance::service as maintenance;
-use crate::workshop::quotes::money;
 use crate::workshop::quotes::service::{self as quotes, LineInput, LineKind, QuoteLine, QuoteStatus};
 
 pub const AUDIT_ENTITY: &str = "intervention";

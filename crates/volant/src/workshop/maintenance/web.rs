@@ -261,7 +261,7 @@ pub fn intervention_rows(items: Vec<history::Intervention>, names: &HashMap<Stri
                     .map(|s| names.get(s).cloned().unwrap_or_else(|| s.clone()))
                     .collect::<Vec<_>>()
                     .join(", "),
-                total: crate::workshop::quotes::money::format_money(i.total_excl_tax, decimals, &i.currency),
+                total: crate::platform::money::format_money(i.total_excl_tax, decimals, &i.currency),
                 quote_id: i.quote_id,
                 description: i.description,
             }

@@ -16,10 +16,10 @@ use rust_decimal::Decimal;
 use skrifa::MetadataProvider;
 use skrifa::instance::{LocationRef, Size};
 
-use super::money::{format_decimal, format_money, format_plain};
 use super::service::QuoteDocument;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::Locale;
+use crate::platform::money::{format_decimal, format_money, format_plain};
 
 static REGULAR: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSansCondensed.ttf");
 static BOLD: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSansCondensed-Bold.ttf");

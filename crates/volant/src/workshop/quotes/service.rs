@@ -17,7 +17,6 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 use super::entity::{line, quote, settings};
-use super::money::{self, Totals};
 use crate::fleet::vehicles::service as vehicles;
 use crate::identity::audit::{self, Actor};
 use crate::identity::organizations::service as organizations;
@@ -25,6 +24,7 @@ use crate::notify::outbox;
 use crate::platform::db::Writer;
 use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
 use crate::platform::i18n::Msg;
+use crate::platform::money::{self, Totals};
 use crate::platform::pagination::{Page, PageRequest};
 use crate::platform::secrets::{random_token, token_hash};
 use crate::platform::tenant::OrgId;

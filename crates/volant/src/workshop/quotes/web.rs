@@ -14,7 +14,6 @@ use rust_decimal::Decimal;
 use sea_orm::ConnectionTrait;
 use serde::Deserialize;
 
-use super::money::{format_money, format_plain};
 use super::service::{
     self, Decision, DecisionInput, LineInput, LineKind, Quote, QuoteFilter, QuoteInput, QuoteStatus, QuoteSummary,
     WorkshopSettings, parse_decimal,
@@ -27,6 +26,7 @@ use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
 use crate::platform::i18n::{self, Msg};
+use crate::platform::money::{format_money, format_plain};
 use crate::platform::pagination::{PageRequest, query_without_cursor, with_cursor};
 use crate::platform::tenant::OrgId;
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};

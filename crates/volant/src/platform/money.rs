@@ -1,4 +1,4 @@
-//! Quote arithmetic with exact decimals: a line's total, VAT per rate and the
+//! Money with exact decimals (quotes, school prices): a line's total, VAT per rate and the
 //! totals, each rounded half-up to the currency's minor unit, never through a float.
 //!
 //! Rounding policy (the usual French invoicing practice): each line's total

@@ -1,0 +1,5 @@
+//! Messaging between a candidate and the school: threads, unread counts, an
+//! e-mail to the other side on each new message.
+
+pub mod api;
+pub mod service;
