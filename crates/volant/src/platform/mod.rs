@@ -9,6 +9,7 @@ pub mod http;
 pub mod i18n;
 pub mod money;
 pub mod pagination;
+pub mod pdf;
 pub mod ratelimit;
 pub mod search;
 pub mod secrets;

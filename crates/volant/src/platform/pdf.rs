@@ -1,0 +1,309 @@
+//! PDF documents with a real PDF library (krilla): text set in DejaVu Sans
+//! Condensed, embedded and subset, so accents and `€` survive and the text can be
+//! extracted; a simple layout of text, filled boxes and rules on A4 pages, each
+//! page with a footer and its number. Quotes and reports are drawn with it.
+
+use std::sync::{Arc, LazyLock};
+
+use krilla::Document;
+use krilla::color::rgb;
+use krilla::geom::{PathBuilder, Point, Rect};
+use krilla::page::PageSettings;
+use krilla::paint::{Fill, Stroke};
+use krilla::text::{Font, TextDirection};
+use skrifa::MetadataProvider;
+use skrifa::instance::{LocationRef, Size};
+
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::i18n::Locale;
+
+static REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansCondensed.ttf");
+static BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansCondensed-Bold.ttf");
+
+struct Fonts {
+    regular: Font,
+    bold: Font,
+}
+
+static FONTS: LazyLock<Option<Fonts>> = LazyLock::new(|| {
+    Some(Fonts {
+        regular: Font::new(Arc::new(REGULAR.to_vec()).into(), 0)?,
+        bold: Font::new(Arc::new(BOLD.to_vec()).into(), 0)?,
+    })
+});
+
+/// A4 in points.
+pub const PAGE_W: f32 = 595.28;
+pub const PAGE_H: f32 = 841.89;
+pub const MARGIN: f32 = 42.0;
+pub const FOOTER_TOP: f32 = PAGE_H - 64.0;
+pub const BODY: f32 = 9.0;
+pub const SMALL: f32 = 7.5;
+pub const LINE: f32 = 12.0;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    Left,
+    Right,
+}
+
+enum Op {
+    Text { x: f32, y: f32, size: f32, bold: bool, align: Align, text: String },
+    Fill { rect: (f32, f32, f32, f32), grey: u8 },
+    Rule { x1: f32, y1: f32, x2: f32, y2: f32 },
+}
+
+/// Width of `text` at `size` points, from the font's advances.
+pub fn width(text: &str, size: f32, bold: bool) -> f32 {
+    let data = if bold { BOLD } else { REGULAR };
+    let Ok(font) = skrifa::FontRef::new(data) else { return 0.0 };
+    let charmap = font.charmap();
+    let metrics = font.glyph_metrics(Size::new(size), LocationRef::default());
+    text.chars().filter_map(|c| charmap.map(c)).filter_map(|g| metrics.advance_width(g)).sum()
+}
+
+/// Splits `text` into lines no wider than `max` (words longer than a line are cut).
+pub fn wrap(text: &str, size: f32, bold: bool, max: f32) -> Vec<String> {
+    let mut lines = Vec::new();
+    for paragraph in text.lines() {
+        let mut current = String::new();
+        for word in paragraph.split_whitespace() {
+            let candidate = if current.is_empty() { word.to_owned() } else { format!("{current} {word}") };
+            if width(&candidate, size, bold) <= max {
+                current = candidate;
+                continue;
+            }
+            if !current.is_empty() {
+                lines.push(std::mem::take(&mut current));
+            }
+            let mut piece = String::new();
+            for c in word.chars() {
+                piece.push(c);
+                if width(&piece, size, bold) > max {
+                    piece.pop();
+                    lines.push(std::mem::take(&mut piece));
+                    piece.push(c);
+                }
+            }
+            current = piece;
+        }
+        lines.push(current);
+    }
+    if lines.is_empty() {
+        lines.push(String::new());
+    }
+    lines
+}
+
+/// The pages being laid out.
+pub struct Layout {
+    pages: Vec<Vec<Op>>,
+    /// Where the next content goes, from the page top.
+    pub y: f32,
+}
+
+impl Layout {
+    pub fn new() -> Self {
+        Self { pages: vec![Vec::new()], y: MARGIN }
+    }
+
+    fn ops(&mut self) -> &mut Vec<Op> {
+        if self.pages.is_empty() {
+            self.pages.push(Vec::new());
+        }
+        let last = self.pages.len() - 1;
+        &mut self.pages[last]
+    }
+
+    pub fn text(&mut self, x: f32, y: f32, size: f32, bold: bool, align: Align, text: impl Into<String>) {
+        self.ops().push(Op::Text { x, y, size, bold, align, text: text.into() });
+    }
+
+    pub fn fill(&mut self, x: f32, y: f32, w: f32, h: f32, grey: u8) {
+        self.ops().push(Op::Fill { rect: (x, y, w, h), grey });
+    }
+
+    pub fn rule(&mut self, x1: f32, y1: f32, x2: f32, y2: f32) {
+        self.ops().push(Op::Rule { x1, y1, x2, y2 });
+    }
+
+    pub fn new_page(&mut self) {
+        self.pages.push(Vec::new());
+        self.y = MARGIN;
+    }
+
+    /// Starts a new page unless `height` more points fit above the footer.
+    pub fn ensure(&mut self, height: f32) -> bool {
+        if self.y + height > FOOTER_TOP - 8.0 {
+            self.new_page();
+            true
+        } else {
+            false
+        }
+    }
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The width of a table spanning the page between the margins.
+pub const TABLE_W: f32 = PAGE_W - 2.0 * MARGIN;
+
+/// A column of [`table`]: its heading, its share of the width, its alignment.
+pub struct Column<'a> {
+    pub heading: &'a str,
+    pub share: f32,
+    pub align: Align,
+}
+
+/// A titled table over as many pages as it takes, its heading row repeated on
+/// each page (reports).
+pub fn table(
+    title: &str,
+    subtitle: &str,
+    columns: &[Column<'_>],
+    rows: &[Vec<String>],
+    tr: Locale,
+) -> AppResult<Vec<u8>> {
+    let mut layout = Layout::new();
+    layout.text(MARGIN, MARGIN + 14.0, 15.0, true, Align::Left, title);
+    layout.text(MARGIN, MARGIN + 30.0, BODY, false, Align::Left, subtitle);
+    layout.y = MARGIN + 46.0;
+    let total: f32 = columns.iter().map(|c| c.share).sum::<f32>().max(f32::EPSILON);
+    let widths: Vec<f32> = columns.iter().map(|c| TABLE_W * c.share / total).collect();
+    let mut lefts = Vec::with_capacity(widths.len());
+    let mut x = MARGIN;
+    for w in &widths {
+        lefts.push(x);
+        x += w;
+    }
+    let heading = |layout: &mut Layout| {
+        let y = layout.y;
+        layout.fill(MARGIN, y, TABLE_W, 18.0, 225);
+        for (i, c) in columns.iter().enumerate() {
+            let x = if c.align == Align::Left { lefts[i] + 4.0 } else { lefts[i] + widths[i] - 4.0 };
+            layout.text(x, y + 12.5, BODY, true, c.align, c.heading);
+        }
+        layout.y += 22.0;
+    };
+    heading(&mut layout);
+    for row in rows {
+        let cells: Vec<Vec<String>> = row
+            .iter()
+            .enumerate()
+            .map(|(i, text)| wrap(text, BODY, false, widths.get(i).copied().unwrap_or(40.0) - 8.0))
+            .collect();
+        let height = cells.iter().map(Vec::len).max().unwrap_or(1) as f32 * LINE + 4.0;
+        if layout.ensure(height) {
+            heading(&mut layout);
+        }
+        let y = layout.y;
+        for (i, lines) in cells.iter().enumerate() {
+            let align = columns.get(i).map_or(Align::Left, |c| c.align);
+            let x = if align == Align::Left { lefts[i] + 4.0 } else { lefts[i] + widths[i] - 4.0 };
+            for (n, line) in lines.iter().enumerate() {
+                layout.text(x, y + 9.0 + n as f32 * LINE, BODY, false, align, line.clone());
+            }
+        }
+        layout.y += height;
+        layout.rule(MARGIN, layout.y - 2.0, PAGE_W - MARGIN, layout.y - 2.0);
+    }
+    finish(layout, title, "", tr)
+}
+
+/// Renders the laid-out pages, each with a footer: up to three lines of `note`
+/// and "Page n / N".
+pub fn finish(layout: Layout, title: &str, note: &str, tr: Locale) -> AppResult<Vec<u8>> {
+    let fonts = FONTS.as_ref().ok_or_else(|| AppError::Internal("the PDF font cannot be read".to_owned()))?;
+    let mut document = Document::new();
+    document.set_metadata(
+        krilla::metadata::Metadata::new()
+            .title(title.to_owned())
+            .creator("Volant".to_owned())
+            .language(tr.code().to_owned()),
+    );
+    let count = layout.pages.len();
+    let settings = PageSettings::from_wh(PAGE_W, PAGE_H).ok_or_else(|| AppError::Internal("page size".to_owned()))?;
+    for (index, mut ops) in layout.pages.into_iter().enumerate() {
+        // Footer: legal mentions and page numbers on every page.
+        let mut y = FOOTER_TOP + 10.0;
+        ops.push(Op::Rule { x1: MARGIN, y1: FOOTER_TOP, x2: PAGE_W - MARGIN, y2: FOOTER_TOP });
+        for line in wrap(note, SMALL, false, TABLE_W - 80.0).into_iter().take(3) {
+            ops.push(Op::Text { x: MARGIN, y, size: SMALL, bold: false, align: Align::Left, text: line });
+            y += 9.5;
+        }
+        let number = tr.format("pdf.page", &[("page", &(index + 1).to_string()), ("pages", &count.to_string())]);
+        ops.push(Op::Text {
+            x: PAGE_W - MARGIN,
+            y: FOOTER_TOP + 10.0,
+            size: SMALL,
+            bold: false,
+            align: Align::Right,
+            text: number,
+        });
+
+        let mut page = document.start_page_with(settings.clone());
+        let mut surface = page.surface();
+        for op in ops {
+            match op {
+                Op::Text { x, y, size, bold, align, text } => {
+                    if text.is_empty() {
+                        continue;
+                    }
+                    let x = match align {
+                        Align::Left => x,
+                        Align::Right => x - width(&text, size, bold),
+                    };
+                    surface.set_fill(Some(Fill { paint: rgb::Color::new(25, 25, 25).into(), ..Default::default() }));
+                    let font = if bold { fonts.bold.clone() } else { fonts.regular.clone() };
+                    surface.draw_text(Point::from_xy(x, y), font, size, &text, false, TextDirection::Auto);
+                }
+                Op::Fill { rect: (x, y, w, h), grey } => {
+                    let Some(rect) = Rect::from_xywh(x, y, w, h) else { continue };
+                    let mut builder = PathBuilder::new();
+                    builder.push_rect(rect);
+                    let Some(path) = builder.finish() else { continue };
+                    surface.set_stroke(None);
+                    surface
+                        .set_fill(Some(Fill { paint: rgb::Color::new(grey, grey, grey).into(), ..Default::default() }));
+                    surface.draw_path(&path);
+                }
+                Op::Rule { x1, y1, x2, y2 } => {
+                    let mut builder = PathBuilder::new();
+                    builder.move_to(x1, y1);
+                    builder.line_to(x2, y2);
+                    let Some(path) = builder.finish() else { continue };
+                    surface.set_fill(None);
+                    surface.set_stroke(Some(Stroke {
+                        paint: rgb::Color::new(170, 170, 170).into(),
+                        width: 0.6,
+                        ..Default::default()
+                    }));
+                    surface.draw_path(&path);
+                    surface.set_stroke(None);
+                }
+            }
+        }
+        surface.finish();
+        page.finish();
+    }
+    document.finish().map_err(|e| AppError::Internal(format!("PDF: {e:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapping_respects_the_width() {
+        let text = "Remplacement du kit de distribution avec pompe à eau et courroie d'accessoires";
+        let lines = wrap(text, BODY, false, 120.0);
+        assert!(lines.len() > 1, "{lines:?}");
+        assert!(lines.iter().all(|l| width(l, BODY, false) <= 120.0), "{lines:?}");
+        assert_eq!(lines.join(" "), text);
+        assert!(width("€", BODY, false) > 0.0, "the font has the euro sign");
+    }
+}
