@@ -12,6 +12,7 @@ pub mod pagination;
 pub mod pdf;
 pub mod ratelimit;
 pub mod search;
+pub mod tabular;
 pub mod secrets;
 pub mod telemetry;
 pub mod tenant;

@@ -6,10 +6,8 @@ use std::io::Seek;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::Utc;
 use futures_util::StreamExt;
-use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 use sea_orm::DatabaseConnection;
 
 use crate::fleet::garages::service as garages;
@@ -17,6 +15,7 @@ use crate::fleet::vehicles::service::{self as vehicles, VehicleFilter};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::Locale;
 use crate::platform::pagination::PageRequest;
+use crate::platform::tabular::{self, Cell};
 use crate::platform::tenant::OrgId;
 use crate::workshop::clients::service as clients;
 use crate::workshop::maintenance::service::{self as maintenance, AlertFilter};
@@ -25,40 +24,10 @@ use crate::workshop::quotes::service::{self as quotes, QuoteFilter};
 /// Rows read per query.
 const PAGE: u64 = 200;
 
-/// Spreadsheet number format of amounts: thousands grouped, two decimals.
-const MONEY_FORMAT: &str = "#,##0.00";
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Csv,
     Xlsx,
-}
-
-/// A spreadsheet cell.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
-    Text(String),
-    Int(i64),
-    Money(Decimal),
-    Number(Decimal),
-    Date(NaiveDate),
-    Empty,
-}
-
-impl Cell {
-    fn text(value: Option<impl Into<String>>) -> Self {
-        value.map_or(Self::Empty, |v| Self::Text(v.into()))
-    }
-
-    fn csv(&self) -> String {
-        match self {
-            Self::Text(t) => t.clone(),
-            Self::Int(n) => n.to_string(),
-            Self::Money(d) | Self::Number(d) => d.to_string(),
-            Self::Date(d) => d.to_string(),
-            Self::Empty => String::new(),
-        }
-    }
 }
 
 /// What to export, with its filters.
@@ -359,7 +328,7 @@ fn csv_stream(
             csv_line(&mut writer, header)?;
         }
         for row in rows {
-            csv_line(&mut writer, row.iter().map(Cell::csv))?;
+            csv_line(&mut writer, row.iter().map(Cell::plain))?;
         }
         writer.into_inner().map(Bytes::from).map_err(|e| std::io::Error::other(e.to_string()))
     }
@@ -389,11 +358,10 @@ async fn xlsx_file(db: DatabaseConnection, org: OrgId, dataset: Dataset, tr: Loc
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Vec<Cell>>>(2);
     let headers = dataset.headers(tr);
     let writer = tokio::task::spawn_blocking(move || -> Result<std::fs::File, String> {
-        use rust_xlsxwriter::{ExcelDateTime, Format as XlsxFormat, Workbook};
+        use rust_xlsxwriter::{Format as XlsxFormat, Workbook};
         let mut workbook = Workbook::new();
         let bold = XlsxFormat::new().set_bold();
-        let money = XlsxFormat::new().set_num_format(MONEY_FORMAT);
-        let date = XlsxFormat::new().set_num_format("dd/mm/yyyy");
+        let formats = tabular::XlsxFormats::new();
         let sheet = workbook.add_worksheet_with_constant_memory().map_err(|e| e.to_string())?;
         for (col, title) in headers.iter().enumerate() {
             let col = u16::try_from(col).map_err(|e| e.to_string())?;
@@ -403,35 +371,7 @@ async fn xlsx_file(db: DatabaseConnection, org: OrgId, dataset: Dataset, tr: Loc
         let mut row_number: u32 = 1;
         while let Some(rows) = rx.blocking_recv() {
             for row in rows {
-                for (col, cell) in row.into_iter().enumerate() {
-                    let col = u16::try_from(col).map_err(|e| e.to_string())?;
-                    let written = match cell {
-                        Cell::Text(t) => sheet.write_string(row_number, col, t).map(|_| ()),
-                        Cell::Int(n) => sheet.write_number(row_number, col, n as f64).map(|_| ()),
-                        // Spreadsheets hold numbers as floats; the exact figure is in the CSV.
-                        Cell::Money(d) => sheet
-                            .write_number_with_format(row_number, col, d.to_f64().unwrap_or_default(), &money)
-                            .map(|_| ()),
-                        Cell::Number(d) => {
-                            sheet.write_number(row_number, col, d.to_f64().unwrap_or_default()).map(|_| ())
-                        }
-                        Cell::Date(d) => {
-                            let (y, m, dd) = (
-                                u16::try_from(d.year()).unwrap_or(1900),
-                                u8::try_from(d.month()).unwrap_or(1),
-                                u8::try_from(d.day()).unwrap_or(1),
-                            );
-                            match ExcelDateTime::from_ymd(y, m, dd) {
-                                Ok(value) => {
-                                    sheet.write_datetime_with_format(row_number, col, &value, &date).map(|_| ())
-                                }
-                                Err(_) => sheet.write_string(row_number, col, d.to_string()).map(|_| ()),
-                            }
-                        }
-                        Cell::Empty => Ok(()),
-                    };
-                    written.map_err(|e| e.to_string())?;
-                }
+                tabular::write_row(sheet, row_number, row, &formats)?;
                 row_number = row_number.saturating_add(1);
             }
         }
