@@ -9,6 +9,7 @@ pub mod messages;
 pub mod people;
 pub mod planning;
 pub mod progress;
+pub mod reports;
 pub mod web;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -38,6 +39,7 @@ pub fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
             Permission::SchoolPlanning,
         ))
         .merge(identity::guard(messages::api::router(), state, Permission::SchoolPlanning, Permission::SchoolPlanning))
+        .merge(identity::guard(reports::api::router(), state, Permission::SchoolRead, Permission::SchoolWrite))
 }
 
 /// The school's pages: the planning board (instructors see their own week; the
@@ -67,6 +69,9 @@ pub fn spawn_periodic_tasks(db: sea_orm::DatabaseConnection) -> tokio::task::Joi
             ticker.tick().await;
             if let Err(err) = planning::reminders::send_due(&db, chrono::Utc::now()).await {
                 tracing::error!(error = %err, "lesson reminders failed");
+            }
+            if let Err(err) = reports::service::produce_pending(&db).await {
+                tracing::error!(error = %err, "producing reports failed");
             }
         }
     })

@@ -20,6 +20,7 @@ mod school_exams;
 mod school_more;
 mod school_people;
 mod school_planning;
+mod school_reports;
 mod school_tenants;
 mod school_web;
 mod web;

@@ -10,7 +10,7 @@ use crate::backend_tests;
 use crate::helpers::{TestApp, json_request};
 use crate::school_planning::{at, candidate, instructor, training_car};
 
-const SCHOOL_TAGS: [&str; 4] = ["school", "school planning", "school exams", "school messages"];
+const SCHOOL_TAGS: [&str; 5] = ["school", "school planning", "school exams", "school messages", "school reports"];
 
 async fn other_organization(app: &TestApp) -> String {
     use volant::identity::organizations::service::{self as organizations, NewOrganization};
@@ -41,6 +41,7 @@ backend_tests! {
         let thread = app.post_json("/api/v1/school/threads", &json!({ "candidate_id": lea, "subject": "Dossier", "body": "Pièces à fournir" })).await.json()["id"].as_i64().expect("thread");
         let session = app.post_json("/api/v1/school/exam-sessions", &json!({ "kind": "theory", "starts_at": at(20, 8, 0), "centre": "Centre", "seats": 5 })).await.json()["id"].as_i64().expect("session");
         let result = app.post_json("/api/v1/school/exam-results", &json!({ "candidate_id": lea, "exam_type": "theory", "outcome": "passed" })).await.json()["id"].as_i64().expect("result");
+        let report = app.post_json("/api/v1/school/reports", &json!({ "kind": "pass_rates", "format": "csv" })).await.json()["id"].as_i64().expect("report");
         let token = other_organization(&app).await;
         let as_them = |method: Method, path: &str, body: Option<&Value>| {
             let mut request = match body {
@@ -62,7 +63,7 @@ backend_tests! {
                 if !tags.iter().any(|t| SCHOOL_TAGS.contains(t)) {
                     continue;
                 }
-                let id = if path.contains("/instructors/") { teacher } else if path.contains("/vehicles/") { car } else if path.contains("/candidates/") { lea } else if path.contains("/threads/") { thread } else if path.contains("/exam-sessions/") { session } else if path.contains("/exam-results/") { result } else { lesson };
+                let id = if path.contains("/instructors/") { teacher } else if path.contains("/vehicles/") { car } else if path.contains("/candidates/") { lea } else if path.contains("/threads/") { thread } else if path.contains("/exam-sessions/") { session } else if path.contains("/exam-results/") { result } else if path.contains("/reports/") { report } else { lesson };
                 let concrete = path.replace("{id}", &id.to_string());
                 let method: Method = method.to_uppercase().parse().expect("method");
                 let body = (method != Method::GET).then(|| json!({ "category": "B", "first_name": "X", "last_name": "Y", "licence_number": "Z", "categories": ["B"], "weekly": [], "starts_at": at(3, 10, 0), "ends_at": at(3, 11, 0), "status": "done", "body": "Intrus", "candidate_id": lea, "exam_type": "theory", "outcome": "failed" }));
@@ -79,7 +80,7 @@ backend_tests! {
         fields.sort();
         assert_eq!(fields, vec!["candidate_id", "instructor_id", "vehicle_id"]);
         // Their lists are empty.
-        for path in ["/api/v1/school/lessons", "/api/v1/school/candidates", "/api/v1/school/instructors", "/api/v1/school/vehicles", "/api/v1/school/threads", "/api/v1/school/exam-sessions", "/api/v1/school/exam-results", "/api/v1/school/exam-stats"] {
+        for path in ["/api/v1/school/lessons", "/api/v1/school/candidates", "/api/v1/school/instructors", "/api/v1/school/vehicles", "/api/v1/school/threads", "/api/v1/school/exam-sessions", "/api/v1/school/exam-results", "/api/v1/school/exam-stats", "/api/v1/school/reports"] {
             assert_eq!(as_them(Method::GET, path, None).await.json(), json!([]), "{path}");
         }
         // And our lesson is untouched.

@@ -1,0 +1,688 @@
+//! Each report is a table computed in a few grouped queries; files are produced
+//! from the same table, in the background: a request is recorded `pending`, a
+//! task fills it `ready` (or `failed`), and the periodic task picks up any request
+//! a stopped process left behind.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::identity::audit::Actor;
+use crate::identity::organizations::service as organizations;
+use crate::platform::db::Writer;
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::i18n::{Locale, Msg};
+use crate::platform::money;
+use crate::platform::pagination::PageRequest;
+use crate::platform::pdf;
+use crate::platform::tabular::{self, Cell};
+use crate::platform::tenant::OrgId;
+use crate::school::entity::{availability, day_off, lesson, report};
+use crate::school::exams::service::{self as exams, ExamType};
+use crate::school::people::candidates::{self, CandidateFilter};
+use crate::school::people::{instructors, settings, vehicles};
+use crate::school::planning::service::{LessonKind, LessonStatus};
+
+/// Longest period a report covers.
+pub const MAX_DAYS: i64 = 366;
+/// Hours a training car is counted available each day (the planning board's day).
+const CAR_DAY_MINUTES: i64 = 14 * 60;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportKind {
+    PassRates,
+    CandidateHours,
+    InstructorUtilisation,
+    VehicleUtilisation,
+    Revenue,
+}
+
+impl ReportKind {
+    pub const ALL: [Self; 5] =
+        [Self::PassRates, Self::CandidateHours, Self::InstructorUtilisation, Self::VehicleUtilisation, Self::Revenue];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PassRates => "pass_rates",
+            Self::CandidateHours => "candidate_hours",
+            Self::InstructorUtilisation => "instructor_utilisation",
+            Self::VehicleUtilisation => "vehicle_utilisation",
+            Self::Revenue => "revenue",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == value)
+    }
+
+    pub fn title_key(self) -> &'static str {
+        match self {
+            Self::PassRates => "report.pass_rates",
+            Self::CandidateHours => "report.candidate_hours",
+            Self::InstructorUtilisation => "report.instructor_utilisation",
+            Self::VehicleUtilisation => "report.vehicle_utilisation",
+            Self::Revenue => "report.revenue",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FileFormat {
+    Csv,
+    Xlsx,
+    Pdf,
+}
+
+impl FileFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Csv => "csv",
+            Self::Xlsx => "xlsx",
+            Self::Pdf => "pdf",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Csv, Self::Xlsx, Self::Pdf].into_iter().find(|f| f.as_str() == value)
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Csv => "text/csv; charset=utf-8",
+            Self::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Self::Pdf => "application/pdf",
+        }
+    }
+}
+
+/// A report's content: headings and rows of typed cells.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub kind: ReportKind,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub headings: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+    /// Each row's label and main figure, for a chart.
+    pub chart: Vec<(String, i64)>,
+}
+
+/// A table as JSON: cells as text.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TableView {
+    pub kind: ReportKind,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub headings: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl From<&Table> for TableView {
+    fn from(t: &Table) -> Self {
+        Self {
+            kind: t.kind,
+            from: t.from,
+            to: t.to,
+            headings: t.headings.clone(),
+            rows: t.rows.iter().map(|r| r.iter().map(Cell::plain).collect()).collect(),
+        }
+    }
+}
+
+pub fn check_period(from: NaiveDate, to: NaiveDate) -> AppResult<()> {
+    if from > to || (to - from).num_days() > MAX_DAYS {
+        return Err(AppError::validation("to", Msg::new("report.period_invalid").arg("days", MAX_DAYS)));
+    }
+    Ok(())
+}
+
+fn hours(minutes: i64) -> Cell {
+    Cell::Number(Decimal::new(minutes * 100 / 60, 2))
+}
+
+fn percent(part: i64, whole: i64) -> Cell {
+    if whole > 0 { Cell::Int(part * 100 / whole) } else { Cell::Empty }
+}
+
+async fn zone_of(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Tz> {
+    Ok(organizations::get(db, org).await?.time_zone.parse::<Tz>().unwrap_or(chrono_tz::Europe::Paris))
+}
+
+fn bounds(zone: Tz, from: NaiveDate, to: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    let at = |d: NaiveDate| {
+        zone.from_local_datetime(&d.and_time(NaiveTime::MIN))
+            .earliest()
+            .map_or_else(|| d.and_time(NaiveTime::MIN).and_utc(), |t| t.with_timezone(&Utc))
+    };
+    (at(from), at(to + Duration::days(1)))
+}
+
+/// The lessons (not cancelled, in a car) of the period: (instructor, car, status, minutes, start, late).
+async fn lessons_in(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    zone: Tz,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<Vec<(i64, Option<i64>, String, i32, DateTime<Utc>, bool)>> {
+    let (start, end) = bounds(zone, from, to);
+    Ok(lesson::Entity::find()
+        .select_only()
+        .column(lesson::Column::InstructorId)
+        .column(lesson::Column::VehicleId)
+        .column(lesson::Column::Status)
+        .column(lesson::Column::Minutes)
+        .column(lesson::Column::StartsAt)
+        .column(lesson::Column::LateCancellation)
+        .filter(lesson::Column::OrganizationId.eq(org.get()))
+        .filter(lesson::Column::StartsAt.gte(start))
+        .filter(lesson::Column::StartsAt.lt(end))
+        .filter(lesson::Column::Kind.ne(LessonKind::Theory.as_str()))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Builds a report's table.
+pub async fn build(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    kind: ReportKind,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<Table> {
+    check_period(from, to)?;
+    let tr = Locale::default();
+    let heads = |keys: &[&str]| keys.iter().map(|k| tr.text(k).to_owned()).collect::<Vec<_>>();
+    let zone = zone_of(db, org).await?;
+    let (headings, rows, chart) = match kind {
+        ReportKind::PassRates => {
+            let rates = exams::pass_rates(db, org, from, to).await?;
+            let rows = rates
+                .iter()
+                .map(|r| {
+                    let exam = tr.text(match r.exam_type {
+                        ExamType::Theory => "exam.type_theory",
+                        ExamType::Practical => "exam.type_practical",
+                        ExamType::Final => "exam.type_final",
+                    });
+                    vec![
+                        Cell::text(
+                            r.instructor_name.clone().or_else(|| Some(tr.text("report.no_instructor").to_owned())),
+                        ),
+                        Cell::Text(exam.to_owned()),
+                        Cell::Int(r.passed),
+                        Cell::Int(r.failed),
+                        percent(r.passed, r.passed + r.failed),
+                    ]
+                })
+                .collect();
+            let chart = rates
+                .iter()
+                .map(|r| (r.instructor_name.clone().unwrap_or_default(), r.rate_percent.unwrap_or(0)))
+                .collect();
+            (heads(&["report.instructor", "report.exam", "report.passed", "report.failed", "report.rate"]), rows, chart)
+        }
+        ReportKind::CandidateHours => {
+            let mut rows = Vec::new();
+            let mut chart = Vec::new();
+            let mut page = PageRequest::first(500);
+            loop {
+                let found = candidates::list(db, org, &CandidateFilter::default(), page).await?;
+                for c in &found.items {
+                    let h = &c.hours;
+                    rows.push(vec![
+                        Cell::Text(c.number.clone()),
+                        Cell::Text(format!("{} {}", c.last_name, c.first_name)),
+                        Cell::Text(c.category.clone()),
+                        h.forecast_minutes.map_or(Cell::Empty, |m| hours(i64::from(m))),
+                        hours(i64::from(h.bought_minutes)),
+                        hours(i64::from(h.done_minutes)),
+                        hours(i64::from(h.scheduled_minutes)),
+                        hours(i64::from(h.due_minutes)),
+                        hours(i64::from(h.remaining_minutes)),
+                    ]);
+                    chart.push((c.full_name(), i64::from(h.done_minutes) / 60));
+                }
+                match found.next_cursor.as_deref() {
+                    Some(cursor) => page = PageRequest::parse(Some("500"), Some(cursor))?,
+                    None => break,
+                }
+            }
+            let keys = [
+                "report.number",
+                "report.candidate",
+                "report.category",
+                "hours.forecast",
+                "hours.bought",
+                "hours.done",
+                "hours.scheduled",
+                "hours.due",
+                "hours.remaining",
+            ];
+            (heads(&keys), rows, chart)
+        }
+        ReportKind::InstructorUtilisation => {
+            let teachers = instructors::list(db, org).await?;
+            let ids: Vec<i64> = teachers.iter().map(|i| i.id).collect();
+            let windows = if ids.is_empty() {
+                Vec::new()
+            } else {
+                availability::Entity::find()
+                    .filter(availability::Column::InstructorId.is_in(ids.clone()))
+                    .all(db)
+                    .await?
+            };
+            let offs = if ids.is_empty() {
+                Vec::new()
+            } else {
+                day_off::Entity::find()
+                    .filter(day_off::Column::InstructorId.is_in(ids.clone()))
+                    .filter(day_off::Column::Day.gte(from))
+                    .filter(day_off::Column::Day.lte(to))
+                    .all(db)
+                    .await?
+            };
+            let mut booked: HashMap<i64, (i64, i64)> = HashMap::new();
+            for (instructor, _, status, minutes, _, _) in lessons_in(db, org, zone, from, to).await? {
+                let entry = booked.entry(instructor).or_default();
+                if status != LessonStatus::Cancelled.as_str() {
+                    entry.0 += i64::from(minutes);
+                }
+                if status == LessonStatus::Done.as_str() {
+                    entry.1 += i64::from(minutes);
+                }
+            }
+            let mut rows = Vec::new();
+            let mut chart = Vec::new();
+            for t in teachers {
+                let mut available = 0_i64;
+                let mut day = from;
+                while day <= to {
+                    if !offs.iter().any(|d| d.instructor_id == t.id && d.day == day) {
+                        let weekday = i16::try_from(day.weekday().number_from_monday()).unwrap_or(0);
+                        available += windows
+                            .iter()
+                            .filter(|w| w.instructor_id == t.id && w.weekday == weekday)
+                            .map(|w| i64::from(w.end_minute - w.start_minute))
+                            .sum::<i64>();
+                    }
+                    day += Duration::days(1);
+                }
+                let (taken, done) = booked.get(&t.id).copied().unwrap_or_default();
+                let rate = if available > 0 { taken * 100 / available } else { 0 };
+                chart.push((t.full_name(), rate));
+                rows.push(vec![
+                    Cell::Text(t.full_name()),
+                    hours(available),
+                    hours(taken),
+                    hours(done),
+                    percent(taken, available),
+                ]);
+            }
+            let keys = ["report.instructor", "report.available", "report.booked", "hours.done", "report.rate"];
+            (heads(&keys), rows, chart)
+        }
+        ReportKind::VehicleUtilisation => {
+            let cars = vehicles::list(db, org).await?;
+            let mut booked: HashMap<i64, (i64, i64)> = HashMap::new();
+            for (_, vehicle, status, minutes, _, _) in lessons_in(db, org, zone, from, to).await? {
+                let Some(vehicle) = vehicle else { continue };
+                let entry = booked.entry(vehicle).or_default();
+                if status != LessonStatus::Cancelled.as_str() {
+                    entry.0 += i64::from(minutes);
+                }
+                if status == LessonStatus::Done.as_str() {
+                    entry.1 += i64::from(minutes);
+                }
+            }
+            let open = ((to - from).num_days() + 1) * CAR_DAY_MINUTES;
+            let mut rows = Vec::new();
+            let mut chart = Vec::new();
+            for car in cars {
+                let (taken, done) = booked.get(&car.vehicle_id).copied().unwrap_or_default();
+                chart.push((car.license_plate.clone(), taken * 100 / open.max(1)));
+                rows.push(vec![
+                    Cell::Text(car.label()),
+                    Cell::Text(car.category.clone()),
+                    hours(open),
+                    hours(taken),
+                    hours(done),
+                    percent(taken, open),
+                ]);
+            }
+            let keys =
+                ["report.vehicle", "report.category", "report.available", "report.booked", "hours.done", "report.rate"];
+            (heads(&keys), rows, chart)
+        }
+        ReportKind::Revenue => revenue(db, org, zone, from, to).await?,
+    };
+    Ok(Table { kind, from, to, headings, rows, chart })
+}
+
+type Built = (Vec<String>, Vec<Vec<Cell>>, Vec<(String, i64)>);
+
+/// Per month: lesson hours done and their value, hours due (late cancellations
+/// and no-shows) and theirs; then what was sold to date and the prepaid balance.
+async fn revenue(db: &impl ConnectionTrait, org: OrgId, zone: Tz, from: NaiveDate, to: NaiveDate) -> AppResult<Built> {
+    let organization = organizations::get(db, org).await?;
+    let decimals = u32::from(organization.currency_decimals);
+    let price = settings::get(db, org).await?.hour_price;
+    let value = |minutes: i64| money::round_money(price * Decimal::from(minutes) / Decimal::from(60), decimals);
+    let mut months: Vec<(String, i64, i64)> = Vec::new();
+    for (_, _, status, minutes, starts_at, late) in lessons_in(db, org, zone, from, to).await? {
+        let month = starts_at.with_timezone(&zone).format("%Y-%m").to_string();
+        let index = match months.iter().position(|m| m.0 == month) {
+            Some(i) => i,
+            None => {
+                months.push((month, 0, 0));
+                months.len() - 1
+            }
+        };
+        let minutes = i64::from(minutes);
+        if status == LessonStatus::Done.as_str() {
+            months[index].1 += minutes;
+        } else if status == LessonStatus::NoShow.as_str() || (status == LessonStatus::Cancelled.as_str() && late) {
+            months[index].2 += minutes;
+        }
+    }
+    months.sort();
+    let mut rows = Vec::new();
+    let mut chart = Vec::new();
+    for (month, done, due) in &months {
+        chart.push((month.clone(), money::to_minor(value(*done + *due), decimals).unwrap_or(0)));
+        rows.push(vec![
+            Cell::Text(month.clone()),
+            hours(*done),
+            Cell::Money(value(*done)),
+            hours(*due),
+            Cell::Money(value(*due)),
+            Cell::Money(value(*done + *due)),
+        ]);
+    }
+    // What candidates have bought, and what of it they have used, to date.
+    let mut bought = 0_i64;
+    let mut used = 0_i64;
+    let mut page = PageRequest::first(500);
+    loop {
+        let found = candidates::list(db, org, &CandidateFilter::default(), page).await?;
+        for c in &found.items {
+            bought += i64::from(c.hours.bought_minutes);
+            used += i64::from(c.hours.done_minutes + c.hours.due_minutes);
+        }
+        match found.next_cursor.as_deref() {
+            Some(cursor) => page = PageRequest::parse(Some("500"), Some(cursor))?,
+            None => break,
+        }
+    }
+    let tr = Locale::default();
+    rows.push(vec![
+        Cell::Text(tr.text("report.sold_to_date").to_owned()),
+        hours(bought),
+        Cell::Money(value(bought)),
+        Cell::Empty,
+        Cell::Empty,
+        Cell::Empty,
+    ]);
+    rows.push(vec![
+        Cell::Text(tr.text("report.prepaid_balance").to_owned()),
+        hours(bought - used),
+        Cell::Money(value(bought - used)),
+        Cell::Empty,
+        Cell::Empty,
+        Cell::Empty,
+    ]);
+    let keys = ["report.month", "hours.done", "report.done_value", "hours.due", "report.due_value", "report.total"];
+    Ok((keys.iter().map(|k| tr.text(k).to_owned()).collect(), rows, chart))
+}
+
+/// The table as a file.
+pub async fn render(table: Table, format: FileFormat) -> AppResult<Vec<u8>> {
+    let tr = Locale::default();
+    let title = tr.text(table.kind.title_key()).to_owned();
+    let subtitle = Msg::new("report.period")
+        .arg("from", table.from.format("%d/%m/%Y"))
+        .arg("to", table.to.format("%d/%m/%Y"))
+        .render(tr);
+    tokio::task::spawn_blocking(move || match format {
+        FileFormat::Csv => tabular::csv_bytes(&table.headings, &table.rows).map_err(AppError::Internal),
+        FileFormat::Xlsx => tabular::xlsx_bytes(&title, &table.headings, table.rows).map_err(AppError::Internal),
+        FileFormat::Pdf => {
+            let columns: Vec<pdf::Column<'_>> = table
+                .headings
+                .iter()
+                .enumerate()
+                .map(|(i, h)| pdf::Column {
+                    heading: h,
+                    share: if i == 0 { 2.5 } else { 1.0 },
+                    align: if i == 0 { pdf::Align::Left } else { pdf::Align::Right },
+                })
+                .collect();
+            let rows: Vec<Vec<String>> = table.rows.iter().map(|r| r.iter().map(display).collect()).collect();
+            pdf::table(&title, &subtitle, &columns, &rows, tr)
+        }
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("report writer stopped: {e}")))?
+}
+
+/// A cell as a French reader expects it on paper.
+fn display(cell: &Cell) -> String {
+    match cell {
+        Cell::Money(d) => money::format_decimal(*d, 2),
+        Cell::Number(d) => money::format_decimal(*d, 2),
+        Cell::Int(n) => n.to_string(),
+        Cell::Date(d) => d.format("%d/%m/%Y").to_string(),
+        Cell::Text(t) => t.clone(),
+        Cell::Empty => String::new(),
+    }
+}
+
+// ---------------------------------------------------------------- background files
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReportFile {
+    pub id: i64,
+    pub kind: ReportKind,
+    pub format: FileFormat,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// `pending`, `ready` or `failed`.
+    pub status: String,
+    pub file_name: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<report::Model> for ReportFile {
+    fn from(m: report::Model) -> Self {
+        Self {
+            id: m.id,
+            kind: ReportKind::parse(&m.kind).unwrap_or(ReportKind::PassRates),
+            format: FileFormat::parse(&m.format).unwrap_or(FileFormat::Csv),
+            from: m.period_from,
+            to: m.period_to,
+            status: m.status,
+            file_name: m.file_name,
+            created_at: m.created_at,
+            finished_at: m.finished_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct ReportRequest {
+    #[schema(required = true)]
+    pub kind: Option<ReportKind>,
+    #[schema(required = true)]
+    pub format: Option<FileFormat>,
+    /// Default: 1 January of this year.
+    pub from: Option<NaiveDate>,
+    /// Default: today.
+    pub to: Option<NaiveDate>,
+}
+
+/// Records a request, to be produced in the background.
+pub async fn request<C: Writer>(db: &C, actor: &Actor, input: &ReportRequest) -> AppResult<ReportFile> {
+    let mut v = crate::platform::validate::Validator::new();
+    let kind = v.required("kind", input.kind);
+    let format = v.required("format", input.format);
+    v.finish()?;
+    let (Some(kind), Some(format)) = (kind, format) else {
+        return Err(AppError::Internal("validator accepted a missing field".into()));
+    };
+    let today = Utc::now().date_naive();
+    let to = input.to.unwrap_or(today);
+    let from = input.from.unwrap_or_else(|| NaiveDate::from_ymd_opt(to.year(), 1, 1).unwrap_or(to));
+    check_period(from, to)?;
+    let _turn = db.write_turn().await;
+    let saved = report::ActiveModel {
+        organization_id: Set(actor.org.get()),
+        kind: Set(kind.as_str().to_owned()),
+        format: Set(format.as_str().to_owned()),
+        period_from: Set(from),
+        period_to: Set(to),
+        status: Set("pending".to_owned()),
+        requested_by: Set(actor.user_id),
+        created_at: Set(Utc::now()),
+        finished_at: Set(None),
+        file_name: Set(None),
+        content_type: Set(None),
+        content: Set(None),
+        error: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(ReportFile::from(saved))
+}
+
+/// Produces a pending report and stores the file (a conditional UPDATE: if two
+/// processes produce it, one result is kept).
+pub async fn produce<C: Writer>(db: &C, id: i64) -> AppResult<()> {
+    let Some(row) = report::Entity::find_by_id(id).one(db).await? else { return Ok(()) };
+    if row.status != "pending" {
+        return Ok(());
+    }
+    let org = OrgId::new(row.organization_id);
+    let kind = ReportKind::parse(&row.kind).unwrap_or(ReportKind::PassRates);
+    let format = FileFormat::parse(&row.format).unwrap_or(FileFormat::Csv);
+    let outcome = match build(db, org, kind, row.period_from, row.period_to).await {
+        Ok(table) => render(table, format).await,
+        Err(err) => Err(err),
+    };
+    let now = Utc::now();
+    let _turn = db.write_turn().await;
+    let update = report::Entity::update_many()
+        .col_expr(report::Column::FinishedAt, Expr::value(Some(now)))
+        .filter(report::Column::Id.eq(id))
+        .filter(report::Column::Status.eq("pending"));
+    let update = match outcome {
+        Ok(bytes) => {
+            let name = format!("{}-{}-{}.{}", kind.as_str(), row.period_from, row.period_to, format.as_str());
+            update
+                .col_expr(report::Column::Status, Expr::value("ready"))
+                .col_expr(report::Column::FileName, Expr::value(Some(name)))
+                .col_expr(report::Column::ContentType, Expr::value(Some(format.content_type())))
+                .col_expr(report::Column::Content, Expr::value(Some(bytes)))
+        }
+        Err(err) => {
+            tracing::error!(report_id = id, error = %err, "report failed");
+            update.col_expr(report::Column::Status, Expr::value("failed")).col_expr(
+                report::Column::Error,
+                Expr::value(Some(err.to_string().chars().take(500).collect::<String>())),
+            )
+        }
+    };
+    update.exec(db).await?;
+    Ok(())
+}
+
+/// Produces, in id order, the reports still pending (after a restart, or from
+/// another process's requests).
+pub async fn produce_pending(db: &DatabaseConnection) -> AppResult<u64> {
+    let ids: Vec<i64> = report::Entity::find()
+        .select_only()
+        .column(report::Column::Id)
+        .filter(report::Column::Status.eq("pending"))
+        .order_by_asc(report::Column::Id)
+        .limit(20)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for id in &ids {
+        produce(db, *id).await?;
+    }
+    Ok(ids.len() as u64)
+}
+
+/// Runs a request's production on its own task.
+pub fn spawn_production(db: DatabaseConnection, id: i64) {
+    tokio::spawn(async move {
+        if let Err(err) = produce(&db, id).await {
+            tracing::error!(report_id = id, error = %err, "report production failed");
+        }
+    });
+}
+
+fn scoped(org: OrgId) -> sea_orm::Select<report::Entity> {
+    report::Entity::find().filter(report::Column::OrganizationId.eq(org.get()))
+}
+
+/// The organization's latest report files (50), without their content.
+pub async fn list(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Vec<ReportFile>> {
+    let rows = scoped(org)
+        .select_only()
+        .columns([
+            report::Column::Id,
+            report::Column::OrganizationId,
+            report::Column::Kind,
+            report::Column::Format,
+            report::Column::PeriodFrom,
+            report::Column::PeriodTo,
+            report::Column::Status,
+            report::Column::RequestedBy,
+            report::Column::CreatedAt,
+            report::Column::FinishedAt,
+            report::Column::FileName,
+            report::Column::ContentType,
+            report::Column::Error,
+        ])
+        .column_as(Expr::value(Option::<Vec<u8>>::None), "content")
+        .order_by_desc(report::Column::Id)
+        .limit(50)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(ReportFile::from).collect())
+}
+
+pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<ReportFile> {
+    list_one(db, org, id).await.map(ReportFile::from)
+}
+
+async fn list_one(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<report::Model> {
+    scoped(org).filter(report::Column::Id.eq(id)).one(db).await?.ok_or(AppError::NotFound)
+}
+
+/// A ready report's file: name, type, bytes; 409 while pending or after a failure.
+pub async fn download(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<(String, String, Vec<u8>)> {
+    let row = list_one(db, org, id).await?;
+    match (row.status.as_str(), row.file_name, row.content_type, row.content) {
+        ("ready", Some(name), Some(content_type), Some(content)) => Ok((name, content_type, content)),
+        ("failed", ..) => {
+            Err(AppError::Conflict { code: "report_failed", field: None, message: Msg::new("report.failed") })
+        }
+        _ => Err(AppError::Conflict { code: "report_not_ready", field: None, message: Msg::new("report.not_ready") }),
+    }
+}
