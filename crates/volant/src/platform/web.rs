@@ -41,6 +41,8 @@ pub struct SignedIn {
     pub can_see_fleet: bool,
     /// Whether the navigation offers the school's planning.
     pub can_see_planning: bool,
+    /// Whether the navigation offers the school's files (candidates, exams, reports).
+    pub can_see_school: bool,
     /// Whether school pages offer booking and managing lessons.
     pub can_edit_school: bool,
     /// Whether the navigation offers the candidate's portal.
@@ -91,6 +93,7 @@ pub struct PageCtx {
     pub can_record_interventions: bool,
     pub can_see_fleet: bool,
     pub can_see_planning: bool,
+    pub can_see_school: bool,
     pub can_edit_school: bool,
     pub can_use_portal: bool,
 }
@@ -111,6 +114,7 @@ impl PageCtx {
             can_record_interventions: extensions.get::<SignedIn>().is_some_and(|u| u.can_record_interventions),
             can_see_fleet: extensions.get::<SignedIn>().is_some_and(|u| u.can_see_fleet),
             can_see_planning: extensions.get::<SignedIn>().is_some_and(|u| u.can_see_planning),
+            can_see_school: extensions.get::<SignedIn>().is_some_and(|u| u.can_see_school),
             can_edit_school: extensions.get::<SignedIn>().is_some_and(|u| u.can_edit_school),
             can_use_portal: extensions.get::<SignedIn>().is_some_and(|u| u.can_use_portal),
             tr: Tr(i18n::current()),

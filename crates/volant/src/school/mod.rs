@@ -52,6 +52,18 @@ pub fn web_router(state: &AppState) -> axum::Router<AppState> {
             Permission::SchoolPlanning,
             Permission::SchoolPlanning,
         ))
+        .merge(identity::auth::web_pages::guard(
+            web::staff_router(),
+            state,
+            Permission::SchoolRead,
+            Permission::SchoolWrite,
+        ))
+        .merge(identity::auth::web_pages::guard(
+            web::lesson_pages::teaching_router(),
+            state,
+            Permission::SchoolPlanning,
+            Permission::Teaching,
+        ))
         .merge(web::public_router())
 }
 

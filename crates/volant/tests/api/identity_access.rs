@@ -141,8 +141,8 @@ backend_tests! {
 /// document: a new page must be added here).
 fn page_routes(garage: i64, vehicle: i64, user: i64, (client, quote): (i64, i64)) -> Vec<(Method, String, Permission)> {
     use Permission::{
-        AuditRead, FleetRead, FleetWrite, InterventionsRecord, OrgSettings, OwnProfile, SchoolPlanning, SchoolWrite,
-        UsersManage, WorkshopRead, WorkshopWrite,
+        AuditRead, FleetRead, FleetWrite, InterventionsRecord, OrgSettings, OwnProfile, SchoolPlanning, SchoolRead,
+        SchoolWrite, Teaching, UsersManage, WorkshopRead, WorkshopWrite,
     };
     let get = |path: String, permission| (Method::GET, path, permission);
     let post = |path: String, permission| (Method::POST, path, permission);
@@ -224,6 +224,14 @@ fn page_routes(garage: i64, vehicle: i64, user: i64, (client, quote): (i64, i64)
         get("/school/planning".into(), SchoolPlanning),
         get("/school/lessons/new".into(), SchoolPlanning),
         get("/portal".into(), SchoolPlanning),
+        get("/messages".into(), SchoolPlanning),
+        get("/messages/new".into(), SchoolPlanning),
+        get("/school/candidates".into(), SchoolRead),
+        get("/school/candidates/new".into(), SchoolRead),
+        post("/school/candidates".into(), SchoolWrite),
+        get("/school/lessons/999999".into(), SchoolPlanning),
+        post("/school/lessons/999999/outcome".into(), Teaching),
+        post("/messages".into(), SchoolPlanning),
         post("/school/lessons".into(), SchoolWrite),
         post("/school/lessons/999999/cancel".into(), SchoolWrite),
     ]

@@ -96,4 +96,114 @@ backend_tests! {
             assert_eq!(page.contains("href=\"/portal\""), role == Role::Candidate, "{role:?} portal link");
         }
     }
+
+    async fn staff_keep_candidate_files_through_forms(app) {
+        let teacher = instructor(&app, &["B"]).await;
+        app.user("portail.form@example.fr", &[Role::Candidate]).await;
+        let created = app.post_form("/school/candidates", &[
+            ("last_name", "Formulaire"), ("first_name", "Inès"), ("category", "B"), ("theory_status", "in_progress"),
+            ("instructor_id", &teacher.to_string()), ("forecast_hours", "27,5"), ("bought_hours", "20"),
+            ("id_document_number", "FR-998877"), ("birth_date", "2005-02-03"), ("address", "3 rue Haute"),
+            ("account_email", "portail.form@example.fr"), ("registered_on", ""), ("number", ""),
+        ]).await;
+        let page = html(&follow(&app, &created).await);
+        assert!(page.contains("Dossier de Inès Formulaire créé."), "flash");
+        assert!(page.contains("FR-998877") && page.contains("03/02/2005") && page.contains("portail.form@example.fr"), "the file shows the protected data");
+        assert!(page.contains("27 h 30") && page.contains("20 h"), "hours forecast and bought");
+        assert!(page.contains("Livret d'apprentissage") && page.contains("<svg"), "the grid and its chart");
+        let list = html(&app.get("/school/candidates?q=formul").await);
+        assert!(list.contains("Formulaire Inès"), "search");
+        let id: i64 = created.header("location").unwrap().trim_start_matches("/school/candidates/").parse().unwrap();
+        let edit = html(&app.get(&format!("/school/candidates/{id}/edit")).await);
+        assert!(edit.contains("value=\"27,5\"") && edit.contains("value=\"FR-998877\""), "the form is prefilled");
+        let bad = app.post_form(&format!("/school/candidates/{id}/edit"), &[("last_name", ""), ("first_name", "Inès"), ("category", "B"), ("bought_hours", "dix"), ("account_email", "inconnu@example.fr")]).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let bad = html(&bad);
+        assert!(bad.contains("Saisissez un nombre entier") || bad.contains("nombre"), "hours");
+        assert!(bad.contains("Aucun compte de votre organisation"), "account");
+    }
+
+    async fn instructors_report_lessons_with_the_grid_and_people_exchange_messages(app) {
+        let (teacher, teacher_user) = {
+            let id = instructor(&app, &["B"]).await;
+            let user = app.user("compte.rendu@example.fr", &[Role::Instructor]).await;
+            let mut body = app.get(&format!("/api/v1/school/instructors/{id}")).await.json();
+            body["user_id"] = json!(user.id);
+            app.put_json(&format!("/api/v1/school/instructors/{id}"), &body).await;
+            (id, user)
+        };
+        let weekly: Vec<serde_json::Value> = (1..=7).map(|d| json!({ "weekday": d, "start": "00:00", "end": "24:00" })).collect();
+        app.put_json(&format!("/api/v1/school/instructors/{teacher}/availability"), &json!({ "weekly": weekly })).await;
+        let car = training_car(&app, "B").await;
+        let lea_user = app.user("lea.compte@example.fr", &[Role::Candidate]).await;
+        let lea = candidate(&app, json!({ "user_id": lea_user.id, "instructor_id": teacher, "first_name": "Léa", "last_name": "Compte" })).await["id"].as_i64().unwrap();
+        let now = Utc::now();
+        let lesson = app.post_json("/api/v1/school/lessons", &json!({ "candidate_id": lea, "instructor_id": teacher, "vehicle_id": car, "starts_at": (now - Duration::hours(2)).to_rfc3339(), "ends_at": (now - Duration::hours(1)).to_rfc3339() })).await.json()["id"].as_i64().unwrap();
+
+        let session = volant::identity::auth::issue(&app.db, &app.signing_key, &teacher_user, "web").await.unwrap().token;
+        let cookies = format!("volant_session={session}; volant_csrf={TEST_CSRF}");
+        let form = |uri: &str, fields: &[(&str, &str)]| {
+            let mut fields = fields.to_vec();
+            fields.push(("_csrf", TEST_CSRF));
+            Request::post(uri)
+                .header(header::COOKIE, cookies.clone())
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(serde_urlencoded::to_string(&fields).unwrap()))
+                .unwrap()
+        };
+        let page = html(&page_as(&app, &teacher_user, &format!("/school/lessons/{lesson}")).await);
+        assert!(page.contains("Compte rendu de la leçon") && page.contains("level_C1a"), "the outcome form with the grid");
+        let saved = app.send_anonymous(form(&format!("/school/lessons/{lesson}/outcome"), &[("status", "done"), ("notes", "Démarrage en côte"), ("level_C1d", "3"), ("level_C1e", ""), ("level_C2a", "1")])).await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+        let grid = app.get(&format!("/api/v1/school/progress?candidate_id={lea}")).await.json();
+        let level = |c: usize, item: &str| grid[c]["items"].as_array().unwrap().iter().find(|i| i["item"] == item).unwrap()["level"].as_i64();
+        assert_eq!((level(0, "C1d"), level(0, "C1e"), level(1, "C2a")), (Some(3), Some(0), Some(1)));
+        let portal = html(&page_as(&app, &lea_user, "/portal").await);
+        assert!(portal.contains("Démarrage en côte") && portal.contains("Assimilé"), "the candidate sees the report and the grid");
+
+        // Léa asks for a free slot; her instructor reads the request and answers.
+        assert!(portal.contains("/portal/request"), "free slots offered as requests");
+        let slot = (now + Duration::days(2)).to_rfc3339();
+        let lea_session = volant::identity::auth::issue(&app.db, &app.signing_key, &lea_user, "web").await.unwrap().token;
+        let lea_cookies = format!("volant_session={lea_session}; volant_csrf={TEST_CSRF}");
+        let request = Request::post("/portal/request")
+            .header(header::COOKIE, lea_cookies.clone())
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(serde_urlencoded::to_string([("starts_at", slot.as_str()), ("_csrf", TEST_CSRF)]).unwrap()))
+            .unwrap();
+        let asked = app.send_anonymous(request).await;
+        assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", asked.text());
+        let thread = asked.header("location").unwrap().to_owned();
+        let inbox = html(&page_as(&app, &teacher_user, "/messages").await);
+        assert!(inbox.contains("Demande de leçon le") && inbox.contains("1 non lu"), "{inbox}");
+        let answered = app.send_anonymous(form(&thread, &[("body", "C'est d'accord, je vous inscris.")])).await;
+        assert_eq!(answered.status, StatusCode::SEE_OTHER);
+        let conversation = html(&page_as(&app, &lea_user, &thread).await);
+        assert!(conversation.contains("C'est d'accord, je vous inscris.") && conversation.contains("je souhaiterais une leçon"));
+
+        // When the school allows it, the same slot is booked at once.
+        let mut settings = app.get("/api/v1/school/settings").await.json();
+        settings["candidates_may_book"] = json!(true);
+        app.put_json("/api/v1/school/settings", &settings).await;
+        let request = Request::post("/portal/book")
+            .header(header::COOKIE, lea_cookies.clone())
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(serde_urlencoded::to_string([("starts_at", slot.as_str()), ("_csrf", TEST_CSRF)]).unwrap()))
+            .unwrap();
+        let booked = app.send_anonymous(request).await;
+        assert_eq!(booked.header("location"), Some("/portal"));
+        assert!(booked.header("set-cookie").unwrap().contains("success"), "{:?}", booked.header("set-cookie"));
+        assert_eq!(app.get(&format!("/api/v1/school/lessons?candidate_id={lea}")).await.json().as_array().unwrap().len(), 2);
+
+        // Her calendar address is shown once, in the flash.
+        let request = Request::post("/calendar-feed")
+            .header(header::COOKIE, lea_cookies)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("_csrf={TEST_CSRF}")))
+            .unwrap();
+        let feed = app.send_anonymous(request).await;
+        assert_eq!(feed.header("location"), Some("/portal"));
+        let cookie = feed.header("set-cookie").unwrap().to_owned();
+        assert!(percent_encoding::percent_decode_str(&cookie).decode_utf8_lossy().contains("/calendar/"), "{cookie}");
+    }
 }

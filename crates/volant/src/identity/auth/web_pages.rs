@@ -245,6 +245,7 @@ async fn require_page_access(
         can_record_interventions: crate::identity::roles::any_allows(roles, Permission::InterventionsRecord),
         can_see_fleet: crate::identity::roles::any_allows(roles, Permission::FleetRead),
         can_see_planning: crate::identity::roles::any_allows(roles, Permission::Teaching),
+        can_see_school: crate::identity::roles::any_allows(roles, Permission::SchoolRead),
         can_edit_school: crate::identity::roles::any_allows(roles, Permission::SchoolWrite),
         can_use_portal: current.user.has_role(crate::identity::roles::Role::Candidate),
     });

@@ -12,6 +12,10 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Timel
 use chrono_tz::Tz;
 use serde::Deserialize;
 
+pub mod candidate_pages;
+pub mod lesson_pages;
+pub mod message_pages;
+
 use crate::fleet::vehicles::web::SelectOption;
 use crate::identity::audit::Actor;
 use crate::identity::auth::CurrentUser;
@@ -41,10 +45,22 @@ pub fn router() -> Router<AppState> {
         .route("/school/lessons/new", get(new_lesson))
         .route("/school/lessons", post(book_lesson))
         .route("/school/lessons/{id}/cancel", post(cancel_lesson))
+        .merge(lesson_pages::router())
 }
 
+/// The school's files: candidates, instructors, cars, exams, reports (staff).
+pub fn staff_router() -> Router<AppState> {
+    Router::new().merge(candidate_pages::router())
+}
+
+/// Everyone with a place in the school: the portal, messages, one's calendar address.
 pub fn portal_router() -> Router<AppState> {
-    Router::new().route("/portal", get(portal))
+    Router::new()
+        .route("/portal", get(portal))
+        .route("/portal/book", post(portal_book))
+        .route("/portal/request", post(portal_request))
+        .route("/calendar-feed", post(calendar_address))
+        .merge(message_pages::router())
 }
 
 /// Open routes: the calendar feeds (the address's secret is the credential).
@@ -101,7 +117,7 @@ pub struct Day {
     pub is_today: bool,
 }
 
-fn kind_label(tr: &i18n::Tr, kind: LessonKind) -> String {
+pub(crate) fn kind_label(tr: &i18n::Tr, kind: LessonKind) -> String {
     tr.t(match kind {
         LessonKind::Driving => "lesson.kind.driving",
         LessonKind::Theory => "lesson.kind.theory",
@@ -110,7 +126,7 @@ fn kind_label(tr: &i18n::Tr, kind: LessonKind) -> String {
     .to_owned()
 }
 
-fn status_label_key(status: LessonStatus) -> &'static str {
+pub(crate) fn status_label_key(status: LessonStatus) -> &'static str {
     match status {
         LessonStatus::Scheduled => "lesson.status.scheduled",
         LessonStatus::Done => "lesson.status.done",
@@ -162,7 +178,7 @@ struct BoardPage {
     can_book: bool,
 }
 
-fn options(items: Vec<(i64, String)>, selected: Option<i64>, placeholder: &str) -> Vec<SelectOption> {
+pub(crate) fn options(items: Vec<(i64, String)>, selected: Option<i64>, placeholder: &str) -> Vec<SelectOption> {
     let mut options =
         vec![SelectOption { value: String::new(), label: placeholder.to_owned(), selected: selected.is_none() }];
     options.extend(items.into_iter().map(|(id, label)| SelectOption {
@@ -542,6 +558,29 @@ struct PortalPage {
     upcoming: Vec<PortalLesson>,
     past: Vec<PortalLesson>,
     results: Vec<PortalResult>,
+    grid: Vec<crate::school::progress::CompetencyProgress>,
+    grid_chart: String,
+    /// Free slots by day: the day's label and each slot's (label, RFC 3339 start).
+    slots: Vec<(String, Vec<(String, String)>)>,
+    may_book: bool,
+}
+
+impl PortalPage {
+    fn empty(page: PageCtx, name: String) -> Self {
+        Self {
+            page,
+            name,
+            has_file: false,
+            hours: Vec::new(),
+            upcoming: Vec::new(),
+            past: Vec::new(),
+            results: Vec::new(),
+            grid: Vec::new(),
+            grid_chart: String::new(),
+            slots: Vec::new(),
+            may_book: false,
+        }
+    }
 }
 
 fn portal_lesson(tr: &i18n::Tr, l: &Lesson) -> PortalLesson {
@@ -561,7 +600,7 @@ fn portal_lesson(tr: &i18n::Tr, l: &Lesson) -> PortalLesson {
     }
 }
 
-fn hours_rows(tr: &i18n::Tr, h: &Hours) -> Vec<(String, String)> {
+pub(crate) fn hours_rows(tr: &i18n::Tr, h: &Hours) -> Vec<(String, String)> {
     let mut rows = Vec::new();
     if let Some(forecast) = h.forecast_minutes {
         rows.push((tr.t("hours.forecast").to_owned(), format_duration(forecast)));
@@ -581,12 +620,34 @@ fn hours_rows(tr: &i18n::Tr, h: &Hours) -> Vec<(String, String)> {
     rows
 }
 
-fn portal_result(tr: &i18n::Tr, r: &ExamResult) -> PortalResult {
-    let exam = match r.exam_type {
+/// The label of a level of the competency grid.
+pub fn level_key(level: &i16) -> &'static str {
+    match level {
+        0 => "progress.level0",
+        1 => "progress.level1",
+        2 => "progress.level2",
+        _ => "progress.level3",
+    }
+}
+
+pub(crate) fn exam_type_key(exam: exams::ExamType) -> &'static str {
+    match exam {
         exams::ExamType::Theory => "exam.type_theory",
         exams::ExamType::Practical => "exam.type_practical",
         exams::ExamType::Final => "exam.type_final",
-    };
+    }
+}
+
+pub(crate) fn result_status_key(status: ResultStatus) -> &'static str {
+    match status {
+        ResultStatus::Pending => "exam.status_pending",
+        ResultStatus::Passed => "exam.outcome_passed",
+        ResultStatus::Failed => "exam.outcome_failed",
+    }
+}
+
+fn portal_result(tr: &i18n::Tr, r: &ExamResult) -> PortalResult {
+    let exam = exam_type_key(r.exam_type);
     let passed = r.status == ResultStatus::Passed;
     PortalResult {
         exam: tr.t(exam).to_owned(),
@@ -608,15 +669,7 @@ async fn portal(
     let tr = page.tr;
     let name = current.user.display_name.clone();
     let Viewer::Candidate(id) = viewer else {
-        return Ok(PortalPage {
-            page,
-            name,
-            has_file: false,
-            hours: Vec::new(),
-            upcoming: Vec::new(),
-            past: Vec::new(),
-            results: Vec::new(),
-        });
+        return Ok(PortalPage::empty(page, name));
     };
     let file = candidates::summary_of(&state.db, actor.org, id).await?;
     let now = Utc::now();
@@ -631,6 +684,20 @@ async fn portal(
     past.reverse();
     let results =
         exams::list_results(&state.db, &actor, viewer, None).await?.iter().map(|r| portal_result(&tr, r)).collect();
+    let grid = crate::school::progress::grid_of(&state.db, id).await?;
+    let grid_chart = candidate_pages::grid_chart(&tr, &grid);
+    let mut slots: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for slot in crate::school::planning::slots::free_slots(&state.db, actor.org, id, now).await? {
+        let day = i18n::local_time(slot.starts_at, "%d/%m/%Y");
+        let label =
+            format!("{}–{}", i18n::local_time(slot.starts_at, "%H:%M"), i18n::local_time(slot.ends_at, "%H:%M"));
+        let start = slot.starts_at.to_rfc3339();
+        match slots.last_mut() {
+            Some((d, list)) if *d == day => list.push((label, start)),
+            _ => slots.push((day, vec![(label, start)])),
+        }
+    }
+    let may_book = crate::school::people::settings::get(&state.db, actor.org).await?.candidates_may_book;
     Ok(PortalPage {
         page,
         name: file.full_name(),
@@ -639,5 +706,76 @@ async fn portal(
         upcoming,
         past,
         results,
+        grid,
+        grid_chart,
+        slots,
+        may_book,
     })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct SlotForm {
+    starts_at: String,
+}
+
+fn parse_slot(form: &SlotForm) -> Result<chrono::DateTime<chrono::FixedOffset>, AppError> {
+    chrono::DateTime::parse_from_rfc3339(form.starts_at.trim())
+        .map_err(|_| AppError::validation("starts_at", Msg::new("school.time_invalid")))
+}
+
+/// A candidate books a free slot (when the school allows it).
+async fn portal_book(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    actor: Actor,
+    FormBody(form): FormBody<SlotForm>,
+) -> WebResult<Response> {
+    let Viewer::Candidate(id) = Viewer::of(&state.db, &current).await? else {
+        return Err(AppError::NotFound.into());
+    };
+    let booking = crate::school::planning::slots::OwnBooking { starts_at: Some(parse_slot(&form)?) };
+    let tr = i18n::current();
+    match crate::school::planning::slots::book_own(&state.db, &actor, id, &booking).await {
+        Ok(lesson) => {
+            let message = tr.format("portal.booked", &[("day", &i18n::local_time(lesson.starts_at, "%d/%m/%Y %H:%M"))]);
+            Ok(redirect_with_flash("/portal", "success", &message))
+        }
+        Err(AppError::Conflict { message, .. } | AppError::ConflictWith { message, .. }) => {
+            Ok(redirect_with_flash("/portal", "error", &message.render(tr)))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// A candidate asks the school for a slot: a message thread the school answers.
+async fn portal_request(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    actor: Actor,
+    FormBody(form): FormBody<SlotForm>,
+) -> WebResult<Response> {
+    let start = parse_slot(&form)?.with_timezone(&Utc);
+    let writer = crate::school::messages::api::author(&state, &current).await?;
+    let tr = i18n::current();
+    let when = i18n::local_time(start, "%d/%m/%Y %H:%M");
+    let input = crate::school::messages::service::NewThread {
+        candidate_id: None,
+        subject: Some(tr.format("portal.request_subject", &[("day", &when)])),
+        body: Some(tr.format("portal.request_body", &[("day", &when)])),
+    };
+    let thread = crate::school::messages::service::start(&state.db, &actor, &writer, &input).await?;
+    Ok(redirect_with_flash(&format!("/messages/{}", thread.id), "success", tr.text("portal.requested")))
+}
+
+/// A new private calendar address for the signed-in instructor or candidate, shown once.
+async fn calendar_address(State(state): State<AppState>, current: CurrentUser, actor: Actor) -> WebResult<Response> {
+    let viewer = Viewer::of(&state.db, &current).await?;
+    let back = if matches!(viewer, Viewer::Candidate(_)) { "/portal" } else { "/school/planning" };
+    let tr = i18n::current();
+    match crate::school::planning::calendar::create(&state.db, &actor, viewer, &state.config.public_url).await {
+        Ok(feed) => Ok(redirect_with_flash(back, "success", &tr.format("calendar.created", &[("url", &feed.url)]))),
+        Err(AppError::Conflict { message, .. }) => Ok(redirect_with_flash(back, "error", &message.render(tr))),
+        Err(err) => Err(err.into()),
+    }
 }
