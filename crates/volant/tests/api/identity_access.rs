@@ -232,6 +232,13 @@ fn page_routes(garage: i64, vehicle: i64, user: i64, (client, quote): (i64, i64)
         get("/school/lessons/999999".into(), SchoolPlanning),
         post("/school/lessons/999999/outcome".into(), Teaching),
         post("/messages".into(), SchoolPlanning),
+        get("/school/exams".into(), SchoolRead),
+        get("/school/reports".into(), SchoolRead),
+        get("/school/instructors".into(), SchoolRead),
+        get("/school/vehicles".into(), SchoolRead),
+        get("/school/settings".into(), SchoolRead),
+        post("/school/settings".into(), SchoolWrite),
+        post("/school/exams/results".into(), SchoolWrite),
         post("/school/lessons".into(), SchoolWrite),
         post("/school/lessons/999999/cancel".into(), SchoolWrite),
     ]

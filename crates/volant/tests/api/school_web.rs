@@ -206,4 +206,78 @@ backend_tests! {
         let cookie = feed.header("set-cookie").unwrap().to_owned();
         assert!(percent_encoding::percent_decode_str(&cookie).decode_utf8_lossy().contains("/calendar/"), "{cookie}");
     }
+
+    async fn staff_set_up_instructors_cars_rules_exams_and_reports_through_pages(app) {
+        let saved = app.post_form("/school/instructors", &[
+            ("last_name", "Page"), ("first_name", "Nadia"), ("licence_number", "AE-PAGE-1"), ("cat_B", "on"), ("cat_A", "on"),
+            ("d1_s1", "08:00"), ("d1_e1", "12:00"), ("d1_s2", "14:00"), ("d1_e2", "18:00"), ("d3_s1", "09:00"), ("d3_e1", "17:00"),
+            ("days_off", "2030-01-02 Congés"), ("active", "on"),
+        ]).await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+        let id: i64 = saved.header("location").unwrap().trim_start_matches("/school/instructors/").parse().unwrap();
+        let week = app.get(&format!("/api/v1/school/instructors/{id}/availability")).await.json();
+        assert_eq!(week["weekly"].as_array().unwrap().len(), 3, "{week}");
+        assert_eq!(week["days_off"][0], json!({ "day": "2030-01-02", "reason": "Congés" }));
+        assert_eq!(app.get(&format!("/api/v1/school/instructors/{id}")).await.json()["categories"], json!(["A", "B"]));
+        let edit = html(&app.get(&format!("/school/instructors/{id}")).await);
+        assert!(edit.contains("value=\"14:00\"") && edit.contains("2030-01-02 Congés"), "prefilled");
+        let bad = app.post_form(&format!("/school/instructors/{id}"), &[("last_name", "Page"), ("first_name", "Nadia"), ("licence_number", "AE-PAGE-1"), ("cat_B", "on"), ("d2_s1", "12:00"), ("d2_e1", "10:00")]).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html(&bad).contains("La fin doit suivre le début"));
+
+        let garage = app.garage("Garage école").await;
+        app.vehicle(garage, "EC-001-OL").await;
+        let flagged = app.post_form("/school/vehicles", &[("plate", "ec 001 ol"), ("category", "B"), ("dual_controls", "on"), ("active", "on")]).await;
+        assert!(html(&follow(&app, &flagged).await).contains("est un véhicule école"));
+        let unknown = app.post_form("/school/vehicles", &[("plate", "ZZ-999-ZZ"), ("category", "B")]).await;
+        assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        let rules = app.post_form("/school/settings", &[("daily_limit_hours", "1,5"), ("cancellation_notice_hours", "24"), ("min_driving_hours_for_exam", "20"), ("hour_price", "48,50"), ("four_eyes", "on")]).await;
+        assert_eq!(rules.status, StatusCode::SEE_OTHER, "{}", rules.text());
+        let settings = app.get("/api/v1/school/settings").await.json();
+        assert_eq!((settings["daily_limit_minutes"].as_i64(), settings["hour_price"].as_str(), settings["candidates_may_book"].as_bool()), (Some(90), Some("48.50"), Some(false)));
+        let bad = app.post_form("/school/settings", &[("daily_limit_hours", "0"), ("cancellation_notice_hours", "x"), ("min_driving_hours_for_exam", "20"), ("hour_price", "10")]).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        // Exams: a session, a registration, a result entered here and validated by another person.
+        let day = (Utc::now().date_naive() + Duration::days(15)).to_string();
+        let session = app.post_form("/school/exams/sessions", &[("kind", "theory"), ("date", &day), ("time", "08:30"), ("centre", "Centre des Aygalades"), ("seats", "3")]).await;
+        assert_eq!(session.status, StatusCode::SEE_OTHER, "{}", session.text());
+        let session_url = session.header("location").unwrap().to_owned();
+        let lea = candidate(&app, json!({ "first_name": "Léa", "last_name": "Examen" })).await["id"].as_i64().unwrap();
+        let registered = app.post_form(&format!("{session_url}/registrations"), &[("candidate_id", &lea.to_string())]).await;
+        assert!(html(&follow(&app, &registered).await).contains("Léa Examen est inscrit(e)"));
+        let entered = app.post_form("/school/exams/results", &[("candidate_id", &lea.to_string()), ("exam_type", "theory"), ("outcome", "passed"), ("score", "38")]).await;
+        let page = html(&follow(&app, &entered).await);
+        assert!(page.contains("Résultat saisi") && page.contains("à valider par une autre personne"), "four-eyes shown");
+        let result = app.get(&format!("/api/v1/school/exam-results?candidate_id={lea}")).await.json()[0]["id"].as_i64().unwrap();
+        let manager = app.user("second.regard@example.fr", &[Role::Manager]).await;
+        let session_cookie = volant::identity::auth::issue(&app.db, &app.signing_key, &manager, "web").await.unwrap().token;
+        let request = Request::post(format!("/school/exams/results/{result}/validate"))
+            .header(header::COOKIE, format!("volant_session={session_cookie}; volant_csrf={TEST_CSRF}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("_csrf={TEST_CSRF}")))
+            .unwrap();
+        let validated = app.send_anonymous(request).await;
+        assert!(validated.header("set-cookie").unwrap().contains("success"), "{:?}", validated.header("set-cookie"));
+        assert_eq!(app.get(&format!("/api/v1/school/exam-results/{result}")).await.json()["status"], "passed");
+
+        // Reports: the table on the page, then a file made in the background.
+        let page = html(&app.get("/school/reports?kind=candidate_hours").await);
+        assert!(page.contains("Examen Léa") && page.contains("Heures restantes"), "the table");
+        let asked = app.post_form("/school/reports/files", &[("kind", "candidate_hours"), ("format", "csv"), ("from", ""), ("to", "")]).await;
+        assert_eq!(asked.status, StatusCode::SEE_OTHER);
+        let mut ready = None;
+        for _ in 0..100 {
+            let files = app.get("/api/v1/school/reports").await.json();
+            if files[0]["status"] == "ready" {
+                ready = files[0]["id"].as_i64();
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let file = app.get(&format!("/school/reports/files/{}", ready.expect("the file became ready"))).await;
+        assert_eq!(file.status, StatusCode::OK);
+        assert!(String::from_utf8_lossy(&file.body).contains("Examen Léa"));
+    }
 }

@@ -328,7 +328,7 @@ pub async fn registrations(db: &impl ConnectionTrait, org: OrgId, session_id: i6
         .collect())
 }
 
-async fn candidate_names(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, String>> {
+pub(crate) async fn candidate_names(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, String>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }

@@ -487,6 +487,11 @@ fn maintenance_kind_key(kind: &str) -> &'static str {
     }
 }
 
+/// Minutes as a form shows hours: `90` → `1,5`.
+pub fn hours_input(minutes: &i32) -> String {
+    rust_decimal::Decimal::new(i64::from(*minutes) * 100 / 60, 2).normalize().to_string().replace('.', ",")
+}
+
 pub fn format_duration(minutes: i32) -> String {
     if minutes % 60 == 0 { format!("{} h", minutes / 60) } else { format!("{} h {:02}", minutes / 60, minutes % 60) }
 }

@@ -469,7 +469,7 @@ pub async fn render(table: Table, format: FileFormat) -> AppResult<Vec<u8>> {
                     align: if i == 0 { pdf::Align::Left } else { pdf::Align::Right },
                 })
                 .collect();
-            let rows: Vec<Vec<String>> = table.rows.iter().map(|r| r.iter().map(display).collect()).collect();
+            let rows: Vec<Vec<String>> = table.rows.iter().map(|r| r.iter().map(display_cell).collect()).collect();
             pdf::table(&title, &subtitle, &columns, &rows, tr)
         }
     })
@@ -477,8 +477,8 @@ pub async fn render(table: Table, format: FileFormat) -> AppResult<Vec<u8>> {
     .map_err(|e| AppError::Internal(format!("report writer stopped: {e}")))?
 }
 
-/// A cell as a French reader expects it on paper.
-fn display(cell: &Cell) -> String {
+/// A cell as a French reader expects it on paper or on a page.
+pub fn display_cell(cell: &Cell) -> String {
     match cell {
         Cell::Money(d) => money::format_decimal(*d, 2),
         Cell::Number(d) => money::format_decimal(*d, 2),

@@ -13,8 +13,11 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 pub mod candidate_pages;
+pub mod exam_pages;
 pub mod lesson_pages;
 pub mod message_pages;
+pub mod report_pages;
+pub mod staff_pages;
 
 use crate::fleet::vehicles::web::SelectOption;
 use crate::identity::audit::Actor;
@@ -50,7 +53,11 @@ pub fn router() -> Router<AppState> {
 
 /// The school's files: candidates, instructors, cars, exams, reports (staff).
 pub fn staff_router() -> Router<AppState> {
-    Router::new().merge(candidate_pages::router())
+    Router::new()
+        .merge(candidate_pages::router())
+        .merge(exam_pages::router())
+        .merge(report_pages::router())
+        .merge(staff_pages::router())
 }
 
 /// Everyone with a place in the school: the portal, messages, one's calendar address.
@@ -84,11 +91,11 @@ async fn calendar_feed(State(state): State<AppState>, Path(file): Path<String>) 
         .into_response())
 }
 
-async fn zone_of(state: &AppState, org: OrgId) -> Result<Tz, AppError> {
+pub(crate) async fn zone_of(state: &AppState, org: OrgId) -> Result<Tz, AppError> {
     Ok(organizations::get(&state.db, org).await?.time_zone.parse::<Tz>().unwrap_or(chrono_tz::Europe::Paris))
 }
 
-fn local_instant(zone: Tz, day: NaiveDate, time: NaiveTime) -> Option<DateTime<Utc>> {
+pub(crate) fn local_instant(zone: Tz, day: NaiveDate, time: NaiveTime) -> Option<DateTime<Utc>> {
     zone.from_local_datetime(&day.and_time(time)).earliest().map(|t| t.with_timezone(&Utc))
 }
 

@@ -1,0 +1,308 @@
+//! Exam pages (staff): sessions and their registrations, results to enter and to
+//! validate by hand, pass rates per instructor.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::{get, post};
+use chrono::{Datelike, NaiveDate, NaiveTime, Utc};
+use serde::Deserialize;
+
+use super::{exam_type_key, options, result_status_key};
+use crate::fleet::vehicles::web::SelectOption;
+use crate::identity::audit::Actor;
+use crate::identity::auth::CurrentUser;
+use crate::platform::AppState;
+use crate::platform::charts;
+use crate::platform::error::AppError;
+use crate::platform::http::extract::{FormBody, Id};
+use crate::platform::i18n::{self, Msg};
+use crate::platform::pagination::PageRequest;
+use crate::platform::tenant::OrgId;
+use crate::platform::web::{PageCtx, WebResult, redirect_with_flash};
+use crate::school::access::Viewer;
+use crate::school::exams::service::{
+    self as exams, ExamType, Outcome, RegistrationInput, ResultInput, ResultStatus, SessionInput, SessionKind,
+};
+use crate::school::people::candidates::{self, CandidateFilter};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/school/exams", get(index))
+        .route("/school/exams/sessions", post(create_session))
+        .route("/school/exams/sessions/{id}", get(session))
+        .route("/school/exams/sessions/{id}/registrations", post(register))
+        .route("/school/exams/results", post(enter_result))
+        .route("/school/exams/results/{id}/validate", post(validate))
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub id: i64,
+    pub when: String,
+    pub kind: String,
+    pub centre: String,
+    pub seats: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResultRow {
+    pub id: i64,
+    pub candidate: String,
+    pub exam: String,
+    pub outcome: String,
+    pub taken_on: String,
+    pub status: String,
+    pub pending: bool,
+    /// Four-eyes: the reader entered it, so someone else validates it.
+    pub own: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "school/exams.html")]
+struct ExamsPage {
+    page: PageCtx,
+    sessions: Vec<SessionRow>,
+    results: Vec<ResultRow>,
+    candidates: Vec<SelectOption>,
+    rates_chart: String,
+    rates: Vec<(String, String, String)>,
+}
+
+fn session_kind_key(kind: SessionKind) -> &'static str {
+    match kind {
+        SessionKind::Theory => "exam.type_theory",
+        SessionKind::Practical => "exam.type_practical",
+    }
+}
+
+async fn candidate_options(state: &AppState, org: OrgId) -> Result<Vec<SelectOption>, AppError> {
+    let mut people: Vec<(i64, String)> =
+        candidates::list(&state.db, org, &CandidateFilter::default(), PageRequest::first(500))
+            .await?
+            .items
+            .into_iter()
+            .map(|c| (c.id, format!("{} {} ({})", c.last_name, c.first_name, c.number)))
+            .collect();
+    people.sort_by_key(|p| p.1.to_lowercase());
+    Ok(options(people, None, i18n::current().text("school.choose")))
+}
+
+async fn index(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    actor: Actor,
+    page: PageCtx,
+) -> WebResult<ExamsPage> {
+    let org = actor.org;
+    let tr = page.tr;
+    let sessions = exams::list_sessions(&state.db, org)
+        .await?
+        .into_iter()
+        .map(|s| SessionRow {
+            id: s.id,
+            when: i18n::local_time(s.starts_at, "%d/%m/%Y %H:%M"),
+            kind: tr.t(session_kind_key(s.kind)).to_owned(),
+            centre: s.centre,
+            seats: format!("{} / {}", s.registered, s.seats),
+        })
+        .collect();
+    let all = exams::list_results(&state.db, &actor, Viewer::School, None).await?;
+    let mut ids: Vec<i64> = all.iter().take(50).map(|r| r.candidate_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let names = exams::candidate_names(&state.db, &ids).await?;
+    let results = all
+        .iter()
+        .take(50)
+        .map(|r| ResultRow {
+            id: r.id,
+            candidate: names.get(&r.candidate_id).cloned().unwrap_or_default(),
+            exam: tr.t(exam_type_key(r.exam_type)).to_owned(),
+            outcome: tr
+                .t(if r.outcome == Outcome::Passed { "exam.outcome_passed" } else { "exam.outcome_failed" })
+                .to_owned(),
+            taken_on: r.taken_on.format("%d/%m/%Y").to_string(),
+            status: tr.t(result_status_key(r.status)).to_owned(),
+            pending: r.status == ResultStatus::Pending,
+            own: r.four_eyes && r.entered_by == current.user.id,
+        })
+        .collect();
+    let today = Utc::now().date_naive();
+    let from = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
+    let pass_rates = exams::pass_rates(&state.db, org, from, today).await?;
+    let labels: Vec<String> = pass_rates
+        .iter()
+        .map(|r| format!("{} · {}", r.instructor_name.clone().unwrap_or_default(), tr.t(exam_type_key(r.exam_type))))
+        .collect();
+    let values: Vec<i64> = pass_rates.iter().map(|r| r.rate_percent.unwrap_or(0)).collect();
+    let rates_chart =
+        charts::bars(tr.t("report.pass_rates"), &labels, &[(tr.t("report.rate"), values)], |v| format!("{v} %"));
+    let rates = pass_rates
+        .iter()
+        .zip(labels)
+        .map(|(r, label)| {
+            (
+                label,
+                format!("{} / {}", r.passed, r.passed + r.failed),
+                r.rate_percent.map_or("—".into(), |p| format!("{p} %")),
+            )
+        })
+        .collect();
+    let candidates = candidate_options(&state, org).await?;
+    Ok(ExamsPage { page, sessions, results, candidates, rates_chart, rates })
+}
+
+fn flash_error(back: &str, err: AppError) -> WebResult<Response> {
+    let tr = i18n::current();
+    match err {
+        AppError::Conflict { message, .. } => Ok(redirect_with_flash(back, "error", &message.render(tr))),
+        AppError::Validation(errors) => {
+            let text = errors.iter().map(|e| e.message.render(tr)).collect::<Vec<_>>().join(" ");
+            Ok(redirect_with_flash(back, "error", &text))
+        }
+        other => Err(other.into()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct SessionForm {
+    kind: String,
+    date: String,
+    time: String,
+    centre: String,
+    seats: String,
+}
+
+async fn create_session(
+    State(state): State<AppState>,
+    actor: Actor,
+    FormBody(form): FormBody<SessionForm>,
+) -> WebResult<Response> {
+    let zone = super::zone_of(&state, actor.org).await?;
+    let day = form.date.trim().parse::<NaiveDate>().ok();
+    let time = NaiveTime::parse_from_str(form.time.trim(), "%H:%M").ok();
+    let starts_at = day.zip(time).and_then(|(d, t)| super::local_instant(zone, d, t)).map(|t| t.fixed_offset());
+    let input = SessionInput {
+        kind: match form.kind.as_str() {
+            "theory" => Some(SessionKind::Theory),
+            "practical" => Some(SessionKind::Practical),
+            _ => None,
+        },
+        starts_at,
+        centre: Some(form.centre.clone()),
+        seats: form.seats.trim().parse().ok(),
+    };
+    match exams::create_session(&state.db, &actor, &input).await {
+        Ok(s) => Ok(redirect_with_flash(
+            &format!("/school/exams/sessions/{}", s.id),
+            "success",
+            i18n::current().text("exam.session_created"),
+        )),
+        Err(err) => flash_error("/school/exams", err),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "school/exam_session.html")]
+struct SessionPage {
+    page: PageCtx,
+    title: String,
+    seats: String,
+    registrations: Vec<(String, String)>,
+    candidates: Vec<SelectOption>,
+    id: i64,
+}
+
+async fn session(State(state): State<AppState>, actor: Actor, page: PageCtx, Id(id): Id) -> WebResult<SessionPage> {
+    let s = exams::get_session(&state.db, actor.org, id).await?;
+    let tr = page.tr;
+    let title = format!(
+        "{} · {} · {}",
+        tr.t(session_kind_key(s.kind)),
+        i18n::local_time(s.starts_at, "%d/%m/%Y %H:%M"),
+        s.centre
+    );
+    let registrations = exams::registrations(&state.db, actor.org, id)
+        .await?
+        .into_iter()
+        .map(|r| (r.candidate_name, i18n::local_time(r.registered_at, "%d/%m/%Y")))
+        .collect();
+    let candidates = candidate_options(&state, actor.org).await?;
+    Ok(SessionPage { page, title, seats: format!("{} / {}", s.registered, s.seats), registrations, candidates, id })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct CandidateForm {
+    candidate_id: String,
+}
+
+async fn register(
+    State(state): State<AppState>,
+    actor: Actor,
+    Id(id): Id,
+    FormBody(form): FormBody<CandidateForm>,
+) -> WebResult<Response> {
+    let back = format!("/school/exams/sessions/{id}");
+    let input = RegistrationInput { candidate_id: form.candidate_id.trim().parse().ok() };
+    match exams::register(&state.db, &actor, id, &input).await {
+        Ok(r) => Ok(redirect_with_flash(
+            &back,
+            "success",
+            &i18n::current().format("exam.registered", &[("name", &r.candidate_name)]),
+        )),
+        Err(err) => flash_error(&back, err),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ResultForm {
+    candidate_id: String,
+    exam_type: String,
+    outcome: String,
+    score: String,
+    taken_on: String,
+    notes: String,
+}
+
+async fn enter_result(
+    State(state): State<AppState>,
+    actor: Actor,
+    FormBody(form): FormBody<ResultForm>,
+) -> WebResult<Response> {
+    let input = ResultInput {
+        candidate_id: form.candidate_id.trim().parse().ok(),
+        registration_id: None,
+        exam_type: ExamType::parse(form.exam_type.trim()),
+        outcome: Outcome::parse(form.outcome.trim()),
+        score: form.score.trim().parse().ok(),
+        notes: Some(form.notes.clone()),
+        taken_on: form.taken_on.trim().parse().ok(),
+        instructor_id: None,
+    };
+    if !form.score.trim().is_empty() && input.score.is_none() {
+        return flash_error("/school/exams", AppError::validation("score", Msg::new("field.not_a_number")));
+    }
+    match exams::enter_result(&state.db, &actor, &input).await {
+        Ok(_) => Ok(redirect_with_flash("/school/exams", "success", i18n::current().text("exam.result_entered"))),
+        Err(err) => flash_error("/school/exams", err),
+    }
+}
+
+async fn validate(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    actor: Actor,
+    Id(id): Id,
+) -> WebResult<Response> {
+    let viewer = Viewer::of(&state.db, &current).await?;
+    match exams::validate_result(&state.db, &actor, viewer, id).await {
+        Ok(_) => Ok(redirect_with_flash("/school/exams", "success", i18n::current().text("exam.validated"))),
+        Err(err) => flash_error("/school/exams", err),
+    }
+}
