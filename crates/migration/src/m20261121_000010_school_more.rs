@@ -89,6 +89,8 @@ const STATEMENTS: &[&str] = &[
     )",
     "CREATE INDEX idx_school_reports_organization ON school_reports (organization_id, id)",
     "CREATE INDEX idx_school_reports_status ON school_reports (status, id)",
+    // A person's notices, listed in their space (candidate portal).
+    "CREATE INDEX idx_email_outbox_recipient ON email_outbox (organization_id, to_address, id)",
 ];
 
 #[async_trait::async_trait]
@@ -120,6 +122,7 @@ impl MigrationTrait for Migration {
             db.execute_unprepared(&format!("DROP TABLE {table}")).await?;
         }
         db.execute_unprepared("DROP INDEX idx_school_lessons_reminder").await?;
+        db.execute_unprepared("DROP INDEX idx_email_outbox_recipient").await?;
         db.execute_unprepared("ALTER TABLE school_lessons DROP COLUMN reminder_sent_at").await?;
         db.execute_unprepared("ALTER TABLE school_settings DROP COLUMN hour_price_minor").await?;
         Ok(())

@@ -28,6 +28,18 @@ backend_tests! {
             assert!(stored.starts_with("v1:"), "{stored}");
             assert!(!stored.contains(plain), "{stored}");
         }
+        // Nor the database file itself (SQLite: the file and its write-ahead log).
+        if app.db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+            use sea_orm::ConnectionTrait;
+            let row = app.db.query_one_raw(sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Sqlite, "PRAGMA database_list")).await.unwrap().unwrap();
+            let path: String = row.try_get_by_index(2).unwrap();
+            let mut bytes = std::fs::read(&path).unwrap();
+            bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
+            assert!(bytes.windows(9).any(|w| w == b"emile@exa"), "the file holds the clear fields (sanity check)");
+            for secret in [&b"19AB12345"[..], b"rue des Lilas", b"2004-05-17"] {
+                assert!(!bytes.windows(secret.len()).any(|w| w == secret), "{} is readable in the file", String::from_utf8_lossy(secret));
+            }
+        }
         // Nor does the audit trail keep them.
         let trail = app.get("/api/v1/audit?entity_type=candidate").await.text();
         assert!(!trail.contains("19AB12345") && !trail.contains("Lilas") && !trail.contains("2004-05-17"), "{trail}");

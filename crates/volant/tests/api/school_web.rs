@@ -73,8 +73,21 @@ backend_tests! {
         assert!(portal.contains(&format!("{} 10:00–11:00", day.format("%d/%m/%Y"))), "{portal}");
         assert!(portal.contains("Gare Saint-Charles") && portal.contains("20 h"), "{portal}");
 
-        // Cancelling from the board (well ahead: not late).
+        // Her notifications list the booking.
         let lesson = app.get(&format!("/api/v1/school/lessons?candidate_id={lea}")).await.json()[0]["id"].as_i64().unwrap();
+        assert!(portal.contains("Mes notifications"), "{portal}");
+        // Moving from the lesson's page: onto a taken slot is refused with the reason, elsewhere it moves.
+        let other = candidate(&app, json!({})).await["id"].as_i64().unwrap();
+        let other_car = training_car(&app, "B").await;
+        app.post_json("/api/v1/school/lessons", &json!({ "candidate_id": other, "instructor_id": teacher, "vehicle_id": other_car, "starts_at": crate::school_planning::at(2, 14, 0), "ends_at": crate::school_planning::at(2, 15, 0) })).await;
+        let refused = app.post_form(&format!("/school/lessons/{lesson}/move"), &[("date", &day.to_string()), ("start", "14:30"), ("end", "15:30")]).await;
+        assert!(html(&follow(&app, &refused).await).contains("Le moniteur a déjà la leçon"), "the reason is shown");
+        let moved = app.post_form(&format!("/school/lessons/{lesson}/move"), &[("date", &day.to_string()), ("start", "16:00"), ("end", "17:00")]).await;
+        assert!(html(&follow(&app, &moved).await).contains("Leçon déplacée"));
+        let notices = html(&page_as(&app, &lea_user, "/portal").await);
+        assert!(notices.contains("16:00–17:00"), "the portal follows the move");
+
+        // Cancelling from the board (well ahead: not late).
         let cancelled = app.post_form(&format!("/school/lessons/{lesson}/cancel"), &[]).await;
         let page = html(&follow(&app, &cancelled).await);
         assert!(page.contains("Leçon annulée"), "flash");

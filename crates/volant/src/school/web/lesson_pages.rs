@@ -21,7 +21,7 @@ use crate::school::planning::service::{self as planning, Lesson, LessonStatus, O
 use crate::school::progress::{self, Assessment, CompetencyProgress};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/school/lessons/{id}", get(show))
+    Router::new().route("/school/lessons/{id}", get(show)).route("/school/lessons/{id}/move", post(move_lesson))
 }
 
 /// What instructors post.
@@ -39,6 +39,8 @@ struct LessonPage {
     status: String,
     can_record: bool,
     can_cancel: bool,
+    /// The move form's current values: day, start, end (school's time).
+    moving: (String, String, String),
     grid: Vec<CompetencyProgress>,
     errors: FormErrors,
     notes: String,
@@ -73,6 +75,11 @@ async fn page_for(
         status: tr.t(status_label_key(lesson.status)).to_owned(),
         can_record,
         can_cancel,
+        moving: (
+            i18n::local_time(lesson.starts_at, "%Y-%m-%d"),
+            i18n::local_time(lesson.starts_at, "%H:%M"),
+            i18n::local_time(lesson.ends_at, "%H:%M"),
+        ),
         grid,
         errors,
         notes,
@@ -117,5 +124,45 @@ async fn record(
             let errors = FormErrors::from_app_error(err)?;
             Ok(unprocessable(page_for(&state, &current, page, id, errors, notes).await?))
         }
+    }
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct MoveForm {
+    date: String,
+    start: String,
+    end: String,
+}
+
+/// Moves a lesson to another day or time (every rule checked again); a refusal
+/// comes back as the page's message.
+async fn move_lesson(
+    State(state): State<AppState>,
+    actor: Actor,
+    Id(id): Id,
+    FormBody(form): FormBody<MoveForm>,
+) -> WebResult<Response> {
+    let zone = super::zone_of(&state, actor.org).await?;
+    let back = format!("/school/lessons/{id}");
+    let day = form.date.trim().parse::<chrono::NaiveDate>().ok();
+    let at = |text: &str| {
+        let time = chrono::NaiveTime::parse_from_str(text.trim(), "%H:%M").ok()?;
+        super::local_instant(zone, day?, time).map(|t| t.fixed_offset())
+    };
+    let input =
+        planning::MoveInput { starts_at: at(&form.start), ends_at: at(&form.end), ..planning::MoveInput::default() };
+    let tr = i18n::current();
+    match planning::move_lesson(&state.db, &actor, id, &input).await {
+        Ok(_) => Ok(redirect_with_flash(&back, "success", tr.text("lesson.moved"))),
+        Err(
+            crate::platform::error::AppError::Conflict { message, .. }
+            | crate::platform::error::AppError::ConflictWith { message, .. },
+        ) => Ok(redirect_with_flash(&back, "error", &message.render(tr))),
+        Err(crate::platform::error::AppError::Validation(errors)) => {
+            let text = errors.iter().map(|e| e.message.render(tr)).collect::<Vec<_>>().join(" ");
+            Ok(redirect_with_flash(&back, "error", &text))
+        }
+        Err(err) => Err(err.into()),
     }
 }

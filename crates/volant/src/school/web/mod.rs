@@ -570,6 +570,8 @@ struct PortalPage {
     /// Free slots by day: the day's label and each slot's (label, RFC 3339 start).
     slots: Vec<(String, Vec<(String, String)>)>,
     may_book: bool,
+    /// The notices sent to the candidate: (when, subject).
+    notices: Vec<(String, String)>,
 }
 
 impl PortalPage {
@@ -586,6 +588,7 @@ impl PortalPage {
             grid_chart: String::new(),
             slots: Vec::new(),
             may_book: false,
+            notices: Vec::new(),
         }
     }
 }
@@ -705,6 +708,14 @@ async fn portal(
         }
     }
     let may_book = crate::school::people::settings::get(&state.db, actor.org).await?.candidates_may_book;
+    let notices = match &file.email {
+        Some(email) => crate::notify::outbox::notices_to(&state.db, actor.org, email, 10)
+            .await?
+            .into_iter()
+            .map(|n| (i18n::local_time(n.created_at, "%d/%m/%Y %H:%M"), n.subject))
+            .collect(),
+        None => Vec::new(),
+    };
     Ok(PortalPage {
         page,
         name: file.full_name(),
@@ -717,6 +728,7 @@ async fn portal(
         grid_chart,
         slots,
         may_book,
+        notices,
     })
 }
 
