@@ -53,6 +53,8 @@ test("the admin books from the planning board; the candidate sees the lesson in 
   await signIn(page, `/school/planning?week=${day}&instructor_id=${teacher.id}`, ADMIN);
   await page.waitForURL(/\/school\/planning/);
   await page.locator(`a.slot[href*="date=${day}"][href*="start=10%3A00"]`).click();
+  // The board has its own "Candidat" and "Véhicule" filters: wait for the booking form.
+  await page.waitForURL(/\/school\/lessons\/new/);
   await page.getByLabel("Candidat").selectOption({ label: `Planchon Léa (${file.number})` });
   await page.getByLabel("Véhicule").selectOption({ label: "Peugeot 208 (AE-208-PP)" });
   await page.getByLabel("Lieu de rendez-vous").fill("Gare Saint-Charles");
