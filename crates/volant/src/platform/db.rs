@@ -107,3 +107,23 @@ impl Writer for DatabaseTransaction {
         None
     }
 }
+
+/// Takes transaction-scoped locks on `keys` (PostgreSQL advisory locks), in
+/// ascending order so that two transactions never wait on each other in a cycle;
+/// released at commit or rollback. SQLite writers already run one at a time.
+pub async fn lock_keys(txn: &DatabaseTransaction, mut keys: Vec<i64>) -> Result<(), DbErr> {
+    if txn.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    for key in keys {
+        txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [key.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}

@@ -17,6 +17,7 @@ mod identity_users;
 mod identity_web;
 mod platform;
 mod school_exams;
+mod school_hostile;
 mod school_more;
 mod school_people;
 mod school_planning;

@@ -24,3 +24,19 @@ pub fn created<T: Serialize>(location: &str, body: T) -> Response {
     }
     response
 }
+
+/// A file to download: its type, `Content-Disposition: attachment` with its name,
+/// and never cached by anyone but the browser.
+pub fn download(name: &str, content_type: &str, bytes: Vec<u8>) -> Response {
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    response
+}

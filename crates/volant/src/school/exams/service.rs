@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -315,7 +315,7 @@ pub async fn registrations(db: &impl ConnectionTrait, org: OrgId, session_id: i6
         .all(db)
         .await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.candidate_id).collect();
-    let names = candidate_names(db, &ids).await?;
+    let names = candidates::names_of(db, &ids).await?;
     Ok(rows
         .into_iter()
         .map(|r| Registration {
@@ -325,24 +325,6 @@ pub async fn registrations(db: &impl ConnectionTrait, org: OrgId, session_id: i6
             candidate_id: r.candidate_id,
             registered_at: r.registered_at,
         })
-        .collect())
-}
-
-pub(crate) async fn candidate_names(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, String>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    Ok(candidate::Entity::find()
-        .select_only()
-        .column(candidate::Column::Id)
-        .column(candidate::Column::FirstName)
-        .column(candidate::Column::LastName)
-        .filter(candidate::Column::Id.is_in(ids.iter().copied()))
-        .into_tuple::<(i64, String, String)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|(id, first, last)| (id, format!("{first} {last}")))
         .collect())
 }
 
@@ -394,14 +376,7 @@ pub async fn register<C: Writer>(
     }
     let _turn = db.write_turn().await;
     let txn = db.begin().await?;
-    if txn.get_database_backend() == DatabaseBackend::Postgres {
-        txn.execute_raw(Statement::from_sql_and_values(
-            DatabaseBackend::Postgres,
-            "SELECT pg_advisory_xact_lock($1)",
-            [((0x5C_i64 << 56) | (4_i64 << 48) | (session_id & 0xFFFF_FFFF_FFFF)).into()],
-        ))
-        .await?;
-    }
+    crate::platform::db::lock_keys(&txn, vec![crate::school::planning::service::lock_key(4, session_id)]).await?;
     let taken = registration::Entity::find().filter(registration::Column::SessionId.eq(session_id)).count(&txn).await?;
     if taken >= u64::try_from(session.seats).unwrap_or(0) {
         txn.rollback().await?;

@@ -21,7 +21,7 @@ use crate::platform::tenant::OrgId;
 use crate::platform::validate::Validator;
 use crate::school::access::Viewer;
 use crate::school::entity::{candidate, message, thread, thread_read};
-use crate::school::people::instructors;
+use crate::school::people::{candidates, instructors};
 
 const MAX_BODY: usize = 5000;
 
@@ -121,24 +121,6 @@ async fn find_thread(db: &impl ConnectionTrait, org: OrgId, viewer: Viewer, id: 
     }
 }
 
-async fn candidate_names(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, String>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    Ok(candidate::Entity::find()
-        .select_only()
-        .column(candidate::Column::Id)
-        .column(candidate::Column::FirstName)
-        .column(candidate::Column::LastName)
-        .filter(candidate::Column::Id.is_in(ids.iter().copied()))
-        .into_tuple::<(i64, String, String)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|(id, first, last)| (id, format!("{first} {last}")))
-        .collect())
-}
-
 /// Unread messages per thread for a reader, in one grouped query.
 async fn unread_counts(db: &impl ConnectionTrait, user_id: i64, thread_ids: &[i64]) -> AppResult<HashMap<i64, i64>> {
     if thread_ids.is_empty() {
@@ -189,7 +171,7 @@ pub async fn list(db: &impl ConnectionTrait, org: OrgId, reader: &Author) -> App
     let rows = query.all(db).await?;
     let ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
     let candidate_ids: Vec<i64> = rows.iter().map(|t| t.candidate_id).collect();
-    let names = candidate_names(db, &candidate_ids).await?;
+    let names = candidates::names_of(db, &candidate_ids).await?;
     let unread = unread_counts(db, reader.user_id, &ids).await?;
     Ok(rows
         .into_iter()
@@ -220,7 +202,7 @@ pub async fn open<C: Writer>(db: &C, org: OrgId, reader: &Author, id: i64) -> Ap
     if let Some(last) = messages.last() {
         mark_read(db, id, reader.user_id, last.id).await?;
     }
-    let name = candidate_names(db, &[row.candidate_id]).await?.remove(&row.candidate_id).unwrap_or_default();
+    let name = candidates::names_of(db, &[row.candidate_id]).await?.remove(&row.candidate_id).unwrap_or_default();
     Ok(Thread {
         id,
         candidate_id: row.candidate_id,

@@ -197,6 +197,25 @@ pub async fn get(db: &impl ConnectionTrait, cipher: &FieldCipher, org: OrgId, id
     full(cipher, &m, hours)
 }
 
+/// Candidates' names (`first last`) by id, in one query.
+pub async fn names_of(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<std::collections::HashMap<i64, String>> {
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    Ok(candidate::Entity::find()
+        .select_only()
+        .column(candidate::Column::Id)
+        .column(candidate::Column::FirstName)
+        .column(candidate::Column::LastName)
+        .filter(candidate::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple::<(i64, String, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(id, first, last)| (id, format!("{first} {last}")))
+        .collect())
+}
+
 /// The candidate file of a signed-in user, if they have one.
 pub async fn id_of_user(db: &impl ConnectionTrait, org: OrgId, user_id: i64) -> AppResult<Option<i64>> {
     let row = scoped(org)
@@ -273,6 +292,31 @@ struct Valid {
     id_document_enc: Option<String>,
     birth_date_enc: Option<String>,
     address_enc: Option<String>,
+}
+
+impl Valid {
+    /// The fields a create and an update both set.
+    fn into_row(self, input: &CandidateInput) -> candidate::ActiveModel {
+        let valid = self;
+        candidate::ActiveModel {
+            user_id: Set(input.user_id),
+            search_name: Set(search_name(&valid.last_name, &valid.first_name)),
+            first_name: Set(valid.first_name),
+            last_name: Set(valid.last_name),
+            email: Set(valid.email),
+            phone: Set(valid.phone),
+            category: Set(valid.category),
+            registered_on: Set(valid.registered_on),
+            theory_status: Set(valid.theory_status.as_str().to_owned()),
+            forecast_minutes: Set(valid.forecast_minutes),
+            bought_minutes: Set(valid.bought_minutes),
+            instructor_id: Set(input.instructor_id),
+            id_document_enc: Set(valid.id_document_enc),
+            birth_date_enc: Set(valid.birth_date_enc),
+            address_enc: Set(valid.address_enc),
+            ..Default::default()
+        }
+    }
 }
 
 const MAX_MINUTES: i32 = 1000 * 60;
@@ -376,7 +420,7 @@ pub async fn create<C: Writer>(
     let now = Utc::now();
     let _turn = db.write_turn().await;
     let txn = db.begin().await?;
-    let number = match valid.number {
+    let number = match valid.number.clone() {
         Some(number) => number,
         None => {
             use chrono::Datelike;
@@ -385,25 +429,10 @@ pub async fn create<C: Writer>(
     };
     let saved = candidate::ActiveModel {
         organization_id: Set(actor.org.get()),
-        user_id: Set(input.user_id),
         number: Set(number),
-        search_name: Set(search_name(&valid.last_name, &valid.first_name)),
-        first_name: Set(valid.first_name),
-        last_name: Set(valid.last_name),
-        email: Set(valid.email),
-        phone: Set(valid.phone),
-        category: Set(valid.category),
-        registered_on: Set(valid.registered_on),
-        theory_status: Set(valid.theory_status.as_str().to_owned()),
-        forecast_minutes: Set(valid.forecast_minutes),
-        bought_minutes: Set(valid.bought_minutes),
-        instructor_id: Set(input.instructor_id),
-        id_document_enc: Set(valid.id_document_enc),
-        birth_date_enc: Set(valid.birth_date_enc),
-        address_enc: Set(valid.address_enc),
         created_at: Set(now),
         updated_at: Set(now),
-        ..Default::default()
+        ..valid.into_row(input)
     }
     .insert(&txn)
     .await
@@ -426,26 +455,12 @@ pub async fn update<C: Writer>(
     let valid = validate(db, cipher, actor.org, input).await?;
     let _turn = db.write_turn().await;
     let txn = db.begin().await?;
+    let number = valid.number.clone().unwrap_or_else(|| before.summary.number.clone());
     let saved = candidate::ActiveModel {
         id: Set(id),
-        user_id: Set(input.user_id),
-        number: Set(valid.number.unwrap_or_else(|| before.summary.number.clone())),
-        search_name: Set(search_name(&valid.last_name, &valid.first_name)),
-        first_name: Set(valid.first_name),
-        last_name: Set(valid.last_name),
-        email: Set(valid.email),
-        phone: Set(valid.phone),
-        category: Set(valid.category),
-        registered_on: Set(valid.registered_on),
-        theory_status: Set(valid.theory_status.as_str().to_owned()),
-        forecast_minutes: Set(valid.forecast_minutes),
-        bought_minutes: Set(valid.bought_minutes),
-        instructor_id: Set(input.instructor_id),
-        id_document_enc: Set(valid.id_document_enc),
-        birth_date_enc: Set(valid.birth_date_enc),
-        address_enc: Set(valid.address_enc),
+        number: Set(number),
         updated_at: Set(Utc::now()),
-        ..Default::default()
+        ..valid.into_row(input)
     }
     .update(&txn)
     .await

@@ -10,8 +10,8 @@ use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, Timelike, Utc
 use chrono_tz::Tz;
 use sea_orm::sea_query::{Alias, Expr, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -294,28 +294,19 @@ async fn resolve(
     }
 }
 
-/// Takes the booking locks of a lesson's resources, in one global order (no
-/// deadlock between two bookings), until the transaction ends. PostgreSQL only:
-/// SQLite writers already run one at a time.
-async fn lock_resources(txn: &impl ConnectionTrait, proposal: &Proposal) -> AppResult<()> {
-    if txn.get_database_backend() != DatabaseBackend::Postgres {
-        return Ok(());
-    }
-    // Namespace 0x5C ("school") in the top byte, the resource class below it.
-    let key = |class: i64, id: i64| (0x5C_i64 << 56) | (class << 48) | (id & 0xFFFF_FFFF_FFFF);
-    let mut keys = vec![key(1, proposal.instructor.id), key(3, proposal.candidate.id)];
+/// A lock key in the school's namespace (0x5C in the top byte): a resource class
+/// (1 instructor, 2 vehicle, 3 candidate, 4 exam session) and its id.
+pub(crate) fn lock_key(class: i64, id: i64) -> i64 {
+    (0x5C_i64 << 56) | (class << 48) | (id & 0xFFFF_FFFF_FFFF)
+}
+
+/// Takes the booking locks of a lesson's resources until the transaction ends.
+async fn lock_resources(txn: &DatabaseTransaction, proposal: &Proposal) -> AppResult<()> {
+    let mut keys = vec![lock_key(1, proposal.instructor.id), lock_key(3, proposal.candidate.id)];
     if let Some(vehicle) = &proposal.vehicle {
-        keys.push(key(2, vehicle.vehicle_id));
+        keys.push(lock_key(2, vehicle.vehicle_id));
     }
-    keys.sort_unstable();
-    for k in keys {
-        txn.execute_raw(Statement::from_sql_and_values(
-            DatabaseBackend::Postgres,
-            "SELECT pg_advisory_xact_lock($1)",
-            [k.into()],
-        ))
-        .await?;
-    }
+    crate::platform::db::lock_keys(txn, keys).await?;
     Ok(())
 }
 
@@ -570,22 +561,7 @@ async fn views(db: &impl ConnectionTrait, org: OrgId, rows: Vec<lesson::Model>) 
     let mut instructor_ids: Vec<i64> = rows.iter().map(|l| l.instructor_id).collect();
     instructor_ids.sort_unstable();
     instructor_ids.dedup();
-    let names: HashMap<i64, String> = if candidate_ids.is_empty() {
-        HashMap::new()
-    } else {
-        candidate::Entity::find()
-            .select_only()
-            .column(candidate::Column::Id)
-            .column(candidate::Column::FirstName)
-            .column(candidate::Column::LastName)
-            .filter(candidate::Column::Id.is_in(candidate_ids))
-            .into_tuple::<(i64, String, String)>()
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|(id, first, last)| (id, format!("{first} {last}")))
-            .collect()
-    };
+    let names = candidates::names_of(db, &candidate_ids).await?;
     let teachers = instructors::get_many(db, org, &instructor_ids).await?;
     let cars: HashMap<i64, String> = if rows.iter().any(|l| l.vehicle_id.is_some()) {
         vehicles::list(db, org).await?.into_iter().map(|v| (v.vehicle_id, v.label())).collect()

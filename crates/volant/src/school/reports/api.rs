@@ -93,15 +93,5 @@ async fn get_report(State(state): State<AppState>, Tenant(org): Tenant, Id(id): 
     responses((status = 200, description = "The file"), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn download_report(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Response> {
     let (name, content_type, bytes) = service::download(&state.db, org, id).await?;
-    let mut response = bytes.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(&content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-    Ok(response)
+    Ok(crate::platform::http::respond::download(&name, &content_type, bytes))
 }

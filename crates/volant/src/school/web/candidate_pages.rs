@@ -296,16 +296,7 @@ impl CandidateForm {
         };
         let registered_on = date("registered_on", &self.registered_on);
         let birth_date = date("birth_date", &self.birth_date);
-        let user_id = match self.account_email.trim() {
-            "" => None,
-            email => match users::account_of(&state.db, email).await? {
-                Some((account_org, id)) if account_org == org => Some(id),
-                _ => {
-                    errors.add("account_email", Msg::new("school.account_unknown").render(tr));
-                    None
-                }
-            },
-        };
+        let user_id = super::linked_account(state, org, &self.account_email, &mut errors).await?;
         let input = CandidateInput {
             user_id,
             number: Some(self.number.clone()),

@@ -19,7 +19,6 @@ use crate::platform::charts;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n::{self, Msg};
-use crate::platform::pagination::PageRequest;
 use crate::platform::tenant::OrgId;
 use crate::platform::web::{PageCtx, WebResult, redirect_with_flash};
 use crate::school::access::Viewer;
@@ -79,14 +78,7 @@ fn session_kind_key(kind: SessionKind) -> &'static str {
 }
 
 async fn candidate_options(state: &AppState, org: OrgId) -> Result<Vec<SelectOption>, AppError> {
-    let mut people: Vec<(i64, String)> =
-        candidates::list(&state.db, org, &CandidateFilter::default(), PageRequest::first(500))
-            .await?
-            .items
-            .into_iter()
-            .map(|c| (c.id, format!("{} {} ({})", c.last_name, c.first_name, c.number)))
-            .collect();
-    people.sort_by_key(|p| p.1.to_lowercase());
+    let people = super::candidate_list(state, org, &CandidateFilter::default()).await?;
     Ok(options(people, None, i18n::current().text("school.choose")))
 }
 
@@ -113,7 +105,7 @@ async fn index(
     let mut ids: Vec<i64> = all.iter().take(50).map(|r| r.candidate_id).collect();
     ids.sort_unstable();
     ids.dedup();
-    let names = exams::candidate_names(&state.db, &ids).await?;
+    let names = candidates::names_of(&state.db, &ids).await?;
     let results = all
         .iter()
         .take(50)

@@ -16,12 +16,11 @@ use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
 use crate::platform::i18n;
-use crate::platform::pagination::PageRequest;
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
 use crate::school::access::Viewer;
 use crate::school::messages::api::author;
 use crate::school::messages::service::{self as messages, NewMessage, NewThread, Thread, ThreadSummary};
-use crate::school::people::candidates::{self, CandidateFilter};
+use crate::school::people::candidates::CandidateFilter;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -79,14 +78,7 @@ async fn candidate_choices(
         Viewer::Instructor(id) => CandidateFilter { q: None, instructor_id: Some(id) },
         Viewer::School => CandidateFilter::default(),
     };
-    let mut people: Vec<(i64, String)> =
-        candidates::list(&state.db, current.user.org, &filter, PageRequest::first(500))
-            .await?
-            .items
-            .into_iter()
-            .map(|c| (c.id, format!("{} {} ({})", c.last_name, c.first_name, c.number)))
-            .collect();
-    people.sort_by_key(|p| p.1.to_lowercase());
+    let people = super::candidate_list(state, current.user.org, &filter).await?;
     let tr = i18n::current();
     Ok(options(people, selected.parse().ok(), tr.text("school.choose")))
 }

@@ -196,6 +196,47 @@ pub(crate) fn options(items: Vec<(i64, String)>, selected: Option<i64>, placehol
     options
 }
 
+/// The sign-in account a form links by its e-mail: none for an empty field; a
+/// field error when no account of the organization has that address.
+pub(crate) async fn linked_account(
+    state: &AppState,
+    org: OrgId,
+    email: &str,
+    errors: &mut FormErrors,
+) -> Result<Option<i64>, AppError> {
+    let email = email.trim();
+    if email.is_empty() {
+        return Ok(None);
+    }
+    let found = match crate::platform::validate::check_email(email) {
+        Ok(email) => crate::identity::users::service::account_of(&state.db, &email).await?,
+        Err(_) => None,
+    };
+    match found {
+        Some((account_org, id)) if account_org == org => Ok(Some(id)),
+        _ => {
+            errors.add("account_email", Msg::new("school.account_unknown").render(i18n::current()));
+            Ok(None)
+        }
+    }
+}
+
+/// Candidates to choose from (the first 500 matching, by id), sorted by name.
+pub(crate) async fn candidate_list(
+    state: &AppState,
+    org: OrgId,
+    filter: &CandidateFilter,
+) -> Result<Vec<(i64, String)>, AppError> {
+    let mut people: Vec<(i64, String)> = candidates::list(&state.db, org, filter, PageRequest::first(500))
+        .await?
+        .items
+        .into_iter()
+        .map(|c| (c.id, format!("{} {} ({})", c.last_name, c.first_name, c.number)))
+        .collect();
+    people.sort_by_key(|p| p.1.to_lowercase());
+    Ok(people)
+}
+
 /// The school's people and cars to choose from (the first 500 candidates by id).
 async fn choices(
     state: &AppState,
@@ -213,14 +254,7 @@ async fn choices(
         .filter(|v| v.active)
         .map(|v| (v.vehicle_id, v.label()))
         .collect();
-    let mut people: Vec<(i64, String)> =
-        candidates::list(&state.db, org, &CandidateFilter::default(), PageRequest::first(500))
-            .await?
-            .items
-            .into_iter()
-            .map(|c| (c.id, format!("{} {} ({})", c.last_name, c.first_name, c.number)))
-            .collect();
-    people.sort_by_key(|p| p.1.to_lowercase());
+    let people = candidate_list(state, org, &CandidateFilter::default()).await?;
     Ok((teachers, cars, people))
 }
 

@@ -5,8 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{Datelike, NaiveDate, Utc};
 use serde::Deserialize;
@@ -155,7 +154,8 @@ async fn request_file(
         from: Some(from),
         to: Some(to),
     };
-    let back = format!("/school/reports?kind={}&from={from}&to={to}", form.kind);
+    let kind = ReportKind::parse(&form.kind).unwrap_or(ReportKind::PassRates);
+    let back = format!("/school/reports?kind={}&from={from}&to={to}", kind.as_str());
     match reports::request(&state.db, &actor, &input).await {
         Ok(file) => {
             reports::spawn_production(state.db.clone(), file.id);
@@ -171,15 +171,5 @@ async fn request_file(
 
 async fn download(State(state): State<AppState>, actor: Actor, Id(id): Id) -> WebResult<Response> {
     let (name, content_type, bytes) = reports::download(&state.db, actor.org, id).await?;
-    let mut response = bytes.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(&content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-    Ok(response)
+    Ok(crate::platform::http::respond::download(&name, &content_type, bytes))
 }

@@ -226,16 +226,7 @@ async fn save_instructor(
     form: &InstructorForm,
 ) -> Result<Result<Instructor, FormErrors>, AppError> {
     let mut errors = FormErrors::default();
-    let user_id = match form.account_email.trim() {
-        "" => None,
-        email => match users::account_of(&state.db, email).await? {
-            Some((org, id)) if org == actor.org => Some(id),
-            _ => {
-                errors.add("account_email", Msg::new("school.account_unknown").render(i18n::current()));
-                None
-            }
-        },
-    };
+    let user_id = super::linked_account(state, actor.org, &form.account_email, &mut errors).await?;
     let days_off = form.days_off(&mut errors);
     if !errors.is_empty() {
         return Ok(Err(errors));
