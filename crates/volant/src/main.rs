@@ -22,7 +22,7 @@ enum Command {
     Serve,
     /// Bring the database schema up to date, then exit.
     Migrate,
-    /// Fill an empty database with demo garages, vehicles, clients, quotes and service history.
+    /// Fill an empty database with demo garages, vehicles, clients, quotes, service history and a driving school.
     SeedDemo,
     /// Create an administrator of the default organization.
     CreateAdmin {
@@ -158,6 +158,14 @@ async fn seed_demo(config: Config) -> Result<(), String> {
         interventions = workshop.interventions,
         alerts = workshop.alerts,
         "demo workshop created"
+    );
+    let school =
+        volant::school::demo::seed(&state.db, &state.cipher, state.default_org).await.map_err(|e| e.to_string())?;
+    tracing::info!(
+        instructors = school.instructors,
+        candidates = school.candidates,
+        lessons = school.lessons,
+        "demo driving school created"
     );
     Ok(())
 }

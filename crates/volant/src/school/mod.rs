@@ -3,6 +3,7 @@
 //! conflict rules, exams with manual validation.
 
 pub mod access;
+pub mod demo;
 pub mod entity;
 pub mod exams;
 pub mod messages;

@@ -207,6 +207,20 @@ async fn demo_seed_fills_an_empty_database_once() {
     assert!(workshop.interventions >= 15 && workshop.alerts > 0, "{workshop:?}");
     let dashboard = app.get("/api/v1/dashboard").await.json();
     assert!(dashboard["quotes"]["accepted"].as_i64().expect("accepted") >= 15, "{dashboard}");
+    let cipher = volant::platform::crypto::load(
+        Some("t:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"),
+        std::path::Path::new("unused"),
+    )
+    .expect("key");
+    let school = volant::school::demo::seed(&app.db, &cipher, app.org).await.expect("school demo");
+    assert_eq!((school.instructors, school.candidates), (3, 8));
+    assert!(school.lessons >= 30, "{school:?}");
+    let reported = app.get("/api/v1/school/report-data/candidate_hours").await.json();
+    assert!(
+        reported["rows"].as_array().expect("rows").iter().any(|r| r[5] != "0.00"),
+        "lessons done last week: {reported}"
+    );
+    assert_eq!(volant::school::demo::seed(&app.db, &cipher, app.org).await.expect("again").candidates, 0, "once");
     assert!(
         dashboard["months"]
             .as_array()

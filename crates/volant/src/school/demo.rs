@@ -1,0 +1,195 @@
+//! Demo data for the driving school, on top of the fleet's: instructors with their
+//! weeks, training cars, candidates at every stage, last week's lessons reported on
+//! the competency grid, this week's and next week's planning, an exam session.
+//! Created through the services, so every rule applies; a booking a rule refuses
+//! is simply left out.
+
+use chrono::{Datelike, Duration, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+use sea_orm::DatabaseConnection;
+
+use super::access::Viewer;
+use super::exams::service::{self as exams, RegistrationInput, SessionInput, SessionKind};
+use super::people::candidates::{self, CandidateFilter, CandidateInput, TheoryStatus};
+use super::people::instructors::{self, Availability, InstructorInput, WeeklySlot};
+use super::people::settings::{self, SchoolSettings};
+use super::people::vehicles::{self, TrainingVehicleInput};
+use super::planning::service::{self as planning, LessonInput, LessonKind, LessonStatus, OutcomeInput, SAFETY_KINDS};
+use super::progress::Assessment;
+use crate::fleet::vehicles::service::{self as fleet, VehicleFilter};
+use crate::identity::audit::Actor;
+use crate::identity::organizations::service as organizations;
+use crate::platform::crypto::FieldCipher;
+use crate::platform::error::AppResult;
+use crate::platform::pagination::PageRequest;
+use crate::platform::tenant::OrgId;
+use crate::workshop::maintenance::service::{self as maintenance, AlertFilter, Window};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeedReport {
+    pub instructors: usize,
+    pub candidates: usize,
+    pub lessons: usize,
+}
+
+const INSTRUCTORS: &[(&str, &str, &str)] = &[
+    ("Karim", "Benali", "E 13 075 0042 0"),
+    ("Sophie", "Marchand", "E 13 075 0117 0"),
+    ("Aliou", "Diallo", "E 13 075 0203 0"),
+];
+
+/// First name, last name, theory status, hours bought, hours forecast.
+const CANDIDATES: &[(&str, &str, TheoryStatus, i32, i32)] = &[
+    ("Léa", "Martin", TheoryStatus::Passed, 30, 28),
+    ("Hugo", "Bernard", TheoryStatus::InProgress, 20, 25),
+    ("Fatou", "Sy", TheoryStatus::Passed, 25, 24),
+    ("Lucas", "Petit", TheoryStatus::NotStarted, 10, 30),
+    ("Inès", "Moreau", TheoryStatus::Passed, 35, 32),
+    ("Yanis", "Haddad", TheoryStatus::InProgress, 20, 22),
+    ("Chloé", "Roux", TheoryStatus::Passed, 40, 35),
+    ("Mamadou", "Ba", TheoryStatus::InProgress, 15, 26),
+];
+
+pub async fn seed(db: &DatabaseConnection, cipher: &FieldCipher, org: OrgId) -> AppResult<SeedReport> {
+    let existing = candidates::list(db, org, &CandidateFilter::default(), PageRequest::first(1)).await?;
+    if !existing.items.is_empty() {
+        return Ok(SeedReport { instructors: 0, candidates: 0, lessons: 0 });
+    }
+    let actor = Actor::system(org);
+    let zone = organizations::get(db, org).await?.time_zone.parse::<Tz>().unwrap_or(chrono_tz::Europe::Paris);
+    let rules = SchoolSettings { hour_price: Decimal::new(52, 0), ..SchoolSettings::default() };
+    settings::update(db, &actor, &rules).await?;
+
+    // Monday to Saturday, 08:00–12:00 and 14:00–19:00 (Saturday morning only).
+    let mut weekly = Vec::new();
+    for weekday in 1..=6 {
+        weekly.push(WeeklySlot { weekday, start: "08:00".into(), end: "12:00".into() });
+        if weekday < 6 {
+            weekly.push(WeeklySlot { weekday, start: "14:00".into(), end: "19:00".into() });
+        }
+    }
+    let mut teachers = Vec::new();
+    for (first, last, licence) in INSTRUCTORS {
+        let input = InstructorInput {
+            first_name: Some((*first).to_owned()),
+            last_name: Some((*last).to_owned()),
+            licence_number: Some((*licence).to_owned()),
+            categories: vec!["B".to_owned()],
+            ..InstructorInput::default()
+        };
+        let instructor = instructors::create(db, &actor, &input).await?;
+        let week = Availability { weekly: weekly.clone(), days_off: Vec::new() };
+        instructors::set_availability(db, &actor, instructor.id, &week).await?;
+        teachers.push(instructor.id);
+    }
+    // Three cars of the fleet with no overdue safety maintenance (the workshop's demo raises some).
+    let today = Utc::now().with_timezone(&zone).date_naive();
+    let fleet = fleet::list(db, org, &VehicleFilter::default(), PageRequest::first(100)).await?.items;
+    let mut cars = Vec::new();
+    for vehicle in &fleet {
+        if cars.len() == 3 {
+            break;
+        }
+        let filter = AlertFilter {
+            vehicle_ids: Some(vec![vehicle.id]),
+            window: Some(Window::Overdue),
+            ..AlertFilter::default()
+        };
+        let overdue = maintenance::list(db, org, &filter, PageRequest::first(20), today + Duration::days(14)).await?;
+        if overdue.items.iter().any(|a| SAFETY_KINDS.contains(&a.kind.as_str())) {
+            continue;
+        }
+        let input = TrainingVehicleInput { category: Some("B".into()), dual_controls: true, active: Some(true) };
+        cars.push(vehicles::set(db, &actor, vehicle.id, &input).await?.vehicle_id);
+    }
+
+    let mut people = Vec::new();
+    for (i, (first, last, theory, bought, forecast)) in CANDIDATES.iter().enumerate() {
+        let input = CandidateInput {
+            first_name: Some((*first).to_owned()),
+            last_name: Some((*last).to_owned()),
+            category: Some("B".into()),
+            theory_status: Some(*theory),
+            instructor_id: teachers.get(i % teachers.len().max(1)).copied(),
+            bought_minutes: Some(bought * 60),
+            forecast_minutes: Some(forecast * 60),
+            phone: Some(format!("06 {:02} {:02} {:02} {:02}", 10 + i, 20 + i, 30 + i, 40 + i)),
+            ..CandidateInput::default()
+        };
+        people.push(candidates::create(db, cipher, &actor, &input).await?.summary.id);
+    }
+
+    // Last week (done, reported on the grid), this week and next week (scheduled).
+    let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+    let mut lessons = 0;
+    if cars.is_empty() {
+        return Ok(SeedReport { instructors: teachers.len(), candidates: people.len(), lessons });
+    }
+    let hours = [9, 10, 15, 17];
+    for week in -1..=1_i64 {
+        for day in 0..5_i64 {
+            let date = monday + Duration::days(week * 7 + day);
+            for (slot, hour) in hours.iter().enumerate() {
+                let n = usize::try_from(week + 1).unwrap_or(0) * 20 + usize::try_from(day).unwrap_or(0) * 4 + slot;
+                let candidate = people[n % people.len()];
+                let instructor = teachers[slot % teachers.len()];
+                let car = cars[slot % cars.len()];
+                let at = |h: u32| {
+                    NaiveTime::from_hms_opt(h, 0, 0)
+                        .and_then(|t| zone.from_local_datetime(&date.and_time(t)).earliest())
+                        .map(|t| t.fixed_offset())
+                };
+                let input = LessonInput {
+                    candidate_id: Some(candidate),
+                    instructor_id: Some(instructor),
+                    vehicle_id: Some(car),
+                    kind: Some(LessonKind::Driving),
+                    starts_at: at(*hour),
+                    ends_at: at(hour + 1),
+                    meeting_point: Some("Devant l'auto-école".into()),
+                };
+                let Ok(lesson) = planning::book(db, &actor, &input).await else { continue };
+                lessons += 1;
+                if lesson.starts_at < Utc::now() - Duration::hours(1) {
+                    let progress = ["C1a", "C1b", "C1c", "C1d", "C2a"]
+                        .iter()
+                        .take(1 + n % 5)
+                        .map(|item| Assessment {
+                            item: (*item).to_owned(),
+                            level: i16::try_from(1 + n % 3).unwrap_or(1),
+                            comment: None,
+                        })
+                        .collect();
+                    let outcome = OutcomeInput {
+                        status: Some(if n % 11 == 0 { LessonStatus::NoShow } else { LessonStatus::Done }),
+                        notes: Some("Démarrages, trajectoire, observation".into()),
+                        progress: if n % 11 == 0 { Vec::new() } else { progress },
+                    };
+                    planning::record_outcome(db, &actor, Viewer::School, lesson.id, &outcome).await?;
+                }
+            }
+        }
+    }
+
+    // A theory session in three weeks, with the candidates still studying.
+    let at = zone
+        .from_local_datetime(
+            &(today + Duration::days(21)).and_time(NaiveTime::from_hms_opt(8, 30, 0).unwrap_or(NaiveTime::MIN)),
+        )
+        .earliest()
+        .map(|t| t.fixed_offset());
+    let session = SessionInput {
+        kind: Some(SessionKind::Theory),
+        starts_at: at,
+        centre: Some("Centre d'examen de Marseille".into()),
+        seats: Some(6),
+    };
+    let session = exams::create_session(db, &actor, &session).await?;
+    for (id, (_, _, theory, _, _)) in people.iter().zip(CANDIDATES) {
+        if *theory == TheoryStatus::InProgress {
+            exams::register(db, &actor, session.id, &RegistrationInput { candidate_id: Some(*id) }).await?;
+        }
+    }
+    Ok(SeedReport { instructors: teachers.len(), candidates: people.len(), lessons })
+}
