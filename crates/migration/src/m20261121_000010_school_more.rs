@@ -12,6 +12,9 @@ const STATEMENTS: &[&str] = &[
     // Set once the day-before reminder is queued (idempotent across instances).
     "ALTER TABLE school_lessons ADD COLUMN reminder_sent_at {TS} NULL",
     "CREATE INDEX idx_school_lessons_reminder ON school_lessons (status, starts_at)",
+    // Work under way: the vehicle is in the workshop until the intervention is completed.
+    "ALTER TABLE interventions ADD COLUMN in_progress BOOLEAN NOT NULL DEFAULT FALSE",
+    "CREATE INDEX idx_interventions_in_progress ON interventions (vehicle_id, in_progress)",
     // One driving hour's price, in the currency's minor unit (reports: revenue).
     "ALTER TABLE school_settings ADD COLUMN hour_price_minor BIGINT NOT NULL DEFAULT 0",
     // Private iCalendar feeds: the URL's secret is the credential, stored as SHA-256.
@@ -123,6 +126,8 @@ impl MigrationTrait for Migration {
         }
         db.execute_unprepared("DROP INDEX idx_school_lessons_reminder").await?;
         db.execute_unprepared("DROP INDEX idx_email_outbox_recipient").await?;
+        db.execute_unprepared("DROP INDEX idx_interventions_in_progress").await?;
+        db.execute_unprepared("ALTER TABLE interventions DROP COLUMN in_progress").await?;
         db.execute_unprepared("ALTER TABLE school_lessons DROP COLUMN reminder_sent_at").await?;
         db.execute_unprepared("ALTER TABLE school_settings DROP COLUMN hour_price_minor").await?;
         Ok(())

@@ -235,6 +235,7 @@ pub async fn seed(db: &DatabaseConnection, org: OrgId) -> AppResult<SeedReport> 
                 technician: Some("Atelier".to_owned()),
                 services: vec!["oil_service".to_owned(), "tyres".to_owned(), "brakes".to_owned()],
                 lines: Vec::new(),
+                in_progress: false,
             };
             if history::record(&txn, &actor, &input).await.is_ok() {
                 report.interventions += 1;

@@ -218,6 +218,7 @@ fn page_routes(garage: i64, vehicle: i64, user: i64, (client, quote): (i64, i64)
         post(format!("/vehicles/{vehicle}/mileage"), InterventionsRecord),
         post(format!("/vehicles/{vehicle}/interventions"), InterventionsRecord),
         post(format!("/quotes/{quote}/intervention"), InterventionsRecord),
+        post("/interventions/999999/complete".into(), InterventionsRecord),
         post(format!("/clients/{client}/delete"), WorkshopWrite),
         post(format!("/garages/{garage}/delete"), FleetWrite),
         post(format!("/vehicles/{vehicle}/delete"), FleetWrite),

@@ -144,6 +144,18 @@ backend_tests! {
         assert!(problem["detail"].as_str().unwrap().contains("assurance"), "{problem}");
         assert!(problem["conflicting_id"].as_i64().is_some(), "{problem}");
 
+        // A car in the workshop (an intervention under way) is off the road until it leaves.
+        let in_workshop = app.post_json("/api/v1/interventions", &json!({ "vehicle_id": car, "description": "Embrayage", "services": ["brakes"], "in_progress": true })).await;
+        assert_eq!(in_workshop.status, StatusCode::CREATED, "{}", in_workshop.text());
+        assert_eq!(in_workshop.json()["in_progress"], true);
+        let intervention = in_workshop.json()["id"].as_i64().unwrap();
+        let problem = refused(&app, &lesson(tom, teacher, car, &at(9, 10, 0), &at(9, 11, 0)), "vehicle_in_workshop").await;
+        assert_eq!(problem["conflicting_id"], intervention);
+        let done = app.post_json(&format!("/api/v1/interventions/{intervention}/complete"), &json!({})).await;
+        assert_eq!((done.status, done.json()["in_progress"].as_bool()), (StatusCode::OK, Some(false)));
+        app.post_json(&format!("/api/v1/interventions/{intervention}/complete"), &json!({})).await.problem(StatusCode::CONFLICT, "intervention_complete");
+        book(&app, &lesson(tom, teacher, car, &at(9, 10, 0), &at(9, 11, 0))).await;
+
         // Input errors are 422s naming the field.
         let response = app.post_json("/api/v1/school/lessons", &json!({ "candidate_id": tom, "instructor_id": teacher, "starts_at": at(9, 10, 0), "ends_at": at(9, 10, 5) })).await;
         response.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");

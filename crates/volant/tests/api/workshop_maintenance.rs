@@ -84,13 +84,17 @@ backend_tests! {
             volant::workshop::maintenance::service::refresh_all(&app.db, today()).await.expect("refresh");
         }
         assert_eq!(alerts(&app, &format!("?vehicle_id={id}&kind=oil_service")).await.len(), 1);
-        // The oil service is done: the alert resolves, the next cycle starts.
+        // The oil service is under way (the car stays in the workshop): the alert waits for it.
         let service = app.post_json("/api/v1/interventions", &json!({
-            "vehicle_id": id, "mileage_km": 54_900, "description": "Vidange 5W30", "services": ["oil_service"],
+            "vehicle_id": id, "mileage_km": 54_900, "description": "Vidange 5W30", "services": ["oil_service"], "in_progress": true,
             "lines": [{ "kind": "part", "description": "Huile 5W30", "quantity": "4.5", "unit": "l", "unit_price": "12.90" }]
         })).await;
         assert_eq!(service.status, StatusCode::CREATED, "{}", service.text());
         assert_eq!(service.json()["total_excl_tax"], "58.05");
+        assert_eq!(alerts(&app, &format!("?vehicle_id={id}&kind=oil_service")).await.len(), 1, "not done yet");
+        // Done: the alert resolves, the next cycle starts.
+        let done = app.post_json(&format!("/api/v1/interventions/{}/complete", service.json()["id"]), &json!({})).await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.text());
         assert!(alerts(&app, &format!("?vehicle_id={id}&kind=oil_service")).await.is_empty());
         let resolved = alerts(&app, &format!("?vehicle_id={id}&kind=oil_service&status=resolved")).await;
         assert_eq!(resolved.len(), 1);

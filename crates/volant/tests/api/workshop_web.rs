@@ -181,6 +181,13 @@ backend_tests! {
         assert!(app.get(&format!("/api/v1/alerts?vehicle_id={vehicle}&kind=oil_service")).await.json().as_array().is_some_and(Vec::is_empty));
         let missing = app.post_form(&format!("/vehicles/{vehicle}/interventions"), &[("intervention_description", "")]).await;
         assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+        // Work kept in the workshop: shown under way, completed from the page.
+        let kept = app.post_form(&format!("/vehicles/{vehicle}/interventions"), &[("intervention_description", "Boîte de vitesses"), ("in_progress", "on")]).await;
+        let page = html(&follow(&app, &kept).await);
+        assert!(page.contains("en cours") && page.contains("/complete"), "under way, with its button");
+        let under_way = app.get(&format!("/api/v1/vehicles/{vehicle}/interventions")).await.json()[0]["id"].as_i64().expect("id");
+        let completed = app.post_form(&format!("/interventions/{under_way}/complete"), &[]).await;
+        assert!(html(&follow(&app, &completed).await).contains("Intervention terminée"));
         // This vehicle works hard: its own oil interval, then back to the organization's.
         let own = app.post_form(&format!("/vehicles/{vehicle}/maintenance/rules"), &[("kind", "oil_service"), ("name", "Vidange (taxi)"), ("interval_km", "7 500"), ("interval_months", "6"), ("active", "on")]).await;
         assert!(html(&follow(&app, &own).await).contains("Règle « Vidange (taxi) » enregistrée."));

@@ -444,13 +444,22 @@ async fn check_rules(db: &impl ConnectionTrait, org: OrgId, proposal: &Proposal,
     Ok(())
 }
 
-/// A training car with an overdue safety alert on the lesson's day stays off the road.
+/// A training car in the workshop (an intervention under way), or with an overdue
+/// safety alert on the lesson's day, stays off the road.
 async fn check_vehicle_safe(
     db: &impl ConnectionTrait,
     org: OrgId,
     vehicle: &vehicles::TrainingVehicle,
     day: NaiveDate,
 ) -> AppResult<()> {
+    if let Some(intervention) = crate::workshop::history::service::in_progress_on(db, org, vehicle.vehicle_id).await? {
+        return Err(AppError::ConflictWith {
+            code: "vehicle_in_workshop",
+            field: Some("vehicle_id"),
+            message: Msg::new("lesson.vehicle_in_workshop").arg("vehicle", vehicle.label()),
+            with_id: intervention,
+        });
+    }
     let filter = AlertFilter {
         vehicle_ids: Some(vec![vehicle.vehicle_id]),
         window: Some(Window::Overdue),

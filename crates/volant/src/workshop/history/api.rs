@@ -17,6 +17,7 @@ use crate::platform::http::respond::created;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(record_intervention))
+        .routes(routes!(complete_intervention))
         .routes(routes!(get_intervention))
         .routes(routes!(vehicle_interventions))
         .routes(routes!(client_interventions))
@@ -34,6 +35,18 @@ async fn record_intervention(
 ) -> AppResult<Response> {
     let intervention = service::record(&state.db, &actor, &input).await?;
     Ok(created(&format!("/api/v1/interventions/{}", intervention.id), intervention))
+}
+
+/// Complete an intervention under way (`in_progress`): the vehicle leaves the
+/// workshop, the work is dated today and its maintenance counts (409 when already complete).
+#[utoipa::path(post, path = "/interventions/{id}/complete", tag = "service history", params(("id" = i64, Path)),
+    responses((status = 200, body = Intervention), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn complete_intervention(
+    State(state): State<AppState>,
+    actor: Actor,
+    Id(id): Id,
+) -> AppResult<Json<Intervention>> {
+    Ok(Json(service::complete(&state.db, &actor, id).await?))
 }
 
 #[utoipa::path(get, path = "/interventions/{id}", tag = "service history", params(("id" = i64, Path)),

@@ -21,6 +21,8 @@ pub mod intervention {
         pub total_excl_minor: i64,
         pub created_by: Option<i64>,
         pub created_at: DateTimeUtc,
+        /// Work under way: the vehicle is in the workshop.
+        pub in_progress: bool,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

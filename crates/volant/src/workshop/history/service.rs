@@ -66,6 +66,9 @@ pub struct Intervention {
     #[schema(value_type = String)]
     pub total_excl_tax: Decimal,
     pub created_at: chrono::DateTime<Utc>,
+    /// Work under way: the vehicle is in the workshop; the maintenance it carries
+    /// out counts once it is completed.
+    pub in_progress: bool,
 }
 
 /// An intervention as recorded.
@@ -84,6 +87,9 @@ pub struct InterventionInput {
     pub services: Vec<String>,
     #[serde(default)]
     pub lines: Vec<LineInput>,
+    /// The vehicle stays in the workshop: complete the intervention when it leaves.
+    #[serde(default)]
+    pub in_progress: bool,
 }
 
 /// Turning an accepted quote into the work done.
@@ -286,6 +292,7 @@ pub async fn last_services(
     let done = intervention::Entity::find()
         .filter(intervention::Column::OrganizationId.eq(org.get()))
         .filter(intervention::Column::VehicleId.is_in(vehicle_ids.iter().copied()))
+        .filter(intervention::Column::InProgress.eq(false))
         .order_by_asc(intervention::Column::PerformedOn)
         .order_by_asc(intervention::Column::Id)
         .all(db)
@@ -501,6 +508,7 @@ async fn record_for_quote<C: Writer>(
             total_excl_minor: Set(total_minor),
             created_by: Set(actor.user_id),
             created_at: Set(Utc::now()),
+            in_progress: Set(input.in_progress),
             ..Default::default()
         }
         .insert(&txn)
@@ -553,6 +561,51 @@ async fn record_for_quote<C: Writer>(
     }
 }
 
+/// The vehicle's intervention under way, if one is (the vehicle is in the workshop).
+pub async fn in_progress_on(db: &impl ConnectionTrait, org: OrgId, vehicle_id: i64) -> AppResult<Option<i64>> {
+    use sea_orm::QuerySelect;
+    Ok(intervention::Entity::find()
+        .select_only()
+        .column(intervention::Column::Id)
+        .filter(intervention::Column::OrganizationId.eq(org.get()))
+        .filter(intervention::Column::VehicleId.eq(vehicle_id))
+        .filter(intervention::Column::InProgress.eq(true))
+        .into_tuple::<i64>()
+        .one(db)
+        .await?)
+}
+
+/// Completes an intervention under way (the vehicle leaves the workshop): dated
+/// today, its maintenance now counts and the vehicle's alerts are refreshed. 409
+/// when it is already complete.
+pub async fn complete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<Intervention> {
+    let before = get(db, actor.org, id).await?;
+    let today = Utc::now().date_naive();
+    let _turn = db.write_turn().await;
+    let txn = db.begin().await?;
+    let updated = intervention::Entity::update_many()
+        .col_expr(intervention::Column::InProgress, sea_orm::sea_query::Expr::value(false))
+        .col_expr(intervention::Column::PerformedOn, sea_orm::sea_query::Expr::value(today.max(before.performed_on)))
+        .filter(intervention::Column::Id.eq(id))
+        .filter(intervention::Column::OrganizationId.eq(actor.org.get()))
+        .filter(intervention::Column::InProgress.eq(true))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        txn.rollback().await?;
+        return Err(AppError::Conflict {
+            code: "intervention_complete",
+            field: None,
+            message: Msg::new("history.already_complete"),
+        });
+    }
+    let after = get(&txn, actor.org, id).await?;
+    audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
+    maintenance::refresh(&txn, actor.org, &[before.vehicle_id], today).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
 /// The closed loop: an accepted quote becomes the intervention, with the lines the
 /// client accepted. Once only (409 the second time).
 pub async fn record_from_quote<C: Writer>(
@@ -586,6 +639,7 @@ pub async fn record_from_quote<C: Writer>(
         technician: input.technician.clone(),
         services: input.services.clone(),
         lines,
+        in_progress: false,
     };
     record_for_quote(db, actor, &input, Some(quote.id)).await
 }
@@ -648,6 +702,7 @@ async fn load(db: &impl ConnectionTrait, rows: Vec<intervention::Model>) -> AppR
                 mileage_km: m.mileage_km,
                 description: m.description,
                 technician: m.technician,
+                in_progress: m.in_progress,
                 currency: m.currency,
                 created_at: m.created_at,
             }

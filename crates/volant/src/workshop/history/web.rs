@@ -28,6 +28,14 @@ pub fn router() -> Router<AppState> {
         .route("/vehicles/{id}/interventions", post(create))
         .route("/vehicles/{id}/mileage", post(record_reading))
         .route("/quotes/{id}/intervention", post(from_quote))
+        .route("/interventions/{id}/complete", post(complete))
+}
+
+/// The vehicle leaves the workshop: its intervention under way is complete.
+async fn complete(State(state): State<AppState>, actor: Actor, Id(id): Id) -> WebResult<Response> {
+    let done = service::complete(&state.db, &actor, id).await?;
+    let message = i18n::current().text("history.completed").to_owned();
+    Ok(redirect_with_flash(&format!("/vehicles/{}/maintenance", done.vehicle_id), "success", &message))
 }
 
 /// A maintenance kind offered as a checkbox.
@@ -46,6 +54,7 @@ pub struct InterventionForm {
     pub technician: String,
     pub services: Vec<String>,
     pub lines: Vec<LineForm>,
+    pub in_progress: bool,
 }
 
 impl InterventionForm {
@@ -58,6 +67,7 @@ impl InterventionForm {
                 "intervention_description" => form.description.clone_from(value),
                 "technician" => form.technician.clone_from(value),
                 "service" => form.services.push(value.clone()),
+                "in_progress" => form.in_progress = true,
                 _ => {}
             }
         }
@@ -141,6 +151,7 @@ async fn create(
             technician: Some(form.technician.clone()),
             services: form.services.clone(),
             lines,
+            in_progress: form.in_progress,
         };
         match service::record(&state.db, &actor, &input).await {
             Ok(_) => {

@@ -242,6 +242,9 @@ pub struct InterventionRow {
     pub services: String,
     pub total: String,
     pub quote_id: Option<i64>,
+    pub id: i64,
+    /// Under way: the vehicle is in the workshop.
+    pub in_progress: bool,
 }
 
 /// Interventions as the pages list them.
@@ -263,6 +266,8 @@ pub fn intervention_rows(items: Vec<history::Intervention>, names: &HashMap<Stri
                     .join(", "),
                 total: crate::platform::money::format_money(i.total_excl_tax, decimals, &i.currency),
                 quote_id: i.quote_id,
+                id: i.id,
+                in_progress: i.in_progress,
                 description: i.description,
             }
         })
