@@ -197,6 +197,13 @@ backend_tests! {
         let has = |h: u32| starts.iter().any(|s| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc).to_rfc3339_opts(chrono::SecondsFormat::Secs, true) == day3(h));
         assert!(has(9) && !has(10) && has(11), "{starts:?}");
         assert!(starts.len() >= 14 * 3 - 4, "three slots a day for two weeks: {}", starts.len());
+        // A day off leaves no slot that day.
+        let off = (Utc::now().date_naive() + Duration::days(5)).to_string();
+        app.put_json(&format!("/api/v1/school/instructors/{teacher}/availability"), &json!({ "weekly": weekly, "days_off": [{ "day": off }] })).await;
+        let after = as_user(&app, &lea_token, Method::GET, "/api/v1/school/free-slots", None).await.json();
+        let day5 = chrono::DateTime::parse_from_rfc3339(&at(5, 10, 0)).unwrap().date_naive();
+        assert!(after.as_array().unwrap().iter().all(|s| chrono::DateTime::parse_from_rfc3339(s["starts_at"].as_str().unwrap()).unwrap().with_timezone(&chrono_tz::Europe::Paris).date_naive() != day5), "{after}");
+        assert_eq!(after.as_array().unwrap().len(), starts.len() - 3);
 
         let booking = json!({ "starts_at": at(3, 9, 0) });
         as_user(&app, &lea_token, Method::POST, "/api/v1/school/my-lessons", Some(&booking)).await.problem(StatusCode::CONFLICT, "self_booking_disabled");

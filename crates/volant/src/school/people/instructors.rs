@@ -342,6 +342,24 @@ pub async fn is_day_off(db: &impl ConnectionTrait, instructor_id: i64, day: Naiv
     Ok(day_off::Entity::find_by_id((instructor_id, day)).one(db).await?.is_some())
 }
 
+/// An instructor's days off in `[from, to]`, in one query.
+pub async fn days_off_between(
+    db: &impl ConnectionTrait,
+    instructor_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<Vec<NaiveDate>> {
+    Ok(day_off::Entity::find()
+        .filter(day_off::Column::InstructorId.eq(instructor_id))
+        .filter(day_off::Column::Day.gte(from))
+        .filter(day_off::Column::Day.lte(to))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| d.day)
+        .collect())
+}
+
 /// Replaces an instructor's week and future days off (past days off are kept).
 pub async fn set_availability<C: Writer>(
     db: &C,

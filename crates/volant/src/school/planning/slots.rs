@@ -66,10 +66,11 @@ pub async fn free_slots(
         .collect();
     let earliest = now + Duration::hours(1);
     let today = now.with_timezone(&zone).date_naive();
+    let days_off = instructors::days_off_between(db, instructor_id, today, today + Duration::days(DAYS_AHEAD)).await?;
     let mut slots = Vec::new();
     for offset in 0..=DAYS_AHEAD {
         let day = today + Duration::days(offset);
-        if instructors::is_day_off(db, instructor_id, day).await? {
+        if days_off.contains(&day) {
             continue;
         }
         let weekday = i16::try_from(day.weekday().number_from_monday()).unwrap_or(0);
