@@ -77,6 +77,7 @@ pub const SCENARIOS: &[(&str, Kind)] = &[
     ("search_clients", Kind::Search),
     ("create_vehicle", Kind::Write),
     ("create_quote", Kind::Write),
+    ("school_week", Kind::Read),
     ("update_vehicle", Kind::Write),
     ("mixed", Kind::Mixed),
     ("login", Kind::Login),
@@ -195,6 +196,10 @@ pub async fn prepare_database(url: &str, scale: Scale, reseed: bool) -> Result<O
     let present = seed::vehicle_count(&state.db).await.map_err(|e| e.to_string())?;
     if present >= scale.vehicles as u64 {
         eprintln!("  reusing {present} vehicles");
+        // A database seeded before the school existed gets its school now.
+        if seed::lesson_count(&state.db).await.map_err(|e| e.to_string())? == 0 {
+            seed::seed_school(&state.db, state.default_org).await?;
+        }
         return Ok(None);
     }
     if present > 0 {
@@ -253,6 +258,7 @@ struct Fixtures {
     deep: Vec<(i64, i64)>,
     plates: Vec<String>,
     clients: Vec<i64>,
+    instructors: Vec<i64>,
 }
 
 async fn fixtures(url: &str) -> Result<Fixtures, String> {
@@ -318,7 +324,14 @@ async fn fixtures(url: &str) -> Result<Fixtures, String> {
         .await
         .map_err(err)?,
     );
-    Ok(Fixtures { garages, vehicles, deep, plates, clients })
+    let instructors = column_i64(
+        conn.query_all_raw(ids(&format!(
+            "SELECT id FROM school_instructors WHERE organization_id = {org} ORDER BY id"
+        )))
+        .await
+        .map_err(err)?,
+    );
+    Ok(Fixtures { garages, vehicles, deep, plates, clients, instructors })
 }
 
 fn lua_list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>, quote: bool) -> String {
@@ -346,17 +359,30 @@ fn percent_encode(text: &str) -> String {
     out
 }
 
+/// Query strings for the planning of a week: the last 20 weeks and the next 4.
+fn weeks() -> Vec<String> {
+    let today = chrono::Utc::now().date_naive();
+    (-20..4_i64)
+        .map(|w| {
+            let from = today + chrono::Duration::days(w * 7);
+            let to = from + chrono::Duration::days(7);
+            format!("from={from}T00%3A00%3A00Z&to={to}T00%3A00%3A00Z")
+        })
+        .collect()
+}
+
 fn write_lua_data(path: &Path, token: &str, fixtures: &Fixtures) -> Result<(), String> {
     if fixtures.vehicles.is_empty()
         || fixtures.garages.is_empty()
         || fixtures.deep.is_empty()
         || fixtures.clients.is_empty()
+        || fixtures.instructors.is_empty()
     {
         return Err("the benchmark organization has no vehicles: run with --reseed".to_owned());
     }
     let deep = fixtures.deep.iter().map(|(g, c)| format!("{{{g},\"i{c}\"}}")).collect::<Vec<_>>().join(",");
     let lua = format!(
-        "return {{\n  token = \"{token}\",\n  email = \"{}\",\n  password = \"{}\",\n  garages = {},\n  vehicles = {},\n  deep = {{{deep}}},\n  plates = {},\n  brands = {},\n  clients = {},\n  client_names = {},\n}}\n",
+        "return {{\n  token = \"{token}\",\n  email = \"{}\",\n  password = \"{}\",\n  garages = {},\n  vehicles = {},\n  deep = {{{deep}}},\n  plates = {},\n  brands = {},\n  clients = {},\n  client_names = {},\n  instructors = {},\n  weeks = {},\n}}\n",
         seed::BENCH_EMAIL,
         seed::BENCH_PASSWORD,
         lua_list(&fixtures.garages, false),
@@ -365,6 +391,8 @@ fn write_lua_data(path: &Path, token: &str, fixtures: &Fixtures) -> Result<(), S
         lua_list(seed::brands().iter().map(|b| percent_encode(b)), true),
         lua_list(&fixtures.clients, false),
         lua_list(seed::client_name_prefixes().iter().map(|n| percent_encode(n)), true),
+        lua_list(&fixtures.instructors, false),
+        lua_list(weeks(), true),
     );
     std::fs::write(path, lua).map_err(|e| e.to_string())
 }

@@ -229,6 +229,7 @@ pub async fn seed(db: &DatabaseConnection, first_org: OrgId, scale: Scale) -> Re
         .map_err(err)?;
     }
     seed_clients(db, first_org, scale.clients, epoch, &mut rng).await?;
+    seed_school(db, first_org).await?;
     // Fresh statistics, as a production database would have after autovacuum.
     db.execute_unprepared("ANALYZE").await.map_err(err)?;
     let seconds = started.elapsed().as_secs_f64();
@@ -447,6 +448,160 @@ fn vin(i: usize) -> String {
     }
     out.extend(tail.into_iter().rev());
     out
+}
+
+/// Instructors of the benchmark's school; each has a training car and teaches
+/// six lessons a day, every day, from 180 days back to 30 days ahead.
+const SCHOOL_INSTRUCTORS: usize = 12;
+const SCHOOL_CANDIDATES: usize = 600;
+const SCHOOL_DAYS_BACK: i64 = 180;
+const SCHOOL_DAYS_AHEAD: i64 = 30;
+
+/// How many lessons the school holds (a reused database may predate the school).
+pub async fn lesson_count(db: &DatabaseConnection) -> Result<u64, sea_orm::DbErr> {
+    volant::school::entity::lesson::Entity::find().count(db).await
+}
+
+/// The driving school of the benchmark's organization: instructors, their cars,
+/// candidates and about 15,000 lessons, inserted in bulk (the planning's reads are
+/// what is measured, not the booking rules).
+pub async fn seed_school(db: &DatabaseConnection, org: OrgId) -> Result<(), String> {
+    use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+    use volant::school::entity::{availability, candidate, instructor, lesson, training_vehicle};
+    let err = |e: sea_orm::DbErr| e.to_string();
+    let now = Utc::now();
+    let cars: Vec<i64> = vehicles::Entity::find()
+        .select_only()
+        .column(vehicles::Column::Id)
+        .filter(vehicles::Column::OrganizationId.eq(org.get()))
+        .order_by_asc(vehicles::Column::Id)
+        .limit(SCHOOL_INSTRUCTORS as u64)
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(err)?;
+    let txn = db.begin().await.map_err(err)?;
+    let mut teachers = Vec::with_capacity(SCHOOL_INSTRUCTORS);
+    for n in 0..SCHOOL_INSTRUCTORS {
+        let row = instructor::ActiveModel {
+            organization_id: Set(org.get()),
+            user_id: Set(None),
+            first_name: Set(FIRST_NAMES[n % FIRST_NAMES.len()].to_owned()),
+            last_name: Set(LAST_NAMES[n % LAST_NAMES.len()].to_owned()),
+            email: Set(None),
+            phone: Set(None),
+            licence_number: Set(format!("BENCH-{n:04}")),
+            categories: Set("B".to_owned()),
+            active: Set(true),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        };
+        let id = instructor::Entity::insert(row).exec(&txn).await.map_err(err)?.last_insert_id;
+        for weekday in 1..=7 {
+            availability::ActiveModel {
+                instructor_id: Set(id),
+                weekday: Set(weekday),
+                start_minute: Set(7 * 60),
+                end_minute: Set(21 * 60),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await
+            .map_err(err)?;
+        }
+        teachers.push(id);
+    }
+    for car in &cars {
+        training_vehicle::Entity::insert(training_vehicle::ActiveModel {
+            vehicle_id: Set(*car),
+            organization_id: Set(org.get()),
+            category: Set("B".to_owned()),
+            dual_controls: Set(true),
+            active: Set(true),
+            updated_at: Set(now),
+        })
+        .exec_without_returning(&txn)
+        .await
+        .map_err(err)?;
+    }
+    let mut rows = Vec::with_capacity(SCHOOL_CANDIDATES);
+    for n in 0..SCHOOL_CANDIDATES {
+        let (first, last) = (FIRST_NAMES[n % FIRST_NAMES.len()], LAST_NAMES[(n / 7) % LAST_NAMES.len()]);
+        rows.push(candidate::ActiveModel {
+            organization_id: Set(org.get()),
+            user_id: Set(None),
+            number: Set(format!("B-{n:05}")),
+            first_name: Set(first.to_owned()),
+            last_name: Set(last.to_owned()),
+            search_name: Set(volant::school::people::candidates::search_name(last, first)),
+            email: Set(None),
+            phone: Set(None),
+            category: Set("B".to_owned()),
+            registered_on: Set(now.date_naive()),
+            theory_status: Set("in_progress".to_owned()),
+            forecast_minutes: Set(Some(1500)),
+            bought_minutes: Set(1200),
+            instructor_id: Set(Some(teachers[n % teachers.len()])),
+            id_document_enc: Set(None),
+            birth_date_enc: Set(None),
+            address_enc: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        });
+    }
+    for batch in rows.chunks(ROWS_PER_INSERT / 4) {
+        candidate::Entity::insert_many(batch.to_vec()).exec_without_returning(&txn).await.map_err(err)?;
+    }
+    let people: Vec<i64> = candidate::Entity::find()
+        .select_only()
+        .column(candidate::Column::Id)
+        .filter(candidate::Column::OrganizationId.eq(org.get()))
+        .order_by_asc(candidate::Column::Id)
+        .into_tuple()
+        .all(&txn)
+        .await
+        .map_err(err)?;
+    let midnight = now.date_naive().and_hms_opt(0, 0, 0).ok_or("midnight")?.and_utc();
+    let mut lessons = Vec::new();
+    let mut n = 0_usize;
+    for day in -SCHOOL_DAYS_BACK..=SCHOOL_DAYS_AHEAD {
+        for (t, teacher) in teachers.iter().enumerate() {
+            for hour in [8, 9, 10, 14, 15, 16] {
+                let starts_at = midnight + Duration::days(day) + Duration::hours(hour);
+                let past = starts_at < now;
+                lessons.push(lesson::ActiveModel {
+                    organization_id: Set(org.get()),
+                    candidate_id: Set(people[n % people.len()]),
+                    instructor_id: Set(*teacher),
+                    vehicle_id: Set(cars.get(t).copied()),
+                    kind: Set("driving".to_owned()),
+                    starts_at: Set(starts_at),
+                    ends_at: Set(starts_at + Duration::hours(1)),
+                    minutes: Set(60),
+                    meeting_point: Set(Some("Devant l'auto-école".to_owned())),
+                    status: Set(if past { "done" } else { "scheduled" }.to_owned()),
+                    cancelled_at: Set(None),
+                    cancellation_reason: Set(None),
+                    late_cancellation: Set(false),
+                    notes: Set(None),
+                    created_by: Set(None),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    reminder_sent_at: Set(past.then_some(now)),
+                    ..Default::default()
+                });
+                n += 1;
+            }
+        }
+    }
+    for batch in lessons.chunks(ROWS_PER_INSERT / 2) {
+        lesson::Entity::insert_many(batch.to_vec()).exec_without_returning(&txn).await.map_err(err)?;
+    }
+    txn.commit().await.map_err(err)?;
+    eprintln!("  school: {} instructors, {} candidates, {} lessons", teachers.len(), people.len(), lessons.len());
+    Ok(())
 }
 
 #[cfg(test)]

@@ -66,6 +66,12 @@ local function create_quote()
   return wrk.format("POST", "/api/v1/quotes", json_auth, body)
 end
 
+-- An instructor's week on the planning board: one indexed range of lessons, with
+-- candidate names, the instructor and the cars fetched once for the page.
+local function school_week()
+  return get("/api/v1/school/lessons?" .. pick(data.weeks) .. "&instructor_id=" .. pick(data.instructors))
+end
+
 local function list_garages()
   return get("/api/v1/garages")
 end
@@ -119,6 +125,7 @@ local scenarios = {
   search_brand = search_brand,
   search_clients = search_clients,
   create_quote = create_quote,
+  school_week = school_week,
   create_vehicle = create_vehicle,
   update_vehicle = update_vehicle,
   mixed = mixed,
