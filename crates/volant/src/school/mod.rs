@@ -60,6 +60,12 @@ pub fn web_router(state: &AppState) -> axum::Router<AppState> {
             Permission::SchoolWrite,
         ))
         .merge(identity::auth::web_pages::guard(
+            web::result_pages::router(),
+            state,
+            Permission::Teaching,
+            Permission::Teaching,
+        ))
+        .merge(identity::auth::web_pages::guard(
             web::lesson_pages::teaching_router(),
             state,
             Permission::SchoolPlanning,

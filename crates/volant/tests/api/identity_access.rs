@@ -234,6 +234,8 @@ fn page_routes(garage: i64, vehicle: i64, user: i64, (client, quote): (i64, i64)
         post("/school/lessons/999999/outcome".into(), Teaching),
         post("/messages".into(), SchoolPlanning),
         get("/school/exams".into(), SchoolRead),
+        get("/school/results".into(), Teaching),
+        post("/school/results".into(), Teaching),
         get("/school/reports".into(), SchoolRead),
         get("/school/instructors".into(), SchoolRead),
         get("/school/vehicles".into(), SchoolRead),

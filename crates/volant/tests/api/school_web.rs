@@ -293,4 +293,52 @@ backend_tests! {
         assert_eq!(file.status, StatusCode::OK);
         assert!(String::from_utf8_lossy(&file.body).contains("Examen Léa"));
     }
+
+    async fn instructors_enter_and_validate_results_from_their_page(app) {
+        let mut accounts = Vec::new();
+        for email in ["resultats.un@example.fr", "resultats.deux@example.fr"] {
+            let id = instructor(&app, &["B"]).await;
+            let user = app.user(email, &[Role::Instructor]).await;
+            let mut body = app.get(&format!("/api/v1/school/instructors/{id}")).await.json();
+            body["user_id"] = json!(user.id);
+            app.put_json(&format!("/api/v1/school/instructors/{id}"), &body).await;
+            accounts.push((id, user));
+        }
+        let (first, first_user) = &accounts[0];
+        let (_, second_user) = &accounts[1];
+        let lea = candidate(&app, json!({ "instructor_id": first, "first_name": "Léa", "last_name": "Résultat" })).await["id"].as_i64().unwrap();
+        let post_as = |user: &volant::identity::users::service::AuthUser, uri: String, fields: Vec<(&'static str, String)>| {
+            let (app, user) = (&app, user.clone());
+            async move {
+                let session = volant::identity::auth::issue(&app.db, &app.signing_key, &user, "web").await.unwrap().token;
+                let mut fields = fields;
+                fields.push(("_csrf", TEST_CSRF.to_owned()));
+                let request = Request::post(uri)
+                    .header(header::COOKIE, format!("volant_session={session}; volant_csrf={TEST_CSRF}"))
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from(serde_urlencoded::to_string(&fields).unwrap()))
+                    .unwrap();
+                app.send_anonymous(request).await
+            }
+        };
+        let page = html(&page_as(&app, first_user, "/school/results").await);
+        assert!(page.contains("Résultat Léa"), "their candidate is offered");
+        let entered = post_as(first_user, "/school/results".into(), vec![("candidate_id", lea.to_string()), ("exam_type", "theory".into()), ("outcome", "passed".into())]).await;
+        assert_eq!(entered.header("location"), Some("/school/results"));
+        let mine = html(&page_as(&app, first_user, "/school/results").await);
+        assert!(mine.contains("en attente de validation") && !mine.contains("/validate"), "its author cannot validate it");
+        let result = app.get(&format!("/api/v1/school/exam-results?candidate_id={lea}")).await.json()[0]["id"].as_i64().unwrap();
+        // The other instructor does not see a candidate who is not theirs…
+        assert!(!html(&page_as(&app, second_user, "/school/results").await).contains("Résultat Léa"));
+        let refused = post_as(second_user, format!("/school/results/{result}/validate"), vec![]).await;
+        assert_eq!(refused.status, StatusCode::NOT_FOUND);
+        // …until Léa is theirs too.
+        let mut file = app.get(&format!("/api/v1/school/candidates/{lea}")).await.json();
+        file["instructor_id"] = json!(accounts[1].0);
+        file["category"] = json!("B");
+        assert_eq!(app.put_json(&format!("/api/v1/school/candidates/{lea}"), &file).await.status, StatusCode::OK);
+        let validated = post_as(second_user, format!("/school/results/{result}/validate"), vec![]).await;
+        assert_eq!(validated.header("location"), Some("/school/results"));
+        assert_eq!(app.get(&format!("/api/v1/school/exam-results/{result}")).await.json()["status"], "passed");
+    }
 }

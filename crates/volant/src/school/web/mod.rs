@@ -17,6 +17,7 @@ pub mod exam_pages;
 pub mod lesson_pages;
 pub mod message_pages;
 pub mod report_pages;
+pub mod result_pages;
 pub mod staff_pages;
 
 use crate::fleet::vehicles::web::SelectOption;
