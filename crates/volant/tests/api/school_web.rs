@@ -323,6 +323,10 @@ backend_tests! {
         };
         let page = html(&page_as(&app, first_user, "/school/results").await);
         assert!(page.contains("Résultat Léa"), "their candidate is offered");
+        // A score that is not a number is refused, not dropped.
+        let typo = post_as(first_user, "/school/results".into(), vec![("candidate_id", lea.to_string()), ("exam_type", "theory".into()), ("outcome", "passed".into()), ("score", "trente".into())]).await;
+        assert!(typo.header("set-cookie").is_some_and(|c| c.contains("error")), "{:?}", typo.header("set-cookie"));
+        assert_eq!(app.get(&format!("/api/v1/school/exam-results?candidate_id={lea}")).await.json(), json!([]));
         let entered = post_as(first_user, "/school/results".into(), vec![("candidate_id", lea.to_string()), ("exam_type", "theory".into()), ("outcome", "passed".into())]).await;
         assert_eq!(entered.header("location"), Some("/school/results"));
         let mine = html(&page_as(&app, first_user, "/school/results").await);

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use chrono::{Datelike, NaiveDate, NaiveTime, Utc};
 use serde::Deserialize;
 
-use super::{exam_type_key, options, result_status_key};
+use super::{exam_type_key, options};
 use crate::fleet::vehicles::web::SelectOption;
 use crate::identity::audit::Actor;
 use crate::identity::auth::CurrentUser;
@@ -18,14 +18,12 @@ use crate::platform::AppState;
 use crate::platform::charts;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{FormBody, Id};
-use crate::platform::i18n::{self, Msg};
+use crate::platform::i18n;
 use crate::platform::tenant::OrgId;
 use crate::platform::web::{PageCtx, WebResult, redirect_with_flash};
 use crate::school::access::Viewer;
-use crate::school::exams::service::{
-    self as exams, ExamType, Outcome, RegistrationInput, ResultInput, ResultStatus, SessionInput, SessionKind,
-};
-use crate::school::people::candidates::{self, CandidateFilter};
+use crate::school::exams::service::{self as exams, RegistrationInput, SessionInput, SessionKind};
+use crate::school::people::candidates::CandidateFilter;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -46,25 +44,12 @@ pub struct SessionRow {
     pub seats: String,
 }
 
-#[derive(Debug, Clone)]
-pub struct ResultRow {
-    pub id: i64,
-    pub candidate: String,
-    pub exam: String,
-    pub outcome: String,
-    pub taken_on: String,
-    pub status: String,
-    pub pending: bool,
-    /// Four-eyes: the reader entered it, so someone else validates it.
-    pub own: bool,
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "school/exams.html")]
 struct ExamsPage {
     page: PageCtx,
     sessions: Vec<SessionRow>,
-    results: Vec<ResultRow>,
+    results: Vec<super::result_pages::ResultRow>,
     candidates: Vec<SelectOption>,
     rates_chart: String,
     rates: Vec<(String, String, String)>,
@@ -82,12 +67,7 @@ async fn candidate_options(state: &AppState, org: OrgId) -> Result<Vec<SelectOpt
     Ok(options(people, None, i18n::current().text("school.choose")))
 }
 
-async fn index(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    actor: Actor,
-    page: PageCtx,
-) -> WebResult<ExamsPage> {
+async fn index(State(state): State<AppState>, actor: Actor, page: PageCtx) -> WebResult<ExamsPage> {
     let org = actor.org;
     let tr = page.tr;
     let sessions = exams::list_sessions(&state.db, org)
@@ -101,27 +81,7 @@ async fn index(
             seats: format!("{} / {}", s.registered, s.seats),
         })
         .collect();
-    let all = exams::list_results(&state.db, &actor, Viewer::School, None).await?;
-    let mut ids: Vec<i64> = all.iter().take(50).map(|r| r.candidate_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let names = candidates::names_of(&state.db, &ids).await?;
-    let results = all
-        .iter()
-        .take(50)
-        .map(|r| ResultRow {
-            id: r.id,
-            candidate: names.get(&r.candidate_id).cloned().unwrap_or_default(),
-            exam: tr.t(exam_type_key(r.exam_type)).to_owned(),
-            outcome: tr
-                .t(if r.outcome == Outcome::Passed { "exam.outcome_passed" } else { "exam.outcome_failed" })
-                .to_owned(),
-            taken_on: r.taken_on.format("%d/%m/%Y").to_string(),
-            status: tr.t(result_status_key(r.status)).to_owned(),
-            pending: r.status == ResultStatus::Pending,
-            own: r.four_eyes && r.entered_by == current.user.id,
-        })
-        .collect();
+    let results = super::result_pages::result_rows(&state, &actor, Viewer::School, &tr, 50).await?;
     let today = Utc::now().date_naive();
     let from = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
     let pass_rates = exams::pass_rates(&state.db, org, from, today).await?;
@@ -145,18 +105,6 @@ async fn index(
         .collect();
     let candidates = candidate_options(&state, org).await?;
     Ok(ExamsPage { page, sessions, results, candidates, rates_chart, rates })
-}
-
-fn flash_error(back: &str, err: AppError) -> WebResult<Response> {
-    let tr = i18n::current();
-    match err {
-        AppError::Conflict { message, .. } => Ok(redirect_with_flash(back, "error", &message.render(tr))),
-        AppError::Validation(errors) => {
-            let text = errors.iter().map(|e| e.message.render(tr)).collect::<Vec<_>>().join(" ");
-            Ok(redirect_with_flash(back, "error", &text))
-        }
-        other => Err(other.into()),
-    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -194,7 +142,7 @@ async fn create_session(
             "success",
             i18n::current().text("exam.session_created"),
         )),
-        Err(err) => flash_error("/school/exams", err),
+        Err(err) => super::refusal_flash("/school/exams", err),
     }
 }
 
@@ -247,42 +195,22 @@ async fn register(
             "success",
             &i18n::current().format("exam.registered", &[("name", &r.candidate_name)]),
         )),
-        Err(err) => flash_error(&back, err),
+        Err(err) => super::refusal_flash(&back, err),
     }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct ResultForm {
-    candidate_id: String,
-    exam_type: String,
-    outcome: String,
-    score: String,
-    taken_on: String,
-    notes: String,
 }
 
 async fn enter_result(
     State(state): State<AppState>,
     actor: Actor,
-    FormBody(form): FormBody<ResultForm>,
+    FormBody(form): FormBody<super::result_pages::ResultForm>,
 ) -> WebResult<Response> {
-    let input = ResultInput {
-        candidate_id: form.candidate_id.trim().parse().ok(),
-        registration_id: None,
-        exam_type: ExamType::parse(form.exam_type.trim()),
-        outcome: Outcome::parse(form.outcome.trim()),
-        score: form.score.trim().parse().ok(),
-        notes: Some(form.notes.clone()),
-        taken_on: form.taken_on.trim().parse().ok(),
-        instructor_id: None,
+    let input = match form.to_input() {
+        Ok(input) => input,
+        Err(err) => return super::refusal_flash("/school/exams", err),
     };
-    if !form.score.trim().is_empty() && input.score.is_none() {
-        return flash_error("/school/exams", AppError::validation("score", Msg::new("field.not_a_number")));
-    }
     match exams::enter_result(&state.db, &actor, &input).await {
         Ok(_) => Ok(redirect_with_flash("/school/exams", "success", i18n::current().text("exam.result_entered"))),
-        Err(err) => flash_error("/school/exams", err),
+        Err(err) => super::refusal_flash("/school/exams", err),
     }
 }
 
@@ -295,6 +223,6 @@ async fn validate(
     let viewer = Viewer::of(&state.db, &current).await?;
     match exams::validate_result(&state.db, &actor, viewer, id).await {
         Ok(_) => Ok(redirect_with_flash("/school/exams", "success", i18n::current().text("exam.validated"))),
-        Err(err) => flash_error("/school/exams", err),
+        Err(err) => super::refusal_flash("/school/exams", err),
     }
 }

@@ -155,14 +155,6 @@ async fn move_lesson(
     let tr = i18n::current();
     match planning::move_lesson(&state.db, &actor, id, &input).await {
         Ok(_) => Ok(redirect_with_flash(&back, "success", tr.text("lesson.moved"))),
-        Err(
-            crate::platform::error::AppError::Conflict { message, .. }
-            | crate::platform::error::AppError::ConflictWith { message, .. },
-        ) => Ok(redirect_with_flash(&back, "error", &message.render(tr))),
-        Err(crate::platform::error::AppError::Validation(errors)) => {
-            let text = errors.iter().map(|e| e.message.render(tr)).collect::<Vec<_>>().join(" ");
-            Ok(redirect_with_flash(&back, "error", &text))
-        }
-        Err(err) => Err(err.into()),
+        Err(err) => super::refusal_flash(&back, err),
     }
 }

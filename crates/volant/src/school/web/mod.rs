@@ -197,6 +197,18 @@ pub(crate) fn options(items: Vec<(i64, String)>, selected: Option<i64>, placehol
     options
 }
 
+/// A refusal the user can act on (a conflict, invalid input) shown as an error
+/// message on the page they are sent back to; anything else stays an error page.
+pub(crate) fn refusal_flash(back: &str, err: AppError) -> WebResult<Response> {
+    let tr = i18n::current();
+    let text = match err {
+        AppError::Conflict { message, .. } | AppError::ConflictWith { message, .. } => message.render(tr),
+        AppError::Validation(errors) => errors.iter().map(|e| e.message.render(tr)).collect::<Vec<_>>().join(" "),
+        other => return Err(other.into()),
+    };
+    Ok(redirect_with_flash(back, "error", &text))
+}
+
 /// The sign-in account a form links by its e-mail: none for an empty field; a
 /// field error when no account of the organization has that address.
 pub(crate) async fn linked_account(
@@ -795,10 +807,7 @@ async fn portal_book(
             let message = tr.format("portal.booked", &[("day", &i18n::local_time(lesson.starts_at, "%d/%m/%Y %H:%M"))]);
             Ok(redirect_with_flash("/portal", "success", &message))
         }
-        Err(AppError::Conflict { message, .. } | AppError::ConflictWith { message, .. }) => {
-            Ok(redirect_with_flash("/portal", "error", &message.render(tr)))
-        }
-        Err(err) => Err(err.into()),
+        Err(err) => refusal_flash("/portal", err),
     }
 }
 
@@ -829,7 +838,6 @@ async fn calendar_address(State(state): State<AppState>, current: CurrentUser, a
     let tr = i18n::current();
     match crate::school::planning::calendar::create(&state.db, &actor, viewer, &state.config.public_url).await {
         Ok(feed) => Ok(redirect_with_flash(back, "success", &tr.format("calendar.created", &[("url", &feed.url)]))),
-        Err(AppError::Conflict { message, .. }) => Ok(redirect_with_flash(back, "error", &message.render(tr))),
-        Err(err) => Err(err.into()),
+        Err(err) => refusal_flash(back, err),
     }
 }

@@ -14,7 +14,6 @@ use crate::fleet::vehicles::web::SelectOption;
 use crate::identity::audit::Actor;
 use crate::platform::AppState;
 use crate::platform::charts;
-use crate::platform::error::AppError;
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
 use crate::platform::i18n;
 use crate::platform::web::{PageCtx, WebResult, redirect_with_flash};
@@ -161,11 +160,7 @@ async fn request_file(
             reports::spawn_production(state.db.clone(), file.id);
             Ok(redirect_with_flash(&back, "success", i18n::current().text("report.requested")))
         }
-        Err(AppError::Validation(errors)) => {
-            let text = errors.iter().map(|e| e.message.render(i18n::current())).collect::<Vec<_>>().join(" ");
-            Ok(redirect_with_flash(&back, "error", &text))
-        }
-        Err(err) => Err(err.into()),
+        Err(err) => super::refusal_flash(&back, err),
     }
 }
 

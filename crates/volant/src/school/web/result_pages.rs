@@ -16,7 +16,7 @@ use crate::identity::auth::CurrentUser;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{FormBody, Id};
-use crate::platform::i18n;
+use crate::platform::i18n::{self, Msg};
 use crate::platform::web::{PageCtx, WebResult, redirect_with_flash};
 use crate::school::access::Viewer;
 use crate::school::exams::service::{self as exams, ExamType, Outcome, ResultInput, ResultStatus};
@@ -29,22 +29,90 @@ pub fn router() -> Router<AppState> {
         .route("/school/results/{id}/validate", post(validate))
 }
 
+/// An exam result as the pages list it.
 #[derive(Debug, Clone)]
-pub struct Row {
+pub struct ResultRow {
     pub id: i64,
     pub candidate: String,
     pub exam: String,
     pub outcome: String,
     pub taken_on: String,
     pub status: String,
-    pub can_validate: bool,
+    pub pending: bool,
+    /// Entered by the reader under four-eyes: someone else validates it.
+    pub own: bool,
+}
+
+/// The latest results the viewer may see (at most `limit`), with candidates' names in one query.
+pub(crate) async fn result_rows(
+    state: &AppState,
+    actor: &Actor,
+    viewer: Viewer,
+    tr: &i18n::Tr,
+    limit: usize,
+) -> Result<Vec<ResultRow>, AppError> {
+    let results = exams::list_results(&state.db, actor, viewer, None).await?;
+    let mut ids: Vec<i64> = results.iter().take(limit).map(|r| r.candidate_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let names = candidates::names_of(&state.db, &ids).await?;
+    Ok(results
+        .iter()
+        .take(limit)
+        .map(|r| ResultRow {
+            id: r.id,
+            candidate: names.get(&r.candidate_id).cloned().unwrap_or_default(),
+            exam: tr.t(exam_type_key(r.exam_type)).to_owned(),
+            outcome: tr
+                .t(if r.outcome == Outcome::Passed { "exam.outcome_passed" } else { "exam.outcome_failed" })
+                .to_owned(),
+            taken_on: r.taken_on.format("%d/%m/%Y").to_string(),
+            status: tr.t(result_status_key(r.status)).to_owned(),
+            pending: r.status == ResultStatus::Pending,
+            own: r.four_eyes && actor.user_id == Some(r.entered_by),
+        })
+        .collect())
+}
+
+/// The result-entry form as typed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ResultForm {
+    candidate_id: String,
+    exam_type: String,
+    outcome: String,
+    score: String,
+    taken_on: String,
+    notes: String,
+}
+
+impl ResultForm {
+    /// The input; a score that is not a number is refused rather than dropped.
+    pub(crate) fn to_input(&self) -> Result<ResultInput, AppError> {
+        let score = self.score.trim();
+        let parsed = score.parse().ok();
+        if !score.is_empty() && parsed.is_none() {
+            return Err(AppError::validation("score", Msg::new("field.not_a_number")));
+        }
+        Ok(ResultInput {
+            candidate_id: self.candidate_id.trim().parse().ok(),
+            registration_id: None,
+            exam_type: ExamType::parse(self.exam_type.trim()),
+            outcome: Outcome::parse(self.outcome.trim()),
+            score: parsed,
+            notes: Some(self.notes.clone()),
+            taken_on: self.taken_on.trim().parse().ok(),
+            instructor_id: None,
+        })
+    }
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "school/results.html")]
 struct ResultsPage {
     page: PageCtx,
-    rows: Vec<Row>,
+    rows: Vec<ResultRow>,
+    may_validate: bool,
     candidates: Vec<SelectOption>,
 }
 
@@ -56,58 +124,15 @@ async fn index(
 ) -> WebResult<ResultsPage> {
     let viewer = Viewer::of(&state.db, &current).await?;
     let tr = page.tr;
-    let results = exams::list_results(&state.db, &actor, viewer, None).await?;
-    let mut ids: Vec<i64> = results.iter().map(|r| r.candidate_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let names = candidates::names_of(&state.db, &ids).await?;
     let may_validate = matches!(viewer, Viewer::School | Viewer::Instructor(_)) && page.can_see_planning;
-    let rows = results
-        .iter()
-        .take(100)
-        .map(|r| Row {
-            id: r.id,
-            candidate: names.get(&r.candidate_id).cloned().unwrap_or_default(),
-            exam: tr.t(exam_type_key(r.exam_type)).to_owned(),
-            outcome: tr
-                .t(if r.outcome == Outcome::Passed { "exam.outcome_passed" } else { "exam.outcome_failed" })
-                .to_owned(),
-            taken_on: r.taken_on.format("%d/%m/%Y").to_string(),
-            status: tr.t(result_status_key(r.status)).to_owned(),
-            can_validate: may_validate
-                && r.status == ResultStatus::Pending
-                && !(r.four_eyes && r.entered_by == current.user.id),
-        })
-        .collect();
+    let rows = result_rows(&state, &actor, viewer, &tr, 100).await?;
     let filter = match viewer {
         Viewer::Instructor(id) => CandidateFilter { q: None, instructor_id: Some(id) },
         _ => CandidateFilter::default(),
     };
     let people = super::candidate_list(&state, current.user.org, &filter).await?;
     let candidates = options(people, None, tr.t("school.choose"));
-    Ok(ResultsPage { page, rows, candidates })
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct ResultForm {
-    candidate_id: String,
-    exam_type: String,
-    outcome: String,
-    score: String,
-    taken_on: String,
-}
-
-fn refused(err: AppError) -> WebResult<Response> {
-    let tr = i18n::current();
-    match err {
-        AppError::Conflict { message, .. } => Ok(redirect_with_flash("/school/results", "error", &message.render(tr))),
-        AppError::Validation(errors) => {
-            let text = errors.iter().map(|e| e.message.render(tr)).collect::<Vec<_>>().join(" ");
-            Ok(redirect_with_flash("/school/results", "error", &text))
-        }
-        other => Err(other.into()),
-    }
+    Ok(ResultsPage { page, rows, may_validate, candidates })
 }
 
 async fn enter(
@@ -115,19 +140,13 @@ async fn enter(
     actor: Actor,
     FormBody(form): FormBody<ResultForm>,
 ) -> WebResult<Response> {
-    let input = ResultInput {
-        candidate_id: form.candidate_id.trim().parse().ok(),
-        registration_id: None,
-        exam_type: ExamType::parse(form.exam_type.trim()),
-        outcome: Outcome::parse(form.outcome.trim()),
-        score: form.score.trim().parse().ok(),
-        notes: None,
-        taken_on: form.taken_on.trim().parse().ok(),
-        instructor_id: None,
+    let input = match form.to_input() {
+        Ok(input) => input,
+        Err(err) => return super::refusal_flash("/school/results", err),
     };
     match exams::enter_result(&state.db, &actor, &input).await {
         Ok(_) => Ok(redirect_with_flash("/school/results", "success", i18n::current().text("exam.result_entered"))),
-        Err(err) => refused(err),
+        Err(err) => super::refusal_flash("/school/results", err),
     }
 }
 
@@ -140,6 +159,6 @@ async fn validate(
     let viewer = Viewer::of(&state.db, &current).await?;
     match exams::validate_result(&state.db, &actor, viewer, id).await {
         Ok(_) => Ok(redirect_with_flash("/school/results", "success", i18n::current().text("exam.validated"))),
-        Err(err) => refused(err),
+        Err(err) => super::refusal_flash("/school/results", err),
     }
 }
