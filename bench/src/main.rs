@@ -40,7 +40,7 @@ enum Command {
     /// Serve Volant with the ceiling routes (configured like `volant serve`).
     Serve {
         #[command(flatten)]
-        config: ConfigArgs,
+        config: Box<ConfigArgs>,
     },
     /// Run the benchmark: every scenario on every backend, then the report.
     Run(run::Options),

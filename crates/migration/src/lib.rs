@@ -13,6 +13,7 @@ mod m20261121_000007_workshop;
 mod m20261121_000008_service_history;
 mod m20261121_000009_school;
 mod m20261121_000010_school_more;
+mod m20261121_000011_jobs_notify;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000008_service_history::Migration),
             Box::new(m20261121_000009_school::Migration),
             Box::new(m20261121_000010_school_more::Migration),
+            Box::new(m20261121_000011_jobs_notify::Migration),
         ]
     }
 }

@@ -37,3 +37,24 @@ document.addEventListener("htmx:afterSettle", function (event) { enableLineEdito
 document.addEventListener("focusin", function (event) {
   if (event.target.classList && event.target.classList.contains("share-link")) event.target.select();
 });
+
+// The bell: its unread count, kept live by Server-Sent Events (the server sends
+// the count at once, then whenever a notification arrives or is read).
+(function () {
+  if (!window.EventSource || !document.querySelector("[data-bell]")) return;
+  var unread = 0;
+  function paint() {
+    var bell = document.querySelector("[data-bell]");
+    var count = document.querySelector("[data-bell-count]");
+    if (!bell || !count) return;
+    count.textContent = unread > 99 ? "99+" : String(unread);
+    count.hidden = unread === 0;
+    bell.setAttribute("aria-label", bell.dataset.label + (unread ? " (" + unread + ")" : ""));
+  }
+  var source = new EventSource("/notifications/stream");
+  source.addEventListener("unread", function (event) {
+    try { unread = JSON.parse(event.data).unread || 0; } catch (e) { return; }
+    paint();
+  });
+  document.addEventListener("htmx:afterSwap", paint);
+})();

@@ -55,3 +55,23 @@ pub async fn init_state(config: Config) -> Result<AppState, sea_orm::DbErr> {
 pub fn build_app(state: AppState) -> Router {
     platform::http::router::build(state)
 }
+
+/// Every kind of background job and every schedule, bound to this state.
+pub fn job_registry(state: &AppState) -> Result<platform::jobs::Registry, String> {
+    let mut registry = platform::jobs::Registry::default();
+    notify::register_jobs(&mut registry, state)?;
+    workshop::register_jobs(&mut registry, state);
+    school::register_jobs(&mut registry, state);
+    let db = state.db.clone();
+    registry
+        .handle("jobs.prune", move |_job| {
+            let db = db.clone();
+            async move {
+                // Finished jobs are kept a week for the admin page, then deleted.
+                platform::jobs::prune(&db, chrono::Utc::now() - chrono::Duration::days(7)).await?;
+                Ok(())
+            }
+        })
+        .every("jobs.prune", std::time::Duration::from_secs(24 * 3600));
+    Ok(registry)
+}

@@ -1,10 +1,12 @@
-//! The `volant` command line: serve (default), migrate, seed-demo.
+//! The `volant` command line: serve (default), worker, migrate, seed-demo, ….
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
 use volant::platform::config::{Config, ConfigArgs};
 use volant::platform::db::{self, DbSettings};
+use volant::platform::jobs;
 use volant::platform::telemetry;
 
 #[derive(Parser)]
@@ -18,8 +20,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the web server (the default).
+    /// Run the web server (the default), with its in-process workers (VOLANT_WORKERS).
     Serve,
+    /// Run background jobs only (several may share one PostgreSQL with the servers).
+    Worker {
+        /// Jobs run at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
     /// Bring the database schema up to date, then exit.
     Migrate,
     /// Fill an empty database with demo garages, vehicles, clients, quotes, service history and a driving school.
@@ -88,6 +96,7 @@ async fn main() -> ExitCode {
     telemetry::init(config.log_format);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
+        Command::Worker { concurrency } => worker(config, concurrency).await,
         Command::Migrate => migrate(&config).await,
         Command::SeedDemo => seed_demo(config).await,
         Command::CreateAdmin { email, name, password } => {
@@ -123,8 +132,11 @@ async fn serve(config: Config) -> Result<(), String> {
     let addr = config.addr;
     tracing::info!(?config, "starting");
     let state = volant::init_state(config).await.map_err(|e| format!("database: {e}"))?;
-    let periodic = volant::workshop::spawn_periodic_tasks(state.db.clone());
-    let school_tasks = volant::school::spawn_periodic_tasks(state.db.clone());
+    let shutdown = CancellationToken::new();
+    let workers = match state.config.workers {
+        0 => None,
+        concurrency => Some(spawn_workers(&state, concurrency, shutdown.clone())?),
+    };
     let app = volant::build_app(state);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
@@ -133,10 +145,37 @@ async fn serve(config: Config) -> Result<(), String> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
-    periodic.abort();
-    school_tasks.abort();
+    shutdown.cancel();
+    if let Some(workers) = workers {
+        let _ = workers.await;
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Runs jobs until SIGTERM or Ctrl-C, then lets running jobs finish.
+async fn worker(config: Config, concurrency: usize) -> Result<(), String> {
+    tracing::info!(?config, "starting a worker");
+    let state = volant::init_state(config).await.map_err(|e| format!("database: {e}"))?;
+    let shutdown = CancellationToken::new();
+    let workers = spawn_workers(&state, concurrency, shutdown.clone())?;
+    shutdown_signal().await;
+    shutdown.cancel();
+    let _ = workers.await;
+    tracing::info!("worker stopped");
+    Ok(())
+}
+
+/// Workers over the database queue, or over RabbitMQ when VOLANT_QUEUE_URL is set.
+fn spawn_workers(
+    state: &volant::platform::AppState,
+    concurrency: usize,
+    shutdown: CancellationToken,
+) -> Result<tokio::task::JoinHandle<()>, String> {
+    let registry = std::sync::Arc::new(volant::job_registry(state)?);
+    let options = jobs::WorkerOptions::new(concurrency, state.config.job_lease);
+    let db = state.db.clone();
+    Ok(tokio::spawn(jobs::run_worker(db, registry, options, shutdown, std::time::Duration::from_secs(30))))
 }
 
 async fn migrate(config: &Config) -> Result<(), String> {

@@ -65,10 +65,14 @@ pub enum Permission {
     SchoolPlanning,
     /// Record how lessons went; enter and validate exam results.
     Teaching,
+    /// Record a contact's consent to (or refusal of) e-mails and SMS.
+    ContactConsents,
+    /// See the job queue and every notification's deliveries; retry dead jobs.
+    Operations,
 }
 
 impl Permission {
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 15] = [
         Self::FleetRead,
         Self::FleetWrite,
         Self::AuditRead,
@@ -82,6 +86,8 @@ impl Permission {
         Self::SchoolWrite,
         Self::SchoolPlanning,
         Self::Teaching,
+        Self::ContactConsents,
+        Self::Operations,
     ];
 }
 
@@ -104,6 +110,8 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             Permission::SchoolWrite,
             Permission::SchoolPlanning,
             Permission::Teaching,
+            Permission::ContactConsents,
+            Permission::Operations,
         ],
     ),
     (
@@ -119,6 +127,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             Permission::SchoolWrite,
             Permission::SchoolPlanning,
             Permission::Teaching,
+            Permission::ContactConsents,
         ],
     ),
     (

@@ -1,8 +1,8 @@
-//! E-mails waiting for delivery. A module queues one in the transaction of the
-//! change that causes it; a delivery worker takes them in id order.
+//! The e-mail channel's deliveries: one row per e-mail, queued with the
+//! notification that causes it, then sent by the `notify.email` job.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -24,6 +24,8 @@ pub mod entity {
         pub attachment_name: Option<String>,
         pub attachment_type: Option<String>,
         pub attachment: Option<Vec<u8>>,
+        pub notification_id: Option<i64>,
+        pub body_html: Option<String>,
         /// `pending`, `sent` or `failed`.
         pub status: String,
         pub attempts: i32,
@@ -38,23 +40,6 @@ pub mod entity {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// A file sent with an e-mail.
-#[derive(Debug, Clone)]
-pub struct Attachment {
-    pub name: String,
-    pub content_type: String,
-    pub bytes: Vec<u8>,
-}
-
-/// An e-mail to send.
-#[derive(Debug, Clone)]
-pub struct Email {
-    pub to: String,
-    pub subject: String,
-    pub body: String,
-    pub attachment: Option<Attachment>,
-}
-
 /// An e-mail as the outbox lists it (without the attachment's bytes).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct QueuedEmail {
@@ -64,7 +49,10 @@ pub struct QueuedEmail {
     pub status: String,
     pub attachment_name: Option<String>,
     pub attachment_size: Option<usize>,
+    pub attempts: i32,
+    pub last_error: Option<String>,
     pub created_at: chrono::DateTime<Utc>,
+    pub sent_at: Option<chrono::DateTime<Utc>>,
 }
 
 impl From<entity::Model> for QueuedEmail {
@@ -76,36 +64,12 @@ impl From<entity::Model> for QueuedEmail {
             status: m.status,
             attachment_size: m.attachment.as_ref().map(Vec::len),
             attachment_name: m.attachment_name,
+            attempts: m.attempts,
+            last_error: m.last_error,
             created_at: m.created_at,
+            sent_at: m.sent_at,
         }
     }
-}
-
-/// Queues an e-mail; call it with the transaction of what causes it.
-pub async fn enqueue(db: &impl ConnectionTrait, org: OrgId, email: Email) -> AppResult<i64> {
-    let (name, content_type, bytes) = match email.attachment {
-        Some(a) => (Some(a.name), Some(a.content_type), Some(a.bytes)),
-        None => (None, None, None),
-    };
-    let saved = entity::ActiveModel {
-        organization_id: Set(org.get()),
-        to_address: Set(email.to),
-        subject: Set(email.subject),
-        body_text: Set(email.body),
-        attachment_name: Set(name),
-        attachment_type: Set(content_type),
-        attachment: Set(bytes),
-        status: Set("pending".to_owned()),
-        attempts: Set(0),
-        last_error: Set(None),
-        created_at: Set(Utc::now()),
-        sent_at: Set(None),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    tracing::info!(email_id = saved.id, "e-mail queued");
-    Ok(saved.id)
 }
 
 /// The organization's queued e-mails, newest first (at most `limit`).
@@ -122,13 +86,13 @@ pub async fn recent(db: &impl ConnectionTrait, org: OrgId, limit: u64) -> AppRes
 
 /// A notice as its recipient sees it in their space: subject and time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct Notice {
+pub struct MailedNotice {
     pub subject: String,
     pub created_at: chrono::DateTime<Utc>,
 }
 
 /// The latest notices sent to an address (without bodies or attachments).
-pub async fn notices_to(db: &impl ConnectionTrait, org: OrgId, to: &str, limit: u64) -> AppResult<Vec<Notice>> {
+pub async fn notices_to(db: &impl ConnectionTrait, org: OrgId, to: &str, limit: u64) -> AppResult<Vec<MailedNotice>> {
     use sea_orm::QuerySelect;
     let rows: Vec<(String, chrono::DateTime<Utc>)> = entity::Entity::find()
         .select_only()
@@ -141,7 +105,7 @@ pub async fn notices_to(db: &impl ConnectionTrait, org: OrgId, to: &str, limit: 
         .into_tuple()
         .all(db)
         .await?;
-    Ok(rows.into_iter().map(|(subject, created_at)| Notice { subject, created_at }).collect())
+    Ok(rows.into_iter().map(|(subject, created_at)| MailedNotice { subject, created_at }).collect())
 }
 
 /// One queued e-mail with its attachment (the delivery worker's view).

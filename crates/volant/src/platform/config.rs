@@ -65,7 +65,46 @@ pub struct ConfigArgs {
     /// `http://` + the listening address when empty.
     #[arg(long, env = "VOLANT_PUBLIC_URL", default_value = "")]
     pub public_url: String,
+
+    /// SMTP server for e-mail: `smtp://user:pass@host:587?tls=required` (STARTTLS), `smtps://user:pass@host:465`
+    /// (TLS), `smtp://host:25` (no encryption: a trusted network only). Unset: e-mails become `.eml` files.
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender of e-mails, e.g. `Garage Dupont <atelier@garage-dupont.fr>`.
+    #[arg(long, env = "VOLANT_MAIL_FROM", default_value = "Volant <noreply@localhost>")]
+    pub mail_from: String,
+
+    /// Folder of the `.eml` files written when no SMTP server is configured.
+    #[arg(long, env = "VOLANT_MAIL_OUTBOX_DIR", default_value = "data/outbox")]
+    pub mail_outbox_dir: std::path::PathBuf,
+
+    /// SMS provider's HTTP endpoint (POST); unset: SMS are written to the log.
+    #[arg(long, env = "VOLANT_SMS_URL")]
+    pub sms_url: Option<String>,
+
+    /// Bearer token sent to the SMS provider (never logged).
+    #[arg(long, env = "VOLANT_SMS_TOKEN", hide_env_values = true)]
+    pub sms_token: Option<String>,
+
+    /// JSON body posted to the SMS provider; `{to}`, `{text}` and `{id}` are replaced.
+    #[arg(long, env = "VOLANT_SMS_TEMPLATE", default_value = DEFAULT_SMS_TEMPLATE)]
+    pub sms_template: String,
+
+    /// Send jobs through RabbitMQ (`amqp://user:pass@host:5672/%2f`) instead of polling the database.
+    #[arg(long, env = "VOLANT_QUEUE_URL", hide_env_values = true)]
+    pub queue_url: Option<String>,
+
+    /// Jobs run at once by this server (0: leave them to `volant worker` processes).
+    #[arg(long, env = "VOLANT_WORKERS", default_value_t = 4)]
+    pub workers: usize,
+
+    /// Seconds a worker holds a job before another may take it over (renewed while it runs).
+    #[arg(long, env = "VOLANT_JOB_LEASE_SECS", default_value_t = 60)]
+    pub job_lease_secs: u64,
 }
+
+pub const DEFAULT_SMS_TEMPLATE: &str = r#"{"to":"{to}","text":"{text}","reference":"{id}"}"#;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/volant.db?mode=rwc";
 
@@ -92,6 +131,47 @@ pub struct Config {
     /// `VOLANT_ENCRYPTION_KEYS`, already checked; `None` to use the key file.
     pub encryption_keys: Option<String>,
     pub encryption_key_file: std::path::PathBuf,
+    pub notify: NotifyConfig,
+    pub queue_url: Option<String>,
+    pub workers: usize,
+    pub job_lease: Duration,
+}
+
+/// How notifications leave Volant.
+#[derive(Clone)]
+pub struct NotifyConfig {
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub mail_outbox_dir: std::path::PathBuf,
+    pub sms_url: Option<String>,
+    pub sms_token: Option<String>,
+    pub sms_template: String,
+}
+
+impl NotifyConfig {
+    /// E-mails to `.eml` files in `outbox`, SMS to the log.
+    pub fn local(outbox: std::path::PathBuf) -> Self {
+        Self {
+            smtp_url: None,
+            mail_from: "Volant <noreply@localhost>".to_owned(),
+            mail_outbox_dir: outbox,
+            sms_url: None,
+            sms_token: None,
+            sms_template: DEFAULT_SMS_TEMPLATE.to_owned(),
+        }
+    }
+}
+
+impl fmt::Debug for NotifyConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NotifyConfig")
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("mail_from", &self.mail_from)
+            .field("mail_outbox_dir", &self.mail_outbox_dir)
+            .field("sms_url", &self.sms_url)
+            .field("sms_token", &self.sms_token.as_ref().map(|_| "***"))
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +192,18 @@ pub enum ConfigError {
     AdminPair,
     #[error("VOLANT_PUBLIC_URL: `{0}` is not an address such as https://garage.example.com")]
     PublicUrl(String),
+    #[error("SMTP_URL: expected smtp://host:port or smtps://host:port, got `{0}`")]
+    SmtpUrl(String),
+    #[error("VOLANT_MAIL_FROM: `{0}` is not a sender such as `Garage Dupont <atelier@garage-dupont.fr>`")]
+    MailFrom(String),
+    #[error("VOLANT_SMS_URL: expected an http:// or https:// address, got `{0}`")]
+    SmsUrl(String),
+    #[error("VOLANT_SMS_TEMPLATE: once `{{to}}` and `{{text}}` are filled in, it must be a JSON document")]
+    SmsTemplate,
+    #[error("VOLANT_QUEUE_URL: expected amqp:// or amqps://, got `{0}`")]
+    QueueUrl(String),
+    #[error("VOLANT_JOB_LEASE_SECS must be at least 3")]
+    JobLease,
     #[error("VOLANT_ENCRYPTION_KEYS: {0}")]
     EncryptionKeys(#[from] crate::platform::crypto::KeySpecError),
 }
@@ -168,7 +260,21 @@ impl Config {
         if let Some(spec) = &encryption_keys {
             crate::platform::crypto::FieldCipher::from_spec(spec)?;
         }
+        let notify = notify_config(args)?;
+        let queue_url = args.queue_url.as_deref().map(str::trim).filter(|u| !u.is_empty()).map(str::to_owned);
+        if let Some(url) = &queue_url
+            && !(url.starts_with("amqp://") || url.starts_with("amqps://"))
+        {
+            return Err(ConfigError::QueueUrl(redact_url(url)));
+        }
+        if args.job_lease_secs < 3 {
+            return Err(ConfigError::JobLease);
+        }
         Ok(Self {
+            notify,
+            queue_url,
+            workers: args.workers,
+            job_lease: Duration::from_secs(args.job_lease_secs),
             encryption_keys,
             encryption_key_file: args.encryption_key_file.clone(),
             public_url,
@@ -200,8 +306,54 @@ impl Config {
             // A fixed key for tests and tools: never for real data.
             encryption_keys: Some("test:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f".to_owned()),
             encryption_key_file: std::path::PathBuf::from("data/volant.keys"),
+            notify: NotifyConfig::local(std::env::temp_dir().join("volant-outbox")),
+            queue_url: None,
+            workers: 0,
+            job_lease: Duration::from_secs(60),
         }
     }
+}
+
+fn notify_config(args: &ConfigArgs) -> Result<NotifyConfig, ConfigError> {
+    let set = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let smtp_url = set(&args.smtp_url);
+    if let Some(url) = &smtp_url
+        && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+    {
+        return Err(ConfigError::SmtpUrl(redact_url(url)));
+    }
+    let mail_from = args.mail_from.trim().to_owned();
+    if mail_from.parse::<lettre::message::Mailbox>().is_err() {
+        return Err(ConfigError::MailFrom(mail_from));
+    }
+    let sms_url = set(&args.sms_url);
+    if let Some(url) = &sms_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        return Err(ConfigError::SmsUrl(url.clone()));
+    }
+    let filled = fill_sms_template(&args.sms_template, "+33600000000", "Texte \"cité\"", "1");
+    if serde_json::from_str::<serde_json::Value>(&filled).is_err() {
+        return Err(ConfigError::SmsTemplate);
+    }
+    Ok(NotifyConfig {
+        smtp_url,
+        mail_from,
+        mail_outbox_dir: args.mail_outbox_dir.clone(),
+        sms_url,
+        sms_token: set(&args.sms_token),
+        sms_template: args.sms_template.clone(),
+    })
+}
+
+/// The SMS provider's request body: each placeholder becomes the value as JSON
+/// string content (quotes and control characters escaped), so no text can break it.
+pub fn fill_sms_template(template: &str, to: &str, text: &str, id: &str) -> String {
+    let escape = |v: &str| {
+        let quoted = serde_json::Value::String(v.to_owned()).to_string();
+        quoted[1..quoted.len() - 1].to_owned()
+    };
+    template.replace("{to}", &escape(to)).replace("{text}", &escape(text)).replace("{id}", &escape(id))
 }
 
 impl fmt::Debug for Config {
@@ -219,6 +371,10 @@ impl fmt::Debug for Config {
             .field("login_attempts_per_minute", &self.login_attempts_per_minute)
             .field("api_requests_per_minute", &self.api_requests_per_minute)
             .field("first_admin", &self.first_admin.as_ref().map(|(email, _)| (email, "***")))
+            .field("notify", &self.notify)
+            .field("queue_url", &self.queue_url.as_deref().map(redact_url))
+            .field("workers", &self.workers)
+            .field("job_lease", &self.job_lease)
             .finish()
     }
 }

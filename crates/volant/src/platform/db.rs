@@ -127,3 +127,13 @@ pub async fn lock_keys(txn: &DatabaseTransaction, mut keys: Vec<i64>) -> Result<
     }
     Ok(())
 }
+
+/// A raw statement written with `$1, $2…` placeholders, for either backend
+/// (SQLite reads them as `?1, ?2…`).
+pub fn statement(backend: DatabaseBackend, sql: &str, values: Vec<sea_orm::Value>) -> sea_orm::Statement {
+    let sql = match backend {
+        DatabaseBackend::Postgres => sql.to_owned(),
+        _ => sql.replace('$', "?"),
+    };
+    sea_orm::Statement::from_sql_and_values(backend, sql, values)
+}

@@ -7,6 +7,8 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod i18n;
+pub mod jobs;
+pub mod live;
 pub mod money;
 pub mod pagination;
 pub mod pdf;
@@ -38,6 +40,8 @@ pub struct AppState {
     pub limits: Arc<ratelimit::RateLimits>,
     /// Encrypts sensitive fields at rest.
     pub cipher: Arc<crypto::FieldCipher>,
+    /// What open pages are told live (the notification bell).
+    pub live: Arc<live::Hub>,
 }
 
 impl AppState {
@@ -56,6 +60,7 @@ impl AppState {
             signing_key,
             limits: Arc::new(limits),
             cipher: Arc::new(cipher),
+            live: Arc::new(live::Hub::default()),
         }
     }
 }

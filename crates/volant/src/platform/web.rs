@@ -47,6 +47,10 @@ pub struct SignedIn {
     pub can_edit_school: bool,
     /// Whether the navigation offers the candidate's portal.
     pub can_use_portal: bool,
+    /// Whether the navigation offers contacts' consents.
+    pub can_record_consents: bool,
+    /// Whether the navigation offers the job queue and deliveries.
+    pub can_operate: bool,
 }
 
 tokio::task_local! {
@@ -96,6 +100,8 @@ pub struct PageCtx {
     pub can_see_school: bool,
     pub can_edit_school: bool,
     pub can_use_portal: bool,
+    pub can_record_consents: bool,
+    pub can_operate: bool,
 }
 
 impl PageCtx {
@@ -115,6 +121,8 @@ impl PageCtx {
             can_see_fleet: extensions.get::<SignedIn>().is_some_and(|u| u.can_see_fleet),
             can_see_planning: extensions.get::<SignedIn>().is_some_and(|u| u.can_see_planning),
             can_see_school: extensions.get::<SignedIn>().is_some_and(|u| u.can_see_school),
+            can_record_consents: extensions.get::<SignedIn>().is_some_and(|u| u.can_record_consents),
+            can_operate: extensions.get::<SignedIn>().is_some_and(|u| u.can_operate),
             can_edit_school: extensions.get::<SignedIn>().is_some_and(|u| u.can_edit_school),
             can_use_portal: extensions.get::<SignedIn>().is_some_and(|u| u.can_use_portal),
             tr: Tr(i18n::current()),

@@ -74,24 +74,36 @@ pub fn web_router(state: &AppState) -> axum::Router<AppState> {
         .merge(web::public_router())
 }
 
-/// How often the school's periodic tasks look for work.
-const PERIODIC_TASKS_EVERY: std::time::Duration = std::time::Duration::from_secs(15 * 60);
-
-/// Runs the school's periodic tasks in the server process: the day-before lesson
-/// reminders (each claimed by a conditional UPDATE, so instances agree) and the
-/// reports waiting to be produced.
-pub fn spawn_periodic_tasks(db: sea_orm::DatabaseConnection) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(PERIODIC_TASKS_EVERY);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            if let Err(err) = planning::reminders::send_due(&db, chrono::Utc::now()).await {
-                tracing::error!(error = %err, "lesson reminders failed");
+/// The school's jobs: the day-before lesson reminders every 15 minutes (each
+/// lesson claimed by a conditional UPDATE), producing a requested report, and
+/// an hourly sweep for reports requested before the queue took them.
+pub fn register_jobs(registry: &mut crate::platform::jobs::Registry, state: &AppState) {
+    let db = state.db.clone();
+    registry
+        .handle("school.lesson_reminders", move |_job| {
+            let db = db.clone();
+            async move {
+                planning::reminders::send_due(&db, chrono::Utc::now()).await?;
+                Ok(())
             }
-            if let Err(err) = reports::service::produce_pending(&db).await {
-                tracing::error!(error = %err, "producing reports failed");
-            }
+        })
+        .every("school.lesson_reminders", std::time::Duration::from_secs(15 * 60));
+    let db = state.db.clone();
+    registry.handle(reports::service::PRODUCE_JOB, move |job| {
+        let db = db.clone();
+        async move {
+            reports::service::produce(&db, job.id_field("id")?).await?;
+            Ok(())
         }
-    })
+    });
+    let db = state.db.clone();
+    registry
+        .handle("school.reports_sweep", move |_job| {
+            let db = db.clone();
+            async move {
+                reports::service::produce_pending(&db).await?;
+                Ok(())
+            }
+        })
+        .every("school.reports_sweep", std::time::Duration::from_secs(3600));
 }

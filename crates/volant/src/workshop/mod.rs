@@ -52,26 +52,30 @@ pub fn web_router(state: &AppState) -> Router<AppState> {
         .merge(quotes::share::router())
 }
 
-/// How often the workshop's periodic tasks look for work. Each task is idempotent
-/// (a conditional UPDATE), so several instances running it at once agree.
-const PERIODIC_TASKS_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
-
-/// Runs the workshop's periodic tasks in the server process: sent quotes past their
-/// validity date become expired (checked hourly, so within an hour of midnight UTC),
-/// and every vehicle's maintenance alerts are recomputed.
-pub fn spawn_periodic_tasks(db: sea_orm::DatabaseConnection) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(PERIODIC_TASKS_EVERY);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            let today = chrono::Utc::now().date_naive();
-            if let Err(err) = quotes::service::expire_past_due(&db, today).await {
-                tracing::error!(error = %err, "expiring past-due quotes failed");
+/// The workshop's scheduled jobs, each run once an hour across all instances:
+/// sent quotes past their validity date become expired (so within an hour of
+/// midnight UTC), and every vehicle's maintenance alerts are recomputed. Both
+/// are idempotent (conditional UPDATEs, one alert per rule occurrence).
+pub fn register_jobs(registry: &mut crate::platform::jobs::Registry, state: &AppState) {
+    const HOURLY: std::time::Duration = std::time::Duration::from_secs(3600);
+    let db = state.db.clone();
+    registry
+        .handle("workshop.expire_quotes", move |_job| {
+            let db = db.clone();
+            async move {
+                quotes::service::expire_past_due(&db, chrono::Utc::now().date_naive()).await?;
+                Ok(())
             }
-            if let Err(err) = maintenance::service::refresh_all(&db, today).await {
-                tracing::error!(error = %err, "computing maintenance alerts failed");
+        })
+        .every("workshop.expire_quotes", HOURLY);
+    let db = state.db.clone();
+    registry
+        .handle("workshop.refresh_alerts", move |_job| {
+            let db = db.clone();
+            async move {
+                maintenance::service::refresh_all(&db, chrono::Utc::now().date_naive()).await?;
+                Ok(())
             }
-        }
-    })
+        })
+        .every("workshop.refresh_alerts", HOURLY);
 }

@@ -15,6 +15,10 @@ use volant::platform::tenant::OrgId;
 
 pub struct TestApp {
     pub router: Router,
+    /// The application's state (jobs are built from it).
+    pub state: AppState,
+    /// Where e-mails are written when no SMTP server is configured.
+    pub outbox: tempfile::TempDir,
     pub db: DatabaseConnection,
     /// The organization requests act for.
     pub org: OrgId,
@@ -76,6 +80,11 @@ impl TestApp {
 
     /// `None` when `TEST_DATABASE_URL` is unset, except in CI where that is a failure.
     pub async fn postgres() -> Option<Self> {
+        Self::postgres_with(|_| {}).await
+    }
+
+    /// A PostgreSQL database URL and a fresh schema, for a test's own processes.
+    pub async fn postgres_with(configure: impl FnOnce(&mut Config)) -> Option<Self> {
         init_logging();
         let Some(url) = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
             assert!(
@@ -90,12 +99,15 @@ impl TestApp {
         let _ = admin.close().await;
         let settings = DbSettings { url: url.clone(), max_connections: 8, schema: Some(schema.clone()) };
         let db = db::connect(&settings).await.expect("connect postgres schema");
-        let config = Config::for_database(url.clone());
+        let mut config = Config::for_database(url.clone());
+        configure(&mut config);
         Some(Self::finish(db, config, Guard::Postgres { url, schema }).await)
     }
 
-    async fn finish(db: DatabaseConnection, config: Config, guard: Guard) -> Self {
+    async fn finish(db: DatabaseConnection, mut config: Config, guard: Guard) -> Self {
         db::migrate(&db).await.expect("migrate");
+        let outbox = tempfile::tempdir().expect("outbox dir");
+        config.notify.mail_outbox_dir = outbox.path().to_path_buf();
         let org = volant::identity::organizations::service::ensure_default(&db).await.expect("default organization");
         let signing_key: std::sync::Arc<[u8]> =
             volant::platform::secrets::ensure(&db, volant::identity::auth::SIGNING_SECRET)
@@ -106,7 +118,9 @@ impl TestApp {
             .expect("test encryption key");
         let state = AppState::new(db.clone(), config, org, signing_key.clone(), cipher);
         Self {
-            router: volant::build_app(state),
+            router: volant::build_app(state.clone()),
+            state,
+            outbox,
             db,
             org,
             signing_key,
@@ -115,6 +129,23 @@ impl TestApp {
             admin_session: tokio::sync::OnceCell::new(),
             _guard: guard,
         }
+    }
+
+    /// The database URL another process (a `volant worker`) uses to share this test's database.
+    pub fn database_url(&self) -> String {
+        match &self._guard {
+            Guard::Sqlite(dir) => format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()),
+            Guard::Postgres { url, schema } => {
+                let separator = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{separator}options=-c%20search_path%3D{schema}")
+            }
+        }
+    }
+
+    /// Runs every due job (deliveries, reports…) now; returns how many ran.
+    pub async fn run_jobs(&self) -> usize {
+        let registry = volant::job_registry(&self.state).expect("job registry");
+        volant::platform::jobs::run_until_idle(&self.db, &registry).await.expect("run jobs")
     }
 
     /// Sends a request; `/api/v1` requests without `Authorization` go as the administrator.

@@ -70,7 +70,13 @@ backend_tests! {
         for role in Role::ALL {
             let token = app.token_for(&format!("role-{}@volant.test", role.as_str()), &[role]).await;
             for (method, path, body) in protected_routes(&app).await {
-                let needed = if path.starts_with("/api/v1/audit") {
+                let needed = if path.starts_with("/api/v1/notifications") {
+                    Permission::OwnProfile
+                } else if path.starts_with("/api/v1/contact-consents") {
+                    Permission::ContactConsents
+                } else if path.starts_with("/api/v1/admin") {
+                    Permission::Operations
+                } else if path.starts_with("/api/v1/audit") {
                     Permission::AuditRead
                 } else if path.starts_with("/api/v1/users") {
                     Permission::UsersManage
@@ -141,8 +147,8 @@ backend_tests! {
 /// document: a new page must be added here).
 fn page_routes(garage: i64, vehicle: i64, user: i64, (client, quote): (i64, i64)) -> Vec<(Method, String, Permission)> {
     use Permission::{
-        AuditRead, FleetRead, FleetWrite, InterventionsRecord, OrgSettings, OwnProfile, SchoolPlanning, SchoolRead,
-        SchoolWrite, Teaching, UsersManage, WorkshopRead, WorkshopWrite,
+        AuditRead, ContactConsents, FleetRead, FleetWrite, InterventionsRecord, Operations, OrgSettings, OwnProfile,
+        SchoolPlanning, SchoolRead, SchoolWrite, Teaching, UsersManage, WorkshopRead, WorkshopWrite,
     };
     let get = |path: String, permission| (Method::GET, path, permission);
     let post = |path: String, permission| (Method::POST, path, permission);
@@ -244,6 +250,14 @@ fn page_routes(garage: i64, vehicle: i64, user: i64, (client, quote): (i64, i64)
         post("/school/exams/results".into(), SchoolWrite),
         post("/school/lessons".into(), SchoolWrite),
         post("/school/lessons/999999/cancel".into(), SchoolWrite),
+        get("/notifications".into(), OwnProfile),
+        get("/notifications/preferences".into(), OwnProfile),
+        post("/notifications/preferences".into(), OwnProfile),
+        post("/notifications/read-all".into(), OwnProfile),
+        get("/contacts/consents".into(), ContactConsents),
+        get("/admin/jobs".into(), Operations),
+        get("/admin/notifications".into(), Operations),
+        post("/admin/jobs/999999/retry".into(), Operations),
     ]
 }
 

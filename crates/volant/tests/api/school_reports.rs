@@ -69,6 +69,8 @@ async fn ready_file(app: &TestApp, kind: &str, format: &str) -> crate::helpers::
     assert_eq!(requested.status, StatusCode::ACCEPTED, "{}", requested.text());
     let id = requested.json()["id"].as_i64().unwrap();
     for _ in 0..100 {
+        // The report is produced by a job, queued with the request.
+        app.run_jobs().await;
         let status =
             app.get(&format!("/api/v1/school/reports/{id}")).await.json()["status"].as_str().unwrap().to_owned();
         if status == "ready" {

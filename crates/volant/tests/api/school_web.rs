@@ -282,6 +282,7 @@ backend_tests! {
         assert_eq!(asked.status, StatusCode::SEE_OTHER);
         let mut ready = None;
         for _ in 0..100 {
+            app.run_jobs().await;
             let files = app.get("/api/v1/school/reports").await.json();
             if files[0]["status"] == "ready" {
                 ready = files[0]["id"].as_i64();

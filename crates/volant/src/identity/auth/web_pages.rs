@@ -248,6 +248,8 @@ async fn require_page_access(
         can_see_school: crate::identity::roles::any_allows(roles, Permission::SchoolRead),
         can_edit_school: crate::identity::roles::any_allows(roles, Permission::SchoolWrite),
         can_use_portal: current.user.has_role(crate::identity::roles::Role::Candidate),
+        can_record_consents: crate::identity::roles::any_allows(roles, Permission::ContactConsents),
+        can_operate: crate::identity::roles::any_allows(roles, Permission::Operations),
     });
     // Pages speak the organization's language and show its local time.
     let (locale, zone) = match crate::identity::organizations::service::get(&state.db, current.user.org).await {

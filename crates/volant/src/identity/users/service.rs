@@ -277,10 +277,16 @@ pub async fn find_active_where(
 /// The e-mail addresses of the organization's active users holding any of `roles`
 /// (who other modules notify), in one query.
 pub async fn emails_with_roles(db: &impl ConnectionTrait, org: OrgId, roles: &[Role]) -> AppResult<Vec<String>> {
+    Ok(with_roles(db, org, roles).await?.into_iter().map(|(_, email)| email).collect())
+}
+
+/// Active users with one of `roles`: id and e-mail, by e-mail.
+pub async fn with_roles(db: &impl ConnectionTrait, org: OrgId, roles: &[Role]) -> AppResult<Vec<(i64, String)>> {
     use roles_entity::{Column as RoleColumn, Entity as Roles};
     let mut query = Query::select();
     query
         .distinct()
+        .column((Users, entity::Column::Id))
         .column((Users, entity::Column::Email))
         .from(Users)
         .inner_join(Roles, Expr::col((Roles, RoleColumn::UserId)).equals((Users, entity::Column::Id)))
@@ -289,7 +295,7 @@ pub async fn emails_with_roles(db: &impl ConnectionTrait, org: OrgId, roles: &[R
         .and_where(Expr::col((Roles, RoleColumn::Role)).is_in(roles.iter().map(|r| r.as_str())))
         .order_by((Users, entity::Column::Email), sea_orm::sea_query::Order::Asc);
     let rows = db.query_all(&query).await?;
-    rows.into_iter().map(|row| row.try_get::<String>("", "email").map_err(Into::into)).collect()
+    rows.into_iter().map(|row| Ok((row.try_get::<i64>("", "id")?, row.try_get::<String>("", "email")?))).collect()
 }
 
 /// Creates the first administrator when the instance has no user yet; `Ok(None)`

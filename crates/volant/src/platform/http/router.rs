@@ -43,6 +43,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
             fleet::api_router(state)
                 .merge(crate::workshop::api_router(state))
                 .merge(crate::school::api_router(state))
+                .merge(crate::notify::api_router(state))
                 .merge(crate::identity::api_router(state)),
         )
         .split_for_parts()
@@ -59,6 +60,7 @@ pub fn build(state: AppState) -> Router {
         .merge(fleet::web_router(&state))
         .merge(crate::workshop::web_router(&state))
         .merge(crate::school::web_router(&state))
+        .merge(crate::notify::web_router(&state))
         .merge(crate::identity::web_router(&state))
         .route("/", get(home))
         .route(

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::identity::audit::{self, Actor};
-use crate::notify::outbox::{self, Email};
+use crate::notify::{self, Event, Notice};
 use crate::platform::db::Writer;
 use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
 use crate::platform::i18n::{Locale, Msg};
@@ -411,7 +411,7 @@ pub async fn register<C: Writer>(
         registered_at: saved.registered_at,
     };
     audit::record_change(&txn, actor, ("exam_registration", created.id), None, Some(&created)).await?;
-    if let Some(email) = &candidate.email {
+    {
         let day = crate::platform::i18n::local_time(session.starts_at, "%d/%m/%Y %H:%M");
         let locale = Locale::default();
         let subject = Msg::new("exam.notice_registered").arg("day", &day).render(locale);
@@ -420,7 +420,12 @@ pub async fn register<C: Writer>(
             .arg("centre", &session.centre)
             .render(locale)
             .replace("\\n", "\n");
-        outbox::enqueue(&txn, actor.org, Email { to: email.clone(), subject, body, attachment: None }).await?;
+        let notice = Notice::new(Event::ExamRegistered, subject, body)
+            .user(candidate.user_id)
+            .email(candidate.email.clone())
+            .phone(candidate.phone.clone())
+            .link("/portal");
+        notify::send(&txn, actor.org, notice).await?;
     }
     txn.commit().await?;
     Ok(created)
@@ -703,14 +708,8 @@ pub async fn validate_result<C: Writer>(db: &C, actor: &Actor, viewer: Viewer, i
             .exec(&txn)
             .await?;
     }
-    let email: Option<String> = candidate::Entity::find_by_id(after.candidate_id)
-        .select_only()
-        .column(candidate::Column::Email)
-        .into_tuple::<Option<String>>()
-        .one(&txn)
-        .await?
-        .flatten();
-    if let Some(email) = email {
+    let contact = crate::school::planning::service::candidate_contact(&txn, after.candidate_id).await?;
+    if let Some(contact) = contact {
         let locale = Locale::default();
         let outcome = locale.text(match after.outcome {
             Outcome::Passed => "exam.outcome_passed",
@@ -722,12 +721,12 @@ pub async fn validate_result<C: Writer>(db: &C, actor: &Actor, viewer: Viewer, i
             ExamType::Final => "exam.type_final",
         });
         let subject = Msg::new("exam.notice_result").arg("exam", exam).arg("outcome", outcome).render(locale);
-        outbox::enqueue(
-            &txn,
-            actor.org,
-            Email { to: email, subject: subject.clone(), body: subject, attachment: None },
-        )
-        .await?;
+        let notice = Notice::new(Event::ExamResult, subject.clone(), subject)
+            .user(contact.user_id)
+            .email(contact.email)
+            .phone(contact.phone)
+            .link("/portal");
+        notify::send(&txn, actor.org, notice).await?;
     }
     txn.commit().await?;
     Ok(after)

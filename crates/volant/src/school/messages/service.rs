@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use crate::identity::audit::Actor;
 use crate::identity::roles::Role;
 use crate::identity::users::service as users;
-use crate::notify::outbox::{self, Email};
+use crate::notify::{self, Event, Notice};
 use crate::platform::db::Writer;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::{Locale, Msg};
@@ -346,25 +346,30 @@ async fn insert_message(
     .exec_without_returning(txn)
     .await?;
     let file = candidate::Entity::find_by_id(row.candidate_id).one(txn).await?.ok_or(AppError::NotFound)?;
-    let recipients: Vec<String> = if from_candidate {
+    // Who is told: the candidate's instructor (or the managers) when the
+    // candidate writes; the candidate otherwise.
+    let recipients: Vec<(Option<i64>, Option<String>, Option<String>)> = if from_candidate {
         let instructor = match file.instructor_id {
             Some(id) => instructors::get(txn, org, id).await.ok(),
             None => None,
         };
-        let mut to = Vec::new();
-        if let Some(instructor) = instructor {
-            match (instructor.email, instructor.user_id) {
-                (Some(email), _) => to.push(email),
-                (None, Some(user_id)) => to.extend(users::get(txn, org, user_id).await.ok().map(|u| u.email)),
-                (None, None) => {}
+        match instructor {
+            Some(i) if i.email.is_some() || i.user_id.is_some() => {
+                let email = match (i.email, i.user_id) {
+                    (Some(email), _) => Some(email),
+                    (None, Some(user_id)) => users::get(txn, org, user_id).await.ok().map(|u| u.email),
+                    (None, None) => None,
+                };
+                vec![(i.user_id, email, None)]
             }
+            _ => users::with_roles(txn, org, &[Role::Admin, Role::Manager])
+                .await?
+                .into_iter()
+                .map(|(id, email)| (Some(id), Some(email), None))
+                .collect(),
         }
-        if to.is_empty() {
-            to = users::emails_with_roles(txn, org, &[Role::Admin, Role::Manager]).await?;
-        }
-        to
     } else {
-        file.email.into_iter().collect()
+        vec![(file.user_id, file.email, None)]
     };
     let locale = Locale::default();
     let subject = Msg::new("message.notice_subject").arg("subject", &row.subject).render(locale);
@@ -373,8 +378,13 @@ async fn insert_message(
         .arg("body", body)
         .render(locale)
         .replace("\\n", "\n");
-    for to in recipients {
-        outbox::enqueue(txn, org, Email { to, subject: subject.clone(), body: text.clone(), attachment: None }).await?;
+    for (user, email, phone) in recipients {
+        let notice = Notice::new(Event::MessageReceived, subject.clone(), text.clone())
+            .user(user)
+            .email(email)
+            .phone(phone)
+            .link(format!("/messages/{}", row.id));
+        notify::send(txn, org, notice).await?;
     }
     Ok(saved)
 }

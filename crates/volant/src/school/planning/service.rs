@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 
 use crate::identity::audit::{self, Actor};
 use crate::identity::organizations::service as organizations;
-use crate::notify::outbox::{self, Email};
+use crate::notify::{self, Event, Notice};
 use crate::platform::db::Writer;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::{Locale, Msg};
@@ -691,27 +691,48 @@ fn notice(zone: Tz, key: &'static str, lesson: &Lesson) -> (String, String) {
     (subject, body)
 }
 
-/// Queues the candidate's notice about a lesson, in the change's transaction.
+/// Notifies the candidate about a lesson, in the change's transaction.
 pub(crate) async fn notify_candidate(
     txn: &impl ConnectionTrait,
     org: OrgId,
     key: &'static str,
     lesson: &Lesson,
 ) -> AppResult<()> {
-    let Some(email) = candidate::Entity::find_by_id(lesson.candidate_id)
-        .select_only()
-        .column(candidate::Column::Email)
-        .into_tuple::<Option<String>>()
-        .one(txn)
-        .await?
-        .flatten()
-    else {
+    let Some(contact) = candidate_contact(txn, lesson.candidate_id).await? else {
         return Ok(());
     };
     let zone = zone_of(txn, org).await?;
     let (subject, body) = notice(zone, key, lesson);
-    outbox::enqueue(txn, org, Email { to: email, subject, body, attachment: None }).await?;
+    let event = if key == "lesson.notice_reminder" { Event::LessonReminder } else { Event::LessonChanged };
+    let notice = Notice::new(event, subject, body)
+        .user(contact.user_id)
+        .email(contact.email)
+        .phone(contact.phone)
+        .link(format!("/school/lessons/{}", lesson.id));
+    notify::send(txn, org, notice).await?;
     Ok(())
+}
+
+/// How to reach a candidate: their account, e-mail and phone.
+pub(crate) struct CandidateContact {
+    pub user_id: Option<i64>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+pub(crate) async fn candidate_contact(
+    db: &impl ConnectionTrait,
+    candidate_id: i64,
+) -> AppResult<Option<CandidateContact>> {
+    let row: Option<(Option<i64>, Option<String>, Option<String>)> = candidate::Entity::find_by_id(candidate_id)
+        .select_only()
+        .column(candidate::Column::UserId)
+        .column(candidate::Column::Email)
+        .column(candidate::Column::Phone)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(row.map(|(user_id, email, phone)| CandidateContact { user_id, email, phone }))
 }
 
 /// Books a lesson: 201 when every rule holds, 409 naming the rule (and the lesson

@@ -74,7 +74,6 @@ async fn request_report(
     ApiJson(input): ApiJson<ReportRequest>,
 ) -> AppResult<Response> {
     let file = service::request(&state.db, &actor, &input).await?;
-    service::spawn_production(state.db.clone(), file.id);
     let mut response = (StatusCode::ACCEPTED, Json(&file)).into_response();
     if let Ok(value) = HeaderValue::from_str(&format!("/api/v1/school/reports/{}", file.id)) {
         response.headers_mut().insert(header::LOCATION, value);

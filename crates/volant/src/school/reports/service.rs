@@ -18,9 +18,11 @@ use utoipa::ToSchema;
 
 use crate::identity::audit::Actor;
 use crate::identity::organizations::service as organizations;
+use crate::notify::{self, Event, Notice};
 use crate::platform::db::Writer;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::{Locale, Msg};
+use crate::platform::jobs::{self, NewJob};
 use crate::platform::money;
 use crate::platform::pagination::PageRequest;
 use crate::platform::pdf;
@@ -547,6 +549,7 @@ pub async fn request<C: Writer>(db: &C, actor: &Actor, input: &ReportRequest) ->
     let from = input.from.unwrap_or_else(|| NaiveDate::from_ymd_opt(to.year(), 1, 1).unwrap_or(to));
     check_period(from, to)?;
     let _turn = db.write_turn().await;
+    let txn = db.begin().await?;
     let saved = report::ActiveModel {
         organization_id: Set(actor.org.get()),
         kind: Set(kind.as_str().to_owned()),
@@ -563,10 +566,20 @@ pub async fn request<C: Writer>(db: &C, actor: &Actor, input: &ReportRequest) ->
         error: Set(None),
         ..Default::default()
     }
-    .insert(db)
+    .insert(&txn)
     .await?;
+    // Produced by a worker; queued with the request, so a restart loses neither.
+    let job = NewJob::new(PRODUCE_JOB, serde_json::json!({ "id": saved.id }))
+        .for_org(actor.org)
+        .key(format!("report:{}", saved.id))
+        .max_attempts(3);
+    jobs::enqueue(&txn, job).await?;
+    txn.commit().await?;
     Ok(ReportFile::from(saved))
 }
+
+/// Kind of the job that produces a requested report.
+pub const PRODUCE_JOB: &str = "school.report";
 
 /// Produces a pending report and stores the file (a conditional UPDATE: if two
 /// processes produce it, one result is kept).
@@ -588,6 +601,7 @@ pub async fn produce<C: Writer>(db: &C, id: i64) -> AppResult<()> {
         .col_expr(report::Column::FinishedAt, Expr::value(Some(now)))
         .filter(report::Column::Id.eq(id))
         .filter(report::Column::Status.eq("pending"));
+    let ready = outcome.is_ok();
     let update = match outcome {
         Ok(bytes) => {
             let name = format!("{}-{}-{}.{}", kind.as_str(), row.period_from, row.period_to, format.as_str());
@@ -605,7 +619,16 @@ pub async fn produce<C: Writer>(db: &C, id: i64) -> AppResult<()> {
             )
         }
     };
-    update.exec(db).await?;
+    let txn = db.begin().await?;
+    let changed = update.exec(&txn).await?.rows_affected == 1;
+    if changed && let Some(user) = row.requested_by {
+        let locale = crate::platform::i18n::Locale::default();
+        let key = if ready { "report.notice_ready" } else { "report.notice_failed" };
+        let title = Msg::new(key).arg("kind", locale.text(kind.title_key())).render(locale);
+        let notice = Notice::new(Event::ReportReady, title.clone(), title).user(Some(user)).link("/school/reports");
+        notify::send(&txn, org, notice).await?;
+    }
+    txn.commit().await?;
     Ok(())
 }
 
@@ -625,15 +648,6 @@ pub async fn produce_pending(db: &DatabaseConnection) -> AppResult<u64> {
         produce(db, *id).await?;
     }
     Ok(ids.len() as u64)
-}
-
-/// Runs a request's production on its own task.
-pub fn spawn_production(db: DatabaseConnection, id: i64) {
-    tokio::spawn(async move {
-        if let Err(err) = produce(&db, id).await {
-            tracing::error!(report_id = id, error = %err, "report production failed");
-        }
-    });
 }
 
 fn scoped(org: OrgId) -> sea_orm::Select<report::Entity> {

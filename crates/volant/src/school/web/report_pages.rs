@@ -156,10 +156,7 @@ async fn request_file(
     let kind = ReportKind::parse(&form.kind).unwrap_or(ReportKind::PassRates);
     let back = format!("/school/reports?kind={}&from={from}&to={to}", kind.as_str());
     match reports::request(&state.db, &actor, &input).await {
-        Ok(file) => {
-            reports::spawn_production(state.db.clone(), file.id);
-            Ok(redirect_with_flash(&back, "success", i18n::current().text("report.requested")))
-        }
+        Ok(_) => Ok(redirect_with_flash(&back, "success", i18n::current().text("report.requested"))),
         Err(err) => super::refusal_flash(&back, err),
     }
 }

@@ -20,7 +20,7 @@ use super::entity::{alert, rule};
 use super::rules::{self, Due, Facts, LastDone, Pace, Rule, Urgency};
 use crate::fleet::vehicles::service::{self as vehicles, Vehicle};
 use crate::identity::audit::{self, Actor};
-use crate::notify::outbox;
+use crate::notify::{self, Event, Notice};
 use crate::platform::db::Writer;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::Msg;
@@ -594,14 +594,13 @@ async fn notify_owners(
             )
             .replace("\\n", "\n");
         let subject = locale.format("alert.email_subject", &[("plate", &plate), ("organization", &organization.name)]);
-        outbox::enqueue(db, org, outbox::Email { to: email, subject, body, attachment: None }).await?;
+        notify::send(db, org, Notice::new(Event::AlertRaised, subject, body).email(Some(email))).await?;
     }
     Ok(())
 }
 
-/// The daily digest to the organization's managers and administrators: how many
-/// alerts were raised, and where to see them. In-app notifications come with the
-/// notification module; until then, e-mail through the outbox.
+/// The digest to the organization's managers and administrators: how many
+/// alerts were raised, and where to see them (in-app and e-mail).
 async fn notify_managers(db: &impl ConnectionTrait, org: OrgId, raised: usize, today: NaiveDate) -> AppResult<()> {
     use crate::identity::roles::Role;
     let organization = crate::identity::organizations::service::get(db, org).await?;
@@ -617,9 +616,12 @@ async fn notify_managers(db: &impl ConnectionTrait, org: OrgId, raised: usize, t
             &[("count", &raised.to_string()), ("open", &open.to_string()), ("overdue", &overdue.to_string())],
         )
         .replace("\\n", "\n");
-    for to in crate::identity::users::service::emails_with_roles(db, org, &[Role::Admin, Role::Manager]).await? {
-        outbox::enqueue(db, org, outbox::Email { to, subject: subject.clone(), body: body.clone(), attachment: None })
-            .await?;
+    for (user, email) in crate::identity::users::service::with_roles(db, org, &[Role::Admin, Role::Manager]).await? {
+        let notice = Notice::new(Event::AlertRaised, subject.clone(), body.clone())
+            .user(Some(user))
+            .email(Some(email))
+            .link("/alerts");
+        notify::send(db, org, notice).await?;
     }
     Ok(())
 }

@@ -20,7 +20,7 @@ use super::entity::{line, quote, settings};
 use crate::fleet::vehicles::service as vehicles;
 use crate::identity::audit::{self, Actor};
 use crate::identity::organizations::service as organizations;
-use crate::notify::outbox;
+use crate::notify;
 use crate::platform::db::Writer;
 use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
 use crate::platform::i18n::Msg;
@@ -1357,9 +1357,15 @@ pub async fn email<C: Writer>(db: &C, actor: &Actor, id: i64, base_url: &str) ->
             .replace("\\n", "\n");
         let subject =
             locale.format("quote.email_subject", &[("number", &quote.number), ("organization", &organization_name)]);
-        let attachment = outbox::Attachment { name, content_type: "application/pdf".to_owned(), bytes };
-        let email_id =
-            outbox::enqueue(&txn, actor.org, outbox::Email { to, subject, body, attachment: Some(attachment) }).await?;
+        let attachment = notify::Attachment { name, content_type: "application/pdf".to_owned(), bytes };
+        let notice = notify::Notice::new(notify::Event::QuoteSent, subject, body).email(Some(to)).attach(attachment);
+        let Some(email_id) = notify::send(&txn, actor.org, notice).await?.email_id else {
+            return Err(AppError::Conflict {
+                code: "client_refused_email",
+                field: None,
+                message: Msg::new("quote.client_refused_email"),
+            });
+        };
         Ok((quote, email_id))
     }
     .await;

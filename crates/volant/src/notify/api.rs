@@ -1,0 +1,203 @@
+//! JSON API: one's notifications and preferences; contacts' consents; for
+//! administrators, deliveries and the job queue.
+
+use axum::Json;
+use axum::extract::{OriginalUri, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::service::{self, Consent, ConsentInput, Delivery, InboxItem, Preference};
+use crate::identity::audit::Actor;
+use crate::identity::auth::CurrentUser;
+use crate::platform::AppState;
+use crate::platform::error::{AppResult, Problem};
+use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
+use crate::platform::http::respond::{created, paged};
+use crate::platform::jobs::{self, JobFilter, JobView, QueueStats};
+use crate::platform::pagination::PageRequest;
+
+/// Everyone's own notifications and preferences.
+pub fn own_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_notifications))
+        .routes(routes!(unread))
+        .routes(routes!(mark_read))
+        .routes(routes!(mark_all_read))
+        .routes(routes!(get_preferences, put_preferences))
+}
+
+/// Contacts' consents (managers).
+pub fn consents_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_consents, record_consent))
+}
+
+/// Deliveries and jobs (administrators).
+pub fn operations_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_deliveries))
+        .routes(routes!(queue_stats))
+        .routes(routes!(list_jobs))
+        .routes(routes!(retry_job))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InboxQuery {
+    /// `true`: unread ones only.
+    pub unread: Option<bool>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<String>,
+    /// Opaque cursor from the previous page's `Link` header.
+    pub cursor: Option<String>,
+}
+
+/// The caller's notifications, newest first.
+#[utoipa::path(get, path = "/notifications", tag = "notifications", params(InboxQuery),
+    responses((status = 200, body = [InboxItem]), (status = 400, body = Problem)))]
+async fn list_notifications(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiQuery(query): ApiQuery<InboxQuery>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
+    let user = &current.user;
+    let page = service::inbox(&state.db, user.org, user.id, query.unread.unwrap_or(false), request).await?;
+    Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnreadCount {
+    pub unread: u64,
+}
+
+/// How many of the caller's notifications are unread (the bell).
+#[utoipa::path(get, path = "/notifications/unread", tag = "notifications",
+    responses((status = 200, body = UnreadCount)))]
+async fn unread(State(state): State<AppState>, current: CurrentUser) -> AppResult<Json<UnreadCount>> {
+    Ok(Json(UnreadCount { unread: service::unread_count(&state.db, current.user.org, current.user.id).await? }))
+}
+
+/// Mark one of the caller's notifications read.
+#[utoipa::path(post, path = "/notifications/{id}/read", tag = "notifications", params(("id" = i64, Path)),
+    responses((status = 200, body = UnreadCount), (status = 404, body = Problem)))]
+async fn mark_read(State(state): State<AppState>, current: CurrentUser, Id(id): Id) -> AppResult<Json<UnreadCount>> {
+    service::mark_read(&state.db, current.user.org, current.user.id, id).await?;
+    state.live.publish(current.user.id);
+    Ok(Json(UnreadCount { unread: service::unread_count(&state.db, current.user.org, current.user.id).await? }))
+}
+
+/// Mark all of the caller's notifications read.
+#[utoipa::path(post, path = "/notifications/read-all", tag = "notifications",
+    responses((status = 200, body = UnreadCount)))]
+async fn mark_all_read(State(state): State<AppState>, current: CurrentUser) -> AppResult<Json<UnreadCount>> {
+    service::mark_all_read(&state.db, current.user.org, current.user.id).await?;
+    state.live.publish(current.user.id);
+    Ok(Json(UnreadCount { unread: 0 }))
+}
+
+/// The caller's choices: every event × channel (in_app, email, sms).
+#[utoipa::path(get, path = "/notifications/preferences", tag = "notifications",
+    responses((status = 200, body = [Preference])))]
+async fn get_preferences(State(state): State<AppState>, current: CurrentUser) -> AppResult<Json<Vec<Preference>>> {
+    Ok(Json(service::preferences(&state.db, current.user.id).await?))
+}
+
+/// Change some of the caller's choices; the answer is the whole grid.
+#[utoipa::path(put, path = "/notifications/preferences", tag = "notifications", request_body = [Preference],
+    responses((status = 200, body = [Preference]), (status = 422, body = Problem)))]
+async fn put_preferences(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    ApiJson(choices): ApiJson<Vec<Preference>>,
+) -> AppResult<Json<Vec<Preference>>> {
+    Ok(Json(service::set_preferences(&state.db, current.user.id, &choices).await?))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<String>,
+    /// Opaque cursor from the previous page's `Link` header.
+    pub cursor: Option<String>,
+}
+
+/// Recorded consents of contacts (clients, candidates) to e-mail and SMS, newest first.
+#[utoipa::path(get, path = "/contact-consents", tag = "notifications", params(PageQuery),
+    responses((status = 200, body = [Consent]), (status = 400, body = Problem)))]
+async fn list_consents(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiQuery(query): ApiQuery<PageQuery>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
+    let page = service::consents(&state.db, actor.org, request).await?;
+    Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
+}
+
+/// Record that a contact gives or refuses consent to e-mail or SMS (the latest word counts).
+#[utoipa::path(post, path = "/contact-consents", tag = "notifications", request_body = ConsentInput,
+    responses((status = 201, body = Consent), (status = 422, body = Problem)))]
+async fn record_consent(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(input): ApiJson<ConsentInput>,
+) -> AppResult<Response> {
+    let consent = service::record_consent(&state.db, actor.org, actor.user_id, input).await?;
+    Ok(created("/api/v1/contact-consents", consent))
+}
+
+/// Every notification of the organization with the status of each channel.
+#[utoipa::path(get, path = "/admin/notifications", tag = "operations", params(PageQuery),
+    responses((status = 200, body = [Delivery]), (status = 400, body = Problem)))]
+async fn list_deliveries(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiQuery(query): ApiQuery<PageQuery>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
+    let page = service::deliveries(&state.db, actor.org, request).await?;
+    Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
+}
+
+/// The job queue: waiting, scheduled, running, retrying, dead, done.
+#[utoipa::path(get, path = "/admin/jobs/stats", tag = "operations",
+    responses((status = 200, body = QueueStats)))]
+async fn queue_stats(State(state): State<AppState>, actor: Actor) -> AppResult<Json<QueueStats>> {
+    Ok(Json(jobs::stats(&state.db, actor.org).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JobsQuery {
+    /// retrying, running, dead, queued or done.
+    pub status: JobFilter,
+}
+
+/// The latest 100 jobs in one state, newest first, with their last error.
+#[utoipa::path(get, path = "/admin/jobs", tag = "operations", params(JobsQuery),
+    responses((status = 200, body = [JobView]), (status = 400, body = Problem)))]
+async fn list_jobs(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiQuery(query): ApiQuery<JobsQuery>,
+) -> AppResult<Json<Vec<JobView>>> {
+    Ok(Json(jobs::list(&state.db, actor.org, query.status, 100).await?))
+}
+
+/// Give a dead job new attempts, now.
+#[utoipa::path(post, path = "/admin/jobs/{id}/retry", tag = "operations", params(("id" = i64, Path)),
+    responses((status = 200, body = JobView), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn retry_job(State(state): State<AppState>, actor: Actor, Id(id): Id) -> AppResult<Json<JobView>> {
+    Ok(Json(jobs::retry(&state.db, actor.org, id).await?))
+}

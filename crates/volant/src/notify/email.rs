@@ -1,0 +1,225 @@
+//! The e-mail channel: messages rendered from templates (HTML and plain text,
+//! in the organization's language), then sent by the `notify.email` job over
+//! SMTP, or written as `.eml` files when no SMTP server is configured.
+
+use std::path::PathBuf;
+
+use askama::Template;
+use chrono::Utc;
+use lettre::message::{Attachment as MailAttachment, Mailbox, MultiPart, header::ContentType};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+
+use super::model::Attachment;
+use super::outbox::entity;
+use crate::platform::config::NotifyConfig;
+use crate::platform::i18n::{Locale, Tr};
+use crate::platform::jobs::{ClaimedJob, JobError, JobResult};
+use crate::platform::tenant::OrgId;
+
+#[derive(Template)]
+#[template(path = "notify/email.html")]
+struct HtmlBody<'a> {
+    tr: Tr,
+    organization: &'a str,
+    title: &'a str,
+    paragraphs: Vec<&'a str>,
+    link: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "notify/email.txt")]
+struct TextBody<'a> {
+    tr: Tr,
+    organization: &'a str,
+    title: &'a str,
+    body: &'a str,
+    link: Option<String>,
+}
+
+/// Renders the two bodies of a notification's e-mail; `link` is absolute.
+pub fn render(
+    locale: Locale,
+    organization: &str,
+    title: &str,
+    body: &str,
+    link: Option<String>,
+) -> Result<(String, String), askama::Error> {
+    let tr = Tr(locale);
+    let paragraphs = body.split("\n\n").map(str::trim).filter(|p| !p.is_empty()).collect();
+    let html = HtmlBody { tr, organization, title, paragraphs, link: link.clone() }.render()?;
+    let text = TextBody { tr, organization, title, body: body.trim(), link }.render()?;
+    Ok((text, html))
+}
+
+/// An e-mail to record with its notification.
+pub struct NewEmail<'a> {
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+    pub attachment: Option<Attachment>,
+}
+
+/// Records an e-mail to send (with the notification's transaction); returns its
+/// id. Its bodies are rendered when it is sent, in the organization's language.
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    notification_id: i64,
+    email: NewEmail<'_>,
+) -> Result<i64, sea_orm::DbErr> {
+    let (name, content_type, bytes) = match email.attachment {
+        Some(a) => (Some(a.name), Some(a.content_type), Some(a.bytes)),
+        None => (None, None, None),
+    };
+    let saved = entity::ActiveModel {
+        organization_id: Set(org.get()),
+        notification_id: Set(Some(notification_id)),
+        to_address: Set(email.to.to_owned()),
+        subject: Set(email.subject.to_owned()),
+        body_text: Set(email.body.to_owned()),
+        body_html: Set(None),
+        attachment_name: Set(name),
+        attachment_type: Set(content_type),
+        attachment: Set(bytes),
+        status: Set("pending".to_owned()),
+        attempts: Set(0),
+        last_error: Set(None),
+        created_at: Set(Utc::now()),
+        sent_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(saved.id)
+}
+
+/// Where e-mails go.
+pub enum Mailer {
+    /// `.eml` files in a folder (a fresh install: nothing to configure).
+    Files(PathBuf),
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+/// Sender and transport.
+pub struct Postman {
+    pub from: Mailbox,
+    pub mailer: Mailer,
+    /// Scheme and host of links in e-mails.
+    pub public_url: String,
+}
+
+impl Postman {
+    pub fn from_config(config: &NotifyConfig, public_url: &str) -> Result<Self, String> {
+        let from = config.mail_from.parse::<Mailbox>().map_err(|e| format!("VOLANT_MAIL_FROM: {e}"))?;
+        let mailer = match &config.smtp_url {
+            Some(url) => Mailer::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|e| format!("SMTP_URL: {e}"))?
+                    .timeout(Some(std::time::Duration::from_secs(30)))
+                    .build(),
+            ),
+            None => Mailer::Files(config.mail_outbox_dir.clone()),
+        };
+        Ok(Self { from, mailer, public_url: public_url.to_owned() })
+    }
+
+    async fn send(&self, message: &Message, file_stem: &str) -> Result<(), String> {
+        match &self.mailer {
+            Mailer::Smtp(transport) => {
+                transport.send(message.clone()).await.map(|_| ()).map_err(|e| format!("SMTP: {e}"))
+            }
+            Mailer::Files(dir) => {
+                tokio::fs::create_dir_all(dir).await.map_err(|e| format!("{}: {e}", dir.display()))?;
+                let path = dir.join(format!("{file_stem}.eml"));
+                let partial = dir.join(format!(".{file_stem}.eml.part"));
+                tokio::fs::write(&partial, message.formatted())
+                    .await
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                tokio::fs::rename(&partial, &path).await.map_err(|e| format!("{}: {e}", path.display()))?;
+                tracing::info!(file = %path.display(), "e-mail written (no SMTP server configured)");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Why an e-mail cannot be built; retrying would not help.
+fn build(postman: &Postman, email: &entity::Model, text: String, html: String) -> Result<Message, String> {
+    let to = email.to_address.parse::<Mailbox>().map_err(|e| format!("invalid address `{}`: {e}", email.to_address))?;
+    let domain = postman.from.email.domain().to_owned();
+    let builder = Message::builder()
+        .from(postman.from.clone())
+        .to(to)
+        .subject(email.subject.clone())
+        // The same for every attempt: a copy sent twice is recognised as one.
+        .message_id(Some(format!("<volant-email-{}-{}@{domain}>", email.organization_id, email.id)));
+    let body = MultiPart::alternative_plain_html(text, html);
+    let body = match (&email.attachment, &email.attachment_name) {
+        (Some(bytes), Some(name)) => {
+            let content_type = email
+                .attachment_type
+                .as_deref()
+                .and_then(|t| ContentType::parse(t).ok())
+                .unwrap_or(ContentType::parse("application/octet-stream").map_err(|e| e.to_string())?);
+            MultiPart::mixed()
+                .multipart(body)
+                .singlepart(MailAttachment::new(name.clone()).body(bytes.clone(), content_type))
+        }
+        _ => body,
+    };
+    builder.multipart(body).map_err(|e| e.to_string())
+}
+
+/// The `notify.email` job: sends one recorded e-mail unless it was sent already.
+pub async fn deliver(db: &DatabaseConnection, postman: &Postman, job: &ClaimedJob) -> JobResult {
+    let id = job.id_field("id")?;
+    let Some(email) = entity::Entity::find_by_id(id).one(db).await? else {
+        return Ok(()); // Its organization was deleted.
+    };
+    if email.status != "pending" {
+        return Ok(());
+    }
+    let (text, html) = bodies(db, postman, &email).await?;
+    let message = match build(postman, &email, text, html.clone()) {
+        Ok(message) => message,
+        Err(reason) => {
+            // A malformed address stays malformed: failed at once, not retried.
+            super::service::record_attempt(db, "email_outbox", id, Some(&reason), true).await?;
+            return Ok(());
+        }
+    };
+    let outcome = postman.send(&message, &format!("{}-{}", email.organization_id, email.id)).await;
+    if outcome.is_ok() {
+        keep_html(db, id, html).await?;
+    }
+    super::service::record_attempt(db, "email_outbox", id, outcome.as_ref().err(), job.is_last_attempt()).await?;
+    outcome.map_err(JobError)
+}
+
+/// Both bodies in the organization's language, with the notification's link.
+async fn bodies(
+    db: &DatabaseConnection,
+    postman: &Postman,
+    email: &entity::Model,
+) -> Result<(String, String), JobError> {
+    let org = crate::identity::organizations::service::get(db, OrgId::new(email.organization_id)).await?;
+    let locale = Locale::parse(&org.locale).unwrap_or_default();
+    let link = match email.notification_id {
+        Some(id) => super::service::link_of(db, id).await?.map(|path| format!("{}{path}", postman.public_url)),
+        None => None,
+    };
+    render(locale, &org.name, &email.subject, &email.body_text, link).map_err(|e| JobError(format!("template: {e}")))
+}
+
+/// Keeps the HTML as sent, for the record.
+async fn keep_html(db: &DatabaseConnection, id: i64, html: String) -> Result<(), sea_orm::DbErr> {
+    use crate::platform::db::Writer;
+    let _turn = db.write_turn().await;
+    entity::Entity::update_many()
+        .col_expr(entity::Column::BodyHtml, Some(html).into())
+        .filter(entity::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,228 @@
+//! What can be notified, and through which channels.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Something that happened and is worth telling someone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Event {
+    /// A quote was sent to its client (with the PDF).
+    QuoteSent,
+    /// A vehicle's maintenance is due or overdue.
+    AlertRaised,
+    /// A lesson was booked, moved or cancelled.
+    LessonChanged,
+    /// The day-before reminder of a lesson.
+    LessonReminder,
+    /// A candidate was registered for an exam.
+    ExamRegistered,
+    /// An exam result was validated.
+    ExamResult,
+    /// A new message in a conversation.
+    MessageReceived,
+    /// A report someone asked for is ready to download.
+    ReportReady,
+}
+
+impl Event {
+    pub const ALL: [Self; 8] = [
+        Self::QuoteSent,
+        Self::AlertRaised,
+        Self::LessonChanged,
+        Self::LessonReminder,
+        Self::ExamRegistered,
+        Self::ExamResult,
+        Self::MessageReceived,
+        Self::ReportReady,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::QuoteSent => "quote_sent",
+            Self::AlertRaised => "alert_raised",
+            Self::LessonChanged => "lesson_changed",
+            Self::LessonReminder => "lesson_reminder",
+            Self::ExamRegistered => "exam_registered",
+            Self::ExamResult => "exam_result",
+            Self::MessageReceived => "message_received",
+            Self::ReportReady => "report_ready",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.code() == code)
+    }
+
+    /// The key of the event's name in the catalogues.
+    pub fn label_key(self) -> &'static str {
+        match self {
+            Self::QuoteSent => "notify.event.quote_sent",
+            Self::AlertRaised => "notify.event.alert_raised",
+            Self::LessonChanged => "notify.event.lesson_changed",
+            Self::LessonReminder => "notify.event.lesson_reminder",
+            Self::ExamRegistered => "notify.event.exam_registered",
+            Self::ExamResult => "notify.event.exam_result",
+            Self::MessageReceived => "notify.event.message_received",
+            Self::ReportReady => "notify.event.report_ready",
+        }
+    }
+
+    /// Whether the event goes through `channel` for someone who chose nothing.
+    /// SMS costs money and interrupts: by default only for what cannot wait.
+    pub fn default_on(self, channel: Channel) -> bool {
+        match channel {
+            Channel::InApp | Channel::Email => true,
+            Channel::Sms => matches!(self, Self::LessonChanged | Self::LessonReminder),
+        }
+    }
+}
+
+/// A way to reach someone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    InApp,
+    Email,
+    Sms,
+}
+
+impl Channel {
+    pub const ALL: [Self; 3] = [Self::InApp, Self::Email, Self::Sms];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::InApp => "in_app",
+            Self::Email => "email",
+            Self::Sms => "sms",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.code() == code)
+    }
+
+    pub fn label_key(self) -> &'static str {
+        match self {
+            Self::InApp => "notify.channel.in_app",
+            Self::Email => "notify.channel.email",
+            Self::Sms => "notify.channel.sms",
+        }
+    }
+}
+
+/// A file sent with an e-mail.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A notification to send: to a user (in-app, with their preferences), to an
+/// e-mail address, to a phone, or several of them.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub event: Event,
+    pub user_id: Option<i64>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// The e-mail's subject and the in-app title.
+    pub title: String,
+    /// Plain text; blank lines separate paragraphs.
+    pub body: String,
+    /// A path in Volant (`/school/lessons/12`) the notification leads to.
+    pub link: Option<String>,
+    pub attachment: Option<Attachment>,
+}
+
+impl Notice {
+    pub fn new(event: Event, title: impl Into<String>, body: impl Into<String>) -> Self {
+        Self {
+            event,
+            user_id: None,
+            email: None,
+            phone: None,
+            title: title.into(),
+            body: body.into(),
+            link: None,
+            attachment: None,
+        }
+    }
+
+    #[must_use]
+    pub fn user(mut self, user_id: Option<i64>) -> Self {
+        self.user_id = user_id;
+        self
+    }
+
+    #[must_use]
+    pub fn email(mut self, address: Option<String>) -> Self {
+        self.email = address.map(|a| a.trim().to_owned()).filter(|a| !a.is_empty());
+        self
+    }
+
+    #[must_use]
+    pub fn phone(mut self, phone: Option<String>) -> Self {
+        self.phone = phone.and_then(|p| normalize_phone(&p));
+        self
+    }
+
+    #[must_use]
+    pub fn link(mut self, path: impl Into<String>) -> Self {
+        self.link = Some(path.into());
+        self
+    }
+
+    #[must_use]
+    pub fn attach(mut self, attachment: Attachment) -> Self {
+        self.attachment = Some(attachment);
+        self
+    }
+}
+
+/// A phone number as SMS providers take it: `+` and digits, separators dropped.
+/// `None` when it cannot be a phone number.
+pub fn normalize_phone(raw: &str) -> Option<String> {
+    let trimmed = raw.trim();
+    let mut out = String::new();
+    for (i, c) in trimmed.chars().enumerate() {
+        match c {
+            '+' if i == 0 => out.push('+'),
+            '0'..='9' => out.push(c),
+            ' ' | '.' | '-' | '(' | ')' => {}
+            _ => return None,
+        }
+    }
+    let digits = out.trim_start_matches('+').len();
+    (6..=15).contains(&digits).then_some(out)
+}
+
+/// An e-mail address as consents are recorded: trimmed, lower case.
+pub fn normalize_email(raw: &str) -> String {
+    raw.trim().to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_are_normalized_or_refused() {
+        assert_eq!(normalize_phone("+221 77 123 45 67").as_deref(), Some("+221771234567"));
+        assert_eq!(normalize_phone("06.12.34.56.78").as_deref(), Some("0612345678"));
+        assert_eq!(normalize_phone("call me"), None);
+        assert_eq!(normalize_phone("12"), None);
+        assert_eq!(normalize_phone("1+2345678"), None);
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for event in Event::ALL {
+            assert_eq!(Event::parse(event.code()), Some(event));
+        }
+        for channel in Channel::ALL {
+            assert_eq!(Channel::parse(channel.code()), Some(channel));
+        }
+    }
+}

@@ -1,0 +1,607 @@
+//! Sending notifications (in-app, e-mail, SMS) with the recipient's
+//! preferences and consents; the in-app inbox; what admins see of deliveries.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::model::{Channel, Event, Notice, normalize_email, normalize_phone};
+use crate::platform::db::{Writer, statement};
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::i18n::Msg;
+use crate::platform::jobs::{self, NewJob};
+use crate::platform::pagination::{Page, PageRequest};
+use crate::platform::tenant::OrgId;
+use crate::platform::validate::{Validator, check_email};
+
+pub mod entity {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "notifications")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub organization_id: i64,
+        pub event: String,
+        pub user_id: Option<i64>,
+        pub recipient: String,
+        pub title: String,
+        pub body: String,
+        pub link: Option<String>,
+        pub in_app: bool,
+        pub created_at: DateTimeUtc,
+        pub read_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod preference_entity {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "notification_preferences")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub event: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub channel: String,
+        pub enabled: bool,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod consent_entity {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "contact_consents")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub organization_id: i64,
+        pub channel: String,
+        pub address: String,
+        pub granted: bool,
+        pub source: String,
+        pub recorded_by: Option<i64>,
+        pub recorded_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Kinds of the jobs that deliver.
+pub const EMAIL_JOB: &str = "notify.email";
+pub const SMS_JOB: &str = "notify.sms";
+
+/// What `send` recorded: the notification and its deliveries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sent {
+    pub notification_id: i64,
+    /// `None` when the channel was off, refused or without an address.
+    pub email_id: Option<i64>,
+    pub sms_id: Option<i64>,
+}
+
+/// Records a notification and queues its deliveries; call it with the
+/// transaction of the change that causes it. Channels the recipient turned off,
+/// and addresses whose owner refused e-mail or SMS, are skipped.
+pub async fn send(db: &impl ConnectionTrait, org: OrgId, notice: Notice) -> AppResult<Sent> {
+    let allowed = channels_for(db, notice.user_id, notice.event).await?;
+    let refused = refused_addresses(db, org, notice.email.as_deref(), notice.phone.as_deref()).await?;
+    let email =
+        notice.email.as_deref().filter(|a| allowed.contains(&Channel::Email) && !refused.contains(&normalize_email(a)));
+    let phone = notice.phone.as_deref().filter(|p| allowed.contains(&Channel::Sms) && !refused.contains(*p));
+    let in_app = notice.user_id.is_some() && allowed.contains(&Channel::InApp);
+    let recipient = notice
+        .email
+        .clone()
+        .or_else(|| notice.phone.clone())
+        .or_else(|| notice.user_id.map(|id| format!("#{id}")))
+        .unwrap_or_default();
+    let saved = entity::ActiveModel {
+        organization_id: Set(org.get()),
+        event: Set(notice.event.code().to_owned()),
+        user_id: Set(notice.user_id),
+        recipient: Set(recipient.chars().take(254).collect()),
+        title: Set(notice.title.chars().take(300).collect()),
+        body: Set(notice.body.clone()),
+        link: Set(notice.link.clone()),
+        in_app: Set(in_app),
+        created_at: Set(Utc::now()),
+        read_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    let mut sent = Sent { notification_id: saved.id, email_id: None, sms_id: None };
+    if let Some(to) = email {
+        let new = super::email::NewEmail {
+            to,
+            subject: &notice.title,
+            body: &notice.body,
+            attachment: notice.attachment.clone(),
+        };
+        let id = super::email::insert(db, org, saved.id, new).await?;
+        jobs::enqueue(
+            db,
+            NewJob::new(EMAIL_JOB, serde_json::json!({ "id": id })).for_org(org).key(format!("email:{id}")),
+        )
+        .await?;
+        sent.email_id = Some(id);
+    }
+    if let Some(to) = phone {
+        let id = super::sms::insert(db, org, saved.id, to, &sms_text(&notice.title, &notice.body)).await?;
+        jobs::enqueue(db, NewJob::new(SMS_JOB, serde_json::json!({ "id": id })).for_org(org).key(format!("sms:{id}")))
+            .await?;
+        sent.sms_id = Some(id);
+    }
+    Ok(sent)
+}
+
+/// An SMS says the title and the first paragraph.
+fn sms_text(title: &str, body: &str) -> String {
+    let first = body.split("\n\n").next().unwrap_or("").trim();
+    if first.is_empty() { title.to_owned() } else { format!("{title} — {first}") }
+}
+
+/// The channels `event` goes through for this user (defaults without a user).
+async fn channels_for(db: &impl ConnectionTrait, user: Option<i64>, event: Event) -> AppResult<HashSet<Channel>> {
+    let mut on: HashSet<Channel> = Channel::ALL.into_iter().filter(|c| event.default_on(*c)).collect();
+    if let Some(user) = user {
+        let rows = preference_entity::Entity::find()
+            .filter(preference_entity::Column::UserId.eq(user))
+            .filter(preference_entity::Column::Event.eq(event.code()))
+            .all(db)
+            .await?;
+        for row in rows {
+            if let Some(channel) = Channel::parse(&row.channel) {
+                if row.enabled {
+                    on.insert(channel);
+                } else {
+                    on.remove(&channel);
+                }
+            }
+        }
+    }
+    Ok(on)
+}
+
+/// Which of these addresses refused to be contacted.
+async fn refused_addresses(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    email: Option<&str>,
+    phone: Option<&str>,
+) -> AppResult<HashSet<String>> {
+    use consent_entity::Column;
+    use sea_orm::ExprTrait;
+    let mut any = Condition::any();
+    if let Some(email) = email {
+        any = any.add(Column::Channel.eq("email").and(Column::Address.eq(normalize_email(email))));
+    }
+    if let Some(phone) = phone {
+        any = any.add(Column::Channel.eq("sms").and(Column::Address.eq(phone)));
+    }
+    if email.is_none() && phone.is_none() {
+        return Ok(HashSet::new());
+    }
+    let rows: Vec<String> = consent_entity::Entity::find()
+        .select_only()
+        .column(Column::Address)
+        .filter(Column::OrganizationId.eq(org.get()))
+        .filter(Column::Granted.eq(false))
+        .filter(any)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Records one attempt at a delivery (`email_outbox` or `sms_outbox`): sent,
+/// or failed (for good on the last attempt). Only a queued delivery changes.
+pub(super) async fn record_attempt(
+    db: &DatabaseConnection,
+    table: &'static str,
+    id: i64,
+    error: Option<&String>,
+    last: bool,
+) -> Result<(), sea_orm::DbErr> {
+    let backend = db.get_database_backend();
+    let stmt = match error {
+        None => statement(
+            backend,
+            &format!(
+                "UPDATE {table} SET attempts = attempts + 1, status = 'sent', sent_at = $1 WHERE id = $2 AND status = 'pending'"
+            ),
+            vec![Utc::now().into(), id.into()],
+        ),
+        Some(err) => statement(
+            backend,
+            &format!(
+                "UPDATE {table} SET attempts = attempts + 1, last_error = $1, status = $2 WHERE id = $3 AND status = 'pending'"
+            ),
+            vec![err.clone().into(), if last { "failed" } else { "pending" }.into(), id.into()],
+        ),
+    };
+    let _turn = db.write_turn().await;
+    db.execute_raw(stmt).await?;
+    Ok(())
+}
+
+/// The path a notification leads to.
+pub async fn link_of(db: &impl ConnectionTrait, id: i64) -> AppResult<Option<String>> {
+    let link: Option<Option<String>> =
+        entity::Entity::find_by_id(id).select_only().column(entity::Column::Link).into_tuple().one(db).await?;
+    Ok(link.flatten())
+}
+
+/// A notification in its recipient's inbox.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InboxItem {
+    pub id: i64,
+    pub event: String,
+    pub title: String,
+    pub body: String,
+    pub link: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub read: bool,
+}
+
+impl From<entity::Model> for InboxItem {
+    fn from(m: entity::Model) -> Self {
+        Self {
+            id: m.id,
+            event: m.event,
+            title: m.title,
+            body: m.body,
+            link: m.link,
+            created_at: m.created_at,
+            read: m.read_at.is_some(),
+        }
+    }
+}
+
+fn inbox_of(org: OrgId, user: i64) -> Condition {
+    Condition::all()
+        .add(entity::Column::OrganizationId.eq(org.get()))
+        .add(entity::Column::UserId.eq(user))
+        .add(entity::Column::InApp.eq(true))
+}
+
+/// A user's notifications, newest first (keyset pages on the id).
+pub async fn inbox(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    user: i64,
+    unread_only: bool,
+    page: PageRequest,
+) -> AppResult<Page<InboxItem>> {
+    let mut query = entity::Entity::find().filter(inbox_of(org, user));
+    if let Some(before) = page.after {
+        query = query.filter(entity::Column::Id.lt(before));
+    }
+    if unread_only {
+        query = query.filter(entity::Column::ReadAt.is_null());
+    }
+    let rows = query.order_by_desc(entity::Column::Id).limit(page.fetch_limit()).all(db).await?;
+    Ok(Page::from_rows(rows, page, |r| r.id).map(InboxItem::from))
+}
+
+pub async fn unread_count(db: &impl ConnectionTrait, org: OrgId, user: i64) -> AppResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(entity::Entity::find().filter(inbox_of(org, user)).filter(entity::Column::ReadAt.is_null()).count(db).await?)
+}
+
+/// Marks one of the user's notifications read (another's is a 404).
+pub async fn mark_read<W: Writer>(db: &W, org: OrgId, user: i64, id: i64) -> AppResult<()> {
+    let _turn = db.write_turn().await;
+    let found = entity::Entity::find_by_id(id).filter(inbox_of(org, user)).one(db).await?.ok_or(AppError::NotFound)?;
+    if found.read_at.is_none() {
+        entity::Entity::update_many()
+            .col_expr(entity::Column::ReadAt, Some(Utc::now()).into())
+            .filter(entity::Column::Id.eq(id))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Marks all of the user's notifications read; returns how many were unread.
+pub async fn mark_all_read<W: Writer>(db: &W, org: OrgId, user: i64) -> AppResult<u64> {
+    let _turn = db.write_turn().await;
+    let result = entity::Entity::update_many()
+        .col_expr(entity::Column::ReadAt, Some(Utc::now()).into())
+        .filter(inbox_of(org, user))
+        .filter(entity::Column::ReadAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+/// Notifications created after `after` (any organization): what the live
+/// stream pushes to open pages.
+pub async fn created_after(db: &impl ConnectionTrait, after: i64, limit: u64) -> AppResult<Vec<(i64, i64)>> {
+    Ok(entity::Entity::find()
+        .select_only()
+        .column(entity::Column::Id)
+        .column(entity::Column::UserId)
+        .filter(entity::Column::Id.gt(after))
+        .filter(entity::Column::InApp.eq(true))
+        .filter(entity::Column::UserId.is_not_null())
+        .order_by_asc(entity::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// The newest notification's id (where the live stream starts).
+pub async fn latest_id(db: &impl ConnectionTrait) -> AppResult<i64> {
+    let id: Option<Option<i64>> =
+        entity::Entity::find().select_only().column_as(entity::Column::Id.max(), "max").into_tuple().one(db).await?;
+    Ok(id.flatten().unwrap_or(0))
+}
+
+/// One event × channel choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Preference {
+    pub event: Event,
+    pub channel: Channel,
+    pub enabled: bool,
+}
+
+/// Every event × channel for a user: their choices, the defaults elsewhere.
+pub async fn preferences(db: &impl ConnectionTrait, user: i64) -> AppResult<Vec<Preference>> {
+    let rows = preference_entity::Entity::find().filter(preference_entity::Column::UserId.eq(user)).all(db).await?;
+    let chosen: HashMap<(String, String), bool> = rows.into_iter().map(|r| ((r.event, r.channel), r.enabled)).collect();
+    let mut all = Vec::new();
+    for event in Event::ALL {
+        for channel in Channel::ALL {
+            let enabled = chosen
+                .get(&(event.code().to_owned(), channel.code().to_owned()))
+                .copied()
+                .unwrap_or_else(|| event.default_on(channel));
+            all.push(Preference { event, channel, enabled });
+        }
+    }
+    Ok(all)
+}
+
+/// Saves a user's choices (the ones given; others keep theirs).
+pub async fn set_preferences<W: Writer>(db: &W, user: i64, choices: &[Preference]) -> AppResult<Vec<Preference>> {
+    use preference_entity::Column;
+    use sea_orm::sea_query::OnConflict;
+    if !choices.is_empty() {
+        let _turn = db.write_turn().await;
+        let txn = db.begin().await?;
+        let now = Utc::now();
+        for choice in choices {
+            preference_entity::Entity::insert(preference_entity::ActiveModel {
+                user_id: Set(user),
+                event: Set(choice.event.code().to_owned()),
+                channel: Set(choice.channel.code().to_owned()),
+                enabled: Set(choice.enabled),
+                updated_at: Set(now),
+            })
+            .on_conflict(
+                OnConflict::columns([Column::UserId, Column::Event, Column::Channel])
+                    .update_columns([Column::Enabled, Column::UpdatedAt])
+                    .to_owned(),
+            )
+            .exec(&txn)
+            .await?;
+        }
+        txn.commit().await?;
+    }
+    preferences(db, user).await
+}
+
+/// A contact's recorded consent to e-mail or SMS.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Consent {
+    pub id: i64,
+    pub channel: Channel,
+    pub address: String,
+    pub granted: bool,
+    /// How it was given or refused ("by phone", "unsubscribe link", …).
+    pub source: String,
+    pub recorded_by: Option<i64>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl From<consent_entity::Model> for Consent {
+    fn from(m: consent_entity::Model) -> Self {
+        Self {
+            id: m.id,
+            channel: Channel::parse(&m.channel).unwrap_or(Channel::Email),
+            address: m.address,
+            granted: m.granted,
+            source: m.source,
+            recorded_by: m.recorded_by,
+            recorded_at: m.recorded_at,
+        }
+    }
+}
+
+/// What someone said about being contacted.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct ConsentInput {
+    pub channel: Channel,
+    /// An e-mail address (email) or a phone number (sms).
+    pub address: String,
+    pub granted: bool,
+    pub source: String,
+}
+
+/// Records (or replaces) the consent of an address; the latest word counts.
+pub async fn record_consent<W: Writer>(
+    db: &W,
+    org: OrgId,
+    recorded_by: Option<i64>,
+    input: ConsentInput,
+) -> AppResult<Consent> {
+    use consent_entity::Column;
+    use sea_orm::sea_query::OnConflict;
+    let mut check = Validator::new();
+    let address = match input.channel {
+        Channel::Email => check.check("address", check_email(&input.address).map(|a| normalize_email(&a))),
+        Channel::Sms => check.check("address", normalize_phone(&input.address).ok_or(Msg::new("notify.error.phone"))),
+        Channel::InApp => {
+            check.add("channel", Msg::new("notify.error.channel"));
+            None
+        }
+    };
+    let source = check.required_text("source", Some(&input.source), 200);
+    check.finish()?;
+    let (Some(address), Some(source)) = (address, source) else {
+        return Err(AppError::Internal("validated consent without a value".to_owned()));
+    };
+    let _turn = db.write_turn().await;
+    consent_entity::Entity::insert(consent_entity::ActiveModel {
+        organization_id: Set(org.get()),
+        channel: Set(input.channel.code().to_owned()),
+        address: Set(address.clone()),
+        granted: Set(input.granted),
+        source: Set(source),
+        recorded_by: Set(recorded_by),
+        recorded_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::columns([Column::OrganizationId, Column::Channel, Column::Address])
+            .update_columns([Column::Granted, Column::Source, Column::RecordedBy, Column::RecordedAt])
+            .to_owned(),
+    )
+    .exec(db)
+    .await?;
+    let saved = consent_entity::Entity::find()
+        .filter(Column::OrganizationId.eq(org.get()))
+        .filter(Column::Channel.eq(input.channel.code()))
+        .filter(Column::Address.eq(address))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    tracing::info!(consent_id = saved.id, channel = %saved.channel, granted = saved.granted, "contact consent recorded");
+    Ok(saved.into())
+}
+
+/// The organization's recorded consents, newest first.
+pub async fn consents(db: &impl ConnectionTrait, org: OrgId, page: PageRequest) -> AppResult<Page<Consent>> {
+    use consent_entity::Column;
+    let mut query = consent_entity::Entity::find().filter(Column::OrganizationId.eq(org.get()));
+    if let Some(before) = page.after {
+        query = query.filter(Column::Id.lt(before));
+    }
+    let rows = query.order_by_desc(Column::Id).limit(page.fetch_limit()).all(db).await?;
+    Ok(Page::from_rows(rows, page, |r| r.id).map(Consent::from))
+}
+
+/// One channel's delivery of a notification.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChannelDelivery {
+    pub address: String,
+    /// `pending`, `sent` or `failed`.
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// A notification with the status of each channel, for administrators.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Delivery {
+    pub id: i64,
+    pub event: String,
+    pub recipient: String,
+    pub title: String,
+    pub created_at: DateTime<Utc>,
+    /// Shown in the user's inbox (and whether they read it).
+    pub in_app: bool,
+    pub read: bool,
+    pub email: Option<ChannelDelivery>,
+    pub sms: Option<ChannelDelivery>,
+}
+
+/// The organization's notifications with their deliveries, newest first.
+pub async fn deliveries(db: &impl ConnectionTrait, org: OrgId, page: PageRequest) -> AppResult<Page<Delivery>> {
+    use super::{outbox, sms};
+    let mut query = entity::Entity::find().filter(entity::Column::OrganizationId.eq(org.get()));
+    if let Some(before) = page.after {
+        query = query.filter(entity::Column::Id.lt(before));
+    }
+    let rows = query.order_by_desc(entity::Column::Id).limit(page.fetch_limit()).all(db).await?;
+    let rows = Page::from_rows(rows, page, |r| r.id);
+    let ids: Vec<i64> = rows.items.iter().map(|n| n.id).collect();
+    // Two queries for the page, whatever its length.
+    let emails: HashMap<i64, ChannelDelivery> = outbox::entity::Entity::find()
+        .filter(outbox::entity::Column::NotificationId.is_in(ids.clone()))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|e| {
+            Some((
+                e.notification_id?,
+                ChannelDelivery {
+                    address: e.to_address,
+                    status: e.status,
+                    attempts: e.attempts,
+                    last_error: e.last_error,
+                    sent_at: e.sent_at,
+                },
+            ))
+        })
+        .collect();
+    let texts: HashMap<i64, ChannelDelivery> = sms::entity::Entity::find()
+        .filter(sms::entity::Column::NotificationId.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|s| {
+            Some((
+                s.notification_id?,
+                ChannelDelivery {
+                    address: s.to_phone,
+                    status: s.status,
+                    attempts: s.attempts,
+                    last_error: s.last_error,
+                    sent_at: s.sent_at,
+                },
+            ))
+        })
+        .collect();
+    let mut emails = emails;
+    let mut texts = texts;
+    Ok(rows.map(|n| Delivery {
+        email: emails.remove(&n.id),
+        sms: texts.remove(&n.id),
+        id: n.id,
+        event: n.event,
+        recipient: n.recipient,
+        title: n.title,
+        created_at: n.created_at,
+        in_app: n.in_app,
+        read: n.read_at.is_some(),
+    }))
+}

@@ -1,0 +1,434 @@
+//! Pages: the bell's live stream, one's notifications and preferences,
+//! contacts' consents, and for administrators deliveries and the job queue.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{OriginalUri, Query, State};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures_util::Stream;
+use sea_orm::DatabaseConnection;
+use serde::Deserialize;
+
+use super::model::{Channel, Event};
+use super::service::{self, ConsentInput};
+use crate::identity::audit::Actor;
+use crate::identity::auth::CurrentUser;
+use crate::platform::AppState;
+use crate::platform::error::AppError;
+use crate::platform::http::extract::{FormBody, Id};
+use crate::platform::i18n::{self, local_time};
+use crate::platform::jobs::{self, JobFilter, QueueStats};
+use crate::platform::live::Hub;
+use crate::platform::pagination::{PageRequest, with_cursor};
+use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
+
+/// Everyone's own pages.
+pub fn own_router() -> Router<AppState> {
+    Router::new()
+        .route("/notifications", get(inbox_page))
+        .route("/notifications/stream", get(stream))
+        .route("/notifications/read-all", post(read_all))
+        .route("/notifications/{id}/open", post(open))
+        .route("/notifications/preferences", get(preferences_page).post(save_preferences))
+}
+
+pub fn consents_router() -> Router<AppState> {
+    Router::new().route("/contacts/consents", get(consents_page).post(record_consent))
+}
+
+pub fn operations_router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/jobs", get(jobs_page))
+        .route("/admin/jobs/{id}/retry", post(retry_job))
+        .route("/admin/notifications", get(deliveries_page))
+}
+
+/// Live updates of the bell: an `unread` event at once, then whenever the
+/// user gets a notification or reads one (on any instance).
+async fn stream(
+    State(state): State<AppState>,
+    current: CurrentUser,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let (org, user) = (current.user.org, current.user.id);
+    let hub = state.live.clone();
+    hub.feed_once(|| spawn_feed(state.db.clone(), hub.clone()));
+    let receiver = hub.subscribe();
+    let stream =
+        futures_util::stream::unfold((receiver, state.db.clone(), true), move |(mut receiver, db, first)| async move {
+            use tokio::sync::broadcast::error::RecvError;
+            if !first {
+                loop {
+                    match receiver.recv().await {
+                        Ok(id) if id == user => break,
+                        Ok(_) => {}
+                        Err(RecvError::Lagged(_)) => break,
+                        Err(RecvError::Closed) => return None,
+                    }
+                }
+            }
+            let unread = service::unread_count(&db, org, user).await.unwrap_or(0);
+            let latest = service::inbox(&db, org, user, true, PageRequest::first(1))
+                .await
+                .ok()
+                .and_then(|p| p.items.into_iter().next());
+            let data = serde_json::json!({
+                "unread": unread,
+                "title": latest.as_ref().map(|n| n.title.clone()),
+                "link": latest.and_then(|n| n.link),
+            });
+            Some((Ok(SseEvent::default().event("unread").data(data.to_string())), (receiver, db, false)))
+        });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))
+}
+
+/// Watches for new in-app notifications (written by any instance or worker)
+/// and tells this process's open pages: one query a second, whatever the
+/// number of open pages.
+fn spawn_feed(db: DatabaseConnection, hub: Arc<Hub>) {
+    tokio::spawn(async move {
+        let mut last = service::latest_id(&db).await.unwrap_or(0);
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            match service::created_after(&db, last, 500).await {
+                Ok(rows) => {
+                    for (id, user) in rows {
+                        last = id;
+                        hub.publish(user);
+                    }
+                }
+                Err(err) => tracing::warn!(error = %err, "watching notifications failed"),
+            }
+        }
+    });
+}
+
+pub struct InboxRow {
+    pub id: i64,
+    pub title: String,
+    pub body: String,
+    pub when: String,
+    pub read: bool,
+    pub link: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "notify/inbox.html")]
+struct InboxPage {
+    page: PageCtx,
+    rows: Vec<InboxRow>,
+    unread_only: bool,
+    unread: u64,
+    next: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct InboxParams {
+    unread: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn inbox_page(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    page: PageCtx,
+    Query(params): Query<InboxParams>,
+    OriginalUri(uri): OriginalUri,
+) -> WebResult<InboxPage> {
+    let (org, user) = (current.user.org, current.user.id);
+    let request = PageRequest::parse(Some("30"), params.cursor.as_deref())?;
+    let unread_only = params.unread.as_deref() == Some("1");
+    let found = service::inbox(&state.db, org, user, unread_only, request).await?;
+    let unread = service::unread_count(&state.db, org, user).await?;
+    let next = found.next_cursor.as_deref().map(|c| with_cursor(&uri, c));
+    let rows = found
+        .items
+        .into_iter()
+        .map(|n| InboxRow {
+            id: n.id,
+            title: n.title,
+            body: n.body,
+            when: local_time(n.created_at, "%d/%m/%Y %H:%M"),
+            read: n.read,
+            link: n.link,
+        })
+        .collect();
+    Ok(InboxPage { page, rows, unread_only, unread, next })
+}
+
+/// Marks a notification read and goes where it leads.
+async fn open(State(state): State<AppState>, current: CurrentUser, Id(id): Id) -> WebResult<Response> {
+    let (org, user) = (current.user.org, current.user.id);
+    service::mark_read(&state.db, org, user, id).await?;
+    state.live.publish(user);
+    let target = service::link_of(&state.db, id).await?.filter(|l| l.starts_with('/') && !l.starts_with("//"));
+    Ok(axum::response::Redirect::to(target.as_deref().unwrap_or("/notifications")).into_response())
+}
+
+async fn read_all(State(state): State<AppState>, current: CurrentUser) -> WebResult<Response> {
+    service::mark_all_read(&state.db, current.user.org, current.user.id).await?;
+    state.live.publish(current.user.id);
+    Ok(redirect_with_flash("/notifications", "success", i18n::current().text("notify.all_read")))
+}
+
+pub struct PreferenceRow {
+    pub event: Event,
+    pub cells: Vec<(Channel, bool)>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "notify/preferences.html")]
+struct PreferencesPage {
+    page: PageCtx,
+    channels: Vec<Channel>,
+    rows: Vec<PreferenceRow>,
+}
+
+async fn preferences_page(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    page: PageCtx,
+) -> WebResult<PreferencesPage> {
+    let all = service::preferences(&state.db, current.user.id).await?;
+    let rows = Event::ALL
+        .into_iter()
+        .map(|event| PreferenceRow {
+            event,
+            cells: all.iter().filter(|p| p.event == event).map(|p| (p.channel, p.enabled)).collect(),
+        })
+        .collect();
+    Ok(PreferencesPage { page, channels: Channel::ALL.to_vec(), rows })
+}
+
+/// Every box of the grid: a ticked one is sent as `event.channel=on`.
+async fn save_preferences(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    FormBody(form): FormBody<HashMap<String, String>>,
+) -> WebResult<Response> {
+    let mut choices = Vec::new();
+    for event in Event::ALL {
+        for channel in Channel::ALL {
+            let enabled = form.contains_key(&format!("{}.{}", event.code(), channel.code()));
+            choices.push(service::Preference { event, channel, enabled });
+        }
+    }
+    service::set_preferences(&state.db, current.user.id, &choices).await?;
+    Ok(redirect_with_flash("/notifications/preferences", "success", i18n::current().text("notify.preferences_saved")))
+}
+
+pub struct ConsentRow {
+    pub channel: Channel,
+    pub address: String,
+    pub granted: bool,
+    pub source: String,
+    pub when: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "notify/consents.html")]
+struct ConsentsPage {
+    page: PageCtx,
+    rows: Vec<ConsentRow>,
+    next: Option<String>,
+    errors: FormErrors,
+    form: ConsentForm,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+struct ConsentForm {
+    channel: String,
+    address: String,
+    granted: String,
+    source: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct CursorParams {
+    cursor: Option<String>,
+}
+
+async fn consents_view(
+    state: &AppState,
+    actor: &Actor,
+    page: PageCtx,
+    cursor: Option<&str>,
+    uri: &axum::http::Uri,
+    errors: FormErrors,
+    form: ConsentForm,
+) -> Result<ConsentsPage, AppError> {
+    let request = PageRequest::parse(Some("50"), cursor)?;
+    let found = service::consents(&state.db, actor.org, request).await?;
+    let next = found.next_cursor.as_deref().map(|c| with_cursor(uri, c));
+    let rows = found
+        .items
+        .into_iter()
+        .map(|c| ConsentRow {
+            channel: c.channel,
+            address: c.address,
+            granted: c.granted,
+            source: c.source,
+            when: local_time(c.recorded_at, "%d/%m/%Y %H:%M"),
+        })
+        .collect();
+    Ok(ConsentsPage { page, rows, next, errors, form })
+}
+
+async fn consents_page(
+    State(state): State<AppState>,
+    actor: Actor,
+    page: PageCtx,
+    Query(params): Query<CursorParams>,
+    OriginalUri(uri): OriginalUri,
+) -> WebResult<ConsentsPage> {
+    let form = ConsentForm { channel: "email".to_owned(), granted: "no".to_owned(), ..ConsentForm::default() };
+    Ok(consents_view(&state, &actor, page, params.cursor.as_deref(), &uri, FormErrors::default(), form).await?)
+}
+
+async fn record_consent(
+    State(state): State<AppState>,
+    actor: Actor,
+    page: PageCtx,
+    OriginalUri(uri): OriginalUri,
+    FormBody(form): FormBody<ConsentForm>,
+) -> WebResult<Response> {
+    let channel = if form.channel == "sms" { Channel::Sms } else { Channel::Email };
+    let input = ConsentInput {
+        channel,
+        address: form.address.clone(),
+        granted: form.granted == "yes",
+        source: form.source.clone(),
+    };
+    match service::record_consent(&state.db, actor.org, actor.user_id, input).await {
+        Ok(_) => Ok(redirect_with_flash("/contacts/consents", "success", i18n::current().text("notify.consent_saved"))),
+        Err(err) => {
+            let errors = FormErrors::from_app_error(err)?;
+            Ok(unprocessable(consents_view(&state, &actor, page, None, &uri, errors, form).await?))
+        }
+    }
+}
+
+pub struct JobRow {
+    pub id: i64,
+    pub kind: String,
+    pub attempts: String,
+    pub when: String,
+    pub last_error: String,
+    pub dead: bool,
+}
+
+pub struct JobSection {
+    pub title_key: &'static str,
+    pub rows: Vec<JobRow>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "notify/jobs.html")]
+struct JobsPage {
+    page: PageCtx,
+    stats: QueueStats,
+    sections: Vec<JobSection>,
+}
+
+async fn jobs_page(State(state): State<AppState>, actor: Actor, page: PageCtx) -> WebResult<JobsPage> {
+    let stats = jobs::stats(&state.db, actor.org).await?;
+    let mut sections = Vec::new();
+    for (filter, title_key) in [
+        (JobFilter::Dead, "jobs.section.dead"),
+        (JobFilter::Retrying, "jobs.section.retrying"),
+        (JobFilter::Running, "jobs.section.running"),
+    ] {
+        let rows = jobs::list(&state.db, actor.org, filter, 50)
+            .await?
+            .into_iter()
+            .map(|j| JobRow {
+                id: j.id,
+                dead: j.status == "dead",
+                kind: j.kind,
+                attempts: format!("{}/{}", j.attempts, j.max_attempts),
+                when: local_time(j.finished_at.unwrap_or(j.run_at), "%d/%m/%Y %H:%M:%S"),
+                last_error: j.last_error.unwrap_or_default(),
+            })
+            .collect();
+        sections.push(JobSection { title_key, rows });
+    }
+    Ok(JobsPage { page, stats, sections })
+}
+
+async fn retry_job(State(state): State<AppState>, actor: Actor, Id(id): Id) -> WebResult<Response> {
+    jobs::retry(&state.db, actor.org, id).await?;
+    Ok(redirect_with_flash("/admin/jobs", "success", i18n::current().text("jobs.retried")))
+}
+
+pub struct DeliveryRow {
+    pub when: String,
+    pub event: String,
+    pub recipient: String,
+    pub title: String,
+    pub in_app: String,
+    pub email: String,
+    pub sms: String,
+    pub problem: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "notify/deliveries.html")]
+struct DeliveriesPage {
+    page: PageCtx,
+    rows: Vec<DeliveryRow>,
+    next: Option<String>,
+}
+
+async fn deliveries_page(
+    State(state): State<AppState>,
+    actor: Actor,
+    page: PageCtx,
+    Query(params): Query<CursorParams>,
+    OriginalUri(uri): OriginalUri,
+) -> WebResult<DeliveriesPage> {
+    let request = PageRequest::parse(Some("50"), params.cursor.as_deref())?;
+    let found = service::deliveries(&state.db, actor.org, request).await?;
+    let next = found.next_cursor.as_deref().map(|c| with_cursor(&uri, c));
+    let tr = page.tr;
+    let status = |d: &Option<service::ChannelDelivery>| match d {
+        None => "—".to_owned(),
+        Some(d) => format!("{} · {}", tr.t(&format!("notify.status.{}", d.status)), d.address),
+    };
+    let rows = found
+        .items
+        .into_iter()
+        .map(|d| DeliveryRow {
+            when: local_time(d.created_at, "%d/%m/%Y %H:%M"),
+            event: Event::parse(&d.event).map_or(d.event.clone(), |e| tr.t(e.label_key()).to_owned()),
+            recipient: d.recipient.clone(),
+            title: d.title.clone(),
+            in_app: if !d.in_app {
+                "—".to_owned()
+            } else if d.read {
+                tr.t("notify.status.read").to_owned()
+            } else {
+                tr.t("notify.status.unread").to_owned()
+            },
+            email: status(&d.email),
+            sms: status(&d.sms),
+            problem: [d.email.as_ref(), d.sms.as_ref()]
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c.last_error.clone())
+                .collect::<Vec<_>>()
+                .join(" · "),
+        })
+        .collect();
+    Ok(DeliveriesPage { page, rows, next })
+}

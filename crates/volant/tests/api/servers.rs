@@ -1,0 +1,145 @@
+//! Real servers on loopback for the notification tests: an SMTP server that
+//! keeps what it receives, and an HTTP server standing in for an SMS provider.
+
+use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mailin_embedded::{Handler, Response, Server, response};
+
+/// One e-mail as the SMTP server received it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub from: String,
+    pub to: Vec<String>,
+    pub raw: Vec<u8>,
+}
+
+impl Received {
+    pub fn parsed(&self) -> mail_parser::Message<'_> {
+        mail_parser::MessageParser::default().parse(&self.raw).expect("a MIME message")
+    }
+
+    pub fn message_id(&self) -> String {
+        self.parsed().message_id().unwrap_or_default().to_owned()
+    }
+}
+
+#[derive(Clone)]
+struct Recorder {
+    inbox: Arc<Mutex<Vec<Received>>>,
+    current: Option<Received>,
+    /// Time taken to accept each message (a slow server keeps workers busy).
+    delay: Duration,
+}
+
+impl Handler for Recorder {
+    fn data_start(&mut self, _domain: &str, from: &str, _is8bit: bool, to: &[String]) -> Response {
+        self.current = Some(Received { from: from.to_owned(), to: to.to_vec(), raw: Vec::new() });
+        response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        if let Some(current) = &mut self.current {
+            current.raw.extend_from_slice(buf);
+        }
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        std::thread::sleep(self.delay);
+        if let Some(message) = self.current.take() {
+            self.inbox.lock().expect("inbox").push(message);
+        }
+        response::OK
+    }
+
+    fn helo(&mut self, _ip: IpAddr, _domain: &str) -> Response {
+        response::OK
+    }
+}
+
+/// An SMTP server on 127.0.0.1 (a random port) for the rest of the test process.
+pub struct SmtpServer {
+    pub addr: SocketAddr,
+    inbox: Arc<Mutex<Vec<Received>>>,
+}
+
+impl SmtpServer {
+    pub fn start() -> Self {
+        Self::start_with_delay(Duration::ZERO)
+    }
+
+    pub fn start_with_delay(delay: Duration) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind SMTP");
+        let addr = listener.local_addr().expect("address");
+        let inbox = Arc::new(Mutex::new(Vec::new()));
+        let mut server = Server::new(Recorder { inbox: inbox.clone(), current: None, delay });
+        server.with_name("smtp.test").with_num_threads(8).with_tcp_listener(listener);
+        std::thread::spawn(move || {
+            let _ = server.serve();
+        });
+        Self { addr, inbox }
+    }
+
+    /// `SMTP_URL` for this server (plain SMTP: it is on loopback).
+    pub fn url(&self) -> String {
+        format!("smtp://{}:{}", self.addr.ip(), self.addr.port())
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.inbox.lock().expect("inbox").clone()
+    }
+
+    pub fn count(&self) -> usize {
+        self.inbox.lock().expect("inbox").len()
+    }
+}
+
+/// One request the fake SMS provider received.
+#[derive(Debug, Clone)]
+pub struct ProviderCall {
+    pub headers: axum::http::HeaderMap,
+    pub body: serde_json::Value,
+}
+
+/// An HTTP server on 127.0.0.1 that records POSTs and answers with `status`.
+pub struct SmsProvider {
+    pub url: String,
+    calls: Arc<Mutex<Vec<ProviderCall>>>,
+    status: Arc<Mutex<axum::http::StatusCode>>,
+}
+
+impl SmsProvider {
+    pub async fn start() -> Self {
+        use axum::extract::State;
+        type Shared = (Arc<Mutex<Vec<ProviderCall>>>, Arc<Mutex<axum::http::StatusCode>>);
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let status = Arc::new(Mutex::new(axum::http::StatusCode::ACCEPTED));
+        async fn receive(
+            State((calls, status)): State<Shared>,
+            headers: axum::http::HeaderMap,
+            body: axum::body::Bytes,
+        ) -> axum::http::StatusCode {
+            let body = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+            calls.lock().expect("calls").push(ProviderCall { headers, body });
+            *status.lock().expect("status")
+        }
+        let app =
+            axum::Router::new().route("/sms", axum::routing::post(receive)).with_state((calls.clone(), status.clone()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind HTTP");
+        let addr = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self { url: format!("http://{addr}/sms"), calls, status }
+    }
+
+    pub fn calls(&self) -> Vec<ProviderCall> {
+        self.calls.lock().expect("calls").clone()
+    }
+
+    pub fn answer(&self, status: axum::http::StatusCode) {
+        *self.status.lock().expect("status") = status;
+    }
+}
