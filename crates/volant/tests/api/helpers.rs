@@ -142,6 +142,16 @@ impl TestApp {
         }
     }
 
+    /// Runs every due job with other delivery settings (a test SMTP server, an SMS provider).
+    pub async fn run_jobs_with(&self, configure: impl FnOnce(&mut volant::platform::config::NotifyConfig)) -> usize {
+        let mut state = self.state.clone();
+        let mut config = (*state.config).clone();
+        configure(&mut config.notify);
+        state.config = std::sync::Arc::new(config);
+        let registry = volant::job_registry(&state).expect("job registry");
+        volant::platform::jobs::run_until_idle(&self.db, &registry).await.expect("run jobs")
+    }
+
     /// Runs every due job (deliveries, reports…) now; returns how many ran.
     pub async fn run_jobs(&self) -> usize {
         let registry = volant::job_registry(&self.state).expect("job registry");

@@ -1,0 +1,214 @@
+//! Notifications delivered for real: e-mail to an SMTP server on loopback,
+//! SMS to an HTTP provider on loopback, `.eml` files by default; preferences,
+//! consents, the inbox and its live stream.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use mail_parser::MimeHeaders;
+use sea_orm::TransactionTrait;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use volant::identity::roles::Role;
+use volant::notify::{self, Event, Notice};
+
+use crate::backend_tests;
+use crate::helpers::{TestApp, TestResponse, json_request};
+use crate::school_planning::{at, candidate, instructor, training_car};
+use crate::servers::{SmsProvider, SmtpServer};
+use crate::workshop_clients::client;
+
+async fn as_user(app: &TestApp, token: &str, method: Method, uri: &str, body: Option<&Value>) -> TestResponse {
+    let mut request = match body {
+        Some(body) => json_request(method, uri, body),
+        None => Request::builder().method(method).uri(uri).body(Body::empty()).expect("request"),
+    };
+    request.headers_mut().insert(header::AUTHORIZATION, format!("Bearer {token}").parse().expect("header"));
+    app.send_anonymous(request).await
+}
+
+async fn book(app: &TestApp, candidate: i64, day: i64) -> TestResponse {
+    let teacher = instructor(app, &["B"]).await;
+    let car = training_car(app, "B").await;
+    let body = json!({ "candidate_id": candidate, "instructor_id": teacher, "vehicle_id": car, "starts_at": at(day, 10, 0), "ends_at": at(day, 11, 0) });
+    let response = app.post_json("/api/v1/school/lessons", &body).await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+    response
+}
+
+fn quote_body(client: i64) -> Value {
+    json!({ "client_id": client, "lines": [{ "kind": "part", "description": "Plaquettes de frein", "quantity": 1, "unit_price": "85.00", "vat_rate": 20 }] })
+}
+
+backend_tests! {
+    async fn a_quote_reaches_a_real_smtp_server_with_both_bodies_and_its_pdf(app) {
+        let smtp = SmtpServer::start();
+        let jeanne = client(&app, json!({ "name": "Jeanne Martin", "email": "jeanne@exemple.fr" })).await;
+        let quote = app.post_json("/api/v1/quotes", &quote_body(jeanne)).await.json();
+        let id = quote["id"].as_i64().unwrap();
+        let sent = app.post_json(&format!("/api/v1/quotes/{id}/email"), &json!({})).await;
+        assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.text());
+        let email_id = sent.json()["email_id"].as_i64().unwrap();
+        assert_eq!(smtp.count(), 0, "queued, not sent inside the request");
+
+        app.run_jobs_with(|n| n.smtp_url = Some(smtp.url())).await;
+        let received = smtp.received();
+        assert_eq!(received.len(), 1);
+        let mail = &received[0];
+        assert_eq!(mail.to, vec!["jeanne@exemple.fr".to_owned()]);
+        assert!(mail.from.contains("noreply@localhost"), "{}", mail.from);
+        let parsed = mail.parsed();
+        let number = quote["number"].as_str().unwrap();
+        assert!(parsed.subject().unwrap_or_default().contains(number), "{:?}", parsed.subject());
+        let text = parsed.body_text(0).expect("a plain-text body");
+        assert!(text.contains("102,00") && text.contains("http://localhost/q/"), "{text}");
+        let html = parsed.body_html(0).expect("an HTML body");
+        assert!(html.contains("<h1") && html.contains("102,00"), "{html}");
+        let attachment = parsed.attachment(0).expect("the PDF");
+        assert!(attachment.attachment_name().unwrap_or_default().ends_with(".pdf"));
+        assert!(attachment.contents().starts_with(b"%PDF-"));
+        assert_eq!(mail.message_id(), format!("volant-email-{}-{email_id}@localhost", app.org.get()));
+
+        let row = volant::notify::outbox::get(&app.db, app.org, email_id).await.unwrap().unwrap();
+        assert_eq!((row.status.as_str(), row.attempts), ("sent", 1));
+        assert!(row.sent_at.is_some() && row.body_html.is_some());
+        // A job delivered again (a worker lost after sending) does not send twice.
+        volant::platform::jobs::enqueue(&app.db, volant::platform::jobs::NewJob::new("notify.email", json!({ "id": email_id }))).await.unwrap();
+        app.run_jobs_with(|n| n.smtp_url = Some(smtp.url())).await;
+        assert_eq!(smtp.count(), 1);
+
+        let deliveries = app.get("/api/v1/admin/notifications").await.json();
+        assert_eq!(deliveries[0]["event"], "quote_sent");
+        assert_eq!(deliveries[0]["email"]["status"], "sent", "{deliveries}");
+        let page = app.get("/admin/notifications").await;
+        assert!(page.text().contains("jeanne@exemple.fr") && page.text().contains("envoyé"));
+    }
+
+    async fn without_an_smtp_server_emails_are_written_as_files(app) {
+        let paul = client(&app, json!({ "name": "Paul", "email": "paul@exemple.fr" })).await;
+        let id = app.post_json("/api/v1/quotes", &quote_body(paul)).await.json()["id"].as_i64().unwrap();
+        let email_id = app.post_json(&format!("/api/v1/quotes/{id}/email"), &json!({})).await.json()["email_id"].as_i64().unwrap();
+        app.run_jobs().await;
+        let file = app.outbox.path().join(format!("{}-{email_id}.eml", app.org.get()));
+        let content = std::fs::read(&file).expect("the .eml file");
+        let parsed = mail_parser::MessageParser::default().parse(&content).expect("a message");
+        assert_eq!(parsed.to().and_then(|t| t.first()).and_then(|a| a.address()), Some("paul@exemple.fr"));
+        assert!(parsed.attachment(0).is_some());
+        let row = volant::notify::outbox::get(&app.db, app.org, email_id).await.unwrap().unwrap();
+        assert_eq!(row.status, "sent");
+    }
+
+    async fn sms_go_to_the_http_provider_with_a_token_and_an_idempotency_key(app) {
+        let provider = SmsProvider::start().await;
+        let lea = candidate(&app, json!({ "phone": "06 12 34 56 78", "email": "lea.sms@example.fr" })).await["id"].as_i64().unwrap();
+        book(&app, lea, 3).await;
+        let configure = |n: &mut volant::platform::config::NotifyConfig| {
+            n.sms_url = Some(provider.url.clone());
+            n.sms_token = Some("secret-token".to_owned());
+        };
+        app.run_jobs_with(configure).await;
+        let calls = provider.calls();
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        assert_eq!(calls[0].body["to"], "0612345678");
+        assert!(calls[0].body["text"].as_str().unwrap().starts_with("Leçon réservée"), "{}", calls[0].body);
+        assert_eq!(calls[0].headers.get(header::AUTHORIZATION).unwrap(), "Bearer secret-token");
+        let key = calls[0].headers.get("idempotency-key").unwrap().to_str().unwrap().to_owned();
+        assert!(key.starts_with("volant-sms-"));
+        assert_eq!(calls[0].body["reference"], key.as_str());
+        let deliveries = app.get("/api/v1/admin/notifications").await.json();
+        assert_eq!(deliveries[0]["sms"]["status"], "sent", "{deliveries}");
+        assert_eq!(deliveries[0]["email"]["status"], "sent");
+
+        // The provider fails: the SMS waits for another attempt, with the reason.
+        provider.answer(StatusCode::SERVICE_UNAVAILABLE);
+        book(&app, lea, 4).await;
+        app.run_jobs_with(configure).await;
+        assert_eq!(provider.calls().len(), 2);
+        let deliveries = app.get("/api/v1/admin/notifications").await.json();
+        let sms = &deliveries[0]["sms"];
+        assert_eq!(sms["status"], "pending", "{deliveries}");
+        assert!(sms["last_error"].as_str().unwrap().contains("503"), "{sms}");
+        let retrying = app.get("/api/v1/admin/jobs?status=retrying").await.json();
+        assert_eq!(retrying[0]["kind"], "notify.sms", "{retrying}");
+    }
+
+    async fn preferences_and_consents_choose_the_channels(app) {
+        let user = app.user("lea.prefs@example.fr", &[Role::Candidate]).await;
+        let token = volant::identity::auth::issue(&app.db, &app.signing_key, &user, "api").await.unwrap().token;
+        let lea = candidate(&app, json!({ "user_id": user.id, "email": "lea.prefs@example.fr", "phone": "+221 77 123 45 67" })).await["id"].as_i64().unwrap();
+
+        let grid = as_user(&app, &token, Method::GET, "/api/v1/notifications/preferences", None).await.json();
+        assert_eq!(grid.as_array().unwrap().len(), 8 * 3);
+        let choice = json!([{ "event": "lesson_changed", "channel": "email", "enabled": false }]);
+        let saved = as_user(&app, &token, Method::PUT, "/api/v1/notifications/preferences", Some(&choice)).await;
+        assert_eq!(saved.status, StatusCode::OK, "{}", saved.text());
+        assert!(saved.json().as_array().unwrap().iter().any(|p| p["event"] == "lesson_changed" && p["channel"] == "email" && p["enabled"] == false));
+
+        book(&app, lea, 3).await;
+        let first = &app.get("/api/v1/admin/notifications").await.json()[0];
+        assert_eq!((first["in_app"].as_bool(), first["email"].is_null()), (Some(true), true), "{first}");
+        assert_eq!(first["sms"]["address"], "+221771234567");
+
+        // The candidate says no more SMS: recorded with how they said it.
+        let refused = app.post_json("/api/v1/contact-consents", &json!({ "channel": "sms", "address": "+221 77 123 45 67", "granted": false, "source": "au téléphone" })).await;
+        assert_eq!(refused.status, StatusCode::CREATED, "{}", refused.text());
+        let invalid = app.post_json("/api/v1/contact-consents", &json!({ "channel": "email", "address": "pas une adresse", "granted": false, "source": "" })).await;
+        assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(invalid.error_fields(), vec!["address", "source"]);
+        book(&app, lea, 4).await;
+        let second = &app.get("/api/v1/admin/notifications").await.json()[0];
+        assert!(second["sms"].is_null() && second["email"].is_null(), "{second}");
+        let consents = app.get("/api/v1/contact-consents").await.json();
+        assert_eq!((consents[0]["address"].as_str(), consents[0]["granted"].as_bool()), (Some("+221771234567"), Some(false)));
+
+        // The inbox: both notifications, unread; read one, then all.
+        let inbox = as_user(&app, &token, Method::GET, "/api/v1/notifications", None).await.json();
+        assert_eq!(inbox.as_array().unwrap().len(), 2);
+        assert_eq!(as_user(&app, &token, Method::GET, "/api/v1/notifications/unread", None).await.json()["unread"], 2);
+        let one = inbox[0]["id"].as_i64().unwrap();
+        let read = as_user(&app, &token, Method::POST, &format!("/api/v1/notifications/{one}/read"), None).await;
+        assert_eq!(read.json()["unread"], 1);
+        // Someone else's notification does not exist for them.
+        let other = app.post_json(&format!("/api/v1/notifications/{}/read", inbox[1]["id"]), &json!({})).await;
+        other.problem(StatusCode::NOT_FOUND, "not_found");
+        let all = as_user(&app, &token, Method::POST, "/api/v1/notifications/read-all", None).await;
+        assert_eq!(all.json()["unread"], 0);
+        let unread_only = as_user(&app, &token, Method::GET, "/api/v1/notifications?unread=true", None).await.json();
+        assert_eq!(unread_only.as_array().unwrap().len(), 0);
+        let page = app.get("/notifications/preferences").await;
+        assert_eq!(page.status, StatusCode::OK);
+    }
+
+    async fn the_bell_hears_of_a_new_notification_without_reloading(app) {
+        let person = app.user("bell@volant.test", &[Role::Staff]).await;
+        let session = volant::identity::auth::issue(&app.db, &app.signing_key, &person, "web").await.unwrap().token;
+        let request = Request::builder()
+            .uri("/notifications/stream")
+            .header(header::COOKIE, format!("volant_session={session}"))
+            .body(Body::empty())
+            .unwrap();
+        let response = app.router.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers().get(header::CONTENT_TYPE).unwrap(), "text/event-stream");
+        let mut body = response.into_body();
+        let mut next_event = async || -> String {
+            loop {
+                let frame = tokio::time::timeout(Duration::from_secs(10), body.frame()).await.expect("an event in time").expect("open").expect("frame");
+                if let Some(data) = frame.data_ref() {
+                    let text = String::from_utf8_lossy(data).into_owned();
+                    if text.contains("event: unread") {
+                        return text;
+                    }
+                }
+            }
+        };
+        assert!(next_event().await.contains("\"unread\":0"));
+        let txn = app.db.begin().await.unwrap();
+        notify::send(&txn, app.org, Notice::new(Event::AlertRaised, "Contrôle technique dépassé", "AB-123-CD").user(Some(person.id)).link("/alerts")).await.unwrap();
+        txn.commit().await.unwrap();
+        let event = next_event().await;
+        assert!(event.contains("\"unread\":1") && event.contains("Contrôle technique dépassé"), "{event}");
+    }
+}
