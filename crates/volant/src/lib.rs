@@ -75,3 +75,23 @@ pub fn job_registry(state: &AppState) -> Result<platform::jobs::Registry, String
         .every("jobs.prune", std::time::Duration::from_secs(24 * 3600));
     Ok(registry)
 }
+
+/// Starts this process's workers: over the database queue, or through RabbitMQ
+/// when `VOLANT_QUEUE_URL` is set. They stop at `shutdown`, letting running jobs finish.
+pub fn start_workers(
+    state: &AppState,
+    concurrency: usize,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> Result<tokio::task::JoinHandle<()>, String> {
+    let registry = std::sync::Arc::new(job_registry(state)?);
+    let options = platform::jobs::WorkerOptions::new(concurrency, state.config.job_lease);
+    let db = state.db.clone();
+    let drain = std::time::Duration::from_secs(30);
+    Ok(match &state.config.queue_url {
+        Some(url) => {
+            let broker = platform::amqp::Broker { url: url.clone(), queue: state.config.queue_name.clone() };
+            tokio::spawn(platform::amqp::run(db, registry, broker, options, shutdown, drain))
+        }
+        None => tokio::spawn(platform::jobs::run_worker(db, registry, options, shutdown, drain)),
+    })
+}

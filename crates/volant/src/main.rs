@@ -6,7 +6,6 @@ use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 use volant::platform::config::{Config, ConfigArgs};
 use volant::platform::db::{self, DbSettings};
-use volant::platform::jobs;
 use volant::platform::telemetry;
 
 #[derive(Parser)]
@@ -135,7 +134,7 @@ async fn serve(config: Config) -> Result<(), String> {
     let shutdown = CancellationToken::new();
     let workers = match state.config.workers {
         0 => None,
-        concurrency => Some(spawn_workers(&state, concurrency, shutdown.clone())?),
+        concurrency => Some(volant::start_workers(&state, concurrency, shutdown.clone())?),
     };
     let app = volant::build_app(state);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -158,24 +157,12 @@ async fn worker(config: Config, concurrency: usize) -> Result<(), String> {
     tracing::info!(?config, "starting a worker");
     let state = volant::init_state(config).await.map_err(|e| format!("database: {e}"))?;
     let shutdown = CancellationToken::new();
-    let workers = spawn_workers(&state, concurrency, shutdown.clone())?;
+    let workers = volant::start_workers(&state, concurrency, shutdown.clone())?;
     shutdown_signal().await;
     shutdown.cancel();
     let _ = workers.await;
     tracing::info!("worker stopped");
     Ok(())
-}
-
-/// Workers over the database queue, or over RabbitMQ when VOLANT_QUEUE_URL is set.
-fn spawn_workers(
-    state: &volant::platform::AppState,
-    concurrency: usize,
-    shutdown: CancellationToken,
-) -> Result<tokio::task::JoinHandle<()>, String> {
-    let registry = std::sync::Arc::new(volant::job_registry(state)?);
-    let options = jobs::WorkerOptions::new(concurrency, state.config.job_lease);
-    let db = state.db.clone();
-    Ok(tokio::spawn(jobs::run_worker(db, registry, options, shutdown, std::time::Duration::from_secs(30))))
 }
 
 async fn migrate(config: &Config) -> Result<(), String> {

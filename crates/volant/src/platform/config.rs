@@ -95,6 +95,10 @@ pub struct ConfigArgs {
     #[arg(long, env = "VOLANT_QUEUE_URL", hide_env_values = true)]
     pub queue_url: Option<String>,
 
+    /// RabbitMQ queue the jobs go through (durable; created when missing).
+    #[arg(long, env = "VOLANT_QUEUE_NAME", default_value = "volant.jobs")]
+    pub queue_name: String,
+
     /// Jobs run at once by this server (0: leave them to `volant worker` processes).
     #[arg(long, env = "VOLANT_WORKERS", default_value_t = 4)]
     pub workers: usize,
@@ -133,6 +137,7 @@ pub struct Config {
     pub encryption_key_file: std::path::PathBuf,
     pub notify: NotifyConfig,
     pub queue_url: Option<String>,
+    pub queue_name: String,
     pub workers: usize,
     pub job_lease: Duration,
 }
@@ -273,6 +278,7 @@ impl Config {
         Ok(Self {
             notify,
             queue_url,
+            queue_name: args.queue_name.trim().to_owned(),
             workers: args.workers,
             job_lease: Duration::from_secs(args.job_lease_secs),
             encryption_keys,
@@ -308,6 +314,7 @@ impl Config {
             encryption_key_file: std::path::PathBuf::from("data/volant.keys"),
             notify: NotifyConfig::local(std::env::temp_dir().join("volant-outbox")),
             queue_url: None,
+            queue_name: "volant.jobs".to_owned(),
             workers: 0,
             job_lease: Duration::from_secs(60),
         }

@@ -1,5 +1,6 @@
 //! The thin layer every business domain stands on.
 
+pub mod amqp;
 pub mod charts;
 pub mod config;
 pub mod crypto;

@@ -15,6 +15,7 @@ mod identity_organizations;
 mod identity_tenants;
 mod identity_users;
 mod identity_web;
+mod jobs_amqp;
 mod jobs_processes;
 mod jobs_queue;
 mod notify_delivery;
