@@ -21,6 +21,7 @@ export async function startServer() {
       VOLANT_ADDR: "127.0.0.1:0",
       DATABASE_URL: databaseUrl,
       VOLANT_ENCRYPTION_KEY_FILE: `${dir}/volant.keys`,
+      VOLANT_MAIL_OUTBOX_DIR: `${dir}/outbox`,
       VOLANT_LOG_FORMAT: "json",
       VOLANT_ADMIN_EMAIL: ADMIN.email,
       VOLANT_ADMIN_PASSWORD: ADMIN.password,

@@ -84,30 +84,6 @@ pub async fn recent(db: &impl ConnectionTrait, org: OrgId, limit: u64) -> AppRes
     Ok(rows.into_iter().map(QueuedEmail::from).collect())
 }
 
-/// A notice as its recipient sees it in their space: subject and time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct MailedNotice {
-    pub subject: String,
-    pub created_at: chrono::DateTime<Utc>,
-}
-
-/// The latest notices sent to an address (without bodies or attachments).
-pub async fn notices_to(db: &impl ConnectionTrait, org: OrgId, to: &str, limit: u64) -> AppResult<Vec<MailedNotice>> {
-    use sea_orm::QuerySelect;
-    let rows: Vec<(String, chrono::DateTime<Utc>)> = entity::Entity::find()
-        .select_only()
-        .column(entity::Column::Subject)
-        .column(entity::Column::CreatedAt)
-        .filter(entity::Column::OrganizationId.eq(org.get()))
-        .filter(entity::Column::ToAddress.eq(to))
-        .order_by_desc(entity::Column::Id)
-        .limit(limit)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(|(subject, created_at)| MailedNotice { subject, created_at }).collect())
-}
-
 /// One queued e-mail with its attachment (the delivery worker's view).
 pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Option<entity::Model>> {
     Ok(entity::Entity::find()

@@ -755,11 +755,13 @@ async fn portal(
         }
     }
     let may_book = crate::school::people::settings::get(&state.db, actor.org).await?.candidates_may_book;
-    let notices = match &file.email {
-        Some(email) => crate::notify::outbox::notices_to(&state.db, actor.org, email, 10)
+    // The candidate's own notifications (what the bell counts), newest first.
+    let notices = match actor.user_id {
+        Some(user) => crate::notify::service::inbox(&state.db, actor.org, user, false, PageRequest::first(10))
             .await?
+            .items
             .into_iter()
-            .map(|n| (i18n::local_time(n.created_at, "%d/%m/%Y %H:%M"), n.subject))
+            .map(|n| (i18n::local_time(n.created_at, "%d/%m/%Y %H:%M"), n.title))
             .collect(),
         None => Vec::new(),
     };
