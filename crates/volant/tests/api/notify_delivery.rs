@@ -212,3 +212,57 @@ backend_tests! {
         assert!(event.contains("\"unread\":1") && event.contains("Contrôle technique dépassé"), "{event}");
     }
 }
+
+backend_tests! {
+    async fn another_organization_sees_none_of_it_and_hostile_input_is_refused(app) {
+        use crate::school_tenants::other_organization;
+        use crate::workshop_hostile::NASTY;
+        use volant::platform::jobs::{self, NewJob, Registry};
+        let ours = client(&app, json!({ "name": "Nous", "email": "nous@exemple.fr" })).await;
+        let quote = app.post_json("/api/v1/quotes", &quote_body(ours)).await.json()["id"].as_i64().unwrap();
+        app.post_json(&format!("/api/v1/quotes/{quote}/email"), &json!({})).await;
+        app.post_json("/api/v1/contact-consents", &json!({ "channel": "email", "address": "nous@exemple.fr", "granted": true, "source": "signé" })).await;
+        let dead = jobs::enqueue(&app.db, NewJob::new("test.orphan", json!({})).for_org(app.org).max_attempts(1)).await.unwrap().unwrap();
+        jobs::run_until_idle(&app.db, &Registry::default()).await.unwrap();
+        let admin = app.admin().await.id;
+        let txn = app.db.begin().await.unwrap();
+        let mine = notify::send(&txn, app.org, Notice::new(Event::ReportReady, "Rapport", "prêt").user(Some(admin))).await.unwrap().notification_id;
+        txn.commit().await.unwrap();
+
+        let token = other_organization(&app).await;
+        for path in ["/api/v1/admin/notifications", "/api/v1/contact-consents", "/api/v1/notifications", "/api/v1/admin/jobs?status=dead"] {
+            assert_eq!(as_user(&app, &token, Method::GET, path, None).await.json(), json!([]), "{path}");
+        }
+        assert_eq!(as_user(&app, &token, Method::GET, "/api/v1/admin/jobs/stats", None).await.json()["dead"], 0);
+        as_user(&app, &token, Method::POST, &format!("/api/v1/admin/jobs/{dead}/retry"), None).await.problem(StatusCode::NOT_FOUND, "not_found");
+        as_user(&app, &token, Method::POST, &format!("/api/v1/notifications/{mine}/read"), None).await.problem(StatusCode::NOT_FOUND, "not_found");
+        assert_eq!(app.get("/api/v1/notifications/unread").await.json()["unread"], 1, "ours untouched");
+
+        let mut strings: Vec<String> = NASTY.iter().map(|s| (*s).to_owned()).collect();
+        strings.push("é".repeat(3000));
+        for s in &strings {
+            let all = app.post_json("/api/v1/contact-consents", &json!({ "channel": s, "address": s, "granted": s, "source": s })).await;
+            assert!(all.status.is_client_error(), "{s:?}: {}", all.status);
+            for channel in ["email", "sms"] {
+                let one = app.post_json("/api/v1/contact-consents", &json!({ "channel": channel, "address": s, "granted": false, "source": s })).await;
+                // Digits and separators make a phone number ("2026-02-30" reads as 20260230).
+                assert!(matches!(one.status, StatusCode::CREATED | StatusCode::UNPROCESSABLE_ENTITY), "{channel} {s:?}: {}", one.text());
+            }
+            let prefs = app.put_json("/api/v1/notifications/preferences", &json!([{ "event": s, "channel": s, "enabled": s }])).await;
+            assert!(prefs.status.is_client_error(), "{s:?}: {}", prefs.status);
+            let query = serde_urlencoded::to_string([("cursor", s.as_str()), ("limit", s.as_str()), ("unread", s.as_str())]).unwrap();
+            assert!(app.get(&format!("/api/v1/notifications?{query}")).await.status.is_client_error(), "{s:?}");
+            let status = serde_urlencoded::to_string([("status", s.as_str())]).unwrap();
+            assert_eq!(app.get(&format!("/api/v1/admin/jobs?{status}")).await.status, StatusCode::BAD_REQUEST, "{s:?}");
+            let form = app.post_form("/contacts/consents", &[("channel", s), ("address", s), ("granted", s), ("source", s)]).await;
+            assert_eq!(form.status, StatusCode::UNPROCESSABLE_ENTITY, "{s:?}");
+            let grid = app.post_form("/notifications/preferences", &[(s.as_str(), "on")]).await;
+            assert_eq!(grid.status, StatusCode::SEE_OTHER, "{s:?}");
+        }
+        let recorded = app.get("/api/v1/contact-consents").await.json();
+        for consent in recorded.as_array().unwrap() {
+            let text = format!("{}{}", consent["address"], consent["source"]);
+            assert!(!text.contains("\\u0000") && !text.contains("DROP"), "{consent}");
+        }
+    }
+}

@@ -12,7 +12,7 @@ use crate::school_planning::{at, candidate, instructor, training_car};
 
 const SCHOOL_TAGS: [&str; 5] = ["school", "school planning", "school exams", "school messages", "school reports"];
 
-async fn other_organization(app: &TestApp) -> String {
+pub async fn other_organization(app: &TestApp) -> String {
     use volant::identity::organizations::service::{self as organizations, NewOrganization};
     use volant::identity::users::service::{self as users, NewUser};
     let other = organizations::create(&app.db, NewOrganization::default()).await.expect("org");

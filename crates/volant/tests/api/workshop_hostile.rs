@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::backend_tests;
 use crate::workshop_clients::client;
 
-const NASTY: [&str; 10] =
+pub const NASTY: [&str; 10] =
     ["\u{0}", "a\u{0}b", "%00", "'; DROP TABLE quotes; --", "\u{202e}evil", "😀", "\\", "%", "_", "2026-02-30"];
 
 fn nasty_numbers() -> Vec<Value> {
