@@ -18,7 +18,7 @@ use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
 use crate::platform::http::respond::{created, paged};
 use crate::platform::jobs::{self, JobFilter, JobView, QueueStats};
-use crate::platform::pagination::PageRequest;
+use crate::platform::pagination::{PageParams, PageRequest};
 
 /// Everyone's own notifications and preferences.
 pub fn own_router() -> OpenApiRouter<AppState> {
@@ -119,26 +119,17 @@ async fn put_preferences(
     Ok(Json(service::set_preferences(&state.db, current.user.id, &choices).await?))
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Page size, 1 to 200 (default 50).
-    pub limit: Option<String>,
-    /// Opaque cursor from the previous page's `Link` header.
-    pub cursor: Option<String>,
-}
-
 /// Recorded consents of contacts (clients, candidates) to e-mail and SMS, newest first.
-#[utoipa::path(get, path = "/contact-consents", tag = "notifications", params(PageQuery),
+#[utoipa::path(get, path = "/contact-consents", tag = "notifications", params(PageParams),
     responses((status = 200, body = [Consent]), (status = 400, body = Problem)))]
 async fn list_consents(
     State(state): State<AppState>,
     actor: Actor,
-    ApiQuery(query): ApiQuery<PageQuery>,
+    ApiQuery(query): ApiQuery<PageParams>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> AppResult<Response> {
-    let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
+    let request = PageRequest::from_params(&query)?;
     let page = service::consents(&state.db, actor.org, request).await?;
     Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
 }
@@ -156,16 +147,16 @@ async fn record_consent(
 }
 
 /// Every notification of the organization with the status of each channel.
-#[utoipa::path(get, path = "/admin/notifications", tag = "operations", params(PageQuery),
+#[utoipa::path(get, path = "/admin/notifications", tag = "operations", params(PageParams),
     responses((status = 200, body = [Delivery]), (status = 400, body = Problem)))]
 async fn list_deliveries(
     State(state): State<AppState>,
     actor: Actor,
-    ApiQuery(query): ApiQuery<PageQuery>,
+    ApiQuery(query): ApiQuery<PageParams>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> AppResult<Response> {
-    let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
+    let request = PageRequest::from_params(&query)?;
     let page = service::deliveries(&state.db, actor.org, request).await?;
     Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
 }

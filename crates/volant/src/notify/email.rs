@@ -25,6 +25,7 @@ struct HtmlBody<'a> {
     title: &'a str,
     paragraphs: Vec<&'a str>,
     link: Option<String>,
+    unsubscribe: Option<String>,
 }
 
 #[derive(Template)]
@@ -35,20 +36,29 @@ struct TextBody<'a> {
     title: &'a str,
     body: &'a str,
     link: Option<String>,
+    unsubscribe: Option<String>,
 }
 
-/// Renders the two bodies of a notification's e-mail; `link` is absolute.
-pub fn render(
-    locale: Locale,
-    organization: &str,
-    title: &str,
-    body: &str,
-    link: Option<String>,
-) -> Result<(String, String), askama::Error> {
+/// What an e-mail says, its links absolute.
+pub struct Content<'a> {
+    pub organization: &'a str,
+    pub title: &'a str,
+    pub body: &'a str,
+    /// The page the notification is about.
+    pub link: Option<String>,
+    /// Where the recipient stops e-mails from the organization.
+    pub unsubscribe: Option<String>,
+}
+
+/// Renders the two bodies of a notification's e-mail: (plain text, HTML).
+pub fn render(locale: Locale, content: &Content<'_>) -> Result<(String, String), askama::Error> {
     let tr = Tr(locale);
+    let Content { organization, title, body, .. } = *content;
     let paragraphs = body.split("\n\n").map(str::trim).filter(|p| !p.is_empty()).collect();
-    let html = HtmlBody { tr, organization, title, paragraphs, link: link.clone() }.render()?;
-    let text = TextBody { tr, organization, title, body: body.trim(), link }.render()?;
+    let (link, unsubscribe) = (content.link.clone(), content.unsubscribe.clone());
+    let html = HtmlBody { tr, organization, title, paragraphs, link: link.clone(), unsubscribe: unsubscribe.clone() }
+        .render()?;
+    let text = TextBody { tr, organization, title, body: body.trim(), link, unsubscribe }.render()?;
     Ok((text, html))
 }
 
@@ -107,10 +117,12 @@ pub struct Postman {
     pub mailer: Mailer,
     /// Scheme and host of links in e-mails.
     pub public_url: String,
+    /// Signs the unsubscribe links.
+    pub unsubscribe_key: Vec<u8>,
 }
 
 impl Postman {
-    pub fn from_config(config: &NotifyConfig, public_url: &str) -> Result<Self, String> {
+    pub fn from_config(config: &NotifyConfig, public_url: &str, unsubscribe_key: Vec<u8>) -> Result<Self, String> {
         let from = config.mail_from.parse::<Mailbox>().map_err(|e| format!("VOLANT_MAIL_FROM: {e}"))?;
         let mailer = match &config.smtp_url {
             Some(url) => Mailer::Smtp(
@@ -121,7 +133,7 @@ impl Postman {
             ),
             None => Mailer::Files(config.mail_outbox_dir.clone()),
         };
-        Ok(Self { from, mailer, public_url: public_url.to_owned() })
+        Ok(Self { from, mailer, public_url: public_url.to_owned(), unsubscribe_key })
     }
 
     async fn send(&self, message: &Message, file_stem: &str) -> Result<(), String> {
@@ -145,7 +157,12 @@ impl Postman {
 }
 
 /// Why an e-mail cannot be built; retrying would not help.
-fn build(postman: &Postman, email: &entity::Model, text: String, html: String) -> Result<Message, String> {
+fn build(
+    postman: &Postman,
+    email: &entity::Model,
+    (text, html): (String, String),
+    unsubscribe: Option<&str>,
+) -> Result<Message, String> {
     let to = email.to_address.parse::<Mailbox>().map_err(|e| format!("invalid address `{}`: {e}", email.to_address))?;
     let domain = postman.from.email.domain().to_owned();
     let builder = Message::builder()
@@ -154,6 +171,14 @@ fn build(postman: &Postman, email: &entity::Model, text: String, html: String) -
         .subject(email.subject.clone())
         // The same for every attempt: a copy sent twice is recognised as one.
         .message_id(Some(format!("<volant-email-{}-{}@{domain}>", email.organization_id, email.id)));
+    // Mail clients offer their own "unsubscribe" button from this header (RFC 2369).
+    let builder = match unsubscribe {
+        Some(url) => builder.raw_header(lettre::message::header::HeaderValue::new(
+            lettre::message::header::HeaderName::new_from_ascii_str("List-Unsubscribe"),
+            format!("<{url}>"),
+        )),
+        None => builder,
+    };
     let body = MultiPart::alternative_plain_html(text, html);
     let body = match (&email.attachment, &email.attachment_name) {
         (Some(bytes), Some(name)) => {
@@ -180,8 +205,10 @@ pub async fn deliver(db: &DatabaseConnection, postman: &Postman, job: &ClaimedJo
     if email.status != "pending" {
         return Ok(());
     }
-    let (text, html) = bodies(db, postman, &email).await?;
-    let message = match build(postman, &email, text, html.clone()) {
+    let unsubscribe = super::unsubscribe::path(&postman.unsubscribe_key, email.organization_id, &email.to_address)
+        .map(|path| format!("{}{path}", postman.public_url));
+    let (text, html) = bodies(db, postman, &email, unsubscribe.clone()).await?;
+    let message = match build(postman, &email, (text, html.clone()), unsubscribe.as_deref()) {
         Ok(message) => message,
         Err(reason) => {
             // A malformed address stays malformed: failed at once, not retried.
@@ -202,6 +229,7 @@ async fn bodies(
     db: &DatabaseConnection,
     postman: &Postman,
     email: &entity::Model,
+    unsubscribe: Option<String>,
 ) -> Result<(String, String), JobError> {
     let org = crate::identity::organizations::service::get(db, OrgId::new(email.organization_id)).await?;
     let locale = Locale::parse(&org.locale).unwrap_or_default();
@@ -209,7 +237,8 @@ async fn bodies(
         Some(id) => super::service::link_of(db, id).await?.map(|path| format!("{}{path}", postman.public_url)),
         None => None,
     };
-    render(locale, &org.name, &email.subject, &email.body_text, link).map_err(|e| JobError(format!("template: {e}")))
+    let content = Content { organization: &org.name, title: &email.subject, body: &email.body_text, link, unsubscribe };
+    render(locale, &content).map_err(|e| JobError(format!("template: {e}")))
 }
 
 /// Keeps the HTML as sent, for the record.

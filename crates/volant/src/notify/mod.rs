@@ -10,6 +10,7 @@ pub mod model;
 pub mod outbox;
 pub mod service;
 pub mod sms;
+pub mod unsubscribe;
 pub mod web;
 
 use std::sync::Arc;
@@ -34,11 +35,16 @@ pub fn web_router(state: &AppState) -> axum::Router<AppState> {
     guard(web::own_router(), state, Permission::OwnProfile, Permission::OwnProfile)
         .merge(guard(web::consents_router(), state, Permission::ContactConsents, Permission::ContactConsents))
         .merge(guard(web::operations_router(), state, Permission::Operations, Permission::Operations))
+        .merge(unsubscribe::router())
 }
 
 /// The delivery jobs: e-mails through the configured transport, SMS through the provider.
 pub fn register_jobs(registry: &mut Registry, state: &AppState) -> Result<(), String> {
-    let postman = Arc::new(email::Postman::from_config(&state.config.notify, &state.config.public_url)?);
+    let postman = Arc::new(email::Postman::from_config(
+        &state.config.notify,
+        &state.config.public_url,
+        unsubscribe::key(&state.signing_key),
+    )?);
     let provider = sms::provider(&state.config.notify)?;
     let db = state.db.clone();
     registry.handle(service::EMAIL_JOB, move |job| {

@@ -79,6 +79,25 @@ backend_tests! {
         app.run_jobs_with(|n| n.smtp_url = Some(smtp.url())).await;
         assert_eq!(smtp.count(), 1);
 
+        // The client stops e-mails with the link at the foot of the message.
+        let header = parsed.header_raw("List-Unsubscribe").expect("List-Unsubscribe").trim().to_owned();
+        let path = header.trim_start_matches("<http://localhost").trim_end_matches('>').to_owned();
+        assert!(path.starts_with("/unsubscribe/") && text.contains(&path), "{header}");
+        let confirm = app.send_anonymous(Request::builder().uri(&path).body(Body::empty()).unwrap()).await;
+        assert_eq!(confirm.status, StatusCode::OK);
+        assert!(confirm.text().contains("jeanne@exemple.fr"));
+        let mut forged = path.clone();
+        forged.pop();
+        let forged_page = app.send_anonymous(Request::builder().uri(format!("{forged}x")).body(Body::empty()).unwrap()).await;
+        assert_eq!(forged_page.status, StatusCode::NOT_FOUND);
+        let done = app.post_form(&path, &[]).await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.text());
+        let consents = app.get("/api/v1/contact-consents").await.json();
+        assert_eq!((consents[0]["address"].as_str(), consents[0]["granted"].as_bool()), (Some("jeanne@exemple.fr"), Some(false)));
+        assert!(consents[0]["recorded_by"].is_null());
+        let again = app.post_json("/api/v1/quotes", &quote_body(jeanne)).await.json()["id"].as_i64().unwrap();
+        app.post_json(&format!("/api/v1/quotes/{again}/email"), &json!({})).await.problem(StatusCode::CONFLICT, "client_refused_email");
+
         let deliveries = app.get("/api/v1/admin/notifications").await.json();
         assert_eq!(deliveries[0]["event"], "quote_sent");
         assert_eq!(deliveries[0]["email"]["status"], "sent", "{deliveries}");
