@@ -193,6 +193,11 @@ async fn seed_demo(config: Config) -> Result<(), String> {
         lessons = school.lessons,
         "demo driving school created"
     );
+    // The demo's people are invented: what their creation would tell them is recorded, not sent.
+    let withheld = volant::notify::service::withhold_pending(&state.db, state.default_org, "demo data: not sent")
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(withheld, "demo notifications recorded without being sent");
     Ok(())
 }
 

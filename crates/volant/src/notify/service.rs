@@ -160,10 +160,35 @@ pub async fn send(db: &impl ConnectionTrait, org: OrgId, notice: Notice) -> AppR
     Ok(sent)
 }
 
-/// An SMS says the title and the first paragraph.
+/// An SMS says the title and the first paragraph (once, when the paragraph repeats the title).
 fn sms_text(title: &str, body: &str) -> String {
     let first = body.split("\n\n").next().unwrap_or("").trim();
-    if first.is_empty() { title.to_owned() } else { format!("{title} — {first}") }
+    if first.is_empty() {
+        title.to_owned()
+    } else if first.starts_with(title.trim()) {
+        first.to_owned()
+    } else {
+        format!("{title} — {first}")
+    }
+}
+
+/// Marks every delivery still pending as failed with `reason` (demo data must
+/// not write to the people it invents); returns how many.
+pub async fn withhold_pending<W: Writer>(db: &W, org: OrgId, reason: &str) -> AppResult<u64> {
+    let backend = db.get_database_backend();
+    let _turn = db.write_turn().await;
+    let mut withheld = 0;
+    for table in ["email_outbox", "sms_outbox"] {
+        let result = db
+            .execute_raw(statement(
+                backend,
+                &format!("UPDATE {table} SET status = 'failed', last_error = $1 WHERE organization_id = $2 AND status = 'pending'"),
+                vec![reason.into(), org.get().into()],
+            ))
+            .await?;
+        withheld += result.rows_affected();
+    }
+    Ok(withheld)
 }
 
 /// The channels `event` goes through for this user (defaults without a user).
@@ -604,4 +629,19 @@ pub async fn deliveries(db: &impl ConnectionTrait, org: OrgId, page: PageRequest
         in_app: n.in_app,
         read: n.read_at.is_some(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sms_text;
+
+    #[test]
+    fn an_sms_says_the_title_once() {
+        assert_eq!(
+            sms_text("Leçon réservée", "Leçon réservée le 09/11 à 9:00\n\nDétails"),
+            "Leçon réservée le 09/11 à 9:00"
+        );
+        assert_eq!(sms_text("Résultat", "Vous êtes reçu"), "Résultat — Vous êtes reçu");
+        assert_eq!(sms_text("Rapport prêt", ""), "Rapport prêt");
+    }
 }

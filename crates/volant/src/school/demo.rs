@@ -114,7 +114,8 @@ pub async fn seed(db: &DatabaseConnection, cipher: &FieldCipher, org: OrgId) -> 
             instructor_id: teachers.get(i % teachers.len().max(1)).copied(),
             bought_minutes: Some(bought * 60),
             forecast_minutes: Some(forecast * 60),
-            phone: Some(format!("06 {:02} {:02} {:02} {:02}", 10 + i, 20 + i, 30 + i, 40 + i)),
+            // The range ARCEP keeps for fiction: no one's real number.
+            phone: Some(format!("06 39 98 {:02} {:02}", 10 + i, 20 + i)),
             ..CandidateInput::default()
         };
         people.push(candidates::create(db, cipher, &actor, &input).await?.summary.id);

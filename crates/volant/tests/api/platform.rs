@@ -221,6 +221,14 @@ async fn demo_seed_fills_an_empty_database_once() {
         "lessons done last week: {reported}"
     );
     assert_eq!(volant::school::demo::seed(&app.db, &cipher, app.org).await.expect("again").candidates, 0, "once");
+    // What the demo would tell its invented people is recorded, never sent.
+    let withheld =
+        volant::notify::service::withhold_pending(&app.db, app.org, "demo data: not sent").await.expect("withhold");
+    assert!(withheld > 10, "{withheld}");
+    app.run_jobs().await;
+    assert_eq!(std::fs::read_dir(app.outbox.path()).expect("outbox").count(), 0, "no e-mail written");
+    let deliveries = app.get("/api/v1/admin/notifications").await.json();
+    assert!(deliveries.as_array().expect("list").iter().all(|d| d["sms"].is_null() || d["sms"]["status"] == "failed"));
     assert!(
         dashboard["months"]
             .as_array()
