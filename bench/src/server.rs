@@ -27,6 +27,11 @@ async fn ceiling_db(State(db): State<DatabaseConnection>, Path(id): Path<i64>) -
 pub async fn serve(config: Config) -> Result<(), String> {
     let addr = config.addr;
     let state = volant::init_state(config).await.map_err(|e| format!("database: {e}"))?;
+    // Background workers too, as `volant serve` runs them (scheduled jobs, deliveries).
+    let workers = match state.config.workers {
+        0 => None,
+        concurrency => Some(volant::start_workers(&state, concurrency, tokio_util::sync::CancellationToken::new())?),
+    };
     let ceilings = Router::new()
         .route("/bench/ceiling/http", get(ceiling_http))
         .route("/bench/ceiling/db/{id}", get(ceiling_db))
@@ -35,7 +40,11 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("bench server listening on http://{local}");
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+    let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+    if let Some(workers) = workers {
+        workers.abort();
+    }
+    served
 }
