@@ -136,6 +136,9 @@ async fn serve(config: Config) -> Result<(), String> {
         0 => None,
         concurrency => Some(volant::start_workers(&state, concurrency, shutdown.clone())?),
     };
+    if let Some(metrics_addr) = state.config.metrics_addr {
+        tokio::spawn(volant::platform::metrics::serve_internal(metrics_addr, state.db.clone(), shutdown.clone()));
+    }
     let app = volant::build_app(state);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
@@ -158,6 +161,9 @@ async fn worker(config: Config, concurrency: usize) -> Result<(), String> {
     let state = volant::init_state(config).await.map_err(|e| format!("database: {e}"))?;
     let shutdown = CancellationToken::new();
     let workers = volant::start_workers(&state, concurrency, shutdown.clone())?;
+    if let Some(metrics_addr) = state.config.metrics_addr {
+        tokio::spawn(volant::platform::metrics::serve_internal(metrics_addr, state.db.clone(), shutdown.clone()));
+    }
     shutdown_signal().await;
     shutdown.cancel();
     let _ = workers.await;

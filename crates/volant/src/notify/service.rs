@@ -120,6 +120,9 @@ pub async fn send(db: &impl ConnectionTrait, org: OrgId, notice: Notice) -> AppR
         .or_else(|| notice.phone.clone())
         .or_else(|| notice.user_id.map(|id| format!("#{id}")))
         .unwrap_or_default();
+    if in_app {
+        metrics::counter!("notifications_total", "channel" => "in_app", "outcome" => "sent").increment(1);
+    }
     let saved = entity::ActiveModel {
         organization_id: Set(org.get()),
         event: Set(notice.event.code().to_owned()),
@@ -253,6 +256,13 @@ pub(super) async fn record_attempt(
     error: Option<&String>,
     last: bool,
 ) -> Result<(), sea_orm::DbErr> {
+    let channel = if table == "sms_outbox" { "sms" } else { "email" };
+    let outcome = match error {
+        None => "sent",
+        Some(_) if last => "failed",
+        Some(_) => "retrying",
+    };
+    metrics::counter!("notifications_total", "channel" => channel, "outcome" => outcome).increment(1);
     let backend = db.get_database_backend();
     let stmt = match error {
         None => statement(

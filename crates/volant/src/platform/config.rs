@@ -99,6 +99,14 @@ pub struct ConfigArgs {
     #[arg(long, env = "VOLANT_QUEUE_NAME", default_value = "volant.jobs")]
     pub queue_name: String,
 
+    /// Bearer token for `GET /metrics` (never logged); without it, only loopback clients get it.
+    #[arg(long, env = "VOLANT_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
+    /// Serve `/metrics` (without a token) on this internal address too, e.g. `10.0.0.5:9100`.
+    #[arg(long, env = "VOLANT_METRICS_ADDR")]
+    pub metrics_addr: Option<String>,
+
     /// Jobs run at once by this server (0: leave them to `volant worker` processes).
     #[arg(long, env = "VOLANT_WORKERS", default_value_t = 4)]
     pub workers: usize,
@@ -138,6 +146,8 @@ pub struct Config {
     pub notify: NotifyConfig,
     pub queue_url: Option<String>,
     pub queue_name: String,
+    pub metrics_token: Option<String>,
+    pub metrics_addr: Option<SocketAddr>,
     pub workers: usize,
     pub job_lease: Duration,
 }
@@ -207,6 +217,8 @@ pub enum ConfigError {
     SmsTemplate,
     #[error("VOLANT_QUEUE_URL: expected amqp:// or amqps://, got `{0}`")]
     QueueUrl(String),
+    #[error("VOLANT_METRICS_ADDR: `{0}` is not a socket address such as 10.0.0.5:9100")]
+    MetricsAddr(String),
     #[error("VOLANT_JOB_LEASE_SECS must be at least 3")]
     JobLease,
     #[error("VOLANT_ENCRYPTION_KEYS: {0}")]
@@ -279,6 +291,11 @@ impl Config {
             notify,
             queue_url,
             queue_name: args.queue_name.trim().to_owned(),
+            metrics_token: args.metrics_token.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned),
+            metrics_addr: match args.metrics_addr.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+                Some(addr) => Some(addr.parse().map_err(|_| ConfigError::MetricsAddr(addr.to_owned()))?),
+                None => None,
+            },
             workers: args.workers,
             job_lease: Duration::from_secs(args.job_lease_secs),
             encryption_keys,
@@ -315,6 +332,8 @@ impl Config {
             notify: NotifyConfig::local(std::env::temp_dir().join("volant-outbox")),
             queue_url: None,
             queue_name: "volant.jobs".to_owned(),
+            metrics_token: None,
+            metrics_addr: None,
             workers: 0,
             job_lease: Duration::from_secs(60),
         }
@@ -380,6 +399,8 @@ impl fmt::Debug for Config {
             .field("first_admin", &self.first_admin.as_ref().map(|(email, _)| (email, "***")))
             .field("notify", &self.notify)
             .field("queue_url", &self.queue_url.as_deref().map(redact_url))
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("metrics_addr", &self.metrics_addr)
             .field("workers", &self.workers)
             .field("job_lease", &self.job_lease)
             .finish()

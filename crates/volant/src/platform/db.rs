@@ -57,7 +57,11 @@ pub async fn connect(settings: &DbSettings) -> Result<DatabaseConnection, DbErr>
         options.set_schema_search_path(schema.clone());
     }
     #[allow(clippy::disallowed_methods)] // This is the one place allowed to connect.
-    Database::connect(options).await
+    let mut connection = Database::connect(options).await?;
+    connection.set_metric_callback(|info| {
+        crate::platform::metrics::record_query(info.elapsed, &info.statement.sql, info.failed);
+    });
+    Ok(connection)
 }
 
 /// Brings the schema up to date.

@@ -368,6 +368,7 @@ impl Registry {
 
     /// Runs one claimed job to its end (done, queued again or dead).
     pub async fn run(&self, db: &DatabaseConnection, job: ClaimedJob, worker: &str) -> Result<(), DbErr> {
+        let started = std::time::Instant::now();
         let outcome = match self.handlers.get(job.kind.as_str()) {
             // Its own task: a panic in a handler fails the job, not the worker.
             Some(handler) => match tokio::spawn(handler(job.clone())).await {
@@ -376,6 +377,15 @@ impl Registry {
             },
             None => Err(JobError(format!("no handler for jobs of kind `{}`", job.kind))),
         };
+        let label = if outcome.is_ok() {
+            "done"
+        } else if job.is_last_attempt() {
+            "dead"
+        } else {
+            "failed"
+        };
+        metrics::histogram!("job_duration_seconds", "kind" => job.kind.clone()).record(started.elapsed().as_secs_f64());
+        metrics::counter!("jobs_finished_total", "kind" => job.kind.clone(), "outcome" => label).increment(1);
         match outcome {
             Ok(()) => complete(db, &job, worker).await,
             Err(err) => fail(db, &job, worker, &err.0).await,

@@ -10,6 +10,7 @@ pub mod http;
 pub mod i18n;
 pub mod jobs;
 pub mod live;
+pub mod metrics;
 pub mod money;
 pub mod pagination;
 pub mod pdf;

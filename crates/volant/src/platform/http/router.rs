@@ -71,8 +71,11 @@ pub fn build(state: AppState) -> Router {
         .route("/assets/{*path}", get(assets::serve))
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))
+        .route("/metrics", get(crate::platform::metrics::scrape))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Per route (axum layers wrap each route): the route template is known here.
+        .layer(middleware::from_fn(crate::platform::metrics::track))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(web::clear_consumed_flash))
         .layer(middleware::from_fn(web::csrf_protection))
