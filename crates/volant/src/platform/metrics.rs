@@ -58,7 +58,7 @@ pub async fn track(request: Request, next: Next) -> Response {
 
 /// Times every database statement by kind (select, insert, update, delete, other).
 pub fn record_query(elapsed: Duration, sql: &str, failed: bool) {
-    let verb = sql.trim_start().split_whitespace().next().unwrap_or("").to_ascii_lowercase();
+    let verb = sql.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
     let op = match verb.as_str() {
         "select" | "insert" | "update" | "delete" | "with" => verb,
         _ => "other".to_owned(),
