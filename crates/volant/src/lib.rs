@@ -73,6 +73,19 @@ pub fn job_registry(state: &AppState) -> Result<platform::jobs::Registry, String
             }
         })
         .every("jobs.prune", std::time::Duration::from_secs(24 * 3600));
+    if let Some(dir) = state.config.backup_dir.clone() {
+        let (db, url, keep) = (state.db.clone(), state.config.database_url.clone(), state.config.backup_keep);
+        registry
+            .handle("ops.backup", move |_job| {
+                let (db, url, dir) = (db.clone(), url.clone(), dir.clone());
+                async move {
+                    platform::backup::backup(&db, &url, &dir).await.map_err(platform::jobs::JobError)?;
+                    platform::backup::prune(&dir, keep).map_err(platform::jobs::JobError)?;
+                    Ok(())
+                }
+            })
+            .every("ops.backup", std::time::Duration::from_secs(24 * 3600));
+    }
     Ok(registry)
 }
 

@@ -53,6 +53,20 @@ enum Command {
         #[arg(long, default_value = "Europe/Paris")]
         time_zone: String,
     },
+    /// Make a consistent backup (SQLite: VACUUM INTO; PostgreSQL: pg_dump) with its manifest, then apply the retention.
+    Backup {
+        /// Folder of the backups (VOLANT_BACKUP_DIR, or ./backups).
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
+    /// Restore a backup into an empty database (DATABASE_URL unless --into), then check every table.
+    Restore {
+        #[arg(long)]
+        file: std::path::PathBuf,
+        /// The empty database to restore into.
+        #[arg(long)]
+        into: Option<String>,
+    },
     /// Print a new encryption key line for VOLANT_ENCRYPTION_KEYS (see docs/operations.md: key rotation).
     GenerateEncryptionKey,
     /// Re-encrypt every sensitive field still under an older key with the current (first) one.
@@ -108,6 +122,8 @@ async fn main() -> ExitCode {
             create_user(config, organization, email, name, password, roles).await
         }
         Command::ReencryptFields => reencrypt_fields(config).await,
+        Command::Backup { dir } => backup(config, dir).await,
+        Command::Restore { file, into } => restore(&config, &file, into).await,
         Command::GenerateEncryptionKey => volant::platform::crypto::FieldCipher::generate_spec()
             .map(|spec| {
                 #[allow(clippy::print_stdout)] // The command's output.
@@ -212,6 +228,29 @@ async fn reencrypt_fields(config: Config) -> Result<(), String> {
     let changed =
         volant::school::people::candidates::reencrypt_all(&state.db, &state.cipher).await.map_err(|e| e.to_string())?;
     tracing::info!(candidates = changed, key = state.cipher.current_key_id(), "sensitive fields re-encrypted");
+    Ok(())
+}
+
+async fn backup(config: Config, dir: Option<std::path::PathBuf>) -> Result<(), String> {
+    use volant::platform::backup;
+    let dir = dir.or_else(|| config.backup_dir.clone()).unwrap_or_else(|| "backups".into());
+    let keep = config.backup_keep;
+    let settings = DbSettings::new(config.database_url.clone(), 2);
+    let conn = db::connect(&settings).await.map_err(|e| format!("database: {e}"))?;
+    let manifest = backup::backup(&conn, &config.database_url, &dir).await?;
+    let removed = backup::prune(&dir, keep)?;
+    #[allow(clippy::print_stdout)] // The file made is the command's answer, for scripts.
+    {
+        println!("{}", dir.join(&manifest.file).display());
+    }
+    tracing::info!(tables = manifest.tables.len(), removed = removed.len(), "backup done");
+    Ok(())
+}
+
+async fn restore(config: &Config, file: &std::path::Path, into: Option<String>) -> Result<(), String> {
+    let into = into.unwrap_or_else(|| config.database_url.clone());
+    let restored = volant::platform::backup::restore(file, &into).await?;
+    tracing::info!(tables = restored.tables, rows = restored.rows, "restored and checked");
     Ok(())
 }
 

@@ -107,6 +107,14 @@ pub struct ConfigArgs {
     #[arg(long, env = "VOLANT_METRICS_ADDR")]
     pub metrics_addr: Option<String>,
 
+    /// Folder of the daily backups made by the workers (unset: no scheduled backup; `volant backup` still works).
+    #[arg(long, env = "VOLANT_BACKUP_DIR")]
+    pub backup_dir: Option<std::path::PathBuf>,
+
+    /// Days backups are kept.
+    #[arg(long, env = "VOLANT_BACKUP_KEEP_DAYS", default_value_t = 30)]
+    pub backup_keep_days: u32,
+
     /// Jobs run at once by this server (0: leave them to `volant worker` processes).
     #[arg(long, env = "VOLANT_WORKERS", default_value_t = 4)]
     pub workers: usize,
@@ -148,6 +156,8 @@ pub struct Config {
     pub queue_name: String,
     pub metrics_token: Option<String>,
     pub metrics_addr: Option<SocketAddr>,
+    pub backup_dir: Option<std::path::PathBuf>,
+    pub backup_keep: Duration,
     pub workers: usize,
     pub job_lease: Duration,
 }
@@ -296,6 +306,8 @@ impl Config {
                 Some(addr) => Some(addr.parse().map_err(|_| ConfigError::MetricsAddr(addr.to_owned()))?),
                 None => None,
             },
+            backup_dir: args.backup_dir.clone().filter(|d| !d.as_os_str().is_empty()),
+            backup_keep: Duration::from_secs(u64::from(args.backup_keep_days.max(1)) * 86_400),
             workers: args.workers,
             job_lease: Duration::from_secs(args.job_lease_secs),
             encryption_keys,
@@ -334,6 +346,8 @@ impl Config {
             queue_name: "volant.jobs".to_owned(),
             metrics_token: None,
             metrics_addr: None,
+            backup_dir: None,
+            backup_keep: Duration::from_secs(30 * 86_400),
             workers: 0,
             job_lease: Duration::from_secs(60),
         }
@@ -401,6 +415,8 @@ impl fmt::Debug for Config {
             .field("queue_url", &self.queue_url.as_deref().map(redact_url))
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .field("metrics_addr", &self.metrics_addr)
+            .field("backup_dir", &self.backup_dir)
+            .field("backup_keep", &self.backup_keep)
             .field("workers", &self.workers)
             .field("job_lease", &self.job_lease)
             .finish()

@@ -1,6 +1,7 @@
 //! The thin layer every business domain stands on.
 
 pub mod amqp;
+pub mod backup;
 pub mod charts;
 pub mod config;
 pub mod crypto;

@@ -20,6 +20,7 @@ mod jobs_processes;
 mod jobs_queue;
 mod notify_delivery;
 mod platform;
+mod platform_backup;
 mod platform_metrics;
 mod school_exams;
 mod school_hostile;

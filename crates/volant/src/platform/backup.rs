@@ -1,0 +1,344 @@
+//! Consistent online backups and checked restores, with the database engines'
+//! own tools: SQLite's `VACUUM INTO`, PostgreSQL's `pg_dump` (custom format,
+//! from an exported snapshot) and `pg_restore`.
+//!
+//! Each backup file has a manifest beside it (`<file>.json`): the file's
+//! SHA-256, the schema's migration, and every table's row count and content
+//! checksum, read from the same snapshot as the copy. A restore goes only into
+//! an empty database, checks the file against its digest first, and checks the
+//! restored tables against the manifest after.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use sea_orm::{
+    AccessMode, ConnectionTrait, DatabaseBackend, DatabaseConnection, IsolationLevel, Statement, StreamTrait,
+    TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::platform::db::{self, DbSettings};
+
+/// A table as a backup saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableSummary {
+    pub rows: i64,
+    /// SHA-256 of the rows' text, in primary-key order.
+    pub sha256: String,
+}
+
+/// What a backup holds, written beside it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub file: String,
+    pub file_sha256: String,
+    pub backend: String,
+    pub created_at: DateTime<Utc>,
+    /// The latest migration applied.
+    pub migration: String,
+    pub tables: BTreeMap<String, TableSummary>,
+}
+
+/// Every table of the current schema (or SQLite file), with its summary.
+pub async fn summarize<C: ConnectionTrait + StreamTrait>(db: &C) -> Result<BTreeMap<String, TableSummary>, String> {
+    let backend = ConnectionTrait::get_database_backend(db);
+    let list = match backend {
+        DatabaseBackend::Postgres => {
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
+        }
+        _ => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    };
+    let tables: Vec<String> = db
+        .query_all_raw(Statement::from_string(backend, list.to_owned()))
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter_map(|row| row.try_get_by_index::<String>(0).ok())
+        .collect();
+    let mut summaries = BTreeMap::new();
+    for table in tables {
+        let rows_sql = match backend {
+            // A row's text form, in a stable order (the row's own text breaks ties).
+            DatabaseBackend::Postgres => format!("SELECT t::text FROM \"{table}\" t ORDER BY 1"),
+            _ => {
+                let columns: Vec<String> = db
+                    .query_all_raw(Statement::from_string(
+                        backend,
+                        format!("SELECT name FROM pragma_table_info('{table}')"),
+                    ))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .filter_map(|row| row.try_get_by_index::<String>(0).ok())
+                    .collect();
+                let quoted = columns.iter().map(|c| format!("quote(\"{c}\")")).collect::<Vec<_>>().join(" || ',' || ");
+                format!("SELECT {quoted} FROM \"{table}\" ORDER BY 1")
+            }
+        };
+        let mut hasher = Sha256::new();
+        let mut rows = 0_i64;
+        let stream = db.stream_raw(Statement::from_string(backend, rows_sql)).await.map_err(|e| e.to_string())?;
+        let mut stream = std::pin::pin!(stream);
+        while let Some(row) = stream.next().await {
+            let row = row.map_err(|e| e.to_string())?;
+            let text: Option<String> = row.try_get_by_index(0).map_err(|e| e.to_string())?;
+            hasher.update(text.unwrap_or_default().as_bytes());
+            hasher.update(b"\n");
+            rows += 1;
+        }
+        summaries.insert(table, TableSummary { rows, sha256: hex::encode(hasher.finalize()) });
+    }
+    Ok(summaries)
+}
+
+async fn latest_migration(db: &impl ConnectionTrait) -> Result<String, String> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT MAX(version) FROM seaql_migrations".to_owned(),
+        ))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(row.and_then(|r| r.try_get_by_index::<Option<String>>(0).ok().flatten()).unwrap_or_default())
+}
+
+/// Makes a backup of `url`'s database in `dir`; returns its manifest.
+pub async fn backup(db: &DatabaseConnection, url: &str, dir: &Path) -> Result<Manifest, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let stamp = Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+    let (file, tables, migration) = match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            let file = dir.join(format!("volant-{stamp}.dump"));
+            // One snapshot for the dump and the manifest: they describe the same instant.
+            let txn = db
+                .begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly))
+                .await
+                .map_err(|e| e.to_string())?;
+            let snapshot: String = txn
+                .query_one_raw(Statement::from_string(
+                    DatabaseBackend::Postgres,
+                    "SELECT pg_export_snapshot()".to_owned(),
+                ))
+                .await
+                .map_err(|e| e.to_string())?
+                .and_then(|row| row.try_get_by_index(0).ok())
+                .ok_or("no snapshot")?;
+            let mut args = vec![
+                "--format=custom".to_owned(),
+                format!("--snapshot={snapshot}"),
+                format!("--file={}", file.display()),
+            ];
+            if let Some(schema) = schema_of(url) {
+                args.push(format!("--schema={schema}"));
+            }
+            run_tool("pg_dump", &args, url).await?;
+            let tables = summarize(&txn).await?;
+            let migration = latest_migration(&txn).await?;
+            txn.commit().await.map_err(|e| e.to_string())?;
+            (file, tables, migration)
+        }
+        _ => {
+            let file = dir.join(format!("volant-{stamp}.db"));
+            let target = file.display().to_string().replace('\'', "''");
+            db.execute_unprepared(&format!("VACUUM INTO '{target}'")).await.map_err(|e| e.to_string())?;
+            let copy = open_sqlite(&file).await?;
+            let tables = summarize(&copy).await?;
+            let migration = latest_migration(&copy).await?;
+            let _ = copy.close().await;
+            (file, tables, migration)
+        }
+    };
+    let manifest = Manifest {
+        file: file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        file_sha256: file_digest(&file).await?,
+        backend: backend_name(db.get_database_backend()).to_owned(),
+        created_at: Utc::now(),
+        migration,
+        tables,
+    };
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
+    std::fs::write(manifest_path(&file), json).map_err(|e| e.to_string())?;
+    tracing::info!(file = %file.display(), tables = manifest.tables.len(), "backup made");
+    Ok(manifest)
+}
+
+/// Deletes the backups (and manifests) in `dir` older than `keep`; returns them.
+pub fn prune(dir: &Path, keep: Duration) -> Result<Vec<PathBuf>, String> {
+    let cutoff = std::time::SystemTime::now().checked_sub(keep).unwrap_or(std::time::UNIX_EPOCH);
+    let mut removed = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if !name.starts_with("volant-") {
+            continue;
+        }
+        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).map_err(|e| e.to_string())?;
+        if modified < cutoff {
+            std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            removed.push(path);
+        }
+    }
+    Ok(removed)
+}
+
+/// What a restore found.
+#[derive(Debug, Clone)]
+pub struct Restored {
+    pub tables: usize,
+    pub rows: i64,
+}
+
+/// Restores `file` into the empty database at `into`, then checks every table
+/// against the manifest.
+pub async fn restore(file: &Path, into: &str) -> Result<Restored, String> {
+    let manifest: Manifest = serde_json::from_slice(
+        &std::fs::read(manifest_path(file)).map_err(|e| format!("{}: {e}", manifest_path(file).display()))?,
+    )
+    .map_err(|e| format!("manifest: {e}"))?;
+    let digest = file_digest(file).await?;
+    if digest != manifest.file_sha256 {
+        return Err(format!("{} is damaged: its SHA-256 does not match the manifest", file.display()));
+    }
+    let postgres = into.starts_with("postgres");
+    if postgres != (manifest.backend == "postgres") {
+        return Err(format!("a {} backup cannot be restored into this database", manifest.backend));
+    }
+    let target = db::connect(&DbSettings::new(into, 2)).await.map_err(|e| format!("target database: {e}"))?;
+    if !summarize(&target).await?.is_empty() {
+        return Err("the target database is not empty: restore into a new, empty database".to_owned());
+    }
+    if postgres {
+        let database = url::Url::parse(into).map(|u| u.path().trim_start_matches('/').to_owned()).unwrap_or_default();
+        let args = [
+            format!("--dbname={database}"),
+            "--no-owner".to_owned(),
+            "--no-privileges".to_owned(),
+            "--exit-on-error".to_owned(),
+            file.display().to_string(),
+        ];
+        run_tool("pg_restore", &args, into).await?;
+    } else {
+        let _ = target.close().await;
+        let path = sqlite_path(into)?;
+        let partial = path.with_extension("restoring");
+        std::fs::copy(file, &partial).map_err(|e| e.to_string())?;
+        std::fs::rename(&partial, &path).map_err(|e| e.to_string())?;
+        for suffix in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+    let restored = db::connect(&DbSettings::new(into, 2)).await.map_err(|e| format!("restored database: {e}"))?;
+    let tables = summarize(&restored).await?;
+    if latest_migration(&restored).await? != manifest.migration {
+        return Err("the restored schema's migration differs from the manifest".to_owned());
+    }
+    for (name, expected) in &manifest.tables {
+        match tables.get(name) {
+            Some(found) if found == expected => {}
+            Some(found) => {
+                return Err(format!(
+                    "table {name}: {} rows (checksum {}) restored, {} rows (checksum {}) expected",
+                    found.rows, found.sha256, expected.rows, expected.sha256
+                ));
+            }
+            None => return Err(format!("table {name} is missing after the restore")),
+        }
+    }
+    let rows = tables.values().map(|t| t.rows).sum();
+    tracing::info!(file = %file.display(), tables = tables.len(), rows, "backup restored and checked");
+    Ok(Restored { tables: tables.len(), rows })
+}
+
+fn manifest_path(file: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.json", file.display()))
+}
+
+fn backend_name(backend: DatabaseBackend) -> &'static str {
+    match backend {
+        DatabaseBackend::Postgres => "postgres",
+        _ => "sqlite",
+    }
+}
+
+async fn file_digest(file: &Path) -> Result<String, String> {
+    let file = file.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut reader = std::fs::File::open(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let mut hasher = Sha256::new();
+        let mut buffer = vec![0_u8; 1 << 16];
+        loop {
+            let n = reader.read(&mut buffer).map_err(|e| e.to_string())?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buffer[..n]);
+        }
+        Ok(hex::encode(hasher.finalize()))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+async fn open_sqlite(file: &Path) -> Result<DatabaseConnection, String> {
+    db::connect(&DbSettings::new(format!("sqlite://{}?mode=rw", file.display()), 1)).await.map_err(|e| e.to_string())
+}
+
+fn sqlite_path(url: &str) -> Result<PathBuf, String> {
+    use std::str::FromStr;
+    let options =
+        sea_orm::sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(|e| format!("invalid SQLite URL: {e}"))?;
+    Ok(options.get_filename().to_path_buf())
+}
+
+/// The schema a PostgreSQL URL's `options=-c search_path=…` names, if any.
+fn schema_of(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    let options = parsed.query_pairs().find(|(k, _)| k == "options")?.1.into_owned();
+    let value = options.split("search_path=").nth(1)?;
+    Some(value.split([' ', ',']).next()?.to_owned()).filter(|s| !s.is_empty())
+}
+
+/// Runs `pg_dump` or `pg_restore` against `url`, passing the connection (and
+/// its password) through libpq's environment variables, never the command line.
+async fn run_tool(tool: &str, args: &[String], url: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("invalid database URL: {e}"))?;
+    let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+    let mut command = tokio::process::Command::new(tool);
+    command.args(args);
+    command.env("PGHOST", parsed.host_str().unwrap_or("localhost"));
+    command.env("PGPORT", parsed.port().unwrap_or(5432).to_string());
+    command.env("PGUSER", decode(parsed.username()));
+    command.env("PGDATABASE", decode(parsed.path().trim_start_matches('/')));
+    if let Some(password) = parsed.password() {
+        command.env("PGPASSWORD", decode(password));
+    }
+    if let Some((_, options)) = parsed.query_pairs().find(|(k, _)| k == "options") {
+        command.env("PGOPTIONS", options.into_owned());
+    }
+    if let Some((_, mode)) = parsed.query_pairs().find(|(k, _)| k == "sslmode") {
+        command.env("PGSSLMODE", mode.into_owned());
+    }
+    let output = command.output().await.map_err(|e| format!("{tool} could not start (is it installed?): {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        let detail: String = String::from_utf8_lossy(&output.stderr).chars().take(500).collect();
+        Err(format!("{tool} failed: {detail}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::schema_of;
+
+    #[test]
+    fn the_schema_comes_from_the_search_path_option() {
+        assert_eq!(schema_of("postgres://u@h/db?options=-c%20search_path%3Dvt_1").as_deref(), Some("vt_1"));
+        assert_eq!(schema_of("postgres://u@h/db"), None);
+    }
+}

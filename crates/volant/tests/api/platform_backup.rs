@@ -1,0 +1,102 @@
+//! Backup → restore → every table's rows and content checksum, on both
+//! backends (the seeds' monthly restore test, made automatic); a damaged file,
+//! a database that is not empty, retention, and the commands themselves.
+
+use std::process::Command;
+use std::time::{Duration, SystemTime};
+
+use sea_orm::ConnectionTrait;
+use volant::platform::backup;
+
+use crate::backend_tests;
+use crate::helpers::TestApp;
+
+/// A new empty database for the restore, and how to drop it.
+async fn empty_target(app: &TestApp, dir: &std::path::Path, name: &str) -> (String, Option<String>) {
+    let source = app.database_url();
+    if !source.starts_with("postgres") {
+        return (format!("sqlite://{}?mode=rwc", dir.join(format!("{name}.db")).display()), None);
+    }
+    let database = format!("vt_restore_{}_{}", name, fastrand::u32(..));
+    app.db.execute_unprepared(&format!("CREATE DATABASE \"{database}\"")).await.expect("create database");
+    let mut url = url::Url::parse(&source).expect("url");
+    url.set_path(&format!("/{database}"));
+    (url.to_string(), Some(database))
+}
+
+async fn drop_database(app: &TestApp, database: Option<String>) {
+    if let Some(database) = database {
+        let _ = app.db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)")).await;
+    }
+}
+
+backend_tests! {
+    async fn a_backup_restores_into_an_empty_database_with_every_row_and_checksum(app) {
+        volant::fleet::demo::seed(&app.db, app.org).await.expect("fleet");
+        volant::workshop::demo::seed(&app.db, app.org).await.expect("workshop");
+        let dir = tempfile::tempdir().expect("dir");
+        let source = backup::summarize(&app.db).await.expect("summary");
+        let manifest = backup::backup(&app.db, &app.database_url(), dir.path()).await.expect("backup");
+        assert_eq!(manifest.tables, source, "the manifest describes the database as it was");
+        assert!(manifest.tables["vehicles"].rows > 0 && manifest.tables["quotes"].rows > 0);
+        assert!(!manifest.migration.is_empty());
+        let file = dir.path().join(&manifest.file);
+
+        let (target, database) = empty_target(&app, dir.path(), "good").await;
+        let restored = backup::restore(&file, &target).await.expect("restore");
+        assert_eq!(restored.tables, manifest.tables.len());
+        // Read back independently: every table, rows and content.
+        let copy = volant::platform::db::connect(&volant::platform::db::DbSettings::new(target.clone(), 1)).await.expect("restored");
+        assert_eq!(backup::summarize(&copy).await.expect("summary"), source);
+        let _ = copy.close().await;
+        let again = backup::restore(&file, &target).await.expect_err("not into a database with data");
+        assert!(again.contains("not empty"), "{again}");
+        drop_database(&app, database).await;
+
+        // A damaged file is refused before anything is written.
+        let damaged = dir.path().join(manifest.file.replace("volant-", "volant-damaged-"));
+        let mut bytes = std::fs::read(&file).expect("read");
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0xff;
+        std::fs::write(&damaged, bytes).expect("write");
+        std::fs::copy(format!("{}.json", file.display()), format!("{}.json", damaged.display())).expect("manifest");
+        let (target, database) = empty_target(&app, dir.path(), "damaged").await;
+        let refused = backup::restore(&damaged, &target).await.expect_err("damaged");
+        assert!(refused.contains("damaged"), "{refused}");
+        drop_database(&app, database).await;
+
+        // Retention: a backup older than the window goes, with its manifest.
+        let old = std::fs::File::options().write(true).open(&damaged).expect("open");
+        old.set_modified(SystemTime::now() - Duration::from_secs(40 * 86_400)).expect("age it");
+        let removed = backup::prune(dir.path(), Duration::from_secs(30 * 86_400)).expect("prune");
+        assert_eq!(removed, vec![damaged.clone()]);
+        assert!(file.exists(), "a recent backup stays");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_backup_and_restore_commands_round_trip() {
+    let app = TestApp::sqlite().await;
+    volant::fleet::demo::seed(&app.db, app.org).await.expect("fleet");
+    let dir = tempfile::tempdir().expect("dir");
+    let volant = |args: &[&str], database: &str| {
+        Command::new(env!("CARGO_BIN_EXE_volant"))
+            .args(args)
+            .current_dir(dir.path())
+            .env_clear()
+            .env("DATABASE_URL", database)
+            .env("VOLANT_ENCRYPTION_KEYS", "test:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+            .output()
+            .expect("run volant")
+    };
+    let made = volant(&["backup", "--dir", "saved"], &app.database_url());
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let file = String::from_utf8_lossy(&made.stdout).trim().to_owned();
+    assert!(file.starts_with("saved/volant-") && file.ends_with(".db"), "{file}");
+    let target = format!("sqlite://{}?mode=rwc", dir.path().join("restored.db").display());
+    let restored = volant(&["restore", "--file", &file], &target);
+    assert!(restored.status.success(), "{}", String::from_utf8_lossy(&restored.stderr));
+    let again = volant(&["restore", "--file", &file], &target);
+    assert!(!again.status.success(), "refuses a database with data");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+}
