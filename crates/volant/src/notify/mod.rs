@@ -28,6 +28,12 @@ pub fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
     identity::guard(api::own_router(), state, Permission::OwnProfile, Permission::OwnProfile)
         .merge(identity::guard(api::consents_router(), state, Permission::ContactConsents, Permission::ContactConsents))
         .merge(identity::guard(api::operations_router(), state, Permission::Operations, Permission::Operations))
+        .merge(identity::guard(
+            crate::platform::status::api_router(),
+            state,
+            Permission::Operations,
+            Permission::Operations,
+        ))
 }
 
 pub fn web_router(state: &AppState) -> axum::Router<AppState> {
@@ -35,6 +41,7 @@ pub fn web_router(state: &AppState) -> axum::Router<AppState> {
     guard(web::own_router(), state, Permission::OwnProfile, Permission::OwnProfile)
         .merge(guard(web::consents_router(), state, Permission::ContactConsents, Permission::ContactConsents))
         .merge(guard(web::operations_router(), state, Permission::Operations, Permission::Operations))
+        .merge(guard(crate::platform::status::web_router(), state, Permission::Operations, Permission::Operations))
         .merge(unsubscribe::router())
 }
 

@@ -18,6 +18,7 @@ pub mod pdf;
 pub mod ratelimit;
 pub mod search;
 pub mod secrets;
+pub mod status;
 pub mod tabular;
 pub mod telemetry;
 pub mod tenant;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub cipher: Arc<crypto::FieldCipher>,
     /// What open pages are told live (the notification bell).
     pub live: Arc<live::Hub>,
+    /// When this process started (the status page's uptime).
+    pub started_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl AppState {
@@ -64,6 +67,7 @@ impl AppState {
             limits: Arc::new(limits),
             cipher: Arc::new(cipher),
             live: Arc::new(live::Hub::default()),
+            started_at: chrono::Utc::now(),
         }
     }
 }

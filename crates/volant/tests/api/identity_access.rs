@@ -257,6 +257,7 @@ fn page_routes(garage: i64, vehicle: i64, user: i64, (client, quote): (i64, i64)
         get("/contacts/consents".into(), ContactConsents),
         get("/admin/jobs".into(), Operations),
         get("/admin/notifications".into(), Operations),
+        get("/admin/status".into(), Operations),
         post("/admin/jobs/999999/retry".into(), Operations),
     ]
 }

@@ -82,6 +82,22 @@ async fn counters_move(app: TestApp) {
     assert!(value(&page, "job_duration_seconds_count", &[("kind", "notify.email")]) >= 1.0);
 }
 
+crate::backend_tests! {
+    async fn the_status_page_tells_version_database_schema_and_queue(app) {
+        let status = app.get("/api/v1/admin/status").await.json();
+        assert_eq!(status["version"], env!("CARGO_PKG_VERSION"));
+        let backend = if app.database_url().starts_with("postgres") { "postgres" } else { "sqlite" };
+        assert_eq!(status["database"], backend);
+        assert!(status["migration"].as_str().unwrap().contains("jobs_notify"), "{status}");
+        assert!(status["uptime_seconds"].as_i64().unwrap() >= 0);
+        assert_eq!((status["email"].as_str(), status["job_transport"].as_str()), (Some("files"), Some("database")));
+        assert!(status["queue"]["dead"].is_number());
+        let page = app.get("/admin/status").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.text().contains("État du service") && page.text().contains(backend));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_move_as_requests_jobs_and_notifications_happen_sqlite() {
     counters_move(TestApp::sqlite_with(|c| c.metrics_token = Some(TOKEN.to_owned())).await).await;

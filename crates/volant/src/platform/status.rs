@@ -1,0 +1,127 @@
+//! The status of this instance for administrators: version, uptime, database
+//! backend and schema, pool, job queue, delivery settings and the latest backup.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::identity::audit::Actor;
+use crate::platform::AppState;
+use crate::platform::error::AppResult;
+use crate::platform::jobs::{self, QueueStats};
+use crate::platform::web::{PageCtx, WebResult};
+
+/// This instance, as an administrator sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Status {
+    pub version: String,
+    pub started_at: DateTime<Utc>,
+    pub uptime_seconds: i64,
+    /// `sqlite` or `postgres`.
+    pub database: String,
+    /// The latest migration applied.
+    pub migration: String,
+    pub pool_connections: u32,
+    pub pool_idle: usize,
+    /// The organization's jobs and the system's.
+    pub queue: QueueStats,
+    /// Jobs run at once by this server (0: separate workers only).
+    pub workers: usize,
+    /// `database` or `rabbitmq`.
+    pub job_transport: String,
+    /// `smtp` or `files`.
+    pub email: String,
+    /// `http` or `log`.
+    pub sms: String,
+    /// The newest backup in `VOLANT_BACKUP_DIR`, if scheduled backups are on.
+    pub latest_backup: Option<DateTime<Utc>>,
+}
+
+pub async fn status(state: &AppState, actor: &Actor) -> AppResult<Status> {
+    let db = &state.db;
+    let backend = db.get_database_backend();
+    let migration = db
+        .query_one_raw(Statement::from_string(backend, "SELECT MAX(version) FROM seaql_migrations".to_owned()))
+        .await?
+        .and_then(|row| row.try_get_by_index::<Option<String>>(0).ok().flatten())
+        .unwrap_or_default();
+    let (database, pool_connections, pool_idle) = match backend {
+        DatabaseBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            ("postgres", pool.size(), pool.num_idle())
+        }
+        _ => {
+            let pool = db.get_sqlite_connection_pool();
+            ("sqlite", pool.size(), pool.num_idle())
+        }
+    };
+    let config = &state.config;
+    let latest_backup = config.backup_dir.as_ref().and_then(|dir| {
+        std::fs::read_dir(dir)
+            .ok()?
+            .filter_map(Result::ok)
+            .filter(|e| {
+                e.file_name().to_string_lossy().starts_with("volant-")
+                    && !e.file_name().to_string_lossy().ends_with(".json")
+            })
+            .filter_map(|e| e.metadata().ok()?.modified().ok())
+            .max()
+            .map(DateTime::<Utc>::from)
+    });
+    let now = Utc::now();
+    Ok(Status {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        started_at: state.started_at,
+        uptime_seconds: (now - state.started_at).num_seconds(),
+        database: database.to_owned(),
+        migration,
+        pool_connections,
+        pool_idle,
+        queue: jobs::stats(db, actor.org).await?,
+        workers: config.workers,
+        job_transport: if config.queue_url.is_some() { "rabbitmq" } else { "database" }.to_owned(),
+        email: if config.notify.smtp_url.is_some() { "smtp" } else { "files" }.to_owned(),
+        sms: if config.notify.sms_url.is_some() { "http" } else { "log" }.to_owned(),
+        latest_backup,
+    })
+}
+
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_status))
+}
+
+/// This instance: version, uptime, database and schema, pool, job queue, channels, latest backup.
+#[utoipa::path(get, path = "/admin/status", tag = "operations", responses((status = 200, body = Status)))]
+async fn get_status(State(state): State<AppState>, actor: Actor) -> AppResult<Json<Status>> {
+    Ok(Json(status(&state, &actor).await?))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "platform/status.html")]
+struct StatusPage {
+    page: PageCtx,
+    status: Status,
+    uptime: String,
+    backup: String,
+}
+
+pub fn web_router() -> axum::Router<AppState> {
+    axum::Router::new().route("/admin/status", axum::routing::get(status_page))
+}
+
+async fn status_page(State(state): State<AppState>, actor: Actor, page: PageCtx) -> WebResult<StatusPage> {
+    let status = status(&state, &actor).await?;
+    let minutes = status.uptime_seconds / 60;
+    let uptime = format!("{} j {} h {} min", minutes / 1440, (minutes / 60) % 24, minutes % 60);
+    let backup = status
+        .latest_backup
+        .map_or_else(|| "—".to_owned(), |at| crate::platform::i18n::local_time(at, "%d/%m/%Y %H:%M"));
+    Ok(StatusPage { page, status, uptime, backup })
+}
