@@ -155,12 +155,18 @@ async fn serve(config: Config) -> Result<(), String> {
     if let Some(metrics_addr) = state.config.metrics_addr {
         tokio::spawn(volant::platform::metrics::serve_internal(metrics_addr, state.db.clone(), shutdown.clone()));
     }
+    let hub = state.live.clone();
     let app = volant::build_app(state);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("Volant is running: open http://{local}");
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("stopping: finishing the requests in flight");
+            // Live streams would keep their connections open forever.
+            hub.close();
+        })
         .await
         .map_err(|e| e.to_string())?;
     shutdown.cancel();

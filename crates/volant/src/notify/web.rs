@@ -61,31 +61,35 @@ async fn stream(
     let hub = state.live.clone();
     hub.feed_once(|| spawn_feed(state.db.clone(), hub.clone()));
     let receiver = hub.subscribe();
-    let stream =
-        futures_util::stream::unfold((receiver, state.db.clone(), true), move |(mut receiver, db, first)| async move {
-            use tokio::sync::broadcast::error::RecvError;
-            if !first {
-                loop {
-                    match receiver.recv().await {
+    let closed = Box::pin(hub.closed());
+    let start = (receiver, state.db.clone(), true, closed);
+    let stream = futures_util::stream::unfold(start, move |(mut receiver, db, first, mut closed)| async move {
+        use tokio::sync::broadcast::error::RecvError;
+        if !first {
+            loop {
+                tokio::select! {
+                    () = &mut closed => return None,
+                    received = receiver.recv() => match received {
                         Ok(id) if id == user => break,
                         Ok(_) => {}
                         Err(RecvError::Lagged(_)) => break,
                         Err(RecvError::Closed) => return None,
-                    }
+                    },
                 }
             }
-            let unread = service::unread_count(&db, org, user).await.unwrap_or(0);
-            let latest = service::inbox(&db, org, user, true, PageRequest::first(1))
-                .await
-                .ok()
-                .and_then(|p| p.items.into_iter().next());
-            let data = serde_json::json!({
-                "unread": unread,
-                "title": latest.as_ref().map(|n| n.title.clone()),
-                "link": latest.and_then(|n| n.link),
-            });
-            Some((Ok(SseEvent::default().event("unread").data(data.to_string())), (receiver, db, false)))
+        }
+        let unread = service::unread_count(&db, org, user).await.unwrap_or(0);
+        let latest = service::inbox(&db, org, user, true, PageRequest::first(1))
+            .await
+            .ok()
+            .and_then(|p| p.items.into_iter().next());
+        let data = serde_json::json!({
+            "unread": unread,
+            "title": latest.as_ref().map(|n| n.title.clone()),
+            "link": latest.and_then(|n| n.link),
         });
+        Some((Ok(SseEvent::default().event("unread").data(data.to_string())), (receiver, db, false, closed)))
+    });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))
 }
 

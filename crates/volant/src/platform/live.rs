@@ -4,16 +4,18 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
 
 /// The broadcast every open page's stream listens to.
 pub struct Hub {
     sender: broadcast::Sender<i64>,
     feeding: AtomicBool,
+    closing: CancellationToken,
 }
 
 impl Default for Hub {
     fn default() -> Self {
-        Self { sender: broadcast::channel(1024).0, feeding: AtomicBool::new(false) }
+        Self { sender: broadcast::channel(1024).0, feeding: AtomicBool::new(false), closing: CancellationToken::new() }
     }
 }
 
@@ -26,6 +28,17 @@ impl Hub {
 
     pub fn subscribe(&self) -> broadcast::Receiver<i64> {
         self.sender.subscribe()
+    }
+
+    /// Ends every open stream: a server shutting down would otherwise wait for
+    /// pages that never close their connection.
+    pub fn close(&self) {
+        self.closing.cancel();
+    }
+
+    /// Resolves when the hub closes.
+    pub fn closed(&self) -> tokio_util::sync::WaitForCancellationFutureOwned {
+        self.closing.clone().cancelled_owned()
     }
 
     /// Runs `start` the first time only: the feed starts with the first listener.

@@ -22,6 +22,7 @@ mod notify_delivery;
 mod platform;
 mod platform_backup;
 mod platform_metrics;
+mod platform_process;
 mod school_exams;
 mod school_hostile;
 mod school_more;

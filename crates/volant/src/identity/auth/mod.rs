@@ -194,6 +194,10 @@ impl FromRequestParts<AppState> for CurrentUser {
         } else {
             authenticate_token(&state.db, &state.signing_key, &token).await?.ok_or(AppError::Unauthorized)?
         };
+        // Every later log line of this request says who made it (ids only, never names or tokens).
+        let span = tracing::Span::current();
+        span.record("user_id", user.id);
+        span.record("organization_id", user.org.get());
         let current = Self { user, session_id };
         parts.extensions.insert(current.clone());
         Ok(current)

@@ -1,0 +1,96 @@
+//! A real `volant serve`: SIGTERM stops it gracefully (requests in flight
+//! finish, live streams close, exit 0), and its JSON logs say which user and
+//! organization made a request, never a password or a token.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TEST_PASSWORD, TestApp};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_server_gracefully_and_its_logs_name_ids_not_secrets() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let app = TestApp::sqlite().await;
+    let admin = app.admin().await.clone();
+    let session = app.admin_session().await.to_owned();
+    let dir = tempfile::tempdir().expect("dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let log = dir.path().join("volant.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_volant"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env_clear()
+        .env("DATABASE_URL", app.database_url())
+        .env("VOLANT_ADDR", format!("127.0.0.1:{port}"))
+        .env("VOLANT_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info,tower_http=debug")
+        .env("VOLANT_ENCRYPTION_KEYS", "test:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .spawn()
+        .expect("start volant");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..100 {
+        if http.get(format!("{base}/health/ready")).send().await.is_ok_and(|r| r.status().is_success()) {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "the server answered");
+
+    let login = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({ "email": admin.email, "password": TEST_PASSWORD }))
+        .send()
+        .await
+        .expect("login");
+    let token = login.json::<Value>().await.expect("json")["access_token"].as_str().expect("token").to_owned();
+    let garages = http.get(format!("{base}/api/v1/garages")).bearer_auth(&token).send().await.expect("garages");
+    assert_eq!(garages.status(), 200);
+
+    // A page's live stream stays open until the server stops.
+    let stream = http
+        .get(format!("{base}/notifications/stream"))
+        .header("cookie", format!("volant_session={session}"))
+        .send()
+        .await
+        .expect("stream");
+    assert_eq!(stream.status(), 200);
+    let mut body = stream;
+    let first = body.chunk().await.expect("bytes").expect("an event");
+    assert!(String::from_utf8_lossy(&first).contains("event: unread"));
+
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(killed.success());
+    let mut exited = None;
+    for _ in 0..150 {
+        if let Some(status) = child.try_wait().expect("wait") {
+            exited = Some(status);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let Some(status) = exited else {
+        let _ = child.kill();
+        panic!("still running 15 s after SIGTERM");
+    };
+    assert!(status.success(), "exit {status}");
+    // The stream was ended by the server, not cut.
+    while body.chunk().await.expect("a clean end of stream").is_some() {}
+
+    let logs = std::fs::read_to_string(&log).expect("logs");
+    let lines: Vec<Value> = logs.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert!(!lines.is_empty(), "JSON lines: {logs}");
+    let who = lines.iter().find(|l| l["span"]["user_id"] == admin.id && l["span"]["path"] == "/api/v1/garages");
+    let who = who.unwrap_or_else(|| panic!("a line of the garages request names its user: {logs}"));
+    assert_eq!(who["span"]["organization_id"], app.org.get());
+    assert!(who["span"]["request_id"].as_str().is_some_and(|id| !id.is_empty()));
+    assert!(!logs.contains(TEST_PASSWORD), "the password never reaches the logs");
+    assert!(!logs.contains(&token) && !logs.contains(&session), "nor a token");
+    assert!(lines.iter().any(|l| l["message"] == "stopped"), "{logs}");
+}
