@@ -1,4 +1,5 @@
-# Volant container image: multi-stage build, small non-root runtime.
+# Volant container image: multi-stage build, small non-root runtime
+# (with PostgreSQL's client tools for `volant backup` / `volant restore`).
 #   docker build -t volant .
 #   docker run -p 8080:8080 -v volant-data:/data volant
 FROM rust:1.95-slim-bookworm AS build
@@ -9,7 +10,7 @@ RUN cargo build --release --locked --bin volant \
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates tzdata \
+ && apt-get install -y --no-install-recommends ca-certificates tzdata postgresql-client \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /data --create-home volant
 COPY --from=build /usr/local/bin/volant /usr/local/bin/volant

@@ -153,7 +153,12 @@ async fn serve(config: Config) -> Result<(), String> {
         concurrency => Some(volant::start_workers(&state, concurrency, shutdown.clone())?),
     };
     if let Some(metrics_addr) = state.config.metrics_addr {
-        tokio::spawn(volant::platform::metrics::serve_internal(metrics_addr, state.db.clone(), shutdown.clone()));
+        tokio::spawn(volant::platform::metrics::serve_internal(
+            metrics_addr,
+            state.db.clone(),
+            state.config.backup_dir.clone(),
+            shutdown.clone(),
+        ));
     }
     let hub = state.live.clone();
     let app = volant::build_app(state);
@@ -184,7 +189,12 @@ async fn worker(config: Config, concurrency: usize) -> Result<(), String> {
     let shutdown = CancellationToken::new();
     let workers = volant::start_workers(&state, concurrency, shutdown.clone())?;
     if let Some(metrics_addr) = state.config.metrics_addr {
-        tokio::spawn(volant::platform::metrics::serve_internal(metrics_addr, state.db.clone(), shutdown.clone()));
+        tokio::spawn(volant::platform::metrics::serve_internal(
+            metrics_addr,
+            state.db.clone(),
+            state.config.backup_dir.clone(),
+            shutdown.clone(),
+        ));
     }
     shutdown_signal().await;
     shutdown.cancel();

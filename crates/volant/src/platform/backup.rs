@@ -185,6 +185,20 @@ pub fn prune(dir: &Path, keep: Duration) -> Result<Vec<PathBuf>, String> {
     Ok(removed)
 }
 
+/// How old the newest backup in `dir` is (`None` without one).
+pub fn latest_age(dir: &Path) -> Option<Duration> {
+    let newest = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with("volant-") && !name.ends_with(".json")
+        })
+        .filter_map(|e| e.metadata().ok()?.modified().ok())
+        .max()?;
+    newest.elapsed().ok()
+}
+
 /// What a restore found.
 #[derive(Debug, Clone)]
 pub struct Restored {

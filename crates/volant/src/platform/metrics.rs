@@ -83,12 +83,15 @@ pub async fn scrape(State(state): State<AppState>, extensions: Extensions, heade
     if !allowed {
         return StatusCode::NOT_FOUND.into_response();
     }
-    render(&state.db).await
+    render(&state.db, state.config.backup_dir.as_deref()).await
 }
 
 /// The metrics page itself (also served alone on `VOLANT_METRICS_ADDR`).
-pub async fn render(db: &DatabaseConnection) -> Response {
+pub async fn render(db: &DatabaseConnection, backup_dir: Option<&std::path::Path>) -> Response {
     sample(db).await;
+    if let Some(age) = backup_dir.and_then(crate::platform::backup::latest_age) {
+        metrics::gauge!("backup_latest_age_seconds").set(age.as_secs_f64());
+    }
     let handle = handle();
     handle.run_upkeep();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render()).into_response()
@@ -142,13 +145,14 @@ async fn sample(db: &DatabaseConnection) {
 pub async fn serve_internal(
     addr: SocketAddr,
     db: DatabaseConnection,
+    backup_dir: Option<std::path::PathBuf>,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> Result<(), String> {
     let app = axum::Router::new().route(
         "/metrics",
         axum::routing::get(move || {
-            let db = db.clone();
-            async move { render(&db).await }
+            let (db, backup_dir) = (db.clone(), backup_dir.clone());
+            async move { render(&db, backup_dir.as_deref()).await }
         }),
     );
     let listener =

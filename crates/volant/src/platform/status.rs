@@ -63,18 +63,12 @@ pub async fn status(state: &AppState, actor: &Actor) -> AppResult<Status> {
         }
     };
     let config = &state.config;
-    let latest_backup = config.backup_dir.as_ref().and_then(|dir| {
-        std::fs::read_dir(dir)
-            .ok()?
-            .filter_map(Result::ok)
-            .filter(|e| {
-                e.file_name().to_string_lossy().starts_with("volant-")
-                    && !e.file_name().to_string_lossy().ends_with(".json")
-            })
-            .filter_map(|e| e.metadata().ok()?.modified().ok())
-            .max()
-            .map(DateTime::<Utc>::from)
-    });
+    let latest_backup = config
+        .backup_dir
+        .as_deref()
+        .and_then(crate::platform::backup::latest_age)
+        .and_then(|age| chrono::Duration::from_std(age).ok())
+        .map(|age| Utc::now() - age);
     let now = Utc::now();
     Ok(Status {
         version: env!("CARGO_PKG_VERSION").to_owned(),
