@@ -48,7 +48,21 @@ pub async fn init_state(config: Config) -> Result<AppState, sea_orm::DbErr> {
     }
     let cipher = platform::crypto::load(config.encryption_keys.as_deref(), &config.encryption_key_file)
         .map_err(sea_orm::DbErr::Custom)?;
-    Ok(AppState::new(db, config, default_org, signing_key.into(), cipher))
+    let redis = config.redis_url.clone().map(|url| (url, config.redis_prefix.clone()));
+    let mut state = AppState::new(db, config, default_org, signing_key.into(), cipher);
+    if let Some((url, prefix)) = redis {
+        let limits = platform::ratelimit::RateLimits::shared(
+            state.config.login_attempts_per_minute,
+            state.config.api_requests_per_minute,
+            &url,
+            &prefix,
+        )
+        .await
+        .map_err(sea_orm::DbErr::Custom)?;
+        state.limits = std::sync::Arc::new(limits);
+        tracing::info!("rate limits shared through Redis");
+    }
+    Ok(state)
 }
 
 /// The whole HTTP application over an existing state (what tests drive).

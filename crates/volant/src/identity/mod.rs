@@ -116,7 +116,7 @@ pub async fn require_access(
         record_denial(&state, &current, &parts).await;
         return err.into_response();
     }
-    if let Err(err) = state.limits.check_api(current.user.id) {
+    if let Err(err) = state.limits.check_api(current.user.id).await {
         return err.into_response();
     }
     next.run(Request::from_parts(parts, body)).await

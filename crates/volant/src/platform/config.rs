@@ -107,6 +107,14 @@ pub struct ConfigArgs {
     #[arg(long, env = "VOLANT_METRICS_ADDR")]
     pub metrics_addr: Option<String>,
 
+    /// Redis for rate limits shared by every instance (`redis://host:6379`); unset: each instance counts alone.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Prefix of Volant's keys in Redis.
+    #[arg(long, env = "VOLANT_REDIS_PREFIX", default_value = "volant")]
+    pub redis_prefix: String,
+
     /// Folder of the daily backups made by the workers (unset: no scheduled backup; `volant backup` still works).
     #[arg(long, env = "VOLANT_BACKUP_DIR")]
     pub backup_dir: Option<std::path::PathBuf>,
@@ -158,6 +166,8 @@ pub struct Config {
     pub metrics_addr: Option<SocketAddr>,
     pub backup_dir: Option<std::path::PathBuf>,
     pub backup_keep: Duration,
+    pub redis_url: Option<String>,
+    pub redis_prefix: String,
     pub workers: usize,
     pub job_lease: Duration,
 }
@@ -229,6 +239,8 @@ pub enum ConfigError {
     QueueUrl(String),
     #[error("VOLANT_METRICS_ADDR: `{0}` is not a socket address such as 10.0.0.5:9100")]
     MetricsAddr(String),
+    #[error("REDIS_URL: expected redis:// or rediss://, got `{0}`")]
+    RedisUrl(String),
     #[error("VOLANT_JOB_LEASE_SECS must be at least 3")]
     JobLease,
     #[error("VOLANT_ENCRYPTION_KEYS: {0}")]
@@ -307,6 +319,12 @@ impl Config {
                 None => None,
             },
             backup_dir: args.backup_dir.clone().filter(|d| !d.as_os_str().is_empty()),
+            redis_url: match args.redis_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+                Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => Some(url.to_owned()),
+                Some(url) => return Err(ConfigError::RedisUrl(redact_url(url))),
+                None => None,
+            },
+            redis_prefix: args.redis_prefix.trim().to_owned(),
             backup_keep: Duration::from_secs(u64::from(args.backup_keep_days.max(1)) * 86_400),
             workers: args.workers,
             job_lease: Duration::from_secs(args.job_lease_secs),
@@ -348,6 +366,8 @@ impl Config {
             metrics_addr: None,
             backup_dir: None,
             backup_keep: Duration::from_secs(30 * 86_400),
+            redis_url: None,
+            redis_prefix: "volant".to_owned(),
             workers: 0,
             job_lease: Duration::from_secs(60),
         }
@@ -415,6 +435,7 @@ impl fmt::Debug for Config {
             .field("queue_url", &self.queue_url.as_deref().map(redact_url))
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .field("metrics_addr", &self.metrics_addr)
+            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("backup_dir", &self.backup_dir)
             .field("backup_keep", &self.backup_keep)
             .field("workers", &self.workers)

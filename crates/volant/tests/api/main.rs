@@ -23,6 +23,7 @@ mod platform;
 mod platform_backup;
 mod platform_metrics;
 mod platform_process;
+mod platform_redis;
 mod school_exams;
 mod school_hostile;
 mod school_more;

@@ -63,7 +63,7 @@ async fn login(
     let (Some(email), Some(password)) = (email, password) else {
         return Err(AppError::validation("email", Msg::new("field.required")));
     };
-    state.limits.check_login(&client_ip(&extensions), &email)?;
+    state.limits.check_login(&client_ip(&extensions), &email).await?;
     let Some(user) = users::authenticate(&state.db, &email, &password).await? else {
         tracing::info!("failed login");
         let account = users::account_of(&state.db, &email).await?;

@@ -83,7 +83,7 @@ async fn login(
     FormBody(form): FormBody<LoginForm>,
 ) -> WebResult<Response> {
     let next = safe_next(Some(&form.next));
-    if let Err(err) = state.limits.check_login(&client_ip(&extensions), &form.email) {
+    if let Err(err) = state.limits.check_login(&client_ip(&extensions), &form.email).await {
         let status = err.status();
         let retry = if let AppError::TooManyRequests { retry_after_secs } = &err { *retry_after_secs } else { 60 };
         let error = Some(err.detail(i18n::current()));
