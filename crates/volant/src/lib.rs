@@ -48,8 +48,17 @@ pub async fn init_state(config: Config) -> Result<AppState, sea_orm::DbErr> {
     }
     let cipher = platform::crypto::load(config.encryption_keys.as_deref(), &config.encryption_key_file)
         .map_err(sea_orm::DbErr::Custom)?;
+    let replica = match &config.database_replica_url {
+        // A replica follows the primary's schema: it is never migrated from here.
+        Some(url) => Some(db::connect(&DbSettings::new(url.clone(), config.db_max_connections)).await?),
+        None => None,
+    };
     let redis = config.redis_url.clone().map(|url| (url, config.redis_prefix.clone()));
     let mut state = AppState::new(db, config, default_org, signing_key.into(), cipher);
+    if let Some(replica) = replica {
+        state.replica = replica;
+        tracing::info!("read-only queries go to the replica");
+    }
     if let Some((url, prefix)) = redis {
         let limits = platform::ratelimit::RateLimits::shared(
             state.config.login_attempts_per_minute,

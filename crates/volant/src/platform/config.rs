@@ -19,6 +19,10 @@ pub struct ConfigArgs {
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
     pub database_url: String,
 
+    /// Optional read replica (PostgreSQL) for API lists, the dashboard, reports and exports.
+    #[arg(long, env = "DATABASE_REPLICA_URL", hide_env_values = true)]
+    pub database_replica_url: Option<String>,
+
     /// Origins allowed to call the API from a browser, comma-separated (e.g. `http://localhost:3000`).
     #[arg(long, env = "VOLANT_CORS_ORIGINS", default_value = "", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
@@ -146,6 +150,7 @@ pub enum LogFormat {
 pub struct Config {
     pub addr: SocketAddr,
     pub database_url: String,
+    pub database_replica_url: Option<String>,
     pub cors_origins: Vec<HeaderValue>,
     pub log_format: LogFormat,
     pub request_timeout: Duration,
@@ -257,6 +262,13 @@ impl Config {
         {
             return Err(ConfigError::DatabaseScheme(redact_url(&database_url)));
         }
+        let database_replica_url =
+            args.database_replica_url.as_deref().map(str::trim).filter(|u| !u.is_empty()).map(str::to_owned);
+        if let Some(url) = &database_replica_url
+            && !(url.starts_with("postgres:") || url.starts_with("postgresql:") || url.starts_with("sqlite:"))
+        {
+            return Err(ConfigError::DatabaseScheme(redact_url(url)));
+        }
         let cors_origins = args
             .cors_origins
             .iter()
@@ -310,6 +322,7 @@ impl Config {
             return Err(ConfigError::JobLease);
         }
         Ok(Self {
+            database_replica_url,
             notify,
             queue_url,
             queue_name: args.queue_name.trim().to_owned(),
@@ -348,6 +361,7 @@ impl Config {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url: database_url.into(),
+            database_replica_url: None,
             cors_origins: Vec::new(),
             log_format: LogFormat::Pretty,
             request_timeout: Duration::from_secs(30),
@@ -421,6 +435,7 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("addr", &self.addr)
             .field("database_url", &redact_url(&self.database_url))
+            .field("database_replica_url", &self.database_replica_url.as_deref().map(redact_url))
             .field("cors_origins", &self.cors_origins)
             .field("log_format", &self.log_format)
             .field("request_timeout", &self.request_timeout)

@@ -35,7 +35,11 @@ use crate::platform::tenant::OrgId;
 /// What every handler may use.
 #[derive(Clone)]
 pub struct AppState {
+    /// The primary: every write, and reads that must see them.
     pub db: DatabaseConnection,
+    /// Read-only queries that can lag a little (API lists, dashboard, reports,
+    /// exports): a read replica with `DATABASE_REPLICA_URL`, the primary otherwise.
+    pub replica: DatabaseConnection,
     pub config: Arc<Config>,
     /// The organization created on first start.
     pub default_org: OrgId,
@@ -60,6 +64,7 @@ impl AppState {
     ) -> Self {
         let limits = ratelimit::RateLimits::new(config.login_attempts_per_minute, config.api_requests_per_minute);
         Self {
+            replica: db.clone(),
             db,
             config: Arc::new(config),
             default_org,

@@ -28,6 +28,8 @@ pub struct Status {
     pub database: String,
     /// The latest migration applied.
     pub migration: String,
+    /// Whether read-only queries go to a replica.
+    pub replica: bool,
     pub pool_connections: u32,
     pub pool_idle: usize,
     /// The organization's jobs and the system's.
@@ -76,6 +78,7 @@ pub async fn status(state: &AppState, actor: &Actor) -> AppResult<Status> {
         uptime_seconds: (now - state.started_at).num_seconds(),
         database: database.to_owned(),
         migration,
+        replica: config.database_replica_url.is_some(),
         pool_connections,
         pool_idle,
         queue: jobs::stats(db, actor.org).await?,

@@ -24,6 +24,7 @@ mod platform_backup;
 mod platform_metrics;
 mod platform_process;
 mod platform_redis;
+mod platform_replica;
 mod school_exams;
 mod school_hostile;
 mod school_more;

@@ -45,7 +45,7 @@ async fn list_garages(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> AppResult<Response> {
-    let page = service::list(&state.db, org, PageRequest::from_params(&params)?).await?;
+    let page = service::list(&state.replica, org, PageRequest::from_params(&params)?).await?;
     Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
 }
 
@@ -112,6 +112,6 @@ async fn list_garage_vehicles(
     headers: HeaderMap,
 ) -> AppResult<Response> {
     let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
-    let page = vehicles::list_in_garage(&state.db, org, id, query.q, request).await?;
+    let page = vehicles::list_in_garage(&state.replica, org, id, query.q, request).await?;
     Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
 }

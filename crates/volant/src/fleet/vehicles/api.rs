@@ -56,7 +56,7 @@ async fn list_vehicles(
         }
     };
     let filter = VehicleFilter { garage_id, q: query.q };
-    let page = service::list(&state.db, org, &filter, request).await?;
+    let page = service::list(&state.replica, org, &filter, request).await?;
     Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
 }
 

@@ -154,6 +154,6 @@ async fn list_audit(
     headers: HeaderMap,
 ) -> AppResult<Response> {
     let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
-    let page = list(&state.db, org, &query.filter()?, request).await?;
+    let page = list(&state.replica, org, &query.filter()?, request).await?;
     Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
 }

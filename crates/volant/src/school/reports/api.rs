@@ -53,7 +53,7 @@ async fn report_data(
 ) -> AppResult<Json<TableView>> {
     let kind = ReportKind::parse(&kind).ok_or(AppError::NotFound)?;
     let (from, to) = query.period();
-    let table = service::build(&state.db, org, kind, from, to).await?;
+    let table = service::build(&state.replica, org, kind, from, to).await?;
     Ok(Json(TableView::from(&table)))
 }
 

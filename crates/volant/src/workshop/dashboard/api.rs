@@ -57,5 +57,5 @@ async fn dashboard(
 ) -> AppResult<Json<Dashboard>> {
     let today = Utc::now().date_naive();
     let (period, garage_id) = query.period(today)?;
-    Ok(Json(service::compute(&state.db, org, period, garage_id, today).await?))
+    Ok(Json(service::compute(&state.replica, org, period, garage_id, today).await?))
 }

@@ -34,7 +34,7 @@ async fn run(
     dataset: Dataset,
     format: Format,
 ) -> AppResult<Response> {
-    service::export(state.db.clone(), org, dataset, format, i18n::current()).await
+    service::export(state.replica.clone(), org, dataset, format, i18n::current()).await
 }
 
 macro_rules! export_routes {
