@@ -23,6 +23,9 @@ use sha2::{Digest, Sha256};
 
 use crate::platform::db::{self, DbSettings};
 
+/// Backup file names sort by time: `volant-20261121T023000.000Z.dump`.
+const STAMP: &str = "%Y%m%dT%H%M%S%.3fZ";
+
 /// A table as a backup saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableSummary {
@@ -109,7 +112,7 @@ async fn latest_migration(db: &impl ConnectionTrait) -> Result<String, String> {
 /// Makes a backup of `url`'s database in `dir`; returns its manifest.
 pub async fn backup(db: &DatabaseConnection, url: &str, dir: &Path) -> Result<Manifest, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let stamp = Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+    let stamp = Utc::now().format(STAMP);
     let (file, tables, migration) = match db.get_database_backend() {
         DatabaseBackend::Postgres => {
             let file = dir.join(format!("volant-{stamp}.dump"));
