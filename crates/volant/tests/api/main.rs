@@ -25,6 +25,7 @@ mod platform_metrics;
 mod platform_process;
 mod platform_redis;
 mod platform_replica;
+mod platform_scale;
 mod school_exams;
 mod school_hostile;
 mod school_more;
