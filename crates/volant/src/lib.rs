@@ -54,7 +54,9 @@ pub async fn init_state(config: Config) -> Result<AppState, sea_orm::DbErr> {
         None => None,
     };
     let redis = config.redis_url.clone().map(|url| (url, config.redis_prefix.clone()));
-    let mut state = AppState::new(db, config, default_org, signing_key.into(), cipher);
+    let files = platform::files::FileStore::open(config.object_store_url.as_deref(), &config.files_dir)
+        .map_err(sea_orm::DbErr::Custom)?;
+    let mut state = AppState::new(db, config, default_org, signing_key.into(), cipher, files);
     if let Some(replica) = replica {
         state.replica = replica;
         tracing::info!("read-only queries go to the replica");
@@ -98,11 +100,17 @@ pub fn job_registry(state: &AppState) -> Result<platform::jobs::Registry, String
         .every("jobs.prune", std::time::Duration::from_secs(24 * 3600));
     if let Some(dir) = state.config.backup_dir.clone() {
         let (db, url, keep) = (state.db.clone(), state.config.database_url.clone(), state.config.backup_keep);
+        let offsite = state.config.object_store_url.is_some().then(|| state.files.clone());
         registry
             .handle("ops.backup", move |_job| {
-                let (db, url, dir) = (db.clone(), url.clone(), dir.clone());
+                let (db, url, dir, offsite) = (db.clone(), url.clone(), dir.clone(), offsite.clone());
                 async move {
-                    platform::backup::backup(&db, &url, &dir).await.map_err(platform::jobs::JobError)?;
+                    let manifest = platform::backup::backup(&db, &url, &dir).await.map_err(platform::jobs::JobError)?;
+                    if let Some(files) = offsite {
+                        platform::backup::copy_offsite(&files, &dir, &manifest)
+                            .await
+                            .map_err(platform::jobs::JobError)?;
+                    }
                     platform::backup::prune(&dir, keep).map_err(platform::jobs::JobError)?;
                     Ok(())
                 }

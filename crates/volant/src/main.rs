@@ -254,6 +254,10 @@ async fn backup(config: Config, dir: Option<std::path::PathBuf>) -> Result<(), S
     let settings = DbSettings::new(config.database_url.clone(), 2);
     let conn = db::connect(&settings).await.map_err(|e| format!("database: {e}"))?;
     let manifest = backup::backup(&conn, &config.database_url, &dir).await?;
+    if config.object_store_url.is_some() {
+        let files = volant::platform::files::FileStore::open(config.object_store_url.as_deref(), &config.files_dir)?;
+        backup::copy_offsite(&files, &dir, &manifest).await?;
+    }
     let removed = backup::prune(&dir, keep)?;
     #[allow(clippy::print_stdout)] // The file made is the command's answer, for scripts.
     {

@@ -188,6 +188,20 @@ pub fn prune(dir: &Path, keep: Duration) -> Result<Vec<PathBuf>, String> {
     Ok(removed)
 }
 
+/// Copies a backup and its manifest to the file store (`backups/…`): off-site
+/// when the store is S3-compatible storage.
+pub async fn copy_offsite(
+    files: &crate::platform::files::FileStore,
+    dir: &Path,
+    manifest: &Manifest,
+) -> Result<(), String> {
+    let file = dir.join(&manifest.file);
+    files.put_file(&format!("backups/{}", manifest.file), &file).await?;
+    files.put_file(&format!("backups/{}.json", manifest.file), &manifest_path(&file)).await?;
+    tracing::info!(file = %manifest.file, store = %files.location, "backup copied to the object store");
+    Ok(())
+}
+
 /// How old the newest backup in `dir` is (`None` without one).
 pub fn latest_age(dir: &Path) -> Option<Duration> {
     let newest = std::fs::read_dir(dir)

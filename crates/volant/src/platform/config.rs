@@ -111,6 +111,14 @@ pub struct ConfigArgs {
     #[arg(long, env = "VOLANT_METRICS_ADDR")]
     pub metrics_addr: Option<String>,
 
+    /// S3-compatible storage for files (`s3://bucket/prefix`; credentials from `AWS_*`); unset: `VOLANT_FILES_DIR`.
+    #[arg(long, env = "VOLANT_OBJECT_STORE_URL")]
+    pub object_store_url: Option<String>,
+
+    /// Folder of the files when no object store is configured.
+    #[arg(long, env = "VOLANT_FILES_DIR", default_value = "data/files")]
+    pub files_dir: std::path::PathBuf,
+
     /// Redis for rate limits shared by every instance (`redis://host:6379`); unset: each instance counts alone.
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
@@ -173,6 +181,8 @@ pub struct Config {
     pub backup_keep: Duration,
     pub redis_url: Option<String>,
     pub redis_prefix: String,
+    pub object_store_url: Option<String>,
+    pub files_dir: std::path::PathBuf,
     pub workers: usize,
     pub job_lease: Duration,
 }
@@ -244,6 +254,8 @@ pub enum ConfigError {
     QueueUrl(String),
     #[error("VOLANT_METRICS_ADDR: `{0}` is not a socket address such as 10.0.0.5:9100")]
     MetricsAddr(String),
+    #[error("VOLANT_OBJECT_STORE_URL: expected s3://bucket/prefix, got `{0}`")]
+    ObjectStoreUrl(String),
     #[error("REDIS_URL: expected redis:// or rediss://, got `{0}`")]
     RedisUrl(String),
     #[error("VOLANT_JOB_LEASE_SECS must be at least 3")]
@@ -338,6 +350,12 @@ impl Config {
                 None => None,
             },
             redis_prefix: args.redis_prefix.trim().to_owned(),
+            object_store_url: match args.object_store_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+                Some(url) if url.starts_with("s3://") => Some(url.to_owned()),
+                Some(url) => return Err(ConfigError::ObjectStoreUrl(url.to_owned())),
+                None => None,
+            },
+            files_dir: args.files_dir.clone(),
             backup_keep: Duration::from_secs(u64::from(args.backup_keep_days.max(1)) * 86_400),
             workers: args.workers,
             job_lease: Duration::from_secs(args.job_lease_secs),
@@ -382,6 +400,8 @@ impl Config {
             backup_keep: Duration::from_secs(30 * 86_400),
             redis_url: None,
             redis_prefix: "volant".to_owned(),
+            object_store_url: None,
+            files_dir: std::env::temp_dir().join("volant-files"),
             workers: 0,
             job_lease: Duration::from_secs(60),
         }
@@ -451,6 +471,8 @@ impl fmt::Debug for Config {
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .field("metrics_addr", &self.metrics_addr)
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("object_store_url", &self.object_store_url)
+            .field("files_dir", &self.files_dir)
             .field("backup_dir", &self.backup_dir)
             .field("backup_keep", &self.backup_keep)
             .field("workers", &self.workers)

@@ -7,6 +7,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod i18n;
 pub mod jobs;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub cipher: Arc<crypto::FieldCipher>,
     /// What open pages are told live (the notification bell).
     pub live: Arc<live::Hub>,
+    /// Files kept outside the database (report exports, off-site backups).
+    pub files: Arc<files::FileStore>,
     /// When this process started (the status page's uptime).
     pub started_at: chrono::DateTime<chrono::Utc>,
 }
@@ -61,6 +64,7 @@ impl AppState {
         default_org: OrgId,
         signing_key: Arc<[u8]>,
         cipher: crypto::FieldCipher,
+        files: files::FileStore,
     ) -> Self {
         let limits = ratelimit::RateLimits::new(config.login_attempts_per_minute, config.api_requests_per_minute);
         Self {
@@ -73,6 +77,7 @@ impl AppState {
             cipher: Arc::new(cipher),
             live: Arc::new(live::Hub::default()),
             started_at: chrono::Utc::now(),
+            files: Arc::new(files),
         }
     }
 }

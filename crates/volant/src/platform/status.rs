@@ -42,6 +42,8 @@ pub struct Status {
     pub email: String,
     /// `http` or `log`.
     pub sms: String,
+    /// Where files are kept (`file://…` or `s3://…`).
+    pub files: String,
     /// The newest backup in `VOLANT_BACKUP_DIR`, if scheduled backups are on.
     pub latest_backup: Option<DateTime<Utc>>,
 }
@@ -86,6 +88,7 @@ pub async fn status(state: &AppState, actor: &Actor) -> AppResult<Status> {
         job_transport: if config.queue_url.is_some() { "rabbitmq" } else { "database" }.to_owned(),
         email: if config.notify.smtp_url.is_some() { "smtp" } else { "files" }.to_owned(),
         sms: if config.notify.sms_url.is_some() { "http" } else { "log" }.to_owned(),
+        files: state.files.location.clone(),
         latest_backup,
     })
 }

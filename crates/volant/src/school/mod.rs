@@ -88,20 +88,20 @@ pub fn register_jobs(registry: &mut crate::platform::jobs::Registry, state: &App
             }
         })
         .every("school.lesson_reminders", std::time::Duration::from_secs(15 * 60));
-    let db = state.db.clone();
+    let (db, files) = (state.db.clone(), state.files.clone());
     registry.handle(reports::service::PRODUCE_JOB, move |job| {
-        let db = db.clone();
+        let (db, files) = (db.clone(), files.clone());
         async move {
-            reports::service::produce(&db, job.id_field("id")?).await?;
+            reports::service::produce(&db, &files, job.id_field("id")?).await?;
             Ok(())
         }
     });
-    let db = state.db.clone();
+    let (db, files) = (state.db.clone(), state.files.clone());
     registry
         .handle("school.reports_sweep", move |_job| {
-            let db = db.clone();
+            let (db, files) = (db.clone(), files.clone());
             async move {
-                reports::service::produce_pending(&db).await?;
+                reports::service::produce_pending(&db, &files).await?;
                 Ok(())
             }
         })

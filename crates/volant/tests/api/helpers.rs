@@ -19,6 +19,8 @@ pub struct TestApp {
     pub state: AppState,
     /// Where e-mails are written when no SMTP server is configured.
     pub outbox: tempfile::TempDir,
+    /// The file store's folder.
+    pub files: tempfile::TempDir,
     pub db: DatabaseConnection,
     /// The organization requests act for.
     pub org: OrgId,
@@ -116,11 +118,14 @@ impl TestApp {
                 .into();
         let cipher = volant::platform::crypto::load(config.encryption_keys.as_deref(), &config.encryption_key_file)
             .expect("test encryption key");
-        let state = AppState::new(db.clone(), config, org, signing_key.clone(), cipher);
+        let files = tempfile::tempdir().expect("files dir");
+        let store = volant::platform::files::FileStore::local(files.path()).expect("file store");
+        let state = AppState::new(db.clone(), config, org, signing_key.clone(), cipher, store);
         Self {
             router: volant::build_app(state.clone()),
             state,
             outbox,
+            files,
             db,
             org,
             signing_key,

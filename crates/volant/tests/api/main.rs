@@ -21,6 +21,7 @@ mod jobs_queue;
 mod notify_delivery;
 mod platform;
 mod platform_backup;
+mod platform_files;
 mod platform_metrics;
 mod platform_process;
 mod platform_redis;

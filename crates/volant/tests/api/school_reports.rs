@@ -139,7 +139,10 @@ backend_tests! {
         let request = volant::school::reports::service::ReportRequest { kind: Some(volant::school::reports::service::ReportKind::PassRates), format: Some(volant::school::reports::service::FileFormat::Csv), from: None, to: None };
         let pending = volant::school::reports::service::request(&app.db, &actor, &request).await.unwrap();
         app.get(&format!("/api/v1/school/reports/{}/file", pending.id)).await.problem(StatusCode::CONFLICT, "report_not_ready");
-        assert!(volant::school::reports::service::produce_pending(&app.db).await.unwrap() >= 1);
+        assert!(volant::school::reports::service::produce_pending(&app.db, &app.state.files).await.unwrap() >= 1);
+        // The files are in the file store, not in the database rows.
+        let stored = std::fs::read_dir(app.files.path().join("reports").join(app.org.get().to_string())).expect("reports folder").count();
+        assert!(stored >= 4, "{stored}");
         assert_eq!(app.get(&format!("/api/v1/school/reports/{}/file", pending.id)).await.status, StatusCode::OK);
         let list = app.get("/api/v1/school/reports").await.json();
         assert!(list.as_array().unwrap().len() >= 4 && list[0].get("content").is_none(), "{list}");

@@ -91,6 +91,6 @@ async fn get_report(State(state): State<AppState>, Tenant(org): Tenant, Id(id): 
 #[utoipa::path(get, path = "/school/reports/{id}/file", tag = "school reports", params(("id" = i64, Path)),
     responses((status = 200, description = "The file"), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn download_report(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Response> {
-    let (name, content_type, bytes) = service::download(&state.db, org, id).await?;
+    let (name, content_type, bytes) = service::download(&state.db, &state.files, org, id).await?;
     Ok(crate::platform::http::respond::download(&name, &content_type, bytes))
 }

@@ -21,6 +21,7 @@ use crate::identity::organizations::service as organizations;
 use crate::notify::{self, Event, Notice};
 use crate::platform::db::Writer;
 use crate::platform::error::{AppError, AppResult};
+use crate::platform::files::FileStore;
 use crate::platform::i18n::{Locale, Msg};
 use crate::platform::jobs::{self, NewJob};
 use crate::platform::money;
@@ -581,9 +582,15 @@ pub async fn request<C: Writer>(db: &C, actor: &Actor, input: &ReportRequest) ->
 /// Kind of the job that produces a requested report.
 pub const PRODUCE_JOB: &str = "school.report";
 
-/// Produces a pending report and stores the file (a conditional UPDATE: if two
-/// processes produce it, one result is kept).
-pub async fn produce<C: Writer>(db: &C, id: i64) -> AppResult<()> {
+/// Where a report's file is kept in the file store.
+fn file_key(org: i64, id: i64) -> String {
+    format!("reports/{org}/{id}")
+}
+
+/// Produces a pending report: the file goes to the file store, then the row
+/// says it is ready (a conditional UPDATE: if two processes produce it, one
+/// result is kept; the file under the same key is the same).
+pub async fn produce<C: Writer>(db: &C, files: &FileStore, id: i64) -> AppResult<()> {
     let Some(row) = report::Entity::find_by_id(id).one(db).await? else { return Ok(()) };
     if row.status != "pending" {
         return Ok(());
@@ -595,6 +602,10 @@ pub async fn produce<C: Writer>(db: &C, id: i64) -> AppResult<()> {
         Ok(table) => render(table, format).await,
         Err(err) => Err(err),
     };
+    if let Ok(bytes) = &outcome {
+        // Not stored: the job fails and is tried again later.
+        files.put(&file_key(row.organization_id, id), bytes.clone()).await.map_err(AppError::Unavailable)?;
+    }
     let now = Utc::now();
     let _turn = db.write_turn().await;
     let update = report::Entity::update_many()
@@ -603,13 +614,12 @@ pub async fn produce<C: Writer>(db: &C, id: i64) -> AppResult<()> {
         .filter(report::Column::Status.eq("pending"));
     let ready = outcome.is_ok();
     let update = match outcome {
-        Ok(bytes) => {
+        Ok(_) => {
             let name = format!("{}-{}-{}.{}", kind.as_str(), row.period_from, row.period_to, format.as_str());
             update
                 .col_expr(report::Column::Status, Expr::value("ready"))
                 .col_expr(report::Column::FileName, Expr::value(Some(name)))
                 .col_expr(report::Column::ContentType, Expr::value(Some(format.content_type())))
-                .col_expr(report::Column::Content, Expr::value(Some(bytes)))
         }
         Err(err) => {
             tracing::error!(report_id = id, error = %err, "report failed");
@@ -634,7 +644,7 @@ pub async fn produce<C: Writer>(db: &C, id: i64) -> AppResult<()> {
 
 /// Produces, in id order, the reports still pending (after a restart, or from
 /// another process's requests).
-pub async fn produce_pending(db: &DatabaseConnection) -> AppResult<u64> {
+pub async fn produce_pending(db: &DatabaseConnection, files: &FileStore) -> AppResult<u64> {
     let ids: Vec<i64> = report::Entity::find()
         .select_only()
         .column(report::Column::Id)
@@ -645,7 +655,7 @@ pub async fn produce_pending(db: &DatabaseConnection) -> AppResult<u64> {
         .all(db)
         .await?;
     for id in &ids {
-        produce(db, *id).await?;
+        produce(db, files, *id).await?;
     }
     Ok(ids.len() as u64)
 }
@@ -690,10 +700,21 @@ async fn list_one(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<r
 }
 
 /// A ready report's file: name, type, bytes; 409 while pending or after a failure.
-pub async fn download(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<(String, String, Vec<u8>)> {
+pub async fn download(
+    db: &impl ConnectionTrait,
+    files: &FileStore,
+    org: OrgId,
+    id: i64,
+) -> AppResult<(String, String, Vec<u8>)> {
     let row = list_one(db, org, id).await?;
     match (row.status.as_str(), row.file_name, row.content_type, row.content) {
+        // Files made before the file store kept their bytes in the row.
         ("ready", Some(name), Some(content_type), Some(content)) => Ok((name, content_type, content)),
+        ("ready", Some(name), Some(content_type), None) => {
+            let bytes =
+                files.get(&file_key(org.get(), id)).await.map_err(AppError::Unavailable)?.ok_or(AppError::NotFound)?;
+            Ok((name, content_type, bytes))
+        }
         ("failed", ..) => {
             Err(AppError::Conflict { code: "report_failed", field: None, message: Msg::new("report.failed") })
         }

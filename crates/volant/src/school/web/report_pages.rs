@@ -162,6 +162,6 @@ async fn request_file(
 }
 
 async fn download(State(state): State<AppState>, actor: Actor, Id(id): Id) -> WebResult<Response> {
-    let (name, content_type, bytes) = reports::download(&state.db, actor.org, id).await?;
+    let (name, content_type, bytes) = reports::download(&state.db, &state.files, actor.org, id).await?;
     Ok(crate::platform::http::respond::download(&name, &content_type, bytes))
 }

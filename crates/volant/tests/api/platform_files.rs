@@ -1,0 +1,85 @@
+//! The file store against S3-compatible storage on loopback (moto's server,
+//! installed by `.ci/run`; skipped outside CI when absent): files round trip,
+//! a large file goes up in parts, a backup is copied off-site with its manifest.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use object_store::aws::AmazonS3Builder;
+use volant::platform::files::FileStore;
+
+use crate::helpers::TestApp;
+
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn moto(port: u16) -> Option<Process> {
+    match Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(child) => Some(Process(child)),
+        Err(_) => {
+            assert!(std::env::var_os("CI").is_none(), "CI must have moto_server (pip install 'moto[server]')");
+            None
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_and_backups_go_to_s3_compatible_storage() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let Some(_server) = moto(port) else { return };
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut created = false;
+    for _ in 0..100 {
+        if http.put(format!("{endpoint}/volant-test")).send().await.is_ok_and(|r| r.status().is_success()) {
+            created = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(created, "the bucket exists");
+    let builder = AmazonS3Builder::new()
+        .with_endpoint(&endpoint)
+        .with_allow_http(true)
+        .with_access_key_id("test")
+        .with_secret_access_key("test")
+        .with_region("us-east-1");
+    let store = FileStore::s3(builder, "s3://volant-test/instance-1").expect("store");
+
+    store.put("reports/1/7", b"n;taux\n1;80".to_vec()).await.expect("put");
+    assert_eq!(store.get("reports/1/7").await.expect("get").as_deref(), Some(&b"n;taux\n1;80"[..]));
+    assert_eq!(store.get("reports/1/8").await.expect("get"), None);
+    store.delete("reports/1/7").await.expect("delete");
+    assert_eq!(store.get("reports/1/7").await.expect("get"), None);
+    // The prefix keeps instances apart in one bucket.
+    let listed =
+        http.get(format!("{endpoint}/volant-test?list-type=2")).send().await.expect("list").text().await.expect("text");
+    assert!(!listed.contains("<Key>reports/"), "{listed}");
+
+    // A backup (and its manifest) copied off-site; 12 MB of it goes up in parts.
+    let app = TestApp::sqlite().await;
+    volant::fleet::demo::seed(&app.db, app.org).await.expect("demo");
+    let dir = tempfile::tempdir().expect("dir");
+    let manifest = volant::platform::backup::backup(&app.db, &app.database_url(), dir.path()).await.expect("backup");
+    volant::platform::backup::copy_offsite(&store, dir.path(), &manifest).await.expect("off-site");
+    let copy = store.get(&format!("backups/{}", manifest.file)).await.expect("get").expect("the copy");
+    assert_eq!(copy, std::fs::read(dir.path().join(&manifest.file)).expect("local"));
+    assert!(store.get(&format!("backups/{}.json", manifest.file)).await.expect("get").is_some());
+    let large: Vec<u8> = (0..12 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    let path = dir.path().join("large.bin");
+    std::fs::write(&path, &large).expect("write");
+    store.put_file("backups/large.bin", &path).await.expect("multipart");
+    assert_eq!(store.get("backups/large.bin").await.expect("get").expect("large"), large);
+}
