@@ -62,7 +62,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Seed { database_url, quick } => {
-            volant::platform::telemetry::init(volant::platform::config::LogFormat::Pretty);
+            let _telemetry = volant::platform::telemetry::init(volant::platform::config::LogFormat::Pretty, None);
             let scale = if quick { seed::Scale::QUICK } else { seed::Scale::FULL };
             run::prepare_database(&database_url, scale, true).await.map(|report| {
                 if let Some(report) = report {
@@ -72,7 +72,7 @@ async fn main() -> ExitCode {
         }
         Command::Serve { config } => match Config::from_args(&config) {
             Ok(config) => {
-                volant::platform::telemetry::init(config.log_format);
+                let _telemetry = volant::platform::telemetry::init(config.log_format, None);
                 server::serve(config).await
             }
             Err(err) => Err(format!("configuration: {err}")),

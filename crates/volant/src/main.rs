@@ -106,7 +106,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(config.log_format);
+    let telemetry = telemetry::init(config.log_format, config.otlp_endpoint.as_deref());
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Worker { concurrency } => worker(config, concurrency).await,
@@ -133,6 +133,7 @@ async fn main() -> ExitCode {
             })
             .map_err(|e| e.to_string()),
     };
+    telemetry.shutdown();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -111,6 +111,10 @@ pub struct ConfigArgs {
     #[arg(long, env = "VOLANT_METRICS_ADDR")]
     pub metrics_addr: Option<String>,
 
+    /// OpenTelemetry collector for traces (OTLP over HTTP), e.g. `http://otel-collector:4318`.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+
     /// S3-compatible storage for files (`s3://bucket/prefix`; credentials from `AWS_*`); unset: `VOLANT_FILES_DIR`.
     #[arg(long, env = "VOLANT_OBJECT_STORE_URL")]
     pub object_store_url: Option<String>,
@@ -183,6 +187,7 @@ pub struct Config {
     pub redis_prefix: String,
     pub object_store_url: Option<String>,
     pub files_dir: std::path::PathBuf,
+    pub otlp_endpoint: Option<String>,
     pub workers: usize,
     pub job_lease: Duration,
 }
@@ -254,6 +259,8 @@ pub enum ConfigError {
     QueueUrl(String),
     #[error("VOLANT_METRICS_ADDR: `{0}` is not a socket address such as 10.0.0.5:9100")]
     MetricsAddr(String),
+    #[error("OTEL_EXPORTER_OTLP_ENDPOINT: expected http:// or https://, got `{0}`")]
+    OtlpEndpoint(String),
     #[error("VOLANT_OBJECT_STORE_URL: expected s3://bucket/prefix, got `{0}`")]
     ObjectStoreUrl(String),
     #[error("REDIS_URL: expected redis:// or rediss://, got `{0}`")]
@@ -356,6 +363,11 @@ impl Config {
                 None => None,
             },
             files_dir: args.files_dir.clone(),
+            otlp_endpoint: match args.otlp_endpoint.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+                Some(url) if url.starts_with("http://") || url.starts_with("https://") => Some(url.to_owned()),
+                Some(url) => return Err(ConfigError::OtlpEndpoint(url.to_owned())),
+                None => None,
+            },
             backup_keep: Duration::from_secs(u64::from(args.backup_keep_days.max(1)) * 86_400),
             workers: args.workers,
             job_lease: Duration::from_secs(args.job_lease_secs),
@@ -402,6 +414,7 @@ impl Config {
             redis_prefix: "volant".to_owned(),
             object_store_url: None,
             files_dir: std::env::temp_dir().join("volant-files"),
+            otlp_endpoint: None,
             workers: 0,
             job_lease: Duration::from_secs(60),
         }
@@ -472,6 +485,7 @@ impl fmt::Debug for Config {
             .field("metrics_addr", &self.metrics_addr)
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("object_store_url", &self.object_store_url)
+            .field("otlp_endpoint", &self.otlp_endpoint)
             .field("files_dir", &self.files_dir)
             .field("backup_dir", &self.backup_dir)
             .field("backup_keep", &self.backup_keep)

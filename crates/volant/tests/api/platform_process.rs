@@ -94,3 +94,84 @@ async fn sigterm_stops_the_server_gracefully_and_its_logs_name_ids_not_secrets()
     assert!(!logs.contains(&token) && !logs.contains(&session), "nor a token");
     assert!(lines.iter().any(|l| l["message"] == "stopped"), "{logs}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_are_exported_as_traces_to_an_otlp_collector() {
+    use std::sync::{Arc, Mutex};
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    // The collector: an HTTP server that keeps what it receives on /v1/traces.
+    // (content type, body) of every export.
+    type Exports = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+    let received: Exports = Arc::default();
+    let keep = received.clone();
+    let collector = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let keep = keep.clone();
+            async move {
+                let kind = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+                keep.lock().expect("lock").push((kind, body.to_vec()));
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let collector_addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, collector).await });
+
+    let app = TestApp::sqlite().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_volant"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env_clear()
+        .env("DATABASE_URL", app.database_url())
+        .env("VOLANT_ADDR", format!("127.0.0.1:{port}"))
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{collector_addr}"))
+        .env("VOLANT_ENCRYPTION_KEYS", "test:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start volant");
+    let http = reqwest::Client::new();
+    let mut answered = false;
+    for _ in 0..100 {
+        if http.get(format!("http://127.0.0.1:{port}/health/ready")).send().await.is_ok_and(|r| r.status().is_success())
+        {
+            answered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(answered);
+    assert_eq!(
+        http.get(format!("http://127.0.0.1:{port}/api/v1/garages")).send().await.expect("request").status(),
+        401
+    );
+    // Stopping flushes the spans still buffered.
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill").success());
+    let mut exited = false;
+    for _ in 0..150 {
+        if child.try_wait().expect("wait").is_some() {
+            exited = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if !exited {
+        let _ = child.kill();
+    }
+    assert!(exited, "stopped");
+    let received = received.lock().expect("lock").clone();
+    assert!(!received.is_empty(), "the collector received traces");
+    assert!(
+        received.iter().all(|(kind, _)| kind == "application/x-protobuf"),
+        "{:?}",
+        received.iter().map(|r| &r.0).collect::<Vec<_>>()
+    );
+    let bytes: Vec<u8> = received.into_iter().flat_map(|(_, body)| body).collect();
+    let contains = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    assert!(contains(b"volant"), "the service name");
+    assert!(contains(b"request") && contains(b"/api/v1/garages"), "the request span and its path");
+}
