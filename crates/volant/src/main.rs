@@ -153,14 +153,7 @@ async fn serve(config: Config) -> Result<(), String> {
         0 => None,
         concurrency => Some(volant::start_workers(&state, concurrency, shutdown.clone())?),
     };
-    if let Some(metrics_addr) = state.config.metrics_addr {
-        tokio::spawn(volant::platform::metrics::serve_internal(
-            metrics_addr,
-            state.db.clone(),
-            state.config.backup_dir.clone(),
-            shutdown.clone(),
-        ));
-    }
+    spawn_internal_metrics(&state, &shutdown);
     let hub = state.live.clone();
     let app = volant::build_app(state);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -183,20 +176,21 @@ async fn serve(config: Config) -> Result<(), String> {
     Ok(())
 }
 
+/// `/metrics` on the internal address, when one is configured.
+fn spawn_internal_metrics(state: &volant::platform::AppState, shutdown: &CancellationToken) {
+    if let Some(addr) = state.config.metrics_addr {
+        let (db, backups) = (state.db.clone(), state.config.backup_dir.clone());
+        tokio::spawn(volant::platform::metrics::serve_internal(addr, db, backups, shutdown.clone()));
+    }
+}
+
 /// Runs jobs until SIGTERM or Ctrl-C, then lets running jobs finish.
 async fn worker(config: Config, concurrency: usize) -> Result<(), String> {
     tracing::info!(?config, "starting a worker");
     let state = volant::init_state(config).await.map_err(|e| format!("database: {e}"))?;
     let shutdown = CancellationToken::new();
     let workers = volant::start_workers(&state, concurrency, shutdown.clone())?;
-    if let Some(metrics_addr) = state.config.metrics_addr {
-        tokio::spawn(volant::platform::metrics::serve_internal(
-            metrics_addr,
-            state.db.clone(),
-            state.config.backup_dir.clone(),
-            shutdown.clone(),
-        ));
-    }
+    spawn_internal_metrics(&state, &shutdown);
     shutdown_signal().await;
     shutdown.cancel();
     let _ = workers.await;

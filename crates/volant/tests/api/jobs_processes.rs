@@ -3,7 +3,6 @@
 //! PostgreSQL (each job done once, each schedule once per period).
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
@@ -11,32 +10,16 @@ use volant::notify::{self, Event, Notice};
 
 use crate::backend_tests;
 use crate::helpers::TestApp;
-use crate::servers::SmtpServer;
-
-/// A `volant` process, killed when dropped (a failing test leaves none behind).
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use crate::servers::{Process, SmtpServer};
 
 fn volant(app: &TestApp, smtp: &SmtpServer, args: &[&str], dir: &std::path::Path) -> Process {
     let log = std::fs::File::create(dir.join(format!("volant-{}.log", fastrand::u32(..)))).expect("log file");
-    let child = Command::new(env!("CARGO_BIN_EXE_volant"))
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("DATABASE_URL", app.database_url())
+    let child = crate::servers::volant(&app.database_url(), dir, args)
         .env("SMTP_URL", smtp.url())
         .env("VOLANT_ADDR", "127.0.0.1:0")
         .env("VOLANT_WORKERS", "4")
         .env("VOLANT_JOB_LEASE_SECS", "3")
         .env("VOLANT_LOG_FORMAT", "json")
-        .env("VOLANT_ENCRYPTION_KEYS", "test:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
-        .stdout(Stdio::null())
         .stderr(log)
         .spawn()
         .expect("start volant");

@@ -2,7 +2,6 @@
 //! backends (the seeds' monthly restore test, made automatic); a damaged file,
 //! a database that is not empty, retention, and the commands themselves.
 
-use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use sea_orm::ConnectionTrait;
@@ -80,12 +79,9 @@ async fn the_backup_and_restore_commands_round_trip() {
     volant::fleet::demo::seed(&app.db, app.org).await.expect("fleet");
     let dir = tempfile::tempdir().expect("dir");
     let volant = |args: &[&str], database: &str| {
-        Command::new(env!("CARGO_BIN_EXE_volant"))
-            .args(args)
-            .current_dir(dir.path())
-            .env_clear()
-            .env("DATABASE_URL", database)
-            .env("VOLANT_ENCRYPTION_KEYS", "test:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+        // The command's answer is on standard output.
+        crate::servers::volant(database, dir.path(), args)
+            .stdout(std::process::Stdio::piped())
             .output()
             .expect("run volant")
     };

@@ -2,22 +2,14 @@
 //! installed by `.ci/run`; skipped outside CI when absent): files round trip,
 //! a large file goes up in parts, a backup is copied off-site with its manifest.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use object_store::aws::AmazonS3Builder;
 use volant::platform::files::FileStore;
 
 use crate::helpers::TestApp;
-
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use crate::servers::{Process, free_port};
 
 fn moto(port: u16) -> Option<Process> {
     match Command::new("moto_server")
@@ -37,7 +29,7 @@ fn moto(port: u16) -> Option<Process> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_and_backups_go_to_s3_compatible_storage() {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let port = free_port();
     let Some(_server) = moto(port) else { return };
     let endpoint = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();

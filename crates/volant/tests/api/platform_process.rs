@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::helpers::{TEST_PASSWORD, TestApp};
+use crate::servers::{free_port, volant, wait_ready};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_the_server_gracefully_and_its_logs_name_ids_not_secrets() {
@@ -16,32 +17,18 @@ async fn sigterm_stops_the_server_gracefully_and_its_logs_name_ids_not_secrets()
     let admin = app.admin().await.clone();
     let session = app.admin_session().await.to_owned();
     let dir = tempfile::tempdir().expect("dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let port = free_port();
     let log = dir.path().join("volant.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_volant"))
-        .arg("serve")
-        .current_dir(dir.path())
-        .env_clear()
-        .env("DATABASE_URL", app.database_url())
+    let mut child = volant(&app.database_url(), dir.path(), &["serve"])
         .env("VOLANT_ADDR", format!("127.0.0.1:{port}"))
         .env("VOLANT_LOG_FORMAT", "json")
         .env("RUST_LOG", "info,tower_http=debug")
-        .env("VOLANT_ENCRYPTION_KEYS", "test:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
-        .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).expect("log"))
         .spawn()
         .expect("start volant");
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
-    let mut ready = false;
-    for _ in 0..100 {
-        if http.get(format!("{base}/health/ready")).send().await.is_ok_and(|r| r.status().is_success()) {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(ready, "the server answered");
+    assert!(wait_ready(&http, &format!("{base}/health/ready")).await, "the server answered");
 
     let login = http
         .post(format!("{base}/api/v1/auth/login"))
@@ -121,30 +108,15 @@ async fn requests_are_exported_as_traces_to_an_otlp_collector() {
 
     let app = TestApp::sqlite().await;
     let dir = tempfile::tempdir().expect("dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_volant"))
-        .arg("serve")
-        .current_dir(dir.path())
-        .env_clear()
-        .env("DATABASE_URL", app.database_url())
+    let port = free_port();
+    let mut child = volant(&app.database_url(), dir.path(), &["serve"])
         .env("VOLANT_ADDR", format!("127.0.0.1:{port}"))
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{collector_addr}"))
-        .env("VOLANT_ENCRYPTION_KEYS", "test:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
-        .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("start volant");
     let http = reqwest::Client::new();
-    let mut answered = false;
-    for _ in 0..100 {
-        if http.get(format!("http://127.0.0.1:{port}/health/ready")).send().await.is_ok_and(|r| r.status().is_success())
-        {
-            answered = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(answered);
+    assert!(wait_ready(&http, &format!("http://127.0.0.1:{port}/health/ready")).await);
     assert_eq!(
         http.get(format!("http://127.0.0.1:{port}/api/v1/garages")).send().await.expect("request").status(),
         401

@@ -4,7 +4,7 @@
 //! accepted request fails, no write is lost or doubled, no job runs twice, and
 //! the sign-in limit holds across the instances.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,25 +12,7 @@ use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 use crate::helpers::{TEST_PASSWORD, TestApp};
-use crate::servers::SmtpServer;
-
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port()
-}
-
-fn reachable(port: u16) -> bool {
-    std::net::TcpStream::connect_timeout(&format!("127.0.0.1:{port}").parse().expect("addr"), Duration::from_secs(1))
-        .is_ok()
-}
+use crate::servers::{Process, SmtpServer, free_port, reachable};
 
 fn nginx() -> Option<&'static str> {
     for path in ["/usr/sbin/nginx", "/usr/bin/nginx"] {
@@ -68,19 +50,13 @@ async fn two_instances_behind_nginx_lose_nothing_when_one_stops() {
     let start = |args: &[&str], port: u16| {
         let log = std::fs::File::create(dir.path().join(format!("volant-{port}.log"))).expect("log");
         Process(
-            Command::new(env!("CARGO_BIN_EXE_volant"))
-                .args(args)
-                .current_dir(dir.path())
-                .env_clear()
-                .env("DATABASE_URL", app.database_url())
+            crate::servers::volant(&app.database_url(), dir.path(), args)
                 .env("VOLANT_ADDR", format!("127.0.0.1:{port}"))
                 .env("VOLANT_WORKERS", "0")
                 .env("REDIS_URL", "redis://127.0.0.1:6379")
                 .env("VOLANT_REDIS_PREFIX", &prefix)
                 .env("SMTP_URL", smtp.url())
                 .env("VOLANT_LOG_FORMAT", "json")
-                .env("VOLANT_ENCRYPTION_KEYS", "test:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
-                .stdout(Stdio::null())
                 .stderr(log)
                 .spawn()
                 .expect("start volant"),
@@ -116,14 +92,7 @@ async fn two_instances_behind_nginx_lose_nothing_when_one_stops() {
     );
     let base = format!("http://127.0.0.1:{proxy}");
     let http = reqwest::Client::new();
-    let mut ready = false;
-    for _ in 0..100 {
-        if http.get(format!("{base}/health/ready")).send().await.is_ok_and(|r| r.status().is_success()) {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let ready = crate::servers::wait_ready(&http, &format!("{base}/health/ready")).await;
     assert!(ready, "nginx passes requests");
 
     // A token (one sign-in), then the limit: 5 attempts a minute per address

@@ -143,3 +143,49 @@ impl SmsProvider {
         *self.status.lock().expect("status") = status;
     }
 }
+
+/// A child process, killed when dropped (a failing test leaves none behind).
+pub struct Process(pub std::process::Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port free on loopback right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port()
+}
+
+/// Whether something listens on this loopback port.
+pub fn reachable(port: u16) -> bool {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok()
+}
+
+/// `volant <args>` on the test's database, in `dir`, with the test encryption key
+/// and nothing else from the environment; add what the test needs.
+pub fn volant(database_url: &str, dir: &std::path::Path, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_volant"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("DATABASE_URL", database_url)
+        .env("VOLANT_ENCRYPTION_KEYS", "test:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+        .stdout(std::process::Stdio::null());
+    command
+}
+
+/// Waits (10 s at most) until `url` answers 2xx.
+pub async fn wait_ready(http: &reqwest::Client, url: &str) -> bool {
+    for _ in 0..100 {
+        if http.get(url).send().await.is_ok_and(|r| r.status().is_success()) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
