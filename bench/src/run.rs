@@ -78,6 +78,7 @@ pub const SCENARIOS: &[(&str, Kind)] = &[
     ("create_vehicle", Kind::Write),
     ("create_quote", Kind::Write),
     ("school_week", Kind::Read),
+    ("inbox", Kind::Read),
     ("update_vehicle", Kind::Write),
     ("mixed", Kind::Mixed),
     ("login", Kind::Login),
@@ -199,6 +200,9 @@ pub async fn prepare_database(url: &str, scale: Scale, reseed: bool) -> Result<O
         // A database seeded before the school existed gets its school now.
         if seed::lesson_count(&state.db).await.map_err(|e| e.to_string())? == 0 {
             seed::seed_school(&state.db, state.default_org).await?;
+        }
+        if seed::notification_count(&state.db).await.map_err(|e| e.to_string())? == 0 {
+            seed::seed_notifications(&state.db, state.default_org).await?;
         }
         return Ok(None);
     }

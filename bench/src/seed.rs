@@ -230,6 +230,7 @@ pub async fn seed(db: &DatabaseConnection, first_org: OrgId, scale: Scale) -> Re
     }
     seed_clients(db, first_org, scale.clients, epoch, &mut rng).await?;
     seed_school(db, first_org).await?;
+    seed_notifications(db, first_org).await?;
     // Fresh statistics, as a production database would have after autovacuum.
     db.execute_unprepared("ANALYZE").await.map_err(err)?;
     let seconds = started.elapsed().as_secs_f64();
@@ -601,6 +602,49 @@ pub async fn seed_school(db: &DatabaseConnection, org: OrgId) -> Result<(), Stri
     }
     txn.commit().await.map_err(err)?;
     eprintln!("  school: {} instructors, {} candidates, {} lessons", teachers.len(), people.len(), lessons.len());
+    Ok(())
+}
+
+/// Notifications in the benchmark user's inbox (a reused database may predate them).
+pub async fn notification_count(db: &DatabaseConnection) -> Result<u64, sea_orm::DbErr> {
+    volant::notify::service::entity::Entity::find().count(db).await
+}
+
+/// 5,000 notifications for the benchmark user, one in five unread: the bell's
+/// count and the inbox's first page read among them.
+pub async fn seed_notifications(db: &DatabaseConnection, org: OrgId) -> Result<(), String> {
+    use sea_orm::{ColumnTrait, QueryFilter, Set};
+    use volant::notify::service::entity as notification;
+    let err = |e: sea_orm::DbErr| e.to_string();
+    let user = volant::identity::users::entity::Entity::find()
+        .filter(volant::identity::users::entity::Column::OrganizationId.eq(org.get()))
+        .filter(volant::identity::users::entity::Column::EmailNormalized.eq(BENCH_EMAIL))
+        .one(db)
+        .await
+        .map_err(err)?
+        .ok_or("the benchmark user is missing")?;
+    let start = Utc::now() - Duration::days(60);
+    for batch in 0..10 {
+        let rows = (0..500).map(|i| {
+            let n = batch * 500 + i;
+            let at = start + Duration::minutes(n * 17);
+            notification::ActiveModel {
+                organization_id: Set(org.get()),
+                event: Set("lesson_changed".to_owned()),
+                user_id: Set(Some(user.id)),
+                recipient: Set(BENCH_EMAIL.to_owned()),
+                title: Set(format!("Leçon réservée n° {n}")),
+                body: Set("Leçon réservée le lundi à 10:00 avec Karim Benali.".to_owned()),
+                link: Set(Some("/school/planning".to_owned())),
+                in_app: Set(true),
+                created_at: Set(at),
+                read_at: Set((n % 5 != 0).then_some(at)),
+                ..Default::default()
+            }
+        });
+        notification::Entity::insert_many(rows).exec(db).await.map_err(err)?;
+    }
+    eprintln!("  notifications: 5000 in the benchmark user's inbox");
     Ok(())
 }
 

@@ -72,6 +72,15 @@ local function school_week()
   return get("/api/v1/school/lessons?" .. pick(data.weeks) .. "&instructor_id=" .. pick(data.instructors))
 end
 
+-- The bell and the inbox: the unread count, or the first page of notifications,
+-- among 5,000 (one indexed keyset query each).
+local function inbox()
+  if math.random() < 0.5 then
+    return get("/api/v1/notifications/unread")
+  end
+  return get("/api/v1/notifications?limit=20")
+end
+
 local function list_garages()
   return get("/api/v1/garages")
 end
@@ -126,6 +135,7 @@ local scenarios = {
   search_clients = search_clients,
   create_quote = create_quote,
   school_week = school_week,
+  inbox = inbox,
   create_vehicle = create_vehicle,
   update_vehicle = update_vehicle,
   mixed = mixed,
