@@ -201,9 +201,7 @@ pub async fn prepare_database(url: &str, scale: Scale, reseed: bool) -> Result<O
         if seed::lesson_count(&state.db).await.map_err(|e| e.to_string())? == 0 {
             seed::seed_school(&state.db, state.default_org).await?;
         }
-        if seed::notification_count(&state.db).await.map_err(|e| e.to_string())? == 0 {
-            seed::seed_notifications(&state.db, state.default_org).await?;
-        }
+        seed::seed_notifications(&state.db, state.default_org).await?;
         return Ok(None);
     }
     if present > 0 {
