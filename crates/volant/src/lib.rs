@@ -111,7 +111,10 @@ pub fn job_registry(state: &AppState) -> Result<platform::jobs::Registry, String
                             .await
                             .map_err(platform::jobs::JobError)?;
                     }
-                    platform::backup::prune(&dir, keep).map_err(platform::jobs::JobError)?;
+                    let removed = tokio::task::spawn_blocking(move || platform::backup::prune(&dir, keep))
+                        .await
+                        .map_err(|e| platform::jobs::JobError(e.to_string()))?;
+                    removed.map_err(platform::jobs::JobError)?;
                     Ok(())
                 }
             })

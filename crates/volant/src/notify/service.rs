@@ -428,11 +428,14 @@ pub async fn preferences(db: &impl ConnectionTrait, user: i64) -> AppResult<Vec<
 pub async fn set_preferences<W: Writer>(db: &W, user: i64, choices: &[Preference]) -> AppResult<Vec<Preference>> {
     use preference_entity::Column;
     use sea_orm::sea_query::OnConflict;
+    // At most one write per event and channel, whatever the length of the list (the last word counts).
+    let choices: Vec<Preference> =
+        choices.iter().map(|c| ((c.event, c.channel), *c)).collect::<HashMap<_, _>>().into_values().collect();
     if !choices.is_empty() {
         let _turn = db.write_turn().await;
         let txn = db.begin().await?;
         let now = Utc::now();
-        for choice in choices {
+        for choice in &choices {
             preference_entity::Entity::insert(preference_entity::ActiveModel {
                 user_id: Set(user),
                 event: Set(choice.event.code().to_owned()),

@@ -98,12 +98,13 @@ async fn session(
     let mut relay_tick = tokio::time::interval(options.poll);
     let mut schedule_tick = tokio::time::interval(Duration::from_secs(5));
     let mut heartbeat = tokio::time::interval(options.lease / 3);
+    let mut offered = jobs::OfferedPeriods::new();
     let outcome = loop {
         tokio::select! {
             biased;
             () = shutdown.cancelled() => break Ok(()),
             _ = schedule_tick.tick() => {
-                if let Err(err) = jobs::offer_schedules(db, registry, Utc::now()).await {
+                if let Err(err) = jobs::offer_schedules(db, registry, Utc::now(), &mut offered).await {
                     tracing::error!(error = %err, "offering scheduled jobs failed");
                 }
             }

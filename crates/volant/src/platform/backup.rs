@@ -216,6 +216,12 @@ pub fn latest_age(dir: &Path) -> Option<Duration> {
     newest.elapsed().ok()
 }
 
+/// [`latest_age`] off the async runtime (the status page, every metrics scrape).
+pub async fn latest_age_of(dir: Option<&Path>) -> Option<Duration> {
+    let dir = dir?.to_path_buf();
+    tokio::task::spawn_blocking(move || latest_age(&dir)).await.ok().flatten()
+}
+
 /// What a restore found.
 #[derive(Debug, Clone)]
 pub struct Restored {
@@ -256,10 +262,10 @@ pub async fn restore(file: &Path, into: &str) -> Result<Restored, String> {
         let _ = target.close().await;
         let path = sqlite_path(into)?;
         let partial = path.with_extension("restoring");
-        std::fs::copy(file, &partial).map_err(|e| e.to_string())?;
-        std::fs::rename(&partial, &path).map_err(|e| e.to_string())?;
+        tokio::fs::copy(file, &partial).await.map_err(|e| e.to_string())?;
+        tokio::fs::rename(&partial, &path).await.map_err(|e| e.to_string())?;
         for suffix in ["-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            let _ = tokio::fs::remove_file(format!("{}{suffix}", path.display())).await;
         }
     }
     let restored = db::connect(&DbSettings::new(into, 2)).await.map_err(|e| format!("restored database: {e}"))?;

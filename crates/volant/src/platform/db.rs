@@ -141,3 +141,17 @@ pub fn statement(backend: DatabaseBackend, sql: &str, values: Vec<sea_orm::Value
     };
     sea_orm::Statement::from_sql_and_values(backend, sql, values)
 }
+
+/// Connections open in the pool, and how many of them are idle.
+pub fn pool_usage(db: &DatabaseConnection) -> (u32, usize) {
+    match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        _ => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+    }
+}

@@ -393,12 +393,24 @@ impl Registry {
     }
 }
 
+/// The periods a process has already seen queued, per scheduled kind: it then
+/// offers each schedule once per period instead of writing every few seconds.
+pub type OfferedPeriods = HashMap<&'static str, i64>;
+
 /// Queues the scheduled jobs of the current period that no instance has queued yet.
-pub async fn offer_schedules(db: &DatabaseConnection, registry: &Registry, now: DateTime<Utc>) -> Result<usize, DbErr> {
+pub async fn offer_schedules(
+    db: &DatabaseConnection,
+    registry: &Registry,
+    now: DateTime<Utc>,
+    offered: &mut OfferedPeriods,
+) -> Result<usize, DbErr> {
     let mut queued = 0;
     for schedule in registry.schedules() {
         let every = i64::try_from(schedule.every.as_secs().max(1)).unwrap_or(i64::MAX);
         let start = now.timestamp() - now.timestamp().rem_euclid(every);
+        if offered.get(schedule.kind) == Some(&start) {
+            continue;
+        }
         let period = DateTime::from_timestamp(start, 0).unwrap_or(now);
         let key = format!("schedule:{}:{}", schedule.kind, period.format("%Y-%m-%dT%H:%M:%SZ"));
         let job =
@@ -407,6 +419,8 @@ pub async fn offer_schedules(db: &DatabaseConnection, registry: &Registry, now: 
         if enqueue(db, job).await?.is_some() {
             queued += 1;
         }
+        // Queued here or by another instance: either way, this period is done.
+        offered.insert(schedule.kind, start);
     }
     Ok(queued)
 }
@@ -443,18 +457,21 @@ pub async fn run_worker(
     let mut running = tokio::task::JoinSet::new();
     let mut schedule_tick = tokio::time::interval(Duration::from_secs(5));
     let mut heartbeat = tokio::time::interval(options.lease / 3);
+    let mut offered = OfferedPeriods::new();
     loop {
         tokio::select! {
             biased;
             () = shutdown.cancelled() => break,
             _ = schedule_tick.tick() => {
-                if let Err(err) = offer_schedules(&db, &registry, Utc::now()).await {
+                if let Err(err) = offer_schedules(&db, &registry, Utc::now(), &mut offered).await {
                     tracing::error!(error = %err, "offering scheduled jobs failed");
                 }
                 continue;
             }
             _ = heartbeat.tick() => {
-                if let Err(err) = extend_leases(&db, &options.name, options.lease).await {
+                if !running.is_empty()
+                    && let Err(err) = extend_leases(&db, &options.name, options.lease).await
+                {
                     tracing::error!(error = %err, "extending job leases failed");
                 }
                 continue;

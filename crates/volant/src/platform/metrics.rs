@@ -13,7 +13,7 @@ use axum::http::{Extensions, HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
 use crate::platform::AppState;
 use crate::platform::secrets::token_hash;
@@ -89,7 +89,7 @@ pub async fn scrape(State(state): State<AppState>, extensions: Extensions, heade
 /// The metrics page itself (also served alone on `VOLANT_METRICS_ADDR`).
 pub async fn render(db: &DatabaseConnection, backup_dir: Option<&std::path::Path>) -> Response {
     sample(db).await;
-    if let Some(age) = backup_dir.and_then(crate::platform::backup::latest_age) {
+    if let Some(age) = crate::platform::backup::latest_age_of(backup_dir).await {
         metrics::gauge!("backup_latest_age_seconds").set(age.as_secs_f64());
     }
     let handle = handle();
@@ -99,16 +99,7 @@ pub async fn render(db: &DatabaseConnection, backup_dir: Option<&std::path::Path
 
 /// Gauges read at scrape time: the pool, the queue, deliveries and business counts.
 async fn sample(db: &DatabaseConnection) {
-    let (size, idle) = match db.get_database_backend() {
-        DatabaseBackend::Postgres => {
-            let pool = db.get_postgres_connection_pool();
-            (pool.size(), pool.num_idle())
-        }
-        _ => {
-            let pool = db.get_sqlite_connection_pool();
-            (pool.size(), pool.num_idle())
-        }
-    };
+    let (size, idle) = crate::platform::db::pool_usage(db);
     metrics::gauge!("db_pool_connections").set(f64::from(size));
     metrics::gauge!("db_pool_idle_connections").set(idle as f64);
     let counts = [

@@ -56,21 +56,11 @@ pub async fn status(state: &AppState, actor: &Actor) -> AppResult<Status> {
         .await?
         .and_then(|row| row.try_get_by_index::<Option<String>>(0).ok().flatten())
         .unwrap_or_default();
-    let (database, pool_connections, pool_idle) = match backend {
-        DatabaseBackend::Postgres => {
-            let pool = db.get_postgres_connection_pool();
-            ("postgres", pool.size(), pool.num_idle())
-        }
-        _ => {
-            let pool = db.get_sqlite_connection_pool();
-            ("sqlite", pool.size(), pool.num_idle())
-        }
-    };
+    let database = if backend == DatabaseBackend::Postgres { "postgres" } else { "sqlite" };
+    let (pool_connections, pool_idle) = crate::platform::db::pool_usage(db);
     let config = &state.config;
-    let latest_backup = config
-        .backup_dir
-        .as_deref()
-        .and_then(crate::platform::backup::latest_age)
+    let latest_backup = crate::platform::backup::latest_age_of(config.backup_dir.as_deref())
+        .await
         .and_then(|age| chrono::Duration::from_std(age).ok())
         .map(|age| Utc::now() - age);
     let now = Utc::now();

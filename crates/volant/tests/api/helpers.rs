@@ -416,3 +416,26 @@ macro_rules! backend_tests {
         )*
     };
 }
+
+/// An e-mail queued for delivery: to whom, about what.
+#[derive(Debug, Clone)]
+pub struct QueuedEmail {
+    pub to: String,
+    pub subject: String,
+}
+
+/// The organization's latest e-mails (newest first), as the delivery rows hold them.
+pub async fn queued_emails(app: &TestApp, limit: u64) -> Vec<QueuedEmail> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    use volant::notify::outbox::entity;
+    entity::Entity::find()
+        .filter(entity::Column::OrganizationId.eq(app.org.get()))
+        .order_by_desc(entity::Column::Id)
+        .limit(limit)
+        .all(&app.db)
+        .await
+        .expect("outbox")
+        .into_iter()
+        .map(|e| QueuedEmail { to: e.to_address, subject: e.subject })
+        .collect()
+}

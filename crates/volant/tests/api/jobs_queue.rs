@@ -146,7 +146,7 @@ backend_tests! {
         let offers: Vec<_> = (0..8)
             .map(|_| {
                 let (db, registry) = (app.db.clone(), registry.clone());
-                tokio::spawn(async move { jobs::offer_schedules(&db, &registry, now).await.unwrap() })
+                tokio::spawn(async move { jobs::offer_schedules(&db, &registry, now, &mut jobs::OfferedPeriods::new()).await.unwrap() })
             })
             .collect();
         let mut queued = 0;
@@ -154,7 +154,11 @@ backend_tests! {
             queued += offer.await.unwrap();
         }
         assert_eq!(queued, 1, "one instance wins the period");
-        assert_eq!(jobs::offer_schedules(&app.db, &registry, now + chrono::Duration::hours(1)).await.unwrap(), 1, "the next period");
+        // One process remembers the period it saw queued: no write until the next one.
+        let mut offered = jobs::OfferedPeriods::new();
+        assert_eq!(jobs::offer_schedules(&app.db, &registry, now, &mut offered).await.unwrap(), 0);
+        assert_eq!(offered.len(), 1);
+        assert_eq!(jobs::offer_schedules(&app.db, &registry, now + chrono::Duration::hours(1), &mut offered).await.unwrap(), 1, "the next period");
         let rows = app.db.query_all_raw(sea_orm::Statement::from_string(app.db.get_database_backend(), "SELECT idempotency_key FROM jobs WHERE kind = 'test.tick'")).await.unwrap();
         assert_eq!(rows.len(), 2);
     }

@@ -38,7 +38,7 @@ backend_tests! {
         let response = app.post_json(&format!("/api/v1/school/exam-sessions/{theory}/registrations"), &json!({ "candidate_id": newcomer })).await;
         assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
         app.post_json(&format!("/api/v1/school/exam-sessions/{theory}/registrations"), &json!({ "candidate_id": newcomer })).await.problem(StatusCode::CONFLICT, "already_registered");
-        let outbox = volant::notify::outbox::recent(&app.db, app.org, 10).await.unwrap();
+        let outbox = crate::helpers::queued_emails(&app, 10).await;
         assert!(outbox.iter().any(|e| e.to == "nouveau@example.fr" && e.subject.starts_with("Inscription à l'examen")), "{outbox:?}");
 
         // Theory passed but not enough driving (20 h by default).
@@ -97,7 +97,7 @@ backend_tests! {
         let mine = app.get_as(&lea_token, "/api/v1/school/exam-results").await.json();
         assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
         assert_eq!(app.get(&format!("/api/v1/school/candidates/{lea}")).await.json()["theory_status"], "passed");
-        let outbox = volant::notify::outbox::recent(&app.db, app.org, 10).await.unwrap();
+        let outbox = crate::helpers::queued_emails(&app, 10).await;
         assert!(outbox.iter().any(|e| e.to == "lea.examen@example.fr" && e.subject.contains("reçu")), "{outbox:?}");
 
         // Immutable even to SQL.

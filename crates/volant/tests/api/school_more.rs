@@ -51,7 +51,7 @@ backend_tests! {
         let reminders = volant::school::planning::reminders::send_due;
         assert_eq!(reminders(&app.db, Utc::now()).await.unwrap(), 1);
         assert_eq!(reminders(&app.db, Utc::now()).await.unwrap(), 0, "once");
-        let outbox = volant::notify::outbox::recent(&app.db, app.org, 20).await.unwrap();
+        let outbox = crate::helpers::queued_emails(&app, 20).await;
         let subjects: Vec<&str> = outbox.iter().filter(|e| e.subject.starts_with("Rappel")).map(|e| e.subject.as_str()).collect();
         assert_eq!(subjects.len(), 1, "{subjects:?}");
         // A day later, the next lesson's turn.
@@ -143,7 +143,7 @@ backend_tests! {
         let thread_id = thread.json()["id"].as_i64().unwrap();
         assert_eq!(thread.json()["candidate_id"], lea);
         // Her instructor was told, and sees one unread message.
-        let outbox = volant::notify::outbox::recent(&app.db, app.org, 10).await.unwrap();
+        let outbox = crate::helpers::queued_emails(&app, 10).await;
         assert!(outbox.iter().any(|e| e.to == "messages.moniteur@example.fr" && e.subject == "Nouveau message : Leçon de jeudi"), "{outbox:?}");
         assert_eq!(as_user(&app, &teacher_token, Method::GET, "/api/v1/school/unread", None).await.json()["unread"], 1);
         assert_eq!(as_user(&app, &lea_token, Method::GET, "/api/v1/school/unread", None).await.json()["unread"], 0, "one's own message is read");
@@ -157,7 +157,7 @@ backend_tests! {
         let answer = as_user(&app, &teacher_token, Method::POST, &format!("/api/v1/school/threads/{thread_id}/messages"), Some(&json!({ "body": "Oui, c'est noté." }))).await;
         assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text());
         assert_eq!(as_user(&app, &lea_token, Method::GET, "/api/v1/school/unread", None).await.json()["unread"], 1);
-        let outbox = volant::notify::outbox::recent(&app.db, app.org, 10).await.unwrap();
+        let outbox = crate::helpers::queued_emails(&app, 10).await;
         assert!(outbox.iter().any(|e| e.to == "messages.lea@example.fr"), "{outbox:?}");
 
         // Another candidate and another instructor see nothing of it.

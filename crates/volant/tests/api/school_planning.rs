@@ -220,7 +220,7 @@ backend_tests! {
         let response = app.put_json(&format!("/api/v1/school/lessons/{first}"), &json!({ "starts_at": at(3, 23, 0), "ends_at": at(3, 23, 45) })).await;
         response.problem(StatusCode::CONFLICT, "outside_availability");
         // The candidate was told of the booking and of the move.
-        let outbox = volant::notify::outbox::recent(&app.db, app.org, 20).await.expect("outbox");
+        let outbox = crate::helpers::queued_emails(&app, 20).await;
         let subjects: Vec<&str> = outbox.iter().filter(|e| e.to == "lea@example.fr").map(|e| e.subject.as_str()).collect();
         assert!(subjects.iter().any(|s| s.starts_with("Leçon réservée")), "{subjects:?}");
         assert!(subjects.iter().any(|s| s.starts_with("Leçon déplacée")), "{subjects:?}");

@@ -219,7 +219,7 @@ backend_tests! {
         // The vehicle cannot disappear with its history.
         app.delete(&format!("/api/v1/vehicles/{id}")).await.problem(StatusCode::CONFLICT, "vehicle_has_history");
         // Tyres and brakes never done at 61,000 km: the consenting owner gets one reminder.
-        let mail = volant::notify::outbox::recent(&app.db, app.org, 10).await.expect("outbox");
+        let mail = crate::helpers::queued_emails(&app, 10).await;
         let reminders: Vec<_> = mail.iter().filter(|m| m.subject.contains("QT-600-AA")).collect();
         assert_eq!(reminders.len(), 1, "{mail:?}");
         assert_eq!(reminders[0].to, "jeanne@exemple.fr");
@@ -262,7 +262,7 @@ backend_tests! {
         let later = today().checked_add_days(Days::new(14)).expect("date");
         assert_eq!(service(&app.db, later).await.expect("run"), 1);
         assert_eq!(service(&app.db, later).await.expect("run"), 0, "re-runs raise nothing");
-        let mail = volant::notify::outbox::recent(&app.db, app.org, 20).await.expect("outbox");
+        let mail = crate::helpers::queued_emails(&app, 20).await;
         let digests: Vec<&str> = mail.iter().filter(|m| m.subject.contains("alerte")).map(|m| m.to.as_str()).collect();
         assert!(digests.contains(&manager.email.as_str()), "{mail:?}");
         assert!(!digests.contains(&"atelier@garage.fr"), "staff are not managers");
