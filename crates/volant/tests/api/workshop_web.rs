@@ -202,4 +202,54 @@ backend_tests! {
         let bad = app.post_form(&format!("/vehicles/{vehicle}/maintenance/rules"), &[("kind", "oil_service"), ("name", ""), ("active", "on")]).await;
         assert!(html(&follow(&app, &bad).await).contains("Ce champ est obligatoire."));
     }
+
+    async fn a_partly_accepted_quote_counts_only_the_accepted_lines_everywhere(app) {
+        let client = app.post_json("/api/v1/clients", &json!({ "name": "Jeanne Martin" })).await.json()["id"].as_i64().expect("client");
+        let created = app.post_json("/api/v1/quotes", &json!({
+            "client_id": client,
+            "line_decisions": true,
+            "lines": [
+                { "kind": "labour", "description": "Distribution", "unit_price": "150", "vat_rate": 20 },
+                { "kind": "part", "description": "Kit courroie", "unit_price": "80.20", "vat_rate": 20 },
+                { "kind": "part", "description": "Liquide de refroidissement", "unit_price": "30", "vat_rate": 20 },
+                { "kind": "part", "description": "Balais d'essuie-glace", "unit_price": "12.40", "vat_rate": 20 }
+            ]
+        })).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+        let quote = created.json();
+        let id = quote["id"].as_i64().expect("id");
+        assert_eq!(quote["totals"]["incl_tax"], "327.12");
+        let sent = app.post_json(&format!("/api/v1/quotes/{id}/send"), &json!({})).await.json();
+        let path = sent["share_link"]["path"].as_str().expect("share path").to_owned();
+        let lines: Vec<String> = quote["lines"].as_array().expect("lines").iter().map(|l| l["id"].as_i64().expect("id").to_string()).collect();
+        // The client unticks the wipers (12,40 € excl. tax) on the share page and accepts.
+        let mut fields = vec![("decision", "accept"), ("lines_offered", "1")];
+        fields.extend(lines[..3].iter().map(|l| ("line", l.as_str())));
+        let decided = as_client(&app, form_post(&format!("{path}/decision"), &fields)).await;
+        assert_eq!(decided.status, StatusCode::SEE_OTHER);
+
+        // API: the quote, and the list's summary.
+        let quote = app.get(&format!("/api/v1/quotes/{id}")).await.json();
+        assert_eq!(quote["status"], "accepted");
+        assert_eq!((quote["totals"]["excl_tax"].clone(), quote["totals"]["vat_total"].clone(), quote["totals"]["incl_tax"].clone()), (json!("260.20"), json!("52.04"), json!("312.24")));
+        assert_eq!(quote["original_totals"]["incl_tax"], "327.12");
+        let listed = app.get("/api/v1/quotes?status=accepted").await.json();
+        assert_eq!(listed[0]["total_incl_tax"], "312.24");
+        assert_eq!(listed[0]["total_excl_tax"], "260.20");
+        // The dashboard's accepted amount.
+        let dashboard = app.get("/api/v1/dashboard").await.json();
+        assert_eq!(dashboard["quotes"]["amount_accepted"], "260.20", "{dashboard}");
+        // The staff page and the client's page: the accepted totals, the original ones labelled beside them.
+        for page in [html(&app.get(&format!("/quotes/{id}")).await), html(&as_client(&app, Request::get(&path).body(Body::empty()).expect("request")).await)] {
+            assert!(page.contains("312,24\u{a0}€") && page.contains("Devis initial, toutes lignes") && page.contains("327,12\u{a0}€"), "{page}");
+            assert!(page.contains("data-testid=\"total-incl\">312,24\u{a0}€"), "the grand total is the accepted one: {page}");
+        }
+        // The PDF, read back by an independent reader.
+        let pdf = app.get(&format!("/api/v1/quotes/{id}/pdf")).await;
+        if let Some(text) = crate::workshop_quotes::pdf_text(&pdf.body) {
+            let total_line = text.lines().find(|l| l.contains("Total TTC")).expect("total line");
+            assert!(total_line.contains("312,24"), "{text}");
+            assert!(text.contains("ligne refusée par le client") && text.contains("Devis initial, toutes lignes") && text.contains("327,12"), "{text}");
+        }
+    }
 }

@@ -180,6 +180,15 @@ pub fn render(doc: &QuoteDocument) -> AppResult<Vec<u8>> {
         layout.text(right - 6.0, y, if strong { 10.0 } else { BODY }, strong, Align::Right, value);
     }
     layout.y = top + summary_h.max(totals_h) + 16.0;
+    if let Some(original) = &quote.original_totals {
+        // The totals above are the accepted lines'; the quote as first sent stays readable.
+        let text = tr.format(
+            "pdf.original_total",
+            &[("excl", &amount(original.excl_tax)), ("incl", &amount(original.incl_tax))],
+        );
+        layout.text(right - 6.0, layout.y, SMALL, false, Align::Right, text);
+        layout.y += LINE;
+    }
 
     // Notes and terms.
     for (title, text) in

@@ -202,7 +202,10 @@ pub struct Quote {
     /// Whether the client may accept some lines and decline others.
     pub line_decisions: bool,
     pub lines: Vec<QuoteLine>,
+    /// What the quote comes to: once accepted line by line, the accepted lines only.
     pub totals: QuoteTotals,
+    /// The totals of every line, when the client declined some of them (else null).
+    pub original_totals: Option<QuoteTotals>,
     pub sent_at: Option<chrono::DateTime<Utc>>,
     pub decided_at: Option<chrono::DateTime<Utc>>,
     /// Where the decision came from.
@@ -263,13 +266,29 @@ fn assemble_lines(rows: Vec<line::Model>, decimals: u32) -> Vec<QuoteLine> {
         .collect()
 }
 
+/// The totals of the lines a quote counts: after a partial acceptance, the accepted
+/// ones (and the totals of all lines beside them); otherwise every line. Every place
+/// that shows or sums a quote takes its totals from here or from the stored columns
+/// written with it.
+fn quote_totals(status: QuoteStatus, lines: &[QuoteLine], decimals: u32) -> (Totals, Option<Totals>) {
+    let all = || money::totals(lines.iter().map(|l| (l.total_excl_tax, l.vat_rate)), decimals);
+    let declined = lines.iter().any(|l| l.accepted == Some(false));
+    if status == QuoteStatus::Accepted && declined {
+        let accepted = lines.iter().filter(|l| l.accepted != Some(false));
+        (money::totals(accepted.map(|l| (l.total_excl_tax, l.vat_rate)), decimals), Some(all()))
+    } else {
+        (all(), None)
+    }
+}
+
 fn assemble(m: quote::Model, rows: Vec<line::Model>) -> Quote {
     let decimals = u32::from(organizations::currency_decimals(&m.currency).unwrap_or(2));
     let lines = assemble_lines(rows, decimals);
-    let totals = money::totals(lines.iter().map(|l| (l.total_excl_tax, l.vat_rate)), decimals).into();
+    let status = status_of(&m);
+    let (totals, original) = quote_totals(status, &lines, decimals);
     Quote {
         id: m.id,
-        status: status_of(&m),
+        status,
         number: m.number,
         client_id: m.client_id,
         vehicle_id: m.vehicle_id,
@@ -280,7 +299,8 @@ fn assemble(m: quote::Model, rows: Vec<line::Model>) -> Quote {
         terms: m.terms,
         line_decisions: m.line_decisions,
         lines,
-        totals,
+        totals: totals.into(),
+        original_totals: original.map(Into::into),
         sent_at: m.sent_at,
         decided_at: m.decided_at,
         decision_ip: m.decision_ip,
@@ -405,7 +425,7 @@ pub(crate) fn validate_lines(v: &mut Validator, lines: &[LineInput]) -> Vec<Vali
     let mut valid = Vec::with_capacity(lines.len().min(MAX_LINES));
     for (i, l) in lines.iter().enumerate().take(MAX_LINES) {
         let field = |name: &str| format!("lines[{i}].{name}");
-        let description = v.required_text(&field("description"), l.description.as_deref(), 500);
+        let description = v.required_long_text(&field("description"), l.description.as_deref(), 500);
         let quantity = l.quantity.unwrap_or(Decimal::ONE);
         let quantity_milli = money::to_scaled(quantity, 3).filter(|q| *q > 0 && *q <= MAX_QUANTITY * 1000);
         if quantity_milli.is_none() {
@@ -461,9 +481,9 @@ fn validate(input: &QuoteInput, settings: &WorkshopSettings, today: NaiveDate) -
     if valid_until < issue_date {
         v.add("valid_until", Msg::new("quote.valid_until_before_issue"));
     }
-    let notes = v.optional_text("notes", input.notes.as_deref(), 5000);
+    let notes = v.optional_long_text("notes", input.notes.as_deref(), 5000);
     let terms = match input.terms.as_deref() {
-        Some(text) => v.optional_text("terms", Some(text), 5000),
+        Some(text) => v.optional_long_text("terms", Some(text), 5000),
         None => settings.quote_terms.clone(),
     };
     let lines = validate_lines(&mut v, &input.lines);
@@ -556,8 +576,8 @@ pub async fn update_settings<C: Writer>(
     if !(1..=365).contains(&input.quote_validity_days) {
         v.add("quote_validity_days", Msg::new("quote.validity_invalid"));
     }
-    let terms = v.optional_text("quote_terms", input.quote_terms.as_deref(), 5000);
-    let legal = v.optional_text("legal_mentions", input.legal_mentions.as_deref(), 2000);
+    let terms = v.optional_long_text("quote_terms", input.quote_terms.as_deref(), 5000);
+    let legal = v.optional_long_text("legal_mentions", input.legal_mentions.as_deref(), 2000);
     v.finish()?;
     let before = settings(db, actor.org).await?;
     let after = WorkshopSettings {
@@ -1126,7 +1146,21 @@ async fn decide_in(
                 .await?;
         }
     }
-    let after = get(txn, actor.org, id).await?;
+    let mut after = get(txn, actor.org, id).await?;
+    if after.original_totals.is_some() {
+        // Lists, sums and the dashboard read the stored totals: they count the accepted lines only.
+        let decimals = after.decimals();
+        let (totals, _) = quote_totals(after.status, &after.lines, decimals);
+        let (excl, vat, incl) = totals_minor(&totals, decimals)?;
+        quote::Entity::update_many()
+            .col_expr(quote::Column::TotalExclMinor, Expr::value(excl))
+            .col_expr(quote::Column::TotalVatMinor, Expr::value(vat))
+            .col_expr(quote::Column::TotalInclMinor, Expr::value(incl))
+            .filter(quote::Column::Id.eq(id))
+            .exec(txn)
+            .await?;
+        after = get(txn, actor.org, id).await?;
+    }
     audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
     tracing::info!(quote_id = id, status = to.as_str(), "quote decided");
     Ok(after)

@@ -160,6 +160,8 @@ pub struct QuoteView {
     pub total_excl: String,
     pub total_vat: String,
     pub total_incl: String,
+    /// Every line's totals (excl., incl. tax) beside the accepted ones, after a partial acceptance.
+    pub original: Option<(String, String)>,
     pub decided_at: String,
 }
 
@@ -193,6 +195,7 @@ impl QuoteView {
             total_excl: money(q.totals.excl_tax),
             total_vat: money(q.totals.vat_total),
             total_incl: money(q.totals.incl_tax),
+            original: q.original_totals.as_ref().map(|t| (money(t.excl_tax), money(t.incl_tax))),
             decided_at: q.decided_at.map(|at| i18n::local_time(at, "%d/%m/%Y %H:%M")).unwrap_or_default(),
             lines,
             vat,
