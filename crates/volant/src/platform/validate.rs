@@ -46,6 +46,24 @@ impl Validator {
         }
     }
 
+    /// A present, non-blank text that may span lines (a message, notes, terms),
+    /// trimmed, line breaks normalized to `\n`.
+    pub fn required_long_text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {
+        let result = match value.map(str::trim) {
+            None | Some("") => Err(Msg::new("field.required")),
+            Some(text) => bounded_lines(text, max),
+        };
+        self.check(field, result)
+    }
+
+    /// An optional text that may span lines: blank means absent.
+    pub fn optional_long_text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {
+        match value.map(str::trim) {
+            None | Some("") => None,
+            Some(text) => self.check(field, bounded_lines(text, max)),
+        }
+    }
+
     pub fn required<T>(&mut self, field: &str, value: Option<T>) -> Option<T> {
         self.check(field, value.ok_or_else(|| Msg::new("field.required")))
     }
@@ -70,13 +88,56 @@ fn bounded(text: &str, max: usize) -> Result<String, Msg> {
     }
 }
 
-/// A plausible e-mail address (one `@`, a dotted domain, no spaces), trimmed.
+/// A text on several lines: `\r\n` and lone `\r` become `\n`; tabs stay; any other
+/// control character is refused. The length counts the normalized text.
+fn bounded_lines(text: &str, max: usize) -> Result<String, Msg> {
+    let normalized = text.replace("\r\n", "\n").replace('\r', "\n");
+    if normalized.chars().count() > max {
+        Err(Msg::new("field.too_long").arg("max", max))
+    } else if normalized.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        Err(Msg::new("field.control_chars"))
+    } else {
+        Ok(normalized)
+    }
+}
+
+/// An e-mail address a mail server will take, trimmed: parsed as one bare address
+/// (lettre's RFC 5321 parser, the one that later sends to it), with a dotted
+/// domain. Display names, lists, brackets and quotes are refused.
 pub fn check_email(email: &str) -> Result<String, Msg> {
     let email = email.trim();
-    let valid = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
-        })
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-    if valid { Ok(email.to_owned()) } else { Err(Msg::new("user.email_invalid")) }
+    let parsed = (email.len() <= 254).then(|| email.parse::<lettre::Address>().ok()).flatten();
+    match parsed {
+        Some(address)
+            if address.domain().contains('.')
+                && !address.domain().starts_with('.')
+                && !address.domain().ends_with('.')
+                && address.to_string() == email =>
+        {
+            Ok(email.to_owned())
+        }
+        _ => Err(Msg::new("user.email_invalid")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_texts_keep_their_lines_and_short_ones_refuse_them() {
+        let mut v = Validator::new();
+        let text = " Bonjour,\r\nà demain 🚗\rÉlodie\n\tfin ";
+        assert_eq!(
+            v.optional_long_text("notes", Some(text), 100).as_deref(),
+            Some("Bonjour,\nà demain 🚗\nÉlodie\n\tfin")
+        );
+        assert_eq!(v.required_long_text("body", Some("a\u{0}b"), 100), None);
+        assert_eq!(v.required_long_text("body", Some("a\u{1b}[31m"), 100), None);
+        assert_eq!(v.required_text("name", Some("Jean\nDupont"), 100), None);
+        assert_eq!(v.optional_text("plate", Some("AB-123\r\n-CD"), 100), None);
+        assert!(v.required_long_text("body", Some("é\r\né"), 3).is_some(), "CR LF counts as one");
+        assert_eq!(v.errors.len(), 4);
+        assert!(v.errors.iter().all(|e| e.field != "notes"));
+    }
 }

@@ -293,8 +293,14 @@ impl FormErrors {
         self.0.push((field.to_owned(), message));
     }
 
+    /// The message of `field`, or of a part of it (`days_off[2].reason` marks `days_off`).
     pub fn get(&self, field: &str) -> Option<&str> {
-        self.0.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+        let is_part = |f: &str| f.strip_prefix(field).is_some_and(|rest| rest.starts_with(['[', '.']));
+        self.0
+            .iter()
+            .find(|(f, _)| f == field)
+            .or_else(|| self.0.iter().find(|(f, _)| is_part(f)))
+            .map(|(_, m)| m.as_str())
     }
 
     pub fn is_empty(&self) -> bool {

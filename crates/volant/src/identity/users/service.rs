@@ -379,7 +379,22 @@ mod tests {
     fn email_rules() {
         assert_eq!(check_email(" Jean@Garage.fr ").ok().as_deref(), Some("Jean@Garage.fr"));
         assert_eq!(normalize_email(" Jean@Garage.FR "), "jean@garage.fr");
-        for bad in ["jean", "@garage.fr", "jean@garage", "jean @garage.fr", "jean@.fr"] {
+        for ok in ["jean.dupont+devis@garage.fr", "o'neil@example.org", "élodie@exemple.fr"] {
+            assert_eq!(check_email(ok).ok().as_deref(), Some(ok), "{ok}");
+        }
+        for bad in [
+            "jean",
+            "@garage.fr",
+            "jean@garage",
+            "jean @garage.fr",
+            "jean@.fr",
+            "a@@b.fr",
+            "a,b@example.org",
+            "<a@example.org>",
+            "Jean <a@example.org>",
+            "x\"><svg/onload=alert(1)>@example.org",
+            "a@b.fr\r\nBcc: x@y.fr",
+        ] {
             assert!(check_email(bad).is_err(), "{bad}");
         }
     }

@@ -533,7 +533,7 @@ async fn validate_result_input(db: &impl ConnectionTrait, org: OrgId, input: &Re
     if input.score.is_some_and(|s| !(0..=1000).contains(&s)) {
         v.add("score", Msg::new("school.out_of_range").arg("min", 0).arg("max", 1000));
     }
-    let notes = v.optional_text("notes", input.notes.as_deref(), 5000);
+    let notes = v.optional_long_text("notes", input.notes.as_deref(), 5000);
     let taken_on = input.taken_on.unwrap_or(today);
     if taken_on > today {
         v.add("taken_on", Msg::new("history.date_in_future"));

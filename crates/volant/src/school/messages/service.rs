@@ -231,7 +231,7 @@ async fn mark_read<C: Writer>(db: &C, thread_id: i64, user_id: i64, last_id: i64
 }
 
 fn check_body(v: &mut Validator, body: Option<&str>) -> Option<String> {
-    v.required_text("body", body, MAX_BODY)
+    v.required_long_text("body", body, MAX_BODY)
 }
 
 /// Starts a thread with its first message.

@@ -373,9 +373,11 @@ pub async fn set_availability<C: Writer>(
     let mut days: Vec<&DayOff> = input.days_off.iter().collect();
     days.sort_by_key(|d| d.day);
     days.dedup_by_key(|d| d.day);
-    if days.iter().any(|d| d.reason.as_deref().is_some_and(|r| r.chars().count() > 200)) {
-        v.add("days_off", Msg::new("field.too_long").arg("max", 200));
-    }
+    let reasons: Vec<Option<String>> = days
+        .iter()
+        .enumerate()
+        .map(|(i, d)| v.optional_text(&format!("days_off[{i}].reason"), d.reason.as_deref(), 200))
+        .collect();
     v.finish()?;
     let windows = windows.unwrap_or_default();
     let today = Utc::now().date_naive();
@@ -398,14 +400,8 @@ pub async fn set_availability<C: Writer>(
         .filter(day_off::Column::Day.gte(today))
         .exec(&txn)
         .await?;
-    for d in days.into_iter().filter(|d| d.day >= today) {
-        day_off::ActiveModel {
-            instructor_id: Set(id),
-            day: Set(d.day),
-            reason: Set(d.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned)),
-        }
-        .insert(&txn)
-        .await?;
+    for (d, reason) in days.into_iter().zip(reasons).filter(|(d, _)| d.day >= today) {
+        day_off::ActiveModel { instructor_id: Set(id), day: Set(d.day), reason: Set(reason) }.insert(&txn).await?;
     }
     let after = availability(&txn, actor.org, id).await?;
     audit::record_change(&txn, actor, ("instructor_availability", id), Some(&before), Some(&after)).await?;

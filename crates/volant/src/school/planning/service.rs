@@ -846,7 +846,7 @@ pub async fn cancel<C: Writer>(db: &C, actor: &Actor, id: i64, input: &CancelInp
     let current = find(db, actor.org, id).await?;
     let before = view(db, actor.org, current.clone()).await?;
     let mut v = Validator::new();
-    let reason = v.optional_text("reason", input.reason.as_deref(), 500);
+    let reason = v.optional_long_text("reason", input.reason.as_deref(), 500);
     v.finish()?;
     let rules = settings::get(db, actor.org).await?;
     let now = Utc::now();
@@ -894,7 +894,7 @@ pub async fn record_outcome<C: Writer>(
     if status.is_some_and(|s| !matches!(s, LessonStatus::Done | LessonStatus::NoShow)) {
         v.add("status", Msg::new("lesson.outcome_invalid"));
     }
-    let notes = v.optional_text("notes", input.notes.as_deref(), 5000);
+    let notes = v.optional_long_text("notes", input.notes.as_deref(), 5000);
     v.check("progress", crate::school::progress::check(&input.progress));
     if status == Some(LessonStatus::NoShow) && !input.progress.is_empty() {
         v.add("progress", Msg::new("progress.no_show"));

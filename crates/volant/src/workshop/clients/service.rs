@@ -146,13 +146,7 @@ fn validate(input: &ClientInput) -> AppResult<ValidClient> {
         v.add("phone", Msg::new("client.phone_invalid"));
     }
     let address = v.optional_text("address", input.address.as_deref(), 255);
-    let notes = match input.notes.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(text) if text.chars().count() > 5000 => {
-            v.add("notes", Msg::new("field.too_long").arg("max", 5000));
-            None
-        }
-        other => other.map(str::to_owned),
-    };
+    let notes = v.optional_long_text("notes", input.notes.as_deref(), 5000);
     v.finish()?;
     let name = name.ok_or_else(|| AppError::Internal("validator accepted a missing name".to_owned()))?;
     Ok(ValidClient {

@@ -417,7 +417,7 @@ fn validate(input: &InterventionInput, today: NaiveDate) -> AppResult<ValidInter
     if input.mileage_km.is_some_and(|km| !(0..=MAX_MILEAGE_KM).contains(&km)) {
         v.add("mileage_km", Msg::new("vehicle.mileage_out_of_range").arg("max", MAX_MILEAGE_KM));
     }
-    let description = v.required_text("description", input.description.as_deref(), 2000);
+    let description = v.required_long_text("description", input.description.as_deref(), 2000);
     let technician = v.optional_text("technician", input.technician.as_deref(), 120);
     let mut services: Vec<String> =
         input.services.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
