@@ -180,14 +180,20 @@ pub fn table(
         lefts.push(x);
         x += w;
     }
+    // Headings wrap within their column (a long one used to run over its neighbour).
+    let headings: Vec<Vec<String>> =
+        columns.iter().zip(&widths).map(|(c, w)| wrap(c.heading, BODY, true, w - 8.0)).collect();
+    let heading_h = headings.iter().map(Vec::len).max().unwrap_or(1) as f32 * LINE + 6.0;
     let heading = |layout: &mut Layout| {
         let y = layout.y;
-        layout.fill(MARGIN, y, TABLE_W, 18.0, 225);
+        layout.fill(MARGIN, y, TABLE_W, heading_h, 225);
         for (i, c) in columns.iter().enumerate() {
             let x = if c.align == Align::Left { lefts[i] + 4.0 } else { lefts[i] + widths[i] - 4.0 };
-            layout.text(x, y + 12.5, BODY, true, c.align, c.heading);
+            for (n, line) in headings[i].iter().enumerate() {
+                layout.text(x, y + 12.5 + n as f32 * LINE, BODY, true, c.align, line.clone());
+            }
         }
-        layout.y += 22.0;
+        layout.y += heading_h + 4.0;
     };
     heading(&mut layout);
     for row in rows {

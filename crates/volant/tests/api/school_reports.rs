@@ -91,7 +91,8 @@ backend_tests! {
         assert_eq!(instructors.status, StatusCode::OK, "{}", instructors.text());
         let row = instructors.json()["rows"][0].clone();
         // Ten days of 24 h; 2 h booked (the late cancellation frees the slot); 1 h done.
-        assert_eq!(row, json!([row[0].clone(), "240.00", "2.00", "1.00", "0"]));
+        // 2 h of 240 h is 0.8 %, shown with one decimal (a whole percent said "0").
+        assert_eq!(row, json!([row[0].clone(), "240.00", "2.00", "1.00", "0.8"]));
         let cars = app.get(&format!("/api/v1/school/report-data/vehicle_utilisation?{}", period())).await.json();
         assert_eq!((cars["rows"][0][3].as_str(), cars["rows"][0][4].as_str()), (Some("2.00"), Some("1.00")));
 
@@ -146,5 +147,29 @@ backend_tests! {
         assert_eq!(app.get(&format!("/api/v1/school/reports/{}/file", pending.id)).await.status, StatusCode::OK);
         let list = app.get("/api/v1/school/reports").await.json();
         assert!(list.as_array().unwrap().len() >= 4 && list[0].get("content").is_none(), "{list}");
+    }
+
+    async fn pass_rates_headings_say_failed_in_every_format_and_periods_name_their_limit(app) {
+        let data = app.get("/api/v1/school/report-data/pass_rates").await;
+        assert_eq!(data.status, StatusCode::OK, "{}", data.text());
+        let data = data.json();
+        let headings: Vec<&str> = data["headings"].as_array().expect("headings").iter().filter_map(Value::as_str).collect();
+        assert_eq!(headings.get(3), Some(&"Échecs"), "{data}");
+        let page = app.get("/school/reports?kind=pass_rates").await.text();
+        assert!(!page.contains("a échoué"), "{page}");
+        let csv = String::from_utf8(ready_file(&app, "pass_rates", "csv").await.body).unwrap();
+        assert!(csv.lines().next().unwrap().contains("Reçus,Échecs,Taux (%)"), "{csv}");
+        let pdf = ready_file(&app, "pass_rates", "pdf").await;
+        if let Some(text) = crate::workshop_quotes::pdf_text(&pdf.body) {
+            assert!(text.contains("Échecs") && !text.contains("a échoué"), "{text}");
+        }
+        // A period the wrong way round, or too long, says how long it may be.
+        for query in ["from=2026-11-15&to=0117-04-30", "from=1900-01-01&to=2026-01-01"] {
+            let refused = app.get(&format!("/api/v1/school/exam-stats?{query}")).await;
+            let problem = refused.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            let message = problem["errors"][0]["message"].as_str().unwrap_or_default().to_owned();
+            assert!(message.contains("3653") && !message.contains('—'), "{problem}");
+        }
+        assert_eq!(app.get("/api/v1/school/exam-stats?from=2026-01-01&to=2026-12-31").await.status, StatusCode::OK);
     }
 }

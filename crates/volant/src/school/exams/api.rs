@@ -98,6 +98,9 @@ pub struct PeriodQuery {
     pub to: Option<NaiveDate>,
 }
 
+/// The longest period pass rates are computed over (ten years).
+const MAX_STATS_DAYS: i64 = 3653;
+
 /// Pass rates per instructor and exam type over a period (validated results only).
 #[utoipa::path(get, path = "/school/exam-stats", tag = "school exams", params(PeriodQuery),
     responses((status = 200, body = [PassRate]), (status = 422, body = Problem)))]
@@ -109,8 +112,8 @@ async fn pass_rates(
     let today = Utc::now().date_naive();
     let to = query.to.unwrap_or(today);
     let from = query.from.unwrap_or_else(|| NaiveDate::from_ymd_opt(to.year(), 1, 1).unwrap_or(to));
-    if from > to {
-        return Err(AppError::validation("from", Msg::new("lesson.range_invalid").arg("days", "—")));
+    if from > to || (to - from).num_days() > MAX_STATS_DAYS {
+        return Err(AppError::validation("to", Msg::new("report.period_invalid").arg("days", MAX_STATS_DAYS)));
     }
     Ok(Json(service::pass_rates(&state.db, org, from, to).await?))
 }

@@ -154,8 +154,16 @@ fn hours(minutes: i64) -> Cell {
     Cell::Number(Decimal::new(minutes * 100 / 60, 2))
 }
 
+/// A share in percent with one decimal (16 h of 2,352 h is 0.7 %, not 0 %).
 fn percent(part: i64, whole: i64) -> Cell {
-    if whole > 0 { Cell::Int(part * 100 / whole) } else { Cell::Empty }
+    if whole > 0 {
+        let share = Decimal::from(part) * Decimal::ONE_HUNDRED / Decimal::from(whole);
+        let mut share = share.round_dp_with_strategy(1, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+        share.rescale(1);
+        Cell::Number(share)
+    } else {
+        Cell::Empty
+    }
 }
 
 async fn zone_of(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Tz> {
@@ -235,7 +243,11 @@ pub async fn build(
                 .iter()
                 .map(|r| (r.instructor_name.clone().unwrap_or_default(), r.rate_percent.unwrap_or(0)))
                 .collect();
-            (heads(&["report.instructor", "report.exam", "report.passed", "report.failed", "report.rate"]), rows, chart)
+            (
+                heads(&["report.instructor", "report.exam", "report.passed", "report.failures", "report.rate"]),
+                rows,
+                chart,
+            )
         }
         ReportKind::CandidateHours => {
             let mut rows = Vec::new();
@@ -484,7 +496,7 @@ pub async fn render(table: Table, format: FileFormat) -> AppResult<Vec<u8>> {
 pub fn display_cell(cell: &Cell) -> String {
     match cell {
         Cell::Money(d) => money::format_decimal(*d, 2),
-        Cell::Number(d) => money::format_decimal(*d, 2),
+        Cell::Number(d) => money::format_decimal(*d, d.scale()),
         Cell::Int(n) => n.to_string(),
         Cell::Date(d) => d.format("%d/%m/%Y").to_string(),
         Cell::Text(t) => t.clone(),
@@ -715,9 +727,11 @@ pub async fn download(
                 files.get(&file_key(org.get(), id)).await.map_err(AppError::Unavailable)?.ok_or(AppError::NotFound)?;
             Ok((name, content_type, bytes))
         }
-        ("failed", ..) => {
-            Err(AppError::Conflict { code: "report_failed", field: None, message: Msg::new("report.failed") })
-        }
+        ("failed", ..) => Err(AppError::Conflict {
+            code: "report_failed",
+            field: None,
+            message: Msg::new("report.production_failed"),
+        }),
         _ => Err(AppError::Conflict { code: "report_not_ready", field: None, message: Msg::new("report.not_ready") }),
     }
 }
