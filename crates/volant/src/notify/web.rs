@@ -90,7 +90,8 @@ async fn stream(
         });
         Some((Ok(SseEvent::default().event("unread").data(data.to_string())), (receiver, db, false, closed)))
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))
+    // Fused, like every streamed body: a layer may poll once more after the end.
+    Sse::new(futures_util::StreamExt::fuse(stream)).keep_alive(KeepAlive::new().interval(Duration::from_secs(20)))
 }
 
 /// Watches for new in-app notifications (written by any instance or worker)

@@ -86,14 +86,64 @@ pub fn write_row(sheet: &mut Worksheet, row: u32, cells: Vec<Cell>, formats: &Xl
     Ok(())
 }
 
+/// Text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, or a tab or
+/// carriage return before one) gets a leading `'`, as OWASP recommends against CSV
+/// injection. Every CSV Volant writes goes through [`CsvWriter`], which applies it.
+pub fn neutralize_formula(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// The one CSV writer: UTF-8 with a byte-order mark when asked (spreadsheets read
+/// it as UTF-8), text fields neutralized against formula injection, numbers exact.
+pub struct CsvWriter {
+    inner: csv::Writer<Vec<u8>>,
+}
+
+impl CsvWriter {
+    /// A document's first chunk starts with the byte-order mark; later chunks of a
+    /// streamed document do not.
+    pub fn new(with_bom: bool) -> Self {
+        let start = if with_bom { b"\xEF\xBB\xBF".to_vec() } else { Vec::new() };
+        Self { inner: csv::Writer::from_writer(start) }
+    }
+
+    /// A row of texts (headings, or rows already turned into text).
+    pub fn text_row<I, T>(&mut self, fields: I) -> Result<(), String>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<str>,
+    {
+        let fields: Vec<String> = fields.into_iter().map(|f| neutralize_formula(f.as_ref()).into_owned()).collect();
+        self.inner.write_record(&fields).map_err(|e| e.to_string())
+    }
+
+    /// A row of typed cells: text neutralized, numbers and dates written exactly.
+    pub fn cell_row(&mut self, cells: &[Cell]) -> Result<(), String> {
+        self.inner
+            .write_record(cells.iter().map(|cell| match cell {
+                Cell::Text(t) => neutralize_formula(t).into_owned(),
+                other => other.plain(),
+            }))
+            .map_err(|e| e.to_string())
+    }
+
+    pub fn into_bytes(self) -> Result<Vec<u8>, String> {
+        self.inner.into_inner().map_err(|e| e.to_string())
+    }
+}
+
 /// A whole table as CSV, with a byte-order mark so spreadsheets read UTF-8.
 pub fn csv_bytes(headers: &[String], rows: &[Vec<Cell>]) -> Result<Vec<u8>, String> {
-    let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
-    writer.write_record(headers).map_err(|e| e.to_string())?;
+    let mut writer = CsvWriter::new(true);
+    writer.text_row(headers)?;
     for row in rows {
-        writer.write_record(row.iter().map(Cell::plain)).map_err(|e| e.to_string())?;
+        writer.cell_row(row)?;
     }
-    writer.into_inner().map_err(|e| e.to_string())
+    writer.into_bytes()
 }
 
 /// A whole table as an XLSX workbook, in memory (blocking: call it off the async runtime).
@@ -113,4 +163,24 @@ pub fn xlsx_bytes(sheet_name: &str, headers: &[String], rows: Vec<Vec<Cell>>) ->
         write_row(sheet, number, row, &formats)?;
     }
     workbook.save_to_buffer().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralized_and_numbers_kept() {
+        for hostile in ["=HYPERLINK(\"http://x\")", "+33 6 12", "-2+3", "@SUM(A1)", "\t=1", "\r=1"] {
+            assert_eq!(neutralize_formula(hostile), format!("'{hostile}"));
+        }
+        assert_eq!(neutralize_formula("Dupont"), "Dupont");
+        let bytes = csv_bytes(
+            &["=h".to_owned()],
+            &[vec![Cell::Text("=1+1".to_owned()), Cell::Money(Decimal::new(-1250, 2)), Cell::Int(-3)]],
+        )
+        .expect("csv");
+        let text = String::from_utf8(bytes).expect("utf-8");
+        assert_eq!(text, "\u{feff}'=h\n'=1+1,-12.50,-3\n");
+    }
 }

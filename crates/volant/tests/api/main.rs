@@ -22,6 +22,7 @@ mod notify_delivery;
 mod platform;
 mod platform_backup;
 mod platform_files;
+mod platform_input;
 mod platform_metrics;
 mod platform_process;
 mod platform_redis;

@@ -14,6 +14,7 @@ use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::ApiQuery;
 use crate::platform::pagination::{MAX_LIMIT, PageRequest, with_cursor};
+use crate::platform::tabular::CsvWriter;
 use crate::platform::web::{PageCtx, WebResult};
 
 pub fn router() -> Router<AppState> {
@@ -77,7 +78,7 @@ async fn export(
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> WebResult<Response> {
     let filter = query.filter()?;
-    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut writer = CsvWriter::new(false);
     let header = [
         "id",
         "occurred_at",
@@ -90,13 +91,13 @@ async fn export(
         "user_agent",
         "request_id",
     ];
-    writer.write_record(header).map_err(csv_error)?;
+    writer.text_row(header).map_err(csv_error)?;
     let mut request = PageRequest::first(MAX_LIMIT);
     loop {
         let page = list(&state.db, org, &filter, request).await?;
         for e in page.items {
             writer
-                .write_record([
+                .text_row([
                     e.id.to_string(),
                     e.occurred_at.to_rfc3339(),
                     e.actor_user_id.map(|id| id.to_string()).unwrap_or_default(),
@@ -115,7 +116,7 @@ async fn export(
             None => break,
         }
     }
-    let body = writer.into_inner().map_err(|e| AppError::Internal(format!("csv: {e}")))?;
+    let body = writer.into_bytes().map_err(csv_error)?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -127,6 +128,6 @@ async fn export(
 }
 
 #[allow(clippy::needless_pass_by_value)] // Shaped for `map_err`.
-fn csv_error(err: csv::Error) -> AppError {
+fn csv_error(err: String) -> AppError {
     AppError::Internal(format!("csv: {err}"))
 }

@@ -30,8 +30,67 @@ where
             return Err(AppError::UnsupportedMediaType);
         }
         let bytes = read_body(req, state).await?;
+        refuse_nul_in_json(&bytes)?;
         parse_json(&bytes).map(ApiJson)
     }
+}
+
+/// No person types a NUL character and PostgreSQL cannot store one in text, so a
+/// request carrying one is refused here, once for every route and every field
+/// (the same for forms below, and for paths and query strings in the router).
+fn refuse_nul_in_json(bytes: &[u8]) -> Result<(), AppError> {
+    let mut i = 0;
+    let mut found = false;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' {
+            if bytes.get(i + 1) == Some(&b'u') && bytes.get(i + 2..i + 6) == Some(b"0000".as_slice()) {
+                found = true;
+                break;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    if !found {
+        return Ok(());
+    }
+    // Only on this rare path: name the field that holds it.
+    let field =
+        serde_json::from_slice::<serde_json::Value>(bytes).ok().and_then(|v| path_to_nul(&v)).unwrap_or_default();
+    Err(nul_refused(field))
+}
+
+fn path_to_nul(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(text) => text.contains('\0').then(String::new),
+        serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+            path_to_nul(item).map(|rest| {
+                if rest.is_empty() || rest.starts_with('[') { format!("[{i}]{rest}") } else { format!("[{i}].{rest}") }
+            })
+        }),
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            path_to_nul(item).map(|rest| {
+                if rest.starts_with('[') {
+                    format!("{key}{rest}")
+                } else if rest.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{key}.{rest}")
+                }
+            })
+        }),
+        _ => None,
+    }
+}
+
+fn nul_refused(field: String) -> AppError {
+    AppError::Validation(vec![FieldError::new(field, Msg::new("field.control_chars"))])
+}
+
+/// Whether a URL-encoded text carries an encoded NUL (`%00`).
+pub fn has_encoded_nul(text: &str) -> bool {
+    text.contains("%00")
 }
 
 async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, AppError> {
@@ -130,6 +189,11 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = read_body(req, state).await?;
+        if bytes.windows(3).any(|w| w == b"%00") {
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+            let field = pairs.into_iter().find(|(_, v)| v.contains('\0')).map(|(k, _)| k).unwrap_or_default();
+            return Err(nul_refused(field));
+        }
         serde_urlencoded::from_bytes(&bytes).map(FormBody).map_err(|e| AppError::BadRequest(format!("form: {e}")))
     }
 }

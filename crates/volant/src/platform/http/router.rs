@@ -23,7 +23,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::fleet;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
-use crate::platform::http::extract::BODY_LIMIT;
+use crate::platform::http::extract::{BODY_LIMIT, has_encoded_nul};
 use crate::platform::http::{assets, openapi};
 use crate::platform::i18n::{self, Locale};
 use crate::platform::web;
@@ -80,6 +80,7 @@ pub fn build(state: AppState) -> Router {
         .layer(middleware::from_fn(web::clear_consumed_flash))
         .layer(middleware::from_fn(web::csrf_protection))
         .layer(middleware::from_fn(request_context))
+        .layer(middleware::from_fn(refuse_nul_in_url))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
@@ -117,6 +118,8 @@ pub fn build(state: AppState) -> Router {
         )
         // Outermost, so that every response, errors and timeouts included, carries CORS headers.
         .layer(cors)
+        // Around everything: it must see whether anything read the request's body.
+        .layer(middleware::from_fn(crate::platform::http::keepalive::close_when_body_unread))
         .with_state(state)
 }
 
@@ -141,6 +144,18 @@ async fn request_context(request: Request, next: Next) -> Response {
         Locale::from_accept_language(request.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
     };
     i18n::scope(locale, web::scope(html, next.run(request))).await
+}
+
+/// A NUL in a path or query string (bodies are checked by the extractors): never
+/// typed by a person, never storable in PostgreSQL text.
+async fn refuse_nul_in_url(request: Request, next: Next) -> Response {
+    let uri = request.uri();
+    if has_encoded_nul(uri.path()) || uri.query().is_some_and(has_encoded_nul) {
+        let html = !wants_api(uri.path());
+        let error = AppError::BadRequest("the address contains a NUL character".to_owned());
+        return if html { web::WebError(error).into_response() } else { error.into_response() };
+    }
+    next.run(request).await
 }
 
 fn wants_api(path: &str) -> bool {

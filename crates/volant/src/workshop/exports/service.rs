@@ -15,7 +15,7 @@ use crate::fleet::vehicles::service::{self as vehicles, VehicleFilter};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::Locale;
 use crate::platform::pagination::PageRequest;
-use crate::platform::tabular::{self, Cell};
+use crate::platform::tabular::{self, Cell, CsvWriter};
 use crate::platform::tenant::OrgId;
 use crate::workshop::clients::service as clients;
 use crate::workshop::maintenance::service::{self as maintenance, AlertFilter};
@@ -303,10 +303,6 @@ pub async fn export(
     }
 }
 
-fn csv_line(writer: &mut csv::Writer<Vec<u8>>, cells: impl IntoIterator<Item = String>) -> Result<(), std::io::Error> {
-    writer.write_record(cells).map_err(std::io::Error::other)
-}
-
 /// A header chunk (with a byte-order mark, so spreadsheets read UTF-8), then one
 /// chunk per page of rows.
 fn csv_stream(
@@ -322,15 +318,14 @@ fn csv_stream(
         Done,
     }
     fn chunk(header: Option<Vec<String>>, rows: Vec<Vec<Cell>>) -> Result<Bytes, std::io::Error> {
-        let start = if header.is_some() { b"\xEF\xBB\xBF".to_vec() } else { Vec::new() };
-        let mut writer = csv::Writer::from_writer(start);
+        let mut writer = CsvWriter::new(header.is_some());
         if let Some(header) = header {
-            csv_line(&mut writer, header)?;
+            writer.text_row(header).map_err(std::io::Error::other)?;
         }
         for row in rows {
-            csv_line(&mut writer, row.iter().map(Cell::plain))?;
+            writer.cell_row(&row).map_err(std::io::Error::other)?;
         }
-        writer.into_inner().map(Bytes::from).map_err(|e| std::io::Error::other(e.to_string()))
+        writer.into_bytes().map(Bytes::from).map_err(std::io::Error::other)
     }
     let next_step = |next: Option<i64>| next.map_or(Step::Done, |after| Step::Rows(Some(after)));
     futures_util::stream::unfold((Step::Header(first), db, dataset), move |(step, db, dataset)| async move {
@@ -349,6 +344,9 @@ fn csv_stream(
             },
         }
     })
+    // Fused: the compression layer polls its body once more after the end, and an
+    // unfused `Unfold` panics when polled again after returning `None`.
+    .fuse()
     .boxed()
 }
 
