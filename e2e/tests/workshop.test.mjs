@@ -60,8 +60,12 @@ test("create a client, write a quote with two lines, download its PDF, see the a
   await page.getByLabel("Désignation 2").fill("Remplacement des plaquettes");
   await page.getByLabel("Qté 2").fill("1,5");
   await page.getByLabel("PU HT 2").fill("60");
+  // Remarks on two lines, typed as people type them (Enter in the text area).
+  await page.getByLabel("Remarques").fill("Pneus arrière à surveiller.\nPrévoir la vidange à 95 000 km 🚗");
   await page.getByRole("button", { name: "Enregistrer" }).click();
   await page.getByText(/Devis DEV-\d{4}-0001 créé\./).waitFor();
+  const remarks = page.locator("section", { hasText: "Remarques" }).locator("p.pre");
+  assert.equal(await remarks.innerText(), "Pneus arrière à surveiller.\nPrévoir la vidange à 95 000 km 🚗");
   // 48.90 + 90.00 = 138.90 excl. tax; VAT 27.78; 166.68 incl.
   assert.equal((await page.getByTestId("total-incl").textContent()).replace(/\s/g, " "), "166,68 €");
 
@@ -76,6 +80,18 @@ test("create a client, write a quote with two lines, download its PDF, see the a
   if (process.env.E2E_SCREENSHOTS) {
     await page.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/quote.png`, fullPage: true });
   }
+
+  // The client list as a spreadsheet, downloaded by the browser (it asks for gzip).
+  await page.goto(`${server.url}/clients`);
+  const [csv] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "Exporter CSV" }).click(),
+  ]);
+  assert.equal(await csv.failure(), null, "the download completed");
+  assert.match(csv.suggestedFilename(), /^clients-\d{4}-\d{2}-\d{2}\.csv$/);
+  const rows = readFileSync(await csv.path(), "utf8");
+  assert.ok(rows.startsWith("\ufeff"), "UTF-8 with its byte-order mark");
+  assert.match(rows, /Jeanne Martin/);
 
   // At the counter, the mileage is read off the dashboard: the alerts follow at once.
   await page.goto(`${server.url}/vehicles/${(await vehicle.json()).id}/maintenance`);

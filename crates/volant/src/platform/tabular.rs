@@ -176,11 +176,11 @@ mod tests {
         }
         assert_eq!(neutralize_formula("Dupont"), "Dupont");
         let bytes = csv_bytes(
-            &["=h".to_owned()],
+            &["=h".to_owned(), "b".to_owned(), "c".to_owned()],
             &[vec![Cell::Text("=1+1".to_owned()), Cell::Money(Decimal::new(-1250, 2)), Cell::Int(-3)]],
         )
         .expect("csv");
         let text = String::from_utf8(bytes).expect("utf-8");
-        assert_eq!(text, "\u{feff}'=h\n'=1+1,-12.50,-3\n");
+        assert_eq!(text, "\u{feff}'=h,b,c\n'=1+1,-12.50,-3\n");
     }
 }

@@ -340,7 +340,12 @@ backend_tests! {
             let encoded = serde_urlencoded::to_string([("q", s)]).expect("encode");
             for uri in [format!("/api/v1/vehicles?{encoded}"), format!("/api/v1/garages/{garage}/vehicles?{encoded}"), format!("/vehicles?{encoded}"), format!("/garages/{garage}?{encoded}")] {
                 let response = app.get(&uri).await;
-                assert!(response.status.is_success(), "{uri}: {} {}", response.status, response.text());
+                if s.contains('\0') {
+                    // No one types a NUL: the address is refused as a whole, clearly.
+                    assert_eq!(response.status, StatusCode::BAD_REQUEST, "{uri}: {}", response.text());
+                } else {
+                    assert!(response.status.is_success(), "{uri}: {} {}", response.status, response.text());
+                }
             }
             for field in ["brand", "model", "license_plate", "vin", "color", "name", "address"] {
                 let mut body = vehicle_json(garage, "NA-STY-01");
