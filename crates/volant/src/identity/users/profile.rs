@@ -103,7 +103,7 @@ async fn create_token(
     let days = form.expires_in_days.trim();
     let expires_in_days = if days.is_empty() { None } else { Some(days.parse::<i64>().unwrap_or(0)) };
     let new = NewToken { name: Some(form.name), expires_in_days };
-    match tokens::create(&state.db, &actor, &new).await {
+    match tokens::create(&state.db, &actor, &current.session_id, &new).await {
         // Shown in this answer only: never in a redirect, a cookie or a URL.
         Ok(created) => {
             Ok(profile_page(&state, page, &current, FormErrors::default(), Some(created.token)).await?.into_response())

@@ -475,7 +475,8 @@ pub async fn create_audited<C: Writer>(
 
 /// Changes a user. An administrator cannot deactivate themselves nor drop their
 /// own administrator role (no organization can lock itself out that way).
-/// Deactivation ends every session of the user at once.
+/// Deactivation ends every session of the user at once and revokes their personal
+/// API tokens for good (reactivating the account does not bring them back).
 pub async fn update<C: Writer>(
     db: &C,
     actor: &crate::identity::audit::Actor,
@@ -519,6 +520,7 @@ pub async fn update<C: Writer>(
     }
     if before.active && !active {
         crate::identity::auth::revoke_all(&txn, id).await?;
+        crate::identity::auth::tokens::revoke_all_of(&txn, actor, id, "account_deactivated").await?;
     }
     let after = get(&txn, actor.org, id).await?;
     crate::identity::audit::record_change(&txn, actor, ("user", id), Some(&before), Some(&after)).await?;
@@ -527,7 +529,8 @@ pub async fn update<C: Writer>(
 }
 
 /// Changes one's own password after checking the current one. Every other
-/// session of the user ends; `keep_session` (the one in use) stays.
+/// session of the user ends and every personal API token is revoked;
+/// `keep_session` (the one in use) stays.
 pub async fn change_password<C: Writer>(
     db: &C,
     actor: &crate::identity::audit::Actor,
@@ -553,6 +556,7 @@ pub async fn change_password<C: Writer>(
     active.updated_at = Set(Utc::now());
     active.update(&txn).await?;
     crate::identity::auth::revoke_all_but(&txn, user_id, keep_session).await?;
+    crate::identity::auth::tokens::revoke_all_of(&txn, actor, user_id, "password_changed").await?;
     let event = crate::identity::audit::Event {
         action: crate::identity::audit::Action::Update,
         entity: Some(("user", user_id.to_string())),
