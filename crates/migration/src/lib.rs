@@ -14,6 +14,7 @@ mod m20261121_000008_service_history;
 mod m20261121_000009_school;
 mod m20261121_000010_school_more;
 mod m20261121_000011_jobs_notify;
+mod m20261202_000001_operators;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000009_school::Migration),
             Box::new(m20261121_000010_school_more::Migration),
             Box::new(m20261121_000011_jobs_notify::Migration),
+            Box::new(m20261202_000001_operators::Migration),
         ]
     }
 }

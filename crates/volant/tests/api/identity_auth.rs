@@ -140,6 +140,9 @@ backend_tests! {
     async fn the_first_admin_is_created_only_on_an_empty_instance(app) {
         let admin = users::ensure_first_admin(&app.db, app.org, "chef@garage.fr", TEST_PASSWORD).await.expect("ok").expect("created");
         assert_eq!(admin.roles, vec![Role::Admin]);
+        assert!(admin.is_operator, "the instance's first administrator operates it");
+        let stored = users::find_active(&app.db, admin.id).await.expect("query").expect("user");
+        assert!(stored.is_operator);
         let again = users::ensure_first_admin(&app.db, app.org, "autre@garage.fr", TEST_PASSWORD).await.expect("ok");
         assert!(again.is_none());
         app.login("chef@garage.fr", TEST_PASSWORD).await;
