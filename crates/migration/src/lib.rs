@@ -15,6 +15,7 @@ mod m20261121_000009_school;
 mod m20261121_000010_school_more;
 mod m20261121_000011_jobs_notify;
 mod m20261202_000012_quote_accepted_totals;
+mod m20261202_000013_operators;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000010_school_more::Migration),
             Box::new(m20261121_000011_jobs_notify::Migration),
             Box::new(m20261202_000012_quote_accepted_totals::Migration),
+            Box::new(m20261202_000013_operators::Migration),
         ]
     }
 }

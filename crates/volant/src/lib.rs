@@ -76,6 +76,18 @@ pub async fn init_state(config: Config) -> Result<AppState, sea_orm::DbErr> {
     Ok(state)
 }
 
+/// Every page route of the application (path, handlers, who may use it), as the
+/// domains declare them: the router mounts exactly these pages, and the page role
+/// matrix test reads them.
+pub fn page_table() -> Vec<identity::auth::web_pages::Page> {
+    let mut pages = fleet::pages();
+    pages.extend(workshop::pages());
+    pages.extend(school::pages());
+    pages.extend(notify::pages());
+    pages.extend(identity::pages());
+    pages
+}
+
 /// The whole HTTP application over an existing state (what tests drive).
 pub fn build_app(state: AppState) -> Router {
     platform::http::router::build(state)

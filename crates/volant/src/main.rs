@@ -31,10 +31,14 @@ enum Command {
     Migrate,
     /// Fill an empty database with demo garages, vehicles, clients, quotes, service history and a driving school.
     SeedDemo,
-    /// Create an administrator of the default organization.
+    /// Create an administrator of the default organization. The instance's first one
+    /// is also its platform operator (status page, platform-wide jobs).
     CreateAdmin {
         #[arg(long)]
         email: String,
+        /// Make this administrator a platform operator too (the first one always is).
+        #[arg(long)]
+        operator: bool,
         /// Display name (defaults to the part of the e-mail before @).
         #[arg(long)]
         name: Option<String>,
@@ -112,14 +116,15 @@ async fn main() -> ExitCode {
         Command::Worker { concurrency } => worker(config, concurrency).await,
         Command::Migrate => migrate(&config).await,
         Command::SeedDemo => seed_demo(config).await,
-        Command::CreateAdmin { email, name, password } => {
-            create_user(config, None, email, name, password, vec![volant::identity::roles::Role::Admin]).await
+        Command::CreateAdmin { email, operator, name, password } => {
+            let admin = vec![volant::identity::roles::Role::Admin];
+            create_user(config, None, email, name, password, admin, operator).await
         }
         Command::CreateOrganization { name, currency, time_zone } => {
             create_organization(config, name, currency, time_zone).await
         }
         Command::CreateUser { organization, email, name, roles, password } => {
-            create_user(config, organization, email, name, password, roles).await
+            create_user(config, organization, email, name, password, roles, false).await
         }
         Command::ReencryptFields => reencrypt_fields(config).await,
         Command::Backup { dir } => backup(config, dir).await,
@@ -299,6 +304,7 @@ async fn create_user(
     name: Option<String>,
     password: String,
     roles: Vec<volant::identity::roles::Role>,
+    operator: bool,
 ) -> Result<(), String> {
     use volant::identity::users::service::{self as users, NewUser};
     let state = volant::init_state(config).await.map_err(|e| format!("database: {e}"))?;
@@ -317,6 +323,14 @@ async fn create_user(
     match users::create(&state.db, org, new).await {
         Ok(user) => {
             tracing::info!(user_id = user.id, email = %user.email, roles = ?user.roles, "user created");
+            // A platform operator when asked, or as the default organization's first
+            // administrator while the instance has none.
+            let first = org == state.default_org
+                && user.has_role(volant::identity::roles::Role::Admin)
+                && !users::has_operator(&state.db).await.map_err(|e| e.to_string())?;
+            if operator || first {
+                users::set_operator(&state.db, user.id, true).await.map_err(|e| e.to_string())?;
+            }
             Ok(())
         }
         Err(volant::platform::error::AppError::Validation(errors)) => Err(errors

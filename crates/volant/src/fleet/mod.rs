@@ -4,8 +4,9 @@ pub mod demo;
 pub mod garages;
 pub mod vehicles;
 
-use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
+
+use crate::identity::auth::web_pages::{self, Access, Page};
 
 use crate::identity::{self, roles::Permission};
 use crate::platform::AppState;
@@ -17,7 +18,7 @@ pub fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
 }
 
 /// The fleet pages, behind sign-in and the same permissions as the API.
-pub fn web_router(state: &AppState) -> Router<AppState> {
-    let routes = Router::new().merge(garages::web::router()).merge(vehicles::web::router());
-    identity::auth::web_pages::guard(routes, state, Permission::FleetRead, Permission::FleetWrite)
+pub fn pages() -> Vec<Page> {
+    let routes = garages::web::routes().into_iter().chain(vehicles::web::routes());
+    web_pages::pages(Access::guarded(Permission::FleetRead, Permission::FleetWrite), routes)
 }

@@ -15,7 +15,8 @@ use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::identity::auth::CurrentUser;
-use crate::identity::roles::{Permission, any_allows};
+use crate::identity::auth::web_pages::{self, Access, Page};
+use crate::identity::roles::Permission;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::tenant::OrgId;
@@ -61,7 +62,7 @@ pub fn authorize(
     (read, write): (Permission, Permission),
 ) -> Result<(), AppError> {
     let needed = if matches!(parts.method, Method::GET | Method::HEAD) { read } else { write };
-    if any_allows(&current.user.roles, needed) {
+    if current.user.may(needed) {
         Ok(())
     } else {
         tracing::info!(user_id = current.user.id, ?needed, path = %parts.uri.path(), "permission denied");
@@ -70,14 +71,18 @@ pub fn authorize(
 }
 
 /// The identity pages: sign-in (open) and administration (administrators).
-pub fn web_router(state: &AppState) -> axum::Router<AppState> {
-    let audit = auth::web_pages::guard(audit::web::router(), state, Permission::AuditRead, Permission::AuditRead);
-    let users = auth::web_pages::guard(users::web::router(), state, Permission::UsersManage, Permission::UsersManage);
-    let profile =
-        auth::web_pages::guard(users::profile::router(), state, Permission::OwnProfile, Permission::OwnProfile);
-    let organization =
-        auth::web_pages::guard(organizations::web::router(), state, Permission::OrgSettings, Permission::OrgSettings);
-    auth::web_pages::router().merge(audit).merge(users).merge(profile).merge(organization)
+pub fn pages() -> Vec<Page> {
+    use Permission::{AuditRead, OrgSettings, OwnProfile, UsersManage};
+    [
+        web_pages::pages(Access::Public, web_pages::routes()),
+        web_pages::pages(Access::guarded(AuditRead, AuditRead), audit::web::routes()),
+        web_pages::pages(Access::guarded(UsersManage, UsersManage), users::web::routes()),
+        web_pages::pages(Access::guarded(OwnProfile, OwnProfile), users::profile::routes()),
+        web_pages::pages(Access::guarded(OrgSettings, OrgSettings), organizations::web::routes()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// Records a refused request in the audit trail. A failure to record is logged,

@@ -67,12 +67,16 @@ pub enum Permission {
     Teaching,
     /// Record a contact's consent to (or refusal of) e-mails and SMS.
     ContactConsents,
-    /// See the job queue and every notification's deliveries; retry dead jobs.
+    /// See the organization's job queue and every notification's deliveries; retry dead jobs.
     Operations,
+    /// Operate the instance: its status (version, pool, backups) and the
+    /// platform-wide jobs (those of no organization). Granted by no role: only to
+    /// platform operators, a flag on users outside organizations (`AuthUser::may`).
+    Platform,
 }
 
 impl Permission {
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 16] = [
         Self::FleetRead,
         Self::FleetWrite,
         Self::AuditRead,
@@ -88,6 +92,7 @@ impl Permission {
         Self::Teaching,
         Self::ContactConsents,
         Self::Operations,
+        Self::Platform,
     ];
 }
 
@@ -161,9 +166,16 @@ mod tests {
     }
 
     #[test]
-    fn admin_may_do_everything() {
-        for permission in Permission::ALL {
+    fn admin_may_do_everything_in_the_organization() {
+        for permission in Permission::ALL.into_iter().filter(|p| *p != Permission::Platform) {
             assert!(Role::Admin.allows(permission), "{permission:?}");
+        }
+    }
+
+    #[test]
+    fn no_role_operates_the_platform() {
+        for role in Role::ALL {
+            assert!(!role.allows(Permission::Platform), "{role:?}");
         }
     }
 }

@@ -162,10 +162,12 @@ async fn list_deliveries(
 }
 
 /// The job queue: waiting, scheduled, running, retrying, dead, done.
+///
+/// The organization's jobs; a platform operator's counts include the platform-wide ones.
 #[utoipa::path(get, path = "/admin/jobs/stats", tag = "operations",
     responses((status = 200, body = QueueStats)))]
-async fn queue_stats(State(state): State<AppState>, actor: Actor) -> AppResult<Json<QueueStats>> {
-    Ok(Json(jobs::stats(&state.db, actor.org).await?))
+async fn queue_stats(State(state): State<AppState>, current: CurrentUser) -> AppResult<Json<QueueStats>> {
+    Ok(Json(jobs::stats(&state.db, super::job_scope(&current)).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -176,19 +178,23 @@ pub struct JobsQuery {
 }
 
 /// The latest 100 jobs in one state, newest first, with their last error.
+///
+/// The organization's jobs, and for a platform operator the platform-wide ones too.
 #[utoipa::path(get, path = "/admin/jobs", tag = "operations", params(JobsQuery),
     responses((status = 200, body = [JobView]), (status = 400, body = Problem)))]
 async fn list_jobs(
     State(state): State<AppState>,
-    actor: Actor,
+    current: CurrentUser,
     ApiQuery(query): ApiQuery<JobsQuery>,
 ) -> AppResult<Json<Vec<JobView>>> {
-    Ok(Json(jobs::list(&state.db, actor.org, query.status, 100).await?))
+    Ok(Json(jobs::list(&state.db, super::job_scope(&current), query.status, 100).await?))
 }
 
 /// Give a dead job new attempts, now.
+///
+/// A platform-wide job: platform operators only (404 for everyone else).
 #[utoipa::path(post, path = "/admin/jobs/{id}/retry", tag = "operations", params(("id" = i64, Path)),
     responses((status = 200, body = JobView), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn retry_job(State(state): State<AppState>, actor: Actor, Id(id): Id) -> AppResult<Json<JobView>> {
-    Ok(Json(jobs::retry(&state.db, actor.org, id).await?))
+async fn retry_job(State(state): State<AppState>, current: CurrentUser, Id(id): Id) -> AppResult<Json<JobView>> {
+    Ok(Json(jobs::retry(&state.db, super::job_scope(&current), id).await?))
 }

@@ -20,6 +20,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub use model::{Attachment, Channel, Event, Notice};
 pub use service::send;
 
+use crate::identity::auth::web_pages::{self, Access, Page};
 use crate::identity::{self, roles::Permission};
 use crate::platform::AppState;
 use crate::platform::jobs::Registry;
@@ -31,18 +32,36 @@ pub fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(identity::guard(
             crate::platform::status::api_router(),
             state,
-            Permission::Operations,
-            Permission::Operations,
+            Permission::Platform,
+            Permission::Platform,
         ))
 }
 
-pub fn web_router(state: &AppState) -> axum::Router<AppState> {
-    use identity::auth::web_pages::guard;
-    guard(web::own_router(), state, Permission::OwnProfile, Permission::OwnProfile)
-        .merge(guard(web::consents_router(), state, Permission::ContactConsents, Permission::ContactConsents))
-        .merge(guard(web::operations_router(), state, Permission::Operations, Permission::Operations))
-        .merge(guard(crate::platform::status::web_router(), state, Permission::Operations, Permission::Operations))
-        .merge(unsubscribe::router())
+/// One's notifications; contacts' consents; the organization's deliveries and jobs;
+/// the instance's status (platform operators); the unsubscribe links (open).
+pub fn pages() -> Vec<Page> {
+    use Permission::{ContactConsents, Operations, OwnProfile, Platform};
+    [
+        web_pages::pages(Access::guarded(OwnProfile, OwnProfile), web::own_routes()),
+        web_pages::pages(Access::guarded(ContactConsents, ContactConsents), web::consents_routes()),
+        web_pages::pages(Access::guarded(Operations, Operations), web::operations_routes()),
+        web_pages::pages(Access::guarded(Platform, Platform), crate::platform::status::web_routes()),
+        web_pages::pages(Access::Public, unsubscribe::routes()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// The jobs the caller sees and may retry: their organization's, and the
+/// platform-wide ones for a platform operator only.
+pub(crate) fn job_scope(current: &identity::auth::CurrentUser) -> crate::platform::jobs::JobScope {
+    let org = current.user.org;
+    if current.user.may(Permission::Platform) {
+        crate::platform::jobs::JobScope::operator(org)
+    } else {
+        crate::platform::jobs::JobScope::organization(org)
+    }
 }
 
 /// The delivery jobs: e-mails through the configured transport, SMS through the provider.

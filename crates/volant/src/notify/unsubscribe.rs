@@ -5,7 +5,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -15,14 +14,15 @@ use sha2::{Digest, Sha256};
 
 use super::model::Channel;
 use super::service::{self, ConsentInput};
+use crate::identity::auth::web_pages::Routes;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::i18n::{Locale, Tr};
 use crate::platform::tenant::OrgId;
 use crate::platform::web::{PageCtx, WebResult};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/unsubscribe/{token}", get(confirm_page).post(unsubscribe))
+pub fn routes() -> Routes {
+    vec![("/unsubscribe/{token}", get(confirm_page).post(unsubscribe))]
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::{OriginalUri, Query, State};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -21,6 +20,7 @@ use super::model::{Channel, Event};
 use super::service::{self, ConsentInput};
 use crate::identity::audit::Actor;
 use crate::identity::auth::CurrentUser;
+use crate::identity::auth::web_pages::Routes;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{FormBody, Id};
@@ -31,24 +31,26 @@ use crate::platform::pagination::{PageRequest, with_cursor};
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
 
 /// Everyone's own pages.
-pub fn own_router() -> Router<AppState> {
-    Router::new()
-        .route("/notifications", get(inbox_page))
-        .route("/notifications/stream", get(stream))
-        .route("/notifications/read-all", post(read_all))
-        .route("/notifications/{id}/open", post(open))
-        .route("/notifications/preferences", get(preferences_page).post(save_preferences))
+pub fn own_routes() -> Routes {
+    vec![
+        ("/notifications", get(inbox_page)),
+        ("/notifications/stream", get(stream)),
+        ("/notifications/read-all", post(read_all)),
+        ("/notifications/{id}/open", post(open)),
+        ("/notifications/preferences", get(preferences_page).post(save_preferences)),
+    ]
 }
 
-pub fn consents_router() -> Router<AppState> {
-    Router::new().route("/contacts/consents", get(consents_page).post(record_consent))
+pub fn consents_routes() -> Routes {
+    vec![("/contacts/consents", get(consents_page).post(record_consent))]
 }
 
-pub fn operations_router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/jobs", get(jobs_page))
-        .route("/admin/jobs/{id}/retry", post(retry_job))
-        .route("/admin/notifications", get(deliveries_page))
+pub fn operations_routes() -> Routes {
+    vec![
+        ("/admin/jobs", get(jobs_page)),
+        ("/admin/jobs/{id}/retry", post(retry_job)),
+        ("/admin/notifications", get(deliveries_page)),
+    ]
 }
 
 /// Live updates of the bell: an `unread` event at once, then whenever the
@@ -346,15 +348,16 @@ struct JobsPage {
     sections: Vec<JobSection>,
 }
 
-async fn jobs_page(State(state): State<AppState>, actor: Actor, page: PageCtx) -> WebResult<JobsPage> {
-    let stats = jobs::stats(&state.db, actor.org).await?;
+async fn jobs_page(State(state): State<AppState>, current: CurrentUser, page: PageCtx) -> WebResult<JobsPage> {
+    let scope = super::job_scope(&current);
+    let stats = jobs::stats(&state.db, scope).await?;
     let mut sections = Vec::new();
     for (filter, title_key) in [
         (JobFilter::Dead, "jobs.section.dead"),
         (JobFilter::Retrying, "jobs.section.retrying"),
         (JobFilter::Running, "jobs.section.running"),
     ] {
-        let rows = jobs::list(&state.db, actor.org, filter, 50)
+        let rows = jobs::list(&state.db, scope, filter, 50)
             .await?
             .into_iter()
             .map(|j| JobRow {
@@ -371,8 +374,8 @@ async fn jobs_page(State(state): State<AppState>, actor: Actor, page: PageCtx) -
     Ok(JobsPage { page, stats, sections })
 }
 
-async fn retry_job(State(state): State<AppState>, actor: Actor, Id(id): Id) -> WebResult<Response> {
-    jobs::retry(&state.db, actor.org, id).await?;
+async fn retry_job(State(state): State<AppState>, current: CurrentUser, Id(id): Id) -> WebResult<Response> {
+    jobs::retry(&state.db, super::job_scope(&current), id).await?;
     Ok(redirect_with_flash("/admin/jobs", "success", i18n::current().text("jobs.retried")))
 }
 

@@ -44,6 +44,9 @@ pub enum AppError {
     InvalidCredentials,
     #[error("forbidden")]
     Forbidden,
+    /// Refused for a reason the caller can act on, named by `code` and told by `message`.
+    #[error("forbidden: {code}")]
+    ForbiddenBecause { code: &'static str, message: Msg },
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("bad request: {0}")]
@@ -82,7 +85,7 @@ impl AppError {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Unauthorized | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::ForbiddenBecause { .. } => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Conflict { .. } | Self::ConflictWith { .. } => StatusCode::CONFLICT,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -103,7 +106,7 @@ impl AppError {
             Self::InvalidCredentials => "invalid_credentials",
             Self::Forbidden => "forbidden",
             Self::TooManyRequests { .. } => "too_many_requests",
-            Self::Conflict { code, .. } | Self::ConflictWith { code, .. } => code,
+            Self::Conflict { code, .. } | Self::ConflictWith { code, .. } | Self::ForbiddenBecause { code, .. } => code,
             Self::Validation(_) => "validation_failed",
             Self::BadRequest(_) => "bad_request",
             Self::UnsupportedMediaType => "unsupported_media_type",
@@ -124,7 +127,9 @@ impl AppError {
             Self::TooManyRequests { retry_after_secs } => {
                 locale.format("error.too_many_requests", &[("seconds", &retry_after_secs.to_string())])
             }
-            Self::Conflict { message, .. } | Self::ConflictWith { message, .. } => message.render(locale),
+            Self::Conflict { message, .. }
+            | Self::ConflictWith { message, .. }
+            | Self::ForbiddenBecause { message, .. } => message.render(locale),
             Self::Validation(_) => locale.text("error.validation").to_owned(),
             Self::BadRequest(detail) => locale.format("error.bad_request", &[("detail", detail)]),
             Self::UnsupportedMediaType => locale.text("error.unsupported_media_type").to_owned(),

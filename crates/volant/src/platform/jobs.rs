@@ -532,22 +532,46 @@ pub struct QueueStats {
     pub done: i64,
 }
 
-/// The queue as an organization's administrator sees it: its jobs and the system's.
-fn visible_to(org: OrgId) -> sea_orm::Condition {
-    sea_orm::Condition::any()
-        .add(entity::Column::OrganizationId.eq(org.get()))
-        .add(entity::Column::OrganizationId.is_null())
+/// Whose jobs a reader sees: their organization's, and for a platform operator the
+/// platform-wide ones too (no organization: schedules, backups, pruning). An
+/// organization's administrator never sees nor retries another's, nor the platform's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobScope {
+    pub org: OrgId,
+    /// Whether the platform-wide jobs are included (operators only).
+    pub platform: bool,
 }
 
-pub async fn stats(db: &impl ConnectionTrait, org: OrgId) -> AppResult<QueueStats> {
+impl JobScope {
+    /// One organization's jobs only.
+    pub fn organization(org: OrgId) -> Self {
+        Self { org, platform: false }
+    }
+
+    /// An operator's view: their organization's jobs and the platform-wide ones.
+    pub fn operator(org: OrgId) -> Self {
+        Self { org, platform: true }
+    }
+}
+
+/// The jobs a scope covers.
+fn visible_to(scope: JobScope) -> sea_orm::Condition {
+    let own = sea_orm::Condition::any().add(entity::Column::OrganizationId.eq(scope.org.get()));
+    if scope.platform { own.add(entity::Column::OrganizationId.is_null()) } else { own }
+}
+
+pub async fn stats(db: &impl ConnectionTrait, scope: JobScope) -> AppResult<QueueStats> {
+    let sql = if scope.platform {
+        "SELECT status, run_at <= $1, attempts > 0, COUNT(*) FROM jobs
+         WHERE organization_id = $2 OR organization_id IS NULL
+         GROUP BY 1, 2, 3"
+    } else {
+        "SELECT status, run_at <= $1, attempts > 0, COUNT(*) FROM jobs
+         WHERE organization_id = $2
+         GROUP BY 1, 2, 3"
+    };
     let rows = db
-        .query_all_raw(statement(
-            db.get_database_backend(),
-            "SELECT status, run_at <= $1, attempts > 0, COUNT(*) FROM jobs
-             WHERE organization_id = $2 OR organization_id IS NULL
-             GROUP BY 1, 2, 3",
-            vec![Utc::now().into(), org.get().into()],
-        ))
+        .query_all_raw(statement(db.get_database_backend(), sql, vec![Utc::now().into(), scope.org.get().into()]))
         .await?;
     let rows = rows
         .into_iter()
@@ -623,9 +647,14 @@ pub enum JobFilter {
     Done,
 }
 
-pub async fn list(db: &impl ConnectionTrait, org: OrgId, filter: JobFilter, limit: u64) -> AppResult<Vec<JobView>> {
+pub async fn list(
+    db: &impl ConnectionTrait,
+    scope: JobScope,
+    filter: JobFilter,
+    limit: u64,
+) -> AppResult<Vec<JobView>> {
     use entity::Column;
-    let query = entity::Entity::find().filter(visible_to(org));
+    let query = entity::Entity::find().filter(visible_to(scope));
     let query = match filter {
         JobFilter::Retrying => query.filter(Column::Status.eq("queued")).filter(Column::Attempts.gt(0)),
         JobFilter::Running => query.filter(Column::Status.eq("running")),
@@ -637,11 +666,11 @@ pub async fn list(db: &impl ConnectionTrait, org: OrgId, filter: JobFilter, limi
     Ok(rows.into_iter().map(JobView::from).collect())
 }
 
-/// Gives a dead job new attempts, now.
-pub async fn retry<W: Writer>(db: &W, org: OrgId, id: i64) -> AppResult<JobView> {
+/// Gives a dead job new attempts, now. A job outside the scope is a 404.
+pub async fn retry<W: Writer>(db: &W, scope: JobScope, id: i64) -> AppResult<JobView> {
     use entity::Column;
     let _turn = db.write_turn().await;
-    let job = entity::Entity::find_by_id(id).filter(visible_to(org)).one(db).await?.ok_or(AppError::NotFound)?;
+    let job = entity::Entity::find_by_id(id).filter(visible_to(scope)).one(db).await?.ok_or(AppError::NotFound)?;
     if job.status != "dead" {
         return Err(AppError::Conflict {
             code: "job_not_dead",

@@ -1,5 +1,6 @@
-//! The status of this instance for administrators: version, uptime, database
-//! backend and schema, pool, job queue, delivery settings and the latest backup.
+//! The status of this instance for platform operators (`Permission::Platform`):
+//! version, uptime, database backend and schema, pool, job queue, delivery
+//! settings and the latest backup. Organizations' administrators do not see it.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -13,12 +14,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::identity::audit::Actor;
+use crate::identity::auth::web_pages::Routes;
 use crate::platform::AppState;
 use crate::platform::error::AppResult;
 use crate::platform::jobs::{self, QueueStats};
 use crate::platform::web::{PageCtx, WebResult};
 
-/// This instance, as an administrator sees it.
+/// This instance, as a platform operator sees it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Status {
     pub version: String,
@@ -32,7 +34,7 @@ pub struct Status {
     pub replica: bool,
     pub pool_connections: u32,
     pub pool_idle: usize,
-    /// The organization's jobs and the system's.
+    /// The operator's organization's jobs and the platform-wide ones.
     pub queue: QueueStats,
     /// Jobs run at once by this server (0: separate workers only).
     pub workers: usize,
@@ -73,7 +75,7 @@ pub async fn status(state: &AppState, actor: &Actor) -> AppResult<Status> {
         replica: config.database_replica_url.is_some(),
         pool_connections,
         pool_idle,
-        queue: jobs::stats(db, actor.org).await?,
+        queue: jobs::stats(db, jobs::JobScope::operator(actor.org)).await?,
         workers: config.workers,
         job_transport: if config.queue_url.is_some() { "rabbitmq" } else { "database" }.to_owned(),
         email: if config.notify.smtp_url.is_some() { "smtp" } else { "files" }.to_owned(),
@@ -88,7 +90,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 }
 
 /// This instance: version, uptime, database and schema, pool, job queue, channels, latest backup.
-#[utoipa::path(get, path = "/admin/status", tag = "operations", responses((status = 200, body = Status)))]
+///
+/// Platform operators only (403 for everyone else, organizations' administrators included).
+#[utoipa::path(get, path = "/admin/status", tag = "operations",
+    responses((status = 200, body = Status), (status = 403, body = crate::platform::error::Problem)))]
 async fn get_status(State(state): State<AppState>, actor: Actor) -> AppResult<Json<Status>> {
     Ok(Json(status(&state, &actor).await?))
 }
@@ -102,8 +107,8 @@ struct StatusPage {
     backup: String,
 }
 
-pub fn web_router() -> axum::Router<AppState> {
-    axum::Router::new().route("/admin/status", axum::routing::get(status_page))
+pub fn web_routes() -> Routes {
+    vec![("/admin/status", axum::routing::get(status_page))]
 }
 
 async fn status_page(State(state): State<AppState>, actor: Actor, page: PageCtx) -> WebResult<StatusPage> {

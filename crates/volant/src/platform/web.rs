@@ -51,6 +51,8 @@ pub struct SignedIn {
     pub can_record_consents: bool,
     /// Whether the navigation offers the job queue and deliveries.
     pub can_operate: bool,
+    /// Whether the navigation offers the instance's status (platform operators only).
+    pub can_see_status: bool,
 }
 
 tokio::task_local! {
@@ -102,6 +104,7 @@ pub struct PageCtx {
     pub can_use_portal: bool,
     pub can_record_consents: bool,
     pub can_operate: bool,
+    pub can_see_status: bool,
 }
 
 impl PageCtx {
@@ -123,6 +126,7 @@ impl PageCtx {
             can_see_school: extensions.get::<SignedIn>().is_some_and(|u| u.can_see_school),
             can_record_consents: extensions.get::<SignedIn>().is_some_and(|u| u.can_record_consents),
             can_operate: extensions.get::<SignedIn>().is_some_and(|u| u.can_operate),
+            can_see_status: extensions.get::<SignedIn>().is_some_and(|u| u.can_see_status),
             can_edit_school: extensions.get::<SignedIn>().is_some_and(|u| u.can_edit_school),
             can_use_portal: extensions.get::<SignedIn>().is_some_and(|u| u.can_use_portal),
             tr: Tr(i18n::current()),

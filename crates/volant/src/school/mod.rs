@@ -15,6 +15,7 @@ pub mod web;
 
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::identity::auth::web_pages::{self, Access, Page};
 use crate::identity::{self, roles::Permission};
 use crate::platform::AppState;
 
@@ -43,35 +44,23 @@ pub fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(identity::guard(reports::api::router(), state, Permission::SchoolRead, Permission::SchoolWrite))
 }
 
-/// The school's pages: the planning board (instructors see their own week; the
-/// staff book), and the candidate's portal.
-pub fn web_router(state: &AppState) -> axum::Router<AppState> {
-    identity::auth::web_pages::guard(web::router(), state, Permission::SchoolPlanning, Permission::SchoolWrite)
-        .merge(identity::auth::web_pages::guard(
-            web::portal_router(),
-            state,
-            Permission::SchoolPlanning,
-            Permission::SchoolPlanning,
-        ))
-        .merge(identity::auth::web_pages::guard(
-            web::staff_router(),
-            state,
-            Permission::SchoolRead,
-            Permission::SchoolWrite,
-        ))
-        .merge(identity::auth::web_pages::guard(
-            web::result_pages::router(),
-            state,
-            Permission::Teaching,
-            Permission::Teaching,
-        ))
-        .merge(identity::auth::web_pages::guard(
-            web::lesson_pages::teaching_router(),
-            state,
-            Permission::SchoolPlanning,
-            Permission::Teaching,
-        ))
-        .merge(web::public_router())
+/// The school's pages: the planning board (instructors see their own week), the
+/// booking form (the staff: it lists every candidate, instructor and car), the
+/// school's files, the candidate's portal, and the calendar feeds.
+pub fn pages() -> Vec<Page> {
+    use Permission::{SchoolPlanning, SchoolRead, SchoolWrite, Teaching};
+    [
+        web_pages::pages(Access::guarded(SchoolPlanning, SchoolWrite), web::planning_routes()),
+        web_pages::pages(Access::guarded(SchoolWrite, SchoolWrite), web::booking_routes()),
+        web_pages::pages(Access::guarded(SchoolPlanning, SchoolPlanning), web::portal_routes()),
+        web_pages::pages(Access::guarded(SchoolRead, SchoolWrite), web::staff_routes()),
+        web_pages::pages(Access::guarded(Teaching, Teaching), web::result_pages::routes()),
+        web_pages::pages(Access::guarded(SchoolPlanning, Teaching), web::lesson_pages::teaching_routes()),
+        web_pages::pages(Access::Public, web::public_routes()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// The school's jobs: the day-before lesson reminders every 15 minutes (each

@@ -9,9 +9,9 @@ pub mod history;
 pub mod maintenance;
 pub mod quotes;
 
-use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::identity::auth::web_pages::{self, Access, Page};
 use crate::identity::{self, roles::Permission};
 use crate::platform::AppState;
 
@@ -34,22 +34,24 @@ pub fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
 
 /// The workshop pages behind sign-in, and the clients' share-link pages (open: the
 /// link's secret is the credential).
-pub fn web_router(state: &AppState) -> Router<AppState> {
-    let routes = Router::new()
-        .merge(clients::web::router())
-        .merge(quotes::web::router())
-        .merge(maintenance::web::router())
-        .merge(dashboard::web::router())
-        .merge(exports::api::web_router());
-    let recording = history::web::router();
-    identity::auth::web_pages::guard(routes, state, Permission::WorkshopRead, Permission::WorkshopWrite)
-        .merge(identity::auth::web_pages::guard(
-            recording,
-            state,
-            Permission::WorkshopRead,
-            Permission::InterventionsRecord,
-        ))
-        .merge(quotes::share::router())
+pub fn pages() -> Vec<Page> {
+    let routes = [
+        clients::web::routes(),
+        quotes::web::routes(),
+        maintenance::web::routes(),
+        dashboard::web::routes(),
+        exports::api::web_routes(),
+    ];
+    let mut pages = web_pages::pages(
+        Access::guarded(Permission::WorkshopRead, Permission::WorkshopWrite),
+        routes.into_iter().flatten(),
+    );
+    pages.extend(web_pages::pages(
+        Access::guarded(Permission::WorkshopRead, Permission::InterventionsRecord),
+        history::web::routes(),
+    ));
+    pages.extend(web_pages::pages(Access::Public, quotes::share::routes()));
+    pages
 }
 
 /// The workshop's scheduled jobs, each run once an hour across all instances:

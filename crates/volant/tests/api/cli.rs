@@ -94,3 +94,26 @@ fn operators_create_organizations_and_users() {
     let bad_currency = volant(&url, &["create-organization", "--name", "X", "--currency", "ZZZ"], None);
     assert!(!bad_currency.status.success());
 }
+
+#[tokio::test]
+async fn the_first_administrator_and_those_named_so_operate_the_instance() {
+    use sea_orm::{EntityTrait, QueryOrder};
+    use volant::identity::users::entity::{Column, Entity as Users};
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("operators.db").display());
+    for args in [
+        vec!["create-admin", "--email", "premier@volant.test"],
+        vec!["create-admin", "--email", "second@volant.test"],
+        vec!["create-admin", "--email", "exploitation@volant.test", "--operator"],
+    ] {
+        let output = volant(&url, &args, Some(crate::helpers::TEST_PASSWORD));
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let db = volant::platform::db::connect(&volant::platform::db::DbSettings::new(url, 1)).await.expect("connect");
+    let users = Users::find().order_by_asc(Column::Id).all(&db).await.expect("users");
+    let flags: Vec<(&str, bool)> = users.iter().map(|u| (u.email.as_str(), u.is_operator)).collect();
+    assert_eq!(
+        flags,
+        [("premier@volant.test", true), ("second@volant.test", false), ("exploitation@volant.test", true)]
+    );
+}

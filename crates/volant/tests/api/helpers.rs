@@ -201,9 +201,15 @@ impl TestApp {
         request
     }
 
+    /// The instance's first administrator, hence also its platform operator.
     pub async fn admin(&self) -> &volant::identity::users::service::AuthUser {
         self.admin
-            .get_or_init(|| async { self.user("admin@volant.test", &[volant::identity::roles::Role::Admin]).await })
+            .get_or_init(|| async {
+                let mut admin = self.user("admin@volant.test", &[volant::identity::roles::Role::Admin]).await;
+                volant::identity::users::service::set_operator(&self.db, admin.id, true).await.expect("operator");
+                admin.is_operator = true;
+                admin
+            })
             .await
     }
 

@@ -74,6 +74,9 @@ backend_tests! {
                     Permission::OwnProfile
                 } else if path.starts_with("/api/v1/contact-consents") {
                     Permission::ContactConsents
+                } else if path == "/api/v1/admin/status" {
+                    // The instance itself: platform operators only, whatever their role.
+                    Permission::Platform
                 } else if path.starts_with("/api/v1/admin") {
                     Permission::Operations
                 } else if path.starts_with("/api/v1/audit") {
@@ -143,165 +146,145 @@ backend_tests! {
     }
 }
 
-/// Every page route, with the permission it needs (pages have no OpenAPI
-/// document: a new page must be added here).
-fn page_routes(garage: i64, vehicle: i64, user: i64, (client, quote): (i64, i64)) -> Vec<(Method, String, Permission)> {
-    use Permission::{
-        AuditRead, ContactConsents, FleetRead, FleetWrite, InterventionsRecord, Operations, OrgSettings, OwnProfile,
-        SchoolPlanning, SchoolRead, SchoolWrite, Teaching, UsersManage, WorkshopRead, WorkshopWrite,
+/// The pages open to anyone. Declaring a page public is a decision this list
+/// records: a new open page fails the matrix until it is added here.
+const PUBLIC_PAGES: [&str; 8] = [
+    "/login",
+    "/logout",
+    "/setup",
+    "/q/{token}",
+    "/q/{token}/pdf",
+    "/q/{token}/decision",
+    "/calendar/{file}",
+    "/unsubscribe/{token}",
+];
+
+/// A page's path with its parameters filled: real rows where the matrix has them,
+/// an id that names nothing elsewhere (the guard answers before the handler looks).
+fn concrete(path: &str, garage: i64, vehicle: i64, user: i64, (client, quote): (i64, i64)) -> String {
+    let id = if path.starts_with("/garages/") {
+        garage
+    } else if path.starts_with("/vehicles/") {
+        vehicle
+    } else if path.starts_with("/clients/") {
+        client
+    } else if path.starts_with("/quotes/") {
+        quote
+    } else if path.starts_with("/admin/users/") {
+        user
+    } else {
+        999_999
     };
-    let get = |path: String, permission| (Method::GET, path, permission);
-    let post = |path: String, permission| (Method::POST, path, permission);
-    vec![
-        get("/garages".into(), FleetRead),
-        get("/garages/new".into(), FleetRead),
-        get(format!("/garages/{garage}"), FleetRead),
-        get(format!("/garages/{garage}/edit"), FleetRead),
-        get(format!("/garages/{garage}/delete"), FleetRead),
-        get("/vehicles".into(), FleetRead),
-        get("/vehicles/new".into(), FleetRead),
-        get(format!("/vehicles/{vehicle}"), FleetRead),
-        get(format!("/vehicles/{vehicle}/edit"), FleetRead),
-        get(format!("/vehicles/{vehicle}/move"), FleetRead),
-        get(format!("/vehicles/{vehicle}/delete"), FleetRead),
-        get("/admin/audit".into(), AuditRead),
-        get("/admin/audit.csv".into(), AuditRead),
-        get("/admin/users".into(), UsersManage),
-        get("/admin/users/new".into(), UsersManage),
-        get(format!("/admin/users/{user}"), UsersManage),
-        get("/admin/organization".into(), OrgSettings),
-        get("/profile".into(), OwnProfile),
-        post("/garages".into(), FleetWrite),
-        post(format!("/garages/{garage}/edit"), FleetWrite),
-        post("/vehicles".into(), FleetWrite),
-        post(format!("/vehicles/{vehicle}/edit"), FleetWrite),
-        post(format!("/vehicles/{vehicle}/move"), FleetWrite),
-        post("/admin/users".into(), UsersManage),
-        post(format!("/admin/users/{user}"), UsersManage),
-        post("/admin/organization".into(), OrgSettings),
-        post("/profile".into(), OwnProfile),
-        post("/profile/tokens".into(), OwnProfile),
-        get("/clients".into(), WorkshopRead),
-        get("/clients/new".into(), WorkshopRead),
-        get(format!("/clients/{client}"), WorkshopRead),
-        get(format!("/clients/{client}/edit"), WorkshopRead),
-        get(format!("/clients/{client}/delete"), WorkshopRead),
-        get("/quotes".into(), WorkshopRead),
-        get(format!("/quotes/new?client_id={client}"), WorkshopRead),
-        get(format!("/quotes/{quote}"), WorkshopRead),
-        get(format!("/quotes/{quote}/edit"), WorkshopRead),
-        get(format!("/quotes/{quote}/pdf"), WorkshopRead),
-        get("/workshop/settings".into(), WorkshopRead),
-        get("/alerts".into(), WorkshopRead),
-        get("/dashboard".into(), WorkshopRead),
-        get("/exports/clients.csv".into(), WorkshopRead),
-        get("/exports/clients.xlsx".into(), WorkshopRead),
-        get("/exports/vehicles.csv".into(), WorkshopRead),
-        get("/exports/vehicles.xlsx".into(), WorkshopRead),
-        get("/exports/quotes.csv".into(), WorkshopRead),
-        get("/exports/quotes.xlsx".into(), WorkshopRead),
-        get("/exports/alerts.csv".into(), WorkshopRead),
-        get("/exports/alerts.xlsx".into(), WorkshopRead),
-        get("/maintenance/rules".into(), WorkshopRead),
-        get(format!("/vehicles/{vehicle}/maintenance"), WorkshopRead),
-        get(format!("/vehicles/{vehicle}/interventions/new"), WorkshopRead),
-        post("/clients".into(), WorkshopWrite),
-        post(format!("/clients/{client}/edit"), WorkshopWrite),
-        post(format!("/clients/{client}/vehicles"), WorkshopWrite),
-        post(format!("/clients/{client}/vehicles/{vehicle}/release"), WorkshopWrite),
-        post("/quotes".into(), WorkshopWrite),
-        post(format!("/quotes/{quote}/edit"), WorkshopWrite),
-        post(format!("/quotes/{quote}/send"), WorkshopWrite),
-        post(format!("/quotes/{quote}/email"), WorkshopWrite),
-        post(format!("/quotes/{quote}/decision"), WorkshopWrite),
-        post(format!("/quotes/{quote}/duplicate"), WorkshopWrite),
-        post("/workshop/settings".into(), WorkshopWrite),
-        post("/alerts/999999".into(), WorkshopWrite),
-        post("/maintenance/rules".into(), WorkshopWrite),
-        post(format!("/vehicles/{vehicle}/service-info"), WorkshopWrite),
-        post(format!("/vehicles/{vehicle}/maintenance/rules"), WorkshopWrite),
-        post(format!("/vehicles/{vehicle}/maintenance/rules/reset"), WorkshopWrite),
-        post(format!("/vehicles/{vehicle}/mileage"), InterventionsRecord),
-        post(format!("/vehicles/{vehicle}/interventions"), InterventionsRecord),
-        post(format!("/quotes/{quote}/intervention"), InterventionsRecord),
-        post("/interventions/999999/complete".into(), InterventionsRecord),
-        post(format!("/clients/{client}/delete"), WorkshopWrite),
-        post(format!("/garages/{garage}/delete"), FleetWrite),
-        post(format!("/vehicles/{vehicle}/delete"), FleetWrite),
-        get("/school/planning".into(), SchoolPlanning),
-        get("/school/lessons/new".into(), SchoolPlanning),
-        get("/portal".into(), SchoolPlanning),
-        get("/messages".into(), SchoolPlanning),
-        get("/messages/new".into(), SchoolPlanning),
-        get("/school/candidates".into(), SchoolRead),
-        get("/school/candidates/new".into(), SchoolRead),
-        post("/school/candidates".into(), SchoolWrite),
-        get("/school/lessons/999999".into(), SchoolPlanning),
-        post("/school/lessons/999999/outcome".into(), Teaching),
-        post("/messages".into(), SchoolPlanning),
-        get("/school/exams".into(), SchoolRead),
-        get("/school/results".into(), Teaching),
-        post("/school/results".into(), Teaching),
-        get("/school/reports".into(), SchoolRead),
-        get("/school/instructors".into(), SchoolRead),
-        get("/school/vehicles".into(), SchoolRead),
-        get("/school/settings".into(), SchoolRead),
-        post("/school/settings".into(), SchoolWrite),
-        post("/school/exams/results".into(), SchoolWrite),
-        post("/school/lessons".into(), SchoolWrite),
-        post("/school/lessons/999999/cancel".into(), SchoolWrite),
-        get("/notifications".into(), OwnProfile),
-        get("/notifications/preferences".into(), OwnProfile),
-        post("/notifications/preferences".into(), OwnProfile),
-        post("/notifications/read-all".into(), OwnProfile),
-        post("/notifications/999999/open".into(), OwnProfile),
-        get("/contacts/consents".into(), ContactConsents),
-        post("/contacts/consents".into(), ContactConsents),
-        get("/admin/jobs".into(), Operations),
-        get("/admin/notifications".into(), Operations),
-        get("/admin/status".into(), Operations),
-        post("/admin/jobs/999999/retry".into(), Operations),
-    ]
+    let path = path.replace("{id}", &id.to_string()).replace("{vehicle_id}", &vehicle.to_string());
+    let path = path.replace("{token}", "0000").replace("{file}", "0000.ics");
+    assert!(!path.contains('{'), "a parameter the matrix cannot fill: {path}");
+    // The new-quote form needs its client.
+    if path == "/quotes/new" { format!("/quotes/new?client_id={client}") } else { path }
+}
+
+/// The status and `Location` of a response, without reading its body (the
+/// notifications stream never ends).
+async fn answer(app: &TestApp, request: Request<Body>) -> (StatusCode, Option<String>) {
+    use tower::ServiceExt;
+    let response = app.router.clone().oneshot(request).await.expect("infallible");
+    let location = response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    (response.status(), location)
+}
+
+#[test]
+fn the_page_table_declares_each_path_once_and_its_open_pages_knowingly() {
+    use volant::identity::auth::web_pages::Access;
+    let table = volant::page_table();
+    let mut paths: Vec<&str> = table.iter().map(|p| p.path).collect();
+    paths.sort_unstable();
+    let before = paths.len();
+    paths.dedup();
+    assert_eq!(paths.len(), before, "a path declared twice: its access would be ambiguous");
+    let mut public: Vec<&str> = table.iter().filter(|p| p.access == Access::Public).map(|p| p.path).collect();
+    public.sort_unstable();
+    let mut expected = PUBLIC_PAGES.to_vec();
+    expected.sort_unstable();
+    assert_eq!(public, expected);
+    // The booking form lists every candidate, instructor and car: only those who book see it.
+    let booking = table.iter().find(|p| p.path == "/school/lessons/new").expect("the booking form is a page");
+    assert_eq!(booking.access, Access::guarded(Permission::SchoolWrite, Permission::SchoolWrite));
 }
 
 backend_tests! {
+    // Every page of the router's page table, with every role, answers as the
+    // table's declared access and the role matrix say: GET needs the page's read
+    // permission, POST its write permission; strangers go to the login page.
     async fn every_page_obeys_the_role_matrix(app) {
         use crate::helpers::TEST_CSRF;
+        let table = volant::page_table();
+        assert!(table.len() >= 100, "{} pages", table.len());
+        let mut checked = 0;
+        // Each role, then the platform operator (the instance's first administrator).
+        let mut people = Vec::new();
         for role in Role::ALL {
-            let person = app.user(&format!("page-{}@volant.test", role.as_str()), &[role]).await;
+            people.push((format!("{role:?}"), app.user(&format!("page-{}@volant.test", role.as_str()), &[role]).await));
+        }
+        people.push(("operator".to_owned(), app.admin().await.clone()));
+        for (role, person) in people {
             let session = volant::identity::auth::issue(&app.db, &app.signing_key, &person, "web").await.expect("session").token;
             let cookies = format!("volant_session={session}; volant_csrf={TEST_CSRF}");
-            let garage = app.garage(&format!("Pages {}", role.as_str())).await;
+            let garage = app.garage(&format!("Pages {role}")).await;
             let vehicle = app.vehicle(garage, &fresh_plate()).await;
             let client = app.post_json("/api/v1/clients", &json!({ "name": "Client matrice" })).await.json()["id"].as_i64().expect("client");
             let quote = app.post_json("/api/v1/quotes", &json!({ "client_id": client })).await.json()["id"].as_i64().expect("quote");
             let workshop = (client, quote);
-            for (method, path, needed) in page_routes(garage, vehicle, person.id, workshop) {
-                let body = if method == Method::POST { format!("_csrf={TEST_CSRF}") } else { String::new() };
-                let request = Request::builder()
-                    .method(method.clone())
-                    .uri(&path)
-                    .header(header::COOKIE, &cookies)
-                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .body(Body::from(body))
-                    .expect("request");
-                let response = app.send_anonymous(request).await;
-                let sent_to_login = response.header("location").is_some_and(|l| l.starts_with("/login"));
-                if role.allows(needed) {
-                    assert!(
-                        response.status != StatusCode::FORBIDDEN && !sent_to_login && !response.status.is_server_error(),
-                        "{role:?} {method} {path}: {}", response.status
-                    );
-                } else {
-                    assert_eq!(response.status, StatusCode::FORBIDDEN, "{role:?} {method} {path}");
+            // Deleting forms last, so that the rows stay for the other pages.
+            let mut pages: Vec<_> = table.iter().collect();
+            pages.sort_by_key(|p| p.path.ends_with("/delete"));
+            for page in pages {
+                let path = concrete(page.path, garage, vehicle, person.id, workshop);
+                for method in [Method::GET, Method::POST] {
+                    let Some(needed) = page.access.needs(&method) else { continue };
+                    let body = if method == Method::POST { format!("_csrf={TEST_CSRF}") } else { String::new() };
+                    // A method the page does not have is 405 for everyone, before any guard.
+                    let probe = Request::builder()
+                        .method(method.clone())
+                        .uri(&path)
+                        .header(header::COOKIE, format!("volant_csrf={TEST_CSRF}"))
+                        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                        .body(Body::from(body.clone()))
+                        .expect("request");
+                    if answer(&app, probe).await.0 == StatusCode::METHOD_NOT_ALLOWED {
+                        continue;
+                    }
+                    let request = Request::builder()
+                        .method(method.clone())
+                        .uri(&path)
+                        .header(header::COOKIE, &cookies)
+                        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                        .body(Body::from(body))
+                        .expect("request");
+                    let (status, location) = answer(&app, request).await;
+                    let sent_to_login = location.as_deref().is_some_and(|l| l.starts_with("/login"));
+                    if person.may(needed) {
+                        assert!(
+                            status != StatusCode::FORBIDDEN && !sent_to_login && !status.is_server_error(),
+                            "{role} {method} {path} ({needed:?}): {status}"
+                        );
+                    } else {
+                        assert_eq!(status, StatusCode::FORBIDDEN, "{role} {method} {path} ({needed:?})");
+                    }
+                    checked += 1;
                 }
             }
-            // Strangers are sent to the login page; their forms are refused outright.
-            for (method, path, _) in page_routes(garage, vehicle, person.id, workshop) {
+        }
+        assert!(checked >= 6 * 120, "{checked} checks");
+        // Strangers are sent to the login page; their forms are refused outright.
+        for page in table.iter().filter(|p| p.access != volant::identity::auth::web_pages::Access::Public) {
+            let path = concrete(page.path, 1, 1, 1, (1, 1));
+            for method in [Method::GET, Method::POST] {
                 let request = Request::builder().method(method.clone()).uri(&path).body(Body::empty()).expect("request");
-                let response = app.send_anonymous(request).await;
-                let sent_to_login = response.header("location").is_some_and(|l| l.starts_with("/login"));
-                assert!(sent_to_login || (method == Method::POST && response.status == StatusCode::FORBIDDEN), "{method} {path}: {}", response.status);
+                let (status, location) = answer(&app, request).await;
+                let sent_to_login = location.as_deref().is_some_and(|l| l.starts_with("/login"));
+                assert!(
+                    sent_to_login || status == StatusCode::METHOD_NOT_ALLOWED || (method == Method::POST && status == StatusCode::FORBIDDEN),
+                    "{method} {path}: {status}"
+                );
             }
         }
     }

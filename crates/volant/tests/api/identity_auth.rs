@@ -140,6 +140,9 @@ backend_tests! {
     async fn the_first_admin_is_created_only_on_an_empty_instance(app) {
         let admin = users::ensure_first_admin(&app.db, app.org, "chef@garage.fr", TEST_PASSWORD).await.expect("ok").expect("created");
         assert_eq!(admin.roles, vec![Role::Admin]);
+        assert!(admin.is_operator, "the instance's first administrator operates it");
+        let stored = users::find_active(&app.db, admin.id).await.expect("query").expect("user");
+        assert!(stored.is_operator);
         let again = users::ensure_first_admin(&app.db, app.org, "autre@garage.fr", TEST_PASSWORD).await.expect("ok");
         assert!(again.is_none());
         app.login("chef@garage.fr", TEST_PASSWORD).await;
@@ -213,7 +216,7 @@ backend_tests! {
 
     async fn expired_personal_tokens_are_refused(app) {
         let user = app.user("expire@garage.fr", &[Role::Staff]).await;
-        let created = volant::identity::auth::tokens::create(&app.db, &volant::identity::audit::Actor { user_id: Some(user.id), ..volant::identity::audit::Actor::system(app.org) }, &volant::identity::auth::tokens::NewToken { name: Some("court".into()), expires_in_days: Some(1) }).await.expect("token");
+        let created = volant::identity::auth::tokens::create(&app.db, &volant::identity::audit::Actor { user_id: Some(user.id), ..volant::identity::audit::Actor::system(app.org) }, "test-session", &volant::identity::auth::tokens::NewToken { name: Some("court".into()), expires_in_days: Some(1) }).await.expect("token");
         let stored = volant::identity::auth::tokens::entity::Entity::find_by_id(created.info.id).one(&app.db).await.expect("query").expect("row");
         let mut active: volant::identity::auth::tokens::entity::ActiveModel = stored.into();
         active.expires_at = Set(Some(chrono::Utc::now() - chrono::Duration::minutes(1)));
@@ -241,4 +244,88 @@ async fn the_profile_page_creates_shows_once_and_revokes_tokens() {
     let revoked = app.post_form(&format!("/profile/tokens/{id}/revoke"), &[]).await;
     assert_eq!(revoked.status, StatusCode::SEE_OTHER);
     assert_unauthorized(&app.get_as(token, "/api/v1/garages").await);
+}
+
+/// Creates a personal token through the API with a sign-in session; returns the token and its id.
+async fn personal_token(app: &TestApp, session: &str, name: &str) -> (String, i64) {
+    let create = Request::post("/api/v1/auth/tokens")
+        .header(header::AUTHORIZATION, format!("Bearer {session}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({ "name": name }).to_string()))
+        .expect("request");
+    let created = app.send(create).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let body = created.json();
+    (body["token"].as_str().expect("token").to_owned(), body["id"].as_i64().expect("id"))
+}
+
+/// The reasons the audit trail gives for revoking a token.
+async fn revocation_reasons(app: &TestApp, id: i64) -> Vec<String> {
+    let audit = app.get(&format!("/api/v1/audit?entity_type=api_token&entity_id={id}")).await.json();
+    audit
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|r| r["action"] == "delete")
+        .filter_map(|r| r["changes"]["reason"].as_str().map(str::to_owned))
+        .collect()
+}
+
+backend_tests! {
+    async fn a_personal_token_cannot_create_another(app) {
+        app.user("chaine@garage.fr", &[Role::Staff]).await;
+        let session = app.login("chaine@garage.fr", TEST_PASSWORD).await;
+        let (token, _) = personal_token(&app, &session, "Intégration").await;
+        let again = Request::post("/api/v1/auth/tokens")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({ "name": "Seconde" }).to_string()))
+            .expect("request");
+        let refused = app.send(again).await.problem(StatusCode::FORBIDDEN, "session_required");
+        assert!(refused["detail"].as_str().is_some_and(|d| d.contains("jeton")), "{refused}");
+        let listed = app.get_as(&session, "/api/v1/auth/tokens").await.json();
+        assert_eq!(listed.as_array().map(Vec::len), Some(1), "no token was created: {listed}");
+        assert_eq!(app.get_as(&token, "/api/v1/auth/tokens").await.status, StatusCode::OK, "a token may still list them");
+    }
+
+    async fn a_password_change_revokes_every_personal_token(app) {
+        use crate::helpers::TEST_CSRF;
+        let user = app.user("motdepasse@garage.fr", &[Role::Staff]).await;
+        let session = app.login("motdepasse@garage.fr", TEST_PASSWORD).await;
+        let (first, first_id) = personal_token(&app, &session, "Comptabilité").await;
+        let (second, _) = personal_token(&app, &session, "Tableau de bord").await;
+        assert_eq!(app.get_as(&first, "/api/v1/garages").await.status, StatusCode::OK);
+        let web = volant::identity::auth::issue(&app.db, &app.signing_key, &user, "web").await.expect("session").token;
+        let new_password = "girafe clavier nuage tambour";
+        let fields = [("current_password", TEST_PASSWORD), ("new_password", new_password), ("confirm_password", new_password), ("_csrf", TEST_CSRF)];
+        let change = Request::post("/profile")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, format!("volant_session={web}; volant_csrf={TEST_CSRF}"))
+            .body(Body::from(serde_urlencoded::to_string(fields).expect("form")))
+            .expect("request");
+        let changed = app.send_anonymous(change).await;
+        assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.text());
+        assert_unauthorized(&app.get_as(&first, "/api/v1/garages").await);
+        assert_unauthorized(&app.get_as(&second, "/api/v1/garages").await);
+        assert_eq!(revocation_reasons(&app, first_id).await, ["password_changed"]);
+        let stored = volant::identity::auth::tokens::entity::Entity::find_by_id(first_id).one(&app.db).await.expect("query").expect("row");
+        assert!(stored.revoked_at.is_some());
+        let fresh = app.login("motdepasse@garage.fr", new_password).await;
+        assert_eq!(app.get_as(&fresh, "/api/v1/auth/tokens").await.json(), json!([]));
+    }
+
+    async fn a_deactivation_revokes_personal_tokens_for_good(app) {
+        let user = app.user("depart@garage.fr", &[Role::Staff]).await;
+        let session = app.login("depart@garage.fr", TEST_PASSWORD).await;
+        let (token, id) = personal_token(&app, &session, "Export").await;
+        let off = app.patch_json(&format!("/api/v1/users/{}", user.id), &json!({ "active": false })).await;
+        assert_eq!(off.status, StatusCode::OK, "{}", off.text());
+        assert_unauthorized(&app.get_as(&token, "/api/v1/garages").await);
+        let on = app.patch_json(&format!("/api/v1/users/{}", user.id), &json!({ "active": true })).await;
+        assert_eq!(on.status, StatusCode::OK, "{}", on.text());
+        assert_unauthorized(&app.get_as(&token, "/api/v1/garages").await);
+        assert_eq!(revocation_reasons(&app, id).await, ["account_deactivated"]);
+        let again = app.login("depart@garage.fr", TEST_PASSWORD).await;
+        assert_eq!(app.get_as(&again, "/api/v1/auth/tokens").await.json(), json!([]), "nothing comes back");
+    }
 }

@@ -130,6 +130,7 @@ backend_tests! {
         assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text());
         let session = cookie_pair(set_cookie(&created, "volant_session").expect("signed in"));
         assert_eq!(app.send_anonymous(get("/garages", &session)).await.status, StatusCode::OK);
+        assert_eq!(app.send_anonymous(get("/admin/status", &session)).await.status, StatusCode::OK, "the first admin operates the instance");
         assert_eq!(app.send_anonymous(get("/setup", "")).await.status, StatusCode::NOT_FOUND, "gone once a user exists");
         let again = app.send_anonymous(form("/setup", &csrf, &[("display_name", "Pirate"), ("email", "pirate@evil.fr"), ("password", TEST_PASSWORD), ("_csrf", TEST_CSRF)])).await;
         assert_eq!(again.status, StatusCode::NOT_FOUND);

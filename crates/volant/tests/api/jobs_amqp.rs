@@ -71,7 +71,7 @@ backend_tests! {
         }
         // Outcomes are recorded before acknowledging: wait for the last ones.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        while jobs::stats(&app.db, app.org).await.unwrap().running > 0 {
+        while jobs::stats(&app.db, jobs::JobScope::operator(app.org)).await.unwrap().running > 0 {
             assert!(tokio::time::Instant::now() < deadline, "jobs left running");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -81,7 +81,7 @@ backend_tests! {
         }
         assert!(runs.lock().unwrap().values().all(|n| *n == 1), "each job once");
         assert_eq!(smtp.received()[0].to, vec!["marie@exemple.fr".to_owned()]);
-        let stats = jobs::stats(&app.db, app.org).await.unwrap();
+        let stats = jobs::stats(&app.db, jobs::JobScope::operator(app.org)).await.unwrap();
         assert_eq!((stats.dead, stats.running, stats.retrying), (0, 0, 0));
         // Leave the broker as it was.
         let connection = lapin::Connection::connect(&broker.url, lapin::ConnectionProperties::default()).await.unwrap();

@@ -122,7 +122,7 @@ backend_tests! {
         }
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
-            let done = jobs::stats(&app.db, app.org).await.unwrap().done;
+            let done = jobs::stats(&app.db, jobs::JobScope::operator(app.org)).await.unwrap().done;
             if done == total {
                 break;
             }
@@ -161,5 +161,102 @@ backend_tests! {
         assert_eq!(jobs::offer_schedules(&app.db, &registry, now + chrono::Duration::hours(1), &mut offered).await.unwrap(), 1, "the next period");
         let rows = app.db.query_all_raw(sea_orm::Statement::from_string(app.db.get_database_backend(), "SELECT idempotency_key FROM jobs WHERE kind = 'test.tick'")).await.unwrap();
         assert_eq!(rows.len(), 2);
+    }
+}
+
+/// A GET (`/api/…` with a bearer token, a page with a web session).
+async fn get_with(app: &TestApp, token: &str, path: &str) -> crate::helpers::TestResponse {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    let request = if path.starts_with("/api/") {
+        Request::get(path).header(header::AUTHORIZATION, format!("Bearer {token}"))
+    } else {
+        Request::get(path).header(header::COOKIE, format!("volant_session={token}"))
+    };
+    app.send_anonymous(request.body(Body::empty()).expect("request")).await
+}
+
+async fn retry_with(app: &TestApp, token: &str, id: i64) -> crate::helpers::TestResponse {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    let request = Request::post(format!("/api/v1/admin/jobs/{id}/retry"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .expect("request");
+    app.send_anonymous(request).await
+}
+
+backend_tests! {
+    async fn platform_jobs_and_the_instance_status_belong_to_operators(app) {
+        use volant::identity::organizations::service::{self as organizations, NewOrganization};
+        use volant::identity::roles::Role;
+        use volant::identity::users::service::{self as users, NewUser};
+        let platform = jobs::enqueue(&app.db, NewJob::new("test.platform_wide", json!({})).max_attempts(1)).await.unwrap().unwrap();
+        let ours = jobs::enqueue(&app.db, NewJob::new("test.our_own", json!({})).for_org(app.org).max_attempts(1)).await.unwrap().unwrap();
+        jobs::run_until_idle(&app.db, &Registry::default()).await.unwrap();
+        assert_eq!(job(&app, platform).await.status, "dead");
+
+        // The administrators of an organization, ours or another, are not operators.
+        let other = organizations::create(&app.db, NewOrganization::default()).await.expect("org");
+        let new = |email: &str| NewUser { email: email.into(), display_name: "Direction".into(), password: crate::helpers::TEST_PASSWORD.into(), roles: vec![Role::Admin] };
+        let theirs = users::create(&app.db, other, new("direction@autre-garage.fr")).await.expect("user");
+        let colleague = users::create(&app.db, app.org, new("adjoint@volant.test")).await.expect("user");
+        for (who, admin, own_job) in [("another organization's admin", theirs, None), ("our second admin", colleague, Some(ours))] {
+            let token = volant::identity::auth::issue(&app.db, &app.signing_key, &admin, "api").await.expect("token").token;
+            let web = volant::identity::auth::issue(&app.db, &app.signing_key, &admin, "web").await.expect("session").token;
+            let dead = get_with(&app, &token, "/api/v1/admin/jobs?status=dead").await.json();
+            let ids: Vec<i64> = dead.as_array().expect("array").iter().filter_map(|j| j["id"].as_i64()).collect();
+            assert_eq!(ids, own_job.into_iter().collect::<Vec<_>>(), "{who}: {dead}");
+            let stats = get_with(&app, &token, "/api/v1/admin/jobs/stats").await.json();
+            assert_eq!(stats["dead"].as_i64(), Some(i64::from(own_job.is_some())), "{who}: {stats}");
+            retry_with(&app, &token, platform).await.problem(StatusCode::NOT_FOUND, "not_found");
+            assert_eq!(job(&app, platform).await.status, "dead", "{who} cannot retry it");
+            get_with(&app, &token, "/api/v1/admin/status").await.problem(StatusCode::FORBIDDEN, "forbidden");
+            assert_eq!(get_with(&app, &web, "/admin/status").await.status, StatusCode::FORBIDDEN, "{who}");
+            let page = get_with(&app, &web, "/admin/jobs").await;
+            assert_eq!(page.status, StatusCode::OK, "{who}");
+            let html = page.text();
+            assert!(!html.contains("test.platform_wide"), "{who}");
+            assert!(!html.contains("href=\"/admin/status\""), "{who}: the status is not offered");
+        }
+
+        // The operator sees the instance and the platform-wide jobs, and retries them.
+        let listed = app.get("/api/v1/admin/jobs?status=dead").await.json();
+        let ids: Vec<i64> = listed.as_array().expect("array").iter().filter_map(|j| j["id"].as_i64()).collect();
+        assert!(ids.contains(&platform) && ids.contains(&ours), "{listed}");
+        let status = app.get("/api/v1/admin/status").await;
+        assert_eq!(status.status, StatusCode::OK, "{}", status.text());
+        let page = app.get("/admin/jobs").await.text();
+        assert!(page.contains("test.platform_wide") && page.contains("href=\"/admin/status\""));
+        assert_eq!(app.get("/admin/status").await.status, StatusCode::OK);
+        let retried = app.post_json(&format!("/api/v1/admin/jobs/{platform}/retry"), &json!({})).await;
+        assert_eq!(retried.status, StatusCode::OK, "{}", retried.text());
+        assert_eq!(job(&app, platform).await.status, "queued");
+    }
+}
+
+backend_tests! {
+    async fn an_upgraded_instance_makes_its_first_administrator_the_operator(app) {
+        use migration::MigratorTrait;
+        use volant::identity::organizations::service::{self as organizations, NewOrganization};
+        use volant::identity::roles::Role;
+        use volant::identity::users::service as users;
+        // Older than ours, but not ours: another organization's administrator, our manager.
+        let other = organizations::create(&app.db, NewOrganization::default()).await.expect("org");
+        let new = |email: &str, role| users::NewUser { email: email.into(), display_name: "Direction".into(), password: crate::helpers::TEST_PASSWORD.into(), roles: vec![role] };
+        let theirs = users::create(&app.db, other, new("direction@autre.fr", Role::Admin)).await.expect("user");
+        let manager = app.user("gerant@volant.test", &[Role::Manager]).await;
+        let first = app.user("premier@volant.test", &[Role::Admin]).await;
+        let second = app.user("second@volant.test", &[Role::Admin]).await;
+        // Back to before the operator flag, then up again, as an upgrade does.
+        let applied = migration::Migrator::get_applied_migrations(&app.db).await.expect("applied");
+        let at = applied.iter().position(|m| m.name() == "m20261202_000013_operators").expect("the operators migration");
+        let steps = u32::try_from(applied.len() - at).expect("steps");
+        migration::Migrator::down(&app.db, Some(steps)).await.expect("down");
+        migration::Migrator::up(&app.db, None).await.expect("up");
+        for (user, operator) in [(&theirs, false), (&manager, false), (&first, true), (&second, false)] {
+            let found = users::find_active(&app.db, user.id).await.expect("query").expect("user");
+            assert_eq!(found.is_operator, operator, "{}", user.email);
+        }
     }
 }

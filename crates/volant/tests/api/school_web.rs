@@ -347,3 +347,47 @@ backend_tests! {
         assert_eq!(app.get(&format!("/api/v1/school/exam-results/{result}")).await.json()["status"], "passed");
     }
 }
+
+backend_tests! {
+    async fn only_those_who_book_see_the_booking_form_and_its_lists(app) {
+        let teacher_user = app.user("moniteur.liste@example.fr", &[Role::Instructor]).await;
+        let response = app
+            .post_json(
+                "/api/v1/school/instructors",
+                &json!({ "user_id": teacher_user.id, "first_name": "Karim", "last_name": "Listé", "licence_number": "AE-LIST-1", "categories": ["B"] }),
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+        let teacher = response.json()["id"].as_i64().expect("id");
+        let other_teacher = instructor(&app, &["B"]).await;
+        training_car(&app, "B").await;
+        let lea_user = app.user("lea.liste@example.fr", &[Role::Candidate]).await;
+        candidate(&app, json!({ "user_id": lea_user.id, "first_name": "Léa", "last_name": "Planchon" })).await;
+        let stranger = candidate(&app, json!({ "first_name": "Tom", "last_name": "Inconnu" })).await;
+        let number = stranger["number"].as_str().expect("number").to_owned();
+        candidate(&app, json!({ "first_name": "Inès", "last_name": "Suivie", "instructor_id": teacher })).await;
+        candidate(&app, json!({ "first_name": "Paul", "last_name": "Autrui", "instructor_id": other_teacher })).await;
+        let no_file = app.user("moniteur.sans.dossier@example.fr", &[Role::Instructor]).await;
+
+        for (who, user) in [("candidate", &lea_user), ("instructor", &teacher_user), ("instructor without a file", &no_file)] {
+            let form = page_as(&app, user, "/school/lessons/new").await;
+            assert_eq!(form.status, StatusCode::FORBIDDEN, "{who}");
+            let text = form.text();
+            assert!(!text.contains("Inconnu") && !text.contains(&number), "{who}: nothing of the school's lists");
+        }
+        // The staff still book from it.
+        let form = app.get("/school/lessons/new").await;
+        assert_eq!(form.status, StatusCode::OK);
+        assert!(form.text().contains("Inconnu") && form.text().contains(&number));
+
+        // The results page offers an instructor their own candidates only, and an
+        // instructor without a file none.
+        let results = page_as(&app, &teacher_user, "/school/results").await;
+        assert_eq!(results.status, StatusCode::OK, "{}", results.text());
+        assert!(results.text().contains("Suivie"), "their own candidate");
+        assert!(!results.text().contains("Inconnu") && !results.text().contains("Autrui"), "not another instructor's candidate");
+        let results = page_as(&app, &no_file, "/school/results").await;
+        assert_eq!(results.status, StatusCode::OK, "{}", results.text());
+        assert!(!results.text().contains("Inconnu") && !results.text().contains("Suivie"), "an instructor without a file sees no candidate");
+    }
+}

@@ -2,7 +2,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::{OriginalUri, State};
 use axum::response::Response;
 use axum::routing::get;
@@ -13,6 +12,7 @@ use crate::fleet::vehicles::service as vehicles;
 use crate::fleet::vehicles::web::{VehicleResults, VehicleRow, results_or_page};
 use crate::identity::Tenant;
 use crate::identity::audit::Actor;
+use crate::identity::auth::web_pages::Routes;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
@@ -20,13 +20,14 @@ use crate::platform::i18n::{self, Msg};
 use crate::platform::pagination::{PageRequest, with_cursor};
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/garages", get(index).post(create))
-        .route("/garages/new", get(new_form))
-        .route("/garages/{id}", get(show))
-        .route("/garages/{id}/edit", get(edit_form).post(update))
-        .route("/garages/{id}/delete", get(confirm_delete).post(delete))
+pub fn routes() -> Routes {
+    vec![
+        ("/garages", get(index).post(create)),
+        ("/garages/new", get(new_form)),
+        ("/garages/{id}", get(show)),
+        ("/garages/{id}/edit", get(edit_form).post(update)),
+        ("/garages/{id}/delete", get(confirm_delete).post(delete)),
+    ]
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -2,7 +2,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::{OriginalUri, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -13,6 +12,7 @@ use super::service::{self, Vehicle, VehicleFilter, VehicleInput};
 use crate::fleet::garages::service as garages;
 use crate::identity::Tenant;
 use crate::identity::audit::Actor;
+use crate::identity::auth::web_pages::Routes;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
@@ -21,14 +21,15 @@ use crate::platform::pagination::{PageRequest, with_cursor};
 use crate::platform::tenant::OrgId;
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/vehicles", get(index).post(create))
-        .route("/vehicles/new", get(new_form))
-        .route("/vehicles/{id}", get(show))
-        .route("/vehicles/{id}/edit", get(edit_form).post(update))
-        .route("/vehicles/{id}/move", get(move_form).post(move_vehicle))
-        .route("/vehicles/{id}/delete", get(confirm_delete).post(delete))
+pub fn routes() -> Routes {
+    vec![
+        ("/vehicles", get(index).post(create)),
+        ("/vehicles/new", get(new_form)),
+        ("/vehicles/{id}", get(show)),
+        ("/vehicles/{id}/edit", get(edit_form).post(update)),
+        ("/vehicles/{id}/move", get(move_form).post(move_vehicle)),
+        ("/vehicles/{id}/delete", get(confirm_delete).post(delete)),
+    ]
 }
 
 /// A vehicle as a page shows it: numbers and dates in French formats.

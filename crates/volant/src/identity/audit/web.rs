@@ -2,7 +2,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::{OriginalUri, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -10,6 +9,7 @@ use axum::routing::get;
 
 use super::api::{AuditEntry, AuditQuery, list};
 use crate::identity::Tenant;
+use crate::identity::auth::web_pages::Routes;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::ApiQuery;
@@ -17,8 +17,8 @@ use crate::platform::pagination::{MAX_LIMIT, PageRequest, with_cursor};
 use crate::platform::tabular::CsvWriter;
 use crate::platform::web::{PageCtx, WebResult};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/audit", get(page)).route("/admin/audit.csv", get(export))
+pub fn routes() -> Routes {
+    vec![("/admin/audit", get(page)), ("/admin/audit.csv", get(export))]
 }
 
 /// A record as the page shows it.

@@ -108,14 +108,19 @@ async fn list_tokens(State(state): State<AppState>, current: CurrentUser) -> App
 
 /// Create a personal API token for an integration. The token is in this answer
 /// only: it is stored hashed. It acts with your roles until revoked or expired.
+///
+/// A password change or a deactivation of the account revokes it for good. Needs a
+/// sign-in session (`POST /auth/login`): a personal token cannot create another
+/// one (403 `session_required`).
 #[utoipa::path(post, path = "/auth/tokens", tag = "auth", request_body = NewToken,
-    responses((status = 201, body = CreatedToken), (status = 401, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = CreatedToken), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn create_token(
     State(state): State<AppState>,
+    current: CurrentUser,
     actor: Actor,
     ApiJson(new): ApiJson<NewToken>,
 ) -> AppResult<axum::response::Response> {
-    let created = tokens::create(&state.db, &actor, &new).await?;
+    let created = tokens::create(&state.db, &actor, &current.session_id, &new).await?;
     Ok(crate::platform::http::respond::created(&format!("/api/v1/auth/tokens/{}", created.info.id), created))
 }
 

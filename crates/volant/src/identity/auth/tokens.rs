@@ -63,9 +63,12 @@ fn info(m: entity::Model) -> TokenInfo {
     }
 }
 
-/// Creates a token for the actor, audited in the same transaction.
-pub async fn create<C: Writer>(db: &C, actor: &Actor, new: &NewToken) -> AppResult<CreatedToken> {
+/// Creates a token for the actor, audited in the same transaction. `session_id` is
+/// the caller's (`CurrentUser::session_id`): a caller signed in with a personal
+/// token is refused, so that a leaked token cannot mint others.
+pub async fn create<C: Writer>(db: &C, actor: &Actor, session_id: &str, new: &NewToken) -> AppResult<CreatedToken> {
     let user_id = actor.user_id.ok_or(AppError::Unauthorized)?;
+    require_session(session_id)?;
     let mut v = Validator::new();
     let name = v.required_text("name", new.name.as_deref(), 80);
     if let Some(days) = new.expires_in_days
@@ -128,6 +131,56 @@ pub async fn revoke<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> 
     active.update(&txn).await?;
     audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), None).await?;
     txn.commit().await?;
+    Ok(())
+}
+
+/// Revokes every live personal token of a user, in the caller's transaction: after a
+/// password change or a deactivation (a reactivated account does not get them
+/// back). Each token revoked gets an audit record saying `why`. Returns how many.
+pub async fn revoke_all_of(db: &impl ConnectionTrait, actor: &Actor, user_id: i64, why: &str) -> AppResult<usize> {
+    let live = entity::Entity::find()
+        .filter(entity::Column::UserId.eq(user_id))
+        .filter(entity::Column::RevokedAt.is_null())
+        .all(db)
+        .await?;
+    let now = Utc::now();
+    for token in &live {
+        let mut active: entity::ActiveModel = token.clone().into();
+        active.revoked_at = Set(Some(now));
+        active.update(db).await?;
+        let before = info(token.clone());
+        let mut changes = audit::diff(Some(&before), None);
+        if let Some(map) = changes.as_object_mut() {
+            map.insert("reason".to_owned(), serde_json::Value::from(why));
+        }
+        let event = audit::Event {
+            action: audit::Action::Delete,
+            entity: Some((AUDIT_ENTITY, token.id.to_string())),
+            changes: Some(changes),
+        };
+        audit::record(db, Some(actor), None, event).await?;
+    }
+    if !live.is_empty() {
+        tracing::info!(user_id, revoked = live.len(), reason = why, "personal API tokens revoked");
+    }
+    Ok(live.len())
+}
+
+/// Whether a caller signed in with a personal token (rather than a session):
+/// such a caller may not create further tokens.
+pub fn is_personal_token_session(session_id: &str) -> bool {
+    session_id.starts_with(super::PERSONAL_TOKEN_SESSION)
+}
+
+/// Refuses a caller who signed in with a personal token: a token is created from
+/// a session (a web sign-in or a password sign-in), never from another token.
+pub fn require_session(session_id: &str) -> AppResult<()> {
+    if is_personal_token_session(session_id) {
+        return Err(AppError::ForbiddenBecause {
+            code: "session_required",
+            message: Msg::new("token.session_required"),
+        });
+    }
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use sea_orm::TransactionTrait;
 use serde::Deserialize;
 
@@ -26,11 +26,69 @@ use crate::platform::web::{
     FormErrors, PageCtx, SignedIn, WebError, WebResult, cookie_header, is_https, redirect_with_flash, unprocessable,
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/login", get(login_form).post(login))
-        .route("/logout", axum::routing::post(logout))
-        .route("/setup", get(setup_form).post(setup))
+/// Sign-in, sign-out and the one-time setup: open to anyone.
+pub fn routes() -> Routes {
+    vec![
+        ("/login", get(login_form).post(login)),
+        ("/logout", axum::routing::post(logout)),
+        ("/setup", get(setup_form).post(setup)),
+    ]
+}
+
+/// A domain's page routes as its modules list them: path and handlers.
+pub type Routes = Vec<(&'static str, MethodRouter<AppState>)>;
+
+/// Who may use a page route: `read` for GET and HEAD, `write` for the other methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not: the sign-in pages, and links whose secret is the
+    /// credential (a quote's share link, a calendar feed, an unsubscribe link).
+    Public,
+    /// Signed in, with a role (or the operator flag) granting the permission.
+    Guarded { read: Permission, write: Permission },
+}
+
+impl Access {
+    pub const fn guarded(read: Permission, write: Permission) -> Self {
+        Self::Guarded { read, write }
+    }
+
+    /// The permission a request with this method needs; `None` for a public page.
+    pub fn needs(self, method: &Method) -> Option<Permission> {
+        match self {
+            Self::Public => None,
+            Self::Guarded { read, write } => {
+                Some(if matches!(*method, Method::GET | Method::HEAD) { read } else { write })
+            }
+        }
+    }
+}
+
+/// One page route as a domain declares it. Every page reaches the router through
+/// [`mount`] from this table (see `crate::page_table`), and the page role matrix
+/// test reads the same table: a page cannot be mounted without being checked.
+pub struct Page {
+    pub path: &'static str,
+    pub access: Access,
+    handlers: MethodRouter<AppState>,
+}
+
+/// Declares routes that share one access rule.
+pub fn pages(access: Access, routes: impl IntoIterator<Item = (&'static str, MethodRouter<AppState>)>) -> Vec<Page> {
+    routes.into_iter().map(|(path, handlers)| Page { path, access, handlers }).collect()
+}
+
+/// The router of declared pages, each behind the guard its access names.
+pub fn mount(state: &AppState, pages: Vec<Page>) -> Router<AppState> {
+    pages.into_iter().fold(Router::new(), |router, page| {
+        let handlers = match page.access {
+            Access::Public => page.handlers,
+            Access::Guarded { read, write } => page
+                .handlers
+                .route_layer(axum::middleware::from_fn_with_state((state.clone(), (read, write)), require_page_access)),
+        };
+        router.route(page.path, handlers)
+    })
 }
 
 /// Only a path of this site: never `//evil.example` or `https://…`.
@@ -187,8 +245,12 @@ async fn setup(
     if !crate::platform::secrets::claim_once(&txn, users::FIRST_ADMIN_CLAIM).await? {
         return Err(AppError::NotFound.into());
     }
+    // The instance's first administrator is also its platform operator.
     let created = match users::create_audited(&txn, &actor, new).await {
-        Ok(admin) => txn.commit().await.map(|()| admin).map_err(AppError::from),
+        Ok(admin) => match users::set_operator(&txn, admin.id, true).await {
+            Ok(()) => txn.commit().await.map(|()| admin).map_err(AppError::from),
+            Err(err) => Err(err),
+        },
         Err(err) => Err(err),
     };
     match created {
@@ -207,12 +269,8 @@ async fn setup(
     }
 }
 
-/// Puts a domain's pages behind sign-in: no session → the login page (then back);
-/// a role without `read` (safe methods) or `write` (the others) → a 403 page.
-pub fn guard(router: Router<AppState>, state: &AppState, read: Permission, write: Permission) -> Router<AppState> {
-    router.route_layer(axum::middleware::from_fn_with_state((state.clone(), (read, write)), require_page_access))
-}
-
+/// The guard of a page: no session → the login page (then back); a role without
+/// `read` (safe methods) or `write` (the others) → a 403 page.
 async fn require_page_access(
     State((state, (read, write))): State<(AppState, (Permission, Permission))>,
     request: Request,
@@ -250,6 +308,7 @@ async fn require_page_access(
         can_use_portal: current.user.has_role(crate::identity::roles::Role::Candidate),
         can_record_consents: crate::identity::roles::any_allows(roles, Permission::ContactConsents),
         can_operate: crate::identity::roles::any_allows(roles, Permission::Operations),
+        can_see_status: current.user.may(Permission::Platform),
     });
     // Pages speak the organization's language and show its local time.
     let (locale, zone) = match crate::identity::organizations::service::get(&state.db, current.user.org).await {

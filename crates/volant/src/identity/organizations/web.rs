@@ -2,7 +2,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
@@ -11,13 +10,14 @@ use serde::Deserialize;
 use super::service::{self, CURRENCIES, OrganizationPatch};
 use crate::identity::Tenant;
 use crate::identity::audit::Actor;
+use crate::identity::auth::web_pages::Routes;
 use crate::platform::AppState;
 use crate::platform::http::extract::FormBody;
 use crate::platform::i18n;
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/organization", get(show).post(save))
+pub fn routes() -> Routes {
+    vec![("/admin/organization", get(show).post(save))]
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -14,6 +14,8 @@ pub struct Model {
     /// Argon2id PHC string; never logged, never serialized.
     pub password_hash: String,
     pub active: bool,
+    /// A platform operator: sees the instance's status and the platform-wide jobs.
+    pub is_operator: bool,
     pub last_login_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -2,7 +2,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -11,6 +10,7 @@ use serde::Deserialize;
 use crate::identity::audit::Actor;
 use crate::identity::auth::CurrentUser;
 use crate::identity::auth::tokens::{self, NewToken, TokenInfo};
+use crate::identity::auth::web_pages::Routes;
 use crate::identity::users::service;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
@@ -18,11 +18,12 @@ use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n::{self, Msg};
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/profile", get(show).post(change_password))
-        .route("/profile/tokens", axum::routing::post(create_token))
-        .route("/profile/tokens/{id}/revoke", axum::routing::post(revoke_token))
+pub fn routes() -> Routes {
+    vec![
+        ("/profile", get(show).post(change_password)),
+        ("/profile/tokens", axum::routing::post(create_token)),
+        ("/profile/tokens/{id}/revoke", axum::routing::post(revoke_token)),
+    ]
 }
 
 /// A token as the profile lists it.
@@ -103,7 +104,7 @@ async fn create_token(
     let days = form.expires_in_days.trim();
     let expires_in_days = if days.is_empty() { None } else { Some(days.parse::<i64>().unwrap_or(0)) };
     let new = NewToken { name: Some(form.name), expires_in_days };
-    match tokens::create(&state.db, &actor, &new).await {
+    match tokens::create(&state.db, &actor, &current.session_id, &new).await {
         // Shown in this answer only: never in a redirect, a cookie or a URL.
         Ok(created) => {
             Ok(profile_page(&state, page, &current, FormErrors::default(), Some(created.token)).await?.into_response())

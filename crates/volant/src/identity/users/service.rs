@@ -34,11 +34,22 @@ pub struct AuthUser {
     pub email: String,
     pub display_name: String,
     pub roles: Vec<Role>,
+    /// A platform operator (outside organizations): the instance's status and the
+    /// platform-wide jobs. Not part of the API's answers.
+    #[serde(skip)]
+    pub is_operator: bool,
 }
 
 impl AuthUser {
     pub fn has_role(&self, role: Role) -> bool {
         self.roles.contains(&role)
+    }
+
+    /// Whether this user may do what `permission` allows: by a role, or for
+    /// [`Permission::Platform`], by being an operator.
+    pub fn may(&self, permission: crate::identity::roles::Permission) -> bool {
+        crate::identity::roles::any_allows(&self.roles, permission)
+            || (permission == crate::identity::roles::Permission::Platform && self.is_operator)
     }
 }
 
@@ -175,6 +186,7 @@ async fn insert<C: Writer>(db: &C, org: OrgId, checked: CheckedNewUser) -> AppRe
         display_name: Set(display_name),
         password_hash: Set(password_hash),
         active: Set(true),
+        is_operator: Set(false),
         last_login_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
@@ -208,6 +220,7 @@ async fn insert<C: Writer>(db: &C, org: OrgId, checked: CheckedNewUser) -> AppRe
         email: user.email,
         display_name: user.display_name,
         roles,
+        is_operator: false,
     })
 }
 
@@ -248,6 +261,7 @@ pub async fn find_active_where(
         .column((Users, entity::Column::OrganizationId))
         .column((Users, entity::Column::Email))
         .column((Users, entity::Column::DisplayName))
+        .column((Users, entity::Column::IsOperator))
         .column((Roles, RoleColumn::Role))
         .from(Users)
         .left_join(Roles, Expr::col((Roles, RoleColumn::UserId)).equals((Users, entity::Column::Id)))
@@ -270,6 +284,7 @@ pub async fn find_active_where(
         email: first.try_get("", "email")?,
         display_name: first.try_get("", "display_name")?,
         roles,
+        is_operator: first.try_get("", "is_operator")?,
     };
     Ok(Some((user, first)))
 }
@@ -319,9 +334,34 @@ pub async fn ensure_first_admin<C: Writer>(
         // Another instance, or the setup page, created it a moment ago.
         return Ok(None);
     }
-    let admin = insert(&txn, org, checked).await?;
+    let mut admin = insert(&txn, org, checked).await?;
+    set_operator(&txn, admin.id, true).await?;
+    admin.is_operator = true;
     txn.commit().await?;
     Ok(Some(admin))
+}
+
+/// Makes a user a platform operator (or no longer one). The first administrator of
+/// an instance becomes one (setup page, `VOLANT_ADMIN_EMAIL`, the first
+/// `volant create-admin`), and `volant create-admin --operator` names others.
+pub async fn set_operator(db: &impl ConnectionTrait, user_id: i64, operator: bool) -> AppResult<()> {
+    let found = Users::update_many()
+        .col_expr(entity::Column::IsOperator, Expr::value(operator))
+        .col_expr(entity::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(entity::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
+    if found.rows_affected == 0 {
+        return Err(AppError::NotFound);
+    }
+    tracing::info!(user_id, operator, "platform operator flag set");
+    Ok(())
+}
+
+/// Whether the instance has an operator (active or not).
+pub async fn has_operator(db: &impl ConnectionTrait) -> AppResult<bool> {
+    use sea_orm::PaginatorTrait;
+    Ok(Users::find().filter(entity::Column::IsOperator.eq(true)).count(db).await? > 0)
 }
 
 /// Claimed in the database by whoever creates the first administrator, so two
@@ -355,6 +395,7 @@ async fn load(db: &impl ConnectionTrait, user: entity::Model) -> AppResult<AuthU
         email: user.email,
         display_name: user.display_name,
         roles,
+        is_operator: user.is_operator,
     })
 }
 
@@ -490,7 +531,8 @@ pub async fn create_audited<C: Writer>(
 
 /// Changes a user. An administrator cannot deactivate themselves nor drop their
 /// own administrator role (no organization can lock itself out that way).
-/// Deactivation ends every session of the user at once.
+/// Deactivation ends every session of the user at once and revokes their personal
+/// API tokens for good (reactivating the account does not bring them back).
 pub async fn update<C: Writer>(
     db: &C,
     actor: &crate::identity::audit::Actor,
@@ -534,6 +576,7 @@ pub async fn update<C: Writer>(
     }
     if before.active && !active {
         crate::identity::auth::revoke_all(&txn, id).await?;
+        crate::identity::auth::tokens::revoke_all_of(&txn, actor, id, "account_deactivated").await?;
     }
     let after = get(&txn, actor.org, id).await?;
     crate::identity::audit::record_change(&txn, actor, ("user", id), Some(&before), Some(&after)).await?;
@@ -542,7 +585,8 @@ pub async fn update<C: Writer>(
 }
 
 /// Changes one's own password after checking the current one. Every other
-/// session of the user ends; `keep_session` (the one in use) stays.
+/// session of the user ends and every personal API token is revoked;
+/// `keep_session` (the one in use) stays.
 pub async fn change_password<C: Writer>(
     db: &C,
     actor: &crate::identity::audit::Actor,
@@ -568,6 +612,7 @@ pub async fn change_password<C: Writer>(
     active.updated_at = Set(Utc::now());
     active.update(&txn).await?;
     crate::identity::auth::revoke_all_but(&txn, user_id, keep_session).await?;
+    crate::identity::auth::tokens::revoke_all_of(&txn, actor, user_id, "password_changed").await?;
     let event = crate::identity::audit::Event {
         action: crate::identity::audit::Action::Update,
         entity: Some(("user", user_id.to_string())),

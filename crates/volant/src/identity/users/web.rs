@@ -3,7 +3,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
@@ -11,6 +10,7 @@ use axum::routing::get;
 use super::service::{self, NewUser, UserPatch, UserView};
 use crate::identity::Tenant;
 use crate::identity::audit::Actor;
+use crate::identity::auth::web_pages::Routes;
 use crate::identity::roles::Role;
 use crate::platform::AppState;
 use crate::platform::http::extract::{FormBody, Id};
@@ -18,11 +18,12 @@ use crate::platform::i18n;
 use crate::platform::pagination::PageRequest;
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/users", get(index).post(create))
-        .route("/admin/users/new", get(new_form))
-        .route("/admin/users/{id}", get(edit_form).post(update))
+pub fn routes() -> Routes {
+    vec![
+        ("/admin/users", get(index).post(create)),
+        ("/admin/users/new", get(new_form)),
+        ("/admin/users/{id}", get(edit_form).post(update)),
+    ]
 }
 
 /// A role checkbox.

@@ -57,11 +57,9 @@ pub fn build(state: AppState) -> Router {
 
     Router::new()
         .merge(api)
-        .merge(fleet::web_router(&state))
-        .merge(crate::workshop::web_router(&state))
-        .merge(crate::school::web_router(&state))
-        .merge(crate::notify::web_router(&state))
-        .merge(crate::identity::web_router(&state))
+        // Every page, from the domains' page tables. Only what is not a page (the
+        // API document, assets, probes, metrics) is routed here.
+        .merge(crate::identity::auth::web_pages::mount(&state, crate::page_table()))
         .route("/", get(home))
         .route(
             "/api/openapi.json",

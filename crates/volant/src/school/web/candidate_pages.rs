@@ -5,7 +5,6 @@ use std::str::FromStr;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::{OriginalUri, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -17,6 +16,7 @@ use super::{options, status_label_key};
 use crate::fleet::vehicles::web::SelectOption;
 use crate::identity::Tenant;
 use crate::identity::audit::Actor;
+use crate::identity::auth::web_pages::Routes;
 use crate::identity::users::service as users;
 use crate::platform::AppState;
 use crate::platform::charts;
@@ -35,12 +35,13 @@ use crate::school::people::{CATEGORIES, instructors};
 use crate::school::planning::service::{self as planning, LessonFilter, format_duration};
 use crate::school::progress;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/school/candidates", get(index).post(create))
-        .route("/school/candidates/new", get(new_form))
-        .route("/school/candidates/{id}", get(show))
-        .route("/school/candidates/{id}/edit", get(edit_form).post(update))
+pub fn routes() -> Routes {
+    vec![
+        ("/school/candidates", get(index).post(create)),
+        ("/school/candidates/new", get(new_form)),
+        ("/school/candidates/{id}", get(show)),
+        ("/school/candidates/{id}/edit", get(edit_form).post(update)),
+    ]
 }
 
 /// A candidate as the list shows them.

@@ -3,7 +3,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -14,6 +13,7 @@ use super::{exam_type_key, options};
 use crate::fleet::vehicles::web::SelectOption;
 use crate::identity::audit::Actor;
 use crate::identity::auth::CurrentUser;
+use crate::identity::auth::web_pages::Routes;
 use crate::platform::AppState;
 use crate::platform::charts;
 use crate::platform::error::AppError;
@@ -25,14 +25,15 @@ use crate::school::access::Viewer;
 use crate::school::exams::service::{self as exams, RegistrationInput, SessionInput, SessionKind};
 use crate::school::people::candidates::CandidateFilter;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/school/exams", get(index))
-        .route("/school/exams/sessions", post(create_session))
-        .route("/school/exams/sessions/{id}", get(session))
-        .route("/school/exams/sessions/{id}/registrations", post(register))
-        .route("/school/exams/results", post(enter_result))
-        .route("/school/exams/results/{id}/validate", post(validate))
+pub fn routes() -> Routes {
+    vec![
+        ("/school/exams", get(index)),
+        ("/school/exams/sessions", post(create_session)),
+        ("/school/exams/sessions/{id}", get(session)),
+        ("/school/exams/sessions/{id}/registrations", post(register)),
+        ("/school/exams/results", post(enter_result)),
+        ("/school/exams/results/{id}/validate", post(validate)),
+    ]
 }
 
 #[derive(Debug, Clone)]

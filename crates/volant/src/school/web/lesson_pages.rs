@@ -3,7 +3,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -12,6 +11,7 @@ use chrono::Utc;
 use super::status_label_key;
 use crate::identity::audit::Actor;
 use crate::identity::auth::CurrentUser;
+use crate::identity::auth::web_pages::Routes;
 use crate::platform::AppState;
 use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n;
@@ -20,13 +20,13 @@ use crate::school::access::Viewer;
 use crate::school::planning::service::{self as planning, Lesson, LessonStatus, OutcomeInput};
 use crate::school::progress::{self, Assessment, CompetencyProgress};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/school/lessons/{id}", get(show)).route("/school/lessons/{id}/move", post(move_lesson))
+pub fn routes() -> Routes {
+    vec![("/school/lessons/{id}", get(show)), ("/school/lessons/{id}/move", post(move_lesson))]
 }
 
 /// What instructors post.
-pub fn teaching_router() -> Router<AppState> {
-    Router::new().route("/school/lessons/{id}/outcome", post(record))
+pub fn teaching_routes() -> Routes {
+    vec![("/school/lessons/{id}/outcome", post(record))]
 }
 
 #[derive(Template, WebTemplate)]

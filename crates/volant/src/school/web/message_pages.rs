@@ -2,7 +2,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
@@ -12,6 +11,7 @@ use super::options;
 use crate::fleet::vehicles::web::SelectOption;
 use crate::identity::audit::Actor;
 use crate::identity::auth::CurrentUser;
+use crate::identity::auth::web_pages::Routes;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
@@ -22,11 +22,12 @@ use crate::school::messages::api::author;
 use crate::school::messages::service::{self as messages, NewMessage, NewThread, Thread, ThreadSummary};
 use crate::school::people::candidates::CandidateFilter;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/messages", get(index).post(start))
-        .route("/messages/new", get(new_form))
-        .route("/messages/{id}", get(show).post(reply))
+pub fn routes() -> Routes {
+    vec![
+        ("/messages", get(index).post(start)),
+        ("/messages/new", get(new_form)),
+        ("/messages/{id}", get(show).post(reply)),
+    ]
 }
 
 #[derive(Template, WebTemplate)]

@@ -4,7 +4,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -23,6 +22,7 @@ pub mod staff_pages;
 use crate::fleet::vehicles::web::SelectOption;
 use crate::identity::audit::Actor;
 use crate::identity::auth::CurrentUser;
+use crate::identity::auth::web_pages::Routes;
 use crate::identity::organizations::service as organizations;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
@@ -43,37 +43,48 @@ use crate::school::planning::service::{
 const FIRST_HOUR: u32 = 7;
 const LAST_HOUR: u32 = 20;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/school/planning", get(planning_board))
-        .route("/school/lessons/new", get(new_lesson))
-        .route("/school/lessons", post(book_lesson))
-        .route("/school/lessons/{id}/cancel", post(cancel_lesson))
-        .merge(lesson_pages::router())
+/// The planning board and a lesson's page: everyone with a place in the school
+/// reads them (each sees their own lessons).
+pub fn planning_routes() -> Routes {
+    let mut routes: Routes = vec![("/school/planning", get(planning_board))];
+    routes.extend(lesson_pages::routes());
+    routes
+}
+
+/// Booking and cancelling lessons (the staff): the booking form lists every
+/// candidate, instructor and training car, so reading it needs the right to book.
+pub fn booking_routes() -> Routes {
+    vec![
+        ("/school/lessons/new", get(new_lesson)),
+        ("/school/lessons", post(book_lesson)),
+        ("/school/lessons/{id}/cancel", post(cancel_lesson)),
+    ]
 }
 
 /// The school's files: candidates, instructors, cars, exams, reports (staff).
-pub fn staff_router() -> Router<AppState> {
-    Router::new()
-        .merge(candidate_pages::router())
-        .merge(exam_pages::router())
-        .merge(report_pages::router())
-        .merge(staff_pages::router())
+pub fn staff_routes() -> Routes {
+    let mut routes = candidate_pages::routes();
+    routes.extend(exam_pages::routes());
+    routes.extend(report_pages::routes());
+    routes.extend(staff_pages::routes());
+    routes
 }
 
 /// Everyone with a place in the school: the portal, messages, one's calendar address.
-pub fn portal_router() -> Router<AppState> {
-    Router::new()
-        .route("/portal", get(portal))
-        .route("/portal/book", post(portal_book))
-        .route("/portal/request", post(portal_request))
-        .route("/calendar-feed", post(calendar_address))
-        .merge(message_pages::router())
+pub fn portal_routes() -> Routes {
+    let mut routes: Routes = vec![
+        ("/portal", get(portal)),
+        ("/portal/book", post(portal_book)),
+        ("/portal/request", post(portal_request)),
+        ("/calendar-feed", post(calendar_address)),
+    ];
+    routes.extend(message_pages::routes());
+    routes
 }
 
 /// Open routes: the calendar feeds (the address's secret is the credential).
-pub fn public_router() -> Router<AppState> {
-    Router::new().route("/calendar/{file}", get(calendar_feed))
+pub fn public_routes() -> Routes {
+    vec![("/calendar/{file}", get(calendar_feed))]
 }
 
 async fn calendar_feed(State(state): State<AppState>, Path(file): Path<String>) -> Result<Response, AppError> {

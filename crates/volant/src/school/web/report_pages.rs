@@ -3,7 +3,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -12,6 +11,7 @@ use serde::Deserialize;
 
 use crate::fleet::vehicles::web::SelectOption;
 use crate::identity::audit::Actor;
+use crate::identity::auth::web_pages::Routes;
 use crate::platform::AppState;
 use crate::platform::charts;
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
@@ -19,11 +19,12 @@ use crate::platform::i18n;
 use crate::platform::web::{PageCtx, WebResult, redirect_with_flash};
 use crate::school::reports::service::{self as reports, FileFormat, ReportKind, ReportRequest};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/school/reports", get(index))
-        .route("/school/reports/files", post(request_file))
-        .route("/school/reports/files/{id}", get(download))
+pub fn routes() -> Routes {
+    vec![
+        ("/school/reports", get(index)),
+        ("/school/reports/files", post(request_file)),
+        ("/school/reports/files/{id}", get(download)),
+    ]
 }
 
 #[derive(Debug, Clone)]

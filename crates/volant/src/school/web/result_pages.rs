@@ -3,7 +3,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -13,6 +12,7 @@ use super::{exam_type_key, options, result_status_key};
 use crate::fleet::vehicles::web::SelectOption;
 use crate::identity::audit::Actor;
 use crate::identity::auth::CurrentUser;
+use crate::identity::auth::web_pages::Routes;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{FormBody, Id};
@@ -23,10 +23,8 @@ use crate::school::exams::service::{self as exams, ExamType, Outcome, ResultInpu
 use crate::school::people::candidates::{self, CandidateFilter};
 
 /// Reading with the planning permission, writing with `Teaching`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/school/results", get(index).post(enter))
-        .route("/school/results/{id}/validate", post(validate))
+pub fn routes() -> Routes {
+    vec![("/school/results", get(index).post(enter)), ("/school/results/{id}/validate", post(validate))]
 }
 
 /// An exam result as the pages list it.
@@ -126,11 +124,16 @@ async fn index(
     let tr = page.tr;
     let may_validate = matches!(viewer, Viewer::School | Viewer::Instructor(_)) && page.can_see_planning;
     let rows = result_rows(&state, &actor, viewer, &tr, 100).await?;
-    let filter = match viewer {
-        Viewer::Instructor(id) => CandidateFilter { q: None, instructor_id: Some(id) },
-        _ => CandidateFilter::default(),
+    // The staff choose among every candidate, an instructor among their own; anyone
+    // else (an instructor without a file yet) among none.
+    let people = match viewer {
+        Viewer::School => super::candidate_list(&state, current.user.org, &CandidateFilter::default()).await?,
+        Viewer::Instructor(id) => {
+            let filter = CandidateFilter { q: None, instructor_id: Some(id) };
+            super::candidate_list(&state, current.user.org, &filter).await?
+        }
+        Viewer::Candidate(_) | Viewer::Nobody => Vec::new(),
     };
-    let people = super::candidate_list(&state, current.user.org, &filter).await?;
     let candidates = options(people, None, tr.t("school.choose"));
     Ok(ResultsPage { page, rows, may_validate, candidates })
 }

@@ -5,7 +5,6 @@ use std::str::FromStr;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
@@ -16,6 +15,7 @@ use serde::Deserialize;
 use crate::fleet::vehicles::service as fleet_vehicles;
 use crate::identity::Tenant;
 use crate::identity::audit::Actor;
+use crate::identity::auth::web_pages::Routes;
 use crate::identity::users::service as users;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
@@ -28,12 +28,13 @@ use crate::school::people::instructors::{self, Availability, DayOff, Instructor,
 use crate::school::people::settings::{self, SchoolSettings};
 use crate::school::people::vehicles::{self, TrainingVehicle, TrainingVehicleInput};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/school/instructors", get(instructors_page).post(create_instructor))
-        .route("/school/instructors/{id}", get(edit_instructor).post(update_instructor))
-        .route("/school/vehicles", get(vehicles_page).post(flag_vehicle))
-        .route("/school/settings", get(settings_page).post(save_settings))
+pub fn routes() -> Routes {
+    vec![
+        ("/school/instructors", get(instructors_page).post(create_instructor)),
+        ("/school/instructors/{id}", get(edit_instructor).post(update_instructor)),
+        ("/school/vehicles", get(vehicles_page).post(flag_vehicle)),
+        ("/school/settings", get(settings_page).post(save_settings)),
+    ]
 }
 
 /// The instructor form as typed: identity, categories ticked, one or two windows a day, days off.

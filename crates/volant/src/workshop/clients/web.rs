@@ -3,7 +3,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::{OriginalUri, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,6 +13,7 @@ use crate::fleet::vehicles::service as vehicles;
 use crate::fleet::vehicles::web::VehicleRow;
 use crate::identity::Tenant;
 use crate::identity::audit::Actor;
+use crate::identity::auth::web_pages::Routes;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{ApiQuery, FormBody, Id, IdPair};
@@ -25,15 +25,16 @@ use crate::workshop::maintenance::web::{AlertRow, InterventionRow, client_alerts
 use crate::workshop::quotes::service::{self as quotes, QuoteFilter};
 use crate::workshop::quotes::web::{QuoteRow, quote_rows};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/clients", get(index).post(create))
-        .route("/clients/new", get(new_form))
-        .route("/clients/{id}", get(show))
-        .route("/clients/{id}/edit", get(edit_form).post(update))
-        .route("/clients/{id}/delete", get(confirm_delete).post(delete))
-        .route("/clients/{id}/vehicles", post(assign_vehicle))
-        .route("/clients/{id}/vehicles/{vehicle_id}/release", post(release_vehicle))
+pub fn routes() -> Routes {
+    vec![
+        ("/clients", get(index).post(create)),
+        ("/clients/new", get(new_form)),
+        ("/clients/{id}", get(show)),
+        ("/clients/{id}/edit", get(edit_form).post(update)),
+        ("/clients/{id}/delete", get(confirm_delete).post(delete)),
+        ("/clients/{id}/vehicles", post(assign_vehicle)),
+        ("/clients/{id}/vehicles/{vehicle_id}/release", post(release_vehicle)),
+    ]
 }
 
 /// A client as lists show it.

@@ -3,7 +3,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use chrono::Utc;
@@ -13,6 +12,7 @@ use super::service::{self, Dashboard};
 use crate::fleet::garages::service as garages;
 use crate::fleet::vehicles::web::{SelectOption, group_thousands};
 use crate::identity::Tenant;
+use crate::identity::auth::web_pages::Routes;
 use crate::identity::organizations::service::currency_decimals;
 use crate::platform::AppState;
 use crate::platform::charts;
@@ -20,8 +20,8 @@ use crate::platform::http::extract::ApiQuery;
 use crate::platform::money::{format_decimal, format_money};
 use crate::platform::web::{PageCtx, WebResult};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/dashboard", get(page))
+pub fn routes() -> Routes {
+    vec![("/dashboard", get(page))]
 }
 
 #[derive(Template, WebTemplate)]

@@ -1,7 +1,6 @@
 //! Export routes: `/api/v1/exports/{dataset}.{csv|xlsx}` (documented, bearer token)
 //! and the same under `/exports/…` for the pages' download links.
 
-use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
@@ -62,11 +61,11 @@ macro_rules! export_routes {
         }
 
         /// The same exports for the pages (session cookie).
-        pub fn web_router() -> Router<AppState> {
-            Router::new() $(
-                .route(concat!("/exports/", $path, ".csv"), get($csv))
-                .route(concat!("/exports/", $path, ".xlsx"), get($xlsx))
-            )*
+        pub fn web_routes() -> crate::identity::auth::web_pages::Routes {
+            vec![ $(
+                (concat!("/exports/", $path, ".csv"), get($csv)),
+                (concat!("/exports/", $path, ".xlsx"), get($xlsx)),
+            )* ]
         }
     };
 }

@@ -3,7 +3,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -13,6 +12,7 @@ use super::service::{self, FromQuoteInput, InterventionInput, ReadingInput};
 use crate::fleet::vehicles::service as vehicles;
 use crate::identity::Tenant;
 use crate::identity::audit::Actor;
+use crate::identity::auth::web_pages::Routes;
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::http::extract::{FormBody, Id};
@@ -22,13 +22,14 @@ use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, 
 use crate::workshop::maintenance::service as maintenance;
 use crate::workshop::quotes::web::{LineForm, LineRow, default_vat};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/vehicles/{id}/interventions/new", get(new_form))
-        .route("/vehicles/{id}/interventions", post(create))
-        .route("/vehicles/{id}/mileage", post(record_reading))
-        .route("/quotes/{id}/intervention", post(from_quote))
-        .route("/interventions/{id}/complete", post(complete))
+pub fn routes() -> Routes {
+    vec![
+        ("/vehicles/{id}/interventions/new", get(new_form)),
+        ("/vehicles/{id}/interventions", post(create)),
+        ("/vehicles/{id}/mileage", post(record_reading)),
+        ("/quotes/{id}/intervention", post(from_quote)),
+        ("/interventions/{id}/complete", post(complete)),
+    ]
 }
 
 /// The vehicle leaves the workshop: its intervention under way is complete.

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::{OriginalUri, State};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -20,6 +19,7 @@ use crate::fleet::vehicles::service as vehicles;
 use crate::fleet::vehicles::web::{SelectOption, group_thousands};
 use crate::identity::Tenant;
 use crate::identity::audit::Actor;
+use crate::identity::auth::web_pages::Routes;
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
@@ -30,15 +30,16 @@ use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash};
 use crate::workshop::history::service::{self as history, ServiceInfo};
 use crate::workshop::maintenance::api::AlertsQuery;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/alerts", get(index))
-        .route("/alerts/{id}", post(act))
-        .route("/vehicles/{id}/maintenance", get(vehicle_page))
-        .route("/vehicles/{id}/service-info", post(save_service_info))
-        .route("/maintenance/rules", get(rules_page).post(save_rule))
-        .route("/vehicles/{id}/maintenance/rules", post(save_vehicle_rule))
-        .route("/vehicles/{id}/maintenance/rules/reset", post(reset_vehicle_rule))
+pub fn routes() -> Routes {
+    vec![
+        ("/alerts", get(index)),
+        ("/alerts/{id}", post(act)),
+        ("/vehicles/{id}/maintenance", get(vehicle_page)),
+        ("/vehicles/{id}/service-info", post(save_service_info)),
+        ("/maintenance/rules", get(rules_page).post(save_rule)),
+        ("/vehicles/{id}/maintenance/rules", post(save_vehicle_rule)),
+        ("/vehicles/{id}/maintenance/rules/reset", post(reset_vehicle_rule)),
+    ]
 }
 
 /// A kind's name: the organization's rule name, else the kind itself.

@@ -5,7 +5,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::Extensions;
 use axum::response::Response;
@@ -13,6 +12,7 @@ use axum::routing::{get, post};
 
 use super::service::{self, Decision, DecisionInput, QuoteStatus};
 use super::web::QuoteView;
+use crate::identity::auth::web_pages::Routes;
 use crate::identity::organizations::service as organizations;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
@@ -21,11 +21,8 @@ use crate::platform::i18n::{self, Locale, Tr};
 use crate::platform::ratelimit::client_ip;
 use crate::platform::web::{PageCtx, WebResult, redirect_with_flash};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/q/{token}", get(show))
-        .route("/q/{token}/pdf", get(pdf))
-        .route("/q/{token}/decision", post(decide))
+pub fn routes() -> Routes {
+    vec![("/q/{token}", get(show)), ("/q/{token}/pdf", get(pdf)), ("/q/{token}/decision", post(decide))]
 }
 
 #[derive(Template, WebTemplate)]

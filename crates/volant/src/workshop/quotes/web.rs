@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::{OriginalUri, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -22,6 +21,7 @@ use crate::fleet::vehicles::service as vehicles;
 use crate::fleet::vehicles::web::SelectOption;
 use crate::identity::Tenant;
 use crate::identity::audit::Actor;
+use crate::identity::auth::web_pages::Routes;
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
@@ -32,18 +32,19 @@ use crate::platform::tenant::OrgId;
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
 use crate::workshop::clients::service as clients;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/quotes", get(index).post(create))
-        .route("/quotes/new", get(new_form))
-        .route("/quotes/{id}", get(show))
-        .route("/quotes/{id}/edit", get(edit_form).post(update))
-        .route("/quotes/{id}/pdf", get(pdf))
-        .route("/quotes/{id}/send", post(send))
-        .route("/quotes/{id}/email", post(email))
-        .route("/quotes/{id}/decision", post(decide))
-        .route("/quotes/{id}/duplicate", post(duplicate))
-        .route("/workshop/settings", get(settings_form).post(save_settings))
+pub fn routes() -> Routes {
+    vec![
+        ("/quotes", get(index).post(create)),
+        ("/quotes/new", get(new_form)),
+        ("/quotes/{id}", get(show)),
+        ("/quotes/{id}/edit", get(edit_form).post(update)),
+        ("/quotes/{id}/pdf", get(pdf)),
+        ("/quotes/{id}/send", post(send)),
+        ("/quotes/{id}/email", post(email)),
+        ("/quotes/{id}/decision", post(decide)),
+        ("/quotes/{id}/duplicate", post(duplicate)),
+        ("/workshop/settings", get(settings_form).post(save_settings)),
+    ]
 }
 
 /// A quote as lists show it.
