@@ -89,7 +89,7 @@ crate::backend_tests! {
         let backend = if app.database_url().starts_with("postgres") { "postgres" } else { "sqlite" };
         assert_eq!(status["database"], backend);
         let latest = {
-            use migration::{MigrationName, MigratorTrait};
+            use migration::MigratorTrait;
             migration::Migrator::migrations().last().map(|m| m.name().to_owned()).unwrap()
         };
         assert_eq!(status["migration"].as_str(), Some(latest.as_str()), "{status}");
