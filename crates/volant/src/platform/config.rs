@@ -47,7 +47,8 @@ pub struct ConfigArgs {
     #[arg(long, env = "VOLANT_DB_MAX_CONNECTIONS", default_value_t = 10)]
     pub db_max_connections: u32,
 
-    /// Sign-in attempts allowed per minute, per client address and per account.
+    /// Sign-in attempts allowed per minute per client address; failed ones also per account and
+    /// address (this many per 15 minutes) and per account from all addresses (ten times as many).
     #[arg(long, env = "VOLANT_LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = 5)]
     pub login_attempts_per_minute: u32,
 

@@ -99,6 +99,7 @@ async fn login(
         }
         None => {
             tracing::info!("failed web login");
+            state.limits.login_failed(&client_ip(&extensions), &form.email).await;
             let account = users::account_of(&state.db, &form.email).await?;
             audit::record_access(&state.db, Action::LoginFailed, account, &headers, &extensions, None).await?;
             let error = Some(AppError::InvalidCredentials.detail(i18n::current()));
