@@ -37,6 +37,7 @@ mod school_tenants;
 mod school_web;
 mod servers;
 mod web;
+mod web_redirects;
 mod workshop_clients;
 mod workshop_dashboard;
 mod workshop_exports;

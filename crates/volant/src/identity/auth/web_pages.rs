@@ -23,7 +23,8 @@ use crate::platform::http::extract::{ApiQuery, FormBody};
 use crate::platform::i18n;
 use crate::platform::ratelimit::client_ip;
 use crate::platform::web::{
-    FormErrors, PageCtx, SignedIn, WebError, WebResult, cookie_header, is_https, redirect_with_flash, unprocessable,
+    FormErrors, PageCtx, SignedIn, WebError, WebResult, cookie_header, is_https, redirect_with_flash, safe_redirect,
+    safe_redirect_target, see_other, unprocessable,
 };
 
 pub fn router() -> Router<AppState> {
@@ -33,12 +34,9 @@ pub fn router() -> Router<AppState> {
         .route("/setup", get(setup_form).post(setup))
 }
 
-/// Only a path of this site: never `//evil.example` or `https://…`.
+/// Only a path of this site (see [`safe_redirect_target`]): `/` otherwise.
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
-        _ => "/".to_owned(),
-    }
+    next.and_then(safe_redirect_target).unwrap_or("/").to_owned()
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -117,7 +115,7 @@ async fn start_session(
 ) -> WebResult<Response> {
     let issued = super::issue(&state.db, &state.signing_key, user, "web").await?;
     let max_age = cookie::time::Duration::seconds(WEB_SESSION_TTL.num_seconds());
-    let mut response = Redirect::to(next).into_response();
+    let mut response = safe_redirect(next);
     if let Some(value) = cookie_header(SESSION_COOKIE, &issued.token, Some(max_age), is_https(headers)) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
@@ -226,7 +224,7 @@ async fn require_page_access(
             let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
             let back = if parts.method == Method::GET { target } else { "/" };
             let query = serde_urlencoded::to_string([("next", back)]).unwrap_or_default();
-            return Redirect::to(&format!("/login?{query}")).into_response();
+            return see_other(&format!("/login?{query}"));
         }
         Err(err) => return WebError(err).into_response(),
     };
