@@ -12,17 +12,16 @@
 //! if Redis cannot be reached, each instance falls back to its own count
 //! rather than letting everything through.
 
-use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use axum::extract::ConnectInfo;
 use axum::http::Extensions;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use redis::aio::ConnectionManager;
 
 use crate::platform::error::AppError;
+use crate::platform::proxy::ClientContext;
 
 /// Keys kept before forgetting those whose quota has recovered.
 const MAX_TRACKED_KEYS: usize = 10_000;
@@ -275,7 +274,8 @@ fn too_many(wait: Duration) -> AppError {
     AppError::TooManyRequests { retry_after_secs: secs.max(1) }
 }
 
-/// The client's address as the server saw it (a proxy's, behind one).
+/// The client's address: the socket peer, or behind a trusted proxy the address it
+/// forwarded (see [`ClientContext`]); `local` for requests made in-process.
 pub fn client_ip(extensions: &Extensions) -> String {
-    extensions.get::<ConnectInfo<SocketAddr>>().map_or_else(|| "local".to_owned(), |info| info.0.ip().to_string())
+    ClientContext::of(extensions).ip.map_or_else(|| "local".to_owned(), |ip| ip.to_string())
 }

@@ -3,19 +3,22 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use cookie::Cookie;
 
+use crate::platform::AppState;
 use crate::platform::error::{AppError, FieldError};
 use crate::platform::http::assets;
 use crate::platform::i18n::{self, Tr};
 
 const FLASH_COOKIE: &str = "volant_flash";
-/// Double-submit CSRF token: a random cookie that every form must echo in `_csrf`.
+/// CSRF: a random nonce in this cookie; every form echoes in `_csrf` an HMAC of the
+/// nonce and the session cookie, keyed by the instance's secret, so a value an
+/// attacker planted in the cookie and the form does not pass, nor another session's.
 const CSRF_COOKIE: &str = "volant_csrf";
 pub const CSRF_FIELD: &str = "_csrf";
 
@@ -177,25 +180,57 @@ pub fn cookie_header(
     HeaderValue::from_str(&builder.build().encoded().to_string()).ok()
 }
 
-/// Whether the client reached us over HTTPS (directly or through a proxy that says so).
-pub fn is_https(headers: &HeaderMap) -> bool {
-    headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https")
+/// Whether the client reached us over HTTPS, as a trusted proxy says (see
+/// [`ClientContext`](crate::platform::proxy::ClientContext)).
+pub fn is_https(extensions: &axum::http::Extensions) -> bool {
+    crate::platform::proxy::ClientContext::of(extensions).https
 }
 
-/// CSRF protection for pages: every request gets a token (a cookie set once), and
-/// every state-changing page request must carry it back in the form's `_csrf` field
-/// (or an `X-CSRF-Token` header); otherwise 403 and nothing changes.
-pub async fn csrf_protection(request: Request, next: Next) -> Response {
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+fn csrf_mac(key: &[u8], nonce: &str, session: &str) -> Option<HmacSha256> {
+    use hmac::Mac;
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(key).ok()?;
+    for part in [b"volant csrf".as_slice(), nonce.as_bytes(), session.as_bytes()] {
+        mac.update(&(part.len() as u64).to_be_bytes());
+        mac.update(part);
+    }
+    Some(mac)
+}
+
+/// The form token for the CSRF cookie's `nonce` and the session cookie's value
+/// (empty when signed out), keyed by `key` (the instance's signing key).
+pub fn csrf_token(key: &[u8], nonce: &str, session: &str) -> Option<String> {
+    use hmac::Mac;
+    csrf_mac(key, nonce, session).map(|mac| hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Whether `presented` is the form token of this nonce and session (in constant time).
+fn csrf_token_matches(key: &[u8], nonce: &str, session: &str, presented: &str) -> bool {
+    use hmac::Mac;
+    let Ok(presented) = hex::decode(presented) else { return false };
+    csrf_mac(key, nonce, session).is_some_and(|mac| mac.verify_slice(&presented).is_ok())
+}
+
+/// CSRF protection for pages: every browser gets a nonce (a cookie set once); pages
+/// get the form token bound to it and to the session; every state-changing page
+/// request must carry that token back in the form's `_csrf` field (or an
+/// `X-CSRF-Token` header); otherwise 403 and nothing changes.
+pub async fn csrf_protection(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if !is_html_request() {
         return next.run(request).await;
     }
     let existing = read_cookie(request.headers(), CSRF_COOKIE).filter(|t| t.len() == 64);
-    let token = match &existing {
-        Some(token) => token.clone(),
+    let nonce = match &existing {
+        Some(nonce) => nonce.clone(),
         None => match crate::platform::secrets::random_token(32) {
-            Ok(token) => token,
+            Ok(nonce) => nonce,
             Err(err) => return WebError(err).into_response(),
         },
+    };
+    let session = read_cookie(request.headers(), crate::identity::auth::SESSION_COOKIE).unwrap_or_default();
+    let Some(token) = csrf_token(&state.signing_key, &nonce, &session) else {
+        return WebError(AppError::Internal("CSRF token".to_owned())).into_response();
     };
     let (mut parts, body) = request.into_parts();
     let unsafe_method =
@@ -209,7 +244,8 @@ pub async fn csrf_protection(request: Request, next: Next) -> Response {
             .ok()
             .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v));
         let presented = header_token.or(form_token);
-        let valid = existing.as_deref().is_some_and(|expected| presented.as_deref() == Some(expected));
+        let valid = existing.is_some()
+            && presented.is_some_and(|given| csrf_token_matches(&state.signing_key, &nonce, &session, &given));
         if !valid {
             tracing::info!(path = %parts.uri.path(), "form refused: missing or wrong CSRF token");
             return WebError(AppError::Forbidden).into_response();
@@ -218,11 +254,11 @@ pub async fn csrf_protection(request: Request, next: Next) -> Response {
     } else {
         body
     };
-    parts.extensions.insert(CsrfToken(token.clone()));
-    let secure = is_https(&parts.headers);
+    parts.extensions.insert(CsrfToken(token));
+    let secure = is_https(&parts.extensions);
     let mut response = next.run(Request::from_parts(parts, body)).await;
     if existing.is_none()
-        && let Some(value) = cookie_header(CSRF_COOKIE, &token, None, secure)
+        && let Some(value) = cookie_header(CSRF_COOKIE, &nonce, None, secure)
     {
         response.headers_mut().append(header::SET_COOKIE, value);
     }

@@ -277,7 +277,7 @@ backend_tests! {
             let quote = app.post_json("/api/v1/quotes", &json!({ "client_id": client })).await.json()["id"].as_i64().expect("quote");
             let workshop = (client, quote);
             for (method, path, needed) in page_routes(garage, vehicle, person.id, workshop) {
-                let body = if method == Method::POST { format!("_csrf={TEST_CSRF}") } else { String::new() };
+                let body = if method == Method::POST { format!("_csrf={}", app.csrf_for(&session)) } else { String::new() };
                 let request = Request::builder()
                     .method(method.clone())
                     .uri(&path)

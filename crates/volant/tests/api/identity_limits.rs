@@ -86,6 +86,7 @@ async fn sign_in_is_limited_per_address_whatever_the_account() {
 async fn the_login_page_is_limited_too() {
     let app = TestApp::sqlite().await;
     app.user("page@garage.fr", &[Role::Admin]).await;
+    let token = app.csrf_for("");
     let form = |password: &str| {
         Request::post("/login")
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -94,7 +95,7 @@ async fn the_login_page_is_limited_too() {
                 serde_urlencoded::to_string([
                     ("email", "page@garage.fr"),
                     ("password", password),
-                    ("_csrf", TEST_CSRF),
+                    ("_csrf", token.as_str()),
                 ])
                 .expect("form"),
             ))

@@ -12,8 +12,8 @@ use crate::helpers::{TEST_CSRF, TEST_PASSWORD, TestApp};
 
 const EMAIL: &str = "accueil@garage-centre.fr";
 
-fn login(_app: &TestApp, next: &str) -> Request<Body> {
-    let fields = [("email", EMAIL), ("password", TEST_PASSWORD), ("next", next), ("_csrf", TEST_CSRF)];
+fn login(app: &TestApp, next: &str) -> Request<Body> {
+    let fields = [("email", EMAIL), ("password", TEST_PASSWORD), ("next", next), ("_csrf", &app.csrf_for(""))];
     Request::post("/login")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::COOKIE, format!("volant_csrf={TEST_CSRF}"))

@@ -93,7 +93,7 @@ async fn login(
             tracing::info!(user_id = user.id, "web login");
             audit::record_access(&state.db, Action::Login, Some((user.org, user.id)), &headers, &extensions, None)
                 .await?;
-            start_session(&state, &headers, &user, &next).await
+            start_session(&state, &extensions, &user, &next).await
         }
         None => {
             tracing::info!("failed web login");
@@ -109,14 +109,14 @@ async fn login(
 
 async fn start_session(
     state: &AppState,
-    headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
     user: &users::AuthUser,
     next: &str,
 ) -> WebResult<Response> {
     let issued = super::issue(&state.db, &state.signing_key, user, "web").await?;
     let max_age = cookie::time::Duration::seconds(WEB_SESSION_TTL.num_seconds());
     let mut response = safe_redirect(next);
-    if let Some(value) = cookie_header(SESSION_COOKIE, &issued.token, Some(max_age), is_https(headers)) {
+    if let Some(value) = cookie_header(SESSION_COOKIE, &issued.token, Some(max_age), is_https(extensions)) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     Ok(response)
@@ -132,7 +132,9 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap, request: Requ
     }
     let message = i18n::current().text("auth.signed_out").to_owned();
     let mut response = redirect_with_flash("/login", "success", &message);
-    if let Some(value) = cookie_header(SESSION_COOKIE, "", Some(cookie::time::Duration::ZERO), is_https(&headers)) {
+    if let Some(value) =
+        cookie_header(SESSION_COOKIE, "", Some(cookie::time::Duration::ZERO), is_https(&parts.extensions))
+    {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     Ok(response)
@@ -196,7 +198,7 @@ async fn setup(
                 return Err(AppError::Internal("the new administrator vanished".into()).into());
             };
             tracing::info!(user_id = admin.id, "first administrator created from the setup page");
-            start_session(&state, &headers, &admin, "/").await
+            start_session(&state, &extensions, &admin, "/").await
         }
         Err(err) => {
             let errors = FormErrors::from_app_error(err)?;
