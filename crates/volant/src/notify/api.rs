@@ -3,7 +3,6 @@
 
 use axum::Json;
 use axum::extract::{OriginalUri, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -19,6 +18,7 @@ use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
 use crate::platform::http::respond::{created, paged};
 use crate::platform::jobs::{self, JobFilter, JobView, QueueStats};
 use crate::platform::pagination::{PageParams, PageRequest};
+use crate::platform::proxy::ClientContext;
 
 /// Everyone's own notifications and preferences.
 pub fn own_router() -> OpenApiRouter<AppState> {
@@ -63,12 +63,12 @@ async fn list_notifications(
     current: CurrentUser,
     ApiQuery(query): ApiQuery<InboxQuery>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
+    client: ClientContext,
 ) -> AppResult<Response> {
     let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let user = &current.user;
     let page = service::inbox(&state.db, user.org, user.id, query.unread.unwrap_or(false), request).await?;
-    Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
+    Ok(paged(&client, &uri, page.next_cursor.as_deref(), page.items))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -127,11 +127,11 @@ async fn list_consents(
     actor: Actor,
     ApiQuery(query): ApiQuery<PageParams>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
+    client: ClientContext,
 ) -> AppResult<Response> {
     let request = PageRequest::from_params(&query)?;
     let page = service::consents(&state.db, actor.org, request).await?;
-    Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
+    Ok(paged(&client, &uri, page.next_cursor.as_deref(), page.items))
 }
 
 /// Record that a contact gives or refuses consent to e-mail or SMS (the latest word counts).
@@ -154,11 +154,11 @@ async fn list_deliveries(
     actor: Actor,
     ApiQuery(query): ApiQuery<PageParams>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
+    client: ClientContext,
 ) -> AppResult<Response> {
     let request = PageRequest::from_params(&query)?;
     let page = service::deliveries(&state.db, actor.org, request).await?;
-    Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
+    Ok(paged(&client, &uri, page.next_cursor.as_deref(), page.items))
 }
 
 /// The job queue: waiting, scheduled, running, retrying, dead, done.

@@ -9,8 +9,8 @@ use std::time::Duration;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{OriginalUri, Query, State};
+use axum::response::Response;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::Stream;
 use sea_orm::DatabaseConnection;
@@ -177,8 +177,9 @@ async fn open(State(state): State<AppState>, current: CurrentUser, Id(id): Id) -
     let (org, user) = (current.user.org, current.user.id);
     service::mark_read(&state.db, org, user, id).await?;
     state.live.publish(user);
-    let target = service::link_of(&state.db, id).await?.filter(|l| l.starts_with('/') && !l.starts_with("//"));
-    Ok(axum::response::Redirect::to(target.as_deref().unwrap_or("/notifications")).into_response())
+    let target = service::link_of(&state.db, id).await?;
+    let target = target.as_deref().and_then(crate::platform::web::safe_redirect_target).unwrap_or("/notifications");
+    Ok(crate::platform::web::see_other(target))
 }
 
 async fn read_all(State(state): State<AppState>, current: CurrentUser) -> WebResult<Response> {

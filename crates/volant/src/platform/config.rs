@@ -23,6 +23,12 @@ pub struct ConfigArgs {
     #[arg(long, env = "DATABASE_REPLICA_URL", hide_env_values = true)]
     pub database_replica_url: Option<String>,
 
+    /// Proxies whose forwarding headers are believed (`Forwarded`, `X-Forwarded-For`,
+    /// `-Proto`, `-Host`): CIDR blocks or addresses, comma-separated, e.g. `10.0.0.0/8,127.0.0.1`.
+    /// Empty (the default): the socket peer is the client and those headers are ignored.
+    #[arg(long, env = "VOLANT_TRUSTED_PROXIES", default_value = "", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
+
     /// Origins allowed to call the API from a browser, comma-separated (e.g. `http://localhost:3000`).
     #[arg(long, env = "VOLANT_CORS_ORIGINS", default_value = "", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
@@ -47,7 +53,8 @@ pub struct ConfigArgs {
     #[arg(long, env = "VOLANT_DB_MAX_CONNECTIONS", default_value_t = 10)]
     pub db_max_connections: u32,
 
-    /// Sign-in attempts allowed per minute, per client address and per account.
+    /// Sign-in attempts allowed per minute per client address; failed ones also per account and
+    /// address (this many per 15 minutes) and per account from all addresses (ten times as many).
     #[arg(long, env = "VOLANT_LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = 5)]
     pub login_attempts_per_minute: u32,
 
@@ -173,6 +180,11 @@ pub struct Config {
     pub api_requests_per_minute: NonZeroU32,
     /// Scheme and host of links sent by e-mail, without a trailing slash.
     pub public_url: String,
+    /// Whether `VOLANT_PUBLIC_URL` was set: otherwise links made while answering a
+    /// request use the host and scheme the client asked for.
+    pub public_url_configured: bool,
+    /// `VOLANT_TRUSTED_PROXIES`.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// `VOLANT_ENCRYPTION_KEYS`, already checked; `None` to use the key file.
     pub encryption_keys: Option<String>,
     pub encryption_key_file: std::path::PathBuf,
@@ -235,6 +247,8 @@ pub enum ConfigError {
     Addr(String),
     #[error("DATABASE_URL: only `sqlite:` and `postgres:` URLs are supported, got `{0}`")]
     DatabaseScheme(String),
+    #[error("VOLANT_TRUSTED_PROXIES: `{0}` is not an address or CIDR block such as 10.0.0.0/8 or 127.0.0.1")]
+    TrustedProxy(String),
     #[error("VOLANT_CORS_ORIGINS: `{0}` is not an origin such as https://app.example.com")]
     CorsOrigin(String),
     #[error("VOLANT_LOG_FORMAT: expected `pretty` or `json`, got `{0}`")]
@@ -298,6 +312,8 @@ impl Config {
                 HeaderValue::from_str(o).ok().filter(|_| valid).ok_or_else(|| ConfigError::CorsOrigin(o.to_owned()))
             })
             .collect::<Result<_, _>>()?;
+        let trusted_proxies =
+            crate::platform::proxy::parse_trusted(&args.trusted_proxies).map_err(ConfigError::TrustedProxy)?;
         let log_format = match args.log_format.as_str() {
             "pretty" | "" => LogFormat::Pretty,
             "json" => LogFormat::Json,
@@ -373,7 +389,9 @@ impl Config {
             job_lease: Duration::from_secs(args.job_lease_secs),
             encryption_keys,
             encryption_key_file: args.encryption_key_file.clone(),
+            public_url_configured: !args.public_url.trim().is_empty(),
             public_url,
+            trusted_proxies,
             login_attempts_per_minute,
             api_requests_per_minute,
             first_admin,
@@ -400,6 +418,8 @@ impl Config {
             login_attempts_per_minute: NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN),
             api_requests_per_minute: NonZeroU32::new(1200).unwrap_or(NonZeroU32::MIN),
             public_url: "http://localhost".to_owned(),
+            public_url_configured: false,
+            trusted_proxies: Vec::new(),
             // A fixed key for tests and tools: never for real data.
             encryption_keys: Some("test:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f".to_owned()),
             encryption_key_file: std::path::PathBuf::from("data/volant.keys"),
@@ -474,6 +494,8 @@ impl fmt::Debug for Config {
             .field("request_timeout", &self.request_timeout)
             .field("db_max_connections", &self.db_max_connections)
             .field("public_url", &self.public_url)
+            .field("public_url_configured", &self.public_url_configured)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("encryption_keys", &self.encryption_keys.as_ref().map(|_| "***"))
             .field("encryption_key_file", &self.encryption_key_file)
             .field("login_attempts_per_minute", &self.login_attempts_per_minute)
@@ -558,6 +580,12 @@ mod tests {
         assert!(matches!(parse(&["--admin-email", "a@b.fr"]), Err(ConfigError::AdminPair)));
         let admin = parse(&["--admin-email", "a@b.fr", "--admin-password", "s3cret-phrase"]).expect("valid");
         assert!(!format!("{admin:?}").contains("s3cret-phrase"));
+        assert!(
+            matches!(parse(&["--trusted-proxies", "10.0.0.0/8,nginx"]), Err(ConfigError::TrustedProxy(p)) if p == "nginx")
+        );
+        let proxies = parse(&["--trusted-proxies", "10.0.0.0/8, 127.0.0.1,::1"]).expect("valid");
+        assert_eq!(proxies.trusted_proxies.len(), 3);
+        assert!(parse(&[]).expect("defaults").trusted_proxies.is_empty());
         let ok = parse(&["--cors-origins", "http://localhost:3000,https://app.example.com"]).expect("valid");
         assert_eq!(ok.cors_origins.len(), 2);
     }

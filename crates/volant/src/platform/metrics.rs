@@ -2,13 +2,13 @@
 //! latency, requests in flight, database queries and pool, the job queue,
 //! notifications, and a few business counts. `GET /metrics` renders them; it
 //! answers a bearer token (`VOLANT_METRICS_TOKEN`), or, without one, loopback
-//! clients only; `VOLANT_METRICS_ADDR` serves it on an internal address instead.
+//! clients only (never a request relayed by a proxy, even one on this host); `VOLANT_METRICS_ADDR` serves it on an internal address instead.
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Extensions, HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -78,7 +78,12 @@ pub async fn scrape(State(state): State<AppState>, extensions: Extensions, heade
             .and_then(|v| v.strip_prefix("Bearer "))
             // Compared as digests: the time taken says nothing about the token.
             .is_some_and(|given| token_hash(given) == token_hash(token)),
-        None => extensions.get::<ConnectInfo<SocketAddr>>().is_some_and(|ConnectInfo(addr)| addr.ip().is_loopback()),
+        // A loopback peer may be a proxy on the same host relaying anyone: only a
+        // loopback client that no relay speaks for.
+        None => {
+            let client = crate::platform::proxy::ClientContext::of(&extensions);
+            !client.relayed && client.ip.is_some_and(|ip| ip.is_loopback())
+        }
     };
     if !allowed {
         return StatusCode::NOT_FOUND.into_response();

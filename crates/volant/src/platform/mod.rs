@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod money;
 pub mod pagination;
 pub mod pdf;
+pub mod proxy;
 pub mod ratelimit;
 pub mod search;
 pub mod secrets;

@@ -2,11 +2,12 @@
 //! in a `Link: <…>; rel="next"` header (RFC 8288). Never OFFSET: a page is
 //! "the rows after this key", so concurrent inserts cannot shift or repeat rows.
 
-use axum::http::{HeaderMap, HeaderValue, Uri, header};
+use axum::http::{HeaderValue, Uri, header};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::platform::error::AppError;
+use crate::platform::proxy::ClientContext;
 
 pub const DEFAULT_LIMIT: u64 = 50;
 pub const MAX_LIMIT: u64 = 200;
@@ -118,24 +119,16 @@ pub fn query_without_cursor(uri: &Uri) -> String {
 }
 
 /// `Link: <absolute URL>; rel="next"` when another page follows. The URL is absolute
-/// (scheme and host of the request) so a front end served elsewhere can follow it.
+/// (the scheme and host the client asked for, as trusted proxies tell) so a front end
+/// served elsewhere can follow it.
 pub fn link_header(
-    headers: &HeaderMap,
+    client: &ClientContext,
     uri: &Uri,
     next_cursor: Option<&str>,
 ) -> Option<(header::HeaderName, HeaderValue)> {
     let cursor = next_cursor?;
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
-        .unwrap_or("localhost");
-    let scheme = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .filter(|p| *p == "https" || *p == "http")
-        .unwrap_or("http");
-    let value = format!("<{scheme}://{host}{}>; rel=\"next\"", with_cursor(uri, cursor));
+    let host = client.host.as_deref().unwrap_or("localhost");
+    let value = format!("<{}://{host}{}>; rel=\"next\"", client.scheme(), with_cursor(uri, cursor));
     HeaderValue::from_str(&value).ok().map(|v| (header::LINK, v))
 }
 

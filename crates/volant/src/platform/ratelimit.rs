@@ -1,5 +1,10 @@
 //! Request rate limits, per key (client address, account, user).
 //!
+//! Sign-in: every attempt counts against the client's address; only failures
+//! count against the account, per address (so a stranger's wrong passwords do
+//! not lock its owner out) and, more slowly, from all addresses together (so
+//! many addresses still cannot guess a password).
+//!
 //! In memory by default: each instance counts for itself, so behind a load
 //! balancer with N instances a client may reach N times the limit. With
 //! `REDIS_URL`, the instances share one count per key in Redis (the same
@@ -7,38 +12,120 @@
 //! if Redis cannot be reached, each instance falls back to its own count
 //! rather than letting everything through.
 
-use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use axum::extract::ConnectInfo;
 use axum::http::Extensions;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use redis::aio::ConnectionManager;
 
 use crate::platform::error::AppError;
+use crate::platform::proxy::ClientContext;
 
 /// Keys kept before forgetting those whose quota has recovered.
 const MAX_TRACKED_KEYS: usize = 10_000;
 
 /// GCRA: the key holds the theoretical arrival time (ms). A request is
 /// admitted when, after it, the backlog stays within the period; otherwise the
-/// answer is how many ms to wait.
+/// answer is how many ms to wait. `ARGV[3]`: `take` counts an admitted request,
+/// `peek` only answers, `add` counts one whatever the answer (a failed sign-in).
 const GCRA: &str = r"
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
 local interval = tonumber(ARGV[1])
 local period = tonumber(ARGV[2])
+local mode = ARGV[3] or 'take'
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
 local new_tat = tat + interval
+if mode == 'add' then
+  if new_tat - now > period + interval then new_tat = now + period + interval end
+  redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil(new_tat - now))
+  return 0
+end
 if new_tat - now > period then
   return new_tat - now - period
 end
-redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil(new_tat - now))
+if mode == 'take' then
+  redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil(new_tat - now))
+end
 return 0
 ";
+
+/// Failed sign-ins are counted over this window: per account and address, the
+/// per-minute budget; per account from all addresses, ten times that.
+const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// How many more failures an account may take from all addresses than from one.
+const ACCOUNT_CEILING_FACTOR: u32 = 10;
+
+/// What the shared (Redis) count is asked to do.
+#[derive(Clone, Copy)]
+enum Mode {
+    /// Count the request if it is admitted.
+    Take,
+    /// Only tell whether one more would be admitted.
+    Peek,
+    /// Count one, admitted or not.
+    Add,
+}
+
+impl Mode {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Take => "take",
+            Self::Peek => "peek",
+            Self::Add => "add",
+        }
+    }
+}
+
+/// A budget of `burst` events per `period`, recovered steadily.
+#[derive(Clone, Copy)]
+struct Budget {
+    burst: u32,
+    period: Duration,
+}
+
+impl Budget {
+    fn interval(self) -> Duration {
+        self.period / self.burst.max(1)
+    }
+}
+
+/// In-memory GCRA counts that can be read without being spent (failures are
+/// counted after the fact, once the password is known to be wrong).
+struct FailureCounts {
+    budget: Budget,
+    /// Theoretical arrival time per key.
+    keys: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+}
+
+impl FailureCounts {
+    fn new(budget: Budget) -> Self {
+        Self { budget, keys: std::sync::Mutex::default() }
+    }
+
+    /// How long until one more failure would be within the budget (`None`: it is now).
+    fn wait(&self, key: &str) -> Option<Duration> {
+        let now = std::time::Instant::now();
+        let keys = self.keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let tat = keys.get(key).copied().filter(|tat| *tat > now).unwrap_or(now);
+        let backlog = (tat + self.budget.interval()).saturating_duration_since(now);
+        backlog.checked_sub(self.budget.period).filter(|wait| !wait.is_zero())
+    }
+
+    fn add(&self, key: &str) {
+        let now = std::time::Instant::now();
+        let mut keys = self.keys.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if keys.len() > MAX_TRACKED_KEYS {
+            keys.retain(|_, tat| *tat > now);
+        }
+        let tat = keys.get(key).copied().filter(|tat| *tat > now).unwrap_or(now);
+        let ceiling = now + self.budget.period + self.budget.interval();
+        keys.insert(key.to_owned(), (tat + self.budget.interval()).min(ceiling));
+    }
+}
 
 struct Shared {
     connection: ConnectionManager,
@@ -48,7 +135,10 @@ struct Shared {
 
 pub struct RateLimits {
     login_by_ip: DefaultKeyedRateLimiter<String>,
-    login_by_account: DefaultKeyedRateLimiter<String>,
+    /// Failed sign-ins per account and address.
+    failures_by_account_and_ip: FailureCounts,
+    /// Failed sign-ins per account, from every address.
+    failures_by_account: FailureCounts,
     api_by_user: DefaultKeyedRateLimiter<i64>,
     clock: DefaultClock,
     login_per_minute: NonZeroU32,
@@ -58,9 +148,13 @@ pub struct RateLimits {
 
 impl RateLimits {
     pub fn new(login_per_minute: NonZeroU32, api_per_minute: NonZeroU32) -> Self {
+        let per_address = Budget { burst: login_per_minute.get(), period: FAILURE_WINDOW };
+        let per_account =
+            Budget { burst: login_per_minute.get().saturating_mul(ACCOUNT_CEILING_FACTOR), period: FAILURE_WINDOW };
         Self {
             login_by_ip: RateLimiter::keyed(Quota::per_minute(login_per_minute)),
-            login_by_account: RateLimiter::keyed(Quota::per_minute(login_per_minute)),
+            failures_by_account_and_ip: FailureCounts::new(per_address),
+            failures_by_account: FailureCounts::new(per_account),
             api_by_user: RateLimiter::keyed(Quota::per_minute(api_per_minute)),
             clock: DefaultClock::default(),
             login_per_minute,
@@ -89,44 +183,72 @@ impl RateLimits {
         Ok(limits)
     }
 
-    /// A sign-in attempt from `ip` for `account`: both must be under their limit.
+    /// A sign-in attempt from `ip` for `account`, before its password is checked:
+    /// counted against the address; refused while the account's failures from this
+    /// address, or from all addresses, are over their budget.
     pub async fn check_login(&self, ip: &str, account: &str) -> Result<(), AppError> {
-        let account = account.trim().to_lowercase();
-        let by_ip = match self.check_shared("login-ip", ip, self.login_per_minute).await {
+        let per_minute = Budget { burst: self.login_per_minute.get(), period: Duration::from_secs(60) };
+        let by_ip = match self.check_shared("login-ip", ip, per_minute, Mode::Take).await {
             Some(outcome) => outcome,
             None => self.check(&self.login_by_ip, &ip.to_owned()),
         };
-        let by_account = match self.check_shared("login-account", &account, self.login_per_minute).await {
-            Some(outcome) => outcome,
-            None => self.check(&self.login_by_account, &account),
-        };
-        by_ip.and(by_account)
+        by_ip?;
+        for (kind, key, counts) in self.failure_keys(ip, account) {
+            let outcome = match self.check_shared(kind, &key, counts.budget, Mode::Peek).await {
+                Some(outcome) => outcome,
+                None => counts.wait(&key).map_or(Ok(()), |wait| Err(too_many(wait))),
+            };
+            outcome?;
+        }
+        Ok(())
+    }
+
+    /// A wrong password from `ip` for `account`: counted against the account, from
+    /// this address and from all (a correct one is not: it spends nothing).
+    pub async fn login_failed(&self, ip: &str, account: &str) {
+        for (kind, key, counts) in self.failure_keys(ip, account) {
+            if self.check_shared(kind, &key, counts.budget, Mode::Add).await.is_none() {
+                counts.add(&key);
+            }
+        }
+    }
+
+    /// The account's failure counts: from this address, and from all.
+    fn failure_keys(&self, ip: &str, account: &str) -> [(&'static str, String, &FailureCounts); 2] {
+        // An address never holds `|`: the pair cannot be mistaken for another.
+        let account: String = account.trim().to_lowercase().chars().take(320).collect();
+        [
+            ("login-failures", format!("{ip}|{account}"), &self.failures_by_account_and_ip),
+            ("login-account-failures", account, &self.failures_by_account),
+        ]
     }
 
     /// An API request by a signed-in user.
     pub async fn check_api(&self, user_id: i64) -> Result<(), AppError> {
-        match self.check_shared("api-user", &user_id.to_string(), self.api_per_minute).await {
+        let per_minute = Budget { burst: self.api_per_minute.get(), period: Duration::from_secs(60) };
+        match self.check_shared("api-user", &user_id.to_string(), per_minute, Mode::Take).await {
             Some(outcome) => outcome,
             None => self.check(&self.api_by_user, &user_id),
         }
     }
 
     /// The shared count's answer, or `None` without Redis (or when it fails).
-    async fn check_shared(&self, kind: &str, key: &str, per_minute: NonZeroU32) -> Option<Result<(), AppError>> {
+    async fn check_shared(&self, kind: &str, key: &str, budget: Budget, mode: Mode) -> Option<Result<(), AppError>> {
         let shared = self.shared.as_ref()?;
-        let period_ms: u64 = 60_000;
-        let interval_ms = period_ms / u64::from(per_minute.get());
+        let period_ms = u64::try_from(budget.period.as_millis()).unwrap_or(u64::MAX);
+        let interval_ms = u64::try_from(budget.interval().as_millis()).unwrap_or(u64::MAX).max(1);
         let mut connection = shared.connection.clone();
         let answer: Result<u64, redis::RedisError> = shared
             .script
             .key(format!("{}:rl:{kind}:{key}", shared.prefix))
             .arg(interval_ms)
             .arg(period_ms)
+            .arg(mode.as_str())
             .invoke_async(&mut connection)
             .await;
         match answer {
             Ok(0) => Some(Ok(())),
-            Ok(wait_ms) => Some(Err(AppError::TooManyRequests { retry_after_secs: wait_ms.div_ceil(1000).max(1) })),
+            Ok(wait_ms) => Some(Err(too_many(Duration::from_millis(wait_ms)))),
             Err(err) => {
                 tracing::warn!(error = %err, "shared rate limit unavailable: counting on this instance");
                 None
@@ -142,14 +264,18 @@ impl RateLimits {
         if limiter.len() > MAX_TRACKED_KEYS {
             limiter.retain_recent();
         }
-        limiter.check_key(key).map_err(|not_until| {
-            let wait = not_until.wait_time_from(self.clock.now());
-            AppError::TooManyRequests { retry_after_secs: wait.as_secs().max(1) }
-        })
+        limiter.check_key(key).map_err(|not_until| too_many(not_until.wait_time_from(self.clock.now())))
     }
 }
 
-/// The client's address as the server saw it (a proxy's, behind one).
+/// 429, to be tried again after `wait` (whole seconds, at least one).
+fn too_many(wait: Duration) -> AppError {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    AppError::TooManyRequests { retry_after_secs: secs.max(1) }
+}
+
+/// The client's address: the socket peer, or behind a trusted proxy the address it
+/// forwarded (see [`ClientContext`]); `local` for requests made in-process.
 pub fn client_ip(extensions: &Extensions) -> String {
-    extensions.get::<ConnectInfo<SocketAddr>>().map_or_else(|| "local".to_owned(), |info| info.0.ip().to_string())
+    ClientContext::of(extensions).ip.map_or_else(|| "local".to_owned(), |ip| ip.to_string())
 }

@@ -3,19 +3,22 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use cookie::Cookie;
 
+use crate::platform::AppState;
 use crate::platform::error::{AppError, FieldError};
 use crate::platform::http::assets;
 use crate::platform::i18n::{self, Tr};
 
 const FLASH_COOKIE: &str = "volant_flash";
-/// Double-submit CSRF token: a random cookie that every form must echo in `_csrf`.
+/// CSRF: a random nonce in this cookie; every form echoes in `_csrf` an HMAC of the
+/// nonce and the session cookie, keyed by the instance's secret, so a value an
+/// attacker planted in the cookie and the form does not pass, nor another session's.
 const CSRF_COOKIE: &str = "volant_csrf";
 pub const CSRF_FIELD: &str = "_csrf";
 
@@ -181,25 +184,57 @@ pub fn cookie_header(
     HeaderValue::from_str(&builder.build().encoded().to_string()).ok()
 }
 
-/// Whether the client reached us over HTTPS (directly or through a proxy that says so).
-pub fn is_https(headers: &HeaderMap) -> bool {
-    headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https")
+/// Whether the client reached us over HTTPS, as a trusted proxy says (see
+/// [`ClientContext`](crate::platform::proxy::ClientContext)).
+pub fn is_https(extensions: &axum::http::Extensions) -> bool {
+    crate::platform::proxy::ClientContext::of(extensions).https
 }
 
-/// CSRF protection for pages: every request gets a token (a cookie set once), and
-/// every state-changing page request must carry it back in the form's `_csrf` field
-/// (or an `X-CSRF-Token` header); otherwise 403 and nothing changes.
-pub async fn csrf_protection(request: Request, next: Next) -> Response {
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+fn csrf_mac(key: &[u8], nonce: &str, session: &str) -> Option<HmacSha256> {
+    use hmac::Mac;
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(key).ok()?;
+    for part in [b"volant csrf".as_slice(), nonce.as_bytes(), session.as_bytes()] {
+        mac.update(&(part.len() as u64).to_be_bytes());
+        mac.update(part);
+    }
+    Some(mac)
+}
+
+/// The form token for the CSRF cookie's `nonce` and the session cookie's value
+/// (empty when signed out), keyed by `key` (the instance's signing key).
+pub fn csrf_token(key: &[u8], nonce: &str, session: &str) -> Option<String> {
+    use hmac::Mac;
+    csrf_mac(key, nonce, session).map(|mac| hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Whether `presented` is the form token of this nonce and session (in constant time).
+fn csrf_token_matches(key: &[u8], nonce: &str, session: &str, presented: &str) -> bool {
+    use hmac::Mac;
+    let Ok(presented) = hex::decode(presented) else { return false };
+    csrf_mac(key, nonce, session).is_some_and(|mac| mac.verify_slice(&presented).is_ok())
+}
+
+/// CSRF protection for pages: every browser gets a nonce (a cookie set once); pages
+/// get the form token bound to it and to the session; every state-changing page
+/// request must carry that token back in the form's `_csrf` field (or an
+/// `X-CSRF-Token` header); otherwise 403 and nothing changes.
+pub async fn csrf_protection(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if !is_html_request() {
         return next.run(request).await;
     }
     let existing = read_cookie(request.headers(), CSRF_COOKIE).filter(|t| t.len() == 64);
-    let token = match &existing {
-        Some(token) => token.clone(),
+    let nonce = match &existing {
+        Some(nonce) => nonce.clone(),
         None => match crate::platform::secrets::random_token(32) {
-            Ok(token) => token,
+            Ok(nonce) => nonce,
             Err(err) => return WebError(err).into_response(),
         },
+    };
+    let session = read_cookie(request.headers(), crate::identity::auth::SESSION_COOKIE).unwrap_or_default();
+    let Some(token) = csrf_token(&state.signing_key, &nonce, &session) else {
+        return WebError(AppError::Internal("CSRF token".to_owned())).into_response();
     };
     let (mut parts, body) = request.into_parts();
     let unsafe_method =
@@ -213,7 +248,8 @@ pub async fn csrf_protection(request: Request, next: Next) -> Response {
             .ok()
             .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v));
         let presented = header_token.or(form_token);
-        let valid = existing.as_deref().is_some_and(|expected| presented.as_deref() == Some(expected));
+        let valid = existing.is_some()
+            && presented.is_some_and(|given| csrf_token_matches(&state.signing_key, &nonce, &session, &given));
         if !valid {
             tracing::info!(path = %parts.uri.path(), "form refused: missing or wrong CSRF token");
             return WebError(AppError::Forbidden).into_response();
@@ -222,11 +258,11 @@ pub async fn csrf_protection(request: Request, next: Next) -> Response {
     } else {
         body
     };
-    parts.extensions.insert(CsrfToken(token.clone()));
-    let secure = is_https(&parts.headers);
+    parts.extensions.insert(CsrfToken(token));
+    let secure = is_https(&parts.extensions);
     let mut response = next.run(Request::from_parts(parts, body)).await;
     if existing.is_none()
-        && let Some(value) = cookie_header(CSRF_COOKIE, &token, None, secure)
+        && let Some(value) = cookie_header(CSRF_COOKIE, &nonce, None, secure)
     {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
@@ -243,6 +279,52 @@ fn read_flash(headers: &HeaderMap) -> Option<Flash> {
     Some(Flash { kind, message: message.chars().take(500).collect() })
 }
 
+/// `target` when it is a path of this site that a browser cannot read as another
+/// site: one leading `/` (never `//`), no backslash, no control character (tab, CR,
+/// LF, NUL…), and the same once percent-decoded (`/%2F/evil`, `/%5C/evil`, `/%09/x`
+/// refused) and once resolved as a browser would (no scheme, no other host).
+pub fn safe_redirect_target(target: &str) -> Option<&str> {
+    fn plain_path(path: &str) -> bool {
+        path.starts_with('/') && !path.starts_with("//") && !path.chars().any(|c| c == '\\' || c.is_control())
+    }
+    if target.len() > 2048 || !plain_path(target) {
+        return None;
+    }
+    // Decoded until stable (a few rounds at most): each form must still be a plain path.
+    let mut decoded = target.to_owned();
+    for _ in 0..3 {
+        let next = percent_encoding::percent_decode_str(&decoded).decode_utf8_lossy().into_owned();
+        if !plain_path(&next) {
+            return None;
+        }
+        if next == decoded {
+            break;
+        }
+        decoded = next;
+    }
+    // Resolved against an origin, as a browser does: it must stay on that origin.
+    let base = url::Url::parse("http://volant.invalid/").ok()?;
+    [target, decoded.as_str()]
+        .iter()
+        .all(|t| {
+            base.join(t)
+                .is_ok_and(|u| u.origin() == base.origin() && u.path().starts_with('/') && !u.path().starts_with("//"))
+        })
+        .then_some(target)
+}
+
+/// 303 to `target` when [`safe_redirect_target`] accepts it, to `/` otherwise.
+pub fn safe_redirect(target: &str) -> Response {
+    see_other(safe_redirect_target(target).unwrap_or("/"))
+}
+
+/// 303 to `to`; never panics (axum's `Redirect::to` does on a value that cannot be a
+/// header): an unusable target sends to `/`.
+pub fn see_other(to: &str) -> Response {
+    let location = HeaderValue::from_str(to).unwrap_or(HeaderValue::from_static("/"));
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
+}
+
 /// 303 to `to`, showing `message` there once.
 pub fn redirect_with_flash(to: &str, kind: &'static str, message: &str) -> Response {
     let cookie = Cookie::build((FLASH_COOKIE, format!("{kind}:{message}")))
@@ -251,7 +333,7 @@ pub fn redirect_with_flash(to: &str, kind: &'static str, message: &str) -> Respo
         .same_site(cookie::SameSite::Lax)
         .max_age(cookie::time::Duration::seconds(60))
         .build();
-    let mut response = Redirect::to(to).into_response();
+    let mut response = see_other(to);
     if let Ok(value) = HeaderValue::from_str(&cookie.encoded().to_string()) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
@@ -374,5 +456,48 @@ impl IntoResponse for WebError {
             detail: self.0.detail(locale),
         };
         (status, page).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_targets_stay_on_this_site() {
+        for good in ["/", "/vehicles", "/alerts?status=open&cursor=i4", "/clients?q=50%25", "/q/abc#x", "/a/./b"] {
+            assert_eq!(safe_redirect_target(good), Some(good), "{good}");
+        }
+        for bad in [
+            "",
+            "vehicles",
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/%09/evil.example",
+            "/%2F/evil.example",
+            "/%2f/evil.example",
+            "/%5C/evil.example",
+            "/%5c%5cevil.example",
+            "/%252F/evil.example",
+            "/x\r\nSet-Cookie: a=b",
+            "/x%0d%0aSet-Cookie: a=b",
+            "/x\0",
+            "/x%00",
+            "/\u{85}x",
+            "javascript:alert(1)",
+            "/../..//evil.example",
+        ] {
+            assert_eq!(safe_redirect_target(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn redirects_never_panic() {
+        let response = redirect_with_flash("/x\r\n", "error", "m");
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()), Some("/"));
+        assert_eq!(safe_redirect("/%09/evil").headers().get(header::LOCATION).and_then(|v| v.to_str().ok()), Some("/"));
     }
 }

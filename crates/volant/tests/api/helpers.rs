@@ -260,14 +260,21 @@ impl TestApp {
     /// Posts an HTML form (`application/x-www-form-urlencoded`).
     /// Posts an HTML form with the CSRF token a page would have put in it.
     pub async fn post_form(&self, uri: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let token = self.csrf_for(self.admin_session().await);
         let mut fields = fields.to_vec();
-        fields.push(("_csrf", TEST_CSRF));
+        fields.push(("_csrf", &token));
         let body = serde_urlencoded::to_string(&fields).expect("form");
         let request = Request::post(uri)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(Body::from(body))
             .expect("request");
         self.send(request).await
+    }
+
+    /// The form token a page shows to a browser holding the `TEST_CSRF` cookie and
+    /// this session cookie (`""`: signed out).
+    pub fn csrf_for(&self, session: &str) -> String {
+        volant::platform::web::csrf_token(&self.signing_key, TEST_CSRF, session).expect("CSRF token")
     }
 
     /// Creates a user of the default organization with the given roles.
@@ -319,7 +326,8 @@ impl TestApp {
     }
 }
 
-/// The CSRF cookie and form value test requests use (any 64-character token).
+/// The CSRF cookie test requests carry (any 64-character nonce); the form token
+/// that goes with it depends on the session: [`TestApp::csrf_for`].
 pub const TEST_CSRF: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 pub const TEST_PASSWORD: &str = "cheval agrafe batterie correcte";

@@ -240,14 +240,14 @@ backend_tests! {
                 let path = concrete(page.path, garage, vehicle, person.id, workshop);
                 for method in [Method::GET, Method::POST] {
                     let Some(needed) = page.access.needs(&method) else { continue };
-                    let body = if method == Method::POST { format!("_csrf={TEST_CSRF}") } else { String::new() };
+                    let token = |session: &str| if method == Method::POST { format!("_csrf={}", app.csrf_for(session)) } else { String::new() };
                     // A method the page does not have is 405 for everyone, before any guard.
                     let probe = Request::builder()
                         .method(method.clone())
                         .uri(&path)
                         .header(header::COOKIE, format!("volant_csrf={TEST_CSRF}"))
                         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                        .body(Body::from(body.clone()))
+                        .body(Body::from(token("")))
                         .expect("request");
                     if answer(&app, probe).await.0 == StatusCode::METHOD_NOT_ALLOWED {
                         continue;
@@ -257,7 +257,7 @@ backend_tests! {
                         .uri(&path)
                         .header(header::COOKIE, &cookies)
                         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                        .body(Body::from(body))
+                        .body(Body::from(token(&session)))
                         .expect("request");
                     let (status, location) = answer(&app, request).await;
                     let sent_to_login = location.as_deref().is_some_and(|l| l.starts_with("/login"));

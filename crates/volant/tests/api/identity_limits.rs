@@ -1,4 +1,5 @@
-//! Brute force: sign-in attempts are limited per client address and per account,
+//! Brute force: sign-in attempts are limited per client address, failures per account
+//! (per address, and from all addresses under a higher ceiling),
 //! API requests per user; past the limit, 429 with `Retry-After`.
 
 use std::net::SocketAddr;
@@ -26,16 +27,46 @@ fn assert_limited(response: &TestResponse) {
 }
 
 #[tokio::test]
-async fn sign_in_is_limited_per_account_whatever_the_address() {
+async fn a_stranger_cannot_lock_an_account_out() {
     let app = TestApp::sqlite().await;
     app.user("cible@garage.fr", &[Role::Admin]).await;
-    for i in 0..5 {
-        let response = app.send_anonymous(login_from([10, 0, 0, i], "cible@garage.fr", "mauvais mot de passe")).await;
+    // A stranger sends a wrong password before each of the owner's sign-ins.
+    for round in 0..5 {
+        for attempt in 0..2 {
+            let stranger =
+                app.send_anonymous(login_from([203, 0, 113, 66], "cible@garage.fr", "mauvais mot de passe")).await;
+            if round * 2 + attempt < 5 {
+                stranger.problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+            } else {
+                assert_limited(&stranger);
+            }
+        }
+        let owner = app.send_anonymous(login_from([10, 0, 0, 7], "CIBLE@garage.fr", TEST_PASSWORD)).await;
+        assert_eq!(owner.status, StatusCode::OK, "round {round}: {}", owner.text());
+    }
+    // The stranger's own address stays refused, even with the right password.
+    let guessed = app.send_anonymous(login_from([203, 0, 113, 66], "cible@garage.fr", TEST_PASSWORD)).await;
+    assert_eq!(guessed.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn failures_from_many_addresses_still_reach_the_account_ceiling() {
+    // One failure per address and per 15 minutes, ten for the account from all addresses.
+    let app = TestApp::sqlite_with(|config| config.login_attempts_per_minute = NonZeroU32::new(1).expect("1")).await;
+    app.user("cible@garage.fr", &[Role::Admin]).await;
+    for i in 0..10 {
+        let response = app.send_anonymous(login_from([10, 0, 1, i], "cible@garage.fr", "mauvais mot de passe")).await;
         response.problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
     }
-    assert_limited(&app.send_anonymous(login_from([10, 0, 0, 9], "CIBLE@garage.fr", TEST_PASSWORD)).await);
-    let other = app.send_anonymous(login_from([10, 0, 0, 9], "autre@garage.fr", "x")).await;
-    other.problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    let refused = app.send_anonymous(login_from([10, 0, 1, 99], "cible@garage.fr", TEST_PASSWORD)).await;
+    refused.problem(StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
+    assert!(refused.header("retry-after").is_some());
+    // Another account is not concerned, nor is a sign-in that succeeds counted.
+    app.user("autre@garage.fr", &[Role::Admin]).await;
+    for i in 0..12 {
+        let ok = app.send_anonymous(login_from([10, 0, 2, i], "autre@garage.fr", TEST_PASSWORD)).await;
+        assert_eq!(ok.status, StatusCode::OK, "sign-in {i}");
+    }
 }
 
 #[tokio::test]
@@ -55,6 +86,7 @@ async fn sign_in_is_limited_per_address_whatever_the_account() {
 async fn the_login_page_is_limited_too() {
     let app = TestApp::sqlite().await;
     app.user("page@garage.fr", &[Role::Admin]).await;
+    let token = app.csrf_for("");
     let form = |password: &str| {
         Request::post("/login")
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -63,7 +95,7 @@ async fn the_login_page_is_limited_too() {
                 serde_urlencoded::to_string([
                     ("email", "page@garage.fr"),
                     ("password", password),
-                    ("_csrf", TEST_CSRF),
+                    ("_csrf", token.as_str()),
                 ])
                 .expect("form"),
             ))

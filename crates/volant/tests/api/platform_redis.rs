@@ -54,3 +54,52 @@ async fn two_instances_share_the_sign_in_limit_through_redis() {
     let unreachable = RateLimits::shared(five, five, "redis://127.0.0.1:1", &prefix).await;
     assert!(unreachable.err().unwrap_or_default().contains("not reachable"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_redis_a_stranger_cannot_lock_an_account_out() {
+    use std::net::SocketAddr;
+
+    use axum::extract::ConnectInfo;
+    let Some(url) = redis() else { return };
+    let app = TestApp::sqlite().await;
+    let admin = app.admin().await.email.clone();
+    let prefix = format!("volant-test-{}", fastrand::u64(..));
+    let five = NonZeroU32::new(5).expect("5");
+    let mut instances = Vec::new();
+    for _ in 0..2 {
+        let mut state = app.state.clone();
+        state.limits =
+            Arc::new(RateLimits::shared(five, NonZeroU32::new(1200).expect("n"), &url, &prefix).await.expect("redis"));
+        instances.push(volant::build_app(state));
+    }
+    let from = |ip: [u8; 4], password: &str| {
+        let mut request =
+            json_request(Method::POST, "/api/v1/auth/login", &json!({ "email": admin, "password": password }));
+        request.extensions_mut().insert(ConnectInfo(SocketAddr::from((ip, 40000))));
+        request
+    };
+    for round in 0..5 {
+        for attempt in 0..2 {
+            let instance = instances[attempt % 2].clone();
+            let stranger = send(instance, from([203, 0, 113, 66], "not the password at all")).await;
+            let expected =
+                if round * 2 + attempt < 5 { StatusCode::UNAUTHORIZED } else { StatusCode::TOO_MANY_REQUESTS };
+            assert_eq!(stranger.status, expected, "round {round}, attempt {attempt}");
+        }
+        let owner = send(instances[round % 2].clone(), from([10, 0, 0, 7], crate::helpers::TEST_PASSWORD)).await;
+        assert_eq!(owner.status, StatusCode::OK, "round {round}: {}", owner.text());
+    }
+    // Brute force from many addresses meets the account's ceiling (ten times one address's budget).
+    let mut refused = false;
+    for i in 0..60u8 {
+        let response = send(instances[usize::from(i) % 2].clone(), from([10, 9, i, 1], "still not it")).await;
+        if response.status == StatusCode::TOO_MANY_REQUESTS {
+            refused = true;
+            break;
+        }
+        assert_eq!(response.status, StatusCode::UNAUTHORIZED);
+    }
+    assert!(refused, "the account's ceiling holds across instances");
+    let owner = send(instances[0].clone(), from([10, 0, 0, 8], crate::helpers::TEST_PASSWORD)).await;
+    assert_eq!(owner.status, StatusCode::TOO_MANY_REQUESTS, "until the ceiling recovers");
+}

@@ -155,9 +155,10 @@ backend_tests! {
 
         let session = volant::identity::auth::issue(&app.db, &app.signing_key, &teacher_user, "web").await.unwrap().token;
         let cookies = format!("volant_session={session}; volant_csrf={TEST_CSRF}");
+        let token = app.csrf_for(&session);
         let form = |uri: &str, fields: &[(&str, &str)]| {
             let mut fields = fields.to_vec();
-            fields.push(("_csrf", TEST_CSRF));
+            fields.push(("_csrf", &token));
             Request::post(uri)
                 .header(header::COOKIE, cookies.clone())
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -179,10 +180,11 @@ backend_tests! {
         let slot = (now + Duration::days(2)).to_rfc3339();
         let lea_session = volant::identity::auth::issue(&app.db, &app.signing_key, &lea_user, "web").await.unwrap().token;
         let lea_cookies = format!("volant_session={lea_session}; volant_csrf={TEST_CSRF}");
+        let lea_token = app.csrf_for(&lea_session);
         let request = Request::post("/portal/request")
             .header(header::COOKIE, lea_cookies.clone())
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(serde_urlencoded::to_string([("starts_at", slot.as_str()), ("_csrf", TEST_CSRF)]).unwrap()))
+            .body(Body::from(serde_urlencoded::to_string([("starts_at", slot.as_str()), ("_csrf", lea_token.as_str())]).unwrap()))
             .unwrap();
         let asked = app.send_anonymous(request).await;
         assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", asked.text());
@@ -201,7 +203,7 @@ backend_tests! {
         let request = Request::post("/portal/book")
             .header(header::COOKIE, lea_cookies.clone())
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(serde_urlencoded::to_string([("starts_at", slot.as_str()), ("_csrf", TEST_CSRF)]).unwrap()))
+            .body(Body::from(serde_urlencoded::to_string([("starts_at", slot.as_str()), ("_csrf", lea_token.as_str())]).unwrap()))
             .unwrap();
         let booked = app.send_anonymous(request).await;
         assert_eq!(booked.header("location"), Some("/portal"));
@@ -212,7 +214,7 @@ backend_tests! {
         let request = Request::post("/calendar-feed")
             .header(header::COOKIE, lea_cookies)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(format!("_csrf={TEST_CSRF}")))
+            .body(Body::from(format!("_csrf={lea_token}")))
             .unwrap();
         let feed = app.send_anonymous(request).await;
         assert_eq!(feed.header("location"), Some("/portal"));
@@ -269,7 +271,7 @@ backend_tests! {
         let request = Request::post(format!("/school/exams/results/{result}/validate"))
             .header(header::COOKIE, format!("volant_session={session_cookie}; volant_csrf={TEST_CSRF}"))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(format!("_csrf={TEST_CSRF}")))
+            .body(Body::from(format!("_csrf={}", app.csrf_for(&session_cookie))))
             .unwrap();
         let validated = app.send_anonymous(request).await;
         assert!(validated.header("set-cookie").unwrap().contains("success"), "{:?}", validated.header("set-cookie"));
@@ -313,7 +315,7 @@ backend_tests! {
             async move {
                 let session = volant::identity::auth::issue(&app.db, &app.signing_key, &user, "web").await.unwrap().token;
                 let mut fields = fields;
-                fields.push(("_csrf", TEST_CSRF.to_owned()));
+                fields.push(("_csrf", app.csrf_for(&session)));
                 let request = Request::post(uri)
                     .header(header::COOKIE, format!("volant_session={session}; volant_csrf={TEST_CSRF}"))
                     .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")

@@ -205,7 +205,7 @@ async fn pages_stay_french_whatever_the_browser_language() {
     let request = Request::post("/garages")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::ACCEPT_LANGUAGE, "en-US,en;q=0.9")
-        .body(Body::from(format!("name=&address=x&_csrf={}", crate::helpers::TEST_CSRF)))
+        .body(Body::from(format!("name=&address=x&_csrf={}", app.csrf_for(app.admin_session().await))))
         .expect("request");
     let page = html(&app.send(request).await);
     assert!(page.contains("Ce champ est obligatoire."), "{page}");

@@ -16,9 +16,11 @@ async fn as_client(app: &TestApp, request: Request<Body>) -> TestResponse {
     app.send_anonymous(Request::from_parts(parts, body)).await
 }
 
-fn form_post(uri: &str, fields: &[(&str, &str)]) -> Request<Body> {
+/// A form posted from the client's browser (signed out), with the page's CSRF token.
+fn form_post(app: &TestApp, uri: &str, fields: &[(&str, &str)]) -> Request<Body> {
+    let token = app.csrf_for("");
     let mut fields = fields.to_vec();
-    fields.push(("_csrf", TEST_CSRF));
+    fields.push(("_csrf", &token));
     Request::post(uri)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(serde_urlencoded::to_string(&fields).expect("form")))
@@ -104,10 +106,10 @@ backend_tests! {
         let quote = app.get(&format!("/api/v1/quotes/{id}")).await.json();
         let first_line = quote["lines"][0]["id"].as_i64().expect("line").to_string();
         // Accepting with no line ticked is refused; then only the pads are accepted.
-        let none = as_client(&app, form_post(&format!("{path}/decision"), &[("decision", "accept"), ("lines_offered", "1")])).await;
+        let none = as_client(&app, form_post(&app, &format!("{path}/decision"), &[("decision", "accept"), ("lines_offered", "1")])).await;
         assert_eq!(none.status, StatusCode::SEE_OTHER);
         assert_eq!(app.get(&format!("/api/v1/quotes/{id}")).await.json()["status"], "sent");
-        let accepted = as_client(&app, form_post(&format!("{path}/decision"), &[("decision", "accept"), ("lines_offered", "1"), ("line", &first_line)])).await;
+        let accepted = as_client(&app, form_post(&app, &format!("{path}/decision"), &[("decision", "accept"), ("lines_offered", "1"), ("line", &first_line)])).await;
         assert_eq!(accepted.status, StatusCode::SEE_OTHER);
         let quote = app.get(&format!("/api/v1/quotes/{id}")).await.json();
         assert_eq!(quote["status"], "accepted");
@@ -115,7 +117,7 @@ backend_tests! {
         assert_eq!(quote["lines"][1]["accepted"], false);
         assert_eq!(quote["decision_ip"], "local");
         // Once decided, the link shows the answer and takes no other.
-        let again = as_client(&app, form_post(&format!("{path}/decision"), &[("decision", "decline")])).await;
+        let again = as_client(&app, form_post(&app, &format!("{path}/decision"), &[("decision", "decline")])).await;
         assert_eq!(again.status, StatusCode::SEE_OTHER);
         assert_eq!(app.get(&format!("/api/v1/quotes/{id}")).await.json()["status"], "accepted");
         let closed = html(&as_client(&app, Request::get(&path).body(Body::empty()).expect("request")).await);
@@ -133,7 +135,7 @@ backend_tests! {
         }
         assert_eq!(as_client(&app, Request::get(&second).body(Body::empty()).expect("request")).await.status, StatusCode::OK);
         // A form without the CSRF cookie changes nothing.
-        let forged = app.send_anonymous(form_post(&format!("{second}/decision"), &[("decision", "accept")])).await;
+        let forged = app.send_anonymous(form_post(&app, &format!("{second}/decision"), &[("decision", "accept")])).await;
         assert_eq!(forged.status, StatusCode::FORBIDDEN);
     }
 

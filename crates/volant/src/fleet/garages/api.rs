@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -16,6 +16,7 @@ use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
 use crate::platform::http::respond::{created, paged};
 use crate::platform::pagination::{PageParams, PageRequest};
+use crate::platform::proxy::ClientContext;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -43,10 +44,10 @@ async fn list_garages(
     Tenant(org): Tenant,
     ApiQuery(params): ApiQuery<PageParams>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
+    client: ClientContext,
 ) -> AppResult<Response> {
     let page = service::list(&state.replica, org, PageRequest::from_params(&params)?).await?;
-    Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
+    Ok(paged(&client, &uri, page.next_cursor.as_deref(), page.items))
 }
 
 /// Create a garage.
@@ -109,9 +110,9 @@ async fn list_garage_vehicles(
     Id(id): Id,
     ApiQuery(query): ApiQuery<GarageVehiclesQuery>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
+    client: ClientContext,
 ) -> AppResult<Response> {
     let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let page = vehicles::list_in_garage(&state.replica, org, id, query.q, request).await?;
-    Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
+    Ok(paged(&client, &uri, page.next_cursor.as_deref(), page.items))
 }

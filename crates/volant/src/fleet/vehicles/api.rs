@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -15,6 +15,7 @@ use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
 use crate::platform::http::respond::{created, paged};
 use crate::platform::pagination::PageRequest;
+use crate::platform::proxy::ClientContext;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_vehicles, create_vehicle)).routes(routes!(
@@ -46,7 +47,7 @@ async fn list_vehicles(
     Tenant(org): Tenant,
     ApiQuery(query): ApiQuery<VehiclesQuery>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
+    client: ClientContext,
 ) -> AppResult<Response> {
     let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let garage_id = match query.garage_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -57,7 +58,7 @@ async fn list_vehicles(
     };
     let filter = VehicleFilter { garage_id, q: query.q };
     let page = service::list(&state.replica, org, &filter, request).await?;
-    Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
+    Ok(paged(&client, &uri, page.next_cursor.as_deref(), page.items))
 }
 
 /// Register a vehicle in a garage. The plate must be unique (ignoring case, spaces and dashes).

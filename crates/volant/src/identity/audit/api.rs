@@ -1,7 +1,6 @@
 //! `GET /api/v1/audit`: the organization's audit trail, newest first, filtered.
 
 use axum::extract::{OriginalUri, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -17,6 +16,7 @@ use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::http::extract::ApiQuery;
 use crate::platform::http::respond::paged;
 use crate::platform::pagination::{Page, PageRequest};
+use crate::platform::proxy::ClientContext;
 use crate::platform::tenant::OrgId;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -151,9 +151,9 @@ async fn list_audit(
     Tenant(org): Tenant,
     ApiQuery(query): ApiQuery<AuditQuery>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
+    client: ClientContext,
 ) -> AppResult<Response> {
     let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let page = list(&state.replica, org, &query.filter()?, request).await?;
-    Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
+    Ok(paged(&client, &uri, page.next_cursor.as_deref(), page.items))
 }

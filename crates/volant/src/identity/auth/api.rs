@@ -66,6 +66,7 @@ async fn login(
     state.limits.check_login(&client_ip(&extensions), &email).await?;
     let Some(user) = users::authenticate(&state.db, &email, &password).await? else {
         tracing::info!("failed login");
+        state.limits.login_failed(&client_ip(&extensions), &email).await;
         let account = users::account_of(&state.db, &email).await?;
         audit::record_access(&state.db, Action::LoginFailed, account, &headers, &extensions, None).await?;
         return Err(AppError::InvalidCredentials);

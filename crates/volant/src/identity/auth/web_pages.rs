@@ -23,7 +23,8 @@ use crate::platform::http::extract::{ApiQuery, FormBody};
 use crate::platform::i18n;
 use crate::platform::ratelimit::client_ip;
 use crate::platform::web::{
-    FormErrors, PageCtx, SignedIn, WebError, WebResult, cookie_header, is_https, redirect_with_flash, unprocessable,
+    FormErrors, PageCtx, SignedIn, WebError, WebResult, cookie_header, is_https, redirect_with_flash, safe_redirect,
+    safe_redirect_target, see_other, unprocessable,
 };
 
 /// Sign-in, sign-out and the one-time setup: open to anyone.
@@ -91,12 +92,9 @@ pub fn mount(state: &AppState, pages: Vec<Page>) -> Router<AppState> {
     })
 }
 
-/// Only a path of this site: never `//evil.example` or `https://…`.
+/// Only a path of this site (see [`safe_redirect_target`]): `/` otherwise.
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
-        _ => "/".to_owned(),
-    }
+    next.and_then(safe_redirect_target).unwrap_or("/").to_owned()
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -153,10 +151,11 @@ async fn login(
             tracing::info!(user_id = user.id, "web login");
             audit::record_access(&state.db, Action::Login, Some((user.org, user.id)), &headers, &extensions, None)
                 .await?;
-            start_session(&state, &headers, &user, &next).await
+            start_session(&state, &extensions, &user, &next).await
         }
         None => {
             tracing::info!("failed web login");
+            state.limits.login_failed(&client_ip(&extensions), &form.email).await;
             let account = users::account_of(&state.db, &form.email).await?;
             audit::record_access(&state.db, Action::LoginFailed, account, &headers, &extensions, None).await?;
             let error = Some(AppError::InvalidCredentials.detail(i18n::current()));
@@ -168,14 +167,14 @@ async fn login(
 
 async fn start_session(
     state: &AppState,
-    headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
     user: &users::AuthUser,
     next: &str,
 ) -> WebResult<Response> {
     let issued = super::issue(&state.db, &state.signing_key, user, "web").await?;
     let max_age = cookie::time::Duration::seconds(WEB_SESSION_TTL.num_seconds());
-    let mut response = Redirect::to(next).into_response();
-    if let Some(value) = cookie_header(SESSION_COOKIE, &issued.token, Some(max_age), is_https(headers)) {
+    let mut response = safe_redirect(next);
+    if let Some(value) = cookie_header(SESSION_COOKIE, &issued.token, Some(max_age), is_https(extensions)) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     Ok(response)
@@ -191,7 +190,9 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap, request: Requ
     }
     let message = i18n::current().text("auth.signed_out").to_owned();
     let mut response = redirect_with_flash("/login", "success", &message);
-    if let Some(value) = cookie_header(SESSION_COOKIE, "", Some(cookie::time::Duration::ZERO), is_https(&headers)) {
+    if let Some(value) =
+        cookie_header(SESSION_COOKIE, "", Some(cookie::time::Duration::ZERO), is_https(&parts.extensions))
+    {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     Ok(response)
@@ -259,7 +260,7 @@ async fn setup(
                 return Err(AppError::Internal("the new administrator vanished".into()).into());
             };
             tracing::info!(user_id = admin.id, "first administrator created from the setup page");
-            start_session(&state, &headers, &admin, "/").await
+            start_session(&state, &extensions, &admin, "/").await
         }
         Err(err) => {
             let errors = FormErrors::from_app_error(err)?;
@@ -283,7 +284,7 @@ async fn require_page_access(
             let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
             let back = if parts.method == Method::GET { target } else { "/" };
             let query = serde_urlencoded::to_string([("next", back)]).unwrap_or_default();
-            return Redirect::to(&format!("/login?{query}")).into_response();
+            return see_other(&format!("/login?{query}"));
         }
         Err(err) => return WebError(err).into_response(),
     };

@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::{OriginalUri, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -18,6 +17,7 @@ use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
 use crate::platform::http::respond::{created, paged};
 use crate::platform::pagination::{PageParams, PageRequest};
+use crate::platform::proxy::ClientContext;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_users, create_user)).routes(routes!(get_user, patch_user))
@@ -44,10 +44,10 @@ async fn list_users(
     Tenant(org): Tenant,
     ApiQuery(params): ApiQuery<PageParams>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
+    client: ClientContext,
 ) -> AppResult<Response> {
     let page = service::list(&state.db, org, PageRequest::from_params(&params)?).await?;
-    Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
+    Ok(paged(&client, &uri, page.next_cursor.as_deref(), page.items))
 }
 
 /// Create a user with one or more roles.

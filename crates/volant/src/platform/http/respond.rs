@@ -1,16 +1,17 @@
 //! Response shapes shared by every JSON API.
 
 use axum::Json;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::platform::pagination::link_header;
+use crate::platform::proxy::ClientContext;
 
 /// A bare JSON array, with `Link: <…>; rel="next"` when another page follows.
-pub fn paged<T: Serialize>(headers: &HeaderMap, uri: &Uri, next_cursor: Option<&str>, items: Vec<T>) -> Response {
+pub fn paged<T: Serialize>(client: &ClientContext, uri: &Uri, next_cursor: Option<&str>, items: Vec<T>) -> Response {
     let mut response = Json(items).into_response();
-    if let Some((name, value)) = link_header(headers, uri, next_cursor) {
+    if let Some((name, value)) = link_header(client, uri, next_cursor) {
         response.headers_mut().insert(name, value);
     }
     response

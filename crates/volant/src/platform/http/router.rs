@@ -26,6 +26,7 @@ use crate::platform::error::AppError;
 use crate::platform::http::extract::{BODY_LIMIT, has_encoded_nul};
 use crate::platform::http::{assets, openapi};
 use crate::platform::i18n::{self, Locale};
+use crate::platform::proxy::{self, ClientContext};
 use crate::platform::web;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -76,9 +77,12 @@ pub fn build(state: AppState) -> Router {
         .layer(middleware::from_fn(crate::platform::metrics::track))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(web::clear_consumed_flash))
-        .layer(middleware::from_fn(web::csrf_protection))
+        .layer(middleware::from_fn_with_state(state.clone(), web::csrf_protection))
         .layer(middleware::from_fn(request_context))
         .layer(middleware::from_fn(refuse_nul_in_url))
+        .layer(middleware::from_fn(private_and_secure))
+        // Early: everything after it reads the client's address, scheme and host from it.
+        .layer(middleware::from_fn_with_state(state.clone(), proxy::resolve_client))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
@@ -129,6 +133,30 @@ fn cors_layer(origins: &[HeaderValue]) -> CorsLayer {
         .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT_LANGUAGE])
         .expose_headers([header::LINK, header::LOCATION, REQUEST_ID])
         .max_age(Duration::from_secs(3600))
+}
+
+/// HSTS for one year on answers to HTTPS requests (not `includeSubDomains`: other
+/// hosts of the domain are not ours to decide for).
+const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
+
+/// Answers to a signed-in request (a session cookie or a bearer token) carry
+/// personal data: never stored by a cache (`no-store`) unless the handler chose its
+/// own `Cache-Control`; static assets stay cacheable. Over HTTPS (directly or, as a
+/// trusted proxy says, in front of it), browsers are told to keep to HTTPS.
+async fn private_and_secure(request: Request, next: Next) -> Response {
+    let signed_in = request.headers().contains_key(header::AUTHORIZATION)
+        || web::read_cookie(request.headers(), crate::identity::auth::SESSION_COOKIE).is_some();
+    let private = signed_in && !request.uri().path().starts_with("/assets/");
+    let https = ClientContext::of(request.extensions()).https;
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if private && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if https && !headers.contains_key(header::STRICT_TRANSPORT_SECURITY) {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(STRICT_TRANSPORT_SECURITY));
+    }
+    response
 }
 
 /// The reader's language, and whether errors are pages or problem documents, for the whole request.

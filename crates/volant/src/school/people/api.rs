@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::{OriginalUri, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -19,6 +18,7 @@ use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
 use crate::platform::http::respond::{created, paged};
 use crate::platform::pagination::PageRequest;
+use crate::platform::proxy::ClientContext;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -154,12 +154,12 @@ async fn list_candidates(
     Tenant(org): Tenant,
     ApiQuery(query): ApiQuery<CandidatesQuery>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
+    client: ClientContext,
 ) -> AppResult<Response> {
     let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let filter = CandidateFilter { q: query.q, instructor_id: query.instructor_id };
     let page = candidates::list(&state.db, org, &filter, request).await?;
-    Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
+    Ok(paged(&client, &uri, page.next_cursor.as_deref(), page.items))
 }
 
 #[utoipa::path(post, path = "/school/candidates", tag = "school", request_body = CandidateInput,

@@ -21,6 +21,7 @@ use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
 use crate::platform::http::respond::created;
 use crate::platform::i18n::Msg;
+use crate::platform::proxy::ClientContext;
 use crate::school::access::Viewer;
 use crate::school::people::candidates;
 use crate::school::progress::CompetencyProgress;
@@ -51,9 +52,14 @@ pub fn self_router() -> OpenApiRouter<AppState> {
 /// candidate); the previous address stops working.
 #[utoipa::path(post, path = "/school/calendar-feed", tag = "school planning",
     responses((status = 201, body = CalendarFeed), (status = 409, body = Problem)))]
-async fn create_feed(State(state): State<AppState>, current: CurrentUser, actor: Actor) -> AppResult<Response> {
+async fn create_feed(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    actor: Actor,
+    client: ClientContext,
+) -> AppResult<Response> {
     let viewer = Viewer::of(&state.db, &current).await?;
-    let feed = calendar::create(&state.db, &actor, viewer, &state.config.public_url).await?;
+    let feed = calendar::create(&state.db, &actor, viewer, &client.public_url(&state.config)).await?;
     Ok((StatusCode::CREATED, Json(feed)).into_response())
 }
 

@@ -845,11 +845,17 @@ async fn portal_request(
 }
 
 /// A new private calendar address for the signed-in instructor or candidate, shown once.
-async fn calendar_address(State(state): State<AppState>, current: CurrentUser, actor: Actor) -> WebResult<Response> {
+async fn calendar_address(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    actor: Actor,
+    client: crate::platform::proxy::ClientContext,
+) -> WebResult<Response> {
     let viewer = Viewer::of(&state.db, &current).await?;
     let back = if matches!(viewer, Viewer::Candidate(_)) { "/portal" } else { "/school/planning" };
     let tr = i18n::current();
-    match crate::school::planning::calendar::create(&state.db, &actor, viewer, &state.config.public_url).await {
+    let public_url = client.public_url(&state.config);
+    match crate::school::planning::calendar::create(&state.db, &actor, viewer, &public_url).await {
         Ok(feed) => Ok(redirect_with_flash(back, "success", &tr.format("calendar.created", &[("url", &feed.url)]))),
         Err(err) => refusal_flash(back, err),
     }

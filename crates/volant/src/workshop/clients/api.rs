@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -18,6 +18,7 @@ use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id, IdPair};
 use crate::platform::http::respond::{created, paged};
 use crate::platform::pagination::PageRequest;
+use crate::platform::proxy::ClientContext;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -47,11 +48,11 @@ async fn list_clients(
     Tenant(org): Tenant,
     ApiQuery(query): ApiQuery<ClientsQuery>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
+    client: ClientContext,
 ) -> AppResult<Response> {
     let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let page = service::list(&state.db, org, query.q.as_deref(), request).await?;
-    Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
+    Ok(paged(&client, &uri, page.next_cursor.as_deref(), page.items))
 }
 
 #[utoipa::path(post, path = "/clients", tag = "clients", request_body = ClientInput,

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{OriginalUri, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
 use utoipa_axum::router::OpenApiRouter;
@@ -17,6 +17,7 @@ use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
 use crate::platform::http::respond::paged;
 use crate::platform::pagination::PageRequest;
+use crate::platform::proxy::ClientContext;
 use crate::workshop::history::service::{self as history, ServiceInfo};
 use crate::workshop::quotes::api::parse_id;
 
@@ -86,11 +87,11 @@ async fn list_alerts(
     Tenant(org): Tenant,
     ApiQuery(query): ApiQuery<AlertsQuery>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
+    client: ClientContext,
 ) -> AppResult<Response> {
     let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let page = service::list(&state.db, org, &query.filter()?, request, Utc::now().date_naive()).await?;
-    Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
+    Ok(paged(&client, &uri, page.next_cursor.as_deref(), page.items))
 }
 
 /// Acknowledge, resolve, snooze until a date, or reopen an alert (illegal moves are 409).

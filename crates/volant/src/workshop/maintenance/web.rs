@@ -185,11 +185,7 @@ async fn act(
     FormBody(form): FormBody<ActForm>,
 ) -> WebResult<Response> {
     // Only this site's own pages are places to come back to.
-    let back = if form.back.starts_with('/') && !form.back.starts_with("//") {
-        form.back.clone()
-    } else {
-        "/alerts".to_owned()
-    };
+    let back = crate::platform::web::safe_redirect_target(&form.back).unwrap_or("/alerts").to_owned();
     let action = match form.action.as_str() {
         "acknowledge" => AlertAction::Acknowledge,
         "resolve" => AlertAction::Resolve,

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -19,6 +19,7 @@ use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
 use crate::platform::http::respond::{created, paged};
 use crate::platform::pagination::PageRequest;
+use crate::platform::proxy::ClientContext;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -78,11 +79,11 @@ async fn list_quotes(
     Tenant(org): Tenant,
     ApiQuery(query): ApiQuery<QuotesQuery>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
+    client: ClientContext,
 ) -> AppResult<Response> {
     let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let page = service::list(&state.db, org, &query.filter()?, request).await?;
-    Ok(paged(&headers, &uri, page.next_cursor.as_deref(), page.items))
+    Ok(paged(&client, &uri, page.next_cursor.as_deref(), page.items))
 }
 
 /// Create a draft; it takes the next number of its issue year.
@@ -148,9 +149,14 @@ pub struct SentQuote {
 /// Mark a draft as sent and create the client's share link (a sent quote gets a new link; the old one stops working).
 #[utoipa::path(post, path = "/quotes/{id}/send", tag = "quotes", params(("id" = i64, Path)),
     responses((status = 200, body = SentQuote), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn send_quote(State(state): State<AppState>, actor: Actor, Id(id): Id) -> AppResult<Json<SentQuote>> {
+async fn send_quote(
+    State(state): State<AppState>,
+    actor: Actor,
+    client: ClientContext,
+    Id(id): Id,
+) -> AppResult<Json<SentQuote>> {
     let (quote, share_link) = service::send(&state.db, &actor, id).await?;
-    let share_url = service::share_url(&state.config.public_url, &share_link);
+    let share_url = service::share_url(&client.public_url(&state.config), &share_link);
     Ok(Json(SentQuote { quote, share_link, share_url }))
 }
 
@@ -164,8 +170,13 @@ pub struct EmailedQuote {
 /// Send the quote to the client by e-mail with its PDF and a share link (queued; a draft becomes sent).
 #[utoipa::path(post, path = "/quotes/{id}/email", tag = "quotes", params(("id" = i64, Path)),
     responses((status = 202, body = EmailedQuote), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn email_quote(State(state): State<AppState>, actor: Actor, Id(id): Id) -> AppResult<Response> {
-    let (quote, email_id) = service::email(&state.db, &actor, id, &state.config.public_url).await?;
+async fn email_quote(
+    State(state): State<AppState>,
+    actor: Actor,
+    client: ClientContext,
+    Id(id): Id,
+) -> AppResult<Response> {
+    let (quote, email_id) = service::email(&state.db, &actor, id, &client.public_url(&state.config)).await?;
     Ok((StatusCode::ACCEPTED, Json(EmailedQuote { quote, email_id })).into_response())
 }
 

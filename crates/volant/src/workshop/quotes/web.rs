@@ -28,6 +28,7 @@ use crate::platform::http::extract::{ApiQuery, FormBody, Id};
 use crate::platform::i18n::{self, Msg};
 use crate::platform::money::{format_money, format_plain};
 use crate::platform::pagination::{PageRequest, query_without_cursor, with_cursor};
+use crate::platform::proxy::ClientContext;
 use crate::platform::tenant::OrgId;
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
 use crate::workshop::clients::service as clients;
@@ -702,11 +703,12 @@ async fn send(
     Tenant(org): Tenant,
     actor: Actor,
     page: PageCtx,
+    client: ClientContext,
     Id(id): Id,
 ) -> WebResult<Response> {
     match service::send(&state.db, &actor, id).await {
         Ok((_, link)) => {
-            let url = service::share_url(&state.config.public_url, &link);
+            let url = service::share_url(&client.public_url(&state.config), &link);
             // The link is shown once, on this page: only its hash is kept.
             Ok(show_page(&state, org, page, id, Some(url)).await?.into_response())
         }
@@ -714,8 +716,8 @@ async fn send(
     }
 }
 
-async fn email(State(state): State<AppState>, actor: Actor, Id(id): Id) -> WebResult<Response> {
-    match service::email(&state.db, &actor, id, &state.config.public_url).await {
+async fn email(State(state): State<AppState>, actor: Actor, client: ClientContext, Id(id): Id) -> WebResult<Response> {
+    match service::email(&state.db, &actor, id, &client.public_url(&state.config)).await {
         Ok((quote, _)) => {
             let message = i18n::current().format("quotes.emailed", &[("number", &quote.number)]);
             Ok(redirect_with_flash(&format!("/quotes/{id}"), "success", &message))
