@@ -227,7 +227,7 @@ backend_tests! {
         // The client unticks the wipers (12,40 € excl. tax) on the share page and accepts.
         let mut fields = vec![("decision", "accept"), ("lines_offered", "1")];
         fields.extend(lines[..3].iter().map(|l| ("line", l.as_str())));
-        let decided = as_client(&app, form_post(&format!("{path}/decision"), &fields)).await;
+        let decided = as_client(&app, form_post(&app, &format!("{path}/decision"), &fields)).await;
         assert_eq!(decided.status, StatusCode::SEE_OTHER);
 
         // API: the quote, and the list's summary.
