@@ -297,7 +297,8 @@ backend_tests! {
         assert_eq!(app.get_as(&first, "/api/v1/garages").await.status, StatusCode::OK);
         let web = volant::identity::auth::issue(&app.db, &app.signing_key, &user, "web").await.expect("session").token;
         let new_password = "girafe clavier nuage tambour";
-        let fields = [("current_password", TEST_PASSWORD), ("new_password", new_password), ("confirm_password", new_password), ("_csrf", TEST_CSRF)];
+        let token = app.csrf_for(&web);
+        let fields = [("current_password", TEST_PASSWORD), ("new_password", new_password), ("confirm_password", new_password), ("_csrf", token.as_str())];
         let change = Request::post("/profile")
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::COOKIE, format!("volant_session={web}; volant_csrf={TEST_CSRF}"))

@@ -295,4 +295,37 @@ backend_tests! {
             assert!(text.contains("112,20 €"));
         }
     }
+
+    async fn quotes_decided_line_by_line_before_the_fix_get_their_accepted_totals_on_upgrade(app) {
+        use migration::MigratorTrait;
+        use sea_orm::ConnectionTrait;
+        let client = client(&app, json!({ "name": "C" })).await;
+        let created = quote(&app, json!({
+            "client_id": client, "line_decisions": true,
+            "lines": [
+                { "description": "A", "unit_price": "150", "vat_rate": 20 },
+                { "description": "B", "unit_price": "80.20", "vat_rate": 20 },
+                { "description": "C", "unit_price": "30", "vat_rate": "5.5" },
+                { "description": "D", "unit_price": "12.40", "vat_rate": 20 }
+            ]
+        })).await;
+        let id = created["id"].as_i64().expect("id");
+        let ids: Vec<i64> = created["lines"].as_array().expect("lines").iter().map(|l| l["id"].as_i64().expect("line")).collect();
+        assert_eq!(app.post_json(&format!("/api/v1/quotes/{id}/send"), &json!({})).await.status, StatusCode::OK);
+        let decided = app.post_json(&format!("/api/v1/quotes/{id}/decision"), &json!({ "decision": "accept", "accepted_line_ids": &ids[..3] })).await;
+        assert_eq!(decided.status, StatusCode::OK, "{}", decided.text());
+        // 230.20 at 20 % (46.04) + 30 at 5.5 % (1.65): 260.20 + 47.69 = 307.89.
+        assert_eq!(decided.json()["totals"]["incl_tax"], "307.89");
+        // As an older Volant stored it: every line in the totals.
+        app.db.execute_unprepared(&format!("UPDATE quotes SET total_excl_minor = 27260, total_vat_minor = 5017, total_incl_minor = 32277 WHERE id = {id}")).await.expect("old totals");
+        assert_eq!(app.get("/api/v1/quotes").await.json()[0]["total_incl_tax"], "322.77");
+        // The upgrade: back to before the migration that recomputes them, then up again.
+        let applied = migration::Migrator::get_applied_migrations(&app.db).await.expect("applied");
+        let at = applied.iter().position(|m| m.name() == "m20261202_000012_quote_accepted_totals").expect("the migration");
+        let steps = u32::try_from(applied.len() - at).expect("steps");
+        migration::Migrator::down(&app.db, Some(steps)).await.expect("down");
+        migration::Migrator::up(&app.db, None).await.expect("up");
+        let listed = app.get("/api/v1/quotes").await.json();
+        assert_eq!((listed[0]["total_excl_tax"].as_str(), listed[0]["total_incl_tax"].as_str()), (Some("260.20"), Some("307.89")));
+    }
 }
