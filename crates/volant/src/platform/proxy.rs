@@ -49,8 +49,11 @@ impl ClientContext {
         let Some(peer) = context.ip.filter(|ip| is_trusted(*ip, trusted)) else {
             return context;
         };
+        // `X-Forwarded-For` wins when present: proxies that write it (nginx) pass a
+        // client's own `Forwarded` header through untouched, so `Forwarded` is only
+        // read from proxies that speak nothing else.
         let forwarded = forwarded_elements(headers);
-        if forwarded.is_empty() {
+        if forwarded.is_empty() || headers.contains_key("x-forwarded-for") {
             let chain: Vec<Option<IpAddr>> = header_values(headers, "x-forwarded-for")
                 .flat_map(|v| v.split(','))
                 .map(|v| parse_node(v.trim()))
@@ -303,16 +306,23 @@ mod tests {
         assert_eq!(ClientContext::resolve(ip("10.0.0.2"), &only_proxies, &trusted).ip, ip("10.0.0.9"));
         let unknown = headers(&[("x-forwarded-for", "203.0.113.9, unknown")]);
         assert_eq!(ClientContext::resolve(ip("10.0.0.2"), &unknown, &trusted).ip, ip("10.0.0.2"));
-        let forwarded = headers(&[
-            (
-                "forwarded",
-                r#"for=6.6.6.6;proto=http, for="[2001:db8:cafe::17]:4711";proto=https;host="volant.example""#,
-            ),
-            ("x-forwarded-for", "7.7.7.7"),
-        ]);
+        let forwarded = headers(&[(
+            "forwarded",
+            r#"for=6.6.6.6;proto=http, for="[2001:db8:cafe::17]:4711";proto=https;host="volant.example""#,
+        )]);
         let context = ClientContext::resolve(ip("10.0.0.2"), &forwarded, &trusted);
         assert_eq!(context.ip, ip("2001:db8:cafe::17"));
         assert!(context.https);
+        assert_eq!(context.host.as_deref(), Some("volant.example"));
+        // Through nginx, a client's own `Forwarded` arrives beside the proxy's `X-Forwarded-For`: ignored.
+        let forged = headers(&[
+            ("forwarded", r#"for=6.6.6.6;proto=https;host="evil.example""#),
+            ("x-forwarded-for", "7.7.7.7"),
+            ("host", "volant.example"),
+        ]);
+        let context = ClientContext::resolve(ip("10.0.0.2"), &forged, &trusted);
+        assert_eq!(context.ip, ip("7.7.7.7"));
+        assert!(!context.https);
         assert_eq!(context.host.as_deref(), Some("volant.example"));
         let mapped = ClientContext::resolve(ip("::ffff:10.0.0.2"), &chain, &trusted);
         assert_eq!(mapped.ip, ip("203.0.113.9"), "IPv4-mapped peers are compared as IPv4");

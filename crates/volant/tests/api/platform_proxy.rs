@@ -130,6 +130,20 @@ async fn behind_a_trusted_relay_each_client_has_its_own_sign_in_budget() {
     assert_eq!(sign_in(&noisy, relay, "personne1@garage.fr", "faux").await.status(), StatusCode::TOO_MANY_REQUESTS);
     let neighbour = sign_in(&client_from([127, 0, 0, 41]), relay, "personne1@garage.fr", TEST_PASSWORD).await;
     assert_eq!(neighbour.status(), StatusCode::OK);
+    // Through the relay (which, like nginx, passes a client's own `Forwarded` on),
+    // a client naming itself anew each time still has one budget.
+    let forger = client_from([127, 0, 0, 50]);
+    for i in 0..6u8 {
+        let answer = forger
+            .post(format!("http://{relay}/api/v1/auth/login"))
+            .header("forwarded", format!("for=198.51.100.{i};proto=https"))
+            .json(&json!({ "email": format!("devine{i}@garage.fr"), "password": "x" }))
+            .send()
+            .await
+            .expect("answer");
+        let expected = if i < 5 { StatusCode::UNAUTHORIZED } else { StatusCode::TOO_MANY_REQUESTS };
+        assert_eq!(answer.status(), expected, "forged Forwarded through the relay, attempt {i}");
+    }
 
     // Straight to the application, forged addresses are not believed: one budget.
     let direct = client_from([127, 0, 0, 1]);

@@ -312,20 +312,28 @@ backend_tests! {
         let id = created["id"].as_i64().expect("id");
         let ids: Vec<i64> = created["lines"].as_array().expect("lines").iter().map(|l| l["id"].as_i64().expect("line")).collect();
         assert_eq!(app.post_json(&format!("/api/v1/quotes/{id}/send"), &json!({})).await.status, StatusCode::OK);
-        let decided = app.post_json(&format!("/api/v1/quotes/{id}/decision"), &json!({ "decision": "accept", "accepted_line_ids": &ids[..3] })).await;
+        // A quote that does not allow line-by-line answers takes all of its lines or none,
+        // however the ids are repeated.
+        let whole = quote(&app, two_lines(client)).await;
+        let whole_id = whole["id"].as_i64().expect("id");
+        let first_line = whole["lines"][0]["id"].as_i64().expect("line");
+        assert_eq!(app.post_json(&format!("/api/v1/quotes/{whole_id}/send"), &json!({})).await.status, StatusCode::OK);
+        let repeated = app.post_json(&format!("/api/v1/quotes/{whole_id}/decision"), &json!({ "decision": "accept", "accepted_line_ids": [first_line, first_line] })).await;
+        assert_eq!(repeated.error_fields(), vec!["accepted_line_ids"]);
+        let decided = app.post_json(&format!("/api/v1/quotes/{id}/decision"), &json!({ "decision": "accept", "accepted_line_ids": [ids[0], ids[0], ids[1], ids[2]] })).await;
         assert_eq!(decided.status, StatusCode::OK, "{}", decided.text());
         // 230.20 at 20 % (46.04) + 30 at 5.5 % (1.65): 260.20 + 47.69 = 307.89.
         assert_eq!(decided.json()["totals"]["incl_tax"], "307.89");
         // As an older Volant stored it: every line in the totals.
         app.db.execute_unprepared(&format!("UPDATE quotes SET total_excl_minor = 27260, total_vat_minor = 5017, total_incl_minor = 32277 WHERE id = {id}")).await.expect("old totals");
-        assert_eq!(app.get("/api/v1/quotes").await.json()[0]["total_incl_tax"], "322.77");
+        assert_eq!(app.get("/api/v1/quotes?status=accepted").await.json()[0]["total_incl_tax"], "322.77");
         // The upgrade: back to before the migration that recomputes them, then up again.
         let applied = migration::Migrator::get_applied_migrations(&app.db).await.expect("applied");
         let at = applied.iter().position(|m| m.name() == "m20261202_000012_quote_accepted_totals").expect("the migration");
         let steps = u32::try_from(applied.len() - at).expect("steps");
         migration::Migrator::down(&app.db, Some(steps)).await.expect("down");
         migration::Migrator::up(&app.db, None).await.expect("up");
-        let listed = app.get("/api/v1/quotes").await.json();
+        let listed = app.get("/api/v1/quotes?status=accepted").await.json();
         assert_eq!((listed[0]["total_excl_tax"].as_str(), listed[0]["total_incl_tax"].as_str()), (Some("260.20"), Some("307.89")));
     }
 }

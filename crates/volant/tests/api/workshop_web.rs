@@ -242,7 +242,9 @@ backend_tests! {
         let dashboard = app.get("/api/v1/dashboard").await.json();
         assert_eq!(dashboard["quotes"]["amount_accepted"], "260.20", "{dashboard}");
         // The staff page and the client's page: the accepted totals, the original ones labelled beside them.
-        for page in [html(&app.get(&format!("/quotes/{id}")).await), html(&as_client(&app, Request::get(&path).body(Body::empty()).expect("request")).await)] {
+        let shared = as_client(&app, Request::get(&path).body(Body::empty()).expect("request")).await;
+        assert_eq!(shared.header("cache-control"), Some("no-store"), "the client's page is personal, signed in or not");
+        for page in [html(&app.get(&format!("/quotes/{id}")).await), html(&shared)] {
             assert!(page.contains("312,24\u{a0}€") && page.contains("Devis initial, toutes lignes") && page.contains("327,12\u{a0}€"), "{page}");
             assert!(page.contains("data-testid=\"total-incl\">312,24\u{a0}€"), "the grand total is the accepted one: {page}");
         }

@@ -189,7 +189,8 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = read_body(req, state).await?;
-        if bytes.windows(3).any(|w| w == b"%00") {
+        // Encoded (`%00`) or raw: serde_urlencoded passes a raw NUL byte through.
+        if bytes.contains(&0) || bytes.windows(3).any(|w| w == b"%00") {
             let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
             let field = pairs.into_iter().find(|(_, v)| v.contains('\0')).map(|(k, _)| k).unwrap_or_default();
             return Err(nul_refused(field));

@@ -1112,11 +1112,13 @@ async fn decide_in(
         (Decision::Decline, _) => before.lines.iter().map(|l| (l.id, false)).collect(),
         (Decision::Accept, None) => before.lines.iter().map(|l| (l.id, true)).collect(),
         (Decision::Accept, Some(ids)) => {
-            if !before.line_decisions && ids.len() != before.lines.len() {
-                return Err(AppError::validation("accepted_line_ids", Msg::new("quote.line_decisions_off")));
-            }
+            // As a set: `[a, a, a, a]` names one line, not four.
+            let ids: std::collections::HashSet<i64> = ids.iter().copied().collect();
             if ids.is_empty() || ids.iter().any(|id| !before.lines.iter().any(|l| l.id == *id)) {
                 return Err(AppError::validation("accepted_line_ids", Msg::new("quote.accepted_lines_invalid")));
+            }
+            if !before.line_decisions && ids.len() != before.lines.len() {
+                return Err(AppError::validation("accepted_line_ids", Msg::new("quote.line_decisions_off")));
             }
             before.lines.iter().map(|l| (l.id, ids.contains(&l.id))).collect()
         }
