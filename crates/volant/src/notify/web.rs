@@ -61,7 +61,12 @@ async fn stream(
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let (org, user) = (current.user.org, current.user.id);
     let hub = state.live.clone();
-    hub.feed_once(|| spawn_feed(state.db.clone(), hub.clone()));
+    if !hub.is_feeding() {
+        // Where the feed starts is read before this listener's first event: a
+        // notification written after that event is always one the feed announces.
+        let start = service::latest_id(&state.db).await.unwrap_or(0);
+        hub.feed_once(|| spawn_feed(state.db.clone(), hub.clone(), start));
+    }
     let receiver = hub.subscribe();
     let closed = Box::pin(hub.closed());
     let start = (receiver, state.db.clone(), true, closed);
@@ -99,9 +104,9 @@ async fn stream(
 /// Watches for new in-app notifications (written by any instance or worker)
 /// and tells this process's open pages: one query a second, whatever the
 /// number of open pages.
-fn spawn_feed(db: DatabaseConnection, hub: Arc<Hub>) {
+fn spawn_feed(db: DatabaseConnection, hub: Arc<Hub>, start: i64) {
     tokio::spawn(async move {
-        let mut last = service::latest_id(&db).await.unwrap_or(0);
+        let mut last = start;
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tick.tick().await;

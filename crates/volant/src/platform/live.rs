@@ -41,6 +41,11 @@ impl Hub {
         self.closing.clone().cancelled_owned()
     }
 
+    /// Whether the feed has been started.
+    pub fn is_feeding(&self) -> bool {
+        self.feeding.load(Ordering::SeqCst)
+    }
+
     /// Runs `start` the first time only: the feed starts with the first listener.
     pub fn feed_once(&self, start: impl FnOnce()) {
         if !self.feeding.swap(true, Ordering::SeqCst) {
