@@ -22,6 +22,8 @@ export async function startServer() {
       DATABASE_URL: databaseUrl,
       VOLANT_ENCRYPTION_KEY_FILE: `${dir}/volant.keys`,
       VOLANT_MAIL_OUTBOX_DIR: `${dir}/outbox`,
+      // Report files and the like stay in the run's own folder, not in the checkout.
+      VOLANT_FILES_DIR: `${dir}/files`,
       VOLANT_LOG_FORMAT: "json",
       VOLANT_ADMIN_EMAIL: ADMIN.email,
       VOLANT_ADMIN_PASSWORD: ADMIN.password,
@@ -49,7 +51,7 @@ export async function startServer() {
     // Creates a user with `volant create-user`, as an operator would.
     createUser(email, role, password) {
       execFileSync(bin, ["create-user", "--email", email, "--role", role], {
-        env: { ...process.env, DATABASE_URL: databaseUrl, VOLANT_ENCRYPTION_KEY_FILE: `${dir}/volant.keys`, VOLANT_NEW_USER_PASSWORD: password, RUST_LOG: "warn" },
+        env: { ...process.env, DATABASE_URL: databaseUrl, VOLANT_ENCRYPTION_KEY_FILE: `${dir}/volant.keys`, VOLANT_NEW_USER_PASSWORD: password, VOLANT_FILES_DIR: `${dir}/files`, RUST_LOG: "warn" },
         stdio: ["ignore", "ignore", "inherit"],
       });
     },
