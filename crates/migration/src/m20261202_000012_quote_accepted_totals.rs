@@ -11,8 +11,10 @@ use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-const PARTLY_ACCEPTED: &str = "SELECT DISTINCT q.id FROM quotes q JOIN quote_lines l ON l.quote_id = q.id \
-    WHERE q.status = 'accepted' AND l.accepted = FALSE";
+/// The lines counted by the quotes accepted with some lines declined, in one read.
+const ACCEPTED_LINES: &str = "SELECT l.quote_id, l.total_excl_minor, l.vat_rate_bp FROM quote_lines l \
+    WHERE l.accepted IS NOT FALSE AND l.quote_id IN (SELECT q.id FROM quotes q JOIN quote_lines d ON d.quote_id = q.id \
+    WHERE q.status = 'accepted' AND d.accepted = FALSE)";
 
 /// VAT of `base` (minor units) at `rate_bp` basis points, rounded half away from zero.
 fn vat(base: i64, rate_bp: i64) -> i64 {
@@ -30,21 +32,15 @@ impl MigrationTrait for Migration {
             DatabaseBackend::Postgres => text.to_owned(),
             _ => ["$1", "$2", "$3", "$4"].iter().fold(text.to_owned(), |acc, p| acc.replace(p, "?")),
         };
-        for quote in db.query_all_raw(Statement::from_string(backend, PARTLY_ACCEPTED)).await? {
-            let id: i64 = quote.try_get_by_index(0)?;
-            let lines = db
-                .query_all_raw(Statement::from_sql_and_values(
-                    backend,
-                    sql("SELECT total_excl_minor, vat_rate_bp FROM quote_lines WHERE quote_id = $1 AND accepted IS NOT FALSE"),
-                    [id.into()],
-                ))
-                .await?;
-            let mut by_rate: BTreeMap<i64, i64> = BTreeMap::new();
-            for line in lines {
-                let total: i64 = line.try_get_by_index(0)?;
-                let rate: i32 = line.try_get_by_index(1)?;
-                *by_rate.entry(i64::from(rate)).or_default() += total;
-            }
+        // quote → VAT rate (basis points) → sum of its accepted lines.
+        let mut quotes: BTreeMap<i64, BTreeMap<i64, i64>> = BTreeMap::new();
+        for line in db.query_all_raw(Statement::from_string(backend, ACCEPTED_LINES)).await? {
+            let quote: i64 = line.try_get_by_index(0)?;
+            let total: i64 = line.try_get_by_index(1)?;
+            let rate: i32 = line.try_get_by_index(2)?;
+            *quotes.entry(quote).or_default().entry(i64::from(rate)).or_default() += total;
+        }
+        for (id, by_rate) in quotes {
             let excl: i64 = by_rate.values().sum();
             let vat_total: i64 = by_rate.iter().map(|(rate, base)| vat(*base, *rate)).sum();
             db.execute_raw(Statement::from_sql_and_values(

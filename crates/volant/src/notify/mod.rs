@@ -46,7 +46,7 @@ pub fn pages() -> Vec<Page> {
         web_pages::pages(Access::guarded(ContactConsents, ContactConsents), web::consents_routes()),
         web_pages::pages(Access::guarded(Operations, Operations), web::operations_routes()),
         web_pages::pages(Access::guarded(Platform, Platform), crate::platform::status::web_routes()),
-        web_pages::pages(Access::Public, unsubscribe::routes()),
+        web_pages::secret_link_pages(unsubscribe::routes()),
     ]
     .into_iter()
     .flatten()

@@ -56,7 +56,7 @@ pub fn pages() -> Vec<Page> {
         web_pages::pages(Access::guarded(SchoolRead, SchoolWrite), web::staff_routes()),
         web_pages::pages(Access::guarded(Teaching, Teaching), web::result_pages::routes()),
         web_pages::pages(Access::guarded(SchoolPlanning, Teaching), web::lesson_pages::teaching_routes()),
-        web_pages::pages(Access::Public, web::public_routes()),
+        web_pages::secret_link_pages(web::public_routes()),
     ]
     .into_iter()
     .flatten()

@@ -50,7 +50,7 @@ pub fn pages() -> Vec<Page> {
         Access::guarded(Permission::WorkshopRead, Permission::InterventionsRecord),
         history::web::routes(),
     ));
-    pages.extend(web_pages::pages(Access::Public, quotes::share::routes()));
+    pages.extend(web_pages::secret_link_pages(quotes::share::routes()));
     pages
 }
 

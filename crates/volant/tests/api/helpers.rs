@@ -336,6 +336,15 @@ pub fn vehicle_json(garage_id: i64, plate: &str) -> Value {
     serde_json::json!({ "garage_id": garage_id, "brand": "Renault", "model": "Clio", "year": 2019, "license_plate": plate })
 }
 
+/// A browser's form post with exactly these cookies (no credentials added).
+pub fn form_request(uri: &str, cookies: &str, fields: &[(&str, &str)]) -> Request<Body> {
+    Request::post(uri)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, cookies)
+        .body(Body::from(serde_urlencoded::to_string(fields).expect("form")))
+        .expect("request")
+}
+
 pub fn json_request(method: Method, uri: &str, body: &Value) -> Request<Body> {
     Request::builder()
         .method(method)

@@ -5,17 +5,9 @@ use axum::http::{Request, StatusCode, header};
 use volant::identity::roles::Role;
 
 use crate::backend_tests;
-use crate::helpers::{TEST_CSRF, TEST_PASSWORD, TestApp, TestResponse};
+use crate::helpers::{TEST_CSRF, TEST_PASSWORD, TestApp, TestResponse, form_request};
 
 const EMAIL: &str = "accueil@garage-centre.fr";
-
-fn form(uri: &str, cookies: &str, fields: &[(&str, &str)]) -> Request<Body> {
-    Request::post(uri)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::COOKIE, cookies)
-        .body(Body::from(serde_urlencoded::to_string(fields).expect("form")))
-        .expect("request")
-}
 
 /// The form token a page shows to a browser holding these cookies.
 fn token_for(app: &TestApp, cookies: &str) -> String {
@@ -44,7 +36,7 @@ fn cookie_pair(set_cookie: &str) -> String {
 async fn sign_in(app: &TestApp, email: &str) -> String {
     let csrf = format!("volant_csrf={TEST_CSRF}");
     let response = app
-        .send_anonymous(form(
+        .send_anonymous(form_request(
             "/login",
             &csrf,
             &[("email", email), ("password", TEST_PASSWORD), ("next", "/vehicles"), ("_csrf", &app.csrf_for(""))],
@@ -77,7 +69,7 @@ backend_tests! {
     async fn a_wrong_password_shows_the_form_again(app) {
         app.user(EMAIL, &[Role::Manager]).await;
         let csrf = format!("volant_csrf={TEST_CSRF}");
-        let response = app.send_anonymous(form("/login", &csrf, &[("email", EMAIL), ("password", "pas le bon mot de passe"), ("_csrf", &token_for(&app, &csrf))])).await;
+        let response = app.send_anonymous(form_request("/login", &csrf, &[("email", EMAIL), ("password", "pas le bon mot de passe"), ("_csrf", &token_for(&app, &csrf))])).await;
         assert_eq!(response.status, StatusCode::UNAUTHORIZED);
         assert!(response.text().contains("Adresse e-mail ou mot de passe incorrect."));
         assert!(set_cookie(&response, "volant_session").is_none());
@@ -87,22 +79,22 @@ backend_tests! {
     async fn forms_without_the_csrf_token_are_refused(app) {
         let cookies = sign_in_admin(&app).await;
         for fields in [vec![("name", "Pirate"), ("address", "Ailleurs")], vec![("name", "Pirate"), ("address", "Ailleurs"), ("_csrf", "f00d")]] {
-            let response = app.send_anonymous(form("/garages", &cookies, &fields)).await;
+            let response = app.send_anonymous(form_request("/garages", &cookies, &fields)).await;
             assert_eq!(response.status, StatusCode::FORBIDDEN, "{fields:?}");
             assert!(response.text().contains("Accès refusé"));
         }
         // Without the cookie, even a matching field is refused.
         let session_only = cookies.split("; ").next().expect("session").to_owned();
-        let response = app.send_anonymous(form("/garages", &session_only, &[("name", "P"), ("address", "A"), ("_csrf", &token_for(&app, &session_only))])).await;
+        let response = app.send_anonymous(form_request("/garages", &session_only, &[("name", "P"), ("address", "A"), ("_csrf", &token_for(&app, &session_only))])).await;
         assert_eq!(response.status, StatusCode::FORBIDDEN);
         assert_eq!(app.get("/api/v1/garages").await.json().as_array().expect("array").len(), 0, "nothing was created");
-        let with_token = app.send_anonymous(form("/garages", &cookies, &[("name", "Vrai"), ("address", "Ici"), ("_csrf", &token_for(&app, &cookies))])).await;
+        let with_token = app.send_anonymous(form_request("/garages", &cookies, &[("name", "Vrai"), ("address", "Ici"), ("_csrf", &token_for(&app, &cookies))])).await;
         assert_eq!(with_token.status, StatusCode::SEE_OTHER);
     }
 
     async fn logout_ends_the_session(app) {
         let cookies = sign_in_admin(&app).await;
-        let response = app.send_anonymous(form("/logout", &cookies, &[("_csrf", &token_for(&app, &cookies))])).await;
+        let response = app.send_anonymous(form_request("/logout", &cookies, &[("_csrf", &token_for(&app, &cookies))])).await;
         assert_eq!(response.status, StatusCode::SEE_OTHER);
         assert_eq!(response.header("location"), Some("/login"));
         assert!(set_cookie(&response, "volant_session").is_some_and(|c| c.contains("Max-Age=0")));
@@ -121,7 +113,7 @@ backend_tests! {
         }
         let staff = sign_in(&app, "atelier@garage.fr").await;
         assert_eq!(app.send_anonymous(get("/garages", &staff)).await.status, StatusCode::OK, "staff reads the fleet");
-        let write = app.send_anonymous(form("/garages", &staff, &[("name", "X"), ("address", "Y"), ("_csrf", &token_for(&app, &staff))])).await;
+        let write = app.send_anonymous(form_request("/garages", &staff, &[("name", "X"), ("address", "Y"), ("_csrf", &token_for(&app, &staff))])).await;
         assert_eq!(write.status, StatusCode::FORBIDDEN, "but does not change it");
     }
 
@@ -129,23 +121,23 @@ backend_tests! {
         let login = app.send_anonymous(get("/login", "")).await;
         assert_eq!(login.header("location"), Some("/setup"), "an empty instance asks for its first admin");
         let csrf = format!("volant_csrf={TEST_CSRF}");
-        let weak = app.send_anonymous(form("/setup", &csrf, &[("display_name", "Chef"), ("email", "chef@garage.fr"), ("password", "motdepasse"), ("_csrf", &token_for(&app, &csrf))])).await;
+        let weak = app.send_anonymous(form_request("/setup", &csrf, &[("display_name", "Chef"), ("email", "chef@garage.fr"), ("password", "motdepasse"), ("_csrf", &token_for(&app, &csrf))])).await;
         assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(weak.text().contains("au moins 12 caractères"), "{}", weak.text());
-        let created = app.send_anonymous(form("/setup", &csrf, &[("display_name", "Chef"), ("email", "chef@garage.fr"), ("password", TEST_PASSWORD), ("_csrf", &token_for(&app, &csrf))])).await;
+        let created = app.send_anonymous(form_request("/setup", &csrf, &[("display_name", "Chef"), ("email", "chef@garage.fr"), ("password", TEST_PASSWORD), ("_csrf", &token_for(&app, &csrf))])).await;
         assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text());
         let session = cookie_pair(set_cookie(&created, "volant_session").expect("signed in"));
         assert_eq!(app.send_anonymous(get("/garages", &session)).await.status, StatusCode::OK);
         assert_eq!(app.send_anonymous(get("/admin/status", &session)).await.status, StatusCode::OK, "the first admin operates the instance");
         assert_eq!(app.send_anonymous(get("/setup", "")).await.status, StatusCode::NOT_FOUND, "gone once a user exists");
-        let again = app.send_anonymous(form("/setup", &csrf, &[("display_name", "Pirate"), ("email", "pirate@evil.fr"), ("password", TEST_PASSWORD), ("_csrf", &token_for(&app, &csrf))])).await;
+        let again = app.send_anonymous(form_request("/setup", &csrf, &[("display_name", "Pirate"), ("email", "pirate@evil.fr"), ("password", TEST_PASSWORD), ("_csrf", &token_for(&app, &csrf))])).await;
         assert_eq!(again.status, StatusCode::NOT_FOUND);
     }
 
     async fn next_cannot_leave_the_site_and_forged_https_is_ignored(app) {
         app.user(EMAIL, &[Role::Manager]).await;
         let csrf = format!("volant_csrf={TEST_CSRF}");
-        let mut request = form("/login", &csrf, &[("email", EMAIL), ("password", TEST_PASSWORD), ("next", "//evil.example/x"), ("_csrf", &token_for(&app, &csrf))]);
+        let mut request = form_request("/login", &csrf, &[("email", EMAIL), ("password", TEST_PASSWORD), ("next", "//evil.example/x"), ("_csrf", &token_for(&app, &csrf))]);
         // Not from a trusted proxy: not believed (see web_hardening.rs for one that is).
         request.headers_mut().insert("x-forwarded-proto", "https".parse().expect("header"));
         let response = app.send_anonymous(request).await;
@@ -178,7 +170,7 @@ backend_tests! {
         assert!(profile.text().contains("candidat@ecole.sn"));
         let new_password = "girafe clavier nuage tambour";
         let attempt = |current: &str, new: &str, confirm: &str| {
-            form("/profile", &cookies, &[("current_password", current), ("new_password", new), ("confirm_password", confirm), ("_csrf", &token_for(&app, &cookies))])
+            form_request("/profile", &cookies, &[("current_password", current), ("new_password", new), ("confirm_password", confirm), ("_csrf", &token_for(&app, &cookies))])
         };
         let wrong = app.send_anonymous(attempt("pas le bon", new_password, new_password)).await;
         assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -200,7 +192,7 @@ backend_tests! {
 backend_tests! {
     async fn the_setup_page_records_the_first_admin_in_the_audit_trail(app) {
         let csrf = format!("volant_csrf={TEST_CSRF}");
-        let created = app.send_anonymous(form("/setup", &csrf, &[("display_name", "Chef"), ("email", "chef@garage.fr"), ("password", TEST_PASSWORD), ("_csrf", &token_for(&app, &csrf))])).await;
+        let created = app.send_anonymous(form_request("/setup", &csrf, &[("display_name", "Chef"), ("email", "chef@garage.fr"), ("password", TEST_PASSWORD), ("_csrf", &token_for(&app, &csrf))])).await;
         assert_eq!(created.status, StatusCode::SEE_OTHER);
         let token = app.login("chef@garage.fr", TEST_PASSWORD).await;
         let audit = app.get_as(&token, "/api/v1/audit?entity_type=user&action=create").await.json();
@@ -216,7 +208,7 @@ backend_tests! {
         let tasks: Vec<_> = (0..5)
             .map(|i| {
                 let email = format!("chef{i}@garage.fr");
-                let request = form("/setup", &csrf, &[("display_name", "Chef"), ("email", &email), ("password", TEST_PASSWORD), ("_csrf", &token_for(&app, &csrf))]);
+                let request = form_request("/setup", &csrf, &[("display_name", "Chef"), ("email", &email), ("password", TEST_PASSWORD), ("_csrf", &token_for(&app, &csrf))]);
                 tokio::spawn(crate::helpers::send(app.router.clone(), request))
             })
             .collect();
@@ -234,9 +226,9 @@ backend_tests! {
 
     async fn a_refused_setup_form_does_not_burn_the_one_time_page(app) {
         let csrf = format!("volant_csrf={TEST_CSRF}");
-        let weak = app.send_anonymous(form("/setup", &csrf, &[("display_name", "Chef"), ("email", "chef@garage.fr"), ("password", "court"), ("_csrf", &token_for(&app, &csrf))])).await;
+        let weak = app.send_anonymous(form_request("/setup", &csrf, &[("display_name", "Chef"), ("email", "chef@garage.fr"), ("password", "court"), ("_csrf", &token_for(&app, &csrf))])).await;
         assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
-        let ok = app.send_anonymous(form("/setup", &csrf, &[("display_name", "Chef"), ("email", "chef@garage.fr"), ("password", TEST_PASSWORD), ("_csrf", &token_for(&app, &csrf))])).await;
+        let ok = app.send_anonymous(form_request("/setup", &csrf, &[("display_name", "Chef"), ("email", "chef@garage.fr"), ("password", TEST_PASSWORD), ("_csrf", &token_for(&app, &csrf))])).await;
         assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text());
     }
 }

@@ -20,20 +20,26 @@ fn redis() -> Option<String> {
     None
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_instances_share_the_sign_in_limit_through_redis() {
-    let Some(url) = redis() else { return };
-    let app = TestApp::sqlite().await;
-    let admin = app.admin().await.email.clone();
+/// Two instances of the app counting sign-ins (5 a minute) in one Redis, under a fresh prefix.
+async fn instances_sharing_redis(app: &TestApp, url: &str) -> Vec<axum::Router> {
     let prefix = format!("volant-test-{}", fastrand::u64(..));
     let five = NonZeroU32::new(5).expect("5");
     let mut instances = Vec::new();
     for _ in 0..2 {
         let mut state = app.state.clone();
         state.limits =
-            Arc::new(RateLimits::shared(five, NonZeroU32::new(1200).expect("n"), &url, &prefix).await.expect("redis"));
+            Arc::new(RateLimits::shared(five, NonZeroU32::new(1200).expect("n"), url, &prefix).await.expect("redis"));
         instances.push(volant::build_app(state));
     }
+    instances
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_the_sign_in_limit_through_redis() {
+    let Some(url) = redis() else { return };
+    let app = TestApp::sqlite().await;
+    let admin = app.admin().await.email.clone();
+    let instances = instances_sharing_redis(&app, &url).await;
     let wrong = json!({ "email": admin, "password": "not the password at all" });
     for attempt in 0..5 {
         let instance = instances[attempt % 2].clone();
@@ -51,7 +57,8 @@ async fn two_instances_share_the_sign_in_limit_through_redis() {
     let alone = send(app.router.clone(), json_request(Method::POST, "/api/v1/auth/login", &wrong)).await;
     assert_eq!(alone.status, StatusCode::UNAUTHORIZED);
 
-    let unreachable = RateLimits::shared(five, five, "redis://127.0.0.1:1", &prefix).await;
+    let five = NonZeroU32::new(5).expect("5");
+    let unreachable = RateLimits::shared(five, five, "redis://127.0.0.1:1", "volant-test-unreachable").await;
     assert!(unreachable.err().unwrap_or_default().contains("not reachable"));
 }
 
@@ -63,15 +70,7 @@ async fn through_redis_a_stranger_cannot_lock_an_account_out() {
     let Some(url) = redis() else { return };
     let app = TestApp::sqlite().await;
     let admin = app.admin().await.email.clone();
-    let prefix = format!("volant-test-{}", fastrand::u64(..));
-    let five = NonZeroU32::new(5).expect("5");
-    let mut instances = Vec::new();
-    for _ in 0..2 {
-        let mut state = app.state.clone();
-        state.limits =
-            Arc::new(RateLimits::shared(five, NonZeroU32::new(1200).expect("n"), &url, &prefix).await.expect("redis"));
-        instances.push(volant::build_app(state));
-    }
+    let instances = instances_sharing_redis(&app, &url).await;
     let from = |ip: [u8; 4], password: &str| {
         let mut request =
             json_request(Method::POST, "/api/v1/auth/login", &json!({ "email": admin, "password": password }));

@@ -8,15 +8,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use volant::identity::roles::Role;
 
-use crate::helpers::{TEST_CSRF, TEST_PASSWORD, TestApp, TestResponse};
-
-fn form(uri: &str, cookies: &str, fields: &[(&str, &str)]) -> Request<Body> {
-    Request::post(uri)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::COOKIE, cookies)
-        .body(Body::from(serde_urlencoded::to_string(fields).expect("form")))
-        .expect("request")
-}
+use crate::helpers::{TEST_CSRF, TEST_PASSWORD, TestApp, TestResponse, form_request};
 
 fn get(uri: &str, cookies: &str) -> Request<Body> {
     Request::get(uri).header(header::COOKIE, cookies).body(Body::empty()).expect("request")
@@ -57,7 +49,7 @@ async fn a_csrf_token_holds_only_for_its_own_session() {
     let with = |cookie_nonce: &str, token: &str| {
         let mut fields = garage.to_vec();
         fields.push(("_csrf", token));
-        form("/garages", &format!("volant_session={session}; volant_csrf={cookie_nonce}"), &fields)
+        form_request("/garages", &format!("volant_session={session}; volant_csrf={cookie_nonce}"), &fields)
     };
     // Cookie tossing: a value the attacker chose, in the cookie and in the form.
     let chosen = "a".repeat(64);
@@ -76,7 +68,7 @@ async fn a_csrf_token_holds_only_for_its_own_session() {
     let token = csrf_field(&page);
     assert_eq!(token, app.csrf_for(&session));
     assert_eq!(app.send_anonymous(with(TEST_CSRF, &token)).await.status, StatusCode::SEE_OTHER);
-    let mut by_header = form(
+    let mut by_header = form_request(
         "/garages",
         &format!("volant_session={session}; volant_csrf={TEST_CSRF}"),
         &[("name", "Deux"), ("address", "2 rue")],
@@ -92,7 +84,7 @@ async fn a_browser_signs_in_and_posts_with_the_tokens_its_pages_gave() {
     let login_page = app.send_anonymous(get("/login", "")).await;
     let nonce = set_cookie(&login_page, "volant_csrf").expect("a CSRF cookie");
     let signed_in = app
-        .send_anonymous(form(
+        .send_anonymous(form_request(
             "/login",
             &nonce,
             &[("email", "accueil@garage.fr"), ("password", TEST_PASSWORD), ("_csrf", &csrf_field(&login_page))],
@@ -102,11 +94,16 @@ async fn a_browser_signs_in_and_posts_with_the_tokens_its_pages_gave() {
     let session = set_cookie(&signed_in, "volant_session").expect("session");
     let cookies = format!("{session}; {nonce}");
     // The sign-in page's token was for no session: the new session's pages give a new one.
-    let stale = form("/garages", &cookies, &[("name", "G"), ("address", "A"), ("_csrf", &csrf_field(&login_page))]);
+    let stale =
+        form_request("/garages", &cookies, &[("name", "G"), ("address", "A"), ("_csrf", &csrf_field(&login_page))]);
     assert_eq!(app.send_anonymous(stale).await.status, StatusCode::FORBIDDEN);
     let page = app.send_anonymous(get("/garages/new", &cookies)).await;
     let created = app
-        .send_anonymous(form("/garages", &cookies, &[("name", "G"), ("address", "A"), ("_csrf", &csrf_field(&page))]))
+        .send_anonymous(form_request(
+            "/garages",
+            &cookies,
+            &[("name", "G"), ("address", "A"), ("_csrf", &csrf_field(&page))],
+        ))
         .await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text());
 }
@@ -147,7 +144,7 @@ async fn https_is_believed_from_trusted_proxies_only() {
     .await;
     app.user("accueil@garage.fr", &[Role::Manager]).await;
     let sign_in = |peer: [u8; 4]| {
-        let mut request = form(
+        let mut request = form_request(
             "/login",
             &format!("volant_csrf={TEST_CSRF}"),
             &[("email", "accueil@garage.fr"), ("password", TEST_PASSWORD), ("_csrf", &app.csrf_for(""))],

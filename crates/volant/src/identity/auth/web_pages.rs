@@ -5,12 +5,13 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::{FromRequestParts, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{MethodRouter, get};
 use sea_orm::TransactionTrait;
 use serde::Deserialize;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::{CurrentUser, SESSION_COOKIE, WEB_SESSION_TTL};
 use crate::identity::audit::{self, Action};
@@ -77,6 +78,14 @@ pub struct Page {
 /// Declares routes that share one access rule.
 pub fn pages(access: Access, routes: impl IntoIterator<Item = (&'static str, MethodRouter<AppState>)>) -> Vec<Page> {
     routes.into_iter().map(|(path, handlers)| Page { path, access, handlers }).collect()
+}
+
+/// Public pages opened by a link whose secret is the credential (a client's quote,
+/// a calendar feed, an unsubscribe page): personal data without a sign-in, so no
+/// cache may keep them (unless the handler chose its own `Cache-Control`).
+pub fn secret_link_pages(routes: Routes) -> Vec<Page> {
+    let no_store = SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    pages(Access::Public, routes.into_iter().map(|(path, handlers)| (path, handlers.route_layer(no_store.clone()))))
 }
 
 /// The router of declared pages, each behind the guard its access names.

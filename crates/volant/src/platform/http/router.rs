@@ -139,18 +139,14 @@ fn cors_layer(origins: &[HeaderValue]) -> CorsLayer {
 /// hosts of the domain are not ours to decide for).
 const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
 
-/// Answers to a signed-in request (a session cookie or a bearer token) or to a
-/// secret link carry personal data: never stored by a cache (`no-store`) unless the handler chose its
+/// Answers to a signed-in request (a session cookie or a bearer token) carry
+/// personal data (public pages get the same from the page table's `mount`): never stored by a cache (`no-store`) unless the handler chose its
 /// own `Cache-Control`; static assets stay cacheable. Over HTTPS (directly or, as a
 /// trusted proxy says, in front of it), browsers are told to keep to HTTPS.
 async fn private_and_secure(request: Request, next: Next) -> Response {
     let signed_in = request.headers().contains_key(header::AUTHORIZATION)
         || web::read_cookie(request.headers(), crate::identity::auth::SESSION_COOKIE).is_some();
-    // Pages opened by a secret link (a client's quote, a calendar, an unsubscribe
-    // page) carry personal data without any sign-in.
-    let path = request.uri().path();
-    let secret_link = ["/q/", "/calendar/", "/unsubscribe/"].iter().any(|prefix| path.starts_with(prefix));
-    let private = (signed_in || secret_link) && !path.starts_with("/assets/");
+    let private = signed_in && !request.uri().path().starts_with("/assets/");
     let https = ClientContext::of(request.extensions()).https;
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
