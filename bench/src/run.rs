@@ -193,7 +193,7 @@ pub async fn prepare_database(url: &str, scale: Scale, reseed: bool) -> Result<O
     if reseed && url.starts_with("sqlite:") {
         remove_sqlite(url);
     }
-    let state = volant::init_state(Config::for_database(url)).await.map_err(|e| format!("database: {e}"))?;
+    let state = volant::app::state(Config::for_database(url)).await.map_err(|e| e.to_string())?;
     let present = seed::vehicle_count(&state.db).await.map_err(|e| e.to_string())?;
     if present >= scale.vehicles as u64 {
         eprintln!("  reusing {present} vehicles");

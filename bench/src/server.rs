@@ -26,17 +26,19 @@ async fn ceiling_db(State(db): State<DatabaseConnection>, Path(id): Path<i64>) -
 
 pub async fn serve(config: Config) -> Result<(), String> {
     let addr = config.addr;
-    let state = volant::init_state(config).await.map_err(|e| format!("database: {e}"))?;
+    let app = volant::App::build(config).await.map_err(|e| e.to_string())?;
     // Background workers too, as `volant serve` runs them (scheduled jobs, deliveries).
-    let workers = match state.config.workers {
+    let workers = match app.state.config.workers {
         0 => None,
-        concurrency => Some(volant::start_workers(&state, concurrency, tokio_util::sync::CancellationToken::new())?),
+        concurrency => Some(
+            app.start_workers(concurrency, tokio_util::sync::CancellationToken::new()).map_err(|e| e.to_string())?,
+        ),
     };
     let ceilings = Router::new()
         .route("/bench/ceiling/http", get(ceiling_http))
         .route("/bench/ceiling/db/{id}", get(ceiling_db))
-        .with_state(state.db.clone());
-    let app = ceilings.merge(volant::build_app(state));
+        .with_state(app.state.db.clone());
+    let app = ceilings.merge(app.router);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("bench server listening on http://{local}");

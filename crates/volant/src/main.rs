@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
+use volant::App;
 use volant::platform::config::{Config, ConfigArgs};
 use volant::platform::db::{self, DbSettings};
 use volant::platform::telemetry;
@@ -152,15 +153,15 @@ async fn main() -> ExitCode {
 async fn serve(config: Config) -> Result<(), String> {
     let addr = config.addr;
     tracing::info!(?config, "starting");
-    let state = volant::init_state(config).await.map_err(|e| format!("database: {e}"))?;
+    let app = App::build(config).await.map_err(|e| e.to_string())?;
     let shutdown = CancellationToken::new();
-    let workers = match state.config.workers {
+    let workers = match app.state.config.workers {
         0 => None,
-        concurrency => Some(volant::start_workers(&state, concurrency, shutdown.clone())?),
+        concurrency => Some(app.start_workers(concurrency, shutdown.clone()).map_err(|e| e.to_string())?),
     };
-    spawn_internal_metrics(&state, &shutdown);
-    let hub = state.live.clone();
-    let app = volant::build_app(state);
+    spawn_internal_metrics(&app.state, &shutdown);
+    let hub = app.state.live.clone();
+    let app = app.router;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("Volant is running: open http://{local}");
@@ -192,10 +193,10 @@ fn spawn_internal_metrics(state: &volant::platform::AppState, shutdown: &Cancell
 /// Runs jobs until SIGTERM or Ctrl-C, then lets running jobs finish.
 async fn worker(config: Config, concurrency: usize) -> Result<(), String> {
     tracing::info!(?config, "starting a worker");
-    let state = volant::init_state(config).await.map_err(|e| format!("database: {e}"))?;
+    let app = App::build(config).await.map_err(|e| e.to_string())?;
     let shutdown = CancellationToken::new();
-    let workers = volant::start_workers(&state, concurrency, shutdown.clone())?;
-    spawn_internal_metrics(&state, &shutdown);
+    let workers = app.start_workers(concurrency, shutdown.clone()).map_err(|e| e.to_string())?;
+    spawn_internal_metrics(&app.state, &shutdown);
     shutdown_signal().await;
     shutdown.cancel();
     let _ = workers.await;
@@ -212,7 +213,7 @@ async fn migrate(config: &Config) -> Result<(), String> {
 }
 
 async fn seed_demo(config: Config) -> Result<(), String> {
-    let state = volant::init_state(config).await.map_err(|e| format!("database: {e}"))?;
+    let state = volant::app::state(config).await.map_err(|e| e.to_string())?;
     let report = volant::fleet::demo::seed(&state.db, state.default_org).await.map_err(|e| e.to_string())?;
     tracing::info!(garages = report.garages, vehicles = report.vehicles, "demo fleet created");
     let workshop = volant::workshop::demo::seed(&state.db, state.default_org).await.map_err(|e| e.to_string())?;
@@ -240,7 +241,7 @@ async fn seed_demo(config: Config) -> Result<(), String> {
 }
 
 async fn reencrypt_fields(config: Config) -> Result<(), String> {
-    let state = volant::init_state(config).await.map_err(|e| format!("database: {e}"))?;
+    let state = volant::app::state(config).await.map_err(|e| e.to_string())?;
     let changed =
         volant::school::people::candidates::reencrypt_all(&state.db, &state.cipher).await.map_err(|e| e.to_string())?;
     tracing::info!(candidates = changed, key = state.cipher.current_key_id(), "sensitive fields re-encrypted");
@@ -280,16 +281,10 @@ fn parse_role(value: &str) -> Result<volant::identity::roles::Role, String> {
 }
 
 async fn create_organization(config: Config, name: String, currency: String, time_zone: String) -> Result<(), String> {
-    use volant::identity::organizations::service::{self as organizations, NewOrganization, currency_decimals};
-    let currency = currency.trim().to_uppercase();
-    if currency_decimals(&currency).is_none() || name.trim().is_empty() {
-        return Err(
-            "a name and a supported currency (EUR, XOF, XAF, USD, GBP, CHF, CAD, MAD, GNF, TND) are required".into()
-        );
-    }
-    let state = volant::init_state(config).await.map_err(|e| format!("database: {e}"))?;
-    let new = NewOrganization { name: name.trim().to_owned(), currency, time_zone, ..Default::default() };
-    let org = organizations::create(&state.db, new).await.map_err(|e| e.to_string())?;
+    use volant::identity::organizations::service::{self as organizations, NewOrganization};
+    let state = volant::app::state(config).await.map_err(|e| e.to_string())?;
+    let new = NewOrganization { name, currency, time_zone, ..Default::default() };
+    let org = organizations::create(&state.db, new).await.map_err(|e| e.for_operator())?;
     #[allow(clippy::print_stdout)] // The id is the command's answer, for scripts.
     {
         println!("{org}");
@@ -307,7 +302,7 @@ async fn create_user(
     operator: bool,
 ) -> Result<(), String> {
     use volant::identity::users::service::{self as users, NewUser};
-    let state = volant::init_state(config).await.map_err(|e| format!("database: {e}"))?;
+    let state = volant::app::state(config).await.map_err(|e| e.to_string())?;
     let display_name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("Utilisateur").to_owned());
     let new = NewUser { email, display_name, password, roles };
     let org = match organization {
@@ -333,12 +328,7 @@ async fn create_user(
             }
             Ok(())
         }
-        Err(volant::platform::error::AppError::Validation(errors)) => Err(errors
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message.render(volant::platform::i18n::Locale::En)))
-            .collect::<Vec<_>>()
-            .join("; ")),
-        Err(err) => Err(err.detail(volant::platform::i18n::Locale::En)),
+        Err(err) => Err(err.for_operator()),
     }
 }
 

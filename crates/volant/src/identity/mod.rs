@@ -1,17 +1,16 @@
 //! Identity and access: organizations (tenants), users and roles, sign-in.
 //! Domains see it only through extractors (`Tenant`, `CurrentUser`).
 
+pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod organizations;
 pub mod roles;
 pub mod users;
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::FromRequestParts;
 use axum::http::Method;
 use axum::http::request::Parts;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::identity::auth::CurrentUser;
@@ -21,22 +20,10 @@ use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::tenant::OrgId;
 
-/// Sign-in (open) and the audit trail (administrators).
-pub fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
-    auth::api::router()
-        .merge(guard(audit::api::router(), state, Permission::AuditRead, Permission::AuditRead))
-        .merge(guard(users::api::router(), state, Permission::UsersManage, Permission::UsersManage))
-        .merge(guard(organizations::api::router(), state, Permission::OwnProfile, Permission::OrgSettings))
-}
-
-/// Puts a domain's API behind sign-in: see [`require_access`].
-pub fn guard(
-    router: OpenApiRouter<AppState>,
-    state: &AppState,
-    read: Permission,
-    write: Permission,
-) -> OpenApiRouter<AppState> {
-    router.route_layer(axum::middleware::from_fn_with_state((state.clone(), (read, write)), require_access))
+/// Sign-in, one's tokens, the audit trail, users and the organization's settings;
+/// each operation declares who may call it (see [`access`]).
+pub fn api_router() -> OpenApiRouter<AppState> {
+    auth::api::router().merge(audit::api::router()).merge(users::api::router()).merge(organizations::api::router())
 }
 
 /// The caller's organization, handed to every domain service: the signed-in user's.
@@ -70,11 +57,13 @@ pub fn authorize(
     }
 }
 
-/// The identity pages: sign-in (open) and administration (administrators).
+/// The identity pages: the landing page and sign-in (open), one's profile, and
+/// administration (administrators).
 pub fn pages() -> Vec<Page> {
     use Permission::{AuditRead, OrgSettings, OwnProfile, UsersManage};
     [
         web_pages::pages(Access::Public, web_pages::routes()),
+        web_pages::pages(Access::Public, auth::landing::routes()),
         web_pages::pages(Access::guarded(AuditRead, AuditRead), audit::web::routes()),
         web_pages::pages(Access::guarded(UsersManage, UsersManage), users::web::routes()),
         web_pages::pages(Access::guarded(OwnProfile, OwnProfile), users::profile::routes()),
@@ -103,26 +92,4 @@ pub async fn record_denial(state: &AppState, current: &CurrentUser, parts: &Part
     {
         tracing::error!(error = %err, "could not record a permission denial");
     }
-}
-
-/// Guards a domain's API: a signed-in user whose roles grant `read` for safe
-/// methods and `write` for the others; 401 without a valid token, 403 otherwise.
-pub async fn require_access(
-    State((state, (read, write))): State<(AppState, (Permission, Permission))>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let (mut parts, body) = request.into_parts();
-    let current = match CurrentUser::from_request_parts(&mut parts, &state).await {
-        Ok(current) => current,
-        Err(err) => return err.into_response(),
-    };
-    if let Err(err) = authorize(&current, &parts, (read, write)) {
-        record_denial(&state, &current, &parts).await;
-        return err.into_response();
-    }
-    if let Err(err) = state.limits.check_api(current.user.id).await {
-        return err.into_response();
-    }
-    next.run(Request::from_parts(parts, body)).await
 }

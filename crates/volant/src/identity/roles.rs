@@ -94,6 +94,34 @@ impl Permission {
         Self::Operations,
         Self::Platform,
     ];
+
+    /// The permission's name as an OAuth-style scope: what an API operation's
+    /// security requirement names in the OpenAPI document (`security(("bearer" =
+    /// ["fleet.write"]))`), the one place each operation declares who may call it.
+    pub const fn scope(self) -> &'static str {
+        match self {
+            Self::FleetRead => "fleet.read",
+            Self::FleetWrite => "fleet.write",
+            Self::AuditRead => "audit.read",
+            Self::UsersManage => "users.manage",
+            Self::OwnProfile => "own_profile",
+            Self::OrgSettings => "org.settings",
+            Self::WorkshopRead => "workshop.read",
+            Self::WorkshopWrite => "workshop.write",
+            Self::InterventionsRecord => "interventions.record",
+            Self::SchoolRead => "school.read",
+            Self::SchoolWrite => "school.write",
+            Self::SchoolPlanning => "school.planning",
+            Self::Teaching => "teaching",
+            Self::ContactConsents => "contact_consents",
+            Self::Operations => "operations",
+            Self::Platform => "platform",
+        }
+    }
+
+    pub fn from_scope(scope: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.scope() == scope)
+    }
 }
 
 /// The role → permission matrix. One table, read by the access check and by the
@@ -170,6 +198,14 @@ mod tests {
         for permission in Permission::ALL.into_iter().filter(|p| *p != Permission::Platform) {
             assert!(Role::Admin.allows(permission), "{permission:?}");
         }
+    }
+
+    #[test]
+    fn scopes_name_each_permission_once() {
+        for permission in Permission::ALL {
+            assert_eq!(Permission::from_scope(permission.scope()), Some(permission));
+        }
+        assert_eq!(Permission::from_scope("fleet"), None);
     }
 
     #[test]

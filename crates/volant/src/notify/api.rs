@@ -20,24 +20,16 @@ use crate::platform::jobs::{self, JobFilter, JobView, QueueStats};
 use crate::platform::pagination::{PageParams, PageRequest};
 use crate::platform::proxy::ClientContext;
 
-/// Everyone's own notifications and preferences.
-pub fn own_router() -> OpenApiRouter<AppState> {
+/// One's notifications and preferences, contacts' consents (managers),
+/// deliveries and jobs (administrators).
+pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_notifications))
         .routes(routes!(unread))
         .routes(routes!(mark_read))
         .routes(routes!(mark_all_read))
         .routes(routes!(get_preferences, put_preferences))
-}
-
-/// Contacts' consents (managers).
-pub fn consents_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_consents, record_consent))
-}
-
-/// Deliveries and jobs (administrators).
-pub fn operations_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+        .routes(routes!(list_consents, record_consent))
         .routes(routes!(list_deliveries))
         .routes(routes!(queue_stats))
         .routes(routes!(list_jobs))
@@ -56,7 +48,7 @@ pub struct InboxQuery {
 }
 
 /// The caller's notifications, newest first.
-#[utoipa::path(get, path = "/notifications", tag = "notifications", params(InboxQuery),
+#[utoipa::path(get, path = "/notifications", security(("bearer" = ["own_profile"])), tag = "notifications", params(InboxQuery),
     responses((status = 200, body = [InboxItem]), (status = 400, body = Problem)))]
 async fn list_notifications(
     State(state): State<AppState>,
@@ -77,14 +69,14 @@ pub struct UnreadCount {
 }
 
 /// How many of the caller's notifications are unread (the bell).
-#[utoipa::path(get, path = "/notifications/unread", tag = "notifications",
+#[utoipa::path(get, path = "/notifications/unread", security(("bearer" = ["own_profile"])), tag = "notifications",
     responses((status = 200, body = UnreadCount)))]
 async fn unread(State(state): State<AppState>, current: CurrentUser) -> AppResult<Json<UnreadCount>> {
     Ok(Json(UnreadCount { unread: service::unread_count(&state.db, current.user.org, current.user.id).await? }))
 }
 
 /// Mark one of the caller's notifications read.
-#[utoipa::path(post, path = "/notifications/{id}/read", tag = "notifications", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/notifications/{id}/read", security(("bearer" = ["own_profile"])), tag = "notifications", params(("id" = i64, Path)),
     responses((status = 200, body = UnreadCount), (status = 404, body = Problem)))]
 async fn mark_read(State(state): State<AppState>, current: CurrentUser, Id(id): Id) -> AppResult<Json<UnreadCount>> {
     service::mark_read(&state.db, current.user.org, current.user.id, id).await?;
@@ -93,7 +85,7 @@ async fn mark_read(State(state): State<AppState>, current: CurrentUser, Id(id): 
 }
 
 /// Mark all of the caller's notifications read.
-#[utoipa::path(post, path = "/notifications/read-all", tag = "notifications",
+#[utoipa::path(post, path = "/notifications/read-all", security(("bearer" = ["own_profile"])), tag = "notifications",
     responses((status = 200, body = UnreadCount)))]
 async fn mark_all_read(State(state): State<AppState>, current: CurrentUser) -> AppResult<Json<UnreadCount>> {
     service::mark_all_read(&state.db, current.user.org, current.user.id).await?;
@@ -102,14 +94,14 @@ async fn mark_all_read(State(state): State<AppState>, current: CurrentUser) -> A
 }
 
 /// The caller's choices: every event × channel (in_app, email, sms).
-#[utoipa::path(get, path = "/notifications/preferences", tag = "notifications",
+#[utoipa::path(get, path = "/notifications/preferences", security(("bearer" = ["own_profile"])), tag = "notifications",
     responses((status = 200, body = [Preference])))]
 async fn get_preferences(State(state): State<AppState>, current: CurrentUser) -> AppResult<Json<Vec<Preference>>> {
     Ok(Json(service::preferences(&state.db, current.user.id).await?))
 }
 
 /// Change some of the caller's choices; the answer is the whole grid.
-#[utoipa::path(put, path = "/notifications/preferences", tag = "notifications", request_body = [Preference],
+#[utoipa::path(put, path = "/notifications/preferences", security(("bearer" = ["own_profile"])), tag = "notifications", request_body = [Preference],
     responses((status = 200, body = [Preference]), (status = 422, body = Problem)))]
 async fn put_preferences(
     State(state): State<AppState>,
@@ -120,7 +112,7 @@ async fn put_preferences(
 }
 
 /// Recorded consents of contacts (clients, candidates) to e-mail and SMS, newest first.
-#[utoipa::path(get, path = "/contact-consents", tag = "notifications", params(PageParams),
+#[utoipa::path(get, path = "/contact-consents", security(("bearer" = ["contact_consents"])), tag = "notifications", params(PageParams),
     responses((status = 200, body = [Consent]), (status = 400, body = Problem)))]
 async fn list_consents(
     State(state): State<AppState>,
@@ -135,7 +127,7 @@ async fn list_consents(
 }
 
 /// Record that a contact gives or refuses consent to e-mail or SMS (the latest word counts).
-#[utoipa::path(post, path = "/contact-consents", tag = "notifications", request_body = ConsentInput,
+#[utoipa::path(post, path = "/contact-consents", security(("bearer" = ["contact_consents"])), tag = "notifications", request_body = ConsentInput,
     responses((status = 201, body = Consent), (status = 422, body = Problem)))]
 async fn record_consent(
     State(state): State<AppState>,
@@ -147,7 +139,7 @@ async fn record_consent(
 }
 
 /// Every notification of the organization with the status of each channel.
-#[utoipa::path(get, path = "/admin/notifications", tag = "operations", params(PageParams),
+#[utoipa::path(get, path = "/admin/notifications", security(("bearer" = ["operations"])), tag = "operations", params(PageParams),
     responses((status = 200, body = [Delivery]), (status = 400, body = Problem)))]
 async fn list_deliveries(
     State(state): State<AppState>,
@@ -164,7 +156,7 @@ async fn list_deliveries(
 /// The job queue: waiting, scheduled, running, retrying, dead, done.
 ///
 /// The organization's jobs; a platform operator's counts include the platform-wide ones.
-#[utoipa::path(get, path = "/admin/jobs/stats", tag = "operations",
+#[utoipa::path(get, path = "/admin/jobs/stats", security(("bearer" = ["operations"])), tag = "operations",
     responses((status = 200, body = QueueStats)))]
 async fn queue_stats(State(state): State<AppState>, current: CurrentUser) -> AppResult<Json<QueueStats>> {
     Ok(Json(jobs::stats(&state.db, super::job_scope(&current)).await?))
@@ -180,7 +172,7 @@ pub struct JobsQuery {
 /// The latest 100 jobs in one state, newest first, with their last error.
 ///
 /// The organization's jobs, and for a platform operator the platform-wide ones too.
-#[utoipa::path(get, path = "/admin/jobs", tag = "operations", params(JobsQuery),
+#[utoipa::path(get, path = "/admin/jobs", security(("bearer" = ["operations"])), tag = "operations", params(JobsQuery),
     responses((status = 200, body = [JobView]), (status = 400, body = Problem)))]
 async fn list_jobs(
     State(state): State<AppState>,
@@ -193,7 +185,7 @@ async fn list_jobs(
 /// Give a dead job new attempts, now.
 ///
 /// A platform-wide job: platform operators only (404 for everyone else).
-#[utoipa::path(post, path = "/admin/jobs/{id}/retry", tag = "operations", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/admin/jobs/{id}/retry", security(("bearer" = ["operations"])), tag = "operations", params(("id" = i64, Path)),
     responses((status = 200, body = JobView), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn retry_job(State(state): State<AppState>, current: CurrentUser, Id(id): Id) -> AppResult<Json<JobView>> {
     Ok(Json(jobs::retry(&state.db, super::job_scope(&current), id).await?))

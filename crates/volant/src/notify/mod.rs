@@ -25,27 +25,20 @@ use crate::identity::{self, roles::Permission};
 use crate::platform::AppState;
 use crate::platform::jobs::Registry;
 
-pub fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
-    identity::guard(api::own_router(), state, Permission::OwnProfile, Permission::OwnProfile)
-        .merge(identity::guard(api::consents_router(), state, Permission::ContactConsents, Permission::ContactConsents))
-        .merge(identity::guard(api::operations_router(), state, Permission::Operations, Permission::Operations))
-        .merge(identity::guard(
-            crate::platform::status::api_router(),
-            state,
-            Permission::Platform,
-            Permission::Platform,
-        ))
+/// One's notifications and preferences, contacts' consents, the organization's
+/// deliveries and jobs (each operation declares its permission).
+pub fn api_router() -> OpenApiRouter<AppState> {
+    api::router()
 }
 
 /// One's notifications; contacts' consents; the organization's deliveries and jobs;
-/// the instance's status (platform operators); the unsubscribe links (open).
+/// the unsubscribe links (open).
 pub fn pages() -> Vec<Page> {
-    use Permission::{ContactConsents, Operations, OwnProfile, Platform};
+    use Permission::{ContactConsents, Operations, OwnProfile};
     [
         web_pages::pages(Access::guarded(OwnProfile, OwnProfile), web::own_routes()),
         web_pages::pages(Access::guarded(ContactConsents, ContactConsents), web::consents_routes()),
         web_pages::pages(Access::guarded(Operations, Operations), web::operations_routes()),
-        web_pages::pages(Access::guarded(Platform, Platform), crate::platform::status::web_routes()),
         web_pages::secret_link_pages(unsubscribe::routes()),
     ]
     .into_iter()

@@ -140,6 +140,20 @@ impl AppError {
         }
     }
 
+    /// The error as an operator reads it at a command line: in English, each
+    /// refused field named (`currency: …; name: …`), internal causes included.
+    pub fn for_operator(&self) -> String {
+        match self {
+            Self::Validation(errors) => errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message.render(i18n::Locale::En)))
+                .collect::<Vec<_>>()
+                .join("; "),
+            Self::Database(_) | Self::Internal(_) | Self::Unavailable(_) => self.to_string(),
+            other => other.detail(i18n::Locale::En),
+        }
+    }
+
     /// Logs what the client is not told.
     pub fn log(&self) {
         match self {

@@ -20,7 +20,6 @@ pub mod proxy;
 pub mod ratelimit;
 pub mod search;
 pub mod secrets;
-pub mod status;
 pub mod tabular;
 pub mod telemetry;
 pub mod tenant;

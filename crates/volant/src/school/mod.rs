@@ -16,32 +16,19 @@ pub mod web;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::identity::auth::web_pages::{self, Access, Page};
-use crate::identity::{self, roles::Permission};
+use crate::identity::roles::Permission;
 use crate::platform::AppState;
 
-/// The school API: its files with `SchoolRead`/`SchoolWrite`; the planning is read
-/// by everyone with a place in the school (each sees their own); instructors
-/// record how lessons went.
-pub fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
-    identity::guard(people::api::router(), state, Permission::SchoolRead, Permission::SchoolWrite)
-        .merge(identity::guard(planning::api::router(), state, Permission::SchoolPlanning, Permission::SchoolWrite))
-        .merge(identity::guard(planning::api::teaching_router(), state, Permission::Teaching, Permission::Teaching))
-        .merge(identity::guard(exams::api::router(), state, Permission::SchoolRead, Permission::SchoolWrite))
-        .merge(identity::guard(
-            exams::api::results_router(),
-            state,
-            Permission::SchoolPlanning,
-            Permission::SchoolPlanning,
-        ))
-        .merge(identity::guard(exams::api::teaching_router(), state, Permission::Teaching, Permission::Teaching))
-        .merge(identity::guard(
-            planning::api::self_router(),
-            state,
-            Permission::SchoolPlanning,
-            Permission::SchoolPlanning,
-        ))
-        .merge(identity::guard(messages::api::router(), state, Permission::SchoolPlanning, Permission::SchoolPlanning))
-        .merge(identity::guard(reports::api::router(), state, Permission::SchoolRead, Permission::SchoolWrite))
+/// The school API. Each operation declares its permission: the files with
+/// `school.read`/`school.write`; the planning, results and messages with
+/// `school.planning` (each person sees their own part); instructors record how
+/// lessons went and enter results with `teaching`.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    people::api::router()
+        .merge(planning::api::router())
+        .merge(exams::api::router())
+        .merge(messages::api::router())
+        .merge(reports::api::router())
 }
 
 /// The school's pages: the planning board (instructors see their own week), the

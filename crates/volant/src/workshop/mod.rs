@@ -12,24 +12,18 @@ pub mod quotes;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::identity::auth::web_pages::{self, Access, Page};
-use crate::identity::{self, roles::Permission};
+use crate::identity::roles::Permission;
 use crate::platform::AppState;
 
-/// The workshop API: reading with `WorkshopRead`, writing with `WorkshopWrite`.
-pub fn api_router(state: &AppState) -> OpenApiRouter<AppState> {
-    let routes = OpenApiRouter::new()
-        .merge(clients::api::router())
+/// The workshop API (each operation declares its permission: `workshop.read`,
+/// `workshop.write`, `interventions.record`).
+pub fn api_router() -> OpenApiRouter<AppState> {
+    clients::api::router()
         .merge(quotes::api::router())
         .merge(maintenance::api::router())
         .merge(dashboard::api::router())
-        .merge(exports::api::router());
-    let history = history::api::router();
-    identity::guard(routes, state, Permission::WorkshopRead, Permission::WorkshopWrite).merge(identity::guard(
-        history,
-        state,
-        Permission::WorkshopRead,
-        Permission::InterventionsRecord,
-    ))
+        .merge(exports::api::router())
+        .merge(history::api::router())
 }
 
 /// The workshop pages behind sign-in, and the clients' share-link pages (open: the

@@ -106,23 +106,18 @@ impl TestApp {
         Some(Self::finish(db, config, Guard::Postgres { url, schema }).await)
     }
 
+    /// The application as `main` builds it ([`volant::App::build_on`]) over this
+    /// test's database, with its e-mails and files in temporary folders.
     async fn finish(db: DatabaseConnection, mut config: Config, guard: Guard) -> Self {
-        db::migrate(&db).await.expect("migrate");
         let outbox = tempfile::tempdir().expect("outbox dir");
         config.notify.mail_outbox_dir = outbox.path().to_path_buf();
-        let org = volant::identity::organizations::service::ensure_default(&db).await.expect("default organization");
-        let signing_key: std::sync::Arc<[u8]> =
-            volant::platform::secrets::ensure(&db, volant::identity::auth::SIGNING_SECRET)
-                .await
-                .expect("secret")
-                .into();
-        let cipher = volant::platform::crypto::load(config.encryption_keys.as_deref(), &config.encryption_key_file)
-            .expect("test encryption key");
         let files = tempfile::tempdir().expect("files dir");
-        let store = volant::platform::files::FileStore::local(files.path()).expect("file store");
-        let state = AppState::new(db.clone(), config, org, signing_key.clone(), cipher, store);
+        config.files_dir = files.path().to_path_buf();
+        config.object_store_url = None;
+        let volant::App { state, router } = volant::App::build_on(db.clone(), config).await.expect("the application starts");
+        let (org, signing_key) = (state.default_org, state.signing_key.clone());
         Self {
-            router: volant::build_app(state.clone()),
+            router,
             state,
             outbox,
             files,
@@ -153,13 +148,13 @@ impl TestApp {
         let mut config = (*state.config).clone();
         configure(&mut config.notify);
         state.config = std::sync::Arc::new(config);
-        let registry = volant::job_registry(&state).expect("job registry");
+        let registry = volant::app::jobs_for(&state).expect("job registry");
         volant::platform::jobs::run_until_idle(&self.db, &registry).await.expect("run jobs")
     }
 
     /// Runs every due job (deliveries, reports…) now; returns how many ran.
     pub async fn run_jobs(&self) -> usize {
-        let registry = volant::job_registry(&self.state).expect("job registry");
+        let registry = volant::app::jobs_for(&self.state).expect("job registry");
         volant::platform::jobs::run_until_idle(&self.db, &registry).await.expect("run jobs")
     }
 

@@ -17,16 +17,43 @@ fn fresh_plate() -> String {
     format!("MX-{:06}", SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
 }
 
-/// Every (method, concrete path) of the protected API, ids filled with real rows.
-async fn protected_routes(app: &TestApp) -> Vec<(Method, String, Option<Value>)> {
+/// What an operation's security requirement in the OpenAPI document asks; the
+/// matrix fails on an operation that declares none.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Needs {
+    Nothing,
+    SignIn,
+    Permission(Permission),
+}
+
+fn needs(path: &str, method: &str, operation: &Value) -> Needs {
+    let security = operation["security"].as_array().unwrap_or_else(|| panic!("{method} {path} declares no security requirement"));
+    match security.as_slice() {
+        [requirement] if requirement.as_object().is_some_and(|o| o.is_empty()) => Needs::Nothing,
+        [requirement] => match requirement["bearer"].as_array().map(Vec::as_slice) {
+            Some([]) => Needs::SignIn,
+            Some([scope]) => Needs::Permission(
+                Permission::from_scope(scope.as_str().unwrap_or_default())
+                    .unwrap_or_else(|| panic!("{method} {path}: unknown scope {scope}")),
+            ),
+            _ => panic!("{method} {path}: {requirement}"),
+        },
+        _ => panic!("{method} {path}: {security:?}"),
+    }
+}
+
+/// Every operation of the API that needs a signed-in caller: method, concrete
+/// path (ids filled with real rows), a body, and what it needs, as the document says.
+async fn protected_routes(app: &TestApp) -> Vec<(Method, String, Option<Value>, Needs)> {
     let garage = app.garage("Matrice").await;
     let doc = app.get("/api/openapi.json").await.json();
     let mut routes = Vec::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
-        if path.starts_with("/api/v1/auth/") {
-            continue;
-        }
-        for (method, _) in item.as_object().expect("item") {
+        for (method, operation) in item.as_object().expect("item") {
+            let needed = needs(path, method, operation);
+            if needed == Needs::Nothing {
+                continue;
+            }
             let method: Method = method.to_uppercase().parse().expect("method");
             // A fresh vehicle per route, so that a DELETE cannot starve the next route.
             let vehicle = app.vehicle(garage, &fresh_plate()).await;
@@ -38,10 +65,10 @@ async fn protected_routes(app: &TestApp) -> Vec<(Method, String, Option<Value>)>
                 (&Method::PATCH, _) => Some(json!({})),
                 _ => None,
             };
-            routes.push((method, concrete, body));
+            routes.push((method, concrete, body, needed));
         }
     }
-    assert!(routes.len() >= 10, "{routes:?}");
+    assert!(routes.len() >= 100, "{routes:?}");
     routes
 }
 
@@ -59,68 +86,69 @@ fn request(method: &Method, path: &str, body: Option<&Value>, token: Option<&str
 
 backend_tests! {
     async fn every_api_route_needs_a_token(app) {
-        for (method, path, body) in protected_routes(&app).await {
+        for (method, path, body, _) in protected_routes(&app).await {
             let response = app.send_anonymous(request(&method, &path, body.as_ref(), None)).await;
             assert_eq!(response.status, StatusCode::UNAUTHORIZED, "{method} {path}");
             assert_eq!(response.header("www-authenticate"), Some("Bearer"));
         }
     }
 
+    // Each operation's declared requirement, tried with every role: allowed exactly
+    // where the role matrix grants the permission the document names.
     async fn every_api_route_obeys_the_role_matrix(app) {
         for role in Role::ALL {
             let token = app.token_for(&format!("role-{}@volant.test", role.as_str()), &[role]).await;
-            for (method, path, body) in protected_routes(&app).await {
-                let needed = if path.starts_with("/api/v1/notifications") {
-                    Permission::OwnProfile
-                } else if path.starts_with("/api/v1/contact-consents") {
-                    Permission::ContactConsents
-                } else if path == "/api/v1/admin/status" {
-                    // The instance itself: platform operators only, whatever their role.
-                    Permission::Platform
-                } else if path.starts_with("/api/v1/admin") {
-                    Permission::Operations
-                } else if path.starts_with("/api/v1/audit") {
-                    Permission::AuditRead
-                } else if path.starts_with("/api/v1/users") {
-                    Permission::UsersManage
-                } else if path.starts_with("/api/v1/organization") {
-                    if method == Method::GET { Permission::OwnProfile } else { Permission::OrgSettings }
-                } else if ["/api/v1/school/calendar-feed", "/api/v1/school/free-slots", "/api/v1/school/my-lessons", "/api/v1/school/progress", "/api/v1/school/threads", "/api/v1/school/unread"].iter().any(|p| path.starts_with(p)) {
-                    Permission::SchoolPlanning
-                } else if path.starts_with("/api/v1/school/exam-results") {
-                    if method == Method::GET { Permission::SchoolPlanning } else { Permission::Teaching }
-                } else if path.ends_with("/outcome") {
-                    Permission::Teaching
-                } else if path.starts_with("/api/v1/school/lessons") {
-                    if method == Method::GET { Permission::SchoolPlanning } else { Permission::SchoolWrite }
-                } else if path.starts_with("/api/v1/school") {
-                    if method == Method::GET { Permission::SchoolRead } else { Permission::SchoolWrite }
-                } else if method != Method::GET
-                    && (path.starts_with("/api/v1/interventions") || path.ends_with("/mileage") || path.ends_with("/intervention"))
-                {
-                    Permission::InterventionsRecord
-                } else if ["/api/v1/clients", "/api/v1/quotes", "/api/v1/workshop", "/api/v1/alerts", "/api/v1/maintenance", "/api/v1/interventions", "/api/v1/dashboard", "/api/v1/exports"]
-                    .iter()
-                    .any(|p| path.starts_with(p))
-                    || ["/owners", "/interventions", "/mileage", "/maintenance", "/service-info"].iter().any(|s| path.ends_with(s))
-                    || path.contains("/maintenance/")
-                {
-                    if method == Method::GET { Permission::WorkshopRead } else { Permission::WorkshopWrite }
-                } else if method == Method::GET {
-                    Permission::FleetRead
-                } else {
-                    Permission::FleetWrite
+            for (method, path, body, needed) in protected_routes(&app).await {
+                let allowed = match needed {
+                    Needs::Permission(permission) => role.allows(permission),
+                    Needs::SignIn | Needs::Nothing => true,
                 };
                 let response = app.send_anonymous(request(&method, &path, body.as_ref(), Some(&token))).await;
-                if role.allows(needed) {
+                if allowed {
                     assert!(
                         !matches!(response.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) && !response.status.is_server_error(),
-                        "{role:?} {method} {path}: {} {}", response.status, response.text()
+                        "{role:?} {method} {path} ({needed:?}): {} {}", response.status, response.text()
                     );
                 } else {
                     response.problem(StatusCode::FORBIDDEN, "forbidden");
                 }
             }
+        }
+    }
+
+    // The permissions the document declares are the ones the product was built
+    // with: who may do what did not change when the split routers went away.
+    async fn the_document_declares_the_expected_permissions(app) {
+        let doc = app.get("/api/openapi.json").await.json();
+        let scope = |method: &str, path: &str| match needs(path, method, &doc["paths"][path][method]) {
+            Needs::Permission(p) => p.scope(),
+            Needs::SignIn => "signed in",
+            Needs::Nothing => "open",
+        };
+        for (method, path, expected) in [
+            ("post", "/api/v1/auth/login", "open"),
+            ("get", "/api/v1/auth/me", "signed in"),
+            ("post", "/api/v1/garages", "fleet.write"),
+            ("get", "/api/v1/vehicles/{id}", "fleet.read"),
+            ("post", "/api/v1/interventions", "interventions.record"),
+            ("post", "/api/v1/quotes/{id}/send", "workshop.write"),
+            ("get", "/api/v1/school/lessons", "school.planning"),
+            ("post", "/api/v1/school/lessons", "school.write"),
+            ("post", "/api/v1/school/lessons/{id}/outcome", "teaching"),
+            ("get", "/api/v1/school/exam-results", "school.planning"),
+            ("post", "/api/v1/school/exam-results", "teaching"),
+            ("get", "/api/v1/school/candidates", "school.read"),
+            ("get", "/api/v1/school/threads", "school.planning"),
+            ("get", "/api/v1/notifications", "own_profile"),
+            ("post", "/api/v1/contact-consents", "contact_consents"),
+            ("get", "/api/v1/admin/jobs", "operations"),
+            ("get", "/api/v1/admin/status", "platform"),
+            ("get", "/api/v1/audit", "audit.read"),
+            ("get", "/api/v1/users", "users.manage"),
+            ("get", "/api/v1/organization", "own_profile"),
+            ("patch", "/api/v1/organization", "org.settings"),
+        ] {
+            assert_eq!(scope(method, path), expected, "{method} {path}");
         }
     }
 
@@ -288,4 +316,37 @@ backend_tests! {
             }
         }
     }
+}
+
+/// An operation documented without a security requirement.
+#[utoipa::path(get, path = "/undeclared", responses((status = 200)))]
+async fn undeclared() -> &'static str {
+    "this should never be served"
+}
+
+/// A new API route cannot escape the matrix: documented without its permission,
+/// the application refuses to start (naming the route); routed without being
+/// documented at all, it is refused to everyone, administrators included.
+#[tokio::test]
+async fn a_route_added_without_its_permission_is_caught() {
+    use utoipa_axum::{router::OpenApiRouter, routes};
+    use volant::StartupError;
+    use volant::identity::access::AccessError;
+    let app = TestApp::sqlite().await;
+
+    let documented = OpenApiRouter::new().routes(routes!(undeclared));
+    let refused = volant::app::guarded_api(&app.state, documented).err().expect("no application with an undeclared route");
+    assert!(
+        matches!(&refused, StartupError::Access(AccessError::Undeclared { path, .. }) if path == "/api/v1/undeclared"),
+        "{refused}"
+    );
+    assert!(refused.to_string().contains("GET /api/v1/undeclared declares no security requirement"), "{refused}");
+
+    let hidden = OpenApiRouter::new().route("/hidden", axum::routing::get(|| async { "secret" }));
+    let (router, doc) = volant::app::guarded_api(&app.state, hidden).expect("nothing documented, nothing to refuse");
+    assert!(serde_json::to_value(&doc).expect("doc")["paths"].get("/api/v1/hidden").is_none());
+    let router = router.with_state(app.state.clone());
+    let token = app.admin_token().await;
+    let response = crate::helpers::send(router, request(&Method::GET, "/api/v1/hidden", None, Some(&token))).await;
+    response.problem(StatusCode::FORBIDDEN, "forbidden");
 }

@@ -33,7 +33,7 @@ backend_tests! {
         let mut config = (*state.config).clone();
         config.notify.smtp_url = Some(smtp.url());
         state.config = Arc::new(config);
-        let mut registry = volant::job_registry(&state).expect("registry");
+        let mut registry = volant::app::jobs_for(&state).expect("registry");
         let runs: Arc<Mutex<HashMap<i64, u32>>> = Arc::default();
         let seen = runs.clone();
         registry.handle("test.count", move |job| {

@@ -29,7 +29,7 @@ async fn instances_sharing_redis(app: &TestApp, url: &str) -> Vec<axum::Router> 
         let mut state = app.state.clone();
         state.limits =
             Arc::new(RateLimits::shared(five, NonZeroU32::new(1200).expect("n"), url, &prefix).await.expect("redis"));
-        instances.push(volant::build_app(state));
+        instances.push(volant::App::over(state).expect("app").router);
     }
     instances
 }

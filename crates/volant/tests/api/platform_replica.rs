@@ -30,7 +30,7 @@ backend_tests! {
 
         let mut state = app.state.clone();
         state.replica = replica.clone();
-        let router = volant::build_app(state);
+        let router = volant::App::over(state).expect("app").router;
         let as_admin = async |method: Method, uri: &str, body: &serde_json::Value| send(router.clone(), app.authorize(json_request(method, uri, body)).await).await;
 
         let created = as_admin(Method::POST, "/api/v1/garages", &json!({ "name": "Écrit sur le primaire", "address": "2 rue Proche" })).await;

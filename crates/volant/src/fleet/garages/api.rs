@@ -37,7 +37,7 @@ pub struct GarageVehiclesQuery {
 }
 
 /// List garages with their vehicle counts (a bare array; `Link: rel="next"` while more remain).
-#[utoipa::path(get, path = "/garages", tag = "garages", params(PageParams),
+#[utoipa::path(get, path = "/garages", security(("bearer" = ["fleet.read"])), tag = "garages", params(PageParams),
     responses((status = 200, body = [Garage]), (status = 400, body = Problem)))]
 async fn list_garages(
     State(state): State<AppState>,
@@ -51,7 +51,7 @@ async fn list_garages(
 }
 
 /// Create a garage.
-#[utoipa::path(post, path = "/garages", tag = "garages", request_body = GarageInput,
+#[utoipa::path(post, path = "/garages", security(("bearer" = ["fleet.write"])), tag = "garages", request_body = GarageInput,
     responses((status = 201, body = Garage, headers(("Location" = String))), (status = 422, body = Problem)))]
 async fn create_garage(
     State(state): State<AppState>,
@@ -63,14 +63,14 @@ async fn create_garage(
 }
 
 /// A garage with its vehicle count.
-#[utoipa::path(get, path = "/garages/{id}", tag = "garages", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/garages/{id}", security(("bearer" = ["fleet.read"])), tag = "garages", params(("id" = i64, Path)),
     responses((status = 200, body = Garage), (status = 404, body = Problem)))]
 async fn get_garage(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Json<Garage>> {
     Ok(Json(service::get(&state.db, org, id).await?))
 }
 
 /// Replace every field of a garage.
-#[utoipa::path(put, path = "/garages/{id}", tag = "garages", params(("id" = i64, Path)), request_body = GarageInput,
+#[utoipa::path(put, path = "/garages/{id}", security(("bearer" = ["fleet.write"])), tag = "garages", params(("id" = i64, Path)), request_body = GarageInput,
     responses((status = 200, body = Garage), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn replace_garage(
     State(state): State<AppState>,
@@ -82,7 +82,7 @@ async fn replace_garage(
 }
 
 /// Change some fields of a garage (`null` clears an optional field).
-#[utoipa::path(patch, path = "/garages/{id}", tag = "garages", params(("id" = i64, Path)), request_body = GaragePatch,
+#[utoipa::path(patch, path = "/garages/{id}", security(("bearer" = ["fleet.write"])), tag = "garages", params(("id" = i64, Path)), request_body = GaragePatch,
     responses((status = 200, body = Garage), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn patch_garage(
     State(state): State<AppState>,
@@ -94,7 +94,7 @@ async fn patch_garage(
 }
 
 /// Delete an empty garage; 409 while it still holds vehicles (nothing is deleted).
-#[utoipa::path(delete, path = "/garages/{id}", tag = "garages", params(("id" = i64, Path)),
+#[utoipa::path(delete, path = "/garages/{id}", security(("bearer" = ["fleet.write"])), tag = "garages", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn delete_garage(State(state): State<AppState>, actor: Actor, Id(id): Id) -> AppResult<StatusCode> {
     service::delete(&state.db, &actor, id).await?;
@@ -102,7 +102,7 @@ async fn delete_garage(State(state): State<AppState>, actor: Actor, Id(id): Id) 
 }
 
 /// The vehicles of a garage, searchable and paginated.
-#[utoipa::path(get, path = "/garages/{id}/vehicles", tag = "garages", params(("id" = i64, Path), GarageVehiclesQuery),
+#[utoipa::path(get, path = "/garages/{id}/vehicles", security(("bearer" = ["fleet.read"])), tag = "garages", params(("id" = i64, Path), GarageVehiclesQuery),
     responses((status = 200, body = [Vehicle]), (status = 404, body = Problem)))]
 async fn list_garage_vehicles(
     State(state): State<AppState>,

@@ -40,7 +40,7 @@ pub struct VehiclesQuery {
 }
 
 /// Search and list vehicles (a bare array; `Link: rel="next"` while more remain).
-#[utoipa::path(get, path = "/vehicles", tag = "vehicles", params(VehiclesQuery),
+#[utoipa::path(get, path = "/vehicles", security(("bearer" = ["fleet.read"])), tag = "vehicles", params(VehiclesQuery),
     responses((status = 200, body = [Vehicle]), (status = 400, body = Problem)))]
 async fn list_vehicles(
     State(state): State<AppState>,
@@ -62,7 +62,7 @@ async fn list_vehicles(
 }
 
 /// Register a vehicle in a garage. The plate must be unique (ignoring case, spaces and dashes).
-#[utoipa::path(post, path = "/vehicles", tag = "vehicles", request_body = VehicleInput,
+#[utoipa::path(post, path = "/vehicles", security(("bearer" = ["fleet.write"])), tag = "vehicles", request_body = VehicleInput,
     responses((status = 201, body = Vehicle, headers(("Location" = String))), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_vehicle(
     State(state): State<AppState>,
@@ -73,14 +73,14 @@ async fn create_vehicle(
     Ok(created(&format!("/api/v1/vehicles/{}", vehicle.id), vehicle))
 }
 
-#[utoipa::path(get, path = "/vehicles/{id}", tag = "vehicles", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/vehicles/{id}", security(("bearer" = ["fleet.read"])), tag = "vehicles", params(("id" = i64, Path)),
     responses((status = 200, body = Vehicle), (status = 404, body = Problem)))]
 async fn get_vehicle(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Json<Vehicle>> {
     Ok(Json(service::get(&state.db, org, id).await?))
 }
 
 /// Replace every field of a vehicle; a new `garage_id` moves it to that garage.
-#[utoipa::path(put, path = "/vehicles/{id}", tag = "vehicles", params(("id" = i64, Path)), request_body = VehicleInput,
+#[utoipa::path(put, path = "/vehicles/{id}", security(("bearer" = ["fleet.write"])), tag = "vehicles", params(("id" = i64, Path)), request_body = VehicleInput,
     responses((status = 200, body = Vehicle), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn replace_vehicle(
     State(state): State<AppState>,
@@ -92,7 +92,7 @@ async fn replace_vehicle(
 }
 
 /// Change some fields of a vehicle (`null` clears an optional field).
-#[utoipa::path(patch, path = "/vehicles/{id}", tag = "vehicles", params(("id" = i64, Path)), request_body = VehiclePatch,
+#[utoipa::path(patch, path = "/vehicles/{id}", security(("bearer" = ["fleet.write"])), tag = "vehicles", params(("id" = i64, Path)), request_body = VehiclePatch,
     responses((status = 200, body = Vehicle), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn patch_vehicle(
     State(state): State<AppState>,
@@ -103,7 +103,7 @@ async fn patch_vehicle(
     Ok(Json(service::patch(&state.db, &actor, id, patch).await?))
 }
 
-#[utoipa::path(delete, path = "/vehicles/{id}", tag = "vehicles", params(("id" = i64, Path)),
+#[utoipa::path(delete, path = "/vehicles/{id}", security(("bearer" = ["fleet.write"])), tag = "vehicles", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = Problem)))]
 async fn delete_vehicle(State(state): State<AppState>, actor: Actor, Id(id): Id) -> AppResult<StatusCode> {
     service::delete(&state.db, &actor, id).await?;

@@ -144,7 +144,7 @@ pub async fn list(
 }
 
 /// The audit trail of the caller's organization (administrators only), newest first.
-#[utoipa::path(get, path = "/audit", tag = "audit", params(AuditQuery),
+#[utoipa::path(get, path = "/audit", security(("bearer" = ["audit.read"])), tag = "audit", params(AuditQuery),
     responses((status = 200, body = [AuditEntry]), (status = 400, body = Problem), (status = 403, body = Problem)))]
 async fn list_audit(
     State(state): State<AppState>,

@@ -101,7 +101,7 @@ async fn me(current: CurrentUser) -> Json<AuthUser> {
 }
 
 /// Your personal API tokens (never the tokens themselves).
-#[utoipa::path(get, path = "/auth/tokens", tag = "auth",
+#[utoipa::path(get, path = "/auth/tokens", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = [TokenInfo]), (status = 401, body = Problem)))]
 async fn list_tokens(State(state): State<AppState>, current: CurrentUser) -> AppResult<Json<Vec<TokenInfo>>> {
     Ok(Json(tokens::list(&state.db, current.user.id).await?))
@@ -113,7 +113,7 @@ async fn list_tokens(State(state): State<AppState>, current: CurrentUser) -> App
 /// A password change or a deactivation of the account revokes it for good. Needs a
 /// sign-in session (`POST /auth/login`): a personal token cannot create another
 /// one (403 `session_required`).
-#[utoipa::path(post, path = "/auth/tokens", tag = "auth", request_body = NewToken,
+#[utoipa::path(post, path = "/auth/tokens", tag = "auth", security(("bearer" = [])), request_body = NewToken,
     responses((status = 201, body = CreatedToken), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn create_token(
     State(state): State<AppState>,
@@ -126,7 +126,7 @@ async fn create_token(
 }
 
 /// Revoke one of your personal API tokens.
-#[utoipa::path(delete, path = "/auth/tokens/{id}", tag = "auth", params(("id" = i64, Path)),
+#[utoipa::path(delete, path = "/auth/tokens/{id}", tag = "auth", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
 async fn revoke_token(State(state): State<AppState>, actor: Actor, Id(id): Id) -> AppResult<StatusCode> {
     tokens::revoke(&state.db, &actor, id).await?;

@@ -4,6 +4,7 @@
 //! so a token stops working before it expires.
 
 pub mod api;
+pub mod landing;
 pub mod session_entity;
 pub mod tokens;
 pub mod web_pages;

@@ -17,14 +17,14 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Your organization's settings (every member).
-#[utoipa::path(get, path = "/organization", tag = "organization",
+#[utoipa::path(get, path = "/organization", security(("bearer" = ["own_profile"])), tag = "organization",
     responses((status = 200, body = Organization), (status = 401, body = Problem)))]
 async fn get_organization(State(state): State<AppState>, Tenant(org): Tenant) -> AppResult<Json<Organization>> {
     Ok(Json(service::get(&state.db, org).await?))
 }
 
 /// Change your organization's settings (administrators).
-#[utoipa::path(patch, path = "/organization", tag = "organization", request_body = OrganizationPatch,
+#[utoipa::path(patch, path = "/organization", security(("bearer" = ["org.settings"])), tag = "organization", request_body = OrganizationPatch,
     responses((status = 200, body = Organization), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn patch_organization(
     State(state): State<AppState>,

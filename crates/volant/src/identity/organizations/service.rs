@@ -172,13 +172,29 @@ impl Default for NewOrganization {
     }
 }
 
+/// Creates an organization under the same rules as its settings: a name, a
+/// supported currency (code in any case), a known language and time zone.
 pub async fn create(db: &impl ConnectionTrait, new: NewOrganization) -> AppResult<OrgId> {
+    let mut v = Validator::new();
+    let name = v.required_text("name", Some(&new.name), 120);
+    let currency = new.currency.trim().to_uppercase();
+    if currency_decimals(&currency).is_none() {
+        v.add("currency", Msg::new("organization.currency_unknown"));
+    }
+    if !matches!(new.locale.as_str(), "fr" | "en") {
+        v.add("locale", Msg::new("organization.locale_unknown"));
+    }
+    let time_zone = new.time_zone.trim().to_owned();
+    if !check_time_zone(&time_zone) {
+        v.add("time_zone", Msg::new("organization.time_zone_invalid"));
+    }
+    v.finish()?;
     let now = Utc::now();
     let model = entity::ActiveModel {
-        name: Set(new.name),
-        currency: Set(new.currency),
+        name: Set(name.unwrap_or_default()),
+        currency: Set(currency),
         locale: Set(new.locale),
-        time_zone: Set(new.time_zone),
+        time_zone: Set(time_zone),
         address: Set(None),
         vat_rates: Set(Some(DEFAULT_VAT_RATES.to_owned())),
         created_at: Set(now),

@@ -37,7 +37,7 @@ pub struct UserInput {
 }
 
 /// The organization's users.
-#[utoipa::path(get, path = "/users", tag = "users", params(PageParams),
+#[utoipa::path(get, path = "/users", security(("bearer" = ["users.manage"])), tag = "users", params(PageParams),
     responses((status = 200, body = [UserView]), (status = 403, body = Problem)))]
 async fn list_users(
     State(state): State<AppState>,
@@ -51,7 +51,7 @@ async fn list_users(
 }
 
 /// Create a user with one or more roles.
-#[utoipa::path(post, path = "/users", tag = "users", request_body = UserInput,
+#[utoipa::path(post, path = "/users", security(("bearer" = ["users.manage"])), tag = "users", request_body = UserInput,
     responses((status = 201, body = UserView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_user(
     State(state): State<AppState>,
@@ -68,14 +68,14 @@ async fn create_user(
     Ok(created(&format!("/api/v1/users/{}", user.id), user))
 }
 
-#[utoipa::path(get, path = "/users/{id}", tag = "users", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/users/{id}", security(("bearer" = ["users.manage"])), tag = "users", params(("id" = i64, Path)),
     responses((status = 200, body = UserView), (status = 404, body = Problem)))]
 async fn get_user(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Json<UserView>> {
     Ok(Json(service::get(&state.db, org, id).await?))
 }
 
 /// Change a user's name, roles or active flag; deactivation ends their sessions.
-#[utoipa::path(patch, path = "/users/{id}", tag = "users", params(("id" = i64, Path)), request_body = UserPatch,
+#[utoipa::path(patch, path = "/users/{id}", security(("bearer" = ["users.manage"])), tag = "users", params(("id" = i64, Path)), request_body = UserPatch,
     responses((status = 200, body = UserView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn patch_user(
     State(state): State<AppState>,

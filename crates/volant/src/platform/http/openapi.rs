@@ -15,7 +15,6 @@ use crate::platform::http::assets;
         license(name = "AGPL-3.0-or-later")
     ),
     modifiers(&BearerAuth),
-    security(("bearer" = [])),
     tags(
         (name = "auth", description = "Sign-in: exchange an e-mail and password for a bearer token"),
         (name = "garages", description = "Garages of the network"),

@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use tower::ServiceBuilder;
@@ -17,10 +17,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
-use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
 
-use crate::fleet;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{BODY_LIMIT, has_encoded_nul};
@@ -36,32 +33,15 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
     img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
 
-/// The JSON API routes and their OpenAPI document.
-pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .nest(
-            "/api/v1",
-            fleet::api_router(state)
-                .merge(crate::workshop::api_router(state))
-                .merge(crate::school::api_router(state))
-                .merge(crate::notify::api_router(state))
-                .merge(crate::identity::api_router(state)),
-        )
-        .split_for_parts()
-}
-
-pub fn build(state: AppState) -> Router {
-    let (api, doc) = api(&state);
-    let doc_json = serde_json::to_vec(&doc).unwrap_or_default();
+/// The application's routes (`routes`: the API and the pages, from the
+/// composition root) with what is not a page (the API document, assets, probes,
+/// metrics), behind one stack of layers.
+pub fn build(state: AppState, routes: Router<AppState>, doc: &utoipa::openapi::OpenApi) -> Router {
+    let doc_json = serde_json::to_vec(doc).unwrap_or_default();
     let cors = cors_layer(&state.config.cors_origins);
     let timeout = state.config.request_timeout;
 
-    Router::new()
-        .merge(api)
-        // Every page, from the domains' page tables. Only what is not a page (the
-        // API document, assets, probes, metrics) is routed here.
-        .merge(crate::identity::auth::web_pages::mount(&state, crate::page_table()))
-        .route("/", get(home))
+    routes
         .route(
             "/api/openapi.json",
             get(move || async move { ([(header::CONTENT_TYPE, "application/json")], doc_json) }),
@@ -186,27 +166,6 @@ async fn refuse_nul_in_url(request: Request, next: Next) -> Response {
 
 fn wants_api(path: &str) -> bool {
     path.starts_with("/api/") || path.starts_with("/health/") || path.starts_with("/assets/")
-}
-
-/// Where a signed-in person starts: a candidate in their portal, an instructor on
-/// the planning, everyone else on the garages; signed out, on the sign-in page.
-async fn home(State(state): State<AppState>, request: Request) -> Redirect {
-    use crate::identity::roles::{Permission, Role, any_allows};
-    let (mut parts, _) = request.into_parts();
-    let Ok(current) = crate::identity::auth::CurrentUser::from_request_parts(&mut parts, &state).await else {
-        // Back here after signing in, to land by role.
-        return Redirect::to("/login");
-    };
-    let roles = &current.user.roles;
-    if any_allows(roles, Permission::FleetRead) {
-        Redirect::to("/garages")
-    } else if any_allows(roles, Permission::Teaching) {
-        Redirect::to("/school/planning")
-    } else if current.user.has_role(Role::Candidate) {
-        Redirect::to("/portal")
-    } else {
-        Redirect::to("/profile")
-    }
 }
 
 async fn not_found() -> AppError {

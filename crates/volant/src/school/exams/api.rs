@@ -22,33 +22,29 @@ use crate::platform::http::respond::created;
 use crate::platform::i18n::Msg;
 use crate::school::access::Viewer;
 
-/// Sessions, registrations and statistics: the school's staff.
+/// Exam sessions and registrations, and results: read by everyone with a place
+/// in the school (each their own part), entered and validated by instructors.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_sessions, create_session))
         .routes(routes!(get_session))
         .routes(routes!(list_registrations, register))
         .routes(routes!(pass_rates))
-}
-
-/// Results: read by everyone with a place in the school (each their own part).
-pub fn results_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_results)).routes(routes!(get_result))
-}
-
-/// Entering, validating and correcting results: instructors and staff.
-pub fn teaching_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(enter_result)).routes(routes!(validate_result)).routes(routes!(correct_result))
+        .routes(routes!(list_results))
+        .routes(routes!(get_result))
+        .routes(routes!(enter_result))
+        .routes(routes!(validate_result))
+        .routes(routes!(correct_result))
 }
 
 /// Exam sessions from a week ago on, soonest first, with their registration counts.
-#[utoipa::path(get, path = "/school/exam-sessions", tag = "school exams",
+#[utoipa::path(get, path = "/school/exam-sessions", security(("bearer" = ["school.read"])), tag = "school exams",
     responses((status = 200, body = [ExamSession])))]
 async fn list_sessions(State(state): State<AppState>, Tenant(org): Tenant) -> AppResult<Json<Vec<ExamSession>>> {
     Ok(Json(service::list_sessions(&state.db, org).await?))
 }
 
-#[utoipa::path(post, path = "/school/exam-sessions", tag = "school exams", request_body = SessionInput,
+#[utoipa::path(post, path = "/school/exam-sessions", security(("bearer" = ["school.write"])), tag = "school exams", request_body = SessionInput,
     responses((status = 201, body = ExamSession, headers(("Location" = String))), (status = 422, body = Problem)))]
 async fn create_session(
     State(state): State<AppState>,
@@ -59,13 +55,13 @@ async fn create_session(
     Ok(created(&format!("/api/v1/school/exam-sessions/{}", session.id), session))
 }
 
-#[utoipa::path(get, path = "/school/exam-sessions/{id}", tag = "school exams", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/school/exam-sessions/{id}", security(("bearer" = ["school.read"])), tag = "school exams", params(("id" = i64, Path)),
     responses((status = 200, body = ExamSession), (status = 404, body = Problem)))]
 async fn get_session(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Json<ExamSession>> {
     Ok(Json(service::get_session(&state.db, org, id).await?))
 }
 
-#[utoipa::path(get, path = "/school/exam-sessions/{id}/registrations", tag = "school exams", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/school/exam-sessions/{id}/registrations", security(("bearer" = ["school.read"])), tag = "school exams", params(("id" = i64, Path)),
     responses((status = 200, body = [Registration]), (status = 404, body = Problem)))]
 async fn list_registrations(
     State(state): State<AppState>,
@@ -77,7 +73,7 @@ async fn list_registrations(
 
 /// Register a candidate. 409 `theory_not_passed`, `not_enough_driving` (practical
 /// exams), `session_full`, `session_past` or `already_registered`.
-#[utoipa::path(post, path = "/school/exam-sessions/{id}/registrations", tag = "school exams", params(("id" = i64, Path)), request_body = RegistrationInput,
+#[utoipa::path(post, path = "/school/exam-sessions/{id}/registrations", security(("bearer" = ["school.write"])), tag = "school exams", params(("id" = i64, Path)), request_body = RegistrationInput,
     responses((status = 201, body = Registration), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn register(
     State(state): State<AppState>,
@@ -102,7 +98,7 @@ pub struct PeriodQuery {
 const MAX_STATS_DAYS: i64 = 3653;
 
 /// Pass rates per instructor and exam type over a period (validated results only).
-#[utoipa::path(get, path = "/school/exam-stats", tag = "school exams", params(PeriodQuery),
+#[utoipa::path(get, path = "/school/exam-stats", security(("bearer" = ["school.read"])), tag = "school exams", params(PeriodQuery),
     responses((status = 200, body = [PassRate]), (status = 422, body = Problem)))]
 async fn pass_rates(
     State(state): State<AppState>,
@@ -126,7 +122,7 @@ pub struct ResultsQuery {
 
 /// Exam results, newest first: staff see all, instructors their candidates',
 /// candidates their own validated ones.
-#[utoipa::path(get, path = "/school/exam-results", tag = "school exams", params(ResultsQuery),
+#[utoipa::path(get, path = "/school/exam-results", security(("bearer" = ["school.planning"])), tag = "school exams", params(ResultsQuery),
     responses((status = 200, body = [ExamResult])))]
 async fn list_results(
     State(state): State<AppState>,
@@ -138,7 +134,7 @@ async fn list_results(
     Ok(Json(service::list_results(&state.db, &actor, viewer, query.candidate_id).await?))
 }
 
-#[utoipa::path(get, path = "/school/exam-results/{id}", tag = "school exams", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/school/exam-results/{id}", security(("bearer" = ["school.planning"])), tag = "school exams", params(("id" = i64, Path)),
     responses((status = 200, body = ExamResult), (status = 404, body = Problem)))]
 async fn get_result(
     State(state): State<AppState>,
@@ -151,7 +147,7 @@ async fn get_result(
 }
 
 /// Enter a result; it stays `pending` until validated.
-#[utoipa::path(post, path = "/school/exam-results", tag = "school exams", request_body = ResultInput,
+#[utoipa::path(post, path = "/school/exam-results", security(("bearer" = ["teaching"])), tag = "school exams", request_body = ResultInput,
     responses((status = 201, body = ExamResult), (status = 422, body = Problem)))]
 async fn enter_result(
     State(state): State<AppState>,
@@ -165,7 +161,7 @@ async fn enter_result(
 /// Validate a pending result: it becomes final and immutable, and the candidate is
 /// told. 409 `four_eyes_required` when its author validates it and the school
 /// requires a second person, `result_already_validated` the second time.
-#[utoipa::path(post, path = "/school/exam-results/{id}/validate", tag = "school exams", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/school/exam-results/{id}/validate", security(("bearer" = ["teaching"])), tag = "school exams", params(("id" = i64, Path)),
     responses((status = 200, body = ExamResult), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn validate_result(
     State(state): State<AppState>,
@@ -178,7 +174,7 @@ async fn validate_result(
 }
 
 /// Correct a validated result: a new pending result naming it, validated in turn.
-#[utoipa::path(post, path = "/school/exam-results/{id}/correction", tag = "school exams", params(("id" = i64, Path)), request_body = ResultInput,
+#[utoipa::path(post, path = "/school/exam-results/{id}/correction", security(("bearer" = ["teaching"])), tag = "school exams", params(("id" = i64, Path)), request_body = ResultInput,
     responses((status = 201, body = ExamResult), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn correct_result(
     State(state): State<AppState>,

@@ -31,7 +31,7 @@ pub async fn author(state: &AppState, current: &CurrentUser) -> AppResult<Author
 }
 
 /// The reader's threads, most recent first, with their unread counts.
-#[utoipa::path(get, path = "/school/threads", tag = "school messages",
+#[utoipa::path(get, path = "/school/threads", security(("bearer" = ["school.planning"])), tag = "school messages",
     responses((status = 200, body = [ThreadSummary])))]
 async fn list_threads(State(state): State<AppState>, current: CurrentUser) -> AppResult<Json<Vec<ThreadSummary>>> {
     let reader = author(&state, &current).await?;
@@ -39,7 +39,7 @@ async fn list_threads(State(state): State<AppState>, current: CurrentUser) -> Ap
 }
 
 /// Start a thread about a candidate (a candidate writes about themselves); the other side is e-mailed.
-#[utoipa::path(post, path = "/school/threads", tag = "school messages", request_body = NewThread,
+#[utoipa::path(post, path = "/school/threads", security(("bearer" = ["school.planning"])), tag = "school messages", request_body = NewThread,
     responses((status = 201, body = Thread), (status = 422, body = Problem)))]
 async fn start_thread(
     State(state): State<AppState>,
@@ -53,7 +53,7 @@ async fn start_thread(
 }
 
 /// A thread with its messages; opening it marks them read.
-#[utoipa::path(get, path = "/school/threads/{id}", tag = "school messages", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/school/threads/{id}", security(("bearer" = ["school.planning"])), tag = "school messages", params(("id" = i64, Path)),
     responses((status = 200, body = Thread), (status = 404, body = Problem)))]
 async fn open_thread(State(state): State<AppState>, current: CurrentUser, Id(id): Id) -> AppResult<Json<Thread>> {
     let reader = author(&state, &current).await?;
@@ -61,7 +61,7 @@ async fn open_thread(State(state): State<AppState>, current: CurrentUser, Id(id)
 }
 
 /// Answer in a thread; the other side is e-mailed.
-#[utoipa::path(post, path = "/school/threads/{id}/messages", tag = "school messages", params(("id" = i64, Path)), request_body = NewMessage,
+#[utoipa::path(post, path = "/school/threads/{id}/messages", security(("bearer" = ["school.planning"])), tag = "school messages", params(("id" = i64, Path)), request_body = NewMessage,
     responses((status = 201, body = Message), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn reply(
     State(state): State<AppState>,
@@ -81,7 +81,7 @@ pub struct Unread {
 }
 
 /// How many messages the reader has not opened, all threads together.
-#[utoipa::path(get, path = "/school/unread", tag = "school messages",
+#[utoipa::path(get, path = "/school/unread", security(("bearer" = ["school.planning"])), tag = "school messages",
     responses((status = 200, body = Unread)))]
 async fn unread(State(state): State<AppState>, current: CurrentUser) -> AppResult<Json<Unread>> {
     let reader = author(&state, &current).await?;

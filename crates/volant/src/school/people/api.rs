@@ -32,13 +32,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_candidate, update_candidate))
 }
 
-#[utoipa::path(get, path = "/school/settings", tag = "school",
+#[utoipa::path(get, path = "/school/settings", security(("bearer" = ["school.read"])), tag = "school",
     responses((status = 200, body = SchoolSettings)))]
 async fn get_settings(State(state): State<AppState>, Tenant(org): Tenant) -> AppResult<Json<SchoolSettings>> {
     Ok(Json(settings::get(&state.db, org).await?))
 }
 
-#[utoipa::path(put, path = "/school/settings", tag = "school", request_body = SchoolSettings,
+#[utoipa::path(put, path = "/school/settings", security(("bearer" = ["school.write"])), tag = "school", request_body = SchoolSettings,
     responses((status = 200, body = SchoolSettings), (status = 422, body = Problem)))]
 async fn update_settings(
     State(state): State<AppState>,
@@ -48,13 +48,13 @@ async fn update_settings(
     Ok(Json(settings::update(&state.db, &actor, &input).await?))
 }
 
-#[utoipa::path(get, path = "/school/instructors", tag = "school",
+#[utoipa::path(get, path = "/school/instructors", security(("bearer" = ["school.read"])), tag = "school",
     responses((status = 200, body = [Instructor])))]
 async fn list_instructors(State(state): State<AppState>, Tenant(org): Tenant) -> AppResult<Json<Vec<Instructor>>> {
     Ok(Json(instructors::list(&state.db, org).await?))
 }
 
-#[utoipa::path(post, path = "/school/instructors", tag = "school", request_body = InstructorInput,
+#[utoipa::path(post, path = "/school/instructors", security(("bearer" = ["school.write"])), tag = "school", request_body = InstructorInput,
     responses((status = 201, body = Instructor, headers(("Location" = String))), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_instructor(
     State(state): State<AppState>,
@@ -65,14 +65,14 @@ async fn create_instructor(
     Ok(created(&format!("/api/v1/school/instructors/{}", instructor.id), instructor))
 }
 
-#[utoipa::path(get, path = "/school/instructors/{id}", tag = "school", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/school/instructors/{id}", security(("bearer" = ["school.read"])), tag = "school", params(("id" = i64, Path)),
     responses((status = 200, body = Instructor), (status = 404, body = Problem)))]
 async fn get_instructor(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Json<Instructor>> {
     Ok(Json(instructors::get(&state.db, org, id).await?))
 }
 
 /// Replace every field of an instructor.
-#[utoipa::path(put, path = "/school/instructors/{id}", tag = "school", params(("id" = i64, Path)), request_body = InstructorInput,
+#[utoipa::path(put, path = "/school/instructors/{id}", security(("bearer" = ["school.write"])), tag = "school", params(("id" = i64, Path)), request_body = InstructorInput,
     responses((status = 200, body = Instructor), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn update_instructor(
     State(state): State<AppState>,
@@ -84,7 +84,7 @@ async fn update_instructor(
 }
 
 /// The instructor's weekly availability (school's local time) and coming days off.
-#[utoipa::path(get, path = "/school/instructors/{id}/availability", tag = "school", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/school/instructors/{id}/availability", security(("bearer" = ["school.read"])), tag = "school", params(("id" = i64, Path)),
     responses((status = 200, body = Availability), (status = 404, body = Problem)))]
 async fn get_availability(
     State(state): State<AppState>,
@@ -95,7 +95,7 @@ async fn get_availability(
 }
 
 /// Replace the instructor's week and coming days off.
-#[utoipa::path(put, path = "/school/instructors/{id}/availability", tag = "school", params(("id" = i64, Path)), request_body = Availability,
+#[utoipa::path(put, path = "/school/instructors/{id}/availability", security(("bearer" = ["school.write"])), tag = "school", params(("id" = i64, Path)), request_body = Availability,
     responses((status = 200, body = Availability), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn set_availability(
     State(state): State<AppState>,
@@ -106,13 +106,13 @@ async fn set_availability(
     Ok(Json(instructors::set_availability(&state.db, &actor, id, &input).await?))
 }
 
-#[utoipa::path(get, path = "/school/vehicles", tag = "school",
+#[utoipa::path(get, path = "/school/vehicles", security(("bearer" = ["school.read"])), tag = "school",
     responses((status = 200, body = [TrainingVehicle])))]
 async fn list_vehicles(State(state): State<AppState>, Tenant(org): Tenant) -> AppResult<Json<Vec<TrainingVehicle>>> {
     Ok(Json(vehicles::list(&state.db, org).await?))
 }
 
-#[utoipa::path(get, path = "/school/vehicles/{id}", tag = "school", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/school/vehicles/{id}", security(("bearer" = ["school.read"])), tag = "school", params(("id" = i64, Path)),
     responses((status = 200, body = TrainingVehicle), (status = 404, body = Problem)))]
 async fn get_vehicle(
     State(state): State<AppState>,
@@ -123,7 +123,7 @@ async fn get_vehicle(
 }
 
 /// Flag a fleet vehicle as a training vehicle (or change its category, dual controls, activity).
-#[utoipa::path(put, path = "/school/vehicles/{id}", tag = "school", params(("id" = i64, Path)), request_body = TrainingVehicleInput,
+#[utoipa::path(put, path = "/school/vehicles/{id}", security(("bearer" = ["school.write"])), tag = "school", params(("id" = i64, Path)), request_body = TrainingVehicleInput,
     responses((status = 200, body = TrainingVehicle), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn set_vehicle(
     State(state): State<AppState>,
@@ -147,7 +147,7 @@ pub struct CandidatesQuery {
 }
 
 /// Search and list candidates, with their hours (no sensitive field; `Link: rel="next"` while more remain).
-#[utoipa::path(get, path = "/school/candidates", tag = "school", params(CandidatesQuery),
+#[utoipa::path(get, path = "/school/candidates", security(("bearer" = ["school.read"])), tag = "school", params(CandidatesQuery),
     responses((status = 200, body = [CandidateSummary]), (status = 400, body = Problem)))]
 async fn list_candidates(
     State(state): State<AppState>,
@@ -162,7 +162,7 @@ async fn list_candidates(
     Ok(paged(&client, &uri, page.next_cursor.as_deref(), page.items))
 }
 
-#[utoipa::path(post, path = "/school/candidates", tag = "school", request_body = CandidateInput,
+#[utoipa::path(post, path = "/school/candidates", security(("bearer" = ["school.write"])), tag = "school", request_body = CandidateInput,
     responses((status = 201, body = Candidate, headers(("Location" = String))), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_candidate(
     State(state): State<AppState>,
@@ -174,14 +174,14 @@ async fn create_candidate(
 }
 
 /// A candidate's whole file, sensitive fields decrypted.
-#[utoipa::path(get, path = "/school/candidates/{id}", tag = "school", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/school/candidates/{id}", security(("bearer" = ["school.read"])), tag = "school", params(("id" = i64, Path)),
     responses((status = 200, body = Candidate), (status = 404, body = Problem)))]
 async fn get_candidate(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Json<Candidate>> {
     Ok(Json(candidates::get(&state.db, &state.cipher, org, id).await?))
 }
 
 /// Replace every field of a candidate's file (the number is kept when absent).
-#[utoipa::path(put, path = "/school/candidates/{id}", tag = "school", params(("id" = i64, Path)), request_body = CandidateInput,
+#[utoipa::path(put, path = "/school/candidates/{id}", security(("bearer" = ["school.write"])), tag = "school", params(("id" = i64, Path)), request_body = CandidateInput,
     responses((status = 200, body = Candidate), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn update_candidate(
     State(state): State<AppState>,

@@ -26,22 +26,14 @@ use crate::school::access::Viewer;
 use crate::school::people::candidates;
 use crate::school::progress::CompetencyProgress;
 
-/// Reading the planning and managing lessons.
+/// Lessons (the planning), their outcomes, and each person's own calendar feed,
+/// free slots, bookings and progress.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_lessons, book_lesson))
         .routes(routes!(get_lesson, move_lesson))
         .routes(routes!(cancel_lesson))
-}
-
-/// What instructors record.
-pub fn teaching_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(record_outcome))
-}
-
-/// Each person's own planning: calendar feed, free slots, own bookings, progress.
-pub fn self_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+        .routes(routes!(record_outcome))
         .routes(routes!(create_feed, revoke_feed))
         .routes(routes!(free_slots))
         .routes(routes!(book_own))
@@ -50,7 +42,7 @@ pub fn self_router() -> OpenApiRouter<AppState> {
 
 /// A private iCalendar address for the caller's own lessons (instructor or
 /// candidate); the previous address stops working.
-#[utoipa::path(post, path = "/school/calendar-feed", tag = "school planning",
+#[utoipa::path(post, path = "/school/calendar-feed", security(("bearer" = ["school.planning"])), tag = "school planning",
     responses((status = 201, body = CalendarFeed), (status = 409, body = Problem)))]
 async fn create_feed(
     State(state): State<AppState>,
@@ -64,7 +56,7 @@ async fn create_feed(
 }
 
 /// Stop the caller's calendar address.
-#[utoipa::path(delete, path = "/school/calendar-feed", tag = "school planning",
+#[utoipa::path(delete, path = "/school/calendar-feed", security(("bearer" = ["school.planning"])), tag = "school planning",
     responses((status = 204), (status = 409, body = Problem)))]
 async fn revoke_feed(State(state): State<AppState>, current: CurrentUser) -> AppResult<StatusCode> {
     let viewer = Viewer::of(&state.db, &current).await?;
@@ -101,7 +93,7 @@ async fn candidate_for(state: &AppState, current: &CurrentUser, asked: Option<i6
 }
 
 /// The hour-long slots of the candidate's instructor free for both, in the next two weeks.
-#[utoipa::path(get, path = "/school/free-slots", tag = "school planning", params(CandidateQuery),
+#[utoipa::path(get, path = "/school/free-slots", security(("bearer" = ["school.planning"])), tag = "school planning", params(CandidateQuery),
     responses((status = 200, body = [Slot]), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn free_slots(
     State(state): State<AppState>,
@@ -114,7 +106,7 @@ async fn free_slots(
 
 /// A candidate books an hour of driving with their instructor (when the school
 /// allows it: `self_booking_disabled` otherwise), in a free car of their category.
-#[utoipa::path(post, path = "/school/my-lessons", tag = "school planning", request_body = OwnBooking,
+#[utoipa::path(post, path = "/school/my-lessons", security(("bearer" = ["school.planning"])), tag = "school planning", request_body = OwnBooking,
     responses((status = 201, body = Lesson), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn book_own(
     State(state): State<AppState>,
@@ -134,7 +126,7 @@ async fn book_own(
 }
 
 /// The candidate's progress on the competency grid (each item's latest level).
-#[utoipa::path(get, path = "/school/progress", tag = "school planning", params(CandidateQuery),
+#[utoipa::path(get, path = "/school/progress", security(("bearer" = ["school.planning"])), tag = "school planning", params(CandidateQuery),
     responses((status = 200, body = [CompetencyProgress]), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn progress(
     State(state): State<AppState>,
@@ -163,7 +155,7 @@ pub struct LessonsQuery {
 
 /// Lessons in a time range, in time order: the school's staff see all, an
 /// instructor their own, a candidate theirs.
-#[utoipa::path(get, path = "/school/lessons", tag = "school planning", params(LessonsQuery),
+#[utoipa::path(get, path = "/school/lessons", security(("bearer" = ["school.planning"])), tag = "school planning", params(LessonsQuery),
     responses((status = 200, body = [Lesson]), (status = 422, body = Problem)))]
 async fn list_lessons(
     State(state): State<AppState>,
@@ -186,7 +178,7 @@ async fn list_lessons(
 /// `vehicle_busy`, `candidate_busy` (with `conflicting_id`, the lesson in the way),
 /// `outside_availability`, `instructor_day_off`, `instructor_category`,
 /// `vehicle_category`, `daily_limit`, `vehicle_unsafe` (with the alert's id).
-#[utoipa::path(post, path = "/school/lessons", tag = "school planning", request_body = LessonInput,
+#[utoipa::path(post, path = "/school/lessons", security(("bearer" = ["school.write"])), tag = "school planning", request_body = LessonInput,
     responses((status = 201, body = Lesson, headers(("Location" = String))), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn book_lesson(
     State(state): State<AppState>,
@@ -197,7 +189,7 @@ async fn book_lesson(
     Ok(created(&format!("/api/v1/school/lessons/{}", lesson.id), lesson))
 }
 
-#[utoipa::path(get, path = "/school/lessons/{id}", tag = "school planning", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/school/lessons/{id}", security(("bearer" = ["school.planning"])), tag = "school planning", params(("id" = i64, Path)),
     responses((status = 200, body = Lesson), (status = 404, body = Problem)))]
 async fn get_lesson(State(state): State<AppState>, current: CurrentUser, Id(id): Id) -> AppResult<Json<Lesson>> {
     let viewer = Viewer::of(&state.db, &current).await?;
@@ -205,7 +197,7 @@ async fn get_lesson(State(state): State<AppState>, current: CurrentUser, Id(id):
 }
 
 /// Move a scheduled lesson (new times, maybe another instructor or car); every rule is checked again.
-#[utoipa::path(put, path = "/school/lessons/{id}", tag = "school planning", params(("id" = i64, Path)), request_body = MoveInput,
+#[utoipa::path(put, path = "/school/lessons/{id}", security(("bearer" = ["school.write"])), tag = "school planning", params(("id" = i64, Path)), request_body = MoveInput,
     responses((status = 200, body = Lesson), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn move_lesson(
     State(state): State<AppState>,
@@ -217,7 +209,7 @@ async fn move_lesson(
 }
 
 /// Cancel a scheduled lesson; inside the school's notice it is marked `late_cancellation` and counted as due.
-#[utoipa::path(post, path = "/school/lessons/{id}/cancel", tag = "school planning", params(("id" = i64, Path)), request_body = CancelInput,
+#[utoipa::path(post, path = "/school/lessons/{id}/cancel", security(("bearer" = ["school.write"])), tag = "school planning", params(("id" = i64, Path)), request_body = CancelInput,
     responses((status = 200, body = Lesson), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn cancel_lesson(
     State(state): State<AppState>,
@@ -229,7 +221,7 @@ async fn cancel_lesson(
 }
 
 /// Record how a lesson went (`done` with what was worked on, or `no_show`), once it has begun.
-#[utoipa::path(post, path = "/school/lessons/{id}/outcome", tag = "school planning", params(("id" = i64, Path)), request_body = OutcomeInput,
+#[utoipa::path(post, path = "/school/lessons/{id}/outcome", security(("bearer" = ["teaching"])), tag = "school planning", params(("id" = i64, Path)), request_body = OutcomeInput,
     responses((status = 200, body = Lesson), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn record_outcome(
     State(state): State<AppState>,

@@ -42,7 +42,7 @@ impl PeriodQuery {
 }
 
 /// A report's table: `pass_rates`, `candidate_hours`, `instructor_utilisation`, `vehicle_utilisation` or `revenue`.
-#[utoipa::path(get, path = "/school/report-data/{kind}", tag = "school reports",
+#[utoipa::path(get, path = "/school/report-data/{kind}", security(("bearer" = ["school.read"])), tag = "school reports",
     params(("kind" = String, Path), PeriodQuery),
     responses((status = 200, body = TableView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn report_data(
@@ -58,7 +58,7 @@ async fn report_data(
 }
 
 /// The latest report files (50), newest first.
-#[utoipa::path(get, path = "/school/reports", tag = "school reports",
+#[utoipa::path(get, path = "/school/reports", security(("bearer" = ["school.read"])), tag = "school reports",
     responses((status = 200, body = [ReportFile])))]
 async fn list_reports(State(state): State<AppState>, Tenant(org): Tenant) -> AppResult<Json<Vec<ReportFile>>> {
     Ok(Json(service::list(&state.db, org).await?))
@@ -66,7 +66,7 @@ async fn list_reports(State(state): State<AppState>, Tenant(org): Tenant) -> App
 
 /// Ask for a report file (CSV, XLSX or PDF): 202, produced in the background;
 /// its `status` becomes `ready` (or `failed`).
-#[utoipa::path(post, path = "/school/reports", tag = "school reports", request_body = ReportRequest,
+#[utoipa::path(post, path = "/school/reports", security(("bearer" = ["school.write"])), tag = "school reports", request_body = ReportRequest,
     responses((status = 202, body = ReportFile, headers(("Location" = String))), (status = 422, body = Problem)))]
 async fn request_report(
     State(state): State<AppState>,
@@ -81,14 +81,14 @@ async fn request_report(
     Ok(response)
 }
 
-#[utoipa::path(get, path = "/school/reports/{id}", tag = "school reports", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/school/reports/{id}", security(("bearer" = ["school.read"])), tag = "school reports", params(("id" = i64, Path)),
     responses((status = 200, body = ReportFile), (status = 404, body = Problem)))]
 async fn get_report(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Json<ReportFile>> {
     Ok(Json(service::get(&state.db, org, id).await?))
 }
 
 /// The report's file once ready (409 `report_not_ready` before, `report_failed` after a failure).
-#[utoipa::path(get, path = "/school/reports/{id}/file", tag = "school reports", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/school/reports/{id}/file", security(("bearer" = ["school.read"])), tag = "school reports", params(("id" = i64, Path)),
     responses((status = 200, description = "The file"), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn download_report(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Response> {
     let (name, content_type, bytes) = service::download(&state.db, &state.files, org, id).await?;

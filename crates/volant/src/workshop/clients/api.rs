@@ -41,7 +41,7 @@ pub struct ClientsQuery {
 }
 
 /// Search and list clients (a bare array; `Link: rel="next"` while more remain).
-#[utoipa::path(get, path = "/clients", tag = "clients", params(ClientsQuery),
+#[utoipa::path(get, path = "/clients", security(("bearer" = ["workshop.read"])), tag = "clients", params(ClientsQuery),
     responses((status = 200, body = [Client]), (status = 400, body = Problem)))]
 async fn list_clients(
     State(state): State<AppState>,
@@ -55,7 +55,7 @@ async fn list_clients(
     Ok(paged(&client, &uri, page.next_cursor.as_deref(), page.items))
 }
 
-#[utoipa::path(post, path = "/clients", tag = "clients", request_body = ClientInput,
+#[utoipa::path(post, path = "/clients", security(("bearer" = ["workshop.write"])), tag = "clients", request_body = ClientInput,
     responses((status = 201, body = Client, headers(("Location" = String))), (status = 422, body = Problem)))]
 async fn create_client(
     State(state): State<AppState>,
@@ -66,14 +66,14 @@ async fn create_client(
     Ok(created(&format!("/api/v1/clients/{}", client.id), client))
 }
 
-#[utoipa::path(get, path = "/clients/{id}", tag = "clients", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/clients/{id}", security(("bearer" = ["workshop.read"])), tag = "clients", params(("id" = i64, Path)),
     responses((status = 200, body = Client), (status = 404, body = Problem)))]
 async fn get_client(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Json<Client>> {
     Ok(Json(service::get(&state.db, org, id).await?))
 }
 
 /// Replace every field of a client.
-#[utoipa::path(put, path = "/clients/{id}", tag = "clients", params(("id" = i64, Path)), request_body = ClientInput,
+#[utoipa::path(put, path = "/clients/{id}", security(("bearer" = ["workshop.write"])), tag = "clients", params(("id" = i64, Path)), request_body = ClientInput,
     responses((status = 200, body = Client), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn replace_client(
     State(state): State<AppState>,
@@ -85,7 +85,7 @@ async fn replace_client(
 }
 
 /// Delete a client without quotes or vehicle history (409 otherwise).
-#[utoipa::path(delete, path = "/clients/{id}", tag = "clients", params(("id" = i64, Path)),
+#[utoipa::path(delete, path = "/clients/{id}", security(("bearer" = ["workshop.write"])), tag = "clients", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn delete_client(State(state): State<AppState>, actor: Actor, Id(id): Id) -> AppResult<StatusCode> {
     service::delete(&state.db, &actor, id).await?;
@@ -93,7 +93,7 @@ async fn delete_client(State(state): State<AppState>, actor: Actor, Id(id): Id) 
 }
 
 /// The vehicles the client owns today.
-#[utoipa::path(get, path = "/clients/{id}/vehicles", tag = "clients", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/clients/{id}/vehicles", security(("bearer" = ["workshop.read"])), tag = "clients", params(("id" = i64, Path)),
     responses((status = 200, body = [Vehicle]), (status = 404, body = Problem)))]
 async fn client_vehicles(
     State(state): State<AppState>,
@@ -109,7 +109,7 @@ pub struct AssignVehicle {
 }
 
 /// Make the client the vehicle's owner from now on (the previous owner's period ends).
-#[utoipa::path(post, path = "/clients/{id}/vehicles", tag = "clients", params(("id" = i64, Path)), request_body = AssignVehicle,
+#[utoipa::path(post, path = "/clients/{id}/vehicles", security(("bearer" = ["workshop.write"])), tag = "clients", params(("id" = i64, Path)), request_body = AssignVehicle,
     responses((status = 200, body = Ownership), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn assign_vehicle(
     State(state): State<AppState>,
@@ -121,7 +121,7 @@ async fn assign_vehicle(
 }
 
 /// End the client's ownership of the vehicle (sold, scrapped).
-#[utoipa::path(delete, path = "/clients/{id}/vehicles/{vehicle_id}", tag = "clients",
+#[utoipa::path(delete, path = "/clients/{id}/vehicles/{vehicle_id}", security(("bearer" = ["workshop.write"])), tag = "clients",
     params(("id" = i64, Path), ("vehicle_id" = i64, Path)),
     responses((status = 204), (status = 404, body = Problem)))]
 async fn release_vehicle(
@@ -134,7 +134,7 @@ async fn release_vehicle(
 }
 
 /// Everyone who has owned the vehicle, oldest first.
-#[utoipa::path(get, path = "/vehicles/{id}/owners", tag = "clients", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/vehicles/{id}/owners", security(("bearer" = ["workshop.read"])), tag = "clients", params(("id" = i64, Path)),
     responses((status = 200, body = [Ownership]), (status = 404, body = Problem)))]
 async fn vehicle_owners(
     State(state): State<AppState>,

@@ -48,7 +48,7 @@ impl DashboardQuery {
 
 /// KPIs over a period and, optionally, one garage: vehicles per garage, quotes
 /// issued/accepted (rate, amount), alerts by kind, month by month figures, top clients.
-#[utoipa::path(get, path = "/dashboard", tag = "dashboard", params(DashboardQuery),
+#[utoipa::path(get, path = "/dashboard", security(("bearer" = ["workshop.read"])), tag = "dashboard", params(DashboardQuery),
     responses((status = 200, body = Dashboard), (status = 400, body = Problem), (status = 422, body = Problem)))]
 async fn dashboard(
     State(state): State<AppState>,

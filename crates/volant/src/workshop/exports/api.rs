@@ -40,7 +40,7 @@ macro_rules! export_routes {
     ($( ($csv:ident, $xlsx:ident, $path:literal, $query:ty, $tag:literal, $doc:literal, $dataset:expr) ),* $(,)?) => {
         $(
             #[doc = $doc]
-            #[utoipa::path(get, path = concat!("/exports/", $path, ".csv"), tag = "exports", params($query),
+            #[utoipa::path(get, path = concat!("/exports/", $path, ".csv"), tag = "exports", security(("bearer" = ["workshop.read"])), params($query),
                 responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = Problem)))]
             async fn $csv(State(state): State<AppState>, Tenant(org): Tenant, ApiQuery(query): ApiQuery<$query>) -> AppResult<Response> {
                 let make: fn(&$query) -> AppResult<Dataset> = $dataset;
@@ -48,7 +48,7 @@ macro_rules! export_routes {
             }
 
             #[doc = $doc]
-            #[utoipa::path(get, path = concat!("/exports/", $path, ".xlsx"), tag = "exports", params($query),
+            #[utoipa::path(get, path = concat!("/exports/", $path, ".xlsx"), tag = "exports", security(("bearer" = ["workshop.read"])), params($query),
                 responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 400, body = Problem)))]
             async fn $xlsx(State(state): State<AppState>, Tenant(org): Tenant, ApiQuery(query): ApiQuery<$query>) -> AppResult<Response> {
                 let make: fn(&$query) -> AppResult<Dataset> = $dataset;

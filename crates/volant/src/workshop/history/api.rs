@@ -26,7 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Record work done on a vehicle; its mileage becomes a reading and the maintenance it performed starts a new cycle.
-#[utoipa::path(post, path = "/interventions", tag = "service history", request_body = InterventionInput,
+#[utoipa::path(post, path = "/interventions", security(("bearer" = ["interventions.record"])), tag = "service history", request_body = InterventionInput,
     responses((status = 201, body = Intervention, headers(("Location" = String))), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn record_intervention(
     State(state): State<AppState>,
@@ -39,7 +39,7 @@ async fn record_intervention(
 
 /// Complete an intervention under way (`in_progress`): the vehicle leaves the
 /// workshop, the work is dated today and its maintenance counts (409 when already complete).
-#[utoipa::path(post, path = "/interventions/{id}/complete", tag = "service history", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/interventions/{id}/complete", security(("bearer" = ["interventions.record"])), tag = "service history", params(("id" = i64, Path)),
     responses((status = 200, body = Intervention), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn complete_intervention(
     State(state): State<AppState>,
@@ -49,7 +49,7 @@ async fn complete_intervention(
     Ok(Json(service::complete(&state.db, &actor, id).await?))
 }
 
-#[utoipa::path(get, path = "/interventions/{id}", tag = "service history", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/interventions/{id}", security(("bearer" = ["workshop.read"])), tag = "service history", params(("id" = i64, Path)),
     responses((status = 200, body = Intervention), (status = 404, body = Problem)))]
 async fn get_intervention(
     State(state): State<AppState>,
@@ -60,7 +60,7 @@ async fn get_intervention(
 }
 
 /// A vehicle's service history, most recent first.
-#[utoipa::path(get, path = "/vehicles/{id}/interventions", tag = "service history", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/vehicles/{id}/interventions", security(("bearer" = ["workshop.read"])), tag = "service history", params(("id" = i64, Path)),
     responses((status = 200, body = [Intervention]), (status = 404, body = Problem)))]
 async fn vehicle_interventions(
     State(state): State<AppState>,
@@ -71,7 +71,7 @@ async fn vehicle_interventions(
 }
 
 /// Work done for a client (the 100 most recent).
-#[utoipa::path(get, path = "/clients/{id}/interventions", tag = "service history", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/clients/{id}/interventions", security(("bearer" = ["workshop.read"])), tag = "service history", params(("id" = i64, Path)),
     responses((status = 200, body = [Intervention]), (status = 404, body = Problem)))]
 async fn client_interventions(
     State(state): State<AppState>,
@@ -83,7 +83,7 @@ async fn client_interventions(
 }
 
 /// Turn an accepted quote into the intervention, with the lines the client accepted (once).
-#[utoipa::path(post, path = "/quotes/{id}/intervention", tag = "service history", params(("id" = i64, Path)), request_body = FromQuoteInput,
+#[utoipa::path(post, path = "/quotes/{id}/intervention", security(("bearer" = ["interventions.record"])), tag = "service history", params(("id" = i64, Path)), request_body = FromQuoteInput,
     responses((status = 201, body = Intervention), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn intervention_from_quote(
     State(state): State<AppState>,
@@ -96,7 +96,7 @@ async fn intervention_from_quote(
 }
 
 /// A vehicle's odometer readings, oldest first.
-#[utoipa::path(get, path = "/vehicles/{id}/mileage", tag = "service history", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/vehicles/{id}/mileage", security(("bearer" = ["workshop.read"])), tag = "service history", params(("id" = i64, Path)),
     responses((status = 200, body = [MileageReading]), (status = 404, body = Problem)))]
 async fn vehicle_readings(
     State(state): State<AppState>,
@@ -107,7 +107,7 @@ async fn vehicle_readings(
 }
 
 /// Record an odometer reading; lower than the last one only as a correction (409 otherwise).
-#[utoipa::path(post, path = "/vehicles/{id}/mileage", tag = "service history", params(("id" = i64, Path)), request_body = ReadingInput,
+#[utoipa::path(post, path = "/vehicles/{id}/mileage", security(("bearer" = ["interventions.record"])), tag = "service history", params(("id" = i64, Path)), request_body = ReadingInput,
     responses((status = 201, body = MileageReading), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn record_reading(
     State(state): State<AppState>,

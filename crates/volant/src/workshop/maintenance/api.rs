@@ -80,7 +80,7 @@ impl AlertsQuery {
 }
 
 /// Maintenance alerts (a bare array; `Link: rel="next"` while more remain).
-#[utoipa::path(get, path = "/alerts", tag = "maintenance", params(AlertsQuery),
+#[utoipa::path(get, path = "/alerts", security(("bearer" = ["workshop.read"])), tag = "maintenance", params(AlertsQuery),
     responses((status = 200, body = [Alert]), (status = 400, body = Problem)))]
 async fn list_alerts(
     State(state): State<AppState>,
@@ -95,7 +95,7 @@ async fn list_alerts(
 }
 
 /// Acknowledge, resolve, snooze until a date, or reopen an alert (illegal moves are 409).
-#[utoipa::path(post, path = "/alerts/{id}", tag = "maintenance", params(("id" = i64, Path)), request_body = AlertAction,
+#[utoipa::path(post, path = "/alerts/{id}", security(("bearer" = ["workshop.write"])), tag = "maintenance", params(("id" = i64, Path)), request_body = AlertAction,
     responses((status = 200, body = Alert), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn act_on_alert(
     State(state): State<AppState>,
@@ -107,13 +107,13 @@ async fn act_on_alert(
 }
 
 /// The organization's maintenance rules (built-in defaults as changed, and custom rules).
-#[utoipa::path(get, path = "/maintenance/rules", tag = "maintenance", responses((status = 200, body = [Rule])))]
+#[utoipa::path(get, path = "/maintenance/rules", security(("bearer" = ["workshop.read"])), tag = "maintenance", responses((status = 200, body = [Rule])))]
 async fn organization_rules(State(state): State<AppState>, Tenant(org): Tenant) -> AppResult<Json<Vec<Rule>>> {
     Ok(Json(service::organization_rules(&state.db, org).await?))
 }
 
 /// Change an organization rule, or add a custom one (`custom_…`).
-#[utoipa::path(put, path = "/maintenance/rules/{kind}", tag = "maintenance", params(("kind" = String, Path)), request_body = Rule,
+#[utoipa::path(put, path = "/maintenance/rules/{kind}", security(("bearer" = ["workshop.write"])), tag = "maintenance", params(("kind" = String, Path)), request_body = Rule,
     responses((status = 200, body = Rule), (status = 422, body = Problem)))]
 async fn set_organization_rule(
     State(state): State<AppState>,
@@ -126,7 +126,7 @@ async fn set_organization_rule(
 }
 
 /// Where each maintenance rule stands on the vehicle: last done, next due (date, mileage, expected date).
-#[utoipa::path(get, path = "/vehicles/{id}/maintenance", tag = "maintenance", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/vehicles/{id}/maintenance", security(("bearer" = ["workshop.read"])), tag = "maintenance", params(("id" = i64, Path)),
     responses((status = 200, body = VehicleMaintenance), (status = 404, body = Problem)))]
 async fn vehicle_maintenance(
     State(state): State<AppState>,
@@ -137,7 +137,7 @@ async fn vehicle_maintenance(
 }
 
 /// The rules that apply to the vehicle, its overrides marked.
-#[utoipa::path(get, path = "/vehicles/{id}/maintenance/rules", tag = "maintenance", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/vehicles/{id}/maintenance/rules", security(("bearer" = ["workshop.read"])), tag = "maintenance", params(("id" = i64, Path)),
     responses((status = 200, body = [VehicleRule]), (status = 404, body = Problem)))]
 async fn vehicle_rules(
     State(state): State<AppState>,
@@ -153,7 +153,7 @@ fn vehicle_and_kind((id, kind): (String, String)) -> AppResult<(i64, String)> {
 }
 
 /// Override a rule for this vehicle (e.g. its insurance date, a shorter oil interval).
-#[utoipa::path(put, path = "/vehicles/{id}/maintenance/rules/{kind}", tag = "maintenance",
+#[utoipa::path(put, path = "/vehicles/{id}/maintenance/rules/{kind}", security(("bearer" = ["workshop.write"])), tag = "maintenance",
     params(("id" = i64, Path), ("kind" = String, Path)), request_body = Rule,
     responses((status = 200, body = Rule), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn set_vehicle_rule(
@@ -168,7 +168,7 @@ async fn set_vehicle_rule(
 }
 
 /// Remove the vehicle's override: the organization's rule applies again.
-#[utoipa::path(delete, path = "/vehicles/{id}/maintenance/rules/{kind}", tag = "maintenance",
+#[utoipa::path(delete, path = "/vehicles/{id}/maintenance/rules/{kind}", security(("bearer" = ["workshop.write"])), tag = "maintenance",
     params(("id" = i64, Path), ("kind" = String, Path)),
     responses((status = 204), (status = 404, body = Problem)))]
 async fn reset_vehicle_rule(
@@ -182,7 +182,7 @@ async fn reset_vehicle_rule(
 }
 
 /// The vehicle's first registration (for the technical inspection) and insurance expiry.
-#[utoipa::path(put, path = "/vehicles/{id}/service-info", tag = "maintenance", params(("id" = i64, Path)), request_body = ServiceInfo,
+#[utoipa::path(put, path = "/vehicles/{id}/service-info", security(("bearer" = ["workshop.write"])), tag = "maintenance", params(("id" = i64, Path)), request_body = ServiceInfo,
     responses((status = 200, body = ServiceInfo), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn set_service_info(
     State(state): State<AppState>,

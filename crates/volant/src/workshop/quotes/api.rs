@@ -72,7 +72,7 @@ impl QuotesQuery {
 }
 
 /// Quotes, newest first (a bare array; `Link: rel="next"` while more remain).
-#[utoipa::path(get, path = "/quotes", tag = "quotes", params(QuotesQuery),
+#[utoipa::path(get, path = "/quotes", security(("bearer" = ["workshop.read"])), tag = "quotes", params(QuotesQuery),
     responses((status = 200, body = [QuoteSummary]), (status = 400, body = Problem)))]
 async fn list_quotes(
     State(state): State<AppState>,
@@ -87,7 +87,7 @@ async fn list_quotes(
 }
 
 /// Create a draft; it takes the next number of its issue year.
-#[utoipa::path(post, path = "/quotes", tag = "quotes", request_body = QuoteInput,
+#[utoipa::path(post, path = "/quotes", security(("bearer" = ["workshop.write"])), tag = "quotes", request_body = QuoteInput,
     responses((status = 201, body = Quote, headers(("Location" = String))), (status = 422, body = Problem)))]
 async fn create_quote(
     State(state): State<AppState>,
@@ -98,14 +98,14 @@ async fn create_quote(
     Ok(created(&format!("/api/v1/quotes/{}", quote.id), quote))
 }
 
-#[utoipa::path(get, path = "/quotes/{id}", tag = "quotes", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/quotes/{id}", security(("bearer" = ["workshop.read"])), tag = "quotes", params(("id" = i64, Path)),
     responses((status = 200, body = Quote), (status = 404, body = Problem)))]
 async fn get_quote(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Json<Quote>> {
     Ok(Json(service::get(&state.db, org, id).await?))
 }
 
 /// Replace a draft's content (409 once sent).
-#[utoipa::path(put, path = "/quotes/{id}", tag = "quotes", params(("id" = i64, Path)), request_body = QuoteInput,
+#[utoipa::path(put, path = "/quotes/{id}", security(("bearer" = ["workshop.write"])), tag = "quotes", params(("id" = i64, Path)), request_body = QuoteInput,
     responses((status = 200, body = Quote), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn replace_quote(
     State(state): State<AppState>,
@@ -130,7 +130,7 @@ pub fn pdf_response(name: &str, bytes: Vec<u8>, inline: bool) -> Response {
 }
 
 /// The quote as a PDF.
-#[utoipa::path(get, path = "/quotes/{id}/pdf", tag = "quotes", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/quotes/{id}/pdf", security(("bearer" = ["workshop.read"])), tag = "quotes", params(("id" = i64, Path)),
     responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 404, body = Problem)))]
 async fn quote_pdf(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Response> {
     let (name, bytes) = service::pdf(&state.db, org, id).await?;
@@ -147,7 +147,7 @@ pub struct SentQuote {
 }
 
 /// Mark a draft as sent and create the client's share link (a sent quote gets a new link; the old one stops working).
-#[utoipa::path(post, path = "/quotes/{id}/send", tag = "quotes", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/quotes/{id}/send", security(("bearer" = ["workshop.write"])), tag = "quotes", params(("id" = i64, Path)),
     responses((status = 200, body = SentQuote), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn send_quote(
     State(state): State<AppState>,
@@ -168,7 +168,7 @@ pub struct EmailedQuote {
 }
 
 /// Send the quote to the client by e-mail with its PDF and a share link (queued; a draft becomes sent).
-#[utoipa::path(post, path = "/quotes/{id}/email", tag = "quotes", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/quotes/{id}/email", security(("bearer" = ["workshop.write"])), tag = "quotes", params(("id" = i64, Path)),
     responses((status = 202, body = EmailedQuote), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn email_quote(
     State(state): State<AppState>,
@@ -181,7 +181,7 @@ async fn email_quote(
 }
 
 /// Record the client's decision on a sent quote (given by phone or in person).
-#[utoipa::path(post, path = "/quotes/{id}/decision", tag = "quotes", params(("id" = i64, Path)), request_body = DecisionInput,
+#[utoipa::path(post, path = "/quotes/{id}/decision", security(("bearer" = ["workshop.write"])), tag = "quotes", params(("id" = i64, Path)), request_body = DecisionInput,
     responses((status = 200, body = Quote), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn record_decision(
     State(state): State<AppState>,
@@ -193,21 +193,21 @@ async fn record_decision(
 }
 
 /// Copy any quote into a new draft dated today.
-#[utoipa::path(post, path = "/quotes/{id}/duplicate", tag = "quotes", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/quotes/{id}/duplicate", security(("bearer" = ["workshop.write"])), tag = "quotes", params(("id" = i64, Path)),
     responses((status = 201, body = Quote, headers(("Location" = String))), (status = 404, body = Problem)))]
 async fn duplicate_quote(State(state): State<AppState>, actor: Actor, Id(id): Id) -> AppResult<Response> {
     let quote = service::duplicate(&state.db, &actor, id).await?;
     Ok(created(&format!("/api/v1/quotes/{}", quote.id), quote))
 }
 
-#[utoipa::path(get, path = "/workshop/settings", tag = "quotes",
+#[utoipa::path(get, path = "/workshop/settings", security(("bearer" = ["workshop.read"])), tag = "quotes",
     responses((status = 200, body = WorkshopSettings)))]
 async fn get_settings(State(state): State<AppState>, Tenant(org): Tenant) -> AppResult<Json<WorkshopSettings>> {
     Ok(Json(service::settings(&state.db, org).await?))
 }
 
 /// Quote numbering format, validity, line-by-line decisions, default terms and legal mentions.
-#[utoipa::path(put, path = "/workshop/settings", tag = "quotes", request_body = WorkshopSettings,
+#[utoipa::path(put, path = "/workshop/settings", security(("bearer" = ["workshop.write"])), tag = "quotes", request_body = WorkshopSettings,
     responses((status = 200, body = WorkshopSettings), (status = 422, body = Problem)))]
 async fn update_settings(
     State(state): State<AppState>,

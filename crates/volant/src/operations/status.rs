@@ -92,7 +92,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 /// This instance: version, uptime, database and schema, pool, job queue, channels, latest backup.
 ///
 /// Platform operators only (403 for everyone else, organizations' administrators included).
-#[utoipa::path(get, path = "/admin/status", tag = "operations",
+#[utoipa::path(get, path = "/admin/status", security(("bearer" = ["platform"])), tag = "operations",
     responses((status = 200, body = Status), (status = 403, body = crate::platform::error::Problem)))]
 async fn get_status(State(state): State<AppState>, actor: Actor) -> AppResult<Json<Status>> {
     Ok(Json(status(&state, &actor).await?))

@@ -1,0 +1,66 @@
+//! Running the instance: its status for platform operators, the daily backup
+//! and the pruning of finished jobs. Not a business domain: what an operator
+//! (not an organization) looks after.
+
+pub mod status;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::identity::auth::web_pages::{self, Access, Page};
+use crate::identity::roles::Permission;
+use crate::platform::AppState;
+use crate::platform::jobs::{self, JobError, Registry};
+
+const DAILY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// The instance's status (platform operators).
+pub fn api_router() -> OpenApiRouter<AppState> {
+    status::api_router()
+}
+
+/// The status page (platform operators).
+pub fn pages() -> Vec<Page> {
+    web_pages::pages(Access::guarded(Permission::Platform, Permission::Platform), status::web_routes())
+}
+
+/// Finished jobs are kept a week for the admin pages, then deleted; with a backup
+/// folder configured, a consistent backup every day (copied off-site when an
+/// object store is configured), then the retention.
+pub fn register_jobs(registry: &mut Registry, state: &AppState) {
+    let db = state.db.clone();
+    registry
+        .handle("jobs.prune", move |_job| {
+            let db = db.clone();
+            async move {
+                jobs::prune(&db, chrono::Utc::now() - chrono::Duration::days(7)).await?;
+                Ok(())
+            }
+        })
+        .every("jobs.prune", DAILY);
+    let Some(dir) = state.config.backup_dir.clone() else { return };
+    let (db, url, keep) = (state.db.clone(), state.config.database_url.clone(), state.config.backup_keep);
+    let offsite = state.config.object_store_url.is_some().then(|| state.files.clone());
+    registry
+        .handle("ops.backup", move |_job| {
+            let (db, url, dir, offsite) = (db.clone(), url.clone(), dir.clone(), offsite.clone());
+            async move { daily_backup(&db, &url, dir, offsite.as_deref(), keep).await.map_err(JobError) }
+        })
+        .every("ops.backup", DAILY);
+}
+
+#[tracing::instrument(skip_all, err)]
+async fn daily_backup(
+    db: &sea_orm::DatabaseConnection,
+    url: &str,
+    dir: std::path::PathBuf,
+    offsite: Option<&crate::platform::files::FileStore>,
+    keep: std::time::Duration,
+) -> Result<(), String> {
+    use crate::platform::backup;
+    let manifest = backup::backup(db, url, &dir).await?;
+    if let Some(files) = offsite {
+        backup::copy_offsite(files, &dir, &manifest).await?;
+    }
+    let removed = tokio::task::spawn_blocking(move || backup::prune(&dir, keep)).await.map_err(|e| e.to_string())?;
+    removed.map(|_| ())
+}
