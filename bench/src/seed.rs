@@ -460,7 +460,7 @@ const SCHOOL_DAYS_AHEAD: i64 = 30;
 
 /// How many lessons the school holds (a reused database may predate the school).
 pub async fn lesson_count(db: &DatabaseConnection) -> Result<u64, sea_orm::DbErr> {
-    volant::school::entity::lesson::Entity::find().count(db).await
+    volant::school::planning::entity::lesson::Entity::find().count(db).await
 }
 
 /// The driving school of the benchmark's organization: instructors, their cars,
@@ -468,7 +468,10 @@ pub async fn lesson_count(db: &DatabaseConnection) -> Result<u64, sea_orm::DbErr
 /// what is measured, not the booking rules).
 pub async fn seed_school(db: &DatabaseConnection, org: OrgId) -> Result<(), String> {
     use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder, QuerySelect, Set};
-    use volant::school::entity::{availability, candidate, instructor, lesson, training_vehicle};
+    use volant::school::candidates::entity::candidate;
+    use volant::school::cars::entity::training_vehicle;
+    use volant::school::instructors::entity::{availability, instructor};
+    use volant::school::planning::entity::lesson;
     let err = |e: sea_orm::DbErr| e.to_string();
     let now = Utc::now();
     let cars: Vec<i64> = vehicles::Entity::find()
@@ -535,7 +538,7 @@ pub async fn seed_school(db: &DatabaseConnection, org: OrgId) -> Result<(), Stri
             number: Set(format!("B-{n:05}")),
             first_name: Set(first.to_owned()),
             last_name: Set(last.to_owned()),
-            search_name: Set(volant::school::people::candidates::search_name(last, first)),
+            search_name: Set(volant::school::candidates::service::search_name(last, first)),
             email: Set(None),
             phone: Set(None),
             category: Set("B".to_owned()),

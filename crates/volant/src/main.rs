@@ -242,8 +242,9 @@ async fn seed_demo(config: Config) -> Result<(), String> {
 
 async fn reencrypt_fields(config: Config) -> Result<(), String> {
     let state = volant::app::state(config).await.map_err(|e| e.to_string())?;
-    let changed =
-        volant::school::people::candidates::reencrypt_all(&state.db, &state.cipher).await.map_err(|e| e.to_string())?;
+    let changed = volant::school::candidates::service::reencrypt_all(&state.db, &state.cipher)
+        .await
+        .map_err(|e| e.to_string())?;
     tracing::info!(candidates = changed, key = state.cipher.current_key_id(), "sensitive fields re-encrypted");
     Ok(())
 }

@@ -7,7 +7,8 @@ use crate::identity::auth::CurrentUser;
 use crate::identity::roles::Role;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::tenant::OrgId;
-use crate::school::people::{candidates, instructors};
+use crate::school::candidates::service as candidates;
+use crate::school::instructors::service as instructors;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Viewer {

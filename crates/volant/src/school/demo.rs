@@ -10,13 +10,13 @@ use rust_decimal::Decimal;
 use sea_orm::DatabaseConnection;
 
 use super::access::Viewer;
+use super::candidates::progress::Assessment;
+use super::candidates::service::{self as candidates, CandidateFilter, CandidateInput, TheoryStatus};
+use super::cars::service::{self as vehicles, TrainingVehicleInput};
 use super::exams::service::{self as exams, RegistrationInput, SessionInput, SessionKind};
-use super::people::candidates::{self, CandidateFilter, CandidateInput, TheoryStatus};
-use super::people::instructors::{self, Availability, InstructorInput, WeeklySlot};
-use super::people::settings::{self, SchoolSettings};
-use super::people::vehicles::{self, TrainingVehicleInput};
+use super::instructors::service::{self as instructors, Availability, InstructorInput, WeeklySlot};
 use super::planning::service::{self as planning, LessonInput, LessonKind, LessonStatus, OutcomeInput, SAFETY_KINDS};
-use super::progress::Assessment;
+use super::settings::service::{self as settings, SchoolSettings};
 use crate::fleet::vehicles::service::{self as fleet, VehicleFilter};
 use crate::identity::audit::Actor;
 use crate::identity::organizations::service as organizations;

@@ -3,14 +3,17 @@
 //! conflict rules, exams with manual validation.
 
 pub mod access;
+pub mod candidates;
+pub mod cars;
 pub mod demo;
-pub mod entity;
 pub mod exams;
+pub mod instructors;
 pub mod messages;
-pub mod people;
+pub mod model;
 pub mod planning;
-pub mod progress;
+pub mod portal;
 pub mod reports;
+pub mod settings;
 pub mod web;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -24,7 +27,10 @@ use crate::platform::AppState;
 /// `school.planning` (each person sees their own part); instructors record how
 /// lessons went and enter results with `teaching`.
 pub fn api_router() -> OpenApiRouter<AppState> {
-    people::api::router()
+    settings::api::router()
+        .merge(instructors::api::router())
+        .merge(cars::api::router())
+        .merge(candidates::api::router())
         .merge(planning::api::router())
         .merge(exams::api::router())
         .merge(messages::api::router())
@@ -37,13 +43,30 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 pub fn pages() -> Vec<Page> {
     use Permission::{SchoolPlanning, SchoolRead, SchoolWrite, Teaching};
     [
-        web_pages::pages(Access::guarded(SchoolPlanning, SchoolWrite), web::planning_routes()),
-        web_pages::pages(Access::guarded(SchoolWrite, SchoolWrite), web::booking_routes()),
-        web_pages::pages(Access::guarded(SchoolPlanning, SchoolPlanning), web::portal_routes()),
-        web_pages::pages(Access::guarded(SchoolRead, SchoolWrite), web::staff_routes()),
-        web_pages::pages(Access::guarded(Teaching, Teaching), web::result_pages::routes()),
-        web_pages::pages(Access::guarded(SchoolPlanning, Teaching), web::lesson_pages::teaching_routes()),
-        web_pages::secret_link_pages(web::public_routes()),
+        web_pages::pages(Access::guarded(SchoolPlanning, SchoolWrite), planning::web::routes()),
+        web_pages::pages(Access::guarded(SchoolWrite, SchoolWrite), planning::web::booking_routes()),
+        // Everyone with a place in the school: the portal, messages, one's calendar address.
+        web_pages::pages(
+            Access::guarded(SchoolPlanning, SchoolPlanning),
+            [portal::web::routes(), messages::web::routes(), planning::web::calendar_routes()].into_iter().flatten(),
+        ),
+        // The school's files: candidates, instructors, cars, exams, reports (staff).
+        web_pages::pages(
+            Access::guarded(SchoolRead, SchoolWrite),
+            [
+                candidates::web::routes(),
+                exams::web::routes(),
+                reports::web::routes(),
+                instructors::web::routes(),
+                cars::web::routes(),
+                settings::web::routes(),
+            ]
+            .into_iter()
+            .flatten(),
+        ),
+        web_pages::pages(Access::guarded(Teaching, Teaching), exams::web::result_routes()),
+        web_pages::pages(Access::guarded(SchoolPlanning, Teaching), planning::web::teaching_routes()),
+        web_pages::secret_link_pages(planning::web::public_routes()),
     ]
     .into_iter()
     .flatten()

@@ -22,7 +22,7 @@ backend_tests! {
         assert_eq!(created["birth_date"], "2004-05-17");
 
         // The stored row holds ciphertexts only.
-        let row = volant::school::entity::candidate::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
+        let row = volant::school::candidates::entity::candidate::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
         for (stored, plain) in [(&row.id_document_enc, "19AB12345"), (&row.birth_date_enc, "2004-05-17"), (&row.address_enc, "Lilas")] {
             let stored = stored.as_deref().expect("stored");
             assert!(stored.starts_with("v1:"), "{stored}");
@@ -58,16 +58,16 @@ backend_tests! {
         candidate(&app, json!({})).await;
         let old = "test:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
         let rotated = FieldCipher::from_spec(&format!("{},{old}", FieldCipher::generate_spec().unwrap())).unwrap();
-        let before = volant::school::entity::candidate::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
+        let before = volant::school::candidates::entity::candidate::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
         assert!(rotated.is_stale(before.id_document_enc.as_deref().unwrap()));
-        assert_eq!(volant::school::people::candidates::reencrypt_all(&app.db, &rotated).await.unwrap(), 1);
-        let after = volant::school::entity::candidate::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
+        assert_eq!(volant::school::candidates::service::reencrypt_all(&app.db, &rotated).await.unwrap(), 1);
+        let after = volant::school::candidates::entity::candidate::Entity::find_by_id(id).one(&app.db).await.unwrap().unwrap();
         assert!(!rotated.is_stale(after.id_document_enc.as_deref().unwrap()));
         assert_ne!(after.address_enc, before.address_enc);
-        let read = volant::school::people::candidates::get(&app.db, &rotated, app.org, id).await.unwrap();
+        let read = volant::school::candidates::service::get(&app.db, &rotated, app.org, id).await.unwrap();
         assert_eq!((read.id_document_number.as_deref(), read.address.as_deref()), (Some("ROT-1"), Some("1 place du Marché")));
         // Done once: a second run has nothing left to do.
-        assert_eq!(volant::school::people::candidates::reencrypt_all(&app.db, &rotated).await.unwrap(), 0);
+        assert_eq!(volant::school::candidates::service::reencrypt_all(&app.db, &rotated).await.unwrap(), 0);
     }
 
     async fn candidates_are_found_by_name_and_numbered_without_duplicates(app) {

@@ -2,4 +2,6 @@
 //! registrations under eligibility rules, and results validated by hand.
 
 pub mod api;
+pub mod entity;
 pub mod service;
+pub mod web;

@@ -16,6 +16,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::entity::{exam_session, registration, result};
 use crate::identity::audit::{self, Actor};
 use crate::notify::{self, Event, Notice};
 use crate::platform::db::Writer;
@@ -24,10 +25,11 @@ use crate::platform::i18n::{Locale, Msg};
 use crate::platform::tenant::OrgId;
 use crate::platform::validate::Validator;
 use crate::school::access::Viewer;
-use crate::school::entity::{candidate, exam_session, registration, result};
-use crate::school::people::candidates::{self, TheoryStatus};
-use crate::school::people::{instructors, settings};
+use crate::school::candidates::entity::candidate;
+use crate::school::candidates::service::{self as candidates, TheoryStatus};
+use crate::school::instructors::service as instructors;
 use crate::school::planning::service::format_duration;
+use crate::school::settings::service as settings;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -8,14 +8,13 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::service::{self, Author, Message, NewMessage, NewThread, Thread, ThreadSummary};
+use super::service::{self, Message, NewMessage, NewThread, Thread, ThreadSummary, author};
 use crate::identity::audit::Actor;
 use crate::identity::auth::CurrentUser;
 use crate::platform::AppState;
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, Id};
 use crate::platform::http::respond::created;
-use crate::school::access::Viewer;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -25,16 +24,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(unread))
 }
 
-pub async fn author(state: &AppState, current: &CurrentUser) -> AppResult<Author> {
-    let viewer = Viewer::of(&state.db, current).await?;
-    Ok(Author { user_id: current.user.id, name: current.user.display_name.clone(), viewer })
-}
-
 /// The reader's threads, most recent first, with their unread counts.
 #[utoipa::path(get, path = "/school/threads", security(("bearer" = ["school.planning"])), tag = "school messages",
     responses((status = 200, body = [ThreadSummary])))]
 async fn list_threads(State(state): State<AppState>, current: CurrentUser) -> AppResult<Json<Vec<ThreadSummary>>> {
-    let reader = author(&state, &current).await?;
+    let reader = author(&state.db, &current).await?;
     Ok(Json(service::list(&state.db, current.user.org, &reader).await?))
 }
 
@@ -47,7 +41,7 @@ async fn start_thread(
     actor: Actor,
     ApiJson(input): ApiJson<NewThread>,
 ) -> AppResult<Response> {
-    let writer = author(&state, &current).await?;
+    let writer = author(&state.db, &current).await?;
     let thread = service::start(&state.db, &actor, &writer, &input).await?;
     Ok(created(&format!("/api/v1/school/threads/{}", thread.id), thread))
 }
@@ -56,7 +50,7 @@ async fn start_thread(
 #[utoipa::path(get, path = "/school/threads/{id}", security(("bearer" = ["school.planning"])), tag = "school messages", params(("id" = i64, Path)),
     responses((status = 200, body = Thread), (status = 404, body = Problem)))]
 async fn open_thread(State(state): State<AppState>, current: CurrentUser, Id(id): Id) -> AppResult<Json<Thread>> {
-    let reader = author(&state, &current).await?;
+    let reader = author(&state.db, &current).await?;
     Ok(Json(service::open(&state.db, current.user.org, &reader, id).await?))
 }
 
@@ -70,7 +64,7 @@ async fn reply(
     Id(id): Id,
     ApiJson(input): ApiJson<NewMessage>,
 ) -> AppResult<Response> {
-    let writer = author(&state, &current).await?;
+    let writer = author(&state.db, &current).await?;
     let message = service::reply(&state.db, &actor, &writer, id, &input).await?;
     Ok(created(&format!("/api/v1/school/threads/{id}"), message))
 }
@@ -84,6 +78,6 @@ pub struct Unread {
 #[utoipa::path(get, path = "/school/unread", security(("bearer" = ["school.planning"])), tag = "school messages",
     responses((status = 200, body = Unread)))]
 async fn unread(State(state): State<AppState>, current: CurrentUser) -> AppResult<Json<Unread>> {
-    let reader = author(&state, &current).await?;
+    let reader = author(&state.db, &current).await?;
     Ok(Json(Unread { unread: service::unread_total(&state.db, current.user.org, &reader).await? }))
 }

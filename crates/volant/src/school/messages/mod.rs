@@ -2,4 +2,6 @@
 //! e-mail to the other side on each new message.
 
 pub mod api;
+pub mod entity;
 pub mod service;
+pub mod web;

@@ -10,7 +10,9 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::entity::{message, thread, thread_read};
 use crate::identity::audit::Actor;
+use crate::identity::auth::CurrentUser;
 use crate::identity::roles::Role;
 use crate::identity::users::service as users;
 use crate::notify::{self, Event, Notice};
@@ -20,8 +22,9 @@ use crate::platform::i18n::{Locale, Msg};
 use crate::platform::tenant::OrgId;
 use crate::platform::validate::Validator;
 use crate::school::access::Viewer;
-use crate::school::entity::{candidate, message, thread, thread_read};
-use crate::school::people::{candidates, instructors};
+use crate::school::candidates::entity::candidate;
+use crate::school::candidates::service as candidates;
+use crate::school::instructors::service as instructors;
 
 const MAX_BODY: usize = 5000;
 
@@ -88,6 +91,12 @@ pub struct Author {
     pub user_id: i64,
     pub name: String,
     pub viewer: Viewer,
+}
+
+/// The signed-in person as the author of what they write.
+pub async fn author(db: &impl ConnectionTrait, current: &CurrentUser) -> AppResult<Author> {
+    let viewer = Viewer::of(db, current).await?;
+    Ok(Author { user_id: current.user.id, name: current.user.display_name.clone(), viewer })
 }
 
 /// The candidates whose threads a viewer sees (`None`: all of the organization's).

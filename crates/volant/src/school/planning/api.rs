@@ -23,8 +23,8 @@ use crate::platform::http::respond::created;
 use crate::platform::i18n::Msg;
 use crate::platform::proxy::ClientContext;
 use crate::school::access::Viewer;
-use crate::school::people::candidates;
-use crate::school::progress::CompetencyProgress;
+use crate::school::candidates::progress::CompetencyProgress;
+use crate::school::candidates::service as candidates;
 
 /// Lessons (the planning), their outcomes, and each person's own calendar feed,
 /// free slots, bookings and progress.
@@ -134,7 +134,7 @@ async fn progress(
     ApiQuery(query): ApiQuery<CandidateQuery>,
 ) -> AppResult<Json<Vec<CompetencyProgress>>> {
     let (_, candidate_id) = candidate_for(&state, &current, query.candidate_id).await?;
-    Ok(Json(crate::school::progress::grid_of(&state.db, candidate_id).await?))
+    Ok(Json(crate::school::candidates::progress::grid_of(&state.db, candidate_id).await?))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]

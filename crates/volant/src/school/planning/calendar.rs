@@ -9,6 +9,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::entity::calendar_feed;
 use super::service::{self as planning, LessonFilter, LessonStatus};
 use crate::identity::audit::{self, Actor};
 use crate::platform::db::Writer;
@@ -17,7 +18,6 @@ use crate::platform::i18n::{Locale, Msg};
 use crate::platform::secrets::{random_token, token_hash};
 use crate::platform::tenant::OrgId;
 use crate::school::access::Viewer;
-use crate::school::entity::calendar_feed;
 
 /// How far back and ahead a feed reaches.
 const PAST_DAYS: i64 = 30;

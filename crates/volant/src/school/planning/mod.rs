@@ -3,6 +3,8 @@
 
 pub mod api;
 pub mod calendar;
+pub mod entity;
 pub mod reminders;
 pub mod service;
 pub mod slots;
+pub mod web;

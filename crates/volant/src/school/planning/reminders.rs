@@ -9,12 +9,12 @@ use chrono_tz::Tz;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use super::entity::lesson;
 use super::service::{LessonStatus, notify_candidate, view};
 use crate::identity::organizations::service as organizations;
 use crate::platform::db::Writer;
 use crate::platform::error::AppResult;
 use crate::platform::tenant::OrgId;
-use crate::school::entity::lesson;
 
 /// Queues the reminders due at `now`; returns how many were sent.
 pub async fn send_due<C: Writer>(db: &C, now: DateTime<Utc>) -> AppResult<u64> {

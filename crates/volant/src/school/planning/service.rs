@@ -16,6 +16,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::entity::lesson;
 use crate::identity::audit::{self, Actor};
 use crate::identity::organizations::service as organizations;
 use crate::notify::{self, Event, Notice};
@@ -25,8 +26,11 @@ use crate::platform::i18n::{Locale, Msg};
 use crate::platform::tenant::OrgId;
 use crate::platform::validate::Validator;
 use crate::school::access::Viewer;
-use crate::school::entity::{candidate, lesson};
-use crate::school::people::{candidates, instructors, settings, vehicles};
+use crate::school::candidates::entity::candidate;
+use crate::school::candidates::service as candidates;
+use crate::school::cars::service as vehicles;
+use crate::school::instructors::service as instructors;
+use crate::school::settings::service as settings;
 use crate::workshop::maintenance::service::{self as maintenance, AlertFilter, Window};
 
 pub const AUDIT_ENTITY: &str = "lesson";
@@ -179,7 +183,7 @@ pub struct OutcomeInput {
     pub status: Option<LessonStatus>,
     pub notes: Option<String>,
     #[serde(default)]
-    pub progress: Vec<crate::school::progress::Assessment>,
+    pub progress: Vec<crate::school::candidates::progress::Assessment>,
 }
 
 /// A lesson as proposed, with every id resolved.
@@ -895,7 +899,7 @@ pub async fn record_outcome<C: Writer>(
         v.add("status", Msg::new("lesson.outcome_invalid"));
     }
     let notes = v.optional_long_text("notes", input.notes.as_deref(), 5000);
-    v.check("progress", crate::school::progress::check(&input.progress));
+    v.check("progress", crate::school::candidates::progress::check(&input.progress));
     if status == Some(LessonStatus::NoShow) && !input.progress.is_empty() {
         v.add("progress", Msg::new("progress.no_show"));
     }
@@ -923,8 +927,15 @@ pub async fn record_outcome<C: Writer>(
         txn.rollback().await?;
         return Err(not_scheduled());
     }
-    crate::school::progress::record(&txn, actor.org, current.candidate_id, Some(id), actor.user_id, &input.progress)
-        .await?;
+    crate::school::candidates::progress::record(
+        &txn,
+        actor.org,
+        current.candidate_id,
+        Some(id),
+        actor.user_id,
+        &input.progress,
+    )
+    .await?;
     let after = view(&txn, actor.org, find(&txn, actor.org, id).await?).await?;
     audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
     txn.commit().await?;

@@ -8,6 +8,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::entity::lesson;
 use super::service::{self as planning, Lesson, LessonInput, LessonKind, LessonStatus};
 use crate::identity::audit::Actor;
 use crate::identity::organizations::service as organizations;
@@ -16,8 +17,10 @@ use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::Msg;
 use crate::platform::tenant::OrgId;
 use crate::platform::validate::Validator;
-use crate::school::entity::lesson;
-use crate::school::people::{candidates, instructors, settings, vehicles};
+use crate::school::candidates::service as candidates;
+use crate::school::cars::service as vehicles;
+use crate::school::instructors::service as instructors;
+use crate::school::settings::service as settings;
 
 /// How far ahead candidates see free slots.
 pub const DAYS_AHEAD: i64 = 14;

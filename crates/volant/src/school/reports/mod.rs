@@ -3,4 +3,6 @@
 //! CSV, XLSX or PDF files produced in the background.
 
 pub mod api;
+pub mod entity;
 pub mod service;
+pub mod web;

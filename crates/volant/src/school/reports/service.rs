@@ -16,6 +16,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::entity::report;
 use crate::identity::audit::Actor;
 use crate::identity::organizations::service as organizations;
 use crate::notify::{self, Event, Notice};
@@ -29,11 +30,14 @@ use crate::platform::pagination::PageRequest;
 use crate::platform::pdf;
 use crate::platform::tabular::{self, Cell};
 use crate::platform::tenant::OrgId;
-use crate::school::entity::{availability, day_off, lesson, report};
+use crate::school::candidates::service::{self as candidates, CandidateFilter};
+use crate::school::cars::service as vehicles;
 use crate::school::exams::service::{self as exams, ExamType};
-use crate::school::people::candidates::{self, CandidateFilter};
-use crate::school::people::{instructors, settings, vehicles};
+use crate::school::instructors::entity::{availability, day_off};
+use crate::school::instructors::service as instructors;
+use crate::school::planning::entity::lesson;
 use crate::school::planning::service::{LessonKind, LessonStatus};
+use crate::school::settings::service as settings;
 
 /// Longest period a report covers.
 pub const MAX_DAYS: i64 = 366;

@@ -1,0 +1,499 @@
+//! The candidates' files (staff): search, the file (hours forecast, bought and
+//! done; identity; progress on the competency grid; lessons; results), create and edit.
+
+use std::str::FromStr;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{OriginalUri, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{Duration, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use super::progress;
+use crate::fleet::vehicles::web::SelectOption;
+use crate::identity::Tenant;
+use crate::identity::audit::Actor;
+use crate::identity::auth::web_pages::Routes;
+use crate::identity::users::service as users;
+use crate::platform::AppState;
+use crate::platform::charts;
+use crate::platform::error::AppError;
+use crate::platform::http::extract::{ApiQuery, FormBody, Id};
+use crate::platform::i18n::{self, Msg};
+use crate::platform::pagination::{PageRequest, with_cursor};
+use crate::platform::tenant::OrgId;
+use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
+use crate::school::access::Viewer;
+use crate::school::candidates::service::{
+    self as candidates, Candidate, CandidateFilter, CandidateInput, CandidateSummary, TheoryStatus,
+};
+use crate::school::exams::service as exams;
+use crate::school::exams::web::{exam_type_key, result_status_key};
+use crate::school::instructors::service as instructors;
+use crate::school::model::CATEGORIES;
+use crate::school::planning::service::{self as planning, Hours, LessonFilter, format_duration};
+use crate::school::planning::web::status_label_key;
+use crate::school::web::{linked_account, options};
+
+pub fn routes() -> Routes {
+    vec![
+        ("/school/candidates", get(index).post(create)),
+        ("/school/candidates/new", get(new_form)),
+        ("/school/candidates/{id}", get(show)),
+        ("/school/candidates/{id}/edit", get(edit_form).post(update)),
+    ]
+}
+
+/// A candidate as the list shows them.
+#[derive(Debug, Clone)]
+pub struct CandidateRow {
+    pub id: i64,
+    pub number: String,
+    pub name: String,
+    pub category: String,
+    pub theory: String,
+    pub done: String,
+    pub remaining: String,
+}
+
+fn theory_key(status: TheoryStatus) -> &'static str {
+    match status {
+        TheoryStatus::NotStarted => "candidate.theory.not_started",
+        TheoryStatus::InProgress => "candidate.theory.in_progress",
+        TheoryStatus::Passed => "candidate.theory.passed",
+    }
+}
+
+fn row(tr: &i18n::Tr, c: &CandidateSummary) -> CandidateRow {
+    CandidateRow {
+        id: c.id,
+        number: c.number.clone(),
+        name: format!("{} {}", c.last_name, c.first_name),
+        category: c.category.clone(),
+        theory: tr.t(theory_key(c.theory_status)).to_owned(),
+        done: format_duration(c.hours.done_minutes),
+        remaining: signed_duration(c.hours.remaining_minutes),
+    }
+}
+
+fn signed_duration(minutes: i32) -> String {
+    if minutes < 0 { format!("−{}", format_duration(-minutes)) } else { format_duration(minutes) }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "school/candidates/list.html")]
+struct ListPage {
+    page: PageCtx,
+    q: String,
+    candidates: Vec<CandidateRow>,
+    next_url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ListQuery {
+    q: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn index(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    page: PageCtx,
+    ApiQuery(query): ApiQuery<ListQuery>,
+    OriginalUri(uri): OriginalUri,
+) -> WebResult<ListPage> {
+    let request = PageRequest::parse(None, query.cursor.as_deref())?;
+    let q = query.q.unwrap_or_default();
+    let filter = CandidateFilter { q: Some(q.clone()), instructor_id: None };
+    let found = candidates::list(&state.db, org, &filter, request).await?;
+    let next_url = found.next_cursor.as_deref().map(|c| with_cursor(&uri, c));
+    let tr = page.tr;
+    let candidates = found.items.iter().map(|c| row(&tr, c)).collect();
+    Ok(ListPage { page, q, candidates, next_url })
+}
+
+/// A lesson as the file lists it.
+#[derive(Debug, Clone)]
+pub struct LessonLine {
+    pub id: i64,
+    pub when: String,
+    pub instructor: String,
+    pub status: String,
+    pub notes: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResultLine {
+    pub exam: String,
+    pub taken_on: String,
+    pub status: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "school/candidates/show.html")]
+struct ShowPage {
+    page: PageCtx,
+    c: Candidate,
+    theory: String,
+    instructor: String,
+    hours: Vec<(String, String)>,
+    grid: Vec<progress::CompetencyProgress>,
+    grid_chart: String,
+    lessons: Vec<LessonLine>,
+    results: Vec<ResultLine>,
+    account: String,
+}
+
+/// The competency grid as bars, one per competency, in percent.
+pub fn grid_chart(tr: &i18n::Tr, grid: &[progress::CompetencyProgress]) -> String {
+    let labels: Vec<String> = grid.iter().map(|c| c.code.clone()).collect();
+    let values: Vec<i64> = grid.iter().map(|c| c.percent).collect();
+    charts::bars(tr.t("progress.chart"), &labels, &[(tr.t("progress.percent"), values)], |v| format!("{v} %"))
+}
+
+async fn show(State(state): State<AppState>, actor: Actor, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> {
+    let org = actor.org;
+    let c = candidates::get(&state.db, &state.cipher, org, id).await?;
+    let tr = page.tr;
+    let instructor = match c.summary.instructor_id {
+        Some(i) => instructors::get(&state.db, org, i).await.map(|i| i.full_name()).unwrap_or_default(),
+        None => String::new(),
+    };
+    let grid = progress::grid_of(&state.db, id).await?;
+    let now = Utc::now();
+    let filter = LessonFilter {
+        from: Some(now - Duration::days(45)),
+        to: Some(now + Duration::days(15)),
+        candidate_id: Some(id),
+        include_cancelled: true,
+        ..LessonFilter::default()
+    };
+    let mut lessons: Vec<LessonLine> = planning::list(&state.db, org, Viewer::School, &filter)
+        .await?
+        .into_iter()
+        .map(|l| LessonLine {
+            id: l.id,
+            when: format!(
+                "{} {}–{}",
+                i18n::local_time(l.starts_at, "%d/%m/%Y"),
+                i18n::local_time(l.starts_at, "%H:%M"),
+                i18n::local_time(l.ends_at, "%H:%M")
+            ),
+            instructor: l.instructor_name,
+            status: tr.t(status_label_key(l.status)).to_owned(),
+            notes: l.notes.unwrap_or_default(),
+        })
+        .collect();
+    lessons.reverse();
+    let results = exams::list_results(&state.db, &actor, Viewer::School, Some(id))
+        .await?
+        .into_iter()
+        .map(|r| ResultLine {
+            exam: tr.t(exam_type_key(r.exam_type)).to_owned(),
+            taken_on: r.taken_on.format("%d/%m/%Y").to_string(),
+            status: tr.t(result_status_key(r.status)).to_owned(),
+        })
+        .collect();
+    let account = match c.summary.user_id {
+        Some(user) => users::get(&state.db, org, user).await.map(|u| u.email).unwrap_or_default(),
+        None => String::new(),
+    };
+    Ok(ShowPage {
+        theory: tr.t(theory_key(c.summary.theory_status)).to_owned(),
+        instructor,
+        hours: hours_rows(&tr, &c.summary.hours),
+        grid_chart: grid_chart(&tr, &grid),
+        grid,
+        lessons,
+        results,
+        account,
+        c,
+        page,
+    })
+}
+
+/// The form as typed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct CandidateForm {
+    pub number: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub phone: String,
+    pub category: String,
+    pub registered_on: String,
+    pub theory_status: String,
+    pub instructor_id: String,
+    pub forecast_hours: String,
+    pub bought_hours: String,
+    pub id_document_number: String,
+    pub birth_date: String,
+    pub address: String,
+    pub account_email: String,
+}
+
+fn hours_text(minutes: Option<i32>) -> String {
+    minutes.map_or_else(String::new, |m| {
+        let hours = Decimal::new(i64::from(m) * 100 / 60, 2).normalize();
+        hours.to_string().replace('.', ",")
+    })
+}
+
+impl CandidateForm {
+    fn from_candidate(c: &Candidate, account: String) -> Self {
+        let s = &c.summary;
+        Self {
+            number: s.number.clone(),
+            first_name: s.first_name.clone(),
+            last_name: s.last_name.clone(),
+            email: s.email.clone().unwrap_or_default(),
+            phone: s.phone.clone().unwrap_or_default(),
+            category: s.category.clone(),
+            registered_on: s.registered_on.to_string(),
+            theory_status: s.theory_status.as_str().to_owned(),
+            instructor_id: s.instructor_id.map(|i| i.to_string()).unwrap_or_default(),
+            forecast_hours: hours_text(s.hours.forecast_minutes),
+            bought_hours: hours_text(Some(s.hours.bought_minutes)),
+            id_document_number: c.id_document_number.clone().unwrap_or_default(),
+            birth_date: c.birth_date.map(|d| d.to_string()).unwrap_or_default(),
+            address: c.address.clone().unwrap_or_default(),
+            account_email: account,
+        }
+    }
+
+    /// The input, and what the form itself can tell is wrong.
+    async fn to_input(&self, state: &AppState, org: OrgId) -> Result<(CandidateInput, FormErrors), AppError> {
+        let tr = i18n::current();
+        let mut errors = FormErrors::default();
+        let mut minutes = |field: &str, text: &str| -> Option<i32> {
+            let text = text.trim();
+            if text.is_empty() {
+                return None;
+            }
+            match Decimal::from_str(&text.replace(',', ".")).ok().and_then(|h| {
+                use rust_decimal::prelude::ToPrimitive;
+                (h * Decimal::from(60)).round().to_i32()
+            }) {
+                Some(m) => Some(m),
+                None => {
+                    errors.add(field, Msg::new("field.not_a_number").render(tr));
+                    None
+                }
+            }
+        };
+        let forecast_minutes = minutes("forecast_hours", &self.forecast_hours);
+        let bought_minutes = minutes("bought_hours", &self.bought_hours);
+        let mut date = |field: &str, text: &str| -> Option<NaiveDate> {
+            let text = text.trim();
+            if text.is_empty() {
+                return None;
+            }
+            let parsed = text.parse::<NaiveDate>().ok();
+            if parsed.is_none() {
+                errors.add(field, Msg::new("field.date_invalid").render(tr));
+            }
+            parsed
+        };
+        let registered_on = date("registered_on", &self.registered_on);
+        let birth_date = date("birth_date", &self.birth_date);
+        let user_id = linked_account(state, org, &self.account_email, &mut errors).await?;
+        let input = CandidateInput {
+            user_id,
+            number: Some(self.number.clone()),
+            first_name: Some(self.first_name.clone()),
+            last_name: Some(self.last_name.clone()),
+            email: Some(self.email.clone()),
+            phone: Some(self.phone.clone()),
+            category: Some(self.category.clone()).filter(|c| !c.trim().is_empty()),
+            registered_on,
+            theory_status: TheoryStatus::parse(self.theory_status.trim()),
+            instructor_id: self.instructor_id.trim().parse::<i64>().ok(),
+            forecast_minutes,
+            bought_minutes,
+            id_document_number: Some(self.id_document_number.clone()),
+            birth_date,
+            address: Some(self.address.clone()),
+        };
+        Ok((input, errors))
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "school/candidates/form.html")]
+struct FormPage {
+    page: PageCtx,
+    heading: String,
+    action: String,
+    cancel_url: String,
+    form: CandidateForm,
+    errors: FormErrors,
+    categories: Vec<SelectOption>,
+    theory: Vec<SelectOption>,
+    instructors: Vec<SelectOption>,
+}
+
+async fn form_page(
+    state: &AppState,
+    org: OrgId,
+    page: PageCtx,
+    (heading, action, cancel_url): (String, String, String),
+    form: CandidateForm,
+    errors: FormErrors,
+) -> Result<FormPage, AppError> {
+    let tr = page.tr;
+    let categories = CATEGORIES
+        .iter()
+        .map(|c| SelectOption { value: (*c).to_owned(), label: (*c).to_owned(), selected: form.category == *c })
+        .collect();
+    let theory = [TheoryStatus::NotStarted, TheoryStatus::InProgress, TheoryStatus::Passed]
+        .into_iter()
+        .map(|s| SelectOption {
+            value: s.as_str().to_owned(),
+            label: tr.t(theory_key(s)).to_owned(),
+            selected: form.theory_status == s.as_str(),
+        })
+        .collect();
+    let teachers = instructors::list(&state.db, org).await?.into_iter().map(|i| (i.id, i.full_name())).collect();
+    let instructors = options(teachers, form.instructor_id.parse().ok(), tr.t("school.no_instructor"));
+    Ok(FormPage { page, heading, action, cancel_url, form, errors, categories, theory, instructors })
+}
+
+async fn new_form(State(state): State<AppState>, Tenant(org): Tenant, page: PageCtx) -> WebResult<FormPage> {
+    let heading = page.tr.t("candidates.new").to_owned();
+    let form = CandidateForm {
+        category: "B".to_owned(),
+        registered_on: Utc::now().date_naive().to_string(),
+        theory_status: TheoryStatus::NotStarted.as_str().to_owned(),
+        ..CandidateForm::default()
+    };
+    let target = (heading, "/school/candidates".to_owned(), "/school/candidates".to_owned());
+    Ok(form_page(&state, org, page, target, form, FormErrors::default()).await?)
+}
+
+async fn save(
+    state: &AppState,
+    actor: &Actor,
+    id: Option<i64>,
+    form: &CandidateForm,
+) -> Result<Result<Candidate, FormErrors>, AppError> {
+    let (input, errors) = form.to_input(state, actor.org).await?;
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let saved = match id {
+        Some(id) => candidates::update(&state.db, &state.cipher, actor, id, &input).await,
+        None => candidates::create(&state.db, &state.cipher, actor, &input).await,
+    };
+    match saved {
+        Ok(candidate) => Ok(Ok(candidate)),
+        Err(err) => Ok(Err(FormErrors::from_app_error(err)?)),
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    actor: Actor,
+    page: PageCtx,
+    FormBody(form): FormBody<CandidateForm>,
+) -> WebResult<Response> {
+    match save(&state, &actor, None, &form).await? {
+        Ok(c) => {
+            let message = i18n::current().format("candidates.created", &[("name", &c.summary.full_name())]);
+            Ok(redirect_with_flash(&format!("/school/candidates/{}", c.summary.id), "success", &message))
+        }
+        Err(errors) => {
+            let heading = page.tr.t("candidates.new").to_owned();
+            let target = (heading, "/school/candidates".to_owned(), "/school/candidates".to_owned());
+            Ok(unprocessable(form_page(&state, actor.org, page, target, form, errors).await?))
+        }
+    }
+}
+
+async fn edit_form(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    page: PageCtx,
+    Id(id): Id,
+) -> WebResult<FormPage> {
+    let c = candidates::get(&state.db, &state.cipher, org, id).await?;
+    let account = match c.summary.user_id {
+        Some(user) => users::get(&state.db, org, user).await.map(|u| u.email).unwrap_or_default(),
+        None => String::new(),
+    };
+    let heading = page.tr.f("candidates.edit", "name", &c.summary.full_name());
+    let target = (heading, format!("/school/candidates/{id}/edit"), format!("/school/candidates/{id}"));
+    let form = CandidateForm::from_candidate(&c, account);
+    Ok(form_page(&state, org, page, target, form, FormErrors::default()).await?)
+}
+
+async fn update(
+    State(state): State<AppState>,
+    actor: Actor,
+    page: PageCtx,
+    Id(id): Id,
+    FormBody(form): FormBody<CandidateForm>,
+) -> WebResult<Response> {
+    match save(&state, &actor, Some(id), &form).await? {
+        Ok(_) => Ok(redirect_with_flash(
+            &format!("/school/candidates/{id}"),
+            "success",
+            i18n::current().text("candidates.saved"),
+        )),
+        Err(errors) => {
+            let c = candidates::summary_of(&state.db, actor.org, id).await?;
+            let heading = page.tr.f("candidates.edit", "name", &c.full_name());
+            let target = (heading, format!("/school/candidates/{id}/edit"), format!("/school/candidates/{id}"));
+            Ok(unprocessable(form_page(&state, actor.org, page, target, form, errors).await?).into_response())
+        }
+    }
+}
+
+/// Candidates to choose from (the first 500 matching, by id), sorted by name.
+pub(crate) async fn candidate_list(
+    state: &AppState,
+    org: OrgId,
+    filter: &CandidateFilter,
+) -> Result<Vec<(i64, String)>, AppError> {
+    let mut people: Vec<(i64, String)> = candidates::list(&state.db, org, filter, PageRequest::first(500))
+        .await?
+        .items
+        .into_iter()
+        .map(|c| (c.id, format!("{} {} ({})", c.last_name, c.first_name, c.number)))
+        .collect();
+    people.sort_by_key(|p| p.1.to_lowercase());
+    Ok(people)
+}
+
+pub(crate) fn hours_rows(tr: &i18n::Tr, h: &Hours) -> Vec<(String, String)> {
+    let mut rows = Vec::new();
+    if let Some(forecast) = h.forecast_minutes {
+        rows.push((tr.t("hours.forecast").to_owned(), format_duration(forecast)));
+    }
+    rows.push((tr.t("hours.bought").to_owned(), format_duration(h.bought_minutes)));
+    rows.push((tr.t("hours.done").to_owned(), format_duration(h.done_minutes)));
+    rows.push((tr.t("hours.scheduled").to_owned(), format_duration(h.scheduled_minutes)));
+    if h.due_minutes > 0 {
+        rows.push((tr.t("hours.due").to_owned(), format_duration(h.due_minutes)));
+    }
+    let remaining = if h.remaining_minutes < 0 {
+        format!("−{}", format_duration(-h.remaining_minutes))
+    } else {
+        format_duration(h.remaining_minutes)
+    };
+    rows.push((tr.t("hours.remaining").to_owned(), remaining));
+    rows
+}
+
+/// The label of a level of the competency grid.
+pub fn level_key(level: &i16) -> &'static str {
+    match level {
+        0 => "progress.level0",
+        1 => "progress.level1",
+        2 => "progress.level2",
+        _ => "progress.level3",
+    }
+}

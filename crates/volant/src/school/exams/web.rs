@@ -1,0 +1,398 @@
+//! Exam pages (staff): sessions and their registrations, results to enter and to
+//! validate by hand, pass rates per instructor; and the results page of
+//! instructors (their candidates' results and those they entered).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::{get, post};
+use chrono::{Datelike, NaiveDate, NaiveTime, Utc};
+use serde::Deserialize;
+
+use super::service::{
+    self as exams, ExamType, Outcome, RegistrationInput, ResultInput, ResultStatus, SessionInput, SessionKind,
+};
+use crate::fleet::vehicles::web::SelectOption;
+use crate::identity::audit::Actor;
+use crate::identity::auth::CurrentUser;
+use crate::identity::auth::web_pages::Routes;
+use crate::platform::AppState;
+use crate::platform::charts;
+use crate::platform::error::AppError;
+use crate::platform::http::extract::{FormBody, Id};
+use crate::platform::i18n::{self, Msg};
+use crate::platform::tenant::OrgId;
+use crate::platform::web::{PageCtx, WebResult, redirect_with_flash};
+use crate::school::access::Viewer;
+use crate::school::candidates::service::{self as candidates, CandidateFilter};
+use crate::school::candidates::web::candidate_list;
+use crate::school::planning::web::{local_instant, zone_of};
+use crate::school::web::{options, refusal_flash};
+
+pub fn routes() -> Routes {
+    vec![
+        ("/school/exams", get(index)),
+        ("/school/exams/sessions", post(create_session)),
+        ("/school/exams/sessions/{id}", get(session)),
+        ("/school/exams/sessions/{id}/registrations", post(register)),
+        ("/school/exams/results", post(enter_result)),
+        ("/school/exams/results/{id}/validate", post(validate)),
+    ]
+}
+
+/// Exam results for instructors: those of their candidates and those they
+/// entered, to validate (someone else's, with four-eyes) or to enter.
+pub fn result_routes() -> Routes {
+    vec![
+        ("/school/results", get(results_index).post(results_enter)),
+        ("/school/results/{id}/validate", post(results_validate)),
+    ]
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub id: i64,
+    pub when: String,
+    pub kind: String,
+    pub centre: String,
+    pub seats: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "school/exams/list.html")]
+struct ExamsPage {
+    page: PageCtx,
+    sessions: Vec<SessionRow>,
+    results: Vec<ResultRow>,
+    candidates: Vec<SelectOption>,
+    rates_chart: String,
+    rates: Vec<(String, String, String)>,
+}
+
+fn session_kind_key(kind: SessionKind) -> &'static str {
+    match kind {
+        SessionKind::Theory => "exam.type_theory",
+        SessionKind::Practical => "exam.type_practical",
+    }
+}
+
+async fn candidate_options(state: &AppState, org: OrgId) -> Result<Vec<SelectOption>, AppError> {
+    let people = candidate_list(state, org, &CandidateFilter::default()).await?;
+    Ok(options(people, None, i18n::current().text("school.choose")))
+}
+
+async fn index(State(state): State<AppState>, actor: Actor, page: PageCtx) -> WebResult<ExamsPage> {
+    let org = actor.org;
+    let tr = page.tr;
+    let sessions = exams::list_sessions(&state.db, org)
+        .await?
+        .into_iter()
+        .map(|s| SessionRow {
+            id: s.id,
+            when: i18n::local_time(s.starts_at, "%d/%m/%Y %H:%M"),
+            kind: tr.t(session_kind_key(s.kind)).to_owned(),
+            centre: s.centre,
+            seats: format!("{} / {}", s.registered, s.seats),
+        })
+        .collect();
+    let results = result_rows(&state, &actor, Viewer::School, &tr, 50).await?;
+    let today = Utc::now().date_naive();
+    let from = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
+    let pass_rates = exams::pass_rates(&state.db, org, from, today).await?;
+    let labels: Vec<String> = pass_rates
+        .iter()
+        .map(|r| format!("{} · {}", r.instructor_name.clone().unwrap_or_default(), tr.t(exam_type_key(r.exam_type))))
+        .collect();
+    let values: Vec<i64> = pass_rates.iter().map(|r| r.rate_percent.unwrap_or(0)).collect();
+    let rates_chart =
+        charts::bars(tr.t("report.pass_rates"), &labels, &[(tr.t("report.rate"), values)], |v| format!("{v} %"));
+    let rates = pass_rates
+        .iter()
+        .zip(labels)
+        .map(|(r, label)| {
+            (
+                label,
+                format!("{} / {}", r.passed, r.passed + r.failed),
+                r.rate_percent.map_or("—".into(), |p| format!("{p} %")),
+            )
+        })
+        .collect();
+    let candidates = candidate_options(&state, org).await?;
+    Ok(ExamsPage { page, sessions, results, candidates, rates_chart, rates })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct SessionForm {
+    kind: String,
+    date: String,
+    time: String,
+    centre: String,
+    seats: String,
+}
+
+async fn create_session(
+    State(state): State<AppState>,
+    actor: Actor,
+    FormBody(form): FormBody<SessionForm>,
+) -> WebResult<Response> {
+    let zone = zone_of(&state, actor.org).await?;
+    let day = form.date.trim().parse::<NaiveDate>().ok();
+    let time = NaiveTime::parse_from_str(form.time.trim(), "%H:%M").ok();
+    let starts_at = day.zip(time).and_then(|(d, t)| local_instant(zone, d, t)).map(|t| t.fixed_offset());
+    let input = SessionInput {
+        kind: match form.kind.as_str() {
+            "theory" => Some(SessionKind::Theory),
+            "practical" => Some(SessionKind::Practical),
+            _ => None,
+        },
+        starts_at,
+        centre: Some(form.centre.clone()),
+        seats: form.seats.trim().parse().ok(),
+    };
+    match exams::create_session(&state.db, &actor, &input).await {
+        Ok(s) => Ok(redirect_with_flash(
+            &format!("/school/exams/sessions/{}", s.id),
+            "success",
+            i18n::current().text("exam.session_created"),
+        )),
+        Err(err) => refusal_flash("/school/exams", err),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "school/exams/session.html")]
+struct SessionPage {
+    page: PageCtx,
+    title: String,
+    seats: String,
+    registrations: Vec<(String, String)>,
+    candidates: Vec<SelectOption>,
+    id: i64,
+}
+
+async fn session(State(state): State<AppState>, actor: Actor, page: PageCtx, Id(id): Id) -> WebResult<SessionPage> {
+    let s = exams::get_session(&state.db, actor.org, id).await?;
+    let tr = page.tr;
+    let title = format!(
+        "{} · {} · {}",
+        tr.t(session_kind_key(s.kind)),
+        i18n::local_time(s.starts_at, "%d/%m/%Y %H:%M"),
+        s.centre
+    );
+    let registrations = exams::registrations(&state.db, actor.org, id)
+        .await?
+        .into_iter()
+        .map(|r| (r.candidate_name, i18n::local_time(r.registered_at, "%d/%m/%Y")))
+        .collect();
+    let candidates = candidate_options(&state, actor.org).await?;
+    Ok(SessionPage { page, title, seats: format!("{} / {}", s.registered, s.seats), registrations, candidates, id })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct CandidateForm {
+    candidate_id: String,
+}
+
+async fn register(
+    State(state): State<AppState>,
+    actor: Actor,
+    Id(id): Id,
+    FormBody(form): FormBody<CandidateForm>,
+) -> WebResult<Response> {
+    let back = format!("/school/exams/sessions/{id}");
+    let input = RegistrationInput { candidate_id: form.candidate_id.trim().parse().ok() };
+    match exams::register(&state.db, &actor, id, &input).await {
+        Ok(r) => Ok(redirect_with_flash(
+            &back,
+            "success",
+            &i18n::current().format("exam.registered", &[("name", &r.candidate_name)]),
+        )),
+        Err(err) => refusal_flash(&back, err),
+    }
+}
+
+async fn enter_result(
+    State(state): State<AppState>,
+    actor: Actor,
+    FormBody(form): FormBody<ResultForm>,
+) -> WebResult<Response> {
+    let input = match form.to_input() {
+        Ok(input) => input,
+        Err(err) => return refusal_flash("/school/exams", err),
+    };
+    match exams::enter_result(&state.db, &actor, &input).await {
+        Ok(_) => Ok(redirect_with_flash("/school/exams", "success", i18n::current().text("exam.result_entered"))),
+        Err(err) => refusal_flash("/school/exams", err),
+    }
+}
+
+async fn validate(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    actor: Actor,
+    Id(id): Id,
+) -> WebResult<Response> {
+    let viewer = Viewer::of(&state.db, &current).await?;
+    match exams::validate_result(&state.db, &actor, viewer, id).await {
+        Ok(_) => Ok(redirect_with_flash("/school/exams", "success", i18n::current().text("exam.validated"))),
+        Err(err) => refusal_flash("/school/exams", err),
+    }
+}
+
+pub(crate) fn exam_type_key(exam: exams::ExamType) -> &'static str {
+    match exam {
+        exams::ExamType::Theory => "exam.type_theory",
+        exams::ExamType::Practical => "exam.type_practical",
+        exams::ExamType::Final => "exam.type_final",
+    }
+}
+
+pub(crate) fn result_status_key(status: ResultStatus) -> &'static str {
+    match status {
+        ResultStatus::Pending => "exam.status_pending",
+        ResultStatus::Passed => "exam.outcome_passed",
+        ResultStatus::Failed => "exam.outcome_failed",
+    }
+}
+
+/// An exam result as the pages list it.
+#[derive(Debug, Clone)]
+pub struct ResultRow {
+    pub id: i64,
+    pub candidate: String,
+    pub exam: String,
+    pub outcome: String,
+    pub taken_on: String,
+    pub status: String,
+    pub pending: bool,
+    /// Entered by the reader under four-eyes: someone else validates it.
+    pub own: bool,
+}
+
+/// The latest results the viewer may see (at most `limit`), with candidates' names in one query.
+pub(crate) async fn result_rows(
+    state: &AppState,
+    actor: &Actor,
+    viewer: Viewer,
+    tr: &i18n::Tr,
+    limit: usize,
+) -> Result<Vec<ResultRow>, AppError> {
+    let results = exams::list_results(&state.db, actor, viewer, None).await?;
+    let mut ids: Vec<i64> = results.iter().take(limit).map(|r| r.candidate_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let names = candidates::names_of(&state.db, &ids).await?;
+    Ok(results
+        .iter()
+        .take(limit)
+        .map(|r| ResultRow {
+            id: r.id,
+            candidate: names.get(&r.candidate_id).cloned().unwrap_or_default(),
+            exam: tr.t(exam_type_key(r.exam_type)).to_owned(),
+            outcome: tr
+                .t(if r.outcome == Outcome::Passed { "exam.outcome_passed" } else { "exam.outcome_failed" })
+                .to_owned(),
+            taken_on: r.taken_on.format("%d/%m/%Y").to_string(),
+            status: tr.t(result_status_key(r.status)).to_owned(),
+            pending: r.status == ResultStatus::Pending,
+            own: r.four_eyes && actor.user_id == Some(r.entered_by),
+        })
+        .collect())
+}
+
+/// The result-entry form as typed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ResultForm {
+    candidate_id: String,
+    exam_type: String,
+    outcome: String,
+    score: String,
+    taken_on: String,
+    notes: String,
+}
+
+impl ResultForm {
+    /// The input; a score that is not a number is refused rather than dropped.
+    pub(crate) fn to_input(&self) -> Result<ResultInput, AppError> {
+        let score = self.score.trim();
+        let parsed = score.parse().ok();
+        if !score.is_empty() && parsed.is_none() {
+            return Err(AppError::validation("score", Msg::new("field.not_a_number")));
+        }
+        Ok(ResultInput {
+            candidate_id: self.candidate_id.trim().parse().ok(),
+            registration_id: None,
+            exam_type: ExamType::parse(self.exam_type.trim()),
+            outcome: Outcome::parse(self.outcome.trim()),
+            score: parsed,
+            notes: Some(self.notes.clone()),
+            taken_on: self.taken_on.trim().parse().ok(),
+            instructor_id: None,
+        })
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "school/exams/results.html")]
+struct ResultsPage {
+    page: PageCtx,
+    rows: Vec<ResultRow>,
+    may_validate: bool,
+    candidates: Vec<SelectOption>,
+}
+
+async fn results_index(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    actor: Actor,
+    page: PageCtx,
+) -> WebResult<ResultsPage> {
+    let viewer = Viewer::of(&state.db, &current).await?;
+    let tr = page.tr;
+    let may_validate = matches!(viewer, Viewer::School | Viewer::Instructor(_)) && page.can_see_planning;
+    let rows = result_rows(&state, &actor, viewer, &tr, 100).await?;
+    // The staff choose among every candidate, an instructor among their own; anyone
+    // else (an instructor without a file yet) among none.
+    let people = match viewer {
+        Viewer::School => candidate_list(&state, current.user.org, &CandidateFilter::default()).await?,
+        Viewer::Instructor(id) => {
+            let filter = CandidateFilter { q: None, instructor_id: Some(id) };
+            candidate_list(&state, current.user.org, &filter).await?
+        }
+        Viewer::Candidate(_) | Viewer::Nobody => Vec::new(),
+    };
+    let candidates = options(people, None, tr.t("school.choose"));
+    Ok(ResultsPage { page, rows, may_validate, candidates })
+}
+
+async fn results_enter(
+    State(state): State<AppState>,
+    actor: Actor,
+    FormBody(form): FormBody<ResultForm>,
+) -> WebResult<Response> {
+    let input = match form.to_input() {
+        Ok(input) => input,
+        Err(err) => return refusal_flash("/school/results", err),
+    };
+    match exams::enter_result(&state.db, &actor, &input).await {
+        Ok(_) => Ok(redirect_with_flash("/school/results", "success", i18n::current().text("exam.result_entered"))),
+        Err(err) => refusal_flash("/school/results", err),
+    }
+}
+
+async fn results_validate(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    actor: Actor,
+    Id(id): Id,
+) -> WebResult<Response> {
+    let viewer = Viewer::of(&state.db, &current).await?;
+    match exams::validate_result(&state.db, &actor, viewer, id).await {
+        Ok(_) => Ok(redirect_with_flash("/school/results", "success", i18n::current().text("exam.validated"))),
+        Err(err) => refusal_flash("/school/results", err),
+    }
+}

@@ -1,0 +1,80 @@
+//! JSON API for the school's instructors and their availability.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::Response;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::service::{self as instructors, Availability, Instructor, InstructorInput};
+use crate::identity::Tenant;
+use crate::identity::audit::Actor;
+use crate::platform::AppState;
+use crate::platform::error::{AppResult, Problem};
+use crate::platform::http::extract::{ApiJson, Id};
+use crate::platform::http::respond::created;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_instructors, create_instructor))
+        .routes(routes!(get_instructor, update_instructor))
+        .routes(routes!(get_availability, set_availability))
+}
+
+#[utoipa::path(get, path = "/school/instructors", security(("bearer" = ["school.read"])), tag = "school",
+    responses((status = 200, body = [Instructor])))]
+async fn list_instructors(State(state): State<AppState>, Tenant(org): Tenant) -> AppResult<Json<Vec<Instructor>>> {
+    Ok(Json(instructors::list(&state.db, org).await?))
+}
+
+#[utoipa::path(post, path = "/school/instructors", security(("bearer" = ["school.write"])), tag = "school", request_body = InstructorInput,
+    responses((status = 201, body = Instructor, headers(("Location" = String))), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_instructor(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(input): ApiJson<InstructorInput>,
+) -> AppResult<Response> {
+    let instructor = instructors::create(&state.db, &actor, &input).await?;
+    Ok(created(&format!("/api/v1/school/instructors/{}", instructor.id), instructor))
+}
+
+#[utoipa::path(get, path = "/school/instructors/{id}", security(("bearer" = ["school.read"])), tag = "school", params(("id" = i64, Path)),
+    responses((status = 200, body = Instructor), (status = 404, body = Problem)))]
+async fn get_instructor(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Json<Instructor>> {
+    Ok(Json(instructors::get(&state.db, org, id).await?))
+}
+
+/// Replace every field of an instructor.
+#[utoipa::path(put, path = "/school/instructors/{id}", security(("bearer" = ["school.write"])), tag = "school", params(("id" = i64, Path)), request_body = InstructorInput,
+    responses((status = 200, body = Instructor), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update_instructor(
+    State(state): State<AppState>,
+    actor: Actor,
+    Id(id): Id,
+    ApiJson(input): ApiJson<InstructorInput>,
+) -> AppResult<Json<Instructor>> {
+    Ok(Json(instructors::update(&state.db, &actor, id, &input).await?))
+}
+
+/// The instructor's weekly availability (school's local time) and coming days off.
+#[utoipa::path(get, path = "/school/instructors/{id}/availability", security(("bearer" = ["school.read"])), tag = "school", params(("id" = i64, Path)),
+    responses((status = 200, body = Availability), (status = 404, body = Problem)))]
+async fn get_availability(
+    State(state): State<AppState>,
+    Tenant(org): Tenant,
+    Id(id): Id,
+) -> AppResult<Json<Availability>> {
+    Ok(Json(instructors::availability(&state.db, org, id).await?))
+}
+
+/// Replace the instructor's week and coming days off.
+#[utoipa::path(put, path = "/school/instructors/{id}/availability", security(("bearer" = ["school.write"])), tag = "school", params(("id" = i64, Path)), request_body = Availability,
+    responses((status = 200, body = Availability), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn set_availability(
+    State(state): State<AppState>,
+    actor: Actor,
+    Id(id): Id,
+    ApiJson(input): ApiJson<Availability>,
+) -> AppResult<Json<Availability>> {
+    Ok(Json(instructors::set_availability(&state.db, &actor, id, &input).await?))
+}

@@ -1,0 +1,662 @@
+//! Planning pages (French UI): the planning board (a week per instructor, car or
+//! candidate, booking from a free slot), the booking form, a lesson's page (for
+//! its instructor, or the staff, once it has begun: the form recording how it
+//! went with the progress on the competency grid), and the calendar feeds.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use super::service::{
+    self as planning, CancelInput, Lesson, LessonFilter, LessonInput, LessonKind, LessonStatus, OutcomeInput,
+};
+use crate::fleet::vehicles::web::SelectOption;
+use crate::identity::audit::Actor;
+use crate::identity::auth::CurrentUser;
+use crate::identity::auth::web_pages::Routes;
+use crate::identity::organizations::service as organizations;
+use crate::platform::AppState;
+use crate::platform::error::AppError;
+use crate::platform::http::extract::{ApiQuery, FormBody, Id};
+use crate::platform::i18n::{self, Msg};
+use crate::platform::tenant::OrgId;
+use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
+use crate::school::access::Viewer;
+use crate::school::candidates::progress::{self, Assessment, CompetencyProgress};
+use crate::school::candidates::service::CandidateFilter;
+use crate::school::candidates::web::candidate_list;
+use crate::school::cars::service as vehicles;
+use crate::school::instructors::service as instructors;
+use crate::school::web::{options, refusal_flash};
+
+/// The hours the planning board shows.
+const FIRST_HOUR: u32 = 7;
+const LAST_HOUR: u32 = 20;
+
+/// The planning board and a lesson's page: everyone with a place in the school
+/// reads them (each sees their own lessons).
+pub fn routes() -> Routes {
+    vec![
+        ("/school/planning", get(planning_board)),
+        ("/school/lessons/{id}", get(show)),
+        ("/school/lessons/{id}/move", post(move_lesson)),
+    ]
+}
+
+/// Booking and cancelling lessons (the staff): the booking form lists every
+/// candidate, instructor and training car, so reading it needs the right to book.
+pub fn booking_routes() -> Routes {
+    vec![
+        ("/school/lessons/new", get(new_lesson)),
+        ("/school/lessons", post(book_lesson)),
+        ("/school/lessons/{id}/cancel", post(cancel_lesson)),
+    ]
+}
+
+/// What instructors post.
+pub fn teaching_routes() -> Routes {
+    vec![("/school/lessons/{id}/outcome", post(record))]
+}
+
+/// One's own calendar address (instructors and candidates).
+pub fn calendar_routes() -> Routes {
+    vec![("/calendar-feed", post(calendar_address))]
+}
+
+/// Open routes: the calendar feeds (the address's secret is the credential).
+pub fn public_routes() -> Routes {
+    vec![("/calendar/{file}", get(calendar_feed))]
+}
+
+async fn calendar_feed(State(state): State<AppState>, Path(file): Path<String>) -> Result<Response, AppError> {
+    let token = file.strip_suffix(".ics").unwrap_or(&file);
+    if token.len() > 100 || !token.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(AppError::NotFound);
+    }
+    let body = crate::school::planning::calendar::render(&state.db, token).await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "private, max-age=300"),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+pub(crate) async fn zone_of(state: &AppState, org: OrgId) -> Result<Tz, AppError> {
+    Ok(organizations::get(&state.db, org).await?.time_zone.parse::<Tz>().unwrap_or(chrono_tz::Europe::Paris))
+}
+
+pub(crate) fn local_instant(zone: Tz, day: NaiveDate, time: NaiveTime) -> Option<DateTime<Utc>> {
+    zone.from_local_datetime(&day.and_time(time)).earliest().map(|t| t.with_timezone(&Utc))
+}
+
+/// A lesson as a cell of the board shows it.
+#[derive(Debug, Clone)]
+pub struct LessonCard {
+    pub id: i64,
+    pub time: String,
+    pub candidate: String,
+    pub detail: String,
+    pub kind: String,
+    pub status: &'static str,
+}
+
+#[derive(Debug, Clone)]
+pub struct Cell {
+    pub lessons: Vec<LessonCard>,
+    /// The booking form for this hour, when it is free and the viewer books.
+    pub book_url: Option<String>,
+    pub label: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Day {
+    pub label: String,
+    pub is_today: bool,
+}
+
+pub(crate) fn kind_label(tr: &i18n::Tr, kind: LessonKind) -> String {
+    tr.t(match kind {
+        LessonKind::Driving => "lesson.kind.driving",
+        LessonKind::Theory => "lesson.kind.theory",
+        LessonKind::MockExam => "lesson.kind.mock_exam",
+    })
+    .to_owned()
+}
+
+pub(crate) fn status_label_key(status: LessonStatus) -> &'static str {
+    match status {
+        LessonStatus::Scheduled => "lesson.status.scheduled",
+        LessonStatus::Done => "lesson.status.done",
+        LessonStatus::Cancelled => "lesson.status.cancelled",
+        LessonStatus::NoShow => "lesson.status.no_show",
+    }
+}
+
+fn card(tr: &i18n::Tr, l: &Lesson) -> LessonCard {
+    let detail = match &l.vehicle_label {
+        Some(car) => format!("{} · {car}", l.instructor_name),
+        None => l.instructor_name.clone(),
+    };
+    LessonCard {
+        id: l.id,
+        time: format!("{}–{}", i18n::local_time(l.starts_at, "%H:%M"), i18n::local_time(l.ends_at, "%H:%M")),
+        candidate: l.candidate_name.clone(),
+        detail,
+        kind: kind_label(tr, l.kind),
+        status: l.status.as_str(),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct BoardQuery {
+    week: Option<String>,
+    instructor_id: Option<String>,
+    vehicle_id: Option<String>,
+    candidate_id: Option<String>,
+}
+
+fn id_param(value: Option<&str>) -> Option<i64> {
+    value.and_then(|v| v.trim().parse::<i64>().ok()).filter(|id| *id > 0)
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "school/planning/board.html")]
+struct BoardPage {
+    page: PageCtx,
+    title: String,
+    days: Vec<Day>,
+    /// One row per hour: its label and a cell per day.
+    rows: Vec<(String, Vec<Cell>)>,
+    filters: Vec<(&'static str, &'static str, Vec<SelectOption>)>,
+    week: String,
+    previous_week: String,
+    next_week: String,
+    this_week: String,
+    can_book: bool,
+}
+
+/// The school's people and cars to choose from (the first 500 candidates by id).
+async fn choices(
+    state: &AppState,
+    org: OrgId,
+) -> Result<(Vec<(i64, String)>, Vec<(i64, String)>, Vec<(i64, String)>), AppError> {
+    let teachers = instructors::list(&state.db, org)
+        .await?
+        .into_iter()
+        .filter(|i| i.active)
+        .map(|i| (i.id, i.full_name()))
+        .collect();
+    let cars = vehicles::list(&state.db, org)
+        .await?
+        .into_iter()
+        .filter(|v| v.active)
+        .map(|v| (v.vehicle_id, v.label()))
+        .collect();
+    let people = candidate_list(state, org, &CandidateFilter::default()).await?;
+    Ok((teachers, cars, people))
+}
+
+async fn planning_board(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    page: PageCtx,
+    ApiQuery(query): ApiQuery<BoardQuery>,
+) -> WebResult<Response> {
+    let org = current.user.org;
+    let viewer = Viewer::of(&state.db, &current).await?;
+    let zone = zone_of(&state, org).await?;
+    let today = Utc::now().with_timezone(&zone).date_naive();
+    let anchor = query.week.as_deref().and_then(|w| w.parse::<NaiveDate>().ok()).unwrap_or(today);
+    let monday = anchor - Duration::days(i64::from(anchor.weekday().num_days_from_monday()));
+    let midnight = NaiveTime::MIN;
+    let (Some(from), Some(to)) =
+        (local_instant(zone, monday, midnight), local_instant(zone, monday + Duration::days(7), midnight))
+    else {
+        return Err(AppError::BadRequest("week".into()).into());
+    };
+    let instructor_id = id_param(query.instructor_id.as_deref());
+    let vehicle_id = id_param(query.vehicle_id.as_deref());
+    let candidate_id = id_param(query.candidate_id.as_deref());
+    let filter = LessonFilter {
+        from: Some(from),
+        to: Some(to),
+        instructor_id,
+        vehicle_id,
+        candidate_id,
+        include_cancelled: false,
+    };
+    let lessons = planning::list(&state.db, org, viewer, &filter).await?;
+    let can_book = viewer == Viewer::School && page.can_edit_school;
+
+    let tr = page.tr;
+    let days: Vec<Day> = (0..7)
+        .map(|d| {
+            let day = monday + Duration::days(d);
+            Day {
+                label: format!("{} {}", tr.t(weekday_key(day.weekday())), day.format("%d/%m")),
+                is_today: day == today,
+            }
+        })
+        .collect();
+    let mut rows = Vec::new();
+    for hour in FIRST_HOUR..=LAST_HOUR {
+        let mut cells = Vec::with_capacity(7);
+        for d in 0..7 {
+            let day = monday + Duration::days(d);
+            let start = NaiveTime::from_hms_opt(hour, 0, 0).and_then(|t| local_instant(zone, day, t));
+            let end = NaiveTime::from_hms_opt(hour + 1, 0, 0).map_or_else(
+                || local_instant(zone, day + Duration::days(1), midnight),
+                |t| local_instant(zone, day, t),
+            );
+            let (Some(start), Some(end)) = (start, end) else { continue };
+            let starting: Vec<LessonCard> =
+                lessons.iter().filter(|l| l.starts_at >= start && l.starts_at < end).map(|l| card(&tr, l)).collect();
+            let busy = lessons.iter().any(|l| l.starts_at < end && l.ends_at > start);
+            let book_url = (can_book && !busy && start > Utc::now()).then(|| {
+                let mut params = vec![("date", day.to_string()), ("start", format!("{hour:02}:00"))];
+                for (name, value) in
+                    [("instructor_id", instructor_id), ("vehicle_id", vehicle_id), ("candidate_id", candidate_id)]
+                {
+                    if let Some(id) = value {
+                        params.push((name, id.to_string()));
+                    }
+                }
+                format!("/school/lessons/new?{}", serde_urlencoded::to_string(&params).unwrap_or_default())
+            });
+            let label = format!("{} {}, {hour:02}:00", tr.t(weekday_key(day.weekday())), day.format("%d/%m"));
+            cells.push(Cell { lessons: starting, book_url, label });
+        }
+        rows.push((format!("{hour:02}:00"), cells));
+    }
+
+    let filters = if viewer == Viewer::School {
+        let (teachers, cars, people) = choices(&state, org).await?;
+        vec![
+            ("instructor_id", "lesson.instructor", options(teachers, instructor_id, tr.t("school.all_instructors"))),
+            ("vehicle_id", "lesson.vehicle", options(cars, vehicle_id, tr.t("school.all_vehicles"))),
+            ("candidate_id", "lesson.candidate", options(people, candidate_id, tr.t("school.all_candidates"))),
+        ]
+    } else {
+        Vec::new()
+    };
+    let mut selection = Vec::new();
+    for (name, value) in [("instructor_id", instructor_id), ("vehicle_id", vehicle_id), ("candidate_id", candidate_id)]
+    {
+        if let Some(id) = value {
+            selection.push((name, id.to_string()));
+        }
+    }
+    let selection = serde_urlencoded::to_string(&selection).unwrap_or_default();
+    let week_url = |d: NaiveDate| format!("/school/planning?week={d}&{selection}");
+    let title = tr.f("school.week_of", "day", &monday.format("%d/%m/%Y").to_string());
+    Ok(BoardPage {
+        title,
+        days,
+        rows,
+        filters,
+        week: monday.to_string(),
+        previous_week: week_url(monday - Duration::days(7)),
+        next_week: week_url(monday + Duration::days(7)),
+        this_week: week_url(today),
+        can_book,
+        page,
+    }
+    .into_response())
+}
+
+fn weekday_key(day: chrono::Weekday) -> &'static str {
+    match day {
+        chrono::Weekday::Mon => "day.mon",
+        chrono::Weekday::Tue => "day.tue",
+        chrono::Weekday::Wed => "day.wed",
+        chrono::Weekday::Thu => "day.thu",
+        chrono::Weekday::Fri => "day.fri",
+        chrono::Weekday::Sat => "day.sat",
+        chrono::Weekday::Sun => "day.sun",
+    }
+}
+
+/// The booking form as typed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct LessonForm {
+    pub candidate_id: String,
+    pub instructor_id: String,
+    pub vehicle_id: String,
+    pub kind: String,
+    pub date: String,
+    pub start: String,
+    pub end: String,
+    pub meeting_point: String,
+}
+
+impl LessonForm {
+    fn to_input(&self, zone: Tz) -> (LessonInput, FormErrors) {
+        let mut errors = FormErrors::default();
+        let tr = i18n::current();
+        let day = self.date.trim().parse::<NaiveDate>().ok();
+        if day.is_none() {
+            errors.add("date", Msg::new("field.required").render(tr));
+        }
+        let at = |field: &str, value: &str, errors: &mut FormErrors| {
+            let time = NaiveTime::parse_from_str(value.trim(), "%H:%M").ok();
+            if time.is_none() {
+                errors.add(field, Msg::new("school.time_invalid").render(tr));
+            }
+            day.zip(time).and_then(|(d, t)| local_instant(zone, d, t)).map(|t| t.fixed_offset())
+        };
+        let starts_at = at("start", &self.start, &mut errors);
+        let ends_at = at("end", &self.end, &mut errors);
+        let input = LessonInput {
+            candidate_id: id_param(Some(&self.candidate_id)),
+            instructor_id: id_param(Some(&self.instructor_id)),
+            vehicle_id: id_param(Some(&self.vehicle_id)),
+            kind: LessonKind::parse(self.kind.trim()),
+            starts_at,
+            ends_at,
+            meeting_point: Some(self.meeting_point.clone()),
+        };
+        (input, errors)
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "school/planning/lesson_form.html")]
+struct LessonFormPage {
+    page: PageCtx,
+    form: LessonForm,
+    errors: FormErrors,
+    candidates: Vec<SelectOption>,
+    instructors: Vec<SelectOption>,
+    vehicles: Vec<SelectOption>,
+    kinds: Vec<SelectOption>,
+    back: String,
+}
+
+async fn form_page(
+    state: &AppState,
+    org: OrgId,
+    page: PageCtx,
+    form: LessonForm,
+    errors: FormErrors,
+) -> Result<LessonFormPage, AppError> {
+    let (teachers, cars, people) = choices(state, org).await?;
+    let tr = page.tr;
+    let kinds = LessonKind::ALL
+        .into_iter()
+        .map(|k| SelectOption {
+            value: k.as_str().to_owned(),
+            label: kind_label(&tr, k),
+            selected: form.kind == k.as_str(),
+        })
+        .collect();
+    let pick = |items, value: &str, placeholder: &str| options(items, id_param(Some(value)), placeholder);
+    let back = match form.date.parse::<NaiveDate>() {
+        Ok(day) => format!("/school/planning?week={day}"),
+        Err(_) => "/school/planning".to_owned(),
+    };
+    Ok(LessonFormPage {
+        candidates: pick(people, &form.candidate_id, tr.t("school.choose")),
+        instructors: pick(teachers, &form.instructor_id, tr.t("school.choose")),
+        vehicles: pick(cars, &form.vehicle_id, tr.t("school.no_vehicle")),
+        kinds,
+        back,
+        page,
+        form,
+        errors,
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct NewLessonQuery {
+    date: Option<String>,
+    start: Option<String>,
+    instructor_id: Option<String>,
+    vehicle_id: Option<String>,
+    candidate_id: Option<String>,
+}
+
+async fn new_lesson(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    page: PageCtx,
+    ApiQuery(query): ApiQuery<NewLessonQuery>,
+) -> WebResult<LessonFormPage> {
+    let start =
+        query.start.as_deref().and_then(|s| NaiveTime::parse_from_str(s, "%H:%M").ok()).unwrap_or(NaiveTime::MIN);
+    let end = start + Duration::hours(1);
+    let form = LessonForm {
+        candidate_id: query.candidate_id.unwrap_or_default(),
+        instructor_id: query.instructor_id.unwrap_or_default(),
+        vehicle_id: query.vehicle_id.unwrap_or_default(),
+        kind: LessonKind::Driving.as_str().to_owned(),
+        date: query.date.unwrap_or_default(),
+        start: start.format("%H:%M").to_string(),
+        end: if end.hour() == 0 { "23:59".to_owned() } else { end.format("%H:%M").to_string() },
+        meeting_point: String::new(),
+    };
+    Ok(form_page(&state, current.user.org, page, form, FormErrors::default()).await?)
+}
+
+async fn book_lesson(
+    State(state): State<AppState>,
+    actor: Actor,
+    page: PageCtx,
+    FormBody(form): FormBody<LessonForm>,
+) -> WebResult<Response> {
+    let zone = zone_of(&state, actor.org).await?;
+    let (input, mut errors) = form.to_input(zone);
+    if errors.is_empty() {
+        match planning::book(&state.db, &actor, &input).await {
+            Ok(lesson) => {
+                let day = lesson.starts_at.with_timezone(&zone).date_naive();
+                let message = i18n::current().format(
+                    "school.booked",
+                    &[
+                        ("candidate", &lesson.candidate_name),
+                        ("day", &i18n::local_time(lesson.starts_at, "%d/%m/%Y %H:%M")),
+                    ],
+                );
+                let url = format!("/school/planning?week={day}&instructor_id={}", lesson.instructor_id);
+                return Ok(redirect_with_flash(&url, "success", &message));
+            }
+            Err(err) => errors = FormErrors::from_app_error(rename_fields(err))?,
+        }
+    }
+    let page = form_page(&state, actor.org, page, form, errors).await?;
+    Ok(unprocessable(page))
+}
+
+/// The form's field names for the API's (`starts_at` is typed as `start`).
+fn rename_fields(err: AppError) -> AppError {
+    let rename = |field: &str| {
+        match field {
+            "starts_at" => "start",
+            "ends_at" => "end",
+            other => other,
+        }
+        .to_owned()
+    };
+    match err {
+        AppError::Validation(errors) => AppError::Validation(
+            errors.into_iter().map(|e| crate::platform::error::FieldError::new(rename(&e.field), e.message)).collect(),
+        ),
+        AppError::Conflict { code, field: Some("starts_at"), message } => {
+            AppError::Conflict { code, field: Some("start"), message }
+        }
+        AppError::Conflict { code, field: Some("ends_at"), message } => {
+            AppError::Conflict { code, field: Some("end"), message }
+        }
+        AppError::ConflictWith { code, field: Some("starts_at"), message, with_id } => {
+            AppError::ConflictWith { code, field: Some("start"), message, with_id }
+        }
+        AppError::ConflictWith { code, field: Some("ends_at"), message, with_id } => {
+            AppError::ConflictWith { code, field: Some("end"), message, with_id }
+        }
+        other => other,
+    }
+}
+
+async fn cancel_lesson(State(state): State<AppState>, actor: Actor, Id(id): Id) -> WebResult<Response> {
+    let lesson = planning::cancel(&state.db, &actor, id, &CancelInput::default()).await?;
+    let zone = zone_of(&state, actor.org).await?;
+    let day = lesson.starts_at.with_timezone(&zone).date_naive();
+    let key = if lesson.late_cancellation { "school.cancelled_late" } else { "school.cancelled" };
+    let message = i18n::current().text(key).to_owned();
+    Ok(redirect_with_flash(&format!("/school/planning?week={day}"), "success", &message))
+}
+
+/// A new private calendar address for the signed-in instructor or candidate, shown once.
+async fn calendar_address(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    actor: Actor,
+    client: crate::platform::proxy::ClientContext,
+) -> WebResult<Response> {
+    let viewer = Viewer::of(&state.db, &current).await?;
+    let back = if matches!(viewer, Viewer::Candidate(_)) { "/portal" } else { "/school/planning" };
+    let tr = i18n::current();
+    let public_url = client.public_url(&state.config);
+    match crate::school::planning::calendar::create(&state.db, &actor, viewer, &public_url).await {
+        Ok(feed) => Ok(redirect_with_flash(back, "success", &tr.format("calendar.created", &[("url", &feed.url)]))),
+        Err(err) => refusal_flash(back, err),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "school/planning/lesson.html")]
+struct LessonPage {
+    page: PageCtx,
+    lesson: Lesson,
+    when: String,
+    kind: String,
+    status: String,
+    can_record: bool,
+    can_cancel: bool,
+    /// The move form's current values: day, start, end (school's time).
+    moving: (String, String, String),
+    grid: Vec<CompetencyProgress>,
+    errors: FormErrors,
+    notes: String,
+}
+
+async fn page_for(
+    state: &AppState,
+    current: &CurrentUser,
+    page: PageCtx,
+    id: i64,
+    errors: FormErrors,
+    notes: String,
+) -> Result<LessonPage, crate::platform::error::AppError> {
+    let viewer = Viewer::of(&state.db, current).await?;
+    let lesson = planning::get(&state.db, current.user.org, viewer, id).await?;
+    let tr = page.tr;
+    let scheduled = lesson.status == LessonStatus::Scheduled;
+    let can_record = scheduled
+        && lesson.starts_at <= Utc::now()
+        && matches!(viewer, Viewer::School | Viewer::Instructor(_))
+        && page.can_see_planning;
+    let can_cancel = scheduled && viewer == Viewer::School && page.can_edit_school;
+    let grid = if can_record { progress::grid_of(&state.db, lesson.candidate_id).await? } else { Vec::new() };
+    Ok(LessonPage {
+        when: format!(
+            "{} {}–{}",
+            i18n::local_time(lesson.starts_at, "%d/%m/%Y"),
+            i18n::local_time(lesson.starts_at, "%H:%M"),
+            i18n::local_time(lesson.ends_at, "%H:%M")
+        ),
+        kind: kind_label(&tr, lesson.kind),
+        status: tr.t(status_label_key(lesson.status)).to_owned(),
+        can_record,
+        can_cancel,
+        moving: (
+            i18n::local_time(lesson.starts_at, "%Y-%m-%d"),
+            i18n::local_time(lesson.starts_at, "%H:%M"),
+            i18n::local_time(lesson.ends_at, "%H:%M"),
+        ),
+        grid,
+        errors,
+        notes,
+        lesson,
+        page,
+    })
+}
+
+async fn show(State(state): State<AppState>, current: CurrentUser, page: PageCtx, Id(id): Id) -> WebResult<LessonPage> {
+    Ok(page_for(&state, &current, page, id, FormErrors::default(), String::new()).await?)
+}
+
+/// The outcome form: status, notes, and a level for each item assessed (`level_C1a`…; blank = not assessed).
+async fn record(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    actor: Actor,
+    page: PageCtx,
+    Id(id): Id,
+    FormBody(fields): FormBody<Vec<(String, String)>>,
+) -> WebResult<Response> {
+    let value = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+    let status = LessonStatus::parse(value("status").trim());
+    let notes = value("notes");
+    let assessments: Vec<Assessment> = fields
+        .iter()
+        .filter_map(|(k, v)| {
+            let item = k.strip_prefix("level_")?;
+            let level = v.trim().parse::<i16>().ok()?;
+            Some(Assessment { item: item.to_owned(), level, comment: None })
+        })
+        .collect();
+    let input = OutcomeInput { status, notes: Some(notes.clone()), progress: assessments };
+    let viewer = Viewer::of(&state.db, &current).await?;
+    match planning::record_outcome(&state.db, &actor, viewer, id, &input).await {
+        Ok(_) => Ok(redirect_with_flash(
+            &format!("/school/lessons/{id}"),
+            "success",
+            i18n::current().text("lesson.recorded"),
+        )),
+        Err(err) => {
+            let errors = FormErrors::from_app_error(err)?;
+            Ok(unprocessable(page_for(&state, &current, page, id, errors, notes).await?))
+        }
+    }
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct MoveForm {
+    date: String,
+    start: String,
+    end: String,
+}
+
+/// Moves a lesson to another day or time (every rule checked again); a refusal
+/// comes back as the page's message.
+async fn move_lesson(
+    State(state): State<AppState>,
+    actor: Actor,
+    Id(id): Id,
+    FormBody(form): FormBody<MoveForm>,
+) -> WebResult<Response> {
+    let zone = zone_of(&state, actor.org).await?;
+    let back = format!("/school/lessons/{id}");
+    let day = form.date.trim().parse::<chrono::NaiveDate>().ok();
+    let at = |text: &str| {
+        let time = chrono::NaiveTime::parse_from_str(text.trim(), "%H:%M").ok()?;
+        local_instant(zone, day?, time).map(|t| t.fixed_offset())
+    };
+    let input =
+        planning::MoveInput { starts_at: at(&form.start), ends_at: at(&form.end), ..planning::MoveInput::default() };
+    let tr = i18n::current();
+    match planning::move_lesson(&state.db, &actor, id, &input).await {
+        Ok(_) => Ok(redirect_with_flash(&back, "success", tr.text("lesson.moved"))),
+        Err(err) => refusal_flash(&back, err),
+    }
+}

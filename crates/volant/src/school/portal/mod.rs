@@ -1,0 +1,3 @@
+//! The candidate's own pages.
+
+pub mod web;

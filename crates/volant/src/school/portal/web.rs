@@ -1,0 +1,239 @@
+//! The candidate's portal: their planning, hours, results and progress, free
+//! slots to book or to ask for, and the notices sent to them.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::{get, post};
+use chrono::{Duration, Utc};
+use serde::Deserialize;
+
+use crate::identity::audit::Actor;
+use crate::identity::auth::CurrentUser;
+use crate::identity::auth::web_pages::Routes;
+use crate::platform::AppState;
+use crate::platform::error::AppError;
+use crate::platform::http::extract::FormBody;
+use crate::platform::i18n::{self, Msg};
+use crate::platform::pagination::PageRequest;
+use crate::platform::web::{PageCtx, WebResult, redirect_with_flash};
+use crate::school::access::Viewer;
+use crate::school::candidates::service as candidates;
+use crate::school::candidates::web::{grid_chart, hours_rows};
+use crate::school::exams::service::{self as exams, ExamResult, ResultStatus};
+use crate::school::exams::web::exam_type_key;
+use crate::school::planning::service::{self as planning, Lesson, LessonFilter};
+use crate::school::planning::web::{kind_label, status_label_key};
+use crate::school::web::refusal_flash;
+
+/// The candidate's own pages.
+pub fn routes() -> Routes {
+    vec![("/portal", get(portal)), ("/portal/book", post(portal_book)), ("/portal/request", post(portal_request))]
+}
+
+/// A lesson as the portal lists it.
+#[derive(Debug, Clone)]
+pub struct PortalLesson {
+    pub when: String,
+    pub kind: String,
+    pub instructor: String,
+    pub vehicle: String,
+    pub meeting_point: String,
+    pub status: String,
+    pub notes: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct PortalResult {
+    pub exam: String,
+    pub taken_on: String,
+    pub outcome: String,
+    pub passed: bool,
+    pub score: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "school/portal/index.html")]
+struct PortalPage {
+    page: PageCtx,
+    name: String,
+    has_file: bool,
+    hours: Vec<(String, String)>,
+    upcoming: Vec<PortalLesson>,
+    past: Vec<PortalLesson>,
+    results: Vec<PortalResult>,
+    grid: Vec<crate::school::candidates::progress::CompetencyProgress>,
+    grid_chart: String,
+    /// Free slots by day: the day's label and each slot's (label, RFC 3339 start).
+    slots: Vec<(String, Vec<(String, String)>)>,
+    may_book: bool,
+    /// The notices sent to the candidate: (when, subject).
+    notices: Vec<(String, String)>,
+}
+
+impl PortalPage {
+    fn empty(page: PageCtx, name: String) -> Self {
+        Self {
+            page,
+            name,
+            has_file: false,
+            hours: Vec::new(),
+            upcoming: Vec::new(),
+            past: Vec::new(),
+            results: Vec::new(),
+            grid: Vec::new(),
+            grid_chart: String::new(),
+            slots: Vec::new(),
+            may_book: false,
+            notices: Vec::new(),
+        }
+    }
+}
+
+fn portal_lesson(tr: &i18n::Tr, l: &Lesson) -> PortalLesson {
+    PortalLesson {
+        when: format!(
+            "{} {}–{}",
+            i18n::local_time(l.starts_at, "%d/%m/%Y"),
+            i18n::local_time(l.starts_at, "%H:%M"),
+            i18n::local_time(l.ends_at, "%H:%M")
+        ),
+        kind: kind_label(tr, l.kind),
+        instructor: l.instructor_name.clone(),
+        vehicle: l.vehicle_label.clone().unwrap_or_default(),
+        meeting_point: l.meeting_point.clone().unwrap_or_default(),
+        status: tr.t(status_label_key(l.status)).to_owned(),
+        notes: l.notes.clone().unwrap_or_default(),
+    }
+}
+
+fn portal_result(tr: &i18n::Tr, r: &ExamResult) -> PortalResult {
+    let exam = exam_type_key(r.exam_type);
+    let passed = r.status == ResultStatus::Passed;
+    PortalResult {
+        exam: tr.t(exam).to_owned(),
+        taken_on: r.taken_on.format("%d/%m/%Y").to_string(),
+        outcome: tr.t(if passed { "exam.outcome_passed" } else { "exam.outcome_failed" }).to_owned(),
+        passed,
+        score: r.score.map(|s| s.to_string()).unwrap_or_default(),
+    }
+}
+
+/// The candidate's own space: planning, hours, results.
+async fn portal(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    actor: Actor,
+    page: PageCtx,
+) -> WebResult<PortalPage> {
+    let viewer = Viewer::of(&state.db, &current).await?;
+    let tr = page.tr;
+    let name = current.user.display_name.clone();
+    let Viewer::Candidate(id) = viewer else {
+        return Ok(PortalPage::empty(page, name));
+    };
+    let file = candidates::summary_of(&state.db, actor.org, id).await?;
+    let now = Utc::now();
+    let window = Duration::days(60);
+    let coming =
+        LessonFilter { from: Some(now - Duration::hours(2)), to: Some(now + window), ..LessonFilter::default() };
+    let gone = LessonFilter { from: Some(now - window), to: Some(now - Duration::hours(2)), ..LessonFilter::default() };
+    let upcoming =
+        planning::list(&state.db, actor.org, viewer, &coming).await?.iter().map(|l| portal_lesson(&tr, l)).collect();
+    let mut past: Vec<PortalLesson> =
+        planning::list(&state.db, actor.org, viewer, &gone).await?.iter().map(|l| portal_lesson(&tr, l)).collect();
+    past.reverse();
+    let results =
+        exams::list_results(&state.db, &actor, viewer, None).await?.iter().map(|r| portal_result(&tr, r)).collect();
+    let grid = crate::school::candidates::progress::grid_of(&state.db, id).await?;
+    let grid_chart = grid_chart(&tr, &grid);
+    let mut slots: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for slot in crate::school::planning::slots::free_slots(&state.db, actor.org, id, now).await? {
+        let day = i18n::local_time(slot.starts_at, "%d/%m/%Y");
+        let label =
+            format!("{}–{}", i18n::local_time(slot.starts_at, "%H:%M"), i18n::local_time(slot.ends_at, "%H:%M"));
+        let start = slot.starts_at.to_rfc3339();
+        match slots.last_mut() {
+            Some((d, list)) if *d == day => list.push((label, start)),
+            _ => slots.push((day, vec![(label, start)])),
+        }
+    }
+    let may_book = crate::school::settings::service::get(&state.db, actor.org).await?.candidates_may_book;
+    // The candidate's own notifications (what the bell counts), newest first.
+    let notices = match actor.user_id {
+        Some(user) => crate::notify::service::inbox(&state.db, actor.org, user, false, PageRequest::first(10))
+            .await?
+            .items
+            .into_iter()
+            .map(|n| (i18n::local_time(n.created_at, "%d/%m/%Y %H:%M"), n.title))
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(PortalPage {
+        page,
+        name: file.full_name(),
+        has_file: true,
+        hours: hours_rows(&tr, &file.hours),
+        upcoming,
+        past,
+        results,
+        grid,
+        grid_chart,
+        slots,
+        may_book,
+        notices,
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct SlotForm {
+    starts_at: String,
+}
+
+fn parse_slot(form: &SlotForm) -> Result<chrono::DateTime<chrono::FixedOffset>, AppError> {
+    chrono::DateTime::parse_from_rfc3339(form.starts_at.trim())
+        .map_err(|_| AppError::validation("starts_at", Msg::new("school.time_invalid")))
+}
+
+/// A candidate books a free slot (when the school allows it).
+async fn portal_book(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    actor: Actor,
+    FormBody(form): FormBody<SlotForm>,
+) -> WebResult<Response> {
+    let Viewer::Candidate(id) = Viewer::of(&state.db, &current).await? else {
+        return Err(AppError::NotFound.into());
+    };
+    let booking = crate::school::planning::slots::OwnBooking { starts_at: Some(parse_slot(&form)?) };
+    let tr = i18n::current();
+    match crate::school::planning::slots::book_own(&state.db, &actor, id, &booking).await {
+        Ok(lesson) => {
+            let message = tr.format("portal.booked", &[("day", &i18n::local_time(lesson.starts_at, "%d/%m/%Y %H:%M"))]);
+            Ok(redirect_with_flash("/portal", "success", &message))
+        }
+        Err(err) => refusal_flash("/portal", err),
+    }
+}
+
+/// A candidate asks the school for a slot: a message thread the school answers.
+async fn portal_request(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    actor: Actor,
+    FormBody(form): FormBody<SlotForm>,
+) -> WebResult<Response> {
+    let start = parse_slot(&form)?.with_timezone(&Utc);
+    let writer = crate::school::messages::service::author(&state.db, &current).await?;
+    let tr = i18n::current();
+    let when = i18n::local_time(start, "%d/%m/%Y %H:%M");
+    let input = crate::school::messages::service::NewThread {
+        candidate_id: None,
+        subject: Some(tr.format("portal.request_subject", &[("day", &when)])),
+        body: Some(tr.format("portal.request_body", &[("day", &when)])),
+    };
+    let thread = crate::school::messages::service::start(&state.db, &actor, &writer, &input).await?;
+    Ok(redirect_with_flash(&format!("/messages/{}", thread.id), "success", tr.text("portal.requested")))
+}
