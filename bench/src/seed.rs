@@ -613,7 +613,7 @@ pub async fn seed_school(db: &DatabaseConnection, org: OrgId) -> Result<(), Stri
 /// predates them gets them; one that has them is left alone.
 pub async fn seed_notifications(db: &DatabaseConnection, org: OrgId) -> Result<(), String> {
     use sea_orm::{ColumnTrait, QueryFilter, Set};
-    use volant::notify::service::entity as notification;
+    use volant::notify::entity::notification;
     let err = |e: sea_orm::DbErr| e.to_string();
     let user = volant::identity::users::entity::Entity::find()
         .filter(volant::identity::users::entity::Column::OrganizationId.eq(org.get()))

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod email;
+pub mod entity;
 pub mod model;
 pub mod outbox;
 pub mod service;

@@ -11,6 +11,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::entity::{consent, notification, preference};
 use super::model::{Channel, Event, Notice, normalize_email, normalize_phone};
 use crate::platform::db::{Writer, statement};
 use crate::platform::error::{AppError, AppResult};
@@ -19,77 +20,6 @@ use crate::platform::jobs::{self, NewJob};
 use crate::platform::pagination::{Page, PageRequest};
 use crate::platform::tenant::OrgId;
 use crate::platform::validate::{Validator, check_email};
-
-pub mod entity {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "notifications")]
-    pub struct Model {
-        #[sea_orm(primary_key)]
-        pub id: i64,
-        pub organization_id: i64,
-        pub event: String,
-        pub user_id: Option<i64>,
-        pub recipient: String,
-        pub title: String,
-        pub body: String,
-        pub link: Option<String>,
-        pub in_app: bool,
-        pub created_at: DateTimeUtc,
-        pub read_at: Option<DateTimeUtc>,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
-
-pub mod preference_entity {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "notification_preferences")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub user_id: i64,
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub event: String,
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub channel: String,
-        pub enabled: bool,
-        pub updated_at: DateTimeUtc,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
-
-pub mod consent_entity {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "contact_consents")]
-    pub struct Model {
-        #[sea_orm(primary_key)]
-        pub id: i64,
-        pub organization_id: i64,
-        pub channel: String,
-        pub address: String,
-        pub granted: bool,
-        pub source: String,
-        pub recorded_by: Option<i64>,
-        pub recorded_at: DateTimeUtc,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
 
 /// Kinds of the jobs that deliver.
 pub const EMAIL_JOB: &str = "notify.email";
@@ -123,7 +53,7 @@ pub async fn send(db: &impl ConnectionTrait, org: OrgId, notice: Notice) -> AppR
     if in_app {
         metrics::counter!("notifications_total", "channel" => "in_app", "outcome" => "sent").increment(1);
     }
-    let saved = entity::ActiveModel {
+    let saved = notification::ActiveModel {
         organization_id: Set(org.get()),
         event: Set(notice.event.code().to_owned()),
         user_id: Set(notice.user_id),
@@ -198,9 +128,9 @@ pub async fn withhold_pending<W: Writer>(db: &W, org: OrgId, reason: &str) -> Ap
 async fn channels_for(db: &impl ConnectionTrait, user: Option<i64>, event: Event) -> AppResult<HashSet<Channel>> {
     let mut on: HashSet<Channel> = Channel::ALL.into_iter().filter(|c| event.default_on(*c)).collect();
     if let Some(user) = user {
-        let rows = preference_entity::Entity::find()
-            .filter(preference_entity::Column::UserId.eq(user))
-            .filter(preference_entity::Column::Event.eq(event.code()))
+        let rows = preference::Entity::find()
+            .filter(preference::Column::UserId.eq(user))
+            .filter(preference::Column::Event.eq(event.code()))
             .all(db)
             .await?;
         for row in rows {
@@ -223,7 +153,7 @@ async fn refused_addresses(
     email: Option<&str>,
     phone: Option<&str>,
 ) -> AppResult<HashSet<String>> {
-    use consent_entity::Column;
+    use consent::Column;
     use sea_orm::ExprTrait;
     let mut any = Condition::any();
     if let Some(email) = email {
@@ -235,7 +165,7 @@ async fn refused_addresses(
     if email.is_none() && phone.is_none() {
         return Ok(HashSet::new());
     }
-    let rows: Vec<String> = consent_entity::Entity::find()
+    let rows: Vec<String> = consent::Entity::find()
         .select_only()
         .column(Column::Address)
         .filter(Column::OrganizationId.eq(org.get()))
@@ -287,8 +217,12 @@ pub(super) async fn record_attempt(
 
 /// The path a notification leads to.
 pub async fn link_of(db: &impl ConnectionTrait, id: i64) -> AppResult<Option<String>> {
-    let link: Option<Option<String>> =
-        entity::Entity::find_by_id(id).select_only().column(entity::Column::Link).into_tuple().one(db).await?;
+    let link: Option<Option<String>> = notification::Entity::find_by_id(id)
+        .select_only()
+        .column(notification::Column::Link)
+        .into_tuple()
+        .one(db)
+        .await?;
     Ok(link.flatten())
 }
 
@@ -304,8 +238,8 @@ pub struct InboxItem {
     pub read: bool,
 }
 
-impl From<entity::Model> for InboxItem {
-    fn from(m: entity::Model) -> Self {
+impl From<notification::Model> for InboxItem {
+    fn from(m: notification::Model) -> Self {
         Self {
             id: m.id,
             event: m.event,
@@ -320,9 +254,9 @@ impl From<entity::Model> for InboxItem {
 
 fn inbox_of(org: OrgId, user: i64) -> Condition {
     Condition::all()
-        .add(entity::Column::OrganizationId.eq(org.get()))
-        .add(entity::Column::UserId.eq(user))
-        .add(entity::Column::InApp.eq(true))
+        .add(notification::Column::OrganizationId.eq(org.get()))
+        .add(notification::Column::UserId.eq(user))
+        .add(notification::Column::InApp.eq(true))
 }
 
 /// A user's notifications, newest first (keyset pages on the id).
@@ -333,30 +267,35 @@ pub async fn inbox(
     unread_only: bool,
     page: PageRequest,
 ) -> AppResult<Page<InboxItem>> {
-    let mut query = entity::Entity::find().filter(inbox_of(org, user));
+    let mut query = notification::Entity::find().filter(inbox_of(org, user));
     if let Some(before) = page.after {
-        query = query.filter(entity::Column::Id.lt(before));
+        query = query.filter(notification::Column::Id.lt(before));
     }
     if unread_only {
-        query = query.filter(entity::Column::ReadAt.is_null());
+        query = query.filter(notification::Column::ReadAt.is_null());
     }
-    let rows = query.order_by_desc(entity::Column::Id).limit(page.fetch_limit()).all(db).await?;
+    let rows = query.order_by_desc(notification::Column::Id).limit(page.fetch_limit()).all(db).await?;
     Ok(Page::from_rows(rows, page, |r| r.id).map(InboxItem::from))
 }
 
 pub async fn unread_count(db: &impl ConnectionTrait, org: OrgId, user: i64) -> AppResult<u64> {
     use sea_orm::PaginatorTrait;
-    Ok(entity::Entity::find().filter(inbox_of(org, user)).filter(entity::Column::ReadAt.is_null()).count(db).await?)
+    Ok(notification::Entity::find()
+        .filter(inbox_of(org, user))
+        .filter(notification::Column::ReadAt.is_null())
+        .count(db)
+        .await?)
 }
 
 /// Marks one of the user's notifications read (another's is a 404).
 pub async fn mark_read<W: Writer>(db: &W, org: OrgId, user: i64, id: i64) -> AppResult<()> {
     let _turn = db.write_turn().await;
-    let found = entity::Entity::find_by_id(id).filter(inbox_of(org, user)).one(db).await?.ok_or(AppError::NotFound)?;
+    let found =
+        notification::Entity::find_by_id(id).filter(inbox_of(org, user)).one(db).await?.ok_or(AppError::NotFound)?;
     if found.read_at.is_none() {
-        entity::Entity::update_many()
-            .col_expr(entity::Column::ReadAt, Some(Utc::now()).into())
-            .filter(entity::Column::Id.eq(id))
+        notification::Entity::update_many()
+            .col_expr(notification::Column::ReadAt, Some(Utc::now()).into())
+            .filter(notification::Column::Id.eq(id))
             .exec(db)
             .await?;
     }
@@ -366,10 +305,10 @@ pub async fn mark_read<W: Writer>(db: &W, org: OrgId, user: i64, id: i64) -> App
 /// Marks all of the user's notifications read; returns how many were unread.
 pub async fn mark_all_read<W: Writer>(db: &W, org: OrgId, user: i64) -> AppResult<u64> {
     let _turn = db.write_turn().await;
-    let result = entity::Entity::update_many()
-        .col_expr(entity::Column::ReadAt, Some(Utc::now()).into())
+    let result = notification::Entity::update_many()
+        .col_expr(notification::Column::ReadAt, Some(Utc::now()).into())
         .filter(inbox_of(org, user))
-        .filter(entity::Column::ReadAt.is_null())
+        .filter(notification::Column::ReadAt.is_null())
         .exec(db)
         .await?;
     Ok(result.rows_affected)
@@ -378,14 +317,14 @@ pub async fn mark_all_read<W: Writer>(db: &W, org: OrgId, user: i64) -> AppResul
 /// Notifications created after `after` (any organization): what the live
 /// stream pushes to open pages.
 pub async fn created_after(db: &impl ConnectionTrait, after: i64, limit: u64) -> AppResult<Vec<(i64, i64)>> {
-    Ok(entity::Entity::find()
+    Ok(notification::Entity::find()
         .select_only()
-        .column(entity::Column::Id)
-        .column(entity::Column::UserId)
-        .filter(entity::Column::Id.gt(after))
-        .filter(entity::Column::InApp.eq(true))
-        .filter(entity::Column::UserId.is_not_null())
-        .order_by_asc(entity::Column::Id)
+        .column(notification::Column::Id)
+        .column(notification::Column::UserId)
+        .filter(notification::Column::Id.gt(after))
+        .filter(notification::Column::InApp.eq(true))
+        .filter(notification::Column::UserId.is_not_null())
+        .order_by_asc(notification::Column::Id)
         .limit(limit)
         .into_tuple()
         .all(db)
@@ -394,8 +333,12 @@ pub async fn created_after(db: &impl ConnectionTrait, after: i64, limit: u64) ->
 
 /// The newest notification's id (where the live stream starts).
 pub async fn latest_id(db: &impl ConnectionTrait) -> AppResult<i64> {
-    let id: Option<Option<i64>> =
-        entity::Entity::find().select_only().column_as(entity::Column::Id.max(), "max").into_tuple().one(db).await?;
+    let id: Option<Option<i64>> = notification::Entity::find()
+        .select_only()
+        .column_as(notification::Column::Id.max(), "max")
+        .into_tuple()
+        .one(db)
+        .await?;
     Ok(id.flatten().unwrap_or(0))
 }
 
@@ -409,7 +352,7 @@ pub struct Preference {
 
 /// Every event × channel for a user: their choices, the defaults elsewhere.
 pub async fn preferences(db: &impl ConnectionTrait, user: i64) -> AppResult<Vec<Preference>> {
-    let rows = preference_entity::Entity::find().filter(preference_entity::Column::UserId.eq(user)).all(db).await?;
+    let rows = preference::Entity::find().filter(preference::Column::UserId.eq(user)).all(db).await?;
     let chosen: HashMap<(String, String), bool> = rows.into_iter().map(|r| ((r.event, r.channel), r.enabled)).collect();
     let mut all = Vec::new();
     for event in Event::ALL {
@@ -426,7 +369,7 @@ pub async fn preferences(db: &impl ConnectionTrait, user: i64) -> AppResult<Vec<
 
 /// Saves a user's choices (the ones given; others keep theirs).
 pub async fn set_preferences<W: Writer>(db: &W, user: i64, choices: &[Preference]) -> AppResult<Vec<Preference>> {
-    use preference_entity::Column;
+    use preference::Column;
     use sea_orm::sea_query::OnConflict;
     // At most one write per event and channel, whatever the length of the list (the last word counts).
     let choices: Vec<Preference> =
@@ -436,7 +379,7 @@ pub async fn set_preferences<W: Writer>(db: &W, user: i64, choices: &[Preference
         let txn = db.begin().await?;
         let now = Utc::now();
         for choice in &choices {
-            preference_entity::Entity::insert(preference_entity::ActiveModel {
+            preference::Entity::insert(preference::ActiveModel {
                 user_id: Set(user),
                 event: Set(choice.event.code().to_owned()),
                 channel: Set(choice.channel.code().to_owned()),
@@ -469,8 +412,8 @@ pub struct Consent {
     pub recorded_at: DateTime<Utc>,
 }
 
-impl From<consent_entity::Model> for Consent {
-    fn from(m: consent_entity::Model) -> Self {
+impl From<consent::Model> for Consent {
+    fn from(m: consent::Model) -> Self {
         Self {
             id: m.id,
             channel: Channel::parse(&m.channel).unwrap_or(Channel::Email),
@@ -500,7 +443,7 @@ pub async fn record_consent<W: Writer>(
     recorded_by: Option<i64>,
     input: ConsentInput,
 ) -> AppResult<Consent> {
-    use consent_entity::Column;
+    use consent::Column;
     use sea_orm::sea_query::OnConflict;
     let mut check = Validator::new();
     let address = match input.channel {
@@ -517,7 +460,7 @@ pub async fn record_consent<W: Writer>(
         return Err(AppError::Internal("validated consent without a value".to_owned()));
     };
     let _turn = db.write_turn().await;
-    consent_entity::Entity::insert(consent_entity::ActiveModel {
+    consent::Entity::insert(consent::ActiveModel {
         organization_id: Set(org.get()),
         channel: Set(input.channel.code().to_owned()),
         address: Set(address.clone()),
@@ -534,7 +477,7 @@ pub async fn record_consent<W: Writer>(
     )
     .exec(db)
     .await?;
-    let saved = consent_entity::Entity::find()
+    let saved = consent::Entity::find()
         .filter(Column::OrganizationId.eq(org.get()))
         .filter(Column::Channel.eq(input.channel.code()))
         .filter(Column::Address.eq(address))
@@ -547,8 +490,8 @@ pub async fn record_consent<W: Writer>(
 
 /// The organization's recorded consents, newest first.
 pub async fn consents(db: &impl ConnectionTrait, org: OrgId, page: PageRequest) -> AppResult<Page<Consent>> {
-    use consent_entity::Column;
-    let mut query = consent_entity::Entity::find().filter(Column::OrganizationId.eq(org.get()));
+    use consent::Column;
+    let mut query = consent::Entity::find().filter(Column::OrganizationId.eq(org.get()));
     if let Some(before) = page.after {
         query = query.filter(Column::Id.lt(before));
     }
@@ -585,11 +528,11 @@ pub struct Delivery {
 /// The organization's notifications with their deliveries, newest first.
 pub async fn deliveries(db: &impl ConnectionTrait, org: OrgId, page: PageRequest) -> AppResult<Page<Delivery>> {
     use super::{outbox, sms};
-    let mut query = entity::Entity::find().filter(entity::Column::OrganizationId.eq(org.get()));
+    let mut query = notification::Entity::find().filter(notification::Column::OrganizationId.eq(org.get()));
     if let Some(before) = page.after {
-        query = query.filter(entity::Column::Id.lt(before));
+        query = query.filter(notification::Column::Id.lt(before));
     }
-    let rows = query.order_by_desc(entity::Column::Id).limit(page.fetch_limit()).all(db).await?;
+    let rows = query.order_by_desc(notification::Column::Id).limit(page.fetch_limit()).all(db).await?;
     let rows = Page::from_rows(rows, page, |r| r.id);
     let ids: Vec<i64> = rows.items.iter().map(|n| n.id).collect();
     // Two queries for the page, whatever its length.

@@ -7,7 +7,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::api::{AuditEntry, AuditQuery, list};
+use super::service::{AuditEntry, AuditQuery, list};
 use crate::identity::Tenant;
 use crate::identity::auth::web_pages::Routes;
 use crate::platform::AppState;
