@@ -2,7 +2,7 @@
 //! administrators, deliveries and the job queue.
 
 use axum::Json;
-use axum::extract::{OriginalUri, State};
+use axum::extract::State;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -15,10 +15,9 @@ use crate::identity::auth::CurrentUser;
 use crate::platform::AppState;
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
-use crate::platform::http::respond::{created, paged};
+use crate::platform::http::respond::{Paged, created};
 use crate::platform::jobs::{self, JobFilter, JobView, QueueStats};
 use crate::platform::pagination::{PageParams, PageRequest};
-use crate::platform::proxy::ClientContext;
 
 /// One's notifications and preferences, contacts' consents (managers),
 /// deliveries and jobs (administrators).
@@ -54,13 +53,12 @@ async fn list_notifications(
     State(state): State<AppState>,
     current: CurrentUser,
     ApiQuery(query): ApiQuery<InboxQuery>,
-    OriginalUri(uri): OriginalUri,
-    client: ClientContext,
+    paged: Paged,
 ) -> AppResult<Response> {
     let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let user = &current.user;
     let page = service::inbox(&state.db, user.org, user.id, query.unread.unwrap_or(false), request).await?;
-    Ok(paged(&client, &uri, page.next_cursor.as_deref(), page.items))
+    Ok(paged.respond(page))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -118,12 +116,11 @@ async fn list_consents(
     State(state): State<AppState>,
     actor: Actor,
     ApiQuery(query): ApiQuery<PageParams>,
-    OriginalUri(uri): OriginalUri,
-    client: ClientContext,
+    paged: Paged,
 ) -> AppResult<Response> {
     let request = PageRequest::from_params(&query)?;
     let page = service::consents(&state.db, actor.org, request).await?;
-    Ok(paged(&client, &uri, page.next_cursor.as_deref(), page.items))
+    Ok(paged.respond(page))
 }
 
 /// Record that a contact gives or refuses consent to e-mail or SMS (the latest word counts).
@@ -145,12 +142,11 @@ async fn list_deliveries(
     State(state): State<AppState>,
     actor: Actor,
     ApiQuery(query): ApiQuery<PageParams>,
-    OriginalUri(uri): OriginalUri,
-    client: ClientContext,
+    paged: Paged,
 ) -> AppResult<Response> {
     let request = PageRequest::from_params(&query)?;
     let page = service::deliveries(&state.db, actor.org, request).await?;
-    Ok(paged(&client, &uri, page.next_cursor.as_deref(), page.items))
+    Ok(paged.respond(page))
 }
 
 /// The job queue: waiting, scheduled, running, retrying, dead, done.

@@ -1,7 +1,7 @@
 //! JSON API for garages, under `/api/v1`.
 
 use axum::Json;
-use axum::extract::{OriginalUri, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
@@ -14,9 +14,8 @@ use crate::identity::audit::Actor;
 use crate::platform::AppState;
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
-use crate::platform::http::respond::{created, paged};
+use crate::platform::http::respond::{Paged, created};
 use crate::platform::pagination::{PageParams, PageRequest};
-use crate::platform::proxy::ClientContext;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -43,11 +42,10 @@ async fn list_garages(
     State(state): State<AppState>,
     Tenant(org): Tenant,
     ApiQuery(params): ApiQuery<PageParams>,
-    OriginalUri(uri): OriginalUri,
-    client: ClientContext,
+    paged: Paged,
 ) -> AppResult<Response> {
     let page = service::list(&state.replica, org, PageRequest::from_params(&params)?).await?;
-    Ok(paged(&client, &uri, page.next_cursor.as_deref(), page.items))
+    Ok(paged.respond(page))
 }
 
 /// Create a garage.
@@ -109,10 +107,9 @@ async fn list_garage_vehicles(
     Tenant(org): Tenant,
     Id(id): Id,
     ApiQuery(query): ApiQuery<GarageVehiclesQuery>,
-    OriginalUri(uri): OriginalUri,
-    client: ClientContext,
+    paged: Paged,
 ) -> AppResult<Response> {
     let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let page = vehicles::list_in_garage(&state.replica, org, id, query.q, request).await?;
-    Ok(paged(&client, &uri, page.next_cursor.as_deref(), page.items))
+    Ok(paged.respond(page))
 }

@@ -1,7 +1,7 @@
 //! JSON API for vehicles, under `/api/v1`.
 
 use axum::Json;
-use axum::extract::{OriginalUri, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
@@ -13,9 +13,8 @@ use crate::identity::audit::Actor;
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
-use crate::platform::http::respond::{created, paged};
+use crate::platform::http::respond::{Paged, created};
 use crate::platform::pagination::PageRequest;
-use crate::platform::proxy::ClientContext;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_vehicles, create_vehicle)).routes(routes!(
@@ -46,8 +45,7 @@ async fn list_vehicles(
     State(state): State<AppState>,
     Tenant(org): Tenant,
     ApiQuery(query): ApiQuery<VehiclesQuery>,
-    OriginalUri(uri): OriginalUri,
-    client: ClientContext,
+    paged: Paged,
 ) -> AppResult<Response> {
     let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let garage_id = match query.garage_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -58,7 +56,7 @@ async fn list_vehicles(
     };
     let filter = VehicleFilter { garage_id, q: query.q };
     let page = service::list(&state.replica, org, &filter, request).await?;
-    Ok(paged(&client, &uri, page.next_cursor.as_deref(), page.items))
+    Ok(paged.respond(page))
 }
 
 /// Register a vehicle in a garage. The plate must be unique (ignoring case, spaces and dashes).

@@ -1,6 +1,6 @@
 //! `GET /api/v1/audit`: the organization's audit trail, newest first, filtered.
 
-use axum::extract::{OriginalUri, State};
+use axum::extract::State;
 use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -10,9 +10,8 @@ use crate::identity::Tenant;
 use crate::platform::AppState;
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::extract::ApiQuery;
-use crate::platform::http::respond::paged;
+use crate::platform::http::respond::Paged;
 use crate::platform::pagination::PageRequest;
-use crate::platform::proxy::ClientContext;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_audit))
@@ -25,10 +24,9 @@ async fn list_audit(
     State(state): State<AppState>,
     Tenant(org): Tenant,
     ApiQuery(query): ApiQuery<AuditQuery>,
-    OriginalUri(uri): OriginalUri,
-    client: ClientContext,
+    paged: Paged,
 ) -> AppResult<Response> {
     let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let page = list(&state.replica, org, &query.filter()?, request).await?;
-    Ok(paged(&client, &uri, page.next_cursor.as_deref(), page.items))
+    Ok(paged.respond(page))
 }

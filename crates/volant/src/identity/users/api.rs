@@ -1,7 +1,7 @@
 //! `/api/v1/users`: the organization's users (administrators).
 
 use axum::Json;
-use axum::extract::{OriginalUri, State};
+use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -15,9 +15,8 @@ use crate::identity::roles::Role;
 use crate::platform::AppState;
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
-use crate::platform::http::respond::{created, paged};
+use crate::platform::http::respond::{Paged, created};
 use crate::platform::pagination::{PageParams, PageRequest};
-use crate::platform::proxy::ClientContext;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_users, create_user)).routes(routes!(get_user, patch_user))
@@ -43,11 +42,10 @@ async fn list_users(
     State(state): State<AppState>,
     Tenant(org): Tenant,
     ApiQuery(params): ApiQuery<PageParams>,
-    OriginalUri(uri): OriginalUri,
-    client: ClientContext,
+    paged: Paged,
 ) -> AppResult<Response> {
     let page = service::list(&state.db, org, PageRequest::from_params(&params)?).await?;
-    Ok(paged(&client, &uri, page.next_cursor.as_deref(), page.items))
+    Ok(paged.respond(page))
 }
 
 /// Create a user with one or more roles.

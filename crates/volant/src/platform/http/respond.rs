@@ -1,20 +1,44 @@
 //! Response shapes shared by every JSON API.
 
+use std::convert::Infallible;
+
 use axum::Json;
+use axum::extract::{FromRequestParts, OriginalUri};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::platform::pagination::link_header;
+use crate::platform::pagination::{Page, link_header};
 use crate::platform::proxy::ClientContext;
 
-/// A bare JSON array, with `Link: <…>; rel="next"` when another page follows.
-pub fn paged<T: Serialize>(client: &ClientContext, uri: &Uri, next_cursor: Option<&str>, items: Vec<T>) -> Response {
-    let mut response = Json(items).into_response();
-    if let Some((name, value)) = link_header(client, uri, next_cursor) {
-        response.headers_mut().insert(name, value);
+/// How a JSON list answers: the URL the client asked for and how it reached us,
+/// taken from the request, so that [`Paged::respond`] can announce the next page.
+pub struct Paged {
+    uri: Uri,
+    client: ClientContext,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Paged {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let OriginalUri(uri) = OriginalUri::from_request_parts(parts, state).await?;
+        let client = ClientContext::from_request_parts(parts, state).await?;
+        Ok(Self { uri, client })
     }
-    response
+}
+
+impl Paged {
+    /// A bare JSON array of the page's items, with `Link: <…>; rel="next"` when
+    /// another page follows.
+    pub fn respond<T: Serialize>(&self, page: Page<T>) -> Response {
+        let mut response = Json(page.items).into_response();
+        if let Some((name, value)) = link_header(&self.client, &self.uri, page.next_cursor.as_deref()) {
+            response.headers_mut().insert(name, value);
+        }
+        response
+    }
 }
 
 /// 201 Created with a `Location` header and the created resource.

@@ -1,7 +1,7 @@
 //! JSON API for the candidates' files.
 
 use axum::Json;
-use axum::extract::{OriginalUri, State};
+use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -13,9 +13,8 @@ use crate::identity::audit::Actor;
 use crate::platform::AppState;
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
-use crate::platform::http::respond::{created, paged};
+use crate::platform::http::respond::{Paged, created};
 use crate::platform::pagination::PageRequest;
-use crate::platform::proxy::ClientContext;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -42,13 +41,12 @@ async fn list_candidates(
     State(state): State<AppState>,
     Tenant(org): Tenant,
     ApiQuery(query): ApiQuery<CandidatesQuery>,
-    OriginalUri(uri): OriginalUri,
-    client: ClientContext,
+    paged: Paged,
 ) -> AppResult<Response> {
     let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let filter = CandidateFilter { q: query.q, instructor_id: query.instructor_id };
     let page = candidates::list(&state.db, org, &filter, request).await?;
-    Ok(paged(&client, &uri, page.next_cursor.as_deref(), page.items))
+    Ok(paged.respond(page))
 }
 
 #[utoipa::path(post, path = "/school/candidates", security(("bearer" = ["school.write"])), tag = "school", request_body = CandidateInput,

@@ -1,7 +1,7 @@
 //! JSON API for clients and the vehicles they own, under `/api/v1`.
 
 use axum::Json;
-use axum::extract::{OriginalUri, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
@@ -16,9 +16,8 @@ use crate::identity::audit::Actor;
 use crate::platform::AppState;
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id, IdPair};
-use crate::platform::http::respond::{created, paged};
+use crate::platform::http::respond::{Paged, created};
 use crate::platform::pagination::PageRequest;
-use crate::platform::proxy::ClientContext;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -47,12 +46,11 @@ async fn list_clients(
     State(state): State<AppState>,
     Tenant(org): Tenant,
     ApiQuery(query): ApiQuery<ClientsQuery>,
-    OriginalUri(uri): OriginalUri,
-    client: ClientContext,
+    paged: Paged,
 ) -> AppResult<Response> {
     let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let page = service::list(&state.db, org, query.q.as_deref(), request).await?;
-    Ok(paged(&client, &uri, page.next_cursor.as_deref(), page.items))
+    Ok(paged.respond(page))
 }
 
 #[utoipa::path(post, path = "/clients", security(("bearer" = ["workshop.write"])), tag = "clients", request_body = ClientInput,

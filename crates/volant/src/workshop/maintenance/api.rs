@@ -1,7 +1,7 @@
 //! JSON API for maintenance: rules, each vehicle's standing, alerts.
 
 use axum::Json;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
@@ -15,9 +15,8 @@ use crate::identity::audit::Actor;
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
-use crate::platform::http::respond::paged;
+use crate::platform::http::respond::Paged;
 use crate::platform::pagination::PageRequest;
-use crate::platform::proxy::ClientContext;
 use crate::workshop::history::service::{self as history, ServiceInfo};
 use crate::workshop::quotes::api::parse_id;
 
@@ -86,12 +85,11 @@ async fn list_alerts(
     State(state): State<AppState>,
     Tenant(org): Tenant,
     ApiQuery(query): ApiQuery<AlertsQuery>,
-    OriginalUri(uri): OriginalUri,
-    client: ClientContext,
+    paged: Paged,
 ) -> AppResult<Response> {
     let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let page = service::list(&state.db, org, &query.filter()?, request, Utc::now().date_naive()).await?;
-    Ok(paged(&client, &uri, page.next_cursor.as_deref(), page.items))
+    Ok(paged.respond(page))
 }
 
 /// Acknowledge, resolve, snooze until a date, or reopen an alert (illegal moves are 409).
