@@ -76,6 +76,13 @@ impl From<DbErr> for AppError {
     }
 }
 
+/// A stored code the program does not know: the data is wrong, not the request.
+impl From<crate::platform::enums::UnknownCode> for AppError {
+    fn from(err: crate::platform::enums::UnknownCode) -> Self {
+        Self::Internal(format!("stored value: {err}"))
+    }
+}
+
 impl AppError {
     pub fn validation(field: &str, message: Msg) -> Self {
         Self::Validation(vec![FieldError::new(field, message)])

@@ -297,6 +297,7 @@ pub async fn extend_leases(db: &DatabaseConnection, worker: &str, lease: Duratio
 }
 
 /// Deletes finished jobs older than `before` (dead ones are kept until retried or looked at).
+#[tracing::instrument(skip_all, err)]
 pub async fn prune(db: &DatabaseConnection, before: DateTime<Utc>) -> Result<u64, DbErr> {
     let _turn = db.write_turn().await;
     let result = entity::Entity::delete_many()
@@ -667,6 +668,7 @@ pub async fn list(
 }
 
 /// Gives a dead job new attempts, now. A job outside the scope is a 404.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn retry<W: Writer>(db: &W, scope: JobScope, id: i64) -> AppResult<JobView> {
     use entity::Column;
     let _turn = db.write_turn().await;
