@@ -88,6 +88,22 @@ impl AppError {
         Self::Validation(vec![FieldError::new(field, message)])
     }
 
+    /// A 409: the request conflicts with the current state; `code` tells clients apart.
+    pub fn conflict(code: &'static str, message: Msg) -> Self {
+        Self::Conflict { code, field: None, message }
+    }
+
+    /// A 409 about one field of the request.
+    pub fn conflict_on(field: &'static str, code: &'static str, message: Msg) -> Self {
+        Self::Conflict { code, field: Some(field), message }
+    }
+
+    /// The database's refusal of a write: the answer `explain` gives for the
+    /// violated constraint (a 409 or 422 naming the field), or the failure as is.
+    pub fn refusal(err: DbErr, explain: impl FnOnce(&Constraint) -> Option<Self>) -> Self {
+        constraint_violation(&err).as_ref().and_then(explain).unwrap_or_else(|| err.into())
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,

@@ -674,11 +674,7 @@ pub async fn retry<W: Writer>(db: &W, scope: JobScope, id: i64) -> AppResult<Job
     let _turn = db.write_turn().await;
     let job = entity::Entity::find_by_id(id).filter(visible_to(scope)).one(db).await?.ok_or(AppError::NotFound)?;
     if job.status != "dead" {
-        return Err(AppError::Conflict {
-            code: "job_not_dead",
-            field: None,
-            message: crate::platform::i18n::Msg::new("jobs.error.not_dead"),
-        });
+        return Err(AppError::conflict("job_not_dead", crate::platform::i18n::Msg::new("jobs.error.not_dead")));
     }
     let now = Utc::now();
     entity::Entity::update_many()

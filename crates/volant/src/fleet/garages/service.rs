@@ -274,11 +274,7 @@ pub async fn delete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> 
             }
             Err(err) if matches!(constraint_violation(&err), Some(Constraint::ForeignKey(_))) => {
                 let count = get(txn, org, id).await.map_or(0, |g| g.vehicle_count);
-                Err(AppError::Conflict {
-                    code: "garage_not_empty",
-                    field: None,
-                    message: Msg::new("garage.has_vehicles").arg("count", count),
-                })
+                Err(AppError::conflict("garage_not_empty", Msg::new("garage.has_vehicles").arg("count", count)))
             }
             Err(err) => Err(err.into()),
         }

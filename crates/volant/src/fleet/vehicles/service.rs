@@ -484,11 +484,11 @@ async fn explain_write_error(
 ) -> Result<AppError, AppError> {
     match constraint_violation(&err) {
         Some(c @ Constraint::Unique(_)) if c.mentions("vehicles_vin") || c.mentions("vehicles.vin") => {
-            Ok(AppError::Conflict {
-                code: "duplicate_vin",
-                field: Some("vin"),
-                message: Msg::new("vehicle.vin_taken").arg("vin", valid.vin.as_ref().map_or("", |v| v.as_str())),
-            })
+            Ok(AppError::conflict_on(
+                "vin",
+                "duplicate_vin",
+                Msg::new("vehicle.vin_taken").arg("vin", valid.vin.as_ref().map_or("", |v| v.as_str())),
+            ))
         }
         Some(Constraint::Unique(_)) => {
             let holder = tenant::scoped::<Vehicles>(org)
@@ -500,11 +500,11 @@ async fn explain_write_error(
                 None => String::new(),
             };
             let plate = holder.map_or_else(|| valid.plate.as_str().to_owned(), |v| v.license_plate);
-            Ok(AppError::Conflict {
-                code: "duplicate_plate",
-                field: Some("license_plate"),
-                message: Msg::new("vehicle.plate_taken").arg("plate", plate).arg("garage", garage_name),
-            })
+            Ok(AppError::conflict_on(
+                "license_plate",
+                "duplicate_plate",
+                Msg::new("vehicle.plate_taken").arg("plate", plate).arg("garage", garage_name),
+            ))
         }
         Some(Constraint::ForeignKey(_)) => Ok(AppError::validation("garage_id", Msg::new("vehicle.garage_unknown"))),
         None => Ok(err.into()),
@@ -520,11 +520,10 @@ pub async fn delete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> 
     db::write(db, async |txn| {
         let result = delete.exec(txn).await.map_err(|err| match constraint_violation(&err) {
             // Other modules' records (service history) keep a vehicle from disappearing.
-            Some(Constraint::ForeignKey(_)) => AppError::Conflict {
-                code: "vehicle_has_history",
-                field: None,
-                message: Msg::new("vehicle.has_history").arg("plate", &before.license_plate),
-            },
+            Some(Constraint::ForeignKey(_)) => AppError::conflict(
+                "vehicle_has_history",
+                Msg::new("vehicle.has_history").arg("plate", &before.license_plate),
+            ),
             _ => err.into(),
         })?;
         if result.rows_affected == 0 {

@@ -17,7 +17,7 @@ use super::entity::{self, Entity as Users};
 use super::roles_entity;
 use crate::identity::roles::Role;
 use crate::platform::db::{self, Writer};
-use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
+use crate::platform::error::{AppError, AppResult, Constraint};
 use crate::platform::i18n::Msg;
 use crate::platform::tenant::OrgId;
 use crate::platform::validate::{Validator, check_email};
@@ -179,7 +179,7 @@ async fn insert<C: Writer>(db: &C, org: OrgId, checked: CheckedNewUser) -> AppRe
     let CheckedNewUser { email, display_name, password_hash, roles } = checked;
     let now = Utc::now();
     let (user, roles) = db::write(db, async |txn| -> AppResult<_> {
-        let inserted = entity::ActiveModel {
+        let user = entity::ActiveModel {
             organization_id: Set(org.get()),
             email_normalized: Set(normalize_email(&email)),
             email: Set(email),
@@ -193,18 +193,13 @@ async fn insert<C: Writer>(db: &C, org: OrgId, checked: CheckedNewUser) -> AppRe
             ..Default::default()
         }
         .insert(txn)
-        .await;
-        let user = match inserted {
-            Ok(user) => user,
-            Err(err) if matches!(constraint_violation(&err), Some(Constraint::Unique(_))) => {
-                return Err(AppError::Conflict {
-                    code: "duplicate_email",
-                    field: Some("email"),
-                    message: Msg::new("user.email_taken"),
-                });
-            }
-            Err(err) => return Err(err.into()),
-        };
+        .await
+        .map_err(|err| {
+            AppError::refusal(err, |c| {
+                matches!(c, Constraint::Unique(_))
+                    .then(|| AppError::conflict_on("email", "duplicate_email", Msg::new("user.email_taken")))
+            })
+        })?;
         let mut roles = roles;
         roles.sort();
         roles.dedup();

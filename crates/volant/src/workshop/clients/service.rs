@@ -18,7 +18,7 @@ use crate::fleet::vehicles::service::{self as vehicles, Vehicle};
 use crate::identity::audit::{self, Actor};
 use crate::platform::db::{self, Writer};
 use crate::platform::enums::string_enum;
-use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
+use crate::platform::error::{AppError, AppResult, Constraint};
 use crate::platform::i18n::Msg;
 use crate::platform::pagination::{Page, PageRequest};
 use crate::platform::search::{next_prefix, search_term};
@@ -438,14 +438,10 @@ pub async fn delete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> 
             Ok(done) if done.rows_affected == 0 => return Err(AppError::NotFound),
             Ok(_) => {}
             Err(err) => {
-                return Err(match constraint_violation(&err) {
-                    Some(Constraint::ForeignKey(_)) => AppError::Conflict {
-                        code: "client_has_history",
-                        field: None,
-                        message: Msg::new("client.has_history"),
-                    },
-                    _ => err.into(),
-                });
+                return Err(AppError::refusal(err, |c| {
+                    matches!(c, Constraint::ForeignKey(_))
+                        .then(|| AppError::conflict("client_has_history", Msg::new("client.has_history")))
+                }));
             }
         }
         audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), None).await?;
@@ -494,7 +490,7 @@ pub async fn assign_vehicle<C: Writer>(db: &C, actor: &Actor, client_id: i64, ve
                 .exec(txn)
                 .await?;
         }
-        let inserted = ownership::ActiveModel {
+        let saved = ownership::ActiveModel {
             organization_id: Set(actor.org.get()),
             vehicle_id: Set(vehicle.id),
             client_id: Set(client_id),
@@ -503,20 +499,14 @@ pub async fn assign_vehicle<C: Writer>(db: &C, actor: &Actor, client_id: i64, ve
             ..Default::default()
         }
         .insert(txn)
-        .await;
-        let saved = match inserted {
-            Ok(saved) => saved,
-            Err(err) => {
-                return Err(match constraint_violation(&err) {
-                    Some(Constraint::Unique(_)) => AppError::Conflict {
-                        code: "ownership_changed",
-                        field: Some("vehicle_id"),
-                        message: Msg::new("client.ownership_changed"),
-                    },
-                    _ => err.into(),
-                });
-            }
-        };
+        .await
+        .map_err(|err| {
+            AppError::refusal(err, |c| {
+                matches!(c, Constraint::Unique(_)).then(|| {
+                    AppError::conflict_on("vehicle_id", "ownership_changed", Msg::new("client.ownership_changed"))
+                })
+            })
+        })?;
         let details = serde_json::json!({ "vehicle_id": vehicle.id, "plate": vehicle.license_plate,
             "previous_client_id": current.map(|c| c.client_id) });
         audit::record_change(txn, actor, (AUDIT_ENTITY, client_id), None::<&serde_json::Value>, Some(&details)).await?;

@@ -19,7 +19,7 @@ use crate::fleet::vehicles::service as vehicles;
 use crate::identity::audit::{self, Actor};
 use crate::identity::organizations::service as organizations;
 use crate::platform::db::{self, Writer};
-use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
+use crate::platform::error::{AppError, AppResult, Constraint};
 use crate::platform::i18n::Msg;
 use crate::platform::money::{self, Currency};
 use crate::platform::tenant::OrgId;
@@ -183,13 +183,13 @@ async fn check_reading(
             ));
         }
         if km < last.mileage_km && !is_correction {
-            return Err(AppError::Conflict {
-                code: "mileage_lower_than_last",
-                field: Some(field),
-                message: Msg::new("history.mileage_lower")
+            return Err(AppError::conflict_on(
+                field,
+                "mileage_lower_than_last",
+                Msg::new("history.mileage_lower")
                     .arg("km", last.mileage_km)
                     .arg("date", last.read_on.format("%d/%m/%Y")),
-            });
+            ));
         }
     }
     Ok(())
@@ -494,13 +494,11 @@ async fn record_for_quote<C: Writer>(
         }
         .insert(txn)
         .await
-        .map_err(|err| match constraint_violation(&err) {
-            Some(Constraint::Unique(_)) => AppError::Conflict {
-                code: "quote_already_carried_out",
-                field: None,
-                message: Msg::new("history.quote_already_done"),
-            },
-            _ => err.into(),
+        .map_err(|err| {
+            AppError::refusal(err, |c| {
+                matches!(c, Constraint::Unique(_))
+                    .then(|| AppError::conflict("quote_already_carried_out", Msg::new("history.quote_already_done")))
+            })
         })?;
         if !priced.is_empty() {
             let rows = priced.iter().map(|p| line_row(inserted.id, p));
@@ -578,11 +576,7 @@ pub async fn complete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<In
             .exec(txn)
             .await?;
         if updated.rows_affected == 0 {
-            return Err(AppError::Conflict {
-                code: "intervention_complete",
-                field: None,
-                message: Msg::new("history.already_complete"),
-            });
+            return Err(AppError::conflict("intervention_complete", Msg::new("history.already_complete")));
         }
         let after = get(txn, actor.org, id).await?;
         audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
@@ -603,18 +597,10 @@ pub async fn record_from_quote<C: Writer>(
 ) -> AppResult<Intervention> {
     let quote = quotes::get(db, actor.org, quote_id).await?;
     if !quote.status.can_carry_out() {
-        return Err(AppError::Conflict {
-            code: "quote_not_accepted",
-            field: None,
-            message: Msg::new("history.quote_not_accepted"),
-        });
+        return Err(AppError::conflict("quote_not_accepted", Msg::new("history.quote_not_accepted")));
     }
     let Some(vehicle_id) = quote.vehicle_id else {
-        return Err(AppError::Conflict {
-            code: "quote_without_vehicle",
-            field: None,
-            message: Msg::new("history.quote_without_vehicle"),
-        });
+        return Err(AppError::conflict("quote_without_vehicle", Msg::new("history.quote_without_vehicle")));
     };
     let lines = quote.accepted_lines().map(line_input).collect();
     let description = quote.accepted_lines().map(|l| l.description.as_str()).collect::<Vec<_>>().join(", ");

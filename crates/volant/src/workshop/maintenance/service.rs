@@ -188,16 +188,11 @@ pub async fn set_rule<C: Writer>(db: &C, actor: &Actor, vehicle_id: Option<i64>,
             }
             .insert(txn)
             .await;
-            if let Err(err) = inserted {
-                return Err(match crate::platform::error::constraint_violation(&err) {
-                    Some(_) => AppError::Conflict {
-                        code: "rule_changed",
-                        field: None,
-                        message: Msg::new("maintenance.rule_changed"),
-                    },
-                    None => err.into(),
-                });
-            }
+            inserted.map_err(|err| {
+                AppError::refusal(err, |_| {
+                    Some(AppError::conflict("rule_changed", Msg::new("maintenance.rule_changed")))
+                })
+            })?;
         }
         // Recorded against the vehicle it overrides, or the organization it configures.
         let entity = match vehicle_id {
@@ -823,13 +818,12 @@ pub async fn act<C: Writer>(db: &C, actor: &Actor, id: i64, action: AlertAction)
             .await?;
         if updated.rows_affected == 0 {
             let locale = crate::platform::i18n::current();
-            return Err(AppError::Conflict {
-                code: "illegal_transition",
-                field: None,
-                message: Msg::new("alert.illegal_transition")
+            return Err(AppError::conflict(
+                "illegal_transition",
+                Msg::new("alert.illegal_transition")
                     .arg("from", locale.text(before.status.label_key()))
                     .arg("to", locale.text(to.label_key())),
-            });
+            ));
         }
         let after = get(txn, actor.org, id).await?;
         audit::record_change(txn, actor, ("maintenance_alert", id), Some(&before), Some(&after)).await?;

@@ -62,11 +62,7 @@ pub fn share_url(base_url: &str, link: &ShareLink) -> String {
 pub async fn email<C: Writer>(db: &C, actor: &Actor, id: i64, base_url: &str) -> AppResult<(Quote, i64)> {
     let doc = document(db, actor.org, id).await?;
     let Some(to) = doc.client.email.clone() else {
-        return Err(AppError::Conflict {
-            code: "client_without_email",
-            field: None,
-            message: Msg::new("quote.client_without_email"),
-        });
+        return Err(AppError::conflict("client_without_email", Msg::new("quote.client_without_email")));
     };
     if !doc.quote.status.can_send() {
         return Err(illegal_transition(doc.quote.status, QuoteStatus::Sent));
@@ -97,11 +93,7 @@ pub async fn email<C: Writer>(db: &C, actor: &Actor, id: i64, base_url: &str) ->
         let attachment = notify::Attachment { name, content_type: "application/pdf".to_owned(), bytes };
         let notice = notify::Notice::new(notify::Event::QuoteSent, subject, body).email(Some(to)).attach(attachment);
         let Some(email_id) = notify::send(txn, actor.org, notice).await?.email_id else {
-            return Err(AppError::Conflict {
-                code: "client_refused_email",
-                field: None,
-                message: Msg::new("quote.client_refused_email"),
-            });
+            return Err(AppError::conflict("client_refused_email", Msg::new("quote.client_refused_email")));
         };
         Ok((quote, email_id))
     })

@@ -5,7 +5,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::entity::quote;
-use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
+use crate::platform::error::{AppError, AppResult, Constraint};
 use crate::platform::i18n::Msg;
 use crate::platform::tenant::OrgId;
 
@@ -84,25 +84,21 @@ pub(super) async fn assign_number(
 ) -> AppResult<String> {
     let sequence = next_sequence(txn, org, year).await?;
     let number = format_number(format, year, sequence).unwrap_or_else(|| format!("DEV-{year}-{sequence:04}"));
-    let numbered = quote::Entity::update_many()
+    quote::Entity::update_many()
         .col_expr(quote::Column::Number, Expr::value(number.clone()))
         .col_expr(quote::Column::Sequence, Expr::value(sequence))
         .filter(quote::Column::Id.eq(quote_id))
         .exec(txn)
-        .await;
-    match numbered {
-        Ok(_) => Ok(number),
-        Err(err) => Err(match constraint_violation(&err) {
+        .await
+        .map_err(|err| {
             // A number taken by hand-made data (or a format that maps two sequences
             // to one number) must not be silently reused.
-            Some(Constraint::Unique(_)) => AppError::Conflict {
-                code: "duplicate_quote_number",
-                field: None,
-                message: Msg::new("quote.number_taken"),
-            },
-            _ => err.into(),
-        }),
-    }
+            AppError::refusal(err, |c| {
+                matches!(c, Constraint::Unique(_))
+                    .then(|| AppError::conflict("duplicate_quote_number", Msg::new("quote.number_taken")))
+            })
+        })?;
+    Ok(number)
 }
 
 #[cfg(test)]

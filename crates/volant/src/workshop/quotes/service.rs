@@ -32,7 +32,7 @@ use crate::fleet::vehicles::service as vehicles;
 use crate::identity::audit::{self, Actor};
 use crate::identity::organizations::service as organizations;
 use crate::platform::db::{self, Writer};
-use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
+use crate::platform::error::{AppError, AppResult, Constraint};
 use crate::platform::i18n::Msg;
 use crate::platform::pagination::{Page, PageRequest};
 use crate::platform::secrets::{random_token, token_hash};
@@ -235,7 +235,7 @@ async fn create_from<C: Writer>(
         // real one is taken last, so that concurrent creations of the organization,
         // which queue on its counter row until commit, wait as little as possible.
         let (number, sequence) = provisional_number();
-        let inserted = quote::ActiveModel {
+        let saved = quote::ActiveModel {
             organization_id: Set(actor.org.get()),
             number: Set(number),
             year: Set(year),
@@ -263,18 +263,13 @@ async fn create_from<C: Writer>(
             ..Default::default()
         }
         .insert(txn)
-        .await;
-        let saved = match inserted {
-            Ok(saved) => saved,
-            Err(err) => {
-                return Err(match constraint_violation(&err) {
-                    Some(Constraint::ForeignKey(_)) => {
-                        AppError::validation("client_id", Msg::new("quote.client_unknown"))
-                    }
-                    _ => err.into(),
-                });
-            }
-        };
+        .await
+        .map_err(|err| {
+            AppError::refusal(err, |c| {
+                matches!(c, Constraint::ForeignKey(_))
+                    .then(|| AppError::validation("client_id", Msg::new("quote.client_unknown")))
+            })
+        })?;
         let (rows, _) = line_rows(saved.id, &valid.lines, decimals)?;
         if !rows.is_empty() {
             line::Entity::insert_many(rows).exec_without_returning(txn).await?;
@@ -333,12 +328,10 @@ pub async fn replace<C: Writer>(db: &C, actor: &Actor, id: i64, input: &QuoteInp
 }
 
 fn not_editable(status: QuoteStatus) -> AppError {
-    AppError::Conflict {
-        code: "quote_not_editable",
-        field: None,
-        message: Msg::new("quote.not_editable")
-            .arg("status", crate::platform::i18n::current().text(status.label_key())),
-    }
+    AppError::conflict(
+        "quote_not_editable",
+        Msg::new("quote.not_editable").arg("status", crate::platform::i18n::current().text(status.label_key())),
+    )
 }
 
 /// An UPDATE of the organization's quote `id` that applies only while its status
@@ -352,13 +345,12 @@ fn transition(org: OrgId, id: i64, allowed: fn(QuoteStatus) -> bool) -> sea_orm:
 
 pub(super) fn illegal_transition(from: QuoteStatus, to: QuoteStatus) -> AppError {
     let locale = crate::platform::i18n::current();
-    AppError::Conflict {
-        code: "illegal_transition",
-        field: None,
-        message: Msg::new("quote.illegal_transition")
+    AppError::conflict(
+        "illegal_transition",
+        Msg::new("quote.illegal_transition")
             .arg("from", locale.text(from.label_key()))
             .arg("to", locale.text(to.label_key())),
-    }
+    )
 }
 
 /// A new draft with the same client, vehicle, lines and terms, dated today.
@@ -426,7 +418,7 @@ pub(super) async fn send_in(
 ) -> AppResult<(Quote, ShareLink)> {
     let before = get(txn, actor.org, id).await?;
     if before.lines.is_empty() {
-        return Err(AppError::Conflict { code: "quote_empty", field: Some("lines"), message: Msg::new("quote.empty") });
+        return Err(AppError::conflict_on("lines", "quote_empty", Msg::new("quote.empty")));
     }
     let (hash, link) = new_share_link(before.valid_until)?;
     let now = Utc::now();

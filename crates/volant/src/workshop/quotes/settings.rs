@@ -15,7 +15,7 @@ use crate::platform::i18n::Msg;
 use crate::platform::tenant::OrgId;
 use crate::platform::validate::Validator;
 
-/// An organization's quote settings.
+/// How an organization's quotes are numbered and worded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct WorkshopSettings {
     /// `{year}` and `{seq}` (or `{seq:4}`, zero-padded) are replaced; e.g. `DEV-{year}-{seq:4}`.

@@ -636,11 +636,10 @@ async fn edit_form(
 ) -> WebResult<Response> {
     let quote = service::get(&state.db, org, id).await?;
     if !quote.status.can_edit() {
-        let message = AppError::Conflict {
-            code: "quote_not_editable",
-            field: None,
-            message: Msg::new("quote.not_editable").arg("status", page.tr.t(quote.status.label_key())),
-        }
+        let message = AppError::conflict(
+            "quote_not_editable",
+            Msg::new("quote.not_editable").arg("status", page.tr.t(quote.status.label_key())),
+        )
         .detail(i18n::current());
         return Ok(redirect_with_flash(&format!("/quotes/{id}"), "error", &message));
     }
