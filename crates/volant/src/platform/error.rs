@@ -98,10 +98,10 @@ impl AppError {
         Self::Conflict { code, field: Some(field), message }
     }
 
-    /// The database's refusal of a write: the answer `explain` gives for the
-    /// violated constraint (a 409 or 422 naming the field), or the failure as is.
-    pub fn refusal(err: DbErr, explain: impl FnOnce(&Constraint) -> Option<Self>) -> Self {
-        constraint_violation(&err).as_ref().and_then(explain).unwrap_or_else(|| err.into())
+    /// This answer (a 409 or 422 naming the field) to a write the database refused
+    /// for a constraint of the `kind` given; any other failure as is.
+    pub fn if_refused(self, err: DbErr, kind: fn(&Constraint) -> bool) -> Self {
+        if constraint_violation(&err).is_some_and(|c| kind(&c)) { self } else { err.into() }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -241,6 +241,19 @@ pub enum Constraint {
 }
 
 impl Constraint {
+    pub fn is_unique(&self) -> bool {
+        matches!(self, Self::Unique(_))
+    }
+
+    pub fn is_foreign_key(&self) -> bool {
+        matches!(self, Self::ForeignKey(_))
+    }
+
+    /// Either kind.
+    pub fn any(&self) -> bool {
+        true
+    }
+
     /// Whether the violated constraint involves `name` (an index name or column).
     pub fn mentions(&self, name: &str) -> bool {
         match self {

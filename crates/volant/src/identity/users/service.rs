@@ -195,10 +195,8 @@ async fn insert<C: Writer>(db: &C, org: OrgId, checked: CheckedNewUser) -> AppRe
         .insert(txn)
         .await
         .map_err(|err| {
-            AppError::refusal(err, |c| {
-                matches!(c, Constraint::Unique(_))
-                    .then(|| AppError::conflict_on("email", "duplicate_email", Msg::new("user.email_taken")))
-            })
+            AppError::conflict_on("email", "duplicate_email", Msg::new("user.email_taken"))
+                .if_refused(err, Constraint::is_unique)
         })?;
         let mut roles = roles;
         roles.sort();

@@ -438,10 +438,8 @@ pub async fn delete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> 
             Ok(done) if done.rows_affected == 0 => return Err(AppError::NotFound),
             Ok(_) => {}
             Err(err) => {
-                return Err(AppError::refusal(err, |c| {
-                    matches!(c, Constraint::ForeignKey(_))
-                        .then(|| AppError::conflict("client_has_history", Msg::new("client.has_history")))
-                }));
+                return Err(AppError::conflict("client_has_history", Msg::new("client.has_history"))
+                    .if_refused(err, Constraint::is_foreign_key));
             }
         }
         audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), None).await?;
@@ -501,11 +499,8 @@ pub async fn assign_vehicle<C: Writer>(db: &C, actor: &Actor, client_id: i64, ve
         .insert(txn)
         .await
         .map_err(|err| {
-            AppError::refusal(err, |c| {
-                matches!(c, Constraint::Unique(_)).then(|| {
-                    AppError::conflict_on("vehicle_id", "ownership_changed", Msg::new("client.ownership_changed"))
-                })
-            })
+            AppError::conflict_on("vehicle_id", "ownership_changed", Msg::new("client.ownership_changed"))
+                .if_refused(err, Constraint::is_unique)
         })?;
         let details = serde_json::json!({ "vehicle_id": vehicle.id, "plate": vehicle.license_plate,
             "previous_client_id": current.map(|c| c.client_id) });

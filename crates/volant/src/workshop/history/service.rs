@@ -495,10 +495,8 @@ async fn record_for_quote<C: Writer>(
         .insert(txn)
         .await
         .map_err(|err| {
-            AppError::refusal(err, |c| {
-                matches!(c, Constraint::Unique(_))
-                    .then(|| AppError::conflict("quote_already_carried_out", Msg::new("history.quote_already_done")))
-            })
+            AppError::conflict("quote_already_carried_out", Msg::new("history.quote_already_done"))
+                .if_refused(err, Constraint::is_unique)
         })?;
         if !priced.is_empty() {
             let rows = priced.iter().map(|p| line_row(inserted.id, p));

@@ -24,7 +24,7 @@ use crate::identity::audit::{self, Actor};
 use crate::notify::{self, Event, Notice};
 use crate::platform::db::{self, Writer};
 use crate::platform::enums::string_enum;
-use crate::platform::error::{AppError, AppResult};
+use crate::platform::error::{AppError, AppResult, Constraint};
 use crate::platform::i18n::Msg;
 use crate::platform::pagination::{Page, PageRequest};
 use crate::platform::tenant::{self, OrgId};
@@ -189,9 +189,8 @@ pub async fn set_rule<C: Writer>(db: &C, actor: &Actor, vehicle_id: Option<i64>,
             .insert(txn)
             .await;
             inserted.map_err(|err| {
-                AppError::refusal(err, |_| {
-                    Some(AppError::conflict("rule_changed", Msg::new("maintenance.rule_changed")))
-                })
+                AppError::conflict("rule_changed", Msg::new("maintenance.rule_changed"))
+                    .if_refused(err, Constraint::any)
             })?;
         }
         // Recorded against the vehicle it overrides, or the organization it configures.

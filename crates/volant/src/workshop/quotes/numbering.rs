@@ -93,10 +93,8 @@ pub(super) async fn assign_number(
         .map_err(|err| {
             // A number taken by hand-made data (or a format that maps two sequences
             // to one number) must not be silently reused.
-            AppError::refusal(err, |c| {
-                matches!(c, Constraint::Unique(_))
-                    .then(|| AppError::conflict("duplicate_quote_number", Msg::new("quote.number_taken")))
-            })
+            AppError::conflict("duplicate_quote_number", Msg::new("quote.number_taken"))
+                .if_refused(err, Constraint::is_unique)
         })?;
     Ok(number)
 }

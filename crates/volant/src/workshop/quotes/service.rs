@@ -265,10 +265,8 @@ async fn create_from<C: Writer>(
         .insert(txn)
         .await
         .map_err(|err| {
-            AppError::refusal(err, |c| {
-                matches!(c, Constraint::ForeignKey(_))
-                    .then(|| AppError::validation("client_id", Msg::new("quote.client_unknown")))
-            })
+            AppError::validation("client_id", Msg::new("quote.client_unknown"))
+                .if_refused(err, Constraint::is_foreign_key)
         })?;
         let (rows, _) = line_rows(saved.id, &valid.lines, decimals)?;
         if !rows.is_empty() {
