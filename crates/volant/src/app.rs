@@ -137,7 +137,8 @@ pub fn guarded_api(
         .split_for_parts();
     let document = serde_json::to_value(&doc).map_err(|e| StartupError::OpenApi(e.to_string()))?;
     let access = Arc::new(ApiAccess::from_document(&document)?);
-    let guarded = router.route_layer(axum::middleware::from_fn_with_state((state.clone(), access), identity::access::enforce));
+    let guarded =
+        router.route_layer(axum::middleware::from_fn_with_state((state.clone(), access), identity::access::enforce));
     Ok((guarded, doc))
 }
 
@@ -189,7 +190,9 @@ pub async fn state_on(db: sea_orm::DatabaseConnection, config: Config) -> Result
     let replica = match &config.database_replica_url {
         // A replica follows the primary's schema: it is never migrated from here.
         Some(url) => Some(
-            db::connect(&DbSettings::new(url.clone(), config.db_max_connections)).await.map_err(StartupError::Replica)?,
+            db::connect(&DbSettings::new(url.clone(), config.db_max_connections))
+                .await
+                .map_err(StartupError::Replica)?,
         ),
         None => None,
     };

@@ -1,13 +1,13 @@
 //! Demo data: garages in France and West Africa with a few hundred vehicles,
 //! created through the services (same rules as users) in one transaction.
 
-use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait};
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 
 use super::garages::service::{self as garages, GarageInput};
 use super::vehicles::model::FuelType;
 use super::vehicles::service::{self as vehicles, VehicleInput};
 use crate::identity::audit::Actor;
-use crate::platform::db::Writer;
+use crate::platform::db;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::tenant::OrgId;
 
@@ -156,46 +156,46 @@ pub async fn seed(db: &DatabaseConnection, org: OrgId) -> AppResult<SeedReport> 
     }
     let mut rng = fastrand::Rng::with_seed(2026);
     let actor = Actor::system(org);
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let mut report = SeedReport { garages: 0, vehicles: 0 };
-    let mut serial = 0_u32;
-    for demo in GARAGES {
-        let garage = garages::create(
-            &txn,
-            &actor,
-            &GarageInput {
-                name: Some(demo.name.into()),
-                address: Some(demo.address.into()),
-                city: Some(demo.city.into()),
-                postal_code: demo.postal_code.map(Into::into),
-                phone: Some(demo.phone.into()),
-            },
-        )
-        .await?;
-        report.garages += 1;
-        for _ in 0..demo.vehicles {
-            serial += 1;
-            let (brand, model, fuel) = MODELS[rng.usize(..MODELS.len())];
-            let year = rng.i32(2004..=2025);
-            let age = i64::from(2026 - year);
-            let input = VehicleInput {
-                garage_id: Some(garage.id),
-                brand: Some(brand.into()),
-                model: Some(model.into()),
-                year: Some(year),
-                license_plate: Some(plate(demo.style, serial, &mut rng)),
-                vin: rng.bool().then(|| vin(&mut rng)),
-                mileage_km: Some(age * rng.i64(6_000..=22_000) + rng.i64(0..5_000)),
-                fuel_type: Some(fuel),
-                color: Some(COLORS[rng.usize(..COLORS.len())].into()),
-            };
-            vehicles::create(&txn, &actor, &input).await?;
-            report.vehicles += 1;
+    db::write(db, async |txn| {
+        let mut report = SeedReport { garages: 0, vehicles: 0 };
+        let mut serial = 0_u32;
+        for demo in GARAGES {
+            let garage = garages::create(
+                txn,
+                &actor,
+                &GarageInput {
+                    name: Some(demo.name.into()),
+                    address: Some(demo.address.into()),
+                    city: Some(demo.city.into()),
+                    postal_code: demo.postal_code.map(Into::into),
+                    phone: Some(demo.phone.into()),
+                },
+            )
+            .await?;
+            report.garages += 1;
+            for _ in 0..demo.vehicles {
+                serial += 1;
+                let (brand, model, fuel) = MODELS[rng.usize(..MODELS.len())];
+                let year = rng.i32(2004..=2025);
+                let age = i64::from(2026 - year);
+                let input = VehicleInput {
+                    garage_id: Some(garage.id),
+                    brand: Some(brand.into()),
+                    model: Some(model.into()),
+                    year: Some(year),
+                    license_plate: Some(plate(demo.style, serial, &mut rng)),
+                    vin: rng.bool().then(|| vin(&mut rng)),
+                    mileage_km: Some(age * rng.i64(6_000..=22_000) + rng.i64(0..5_000)),
+                    fuel_type: Some(fuel),
+                    color: Some(COLORS[rng.usize(..COLORS.len())].into()),
+                };
+                vehicles::create(txn, &actor, &input).await?;
+                report.vehicles += 1;
+            }
         }
-    }
-    txn.commit().await?;
-    Ok(report)
+        Ok(report)
+    })
+    .await
 }
 
 fn letters(rng: &mut fastrand::Rng, alphabet: &[u8], n: usize) -> String {

@@ -197,6 +197,7 @@ fn build(
 }
 
 /// The `notify.email` job: sends one recorded e-mail unless it was sent already.
+#[tracing::instrument(skip_all, err)]
 pub async fn deliver(db: &DatabaseConnection, postman: &Postman, job: &ClaimedJob) -> JobResult {
     let id = job.id_field("id")?;
     let Some(email) = entity::Entity::find_by_id(id).one(db).await? else {
@@ -232,7 +233,7 @@ async fn bodies(
     unsubscribe: Option<String>,
 ) -> Result<(String, String), JobError> {
     let org = crate::identity::organizations::service::get(db, OrgId::new(email.organization_id)).await?;
-    let locale = Locale::parse(&org.locale).unwrap_or_default();
+    let locale = org.locale;
     let link = match email.notification_id {
         Some(id) => super::service::link_of(db, id).await?.map(|path| format!("{}{path}", postman.public_url)),
         None => None,

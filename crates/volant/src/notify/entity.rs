@@ -57,7 +57,7 @@ pub mod consent {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub organization_id: i64,
-        pub channel: String,
+        pub channel: crate::notify::model::Channel,
         pub address: String,
         pub granted: bool,
         pub source: String,

@@ -1,73 +1,33 @@
 //! What can be notified, and through which channels.
 
-use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// Something that happened and is worth telling someone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Event {
-    /// A quote was sent to its client (with the PDF).
-    QuoteSent,
-    /// A vehicle's maintenance is due or overdue.
-    AlertRaised,
-    /// A lesson was booked, moved or cancelled.
-    LessonChanged,
-    /// The day-before reminder of a lesson.
-    LessonReminder,
-    /// A candidate was registered for an exam.
-    ExamRegistered,
-    /// An exam result was validated.
-    ExamResult,
-    /// A new message in a conversation.
-    MessageReceived,
-    /// A report someone asked for is ready to download.
-    ReportReady,
+use crate::platform::enums::string_enum;
+
+string_enum! {
+    /// Something that happened and is worth telling someone.
+    #[derive(ToSchema)]
+    pub enum Event (labels "notify.event.") {
+        /// A quote was sent to its client (with the PDF).
+        QuoteSent,
+        /// A vehicle's maintenance is due or overdue.
+        AlertRaised,
+        /// A lesson was booked, moved or cancelled.
+        LessonChanged,
+        /// The day-before reminder of a lesson.
+        LessonReminder,
+        /// A candidate was registered for an exam.
+        ExamRegistered,
+        /// An exam result was validated.
+        ExamResult,
+        /// A new message in a conversation.
+        MessageReceived,
+        /// A report someone asked for is ready to download.
+        ReportReady,
+    }
 }
 
 impl Event {
-    pub const ALL: [Self; 8] = [
-        Self::QuoteSent,
-        Self::AlertRaised,
-        Self::LessonChanged,
-        Self::LessonReminder,
-        Self::ExamRegistered,
-        Self::ExamResult,
-        Self::MessageReceived,
-        Self::ReportReady,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::QuoteSent => "quote_sent",
-            Self::AlertRaised => "alert_raised",
-            Self::LessonChanged => "lesson_changed",
-            Self::LessonReminder => "lesson_reminder",
-            Self::ExamRegistered => "exam_registered",
-            Self::ExamResult => "exam_result",
-            Self::MessageReceived => "message_received",
-            Self::ReportReady => "report_ready",
-        }
-    }
-
-    pub fn parse(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|e| e.code() == code)
-    }
-
-    /// The key of the event's name in the catalogues.
-    pub fn label_key(self) -> &'static str {
-        match self {
-            Self::QuoteSent => "notify.event.quote_sent",
-            Self::AlertRaised => "notify.event.alert_raised",
-            Self::LessonChanged => "notify.event.lesson_changed",
-            Self::LessonReminder => "notify.event.lesson_reminder",
-            Self::ExamRegistered => "notify.event.exam_registered",
-            Self::ExamResult => "notify.event.exam_result",
-            Self::MessageReceived => "notify.event.message_received",
-            Self::ReportReady => "notify.event.report_ready",
-        }
-    }
-
     /// Whether the event goes through `channel` for someone who chose nothing.
     /// SMS costs money and interrupts: by default only for what cannot wait.
     pub fn default_on(self, channel: Channel) -> bool {
@@ -78,36 +38,13 @@ impl Event {
     }
 }
 
-/// A way to reach someone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    InApp,
-    Email,
-    Sms,
-}
-
-impl Channel {
-    pub const ALL: [Self; 3] = [Self::InApp, Self::Email, Self::Sms];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::InApp => "in_app",
-            Self::Email => "email",
-            Self::Sms => "sms",
-        }
-    }
-
-    pub fn parse(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.code() == code)
-    }
-
-    pub fn label_key(self) -> &'static str {
-        match self {
-            Self::InApp => "notify.channel.in_app",
-            Self::Email => "notify.channel.email",
-            Self::Sms => "notify.channel.sms",
-        }
+string_enum! {
+    /// A way to reach someone.
+    #[derive(ToSchema)]
+    pub enum Channel (labels "notify.channel.") {
+        InApp,
+        Email,
+        Sms,
     }
 }
 
@@ -219,10 +156,10 @@ mod tests {
     #[test]
     fn codes_round_trip() {
         for event in Event::ALL {
-            assert_eq!(Event::parse(event.code()), Some(event));
+            assert_eq!(Event::parse(event.as_str()), Some(event));
         }
         for channel in Channel::ALL {
-            assert_eq!(Channel::parse(channel.code()), Some(channel));
+            assert_eq!(Channel::parse(channel.as_str()), Some(channel));
         }
     }
 }

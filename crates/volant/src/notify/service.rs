@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, Order, QueryFilter,
     QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use super::entity::{consent, notification, preference};
 use super::model::{Channel, Event, Notice, normalize_email, normalize_phone};
-use crate::platform::db::{Writer, statement};
+use crate::platform::db::{self, Writer, statement};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::Msg;
 use crate::platform::jobs::{self, NewJob};
@@ -55,7 +55,7 @@ pub async fn send(db: &impl ConnectionTrait, org: OrgId, notice: Notice) -> AppR
     }
     let saved = notification::ActiveModel {
         organization_id: Set(org.get()),
-        event: Set(notice.event.code().to_owned()),
+        event: Set(notice.event.as_str().to_owned()),
         user_id: Set(notice.user_id),
         recipient: Set(recipient.chars().take(254).collect()),
         title: Set(notice.title.chars().take(300).collect()),
@@ -107,6 +107,7 @@ fn sms_text(title: &str, body: &str) -> String {
 
 /// Marks every delivery still pending as failed with `reason` (demo data must
 /// not write to the people it invents); returns how many.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn withhold_pending<W: Writer>(db: &W, org: OrgId, reason: &str) -> AppResult<u64> {
     let backend = db.get_database_backend();
     let _turn = db.write_turn().await;
@@ -130,16 +131,15 @@ async fn channels_for(db: &impl ConnectionTrait, user: Option<i64>, event: Event
     if let Some(user) = user {
         let rows = preference::Entity::find()
             .filter(preference::Column::UserId.eq(user))
-            .filter(preference::Column::Event.eq(event.code()))
+            .filter(preference::Column::Event.eq(event))
             .all(db)
             .await?;
         for row in rows {
-            if let Some(channel) = Channel::parse(&row.channel) {
-                if row.enabled {
-                    on.insert(channel);
-                } else {
-                    on.remove(&channel);
-                }
+            let channel: Channel = row.channel.parse()?;
+            if row.enabled {
+                on.insert(channel);
+            } else {
+                on.remove(&channel);
             }
         }
     }
@@ -268,14 +268,10 @@ pub async fn inbox(
     page: PageRequest,
 ) -> AppResult<Page<InboxItem>> {
     let mut query = notification::Entity::find().filter(inbox_of(org, user));
-    if let Some(before) = page.after {
-        query = query.filter(notification::Column::Id.lt(before));
-    }
     if unread_only {
         query = query.filter(notification::Column::ReadAt.is_null());
     }
-    let rows = query.order_by_desc(notification::Column::Id).limit(page.fetch_limit()).all(db).await?;
-    Ok(Page::from_rows(rows, page, |r| r.id).map(InboxItem::from))
+    Ok(page.fetch(db, query, notification::Column::Id, Order::Desc, |r| r.id).await?.map(InboxItem::from))
 }
 
 pub async fn unread_count(db: &impl ConnectionTrait, org: OrgId, user: i64) -> AppResult<u64> {
@@ -288,6 +284,7 @@ pub async fn unread_count(db: &impl ConnectionTrait, org: OrgId, user: i64) -> A
 }
 
 /// Marks one of the user's notifications read (another's is a 404).
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn mark_read<W: Writer>(db: &W, org: OrgId, user: i64, id: i64) -> AppResult<()> {
     let _turn = db.write_turn().await;
     let found =
@@ -303,6 +300,7 @@ pub async fn mark_read<W: Writer>(db: &W, org: OrgId, user: i64, id: i64) -> App
 }
 
 /// Marks all of the user's notifications read; returns how many were unread.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn mark_all_read<W: Writer>(db: &W, org: OrgId, user: i64) -> AppResult<u64> {
     let _turn = db.write_turn().await;
     let result = notification::Entity::update_many()
@@ -353,14 +351,14 @@ pub struct Preference {
 /// Every event × channel for a user: their choices, the defaults elsewhere.
 pub async fn preferences(db: &impl ConnectionTrait, user: i64) -> AppResult<Vec<Preference>> {
     let rows = preference::Entity::find().filter(preference::Column::UserId.eq(user)).all(db).await?;
-    let chosen: HashMap<(String, String), bool> = rows.into_iter().map(|r| ((r.event, r.channel), r.enabled)).collect();
+    let mut chosen: HashMap<(Event, Channel), bool> = HashMap::new();
+    for row in rows {
+        chosen.insert((row.event.parse()?, row.channel.parse()?), row.enabled);
+    }
     let mut all = Vec::new();
     for event in Event::ALL {
         for channel in Channel::ALL {
-            let enabled = chosen
-                .get(&(event.code().to_owned(), channel.code().to_owned()))
-                .copied()
-                .unwrap_or_else(|| event.default_on(channel));
+            let enabled = chosen.get(&(event, channel)).copied().unwrap_or_else(|| event.default_on(channel));
             all.push(Preference { event, channel, enabled });
         }
     }
@@ -368,6 +366,7 @@ pub async fn preferences(db: &impl ConnectionTrait, user: i64) -> AppResult<Vec<
 }
 
 /// Saves a user's choices (the ones given; others keep theirs).
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn set_preferences<W: Writer>(db: &W, user: i64, choices: &[Preference]) -> AppResult<Vec<Preference>> {
     use preference::Column;
     use sea_orm::sea_query::OnConflict;
@@ -375,26 +374,27 @@ pub async fn set_preferences<W: Writer>(db: &W, user: i64, choices: &[Preference
     let choices: Vec<Preference> =
         choices.iter().map(|c| ((c.event, c.channel), *c)).collect::<HashMap<_, _>>().into_values().collect();
     if !choices.is_empty() {
-        let _turn = db.write_turn().await;
-        let txn = db.begin().await?;
         let now = Utc::now();
-        for choice in &choices {
-            preference::Entity::insert(preference::ActiveModel {
-                user_id: Set(user),
-                event: Set(choice.event.code().to_owned()),
-                channel: Set(choice.channel.code().to_owned()),
-                enabled: Set(choice.enabled),
-                updated_at: Set(now),
-            })
-            .on_conflict(
-                OnConflict::columns([Column::UserId, Column::Event, Column::Channel])
-                    .update_columns([Column::Enabled, Column::UpdatedAt])
-                    .to_owned(),
-            )
-            .exec(&txn)
-            .await?;
-        }
-        txn.commit().await?;
+        db::write(db, async |txn| {
+            for choice in &choices {
+                preference::Entity::insert(preference::ActiveModel {
+                    user_id: Set(user),
+                    event: Set(choice.event.as_str().to_owned()),
+                    channel: Set(choice.channel.as_str().to_owned()),
+                    enabled: Set(choice.enabled),
+                    updated_at: Set(now),
+                })
+                .on_conflict(
+                    OnConflict::columns([Column::UserId, Column::Event, Column::Channel])
+                        .update_columns([Column::Enabled, Column::UpdatedAt])
+                        .to_owned(),
+                )
+                .exec(txn)
+                .await?;
+            }
+            AppResult::Ok(())
+        })
+        .await?;
     }
     preferences(db, user).await
 }
@@ -416,7 +416,7 @@ impl From<consent::Model> for Consent {
     fn from(m: consent::Model) -> Self {
         Self {
             id: m.id,
-            channel: Channel::parse(&m.channel).unwrap_or(Channel::Email),
+            channel: m.channel,
             address: m.address,
             granted: m.granted,
             source: m.source,
@@ -437,6 +437,7 @@ pub struct ConsentInput {
 }
 
 /// Records (or replaces) the consent of an address; the latest word counts.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn record_consent<W: Writer>(
     db: &W,
     org: OrgId,
@@ -462,7 +463,7 @@ pub async fn record_consent<W: Writer>(
     let _turn = db.write_turn().await;
     consent::Entity::insert(consent::ActiveModel {
         organization_id: Set(org.get()),
-        channel: Set(input.channel.code().to_owned()),
+        channel: Set(input.channel),
         address: Set(address.clone()),
         granted: Set(input.granted),
         source: Set(source),
@@ -479,7 +480,7 @@ pub async fn record_consent<W: Writer>(
     .await?;
     let saved = consent::Entity::find()
         .filter(Column::OrganizationId.eq(org.get()))
-        .filter(Column::Channel.eq(input.channel.code()))
+        .filter(Column::Channel.eq(input.channel))
         .filter(Column::Address.eq(address))
         .one(db)
         .await?
@@ -491,12 +492,8 @@ pub async fn record_consent<W: Writer>(
 /// The organization's recorded consents, newest first.
 pub async fn consents(db: &impl ConnectionTrait, org: OrgId, page: PageRequest) -> AppResult<Page<Consent>> {
     use consent::Column;
-    let mut query = consent::Entity::find().filter(Column::OrganizationId.eq(org.get()));
-    if let Some(before) = page.after {
-        query = query.filter(Column::Id.lt(before));
-    }
-    let rows = query.order_by_desc(Column::Id).limit(page.fetch_limit()).all(db).await?;
-    Ok(Page::from_rows(rows, page, |r| r.id).map(Consent::from))
+    let query = consent::Entity::find().filter(Column::OrganizationId.eq(org.get()));
+    Ok(page.fetch(db, query, Column::Id, Order::Desc, |r| r.id).await?.map(Consent::from))
 }
 
 /// One channel's delivery of a notification.
@@ -528,12 +525,8 @@ pub struct Delivery {
 /// The organization's notifications with their deliveries, newest first.
 pub async fn deliveries(db: &impl ConnectionTrait, org: OrgId, page: PageRequest) -> AppResult<Page<Delivery>> {
     use super::{outbox, sms};
-    let mut query = notification::Entity::find().filter(notification::Column::OrganizationId.eq(org.get()));
-    if let Some(before) = page.after {
-        query = query.filter(notification::Column::Id.lt(before));
-    }
-    let rows = query.order_by_desc(notification::Column::Id).limit(page.fetch_limit()).all(db).await?;
-    let rows = Page::from_rows(rows, page, |r| r.id);
+    let query = notification::Entity::find().filter(notification::Column::OrganizationId.eq(org.get()));
+    let rows = page.fetch(db, query, notification::Column::Id, Order::Desc, |r| r.id).await?;
     let ids: Vec<i64> = rows.items.iter().map(|n| n.id).collect();
     // Two queries for the page, whatever its length.
     let emails: HashMap<i64, ChannelDelivery> = outbox::entity::Entity::find()

@@ -154,6 +154,7 @@ pub fn provider(config: &NotifyConfig) -> Result<Arc<dyn SmsProvider>, String> {
 }
 
 /// The `notify.sms` job: sends one recorded SMS unless it was sent already.
+#[tracing::instrument(skip_all, err)]
 pub async fn deliver(db: &DatabaseConnection, provider: &dyn SmsProvider, job: &ClaimedJob) -> JobResult {
     let id = job.id_field("id")?;
     let Some(sms) = entity::Entity::find_by_id(id).one(db).await? else {

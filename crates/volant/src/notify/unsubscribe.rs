@@ -17,7 +17,7 @@ use super::service::{self, ConsentInput};
 use crate::identity::auth::web_pages::Routes;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
-use crate::platform::i18n::{Locale, Tr};
+use crate::platform::i18n::Tr;
 use crate::platform::tenant::OrgId;
 use crate::platform::web::{PageCtx, WebResult};
 
@@ -69,7 +69,7 @@ struct UnsubscribePage {
 async fn page_for(state: &AppState, mut page: PageCtx, token: String, done: bool) -> Result<UnsubscribePage, AppError> {
     let claims = verify(&key(&state.signing_key), &token).ok_or(AppError::NotFound)?;
     let org = crate::identity::organizations::service::get(&state.db, OrgId::new(claims.o)).await?;
-    page.tr = Tr(Locale::parse(&org.locale).unwrap_or_default());
+    page.tr = Tr(org.locale);
     Ok(UnsubscribePage { page, organization: org.name, address: claims.a, token, done })
 }
 

@@ -231,7 +231,7 @@ async fn save_preferences(
     let mut choices = Vec::new();
     for event in Event::ALL {
         for channel in Channel::ALL {
-            let enabled = form.contains_key(&format!("{}.{}", event.code(), channel.code()));
+            let enabled = form.contains_key(&format!("{event}.{channel}"));
             choices.push(service::Preference { event, channel, enabled });
         }
     }

@@ -127,33 +127,39 @@ async fn session(
                     None => break Err("the consumer was cancelled".to_owned()),
                 };
                 let (db, registry, in_flight) = (db.clone(), registry.clone(), in_flight.clone());
-                running.spawn(async move {
-                    let id = std::str::from_utf8(&delivery.data).ok().and_then(|s| s.parse::<i64>().ok());
-                    if let Some(id) = id {
-                        if let Ok(mut set) = in_flight.lock() {
-                            set.insert(id);
-                        }
-                        if let Err(err) = consume(&db, &registry, id).await {
-                            // Not acknowledged: RabbitMQ delivers it again.
-                            tracing::error!(job_id = id, error = %err, "running a job from RabbitMQ failed");
-                            if let Ok(mut set) = in_flight.lock() {
-                                set.remove(&id);
-                            }
-                            return;
-                        }
-                        if let Ok(mut set) = in_flight.lock() {
-                            set.remove(&id);
-                        }
-                    }
-                    if let Err(err) = delivery.ack(BasicAckOptions::default()).await {
-                        tracing::warn!(error = %err, "acknowledging a job failed (it will be delivered again)");
-                    }
-                });
+                running.spawn(async move { handle_delivery(&db, &registry, &in_flight, delivery).await });
             }
         }
     };
     let _ = tokio::time::timeout(drain, async { while running.join_next().await.is_some() {} }).await;
     outcome
+}
+
+/// Runs the job a delivery names, then acknowledges it; a failed run is not
+/// acknowledged, so RabbitMQ delivers it again.
+async fn handle_delivery(
+    db: &DatabaseConnection,
+    registry: &Registry,
+    in_flight: &Mutex<HashSet<i64>>,
+    delivery: lapin::message::Delivery,
+) {
+    let id = std::str::from_utf8(&delivery.data).ok().and_then(|s| s.parse::<i64>().ok());
+    if let Some(id) = id {
+        if let Ok(mut set) = in_flight.lock() {
+            set.insert(id);
+        }
+        let outcome = consume(db, registry, id).await;
+        if let Ok(mut set) = in_flight.lock() {
+            set.remove(&id);
+        }
+        if let Err(err) = outcome {
+            tracing::error!(job_id = id, error = %err, "running a job from RabbitMQ failed");
+            return;
+        }
+    }
+    if let Err(err) = delivery.ack(BasicAckOptions::default()).await {
+        tracing::warn!(error = %err, "acknowledging a job failed (it will be delivered again)");
+    }
 }
 
 /// Claims the due jobs and publishes their ids (confirmed by the broker).

@@ -288,32 +288,8 @@ pub enum ConfigError {
 impl Config {
     pub fn from_args(args: &ConfigArgs) -> Result<Self, ConfigError> {
         let addr = args.addr.parse().map_err(|_| ConfigError::Addr(args.addr.clone()))?;
-        let database_url = args.database_url.trim().to_owned();
-        if !(database_url.starts_with("sqlite:")
-            || database_url.starts_with("postgres:")
-            || database_url.starts_with("postgresql:"))
-        {
-            return Err(ConfigError::DatabaseScheme(redact_url(&database_url)));
-        }
-        let database_replica_url =
-            args.database_replica_url.as_deref().map(str::trim).filter(|u| !u.is_empty()).map(str::to_owned);
-        if let Some(url) = &database_replica_url
-            && !(url.starts_with("postgres:") || url.starts_with("postgresql:") || url.starts_with("sqlite:"))
-        {
-            return Err(ConfigError::DatabaseScheme(redact_url(url)));
-        }
-        let cors_origins = args
-            .cors_origins
-            .iter()
-            .map(|o| o.trim())
-            .filter(|o| !o.is_empty())
-            .map(|o| {
-                let valid = (o.starts_with("http://") || o.starts_with("https://")) && !o.ends_with('/');
-                HeaderValue::from_str(o).ok().filter(|_| valid).ok_or_else(|| ConfigError::CorsOrigin(o.to_owned()))
-            })
-            .collect::<Result<_, _>>()?;
-        let trusted_proxies =
-            crate::platform::proxy::parse_trusted(&args.trusted_proxies).map_err(ConfigError::TrustedProxy)?;
+        let database_url = url_setting(Some(&args.database_url), DATABASE_SCHEMES, ConfigError::DatabaseScheme)?
+            .ok_or_else(|| ConfigError::DatabaseScheme(String::new()))?;
         let log_format = match args.log_format.as_str() {
             "pretty" | "" => LogFormat::Pretty,
             "json" => LogFormat::Json,
@@ -322,82 +298,48 @@ impl Config {
         if args.request_timeout_secs == 0 || args.db_max_connections == 0 {
             return Err(ConfigError::Zero);
         }
-        let login_attempts_per_minute = NonZeroU32::new(args.login_attempts_per_minute).ok_or(ConfigError::Zero)?;
-        let api_requests_per_minute = NonZeroU32::new(args.api_requests_per_minute).ok_or(ConfigError::Zero)?;
-        let first_admin = match (&args.admin_email, &args.admin_password) {
-            (Some(email), Some(password)) if !email.trim().is_empty() && !password.is_empty() => {
-                Some((email.trim().to_owned(), password.clone()))
-            }
-            (None, None) => None,
-            (Some(e), None) if e.trim().is_empty() => None,
-            _ => return Err(ConfigError::AdminPair),
-        };
-        let public_url = match args.public_url.trim().trim_end_matches('/') {
-            "" => format!("http://{addr}"),
-            url if (url.starts_with("http://") || url.starts_with("https://"))
-                && !url.contains(char::is_whitespace) =>
-            {
-                url.to_owned()
-            }
-            other => return Err(ConfigError::PublicUrl(other.to_owned())),
-        };
-        let encryption_keys =
-            args.encryption_keys.as_deref().map(str::trim).filter(|k| !k.is_empty()).map(str::to_owned);
+        let encryption_keys = text_setting(args.encryption_keys.as_deref());
         if let Some(spec) = &encryption_keys {
             crate::platform::crypto::FieldCipher::from_spec(spec)?;
-        }
-        let notify = notify_config(args)?;
-        let queue_url = args.queue_url.as_deref().map(str::trim).filter(|u| !u.is_empty()).map(str::to_owned);
-        if let Some(url) = &queue_url
-            && !(url.starts_with("amqp://") || url.starts_with("amqps://"))
-        {
-            return Err(ConfigError::QueueUrl(redact_url(url)));
         }
         if args.job_lease_secs < 3 {
             return Err(ConfigError::JobLease);
         }
         Ok(Self {
-            database_replica_url,
-            notify,
-            queue_url,
+            database_replica_url: url_setting(
+                args.database_replica_url.as_deref(),
+                DATABASE_SCHEMES,
+                ConfigError::DatabaseScheme,
+            )?,
+            notify: notify_config(args)?,
+            queue_url: url_setting(args.queue_url.as_deref(), &["amqp://", "amqps://"], ConfigError::QueueUrl)?,
             queue_name: args.queue_name.trim().to_owned(),
-            metrics_token: args.metrics_token.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned),
-            metrics_addr: match args.metrics_addr.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
-                Some(addr) => Some(addr.parse().map_err(|_| ConfigError::MetricsAddr(addr.to_owned()))?),
+            metrics_token: text_setting(args.metrics_token.as_deref()),
+            metrics_addr: match text_setting(args.metrics_addr.as_deref()) {
+                Some(addr) => Some(addr.parse().map_err(|_| ConfigError::MetricsAddr(addr))?),
                 None => None,
             },
             backup_dir: args.backup_dir.clone().filter(|d| !d.as_os_str().is_empty()),
-            redis_url: match args.redis_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
-                Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => Some(url.to_owned()),
-                Some(url) => return Err(ConfigError::RedisUrl(redact_url(url))),
-                None => None,
-            },
+            redis_url: url_setting(args.redis_url.as_deref(), &["redis://", "rediss://"], ConfigError::RedisUrl)?,
             redis_prefix: args.redis_prefix.trim().to_owned(),
-            object_store_url: match args.object_store_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
-                Some(url) if url.starts_with("s3://") => Some(url.to_owned()),
-                Some(url) => return Err(ConfigError::ObjectStoreUrl(url.to_owned())),
-                None => None,
-            },
+            object_store_url: url_setting(args.object_store_url.as_deref(), &["s3://"], ConfigError::ObjectStoreUrl)?,
             files_dir: args.files_dir.clone(),
-            otlp_endpoint: match args.otlp_endpoint.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
-                Some(url) if url.starts_with("http://") || url.starts_with("https://") => Some(url.to_owned()),
-                Some(url) => return Err(ConfigError::OtlpEndpoint(url.to_owned())),
-                None => None,
-            },
+            otlp_endpoint: url_setting(args.otlp_endpoint.as_deref(), HTTP_SCHEMES, ConfigError::OtlpEndpoint)?,
             backup_keep: Duration::from_secs(u64::from(args.backup_keep_days.max(1)) * 86_400),
             workers: args.workers,
             job_lease: Duration::from_secs(args.job_lease_secs),
             encryption_keys,
             encryption_key_file: args.encryption_key_file.clone(),
             public_url_configured: !args.public_url.trim().is_empty(),
-            public_url,
-            trusted_proxies,
-            login_attempts_per_minute,
-            api_requests_per_minute,
-            first_admin,
+            public_url: public_url(&args.public_url, addr)?,
+            trusted_proxies: crate::platform::proxy::parse_trusted(&args.trusted_proxies)
+                .map_err(ConfigError::TrustedProxy)?,
+            login_attempts_per_minute: NonZeroU32::new(args.login_attempts_per_minute).ok_or(ConfigError::Zero)?,
+            api_requests_per_minute: NonZeroU32::new(args.api_requests_per_minute).ok_or(ConfigError::Zero)?,
+            first_admin: first_admin(args)?,
             addr,
             database_url,
-            cors_origins,
+            cors_origins: cors_origins(&args.cors_origins)?,
             log_format,
             request_timeout: Duration::from_secs(args.request_timeout_secs),
             db_max_connections: args.db_max_connections,
@@ -441,24 +383,70 @@ impl Config {
     }
 }
 
-fn notify_config(args: &ConfigArgs) -> Result<NotifyConfig, ConfigError> {
-    let set = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
-    let smtp_url = set(&args.smtp_url);
-    if let Some(url) = &smtp_url
-        && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
-    {
-        return Err(ConfigError::SmtpUrl(redact_url(url)));
+const DATABASE_SCHEMES: &[&str] = &["sqlite:", "postgres:", "postgresql:"];
+const HTTP_SCHEMES: &[&str] = &["http://", "https://"];
+
+/// A text setting: blank means unset.
+fn text_setting(value: Option<&str>) -> Option<String> {
+    value.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
+}
+
+/// A URL setting: blank means unset; otherwise it must begin with one of
+/// `schemes`, or `refused` names the setting in an error that shows the URL
+/// without its password.
+fn url_setting(
+    value: Option<&str>,
+    schemes: &[&str],
+    refused: fn(String) -> ConfigError,
+) -> Result<Option<String>, ConfigError> {
+    match text_setting(value) {
+        Some(url) if !schemes.iter().any(|scheme| url.starts_with(scheme)) => Err(refused(redact_url(&url))),
+        url => Ok(url),
     }
+}
+
+/// Where people reach this instance: the listening address when unset.
+fn public_url(value: &str, addr: SocketAddr) -> Result<String, ConfigError> {
+    match value.trim().trim_end_matches('/') {
+        "" => Ok(format!("http://{addr}")),
+        url if HTTP_SCHEMES.iter().any(|scheme| url.starts_with(scheme)) && !url.contains(char::is_whitespace) => {
+            Ok(url.to_owned())
+        }
+        other => Err(ConfigError::PublicUrl(other.to_owned())),
+    }
+}
+
+fn cors_origins(origins: &[String]) -> Result<Vec<HeaderValue>, ConfigError> {
+    origins
+        .iter()
+        .map(|o| o.trim())
+        .filter(|o| !o.is_empty())
+        .map(|o| {
+            let valid = HTTP_SCHEMES.iter().any(|scheme| o.starts_with(scheme)) && !o.ends_with('/');
+            HeaderValue::from_str(o).ok().filter(|_| valid).ok_or_else(|| ConfigError::CorsOrigin(o.to_owned()))
+        })
+        .collect()
+}
+
+/// The administrator to create on first start: both variables or neither.
+fn first_admin(args: &ConfigArgs) -> Result<Option<(String, String)>, ConfigError> {
+    match (&args.admin_email, &args.admin_password) {
+        (Some(email), Some(password)) if !email.trim().is_empty() && !password.is_empty() => {
+            Ok(Some((email.trim().to_owned(), password.clone())))
+        }
+        (None, None) => Ok(None),
+        (Some(e), None) if e.trim().is_empty() => Ok(None),
+        _ => Err(ConfigError::AdminPair),
+    }
+}
+
+fn notify_config(args: &ConfigArgs) -> Result<NotifyConfig, ConfigError> {
+    let smtp_url = url_setting(args.smtp_url.as_deref(), &["smtp://", "smtps://"], ConfigError::SmtpUrl)?;
     let mail_from = args.mail_from.trim().to_owned();
     if mail_from.parse::<lettre::message::Mailbox>().is_err() {
         return Err(ConfigError::MailFrom(mail_from));
     }
-    let sms_url = set(&args.sms_url);
-    if let Some(url) = &sms_url
-        && !(url.starts_with("http://") || url.starts_with("https://"))
-    {
-        return Err(ConfigError::SmsUrl(url.clone()));
-    }
+    let sms_url = url_setting(args.sms_url.as_deref(), HTTP_SCHEMES, ConfigError::SmsUrl)?;
     let filled = fill_sms_template(&args.sms_template, "+33600000000", "Texte \"cité\"", "1");
     if serde_json::from_str::<serde_json::Value>(&filled).is_err() {
         return Err(ConfigError::SmsTemplate);
@@ -468,7 +456,7 @@ fn notify_config(args: &ConfigArgs) -> Result<NotifyConfig, ConfigError> {
         mail_from,
         mail_outbox_dir: args.mail_outbox_dir.clone(),
         sms_url,
-        sms_token: set(&args.sms_token),
+        sms_token: text_setting(args.sms_token.as_deref()),
         sms_template: args.sms_template.clone(),
     })
 }

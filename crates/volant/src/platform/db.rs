@@ -112,6 +112,31 @@ impl Writer for DatabaseTransaction {
     }
 }
 
+/// Runs `work` in a write transaction, the only way to open one: waits for the
+/// SQLite writer's turn (held until the end), begins, commits when `work` returns
+/// `Ok` and rolls back when it returns `Err`. Called with a transaction, it opens a
+/// savepoint inside it instead, so write services nest in their caller's
+/// transaction: an `Err` undoes the inner part only (PostgreSQL needs that to go
+/// on after a refused statement), and nothing is committed before the outer one.
+pub async fn write<C, T, E>(db: &C, work: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T, E>) -> Result<T, E>
+where
+    C: Writer,
+    E: From<DbErr>,
+{
+    let _turn = db.write_turn().await;
+    let txn = db.begin().await?;
+    match work(&txn).await {
+        Ok(value) => {
+            txn.commit().await?;
+            Ok(value)
+        }
+        Err(err) => {
+            txn.rollback().await?;
+            Err(err)
+        }
+    }
+}
+
 /// Takes transaction-scoped locks on `keys` (PostgreSQL advisory locks), in
 /// ascending order so that two transactions never wait on each other in a cycle;
 /// released at commit or rollback. SQLite writers already run one at a time.

@@ -76,9 +76,32 @@ impl From<DbErr> for AppError {
     }
 }
 
+/// A stored code the program does not know: the data is wrong, not the request.
+impl From<crate::platform::enums::UnknownCode> for AppError {
+    fn from(err: crate::platform::enums::UnknownCode) -> Self {
+        Self::Internal(format!("stored value: {err}"))
+    }
+}
+
 impl AppError {
     pub fn validation(field: &str, message: Msg) -> Self {
         Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    /// A 409: the request conflicts with the current state; `code` tells clients apart.
+    pub fn conflict(code: &'static str, message: Msg) -> Self {
+        Self::Conflict { code, field: None, message }
+    }
+
+    /// A 409 about one field of the request.
+    pub fn conflict_on(field: &'static str, code: &'static str, message: Msg) -> Self {
+        Self::Conflict { code, field: Some(field), message }
+    }
+
+    /// This answer (a 409 or 422 naming the field) to a write the database refused
+    /// for a constraint of the `kind` given; any other failure as is.
+    pub fn if_refused(self, err: DbErr, kind: fn(&Constraint) -> bool) -> Self {
+        if constraint_violation(&err).is_some_and(|c| kind(&c)) { self } else { err.into() }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -218,6 +241,19 @@ pub enum Constraint {
 }
 
 impl Constraint {
+    pub fn is_unique(&self) -> bool {
+        matches!(self, Self::Unique(_))
+    }
+
+    pub fn is_foreign_key(&self) -> bool {
+        matches!(self, Self::ForeignKey(_))
+    }
+
+    /// Either kind.
+    pub fn any(&self) -> bool {
+        true
+    }
+
     /// Whether the violated constraint involves `name` (an index name or column).
     pub fn mentions(&self, name: &str) -> bool {
         match self {

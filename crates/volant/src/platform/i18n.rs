@@ -5,30 +5,19 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Locale {
-    #[default]
-    Fr,
-    En,
+use crate::platform::enums::string_enum;
+
+string_enum! {
+    /// A language of the pages: `fr` or `en`, as organizations store it.
+    #[derive(Default)]
+    pub enum Locale {
+        #[default]
+        Fr,
+        En,
+    }
 }
 
 impl Locale {
-    /// `fr` or `en`, as organizations store it.
-    pub fn parse(code: &str) -> Option<Self> {
-        match code {
-            "fr" => Some(Self::Fr),
-            "en" => Some(Self::En),
-            _ => None,
-        }
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Fr => "fr",
-            Self::En => "en",
-        }
-    }
-
     /// Picks the first supported language of an `Accept-Language` header, French otherwise.
     pub fn from_accept_language(header: Option<&str>) -> Self {
         let Some(header) = header else {
@@ -145,7 +134,7 @@ impl Tr {
     }
 
     pub fn lang(&self) -> &'static str {
-        self.0.code()
+        self.0.as_str()
     }
 }
 

@@ -297,6 +297,7 @@ pub async fn extend_leases(db: &DatabaseConnection, worker: &str, lease: Duratio
 }
 
 /// Deletes finished jobs older than `before` (dead ones are kept until retried or looked at).
+#[tracing::instrument(skip_all, err)]
 pub async fn prune(db: &DatabaseConnection, before: DateTime<Utc>) -> Result<u64, DbErr> {
     let _turn = db.write_turn().await;
     let result = entity::Entity::delete_many()
@@ -667,16 +668,13 @@ pub async fn list(
 }
 
 /// Gives a dead job new attempts, now. A job outside the scope is a 404.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn retry<W: Writer>(db: &W, scope: JobScope, id: i64) -> AppResult<JobView> {
     use entity::Column;
     let _turn = db.write_turn().await;
     let job = entity::Entity::find_by_id(id).filter(visible_to(scope)).one(db).await?.ok_or(AppError::NotFound)?;
     if job.status != "dead" {
-        return Err(AppError::Conflict {
-            code: "job_not_dead",
-            field: None,
-            message: crate::platform::i18n::Msg::new("jobs.error.not_dead"),
-        });
+        return Err(AppError::conflict("job_not_dead", crate::platform::i18n::Msg::new("jobs.error.not_dead")));
     }
     let now = Utc::now();
     entity::Entity::update_many()

@@ -6,6 +6,7 @@ pub mod charts;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod enums;
 pub mod error;
 pub mod files;
 pub mod http;

@@ -7,6 +7,80 @@
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
+use crate::platform::enums::UnknownCode;
+
+/// A currency an organization may keep its books in (ISO 4217), with the digits
+/// of its minor unit. Written as its code in the database and in JSON; a stored
+/// code that is not one of these is a database error, never silently two decimals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sea_orm::DeriveValueType)]
+#[sea_orm(value_type = "String")]
+pub struct Currency {
+    code: &'static str,
+    decimals: u8,
+}
+
+impl Currency {
+    pub const EUR: Self = Self { code: "EUR", decimals: 2 };
+
+    /// Every currency an organization may choose.
+    pub const ALL: [Self; 10] = [
+        Self::EUR,
+        Self { code: "XOF", decimals: 0 },
+        Self { code: "XAF", decimals: 0 },
+        Self { code: "USD", decimals: 2 },
+        Self { code: "GBP", decimals: 2 },
+        Self { code: "CHF", decimals: 2 },
+        Self { code: "CAD", decimals: 2 },
+        Self { code: "MAD", decimals: 2 },
+        Self { code: "GNF", decimals: 0 },
+        Self { code: "TND", decimals: 3 },
+    ];
+
+    /// The currency of an ISO code (upper case), if it is one of ours.
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.code == code)
+    }
+
+    pub fn code(self) -> &'static str {
+        self.code
+    }
+
+    /// Digits after the decimal point (EUR 2, XOF 0), for computing.
+    pub fn decimals(self) -> u32 {
+        u32::from(self.decimals)
+    }
+
+    /// The same, as the API shows it.
+    pub fn minor_digits(self) -> u8 {
+        self.decimals
+    }
+
+    /// An amount rounded to the minor unit, written as people read it: `1 234,50 €`.
+    pub fn format(self, amount: Decimal) -> String {
+        format_money(amount, self.decimals(), self.code)
+    }
+}
+
+impl std::fmt::Display for Currency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code)
+    }
+}
+
+impl std::str::FromStr for Currency {
+    type Err = UnknownCode;
+
+    fn from_str(code: &str) -> Result<Self, Self::Err> {
+        Self::parse(code).ok_or_else(|| UnknownCode { kind: "currency", code: code.to_owned() })
+    }
+}
+
+impl serde::Serialize for Currency {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code)
+    }
+}
+
 /// Amounts are stored as integers in the currency's minor unit (cents for EUR).
 pub fn round_money(amount: Decimal, decimals: u32) -> Decimal {
     amount.round_dp_with_strategy(decimals, RoundingStrategy::MidpointAwayFromZero)
@@ -123,6 +197,15 @@ mod tests {
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap_or_default()
+    }
+
+    #[test]
+    fn currencies_are_known_by_their_code() {
+        assert_eq!(Currency::parse("XOF").map(Currency::decimals), Some(0));
+        assert_eq!(Currency::parse("EUR"), Some(Currency::EUR));
+        assert_eq!(Currency::parse("ZZZ"), None);
+        assert_eq!("TND".parse::<Currency>().map(Currency::decimals), Ok(3));
+        assert_eq!(Currency::EUR.format(d("1234.5")), "1\u{202f}234,50\u{a0}€");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! "the rows after this key", so concurrent inserts cannot shift or repeat rows.
 
 use axum::http::{HeaderValue, Uri, header};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -62,6 +63,30 @@ impl PageRequest {
     /// Rows to fetch: one more than the page, to know whether another page follows.
     pub fn fetch_limit(&self) -> u64 {
         self.limit + 1
+    }
+
+    /// The page of `query`'s rows after the cursor, in `order` of their `id`
+    /// column (a newest-first page goes down from the cursor).
+    pub async fn fetch<E: EntityTrait>(
+        self,
+        db: &impl ConnectionTrait,
+        query: Select<E>,
+        id: E::Column,
+        order: Order,
+        id_of: impl Fn(&E::Model) -> i64,
+    ) -> Result<Page<E::Model>, AppError> {
+        Ok(Page::from_rows(self.keyset(query, id, order).all(db).await?, self, id_of))
+    }
+
+    /// `query` narrowed to this page: the rows after the cursor in `order` of
+    /// their `id` column, one more than the page.
+    pub fn keyset<E: EntityTrait>(self, query: Select<E>, id: E::Column, order: Order) -> Select<E> {
+        let query = match self.after {
+            Some(cursor) if order == Order::Desc => query.filter(id.lt(cursor)),
+            Some(cursor) => query.filter(id.gt(cursor)),
+            None => query,
+        };
+        query.order_by(id, order).limit(self.fetch_limit())
     }
 }
 

@@ -229,7 +229,7 @@ pub fn finish(layout: Layout, title: &str, note: &str, tr: Locale) -> AppResult<
         krilla::metadata::Metadata::new()
             .title(title.to_owned())
             .creator("Volant".to_owned())
-            .language(tr.code().to_owned()),
+            .language(tr.as_str().to_owned()),
     );
     let count = layout.pages.len();
     let settings = PageSettings::from_wh(PAGE_W, PAGE_H).ok_or_else(|| AppError::Internal("page size".to_owned()))?;

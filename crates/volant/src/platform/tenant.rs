@@ -3,6 +3,10 @@
 
 use std::fmt;
 
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select};
+
+use crate::platform::error::{AppError, AppResult};
+
 /// An organization's id: a garage network, a driving school, or both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OrgId(i64);
@@ -21,4 +25,21 @@ impl fmt::Display for OrgId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
     }
+}
+
+/// A table whose rows belong to an organization and have an `id`.
+pub trait Owned: EntityTrait {
+    const ORGANIZATION_ID: Self::Column;
+    const ID: Self::Column;
+}
+
+/// The organization's rows: every query starts here, so none can forget its tenant.
+pub fn scoped<E: Owned>(org: OrgId) -> Select<E> {
+    E::find().filter(E::ORGANIZATION_ID.eq(org.get()))
+}
+
+/// One of the organization's rows. Another organization's row is as absent as
+/// one that never existed (404).
+pub async fn find<E: Owned>(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<E::Model> {
+    scoped::<E>(org).filter(E::ID.eq(id)).one(db).await?.ok_or(AppError::NotFound)
 }

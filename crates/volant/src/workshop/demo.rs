@@ -4,15 +4,15 @@
 
 use chrono::{Days, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
 
-use super::clients::service::{self as clients, ClientInput, ClientKind};
+use super::clients::service::{self as clients, Client, ClientInput, ClientKind};
 use super::history::service::{self as history, FromQuoteInput, ServiceInfo};
 use super::maintenance::service as maintenance;
 use super::quotes::service::{self as quotes, Decision, DecisionInput, LineInput, LineKind, QuoteInput};
-use crate::fleet::vehicles::service::{self as vehicles, VehicleFilter};
+use crate::fleet::vehicles::service::{self as vehicles, Vehicle, VehicleFilter};
 use crate::identity::audit::Actor;
-use crate::platform::db::Writer;
+use crate::platform::db;
 use crate::platform::error::AppResult;
 use crate::platform::pagination::PageRequest;
 use crate::platform::tenant::OrgId;
@@ -99,9 +99,21 @@ pub async fn seed(db: &DatabaseConnection, org: OrgId) -> AppResult<SeedReport> 
     let actor = Actor::system(org);
     let today = Utc::now().date_naive();
     let fleet = vehicles::list(db, org, &VehicleFilter::default(), PageRequest::first(200)).await?.items;
-    let turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let mut report = SeedReport { clients: 0, quotes: 0, interventions: 0, alerts: 0 };
+    let report = db::write(db, async |txn| {
+        let owners = seed_clients(txn, &actor, &mut rng).await?;
+        let owned = seed_owners(txn, &actor, &mut rng, &fleet, &owners, today).await?;
+        let mut report = SeedReport { clients: owners.len(), quotes: 0, interventions: 0, alerts: 0 };
+        seed_quotes(txn, &actor, &mut rng, &fleet, &owned, today, &mut report).await?;
+        seed_service_history(txn, &actor, &mut rng, today, &mut report).await?;
+        AppResult::Ok(report)
+    })
+    .await?;
+    // The expiry takes its own turn to write.
+    quotes::expire_past_due(db, today).await?;
+    Ok(report)
+}
+
+async fn seed_clients(txn: &DatabaseTransaction, actor: &Actor, rng: &mut fastrand::Rng) -> AppResult<Vec<Client>> {
     let mut owners = Vec::new();
     for (i, (name, phone)) in PEOPLE.iter().enumerate() {
         let email = format!("{}@exemple.fr", name.to_lowercase().replace(' ', ".").replace(['ï', 'é'], "e"));
@@ -114,7 +126,7 @@ pub async fn seed(db: &DatabaseConnection, org: OrgId) -> AppResult<SeedReport> 
             consent_marketing: Some(i % 4 == 0),
             ..Default::default()
         };
-        owners.push(clients::create(&txn, &actor, &input).await?);
+        owners.push(clients::create(txn, actor, &input).await?);
     }
     for (company, contact) in COMPANIES {
         let input = ClientInput {
@@ -126,20 +138,31 @@ pub async fn seed(db: &DatabaseConnection, org: OrgId) -> AppResult<SeedReport> 
             consent_notifications: Some(true),
             ..Default::default()
         };
-        owners.push(clients::create(&txn, &actor, &input).await?);
+        owners.push(clients::create(txn, actor, &input).await?);
     }
-    report.clients = owners.len();
-    // Each client owns one or two of the first vehicles; companies own several.
+    Ok(owners)
+}
+
+/// Each client owns one or two of the first vehicles; companies own several.
+/// Returns the (client, vehicle) pairs.
+async fn seed_owners(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    rng: &mut fastrand::Rng,
+    fleet: &[Vehicle],
+    owners: &[Client],
+    today: NaiveDate,
+) -> AppResult<Vec<(i64, i64)>> {
     let mut owned: Vec<(i64, i64)> = Vec::new();
     for (i, vehicle) in fleet.iter().take(60).enumerate() {
         let owner = if i < 40 { &owners[i % owners.len()] } else { &owners[PEOPLE.len() + i % COMPANIES.len()] };
-        clients::assign_vehicle(&txn, &actor, owner.id, vehicle.id).await?;
+        clients::assign_vehicle(txn, actor, owner.id, vehicle.id).await?;
         // First registration from the model year, for the technical inspection.
         let registered =
             NaiveDate::from_ymd_opt(vehicle.year, 1 + rng.u32(0..12), 1 + rng.u32(0..28)).filter(|d| *d < today);
         history::set_service_info(
-            &txn,
-            &actor,
+            txn,
+            actor,
             vehicle.id,
             &ServiceInfo {
                 first_registration: registered,
@@ -149,8 +172,20 @@ pub async fn seed(db: &DatabaseConnection, org: OrgId) -> AppResult<SeedReport> 
         .await?;
         owned.push((owner.id, vehicle.id));
     }
-    // A year of quotes: most sent, most of those accepted, the accepted ones done.
-    // In date order, so that each vehicle's mileage readings follow one another.
+    Ok(owned)
+}
+
+/// A year of quotes: most sent, most of those accepted, the accepted ones done.
+/// In date order, so that each vehicle's mileage readings follow one another.
+async fn seed_quotes(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    rng: &mut fastrand::Rng,
+    fleet: &[Vehicle],
+    owned: &[(i64, i64)],
+    today: NaiveDate,
+    report: &mut SeedReport,
+) -> AppResult<()> {
     let mut plans: Vec<(NaiveDate, (i64, i64), usize)> = (0..48)
         .map(|_| {
             let issued = today.checked_sub_days(Days::new(rng.u64(3..360))).unwrap_or(today);
@@ -179,12 +214,12 @@ pub async fn seed(db: &DatabaseConnection, org: OrgId) -> AppResult<SeedReport> 
                 .collect(),
             ..Default::default()
         };
-        let quote = quotes::create(&txn, &actor, &input).await?;
+        let quote = quotes::create(txn, actor, &input).await?;
         report.quotes += 1;
         if n % 8 == 7 {
             continue; // a draft
         }
-        quotes::send(&txn, &actor, quote.id).await?;
+        quotes::send(txn, actor, quote.id).await?;
         let answered = issued.checked_add_days(Days::new(rng.u64(1..10))).unwrap_or(issued).min(today);
         let decision = match n % 8 {
             0..=4 => Decision::Accept,
@@ -192,11 +227,10 @@ pub async fn seed(db: &DatabaseConnection, org: OrgId) -> AppResult<SeedReport> 
             _ => continue, // awaiting an answer (or expiring)
         };
         let input = DecisionInput { decision, accepted_line_ids: None };
-        let txn_ref = &txn;
-        quotes::decide_on(txn_ref, &actor, quote.id, &input, answered).await?;
+        quotes::decide_on(txn, actor, quote.id, &input, answered).await?;
         if decision == Decision::Accept {
             let performed = answered.checked_add_days(Days::new(rng.u64(1..7))).unwrap_or(answered).min(today);
-            let mileage = history::readings(&txn, org, vehicle_id).await?.last().map(|r| r.mileage_km);
+            let mileage = history::readings(txn, actor.org, vehicle_id).await?.last().map(|r| r.mileage_km);
             let base = fleet.iter().find(|v| v.id == vehicle_id).and_then(|v| v.mileage_km).unwrap_or(40_000);
             let km = mileage.unwrap_or(base).max(base) + rng.i64(200..3_000);
             let input = FromQuoteInput {
@@ -206,22 +240,33 @@ pub async fn seed(db: &DatabaseConnection, org: OrgId) -> AppResult<SeedReport> 
                 services: services.iter().map(|s| (*s).to_owned()).collect(),
             };
             // A later reading may already exist for this vehicle: skip what the rules refuse.
-            if history::record_from_quote(&txn, &actor, quote.id, &input).await.is_ok() {
+            if history::record_from_quote(txn, actor, quote.id, &input).await.is_ok() {
                 report.interventions += 1;
             }
         }
     }
-    // Most vehicles came with a service history: a recent service of oil, tyres and
-    // brakes, after whatever the quotes above did, so that the alerts are the few a
-    // real workshop would have, not every rule of every vehicle.
+    Ok(())
+}
+
+/// Most vehicles came with a service history: a recent service of oil, tyres and
+/// brakes, after whatever the quotes did, so that the alerts are the few a real
+/// workshop would have, not every rule of every vehicle.
+async fn seed_service_history(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    rng: &mut fastrand::Rng,
+    today: NaiveDate,
+    report: &mut SeedReport,
+) -> AppResult<()> {
+    let org = actor.org;
     let mut after = None;
     loop {
-        let page = vehicles::list(&txn, org, &VehicleFilter::default(), PageRequest { limit: 200, after }).await?;
+        let page = vehicles::list(txn, org, &VehicleFilter::default(), PageRequest { limit: 200, after }).await?;
         for vehicle in &page.items {
             if rng.u8(..100) >= 85 {
                 continue;
             }
-            let last = history::readings(&txn, org, vehicle.id).await?.last().map(|r| (r.read_on, r.mileage_km));
+            let last = history::readings(txn, org, vehicle.id).await?.last().map(|r| (r.read_on, r.mileage_km));
             let earliest = last.map_or(today.checked_sub_days(Days::new(300)).unwrap_or(today), |(on, _)| on);
             let performed =
                 today.checked_sub_days(Days::new(rng.u64(20..250))).unwrap_or(today).max(earliest).min(today);
@@ -237,20 +282,16 @@ pub async fn seed(db: &DatabaseConnection, org: OrgId) -> AppResult<SeedReport> 
                 lines: Vec::new(),
                 in_progress: false,
             };
-            if history::record(&txn, &actor, &input).await.is_ok() {
+            if history::record(txn, actor, &input).await.is_ok() {
                 report.interventions += 1;
             }
         }
         let ids: Vec<i64> = page.items.iter().map(|v| v.id).collect();
-        report.alerts += maintenance::refresh(&txn, org, &ids, today).await?.len();
+        report.alerts += maintenance::refresh(txn, org, &ids, today).await?.len();
         match page.next_cursor {
             Some(_) => after = page.items.last().map(|v| v.id),
             None => break,
         }
     }
-    txn.commit().await?;
-    // The expiry takes its own turn to write.
-    drop(turn);
-    quotes::expire_past_due(db, today).await?;
-    Ok(report)
+    Ok(())
 }

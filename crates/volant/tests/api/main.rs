@@ -21,6 +21,7 @@ mod jobs_queue;
 mod notify_delivery;
 mod platform;
 mod platform_backup;
+mod platform_db;
 mod platform_files;
 mod platform_input;
 mod platform_metrics;

@@ -3,18 +3,20 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::entity::{self, Entity as Garages};
 use crate::identity::audit::{self, Actor};
-use crate::platform::db::Writer;
+use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
 use crate::platform::http::extract::double_option;
 use crate::platform::i18n::Msg;
 use crate::platform::pagination::{Page, PageRequest};
-use crate::platform::tenant::OrgId;
+use crate::platform::tenant::{self, OrgId};
 use crate::platform::validate::Validator;
 
 /// How garages are named in the audit trail.
@@ -119,19 +121,24 @@ fn validate(input: &GarageInput) -> AppResult<ValidGarage> {
     }
 }
 
+/// The organization's garages: every query starts from [`tenant::scoped`], so none
+/// can forget its tenant; another organization's row is a 404.
+impl tenant::Owned for Garages {
+    const ORGANIZATION_ID: entity::Column = entity::Column::OrganizationId;
+    const ID: entity::Column = entity::Column::Id;
+}
+
 /// Garages in creation order, a page at a time, each with its vehicle count.
 pub async fn list(db: &impl ConnectionTrait, org: OrgId, page: PageRequest) -> AppResult<Page<Garage>> {
-    let mut query = scoped(org).order_by_asc(entity::Column::Id).limit(page.fetch_limit());
-    if let Some(after) = page.after {
-        query = query.filter(entity::Column::Id.gt(after));
-    }
-    let rows = query.all(db).await?;
-    Ok(Page::from_rows(rows, page, |g| g.id).map(Garage::from_model))
+    Ok(page
+        .fetch(db, tenant::scoped::<Garages>(org), entity::Column::Id, Order::Asc, |g| g.id)
+        .await?
+        .map(Garage::from_model))
 }
 
 /// Every garage's id and name, for choosing one in a form (a network has tens, not millions).
 pub async fn choices(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Vec<(i64, String)>> {
-    Ok(scoped(org)
+    Ok(tenant::scoped::<Garages>(org)
         .select_only()
         .column(entity::Column::Id)
         .column(entity::Column::Name)
@@ -144,7 +151,7 @@ pub async fn choices(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Vec<(i6
 
 /// Each garage's vehicle count, biggest first (at most 1,000 garages): for dashboards.
 pub async fn vehicle_counts(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Vec<(i64, String, i64)>> {
-    Ok(scoped(org)
+    Ok(tenant::scoped::<Garages>(org)
         .select_only()
         .column(entity::Column::Id)
         .column(entity::Column::Name)
@@ -162,7 +169,7 @@ pub async fn names(db: &impl ConnectionTrait, org: OrgId, ids: Vec<i64>) -> AppR
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(i64, String)> = scoped(org)
+    let rows: Vec<(i64, String)> = tenant::scoped::<Garages>(org)
         .select_only()
         .column(entity::Column::Id)
         .column(entity::Column::Name)
@@ -174,59 +181,54 @@ pub async fn names(db: &impl ConnectionTrait, org: OrgId, ids: Vec<i64>) -> AppR
 }
 
 pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Garage> {
-    find(db, org, id).await.map(Garage::from_model)
+    tenant::find::<Garages>(db, org, id).await.map(Garage::from_model)
 }
 
 /// Whether a garage exists (other modules ask before referring to one).
 pub async fn exists(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<bool> {
-    let found = scoped(org).filter(entity::Column::Id.eq(id)).select_only().column(entity::Column::Id);
+    let found =
+        tenant::scoped::<Garages>(org).filter(entity::Column::Id.eq(id)).select_only().column(entity::Column::Id);
     Ok(found.into_tuple::<i64>().one(db).await?.is_some())
 }
 
-/// The organization's garages: every query starts here, so none can forget its tenant.
-fn scoped(org: OrgId) -> sea_orm::Select<Garages> {
-    Garages::find().filter(entity::Column::OrganizationId.eq(org.get()))
-}
-
-/// Another organization's garage is as absent as one that never existed.
-async fn find(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<entity::Model> {
-    scoped(org).filter(entity::Column::Id.eq(id)).one(db).await?.ok_or(AppError::NotFound)
-}
-
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn create<C: Writer>(db: &C, actor: &Actor, input: &GarageInput) -> AppResult<Garage> {
     let valid = validate(input)?;
     let now = Utc::now();
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let model = entity::ActiveModel {
-        organization_id: Set(actor.org.get()),
-        name: Set(valid.name),
-        address: Set(valid.address),
-        city: Set(valid.city),
-        postal_code: Set(valid.postal_code),
-        phone: Set(valid.phone),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
+    let garage = db::write(db, async |txn| {
+        let model = entity::ActiveModel {
+            organization_id: Set(actor.org.get()),
+            name: Set(valid.name),
+            address: Set(valid.address),
+            city: Set(valid.city),
+            postal_code: Set(valid.postal_code),
+            phone: Set(valid.phone),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        let garage = Garage::from_model(model);
+        audit::record_change(txn, actor, (AUDIT_ENTITY, garage.id), None, Some(&garage)).await?;
+        AppResult::Ok(garage)
+    })
     .await?;
-    let garage = Garage::from_model(model);
-    audit::record_change(&txn, actor, (AUDIT_ENTITY, garage.id), None, Some(&garage)).await?;
-    txn.commit().await?;
     tracing::info!(garage_id = garage.id, "garage created");
     Ok(garage)
 }
 
 /// Full replacement (PUT): absent optional fields are cleared.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn replace<C: Writer>(db: &C, actor: &Actor, id: i64, input: &GarageInput) -> AppResult<Garage> {
-    let current = find(db, actor.org, id).await?;
+    let current = tenant::find::<Garages>(db, actor.org, id).await?;
     let valid = validate(input)?;
     save(db, actor, current, valid).await
 }
 
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn patch<C: Writer>(db: &C, actor: &Actor, id: i64, patch: GaragePatch) -> AppResult<Garage> {
-    let current = find(db, actor.org, id).await?;
+    let current = tenant::find::<Garages>(db, actor.org, id).await?;
     let valid = validate(&patch.apply(&current))?;
     save(db, actor, current, valid).await
 }
@@ -241,46 +243,43 @@ async fn save<C: Writer>(db: &C, actor: &Actor, current: entity::Model, valid: V
     model.postal_code = Set(valid.postal_code);
     model.phone = Set(valid.phone);
     model.updated_at = Set(Utc::now());
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    model.update(&txn).await.map_err(|e| match e {
-        sea_orm::DbErr::RecordNotUpdated => AppError::NotFound,
-        other => other.into(),
-    })?;
-    let after = get(&txn, actor.org, id).await?;
-    audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
-    txn.commit().await?;
-    Ok(after)
+    db::write(db, async |txn| {
+        model.update(txn).await.map_err(|e| match e {
+            sea_orm::DbErr::RecordNotUpdated => AppError::NotFound,
+            other => other.into(),
+        })?;
+        let after = get(txn, actor.org, id).await?;
+        audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
+        Ok(after)
+    })
+    .await
 }
 
 /// Deletes an empty garage. A garage that still holds vehicles is refused (409)
 /// by the database's foreign key, so a vehicle added concurrently is never lost.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn delete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> {
     let org = actor.org;
-    let before = find(db, org, id).await?;
+    let before = tenant::find::<Garages>(db, org, id).await?;
     let delete =
         Garages::delete_many().filter(entity::Column::OrganizationId.eq(org.get())).filter(entity::Column::Id.eq(id));
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    match delete.exec(&txn).await {
-        Ok(result) if result.rows_affected == 0 => Err(AppError::NotFound),
-        Ok(_) => {
-            let before = Garage::from_model(before);
-            audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), None).await?;
-            txn.commit().await?;
-            tracing::info!(garage_id = id, "garage deleted");
-            Ok(())
+    db::write(db, async |txn| {
+        // A savepoint: after a refused statement, PostgreSQL goes on only past its rollback.
+        match db::write(txn, async |savepoint| delete.exec(savepoint).await).await {
+            Ok(result) if result.rows_affected == 0 => Err(AppError::NotFound),
+            Ok(_) => {
+                let before = Garage::from_model(before);
+                audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), None).await?;
+                Ok(())
+            }
+            Err(err) if matches!(constraint_violation(&err), Some(Constraint::ForeignKey(_))) => {
+                let count = get(txn, org, id).await.map_or(0, |g| g.vehicle_count);
+                Err(AppError::conflict("garage_not_empty", Msg::new("garage.has_vehicles").arg("count", count)))
+            }
+            Err(err) => Err(err.into()),
         }
-        Err(err) if matches!(constraint_violation(&err), Some(Constraint::ForeignKey(_))) => {
-            // PostgreSQL refuses further queries in the failed transaction.
-            txn.rollback().await?;
-            let count = get(db, org, id).await.map_or(0, |g| g.vehicle_count);
-            Err(AppError::Conflict {
-                code: "garage_not_empty",
-                field: None,
-                message: Msg::new("garage.has_vehicles").arg("count", count),
-            })
-        }
-        Err(err) => Err(err.into()),
-    }
+    })
+    .await?;
+    tracing::info!(garage_id = id, "garage deleted");
+    Ok(())
 }

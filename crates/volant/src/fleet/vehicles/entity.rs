@@ -16,7 +16,7 @@ pub struct Model {
     pub plate_normalized: String,
     pub vin: Option<String>,
     pub mileage_km: Option<i64>,
-    pub fuel_type: Option<String>,
+    pub fuel_type: Option<super::model::FuelType>,
     pub color: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -3,9 +3,9 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::platform::enums::string_enum;
 use crate::platform::i18n::Msg;
 
 /// A licence plate as entered (trimmed), with its normalized form: upper-case
@@ -85,45 +85,15 @@ impl Vin {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum FuelType {
-    Petrol,
-    Diesel,
-    Hybrid,
-    Electric,
-    Lpg,
-    Other,
-}
-
-impl FuelType {
-    pub const ALL: [Self; 6] = [Self::Petrol, Self::Diesel, Self::Hybrid, Self::Electric, Self::Lpg, Self::Other];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Petrol => "petrol",
-            Self::Diesel => "diesel",
-            Self::Hybrid => "hybrid",
-            Self::Electric => "electric",
-            Self::Lpg => "lpg",
-            Self::Other => "other",
-        }
-    }
-
-    pub fn parse(input: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.as_str() == input)
-    }
-
-    /// Catalog key of the fuel's name.
-    pub fn label_key(self) -> &'static str {
-        match self {
-            Self::Petrol => "fuel.petrol",
-            Self::Diesel => "fuel.diesel",
-            Self::Hybrid => "fuel.hybrid",
-            Self::Electric => "fuel.electric",
-            Self::Lpg => "fuel.lpg",
-            Self::Other => "fuel.other",
-        }
+string_enum! {
+    #[derive(ToSchema)]
+    pub enum FuelType (labels "fuel.") {
+        Petrol,
+        Diesel,
+        Hybrid,
+        Electric,
+        Lpg,
+        Other,
     }
 }
 

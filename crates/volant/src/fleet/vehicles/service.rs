@@ -4,7 +4,8 @@
 use chrono::{Datelike, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -13,13 +14,13 @@ use super::entity::{self, Entity as Vehicles};
 use super::model::{FuelType, Plate, Vin, check_year, normalize_plate};
 use crate::fleet::garages::service as garages;
 use crate::identity::audit::{self, Actor};
-use crate::platform::db::Writer;
+use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
 use crate::platform::http::extract::double_option;
 use crate::platform::i18n::Msg;
 use crate::platform::pagination::{Page, PageRequest};
 use crate::platform::search::{next_prefix, prefix_range, search_term};
-use crate::platform::tenant::OrgId;
+use crate::platform::tenant::{self, OrgId};
 use crate::platform::validate::Validator;
 
 /// How vehicles are named in the audit trail.
@@ -53,7 +54,7 @@ impl From<entity::Model> for Vehicle {
             license_plate: m.license_plate,
             vin: m.vin,
             mileage_km: m.mileage_km,
-            fuel_type: m.fuel_type.as_deref().and_then(FuelType::parse),
+            fuel_type: m.fuel_type,
             color: m.color,
             created_at: m.created_at,
             updated_at: m.updated_at,
@@ -118,7 +119,7 @@ impl VehiclePatch {
             license_plate: self.license_plate.unwrap_or_else(|| Some(current.license_plate.clone())),
             vin: self.vin.unwrap_or_else(|| current.vin.clone()),
             mileage_km: self.mileage_km.unwrap_or(current.mileage_km),
-            fuel_type: self.fuel_type.unwrap_or_else(|| current.fuel_type.as_deref().and_then(FuelType::parse)),
+            fuel_type: self.fuel_type.unwrap_or(current.fuel_type),
             color: self.color.unwrap_or_else(|| current.color.clone()),
         }
     }
@@ -183,6 +184,13 @@ pub struct VehicleFilter {
     pub q: Option<String>,
 }
 
+/// The organization's vehicles: every query starts from [`tenant::scoped`], so none
+/// can forget its tenant; another organization's row is a 404.
+impl tenant::Owned for Vehicles {
+    const ORGANIZATION_ID: entity::Column = entity::Column::OrganizationId;
+    const ID: entity::Column = entity::Column::Id;
+}
+
 /// A page of the organization's vehicles, in id order, optionally one garage's.
 ///
 /// Search: a vehicle matches when its plate starts with the term (ignoring case,
@@ -195,10 +203,7 @@ pub async fn list(
     page: PageRequest,
 ) -> AppResult<Page<Vehicle>> {
     let page_query = || {
-        let mut query = scoped(org).order_by_asc(entity::Column::Id).limit(page.fetch_limit());
-        if let Some(after) = page.after {
-            query = query.filter(entity::Column::Id.gt(after));
-        }
+        let mut query = page.keyset(tenant::scoped::<Vehicles>(org), entity::Column::Id, Order::Asc);
         if let Some(garage_id) = filter.garage_id {
             query = query.filter(entity::Column::GarageId.eq(garage_id));
         }
@@ -250,7 +255,8 @@ async fn values_starting_with(
     let upper = next_prefix(prefix);
     let mut values: Vec<String> = Vec::new();
     loop {
-        let mut query = scoped(org).select_only().expr_as(lowered(), "value").order_by_asc(lowered()).limit(1);
+        let mut query =
+            tenant::scoped::<Vehicles>(org).select_only().expr_as(lowered(), "value").order_by_asc(lowered()).limit(1);
         query = match values.last() {
             None => query.filter(lowered().gte(prefix)),
             Some(last) => query.filter(lowered().gt(last.as_str())),
@@ -283,7 +289,7 @@ pub async fn list_in_garage(
 }
 
 pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Vehicle> {
-    find(db, org, id).await.map(Vehicle::from)
+    tenant::find::<Vehicles>(db, org, id).await.map(Vehicle::from)
 }
 
 /// The organization's vehicles among `ids`, in id order, in one query (for other
@@ -292,7 +298,7 @@ pub async fn get_many(db: &impl ConnectionTrait, org: OrgId, ids: &[i64]) -> App
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = scoped(org)
+    let rows = tenant::scoped::<Vehicles>(org)
         .filter(entity::Column::Id.is_in(ids.iter().copied()))
         .order_by_asc(entity::Column::Id)
         .all(db)
@@ -306,7 +312,11 @@ pub async fn find_by_plate(db: &impl ConnectionTrait, org: OrgId, plate: &str) -
     if normalized.is_empty() {
         return Ok(None);
     }
-    Ok(scoped(org).filter(entity::Column::PlateNormalized.eq(normalized)).one(db).await?.map(Vehicle::from))
+    Ok(tenant::scoped::<Vehicles>(org)
+        .filter(entity::Column::PlateNormalized.eq(normalized))
+        .one(db)
+        .await?
+        .map(Vehicle::from))
 }
 
 /// Records a new odometer value (other modules' mileage readings keep the fleet's
@@ -324,7 +334,7 @@ pub async fn set_mileage(db: &impl ConnectionTrait, org: OrgId, id: i64, km: i64
 
 /// The ids of a garage's vehicles (for other modules' per-garage figures).
 pub async fn ids_in_garage(db: &impl ConnectionTrait, org: OrgId, garage_id: i64) -> AppResult<Vec<i64>> {
-    Ok(scoped(org)
+    Ok(tenant::scoped::<Vehicles>(org)
         .select_only()
         .column(entity::Column::Id)
         .filter(entity::Column::GarageId.eq(garage_id))
@@ -361,7 +371,7 @@ pub async fn ids_with_plate_prefix(
     if plate.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(scoped(org)
+    Ok(tenant::scoped::<Vehicles>(org)
         .select_only()
         .column(entity::Column::Id)
         .filter(prefix_range(Expr::col(entity::Column::PlateNormalized), &plate))
@@ -371,53 +381,44 @@ pub async fn ids_with_plate_prefix(
         .await?)
 }
 
-/// The organization's vehicles: every query starts here, so none can forget its tenant.
-fn scoped(org: OrgId) -> sea_orm::Select<Vehicles> {
-    Vehicles::find().filter(entity::Column::OrganizationId.eq(org.get()))
-}
-
-/// Another organization's vehicle is as absent as one that never existed.
-async fn find(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<entity::Model> {
-    scoped(org).filter(entity::Column::Id.eq(id)).one(db).await?.ok_or(AppError::NotFound)
-}
-
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn create<C: Writer>(db: &C, actor: &Actor, input: &VehicleInput) -> AppResult<Vehicle> {
     let valid = validate(input)?;
     let now = Utc::now();
     let mut model =
         entity::ActiveModel { organization_id: Set(actor.org.get()), created_at: Set(now), ..Default::default() };
     fill(&mut model, &valid, now);
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let saved = match model.insert(&txn).await {
-        Ok(saved) => saved,
-        Err(err) => {
-            // PostgreSQL refuses further queries in the failed transaction.
-            txn.rollback().await?;
-            return Err(translate_write_error(db, actor.org, err, &valid).await);
-        }
-    };
-    let vehicle = Vehicle::from(saved);
-    audit::record_change(&txn, actor, (AUDIT_ENTITY, vehicle.id), None, Some(&vehicle)).await?;
-    txn.commit().await?;
+    let vehicle = db::write(db, async |txn| {
+        let saved = match db::write(txn, async |savepoint| model.insert(savepoint).await).await {
+            Ok(saved) => saved,
+            Err(err) => return Err(translate_write_error(txn, actor.org, err, &valid).await),
+        };
+        let vehicle = Vehicle::from(saved);
+        audit::record_change(txn, actor, (AUDIT_ENTITY, vehicle.id), None, Some(&vehicle)).await?;
+        Ok(vehicle)
+    })
+    .await?;
     tracing::info!(vehicle_id = vehicle.id, garage_id = vehicle.garage_id, "vehicle created");
     Ok(vehicle)
 }
 
 /// Full replacement (PUT): absent optional fields are cleared; a new `garage_id` moves it.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn replace<C: Writer>(db: &C, actor: &Actor, id: i64, input: &VehicleInput) -> AppResult<Vehicle> {
-    let current = find(db, actor.org, id).await?;
+    let current = tenant::find::<Vehicles>(db, actor.org, id).await?;
     let valid = validate(input)?;
     save(db, actor, current, &valid).await
 }
 
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn patch<C: Writer>(db: &C, actor: &Actor, id: i64, patch: VehiclePatch) -> AppResult<Vehicle> {
-    let current = find(db, actor.org, id).await?;
+    let current = tenant::find::<Vehicles>(db, actor.org, id).await?;
     let valid = validate(&patch.apply(&current))?;
     save(db, actor, current, &valid).await
 }
 
 /// Moves a vehicle to another garage.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn move_to<C: Writer>(db: &C, actor: &Actor, id: i64, garage_id: i64) -> AppResult<Vehicle> {
     patch(db, actor, id, VehiclePatch { garage_id: Some(Some(garage_id)), ..Default::default() }).await
 }
@@ -426,19 +427,17 @@ async fn save<C: Writer>(db: &C, actor: &Actor, current: entity::Model, valid: &
     let before = Vehicle::from(current.clone());
     let mut model: entity::ActiveModel = current.into();
     fill(&mut model, valid, Utc::now());
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let saved = match model.update(&txn).await {
-        Ok(saved) => saved,
-        Err(sea_orm::DbErr::RecordNotUpdated) => return Err(AppError::NotFound),
-        Err(err) => {
-            txn.rollback().await?;
-            return Err(translate_write_error(db, actor.org, err, valid).await);
-        }
-    };
-    let after = Vehicle::from(saved);
-    audit::record_change(&txn, actor, (AUDIT_ENTITY, after.id), Some(&before), Some(&after)).await?;
-    txn.commit().await?;
+    let after = db::write(db, async |txn| {
+        let saved = match db::write(txn, async |savepoint| model.update(savepoint).await).await {
+            Ok(saved) => saved,
+            Err(sea_orm::DbErr::RecordNotUpdated) => return Err(AppError::NotFound),
+            Err(err) => return Err(translate_write_error(txn, actor.org, err, valid).await),
+        };
+        let after = Vehicle::from(saved);
+        audit::record_change(txn, actor, (AUDIT_ENTITY, after.id), Some(&before), Some(&after)).await?;
+        Ok(after)
+    })
+    .await?;
     if after.garage_id != before.garage_id {
         tracing::info!(
             vehicle_id = after.id,
@@ -459,7 +458,7 @@ fn fill(model: &mut entity::ActiveModel, valid: &ValidVehicle, now: chrono::Date
     model.plate_normalized = Set(valid.plate.normalized().to_owned());
     model.vin = Set(valid.vin.as_ref().map(|v| v.as_str().to_owned()));
     model.mileage_km = Set(valid.mileage_km);
-    model.fuel_type = Set(valid.fuel_type.map(|f| f.as_str().to_owned()));
+    model.fuel_type = Set(valid.fuel_type);
     model.color = Set(valid.color.clone());
     model.updated_at = Set(now);
 }
@@ -485,60 +484,54 @@ async fn explain_write_error(
 ) -> Result<AppError, AppError> {
     match constraint_violation(&err) {
         Some(c @ Constraint::Unique(_)) if c.mentions("vehicles_vin") || c.mentions("vehicles.vin") => {
-            Ok(AppError::Conflict {
-                code: "duplicate_vin",
-                field: Some("vin"),
-                message: Msg::new("vehicle.vin_taken").arg("vin", valid.vin.as_ref().map_or("", |v| v.as_str())),
-            })
+            Ok(AppError::conflict_on(
+                "vin",
+                "duplicate_vin",
+                Msg::new("vehicle.vin_taken").arg("vin", valid.vin.as_ref().map_or("", |v| v.as_str())),
+            ))
         }
         Some(Constraint::Unique(_)) => {
-            let holder =
-                scoped(org).filter(entity::Column::PlateNormalized.eq(valid.plate.normalized())).one(db).await?;
+            let holder = tenant::scoped::<Vehicles>(org)
+                .filter(entity::Column::PlateNormalized.eq(valid.plate.normalized()))
+                .one(db)
+                .await?;
             let garage_name = match &holder {
                 Some(vehicle) => garages::get(db, org, vehicle.garage_id).await.map(|g| g.name).unwrap_or_default(),
                 None => String::new(),
             };
             let plate = holder.map_or_else(|| valid.plate.as_str().to_owned(), |v| v.license_plate);
-            Ok(AppError::Conflict {
-                code: "duplicate_plate",
-                field: Some("license_plate"),
-                message: Msg::new("vehicle.plate_taken").arg("plate", plate).arg("garage", garage_name),
-            })
+            Ok(AppError::conflict_on(
+                "license_plate",
+                "duplicate_plate",
+                Msg::new("vehicle.plate_taken").arg("plate", plate).arg("garage", garage_name),
+            ))
         }
         Some(Constraint::ForeignKey(_)) => Ok(AppError::validation("garage_id", Msg::new("vehicle.garage_unknown"))),
         None => Ok(err.into()),
     }
 }
 
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn delete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> {
-    let before = Vehicle::from(find(db, actor.org, id).await?);
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let result = match Vehicles::delete_many()
+    let before = Vehicle::from(tenant::find::<Vehicles>(db, actor.org, id).await?);
+    let delete = Vehicles::delete_many()
         .filter(entity::Column::OrganizationId.eq(actor.org.get()))
-        .filter(entity::Column::Id.eq(id))
-        .exec(&txn)
-        .await
-    {
-        Ok(result) => result,
-        Err(err) => {
-            txn.rollback().await?;
+        .filter(entity::Column::Id.eq(id));
+    db::write(db, async |txn| {
+        let result = delete.exec(txn).await.map_err(|err| match constraint_violation(&err) {
             // Other modules' records (service history) keep a vehicle from disappearing.
-            return Err(match constraint_violation(&err) {
-                Some(Constraint::ForeignKey(_)) => AppError::Conflict {
-                    code: "vehicle_has_history",
-                    field: None,
-                    message: Msg::new("vehicle.has_history").arg("plate", &before.license_plate),
-                },
-                _ => err.into(),
-            });
+            Some(Constraint::ForeignKey(_)) => AppError::conflict(
+                "vehicle_has_history",
+                Msg::new("vehicle.has_history").arg("plate", &before.license_plate),
+            ),
+            _ => err.into(),
+        })?;
+        if result.rows_affected == 0 {
+            return Err(AppError::NotFound);
         }
-    };
-    if result.rows_affected == 0 {
-        return Err(AppError::NotFound);
-    }
-    audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), None).await?;
-    txn.commit().await?;
+        audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), None).await
+    })
+    .await?;
     tracing::info!(vehicle_id = id, "vehicle deleted");
     Ok(())
 }

@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use crate::identity::Tenant;
 use crate::identity::auth::CurrentUser;
 use crate::platform::AppState;
+use crate::platform::enums::string_enum;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::ratelimit::client_ip;
 use crate::platform::tenant::OrgId;
@@ -67,43 +68,16 @@ impl FromRequestParts<AppState> for Actor {
     }
 }
 
-/// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Create,
-    Update,
-    Delete,
-    Login,
-    Logout,
-    LoginFailed,
-    PermissionDenied,
-}
-
-impl Action {
-    pub const ALL: [Self; 7] = [
-        Self::Create,
-        Self::Update,
-        Self::Delete,
-        Self::Login,
-        Self::Logout,
-        Self::LoginFailed,
-        Self::PermissionDenied,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Create => "create",
-            Self::Update => "update",
-            Self::Delete => "delete",
-            Self::Login => "login",
-            Self::Logout => "logout",
-            Self::LoginFailed => "login_failed",
-            Self::PermissionDenied => "permission_denied",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.as_str() == value)
+string_enum! {
+    /// What happened.
+    pub enum Action {
+        Create,
+        Update,
+        Delete,
+        Login,
+        Logout,
+        LoginFailed,
+        PermissionDenied,
     }
 }
 

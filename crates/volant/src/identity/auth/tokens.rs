@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::identity::audit::{self, Actor};
 use crate::identity::users::service::{self as users, AuthUser};
-use crate::platform::db::Writer;
+use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::Msg;
 use crate::platform::secrets;
@@ -66,6 +66,7 @@ fn info(m: entity::Model) -> TokenInfo {
 /// Creates a token for the actor, audited in the same transaction. `session_id` is
 /// the caller's (`CurrentUser::session_id`): a caller signed in with a personal
 /// token is refused, so that a leaked token cannot mint others.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn create<C: Writer>(db: &C, actor: &Actor, session_id: &str, new: &NewToken) -> AppResult<CreatedToken> {
     let user_id = actor.user_id.ok_or(AppError::Unauthorized)?;
     require_session(session_id)?;
@@ -79,24 +80,25 @@ pub async fn create<C: Writer>(db: &C, actor: &Actor, session_id: &str, new: &Ne
     v.finish()?;
     let token = format!("{PREFIX}{}", secrets::random_token(32)?);
     let now = Utc::now();
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let model = entity::ActiveModel {
-        user_id: Set(user_id),
-        name: Set(name.unwrap_or_default()),
-        token_hash: Set(hash(&token)),
-        prefix: Set(token.chars().take(12).collect()),
-        created_at: Set(now),
-        expires_at: Set(new.expires_in_days.map(|d| now + Duration::days(d))),
-        revoked_at: Set(None),
-        last_used_at: Set(None),
-        ..Default::default()
-    }
-    .insert(&txn)
+    let created = db::write(db, async |txn| -> AppResult<_> {
+        let model = entity::ActiveModel {
+            user_id: Set(user_id),
+            name: Set(name.unwrap_or_default()),
+            token_hash: Set(hash(&token)),
+            prefix: Set(token.chars().take(12).collect()),
+            created_at: Set(now),
+            expires_at: Set(new.expires_in_days.map(|d| now + Duration::days(d))),
+            revoked_at: Set(None),
+            last_used_at: Set(None),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        let created = info(model);
+        audit::record_change(txn, actor, (AUDIT_ENTITY, created.id), None, Some(&created)).await?;
+        Ok(created)
+    })
     .await?;
-    let created = info(model);
-    audit::record_change(&txn, actor, (AUDIT_ENTITY, created.id), None, Some(&created)).await?;
-    txn.commit().await?;
     tracing::info!(user_id, token_id = created.id, "API token created");
     Ok(CreatedToken { info: created, token })
 }
@@ -115,6 +117,7 @@ pub async fn list(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Vec<Toke
 }
 
 /// Revokes one of the user's tokens; another user's token is a 404.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn revoke<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> {
     let user_id = actor.user_id.ok_or(AppError::Unauthorized)?;
     let token = entity::Entity::find_by_id(id)
@@ -124,14 +127,14 @@ pub async fn revoke<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> 
         .await?
         .ok_or(AppError::NotFound)?;
     let before = info(token.clone());
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let mut active: entity::ActiveModel = token.into();
-    active.revoked_at = Set(Some(Utc::now()));
-    active.update(&txn).await?;
-    audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), None).await?;
-    txn.commit().await?;
-    Ok(())
+    db::write(db, async |txn| {
+        let mut active: entity::ActiveModel = token.into();
+        active.revoked_at = Set(Some(Utc::now()));
+        active.update(txn).await?;
+        audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), None).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Revokes every live personal token of a user, in the caller's transaction: after a

@@ -9,7 +9,6 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{MethodRouter, get};
-use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -18,7 +17,7 @@ use crate::identity::audit::{self, Action};
 use crate::identity::roles::{Permission, Role};
 use crate::identity::users::service::{self as users, NewUser};
 use crate::platform::AppState;
-use crate::platform::db::Writer;
+use crate::platform::db;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{ApiQuery, FormBody};
 use crate::platform::i18n;
@@ -250,21 +249,19 @@ async fn setup(
     let actor = crate::identity::audit::Actor::from_request(state.default_org, None, &headers, &extensions);
     // The claim and the account commit together: two concurrent setups cannot both
     // create an administrator, and a refused form releases the claim.
-    let _turn = state.db.write_turn().await;
-    let txn = state.db.begin().await.map_err(AppError::from)?;
-    if !crate::platform::secrets::claim_once(&txn, users::FIRST_ADMIN_CLAIM).await? {
-        return Err(AppError::NotFound.into());
-    }
-    // The instance's first administrator is also its platform operator.
-    let created = match users::create_audited(&txn, &actor, new).await {
-        Ok(admin) => match users::set_operator(&txn, admin.id, true).await {
-            Ok(()) => txn.commit().await.map(|()| admin).map_err(AppError::from),
-            Err(err) => Err(err),
-        },
-        Err(err) => Err(err),
-    };
+    let created = db::write(&state.db, async |txn| {
+        if !crate::platform::secrets::claim_once(txn, users::FIRST_ADMIN_CLAIM).await? {
+            return Ok(None);
+        }
+        // The instance's first administrator is also its platform operator.
+        let admin = users::create_audited(txn, &actor, new).await?;
+        users::set_operator(txn, admin.id, true).await?;
+        Ok(Some(admin))
+    })
+    .await;
     match created {
-        Ok(admin) => {
+        Ok(None) => Err(AppError::NotFound.into()),
+        Ok(Some(admin)) => {
             let Some(admin) = users::find_active(&state.db, admin.id).await? else {
                 return Err(AppError::Internal("the new administrator vanished".into()).into());
             };
@@ -322,10 +319,7 @@ async fn require_page_access(
     });
     // Pages speak the organization's language and show its local time.
     let (locale, zone) = match crate::identity::organizations::service::get(&state.db, current.user.org).await {
-        Ok(org) => (
-            i18n::Locale::parse(&org.locale).unwrap_or_default(),
-            org.time_zone.parse::<chrono_tz::Tz>().unwrap_or(chrono_tz::UTC),
-        ),
+        Ok(org) => (org.locale, org.time_zone.parse::<chrono_tz::Tz>().unwrap_or(chrono_tz::UTC)),
         Err(err) => return WebError(err).into_response(),
     };
     i18n::scope(locale, i18n::scope_zone(zone, next.run(Request::from_parts(parts, body)))).await

@@ -7,9 +7,9 @@ pub struct Model {
     pub id: i64,
     pub name: String,
     /// ISO 4217 code, e.g. `EUR`, `XOF`.
-    pub currency: String,
+    pub currency: crate::platform::money::Currency,
     /// `fr` or `en`.
-    pub locale: String,
+    pub locale: crate::platform::i18n::Locale,
     /// IANA zone, e.g. `Europe/Paris`, `Africa/Dakar`.
     pub time_zone: String,
     pub address: Option<String>,

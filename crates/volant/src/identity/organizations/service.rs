@@ -6,32 +6,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::entity::{self, Entity as Organizations};
-use crate::platform::db::Writer;
+use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult};
-use crate::platform::i18n::Msg;
+use crate::platform::i18n::{Locale, Msg};
+use crate::platform::money::Currency;
 use crate::platform::tenant::OrgId;
 use crate::platform::validate::Validator;
 
 /// France's rates: standard, intermediate, reduced, super-reduced.
 const DEFAULT_VAT_RATES: &str = r#"["20","10","5.5","2.1"]"#;
-
-/// Currencies an organization may keep its books in, with their decimals (ISO 4217).
-pub const CURRENCIES: &[(&str, u8)] = &[
-    ("EUR", 2),
-    ("XOF", 0),
-    ("XAF", 0),
-    ("USD", 2),
-    ("GBP", 2),
-    ("CHF", 2),
-    ("CAD", 2),
-    ("MAD", 2),
-    ("GNF", 0),
-    ("TND", 3),
-];
-
-pub fn currency_decimals(code: &str) -> Option<u8> {
-    CURRENCIES.iter().find(|(c, _)| *c == code).map(|(_, d)| *d)
-}
 
 /// An organization's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -40,13 +23,15 @@ pub struct Organization {
     pub name: String,
     pub address: Option<String>,
     /// ISO 4217 code.
-    pub currency: String,
+    #[schema(value_type = String)]
+    pub currency: Currency,
     /// Digits after the decimal point for this currency (EUR 2, XOF 0).
     pub currency_decimals: u8,
     /// VAT rates in percent, as decimal strings (`"5.5"`).
     pub vat_rates: Vec<String>,
     /// `fr` or `en`: the language of the pages.
-    pub locale: String,
+    #[schema(value_type = String)]
+    pub locale: Locale,
     /// IANA time zone, e.g. `Europe/Paris`, `Africa/Dakar`.
     pub time_zone: String,
 }
@@ -55,7 +40,7 @@ impl From<entity::Model> for Organization {
     fn from(m: entity::Model) -> Self {
         Self {
             id: m.id,
-            currency_decimals: currency_decimals(&m.currency).unwrap_or(2),
+            currency_decimals: m.currency.minor_digits(),
             name: m.name,
             address: m.address,
             currency: m.currency,
@@ -98,6 +83,7 @@ fn check_time_zone(tz: &str) -> bool {
 }
 
 /// Changes the settings, audited in the same transaction.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn update<C: Writer>(
     db: &C,
     actor: &crate::identity::audit::Actor,
@@ -113,10 +99,10 @@ pub async fn update<C: Writer>(
         Some(address) => v.optional_text("address", address.as_deref(), 255),
         None => before.address.clone(),
     };
-    let currency = patch.currency.as_deref().map_or(before.currency.clone(), |c| c.trim().to_uppercase());
-    if currency_decimals(&currency).is_none() {
-        v.add("currency", Msg::new("organization.currency_unknown"));
-    }
+    let currency = match patch.currency.as_deref() {
+        Some(code) => currency(&mut v, code),
+        None => Some(before.currency),
+    };
     let vat_rates: Vec<String> = patch
         .vat_rates
         .clone()
@@ -124,32 +110,56 @@ pub async fn update<C: Writer>(
     if vat_rates.len() > 10 || !vat_rates.iter().all(|r| check_vat_rate(r)) {
         v.add("vat_rates", Msg::new("organization.vat_invalid"));
     }
-    let locale = patch.locale.clone().unwrap_or(before.locale.clone());
-    if !matches!(locale.as_str(), "fr" | "en") {
-        v.add("locale", Msg::new("organization.locale_unknown"));
-    }
+    let locale = match patch.locale.as_deref() {
+        Some(code) => locale(&mut v, code),
+        None => Some(before.locale),
+    };
     let time_zone = patch.time_zone.as_deref().map_or(before.time_zone.clone(), |t| t.trim().to_owned());
     if !check_time_zone(&time_zone) {
         v.add("time_zone", Msg::new("organization.time_zone_invalid"));
     }
     v.finish()?;
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let model = Organizations::find_by_id(actor.org.get()).one(&txn).await?.ok_or(AppError::NotFound)?;
-    let mut active: entity::ActiveModel = model.into();
-    active.name = Set(name.unwrap_or_default());
-    active.address = Set(address);
-    active.currency = Set(currency);
-    active.vat_rates = Set(Some(serde_json::to_string(&vat_rates).unwrap_or_else(|_| "[]".into())));
-    active.locale = Set(locale);
-    active.time_zone = Set(time_zone);
-    active.updated_at = Set(Utc::now());
-    active.update(&txn).await?;
-    let after = get(&txn, actor.org).await?;
-    crate::identity::audit::record_change(&txn, actor, ("organization", actor.org.get()), Some(&before), Some(&after))
+    db::write(db, async |txn| {
+        let model = Organizations::find_by_id(actor.org.get()).one(txn).await?.ok_or(AppError::NotFound)?;
+        let mut active: entity::ActiveModel = model.into();
+        active.name = Set(name.unwrap_or_default());
+        active.address = Set(address);
+        active.currency = Set(currency.unwrap_or(before.currency));
+        active.vat_rates = Set(Some(serde_json::to_string(&vat_rates).unwrap_or_else(|_| "[]".into())));
+        active.locale = Set(locale.unwrap_or(before.locale));
+        active.time_zone = Set(time_zone);
+        active.updated_at = Set(Utc::now());
+        active.update(txn).await?;
+        let after = get(txn, actor.org).await?;
+        crate::identity::audit::record_change(
+            txn,
+            actor,
+            ("organization", actor.org.get()),
+            Some(&before),
+            Some(&after),
+        )
         .await?;
-    txn.commit().await?;
-    Ok(after)
+        Ok(after)
+    })
+    .await
+}
+
+/// A supported currency, its code given in any case.
+fn currency(v: &mut Validator, code: &str) -> Option<Currency> {
+    let currency = Currency::parse(&code.trim().to_uppercase());
+    if currency.is_none() {
+        v.add("currency", Msg::new("organization.currency_unknown"));
+    }
+    currency
+}
+
+/// A language of the pages.
+fn locale(v: &mut Validator, code: &str) -> Option<Locale> {
+    let locale = Locale::parse(code);
+    if locale.is_none() {
+        v.add("locale", Msg::new("organization.locale_unknown"));
+    }
+    locale
 }
 
 /// What a new organization is made of.
@@ -177,13 +187,8 @@ impl Default for NewOrganization {
 pub async fn create(db: &impl ConnectionTrait, new: NewOrganization) -> AppResult<OrgId> {
     let mut v = Validator::new();
     let name = v.required_text("name", Some(&new.name), 120);
-    let currency = new.currency.trim().to_uppercase();
-    if currency_decimals(&currency).is_none() {
-        v.add("currency", Msg::new("organization.currency_unknown"));
-    }
-    if !matches!(new.locale.as_str(), "fr" | "en") {
-        v.add("locale", Msg::new("organization.locale_unknown"));
-    }
+    let currency = currency(&mut v, &new.currency);
+    let locale = locale(&mut v, &new.locale);
     let time_zone = new.time_zone.trim().to_owned();
     if !check_time_zone(&time_zone) {
         v.add("time_zone", Msg::new("organization.time_zone_invalid"));
@@ -192,8 +197,8 @@ pub async fn create(db: &impl ConnectionTrait, new: NewOrganization) -> AppResul
     let now = Utc::now();
     let model = entity::ActiveModel {
         name: Set(name.unwrap_or_default()),
-        currency: Set(currency),
-        locale: Set(new.locale),
+        currency: Set(currency.unwrap_or(Currency::EUR)),
+        locale: Set(locale.unwrap_or_default()),
         time_zone: Set(time_zone),
         address: Set(None),
         vat_rates: Set(Some(DEFAULT_VAT_RATES.to_owned())),
@@ -236,8 +241,5 @@ mod tests {
         for bad in ["", "Paris", "Europe//Paris", "Europe/Paris; DROP", "Mars/Olympus"] {
             assert!(!check_time_zone(bad), "{bad}");
         }
-        assert_eq!(currency_decimals("XOF"), Some(0));
-        assert_eq!(currency_decimals("EUR"), Some(2));
-        assert_eq!(currency_decimals("ZZZ"), None);
     }
 }

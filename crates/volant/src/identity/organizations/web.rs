@@ -7,13 +7,14 @@ use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 
-use super::service::{self, CURRENCIES, OrganizationPatch};
+use super::service::{self, OrganizationPatch};
 use crate::identity::Tenant;
 use crate::identity::audit::Actor;
 use crate::identity::auth::web_pages::Routes;
 use crate::platform::AppState;
 use crate::platform::http::extract::FormBody;
 use crate::platform::i18n;
+use crate::platform::money::Currency;
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
 
 pub fn routes() -> Routes {
@@ -48,12 +49,12 @@ struct SettingsPage {
 }
 
 fn settings_page(page: PageCtx, form: SettingsForm, errors: FormErrors) -> SettingsPage {
-    let currencies = CURRENCIES
-        .iter()
-        .map(|(code, decimals)| Choice {
-            value: (*code).to_owned(),
-            label: format!("{code} ({decimals} déc.)"),
-            selected: *code == form.currency,
+    let currencies = Currency::ALL
+        .into_iter()
+        .map(|c| Choice {
+            value: c.code().to_owned(),
+            label: format!("{c} ({} déc.)", c.decimals()),
+            selected: c.code() == form.currency,
         })
         .collect();
     let locales = [("fr", "Français"), ("en", "English")]
@@ -68,9 +69,9 @@ async fn show(State(state): State<AppState>, Tenant(org): Tenant, page: PageCtx)
     let form = SettingsForm {
         name: o.name,
         address: o.address.unwrap_or_default(),
-        currency: o.currency,
+        currency: o.currency.to_string(),
         vat_rates: o.vat_rates.join(" ; "),
-        locale: o.locale,
+        locale: o.locale.to_string(),
         time_zone: o.time_zone,
     };
     Ok(settings_page(page, form, FormErrors::default()))

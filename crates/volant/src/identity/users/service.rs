@@ -16,8 +16,8 @@ use utoipa::ToSchema;
 use super::entity::{self, Entity as Users};
 use super::roles_entity;
 use crate::identity::roles::Role;
-use crate::platform::db::Writer;
-use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
+use crate::platform::db::{self, Writer};
+use crate::platform::error::{AppError, AppResult, Constraint};
 use crate::platform::i18n::Msg;
 use crate::platform::tenant::OrgId;
 use crate::platform::validate::{Validator, check_email};
@@ -140,6 +140,7 @@ fn dummy_hash() -> &'static str {
     })
 }
 
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn create<C: Writer>(db: &C, org: OrgId, new: NewUser) -> AppResult<AuthUser> {
     let checked = check_new_user(new).await?;
     insert(db, org, checked).await
@@ -177,41 +178,37 @@ async fn check_new_user(new: NewUser) -> AppResult<CheckedNewUser> {
 async fn insert<C: Writer>(db: &C, org: OrgId, checked: CheckedNewUser) -> AppResult<AuthUser> {
     let CheckedNewUser { email, display_name, password_hash, roles } = checked;
     let now = Utc::now();
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let inserted = entity::ActiveModel {
-        organization_id: Set(org.get()),
-        email_normalized: Set(normalize_email(&email)),
-        email: Set(email),
-        display_name: Set(display_name),
-        password_hash: Set(password_hash),
-        active: Set(true),
-        is_operator: Set(false),
-        last_login_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await;
-    let user = match inserted {
-        Ok(user) => user,
-        Err(err) if matches!(constraint_violation(&err), Some(Constraint::Unique(_))) => {
-            return Err(AppError::Conflict {
-                code: "duplicate_email",
-                field: Some("email"),
-                message: Msg::new("user.email_taken"),
-            });
+    let (user, roles) = db::write(db, async |txn| -> AppResult<_> {
+        let user = entity::ActiveModel {
+            organization_id: Set(org.get()),
+            email_normalized: Set(normalize_email(&email)),
+            email: Set(email),
+            display_name: Set(display_name),
+            password_hash: Set(password_hash),
+            active: Set(true),
+            is_operator: Set(false),
+            last_login_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
         }
-        Err(err) => return Err(err.into()),
-    };
-    let mut roles = roles;
-    roles.sort();
-    roles.dedup();
-    for role in &roles {
-        roles_entity::ActiveModel { user_id: Set(user.id), role: Set(role.as_str().to_owned()) }.insert(&txn).await?;
-    }
-    txn.commit().await?;
+        .insert(txn)
+        .await
+        .map_err(|err| {
+            AppError::conflict_on("email", "duplicate_email", Msg::new("user.email_taken"))
+                .if_refused(err, Constraint::is_unique)
+        })?;
+        let mut roles = roles;
+        roles.sort();
+        roles.dedup();
+        for role in &roles {
+            roles_entity::ActiveModel { user_id: Set(user.id), role: Set(role.as_str().to_owned()) }
+                .insert(txn)
+                .await?;
+        }
+        Ok((user, roles))
+    })
+    .await?;
     tracing::info!(user_id = user.id, organization_id = org.get(), "user created");
     Ok(AuthUser {
         id: user.id,
@@ -267,16 +264,21 @@ pub async fn find_active_where(
         .left_join(Roles, Expr::col((Roles, RoleColumn::UserId)).equals((Users, entity::Column::Id)))
         .and_where(Expr::col((Users, entity::Column::Active)).eq(true));
     narrow(&mut query);
-    let mut rows = db.query_all(&query).await?.into_iter();
-    let Some(first) = rows.next() else { return Ok(None) };
-    let organization_id: i64 = first.try_get("", "organization_id")?;
-    let mut roles: Vec<Role> =
-        first.try_get::<Option<String>>("", "role")?.as_deref().and_then(Role::parse).into_iter().collect();
-    for row in rows {
-        roles.extend(row.try_get::<Option<String>>("", "role")?.as_deref().and_then(Role::parse));
+    let mut rows = db.query_all(&query).await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut roles: Vec<Role> = Vec::new();
+    for row in &rows {
+        // A user without roles comes back once, without a role (the left join).
+        if let Some(role) = row.try_get::<Option<String>>("", "role")? {
+            roles.push(role.parse()?);
+        }
     }
     roles.sort();
     roles.dedup();
+    let first = rows.swap_remove(0);
+    let organization_id: i64 = first.try_get("", "organization_id")?;
     let user = AuthUser {
         id: first.try_get("", "id")?,
         org: OrgId::new(organization_id),
@@ -315,6 +317,7 @@ pub async fn with_roles(db: &impl ConnectionTrait, org: OrgId, roles: &[Role]) -
 
 /// Creates the first administrator when the instance has no user yet; `Ok(None)`
 /// when users already exist (the variables are then ignored).
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn ensure_first_admin<C: Writer>(
     db: &C,
     org: OrgId,
@@ -328,17 +331,17 @@ pub async fn ensure_first_admin<C: Writer>(
     let new =
         NewUser { email: email.to_owned(), display_name, password: password.to_owned(), roles: vec![Role::Admin] };
     let checked = check_new_user(new).await?;
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    if !crate::platform::secrets::claim_once(&txn, FIRST_ADMIN_CLAIM).await? {
-        // Another instance, or the setup page, created it a moment ago.
-        return Ok(None);
-    }
-    let mut admin = insert(&txn, org, checked).await?;
-    set_operator(&txn, admin.id, true).await?;
-    admin.is_operator = true;
-    txn.commit().await?;
-    Ok(Some(admin))
+    db::write(db, async |txn| {
+        if !crate::platform::secrets::claim_once(txn, FIRST_ADMIN_CLAIM).await? {
+            // Another instance, or the setup page, created it a moment ago.
+            return Ok(None);
+        }
+        let mut admin = insert(txn, org, checked).await?;
+        set_operator(txn, admin.id, true).await?;
+        admin.is_operator = true;
+        Ok(Some(admin))
+    })
+    .await
 }
 
 /// Makes a user a platform operator (or no longer one). The first administrator of
@@ -385,8 +388,8 @@ async fn load(db: &impl ConnectionTrait, user: entity::Model) -> AppResult<AuthU
         .all(db)
         .await?
         .into_iter()
-        .filter_map(|r| Role::parse(&r.role))
-        .collect();
+        .map(|r| r.role.parse())
+        .collect::<Result<_, _>>()?;
     roles.sort();
     Ok(AuthUser {
         id: user.id,
@@ -467,22 +470,12 @@ pub async fn list(
     org: OrgId,
     page: crate::platform::pagination::PageRequest,
 ) -> AppResult<crate::platform::pagination::Page<UserView>> {
-    use sea_orm::{QueryOrder, QuerySelect};
-    let mut query = Users::find()
-        .filter(entity::Column::OrganizationId.eq(org.get()))
-        .order_by_asc(entity::Column::Id)
-        .limit(page.fetch_limit());
-    if let Some(after) = page.after {
-        query = query.filter(entity::Column::Id.gt(after));
-    }
-    let rows = query.all(db).await?;
-    let page = crate::platform::pagination::Page::from_rows(rows, page, |u| u.id);
+    let query = Users::find().filter(entity::Column::OrganizationId.eq(org.get()));
+    let page = page.fetch(db, query, entity::Column::Id, sea_orm::Order::Asc, |u| u.id).await?;
     let ids: Vec<i64> = page.items.iter().map(|u| u.id).collect();
     let mut roles: std::collections::HashMap<i64, Vec<Role>> = std::collections::HashMap::new();
     for r in roles_entity::Entity::find().filter(roles_entity::Column::UserId.is_in(ids)).all(db).await? {
-        if let Some(role) = Role::parse(&r.role) {
-            roles.entry(r.user_id).or_default().push(role);
-        }
+        roles.entry(r.user_id).or_default().push(r.role.parse()?);
     }
     Ok(page.map(|u| {
         let mut user_roles = roles.remove(&u.id).unwrap_or_default();
@@ -514,25 +507,27 @@ pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Us
 }
 
 /// Creates a user in the actor's organization, audited.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn create_audited<C: Writer>(
     db: &C,
     actor: &crate::identity::audit::Actor,
     new: NewUser,
 ) -> AppResult<UserView> {
     let checked = check_new_user(new).await?;
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let created = insert(&txn, actor.org, checked).await?;
-    let after = get(&txn, actor.org, created.id).await?;
-    crate::identity::audit::record_change(&txn, actor, ("user", after.id), None, Some(&after)).await?;
-    txn.commit().await?;
-    Ok(after)
+    db::write(db, async |txn| {
+        let created = insert(txn, actor.org, checked).await?;
+        let after = get(txn, actor.org, created.id).await?;
+        crate::identity::audit::record_change(txn, actor, ("user", after.id), None, Some(&after)).await?;
+        Ok(after)
+    })
+    .await
 }
 
 /// Changes a user. An administrator cannot deactivate themselves nor drop their
 /// own administrator role (no organization can lock itself out that way).
 /// Deactivation ends every session of the user at once and revokes their personal
 /// API tokens for good (reactivating the account does not bring them back).
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn update<C: Writer>(
     db: &C,
     actor: &crate::identity::audit::Actor,
@@ -560,33 +555,34 @@ pub async fn update<C: Writer>(
         v.add("roles", Msg::new("user.cannot_drop_own_admin"));
     }
     v.finish()?;
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let model = Users::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound)?;
-    let mut active_model: entity::ActiveModel = model.into();
-    active_model.display_name = Set(display_name.unwrap_or_default());
-    active_model.active = Set(active);
-    active_model.updated_at = Set(Utc::now());
-    active_model.update(&txn).await?;
-    if roles != before.roles {
-        roles_entity::Entity::delete_many().filter(roles_entity::Column::UserId.eq(id)).exec(&txn).await?;
-        for role in &roles {
-            roles_entity::ActiveModel { user_id: Set(id), role: Set(role.as_str().to_owned()) }.insert(&txn).await?;
+    db::write(db, async |txn| {
+        let model = Users::find_by_id(id).one(txn).await?.ok_or(AppError::NotFound)?;
+        let mut active_model: entity::ActiveModel = model.into();
+        active_model.display_name = Set(display_name.unwrap_or_default());
+        active_model.active = Set(active);
+        active_model.updated_at = Set(Utc::now());
+        active_model.update(txn).await?;
+        if roles != before.roles {
+            roles_entity::Entity::delete_many().filter(roles_entity::Column::UserId.eq(id)).exec(txn).await?;
+            for role in &roles {
+                roles_entity::ActiveModel { user_id: Set(id), role: Set(role.as_str().to_owned()) }.insert(txn).await?;
+            }
         }
-    }
-    if before.active && !active {
-        crate::identity::auth::revoke_all(&txn, id).await?;
-        crate::identity::auth::tokens::revoke_all_of(&txn, actor, id, "account_deactivated").await?;
-    }
-    let after = get(&txn, actor.org, id).await?;
-    crate::identity::audit::record_change(&txn, actor, ("user", id), Some(&before), Some(&after)).await?;
-    txn.commit().await?;
-    Ok(after)
+        if before.active && !active {
+            crate::identity::auth::revoke_all(txn, id).await?;
+            crate::identity::auth::tokens::revoke_all_of(txn, actor, id, "account_deactivated").await?;
+        }
+        let after = get(txn, actor.org, id).await?;
+        crate::identity::audit::record_change(txn, actor, ("user", id), Some(&before), Some(&after)).await?;
+        Ok(after)
+    })
+    .await
 }
 
 /// Changes one's own password after checking the current one. Every other
 /// session of the user ends and every personal API token is revoked;
 /// `keep_session` (the one in use) stays.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn change_password<C: Writer>(
     db: &C,
     actor: &crate::identity::audit::Actor,
@@ -605,20 +601,20 @@ pub async fn change_password<C: Writer>(
     v.check("new_password", policy.await);
     v.finish()?;
     let hash = hash_password(new_password.to_owned()).await?;
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let mut active: entity::ActiveModel = user.into();
-    active.password_hash = Set(hash);
-    active.updated_at = Set(Utc::now());
-    active.update(&txn).await?;
-    crate::identity::auth::revoke_all_but(&txn, user_id, keep_session).await?;
-    crate::identity::auth::tokens::revoke_all_of(&txn, actor, user_id, "password_changed").await?;
-    let event = crate::identity::audit::Event {
-        action: crate::identity::audit::Action::Update,
-        entity: Some(("user", user_id.to_string())),
-        changes: Some(serde_json::json!({ "password": "changed" })),
-    };
-    crate::identity::audit::record(&txn, Some(actor), None, event).await?;
-    txn.commit().await?;
-    Ok(())
+    db::write(db, async |txn| {
+        let mut active: entity::ActiveModel = user.into();
+        active.password_hash = Set(hash);
+        active.updated_at = Set(Utc::now());
+        active.update(txn).await?;
+        crate::identity::auth::revoke_all_but(txn, user_id, keep_session).await?;
+        crate::identity::auth::tokens::revoke_all_of(txn, actor, user_id, "password_changed").await?;
+        let event = crate::identity::audit::Event {
+            action: crate::identity::audit::Action::Update,
+            entity: Some(("user", user_id.to_string())),
+            changes: Some(serde_json::json!({ "password": "changed" })),
+        };
+        crate::identity::audit::record(txn, Some(actor), None, event).await?;
+        Ok(())
+    })
+    .await
 }

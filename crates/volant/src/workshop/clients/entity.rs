@@ -10,7 +10,7 @@ pub mod client {
         pub id: i64,
         pub organization_id: i64,
         /// `individual` or `company`.
-        pub kind: String,
+        pub kind: crate::workshop::clients::service::ClientKind,
         pub name: String,
         pub company_name: Option<String>,
         pub tax_id: Option<String>,

@@ -7,7 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,33 +16,23 @@ use utoipa::ToSchema;
 use super::entity::{client, ownership, search_term};
 use crate::fleet::vehicles::service::{self as vehicles, Vehicle};
 use crate::identity::audit::{self, Actor};
-use crate::platform::db::Writer;
-use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
+use crate::platform::db::{self, Writer};
+use crate::platform::enums::string_enum;
+use crate::platform::error::{AppError, AppResult, Constraint};
 use crate::platform::i18n::Msg;
 use crate::platform::pagination::{Page, PageRequest};
 use crate::platform::search::{next_prefix, search_term};
-use crate::platform::tenant::OrgId;
+use crate::platform::tenant::{self, OrgId};
 use crate::platform::validate::{Validator, check_email};
 
 pub const AUDIT_ENTITY: &str = "client";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ClientKind {
-    Individual,
-    Company,
-}
-
-impl ClientKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Individual => "individual",
-            Self::Company => "company",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        [Self::Individual, Self::Company].into_iter().find(|k| k.as_str() == value)
+string_enum! {
+    // A person, or a company (with its contact).
+    #[derive(ToSchema)]
+    pub enum ClientKind (labels "client.kind.") {
+        Individual,
+        Company,
     }
 }
 
@@ -77,7 +68,7 @@ impl From<client::Model> for Client {
     fn from(m: client::Model) -> Self {
         Self {
             id: m.id,
-            kind: ClientKind::parse(&m.kind).unwrap_or(ClientKind::Individual),
+            kind: m.kind,
             name: m.name,
             company_name: m.company_name,
             tax_id: m.tax_id,
@@ -204,16 +195,15 @@ fn words(text: &str) -> impl Iterator<Item = String> + '_ {
 }
 
 /// The organization's clients: every query starts here.
-fn scoped(org: OrgId) -> sea_orm::Select<client::Entity> {
-    client::Entity::find().filter(client::Column::OrganizationId.eq(org.get()))
-}
-
-async fn find(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<client::Model> {
-    scoped(org).filter(client::Column::Id.eq(id)).one(db).await?.ok_or(AppError::NotFound)
-}
-
 pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Client> {
-    find(db, org, id).await.map(Client::from)
+    tenant::find::<client::Entity>(db, org, id).await.map(Client::from)
+}
+
+/// The organization's clients: every query starts from [`tenant::scoped`], so none
+/// can forget its tenant; another organization's row is a 404.
+impl tenant::Owned for client::Entity {
+    const ORGANIZATION_ID: client::Column = client::Column::OrganizationId;
+    const ID: client::Column = client::Column::Id;
 }
 
 /// The organization's clients among `ids`, by id, in one query.
@@ -221,7 +211,8 @@ pub async fn get_many(db: &impl ConnectionTrait, org: OrgId, ids: &[i64]) -> App
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows = scoped(org).filter(client::Column::Id.is_in(ids.iter().copied())).all(db).await?;
+    let rows =
+        tenant::scoped::<client::Entity>(org).filter(client::Column::Id.is_in(ids.iter().copied())).all(db).await?;
     Ok(rows.into_iter().map(|m| (m.id, Client::from(m))).collect())
 }
 
@@ -240,12 +231,10 @@ pub async fn list(
     let term = search_term(q.unwrap_or_default());
     let term = term.as_str();
     if term.is_empty() {
-        let mut query = scoped(org).order_by_asc(client::Column::Id).limit(page.fetch_limit());
-        if let Some(after) = page.after {
-            query = query.filter(client::Column::Id.gt(after));
-        }
-        let rows = query.all(db).await?;
-        return Ok(Page::from_rows(rows, page, |c| c.id).map(Client::from));
+        return Ok(page
+            .fetch(db, tenant::scoped::<client::Entity>(org), client::Column::Id, Order::Asc, |c| c.id)
+            .await?
+            .map(Client::from));
     }
     let mut ids = matching_ids(db, org, term, page).await?;
     let plate_vehicles = vehicles::ids_with_plate_prefix(db, org, term, PLATE_MATCHES).await?;
@@ -298,15 +287,8 @@ async fn matching_ids(db: &impl ConnectionTrait, org: OrgId, term: &str, page: P
     // One page of client ids for a condition on the first word's terms, in id order,
     // each id also having a term for every other word.
     let page_query = |condition: Condition| {
-        let mut query = search_term::Entity::find()
-            .select_only()
-            .column(search_term::Column::ClientId)
-            .filter(condition)
-            .order_by_asc(search_term::Column::ClientId)
-            .limit(page.fetch_limit());
-        if let Some(after) = page.after {
-            query = query.filter(search_term::Column::ClientId.gt(after));
-        }
+        let terms = search_term::Entity::find().select_only().column(search_term::Column::ClientId).filter(condition);
+        let mut query = page.keyset(terms, search_term::Column::ClientId, Order::Asc);
         for prefix in rest {
             let others =
                 search_term::Entity::find().select_only().column(search_term::Column::ClientId).filter(range(prefix));
@@ -371,46 +353,49 @@ async fn terms_starting_with(db: &impl ConnectionTrait, org: OrgId, prefix: &str
     }
 }
 
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn create<C: Writer>(db: &C, actor: &Actor, input: &ClientInput) -> AppResult<Client> {
     let valid = validate(input)?;
     let now = Utc::now();
     let mut model =
         client::ActiveModel { organization_id: Set(actor.org.get()), created_at: Set(now), ..Default::default() };
     fill(&mut model, &valid, now);
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let saved = model.insert(&txn).await?;
-    write_terms(&txn, actor.org, saved.id, &valid).await?;
-    let created = Client::from(saved);
-    audit::record_change(&txn, actor, (AUDIT_ENTITY, created.id), None, Some(&created)).await?;
-    txn.commit().await?;
+    let created = db::write(db, async |txn| -> AppResult<_> {
+        let saved = model.insert(txn).await?;
+        write_terms(txn, actor.org, saved.id, &valid).await?;
+        let created = Client::from(saved);
+        audit::record_change(txn, actor, (AUDIT_ENTITY, created.id), None, Some(&created)).await?;
+        Ok(created)
+    })
+    .await?;
     tracing::info!(client_id = created.id, "client created");
     Ok(created)
 }
 
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn replace<C: Writer>(db: &C, actor: &Actor, id: i64, input: &ClientInput) -> AppResult<Client> {
     let valid = validate(input)?;
-    let current = find(db, actor.org, id).await?;
+    let current = tenant::find::<client::Entity>(db, actor.org, id).await?;
     let before = Client::from(current.clone());
     let mut model: client::ActiveModel = current.into();
     fill(&mut model, &valid, Utc::now());
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let saved = match model.update(&txn).await {
-        Ok(saved) => saved,
-        Err(sea_orm::DbErr::RecordNotUpdated) => return Err(AppError::NotFound),
-        Err(err) => return Err(err.into()),
-    };
-    search_term::Entity::delete_many().filter(search_term::Column::ClientId.eq(id)).exec(&txn).await?;
-    write_terms(&txn, actor.org, id, &valid).await?;
-    let after = Client::from(saved);
-    audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
-    txn.commit().await?;
-    Ok(after)
+    db::write(db, async |txn| {
+        let saved = match model.update(txn).await {
+            Ok(saved) => saved,
+            Err(sea_orm::DbErr::RecordNotUpdated) => return Err(AppError::NotFound),
+            Err(err) => return Err(err.into()),
+        };
+        search_term::Entity::delete_many().filter(search_term::Column::ClientId.eq(id)).exec(txn).await?;
+        write_terms(txn, actor.org, id, &valid).await?;
+        let after = Client::from(saved);
+        audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
+        Ok(after)
+    })
+    .await
 }
 
 fn fill(model: &mut client::ActiveModel, valid: &ValidClient, now: chrono::DateTime<Utc>) {
-    model.kind = Set(valid.kind.as_str().to_owned());
+    model.kind = Set(valid.kind);
     model.name = Set(valid.name.clone());
     model.company_name = Set(valid.company_name.clone());
     model.tax_id = Set(valid.tax_id.clone());
@@ -440,33 +425,27 @@ async fn write_terms(db: &impl ConnectionTrait, org: OrgId, client_id: i64, vali
 
 /// Deletes a client who has no quotes and has never owned a vehicle (409 otherwise:
 /// their history must stay).
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn delete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> {
     let before = get(db, actor.org, id).await?;
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let result = client::Entity::delete_many()
-        .filter(client::Column::OrganizationId.eq(actor.org.get()))
-        .filter(client::Column::Id.eq(id))
-        .exec(&txn)
-        .await;
-    match result {
-        Ok(done) if done.rows_affected == 0 => return Err(AppError::NotFound),
-        Ok(_) => {}
-        Err(err) => {
-            txn.rollback().await?;
-            return Err(match constraint_violation(&err) {
-                Some(Constraint::ForeignKey(_)) => AppError::Conflict {
-                    code: "client_has_history",
-                    field: None,
-                    message: Msg::new("client.has_history"),
-                },
-                _ => err.into(),
-            });
+    db::write(db, async |txn| {
+        let result = client::Entity::delete_many()
+            .filter(client::Column::OrganizationId.eq(actor.org.get()))
+            .filter(client::Column::Id.eq(id))
+            .exec(txn)
+            .await;
+        match result {
+            Ok(done) if done.rows_affected == 0 => return Err(AppError::NotFound),
+            Ok(_) => {}
+            Err(err) => {
+                return Err(AppError::conflict("client_has_history", Msg::new("client.has_history"))
+                    .if_refused(err, Constraint::is_foreign_key));
+            }
         }
-    }
-    audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), None).await?;
-    txn.commit().await?;
-    Ok(())
+        audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), None).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// A period during which a client owned a vehicle.
@@ -482,6 +461,7 @@ pub struct Ownership {
 
 /// Makes `client_id` the vehicle's owner from now on, ending the previous owner's
 /// period. Two concurrent transfers cannot leave two current owners.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn assign_vehicle<C: Writer>(db: &C, actor: &Actor, client_id: i64, vehicle_id: i64) -> AppResult<Ownership> {
     let owner = get(db, actor.org, client_id).await?;
     let vehicle = match vehicles::get(db, actor.org, vehicle_id).await {
@@ -491,77 +471,70 @@ pub async fn assign_vehicle<C: Writer>(db: &C, actor: &Actor, client_id: i64, ve
         other => other?,
     };
     let now = Utc::now();
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let current = ownership::Entity::find()
-        .filter(ownership::Column::OrganizationId.eq(actor.org.get()))
-        .filter(ownership::Column::VehicleId.eq(vehicle.id))
-        .filter(ownership::Column::EndedAt.is_null())
-        .one(&txn)
-        .await?;
-    if let Some(current) = &current {
-        if current.client_id == client_id {
-            txn.rollback().await?;
-            return Ok(to_ownership(current, owner.display_name()));
-        }
-        ownership::Entity::update_many()
-            .col_expr(ownership::Column::EndedAt, Expr::value(now))
-            .filter(ownership::Column::Id.eq(current.id))
-            .exec(&txn)
+    let (ownership, changed) = db::write(db, async |txn| -> AppResult<_> {
+        let current = ownership::Entity::find()
+            .filter(ownership::Column::OrganizationId.eq(actor.org.get()))
+            .filter(ownership::Column::VehicleId.eq(vehicle.id))
+            .filter(ownership::Column::EndedAt.is_null())
+            .one(txn)
             .await?;
-    }
-    let inserted = ownership::ActiveModel {
-        organization_id: Set(actor.org.get()),
-        vehicle_id: Set(vehicle.id),
-        client_id: Set(client_id),
-        started_at: Set(now),
-        ended_at: Set(None),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await;
-    let saved = match inserted {
-        Ok(saved) => saved,
-        Err(err) => {
-            txn.rollback().await?;
-            return Err(match constraint_violation(&err) {
-                Some(Constraint::Unique(_)) => AppError::Conflict {
-                    code: "ownership_changed",
-                    field: Some("vehicle_id"),
-                    message: Msg::new("client.ownership_changed"),
-                },
-                _ => err.into(),
-            });
+        if let Some(current) = &current {
+            if current.client_id == client_id {
+                return Ok((to_ownership(current, owner.display_name()), false));
+            }
+            ownership::Entity::update_many()
+                .col_expr(ownership::Column::EndedAt, Expr::value(now))
+                .filter(ownership::Column::Id.eq(current.id))
+                .exec(txn)
+                .await?;
         }
-    };
-    let details = serde_json::json!({ "vehicle_id": vehicle.id, "plate": vehicle.license_plate,
-        "previous_client_id": current.map(|c| c.client_id) });
-    audit::record_change(&txn, actor, (AUDIT_ENTITY, client_id), None::<&serde_json::Value>, Some(&details)).await?;
-    txn.commit().await?;
-    tracing::info!(client_id, vehicle_id = vehicle.id, "vehicle owner changed");
-    Ok(to_ownership(&saved, owner.display_name()))
+        let saved = ownership::ActiveModel {
+            organization_id: Set(actor.org.get()),
+            vehicle_id: Set(vehicle.id),
+            client_id: Set(client_id),
+            started_at: Set(now),
+            ended_at: Set(None),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await
+        .map_err(|err| {
+            AppError::conflict_on("vehicle_id", "ownership_changed", Msg::new("client.ownership_changed"))
+                .if_refused(err, Constraint::is_unique)
+        })?;
+        let details = serde_json::json!({ "vehicle_id": vehicle.id, "plate": vehicle.license_plate,
+            "previous_client_id": current.map(|c| c.client_id) });
+        audit::record_change(txn, actor, (AUDIT_ENTITY, client_id), None::<&serde_json::Value>, Some(&details)).await?;
+        Ok((to_ownership(&saved, owner.display_name()), true))
+    })
+    .await?;
+    if changed {
+        tracing::info!(client_id, vehicle_id = vehicle.id, "vehicle owner changed");
+    }
+    Ok(ownership)
 }
 
 /// Ends the client's ownership of a vehicle (sold, scrapped); 404 if they do not own it.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn release_vehicle<C: Writer>(db: &C, actor: &Actor, client_id: i64, vehicle_id: i64) -> AppResult<()> {
     get(db, actor.org, client_id).await?;
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let ended = ownership::Entity::update_many()
-        .col_expr(ownership::Column::EndedAt, Expr::value(Utc::now()))
-        .filter(ownership::Column::OrganizationId.eq(actor.org.get()))
-        .filter(ownership::Column::ClientId.eq(client_id))
-        .filter(ownership::Column::VehicleId.eq(vehicle_id))
-        .filter(ownership::Column::EndedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if ended.rows_affected == 0 {
-        return Err(AppError::NotFound);
-    }
-    let details = serde_json::json!({ "released_vehicle_id": vehicle_id });
-    audit::record_change(&txn, actor, (AUDIT_ENTITY, client_id), Some(&details), None::<&serde_json::Value>).await?;
-    txn.commit().await?;
-    Ok(())
+    db::write(db, async |txn| {
+        let ended = ownership::Entity::update_many()
+            .col_expr(ownership::Column::EndedAt, Expr::value(Utc::now()))
+            .filter(ownership::Column::OrganizationId.eq(actor.org.get()))
+            .filter(ownership::Column::ClientId.eq(client_id))
+            .filter(ownership::Column::VehicleId.eq(vehicle_id))
+            .filter(ownership::Column::EndedAt.is_null())
+            .exec(txn)
+            .await?;
+        if ended.rows_affected == 0 {
+            return Err(AppError::NotFound);
+        }
+        let details = serde_json::json!({ "released_vehicle_id": vehicle_id });
+        audit::record_change(txn, actor, (AUDIT_ENTITY, client_id), Some(&details), None::<&serde_json::Value>).await?;
+        Ok(())
+    })
+    .await
 }
 
 fn to_ownership(m: &ownership::Model, client_name: &str) -> Ownership {

@@ -155,18 +155,11 @@ async fn show_page(
     let filter = QuoteFilter { client_id: Some(id), ..Default::default() };
     let found = quotes::list(&state.db, org, &filter, PageRequest::first(20)).await?;
     let quotes = quote_rows(&state.db, org, found.items).await?;
-    let kind_label = page.tr.t(kind_key(c.kind)).to_owned();
+    let kind_label = page.tr.t(c.kind.label_key()).to_owned();
     let today = chrono::Utc::now().date_naive();
     let snooze_default = today.checked_add_days(chrono::Days::new(14)).unwrap_or(today).to_string();
     let back = format!("/clients/{id}");
     Ok(ShowPage { page, c, kind_label, vehicles, quotes, alerts, interventions, snooze_default, back, errors, plate })
-}
-
-fn kind_key(kind: ClientKind) -> &'static str {
-    match kind {
-        ClientKind::Individual => "client.kind.individual",
-        ClientKind::Company => "client.kind.company",
-    }
 }
 
 async fn show(State(state): State<AppState>, Tenant(org): Tenant, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> {

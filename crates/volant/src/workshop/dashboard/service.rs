@@ -16,7 +16,7 @@ use crate::fleet::vehicles::service as vehicles;
 use crate::identity::organizations::service as organizations;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::Msg;
-use crate::platform::money;
+use crate::platform::money::{self, Currency};
 use crate::platform::tenant::OrgId;
 use crate::workshop::clients::service as clients;
 use crate::workshop::history::service as history;
@@ -84,7 +84,8 @@ pub struct QuoteFigures {
     /// Accepted amount excluding tax.
     #[schema(value_type = String)]
     pub amount_accepted: Decimal,
-    pub currency: String,
+    #[schema(value_type = String)]
+    pub currency: Currency,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -133,8 +134,7 @@ pub async fn compute(
     garage_id: Option<i64>,
     today: NaiveDate,
 ) -> AppResult<Dashboard> {
-    let organization = organizations::get(db, org).await?;
-    let decimals = u32::from(organization.currency_decimals);
+    let currency = organizations::get(db, org).await?.currency;
     let mut per_garage: Vec<GarageVehicles> = garages::vehicle_counts(db, org)
         .await?
         .into_iter()
@@ -149,8 +149,36 @@ pub async fn compute(
         None => None,
     };
     let scope = scope.as_deref();
-
+    let mut months: BTreeMap<String, MonthFigures> = period
+        .months()
+        .into_iter()
+        .map(|month| (month.clone(), MonthFigures { month, quotes_issued: 0, quotes_accepted: 0, interventions: 0 }))
+        .collect();
     let stats = quotes::stats_by_day(db, org, period.from, period.to, scope).await?;
+    let figures = quote_figures(&stats, currency, &mut months);
+    for (month, count) in history::count_by_month(db, org, period.from, period.to, scope).await? {
+        if let Some(figures) = months.get_mut(&month) {
+            figures.interventions = count;
+        }
+    }
+    Ok(Dashboard {
+        from: period.from,
+        to: period.to,
+        garage_id,
+        vehicles_per_garage: per_garage,
+        quotes: figures,
+        months: months.into_values().collect(),
+        alerts: alert_figures(db, org, scope, today).await?,
+        top_clients: top_clients(db, org, period, scope, currency).await?,
+    })
+}
+
+/// The quotes issued in the period (drafts are not), by outcome, and by month.
+fn quote_figures(
+    stats: &[quotes::DayStat],
+    currency: Currency,
+    months: &mut BTreeMap<String, MonthFigures>,
+) -> QuoteFigures {
     let mut figures = QuoteFigures {
         issued: 0,
         accepted: 0,
@@ -159,15 +187,10 @@ pub async fn compute(
         pending: 0,
         acceptance_rate: None,
         amount_accepted: Decimal::ZERO,
-        currency: organization.currency.clone(),
+        currency,
     };
-    let mut months: BTreeMap<String, MonthFigures> = period
-        .months()
-        .into_iter()
-        .map(|month| (month.clone(), MonthFigures { month, quotes_issued: 0, quotes_accepted: 0, interventions: 0 }))
-        .collect();
     let mut accepted_minor = 0_i64;
-    for s in &stats {
+    for s in stats {
         let month = months.get_mut(&s.issue_date.format("%Y-%m").to_string());
         if s.status == QuoteStatus::Draft {
             continue;
@@ -190,22 +213,26 @@ pub async fn compute(
             month.quotes_accepted += accepted;
         }
     }
-    figures.amount_accepted = money::from_minor(accepted_minor, decimals);
+    figures.amount_accepted = money::from_minor(accepted_minor, currency.decimals());
     if figures.issued > 0 {
         let rate = Decimal::from(figures.accepted) * Decimal::ONE_HUNDRED / Decimal::from(figures.issued);
         let mut rate = rate.round_dp_with_strategy(1, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
         rate.rescale(1);
         figures.acceptance_rate = Some(rate);
     }
-    for (month, count) in history::count_by_month(db, org, period.from, period.to, scope).await? {
-        if let Some(figures) = months.get_mut(&month) {
-            figures.interventions = count;
-        }
-    }
+    figures
+}
 
+/// Alerts not resolved today, by kind, named as the organization names its rules.
+async fn alert_figures(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    scope: Option<&[i64]>,
+    today: NaiveDate,
+) -> AppResult<Vec<AlertFigures>> {
     let names: std::collections::HashMap<String, String> =
         maintenance::organization_rules(db, org).await?.into_iter().map(|r| (r.kind, r.name)).collect();
-    let alerts = maintenance::counts_by_kind(db, org, scope, today)
+    Ok(maintenance::counts_by_kind(db, org, scope, today)
         .await?
         .into_iter()
         .map(|(kind, open, overdue)| AlertFigures {
@@ -214,31 +241,29 @@ pub async fn compute(
             open,
             overdue,
         })
-        .collect();
+        .collect())
+}
 
+/// The five clients with the largest accepted amounts in the period.
+async fn top_clients(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    period: Period,
+    scope: Option<&[i64]>,
+    currency: Currency,
+) -> AppResult<Vec<TopClient>> {
     let top = quotes::top_clients(db, org, period.from, period.to, scope, 5).await?;
     let ids: Vec<i64> = top.iter().map(|(id, _, _)| *id).collect();
     let found = clients::get_many(db, org, &ids).await?;
-    let top_clients = top
+    Ok(top
         .into_iter()
         .map(|(client_id, accepted_quotes, amount)| TopClient {
             client_id,
             name: found.get(&client_id).map(|c| c.display_name().to_owned()).unwrap_or_default(),
             accepted_quotes,
-            amount_accepted: money::from_minor(amount, decimals),
+            amount_accepted: money::from_minor(amount, currency.decimals()),
         })
-        .collect();
-
-    Ok(Dashboard {
-        from: period.from,
-        to: period.to,
-        garage_id,
-        vehicles_per_garage: per_garage,
-        quotes: figures,
-        months: months.into_values().collect(),
-        alerts,
-        top_clients,
-    })
+        .collect())
 }
 
 #[cfg(test)]

@@ -13,11 +13,10 @@ use crate::fleet::garages::service as garages;
 use crate::fleet::vehicles::web::{SelectOption, group_thousands};
 use crate::identity::Tenant;
 use crate::identity::auth::web_pages::Routes;
-use crate::identity::organizations::service::currency_decimals;
 use crate::platform::AppState;
 use crate::platform::charts;
 use crate::platform::http::extract::ApiQuery;
-use crate::platform::money::{format_decimal, format_money};
+use crate::platform::money::format_decimal;
 use crate::platform::web::{PageCtx, WebResult};
 
 pub fn routes() -> Routes {
@@ -53,7 +52,6 @@ async fn page(
     let (period, garage_id) = query.period(today)?;
     let d = service::compute(&state.db, org, period, garage_id, today).await?;
     let tr = page.tr;
-    let decimals = u32::from(currency_decimals(&d.quotes.currency).unwrap_or(2));
     let selected = garage_id.map(|id| id.to_string()).unwrap_or_default();
     let mut garages = vec![SelectOption {
         value: String::new(),
@@ -97,19 +95,12 @@ async fn page(
     let top_clients = d
         .top_clients
         .iter()
-        .map(|c| {
-            (
-                c.client_id,
-                c.name.clone(),
-                c.accepted_quotes,
-                format_money(c.amount_accepted, decimals, &d.quotes.currency),
-            )
-        })
+        .map(|c| (c.client_id, c.name.clone(), c.accepted_quotes, d.quotes.currency.format(c.amount_accepted)))
         .collect();
     Ok(DashboardPage {
         from: d.from.to_string(),
         to: d.to.to_string(),
-        amount_accepted: format_money(d.quotes.amount_accepted, decimals, &d.quotes.currency),
+        amount_accepted: d.quotes.currency.format(d.quotes.amount_accepted),
         acceptance_rate: d
             .quotes
             .acceptance_rate

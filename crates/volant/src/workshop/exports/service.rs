@@ -14,7 +14,7 @@ use crate::fleet::garages::service as garages;
 use crate::fleet::vehicles::service::{self as vehicles, VehicleFilter};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::Locale;
-use crate::platform::pagination::PageRequest;
+use crate::platform::pagination::{Page, PageRequest};
 use crate::platform::tabular::{self, Cell, CsvWriter};
 use crate::platform::tenant::OrgId;
 use crate::workshop::clients::service as clients;
@@ -120,146 +120,182 @@ impl Dataset {
         tr: Locale,
     ) -> AppResult<(Vec<Vec<Cell>>, Option<i64>)> {
         let request = PageRequest { limit: PAGE, after };
-        let yes_no = |b: bool| Cell::Text(tr.text(if b { "export.yes" } else { "export.no" }).to_owned());
         match self {
-            Self::Clients { q } => {
-                let page = clients::list(db, org, q.as_deref(), request).await?;
-                let next = page.next_cursor.as_ref().and(page.items.last().map(|c| c.id));
-                let rows = page
-                    .items
-                    .into_iter()
-                    .map(|c| {
-                        vec![
-                            Cell::Int(c.id),
-                            Cell::Text(
-                                tr.text(if c.company_name.is_some() {
-                                    "client.kind.company"
-                                } else {
-                                    "client.kind.individual"
-                                })
-                                .to_owned(),
-                            ),
-                            Cell::Text(c.name),
-                            Cell::text(c.company_name),
-                            Cell::text(c.tax_id),
-                            Cell::text(c.email),
-                            Cell::text(c.phone),
-                            Cell::text(c.address),
-                            yes_no(c.consent_notifications),
-                            yes_no(c.consent_marketing),
-                            Cell::Date(c.created_at.date_naive()),
-                        ]
-                    })
-                    .collect();
-                Ok((rows, next))
-            }
-            Self::Vehicles(filter) => {
-                let page = vehicles::list(db, org, filter, request).await?;
-                let next = page.next_cursor.as_ref().and(page.items.last().map(|v| v.id));
-                let names = garages::names(db, org, page.items.iter().map(|v| v.garage_id).collect()).await?;
-                let ids: Vec<i64> = page.items.iter().map(|v| v.id).collect();
-                let mut owners = clients::current_owners(db, org, &ids).await?;
-                let rows = page
-                    .items
-                    .into_iter()
-                    .map(|v| {
-                        vec![
-                            Cell::Int(v.id),
-                            Cell::Text(v.license_plate),
-                            Cell::Text(v.brand),
-                            Cell::Text(v.model),
-                            Cell::Int(i64::from(v.year)),
-                            Cell::text(v.vin),
-                            v.mileage_km.map_or(Cell::Empty, Cell::Int),
-                            Cell::text(v.fuel_type.map(|f| tr.text(f.label_key()).to_owned())),
-                            Cell::text(names.get(&v.garage_id).cloned()),
-                            Cell::text(owners.remove(&v.id).map(|c| c.display_name().to_owned())),
-                        ]
-                    })
-                    .collect();
-                Ok((rows, next))
-            }
-            Self::Quotes(filter) => {
-                // Quotes list newest first: the cursor is the last id, going down.
-                let page = quotes::list(db, org, filter, request).await?;
-                let next = page.next_cursor.as_ref().and(page.items.last().map(|q| q.id));
-                let mut lines = quotes::lines_of_quotes(db, org, &page.items).await?;
-                let client_ids: Vec<i64> = page.items.iter().map(|q| q.client_id).collect();
-                let names = clients::get_many(db, org, &client_ids).await?;
-                let vehicle_ids: Vec<i64> = page.items.iter().filter_map(|q| q.vehicle_id).collect();
-                let plates: HashMap<i64, String> = vehicles::get_many(db, org, &vehicle_ids)
-                    .await?
-                    .into_iter()
-                    .map(|v| (v.id, v.license_plate))
-                    .collect();
-                let mut rows = Vec::new();
-                for q in page.items {
-                    let head = vec![
-                        Cell::Text(q.number.clone()),
-                        Cell::Text(tr.text(q.status.label_key()).to_owned()),
-                        Cell::Date(q.issue_date),
-                        Cell::Date(q.valid_until),
-                        Cell::text(names.get(&q.client_id).map(|c| c.display_name().to_owned())),
-                        Cell::text(q.vehicle_id.and_then(|id| plates.get(&id).cloned())),
-                        Cell::Money(q.total_excl_tax),
-                        Cell::Money(q.total_incl_tax),
-                        Cell::Text(q.currency.clone()),
-                    ];
-                    let quote_lines = lines.remove(&q.id).unwrap_or_default();
-                    if quote_lines.is_empty() {
-                        let mut row = head.clone();
-                        row.extend(std::iter::repeat_n(Cell::Empty, 10));
-                        rows.push(row);
-                    }
-                    for l in quote_lines {
-                        let mut row = head.clone();
-                        row.extend([
-                            Cell::Int(i64::from(l.position) + 1),
-                            Cell::Text(tr.text(l.kind.label_key()).to_owned()),
-                            Cell::Text(l.description),
-                            Cell::Number(l.quantity),
-                            Cell::text(l.unit),
-                            Cell::Money(l.unit_price),
-                            Cell::Number(l.vat_rate),
-                            Cell::Number(l.discount),
-                            Cell::Money(l.total_excl_tax),
-                            l.accepted.map_or(Cell::Empty, yes_no),
-                        ]);
-                        rows.push(row);
-                    }
-                }
-                Ok((rows, next))
-            }
-            Self::Alerts(filter) => {
-                let page = maintenance::list(db, org, filter, request, Utc::now().date_naive()).await?;
-                let next = page.next_cursor.as_ref().and(page.items.last().map(|a| a.id));
-                let names: HashMap<String, String> =
-                    maintenance::organization_rules(db, org).await?.into_iter().map(|r| (r.kind, r.name)).collect();
-                let ids: Vec<i64> = page.items.iter().map(|a| a.vehicle_id).collect();
-                let found: HashMap<i64, vehicles::Vehicle> =
-                    vehicles::get_many(db, org, &ids).await?.into_iter().map(|v| (v.id, v)).collect();
-                let garage_names = garages::names(db, org, found.values().map(|v| v.garage_id).collect()).await?;
-                let rows = page
-                    .items
-                    .into_iter()
-                    .map(|a| {
-                        let vehicle = found.get(&a.vehicle_id);
-                        vec![
-                            Cell::Int(a.id),
-                            Cell::text(vehicle.map(|v| v.license_plate.clone())),
-                            Cell::text(vehicle.and_then(|v| garage_names.get(&v.garage_id).cloned())),
-                            Cell::Text(names.get(&a.kind).cloned().unwrap_or(a.kind)),
-                            a.due_on.map_or(Cell::Empty, Cell::Date),
-                            a.due_km.map_or(Cell::Empty, Cell::Int),
-                            Cell::Text(tr.text(a.status.label_key()).to_owned()),
-                            Cell::Date(a.created_at.date_naive()),
-                        ]
-                    })
-                    .collect();
-                Ok((rows, next))
-            }
+            Self::Clients { q } => client_rows(db, org, q.as_deref(), request, tr).await,
+            Self::Vehicles(filter) => vehicle_rows(db, org, filter, request, tr).await,
+            Self::Quotes(filter) => quote_rows(db, org, filter, request, tr).await,
+            Self::Alerts(filter) => alert_rows(db, org, filter, request, tr).await,
         }
     }
+}
+
+type Rows = (Vec<Vec<Cell>>, Option<i64>);
+
+/// The cursor after this page: its last id, when more follow.
+fn next_cursor<T>(page: &Page<T>, id: impl Fn(&T) -> i64) -> Option<i64> {
+    page.next_cursor.as_ref().and(page.items.last().map(id))
+}
+
+fn yes_no(tr: Locale, b: bool) -> Cell {
+    Cell::Text(tr.text(if b { "export.yes" } else { "export.no" }).to_owned())
+}
+
+async fn client_rows(
+    db: &DatabaseConnection,
+    org: OrgId,
+    q: Option<&str>,
+    request: PageRequest,
+    tr: Locale,
+) -> AppResult<Rows> {
+    let page = clients::list(db, org, q, request).await?;
+    let next = next_cursor(&page, |c| c.id);
+    let rows = page
+        .items
+        .into_iter()
+        .map(|c| {
+            vec![
+                Cell::Int(c.id),
+                Cell::Text(
+                    tr.text(if c.company_name.is_some() { "client.kind.company" } else { "client.kind.individual" })
+                        .to_owned(),
+                ),
+                Cell::Text(c.name),
+                Cell::text(c.company_name),
+                Cell::text(c.tax_id),
+                Cell::text(c.email),
+                Cell::text(c.phone),
+                Cell::text(c.address),
+                yes_no(tr, c.consent_notifications),
+                yes_no(tr, c.consent_marketing),
+                Cell::Date(c.created_at.date_naive()),
+            ]
+        })
+        .collect();
+    Ok((rows, next))
+}
+
+async fn vehicle_rows(
+    db: &DatabaseConnection,
+    org: OrgId,
+    filter: &VehicleFilter,
+    request: PageRequest,
+    tr: Locale,
+) -> AppResult<Rows> {
+    let page = vehicles::list(db, org, filter, request).await?;
+    let next = next_cursor(&page, |v| v.id);
+    let names = garages::names(db, org, page.items.iter().map(|v| v.garage_id).collect()).await?;
+    let ids: Vec<i64> = page.items.iter().map(|v| v.id).collect();
+    let mut owners = clients::current_owners(db, org, &ids).await?;
+    let rows = page
+        .items
+        .into_iter()
+        .map(|v| {
+            vec![
+                Cell::Int(v.id),
+                Cell::Text(v.license_plate),
+                Cell::Text(v.brand),
+                Cell::Text(v.model),
+                Cell::Int(i64::from(v.year)),
+                Cell::text(v.vin),
+                v.mileage_km.map_or(Cell::Empty, Cell::Int),
+                Cell::text(v.fuel_type.map(|f| tr.text(f.label_key()).to_owned())),
+                Cell::text(names.get(&v.garage_id).cloned()),
+                Cell::text(owners.remove(&v.id).map(|c| c.display_name().to_owned())),
+            ]
+        })
+        .collect();
+    Ok((rows, next))
+}
+
+/// A row per line (its quote's columns repeated), or one for a quote without lines.
+async fn quote_rows(
+    db: &DatabaseConnection,
+    org: OrgId,
+    filter: &QuoteFilter,
+    request: PageRequest,
+    tr: Locale,
+) -> AppResult<Rows> {
+    // Quotes list newest first: the cursor is the last id, going down.
+    let page = quotes::list(db, org, filter, request).await?;
+    let next = next_cursor(&page, |q| q.id);
+    let mut lines = quotes::lines_of_quotes(db, org, &page.items).await?;
+    let client_ids: Vec<i64> = page.items.iter().map(|q| q.client_id).collect();
+    let names = clients::get_many(db, org, &client_ids).await?;
+    let vehicle_ids: Vec<i64> = page.items.iter().filter_map(|q| q.vehicle_id).collect();
+    let plates: HashMap<i64, String> =
+        vehicles::get_many(db, org, &vehicle_ids).await?.into_iter().map(|v| (v.id, v.license_plate)).collect();
+    let mut rows = Vec::new();
+    for q in page.items {
+        let head = vec![
+            Cell::Text(q.number.clone()),
+            Cell::Text(tr.text(q.status.label_key()).to_owned()),
+            Cell::Date(q.issue_date),
+            Cell::Date(q.valid_until),
+            Cell::text(names.get(&q.client_id).map(|c| c.display_name().to_owned())),
+            Cell::text(q.vehicle_id.and_then(|id| plates.get(&id).cloned())),
+            Cell::Money(q.total_excl_tax),
+            Cell::Money(q.total_incl_tax),
+            Cell::Text(q.currency.to_string()),
+        ];
+        let quote_lines = lines.remove(&q.id).unwrap_or_default();
+        if quote_lines.is_empty() {
+            let mut row = head.clone();
+            row.extend(std::iter::repeat_n(Cell::Empty, 10));
+            rows.push(row);
+        }
+        for l in quote_lines {
+            let mut row = head.clone();
+            row.extend([
+                Cell::Int(i64::from(l.position) + 1),
+                Cell::Text(tr.text(l.kind.label_key()).to_owned()),
+                Cell::Text(l.description),
+                Cell::Number(l.quantity),
+                Cell::text(l.unit),
+                Cell::Money(l.unit_price),
+                Cell::Number(l.vat_rate),
+                Cell::Number(l.discount),
+                Cell::Money(l.total_excl_tax),
+                l.accepted.map_or(Cell::Empty, |a| yes_no(tr, a)),
+            ]);
+            rows.push(row);
+        }
+    }
+    Ok((rows, next))
+}
+
+async fn alert_rows(
+    db: &DatabaseConnection,
+    org: OrgId,
+    filter: &AlertFilter,
+    request: PageRequest,
+    tr: Locale,
+) -> AppResult<Rows> {
+    let page = maintenance::list(db, org, filter, request, Utc::now().date_naive()).await?;
+    let next = next_cursor(&page, |a| a.id);
+    let names: HashMap<String, String> =
+        maintenance::organization_rules(db, org).await?.into_iter().map(|r| (r.kind, r.name)).collect();
+    let ids: Vec<i64> = page.items.iter().map(|a| a.vehicle_id).collect();
+    let found: HashMap<i64, vehicles::Vehicle> =
+        vehicles::get_many(db, org, &ids).await?.into_iter().map(|v| (v.id, v)).collect();
+    let garage_names = garages::names(db, org, found.values().map(|v| v.garage_id).collect()).await?;
+    let rows = page
+        .items
+        .into_iter()
+        .map(|a| {
+            let vehicle = found.get(&a.vehicle_id);
+            vec![
+                Cell::Int(a.id),
+                Cell::text(vehicle.map(|v| v.license_plate.clone())),
+                Cell::text(vehicle.and_then(|v| garage_names.get(&v.garage_id).cloned())),
+                Cell::Text(names.get(&a.kind).cloned().unwrap_or(a.kind)),
+                a.due_on.map_or(Cell::Empty, Cell::Date),
+                a.due_km.map_or(Cell::Empty, Cell::Int),
+                Cell::Text(tr.text(a.status.label_key()).to_owned()),
+                Cell::Date(a.created_at.date_naive()),
+            ]
+        })
+        .collect();
+    Ok((rows, next))
 }
 
 fn attachment(response: &mut Response, content_type: &'static str, filename: &str) {

@@ -18,15 +18,16 @@ use super::entity::{intervention, line, reading, service_done, service_info};
 use crate::fleet::vehicles::service as vehicles;
 use crate::identity::audit::{self, Actor};
 use crate::identity::organizations::service as organizations;
-use crate::platform::db::Writer;
-use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
+use crate::platform::db::{self, Writer};
+use crate::platform::error::{AppError, AppResult, Constraint};
 use crate::platform::i18n::Msg;
-use crate::platform::money;
+use crate::platform::money::{self, Currency};
 use crate::platform::tenant::OrgId;
 use crate::platform::validate::Validator;
 use crate::workshop::clients::service as clients;
 use crate::workshop::maintenance::service as maintenance;
-use crate::workshop::quotes::service::{self as quotes, LineInput, LineKind, QuoteLine, QuoteStatus};
+use crate::workshop::quotes::lines::{PricedLine, priced};
+use crate::workshop::quotes::service::{self as quotes, LineInput, LineKind, QuoteLine};
 
 pub const AUDIT_ENTITY: &str = "intervention";
 const MAX_MILEAGE_KM: i64 = 10_000_000;
@@ -62,7 +63,8 @@ pub struct Intervention {
     /// Maintenance carried out (resets those rules), e.g. `oil_service`.
     pub services: Vec<String>,
     pub lines: Vec<InterventionLine>,
-    pub currency: String,
+    #[schema(value_type = String)]
+    pub currency: Currency,
     #[schema(value_type = String)]
     pub total_excl_tax: Decimal,
     pub created_at: chrono::DateTime<Utc>,
@@ -181,13 +183,13 @@ async fn check_reading(
             ));
         }
         if km < last.mileage_km && !is_correction {
-            return Err(AppError::Conflict {
-                code: "mileage_lower_than_last",
-                field: Some(field),
-                message: Msg::new("history.mileage_lower")
+            return Err(AppError::conflict_on(
+                field,
+                "mileage_lower_than_last",
+                Msg::new("history.mileage_lower")
                     .arg("km", last.mileage_km)
                     .arg("date", last.read_on.format("%d/%m/%Y")),
-            });
+            ));
         }
     }
     Ok(())
@@ -224,6 +226,7 @@ fn vehicle_unknown(err: AppError) -> AppError {
 }
 
 /// Records an odometer reading and refreshes the vehicle's alerts.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn record_reading<C: Writer>(
     db: &C,
     actor: &Actor,
@@ -243,19 +246,16 @@ pub async fn record_reading<C: Writer>(
     }
     v.finish()?;
     let km = km.unwrap_or_default();
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    lock_vehicle(&txn, actor.org, vehicle_id).await?;
-    if let Err(err) = check_reading(&txn, vehicle_id, read_on, km, input.is_correction, "mileage_km").await {
-        txn.rollback().await?;
-        return Err(err);
-    }
-    let saved = insert_reading(&txn, actor.org, vehicle_id, (read_on, km, input.is_correction), None).await?;
-    let reading = MileageReading::from(saved);
-    audit::record_change(&txn, actor, ("mileage_reading", reading.id), None, Some(&reading)).await?;
-    maintenance::refresh(&txn, actor.org, &[vehicle_id], today).await?;
-    txn.commit().await?;
-    Ok(reading)
+    db::write(db, async |txn| {
+        lock_vehicle(txn, actor.org, vehicle_id).await?;
+        check_reading(txn, vehicle_id, read_on, km, input.is_correction, "mileage_km").await?;
+        let saved = insert_reading(txn, actor.org, vehicle_id, (read_on, km, input.is_correction), None).await?;
+        let reading = MileageReading::from(saved);
+        audit::record_change(txn, actor, ("mileage_reading", reading.id), None, Some(&reading)).await?;
+        maintenance::refresh(txn, actor.org, &[vehicle_id], today).await?;
+        Ok(reading)
+    })
+    .await
 }
 
 /// A vehicle's readings, oldest first.
@@ -359,6 +359,7 @@ pub async fn service_info_of(
 }
 
 /// Sets a vehicle's first registration and insurance expiry, and refreshes its alerts.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn set_service_info<C: Writer>(
     db: &C,
     actor: &Actor,
@@ -371,30 +372,30 @@ pub async fn set_service_info<C: Writer>(
         return Err(AppError::validation("first_registration", Msg::new("history.date_in_future")));
     }
     let before = service_info_of(db, actor.org, &[vehicle_id]).await?.remove(&vehicle_id).unwrap_or_default();
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    service_info::Entity::insert(service_info::ActiveModel {
-        vehicle_id: Set(vehicle_id),
-        organization_id: Set(actor.org.get()),
-        first_registration: Set(info.first_registration),
-        insurance_expiry: Set(info.insurance_expiry),
-        updated_at: Set(Utc::now()),
+    db::write(db, async |txn| {
+        service_info::Entity::insert(service_info::ActiveModel {
+            vehicle_id: Set(vehicle_id),
+            organization_id: Set(actor.org.get()),
+            first_registration: Set(info.first_registration),
+            insurance_expiry: Set(info.insurance_expiry),
+            updated_at: Set(Utc::now()),
+        })
+        .on_conflict(
+            OnConflict::column(service_info::Column::VehicleId)
+                .update_columns([
+                    service_info::Column::FirstRegistration,
+                    service_info::Column::InsuranceExpiry,
+                    service_info::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+        audit::record_change(txn, actor, ("vehicle_service_info", vehicle_id), Some(&before), Some(info)).await?;
+        maintenance::refresh(txn, actor.org, &[vehicle_id], today).await?;
+        Ok(info.clone())
     })
-    .on_conflict(
-        OnConflict::column(service_info::Column::VehicleId)
-            .update_columns([
-                service_info::Column::FirstRegistration,
-                service_info::Column::InsuranceExpiry,
-                service_info::Column::UpdatedAt,
-            ])
-            .to_owned(),
-    )
-    .exec_without_returning(&txn)
-    .await?;
-    audit::record_change(&txn, actor, ("vehicle_service_info", vehicle_id), Some(&before), Some(info)).await?;
-    maintenance::refresh(&txn, actor.org, &[vehicle_id], today).await?;
-    txn.commit().await?;
-    Ok(info.clone())
+    .await
 }
 
 struct ValidIntervention {
@@ -450,6 +451,7 @@ fn validate(input: &InterventionInput, today: NaiveDate) -> AppResult<ValidInter
 /// Records work done on a vehicle: its lines, its mileage (a reading, checked
 /// against the last one), the maintenance it performed; the vehicle's alerts are
 /// refreshed in the same transaction.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn record<C: Writer>(db: &C, actor: &Actor, input: &InterventionInput) -> AppResult<Intervention> {
     record_for_quote(db, actor, input, None).await
 }
@@ -464,36 +466,15 @@ async fn record_for_quote<C: Writer>(
     let valid = validate(input, today)?;
     vehicles::get(db, actor.org, valid.vehicle_id).await.map_err(vehicle_unknown)?;
     let organization = organizations::get(db, actor.org).await?;
-    let decimals = u32::from(organization.currency_decimals);
+    let decimals = organization.currency.decimals();
     let owner = clients::current_owner(db, actor.org, valid.vehicle_id).await?;
-    let mut total = Decimal::ZERO;
-    let mut rows = Vec::with_capacity(valid.lines.len());
-    for (position, l) in valid.lines.iter().enumerate() {
-        let line_total = money::line_total(l.quantity, l.unit_price, l.discount, decimals);
-        total += line_total;
-        rows.push(line::ActiveModel {
-            position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
-            kind: Set(l.kind.as_str().to_owned()),
-            description: Set(l.description.clone()),
-            quantity_milli: Set(l.quantity_milli),
-            unit: Set(l.unit.clone()),
-            unit_price_e4: Set(l.unit_price_e4),
-            vat_rate_bp: Set(l.vat_rate_bp),
-            discount_bp: Set(l.discount_bp),
-            total_excl_minor: Set(money::to_minor(line_total, decimals).ok_or_else(|| {
-                AppError::validation(&format!("lines[{position}].quantity"), Msg::new("quote.amount_too_large"))
-            })?),
-            ..Default::default()
-        });
-    }
-    let total_minor = money::to_minor(total, decimals)
+    let priced = priced(&valid.lines, decimals)?;
+    let total_minor = money::to_minor(priced.iter().map(|p| p.total).sum(), decimals)
         .ok_or_else(|| AppError::validation("lines", Msg::new("quote.amount_too_large")))?;
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let result = async {
-        lock_vehicle(&txn, actor.org, valid.vehicle_id).await?;
+    let recorded = db::write(db, async |txn| {
+        lock_vehicle(txn, actor.org, valid.vehicle_id).await?;
         if let Some(km) = valid.mileage_km {
-            check_reading(&txn, valid.vehicle_id, valid.performed_on, km, false, "mileage_km").await?;
+            check_reading(txn, valid.vehicle_id, valid.performed_on, km, false, "mileage_km").await?;
         }
         let inserted = intervention::ActiveModel {
             organization_id: Set(actor.org.get()),
@@ -504,60 +485,58 @@ async fn record_for_quote<C: Writer>(
             mileage_km: Set(valid.mileage_km),
             description: Set(valid.description.clone()),
             technician: Set(valid.technician.clone()),
-            currency: Set(organization.currency.clone()),
+            currency: Set(organization.currency),
             total_excl_minor: Set(total_minor),
             created_by: Set(actor.user_id),
             created_at: Set(Utc::now()),
             in_progress: Set(input.in_progress),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await
-        .map_err(|err| match constraint_violation(&err) {
-            Some(Constraint::Unique(_)) => AppError::Conflict {
-                code: "quote_already_carried_out",
-                field: None,
-                message: Msg::new("history.quote_already_done"),
-            },
-            _ => err.into(),
+        .map_err(|err| {
+            AppError::conflict("quote_already_carried_out", Msg::new("history.quote_already_done"))
+                .if_refused(err, Constraint::is_unique)
         })?;
-        let rows: Vec<line::ActiveModel> = rows
-            .into_iter()
-            .map(|mut r| {
-                r.intervention_id = Set(inserted.id);
-                r
-            })
-            .collect();
-        if !rows.is_empty() {
-            line::Entity::insert_many(rows).exec_without_returning(&txn).await?;
+        if !priced.is_empty() {
+            let rows = priced.iter().map(|p| line_row(inserted.id, p));
+            line::Entity::insert_many(rows).exec_without_returning(txn).await?;
         }
         if !valid.services.is_empty() {
             let done = valid
                 .services
                 .iter()
                 .map(|kind| service_done::ActiveModel { intervention_id: Set(inserted.id), kind: Set(kind.clone()) });
-            service_done::Entity::insert_many(done).exec_without_returning(&txn).await?;
+            service_done::Entity::insert_many(done).exec_without_returning(txn).await?;
         }
         if let Some(km) = valid.mileage_km {
-            insert_reading(&txn, actor.org, valid.vehicle_id, (valid.performed_on, km, false), Some(inserted.id))
+            insert_reading(txn, actor.org, valid.vehicle_id, (valid.performed_on, km, false), Some(inserted.id))
                 .await?;
         }
-        let recorded = load(&txn, vec![inserted]).await?.pop().ok_or(AppError::NotFound)?;
-        audit::record_change(&txn, actor, (AUDIT_ENTITY, recorded.id), None, Some(&recorded)).await?;
-        maintenance::refresh(&txn, actor.org, &[valid.vehicle_id], today).await?;
+        let recorded = load(txn, vec![inserted]).await?.pop().ok_or(AppError::NotFound)?;
+        audit::record_change(txn, actor, (AUDIT_ENTITY, recorded.id), None, Some(&recorded)).await?;
+        maintenance::refresh(txn, actor.org, &[valid.vehicle_id], today).await?;
         Ok::<_, AppError>(recorded)
-    }
-    .await;
-    match result {
-        Ok(recorded) => {
-            txn.commit().await?;
-            tracing::info!(intervention_id = recorded.id, vehicle_id = recorded.vehicle_id, "intervention recorded");
-            Ok(recorded)
-        }
-        Err(err) => {
-            txn.rollback().await?;
-            Err(err)
-        }
+    })
+    .await?;
+    tracing::info!(intervention_id = recorded.id, vehicle_id = recorded.vehicle_id, "intervention recorded");
+    Ok(recorded)
+}
+
+fn line_row(intervention_id: i64, priced: &PricedLine<'_>) -> line::ActiveModel {
+    let l = priced.line;
+    line::ActiveModel {
+        intervention_id: Set(intervention_id),
+        position: Set(priced.position),
+        kind: Set(l.kind),
+        description: Set(l.description.clone()),
+        quantity_milli: Set(l.quantity_milli),
+        unit: Set(l.unit.clone()),
+        unit_price_e4: Set(l.unit_price_e4),
+        vat_rate_bp: Set(l.vat_rate_bp),
+        discount_bp: Set(l.discount_bp),
+        total_excl_minor: Set(priced.total_minor),
+        ..Default::default()
     }
 }
 
@@ -578,36 +557,36 @@ pub async fn in_progress_on(db: &impl ConnectionTrait, org: OrgId, vehicle_id: i
 /// Completes an intervention under way (the vehicle leaves the workshop): dated
 /// today, its maintenance now counts and the vehicle's alerts are refreshed. 409
 /// when it is already complete.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn complete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<Intervention> {
     let before = get(db, actor.org, id).await?;
     let today = Utc::now().date_naive();
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let updated = intervention::Entity::update_many()
-        .col_expr(intervention::Column::InProgress, sea_orm::sea_query::Expr::value(false))
-        .col_expr(intervention::Column::PerformedOn, sea_orm::sea_query::Expr::value(today.max(before.performed_on)))
-        .filter(intervention::Column::Id.eq(id))
-        .filter(intervention::Column::OrganizationId.eq(actor.org.get()))
-        .filter(intervention::Column::InProgress.eq(true))
-        .exec(&txn)
-        .await?;
-    if updated.rows_affected == 0 {
-        txn.rollback().await?;
-        return Err(AppError::Conflict {
-            code: "intervention_complete",
-            field: None,
-            message: Msg::new("history.already_complete"),
-        });
-    }
-    let after = get(&txn, actor.org, id).await?;
-    audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
-    maintenance::refresh(&txn, actor.org, &[before.vehicle_id], today).await?;
-    txn.commit().await?;
-    Ok(after)
+    db::write(db, async |txn| {
+        let updated = intervention::Entity::update_many()
+            .col_expr(intervention::Column::InProgress, sea_orm::sea_query::Expr::value(false))
+            .col_expr(
+                intervention::Column::PerformedOn,
+                sea_orm::sea_query::Expr::value(today.max(before.performed_on)),
+            )
+            .filter(intervention::Column::Id.eq(id))
+            .filter(intervention::Column::OrganizationId.eq(actor.org.get()))
+            .filter(intervention::Column::InProgress.eq(true))
+            .exec(txn)
+            .await?;
+        if updated.rows_affected == 0 {
+            return Err(AppError::conflict("intervention_complete", Msg::new("history.already_complete")));
+        }
+        let after = get(txn, actor.org, id).await?;
+        audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
+        maintenance::refresh(txn, actor.org, &[before.vehicle_id], today).await?;
+        Ok(after)
+    })
+    .await
 }
 
 /// The closed loop: an accepted quote becomes the intervention, with the lines the
 /// client accepted. Once only (409 the second time).
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn record_from_quote<C: Writer>(
     db: &C,
     actor: &Actor,
@@ -615,19 +594,11 @@ pub async fn record_from_quote<C: Writer>(
     input: &FromQuoteInput,
 ) -> AppResult<Intervention> {
     let quote = quotes::get(db, actor.org, quote_id).await?;
-    if quote.status != QuoteStatus::Accepted {
-        return Err(AppError::Conflict {
-            code: "quote_not_accepted",
-            field: None,
-            message: Msg::new("history.quote_not_accepted"),
-        });
+    if !quote.status.can_carry_out() {
+        return Err(AppError::conflict("quote_not_accepted", Msg::new("history.quote_not_accepted")));
     }
     let Some(vehicle_id) = quote.vehicle_id else {
-        return Err(AppError::Conflict {
-            code: "quote_without_vehicle",
-            field: None,
-            message: Msg::new("history.quote_without_vehicle"),
-        });
+        return Err(AppError::conflict("quote_without_vehicle", Msg::new("history.quote_without_vehicle")));
     };
     let lines = quote.accepted_lines().map(line_input).collect();
     let description = quote.accepted_lines().map(|l| l.description.as_str()).collect::<Vec<_>>().join(", ");
@@ -675,14 +646,14 @@ async fn load(db: &impl ConnectionTrait, rows: Vec<intervention::Model>) -> AppR
     Ok(rows
         .into_iter()
         .map(|m| {
-            let decimals = u32::from(organizations::currency_decimals(&m.currency).unwrap_or(2));
+            let decimals = m.currency.decimals();
             Intervention {
                 lines: lines
                     .remove(&m.id)
                     .unwrap_or_default()
                     .into_iter()
                     .map(|l| InterventionLine {
-                        kind: LineKind::parse(&l.kind).unwrap_or(LineKind::Other),
+                        kind: l.kind,
                         description: l.description,
                         quantity: money::from_scaled(l.quantity_milli, 3),
                         unit: l.unit,

@@ -43,7 +43,7 @@ pub mod alert {
         pub occurrence: String,
         pub due_on: Option<Date>,
         pub due_km: Option<i64>,
-        pub status: String,
+        pub status: crate::workshop::maintenance::service::AlertStatus,
         pub snoozed_until: Option<Date>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,

@@ -11,7 +11,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -21,11 +22,12 @@ use super::rules::{self, Due, Facts, LastDone, Pace, Rule, Urgency};
 use crate::fleet::vehicles::service::{self as vehicles, Vehicle};
 use crate::identity::audit::{self, Actor};
 use crate::notify::{self, Event, Notice};
-use crate::platform::db::Writer;
-use crate::platform::error::{AppError, AppResult};
+use crate::platform::db::{self, Writer};
+use crate::platform::enums::string_enum;
+use crate::platform::error::{AppError, AppResult, Constraint};
 use crate::platform::i18n::Msg;
 use crate::platform::pagination::{Page, PageRequest};
-use crate::platform::tenant::OrgId;
+use crate::platform::tenant::{self, OrgId};
 use crate::platform::validate::Validator;
 use crate::workshop::clients::service as clients;
 use crate::workshop::history::service as history;
@@ -141,97 +143,92 @@ fn validate_rule(input: &Rule) -> AppResult<Rule> {
 
 /// Sets an organization default (`vehicle_id` `None`) or a vehicle's override, then
 /// refreshes the alerts of the vehicles concerned.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn set_rule<C: Writer>(db: &C, actor: &Actor, vehicle_id: Option<i64>, input: &Rule) -> AppResult<Rule> {
     let valid = validate_rule(input)?;
     if let Some(id) = vehicle_id {
         vehicles::get(db, actor.org, id).await?;
     }
     let today = Utc::now().date_naive();
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let scope = |q: sea_orm::UpdateMany<rule::Entity>| {
-        let q = q
-            .filter(rule::Column::OrganizationId.eq(actor.org.get()))
-            .filter(rule::Column::Kind.eq(valid.kind.clone()));
-        match vehicle_id {
-            Some(id) => q.filter(rule::Column::VehicleId.eq(id)),
-            None => q.filter(rule::Column::VehicleId.is_null()),
+    db::write(db, async |txn| {
+        let scope = |q: sea_orm::UpdateMany<rule::Entity>| {
+            let q = q
+                .filter(rule::Column::OrganizationId.eq(actor.org.get()))
+                .filter(rule::Column::Kind.eq(valid.kind.clone()));
+            match vehicle_id {
+                Some(id) => q.filter(rule::Column::VehicleId.eq(id)),
+                None => q.filter(rule::Column::VehicleId.is_null()),
+            }
+        };
+        let updated = scope(rule::Entity::update_many())
+            .col_expr(rule::Column::Name, Expr::value(valid.name.clone()))
+            .col_expr(rule::Column::IntervalKm, Expr::value(valid.interval_km))
+            .col_expr(rule::Column::IntervalMonths, Expr::value(valid.interval_months))
+            .col_expr(rule::Column::FirstAfterMonths, Expr::value(valid.first_after_months))
+            .col_expr(rule::Column::DueOn, Expr::value(valid.due_on))
+            .col_expr(rule::Column::DueKm, Expr::value(valid.due_km))
+            .col_expr(rule::Column::Active, Expr::value(valid.active))
+            .col_expr(rule::Column::UpdatedAt, Expr::value(Utc::now()))
+            .exec(txn)
+            .await?;
+        if updated.rows_affected == 0 {
+            let inserted = rule::ActiveModel {
+                organization_id: Set(actor.org.get()),
+                vehicle_id: Set(vehicle_id),
+                kind: Set(valid.kind.clone()),
+                name: Set(valid.name.clone()),
+                interval_km: Set(valid.interval_km),
+                interval_months: Set(valid.interval_months),
+                first_after_months: Set(valid.first_after_months),
+                due_on: Set(valid.due_on),
+                due_km: Set(valid.due_km),
+                active: Set(valid.active),
+                updated_at: Set(Utc::now()),
+                ..Default::default()
+            }
+            .insert(txn)
+            .await;
+            inserted.map_err(|err| {
+                AppError::conflict("rule_changed", Msg::new("maintenance.rule_changed"))
+                    .if_refused(err, Constraint::any)
+            })?;
         }
-    };
-    let updated = scope(rule::Entity::update_many())
-        .col_expr(rule::Column::Name, Expr::value(valid.name.clone()))
-        .col_expr(rule::Column::IntervalKm, Expr::value(valid.interval_km))
-        .col_expr(rule::Column::IntervalMonths, Expr::value(valid.interval_months))
-        .col_expr(rule::Column::FirstAfterMonths, Expr::value(valid.first_after_months))
-        .col_expr(rule::Column::DueOn, Expr::value(valid.due_on))
-        .col_expr(rule::Column::DueKm, Expr::value(valid.due_km))
-        .col_expr(rule::Column::Active, Expr::value(valid.active))
-        .col_expr(rule::Column::UpdatedAt, Expr::value(Utc::now()))
-        .exec(&txn)
-        .await?;
-    if updated.rows_affected == 0 {
-        let inserted = rule::ActiveModel {
-            organization_id: Set(actor.org.get()),
-            vehicle_id: Set(vehicle_id),
-            kind: Set(valid.kind.clone()),
-            name: Set(valid.name.clone()),
-            interval_km: Set(valid.interval_km),
-            interval_months: Set(valid.interval_months),
-            first_after_months: Set(valid.first_after_months),
-            due_on: Set(valid.due_on),
-            due_km: Set(valid.due_km),
-            active: Set(valid.active),
-            updated_at: Set(Utc::now()),
-            ..Default::default()
+        // Recorded against the vehicle it overrides, or the organization it configures.
+        let entity = match vehicle_id {
+            Some(id) => ("vehicle_maintenance_rule", id),
+            None => ("maintenance_rule", actor.org.get()),
+        };
+        audit::record_change(txn, actor, entity, None, Some(&valid)).await?;
+        if let Some(id) = vehicle_id {
+            refresh(txn, actor.org, &[id], today).await?;
         }
-        .insert(&txn)
-        .await;
-        if let Err(err) = inserted {
-            txn.rollback().await?;
-            return Err(match crate::platform::error::constraint_violation(&err) {
-                Some(_) => AppError::Conflict {
-                    code: "rule_changed",
-                    field: None,
-                    message: Msg::new("maintenance.rule_changed"),
-                },
-                None => err.into(),
-            });
-        }
-    }
-    // Recorded against the vehicle it overrides, or the organization it configures.
-    let entity = match vehicle_id {
-        Some(id) => ("vehicle_maintenance_rule", id),
-        None => ("maintenance_rule", actor.org.get()),
-    };
-    audit::record_change(&txn, actor, entity, None, Some(&valid)).await?;
-    if let Some(id) = vehicle_id {
-        refresh(&txn, actor.org, &[id], today).await?;
-    }
-    txn.commit().await?;
-    Ok(valid)
+        Ok(valid)
+    })
+    .await
 }
 
 /// Removes a vehicle's override: the organization's rule applies again.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn reset_vehicle_rule<C: Writer>(db: &C, actor: &Actor, vehicle_id: i64, kind: &str) -> AppResult<()> {
     if !rules::is_kind_code(kind) {
         return Err(AppError::NotFound);
     }
     vehicles::get(db, actor.org, vehicle_id).await?;
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let deleted = rule::Entity::delete_many()
-        .filter(rule::Column::OrganizationId.eq(actor.org.get()))
-        .filter(rule::Column::VehicleId.eq(vehicle_id))
-        .filter(rule::Column::Kind.eq(kind))
-        .exec(&txn)
-        .await?;
-    if deleted.rows_affected == 0 {
-        return Err(AppError::NotFound);
-    }
-    audit::record_change(&txn, actor, ("vehicle_maintenance_rule", vehicle_id), Some(&kind), None::<&&str>).await?;
-    refresh(&txn, actor.org, &[vehicle_id], Utc::now().date_naive()).await?;
-    txn.commit().await?;
-    Ok(())
+    db::write(db, async |txn| {
+        let deleted = rule::Entity::delete_many()
+            .filter(rule::Column::OrganizationId.eq(actor.org.get()))
+            .filter(rule::Column::VehicleId.eq(vehicle_id))
+            .filter(rule::Column::Kind.eq(kind))
+            .exec(txn)
+            .await?;
+        if deleted.rows_affected == 0 {
+            return Err(AppError::NotFound);
+        }
+        audit::record_change(txn, actor, ("vehicle_maintenance_rule", vehicle_id), Some(&kind), None::<&&str>).await?;
+        refresh(txn, actor.org, &[vehicle_id], Utc::now().date_naive()).await?;
+        Ok(())
+    })
+    .await
 }
 
 // ---------------------------------------------------------------- where vehicles stand
@@ -358,38 +355,14 @@ pub async fn vehicle_status(
 
 // ---------------------------------------------------------------- alerts
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AlertStatus {
-    Open,
-    Acknowledged,
-    Snoozed,
-    Resolved,
-}
-
-impl AlertStatus {
-    pub const ALL: [Self; 4] = [Self::Open, Self::Acknowledged, Self::Snoozed, Self::Resolved];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Acknowledged => "acknowledged",
-            Self::Snoozed => "snoozed",
-            Self::Resolved => "resolved",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == value)
-    }
-
-    pub fn label_key(self) -> &'static str {
-        match self {
-            Self::Open => "alert.status.open",
-            Self::Acknowledged => "alert.status.acknowledged",
-            Self::Snoozed => "alert.status.snoozed",
-            Self::Resolved => "alert.status.resolved",
-        }
+string_enum! {
+    // open → acknowledged → resolved, or snoozed until a date.
+    #[derive(ToSchema)]
+    pub enum AlertStatus (labels "alert.status.") {
+        Open,
+        Acknowledged,
+        Snoozed,
+        Resolved,
     }
 }
 
@@ -415,7 +388,7 @@ impl From<alert::Model> for Alert {
             kind: m.kind,
             due_on: m.due_on,
             due_km: m.due_km,
-            status: AlertStatus::parse(&m.status).unwrap_or(AlertStatus::Open),
+            status: m.status,
             snoozed_until: m.snoozed_until,
             created_at: m.created_at,
             resolved_at: m.resolved_at,
@@ -468,83 +441,122 @@ pub async fn refresh(
         let due_on =
             due.date().or_else(|| (rules::urgency(&due, today, current_km) == Urgency::Overdue).then_some(today));
         match known.get(&key) {
-            Some(existing) => {
-                // The expected date only moves earlier within an occurrence.
-                let earlier = match (existing.due_on, due_on) {
-                    (Some(old), Some(new)) => new < old,
-                    (None, Some(_)) => true,
-                    _ => false,
-                };
-                if earlier && existing.status != AlertStatus::Resolved.as_str() {
-                    alert::Entity::update_many()
-                        .col_expr(alert::Column::DueOn, Expr::value(due_on))
-                        .col_expr(alert::Column::UpdatedAt, Expr::value(now))
-                        .filter(alert::Column::Id.eq(existing.id))
-                        .exec(db)
-                        .await?;
-                }
-            }
-            None => {
-                let inserted = alert::Entity::insert(alert::ActiveModel {
-                    organization_id: Set(org.get()),
-                    vehicle_id: Set(vehicle_id),
-                    kind: Set(rule.kind.clone()),
-                    occurrence: Set(due.occurrence.clone()),
-                    due_on: Set(due_on),
-                    due_km: Set(due.due_km),
-                    status: Set(AlertStatus::Open.as_str().to_owned()),
-                    snoozed_until: Set(None),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                    resolved_at: Set(None),
-                    ..Default::default()
-                })
-                .on_conflict(
-                    OnConflict::columns([alert::Column::VehicleId, alert::Column::Kind, alert::Column::Occurrence])
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .exec_without_returning(db)
-                .await?;
-                if inserted > 0 {
-                    raised.push(RaisedAlert {
-                        vehicle_id,
-                        kind: rule.kind.clone(),
-                        name: rule.name.clone(),
-                        due_on,
-                        due_km: due.due_km,
-                    });
-                }
-            }
+            Some(existing) => move_earlier(db, existing, due_on, now).await?,
+            None => raised.extend(raise(db, org, vehicle_id, rule, &due, due_on, now).await?),
         }
     }
-    // Alerts of an occurrence that is no longer the current one were dealt with.
+    resolve_stale(db, &known, &current, now).await?;
+    wake_snoozed(db, org, vehicle_ids, today, now).await?;
+    notify_owners(db, org, &batch.vehicles, &raised).await?;
+    Ok(raised)
+}
+
+/// The expected date of an alert only moves earlier within an occurrence.
+async fn move_earlier(
+    db: &impl ConnectionTrait,
+    existing: &alert::Model,
+    due_on: Option<NaiveDate>,
+    now: chrono::DateTime<Utc>,
+) -> AppResult<()> {
+    let earlier = match (existing.due_on, due_on) {
+        (Some(old), Some(new)) => new < old,
+        (None, Some(_)) => true,
+        _ => false,
+    };
+    if earlier && existing.status != AlertStatus::Resolved {
+        alert::Entity::update_many()
+            .col_expr(alert::Column::DueOn, Expr::value(due_on))
+            .col_expr(alert::Column::UpdatedAt, Expr::value(now))
+            .filter(alert::Column::Id.eq(existing.id))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Opens the alert of this occurrence, unless a concurrent run just did.
+async fn raise(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    vehicle_id: i64,
+    rule: &Rule,
+    due: &Due,
+    due_on: Option<NaiveDate>,
+    now: chrono::DateTime<Utc>,
+) -> AppResult<Option<RaisedAlert>> {
+    let inserted = alert::Entity::insert(alert::ActiveModel {
+        organization_id: Set(org.get()),
+        vehicle_id: Set(vehicle_id),
+        kind: Set(rule.kind.clone()),
+        occurrence: Set(due.occurrence.clone()),
+        due_on: Set(due_on),
+        due_km: Set(due.due_km),
+        status: Set(AlertStatus::Open),
+        snoozed_until: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        resolved_at: Set(None),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::columns([alert::Column::VehicleId, alert::Column::Kind, alert::Column::Occurrence])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok((inserted > 0).then(|| RaisedAlert {
+        vehicle_id,
+        kind: rule.kind.clone(),
+        name: rule.name.clone(),
+        due_on,
+        due_km: due.due_km,
+    }))
+}
+
+/// Alerts of an occurrence that is no longer the current one were dealt with.
+async fn resolve_stale(
+    db: &impl ConnectionTrait,
+    known: &HashMap<(i64, String, String), alert::Model>,
+    current: &HashSet<(i64, String, String)>,
+    now: chrono::DateTime<Utc>,
+) -> AppResult<()> {
     let stale: Vec<i64> = known
         .iter()
-        .filter(|(key, a)| a.status != AlertStatus::Resolved.as_str() && !current.contains(*key))
+        .filter(|(key, a)| a.status != AlertStatus::Resolved && !current.contains(*key))
         .map(|(_, a)| a.id)
         .collect();
     if !stale.is_empty() {
         alert::Entity::update_many()
-            .col_expr(alert::Column::Status, Expr::value(AlertStatus::Resolved.as_str()))
+            .col_expr(alert::Column::Status, Expr::value(AlertStatus::Resolved))
             .col_expr(alert::Column::ResolvedAt, Expr::value(now))
             .col_expr(alert::Column::UpdatedAt, Expr::value(now))
             .filter(alert::Column::Id.is_in(stale))
             .exec(db)
             .await?;
     }
+    Ok(())
+}
+
+/// Snoozed alerts whose date has come are open again.
+async fn wake_snoozed(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    vehicle_ids: &[i64],
+    today: NaiveDate,
+    now: chrono::DateTime<Utc>,
+) -> AppResult<()> {
     alert::Entity::update_many()
-        .col_expr(alert::Column::Status, Expr::value(AlertStatus::Open.as_str()))
+        .col_expr(alert::Column::Status, Expr::value(AlertStatus::Open))
         .col_expr(alert::Column::SnoozedUntil, Expr::value(None::<NaiveDate>))
         .col_expr(alert::Column::UpdatedAt, Expr::value(now))
         .filter(alert::Column::OrganizationId.eq(org.get()))
         .filter(alert::Column::VehicleId.is_in(vehicle_ids.iter().copied()))
-        .filter(alert::Column::Status.eq(AlertStatus::Snoozed.as_str()))
+        .filter(alert::Column::Status.eq(AlertStatus::Snoozed))
         .filter(alert::Column::SnoozedUntil.lte(today))
         .exec(db)
         .await?;
-    notify_owners(db, org, &batch.vehicles, &raised).await?;
-    Ok(raised)
+    Ok(())
 }
 
 /// A reminder e-mail to each vehicle's owner who accepts service e-mails.
@@ -558,7 +570,7 @@ async fn notify_owners(
         return Ok(());
     }
     let organization = crate::identity::organizations::service::get(db, org).await?;
-    let locale = crate::platform::i18n::Locale::parse(&organization.locale).unwrap_or_default();
+    let locale = organization.locale;
     let mut by_vehicle: HashMap<i64, Vec<&RaisedAlert>> = HashMap::new();
     for alert in raised {
         by_vehicle.entry(alert.vehicle_id).or_default().push(alert);
@@ -604,7 +616,7 @@ async fn notify_owners(
 async fn notify_managers(db: &impl ConnectionTrait, org: OrgId, raised: usize, today: NaiveDate) -> AppResult<()> {
     use crate::identity::roles::Role;
     let organization = crate::identity::organizations::service::get(db, org).await?;
-    let locale = crate::platform::i18n::Locale::parse(&organization.locale).unwrap_or_default();
+    let locale = organization.locale;
     let counts = counts_by_kind(db, org, None, today).await?;
     let overdue: i64 = counts.iter().map(|(_, _, overdue)| overdue).sum();
     let open: i64 = counts.iter().map(|(_, open, _)| open).sum();
@@ -631,6 +643,7 @@ const REFRESH_BATCH: u64 = 500;
 
 /// The daily run over every organization's fleet: each batch in its own short
 /// transaction. Returns the number of alerts raised.
+#[tracing::instrument(skip_all, err)]
 pub async fn refresh_all<C: Writer>(db: &C, today: NaiveDate) -> AppResult<u64> {
     let mut after = 0;
     let mut raised = 0_u64;
@@ -644,19 +657,13 @@ pub async fn refresh_all<C: Writer>(db: &C, today: NaiveDate) -> AppResult<u64> 
             by_org.entry(org).or_default().push(id);
         }
         for (org, ids) in by_org {
-            let _turn = db.write_turn().await;
-            let txn = db.begin().await?;
-            let new = refresh(&txn, org, &ids, today).await?;
+            let new = db::write(db, async |txn| refresh(txn, org, &ids, today).await).await?;
             raised += new.len() as u64;
-            txn.commit().await?;
             *raised_by_org.entry(org).or_default() += new.len();
         }
     }
     for (org, count) in raised_by_org.into_iter().filter(|(_, count)| *count > 0) {
-        let _turn = db.write_turn().await;
-        let txn = db.begin().await?;
-        notify_managers(&txn, org, count, today).await?;
-        txn.commit().await?;
+        db::write(db, async |txn| notify_managers(txn, org, count, today).await).await?;
     }
     if raised > 0 {
         tracing::info!(raised, "maintenance alerts raised");
@@ -675,23 +682,21 @@ pub struct AlertFilter {
     pub window: Option<Window>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Window {
-    /// Due date passed (or mileage reached).
-    Overdue,
-    /// Not yet due.
-    Upcoming,
+string_enum! {
+    // Alerts by how soon they are due.
+    #[derive(ToSchema)]
+    pub enum Window {
+        /// Due date passed (or mileage reached).
+        Overdue,
+        /// Not yet due.
+        Upcoming,
+    }
 }
 
-impl Window {
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "overdue" => Some(Self::Overdue),
-            "upcoming" => Some(Self::Upcoming),
-            _ => None,
-        }
-    }
+/// The organization's alerts.
+impl tenant::Owned for alert::Entity {
+    const ORGANIZATION_ID: alert::Column = alert::Column::OrganizationId;
+    const ID: alert::Column = alert::Column::Id;
 }
 
 /// A page of alerts, most urgent (earliest due) first… by id for stable keyset pages.
@@ -702,16 +707,10 @@ pub async fn list(
     page: PageRequest,
     today: NaiveDate,
 ) -> AppResult<Page<Alert>> {
-    let mut query = alert::Entity::find()
-        .filter(alert::Column::OrganizationId.eq(org.get()))
-        .order_by_asc(alert::Column::Id)
-        .limit(page.fetch_limit());
-    if let Some(after) = page.after {
-        query = query.filter(alert::Column::Id.gt(after));
-    }
+    let mut query = page.keyset(tenant::scoped::<alert::Entity>(org), alert::Column::Id, Order::Asc);
     query = match filter.status {
-        Some(status) => query.filter(alert::Column::Status.eq(status.as_str())),
-        None => query.filter(alert::Column::Status.ne(AlertStatus::Resolved.as_str())),
+        Some(status) => query.filter(alert::Column::Status.eq(status)),
+        None => query.filter(alert::Column::Status.ne(AlertStatus::Resolved)),
     };
     if let Some(kind) = &filter.kind {
         query = query.filter(alert::Column::Kind.eq(kind.as_str()));
@@ -788,6 +787,7 @@ pub enum AlertAction {
 
 /// open → acknowledged → resolved, or snoozed until a date; a resolved alert can
 /// be reopened. Illegal moves are 409.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn act<C: Writer>(db: &C, actor: &Actor, id: i64, action: AlertAction) -> AppResult<Alert> {
     let before = get(db, actor.org, id).await?;
     let today = Utc::now().date_naive();
@@ -804,31 +804,29 @@ pub async fn act<C: Writer>(db: &C, actor: &Actor, id: i64, action: AlertAction)
         AlertAction::Reopen => (&[Resolved, Acknowledged, Snoozed], Open, None),
     };
     let now = Utc::now();
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let updated = alert::Entity::update_many()
-        .col_expr(alert::Column::Status, Expr::value(to.as_str()))
-        .col_expr(alert::Column::SnoozedUntil, Expr::value(snoozed_until))
-        .col_expr(alert::Column::ResolvedAt, Expr::value((to == Resolved).then_some(now)))
-        .col_expr(alert::Column::UpdatedAt, Expr::value(now))
-        .filter(alert::Column::OrganizationId.eq(actor.org.get()))
-        .filter(alert::Column::Id.eq(id))
-        .filter(alert::Column::Status.is_in(from.iter().map(|s| s.as_str())))
-        .exec(&txn)
-        .await?;
-    if updated.rows_affected == 0 {
-        txn.rollback().await?;
-        let locale = crate::platform::i18n::current();
-        return Err(AppError::Conflict {
-            code: "illegal_transition",
-            field: None,
-            message: Msg::new("alert.illegal_transition")
-                .arg("from", locale.text(before.status.label_key()))
-                .arg("to", locale.text(to.label_key())),
-        });
-    }
-    let after = get(&txn, actor.org, id).await?;
-    audit::record_change(&txn, actor, ("maintenance_alert", id), Some(&before), Some(&after)).await?;
-    txn.commit().await?;
-    Ok(after)
+    db::write(db, async |txn| {
+        let updated = alert::Entity::update_many()
+            .col_expr(alert::Column::Status, Expr::value(to.as_str()))
+            .col_expr(alert::Column::SnoozedUntil, Expr::value(snoozed_until))
+            .col_expr(alert::Column::ResolvedAt, Expr::value((to == Resolved).then_some(now)))
+            .col_expr(alert::Column::UpdatedAt, Expr::value(now))
+            .filter(alert::Column::OrganizationId.eq(actor.org.get()))
+            .filter(alert::Column::Id.eq(id))
+            .filter(alert::Column::Status.is_in(from.iter().map(|s| s.as_str())))
+            .exec(txn)
+            .await?;
+        if updated.rows_affected == 0 {
+            let locale = crate::platform::i18n::current();
+            return Err(AppError::conflict(
+                "illegal_transition",
+                Msg::new("alert.illegal_transition")
+                    .arg("from", locale.text(before.status.label_key()))
+                    .arg("to", locale.text(to.label_key())),
+            ));
+        }
+        let after = get(txn, actor.org, id).await?;
+        audit::record_change(txn, actor, ("maintenance_alert", id), Some(&before), Some(&after)).await?;
+        Ok(after)
+    })
+    .await
 }

@@ -248,25 +248,21 @@ pub struct InterventionRow {
 pub fn intervention_rows(items: Vec<history::Intervention>, names: &HashMap<String, String>) -> Vec<InterventionRow> {
     items
         .into_iter()
-        .map(|i| {
-            let decimals =
-                u32::from(crate::identity::organizations::service::currency_decimals(&i.currency).unwrap_or(2));
-            InterventionRow {
-                performed_on: i.performed_on.format("%d/%m/%Y").to_string(),
-                mileage: km(i.mileage_km),
-                technician: i.technician.clone().unwrap_or_default(),
-                services: i
-                    .services
-                    .iter()
-                    .map(|s| names.get(s).cloned().unwrap_or_else(|| s.clone()))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                total: crate::platform::money::format_money(i.total_excl_tax, decimals, &i.currency),
-                quote_id: i.quote_id,
-                id: i.id,
-                in_progress: i.in_progress,
-                description: i.description,
-            }
+        .map(|i| InterventionRow {
+            performed_on: i.performed_on.format("%d/%m/%Y").to_string(),
+            mileage: km(i.mileage_km),
+            technician: i.technician.clone().unwrap_or_default(),
+            services: i
+                .services
+                .iter()
+                .map(|s| names.get(s).cloned().unwrap_or_else(|| s.clone()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            total: i.currency.format(i.total_excl_tax),
+            quote_id: i.quote_id,
+            id: i.id,
+            in_progress: i.in_progress,
+            description: i.description,
         })
         .collect()
 }

@@ -1,6 +1,12 @@
 pub mod api;
+pub mod document;
 pub mod entity;
+pub mod lines;
+pub mod model;
+pub mod numbering;
 pub mod pdf;
 pub mod service;
+pub mod settings;
 pub mod share;
+pub mod stats;
 pub mod web;

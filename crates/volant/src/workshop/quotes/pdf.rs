@@ -4,7 +4,8 @@
 
 use rust_decimal::Decimal;
 
-use super::service::QuoteDocument;
+use super::document::QuoteDocument;
+use super::model::Quote;
 use crate::platform::error::AppResult;
 use crate::platform::i18n::Locale;
 use crate::platform::money::{format_decimal, format_money, format_plain};
@@ -43,15 +44,23 @@ fn table_header(layout: &mut Layout, cols: &Columns, tr: Locale) {
 }
 
 pub fn render(doc: &QuoteDocument) -> AppResult<Vec<u8>> {
-    let tr = Locale::parse(&doc.organization.locale).unwrap_or_default();
-    let quote = &doc.quote;
-    let decimals = quote.decimals();
-    let currency = quote.currency.as_str();
-    let amount = |value: Decimal| format_money(value, decimals, currency);
+    let tr = doc.organization.locale;
     let mut layout = Layout::new();
+    heading(&mut layout, doc, tr);
+    parties(&mut layout, doc, tr);
+    lines(&mut layout, &doc.quote, tr);
+    totals(&mut layout, &doc.quote, tr);
+    notes_and_terms(&mut layout, &doc.quote, tr);
+    signature_box(&mut layout, tr);
+    let title = format!("{} {}", tr.text("pdf.title"), doc.quote.number);
+    finish(layout, &title, doc.settings.legal_mentions.as_deref().unwrap_or_default(), tr)
+}
 
-    // Organization, and the document's identity on the right.
-    let right = PAGE_W - MARGIN;
+const RIGHT: f32 = PAGE_W - MARGIN;
+
+/// The organization, and the document's identity on the right.
+fn heading(layout: &mut Layout, doc: &QuoteDocument, tr: Locale) {
+    let quote = &doc.quote;
     layout.text(MARGIN, MARGIN + 14.0, 15.0, true, Align::Left, doc.organization.name.clone());
     let mut y = MARGIN + 30.0;
     for line in
@@ -60,15 +69,17 @@ pub fn render(doc: &QuoteDocument) -> AppResult<Vec<u8>> {
         layout.text(MARGIN, y, BODY, false, Align::Left, line);
         y += LINE;
     }
-    layout.text(right, MARGIN + 14.0, 18.0, true, Align::Right, tr.text("pdf.title"));
-    layout.text(right, MARGIN + 32.0, 11.0, true, Align::Right, quote.number.clone());
+    layout.text(RIGHT, MARGIN + 14.0, 18.0, true, Align::Right, tr.text("pdf.title"));
+    layout.text(RIGHT, MARGIN + 32.0, 11.0, true, Align::Right, quote.number.clone());
     let issued = tr.format("pdf.issued", &[("date", &quote.issue_date.format("%d/%m/%Y").to_string())]);
     let valid = tr.format("pdf.valid_until", &[("date", &quote.valid_until.format("%d/%m/%Y").to_string())]);
-    layout.text(right, MARGIN + 46.0, BODY, false, Align::Right, issued);
-    layout.text(right, MARGIN + 58.0, BODY, false, Align::Right, valid);
+    layout.text(RIGHT, MARGIN + 46.0, BODY, false, Align::Right, issued);
+    layout.text(RIGHT, MARGIN + 58.0, BODY, false, Align::Right, valid);
     layout.y = y.max(MARGIN + 70.0) + 16.0;
+}
 
-    // Client and vehicle blocks side by side.
+/// Client and vehicle blocks side by side.
+fn parties(layout: &mut Layout, doc: &QuoteDocument, tr: Locale) {
     let block_w = (TABLE_W - 16.0) / 2.0;
     let client = &doc.client;
     let mut client_lines: Vec<(bool, String)> = vec![(true, client.display_name().to_owned())];
@@ -109,10 +120,12 @@ pub fn render(doc: &QuoteDocument) -> AppResult<Vec<u8>> {
         }
     }
     layout.y = top + block_h + 20.0;
+}
 
-    // Lines.
+/// The lines table, its header repeated on each page.
+fn lines(layout: &mut Layout, quote: &Quote, tr: Locale) {
     let cols = columns();
-    table_header(&mut layout, &cols, tr);
+    table_header(layout, &cols, tr);
     for line in &quote.lines {
         let mut description = wrap(&line.description, BODY, false, cols.w[0] - 8.0);
         if line.accepted == Some(false) {
@@ -120,7 +133,7 @@ pub fn render(doc: &QuoteDocument) -> AppResult<Vec<u8>> {
         }
         let height = LINE * description.len() as f32 + 6.0;
         if layout.ensure(height) {
-            table_header(&mut layout, &cols, tr);
+            table_header(layout, &cols, tr);
         }
         let y = layout.y;
         for (i, text) in description.into_iter().enumerate() {
@@ -129,25 +142,28 @@ pub fn render(doc: &QuoteDocument) -> AppResult<Vec<u8>> {
         let cells = [
             format_plain(line.quantity),
             line.unit.clone().unwrap_or_default(),
-            format_money(line.unit_price, decimals.max(line.unit_price.scale().min(4)), currency),
+            format_money(line.unit_price, quote.decimals().max(line.unit_price.scale().min(4)), quote.currency.code()),
             if line.discount.is_zero() { String::new() } else { format!("{} %", format_plain(line.discount)) },
             format!("{} %", format_plain(line.vat_rate)),
-            amount(line.total_excl_tax),
+            quote.currency.format(line.total_excl_tax),
         ];
         for (i, text) in cells.into_iter().enumerate() {
             let col = i + 1;
             layout.text(cols.x[col] + cols.w[col] - 4.0, y + 9.0, BODY, false, Align::Right, text);
         }
         layout.y += height;
-        layout.rule(MARGIN, layout.y - 2.0, right, layout.y - 2.0);
+        layout.rule(MARGIN, layout.y - 2.0, RIGHT, layout.y - 2.0);
     }
     if quote.lines.is_empty() {
         layout.text(MARGIN + 4.0, layout.y + 9.0, BODY, false, Align::Left, tr.text("pdf.no_lines"));
         layout.y += LINE + 6.0;
     }
     layout.y += 10.0;
+}
 
-    // VAT summary (left) and totals (right).
+/// VAT summary (left) and totals (right).
+fn totals(layout: &mut Layout, quote: &Quote, tr: Locale) {
+    let amount = |value: Decimal| quote.currency.format(value);
     let summary_h = LINE * (quote.totals.vat.len() as f32 + 1.0) + 10.0;
     let totals_h = LINE * 3.0 + 14.0;
     layout.ensure(summary_h.max(totals_h) + 8.0);
@@ -165,7 +181,7 @@ pub fn render(doc: &QuoteDocument) -> AppResult<Vec<u8>> {
         layout.text(vat_x[1] + 76.0, y, BODY, false, Align::Right, amount(share.base));
         layout.text(vat_x[2] + 76.0, y, BODY, false, Align::Right, amount(share.vat));
     }
-    let totals_x = right - 210.0;
+    let totals_x = RIGHT - 210.0;
     let rows = [
         (tr.text("pdf.total_excl"), amount(quote.totals.excl_tax), false),
         (tr.text("pdf.total_vat"), amount(quote.totals.vat_total), false),
@@ -177,7 +193,7 @@ pub fn render(doc: &QuoteDocument) -> AppResult<Vec<u8>> {
             layout.fill(totals_x, y - 11.0, 210.0, LINE + 5.0, 225);
         }
         layout.text(totals_x + 6.0, y, if strong { 10.0 } else { BODY }, strong, Align::Left, label);
-        layout.text(right - 6.0, y, if strong { 10.0 } else { BODY }, strong, Align::Right, value);
+        layout.text(RIGHT - 6.0, y, if strong { 10.0 } else { BODY }, strong, Align::Right, value);
     }
     layout.y = top + summary_h.max(totals_h) + 16.0;
     if let Some(original) = &quote.original_totals {
@@ -186,11 +202,12 @@ pub fn render(doc: &QuoteDocument) -> AppResult<Vec<u8>> {
             "pdf.original_total",
             &[("excl", &amount(original.excl_tax)), ("incl", &amount(original.incl_tax))],
         );
-        layout.text(right - 6.0, layout.y, SMALL, false, Align::Right, text);
+        layout.text(RIGHT - 6.0, layout.y, SMALL, false, Align::Right, text);
         layout.y += LINE;
     }
+}
 
-    // Notes and terms.
+fn notes_and_terms(layout: &mut Layout, quote: &Quote, tr: Locale) {
     for (title, text) in
         [(tr.text("pdf.notes"), quote.notes.as_deref()), (tr.text("pdf.terms"), quote.terms.as_deref())]
     {
@@ -205,17 +222,16 @@ pub fn render(doc: &QuoteDocument) -> AppResult<Vec<u8>> {
         }
         layout.y += 8.0;
     }
+}
 
-    // Signature box: what the client writes when accepting on paper.
+/// What the client writes when accepting on paper.
+fn signature_box(layout: &mut Layout, tr: Locale) {
     layout.ensure(80.0);
-    let sign_x = right - 230.0;
-    layout.rule(sign_x, layout.y, right, layout.y);
-    layout.rule(sign_x, layout.y + 70.0, right, layout.y + 70.0);
+    let sign_x = RIGHT - 230.0;
+    layout.rule(sign_x, layout.y, RIGHT, layout.y);
+    layout.rule(sign_x, layout.y + 70.0, RIGHT, layout.y + 70.0);
     layout.rule(sign_x, layout.y, sign_x, layout.y + 70.0);
-    layout.rule(right, layout.y, right, layout.y + 70.0);
+    layout.rule(RIGHT, layout.y, RIGHT, layout.y + 70.0);
     layout.text(sign_x + 6.0, layout.y + 12.0, SMALL, true, Align::Left, tr.text("pdf.signature"));
     layout.text(sign_x + 6.0, layout.y + 23.0, SMALL, false, Align::Left, tr.text("pdf.signature_hint"));
-
-    let title = format!("{} {}", tr.text("pdf.title"), doc.quote.number);
-    finish(layout, &title, doc.settings.legal_mentions.as_deref().unwrap_or_default(), tr)
 }

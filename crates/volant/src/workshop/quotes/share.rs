@@ -39,7 +39,7 @@ struct SharePage {
 
 async fn locale_of(state: &AppState, org: crate::platform::tenant::OrgId) -> Result<(Locale, String), AppError> {
     let organization = organizations::get(&state.db, org).await?;
-    Ok((Locale::parse(&organization.locale).unwrap_or_default(), organization.name))
+    Ok((organization.locale, organization.name))
 }
 
 async fn show(State(state): State<AppState>, mut page: PageCtx, Path(token): Path<String>) -> WebResult<SharePage> {

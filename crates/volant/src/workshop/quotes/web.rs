@@ -73,21 +73,17 @@ pub async fn quote_rows(db: &impl ConnectionTrait, org: OrgId, items: Vec<QuoteS
     let tr = i18n::current();
     Ok(items
         .into_iter()
-        .map(|q| {
-            let decimals =
-                u32::from(crate::identity::organizations::service::currency_decimals(&q.currency).unwrap_or(2));
-            QuoteRow {
-                id: q.id,
-                client_name: names.get(&q.client_id).map(|c| c.display_name().to_owned()).unwrap_or_default(),
-                client_id: q.client_id,
-                plate: q.vehicle_id.and_then(|id| plates.get(&id).cloned()).unwrap_or_default(),
-                status: q.status.as_str(),
-                status_label: tr.text(q.status.label_key()).to_owned(),
-                issue_date: q.issue_date.format("%d/%m/%Y").to_string(),
-                valid_until: q.valid_until.format("%d/%m/%Y").to_string(),
-                total_incl: format_money(q.total_incl_tax, decimals, &q.currency),
-                number: q.number,
-            }
+        .map(|q| QuoteRow {
+            id: q.id,
+            client_name: names.get(&q.client_id).map(|c| c.display_name().to_owned()).unwrap_or_default(),
+            client_id: q.client_id,
+            plate: q.vehicle_id.and_then(|id| plates.get(&id).cloned()).unwrap_or_default(),
+            status: q.status.as_str(),
+            status_label: tr.text(q.status.label_key()).to_owned(),
+            issue_date: q.issue_date.format("%d/%m/%Y").to_string(),
+            valid_until: q.valid_until.format("%d/%m/%Y").to_string(),
+            total_incl: q.currency.format(q.total_incl_tax),
+            number: q.number,
         })
         .collect())
 }
@@ -171,7 +167,7 @@ impl QuoteView {
     pub fn new(q: Quote) -> Self {
         let tr = i18n::current();
         let decimals = q.decimals();
-        let money = |amount: Decimal| format_money(amount, decimals, &q.currency);
+        let money = |amount: Decimal| q.currency.format(amount);
         let lines = q
             .lines
             .iter()
@@ -181,7 +177,7 @@ impl QuoteView {
                 description: l.description.clone(),
                 quantity: format_plain(l.quantity),
                 unit: l.unit.clone().unwrap_or_default(),
-                unit_price: format_money(l.unit_price, decimals.max(l.unit_price.scale().min(4)), &q.currency),
+                unit_price: format_money(l.unit_price, decimals.max(l.unit_price.scale().min(4)), q.currency.code()),
                 discount: if l.discount.is_zero() { String::new() } else { format!("{} %", format_plain(l.discount)) },
                 vat_rate: format!("{} %", format_plain(l.vat_rate)),
                 total: money(l.total_excl_tax),
@@ -207,14 +203,6 @@ impl QuoteView {
 
     pub fn status(&self) -> &'static str {
         self.q.status.as_str()
-    }
-
-    pub fn is_draft(&self) -> bool {
-        self.q.status == QuoteStatus::Draft
-    }
-
-    pub fn is_sent(&self) -> bool {
-        self.q.status == QuoteStatus::Sent
     }
 }
 
@@ -647,12 +635,11 @@ async fn edit_form(
     Id(id): Id,
 ) -> WebResult<Response> {
     let quote = service::get(&state.db, org, id).await?;
-    if quote.status != QuoteStatus::Draft {
-        let message = AppError::Conflict {
-            code: "quote_not_editable",
-            field: None,
-            message: Msg::new("quote.not_editable").arg("status", page.tr.t(quote.status.label_key())),
-        }
+    if !quote.status.can_edit() {
+        let message = AppError::conflict(
+            "quote_not_editable",
+            Msg::new("quote.not_editable").arg("status", page.tr.t(quote.status.label_key())),
+        )
         .detail(i18n::current());
         return Ok(redirect_with_flash(&format!("/quotes/{id}"), "error", &message));
     }

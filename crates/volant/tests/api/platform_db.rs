@@ -1,0 +1,117 @@
+//! The one transaction helper, `db::write`: commits on `Ok`, rolls back on `Err`,
+//! nests as a savepoint; on SQLite and PostgreSQL.
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr};
+use volant::platform::db;
+
+use crate::helpers::TestApp;
+
+/// Runs `check` against a fresh database of each configured backend.
+async fn on_each_backend(check: impl AsyncFn(&DatabaseConnection)) {
+    let app = TestApp::sqlite().await;
+    check(&app.db).await;
+    if let Some(app) = TestApp::postgres().await {
+        check(&app.db).await;
+    }
+}
+
+async fn create_probe(db: &DatabaseConnection) {
+    db.execute_unprepared("CREATE TABLE write_probe (n INTEGER NOT NULL)").await.expect("create the probe table");
+}
+
+async fn insert(txn: &DatabaseTransaction, n: i32) -> Result<(), DbErr> {
+    txn.execute_unprepared(&format!("INSERT INTO write_probe (n) VALUES ({n})")).await.map(|_| ())
+}
+
+/// The numbers the probe table holds, in order.
+async fn probe(db: &DatabaseConnection) -> Vec<i32> {
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT n FROM write_probe ORDER BY n",
+        ))
+        .await
+        .expect("read the probe table");
+    rows.iter().map(|row| row.try_get_by_index::<i32>(0).expect("n")).collect()
+}
+
+fn refused() -> DbErr {
+    DbErr::Custom("refused".to_owned())
+}
+
+fn is_refused<T>(answer: &Result<T, DbErr>) -> bool {
+    matches!(answer, Err(DbErr::Custom(message)) if message == "refused")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_commits_what_the_work_did_when_it_succeeds() {
+    on_each_backend(async |db| {
+        create_probe(db).await;
+        let answer = db::write(db, async |txn| {
+            insert(txn, 1).await?;
+            insert(txn, 2).await?;
+            Ok::<_, DbErr>("done")
+        })
+        .await;
+        assert_eq!(answer.ok(), Some("done"));
+        assert_eq!(probe(db).await, [1, 2]);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_rolls_back_everything_when_the_work_fails() {
+    on_each_backend(async |db| {
+        create_probe(db).await;
+        let answer: Result<(), DbErr> = db::write(db, async |txn| {
+            insert(txn, 1).await?;
+            Err(refused())
+        })
+        .await;
+        assert!(is_refused(&answer), "the work's own error comes back: {answer:?}");
+        assert_eq!(probe(db).await, Vec::<i32>::new(), "nothing was committed");
+        // A failed statement too: on PostgreSQL it aborts the transaction, which still rolls back.
+        let answer = db::write(db, async |txn| {
+            insert(txn, 3).await?;
+            txn.execute_unprepared("INSERT INTO no_such_table (n) VALUES (1)").await?;
+            Ok::<_, DbErr>(())
+        })
+        .await;
+        assert!(answer.is_err());
+        assert_eq!(probe(db).await, Vec::<i32>::new());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_nests_as_a_savepoint_of_the_callers_transaction() {
+    on_each_backend(async |db| {
+        create_probe(db).await;
+        // The inner part fails: only it is undone, and the outer one goes on and commits,
+        // even after a statement PostgreSQL refused inside the inner part.
+        db::write(db, async |txn| {
+            insert(txn, 1).await?;
+            let inner: Result<(), DbErr> = db::write(txn, async |inner| {
+                insert(inner, 2).await?;
+                inner.execute_unprepared("INSERT INTO no_such_table (n) VALUES (1)").await?;
+                Ok(())
+            })
+            .await;
+            assert!(inner.is_err());
+            db::write(txn, async |inner| insert(inner, 3).await).await?;
+            insert(txn, 4).await
+        })
+        .await
+        .expect("the outer transaction commits");
+        assert_eq!(probe(db).await, [1, 3, 4]);
+        // The inner part succeeds but the outer one fails: nothing is committed.
+        let answer: Result<(), DbErr> = db::write(db, async |txn| {
+            db::write(txn, async |inner| insert(inner, 5).await).await?;
+            Err(refused())
+        })
+        .await;
+        assert!(is_refused(&answer), "{answer:?}");
+        assert_eq!(probe(db).await, [1, 3, 4], "the inner part went with the outer one");
+    })
+    .await;
+}
