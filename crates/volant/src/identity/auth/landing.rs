@@ -33,4 +33,3 @@ async fn home(State(state): State<AppState>, request: Request) -> Redirect {
         Redirect::to("/profile")
     }
 }
-
