@@ -59,13 +59,8 @@ pub struct ApiAccess {
     by_route: HashMap<(Method, String), Requirement>,
 }
 
-const METHODS: [(&str, Method); 5] = [
-    ("get", Method::GET),
-    ("post", Method::POST),
-    ("put", Method::PUT),
-    ("patch", Method::PATCH),
-    ("delete", Method::DELETE),
-];
+const METHODS: [(&str, Method); 5] =
+    [("get", Method::GET), ("post", Method::POST), ("put", Method::PUT), ("patch", Method::PATCH), ("delete", Method::DELETE)];
 
 impl ApiAccess {
     /// Reads every operation's requirement from the OpenAPI document (as served).
@@ -191,20 +186,12 @@ mod tests {
 
     #[test]
     fn each_declaration_reads_as_its_requirement() {
-        let read = |security| {
-            ApiAccess::from_document(&doc(Some(security))).map(|a| a.requirement(&Method::GET, "/api/v1/things/{id}"))
-        };
+        let read = |security| ApiAccess::from_document(&doc(Some(security))).map(|a| a.requirement(&Method::GET, "/api/v1/things/{id}"));
         assert_eq!(read(json!([{}])), Ok(Some(Requirement::Open)));
         assert_eq!(read(json!([{ "bearer": [] }])), Ok(Some(Requirement::SignedIn)));
-        assert_eq!(
-            read(json!([{ "bearer": ["fleet.write"] }])),
-            Ok(Some(Requirement::Permission(Permission::FleetWrite)))
-        );
+        assert_eq!(read(json!([{ "bearer": ["fleet.write"] }])), Ok(Some(Requirement::Permission(Permission::FleetWrite))));
         let access = ApiAccess::from_document(&doc(Some(json!([{ "bearer": ["fleet.read"] }])))).expect("declared");
-        assert_eq!(
-            access.requirement(&Method::HEAD, "/api/v1/things/{id}"),
-            Some(Requirement::Permission(Permission::FleetRead))
-        );
+        assert_eq!(access.requirement(&Method::HEAD, "/api/v1/things/{id}"), Some(Requirement::Permission(Permission::FleetRead)));
         assert_eq!(access.requirement(&Method::DELETE, "/api/v1/things/{id}"), None);
     }
 
@@ -215,16 +202,8 @@ mod tests {
             ApiAccess::from_document(&doc(Some(json!([{ "bearer": ["fleet.writ"] }])))),
             Err(AccessError::UnknownScope { .. })
         ));
-        for ambiguous in [
-            json!([]),
-            json!([{ "bearer": [] }, {}]),
-            json!([{ "bearer": ["fleet.read", "fleet.write"] }]),
-            json!([{ "basic": [] }]),
-        ] {
-            assert!(
-                matches!(ApiAccess::from_document(&doc(Some(ambiguous.clone()))), Err(AccessError::Ambiguous { .. })),
-                "{ambiguous}"
-            );
+        for ambiguous in [json!([]), json!([{ "bearer": [] }, {}]), json!([{ "bearer": ["fleet.read", "fleet.write"] }]), json!([{ "basic": [] }])] {
+            assert!(matches!(ApiAccess::from_document(&doc(Some(ambiguous.clone()))), Err(AccessError::Ambiguous { .. })), "{ambiguous}");
         }
     }
 }

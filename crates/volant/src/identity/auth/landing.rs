@@ -33,3 +33,4 @@ async fn home(State(state): State<AppState>, request: Request) -> Redirect {
         Redirect::to("/profile")
     }
 }
+
