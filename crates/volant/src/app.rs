@@ -130,7 +130,7 @@ pub fn menu_table() -> Vec<MenuEntry> {
 /// The school's navigation entries (Auto-école). They move to `school::menu()`
 /// once the school is split by part.
 fn school_menu() -> Vec<MenuEntry> {
-    use crate::identity::navigation::Audience::{May, MayOr, MayWithout};
+    use crate::identity::navigation::Audience::{May, MayOr, MayWithout, Role};
     use crate::identity::roles::{Permission::*, Role::Candidate};
     use crate::platform::web::Module::School;
     vec![
@@ -142,7 +142,7 @@ fn school_menu() -> Vec<MenuEntry> {
         MenuEntry::new(School, "nav.school", "/school/instructors", May(SchoolRead))
             .also(&["/school/vehicles", "/school/settings"]),
         MenuEntry::new(School, "nav.messages", "/messages", MayOr(Teaching, Candidate)),
-        MenuEntry::new(School, "nav.portal", "/portal", crate::identity::navigation::Audience::Role(Candidate)),
+        MenuEntry::new(School, "nav.portal", "/portal", Role(Candidate)),
     ]
 }
 
@@ -163,8 +163,7 @@ pub fn guarded_api(
         .split_for_parts();
     let document = serde_json::to_value(&doc).map_err(|e| StartupError::OpenApi(e.to_string()))?;
     let access = Arc::new(ApiAccess::from_document(&document)?);
-    let guarded =
-        router.route_layer(axum::middleware::from_fn_with_state((state.clone(), access), identity::access::enforce));
+    let guarded = router.route_layer(axum::middleware::from_fn_with_state((state.clone(), access), identity::access::enforce));
     Ok((guarded, doc))
 }
 
@@ -216,9 +215,7 @@ pub async fn state_on(db: sea_orm::DatabaseConnection, config: Config) -> Result
     let replica = match &config.database_replica_url {
         // A replica follows the primary's schema: it is never migrated from here.
         Some(url) => Some(
-            db::connect(&DbSettings::new(url.clone(), config.db_max_connections))
-                .await
-                .map_err(StartupError::Replica)?,
+            db::connect(&DbSettings::new(url.clone(), config.db_max_connections)).await.map_err(StartupError::Replica)?,
         ),
         None => None,
     };

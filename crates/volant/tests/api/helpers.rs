@@ -114,8 +114,7 @@ impl TestApp {
         let files = tempfile::tempdir().expect("files dir");
         config.files_dir = files.path().to_path_buf();
         config.object_store_url = None;
-        let volant::App { state, router } =
-            volant::App::build_on(db.clone(), config).await.expect("the application starts");
+        let volant::App { state, router } = volant::App::build_on(db.clone(), config).await.expect("the application starts");
         let (org, signing_key) = (state.default_org, state.signing_key.clone());
         Self {
             router,

@@ -27,8 +27,7 @@ enum Needs {
 }
 
 fn needs(path: &str, method: &str, operation: &Value) -> Needs {
-    let security =
-        operation["security"].as_array().unwrap_or_else(|| panic!("{method} {path} declares no security requirement"));
+    let security = operation["security"].as_array().unwrap_or_else(|| panic!("{method} {path} declares no security requirement"));
     match security.as_slice() {
         [requirement] if requirement.as_object().is_some_and(|o| o.is_empty()) => Needs::Nothing,
         [requirement] => match requirement["bearer"].as_array().map(Vec::as_slice) {
@@ -336,8 +335,7 @@ async fn a_route_added_without_its_permission_is_caught() {
     let app = TestApp::sqlite().await;
 
     let documented = OpenApiRouter::new().routes(routes!(undeclared));
-    let refused =
-        volant::app::guarded_api(&app.state, documented).err().expect("no application with an undeclared route");
+    let refused = volant::app::guarded_api(&app.state, documented).err().expect("no application with an undeclared route");
     assert!(
         matches!(&refused, StartupError::Access(AccessError::Undeclared { path, .. }) if path == "/api/v1/undeclared"),
         "{refused}"
