@@ -15,10 +15,10 @@ use crate::identity::Tenant;
 use crate::identity::audit::Actor;
 use crate::identity::auth::web_pages::Routes;
 use crate::platform::AppState;
-use crate::platform::http::extract::{ApiQuery, FormBody, Id};
+use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n::{self, Msg};
 use crate::platform::web::{
-    FormErrors, FormTarget, Listing, PageCtx, SearchQuery, WebResult, form_flow, fragment_or_page, redirect_with_flash,
+    FormErrors, FormTarget, Listing, PageCtx, WebResult, form_flow, fragment_or_page, redirect_with_flash,
     refusal_to_flash,
 };
 
@@ -68,11 +68,10 @@ async fn show(
     Tenant(org): Tenant,
     page: PageCtx,
     Id(id): Id,
-    ApiQuery(query): ApiQuery<SearchQuery>,
     listing: Listing,
 ) -> WebResult<Response> {
     let garage = service::get(&state.db, org, id).await?;
-    let q = query.q.unwrap_or_default();
+    let q = listing.q.clone();
     let found = vehicles::list_in_garage(&state.db, org, id, Some(q.clone()), listing.request).await?;
     let next_url = listing.next_url(found.next_cursor.as_deref());
     let rows = found.items.into_iter().map(|v| VehicleRow::new(v, garage.name.clone())).collect();

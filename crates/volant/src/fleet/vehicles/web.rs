@@ -21,7 +21,7 @@ use crate::platform::http::extract::{ApiQuery, FormBody, Id};
 use crate::platform::i18n::{self, Msg};
 use crate::platform::tenant::OrgId;
 use crate::platform::web::{
-    FormErrors, FormTarget, Listing, PageCtx, SearchQuery, WebResult, fragment_or_page, options, redirect_with_flash,
+    FormErrors, FormTarget, Listing, PageCtx, WebResult, fragment_or_page, options, redirect_with_flash,
     refusal_to_flash, respond, submit, unprocessable,
 };
 
@@ -65,10 +65,9 @@ async fn index(
     State(state): State<AppState>,
     Tenant(org): Tenant,
     page: PageCtx,
-    ApiQuery(query): ApiQuery<SearchQuery>,
     listing: Listing,
 ) -> WebResult<Response> {
-    let q = query.q.unwrap_or_default();
+    let q = listing.q.clone();
     let filter = VehicleFilter { garage_id: None, q: Some(q.clone()) };
     let found = service::list(&state.db, org, &filter, listing.request).await?;
     let ids = found.items.iter().map(|v| v.garage_id).collect();

@@ -1,5 +1,6 @@
-//! List pages: where the page starts (`?cursor=`), the link to the next one, and
-//! the fragment an htmx request (a live search, "more") wants instead of the page.
+//! List pages: the search (`?q=`), where the page starts (`?cursor=`), the link
+//! to the next one, and the fragment an htmx request (a live search, "more")
+//! wants instead of the whole page.
 
 use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::Uri;
@@ -11,21 +12,19 @@ use crate::platform::error::AppError;
 use crate::platform::pagination::{PageRequest, query_without_cursor, with_cursor};
 
 /// The page of a list a request asks for (its `cursor`; 50 rows unless the
-/// handler says otherwise), and the address the next page's link is built on.
+/// handler says otherwise), the text of its search box, and the address the next
+/// page's link is built on.
 #[derive(Debug, Clone)]
 pub struct Listing {
     pub request: PageRequest,
+    /// The search box's text (`?q=`), empty when there is none.
+    pub q: String,
     uri: Uri,
 }
 
-/// The text of a list page's search box (`?q=`).
-#[derive(Debug, Default, Deserialize)]
-pub struct SearchQuery {
-    pub q: Option<String>,
-}
-
 #[derive(Deserialize)]
-struct CursorQuery {
+struct ListQuery {
+    q: Option<String>,
     cursor: Option<String>,
 }
 
@@ -34,10 +33,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Listing {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Ok(OriginalUri(uri)) = OriginalUri::from_request_parts(parts, state).await;
-        let query: CursorQuery = serde_urlencoded::from_str(uri.query().unwrap_or_default())
+        let query: ListQuery = serde_urlencoded::from_str(uri.query().unwrap_or_default())
             .map_err(|e| AppError::BadRequest(format!("query string: {e}")))?;
         let request = PageRequest::parse(None, query.cursor.as_deref())?;
-        Ok(Self { request, uri })
+        Ok(Self { request, q: query.q.unwrap_or_default(), uri })
     }
 }
 

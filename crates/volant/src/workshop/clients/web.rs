@@ -17,11 +17,11 @@ use crate::identity::auth::web_pages::Routes;
 use crate::identity::roles::Permission;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
-use crate::platform::http::extract::{ApiQuery, FormBody, Id, IdPair};
+use crate::platform::http::extract::{FormBody, Id, IdPair};
 use crate::platform::i18n::{self, Msg};
 use crate::platform::pagination::PageRequest;
 use crate::platform::web::{
-    FormErrors, FormTarget, Listing, PageCtx, SearchQuery, WebResult, form_flow, fragment_or_page, redirect_with_flash,
+    FormErrors, FormTarget, Listing, PageCtx, WebResult, form_flow, fragment_or_page, redirect_with_flash,
     refusal_to_flash, unprocessable,
 };
 use crate::workshop::history::service as history;
@@ -86,10 +86,9 @@ async fn index(
     State(state): State<AppState>,
     Tenant(org): Tenant,
     page: PageCtx,
-    ApiQuery(query): ApiQuery<SearchQuery>,
     listing: Listing,
 ) -> WebResult<Response> {
-    let q = query.q.unwrap_or_default();
+    let q = listing.q.clone();
     let found = service::list(&state.db, org, Some(&q), listing.request).await?;
     let next_url = listing.next_url(found.next_cursor.as_deref());
     let clients = found.items.iter().map(ClientRow::from).collect();
