@@ -25,7 +25,7 @@ use crate::platform::error::AppError;
 use crate::platform::http::extract::{ApiQuery, FormBody};
 use crate::platform::i18n;
 use crate::platform::web::{
-    FormErrors, PageCtx, WebError, WebResult, cookie_header, is_https, redirect_with_flash, safe_redirect,
+    FormErrors, OrgContext, PageCtx, WebError, WebResult, cookie_header, is_https, redirect_with_flash, safe_redirect,
     safe_redirect_target, see_other, unprocessable,
 };
 
@@ -305,13 +305,17 @@ async fn require_page_access(
     }
     parts.extensions.insert(crate::identity::navigation::signed_in(&current.user, &menu));
     // Pages speak the organization's language and show its local time.
-    let (locale, zone) = match crate::identity::organizations::service::get(&state.db, current.user.org).await {
-        Ok(org) => (
-            i18n::Locale::parse(&org.locale).unwrap_or_default(),
-            org.time_zone.parse::<chrono_tz::Tz>().unwrap_or(chrono_tz::UTC),
-        ),
+    let org = match crate::identity::organizations::service::get(&state.db, current.user.org).await {
+        Ok(org) => OrgContext {
+            locale: i18n::Locale::parse(&org.locale).unwrap_or_default(),
+            zone: org.time_zone.parse::<chrono_tz::Tz>().unwrap_or(chrono_tz::UTC),
+            currency: org.currency,
+            vat_rates: org.vat_rates,
+        },
         Err(err) => return WebError(err).into_response(),
     };
+    let (locale, zone) = (org.locale, org.zone);
+    parts.extensions.insert(org);
     i18n::scope(locale, i18n::scope_zone(zone, next.run(Request::from_parts(parts, body)))).await
 }
 

@@ -22,6 +22,24 @@ pub struct SignedIn {
     pub menu: Vec<NavLink>,
 }
 
+/// The signed-in person's organization as pages need it, loaded once per request
+/// by the page guard: its language and time zone (the request is scoped to them,
+/// see [`i18n::scope`]), its currency and VAT rates.
+#[derive(Debug, Clone)]
+pub struct OrgContext {
+    pub locale: i18n::Locale,
+    pub zone: chrono_tz::Tz,
+    pub currency: String,
+    pub vat_rates: Vec<String>,
+}
+
+impl OrgContext {
+    /// The first VAT rate, as forms pre-fill it (`20`, `5,5`).
+    pub fn default_vat(&self) -> String {
+        self.vat_rates.first().map_or("20", String::as_str).replace('.', ",")
+    }
+}
+
 /// What the base layout needs, extracted from every page request.
 #[derive(Debug, Clone)]
 pub struct PageCtx {
@@ -38,6 +56,8 @@ pub struct PageCtx {
     pub user: Option<String>,
     /// The navigation: empty when signed out.
     pub menu: Vec<NavLink>,
+    /// The signed-in person's organization (none when signed out).
+    pub org: Option<OrgContext>,
     permissions: Vec<Permission>,
     /// Temporary, until the school's pages ask [`PageCtx::may`]: `Teaching`.
     pub can_see_planning: bool,
@@ -59,6 +79,7 @@ impl PageCtx {
             csrf: extensions.get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default(),
             user: signed_in.map(|u| u.display_name.clone()),
             menu: signed_in.map(|u| u.menu.clone()).unwrap_or_default(),
+            org: extensions.get::<OrgContext>().cloned(),
             permissions: signed_in.map(|u| u.permissions.clone()).unwrap_or_default(),
             tr: Tr(i18n::current()),
             flash: read_flash(headers),
@@ -72,6 +93,11 @@ impl PageCtx {
     /// an action only to those the service would let do it.
     pub fn may(&self, permission: Permission) -> bool {
         self.permissions.contains(&permission)
+    }
+
+    /// The organization's first VAT rate, as forms pre-fill it (`20` when signed out).
+    pub fn default_vat(&self) -> String {
+        self.org.as_ref().map_or_else(|| "20".to_owned(), OrgContext::default_vat)
     }
 
     /// Whether the navigation entry for `prefix` is the current one.

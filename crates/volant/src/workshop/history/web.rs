@@ -23,7 +23,7 @@ use crate::platform::web::{
 };
 use crate::workshop::maintenance::service as maintenance;
 use crate::workshop::maintenance::web::vehicle_page_for;
-use crate::workshop::quotes::web::{LineForm, LineRow, default_vat};
+use crate::workshop::quotes::web::{LineForm, LineRow};
 
 pub fn routes() -> Routes {
     vec![
@@ -105,8 +105,7 @@ async fn form_page(
         .filter(|r| r.active)
         .map(|r| ServiceChoice { checked: form.services.contains(&r.kind), kind: r.kind, name: r.name })
         .collect();
-    let vat = default_vat(&state.db, org).await?;
-    let rows = LineForm::editor_rows(&form.lines, &vat, &errors, page.tr);
+    let rows = LineForm::editor_rows(&form.lines, &page.default_vat(), &errors, page.tr);
     Ok(FormPage { page, vehicle, form, services, rows, errors })
 }
 

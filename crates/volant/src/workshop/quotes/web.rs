@@ -380,12 +380,6 @@ fn editable_price(price: Decimal) -> String {
     value.to_string().replace('.', ",")
 }
 
-/// The organization's first VAT rate, as the editor pre-fills it (`20`, `5,5`).
-pub async fn default_vat(db: &impl ConnectionTrait, org: OrgId) -> AppResult<String> {
-    let organization = crate::identity::organizations::service::get(db, org).await?;
-    Ok(organization.vat_rates.first().cloned().unwrap_or_else(|| "20".to_owned()).replace('.', ","))
-}
-
 /// The editor as typed: the header fields and the lines, in the order of the page.
 #[derive(Debug, Clone, Default)]
 pub struct QuoteForm {
@@ -542,8 +536,7 @@ impl FormPage {
                 selected: true,
             });
         }
-        let default_vat = default_vat(&state.db, org).await?;
-        let rows = LineForm::editor_rows(&form.lines, &default_vat, &errors, page.tr);
+        let rows = LineForm::editor_rows(&form.lines, &page.default_vat(), &errors, page.tr);
         Ok(Self { page, target, client_name: client.display_name().to_owned(), form, vehicles, rows, errors })
     }
 }
