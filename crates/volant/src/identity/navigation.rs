@@ -65,3 +65,43 @@ pub fn signed_in(user: &AuthUser, entries: &[MenuEntry]) -> SignedIn {
         menu: links(user, entries),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::tenant::OrgId;
+
+    fn paths(roles: &[Role], is_operator: bool) -> Vec<&'static str> {
+        let user = AuthUser {
+            id: 1,
+            org: OrgId::new(1),
+            organization_id: 1,
+            email: "x@example.fr".into(),
+            display_name: "X".into(),
+            roles: roles.to_vec(),
+            is_operator,
+        };
+        links(&user, &crate::app::menu_table()).into_iter().map(|l| l.path).collect()
+    }
+
+    #[test]
+    fn each_role_sees_its_menu_grouped_by_module() {
+        let workshop = ["/garages", "/vehicles", "/dashboard", "/clients", "/quotes", "/alerts"];
+        let school =
+            ["/school/planning", "/school/candidates", "/school/exams", "/school/reports", "/school/instructors"];
+        let admin = [workshop.as_slice(), &school, &["/messages", "/admin/users", "/admin/organization"]]
+            .concat()
+            .into_iter()
+            .chain(["/admin/audit", "/contacts/consents", "/admin/jobs"])
+            .collect::<Vec<_>>();
+        assert_eq!(paths(&[Role::Admin], false), admin);
+        let manager = [workshop.as_slice(), &school, &["/messages", "/contacts/consents"]].concat();
+        assert_eq!(paths(&[Role::Manager], false), manager);
+        assert_eq!(paths(&[Role::Staff], true), workshop);
+        assert_eq!(paths(&[Role::Instructor], false), ["/school/planning", "/school/results", "/messages"]);
+        assert_eq!(paths(&[Role::Candidate], false), ["/messages", "/portal"]);
+        // A candidate who is also on the staff keeps both menus, in module order.
+        let both = [workshop.as_slice(), &["/messages", "/portal"]].concat();
+        assert_eq!(paths(&[Role::Candidate, Role::Staff], false), both);
+    }
+}
