@@ -7,9 +7,10 @@ pub mod vehicles;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::identity::auth::web_pages::{self, Access, Page};
-
+use crate::identity::navigation::{Audience, MenuEntry};
 use crate::identity::roles::Permission;
 use crate::platform::AppState;
+use crate::platform::web::Module;
 
 /// The fleet API (each operation declares its permission: `fleet.read`, `fleet.write`).
 pub fn api_router() -> OpenApiRouter<AppState> {
@@ -20,4 +21,13 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 pub fn pages() -> Vec<Page> {
     let routes = garages::web::routes().into_iter().chain(vehicles::web::routes());
     web_pages::pages(Access::guarded(Permission::FleetRead, Permission::FleetWrite), routes)
+}
+
+/// The fleet's navigation entries (Atelier).
+pub fn menu() -> Vec<MenuEntry> {
+    let fleet = Audience::May(Permission::FleetRead);
+    vec![
+        MenuEntry::new(Module::Workshop, "nav.garages", "/garages", fleet),
+        MenuEntry::new(Module::Workshop, "nav.vehicles", "/vehicles", fleet),
+    ]
 }

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod navigation;
 pub mod organizations;
 pub mod roles;
 pub mod users;
@@ -15,10 +16,12 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::identity::auth::CurrentUser;
 use crate::identity::auth::web_pages::{self, Access, Page};
+use crate::identity::navigation::{Audience, MenuEntry};
 use crate::identity::roles::Permission;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::tenant::OrgId;
+use crate::platform::web::Module;
 
 /// Sign-in, one's tokens, the audit trail, users and the organization's settings;
 /// each operation declares who may call it (see [`access`]).
@@ -72,6 +75,16 @@ pub fn pages() -> Vec<Page> {
     .into_iter()
     .flatten()
     .collect()
+}
+
+/// Users, the organization and its audit trail (Administration).
+pub fn menu() -> Vec<MenuEntry> {
+    use Permission::{AuditRead, UsersManage};
+    vec![
+        MenuEntry::new(Module::Administration, "nav.users", "/admin/users", Audience::May(UsersManage)),
+        MenuEntry::new(Module::Administration, "nav.organization", "/admin/organization", Audience::May(AuditRead)),
+        MenuEntry::new(Module::Administration, "nav.audit", "/admin/audit", Audience::May(AuditRead)),
+    ]
 }
 
 /// Records a refused request in the audit trail. A failure to record is logged,

@@ -22,9 +22,11 @@ pub use model::{Attachment, Channel, Event, Notice};
 pub use service::send;
 
 use crate::identity::auth::web_pages::{self, Access, Page};
+use crate::identity::navigation::{Audience, MenuEntry};
 use crate::identity::{self, roles::Permission};
 use crate::platform::AppState;
 use crate::platform::jobs::Registry;
+use crate::platform::web::Module;
 
 /// One's notifications and preferences, contacts' consents, the organization's
 /// deliveries and jobs (each operation declares its permission).
@@ -45,6 +47,20 @@ pub fn pages() -> Vec<Page> {
     .into_iter()
     .flatten()
     .collect()
+}
+
+/// Contacts' consents and the organization's jobs and deliveries (Administration).
+pub fn menu() -> Vec<MenuEntry> {
+    vec![
+        MenuEntry::new(
+            Module::Administration,
+            "nav.consents",
+            "/contacts/consents",
+            Audience::May(Permission::ContactConsents),
+        ),
+        MenuEntry::new(Module::Administration, "nav.jobs", "/admin/jobs", Audience::May(Permission::Operations))
+            .also(&["/admin/notifications", "/admin/status"]),
+    ]
 }
 
 /// The jobs the caller sees and may retry: their organization's, and the

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{OriginalUri, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::{get, post};
@@ -21,14 +21,15 @@ use super::service::{self, ConsentInput};
 use crate::identity::audit::Actor;
 use crate::identity::auth::CurrentUser;
 use crate::identity::auth::web_pages::Routes;
+use crate::identity::roles::Permission;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{FormBody, Id};
-use crate::platform::i18n::{self, local_time};
+use crate::platform::i18n::{self, local_date_time};
 use crate::platform::jobs::{self, JobFilter, QueueStats};
 use crate::platform::live::Hub;
-use crate::platform::pagination::{PageRequest, with_cursor};
-use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
+use crate::platform::pagination::PageRequest;
+use crate::platform::web::{FormErrors, Listing, PageCtx, WebResult, form_flow, redirect_with_flash};
 
 /// Everyone's own pages.
 pub fn own_routes() -> Routes {
@@ -146,7 +147,6 @@ struct InboxPage {
 #[serde(default)]
 struct InboxParams {
     unread: Option<String>,
-    cursor: Option<String>,
 }
 
 async fn inbox_page(
@@ -154,14 +154,14 @@ async fn inbox_page(
     current: CurrentUser,
     page: PageCtx,
     Query(params): Query<InboxParams>,
-    OriginalUri(uri): OriginalUri,
+    listing: Listing,
 ) -> WebResult<InboxPage> {
     let (org, user) = (current.user.org, current.user.id);
-    let request = PageRequest::parse(Some("30"), params.cursor.as_deref())?;
+    let listing = listing.limit(30);
     let unread_only = params.unread.as_deref() == Some("1");
-    let found = service::inbox(&state.db, org, user, unread_only, request).await?;
+    let found = service::inbox(&state.db, org, user, unread_only, listing.request).await?;
     let unread = service::unread_count(&state.db, org, user).await?;
-    let next = found.next_cursor.as_deref().map(|c| with_cursor(&uri, c));
+    let next = listing.next_url(found.next_cursor.as_deref());
     let rows = found
         .items
         .into_iter()
@@ -169,7 +169,7 @@ async fn inbox_page(
             id: n.id,
             title: n.title,
             body: n.body,
-            when: local_time(n.created_at, "%d/%m/%Y %H:%M"),
+            when: local_date_time(n.created_at),
             read: n.read,
             link: n.link,
         })
@@ -266,24 +266,16 @@ struct ConsentForm {
     source: String,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct CursorParams {
-    cursor: Option<String>,
-}
-
 async fn consents_view(
     state: &AppState,
     actor: &Actor,
     page: PageCtx,
-    cursor: Option<&str>,
-    uri: &axum::http::Uri,
+    listing: &Listing,
     errors: FormErrors,
     form: ConsentForm,
 ) -> Result<ConsentsPage, AppError> {
-    let request = PageRequest::parse(Some("50"), cursor)?;
-    let found = service::consents(&state.db, actor.org, request).await?;
-    let next = found.next_cursor.as_deref().map(|c| with_cursor(uri, c));
+    let found = service::consents(&state.db, actor.org, listing.request).await?;
+    let next = listing.next_url(found.next_cursor.as_deref());
     let rows = found
         .items
         .into_iter()
@@ -292,7 +284,7 @@ async fn consents_view(
             address: c.address,
             granted: c.granted,
             source: c.source,
-            when: local_time(c.recorded_at, "%d/%m/%Y %H:%M"),
+            when: local_date_time(c.recorded_at),
         })
         .collect();
     Ok(ConsentsPage { page, rows, next, errors, form })
@@ -302,18 +294,17 @@ async fn consents_page(
     State(state): State<AppState>,
     actor: Actor,
     page: PageCtx,
-    Query(params): Query<CursorParams>,
-    OriginalUri(uri): OriginalUri,
+    listing: Listing,
 ) -> WebResult<ConsentsPage> {
     let form = ConsentForm { channel: "email".to_owned(), granted: "no".to_owned(), ..ConsentForm::default() };
-    Ok(consents_view(&state, &actor, page, params.cursor.as_deref(), &uri, FormErrors::default(), form).await?)
+    Ok(consents_view(&state, &actor, page, &listing, FormErrors::default(), form).await?)
 }
 
 async fn record_consent(
     State(state): State<AppState>,
     actor: Actor,
     page: PageCtx,
-    OriginalUri(uri): OriginalUri,
+    listing: Listing,
     FormBody(form): FormBody<ConsentForm>,
 ) -> WebResult<Response> {
     let channel = if form.channel == "sms" { Channel::Sms } else { Channel::Email };
@@ -323,13 +314,9 @@ async fn record_consent(
         granted: form.granted == "yes",
         source: form.source.clone(),
     };
-    match service::record_consent(&state.db, actor.org, actor.user_id, input).await {
-        Ok(_) => Ok(redirect_with_flash("/contacts/consents", "success", i18n::current().text("notify.consent_saved"))),
-        Err(err) => {
-            let errors = FormErrors::from_app_error(err)?;
-            Ok(unprocessable(consents_view(&state, &actor, page, None, &uri, errors, form).await?))
-        }
-    }
+    let result = service::record_consent(&state.db, actor.org, actor.user_id, input).await;
+    let done = |_| redirect_with_flash("/contacts/consents", "success", i18n::current().text("notify.consent_saved"));
+    form_flow(result, done, async |errors| consents_view(&state, &actor, page, &listing, errors, form).await).await
 }
 
 pub struct JobRow {
@@ -371,7 +358,7 @@ async fn jobs_page(State(state): State<AppState>, current: CurrentUser, page: Pa
                 dead: j.status == "dead",
                 kind: j.kind,
                 attempts: format!("{}/{}", j.attempts, j.max_attempts),
-                when: local_time(j.finished_at.unwrap_or(j.run_at), "%d/%m/%Y %H:%M:%S"),
+                when: i18n::current().local_timestamp(j.finished_at.unwrap_or(j.run_at)),
                 last_error: j.last_error.unwrap_or_default(),
             })
             .collect();
@@ -408,12 +395,10 @@ async fn deliveries_page(
     State(state): State<AppState>,
     actor: Actor,
     page: PageCtx,
-    Query(params): Query<CursorParams>,
-    OriginalUri(uri): OriginalUri,
+    listing: Listing,
 ) -> WebResult<DeliveriesPage> {
-    let request = PageRequest::parse(Some("50"), params.cursor.as_deref())?;
-    let found = service::deliveries(&state.db, actor.org, request).await?;
-    let next = found.next_cursor.as_deref().map(|c| with_cursor(&uri, c));
+    let found = service::deliveries(&state.db, actor.org, listing.request).await?;
+    let next = listing.next_url(found.next_cursor.as_deref());
     let tr = page.tr;
     let status = |d: &Option<service::ChannelDelivery>| match d {
         None => "—".to_owned(),
@@ -423,7 +408,7 @@ async fn deliveries_page(
         .items
         .into_iter()
         .map(|d| DeliveryRow {
-            when: local_time(d.created_at, "%d/%m/%Y %H:%M"),
+            when: local_date_time(d.created_at),
             event: Event::parse(&d.event).map_or(d.event.clone(), |e| tr.t(e.label_key()).to_owned()),
             recipient: d.recipient.clone(),
             title: d.title.clone(),

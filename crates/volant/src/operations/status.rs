@@ -115,8 +115,6 @@ async fn status_page(State(state): State<AppState>, actor: Actor, page: PageCtx)
     let status = status(&state, &actor).await?;
     let minutes = status.uptime_seconds / 60;
     let uptime = format!("{} j {} h {} min", minutes / 1440, (minutes / 60) % 24, minutes % 60);
-    let backup = status
-        .latest_backup
-        .map_or_else(|| "—".to_owned(), |at| crate::platform::i18n::local_time(at, "%d/%m/%Y %H:%M"));
+    let backup = status.latest_backup.map_or_else(|| "—".to_owned(), crate::platform::i18n::local_date_time);
     Ok(StatusPage { page, status, uptime, backup })
 }

@@ -76,6 +76,51 @@ pub fn local_time(instant: chrono::DateTime<chrono::Utc>, format: &str) -> Strin
     instant.with_timezone(&zone).format(format).to_string()
 }
 
+/// How a language writes days and times: the one place that knows it.
+impl Locale {
+    const fn date_format(self) -> &'static str {
+        match self {
+            Self::Fr => "%d/%m/%Y",
+            Self::En => "%-d %b %Y",
+        }
+    }
+
+    /// A calendar day: `14/07/2026`, `14 Jul 2026`.
+    pub fn date(self, day: chrono::NaiveDate) -> String {
+        day.format(self.date_format()).to_string()
+    }
+
+    /// The day of a stored instant, in the reader's time zone.
+    pub fn local_date(self, instant: chrono::DateTime<chrono::Utc>) -> String {
+        local_time(instant, self.date_format())
+    }
+
+    /// A stored instant to the minute, in the reader's time zone: `14/07/2026 12:00`.
+    pub fn local_date_time(self, instant: chrono::DateTime<chrono::Utc>) -> String {
+        local_time(instant, &format!("{} %H:%M", self.date_format()))
+    }
+
+    /// A stored instant to the second, in the reader's time zone: `14/07/2026 12:00:05`.
+    pub fn local_timestamp(self, instant: chrono::DateTime<chrono::Utc>) -> String {
+        local_time(instant, &format!("{} %H:%M:%S", self.date_format()))
+    }
+}
+
+/// [`Locale::date`] in the request's language.
+pub fn date(day: chrono::NaiveDate) -> String {
+    current().date(day)
+}
+
+/// [`Locale::local_date`] in the request's language.
+pub fn local_date(instant: chrono::DateTime<chrono::Utc>) -> String {
+    current().local_date(instant)
+}
+
+/// [`Locale::local_date_time`] in the request's language.
+pub fn local_date_time(instant: chrono::DateTime<chrono::Utc>) -> String {
+    current().local_date_time(instant)
+}
+
 /// Runs `fut` with `locale` as the request's language (see [`current`]).
 pub async fn scope<F: Future>(locale: Locale, fut: F) -> F::Output {
     REQUEST_LOCALE.scope(locale, fut).await
@@ -216,6 +261,23 @@ mod tests {
         assert_eq!(paris, "14/07/2026 12:00");
         let dakar = scope_zone(chrono_tz::Africa::Dakar, async { local_time(instant, "%H:%M") }).await;
         assert_eq!(dakar, "10:00");
+    }
+
+    #[tokio::test]
+    async fn each_language_writes_dates_its_way() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 7, 4).expect("day");
+        assert_eq!(Locale::Fr.date(day), "04/07/2026");
+        assert_eq!(Locale::En.date(day), "4 Jul 2026");
+        let instant = chrono::DateTime::parse_from_rfc3339("2026-07-14T10:00:05Z").expect("instant").to_utc();
+        let paris = scope_zone(chrono_tz::Europe::Paris, async {
+            [Locale::Fr, Locale::En]
+                .map(|l| (l.local_date(instant), l.local_date_time(instant), l.local_timestamp(instant)))
+        })
+        .await;
+        assert_eq!(paris[0], ("14/07/2026".into(), "14/07/2026 12:00".into(), "14/07/2026 12:00:05".into()));
+        assert_eq!(paris[1], ("14 Jul 2026".into(), "14 Jul 2026 12:00".into(), "14 Jul 2026 12:00:05".into()));
+        assert_eq!(scope(Locale::En, async { date(day) }).await, "4 Jul 2026");
+        assert_eq!(date(day), "04/07/2026", "French outside a request");
     }
 
     #[test]

@@ -184,6 +184,19 @@ pub fn format_decimal(amount: Decimal, decimals: u32) -> String {
     if frac_part.is_empty() { format!("{sign}{grouped}") } else { format!("{sign}{grouped},{frac_part}") }
 }
 
+/// `84000` → `84 000` with the narrow no-break space French typography uses.
+pub fn group_thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{202f}');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
 /// A quantity or rate as people write it: `1,5`, `20`, `5,5` (no trailing zeros).
 pub fn format_plain(value: Decimal) -> String {
     value.normalize().to_string().replace('.', ",")
@@ -194,6 +207,14 @@ mod tests {
     use std::str::FromStr;
 
     use super::*;
+
+    #[test]
+    fn thousands_use_french_spacing() {
+        assert_eq!(group_thousands(0), "0");
+        assert_eq!(group_thousands(999), "999");
+        assert_eq!(group_thousands(84_000), "84\u{202f}000");
+        assert_eq!(group_thousands(1_234_567), "1\u{202f}234\u{202f}567");
+    }
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap_or_default()

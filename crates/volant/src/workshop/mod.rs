@@ -12,8 +12,10 @@ pub mod quotes;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::identity::auth::web_pages::{self, Access, Page};
+use crate::identity::navigation::{Audience, MenuEntry};
 use crate::identity::roles::Permission;
 use crate::platform::AppState;
+use crate::platform::web::Module;
 
 /// The workshop API (each operation declares its permission: `workshop.read`,
 /// `workshop.write`, `interventions.record`).
@@ -46,6 +48,17 @@ pub fn pages() -> Vec<Page> {
     ));
     pages.extend(web_pages::secret_link_pages(quotes::share::routes()));
     pages
+}
+
+/// The workshop's navigation entries (Atelier).
+pub fn menu() -> Vec<MenuEntry> {
+    let workshop = Audience::May(Permission::WorkshopRead);
+    vec![
+        MenuEntry::new(Module::Workshop, "nav.dashboard", "/dashboard", workshop),
+        MenuEntry::new(Module::Workshop, "nav.clients", "/clients", workshop),
+        MenuEntry::new(Module::Workshop, "nav.quotes", "/quotes", workshop),
+        MenuEntry::new(Module::Workshop, "nav.alerts", "/alerts", workshop),
+    ]
 }
 
 /// The workshop's scheduled jobs, each run once an hour across all instances:

@@ -2,23 +2,25 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{OriginalUri, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 
 use super::service::{self, Garage, GarageInput};
 use crate::fleet::vehicles::service as vehicles;
-use crate::fleet::vehicles::web::{VehicleResults, VehicleRow, results_or_page};
+use crate::fleet::vehicles::view::VehicleRow;
+use crate::fleet::vehicles::web::VehicleResults;
 use crate::identity::Tenant;
 use crate::identity::audit::Actor;
 use crate::identity::auth::web_pages::Routes;
 use crate::platform::AppState;
-use crate::platform::error::AppError;
-use crate::platform::http::extract::{ApiQuery, FormBody, Id};
+use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n::{self, Msg};
-use crate::platform::pagination::{PageRequest, with_cursor};
-use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
+use crate::platform::web::{
+    FormErrors, FormTarget, Listing, PageCtx, WebResult, form_flow, fragment_or_page, redirect_with_flash,
+    refusal_to_flash,
+};
 
 pub fn routes() -> Routes {
     vec![
@@ -28,12 +30,6 @@ pub fn routes() -> Routes {
         ("/garages/{id}/edit", get(edit_form).post(update)),
         ("/garages/{id}/delete", get(confirm_delete).post(delete)),
     ]
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct ListQuery {
-    pub q: Option<String>,
-    pub cursor: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -48,12 +44,10 @@ async fn index(
     State(state): State<AppState>,
     Tenant(org): Tenant,
     page: PageCtx,
-    ApiQuery(query): ApiQuery<ListQuery>,
-    OriginalUri(uri): OriginalUri,
+    listing: Listing,
 ) -> WebResult<ListPage> {
-    let request = PageRequest::parse(None, query.cursor.as_deref())?;
-    let garages = service::list(&state.db, org, request).await?;
-    let next_url = garages.next_cursor.as_deref().map(|c| with_cursor(&uri, c));
+    let garages = service::list(&state.db, org, listing.request).await?;
+    let next_url = listing.next_url(garages.next_cursor.as_deref());
     Ok(ListPage { page, garages: garages.items, next_url })
 }
 
@@ -74,17 +68,15 @@ async fn show(
     Tenant(org): Tenant,
     page: PageCtx,
     Id(id): Id,
-    ApiQuery(query): ApiQuery<ListQuery>,
-    OriginalUri(uri): OriginalUri,
+    listing: Listing,
 ) -> WebResult<Response> {
     let garage = service::get(&state.db, org, id).await?;
-    let request = PageRequest::parse(None, query.cursor.as_deref())?;
-    let q = query.q.unwrap_or_default();
-    let found = vehicles::list_in_garage(&state.db, org, id, Some(q.clone()), request).await?;
-    let next_url = found.next_cursor.as_deref().map(|c| with_cursor(&uri, c));
+    let q = listing.q.clone();
+    let found = vehicles::list_in_garage(&state.db, org, id, Some(q.clone()), listing.request).await?;
+    let next_url = listing.next_url(found.next_cursor.as_deref());
     let rows = found.items.into_iter().map(|v| VehicleRow::new(v, garage.name.clone())).collect();
     let results = VehicleResults { page, q, vehicles: rows, next_url, show_garage: false };
-    Ok(results_or_page(results, |r| ShowPage {
+    Ok(fragment_or_page(results.page.htmx, results, |r| ShowPage {
         page: r.page,
         search_action: format!("/garages/{}", garage.id),
         garage,
@@ -132,23 +124,25 @@ impl GarageForm {
 #[template(path = "fleet/garages/form.html")]
 struct FormPage {
     page: PageCtx,
-    heading: String,
-    action: String,
-    cancel_url: String,
+    target: FormTarget,
     form: GarageForm,
     errors: FormErrors,
 }
 
-async fn new_form(page: PageCtx) -> FormPage {
-    let heading = page.tr.t("garages.new").to_owned();
-    FormPage {
-        page,
-        heading,
-        action: "/garages".into(),
-        cancel_url: "/garages".into(),
-        form: GarageForm::default(),
-        errors: FormErrors::default(),
+impl FormPage {
+    fn creating(page: PageCtx, form: GarageForm, errors: FormErrors) -> Self {
+        let target = FormTarget::creating(page.tr.t("garages.new").to_owned(), "/garages");
+        Self { page, target, form, errors }
     }
+
+    fn editing(page: PageCtx, id: i64, name: &str, form: GarageForm, errors: FormErrors) -> Self {
+        let target = FormTarget::editing(page.tr.f("garages.edit", "name", name), "/garages", id);
+        Self { page, target, form, errors }
+    }
+}
+
+async fn new_form(page: PageCtx) -> FormPage {
+    FormPage::creating(page, GarageForm::default(), FormErrors::default())
 }
 
 async fn create(
@@ -157,24 +151,12 @@ async fn create(
     page: PageCtx,
     FormBody(form): FormBody<GarageForm>,
 ) -> WebResult<Response> {
-    match service::create(&state.db, &actor, &form.to_input()).await {
-        Ok(garage) => {
-            let message = i18n::current().format("garages.created", &[("name", &garage.name)]);
-            Ok(redirect_with_flash(&format!("/garages/{}", garage.id), "success", &message))
-        }
-        Err(err) => {
-            let errors = FormErrors::from_app_error(err)?;
-            let heading = page.tr.t("garages.new").to_owned();
-            Ok(unprocessable(FormPage {
-                page,
-                heading,
-                action: "/garages".into(),
-                cancel_url: "/garages".into(),
-                form,
-                errors,
-            }))
-        }
-    }
+    let result = service::create(&state.db, &actor, &form.to_input()).await;
+    let done = |garage: Garage| {
+        let message = i18n::current().format("garages.created", &[("name", &garage.name)]);
+        redirect_with_flash(&format!("/garages/{}", garage.id), "success", &message)
+    };
+    form_flow(result, done, async |errors| Ok(FormPage::creating(page, form, errors))).await
 }
 
 async fn edit_form(
@@ -184,14 +166,7 @@ async fn edit_form(
     Id(id): Id,
 ) -> WebResult<FormPage> {
     let garage = service::get(&state.db, org, id).await?;
-    Ok(FormPage {
-        heading: page.tr.f("garages.edit", "name", &garage.name),
-        page,
-        action: format!("/garages/{id}/edit"),
-        cancel_url: format!("/garages/{id}"),
-        form: GarageForm::from_garage(&garage),
-        errors: FormErrors::default(),
-    })
+    Ok(FormPage::editing(page, id, &garage.name, GarageForm::from_garage(&garage), FormErrors::default()))
 }
 
 async fn update(
@@ -201,23 +176,16 @@ async fn update(
     Id(id): Id,
     FormBody(form): FormBody<GarageForm>,
 ) -> WebResult<Response> {
-    match service::replace(&state.db, &actor, id, &form.to_input()).await {
-        Ok(garage) => {
-            let message = i18n::current().format("garages.updated", &[("name", &garage.name)]);
-            Ok(redirect_with_flash(&format!("/garages/{id}"), "success", &message))
-        }
-        Err(err) => {
-            let errors = FormErrors::from_app_error(err)?;
-            Ok(unprocessable(FormPage {
-                heading: page.tr.f("garages.edit", "name", &form.name),
-                page,
-                action: format!("/garages/{id}/edit"),
-                cancel_url: format!("/garages/{id}"),
-                form,
-                errors,
-            }))
-        }
-    }
+    let result = service::replace(&state.db, &actor, id, &form.to_input()).await;
+    let done = |garage: Garage| {
+        let message = i18n::current().format("garages.updated", &[("name", &garage.name)]);
+        redirect_with_flash(&format!("/garages/{id}"), "success", &message)
+    };
+    form_flow(result, done, async |errors| {
+        let name = form.name.clone();
+        Ok(FormPage::editing(page, id, &name, form, errors))
+    })
+    .await
 }
 
 #[derive(Template, WebTemplate)]
@@ -246,9 +214,6 @@ async fn delete(State(state): State<AppState>, Tenant(org): Tenant, actor: Actor
             let message = i18n::current().format("garages.deleted", &[("name", &garage.name)]);
             Ok(redirect_with_flash("/garages", "success", &message))
         }
-        Err(err @ AppError::Conflict { .. }) => {
-            Ok(redirect_with_flash(&format!("/garages/{id}"), "error", &err.detail(i18n::current())))
-        }
-        Err(err) => Err(err.into()),
+        Err(err) => refusal_to_flash(&format!("/garages/{id}"), err),
     }
 }

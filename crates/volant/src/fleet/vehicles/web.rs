@@ -2,24 +2,31 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{OriginalUri, State};
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
+use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 
 use super::model::FuelType;
 use super::service::{self, Vehicle, VehicleFilter, VehicleInput};
+use super::view::VehicleRow;
 use crate::fleet::garages::service as garages;
 use crate::identity::Tenant;
 use crate::identity::audit::Actor;
 use crate::identity::auth::web_pages::Routes;
+use crate::identity::roles::Permission;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
 use crate::platform::i18n::{self, Msg};
-use crate::platform::pagination::{PageRequest, with_cursor};
 use crate::platform::tenant::OrgId;
-use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
+use crate::platform::web::{
+    FormErrors, FormTarget, Listing, PageCtx, WebResult, fragment_or_page, options, redirect_with_flash,
+    refusal_to_flash, respond, submit, unprocessable,
+};
+
+/// Temporary: the school's pages still import it from here until they move.
+pub use crate::platform::web::SelectOption;
 
 pub fn routes() -> Routes {
     vec![
@@ -32,56 +39,6 @@ pub fn routes() -> Routes {
     ]
 }
 
-/// A vehicle as a page shows it: numbers and dates in French formats.
-#[derive(Debug, Clone)]
-pub struct VehicleRow {
-    pub id: i64,
-    pub garage_id: i64,
-    pub garage_name: String,
-    pub license_plate: String,
-    pub brand: String,
-    pub model: String,
-    pub year: i32,
-    pub mileage: String,
-    pub fuel: String,
-    pub color: String,
-    pub vin: String,
-    pub updated_at: String,
-}
-
-impl VehicleRow {
-    pub fn new(v: Vehicle, garage_name: String) -> Self {
-        let tr = i18n::current();
-        Self {
-            id: v.id,
-            garage_id: v.garage_id,
-            garage_name,
-            license_plate: v.license_plate,
-            brand: v.brand,
-            model: v.model,
-            year: v.year,
-            mileage: v.mileage_km.map_or_else(|| "—".to_owned(), |km| format!("{} km", group_thousands(km))),
-            fuel: v.fuel_type.map_or_else(|| "—".to_owned(), |f| tr.text(f.label_key()).to_owned()),
-            color: v.color.unwrap_or_else(|| "—".to_owned()),
-            vin: v.vin.unwrap_or_else(|| "—".to_owned()),
-            updated_at: i18n::local_time(v.updated_at, "%d/%m/%Y %H:%M"),
-        }
-    }
-}
-
-/// `84000` → `84 000` with the narrow no-break space French typography uses.
-pub fn group_thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('\u{202f}');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out}") } else { out }
-}
-
 /// The results table alone, for htmx's live search.
 #[derive(Template, WebTemplate)]
 #[template(path = "fleet/vehicles/results.html")]
@@ -91,17 +48,6 @@ pub struct VehicleResults {
     pub vehicles: Vec<VehicleRow>,
     pub next_url: Option<String>,
     pub show_garage: bool,
-}
-
-/// The fragment for an htmx search, the whole page otherwise.
-pub fn results_or_page<P: IntoResponse>(results: VehicleResults, full: impl FnOnce(VehicleResults) -> P) -> Response {
-    if results.page.htmx { results.into_response() } else { full(results).into_response() }
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct ListQuery {
-    q: Option<String>,
-    cursor: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -119,15 +65,14 @@ async fn index(
     State(state): State<AppState>,
     Tenant(org): Tenant,
     page: PageCtx,
-    ApiQuery(query): ApiQuery<ListQuery>,
-    OriginalUri(uri): OriginalUri,
+    listing: Listing,
 ) -> WebResult<Response> {
-    let request = PageRequest::parse(None, query.cursor.as_deref())?;
-    let q = query.q.unwrap_or_default();
-    let found = service::list(&state.db, org, &VehicleFilter { garage_id: None, q: Some(q.clone()) }, request).await?;
+    let q = listing.q.clone();
+    let filter = VehicleFilter { garage_id: None, q: Some(q.clone()) };
+    let found = service::list(&state.db, org, &filter, listing.request).await?;
     let ids = found.items.iter().map(|v| v.garage_id).collect();
     let names = garages::names(&state.db, org, ids).await?;
-    let next_url = found.next_cursor.as_deref().map(|c| with_cursor(&uri, c));
+    let next_url = listing.next_url(found.next_cursor.as_deref());
     let rows = found
         .items
         .into_iter()
@@ -137,7 +82,7 @@ async fn index(
         })
         .collect();
     let results = VehicleResults { page, q, vehicles: rows, next_url, show_garage: true };
-    Ok(results_or_page(results, |r| ListPage {
+    Ok(fragment_or_page(results.page.htmx, results, |r| ListPage {
         page: r.page,
         search_action: "/vehicles".into(),
         q: r.q,
@@ -194,8 +139,8 @@ impl VehicleForm {
         }
     }
 
-    /// The service input, and the errors of fields that are not even numbers.
-    fn to_input(&self) -> (VehicleInput, FormErrors) {
+    /// The service input, or the errors of fields that are not even numbers.
+    fn parse(&self) -> Result<VehicleInput, FormErrors> {
         let mut errors = FormErrors::default();
         let locale = i18n::current();
         let mut number = |field: &str, raw: &str| -> Option<i64> {
@@ -226,16 +171,8 @@ impl VehicleForm {
             fuel_type,
             color: Some(self.color.clone()),
         };
-        (input, errors)
+        if errors.is_empty() { Ok(input) } else { Err(errors) }
     }
-}
-
-/// An option of a `<select>`.
-#[derive(Debug, Clone)]
-pub struct SelectOption {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
 }
 
 async fn garage_options(
@@ -244,57 +181,28 @@ async fn garage_options(
     selected: &str,
     placeholder: bool,
 ) -> Result<Vec<SelectOption>, AppError> {
-    let tr = i18n::current();
     let choices = garages::choices(&state.db, org).await?;
     if choices.is_empty() {
         return Ok(Vec::new());
     }
-    let mut options = Vec::with_capacity(choices.len() + 1);
-    if placeholder {
-        options.push(SelectOption {
-            value: String::new(),
-            label: tr.text("vehicle.choose_garage").to_owned(),
-            selected: selected.is_empty(),
-        });
-    }
-    options.extend(choices.into_iter().map(|(id, name)| {
-        let value = id.to_string();
-        SelectOption { selected: value == selected, value, label: name }
-    }));
-    Ok(options)
+    let blank = placeholder.then(|| i18n::current().text("vehicle.choose_garage"));
+    Ok(options(blank, selected, choices.into_iter().map(|(id, name)| (id.to_string(), name))))
 }
 
 fn fuel_options(selected: &str) -> Vec<SelectOption> {
     let tr = i18n::current();
-    std::iter::once(SelectOption { value: String::new(), label: "—".into(), selected: selected.is_empty() })
-        .chain(FuelType::ALL.into_iter().map(|f| SelectOption {
-            value: f.as_str().to_owned(),
-            label: tr.text(f.label_key()).to_owned(),
-            selected: f.as_str() == selected,
-        }))
-        .collect()
-}
-
-/// Where a vehicle form posts, and what it is called.
-struct FormTarget {
-    heading: String,
-    action: String,
-    cancel_url: String,
-}
-
-impl FormTarget {
-    fn new(heading: String, action: impl Into<String>, cancel_url: impl Into<String>) -> Self {
-        Self { heading, action: action.into(), cancel_url: cancel_url.into() }
-    }
+    options(
+        Some("—"),
+        selected,
+        FuelType::ALL.into_iter().map(|f| (f.as_str().to_owned(), tr.text(f.label_key()).to_owned())),
+    )
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "fleet/vehicles/form.html")]
 struct FormPage {
     page: PageCtx,
-    heading: String,
-    action: String,
-    cancel_url: String,
+    target: FormTarget,
     form: VehicleForm,
     garages: Vec<SelectOption>,
     fuels: Vec<SelectOption>,
@@ -312,8 +220,7 @@ impl FormPage {
     ) -> Result<Self, AppError> {
         let garages = garage_options(state, org, &form.garage_id, true).await?;
         let fuels = fuel_options(&form.fuel_type);
-        let FormTarget { heading, action, cancel_url } = target;
-        Ok(Self { page, heading, action, cancel_url, form, garages, fuels, errors })
+        Ok(Self { page, target, form, garages, fuels, errors })
     }
 }
 
@@ -331,32 +238,8 @@ async fn new_form(
     let garage_id = query.garage_id.unwrap_or_default();
     let cancel_url = if garage_id.is_empty() { "/vehicles".to_owned() } else { format!("/garages/{garage_id}") };
     let form = VehicleForm { garage_id, ..Default::default() };
-    let heading = page.tr.t("vehicles.new").to_owned();
-    Ok(FormPage::build(
-        &state,
-        org,
-        page,
-        FormTarget::new(heading, "/vehicles", cancel_url),
-        form,
-        FormErrors::default(),
-    )
-    .await?)
-}
-
-/// Runs `write` unless a field is not even a number; turns refusals into field errors.
-async fn submit<F, Fut>(form: &VehicleForm, write: F) -> Result<Result<Vehicle, FormErrors>, AppError>
-where
-    F: FnOnce(VehicleInput) -> Fut,
-    Fut: Future<Output = Result<Vehicle, AppError>>,
-{
-    let (input, parse_errors) = form.to_input();
-    if !parse_errors.is_empty() {
-        return Ok(Err(parse_errors));
-    }
-    match write(input).await {
-        Ok(vehicle) => Ok(Ok(vehicle)),
-        Err(err) => FormErrors::from_app_error(err).map(Err),
-    }
+    let target = FormTarget::new(page.tr.t("vehicles.new").to_owned(), "/vehicles", cancel_url);
+    Ok(FormPage::build(&state, org, page, target, form, FormErrors::default()).await?)
 }
 
 async fn create(
@@ -366,22 +249,16 @@ async fn create(
     page: PageCtx,
     FormBody(form): FormBody<VehicleForm>,
 ) -> WebResult<Response> {
-    let db = &state.db;
-    let actor = &actor;
-    match submit(&form, |input| async move { service::create(db, actor, &input).await }).await? {
-        Ok(vehicle) => {
-            let message = i18n::current().format("vehicles.created", &[("plate", &vehicle.license_plate)]);
-            Ok(redirect_with_flash(&format!("/vehicles/{}", vehicle.id), "success", &message))
-        }
-        Err(errors) => {
-            let heading = page.tr.t("vehicles.new").to_owned();
-            let cancel_url = "/vehicles".to_owned();
-            Ok(unprocessable(
-                FormPage::build(&state, org, page, FormTarget::new(heading, "/vehicles", cancel_url), form, errors)
-                    .await?,
-            ))
-        }
-    }
+    let submitted = submit(form.parse(), async |input| service::create(&state.db, &actor, &input).await).await?;
+    let done = |vehicle: Vehicle| {
+        let message = i18n::current().format("vehicles.created", &[("plate", &vehicle.license_plate)]);
+        redirect_with_flash(&format!("/vehicles/{}", vehicle.id), "success", &message)
+    };
+    respond(submitted, done, async |errors| {
+        let target = FormTarget::creating(page.tr.t("vehicles.new").to_owned(), "/vehicles");
+        FormPage::build(&state, org, page, target, form, errors).await
+    })
+    .await
 }
 
 async fn edit_form(
@@ -391,17 +268,9 @@ async fn edit_form(
     Id(id): Id,
 ) -> WebResult<FormPage> {
     let vehicle = service::get(&state.db, org, id).await?;
-    let heading = page.tr.f("vehicles.edit", "plate", &vehicle.license_plate);
+    let target = FormTarget::editing(page.tr.f("vehicles.edit", "plate", &vehicle.license_plate), "/vehicles", id);
     let form = VehicleForm::from_vehicle(&vehicle);
-    Ok(FormPage::build(
-        &state,
-        org,
-        page,
-        FormTarget::new(heading, format!("/vehicles/{id}/edit"), format!("/vehicles/{id}")),
-        form,
-        FormErrors::default(),
-    )
-    .await?)
+    Ok(FormPage::build(&state, org, page, target, form, FormErrors::default()).await?)
 }
 
 async fn update(
@@ -412,27 +281,16 @@ async fn update(
     Id(id): Id,
     FormBody(form): FormBody<VehicleForm>,
 ) -> WebResult<Response> {
-    let db = &state.db;
-    let actor = &actor;
-    match submit(&form, |input| async move { service::replace(db, actor, id, &input).await }).await? {
-        Ok(vehicle) => {
-            let message = i18n::current().format("vehicles.updated", &[("plate", &vehicle.license_plate)]);
-            Ok(redirect_with_flash(&format!("/vehicles/{id}"), "success", &message))
-        }
-        Err(errors) => {
-            let heading = page.tr.f("vehicles.edit", "plate", &form.license_plate);
-            let page = FormPage::build(
-                &state,
-                org,
-                page,
-                FormTarget::new(heading, format!("/vehicles/{id}/edit"), format!("/vehicles/{id}")),
-                form,
-                errors,
-            )
-            .await?;
-            Ok(unprocessable(page))
-        }
-    }
+    let submitted = submit(form.parse(), async |input| service::replace(&state.db, &actor, id, &input).await).await?;
+    let done = |vehicle: Vehicle| {
+        let message = i18n::current().format("vehicles.updated", &[("plate", &vehicle.license_plate)]);
+        redirect_with_flash(&format!("/vehicles/{id}"), "success", &message)
+    };
+    respond(submitted, done, async |errors| {
+        let target = FormTarget::editing(page.tr.f("vehicles.edit", "plate", &form.license_plate), "/vehicles", id);
+        FormPage::build(&state, org, page, target, form, errors).await
+    })
+    .await
 }
 
 #[derive(Template, WebTemplate)]
@@ -507,26 +365,9 @@ async fn confirm_delete(
 
 async fn delete(State(state): State<AppState>, Tenant(org): Tenant, actor: Actor, Id(id): Id) -> WebResult<Response> {
     let vehicle = service::get(&state.db, org, id).await?;
-    match service::delete(&state.db, &actor, id).await {
-        Ok(()) => {}
-        Err(err @ AppError::Conflict { .. }) => {
-            return Ok(redirect_with_flash(&format!("/vehicles/{id}"), "error", &err.detail(i18n::current())));
-        }
-        Err(err) => return Err(err.into()),
+    if let Err(err) = service::delete(&state.db, &actor, id).await {
+        return refusal_to_flash(&format!("/vehicles/{id}"), err);
     }
     let message = i18n::current().format("vehicles.deleted", &[("plate", &vehicle.license_plate)]);
     Ok(redirect_with_flash(&format!("/garages/{}", vehicle.garage_id), "success", &message))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::group_thousands;
-
-    #[test]
-    fn thousands_use_french_spacing() {
-        assert_eq!(group_thousands(0), "0");
-        assert_eq!(group_thousands(999), "999");
-        assert_eq!(group_thousands(84_000), "84\u{202f}000");
-        assert_eq!(group_thousands(1_234_567), "1\u{202f}234\u{202f}567");
-    }
 }

@@ -34,7 +34,7 @@ pub struct AuditRow {
 impl From<AuditEntry> for AuditRow {
     fn from(e: AuditEntry) -> Self {
         Self {
-            when: crate::platform::i18n::local_time(e.occurred_at, "%d/%m/%Y %H:%M:%S"),
+            when: crate::platform::i18n::current().local_timestamp(e.occurred_at),
             actor: e.actor_user_id.map_or_else(|| "—".to_owned(), |id| format!("#{id}")),
             action: e.action,
             entity: match (e.entity_type, e.entity_id) {

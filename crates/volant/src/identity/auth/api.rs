@@ -9,14 +9,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::CurrentUser;
+use super::service::{self, Channel};
 use super::tokens::{self, CreatedToken, NewToken, TokenInfo};
 use crate::identity::audit::{self, Action, Actor};
-use crate::identity::users::service::{self as users, AuthUser};
+use crate::identity::users::service::AuthUser;
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, Id};
 use crate::platform::i18n::Msg;
-use crate::platform::ratelimit::client_ip;
 use crate::platform::validate::Validator;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -63,17 +63,7 @@ async fn login(
     let (Some(email), Some(password)) = (email, password) else {
         return Err(AppError::validation("email", Msg::new("field.required")));
     };
-    state.limits.check_login(&client_ip(&extensions), &email).await?;
-    let Some(user) = users::authenticate(&state.db, &email, &password).await? else {
-        tracing::info!("failed login");
-        state.limits.login_failed(&client_ip(&extensions), &email).await;
-        let account = users::account_of(&state.db, &email).await?;
-        audit::record_access(&state.db, Action::LoginFailed, account, &headers, &extensions, None).await?;
-        return Err(AppError::InvalidCredentials);
-    };
-    let issued = super::issue(&state.db, &state.signing_key, &user, "api").await?;
-    audit::record_access(&state.db, Action::Login, Some((user.org, user.id)), &headers, &extensions, None).await?;
-    tracing::info!(user_id = user.id, "login");
+    let issued = service::sign_in(&state, Channel::Api, &email, &password, &headers, &extensions).await?;
     Ok(Json(TokenResponse { access_token: issued.token, token_type: "bearer".into(), expires_in: issued.expires_in }))
 }
 

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod landing;
+pub mod service;
 pub mod session_entity;
 pub mod tokens;
 pub mod web_pages;

@@ -12,8 +12,10 @@ use axum::routing::{MethodRouter, get};
 use serde::Deserialize;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use super::{CurrentUser, SESSION_COOKIE, WEB_SESSION_TTL};
+use super::service::{self, Channel};
+use super::{CurrentUser, IssuedToken, SESSION_COOKIE, WEB_SESSION_TTL};
 use crate::identity::audit::{self, Action};
+use crate::identity::navigation::MenuEntry;
 use crate::identity::roles::{Permission, Role};
 use crate::identity::users::service::{self as users, NewUser};
 use crate::platform::AppState;
@@ -21,9 +23,8 @@ use crate::platform::db;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{ApiQuery, FormBody};
 use crate::platform::i18n;
-use crate::platform::ratelimit::client_ip;
 use crate::platform::web::{
-    FormErrors, PageCtx, SignedIn, WebError, WebResult, cookie_header, is_https, redirect_with_flash, safe_redirect,
+    FormErrors, OrgContext, PageCtx, WebError, WebResult, cookie_header, is_https, redirect_with_flash, safe_redirect,
     safe_redirect_target, see_other, unprocessable,
 };
 
@@ -87,14 +88,20 @@ pub fn secret_link_pages(routes: Routes) -> Vec<Page> {
     pages(Access::Public, routes.into_iter().map(|(path, handlers)| (path, handlers.route_layer(no_store.clone()))))
 }
 
-/// The router of declared pages, each behind the guard its access names.
-pub fn mount(state: &AppState, pages: Vec<Page>) -> Router<AppState> {
+/// Every domain's navigation entries, shared by the guards.
+type Menu = std::sync::Arc<[MenuEntry]>;
+
+/// The router of declared pages, each behind the guard its access names; the
+/// guard gives guarded pages the navigation `menu` allows the signed-in person.
+pub fn mount(state: &AppState, pages: Vec<Page>, menu: Vec<MenuEntry>) -> Router<AppState> {
+    let menu: Menu = menu.into();
     pages.into_iter().fold(Router::new(), |router, page| {
         let handlers = match page.access {
             Access::Public => page.handlers,
-            Access::Guarded { read, write } => page
-                .handlers
-                .route_layer(axum::middleware::from_fn_with_state((state.clone(), (read, write)), require_page_access)),
+            Access::Guarded { read, write } => page.handlers.route_layer(axum::middleware::from_fn_with_state(
+                (state.clone(), menu.clone(), (read, write)),
+                require_page_access,
+            )),
         };
         router.route(page.path, handlers)
     })
@@ -147,29 +154,19 @@ async fn login(
     FormBody(form): FormBody<LoginForm>,
 ) -> WebResult<Response> {
     let next = safe_next(Some(&form.next));
-    if let Err(err) = state.limits.check_login(&client_ip(&extensions), &form.email).await {
-        let status = err.status();
-        let retry = if let AppError::TooManyRequests { retry_after_secs } = &err { *retry_after_secs } else { 60 };
-        let error = Some(err.detail(i18n::current()));
-        let page = LoginPage { page, email: form.email, next, error };
-        return Ok((status, [(header::RETRY_AFTER, retry.to_string())], page).into_response());
-    }
-    match users::authenticate(&state.db, &form.email, &form.password).await? {
-        Some(user) => {
-            tracing::info!(user_id = user.id, "web login");
-            audit::record_access(&state.db, Action::Login, Some((user.org, user.id)), &headers, &extensions, None)
-                .await?;
-            start_session(&state, &extensions, &user, &next).await
+    match service::sign_in(&state, Channel::Web, &form.email, &form.password, &headers, &extensions).await {
+        Ok(issued) => Ok(session_response(&extensions, &issued, &next)),
+        Err(err @ AppError::TooManyRequests { retry_after_secs }) => {
+            let error = Some(err.detail(i18n::current()));
+            let page = LoginPage { page, email: form.email, next, error };
+            Ok((err.status(), [(header::RETRY_AFTER, retry_after_secs.to_string())], page).into_response())
         }
-        None => {
-            tracing::info!("failed web login");
-            state.limits.login_failed(&client_ip(&extensions), &form.email).await;
-            let account = users::account_of(&state.db, &form.email).await?;
-            audit::record_access(&state.db, Action::LoginFailed, account, &headers, &extensions, None).await?;
-            let error = Some(AppError::InvalidCredentials.detail(i18n::current()));
+        Err(err @ AppError::InvalidCredentials) => {
+            let error = Some(err.detail(i18n::current()));
             let page = LoginPage { page, email: form.email, next, error };
             Ok((StatusCode::UNAUTHORIZED, page).into_response())
         }
+        Err(err) => Err(err.into()),
     }
 }
 
@@ -179,13 +176,18 @@ async fn start_session(
     user: &users::AuthUser,
     next: &str,
 ) -> WebResult<Response> {
-    let issued = super::issue(&state.db, &state.signing_key, user, "web").await?;
+    let issued = super::issue(&state.db, &state.signing_key, user, Channel::Web.kind()).await?;
+    Ok(session_response(extensions, &issued, next))
+}
+
+/// A redirect to `next` that sets the session cookie of `issued`.
+fn session_response(extensions: &axum::http::Extensions, issued: &IssuedToken, next: &str) -> Response {
     let max_age = cookie::time::Duration::seconds(WEB_SESSION_TTL.num_seconds());
     let mut response = safe_redirect(next);
     if let Some(value) = cookie_header(SESSION_COOKIE, &issued.token, Some(max_age), is_https(extensions)) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
-    Ok(response)
+    response
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap, request: Request) -> WebResult<Response> {
@@ -279,7 +281,7 @@ async fn setup(
 /// The guard of a page: no session → the login page (then back); a role without
 /// `read` (safe methods) or `write` (the others) → a 403 page.
 async fn require_page_access(
-    State((state, (read, write))): State<(AppState, (Permission, Permission))>,
+    State((state, menu, (read, write))): State<(AppState, Menu, (Permission, Permission))>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -298,30 +300,19 @@ async fn require_page_access(
         crate::identity::record_denial(&state, &current, &parts).await;
         return WebError(err).into_response();
     }
-    let can_audit = crate::identity::roles::any_allows(&current.user.roles, Permission::AuditRead);
-    let can_manage_users = crate::identity::roles::any_allows(&current.user.roles, Permission::UsersManage);
-    let roles = &current.user.roles;
-    parts.extensions.insert(SignedIn {
-        display_name: current.user.display_name.clone(),
-        can_audit,
-        can_manage_users,
-        can_see_workshop: crate::identity::roles::any_allows(roles, Permission::WorkshopRead),
-        can_edit_workshop: crate::identity::roles::any_allows(roles, Permission::WorkshopWrite),
-        can_record_interventions: crate::identity::roles::any_allows(roles, Permission::InterventionsRecord),
-        can_see_fleet: crate::identity::roles::any_allows(roles, Permission::FleetRead),
-        can_see_planning: crate::identity::roles::any_allows(roles, Permission::Teaching),
-        can_see_school: crate::identity::roles::any_allows(roles, Permission::SchoolRead),
-        can_edit_school: crate::identity::roles::any_allows(roles, Permission::SchoolWrite),
-        can_use_portal: current.user.has_role(crate::identity::roles::Role::Candidate),
-        can_record_consents: crate::identity::roles::any_allows(roles, Permission::ContactConsents),
-        can_operate: crate::identity::roles::any_allows(roles, Permission::Operations),
-        can_see_status: current.user.may(Permission::Platform),
-    });
+    parts.extensions.insert(crate::identity::navigation::signed_in(&current.user, &menu));
     // Pages speak the organization's language and show its local time.
-    let (locale, zone) = match crate::identity::organizations::service::get(&state.db, current.user.org).await {
-        Ok(org) => (org.locale, org.time_zone.parse::<chrono_tz::Tz>().unwrap_or(chrono_tz::UTC)),
+    let org = match crate::identity::organizations::service::get(&state.db, current.user.org).await {
+        Ok(org) => OrgContext {
+            locale: org.locale,
+            zone: org.time_zone.parse::<chrono_tz::Tz>().unwrap_or(chrono_tz::UTC),
+            currency: org.currency,
+            vat_rates: org.vat_rates,
+        },
         Err(err) => return WebError(err).into_response(),
     };
+    let (locale, zone) = (org.locale, org.zone);
+    parts.extensions.insert(org);
     i18n::scope(locale, i18n::scope_zone(zone, next.run(Request::from_parts(parts, body)))).await
 }
 

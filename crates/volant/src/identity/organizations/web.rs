@@ -15,7 +15,7 @@ use crate::platform::AppState;
 use crate::platform::http::extract::FormBody;
 use crate::platform::i18n;
 use crate::platform::money::Currency;
-use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
+use crate::platform::web::{FormErrors, PageCtx, SelectOption, WebResult, form_flow, options, redirect_with_flash};
 
 pub fn routes() -> Routes {
     vec![("/admin/organization", get(show).post(save))]
@@ -32,35 +32,21 @@ struct SettingsForm {
     time_zone: String,
 }
 
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-    pub selected: bool,
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "identity/organization.html")]
 struct SettingsPage {
     page: PageCtx,
     form: SettingsForm,
-    currencies: Vec<Choice>,
-    locales: Vec<Choice>,
+    currencies: Vec<SelectOption>,
+    locales: Vec<SelectOption>,
     errors: FormErrors,
 }
 
 fn settings_page(page: PageCtx, form: SettingsForm, errors: FormErrors) -> SettingsPage {
-    let currencies = Currency::ALL
-        .into_iter()
-        .map(|c| Choice {
-            value: c.code().to_owned(),
-            label: format!("{c} ({} déc.)", c.decimals()),
-            selected: c.code() == form.currency,
-        })
-        .collect();
-    let locales = [("fr", "Français"), ("en", "English")]
-        .into_iter()
-        .map(|(v, l)| Choice { value: v.to_owned(), label: l.to_owned(), selected: v == form.locale })
-        .collect();
+    let currencies = Currency::ALL.into_iter().map(|c| (c.code().to_owned(), format!("{c} ({} déc.)", c.decimals())));
+    let currencies = options(None, &form.currency, currencies);
+    let locales = [("fr", "Français"), ("en", "English")].map(|(v, l)| (v.to_owned(), l.to_owned()));
+    let locales = options(None, &form.locale, locales);
     SettingsPage { page, form, currencies, locales, errors }
 }
 
@@ -93,8 +79,7 @@ async fn save(
         locale: Some(form.locale.clone()),
         time_zone: Some(form.time_zone.clone()),
     };
-    match service::update(&state.db, &actor, patch).await {
-        Ok(_) => Ok(redirect_with_flash("/admin/organization", "success", i18n::current().text("organization.saved"))),
-        Err(err) => Ok(unprocessable(settings_page(page, form, FormErrors::from_app_error(err)?))),
-    }
+    let result = service::update(&state.db, &actor, patch).await;
+    let done = |_| redirect_with_flash("/admin/organization", "success", i18n::current().text("organization.saved"));
+    form_flow(result, done, async |errors| Ok(settings_page(page, form, errors))).await
 }

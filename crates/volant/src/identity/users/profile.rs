@@ -16,7 +16,7 @@ use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n::{self, Msg};
-use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
+use crate::platform::web::{FormErrors, PageCtx, WebResult, form_flow, redirect_with_flash, unprocessable};
 
 pub fn routes() -> Routes {
     vec![
@@ -38,7 +38,7 @@ pub struct TokenRow {
 
 impl From<TokenInfo> for TokenRow {
     fn from(t: TokenInfo) -> Self {
-        let day = |d: chrono::DateTime<chrono::Utc>| crate::platform::i18n::local_time(d, "%d/%m/%Y");
+        let day = crate::platform::i18n::local_date;
         Self {
             id: t.id,
             name: t.name,
@@ -104,16 +104,15 @@ async fn create_token(
     let days = form.expires_in_days.trim();
     let expires_in_days = if days.is_empty() { None } else { Some(days.parse::<i64>().unwrap_or(0)) };
     let new = NewToken { name: Some(form.name), expires_in_days };
-    match tokens::create(&state.db, &actor, &current.session_id, &new).await {
-        // Shown in this answer only: never in a redirect, a cookie or a URL.
-        Ok(created) => {
-            Ok(profile_page(&state, page, &current, FormErrors::default(), Some(created.token)).await?.into_response())
-        }
+    // Shown in this answer only: never in a redirect, a cookie or a URL.
+    let new_token = match tokens::create(&state.db, &actor, &current.session_id, &new).await {
+        Ok(created) => Some(created.token),
         Err(err) => {
             let errors = FormErrors::from_app_error(err)?;
-            Ok(unprocessable(profile_page(&state, page, &current, errors, None).await?))
+            return Ok(unprocessable(profile_page(&state, page, &current, errors, None).await?));
         }
-    }
+    };
+    Ok(profile_page(&state, page, &current, FormErrors::default(), new_token).await?.into_response())
 }
 
 async fn revoke_token(State(state): State<AppState>, actor: Actor, Id(id): Id) -> WebResult<Response> {
@@ -141,13 +140,9 @@ async fn change_password(
         errors.add("confirm_password", Msg::new("user.password_mismatch").render(i18n::current()));
         return Ok(unprocessable(profile_page(&state, page, &current, errors, None).await?));
     }
-    match service::change_password(&state.db, &actor, &current.session_id, &form.current_password, &form.new_password)
-        .await
-    {
-        Ok(()) => Ok(redirect_with_flash("/profile", "success", i18n::current().text("user.password_changed"))),
-        Err(err) => {
-            let errors = FormErrors::from_app_error(err)?;
-            Ok(unprocessable(profile_page(&state, page, &current, errors, None).await?))
-        }
-    }
+    let result =
+        service::change_password(&state.db, &actor, &current.session_id, &form.current_password, &form.new_password)
+            .await;
+    let done = |()| redirect_with_flash("/profile", "success", i18n::current().text("user.password_changed"));
+    form_flow(result, done, async |errors| profile_page(&state, page, &current, errors, None).await).await
 }

@@ -16,7 +16,7 @@ use crate::platform::AppState;
 use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n;
 use crate::platform::pagination::PageRequest;
-use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
+use crate::platform::web::{FormErrors, FormTarget, PageCtx, WebResult, form_flow, redirect_with_flash};
 
 pub fn routes() -> Routes {
     vec![
@@ -73,7 +73,7 @@ async fn index(State(state): State<AppState>, Tenant(org): Tenant, page: PageCtx
         .into_iter()
         .map(|user| UserRow {
             roles: user.roles.iter().map(|r| tr.text(role_key(*r))).collect::<Vec<_>>().join(", "),
-            last_login: user.last_login_at.map_or_else(|| "—".to_owned(), |t| i18n::local_time(t, "%d/%m/%Y %H:%M")),
+            last_login: user.last_login_at.map_or_else(|| "—".to_owned(), i18n::local_date_time),
             user,
         })
         .collect();
@@ -111,8 +111,7 @@ impl UserForm {
 #[template(path = "identity/user_form.html")]
 struct FormPage {
     page: PageCtx,
-    heading: String,
-    action: String,
+    target: FormTarget,
     creating: bool,
     email: String,
     display_name: String,
@@ -121,18 +120,33 @@ struct FormPage {
     errors: FormErrors,
 }
 
-async fn new_form(page: PageCtx) -> FormPage {
-    FormPage {
-        heading: page.tr.t("users.new").to_owned(),
-        page,
-        action: "/admin/users".into(),
-        creating: true,
-        email: String::new(),
-        display_name: String::new(),
-        active: true,
-        roles: role_choices(&[]),
-        errors: FormErrors::default(),
+impl FormPage {
+    fn creating(page: PageCtx, form: UserForm, errors: FormErrors) -> Self {
+        let target = FormTarget::creating(page.tr.t("users.new").to_owned(), "/admin/users");
+        let roles = role_choices(&form.roles);
+        Self {
+            page,
+            target,
+            creating: true,
+            email: form.email,
+            display_name: form.display_name,
+            active: true,
+            roles,
+            errors,
+        }
     }
+
+    /// The form of user `id`, called `name`, whose e-mail (which cannot change) is `email`.
+    fn editing(page: PageCtx, id: i64, name: &str, email: String, form: UserForm, errors: FormErrors) -> Self {
+        let heading = page.tr.f("users.edit", "name", name);
+        let target = FormTarget::new(heading, format!("/admin/users/{id}"), "/admin/users");
+        let (display_name, active, roles) = (form.display_name, form.active, role_choices(&form.roles));
+        Self { page, target, creating: false, email, display_name, active, roles, errors }
+    }
+}
+
+async fn new_form(page: PageCtx) -> FormPage {
+    FormPage::creating(page, UserForm::default(), FormErrors::default())
 }
 
 async fn create(
@@ -148,26 +162,12 @@ async fn create(
         password: form.password.clone(),
         roles: form.roles.clone(),
     };
-    match service::create_audited(&state.db, &actor, new).await {
-        Ok(user) => {
-            let message = i18n::current().format("users.created", &[("name", &user.display_name)]);
-            Ok(redirect_with_flash("/admin/users", "success", &message))
-        }
-        Err(err) => {
-            let errors = FormErrors::from_app_error(err)?;
-            Ok(unprocessable(FormPage {
-                heading: page.tr.t("users.new").to_owned(),
-                page,
-                action: "/admin/users".into(),
-                creating: true,
-                email: form.email,
-                display_name: form.display_name,
-                active: true,
-                roles: role_choices(&form.roles),
-                errors,
-            }))
-        }
-    }
+    let result = service::create_audited(&state.db, &actor, new).await;
+    let done = |user: UserView| {
+        let message = i18n::current().format("users.created", &[("name", &user.display_name)]);
+        redirect_with_flash("/admin/users", "success", &message)
+    };
+    form_flow(result, done, async |errors| Ok(FormPage::creating(page, form, errors))).await
 }
 
 async fn edit_form(
@@ -177,17 +177,13 @@ async fn edit_form(
     Id(id): Id,
 ) -> WebResult<FormPage> {
     let user = service::get(&state.db, org, id).await?;
-    Ok(FormPage {
-        heading: page.tr.f("users.edit", "name", &user.display_name),
-        page,
-        action: format!("/admin/users/{id}"),
-        creating: false,
-        email: user.email,
-        display_name: user.display_name,
+    let form = UserForm {
+        display_name: user.display_name.clone(),
         active: user.active,
-        roles: role_choices(&user.roles),
-        errors: FormErrors::default(),
-    })
+        roles: user.roles,
+        ..Default::default()
+    };
+    Ok(FormPage::editing(page, id, &user.display_name, user.email, form, FormErrors::default()))
 }
 
 async fn update(
@@ -203,25 +199,14 @@ async fn update(
         roles: Some(form.roles.clone()),
         active: Some(form.active),
     };
-    match service::update(&state.db, &actor, id, patch).await {
-        Ok(user) => {
-            let message = i18n::current().format("users.updated", &[("name", &user.display_name)]);
-            Ok(redirect_with_flash("/admin/users", "success", &message))
-        }
-        Err(err) => {
-            let errors = FormErrors::from_app_error(err)?;
-            let current = service::get(&state.db, actor.org, id).await?;
-            Ok(unprocessable(FormPage {
-                heading: page.tr.f("users.edit", "name", &current.display_name),
-                page,
-                action: format!("/admin/users/{id}"),
-                creating: false,
-                email: current.email,
-                display_name: form.display_name,
-                active: form.active,
-                roles: role_choices(&form.roles),
-                errors,
-            }))
-        }
-    }
+    let result = service::update(&state.db, &actor, id, patch).await;
+    let done = |user: UserView| {
+        let message = i18n::current().format("users.updated", &[("name", &user.display_name)]);
+        redirect_with_flash("/admin/users", "success", &message)
+    };
+    form_flow(result, done, async |errors| {
+        let current = service::get(&state.db, actor.org, id).await?;
+        Ok(FormPage::editing(page, id, &current.display_name, current.email, form, errors))
+    })
+    .await
 }

@@ -3,23 +3,27 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{OriginalUri, State};
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::service::{self, Client, ClientInput, ClientKind};
 use crate::fleet::vehicles::service as vehicles;
-use crate::fleet::vehicles::web::VehicleRow;
+use crate::fleet::vehicles::view::VehicleRow;
 use crate::identity::Tenant;
 use crate::identity::audit::Actor;
 use crate::identity::auth::web_pages::Routes;
+use crate::identity::roles::Permission;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
-use crate::platform::http::extract::{ApiQuery, FormBody, Id, IdPair};
+use crate::platform::http::extract::{FormBody, Id, IdPair};
 use crate::platform::i18n::{self, Msg};
-use crate::platform::pagination::{PageRequest, query_without_cursor, with_cursor};
-use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
+use crate::platform::pagination::PageRequest;
+use crate::platform::web::{
+    FormErrors, FormTarget, Listing, PageCtx, WebResult, form_flow, fragment_or_page, redirect_with_flash,
+    refusal_to_flash, unprocessable,
+};
 use crate::workshop::history::service as history;
 use crate::workshop::maintenance::web::{AlertRow, InterventionRow, client_alerts, intervention_rows};
 use crate::workshop::quotes::service::{self as quotes, QuoteFilter};
@@ -78,29 +82,24 @@ struct ListPage {
     next_url: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct ListQuery {
-    q: Option<String>,
-    cursor: Option<String>,
-}
-
 async fn index(
     State(state): State<AppState>,
     Tenant(org): Tenant,
     page: PageCtx,
-    ApiQuery(query): ApiQuery<ListQuery>,
-    OriginalUri(uri): OriginalUri,
+    listing: Listing,
 ) -> WebResult<Response> {
-    let request = PageRequest::parse(None, query.cursor.as_deref())?;
-    let q = query.q.unwrap_or_default();
-    let found = service::list(&state.db, org, Some(&q), request).await?;
-    let next_url = found.next_cursor.as_deref().map(|c| with_cursor(&uri, c));
+    let q = listing.q.clone();
+    let found = service::list(&state.db, org, Some(&q), listing.request).await?;
+    let next_url = listing.next_url(found.next_cursor.as_deref());
     let clients = found.items.iter().map(ClientRow::from).collect();
-    if page.htmx {
-        return Ok(Results { page, q, clients, next_url }.into_response());
-    }
-    let export_query = query_without_cursor(&uri);
-    Ok(ListPage { page, export_query, q, clients, next_url }.into_response())
+    let results = Results { page, q, clients, next_url };
+    Ok(fragment_or_page(results.page.htmx, results, |r| ListPage {
+        export_query: listing.query_without_cursor(),
+        page: r.page,
+        q: r.q,
+        clients: r.clients,
+        next_url: r.next_url,
+    }))
 }
 
 /// An ownership as the client page shows it.
@@ -222,23 +221,25 @@ impl ClientForm {
 #[template(path = "workshop/clients/form.html")]
 struct FormPage {
     page: PageCtx,
-    heading: String,
-    action: String,
-    cancel_url: String,
+    target: FormTarget,
     form: ClientForm,
     errors: FormErrors,
 }
 
-async fn new_form(page: PageCtx) -> FormPage {
-    let heading = page.tr.t("clients.new").to_owned();
-    FormPage {
-        page,
-        heading,
-        action: "/clients".into(),
-        cancel_url: "/clients".into(),
-        form: ClientForm::default(),
-        errors: FormErrors::default(),
+impl FormPage {
+    fn creating(page: PageCtx, form: ClientForm, errors: FormErrors) -> Self {
+        let target = FormTarget::creating(page.tr.t("clients.new").to_owned(), "/clients");
+        Self { page, target, form, errors }
     }
+
+    fn editing(page: PageCtx, id: i64, name: &str, form: ClientForm, errors: FormErrors) -> Self {
+        let target = FormTarget::editing(page.tr.f("clients.edit", "name", name), "/clients", id);
+        Self { page, target, form, errors }
+    }
+}
+
+async fn new_form(page: PageCtx) -> FormPage {
+    FormPage::creating(page, ClientForm::default(), FormErrors::default())
 }
 
 async fn create(
@@ -247,24 +248,12 @@ async fn create(
     page: PageCtx,
     FormBody(form): FormBody<ClientForm>,
 ) -> WebResult<Response> {
-    match service::create(&state.db, &actor, &form.to_input()).await {
-        Ok(client) => {
-            let message = i18n::current().format("clients.created", &[("name", client.display_name())]);
-            Ok(redirect_with_flash(&format!("/clients/{}", client.id), "success", &message))
-        }
-        Err(err) => {
-            let errors = FormErrors::from_app_error(err)?;
-            let heading = page.tr.t("clients.new").to_owned();
-            Ok(unprocessable(FormPage {
-                page,
-                heading,
-                action: "/clients".into(),
-                cancel_url: "/clients".into(),
-                form,
-                errors,
-            }))
-        }
-    }
+    let result = service::create(&state.db, &actor, &form.to_input()).await;
+    let done = |client: Client| {
+        let message = i18n::current().format("clients.created", &[("name", client.display_name())]);
+        redirect_with_flash(&format!("/clients/{}", client.id), "success", &message)
+    };
+    form_flow(result, done, async |errors| Ok(FormPage::creating(page, form, errors))).await
 }
 
 async fn edit_form(
@@ -274,15 +263,7 @@ async fn edit_form(
     Id(id): Id,
 ) -> WebResult<FormPage> {
     let client = service::get(&state.db, org, id).await?;
-    let heading = page.tr.f("clients.edit", "name", client.display_name());
-    Ok(FormPage {
-        page,
-        heading,
-        action: format!("/clients/{id}/edit"),
-        cancel_url: format!("/clients/{id}"),
-        form: ClientForm::from_client(&client),
-        errors: FormErrors::default(),
-    })
+    Ok(FormPage::editing(page, id, client.display_name(), ClientForm::from_client(&client), FormErrors::default()))
 }
 
 async fn update(
@@ -292,24 +273,16 @@ async fn update(
     Id(id): Id,
     FormBody(form): FormBody<ClientForm>,
 ) -> WebResult<Response> {
-    match service::replace(&state.db, &actor, id, &form.to_input()).await {
-        Ok(client) => {
-            let message = i18n::current().format("clients.updated", &[("name", client.display_name())]);
-            Ok(redirect_with_flash(&format!("/clients/{id}"), "success", &message))
-        }
-        Err(err) => {
-            let errors = FormErrors::from_app_error(err)?;
-            let heading = page.tr.f("clients.edit", "name", &form.name);
-            Ok(unprocessable(FormPage {
-                page,
-                heading,
-                action: format!("/clients/{id}/edit"),
-                cancel_url: format!("/clients/{id}"),
-                form,
-                errors,
-            }))
-        }
-    }
+    let result = service::replace(&state.db, &actor, id, &form.to_input()).await;
+    let done = |client: Client| {
+        let message = i18n::current().format("clients.updated", &[("name", client.display_name())]);
+        redirect_with_flash(&format!("/clients/{id}"), "success", &message)
+    };
+    form_flow(result, done, async |errors| {
+        let name = form.name.clone();
+        Ok(FormPage::editing(page, id, &name, form, errors))
+    })
+    .await
 }
 
 #[derive(Template, WebTemplate)]
@@ -335,10 +308,7 @@ async fn delete(State(state): State<AppState>, Tenant(org): Tenant, actor: Actor
             let message = i18n::current().format("clients.deleted", &[("name", client.display_name())]);
             Ok(redirect_with_flash("/clients", "success", &message))
         }
-        Err(err @ AppError::Conflict { .. }) => {
-            Ok(redirect_with_flash(&format!("/clients/{id}"), "error", &err.detail(i18n::current())))
-        }
-        Err(err) => Err(err.into()),
+        Err(err) => refusal_to_flash(&format!("/clients/{id}"), err),
     }
 }
 

@@ -10,14 +10,13 @@ use chrono::Utc;
 use super::api::DashboardQuery;
 use super::service::{self, Dashboard};
 use crate::fleet::garages::service as garages;
-use crate::fleet::vehicles::web::{SelectOption, group_thousands};
 use crate::identity::Tenant;
 use crate::identity::auth::web_pages::Routes;
 use crate::platform::AppState;
 use crate::platform::charts;
 use crate::platform::http::extract::ApiQuery;
-use crate::platform::money::format_decimal;
-use crate::platform::web::{PageCtx, WebResult};
+use crate::platform::money::{format_decimal, group_thousands};
+use crate::platform::web::{PageCtx, SelectOption, WebResult, id_options};
 
 pub fn routes() -> Routes {
     vec![("/dashboard", get(page))]
@@ -52,16 +51,8 @@ async fn page(
     let (period, garage_id) = query.period(today)?;
     let d = service::compute(&state.db, org, period, garage_id, today).await?;
     let tr = page.tr;
-    let selected = garage_id.map(|id| id.to_string()).unwrap_or_default();
-    let mut garages = vec![SelectOption {
-        value: String::new(),
-        label: tr.t("dashboard.all_garages").to_owned(),
-        selected: selected.is_empty(),
-    }];
-    garages.extend(garages::choices(&state.db, org).await?.into_iter().map(|(id, name)| {
-        let value = id.to_string();
-        SelectOption { selected: value == selected, value, label: name }
-    }));
+    let choices = garages::choices(&state.db, org).await?;
+    let garages = id_options(Some(tr.t("dashboard.all_garages")), garage_id, choices);
     let biggest: Vec<_> = d.vehicles_per_garage.iter().take(15).collect();
     let garage_chart = charts::bars(
         tr.t("dashboard.vehicles_per_garage"),

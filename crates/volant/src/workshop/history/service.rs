@@ -179,7 +179,7 @@ async fn check_reading(
         if read_on < last.read_on {
             return Err(AppError::validation(
                 field,
-                Msg::new("history.reading_before_last").arg("date", last.read_on.format("%d/%m/%Y")),
+                Msg::new("history.reading_before_last").arg("date", crate::platform::i18n::date(last.read_on)),
             ));
         }
         if km < last.mileage_km && !is_correction {
@@ -188,7 +188,7 @@ async fn check_reading(
                 "mileage_lower_than_last",
                 Msg::new("history.mileage_lower")
                     .arg("km", last.mileage_km)
-                    .arg("date", last.read_on.format("%d/%m/%Y")),
+                    .arg("date", crate::platform::i18n::date(last.read_on)),
             ));
         }
     }

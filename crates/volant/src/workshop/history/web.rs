@@ -14,13 +14,16 @@ use crate::identity::Tenant;
 use crate::identity::audit::Actor;
 use crate::identity::auth::web_pages::Routes;
 use crate::platform::AppState;
-use crate::platform::error::{AppError, AppResult};
+use crate::platform::error::AppResult;
 use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n::{self, Msg};
 use crate::platform::tenant::OrgId;
-use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
+use crate::platform::web::{
+    FormErrors, PageCtx, WebResult, redirect_with_flash, refusal_to_flash, respond, submit, unprocessable,
+};
 use crate::workshop::maintenance::service as maintenance;
-use crate::workshop::quotes::web::{LineForm, LineRow, default_vat};
+use crate::workshop::maintenance::web::vehicle_page_for;
+use crate::workshop::quotes::web::{LineForm, LineRow};
 
 pub fn routes() -> Routes {
     vec![
@@ -102,8 +105,7 @@ async fn form_page(
         .filter(|r| r.active)
         .map(|r| ServiceChoice { checked: form.services.contains(&r.kind), kind: r.kind, name: r.name })
         .collect();
-    let vat = default_vat(&state.db, org).await?;
-    let rows = LineForm::editor_rows(&form.lines, &vat, &errors, page.tr);
+    let rows = LineForm::editor_rows(&form.lines, &page.default_vat(), &errors, page.tr);
     Ok(FormPage { page, vehicle, form, services, rows, errors })
 }
 
@@ -187,28 +189,17 @@ async fn record_reading(
     Id(id): Id,
     FormBody(form): FormBody<ReadingForm>,
 ) -> WebResult<Response> {
-    let locale = i18n::current();
-    let mut errors = FormErrors::default();
-    let km = form.mileage_km.trim().replace([' ', '\u{202f}'], "").parse::<i64>().ok();
     let read_on = NaiveDate::parse_from_str(form.read_on.trim(), "%Y-%m-%d").ok();
-    if km.is_none() {
-        errors.add("mileage_km", Msg::new("field.not_a_number").render(locale));
-    }
-    if errors.is_empty() {
-        let input = ReadingInput { read_on, mileage_km: km, is_correction: form.is_correction.is_some() };
-        match service::record_reading(&state.db, &actor, id, &input).await {
-            Ok(_) => {
-                return Ok(redirect_with_flash(
-                    &format!("/vehicles/{id}/maintenance"),
-                    "success",
-                    locale.text("history.reading_recorded"),
-                ));
-            }
-            Err(err) => errors = FormErrors::from_app_error(err)?,
-        }
-    }
-    let page = crate::workshop::maintenance::web::vehicle_page_for(&state, org, page, id, errors).await?;
-    Ok(unprocessable(page))
+    let parsed = match form.mileage_km.trim().replace([' ', '\u{202f}'], "").parse::<i64>() {
+        Ok(km) => Ok(ReadingInput { read_on, mileage_km: Some(km), is_correction: form.is_correction.is_some() }),
+        Err(_) => Err(FormErrors::one("mileage_km", &Msg::new("field.not_a_number"))),
+    };
+    let submitted = submit(parsed, async |input| service::record_reading(&state.db, &actor, id, &input).await).await?;
+    let done = |_| {
+        let message = i18n::current().text("history.reading_recorded");
+        redirect_with_flash(&format!("/vehicles/{id}/maintenance"), "success", message)
+    };
+    respond(submitted, done, async |errors| vehicle_page_for(&state, org, page, id, errors).await).await
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -237,15 +228,6 @@ async fn from_quote(
             let message = i18n::current().text("history.recorded").to_owned();
             Ok(redirect_with_flash(&format!("/vehicles/{}/maintenance", done.vehicle_id), "success", &message))
         }
-        Err(err @ (AppError::Conflict { .. } | AppError::Validation(_))) => {
-            let message = match &err {
-                AppError::Validation(errors) => {
-                    errors.iter().map(|e| e.message.render(i18n::current())).collect::<Vec<_>>().join(" ")
-                }
-                other => other.detail(i18n::current()),
-            };
-            Ok(redirect_with_flash(&format!("/quotes/{id}"), "error", &message))
-        }
-        Err(err) => Err(err.into()),
+        Err(err) => refusal_to_flash(&format!("/quotes/{id}"), err),
     }
 }

@@ -585,9 +585,7 @@ async fn notify_owners(
             .iter()
             .map(|a| {
                 let when = match (a.due_on, a.due_km) {
-                    (Some(on), _) => {
-                        locale.format("alert.email_due_on", &[("date", &on.format("%d/%m/%Y").to_string())])
-                    }
+                    (Some(on), _) => locale.format("alert.email_due_on", &[("date", &locale.date(on))]),
                     (None, Some(km)) => locale.format("alert.email_due_km", &[("km", &km.to_string())]),
                     (None, None) => String::new(),
                 };

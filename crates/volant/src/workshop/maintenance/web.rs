@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{OriginalUri, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{NaiveDate, Utc};
@@ -16,17 +16,20 @@ use super::rules::{Rule, Urgency};
 use super::service::{self, AlertAction, AlertStatus};
 use crate::fleet::garages::service as garages;
 use crate::fleet::vehicles::service as vehicles;
-use crate::fleet::vehicles::web::{SelectOption, group_thousands};
 use crate::identity::Tenant;
 use crate::identity::audit::Actor;
 use crate::identity::auth::web_pages::Routes;
+use crate::identity::roles::Permission;
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
 use crate::platform::i18n::{self, Tr};
-use crate::platform::pagination::{PageRequest, with_cursor};
+use crate::platform::money::group_thousands;
+use crate::platform::pagination::PageRequest;
 use crate::platform::tenant::OrgId;
-use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash};
+use crate::platform::web::{
+    FormErrors, Listing, PageCtx, SelectOption, WebResult, options, redirect_with_flash, refusal_to_flash,
+};
 use crate::workshop::history::service::{self as history, ServiceInfo};
 use crate::workshop::maintenance::api::AlertsQuery;
 
@@ -48,7 +51,7 @@ fn kind_names(rules: &[Rule]) -> HashMap<String, String> {
 }
 
 fn date(d: Option<NaiveDate>) -> String {
-    d.map(|d| d.format("%d/%m/%Y").to_string()).unwrap_or_default()
+    d.map(i18n::date).unwrap_or_default()
 }
 
 fn km(k: Option<i64>) -> String {
@@ -115,58 +118,51 @@ struct AlertsPage {
     export_query: String,
 }
 
-fn options(all_label: &str, selected: &str, values: impl IntoIterator<Item = (String, String)>) -> Vec<SelectOption> {
-    std::iter::once(SelectOption { value: String::new(), label: all_label.to_owned(), selected: selected.is_empty() })
-        .chain(values.into_iter().map(|(value, label)| SelectOption { selected: value == selected, value, label }))
-        .collect()
-}
-
 async fn index(
     State(state): State<AppState>,
     Tenant(org): Tenant,
     page: PageCtx,
     ApiQuery(query): ApiQuery<AlertsQuery>,
-    OriginalUri(uri): OriginalUri,
+    listing: Listing,
 ) -> WebResult<AlertsPage> {
-    let request = PageRequest::parse(None, query.cursor.as_deref())?;
     let filter = query.filter()?;
     let today = Utc::now().date_naive();
-    let found = service::list(&state.db, org, &filter, request, today).await?;
-    let next_url = found.next_cursor.as_deref().map(|c| with_cursor(&uri, c));
+    let found = service::list(&state.db, org, &filter, listing.request, today).await?;
+    let next_url = listing.next_url(found.next_cursor.as_deref());
     let alerts = alert_rows(&state, org, found.items, page.tr).await?;
     let rules = service::organization_rules(&state.db, org).await?;
     let all = page.tr.t("alerts.all").to_owned();
     let kind = query.kind.clone().unwrap_or_default();
-    let kinds = options(&all, &kind, rules.into_iter().map(|r| (r.kind, r.name)));
+    let kinds = options(Some(&all), &kind, rules.into_iter().map(|r| (r.kind, r.name)));
     let garage = query.garage_id.clone().unwrap_or_default();
     let garages = options(
-        &all,
+        Some(&all),
         &garage,
         garages::choices(&state.db, org).await?.into_iter().map(|(id, name)| (id.to_string(), name)),
     );
     let status = query.status.clone().unwrap_or_default();
     let statuses = options(
-        page.tr.t("alerts.not_resolved"),
+        Some(page.tr.t("alerts.not_resolved")),
         &status,
         AlertStatus::ALL.into_iter().map(|s| (s.as_str().to_owned(), page.tr.t(s.label_key()).to_owned())),
     );
     let window = query.window.clone().unwrap_or_default();
     let windows = options(
-        &all,
+        Some(&all),
         &window,
         [("overdue", "alerts.overdue"), ("upcoming", "alerts.upcoming")]
             .into_iter()
             .map(|(v, k)| (v.to_owned(), page.tr.t(k).to_owned())),
     );
     let snooze_default = today.checked_add_days(chrono::Days::new(14)).unwrap_or(today).to_string();
-    let back = uri.path_and_query().map_or("/alerts".to_owned(), |p| p.as_str().to_owned());
+    let back = listing.here();
     let filters = vec![
         ("kind", "alerts.kind", kinds),
         ("garage_id", "vehicle.garage", garages),
         ("status", "quote.status", statuses),
         ("window", "alerts.window", windows),
     ];
-    let export_query = crate::platform::pagination::query_without_cursor(&uri);
+    let export_query = listing.query_without_cursor();
     Ok(AlertsPage { page, filters, alerts, next_url, snooze_default, back, export_query })
 }
 
@@ -198,16 +194,7 @@ async fn act(
     };
     match service::act(&state.db, &actor, id, action).await {
         Ok(_) => Ok(redirect_with_flash(&back, "success", i18n::current().text("alerts.updated"))),
-        Err(err @ (AppError::Conflict { .. } | AppError::Validation(_))) => {
-            let message = match &err {
-                AppError::Validation(errors) => {
-                    errors.first().map(|e| e.message.render(i18n::current())).unwrap_or_default()
-                }
-                other => other.detail(i18n::current()),
-            };
-            Ok(redirect_with_flash(&back, "error", &message))
-        }
-        Err(err) => Err(err.into()),
+        Err(err) => refusal_to_flash(&back, err),
     }
 }
 
@@ -249,7 +236,7 @@ pub fn intervention_rows(items: Vec<history::Intervention>, names: &HashMap<Stri
     items
         .into_iter()
         .map(|i| InterventionRow {
-            performed_on: i.performed_on.format("%d/%m/%Y").to_string(),
+            performed_on: i18n::date(i.performed_on),
             mileage: km(i.mileage_km),
             technician: i.technician.clone().unwrap_or_default(),
             services: i
@@ -472,11 +459,7 @@ async fn store_rule(
             let message = i18n::current().format("maintenance.rule_saved", &[("name", &saved.name)]);
             Ok(redirect_with_flash(back, "success", &message))
         }
-        Err(AppError::Validation(errors)) => {
-            let message = errors.iter().map(|e| e.message.render(i18n::current())).collect::<Vec<_>>().join(" ");
-            Ok(redirect_with_flash(back, "error", &message))
-        }
-        Err(err) => Err(err.into()),
+        Err(err) => refusal_to_flash(back, err),
     }
 }
 

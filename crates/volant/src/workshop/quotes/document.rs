@@ -81,7 +81,7 @@ pub async fn email<C: Writer>(db: &C, actor: &Actor, id: i64, base_url: &str) ->
                     ("client", &client_name),
                     ("number", &quote.number),
                     ("total", &total),
-                    ("valid_until", &quote.valid_until.format("%d/%m/%Y").to_string()),
+                    ("valid_until", &locale.date(quote.valid_until)),
                     ("link", &share_url(base_url, &link)),
                     ("organization", &organization_name),
                 ],

@@ -71,8 +71,8 @@ fn heading(layout: &mut Layout, doc: &QuoteDocument, tr: Locale) {
     }
     layout.text(RIGHT, MARGIN + 14.0, 18.0, true, Align::Right, tr.text("pdf.title"));
     layout.text(RIGHT, MARGIN + 32.0, 11.0, true, Align::Right, quote.number.clone());
-    let issued = tr.format("pdf.issued", &[("date", &quote.issue_date.format("%d/%m/%Y").to_string())]);
-    let valid = tr.format("pdf.valid_until", &[("date", &quote.valid_until.format("%d/%m/%Y").to_string())]);
+    let issued = tr.format("pdf.issued", &[("date", &tr.date(quote.issue_date))]);
+    let valid = tr.format("pdf.valid_until", &[("date", &tr.date(quote.valid_until))]);
     layout.text(RIGHT, MARGIN + 46.0, BODY, false, Align::Right, issued);
     layout.text(RIGHT, MARGIN + 58.0, BODY, false, Align::Right, valid);
     layout.y = y.max(MARGIN + 70.0) + 16.0;

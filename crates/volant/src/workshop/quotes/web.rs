@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{OriginalUri, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use rust_decimal::Decimal;
@@ -18,19 +18,21 @@ use super::service::{
     WorkshopSettings, parse_decimal,
 };
 use crate::fleet::vehicles::service as vehicles;
-use crate::fleet::vehicles::web::SelectOption;
 use crate::identity::Tenant;
 use crate::identity::audit::Actor;
 use crate::identity::auth::web_pages::Routes;
+use crate::identity::roles::Permission;
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
 use crate::platform::i18n::{self, Msg};
 use crate::platform::money::{format_money, format_plain};
-use crate::platform::pagination::{PageRequest, query_without_cursor, with_cursor};
 use crate::platform::proxy::ClientContext;
 use crate::platform::tenant::OrgId;
-use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
+use crate::platform::web::{
+    FormErrors, FormTarget, Listing, PageCtx, SelectOption, WebResult, options, redirect_with_flash, refusal_to_flash,
+    respond, submit, unprocessable,
+};
 use crate::workshop::clients::service as clients;
 
 pub fn routes() -> Routes {
@@ -80,8 +82,8 @@ pub async fn quote_rows(db: &impl ConnectionTrait, org: OrgId, items: Vec<QuoteS
             plate: q.vehicle_id.and_then(|id| plates.get(&id).cloned()).unwrap_or_default(),
             status: q.status.as_str(),
             status_label: tr.text(q.status.label_key()).to_owned(),
-            issue_date: q.issue_date.format("%d/%m/%Y").to_string(),
-            valid_until: q.valid_until.format("%d/%m/%Y").to_string(),
+            issue_date: i18n::date(q.issue_date),
+            valid_until: i18n::date(q.valid_until),
             total_incl: q.currency.format(q.total_incl_tax),
             number: q.number,
         })
@@ -91,7 +93,6 @@ pub async fn quote_rows(db: &impl ConnectionTrait, org: OrgId, items: Vec<QuoteS
 #[derive(Debug, Default, Deserialize)]
 struct ListQuery {
     status: Option<String>,
-    cursor: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -109,24 +110,18 @@ async fn index(
     Tenant(org): Tenant,
     page: PageCtx,
     ApiQuery(query): ApiQuery<ListQuery>,
-    OriginalUri(uri): OriginalUri,
+    listing: Listing,
 ) -> WebResult<ListPage> {
-    let request = PageRequest::parse(None, query.cursor.as_deref())?;
     let status = query.status.as_deref().and_then(QuoteStatus::parse);
-    let found = service::list(&state.db, org, &QuoteFilter { status, ..Default::default() }, request).await?;
-    let next_url = found.next_cursor.as_deref().map(|c| with_cursor(&uri, c));
+    let found = service::list(&state.db, org, &QuoteFilter { status, ..Default::default() }, listing.request).await?;
+    let next_url = listing.next_url(found.next_cursor.as_deref());
     let quotes = quote_rows(&state.db, org, found.items).await?;
-    let mut statuses = vec![SelectOption {
-        value: String::new(),
-        label: page.tr.t("quotes.all").to_owned(),
-        selected: status.is_none(),
-    }];
-    statuses.extend(QuoteStatus::ALL.into_iter().map(|s| SelectOption {
-        value: s.as_str().to_owned(),
-        label: page.tr.t(s.label_key()).to_owned(),
-        selected: Some(s) == status,
-    }));
-    let export_query = query_without_cursor(&uri);
+    let statuses = options(
+        Some(page.tr.t("quotes.all")),
+        status.map_or("", QuoteStatus::as_str),
+        QuoteStatus::ALL.into_iter().map(|s| (s.as_str().to_owned(), page.tr.t(s.label_key()).to_owned())),
+    );
+    let export_query = listing.query_without_cursor();
     Ok(ListPage { page, export_query, statuses, quotes, next_url })
 }
 
@@ -188,13 +183,13 @@ impl QuoteView {
             q.totals.vat.iter().map(|v| (format!("{} %", format_plain(v.rate)), money(v.base), money(v.vat))).collect();
         Self {
             status_label: tr.text(q.status.label_key()).to_owned(),
-            issue_date: q.issue_date.format("%d/%m/%Y").to_string(),
-            valid_until: q.valid_until.format("%d/%m/%Y").to_string(),
+            issue_date: i18n::date(q.issue_date),
+            valid_until: i18n::date(q.valid_until),
             total_excl: money(q.totals.excl_tax),
             total_vat: money(q.totals.vat_total),
             total_incl: money(q.totals.incl_tax),
             original: q.original_totals.as_ref().map(|t| (money(t.excl_tax), money(t.incl_tax))),
-            decided_at: q.decided_at.map(|at| i18n::local_time(at, "%d/%m/%Y %H:%M")).unwrap_or_default(),
+            decided_at: q.decided_at.map(i18n::local_date_time).unwrap_or_default(),
             lines,
             vat,
             q,
@@ -373,12 +368,6 @@ fn editable_price(price: Decimal) -> String {
     value.to_string().replace('.', ",")
 }
 
-/// The organization's first VAT rate, as the editor pre-fills it (`20`, `5,5`).
-pub async fn default_vat(db: &impl ConnectionTrait, org: OrgId) -> AppResult<String> {
-    let organization = crate::identity::organizations::service::get(db, org).await?;
-    Ok(organization.vat_rates.first().cloned().unwrap_or_else(|| "20".to_owned()).replace('.', ","))
-}
-
 /// The editor as typed: the header fields and the lines, in the order of the page.
 #[derive(Debug, Clone, Default)]
 pub struct QuoteForm {
@@ -437,8 +426,8 @@ impl QuoteForm {
         }
     }
 
-    /// The service input, and the errors of fields that are not even numbers or dates.
-    fn to_input(&self) -> (QuoteInput, FormErrors) {
+    /// The service input, or the errors of fields that are not even numbers or dates.
+    fn parse(&self) -> Result<QuoteInput, FormErrors> {
         let mut errors = FormErrors::default();
         let locale = i18n::current();
         let mut id = |field: &str, raw: &str| -> Option<i64> {
@@ -476,7 +465,7 @@ impl QuoteForm {
             line_decisions: Some(self.line_decisions),
             lines,
         };
-        (input, errors)
+        if errors.is_empty() { Ok(input) } else { Err(errors) }
     }
 }
 
@@ -493,9 +482,7 @@ pub struct LineRow {
 #[template(path = "workshop/quotes/form.html")]
 struct FormPage {
     page: PageCtx,
-    heading: String,
-    action: String,
-    cancel_url: String,
+    target: FormTarget,
     client_name: String,
     form: QuoteForm,
     vehicles: Vec<SelectOption>,
@@ -508,18 +495,14 @@ impl FormPage {
         state: &AppState,
         org: OrgId,
         page: PageCtx,
-        (heading, action, cancel_url): (String, String, String),
+        target: FormTarget,
         form: QuoteForm,
         errors: FormErrors,
     ) -> AppResult<Self> {
         let client_id: i64 = form.client_id.trim().parse().map_err(|_| AppError::NotFound)?;
         let client = clients::get(&state.db, org, client_id).await?;
         let owned = clients::vehicles_of(&state.db, org, client_id).await?;
-        let mut vehicles = vec![SelectOption {
-            value: String::new(),
-            label: page.tr.t("quote.no_vehicle").to_owned(),
-            selected: form.vehicle_id.is_empty(),
-        }];
+        let mut vehicles = options(Some(page.tr.t("quote.no_vehicle")), &form.vehicle_id, []);
         let mut listed = false;
         for v in owned {
             let value = v.id.to_string();
@@ -541,19 +524,8 @@ impl FormPage {
                 selected: true,
             });
         }
-        let default_vat = default_vat(&state.db, org).await?;
-        let rows = LineForm::editor_rows(&form.lines, &default_vat, &errors, page.tr);
-        Ok(Self {
-            page,
-            heading,
-            action,
-            cancel_url,
-            client_name: client.display_name().to_owned(),
-            form,
-            vehicles,
-            rows,
-            errors,
-        })
+        let rows = LineForm::editor_rows(&form.lines, &page.default_vat(), &errors, page.tr);
+        Ok(Self { page, target, client_name: client.display_name().to_owned(), form, vehicles, rows, errors })
     }
 }
 
@@ -579,29 +551,15 @@ async fn new_form(
         line_decisions: settings.line_decisions,
         ..Default::default()
     };
-    let heading = page.tr.t("quotes.new").to_owned();
-    let target = (heading, "/quotes".to_owned(), format!("/clients/{client_id}"));
+    let target = FormTarget::new(page.tr.t("quotes.new").to_owned(), "/quotes", format!("/clients/{client_id}"));
     Ok(FormPage::build(&state, org, page, target, form, FormErrors::default()).await?.into_response())
 }
 
-/// Runs `write` unless a field is not even a number; turns refusals into field errors.
-async fn submit<F, Fut>(form: &QuoteForm, write: F) -> Result<Result<Quote, FormErrors>, AppError>
-where
-    F: FnOnce(QuoteInput) -> Fut,
-    Fut: Future<Output = Result<Quote, AppError>>,
-{
-    let (input, parse_errors) = form.to_input();
-    if !parse_errors.is_empty() {
-        return Ok(Err(parse_errors));
-    }
-    match write(input).await {
-        Ok(quote) => Ok(Ok(quote)),
-        Err(AppError::Conflict { message, .. }) => {
-            let mut errors = FormErrors::default();
-            errors.add("form", message.render(i18n::current()));
-            Ok(Err(errors))
-        }
-        Err(err) => FormErrors::from_app_error(err).map(Err),
+/// A quote refused as a whole (a conflict) is shown above its form.
+fn above_form(err: AppError) -> AppError {
+    match err {
+        AppError::Conflict { code, message, .. } => AppError::Conflict { code, field: Some("form"), message },
+        other => other,
     }
 }
 
@@ -613,19 +571,17 @@ async fn create(
     FormBody(pairs): FormBody<Vec<(String, String)>>,
 ) -> WebResult<Response> {
     let form = QuoteForm::from_pairs(&pairs);
-    let db = &state.db;
-    let actor = &actor;
-    match submit(&form, |input| async move { service::create(db, actor, &input).await }).await? {
-        Ok(quote) => {
-            let message = i18n::current().format("quotes.created", &[("number", &quote.number)]);
-            Ok(redirect_with_flash(&format!("/quotes/{}", quote.id), "success", &message))
-        }
-        Err(errors) => {
-            let heading = page.tr.t("quotes.new").to_owned();
-            let target = (heading, "/quotes".to_owned(), format!("/clients/{}", form.client_id.trim()));
-            Ok(unprocessable(FormPage::build(&state, org, page, target, form, errors).await?))
-        }
-    }
+    let write = async |input| service::create(&state.db, &actor, &input).await.map_err(above_form);
+    let done = |quote: Quote| {
+        let message = i18n::current().format("quotes.created", &[("number", &quote.number)]);
+        redirect_with_flash(&format!("/quotes/{}", quote.id), "success", &message)
+    };
+    respond(submit(form.parse(), write).await?, done, async |errors| {
+        let cancel_url = format!("/clients/{}", form.client_id.trim());
+        let target = FormTarget::new(page.tr.t("quotes.new").to_owned(), "/quotes", cancel_url);
+        FormPage::build(&state, org, page, target, form, errors).await
+    })
+    .await
 }
 
 async fn edit_form(
@@ -643,8 +599,7 @@ async fn edit_form(
         .detail(i18n::current());
         return Ok(redirect_with_flash(&format!("/quotes/{id}"), "error", &message));
     }
-    let heading = page.tr.f("quotes.edit", "number", &quote.number);
-    let target = (heading, format!("/quotes/{id}/edit"), format!("/quotes/{id}"));
+    let target = FormTarget::editing(page.tr.f("quotes.edit", "number", &quote.number), "/quotes", id);
     Ok(FormPage::build(&state, org, page, target, QuoteForm::from_quote(&quote), FormErrors::default())
         .await?
         .into_response())
@@ -659,30 +614,22 @@ async fn update(
     FormBody(pairs): FormBody<Vec<(String, String)>>,
 ) -> WebResult<Response> {
     let form = QuoteForm::from_pairs(&pairs);
-    let db = &state.db;
-    let actor = &actor;
-    match submit(&form, |input| async move { service::replace(db, actor, id, &input).await }).await? {
-        Ok(quote) => {
-            let message = i18n::current().format("quotes.updated", &[("number", &quote.number)]);
-            Ok(redirect_with_flash(&format!("/quotes/{id}"), "success", &message))
-        }
-        Err(errors) => {
-            let current = service::get(&state.db, org, id).await?;
-            let heading = page.tr.f("quotes.edit", "number", &current.number);
-            let target = (heading, format!("/quotes/{id}/edit"), format!("/quotes/{id}"));
-            Ok(unprocessable(FormPage::build(&state, org, page, target, form, errors).await?))
-        }
-    }
+    let write = async |input| service::replace(&state.db, &actor, id, &input).await.map_err(above_form);
+    let done = |quote: Quote| {
+        let message = i18n::current().format("quotes.updated", &[("number", &quote.number)]);
+        redirect_with_flash(&format!("/quotes/{id}"), "success", &message)
+    };
+    respond(submit(form.parse(), write).await?, done, async |errors| {
+        let current = service::get(&state.db, org, id).await?;
+        let target = FormTarget::editing(page.tr.f("quotes.edit", "number", &current.number), "/quotes", id);
+        FormPage::build(&state, org, page, target, form, errors).await
+    })
+    .await
 }
 
 /// Shows a refusal (409) on the quote's page instead of an error page.
 fn conflict_flash(id: i64, err: AppError) -> WebResult<Response> {
-    match err {
-        err @ AppError::Conflict { .. } => {
-            Ok(redirect_with_flash(&format!("/quotes/{id}"), "error", &err.detail(i18n::current())))
-        }
-        other => Err(other.into()),
-    }
+    refusal_to_flash(&format!("/quotes/{id}"), err)
 }
 
 async fn send(

@@ -1,0 +1,107 @@
+//! The navigation: each domain declares its menu entries (module, label, path,
+//! who sees it) in its `menu()`; the composition root lists the domains, and the
+//! page guard keeps the entries the signed-in person may use, grouped by module.
+
+use super::roles::{Permission, Role};
+use super::users::service::AuthUser;
+use crate::platform::web::{Module, NavLink, SignedIn};
+
+/// Who sees a menu entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Those with the permission.
+    May(Permission),
+    /// Those with the first permission but not the second (who have a fuller entry).
+    MayWithout(Permission, Permission),
+    /// Those with the permission, and those with the role.
+    MayOr(Permission, Role),
+    /// Those with the role.
+    Role(Role),
+}
+
+impl Audience {
+    fn admits(self, user: &AuthUser) -> bool {
+        match self {
+            Self::May(permission) => user.may(permission),
+            Self::MayWithout(permission, fuller) => user.may(permission) && !user.may(fuller),
+            Self::MayOr(permission, role) => user.may(permission) || user.has_role(role),
+            Self::Role(role) => user.has_role(role),
+        }
+    }
+}
+
+/// One entry of the navigation, as a domain declares it.
+#[derive(Debug, Clone, Copy)]
+pub struct MenuEntry {
+    pub module: Module,
+    pub link: NavLink,
+    pub audience: Audience,
+}
+
+impl MenuEntry {
+    pub const fn new(module: Module, label: &'static str, path: &'static str, audience: Audience) -> Self {
+        Self { module, link: NavLink::new(label, path), audience }
+    }
+
+    /// The entry is also the current one under these paths.
+    #[must_use]
+    pub const fn also(self, also: &'static [&'static str]) -> Self {
+        Self { link: self.link.also(also), ..self }
+    }
+}
+
+/// The links `user` may use, grouped by module (in the domains' order within one).
+pub fn links(user: &AuthUser, entries: &[MenuEntry]) -> Vec<NavLink> {
+    let mut admitted: Vec<&MenuEntry> = entries.iter().filter(|e| e.audience.admits(user)).collect();
+    admitted.sort_by_key(|e| e.module);
+    admitted.into_iter().map(|e| e.link).collect()
+}
+
+/// What pages know of the signed-in `user`: name, permissions and navigation.
+pub fn signed_in(user: &AuthUser, entries: &[MenuEntry]) -> SignedIn {
+    SignedIn {
+        display_name: user.display_name.clone(),
+        permissions: Permission::ALL.into_iter().filter(|p| user.may(*p)).collect(),
+        menu: links(user, entries),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::tenant::OrgId;
+
+    fn paths(roles: &[Role], is_operator: bool) -> Vec<&'static str> {
+        let user = AuthUser {
+            id: 1,
+            org: OrgId::new(1),
+            organization_id: 1,
+            email: "x@example.fr".into(),
+            display_name: "X".into(),
+            roles: roles.to_vec(),
+            is_operator,
+        };
+        links(&user, &crate::app::menu_table()).into_iter().map(|l| l.path).collect()
+    }
+
+    #[test]
+    fn each_role_sees_its_menu_grouped_by_module() {
+        let workshop = ["/garages", "/vehicles", "/dashboard", "/clients", "/quotes", "/alerts"];
+        let school =
+            ["/school/planning", "/school/candidates", "/school/exams", "/school/reports", "/school/instructors"];
+        let admin = [workshop.as_slice(), &school, &["/messages", "/admin/users", "/admin/organization"]]
+            .concat()
+            .into_iter()
+            .chain(["/admin/audit", "/contacts/consents", "/admin/jobs"])
+            .collect::<Vec<_>>();
+        assert_eq!(paths(&[Role::Admin], false), admin);
+        let manager = [workshop.as_slice(), &school, &["/messages", "/contacts/consents"]].concat();
+        assert_eq!(paths(&[Role::Manager], false), manager);
+        assert_eq!(paths(&[Role::Staff], true), workshop);
+        assert_eq!(paths(&[Role::Instructor], false), ["/school/planning", "/school/results", "/messages"]);
+        assert_eq!(paths(&[Role::Candidate], false), ["/messages", "/portal"]);
+        // A candidate who is also on the staff keeps both menus, in module order.
+        let both = [workshop.as_slice(), &["/messages", "/portal"]].concat();
+        assert_eq!(paths(&[Role::Candidate, Role::Staff], false), both);
+    }
+}

@@ -1,0 +1,120 @@
+//! The page context every template receives.
+
+use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+
+use super::csrf::CsrfToken;
+use super::flash::{Flash, read_flash};
+use super::menu::NavLink;
+use crate::identity::roles::Permission;
+use crate::platform::http::assets;
+use crate::platform::i18n::{self, Tr};
+
+/// Who is signed in, as the page guard found them: the layout's name and
+/// navigation, and what the person may do (pages offer only those actions).
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub display_name: String,
+    /// Every permission the person holds.
+    pub permissions: Vec<Permission>,
+    /// The navigation entries the person may use, in the order shown.
+    pub menu: Vec<NavLink>,
+}
+
+/// The signed-in person's organization as pages need it, loaded once per request
+/// by the page guard: its language and time zone (the request is scoped to them,
+/// see [`i18n::scope`]), its currency and VAT rates.
+#[derive(Debug, Clone)]
+pub struct OrgContext {
+    pub locale: i18n::Locale,
+    pub zone: chrono_tz::Tz,
+    pub currency: crate::platform::money::Currency,
+    pub vat_rates: Vec<String>,
+}
+
+impl OrgContext {
+    /// The first VAT rate, as forms pre-fill it (`20`, `5,5`).
+    pub fn default_vat(&self) -> String {
+        self.vat_rates.first().map_or("20", String::as_str).replace('.', ",")
+    }
+}
+
+/// What the base layout needs, extracted from every page request.
+#[derive(Debug, Clone)]
+pub struct PageCtx {
+    pub tr: Tr,
+    pub flash: Option<Flash>,
+    /// The request path, to mark the current navigation entry.
+    pub path: String,
+    /// An htmx request wants a fragment, not a whole page.
+    pub htmx: bool,
+    pub asset_version: &'static str,
+    /// Echoed by every form in a hidden `_csrf` field.
+    pub csrf: String,
+    /// The signed-in person's name, if any.
+    pub user: Option<String>,
+    /// The navigation: empty when signed out.
+    pub menu: Vec<NavLink>,
+    /// The signed-in person's organization (none when signed out).
+    pub org: Option<OrgContext>,
+    permissions: Vec<Permission>,
+    /// Temporary, until the school's pages ask [`PageCtx::may`]: `Teaching`.
+    pub can_see_planning: bool,
+    /// Temporary, until the school's pages ask [`PageCtx::may`]: `SchoolWrite`.
+    pub can_edit_school: bool,
+}
+
+impl PageCtx {
+    pub(super) fn new(headers: &HeaderMap, path: &str) -> Self {
+        Self::with_extensions(headers, path, &axum::http::Extensions::new())
+    }
+
+    fn with_extensions(headers: &HeaderMap, path: &str, extensions: &axum::http::Extensions) -> Self {
+        let signed_in = extensions.get::<SignedIn>();
+        let may = |p: Permission| signed_in.is_some_and(|u| u.permissions.contains(&p));
+        Self {
+            can_see_planning: may(Permission::Teaching),
+            can_edit_school: may(Permission::SchoolWrite),
+            csrf: extensions.get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default(),
+            user: signed_in.map(|u| u.display_name.clone()),
+            menu: signed_in.map(|u| u.menu.clone()).unwrap_or_default(),
+            org: extensions.get::<OrgContext>().cloned(),
+            permissions: signed_in.map(|u| u.permissions.clone()).unwrap_or_default(),
+            tr: Tr(i18n::current()),
+            flash: read_flash(headers),
+            path: path.to_owned(),
+            htmx: headers.contains_key("hx-request") && !headers.contains_key("hx-boosted"),
+            asset_version: assets::version(),
+        }
+    }
+
+    /// Whether the signed-in person may do what `permission` allows: pages offer
+    /// an action only to those the service would let do it.
+    pub fn may(&self, permission: Permission) -> bool {
+        self.permissions.contains(&permission)
+    }
+
+    /// The organization's first VAT rate, as forms pre-fill it (`20` when signed out).
+    pub fn default_vat(&self) -> String {
+        self.org.as_ref().map_or_else(|| "20".to_owned(), OrgContext::default_vat)
+    }
+
+    /// Whether the navigation entry for `prefix` is the current one.
+    pub fn is_current(&self, prefix: &str) -> bool {
+        self.path == prefix || self.path.starts_with(&format!("{prefix}/"))
+    }
+
+    /// Whether `link` is the current navigation entry.
+    pub fn is_current_link(&self, link: &NavLink) -> bool {
+        std::iter::once(&link.path).chain(link.also).any(|prefix| self.is_current(prefix))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::with_extensions(&parts.headers, parts.uri.path(), &parts.extensions))
+    }
+}

@@ -1,0 +1,74 @@
+//! List pages: the search (`?q=`), where the page starts (`?cursor=`), the link
+//! to the next one, and the fragment an htmx request (a live search, "more")
+//! wants instead of the whole page.
+
+use axum::extract::{FromRequestParts, OriginalUri};
+use axum::http::Uri;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::platform::error::AppError;
+use crate::platform::pagination::{PageRequest, query_without_cursor, with_cursor};
+
+/// The page of a list a request asks for (its `cursor`; 50 rows unless the
+/// handler says otherwise), the text of its search box, and the address the next
+/// page's link is built on.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub request: PageRequest,
+    /// The search box's text (`?q=`), empty when there is none.
+    pub q: String,
+    uri: Uri,
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    q: Option<String>,
+    cursor: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Listing {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Ok(OriginalUri(uri)) = OriginalUri::from_request_parts(parts, state).await;
+        let query: ListQuery = serde_urlencoded::from_str(uri.query().unwrap_or_default())
+            .map_err(|e| AppError::BadRequest(format!("query string: {e}")))?;
+        let request = PageRequest::parse(None, query.cursor.as_deref())?;
+        Ok(Self { request, q: query.q.unwrap_or_default(), uri })
+    }
+}
+
+impl Listing {
+    /// Pages of `limit` rows.
+    #[must_use]
+    pub fn limit(self, limit: u64) -> Self {
+        Self { request: self.request.with_limit(limit), ..self }
+    }
+
+    /// The link to the page after this one, when one follows.
+    pub fn next_url(&self, next_cursor: Option<&str>) -> Option<String> {
+        next_cursor.map(|cursor| with_cursor(&self.uri, cursor))
+    }
+
+    /// The query string without its cursor: the same filters from the start (for
+    /// an export of what the page lists).
+    pub fn query_without_cursor(&self) -> String {
+        query_without_cursor(&self.uri)
+    }
+
+    /// This page's address, to come back to after a form posted from it.
+    pub fn here(&self) -> String {
+        self.uri.path_and_query().map_or_else(|| self.uri.path().to_owned(), |p| p.as_str().to_owned())
+    }
+}
+
+/// The `fragment` alone for an htmx request, the `full` page around it otherwise.
+pub fn fragment_or_page<F: IntoResponse, P: IntoResponse>(
+    htmx: bool,
+    fragment: F,
+    full: impl FnOnce(F) -> P,
+) -> Response {
+    if htmx { fragment.into_response() } else { full(fragment).into_response() }
+}
