@@ -3,7 +3,8 @@
 //! background (CSV, XLSX, PDF read back).
 
 use axum::http::StatusCode;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, TimeZone, Timelike, Utc};
+use chrono_tz::Europe::Paris;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
@@ -24,19 +25,29 @@ async fn activity(app: &TestApp) -> (i64, i64, i64) {
     settings["daily_limit_minutes"] = json!(600);
     app.put_json("/api/v1/school/settings", &settings).await;
     let now = Utc::now();
+    // Lessons may not cross the school's midnight (Europe/Paris): the past ones are
+    // yesterday in the daytime, the late one the next daytime hour a few hours ahead.
+    let yesterday = (now.with_timezone(&Paris) - Duration::days(1)).date_naive();
+    let at = |hour: u32| -> DateTime<Utc> {
+        Paris.from_local_datetime(&yesterday.and_hms_opt(hour, 0, 0).unwrap()).single().unwrap().with_timezone(&Utc)
+    };
+    let mut soon = now + Duration::hours(3);
+    while !(6..22).contains(&soon.with_timezone(&Paris).hour()) {
+        soon += Duration::hours(1);
+    }
     let book = |start: chrono::DateTime<Utc>, end: chrono::DateTime<Utc>| json!({ "candidate_id": lea, "instructor_id": teacher, "vehicle_id": car, "starts_at": start.to_rfc3339(), "ends_at": end.to_rfc3339() });
     let done =
-        app.post_json("/api/v1/school/lessons", &book(now - Duration::hours(6), now - Duration::hours(5))).await.json()
+        app.post_json("/api/v1/school/lessons", &book(at(10), at(11))).await.json()
             ["id"]
             .as_i64()
             .unwrap();
     let missed =
-        app.post_json("/api/v1/school/lessons", &book(now - Duration::hours(4), now - Duration::hours(3))).await.json()
+        app.post_json("/api/v1/school/lessons", &book(at(14), at(15))).await.json()
             ["id"]
             .as_i64()
             .unwrap();
     let late = app
-        .post_json("/api/v1/school/lessons", &book(now + Duration::hours(20), now + Duration::hours(21)))
+        .post_json("/api/v1/school/lessons", &book(soon, soon + Duration::hours(1)))
         .await
         .json()["id"]
         .as_i64()
