@@ -2,6 +2,8 @@
 //! reproducible (fixed seed) and loaded in batched multi-row inserts.
 
 use std::time::Instant;
+use volant::fleet::vehicles::model::FuelType;
+use volant::workshop::clients::service::ClientKind;
 
 use chrono::{Duration, TimeZone, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait};
@@ -88,7 +90,16 @@ const CITIES: &[(&str, &str)] = &[
 const STREETS: &[&str] =
     &["rue de la République", "avenue Jean Jaurès", "boulevard Gambetta", "route de Rufisque", "rue du Commerce"];
 const COLORS: &[&str] = &["Blanc", "Gris", "Noir", "Bleu", "Rouge", "Argent", "Vert", "Beige"];
-const FUELS: &[&str] = &["diesel", "diesel", "petrol", "petrol", "petrol", "hybrid", "electric", "lpg"];
+const FUELS: &[FuelType] = &[
+    FuelType::Diesel,
+    FuelType::Diesel,
+    FuelType::Petrol,
+    FuelType::Petrol,
+    FuelType::Petrol,
+    FuelType::Hybrid,
+    FuelType::Electric,
+    FuelType::Lpg,
+];
 /// VIN alphabet: digits and capitals except I, O, Q.
 const VIN_CHARS: &[u8] = b"0123456789ABCDEFGHJKLMNPRSTUVWXYZ";
 
@@ -198,7 +209,7 @@ pub async fn seed(db: &DatabaseConnection, first_org: OrgId, scale: Scale) -> Re
             plate_normalized: sea_orm::Set(normalized),
             vin: sea_orm::Set((rng.u8(..10) < 7).then(|| vin(i))),
             mileage_km: sea_orm::Set(Some(rng.i64(0..320_000))),
-            fuel_type: sea_orm::Set(Some(FUELS[rng.usize(..FUELS.len())].to_owned())),
+            fuel_type: sea_orm::Set(Some(FUELS[rng.usize(..FUELS.len())])),
             color: sea_orm::Set(Some(COLORS[rng.usize(..COLORS.len())].to_owned())),
             created_at: sea_orm::Set(created),
             updated_at: sea_orm::Set(created),
@@ -343,7 +354,7 @@ async fn seed_clients(
                 format!("06 {:02} {:02} {:02} {:02}", n / 1_000_000 % 100, n / 10_000 % 100, n / 100 % 100, n % 100);
             rows.push(client::ActiveModel {
                 organization_id: Set(org.get()),
-                kind: Set(if company.is_some() { "company" } else { "individual" }.to_owned()),
+                kind: Set(if company.is_some() { ClientKind::Company } else { ClientKind::Individual }),
                 name: Set(name.clone()),
                 company_name: Set(company.clone()),
                 tax_id: Set(None),

@@ -120,9 +120,8 @@ fn requirement_of(security: Option<&Value>) -> Result<Requirement, Option<Found>
     if schemes.is_empty() {
         return Ok(Requirement::Open);
     }
-    let scopes = match (schemes.len(), schemes.get(BEARER).and_then(Value::as_array)) {
-        (1, Some(scopes)) => scopes,
-        _ => return Err(Some(Found::Other(requirement.to_string()))),
+    let (1, Some(scopes)) = (schemes.len(), schemes.get(BEARER).and_then(Value::as_array)) else {
+        return Err(Some(Found::Other(requirement.to_string())));
     };
     match scopes.as_slice() {
         [] => Ok(Requirement::SignedIn),

@@ -36,20 +36,9 @@ async fn activity(app: &TestApp) -> (i64, i64, i64) {
         soon += Duration::hours(1);
     }
     let book = |start: chrono::DateTime<Utc>, end: chrono::DateTime<Utc>| json!({ "candidate_id": lea, "instructor_id": teacher, "vehicle_id": car, "starts_at": start.to_rfc3339(), "ends_at": end.to_rfc3339() });
-    let done =
-        app.post_json("/api/v1/school/lessons", &book(at(10), at(11))).await.json()
-            ["id"]
-            .as_i64()
-            .unwrap();
-    let missed =
-        app.post_json("/api/v1/school/lessons", &book(at(14), at(15))).await.json()
-            ["id"]
-            .as_i64()
-            .unwrap();
-    let late = app
-        .post_json("/api/v1/school/lessons", &book(soon, soon + Duration::hours(1)))
-        .await
-        .json()["id"]
+    let done = app.post_json("/api/v1/school/lessons", &book(at(10), at(11))).await.json()["id"].as_i64().unwrap();
+    let missed = app.post_json("/api/v1/school/lessons", &book(at(14), at(15))).await.json()["id"].as_i64().unwrap();
+    let late = app.post_json("/api/v1/school/lessons", &book(soon, soon + Duration::hours(1))).await.json()["id"]
         .as_i64()
         .unwrap();
     assert_eq!(
