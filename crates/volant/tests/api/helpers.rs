@@ -8,6 +8,8 @@ use http_body_util::BodyExt;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::Value;
 use tower::ServiceExt;
+use volant::identity::roles::Role;
+use volant::identity::users::service::AuthUser;
 use volant::platform::AppState;
 use volant::platform::config::Config;
 use volant::platform::db::{self, DbSettings};
@@ -27,7 +29,7 @@ pub struct TestApp {
     /// The key tokens are signed with.
     pub signing_key: std::sync::Arc<[u8]>,
     /// The administrator requests act as, created on first use.
-    admin: tokio::sync::OnceCell<volant::identity::users::service::AuthUser>,
+    admin: tokio::sync::OnceCell<AuthUser>,
     /// The administrator's API token, sent with API requests.
     admin_token: tokio::sync::OnceCell<String>,
     /// The administrator's web session, sent with page requests.
@@ -159,49 +161,57 @@ impl TestApp {
         volant::platform::jobs::run_until_idle(&self.db, &registry).await.expect("run jobs")
     }
 
-    /// Sends a request; `/api/v1` requests without `Authorization` go as the administrator.
-    pub async fn send(&self, request: Request<Body>) -> TestResponse {
-        let request = self.authorize(request).await;
-        send(self.router.clone(), request).await
+    /// A client signed in as the instance's first administrator (an API token for
+    /// `/api/v1`, a web session for pages), created on first use.
+    pub fn as_admin(&self) -> TestClient<'_> {
+        TestClient { app: self, caller: Caller::Admin }
     }
 
-    /// Sends a request exactly as given.
-    pub async fn send_anonymous(&self, request: Request<Body>) -> TestResponse {
-        send(self.router.clone(), request).await
+    /// A client signed in as a new user of the default organization with this role.
+    pub async fn as_role(&self, role: Role) -> TestClient<'_> {
+        let n = CLIENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let user = self.user(&format!("{}-{n}@volant.test", role.as_str()), &[role]).await;
+        self.as_user(&user).await
     }
 
-    /// Signs a request in as the administrator: a bearer token for `/api/v1` (sign-in
-    /// routes excepted), the session and CSRF cookies for pages. A request that
-    /// already carries credentials is left as it is.
-    pub async fn authorize(&self, mut request: Request<Body>) -> Request<Body> {
-        let path = request.uri().path().to_owned();
-        let is_page = !["/api/", "/health/", "/assets/"].iter().any(|p| path.starts_with(p))
-            && !["/login", "/logout", "/setup"].contains(&path.as_str());
-        if path.starts_with("/api/v1/")
-            && !path.starts_with("/api/v1/auth/")
-            && !request.headers().contains_key(header::AUTHORIZATION)
-        {
-            let token = self.admin_token().await;
-            request.headers_mut().insert(header::AUTHORIZATION, format!("Bearer {token}").parse().expect("header"));
-        } else if is_page {
-            let existing = request.headers().get(header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-            if !existing.contains("volant_session=") {
-                let session = self.admin_session().await;
-                let mut cookies = format!("volant_session={session}; volant_csrf={TEST_CSRF}");
-                if !existing.is_empty() {
-                    cookies = format!("{existing}; {cookies}");
-                }
-                request.headers_mut().insert(header::COOKIE, cookies.parse().expect("cookie"));
-            }
-        }
-        request
+    /// A client signed in as this user (an API token and a web session of its own).
+    pub async fn as_user(&self, user: &AuthUser) -> TestClient<'_> {
+        let issue = |kind| volant::identity::auth::issue(&self.db, &self.signing_key, user, kind);
+        let token = issue("api").await.expect("issue a token").token;
+        let session = issue("web").await.expect("issue a session").token;
+        TestClient { app: self, caller: Caller::User { user: Box::new(user.clone()), token, session } }
+    }
+
+    /// A client signed in as the administrator of a new, second organization.
+    pub async fn other_org(&self) -> TestClient<'_> {
+        use volant::identity::organizations::service::{self as organizations, NewOrganization};
+        let n = CLIENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let org = organizations::create(&self.db, NewOrganization::default()).await.expect("a second organization");
+        let new = volant::identity::users::service::NewUser {
+            email: format!("direction-{n}@autre-organisation.test"),
+            display_name: "Direction".to_owned(),
+            password: TEST_PASSWORD.to_owned(),
+            roles: vec![Role::Admin],
+        };
+        let admin = volant::identity::users::service::create(&self.db, org, new).await.expect("its administrator");
+        self.as_user(&admin).await
+    }
+
+    /// A client that sends requests exactly as given: no credentials added.
+    pub fn anonymous(&self) -> TestClient<'_> {
+        TestClient { app: self, caller: Caller::Anonymous }
+    }
+
+    /// A client sending this bearer token to the API (pages get no credentials).
+    pub fn with_token(&self, token: &str) -> TestClient<'_> {
+        TestClient { app: self, caller: Caller::Token(token.to_owned()) }
     }
 
     /// The instance's first administrator, hence also its platform operator.
-    pub async fn admin(&self) -> &volant::identity::users::service::AuthUser {
+    pub async fn admin(&self) -> &AuthUser {
         self.admin
             .get_or_init(|| async {
-                let mut admin = self.user("admin@volant.test", &[volant::identity::roles::Role::Admin]).await;
+                let mut admin = self.user("admin@volant.test", &[Role::Admin]).await;
                 volant::identity::users::service::set_operator(&self.db, admin.id, true).await.expect("operator");
                 admin.is_operator = true;
                 admin
@@ -228,43 +238,9 @@ impl TestApp {
     }
 
     /// A bearer token for a new user with these roles (no password check: faster).
-    pub async fn token_for(&self, email: &str, roles: &[volant::identity::roles::Role]) -> String {
+    pub async fn token_for(&self, email: &str, roles: &[Role]) -> String {
         let user = self.user(email, roles).await;
         volant::identity::auth::issue(&self.db, &self.signing_key, &user, "api").await.expect("issue").token
-    }
-
-    pub async fn get(&self, uri: &str) -> TestResponse {
-        self.send(Request::get(uri).body(Body::empty()).expect("request")).await
-    }
-
-    pub async fn delete(&self, uri: &str) -> TestResponse {
-        self.send(Request::delete(uri).body(Body::empty()).expect("request")).await
-    }
-
-    pub async fn post_json(&self, uri: &str, body: &Value) -> TestResponse {
-        self.send(json_request(Method::POST, uri, body)).await
-    }
-
-    pub async fn put_json(&self, uri: &str, body: &Value) -> TestResponse {
-        self.send(json_request(Method::PUT, uri, body)).await
-    }
-
-    pub async fn patch_json(&self, uri: &str, body: &Value) -> TestResponse {
-        self.send(json_request(Method::PATCH, uri, body)).await
-    }
-
-    /// Posts an HTML form (`application/x-www-form-urlencoded`).
-    /// Posts an HTML form with the CSRF token a page would have put in it.
-    pub async fn post_form(&self, uri: &str, fields: &[(&str, &str)]) -> TestResponse {
-        let token = self.csrf_for(self.admin_session().await);
-        let mut fields = fields.to_vec();
-        fields.push(("_csrf", &token));
-        let body = serde_urlencoded::to_string(&fields).expect("form");
-        let request = Request::post(uri)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .expect("request");
-        self.send(request).await
     }
 
     /// The form token a page shows to a browser holding the `TEST_CSRF` cookie and
@@ -274,11 +250,7 @@ impl TestApp {
     }
 
     /// Creates a user of the default organization with the given roles.
-    pub async fn user(
-        &self,
-        email: &str,
-        roles: &[volant::identity::roles::Role],
-    ) -> volant::identity::users::service::AuthUser {
+    pub async fn user(&self, email: &str, roles: &[Role]) -> AuthUser {
         let new = volant::identity::users::service::NewUser {
             email: email.to_owned(),
             display_name: "Jeanne Martin".to_owned(),
@@ -290,35 +262,145 @@ impl TestApp {
 
     /// Signs in through the API and returns the bearer token.
     pub async fn login(&self, email: &str, password: &str) -> String {
-        let response =
-            self.post_json("/api/v1/auth/login", &serde_json::json!({ "email": email, "password": password })).await;
+        let response = self
+            .anonymous()
+            .post("/api/v1/auth/login", &serde_json::json!({ "email": email, "password": password }))
+            .await;
         assert_eq!(response.status, StatusCode::OK, "{}", response.text());
         response.json()["access_token"].as_str().expect("token").to_owned()
     }
+}
 
-    /// A GET with `Authorization: Bearer token`.
-    pub async fn get_as(&self, token: &str, uri: &str) -> TestResponse {
-        let request = Request::get(uri)
-            .header(header::AUTHORIZATION, format!("Bearer {token}"))
-            .body(Body::empty())
+/// Numbers the users and organizations clients are made for.
+static CLIENTS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Who a [`TestClient`] sends requests as.
+#[derive(Clone)]
+enum Caller {
+    Anonymous,
+    /// The instance's first administrator ([`TestApp::admin`]).
+    Admin,
+    /// A bare bearer token.
+    Token(String),
+    User {
+        user: Box<AuthUser>,
+        token: String,
+        session: String,
+    },
+}
+
+/// Sends requests to the application as one caller: made by [`TestApp::as_admin`],
+/// [`TestApp::as_role`], [`TestApp::as_user`], [`TestApp::other_org`],
+/// [`TestApp::anonymous`] or [`TestApp::with_token`]. API requests carry the
+/// caller's bearer token, page requests its session and CSRF cookies; a request
+/// that already carries credentials is sent as it is.
+#[derive(Clone)]
+pub struct TestClient<'a> {
+    app: &'a TestApp,
+    caller: Caller,
+}
+
+impl TestClient<'_> {
+    /// The user this client acts as (the administrator for [`TestApp::as_admin`]).
+    pub async fn user(&self) -> &AuthUser {
+        match &self.caller {
+            Caller::Admin => self.app.admin().await,
+            Caller::User { user, .. } => user,
+            Caller::Anonymous | Caller::Token(_) => panic!("this client is nobody in particular"),
+        }
+    }
+
+    /// The organization this client acts for.
+    pub async fn org(&self) -> OrgId {
+        self.user().await.org
+    }
+
+    /// The client's API token.
+    pub async fn token(&self) -> &str {
+        match &self.caller {
+            Caller::Admin => self.app.admin_token().await,
+            Caller::Token(token) | Caller::User { token, .. } => token,
+            Caller::Anonymous => panic!("an anonymous client has no token"),
+        }
+    }
+
+    /// The client's web session (`""` when it has none).
+    pub async fn session(&self) -> &str {
+        match &self.caller {
+            Caller::Admin => self.app.admin_session().await,
+            Caller::User { session, .. } => session,
+            Caller::Anonymous | Caller::Token(_) => "",
+        }
+    }
+
+    /// Adds the client's credentials to a request: its bearer token for `/api/v1`,
+    /// its session and CSRF cookies for pages (the sign-in pages excepted). A request
+    /// that already carries credentials is left as it is.
+    pub async fn authorize(&self, mut request: Request<Body>) -> Request<Body> {
+        if matches!(self.caller, Caller::Anonymous) {
+            return request;
+        }
+        let path = request.uri().path().to_owned();
+        let is_page = !["/api/", "/health/", "/assets/"].iter().any(|p| path.starts_with(p))
+            && !["/login", "/logout", "/setup"].contains(&path.as_str());
+        if path.starts_with("/api/v1/") && !request.headers().contains_key(header::AUTHORIZATION) {
+            let token = self.token().await;
+            request.headers_mut().insert(header::AUTHORIZATION, format!("Bearer {token}").parse().expect("header"));
+        } else if is_page {
+            let session = self.session().await;
+            let existing = request.headers().get(header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+            if !session.is_empty() && !existing.contains("volant_session=") {
+                let mut cookies = format!("volant_session={session}; volant_csrf={TEST_CSRF}");
+                if !existing.is_empty() {
+                    cookies = format!("{existing}; {cookies}");
+                }
+                request.headers_mut().insert(header::COOKIE, cookies.parse().expect("cookie"));
+            }
+        }
+        request
+    }
+
+    /// Sends a request with the client's credentials ([`Self::authorize`]).
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let request = self.authorize(request).await;
+        send(self.app.router.clone(), request).await
+    }
+
+    pub async fn get(&self, uri: &str) -> TestResponse {
+        self.send(Request::get(uri).body(Body::empty()).expect("request")).await
+    }
+
+    pub async fn delete(&self, uri: &str) -> TestResponse {
+        self.send(Request::delete(uri).body(Body::empty()).expect("request")).await
+    }
+
+    /// Posts a JSON body.
+    pub async fn post(&self, uri: &str, body: &Value) -> TestResponse {
+        self.send(json_request(Method::POST, uri, body)).await
+    }
+
+    /// Puts a JSON body.
+    pub async fn put(&self, uri: &str, body: &Value) -> TestResponse {
+        self.send(json_request(Method::PUT, uri, body)).await
+    }
+
+    /// Patches with a JSON body.
+    pub async fn patch(&self, uri: &str, body: &Value) -> TestResponse {
+        self.send(json_request(Method::PATCH, uri, body)).await
+    }
+
+    /// Posts an HTML form with the CSRF token a page would have put in it for
+    /// this client's session.
+    pub async fn post_form(&self, uri: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let token = self.app.csrf_for(self.session().await);
+        let mut fields = fields.to_vec();
+        fields.push(("_csrf", &token));
+        let body = serde_urlencoded::to_string(&fields).expect("form");
+        let request = Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
             .expect("request");
         self.send(request).await
-    }
-
-    /// Creates a garage through the API and returns its id.
-    pub async fn garage(&self, name: &str) -> i64 {
-        let response = self
-            .post_json("/api/v1/garages", &serde_json::json!({ "name": name, "address": "1 rue de la Paix" }))
-            .await;
-        assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
-        response.json()["id"].as_i64().expect("id")
-    }
-
-    /// Creates a vehicle through the API and returns its id.
-    pub async fn vehicle(&self, garage_id: i64, plate: &str) -> i64 {
-        let response = self.post_json("/api/v1/vehicles", &vehicle_json(garage_id, plate)).await;
-        assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
-        response.json()["id"].as_i64().expect("id")
     }
 }
 
@@ -327,10 +409,6 @@ impl TestApp {
 pub const TEST_CSRF: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 pub const TEST_PASSWORD: &str = "cheval agrafe batterie correcte";
-
-pub fn vehicle_json(garage_id: i64, plate: &str) -> Value {
-    serde_json::json!({ "garage_id": garage_id, "brand": "Renault", "model": "Clio", "year": 2019, "license_plate": plate })
-}
 
 /// A browser's form post with exactly these cookies (no credentials added).
 pub fn form_request(uri: &str, cookies: &str, fields: &[(&str, &str)]) -> Request<Body> {
@@ -366,6 +444,20 @@ pub struct TestResponse {
 }
 
 impl TestResponse {
+    /// Asserts the status (showing the body when it differs); returns the response.
+    #[track_caller]
+    pub fn assert_status(&self, status: StatusCode) -> &Self {
+        assert_eq!(self.status, status, "{}", self.text());
+        self
+    }
+
+    /// Asserts a 2xx answer (a setup write that must not be refused); returns the response.
+    #[track_caller]
+    pub fn assert_success(&self) -> &Self {
+        assert!(self.status.is_success(), "{}: {}", self.status, self.text());
+        self
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
@@ -409,26 +501,23 @@ impl TestResponse {
     }
 }
 
-/// Runs each test body on SQLite, and on PostgreSQL when configured.
+/// Runs each listed test body (`async fn name(app: TestApp)`) on SQLite, and on
+/// PostgreSQL when `TEST_DATABASE_URL` is set: the tests `name::sqlite` and
+/// `name::postgres`.
 #[macro_export]
 macro_rules! backend_tests {
-    ($(async fn $name:ident($app:ident) $body:block)*) => {
+    ($($name:ident),* $(,)?) => {
         $(
             mod $name {
-                #[allow(unused_imports)]
-                use super::*;
-
-                async fn run($app: $crate::helpers::TestApp) $body
-
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    run($crate::helpers::TestApp::sqlite().await).await;
+                    super::$name($crate::helpers::TestApp::sqlite().await).await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
                     if let Some(app) = $crate::helpers::TestApp::postgres().await {
-                        run(app).await;
+                        super::$name(app).await;
                     }
                 }
             }

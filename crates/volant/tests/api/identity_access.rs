@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 use volant::identity::roles::{Permission, Role};
 
 use crate::backend_tests;
-use crate::helpers::{TestApp, vehicle_json};
+use crate::fixtures::fleet::vehicle_json;
+use crate::helpers::TestApp;
 
 static SERIAL: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
@@ -47,7 +48,7 @@ fn needs(path: &str, method: &str, operation: &Value) -> Needs {
 /// path (ids filled with real rows), a body, and what it needs, as the document says.
 async fn protected_routes(app: &TestApp) -> Vec<(Method, String, Option<Value>, Needs)> {
     let garage = app.garage("Matrice").await;
-    let doc = app.get("/api/openapi.json").await.json();
+    let doc = app.as_admin().get("/api/openapi.json").await.json();
     let mut routes = Vec::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for (method, operation) in item.as_object().expect("item") {
@@ -87,94 +88,135 @@ fn request(method: &Method, path: &str, body: Option<&Value>, token: Option<&str
     .expect("request")
 }
 
-backend_tests! {
-    async fn every_api_route_needs_a_token(app) {
-        for (method, path, body, _) in protected_routes(&app).await {
-            let response = app.send_anonymous(request(&method, &path, body.as_ref(), None)).await;
-            assert_eq!(response.status, StatusCode::UNAUTHORIZED, "{method} {path}");
-            assert_eq!(response.header("www-authenticate"), Some("Bearer"));
-        }
-    }
+backend_tests!(
+    every_api_route_needs_a_token,
+    every_api_route_obeys_the_role_matrix,
+    the_document_declares_the_expected_permissions,
+    tokens_act_for_their_own_organization,
+    the_test_clients_act_as_who_they_say
+);
 
-    // Each operation's declared requirement, tried with every role: allowed exactly
-    // where the role matrix grants the permission the document names.
-    async fn every_api_route_obeys_the_role_matrix(app) {
-        for role in Role::ALL {
-            let token = app.token_for(&format!("role-{}@volant.test", role.as_str()), &[role]).await;
-            for (method, path, body, needed) in protected_routes(&app).await {
-                let allowed = match needed {
-                    Needs::Permission(permission) => role.allows(permission),
-                    Needs::SignIn | Needs::Nothing => true,
-                };
-                let response = app.send_anonymous(request(&method, &path, body.as_ref(), Some(&token))).await;
-                if allowed {
-                    assert!(
-                        !matches!(response.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) && !response.status.is_server_error(),
-                        "{role:?} {method} {path} ({needed:?}): {} {}", response.status, response.text()
-                    );
-                } else {
-                    response.problem(StatusCode::FORBIDDEN, "forbidden");
-                }
+// The harness's explicit clients: a role's client gets that role's answers, the
+// other organization's administrator is somebody else, somewhere else.
+async fn the_test_clients_act_as_who_they_say(app: TestApp) {
+    let staff = app.as_role(Role::Staff).await;
+    assert_eq!(staff.user().await.roles, vec![Role::Staff]);
+    staff.get("/api/v1/users").await.problem(StatusCode::FORBIDDEN, "forbidden");
+    app.as_admin().get("/api/v1/users").await.assert_status(StatusCode::OK);
+    let other = app.other_org().await;
+    assert_ne!(other.org().await, app.as_admin().org().await);
+    assert_eq!(other.org().await, other.user().await.org);
+    other.get("/api/v1/users").await.assert_status(StatusCode::OK);
+}
+
+async fn every_api_route_needs_a_token(app: TestApp) {
+    for (method, path, body, _) in protected_routes(&app).await {
+        let response = app.anonymous().send(request(&method, &path, body.as_ref(), None)).await;
+        assert_eq!(response.status, StatusCode::UNAUTHORIZED, "{method} {path}");
+        assert_eq!(response.header("www-authenticate"), Some("Bearer"));
+    }
+}
+
+// Each operation's declared requirement, tried with every role: allowed exactly
+// where the role matrix grants the permission the document names.
+async fn every_api_route_obeys_the_role_matrix(app: TestApp) {
+    for role in Role::ALL {
+        let token = app.token_for(&format!("role-{}@volant.test", role.as_str()), &[role]).await;
+        for (method, path, body, needed) in protected_routes(&app).await {
+            let allowed = match needed {
+                Needs::Permission(permission) => role.allows(permission),
+                Needs::SignIn | Needs::Nothing => true,
+            };
+            let response = app.anonymous().send(request(&method, &path, body.as_ref(), Some(&token))).await;
+            if allowed {
+                assert!(
+                    !matches!(response.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+                        && !response.status.is_server_error(),
+                    "{role:?} {method} {path} ({needed:?}): {} {}",
+                    response.status,
+                    response.text()
+                );
+            } else {
+                response.problem(StatusCode::FORBIDDEN, "forbidden");
             }
         }
     }
+}
 
-    // The permissions the document declares are the ones the product was built
-    // with: who may do what did not change when the split routers went away.
-    async fn the_document_declares_the_expected_permissions(app) {
-        let doc = app.get("/api/openapi.json").await.json();
-        let scope = |method: &str, path: &str| match needs(path, method, &doc["paths"][path][method]) {
-            Needs::Permission(p) => p.scope(),
-            Needs::SignIn => "signed in",
-            Needs::Nothing => "open",
-        };
-        for (method, path, expected) in [
-            ("post", "/api/v1/auth/login", "open"),
-            ("get", "/api/v1/auth/me", "signed in"),
-            ("post", "/api/v1/garages", "fleet.write"),
-            ("get", "/api/v1/vehicles/{id}", "fleet.read"),
-            ("post", "/api/v1/interventions", "interventions.record"),
-            ("post", "/api/v1/quotes/{id}/send", "workshop.write"),
-            ("get", "/api/v1/school/lessons", "school.planning"),
-            ("post", "/api/v1/school/lessons", "school.write"),
-            ("post", "/api/v1/school/lessons/{id}/outcome", "teaching"),
-            ("get", "/api/v1/school/exam-results", "school.planning"),
-            ("post", "/api/v1/school/exam-results", "teaching"),
-            ("get", "/api/v1/school/candidates", "school.read"),
-            ("get", "/api/v1/school/threads", "school.planning"),
-            ("get", "/api/v1/notifications", "own_profile"),
-            ("post", "/api/v1/contact-consents", "contact_consents"),
-            ("get", "/api/v1/admin/jobs", "operations"),
-            ("get", "/api/v1/admin/status", "platform"),
-            ("get", "/api/v1/audit", "audit.read"),
-            ("get", "/api/v1/users", "users.manage"),
-            ("get", "/api/v1/organization", "own_profile"),
-            ("patch", "/api/v1/organization", "org.settings"),
-        ] {
-            assert_eq!(scope(method, path), expected, "{method} {path}");
-        }
+// The permissions the document declares are the ones the product was built
+// with: who may do what did not change when the split routers went away.
+async fn the_document_declares_the_expected_permissions(app: TestApp) {
+    let doc = app.as_admin().get("/api/openapi.json").await.json();
+    let scope = |method: &str, path: &str| match needs(path, method, &doc["paths"][path][method]) {
+        Needs::Permission(p) => p.scope(),
+        Needs::SignIn => "signed in",
+        Needs::Nothing => "open",
+    };
+    for (method, path, expected) in [
+        ("post", "/api/v1/auth/login", "open"),
+        ("get", "/api/v1/auth/me", "signed in"),
+        ("post", "/api/v1/garages", "fleet.write"),
+        ("get", "/api/v1/vehicles/{id}", "fleet.read"),
+        ("post", "/api/v1/interventions", "interventions.record"),
+        ("post", "/api/v1/quotes/{id}/send", "workshop.write"),
+        ("get", "/api/v1/school/lessons", "school.planning"),
+        ("post", "/api/v1/school/lessons", "school.write"),
+        ("post", "/api/v1/school/lessons/{id}/outcome", "teaching"),
+        ("get", "/api/v1/school/exam-results", "school.planning"),
+        ("post", "/api/v1/school/exam-results", "teaching"),
+        ("get", "/api/v1/school/candidates", "school.read"),
+        ("get", "/api/v1/school/threads", "school.planning"),
+        ("get", "/api/v1/notifications", "own_profile"),
+        ("post", "/api/v1/contact-consents", "contact_consents"),
+        ("get", "/api/v1/admin/jobs", "operations"),
+        ("get", "/api/v1/admin/status", "platform"),
+        ("get", "/api/v1/audit", "audit.read"),
+        ("get", "/api/v1/users", "users.manage"),
+        ("get", "/api/v1/organization", "own_profile"),
+        ("patch", "/api/v1/organization", "org.settings"),
+    ] {
+        assert_eq!(scope(method, path), expected, "{method} {path}");
     }
+}
 
-    async fn tokens_act_for_their_own_organization(app) {
-        use volant::identity::organizations::service::{self as organizations, NewOrganization};
-        use volant::identity::users::service::{self as users, NewUser};
-        let other = organizations::create(&app.db, NewOrganization::default()).await.expect("org");
-        let theirs = users::create(&app.db, other, NewUser {
+async fn tokens_act_for_their_own_organization(app: TestApp) {
+    use volant::identity::organizations::service::{self as organizations, NewOrganization};
+    use volant::identity::users::service::{self as users, NewUser};
+    let other = organizations::create(&app.db, NewOrganization::default()).await.expect("org");
+    let theirs = users::create(
+        &app.db,
+        other,
+        NewUser {
             email: "chef@autre.fr".into(),
             display_name: "Chef".into(),
             password: crate::helpers::TEST_PASSWORD.into(),
             roles: vec![Role::Admin],
-        }).await.expect("user");
-        let their_token = volant::identity::auth::issue(&app.db, &app.signing_key, &theirs, "api").await.expect("token").token;
-        let ours = app.garage("Chez nous").await;
-        let response = app.send_anonymous(request(&Method::POST, "/api/v1/garages", Some(&json!({ "name": "Chez eux", "address": "Rue 2" })), Some(&their_token))).await;
-        assert_eq!(response.status, StatusCode::CREATED);
-        let list = app.send_anonymous(request(&Method::GET, "/api/v1/garages", None, Some(&their_token))).await.json();
-        let names: Vec<&str> = list.as_array().expect("array").iter().filter_map(|g| g["name"].as_str()).collect();
-        assert_eq!(names, ["Chez eux"]);
-        let peek = app.send_anonymous(request(&Method::GET, &format!("/api/v1/garages/{ours}"), None, Some(&their_token))).await;
-        peek.problem(StatusCode::NOT_FOUND, "not_found");
-    }
+        },
+    )
+    .await
+    .expect("user");
+    let their_token =
+        volant::identity::auth::issue(&app.db, &app.signing_key, &theirs, "api").await.expect("token").token;
+    let ours = app.garage("Chez nous").await;
+    let response = app
+        .anonymous()
+        .send(request(
+            &Method::POST,
+            "/api/v1/garages",
+            Some(&json!({
+                "name": "Chez eux",
+                "address": "Rue 2"
+            })),
+            Some(&their_token),
+        ))
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED);
+    let list = app.anonymous().send(request(&Method::GET, "/api/v1/garages", None, Some(&their_token))).await.json();
+    let names: Vec<&str> = list.as_array().expect("array").iter().filter_map(|g| g["name"].as_str()).collect();
+    assert_eq!(names, ["Chez eux"]);
+    let peek =
+        app.anonymous().send(request(&Method::GET, &format!("/api/v1/garages/{ours}"), None, Some(&their_token))).await;
+    peek.problem(StatusCode::NOT_FOUND, "not_found");
 }
 
 /// The pages open to anyone. Declaring a page public is a decision this list
@@ -242,82 +284,91 @@ fn the_page_table_declares_each_path_once_and_its_open_pages_knowingly() {
     assert_eq!(booking.access, Access::guarded(Permission::SchoolWrite, Permission::SchoolWrite));
 }
 
-backend_tests! {
-    // Every page of the router's page table, with every role, answers as the
-    // table's declared access and the role matrix say: GET needs the page's read
-    // permission, POST its write permission; strangers go to the login page.
-    async fn every_page_obeys_the_role_matrix(app) {
-        use crate::helpers::TEST_CSRF;
-        let table = volant::page_table();
-        assert!(table.len() >= 100, "{} pages", table.len());
-        let mut checked = 0;
-        // Each role, then the platform operator (the instance's first administrator).
-        let mut people = Vec::new();
-        for role in Role::ALL {
-            people.push((format!("{role:?}"), app.user(&format!("page-{}@volant.test", role.as_str()), &[role]).await));
-        }
-        people.push(("operator".to_owned(), app.admin().await.clone()));
-        for (role, person) in people {
-            let session = volant::identity::auth::issue(&app.db, &app.signing_key, &person, "web").await.expect("session").token;
-            let cookies = format!("volant_session={session}; volant_csrf={TEST_CSRF}");
-            let garage = app.garage(&format!("Pages {role}")).await;
-            let vehicle = app.vehicle(garage, &fresh_plate()).await;
-            let client = app.post_json("/api/v1/clients", &json!({ "name": "Client matrice" })).await.json()["id"].as_i64().expect("client");
-            let quote = app.post_json("/api/v1/quotes", &json!({ "client_id": client })).await.json()["id"].as_i64().expect("quote");
-            let workshop = (client, quote);
-            // Deleting forms last, so that the rows stay for the other pages.
-            let mut pages: Vec<_> = table.iter().collect();
-            pages.sort_by_key(|p| p.path.ends_with("/delete"));
-            for page in pages {
-                let path = concrete(page.path, garage, vehicle, person.id, workshop);
-                for method in [Method::GET, Method::POST] {
-                    let Some(needed) = page.access.needs(&method) else { continue };
-                    let token = |session: &str| if method == Method::POST { format!("_csrf={}", app.csrf_for(session)) } else { String::new() };
-                    // A method the page does not have is 405 for everyone, before any guard.
-                    let probe = Request::builder()
-                        .method(method.clone())
-                        .uri(&path)
-                        .header(header::COOKIE, format!("volant_csrf={TEST_CSRF}"))
-                        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                        .body(Body::from(token("")))
-                        .expect("request");
-                    if answer(&app, probe).await.0 == StatusCode::METHOD_NOT_ALLOWED {
-                        continue;
-                    }
-                    let request = Request::builder()
-                        .method(method.clone())
-                        .uri(&path)
-                        .header(header::COOKIE, &cookies)
-                        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                        .body(Body::from(token(&session)))
-                        .expect("request");
-                    let (status, location) = answer(&app, request).await;
-                    let sent_to_login = location.as_deref().is_some_and(|l| l.starts_with("/login"));
-                    if person.may(needed) {
-                        assert!(
-                            status != StatusCode::FORBIDDEN && !sent_to_login && !status.is_server_error(),
-                            "{role} {method} {path} ({needed:?}): {status}"
-                        );
-                    } else {
-                        assert_eq!(status, StatusCode::FORBIDDEN, "{role} {method} {path} ({needed:?})");
-                    }
-                    checked += 1;
-                }
-            }
-        }
-        assert!(checked >= 6 * 120, "{checked} checks");
-        // Strangers are sent to the login page; their forms are refused outright.
-        for page in table.iter().filter(|p| p.access != volant::identity::auth::web_pages::Access::Public) {
-            let path = concrete(page.path, 1, 1, 1, (1, 1));
+backend_tests!(every_page_obeys_the_role_matrix);
+
+// Every page of the router's page table, with every role, answers as the
+// table's declared access and the role matrix say: GET needs the page's read
+// permission, POST its write permission; strangers go to the login page.
+async fn every_page_obeys_the_role_matrix(app: TestApp) {
+    let admin = app.as_admin();
+    use crate::helpers::TEST_CSRF;
+    let table = volant::page_table();
+    assert!(table.len() >= 100, "{} pages", table.len());
+    let mut checked = 0;
+    // Each role, then the platform operator (the instance's first administrator).
+    let mut people = Vec::new();
+    for role in Role::ALL {
+        people.push((format!("{role:?}"), app.user(&format!("page-{}@volant.test", role.as_str()), &[role]).await));
+    }
+    people.push(("operator".to_owned(), app.admin().await.clone()));
+    for (role, person) in people {
+        let session =
+            volant::identity::auth::issue(&app.db, &app.signing_key, &person, "web").await.expect("session").token;
+        let cookies = format!("volant_session={session}; volant_csrf={TEST_CSRF}");
+        let garage = app.garage(&format!("Pages {role}")).await;
+        let vehicle = app.vehicle(garage, &fresh_plate()).await;
+        let client = admin.post("/api/v1/clients", &json!({ "name": "Client matrice" })).await.json()["id"]
+            .as_i64()
+            .expect("client");
+        let quote =
+            admin.post("/api/v1/quotes", &json!({ "client_id": client })).await.json()["id"].as_i64().expect("quote");
+        let workshop = (client, quote);
+        // Deleting forms last, so that the rows stay for the other pages.
+        let mut pages: Vec<_> = table.iter().collect();
+        pages.sort_by_key(|p| p.path.ends_with("/delete"));
+        for page in pages {
+            let path = concrete(page.path, garage, vehicle, person.id, workshop);
             for method in [Method::GET, Method::POST] {
-                let request = Request::builder().method(method.clone()).uri(&path).body(Body::empty()).expect("request");
+                let Some(needed) = page.access.needs(&method) else { continue };
+                let token = |session: &str| {
+                    if method == Method::POST { format!("_csrf={}", app.csrf_for(session)) } else { String::new() }
+                };
+                // A method the page does not have is 405 for everyone, before any guard.
+                let probe = Request::builder()
+                    .method(method.clone())
+                    .uri(&path)
+                    .header(header::COOKIE, format!("volant_csrf={TEST_CSRF}"))
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from(token("")))
+                    .expect("request");
+                if answer(&app, probe).await.0 == StatusCode::METHOD_NOT_ALLOWED {
+                    continue;
+                }
+                let request = Request::builder()
+                    .method(method.clone())
+                    .uri(&path)
+                    .header(header::COOKIE, &cookies)
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from(token(&session)))
+                    .expect("request");
                 let (status, location) = answer(&app, request).await;
                 let sent_to_login = location.as_deref().is_some_and(|l| l.starts_with("/login"));
-                assert!(
-                    sent_to_login || status == StatusCode::METHOD_NOT_ALLOWED || (method == Method::POST && status == StatusCode::FORBIDDEN),
-                    "{method} {path}: {status}"
-                );
+                if person.may(needed) {
+                    assert!(
+                        status != StatusCode::FORBIDDEN && !sent_to_login && !status.is_server_error(),
+                        "{role} {method} {path} ({needed:?}): {status}"
+                    );
+                } else {
+                    assert_eq!(status, StatusCode::FORBIDDEN, "{role} {method} {path} ({needed:?})");
+                }
+                checked += 1;
             }
+        }
+    }
+    assert!(checked >= 6 * 120, "{checked} checks");
+    // Strangers are sent to the login page; their forms are refused outright.
+    for page in table.iter().filter(|p| p.access != volant::identity::auth::web_pages::Access::Public) {
+        let path = concrete(page.path, 1, 1, 1, (1, 1));
+        for method in [Method::GET, Method::POST] {
+            let request = Request::builder().method(method.clone()).uri(&path).body(Body::empty()).expect("request");
+            let (status, location) = answer(&app, request).await;
+            let sent_to_login = location.as_deref().is_some_and(|l| l.starts_with("/login"));
+            assert!(
+                sent_to_login
+                    || status == StatusCode::METHOD_NOT_ALLOWED
+                    || (method == Method::POST && status == StatusCode::FORBIDDEN),
+                "{method} {path}: {status}"
+            );
         }
     }
 }

@@ -37,116 +37,193 @@ fn sign(app: &TestApp, claims: &Claims) -> String {
         .expect("sign")
 }
 
-backend_tests! {
-    async fn login_returns_a_bearer_token_that_identifies_the_user(app) {
-        let user = app.user(EMAIL, &[Role::Manager, Role::Staff]).await;
-        let response = app.post_json("/api/v1/auth/login", &json!({ "email": "  Jeanne.Martin@Garage-Centre.FR ", "password": TEST_PASSWORD })).await;
-        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
-        let body = response.json();
-        assert_eq!(body["token_type"], "bearer");
-        assert_eq!(body["expires_in"], 3600);
-        let token = body["access_token"].as_str().expect("token");
-        let me = app.get_as(token, "/api/v1/auth/me").await;
-        assert_eq!(me.status, StatusCode::OK, "{}", me.text());
-        let me = me.json();
-        assert_eq!(me["id"], user.id);
-        assert_eq!(me["email"], EMAIL);
-        assert_eq!(me["roles"], json!(["manager", "staff"]));
-        assert!(me.get("password_hash").is_none());
-    }
+backend_tests!(
+    login_returns_a_bearer_token_that_identifies_the_user,
+    unknown_email_and_wrong_password_get_the_same_401,
+    every_kind_of_bad_token_is_401,
+    logout_revokes_the_token,
+    a_deactivated_user_can_neither_sign_in_nor_use_a_token,
+    users_follow_the_password_policy_and_unique_emails,
+    the_first_admin_is_created_only_on_an_empty_instance
+);
 
-    async fn unknown_email_and_wrong_password_get_the_same_401(app) {
-        app.user(EMAIL, &[Role::Admin]).await;
-        let wrong = app.post_json("/api/v1/auth/login", &json!({ "email": EMAIL, "password": "not the right one at all" })).await;
-        let unknown = app.post_json("/api/v1/auth/login", &json!({ "email": "nobody@garage.fr", "password": TEST_PASSWORD })).await;
-        wrong.problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
-        unknown.problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
-        assert_eq!(wrong.json(), unknown.json());
-        let missing = app.post_json("/api/v1/auth/login", &json!({ "email": EMAIL })).await;
-        missing.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-        assert_eq!(missing.error_fields(), ["password"]);
-    }
+async fn login_returns_a_bearer_token_that_identifies_the_user(app: TestApp) {
+    let user = app.user(EMAIL, &[Role::Manager, Role::Staff]).await;
+    let response = app
+        .anonymous()
+        .post(
+            "/api/v1/auth/login",
+            &json!({
+                "email": "  Jeanne.Martin@Garage-Centre.FR ",
+                "password": TEST_PASSWORD
+            }),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    let body = response.json();
+    assert_eq!(body["token_type"], "bearer");
+    assert_eq!(body["expires_in"], 3600);
+    let token = body["access_token"].as_str().expect("token");
+    let me = app.with_token(token).get("/api/v1/auth/me").await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.text());
+    let me = me.json();
+    assert_eq!(me["id"], user.id);
+    assert_eq!(me["email"], EMAIL);
+    assert_eq!(me["roles"], json!(["manager", "staff"]));
+    assert!(me.get("password_hash").is_none());
+}
 
-    async fn every_kind_of_bad_token_is_401(app) {
-        let user = app.user(EMAIL, &[Role::Admin]).await;
-        let token = app.login(EMAIL, TEST_PASSWORD).await;
-        assert_unauthorized(&app.get("/api/v1/auth/me").await);
-        for header in ["Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer not.a.jwt", "Bearer a.b", &format!("Token {token}")] {
-            let request = Request::get("/api/v1/auth/me").header(header::AUTHORIZATION, header).body(Body::empty()).expect("request");
-            assert_unauthorized(&app.send(request).await);
-        }
-        // Tampered: one character of the signature changed.
-        let mut tampered = token.clone();
-        let last = tampered.pop().expect("char");
-        tampered.push(if last == 'A' { 'B' } else { 'A' });
-        assert_unauthorized(&app.get_as(&tampered, "/api/v1/auth/me").await);
-        // Tampered claims with the original signature.
-        let parts: Vec<&str> = token.split('.').collect();
-        let forged_claims = b64(format!("{{\"sub\":\"{}\",\"org\":1,\"jti\":\"x\",\"iat\":0,\"exp\":9999999999}}", user.id + 1).as_bytes());
-        assert_unauthorized(&app.get_as(&format!("{}.{}.{}", parts[0], forged_claims, parts[2]), "/api/v1/auth/me").await);
-        // alg: none.
-        let none_header = b64(br#"{"alg":"none","typ":"JWT"}"#);
-        assert_unauthorized(&app.get_as(&format!("{none_header}.{}.", parts[1]), "/api/v1/auth/me").await);
-        // Signed with another key.
-        let claims: Claims = jsonwebtoken::dangerous::insecure_decode::<Claims>(&token).expect("decode").claims;
-        let foreign = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(b"another instance's key")).expect("sign");
-        assert_unauthorized(&app.get_as(&foreign, "/api/v1/auth/me").await);
-        // HS512 with the right key is still refused: only HS256 is accepted.
-        let hs512 = jsonwebtoken::encode(&Header::new(Algorithm::HS512), &claims, &EncodingKey::from_secret(&app.signing_key)).expect("sign");
-        assert_unauthorized(&app.get_as(&hs512, "/api/v1/auth/me").await);
-        // Expired, though correctly signed for a live session.
-        let expired = Claims { exp: chrono::Utc::now().timestamp() - 3600, iat: 0, ..claims };
-        assert_unauthorized(&app.get_as(&sign(&app, &expired), "/api/v1/auth/me").await);
-        // The original still works.
-        assert_eq!(app.get_as(&token, "/api/v1/auth/me").await.status, StatusCode::OK);
-    }
+async fn unknown_email_and_wrong_password_get_the_same_401(app: TestApp) {
+    app.user(EMAIL, &[Role::Admin]).await;
+    let wrong = app
+        .anonymous()
+        .post(
+            "/api/v1/auth/login",
+            &json!({
+                "email": EMAIL,
+                "password": "not the right one at all"
+            }),
+        )
+        .await;
+    let unknown = app
+        .anonymous()
+        .post(
+            "/api/v1/auth/login",
+            &json!({
+                "email": "nobody@garage.fr",
+                "password": TEST_PASSWORD
+            }),
+        )
+        .await;
+    wrong.problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    unknown.problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    assert_eq!(wrong.json(), unknown.json());
+    let missing = app.anonymous().post("/api/v1/auth/login", &json!({ "email": EMAIL })).await;
+    missing.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(missing.error_fields(), ["password"]);
+}
 
-    async fn logout_revokes_the_token(app) {
-        app.user(EMAIL, &[Role::Staff]).await;
-        let token = app.login(EMAIL, TEST_PASSWORD).await;
-        let other = app.login(EMAIL, TEST_PASSWORD).await;
-        let request = Request::post("/api/v1/auth/logout").header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).expect("request");
-        assert_eq!(app.send(request).await.status, StatusCode::NO_CONTENT);
-        assert_unauthorized(&app.get_as(&token, "/api/v1/auth/me").await);
-        assert_eq!(app.get_as(&other, "/api/v1/auth/me").await.status, StatusCode::OK, "other sessions live on");
-        assert_unauthorized(&app.send(Request::post("/api/v1/auth/logout").body(Body::empty()).expect("request")).await);
+async fn every_kind_of_bad_token_is_401(app: TestApp) {
+    let user = app.user(EMAIL, &[Role::Admin]).await;
+    let token = app.login(EMAIL, TEST_PASSWORD).await;
+    assert_unauthorized(&app.anonymous().get("/api/v1/auth/me").await);
+    for header in
+        ["Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer not.a.jwt", "Bearer a.b", &format!("Token {token}")]
+    {
+        let request =
+            Request::get("/api/v1/auth/me").header(header::AUTHORIZATION, header).body(Body::empty()).expect("request");
+        assert_unauthorized(&app.as_admin().send(request).await);
     }
+    // Tampered: one character of the signature changed.
+    let mut tampered = token.clone();
+    let last = tampered.pop().expect("char");
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    assert_unauthorized(&app.with_token(&tampered).get("/api/v1/auth/me").await);
+    // Tampered claims with the original signature.
+    let parts: Vec<&str> = token.split('.').collect();
+    let forged_claims =
+        b64(format!("{{\"sub\":\"{}\",\"org\":1,\"jti\":\"x\",\"iat\":0,\"exp\":9999999999}}", user.id + 1).as_bytes());
+    assert_unauthorized(
+        &app.with_token(&format!("{}.{}.{}", parts[0], forged_claims, parts[2])).get("/api/v1/auth/me").await,
+    );
+    // alg: none.
+    let none_header = b64(br#"{"alg":"none","typ":"JWT"}"#);
+    assert_unauthorized(&app.with_token(&format!("{none_header}.{}.", parts[1])).get("/api/v1/auth/me").await);
+    // Signed with another key.
+    let claims: Claims = jsonwebtoken::dangerous::insecure_decode::<Claims>(&token).expect("decode").claims;
+    let foreign = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(b"another instance's key"),
+    )
+    .expect("sign");
+    assert_unauthorized(&app.with_token(&foreign).get("/api/v1/auth/me").await);
+    // HS512 with the right key is still refused: only HS256 is accepted.
+    let hs512 =
+        jsonwebtoken::encode(&Header::new(Algorithm::HS512), &claims, &EncodingKey::from_secret(&app.signing_key))
+            .expect("sign");
+    assert_unauthorized(&app.with_token(&hs512).get("/api/v1/auth/me").await);
+    // Expired, though correctly signed for a live session.
+    let expired = Claims { exp: chrono::Utc::now().timestamp() - 3600, iat: 0, ..claims };
+    assert_unauthorized(&app.with_token(&sign(&app, &expired)).get("/api/v1/auth/me").await);
+    // The original still works.
+    assert_eq!(app.with_token(&token).get("/api/v1/auth/me").await.status, StatusCode::OK);
+}
 
-    async fn a_deactivated_user_can_neither_sign_in_nor_use_a_token(app) {
-        let user = app.user(EMAIL, &[Role::Staff]).await;
-        let token = app.login(EMAIL, TEST_PASSWORD).await;
-        let model = volant::identity::users::entity::Entity::find_by_id(user.id).one(&app.db).await.expect("query").expect("user");
-        let mut active: volant::identity::users::entity::ActiveModel = model.into();
-        active.active = Set(false);
-        active.update(&app.db).await.expect("deactivate");
-        assert_unauthorized(&app.get_as(&token, "/api/v1/auth/me").await);
-        let login = app.post_json("/api/v1/auth/login", &json!({ "email": EMAIL, "password": TEST_PASSWORD })).await;
-        login.problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
-    }
+async fn logout_revokes_the_token(app: TestApp) {
+    app.user(EMAIL, &[Role::Staff]).await;
+    let token = app.login(EMAIL, TEST_PASSWORD).await;
+    let other = app.login(EMAIL, TEST_PASSWORD).await;
+    let request = Request::post("/api/v1/auth/logout")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .expect("request");
+    assert_eq!(app.as_admin().send(request).await.status, StatusCode::NO_CONTENT);
+    assert_unauthorized(&app.with_token(&token).get("/api/v1/auth/me").await);
+    assert_eq!(app.with_token(&other).get("/api/v1/auth/me").await.status, StatusCode::OK, "other sessions live on");
+    assert_unauthorized(
+        &app.anonymous().send(Request::post("/api/v1/auth/logout").body(Body::empty()).expect("request")).await,
+    );
+}
 
-    async fn users_follow_the_password_policy_and_unique_emails(app) {
-        let new = |email: &str, password: &str| NewUser { email: email.into(), display_name: "Awa Diop".into(), password: password.into(), roles: vec![Role::Instructor] };
-        let short = users::create(&app.db, app.org, new("awa@ecole.sn", "court")).await;
-        assert!(matches!(&short, Err(AppError::Validation(e)) if e[0].field == "password" && e[0].message.key == "user.password_too_short"), "{short:?}");
-        let guessable = users::create(&app.db, app.org, new("awa@ecole.sn", "password123456")).await;
-        assert!(matches!(&guessable, Err(AppError::Validation(e)) if e[0].message.key == "user.password_guessable"), "{guessable:?}");
-        let bad_email = users::create(&app.db, app.org, new("awa-at-ecole", TEST_PASSWORD)).await;
-        assert!(matches!(&bad_email, Err(AppError::Validation(e)) if e[0].field == "email"), "{bad_email:?}");
-        users::create(&app.db, app.org, new("awa@ecole.sn", TEST_PASSWORD)).await.expect("created");
-        let duplicate = users::create(&app.db, app.org, new("AWA@Ecole.SN", TEST_PASSWORD)).await;
-        assert!(matches!(duplicate, Err(AppError::Conflict { code: "duplicate_email", .. })), "{duplicate:?}");
-    }
+async fn a_deactivated_user_can_neither_sign_in_nor_use_a_token(app: TestApp) {
+    let user = app.user(EMAIL, &[Role::Staff]).await;
+    let token = app.login(EMAIL, TEST_PASSWORD).await;
+    let model =
+        volant::identity::users::entity::Entity::find_by_id(user.id).one(&app.db).await.expect("query").expect("user");
+    let mut active: volant::identity::users::entity::ActiveModel = model.into();
+    active.active = Set(false);
+    active.update(&app.db).await.expect("deactivate");
+    assert_unauthorized(&app.with_token(&token).get("/api/v1/auth/me").await);
+    let login = app
+        .anonymous()
+        .post(
+            "/api/v1/auth/login",
+            &json!({
+                "email": EMAIL,
+                "password": TEST_PASSWORD
+            }),
+        )
+        .await;
+    login.problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+}
 
-    async fn the_first_admin_is_created_only_on_an_empty_instance(app) {
-        let admin = users::ensure_first_admin(&app.db, app.org, "chef@garage.fr", TEST_PASSWORD).await.expect("ok").expect("created");
-        assert_eq!(admin.roles, vec![Role::Admin]);
-        assert!(admin.is_operator, "the instance's first administrator operates it");
-        let stored = users::find_active(&app.db, admin.id).await.expect("query").expect("user");
-        assert!(stored.is_operator);
-        let again = users::ensure_first_admin(&app.db, app.org, "autre@garage.fr", TEST_PASSWORD).await.expect("ok");
-        assert!(again.is_none());
-        app.login("chef@garage.fr", TEST_PASSWORD).await;
-    }
+async fn users_follow_the_password_policy_and_unique_emails(app: TestApp) {
+    let new = |email: &str, password: &str| NewUser {
+        email: email.into(),
+        display_name: "Awa Diop".into(),
+        password: password.into(),
+        roles: vec![Role::Instructor],
+    };
+    let short = users::create(&app.db, app.org, new("awa@ecole.sn", "court")).await;
+    assert!(
+        matches!(&short, Err(AppError::Validation(e)) if e[0].field == "password" && e[0].message.key == "user.password_too_short"),
+        "{short:?}"
+    );
+    let guessable = users::create(&app.db, app.org, new("awa@ecole.sn", "password123456")).await;
+    assert!(
+        matches!(&guessable, Err(AppError::Validation(e)) if e[0].message.key == "user.password_guessable"),
+        "{guessable:?}"
+    );
+    let bad_email = users::create(&app.db, app.org, new("awa-at-ecole", TEST_PASSWORD)).await;
+    assert!(matches!(&bad_email, Err(AppError::Validation(e)) if e[0].field == "email"), "{bad_email:?}");
+    users::create(&app.db, app.org, new("awa@ecole.sn", TEST_PASSWORD)).await.expect("created");
+    let duplicate = users::create(&app.db, app.org, new("AWA@Ecole.SN", TEST_PASSWORD)).await;
+    assert!(matches!(duplicate, Err(AppError::Conflict { code: "duplicate_email", .. })), "{duplicate:?}");
+}
+
+async fn the_first_admin_is_created_only_on_an_empty_instance(app: TestApp) {
+    let admin = users::ensure_first_admin(&app.db, app.org, "chef@garage.fr", TEST_PASSWORD)
+        .await
+        .expect("ok")
+        .expect("created");
+    assert_eq!(admin.roles, vec![Role::Admin]);
+    assert!(admin.is_operator, "the instance's first administrator operates it");
+    let stored = users::find_active(&app.db, admin.id).await.expect("query").expect("user");
+    assert!(stored.is_operator);
+    let again = users::ensure_first_admin(&app.db, app.org, "autre@garage.fr", TEST_PASSWORD).await.expect("ok");
+    assert!(again.is_none());
+    app.login("chef@garage.fr", TEST_PASSWORD).await;
 }
 
 #[tokio::test]
@@ -159,76 +236,104 @@ async fn password_hashes_are_argon2id_and_never_the_password() {
     assert!(!stored.password_hash.contains(TEST_PASSWORD));
 }
 
-backend_tests! {
-    async fn personal_tokens_work_until_revoked_and_are_stored_hashed(app) {
-        let user = app.user("integration@garage.fr", &[Role::Staff]).await;
-        let session = app.login("integration@garage.fr", TEST_PASSWORD).await;
-        let auth = |token: &str| format!("Bearer {token}");
-        let create = Request::post("/api/v1/auth/tokens")
-            .header(header::AUTHORIZATION, auth(&session))
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(json!({ "name": "Export comptable", "expires_in_days": 30 }).to_string()))
-            .expect("request");
-        let created = app.send(create).await;
-        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
-        let body = created.json();
-        let token = body["token"].as_str().expect("token shown once").to_owned();
-        assert!(token.starts_with("vlt_") && token.len() == 68, "{token}");
-        let id = body["id"].as_i64().expect("id");
+backend_tests!(personal_tokens_work_until_revoked_and_are_stored_hashed, expired_personal_tokens_are_refused);
 
-        assert_eq!(app.get_as(&token, "/api/v1/garages").await.status, StatusCode::OK, "acts with the user's roles");
-        let me = app.get_as(&token, "/api/v1/auth/me").await.json();
-        assert_eq!(me["id"], user.id);
-        let listed = app.get_as(&session, "/api/v1/auth/tokens").await.json();
-        assert_eq!(listed[0]["name"], "Export comptable");
-        assert!(listed[0].get("token").is_none(), "never shown again");
-        assert!(listed[0]["last_used_at"].is_string());
+async fn personal_tokens_work_until_revoked_and_are_stored_hashed(app: TestApp) {
+    let admin = app.as_admin();
+    let user = app.user("integration@garage.fr", &[Role::Staff]).await;
+    let session = app.login("integration@garage.fr", TEST_PASSWORD).await;
+    let auth = |token: &str| format!("Bearer {token}");
+    let create = Request::post("/api/v1/auth/tokens")
+        .header(header::AUTHORIZATION, auth(&session))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({ "name": "Export comptable", "expires_in_days": 30 }).to_string()))
+        .expect("request");
+    let created = admin.send(create).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let body = created.json();
+    let token = body["token"].as_str().expect("token shown once").to_owned();
+    assert!(token.starts_with("vlt_") && token.len() == 68, "{token}");
+    let id = body["id"].as_i64().expect("id");
 
-        let stored = volant::identity::auth::tokens::entity::Entity::find_by_id(id).one(&app.db).await.expect("query").expect("row");
-        assert_ne!(stored.token_hash, token);
-        assert!(!stored.token_hash.contains(&token[4..]));
+    assert_eq!(
+        app.with_token(&token).get("/api/v1/garages").await.status,
+        StatusCode::OK,
+        "acts with the user's roles"
+    );
+    let me = app.with_token(&token).get("/api/v1/auth/me").await.json();
+    assert_eq!(me["id"], user.id);
+    let listed = app.with_token(&session).get("/api/v1/auth/tokens").await.json();
+    assert_eq!(listed[0]["name"], "Export comptable");
+    assert!(listed[0].get("token").is_none(), "never shown again");
+    assert!(listed[0]["last_used_at"].is_string());
 
-        // Another user cannot revoke it; its owner can.
-        let other = app.token_for("autre@garage.fr", &[Role::Admin]).await;
-        let foreign = Request::delete(format!("/api/v1/auth/tokens/{id}")).header(header::AUTHORIZATION, auth(&other)).body(Body::empty()).expect("request");
-        app.send(foreign).await.problem(StatusCode::NOT_FOUND, "not_found");
-        let revoke = Request::delete(format!("/api/v1/auth/tokens/{id}")).header(header::AUTHORIZATION, auth(&session)).body(Body::empty()).expect("request");
-        assert_eq!(app.send(revoke).await.status, StatusCode::NO_CONTENT);
-        assert_unauthorized(&app.get_as(&token, "/api/v1/garages").await);
-        let audit = app.get(&format!("/api/v1/audit?entity_type=api_token&entity_id={id}")).await.json();
-        let actions: Vec<&str> = audit.as_array().expect("array").iter().filter_map(|r| r["action"].as_str()).collect();
-        assert_eq!(actions, ["delete", "create"]);
-        assert_eq!(audit[1]["actor_user_id"], user.id);
-        assert!(!audit.to_string().contains(&token[4..]), "the token never reaches the audit trail");
-        assert_unauthorized(&app.get_as("vlt_0000000000000000000000000000000000000000000000000000000000000000", "/api/v1/garages").await);
+    let stored =
+        volant::identity::auth::tokens::entity::Entity::find_by_id(id).one(&app.db).await.expect("query").expect("row");
+    assert_ne!(stored.token_hash, token);
+    assert!(!stored.token_hash.contains(&token[4..]));
 
-        let bad = Request::post("/api/v1/auth/tokens")
-            .header(header::AUTHORIZATION, auth(&session))
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(json!({ "name": "", "expires_in_days": 0 }).to_string()))
-            .expect("request");
-        let bad = app.send(bad).await;
-        bad.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-        let mut fields = bad.error_fields();
-        fields.sort();
-        assert_eq!(fields, ["expires_in_days", "name"]);
-    }
+    // Another user cannot revoke it; its owner can.
+    let other = app.token_for("autre@garage.fr", &[Role::Admin]).await;
+    let foreign = Request::delete(format!("/api/v1/auth/tokens/{id}"))
+        .header(header::AUTHORIZATION, auth(&other))
+        .body(Body::empty())
+        .expect("request");
+    admin.send(foreign).await.problem(StatusCode::NOT_FOUND, "not_found");
+    let revoke = Request::delete(format!("/api/v1/auth/tokens/{id}"))
+        .header(header::AUTHORIZATION, auth(&session))
+        .body(Body::empty())
+        .expect("request");
+    assert_eq!(admin.send(revoke).await.status, StatusCode::NO_CONTENT);
+    assert_unauthorized(&app.with_token(&token).get("/api/v1/garages").await);
+    let audit = admin.get(&format!("/api/v1/audit?entity_type=api_token&entity_id={id}")).await.json();
+    let actions: Vec<&str> = audit.as_array().expect("array").iter().filter_map(|r| r["action"].as_str()).collect();
+    assert_eq!(actions, ["delete", "create"]);
+    assert_eq!(audit[1]["actor_user_id"], user.id);
+    assert!(!audit.to_string().contains(&token[4..]), "the token never reaches the audit trail");
+    assert_unauthorized(
+        &app.with_token("vlt_0000000000000000000000000000000000000000000000000000000000000000")
+            .get("/api/v1/garages")
+            .await,
+    );
 
-    async fn expired_personal_tokens_are_refused(app) {
-        let user = app.user("expire@garage.fr", &[Role::Staff]).await;
-        let created = volant::identity::auth::tokens::create(&app.db, &volant::identity::audit::Actor { user_id: Some(user.id), ..volant::identity::audit::Actor::system(app.org) }, "test-session", &volant::identity::auth::tokens::NewToken { name: Some("court".into()), expires_in_days: Some(1) }).await.expect("token");
-        let stored = volant::identity::auth::tokens::entity::Entity::find_by_id(created.info.id).one(&app.db).await.expect("query").expect("row");
-        let mut active: volant::identity::auth::tokens::entity::ActiveModel = stored.into();
-        active.expires_at = Set(Some(chrono::Utc::now() - chrono::Duration::minutes(1)));
-        active.update(&app.db).await.expect("expire");
-        assert_unauthorized(&app.get_as(&created.token, "/api/v1/garages").await);
-    }
+    let bad = Request::post("/api/v1/auth/tokens")
+        .header(header::AUTHORIZATION, auth(&session))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({ "name": "", "expires_in_days": 0 }).to_string()))
+        .expect("request");
+    let bad = admin.send(bad).await;
+    bad.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let mut fields = bad.error_fields();
+    fields.sort();
+    assert_eq!(fields, ["expires_in_days", "name"]);
+}
+
+async fn expired_personal_tokens_are_refused(app: TestApp) {
+    let user = app.user("expire@garage.fr", &[Role::Staff]).await;
+    let created = volant::identity::auth::tokens::create(
+        &app.db,
+        &volant::identity::audit::Actor { user_id: Some(user.id), ..volant::identity::audit::Actor::system(app.org) },
+        "test-session",
+        &volant::identity::auth::tokens::NewToken { name: Some("court".into()), expires_in_days: Some(1) },
+    )
+    .await
+    .expect("token");
+    let stored = volant::identity::auth::tokens::entity::Entity::find_by_id(created.info.id)
+        .one(&app.db)
+        .await
+        .expect("query")
+        .expect("row");
+    let mut active: volant::identity::auth::tokens::entity::ActiveModel = stored.into();
+    active.expires_at = Set(Some(chrono::Utc::now() - chrono::Duration::minutes(1)));
+    active.update(&app.db).await.expect("expire");
+    assert_unauthorized(&app.with_token(&created.token).get("/api/v1/garages").await);
 }
 
 #[tokio::test]
 async fn the_profile_page_creates_shows_once_and_revokes_tokens() {
     let app = TestApp::sqlite().await;
-    let created = app.post_form("/profile/tokens", &[("name", "Tableau de bord"), ("expires_in_days", "")]).await;
+    let admin = app.as_admin();
+    let created = admin.post_form("/profile/tokens", &[("name", "Tableau de bord"), ("expires_in_days", "")]).await;
     assert_eq!(created.status, StatusCode::OK, "{}", created.text());
     let html = created.text();
     assert!(html.contains("<title>Mon profil · Volant</title>"), "the title is only the title");
@@ -237,13 +342,13 @@ async fn the_profile_page_creates_shows_once_and_revokes_tokens() {
     let token = &html[start..start + 68];
     assert!(token.starts_with("vlt_"), "{token}");
     assert_eq!(html.matches(token).count(), 1, "the token is shown exactly once");
-    assert_eq!(app.get_as(token, "/api/v1/garages").await.status, StatusCode::OK);
-    let page = app.get("/profile").await.text();
+    assert_eq!(app.with_token(token).get("/api/v1/garages").await.status, StatusCode::OK);
+    let page = admin.get("/profile").await.text();
     assert!(page.contains("Tableau de bord") && !page.contains(token), "listed, never shown again");
     let id = volant::identity::auth::tokens::list(&app.db, app.admin().await.id).await.expect("list")[0].id;
-    let revoked = app.post_form(&format!("/profile/tokens/{id}/revoke"), &[]).await;
+    let revoked = admin.post_form(&format!("/profile/tokens/{id}/revoke"), &[]).await;
     assert_eq!(revoked.status, StatusCode::SEE_OTHER);
-    assert_unauthorized(&app.get_as(token, "/api/v1/garages").await);
+    assert_unauthorized(&app.with_token(token).get("/api/v1/garages").await);
 }
 
 /// Creates a personal token through the API with a sign-in session; returns the token and its id.
@@ -253,7 +358,7 @@ async fn personal_token(app: &TestApp, session: &str, name: &str) -> (String, i6
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(json!({ "name": name }).to_string()))
         .expect("request");
-    let created = app.send(create).await;
+    let created = app.as_admin().send(create).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
     let body = created.json();
     (body["token"].as_str().expect("token").to_owned(), body["id"].as_i64().expect("id"))
@@ -261,7 +366,7 @@ async fn personal_token(app: &TestApp, session: &str, name: &str) -> (String, i6
 
 /// The reasons the audit trail gives for revoking a token.
 async fn revocation_reasons(app: &TestApp, id: i64) -> Vec<String> {
-    let audit = app.get(&format!("/api/v1/audit?entity_type=api_token&entity_id={id}")).await.json();
+    let audit = app.as_admin().get(&format!("/api/v1/audit?entity_type=api_token&entity_id={id}")).await.json();
     audit
         .as_array()
         .expect("array")
@@ -271,62 +376,80 @@ async fn revocation_reasons(app: &TestApp, id: i64) -> Vec<String> {
         .collect()
 }
 
-backend_tests! {
-    async fn a_personal_token_cannot_create_another(app) {
-        app.user("chaine@garage.fr", &[Role::Staff]).await;
-        let session = app.login("chaine@garage.fr", TEST_PASSWORD).await;
-        let (token, _) = personal_token(&app, &session, "Intégration").await;
-        let again = Request::post("/api/v1/auth/tokens")
-            .header(header::AUTHORIZATION, format!("Bearer {token}"))
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(json!({ "name": "Seconde" }).to_string()))
-            .expect("request");
-        let refused = app.send(again).await.problem(StatusCode::FORBIDDEN, "session_required");
-        assert!(refused["detail"].as_str().is_some_and(|d| d.contains("jeton")), "{refused}");
-        let listed = app.get_as(&session, "/api/v1/auth/tokens").await.json();
-        assert_eq!(listed.as_array().map(Vec::len), Some(1), "no token was created: {listed}");
-        assert_eq!(app.get_as(&token, "/api/v1/auth/tokens").await.status, StatusCode::OK, "a token may still list them");
-    }
+backend_tests!(
+    a_personal_token_cannot_create_another,
+    a_password_change_revokes_every_personal_token,
+    a_deactivation_revokes_personal_tokens_for_good
+);
 
-    async fn a_password_change_revokes_every_personal_token(app) {
-        use crate::helpers::TEST_CSRF;
-        let user = app.user("motdepasse@garage.fr", &[Role::Staff]).await;
-        let session = app.login("motdepasse@garage.fr", TEST_PASSWORD).await;
-        let (first, first_id) = personal_token(&app, &session, "Comptabilité").await;
-        let (second, _) = personal_token(&app, &session, "Tableau de bord").await;
-        assert_eq!(app.get_as(&first, "/api/v1/garages").await.status, StatusCode::OK);
-        let web = volant::identity::auth::issue(&app.db, &app.signing_key, &user, "web").await.expect("session").token;
-        let new_password = "girafe clavier nuage tambour";
-        let token = app.csrf_for(&web);
-        let fields = [("current_password", TEST_PASSWORD), ("new_password", new_password), ("confirm_password", new_password), ("_csrf", token.as_str())];
-        let change = Request::post("/profile")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::COOKIE, format!("volant_session={web}; volant_csrf={TEST_CSRF}"))
-            .body(Body::from(serde_urlencoded::to_string(fields).expect("form")))
-            .expect("request");
-        let changed = app.send_anonymous(change).await;
-        assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.text());
-        assert_unauthorized(&app.get_as(&first, "/api/v1/garages").await);
-        assert_unauthorized(&app.get_as(&second, "/api/v1/garages").await);
-        assert_eq!(revocation_reasons(&app, first_id).await, ["password_changed"]);
-        let stored = volant::identity::auth::tokens::entity::Entity::find_by_id(first_id).one(&app.db).await.expect("query").expect("row");
-        assert!(stored.revoked_at.is_some());
-        let fresh = app.login("motdepasse@garage.fr", new_password).await;
-        assert_eq!(app.get_as(&fresh, "/api/v1/auth/tokens").await.json(), json!([]));
-    }
+async fn a_personal_token_cannot_create_another(app: TestApp) {
+    app.user("chaine@garage.fr", &[Role::Staff]).await;
+    let session = app.login("chaine@garage.fr", TEST_PASSWORD).await;
+    let (token, _) = personal_token(&app, &session, "Intégration").await;
+    let again = Request::post("/api/v1/auth/tokens")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({ "name": "Seconde" }).to_string()))
+        .expect("request");
+    let refused = app.as_admin().send(again).await.problem(StatusCode::FORBIDDEN, "session_required");
+    assert!(refused["detail"].as_str().is_some_and(|d| d.contains("jeton")), "{refused}");
+    let listed = app.with_token(&session).get("/api/v1/auth/tokens").await.json();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "no token was created: {listed}");
+    assert_eq!(
+        app.with_token(&token).get("/api/v1/auth/tokens").await.status,
+        StatusCode::OK,
+        "a token may still list them"
+    );
+}
 
-    async fn a_deactivation_revokes_personal_tokens_for_good(app) {
-        let user = app.user("depart@garage.fr", &[Role::Staff]).await;
-        let session = app.login("depart@garage.fr", TEST_PASSWORD).await;
-        let (token, id) = personal_token(&app, &session, "Export").await;
-        let off = app.patch_json(&format!("/api/v1/users/{}", user.id), &json!({ "active": false })).await;
-        assert_eq!(off.status, StatusCode::OK, "{}", off.text());
-        assert_unauthorized(&app.get_as(&token, "/api/v1/garages").await);
-        let on = app.patch_json(&format!("/api/v1/users/{}", user.id), &json!({ "active": true })).await;
-        assert_eq!(on.status, StatusCode::OK, "{}", on.text());
-        assert_unauthorized(&app.get_as(&token, "/api/v1/garages").await);
-        assert_eq!(revocation_reasons(&app, id).await, ["account_deactivated"]);
-        let again = app.login("depart@garage.fr", TEST_PASSWORD).await;
-        assert_eq!(app.get_as(&again, "/api/v1/auth/tokens").await.json(), json!([]), "nothing comes back");
-    }
+async fn a_password_change_revokes_every_personal_token(app: TestApp) {
+    use crate::helpers::TEST_CSRF;
+    let user = app.user("motdepasse@garage.fr", &[Role::Staff]).await;
+    let session = app.login("motdepasse@garage.fr", TEST_PASSWORD).await;
+    let (first, first_id) = personal_token(&app, &session, "Comptabilité").await;
+    let (second, _) = personal_token(&app, &session, "Tableau de bord").await;
+    assert_eq!(app.with_token(&first).get("/api/v1/garages").await.status, StatusCode::OK);
+    let web = volant::identity::auth::issue(&app.db, &app.signing_key, &user, "web").await.expect("session").token;
+    let new_password = "girafe clavier nuage tambour";
+    let token = app.csrf_for(&web);
+    let fields = [
+        ("current_password", TEST_PASSWORD),
+        ("new_password", new_password),
+        ("confirm_password", new_password),
+        ("_csrf", token.as_str()),
+    ];
+    let change = Request::post("/profile")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, format!("volant_session={web}; volant_csrf={TEST_CSRF}"))
+        .body(Body::from(serde_urlencoded::to_string(fields).expect("form")))
+        .expect("request");
+    let changed = app.anonymous().send(change).await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.text());
+    assert_unauthorized(&app.with_token(&first).get("/api/v1/garages").await);
+    assert_unauthorized(&app.with_token(&second).get("/api/v1/garages").await);
+    assert_eq!(revocation_reasons(&app, first_id).await, ["password_changed"]);
+    let stored = volant::identity::auth::tokens::entity::Entity::find_by_id(first_id)
+        .one(&app.db)
+        .await
+        .expect("query")
+        .expect("row");
+    assert!(stored.revoked_at.is_some());
+    let fresh = app.login("motdepasse@garage.fr", new_password).await;
+    assert_eq!(app.with_token(&fresh).get("/api/v1/auth/tokens").await.json(), json!([]));
+}
+
+async fn a_deactivation_revokes_personal_tokens_for_good(app: TestApp) {
+    let admin = app.as_admin();
+    let user = app.user("depart@garage.fr", &[Role::Staff]).await;
+    let session = app.login("depart@garage.fr", TEST_PASSWORD).await;
+    let (token, id) = personal_token(&app, &session, "Export").await;
+    let off = admin.patch(&format!("/api/v1/users/{}", user.id), &json!({ "active": false })).await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.text());
+    assert_unauthorized(&app.with_token(&token).get("/api/v1/garages").await);
+    let on = admin.patch(&format!("/api/v1/users/{}", user.id), &json!({ "active": true })).await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.text());
+    assert_unauthorized(&app.with_token(&token).get("/api/v1/garages").await);
+    assert_eq!(revocation_reasons(&app, id).await, ["account_deactivated"]);
+    let again = app.login("depart@garage.fr", TEST_PASSWORD).await;
+    assert_eq!(app.with_token(&again).get("/api/v1/auth/tokens").await.json(), json!([]), "nothing comes back");
 }

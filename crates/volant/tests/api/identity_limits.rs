@@ -34,18 +34,18 @@ async fn a_stranger_cannot_lock_an_account_out() {
     for round in 0..5 {
         for attempt in 0..2 {
             let stranger =
-                app.send_anonymous(login_from([203, 0, 113, 66], "cible@garage.fr", "mauvais mot de passe")).await;
+                app.anonymous().send(login_from([203, 0, 113, 66], "cible@garage.fr", "mauvais mot de passe")).await;
             if round * 2 + attempt < 5 {
                 stranger.problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
             } else {
                 assert_limited(&stranger);
             }
         }
-        let owner = app.send_anonymous(login_from([10, 0, 0, 7], "CIBLE@garage.fr", TEST_PASSWORD)).await;
+        let owner = app.anonymous().send(login_from([10, 0, 0, 7], "CIBLE@garage.fr", TEST_PASSWORD)).await;
         assert_eq!(owner.status, StatusCode::OK, "round {round}: {}", owner.text());
     }
     // The stranger's own address stays refused, even with the right password.
-    let guessed = app.send_anonymous(login_from([203, 0, 113, 66], "cible@garage.fr", TEST_PASSWORD)).await;
+    let guessed = app.anonymous().send(login_from([203, 0, 113, 66], "cible@garage.fr", TEST_PASSWORD)).await;
     assert_eq!(guessed.status, StatusCode::TOO_MANY_REQUESTS);
 }
 
@@ -55,16 +55,16 @@ async fn failures_from_many_addresses_still_reach_the_account_ceiling() {
     let app = TestApp::sqlite_with(|config| config.login_attempts_per_minute = NonZeroU32::new(1).expect("1")).await;
     app.user("cible@garage.fr", &[Role::Admin]).await;
     for i in 0..10 {
-        let response = app.send_anonymous(login_from([10, 0, 1, i], "cible@garage.fr", "mauvais mot de passe")).await;
+        let response = app.anonymous().send(login_from([10, 0, 1, i], "cible@garage.fr", "mauvais mot de passe")).await;
         response.problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
     }
-    let refused = app.send_anonymous(login_from([10, 0, 1, 99], "cible@garage.fr", TEST_PASSWORD)).await;
+    let refused = app.anonymous().send(login_from([10, 0, 1, 99], "cible@garage.fr", TEST_PASSWORD)).await;
     refused.problem(StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
     assert!(refused.header("retry-after").is_some());
     // Another account is not concerned, nor is a sign-in that succeeds counted.
     app.user("autre@garage.fr", &[Role::Admin]).await;
     for i in 0..12 {
-        let ok = app.send_anonymous(login_from([10, 0, 2, i], "autre@garage.fr", TEST_PASSWORD)).await;
+        let ok = app.anonymous().send(login_from([10, 0, 2, i], "autre@garage.fr", TEST_PASSWORD)).await;
         assert_eq!(ok.status, StatusCode::OK, "sign-in {i}");
     }
 }
@@ -74,11 +74,11 @@ async fn sign_in_is_limited_per_address_whatever_the_account() {
     let app = TestApp::sqlite().await;
     app.user("vrai@garage.fr", &[Role::Admin]).await;
     for i in 0..5 {
-        let response = app.send_anonymous(login_from([192, 0, 2, 1], &format!("essai{i}@garage.fr"), "x")).await;
+        let response = app.anonymous().send(login_from([192, 0, 2, 1], &format!("essai{i}@garage.fr"), "x")).await;
         assert_eq!(response.status, StatusCode::UNAUTHORIZED);
     }
-    assert_limited(&app.send_anonymous(login_from([192, 0, 2, 1], "vrai@garage.fr", TEST_PASSWORD)).await);
-    let elsewhere = app.send_anonymous(login_from([192, 0, 2, 2], "vrai@garage.fr", TEST_PASSWORD)).await;
+    assert_limited(&app.anonymous().send(login_from([192, 0, 2, 1], "vrai@garage.fr", TEST_PASSWORD)).await);
+    let elsewhere = app.anonymous().send(login_from([192, 0, 2, 2], "vrai@garage.fr", TEST_PASSWORD)).await;
     assert_eq!(elsewhere.status, StatusCode::OK, "another address is not punished");
 }
 
@@ -102,9 +102,9 @@ async fn the_login_page_is_limited_too() {
             .expect("request")
     };
     for _ in 0..5 {
-        assert_eq!(app.send_anonymous(form("faux")).await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(app.anonymous().send(form("faux")).await.status, StatusCode::UNAUTHORIZED);
     }
-    let limited = app.send_anonymous(form(TEST_PASSWORD)).await;
+    let limited = app.anonymous().send(form(TEST_PASSWORD)).await;
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(limited.header("retry-after").is_some());
     assert!(limited.text().contains("Trop de tentatives"), "{}", limited.text());
@@ -120,10 +120,15 @@ async fn the_login_page_is_limited_too() {
 #[tokio::test]
 async fn api_requests_are_limited_per_user() {
     let app = TestApp::sqlite_with(|config| config.api_requests_per_minute = NonZeroU32::new(3).expect("3")).await;
+    let admin = app.as_admin();
     for _ in 0..3 {
-        assert_eq!(app.get("/api/v1/garages").await.status, StatusCode::OK);
+        assert_eq!(admin.get("/api/v1/garages").await.status, StatusCode::OK);
     }
-    assert_limited(&app.get("/api/v1/garages").await);
+    assert_limited(&admin.get("/api/v1/garages").await);
     let other = app.token_for("autre@garage.fr", &[Role::Staff]).await;
-    assert_eq!(app.get_as(&other, "/api/v1/garages").await.status, StatusCode::OK, "each user has their own budget");
+    assert_eq!(
+        app.with_token(&other).get("/api/v1/garages").await.status,
+        StatusCode::OK,
+        "each user has their own budget"
+    );
 }

@@ -36,7 +36,8 @@ fn cookie_pair(set_cookie: &str) -> String {
 async fn sign_in(app: &TestApp, email: &str) -> String {
     let csrf = format!("volant_csrf={TEST_CSRF}");
     let response = app
-        .send_anonymous(form_request(
+        .anonymous()
+        .send(form_request(
             "/login",
             &csrf,
             &[("email", email), ("password", TEST_PASSWORD), ("next", "/vehicles"), ("_csrf", &app.csrf_for(""))],
@@ -49,110 +50,208 @@ async fn sign_in(app: &TestApp, email: &str) -> String {
     format!("{}; {csrf}", cookie_pair(session))
 }
 
-backend_tests! {
-    async fn pages_send_strangers_to_the_login_page_and_back(app) {
-        app.user(EMAIL, &[Role::Manager]).await;
-        let response = app.send_anonymous(get("/garages?q=x", "")).await;
-        assert_eq!(response.status, StatusCode::SEE_OTHER);
-        assert_eq!(response.header("location"), Some("/login?next=%2Fgarages%3Fq%3Dx"));
-        let login = app.send_anonymous(get("/login?next=%2Fgarages", "")).await;
-        assert_eq!(login.status, StatusCode::OK);
-        assert!(login.text().contains("name=\"_csrf\""));
-        assert!(set_cookie(&login, "volant_csrf").is_some(), "a CSRF cookie is handed out");
+backend_tests!(
+    pages_send_strangers_to_the_login_page_and_back,
+    a_wrong_password_shows_the_form_again,
+    forms_without_the_csrf_token_are_refused,
+    logout_ends_the_session,
+    pages_obey_the_role_matrix,
+    the_setup_page_creates_the_first_admin_once,
+    next_cannot_leave_the_site_and_forged_https_is_ignored,
+    a_session_cookie_does_not_open_the_api_nor_a_token_the_pages
+);
 
-        let cookies = sign_in(&app, EMAIL).await;
-        let page = app.send_anonymous(get("/vehicles", &cookies)).await;
-        assert_eq!(page.status, StatusCode::OK);
-        assert!(page.text().contains("Jeanne Martin") && page.text().contains("Se déconnecter"));
-    }
+async fn pages_send_strangers_to_the_login_page_and_back(app: TestApp) {
+    app.user(EMAIL, &[Role::Manager]).await;
+    let response = app.anonymous().send(get("/garages?q=x", "")).await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    assert_eq!(response.header("location"), Some("/login?next=%2Fgarages%3Fq%3Dx"));
+    let login = app.anonymous().send(get("/login?next=%2Fgarages", "")).await;
+    assert_eq!(login.status, StatusCode::OK);
+    assert!(login.text().contains("name=\"_csrf\""));
+    assert!(set_cookie(&login, "volant_csrf").is_some(), "a CSRF cookie is handed out");
 
-    async fn a_wrong_password_shows_the_form_again(app) {
-        app.user(EMAIL, &[Role::Manager]).await;
-        let csrf = format!("volant_csrf={TEST_CSRF}");
-        let response = app.send_anonymous(form_request("/login", &csrf, &[("email", EMAIL), ("password", "pas le bon mot de passe"), ("_csrf", &token_for(&app, &csrf))])).await;
-        assert_eq!(response.status, StatusCode::UNAUTHORIZED);
-        assert!(response.text().contains("Adresse e-mail ou mot de passe incorrect."));
-        assert!(set_cookie(&response, "volant_session").is_none());
-        assert!(response.text().contains(&format!("value=\"{EMAIL}\"")), "e-mail kept");
-    }
+    let cookies = sign_in(&app, EMAIL).await;
+    let page = app.anonymous().send(get("/vehicles", &cookies)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("Jeanne Martin") && page.text().contains("Se déconnecter"));
+}
 
-    async fn forms_without_the_csrf_token_are_refused(app) {
-        let cookies = sign_in_admin(&app).await;
-        for fields in [vec![("name", "Pirate"), ("address", "Ailleurs")], vec![("name", "Pirate"), ("address", "Ailleurs"), ("_csrf", "f00d")]] {
-            let response = app.send_anonymous(form_request("/garages", &cookies, &fields)).await;
-            assert_eq!(response.status, StatusCode::FORBIDDEN, "{fields:?}");
-            assert!(response.text().contains("Accès refusé"));
-        }
-        // Without the cookie, even a matching field is refused.
-        let session_only = cookies.split("; ").next().expect("session").to_owned();
-        let response = app.send_anonymous(form_request("/garages", &session_only, &[("name", "P"), ("address", "A"), ("_csrf", &token_for(&app, &session_only))])).await;
-        assert_eq!(response.status, StatusCode::FORBIDDEN);
-        assert_eq!(app.get("/api/v1/garages").await.json().as_array().expect("array").len(), 0, "nothing was created");
-        let with_token = app.send_anonymous(form_request("/garages", &cookies, &[("name", "Vrai"), ("address", "Ici"), ("_csrf", &token_for(&app, &cookies))])).await;
-        assert_eq!(with_token.status, StatusCode::SEE_OTHER);
-    }
+async fn a_wrong_password_shows_the_form_again(app: TestApp) {
+    app.user(EMAIL, &[Role::Manager]).await;
+    let csrf = format!("volant_csrf={TEST_CSRF}");
+    let response = app
+        .anonymous()
+        .send(form_request(
+            "/login",
+            &csrf,
+            &[("email", EMAIL), ("password", "pas le bon mot de passe"), ("_csrf", &token_for(&app, &csrf))],
+        ))
+        .await;
+    assert_eq!(response.status, StatusCode::UNAUTHORIZED);
+    assert!(response.text().contains("Adresse e-mail ou mot de passe incorrect."));
+    assert!(set_cookie(&response, "volant_session").is_none());
+    assert!(response.text().contains(&format!("value=\"{EMAIL}\"")), "e-mail kept");
+}
 
-    async fn logout_ends_the_session(app) {
-        let cookies = sign_in_admin(&app).await;
-        let response = app.send_anonymous(form_request("/logout", &cookies, &[("_csrf", &token_for(&app, &cookies))])).await;
-        assert_eq!(response.status, StatusCode::SEE_OTHER);
-        assert_eq!(response.header("location"), Some("/login"));
-        assert!(set_cookie(&response, "volant_session").is_some_and(|c| c.contains("Max-Age=0")));
-        let again = app.send_anonymous(get("/garages", &cookies)).await;
-        assert_eq!(again.status, StatusCode::SEE_OTHER, "the old cookie no longer works");
+async fn forms_without_the_csrf_token_are_refused(app: TestApp) {
+    let cookies = sign_in_admin(&app).await;
+    for fields in [
+        vec![("name", "Pirate"), ("address", "Ailleurs")],
+        vec![("name", "Pirate"), ("address", "Ailleurs"), ("_csrf", "f00d")],
+    ] {
+        let response = app.anonymous().send(form_request("/garages", &cookies, &fields)).await;
+        assert_eq!(response.status, StatusCode::FORBIDDEN, "{fields:?}");
+        assert!(response.text().contains("Accès refusé"));
     }
+    // Without the cookie, even a matching field is refused.
+    let session_only = cookies.split("; ").next().expect("session").to_owned();
+    let response = app
+        .anonymous()
+        .send(form_request(
+            "/garages",
+            &session_only,
+            &[("name", "P"), ("address", "A"), ("_csrf", &token_for(&app, &session_only))],
+        ))
+        .await;
+    assert_eq!(response.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.as_admin().get("/api/v1/garages").await.json().as_array().expect("array").len(),
+        0,
+        "nothing was created"
+    );
+    let with_token = app
+        .anonymous()
+        .send(form_request(
+            "/garages",
+            &cookies,
+            &[("name", "Vrai"), ("address", "Ici"), ("_csrf", &token_for(&app, &cookies))],
+        ))
+        .await;
+    assert_eq!(with_token.status, StatusCode::SEE_OTHER);
+}
 
-    async fn pages_obey_the_role_matrix(app) {
-        app.user("candidat@ecole.sn", &[Role::Candidate]).await;
-        app.user("atelier@garage.fr", &[Role::Staff]).await;
-        let candidate = sign_in(&app, "candidat@ecole.sn").await;
-        for page in ["/garages", "/vehicles", "/vehicles/new"] {
-            let response = app.send_anonymous(get(page, &candidate)).await;
-            assert_eq!(response.status, StatusCode::FORBIDDEN, "{page}");
-            assert!(response.text().contains("Votre rôle ne permet pas cette action."));
-        }
-        let staff = sign_in(&app, "atelier@garage.fr").await;
-        assert_eq!(app.send_anonymous(get("/garages", &staff)).await.status, StatusCode::OK, "staff reads the fleet");
-        let write = app.send_anonymous(form_request("/garages", &staff, &[("name", "X"), ("address", "Y"), ("_csrf", &token_for(&app, &staff))])).await;
-        assert_eq!(write.status, StatusCode::FORBIDDEN, "but does not change it");
-    }
+async fn logout_ends_the_session(app: TestApp) {
+    let cookies = sign_in_admin(&app).await;
+    let response =
+        app.anonymous().send(form_request("/logout", &cookies, &[("_csrf", &token_for(&app, &cookies))])).await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    assert_eq!(response.header("location"), Some("/login"));
+    assert!(set_cookie(&response, "volant_session").is_some_and(|c| c.contains("Max-Age=0")));
+    let again = app.anonymous().send(get("/garages", &cookies)).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "the old cookie no longer works");
+}
 
-    async fn the_setup_page_creates_the_first_admin_once(app) {
-        let login = app.send_anonymous(get("/login", "")).await;
-        assert_eq!(login.header("location"), Some("/setup"), "an empty instance asks for its first admin");
-        let csrf = format!("volant_csrf={TEST_CSRF}");
-        let weak = app.send_anonymous(form_request("/setup", &csrf, &[("display_name", "Chef"), ("email", "chef@garage.fr"), ("password", "motdepasse"), ("_csrf", &token_for(&app, &csrf))])).await;
-        assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(weak.text().contains("au moins 12 caractères"), "{}", weak.text());
-        let created = app.send_anonymous(form_request("/setup", &csrf, &[("display_name", "Chef"), ("email", "chef@garage.fr"), ("password", TEST_PASSWORD), ("_csrf", &token_for(&app, &csrf))])).await;
-        assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text());
-        let session = cookie_pair(set_cookie(&created, "volant_session").expect("signed in"));
-        assert_eq!(app.send_anonymous(get("/garages", &session)).await.status, StatusCode::OK);
-        assert_eq!(app.send_anonymous(get("/admin/status", &session)).await.status, StatusCode::OK, "the first admin operates the instance");
-        assert_eq!(app.send_anonymous(get("/setup", "")).await.status, StatusCode::NOT_FOUND, "gone once a user exists");
-        let again = app.send_anonymous(form_request("/setup", &csrf, &[("display_name", "Pirate"), ("email", "pirate@evil.fr"), ("password", TEST_PASSWORD), ("_csrf", &token_for(&app, &csrf))])).await;
-        assert_eq!(again.status, StatusCode::NOT_FOUND);
+async fn pages_obey_the_role_matrix(app: TestApp) {
+    app.user("candidat@ecole.sn", &[Role::Candidate]).await;
+    app.user("atelier@garage.fr", &[Role::Staff]).await;
+    let candidate = sign_in(&app, "candidat@ecole.sn").await;
+    for page in ["/garages", "/vehicles", "/vehicles/new"] {
+        let response = app.anonymous().send(get(page, &candidate)).await;
+        assert_eq!(response.status, StatusCode::FORBIDDEN, "{page}");
+        assert!(response.text().contains("Votre rôle ne permet pas cette action."));
     }
+    let staff = sign_in(&app, "atelier@garage.fr").await;
+    assert_eq!(app.anonymous().send(get("/garages", &staff)).await.status, StatusCode::OK, "staff reads the fleet");
+    let write = app
+        .anonymous()
+        .send(form_request("/garages", &staff, &[("name", "X"), ("address", "Y"), ("_csrf", &token_for(&app, &staff))]))
+        .await;
+    assert_eq!(write.status, StatusCode::FORBIDDEN, "but does not change it");
+}
 
-    async fn next_cannot_leave_the_site_and_forged_https_is_ignored(app) {
-        app.user(EMAIL, &[Role::Manager]).await;
-        let csrf = format!("volant_csrf={TEST_CSRF}");
-        let mut request = form_request("/login", &csrf, &[("email", EMAIL), ("password", TEST_PASSWORD), ("next", "//evil.example/x"), ("_csrf", &token_for(&app, &csrf))]);
-        // Not from a trusted proxy: not believed (see web_hardening.rs for one that is).
-        request.headers_mut().insert("x-forwarded-proto", "https".parse().expect("header"));
-        let response = app.send_anonymous(request).await;
-        assert_eq!(response.header("location"), Some("/"));
-        assert!(set_cookie(&response, "volant_session").is_some_and(|c| !c.contains("Secure")));
-    }
+async fn the_setup_page_creates_the_first_admin_once(app: TestApp) {
+    let login = app.anonymous().send(get("/login", "")).await;
+    assert_eq!(login.header("location"), Some("/setup"), "an empty instance asks for its first admin");
+    let csrf = format!("volant_csrf={TEST_CSRF}");
+    let weak = app
+        .anonymous()
+        .send(form_request(
+            "/setup",
+            &csrf,
+            &[
+                ("display_name", "Chef"),
+                ("email", "chef@garage.fr"),
+                ("password", "motdepasse"),
+                ("_csrf", &token_for(&app, &csrf)),
+            ],
+        ))
+        .await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(weak.text().contains("au moins 12 caractères"), "{}", weak.text());
+    let created = app
+        .anonymous()
+        .send(form_request(
+            "/setup",
+            &csrf,
+            &[
+                ("display_name", "Chef"),
+                ("email", "chef@garage.fr"),
+                ("password", TEST_PASSWORD),
+                ("_csrf", &token_for(&app, &csrf)),
+            ],
+        ))
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text());
+    let session = cookie_pair(set_cookie(&created, "volant_session").expect("signed in"));
+    assert_eq!(app.anonymous().send(get("/garages", &session)).await.status, StatusCode::OK);
+    assert_eq!(
+        app.anonymous().send(get("/admin/status", &session)).await.status,
+        StatusCode::OK,
+        "the first admin operates the instance"
+    );
+    assert_eq!(app.anonymous().send(get("/setup", "")).await.status, StatusCode::NOT_FOUND, "gone once a user exists");
+    let again = app
+        .anonymous()
+        .send(form_request(
+            "/setup",
+            &csrf,
+            &[
+                ("display_name", "Pirate"),
+                ("email", "pirate@evil.fr"),
+                ("password", TEST_PASSWORD),
+                ("_csrf", &token_for(&app, &csrf)),
+            ],
+        ))
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+}
 
-    async fn a_session_cookie_does_not_open_the_api_nor_a_token_the_pages(app) {
-        let cookies = sign_in_admin(&app).await;
-        let api = app.send_anonymous(get("/api/v1/garages", &cookies)).await;
-        assert_eq!(api.status, StatusCode::UNAUTHORIZED, "no cookie-authenticated API: no CSRF there");
-        let token = app.admin_token().await.to_owned();
-        let page = app.send_anonymous(Request::get("/garages").header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).expect("request")).await;
-        assert_eq!(page.status, StatusCode::SEE_OTHER);
-    }
+async fn next_cannot_leave_the_site_and_forged_https_is_ignored(app: TestApp) {
+    app.user(EMAIL, &[Role::Manager]).await;
+    let csrf = format!("volant_csrf={TEST_CSRF}");
+    let mut request = form_request(
+        "/login",
+        &csrf,
+        &[
+            ("email", EMAIL),
+            ("password", TEST_PASSWORD),
+            ("next", "//evil.example/x"),
+            ("_csrf", &token_for(&app, &csrf)),
+        ],
+    );
+    // Not from a trusted proxy: not believed (see web_hardening.rs for one that is).
+    request.headers_mut().insert("x-forwarded-proto", "https".parse().expect("header"));
+    let response = app.anonymous().send(request).await;
+    assert_eq!(response.header("location"), Some("/"));
+    assert!(set_cookie(&response, "volant_session").is_some_and(|c| !c.contains("Secure")));
+}
+
+async fn a_session_cookie_does_not_open_the_api_nor_a_token_the_pages(app: TestApp) {
+    let cookies = sign_in_admin(&app).await;
+    let api = app.anonymous().send(get("/api/v1/garages", &cookies)).await;
+    assert_eq!(api.status, StatusCode::UNAUTHORIZED, "no cookie-authenticated API: no CSRF there");
+    let token = app.admin_token().await.to_owned();
+    let page = app
+        .anonymous()
+        .send(
+            Request::get("/garages")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
 }
 
 async fn sign_in_admin(app: &TestApp) -> String {
@@ -160,75 +259,147 @@ async fn sign_in_admin(app: &TestApp) -> String {
     sign_in(app, EMAIL).await
 }
 
-backend_tests! {
-    async fn people_change_their_own_password(app) {
-        app.user("candidat@ecole.sn", &[Role::Candidate]).await;
-        let other_session = app.login("candidat@ecole.sn", TEST_PASSWORD).await;
-        let cookies = sign_in(&app, "candidat@ecole.sn").await;
-        let profile = app.send_anonymous(get("/profile", &cookies)).await;
-        assert_eq!(profile.status, StatusCode::OK, "every role has a profile");
-        assert!(profile.text().contains("candidat@ecole.sn"));
-        let new_password = "girafe clavier nuage tambour";
-        let attempt = |current: &str, new: &str, confirm: &str| {
-            form_request("/profile", &cookies, &[("current_password", current), ("new_password", new), ("confirm_password", confirm), ("_csrf", &token_for(&app, &cookies))])
-        };
-        let wrong = app.send_anonymous(attempt("pas le bon", new_password, new_password)).await;
-        assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(wrong.text().contains("Mot de passe actuel incorrect."));
-        let mismatch = app.send_anonymous(attempt(TEST_PASSWORD, new_password, "autre chose")).await;
-        assert!(mismatch.text().contains("ne correspondent pas"));
-        let weak = app.send_anonymous(attempt(TEST_PASSWORD, "password1234", "password1234")).await;
-        assert!(weak.text().contains("trop facile"));
-        let done = app.send_anonymous(attempt(TEST_PASSWORD, new_password, new_password)).await;
-        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
-        assert_eq!(app.send_anonymous(get("/profile", &cookies)).await.status, StatusCode::OK, "this session lives on");
-        assert_eq!(app.get_as(&other_session, "/api/v1/auth/me").await.status, StatusCode::UNAUTHORIZED, "other sessions end");
-        app.login("candidat@ecole.sn", new_password).await;
-        let old = app.post_json("/api/v1/auth/login", &serde_json::json!({ "email": "candidat@ecole.sn", "password": TEST_PASSWORD })).await;
-        assert_eq!(old.status, StatusCode::UNAUTHORIZED);
-    }
+backend_tests!(people_change_their_own_password);
+
+async fn people_change_their_own_password(app: TestApp) {
+    app.user("candidat@ecole.sn", &[Role::Candidate]).await;
+    let other_session = app.login("candidat@ecole.sn", TEST_PASSWORD).await;
+    let cookies = sign_in(&app, "candidat@ecole.sn").await;
+    let profile = app.anonymous().send(get("/profile", &cookies)).await;
+    assert_eq!(profile.status, StatusCode::OK, "every role has a profile");
+    assert!(profile.text().contains("candidat@ecole.sn"));
+    let new_password = "girafe clavier nuage tambour";
+    let attempt = |current: &str, new: &str, confirm: &str| {
+        form_request(
+            "/profile",
+            &cookies,
+            &[
+                ("current_password", current),
+                ("new_password", new),
+                ("confirm_password", confirm),
+                ("_csrf", &token_for(&app, &cookies)),
+            ],
+        )
+    };
+    let wrong = app.anonymous().send(attempt("pas le bon", new_password, new_password)).await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.text().contains("Mot de passe actuel incorrect."));
+    let mismatch = app.anonymous().send(attempt(TEST_PASSWORD, new_password, "autre chose")).await;
+    assert!(mismatch.text().contains("ne correspondent pas"));
+    let weak = app.anonymous().send(attempt(TEST_PASSWORD, "password1234", "password1234")).await;
+    assert!(weak.text().contains("trop facile"));
+    let done = app.anonymous().send(attempt(TEST_PASSWORD, new_password, new_password)).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+    assert_eq!(app.anonymous().send(get("/profile", &cookies)).await.status, StatusCode::OK, "this session lives on");
+    assert_eq!(
+        app.with_token(&other_session).get("/api/v1/auth/me").await.status,
+        StatusCode::UNAUTHORIZED,
+        "other sessions end"
+    );
+    app.login("candidat@ecole.sn", new_password).await;
+    let old = app
+        .anonymous()
+        .post(
+            "/api/v1/auth/login",
+            &serde_json::json!({
+                "email": "candidat@ecole.sn",
+                "password": TEST_PASSWORD
+            }),
+        )
+        .await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED);
 }
 
-backend_tests! {
-    async fn the_setup_page_records_the_first_admin_in_the_audit_trail(app) {
-        let csrf = format!("volant_csrf={TEST_CSRF}");
-        let created = app.send_anonymous(form_request("/setup", &csrf, &[("display_name", "Chef"), ("email", "chef@garage.fr"), ("password", TEST_PASSWORD), ("_csrf", &token_for(&app, &csrf))])).await;
-        assert_eq!(created.status, StatusCode::SEE_OTHER);
-        let token = app.login("chef@garage.fr", TEST_PASSWORD).await;
-        let audit = app.get_as(&token, "/api/v1/audit?entity_type=user&action=create").await.json();
-        assert_eq!(audit.as_array().expect("array").len(), 1);
-        assert_eq!(audit[0]["actor_user_id"], serde_json::Value::Null, "created by the instance itself");
-        assert_eq!(audit[0]["changes"]["email"][1], "chef@garage.fr");
-    }
+backend_tests!(the_setup_page_records_the_first_admin_in_the_audit_trail);
+
+async fn the_setup_page_records_the_first_admin_in_the_audit_trail(app: TestApp) {
+    let csrf = format!("volant_csrf={TEST_CSRF}");
+    let created = app
+        .anonymous()
+        .send(form_request(
+            "/setup",
+            &csrf,
+            &[
+                ("display_name", "Chef"),
+                ("email", "chef@garage.fr"),
+                ("password", TEST_PASSWORD),
+                ("_csrf", &token_for(&app, &csrf)),
+            ],
+        ))
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER);
+    let token = app.login("chef@garage.fr", TEST_PASSWORD).await;
+    let audit = app.with_token(&token).get("/api/v1/audit?entity_type=user&action=create").await.json();
+    assert_eq!(audit.as_array().expect("array").len(), 1);
+    assert_eq!(audit[0]["actor_user_id"], serde_json::Value::Null, "created by the instance itself");
+    assert_eq!(audit[0]["changes"]["email"][1], "chef@garage.fr");
 }
 
-backend_tests! {
-    async fn concurrent_setups_create_exactly_one_administrator(app) {
-        let csrf = format!("volant_csrf={TEST_CSRF}");
-        let tasks: Vec<_> = (0..5)
-            .map(|i| {
-                let email = format!("chef{i}@garage.fr");
-                let request = form_request("/setup", &csrf, &[("display_name", "Chef"), ("email", &email), ("password", TEST_PASSWORD), ("_csrf", &token_for(&app, &csrf))]);
-                tokio::spawn(crate::helpers::send(app.router.clone(), request))
-            })
-            .collect();
-        let mut statuses = Vec::new();
-        for task in tasks {
-            statuses.push(task.await.expect("task").status);
-        }
-        assert_eq!(statuses.iter().filter(|s| **s == StatusCode::SEE_OTHER).count(), 1, "{statuses:?}");
-        assert!(statuses.iter().all(|s| *s == StatusCode::SEE_OTHER || *s == StatusCode::NOT_FOUND), "{statuses:?}");
-        assert_eq!(volant::identity::users::service::count(&app.db).await.expect("count"), 1);
-        // Start-up with VOLANT_ADMIN_* afterwards creates nobody.
-        let late = volant::identity::users::service::ensure_first_admin(&app.db, app.org, "tard@garage.fr", TEST_PASSWORD).await.expect("ok");
-        assert!(late.is_none());
-    }
+backend_tests!(
+    concurrent_setups_create_exactly_one_administrator,
+    a_refused_setup_form_does_not_burn_the_one_time_page
+);
 
-    async fn a_refused_setup_form_does_not_burn_the_one_time_page(app) {
-        let csrf = format!("volant_csrf={TEST_CSRF}");
-        let weak = app.send_anonymous(form_request("/setup", &csrf, &[("display_name", "Chef"), ("email", "chef@garage.fr"), ("password", "court"), ("_csrf", &token_for(&app, &csrf))])).await;
-        assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
-        let ok = app.send_anonymous(form_request("/setup", &csrf, &[("display_name", "Chef"), ("email", "chef@garage.fr"), ("password", TEST_PASSWORD), ("_csrf", &token_for(&app, &csrf))])).await;
-        assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text());
+async fn concurrent_setups_create_exactly_one_administrator(app: TestApp) {
+    let csrf = format!("volant_csrf={TEST_CSRF}");
+    let tasks: Vec<_> = (0..5)
+        .map(|i| {
+            let email = format!("chef{i}@garage.fr");
+            let request = form_request(
+                "/setup",
+                &csrf,
+                &[
+                    ("display_name", "Chef"),
+                    ("email", &email),
+                    ("password", TEST_PASSWORD),
+                    ("_csrf", &token_for(&app, &csrf)),
+                ],
+            );
+            tokio::spawn(crate::helpers::send(app.router.clone(), request))
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.expect("task").status);
     }
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::SEE_OTHER).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == StatusCode::SEE_OTHER || *s == StatusCode::NOT_FOUND), "{statuses:?}");
+    assert_eq!(volant::identity::users::service::count(&app.db).await.expect("count"), 1);
+    // Start-up with VOLANT_ADMIN_* afterwards creates nobody.
+    let late = volant::identity::users::service::ensure_first_admin(&app.db, app.org, "tard@garage.fr", TEST_PASSWORD)
+        .await
+        .expect("ok");
+    assert!(late.is_none());
+}
+
+async fn a_refused_setup_form_does_not_burn_the_one_time_page(app: TestApp) {
+    let csrf = format!("volant_csrf={TEST_CSRF}");
+    let weak = app
+        .anonymous()
+        .send(form_request(
+            "/setup",
+            &csrf,
+            &[
+                ("display_name", "Chef"),
+                ("email", "chef@garage.fr"),
+                ("password", "court"),
+                ("_csrf", &token_for(&app, &csrf)),
+            ],
+        ))
+        .await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let ok = app
+        .anonymous()
+        .send(form_request(
+            "/setup",
+            &csrf,
+            &[
+                ("display_name", "Chef"),
+                ("email", "chef@garage.fr"),
+                ("password", TEST_PASSWORD),
+                ("_csrf", &token_for(&app, &csrf)),
+            ],
+        ))
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text());
 }

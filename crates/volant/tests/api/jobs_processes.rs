@@ -67,36 +67,36 @@ fn tally(smtp: &SmtpServer) -> (usize, usize) {
     (seen.len(), extra)
 }
 
-backend_tests! {
-    async fn a_worker_killed_in_the_middle_of_a_batch_loses_no_job(app) {
-        let dir = tempfile::tempdir().expect("dir");
-        // A slow mail server: the batch takes seconds, so the kill lands inside it.
-        let smtp = SmtpServer::start_with_delay(Duration::from_millis(20));
-        let total = 200;
-        queue_emails(&app, total).await;
-        let mut first = volant(&app, &smtp, &["worker", "--concurrency", "4"], dir.path());
-        wait_for("the first e-mails", Duration::from_secs(60), async || smtp.count() >= 20).await;
-        first.0.kill().expect("kill -9 the worker");
-        first.0.wait().expect("reaped");
-        let at_kill = smtp.count();
-        assert!(at_kill < total, "the worker died in the middle of its batch ({at_kill} sent)");
+backend_tests!(a_worker_killed_in_the_middle_of_a_batch_loses_no_job);
 
-        let _second = volant(&app, &smtp, &["worker", "--concurrency", "4"], dir.path());
-        wait_for("every e-mail sent", Duration::from_secs(90), async || {
-            count(&app, "SELECT COUNT(*) FROM email_outbox WHERE status = 'sent'").await == total as i64
-        })
-        .await;
-        wait_for("every job done", Duration::from_secs(30), async || {
-            count(&app, "SELECT COUNT(*) FROM jobs WHERE kind = 'notify.email' AND status = 'done'").await == total as i64
-        })
-        .await;
-        let (distinct, copies) = tally(&smtp);
-        assert_eq!(distinct, total, "every notification reached the server");
-        // At least once: only a message the dead worker was sending at the very
-        // moment it died (at most its 4 in flight) can go again, under the same Message-ID.
-        assert!(copies <= 4, "{copies} messages were sent twice");
-        assert_eq!(count(&app, "SELECT COUNT(*) FROM jobs WHERE status IN ('dead', 'running')").await, 0);
-    }
+async fn a_worker_killed_in_the_middle_of_a_batch_loses_no_job(app: TestApp) {
+    let dir = tempfile::tempdir().expect("dir");
+    // A slow mail server: the batch takes seconds, so the kill lands inside it.
+    let smtp = SmtpServer::start_with_delay(Duration::from_millis(20));
+    let total = 200;
+    queue_emails(&app, total).await;
+    let mut first = volant(&app, &smtp, &["worker", "--concurrency", "4"], dir.path());
+    wait_for("the first e-mails", Duration::from_secs(60), async || smtp.count() >= 20).await;
+    first.0.kill().expect("kill -9 the worker");
+    first.0.wait().expect("reaped");
+    let at_kill = smtp.count();
+    assert!(at_kill < total, "the worker died in the middle of its batch ({at_kill} sent)");
+
+    let _second = volant(&app, &smtp, &["worker", "--concurrency", "4"], dir.path());
+    wait_for("every e-mail sent", Duration::from_secs(90), async || {
+        count(&app, "SELECT COUNT(*) FROM email_outbox WHERE status = 'sent'").await == total as i64
+    })
+    .await;
+    wait_for("every job done", Duration::from_secs(30), async || {
+        count(&app, "SELECT COUNT(*) FROM jobs WHERE kind = 'notify.email' AND status = 'done'").await == total as i64
+    })
+    .await;
+    let (distinct, copies) = tally(&smtp);
+    assert_eq!(distinct, total, "every notification reached the server");
+    // At least once: only a message the dead worker was sending at the very
+    // moment it died (at most its 4 in flight) can go again, under the same Message-ID.
+    assert!(copies <= 4, "{copies} messages were sent twice");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM jobs WHERE status IN ('dead', 'running')").await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

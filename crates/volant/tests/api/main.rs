@@ -2,6 +2,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::disallowed_methods)]
 
+mod fixtures;
 mod helpers;
 
 mod cli;
@@ -39,6 +40,7 @@ mod school_reports;
 mod school_tenants;
 mod school_web;
 mod servers;
+mod tenant_sweep;
 mod web;
 mod web_hardening;
 mod web_redirects;

@@ -14,10 +14,10 @@ async fn app_with_cors() -> TestApp {
 #[tokio::test]
 async fn health_endpoints_answer() {
     let app = TestApp::sqlite().await;
-    let live = app.get("/health/live").await;
+    let live = app.anonymous().get("/health/live").await;
     assert_eq!(live.status, StatusCode::OK);
     assert_eq!(live.json()["status"], "ok");
-    let ready = app.get("/health/ready").await;
+    let ready = app.anonymous().get("/health/ready").await;
     assert_eq!(ready.status, StatusCode::OK);
     assert_eq!(ready.json()["database"], "ok");
 }
@@ -26,9 +26,13 @@ async fn health_endpoints_answer() {
 async fn ready_is_503_when_the_database_is_unreachable() {
     let app = TestApp::sqlite().await;
     app.db.clone().close().await.expect("close pool");
-    let ready = app.get("/health/ready").await;
+    let ready = app.anonymous().get("/health/ready").await;
     ready.problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
-    assert_eq!(app.get("/health/live").await.status, StatusCode::OK, "liveness does not depend on the database");
+    assert_eq!(
+        app.anonymous().get("/health/live").await.status,
+        StatusCode::OK,
+        "liveness does not depend on the database"
+    );
 }
 
 #[tokio::test]
@@ -36,7 +40,7 @@ async fn api_calls_fail_with_503_not_500_when_the_database_is_gone() {
     let app = TestApp::sqlite().await;
     app.admin_token().await;
     app.db.clone().close().await.expect("close pool");
-    app.get("/api/v1/garages").await.problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    app.as_admin().get("/api/v1/garages").await.problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
 }
 
 #[tokio::test]
@@ -50,7 +54,7 @@ async fn cors_preflight_allows_configured_origin_and_exposes_paging_headers() {
         .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type,authorization")
         .body(Body::empty())
         .expect("request");
-    let response = app.send(preflight).await;
+    let response = app.as_admin().send(preflight).await;
     assert!(response.status.is_success(), "{}", response.status);
     assert_eq!(response.header("access-control-allow-origin"), Some(ORIGIN));
     let methods = response.header("access-control-allow-methods").expect("methods").to_ascii_uppercase();
@@ -64,9 +68,10 @@ async fn cors_preflight_allows_configured_origin_and_exposes_paging_headers() {
 #[tokio::test]
 async fn cors_headers_are_on_errors_too_and_absent_for_other_origins() {
     let app = app_with_cors().await;
+    let admin = app.as_admin();
     let request =
         Request::get("/api/v1/garages/424242").header(header::ORIGIN, ORIGIN).body(Body::empty()).expect("request");
-    let response = app.send(request).await;
+    let response = admin.send(request).await;
     response.problem(StatusCode::NOT_FOUND, "not_found");
     assert_eq!(response.header("access-control-allow-origin"), Some(ORIGIN));
     let exposed = response.header("access-control-expose-headers").expect("exposed").to_ascii_lowercase();
@@ -76,7 +81,7 @@ async fn cors_headers_are_on_errors_too_and_absent_for_other_origins() {
         .header(header::ORIGIN, "http://evil.example")
         .body(Body::empty())
         .expect("request");
-    let response = app.send(request).await;
+    let response = admin.send(request).await;
     assert_eq!(response.status, StatusCode::OK);
     assert!(response.header("access-control-allow-origin").is_none());
 }
@@ -84,31 +89,34 @@ async fn cors_headers_are_on_errors_too_and_absent_for_other_origins() {
 #[tokio::test]
 async fn unknown_api_route_is_404_problem_and_wrong_method_is_405_problem() {
     let app = TestApp::sqlite().await;
-    app.get("/api/v1/nothing-here").await.problem(StatusCode::NOT_FOUND, "not_found");
-    let response = app.send(Request::post("/api/v1/garages/1").body(Body::empty()).expect("request")).await;
+    let admin = app.as_admin();
+    admin.get("/api/v1/nothing-here").await.problem(StatusCode::NOT_FOUND, "not_found");
+    let response = admin.send(Request::post("/api/v1/garages/1").body(Body::empty()).expect("request")).await;
     response.problem(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
 }
 
 #[tokio::test]
 async fn problems_speak_english_when_asked() {
     let app = TestApp::sqlite().await;
+    let admin = app.as_admin();
     let request = Request::post("/api/v1/garages")
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::ACCEPT_LANGUAGE, "en-GB,en;q=0.8")
         .body(Body::from("{}"))
         .expect("request");
-    let response = app.send(request).await;
+    let response = admin.send(request).await;
     let problem = response.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     assert_eq!(problem["detail"], "Some data is invalid.");
     assert_eq!(problem["errors"][0]["message"], "This field is required.");
-    let french = app.post_json("/api/v1/garages", &serde_json::json!({})).await.json();
+    let french = admin.post("/api/v1/garages", &serde_json::json!({})).await.json();
     assert_eq!(french["errors"][0]["message"], "Ce champ est obligatoire.");
 }
 
 #[tokio::test]
 async fn every_response_has_a_request_id_and_security_headers() {
     let app = TestApp::sqlite().await;
-    let response = app.get("/api/v1/garages").await;
+    let admin = app.as_admin();
+    let response = admin.get("/api/v1/garages").await;
     assert!(response.header("x-request-id").is_some_and(|id| id.len() >= 32));
     assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
     assert_eq!(response.header("x-frame-options"), Some("DENY"));
@@ -116,13 +124,13 @@ async fn every_response_has_a_request_id_and_security_headers() {
     assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"), "{csp}");
     let request =
         Request::get("/api/v1/garages").header("x-request-id", "trace-me-123").body(Body::empty()).expect("request");
-    assert_eq!(app.send(request).await.header("x-request-id"), Some("trace-me-123"), "an incoming id is kept");
+    assert_eq!(admin.send(request).await.header("x-request-id"), Some("trace-me-123"), "an incoming id is kept");
 }
 
 #[tokio::test]
 async fn openapi_document_lists_every_route_and_is_stable() {
     let app = TestApp::sqlite().await;
-    let response = app.get("/api/openapi.json").await;
+    let response = app.as_admin().get("/api/openapi.json").await;
     assert_eq!(response.status, StatusCode::OK);
     let doc = response.json();
     assert_eq!(doc["openapi"], "3.1.0");
@@ -141,7 +149,8 @@ async fn openapi_document_lists_every_route_and_is_stable() {
 #[tokio::test]
 async fn docs_page_uses_local_assets_only() {
     let app = TestApp::sqlite().await;
-    let page = app.get("/api/docs").await;
+    let admin = app.as_admin();
+    let page = admin.get("/api/docs").await;
     assert_eq!(page.status, StatusCode::OK);
     let html = page.text();
     assert!(html.contains("/assets/vendor/swagger-ui/swagger-ui-bundle.js"), "{html}");
@@ -151,24 +160,25 @@ async fn docs_page_uses_local_assets_only() {
         "/assets/vendor/swagger-ui/swagger-ui.css",
         "/assets/swagger-init.js",
     ] {
-        assert_eq!(app.get(asset).await.status, StatusCode::OK, "{asset}");
+        assert_eq!(admin.get(asset).await.status, StatusCode::OK, "{asset}");
     }
 }
 
 #[tokio::test]
 async fn assets_are_served_with_long_cache_and_revalidate() {
     let app = TestApp::sqlite().await;
-    let css = app.get("/assets/app.css").await;
+    let admin = app.as_admin();
+    let css = admin.get("/assets/app.css").await;
     assert_eq!(css.status, StatusCode::OK);
     assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
     assert!(css.header("cache-control").is_some_and(|c| c.contains("max-age=31536000")));
     let etag = css.header("etag").expect("etag").to_owned();
     let again =
         Request::get("/assets/app.css").header(header::IF_NONE_MATCH, etag).body(Body::empty()).expect("request");
-    assert_eq!(app.send(again).await.status, StatusCode::NOT_MODIFIED);
-    assert_eq!(app.get("/assets/vendor/htmx/htmx.min.js").await.status, StatusCode::OK);
-    assert_eq!(app.get("/assets/../Cargo.toml").await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.get("/assets/nope.js").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(admin.send(again).await.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(admin.get("/assets/vendor/htmx/htmx.min.js").await.status, StatusCode::OK);
+    assert_eq!(admin.get("/assets/../Cargo.toml").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(admin.get("/assets/nope.js").await.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -176,7 +186,7 @@ async fn responses_are_compressed_when_the_client_accepts_it() {
     let app = TestApp::sqlite().await;
     let request =
         Request::get("/assets/app.css").header(header::ACCEPT_ENCODING, "gzip").body(Body::empty()).expect("request");
-    assert_eq!(app.send(request).await.header("content-encoding"), Some("gzip"));
+    assert_eq!(app.as_admin().send(request).await.header("content-encoding"), Some("gzip"));
 }
 
 #[tokio::test]
@@ -187,16 +197,17 @@ async fn migrations_are_idempotent_and_reversible() {
     migration::Migrator::down(&app.db, None).await.expect("down");
     migration::Migrator::up(&app.db, None).await.expect("up again");
     volant::identity::organizations::service::ensure_default(&app.db).await.expect("default organization again");
-    assert_eq!(app.get("/api/v1/garages").await.status, StatusCode::OK);
+    assert_eq!(app.as_admin().get("/api/v1/garages").await.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn demo_seed_fills_an_empty_database_once() {
     let app = TestApp::sqlite().await;
+    let admin = app.as_admin();
     let report = volant::fleet::demo::seed(&app.db, app.org).await.expect("seed");
     assert_eq!(report.garages, 8);
     assert!(report.vehicles >= 300, "{report:?}");
-    let garages = app.get("/api/v1/garages").await.json();
+    let garages = admin.get("/api/v1/garages").await.json();
     let total: i64 =
         garages.as_array().expect("array").iter().map(|g| g["vehicle_count"].as_i64().expect("count")).sum();
     assert_eq!(usize::try_from(total).expect("count"), report.vehicles);
@@ -205,7 +216,7 @@ async fn demo_seed_fills_an_empty_database_once() {
     assert_eq!(workshop.clients, 20);
     assert_eq!(workshop.quotes, 48);
     assert!(workshop.interventions >= 15 && workshop.alerts > 0, "{workshop:?}");
-    let dashboard = app.get("/api/v1/dashboard").await.json();
+    let dashboard = admin.get("/api/v1/dashboard").await.json();
     assert!(dashboard["quotes"]["accepted"].as_i64().expect("accepted") >= 15, "{dashboard}");
     let cipher = volant::platform::crypto::load(
         Some("t:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"),
@@ -215,7 +226,7 @@ async fn demo_seed_fills_an_empty_database_once() {
     let school = volant::school::demo::seed(&app.db, &cipher, app.org).await.expect("school demo");
     assert_eq!((school.instructors, school.candidates), (3, 8));
     assert!(school.lessons >= 30, "{school:?}");
-    let reported = app.get("/api/v1/school/report-data/candidate_hours").await.json();
+    let reported = admin.get("/api/v1/school/report-data/candidate_hours").await.json();
     assert!(
         reported["rows"].as_array().expect("rows").iter().any(|r| r[5] != "0.00"),
         "lessons done last week: {reported}"
@@ -227,7 +238,7 @@ async fn demo_seed_fills_an_empty_database_once() {
     assert!(withheld > 10, "{withheld}");
     app.run_jobs().await;
     assert_eq!(std::fs::read_dir(app.outbox.path()).expect("outbox").count(), 0, "no e-mail written");
-    let deliveries = app.get("/api/v1/admin/notifications").await.json();
+    let deliveries = admin.get("/api/v1/admin/notifications").await.json();
     assert!(deliveries.as_array().expect("list").iter().all(|d| d["sms"].is_null() || d["sms"]["status"] == "failed"));
     assert!(
         dashboard["months"]

@@ -29,48 +29,50 @@ async fn drop_database(app: &TestApp, database: Option<String>) {
     }
 }
 
-backend_tests! {
-    async fn a_backup_restores_into_an_empty_database_with_every_row_and_checksum(app) {
-        volant::fleet::demo::seed(&app.db, app.org).await.expect("fleet");
-        volant::workshop::demo::seed(&app.db, app.org).await.expect("workshop");
-        let dir = tempfile::tempdir().expect("dir");
-        let source = backup::summarize(&app.db).await.expect("summary");
-        let manifest = backup::backup(&app.db, &app.database_url(), dir.path()).await.expect("backup");
-        assert_eq!(manifest.tables, source, "the manifest describes the database as it was");
-        assert!(manifest.tables["vehicles"].rows > 0 && manifest.tables["quotes"].rows > 0);
-        assert!(!manifest.migration.is_empty());
-        let file = dir.path().join(&manifest.file);
+backend_tests!(a_backup_restores_into_an_empty_database_with_every_row_and_checksum);
 
-        let (target, database) = empty_target(&app, dir.path(), "good").await;
-        let restored = backup::restore(&file, &target).await.expect("restore");
-        assert_eq!(restored.tables, manifest.tables.len());
-        // Read back independently: every table, rows and content.
-        let copy = volant::platform::db::connect(&volant::platform::db::DbSettings::new(target.clone(), 1)).await.expect("restored");
-        assert_eq!(backup::summarize(&copy).await.expect("summary"), source);
-        let _ = copy.close().await;
-        let again = backup::restore(&file, &target).await.expect_err("not into a database with data");
-        assert!(again.contains("not empty"), "{again}");
-        drop_database(&app, database).await;
+async fn a_backup_restores_into_an_empty_database_with_every_row_and_checksum(app: TestApp) {
+    volant::fleet::demo::seed(&app.db, app.org).await.expect("fleet");
+    volant::workshop::demo::seed(&app.db, app.org).await.expect("workshop");
+    let dir = tempfile::tempdir().expect("dir");
+    let source = backup::summarize(&app.db).await.expect("summary");
+    let manifest = backup::backup(&app.db, &app.database_url(), dir.path()).await.expect("backup");
+    assert_eq!(manifest.tables, source, "the manifest describes the database as it was");
+    assert!(manifest.tables["vehicles"].rows > 0 && manifest.tables["quotes"].rows > 0);
+    assert!(!manifest.migration.is_empty());
+    let file = dir.path().join(&manifest.file);
 
-        // A damaged file is refused before anything is written.
-        let damaged = dir.path().join(manifest.file.replace("volant-", "volant-damaged-"));
-        let mut bytes = std::fs::read(&file).expect("read");
-        let middle = bytes.len() / 2;
-        bytes[middle] ^= 0xff;
-        std::fs::write(&damaged, bytes).expect("write");
-        std::fs::copy(format!("{}.json", file.display()), format!("{}.json", damaged.display())).expect("manifest");
-        let (target, database) = empty_target(&app, dir.path(), "damaged").await;
-        let refused = backup::restore(&damaged, &target).await.expect_err("damaged");
-        assert!(refused.contains("damaged"), "{refused}");
-        drop_database(&app, database).await;
+    let (target, database) = empty_target(&app, dir.path(), "good").await;
+    let restored = backup::restore(&file, &target).await.expect("restore");
+    assert_eq!(restored.tables, manifest.tables.len());
+    // Read back independently: every table, rows and content.
+    let copy = volant::platform::db::connect(&volant::platform::db::DbSettings::new(target.clone(), 1))
+        .await
+        .expect("restored");
+    assert_eq!(backup::summarize(&copy).await.expect("summary"), source);
+    let _ = copy.close().await;
+    let again = backup::restore(&file, &target).await.expect_err("not into a database with data");
+    assert!(again.contains("not empty"), "{again}");
+    drop_database(&app, database).await;
 
-        // Retention: a backup older than the window goes, with its manifest.
-        let old = std::fs::File::options().write(true).open(&damaged).expect("open");
-        old.set_modified(SystemTime::now() - Duration::from_secs(40 * 86_400)).expect("age it");
-        let removed = backup::prune(dir.path(), Duration::from_secs(30 * 86_400)).expect("prune");
-        assert_eq!(removed, vec![damaged.clone()]);
-        assert!(file.exists(), "a recent backup stays");
-    }
+    // A damaged file is refused before anything is written.
+    let damaged = dir.path().join(manifest.file.replace("volant-", "volant-damaged-"));
+    let mut bytes = std::fs::read(&file).expect("read");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&damaged, bytes).expect("write");
+    std::fs::copy(format!("{}.json", file.display()), format!("{}.json", damaged.display())).expect("manifest");
+    let (target, database) = empty_target(&app, dir.path(), "damaged").await;
+    let refused = backup::restore(&damaged, &target).await.expect_err("damaged");
+    assert!(refused.contains("damaged"), "{refused}");
+    drop_database(&app, database).await;
+
+    // Retention: a backup older than the window goes, with its manifest.
+    let old = std::fs::File::options().write(true).open(&damaged).expect("open");
+    old.set_modified(SystemTime::now() - Duration::from_secs(40 * 86_400)).expect("age it");
+    let removed = backup::prune(dir.path(), Duration::from_secs(30 * 86_400)).expect("prune");
+    assert_eq!(removed, vec![damaged.clone()]);
+    assert!(file.exists(), "a recent backup stays");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,8 +5,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::json;
 
+use crate::fixtures::workshop::client;
 use crate::helpers::TestApp;
-use crate::workshop_clients::client;
 
 const TOKEN: &str = "scrape-me-please";
 
@@ -16,7 +16,7 @@ async fn scrape(app: &TestApp) -> String {
         .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
         .body(Body::empty())
         .expect("request");
-    let response = app.send_anonymous(request).await;
+    let response = app.anonymous().send(request).await;
     assert_eq!(response.status, StatusCode::OK);
     assert!(response.header("content-type").unwrap_or_default().starts_with("text/plain"));
     response.text()
@@ -32,18 +32,19 @@ fn value(page: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
 }
 
 async fn counters_move(app: TestApp) {
+    let admin = app.as_admin();
     let wrong =
         Request::builder().uri("/metrics").header(header::AUTHORIZATION, "Bearer nope").body(Body::empty()).unwrap();
-    assert_eq!(app.send_anonymous(wrong).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.anonymous().send(wrong).await.status, StatusCode::NOT_FOUND);
     let none = Request::builder().uri("/metrics").body(Body::empty()).unwrap();
-    assert_eq!(app.send_anonymous(none).await.status, StatusCode::NOT_FOUND, "no token, not loopback");
+    assert_eq!(app.anonymous().send(none).await.status, StatusCode::NOT_FOUND, "no token, not loopback");
 
     let garages = [("method", "GET"), ("route", "/api/v1/garages"), ("status", "200")];
     let before = value(&scrape(&app).await, "http_requests_total", &garages);
     for _ in 0..3 {
-        assert_eq!(app.get("/api/v1/garages").await.status, StatusCode::OK);
+        assert_eq!(admin.get("/api/v1/garages").await.status, StatusCode::OK);
     }
-    app.get("/api/v1/garages/987654").await;
+    admin.get("/api/v1/garages/987654").await;
     let page = scrape(&app).await;
     assert!(value(&page, "http_requests_total", &garages) >= before + 3.0, "{page}");
     // Route templates, never ids.
@@ -70,9 +71,12 @@ async fn counters_move(app: TestApp) {
     let emails_before = value(&page, "notifications_total", &sent);
     let jobs_before = value(&page, "jobs_finished_total", &[("kind", "notify.email"), ("outcome", "done")]);
     let anna = client(&app, json!({ "name": "Anna", "email": "anna@exemple.fr" })).await;
-    let quote = app.post_json("/api/v1/quotes", &json!({ "client_id": anna, "lines": [{ "kind": "labour", "description": "Diagnostic", "quantity": 1, "unit_price": 45, "vat_rate": 20 }] })).await.json();
+    let quote = admin.post("/api/v1/quotes", &json!({
+        "client_id": anna,
+        "lines": [{ "kind": "labour", "description": "Diagnostic", "quantity": 1, "unit_price": 45, "vat_rate": 20 }]
+    })).await.json();
     assert_eq!(
-        app.post_json(&format!("/api/v1/quotes/{}/email", quote["id"]), &json!({})).await.status,
+        admin.post(&format!("/api/v1/quotes/{}/email", quote["id"]), &json!({})).await.status,
         StatusCode::ACCEPTED
     );
     app.run_jobs().await;
@@ -82,24 +86,25 @@ async fn counters_move(app: TestApp) {
     assert!(value(&page, "job_duration_seconds_count", &[("kind", "notify.email")]) >= 1.0);
 }
 
-crate::backend_tests! {
-    async fn the_status_page_tells_version_database_schema_and_queue(app) {
-        let status = app.get("/api/v1/admin/status").await.json();
-        assert_eq!(status["version"], env!("CARGO_PKG_VERSION"));
-        let backend = if app.database_url().starts_with("postgres") { "postgres" } else { "sqlite" };
-        assert_eq!(status["database"], backend);
-        let latest = {
-            use migration::MigratorTrait;
-            migration::Migrator::migrations().last().map(|m| m.name().to_owned()).unwrap()
-        };
-        assert_eq!(status["migration"].as_str(), Some(latest.as_str()), "{status}");
-        assert!(status["uptime_seconds"].as_i64().unwrap() >= 0);
-        assert_eq!((status["email"].as_str(), status["job_transport"].as_str()), (Some("files"), Some("database")));
-        assert!(status["queue"]["dead"].is_number());
-        let page = app.get("/admin/status").await;
-        assert_eq!(page.status, StatusCode::OK);
-        assert!(page.text().contains("État du service") && page.text().contains(backend));
-    }
+crate::backend_tests!(the_status_page_tells_version_database_schema_and_queue);
+
+async fn the_status_page_tells_version_database_schema_and_queue(app: TestApp) {
+    let admin = app.as_admin();
+    let status = admin.get("/api/v1/admin/status").await.json();
+    assert_eq!(status["version"], env!("CARGO_PKG_VERSION"));
+    let backend = if app.database_url().starts_with("postgres") { "postgres" } else { "sqlite" };
+    assert_eq!(status["database"], backend);
+    let latest = {
+        use migration::MigratorTrait;
+        migration::Migrator::migrations().last().map(|m| m.name().to_owned()).unwrap()
+    };
+    assert_eq!(status["migration"].as_str(), Some(latest.as_str()), "{status}");
+    assert!(status["uptime_seconds"].as_i64().unwrap() >= 0);
+    assert_eq!((status["email"].as_str(), status["job_transport"].as_str()), (Some("files"), Some("database")));
+    assert!(status["queue"]["dead"].is_number());
+    let page = admin.get("/admin/status").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("État du service") && page.text().contains(backend));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -176,7 +176,7 @@ async fn the_audit_trail_records_the_address_the_trusted_relay_forwarded() {
         .await
         .expect("answer");
     assert_eq!(forged.status(), StatusCode::OK);
-    let rows = app.get(&format!("/api/v1/audit?actor={}&action=login", staff.id)).await.json();
+    let rows = app.as_admin().get(&format!("/api/v1/audit?actor={}&action=login", staff.id)).await.json();
     let ips: Vec<&str> = rows.as_array().expect("rows").iter().map(|r| r["ip"].as_str().expect("ip")).collect();
     assert_eq!(ips, ["127.0.0.1", "127.0.0.33"], "newest first: the socket peer when direct, the client via the relay");
 }
@@ -184,6 +184,7 @@ async fn the_audit_trail_records_the_address_the_trusted_relay_forwarded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn links_and_https_come_from_the_trusted_relay_only() {
     let app = trusting_the_relay().await;
+    let admin = app.as_admin();
     app.garage("Premier").await;
     app.garage("Second").await;
     let token = app.admin_token().await.to_owned();
@@ -216,10 +217,10 @@ async fn links_and_https_come_from_the_trusted_relay_only() {
     assert!(direct.headers().get("strict-transport-security").is_none());
 
     // Without VOLANT_PUBLIC_URL, a quote's share address is where the client is.
-    let client = app.post_json("/api/v1/clients", &json!({ "name": "Client relais" })).await.json()["id"].clone();
+    let client = admin.post("/api/v1/clients", &json!({ "name": "Client relais" })).await.json()["id"].clone();
     let lines =
         json!([{ "kind": "part", "description": "Filtre", "quantity": 1, "unit_price": "12.50", "vat_rate": 20 }]);
-    let quote = app.post_json("/api/v1/quotes", &json!({ "client_id": client, "lines": lines })).await.json();
+    let quote = admin.post("/api/v1/quotes", &json!({ "client_id": client, "lines": lines })).await.json();
     let sent: Value = client_from([127, 0, 0, 51])
         .post(format!("http://{relay}/api/v1/quotes/{}/send", quote["id"]))
         .header("host", "garage.example.com")

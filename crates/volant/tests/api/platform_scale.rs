@@ -137,7 +137,10 @@ async fn two_instances_behind_nginx_lose_nothing_when_one_stops() {
             while !stop.is_cancelled() {
                 i += 1;
                 let name = format!("Charge {task}-{i}");
-                let response = http.post(format!("{base}/api/v1/garages")).bearer_auth(&token).json(&json!({ "name": name, "address": "1 rue de la Charge" })).send().await;
+                let response = http.post(format!("{base}/api/v1/garages")).bearer_auth(&token).json(&json!({
+                    "name": name,
+                    "address": "1 rue de la Charge"
+                })).send().await;
                 let status = response.map_or(0, |r| r.status().as_u16());
                 if status == 201 {
                     created.lock().unwrap().push(name);
@@ -146,7 +149,10 @@ async fn two_instances_behind_nginx_lose_nothing_when_one_stops() {
                 let status = http.get(format!("{base}/api/v1/garages?limit=5")).bearer_auth(&token).send().await.map_or(0, |r| r.status().as_u16());
                 outcomes.lock().unwrap().push(("GET /garages".to_owned(), status));
                 if i % 4 == 0 {
-                    let quote = http.post(format!("{base}/api/v1/quotes")).bearer_auth(&token).json(&json!({ "client_id": client, "lines": [{ "kind": "labour", "description": "Contrôle", "quantity": 1, "unit_price": 40, "vat_rate": 20 }] })).send().await;
+                    let quote = http.post(format!("{base}/api/v1/quotes")).bearer_auth(&token).json(&json!({
+                        "client_id": client,
+                        "lines": [{ "kind": "labour", "description": "Contrôle", "quantity": 1, "unit_price": 40, "vat_rate": 20 }]
+                    })).send().await;
                     let (status, id) = match quote {
                         Ok(r) => (r.status().as_u16(), r.json::<Value>().await.ok().and_then(|v| v["id"].as_i64())),
                         Err(_) => (0, None),

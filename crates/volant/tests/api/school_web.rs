@@ -9,9 +9,9 @@ use serde_json::json;
 use volant::identity::roles::Role;
 
 use crate::backend_tests;
+use crate::fixtures::school::{candidate, instructor, training_car};
+use crate::fixtures::{follow, html};
 use crate::helpers::{TEST_CSRF, TestApp, TestResponse};
-use crate::school_planning::{candidate, instructor, training_car};
-use crate::web::{follow, html};
 
 async fn page_as(app: &TestApp, user: &volant::identity::users::service::AuthUser, uri: &str) -> TestResponse {
     let session = volant::identity::auth::issue(&app.db, &app.signing_key, user, "web").await.expect("session").token;
@@ -19,377 +19,645 @@ async fn page_as(app: &TestApp, user: &volant::identity::users::service::AuthUse
         .header(header::COOKIE, format!("volant_session={session}; volant_csrf={TEST_CSRF}"))
         .body(Body::empty())
         .expect("request");
-    app.send_anonymous(request).await
+    app.anonymous().send(request).await
 }
 
 fn as_refs<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
-backend_tests! {
-    async fn the_admin_books_from_a_free_slot_and_the_candidate_sees_it(app) {
-        let teacher = instructor(&app, &["B"]).await;
-        let car = training_car(&app, "B").await;
-        let lea_user = app.user("lea.web@example.fr", &[Role::Candidate]).await;
-        let lea = candidate(&app, json!({ "user_id": lea_user.id, "first_name": "Léa", "last_name": "Planchon", "bought_minutes": 1200 })).await["id"].as_i64().unwrap();
-        let day = Utc::now().date_naive() + Duration::days(2);
+backend_tests!(
+    the_admin_books_from_a_free_slot_and_the_candidate_sees_it,
+    each_role_lands_where_it_works,
+    staff_keep_candidate_files_through_forms,
+    instructors_report_lessons_with_the_grid_and_people_exchange_messages,
+    staff_set_up_instructors_cars_rules_exams_and_reports_through_pages,
+    instructors_enter_and_validate_results_from_their_page
+);
 
-        let board = app.get(&format!("/school/planning?week={day}&instructor_id={teacher}")).await;
-        assert_eq!(board.status, StatusCode::OK, "{}", board.text());
-        let board = html(&board);
-        let slot = format!("/school/lessons/new?date={day}&start=10%3A00&instructor_id={teacher}");
-        assert!(board.contains(&slot), "no free slot link for 10:00: {}", board.lines().filter(|l| l.contains("slot")).take(3).collect::<Vec<_>>().join("\n"));
+async fn the_admin_books_from_a_free_slot_and_the_candidate_sees_it(app: TestApp) {
+    let admin = app.as_admin();
+    let teacher = instructor(&app, &["B"]).await;
+    let car = training_car(&app, "B").await;
+    let lea_user = app.user("lea.web@example.fr", &[Role::Candidate]).await;
+    let lea = candidate(
+        &app,
+        json!({
+            "user_id": lea_user.id,
+            "first_name": "Léa",
+            "last_name": "Planchon",
+            "bought_minutes": 1200
+        }),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let day = Utc::now().date_naive() + Duration::days(2);
 
-        let form = app.get(&slot).await;
-        assert_eq!(form.status, StatusCode::OK, "{}", form.text());
-        let form = html(&form);
-        assert!(form.contains(&format!("value=\"{day}\"")) && form.contains("value=\"11:00\""), "prefilled form");
+    let board = admin.get(&format!("/school/planning?week={day}&instructor_id={teacher}")).await;
+    assert_eq!(board.status, StatusCode::OK, "{}", board.text());
+    let board = html(&board);
+    let slot = format!("/school/lessons/new?date={day}&start=10%3A00&instructor_id={teacher}");
+    assert!(
+        board.contains(&slot),
+        "no free slot link for 10:00: {}",
+        board.lines().filter(|l| l.contains("slot")).take(3).collect::<Vec<_>>().join("\n")
+    );
 
-        let fields = |start: &str, end: &str| {
-            vec![
-                ("candidate_id", lea.to_string()), ("instructor_id", teacher.to_string()), ("vehicle_id", car.to_string()),
-                ("kind", "driving".to_owned()), ("date", day.to_string()), ("start", start.to_owned()), ("end", end.to_owned()),
-                ("meeting_point", "Gare Saint-Charles".to_owned()),
-            ]
-        };
-        let booked = app.post_form("/school/lessons", &as_refs(&fields("10:00", "11:00"))).await;
-        let page = html(&follow(&app, &booked).await);
-        assert!(page.contains("Leçon réservée pour Léa Planchon"), "flash");
-        assert!(page.contains("10:00–11:00") && page.contains("Léa Planchon"), "the lesson is on the board");
-        assert!(!page.contains(&slot), "the slot is no longer free");
+    let form = admin.get(&slot).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.text());
+    let form = html(&form);
+    assert!(form.contains(&format!("value=\"{day}\"")) && form.contains("value=\"11:00\""), "prefilled form");
 
-        // The same slot again: refused on the form, with the lesson in the way.
-        let refused = app.post_form("/school/lessons", &as_refs(&fields("10:30", "11:30"))).await;
-        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(html(&refused).contains("Le moniteur a déjà la leçon n°"), "{}", refused.text());
-        let bad = app.post_form("/school/lessons", &as_refs(&fields("25:00", ""))).await;
-        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(html(&bad).contains("Heure invalide"));
+    let fields = |start: &str, end: &str| {
+        vec![
+            ("candidate_id", lea.to_string()),
+            ("instructor_id", teacher.to_string()),
+            ("vehicle_id", car.to_string()),
+            ("kind", "driving".to_owned()),
+            ("date", day.to_string()),
+            ("start", start.to_owned()),
+            ("end", end.to_owned()),
+            ("meeting_point", "Gare Saint-Charles".to_owned()),
+        ]
+    };
+    let booked = admin.post_form("/school/lessons", &as_refs(&fields("10:00", "11:00"))).await;
+    let page = html(&follow(&app, &booked).await);
+    assert!(page.contains("Leçon réservée pour Léa Planchon"), "flash");
+    assert!(page.contains("10:00–11:00") && page.contains("Léa Planchon"), "the lesson is on the board");
+    assert!(!page.contains(&slot), "the slot is no longer free");
 
-        // The candidate's portal shows it, with her hours.
-        let portal = page_as(&app, &lea_user, "/portal").await;
-        assert_eq!(portal.status, StatusCode::OK, "{}", portal.text());
-        let portal = html(&portal);
-        assert!(portal.contains(&format!("{} 10:00–11:00", day.format("%d/%m/%Y"))), "{portal}");
-        assert!(portal.contains("Gare Saint-Charles") && portal.contains("20 h"), "{portal}");
+    // The same slot again: refused on the form, with the lesson in the way.
+    let refused = admin.post_form("/school/lessons", &as_refs(&fields("10:30", "11:30"))).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&refused).contains("Le moniteur a déjà la leçon n°"), "{}", refused.text());
+    let bad = admin.post_form("/school/lessons", &as_refs(&fields("25:00", ""))).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&bad).contains("Heure invalide"));
 
-        // Her notifications list the booking.
-        let lesson = app.get(&format!("/api/v1/school/lessons?candidate_id={lea}")).await.json()[0]["id"].as_i64().unwrap();
-        assert!(portal.contains("Mes notifications"), "{portal}");
-        // Moving from the lesson's page: onto a taken slot is refused with the reason, elsewhere it moves.
-        let other = candidate(&app, json!({})).await["id"].as_i64().unwrap();
-        let other_car = training_car(&app, "B").await;
-        app.post_json("/api/v1/school/lessons", &json!({ "candidate_id": other, "instructor_id": teacher, "vehicle_id": other_car, "starts_at": crate::school_planning::at(2, 14, 0), "ends_at": crate::school_planning::at(2, 15, 0) })).await;
-        let refused = app.post_form(&format!("/school/lessons/{lesson}/move"), &[("date", &day.to_string()), ("start", "14:30"), ("end", "15:30")]).await;
-        assert!(html(&follow(&app, &refused).await).contains("Le moniteur a déjà la leçon"), "the reason is shown");
-        let moved = app.post_form(&format!("/school/lessons/{lesson}/move"), &[("date", &day.to_string()), ("start", "16:00"), ("end", "17:00")]).await;
-        assert!(html(&follow(&app, &moved).await).contains("Leçon déplacée"));
-        let notices = html(&page_as(&app, &lea_user, "/portal").await);
-        assert!(notices.contains("16:00–17:00"), "the portal follows the move");
+    // The candidate's portal shows it, with her hours.
+    let portal = page_as(&app, &lea_user, "/portal").await;
+    assert_eq!(portal.status, StatusCode::OK, "{}", portal.text());
+    let portal = html(&portal);
+    assert!(portal.contains(&format!("{} 10:00–11:00", day.format("%d/%m/%Y"))), "{portal}");
+    assert!(portal.contains("Gare Saint-Charles") && portal.contains("20 h"), "{portal}");
 
-        // Cancelling from the board (well ahead: not late).
-        let cancelled = app.post_form(&format!("/school/lessons/{lesson}/cancel"), &[]).await;
-        let page = html(&follow(&app, &cancelled).await);
-        assert!(page.contains("Leçon annulée"), "flash");
-        assert!(html(&page_as(&app, &lea_user, "/portal").await).contains("Aucune leçon prévue"));
-    }
+    // Her notifications list the booking.
+    let lesson =
+        admin.get(&format!("/api/v1/school/lessons?candidate_id={lea}")).await.json()[0]["id"].as_i64().unwrap();
+    assert!(portal.contains("Mes notifications"), "{portal}");
+    // Moving from the lesson's page: onto a taken slot is refused with the reason, elsewhere it moves.
+    let other = candidate(&app, json!({})).await["id"].as_i64().unwrap();
+    let other_car = training_car(&app, "B").await;
+    admin
+        .post(
+            "/api/v1/school/lessons",
+            &json!({
+                "candidate_id": other,
+                "instructor_id": teacher,
+                "vehicle_id": other_car,
+                "starts_at": crate::fixtures::school::at(2, 14, 0),
+                "ends_at": crate::fixtures::school::at(2, 15, 0)
+            }),
+        )
+        .await
+        .assert_success();
+    let refused = admin
+        .post_form(
+            &format!("/school/lessons/{lesson}/move"),
+            &[("date", &day.to_string()), ("start", "14:30"), ("end", "15:30")],
+        )
+        .await;
+    assert!(html(&follow(&app, &refused).await).contains("Le moniteur a déjà la leçon"), "the reason is shown");
+    let moved = admin
+        .post_form(
+            &format!("/school/lessons/{lesson}/move"),
+            &[("date", &day.to_string()), ("start", "16:00"), ("end", "17:00")],
+        )
+        .await;
+    assert!(html(&follow(&app, &moved).await).contains("Leçon déplacée"));
+    let notices = html(&page_as(&app, &lea_user, "/portal").await);
+    assert!(notices.contains("16:00–17:00"), "the portal follows the move");
 
-    async fn each_role_lands_where_it_works(app) {
-        let signed_out = app.send_anonymous(Request::get("/").body(Body::empty()).expect("request")).await;
-        assert_eq!(signed_out.header("location"), Some("/login"));
-        let cases = [(Role::Candidate, "/portal"), (Role::Instructor, "/school/planning"), (Role::Manager, "/garages")];
-        for (role, home) in cases {
-            let user = app.user(&format!("home-{}@example.fr", role.as_str()), &[role]).await;
-            let response = page_as(&app, &user, "/").await;
-            assert_eq!(response.header("location"), Some(home), "{role:?}");
-            let landing = page_as(&app, &user, home).await;
-            assert_eq!(landing.status, StatusCode::OK, "{role:?} {}", landing.text());
-            let page = html(&landing);
-            assert_eq!(page.contains("href=\"/garages\""), role == Role::Manager, "{role:?} garages link");
-            assert_eq!(page.contains("href=\"/portal\""), role == Role::Candidate, "{role:?} portal link");
-        }
-    }
+    // Cancelling from the board (well ahead: not late).
+    let cancelled = admin.post_form(&format!("/school/lessons/{lesson}/cancel"), &[]).await;
+    let page = html(&follow(&app, &cancelled).await);
+    assert!(page.contains("Leçon annulée"), "flash");
+    assert!(html(&page_as(&app, &lea_user, "/portal").await).contains("Aucune leçon prévue"));
+}
 
-    async fn staff_keep_candidate_files_through_forms(app) {
-        let teacher = instructor(&app, &["B"]).await;
-        app.user("portail.form@example.fr", &[Role::Candidate]).await;
-        let created = app.post_form("/school/candidates", &[
-            ("last_name", "Formulaire"), ("first_name", "Inès"), ("category", "B"), ("theory_status", "in_progress"),
-            ("instructor_id", &teacher.to_string()), ("forecast_hours", "27,5"), ("bought_hours", "20"),
-            ("id_document_number", "FR-998877"), ("birth_date", "2005-02-03"), ("address", "3 rue Haute"),
-            ("account_email", "portail.form@example.fr"), ("registered_on", ""), ("number", ""),
-        ]).await;
-        let page = html(&follow(&app, &created).await);
-        assert!(page.contains("Dossier de Inès Formulaire créé."), "flash");
-        assert!(page.contains("FR-998877") && page.contains("03/02/2005") && page.contains("portail.form@example.fr"), "the file shows the protected data");
-        assert!(page.contains("27 h 30") && page.contains("20 h"), "hours forecast and bought");
-        assert!(page.contains("Livret d'apprentissage") && page.contains("<svg"), "the grid and its chart");
-        let list = html(&app.get("/school/candidates?q=formul").await);
-        assert!(list.contains("Formulaire Inès"), "search");
-        let id: i64 = created.header("location").unwrap().trim_start_matches("/school/candidates/").parse().unwrap();
-        let edit = html(&app.get(&format!("/school/candidates/{id}/edit")).await);
-        assert!(edit.contains("value=\"27,5\"") && edit.contains("value=\"FR-998877\""), "the form is prefilled");
-        let bad = app.post_form(&format!("/school/candidates/{id}/edit"), &[("last_name", ""), ("first_name", "Inès"), ("category", "B"), ("bought_hours", "dix"), ("account_email", "inconnu@example.fr")]).await;
-        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-        let bad = html(&bad);
-        assert!(bad.contains("Saisissez un nombre entier") || bad.contains("nombre"), "hours");
-        assert!(bad.contains("Aucun compte de votre organisation"), "account");
-    }
-
-    async fn instructors_report_lessons_with_the_grid_and_people_exchange_messages(app) {
-        let (teacher, teacher_user) = {
-            let id = instructor(&app, &["B"]).await;
-            let user = app.user("compte.rendu@example.fr", &[Role::Instructor]).await;
-            let mut body = app.get(&format!("/api/v1/school/instructors/{id}")).await.json();
-            body["user_id"] = json!(user.id);
-            app.put_json(&format!("/api/v1/school/instructors/{id}"), &body).await;
-            (id, user)
-        };
-        let weekly: Vec<serde_json::Value> = (1..=7).map(|d| json!({ "weekday": d, "start": "00:00", "end": "24:00" })).collect();
-        app.put_json(&format!("/api/v1/school/instructors/{teacher}/availability"), &json!({ "weekly": weekly })).await;
-        let car = training_car(&app, "B").await;
-        let lea_user = app.user("lea.compte@example.fr", &[Role::Candidate]).await;
-        let lea = candidate(&app, json!({ "user_id": lea_user.id, "instructor_id": teacher, "first_name": "Léa", "last_name": "Compte" })).await["id"].as_i64().unwrap();
-        let now = Utc::now();
-        let lesson = app.post_json("/api/v1/school/lessons", &json!({ "candidate_id": lea, "instructor_id": teacher, "vehicle_id": car, "starts_at": (now - Duration::hours(2)).to_rfc3339(), "ends_at": (now - Duration::hours(1)).to_rfc3339() })).await.json()["id"].as_i64().unwrap();
-
-        let session = volant::identity::auth::issue(&app.db, &app.signing_key, &teacher_user, "web").await.unwrap().token;
-        let cookies = format!("volant_session={session}; volant_csrf={TEST_CSRF}");
-        let token = app.csrf_for(&session);
-        let form = |uri: &str, fields: &[(&str, &str)]| {
-            let mut fields = fields.to_vec();
-            fields.push(("_csrf", &token));
-            Request::post(uri)
-                .header(header::COOKIE, cookies.clone())
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(serde_urlencoded::to_string(&fields).unwrap()))
-                .unwrap()
-        };
-        let page = html(&page_as(&app, &teacher_user, &format!("/school/lessons/{lesson}")).await);
-        assert!(page.contains("Compte rendu de la leçon") && page.contains("level_C1a"), "the outcome form with the grid");
-        let saved = app.send_anonymous(form(&format!("/school/lessons/{lesson}/outcome"), &[("status", "done"), ("notes", "Démarrage en côte"), ("level_C1d", "3"), ("level_C1e", ""), ("level_C2a", "1")])).await;
-        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
-        let grid = app.get(&format!("/api/v1/school/progress?candidate_id={lea}")).await.json();
-        let level = |c: usize, item: &str| grid[c]["items"].as_array().unwrap().iter().find(|i| i["item"] == item).unwrap()["level"].as_i64();
-        assert_eq!((level(0, "C1d"), level(0, "C1e"), level(1, "C2a")), (Some(3), Some(0), Some(1)));
-        let portal = html(&page_as(&app, &lea_user, "/portal").await);
-        assert!(portal.contains("Démarrage en côte") && portal.contains("Assimilé"), "the candidate sees the report and the grid");
-
-        // Léa asks for a free slot; her instructor reads the request and answers.
-        assert!(portal.contains("/portal/request"), "free slots offered as requests");
-        let slot = (now + Duration::days(2)).to_rfc3339();
-        let lea_session = volant::identity::auth::issue(&app.db, &app.signing_key, &lea_user, "web").await.unwrap().token;
-        let lea_cookies = format!("volant_session={lea_session}; volant_csrf={TEST_CSRF}");
-        let lea_token = app.csrf_for(&lea_session);
-        let request = Request::post("/portal/request")
-            .header(header::COOKIE, lea_cookies.clone())
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(serde_urlencoded::to_string([("starts_at", slot.as_str()), ("_csrf", lea_token.as_str())]).unwrap()))
-            .unwrap();
-        let asked = app.send_anonymous(request).await;
-        assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", asked.text());
-        let thread = asked.header("location").unwrap().to_owned();
-        let inbox = html(&page_as(&app, &teacher_user, "/messages").await);
-        assert!(inbox.contains("Demande de leçon le") && inbox.contains("1 non lu"), "{inbox}");
-        let answered = app.send_anonymous(form(&thread, &[("body", "C'est d'accord, je vous inscris.")])).await;
-        assert_eq!(answered.status, StatusCode::SEE_OTHER);
-        let conversation = html(&page_as(&app, &lea_user, &thread).await);
-        assert!(conversation.contains("C'est d'accord, je vous inscris.") && conversation.contains("je souhaiterais une leçon"));
-
-        // When the school allows it, the same slot is booked at once.
-        let mut settings = app.get("/api/v1/school/settings").await.json();
-        settings["candidates_may_book"] = json!(true);
-        app.put_json("/api/v1/school/settings", &settings).await;
-        let request = Request::post("/portal/book")
-            .header(header::COOKIE, lea_cookies.clone())
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(serde_urlencoded::to_string([("starts_at", slot.as_str()), ("_csrf", lea_token.as_str())]).unwrap()))
-            .unwrap();
-        let booked = app.send_anonymous(request).await;
-        assert_eq!(booked.header("location"), Some("/portal"));
-        assert!(booked.header("set-cookie").unwrap().contains("success"), "{:?}", booked.header("set-cookie"));
-        assert_eq!(app.get(&format!("/api/v1/school/lessons?candidate_id={lea}")).await.json().as_array().unwrap().len(), 2);
-
-        // Her calendar address is shown once, in the flash.
-        let request = Request::post("/calendar-feed")
-            .header(header::COOKIE, lea_cookies)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(format!("_csrf={lea_token}")))
-            .unwrap();
-        let feed = app.send_anonymous(request).await;
-        assert_eq!(feed.header("location"), Some("/portal"));
-        let cookie = feed.header("set-cookie").unwrap().to_owned();
-        assert!(percent_encoding::percent_decode_str(&cookie).decode_utf8_lossy().contains("/calendar/"), "{cookie}");
-    }
-
-    async fn staff_set_up_instructors_cars_rules_exams_and_reports_through_pages(app) {
-        let saved = app.post_form("/school/instructors", &[
-            ("last_name", "Page"), ("first_name", "Nadia"), ("licence_number", "AE-PAGE-1"), ("cat_B", "on"), ("cat_A", "on"),
-            ("d1_s1", "08:00"), ("d1_e1", "12:00"), ("d1_s2", "14:00"), ("d1_e2", "18:00"), ("d3_s1", "09:00"), ("d3_e1", "17:00"),
-            ("days_off", "2030-01-02 Congés"), ("active", "on"),
-        ]).await;
-        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
-        let id: i64 = saved.header("location").unwrap().trim_start_matches("/school/instructors/").parse().unwrap();
-        let week = app.get(&format!("/api/v1/school/instructors/{id}/availability")).await.json();
-        assert_eq!(week["weekly"].as_array().unwrap().len(), 3, "{week}");
-        assert_eq!(week["days_off"][0], json!({ "day": "2030-01-02", "reason": "Congés" }));
-        assert_eq!(app.get(&format!("/api/v1/school/instructors/{id}")).await.json()["categories"], json!(["A", "B"]));
-        let edit = html(&app.get(&format!("/school/instructors/{id}")).await);
-        assert!(edit.contains("value=\"14:00\"") && edit.contains("2030-01-02 Congés"), "prefilled");
-        let bad = app.post_form(&format!("/school/instructors/{id}"), &[("last_name", "Page"), ("first_name", "Nadia"), ("licence_number", "AE-PAGE-1"), ("cat_B", "on"), ("d2_s1", "12:00"), ("d2_e1", "10:00")]).await;
-        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(html(&bad).contains("La fin doit suivre le début"));
-
-        let garage = app.garage("Garage école").await;
-        app.vehicle(garage, "EC-001-OL").await;
-        let flagged = app.post_form("/school/vehicles", &[("plate", "ec 001 ol"), ("category", "B"), ("dual_controls", "on"), ("active", "on")]).await;
-        assert!(html(&follow(&app, &flagged).await).contains("est un véhicule école"));
-        let unknown = app.post_form("/school/vehicles", &[("plate", "ZZ-999-ZZ"), ("category", "B")]).await;
-        assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
-
-        let rules = app.post_form("/school/settings", &[("daily_limit_hours", "1,5"), ("cancellation_notice_hours", "24"), ("min_driving_hours_for_exam", "20"), ("hour_price", "48,50"), ("four_eyes", "on")]).await;
-        assert_eq!(rules.status, StatusCode::SEE_OTHER, "{}", rules.text());
-        let settings = app.get("/api/v1/school/settings").await.json();
-        assert_eq!((settings["daily_limit_minutes"].as_i64(), settings["hour_price"].as_str(), settings["candidates_may_book"].as_bool()), (Some(90), Some("48.50"), Some(false)));
-        let bad = app.post_form("/school/settings", &[("daily_limit_hours", "0"), ("cancellation_notice_hours", "x"), ("min_driving_hours_for_exam", "20"), ("hour_price", "10")]).await;
-        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-
-        // Exams: a session, a registration, a result entered here and validated by another person.
-        let day = (Utc::now().date_naive() + Duration::days(15)).to_string();
-        let session = app.post_form("/school/exams/sessions", &[("kind", "theory"), ("date", &day), ("time", "08:30"), ("centre", "Centre des Aygalades"), ("seats", "3")]).await;
-        assert_eq!(session.status, StatusCode::SEE_OTHER, "{}", session.text());
-        let session_url = session.header("location").unwrap().to_owned();
-        let lea = candidate(&app, json!({ "first_name": "Léa", "last_name": "Examen" })).await["id"].as_i64().unwrap();
-        let registered = app.post_form(&format!("{session_url}/registrations"), &[("candidate_id", &lea.to_string())]).await;
-        assert!(html(&follow(&app, &registered).await).contains("Léa Examen est inscrit(e)"));
-        let entered = app.post_form("/school/exams/results", &[("candidate_id", &lea.to_string()), ("exam_type", "theory"), ("outcome", "passed"), ("score", "38")]).await;
-        let page = html(&follow(&app, &entered).await);
-        assert!(page.contains("Résultat saisi") && page.contains("à valider par une autre personne"), "four-eyes shown");
-        let result = app.get(&format!("/api/v1/school/exam-results?candidate_id={lea}")).await.json()[0]["id"].as_i64().unwrap();
-        let manager = app.user("second.regard@example.fr", &[Role::Manager]).await;
-        let session_cookie = volant::identity::auth::issue(&app.db, &app.signing_key, &manager, "web").await.unwrap().token;
-        let request = Request::post(format!("/school/exams/results/{result}/validate"))
-            .header(header::COOKIE, format!("volant_session={session_cookie}; volant_csrf={TEST_CSRF}"))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(format!("_csrf={}", app.csrf_for(&session_cookie))))
-            .unwrap();
-        let validated = app.send_anonymous(request).await;
-        assert!(validated.header("set-cookie").unwrap().contains("success"), "{:?}", validated.header("set-cookie"));
-        assert_eq!(app.get(&format!("/api/v1/school/exam-results/{result}")).await.json()["status"], "passed");
-
-        // Reports: the table on the page, then a file made in the background.
-        let page = html(&app.get("/school/reports?kind=candidate_hours").await);
-        assert!(page.contains("Examen Léa") && page.contains("Heures restantes"), "the table");
-        let asked = app.post_form("/school/reports/files", &[("kind", "candidate_hours"), ("format", "csv"), ("from", ""), ("to", "")]).await;
-        assert_eq!(asked.status, StatusCode::SEE_OTHER);
-        let mut ready = None;
-        for _ in 0..100 {
-            app.run_jobs().await;
-            let files = app.get("/api/v1/school/reports").await.json();
-            if files[0]["status"] == "ready" {
-                ready = files[0]["id"].as_i64();
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        let file = app.get(&format!("/school/reports/files/{}", ready.expect("the file became ready"))).await;
-        assert_eq!(file.status, StatusCode::OK);
-        assert!(String::from_utf8_lossy(&file.body).contains("Examen Léa"));
-    }
-
-    async fn instructors_enter_and_validate_results_from_their_page(app) {
-        let mut accounts = Vec::new();
-        for email in ["resultats.un@example.fr", "resultats.deux@example.fr"] {
-            let id = instructor(&app, &["B"]).await;
-            let user = app.user(email, &[Role::Instructor]).await;
-            let mut body = app.get(&format!("/api/v1/school/instructors/{id}")).await.json();
-            body["user_id"] = json!(user.id);
-            app.put_json(&format!("/api/v1/school/instructors/{id}"), &body).await;
-            accounts.push((id, user));
-        }
-        let (first, first_user) = &accounts[0];
-        let (_, second_user) = &accounts[1];
-        let lea = candidate(&app, json!({ "instructor_id": first, "first_name": "Léa", "last_name": "Résultat" })).await["id"].as_i64().unwrap();
-        let post_as = |user: &volant::identity::users::service::AuthUser, uri: String, fields: Vec<(&'static str, String)>| {
-            let (app, user) = (&app, user.clone());
-            async move {
-                let session = volant::identity::auth::issue(&app.db, &app.signing_key, &user, "web").await.unwrap().token;
-                let mut fields = fields;
-                fields.push(("_csrf", app.csrf_for(&session)));
-                let request = Request::post(uri)
-                    .header(header::COOKIE, format!("volant_session={session}; volant_csrf={TEST_CSRF}"))
-                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .body(Body::from(serde_urlencoded::to_string(&fields).unwrap()))
-                    .unwrap();
-                app.send_anonymous(request).await
-            }
-        };
-        let page = html(&page_as(&app, first_user, "/school/results").await);
-        assert!(page.contains("Résultat Léa"), "their candidate is offered");
-        // A score that is not a number is refused, not dropped.
-        let typo = post_as(first_user, "/school/results".into(), vec![("candidate_id", lea.to_string()), ("exam_type", "theory".into()), ("outcome", "passed".into()), ("score", "trente".into())]).await;
-        assert!(typo.header("set-cookie").is_some_and(|c| c.contains("error")), "{:?}", typo.header("set-cookie"));
-        assert_eq!(app.get(&format!("/api/v1/school/exam-results?candidate_id={lea}")).await.json(), json!([]));
-        let entered = post_as(first_user, "/school/results".into(), vec![("candidate_id", lea.to_string()), ("exam_type", "theory".into()), ("outcome", "passed".into())]).await;
-        assert_eq!(entered.header("location"), Some("/school/results"));
-        let mine = html(&page_as(&app, first_user, "/school/results").await);
-        assert!(mine.contains("en attente de validation") && !mine.contains("/validate"), "its author cannot validate it");
-        let result = app.get(&format!("/api/v1/school/exam-results?candidate_id={lea}")).await.json()[0]["id"].as_i64().unwrap();
-        // The other instructor does not see a candidate who is not theirs…
-        assert!(!html(&page_as(&app, second_user, "/school/results").await).contains("Résultat Léa"));
-        let refused = post_as(second_user, format!("/school/results/{result}/validate"), vec![]).await;
-        assert_eq!(refused.status, StatusCode::NOT_FOUND);
-        // …until Léa is theirs too.
-        let mut file = app.get(&format!("/api/v1/school/candidates/{lea}")).await.json();
-        file["instructor_id"] = json!(accounts[1].0);
-        file["category"] = json!("B");
-        assert_eq!(app.put_json(&format!("/api/v1/school/candidates/{lea}"), &file).await.status, StatusCode::OK);
-        let validated = post_as(second_user, format!("/school/results/{result}/validate"), vec![]).await;
-        assert_eq!(validated.header("location"), Some("/school/results"));
-        assert_eq!(app.get(&format!("/api/v1/school/exam-results/{result}")).await.json()["status"], "passed");
+async fn each_role_lands_where_it_works(app: TestApp) {
+    let signed_out = app.anonymous().send(Request::get("/").body(Body::empty()).expect("request")).await;
+    assert_eq!(signed_out.header("location"), Some("/login"));
+    let cases = [(Role::Candidate, "/portal"), (Role::Instructor, "/school/planning"), (Role::Manager, "/garages")];
+    for (role, home) in cases {
+        let user = app.user(&format!("home-{}@example.fr", role.as_str()), &[role]).await;
+        let response = page_as(&app, &user, "/").await;
+        assert_eq!(response.header("location"), Some(home), "{role:?}");
+        let landing = page_as(&app, &user, home).await;
+        assert_eq!(landing.status, StatusCode::OK, "{role:?} {}", landing.text());
+        let page = html(&landing);
+        assert_eq!(page.contains("href=\"/garages\""), role == Role::Manager, "{role:?} garages link");
+        assert_eq!(page.contains("href=\"/portal\""), role == Role::Candidate, "{role:?} portal link");
     }
 }
 
-backend_tests! {
-    async fn only_those_who_book_see_the_booking_form_and_its_lists(app) {
-        let teacher_user = app.user("moniteur.liste@example.fr", &[Role::Instructor]).await;
-        let response = app
-            .post_json(
-                "/api/v1/school/instructors",
-                &json!({ "user_id": teacher_user.id, "first_name": "Karim", "last_name": "Listé", "licence_number": "AE-LIST-1", "categories": ["B"] }),
-            )
-            .await;
-        assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
-        let teacher = response.json()["id"].as_i64().expect("id");
-        let other_teacher = instructor(&app, &["B"]).await;
-        training_car(&app, "B").await;
-        let lea_user = app.user("lea.liste@example.fr", &[Role::Candidate]).await;
-        candidate(&app, json!({ "user_id": lea_user.id, "first_name": "Léa", "last_name": "Planchon" })).await;
-        let stranger = candidate(&app, json!({ "first_name": "Tom", "last_name": "Inconnu" })).await;
-        let number = stranger["number"].as_str().expect("number").to_owned();
-        candidate(&app, json!({ "first_name": "Inès", "last_name": "Suivie", "instructor_id": teacher })).await;
-        candidate(&app, json!({ "first_name": "Paul", "last_name": "Autrui", "instructor_id": other_teacher })).await;
-        let no_file = app.user("moniteur.sans.dossier@example.fr", &[Role::Instructor]).await;
+async fn staff_keep_candidate_files_through_forms(app: TestApp) {
+    let admin = app.as_admin();
+    let teacher = instructor(&app, &["B"]).await;
+    app.user("portail.form@example.fr", &[Role::Candidate]).await;
+    let created = admin
+        .post_form(
+            "/school/candidates",
+            &[
+                ("last_name", "Formulaire"),
+                ("first_name", "Inès"),
+                ("category", "B"),
+                ("theory_status", "in_progress"),
+                ("instructor_id", &teacher.to_string()),
+                ("forecast_hours", "27,5"),
+                ("bought_hours", "20"),
+                ("id_document_number", "FR-998877"),
+                ("birth_date", "2005-02-03"),
+                ("address", "3 rue Haute"),
+                ("account_email", "portail.form@example.fr"),
+                ("registered_on", ""),
+                ("number", ""),
+            ],
+        )
+        .await;
+    let page = html(&follow(&app, &created).await);
+    assert!(page.contains("Dossier de Inès Formulaire créé."), "flash");
+    assert!(
+        page.contains("FR-998877") && page.contains("03/02/2005") && page.contains("portail.form@example.fr"),
+        "the file shows the protected data"
+    );
+    assert!(page.contains("27 h 30") && page.contains("20 h"), "hours forecast and bought");
+    assert!(page.contains("Livret d'apprentissage") && page.contains("<svg"), "the grid and its chart");
+    let list = html(&admin.get("/school/candidates?q=formul").await);
+    assert!(list.contains("Formulaire Inès"), "search");
+    let id: i64 = created.header("location").unwrap().trim_start_matches("/school/candidates/").parse().unwrap();
+    let edit = html(&admin.get(&format!("/school/candidates/{id}/edit")).await);
+    assert!(edit.contains("value=\"27,5\"") && edit.contains("value=\"FR-998877\""), "the form is prefilled");
+    let bad = admin
+        .post_form(
+            &format!("/school/candidates/{id}/edit"),
+            &[
+                ("last_name", ""),
+                ("first_name", "Inès"),
+                ("category", "B"),
+                ("bought_hours", "dix"),
+                ("account_email", "inconnu@example.fr"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let bad = html(&bad);
+    assert!(bad.contains("Saisissez un nombre entier") || bad.contains("nombre"), "hours");
+    assert!(bad.contains("Aucun compte de votre organisation"), "account");
+}
 
-        for (who, user) in [("candidate", &lea_user), ("instructor", &teacher_user), ("instructor without a file", &no_file)] {
-            let form = page_as(&app, user, "/school/lessons/new").await;
-            assert_eq!(form.status, StatusCode::FORBIDDEN, "{who}");
-            let text = form.text();
-            assert!(!text.contains("Inconnu") && !text.contains(&number), "{who}: nothing of the school's lists");
+async fn instructors_report_lessons_with_the_grid_and_people_exchange_messages(app: TestApp) {
+    let admin = app.as_admin();
+    let (teacher, teacher_user) = {
+        let id = instructor(&app, &["B"]).await;
+        let user = app.user("compte.rendu@example.fr", &[Role::Instructor]).await;
+        let mut body = admin.get(&format!("/api/v1/school/instructors/{id}")).await.json();
+        body["user_id"] = json!(user.id);
+        admin.put(&format!("/api/v1/school/instructors/{id}"), &body).await.assert_success();
+        (id, user)
+    };
+    let weekly: Vec<serde_json::Value> = (1..=7)
+        .map(|d| {
+            json!({
+                "weekday": d,
+                "start": "00:00",
+                "end": "24:00"
+            })
+        })
+        .collect();
+    admin
+        .put(&format!("/api/v1/school/instructors/{teacher}/availability"), &json!({ "weekly": weekly }))
+        .await
+        .assert_success();
+    let car = training_car(&app, "B").await;
+    let lea_user = app.user("lea.compte@example.fr", &[Role::Candidate]).await;
+    let lea = candidate(
+        &app,
+        json!({
+            "user_id": lea_user.id,
+            "instructor_id": teacher,
+            "first_name": "Léa",
+            "last_name": "Compte"
+        }),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let now = Utc::now();
+    let lesson = admin
+        .post(
+            "/api/v1/school/lessons",
+            &json!({
+                "candidate_id": lea,
+                "instructor_id": teacher,
+                "vehicle_id": car,
+                "starts_at": (now - Duration::hours(2)).to_rfc3339(),
+                "ends_at": (now - Duration::hours(1)).to_rfc3339()
+            }),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+
+    let session = volant::identity::auth::issue(&app.db, &app.signing_key, &teacher_user, "web").await.unwrap().token;
+    let cookies = format!("volant_session={session}; volant_csrf={TEST_CSRF}");
+    let token = app.csrf_for(&session);
+    let form = |uri: &str, fields: &[(&str, &str)]| {
+        let mut fields = fields.to_vec();
+        fields.push(("_csrf", &token));
+        Request::post(uri)
+            .header(header::COOKIE, cookies.clone())
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(serde_urlencoded::to_string(&fields).unwrap()))
+            .unwrap()
+    };
+    let page = html(&page_as(&app, &teacher_user, &format!("/school/lessons/{lesson}")).await);
+    assert!(page.contains("Compte rendu de la leçon") && page.contains("level_C1a"), "the outcome form with the grid");
+    let saved = app
+        .anonymous()
+        .send(form(
+            &format!("/school/lessons/{lesson}/outcome"),
+            &[
+                ("status", "done"),
+                ("notes", "Démarrage en côte"),
+                ("level_C1d", "3"),
+                ("level_C1e", ""),
+                ("level_C2a", "1"),
+            ],
+        ))
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    let grid = admin.get(&format!("/api/v1/school/progress?candidate_id={lea}")).await.json();
+    let level = |c: usize, item: &str| {
+        grid[c]["items"].as_array().unwrap().iter().find(|i| i["item"] == item).unwrap()["level"].as_i64()
+    };
+    assert_eq!((level(0, "C1d"), level(0, "C1e"), level(1, "C2a")), (Some(3), Some(0), Some(1)));
+    let portal = html(&page_as(&app, &lea_user, "/portal").await);
+    assert!(
+        portal.contains("Démarrage en côte") && portal.contains("Assimilé"),
+        "the candidate sees the report and the grid"
+    );
+
+    // Léa asks for a free slot; her instructor reads the request and answers.
+    assert!(portal.contains("/portal/request"), "free slots offered as requests");
+    let slot = (now + Duration::days(2)).to_rfc3339();
+    let lea_session = volant::identity::auth::issue(&app.db, &app.signing_key, &lea_user, "web").await.unwrap().token;
+    let lea_cookies = format!("volant_session={lea_session}; volant_csrf={TEST_CSRF}");
+    let lea_token = app.csrf_for(&lea_session);
+    let request = Request::post("/portal/request")
+        .header(header::COOKIE, lea_cookies.clone())
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(
+            serde_urlencoded::to_string([("starts_at", slot.as_str()), ("_csrf", lea_token.as_str())]).unwrap(),
+        ))
+        .unwrap();
+    let asked = app.anonymous().send(request).await;
+    assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", asked.text());
+    let thread = asked.header("location").unwrap().to_owned();
+    let inbox = html(&page_as(&app, &teacher_user, "/messages").await);
+    assert!(inbox.contains("Demande de leçon le") && inbox.contains("1 non lu"), "{inbox}");
+    let answered = app.anonymous().send(form(&thread, &[("body", "C'est d'accord, je vous inscris.")])).await;
+    assert_eq!(answered.status, StatusCode::SEE_OTHER);
+    let conversation = html(&page_as(&app, &lea_user, &thread).await);
+    assert!(
+        conversation.contains("C'est d'accord, je vous inscris.") && conversation.contains("je souhaiterais une leçon")
+    );
+
+    // When the school allows it, the same slot is booked at once.
+    let mut settings = admin.get("/api/v1/school/settings").await.json();
+    settings["candidates_may_book"] = json!(true);
+    admin.put("/api/v1/school/settings", &settings).await.assert_success();
+    let request = Request::post("/portal/book")
+        .header(header::COOKIE, lea_cookies.clone())
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(
+            serde_urlencoded::to_string([("starts_at", slot.as_str()), ("_csrf", lea_token.as_str())]).unwrap(),
+        ))
+        .unwrap();
+    let booked = app.anonymous().send(request).await;
+    assert_eq!(booked.header("location"), Some("/portal"));
+    assert!(booked.header("set-cookie").unwrap().contains("success"), "{:?}", booked.header("set-cookie"));
+    assert_eq!(
+        admin.get(&format!("/api/v1/school/lessons?candidate_id={lea}")).await.json().as_array().unwrap().len(),
+        2
+    );
+
+    // Her calendar address is shown once, in the flash.
+    let request = Request::post("/calendar-feed")
+        .header(header::COOKIE, lea_cookies)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("_csrf={lea_token}")))
+        .unwrap();
+    let feed = app.anonymous().send(request).await;
+    assert_eq!(feed.header("location"), Some("/portal"));
+    let cookie = feed.header("set-cookie").unwrap().to_owned();
+    assert!(percent_encoding::percent_decode_str(&cookie).decode_utf8_lossy().contains("/calendar/"), "{cookie}");
+}
+
+async fn staff_set_up_instructors_cars_rules_exams_and_reports_through_pages(app: TestApp) {
+    let admin = app.as_admin();
+    let saved = admin
+        .post_form(
+            "/school/instructors",
+            &[
+                ("last_name", "Page"),
+                ("first_name", "Nadia"),
+                ("licence_number", "AE-PAGE-1"),
+                ("cat_B", "on"),
+                ("cat_A", "on"),
+                ("d1_s1", "08:00"),
+                ("d1_e1", "12:00"),
+                ("d1_s2", "14:00"),
+                ("d1_e2", "18:00"),
+                ("d3_s1", "09:00"),
+                ("d3_e1", "17:00"),
+                ("days_off", "2030-01-02 Congés"),
+                ("active", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+    let id: i64 = saved.header("location").unwrap().trim_start_matches("/school/instructors/").parse().unwrap();
+    let week = admin.get(&format!("/api/v1/school/instructors/{id}/availability")).await.json();
+    assert_eq!(week["weekly"].as_array().unwrap().len(), 3, "{week}");
+    assert_eq!(week["days_off"][0], json!({ "day": "2030-01-02", "reason": "Congés" }));
+    assert_eq!(admin.get(&format!("/api/v1/school/instructors/{id}")).await.json()["categories"], json!(["A", "B"]));
+    let edit = html(&admin.get(&format!("/school/instructors/{id}")).await);
+    assert!(edit.contains("value=\"14:00\"") && edit.contains("2030-01-02 Congés"), "prefilled");
+    let bad = admin
+        .post_form(
+            &format!("/school/instructors/{id}"),
+            &[
+                ("last_name", "Page"),
+                ("first_name", "Nadia"),
+                ("licence_number", "AE-PAGE-1"),
+                ("cat_B", "on"),
+                ("d2_s1", "12:00"),
+                ("d2_e1", "10:00"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&bad).contains("La fin doit suivre le début"));
+
+    let garage = app.garage("Garage école").await;
+    app.vehicle(garage, "EC-001-OL").await;
+    let flagged = admin
+        .post_form(
+            "/school/vehicles",
+            &[("plate", "ec 001 ol"), ("category", "B"), ("dual_controls", "on"), ("active", "on")],
+        )
+        .await;
+    assert!(html(&follow(&app, &flagged).await).contains("est un véhicule école"));
+    let unknown = admin.post_form("/school/vehicles", &[("plate", "ZZ-999-ZZ"), ("category", "B")]).await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let rules = admin
+        .post_form(
+            "/school/settings",
+            &[
+                ("daily_limit_hours", "1,5"),
+                ("cancellation_notice_hours", "24"),
+                ("min_driving_hours_for_exam", "20"),
+                ("hour_price", "48,50"),
+                ("four_eyes", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(rules.status, StatusCode::SEE_OTHER, "{}", rules.text());
+    let settings = admin.get("/api/v1/school/settings").await.json();
+    assert_eq!(
+        (
+            settings["daily_limit_minutes"].as_i64(),
+            settings["hour_price"].as_str(),
+            settings["candidates_may_book"].as_bool()
+        ),
+        (Some(90), Some("48.50"), Some(false))
+    );
+    let bad = admin
+        .post_form(
+            "/school/settings",
+            &[
+                ("daily_limit_hours", "0"),
+                ("cancellation_notice_hours", "x"),
+                ("min_driving_hours_for_exam", "20"),
+                ("hour_price", "10"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Exams: a session, a registration, a result entered here and validated by another person.
+    let day = (Utc::now().date_naive() + Duration::days(15)).to_string();
+    let session = admin
+        .post_form(
+            "/school/exams/sessions",
+            &[
+                ("kind", "theory"),
+                ("date", &day),
+                ("time", "08:30"),
+                ("centre", "Centre des Aygalades"),
+                ("seats", "3"),
+            ],
+        )
+        .await;
+    assert_eq!(session.status, StatusCode::SEE_OTHER, "{}", session.text());
+    let session_url = session.header("location").unwrap().to_owned();
+    let lea = candidate(&app, json!({ "first_name": "Léa", "last_name": "Examen" })).await["id"].as_i64().unwrap();
+    let registered =
+        admin.post_form(&format!("{session_url}/registrations"), &[("candidate_id", &lea.to_string())]).await;
+    assert!(html(&follow(&app, &registered).await).contains("Léa Examen est inscrit(e)"));
+    let entered = admin
+        .post_form(
+            "/school/exams/results",
+            &[("candidate_id", &lea.to_string()), ("exam_type", "theory"), ("outcome", "passed"), ("score", "38")],
+        )
+        .await;
+    let page = html(&follow(&app, &entered).await);
+    assert!(page.contains("Résultat saisi") && page.contains("à valider par une autre personne"), "four-eyes shown");
+    let result =
+        admin.get(&format!("/api/v1/school/exam-results?candidate_id={lea}")).await.json()[0]["id"].as_i64().unwrap();
+    let manager = app.user("second.regard@example.fr", &[Role::Manager]).await;
+    let session_cookie = volant::identity::auth::issue(&app.db, &app.signing_key, &manager, "web").await.unwrap().token;
+    let request = Request::post(format!("/school/exams/results/{result}/validate"))
+        .header(header::COOKIE, format!("volant_session={session_cookie}; volant_csrf={TEST_CSRF}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("_csrf={}", app.csrf_for(&session_cookie))))
+        .unwrap();
+    let validated = app.anonymous().send(request).await;
+    assert!(validated.header("set-cookie").unwrap().contains("success"), "{:?}", validated.header("set-cookie"));
+    assert_eq!(admin.get(&format!("/api/v1/school/exam-results/{result}")).await.json()["status"], "passed");
+
+    // Reports: the table on the page, then a file made in the background.
+    let page = html(&admin.get("/school/reports?kind=candidate_hours").await);
+    assert!(page.contains("Examen Léa") && page.contains("Heures restantes"), "the table");
+    let asked = admin
+        .post_form("/school/reports/files", &[("kind", "candidate_hours"), ("format", "csv"), ("from", ""), ("to", "")])
+        .await;
+    assert_eq!(asked.status, StatusCode::SEE_OTHER);
+    let mut ready = None;
+    for _ in 0..100 {
+        app.run_jobs().await;
+        let files = admin.get("/api/v1/school/reports").await.json();
+        if files[0]["status"] == "ready" {
+            ready = files[0]["id"].as_i64();
+            break;
         }
-        // The staff still book from it.
-        let form = app.get("/school/lessons/new").await;
-        assert_eq!(form.status, StatusCode::OK);
-        assert!(form.text().contains("Inconnu") && form.text().contains(&number));
-
-        // The results page offers an instructor their own candidates only, and an
-        // instructor without a file none.
-        let results = page_as(&app, &teacher_user, "/school/results").await;
-        assert_eq!(results.status, StatusCode::OK, "{}", results.text());
-        assert!(results.text().contains("Suivie"), "their own candidate");
-        assert!(!results.text().contains("Inconnu") && !results.text().contains("Autrui"), "not another instructor's candidate");
-        let results = page_as(&app, &no_file, "/school/results").await;
-        assert_eq!(results.status, StatusCode::OK, "{}", results.text());
-        assert!(!results.text().contains("Inconnu") && !results.text().contains("Suivie"), "an instructor without a file sees no candidate");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    let file = admin.get(&format!("/school/reports/files/{}", ready.expect("the file became ready"))).await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&file.body).contains("Examen Léa"));
+}
+
+async fn instructors_enter_and_validate_results_from_their_page(app: TestApp) {
+    let admin = app.as_admin();
+    let mut accounts = Vec::new();
+    for email in ["resultats.un@example.fr", "resultats.deux@example.fr"] {
+        let id = instructor(&app, &["B"]).await;
+        let user = app.user(email, &[Role::Instructor]).await;
+        let mut body = admin.get(&format!("/api/v1/school/instructors/{id}")).await.json();
+        body["user_id"] = json!(user.id);
+        admin.put(&format!("/api/v1/school/instructors/{id}"), &body).await.assert_success();
+        accounts.push((id, user));
+    }
+    let (first, first_user) = &accounts[0];
+    let (_, second_user) = &accounts[1];
+    let lea = candidate(
+        &app,
+        json!({
+            "instructor_id": first,
+            "first_name": "Léa",
+            "last_name": "Résultat"
+        }),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let post_as = |user: &volant::identity::users::service::AuthUser,
+                   uri: String,
+                   fields: Vec<(&'static str, String)>| {
+        let (app, user) = (&app, user.clone());
+        async move {
+            let session = volant::identity::auth::issue(&app.db, &app.signing_key, &user, "web").await.unwrap().token;
+            let mut fields = fields;
+            fields.push(("_csrf", app.csrf_for(&session)));
+            let request = Request::post(uri)
+                .header(header::COOKIE, format!("volant_session={session}; volant_csrf={TEST_CSRF}"))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(serde_urlencoded::to_string(&fields).unwrap()))
+                .unwrap();
+            app.anonymous().send(request).await
+        }
+    };
+    let page = html(&page_as(&app, first_user, "/school/results").await);
+    assert!(page.contains("Résultat Léa"), "their candidate is offered");
+    // A score that is not a number is refused, not dropped.
+    let typo = post_as(
+        first_user,
+        "/school/results".into(),
+        vec![
+            ("candidate_id", lea.to_string()),
+            ("exam_type", "theory".into()),
+            ("outcome", "passed".into()),
+            ("score", "trente".into()),
+        ],
+    )
+    .await;
+    assert!(typo.header("set-cookie").is_some_and(|c| c.contains("error")), "{:?}", typo.header("set-cookie"));
+    assert_eq!(admin.get(&format!("/api/v1/school/exam-results?candidate_id={lea}")).await.json(), json!([]));
+    let entered = post_as(
+        first_user,
+        "/school/results".into(),
+        vec![("candidate_id", lea.to_string()), ("exam_type", "theory".into()), ("outcome", "passed".into())],
+    )
+    .await;
+    assert_eq!(entered.header("location"), Some("/school/results"));
+    let mine = html(&page_as(&app, first_user, "/school/results").await);
+    assert!(mine.contains("en attente de validation") && !mine.contains("/validate"), "its author cannot validate it");
+    let result =
+        admin.get(&format!("/api/v1/school/exam-results?candidate_id={lea}")).await.json()[0]["id"].as_i64().unwrap();
+    // The other instructor does not see a candidate who is not theirs…
+    assert!(!html(&page_as(&app, second_user, "/school/results").await).contains("Résultat Léa"));
+    let refused = post_as(second_user, format!("/school/results/{result}/validate"), vec![]).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    // …until Léa is theirs too.
+    let mut file = admin.get(&format!("/api/v1/school/candidates/{lea}")).await.json();
+    file["instructor_id"] = json!(accounts[1].0);
+    file["category"] = json!("B");
+    assert_eq!(admin.put(&format!("/api/v1/school/candidates/{lea}"), &file).await.status, StatusCode::OK);
+    let validated = post_as(second_user, format!("/school/results/{result}/validate"), vec![]).await;
+    assert_eq!(validated.header("location"), Some("/school/results"));
+    assert_eq!(admin.get(&format!("/api/v1/school/exam-results/{result}")).await.json()["status"], "passed");
+}
+
+backend_tests!(only_those_who_book_see_the_booking_form_and_its_lists);
+
+async fn only_those_who_book_see_the_booking_form_and_its_lists(app: TestApp) {
+    let admin = app.as_admin();
+    let teacher_user = app.user("moniteur.liste@example.fr", &[Role::Instructor]).await;
+    let response = admin
+        .post(
+            "/api/v1/school/instructors",
+            &json!({
+                "user_id": teacher_user.id,
+                "first_name": "Karim",
+                "last_name": "Listé",
+                "licence_number": "AE-LIST-1",
+                "categories": ["B"]
+            }),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+    let teacher = response.json()["id"].as_i64().expect("id");
+    let other_teacher = instructor(&app, &["B"]).await;
+    training_car(&app, "B").await;
+    let lea_user = app.user("lea.liste@example.fr", &[Role::Candidate]).await;
+    candidate(&app, json!({ "user_id": lea_user.id, "first_name": "Léa", "last_name": "Planchon" })).await;
+    let stranger = candidate(&app, json!({ "first_name": "Tom", "last_name": "Inconnu" })).await;
+    let number = stranger["number"].as_str().expect("number").to_owned();
+    candidate(&app, json!({ "first_name": "Inès", "last_name": "Suivie", "instructor_id": teacher })).await;
+    candidate(&app, json!({ "first_name": "Paul", "last_name": "Autrui", "instructor_id": other_teacher })).await;
+    let no_file = app.user("moniteur.sans.dossier@example.fr", &[Role::Instructor]).await;
+
+    for (who, user) in
+        [("candidate", &lea_user), ("instructor", &teacher_user), ("instructor without a file", &no_file)]
+    {
+        let form = page_as(&app, user, "/school/lessons/new").await;
+        assert_eq!(form.status, StatusCode::FORBIDDEN, "{who}");
+        let text = form.text();
+        assert!(!text.contains("Inconnu") && !text.contains(&number), "{who}: nothing of the school's lists");
+    }
+    // The staff still book from it.
+    let form = admin.get("/school/lessons/new").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.text().contains("Inconnu") && form.text().contains(&number));
+
+    // The results page offers an instructor their own candidates only, and an
+    // instructor without a file none.
+    let results = page_as(&app, &teacher_user, "/school/results").await;
+    assert_eq!(results.status, StatusCode::OK, "{}", results.text());
+    assert!(results.text().contains("Suivie"), "their own candidate");
+    assert!(
+        !results.text().contains("Inconnu") && !results.text().contains("Autrui"),
+        "not another instructor's candidate"
+    );
+    let results = page_as(&app, &no_file, "/school/results").await;
+    assert_eq!(results.status, StatusCode::OK, "{}", results.text());
+    assert!(
+        !results.text().contains("Inconnu") && !results.text().contains("Suivie"),
+        "an instructor without a file sees no candidate"
+    );
 }

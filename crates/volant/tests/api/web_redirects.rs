@@ -25,7 +25,7 @@ fn login(app: &TestApp, next: &str) -> Request<Body> {
 async fn sign_in_goes_to_next_only_when_it_is_a_path_of_this_site() {
     let app = TestApp::sqlite_with(|c| c.login_attempts_per_minute = NonZeroU32::new(100).expect("n")).await;
     app.user(EMAIL, &[Role::Manager]).await;
-    let kept = app.send_anonymous(login(&app, "/vehicles?q=a%20b")).await;
+    let kept = app.anonymous().send(login(&app, "/vehicles?q=a%20b")).await;
     assert_eq!(kept.status, StatusCode::SEE_OTHER);
     assert_eq!(kept.header("location"), Some("/vehicles?q=a%20b"));
     for next in [
@@ -39,7 +39,7 @@ async fn sign_in_goes_to_next_only_when_it_is_a_path_of_this_site() {
         "/\\evil.example",
         "https://evil.example/",
     ] {
-        let response = app.send_anonymous(login(&app, next)).await;
+        let response = app.anonymous().send(login(&app, next)).await;
         assert_eq!(response.status, StatusCode::SEE_OTHER, "{next:?}: {}", response.text());
         assert_eq!(response.header("location"), Some("/"), "{next:?}");
         assert!(
@@ -52,12 +52,13 @@ async fn sign_in_goes_to_next_only_when_it_is_a_path_of_this_site() {
         );
     }
     // A NUL anywhere in a form is refused before anything else (never a server error).
-    let nul = app.send_anonymous(login(&app, "/x\0")).await;
+    let nul = app.anonymous().send(login(&app, "/x\0")).await;
     assert_eq!(nul.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", nul.text());
     assert!(nul.header("location").is_none());
     // The sign-in page does not offer such a target either.
     let page = app
-        .send_anonymous(Request::get("/login?next=%2F%2509%2Fevil.example").body(Body::empty()).expect("request"))
+        .anonymous()
+        .send(Request::get("/login?next=%2F%2509%2Fevil.example").body(Body::empty()).expect("request"))
         .await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(!page.text().contains("evil.example"), "{}", page.text());
@@ -66,24 +67,25 @@ async fn sign_in_goes_to_next_only_when_it_is_a_path_of_this_site() {
 #[tokio::test]
 async fn the_alerts_page_comes_back_only_to_this_site() {
     let app = TestApp::sqlite().await;
+    let admin = app.as_admin();
     let garage = app.garage("G").await;
     let vehicle = app.vehicle(garage, "MT-100-AA").await;
     let reading =
-        app.post_form(&format!("/vehicles/{vehicle}/mileage"), &[("mileage_km", "80000"), ("read_on", "")]).await;
+        admin.post_form(&format!("/vehicles/{vehicle}/mileage"), &[("mileage_km", "80000"), ("read_on", "")]).await;
     assert_eq!(reading.status, StatusCode::SEE_OTHER, "{}", reading.text());
-    let alerts = app.get(&format!("/api/v1/alerts?vehicle_id={vehicle}")).await.json();
+    let alerts = admin.get(&format!("/api/v1/alerts?vehicle_id={vehicle}")).await.json();
     let alert = alerts[0]["id"].as_i64().expect("an alert");
-    let kept = app
+    let kept = admin
         .post_form(&format!("/alerts/{alert}"), &[("action", "acknowledge"), ("back", "/alerts?window=overdue")])
         .await;
     assert_eq!(kept.header("location"), Some("/alerts?window=overdue"));
     for back in
         ["/%09/evil.example", "/\t/evil.example", "//evil.example", "/%2F/evil.example", "/%5C/evil.example", "/x\r\n"]
     {
-        let response = app.post_form(&format!("/alerts/{alert}"), &[("action", "reopen"), ("back", back)]).await;
+        let response = admin.post_form(&format!("/alerts/{alert}"), &[("action", "reopen"), ("back", back)]).await;
         assert_eq!(response.status, StatusCode::SEE_OTHER, "{back:?}: {}", response.text());
         assert_eq!(response.header("location"), Some("/alerts"), "{back:?}");
     }
-    let nul = app.post_form(&format!("/alerts/{alert}"), &[("action", "reopen"), ("back", "/x\0")]).await;
+    let nul = admin.post_form(&format!("/alerts/{alert}"), &[("action", "reopen"), ("back", "/x\0")]).await;
     assert_eq!(nul.status, StatusCode::UNPROCESSABLE_ENTITY, "a NUL is refused before anything else");
 }

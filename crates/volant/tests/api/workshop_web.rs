@@ -6,14 +6,14 @@ use axum::http::{Request, StatusCode, header};
 use serde_json::json;
 
 use crate::backend_tests;
+use crate::fixtures::{follow, html};
 use crate::helpers::{TEST_CSRF, TestApp, TestResponse};
-use crate::web::{follow, html};
 
 /// A request from the client's browser: no session, only the CSRF cookie.
 async fn as_client(app: &TestApp, request: Request<Body>) -> TestResponse {
     let (mut parts, body) = request.into_parts();
     parts.headers.insert(header::COOKIE, format!("volant_csrf={TEST_CSRF}").parse().expect("cookie"));
-    app.send_anonymous(Request::from_parts(parts, body)).await
+    app.anonymous().send(Request::from_parts(parts, body)).await
 }
 
 /// A form posted from the client's browser (signed out), with the page's CSRF token.
@@ -39,221 +39,419 @@ fn id_from(response: &TestResponse, prefix: &str) -> i64 {
         .expect("id")
 }
 
-backend_tests! {
-    async fn a_client_is_created_found_and_given_a_vehicle_through_forms(app) {
-        let created = app.post_form("/clients", &[("kind", "company"), ("name", "Jeanne Martin"), ("company_name", "Transports Martin"), ("phone", "06 12 34 56 78"), ("consent_notifications", "on")]).await;
-        let id = id_from(&created, "/clients/");
-        let page = html(&follow(&app, &created).await);
-        assert!(page.contains("Client Transports Martin créé."), "{page}");
-        assert!(page.contains("Accepte les e-mails de service"));
-        let found = html(&app.get("/clients?q=0612").await);
-        assert!(found.contains(&format!("/clients/{id}")) && found.contains("Transports Martin"), "{found}");
-        let none = html(&app.get("/clients?q=zzz").await);
-        assert!(none.contains("Aucun client ne correspond à « zzz »"));
+backend_tests!(
+    a_client_is_created_found_and_given_a_vehicle_through_forms,
+    a_quote_is_written_sent_and_accepted_line_by_line_by_the_client,
+    unknown_or_replaced_share_links_are_404,
+    the_quote_settings_page_saves_and_explains
+);
 
-        let garage = app.garage("G").await;
-        app.vehicle(garage, "AB-123-CD").await;
-        let unknown = app.post_form(&format!("/clients/{id}/vehicles"), &[("plate", "ZZ-999-ZZ")]).await;
-        assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(html(&unknown).contains("Aucun véhicule immatriculé « ZZ-999-ZZ » dans le parc."));
-        let assigned = app.post_form(&format!("/clients/{id}/vehicles"), &[("plate", "ab 123 cd")]).await;
-        let page = html(&follow(&app, &assigned).await);
-        assert!(page.contains("Le véhicule AB-123-CD appartient désormais à ce client."), "{page}");
-        assert!(page.contains(">AB-123-CD</a>"));
-        let invalid = app.post_form(&format!("/clients/{id}/edit"), &[("kind", "company"), ("name", ""), ("email", "x")]).await;
-        assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
-        let body = html(&invalid);
-        assert!(body.contains("Ce champ est obligatoire.") && body.contains("Adresse e-mail invalide."), "{body}");
-    }
+async fn a_client_is_created_found_and_given_a_vehicle_through_forms(app: TestApp) {
+    let admin = app.as_admin();
+    let created = admin
+        .post_form(
+            "/clients",
+            &[
+                ("kind", "company"),
+                ("name", "Jeanne Martin"),
+                ("company_name", "Transports Martin"),
+                ("phone", "06 12 34 56 78"),
+                ("consent_notifications", "on"),
+            ],
+        )
+        .await;
+    let id = id_from(&created, "/clients/");
+    let page = html(&follow(&app, &created).await);
+    assert!(page.contains("Client Transports Martin créé."), "{page}");
+    assert!(page.contains("Accepte les e-mails de service"));
+    let found = html(&admin.get("/clients?q=0612").await);
+    assert!(found.contains(&format!("/clients/{id}")) && found.contains("Transports Martin"), "{found}");
+    let none = html(&admin.get("/clients?q=zzz").await);
+    assert!(none.contains("Aucun client ne correspond à « zzz »"));
 
-    async fn a_quote_is_written_sent_and_accepted_line_by_line_by_the_client(app) {
-        let client = app.post_json("/api/v1/clients", &json!({ "name": "Jeanne Martin", "email": "jeanne@exemple.fr" })).await.json()["id"].as_i64().expect("client");
-        let form = app.get(&format!("/quotes/new?client_id={client}")).await;
-        assert!(html(&form).contains("Jeanne Martin"));
-        // Two filled rows and a blank one, as the editor sends them.
-        let fields = [
-            ("client_id", client.to_string()), ("line_decisions", "on".into()),
-            ("kind", "part".into()), ("description", "Plaquettes avant".into()), ("quantity", "1".into()), ("unit", "".into()), ("unit_price", "48,90".into()), ("vat_rate", "20".into()), ("discount", "0".into()),
-            ("kind", "labour".into()), ("description", "Pose".into()), ("quantity", "0,5".into()), ("unit", "h".into()), ("unit_price", "70".into()), ("vat_rate", "20".into()), ("discount", "".into()),
-            ("kind", "part".into()), ("description", "".into()), ("quantity", "1".into()), ("unit", "".into()), ("unit_price", "".into()), ("vat_rate", "20".into()), ("discount", "0".into()),
-        ];
-        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let bad: Vec<(&str, &str)> = fields.iter().map(|(k, v)| if *k == "unit_price" && *v == "70" { (*k, "soixante-dix") } else { (*k, *v) }).collect();
-        let refused = app.post_form("/quotes", &bad).await;
-        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(html(&refused).contains("value=\"soixante-dix\""), "input kept");
-        let created = app.post_form("/quotes", &fields).await;
-        let id = id_from(&created, "/quotes/");
-        let page = html(&follow(&app, &created).await);
-        // 48.90 + 35.00 = 83.90; VAT 16.78; 100.68
-        assert!(page.contains("83,90\u{a0}€") && page.contains("16,78\u{a0}€") && page.contains("100,68\u{a0}€"), "{page}");
-        assert!(page.contains("Brouillon"));
-
-        let sent = app.post_form(&format!("/quotes/{id}/send"), &[]).await;
-        assert_eq!(sent.status, StatusCode::OK);
-        let sent = html(&sent);
-        let start = sent.find("http://localhost/q/").expect("share link shown");
-        let path = sent[start + "http://localhost".len()..].split('"').next().expect("path").to_owned();
-        assert_eq!(app.get(&format!("/quotes/{id}/edit")).await.status, StatusCode::SEE_OTHER, "sent quotes are not edited");
-
-        // The client, without an account.
-        let shared = as_client(&app, Request::get(&path).body(Body::empty()).expect("request")).await;
-        assert_eq!(shared.status, StatusCode::OK);
-        let shared_page = html(&shared);
-        assert!(shared_page.contains("Plaquettes avant") && shared_page.contains("100,68\u{a0}€") && shared_page.contains("J'accepte ce devis"), "{shared_page}");
-        let pdf = as_client(&app, Request::get(format!("{path}/pdf")).body(Body::empty()).expect("request")).await;
-        assert_eq!(pdf.header("content-type"), Some("application/pdf"));
-        let quote = app.get(&format!("/api/v1/quotes/{id}")).await.json();
-        let first_line = quote["lines"][0]["id"].as_i64().expect("line").to_string();
-        // Accepting with no line ticked is refused; then only the pads are accepted.
-        let none = as_client(&app, form_post(&app, &format!("{path}/decision"), &[("decision", "accept"), ("lines_offered", "1")])).await;
-        assert_eq!(none.status, StatusCode::SEE_OTHER);
-        assert_eq!(app.get(&format!("/api/v1/quotes/{id}")).await.json()["status"], "sent");
-        let accepted = as_client(&app, form_post(&app, &format!("{path}/decision"), &[("decision", "accept"), ("lines_offered", "1"), ("line", &first_line)])).await;
-        assert_eq!(accepted.status, StatusCode::SEE_OTHER);
-        let quote = app.get(&format!("/api/v1/quotes/{id}")).await.json();
-        assert_eq!(quote["status"], "accepted");
-        assert_eq!(quote["lines"][0]["accepted"], true);
-        assert_eq!(quote["lines"][1]["accepted"], false);
-        assert_eq!(quote["decision_ip"], "local");
-        // Once decided, the link shows the answer and takes no other.
-        let again = as_client(&app, form_post(&app, &format!("{path}/decision"), &[("decision", "decline")])).await;
-        assert_eq!(again.status, StatusCode::SEE_OTHER);
-        assert_eq!(app.get(&format!("/api/v1/quotes/{id}")).await.json()["status"], "accepted");
-        let closed = html(&as_client(&app, Request::get(&path).body(Body::empty()).expect("request")).await);
-        assert!(closed.contains("Accepté") && !closed.contains("J'accepte ce devis"));
-    }
-
-    async fn unknown_or_replaced_share_links_are_404(app) {
-        let client = app.post_json("/api/v1/clients", &json!({ "name": "C" })).await.json()["id"].as_i64().expect("client");
-        let id = app.post_json("/api/v1/quotes", &json!({ "client_id": client, "lines": [{ "description": "x", "unit_price": "1" }] })).await.json()["id"].as_i64().expect("quote");
-        let first = app.post_json(&format!("/api/v1/quotes/{id}/send"), &json!({})).await.json()["share_link"]["path"].as_str().expect("path").to_owned();
-        let second = app.post_json(&format!("/api/v1/quotes/{id}/send"), &json!({})).await.json()["share_link"]["path"].as_str().expect("path").to_owned();
-        for path in [first.as_str(), "/q/abc", "/q/0000000000000000000000000000000000000000000000000000000000000000"] {
-            let response = as_client(&app, Request::get(path).body(Body::empty()).expect("request")).await;
-            assert_eq!(response.status, StatusCode::NOT_FOUND, "{path}");
-        }
-        assert_eq!(as_client(&app, Request::get(&second).body(Body::empty()).expect("request")).await.status, StatusCode::OK);
-        // A form without the CSRF cookie changes nothing.
-        let forged = app.send_anonymous(form_post(&app, &format!("{second}/decision"), &[("decision", "accept")])).await;
-        assert_eq!(forged.status, StatusCode::FORBIDDEN);
-    }
-
-    async fn the_quote_settings_page_saves_and_explains(app) {
-        let saved = app.post_form("/workshop/settings", &[("quote_number_format", "F-{seq:5}"), ("quote_validity_days", "45"), ("legal_mentions", "SIRET 1")]).await;
-        assert!(html(&follow(&app, &saved).await).contains("Paramètres des devis enregistrés."));
-        assert_eq!(app.get("/api/v1/workshop/settings").await.json()["quote_validity_days"], 45);
-        let bad = app.post_form("/workshop/settings", &[("quote_number_format", "F"), ("quote_validity_days", "x")]).await;
-        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(html(&bad).contains("Le format doit contenir {seq}"));
-    }
+    let garage = app.garage("G").await;
+    app.vehicle(garage, "AB-123-CD").await;
+    let unknown = admin.post_form(&format!("/clients/{id}/vehicles"), &[("plate", "ZZ-999-ZZ")]).await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&unknown).contains("Aucun véhicule immatriculé « ZZ-999-ZZ » dans le parc."));
+    let assigned = admin.post_form(&format!("/clients/{id}/vehicles"), &[("plate", "ab 123 cd")]).await;
+    let page = html(&follow(&app, &assigned).await);
+    assert!(page.contains("Le véhicule AB-123-CD appartient désormais à ce client."), "{page}");
+    assert!(page.contains(">AB-123-CD</a>"));
+    let invalid =
+        admin.post_form(&format!("/clients/{id}/edit"), &[("kind", "company"), ("name", ""), ("email", "x")]).await;
+    assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let body = html(&invalid);
+    assert!(body.contains("Ce champ est obligatoire.") && body.contains("Adresse e-mail invalide."), "{body}");
 }
 
-backend_tests! {
-    async fn maintenance_through_pages_reading_alert_and_intervention(app) {
-        let garage = app.garage("G").await;
-        let vehicle = app.vehicle(garage, "MT-100-AA").await;
-        let page = html(&app.get(&format!("/vehicles/{vehicle}/maintenance")).await);
-        assert!(page.contains("Vidange") && page.contains("Contrôle technique") && page.contains("Jamais enregistré"), "{page}");
-        // A reading that goes backwards is explained beside the field.
-        let first = app.post_form(&format!("/vehicles/{vehicle}/mileage"), &[("mileage_km", "80 000"), ("read_on", "")]).await;
-        assert!(html(&follow(&app, &first).await).contains("Relevé kilométrique enregistré."));
-        let lower = app.post_form(&format!("/vehicles/{vehicle}/mileage"), &[("mileage_km", "1000"), ("read_on", "")]).await;
-        assert_eq!(lower.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(html(&lower).contains("Kilométrage inférieur au dernier relevé"), "{}", html(&lower));
-        // 80,000 km and nothing on record: oil, tyres, brakes alerts on the alerts page.
-        let alerts = html(&app.get("/alerts?window=overdue").await);
-        assert!(alerts.contains("MT-100-AA") && alerts.contains("Vidange") && alerts.contains("Contrôle des freins"), "{alerts}");
-        let alert = app.get(&format!("/api/v1/alerts?vehicle_id={vehicle}&kind=oil_service")).await.json()[0]["id"].as_i64().expect("alert");
-        let acknowledged = app.post_form(&format!("/alerts/{alert}"), &[("action", "acknowledge"), ("back", "/alerts")]).await;
-        assert_eq!(acknowledged.header("location"), Some("/alerts"));
-        assert_eq!(app.get(&format!("/api/v1/alerts?vehicle_id={vehicle}&kind=oil_service")).await.json()[0]["status"], "acknowledged");
-        let outside = app.post_form(&format!("/alerts/{alert}"), &[("action", "resolve"), ("back", "https://evil.example")]).await;
-        assert_eq!(outside.header("location"), Some("/alerts"), "only local pages to come back to");
-        // The oil service, through the intervention form.
-        let form = html(&app.get(&format!("/vehicles/{vehicle}/interventions/new")).await);
-        assert!(form.contains("name=\"service\" value=\"oil_service\""));
-        let done = app.post_form(&format!("/vehicles/{vehicle}/interventions"), &[
-            ("performed_on", ""), ("mileage_km", "80500"), ("intervention_description", "Vidange et filtre"), ("technician", "Karim"),
-            ("service", "oil_service"),
-            ("kind", "part"), ("description", "Huile 5W30"), ("quantity", "4,5"), ("unit", "l"), ("unit_price", "12,90"), ("vat_rate", "20"), ("discount", "0"),
-        ]).await;
-        let page = html(&follow(&app, &done).await);
-        assert!(page.contains("Intervention enregistrée") && page.contains("Vidange et filtre") && page.contains("58,05\u{a0}€"), "{page}");
-        assert!(app.get(&format!("/api/v1/alerts?vehicle_id={vehicle}&kind=oil_service")).await.json().as_array().is_some_and(Vec::is_empty));
-        let missing = app.post_form(&format!("/vehicles/{vehicle}/interventions"), &[("intervention_description", "")]).await;
-        assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
-        // Work kept in the workshop: shown under way, completed from the page.
-        let kept = app.post_form(&format!("/vehicles/{vehicle}/interventions"), &[("intervention_description", "Boîte de vitesses"), ("in_progress", "on")]).await;
-        let page = html(&follow(&app, &kept).await);
-        assert!(page.contains("en cours") && page.contains("/complete"), "under way, with its button");
-        let under_way = app.get(&format!("/api/v1/vehicles/{vehicle}/interventions")).await.json()[0]["id"].as_i64().expect("id");
-        let completed = app.post_form(&format!("/interventions/{under_way}/complete"), &[]).await;
-        assert!(html(&follow(&app, &completed).await).contains("Intervention terminée"));
-        // This vehicle works hard: its own oil interval, then back to the organization's.
-        let own = app.post_form(&format!("/vehicles/{vehicle}/maintenance/rules"), &[("kind", "oil_service"), ("name", "Vidange (taxi)"), ("interval_km", "7 500"), ("interval_months", "6"), ("active", "on")]).await;
-        assert!(html(&follow(&app, &own).await).contains("Règle « Vidange (taxi) » enregistrée."));
-        let rules = app.get(&format!("/api/v1/vehicles/{vehicle}/maintenance/rules")).await.json();
-        let oil = rules.as_array().expect("rules").iter().find(|r| r["kind"] == "oil_service").expect("oil").clone();
-        assert_eq!((oil["interval_km"].clone(), oil["overridden"].clone()), (json!(7500), json!(true)));
-        let status = app.get(&format!("/api/v1/vehicles/{vehicle}/maintenance")).await.json();
-        let next = status["rules"].as_array().expect("rules").iter().find(|r| r["kind"] == "oil_service").expect("oil")["next"]["due_km"].clone();
-        assert_eq!(next, json!(88_000), "80,500 + 7,500");
-        let reset = app.post_form(&format!("/vehicles/{vehicle}/maintenance/rules/reset"), &[("kind", "oil_service")]).await;
-        assert!(html(&follow(&app, &reset).await).contains("suit de nouveau la règle de l'organisation"));
-        let bad = app.post_form(&format!("/vehicles/{vehicle}/maintenance/rules"), &[("kind", "oil_service"), ("name", ""), ("active", "on")]).await;
-        assert!(html(&follow(&app, &bad).await).contains("Ce champ est obligatoire."));
+async fn a_quote_is_written_sent_and_accepted_line_by_line_by_the_client(app: TestApp) {
+    let admin = app.as_admin();
+    let client = admin
+        .post(
+            "/api/v1/clients",
+            &json!({
+                "name": "Jeanne Martin",
+                "email": "jeanne@exemple.fr"
+            }),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("client");
+    let form = admin.get(&format!("/quotes/new?client_id={client}")).await;
+    assert!(html(&form).contains("Jeanne Martin"));
+    // Two filled rows and a blank one, as the editor sends them.
+    let fields = [
+        ("client_id", client.to_string()),
+        ("line_decisions", "on".into()),
+        ("kind", "part".into()),
+        ("description", "Plaquettes avant".into()),
+        ("quantity", "1".into()),
+        ("unit", "".into()),
+        ("unit_price", "48,90".into()),
+        ("vat_rate", "20".into()),
+        ("discount", "0".into()),
+        ("kind", "labour".into()),
+        ("description", "Pose".into()),
+        ("quantity", "0,5".into()),
+        ("unit", "h".into()),
+        ("unit_price", "70".into()),
+        ("vat_rate", "20".into()),
+        ("discount", "".into()),
+        ("kind", "part".into()),
+        ("description", "".into()),
+        ("quantity", "1".into()),
+        ("unit", "".into()),
+        ("unit_price", "".into()),
+        ("vat_rate", "20".into()),
+        ("discount", "0".into()),
+    ];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let bad: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| if *k == "unit_price" && *v == "70" { (*k, "soixante-dix") } else { (*k, *v) })
+        .collect();
+    let refused = admin.post_form("/quotes", &bad).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&refused).contains("value=\"soixante-dix\""), "input kept");
+    let created = admin.post_form("/quotes", &fields).await;
+    let id = id_from(&created, "/quotes/");
+    let page = html(&follow(&app, &created).await);
+    // 48.90 + 35.00 = 83.90; VAT 16.78; 100.68
+    assert!(page.contains("83,90\u{a0}€") && page.contains("16,78\u{a0}€") && page.contains("100,68\u{a0}€"), "{page}");
+    assert!(page.contains("Brouillon"));
+
+    let sent = admin.post_form(&format!("/quotes/{id}/send"), &[]).await;
+    assert_eq!(sent.status, StatusCode::OK);
+    let sent = html(&sent);
+    let start = sent.find("http://localhost/q/").expect("share link shown");
+    let path = sent[start + "http://localhost".len()..].split('"').next().expect("path").to_owned();
+    assert_eq!(
+        admin.get(&format!("/quotes/{id}/edit")).await.status,
+        StatusCode::SEE_OTHER,
+        "sent quotes are not edited"
+    );
+
+    // The client, without an account.
+    let shared = as_client(&app, Request::get(&path).body(Body::empty()).expect("request")).await;
+    assert_eq!(shared.status, StatusCode::OK);
+    let shared_page = html(&shared);
+    assert!(
+        shared_page.contains("Plaquettes avant")
+            && shared_page.contains("100,68\u{a0}€")
+            && shared_page.contains("J'accepte ce devis"),
+        "{shared_page}"
+    );
+    let pdf = as_client(&app, Request::get(format!("{path}/pdf")).body(Body::empty()).expect("request")).await;
+    assert_eq!(pdf.header("content-type"), Some("application/pdf"));
+    let quote = admin.get(&format!("/api/v1/quotes/{id}")).await.json();
+    let first_line = quote["lines"][0]["id"].as_i64().expect("line").to_string();
+    // Accepting with no line ticked is refused; then only the pads are accepted.
+    let none = as_client(
+        &app,
+        form_post(&app, &format!("{path}/decision"), &[("decision", "accept"), ("lines_offered", "1")]),
+    )
+    .await;
+    assert_eq!(none.status, StatusCode::SEE_OTHER);
+    assert_eq!(admin.get(&format!("/api/v1/quotes/{id}")).await.json()["status"], "sent");
+    let accepted = as_client(
+        &app,
+        form_post(
+            &app,
+            &format!("{path}/decision"),
+            &[("decision", "accept"), ("lines_offered", "1"), ("line", &first_line)],
+        ),
+    )
+    .await;
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER);
+    let quote = admin.get(&format!("/api/v1/quotes/{id}")).await.json();
+    assert_eq!(quote["status"], "accepted");
+    assert_eq!(quote["lines"][0]["accepted"], true);
+    assert_eq!(quote["lines"][1]["accepted"], false);
+    assert_eq!(quote["decision_ip"], "local");
+    // Once decided, the link shows the answer and takes no other.
+    let again = as_client(&app, form_post(&app, &format!("{path}/decision"), &[("decision", "decline")])).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert_eq!(admin.get(&format!("/api/v1/quotes/{id}")).await.json()["status"], "accepted");
+    let closed = html(&as_client(&app, Request::get(&path).body(Body::empty()).expect("request")).await);
+    assert!(closed.contains("Accepté") && !closed.contains("J'accepte ce devis"));
+}
+
+async fn unknown_or_replaced_share_links_are_404(app: TestApp) {
+    let admin = app.as_admin();
+    let client = admin.post("/api/v1/clients", &json!({ "name": "C" })).await.json()["id"].as_i64().expect("client");
+    let id = admin
+        .post(
+            "/api/v1/quotes",
+            &json!({
+                "client_id": client,
+                "lines": [{ "description": "x", "unit_price": "1" }]
+            }),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("quote");
+    let first = admin.post(&format!("/api/v1/quotes/{id}/send"), &json!({})).await.json()["share_link"]["path"]
+        .as_str()
+        .expect("path")
+        .to_owned();
+    let second = admin.post(&format!("/api/v1/quotes/{id}/send"), &json!({})).await.json()["share_link"]["path"]
+        .as_str()
+        .expect("path")
+        .to_owned();
+    for path in [first.as_str(), "/q/abc", "/q/0000000000000000000000000000000000000000000000000000000000000000"] {
+        let response = as_client(&app, Request::get(path).body(Body::empty()).expect("request")).await;
+        assert_eq!(response.status, StatusCode::NOT_FOUND, "{path}");
     }
+    assert_eq!(
+        as_client(&app, Request::get(&second).body(Body::empty()).expect("request")).await.status,
+        StatusCode::OK
+    );
+    // A form without the CSRF cookie changes nothing.
+    let forged = app.anonymous().send(form_post(&app, &format!("{second}/decision"), &[("decision", "accept")])).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+}
 
-    async fn a_partly_accepted_quote_counts_only_the_accepted_lines_everywhere(app) {
-        let client = app.post_json("/api/v1/clients", &json!({ "name": "Jeanne Martin" })).await.json()["id"].as_i64().expect("client");
-        let created = app.post_json("/api/v1/quotes", &json!({
-            "client_id": client,
-            "line_decisions": true,
-            "lines": [
-                { "kind": "labour", "description": "Distribution", "unit_price": "150", "vat_rate": 20 },
-                { "kind": "part", "description": "Kit courroie", "unit_price": "80.20", "vat_rate": 20 },
-                { "kind": "part", "description": "Liquide de refroidissement", "unit_price": "30", "vat_rate": 20 },
-                { "kind": "part", "description": "Balais d'essuie-glace", "unit_price": "12.40", "vat_rate": 20 }
-            ]
-        })).await;
-        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
-        let quote = created.json();
-        let id = quote["id"].as_i64().expect("id");
-        assert_eq!(quote["totals"]["incl_tax"], "327.12");
-        let sent = app.post_json(&format!("/api/v1/quotes/{id}/send"), &json!({})).await.json();
-        let path = sent["share_link"]["path"].as_str().expect("share path").to_owned();
-        let lines: Vec<String> = quote["lines"].as_array().expect("lines").iter().map(|l| l["id"].as_i64().expect("id").to_string()).collect();
-        // The client unticks the wipers (12,40 € excl. tax) on the share page and accepts.
-        let mut fields = vec![("decision", "accept"), ("lines_offered", "1")];
-        fields.extend(lines[..3].iter().map(|l| ("line", l.as_str())));
-        let decided = as_client(&app, form_post(&app, &format!("{path}/decision"), &fields)).await;
-        assert_eq!(decided.status, StatusCode::SEE_OTHER);
+async fn the_quote_settings_page_saves_and_explains(app: TestApp) {
+    let admin = app.as_admin();
+    let saved = admin
+        .post_form(
+            "/workshop/settings",
+            &[("quote_number_format", "F-{seq:5}"), ("quote_validity_days", "45"), ("legal_mentions", "SIRET 1")],
+        )
+        .await;
+    assert!(html(&follow(&app, &saved).await).contains("Paramètres des devis enregistrés."));
+    assert_eq!(admin.get("/api/v1/workshop/settings").await.json()["quote_validity_days"], 45);
+    let bad =
+        admin.post_form("/workshop/settings", &[("quote_number_format", "F"), ("quote_validity_days", "x")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&bad).contains("Le format doit contenir {seq}"));
+}
 
-        // API: the quote, and the list's summary.
-        let quote = app.get(&format!("/api/v1/quotes/{id}")).await.json();
-        assert_eq!(quote["status"], "accepted");
-        assert_eq!((quote["totals"]["excl_tax"].clone(), quote["totals"]["vat_total"].clone(), quote["totals"]["incl_tax"].clone()), (json!("260.20"), json!("52.04"), json!("312.24")));
-        assert_eq!(quote["original_totals"]["incl_tax"], "327.12");
-        let listed = app.get("/api/v1/quotes?status=accepted").await.json();
-        assert_eq!(listed[0]["total_incl_tax"], "312.24");
-        assert_eq!(listed[0]["total_excl_tax"], "260.20");
-        // The dashboard's accepted amount.
-        let dashboard = app.get("/api/v1/dashboard").await.json();
-        assert_eq!(dashboard["quotes"]["amount_accepted"], "260.20", "{dashboard}");
-        // The staff page and the client's page: the accepted totals, the original ones labelled beside them.
-        let shared = as_client(&app, Request::get(&path).body(Body::empty()).expect("request")).await;
-        assert_eq!(shared.header("cache-control"), Some("no-store"), "the client's page is personal, signed in or not");
-        for page in [html(&app.get(&format!("/quotes/{id}")).await), html(&shared)] {
-            assert!(page.contains("312,24\u{a0}€") && page.contains("Devis initial, toutes lignes") && page.contains("327,12\u{a0}€"), "{page}");
-            assert!(page.contains("data-testid=\"total-incl\">312,24\u{a0}€"), "the grand total is the accepted one: {page}");
-        }
-        // The PDF, read back by an independent reader.
-        let pdf = app.get(&format!("/api/v1/quotes/{id}/pdf")).await;
-        if let Some(text) = crate::workshop_quotes::pdf_text(&pdf.body) {
-            let total_line = text.lines().find(|l| l.contains("Total TTC")).expect("total line");
-            assert!(total_line.contains("312,24"), "{text}");
-            assert!(text.contains("ligne refusée par le client") && text.contains("Devis initial, toutes lignes") && text.contains("327,12"), "{text}");
-        }
+backend_tests!(
+    maintenance_through_pages_reading_alert_and_intervention,
+    a_partly_accepted_quote_counts_only_the_accepted_lines_everywhere
+);
+
+async fn maintenance_through_pages_reading_alert_and_intervention(app: TestApp) {
+    let admin = app.as_admin();
+    let garage = app.garage("G").await;
+    let vehicle = app.vehicle(garage, "MT-100-AA").await;
+    let page = html(&admin.get(&format!("/vehicles/{vehicle}/maintenance")).await);
+    assert!(
+        page.contains("Vidange") && page.contains("Contrôle technique") && page.contains("Jamais enregistré"),
+        "{page}"
+    );
+    // A reading that goes backwards is explained beside the field.
+    let first =
+        admin.post_form(&format!("/vehicles/{vehicle}/mileage"), &[("mileage_km", "80 000"), ("read_on", "")]).await;
+    assert!(html(&follow(&app, &first).await).contains("Relevé kilométrique enregistré."));
+    let lower =
+        admin.post_form(&format!("/vehicles/{vehicle}/mileage"), &[("mileage_km", "1000"), ("read_on", "")]).await;
+    assert_eq!(lower.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&lower).contains("Kilométrage inférieur au dernier relevé"), "{}", html(&lower));
+    // 80,000 km and nothing on record: oil, tyres, brakes alerts on the alerts page.
+    let alerts = html(&admin.get("/alerts?window=overdue").await);
+    assert!(
+        alerts.contains("MT-100-AA") && alerts.contains("Vidange") && alerts.contains("Contrôle des freins"),
+        "{alerts}"
+    );
+    let alert = admin.get(&format!("/api/v1/alerts?vehicle_id={vehicle}&kind=oil_service")).await.json()[0]["id"]
+        .as_i64()
+        .expect("alert");
+    let acknowledged =
+        admin.post_form(&format!("/alerts/{alert}"), &[("action", "acknowledge"), ("back", "/alerts")]).await;
+    assert_eq!(acknowledged.header("location"), Some("/alerts"));
+    assert_eq!(
+        admin.get(&format!("/api/v1/alerts?vehicle_id={vehicle}&kind=oil_service")).await.json()[0]["status"],
+        "acknowledged"
+    );
+    let outside =
+        admin.post_form(&format!("/alerts/{alert}"), &[("action", "resolve"), ("back", "https://evil.example")]).await;
+    assert_eq!(outside.header("location"), Some("/alerts"), "only local pages to come back to");
+    // The oil service, through the intervention form.
+    let form = html(&admin.get(&format!("/vehicles/{vehicle}/interventions/new")).await);
+    assert!(form.contains("name=\"service\" value=\"oil_service\""));
+    let done = admin
+        .post_form(
+            &format!("/vehicles/{vehicle}/interventions"),
+            &[
+                ("performed_on", ""),
+                ("mileage_km", "80500"),
+                ("intervention_description", "Vidange et filtre"),
+                ("technician", "Karim"),
+                ("service", "oil_service"),
+                ("kind", "part"),
+                ("description", "Huile 5W30"),
+                ("quantity", "4,5"),
+                ("unit", "l"),
+                ("unit_price", "12,90"),
+                ("vat_rate", "20"),
+                ("discount", "0"),
+            ],
+        )
+        .await;
+    let page = html(&follow(&app, &done).await);
+    assert!(
+        page.contains("Intervention enregistrée")
+            && page.contains("Vidange et filtre")
+            && page.contains("58,05\u{a0}€"),
+        "{page}"
+    );
+    assert!(
+        admin
+            .get(&format!("/api/v1/alerts?vehicle_id={vehicle}&kind=oil_service"))
+            .await
+            .json()
+            .as_array()
+            .is_some_and(Vec::is_empty)
+    );
+    let missing =
+        admin.post_form(&format!("/vehicles/{vehicle}/interventions"), &[("intervention_description", "")]).await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Work kept in the workshop: shown under way, completed from the page.
+    let kept = admin
+        .post_form(
+            &format!("/vehicles/{vehicle}/interventions"),
+            &[("intervention_description", "Boîte de vitesses"), ("in_progress", "on")],
+        )
+        .await;
+    let page = html(&follow(&app, &kept).await);
+    assert!(page.contains("en cours") && page.contains("/complete"), "under way, with its button");
+    let under_way =
+        admin.get(&format!("/api/v1/vehicles/{vehicle}/interventions")).await.json()[0]["id"].as_i64().expect("id");
+    let completed = admin.post_form(&format!("/interventions/{under_way}/complete"), &[]).await;
+    assert!(html(&follow(&app, &completed).await).contains("Intervention terminée"));
+    // This vehicle works hard: its own oil interval, then back to the organization's.
+    let own = admin
+        .post_form(
+            &format!("/vehicles/{vehicle}/maintenance/rules"),
+            &[
+                ("kind", "oil_service"),
+                ("name", "Vidange (taxi)"),
+                ("interval_km", "7 500"),
+                ("interval_months", "6"),
+                ("active", "on"),
+            ],
+        )
+        .await;
+    assert!(html(&follow(&app, &own).await).contains("Règle « Vidange (taxi) » enregistrée."));
+    let rules = admin.get(&format!("/api/v1/vehicles/{vehicle}/maintenance/rules")).await.json();
+    let oil = rules.as_array().expect("rules").iter().find(|r| r["kind"] == "oil_service").expect("oil").clone();
+    assert_eq!((oil["interval_km"].clone(), oil["overridden"].clone()), (json!(7500), json!(true)));
+    let status = admin.get(&format!("/api/v1/vehicles/{vehicle}/maintenance")).await.json();
+    let next = status["rules"].as_array().expect("rules").iter().find(|r| r["kind"] == "oil_service").expect("oil")["next"]["due_km"].clone();
+    assert_eq!(next, json!(88_000), "80,500 + 7,500");
+    let reset =
+        admin.post_form(&format!("/vehicles/{vehicle}/maintenance/rules/reset"), &[("kind", "oil_service")]).await;
+    assert!(html(&follow(&app, &reset).await).contains("suit de nouveau la règle de l'organisation"));
+    let bad = admin
+        .post_form(
+            &format!("/vehicles/{vehicle}/maintenance/rules"),
+            &[("kind", "oil_service"), ("name", ""), ("active", "on")],
+        )
+        .await;
+    assert!(html(&follow(&app, &bad).await).contains("Ce champ est obligatoire."));
+}
+
+async fn a_partly_accepted_quote_counts_only_the_accepted_lines_everywhere(app: TestApp) {
+    let admin = app.as_admin();
+    let client =
+        admin.post("/api/v1/clients", &json!({ "name": "Jeanne Martin" })).await.json()["id"].as_i64().expect("client");
+    let created = admin
+        .post(
+            "/api/v1/quotes",
+            &json!({
+                "client_id": client,
+                "line_decisions": true,
+                "lines": [
+                    { "kind": "labour", "description": "Distribution", "unit_price": "150", "vat_rate": 20 },
+                    { "kind": "part", "description": "Kit courroie", "unit_price": "80.20", "vat_rate": 20 },
+                    { "kind": "part", "description": "Liquide de refroidissement", "unit_price": "30", "vat_rate": 20 },
+                    { "kind": "part", "description": "Balais d'essuie-glace", "unit_price": "12.40", "vat_rate": 20 }
+                ]
+            }),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let quote = created.json();
+    let id = quote["id"].as_i64().expect("id");
+    assert_eq!(quote["totals"]["incl_tax"], "327.12");
+    let sent = admin.post(&format!("/api/v1/quotes/{id}/send"), &json!({})).await.json();
+    let path = sent["share_link"]["path"].as_str().expect("share path").to_owned();
+    let lines: Vec<String> =
+        quote["lines"].as_array().expect("lines").iter().map(|l| l["id"].as_i64().expect("id").to_string()).collect();
+    // The client unticks the wipers (12,40 € excl. tax) on the share page and accepts.
+    let mut fields = vec![("decision", "accept"), ("lines_offered", "1")];
+    fields.extend(lines[..3].iter().map(|l| ("line", l.as_str())));
+    let decided = as_client(&app, form_post(&app, &format!("{path}/decision"), &fields)).await;
+    assert_eq!(decided.status, StatusCode::SEE_OTHER);
+
+    // API: the quote, and the list's summary.
+    let quote = admin.get(&format!("/api/v1/quotes/{id}")).await.json();
+    assert_eq!(quote["status"], "accepted");
+    assert_eq!(
+        (
+            quote["totals"]["excl_tax"].clone(),
+            quote["totals"]["vat_total"].clone(),
+            quote["totals"]["incl_tax"].clone()
+        ),
+        (json!("260.20"), json!("52.04"), json!("312.24"))
+    );
+    assert_eq!(quote["original_totals"]["incl_tax"], "327.12");
+    let listed = admin.get("/api/v1/quotes?status=accepted").await.json();
+    assert_eq!(listed[0]["total_incl_tax"], "312.24");
+    assert_eq!(listed[0]["total_excl_tax"], "260.20");
+    // The dashboard's accepted amount.
+    let dashboard = admin.get("/api/v1/dashboard").await.json();
+    assert_eq!(dashboard["quotes"]["amount_accepted"], "260.20", "{dashboard}");
+    // The staff page and the client's page: the accepted totals, the original ones labelled beside them.
+    let shared = as_client(&app, Request::get(&path).body(Body::empty()).expect("request")).await;
+    assert_eq!(shared.header("cache-control"), Some("no-store"), "the client's page is personal, signed in or not");
+    for page in [html(&admin.get(&format!("/quotes/{id}")).await), html(&shared)] {
+        assert!(
+            page.contains("312,24\u{a0}€")
+                && page.contains("Devis initial, toutes lignes")
+                && page.contains("327,12\u{a0}€"),
+            "{page}"
+        );
+        assert!(
+            page.contains("data-testid=\"total-incl\">312,24\u{a0}€"),
+            "the grand total is the accepted one: {page}"
+        );
+    }
+    // The PDF, read back by an independent reader.
+    let pdf = admin.get(&format!("/api/v1/quotes/{id}/pdf")).await;
+    if let Some(text) = crate::fixtures::pdf_text(&pdf.body) {
+        let total_line = text.lines().find(|l| l.contains("Total TTC")).expect("total line");
+        assert!(total_line.contains("312,24"), "{text}");
+        assert!(
+            text.contains("ligne refusée par le client")
+                && text.contains("Devis initial, toutes lignes")
+                && text.contains("327,12"),
+            "{text}"
+        );
     }
 }
