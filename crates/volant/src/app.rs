@@ -124,26 +124,7 @@ pub fn page_table() -> Vec<Page> {
 /// Every domain's navigation entries; the page guard keeps those the signed-in
 /// person may use, grouped by module.
 pub fn menu_table() -> Vec<MenuEntry> {
-    [fleet::menu(), workshop::menu(), school_menu(), identity::menu(), notify::menu()].into_iter().flatten().collect()
-}
-
-/// The school's navigation entries (Auto-école). They move to `school::menu()`
-/// once the school is split by part.
-fn school_menu() -> Vec<MenuEntry> {
-    use crate::identity::navigation::Audience::{May, MayOr, MayWithout, Role};
-    use crate::identity::roles::{Permission::*, Role::Candidate};
-    use crate::platform::web::Module::School;
-    vec![
-        MenuEntry::new(School, "nav.planning", "/school/planning", May(Teaching)).also(&["/school/lessons"]),
-        MenuEntry::new(School, "exam.results", "/school/results", MayWithout(Teaching, SchoolRead)),
-        MenuEntry::new(School, "nav.candidates", "/school/candidates", May(SchoolRead)),
-        MenuEntry::new(School, "nav.exams", "/school/exams", May(SchoolRead)),
-        MenuEntry::new(School, "nav.reports", "/school/reports", May(SchoolRead)),
-        MenuEntry::new(School, "nav.school", "/school/instructors", May(SchoolRead))
-            .also(&["/school/vehicles", "/school/settings"]),
-        MenuEntry::new(School, "nav.messages", "/messages", MayOr(Teaching, Candidate)),
-        MenuEntry::new(School, "nav.portal", "/portal", Role(Candidate)),
-    ]
+    [fleet::menu(), workshop::menu(), school::menu(), identity::menu(), notify::menu()].into_iter().flatten().collect()
 }
 
 /// The API under `/api/v1` with its OpenAPI document, behind the access layer

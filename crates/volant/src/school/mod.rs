@@ -19,8 +19,27 @@ pub mod web;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::identity::auth::web_pages::{self, Access, Page};
+use crate::identity::navigation::MenuEntry;
 use crate::identity::roles::Permission;
 use crate::platform::AppState;
+
+/// The school's navigation entries (Auto-école).
+pub fn menu() -> Vec<MenuEntry> {
+    use crate::identity::navigation::Audience::{May, MayOr, MayWithout, Role};
+    use crate::identity::roles::{Permission::*, Role::Candidate};
+    use crate::platform::web::Module::School;
+    vec![
+        MenuEntry::new(School, "nav.planning", "/school/planning", May(Teaching)).also(&["/school/lessons"]),
+        MenuEntry::new(School, "exam.results", "/school/results", MayWithout(Teaching, SchoolRead)),
+        MenuEntry::new(School, "nav.candidates", "/school/candidates", May(SchoolRead)),
+        MenuEntry::new(School, "nav.exams", "/school/exams", May(SchoolRead)),
+        MenuEntry::new(School, "nav.reports", "/school/reports", May(SchoolRead)),
+        MenuEntry::new(School, "nav.school", "/school/instructors", May(SchoolRead))
+            .also(&["/school/vehicles", "/school/settings"]),
+        MenuEntry::new(School, "nav.messages", "/messages", MayOr(Teaching, Candidate)),
+        MenuEntry::new(School, "nav.portal", "/portal", Role(Candidate)),
+    ]
+}
 
 /// The school API. Each operation declares its permission: the files with
 /// `school.read`/`school.write`; the planning, results and messages with

@@ -3,11 +3,11 @@
 
 use axum::response::Response;
 
-use crate::fleet::vehicles::web::SelectOption;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::i18n::{self, Msg};
 use crate::platform::tenant::OrgId;
+use crate::platform::web::SelectOption;
 use crate::platform::web::{FormErrors, WebResult, redirect_with_flash};
 
 pub(crate) fn options(items: Vec<(i64, String)>, selected: Option<i64>, placeholder: &str) -> Vec<SelectOption> {

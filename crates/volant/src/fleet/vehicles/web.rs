@@ -26,7 +26,7 @@ use crate::platform::web::{
 };
 
 /// Temporary: the school's pages still import it from here until they move.
-pub use crate::platform::web::SelectOption;
+use crate::platform::web::SelectOption;
 
 pub fn routes() -> Routes {
     vec![

@@ -59,10 +59,6 @@ pub struct PageCtx {
     /// The signed-in person's organization (none when signed out).
     pub org: Option<OrgContext>,
     permissions: Vec<Permission>,
-    /// Temporary, until the school's pages ask [`PageCtx::may`]: `Teaching`.
-    pub can_see_planning: bool,
-    /// Temporary, until the school's pages ask [`PageCtx::may`]: `SchoolWrite`.
-    pub can_edit_school: bool,
 }
 
 impl PageCtx {
@@ -72,10 +68,7 @@ impl PageCtx {
 
     fn with_extensions(headers: &HeaderMap, path: &str, extensions: &axum::http::Extensions) -> Self {
         let signed_in = extensions.get::<SignedIn>();
-        let may = |p: Permission| signed_in.is_some_and(|u| u.permissions.contains(&p));
         Self {
-            can_see_planning: may(Permission::Teaching),
-            can_edit_school: may(Permission::SchoolWrite),
             csrf: extensions.get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default(),
             user: signed_in.map(|u| u.display_name.clone()),
             menu: signed_in.map(|u| u.menu.clone()).unwrap_or_default(),

@@ -13,10 +13,10 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::progress;
-use crate::fleet::vehicles::web::SelectOption;
 use crate::identity::Tenant;
 use crate::identity::audit::Actor;
 use crate::identity::auth::web_pages::Routes;
+use crate::identity::roles::Permission;
 use crate::identity::users::service as users;
 use crate::platform::AppState;
 use crate::platform::charts;
@@ -25,6 +25,7 @@ use crate::platform::http::extract::{ApiQuery, FormBody, Id};
 use crate::platform::i18n::{self, Msg};
 use crate::platform::pagination::{PageRequest, with_cursor};
 use crate::platform::tenant::OrgId;
+use crate::platform::web::SelectOption;
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
 use crate::school::access::Viewer;
 use crate::school::candidates::service::{

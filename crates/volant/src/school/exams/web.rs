@@ -13,16 +13,17 @@ use serde::Deserialize;
 use super::service::{
     self as exams, ExamType, Outcome, RegistrationInput, ResultInput, ResultStatus, SessionInput, SessionKind,
 };
-use crate::fleet::vehicles::web::SelectOption;
 use crate::identity::audit::Actor;
 use crate::identity::auth::CurrentUser;
 use crate::identity::auth::web_pages::Routes;
+use crate::identity::roles::Permission;
 use crate::platform::AppState;
 use crate::platform::charts;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n::{self, Msg};
 use crate::platform::tenant::OrgId;
+use crate::platform::web::SelectOption;
 use crate::platform::web::{PageCtx, WebResult, redirect_with_flash};
 use crate::school::access::Viewer;
 use crate::school::candidates::service::{self as candidates, CandidateFilter};
@@ -353,7 +354,7 @@ async fn results_index(
 ) -> WebResult<ResultsPage> {
     let viewer = Viewer::of(&state.db, &current).await?;
     let tr = page.tr;
-    let may_validate = matches!(viewer, Viewer::School | Viewer::Instructor(_)) && page.can_see_planning;
+    let may_validate = matches!(viewer, Viewer::School | Viewer::Instructor(_)) && page.may(Permission::Teaching);
     let rows = result_rows(&state, &actor, viewer, &tr, 100).await?;
     // The staff choose among every candidate, an instructor among their own; anyone
     // else (an instructor without a file yet) among none.

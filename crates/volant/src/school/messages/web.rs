@@ -8,7 +8,6 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::service::{self as messages, NewMessage, NewThread, Thread, ThreadSummary, author};
-use crate::fleet::vehicles::web::SelectOption;
 use crate::identity::audit::Actor;
 use crate::identity::auth::CurrentUser;
 use crate::identity::auth::web_pages::Routes;
@@ -16,6 +15,7 @@ use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
 use crate::platform::i18n;
+use crate::platform::web::SelectOption;
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
 use crate::school::access::Viewer;
 use crate::school::candidates::service::CandidateFilter;

@@ -15,16 +15,17 @@ use serde::Deserialize;
 use super::service::{
     self as planning, CancelInput, Lesson, LessonFilter, LessonInput, LessonKind, LessonStatus, OutcomeInput,
 };
-use crate::fleet::vehicles::web::SelectOption;
 use crate::identity::audit::Actor;
 use crate::identity::auth::CurrentUser;
 use crate::identity::auth::web_pages::Routes;
 use crate::identity::organizations::service as organizations;
+use crate::identity::roles::Permission;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
 use crate::platform::i18n::{self, Msg};
 use crate::platform::tenant::OrgId;
+use crate::platform::web::SelectOption;
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
 use crate::school::access::Viewer;
 use crate::school::candidates::progress::{self, Assessment, CompetencyProgress};
@@ -234,7 +235,7 @@ async fn planning_board(
         include_cancelled: false,
     };
     let lessons = planning::list(&state.db, org, viewer, &filter).await?;
-    let can_book = viewer == Viewer::School && page.can_edit_school;
+    let can_book = viewer == Viewer::School && page.may(Permission::SchoolWrite);
 
     let tr = page.tr;
     let days: Vec<Day> = (0..7)
@@ -563,8 +564,8 @@ async fn page_for(
     let can_record = scheduled
         && lesson.starts_at <= Utc::now()
         && matches!(viewer, Viewer::School | Viewer::Instructor(_))
-        && page.can_see_planning;
-    let can_cancel = scheduled && viewer == Viewer::School && page.can_edit_school;
+        && page.may(Permission::Teaching);
+    let can_cancel = scheduled && viewer == Viewer::School && page.may(Permission::SchoolWrite);
     let grid = if can_record { progress::grid_of(&state.db, lesson.candidate_id).await? } else { Vec::new() };
     Ok(LessonPage {
         when: format!(

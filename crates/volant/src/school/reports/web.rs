@@ -10,13 +10,14 @@ use chrono::{Datelike, NaiveDate, Utc};
 use serde::Deserialize;
 
 use super::service::{self as reports, FileFormat, ReportKind, ReportRequest};
-use crate::fleet::vehicles::web::SelectOption;
 use crate::identity::audit::Actor;
 use crate::identity::auth::web_pages::Routes;
+use crate::identity::roles::Permission;
 use crate::platform::AppState;
 use crate::platform::charts;
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
 use crate::platform::i18n;
+use crate::platform::web::SelectOption;
 use crate::platform::web::{PageCtx, WebResult, redirect_with_flash};
 use crate::school::web::refusal_flash;
 
