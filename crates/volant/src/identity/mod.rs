@@ -1,5 +1,5 @@
 //! Identity and access: organizations (tenants), users and roles, sign-in.
-//! Domains see it only through extractors (`Tenant`, `CurrentUser`).
+//! Domains see it only through extractors (`Caller`, `Tenant`, `CurrentUser`).
 
 pub mod access;
 pub mod audit;
@@ -14,6 +14,7 @@ use axum::http::Method;
 use axum::http::request::Parts;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::identity::audit::Actor;
 use crate::identity::auth::CurrentUser;
 use crate::identity::auth::web_pages::{self, Access, Page};
 use crate::identity::navigation::{Audience, MenuEntry};
@@ -41,6 +42,36 @@ impl FromRequestParts<AppState> for Tenant {
             return Ok(Self(current.user.org));
         }
         CurrentUser::from_request_parts(parts, state).await.map(|current| Self(current.user.org))
+    }
+}
+
+/// A signed-in request as most handlers need it: the application's state, the
+/// signed-in person ([`CurrentUser`]), their organization, and the [`Actor`]
+/// their writes are recorded under. It derefs to the state: `caller.db`.
+#[derive(Clone)]
+pub struct Caller {
+    pub state: AppState,
+    pub current: CurrentUser,
+    pub org: OrgId,
+    pub actor: Actor,
+}
+
+impl std::ops::Deref for Caller {
+    type Target = AppState;
+
+    fn deref(&self) -> &AppState {
+        &self.state
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let current = CurrentUser::from_request_parts(parts, state).await?;
+        let org = current.user.org;
+        let actor = Actor::from_request(org, Some(current.user.id), &parts.headers, &parts.extensions);
+        Ok(Self { state: state.clone(), current, org, actor })
     }
 }
 

@@ -2,7 +2,6 @@
 //! administrators, deliveries and the job queue.
 
 use axum::Json;
-use axum::extract::State;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -10,8 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::service::{self, Consent, ConsentInput, Delivery, InboxItem, Preference};
-use crate::identity::audit::Actor;
-use crate::identity::auth::CurrentUser;
+use crate::identity::Caller;
 use crate::platform::AppState;
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
@@ -50,14 +48,12 @@ pub struct InboxQuery {
 #[utoipa::path(get, path = "/notifications", security(("bearer" = ["own_profile"])), tag = "notifications", params(InboxQuery),
     responses((status = 200, body = [InboxItem]), (status = 400, body = Problem)))]
 async fn list_notifications(
-    State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiQuery(query): ApiQuery<InboxQuery>,
     paged: Paged,
 ) -> AppResult<Response> {
-    let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
-    let user = &current.user;
-    let page = service::inbox(&state.db, user.org, user.id, query.unread.unwrap_or(false), request).await?;
+    let user = &caller.current.user;
+    let page = service::inbox(&caller.db, user.org, user.id, query.unread.unwrap_or(false), paged.request).await?;
     Ok(paged.respond(page))
 }
 
@@ -69,83 +65,72 @@ pub struct UnreadCount {
 /// How many of the caller's notifications are unread (the bell).
 #[utoipa::path(get, path = "/notifications/unread", security(("bearer" = ["own_profile"])), tag = "notifications",
     responses((status = 200, body = UnreadCount)))]
-async fn unread(State(state): State<AppState>, current: CurrentUser) -> AppResult<Json<UnreadCount>> {
-    Ok(Json(UnreadCount { unread: service::unread_count(&state.db, current.user.org, current.user.id).await? }))
+async fn unread(caller: Caller) -> AppResult<Json<UnreadCount>> {
+    Ok(Json(UnreadCount {
+        unread: service::unread_count(&caller.db, caller.current.user.org, caller.current.user.id).await?,
+    }))
 }
 
 /// Mark one of the caller's notifications read.
 #[utoipa::path(post, path = "/notifications/{id}/read", security(("bearer" = ["own_profile"])), tag = "notifications", params(("id" = i64, Path)),
     responses((status = 200, body = UnreadCount), (status = 404, body = Problem)))]
-async fn mark_read(State(state): State<AppState>, current: CurrentUser, Id(id): Id) -> AppResult<Json<UnreadCount>> {
-    service::mark_read(&state.db, current.user.org, current.user.id, id).await?;
-    state.live.publish(current.user.id);
-    Ok(Json(UnreadCount { unread: service::unread_count(&state.db, current.user.org, current.user.id).await? }))
+async fn mark_read(caller: Caller, Id(id): Id) -> AppResult<Json<UnreadCount>> {
+    service::mark_read(&caller.db, caller.current.user.org, caller.current.user.id, id).await?;
+    caller.live.publish(caller.current.user.id);
+    Ok(Json(UnreadCount {
+        unread: service::unread_count(&caller.db, caller.current.user.org, caller.current.user.id).await?,
+    }))
 }
 
 /// Mark all of the caller's notifications read.
 #[utoipa::path(post, path = "/notifications/read-all", security(("bearer" = ["own_profile"])), tag = "notifications",
     responses((status = 200, body = UnreadCount)))]
-async fn mark_all_read(State(state): State<AppState>, current: CurrentUser) -> AppResult<Json<UnreadCount>> {
-    service::mark_all_read(&state.db, current.user.org, current.user.id).await?;
-    state.live.publish(current.user.id);
+async fn mark_all_read(caller: Caller) -> AppResult<Json<UnreadCount>> {
+    service::mark_all_read(&caller.db, caller.current.user.org, caller.current.user.id).await?;
+    caller.live.publish(caller.current.user.id);
     Ok(Json(UnreadCount { unread: 0 }))
 }
 
 /// The caller's choices: every event × channel (in_app, email, sms).
 #[utoipa::path(get, path = "/notifications/preferences", security(("bearer" = ["own_profile"])), tag = "notifications",
     responses((status = 200, body = [Preference])))]
-async fn get_preferences(State(state): State<AppState>, current: CurrentUser) -> AppResult<Json<Vec<Preference>>> {
-    Ok(Json(service::preferences(&state.db, current.user.id).await?))
+async fn get_preferences(caller: Caller) -> AppResult<Json<Vec<Preference>>> {
+    Ok(Json(service::preferences(&caller.db, caller.current.user.id).await?))
 }
 
 /// Change some of the caller's choices; the answer is the whole grid.
 #[utoipa::path(put, path = "/notifications/preferences", security(("bearer" = ["own_profile"])), tag = "notifications", request_body = [Preference],
     responses((status = 200, body = [Preference]), (status = 422, body = Problem)))]
 async fn put_preferences(
-    State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiJson(choices): ApiJson<Vec<Preference>>,
 ) -> AppResult<Json<Vec<Preference>>> {
-    Ok(Json(service::set_preferences(&state.db, current.user.id, &choices).await?))
+    Ok(Json(service::set_preferences(&caller.db, caller.current.user.id, &choices).await?))
 }
 
 /// Recorded consents of contacts (clients, candidates) to e-mail and SMS, newest first.
 #[utoipa::path(get, path = "/contact-consents", security(("bearer" = ["contact_consents"])), tag = "notifications", params(PageParams),
     responses((status = 200, body = [Consent]), (status = 400, body = Problem)))]
-async fn list_consents(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiQuery(query): ApiQuery<PageParams>,
-    paged: Paged,
-) -> AppResult<Response> {
+async fn list_consents(caller: Caller, ApiQuery(query): ApiQuery<PageParams>, paged: Paged) -> AppResult<Response> {
     let request = PageRequest::from_params(&query)?;
-    let page = service::consents(&state.db, actor.org, request).await?;
+    let page = service::consents(&caller.db, caller.actor.org, request).await?;
     Ok(paged.respond(page))
 }
 
 /// Record that a contact gives or refuses consent to e-mail or SMS (the latest word counts).
 #[utoipa::path(post, path = "/contact-consents", security(("bearer" = ["contact_consents"])), tag = "notifications", request_body = ConsentInput,
     responses((status = 201, body = Consent), (status = 422, body = Problem)))]
-async fn record_consent(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiJson(input): ApiJson<ConsentInput>,
-) -> AppResult<Response> {
-    let consent = service::record_consent(&state.db, actor.org, actor.user_id, input).await?;
+async fn record_consent(caller: Caller, ApiJson(input): ApiJson<ConsentInput>) -> AppResult<Response> {
+    let consent = service::record_consent(&caller.db, caller.actor.org, caller.actor.user_id, input).await?;
     Ok(created("/api/v1/contact-consents", consent))
 }
 
 /// Every notification of the organization with the status of each channel.
 #[utoipa::path(get, path = "/admin/notifications", security(("bearer" = ["operations"])), tag = "operations", params(PageParams),
     responses((status = 200, body = [Delivery]), (status = 400, body = Problem)))]
-async fn list_deliveries(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiQuery(query): ApiQuery<PageParams>,
-    paged: Paged,
-) -> AppResult<Response> {
+async fn list_deliveries(caller: Caller, ApiQuery(query): ApiQuery<PageParams>, paged: Paged) -> AppResult<Response> {
     let request = PageRequest::from_params(&query)?;
-    let page = service::deliveries(&state.db, actor.org, request).await?;
+    let page = service::deliveries(&caller.db, caller.actor.org, request).await?;
     Ok(paged.respond(page))
 }
 
@@ -154,8 +139,8 @@ async fn list_deliveries(
 /// The organization's jobs; a platform operator's counts include the platform-wide ones.
 #[utoipa::path(get, path = "/admin/jobs/stats", security(("bearer" = ["operations"])), tag = "operations",
     responses((status = 200, body = QueueStats)))]
-async fn queue_stats(State(state): State<AppState>, current: CurrentUser) -> AppResult<Json<QueueStats>> {
-    Ok(Json(jobs::stats(&state.db, super::job_scope(&current)).await?))
+async fn queue_stats(caller: Caller) -> AppResult<Json<QueueStats>> {
+    Ok(Json(jobs::stats(&caller.db, super::job_scope(&caller.current)).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -170,12 +155,8 @@ pub struct JobsQuery {
 /// The organization's jobs, and for a platform operator the platform-wide ones too.
 #[utoipa::path(get, path = "/admin/jobs", security(("bearer" = ["operations"])), tag = "operations", params(JobsQuery),
     responses((status = 200, body = [JobView]), (status = 400, body = Problem)))]
-async fn list_jobs(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    ApiQuery(query): ApiQuery<JobsQuery>,
-) -> AppResult<Json<Vec<JobView>>> {
-    Ok(Json(jobs::list(&state.db, super::job_scope(&current), query.status, 100).await?))
+async fn list_jobs(caller: Caller, ApiQuery(query): ApiQuery<JobsQuery>) -> AppResult<Json<Vec<JobView>>> {
+    Ok(Json(jobs::list(&caller.db, super::job_scope(&caller.current), query.status, 100).await?))
 }
 
 /// Give a dead job new attempts, now.
@@ -183,6 +164,6 @@ async fn list_jobs(
 /// A platform-wide job: platform operators only (404 for everyone else).
 #[utoipa::path(post, path = "/admin/jobs/{id}/retry", security(("bearer" = ["operations"])), tag = "operations", params(("id" = i64, Path)),
     responses((status = 200, body = JobView), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn retry_job(State(state): State<AppState>, current: CurrentUser, Id(id): Id) -> AppResult<Json<JobView>> {
-    Ok(Json(jobs::retry(&state.db, super::job_scope(&current), id).await?))
+async fn retry_job(caller: Caller, Id(id): Id) -> AppResult<Json<JobView>> {
+    Ok(Json(jobs::retry(&caller.db, super::job_scope(&caller.current), id).await?))
 }

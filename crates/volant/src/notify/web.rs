@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::response::Response;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::{get, post};
@@ -18,8 +18,8 @@ use serde::Deserialize;
 
 use super::model::{Channel, Event};
 use super::service::{self, ConsentInput};
+use crate::identity::Caller;
 use crate::identity::audit::Actor;
-use crate::identity::auth::CurrentUser;
 use crate::identity::auth::web_pages::Routes;
 use crate::identity::roles::Permission;
 use crate::platform::AppState;
@@ -56,21 +56,18 @@ pub fn operations_routes() -> Routes {
 
 /// Live updates of the bell: an `unread` event at once, then whenever the
 /// user gets a notification or reads one (on any instance).
-async fn stream(
-    State(state): State<AppState>,
-    current: CurrentUser,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    let (org, user) = (current.user.org, current.user.id);
-    let hub = state.live.clone();
+async fn stream(caller: Caller) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let (org, user) = (caller.current.user.org, caller.current.user.id);
+    let hub = caller.live.clone();
     if !hub.is_feeding() {
         // Where the feed starts is read before this listener's first event: a
         // notification written after that event is always one the feed announces.
-        let start = service::latest_id(&state.db).await.unwrap_or(0);
-        hub.feed_once(|| spawn_feed(state.db.clone(), hub.clone(), start));
+        let start = service::latest_id(&caller.db).await.unwrap_or(0);
+        hub.feed_once(|| spawn_feed(caller.db.clone(), hub.clone(), start));
     }
     let receiver = hub.subscribe();
     let closed = Box::pin(hub.closed());
-    let start = (receiver, state.db.clone(), true, closed);
+    let start = (receiver, caller.db.clone(), true, closed);
     let stream = futures_util::stream::unfold(start, move |(mut receiver, db, first, mut closed)| async move {
         use tokio::sync::broadcast::error::RecvError;
         if !first {
@@ -150,17 +147,16 @@ struct InboxParams {
 }
 
 async fn inbox_page(
-    State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     page: PageCtx,
     Query(params): Query<InboxParams>,
     listing: Listing,
 ) -> WebResult<InboxPage> {
-    let (org, user) = (current.user.org, current.user.id);
+    let (org, user) = (caller.current.user.org, caller.current.user.id);
     let listing = listing.limit(30);
     let unread_only = params.unread.as_deref() == Some("1");
-    let found = service::inbox(&state.db, org, user, unread_only, listing.request).await?;
-    let unread = service::unread_count(&state.db, org, user).await?;
+    let found = service::inbox(&caller.db, org, user, unread_only, listing.request).await?;
+    let unread = service::unread_count(&caller.db, org, user).await?;
     let next = listing.next_url(found.next_cursor.as_deref());
     let rows = found
         .items
@@ -178,18 +174,18 @@ async fn inbox_page(
 }
 
 /// Marks a notification read and goes where it leads.
-async fn open(State(state): State<AppState>, current: CurrentUser, Id(id): Id) -> WebResult<Response> {
-    let (org, user) = (current.user.org, current.user.id);
-    service::mark_read(&state.db, org, user, id).await?;
-    state.live.publish(user);
-    let target = service::link_of(&state.db, id).await?;
+async fn open(caller: Caller, Id(id): Id) -> WebResult<Response> {
+    let (org, user) = (caller.current.user.org, caller.current.user.id);
+    service::mark_read(&caller.db, org, user, id).await?;
+    caller.live.publish(user);
+    let target = service::link_of(&caller.db, id).await?;
     let target = target.as_deref().and_then(crate::platform::web::safe_redirect_target).unwrap_or("/notifications");
     Ok(crate::platform::web::see_other(target))
 }
 
-async fn read_all(State(state): State<AppState>, current: CurrentUser) -> WebResult<Response> {
-    service::mark_all_read(&state.db, current.user.org, current.user.id).await?;
-    state.live.publish(current.user.id);
+async fn read_all(caller: Caller) -> WebResult<Response> {
+    service::mark_all_read(&caller.db, caller.current.user.org, caller.current.user.id).await?;
+    caller.live.publish(caller.current.user.id);
     Ok(redirect_with_flash("/notifications", "success", i18n::current().text("notify.all_read")))
 }
 
@@ -206,12 +202,8 @@ struct PreferencesPage {
     rows: Vec<PreferenceRow>,
 }
 
-async fn preferences_page(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    page: PageCtx,
-) -> WebResult<PreferencesPage> {
-    let all = service::preferences(&state.db, current.user.id).await?;
+async fn preferences_page(caller: Caller, page: PageCtx) -> WebResult<PreferencesPage> {
+    let all = service::preferences(&caller.db, caller.current.user.id).await?;
     let rows = Event::ALL
         .into_iter()
         .map(|event| PreferenceRow {
@@ -223,11 +215,7 @@ async fn preferences_page(
 }
 
 /// Every box of the grid: a ticked one is sent as `event.channel=on`.
-async fn save_preferences(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    FormBody(form): FormBody<HashMap<String, String>>,
-) -> WebResult<Response> {
+async fn save_preferences(caller: Caller, FormBody(form): FormBody<HashMap<String, String>>) -> WebResult<Response> {
     let mut choices = Vec::new();
     for event in Event::ALL {
         for channel in Channel::ALL {
@@ -235,7 +223,7 @@ async fn save_preferences(
             choices.push(service::Preference { event, channel, enabled });
         }
     }
-    service::set_preferences(&state.db, current.user.id, &choices).await?;
+    service::set_preferences(&caller.db, caller.current.user.id, &choices).await?;
     Ok(redirect_with_flash("/notifications/preferences", "success", i18n::current().text("notify.preferences_saved")))
 }
 
@@ -290,19 +278,13 @@ async fn consents_view(
     Ok(ConsentsPage { page, rows, next, errors, form })
 }
 
-async fn consents_page(
-    State(state): State<AppState>,
-    actor: Actor,
-    page: PageCtx,
-    listing: Listing,
-) -> WebResult<ConsentsPage> {
+async fn consents_page(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<ConsentsPage> {
     let form = ConsentForm { channel: "email".to_owned(), granted: "no".to_owned(), ..ConsentForm::default() };
-    Ok(consents_view(&state, &actor, page, &listing, FormErrors::default(), form).await?)
+    Ok(consents_view(&caller.state, &caller.actor, page, &listing, FormErrors::default(), form).await?)
 }
 
 async fn record_consent(
-    State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     page: PageCtx,
     listing: Listing,
     FormBody(form): FormBody<ConsentForm>,
@@ -314,9 +296,12 @@ async fn record_consent(
         granted: form.granted == "yes",
         source: form.source.clone(),
     };
-    let result = service::record_consent(&state.db, actor.org, actor.user_id, input).await;
+    let result = service::record_consent(&caller.db, caller.actor.org, caller.actor.user_id, input).await;
     let done = |_| redirect_with_flash("/contacts/consents", "success", i18n::current().text("notify.consent_saved"));
-    form_flow(result, done, async |errors| consents_view(&state, &actor, page, &listing, errors, form).await).await
+    form_flow(result, done, async |errors| {
+        consents_view(&caller.state, &caller.actor, page, &listing, errors, form).await
+    })
+    .await
 }
 
 pub struct JobRow {
@@ -341,16 +326,16 @@ struct JobsPage {
     sections: Vec<JobSection>,
 }
 
-async fn jobs_page(State(state): State<AppState>, current: CurrentUser, page: PageCtx) -> WebResult<JobsPage> {
-    let scope = super::job_scope(&current);
-    let stats = jobs::stats(&state.db, scope).await?;
+async fn jobs_page(caller: Caller, page: PageCtx) -> WebResult<JobsPage> {
+    let scope = super::job_scope(&caller.current);
+    let stats = jobs::stats(&caller.db, scope).await?;
     let mut sections = Vec::new();
     for (filter, title_key) in [
         (JobFilter::Dead, "jobs.section.dead"),
         (JobFilter::Retrying, "jobs.section.retrying"),
         (JobFilter::Running, "jobs.section.running"),
     ] {
-        let rows = jobs::list(&state.db, scope, filter, 50)
+        let rows = jobs::list(&caller.db, scope, filter, 50)
             .await?
             .into_iter()
             .map(|j| JobRow {
@@ -367,8 +352,8 @@ async fn jobs_page(State(state): State<AppState>, current: CurrentUser, page: Pa
     Ok(JobsPage { page, stats, sections })
 }
 
-async fn retry_job(State(state): State<AppState>, current: CurrentUser, Id(id): Id) -> WebResult<Response> {
-    jobs::retry(&state.db, super::job_scope(&current), id).await?;
+async fn retry_job(caller: Caller, Id(id): Id) -> WebResult<Response> {
+    jobs::retry(&caller.db, super::job_scope(&caller.current), id).await?;
     Ok(redirect_with_flash("/admin/jobs", "success", i18n::current().text("jobs.retried")))
 }
 
@@ -391,13 +376,8 @@ struct DeliveriesPage {
     next: Option<String>,
 }
 
-async fn deliveries_page(
-    State(state): State<AppState>,
-    actor: Actor,
-    page: PageCtx,
-    listing: Listing,
-) -> WebResult<DeliveriesPage> {
-    let found = service::deliveries(&state.db, actor.org, listing.request).await?;
+async fn deliveries_page(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<DeliveriesPage> {
+    let found = service::deliveries(&caller.db, caller.actor.org, listing.request).await?;
     let next = listing.next_url(found.next_cursor.as_deref());
     let tr = page.tr;
     let status = |d: &Option<service::ChannelDelivery>| match d {

@@ -5,7 +5,6 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Json;
-use axum::extract::State;
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
 use serde::Serialize;
@@ -13,6 +12,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::identity::Caller;
 use crate::identity::audit::Actor;
 use crate::identity::auth::web_pages::Routes;
 use crate::platform::AppState;
@@ -94,8 +94,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 /// Platform operators only (403 for everyone else, organizations' administrators included).
 #[utoipa::path(get, path = "/admin/status", security(("bearer" = ["platform"])), tag = "operations",
     responses((status = 200, body = Status), (status = 403, body = crate::platform::error::Problem)))]
-async fn get_status(State(state): State<AppState>, actor: Actor) -> AppResult<Json<Status>> {
-    Ok(Json(status(&state, &actor).await?))
+async fn get_status(caller: Caller) -> AppResult<Json<Status>> {
+    Ok(Json(status(&caller.state, &caller.actor).await?))
 }
 
 #[derive(Template, WebTemplate)]
@@ -111,8 +111,8 @@ pub fn web_routes() -> Routes {
     vec![("/admin/status", axum::routing::get(status_page))]
 }
 
-async fn status_page(State(state): State<AppState>, actor: Actor, page: PageCtx) -> WebResult<StatusPage> {
-    let status = status(&state, &actor).await?;
+async fn status_page(caller: Caller, page: PageCtx) -> WebResult<StatusPage> {
+    let status = status(&caller.state, &caller.actor).await?;
     let minutes = status.uptime_seconds / 60;
     let uptime = format!("{} j {} h {} min", minutes / 1440, (minutes / 60) % 24, minutes % 60);
     let backup = status.latest_backup.map_or_else(|| "—".to_owned(), crate::platform::i18n::local_date_time);

@@ -1,7 +1,6 @@
 //! JSON API for garages, under `/api/v1`.
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
@@ -9,13 +8,12 @@ use utoipa_axum::routes;
 
 use super::service::{self, Garage, GarageInput, GaragePatch};
 use crate::fleet::vehicles::service::{self as vehicles, Vehicle};
-use crate::identity::Tenant;
-use crate::identity::audit::Actor;
+use crate::identity::Caller;
 use crate::platform::AppState;
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
 use crate::platform::http::respond::{Paged, created};
-use crate::platform::pagination::{PageParams, PageRequest};
+use crate::platform::pagination::PageParams;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -38,64 +36,45 @@ pub struct GarageVehiclesQuery {
 /// List garages with their vehicle counts (a bare array; `Link: rel="next"` while more remain).
 #[utoipa::path(get, path = "/garages", security(("bearer" = ["fleet.read"])), tag = "garages", params(PageParams),
     responses((status = 200, body = [Garage]), (status = 400, body = Problem)))]
-async fn list_garages(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    ApiQuery(params): ApiQuery<PageParams>,
-    paged: Paged,
-) -> AppResult<Response> {
-    let page = service::list(&state.replica, org, PageRequest::from_params(&params)?).await?;
+async fn list_garages(caller: Caller, paged: Paged) -> AppResult<Response> {
+    let page = service::list(&caller.replica, caller.org, paged.request).await?;
     Ok(paged.respond(page))
 }
 
 /// Create a garage.
 #[utoipa::path(post, path = "/garages", security(("bearer" = ["fleet.write"])), tag = "garages", request_body = GarageInput,
     responses((status = 201, body = Garage, headers(("Location" = String))), (status = 422, body = Problem)))]
-async fn create_garage(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiJson(input): ApiJson<GarageInput>,
-) -> AppResult<Response> {
-    let garage = service::create(&state.db, &actor, &input).await?;
+async fn create_garage(caller: Caller, ApiJson(input): ApiJson<GarageInput>) -> AppResult<Response> {
+    let garage = service::create(&caller.db, &caller.actor, &input).await?;
     Ok(created(&format!("/api/v1/garages/{}", garage.id), garage))
 }
 
 /// A garage with its vehicle count.
 #[utoipa::path(get, path = "/garages/{id}", security(("bearer" = ["fleet.read"])), tag = "garages", params(("id" = i64, Path)),
     responses((status = 200, body = Garage), (status = 404, body = Problem)))]
-async fn get_garage(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Json<Garage>> {
-    Ok(Json(service::get(&state.db, org, id).await?))
+async fn get_garage(caller: Caller, Id(id): Id) -> AppResult<Json<Garage>> {
+    Ok(Json(service::get(&caller.db, caller.org, id).await?))
 }
 
 /// Replace every field of a garage.
 #[utoipa::path(put, path = "/garages/{id}", security(("bearer" = ["fleet.write"])), tag = "garages", params(("id" = i64, Path)), request_body = GarageInput,
     responses((status = 200, body = Garage), (status = 404, body = Problem), (status = 422, body = Problem)))]
-async fn replace_garage(
-    State(state): State<AppState>,
-    actor: Actor,
-    Id(id): Id,
-    ApiJson(input): ApiJson<GarageInput>,
-) -> AppResult<Json<Garage>> {
-    Ok(Json(service::replace(&state.db, &actor, id, &input).await?))
+async fn replace_garage(caller: Caller, Id(id): Id, ApiJson(input): ApiJson<GarageInput>) -> AppResult<Json<Garage>> {
+    Ok(Json(service::replace(&caller.db, &caller.actor, id, &input).await?))
 }
 
 /// Change some fields of a garage (`null` clears an optional field).
 #[utoipa::path(patch, path = "/garages/{id}", security(("bearer" = ["fleet.write"])), tag = "garages", params(("id" = i64, Path)), request_body = GaragePatch,
     responses((status = 200, body = Garage), (status = 404, body = Problem), (status = 422, body = Problem)))]
-async fn patch_garage(
-    State(state): State<AppState>,
-    actor: Actor,
-    Id(id): Id,
-    ApiJson(patch): ApiJson<GaragePatch>,
-) -> AppResult<Json<Garage>> {
-    Ok(Json(service::patch(&state.db, &actor, id, patch).await?))
+async fn patch_garage(caller: Caller, Id(id): Id, ApiJson(patch): ApiJson<GaragePatch>) -> AppResult<Json<Garage>> {
+    Ok(Json(service::patch(&caller.db, &caller.actor, id, patch).await?))
 }
 
 /// Delete an empty garage; 409 while it still holds vehicles (nothing is deleted).
 #[utoipa::path(delete, path = "/garages/{id}", security(("bearer" = ["fleet.write"])), tag = "garages", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn delete_garage(State(state): State<AppState>, actor: Actor, Id(id): Id) -> AppResult<StatusCode> {
-    service::delete(&state.db, &actor, id).await?;
+async fn delete_garage(caller: Caller, Id(id): Id) -> AppResult<StatusCode> {
+    service::delete(&caller.db, &caller.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -103,13 +82,11 @@ async fn delete_garage(State(state): State<AppState>, actor: Actor, Id(id): Id) 
 #[utoipa::path(get, path = "/garages/{id}/vehicles", security(("bearer" = ["fleet.read"])), tag = "garages", params(("id" = i64, Path), GarageVehiclesQuery),
     responses((status = 200, body = [Vehicle]), (status = 404, body = Problem)))]
 async fn list_garage_vehicles(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
+    caller: Caller,
     Id(id): Id,
     ApiQuery(query): ApiQuery<GarageVehiclesQuery>,
     paged: Paged,
 ) -> AppResult<Response> {
-    let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
-    let page = vehicles::list_in_garage(&state.replica, org, id, query.q, request).await?;
+    let page = vehicles::list_in_garage(&caller.replica, caller.org, id, query.q, paged.request).await?;
     Ok(paged.respond(page))
 }

@@ -2,7 +2,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
@@ -11,10 +10,8 @@ use super::service::{self, Garage, GarageInput};
 use crate::fleet::vehicles::service as vehicles;
 use crate::fleet::vehicles::view::VehicleRow;
 use crate::fleet::vehicles::web::VehicleResults;
-use crate::identity::Tenant;
-use crate::identity::audit::Actor;
+use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
-use crate::platform::AppState;
 use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n::{self, Msg};
 use crate::platform::web::{
@@ -40,13 +37,8 @@ struct ListPage {
     next_url: Option<String>,
 }
 
-async fn index(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    page: PageCtx,
-    listing: Listing,
-) -> WebResult<ListPage> {
-    let garages = service::list(&state.db, org, listing.request).await?;
+async fn index(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<ListPage> {
+    let garages = service::list(&caller.db, caller.org, listing.request).await?;
     let next_url = listing.next_url(garages.next_cursor.as_deref());
     Ok(ListPage { page, garages: garages.items, next_url })
 }
@@ -63,16 +55,10 @@ struct ShowPage {
     show_garage: bool,
 }
 
-async fn show(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    page: PageCtx,
-    Id(id): Id,
-    listing: Listing,
-) -> WebResult<Response> {
-    let garage = service::get(&state.db, org, id).await?;
+async fn show(caller: Caller, page: PageCtx, Id(id): Id, listing: Listing) -> WebResult<Response> {
+    let garage = service::get(&caller.db, caller.org, id).await?;
     let q = listing.q.clone();
-    let found = vehicles::list_in_garage(&state.db, org, id, Some(q.clone()), listing.request).await?;
+    let found = vehicles::list_in_garage(&caller.db, caller.org, id, Some(q.clone()), listing.request).await?;
     let next_url = listing.next_url(found.next_cursor.as_deref());
     let rows = found.items.into_iter().map(|v| VehicleRow::new(v, garage.name.clone())).collect();
     let results = VehicleResults { page, q, vehicles: rows, next_url, show_garage: false };
@@ -145,13 +131,8 @@ async fn new_form(page: PageCtx) -> FormPage {
     FormPage::creating(page, GarageForm::default(), FormErrors::default())
 }
 
-async fn create(
-    State(state): State<AppState>,
-    actor: Actor,
-    page: PageCtx,
-    FormBody(form): FormBody<GarageForm>,
-) -> WebResult<Response> {
-    let result = service::create(&state.db, &actor, &form.to_input()).await;
+async fn create(caller: Caller, page: PageCtx, FormBody(form): FormBody<GarageForm>) -> WebResult<Response> {
+    let result = service::create(&caller.db, &caller.actor, &form.to_input()).await;
     let done = |garage: Garage| {
         let message = i18n::current().format("garages.created", &[("name", &garage.name)]);
         redirect_with_flash(&format!("/garages/{}", garage.id), "success", &message)
@@ -159,24 +140,18 @@ async fn create(
     form_flow(result, done, async |errors| Ok(FormPage::creating(page, form, errors))).await
 }
 
-async fn edit_form(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    page: PageCtx,
-    Id(id): Id,
-) -> WebResult<FormPage> {
-    let garage = service::get(&state.db, org, id).await?;
+async fn edit_form(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<FormPage> {
+    let garage = service::get(&caller.db, caller.org, id).await?;
     Ok(FormPage::editing(page, id, &garage.name, GarageForm::from_garage(&garage), FormErrors::default()))
 }
 
 async fn update(
-    State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     page: PageCtx,
     Id(id): Id,
     FormBody(form): FormBody<GarageForm>,
 ) -> WebResult<Response> {
-    let result = service::replace(&state.db, &actor, id, &form.to_input()).await;
+    let result = service::replace(&caller.db, &caller.actor, id, &form.to_input()).await;
     let done = |garage: Garage| {
         let message = i18n::current().format("garages.updated", &[("name", &garage.name)]);
         redirect_with_flash(&format!("/garages/{id}"), "success", &message)
@@ -196,20 +171,15 @@ struct DeletePage {
     blocked_message: String,
 }
 
-async fn confirm_delete(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    page: PageCtx,
-    Id(id): Id,
-) -> WebResult<DeletePage> {
-    let garage = service::get(&state.db, org, id).await?;
+async fn confirm_delete(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<DeletePage> {
+    let garage = service::get(&caller.db, caller.org, id).await?;
     let blocked_message = Msg::new("garage.has_vehicles").arg("count", garage.vehicle_count).render(i18n::current());
     Ok(DeletePage { page, garage, blocked_message })
 }
 
-async fn delete(State(state): State<AppState>, Tenant(org): Tenant, actor: Actor, Id(id): Id) -> WebResult<Response> {
-    let garage = service::get(&state.db, org, id).await?;
-    match service::delete(&state.db, &actor, id).await {
+async fn delete(caller: Caller, Id(id): Id) -> WebResult<Response> {
+    let garage = service::get(&caller.db, caller.org, id).await?;
+    match service::delete(&caller.db, &caller.actor, id).await {
         Ok(()) => {
             let message = i18n::current().format("garages.deleted", &[("name", &garage.name)]);
             Ok(redirect_with_flash("/garages", "success", &message))

@@ -1,20 +1,17 @@
 //! JSON API for vehicles, under `/api/v1`.
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::service::{self, Vehicle, VehicleFilter, VehicleInput, VehiclePatch};
-use crate::identity::Tenant;
-use crate::identity::audit::Actor;
+use crate::identity::Caller;
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
 use crate::platform::http::respond::{Paged, created};
-use crate::platform::pagination::PageRequest;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_vehicles, create_vehicle)).routes(routes!(
@@ -41,13 +38,7 @@ pub struct VehiclesQuery {
 /// Search and list vehicles (a bare array; `Link: rel="next"` while more remain).
 #[utoipa::path(get, path = "/vehicles", security(("bearer" = ["fleet.read"])), tag = "vehicles", params(VehiclesQuery),
     responses((status = 200, body = [Vehicle]), (status = 400, body = Problem)))]
-async fn list_vehicles(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    ApiQuery(query): ApiQuery<VehiclesQuery>,
-    paged: Paged,
-) -> AppResult<Response> {
-    let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
+async fn list_vehicles(caller: Caller, ApiQuery(query): ApiQuery<VehiclesQuery>, paged: Paged) -> AppResult<Response> {
     let garage_id = match query.garage_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(raw) => {
@@ -55,55 +46,45 @@ async fn list_vehicles(
         }
     };
     let filter = VehicleFilter { garage_id, q: query.q };
-    let page = service::list(&state.replica, org, &filter, request).await?;
+    let page = service::list(&caller.replica, caller.org, &filter, paged.request).await?;
     Ok(paged.respond(page))
 }
 
 /// Register a vehicle in a garage. The plate must be unique (ignoring case, spaces and dashes).
 #[utoipa::path(post, path = "/vehicles", security(("bearer" = ["fleet.write"])), tag = "vehicles", request_body = VehicleInput,
     responses((status = 201, body = Vehicle, headers(("Location" = String))), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn create_vehicle(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiJson(input): ApiJson<VehicleInput>,
-) -> AppResult<Response> {
-    let vehicle = service::create(&state.db, &actor, &input).await?;
+async fn create_vehicle(caller: Caller, ApiJson(input): ApiJson<VehicleInput>) -> AppResult<Response> {
+    let vehicle = service::create(&caller.db, &caller.actor, &input).await?;
     Ok(created(&format!("/api/v1/vehicles/{}", vehicle.id), vehicle))
 }
 
 #[utoipa::path(get, path = "/vehicles/{id}", security(("bearer" = ["fleet.read"])), tag = "vehicles", params(("id" = i64, Path)),
     responses((status = 200, body = Vehicle), (status = 404, body = Problem)))]
-async fn get_vehicle(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Json<Vehicle>> {
-    Ok(Json(service::get(&state.db, org, id).await?))
+async fn get_vehicle(caller: Caller, Id(id): Id) -> AppResult<Json<Vehicle>> {
+    Ok(Json(service::get(&caller.db, caller.org, id).await?))
 }
 
 /// Replace every field of a vehicle; a new `garage_id` moves it to that garage.
 #[utoipa::path(put, path = "/vehicles/{id}", security(("bearer" = ["fleet.write"])), tag = "vehicles", params(("id" = i64, Path)), request_body = VehicleInput,
     responses((status = 200, body = Vehicle), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn replace_vehicle(
-    State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     Id(id): Id,
     ApiJson(input): ApiJson<VehicleInput>,
 ) -> AppResult<Json<Vehicle>> {
-    Ok(Json(service::replace(&state.db, &actor, id, &input).await?))
+    Ok(Json(service::replace(&caller.db, &caller.actor, id, &input).await?))
 }
 
 /// Change some fields of a vehicle (`null` clears an optional field).
 #[utoipa::path(patch, path = "/vehicles/{id}", security(("bearer" = ["fleet.write"])), tag = "vehicles", params(("id" = i64, Path)), request_body = VehiclePatch,
     responses((status = 200, body = Vehicle), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn patch_vehicle(
-    State(state): State<AppState>,
-    actor: Actor,
-    Id(id): Id,
-    ApiJson(patch): ApiJson<VehiclePatch>,
-) -> AppResult<Json<Vehicle>> {
-    Ok(Json(service::patch(&state.db, &actor, id, patch).await?))
+async fn patch_vehicle(caller: Caller, Id(id): Id, ApiJson(patch): ApiJson<VehiclePatch>) -> AppResult<Json<Vehicle>> {
+    Ok(Json(service::patch(&caller.db, &caller.actor, id, patch).await?))
 }
 
 #[utoipa::path(delete, path = "/vehicles/{id}", security(("bearer" = ["fleet.write"])), tag = "vehicles", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = Problem)))]
-async fn delete_vehicle(State(state): State<AppState>, actor: Actor, Id(id): Id) -> AppResult<StatusCode> {
-    service::delete(&state.db, &actor, id).await?;
+async fn delete_vehicle(caller: Caller, Id(id): Id) -> AppResult<StatusCode> {
+    service::delete(&caller.db, &caller.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

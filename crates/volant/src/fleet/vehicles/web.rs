@@ -2,7 +2,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
@@ -11,8 +10,7 @@ use super::model::FuelType;
 use super::service::{self, Vehicle, VehicleFilter, VehicleInput};
 use super::view::VehicleRow;
 use crate::fleet::garages::service as garages;
-use crate::identity::Tenant;
-use crate::identity::audit::Actor;
+use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
 use crate::identity::roles::Permission;
 use crate::platform::AppState;
@@ -61,17 +59,12 @@ struct ListPage {
     show_garage: bool,
 }
 
-async fn index(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    page: PageCtx,
-    listing: Listing,
-) -> WebResult<Response> {
+async fn index(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<Response> {
     let q = listing.q.clone();
     let filter = VehicleFilter { garage_id: None, q: Some(q.clone()) };
-    let found = service::list(&state.db, org, &filter, listing.request).await?;
+    let found = service::list(&caller.db, caller.org, &filter, listing.request).await?;
     let ids = found.items.iter().map(|v| v.garage_id).collect();
-    let names = garages::names(&state.db, org, ids).await?;
+    let names = garages::names(&caller.db, caller.org, ids).await?;
     let next_url = listing.next_url(found.next_cursor.as_deref());
     let rows = found
         .items
@@ -105,8 +98,8 @@ struct ShowPage {
     v: VehicleRow,
 }
 
-async fn show(State(state): State<AppState>, Tenant(org): Tenant, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> {
-    Ok(ShowPage { page, v: load_row(&state, org, id).await? })
+async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> {
+    Ok(ShowPage { page, v: load_row(&caller.state, caller.org, id).await? })
 }
 
 /// The form as typed: every field a string, so any input can be shown back.
@@ -229,66 +222,50 @@ struct NewQuery {
     garage_id: Option<String>,
 }
 
-async fn new_form(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    page: PageCtx,
-    ApiQuery(query): ApiQuery<NewQuery>,
-) -> WebResult<FormPage> {
+async fn new_form(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery<NewQuery>) -> WebResult<FormPage> {
     let garage_id = query.garage_id.unwrap_or_default();
     let cancel_url = if garage_id.is_empty() { "/vehicles".to_owned() } else { format!("/garages/{garage_id}") };
     let form = VehicleForm { garage_id, ..Default::default() };
     let target = FormTarget::new(page.tr.t("vehicles.new").to_owned(), "/vehicles", cancel_url);
-    Ok(FormPage::build(&state, org, page, target, form, FormErrors::default()).await?)
+    Ok(FormPage::build(&caller.state, caller.org, page, target, form, FormErrors::default()).await?)
 }
 
-async fn create(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    actor: Actor,
-    page: PageCtx,
-    FormBody(form): FormBody<VehicleForm>,
-) -> WebResult<Response> {
-    let submitted = submit(form.parse(), async |input| service::create(&state.db, &actor, &input).await).await?;
+async fn create(caller: Caller, page: PageCtx, FormBody(form): FormBody<VehicleForm>) -> WebResult<Response> {
+    let submitted =
+        submit(form.parse(), async |input| service::create(&caller.db, &caller.actor, &input).await).await?;
     let done = |vehicle: Vehicle| {
         let message = i18n::current().format("vehicles.created", &[("plate", &vehicle.license_plate)]);
         redirect_with_flash(&format!("/vehicles/{}", vehicle.id), "success", &message)
     };
     respond(submitted, done, async |errors| {
         let target = FormTarget::creating(page.tr.t("vehicles.new").to_owned(), "/vehicles");
-        FormPage::build(&state, org, page, target, form, errors).await
+        FormPage::build(&caller.state, caller.org, page, target, form, errors).await
     })
     .await
 }
 
-async fn edit_form(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    page: PageCtx,
-    Id(id): Id,
-) -> WebResult<FormPage> {
-    let vehicle = service::get(&state.db, org, id).await?;
+async fn edit_form(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<FormPage> {
+    let vehicle = service::get(&caller.db, caller.org, id).await?;
     let target = FormTarget::editing(page.tr.f("vehicles.edit", "plate", &vehicle.license_plate), "/vehicles", id);
     let form = VehicleForm::from_vehicle(&vehicle);
-    Ok(FormPage::build(&state, org, page, target, form, FormErrors::default()).await?)
+    Ok(FormPage::build(&caller.state, caller.org, page, target, form, FormErrors::default()).await?)
 }
 
 async fn update(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    actor: Actor,
+    caller: Caller,
     page: PageCtx,
     Id(id): Id,
     FormBody(form): FormBody<VehicleForm>,
 ) -> WebResult<Response> {
-    let submitted = submit(form.parse(), async |input| service::replace(&state.db, &actor, id, &input).await).await?;
+    let submitted =
+        submit(form.parse(), async |input| service::replace(&caller.db, &caller.actor, id, &input).await).await?;
     let done = |vehicle: Vehicle| {
         let message = i18n::current().format("vehicles.updated", &[("plate", &vehicle.license_plate)]);
         redirect_with_flash(&format!("/vehicles/{id}"), "success", &message)
     };
     respond(submitted, done, async |errors| {
         let target = FormTarget::editing(page.tr.f("vehicles.edit", "plate", &form.license_plate), "/vehicles", id);
-        FormPage::build(&state, org, page, target, form, errors).await
+        FormPage::build(&caller.state, caller.org, page, target, form, errors).await
     })
     .await
 }
@@ -302,14 +279,9 @@ struct MovePage {
     errors: FormErrors,
 }
 
-async fn move_form(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    page: PageCtx,
-    Id(id): Id,
-) -> WebResult<MovePage> {
-    let v = load_row(&state, org, id).await?;
-    let garages = garage_options(&state, org, &v.garage_id.to_string(), false).await?;
+async fn move_form(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<MovePage> {
+    let v = load_row(&caller.state, caller.org, id).await?;
+    let garages = garage_options(&caller.state, caller.org, &v.garage_id.to_string(), false).await?;
     Ok(MovePage { page, v, garages, errors: FormErrors::default() })
 }
 
@@ -320,28 +292,26 @@ struct MoveForm {
 }
 
 async fn move_vehicle(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    actor: Actor,
+    caller: Caller,
     page: PageCtx,
     Id(id): Id,
     FormBody(form): FormBody<MoveForm>,
 ) -> WebResult<Response> {
     let result = match form.garage_id.trim().parse::<i64>() {
-        Ok(garage_id) => service::move_to(&state.db, &actor, id, garage_id).await,
+        Ok(garage_id) => service::move_to(&caller.db, &caller.actor, id, garage_id).await,
         Err(_) => Err(AppError::validation("garage_id", Msg::new("vehicle.garage_unknown"))),
     };
     match result {
         Ok(vehicle) => {
-            let garage = garages::get(&state.db, org, vehicle.garage_id).await?;
+            let garage = garages::get(&caller.db, caller.org, vehicle.garage_id).await?;
             let message = i18n::current()
                 .format("vehicles.moved", &[("plate", &vehicle.license_plate), ("garage", &garage.name)]);
             Ok(redirect_with_flash(&format!("/vehicles/{id}"), "success", &message))
         }
         Err(err) => {
             let errors = FormErrors::from_app_error(err)?;
-            let v = load_row(&state, org, id).await?;
-            let garages = garage_options(&state, org, &form.garage_id, false).await?;
+            let v = load_row(&caller.state, caller.org, id).await?;
+            let garages = garage_options(&caller.state, caller.org, &form.garage_id, false).await?;
             Ok(unprocessable(MovePage { page, v, garages, errors }))
         }
     }
@@ -354,18 +324,13 @@ struct DeletePage {
     v: VehicleRow,
 }
 
-async fn confirm_delete(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    page: PageCtx,
-    Id(id): Id,
-) -> WebResult<DeletePage> {
-    Ok(DeletePage { page, v: load_row(&state, org, id).await? })
+async fn confirm_delete(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<DeletePage> {
+    Ok(DeletePage { page, v: load_row(&caller.state, caller.org, id).await? })
 }
 
-async fn delete(State(state): State<AppState>, Tenant(org): Tenant, actor: Actor, Id(id): Id) -> WebResult<Response> {
-    let vehicle = service::get(&state.db, org, id).await?;
-    if let Err(err) = service::delete(&state.db, &actor, id).await {
+async fn delete(caller: Caller, Id(id): Id) -> WebResult<Response> {
+    let vehicle = service::get(&caller.db, caller.org, id).await?;
+    if let Err(err) = service::delete(&caller.db, &caller.actor, id).await {
         return refusal_to_flash(&format!("/vehicles/{id}"), err);
     }
     let message = i18n::current().format("vehicles.deleted", &[("plate", &vehicle.license_plate)]);

@@ -2,15 +2,14 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{OriginalUri, State};
+use axum::extract::OriginalUri;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::service::{AuditEntry, AuditQuery, list};
-use crate::identity::Tenant;
+use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
-use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::ApiQuery;
 use crate::platform::pagination::{MAX_LIMIT, PageRequest, with_cursor};
@@ -58,25 +57,20 @@ struct AuditPage {
 }
 
 async fn page(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
+    caller: Caller,
     page: PageCtx,
     ApiQuery(query): ApiQuery<AuditQuery>,
     OriginalUri(uri): OriginalUri,
 ) -> WebResult<AuditPage> {
     let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
-    let found = list(&state.db, org, &query.filter()?, request).await?;
+    let found = list(&caller.db, caller.org, &query.filter()?, request).await?;
     let next_url = found.next_cursor.as_deref().map(|c| with_cursor(&uri, c));
     let csv_url = format!("/admin/audit.csv?{}", uri.query().unwrap_or_default());
     Ok(AuditPage { page, query, rows: found.items.into_iter().map(AuditRow::from).collect(), next_url, csv_url })
 }
 
 /// Every matching record (newest first), as CSV, a page of the database at a time.
-async fn export(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    ApiQuery(query): ApiQuery<AuditQuery>,
-) -> WebResult<Response> {
+async fn export(caller: Caller, ApiQuery(query): ApiQuery<AuditQuery>) -> WebResult<Response> {
     let filter = query.filter()?;
     let mut writer = CsvWriter::new(false);
     let header = [
@@ -94,7 +88,7 @@ async fn export(
     writer.text_row(header).map_err(csv_error)?;
     let mut request = PageRequest::first(MAX_LIMIT);
     loop {
-        let page = list(&state.db, org, &filter, request).await?;
+        let page = list(&caller.db, caller.org, &filter, request).await?;
         for e in page.items {
             writer
                 .text_row([

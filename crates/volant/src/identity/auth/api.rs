@@ -11,7 +11,8 @@ use utoipa_axum::routes;
 use super::CurrentUser;
 use super::service::{self, Channel};
 use super::tokens::{self, CreatedToken, NewToken, TokenInfo};
-use crate::identity::audit::{self, Action, Actor};
+use crate::identity::Caller;
+use crate::identity::audit::{self, Action};
 use crate::identity::users::service::AuthUser;
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult, Problem};
@@ -71,15 +72,14 @@ async fn login(
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = Problem)))]
 async fn logout(
-    State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     headers: axum::http::HeaderMap,
     extensions: axum::http::Extensions,
 ) -> AppResult<StatusCode> {
-    super::revoke(&state.db, &current.session_id).await?;
-    let who = Some((current.user.org, current.user.id));
-    audit::record_access(&state.db, Action::Logout, who, &headers, &extensions, None).await?;
-    tracing::info!(user_id = current.user.id, "logout");
+    super::revoke(&caller.db, &caller.current.session_id).await?;
+    let who = Some((caller.current.user.org, caller.current.user.id));
+    audit::record_access(&caller.db, Action::Logout, who, &headers, &extensions, None).await?;
+    tracing::info!(user_id = caller.current.user.id, "logout");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -93,8 +93,8 @@ async fn me(current: CurrentUser) -> Json<AuthUser> {
 /// Your personal API tokens (never the tokens themselves).
 #[utoipa::path(get, path = "/auth/tokens", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = [TokenInfo]), (status = 401, body = Problem)))]
-async fn list_tokens(State(state): State<AppState>, current: CurrentUser) -> AppResult<Json<Vec<TokenInfo>>> {
-    Ok(Json(tokens::list(&state.db, current.user.id).await?))
+async fn list_tokens(caller: Caller) -> AppResult<Json<Vec<TokenInfo>>> {
+    Ok(Json(tokens::list(&caller.db, caller.current.user.id).await?))
 }
 
 /// Create a personal API token for an integration. The token is in this answer
@@ -105,20 +105,15 @@ async fn list_tokens(State(state): State<AppState>, current: CurrentUser) -> App
 /// one (403 `session_required`).
 #[utoipa::path(post, path = "/auth/tokens", tag = "auth", security(("bearer" = [])), request_body = NewToken,
     responses((status = 201, body = CreatedToken), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
-async fn create_token(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    actor: Actor,
-    ApiJson(new): ApiJson<NewToken>,
-) -> AppResult<axum::response::Response> {
-    let created = tokens::create(&state.db, &actor, &current.session_id, &new).await?;
+async fn create_token(caller: Caller, ApiJson(new): ApiJson<NewToken>) -> AppResult<axum::response::Response> {
+    let created = tokens::create(&caller.db, &caller.actor, &caller.current.session_id, &new).await?;
     Ok(crate::platform::http::respond::created(&format!("/api/v1/auth/tokens/{}", created.info.id), created))
 }
 
 /// Revoke one of your personal API tokens.
 #[utoipa::path(delete, path = "/auth/tokens/{id}", tag = "auth", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
-async fn revoke_token(State(state): State<AppState>, actor: Actor, Id(id): Id) -> AppResult<StatusCode> {
-    tokens::revoke(&state.db, &actor, id).await?;
+async fn revoke_token(caller: Caller, Id(id): Id) -> AppResult<StatusCode> {
+    tokens::revoke(&caller.db, &caller.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

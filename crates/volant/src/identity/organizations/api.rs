@@ -1,13 +1,11 @@
 //! `/api/v1/organization`: the caller's organization settings.
 
 use axum::Json;
-use axum::extract::State;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::service::{self, Organization, OrganizationPatch};
-use crate::identity::Tenant;
-use crate::identity::audit::Actor;
+use crate::identity::Caller;
 use crate::platform::AppState;
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::extract::ApiJson;
@@ -19,17 +17,16 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Your organization's settings (every member).
 #[utoipa::path(get, path = "/organization", security(("bearer" = ["own_profile"])), tag = "organization",
     responses((status = 200, body = Organization), (status = 401, body = Problem)))]
-async fn get_organization(State(state): State<AppState>, Tenant(org): Tenant) -> AppResult<Json<Organization>> {
-    Ok(Json(service::get(&state.db, org).await?))
+async fn get_organization(caller: Caller) -> AppResult<Json<Organization>> {
+    Ok(Json(service::get(&caller.db, caller.org).await?))
 }
 
 /// Change your organization's settings (administrators).
 #[utoipa::path(patch, path = "/organization", security(("bearer" = ["org.settings"])), tag = "organization", request_body = OrganizationPatch,
     responses((status = 200, body = Organization), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn patch_organization(
-    State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     ApiJson(patch): ApiJson<OrganizationPatch>,
 ) -> AppResult<Json<Organization>> {
-    Ok(Json(service::update(&state.db, &actor, patch).await?))
+    Ok(Json(service::update(&caller.db, &caller.actor, patch).await?))
 }

@@ -2,16 +2,13 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 
 use super::service::{self, OrganizationPatch};
-use crate::identity::Tenant;
-use crate::identity::audit::Actor;
+use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
-use crate::platform::AppState;
 use crate::platform::http::extract::FormBody;
 use crate::platform::i18n;
 use crate::platform::money::Currency;
@@ -50,8 +47,8 @@ fn settings_page(page: PageCtx, form: SettingsForm, errors: FormErrors) -> Setti
     SettingsPage { page, form, currencies, locales, errors }
 }
 
-async fn show(State(state): State<AppState>, Tenant(org): Tenant, page: PageCtx) -> WebResult<SettingsPage> {
-    let o = service::get(&state.db, org).await?;
+async fn show(caller: Caller, page: PageCtx) -> WebResult<SettingsPage> {
+    let o = service::get(&caller.db, caller.org).await?;
     let form = SettingsForm {
         name: o.name,
         address: o.address.unwrap_or_default(),
@@ -63,12 +60,7 @@ async fn show(State(state): State<AppState>, Tenant(org): Tenant, page: PageCtx)
     Ok(settings_page(page, form, FormErrors::default()))
 }
 
-async fn save(
-    State(state): State<AppState>,
-    actor: Actor,
-    page: PageCtx,
-    FormBody(form): FormBody<SettingsForm>,
-) -> WebResult<Response> {
+async fn save(caller: Caller, page: PageCtx, FormBody(form): FormBody<SettingsForm>) -> WebResult<Response> {
     let vat_rates =
         form.vat_rates.split([';', ' ']).map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned).collect();
     let patch = OrganizationPatch {
@@ -79,7 +71,7 @@ async fn save(
         locale: Some(form.locale.clone()),
         time_zone: Some(form.time_zone.clone()),
     };
-    let result = service::update(&state.db, &actor, patch).await;
+    let result = service::update(&caller.db, &caller.actor, patch).await;
     let done = |_| redirect_with_flash("/admin/organization", "success", i18n::current().text("organization.saved"));
     form_flow(result, done, async |errors| Ok(settings_page(page, form, errors))).await
 }

@@ -2,12 +2,11 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
-use crate::identity::audit::Actor;
+use crate::identity::Caller;
 use crate::identity::auth::CurrentUser;
 use crate::identity::auth::tokens::{self, NewToken, TokenInfo};
 use crate::identity::auth::web_pages::Routes;
@@ -83,8 +82,8 @@ async fn profile_page(
     })
 }
 
-async fn show(State(state): State<AppState>, current: CurrentUser, page: PageCtx) -> WebResult<ProfilePage> {
-    Ok(profile_page(&state, page, &current, FormErrors::default(), None).await?)
+async fn show(caller: Caller, page: PageCtx) -> WebResult<ProfilePage> {
+    Ok(profile_page(&caller.state, page, &caller.current, FormErrors::default(), None).await?)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -94,29 +93,23 @@ struct TokenForm {
     expires_in_days: String,
 }
 
-async fn create_token(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    actor: Actor,
-    page: PageCtx,
-    FormBody(form): FormBody<TokenForm>,
-) -> WebResult<Response> {
+async fn create_token(caller: Caller, page: PageCtx, FormBody(form): FormBody<TokenForm>) -> WebResult<Response> {
     let days = form.expires_in_days.trim();
     let expires_in_days = if days.is_empty() { None } else { Some(days.parse::<i64>().unwrap_or(0)) };
     let new = NewToken { name: Some(form.name), expires_in_days };
     // Shown in this answer only: never in a redirect, a cookie or a URL.
-    let new_token = match tokens::create(&state.db, &actor, &current.session_id, &new).await {
+    let new_token = match tokens::create(&caller.db, &caller.actor, &caller.current.session_id, &new).await {
         Ok(created) => Some(created.token),
         Err(err) => {
             let errors = FormErrors::from_app_error(err)?;
-            return Ok(unprocessable(profile_page(&state, page, &current, errors, None).await?));
+            return Ok(unprocessable(profile_page(&caller.state, page, &caller.current, errors, None).await?));
         }
     };
-    Ok(profile_page(&state, page, &current, FormErrors::default(), new_token).await?.into_response())
+    Ok(profile_page(&caller.state, page, &caller.current, FormErrors::default(), new_token).await?.into_response())
 }
 
-async fn revoke_token(State(state): State<AppState>, actor: Actor, Id(id): Id) -> WebResult<Response> {
-    tokens::revoke(&state.db, &actor, id).await?;
+async fn revoke_token(caller: Caller, Id(id): Id) -> WebResult<Response> {
+    tokens::revoke(&caller.db, &caller.actor, id).await?;
     Ok(redirect_with_flash("/profile", "success", i18n::current().text("token.revoked")))
 }
 
@@ -128,21 +121,20 @@ struct PasswordForm {
     confirm_password: String,
 }
 
-async fn change_password(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    actor: Actor,
-    page: PageCtx,
-    FormBody(form): FormBody<PasswordForm>,
-) -> WebResult<Response> {
+async fn change_password(caller: Caller, page: PageCtx, FormBody(form): FormBody<PasswordForm>) -> WebResult<Response> {
     if form.new_password != form.confirm_password {
         let mut errors = FormErrors::default();
         errors.add("confirm_password", Msg::new("user.password_mismatch").render(i18n::current()));
-        return Ok(unprocessable(profile_page(&state, page, &current, errors, None).await?));
+        return Ok(unprocessable(profile_page(&caller.state, page, &caller.current, errors, None).await?));
     }
-    let result =
-        service::change_password(&state.db, &actor, &current.session_id, &form.current_password, &form.new_password)
-            .await;
+    let result = service::change_password(
+        &caller.db,
+        &caller.actor,
+        &caller.current.session_id,
+        &form.current_password,
+        &form.new_password,
+    )
+    .await;
     let done = |()| redirect_with_flash("/profile", "success", i18n::current().text("user.password_changed"));
-    form_flow(result, done, async |errors| profile_page(&state, page, &current, errors, None).await).await
+    form_flow(result, done, async |errors| profile_page(&caller.state, page, &caller.current, errors, None).await).await
 }

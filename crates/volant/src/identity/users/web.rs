@@ -3,16 +3,13 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 
 use super::service::{self, NewUser, UserPatch, UserView};
-use crate::identity::Tenant;
-use crate::identity::audit::Actor;
+use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
 use crate::identity::roles::Role;
-use crate::platform::AppState;
 use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n;
 use crate::platform::pagination::PageRequest;
@@ -65,9 +62,10 @@ struct ListPage {
     users: Vec<UserRow>,
 }
 
-async fn index(State(state): State<AppState>, Tenant(org): Tenant, page: PageCtx) -> WebResult<ListPage> {
+async fn index(caller: Caller, page: PageCtx) -> WebResult<ListPage> {
     let tr = i18n::current();
-    let found = service::list(&state.db, org, PageRequest::first(crate::platform::pagination::MAX_LIMIT)).await?;
+    let found =
+        service::list(&caller.db, caller.org, PageRequest::first(crate::platform::pagination::MAX_LIMIT)).await?;
     let users = found
         .items
         .into_iter()
@@ -150,8 +148,7 @@ async fn new_form(page: PageCtx) -> FormPage {
 }
 
 async fn create(
-    State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     page: PageCtx,
     FormBody(pairs): FormBody<Vec<(String, String)>>,
 ) -> WebResult<Response> {
@@ -162,7 +159,7 @@ async fn create(
         password: form.password.clone(),
         roles: form.roles.clone(),
     };
-    let result = service::create_audited(&state.db, &actor, new).await;
+    let result = service::create_audited(&caller.db, &caller.actor, new).await;
     let done = |user: UserView| {
         let message = i18n::current().format("users.created", &[("name", &user.display_name)]);
         redirect_with_flash("/admin/users", "success", &message)
@@ -170,13 +167,8 @@ async fn create(
     form_flow(result, done, async |errors| Ok(FormPage::creating(page, form, errors))).await
 }
 
-async fn edit_form(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    page: PageCtx,
-    Id(id): Id,
-) -> WebResult<FormPage> {
-    let user = service::get(&state.db, org, id).await?;
+async fn edit_form(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<FormPage> {
+    let user = service::get(&caller.db, caller.org, id).await?;
     let form = UserForm {
         display_name: user.display_name.clone(),
         active: user.active,
@@ -187,8 +179,7 @@ async fn edit_form(
 }
 
 async fn update(
-    State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     page: PageCtx,
     Id(id): Id,
     FormBody(pairs): FormBody<Vec<(String, String)>>,
@@ -199,13 +190,13 @@ async fn update(
         roles: Some(form.roles.clone()),
         active: Some(form.active),
     };
-    let result = service::update(&state.db, &actor, id, patch).await;
+    let result = service::update(&caller.db, &caller.actor, id, patch).await;
     let done = |user: UserView| {
         let message = i18n::current().format("users.updated", &[("name", &user.display_name)]);
         redirect_with_flash("/admin/users", "success", &message)
     };
     form_flow(result, done, async |errors| {
-        let current = service::get(&state.db, actor.org, id).await?;
+        let current = service::get(&caller.db, caller.actor.org, id).await?;
         Ok(FormPage::editing(page, id, &current.display_name, current.email, form, errors))
     })
     .await

@@ -1,7 +1,5 @@
 //! Response shapes shared by every JSON API.
 
-use std::convert::Infallible;
-
 use axum::Json;
 use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::request::Parts;
@@ -9,23 +7,29 @@ use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::platform::pagination::{Page, link_header};
+use crate::platform::error::AppError;
+use crate::platform::http::extract::ApiQuery;
+use crate::platform::pagination::{Page, PageParams, PageRequest, link_header};
 use crate::platform::proxy::ClientContext;
 
-/// How a JSON list answers: the URL the client asked for and how it reached us,
-/// taken from the request, so that [`Paged::respond`] can announce the next page.
+/// A JSON list request: the page it asks for (`?limit=` and `?cursor=`, validated:
+/// 400 otherwise), and the URL the client asked for and how it reached us, so that
+/// [`Paged::respond`] can announce the next page.
 pub struct Paged {
+    pub request: PageRequest,
     uri: Uri,
     client: ClientContext,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Paged {
-    type Rejection = Infallible;
+    type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let OriginalUri(uri) = OriginalUri::from_request_parts(parts, state).await?;
-        let client = ClientContext::from_request_parts(parts, state).await?;
-        Ok(Self { uri, client })
+        let ApiQuery(params) = ApiQuery::<PageParams>::from_request_parts(parts, state).await?;
+        let request = PageRequest::from_params(&params)?;
+        let Ok(OriginalUri(uri)) = OriginalUri::from_request_parts(parts, state).await;
+        let Ok(client) = ClientContext::from_request_parts(parts, state).await;
+        Ok(Self { request, uri, client })
     }
 }
 

@@ -1,7 +1,6 @@
 //! JSON API for clients and the vehicles they own, under `/api/v1`.
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
@@ -11,13 +10,11 @@ use utoipa_axum::routes;
 
 use super::service::{self, Client, ClientInput, Ownership};
 use crate::fleet::vehicles::service::Vehicle;
-use crate::identity::Tenant;
-use crate::identity::audit::Actor;
+use crate::identity::Caller;
 use crate::platform::AppState;
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id, IdPair};
 use crate::platform::http::respond::{Paged, created};
-use crate::platform::pagination::PageRequest;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -42,63 +39,44 @@ pub struct ClientsQuery {
 /// Search and list clients (a bare array; `Link: rel="next"` while more remain).
 #[utoipa::path(get, path = "/clients", security(("bearer" = ["workshop.read"])), tag = "clients", params(ClientsQuery),
     responses((status = 200, body = [Client]), (status = 400, body = Problem)))]
-async fn list_clients(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    ApiQuery(query): ApiQuery<ClientsQuery>,
-    paged: Paged,
-) -> AppResult<Response> {
-    let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
-    let page = service::list(&state.db, org, query.q.as_deref(), request).await?;
+async fn list_clients(caller: Caller, ApiQuery(query): ApiQuery<ClientsQuery>, paged: Paged) -> AppResult<Response> {
+    let page = service::list(&caller.db, caller.org, query.q.as_deref(), paged.request).await?;
     Ok(paged.respond(page))
 }
 
 #[utoipa::path(post, path = "/clients", security(("bearer" = ["workshop.write"])), tag = "clients", request_body = ClientInput,
     responses((status = 201, body = Client, headers(("Location" = String))), (status = 422, body = Problem)))]
-async fn create_client(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiJson(input): ApiJson<ClientInput>,
-) -> AppResult<Response> {
-    let client = service::create(&state.db, &actor, &input).await?;
+async fn create_client(caller: Caller, ApiJson(input): ApiJson<ClientInput>) -> AppResult<Response> {
+    let client = service::create(&caller.db, &caller.actor, &input).await?;
     Ok(created(&format!("/api/v1/clients/{}", client.id), client))
 }
 
 #[utoipa::path(get, path = "/clients/{id}", security(("bearer" = ["workshop.read"])), tag = "clients", params(("id" = i64, Path)),
     responses((status = 200, body = Client), (status = 404, body = Problem)))]
-async fn get_client(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Json<Client>> {
-    Ok(Json(service::get(&state.db, org, id).await?))
+async fn get_client(caller: Caller, Id(id): Id) -> AppResult<Json<Client>> {
+    Ok(Json(service::get(&caller.db, caller.org, id).await?))
 }
 
 /// Replace every field of a client.
 #[utoipa::path(put, path = "/clients/{id}", security(("bearer" = ["workshop.write"])), tag = "clients", params(("id" = i64, Path)), request_body = ClientInput,
     responses((status = 200, body = Client), (status = 404, body = Problem), (status = 422, body = Problem)))]
-async fn replace_client(
-    State(state): State<AppState>,
-    actor: Actor,
-    Id(id): Id,
-    ApiJson(input): ApiJson<ClientInput>,
-) -> AppResult<Json<Client>> {
-    Ok(Json(service::replace(&state.db, &actor, id, &input).await?))
+async fn replace_client(caller: Caller, Id(id): Id, ApiJson(input): ApiJson<ClientInput>) -> AppResult<Json<Client>> {
+    Ok(Json(service::replace(&caller.db, &caller.actor, id, &input).await?))
 }
 
 /// Delete a client without quotes or vehicle history (409 otherwise).
 #[utoipa::path(delete, path = "/clients/{id}", security(("bearer" = ["workshop.write"])), tag = "clients", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn delete_client(State(state): State<AppState>, actor: Actor, Id(id): Id) -> AppResult<StatusCode> {
-    service::delete(&state.db, &actor, id).await?;
+async fn delete_client(caller: Caller, Id(id): Id) -> AppResult<StatusCode> {
+    service::delete(&caller.db, &caller.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The vehicles the client owns today.
 #[utoipa::path(get, path = "/clients/{id}/vehicles", security(("bearer" = ["workshop.read"])), tag = "clients", params(("id" = i64, Path)),
     responses((status = 200, body = [Vehicle]), (status = 404, body = Problem)))]
-async fn client_vehicles(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    Id(id): Id,
-) -> AppResult<Json<Vec<Vehicle>>> {
-    Ok(Json(service::vehicles_of(&state.db, org, id).await?))
+async fn client_vehicles(caller: Caller, Id(id): Id) -> AppResult<Json<Vec<Vehicle>>> {
+    Ok(Json(service::vehicles_of(&caller.db, caller.org, id).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -110,34 +88,25 @@ pub struct AssignVehicle {
 #[utoipa::path(post, path = "/clients/{id}/vehicles", security(("bearer" = ["workshop.write"])), tag = "clients", params(("id" = i64, Path)), request_body = AssignVehicle,
     responses((status = 200, body = Ownership), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn assign_vehicle(
-    State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     Id(id): Id,
     ApiJson(input): ApiJson<AssignVehicle>,
 ) -> AppResult<Json<Ownership>> {
-    Ok(Json(service::assign_vehicle(&state.db, &actor, id, input.vehicle_id).await?))
+    Ok(Json(service::assign_vehicle(&caller.db, &caller.actor, id, input.vehicle_id).await?))
 }
 
 /// End the client's ownership of the vehicle (sold, scrapped).
 #[utoipa::path(delete, path = "/clients/{id}/vehicles/{vehicle_id}", security(("bearer" = ["workshop.write"])), tag = "clients",
     params(("id" = i64, Path), ("vehicle_id" = i64, Path)),
     responses((status = 204), (status = 404, body = Problem)))]
-async fn release_vehicle(
-    State(state): State<AppState>,
-    actor: Actor,
-    IdPair(id, vehicle_id): IdPair,
-) -> AppResult<StatusCode> {
-    service::release_vehicle(&state.db, &actor, id, vehicle_id).await?;
+async fn release_vehicle(caller: Caller, IdPair(id, vehicle_id): IdPair) -> AppResult<StatusCode> {
+    service::release_vehicle(&caller.db, &caller.actor, id, vehicle_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Everyone who has owned the vehicle, oldest first.
 #[utoipa::path(get, path = "/vehicles/{id}/owners", security(("bearer" = ["workshop.read"])), tag = "clients", params(("id" = i64, Path)),
     responses((status = 200, body = [Ownership]), (status = 404, body = Problem)))]
-async fn vehicle_owners(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    Id(id): Id,
-) -> AppResult<Json<Vec<Ownership>>> {
-    Ok(Json(service::ownership_history(&state.db, org, id).await?))
+async fn vehicle_owners(caller: Caller, Id(id): Id) -> AppResult<Json<Vec<Ownership>>> {
+    Ok(Json(service::ownership_history(&caller.db, caller.org, id).await?))
 }

@@ -3,7 +3,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -11,8 +10,7 @@ use serde::Deserialize;
 use super::service::{self, Client, ClientInput, ClientKind};
 use crate::fleet::vehicles::service as vehicles;
 use crate::fleet::vehicles::view::VehicleRow;
-use crate::identity::Tenant;
-use crate::identity::audit::Actor;
+use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
 use crate::identity::roles::Permission;
 use crate::platform::AppState;
@@ -82,14 +80,9 @@ struct ListPage {
     next_url: Option<String>,
 }
 
-async fn index(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    page: PageCtx,
-    listing: Listing,
-) -> WebResult<Response> {
+async fn index(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<Response> {
     let q = listing.q.clone();
-    let found = service::list(&state.db, org, Some(&q), listing.request).await?;
+    let found = service::list(&caller.db, caller.org, Some(&q), listing.request).await?;
     let next_url = listing.next_url(found.next_cursor.as_deref());
     let clients = found.items.iter().map(ClientRow::from).collect();
     let results = Results { page, q, clients, next_url };
@@ -161,8 +154,8 @@ async fn show_page(
     Ok(ShowPage { page, c, kind_label, vehicles, quotes, alerts, interventions, snooze_default, back, errors, plate })
 }
 
-async fn show(State(state): State<AppState>, Tenant(org): Tenant, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> {
-    Ok(show_page(&state, org, page, id, FormErrors::default(), String::new()).await?)
+async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> {
+    Ok(show_page(&caller.state, caller.org, page, id, FormErrors::default(), String::new()).await?)
 }
 
 /// The form as typed.
@@ -242,13 +235,8 @@ async fn new_form(page: PageCtx) -> FormPage {
     FormPage::creating(page, ClientForm::default(), FormErrors::default())
 }
 
-async fn create(
-    State(state): State<AppState>,
-    actor: Actor,
-    page: PageCtx,
-    FormBody(form): FormBody<ClientForm>,
-) -> WebResult<Response> {
-    let result = service::create(&state.db, &actor, &form.to_input()).await;
+async fn create(caller: Caller, page: PageCtx, FormBody(form): FormBody<ClientForm>) -> WebResult<Response> {
+    let result = service::create(&caller.db, &caller.actor, &form.to_input()).await;
     let done = |client: Client| {
         let message = i18n::current().format("clients.created", &[("name", client.display_name())]);
         redirect_with_flash(&format!("/clients/{}", client.id), "success", &message)
@@ -256,24 +244,18 @@ async fn create(
     form_flow(result, done, async |errors| Ok(FormPage::creating(page, form, errors))).await
 }
 
-async fn edit_form(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    page: PageCtx,
-    Id(id): Id,
-) -> WebResult<FormPage> {
-    let client = service::get(&state.db, org, id).await?;
+async fn edit_form(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<FormPage> {
+    let client = service::get(&caller.db, caller.org, id).await?;
     Ok(FormPage::editing(page, id, client.display_name(), ClientForm::from_client(&client), FormErrors::default()))
 }
 
 async fn update(
-    State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     page: PageCtx,
     Id(id): Id,
     FormBody(form): FormBody<ClientForm>,
 ) -> WebResult<Response> {
-    let result = service::replace(&state.db, &actor, id, &form.to_input()).await;
+    let result = service::replace(&caller.db, &caller.actor, id, &form.to_input()).await;
     let done = |client: Client| {
         let message = i18n::current().format("clients.updated", &[("name", client.display_name())]);
         redirect_with_flash(&format!("/clients/{id}"), "success", &message)
@@ -292,18 +274,13 @@ struct DeletePage {
     c: Client,
 }
 
-async fn confirm_delete(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    page: PageCtx,
-    Id(id): Id,
-) -> WebResult<DeletePage> {
-    Ok(DeletePage { page, c: service::get(&state.db, org, id).await? })
+async fn confirm_delete(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<DeletePage> {
+    Ok(DeletePage { page, c: service::get(&caller.db, caller.org, id).await? })
 }
 
-async fn delete(State(state): State<AppState>, Tenant(org): Tenant, actor: Actor, Id(id): Id) -> WebResult<Response> {
-    let client = service::get(&state.db, org, id).await?;
-    match service::delete(&state.db, &actor, id).await {
+async fn delete(caller: Caller, Id(id): Id) -> WebResult<Response> {
+    let client = service::get(&caller.db, caller.org, id).await?;
+    match service::delete(&caller.db, &caller.actor, id).await {
         Ok(()) => {
             let message = i18n::current().format("clients.deleted", &[("name", client.display_name())]);
             Ok(redirect_with_flash("/clients", "success", &message))
@@ -319,15 +296,13 @@ struct AssignForm {
 }
 
 async fn assign_vehicle(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    actor: Actor,
+    caller: Caller,
     page: PageCtx,
     Id(id): Id,
     FormBody(form): FormBody<AssignForm>,
 ) -> WebResult<Response> {
-    let result = match vehicles::find_by_plate(&state.db, org, &form.plate).await? {
-        Some(vehicle) => service::assign_vehicle(&state.db, &actor, id, vehicle.id).await.map(|_| vehicle),
+    let result = match vehicles::find_by_plate(&caller.db, caller.org, &form.plate).await? {
+        Some(vehicle) => service::assign_vehicle(&caller.db, &caller.actor, id, vehicle.id).await.map(|_| vehicle),
         None => Err(AppError::validation("plate", Msg::new("client.plate_unknown").arg("plate", form.plate.trim()))),
     };
     match result {
@@ -340,17 +315,13 @@ async fn assign_vehicle(
             if let Some(message) = errors.get("vehicle_id").map(str::to_owned) {
                 errors.add("plate", message);
             }
-            Ok(unprocessable(show_page(&state, org, page, id, errors, form.plate).await?))
+            Ok(unprocessable(show_page(&caller.state, caller.org, page, id, errors, form.plate).await?))
         }
     }
 }
 
-async fn release_vehicle(
-    State(state): State<AppState>,
-    actor: Actor,
-    IdPair(id, vehicle_id): IdPair,
-) -> WebResult<Response> {
-    service::release_vehicle(&state.db, &actor, id, vehicle_id).await?;
+async fn release_vehicle(caller: Caller, IdPair(id, vehicle_id): IdPair) -> WebResult<Response> {
+    service::release_vehicle(&caller.db, &caller.actor, id, vehicle_id).await?;
     let message = i18n::current().text("clients.vehicle_released").to_owned();
     Ok(redirect_with_flash(&format!("/clients/{id}"), "success", &message))
 }

@@ -1,14 +1,13 @@
 //! `GET /api/v1/dashboard`: the dashboard's figures as JSON.
 
 use axum::Json;
-use axum::extract::State;
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::service::{self, Dashboard, Period};
-use crate::identity::Tenant;
+use crate::identity::Caller;
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::http::extract::ApiQuery;
@@ -50,12 +49,8 @@ impl DashboardQuery {
 /// issued/accepted (rate, amount), alerts by kind, month by month figures, top clients.
 #[utoipa::path(get, path = "/dashboard", security(("bearer" = ["workshop.read"])), tag = "dashboard", params(DashboardQuery),
     responses((status = 200, body = Dashboard), (status = 400, body = Problem), (status = 422, body = Problem)))]
-async fn dashboard(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    ApiQuery(query): ApiQuery<DashboardQuery>,
-) -> AppResult<Json<Dashboard>> {
+async fn dashboard(caller: Caller, ApiQuery(query): ApiQuery<DashboardQuery>) -> AppResult<Json<Dashboard>> {
     let today = Utc::now().date_naive();
     let (period, garage_id) = query.period(today)?;
-    Ok(Json(service::compute(&state.replica, org, period, garage_id, today).await?))
+    Ok(Json(service::compute(&caller.replica, caller.org, period, garage_id, today).await?))
 }

@@ -3,16 +3,14 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
 use axum::routing::get;
 use chrono::Utc;
 
 use super::api::DashboardQuery;
 use super::service::{self, Dashboard};
 use crate::fleet::garages::service as garages;
-use crate::identity::Tenant;
+use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
-use crate::platform::AppState;
 use crate::platform::charts;
 use crate::platform::http::extract::ApiQuery;
 use crate::platform::money::{format_decimal, group_thousands};
@@ -41,17 +39,12 @@ struct DashboardPage {
     top_clients: Vec<(i64, String, i64, String)>,
 }
 
-async fn page(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    page: PageCtx,
-    ApiQuery(query): ApiQuery<DashboardQuery>,
-) -> WebResult<DashboardPage> {
+async fn page(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery<DashboardQuery>) -> WebResult<DashboardPage> {
     let today = Utc::now().date_naive();
     let (period, garage_id) = query.period(today)?;
-    let d = service::compute(&state.db, org, period, garage_id, today).await?;
+    let d = service::compute(&caller.db, caller.org, period, garage_id, today).await?;
     let tr = page.tr;
-    let choices = garages::choices(&state.db, org).await?;
+    let choices = garages::choices(&caller.db, caller.org).await?;
     let garages = id_options(Some(tr.t("dashboard.all_garages")), garage_id, choices);
     let biggest: Vec<_> = d.vehicles_per_garage.iter().take(15).collect();
     let garage_chart = charts::bars(

@@ -3,15 +3,13 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{NaiveDate, Utc};
 
 use super::service::{self, FromQuoteInput, InterventionInput, ReadingInput};
 use crate::fleet::vehicles::service as vehicles;
-use crate::identity::Tenant;
-use crate::identity::audit::Actor;
+use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
 use crate::platform::AppState;
 use crate::platform::error::AppResult;
@@ -36,8 +34,8 @@ pub fn routes() -> Routes {
 }
 
 /// The vehicle leaves the workshop: its intervention under way is complete.
-async fn complete(State(state): State<AppState>, actor: Actor, Id(id): Id) -> WebResult<Response> {
-    let done = service::complete(&state.db, &actor, id).await?;
+async fn complete(caller: Caller, Id(id): Id) -> WebResult<Response> {
+    let done = service::complete(&caller.db, &caller.actor, id).await?;
     let message = i18n::current().text("history.completed").to_owned();
     Ok(redirect_with_flash(&format!("/vehicles/{}/maintenance", done.vehicle_id), "success", &message))
 }
@@ -109,20 +107,13 @@ async fn form_page(
     Ok(FormPage { page, vehicle, form, services, rows, errors })
 }
 
-async fn new_form(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    page: PageCtx,
-    Id(id): Id,
-) -> WebResult<FormPage> {
+async fn new_form(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<FormPage> {
     let form = InterventionForm { performed_on: Utc::now().date_naive().to_string(), ..Default::default() };
-    Ok(form_page(&state, org, page, id, form, FormErrors::default()).await?)
+    Ok(form_page(&caller.state, caller.org, page, id, form, FormErrors::default()).await?)
 }
 
 async fn create(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    actor: Actor,
+    caller: Caller,
     page: PageCtx,
     Id(id): Id,
     FormBody(pairs): FormBody<Vec<(String, String)>>,
@@ -156,7 +147,7 @@ async fn create(
             lines,
             in_progress: form.in_progress,
         };
-        match service::record(&state.db, &actor, &input).await {
+        match service::record(&caller.db, &caller.actor, &input).await {
             Ok(_) => {
                 let message = locale.text("history.recorded").to_owned();
                 return Ok(redirect_with_flash(&format!("/vehicles/{id}/maintenance"), "success", &message));
@@ -170,7 +161,7 @@ async fn create(
             }
         }
     }
-    Ok(unprocessable(form_page(&state, org, page, id, form, errors).await?))
+    Ok(unprocessable(form_page(&caller.state, caller.org, page, id, form, errors).await?))
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -182,9 +173,7 @@ struct ReadingForm {
 }
 
 async fn record_reading(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    actor: Actor,
+    caller: Caller,
     page: PageCtx,
     Id(id): Id,
     FormBody(form): FormBody<ReadingForm>,
@@ -194,12 +183,13 @@ async fn record_reading(
         Ok(km) => Ok(ReadingInput { read_on, mileage_km: Some(km), is_correction: form.is_correction.is_some() }),
         Err(_) => Err(FormErrors::one("mileage_km", &Msg::new("field.not_a_number"))),
     };
-    let submitted = submit(parsed, async |input| service::record_reading(&state.db, &actor, id, &input).await).await?;
+    let submitted =
+        submit(parsed, async |input| service::record_reading(&caller.db, &caller.actor, id, &input).await).await?;
     let done = |_| {
         let message = i18n::current().text("history.reading_recorded");
         redirect_with_flash(&format!("/vehicles/{id}/maintenance"), "success", message)
     };
-    respond(submitted, done, async |errors| vehicle_page_for(&state, org, page, id, errors).await).await
+    respond(submitted, done, async |errors| vehicle_page_for(&caller.state, caller.org, page, id, errors).await).await
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -209,8 +199,7 @@ struct FromQuoteForm {
 }
 
 async fn from_quote(
-    State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     Id(id): Id,
     FormBody(pairs): FormBody<Vec<(String, String)>>,
 ) -> WebResult<Response> {
@@ -223,7 +212,7 @@ async fn from_quote(
         technician: Some(field("technician")).filter(|t| !t.is_empty()),
         services: pairs.iter().filter(|(k, _)| k == "service").map(|(_, v)| v.clone()).collect(),
     };
-    match service::record_from_quote(&state.db, &actor, id, &input).await {
+    match service::record_from_quote(&caller.db, &caller.actor, id, &input).await {
         Ok(done) => {
             let message = i18n::current().text("history.recorded").to_owned();
             Ok(redirect_with_flash(&format!("/vehicles/{}/maintenance", done.vehicle_id), "success", &message))

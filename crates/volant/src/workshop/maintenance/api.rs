@@ -1,7 +1,7 @@
 //! JSON API for maintenance: rules, each vehicle's standing, alerts.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
@@ -10,13 +10,11 @@ use utoipa_axum::routes;
 
 use super::rules::Rule;
 use super::service::{self, Alert, AlertAction, AlertFilter, AlertStatus, VehicleMaintenance, VehicleRule, Window};
-use crate::identity::Tenant;
-use crate::identity::audit::Actor;
+use crate::identity::Caller;
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
 use crate::platform::http::respond::Paged;
-use crate::platform::pagination::PageRequest;
 use crate::workshop::history::service::{self as history, ServiceInfo};
 use crate::workshop::quotes::api::parse_id;
 
@@ -81,68 +79,48 @@ impl AlertsQuery {
 /// Maintenance alerts (a bare array; `Link: rel="next"` while more remain).
 #[utoipa::path(get, path = "/alerts", security(("bearer" = ["workshop.read"])), tag = "maintenance", params(AlertsQuery),
     responses((status = 200, body = [Alert]), (status = 400, body = Problem)))]
-async fn list_alerts(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    ApiQuery(query): ApiQuery<AlertsQuery>,
-    paged: Paged,
-) -> AppResult<Response> {
-    let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
-    let page = service::list(&state.db, org, &query.filter()?, request, Utc::now().date_naive()).await?;
+async fn list_alerts(caller: Caller, ApiQuery(query): ApiQuery<AlertsQuery>, paged: Paged) -> AppResult<Response> {
+    let page = service::list(&caller.db, caller.org, &query.filter()?, paged.request, Utc::now().date_naive()).await?;
     Ok(paged.respond(page))
 }
 
 /// Acknowledge, resolve, snooze until a date, or reopen an alert (illegal moves are 409).
 #[utoipa::path(post, path = "/alerts/{id}", security(("bearer" = ["workshop.write"])), tag = "maintenance", params(("id" = i64, Path)), request_body = AlertAction,
     responses((status = 200, body = Alert), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn act_on_alert(
-    State(state): State<AppState>,
-    actor: Actor,
-    Id(id): Id,
-    ApiJson(action): ApiJson<AlertAction>,
-) -> AppResult<Json<Alert>> {
-    Ok(Json(service::act(&state.db, &actor, id, action).await?))
+async fn act_on_alert(caller: Caller, Id(id): Id, ApiJson(action): ApiJson<AlertAction>) -> AppResult<Json<Alert>> {
+    Ok(Json(service::act(&caller.db, &caller.actor, id, action).await?))
 }
 
 /// The organization's maintenance rules (built-in defaults as changed, and custom rules).
 #[utoipa::path(get, path = "/maintenance/rules", security(("bearer" = ["workshop.read"])), tag = "maintenance", responses((status = 200, body = [Rule])))]
-async fn organization_rules(State(state): State<AppState>, Tenant(org): Tenant) -> AppResult<Json<Vec<Rule>>> {
-    Ok(Json(service::organization_rules(&state.db, org).await?))
+async fn organization_rules(caller: Caller) -> AppResult<Json<Vec<Rule>>> {
+    Ok(Json(service::organization_rules(&caller.db, caller.org).await?))
 }
 
 /// Change an organization rule, or add a custom one (`custom_…`).
 #[utoipa::path(put, path = "/maintenance/rules/{kind}", security(("bearer" = ["workshop.write"])), tag = "maintenance", params(("kind" = String, Path)), request_body = Rule,
     responses((status = 200, body = Rule), (status = 422, body = Problem)))]
 async fn set_organization_rule(
-    State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     Path(kind): Path<String>,
     ApiJson(mut rule): ApiJson<Rule>,
 ) -> AppResult<Json<Rule>> {
     rule.kind = kind;
-    Ok(Json(service::set_rule(&state.db, &actor, None, &rule).await?))
+    Ok(Json(service::set_rule(&caller.db, &caller.actor, None, &rule).await?))
 }
 
 /// Where each maintenance rule stands on the vehicle: last done, next due (date, mileage, expected date).
 #[utoipa::path(get, path = "/vehicles/{id}/maintenance", security(("bearer" = ["workshop.read"])), tag = "maintenance", params(("id" = i64, Path)),
     responses((status = 200, body = VehicleMaintenance), (status = 404, body = Problem)))]
-async fn vehicle_maintenance(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    Id(id): Id,
-) -> AppResult<Json<VehicleMaintenance>> {
-    Ok(Json(service::vehicle_status(&state.db, org, id, Utc::now().date_naive()).await?))
+async fn vehicle_maintenance(caller: Caller, Id(id): Id) -> AppResult<Json<VehicleMaintenance>> {
+    Ok(Json(service::vehicle_status(&caller.db, caller.org, id, Utc::now().date_naive()).await?))
 }
 
 /// The rules that apply to the vehicle, its overrides marked.
 #[utoipa::path(get, path = "/vehicles/{id}/maintenance/rules", security(("bearer" = ["workshop.read"])), tag = "maintenance", params(("id" = i64, Path)),
     responses((status = 200, body = [VehicleRule]), (status = 404, body = Problem)))]
-async fn vehicle_rules(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    Id(id): Id,
-) -> AppResult<Json<Vec<VehicleRule>>> {
-    Ok(Json(service::vehicle_rules(&state.db, org, id).await?))
+async fn vehicle_rules(caller: Caller, Id(id): Id) -> AppResult<Json<Vec<VehicleRule>>> {
+    Ok(Json(service::vehicle_rules(&caller.db, caller.org, id).await?))
 }
 
 fn vehicle_and_kind((id, kind): (String, String)) -> AppResult<(i64, String)> {
@@ -155,27 +133,22 @@ fn vehicle_and_kind((id, kind): (String, String)) -> AppResult<(i64, String)> {
     params(("id" = i64, Path), ("kind" = String, Path)), request_body = Rule,
     responses((status = 200, body = Rule), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn set_vehicle_rule(
-    State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     Path(params): Path<(String, String)>,
     ApiJson(mut rule): ApiJson<Rule>,
 ) -> AppResult<Json<Rule>> {
     let (id, kind) = vehicle_and_kind(params)?;
     rule.kind = kind;
-    Ok(Json(service::set_rule(&state.db, &actor, Some(id), &rule).await?))
+    Ok(Json(service::set_rule(&caller.db, &caller.actor, Some(id), &rule).await?))
 }
 
 /// Remove the vehicle's override: the organization's rule applies again.
 #[utoipa::path(delete, path = "/vehicles/{id}/maintenance/rules/{kind}", security(("bearer" = ["workshop.write"])), tag = "maintenance",
     params(("id" = i64, Path), ("kind" = String, Path)),
     responses((status = 204), (status = 404, body = Problem)))]
-async fn reset_vehicle_rule(
-    State(state): State<AppState>,
-    actor: Actor,
-    Path(params): Path<(String, String)>,
-) -> AppResult<StatusCode> {
+async fn reset_vehicle_rule(caller: Caller, Path(params): Path<(String, String)>) -> AppResult<StatusCode> {
     let (id, kind) = vehicle_and_kind(params)?;
-    service::reset_vehicle_rule(&state.db, &actor, id, &kind).await?;
+    service::reset_vehicle_rule(&caller.db, &caller.actor, id, &kind).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -183,10 +156,9 @@ async fn reset_vehicle_rule(
 #[utoipa::path(put, path = "/vehicles/{id}/service-info", security(("bearer" = ["workshop.write"])), tag = "maintenance", params(("id" = i64, Path)), request_body = ServiceInfo,
     responses((status = 200, body = ServiceInfo), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn set_service_info(
-    State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     Id(id): Id,
     ApiJson(info): ApiJson<ServiceInfo>,
 ) -> AppResult<Json<ServiceInfo>> {
-    Ok(Json(history::set_service_info(&state.db, &actor, id, &info).await?))
+    Ok(Json(history::set_service_info(&caller.db, &caller.actor, id, &info).await?))
 }

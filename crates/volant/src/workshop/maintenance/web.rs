@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{NaiveDate, Utc};
@@ -16,7 +15,7 @@ use super::rules::{Rule, Urgency};
 use super::service::{self, AlertAction, AlertStatus};
 use crate::fleet::garages::service as garages;
 use crate::fleet::vehicles::service as vehicles;
-use crate::identity::Tenant;
+use crate::identity::Caller;
 use crate::identity::audit::Actor;
 use crate::identity::auth::web_pages::Routes;
 use crate::identity::roles::Permission;
@@ -119,18 +118,17 @@ struct AlertsPage {
 }
 
 async fn index(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
+    caller: Caller,
     page: PageCtx,
     ApiQuery(query): ApiQuery<AlertsQuery>,
     listing: Listing,
 ) -> WebResult<AlertsPage> {
     let filter = query.filter()?;
     let today = Utc::now().date_naive();
-    let found = service::list(&state.db, org, &filter, listing.request, today).await?;
+    let found = service::list(&caller.db, caller.org, &filter, listing.request, today).await?;
     let next_url = listing.next_url(found.next_cursor.as_deref());
-    let alerts = alert_rows(&state, org, found.items, page.tr).await?;
-    let rules = service::organization_rules(&state.db, org).await?;
+    let alerts = alert_rows(&caller.state, caller.org, found.items, page.tr).await?;
+    let rules = service::organization_rules(&caller.db, caller.org).await?;
     let all = page.tr.t("alerts.all").to_owned();
     let kind = query.kind.clone().unwrap_or_default();
     let kinds = options(Some(&all), &kind, rules.into_iter().map(|r| (r.kind, r.name)));
@@ -138,7 +136,7 @@ async fn index(
     let garages = options(
         Some(&all),
         &garage,
-        garages::choices(&state.db, org).await?.into_iter().map(|(id, name)| (id.to_string(), name)),
+        garages::choices(&caller.db, caller.org).await?.into_iter().map(|(id, name)| (id.to_string(), name)),
     );
     let status = query.status.clone().unwrap_or_default();
     let statuses = options(
@@ -174,12 +172,7 @@ struct ActForm {
     back: String,
 }
 
-async fn act(
-    State(state): State<AppState>,
-    actor: Actor,
-    Id(id): Id,
-    FormBody(form): FormBody<ActForm>,
-) -> WebResult<Response> {
+async fn act(caller: Caller, Id(id): Id, FormBody(form): FormBody<ActForm>) -> WebResult<Response> {
     // Only this site's own pages are places to come back to.
     let back = crate::platform::web::safe_redirect_target(&form.back).unwrap_or("/alerts").to_owned();
     let action = match form.action.as_str() {
@@ -192,7 +185,7 @@ async fn act(
         },
         _ => return Err(AppError::BadRequest("unknown action".to_owned()).into()),
     };
-    match service::act(&state.db, &actor, id, action).await {
+    match service::act(&caller.db, &caller.actor, id, action).await {
         Ok(_) => Ok(redirect_with_flash(&back, "success", i18n::current().text("alerts.updated"))),
         Err(err) => refusal_to_flash(&back, err),
     }
@@ -348,13 +341,8 @@ pub async fn vehicle_page_for(
     })
 }
 
-async fn vehicle_page(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    page: PageCtx,
-    Id(id): Id,
-) -> WebResult<VehiclePage> {
-    Ok(vehicle_page_for(&state, org, page, id, FormErrors::default()).await?)
+async fn vehicle_page(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<VehiclePage> {
+    Ok(vehicle_page_for(&caller.state, caller.org, page, id, FormErrors::default()).await?)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -365,9 +353,7 @@ struct InfoForm {
 }
 
 async fn save_service_info(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    actor: Actor,
+    caller: Caller,
     page: PageCtx,
     Id(id): Id,
     FormBody(form): FormBody<InfoForm>,
@@ -388,7 +374,7 @@ async fn save_service_info(
         insurance_expiry: parse("insurance_expiry", &form.insurance_expiry),
     };
     let result = if errors.is_empty() {
-        history::set_service_info(&state.db, &actor, id, &info).await.map(|_| ())
+        history::set_service_info(&caller.db, &caller.actor, id, &info).await.map(|_| ())
     } else {
         Ok(())
     };
@@ -402,7 +388,7 @@ async fn save_service_info(
             i18n::current().text("maintenance.info_saved"),
         ));
     }
-    Ok(crate::platform::web::unprocessable(vehicle_page_for(&state, org, page, id, errors).await?))
+    Ok(crate::platform::web::unprocessable(vehicle_page_for(&caller.state, caller.org, page, id, errors).await?))
 }
 
 #[derive(Template, WebTemplate)]
@@ -412,8 +398,8 @@ struct RulesPage {
     rules: Vec<Rule>,
 }
 
-async fn rules_page(State(state): State<AppState>, Tenant(org): Tenant, page: PageCtx) -> WebResult<RulesPage> {
-    Ok(RulesPage { page, rules: service::organization_rules(&state.db, org).await? })
+async fn rules_page(caller: Caller, page: PageCtx) -> WebResult<RulesPage> {
+    Ok(RulesPage { page, rules: service::organization_rules(&caller.db, caller.org).await? })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -463,30 +449,16 @@ async fn store_rule(
     }
 }
 
-async fn save_rule(
-    State(state): State<AppState>,
-    actor: Actor,
-    FormBody(form): FormBody<RuleForm>,
-) -> WebResult<Response> {
-    store_rule(&state, &actor, None, &form, "/maintenance/rules").await
+async fn save_rule(caller: Caller, FormBody(form): FormBody<RuleForm>) -> WebResult<Response> {
+    store_rule(&caller.state, &caller.actor, None, &form, "/maintenance/rules").await
 }
 
-async fn save_vehicle_rule(
-    State(state): State<AppState>,
-    actor: Actor,
-    Id(id): Id,
-    FormBody(form): FormBody<RuleForm>,
-) -> WebResult<Response> {
-    store_rule(&state, &actor, Some(id), &form, &format!("/vehicles/{id}/maintenance")).await
+async fn save_vehicle_rule(caller: Caller, Id(id): Id, FormBody(form): FormBody<RuleForm>) -> WebResult<Response> {
+    store_rule(&caller.state, &caller.actor, Some(id), &form, &format!("/vehicles/{id}/maintenance")).await
 }
 
-async fn reset_vehicle_rule(
-    State(state): State<AppState>,
-    actor: Actor,
-    Id(id): Id,
-    FormBody(form): FormBody<RuleForm>,
-) -> WebResult<Response> {
-    service::reset_vehicle_rule(&state.db, &actor, id, form.kind.trim()).await?;
+async fn reset_vehicle_rule(caller: Caller, Id(id): Id, FormBody(form): FormBody<RuleForm>) -> WebResult<Response> {
+    service::reset_vehicle_rule(&caller.db, &caller.actor, id, form.kind.trim()).await?;
     let message = i18n::current().text("maintenance.rule_reset");
     Ok(redirect_with_flash(&format!("/vehicles/{id}/maintenance"), "success", message))
 }

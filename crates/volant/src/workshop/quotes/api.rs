@@ -1,7 +1,6 @@
 //! JSON API for quotes and the workshop's settings, under `/api/v1`.
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -12,13 +11,11 @@ use utoipa_axum::routes;
 use super::service::{
     self, DecisionInput, Quote, QuoteFilter, QuoteInput, QuoteStatus, QuoteSummary, ShareLink, WorkshopSettings,
 };
-use crate::identity::Tenant;
-use crate::identity::audit::Actor;
+use crate::identity::Caller;
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
 use crate::platform::http::respond::{Paged, created};
-use crate::platform::pagination::PageRequest;
 use crate::platform::proxy::ClientContext;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -74,45 +71,30 @@ impl QuotesQuery {
 /// Quotes, newest first (a bare array; `Link: rel="next"` while more remain).
 #[utoipa::path(get, path = "/quotes", security(("bearer" = ["workshop.read"])), tag = "quotes", params(QuotesQuery),
     responses((status = 200, body = [QuoteSummary]), (status = 400, body = Problem)))]
-async fn list_quotes(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    ApiQuery(query): ApiQuery<QuotesQuery>,
-    paged: Paged,
-) -> AppResult<Response> {
-    let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
-    let page = service::list(&state.db, org, &query.filter()?, request).await?;
+async fn list_quotes(caller: Caller, ApiQuery(query): ApiQuery<QuotesQuery>, paged: Paged) -> AppResult<Response> {
+    let page = service::list(&caller.db, caller.org, &query.filter()?, paged.request).await?;
     Ok(paged.respond(page))
 }
 
 /// Create a draft; it takes the next number of its issue year.
 #[utoipa::path(post, path = "/quotes", security(("bearer" = ["workshop.write"])), tag = "quotes", request_body = QuoteInput,
     responses((status = 201, body = Quote, headers(("Location" = String))), (status = 422, body = Problem)))]
-async fn create_quote(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiJson(input): ApiJson<QuoteInput>,
-) -> AppResult<Response> {
-    let quote = service::create(&state.db, &actor, &input).await?;
+async fn create_quote(caller: Caller, ApiJson(input): ApiJson<QuoteInput>) -> AppResult<Response> {
+    let quote = service::create(&caller.db, &caller.actor, &input).await?;
     Ok(created(&format!("/api/v1/quotes/{}", quote.id), quote))
 }
 
 #[utoipa::path(get, path = "/quotes/{id}", security(("bearer" = ["workshop.read"])), tag = "quotes", params(("id" = i64, Path)),
     responses((status = 200, body = Quote), (status = 404, body = Problem)))]
-async fn get_quote(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Json<Quote>> {
-    Ok(Json(service::get(&state.db, org, id).await?))
+async fn get_quote(caller: Caller, Id(id): Id) -> AppResult<Json<Quote>> {
+    Ok(Json(service::get(&caller.db, caller.org, id).await?))
 }
 
 /// Replace a draft's content (409 once sent).
 #[utoipa::path(put, path = "/quotes/{id}", security(("bearer" = ["workshop.write"])), tag = "quotes", params(("id" = i64, Path)), request_body = QuoteInput,
     responses((status = 200, body = Quote), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn replace_quote(
-    State(state): State<AppState>,
-    actor: Actor,
-    Id(id): Id,
-    ApiJson(input): ApiJson<QuoteInput>,
-) -> AppResult<Json<Quote>> {
-    Ok(Json(service::replace(&state.db, &actor, id, &input).await?))
+async fn replace_quote(caller: Caller, Id(id): Id, ApiJson(input): ApiJson<QuoteInput>) -> AppResult<Json<Quote>> {
+    Ok(Json(service::replace(&caller.db, &caller.actor, id, &input).await?))
 }
 
 /// A PDF response that downloads under `name`.
@@ -131,8 +113,8 @@ pub fn pdf_response(name: &str, bytes: Vec<u8>, inline: bool) -> Response {
 /// The quote as a PDF.
 #[utoipa::path(get, path = "/quotes/{id}/pdf", security(("bearer" = ["workshop.read"])), tag = "quotes", params(("id" = i64, Path)),
     responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 404, body = Problem)))]
-async fn quote_pdf(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Response> {
-    let (name, bytes) = service::pdf(&state.db, org, id).await?;
+async fn quote_pdf(caller: Caller, Id(id): Id) -> AppResult<Response> {
+    let (name, bytes) = service::pdf(&caller.db, caller.org, id).await?;
     Ok(pdf_response(&name, bytes, false))
 }
 
@@ -148,14 +130,9 @@ pub struct SentQuote {
 /// Mark a draft as sent and create the client's share link (a sent quote gets a new link; the old one stops working).
 #[utoipa::path(post, path = "/quotes/{id}/send", security(("bearer" = ["workshop.write"])), tag = "quotes", params(("id" = i64, Path)),
     responses((status = 200, body = SentQuote), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn send_quote(
-    State(state): State<AppState>,
-    actor: Actor,
-    client: ClientContext,
-    Id(id): Id,
-) -> AppResult<Json<SentQuote>> {
-    let (quote, share_link) = service::send(&state.db, &actor, id).await?;
-    let share_url = service::share_url(&client.public_url(&state.config), &share_link);
+async fn send_quote(caller: Caller, client: ClientContext, Id(id): Id) -> AppResult<Json<SentQuote>> {
+    let (quote, share_link) = service::send(&caller.db, &caller.actor, id).await?;
+    let share_url = service::share_url(&client.public_url(&caller.config), &share_link);
     Ok(Json(SentQuote { quote, share_link, share_url }))
 }
 
@@ -169,49 +146,38 @@ pub struct EmailedQuote {
 /// Send the quote to the client by e-mail with its PDF and a share link (queued; a draft becomes sent).
 #[utoipa::path(post, path = "/quotes/{id}/email", security(("bearer" = ["workshop.write"])), tag = "quotes", params(("id" = i64, Path)),
     responses((status = 202, body = EmailedQuote), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn email_quote(
-    State(state): State<AppState>,
-    actor: Actor,
-    client: ClientContext,
-    Id(id): Id,
-) -> AppResult<Response> {
-    let (quote, email_id) = service::email(&state.db, &actor, id, &client.public_url(&state.config)).await?;
+async fn email_quote(caller: Caller, client: ClientContext, Id(id): Id) -> AppResult<Response> {
+    let (quote, email_id) = service::email(&caller.db, &caller.actor, id, &client.public_url(&caller.config)).await?;
     Ok((StatusCode::ACCEPTED, Json(EmailedQuote { quote, email_id })).into_response())
 }
 
 /// Record the client's decision on a sent quote (given by phone or in person).
 #[utoipa::path(post, path = "/quotes/{id}/decision", security(("bearer" = ["workshop.write"])), tag = "quotes", params(("id" = i64, Path)), request_body = DecisionInput,
     responses((status = 200, body = Quote), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn record_decision(
-    State(state): State<AppState>,
-    actor: Actor,
-    Id(id): Id,
-    ApiJson(input): ApiJson<DecisionInput>,
-) -> AppResult<Json<Quote>> {
-    Ok(Json(service::decide(&state.db, &actor, id, &input).await?))
+async fn record_decision(caller: Caller, Id(id): Id, ApiJson(input): ApiJson<DecisionInput>) -> AppResult<Json<Quote>> {
+    Ok(Json(service::decide(&caller.db, &caller.actor, id, &input).await?))
 }
 
 /// Copy any quote into a new draft dated today.
 #[utoipa::path(post, path = "/quotes/{id}/duplicate", security(("bearer" = ["workshop.write"])), tag = "quotes", params(("id" = i64, Path)),
     responses((status = 201, body = Quote, headers(("Location" = String))), (status = 404, body = Problem)))]
-async fn duplicate_quote(State(state): State<AppState>, actor: Actor, Id(id): Id) -> AppResult<Response> {
-    let quote = service::duplicate(&state.db, &actor, id).await?;
+async fn duplicate_quote(caller: Caller, Id(id): Id) -> AppResult<Response> {
+    let quote = service::duplicate(&caller.db, &caller.actor, id).await?;
     Ok(created(&format!("/api/v1/quotes/{}", quote.id), quote))
 }
 
 #[utoipa::path(get, path = "/workshop/settings", security(("bearer" = ["workshop.read"])), tag = "quotes",
     responses((status = 200, body = WorkshopSettings)))]
-async fn get_settings(State(state): State<AppState>, Tenant(org): Tenant) -> AppResult<Json<WorkshopSettings>> {
-    Ok(Json(service::settings(&state.db, org).await?))
+async fn get_settings(caller: Caller) -> AppResult<Json<WorkshopSettings>> {
+    Ok(Json(service::settings(&caller.db, caller.org).await?))
 }
 
 /// Quote numbering format, validity, line-by-line decisions, default terms and legal mentions.
 #[utoipa::path(put, path = "/workshop/settings", security(("bearer" = ["workshop.write"])), tag = "quotes", request_body = WorkshopSettings,
     responses((status = 200, body = WorkshopSettings), (status = 422, body = Problem)))]
 async fn update_settings(
-    State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     ApiJson(input): ApiJson<WorkshopSettings>,
 ) -> AppResult<Json<WorkshopSettings>> {
-    Ok(Json(service::update_settings(&state.db, &actor, &input).await?))
+    Ok(Json(service::update_settings(&caller.db, &caller.actor, &input).await?))
 }

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use rust_decimal::Decimal;
@@ -18,8 +17,7 @@ use super::service::{
     WorkshopSettings, parse_decimal,
 };
 use crate::fleet::vehicles::service as vehicles;
-use crate::identity::Tenant;
-use crate::identity::audit::Actor;
+use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
 use crate::identity::roles::Permission;
 use crate::platform::AppState;
@@ -106,16 +104,16 @@ struct ListPage {
 }
 
 async fn index(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
+    caller: Caller,
     page: PageCtx,
     ApiQuery(query): ApiQuery<ListQuery>,
     listing: Listing,
 ) -> WebResult<ListPage> {
     let status = query.status.as_deref().and_then(QuoteStatus::parse);
-    let found = service::list(&state.db, org, &QuoteFilter { status, ..Default::default() }, listing.request).await?;
+    let found =
+        service::list(&caller.db, caller.org, &QuoteFilter { status, ..Default::default() }, listing.request).await?;
     let next_url = listing.next_url(found.next_cursor.as_deref());
-    let quotes = quote_rows(&state.db, org, found.items).await?;
+    let quotes = quote_rows(&caller.db, caller.org, found.items).await?;
     let statuses = options(
         Some(page.tr.t("quotes.all")),
         status.map_or("", QuoteStatus::as_str),
@@ -244,12 +242,12 @@ async fn show_page(
     })
 }
 
-async fn show(State(state): State<AppState>, Tenant(org): Tenant, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> {
-    Ok(show_page(&state, org, page, id, None).await?)
+async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> {
+    Ok(show_page(&caller.state, caller.org, page, id, None).await?)
 }
 
-async fn pdf(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> WebResult<Response> {
-    let (name, bytes) = service::pdf(&state.db, org, id).await?;
+async fn pdf(caller: Caller, Id(id): Id) -> WebResult<Response> {
+    let (name, bytes) = service::pdf(&caller.db, caller.org, id).await?;
     Ok(super::api::pdf_response(&name, bytes, false))
 }
 
@@ -534,17 +532,12 @@ struct NewQuery {
     client_id: Option<String>,
 }
 
-async fn new_form(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    page: PageCtx,
-    ApiQuery(query): ApiQuery<NewQuery>,
-) -> WebResult<Response> {
+async fn new_form(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery<NewQuery>) -> WebResult<Response> {
     let Some(client_id) = query.client_id.filter(|c| !c.trim().is_empty()) else {
         let message = i18n::current().text("quotes.choose_client").to_owned();
         return Ok(redirect_with_flash("/clients", "success", &message));
     };
-    let settings = service::settings(&state.db, org).await?;
+    let settings = service::settings(&caller.db, caller.org).await?;
     let form = QuoteForm {
         client_id: client_id.clone(),
         terms: settings.quote_terms.clone().unwrap_or_default(),
@@ -552,7 +545,7 @@ async fn new_form(
         ..Default::default()
     };
     let target = FormTarget::new(page.tr.t("quotes.new").to_owned(), "/quotes", format!("/clients/{client_id}"));
-    Ok(FormPage::build(&state, org, page, target, form, FormErrors::default()).await?.into_response())
+    Ok(FormPage::build(&caller.state, caller.org, page, target, form, FormErrors::default()).await?.into_response())
 }
 
 /// A quote refused as a whole (a conflict) is shown above its form.
@@ -564,14 +557,12 @@ fn above_form(err: AppError) -> AppError {
 }
 
 async fn create(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    actor: Actor,
+    caller: Caller,
     page: PageCtx,
     FormBody(pairs): FormBody<Vec<(String, String)>>,
 ) -> WebResult<Response> {
     let form = QuoteForm::from_pairs(&pairs);
-    let write = async |input| service::create(&state.db, &actor, &input).await.map_err(above_form);
+    let write = async |input| service::create(&caller.db, &caller.actor, &input).await.map_err(above_form);
     let done = |quote: Quote| {
         let message = i18n::current().format("quotes.created", &[("number", &quote.number)]);
         redirect_with_flash(&format!("/quotes/{}", quote.id), "success", &message)
@@ -579,18 +570,13 @@ async fn create(
     respond(submit(form.parse(), write).await?, done, async |errors| {
         let cancel_url = format!("/clients/{}", form.client_id.trim());
         let target = FormTarget::new(page.tr.t("quotes.new").to_owned(), "/quotes", cancel_url);
-        FormPage::build(&state, org, page, target, form, errors).await
+        FormPage::build(&caller.state, caller.org, page, target, form, errors).await
     })
     .await
 }
 
-async fn edit_form(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    page: PageCtx,
-    Id(id): Id,
-) -> WebResult<Response> {
-    let quote = service::get(&state.db, org, id).await?;
+async fn edit_form(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<Response> {
+    let quote = service::get(&caller.db, caller.org, id).await?;
     if !quote.status.can_edit() {
         let message = AppError::conflict(
             "quote_not_editable",
@@ -600,29 +586,27 @@ async fn edit_form(
         return Ok(redirect_with_flash(&format!("/quotes/{id}"), "error", &message));
     }
     let target = FormTarget::editing(page.tr.f("quotes.edit", "number", &quote.number), "/quotes", id);
-    Ok(FormPage::build(&state, org, page, target, QuoteForm::from_quote(&quote), FormErrors::default())
+    Ok(FormPage::build(&caller.state, caller.org, page, target, QuoteForm::from_quote(&quote), FormErrors::default())
         .await?
         .into_response())
 }
 
 async fn update(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    actor: Actor,
+    caller: Caller,
     page: PageCtx,
     Id(id): Id,
     FormBody(pairs): FormBody<Vec<(String, String)>>,
 ) -> WebResult<Response> {
     let form = QuoteForm::from_pairs(&pairs);
-    let write = async |input| service::replace(&state.db, &actor, id, &input).await.map_err(above_form);
+    let write = async |input| service::replace(&caller.db, &caller.actor, id, &input).await.map_err(above_form);
     let done = |quote: Quote| {
         let message = i18n::current().format("quotes.updated", &[("number", &quote.number)]);
         redirect_with_flash(&format!("/quotes/{id}"), "success", &message)
     };
     respond(submit(form.parse(), write).await?, done, async |errors| {
-        let current = service::get(&state.db, org, id).await?;
+        let current = service::get(&caller.db, caller.org, id).await?;
         let target = FormTarget::editing(page.tr.f("quotes.edit", "number", &current.number), "/quotes", id);
-        FormPage::build(&state, org, page, target, form, errors).await
+        FormPage::build(&caller.state, caller.org, page, target, form, errors).await
     })
     .await
 }
@@ -632,26 +616,19 @@ fn conflict_flash(id: i64, err: AppError) -> WebResult<Response> {
     refusal_to_flash(&format!("/quotes/{id}"), err)
 }
 
-async fn send(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    actor: Actor,
-    page: PageCtx,
-    client: ClientContext,
-    Id(id): Id,
-) -> WebResult<Response> {
-    match service::send(&state.db, &actor, id).await {
+async fn send(caller: Caller, page: PageCtx, client: ClientContext, Id(id): Id) -> WebResult<Response> {
+    match service::send(&caller.db, &caller.actor, id).await {
         Ok((_, link)) => {
-            let url = service::share_url(&client.public_url(&state.config), &link);
+            let url = service::share_url(&client.public_url(&caller.config), &link);
             // The link is shown once, on this page: only its hash is kept.
-            Ok(show_page(&state, org, page, id, Some(url)).await?.into_response())
+            Ok(show_page(&caller.state, caller.org, page, id, Some(url)).await?.into_response())
         }
         Err(err) => conflict_flash(id, err),
     }
 }
 
-async fn email(State(state): State<AppState>, actor: Actor, client: ClientContext, Id(id): Id) -> WebResult<Response> {
-    match service::email(&state.db, &actor, id, &client.public_url(&state.config)).await {
+async fn email(caller: Caller, client: ClientContext, Id(id): Id) -> WebResult<Response> {
+    match service::email(&caller.db, &caller.actor, id, &client.public_url(&caller.config)).await {
         Ok((quote, _)) => {
             let message = i18n::current().format("quotes.emailed", &[("number", &quote.number)]);
             Ok(redirect_with_flash(&format!("/quotes/{id}"), "success", &message))
@@ -666,18 +643,13 @@ struct DecisionForm {
     decision: String,
 }
 
-async fn decide(
-    State(state): State<AppState>,
-    actor: Actor,
-    Id(id): Id,
-    FormBody(form): FormBody<DecisionForm>,
-) -> WebResult<Response> {
+async fn decide(caller: Caller, Id(id): Id, FormBody(form): FormBody<DecisionForm>) -> WebResult<Response> {
     let decision = match form.decision.as_str() {
         "accept" => Decision::Accept,
         "decline" => Decision::Decline,
         _ => return Err(AppError::BadRequest("decision must be accept or decline".to_owned()).into()),
     };
-    match service::decide(&state.db, &actor, id, &DecisionInput { decision, accepted_line_ids: None }).await {
+    match service::decide(&caller.db, &caller.actor, id, &DecisionInput { decision, accepted_line_ids: None }).await {
         Ok(quote) => {
             let key = if decision == Decision::Accept { "quotes.accepted" } else { "quotes.rejected" };
             let message = i18n::current().format(key, &[("number", &quote.number)]);
@@ -687,8 +659,8 @@ async fn decide(
     }
 }
 
-async fn duplicate(State(state): State<AppState>, actor: Actor, Id(id): Id) -> WebResult<Response> {
-    let copy = service::duplicate(&state.db, &actor, id).await?;
+async fn duplicate(caller: Caller, Id(id): Id) -> WebResult<Response> {
+    let copy = service::duplicate(&caller.db, &caller.actor, id).await?;
     let message = i18n::current().format("quotes.duplicated", &[("number", &copy.number)]);
     Ok(redirect_with_flash(&format!("/quotes/{}/edit", copy.id), "success", &message))
 }
@@ -711,8 +683,8 @@ struct SettingsForm {
     legal_mentions: String,
 }
 
-async fn settings_form(State(state): State<AppState>, Tenant(org): Tenant, page: PageCtx) -> WebResult<SettingsPage> {
-    let s = service::settings(&state.db, org).await?;
+async fn settings_form(caller: Caller, page: PageCtx) -> WebResult<SettingsPage> {
+    let s = service::settings(&caller.db, caller.org).await?;
     let form = SettingsForm {
         quote_number_format: s.quote_number_format,
         quote_validity_days: s.quote_validity_days.to_string(),
@@ -723,12 +695,7 @@ async fn settings_form(State(state): State<AppState>, Tenant(org): Tenant, page:
     Ok(SettingsPage { page, form, errors: FormErrors::default() })
 }
 
-async fn save_settings(
-    actor: Actor,
-    State(state): State<AppState>,
-    page: PageCtx,
-    FormBody(form): FormBody<SettingsForm>,
-) -> WebResult<Response> {
+async fn save_settings(caller: Caller, page: PageCtx, FormBody(form): FormBody<SettingsForm>) -> WebResult<Response> {
     let input = WorkshopSettings {
         quote_number_format: form.quote_number_format.clone(),
         quote_validity_days: form.quote_validity_days.trim().parse().unwrap_or(0),
@@ -736,7 +703,7 @@ async fn save_settings(
         quote_terms: Some(form.quote_terms.clone()),
         legal_mentions: Some(form.legal_mentions.clone()),
     };
-    match service::update_settings(&state.db, &actor, &input).await {
+    match service::update_settings(&caller.db, &caller.actor, &input).await {
         Ok(_) => {
             Ok(redirect_with_flash("/workshop/settings", "success", i18n::current().text("workshop.settings_saved")))
         }
