@@ -88,15 +88,12 @@ pub async fn insert(
         to_address: Set(email.to.to_owned()),
         subject: Set(email.subject.to_owned()),
         body_text: Set(email.body.to_owned()),
-        body_html: Set(None),
         attachment_name: Set(name),
         attachment_type: Set(content_type),
         attachment: Set(bytes),
         status: Set("pending".to_owned()),
         attempts: Set(0),
-        last_error: Set(None),
         created_at: Set(Utc::now()),
-        sent_at: Set(None),
         ..Default::default()
     }
     .insert(db)

@@ -1,11 +1,9 @@
 //! The tables notifications own: notifications, users' preferences, contacts' consents.
 
-pub mod notification {
-    use sea_orm::entity::prelude::*;
+use crate::platform::db::table;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "notifications")]
-    pub struct Model {
+table! {
+    pub mod notification = "notifications" {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub organization_id: i64,
@@ -19,19 +17,10 @@ pub mod notification {
         pub created_at: DateTimeUtc,
         pub read_at: Option<DateTimeUtc>,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod preference {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "notification_preferences")]
-    pub struct Model {
+table! {
+    pub mod preference = "notification_preferences" {
         #[sea_orm(primary_key, auto_increment = false)]
         pub user_id: i64,
         #[sea_orm(primary_key, auto_increment = false)]
@@ -41,19 +30,10 @@ pub mod preference {
         pub enabled: bool,
         pub updated_at: DateTimeUtc,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod consent {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "contact_consents")]
-    pub struct Model {
+table! {
+    pub mod consent = "contact_consents" {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub organization_id: i64,
@@ -64,9 +44,4 @@ pub mod consent {
         pub recorded_by: Option<i64>,
         pub recorded_at: DateTimeUtc,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }

@@ -1,17 +1,15 @@
 //! The e-mail channel's deliveries: one row per e-mail, queued with the
 //! notification that causes it, then sent by the `notify.email` job.
 
+use crate::platform::db::table;
+
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::platform::error::AppResult;
 use crate::platform::tenant::OrgId;
 
-pub mod entity {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "email_outbox")]
-    pub struct Model {
+table! {
+    pub mod entity = "email_outbox" {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub organization_id: i64,
@@ -30,11 +28,6 @@ pub mod entity {
         pub created_at: DateTimeUtc,
         pub sent_at: Option<DateTimeUtc>,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
 /// One queued e-mail with its attachment (the delivery worker's view).

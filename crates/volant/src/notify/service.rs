@@ -63,7 +63,6 @@ pub async fn send(db: &impl ConnectionTrait, org: OrgId, notice: Notice) -> AppR
         link: Set(notice.link.clone()),
         in_app: Set(in_app),
         created_at: Set(Utc::now()),
-        read_at: Set(None),
         ..Default::default()
     }
     .insert(db)

@@ -1,6 +1,8 @@
 //! The SMS channel: deliveries recorded in `sms_outbox`, sent by the
 //! `notify.sms` job through a provider (an HTTP API, or the log by default).
 
+use crate::platform::db::table;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -12,12 +14,8 @@ use crate::platform::config::{NotifyConfig, fill_sms_template};
 use crate::platform::jobs::{ClaimedJob, JobError, JobResult};
 use crate::platform::tenant::OrgId;
 
-pub mod entity {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "sms_outbox")]
-    pub struct Model {
+table! {
+    pub mod entity = "sms_outbox" {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub organization_id: i64,
@@ -31,11 +29,6 @@ pub mod entity {
         pub created_at: DateTimeUtc,
         pub sent_at: Option<DateTimeUtc>,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
 /// SMS are cut to four concatenated messages' worth of text.
@@ -57,9 +50,7 @@ pub async fn insert(
         body: Set(body),
         status: Set("pending".to_owned()),
         attempts: Set(0),
-        last_error: Set(None),
         created_at: Set(Utc::now()),
-        sent_at: Set(None),
         ..Default::default()
     }
     .insert(db)
@@ -67,27 +58,20 @@ pub async fn insert(
     Ok(saved.id)
 }
 
+/// A provider's answer to one SMS, later: sent, or why not.
+pub type Sending<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+
 /// Something that delivers SMS. `key` is the same for every attempt at one
 /// SMS, so a provider that honours idempotency keys never sends it twice.
 pub trait SmsProvider: Send + Sync {
-    fn send<'a>(
-        &'a self,
-        to: &'a str,
-        text: &'a str,
-        key: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+    fn send<'a>(&'a self, to: &'a str, text: &'a str, key: &'a str) -> Sending<'a>;
 }
 
 /// Writes SMS to the log (the default: nothing to configure).
 pub struct LogProvider;
 
 impl SmsProvider for LogProvider {
-    fn send<'a>(
-        &'a self,
-        to: &'a str,
-        text: &'a str,
-        key: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+    fn send<'a>(&'a self, to: &'a str, text: &'a str, key: &'a str) -> Sending<'a> {
         Box::pin(async move {
             tracing::info!(%to, %key, %text, "SMS (no provider configured: written to the log)");
             Ok(())
@@ -117,12 +101,7 @@ impl HttpProvider {
 }
 
 impl SmsProvider for HttpProvider {
-    fn send<'a>(
-        &'a self,
-        to: &'a str,
-        text: &'a str,
-        key: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+    fn send<'a>(&'a self, to: &'a str, text: &'a str, key: &'a str) -> Sending<'a> {
         Box::pin(async move {
             let body = fill_sms_template(&self.template, to, text, key);
             let mut request = self

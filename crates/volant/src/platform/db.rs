@@ -180,3 +180,44 @@ pub fn pool_usage(db: &DatabaseConnection) -> (u32, usize) {
         }
     }
 }
+
+/// Declares a table's entity: its `Model` (the columns, with SeaORM's
+/// attributes), the `Entity`, `Column` and `ActiveModel` SeaORM derives from it,
+/// and no relations (services write their joins; foreign keys live in the
+/// migrations). Either a module of its own, or the items of the current one:
+///
+/// ```ignore
+/// table! {
+///     /// A client of the garage.
+///     pub mod client = "clients" {
+///         #[sea_orm(primary_key)]
+///         pub id: i64,
+///         pub name: String,
+///     }
+/// }
+/// table! { "user_roles" { #[sea_orm(primary_key, auto_increment = false)] pub user_id: i64 } }
+/// ```
+macro_rules! table {
+    ($(#[$meta:meta])* $vis:vis mod $module:ident = $table:literal { $($columns:tt)* }) => {
+        $(#[$meta])*
+        $vis mod $module {
+            $crate::platform::db::table! { $table { $($columns)* } }
+        }
+    };
+    ($table:literal { $($columns:tt)* }) => {
+        use sea_orm::entity::prelude::*;
+
+        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+        #[sea_orm(table_name = $table)]
+        pub struct Model {
+            $($columns)*
+        }
+
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+
+        impl ActiveModelBehavior for ActiveModel {}
+    };
+}
+
+pub(crate) use table;

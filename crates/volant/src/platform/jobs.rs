@@ -12,6 +12,8 @@
 //! (`schedule:<kind>:<period start>`): every instance offers them, the unique
 //! index keeps one, so each runs once per period across all instances.
 
+use crate::platform::db::table;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -31,12 +33,8 @@ use crate::platform::db::{Writer, statement};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::tenant::OrgId;
 
-pub mod entity {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "jobs")]
-    pub struct Model {
+table! {
+    pub mod entity = "jobs" {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub organization_id: Option<i64>,
@@ -55,11 +53,6 @@ pub mod entity {
         pub updated_at: DateTimeUtc,
         pub finished_at: Option<DateTimeUtc>,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
 /// Attempts before a job is dead, unless the job says otherwise.

@@ -46,19 +46,10 @@ pub async fn claim_once(db: &impl ConnectionTrait, name: &str) -> AppResult<bool
     Ok(inserted == 1)
 }
 
-mod entity {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "instance_secrets")]
-    pub struct Model {
+crate::platform::db::table! {
+    mod entity = "instance_secrets" {
         #[sea_orm(primary_key, auto_increment = false)]
         pub name: String,
         pub value: String,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }

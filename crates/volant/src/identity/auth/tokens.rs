@@ -1,6 +1,8 @@
 //! Personal API tokens: `vlt_` + 64 hex characters, shown once at creation;
 //! the database keeps only their SHA-256, so a leaked database leaks no token.
 
+use crate::platform::db::table;
+
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
@@ -88,8 +90,6 @@ pub async fn create<C: Writer>(db: &C, actor: &Actor, session_id: &str, new: &Ne
             prefix: Set(token.chars().take(12).collect()),
             created_at: Set(now),
             expires_at: Set(new.expires_in_days.map(|d| now + Duration::days(d))),
-            revoked_at: Set(None),
-            last_used_at: Set(None),
             ..Default::default()
         }
         .insert(txn)
@@ -214,12 +214,8 @@ pub async fn authenticate(db: &impl ConnectionTrait, token: &str) -> AppResult<O
     Ok(Some((user, id)))
 }
 
-pub mod entity {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "api_tokens")]
-    pub struct Model {
+table! {
+    pub mod entity = "api_tokens" {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub user_id: i64,
@@ -231,9 +227,4 @@ pub mod entity {
         pub revoked_at: Option<DateTimeUtc>,
         pub last_used_at: Option<DateTimeUtc>,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }

@@ -1,25 +1,20 @@
-use sea_orm::entity::prelude::*;
+use crate::platform::db::table;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-#[sea_orm(table_name = "organizations")]
-pub struct Model {
-    #[sea_orm(primary_key)]
-    pub id: i64,
-    pub name: String,
-    /// ISO 4217 code, e.g. `EUR`, `XOF`.
-    pub currency: crate::platform::money::Currency,
-    /// `fr` or `en`.
-    pub locale: crate::platform::i18n::Locale,
-    /// IANA zone, e.g. `Europe/Paris`, `Africa/Dakar`.
-    pub time_zone: String,
-    pub address: Option<String>,
-    /// JSON array of percentages as strings.
-    pub vat_rates: Option<String>,
-    pub created_at: DateTimeUtc,
-    pub updated_at: DateTimeUtc,
+table! {
+    "organizations" {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub name: String,
+        /// ISO 4217 code, e.g. `EUR`, `XOF`.
+        pub currency: crate::platform::money::Currency,
+        /// `fr` or `en`.
+        pub locale: crate::platform::i18n::Locale,
+        /// IANA zone, e.g. `Europe/Paris`, `Africa/Dakar`.
+        pub time_zone: String,
+        pub address: Option<String>,
+        /// JSON array of percentages as strings.
+        pub vat_rates: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
 }
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
-
-impl ActiveModelBehavior for ActiveModel {}

@@ -200,7 +200,6 @@ pub async fn create(db: &impl ConnectionTrait, new: NewOrganization) -> AppResul
         currency: Set(currency.unwrap_or(Currency::EUR)),
         locale: Set(locale.unwrap_or_default()),
         time_zone: Set(time_zone),
-        address: Set(None),
         vat_rates: Set(Some(DEFAULT_VAT_RATES.to_owned())),
         created_at: Set(now),
         updated_at: Set(now),

@@ -1,27 +1,22 @@
-use sea_orm::entity::prelude::*;
+use crate::platform::db::table;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-#[sea_orm(table_name = "users")]
-pub struct Model {
-    #[sea_orm(primary_key)]
-    pub id: i64,
-    pub organization_id: i64,
-    /// As entered, for display.
-    pub email: String,
-    /// Lower-case: the sign-in key, unique.
-    pub email_normalized: String,
-    pub display_name: String,
-    /// Argon2id PHC string; never logged, never serialized.
-    pub password_hash: String,
-    pub active: bool,
-    /// A platform operator: sees the instance's status and the platform-wide jobs.
-    pub is_operator: bool,
-    pub last_login_at: Option<DateTimeUtc>,
-    pub created_at: DateTimeUtc,
-    pub updated_at: DateTimeUtc,
+table! {
+    "users" {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub organization_id: i64,
+        /// As entered, for display.
+        pub email: String,
+        /// Lower-case: the sign-in key, unique.
+        pub email_normalized: String,
+        pub display_name: String,
+        /// Argon2id PHC string; never logged, never serialized.
+        pub password_hash: String,
+        pub active: bool,
+        /// A platform operator: sees the instance's status and the platform-wide jobs.
+        pub is_operator: bool,
+        pub last_login_at: Option<DateTimeUtc>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
 }
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
-
-impl ActiveModelBehavior for ActiveModel {}

@@ -187,7 +187,6 @@ async fn insert<C: Writer>(db: &C, org: OrgId, checked: CheckedNewUser) -> AppRe
             password_hash: Set(password_hash),
             active: Set(true),
             is_operator: Set(false),
-            last_login_at: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()

@@ -1,11 +1,9 @@
 //! The tables the clients part owns.
 
-pub mod client {
-    use sea_orm::entity::prelude::*;
+use crate::platform::db::table;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "clients")]
-    pub struct Model {
+table! {
+    pub mod client = "clients" {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub organization_id: i64,
@@ -23,19 +21,10 @@ pub mod client {
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod search_term {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "client_search_terms")]
-    pub struct Model {
+table! {
+    pub mod search_term = "client_search_terms" {
         #[sea_orm(primary_key, auto_increment = false)]
         pub organization_id: i64,
         #[sea_orm(primary_key, auto_increment = false)]
@@ -43,19 +32,10 @@ pub mod search_term {
         #[sea_orm(primary_key, auto_increment = false)]
         pub client_id: i64,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod ownership {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "vehicle_ownerships")]
-    pub struct Model {
+table! {
+    pub mod ownership = "vehicle_ownerships" {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub organization_id: i64,
@@ -65,9 +45,4 @@ pub mod ownership {
         /// `None` while the client still owns the vehicle.
         pub ended_at: Option<DateTimeUtc>,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }

@@ -493,7 +493,6 @@ pub async fn assign_vehicle<C: Writer>(db: &C, actor: &Actor, client_id: i64, ve
             vehicle_id: Set(vehicle.id),
             client_id: Set(client_id),
             started_at: Set(now),
-            ended_at: Set(None),
             ..Default::default()
         }
         .insert(txn)

@@ -1,11 +1,9 @@
 //! The tables the service history owns.
 
-pub mod intervention {
-    use sea_orm::entity::prelude::*;
+use crate::platform::db::table;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "interventions")]
-    pub struct Model {
+table! {
+    pub mod intervention = "interventions" {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub organization_id: i64,
@@ -24,19 +22,10 @@ pub mod intervention {
         /// Work under way: the vehicle is in the workshop.
         pub in_progress: bool,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod line {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "intervention_lines")]
-    pub struct Model {
+table! {
+    pub mod line = "intervention_lines" {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub intervention_id: i64,
@@ -50,37 +39,19 @@ pub mod line {
         pub discount_bp: i32,
         pub total_excl_minor: i64,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod service_done {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "intervention_services")]
-    pub struct Model {
+table! {
+    pub mod service_done = "intervention_services" {
         #[sea_orm(primary_key, auto_increment = false)]
         pub intervention_id: i64,
         #[sea_orm(primary_key, auto_increment = false)]
         pub kind: String,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod reading {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "mileage_readings")]
-    pub struct Model {
+table! {
+    pub mod reading = "mileage_readings" {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub organization_id: i64,
@@ -92,19 +63,10 @@ pub mod reading {
         pub intervention_id: Option<i64>,
         pub created_at: DateTimeUtc,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod service_info {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "vehicle_service_info")]
-    pub struct Model {
+table! {
+    pub mod service_info = "vehicle_service_info" {
         #[sea_orm(primary_key, auto_increment = false)]
         pub vehicle_id: i64,
         pub organization_id: i64,
@@ -112,9 +74,4 @@ pub mod service_info {
         pub insurance_expiry: Option<Date>,
         pub updated_at: DateTimeUtc,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }

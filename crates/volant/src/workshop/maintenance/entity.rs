@@ -1,11 +1,9 @@
 //! The tables maintenance owns.
 
-pub mod rule {
-    use sea_orm::entity::prelude::*;
+use crate::platform::db::table;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "maintenance_rules")]
-    pub struct Model {
+table! {
+    pub mod rule = "maintenance_rules" {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub organization_id: i64,
@@ -21,19 +19,10 @@ pub mod rule {
         pub active: bool,
         pub updated_at: DateTimeUtc,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod alert {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "maintenance_alerts")]
-    pub struct Model {
+table! {
+    pub mod alert = "maintenance_alerts" {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub organization_id: i64,
@@ -49,9 +38,4 @@ pub mod alert {
         pub updated_at: DateTimeUtc,
         pub resolved_at: Option<DateTimeUtc>,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }

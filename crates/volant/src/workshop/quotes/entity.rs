@@ -1,11 +1,9 @@
 //! The tables the quotes part owns.
 
-pub mod quote {
-    use sea_orm::entity::prelude::*;
+use crate::platform::db::table;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "quotes")]
-    pub struct Model {
+table! {
+    pub mod quote = "quotes" {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub organization_id: i64,
@@ -35,19 +33,10 @@ pub mod quote {
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod line {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "quote_lines")]
-    pub struct Model {
+table! {
+    pub mod line = "quote_lines" {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub quote_id: i64,
@@ -63,19 +52,10 @@ pub mod line {
         /// The client's decision on this line, once the quote is decided.
         pub accepted: Option<bool>,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod settings {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "workshop_settings")]
-    pub struct Model {
+table! {
+    pub mod settings = "workshop_settings" {
         #[sea_orm(primary_key, auto_increment = false)]
         pub organization_id: i64,
         pub quote_number_format: String,
@@ -85,28 +65,14 @@ pub mod settings {
         pub legal_mentions: Option<String>,
         pub updated_at: DateTimeUtc,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod counter {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "quote_counters")]
-    pub struct Model {
+table! {
+    pub mod counter = "quote_counters" {
         #[sea_orm(primary_key, auto_increment = false)]
         pub organization_id: i64,
         #[sea_orm(primary_key, auto_increment = false)]
         pub year: i32,
         pub last_number: i64,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
