@@ -180,23 +180,8 @@ async fn the_document_declares_the_expected_permissions(app: TestApp) {
 }
 
 async fn tokens_act_for_their_own_organization(app: TestApp) {
-    use volant::identity::organizations::service::{self as organizations, NewOrganization};
-    use volant::identity::users::service::{self as users, NewUser};
-    let other = organizations::create(&app.db, NewOrganization::default()).await.expect("org");
-    let theirs = users::create(
-        &app.db,
-        other,
-        NewUser {
-            email: "chef@autre.fr".into(),
-            display_name: "Chef".into(),
-            password: crate::helpers::TEST_PASSWORD.into(),
-            roles: vec![Role::Admin],
-        },
-    )
-    .await
-    .expect("user");
-    let their_token =
-        volant::identity::auth::issue(&app.db, &app.signing_key, &theirs, "api").await.expect("token").token;
+    let them = app.other_org().await;
+    let their_token = them.token().await;
     let ours = app.garage("Chez nous").await;
     let response = app
         .anonymous()

@@ -172,8 +172,7 @@ backend_tests!(each_organization_sees_only_its_own_audit_trail);
 
 async fn each_organization_sees_only_its_own_audit_trail(app: TestApp) {
     use volant::identity::audit::Actor;
-    use volant::identity::organizations::service::{self as organizations, NewOrganization};
-    let other = organizations::create(&app.db, NewOrganization::default()).await.expect("org");
+    let other = app.other_org().await.org().await;
     let theirs = volant::fleet::garages::service::create(
         &app.db,
         &Actor::system(other),

@@ -86,7 +86,7 @@ async fn another_organizations_rows_are_404_on_every_route(app: TestApp) {
 
 async fn a_vehicle_cannot_point_at_another_organizations_garage(app: TestApp) {
     let admin = app.as_admin();
-    let other = organizations::create(&app.db, NewOrganization::default()).await.expect("org");
+    let other = app.other_org().await.org().await;
     let their_garage =
         garages::create(&app.db, &Actor::system(other), &garage_input("Leur garage")).await.expect("garage").id;
     let response = admin.post("/api/v1/vehicles", &vehicle_json(their_garage, "CR-055-OR")).await;
@@ -101,7 +101,7 @@ async fn a_vehicle_cannot_point_at_another_organizations_garage(app: TestApp) {
 }
 
 async fn the_same_plate_may_live_in_two_organizations(app: TestApp) {
-    let other = organizations::create(&app.db, NewOrganization::default()).await.expect("org");
+    let other = app.other_org().await.org().await;
     let their_garage =
         garages::create(&app.db, &Actor::system(other), &garage_input("Leur garage")).await.expect("garage").id;
     vehicles::create(&app.db, &Actor::system(other), &vehicle_input(their_garage, "AB-123-CD")).await.expect("theirs");

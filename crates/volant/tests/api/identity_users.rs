@@ -131,28 +131,15 @@ async fn administrators_cannot_lock_themselves_out(app: TestApp) {
 
 async fn another_organizations_users_are_404(app: TestApp) {
     let admin = app.as_admin();
-    use volant::identity::organizations::service::{self as organizations, NewOrganization};
-    use volant::identity::users::service::{self as users, NewUser};
-    let other = organizations::create(&app.db, NewOrganization::default()).await.expect("org");
-    let theirs = users::create(
-        &app.db,
-        other,
-        NewUser {
-            email: "x@autre.fr".into(),
-            display_name: "X".into(),
-            password: TEST_PASSWORD.into(),
-            roles: vec![Role::Admin],
-        },
-    )
-    .await
-    .expect("user");
+    let them = app.other_org().await;
+    let theirs = them.user().await;
     admin.get(&format!("/api/v1/users/{}", theirs.id)).await.problem(StatusCode::NOT_FOUND, "not_found");
     admin
         .patch(&format!("/api/v1/users/{}", theirs.id), &json!({ "active": false }))
         .await
         .problem(StatusCode::NOT_FOUND, "not_found");
     let list = admin.get("/api/v1/users").await.json();
-    assert!(!list.to_string().contains("x@autre.fr"));
+    assert!(!list.to_string().contains(&theirs.email));
 }
 
 backend_tests!(administrators_manage_users_from_the_pages, only_administrators_reach_user_administration);

@@ -221,9 +221,8 @@ async fn retry_with(app: &TestApp, token: &str, id: i64) -> crate::helpers::Test
 backend_tests!(platform_jobs_and_the_instance_status_belong_to_operators);
 
 async fn platform_jobs_and_the_instance_status_belong_to_operators(app: TestApp) {
-    use volant::identity::organizations::service::{self as organizations, NewOrganization};
     use volant::identity::roles::Role;
-    use volant::identity::users::service::{self as users, NewUser};
+
     let platform =
         jobs::enqueue(&app.db, NewJob::new("test.platform_wide", json!({})).max_attempts(1)).await.unwrap().unwrap();
     let ours = jobs::enqueue(&app.db, NewJob::new("test.our_own", json!({})).for_org(app.org).max_attempts(1))
@@ -234,15 +233,8 @@ async fn platform_jobs_and_the_instance_status_belong_to_operators(app: TestApp)
     assert_eq!(job(&app, platform).await.status, "dead");
 
     // The administrators of an organization, ours or another, are not operators.
-    let other = organizations::create(&app.db, NewOrganization::default()).await.expect("org");
-    let new = |email: &str| NewUser {
-        email: email.into(),
-        display_name: "Direction".into(),
-        password: crate::helpers::TEST_PASSWORD.into(),
-        roles: vec![Role::Admin],
-    };
-    let theirs = users::create(&app.db, other, new("direction@autre-garage.fr")).await.expect("user");
-    let colleague = users::create(&app.db, app.org, new("adjoint@volant.test")).await.expect("user");
+    let theirs = app.other_org().await.user().await.clone();
+    let colleague = app.user("adjoint@volant.test", &[Role::Admin]).await;
     for (who, admin, own_job) in
         [("another organization's admin", theirs, None), ("our second admin", colleague, Some(ours))]
     {
@@ -282,18 +274,11 @@ backend_tests!(an_upgraded_instance_makes_its_first_administrator_the_operator);
 
 async fn an_upgraded_instance_makes_its_first_administrator_the_operator(app: TestApp) {
     use migration::MigratorTrait;
-    use volant::identity::organizations::service::{self as organizations, NewOrganization};
+
     use volant::identity::roles::Role;
     use volant::identity::users::service as users;
     // Older than ours, but not ours: another organization's administrator, our manager.
-    let other = organizations::create(&app.db, NewOrganization::default()).await.expect("org");
-    let new = |email: &str, role| users::NewUser {
-        email: email.into(),
-        display_name: "Direction".into(),
-        password: crate::helpers::TEST_PASSWORD.into(),
-        roles: vec![role],
-    };
-    let theirs = users::create(&app.db, other, new("direction@autre.fr", Role::Admin)).await.expect("user");
+    let theirs = app.other_org().await.user().await.clone();
     let manager = app.user("gerant@volant.test", &[Role::Manager]).await;
     let first = app.user("premier@volant.test", &[Role::Admin]).await;
     let second = app.user("second@volant.test", &[Role::Admin]).await;

@@ -328,7 +328,6 @@ async fn the_bell_hears_of_a_new_notification_without_reloading(app: TestApp) {
 backend_tests!(another_organization_sees_none_of_it_and_hostile_input_is_refused);
 
 async fn another_organization_sees_none_of_it_and_hostile_input_is_refused(app: TestApp) {
-    use crate::school_tenants::other_organization;
     use crate::workshop_hostile::NASTY;
     use volant::platform::jobs::{self, NewJob, Registry};
     let ours = client(&app, json!({ "name": "Nous", "email": "nous@exemple.fr" })).await;
@@ -359,7 +358,7 @@ async fn another_organization_sees_none_of_it_and_hostile_input_is_refused(app: 
         .notification_id;
     txn.commit().await.unwrap();
 
-    let token = other_organization(&app).await;
+    let token = app.other_org().await.token().await.to_owned();
     for path in [
         "/api/v1/admin/notifications",
         "/api/v1/contact-consents",

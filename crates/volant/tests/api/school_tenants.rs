@@ -4,32 +4,12 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use volant::identity::roles::Role;
 
 use crate::backend_tests;
 use crate::fixtures::school::{at, candidate, instructor, training_car};
 use crate::helpers::{TestApp, json_request};
 
 const SCHOOL_TAGS: [&str; 5] = ["school", "school planning", "school exams", "school messages", "school reports"];
-
-pub async fn other_organization(app: &TestApp) -> String {
-    use volant::identity::organizations::service::{self as organizations, NewOrganization};
-    use volant::identity::users::service::{self as users, NewUser};
-    let other = organizations::create(&app.db, NewOrganization::default()).await.expect("org");
-    let admin = users::create(
-        &app.db,
-        other,
-        NewUser {
-            email: "direction@autre-ecole.fr".into(),
-            display_name: "Direction".into(),
-            password: crate::helpers::TEST_PASSWORD.into(),
-            roles: vec![Role::Admin],
-        },
-    )
-    .await
-    .expect("user");
-    volant::identity::auth::issue(&app.db, &app.signing_key, &admin, "api").await.expect("token").token
-}
 
 backend_tests!(another_schools_records_are_404_everywhere);
 
@@ -106,7 +86,7 @@ async fn another_schools_records_are_404_everywhere(app: TestApp) {
         .json()["id"]
         .as_i64()
         .expect("report");
-    let token = other_organization(&app).await;
+    let token = app.other_org().await.token().await.to_owned();
     let as_them = |method: Method, path: &str, body: Option<&Value>| {
         let mut request = match body {
             Some(body) => json_request(method, path, body),

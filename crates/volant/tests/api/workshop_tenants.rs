@@ -5,31 +5,10 @@
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use volant::identity::roles::Role;
 
 use crate::backend_tests;
 use crate::fixtures::workshop::client;
 use crate::helpers::{TestApp, json_request};
-
-/// A second organization with its own administrator; returns its bearer token.
-async fn other_organization(app: &TestApp) -> String {
-    use volant::identity::organizations::service::{self as organizations, NewOrganization};
-    use volant::identity::users::service::{self as users, NewUser};
-    let other = organizations::create(&app.db, NewOrganization::default()).await.expect("org");
-    let admin = users::create(
-        &app.db,
-        other,
-        NewUser {
-            email: "chef@concurrent.fr".into(),
-            display_name: "Chef".into(),
-            password: crate::helpers::TEST_PASSWORD.into(),
-            roles: vec![Role::Admin],
-        },
-    )
-    .await
-    .expect("user");
-    volant::identity::auth::issue(&app.db, &app.signing_key, &admin, "api").await.expect("token").token
-}
 
 const WORKSHOP_TAGS: [&str; 6] = ["clients", "quotes", "service history", "maintenance", "dashboard", "exports"];
 
@@ -89,7 +68,7 @@ async fn another_organizations_workshop_records_are_404_everywhere(app: TestApp)
         .expect("intervention");
     let alert = admin.get("/api/v1/alerts").await.json()[0]["id"].as_i64().expect("an alert");
 
-    let token = other_organization(&app).await;
+    let token = app.other_org().await.token().await.to_owned();
     let as_them = |method: Method, path: &str, body: Option<&Value>| {
         let mut request = match body {
             Some(body) => json_request(method, path, body),

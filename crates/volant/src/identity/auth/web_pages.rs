@@ -302,13 +302,11 @@ async fn require_page_access(
     }
     parts.extensions.insert(crate::identity::navigation::signed_in(&current.user, &menu));
     // Pages speak the organization's language and show its local time.
-    let org = match crate::identity::organizations::service::get(&state.db, current.user.org).await {
-        Ok(org) => OrgContext {
-            locale: org.locale,
-            zone: org.time_zone.parse::<chrono_tz::Tz>().unwrap_or(chrono_tz::UTC),
-            currency: org.currency,
-            vat_rates: org.vat_rates,
-        },
+    let found = crate::identity::organizations::service::get(&state.db, current.user.org).await;
+    let org = match found.and_then(|org| {
+        Ok(OrgContext { zone: org.zone()?, locale: org.locale, currency: org.currency, vat_rates: org.vat_rates })
+    }) {
+        Ok(org) => org,
         Err(err) => return WebError(err).into_response(),
     };
     let (locale, zone) = (org.locale, org.zone);

@@ -67,6 +67,21 @@ pub async fn get(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Organizatio
     Organizations::find_by_id(org.get()).one(db).await?.map(Organization::from).ok_or(AppError::NotFound)
 }
 
+/// An organization's time zone, where its local days and hours are.
+pub async fn zone(db: &impl ConnectionTrait, org: OrgId) -> AppResult<chrono_tz::Tz> {
+    get(db, org).await?.zone()
+}
+
+impl Organization {
+    /// Its time zone. Every write checks it, so one that does not parse is a
+    /// damaged row: an internal error, never silently another zone.
+    pub fn zone(&self) -> AppResult<chrono_tz::Tz> {
+        self.time_zone.parse().map_err(|_| {
+            AppError::Internal(format!("organization {}: unknown time zone {:?}", self.id, self.time_zone))
+        })
+    }
+}
+
 fn check_vat_rate(rate: &str) -> bool {
     let rate = rate.trim();
     let (int, frac) = rate.split_once('.').unwrap_or((rate, ""));
@@ -225,6 +240,23 @@ pub async fn ensure_default(db: &impl ConnectionTrait) -> AppResult<OrgId> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stored_zone_that_does_not_parse_is_an_internal_error() {
+        let mut org = Organization {
+            id: 7,
+            name: "Garage".into(),
+            address: None,
+            currency: Currency::parse("EUR").expect("EUR"),
+            currency_decimals: 2,
+            vat_rates: vec![],
+            locale: Locale::Fr,
+            time_zone: "Africa/Dakar".into(),
+        };
+        assert_eq!(org.zone().expect("zone"), chrono_tz::Africa::Dakar);
+        org.time_zone = "Mars/Olympus".into();
+        assert!(matches!(org.zone(), Err(AppError::Internal(m)) if m.contains("Mars/Olympus")));
+    }
 
     #[test]
     fn vat_rates_and_time_zones() {

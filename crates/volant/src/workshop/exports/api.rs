@@ -1,7 +1,6 @@
 //! Export routes: `/api/v1/exports/{dataset}.{csv|xlsx}` (documented, bearer token)
 //! and the same under `/exports/…` for the pages' download links.
 
-use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
@@ -10,7 +9,7 @@ use utoipa_axum::routes;
 
 use super::service::{self, Dataset, Format};
 use crate::fleet::vehicles::service::VehicleFilter;
-use crate::identity::Tenant;
+use crate::identity::Caller;
 use crate::platform::AppState;
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::extract::ApiQuery;
@@ -27,13 +26,8 @@ pub struct SearchQuery {
     pub garage_id: Option<String>,
 }
 
-async fn run(
-    state: &AppState,
-    org: crate::platform::tenant::OrgId,
-    dataset: Dataset,
-    format: Format,
-) -> AppResult<Response> {
-    service::export(state.replica.clone(), org, dataset, format, i18n::current()).await
+async fn run(caller: &Caller, dataset: Dataset, format: Format) -> AppResult<Response> {
+    service::export(caller.replica.clone(), caller.org, dataset, format, i18n::current()).await
 }
 
 macro_rules! export_routes {
@@ -42,17 +36,17 @@ macro_rules! export_routes {
             #[doc = $doc]
             #[utoipa::path(get, path = concat!("/exports/", $path, ".csv"), tag = "exports", security(("bearer" = ["workshop.read"])), params($query),
                 responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = Problem)))]
-            async fn $csv(State(state): State<AppState>, Tenant(org): Tenant, ApiQuery(query): ApiQuery<$query>) -> AppResult<Response> {
+            async fn $csv(caller: Caller, ApiQuery(query): ApiQuery<$query>) -> AppResult<Response> {
                 let make: fn(&$query) -> AppResult<Dataset> = $dataset;
-                run(&state, org, make(&query)?, Format::Csv).await
+                run(&caller, make(&query)?, Format::Csv).await
             }
 
             #[doc = $doc]
             #[utoipa::path(get, path = concat!("/exports/", $path, ".xlsx"), tag = "exports", security(("bearer" = ["workshop.read"])), params($query),
                 responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 400, body = Problem)))]
-            async fn $xlsx(State(state): State<AppState>, Tenant(org): Tenant, ApiQuery(query): ApiQuery<$query>) -> AppResult<Response> {
+            async fn $xlsx(caller: Caller, ApiQuery(query): ApiQuery<$query>) -> AppResult<Response> {
                 let make: fn(&$query) -> AppResult<Dataset> = $dataset;
-                run(&state, org, make(&query)?, Format::Xlsx).await
+                run(&caller, make(&query)?, Format::Xlsx).await
             }
         )*
 
