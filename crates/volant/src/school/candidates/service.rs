@@ -13,7 +13,7 @@ use crate::identity::audit::{self, Actor};
 use crate::identity::roles::Role;
 use crate::identity::users::service as users;
 use crate::platform::crypto::FieldCipher;
-use crate::platform::db::Writer;
+use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
 use crate::platform::i18n::Msg;
 use crate::platform::pagination::{Page, PageRequest};
@@ -420,29 +420,30 @@ pub async fn create<C: Writer>(
 ) -> AppResult<Candidate> {
     let valid = validate(db, cipher, actor.org, input).await?;
     let now = Utc::now();
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let number = match valid.number.clone() {
-        Some(number) => number,
-        None => {
-            use chrono::Datelike;
-            format_number(valid.registered_on.year(), settings::next_candidate_number(&txn, actor.org).await?)
+    db::write(db, async |txn| {
+        let number = match valid.number.clone() {
+            Some(number) => number,
+            None => {
+                use chrono::Datelike;
+                format_number(valid.registered_on.year(), settings::next_candidate_number(txn, actor.org).await?)
+            }
+        };
+        let saved = candidate::ActiveModel {
+            organization_id: Set(actor.org.get()),
+            number: Set(number),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..valid.into_row(input)
         }
-    };
-    let saved = candidate::ActiveModel {
-        organization_id: Set(actor.org.get()),
-        number: Set(number),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..valid.into_row(input)
-    }
-    .insert(&txn)
+        .insert(txn)
+        .await
+        .map_err(taken)?;
+        let created = full(cipher, &saved, Hours::default())?;
+        audit::record_change(txn, actor, (AUDIT_ENTITY, created.summary.id), None, Some(&Audited::from(&created)))
+            .await?;
+        Ok(created)
+    })
     .await
-    .map_err(taken)?;
-    let created = full(cipher, &saved, Hours::default())?;
-    audit::record_change(&txn, actor, (AUDIT_ENTITY, created.summary.id), None, Some(&Audited::from(&created))).await?;
-    txn.commit().await?;
-    Ok(created)
 }
 
 /// Replaces a candidate's file (every field; the number is kept when absent).
@@ -455,23 +456,27 @@ pub async fn update<C: Writer>(
 ) -> AppResult<Candidate> {
     let before = get(db, cipher, actor.org, id).await?;
     let valid = validate(db, cipher, actor.org, input).await?;
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
     let number = valid.number.clone().unwrap_or_else(|| before.summary.number.clone());
-    let saved = candidate::ActiveModel {
+    let row = candidate::ActiveModel {
         id: Set(id),
         number: Set(number),
         updated_at: Set(Utc::now()),
         ..valid.into_row(input)
-    }
-    .update(&txn)
-    .await
-    .map_err(taken)?;
-    let after = full(cipher, &saved, before.summary.hours.clone())?;
-    audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&Audited::from(&before)), Some(&Audited::from(&after)))
+    };
+    db::write(db, async |txn| {
+        let saved = row.update(txn).await.map_err(taken)?;
+        let after = full(cipher, &saved, before.summary.hours.clone())?;
+        audit::record_change(
+            txn,
+            actor,
+            (AUDIT_ENTITY, id),
+            Some(&Audited::from(&before)),
+            Some(&Audited::from(&after)),
+        )
         .await?;
-    txn.commit().await?;
-    Ok(after)
+        Ok(after)
+    })
+    .await
 }
 
 /// Re-encrypts every candidate's sensitive fields still under an older key with
@@ -488,34 +493,36 @@ pub async fn reencrypt_all<C: Writer>(db: &C, cipher: &FieldCipher) -> AppResult
             .await?;
         let Some(last) = rows.last() else { break };
         after = last.id;
-        let _turn = db.write_turn().await;
-        let txn = db.begin().await?;
-        for row in rows {
-            let stale = [&row.id_document_enc, &row.birth_date_enc, &row.address_enc]
-                .into_iter()
-                .flatten()
-                .any(|s| cipher.is_stale(s));
-            if !stale {
-                continue;
+        changed += db::write(db, async |txn| {
+            let mut updated = 0_u64;
+            for row in rows {
+                let stale = [&row.id_document_enc, &row.birth_date_enc, &row.address_enc]
+                    .into_iter()
+                    .flatten()
+                    .any(|s| cipher.is_stale(s));
+                if !stale {
+                    continue;
+                }
+                let again = |context: &str, stored: &Option<String>| -> AppResult<Option<String>> {
+                    stored
+                        .as_deref()
+                        .map(|s| cipher.decrypt(context, s).and_then(|p| cipher.encrypt(context, &p)))
+                        .transpose()
+                };
+                candidate::ActiveModel {
+                    id: Set(row.id),
+                    id_document_enc: Set(again(ID_DOCUMENT, &row.id_document_enc)?),
+                    birth_date_enc: Set(again(BIRTH_DATE, &row.birth_date_enc)?),
+                    address_enc: Set(again(ADDRESS, &row.address_enc)?),
+                    ..Default::default()
+                }
+                .update(txn)
+                .await?;
+                updated += 1;
             }
-            let again = |context: &str, stored: &Option<String>| -> AppResult<Option<String>> {
-                stored
-                    .as_deref()
-                    .map(|s| cipher.decrypt(context, s).and_then(|p| cipher.encrypt(context, &p)))
-                    .transpose()
-            };
-            candidate::ActiveModel {
-                id: Set(row.id),
-                id_document_enc: Set(again(ID_DOCUMENT, &row.id_document_enc)?),
-                birth_date_enc: Set(again(BIRTH_DATE, &row.birth_date_enc)?),
-                address_enc: Set(again(ADDRESS, &row.address_enc)?),
-                ..Default::default()
-            }
-            .update(&txn)
-            .await?;
-            changed += 1;
-        }
-        txn.commit().await?;
+            AppResult::Ok(updated)
+        })
+        .await?;
     }
     Ok(changed)
 }

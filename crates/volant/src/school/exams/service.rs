@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 use super::entity::{exam_session, registration, result};
 use crate::identity::audit::{self, Actor};
 use crate::notify::{self, Event, Notice};
-use crate::platform::db::Writer;
+use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
 use crate::platform::i18n::{Locale, Msg};
 use crate::platform::tenant::OrgId;
@@ -290,23 +290,23 @@ pub async fn create_session<C: Writer>(db: &C, actor: &Actor, input: &SessionInp
     let (Some(kind), Some(starts_at), Some(centre), Some(seats)) = (kind, starts_at, centre, seats) else {
         return Err(AppError::Internal("validator accepted a missing field".into()));
     };
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let saved = exam_session::ActiveModel {
-        organization_id: Set(actor.org.get()),
-        kind: Set(kind.as_str().to_owned()),
-        starts_at: Set(starts_at),
-        centre: Set(centre),
-        seats: Set(seats),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    let created = session_view(saved, 0);
-    audit::record_change(&txn, actor, ("exam_session", created.id), None, Some(&created)).await?;
-    txn.commit().await?;
-    Ok(created)
+    db::write(db, async |txn| {
+        let saved = exam_session::ActiveModel {
+            organization_id: Set(actor.org.get()),
+            kind: Set(kind.as_str().to_owned()),
+            starts_at: Set(starts_at),
+            centre: Set(centre),
+            seats: Set(seats),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        let created = session_view(saved, 0);
+        audit::record_change(txn, actor, ("exam_session", created.id), None, Some(&created)).await?;
+        Ok(created)
+    })
+    .await
 }
 
 pub async fn registrations(db: &impl ConnectionTrait, org: OrgId, session_id: i64) -> AppResult<Vec<Registration>> {
@@ -376,61 +376,64 @@ pub async fn register<C: Writer>(
             });
         }
     }
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    crate::platform::db::lock_keys(&txn, vec![crate::school::planning::service::lock_key(4, session_id)]).await?;
-    let taken = registration::Entity::find().filter(registration::Column::SessionId.eq(session_id)).count(&txn).await?;
-    if taken >= u64::try_from(session.seats).unwrap_or(0) {
-        txn.rollback().await?;
-        return Err(AppError::Conflict { code: "session_full", field: None, message: Msg::new("exam.session_full") });
-    }
-    let saved = registration::ActiveModel {
-        organization_id: Set(actor.org.get()),
-        session_id: Set(session_id),
-        candidate_id: Set(candidate.id),
-        registered_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await;
-    let saved = match saved {
-        Ok(saved) => saved,
-        Err(err) if matches!(constraint_violation(&err), Some(Constraint::Unique(_))) => {
-            txn.rollback().await?;
+    db::write(db, async |txn| {
+        db::lock_keys(txn, vec![crate::school::planning::service::lock_key(4, session_id)]).await?;
+        let taken =
+            registration::Entity::find().filter(registration::Column::SessionId.eq(session_id)).count(txn).await?;
+        if taken >= u64::try_from(session.seats).unwrap_or(0) {
             return Err(AppError::Conflict {
-                code: "already_registered",
-                field: Some("candidate_id"),
-                message: Msg::new("exam.already_registered"),
+                code: "session_full",
+                field: None,
+                message: Msg::new("exam.session_full"),
             });
         }
-        Err(err) => return Err(err.into()),
-    };
-    let created = Registration {
-        id: saved.id,
-        session_id,
-        candidate_id: candidate.id,
-        candidate_name: candidate.full_name(),
-        registered_at: saved.registered_at,
-    };
-    audit::record_change(&txn, actor, ("exam_registration", created.id), None, Some(&created)).await?;
-    {
-        let day = crate::platform::i18n::local_time(session.starts_at, "%d/%m/%Y %H:%M");
-        let locale = Locale::default();
-        let subject = Msg::new("exam.notice_registered").arg("day", &day).render(locale);
-        let body = Msg::new("exam.notice_registered_body")
-            .arg("day", &day)
-            .arg("centre", &session.centre)
-            .render(locale)
-            .replace("\\n", "\n");
-        let notice = Notice::new(Event::ExamRegistered, subject, body)
-            .user(candidate.user_id)
-            .email(candidate.email.clone())
-            .phone(candidate.phone.clone())
-            .link("/portal");
-        notify::send(&txn, actor.org, notice).await?;
-    }
-    txn.commit().await?;
-    Ok(created)
+        let saved = registration::ActiveModel {
+            organization_id: Set(actor.org.get()),
+            session_id: Set(session_id),
+            candidate_id: Set(candidate.id),
+            registered_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await;
+        let saved = match saved {
+            Ok(saved) => saved,
+            Err(err) if matches!(constraint_violation(&err), Some(Constraint::Unique(_))) => {
+                return Err(AppError::Conflict {
+                    code: "already_registered",
+                    field: Some("candidate_id"),
+                    message: Msg::new("exam.already_registered"),
+                });
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let created = Registration {
+            id: saved.id,
+            session_id,
+            candidate_id: candidate.id,
+            candidate_name: candidate.full_name(),
+            registered_at: saved.registered_at,
+        };
+        audit::record_change(txn, actor, ("exam_registration", created.id), None, Some(&created)).await?;
+        {
+            let day = crate::platform::i18n::local_time(session.starts_at, "%d/%m/%Y %H:%M");
+            let locale = Locale::default();
+            let subject = Msg::new("exam.notice_registered").arg("day", &day).render(locale);
+            let body = Msg::new("exam.notice_registered_body")
+                .arg("day", &day)
+                .arg("centre", &session.centre)
+                .render(locale)
+                .replace("\\n", "\n");
+            let notice = Notice::new(Event::ExamRegistered, subject, body)
+                .user(candidate.user_id)
+                .email(candidate.email.clone())
+                .phone(candidate.phone.clone())
+                .link("/portal");
+            notify::send(txn, actor.org, notice).await?;
+        }
+        Ok(created)
+    })
+    .await
 }
 
 // ---------------------------------------------------------------- results
@@ -595,44 +598,43 @@ async fn insert_result<C: Writer>(
         return Err(AppError::Forbidden);
     };
     let four_eyes = settings::get(db, actor.org).await?.four_eyes;
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let saved = result::ActiveModel {
-        organization_id: Set(actor.org.get()),
-        candidate_id: Set(valid.candidate.id),
-        registration_id: Set(valid.registration_id),
-        exam_type: Set(valid.exam_type.as_str().to_owned()),
-        outcome: Set(valid.outcome.as_str().to_owned()),
-        score: Set(valid.score),
-        notes: Set(valid.notes),
-        taken_on: Set(valid.taken_on),
-        instructor_id: Set(valid.instructor_id),
-        entered_by: Set(entered_by),
-        entered_at: Set(Utc::now()),
-        four_eyes: Set(four_eyes),
-        validated_by: Set(None),
-        validated_at: Set(None),
-        corrects_id: Set(corrects),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await;
-    let saved = match saved {
-        Ok(saved) => saved,
-        Err(err) if corrects.is_some() && matches!(constraint_violation(&err), Some(Constraint::Unique(_))) => {
-            txn.rollback().await?;
-            return Err(AppError::Conflict {
-                code: "already_corrected",
-                field: None,
-                message: Msg::new("exam.already_corrected"),
-            });
+    db::write(db, async |txn| {
+        let saved = result::ActiveModel {
+            organization_id: Set(actor.org.get()),
+            candidate_id: Set(valid.candidate.id),
+            registration_id: Set(valid.registration_id),
+            exam_type: Set(valid.exam_type.as_str().to_owned()),
+            outcome: Set(valid.outcome.as_str().to_owned()),
+            score: Set(valid.score),
+            notes: Set(valid.notes),
+            taken_on: Set(valid.taken_on),
+            instructor_id: Set(valid.instructor_id),
+            entered_by: Set(entered_by),
+            entered_at: Set(Utc::now()),
+            four_eyes: Set(four_eyes),
+            validated_by: Set(None),
+            validated_at: Set(None),
+            corrects_id: Set(corrects),
+            ..Default::default()
         }
-        Err(err) => return Err(err.into()),
-    };
-    let created = ExamResult::from(saved);
-    audit::record_change(&txn, actor, ("exam_result", created.id), None, Some(&created)).await?;
-    txn.commit().await?;
-    Ok(created)
+        .insert(txn)
+        .await;
+        let saved = match saved {
+            Ok(saved) => saved,
+            Err(err) if corrects.is_some() && matches!(constraint_violation(&err), Some(Constraint::Unique(_))) => {
+                return Err(AppError::Conflict {
+                    code: "already_corrected",
+                    field: None,
+                    message: Msg::new("exam.already_corrected"),
+                });
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let created = ExamResult::from(saved);
+        audit::record_change(txn, actor, ("exam_result", created.id), None, Some(&created)).await?;
+        Ok(created)
+    })
+    .await
 }
 
 /// Enters a result, pending validation.
@@ -683,55 +685,54 @@ pub async fn validate_result<C: Writer>(db: &C, actor: &Actor, viewer: Viewer, i
         });
     }
     let now = Utc::now();
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let updated = result::Entity::update_many()
-        .col_expr(result::Column::ValidatedBy, Expr::value(Some(validator)))
-        .col_expr(result::Column::ValidatedAt, Expr::value(Some(now)))
-        .filter(result::Column::Id.eq(id))
-        .filter(result::Column::ValidatedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if updated.rows_affected == 0 {
-        txn.rollback().await?;
-        return Err(AppError::Conflict {
-            code: "result_already_validated",
-            field: None,
-            message: Msg::new("exam.already_validated"),
-        });
-    }
-    let after = ExamResult::from(find_result(&txn, actor.org, id).await?);
-    audit::record_change(&txn, actor, ("exam_result", id), Some(&ExamResult::from(row)), Some(&after)).await?;
-    if after.exam_type == ExamType::Theory && after.outcome == Outcome::Passed {
-        candidate::Entity::update_many()
-            .col_expr(candidate::Column::TheoryStatus, Expr::value(TheoryStatus::Passed.as_str()))
-            .col_expr(candidate::Column::UpdatedAt, Expr::value(now))
-            .filter(candidate::Column::Id.eq(after.candidate_id))
-            .exec(&txn)
+    db::write(db, async |txn| {
+        let updated = result::Entity::update_many()
+            .col_expr(result::Column::ValidatedBy, Expr::value(Some(validator)))
+            .col_expr(result::Column::ValidatedAt, Expr::value(Some(now)))
+            .filter(result::Column::Id.eq(id))
+            .filter(result::Column::ValidatedAt.is_null())
+            .exec(txn)
             .await?;
-    }
-    let contact = crate::school::planning::service::candidate_contact(&txn, after.candidate_id).await?;
-    if let Some(contact) = contact {
-        let locale = Locale::default();
-        let outcome = locale.text(match after.outcome {
-            Outcome::Passed => "exam.outcome_passed",
-            Outcome::Failed => "exam.outcome_failed",
-        });
-        let exam = locale.text(match after.exam_type {
-            ExamType::Theory => "exam.type_theory",
-            ExamType::Practical => "exam.type_practical",
-            ExamType::Final => "exam.type_final",
-        });
-        let subject = Msg::new("exam.notice_result").arg("exam", exam).arg("outcome", outcome).render(locale);
-        let notice = Notice::new(Event::ExamResult, subject.clone(), subject)
-            .user(contact.user_id)
-            .email(contact.email)
-            .phone(contact.phone)
-            .link("/portal");
-        notify::send(&txn, actor.org, notice).await?;
-    }
-    txn.commit().await?;
-    Ok(after)
+        if updated.rows_affected == 0 {
+            return Err(AppError::Conflict {
+                code: "result_already_validated",
+                field: None,
+                message: Msg::new("exam.already_validated"),
+            });
+        }
+        let after = ExamResult::from(find_result(txn, actor.org, id).await?);
+        audit::record_change(txn, actor, ("exam_result", id), Some(&ExamResult::from(row)), Some(&after)).await?;
+        if after.exam_type == ExamType::Theory && after.outcome == Outcome::Passed {
+            candidate::Entity::update_many()
+                .col_expr(candidate::Column::TheoryStatus, Expr::value(TheoryStatus::Passed.as_str()))
+                .col_expr(candidate::Column::UpdatedAt, Expr::value(now))
+                .filter(candidate::Column::Id.eq(after.candidate_id))
+                .exec(txn)
+                .await?;
+        }
+        let contact = crate::school::planning::service::candidate_contact(txn, after.candidate_id).await?;
+        if let Some(contact) = contact {
+            let locale = Locale::default();
+            let outcome = locale.text(match after.outcome {
+                Outcome::Passed => "exam.outcome_passed",
+                Outcome::Failed => "exam.outcome_failed",
+            });
+            let exam = locale.text(match after.exam_type {
+                ExamType::Theory => "exam.type_theory",
+                ExamType::Practical => "exam.type_practical",
+                ExamType::Final => "exam.type_final",
+            });
+            let subject = Msg::new("exam.notice_result").arg("exam", exam).arg("outcome", outcome).render(locale);
+            let notice = Notice::new(Event::ExamResult, subject.clone(), subject)
+                .user(contact.user_id)
+                .email(contact.email)
+                .phone(contact.phone)
+                .link("/portal");
+            notify::send(txn, actor.org, notice).await?;
+        }
+        Ok(after)
+    })
+    .await
 }
 
 // ---------------------------------------------------------------- statistics

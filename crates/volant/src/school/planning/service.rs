@@ -20,7 +20,7 @@ use super::entity::lesson;
 use crate::identity::audit::{self, Actor};
 use crate::identity::organizations::service as organizations;
 use crate::notify::{self, Event, Notice};
-use crate::platform::db::Writer;
+use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::{Locale, Msg};
 use crate::platform::tenant::OrgId;
@@ -310,7 +310,7 @@ async fn lock_resources(txn: &DatabaseTransaction, proposal: &Proposal) -> AppRe
     if let Some(vehicle) = &proposal.vehicle {
         keys.push(lock_key(2, vehicle.vehicle_id));
     }
-    crate::platform::db::lock_keys(txn, keys).await?;
+    db::lock_keys(txn, keys).await?;
     Ok(())
 }
 
@@ -748,42 +748,39 @@ pub async fn book<C: Writer>(db: &C, actor: &Actor, input: &LessonInput) -> AppR
     let meeting_point = v.optional_text("meeting_point", input.meeting_point.as_deref(), 200);
     let ids = (input.candidate_id, input.instructor_id, input.vehicle_id.filter(|_| kind.in_car()));
     let proposal = resolve(db, actor.org, kind, ids, times, meeting_point, v).await?;
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    lock_resources(&txn, &proposal).await?;
-    if let Err(err) = check_rules(&txn, actor.org, &proposal, None).await {
-        txn.rollback().await?;
-        return Err(err);
-    }
-    let now = Utc::now();
-    let saved = lesson::ActiveModel {
-        organization_id: Set(actor.org.get()),
-        candidate_id: Set(proposal.candidate.id),
-        instructor_id: Set(proposal.instructor.id),
-        vehicle_id: Set(proposal.vehicle.as_ref().map(|v| v.vehicle_id)),
-        kind: Set(kind.as_str().to_owned()),
-        starts_at: Set(proposal.starts_at),
-        ends_at: Set(proposal.ends_at),
-        minutes: Set(proposal.minutes()),
-        meeting_point: Set(proposal.meeting_point.clone()),
-        status: Set(LessonStatus::Scheduled.as_str().to_owned()),
-        cancelled_at: Set(None),
-        cancellation_reason: Set(None),
-        late_cancellation: Set(false),
-        notes: Set(None),
-        created_by: Set(actor.user_id),
-        created_at: Set(now),
-        updated_at: Set(now),
-        reminder_sent_at: Set(None),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    let booked = view(&txn, actor.org, saved).await?;
-    audit::record_change(&txn, actor, (AUDIT_ENTITY, booked.id), None, Some(&booked)).await?;
-    notify_candidate(&txn, actor.org, "lesson.notice_booked", &booked).await?;
-    txn.commit().await?;
-    Ok(booked)
+    db::write(db, async |txn| {
+        lock_resources(txn, &proposal).await?;
+        check_rules(txn, actor.org, &proposal, None).await?;
+        let now = Utc::now();
+        let saved = lesson::ActiveModel {
+            organization_id: Set(actor.org.get()),
+            candidate_id: Set(proposal.candidate.id),
+            instructor_id: Set(proposal.instructor.id),
+            vehicle_id: Set(proposal.vehicle.as_ref().map(|v| v.vehicle_id)),
+            kind: Set(kind.as_str().to_owned()),
+            starts_at: Set(proposal.starts_at),
+            ends_at: Set(proposal.ends_at),
+            minutes: Set(proposal.minutes()),
+            meeting_point: Set(proposal.meeting_point.clone()),
+            status: Set(LessonStatus::Scheduled.as_str().to_owned()),
+            cancelled_at: Set(None),
+            cancellation_reason: Set(None),
+            late_cancellation: Set(false),
+            notes: Set(None),
+            created_by: Set(actor.user_id),
+            created_at: Set(now),
+            updated_at: Set(now),
+            reminder_sent_at: Set(None),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        let booked = view(txn, actor.org, saved).await?;
+        audit::record_change(txn, actor, (AUDIT_ENTITY, booked.id), None, Some(&booked)).await?;
+        notify_candidate(txn, actor.org, "lesson.notice_booked", &booked).await?;
+        Ok(booked)
+    })
+    .await
 }
 
 /// Moves a scheduled lesson (new times, maybe another instructor or car),
@@ -804,36 +801,32 @@ pub async fn move_lesson<C: Writer>(db: &C, actor: &Actor, id: i64, input: &Move
     let vehicle_id = input.vehicle_id.or(current.vehicle_id).filter(|_| before.kind.in_car());
     let ids = (Some(current.candidate_id), Some(instructor_id), vehicle_id);
     let proposal = resolve(db, actor.org, before.kind, ids, times, meeting_point, v).await?;
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    lock_resources(&txn, &proposal).await?;
-    if let Err(err) = check_rules(&txn, actor.org, &proposal, Some(id)).await {
-        txn.rollback().await?;
-        return Err(err);
-    }
-    let moved = lesson::Entity::update_many()
-        .col_expr(lesson::Column::StartsAt, Expr::value(proposal.starts_at))
-        .col_expr(lesson::Column::EndsAt, Expr::value(proposal.ends_at))
-        .col_expr(lesson::Column::Minutes, Expr::value(proposal.minutes()))
-        .col_expr(lesson::Column::InstructorId, Expr::value(proposal.instructor.id))
-        .col_expr(lesson::Column::VehicleId, Expr::value(proposal.vehicle.as_ref().map(|v| v.vehicle_id)))
-        .col_expr(lesson::Column::MeetingPoint, Expr::value(proposal.meeting_point.clone()))
-        // A new day: a new reminder.
-        .col_expr(lesson::Column::ReminderSentAt, Expr::value(Option::<DateTime<Utc>>::None))
-        .col_expr(lesson::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(lesson::Column::Id.eq(id))
-        .filter(lesson::Column::Status.eq(LessonStatus::Scheduled.as_str()))
-        .exec(&txn)
-        .await?;
-    if moved.rows_affected == 0 {
-        txn.rollback().await?;
-        return Err(not_scheduled());
-    }
-    let after = view(&txn, actor.org, find(&txn, actor.org, id).await?).await?;
-    audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
-    notify_candidate(&txn, actor.org, "lesson.notice_moved", &after).await?;
-    txn.commit().await?;
-    Ok(after)
+    db::write(db, async |txn| {
+        lock_resources(txn, &proposal).await?;
+        check_rules(txn, actor.org, &proposal, Some(id)).await?;
+        let moved = lesson::Entity::update_many()
+            .col_expr(lesson::Column::StartsAt, Expr::value(proposal.starts_at))
+            .col_expr(lesson::Column::EndsAt, Expr::value(proposal.ends_at))
+            .col_expr(lesson::Column::Minutes, Expr::value(proposal.minutes()))
+            .col_expr(lesson::Column::InstructorId, Expr::value(proposal.instructor.id))
+            .col_expr(lesson::Column::VehicleId, Expr::value(proposal.vehicle.as_ref().map(|v| v.vehicle_id)))
+            .col_expr(lesson::Column::MeetingPoint, Expr::value(proposal.meeting_point.clone()))
+            // A new day: a new reminder.
+            .col_expr(lesson::Column::ReminderSentAt, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(lesson::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(lesson::Column::Id.eq(id))
+            .filter(lesson::Column::Status.eq(LessonStatus::Scheduled.as_str()))
+            .exec(txn)
+            .await?;
+        if moved.rows_affected == 0 {
+            return Err(not_scheduled());
+        }
+        let after = view(txn, actor.org, find(txn, actor.org, id).await?).await?;
+        audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
+        notify_candidate(txn, actor.org, "lesson.notice_moved", &after).await?;
+        Ok(after)
+    })
+    .await
 }
 
 fn not_scheduled() -> AppError {
@@ -855,27 +848,26 @@ pub async fn cancel<C: Writer>(db: &C, actor: &Actor, id: i64, input: &CancelInp
     let rules = settings::get(db, actor.org).await?;
     let now = Utc::now();
     let late = is_late_cancellation(now, current.starts_at, rules.cancellation_notice_hours);
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let cancelled = lesson::Entity::update_many()
-        .col_expr(lesson::Column::Status, Expr::value(LessonStatus::Cancelled.as_str()))
-        .col_expr(lesson::Column::CancelledAt, Expr::value(Some(now)))
-        .col_expr(lesson::Column::CancellationReason, Expr::value(reason))
-        .col_expr(lesson::Column::LateCancellation, Expr::value(late))
-        .col_expr(lesson::Column::UpdatedAt, Expr::value(now))
-        .filter(lesson::Column::Id.eq(id))
-        .filter(lesson::Column::Status.eq(LessonStatus::Scheduled.as_str()))
-        .exec(&txn)
-        .await?;
-    if cancelled.rows_affected == 0 {
-        txn.rollback().await?;
-        return Err(not_scheduled());
-    }
-    let after = view(&txn, actor.org, find(&txn, actor.org, id).await?).await?;
-    audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
-    notify_candidate(&txn, actor.org, "lesson.notice_cancelled", &after).await?;
-    txn.commit().await?;
-    Ok(after)
+    db::write(db, async |txn| {
+        let cancelled = lesson::Entity::update_many()
+            .col_expr(lesson::Column::Status, Expr::value(LessonStatus::Cancelled.as_str()))
+            .col_expr(lesson::Column::CancelledAt, Expr::value(Some(now)))
+            .col_expr(lesson::Column::CancellationReason, Expr::value(reason))
+            .col_expr(lesson::Column::LateCancellation, Expr::value(late))
+            .col_expr(lesson::Column::UpdatedAt, Expr::value(now))
+            .filter(lesson::Column::Id.eq(id))
+            .filter(lesson::Column::Status.eq(LessonStatus::Scheduled.as_str()))
+            .exec(txn)
+            .await?;
+        if cancelled.rows_affected == 0 {
+            return Err(not_scheduled());
+        }
+        let after = view(txn, actor.org, find(txn, actor.org, id).await?).await?;
+        audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
+        notify_candidate(txn, actor.org, "lesson.notice_cancelled", &after).await?;
+        Ok(after)
+    })
+    .await
 }
 
 /// Records how a lesson went, once it has begun: done (with what was worked on)
@@ -913,33 +905,32 @@ pub async fn record_outcome<C: Writer>(
             message: Msg::new("lesson.not_started"),
         });
     }
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let updated = lesson::Entity::update_many()
-        .col_expr(lesson::Column::Status, Expr::value(status.as_str()))
-        .col_expr(lesson::Column::Notes, Expr::value(notes))
-        .col_expr(lesson::Column::UpdatedAt, Expr::value(now))
-        .filter(lesson::Column::Id.eq(id))
-        .filter(lesson::Column::Status.eq(LessonStatus::Scheduled.as_str()))
-        .exec(&txn)
+    db::write(db, async |txn| {
+        let updated = lesson::Entity::update_many()
+            .col_expr(lesson::Column::Status, Expr::value(status.as_str()))
+            .col_expr(lesson::Column::Notes, Expr::value(notes))
+            .col_expr(lesson::Column::UpdatedAt, Expr::value(now))
+            .filter(lesson::Column::Id.eq(id))
+            .filter(lesson::Column::Status.eq(LessonStatus::Scheduled.as_str()))
+            .exec(txn)
+            .await?;
+        if updated.rows_affected == 0 {
+            return Err(not_scheduled());
+        }
+        crate::school::candidates::progress::record(
+            txn,
+            actor.org,
+            current.candidate_id,
+            Some(id),
+            actor.user_id,
+            &input.progress,
+        )
         .await?;
-    if updated.rows_affected == 0 {
-        txn.rollback().await?;
-        return Err(not_scheduled());
-    }
-    crate::school::candidates::progress::record(
-        &txn,
-        actor.org,
-        current.candidate_id,
-        Some(id),
-        actor.user_id,
-        &input.progress,
-    )
-    .await?;
-    let after = view(&txn, actor.org, find(&txn, actor.org, id).await?).await?;
-    audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
-    txn.commit().await?;
-    Ok(after)
+        let after = view(txn, actor.org, find(txn, actor.org, id).await?).await?;
+        audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
+        Ok(after)
+    })
+    .await
 }
 
 #[cfg(test)]

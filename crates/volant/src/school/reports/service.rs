@@ -20,7 +20,7 @@ use super::entity::report;
 use crate::identity::audit::Actor;
 use crate::identity::organizations::service as organizations;
 use crate::notify::{self, Event, Notice};
-use crate::platform::db::Writer;
+use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::files::FileStore;
 use crate::platform::i18n::{Locale, Msg};
@@ -565,33 +565,34 @@ pub async fn request<C: Writer>(db: &C, actor: &Actor, input: &ReportRequest) ->
     let to = input.to.unwrap_or(today);
     let from = input.from.unwrap_or_else(|| NaiveDate::from_ymd_opt(to.year(), 1, 1).unwrap_or(to));
     check_period(from, to)?;
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let saved = report::ActiveModel {
-        organization_id: Set(actor.org.get()),
-        kind: Set(kind.as_str().to_owned()),
-        format: Set(format.as_str().to_owned()),
-        period_from: Set(from),
-        period_to: Set(to),
-        status: Set("pending".to_owned()),
-        requested_by: Set(actor.user_id),
-        created_at: Set(Utc::now()),
-        finished_at: Set(None),
-        file_name: Set(None),
-        content_type: Set(None),
-        content: Set(None),
-        error: Set(None),
-        ..Default::default()
-    }
-    .insert(&txn)
+    let saved = db::write(db, async |txn| {
+        let saved = report::ActiveModel {
+            organization_id: Set(actor.org.get()),
+            kind: Set(kind.as_str().to_owned()),
+            format: Set(format.as_str().to_owned()),
+            period_from: Set(from),
+            period_to: Set(to),
+            status: Set("pending".to_owned()),
+            requested_by: Set(actor.user_id),
+            created_at: Set(Utc::now()),
+            finished_at: Set(None),
+            file_name: Set(None),
+            content_type: Set(None),
+            content: Set(None),
+            error: Set(None),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        // Produced by a worker; queued with the request, so a restart loses neither.
+        let job = NewJob::new(PRODUCE_JOB, serde_json::json!({ "id": saved.id }))
+            .for_org(actor.org)
+            .key(format!("report:{}", saved.id))
+            .max_attempts(3);
+        jobs::enqueue(txn, job).await?;
+        AppResult::Ok(saved)
+    })
     .await?;
-    // Produced by a worker; queued with the request, so a restart loses neither.
-    let job = NewJob::new(PRODUCE_JOB, serde_json::json!({ "id": saved.id }))
-        .for_org(actor.org)
-        .key(format!("report:{}", saved.id))
-        .max_attempts(3);
-    jobs::enqueue(&txn, job).await?;
-    txn.commit().await?;
     Ok(ReportFile::from(saved))
 }
 
@@ -623,7 +624,6 @@ pub async fn produce<C: Writer>(db: &C, files: &FileStore, id: i64) -> AppResult
         files.put(&file_key(row.organization_id, id), bytes.clone()).await.map_err(AppError::Unavailable)?;
     }
     let now = Utc::now();
-    let _turn = db.write_turn().await;
     let update = report::Entity::update_many()
         .col_expr(report::Column::FinishedAt, Expr::value(Some(now)))
         .filter(report::Column::Id.eq(id))
@@ -645,17 +645,18 @@ pub async fn produce<C: Writer>(db: &C, files: &FileStore, id: i64) -> AppResult
             )
         }
     };
-    let txn = db.begin().await?;
-    let changed = update.exec(&txn).await?.rows_affected == 1;
-    if changed && let Some(user) = row.requested_by {
-        let locale = crate::platform::i18n::Locale::default();
-        let key = if ready { "report.notice_ready" } else { "report.notice_failed" };
-        let title = Msg::new(key).arg("kind", locale.text(kind.title_key())).render(locale);
-        let notice = Notice::new(Event::ReportReady, title.clone(), title).user(Some(user)).link("/school/reports");
-        notify::send(&txn, org, notice).await?;
-    }
-    txn.commit().await?;
-    Ok(())
+    db::write(db, async |txn| {
+        let changed = update.exec(txn).await?.rows_affected == 1;
+        if changed && let Some(user) = row.requested_by {
+            let locale = crate::platform::i18n::Locale::default();
+            let key = if ready { "report.notice_ready" } else { "report.notice_failed" };
+            let title = Msg::new(key).arg("kind", locale.text(kind.title_key())).render(locale);
+            let notice = Notice::new(Event::ReportReady, title.clone(), title).user(Some(user)).link("/school/reports");
+            notify::send(txn, org, notice).await?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// Produces, in id order, the reports still pending (after a restart, or from
