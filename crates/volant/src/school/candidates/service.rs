@@ -14,6 +14,7 @@ use crate::identity::roles::Role;
 use crate::identity::users::service as users;
 use crate::platform::crypto::FieldCipher;
 use crate::platform::db::{self, Writer};
+use crate::platform::enums::string_enum;
 use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
 use crate::platform::i18n::Msg;
 use crate::platform::pagination::{Page, PageRequest};
@@ -30,25 +31,13 @@ const ID_DOCUMENT: &str = "school_candidates/id_document";
 const BIRTH_DATE: &str = "school_candidates/birth_date";
 const ADDRESS: &str = "school_candidates/address";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TheoryStatus {
-    NotStarted,
-    InProgress,
-    Passed,
-}
-
-impl TheoryStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::NotStarted => "not_started",
-            Self::InProgress => "in_progress",
-            Self::Passed => "passed",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        [Self::NotStarted, Self::InProgress, Self::Passed].into_iter().find(|s| s.as_str() == value)
+string_enum! {
+    // Where a candidate stands with the theory test (the code).
+    #[derive(ToSchema)]
+    pub enum TheoryStatus (labels "candidate.theory.") {
+        NotStarted,
+        InProgress,
+        Passed,
     }
 }
 
@@ -156,7 +145,7 @@ fn summary(m: &candidate::Model, hours: Hours) -> CandidateSummary {
         phone: m.phone.clone(),
         category: m.category.clone(),
         registered_on: m.registered_on,
-        theory_status: TheoryStatus::parse(&m.theory_status).unwrap_or(TheoryStatus::NotStarted),
+        theory_status: m.theory_status,
         instructor_id: m.instructor_id,
         hours: hours.with_bought(m.bought_minutes, m.forecast_minutes),
     }
@@ -309,7 +298,7 @@ impl Valid {
             phone: Set(valid.phone),
             category: Set(valid.category),
             registered_on: Set(valid.registered_on),
-            theory_status: Set(valid.theory_status.as_str().to_owned()),
+            theory_status: Set(valid.theory_status),
             forecast_minutes: Set(valid.forecast_minutes),
             bought_minutes: Set(valid.bought_minutes),
             instructor_id: Set(input.instructor_id),

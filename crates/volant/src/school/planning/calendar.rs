@@ -124,11 +124,7 @@ pub async fn render(db: &impl ConnectionTrait, token: &str) -> AppResult<String>
     let mut calendar = Calendar::new();
     calendar.name(locale.text("calendar.name"));
     for lesson in &lessons {
-        let kind = locale.text(match lesson.kind {
-            planning::LessonKind::Driving => "lesson.kind.driving",
-            planning::LessonKind::Theory => "lesson.kind.theory",
-            planning::LessonKind::MockExam => "lesson.kind.mock_exam",
-        });
+        let kind = locale.text(lesson.kind.label_key());
         let who = match viewer {
             Viewer::Instructor(_) => lesson.candidate_name.clone(),
             _ => lesson.instructor_name.clone(),

@@ -24,7 +24,7 @@ pub async fn send_due<C: Writer>(db: &C, now: DateTime<Utc>) -> AppResult<u64> {
     loop {
         // Tomorrow, wherever the school is, starts within 48 hours.
         let batch = lesson::Entity::find()
-            .filter(lesson::Column::Status.eq(LessonStatus::Scheduled.as_str()))
+            .filter(lesson::Column::Status.eq(LessonStatus::Scheduled))
             .filter(lesson::Column::StartsAt.gt(now))
             .filter(lesson::Column::StartsAt.lt(now + Duration::hours(48)))
             .filter(lesson::Column::ReminderSentAt.is_null())
@@ -56,7 +56,7 @@ pub async fn send_due<C: Writer>(db: &C, now: DateTime<Utc>) -> AppResult<u64> {
                     .col_expr(lesson::Column::ReminderSentAt, Expr::value(Some(now)))
                     .filter(lesson::Column::Id.eq(row.id))
                     .filter(lesson::Column::ReminderSentAt.is_null())
-                    .filter(lesson::Column::Status.eq(LessonStatus::Scheduled.as_str()))
+                    .filter(lesson::Column::Status.eq(LessonStatus::Scheduled))
                     .exec(txn)
                     .await?;
                 if claimed.rows_affected != 1 {

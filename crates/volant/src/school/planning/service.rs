@@ -21,6 +21,7 @@ use crate::identity::audit::{self, Actor};
 use crate::identity::organizations::service as organizations;
 use crate::notify::{self, Event, Notice};
 use crate::platform::db::{self, Writer};
+use crate::platform::enums::string_enum;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::{Locale, Msg};
 use crate::platform::tenant::OrgId;
@@ -41,58 +42,31 @@ const MAX_RANGE_DAYS: i64 = 62;
 /// Maintenance whose overdue alert keeps a training car off the road.
 pub const SAFETY_KINDS: &[&str] = &["inspection", "insurance", "brakes", "tyres"];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LessonKind {
-    Driving,
-    Theory,
-    MockExam,
+string_enum! {
+    // What a lesson is: at the wheel, in the classroom, or a mock exam.
+    #[derive(ToSchema)]
+    pub enum LessonKind (labels "lesson.kind.") {
+        Driving,
+        Theory,
+        MockExam,
+    }
 }
 
 impl LessonKind {
-    pub const ALL: [Self; 3] = [Self::Driving, Self::Theory, Self::MockExam];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Driving => "driving",
-            Self::Theory => "theory",
-            Self::MockExam => "mock_exam",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == value)
-    }
-
     /// Driving and mock exams happen in a car, and count as driving hours.
     pub fn in_car(self) -> bool {
         !matches!(self, Self::Theory)
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LessonStatus {
-    Scheduled,
-    Done,
-    Cancelled,
-    NoShow,
-}
-
-impl LessonStatus {
-    pub const ALL: [Self; 4] = [Self::Scheduled, Self::Done, Self::Cancelled, Self::NoShow];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Scheduled => "scheduled",
-            Self::Done => "done",
-            Self::Cancelled => "cancelled",
-            Self::NoShow => "no_show",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == value)
+string_enum! {
+    // Where a lesson stands: scheduled, then done, cancelled or missed.
+    #[derive(ToSchema)]
+    pub enum LessonStatus (labels "lesson.status.") {
+        Scheduled,
+        Done,
+        Cancelled,
+        NoShow,
     }
 }
 
@@ -328,7 +302,7 @@ async fn first_overlap(
         .filter(lesson::Column::StartsAt.gt(proposal.starts_at - Duration::minutes(MAX_MINUTES)))
         .filter(lesson::Column::StartsAt.lt(proposal.ends_at))
         .filter(lesson::Column::EndsAt.gt(proposal.starts_at))
-        .filter(lesson::Column::Status.ne(LessonStatus::Cancelled.as_str()))
+        .filter(lesson::Column::Status.ne(LessonStatus::Cancelled))
         .order_by_asc(lesson::Column::StartsAt);
     if let Some(except) = except {
         query = query.filter(lesson::Column::Id.ne(except));
@@ -523,8 +497,8 @@ async fn minutes_on_day(
         .filter(lesson::Column::CandidateId.eq(candidate_id))
         .filter(lesson::Column::StartsAt.gte(from))
         .filter(lesson::Column::StartsAt.lt(to))
-        .filter(lesson::Column::Status.ne(LessonStatus::Cancelled.as_str()))
-        .filter(lesson::Column::Kind.ne(LessonKind::Theory.as_str()));
+        .filter(lesson::Column::Status.ne(LessonStatus::Cancelled))
+        .filter(lesson::Column::Kind.ne(LessonKind::Theory));
     if let Some(except) = except {
         query = query.filter(lesson::Column::Id.ne(except));
     }
@@ -536,7 +510,7 @@ pub async fn hours_of(db: &impl ConnectionTrait, candidate_ids: &[i64]) -> AppRe
     if candidate_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(i64, String, bool, Option<i64>)> = lesson::Entity::find()
+    let rows: Vec<(i64, LessonStatus, bool, Option<i64>)> = lesson::Entity::find()
         .select_only()
         .column(lesson::Column::CandidateId)
         .column(lesson::Column::Status)
@@ -546,7 +520,7 @@ pub async fn hours_of(db: &impl ConnectionTrait, candidate_ids: &[i64]) -> AppRe
             "minutes",
         )
         .filter(lesson::Column::CandidateId.is_in(candidate_ids.iter().copied()))
-        .filter(lesson::Column::Kind.ne(LessonKind::Theory.as_str()))
+        .filter(lesson::Column::Kind.ne(LessonKind::Theory))
         .group_by(lesson::Column::CandidateId)
         .group_by(lesson::Column::Status)
         .group_by(lesson::Column::LateCancellation)
@@ -557,11 +531,11 @@ pub async fn hours_of(db: &impl ConnectionTrait, candidate_ids: &[i64]) -> AppRe
     for (candidate_id, status, late, minutes) in rows {
         let minutes = i32::try_from(minutes.unwrap_or(0)).unwrap_or(i32::MAX);
         let entry = hours.entry(candidate_id).or_default();
-        match (LessonStatus::parse(&status), late) {
-            (Some(LessonStatus::Done), _) => entry.done_minutes += minutes,
-            (Some(LessonStatus::Scheduled), _) => entry.scheduled_minutes += minutes,
-            (Some(LessonStatus::NoShow), _) | (Some(LessonStatus::Cancelled), true) => entry.due_minutes += minutes,
-            _ => {}
+        match (status, late) {
+            (LessonStatus::Done, _) => entry.done_minutes += minutes,
+            (LessonStatus::Scheduled, _) => entry.scheduled_minutes += minutes,
+            (LessonStatus::NoShow, _) | (LessonStatus::Cancelled, true) => entry.due_minutes += minutes,
+            (LessonStatus::Cancelled, false) => {}
         }
     }
     Ok(hours)
@@ -585,8 +559,8 @@ async fn views(db: &impl ConnectionTrait, org: OrgId, rows: Vec<lesson::Model>) 
         .into_iter()
         .map(|m| Lesson {
             id: m.id,
-            kind: LessonKind::parse(&m.kind).unwrap_or(LessonKind::Driving),
-            status: LessonStatus::parse(&m.status).unwrap_or(LessonStatus::Scheduled),
+            kind: m.kind,
+            status: m.status,
             starts_at: m.starts_at,
             ends_at: m.ends_at,
             minutes: m.minutes,
@@ -655,7 +629,7 @@ pub async fn list(
         .order_by_asc(lesson::Column::Id)
         .limit(2000);
     if !filter.include_cancelled {
-        query = query.filter(lesson::Column::Status.ne(LessonStatus::Cancelled.as_str()));
+        query = query.filter(lesson::Column::Status.ne(LessonStatus::Cancelled));
     }
     if let Some(id) = filter.instructor_id {
         query = query.filter(lesson::Column::InstructorId.eq(id));
@@ -757,12 +731,12 @@ pub async fn book<C: Writer>(db: &C, actor: &Actor, input: &LessonInput) -> AppR
             candidate_id: Set(proposal.candidate.id),
             instructor_id: Set(proposal.instructor.id),
             vehicle_id: Set(proposal.vehicle.as_ref().map(|v| v.vehicle_id)),
-            kind: Set(kind.as_str().to_owned()),
+            kind: Set(kind),
             starts_at: Set(proposal.starts_at),
             ends_at: Set(proposal.ends_at),
             minutes: Set(proposal.minutes()),
             meeting_point: Set(proposal.meeting_point.clone()),
-            status: Set(LessonStatus::Scheduled.as_str().to_owned()),
+            status: Set(LessonStatus::Scheduled),
             cancelled_at: Set(None),
             cancellation_reason: Set(None),
             late_cancellation: Set(false),
@@ -815,7 +789,7 @@ pub async fn move_lesson<C: Writer>(db: &C, actor: &Actor, id: i64, input: &Move
             .col_expr(lesson::Column::ReminderSentAt, Expr::value(Option::<DateTime<Utc>>::None))
             .col_expr(lesson::Column::UpdatedAt, Expr::value(Utc::now()))
             .filter(lesson::Column::Id.eq(id))
-            .filter(lesson::Column::Status.eq(LessonStatus::Scheduled.as_str()))
+            .filter(lesson::Column::Status.eq(LessonStatus::Scheduled))
             .exec(txn)
             .await?;
         if moved.rows_affected == 0 {
@@ -850,13 +824,13 @@ pub async fn cancel<C: Writer>(db: &C, actor: &Actor, id: i64, input: &CancelInp
     let late = is_late_cancellation(now, current.starts_at, rules.cancellation_notice_hours);
     db::write(db, async |txn| {
         let cancelled = lesson::Entity::update_many()
-            .col_expr(lesson::Column::Status, Expr::value(LessonStatus::Cancelled.as_str()))
+            .col_expr(lesson::Column::Status, Expr::value(LessonStatus::Cancelled))
             .col_expr(lesson::Column::CancelledAt, Expr::value(Some(now)))
             .col_expr(lesson::Column::CancellationReason, Expr::value(reason))
             .col_expr(lesson::Column::LateCancellation, Expr::value(late))
             .col_expr(lesson::Column::UpdatedAt, Expr::value(now))
             .filter(lesson::Column::Id.eq(id))
-            .filter(lesson::Column::Status.eq(LessonStatus::Scheduled.as_str()))
+            .filter(lesson::Column::Status.eq(LessonStatus::Scheduled))
             .exec(txn)
             .await?;
         if cancelled.rows_affected == 0 {
@@ -907,11 +881,11 @@ pub async fn record_outcome<C: Writer>(
     }
     db::write(db, async |txn| {
         let updated = lesson::Entity::update_many()
-            .col_expr(lesson::Column::Status, Expr::value(status.as_str()))
+            .col_expr(lesson::Column::Status, Expr::value(status))
             .col_expr(lesson::Column::Notes, Expr::value(notes))
             .col_expr(lesson::Column::UpdatedAt, Expr::value(now))
             .filter(lesson::Column::Id.eq(id))
-            .filter(lesson::Column::Status.eq(LessonStatus::Scheduled.as_str()))
+            .filter(lesson::Column::Status.eq(LessonStatus::Scheduled))
             .exec(txn)
             .await?;
         if updated.rows_affected == 0 {

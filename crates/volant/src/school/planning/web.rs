@@ -124,21 +124,7 @@ pub struct Day {
 }
 
 pub(crate) fn kind_label(tr: &i18n::Tr, kind: LessonKind) -> String {
-    tr.t(match kind {
-        LessonKind::Driving => "lesson.kind.driving",
-        LessonKind::Theory => "lesson.kind.theory",
-        LessonKind::MockExam => "lesson.kind.mock_exam",
-    })
-    .to_owned()
-}
-
-pub(crate) fn status_label_key(status: LessonStatus) -> &'static str {
-    match status {
-        LessonStatus::Scheduled => "lesson.status.scheduled",
-        LessonStatus::Done => "lesson.status.done",
-        LessonStatus::Cancelled => "lesson.status.cancelled",
-        LessonStatus::NoShow => "lesson.status.no_show",
-    }
+    tr.t(kind.label_key()).to_owned()
 }
 
 fn card(tr: &i18n::Tr, l: &Lesson) -> LessonCard {
@@ -575,7 +561,7 @@ async fn page_for(
             i18n::local_time(lesson.ends_at, "%H:%M")
         ),
         kind: kind_label(&tr, lesson.kind),
-        status: tr.t(status_label_key(lesson.status)).to_owned(),
+        status: tr.t(lesson.status.label_key()).to_owned(),
         can_record,
         can_cancel,
         moving: (

@@ -22,9 +22,8 @@ use crate::school::access::Viewer;
 use crate::school::candidates::service as candidates;
 use crate::school::candidates::web::{grid_chart, hours_rows};
 use crate::school::exams::service::{self as exams, ExamResult, ResultStatus};
-use crate::school::exams::web::exam_type_key;
 use crate::school::planning::service::{self as planning, Lesson, LessonFilter};
-use crate::school::planning::web::{kind_label, status_label_key};
+use crate::school::planning::web::kind_label;
 use crate::school::web::refusal_flash;
 
 /// The candidate's own pages.
@@ -103,13 +102,13 @@ fn portal_lesson(tr: &i18n::Tr, l: &Lesson) -> PortalLesson {
         instructor: l.instructor_name.clone(),
         vehicle: l.vehicle_label.clone().unwrap_or_default(),
         meeting_point: l.meeting_point.clone().unwrap_or_default(),
-        status: tr.t(status_label_key(l.status)).to_owned(),
+        status: tr.t(l.status.label_key()).to_owned(),
         notes: l.notes.clone().unwrap_or_default(),
     }
 }
 
 fn portal_result(tr: &i18n::Tr, r: &ExamResult) -> PortalResult {
-    let exam = exam_type_key(r.exam_type);
+    let exam = r.exam_type.label_key();
     let passed = r.status == ResultStatus::Passed;
     PortalResult {
         exam: tr.t(exam).to_owned(),

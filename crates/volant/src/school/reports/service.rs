@@ -21,6 +21,7 @@ use crate::identity::audit::Actor;
 use crate::identity::organizations::service as organizations;
 use crate::notify::{self, Event, Notice};
 use crate::platform::db::{self, Writer};
+use crate::platform::enums::string_enum;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::files::FileStore;
 use crate::platform::i18n::{Locale, Msg};
@@ -32,7 +33,7 @@ use crate::platform::tabular::{self, Cell};
 use crate::platform::tenant::OrgId;
 use crate::school::candidates::service::{self as candidates, CandidateFilter};
 use crate::school::cars::service as vehicles;
-use crate::school::exams::service::{self as exams, ExamType};
+use crate::school::exams::service as exams;
 use crate::school::instructors::entity::{availability, day_off};
 use crate::school::instructors::service as instructors;
 use crate::school::planning::entity::lesson;
@@ -44,72 +45,44 @@ pub const MAX_DAYS: i64 = 366;
 /// Hours a training car is counted available each day (the planning board's day).
 const CAR_DAY_MINUTES: i64 = 14 * 60;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ReportKind {
-    PassRates,
-    CandidateHours,
-    InstructorUtilisation,
-    VehicleUtilisation,
-    Revenue,
-}
-
-impl ReportKind {
-    pub const ALL: [Self; 5] =
-        [Self::PassRates, Self::CandidateHours, Self::InstructorUtilisation, Self::VehicleUtilisation, Self::Revenue];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PassRates => "pass_rates",
-            Self::CandidateHours => "candidate_hours",
-            Self::InstructorUtilisation => "instructor_utilisation",
-            Self::VehicleUtilisation => "vehicle_utilisation",
-            Self::Revenue => "revenue",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == value)
-    }
-
-    pub fn title_key(self) -> &'static str {
-        match self {
-            Self::PassRates => "report.pass_rates",
-            Self::CandidateHours => "report.candidate_hours",
-            Self::InstructorUtilisation => "report.instructor_utilisation",
-            Self::VehicleUtilisation => "report.vehicle_utilisation",
-            Self::Revenue => "report.revenue",
-        }
+string_enum! {
+    // Which report: its code names it in URLs, requests and files, its label titles it.
+    #[derive(ToSchema)]
+    pub enum ReportKind (labels "report.") {
+        PassRates,
+        CandidateHours,
+        InstructorUtilisation,
+        VehicleUtilisation,
+        Revenue,
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum FileFormat {
-    Csv,
-    Xlsx,
-    Pdf,
+string_enum! {
+    // What file a report is produced as.
+    #[derive(ToSchema)]
+    pub enum FileFormat {
+        Csv,
+        Xlsx,
+        Pdf,
+    }
 }
 
 impl FileFormat {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Csv => "csv",
-            Self::Xlsx => "xlsx",
-            Self::Pdf => "pdf",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        [Self::Csv, Self::Xlsx, Self::Pdf].into_iter().find(|f| f.as_str() == value)
-    }
-
     pub fn content_type(self) -> &'static str {
         match self {
             Self::Csv => "text/csv; charset=utf-8",
             Self::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             Self::Pdf => "application/pdf",
         }
+    }
+}
+
+string_enum! {
+    // Where a report file stands: `pending` until a worker makes it `ready` (or `failed`).
+    pub enum ReportStatus (labels "report.status_") {
+        Pending,
+        Ready,
+        Failed,
     }
 }
 
@@ -190,7 +163,7 @@ async fn lessons_in(
     zone: Tz,
     from: NaiveDate,
     to: NaiveDate,
-) -> AppResult<Vec<(i64, Option<i64>, String, i32, DateTime<Utc>, bool)>> {
+) -> AppResult<Vec<(i64, Option<i64>, LessonStatus, i32, DateTime<Utc>, bool)>> {
     let (start, end) = bounds(zone, from, to);
     Ok(lesson::Entity::find()
         .select_only()
@@ -203,7 +176,7 @@ async fn lessons_in(
         .filter(lesson::Column::OrganizationId.eq(org.get()))
         .filter(lesson::Column::StartsAt.gte(start))
         .filter(lesson::Column::StartsAt.lt(end))
-        .filter(lesson::Column::Kind.ne(LessonKind::Theory.as_str()))
+        .filter(lesson::Column::Kind.ne(LessonKind::Theory))
         .into_tuple()
         .all(db)
         .await?)
@@ -227,11 +200,7 @@ pub async fn build(
             let rows = rates
                 .iter()
                 .map(|r| {
-                    let exam = tr.text(match r.exam_type {
-                        ExamType::Theory => "exam.type_theory",
-                        ExamType::Practical => "exam.type_practical",
-                        ExamType::Final => "exam.type_final",
-                    });
+                    let exam = tr.text(r.exam_type.label_key());
                     vec![
                         Cell::text(
                             r.instructor_name.clone().or_else(|| Some(tr.text("report.no_instructor").to_owned())),
@@ -316,10 +285,10 @@ pub async fn build(
             let mut booked: HashMap<i64, (i64, i64)> = HashMap::new();
             for (instructor, _, status, minutes, _, _) in lessons_in(db, org, zone, from, to).await? {
                 let entry = booked.entry(instructor).or_default();
-                if status != LessonStatus::Cancelled.as_str() {
+                if status != LessonStatus::Cancelled {
                     entry.0 += i64::from(minutes);
                 }
-                if status == LessonStatus::Done.as_str() {
+                if status == LessonStatus::Done {
                     entry.1 += i64::from(minutes);
                 }
             }
@@ -359,10 +328,10 @@ pub async fn build(
             for (_, vehicle, status, minutes, _, _) in lessons_in(db, org, zone, from, to).await? {
                 let Some(vehicle) = vehicle else { continue };
                 let entry = booked.entry(vehicle).or_default();
-                if status != LessonStatus::Cancelled.as_str() {
+                if status != LessonStatus::Cancelled {
                     entry.0 += i64::from(minutes);
                 }
-                if status == LessonStatus::Done.as_str() {
+                if status == LessonStatus::Done {
                     entry.1 += i64::from(minutes);
                 }
             }
@@ -410,9 +379,9 @@ async fn revenue(db: &impl ConnectionTrait, org: OrgId, zone: Tz, from: NaiveDat
             }
         };
         let minutes = i64::from(minutes);
-        if status == LessonStatus::Done.as_str() {
+        if status == LessonStatus::Done {
             months[index].1 += minutes;
-        } else if status == LessonStatus::NoShow.as_str() || (status == LessonStatus::Cancelled.as_str() && late) {
+        } else if status == LessonStatus::NoShow || (status == LessonStatus::Cancelled && late) {
             months[index].2 += minutes;
         }
     }
@@ -469,7 +438,7 @@ async fn revenue(db: &impl ConnectionTrait, org: OrgId, zone: Tz, from: NaiveDat
 /// The table as a file.
 pub async fn render(table: Table, format: FileFormat) -> AppResult<Vec<u8>> {
     let tr = Locale::default();
-    let title = tr.text(table.kind.title_key()).to_owned();
+    let title = tr.text(table.kind.label_key()).to_owned();
     let subtitle = Msg::new("report.period")
         .arg("from", table.from.format("%d/%m/%Y"))
         .arg("to", table.to.format("%d/%m/%Y"))
@@ -518,7 +487,8 @@ pub struct ReportFile {
     pub from: NaiveDate,
     pub to: NaiveDate,
     /// `pending`, `ready` or `failed`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: ReportStatus,
     pub file_name: Option<String>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -528,8 +498,8 @@ impl From<report::Model> for ReportFile {
     fn from(m: report::Model) -> Self {
         Self {
             id: m.id,
-            kind: ReportKind::parse(&m.kind).unwrap_or(ReportKind::PassRates),
-            format: FileFormat::parse(&m.format).unwrap_or(FileFormat::Csv),
+            kind: m.kind,
+            format: m.format,
             from: m.period_from,
             to: m.period_to,
             status: m.status,
@@ -568,11 +538,11 @@ pub async fn request<C: Writer>(db: &C, actor: &Actor, input: &ReportRequest) ->
     let saved = db::write(db, async |txn| {
         let saved = report::ActiveModel {
             organization_id: Set(actor.org.get()),
-            kind: Set(kind.as_str().to_owned()),
-            format: Set(format.as_str().to_owned()),
+            kind: Set(kind),
+            format: Set(format),
             period_from: Set(from),
             period_to: Set(to),
-            status: Set("pending".to_owned()),
+            status: Set(ReportStatus::Pending),
             requested_by: Set(actor.user_id),
             created_at: Set(Utc::now()),
             finished_at: Set(None),
@@ -609,12 +579,11 @@ fn file_key(org: i64, id: i64) -> String {
 /// result is kept; the file under the same key is the same).
 pub async fn produce<C: Writer>(db: &C, files: &FileStore, id: i64) -> AppResult<()> {
     let Some(row) = report::Entity::find_by_id(id).one(db).await? else { return Ok(()) };
-    if row.status != "pending" {
+    if row.status != ReportStatus::Pending {
         return Ok(());
     }
     let org = OrgId::new(row.organization_id);
-    let kind = ReportKind::parse(&row.kind).unwrap_or(ReportKind::PassRates);
-    let format = FileFormat::parse(&row.format).unwrap_or(FileFormat::Csv);
+    let (kind, format) = (row.kind, row.format);
     let outcome = match build(db, org, kind, row.period_from, row.period_to).await {
         Ok(table) => render(table, format).await,
         Err(err) => Err(err),
@@ -627,19 +596,19 @@ pub async fn produce<C: Writer>(db: &C, files: &FileStore, id: i64) -> AppResult
     let update = report::Entity::update_many()
         .col_expr(report::Column::FinishedAt, Expr::value(Some(now)))
         .filter(report::Column::Id.eq(id))
-        .filter(report::Column::Status.eq("pending"));
+        .filter(report::Column::Status.eq(ReportStatus::Pending));
     let ready = outcome.is_ok();
     let update = match outcome {
         Ok(_) => {
             let name = format!("{}-{}-{}.{}", kind.as_str(), row.period_from, row.period_to, format.as_str());
             update
-                .col_expr(report::Column::Status, Expr::value("ready"))
+                .col_expr(report::Column::Status, Expr::value(ReportStatus::Ready))
                 .col_expr(report::Column::FileName, Expr::value(Some(name)))
                 .col_expr(report::Column::ContentType, Expr::value(Some(format.content_type())))
         }
         Err(err) => {
             tracing::error!(report_id = id, error = %err, "report failed");
-            update.col_expr(report::Column::Status, Expr::value("failed")).col_expr(
+            update.col_expr(report::Column::Status, Expr::value(ReportStatus::Failed)).col_expr(
                 report::Column::Error,
                 Expr::value(Some(err.to_string().chars().take(500).collect::<String>())),
             )
@@ -650,7 +619,7 @@ pub async fn produce<C: Writer>(db: &C, files: &FileStore, id: i64) -> AppResult
         if changed && let Some(user) = row.requested_by {
             let locale = crate::platform::i18n::Locale::default();
             let key = if ready { "report.notice_ready" } else { "report.notice_failed" };
-            let title = Msg::new(key).arg("kind", locale.text(kind.title_key())).render(locale);
+            let title = Msg::new(key).arg("kind", locale.text(kind.label_key())).render(locale);
             let notice = Notice::new(Event::ReportReady, title.clone(), title).user(Some(user)).link("/school/reports");
             notify::send(txn, org, notice).await?;
         }
@@ -665,7 +634,7 @@ pub async fn produce_pending(db: &DatabaseConnection, files: &FileStore) -> AppR
     let ids: Vec<i64> = report::Entity::find()
         .select_only()
         .column(report::Column::Id)
-        .filter(report::Column::Status.eq("pending"))
+        .filter(report::Column::Status.eq(ReportStatus::Pending))
         .order_by_asc(report::Column::Id)
         .limit(20)
         .into_tuple()
@@ -724,15 +693,15 @@ pub async fn download(
     id: i64,
 ) -> AppResult<(String, String, Vec<u8>)> {
     let row = list_one(db, org, id).await?;
-    match (row.status.as_str(), row.file_name, row.content_type, row.content) {
+    match (row.status, row.file_name, row.content_type, row.content) {
         // Files made before the file store kept their bytes in the row.
-        ("ready", Some(name), Some(content_type), Some(content)) => Ok((name, content_type, content)),
-        ("ready", Some(name), Some(content_type), None) => {
+        (ReportStatus::Ready, Some(name), Some(content_type), Some(content)) => Ok((name, content_type, content)),
+        (ReportStatus::Ready, Some(name), Some(content_type), None) => {
             let bytes =
                 files.get(&file_key(org.get(), id)).await.map_err(AppError::Unavailable)?.ok_or(AppError::NotFound)?;
             Ok((name, content_type, bytes))
         }
-        ("failed", ..) => Err(AppError::Conflict {
+        (ReportStatus::Failed, ..) => Err(AppError::Conflict {
             code: "report_failed",
             field: None,
             message: Msg::new("report.production_failed"),
