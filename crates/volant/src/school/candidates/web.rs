@@ -130,6 +130,8 @@ struct ShowPage {
     page: PageCtx,
     c: Candidate,
     theory: String,
+    registered_on: String,
+    birth_date: Option<String>,
     instructor: String,
     hours: Vec<(String, String)>,
     grid: Vec<progress::CompetencyProgress>,
@@ -170,7 +172,7 @@ async fn show(State(state): State<AppState>, actor: Actor, page: PageCtx, Id(id)
             id: l.id,
             when: format!(
                 "{} {}–{}",
-                i18n::local_time(l.starts_at, "%d/%m/%Y"),
+                i18n::local_date(l.starts_at),
                 i18n::local_time(l.starts_at, "%H:%M"),
                 i18n::local_time(l.ends_at, "%H:%M")
             ),
@@ -185,7 +187,7 @@ async fn show(State(state): State<AppState>, actor: Actor, page: PageCtx, Id(id)
         .into_iter()
         .map(|r| ResultLine {
             exam: tr.t(r.exam_type.label_key()).to_owned(),
-            taken_on: r.taken_on.format("%d/%m/%Y").to_string(),
+            taken_on: i18n::date(r.taken_on),
             status: tr.t(result_status_key(r.status)).to_owned(),
         })
         .collect();
@@ -195,6 +197,8 @@ async fn show(State(state): State<AppState>, actor: Actor, page: PageCtx, Id(id)
     };
     Ok(ShowPage {
         theory: tr.t(c.summary.theory_status.label_key()).to_owned(),
+        registered_on: i18n::date(c.summary.registered_on),
+        birth_date: c.birth_date.map(i18n::date),
         instructor,
         hours: hours_rows(&tr, &c.summary.hours),
         grid_chart: grid_chart(&tr, &grid),

@@ -376,8 +376,8 @@ pub async fn register<C: Writer>(
         };
         audit::record_change(txn, actor, ("exam_registration", created.id), None, Some(&created)).await?;
         {
-            let day = crate::platform::i18n::local_time(session.starts_at, "%d/%m/%Y %H:%M");
             let locale = Locale::default();
+            let day = locale.local_date_time(session.starts_at);
             let subject = Msg::new("exam.notice_registered").arg("day", &day).render(locale);
             let body = Msg::new("exam.notice_registered_body")
                 .arg("day", &day)

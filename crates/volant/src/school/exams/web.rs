@@ -84,7 +84,7 @@ async fn index(State(state): State<AppState>, actor: Actor, page: PageCtx) -> We
         .into_iter()
         .map(|s| SessionRow {
             id: s.id,
-            when: i18n::local_time(s.starts_at, "%d/%m/%Y %H:%M"),
+            when: i18n::local_date_time(s.starts_at),
             kind: tr.t(s.kind.label_key()).to_owned(),
             centre: s.centre,
             seats: format!("{} / {}", s.registered, s.seats),
@@ -165,12 +165,11 @@ struct SessionPage {
 async fn session(State(state): State<AppState>, actor: Actor, page: PageCtx, Id(id): Id) -> WebResult<SessionPage> {
     let s = exams::get_session(&state.db, actor.org, id).await?;
     let tr = page.tr;
-    let title =
-        format!("{} · {} · {}", tr.t(s.kind.label_key()), i18n::local_time(s.starts_at, "%d/%m/%Y %H:%M"), s.centre);
+    let title = format!("{} · {} · {}", tr.t(s.kind.label_key()), i18n::local_date_time(s.starts_at), s.centre);
     let registrations = exams::registrations(&state.db, actor.org, id)
         .await?
         .into_iter()
-        .map(|r| (r.candidate_name, i18n::local_time(r.registered_at, "%d/%m/%Y")))
+        .map(|r| (r.candidate_name, i18n::local_date(r.registered_at)))
         .collect();
     let candidates = candidate_options(&state, actor.org).await?;
     Ok(SessionPage { page, title, seats: format!("{} / {}", s.registered, s.seats), registrations, candidates, id })
@@ -271,7 +270,7 @@ pub(crate) async fn result_rows(
             candidate: names.get(&r.candidate_id).cloned().unwrap_or_default(),
             exam: tr.t(r.exam_type.label_key()).to_owned(),
             outcome: tr.t(r.outcome.label_key()).to_owned(),
-            taken_on: r.taken_on.format("%d/%m/%Y").to_string(),
+            taken_on: i18n::date(r.taken_on),
             status: tr.t(result_status_key(r.status)).to_owned(),
             pending: r.status == ResultStatus::Pending,
             own: r.four_eyes && actor.user_id == Some(r.entered_by),

@@ -23,7 +23,7 @@ use crate::notify::{self, Event, Notice};
 use crate::platform::db::{self, Writer};
 use crate::platform::enums::string_enum;
 use crate::platform::error::{AppError, AppResult};
-use crate::platform::i18n::{Locale, Msg};
+use crate::platform::i18n::{self, Locale, Msg};
 use crate::platform::tenant::OrgId;
 use crate::platform::validate::Validator;
 use crate::school::access::Viewer;
@@ -204,8 +204,14 @@ async fn zone_of(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Tz> {
     Ok(organizations::get(db, org).await?.time_zone.parse::<Tz>().unwrap_or(chrono_tz::Europe::Paris))
 }
 
-fn local_label(zone: Tz, at: DateTime<Utc>, format: &str) -> String {
-    at.with_timezone(&zone).format(format).to_string()
+/// An instant's day in the school's time zone, as `locale` writes days.
+fn local_day(locale: Locale, zone: Tz, at: DateTime<Utc>) -> String {
+    locale.date(at.with_timezone(&zone).date_naive())
+}
+
+/// An instant's time of day in the school's time zone: `14:30`.
+fn local_hour(zone: Tz, at: DateTime<Utc>) -> String {
+    at.with_timezone(&zone).format("%H:%M").to_string()
 }
 
 /// Resolves a proposal's ids, with a 422 naming each unknown or unfit one.
@@ -316,9 +322,9 @@ fn clash(code: &'static str, key: &'static str, other: &lesson::Model, zone: Tz)
         field: Some("starts_at"),
         message: Msg::new(key)
             .arg("lesson", other.id)
-            .arg("day", local_label(zone, other.starts_at, "%d/%m/%Y"))
-            .arg("start", local_label(zone, other.starts_at, "%H:%M"))
-            .arg("end", local_label(zone, other.ends_at, "%H:%M")),
+            .arg("day", local_day(i18n::current(), zone, other.starts_at))
+            .arg("start", local_hour(zone, other.starts_at))
+            .arg("end", local_hour(zone, other.ends_at)),
         with_id: other.id,
     }
 }
@@ -357,7 +363,7 @@ async fn check_rules(db: &impl ConnectionTrait, org: OrgId, proposal: &Proposal,
         return Err(refusal(
             "instructor_day_off",
             "starts_at",
-            Msg::new("lesson.instructor_day_off").arg("day", day.format("%d/%m/%Y")),
+            Msg::new("lesson.instructor_day_off").arg("day", i18n::date(day)),
         ));
     }
     let start_minute = i32::try_from(local_start.hour() * 60 + local_start.minute()).unwrap_or(0);
@@ -653,9 +659,9 @@ pub async fn list(
 /// What a lesson notice says, in French (the school's language).
 fn notice(zone: Tz, key: &'static str, lesson: &Lesson) -> (String, String) {
     let locale = Locale::default();
-    let day = local_label(zone, lesson.starts_at, "%d/%m/%Y");
-    let start = local_label(zone, lesson.starts_at, "%H:%M");
-    let end = local_label(zone, lesson.ends_at, "%H:%M");
+    let day = local_day(locale, zone, lesson.starts_at);
+    let start = local_hour(zone, lesson.starts_at);
+    let end = local_hour(zone, lesson.ends_at);
     let subject = Msg::new(key).arg("day", &day).arg("start", &start).render(locale);
     let body = Msg::new("lesson.notice_body")
         .arg("what", &subject)

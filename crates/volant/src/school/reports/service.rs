@@ -439,10 +439,7 @@ async fn revenue(db: &impl ConnectionTrait, org: OrgId, zone: Tz, from: NaiveDat
 pub async fn render(table: Table, format: FileFormat) -> AppResult<Vec<u8>> {
     let tr = Locale::default();
     let title = tr.text(table.kind.label_key()).to_owned();
-    let subtitle = Msg::new("report.period")
-        .arg("from", table.from.format("%d/%m/%Y"))
-        .arg("to", table.to.format("%d/%m/%Y"))
-        .render(tr);
+    let subtitle = Msg::new("report.period").arg("from", tr.date(table.from)).arg("to", tr.date(table.to)).render(tr);
     tokio::task::spawn_blocking(move || match format {
         FileFormat::Csv => tabular::csv_bytes(&table.headings, &table.rows).map_err(AppError::Internal),
         FileFormat::Xlsx => tabular::xlsx_bytes(&title, &table.headings, table.rows).map_err(AppError::Internal),
@@ -457,7 +454,8 @@ pub async fn render(table: Table, format: FileFormat) -> AppResult<Vec<u8>> {
                     align: if i == 0 { pdf::Align::Left } else { pdf::Align::Right },
                 })
                 .collect();
-            let rows: Vec<Vec<String>> = table.rows.iter().map(|r| r.iter().map(display_cell).collect()).collect();
+            let rows: Vec<Vec<String>> =
+                table.rows.iter().map(|r| r.iter().map(|c| display_cell(c, tr)).collect()).collect();
             pdf::table(&title, &subtitle, &columns, &rows, tr)
         }
     })
@@ -465,13 +463,13 @@ pub async fn render(table: Table, format: FileFormat) -> AppResult<Vec<u8>> {
     .map_err(|e| AppError::Internal(format!("report writer stopped: {e}")))?
 }
 
-/// A cell as a French reader expects it on paper or on a page.
-pub fn display_cell(cell: &Cell) -> String {
+/// A cell as a French reader expects it on paper or on a page (dates as `locale` writes them).
+pub fn display_cell(cell: &Cell, locale: Locale) -> String {
     match cell {
         Cell::Money(d) => money::format_decimal(*d, 2),
         Cell::Number(d) => money::format_decimal(*d, d.scale()),
         Cell::Int(n) => n.to_string(),
-        Cell::Date(d) => d.format("%d/%m/%Y").to_string(),
+        Cell::Date(d) => locale.date(*d),
         Cell::Text(t) => t.clone(),
         Cell::Empty => String::new(),
     }

@@ -91,7 +91,8 @@ async fn index(
             }
         })
     };
-    let rows = table.rows.iter().map(|r| r.iter().map(reports::display_cell).collect()).collect();
+    let rows =
+        table.rows.iter().map(|r| r.iter().map(|c| reports::display_cell(c, i18n::current())).collect()).collect();
     let kinds = ReportKind::ALL
         .into_iter()
         .map(|k| SelectOption {
@@ -108,8 +109,8 @@ async fn index(
             label: format!(
                 "{} · {} → {} · {}",
                 tr.t(f.kind.label_key()),
-                f.from.format("%d/%m/%Y"),
-                f.to.format("%d/%m/%Y"),
+                i18n::date(f.from),
+                i18n::date(f.to),
                 f.format.as_str().to_uppercase()
             ),
             ready: f.status == ReportStatus::Ready,
