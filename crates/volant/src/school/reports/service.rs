@@ -191,172 +191,190 @@ pub async fn build(
     to: NaiveDate,
 ) -> AppResult<Table> {
     check_period(from, to)?;
-    let tr = Locale::default();
-    let heads = |keys: &[&str]| keys.iter().map(|k| tr.text(k).to_owned()).collect::<Vec<_>>();
     let zone = zone_of(db, org).await?;
     let (headings, rows, chart) = match kind {
-        ReportKind::PassRates => {
-            let rates = exams::pass_rates(db, org, from, to).await?;
-            let rows = rates
-                .iter()
-                .map(|r| {
-                    let exam = tr.text(r.exam_type.label_key());
-                    vec![
-                        Cell::text(
-                            r.instructor_name.clone().or_else(|| Some(tr.text("report.no_instructor").to_owned())),
-                        ),
-                        Cell::Text(exam.to_owned()),
-                        Cell::Int(r.passed),
-                        Cell::Int(r.failed),
-                        percent(r.passed, r.passed + r.failed),
-                    ]
-                })
-                .collect();
-            let chart = rates
-                .iter()
-                .map(|r| (r.instructor_name.clone().unwrap_or_default(), r.rate_percent.unwrap_or(0)))
-                .collect();
-            (
-                heads(&["report.instructor", "report.exam", "report.passed", "report.failures", "report.rate"]),
-                rows,
-                chart,
-            )
-        }
-        ReportKind::CandidateHours => {
-            let mut rows = Vec::new();
-            let mut chart = Vec::new();
-            let mut page = PageRequest::first(500);
-            loop {
-                let found = candidates::list(db, org, &CandidateFilter::default(), page).await?;
-                for c in &found.items {
-                    let h = &c.hours;
-                    rows.push(vec![
-                        Cell::Text(c.number.clone()),
-                        Cell::Text(format!("{} {}", c.last_name, c.first_name)),
-                        Cell::Text(c.category.clone()),
-                        h.forecast_minutes.map_or(Cell::Empty, |m| hours(i64::from(m))),
-                        hours(i64::from(h.bought_minutes)),
-                        hours(i64::from(h.done_minutes)),
-                        hours(i64::from(h.scheduled_minutes)),
-                        hours(i64::from(h.due_minutes)),
-                        hours(i64::from(h.remaining_minutes)),
-                    ]);
-                    chart.push((c.full_name(), i64::from(h.done_minutes) / 60));
-                }
-                match found.next_cursor.as_deref() {
-                    Some(cursor) => page = PageRequest::parse(Some("500"), Some(cursor))?,
-                    None => break,
-                }
-            }
-            let keys = [
-                "report.number",
-                "report.candidate",
-                "report.category",
-                "hours.forecast",
-                "hours.bought",
-                "hours.done",
-                "hours.scheduled",
-                "hours.due",
-                "hours.remaining",
-            ];
-            (heads(&keys), rows, chart)
-        }
-        ReportKind::InstructorUtilisation => {
-            let teachers = instructors::list(db, org).await?;
-            let ids: Vec<i64> = teachers.iter().map(|i| i.id).collect();
-            let windows = if ids.is_empty() {
-                Vec::new()
-            } else {
-                availability::Entity::find()
-                    .filter(availability::Column::InstructorId.is_in(ids.clone()))
-                    .all(db)
-                    .await?
-            };
-            let offs = if ids.is_empty() {
-                Vec::new()
-            } else {
-                day_off::Entity::find()
-                    .filter(day_off::Column::InstructorId.is_in(ids.clone()))
-                    .filter(day_off::Column::Day.gte(from))
-                    .filter(day_off::Column::Day.lte(to))
-                    .all(db)
-                    .await?
-            };
-            let mut booked: HashMap<i64, (i64, i64)> = HashMap::new();
-            for (instructor, _, status, minutes, _, _) in lessons_in(db, org, zone, from, to).await? {
-                let entry = booked.entry(instructor).or_default();
-                if status != LessonStatus::Cancelled {
-                    entry.0 += i64::from(minutes);
-                }
-                if status == LessonStatus::Done {
-                    entry.1 += i64::from(minutes);
-                }
-            }
-            let mut rows = Vec::new();
-            let mut chart = Vec::new();
-            for t in teachers {
-                let mut available = 0_i64;
-                let mut day = from;
-                while day <= to {
-                    if !offs.iter().any(|d| d.instructor_id == t.id && d.day == day) {
-                        let weekday = i16::try_from(day.weekday().number_from_monday()).unwrap_or(0);
-                        available += windows
-                            .iter()
-                            .filter(|w| w.instructor_id == t.id && w.weekday == weekday)
-                            .map(|w| i64::from(w.end_minute - w.start_minute))
-                            .sum::<i64>();
-                    }
-                    day += Duration::days(1);
-                }
-                let (taken, done) = booked.get(&t.id).copied().unwrap_or_default();
-                let rate = if available > 0 { taken * 100 / available } else { 0 };
-                chart.push((t.full_name(), rate));
-                rows.push(vec![
-                    Cell::Text(t.full_name()),
-                    hours(available),
-                    hours(taken),
-                    hours(done),
-                    percent(taken, available),
-                ]);
-            }
-            let keys = ["report.instructor", "report.available", "report.booked", "hours.done", "report.rate"];
-            (heads(&keys), rows, chart)
-        }
-        ReportKind::VehicleUtilisation => {
-            let cars = vehicles::list(db, org).await?;
-            let mut booked: HashMap<i64, (i64, i64)> = HashMap::new();
-            for (_, vehicle, status, minutes, _, _) in lessons_in(db, org, zone, from, to).await? {
-                let Some(vehicle) = vehicle else { continue };
-                let entry = booked.entry(vehicle).or_default();
-                if status != LessonStatus::Cancelled {
-                    entry.0 += i64::from(minutes);
-                }
-                if status == LessonStatus::Done {
-                    entry.1 += i64::from(minutes);
-                }
-            }
-            let open = ((to - from).num_days() + 1) * CAR_DAY_MINUTES;
-            let mut rows = Vec::new();
-            let mut chart = Vec::new();
-            for car in cars {
-                let (taken, done) = booked.get(&car.vehicle_id).copied().unwrap_or_default();
-                chart.push((car.license_plate.clone(), taken * 100 / open.max(1)));
-                rows.push(vec![
-                    Cell::Text(car.label()),
-                    Cell::Text(car.category.clone()),
-                    hours(open),
-                    hours(taken),
-                    hours(done),
-                    percent(taken, open),
-                ]);
-            }
-            let keys =
-                ["report.vehicle", "report.category", "report.available", "report.booked", "hours.done", "report.rate"];
-            (heads(&keys), rows, chart)
-        }
+        ReportKind::PassRates => pass_rates(db, org, from, to).await?,
+        ReportKind::CandidateHours => candidate_hours(db, org).await?,
+        ReportKind::InstructorUtilisation => instructor_utilisation(db, org, zone, from, to).await?,
+        ReportKind::VehicleUtilisation => vehicle_utilisation(db, org, zone, from, to).await?,
         ReportKind::Revenue => revenue(db, org, zone, from, to).await?,
     };
     Ok(Table { kind, from, to, headings, rows, chart })
+}
+
+/// A report's headings: its catalogue keys, in French.
+fn headings(keys: &[&str]) -> Vec<String> {
+    let tr = Locale::default();
+    keys.iter().map(|k| tr.text(k).to_owned()).collect()
+}
+
+/// Per instructor and exam: validated results passed and failed, and the rate.
+async fn pass_rates(db: &impl ConnectionTrait, org: OrgId, from: NaiveDate, to: NaiveDate) -> AppResult<Built> {
+    let tr = Locale::default();
+    let rates = exams::pass_rates(db, org, from, to).await?;
+    let rows = rates
+        .iter()
+        .map(|r| {
+            let exam = tr.text(r.exam_type.label_key());
+            vec![
+                Cell::text(r.instructor_name.clone().or_else(|| Some(tr.text("report.no_instructor").to_owned()))),
+                Cell::Text(exam.to_owned()),
+                Cell::Int(r.passed),
+                Cell::Int(r.failed),
+                percent(r.passed, r.passed + r.failed),
+            ]
+        })
+        .collect();
+    let chart =
+        rates.iter().map(|r| (r.instructor_name.clone().unwrap_or_default(), r.rate_percent.unwrap_or(0))).collect();
+    let keys = ["report.instructor", "report.exam", "report.passed", "report.failures", "report.rate"];
+    Ok((headings(&keys), rows, chart))
+}
+
+/// Per candidate, to date: hours forecast, bought, done, scheduled, due and remaining.
+async fn candidate_hours(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Built> {
+    let mut rows = Vec::new();
+    let mut chart = Vec::new();
+    let mut page = PageRequest::first(500);
+    loop {
+        let found = candidates::list(db, org, &CandidateFilter::default(), page).await?;
+        for c in &found.items {
+            let h = &c.hours;
+            rows.push(vec![
+                Cell::Text(c.number.clone()),
+                Cell::Text(format!("{} {}", c.last_name, c.first_name)),
+                Cell::Text(c.category.clone()),
+                h.forecast_minutes.map_or(Cell::Empty, |m| hours(i64::from(m))),
+                hours(i64::from(h.bought_minutes)),
+                hours(i64::from(h.done_minutes)),
+                hours(i64::from(h.scheduled_minutes)),
+                hours(i64::from(h.due_minutes)),
+                hours(i64::from(h.remaining_minutes)),
+            ]);
+            chart.push((c.full_name(), i64::from(h.done_minutes) / 60));
+        }
+        match found.next_cursor.as_deref() {
+            Some(cursor) => page = PageRequest::parse(Some("500"), Some(cursor))?,
+            None => break,
+        }
+    }
+    let keys = [
+        "report.number",
+        "report.candidate",
+        "report.category",
+        "hours.forecast",
+        "hours.bought",
+        "hours.done",
+        "hours.scheduled",
+        "hours.due",
+        "hours.remaining",
+    ];
+    Ok((headings(&keys), rows, chart))
+}
+
+/// Booked (not cancelled) and done minutes of a lesson, added to a resource's tally.
+fn tally(entry: &mut (i64, i64), status: LessonStatus, minutes: i32) {
+    if status != LessonStatus::Cancelled {
+        entry.0 += i64::from(minutes);
+    }
+    if status == LessonStatus::Done {
+        entry.1 += i64::from(minutes);
+    }
+}
+
+/// Per instructor: hours available (weekly windows less days off), booked and
+/// done, and the share booked.
+async fn instructor_utilisation(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    zone: Tz,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<Built> {
+    let teachers = instructors::list(db, org).await?;
+    let ids: Vec<i64> = teachers.iter().map(|i| i.id).collect();
+    let windows = if ids.is_empty() {
+        Vec::new()
+    } else {
+        availability::Entity::find().filter(availability::Column::InstructorId.is_in(ids.clone())).all(db).await?
+    };
+    let offs = if ids.is_empty() {
+        Vec::new()
+    } else {
+        day_off::Entity::find()
+            .filter(day_off::Column::InstructorId.is_in(ids.clone()))
+            .filter(day_off::Column::Day.gte(from))
+            .filter(day_off::Column::Day.lte(to))
+            .all(db)
+            .await?
+    };
+    let mut booked: HashMap<i64, (i64, i64)> = HashMap::new();
+    for (instructor, _, status, minutes, _, _) in lessons_in(db, org, zone, from, to).await? {
+        tally(booked.entry(instructor).or_default(), status, minutes);
+    }
+    let mut rows = Vec::new();
+    let mut chart = Vec::new();
+    for t in teachers {
+        let mut available = 0_i64;
+        let mut day = from;
+        while day <= to {
+            if !offs.iter().any(|d| d.instructor_id == t.id && d.day == day) {
+                let weekday = i16::try_from(day.weekday().number_from_monday()).unwrap_or(0);
+                available += windows
+                    .iter()
+                    .filter(|w| w.instructor_id == t.id && w.weekday == weekday)
+                    .map(|w| i64::from(w.end_minute - w.start_minute))
+                    .sum::<i64>();
+            }
+            day += Duration::days(1);
+        }
+        let (taken, done) = booked.get(&t.id).copied().unwrap_or_default();
+        let rate = if available > 0 { taken * 100 / available } else { 0 };
+        chart.push((t.full_name(), rate));
+        rows.push(vec![
+            Cell::Text(t.full_name()),
+            hours(available),
+            hours(taken),
+            hours(done),
+            percent(taken, available),
+        ]);
+    }
+    let keys = ["report.instructor", "report.available", "report.booked", "hours.done", "report.rate"];
+    Ok((headings(&keys), rows, chart))
+}
+
+/// Per training car: hours open (the planning board's day, every day), booked
+/// and done, and the share booked.
+async fn vehicle_utilisation(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    zone: Tz,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<Built> {
+    let cars = vehicles::list(db, org).await?;
+    let mut booked: HashMap<i64, (i64, i64)> = HashMap::new();
+    for (_, vehicle, status, minutes, _, _) in lessons_in(db, org, zone, from, to).await? {
+        let Some(vehicle) = vehicle else { continue };
+        tally(booked.entry(vehicle).or_default(), status, minutes);
+    }
+    let open = ((to - from).num_days() + 1) * CAR_DAY_MINUTES;
+    let mut rows = Vec::new();
+    let mut chart = Vec::new();
+    for car in cars {
+        let (taken, done) = booked.get(&car.vehicle_id).copied().unwrap_or_default();
+        chart.push((car.license_plate.clone(), taken * 100 / open.max(1)));
+        rows.push(vec![
+            Cell::Text(car.label()),
+            Cell::Text(car.category.clone()),
+            hours(open),
+            hours(taken),
+            hours(done),
+            percent(taken, open),
+        ]);
+    }
+    let keys = ["report.vehicle", "report.category", "report.available", "report.booked", "hours.done", "report.rate"];
+    Ok((headings(&keys), rows, chart))
 }
 
 type Built = (Vec<String>, Vec<Vec<Cell>>, Vec<(String, i64)>);
@@ -432,7 +450,7 @@ async fn revenue(db: &impl ConnectionTrait, org: OrgId, zone: Tz, from: NaiveDat
         Cell::Empty,
     ]);
     let keys = ["report.month", "hours.done", "report.done_value", "hours.due", "report.due_value", "report.total"];
-    Ok((keys.iter().map(|k| tr.text(k).to_owned()).collect(), rows, chart))
+    Ok((headings(&keys), rows, chart))
 }
 
 /// The table as a file.
