@@ -333,11 +333,26 @@ fn refusal(code: &'static str, field: &'static str, message: Msg) -> AppError {
     AppError::Conflict { code, field: Some(field), message }
 }
 
-/// Every booking rule, in the caller's transaction (after `lock_resources`).
-/// `except` is the lesson being moved.
+/// Every booking rule, in the caller's transaction (after `lock_resources`), in
+/// the order they are reported. `except` is the lesson being moved.
 async fn check_rules(db: &impl ConnectionTrait, org: OrgId, proposal: &Proposal, except: Option<i64>) -> AppResult<()> {
     let zone = zone_of(db, org).await?;
-    let rules = settings::get(db, org).await?;
+    // The lesson's day, in the school's local time.
+    let day = proposal.starts_at.with_timezone(&zone).date_naive();
+    check_categories(proposal)?;
+    check_day_off(db, proposal, day).await?;
+    check_availability(db, proposal, zone, day).await?;
+    check_overlaps(db, proposal, zone, except).await?;
+    check_daily_limit(db, org, proposal, zone, day, except).await?;
+    if let Some(vehicle) = &proposal.vehicle {
+        check_vehicle_safe(db, org, vehicle, day).await?;
+    }
+    Ok(())
+}
+
+/// An in-car lesson needs an instructor who teaches the candidate's category, and
+/// a car of that category.
+fn check_categories(proposal: &Proposal) -> AppResult<()> {
     let category = proposal.candidate.category.as_str();
     if proposal.kind.in_car() && !proposal.instructor.teaches(category) {
         return Err(refusal(
@@ -355,10 +370,11 @@ async fn check_rules(db: &impl ConnectionTrait, org: OrgId, proposal: &Proposal,
             Msg::new("lesson.vehicle_category").arg("vehicle", &vehicle.category).arg("category", category),
         ));
     }
-    // The instructor's week, in the school's local time.
-    let local_start = proposal.starts_at.with_timezone(&zone);
-    let local_end = proposal.ends_at.with_timezone(&zone);
-    let day = local_start.date_naive();
+    Ok(())
+}
+
+/// The instructor is not off on the lesson's day.
+async fn check_day_off(db: &impl ConnectionTrait, proposal: &Proposal, day: NaiveDate) -> AppResult<()> {
     if instructors::is_day_off(db, proposal.instructor.id, day).await? {
         return Err(refusal(
             "instructor_day_off",
@@ -366,6 +382,14 @@ async fn check_rules(db: &impl ConnectionTrait, org: OrgId, proposal: &Proposal,
             Msg::new("lesson.instructor_day_off").arg("day", i18n::date(day)),
         ));
     }
+    Ok(())
+}
+
+/// The lesson fits in one of the instructor's weekly windows, in the school's
+/// local time (a lesson may end at midnight).
+async fn check_availability(db: &impl ConnectionTrait, proposal: &Proposal, zone: Tz, day: NaiveDate) -> AppResult<()> {
+    let local_start = proposal.starts_at.with_timezone(&zone);
+    let local_end = proposal.ends_at.with_timezone(&zone);
     let start_minute = i32::try_from(local_start.hour() * 60 + local_start.minute()).unwrap_or(0);
     let end_minute = if local_end.date_naive() == day {
         i32::try_from(local_end.hour() * 60 + local_end.minute()).unwrap_or(0)
@@ -396,6 +420,17 @@ async fn check_rules(db: &impl ConnectionTrait, org: OrgId, proposal: &Proposal,
             Msg::new("lesson.outside_availability").arg("hours", hours),
         ));
     }
+    Ok(())
+}
+
+/// The instructor, the car and the candidate are each free (the refusal names
+/// the lesson in the way).
+async fn check_overlaps(
+    db: &impl ConnectionTrait,
+    proposal: &Proposal,
+    zone: Tz,
+    except: Option<i64>,
+) -> AppResult<()> {
     if let Some(other) =
         first_overlap(db, lesson::Column::InstructorId, proposal.instructor.id, proposal, except).await?
     {
@@ -410,20 +445,31 @@ async fn check_rules(db: &impl ConnectionTrait, org: OrgId, proposal: &Proposal,
     {
         return Err(clash("candidate_busy", "lesson.candidate_busy", &other, zone));
     }
-    if proposal.kind.in_car() {
-        let booked = minutes_on_day(db, proposal.candidate.id, day, zone, except).await?;
-        if booked + proposal.minutes() > rules.daily_limit_minutes {
-            return Err(refusal(
-                "daily_limit",
-                "ends_at",
-                Msg::new("lesson.daily_limit")
-                    .arg("limit", format_duration(rules.daily_limit_minutes))
-                    .arg("booked", format_duration(booked)),
-            ));
-        }
+    Ok(())
+}
+
+/// A candidate drives no more than the school's daily limit.
+async fn check_daily_limit(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    proposal: &Proposal,
+    zone: Tz,
+    day: NaiveDate,
+    except: Option<i64>,
+) -> AppResult<()> {
+    if !proposal.kind.in_car() {
+        return Ok(());
     }
-    if let Some(vehicle) = &proposal.vehicle {
-        check_vehicle_safe(db, org, vehicle, day).await?;
+    let rules = settings::get(db, org).await?;
+    let booked = minutes_on_day(db, proposal.candidate.id, day, zone, except).await?;
+    if booked + proposal.minutes() > rules.daily_limit_minutes {
+        return Err(refusal(
+            "daily_limit",
+            "ends_at",
+            Msg::new("lesson.daily_limit")
+                .arg("limit", format_duration(rules.daily_limit_minutes))
+                .arg("booked", format_duration(booked)),
+        ));
     }
     Ok(())
 }
