@@ -215,6 +215,10 @@ async fn staff_keep_candidate_files_through_forms(app: TestApp) {
     let bad = html(&bad);
     assert!(bad.contains("Saisissez un nombre entier") || bad.contains("nombre"), "hours");
     assert!(bad.contains("Aucun compte de votre organisation"), "account");
+    // Dates are written in the reader's language.
+    admin.patch("/api/v1/organization", &json!({ "locale": "en" })).await.assert_success();
+    let english = html(&admin.get(&format!("/school/candidates/{id}")).await);
+    assert!(english.contains("3 Feb 2005") && !english.contains("03/02/2005"), "{english}");
 }
 
 async fn instructors_report_lessons_with_the_grid_and_people_exchange_messages(app: TestApp) {

@@ -19,7 +19,7 @@ pub mod candidate {
         pub phone: Option<String>,
         pub category: String,
         pub registered_on: Date,
-        pub theory_status: String,
+        pub theory_status: crate::school::candidates::service::TheoryStatus,
         pub forecast_minutes: Option<i32>,
         pub bought_minutes: i32,
         pub instructor_id: Option<i64>,

@@ -13,7 +13,8 @@ use crate::identity::audit::{self, Actor};
 use crate::identity::roles::Role;
 use crate::identity::users::service as users;
 use crate::platform::crypto::FieldCipher;
-use crate::platform::db::Writer;
+use crate::platform::db::{self, Writer};
+use crate::platform::enums::string_enum;
 use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
 use crate::platform::i18n::Msg;
 use crate::platform::pagination::{Page, PageRequest};
@@ -30,25 +31,13 @@ const ID_DOCUMENT: &str = "school_candidates/id_document";
 const BIRTH_DATE: &str = "school_candidates/birth_date";
 const ADDRESS: &str = "school_candidates/address";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TheoryStatus {
-    NotStarted,
-    InProgress,
-    Passed,
-}
-
-impl TheoryStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::NotStarted => "not_started",
-            Self::InProgress => "in_progress",
-            Self::Passed => "passed",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        [Self::NotStarted, Self::InProgress, Self::Passed].into_iter().find(|s| s.as_str() == value)
+string_enum! {
+    // Where a candidate stands with the theory test (the code).
+    #[derive(ToSchema)]
+    pub enum TheoryStatus (labels "candidate.theory.") {
+        NotStarted,
+        InProgress,
+        Passed,
     }
 }
 
@@ -156,7 +145,7 @@ fn summary(m: &candidate::Model, hours: Hours) -> CandidateSummary {
         phone: m.phone.clone(),
         category: m.category.clone(),
         registered_on: m.registered_on,
-        theory_status: TheoryStatus::parse(&m.theory_status).unwrap_or(TheoryStatus::NotStarted),
+        theory_status: m.theory_status,
         instructor_id: m.instructor_id,
         hours: hours.with_bought(m.bought_minutes, m.forecast_minutes),
     }
@@ -309,7 +298,7 @@ impl Valid {
             phone: Set(valid.phone),
             category: Set(valid.category),
             registered_on: Set(valid.registered_on),
-            theory_status: Set(valid.theory_status.as_str().to_owned()),
+            theory_status: Set(valid.theory_status),
             forecast_minutes: Set(valid.forecast_minutes),
             bought_minutes: Set(valid.bought_minutes),
             instructor_id: Set(input.instructor_id),
@@ -420,29 +409,30 @@ pub async fn create<C: Writer>(
 ) -> AppResult<Candidate> {
     let valid = validate(db, cipher, actor.org, input).await?;
     let now = Utc::now();
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let number = match valid.number.clone() {
-        Some(number) => number,
-        None => {
-            use chrono::Datelike;
-            format_number(valid.registered_on.year(), settings::next_candidate_number(&txn, actor.org).await?)
+    db::write(db, async |txn| {
+        let number = match valid.number.clone() {
+            Some(number) => number,
+            None => {
+                use chrono::Datelike;
+                format_number(valid.registered_on.year(), settings::next_candidate_number(txn, actor.org).await?)
+            }
+        };
+        let saved = candidate::ActiveModel {
+            organization_id: Set(actor.org.get()),
+            number: Set(number),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..valid.into_row(input)
         }
-    };
-    let saved = candidate::ActiveModel {
-        organization_id: Set(actor.org.get()),
-        number: Set(number),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..valid.into_row(input)
-    }
-    .insert(&txn)
+        .insert(txn)
+        .await
+        .map_err(taken)?;
+        let created = full(cipher, &saved, Hours::default())?;
+        audit::record_change(txn, actor, (AUDIT_ENTITY, created.summary.id), None, Some(&Audited::from(&created)))
+            .await?;
+        Ok(created)
+    })
     .await
-    .map_err(taken)?;
-    let created = full(cipher, &saved, Hours::default())?;
-    audit::record_change(&txn, actor, (AUDIT_ENTITY, created.summary.id), None, Some(&Audited::from(&created))).await?;
-    txn.commit().await?;
-    Ok(created)
 }
 
 /// Replaces a candidate's file (every field; the number is kept when absent).
@@ -455,23 +445,27 @@ pub async fn update<C: Writer>(
 ) -> AppResult<Candidate> {
     let before = get(db, cipher, actor.org, id).await?;
     let valid = validate(db, cipher, actor.org, input).await?;
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
     let number = valid.number.clone().unwrap_or_else(|| before.summary.number.clone());
-    let saved = candidate::ActiveModel {
+    let row = candidate::ActiveModel {
         id: Set(id),
         number: Set(number),
         updated_at: Set(Utc::now()),
         ..valid.into_row(input)
-    }
-    .update(&txn)
-    .await
-    .map_err(taken)?;
-    let after = full(cipher, &saved, before.summary.hours.clone())?;
-    audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&Audited::from(&before)), Some(&Audited::from(&after)))
+    };
+    db::write(db, async |txn| {
+        let saved = row.update(txn).await.map_err(taken)?;
+        let after = full(cipher, &saved, before.summary.hours.clone())?;
+        audit::record_change(
+            txn,
+            actor,
+            (AUDIT_ENTITY, id),
+            Some(&Audited::from(&before)),
+            Some(&Audited::from(&after)),
+        )
         .await?;
-    txn.commit().await?;
-    Ok(after)
+        Ok(after)
+    })
+    .await
 }
 
 /// Re-encrypts every candidate's sensitive fields still under an older key with
@@ -488,34 +482,36 @@ pub async fn reencrypt_all<C: Writer>(db: &C, cipher: &FieldCipher) -> AppResult
             .await?;
         let Some(last) = rows.last() else { break };
         after = last.id;
-        let _turn = db.write_turn().await;
-        let txn = db.begin().await?;
-        for row in rows {
-            let stale = [&row.id_document_enc, &row.birth_date_enc, &row.address_enc]
-                .into_iter()
-                .flatten()
-                .any(|s| cipher.is_stale(s));
-            if !stale {
-                continue;
+        changed += db::write(db, async |txn| {
+            let mut updated = 0_u64;
+            for row in rows {
+                let stale = [&row.id_document_enc, &row.birth_date_enc, &row.address_enc]
+                    .into_iter()
+                    .flatten()
+                    .any(|s| cipher.is_stale(s));
+                if !stale {
+                    continue;
+                }
+                let again = |context: &str, stored: &Option<String>| -> AppResult<Option<String>> {
+                    stored
+                        .as_deref()
+                        .map(|s| cipher.decrypt(context, s).and_then(|p| cipher.encrypt(context, &p)))
+                        .transpose()
+                };
+                candidate::ActiveModel {
+                    id: Set(row.id),
+                    id_document_enc: Set(again(ID_DOCUMENT, &row.id_document_enc)?),
+                    birth_date_enc: Set(again(BIRTH_DATE, &row.birth_date_enc)?),
+                    address_enc: Set(again(ADDRESS, &row.address_enc)?),
+                    ..Default::default()
+                }
+                .update(txn)
+                .await?;
+                updated += 1;
             }
-            let again = |context: &str, stored: &Option<String>| -> AppResult<Option<String>> {
-                stored
-                    .as_deref()
-                    .map(|s| cipher.decrypt(context, s).and_then(|p| cipher.encrypt(context, &p)))
-                    .transpose()
-            };
-            candidate::ActiveModel {
-                id: Set(row.id),
-                id_document_enc: Set(again(ID_DOCUMENT, &row.id_document_enc)?),
-                birth_date_enc: Set(again(BIRTH_DATE, &row.birth_date_enc)?),
-                address_enc: Set(again(ADDRESS, &row.address_enc)?),
-                ..Default::default()
-            }
-            .update(&txn)
-            .await?;
-            changed += 1;
-        }
-        txn.commit().await?;
+            AppResult::Ok(updated)
+        })
+        .await?;
     }
     Ok(changed)
 }

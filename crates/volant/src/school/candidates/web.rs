@@ -32,11 +32,10 @@ use crate::school::candidates::service::{
     self as candidates, Candidate, CandidateFilter, CandidateInput, CandidateSummary, TheoryStatus,
 };
 use crate::school::exams::service as exams;
-use crate::school::exams::web::{exam_type_key, result_status_key};
+use crate::school::exams::web::result_status_key;
 use crate::school::instructors::service as instructors;
 use crate::school::model::CATEGORIES;
 use crate::school::planning::service::{self as planning, Hours, LessonFilter, format_duration};
-use crate::school::planning::web::status_label_key;
 use crate::school::web::{linked_account, options};
 
 pub fn routes() -> Routes {
@@ -60,21 +59,13 @@ pub struct CandidateRow {
     pub remaining: String,
 }
 
-fn theory_key(status: TheoryStatus) -> &'static str {
-    match status {
-        TheoryStatus::NotStarted => "candidate.theory.not_started",
-        TheoryStatus::InProgress => "candidate.theory.in_progress",
-        TheoryStatus::Passed => "candidate.theory.passed",
-    }
-}
-
 fn row(tr: &i18n::Tr, c: &CandidateSummary) -> CandidateRow {
     CandidateRow {
         id: c.id,
         number: c.number.clone(),
         name: format!("{} {}", c.last_name, c.first_name),
         category: c.category.clone(),
-        theory: tr.t(theory_key(c.theory_status)).to_owned(),
+        theory: tr.t(c.theory_status.label_key()).to_owned(),
         done: format_duration(c.hours.done_minutes),
         remaining: signed_duration(c.hours.remaining_minutes),
     }
@@ -139,6 +130,8 @@ struct ShowPage {
     page: PageCtx,
     c: Candidate,
     theory: String,
+    registered_on: String,
+    birth_date: Option<String>,
     instructor: String,
     hours: Vec<(String, String)>,
     grid: Vec<progress::CompetencyProgress>,
@@ -179,12 +172,12 @@ async fn show(State(state): State<AppState>, actor: Actor, page: PageCtx, Id(id)
             id: l.id,
             when: format!(
                 "{} {}–{}",
-                i18n::local_time(l.starts_at, "%d/%m/%Y"),
+                i18n::local_date(l.starts_at),
                 i18n::local_time(l.starts_at, "%H:%M"),
                 i18n::local_time(l.ends_at, "%H:%M")
             ),
             instructor: l.instructor_name,
-            status: tr.t(status_label_key(l.status)).to_owned(),
+            status: tr.t(l.status.label_key()).to_owned(),
             notes: l.notes.unwrap_or_default(),
         })
         .collect();
@@ -193,8 +186,8 @@ async fn show(State(state): State<AppState>, actor: Actor, page: PageCtx, Id(id)
         .await?
         .into_iter()
         .map(|r| ResultLine {
-            exam: tr.t(exam_type_key(r.exam_type)).to_owned(),
-            taken_on: r.taken_on.format("%d/%m/%Y").to_string(),
+            exam: tr.t(r.exam_type.label_key()).to_owned(),
+            taken_on: i18n::date(r.taken_on),
             status: tr.t(result_status_key(r.status)).to_owned(),
         })
         .collect();
@@ -203,7 +196,9 @@ async fn show(State(state): State<AppState>, actor: Actor, page: PageCtx, Id(id)
         None => String::new(),
     };
     Ok(ShowPage {
-        theory: tr.t(theory_key(c.summary.theory_status)).to_owned(),
+        theory: tr.t(c.summary.theory_status.label_key()).to_owned(),
+        registered_on: i18n::date(c.summary.registered_on),
+        birth_date: c.birth_date.map(i18n::date),
         instructor,
         hours: hours_rows(&tr, &c.summary.hours),
         grid_chart: grid_chart(&tr, &grid),
@@ -350,11 +345,11 @@ async fn form_page(
         .iter()
         .map(|c| SelectOption { value: (*c).to_owned(), label: (*c).to_owned(), selected: form.category == *c })
         .collect();
-    let theory = [TheoryStatus::NotStarted, TheoryStatus::InProgress, TheoryStatus::Passed]
+    let theory = TheoryStatus::ALL
         .into_iter()
         .map(|s| SelectOption {
             value: s.as_str().to_owned(),
-            label: tr.t(theory_key(s)).to_owned(),
+            label: tr.t(s.label_key()).to_owned(),
             selected: form.theory_status == s.as_str(),
         })
         .collect();

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::entity::training_vehicle;
 use crate::fleet::vehicles::service::{self as vehicles, Vehicle};
 use crate::identity::audit::{self, Actor};
-use crate::platform::db::Writer;
+use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::tenant::OrgId;
 use crate::platform::validate::Validator;
@@ -105,33 +105,37 @@ pub async fn set<C: Writer>(
     let category = category.unwrap_or_default();
     let before = get(db, actor.org, vehicle_id).await.ok();
     let active = input.active.unwrap_or(true);
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    training_vehicle::Entity::insert(training_vehicle::ActiveModel {
-        vehicle_id: Set(vehicle_id),
-        organization_id: Set(actor.org.get()),
-        category: Set(category.clone()),
-        dual_controls: Set(input.dual_controls),
-        active: Set(active),
-        updated_at: Set(Utc::now()),
+    db::write(db, async |txn| {
+        training_vehicle::Entity::insert(training_vehicle::ActiveModel {
+            vehicle_id: Set(vehicle_id),
+            organization_id: Set(actor.org.get()),
+            category: Set(category.clone()),
+            dual_controls: Set(input.dual_controls),
+            active: Set(active),
+            updated_at: Set(Utc::now()),
+        })
+        .on_conflict(
+            OnConflict::column(training_vehicle::Column::VehicleId)
+                .update_columns([
+                    training_vehicle::Column::Category,
+                    training_vehicle::Column::DualControls,
+                    training_vehicle::Column::Active,
+                    training_vehicle::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+        let after = Audited { category: &category, dual_controls: input.dual_controls, active };
+        let before = before.as_ref().map(|b| Audited {
+            category: &b.category,
+            dual_controls: b.dual_controls,
+            active: b.active,
+        });
+        audit::record_change(txn, actor, ("training_vehicle", vehicle_id), before.as_ref(), Some(&after)).await?;
+        AppResult::Ok(())
     })
-    .on_conflict(
-        OnConflict::column(training_vehicle::Column::VehicleId)
-            .update_columns([
-                training_vehicle::Column::Category,
-                training_vehicle::Column::DualControls,
-                training_vehicle::Column::Active,
-                training_vehicle::Column::UpdatedAt,
-            ])
-            .to_owned(),
-    )
-    .exec_without_returning(&txn)
     .await?;
-    let after = Audited { category: &category, dual_controls: input.dual_controls, active };
-    let before =
-        before.as_ref().map(|b| Audited { category: &b.category, dual_controls: b.dual_controls, active: b.active });
-    audit::record_change(&txn, actor, ("training_vehicle", vehicle_id), before.as_ref(), Some(&after)).await?;
-    txn.commit().await?;
     Ok(TrainingVehicle {
         vehicle_id,
         license_plate: vehicle.license_plate,

@@ -19,7 +19,8 @@ use utoipa::ToSchema;
 use super::entity::{exam_session, registration, result};
 use crate::identity::audit::{self, Actor};
 use crate::notify::{self, Event, Notice};
-use crate::platform::db::Writer;
+use crate::platform::db::{self, Writer};
+use crate::platform::enums::string_enum;
 use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
 use crate::platform::i18n::{Locale, Msg};
 use crate::platform::tenant::OrgId;
@@ -31,65 +32,31 @@ use crate::school::instructors::service as instructors;
 use crate::school::planning::service::format_duration;
 use crate::school::settings::service as settings;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SessionKind {
-    Theory,
-    Practical,
-}
-
-impl SessionKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Theory => "theory",
-            Self::Practical => "practical",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        [Self::Theory, Self::Practical].into_iter().find(|k| k.as_str() == value)
+string_enum! {
+    // What an exam session examines.
+    #[derive(ToSchema)]
+    pub enum SessionKind (labels "exam.type_") {
+        Theory,
+        Practical,
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ExamType {
-    Theory,
-    Practical,
-    Final,
-}
-
-impl ExamType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Theory => "theory",
-            Self::Practical => "practical",
-            Self::Final => "final",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        [Self::Theory, Self::Practical, Self::Final].into_iter().find(|k| k.as_str() == value)
+string_enum! {
+    // Which exam a result is for.
+    #[derive(ToSchema)]
+    pub enum ExamType (labels "exam.type_") {
+        Theory,
+        Practical,
+        Final,
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Passed,
-    Failed,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Passed => "passed",
-            Self::Failed => "failed",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        [Self::Passed, Self::Failed].into_iter().find(|k| k.as_str() == value)
+string_enum! {
+    // What an exam's result says.
+    #[derive(ToSchema)]
+    pub enum Outcome (labels "exam.outcome_") {
+        Passed,
+        Failed,
     }
 }
 
@@ -165,7 +132,7 @@ pub struct ExamResult {
 
 impl From<result::Model> for ExamResult {
     fn from(m: result::Model) -> Self {
-        let outcome = Outcome::parse(&m.outcome).unwrap_or(Outcome::Failed);
+        let outcome = m.outcome;
         let status = match (m.validated_at.is_some(), outcome) {
             (false, _) => ResultStatus::Pending,
             (true, Outcome::Passed) => ResultStatus::Passed,
@@ -175,7 +142,7 @@ impl From<result::Model> for ExamResult {
             id: m.id,
             candidate_id: m.candidate_id,
             registration_id: m.registration_id,
-            exam_type: ExamType::parse(&m.exam_type).unwrap_or(ExamType::Practical),
+            exam_type: m.exam_type,
             status,
             outcome,
             score: m.score,
@@ -233,14 +200,7 @@ async fn counts(db: &impl ConnectionTrait, session_ids: &[i64]) -> AppResult<Has
 }
 
 fn session_view(m: exam_session::Model, registered: i64) -> ExamSession {
-    ExamSession {
-        id: m.id,
-        kind: SessionKind::parse(&m.kind).unwrap_or(SessionKind::Practical),
-        starts_at: m.starts_at,
-        centre: m.centre,
-        seats: m.seats,
-        registered,
-    }
+    ExamSession { id: m.id, kind: m.kind, starts_at: m.starts_at, centre: m.centre, seats: m.seats, registered }
 }
 
 async fn find_session(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<exam_session::Model> {
@@ -290,23 +250,23 @@ pub async fn create_session<C: Writer>(db: &C, actor: &Actor, input: &SessionInp
     let (Some(kind), Some(starts_at), Some(centre), Some(seats)) = (kind, starts_at, centre, seats) else {
         return Err(AppError::Internal("validator accepted a missing field".into()));
     };
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let saved = exam_session::ActiveModel {
-        organization_id: Set(actor.org.get()),
-        kind: Set(kind.as_str().to_owned()),
-        starts_at: Set(starts_at),
-        centre: Set(centre),
-        seats: Set(seats),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    let created = session_view(saved, 0);
-    audit::record_change(&txn, actor, ("exam_session", created.id), None, Some(&created)).await?;
-    txn.commit().await?;
-    Ok(created)
+    db::write(db, async |txn| {
+        let saved = exam_session::ActiveModel {
+            organization_id: Set(actor.org.get()),
+            kind: Set(kind),
+            starts_at: Set(starts_at),
+            centre: Set(centre),
+            seats: Set(seats),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        let created = session_view(saved, 0);
+        audit::record_change(txn, actor, ("exam_session", created.id), None, Some(&created)).await?;
+        Ok(created)
+    })
+    .await
 }
 
 pub async fn registrations(db: &impl ConnectionTrait, org: OrgId, session_id: i64) -> AppResult<Vec<Registration>> {
@@ -376,61 +336,64 @@ pub async fn register<C: Writer>(
             });
         }
     }
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    crate::platform::db::lock_keys(&txn, vec![crate::school::planning::service::lock_key(4, session_id)]).await?;
-    let taken = registration::Entity::find().filter(registration::Column::SessionId.eq(session_id)).count(&txn).await?;
-    if taken >= u64::try_from(session.seats).unwrap_or(0) {
-        txn.rollback().await?;
-        return Err(AppError::Conflict { code: "session_full", field: None, message: Msg::new("exam.session_full") });
-    }
-    let saved = registration::ActiveModel {
-        organization_id: Set(actor.org.get()),
-        session_id: Set(session_id),
-        candidate_id: Set(candidate.id),
-        registered_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await;
-    let saved = match saved {
-        Ok(saved) => saved,
-        Err(err) if matches!(constraint_violation(&err), Some(Constraint::Unique(_))) => {
-            txn.rollback().await?;
+    db::write(db, async |txn| {
+        db::lock_keys(txn, vec![crate::school::planning::service::lock_key(4, session_id)]).await?;
+        let taken =
+            registration::Entity::find().filter(registration::Column::SessionId.eq(session_id)).count(txn).await?;
+        if taken >= u64::try_from(session.seats).unwrap_or(0) {
             return Err(AppError::Conflict {
-                code: "already_registered",
-                field: Some("candidate_id"),
-                message: Msg::new("exam.already_registered"),
+                code: "session_full",
+                field: None,
+                message: Msg::new("exam.session_full"),
             });
         }
-        Err(err) => return Err(err.into()),
-    };
-    let created = Registration {
-        id: saved.id,
-        session_id,
-        candidate_id: candidate.id,
-        candidate_name: candidate.full_name(),
-        registered_at: saved.registered_at,
-    };
-    audit::record_change(&txn, actor, ("exam_registration", created.id), None, Some(&created)).await?;
-    {
-        let day = crate::platform::i18n::local_time(session.starts_at, "%d/%m/%Y %H:%M");
-        let locale = Locale::default();
-        let subject = Msg::new("exam.notice_registered").arg("day", &day).render(locale);
-        let body = Msg::new("exam.notice_registered_body")
-            .arg("day", &day)
-            .arg("centre", &session.centre)
-            .render(locale)
-            .replace("\\n", "\n");
-        let notice = Notice::new(Event::ExamRegistered, subject, body)
-            .user(candidate.user_id)
-            .email(candidate.email.clone())
-            .phone(candidate.phone.clone())
-            .link("/portal");
-        notify::send(&txn, actor.org, notice).await?;
-    }
-    txn.commit().await?;
-    Ok(created)
+        let saved = registration::ActiveModel {
+            organization_id: Set(actor.org.get()),
+            session_id: Set(session_id),
+            candidate_id: Set(candidate.id),
+            registered_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await;
+        let saved = match saved {
+            Ok(saved) => saved,
+            Err(err) if matches!(constraint_violation(&err), Some(Constraint::Unique(_))) => {
+                return Err(AppError::Conflict {
+                    code: "already_registered",
+                    field: Some("candidate_id"),
+                    message: Msg::new("exam.already_registered"),
+                });
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let created = Registration {
+            id: saved.id,
+            session_id,
+            candidate_id: candidate.id,
+            candidate_name: candidate.full_name(),
+            registered_at: saved.registered_at,
+        };
+        audit::record_change(txn, actor, ("exam_registration", created.id), None, Some(&created)).await?;
+        {
+            let locale = Locale::default();
+            let day = locale.local_date_time(session.starts_at);
+            let subject = Msg::new("exam.notice_registered").arg("day", &day).render(locale);
+            let body = Msg::new("exam.notice_registered_body")
+                .arg("day", &day)
+                .arg("centre", &session.centre)
+                .render(locale)
+                .replace("\\n", "\n");
+            let notice = Notice::new(Event::ExamRegistered, subject, body)
+                .user(candidate.user_id)
+                .email(candidate.email.clone())
+                .phone(candidate.phone.clone())
+                .link("/portal");
+            notify::send(txn, actor.org, notice).await?;
+        }
+        Ok(created)
+    })
+    .await
 }
 
 // ---------------------------------------------------------------- results
@@ -595,44 +558,43 @@ async fn insert_result<C: Writer>(
         return Err(AppError::Forbidden);
     };
     let four_eyes = settings::get(db, actor.org).await?.four_eyes;
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let saved = result::ActiveModel {
-        organization_id: Set(actor.org.get()),
-        candidate_id: Set(valid.candidate.id),
-        registration_id: Set(valid.registration_id),
-        exam_type: Set(valid.exam_type.as_str().to_owned()),
-        outcome: Set(valid.outcome.as_str().to_owned()),
-        score: Set(valid.score),
-        notes: Set(valid.notes),
-        taken_on: Set(valid.taken_on),
-        instructor_id: Set(valid.instructor_id),
-        entered_by: Set(entered_by),
-        entered_at: Set(Utc::now()),
-        four_eyes: Set(four_eyes),
-        validated_by: Set(None),
-        validated_at: Set(None),
-        corrects_id: Set(corrects),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await;
-    let saved = match saved {
-        Ok(saved) => saved,
-        Err(err) if corrects.is_some() && matches!(constraint_violation(&err), Some(Constraint::Unique(_))) => {
-            txn.rollback().await?;
-            return Err(AppError::Conflict {
-                code: "already_corrected",
-                field: None,
-                message: Msg::new("exam.already_corrected"),
-            });
+    db::write(db, async |txn| {
+        let saved = result::ActiveModel {
+            organization_id: Set(actor.org.get()),
+            candidate_id: Set(valid.candidate.id),
+            registration_id: Set(valid.registration_id),
+            exam_type: Set(valid.exam_type),
+            outcome: Set(valid.outcome),
+            score: Set(valid.score),
+            notes: Set(valid.notes),
+            taken_on: Set(valid.taken_on),
+            instructor_id: Set(valid.instructor_id),
+            entered_by: Set(entered_by),
+            entered_at: Set(Utc::now()),
+            four_eyes: Set(four_eyes),
+            validated_by: Set(None),
+            validated_at: Set(None),
+            corrects_id: Set(corrects),
+            ..Default::default()
         }
-        Err(err) => return Err(err.into()),
-    };
-    let created = ExamResult::from(saved);
-    audit::record_change(&txn, actor, ("exam_result", created.id), None, Some(&created)).await?;
-    txn.commit().await?;
-    Ok(created)
+        .insert(txn)
+        .await;
+        let saved = match saved {
+            Ok(saved) => saved,
+            Err(err) if corrects.is_some() && matches!(constraint_violation(&err), Some(Constraint::Unique(_))) => {
+                return Err(AppError::Conflict {
+                    code: "already_corrected",
+                    field: None,
+                    message: Msg::new("exam.already_corrected"),
+                });
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let created = ExamResult::from(saved);
+        audit::record_change(txn, actor, ("exam_result", created.id), None, Some(&created)).await?;
+        Ok(created)
+    })
+    .await
 }
 
 /// Enters a result, pending validation.
@@ -683,55 +645,47 @@ pub async fn validate_result<C: Writer>(db: &C, actor: &Actor, viewer: Viewer, i
         });
     }
     let now = Utc::now();
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let updated = result::Entity::update_many()
-        .col_expr(result::Column::ValidatedBy, Expr::value(Some(validator)))
-        .col_expr(result::Column::ValidatedAt, Expr::value(Some(now)))
-        .filter(result::Column::Id.eq(id))
-        .filter(result::Column::ValidatedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if updated.rows_affected == 0 {
-        txn.rollback().await?;
-        return Err(AppError::Conflict {
-            code: "result_already_validated",
-            field: None,
-            message: Msg::new("exam.already_validated"),
-        });
-    }
-    let after = ExamResult::from(find_result(&txn, actor.org, id).await?);
-    audit::record_change(&txn, actor, ("exam_result", id), Some(&ExamResult::from(row)), Some(&after)).await?;
-    if after.exam_type == ExamType::Theory && after.outcome == Outcome::Passed {
-        candidate::Entity::update_many()
-            .col_expr(candidate::Column::TheoryStatus, Expr::value(TheoryStatus::Passed.as_str()))
-            .col_expr(candidate::Column::UpdatedAt, Expr::value(now))
-            .filter(candidate::Column::Id.eq(after.candidate_id))
-            .exec(&txn)
+    db::write(db, async |txn| {
+        let updated = result::Entity::update_many()
+            .col_expr(result::Column::ValidatedBy, Expr::value(Some(validator)))
+            .col_expr(result::Column::ValidatedAt, Expr::value(Some(now)))
+            .filter(result::Column::Id.eq(id))
+            .filter(result::Column::ValidatedAt.is_null())
+            .exec(txn)
             .await?;
-    }
-    let contact = crate::school::planning::service::candidate_contact(&txn, after.candidate_id).await?;
-    if let Some(contact) = contact {
-        let locale = Locale::default();
-        let outcome = locale.text(match after.outcome {
-            Outcome::Passed => "exam.outcome_passed",
-            Outcome::Failed => "exam.outcome_failed",
-        });
-        let exam = locale.text(match after.exam_type {
-            ExamType::Theory => "exam.type_theory",
-            ExamType::Practical => "exam.type_practical",
-            ExamType::Final => "exam.type_final",
-        });
-        let subject = Msg::new("exam.notice_result").arg("exam", exam).arg("outcome", outcome).render(locale);
-        let notice = Notice::new(Event::ExamResult, subject.clone(), subject)
-            .user(contact.user_id)
-            .email(contact.email)
-            .phone(contact.phone)
-            .link("/portal");
-        notify::send(&txn, actor.org, notice).await?;
-    }
-    txn.commit().await?;
-    Ok(after)
+        if updated.rows_affected == 0 {
+            return Err(AppError::Conflict {
+                code: "result_already_validated",
+                field: None,
+                message: Msg::new("exam.already_validated"),
+            });
+        }
+        let after = ExamResult::from(find_result(txn, actor.org, id).await?);
+        audit::record_change(txn, actor, ("exam_result", id), Some(&ExamResult::from(row)), Some(&after)).await?;
+        if after.exam_type == ExamType::Theory && after.outcome == Outcome::Passed {
+            candidate::Entity::update_many()
+                .col_expr(candidate::Column::TheoryStatus, Expr::value(TheoryStatus::Passed))
+                .col_expr(candidate::Column::UpdatedAt, Expr::value(now))
+                .filter(candidate::Column::Id.eq(after.candidate_id))
+                .exec(txn)
+                .await?;
+        }
+        let contact = crate::school::planning::service::candidate_contact(txn, after.candidate_id).await?;
+        if let Some(contact) = contact {
+            let locale = Locale::default();
+            let outcome = locale.text(after.outcome.label_key());
+            let exam = locale.text(after.exam_type.label_key());
+            let subject = Msg::new("exam.notice_result").arg("exam", exam).arg("outcome", outcome).render(locale);
+            let notice = Notice::new(Event::ExamResult, subject.clone(), subject)
+                .user(contact.user_id)
+                .email(contact.email)
+                .phone(contact.phone)
+                .link("/portal");
+            notify::send(txn, actor.org, notice).await?;
+        }
+        Ok(after)
+    })
+    .await
 }
 
 // ---------------------------------------------------------------- statistics
@@ -768,7 +722,7 @@ pub async fn pass_rates(
         .into_iter()
         .flatten()
         .collect();
-    let rows: Vec<(Option<i64>, String, String, i64)> = result::Entity::find()
+    let rows: Vec<(Option<i64>, ExamType, Outcome, i64)> = result::Entity::find()
         .select_only()
         .column(result::Column::InstructorId)
         .column(result::Column::ExamType)
@@ -787,7 +741,6 @@ pub async fn pass_rates(
         .await?;
     let mut rates: Vec<PassRate> = Vec::new();
     for (instructor_id, exam_type, outcome, n) in rows {
-        let exam_type = ExamType::parse(&exam_type).unwrap_or(ExamType::Practical);
         let index = match rates.iter().position(|r| r.instructor_id == instructor_id && r.exam_type == exam_type) {
             Some(i) => i,
             None => {
@@ -802,9 +755,9 @@ pub async fn pass_rates(
                 rates.len() - 1
             }
         };
-        match Outcome::parse(&outcome) {
-            Some(Outcome::Passed) => rates[index].passed += n,
-            _ => rates[index].failed += n,
+        match outcome {
+            Outcome::Passed => rates[index].passed += n,
+            Outcome::Failed => rates[index].failed += n,
         }
     }
     let ids: Vec<i64> = rates.iter().filter_map(|r| r.instructor_id).collect();

@@ -71,13 +71,6 @@ struct ExamsPage {
     rates: Vec<(String, String, String)>,
 }
 
-fn session_kind_key(kind: SessionKind) -> &'static str {
-    match kind {
-        SessionKind::Theory => "exam.type_theory",
-        SessionKind::Practical => "exam.type_practical",
-    }
-}
-
 async fn candidate_options(state: &AppState, org: OrgId) -> Result<Vec<SelectOption>, AppError> {
     let people = candidate_list(state, org, &CandidateFilter::default()).await?;
     Ok(options(people, None, i18n::current().text("school.choose")))
@@ -91,8 +84,8 @@ async fn index(State(state): State<AppState>, actor: Actor, page: PageCtx) -> We
         .into_iter()
         .map(|s| SessionRow {
             id: s.id,
-            when: i18n::local_time(s.starts_at, "%d/%m/%Y %H:%M"),
-            kind: tr.t(session_kind_key(s.kind)).to_owned(),
+            when: i18n::local_date_time(s.starts_at),
+            kind: tr.t(s.kind.label_key()).to_owned(),
             centre: s.centre,
             seats: format!("{} / {}", s.registered, s.seats),
         })
@@ -103,7 +96,7 @@ async fn index(State(state): State<AppState>, actor: Actor, page: PageCtx) -> We
     let pass_rates = exams::pass_rates(&state.db, org, from, today).await?;
     let labels: Vec<String> = pass_rates
         .iter()
-        .map(|r| format!("{} · {}", r.instructor_name.clone().unwrap_or_default(), tr.t(exam_type_key(r.exam_type))))
+        .map(|r| format!("{} · {}", r.instructor_name.clone().unwrap_or_default(), tr.t(r.exam_type.label_key())))
         .collect();
     let values: Vec<i64> = pass_rates.iter().map(|r| r.rate_percent.unwrap_or(0)).collect();
     let rates_chart =
@@ -143,11 +136,7 @@ async fn create_session(
     let time = NaiveTime::parse_from_str(form.time.trim(), "%H:%M").ok();
     let starts_at = day.zip(time).and_then(|(d, t)| local_instant(zone, d, t)).map(|t| t.fixed_offset());
     let input = SessionInput {
-        kind: match form.kind.as_str() {
-            "theory" => Some(SessionKind::Theory),
-            "practical" => Some(SessionKind::Practical),
-            _ => None,
-        },
+        kind: SessionKind::parse(&form.kind),
         starts_at,
         centre: Some(form.centre.clone()),
         seats: form.seats.trim().parse().ok(),
@@ -176,16 +165,11 @@ struct SessionPage {
 async fn session(State(state): State<AppState>, actor: Actor, page: PageCtx, Id(id): Id) -> WebResult<SessionPage> {
     let s = exams::get_session(&state.db, actor.org, id).await?;
     let tr = page.tr;
-    let title = format!(
-        "{} · {} · {}",
-        tr.t(session_kind_key(s.kind)),
-        i18n::local_time(s.starts_at, "%d/%m/%Y %H:%M"),
-        s.centre
-    );
+    let title = format!("{} · {} · {}", tr.t(s.kind.label_key()), i18n::local_date_time(s.starts_at), s.centre);
     let registrations = exams::registrations(&state.db, actor.org, id)
         .await?
         .into_iter()
-        .map(|r| (r.candidate_name, i18n::local_time(r.registered_at, "%d/%m/%Y")))
+        .map(|r| (r.candidate_name, i18n::local_date(r.registered_at)))
         .collect();
     let candidates = candidate_options(&state, actor.org).await?;
     Ok(SessionPage { page, title, seats: format!("{} / {}", s.registered, s.seats), registrations, candidates, id })
@@ -243,14 +227,6 @@ async fn validate(
     }
 }
 
-pub(crate) fn exam_type_key(exam: exams::ExamType) -> &'static str {
-    match exam {
-        exams::ExamType::Theory => "exam.type_theory",
-        exams::ExamType::Practical => "exam.type_practical",
-        exams::ExamType::Final => "exam.type_final",
-    }
-}
-
 pub(crate) fn result_status_key(status: ResultStatus) -> &'static str {
     match status {
         ResultStatus::Pending => "exam.status_pending",
@@ -292,11 +268,9 @@ pub(crate) async fn result_rows(
         .map(|r| ResultRow {
             id: r.id,
             candidate: names.get(&r.candidate_id).cloned().unwrap_or_default(),
-            exam: tr.t(exam_type_key(r.exam_type)).to_owned(),
-            outcome: tr
-                .t(if r.outcome == Outcome::Passed { "exam.outcome_passed" } else { "exam.outcome_failed" })
-                .to_owned(),
-            taken_on: r.taken_on.format("%d/%m/%Y").to_string(),
+            exam: tr.t(r.exam_type.label_key()).to_owned(),
+            outcome: tr.t(r.outcome.label_key()).to_owned(),
+            taken_on: i18n::date(r.taken_on),
             status: tr.t(result_status_key(r.status)).to_owned(),
             pending: r.status == ResultStatus::Pending,
             own: r.four_eyes && actor.user_id == Some(r.entered_by),

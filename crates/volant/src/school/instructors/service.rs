@@ -12,7 +12,7 @@ use super::entity::{availability, day_off, instructor};
 use crate::identity::audit::{self, Actor};
 use crate::identity::roles::Role;
 use crate::identity::users::service as users;
-use crate::platform::db::Writer;
+use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
 use crate::platform::i18n::Msg;
 use crate::platform::tenant::OrgId;
@@ -212,56 +212,56 @@ fn taken(err: sea_orm::DbErr) -> AppError {
 pub async fn create<C: Writer>(db: &C, actor: &Actor, input: &InstructorInput) -> AppResult<Instructor> {
     let valid = validate(db, actor.org, input).await?;
     let now = Utc::now();
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let saved = instructor::ActiveModel {
-        organization_id: Set(actor.org.get()),
-        user_id: Set(valid.user_id),
-        first_name: Set(valid.first_name),
-        last_name: Set(valid.last_name),
-        email: Set(valid.email),
-        phone: Set(valid.phone),
-        licence_number: Set(valid.licence_number),
-        categories: Set(valid.categories.join(",")),
-        active: Set(valid.active),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
+    db::write(db, async |txn| {
+        let saved = instructor::ActiveModel {
+            organization_id: Set(actor.org.get()),
+            user_id: Set(valid.user_id),
+            first_name: Set(valid.first_name),
+            last_name: Set(valid.last_name),
+            email: Set(valid.email),
+            phone: Set(valid.phone),
+            licence_number: Set(valid.licence_number),
+            categories: Set(valid.categories.join(",")),
+            active: Set(valid.active),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await
+        .map_err(taken)?;
+        let created = Instructor::from(saved);
+        audit::record_change(txn, actor, (AUDIT_ENTITY, created.id), None, Some(&created)).await?;
+        Ok(created)
+    })
     .await
-    .map_err(taken)?;
-    let created = Instructor::from(saved);
-    audit::record_change(&txn, actor, (AUDIT_ENTITY, created.id), None, Some(&created)).await?;
-    txn.commit().await?;
-    Ok(created)
 }
 
 pub async fn update<C: Writer>(db: &C, actor: &Actor, id: i64, input: &InstructorInput) -> AppResult<Instructor> {
     let before = get(db, actor.org, id).await?;
     let valid = validate(db, actor.org, input).await?;
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let saved = instructor::ActiveModel {
-        id: Set(id),
-        user_id: Set(valid.user_id),
-        first_name: Set(valid.first_name),
-        last_name: Set(valid.last_name),
-        email: Set(valid.email),
-        phone: Set(valid.phone),
-        licence_number: Set(valid.licence_number),
-        categories: Set(valid.categories.join(",")),
-        active: Set(valid.active),
-        updated_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .update(&txn)
+    db::write(db, async |txn| {
+        let saved = instructor::ActiveModel {
+            id: Set(id),
+            user_id: Set(valid.user_id),
+            first_name: Set(valid.first_name),
+            last_name: Set(valid.last_name),
+            email: Set(valid.email),
+            phone: Set(valid.phone),
+            licence_number: Set(valid.licence_number),
+            categories: Set(valid.categories.join(",")),
+            active: Set(valid.active),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .update(txn)
+        .await
+        .map_err(taken)?;
+        let after = Instructor::from(saved);
+        audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
+        Ok(after)
+    })
     .await
-    .map_err(taken)?;
-    let after = Instructor::from(saved);
-    audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
-    txn.commit().await?;
-    Ok(after)
 }
 
 fn parse_time(value: &str) -> Option<i32> {
@@ -381,32 +381,32 @@ pub async fn set_availability<C: Writer>(
     v.finish()?;
     let windows = windows.unwrap_or_default();
     let today = Utc::now().date_naive();
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    availability::Entity::delete_many().filter(availability::Column::InstructorId.eq(id)).exec(&txn).await?;
-    for w in &windows {
-        availability::ActiveModel {
-            instructor_id: Set(id),
-            weekday: Set(w.weekday),
-            start_minute: Set(w.start_minute),
-            end_minute: Set(w.end_minute),
-            ..Default::default()
+    db::write(db, async |txn| {
+        availability::Entity::delete_many().filter(availability::Column::InstructorId.eq(id)).exec(txn).await?;
+        for w in &windows {
+            availability::ActiveModel {
+                instructor_id: Set(id),
+                weekday: Set(w.weekday),
+                start_minute: Set(w.start_minute),
+                end_minute: Set(w.end_minute),
+                ..Default::default()
+            }
+            .insert(txn)
+            .await?;
         }
-        .insert(&txn)
-        .await?;
-    }
-    day_off::Entity::delete_many()
-        .filter(day_off::Column::InstructorId.eq(id))
-        .filter(day_off::Column::Day.gte(today))
-        .exec(&txn)
-        .await?;
-    for (d, reason) in days.into_iter().zip(reasons).filter(|(d, _)| d.day >= today) {
-        day_off::ActiveModel { instructor_id: Set(id), day: Set(d.day), reason: Set(reason) }.insert(&txn).await?;
-    }
-    let after = availability(&txn, actor.org, id).await?;
-    audit::record_change(&txn, actor, ("instructor_availability", id), Some(&before), Some(&after)).await?;
-    txn.commit().await?;
-    Ok(after)
+        day_off::Entity::delete_many()
+            .filter(day_off::Column::InstructorId.eq(id))
+            .filter(day_off::Column::Day.gte(today))
+            .exec(txn)
+            .await?;
+        for (d, reason) in days.into_iter().zip(reasons).filter(|(d, _)| d.day >= today) {
+            day_off::ActiveModel { instructor_id: Set(id), day: Set(d.day), reason: Set(reason) }.insert(txn).await?;
+        }
+        let after = availability(txn, actor.org, id).await?;
+        audit::record_change(txn, actor, ("instructor_availability", id), Some(&before), Some(&after)).await?;
+        Ok(after)
+    })
+    .await
 }
 
 #[cfg(test)]

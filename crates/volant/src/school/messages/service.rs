@@ -16,7 +16,7 @@ use crate::identity::auth::CurrentUser;
 use crate::identity::roles::Role;
 use crate::identity::users::service as users;
 use crate::notify::{self, Event, Notice};
-use crate::platform::db::Writer;
+use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::{Locale, Msg};
 use crate::platform::tenant::OrgId;
@@ -223,8 +223,7 @@ pub async fn open<C: Writer>(db: &C, org: OrgId, reader: &Author, id: i64) -> Ap
 
 async fn mark_read<C: Writer>(db: &C, thread_id: i64, user_id: i64, last_id: i64) -> AppResult<()> {
     use sea_orm::sea_query::OnConflict;
-    let _turn = db.write_turn().await;
-    thread_read::Entity::insert(thread_read::ActiveModel {
+    let upsert = thread_read::Entity::insert(thread_read::ActiveModel {
         thread_id: Set(thread_id),
         user_id: Set(user_id),
         last_read_id: Set(last_id),
@@ -233,9 +232,8 @@ async fn mark_read<C: Writer>(db: &C, thread_id: i64, user_id: i64, last_id: i64
         OnConflict::columns([thread_read::Column::ThreadId, thread_read::Column::UserId])
             .update_column(thread_read::Column::LastReadId)
             .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
+    );
+    db::write(db, async |txn| upsert.exec_without_returning(txn).await).await?;
     Ok(())
 }
 
@@ -271,9 +269,7 @@ pub async fn start<C: Writer>(db: &C, actor: &Actor, author: &Author, input: &Ne
         return Err(AppError::validation("candidate_id", Msg::new("school.candidate_unknown")));
     }
     let now = Utc::now();
-    let id = {
-        let _turn = db.write_turn().await;
-        let txn = db.begin().await?;
+    let id = db::write(db, async |txn| {
         let saved = thread::ActiveModel {
             organization_id: Set(actor.org.get()),
             candidate_id: Set(candidate_id),
@@ -283,12 +279,12 @@ pub async fn start<C: Writer>(db: &C, actor: &Actor, author: &Author, input: &Ne
             last_message_at: Set(now),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
-        insert_message(&txn, actor.org, author, &saved, &body, now).await?;
-        txn.commit().await?;
-        saved.id
-    };
+        insert_message(txn, actor.org, author, &saved, &body, now).await?;
+        AppResult::Ok(saved.id)
+    })
+    .await?;
     open(db, actor.org, author, id).await
 }
 
@@ -306,16 +302,16 @@ pub async fn reply<C: Writer>(
     v.finish()?;
     let body = body.unwrap_or_default();
     let now = Utc::now();
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let saved = insert_message(&txn, actor.org, author, &row, &body, now).await?;
-    thread::Entity::update_many()
-        .col_expr(thread::Column::LastMessageAt, Expr::value(now))
-        .filter(thread::Column::Id.eq(id))
-        .exec(&txn)
-        .await?;
-    txn.commit().await?;
-    Ok(Message::from(saved))
+    db::write(db, async |txn| {
+        let saved = insert_message(txn, actor.org, author, &row, &body, now).await?;
+        thread::Entity::update_many()
+            .col_expr(thread::Column::LastMessageAt, Expr::value(now))
+            .filter(thread::Column::Id.eq(id))
+            .exec(txn)
+            .await?;
+        Ok(Message::from(saved))
+    })
+    .await
 }
 
 /// Stores a message, moves the author's reading position past it, and e-mails

@@ -43,7 +43,7 @@ async fn index(State(state): State<AppState>, current: CurrentUser, page: PageCt
         .await?
         .into_iter()
         .map(|t| {
-            let when = i18n::local_time(t.last_message_at, "%d/%m/%Y %H:%M");
+            let when = i18n::local_date_time(t.last_message_at);
             (t, when)
         })
         .collect();
@@ -157,7 +157,7 @@ fn lines(thread: &Thread, reader_is_candidate: bool) -> Vec<MessageLine> {
         .iter()
         .map(|m| MessageLine {
             author: m.author_name.clone(),
-            when: i18n::local_time(m.created_at, "%d/%m/%Y %H:%M"),
+            when: i18n::local_date_time(m.created_at),
             body: m.body.clone(),
             mine: m.from_candidate == reader_is_candidate,
         })

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::entity::calendar_feed;
 use super::service::{self as planning, LessonFilter, LessonStatus};
 use crate::identity::audit::{self, Actor};
-use crate::platform::db::Writer;
+use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::{Locale, Msg};
 use crate::platform::secrets::{random_token, token_hash};
@@ -59,41 +59,39 @@ pub async fn create<C: Writer>(db: &C, actor: &Actor, viewer: Viewer, public_url
         Viewer::School | Viewer::Nobody => return Err(no_planning()),
     };
     let token = random_token(24)?;
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    revoke_all(&txn, viewer).await?;
-    let saved = calendar_feed::ActiveModel {
-        organization_id: Set(actor.org.get()),
-        instructor_id: Set(instructor_id),
-        candidate_id: Set(candidate_id),
-        token_hash: Set(token_hash(&token)),
-        created_at: Set(Utc::now()),
-        revoked_at: Set(None),
-        ..Default::default()
-    }
-    .insert(&txn)
+    db::write(db, async |txn| {
+        revoke_all(txn, viewer).await?;
+        let saved = calendar_feed::ActiveModel {
+            organization_id: Set(actor.org.get()),
+            instructor_id: Set(instructor_id),
+            candidate_id: Set(candidate_id),
+            token_hash: Set(token_hash(&token)),
+            created_at: Set(Utc::now()),
+            revoked_at: Set(None),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        audit::record(
+            txn,
+            Some(actor),
+            None,
+            audit::Event {
+                action: audit::Action::Create,
+                entity: Some(("calendar_feed", saved.id.to_string())),
+                changes: None,
+            },
+        )
+        .await?;
+        AppResult::Ok(())
+    })
     .await?;
-    audit::record(
-        &txn,
-        Some(actor),
-        None,
-        audit::Event {
-            action: audit::Action::Create,
-            entity: Some(("calendar_feed", saved.id.to_string())),
-            changes: None,
-        },
-    )
-    .await?;
-    txn.commit().await?;
     Ok(CalendarFeed { url: format!("{public_url}/calendar/{token}.ics") })
 }
 
 /// Stops the viewer's feed; true when there was one.
 pub async fn revoke<C: Writer>(db: &C, viewer: Viewer) -> AppResult<bool> {
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let revoked = revoke_all(&txn, viewer).await?;
-    txn.commit().await?;
+    let revoked = db::write(db, async |txn| revoke_all(txn, viewer).await).await?;
     Ok(revoked > 0)
 }
 
@@ -126,11 +124,7 @@ pub async fn render(db: &impl ConnectionTrait, token: &str) -> AppResult<String>
     let mut calendar = Calendar::new();
     calendar.name(locale.text("calendar.name"));
     for lesson in &lessons {
-        let kind = locale.text(match lesson.kind {
-            planning::LessonKind::Driving => "lesson.kind.driving",
-            planning::LessonKind::Theory => "lesson.kind.theory",
-            planning::LessonKind::MockExam => "lesson.kind.mock_exam",
-        });
+        let kind = locale.text(lesson.kind.label_key());
         let who = match viewer {
             Viewer::Instructor(_) => lesson.candidate_name.clone(),
             _ => lesson.instructor_name.clone(),

@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use super::entity::lesson;
 use super::service::{LessonStatus, notify_candidate, view};
 use crate::identity::organizations::service as organizations;
-use crate::platform::db::Writer;
+use crate::platform::db::{self, Writer};
 use crate::platform::error::AppResult;
 use crate::platform::tenant::OrgId;
 
@@ -24,7 +24,7 @@ pub async fn send_due<C: Writer>(db: &C, now: DateTime<Utc>) -> AppResult<u64> {
     loop {
         // Tomorrow, wherever the school is, starts within 48 hours.
         let batch = lesson::Entity::find()
-            .filter(lesson::Column::Status.eq(LessonStatus::Scheduled.as_str()))
+            .filter(lesson::Column::Status.eq(LessonStatus::Scheduled))
             .filter(lesson::Column::StartsAt.gt(now))
             .filter(lesson::Column::StartsAt.lt(now + Duration::hours(48)))
             .filter(lesson::Column::ReminderSentAt.is_null())
@@ -51,21 +51,22 @@ pub async fn send_due<C: Writer>(db: &C, now: DateTime<Utc>) -> AppResult<u64> {
                 continue;
             }
             let org = OrgId::new(row.organization_id);
-            let _turn = db.write_turn().await;
-            let txn = db.begin().await?;
-            let claimed = lesson::Entity::update_many()
-                .col_expr(lesson::Column::ReminderSentAt, Expr::value(Some(now)))
-                .filter(lesson::Column::Id.eq(row.id))
-                .filter(lesson::Column::ReminderSentAt.is_null())
-                .filter(lesson::Column::Status.eq(LessonStatus::Scheduled.as_str()))
-                .exec(&txn)
-                .await?;
-            if claimed.rows_affected == 1 {
-                let lesson = view(&txn, org, row).await?;
-                notify_candidate(&txn, org, "lesson.notice_reminder", &lesson).await?;
-                sent += 1;
-            }
-            txn.commit().await?;
+            sent += db::write(db, async |txn| {
+                let claimed = lesson::Entity::update_many()
+                    .col_expr(lesson::Column::ReminderSentAt, Expr::value(Some(now)))
+                    .filter(lesson::Column::Id.eq(row.id))
+                    .filter(lesson::Column::ReminderSentAt.is_null())
+                    .filter(lesson::Column::Status.eq(LessonStatus::Scheduled))
+                    .exec(txn)
+                    .await?;
+                if claimed.rows_affected != 1 {
+                    return AppResult::Ok(0);
+                }
+                let lesson = view(txn, org, row).await?;
+                notify_candidate(txn, org, "lesson.notice_reminder", &lesson).await?;
+                Ok(1)
+            })
+            .await?;
         }
     }
     if sent > 0 {

@@ -20,9 +20,10 @@ use super::entity::lesson;
 use crate::identity::audit::{self, Actor};
 use crate::identity::organizations::service as organizations;
 use crate::notify::{self, Event, Notice};
-use crate::platform::db::Writer;
+use crate::platform::db::{self, Writer};
+use crate::platform::enums::string_enum;
 use crate::platform::error::{AppError, AppResult};
-use crate::platform::i18n::{Locale, Msg};
+use crate::platform::i18n::{self, Locale, Msg};
 use crate::platform::tenant::OrgId;
 use crate::platform::validate::Validator;
 use crate::school::access::Viewer;
@@ -41,58 +42,31 @@ const MAX_RANGE_DAYS: i64 = 62;
 /// Maintenance whose overdue alert keeps a training car off the road.
 pub const SAFETY_KINDS: &[&str] = &["inspection", "insurance", "brakes", "tyres"];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LessonKind {
-    Driving,
-    Theory,
-    MockExam,
+string_enum! {
+    // What a lesson is: at the wheel, in the classroom, or a mock exam.
+    #[derive(ToSchema)]
+    pub enum LessonKind (labels "lesson.kind.") {
+        Driving,
+        Theory,
+        MockExam,
+    }
 }
 
 impl LessonKind {
-    pub const ALL: [Self; 3] = [Self::Driving, Self::Theory, Self::MockExam];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Driving => "driving",
-            Self::Theory => "theory",
-            Self::MockExam => "mock_exam",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == value)
-    }
-
     /// Driving and mock exams happen in a car, and count as driving hours.
     pub fn in_car(self) -> bool {
         !matches!(self, Self::Theory)
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LessonStatus {
-    Scheduled,
-    Done,
-    Cancelled,
-    NoShow,
-}
-
-impl LessonStatus {
-    pub const ALL: [Self; 4] = [Self::Scheduled, Self::Done, Self::Cancelled, Self::NoShow];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Scheduled => "scheduled",
-            Self::Done => "done",
-            Self::Cancelled => "cancelled",
-            Self::NoShow => "no_show",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == value)
+string_enum! {
+    // Where a lesson stands: scheduled, then done, cancelled or missed.
+    #[derive(ToSchema)]
+    pub enum LessonStatus (labels "lesson.status.") {
+        Scheduled,
+        Done,
+        Cancelled,
+        NoShow,
     }
 }
 
@@ -230,8 +204,14 @@ async fn zone_of(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Tz> {
     Ok(organizations::get(db, org).await?.time_zone.parse::<Tz>().unwrap_or(chrono_tz::Europe::Paris))
 }
 
-fn local_label(zone: Tz, at: DateTime<Utc>, format: &str) -> String {
-    at.with_timezone(&zone).format(format).to_string()
+/// An instant's day in the school's time zone, as `locale` writes days.
+fn local_day(locale: Locale, zone: Tz, at: DateTime<Utc>) -> String {
+    locale.date(at.with_timezone(&zone).date_naive())
+}
+
+/// An instant's time of day in the school's time zone: `14:30`.
+fn local_hour(zone: Tz, at: DateTime<Utc>) -> String {
+    at.with_timezone(&zone).format("%H:%M").to_string()
 }
 
 /// Resolves a proposal's ids, with a 422 naming each unknown or unfit one.
@@ -310,7 +290,7 @@ async fn lock_resources(txn: &DatabaseTransaction, proposal: &Proposal) -> AppRe
     if let Some(vehicle) = &proposal.vehicle {
         keys.push(lock_key(2, vehicle.vehicle_id));
     }
-    crate::platform::db::lock_keys(txn, keys).await?;
+    db::lock_keys(txn, keys).await?;
     Ok(())
 }
 
@@ -328,7 +308,7 @@ async fn first_overlap(
         .filter(lesson::Column::StartsAt.gt(proposal.starts_at - Duration::minutes(MAX_MINUTES)))
         .filter(lesson::Column::StartsAt.lt(proposal.ends_at))
         .filter(lesson::Column::EndsAt.gt(proposal.starts_at))
-        .filter(lesson::Column::Status.ne(LessonStatus::Cancelled.as_str()))
+        .filter(lesson::Column::Status.ne(LessonStatus::Cancelled))
         .order_by_asc(lesson::Column::StartsAt);
     if let Some(except) = except {
         query = query.filter(lesson::Column::Id.ne(except));
@@ -342,9 +322,9 @@ fn clash(code: &'static str, key: &'static str, other: &lesson::Model, zone: Tz)
         field: Some("starts_at"),
         message: Msg::new(key)
             .arg("lesson", other.id)
-            .arg("day", local_label(zone, other.starts_at, "%d/%m/%Y"))
-            .arg("start", local_label(zone, other.starts_at, "%H:%M"))
-            .arg("end", local_label(zone, other.ends_at, "%H:%M")),
+            .arg("day", local_day(i18n::current(), zone, other.starts_at))
+            .arg("start", local_hour(zone, other.starts_at))
+            .arg("end", local_hour(zone, other.ends_at)),
         with_id: other.id,
     }
 }
@@ -353,11 +333,26 @@ fn refusal(code: &'static str, field: &'static str, message: Msg) -> AppError {
     AppError::Conflict { code, field: Some(field), message }
 }
 
-/// Every booking rule, in the caller's transaction (after `lock_resources`).
-/// `except` is the lesson being moved.
+/// Every booking rule, in the caller's transaction (after `lock_resources`), in
+/// the order they are reported. `except` is the lesson being moved.
 async fn check_rules(db: &impl ConnectionTrait, org: OrgId, proposal: &Proposal, except: Option<i64>) -> AppResult<()> {
     let zone = zone_of(db, org).await?;
-    let rules = settings::get(db, org).await?;
+    // The lesson's day, in the school's local time.
+    let day = proposal.starts_at.with_timezone(&zone).date_naive();
+    check_categories(proposal)?;
+    check_day_off(db, proposal, day).await?;
+    check_availability(db, proposal, zone, day).await?;
+    check_overlaps(db, proposal, zone, except).await?;
+    check_daily_limit(db, org, proposal, zone, day, except).await?;
+    if let Some(vehicle) = &proposal.vehicle {
+        check_vehicle_safe(db, org, vehicle, day).await?;
+    }
+    Ok(())
+}
+
+/// An in-car lesson needs an instructor who teaches the candidate's category, and
+/// a car of that category.
+fn check_categories(proposal: &Proposal) -> AppResult<()> {
     let category = proposal.candidate.category.as_str();
     if proposal.kind.in_car() && !proposal.instructor.teaches(category) {
         return Err(refusal(
@@ -375,17 +370,26 @@ async fn check_rules(db: &impl ConnectionTrait, org: OrgId, proposal: &Proposal,
             Msg::new("lesson.vehicle_category").arg("vehicle", &vehicle.category).arg("category", category),
         ));
     }
-    // The instructor's week, in the school's local time.
-    let local_start = proposal.starts_at.with_timezone(&zone);
-    let local_end = proposal.ends_at.with_timezone(&zone);
-    let day = local_start.date_naive();
+    Ok(())
+}
+
+/// The instructor is not off on the lesson's day.
+async fn check_day_off(db: &impl ConnectionTrait, proposal: &Proposal, day: NaiveDate) -> AppResult<()> {
     if instructors::is_day_off(db, proposal.instructor.id, day).await? {
         return Err(refusal(
             "instructor_day_off",
             "starts_at",
-            Msg::new("lesson.instructor_day_off").arg("day", day.format("%d/%m/%Y")),
+            Msg::new("lesson.instructor_day_off").arg("day", i18n::date(day)),
         ));
     }
+    Ok(())
+}
+
+/// The lesson fits in one of the instructor's weekly windows, in the school's
+/// local time (a lesson may end at midnight).
+async fn check_availability(db: &impl ConnectionTrait, proposal: &Proposal, zone: Tz, day: NaiveDate) -> AppResult<()> {
+    let local_start = proposal.starts_at.with_timezone(&zone);
+    let local_end = proposal.ends_at.with_timezone(&zone);
     let start_minute = i32::try_from(local_start.hour() * 60 + local_start.minute()).unwrap_or(0);
     let end_minute = if local_end.date_naive() == day {
         i32::try_from(local_end.hour() * 60 + local_end.minute()).unwrap_or(0)
@@ -416,6 +420,17 @@ async fn check_rules(db: &impl ConnectionTrait, org: OrgId, proposal: &Proposal,
             Msg::new("lesson.outside_availability").arg("hours", hours),
         ));
     }
+    Ok(())
+}
+
+/// The instructor, the car and the candidate are each free (the refusal names
+/// the lesson in the way).
+async fn check_overlaps(
+    db: &impl ConnectionTrait,
+    proposal: &Proposal,
+    zone: Tz,
+    except: Option<i64>,
+) -> AppResult<()> {
     if let Some(other) =
         first_overlap(db, lesson::Column::InstructorId, proposal.instructor.id, proposal, except).await?
     {
@@ -430,20 +445,31 @@ async fn check_rules(db: &impl ConnectionTrait, org: OrgId, proposal: &Proposal,
     {
         return Err(clash("candidate_busy", "lesson.candidate_busy", &other, zone));
     }
-    if proposal.kind.in_car() {
-        let booked = minutes_on_day(db, proposal.candidate.id, day, zone, except).await?;
-        if booked + proposal.minutes() > rules.daily_limit_minutes {
-            return Err(refusal(
-                "daily_limit",
-                "ends_at",
-                Msg::new("lesson.daily_limit")
-                    .arg("limit", format_duration(rules.daily_limit_minutes))
-                    .arg("booked", format_duration(booked)),
-            ));
-        }
+    Ok(())
+}
+
+/// A candidate drives no more than the school's daily limit.
+async fn check_daily_limit(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    proposal: &Proposal,
+    zone: Tz,
+    day: NaiveDate,
+    except: Option<i64>,
+) -> AppResult<()> {
+    if !proposal.kind.in_car() {
+        return Ok(());
     }
-    if let Some(vehicle) = &proposal.vehicle {
-        check_vehicle_safe(db, org, vehicle, day).await?;
+    let rules = settings::get(db, org).await?;
+    let booked = minutes_on_day(db, proposal.candidate.id, day, zone, except).await?;
+    if booked + proposal.minutes() > rules.daily_limit_minutes {
+        return Err(refusal(
+            "daily_limit",
+            "ends_at",
+            Msg::new("lesson.daily_limit")
+                .arg("limit", format_duration(rules.daily_limit_minutes))
+                .arg("booked", format_duration(booked)),
+        ));
     }
     Ok(())
 }
@@ -523,8 +549,8 @@ async fn minutes_on_day(
         .filter(lesson::Column::CandidateId.eq(candidate_id))
         .filter(lesson::Column::StartsAt.gte(from))
         .filter(lesson::Column::StartsAt.lt(to))
-        .filter(lesson::Column::Status.ne(LessonStatus::Cancelled.as_str()))
-        .filter(lesson::Column::Kind.ne(LessonKind::Theory.as_str()));
+        .filter(lesson::Column::Status.ne(LessonStatus::Cancelled))
+        .filter(lesson::Column::Kind.ne(LessonKind::Theory));
     if let Some(except) = except {
         query = query.filter(lesson::Column::Id.ne(except));
     }
@@ -536,7 +562,7 @@ pub async fn hours_of(db: &impl ConnectionTrait, candidate_ids: &[i64]) -> AppRe
     if candidate_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(i64, String, bool, Option<i64>)> = lesson::Entity::find()
+    let rows: Vec<(i64, LessonStatus, bool, Option<i64>)> = lesson::Entity::find()
         .select_only()
         .column(lesson::Column::CandidateId)
         .column(lesson::Column::Status)
@@ -546,7 +572,7 @@ pub async fn hours_of(db: &impl ConnectionTrait, candidate_ids: &[i64]) -> AppRe
             "minutes",
         )
         .filter(lesson::Column::CandidateId.is_in(candidate_ids.iter().copied()))
-        .filter(lesson::Column::Kind.ne(LessonKind::Theory.as_str()))
+        .filter(lesson::Column::Kind.ne(LessonKind::Theory))
         .group_by(lesson::Column::CandidateId)
         .group_by(lesson::Column::Status)
         .group_by(lesson::Column::LateCancellation)
@@ -557,11 +583,11 @@ pub async fn hours_of(db: &impl ConnectionTrait, candidate_ids: &[i64]) -> AppRe
     for (candidate_id, status, late, minutes) in rows {
         let minutes = i32::try_from(minutes.unwrap_or(0)).unwrap_or(i32::MAX);
         let entry = hours.entry(candidate_id).or_default();
-        match (LessonStatus::parse(&status), late) {
-            (Some(LessonStatus::Done), _) => entry.done_minutes += minutes,
-            (Some(LessonStatus::Scheduled), _) => entry.scheduled_minutes += minutes,
-            (Some(LessonStatus::NoShow), _) | (Some(LessonStatus::Cancelled), true) => entry.due_minutes += minutes,
-            _ => {}
+        match (status, late) {
+            (LessonStatus::Done, _) => entry.done_minutes += minutes,
+            (LessonStatus::Scheduled, _) => entry.scheduled_minutes += minutes,
+            (LessonStatus::NoShow, _) | (LessonStatus::Cancelled, true) => entry.due_minutes += minutes,
+            (LessonStatus::Cancelled, false) => {}
         }
     }
     Ok(hours)
@@ -585,8 +611,8 @@ async fn views(db: &impl ConnectionTrait, org: OrgId, rows: Vec<lesson::Model>) 
         .into_iter()
         .map(|m| Lesson {
             id: m.id,
-            kind: LessonKind::parse(&m.kind).unwrap_or(LessonKind::Driving),
-            status: LessonStatus::parse(&m.status).unwrap_or(LessonStatus::Scheduled),
+            kind: m.kind,
+            status: m.status,
             starts_at: m.starts_at,
             ends_at: m.ends_at,
             minutes: m.minutes,
@@ -655,7 +681,7 @@ pub async fn list(
         .order_by_asc(lesson::Column::Id)
         .limit(2000);
     if !filter.include_cancelled {
-        query = query.filter(lesson::Column::Status.ne(LessonStatus::Cancelled.as_str()));
+        query = query.filter(lesson::Column::Status.ne(LessonStatus::Cancelled));
     }
     if let Some(id) = filter.instructor_id {
         query = query.filter(lesson::Column::InstructorId.eq(id));
@@ -679,9 +705,9 @@ pub async fn list(
 /// What a lesson notice says, in French (the school's language).
 fn notice(zone: Tz, key: &'static str, lesson: &Lesson) -> (String, String) {
     let locale = Locale::default();
-    let day = local_label(zone, lesson.starts_at, "%d/%m/%Y");
-    let start = local_label(zone, lesson.starts_at, "%H:%M");
-    let end = local_label(zone, lesson.ends_at, "%H:%M");
+    let day = local_day(locale, zone, lesson.starts_at);
+    let start = local_hour(zone, lesson.starts_at);
+    let end = local_hour(zone, lesson.ends_at);
     let subject = Msg::new(key).arg("day", &day).arg("start", &start).render(locale);
     let body = Msg::new("lesson.notice_body")
         .arg("what", &subject)
@@ -748,42 +774,39 @@ pub async fn book<C: Writer>(db: &C, actor: &Actor, input: &LessonInput) -> AppR
     let meeting_point = v.optional_text("meeting_point", input.meeting_point.as_deref(), 200);
     let ids = (input.candidate_id, input.instructor_id, input.vehicle_id.filter(|_| kind.in_car()));
     let proposal = resolve(db, actor.org, kind, ids, times, meeting_point, v).await?;
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    lock_resources(&txn, &proposal).await?;
-    if let Err(err) = check_rules(&txn, actor.org, &proposal, None).await {
-        txn.rollback().await?;
-        return Err(err);
-    }
-    let now = Utc::now();
-    let saved = lesson::ActiveModel {
-        organization_id: Set(actor.org.get()),
-        candidate_id: Set(proposal.candidate.id),
-        instructor_id: Set(proposal.instructor.id),
-        vehicle_id: Set(proposal.vehicle.as_ref().map(|v| v.vehicle_id)),
-        kind: Set(kind.as_str().to_owned()),
-        starts_at: Set(proposal.starts_at),
-        ends_at: Set(proposal.ends_at),
-        minutes: Set(proposal.minutes()),
-        meeting_point: Set(proposal.meeting_point.clone()),
-        status: Set(LessonStatus::Scheduled.as_str().to_owned()),
-        cancelled_at: Set(None),
-        cancellation_reason: Set(None),
-        late_cancellation: Set(false),
-        notes: Set(None),
-        created_by: Set(actor.user_id),
-        created_at: Set(now),
-        updated_at: Set(now),
-        reminder_sent_at: Set(None),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    let booked = view(&txn, actor.org, saved).await?;
-    audit::record_change(&txn, actor, (AUDIT_ENTITY, booked.id), None, Some(&booked)).await?;
-    notify_candidate(&txn, actor.org, "lesson.notice_booked", &booked).await?;
-    txn.commit().await?;
-    Ok(booked)
+    db::write(db, async |txn| {
+        lock_resources(txn, &proposal).await?;
+        check_rules(txn, actor.org, &proposal, None).await?;
+        let now = Utc::now();
+        let saved = lesson::ActiveModel {
+            organization_id: Set(actor.org.get()),
+            candidate_id: Set(proposal.candidate.id),
+            instructor_id: Set(proposal.instructor.id),
+            vehicle_id: Set(proposal.vehicle.as_ref().map(|v| v.vehicle_id)),
+            kind: Set(kind),
+            starts_at: Set(proposal.starts_at),
+            ends_at: Set(proposal.ends_at),
+            minutes: Set(proposal.minutes()),
+            meeting_point: Set(proposal.meeting_point.clone()),
+            status: Set(LessonStatus::Scheduled),
+            cancelled_at: Set(None),
+            cancellation_reason: Set(None),
+            late_cancellation: Set(false),
+            notes: Set(None),
+            created_by: Set(actor.user_id),
+            created_at: Set(now),
+            updated_at: Set(now),
+            reminder_sent_at: Set(None),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        let booked = view(txn, actor.org, saved).await?;
+        audit::record_change(txn, actor, (AUDIT_ENTITY, booked.id), None, Some(&booked)).await?;
+        notify_candidate(txn, actor.org, "lesson.notice_booked", &booked).await?;
+        Ok(booked)
+    })
+    .await
 }
 
 /// Moves a scheduled lesson (new times, maybe another instructor or car),
@@ -804,36 +827,32 @@ pub async fn move_lesson<C: Writer>(db: &C, actor: &Actor, id: i64, input: &Move
     let vehicle_id = input.vehicle_id.or(current.vehicle_id).filter(|_| before.kind.in_car());
     let ids = (Some(current.candidate_id), Some(instructor_id), vehicle_id);
     let proposal = resolve(db, actor.org, before.kind, ids, times, meeting_point, v).await?;
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    lock_resources(&txn, &proposal).await?;
-    if let Err(err) = check_rules(&txn, actor.org, &proposal, Some(id)).await {
-        txn.rollback().await?;
-        return Err(err);
-    }
-    let moved = lesson::Entity::update_many()
-        .col_expr(lesson::Column::StartsAt, Expr::value(proposal.starts_at))
-        .col_expr(lesson::Column::EndsAt, Expr::value(proposal.ends_at))
-        .col_expr(lesson::Column::Minutes, Expr::value(proposal.minutes()))
-        .col_expr(lesson::Column::InstructorId, Expr::value(proposal.instructor.id))
-        .col_expr(lesson::Column::VehicleId, Expr::value(proposal.vehicle.as_ref().map(|v| v.vehicle_id)))
-        .col_expr(lesson::Column::MeetingPoint, Expr::value(proposal.meeting_point.clone()))
-        // A new day: a new reminder.
-        .col_expr(lesson::Column::ReminderSentAt, Expr::value(Option::<DateTime<Utc>>::None))
-        .col_expr(lesson::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(lesson::Column::Id.eq(id))
-        .filter(lesson::Column::Status.eq(LessonStatus::Scheduled.as_str()))
-        .exec(&txn)
-        .await?;
-    if moved.rows_affected == 0 {
-        txn.rollback().await?;
-        return Err(not_scheduled());
-    }
-    let after = view(&txn, actor.org, find(&txn, actor.org, id).await?).await?;
-    audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
-    notify_candidate(&txn, actor.org, "lesson.notice_moved", &after).await?;
-    txn.commit().await?;
-    Ok(after)
+    db::write(db, async |txn| {
+        lock_resources(txn, &proposal).await?;
+        check_rules(txn, actor.org, &proposal, Some(id)).await?;
+        let moved = lesson::Entity::update_many()
+            .col_expr(lesson::Column::StartsAt, Expr::value(proposal.starts_at))
+            .col_expr(lesson::Column::EndsAt, Expr::value(proposal.ends_at))
+            .col_expr(lesson::Column::Minutes, Expr::value(proposal.minutes()))
+            .col_expr(lesson::Column::InstructorId, Expr::value(proposal.instructor.id))
+            .col_expr(lesson::Column::VehicleId, Expr::value(proposal.vehicle.as_ref().map(|v| v.vehicle_id)))
+            .col_expr(lesson::Column::MeetingPoint, Expr::value(proposal.meeting_point.clone()))
+            // A new day: a new reminder.
+            .col_expr(lesson::Column::ReminderSentAt, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(lesson::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(lesson::Column::Id.eq(id))
+            .filter(lesson::Column::Status.eq(LessonStatus::Scheduled))
+            .exec(txn)
+            .await?;
+        if moved.rows_affected == 0 {
+            return Err(not_scheduled());
+        }
+        let after = view(txn, actor.org, find(txn, actor.org, id).await?).await?;
+        audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
+        notify_candidate(txn, actor.org, "lesson.notice_moved", &after).await?;
+        Ok(after)
+    })
+    .await
 }
 
 fn not_scheduled() -> AppError {
@@ -855,27 +874,26 @@ pub async fn cancel<C: Writer>(db: &C, actor: &Actor, id: i64, input: &CancelInp
     let rules = settings::get(db, actor.org).await?;
     let now = Utc::now();
     let late = is_late_cancellation(now, current.starts_at, rules.cancellation_notice_hours);
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let cancelled = lesson::Entity::update_many()
-        .col_expr(lesson::Column::Status, Expr::value(LessonStatus::Cancelled.as_str()))
-        .col_expr(lesson::Column::CancelledAt, Expr::value(Some(now)))
-        .col_expr(lesson::Column::CancellationReason, Expr::value(reason))
-        .col_expr(lesson::Column::LateCancellation, Expr::value(late))
-        .col_expr(lesson::Column::UpdatedAt, Expr::value(now))
-        .filter(lesson::Column::Id.eq(id))
-        .filter(lesson::Column::Status.eq(LessonStatus::Scheduled.as_str()))
-        .exec(&txn)
-        .await?;
-    if cancelled.rows_affected == 0 {
-        txn.rollback().await?;
-        return Err(not_scheduled());
-    }
-    let after = view(&txn, actor.org, find(&txn, actor.org, id).await?).await?;
-    audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
-    notify_candidate(&txn, actor.org, "lesson.notice_cancelled", &after).await?;
-    txn.commit().await?;
-    Ok(after)
+    db::write(db, async |txn| {
+        let cancelled = lesson::Entity::update_many()
+            .col_expr(lesson::Column::Status, Expr::value(LessonStatus::Cancelled))
+            .col_expr(lesson::Column::CancelledAt, Expr::value(Some(now)))
+            .col_expr(lesson::Column::CancellationReason, Expr::value(reason))
+            .col_expr(lesson::Column::LateCancellation, Expr::value(late))
+            .col_expr(lesson::Column::UpdatedAt, Expr::value(now))
+            .filter(lesson::Column::Id.eq(id))
+            .filter(lesson::Column::Status.eq(LessonStatus::Scheduled))
+            .exec(txn)
+            .await?;
+        if cancelled.rows_affected == 0 {
+            return Err(not_scheduled());
+        }
+        let after = view(txn, actor.org, find(txn, actor.org, id).await?).await?;
+        audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
+        notify_candidate(txn, actor.org, "lesson.notice_cancelled", &after).await?;
+        Ok(after)
+    })
+    .await
 }
 
 /// Records how a lesson went, once it has begun: done (with what was worked on)
@@ -913,33 +931,32 @@ pub async fn record_outcome<C: Writer>(
             message: Msg::new("lesson.not_started"),
         });
     }
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let updated = lesson::Entity::update_many()
-        .col_expr(lesson::Column::Status, Expr::value(status.as_str()))
-        .col_expr(lesson::Column::Notes, Expr::value(notes))
-        .col_expr(lesson::Column::UpdatedAt, Expr::value(now))
-        .filter(lesson::Column::Id.eq(id))
-        .filter(lesson::Column::Status.eq(LessonStatus::Scheduled.as_str()))
-        .exec(&txn)
+    db::write(db, async |txn| {
+        let updated = lesson::Entity::update_many()
+            .col_expr(lesson::Column::Status, Expr::value(status))
+            .col_expr(lesson::Column::Notes, Expr::value(notes))
+            .col_expr(lesson::Column::UpdatedAt, Expr::value(now))
+            .filter(lesson::Column::Id.eq(id))
+            .filter(lesson::Column::Status.eq(LessonStatus::Scheduled))
+            .exec(txn)
+            .await?;
+        if updated.rows_affected == 0 {
+            return Err(not_scheduled());
+        }
+        crate::school::candidates::progress::record(
+            txn,
+            actor.org,
+            current.candidate_id,
+            Some(id),
+            actor.user_id,
+            &input.progress,
+        )
         .await?;
-    if updated.rows_affected == 0 {
-        txn.rollback().await?;
-        return Err(not_scheduled());
-    }
-    crate::school::candidates::progress::record(
-        &txn,
-        actor.org,
-        current.candidate_id,
-        Some(id),
-        actor.user_id,
-        &input.progress,
-    )
-    .await?;
-    let after = view(&txn, actor.org, find(&txn, actor.org, id).await?).await?;
-    audit::record_change(&txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
-    txn.commit().await?;
-    Ok(after)
+        let after = view(txn, actor.org, find(txn, actor.org, id).await?).await?;
+        audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
+        Ok(after)
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -61,7 +61,7 @@ pub async fn free_slots(
         )
         .filter(lesson::Column::StartsAt.gt(now - Duration::hours(8)))
         .filter(lesson::Column::StartsAt.lt(until))
-        .filter(lesson::Column::Status.ne(LessonStatus::Cancelled.as_str()))
+        .filter(lesson::Column::Status.ne(LessonStatus::Cancelled))
         .all(db)
         .await?
         .into_iter()

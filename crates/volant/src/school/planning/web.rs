@@ -124,21 +124,7 @@ pub struct Day {
 }
 
 pub(crate) fn kind_label(tr: &i18n::Tr, kind: LessonKind) -> String {
-    tr.t(match kind {
-        LessonKind::Driving => "lesson.kind.driving",
-        LessonKind::Theory => "lesson.kind.theory",
-        LessonKind::MockExam => "lesson.kind.mock_exam",
-    })
-    .to_owned()
-}
-
-pub(crate) fn status_label_key(status: LessonStatus) -> &'static str {
-    match status {
-        LessonStatus::Scheduled => "lesson.status.scheduled",
-        LessonStatus::Done => "lesson.status.done",
-        LessonStatus::Cancelled => "lesson.status.cancelled",
-        LessonStatus::NoShow => "lesson.status.no_show",
-    }
+    tr.t(kind.label_key()).to_owned()
 }
 
 fn card(tr: &i18n::Tr, l: &Lesson) -> LessonCard {
@@ -297,7 +283,7 @@ async fn planning_board(
     }
     let selection = serde_urlencoded::to_string(&selection).unwrap_or_default();
     let week_url = |d: NaiveDate| format!("/school/planning?week={d}&{selection}");
-    let title = tr.f("school.week_of", "day", &monday.format("%d/%m/%Y").to_string());
+    let title = tr.f("school.week_of", "day", &i18n::date(monday));
     Ok(BoardPage {
         title,
         days,
@@ -461,10 +447,7 @@ async fn book_lesson(
                 let day = lesson.starts_at.with_timezone(&zone).date_naive();
                 let message = i18n::current().format(
                     "school.booked",
-                    &[
-                        ("candidate", &lesson.candidate_name),
-                        ("day", &i18n::local_time(lesson.starts_at, "%d/%m/%Y %H:%M")),
-                    ],
+                    &[("candidate", &lesson.candidate_name), ("day", &i18n::local_date_time(lesson.starts_at))],
                 );
                 let url = format!("/school/planning?week={day}&instructor_id={}", lesson.instructor_id);
                 return Ok(redirect_with_flash(&url, "success", &message));
@@ -570,12 +553,12 @@ async fn page_for(
     Ok(LessonPage {
         when: format!(
             "{} {}–{}",
-            i18n::local_time(lesson.starts_at, "%d/%m/%Y"),
+            i18n::local_date(lesson.starts_at),
             i18n::local_time(lesson.starts_at, "%H:%M"),
             i18n::local_time(lesson.ends_at, "%H:%M")
         ),
         kind: kind_label(&tr, lesson.kind),
-        status: tr.t(status_label_key(lesson.status)).to_owned(),
+        status: tr.t(lesson.status.label_key()).to_owned(),
         can_record,
         can_cancel,
         moving: (

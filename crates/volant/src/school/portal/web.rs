@@ -22,9 +22,8 @@ use crate::school::access::Viewer;
 use crate::school::candidates::service as candidates;
 use crate::school::candidates::web::{grid_chart, hours_rows};
 use crate::school::exams::service::{self as exams, ExamResult, ResultStatus};
-use crate::school::exams::web::exam_type_key;
 use crate::school::planning::service::{self as planning, Lesson, LessonFilter};
-use crate::school::planning::web::{kind_label, status_label_key};
+use crate::school::planning::web::kind_label;
 use crate::school::web::refusal_flash;
 
 /// The candidate's own pages.
@@ -95,7 +94,7 @@ fn portal_lesson(tr: &i18n::Tr, l: &Lesson) -> PortalLesson {
     PortalLesson {
         when: format!(
             "{} {}–{}",
-            i18n::local_time(l.starts_at, "%d/%m/%Y"),
+            i18n::local_date(l.starts_at),
             i18n::local_time(l.starts_at, "%H:%M"),
             i18n::local_time(l.ends_at, "%H:%M")
         ),
@@ -103,17 +102,17 @@ fn portal_lesson(tr: &i18n::Tr, l: &Lesson) -> PortalLesson {
         instructor: l.instructor_name.clone(),
         vehicle: l.vehicle_label.clone().unwrap_or_default(),
         meeting_point: l.meeting_point.clone().unwrap_or_default(),
-        status: tr.t(status_label_key(l.status)).to_owned(),
+        status: tr.t(l.status.label_key()).to_owned(),
         notes: l.notes.clone().unwrap_or_default(),
     }
 }
 
 fn portal_result(tr: &i18n::Tr, r: &ExamResult) -> PortalResult {
-    let exam = exam_type_key(r.exam_type);
+    let exam = r.exam_type.label_key();
     let passed = r.status == ResultStatus::Passed;
     PortalResult {
         exam: tr.t(exam).to_owned(),
-        taken_on: r.taken_on.format("%d/%m/%Y").to_string(),
+        taken_on: i18n::date(r.taken_on),
         outcome: tr.t(if passed { "exam.outcome_passed" } else { "exam.outcome_failed" }).to_owned(),
         passed,
         score: r.score.map(|s| s.to_string()).unwrap_or_default(),
@@ -150,7 +149,7 @@ async fn portal(
     let grid_chart = grid_chart(&tr, &grid);
     let mut slots: Vec<(String, Vec<(String, String)>)> = Vec::new();
     for slot in crate::school::planning::slots::free_slots(&state.db, actor.org, id, now).await? {
-        let day = i18n::local_time(slot.starts_at, "%d/%m/%Y");
+        let day = i18n::local_date(slot.starts_at);
         let label =
             format!("{}–{}", i18n::local_time(slot.starts_at, "%H:%M"), i18n::local_time(slot.ends_at, "%H:%M"));
         let start = slot.starts_at.to_rfc3339();
@@ -166,7 +165,7 @@ async fn portal(
             .await?
             .items
             .into_iter()
-            .map(|n| (i18n::local_time(n.created_at, "%d/%m/%Y %H:%M"), n.title))
+            .map(|n| (i18n::local_date_time(n.created_at), n.title))
             .collect(),
         None => Vec::new(),
     };
@@ -211,7 +210,7 @@ async fn portal_book(
     let tr = i18n::current();
     match crate::school::planning::slots::book_own(&state.db, &actor, id, &booking).await {
         Ok(lesson) => {
-            let message = tr.format("portal.booked", &[("day", &i18n::local_time(lesson.starts_at, "%d/%m/%Y %H:%M"))]);
+            let message = tr.format("portal.booked", &[("day", &i18n::local_date_time(lesson.starts_at))]);
             Ok(redirect_with_flash("/portal", "success", &message))
         }
         Err(err) => refusal_flash("/portal", err),
@@ -228,7 +227,7 @@ async fn portal_request(
     let start = parse_slot(&form)?.with_timezone(&Utc);
     let writer = crate::school::messages::service::author(&state.db, &current).await?;
     let tr = i18n::current();
-    let when = i18n::local_time(start, "%d/%m/%Y %H:%M");
+    let when = i18n::local_date_time(start);
     let input = crate::school::messages::service::NewThread {
         candidate_id: None,
         subject: Some(tr.format("portal.request_subject", &[("day", &when)])),

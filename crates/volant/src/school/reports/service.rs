@@ -20,7 +20,8 @@ use super::entity::report;
 use crate::identity::audit::Actor;
 use crate::identity::organizations::service as organizations;
 use crate::notify::{self, Event, Notice};
-use crate::platform::db::Writer;
+use crate::platform::db::{self, Writer};
+use crate::platform::enums::string_enum;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::files::FileStore;
 use crate::platform::i18n::{Locale, Msg};
@@ -32,7 +33,7 @@ use crate::platform::tabular::{self, Cell};
 use crate::platform::tenant::OrgId;
 use crate::school::candidates::service::{self as candidates, CandidateFilter};
 use crate::school::cars::service as vehicles;
-use crate::school::exams::service::{self as exams, ExamType};
+use crate::school::exams::service as exams;
 use crate::school::instructors::entity::{availability, day_off};
 use crate::school::instructors::service as instructors;
 use crate::school::planning::entity::lesson;
@@ -44,72 +45,44 @@ pub const MAX_DAYS: i64 = 366;
 /// Hours a training car is counted available each day (the planning board's day).
 const CAR_DAY_MINUTES: i64 = 14 * 60;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ReportKind {
-    PassRates,
-    CandidateHours,
-    InstructorUtilisation,
-    VehicleUtilisation,
-    Revenue,
-}
-
-impl ReportKind {
-    pub const ALL: [Self; 5] =
-        [Self::PassRates, Self::CandidateHours, Self::InstructorUtilisation, Self::VehicleUtilisation, Self::Revenue];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PassRates => "pass_rates",
-            Self::CandidateHours => "candidate_hours",
-            Self::InstructorUtilisation => "instructor_utilisation",
-            Self::VehicleUtilisation => "vehicle_utilisation",
-            Self::Revenue => "revenue",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == value)
-    }
-
-    pub fn title_key(self) -> &'static str {
-        match self {
-            Self::PassRates => "report.pass_rates",
-            Self::CandidateHours => "report.candidate_hours",
-            Self::InstructorUtilisation => "report.instructor_utilisation",
-            Self::VehicleUtilisation => "report.vehicle_utilisation",
-            Self::Revenue => "report.revenue",
-        }
+string_enum! {
+    // Which report: its code names it in URLs, requests and files, its label titles it.
+    #[derive(ToSchema)]
+    pub enum ReportKind (labels "report.") {
+        PassRates,
+        CandidateHours,
+        InstructorUtilisation,
+        VehicleUtilisation,
+        Revenue,
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum FileFormat {
-    Csv,
-    Xlsx,
-    Pdf,
+string_enum! {
+    // What file a report is produced as.
+    #[derive(ToSchema)]
+    pub enum FileFormat {
+        Csv,
+        Xlsx,
+        Pdf,
+    }
 }
 
 impl FileFormat {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Csv => "csv",
-            Self::Xlsx => "xlsx",
-            Self::Pdf => "pdf",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        [Self::Csv, Self::Xlsx, Self::Pdf].into_iter().find(|f| f.as_str() == value)
-    }
-
     pub fn content_type(self) -> &'static str {
         match self {
             Self::Csv => "text/csv; charset=utf-8",
             Self::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             Self::Pdf => "application/pdf",
         }
+    }
+}
+
+string_enum! {
+    // Where a report file stands: `pending` until a worker makes it `ready` (or `failed`).
+    pub enum ReportStatus (labels "report.status_") {
+        Pending,
+        Ready,
+        Failed,
     }
 }
 
@@ -190,7 +163,7 @@ async fn lessons_in(
     zone: Tz,
     from: NaiveDate,
     to: NaiveDate,
-) -> AppResult<Vec<(i64, Option<i64>, String, i32, DateTime<Utc>, bool)>> {
+) -> AppResult<Vec<(i64, Option<i64>, LessonStatus, i32, DateTime<Utc>, bool)>> {
     let (start, end) = bounds(zone, from, to);
     Ok(lesson::Entity::find()
         .select_only()
@@ -203,7 +176,7 @@ async fn lessons_in(
         .filter(lesson::Column::OrganizationId.eq(org.get()))
         .filter(lesson::Column::StartsAt.gte(start))
         .filter(lesson::Column::StartsAt.lt(end))
-        .filter(lesson::Column::Kind.ne(LessonKind::Theory.as_str()))
+        .filter(lesson::Column::Kind.ne(LessonKind::Theory))
         .into_tuple()
         .all(db)
         .await?)
@@ -218,176 +191,190 @@ pub async fn build(
     to: NaiveDate,
 ) -> AppResult<Table> {
     check_period(from, to)?;
-    let tr = Locale::default();
-    let heads = |keys: &[&str]| keys.iter().map(|k| tr.text(k).to_owned()).collect::<Vec<_>>();
     let zone = zone_of(db, org).await?;
     let (headings, rows, chart) = match kind {
-        ReportKind::PassRates => {
-            let rates = exams::pass_rates(db, org, from, to).await?;
-            let rows = rates
-                .iter()
-                .map(|r| {
-                    let exam = tr.text(match r.exam_type {
-                        ExamType::Theory => "exam.type_theory",
-                        ExamType::Practical => "exam.type_practical",
-                        ExamType::Final => "exam.type_final",
-                    });
-                    vec![
-                        Cell::text(
-                            r.instructor_name.clone().or_else(|| Some(tr.text("report.no_instructor").to_owned())),
-                        ),
-                        Cell::Text(exam.to_owned()),
-                        Cell::Int(r.passed),
-                        Cell::Int(r.failed),
-                        percent(r.passed, r.passed + r.failed),
-                    ]
-                })
-                .collect();
-            let chart = rates
-                .iter()
-                .map(|r| (r.instructor_name.clone().unwrap_or_default(), r.rate_percent.unwrap_or(0)))
-                .collect();
-            (
-                heads(&["report.instructor", "report.exam", "report.passed", "report.failures", "report.rate"]),
-                rows,
-                chart,
-            )
-        }
-        ReportKind::CandidateHours => {
-            let mut rows = Vec::new();
-            let mut chart = Vec::new();
-            let mut page = PageRequest::first(500);
-            loop {
-                let found = candidates::list(db, org, &CandidateFilter::default(), page).await?;
-                for c in &found.items {
-                    let h = &c.hours;
-                    rows.push(vec![
-                        Cell::Text(c.number.clone()),
-                        Cell::Text(format!("{} {}", c.last_name, c.first_name)),
-                        Cell::Text(c.category.clone()),
-                        h.forecast_minutes.map_or(Cell::Empty, |m| hours(i64::from(m))),
-                        hours(i64::from(h.bought_minutes)),
-                        hours(i64::from(h.done_minutes)),
-                        hours(i64::from(h.scheduled_minutes)),
-                        hours(i64::from(h.due_minutes)),
-                        hours(i64::from(h.remaining_minutes)),
-                    ]);
-                    chart.push((c.full_name(), i64::from(h.done_minutes) / 60));
-                }
-                match found.next_cursor.as_deref() {
-                    Some(cursor) => page = PageRequest::parse(Some("500"), Some(cursor))?,
-                    None => break,
-                }
-            }
-            let keys = [
-                "report.number",
-                "report.candidate",
-                "report.category",
-                "hours.forecast",
-                "hours.bought",
-                "hours.done",
-                "hours.scheduled",
-                "hours.due",
-                "hours.remaining",
-            ];
-            (heads(&keys), rows, chart)
-        }
-        ReportKind::InstructorUtilisation => {
-            let teachers = instructors::list(db, org).await?;
-            let ids: Vec<i64> = teachers.iter().map(|i| i.id).collect();
-            let windows = if ids.is_empty() {
-                Vec::new()
-            } else {
-                availability::Entity::find()
-                    .filter(availability::Column::InstructorId.is_in(ids.clone()))
-                    .all(db)
-                    .await?
-            };
-            let offs = if ids.is_empty() {
-                Vec::new()
-            } else {
-                day_off::Entity::find()
-                    .filter(day_off::Column::InstructorId.is_in(ids.clone()))
-                    .filter(day_off::Column::Day.gte(from))
-                    .filter(day_off::Column::Day.lte(to))
-                    .all(db)
-                    .await?
-            };
-            let mut booked: HashMap<i64, (i64, i64)> = HashMap::new();
-            for (instructor, _, status, minutes, _, _) in lessons_in(db, org, zone, from, to).await? {
-                let entry = booked.entry(instructor).or_default();
-                if status != LessonStatus::Cancelled.as_str() {
-                    entry.0 += i64::from(minutes);
-                }
-                if status == LessonStatus::Done.as_str() {
-                    entry.1 += i64::from(minutes);
-                }
-            }
-            let mut rows = Vec::new();
-            let mut chart = Vec::new();
-            for t in teachers {
-                let mut available = 0_i64;
-                let mut day = from;
-                while day <= to {
-                    if !offs.iter().any(|d| d.instructor_id == t.id && d.day == day) {
-                        let weekday = i16::try_from(day.weekday().number_from_monday()).unwrap_or(0);
-                        available += windows
-                            .iter()
-                            .filter(|w| w.instructor_id == t.id && w.weekday == weekday)
-                            .map(|w| i64::from(w.end_minute - w.start_minute))
-                            .sum::<i64>();
-                    }
-                    day += Duration::days(1);
-                }
-                let (taken, done) = booked.get(&t.id).copied().unwrap_or_default();
-                let rate = if available > 0 { taken * 100 / available } else { 0 };
-                chart.push((t.full_name(), rate));
-                rows.push(vec![
-                    Cell::Text(t.full_name()),
-                    hours(available),
-                    hours(taken),
-                    hours(done),
-                    percent(taken, available),
-                ]);
-            }
-            let keys = ["report.instructor", "report.available", "report.booked", "hours.done", "report.rate"];
-            (heads(&keys), rows, chart)
-        }
-        ReportKind::VehicleUtilisation => {
-            let cars = vehicles::list(db, org).await?;
-            let mut booked: HashMap<i64, (i64, i64)> = HashMap::new();
-            for (_, vehicle, status, minutes, _, _) in lessons_in(db, org, zone, from, to).await? {
-                let Some(vehicle) = vehicle else { continue };
-                let entry = booked.entry(vehicle).or_default();
-                if status != LessonStatus::Cancelled.as_str() {
-                    entry.0 += i64::from(minutes);
-                }
-                if status == LessonStatus::Done.as_str() {
-                    entry.1 += i64::from(minutes);
-                }
-            }
-            let open = ((to - from).num_days() + 1) * CAR_DAY_MINUTES;
-            let mut rows = Vec::new();
-            let mut chart = Vec::new();
-            for car in cars {
-                let (taken, done) = booked.get(&car.vehicle_id).copied().unwrap_or_default();
-                chart.push((car.license_plate.clone(), taken * 100 / open.max(1)));
-                rows.push(vec![
-                    Cell::Text(car.label()),
-                    Cell::Text(car.category.clone()),
-                    hours(open),
-                    hours(taken),
-                    hours(done),
-                    percent(taken, open),
-                ]);
-            }
-            let keys =
-                ["report.vehicle", "report.category", "report.available", "report.booked", "hours.done", "report.rate"];
-            (heads(&keys), rows, chart)
-        }
+        ReportKind::PassRates => pass_rates(db, org, from, to).await?,
+        ReportKind::CandidateHours => candidate_hours(db, org).await?,
+        ReportKind::InstructorUtilisation => instructor_utilisation(db, org, zone, from, to).await?,
+        ReportKind::VehicleUtilisation => vehicle_utilisation(db, org, zone, from, to).await?,
         ReportKind::Revenue => revenue(db, org, zone, from, to).await?,
     };
     Ok(Table { kind, from, to, headings, rows, chart })
+}
+
+/// A report's headings: its catalogue keys, in French.
+fn headings(keys: &[&str]) -> Vec<String> {
+    let tr = Locale::default();
+    keys.iter().map(|k| tr.text(k).to_owned()).collect()
+}
+
+/// Per instructor and exam: validated results passed and failed, and the rate.
+async fn pass_rates(db: &impl ConnectionTrait, org: OrgId, from: NaiveDate, to: NaiveDate) -> AppResult<Built> {
+    let tr = Locale::default();
+    let rates = exams::pass_rates(db, org, from, to).await?;
+    let rows = rates
+        .iter()
+        .map(|r| {
+            let exam = tr.text(r.exam_type.label_key());
+            vec![
+                Cell::text(r.instructor_name.clone().or_else(|| Some(tr.text("report.no_instructor").to_owned()))),
+                Cell::Text(exam.to_owned()),
+                Cell::Int(r.passed),
+                Cell::Int(r.failed),
+                percent(r.passed, r.passed + r.failed),
+            ]
+        })
+        .collect();
+    let chart =
+        rates.iter().map(|r| (r.instructor_name.clone().unwrap_or_default(), r.rate_percent.unwrap_or(0))).collect();
+    let keys = ["report.instructor", "report.exam", "report.passed", "report.failures", "report.rate"];
+    Ok((headings(&keys), rows, chart))
+}
+
+/// Per candidate, to date: hours forecast, bought, done, scheduled, due and remaining.
+async fn candidate_hours(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Built> {
+    let mut rows = Vec::new();
+    let mut chart = Vec::new();
+    let mut page = PageRequest::first(500);
+    loop {
+        let found = candidates::list(db, org, &CandidateFilter::default(), page).await?;
+        for c in &found.items {
+            let h = &c.hours;
+            rows.push(vec![
+                Cell::Text(c.number.clone()),
+                Cell::Text(format!("{} {}", c.last_name, c.first_name)),
+                Cell::Text(c.category.clone()),
+                h.forecast_minutes.map_or(Cell::Empty, |m| hours(i64::from(m))),
+                hours(i64::from(h.bought_minutes)),
+                hours(i64::from(h.done_minutes)),
+                hours(i64::from(h.scheduled_minutes)),
+                hours(i64::from(h.due_minutes)),
+                hours(i64::from(h.remaining_minutes)),
+            ]);
+            chart.push((c.full_name(), i64::from(h.done_minutes) / 60));
+        }
+        match found.next_cursor.as_deref() {
+            Some(cursor) => page = PageRequest::parse(Some("500"), Some(cursor))?,
+            None => break,
+        }
+    }
+    let keys = [
+        "report.number",
+        "report.candidate",
+        "report.category",
+        "hours.forecast",
+        "hours.bought",
+        "hours.done",
+        "hours.scheduled",
+        "hours.due",
+        "hours.remaining",
+    ];
+    Ok((headings(&keys), rows, chart))
+}
+
+/// Booked (not cancelled) and done minutes of a lesson, added to a resource's tally.
+fn tally(entry: &mut (i64, i64), status: LessonStatus, minutes: i32) {
+    if status != LessonStatus::Cancelled {
+        entry.0 += i64::from(minutes);
+    }
+    if status == LessonStatus::Done {
+        entry.1 += i64::from(minutes);
+    }
+}
+
+/// Per instructor: hours available (weekly windows less days off), booked and
+/// done, and the share booked.
+async fn instructor_utilisation(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    zone: Tz,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<Built> {
+    let teachers = instructors::list(db, org).await?;
+    let ids: Vec<i64> = teachers.iter().map(|i| i.id).collect();
+    let windows = if ids.is_empty() {
+        Vec::new()
+    } else {
+        availability::Entity::find().filter(availability::Column::InstructorId.is_in(ids.clone())).all(db).await?
+    };
+    let offs = if ids.is_empty() {
+        Vec::new()
+    } else {
+        day_off::Entity::find()
+            .filter(day_off::Column::InstructorId.is_in(ids.clone()))
+            .filter(day_off::Column::Day.gte(from))
+            .filter(day_off::Column::Day.lte(to))
+            .all(db)
+            .await?
+    };
+    let mut booked: HashMap<i64, (i64, i64)> = HashMap::new();
+    for (instructor, _, status, minutes, _, _) in lessons_in(db, org, zone, from, to).await? {
+        tally(booked.entry(instructor).or_default(), status, minutes);
+    }
+    let mut rows = Vec::new();
+    let mut chart = Vec::new();
+    for t in teachers {
+        let mut available = 0_i64;
+        let mut day = from;
+        while day <= to {
+            if !offs.iter().any(|d| d.instructor_id == t.id && d.day == day) {
+                let weekday = i16::try_from(day.weekday().number_from_monday()).unwrap_or(0);
+                available += windows
+                    .iter()
+                    .filter(|w| w.instructor_id == t.id && w.weekday == weekday)
+                    .map(|w| i64::from(w.end_minute - w.start_minute))
+                    .sum::<i64>();
+            }
+            day += Duration::days(1);
+        }
+        let (taken, done) = booked.get(&t.id).copied().unwrap_or_default();
+        let rate = if available > 0 { taken * 100 / available } else { 0 };
+        chart.push((t.full_name(), rate));
+        rows.push(vec![
+            Cell::Text(t.full_name()),
+            hours(available),
+            hours(taken),
+            hours(done),
+            percent(taken, available),
+        ]);
+    }
+    let keys = ["report.instructor", "report.available", "report.booked", "hours.done", "report.rate"];
+    Ok((headings(&keys), rows, chart))
+}
+
+/// Per training car: hours open (the planning board's day, every day), booked
+/// and done, and the share booked.
+async fn vehicle_utilisation(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    zone: Tz,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<Built> {
+    let cars = vehicles::list(db, org).await?;
+    let mut booked: HashMap<i64, (i64, i64)> = HashMap::new();
+    for (_, vehicle, status, minutes, _, _) in lessons_in(db, org, zone, from, to).await? {
+        let Some(vehicle) = vehicle else { continue };
+        tally(booked.entry(vehicle).or_default(), status, minutes);
+    }
+    let open = ((to - from).num_days() + 1) * CAR_DAY_MINUTES;
+    let mut rows = Vec::new();
+    let mut chart = Vec::new();
+    for car in cars {
+        let (taken, done) = booked.get(&car.vehicle_id).copied().unwrap_or_default();
+        chart.push((car.license_plate.clone(), taken * 100 / open.max(1)));
+        rows.push(vec![
+            Cell::Text(car.label()),
+            Cell::Text(car.category.clone()),
+            hours(open),
+            hours(taken),
+            hours(done),
+            percent(taken, open),
+        ]);
+    }
+    let keys = ["report.vehicle", "report.category", "report.available", "report.booked", "hours.done", "report.rate"];
+    Ok((headings(&keys), rows, chart))
 }
 
 type Built = (Vec<String>, Vec<Vec<Cell>>, Vec<(String, i64)>);
@@ -410,9 +397,9 @@ async fn revenue(db: &impl ConnectionTrait, org: OrgId, zone: Tz, from: NaiveDat
             }
         };
         let minutes = i64::from(minutes);
-        if status == LessonStatus::Done.as_str() {
+        if status == LessonStatus::Done {
             months[index].1 += minutes;
-        } else if status == LessonStatus::NoShow.as_str() || (status == LessonStatus::Cancelled.as_str() && late) {
+        } else if status == LessonStatus::NoShow || (status == LessonStatus::Cancelled && late) {
             months[index].2 += minutes;
         }
     }
@@ -463,17 +450,14 @@ async fn revenue(db: &impl ConnectionTrait, org: OrgId, zone: Tz, from: NaiveDat
         Cell::Empty,
     ]);
     let keys = ["report.month", "hours.done", "report.done_value", "hours.due", "report.due_value", "report.total"];
-    Ok((keys.iter().map(|k| tr.text(k).to_owned()).collect(), rows, chart))
+    Ok((headings(&keys), rows, chart))
 }
 
 /// The table as a file.
 pub async fn render(table: Table, format: FileFormat) -> AppResult<Vec<u8>> {
     let tr = Locale::default();
-    let title = tr.text(table.kind.title_key()).to_owned();
-    let subtitle = Msg::new("report.period")
-        .arg("from", table.from.format("%d/%m/%Y"))
-        .arg("to", table.to.format("%d/%m/%Y"))
-        .render(tr);
+    let title = tr.text(table.kind.label_key()).to_owned();
+    let subtitle = Msg::new("report.period").arg("from", tr.date(table.from)).arg("to", tr.date(table.to)).render(tr);
     tokio::task::spawn_blocking(move || match format {
         FileFormat::Csv => tabular::csv_bytes(&table.headings, &table.rows).map_err(AppError::Internal),
         FileFormat::Xlsx => tabular::xlsx_bytes(&title, &table.headings, table.rows).map_err(AppError::Internal),
@@ -488,7 +472,8 @@ pub async fn render(table: Table, format: FileFormat) -> AppResult<Vec<u8>> {
                     align: if i == 0 { pdf::Align::Left } else { pdf::Align::Right },
                 })
                 .collect();
-            let rows: Vec<Vec<String>> = table.rows.iter().map(|r| r.iter().map(display_cell).collect()).collect();
+            let rows: Vec<Vec<String>> =
+                table.rows.iter().map(|r| r.iter().map(|c| display_cell(c, tr)).collect()).collect();
             pdf::table(&title, &subtitle, &columns, &rows, tr)
         }
     })
@@ -496,13 +481,13 @@ pub async fn render(table: Table, format: FileFormat) -> AppResult<Vec<u8>> {
     .map_err(|e| AppError::Internal(format!("report writer stopped: {e}")))?
 }
 
-/// A cell as a French reader expects it on paper or on a page.
-pub fn display_cell(cell: &Cell) -> String {
+/// A cell as a French reader expects it on paper or on a page (dates as `locale` writes them).
+pub fn display_cell(cell: &Cell, locale: Locale) -> String {
     match cell {
         Cell::Money(d) => money::format_decimal(*d, 2),
         Cell::Number(d) => money::format_decimal(*d, d.scale()),
         Cell::Int(n) => n.to_string(),
-        Cell::Date(d) => d.format("%d/%m/%Y").to_string(),
+        Cell::Date(d) => locale.date(*d),
         Cell::Text(t) => t.clone(),
         Cell::Empty => String::new(),
     }
@@ -518,7 +503,8 @@ pub struct ReportFile {
     pub from: NaiveDate,
     pub to: NaiveDate,
     /// `pending`, `ready` or `failed`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: ReportStatus,
     pub file_name: Option<String>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -528,8 +514,8 @@ impl From<report::Model> for ReportFile {
     fn from(m: report::Model) -> Self {
         Self {
             id: m.id,
-            kind: ReportKind::parse(&m.kind).unwrap_or(ReportKind::PassRates),
-            format: FileFormat::parse(&m.format).unwrap_or(FileFormat::Csv),
+            kind: m.kind,
+            format: m.format,
             from: m.period_from,
             to: m.period_to,
             status: m.status,
@@ -565,33 +551,34 @@ pub async fn request<C: Writer>(db: &C, actor: &Actor, input: &ReportRequest) ->
     let to = input.to.unwrap_or(today);
     let from = input.from.unwrap_or_else(|| NaiveDate::from_ymd_opt(to.year(), 1, 1).unwrap_or(to));
     check_period(from, to)?;
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    let saved = report::ActiveModel {
-        organization_id: Set(actor.org.get()),
-        kind: Set(kind.as_str().to_owned()),
-        format: Set(format.as_str().to_owned()),
-        period_from: Set(from),
-        period_to: Set(to),
-        status: Set("pending".to_owned()),
-        requested_by: Set(actor.user_id),
-        created_at: Set(Utc::now()),
-        finished_at: Set(None),
-        file_name: Set(None),
-        content_type: Set(None),
-        content: Set(None),
-        error: Set(None),
-        ..Default::default()
-    }
-    .insert(&txn)
+    let saved = db::write(db, async |txn| {
+        let saved = report::ActiveModel {
+            organization_id: Set(actor.org.get()),
+            kind: Set(kind),
+            format: Set(format),
+            period_from: Set(from),
+            period_to: Set(to),
+            status: Set(ReportStatus::Pending),
+            requested_by: Set(actor.user_id),
+            created_at: Set(Utc::now()),
+            finished_at: Set(None),
+            file_name: Set(None),
+            content_type: Set(None),
+            content: Set(None),
+            error: Set(None),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        // Produced by a worker; queued with the request, so a restart loses neither.
+        let job = NewJob::new(PRODUCE_JOB, serde_json::json!({ "id": saved.id }))
+            .for_org(actor.org)
+            .key(format!("report:{}", saved.id))
+            .max_attempts(3);
+        jobs::enqueue(txn, job).await?;
+        AppResult::Ok(saved)
+    })
     .await?;
-    // Produced by a worker; queued with the request, so a restart loses neither.
-    let job = NewJob::new(PRODUCE_JOB, serde_json::json!({ "id": saved.id }))
-        .for_org(actor.org)
-        .key(format!("report:{}", saved.id))
-        .max_attempts(3);
-    jobs::enqueue(&txn, job).await?;
-    txn.commit().await?;
     Ok(ReportFile::from(saved))
 }
 
@@ -608,12 +595,11 @@ fn file_key(org: i64, id: i64) -> String {
 /// result is kept; the file under the same key is the same).
 pub async fn produce<C: Writer>(db: &C, files: &FileStore, id: i64) -> AppResult<()> {
     let Some(row) = report::Entity::find_by_id(id).one(db).await? else { return Ok(()) };
-    if row.status != "pending" {
+    if row.status != ReportStatus::Pending {
         return Ok(());
     }
     let org = OrgId::new(row.organization_id);
-    let kind = ReportKind::parse(&row.kind).unwrap_or(ReportKind::PassRates);
-    let format = FileFormat::parse(&row.format).unwrap_or(FileFormat::Csv);
+    let (kind, format) = (row.kind, row.format);
     let outcome = match build(db, org, kind, row.period_from, row.period_to).await {
         Ok(table) => render(table, format).await,
         Err(err) => Err(err),
@@ -623,39 +609,39 @@ pub async fn produce<C: Writer>(db: &C, files: &FileStore, id: i64) -> AppResult
         files.put(&file_key(row.organization_id, id), bytes.clone()).await.map_err(AppError::Unavailable)?;
     }
     let now = Utc::now();
-    let _turn = db.write_turn().await;
     let update = report::Entity::update_many()
         .col_expr(report::Column::FinishedAt, Expr::value(Some(now)))
         .filter(report::Column::Id.eq(id))
-        .filter(report::Column::Status.eq("pending"));
+        .filter(report::Column::Status.eq(ReportStatus::Pending));
     let ready = outcome.is_ok();
     let update = match outcome {
         Ok(_) => {
             let name = format!("{}-{}-{}.{}", kind.as_str(), row.period_from, row.period_to, format.as_str());
             update
-                .col_expr(report::Column::Status, Expr::value("ready"))
+                .col_expr(report::Column::Status, Expr::value(ReportStatus::Ready))
                 .col_expr(report::Column::FileName, Expr::value(Some(name)))
                 .col_expr(report::Column::ContentType, Expr::value(Some(format.content_type())))
         }
         Err(err) => {
             tracing::error!(report_id = id, error = %err, "report failed");
-            update.col_expr(report::Column::Status, Expr::value("failed")).col_expr(
+            update.col_expr(report::Column::Status, Expr::value(ReportStatus::Failed)).col_expr(
                 report::Column::Error,
                 Expr::value(Some(err.to_string().chars().take(500).collect::<String>())),
             )
         }
     };
-    let txn = db.begin().await?;
-    let changed = update.exec(&txn).await?.rows_affected == 1;
-    if changed && let Some(user) = row.requested_by {
-        let locale = crate::platform::i18n::Locale::default();
-        let key = if ready { "report.notice_ready" } else { "report.notice_failed" };
-        let title = Msg::new(key).arg("kind", locale.text(kind.title_key())).render(locale);
-        let notice = Notice::new(Event::ReportReady, title.clone(), title).user(Some(user)).link("/school/reports");
-        notify::send(&txn, org, notice).await?;
-    }
-    txn.commit().await?;
-    Ok(())
+    db::write(db, async |txn| {
+        let changed = update.exec(txn).await?.rows_affected == 1;
+        if changed && let Some(user) = row.requested_by {
+            let locale = crate::platform::i18n::Locale::default();
+            let key = if ready { "report.notice_ready" } else { "report.notice_failed" };
+            let title = Msg::new(key).arg("kind", locale.text(kind.label_key())).render(locale);
+            let notice = Notice::new(Event::ReportReady, title.clone(), title).user(Some(user)).link("/school/reports");
+            notify::send(txn, org, notice).await?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// Produces, in id order, the reports still pending (after a restart, or from
@@ -664,7 +650,7 @@ pub async fn produce_pending(db: &DatabaseConnection, files: &FileStore) -> AppR
     let ids: Vec<i64> = report::Entity::find()
         .select_only()
         .column(report::Column::Id)
-        .filter(report::Column::Status.eq("pending"))
+        .filter(report::Column::Status.eq(ReportStatus::Pending))
         .order_by_asc(report::Column::Id)
         .limit(20)
         .into_tuple()
@@ -723,15 +709,15 @@ pub async fn download(
     id: i64,
 ) -> AppResult<(String, String, Vec<u8>)> {
     let row = list_one(db, org, id).await?;
-    match (row.status.as_str(), row.file_name, row.content_type, row.content) {
+    match (row.status, row.file_name, row.content_type, row.content) {
         // Files made before the file store kept their bytes in the row.
-        ("ready", Some(name), Some(content_type), Some(content)) => Ok((name, content_type, content)),
-        ("ready", Some(name), Some(content_type), None) => {
+        (ReportStatus::Ready, Some(name), Some(content_type), Some(content)) => Ok((name, content_type, content)),
+        (ReportStatus::Ready, Some(name), Some(content_type), None) => {
             let bytes =
                 files.get(&file_key(org.get(), id)).await.map_err(AppError::Unavailable)?.ok_or(AppError::NotFound)?;
             Ok((name, content_type, bytes))
         }
-        ("failed", ..) => Err(AppError::Conflict {
+        (ReportStatus::Failed, ..) => Err(AppError::Conflict {
             code: "report_failed",
             field: None,
             message: Msg::new("report.production_failed"),

@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use chrono::{Datelike, NaiveDate, Utc};
 use serde::Deserialize;
 
-use super::service::{self as reports, FileFormat, ReportKind, ReportRequest};
+use super::service::{self as reports, FileFormat, ReportKind, ReportRequest, ReportStatus};
 use crate::identity::audit::Actor;
 use crate::identity::auth::web_pages::Routes;
 use crate::identity::roles::Permission;
@@ -81,7 +81,7 @@ async fn index(
         String::new()
     } else {
         let money = kind == ReportKind::Revenue;
-        charts::bars(tr.t(kind.title_key()), &chart_labels, &[(tr.t(kind.title_key()), chart_values)], move |v| {
+        charts::bars(tr.t(kind.label_key()), &chart_labels, &[(tr.t(kind.label_key()), chart_values)], move |v| {
             if money {
                 format!("{},{:02}", v / 100, v % 100)
             } else if kind == ReportKind::CandidateHours {
@@ -91,12 +91,13 @@ async fn index(
             }
         })
     };
-    let rows = table.rows.iter().map(|r| r.iter().map(reports::display_cell).collect()).collect();
+    let rows =
+        table.rows.iter().map(|r| r.iter().map(|c| reports::display_cell(c, i18n::current())).collect()).collect();
     let kinds = ReportKind::ALL
         .into_iter()
         .map(|k| SelectOption {
             value: k.as_str().to_owned(),
-            label: tr.t(k.title_key()).to_owned(),
+            label: tr.t(k.label_key()).to_owned(),
             selected: k == kind,
         })
         .collect();
@@ -107,19 +108,13 @@ async fn index(
             id: f.id,
             label: format!(
                 "{} · {} → {} · {}",
-                tr.t(f.kind.title_key()),
-                f.from.format("%d/%m/%Y"),
-                f.to.format("%d/%m/%Y"),
+                tr.t(f.kind.label_key()),
+                i18n::date(f.from),
+                i18n::date(f.to),
                 f.format.as_str().to_uppercase()
             ),
-            ready: f.status == "ready",
-            status: tr
-                .t(match f.status.as_str() {
-                    "ready" => "report.status_ready",
-                    "failed" => "report.status_failed",
-                    _ => "report.status_pending",
-                })
-                .to_owned(),
+            ready: f.status == ReportStatus::Ready,
+            status: tr.t(f.status.label_key()).to_owned(),
         })
         .collect();
     Ok(ReportsPage {

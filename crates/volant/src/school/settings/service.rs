@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use super::entity::settings;
 use crate::identity::audit::{self, Actor};
 use crate::identity::organizations::service as organizations;
-use crate::platform::db::Writer;
+use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::Msg;
 use crate::platform::money;
@@ -115,28 +115,28 @@ pub async fn update<C: Writer>(db: &C, actor: &Actor, input: &SchoolSettings) ->
     let decimals = currency_decimals(db, actor.org).await?;
     let hour_price_minor = validate(input, decimals)?;
     let before = get(db, actor.org).await?;
-    let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
-    settings::Entity::insert(row(actor.org, input, hour_price_minor))
-        .on_conflict(
-            OnConflict::column(settings::Column::OrganizationId)
-                .update_columns([
-                    settings::Column::DailyLimitMinutes,
-                    settings::Column::CancellationNoticeHours,
-                    settings::Column::MinDrivingMinutesForExam,
-                    settings::Column::FourEyes,
-                    settings::Column::CandidatesMayBook,
-                    settings::Column::UpdatedAt,
-                    settings::Column::HourPriceMinor,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(&txn)
-        .await?;
-    let saved = SchoolSettings { hour_price: money::from_minor(hour_price_minor, decimals), ..input.clone() };
-    audit::record_change(&txn, actor, ("school_settings", actor.org.get()), Some(&before), Some(&saved)).await?;
-    txn.commit().await?;
-    Ok(saved)
+    db::write(db, async |txn| {
+        settings::Entity::insert(row(actor.org, input, hour_price_minor))
+            .on_conflict(
+                OnConflict::column(settings::Column::OrganizationId)
+                    .update_columns([
+                        settings::Column::DailyLimitMinutes,
+                        settings::Column::CancellationNoticeHours,
+                        settings::Column::MinDrivingMinutesForExam,
+                        settings::Column::FourEyes,
+                        settings::Column::CandidatesMayBook,
+                        settings::Column::UpdatedAt,
+                        settings::Column::HourPriceMinor,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
+        let saved = SchoolSettings { hour_price: money::from_minor(hour_price_minor, decimals), ..input.clone() };
+        audit::record_change(txn, actor, ("school_settings", actor.org.get()), Some(&before), Some(&saved)).await?;
+        Ok(saved)
+    })
+    .await
 }
 
 /// Takes the school's next candidate number in the caller's transaction (the row
