@@ -1,5 +1,5 @@
 //! Identity and access: organizations (tenants), users and roles, sign-in.
-//! Domains see it only through extractors (`Caller`, `Tenant`, `CurrentUser`).
+//! Domains see it only through extractors (`Caller`, `CurrentUser`).
 
 pub mod access;
 pub mod audit;
@@ -28,21 +28,6 @@ use crate::platform::web::Module;
 /// each operation declares who may call it (see [`access`]).
 pub fn api_router() -> OpenApiRouter<AppState> {
     auth::api::router().merge(audit::api::router()).merge(users::api::router()).merge(organizations::api::router())
-}
-
-/// The caller's organization, handed to every domain service: the signed-in user's.
-#[derive(Debug, Clone, Copy)]
-pub struct Tenant(pub OrgId);
-
-impl FromRequestParts<AppState> for Tenant {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if let Some(current) = parts.extensions.get::<CurrentUser>() {
-            return Ok(Self(current.user.org));
-        }
-        CurrentUser::from_request_parts(parts, state).await.map(|current| Self(current.user.org))
-    }
 }
 
 /// A signed-in request as most handlers need it: the application's state, the

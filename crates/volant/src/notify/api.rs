@@ -113,7 +113,7 @@ async fn put_preferences(
     responses((status = 200, body = [Consent]), (status = 400, body = Problem)))]
 async fn list_consents(caller: Caller, ApiQuery(query): ApiQuery<PageParams>, paged: Paged) -> AppResult<Response> {
     let request = PageRequest::from_params(&query)?;
-    let page = service::consents(&caller.db, caller.actor.org, request).await?;
+    let page = service::consents(&caller.db, caller.org, request).await?;
     Ok(paged.respond(page))
 }
 
@@ -121,7 +121,7 @@ async fn list_consents(caller: Caller, ApiQuery(query): ApiQuery<PageParams>, pa
 #[utoipa::path(post, path = "/contact-consents", security(("bearer" = ["contact_consents"])), tag = "notifications", request_body = ConsentInput,
     responses((status = 201, body = Consent), (status = 422, body = Problem)))]
 async fn record_consent(caller: Caller, ApiJson(input): ApiJson<ConsentInput>) -> AppResult<Response> {
-    let consent = service::record_consent(&caller.db, caller.actor.org, caller.actor.user_id, input).await?;
+    let consent = service::record_consent(&caller.db, caller.org, caller.actor.user_id, input).await?;
     Ok(created("/api/v1/contact-consents", consent))
 }
 
@@ -130,7 +130,7 @@ async fn record_consent(caller: Caller, ApiJson(input): ApiJson<ConsentInput>) -
     responses((status = 200, body = [Delivery]), (status = 400, body = Problem)))]
 async fn list_deliveries(caller: Caller, ApiQuery(query): ApiQuery<PageParams>, paged: Paged) -> AppResult<Response> {
     let request = PageRequest::from_params(&query)?;
-    let page = service::deliveries(&caller.db, caller.actor.org, request).await?;
+    let page = service::deliveries(&caller.db, caller.org, request).await?;
     Ok(paged.respond(page))
 }
 

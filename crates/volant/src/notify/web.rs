@@ -296,7 +296,7 @@ async fn record_consent(
         granted: form.granted == "yes",
         source: form.source.clone(),
     };
-    let result = service::record_consent(&caller.db, caller.actor.org, caller.actor.user_id, input).await;
+    let result = service::record_consent(&caller.db, caller.org, caller.actor.user_id, input).await;
     let done = |_| redirect_with_flash("/contacts/consents", "success", i18n::current().text("notify.consent_saved"));
     form_flow(result, done, async |errors| {
         consents_view(&caller.state, &caller.actor, page, &listing, errors, form).await
@@ -377,7 +377,7 @@ struct DeliveriesPage {
 }
 
 async fn deliveries_page(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<DeliveriesPage> {
-    let found = service::deliveries(&caller.db, caller.actor.org, listing.request).await?;
+    let found = service::deliveries(&caller.db, caller.org, listing.request).await?;
     let next = listing.next_url(found.next_cursor.as_deref());
     let tr = page.tr;
     let status = |d: &Option<service::ChannelDelivery>| match d {

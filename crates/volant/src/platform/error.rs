@@ -104,6 +104,16 @@ impl AppError {
         if constraint_violation(&err).is_some_and(|c| kind(&c)) { self } else { err.into() }
     }
 
+    /// A row the request names but the organization does not have is, in an
+    /// input, a mistake about that field: a 422 saying `unknown` instead of a 404.
+    #[must_use]
+    pub fn missing_as(self, field: &str, unknown: Msg) -> Self {
+        match self {
+            Self::NotFound => Self::validation(field, unknown),
+            other => other,
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,

@@ -1,7 +1,7 @@
 //! Collects every invalid field of an input at once, so a form or an API client
 //! learns all its mistakes in one answer.
 
-use crate::platform::error::{AppError, FieldError};
+use crate::platform::error::{AppError, AppResult, FieldError};
 use crate::platform::i18n::Msg;
 
 #[derive(Debug, Default)]
@@ -61,6 +61,20 @@ impl Validator {
         match value.map(str::trim) {
             None | Some("") => None,
             Some(text) => self.check(field, bounded_lines(text, max)),
+        }
+    }
+
+    /// The row a reference of the input names (`lookup`, the service's answer);
+    /// a missing one is recorded against `field` as `unknown`, any other failure
+    /// is returned as it is.
+    pub fn found<T>(&mut self, field: &str, lookup: AppResult<T>, unknown: Msg) -> AppResult<Option<T>> {
+        match lookup {
+            Ok(row) => Ok(Some(row)),
+            Err(AppError::NotFound) => {
+                self.add(field, unknown);
+                Ok(None)
+            }
+            Err(err) => Err(err),
         }
     }
 

@@ -5,7 +5,6 @@
 //! is simply left out.
 
 use chrono::{Datelike, Duration, NaiveTime, TimeZone, Utc};
-use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use sea_orm::DatabaseConnection;
 
@@ -57,7 +56,7 @@ pub async fn seed(db: &DatabaseConnection, cipher: &FieldCipher, org: OrgId) -> 
         return Ok(SeedReport { instructors: 0, candidates: 0, lessons: 0 });
     }
     let actor = Actor::system(org);
-    let zone = organizations::get(db, org).await?.time_zone.parse::<Tz>().unwrap_or(chrono_tz::Europe::Paris);
+    let zone = organizations::zone(db, org).await?;
     let rules = SchoolSettings { hour_price: Decimal::new(52, 0), ..SchoolSettings::default() };
     settings::update(db, &actor, &rules).await?;
 

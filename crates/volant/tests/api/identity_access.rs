@@ -192,15 +192,15 @@ async fn tokens_act_for_their_own_organization(app: TestApp) {
                 "name": "Chez eux",
                 "address": "Rue 2"
             })),
-            Some(&their_token),
+            Some(their_token),
         ))
         .await;
     assert_eq!(response.status, StatusCode::CREATED);
-    let list = app.anonymous().send(request(&Method::GET, "/api/v1/garages", None, Some(&their_token))).await.json();
+    let list = app.anonymous().send(request(&Method::GET, "/api/v1/garages", None, Some(their_token))).await.json();
     let names: Vec<&str> = list.as_array().expect("array").iter().filter_map(|g| g["name"].as_str()).collect();
     assert_eq!(names, ["Chez eux"]);
     let peek =
-        app.anonymous().send(request(&Method::GET, &format!("/api/v1/garages/{ours}"), None, Some(&their_token))).await;
+        app.anonymous().send(request(&Method::GET, &format!("/api/v1/garages/{ours}"), None, Some(their_token))).await;
     peek.problem(StatusCode::NOT_FOUND, "not_found");
 }
 

@@ -13,11 +13,9 @@ use crate::fleet::garages::service as garages;
 use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
 use crate::identity::roles::Permission;
-use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
 use crate::platform::i18n::{self, Msg};
-use crate::platform::tenant::OrgId;
 use crate::platform::web::{
     FormErrors, FormTarget, Listing, PageCtx, WebResult, fragment_or_page, options, redirect_with_flash,
     refusal_to_flash, respond, submit, unprocessable,
@@ -85,9 +83,9 @@ async fn index(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<Res
     }))
 }
 
-async fn load_row(state: &AppState, org: OrgId, id: i64) -> Result<VehicleRow, AppError> {
-    let vehicle = service::get(&state.db, org, id).await?;
-    let garage = garages::get(&state.db, org, vehicle.garage_id).await?;
+async fn load_row(caller: &Caller, id: i64) -> Result<VehicleRow, AppError> {
+    let vehicle = service::get(&caller.db, caller.org, id).await?;
+    let garage = garages::get(&caller.db, caller.org, vehicle.garage_id).await?;
     Ok(VehicleRow::new(vehicle, garage.name))
 }
 
@@ -99,7 +97,7 @@ struct ShowPage {
 }
 
 async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> {
-    Ok(ShowPage { page, v: load_row(&caller.state, caller.org, id).await? })
+    Ok(ShowPage { page, v: load_row(&caller, id).await? })
 }
 
 /// The form as typed: every field a string, so any input can be shown back.
@@ -168,13 +166,8 @@ impl VehicleForm {
     }
 }
 
-async fn garage_options(
-    state: &AppState,
-    org: OrgId,
-    selected: &str,
-    placeholder: bool,
-) -> Result<Vec<SelectOption>, AppError> {
-    let choices = garages::choices(&state.db, org).await?;
+async fn garage_options(caller: &Caller, selected: &str, placeholder: bool) -> Result<Vec<SelectOption>, AppError> {
+    let choices = garages::choices(&caller.db, caller.org).await?;
     if choices.is_empty() {
         return Ok(Vec::new());
     }
@@ -204,14 +197,13 @@ struct FormPage {
 
 impl FormPage {
     async fn build(
-        state: &AppState,
-        org: OrgId,
+        caller: &Caller,
         page: PageCtx,
         target: FormTarget,
         form: VehicleForm,
         errors: FormErrors,
     ) -> Result<Self, AppError> {
-        let garages = garage_options(state, org, &form.garage_id, true).await?;
+        let garages = garage_options(caller, &form.garage_id, true).await?;
         let fuels = fuel_options(&form.fuel_type);
         Ok(Self { page, target, form, garages, fuels, errors })
     }
@@ -227,7 +219,7 @@ async fn new_form(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery<NewQu
     let cancel_url = if garage_id.is_empty() { "/vehicles".to_owned() } else { format!("/garages/{garage_id}") };
     let form = VehicleForm { garage_id, ..Default::default() };
     let target = FormTarget::new(page.tr.t("vehicles.new").to_owned(), "/vehicles", cancel_url);
-    Ok(FormPage::build(&caller.state, caller.org, page, target, form, FormErrors::default()).await?)
+    Ok(FormPage::build(&caller, page, target, form, FormErrors::default()).await?)
 }
 
 async fn create(caller: Caller, page: PageCtx, FormBody(form): FormBody<VehicleForm>) -> WebResult<Response> {
@@ -239,7 +231,7 @@ async fn create(caller: Caller, page: PageCtx, FormBody(form): FormBody<VehicleF
     };
     respond(submitted, done, async |errors| {
         let target = FormTarget::creating(page.tr.t("vehicles.new").to_owned(), "/vehicles");
-        FormPage::build(&caller.state, caller.org, page, target, form, errors).await
+        FormPage::build(&caller, page, target, form, errors).await
     })
     .await
 }
@@ -248,7 +240,7 @@ async fn edit_form(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<FormP
     let vehicle = service::get(&caller.db, caller.org, id).await?;
     let target = FormTarget::editing(page.tr.f("vehicles.edit", "plate", &vehicle.license_plate), "/vehicles", id);
     let form = VehicleForm::from_vehicle(&vehicle);
-    Ok(FormPage::build(&caller.state, caller.org, page, target, form, FormErrors::default()).await?)
+    Ok(FormPage::build(&caller, page, target, form, FormErrors::default()).await?)
 }
 
 async fn update(
@@ -265,7 +257,7 @@ async fn update(
     };
     respond(submitted, done, async |errors| {
         let target = FormTarget::editing(page.tr.f("vehicles.edit", "plate", &form.license_plate), "/vehicles", id);
-        FormPage::build(&caller.state, caller.org, page, target, form, errors).await
+        FormPage::build(&caller, page, target, form, errors).await
     })
     .await
 }
@@ -280,8 +272,8 @@ struct MovePage {
 }
 
 async fn move_form(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<MovePage> {
-    let v = load_row(&caller.state, caller.org, id).await?;
-    let garages = garage_options(&caller.state, caller.org, &v.garage_id.to_string(), false).await?;
+    let v = load_row(&caller, id).await?;
+    let garages = garage_options(&caller, &v.garage_id.to_string(), false).await?;
     Ok(MovePage { page, v, garages, errors: FormErrors::default() })
 }
 
@@ -310,8 +302,8 @@ async fn move_vehicle(
         }
         Err(err) => {
             let errors = FormErrors::from_app_error(err)?;
-            let v = load_row(&caller.state, caller.org, id).await?;
-            let garages = garage_options(&caller.state, caller.org, &form.garage_id, false).await?;
+            let v = load_row(&caller, id).await?;
+            let garages = garage_options(&caller, &form.garage_id, false).await?;
             Ok(unprocessable(MovePage { page, v, garages, errors }))
         }
     }
@@ -325,7 +317,7 @@ struct DeletePage {
 }
 
 async fn confirm_delete(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<DeletePage> {
-    Ok(DeletePage { page, v: load_row(&caller.state, caller.org, id).await? })
+    Ok(DeletePage { page, v: load_row(&caller, id).await? })
 }
 
 async fn delete(caller: Caller, Id(id): Id) -> WebResult<Response> {

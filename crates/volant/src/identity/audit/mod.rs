@@ -6,19 +6,14 @@ pub mod entity;
 pub mod service;
 pub mod web;
 
-use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
-use axum::http::request::Parts;
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::identity::Tenant;
-use crate::identity::auth::CurrentUser;
-use crate::platform::AppState;
 use crate::platform::enums::string_enum;
-use crate::platform::error::{AppError, AppResult};
+use crate::platform::error::AppResult;
 use crate::platform::ratelimit::client_ip;
 use crate::platform::tenant::OrgId;
 
@@ -55,16 +50,6 @@ impl Actor {
             user_agent: header("user-agent", 255),
             request_id: header("x-request-id", 64),
         }
-    }
-}
-
-impl FromRequestParts<AppState> for Actor {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let current = CurrentUser::from_request_parts(parts, state).await?;
-        let Tenant(org) = Tenant::from_request_parts(parts, state).await?;
-        Ok(Self::from_request(org, Some(current.user.id), &parts.headers, &parts.extensions))
     }
 }
 

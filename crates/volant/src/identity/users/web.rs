@@ -196,7 +196,7 @@ async fn update(
         redirect_with_flash("/admin/users", "success", &message)
     };
     form_flow(result, done, async |errors| {
-        let current = service::get(&caller.db, caller.actor.org, id).await?;
+        let current = service::get(&caller.db, caller.org, id).await?;
         Ok(FormPage::editing(page, id, &current.display_name, current.email, form, errors))
     })
     .await

@@ -1,20 +1,17 @@
 //! JSON API for the candidates' files.
 
 use axum::Json;
-use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::service::{self as candidates, Candidate, CandidateFilter, CandidateInput, CandidateSummary};
-use crate::identity::Tenant;
-use crate::identity::audit::Actor;
+use crate::identity::Caller;
 use crate::platform::AppState;
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
 use crate::platform::http::respond::{Paged, created};
-use crate::platform::pagination::PageRequest;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -38,43 +35,36 @@ pub struct CandidatesQuery {
 #[utoipa::path(get, path = "/school/candidates", security(("bearer" = ["school.read"])), tag = "school", params(CandidatesQuery),
     responses((status = 200, body = [CandidateSummary]), (status = 400, body = Problem)))]
 async fn list_candidates(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
+    caller: Caller,
     ApiQuery(query): ApiQuery<CandidatesQuery>,
     paged: Paged,
 ) -> AppResult<Response> {
-    let request = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let filter = CandidateFilter { q: query.q, instructor_id: query.instructor_id };
-    let page = candidates::list(&state.db, org, &filter, request).await?;
+    let page = candidates::list(&caller.db, caller.org, &filter, paged.request).await?;
     Ok(paged.respond(page))
 }
 
 #[utoipa::path(post, path = "/school/candidates", security(("bearer" = ["school.write"])), tag = "school", request_body = CandidateInput,
     responses((status = 201, body = Candidate, headers(("Location" = String))), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn create_candidate(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiJson(input): ApiJson<CandidateInput>,
-) -> AppResult<Response> {
-    let candidate = candidates::create(&state.db, &state.cipher, &actor, &input).await?;
+async fn create_candidate(caller: Caller, ApiJson(input): ApiJson<CandidateInput>) -> AppResult<Response> {
+    let candidate = candidates::create(&caller.db, &caller.cipher, &caller.actor, &input).await?;
     Ok(created(&format!("/api/v1/school/candidates/{}", candidate.summary.id), candidate))
 }
 
 /// A candidate's whole file, sensitive fields decrypted.
 #[utoipa::path(get, path = "/school/candidates/{id}", security(("bearer" = ["school.read"])), tag = "school", params(("id" = i64, Path)),
     responses((status = 200, body = Candidate), (status = 404, body = Problem)))]
-async fn get_candidate(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Json<Candidate>> {
-    Ok(Json(candidates::get(&state.db, &state.cipher, org, id).await?))
+async fn get_candidate(caller: Caller, Id(id): Id) -> AppResult<Json<Candidate>> {
+    Ok(Json(candidates::get(&caller.db, &caller.cipher, caller.org, id).await?))
 }
 
 /// Replace every field of a candidate's file (the number is kept when absent).
 #[utoipa::path(put, path = "/school/candidates/{id}", security(("bearer" = ["school.write"])), tag = "school", params(("id" = i64, Path)), request_body = CandidateInput,
     responses((status = 200, body = Candidate), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn update_candidate(
-    State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     Id(id): Id,
     ApiJson(input): ApiJson<CandidateInput>,
 ) -> AppResult<Json<Candidate>> {
-    Ok(Json(candidates::update(&state.db, &state.cipher, &actor, id, &input).await?))
+    Ok(Json(candidates::update(&caller.db, &caller.cipher, &caller.actor, id, &input).await?))
 }

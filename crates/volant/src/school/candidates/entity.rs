@@ -1,11 +1,9 @@
 //! Candidates' files and their progress on the competency grid.
 
-pub mod candidate {
-    use sea_orm::entity::prelude::*;
+use crate::platform::db::table;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "school_candidates")]
-    pub struct Model {
+table! {
+    pub mod candidate = "school_candidates" {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub organization_id: i64,
@@ -29,19 +27,10 @@ pub mod candidate {
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod progress {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "school_progress")]
-    pub struct Model {
+table! {
+    pub mod progress = "school_progress" {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub organization_id: i64,
@@ -53,9 +42,4 @@ pub mod progress {
         pub recorded_by: Option<i64>,
         pub recorded_at: DateTimeUtc,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }

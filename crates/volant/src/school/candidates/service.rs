@@ -345,18 +345,13 @@ async fn validate(
         v.add("birth_date", Msg::new("school.birth_date_invalid"));
     }
     if let Some(instructor_id) = input.instructor_id {
-        match instructors::get(db, org, instructor_id).await {
-            Ok(_) => {}
-            Err(AppError::NotFound) => v.add("instructor_id", Msg::new("school.instructor_unknown")),
-            Err(err) => return Err(err),
-        }
+        let found = instructors::get(db, org, instructor_id).await;
+        v.found("instructor_id", found, Msg::new("school.instructor_unknown"))?;
     }
     if let Some(user_id) = input.user_id {
-        match users::get(db, org, user_id).await {
-            Ok(user) if user.roles.contains(&Role::Candidate) => {}
-            Ok(_) => v.add("user_id", Msg::new("school.user_not_candidate")),
-            Err(AppError::NotFound) => v.add("user_id", Msg::new("school.user_unknown")),
-            Err(err) => return Err(err),
+        let found = v.found("user_id", users::get(db, org, user_id).await, Msg::new("school.user_unknown"))?;
+        if found.is_some_and(|user| !user.roles.contains(&Role::Candidate)) {
+            v.add("user_id", Msg::new("school.user_not_candidate"));
         }
     }
     v.finish()?;
@@ -401,6 +396,7 @@ fn format_number(year: i32, sequence: i64) -> String {
     format!("{year}-{sequence:04}")
 }
 
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn create<C: Writer>(
     db: &C,
     cipher: &FieldCipher,
@@ -436,6 +432,7 @@ pub async fn create<C: Writer>(
 }
 
 /// Replaces a candidate's file (every field; the number is kept when absent).
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn update<C: Writer>(
     db: &C,
     cipher: &FieldCipher,

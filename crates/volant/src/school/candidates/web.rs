@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{OriginalUri, State};
+use axum::extract::OriginalUri;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{Duration, NaiveDate, Utc};
@@ -13,19 +13,17 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::progress;
-use crate::identity::Tenant;
-use crate::identity::audit::Actor;
+use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
 use crate::identity::roles::Permission;
 use crate::identity::users::service as users;
-use crate::platform::AppState;
 use crate::platform::charts;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
 use crate::platform::i18n::{self, Msg};
 use crate::platform::pagination::{PageRequest, with_cursor};
-use crate::platform::tenant::OrgId;
 use crate::platform::web::SelectOption;
+use crate::platform::web::id_options;
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
 use crate::school::access::Viewer;
 use crate::school::candidates::service::{
@@ -36,7 +34,7 @@ use crate::school::exams::web::result_status_key;
 use crate::school::instructors::service as instructors;
 use crate::school::model::CATEGORIES;
 use crate::school::planning::service::{self as planning, Hours, LessonFilter, format_duration};
-use crate::school::web::{linked_account, options};
+use crate::school::web::linked_account;
 
 pub fn routes() -> Routes {
     vec![
@@ -91,8 +89,7 @@ struct ListQuery {
 }
 
 async fn index(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
+    caller: Caller,
     page: PageCtx,
     ApiQuery(query): ApiQuery<ListQuery>,
     OriginalUri(uri): OriginalUri,
@@ -100,7 +97,7 @@ async fn index(
     let request = PageRequest::parse(None, query.cursor.as_deref())?;
     let q = query.q.unwrap_or_default();
     let filter = CandidateFilter { q: Some(q.clone()), instructor_id: None };
-    let found = candidates::list(&state.db, org, &filter, request).await?;
+    let found = candidates::list(&caller.db, caller.org, &filter, request).await?;
     let next_url = found.next_cursor.as_deref().map(|c| with_cursor(&uri, c));
     let tr = page.tr;
     let candidates = found.items.iter().map(|c| row(&tr, c)).collect();
@@ -148,15 +145,15 @@ pub fn grid_chart(tr: &i18n::Tr, grid: &[progress::CompetencyProgress]) -> Strin
     charts::bars(tr.t("progress.chart"), &labels, &[(tr.t("progress.percent"), values)], |v| format!("{v} %"))
 }
 
-async fn show(State(state): State<AppState>, actor: Actor, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> {
-    let org = actor.org;
-    let c = candidates::get(&state.db, &state.cipher, org, id).await?;
+async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> {
+    let org = caller.org;
+    let c = candidates::get(&caller.db, &caller.cipher, org, id).await?;
     let tr = page.tr;
     let instructor = match c.summary.instructor_id {
-        Some(i) => instructors::get(&state.db, org, i).await.map(|i| i.full_name()).unwrap_or_default(),
+        Some(i) => instructors::get(&caller.db, org, i).await.map(|i| i.full_name()).unwrap_or_default(),
         None => String::new(),
     };
-    let grid = progress::grid_of(&state.db, id).await?;
+    let grid = progress::grid_of(&caller.db, id).await?;
     let now = Utc::now();
     let filter = LessonFilter {
         from: Some(now - Duration::days(45)),
@@ -165,7 +162,7 @@ async fn show(State(state): State<AppState>, actor: Actor, page: PageCtx, Id(id)
         include_cancelled: true,
         ..LessonFilter::default()
     };
-    let mut lessons: Vec<LessonLine> = planning::list(&state.db, org, Viewer::School, &filter)
+    let mut lessons: Vec<LessonLine> = planning::list(&caller.db, org, Viewer::School, &filter)
         .await?
         .into_iter()
         .map(|l| LessonLine {
@@ -182,7 +179,7 @@ async fn show(State(state): State<AppState>, actor: Actor, page: PageCtx, Id(id)
         })
         .collect();
     lessons.reverse();
-    let results = exams::list_results(&state.db, &actor, Viewer::School, Some(id))
+    let results = exams::list_results(&caller.db, &caller.actor, Viewer::School, Some(id))
         .await?
         .into_iter()
         .map(|r| ResultLine {
@@ -192,7 +189,7 @@ async fn show(State(state): State<AppState>, actor: Actor, page: PageCtx, Id(id)
         })
         .collect();
     let account = match c.summary.user_id {
-        Some(user) => users::get(&state.db, org, user).await.map(|u| u.email).unwrap_or_default(),
+        Some(user) => users::get(&caller.db, org, user).await.map(|u| u.email).unwrap_or_default(),
         None => String::new(),
     };
     Ok(ShowPage {
@@ -262,7 +259,7 @@ impl CandidateForm {
     }
 
     /// The input, and what the form itself can tell is wrong.
-    async fn to_input(&self, state: &AppState, org: OrgId) -> Result<(CandidateInput, FormErrors), AppError> {
+    async fn to_input(&self, caller: &Caller) -> Result<(CandidateInput, FormErrors), AppError> {
         let tr = i18n::current();
         let mut errors = FormErrors::default();
         let mut minutes = |field: &str, text: &str| -> Option<i32> {
@@ -296,7 +293,7 @@ impl CandidateForm {
         };
         let registered_on = date("registered_on", &self.registered_on);
         let birth_date = date("birth_date", &self.birth_date);
-        let user_id = linked_account(state, org, &self.account_email, &mut errors).await?;
+        let user_id = linked_account(caller, &self.account_email, &mut errors).await?;
         let input = CandidateInput {
             user_id,
             number: Some(self.number.clone()),
@@ -333,8 +330,7 @@ struct FormPage {
 }
 
 async fn form_page(
-    state: &AppState,
-    org: OrgId,
+    caller: &Caller,
     page: PageCtx,
     (heading, action, cancel_url): (String, String, String),
     form: CandidateForm,
@@ -353,12 +349,13 @@ async fn form_page(
             selected: form.theory_status == s.as_str(),
         })
         .collect();
-    let teachers = instructors::list(&state.db, org).await?.into_iter().map(|i| (i.id, i.full_name())).collect();
-    let instructors = options(teachers, form.instructor_id.parse().ok(), tr.t("school.no_instructor"));
+    let teachers: Vec<(i64, String)> =
+        instructors::list(&caller.db, caller.org).await?.into_iter().map(|i| (i.id, i.full_name())).collect();
+    let instructors = id_options(Some(tr.t("school.no_instructor")), form.instructor_id.parse().ok(), teachers);
     Ok(FormPage { page, heading, action, cancel_url, form, errors, categories, theory, instructors })
 }
 
-async fn new_form(State(state): State<AppState>, Tenant(org): Tenant, page: PageCtx) -> WebResult<FormPage> {
+async fn new_form(caller: Caller, page: PageCtx) -> WebResult<FormPage> {
     let heading = page.tr.t("candidates.new").to_owned();
     let form = CandidateForm {
         category: "B".to_owned(),
@@ -367,22 +364,21 @@ async fn new_form(State(state): State<AppState>, Tenant(org): Tenant, page: Page
         ..CandidateForm::default()
     };
     let target = (heading, "/school/candidates".to_owned(), "/school/candidates".to_owned());
-    Ok(form_page(&state, org, page, target, form, FormErrors::default()).await?)
+    Ok(form_page(&caller, page, target, form, FormErrors::default()).await?)
 }
 
 async fn save(
-    state: &AppState,
-    actor: &Actor,
+    caller: &Caller,
     id: Option<i64>,
     form: &CandidateForm,
 ) -> Result<Result<Candidate, FormErrors>, AppError> {
-    let (input, errors) = form.to_input(state, actor.org).await?;
+    let (input, errors) = form.to_input(caller).await?;
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
     let saved = match id {
-        Some(id) => candidates::update(&state.db, &state.cipher, actor, id, &input).await,
-        None => candidates::create(&state.db, &state.cipher, actor, &input).await,
+        Some(id) => candidates::update(&caller.db, &caller.cipher, &caller.actor, id, &input).await,
+        None => candidates::create(&caller.db, &caller.cipher, &caller.actor, &input).await,
     };
     match saved {
         Ok(candidate) => Ok(Ok(candidate)),
@@ -390,13 +386,8 @@ async fn save(
     }
 }
 
-async fn create(
-    State(state): State<AppState>,
-    actor: Actor,
-    page: PageCtx,
-    FormBody(form): FormBody<CandidateForm>,
-) -> WebResult<Response> {
-    match save(&state, &actor, None, &form).await? {
+async fn create(caller: Caller, page: PageCtx, FormBody(form): FormBody<CandidateForm>) -> WebResult<Response> {
+    match save(&caller, None, &form).await? {
         Ok(c) => {
             let message = i18n::current().format("candidates.created", &[("name", &c.summary.full_name())]);
             Ok(redirect_with_flash(&format!("/school/candidates/{}", c.summary.id), "success", &message))
@@ -404,57 +395,47 @@ async fn create(
         Err(errors) => {
             let heading = page.tr.t("candidates.new").to_owned();
             let target = (heading, "/school/candidates".to_owned(), "/school/candidates".to_owned());
-            Ok(unprocessable(form_page(&state, actor.org, page, target, form, errors).await?))
+            Ok(unprocessable(form_page(&caller, page, target, form, errors).await?))
         }
     }
 }
 
-async fn edit_form(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    page: PageCtx,
-    Id(id): Id,
-) -> WebResult<FormPage> {
-    let c = candidates::get(&state.db, &state.cipher, org, id).await?;
+async fn edit_form(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<FormPage> {
+    let c = candidates::get(&caller.db, &caller.cipher, caller.org, id).await?;
     let account = match c.summary.user_id {
-        Some(user) => users::get(&state.db, org, user).await.map(|u| u.email).unwrap_or_default(),
+        Some(user) => users::get(&caller.db, caller.org, user).await.map(|u| u.email).unwrap_or_default(),
         None => String::new(),
     };
     let heading = page.tr.f("candidates.edit", "name", &c.summary.full_name());
     let target = (heading, format!("/school/candidates/{id}/edit"), format!("/school/candidates/{id}"));
     let form = CandidateForm::from_candidate(&c, account);
-    Ok(form_page(&state, org, page, target, form, FormErrors::default()).await?)
+    Ok(form_page(&caller, page, target, form, FormErrors::default()).await?)
 }
 
 async fn update(
-    State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     page: PageCtx,
     Id(id): Id,
     FormBody(form): FormBody<CandidateForm>,
 ) -> WebResult<Response> {
-    match save(&state, &actor, Some(id), &form).await? {
+    match save(&caller, Some(id), &form).await? {
         Ok(_) => Ok(redirect_with_flash(
             &format!("/school/candidates/{id}"),
             "success",
             i18n::current().text("candidates.saved"),
         )),
         Err(errors) => {
-            let c = candidates::summary_of(&state.db, actor.org, id).await?;
+            let c = candidates::summary_of(&caller.db, caller.org, id).await?;
             let heading = page.tr.f("candidates.edit", "name", &c.full_name());
             let target = (heading, format!("/school/candidates/{id}/edit"), format!("/school/candidates/{id}"));
-            Ok(unprocessable(form_page(&state, actor.org, page, target, form, errors).await?).into_response())
+            Ok(unprocessable(form_page(&caller, page, target, form, errors).await?).into_response())
         }
     }
 }
 
 /// Candidates to choose from (the first 500 matching, by id), sorted by name.
-pub(crate) async fn candidate_list(
-    state: &AppState,
-    org: OrgId,
-    filter: &CandidateFilter,
-) -> Result<Vec<(i64, String)>, AppError> {
-    let mut people: Vec<(i64, String)> = candidates::list(&state.db, org, filter, PageRequest::first(500))
+pub(crate) async fn candidate_list(caller: &Caller, filter: &CandidateFilter) -> Result<Vec<(i64, String)>, AppError> {
+    let mut people: Vec<(i64, String)> = candidates::list(&caller.db, caller.org, filter, PageRequest::first(500))
         .await?
         .items
         .into_iter()

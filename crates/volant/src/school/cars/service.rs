@@ -91,6 +91,7 @@ pub async fn get(db: &impl ConnectionTrait, org: OrgId, vehicle_id: i64) -> AppR
 }
 
 /// Flags a fleet vehicle for the school (or changes its school settings).
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn set<C: Writer>(
     db: &C,
     actor: &Actor,

@@ -2,17 +2,14 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 
 use super::service::{self as vehicles, TrainingVehicle, TrainingVehicleInput};
 use crate::fleet::vehicles::service as fleet_vehicles;
-use crate::identity::Tenant;
-use crate::identity::audit::Actor;
+use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
-use crate::platform::AppState;
 use crate::platform::http::extract::FormBody;
 use crate::platform::i18n::{self, Msg};
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
@@ -30,9 +27,9 @@ struct VehiclesPage {
     plate: String,
 }
 
-async fn vehicles_page(State(state): State<AppState>, Tenant(org): Tenant, page: PageCtx) -> WebResult<VehiclesPage> {
+async fn vehicles_page(caller: Caller, page: PageCtx) -> WebResult<VehiclesPage> {
     Ok(VehiclesPage {
-        vehicles: vehicles::list(&state.db, org).await?,
+        vehicles: vehicles::list(&caller.db, caller.org).await?,
         page,
         errors: FormErrors::default(),
         plate: String::new(),
@@ -48,22 +45,17 @@ struct VehicleForm {
     active: Option<String>,
 }
 
-async fn flag_vehicle(
-    State(state): State<AppState>,
-    actor: Actor,
-    page: PageCtx,
-    FormBody(form): FormBody<VehicleForm>,
-) -> WebResult<Response> {
+async fn flag_vehicle(caller: Caller, page: PageCtx, FormBody(form): FormBody<VehicleForm>) -> WebResult<Response> {
     let tr = i18n::current();
     let mut errors = FormErrors::default();
-    match fleet_vehicles::find_by_plate(&state.db, actor.org, form.plate.trim()).await? {
+    match fleet_vehicles::find_by_plate(&caller.db, caller.org, form.plate.trim()).await? {
         Some(vehicle) => {
             let input = TrainingVehicleInput {
                 category: Some(form.category.clone()),
                 dual_controls: form.dual_controls.is_some(),
                 active: Some(form.active.is_some()),
             };
-            match vehicles::set(&state.db, &actor, vehicle.id, &input).await {
+            match vehicles::set(&caller.db, &caller.actor, vehicle.id, &input).await {
                 Ok(v) => {
                     return Ok(redirect_with_flash(
                         "/school/vehicles",
@@ -76,6 +68,6 @@ async fn flag_vehicle(
         }
         None => errors.add("plate", Msg::new("school_vehicles.plate_unknown").render(tr)),
     }
-    let vehicles = vehicles::list(&state.db, actor.org).await?;
+    let vehicles = vehicles::list(&caller.db, caller.org).await?;
     Ok(unprocessable(VehiclesPage { page, vehicles, errors, plate: form.plate }))
 }

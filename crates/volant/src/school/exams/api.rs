@@ -2,7 +2,6 @@
 //! validation, and pass rates.
 
 use axum::Json;
-use axum::extract::State;
 use axum::response::Response;
 use chrono::{Datelike, NaiveDate, Utc};
 use serde::Deserialize;
@@ -12,9 +11,7 @@ use utoipa_axum::routes;
 use super::service::{
     self, ExamResult, ExamSession, PassRate, Registration, RegistrationInput, ResultInput, SessionInput,
 };
-use crate::identity::Tenant;
-use crate::identity::audit::Actor;
-use crate::identity::auth::CurrentUser;
+use crate::identity::Caller;
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
@@ -40,48 +37,35 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Exam sessions from a week ago on, soonest first, with their registration counts.
 #[utoipa::path(get, path = "/school/exam-sessions", security(("bearer" = ["school.read"])), tag = "school exams",
     responses((status = 200, body = [ExamSession])))]
-async fn list_sessions(State(state): State<AppState>, Tenant(org): Tenant) -> AppResult<Json<Vec<ExamSession>>> {
-    Ok(Json(service::list_sessions(&state.db, org).await?))
+async fn list_sessions(caller: Caller) -> AppResult<Json<Vec<ExamSession>>> {
+    Ok(Json(service::list_sessions(&caller.db, caller.org).await?))
 }
 
 #[utoipa::path(post, path = "/school/exam-sessions", security(("bearer" = ["school.write"])), tag = "school exams", request_body = SessionInput,
     responses((status = 201, body = ExamSession, headers(("Location" = String))), (status = 422, body = Problem)))]
-async fn create_session(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiJson(input): ApiJson<SessionInput>,
-) -> AppResult<Response> {
-    let session = service::create_session(&state.db, &actor, &input).await?;
+async fn create_session(caller: Caller, ApiJson(input): ApiJson<SessionInput>) -> AppResult<Response> {
+    let session = service::create_session(&caller.db, &caller.actor, &input).await?;
     Ok(created(&format!("/api/v1/school/exam-sessions/{}", session.id), session))
 }
 
 #[utoipa::path(get, path = "/school/exam-sessions/{id}", security(("bearer" = ["school.read"])), tag = "school exams", params(("id" = i64, Path)),
     responses((status = 200, body = ExamSession), (status = 404, body = Problem)))]
-async fn get_session(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Json<ExamSession>> {
-    Ok(Json(service::get_session(&state.db, org, id).await?))
+async fn get_session(caller: Caller, Id(id): Id) -> AppResult<Json<ExamSession>> {
+    Ok(Json(service::get_session(&caller.db, caller.org, id).await?))
 }
 
 #[utoipa::path(get, path = "/school/exam-sessions/{id}/registrations", security(("bearer" = ["school.read"])), tag = "school exams", params(("id" = i64, Path)),
     responses((status = 200, body = [Registration]), (status = 404, body = Problem)))]
-async fn list_registrations(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    Id(id): Id,
-) -> AppResult<Json<Vec<Registration>>> {
-    Ok(Json(service::registrations(&state.db, org, id).await?))
+async fn list_registrations(caller: Caller, Id(id): Id) -> AppResult<Json<Vec<Registration>>> {
+    Ok(Json(service::registrations(&caller.db, caller.org, id).await?))
 }
 
 /// Register a candidate. 409 `theory_not_passed`, `not_enough_driving` (practical
 /// exams), `session_full`, `session_past` or `already_registered`.
 #[utoipa::path(post, path = "/school/exam-sessions/{id}/registrations", security(("bearer" = ["school.write"])), tag = "school exams", params(("id" = i64, Path)), request_body = RegistrationInput,
     responses((status = 201, body = Registration), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn register(
-    State(state): State<AppState>,
-    actor: Actor,
-    Id(id): Id,
-    ApiJson(input): ApiJson<RegistrationInput>,
-) -> AppResult<Response> {
-    let registration = service::register(&state.db, &actor, id, &input).await?;
+async fn register(caller: Caller, Id(id): Id, ApiJson(input): ApiJson<RegistrationInput>) -> AppResult<Response> {
+    let registration = service::register(&caller.db, &caller.actor, id, &input).await?;
     Ok(created(&format!("/api/v1/school/exam-sessions/{id}/registrations"), registration))
 }
 
@@ -100,18 +84,14 @@ const MAX_STATS_DAYS: i64 = 3653;
 /// Pass rates per instructor and exam type over a period (validated results only).
 #[utoipa::path(get, path = "/school/exam-stats", security(("bearer" = ["school.read"])), tag = "school exams", params(PeriodQuery),
     responses((status = 200, body = [PassRate]), (status = 422, body = Problem)))]
-async fn pass_rates(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    ApiQuery(query): ApiQuery<PeriodQuery>,
-) -> AppResult<Json<Vec<PassRate>>> {
+async fn pass_rates(caller: Caller, ApiQuery(query): ApiQuery<PeriodQuery>) -> AppResult<Json<Vec<PassRate>>> {
     let today = Utc::now().date_naive();
     let to = query.to.unwrap_or(today);
     let from = query.from.unwrap_or_else(|| NaiveDate::from_ymd_opt(to.year(), 1, 1).unwrap_or(to));
     if from > to || (to - from).num_days() > MAX_STATS_DAYS {
         return Err(AppError::validation("to", Msg::new("report.period_invalid").arg("days", MAX_STATS_DAYS)));
     }
-    Ok(Json(service::pass_rates(&state.db, org, from, to).await?))
+    Ok(Json(service::pass_rates(&caller.db, caller.org, from, to).await?))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -124,37 +104,23 @@ pub struct ResultsQuery {
 /// candidates their own validated ones.
 #[utoipa::path(get, path = "/school/exam-results", security(("bearer" = ["school.planning"])), tag = "school exams", params(ResultsQuery),
     responses((status = 200, body = [ExamResult])))]
-async fn list_results(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    actor: Actor,
-    ApiQuery(query): ApiQuery<ResultsQuery>,
-) -> AppResult<Json<Vec<ExamResult>>> {
-    let viewer = Viewer::of(&state.db, &current).await?;
-    Ok(Json(service::list_results(&state.db, &actor, viewer, query.candidate_id).await?))
+async fn list_results(caller: Caller, ApiQuery(query): ApiQuery<ResultsQuery>) -> AppResult<Json<Vec<ExamResult>>> {
+    let viewer = Viewer::of(&caller.db, &caller.current).await?;
+    Ok(Json(service::list_results(&caller.db, &caller.actor, viewer, query.candidate_id).await?))
 }
 
 #[utoipa::path(get, path = "/school/exam-results/{id}", security(("bearer" = ["school.planning"])), tag = "school exams", params(("id" = i64, Path)),
     responses((status = 200, body = ExamResult), (status = 404, body = Problem)))]
-async fn get_result(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    actor: Actor,
-    Id(id): Id,
-) -> AppResult<Json<ExamResult>> {
-    let viewer = Viewer::of(&state.db, &current).await?;
-    Ok(Json(service::get_result(&state.db, &actor, viewer, id).await?))
+async fn get_result(caller: Caller, Id(id): Id) -> AppResult<Json<ExamResult>> {
+    let viewer = Viewer::of(&caller.db, &caller.current).await?;
+    Ok(Json(service::get_result(&caller.db, &caller.actor, viewer, id).await?))
 }
 
 /// Enter a result; it stays `pending` until validated.
 #[utoipa::path(post, path = "/school/exam-results", security(("bearer" = ["teaching"])), tag = "school exams", request_body = ResultInput,
     responses((status = 201, body = ExamResult), (status = 422, body = Problem)))]
-async fn enter_result(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiJson(input): ApiJson<ResultInput>,
-) -> AppResult<Response> {
-    let result = service::enter_result(&state.db, &actor, &input).await?;
+async fn enter_result(caller: Caller, ApiJson(input): ApiJson<ResultInput>) -> AppResult<Response> {
+    let result = service::enter_result(&caller.db, &caller.actor, &input).await?;
     Ok(created(&format!("/api/v1/school/exam-results/{}", result.id), result))
 }
 
@@ -163,25 +129,15 @@ async fn enter_result(
 /// requires a second person, `result_already_validated` the second time.
 #[utoipa::path(post, path = "/school/exam-results/{id}/validate", security(("bearer" = ["teaching"])), tag = "school exams", params(("id" = i64, Path)),
     responses((status = 200, body = ExamResult), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn validate_result(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    actor: Actor,
-    Id(id): Id,
-) -> AppResult<Json<ExamResult>> {
-    let viewer = Viewer::of(&state.db, &current).await?;
-    Ok(Json(service::validate_result(&state.db, &actor, viewer, id).await?))
+async fn validate_result(caller: Caller, Id(id): Id) -> AppResult<Json<ExamResult>> {
+    let viewer = Viewer::of(&caller.db, &caller.current).await?;
+    Ok(Json(service::validate_result(&caller.db, &caller.actor, viewer, id).await?))
 }
 
 /// Correct a validated result: a new pending result naming it, validated in turn.
 #[utoipa::path(post, path = "/school/exam-results/{id}/correction", security(("bearer" = ["teaching"])), tag = "school exams", params(("id" = i64, Path)), request_body = ResultInput,
     responses((status = 201, body = ExamResult), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn correct_result(
-    State(state): State<AppState>,
-    actor: Actor,
-    Id(id): Id,
-    ApiJson(input): ApiJson<ResultInput>,
-) -> AppResult<Response> {
-    let result = service::correct_result(&state.db, &actor, id, &input).await?;
+async fn correct_result(caller: Caller, Id(id): Id, ApiJson(input): ApiJson<ResultInput>) -> AppResult<Response> {
+    let result = service::correct_result(&caller.db, &caller.actor, id, &input).await?;
     Ok(created(&format!("/api/v1/school/exam-results/{}", result.id), result))
 }

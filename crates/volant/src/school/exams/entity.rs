@@ -1,11 +1,9 @@
 //! Exam sessions, registrations and results.
 
-pub mod exam_session {
-    use sea_orm::entity::prelude::*;
+use crate::platform::db::table;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "school_exam_sessions")]
-    pub struct Model {
+table! {
+    pub mod exam_session = "school_exam_sessions" {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub organization_id: i64,
@@ -15,19 +13,10 @@ pub mod exam_session {
         pub seats: i32,
         pub created_at: DateTimeUtc,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod registration {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "school_exam_registrations")]
-    pub struct Model {
+table! {
+    pub mod registration = "school_exam_registrations" {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub organization_id: i64,
@@ -35,19 +24,10 @@ pub mod registration {
         pub candidate_id: i64,
         pub registered_at: DateTimeUtc,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod result {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "school_exam_results")]
-    pub struct Model {
+table! {
+    pub mod result = "school_exam_results" {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub organization_id: i64,
@@ -66,9 +46,4 @@ pub mod result {
         pub validated_at: Option<DateTimeUtc>,
         pub corrects_id: Option<i64>,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }

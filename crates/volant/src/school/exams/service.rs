@@ -237,6 +237,7 @@ pub async fn list_sessions(db: &impl ConnectionTrait, org: OrgId) -> AppResult<V
         .collect())
 }
 
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn create_session<C: Writer>(db: &C, actor: &Actor, input: &SessionInput) -> AppResult<ExamSession> {
     let mut v = Validator::new();
     let kind = v.required("kind", input.kind);
@@ -297,6 +298,7 @@ fn ineligible(key: &'static str) -> Msg {
 /// Registers a candidate for a session: theory passed before a practical exam,
 /// enough driving done, a seat left (seats are counted under a lock on the
 /// session, so the last seat goes to one candidate only).
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn register<C: Writer>(
     db: &C,
     actor: &Actor,
@@ -307,13 +309,9 @@ pub async fn register<C: Writer>(
     let mut v = Validator::new();
     let candidate_id = v.required("candidate_id", input.candidate_id);
     v.finish()?;
-    let candidate = match candidates::summary_of(db, actor.org, candidate_id.unwrap_or_default()).await {
-        Ok(c) => c,
-        Err(AppError::NotFound) => {
-            return Err(AppError::validation("candidate_id", Msg::new("school.candidate_unknown")));
-        }
-        Err(err) => return Err(err),
-    };
+    let candidate = candidates::summary_of(db, actor.org, candidate_id.unwrap_or_default())
+        .await
+        .map_err(|err| err.missing_as("candidate_id", Msg::new("school.candidate_unknown")))?;
     if session.starts_at < Utc::now() {
         return Err(AppError::Conflict { code: "session_past", field: None, message: Msg::new("exam.session_past") });
     }
@@ -429,6 +427,7 @@ async fn instructor_of_candidate(db: &impl ConnectionTrait, candidate_id: i64) -
         .flatten())
 }
 
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn get_result(db: &impl ConnectionTrait, actor: &Actor, viewer: Viewer, id: i64) -> AppResult<ExamResult> {
     let row = find_result(db, actor.org, id).await?;
     let theirs = instructor_of_candidate(db, row.candidate_id).await?;
@@ -439,6 +438,7 @@ pub async fn get_result(db: &impl ConnectionTrait, actor: &Actor, viewer: Viewer
 }
 
 /// Results, newest first (at most 500): a candidate's, or all the viewer may see.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn list_results(
     db: &impl ConnectionTrait,
     actor: &Actor,
@@ -504,14 +504,9 @@ async fn validate_result_input(db: &impl ConnectionTrait, org: OrgId, input: &Re
         v.add("taken_on", Msg::new("history.date_in_future"));
     }
     let candidate = match candidate_id {
-        Some(id) => match candidates::summary_of(db, org, id).await {
-            Ok(c) => Some(c),
-            Err(AppError::NotFound) => {
-                v.add("candidate_id", Msg::new("school.candidate_unknown"));
-                None
-            }
-            Err(err) => return Err(err),
-        },
+        Some(id) => {
+            v.found("candidate_id", candidates::summary_of(db, org, id).await, Msg::new("school.candidate_unknown"))?
+        }
         None => None,
     };
     if let (Some(registration_id), Some(candidate)) = (input.registration_id, &candidate) {
@@ -525,11 +520,8 @@ async fn validate_result_input(db: &impl ConnectionTrait, org: OrgId, input: &Re
         }
     }
     if let Some(instructor_id) = input.instructor_id {
-        match instructors::get(db, org, instructor_id).await {
-            Ok(_) => {}
-            Err(AppError::NotFound) => v.add("instructor_id", Msg::new("school.instructor_unknown")),
-            Err(err) => return Err(err),
-        }
+        let found = instructors::get(db, org, instructor_id).await;
+        v.found("instructor_id", found, Msg::new("school.instructor_unknown"))?;
     }
     v.finish()?;
     let (Some(candidate), Some(exam_type), Some(outcome)) = (candidate, exam_type, outcome) else {
@@ -572,8 +564,6 @@ async fn insert_result<C: Writer>(
             entered_by: Set(entered_by),
             entered_at: Set(Utc::now()),
             four_eyes: Set(four_eyes),
-            validated_by: Set(None),
-            validated_at: Set(None),
             corrects_id: Set(corrects),
             ..Default::default()
         }
@@ -598,12 +588,14 @@ async fn insert_result<C: Writer>(
 }
 
 /// Enters a result, pending validation.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn enter_result<C: Writer>(db: &C, actor: &Actor, input: &ResultInput) -> AppResult<ExamResult> {
     let valid = validate_result_input(db, actor.org, input).await?;
     insert_result(db, actor, valid, None).await
 }
 
 /// Corrects a validated result: a new pending record naming it (once).
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn correct_result<C: Writer>(db: &C, actor: &Actor, id: i64, input: &ResultInput) -> AppResult<ExamResult> {
     let original = find_result(db, actor.org, id).await?;
     if original.validated_at.is_none() {
@@ -621,6 +613,7 @@ pub async fn correct_result<C: Writer>(db: &C, actor: &Actor, id: i64, input: &R
 
 /// Validates a pending result: it becomes final and immutable, reaches the
 /// candidate, and a passed theory exam marks the candidate's theory as passed.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn validate_result<C: Writer>(db: &C, actor: &Actor, viewer: Viewer, id: i64) -> AppResult<ExamResult> {
     let Some(validator) = actor.user_id else {
         return Err(AppError::Forbidden);

@@ -4,7 +4,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{Datelike, NaiveDate, NaiveTime, Utc};
@@ -13,8 +12,8 @@ use serde::Deserialize;
 use super::service::{
     self as exams, ExamType, Outcome, RegistrationInput, ResultInput, ResultStatus, SessionInput, SessionKind,
 };
+use crate::identity::Caller;
 use crate::identity::audit::Actor;
-use crate::identity::auth::CurrentUser;
 use crate::identity::auth::web_pages::Routes;
 use crate::identity::roles::Permission;
 use crate::platform::AppState;
@@ -22,14 +21,13 @@ use crate::platform::charts;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n::{self, Msg};
-use crate::platform::tenant::OrgId;
 use crate::platform::web::SelectOption;
 use crate::platform::web::{PageCtx, WebResult, redirect_with_flash};
+use crate::platform::web::{id_options, refusal_to_flash};
 use crate::school::access::Viewer;
 use crate::school::candidates::service::{self as candidates, CandidateFilter};
 use crate::school::candidates::web::candidate_list;
-use crate::school::planning::web::{local_instant, zone_of};
-use crate::school::web::{options, refusal_flash};
+use crate::school::planning::web::local_instant;
 
 pub fn routes() -> Routes {
     vec![
@@ -71,15 +69,15 @@ struct ExamsPage {
     rates: Vec<(String, String, String)>,
 }
 
-async fn candidate_options(state: &AppState, org: OrgId) -> Result<Vec<SelectOption>, AppError> {
-    let people = candidate_list(state, org, &CandidateFilter::default()).await?;
-    Ok(options(people, None, i18n::current().text("school.choose")))
+async fn candidate_options(caller: &Caller) -> Result<Vec<SelectOption>, AppError> {
+    let people = candidate_list(caller, &CandidateFilter::default()).await?;
+    Ok(id_options(Some(i18n::current().text("school.choose")), None, people))
 }
 
-async fn index(State(state): State<AppState>, actor: Actor, page: PageCtx) -> WebResult<ExamsPage> {
-    let org = actor.org;
+async fn index(caller: Caller, page: PageCtx) -> WebResult<ExamsPage> {
+    let org = caller.org;
     let tr = page.tr;
-    let sessions = exams::list_sessions(&state.db, org)
+    let sessions = exams::list_sessions(&caller.db, org)
         .await?
         .into_iter()
         .map(|s| SessionRow {
@@ -90,10 +88,10 @@ async fn index(State(state): State<AppState>, actor: Actor, page: PageCtx) -> We
             seats: format!("{} / {}", s.registered, s.seats),
         })
         .collect();
-    let results = result_rows(&state, &actor, Viewer::School, &tr, 50).await?;
+    let results = result_rows(&caller.state, &caller.actor, Viewer::School, &tr, 50).await?;
     let today = Utc::now().date_naive();
     let from = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
-    let pass_rates = exams::pass_rates(&state.db, org, from, today).await?;
+    let pass_rates = exams::pass_rates(&caller.db, org, from, today).await?;
     let labels: Vec<String> = pass_rates
         .iter()
         .map(|r| format!("{} · {}", r.instructor_name.clone().unwrap_or_default(), tr.t(r.exam_type.label_key())))
@@ -112,7 +110,7 @@ async fn index(State(state): State<AppState>, actor: Actor, page: PageCtx) -> We
             )
         })
         .collect();
-    let candidates = candidate_options(&state, org).await?;
+    let candidates = candidate_options(&caller).await?;
     Ok(ExamsPage { page, sessions, results, candidates, rates_chart, rates })
 }
 
@@ -126,12 +124,8 @@ struct SessionForm {
     seats: String,
 }
 
-async fn create_session(
-    State(state): State<AppState>,
-    actor: Actor,
-    FormBody(form): FormBody<SessionForm>,
-) -> WebResult<Response> {
-    let zone = zone_of(&state, actor.org).await?;
+async fn create_session(caller: Caller, FormBody(form): FormBody<SessionForm>) -> WebResult<Response> {
+    let zone = crate::identity::organizations::service::zone(&caller.db, caller.org).await?;
     let day = form.date.trim().parse::<NaiveDate>().ok();
     let time = NaiveTime::parse_from_str(form.time.trim(), "%H:%M").ok();
     let starts_at = day.zip(time).and_then(|(d, t)| local_instant(zone, d, t)).map(|t| t.fixed_offset());
@@ -141,13 +135,13 @@ async fn create_session(
         centre: Some(form.centre.clone()),
         seats: form.seats.trim().parse().ok(),
     };
-    match exams::create_session(&state.db, &actor, &input).await {
+    match exams::create_session(&caller.db, &caller.actor, &input).await {
         Ok(s) => Ok(redirect_with_flash(
             &format!("/school/exams/sessions/{}", s.id),
             "success",
             i18n::current().text("exam.session_created"),
         )),
-        Err(err) => refusal_flash("/school/exams", err),
+        Err(err) => refusal_to_flash("/school/exams", err),
     }
 }
 
@@ -162,16 +156,16 @@ struct SessionPage {
     id: i64,
 }
 
-async fn session(State(state): State<AppState>, actor: Actor, page: PageCtx, Id(id): Id) -> WebResult<SessionPage> {
-    let s = exams::get_session(&state.db, actor.org, id).await?;
+async fn session(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<SessionPage> {
+    let s = exams::get_session(&caller.db, caller.org, id).await?;
     let tr = page.tr;
     let title = format!("{} · {} · {}", tr.t(s.kind.label_key()), i18n::local_date_time(s.starts_at), s.centre);
-    let registrations = exams::registrations(&state.db, actor.org, id)
+    let registrations = exams::registrations(&caller.db, caller.org, id)
         .await?
         .into_iter()
         .map(|r| (r.candidate_name, i18n::local_date(r.registered_at)))
         .collect();
-    let candidates = candidate_options(&state, actor.org).await?;
+    let candidates = candidate_options(&caller).await?;
     Ok(SessionPage { page, title, seats: format!("{} / {}", s.registered, s.seats), registrations, candidates, id })
 }
 
@@ -181,49 +175,45 @@ struct CandidateForm {
     candidate_id: String,
 }
 
-async fn register(
-    State(state): State<AppState>,
-    actor: Actor,
-    Id(id): Id,
-    FormBody(form): FormBody<CandidateForm>,
-) -> WebResult<Response> {
+async fn register(caller: Caller, Id(id): Id, FormBody(form): FormBody<CandidateForm>) -> WebResult<Response> {
     let back = format!("/school/exams/sessions/{id}");
     let input = RegistrationInput { candidate_id: form.candidate_id.trim().parse().ok() };
-    match exams::register(&state.db, &actor, id, &input).await {
+    match exams::register(&caller.db, &caller.actor, id, &input).await {
         Ok(r) => Ok(redirect_with_flash(
             &back,
             "success",
             &i18n::current().format("exam.registered", &[("name", &r.candidate_name)]),
         )),
-        Err(err) => refusal_flash(&back, err),
+        Err(err) => refusal_to_flash(&back, err),
     }
 }
 
-async fn enter_result(
-    State(state): State<AppState>,
-    actor: Actor,
-    FormBody(form): FormBody<ResultForm>,
-) -> WebResult<Response> {
+async fn enter_result(caller: Caller, FormBody(form): FormBody<ResultForm>) -> WebResult<Response> {
+    record_result(&caller, form, "/school/exams").await
+}
+
+async fn validate(caller: Caller, Id(id): Id) -> WebResult<Response> {
+    validate_result(&caller, id, "/school/exams").await
+}
+
+/// A result entered from the exams page or the results page, which it goes back to.
+async fn record_result(caller: &Caller, form: ResultForm, back: &str) -> WebResult<Response> {
     let input = match form.to_input() {
         Ok(input) => input,
-        Err(err) => return refusal_flash("/school/exams", err),
+        Err(err) => return refusal_to_flash(back, err),
     };
-    match exams::enter_result(&state.db, &actor, &input).await {
-        Ok(_) => Ok(redirect_with_flash("/school/exams", "success", i18n::current().text("exam.result_entered"))),
-        Err(err) => refusal_flash("/school/exams", err),
+    match exams::enter_result(&caller.db, &caller.actor, &input).await {
+        Ok(_) => Ok(redirect_with_flash(back, "success", i18n::current().text("exam.result_entered"))),
+        Err(err) => refusal_to_flash(back, err),
     }
 }
 
-async fn validate(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    actor: Actor,
-    Id(id): Id,
-) -> WebResult<Response> {
-    let viewer = Viewer::of(&state.db, &current).await?;
-    match exams::validate_result(&state.db, &actor, viewer, id).await {
-        Ok(_) => Ok(redirect_with_flash("/school/exams", "success", i18n::current().text("exam.validated"))),
-        Err(err) => refusal_flash("/school/exams", err),
+/// A result validated (the second pair of eyes), from either page.
+async fn validate_result(caller: &Caller, id: i64, back: &str) -> WebResult<Response> {
+    let viewer = Viewer::of(&caller.db, &caller.current).await?;
+    match exams::validate_result(&caller.db, &caller.actor, viewer, id).await {
+        Ok(_) => Ok(redirect_with_flash(back, "success", i18n::current().text("exam.validated"))),
+        Err(err) => refusal_to_flash(back, err),
     }
 }
 
@@ -320,54 +310,29 @@ struct ResultsPage {
     candidates: Vec<SelectOption>,
 }
 
-async fn results_index(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    actor: Actor,
-    page: PageCtx,
-) -> WebResult<ResultsPage> {
-    let viewer = Viewer::of(&state.db, &current).await?;
+async fn results_index(caller: Caller, page: PageCtx) -> WebResult<ResultsPage> {
+    let viewer = Viewer::of(&caller.db, &caller.current).await?;
     let tr = page.tr;
     let may_validate = matches!(viewer, Viewer::School | Viewer::Instructor(_)) && page.may(Permission::Teaching);
-    let rows = result_rows(&state, &actor, viewer, &tr, 100).await?;
+    let rows = result_rows(&caller.state, &caller.actor, viewer, &tr, 100).await?;
     // The staff choose among every candidate, an instructor among their own; anyone
     // else (an instructor without a file yet) among none.
     let people = match viewer {
-        Viewer::School => candidate_list(&state, current.user.org, &CandidateFilter::default()).await?,
+        Viewer::School => candidate_list(&caller, &CandidateFilter::default()).await?,
         Viewer::Instructor(id) => {
             let filter = CandidateFilter { q: None, instructor_id: Some(id) };
-            candidate_list(&state, current.user.org, &filter).await?
+            candidate_list(&caller, &filter).await?
         }
         Viewer::Candidate(_) | Viewer::Nobody => Vec::new(),
     };
-    let candidates = options(people, None, tr.t("school.choose"));
+    let candidates = id_options(Some(tr.t("school.choose")), None, people);
     Ok(ResultsPage { page, rows, may_validate, candidates })
 }
 
-async fn results_enter(
-    State(state): State<AppState>,
-    actor: Actor,
-    FormBody(form): FormBody<ResultForm>,
-) -> WebResult<Response> {
-    let input = match form.to_input() {
-        Ok(input) => input,
-        Err(err) => return refusal_flash("/school/results", err),
-    };
-    match exams::enter_result(&state.db, &actor, &input).await {
-        Ok(_) => Ok(redirect_with_flash("/school/results", "success", i18n::current().text("exam.result_entered"))),
-        Err(err) => refusal_flash("/school/results", err),
-    }
+async fn results_enter(caller: Caller, FormBody(form): FormBody<ResultForm>) -> WebResult<Response> {
+    record_result(&caller, form, "/school/results").await
 }
 
-async fn results_validate(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    actor: Actor,
-    Id(id): Id,
-) -> WebResult<Response> {
-    let viewer = Viewer::of(&state.db, &current).await?;
-    match exams::validate_result(&state.db, &actor, viewer, id).await {
-        Ok(_) => Ok(redirect_with_flash("/school/results", "success", i18n::current().text("exam.validated"))),
-        Err(err) => refusal_flash("/school/results", err),
-    }
+async fn results_validate(caller: Caller, Id(id): Id) -> WebResult<Response> {
+    validate_result(&caller, id, "/school/results").await
 }

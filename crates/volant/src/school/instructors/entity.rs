@@ -1,11 +1,9 @@
 //! Instructors, their weekly availability and days off.
 
-pub mod instructor {
-    use sea_orm::entity::prelude::*;
+use crate::platform::db::table;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "school_instructors")]
-    pub struct Model {
+table! {
+    pub mod instructor = "school_instructors" {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub organization_id: i64,
@@ -21,19 +19,10 @@ pub mod instructor {
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod availability {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "school_availability")]
-    pub struct Model {
+table! {
+    pub mod availability = "school_availability" {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub instructor_id: i64,
@@ -41,28 +30,14 @@ pub mod availability {
         pub start_minute: i32,
         pub end_minute: i32,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod day_off {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "school_days_off")]
-    pub struct Model {
+table! {
+    pub mod day_off = "school_days_off" {
         #[sea_orm(primary_key, auto_increment = false)]
         pub instructor_id: i64,
         #[sea_orm(primary_key, auto_increment = false)]
         pub day: Date,
         pub reason: Option<String>,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }

@@ -170,11 +170,9 @@ async fn validate(db: &impl ConnectionTrait, org: OrgId, input: &InstructorInput
     let licence_number = v.required_text("licence_number", input.licence_number.as_deref(), 40);
     let categories = v.check("categories", check_categories(&input.categories));
     if let Some(user_id) = input.user_id {
-        match users::get(db, org, user_id).await {
-            Ok(user) if user.roles.contains(&Role::Instructor) => {}
-            Ok(_) => v.add("user_id", Msg::new("school.user_not_instructor")),
-            Err(AppError::NotFound) => v.add("user_id", Msg::new("school.user_unknown")),
-            Err(err) => return Err(err),
+        let found = v.found("user_id", users::get(db, org, user_id).await, Msg::new("school.user_unknown"))?;
+        if found.is_some_and(|user| !user.roles.contains(&Role::Instructor)) {
+            v.add("user_id", Msg::new("school.user_not_instructor"));
         }
     }
     v.finish()?;
@@ -209,6 +207,7 @@ fn taken(err: sea_orm::DbErr) -> AppError {
     }
 }
 
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn create<C: Writer>(db: &C, actor: &Actor, input: &InstructorInput) -> AppResult<Instructor> {
     let valid = validate(db, actor.org, input).await?;
     let now = Utc::now();
@@ -237,6 +236,7 @@ pub async fn create<C: Writer>(db: &C, actor: &Actor, input: &InstructorInput) -
     .await
 }
 
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn update<C: Writer>(db: &C, actor: &Actor, id: i64, input: &InstructorInput) -> AppResult<Instructor> {
     let before = get(db, actor.org, id).await?;
     let valid = validate(db, actor.org, input).await?;
@@ -361,6 +361,7 @@ pub async fn days_off_between(
 }
 
 /// Replaces an instructor's week and future days off (past days off are kept).
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn set_availability<C: Writer>(
     db: &C,
     actor: &Actor,

@@ -2,22 +2,18 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::service::{self as instructors, Availability, DayOff, Instructor, InstructorInput, WeeklySlot};
-use crate::identity::Tenant;
-use crate::identity::audit::Actor;
+use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
 use crate::identity::users::service as users;
-use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n::{self, Msg};
-use crate::platform::tenant::OrgId;
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
 use crate::school::model::CATEGORIES;
 use crate::school::web::linked_account;
@@ -119,14 +115,13 @@ fn day_rows(tr: &i18n::Tr, week: &[WeeklySlot]) -> Vec<DayRow> {
 }
 
 async fn page(
-    state: &AppState,
-    org: OrgId,
+    caller: &Caller,
     page: PageCtx,
     editing: Option<(&Instructor, &Availability, String)>,
     posted: Option<(InstructorForm, FormErrors)>,
 ) -> Result<InstructorsPage, AppError> {
     let tr = page.tr;
-    let list = instructors::list(&state.db, org).await?;
+    let list = instructors::list(&caller.db, caller.org).await?;
     let editing_target = editing.as_ref().map(|(i, _, _)| (i.full_name(), i.id));
     let (heading, action, form, week, days_off, categories) = match (editing, posted) {
         (_, Some((form, _))) => {
@@ -189,37 +184,27 @@ async fn page(
     })
 }
 
-async fn instructors_page(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    page_ctx: PageCtx,
-) -> WebResult<InstructorsPage> {
-    Ok(page(&state, org, page_ctx, None, None).await?)
+async fn instructors_page(caller: Caller, page_ctx: PageCtx) -> WebResult<InstructorsPage> {
+    Ok(page(&caller, page_ctx, None, None).await?)
 }
 
-async fn edit_instructor(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
-    page_ctx: PageCtx,
-    Id(id): Id,
-) -> WebResult<InstructorsPage> {
-    let instructor = instructors::get(&state.db, org, id).await?;
-    let availability = instructors::availability(&state.db, org, id).await?;
+async fn edit_instructor(caller: Caller, page_ctx: PageCtx, Id(id): Id) -> WebResult<InstructorsPage> {
+    let instructor = instructors::get(&caller.db, caller.org, id).await?;
+    let availability = instructors::availability(&caller.db, caller.org, id).await?;
     let account = match instructor.user_id {
-        Some(user) => users::get(&state.db, org, user).await.map(|u| u.email).unwrap_or_default(),
+        Some(user) => users::get(&caller.db, caller.org, user).await.map(|u| u.email).unwrap_or_default(),
         None => String::new(),
     };
-    Ok(page(&state, org, page_ctx, Some((&instructor, &availability, account)), None).await?)
+    Ok(page(&caller, page_ctx, Some((&instructor, &availability, account)), None).await?)
 }
 
 async fn save_instructor(
-    state: &AppState,
-    actor: &Actor,
+    caller: &Caller,
     id: Option<i64>,
     form: &InstructorForm,
 ) -> Result<Result<Instructor, FormErrors>, AppError> {
     let mut errors = FormErrors::default();
-    let user_id = linked_account(state, actor.org, &form.account_email, &mut errors).await?;
+    let user_id = linked_account(caller, &form.account_email, &mut errors).await?;
     let days_off = form.days_off(&mut errors);
     if !errors.is_empty() {
         return Ok(Err(errors));
@@ -235,34 +220,33 @@ async fn save_instructor(
         active: Some(form.active.is_some()),
     };
     let saved = match id {
-        Some(id) => instructors::update(&state.db, actor, id, &input).await,
-        None => instructors::create(&state.db, actor, &input).await,
+        Some(id) => instructors::update(&caller.db, &caller.actor, id, &input).await,
+        None => instructors::create(&caller.db, &caller.actor, &input).await,
     };
     let instructor = match saved {
         Ok(instructor) => instructor,
         Err(err) => return Ok(Err(FormErrors::from_app_error(err)?)),
     };
     let availability = Availability { weekly: form.week(), days_off };
-    match instructors::set_availability(&state.db, actor, instructor.id, &availability).await {
+    match instructors::set_availability(&caller.db, &caller.actor, instructor.id, &availability).await {
         Ok(_) => Ok(Ok(instructor)),
         Err(err) => Ok(Err(FormErrors::from_app_error(err)?)),
     }
 }
 
 async fn create_instructor(
-    State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     page_ctx: PageCtx,
     FormBody(form): FormBody<InstructorForm>,
 ) -> WebResult<Response> {
-    match save_instructor(&state, &actor, None, &form).await? {
+    match save_instructor(&caller, None, &form).await? {
         Ok(i) => Ok(redirect_with_flash(
             &format!("/school/instructors/{}", i.id),
             "success",
             i18n::current().text("instructors.saved"),
         )),
         Err(errors) => {
-            let mut rendered = page(&state, actor.org, page_ctx, None, Some((form, FormErrors::default()))).await?;
+            let mut rendered = page(&caller, page_ctx, None, Some((form, FormErrors::default()))).await?;
             rendered.errors = errors;
             Ok(unprocessable(rendered))
         }
@@ -270,24 +254,22 @@ async fn create_instructor(
 }
 
 async fn update_instructor(
-    State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     page_ctx: PageCtx,
     Id(id): Id,
     FormBody(form): FormBody<InstructorForm>,
 ) -> WebResult<Response> {
-    match save_instructor(&state, &actor, Some(id), &form).await? {
+    match save_instructor(&caller, Some(id), &form).await? {
         Ok(_) => Ok(redirect_with_flash(
             &format!("/school/instructors/{id}"),
             "success",
             i18n::current().text("instructors.saved"),
         )),
         Err(errors) => {
-            let instructor = instructors::get(&state.db, actor.org, id).await?;
-            let availability = instructors::availability(&state.db, actor.org, id).await?;
+            let instructor = instructors::get(&caller.db, caller.org, id).await?;
+            let availability = instructors::availability(&caller.db, caller.org, id).await?;
             let mut rendered = page(
-                &state,
-                actor.org,
+                &caller,
                 page_ctx,
                 Some((&instructor, &availability, String::new())),
                 Some((form, FormErrors::default())),

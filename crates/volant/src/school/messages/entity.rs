@@ -1,11 +1,9 @@
 //! Message threads between a candidate and the school, and who read what.
 
-pub mod thread {
-    use sea_orm::entity::prelude::*;
+use crate::platform::db::table;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "school_threads")]
-    pub struct Model {
+table! {
+    pub mod thread = "school_threads" {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub organization_id: i64,
@@ -15,19 +13,10 @@ pub mod thread {
         pub created_at: DateTimeUtc,
         pub last_message_at: DateTimeUtc,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod message {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "school_messages")]
-    pub struct Model {
+table! {
+    pub mod message = "school_messages" {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub thread_id: i64,
@@ -37,28 +26,14 @@ pub mod message {
         pub body: String,
         pub created_at: DateTimeUtc,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod thread_read {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "school_thread_reads")]
-    pub struct Model {
+table! {
+    pub mod thread_read = "school_thread_reads" {
         #[sea_orm(primary_key, auto_increment = false)]
         pub thread_id: i64,
         #[sea_orm(primary_key, auto_increment = false)]
         pub user_id: i64,
         pub last_read_id: i64,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }

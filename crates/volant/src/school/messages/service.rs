@@ -242,6 +242,7 @@ fn check_body(v: &mut Validator, body: Option<&str>) -> Option<String> {
 }
 
 /// Starts a thread with its first message.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn start<C: Writer>(db: &C, actor: &Actor, author: &Author, input: &NewThread) -> AppResult<Thread> {
     let mut v = Validator::new();
     let subject = v.required_text("subject", input.subject.as_deref(), 200);
@@ -289,6 +290,7 @@ pub async fn start<C: Writer>(db: &C, actor: &Actor, author: &Author, input: &Ne
 }
 
 /// Adds a message to a thread.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn reply<C: Writer>(
     db: &C,
     actor: &Actor,

@@ -2,25 +2,22 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 
 use super::service::{self as messages, NewMessage, NewThread, Thread, ThreadSummary, author};
-use crate::identity::audit::Actor;
-use crate::identity::auth::CurrentUser;
+use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
-use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
 use crate::platform::i18n;
 use crate::platform::web::SelectOption;
+use crate::platform::web::id_options;
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
 use crate::school::access::Viewer;
 use crate::school::candidates::service::CandidateFilter;
 use crate::school::candidates::web::candidate_list;
-use crate::school::web::options;
 
 pub fn routes() -> Routes {
     vec![
@@ -37,9 +34,9 @@ struct ListPage {
     threads: Vec<(ThreadSummary, String)>,
 }
 
-async fn index(State(state): State<AppState>, current: CurrentUser, page: PageCtx) -> WebResult<ListPage> {
-    let reader = author(&state.db, &current).await?;
-    let threads = messages::list(&state.db, current.user.org, &reader)
+async fn index(caller: Caller, page: PageCtx) -> WebResult<ListPage> {
+    let reader = author(&caller.db, &caller.current).await?;
+    let threads = messages::list(&caller.db, caller.current.user.org, &reader)
         .await?
         .into_iter()
         .map(|t| {
@@ -68,20 +65,16 @@ struct NewPage {
     candidates: Vec<SelectOption>,
 }
 
-async fn candidate_choices(
-    state: &AppState,
-    current: &CurrentUser,
-    selected: &str,
-) -> Result<Vec<SelectOption>, AppError> {
-    let viewer = Viewer::of(&state.db, current).await?;
+async fn candidate_choices(caller: &Caller, selected: &str) -> Result<Vec<SelectOption>, AppError> {
+    let viewer = Viewer::of(&caller.db, &caller.current).await?;
     let filter = match viewer {
         Viewer::Candidate(_) | Viewer::Nobody => return Ok(Vec::new()),
         Viewer::Instructor(id) => CandidateFilter { q: None, instructor_id: Some(id) },
         Viewer::School => CandidateFilter::default(),
     };
-    let people = candidate_list(state, current.user.org, &filter).await?;
+    let people = candidate_list(caller, &filter).await?;
     let tr = i18n::current();
-    Ok(options(people, selected.parse().ok(), tr.text("school.choose")))
+    Ok(id_options(Some(tr.text("school.choose")), selected.parse().ok(), people))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -90,35 +83,24 @@ struct NewQuery {
     subject: Option<String>,
 }
 
-async fn new_form(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    page: PageCtx,
-    ApiQuery(query): ApiQuery<NewQuery>,
-) -> WebResult<NewPage> {
+async fn new_form(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery<NewQuery>) -> WebResult<NewPage> {
     let form = ThreadForm {
         candidate_id: query.candidate_id.unwrap_or_default(),
         subject: query.subject.unwrap_or_default(),
         body: String::new(),
     };
-    let candidates = candidate_choices(&state, &current, &form.candidate_id).await?;
+    let candidates = candidate_choices(&caller, &form.candidate_id).await?;
     Ok(NewPage { page, form, errors: FormErrors::default(), candidates })
 }
 
-async fn start(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    actor: Actor,
-    page: PageCtx,
-    FormBody(form): FormBody<ThreadForm>,
-) -> WebResult<Response> {
-    let writer = author(&state.db, &current).await?;
+async fn start(caller: Caller, page: PageCtx, FormBody(form): FormBody<ThreadForm>) -> WebResult<Response> {
+    let writer = author(&caller.db, &caller.current).await?;
     let input = NewThread {
         candidate_id: form.candidate_id.trim().parse().ok(),
         subject: Some(form.subject.clone()),
         body: Some(form.body.clone()),
     };
-    match messages::start(&state.db, &actor, &writer, &input).await {
+    match messages::start(&caller.db, &caller.actor, &writer, &input).await {
         Ok(thread) => Ok(redirect_with_flash(
             &format!("/messages/{}", thread.id),
             "success",
@@ -126,7 +108,7 @@ async fn start(
         )),
         Err(err) => {
             let errors = FormErrors::from_app_error(err)?;
-            let candidates = candidate_choices(&state, &current, &form.candidate_id).await?;
+            let candidates = candidate_choices(&caller, &form.candidate_id).await?;
             Ok(unprocessable(NewPage { page, form, errors, candidates }))
         }
     }
@@ -164,9 +146,9 @@ fn lines(thread: &Thread, reader_is_candidate: bool) -> Vec<MessageLine> {
         .collect()
 }
 
-async fn show(State(state): State<AppState>, current: CurrentUser, page: PageCtx, Id(id): Id) -> WebResult<ThreadPage> {
-    let reader = author(&state.db, &current).await?;
-    let thread = messages::open(&state.db, current.user.org, &reader, id).await?;
+async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ThreadPage> {
+    let reader = author(&caller.db, &caller.current).await?;
+    let thread = messages::open(&caller.db, caller.current.user.org, &reader, id).await?;
     let lines = lines(&thread, matches!(reader.viewer, Viewer::Candidate(_)));
     Ok(ThreadPage { page, thread, lines, errors: FormErrors::default(), body: String::new() })
 }
@@ -177,20 +159,13 @@ struct ReplyForm {
     body: String,
 }
 
-async fn reply(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    actor: Actor,
-    page: PageCtx,
-    Id(id): Id,
-    FormBody(form): FormBody<ReplyForm>,
-) -> WebResult<Response> {
-    let writer = author(&state.db, &current).await?;
-    match messages::reply(&state.db, &actor, &writer, id, &NewMessage { body: Some(form.body.clone()) }).await {
+async fn reply(caller: Caller, page: PageCtx, Id(id): Id, FormBody(form): FormBody<ReplyForm>) -> WebResult<Response> {
+    let writer = author(&caller.db, &caller.current).await?;
+    match messages::reply(&caller.db, &caller.actor, &writer, id, &NewMessage { body: Some(form.body.clone()) }).await {
         Ok(_) => Ok(redirect_with_flash(&format!("/messages/{id}"), "success", i18n::current().text("message.sent"))),
         Err(err) => {
             let errors = FormErrors::from_app_error(err)?;
-            let thread = messages::open(&state.db, current.user.org, &writer, id).await?;
+            let thread = messages::open(&caller.db, caller.current.user.org, &writer, id).await?;
             let lines = lines(&thread, matches!(writer.viewer, Viewer::Candidate(_)));
             Ok(unprocessable(ThreadPage { page, thread, lines, errors, body: form.body }))
         }

@@ -2,7 +2,6 @@
 //! moving, cancelling, and recording how a lesson went.
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, FixedOffset, Utc};
@@ -13,7 +12,7 @@ use utoipa_axum::routes;
 use super::calendar::{self, CalendarFeed};
 use super::service::{self, CancelInput, Lesson, LessonFilter, LessonInput, MoveInput, OutcomeInput};
 use super::slots::{self, OwnBooking, Slot};
-use crate::identity::audit::Actor;
+use crate::identity::Caller;
 use crate::identity::auth::CurrentUser;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
@@ -44,23 +43,18 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// candidate); the previous address stops working.
 #[utoipa::path(post, path = "/school/calendar-feed", security(("bearer" = ["school.planning"])), tag = "school planning",
     responses((status = 201, body = CalendarFeed), (status = 409, body = Problem)))]
-async fn create_feed(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    actor: Actor,
-    client: ClientContext,
-) -> AppResult<Response> {
-    let viewer = Viewer::of(&state.db, &current).await?;
-    let feed = calendar::create(&state.db, &actor, viewer, &client.public_url(&state.config)).await?;
+async fn create_feed(caller: Caller, client: ClientContext) -> AppResult<Response> {
+    let viewer = Viewer::of(&caller.db, &caller.current).await?;
+    let feed = calendar::create(&caller.db, &caller.actor, viewer, &client.public_url(&caller.config)).await?;
     Ok((StatusCode::CREATED, Json(feed)).into_response())
 }
 
 /// Stop the caller's calendar address.
 #[utoipa::path(delete, path = "/school/calendar-feed", security(("bearer" = ["school.planning"])), tag = "school planning",
     responses((status = 204), (status = 409, body = Problem)))]
-async fn revoke_feed(State(state): State<AppState>, current: CurrentUser) -> AppResult<StatusCode> {
-    let viewer = Viewer::of(&state.db, &current).await?;
-    calendar::revoke(&state.db, viewer).await?;
+async fn revoke_feed(caller: Caller) -> AppResult<StatusCode> {
+    let viewer = Viewer::of(&caller.db, &caller.current).await?;
+    calendar::revoke(&caller.db, viewer).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -95,33 +89,24 @@ async fn candidate_for(state: &AppState, current: &CurrentUser, asked: Option<i6
 /// The hour-long slots of the candidate's instructor free for both, in the next two weeks.
 #[utoipa::path(get, path = "/school/free-slots", security(("bearer" = ["school.planning"])), tag = "school planning", params(CandidateQuery),
     responses((status = 200, body = [Slot]), (status = 404, body = Problem), (status = 422, body = Problem)))]
-async fn free_slots(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    ApiQuery(query): ApiQuery<CandidateQuery>,
-) -> AppResult<Json<Vec<Slot>>> {
-    let (_, candidate_id) = candidate_for(&state, &current, query.candidate_id).await?;
-    Ok(Json(slots::free_slots(&state.db, current.user.org, candidate_id, Utc::now()).await?))
+async fn free_slots(caller: Caller, ApiQuery(query): ApiQuery<CandidateQuery>) -> AppResult<Json<Vec<Slot>>> {
+    let (_, candidate_id) = candidate_for(&caller.state, &caller.current, query.candidate_id).await?;
+    Ok(Json(slots::free_slots(&caller.db, caller.current.user.org, candidate_id, Utc::now()).await?))
 }
 
 /// A candidate books an hour of driving with their instructor (when the school
 /// allows it: `self_booking_disabled` otherwise), in a free car of their category.
 #[utoipa::path(post, path = "/school/my-lessons", security(("bearer" = ["school.planning"])), tag = "school planning", request_body = OwnBooking,
     responses((status = 201, body = Lesson), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn book_own(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    actor: Actor,
-    ApiJson(input): ApiJson<OwnBooking>,
-) -> AppResult<Response> {
-    let Viewer::Candidate(candidate_id) = Viewer::of(&state.db, &current).await? else {
+async fn book_own(caller: Caller, ApiJson(input): ApiJson<OwnBooking>) -> AppResult<Response> {
+    let Viewer::Candidate(candidate_id) = Viewer::of(&caller.db, &caller.current).await? else {
         return Err(AppError::Conflict {
             code: "no_own_planning",
             field: None,
             message: Msg::new("calendar.no_own_planning"),
         });
     };
-    let lesson = slots::book_own(&state.db, &actor, candidate_id, &input).await?;
+    let lesson = slots::book_own(&caller.db, &caller.actor, candidate_id, &input).await?;
     Ok(created(&format!("/api/v1/school/lessons/{}", lesson.id), lesson))
 }
 
@@ -129,12 +114,11 @@ async fn book_own(
 #[utoipa::path(get, path = "/school/progress", security(("bearer" = ["school.planning"])), tag = "school planning", params(CandidateQuery),
     responses((status = 200, body = [CompetencyProgress]), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn progress(
-    State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     ApiQuery(query): ApiQuery<CandidateQuery>,
 ) -> AppResult<Json<Vec<CompetencyProgress>>> {
-    let (_, candidate_id) = candidate_for(&state, &current, query.candidate_id).await?;
-    Ok(Json(crate::school::candidates::progress::grid_of(&state.db, candidate_id).await?))
+    let (_, candidate_id) = candidate_for(&caller.state, &caller.current, query.candidate_id).await?;
+    Ok(Json(crate::school::candidates::progress::grid_of(&caller.db, candidate_id).await?))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -157,12 +141,8 @@ pub struct LessonsQuery {
 /// instructor their own, a candidate theirs.
 #[utoipa::path(get, path = "/school/lessons", security(("bearer" = ["school.planning"])), tag = "school planning", params(LessonsQuery),
     responses((status = 200, body = [Lesson]), (status = 422, body = Problem)))]
-async fn list_lessons(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    ApiQuery(query): ApiQuery<LessonsQuery>,
-) -> AppResult<Json<Vec<Lesson>>> {
-    let viewer = Viewer::of(&state.db, &current).await?;
+async fn list_lessons(caller: Caller, ApiQuery(query): ApiQuery<LessonsQuery>) -> AppResult<Json<Vec<Lesson>>> {
+    let viewer = Viewer::of(&caller.db, &caller.current).await?;
     let filter = LessonFilter {
         from: query.from.map(|d| d.with_timezone(&Utc)),
         to: query.to.map(|d| d.with_timezone(&Utc)),
@@ -171,7 +151,7 @@ async fn list_lessons(
         candidate_id: query.candidate_id,
         include_cancelled: query.include_cancelled.unwrap_or(false),
     };
-    Ok(Json(service::list(&state.db, current.user.org, viewer, &filter).await?))
+    Ok(Json(service::list(&caller.db, caller.current.user.org, viewer, &filter).await?))
 }
 
 /// Book a lesson. Refused with 409 when a rule forbids it: `instructor_busy`,
@@ -180,56 +160,36 @@ async fn list_lessons(
 /// `vehicle_category`, `daily_limit`, `vehicle_unsafe` (with the alert's id).
 #[utoipa::path(post, path = "/school/lessons", security(("bearer" = ["school.write"])), tag = "school planning", request_body = LessonInput,
     responses((status = 201, body = Lesson, headers(("Location" = String))), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn book_lesson(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiJson(input): ApiJson<LessonInput>,
-) -> AppResult<Response> {
-    let lesson = service::book(&state.db, &actor, &input).await?;
+async fn book_lesson(caller: Caller, ApiJson(input): ApiJson<LessonInput>) -> AppResult<Response> {
+    let lesson = service::book(&caller.db, &caller.actor, &input).await?;
     Ok(created(&format!("/api/v1/school/lessons/{}", lesson.id), lesson))
 }
 
 #[utoipa::path(get, path = "/school/lessons/{id}", security(("bearer" = ["school.planning"])), tag = "school planning", params(("id" = i64, Path)),
     responses((status = 200, body = Lesson), (status = 404, body = Problem)))]
-async fn get_lesson(State(state): State<AppState>, current: CurrentUser, Id(id): Id) -> AppResult<Json<Lesson>> {
-    let viewer = Viewer::of(&state.db, &current).await?;
-    Ok(Json(service::get(&state.db, current.user.org, viewer, id).await?))
+async fn get_lesson(caller: Caller, Id(id): Id) -> AppResult<Json<Lesson>> {
+    let viewer = Viewer::of(&caller.db, &caller.current).await?;
+    Ok(Json(service::get(&caller.db, caller.current.user.org, viewer, id).await?))
 }
 
 /// Move a scheduled lesson (new times, maybe another instructor or car); every rule is checked again.
 #[utoipa::path(put, path = "/school/lessons/{id}", security(("bearer" = ["school.write"])), tag = "school planning", params(("id" = i64, Path)), request_body = MoveInput,
     responses((status = 200, body = Lesson), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn move_lesson(
-    State(state): State<AppState>,
-    actor: Actor,
-    Id(id): Id,
-    ApiJson(input): ApiJson<MoveInput>,
-) -> AppResult<Json<Lesson>> {
-    Ok(Json(service::move_lesson(&state.db, &actor, id, &input).await?))
+async fn move_lesson(caller: Caller, Id(id): Id, ApiJson(input): ApiJson<MoveInput>) -> AppResult<Json<Lesson>> {
+    Ok(Json(service::move_lesson(&caller.db, &caller.actor, id, &input).await?))
 }
 
 /// Cancel a scheduled lesson; inside the school's notice it is marked `late_cancellation` and counted as due.
 #[utoipa::path(post, path = "/school/lessons/{id}/cancel", security(("bearer" = ["school.write"])), tag = "school planning", params(("id" = i64, Path)), request_body = CancelInput,
     responses((status = 200, body = Lesson), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn cancel_lesson(
-    State(state): State<AppState>,
-    actor: Actor,
-    Id(id): Id,
-    ApiJson(input): ApiJson<CancelInput>,
-) -> AppResult<Json<Lesson>> {
-    Ok(Json(service::cancel(&state.db, &actor, id, &input).await?))
+async fn cancel_lesson(caller: Caller, Id(id): Id, ApiJson(input): ApiJson<CancelInput>) -> AppResult<Json<Lesson>> {
+    Ok(Json(service::cancel(&caller.db, &caller.actor, id, &input).await?))
 }
 
 /// Record how a lesson went (`done` with what was worked on, or `no_show`), once it has begun.
 #[utoipa::path(post, path = "/school/lessons/{id}/outcome", security(("bearer" = ["teaching"])), tag = "school planning", params(("id" = i64, Path)), request_body = OutcomeInput,
     responses((status = 200, body = Lesson), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn record_outcome(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    actor: Actor,
-    Id(id): Id,
-    ApiJson(input): ApiJson<OutcomeInput>,
-) -> AppResult<Json<Lesson>> {
-    let viewer = Viewer::of(&state.db, &current).await?;
-    Ok(Json(service::record_outcome(&state.db, &actor, viewer, id, &input).await?))
+async fn record_outcome(caller: Caller, Id(id): Id, ApiJson(input): ApiJson<OutcomeInput>) -> AppResult<Json<Lesson>> {
+    let viewer = Viewer::of(&caller.db, &caller.current).await?;
+    Ok(Json(service::record_outcome(&caller.db, &caller.actor, viewer, id, &input).await?))
 }

@@ -67,7 +67,6 @@ pub async fn create<C: Writer>(db: &C, actor: &Actor, viewer: Viewer, public_url
             candidate_id: Set(candidate_id),
             token_hash: Set(token_hash(&token)),
             created_at: Set(Utc::now()),
-            revoked_at: Set(None),
             ..Default::default()
         }
         .insert(txn)

@@ -1,11 +1,9 @@
 //! Lessons and private calendar feeds.
 
-pub mod lesson {
-    use sea_orm::entity::prelude::*;
+use crate::platform::db::table;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "school_lessons")]
-    pub struct Model {
+table! {
+    pub mod lesson = "school_lessons" {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub organization_id: i64,
@@ -27,19 +25,10 @@ pub mod lesson {
         pub updated_at: DateTimeUtc,
         pub reminder_sent_at: Option<DateTimeUtc>,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod calendar_feed {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "school_calendar_feeds")]
-    pub struct Model {
+table! {
+    pub mod calendar_feed = "school_calendar_feeds" {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub organization_id: i64,
@@ -49,9 +38,4 @@ pub mod calendar_feed {
         pub created_at: DateTimeUtc,
         pub revoked_at: Option<DateTimeUtc>,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }

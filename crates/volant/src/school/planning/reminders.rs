@@ -40,8 +40,7 @@ pub async fn send_due<C: Writer>(db: &C, now: DateTime<Utc>) -> AppResult<u64> {
                 Some(zone) => *zone,
                 None => {
                     let org = OrgId::new(row.organization_id);
-                    let zone =
-                        organizations::get(db, org).await?.time_zone.parse::<Tz>().unwrap_or(chrono_tz::Europe::Paris);
+                    let zone = organizations::zone(db, org).await?;
                     zones.insert(row.organization_id, zone);
                     zone
                 }

@@ -200,10 +200,6 @@ fn check_times(
     Some((starts_at, ends_at))
 }
 
-async fn zone_of(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Tz> {
-    Ok(organizations::get(db, org).await?.time_zone.parse::<Tz>().unwrap_or(chrono_tz::Europe::Paris))
-}
-
 /// An instant's day in the school's time zone, as `locale` writes days.
 fn local_day(locale: Locale, zone: Tz, at: DateTime<Utc>) -> String {
     locale.date(at.with_timezone(&zone).date_naive())
@@ -225,29 +221,17 @@ async fn resolve(
     mut v: Validator,
 ) -> AppResult<Proposal> {
     let candidate = match v.required("candidate_id", candidate_id) {
-        Some(id) => match candidates::summary_of(db, org, id).await {
-            Ok(c) => Some(c),
-            Err(AppError::NotFound) => {
-                v.add("candidate_id", Msg::new("school.candidate_unknown"));
-                None
-            }
-            Err(err) => return Err(err),
-        },
+        Some(id) => {
+            v.found("candidate_id", candidates::summary_of(db, org, id).await, Msg::new("school.candidate_unknown"))?
+        }
         None => None,
     };
     let instructor = match v.required("instructor_id", instructor_id) {
-        Some(id) => match instructors::get(db, org, id).await {
-            Ok(i) if i.active => Some(i),
-            Ok(_) => {
-                v.add("instructor_id", Msg::new("school.instructor_inactive"));
-                None
-            }
-            Err(AppError::NotFound) => {
-                v.add("instructor_id", Msg::new("school.instructor_unknown"));
-                None
-            }
-            Err(err) => return Err(err),
-        },
+        Some(id) => {
+            let found = instructors::get(db, org, id).await;
+            let found = v.found("instructor_id", found, Msg::new("school.instructor_unknown"))?;
+            active(&mut v, "instructor_id", found, |i| i.active, "school.instructor_inactive")
+        }
         None => None,
     };
     let vehicle = match (kind.in_car(), vehicle_id) {
@@ -255,18 +239,11 @@ async fn resolve(
             v.add("vehicle_id", Msg::new("lesson.vehicle_required"));
             None
         }
-        (_, Some(id)) => match vehicles::get(db, org, id).await {
-            Ok(vehicle) if vehicle.active => Some(vehicle),
-            Ok(_) => {
-                v.add("vehicle_id", Msg::new("school.vehicle_inactive"));
-                None
-            }
-            Err(AppError::NotFound) => {
-                v.add("vehicle_id", Msg::new("school.vehicle_not_training"));
-                None
-            }
-            Err(err) => return Err(err),
-        },
+        (_, Some(id)) => {
+            let found = vehicles::get(db, org, id).await;
+            let found = v.found("vehicle_id", found, Msg::new("school.vehicle_not_training"))?;
+            active(&mut v, "vehicle_id", found, |c| c.active, "school.vehicle_inactive")
+        }
         (false, None) => None,
     };
     v.finish()?;
@@ -285,6 +262,23 @@ pub(crate) fn lock_key(class: i64, id: i64) -> i64 {
 }
 
 /// Takes the booking locks of a lesson's resources until the transaction ends.
+/// A found instructor or car that cannot teach (inactive) is a mistake about its field.
+fn active<T>(
+    v: &mut Validator,
+    field: &str,
+    found: Option<T>,
+    is_active: fn(&T) -> bool,
+    inactive: &'static str,
+) -> Option<T> {
+    let row = found?;
+    if is_active(&row) {
+        Some(row)
+    } else {
+        v.add(field, Msg::new(inactive));
+        None
+    }
+}
+
 async fn lock_resources(txn: &DatabaseTransaction, proposal: &Proposal) -> AppResult<()> {
     let mut keys = vec![lock_key(1, proposal.instructor.id), lock_key(3, proposal.candidate.id)];
     if let Some(vehicle) = &proposal.vehicle {
@@ -336,7 +330,7 @@ fn refusal(code: &'static str, field: &'static str, message: Msg) -> AppError {
 /// Every booking rule, in the caller's transaction (after `lock_resources`), in
 /// the order they are reported. `except` is the lesson being moved.
 async fn check_rules(db: &impl ConnectionTrait, org: OrgId, proposal: &Proposal, except: Option<i64>) -> AppResult<()> {
-    let zone = zone_of(db, org).await?;
+    let zone = organizations::zone(db, org).await?;
     // The lesson's day, in the school's local time.
     let day = proposal.starts_at.with_timezone(&zone).date_naive();
     check_categories(proposal)?;
@@ -731,7 +725,7 @@ pub(crate) async fn notify_candidate(
     let Some(contact) = candidate_contact(txn, lesson.candidate_id).await? else {
         return Ok(());
     };
-    let zone = zone_of(txn, org).await?;
+    let zone = organizations::zone(txn, org).await?;
     let (subject, body) = notice(zone, key, lesson);
     let event = if key == "lesson.notice_reminder" { Event::LessonReminder } else { Event::LessonChanged };
     let notice = Notice::new(event, subject, body)
@@ -767,6 +761,7 @@ pub(crate) async fn candidate_contact(
 
 /// Books a lesson: 201 when every rule holds, 409 naming the rule (and the lesson
 /// in the way) otherwise.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn book<C: Writer>(db: &C, actor: &Actor, input: &LessonInput) -> AppResult<Lesson> {
     let mut v = Validator::new();
     let kind = input.kind.unwrap_or(LessonKind::Driving);
@@ -789,14 +784,10 @@ pub async fn book<C: Writer>(db: &C, actor: &Actor, input: &LessonInput) -> AppR
             minutes: Set(proposal.minutes()),
             meeting_point: Set(proposal.meeting_point.clone()),
             status: Set(LessonStatus::Scheduled),
-            cancelled_at: Set(None),
-            cancellation_reason: Set(None),
             late_cancellation: Set(false),
-            notes: Set(None),
             created_by: Set(actor.user_id),
             created_at: Set(now),
             updated_at: Set(now),
-            reminder_sent_at: Set(None),
             ..Default::default()
         }
         .insert(txn)
@@ -811,6 +802,7 @@ pub async fn book<C: Writer>(db: &C, actor: &Actor, input: &LessonInput) -> AppR
 
 /// Moves a scheduled lesson (new times, maybe another instructor or car),
 /// re-checking every rule.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn move_lesson<C: Writer>(db: &C, actor: &Actor, id: i64, input: &MoveInput) -> AppResult<Lesson> {
     let current = find(db, actor.org, id).await?;
     let before = view(db, actor.org, current.clone()).await?;
@@ -865,6 +857,7 @@ pub fn is_late_cancellation(now: DateTime<Utc>, starts_at: DateTime<Utc>, notice
 }
 
 /// Cancels a scheduled lesson; inside the school's notice it is counted as due.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn cancel<C: Writer>(db: &C, actor: &Actor, id: i64, input: &CancelInput) -> AppResult<Lesson> {
     let current = find(db, actor.org, id).await?;
     let before = view(db, actor.org, current.clone()).await?;
@@ -898,6 +891,7 @@ pub async fn cancel<C: Writer>(db: &C, actor: &Actor, id: i64, input: &CancelInp
 
 /// Records how a lesson went, once it has begun: done (with what was worked on)
 /// or no-show. An instructor records their own lessons only.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn record_outcome<C: Writer>(
     db: &C,
     actor: &Actor,

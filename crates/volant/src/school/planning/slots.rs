@@ -3,7 +3,6 @@
 //! candidate's category, under every booking rule.
 
 use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc};
-use chrono_tz::Tz;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -50,7 +49,7 @@ pub async fn free_slots(
     let Some(instructor_id) = candidate.instructor_id else {
         return Ok(Vec::new());
     };
-    let zone = organizations::get(db, org).await?.time_zone.parse::<Tz>().unwrap_or(chrono_tz::Europe::Paris);
+    let zone = organizations::zone(db, org).await?;
     let windows = instructors::windows_of(db, instructor_id).await?;
     let until = now + Duration::days(DAYS_AHEAD + 1);
     let busy: Vec<(DateTime<Utc>, DateTime<Utc>)> = lesson::Entity::find()

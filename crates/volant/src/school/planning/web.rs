@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::service::{
     self as planning, CancelInput, Lesson, LessonFilter, LessonInput, LessonKind, LessonStatus, OutcomeInput,
 };
-use crate::identity::audit::Actor;
+use crate::identity::Caller;
 use crate::identity::auth::CurrentUser;
 use crate::identity::auth::web_pages::Routes;
 use crate::identity::organizations::service as organizations;
@@ -24,16 +24,15 @@ use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
 use crate::platform::i18n::{self, Msg};
-use crate::platform::tenant::OrgId;
 use crate::platform::web::SelectOption;
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
+use crate::platform::web::{id_options, refusal_to_flash};
 use crate::school::access::Viewer;
 use crate::school::candidates::progress::{self, Assessment, CompetencyProgress};
 use crate::school::candidates::service::CandidateFilter;
 use crate::school::candidates::web::candidate_list;
 use crate::school::cars::service as vehicles;
 use crate::school::instructors::service as instructors;
-use crate::school::web::{options, refusal_flash};
 
 /// The hours the planning board shows.
 const FIRST_HOUR: u32 = 7;
@@ -88,10 +87,6 @@ async fn calendar_feed(State(state): State<AppState>, Path(file): Path<String>) 
         body,
     )
         .into_response())
-}
-
-pub(crate) async fn zone_of(state: &AppState, org: OrgId) -> Result<Tz, AppError> {
-    Ok(organizations::get(&state.db, org).await?.time_zone.parse::<Tz>().unwrap_or(chrono_tz::Europe::Paris))
 }
 
 pub(crate) fn local_instant(zone: Tz, day: NaiveDate, time: NaiveTime) -> Option<DateTime<Utc>> {
@@ -171,35 +166,27 @@ struct BoardPage {
 }
 
 /// The school's people and cars to choose from (the first 500 candidates by id).
-async fn choices(
-    state: &AppState,
-    org: OrgId,
-) -> Result<(Vec<(i64, String)>, Vec<(i64, String)>, Vec<(i64, String)>), AppError> {
-    let teachers = instructors::list(&state.db, org)
+async fn choices(caller: &Caller) -> Result<(Vec<(i64, String)>, Vec<(i64, String)>, Vec<(i64, String)>), AppError> {
+    let teachers = instructors::list(&caller.db, caller.org)
         .await?
         .into_iter()
         .filter(|i| i.active)
         .map(|i| (i.id, i.full_name()))
         .collect();
-    let cars = vehicles::list(&state.db, org)
+    let cars = vehicles::list(&caller.db, caller.org)
         .await?
         .into_iter()
         .filter(|v| v.active)
         .map(|v| (v.vehicle_id, v.label()))
         .collect();
-    let people = candidate_list(state, org, &CandidateFilter::default()).await?;
+    let people = candidate_list(caller, &CandidateFilter::default()).await?;
     Ok((teachers, cars, people))
 }
 
-async fn planning_board(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    page: PageCtx,
-    ApiQuery(query): ApiQuery<BoardQuery>,
-) -> WebResult<Response> {
-    let org = current.user.org;
-    let viewer = Viewer::of(&state.db, &current).await?;
-    let zone = zone_of(&state, org).await?;
+async fn planning_board(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery<BoardQuery>) -> WebResult<Response> {
+    let org = caller.current.user.org;
+    let viewer = Viewer::of(&caller.db, &caller.current).await?;
+    let zone = organizations::zone(&caller.db, org).await?;
     let today = Utc::now().with_timezone(&zone).date_naive();
     let anchor = query.week.as_deref().and_then(|w| w.parse::<NaiveDate>().ok()).unwrap_or(today);
     let monday = anchor - Duration::days(i64::from(anchor.weekday().num_days_from_monday()));
@@ -220,7 +207,7 @@ async fn planning_board(
         candidate_id,
         include_cancelled: false,
     };
-    let lessons = planning::list(&state.db, org, viewer, &filter).await?;
+    let lessons = planning::list(&caller.db, org, viewer, &filter).await?;
     let can_book = viewer == Viewer::School && page.may(Permission::SchoolWrite);
 
     let tr = page.tr;
@@ -265,11 +252,15 @@ async fn planning_board(
     }
 
     let filters = if viewer == Viewer::School {
-        let (teachers, cars, people) = choices(&state, org).await?;
+        let (teachers, cars, people) = choices(&caller).await?;
         vec![
-            ("instructor_id", "lesson.instructor", options(teachers, instructor_id, tr.t("school.all_instructors"))),
-            ("vehicle_id", "lesson.vehicle", options(cars, vehicle_id, tr.t("school.all_vehicles"))),
-            ("candidate_id", "lesson.candidate", options(people, candidate_id, tr.t("school.all_candidates"))),
+            (
+                "instructor_id",
+                "lesson.instructor",
+                id_options(Some(tr.t("school.all_instructors")), instructor_id, teachers),
+            ),
+            ("vehicle_id", "lesson.vehicle", id_options(Some(tr.t("school.all_vehicles")), vehicle_id, cars)),
+            ("candidate_id", "lesson.candidate", id_options(Some(tr.t("school.all_candidates")), candidate_id, people)),
         ]
     } else {
         Vec::new()
@@ -369,13 +360,12 @@ struct LessonFormPage {
 }
 
 async fn form_page(
-    state: &AppState,
-    org: OrgId,
+    caller: &Caller,
     page: PageCtx,
     form: LessonForm,
     errors: FormErrors,
 ) -> Result<LessonFormPage, AppError> {
-    let (teachers, cars, people) = choices(state, org).await?;
+    let (teachers, cars, people) = choices(caller).await?;
     let tr = page.tr;
     let kinds = LessonKind::ALL
         .into_iter()
@@ -385,7 +375,7 @@ async fn form_page(
             selected: form.kind == k.as_str(),
         })
         .collect();
-    let pick = |items, value: &str, placeholder: &str| options(items, id_param(Some(value)), placeholder);
+    let pick = |items, value: &str, placeholder: &str| id_options(Some(placeholder), id_param(Some(value)), items);
     let back = match form.date.parse::<NaiveDate>() {
         Ok(day) => format!("/school/planning?week={day}"),
         Err(_) => "/school/planning".to_owned(),
@@ -412,8 +402,7 @@ struct NewLessonQuery {
 }
 
 async fn new_lesson(
-    State(state): State<AppState>,
-    current: CurrentUser,
+    caller: Caller,
     page: PageCtx,
     ApiQuery(query): ApiQuery<NewLessonQuery>,
 ) -> WebResult<LessonFormPage> {
@@ -430,19 +419,14 @@ async fn new_lesson(
         end: if end.hour() == 0 { "23:59".to_owned() } else { end.format("%H:%M").to_string() },
         meeting_point: String::new(),
     };
-    Ok(form_page(&state, current.user.org, page, form, FormErrors::default()).await?)
+    Ok(form_page(&caller, page, form, FormErrors::default()).await?)
 }
 
-async fn book_lesson(
-    State(state): State<AppState>,
-    actor: Actor,
-    page: PageCtx,
-    FormBody(form): FormBody<LessonForm>,
-) -> WebResult<Response> {
-    let zone = zone_of(&state, actor.org).await?;
+async fn book_lesson(caller: Caller, page: PageCtx, FormBody(form): FormBody<LessonForm>) -> WebResult<Response> {
+    let zone = organizations::zone(&caller.db, caller.org).await?;
     let (input, mut errors) = form.to_input(zone);
     if errors.is_empty() {
-        match planning::book(&state.db, &actor, &input).await {
+        match planning::book(&caller.db, &caller.actor, &input).await {
             Ok(lesson) => {
                 let day = lesson.starts_at.with_timezone(&zone).date_naive();
                 let message = i18n::current().format(
@@ -455,7 +439,7 @@ async fn book_lesson(
             Err(err) => errors = FormErrors::from_app_error(rename_fields(err))?,
         }
     }
-    let page = form_page(&state, actor.org, page, form, errors).await?;
+    let page = form_page(&caller, page, form, errors).await?;
     Ok(unprocessable(page))
 }
 
@@ -489,9 +473,9 @@ fn rename_fields(err: AppError) -> AppError {
     }
 }
 
-async fn cancel_lesson(State(state): State<AppState>, actor: Actor, Id(id): Id) -> WebResult<Response> {
-    let lesson = planning::cancel(&state.db, &actor, id, &CancelInput::default()).await?;
-    let zone = zone_of(&state, actor.org).await?;
+async fn cancel_lesson(caller: Caller, Id(id): Id) -> WebResult<Response> {
+    let lesson = planning::cancel(&caller.db, &caller.actor, id, &CancelInput::default()).await?;
+    let zone = organizations::zone(&caller.db, caller.org).await?;
     let day = lesson.starts_at.with_timezone(&zone).date_naive();
     let key = if lesson.late_cancellation { "school.cancelled_late" } else { "school.cancelled" };
     let message = i18n::current().text(key).to_owned();
@@ -499,19 +483,14 @@ async fn cancel_lesson(State(state): State<AppState>, actor: Actor, Id(id): Id) 
 }
 
 /// A new private calendar address for the signed-in instructor or candidate, shown once.
-async fn calendar_address(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    actor: Actor,
-    client: crate::platform::proxy::ClientContext,
-) -> WebResult<Response> {
-    let viewer = Viewer::of(&state.db, &current).await?;
+async fn calendar_address(caller: Caller, client: crate::platform::proxy::ClientContext) -> WebResult<Response> {
+    let viewer = Viewer::of(&caller.db, &caller.current).await?;
     let back = if matches!(viewer, Viewer::Candidate(_)) { "/portal" } else { "/school/planning" };
     let tr = i18n::current();
-    let public_url = client.public_url(&state.config);
-    match crate::school::planning::calendar::create(&state.db, &actor, viewer, &public_url).await {
+    let public_url = client.public_url(&caller.config);
+    match crate::school::planning::calendar::create(&caller.db, &caller.actor, viewer, &public_url).await {
         Ok(feed) => Ok(redirect_with_flash(back, "success", &tr.format("calendar.created", &[("url", &feed.url)]))),
-        Err(err) => refusal_flash(back, err),
+        Err(err) => refusal_to_flash(back, err),
     }
 }
 
@@ -574,15 +553,13 @@ async fn page_for(
     })
 }
 
-async fn show(State(state): State<AppState>, current: CurrentUser, page: PageCtx, Id(id): Id) -> WebResult<LessonPage> {
-    Ok(page_for(&state, &current, page, id, FormErrors::default(), String::new()).await?)
+async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<LessonPage> {
+    Ok(page_for(&caller.state, &caller.current, page, id, FormErrors::default(), String::new()).await?)
 }
 
 /// The outcome form: status, notes, and a level for each item assessed (`level_C1a`…; blank = not assessed).
 async fn record(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    actor: Actor,
+    caller: Caller,
     page: PageCtx,
     Id(id): Id,
     FormBody(fields): FormBody<Vec<(String, String)>>,
@@ -599,8 +576,8 @@ async fn record(
         })
         .collect();
     let input = OutcomeInput { status, notes: Some(notes.clone()), progress: assessments };
-    let viewer = Viewer::of(&state.db, &current).await?;
-    match planning::record_outcome(&state.db, &actor, viewer, id, &input).await {
+    let viewer = Viewer::of(&caller.db, &caller.current).await?;
+    match planning::record_outcome(&caller.db, &caller.actor, viewer, id, &input).await {
         Ok(_) => Ok(redirect_with_flash(
             &format!("/school/lessons/{id}"),
             "success",
@@ -608,7 +585,7 @@ async fn record(
         )),
         Err(err) => {
             let errors = FormErrors::from_app_error(err)?;
-            Ok(unprocessable(page_for(&state, &current, page, id, errors, notes).await?))
+            Ok(unprocessable(page_for(&caller.state, &caller.current, page, id, errors, notes).await?))
         }
     }
 }
@@ -623,13 +600,8 @@ struct MoveForm {
 
 /// Moves a lesson to another day or time (every rule checked again); a refusal
 /// comes back as the page's message.
-async fn move_lesson(
-    State(state): State<AppState>,
-    actor: Actor,
-    Id(id): Id,
-    FormBody(form): FormBody<MoveForm>,
-) -> WebResult<Response> {
-    let zone = zone_of(&state, actor.org).await?;
+async fn move_lesson(caller: Caller, Id(id): Id, FormBody(form): FormBody<MoveForm>) -> WebResult<Response> {
+    let zone = organizations::zone(&caller.db, caller.org).await?;
     let back = format!("/school/lessons/{id}");
     let day = form.date.trim().parse::<chrono::NaiveDate>().ok();
     let at = |text: &str| {
@@ -639,8 +611,8 @@ async fn move_lesson(
     let input =
         planning::MoveInput { starts_at: at(&form.start), ends_at: at(&form.end), ..planning::MoveInput::default() };
     let tr = i18n::current();
-    match planning::move_lesson(&state.db, &actor, id, &input).await {
+    match planning::move_lesson(&caller.db, &caller.actor, id, &input).await {
         Ok(_) => Ok(redirect_with_flash(&back, "success", tr.text("lesson.moved"))),
-        Err(err) => refusal_flash(&back, err),
+        Err(err) => refusal_to_flash(&back, err),
     }
 }

@@ -3,20 +3,18 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{Duration, Utc};
 use serde::Deserialize;
 
-use crate::identity::audit::Actor;
-use crate::identity::auth::CurrentUser;
+use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
-use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::FormBody;
 use crate::platform::i18n::{self, Msg};
 use crate::platform::pagination::PageRequest;
+use crate::platform::web::refusal_to_flash;
 use crate::platform::web::{PageCtx, WebResult, redirect_with_flash};
 use crate::school::access::Viewer;
 use crate::school::candidates::service as candidates;
@@ -24,7 +22,6 @@ use crate::school::candidates::web::{grid_chart, hours_rows};
 use crate::school::exams::service::{self as exams, ExamResult, ResultStatus};
 use crate::school::planning::service::{self as planning, Lesson, LessonFilter};
 use crate::school::planning::web::kind_label;
-use crate::school::web::refusal_flash;
 
 /// The candidate's own pages.
 pub fn routes() -> Routes {
@@ -120,35 +117,33 @@ fn portal_result(tr: &i18n::Tr, r: &ExamResult) -> PortalResult {
 }
 
 /// The candidate's own space: planning, hours, results.
-async fn portal(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    actor: Actor,
-    page: PageCtx,
-) -> WebResult<PortalPage> {
-    let viewer = Viewer::of(&state.db, &current).await?;
+async fn portal(caller: Caller, page: PageCtx) -> WebResult<PortalPage> {
+    let viewer = Viewer::of(&caller.db, &caller.current).await?;
     let tr = page.tr;
-    let name = current.user.display_name.clone();
+    let name = caller.current.user.display_name.clone();
     let Viewer::Candidate(id) = viewer else {
         return Ok(PortalPage::empty(page, name));
     };
-    let file = candidates::summary_of(&state.db, actor.org, id).await?;
+    let file = candidates::summary_of(&caller.db, caller.org, id).await?;
     let now = Utc::now();
     let window = Duration::days(60);
     let coming =
         LessonFilter { from: Some(now - Duration::hours(2)), to: Some(now + window), ..LessonFilter::default() };
     let gone = LessonFilter { from: Some(now - window), to: Some(now - Duration::hours(2)), ..LessonFilter::default() };
     let upcoming =
-        planning::list(&state.db, actor.org, viewer, &coming).await?.iter().map(|l| portal_lesson(&tr, l)).collect();
+        planning::list(&caller.db, caller.org, viewer, &coming).await?.iter().map(|l| portal_lesson(&tr, l)).collect();
     let mut past: Vec<PortalLesson> =
-        planning::list(&state.db, actor.org, viewer, &gone).await?.iter().map(|l| portal_lesson(&tr, l)).collect();
+        planning::list(&caller.db, caller.org, viewer, &gone).await?.iter().map(|l| portal_lesson(&tr, l)).collect();
     past.reverse();
-    let results =
-        exams::list_results(&state.db, &actor, viewer, None).await?.iter().map(|r| portal_result(&tr, r)).collect();
-    let grid = crate::school::candidates::progress::grid_of(&state.db, id).await?;
+    let results = exams::list_results(&caller.db, &caller.actor, viewer, None)
+        .await?
+        .iter()
+        .map(|r| portal_result(&tr, r))
+        .collect();
+    let grid = crate::school::candidates::progress::grid_of(&caller.db, id).await?;
     let grid_chart = grid_chart(&tr, &grid);
     let mut slots: Vec<(String, Vec<(String, String)>)> = Vec::new();
-    for slot in crate::school::planning::slots::free_slots(&state.db, actor.org, id, now).await? {
+    for slot in crate::school::planning::slots::free_slots(&caller.db, caller.org, id, now).await? {
         let day = i18n::local_date(slot.starts_at);
         let label =
             format!("{}–{}", i18n::local_time(slot.starts_at, "%H:%M"), i18n::local_time(slot.ends_at, "%H:%M"));
@@ -158,10 +153,10 @@ async fn portal(
             _ => slots.push((day, vec![(label, start)])),
         }
     }
-    let may_book = crate::school::settings::service::get(&state.db, actor.org).await?.candidates_may_book;
+    let may_book = crate::school::settings::service::get(&caller.db, caller.org).await?.candidates_may_book;
     // The candidate's own notifications (what the bell counts), newest first.
-    let notices = match actor.user_id {
-        Some(user) => crate::notify::service::inbox(&state.db, actor.org, user, false, PageRequest::first(10))
+    let notices = match caller.actor.user_id {
+        Some(user) => crate::notify::service::inbox(&caller.db, caller.org, user, false, PageRequest::first(10))
             .await?
             .items
             .into_iter()
@@ -197,35 +192,25 @@ fn parse_slot(form: &SlotForm) -> Result<chrono::DateTime<chrono::FixedOffset>, 
 }
 
 /// A candidate books a free slot (when the school allows it).
-async fn portal_book(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    actor: Actor,
-    FormBody(form): FormBody<SlotForm>,
-) -> WebResult<Response> {
-    let Viewer::Candidate(id) = Viewer::of(&state.db, &current).await? else {
+async fn portal_book(caller: Caller, FormBody(form): FormBody<SlotForm>) -> WebResult<Response> {
+    let Viewer::Candidate(id) = Viewer::of(&caller.db, &caller.current).await? else {
         return Err(AppError::NotFound.into());
     };
     let booking = crate::school::planning::slots::OwnBooking { starts_at: Some(parse_slot(&form)?) };
     let tr = i18n::current();
-    match crate::school::planning::slots::book_own(&state.db, &actor, id, &booking).await {
+    match crate::school::planning::slots::book_own(&caller.db, &caller.actor, id, &booking).await {
         Ok(lesson) => {
             let message = tr.format("portal.booked", &[("day", &i18n::local_date_time(lesson.starts_at))]);
             Ok(redirect_with_flash("/portal", "success", &message))
         }
-        Err(err) => refusal_flash("/portal", err),
+        Err(err) => refusal_to_flash("/portal", err),
     }
 }
 
 /// A candidate asks the school for a slot: a message thread the school answers.
-async fn portal_request(
-    State(state): State<AppState>,
-    current: CurrentUser,
-    actor: Actor,
-    FormBody(form): FormBody<SlotForm>,
-) -> WebResult<Response> {
+async fn portal_request(caller: Caller, FormBody(form): FormBody<SlotForm>) -> WebResult<Response> {
     let start = parse_slot(&form)?.with_timezone(&Utc);
-    let writer = crate::school::messages::service::author(&state.db, &current).await?;
+    let writer = crate::school::messages::service::author(&caller.db, &caller.current).await?;
     let tr = i18n::current();
     let when = i18n::local_date_time(start);
     let input = crate::school::messages::service::NewThread {
@@ -233,6 +218,6 @@ async fn portal_request(
         subject: Some(tr.format("portal.request_subject", &[("day", &when)])),
         body: Some(tr.format("portal.request_body", &[("day", &when)])),
     };
-    let thread = crate::school::messages::service::start(&state.db, &actor, &writer, &input).await?;
+    let thread = crate::school::messages::service::start(&caller.db, &caller.actor, &writer, &input).await?;
     Ok(redirect_with_flash(&format!("/messages/{}", thread.id), "success", tr.text("portal.requested")))
 }

@@ -1,7 +1,7 @@
 //! JSON API for reports: a report's table now, or its file produced in the background.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, NaiveDate, Utc};
@@ -10,8 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::service::{self, ReportFile, ReportKind, ReportRequest, TableView};
-use crate::identity::Tenant;
-use crate::identity::audit::Actor;
+use crate::identity::Caller;
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
@@ -46,34 +45,29 @@ impl PeriodQuery {
     params(("kind" = String, Path), PeriodQuery),
     responses((status = 200, body = TableView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn report_data(
-    State(state): State<AppState>,
-    Tenant(org): Tenant,
+    caller: Caller,
     Path(kind): Path<String>,
     ApiQuery(query): ApiQuery<PeriodQuery>,
 ) -> AppResult<Json<TableView>> {
     let kind = ReportKind::parse(&kind).ok_or(AppError::NotFound)?;
     let (from, to) = query.period();
-    let table = service::build(&state.replica, org, kind, from, to).await?;
+    let table = service::build(&caller.replica, caller.org, kind, from, to).await?;
     Ok(Json(TableView::from(&table)))
 }
 
 /// The latest report files (50), newest first.
 #[utoipa::path(get, path = "/school/reports", security(("bearer" = ["school.read"])), tag = "school reports",
     responses((status = 200, body = [ReportFile])))]
-async fn list_reports(State(state): State<AppState>, Tenant(org): Tenant) -> AppResult<Json<Vec<ReportFile>>> {
-    Ok(Json(service::list(&state.db, org).await?))
+async fn list_reports(caller: Caller) -> AppResult<Json<Vec<ReportFile>>> {
+    Ok(Json(service::list(&caller.db, caller.org).await?))
 }
 
 /// Ask for a report file (CSV, XLSX or PDF): 202, produced in the background;
 /// its `status` becomes `ready` (or `failed`).
 #[utoipa::path(post, path = "/school/reports", security(("bearer" = ["school.write"])), tag = "school reports", request_body = ReportRequest,
     responses((status = 202, body = ReportFile, headers(("Location" = String))), (status = 422, body = Problem)))]
-async fn request_report(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiJson(input): ApiJson<ReportRequest>,
-) -> AppResult<Response> {
-    let file = service::request(&state.db, &actor, &input).await?;
+async fn request_report(caller: Caller, ApiJson(input): ApiJson<ReportRequest>) -> AppResult<Response> {
+    let file = service::request(&caller.db, &caller.actor, &input).await?;
     let mut response = (StatusCode::ACCEPTED, Json(&file)).into_response();
     if let Ok(value) = HeaderValue::from_str(&format!("/api/v1/school/reports/{}", file.id)) {
         response.headers_mut().insert(header::LOCATION, value);
@@ -83,14 +77,14 @@ async fn request_report(
 
 #[utoipa::path(get, path = "/school/reports/{id}", security(("bearer" = ["school.read"])), tag = "school reports", params(("id" = i64, Path)),
     responses((status = 200, body = ReportFile), (status = 404, body = Problem)))]
-async fn get_report(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Json<ReportFile>> {
-    Ok(Json(service::get(&state.db, org, id).await?))
+async fn get_report(caller: Caller, Id(id): Id) -> AppResult<Json<ReportFile>> {
+    Ok(Json(service::get(&caller.db, caller.org, id).await?))
 }
 
 /// The report's file once ready (409 `report_not_ready` before, `report_failed` after a failure).
 #[utoipa::path(get, path = "/school/reports/{id}/file", security(("bearer" = ["school.read"])), tag = "school reports", params(("id" = i64, Path)),
     responses((status = 200, description = "The file"), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn download_report(State(state): State<AppState>, Tenant(org): Tenant, Id(id): Id) -> AppResult<Response> {
-    let (name, content_type, bytes) = service::download(&state.db, &state.files, org, id).await?;
+async fn download_report(caller: Caller, Id(id): Id) -> AppResult<Response> {
+    let (name, content_type, bytes) = service::download(&caller.db, &caller.files, caller.org, id).await?;
     Ok(crate::platform::http::respond::download(&name, &content_type, bytes))
 }

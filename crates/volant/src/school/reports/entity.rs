@@ -1,11 +1,9 @@
 //! Reports produced in the background.
 
-pub mod report {
-    use sea_orm::entity::prelude::*;
+use crate::platform::db::table;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "school_reports")]
-    pub struct Model {
+table! {
+    pub mod report = "school_reports" {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub organization_id: i64,
@@ -22,9 +20,4 @@ pub mod report {
         pub content: Option<Vec<u8>>,
         pub error: Option<String>,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }

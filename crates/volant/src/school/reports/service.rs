@@ -143,10 +143,6 @@ fn percent(part: i64, whole: i64) -> Cell {
     }
 }
 
-async fn zone_of(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Tz> {
-    Ok(organizations::get(db, org).await?.time_zone.parse::<Tz>().unwrap_or(chrono_tz::Europe::Paris))
-}
-
 fn bounds(zone: Tz, from: NaiveDate, to: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
     let at = |d: NaiveDate| {
         zone.from_local_datetime(&d.and_time(NaiveTime::MIN))
@@ -191,7 +187,7 @@ pub async fn build(
     to: NaiveDate,
 ) -> AppResult<Table> {
     check_period(from, to)?;
-    let zone = zone_of(db, org).await?;
+    let zone = organizations::zone(db, org).await?;
     let (headings, rows, chart) = match kind {
         ReportKind::PassRates => pass_rates(db, org, from, to).await?,
         ReportKind::CandidateHours => candidate_hours(db, org).await?,
@@ -539,6 +535,7 @@ pub struct ReportRequest {
 }
 
 /// Records a request, to be produced in the background.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn request<C: Writer>(db: &C, actor: &Actor, input: &ReportRequest) -> AppResult<ReportFile> {
     let mut v = crate::platform::validate::Validator::new();
     let kind = v.required("kind", input.kind);
@@ -561,11 +558,6 @@ pub async fn request<C: Writer>(db: &C, actor: &Actor, input: &ReportRequest) ->
             status: Set(ReportStatus::Pending),
             requested_by: Set(actor.user_id),
             created_at: Set(Utc::now()),
-            finished_at: Set(None),
-            file_name: Set(None),
-            content_type: Set(None),
-            content: Set(None),
-            error: Set(None),
             ..Default::default()
         }
         .insert(txn)

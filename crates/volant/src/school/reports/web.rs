@@ -3,23 +3,21 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{Datelike, NaiveDate, Utc};
 use serde::Deserialize;
 
 use super::service::{self as reports, FileFormat, ReportKind, ReportRequest, ReportStatus};
-use crate::identity::audit::Actor;
+use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
 use crate::identity::roles::Permission;
-use crate::platform::AppState;
 use crate::platform::charts;
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
 use crate::platform::i18n;
 use crate::platform::web::SelectOption;
+use crate::platform::web::refusal_to_flash;
 use crate::platform::web::{PageCtx, WebResult, redirect_with_flash};
-use crate::school::web::refusal_flash;
 
 pub fn routes() -> Routes {
     vec![
@@ -65,16 +63,11 @@ fn period(from: Option<&str>, to: Option<&str>) -> (NaiveDate, NaiveDate) {
     (from, to)
 }
 
-async fn index(
-    State(state): State<AppState>,
-    actor: Actor,
-    page: PageCtx,
-    ApiQuery(query): ApiQuery<ReportQuery>,
-) -> WebResult<ReportsPage> {
+async fn index(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery<ReportQuery>) -> WebResult<ReportsPage> {
     let tr = page.tr;
     let kind = query.kind.as_deref().and_then(ReportKind::parse).unwrap_or(ReportKind::PassRates);
     let (from, to) = period(query.from.as_deref(), query.to.as_deref());
-    let table = reports::build(&state.db, actor.org, kind, from, to).await?;
+    let table = reports::build(&caller.db, caller.org, kind, from, to).await?;
     let chart_labels: Vec<String> = table.chart.iter().map(|(l, _)| l.clone()).collect();
     let chart_values: Vec<i64> = table.chart.iter().map(|(_, v)| *v).collect();
     let chart = if table.chart.is_empty() {
@@ -101,7 +94,7 @@ async fn index(
             selected: k == kind,
         })
         .collect();
-    let files = reports::list(&state.db, actor.org)
+    let files = reports::list(&caller.db, caller.org)
         .await?
         .into_iter()
         .map(|f| FileRow {
@@ -139,11 +132,7 @@ struct FileForm {
     to: String,
 }
 
-async fn request_file(
-    State(state): State<AppState>,
-    actor: Actor,
-    FormBody(form): FormBody<FileForm>,
-) -> WebResult<Response> {
+async fn request_file(caller: Caller, FormBody(form): FormBody<FileForm>) -> WebResult<Response> {
     let (from, to) = period(Some(&form.from), Some(&form.to));
     let input = ReportRequest {
         kind: ReportKind::parse(&form.kind),
@@ -153,13 +142,13 @@ async fn request_file(
     };
     let kind = ReportKind::parse(&form.kind).unwrap_or(ReportKind::PassRates);
     let back = format!("/school/reports?kind={}&from={from}&to={to}", kind.as_str());
-    match reports::request(&state.db, &actor, &input).await {
+    match reports::request(&caller.db, &caller.actor, &input).await {
         Ok(_) => Ok(redirect_with_flash(&back, "success", i18n::current().text("report.requested"))),
-        Err(err) => refusal_flash(&back, err),
+        Err(err) => refusal_to_flash(&back, err),
     }
 }
 
-async fn download(State(state): State<AppState>, actor: Actor, Id(id): Id) -> WebResult<Response> {
-    let (name, content_type, bytes) = reports::download(&state.db, &state.files, actor.org, id).await?;
+async fn download(caller: Caller, Id(id): Id) -> WebResult<Response> {
+    let (name, content_type, bytes) = reports::download(&caller.db, &caller.files, caller.org, id).await?;
     Ok(crate::platform::http::respond::download(&name, &content_type, bytes))
 }

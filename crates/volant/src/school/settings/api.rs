@@ -1,13 +1,11 @@
 //! JSON API for the school's settings.
 
 use axum::Json;
-use axum::extract::State;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::service::{self as settings, SchoolSettings};
-use crate::identity::Tenant;
-use crate::identity::audit::Actor;
+use crate::identity::Caller;
 use crate::platform::AppState;
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::extract::ApiJson;
@@ -18,16 +16,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[utoipa::path(get, path = "/school/settings", security(("bearer" = ["school.read"])), tag = "school",
     responses((status = 200, body = SchoolSettings)))]
-async fn get_settings(State(state): State<AppState>, Tenant(org): Tenant) -> AppResult<Json<SchoolSettings>> {
-    Ok(Json(settings::get(&state.db, org).await?))
+async fn get_settings(caller: Caller) -> AppResult<Json<SchoolSettings>> {
+    Ok(Json(settings::get(&caller.db, caller.org).await?))
 }
 
 #[utoipa::path(put, path = "/school/settings", security(("bearer" = ["school.write"])), tag = "school", request_body = SchoolSettings,
     responses((status = 200, body = SchoolSettings), (status = 422, body = Problem)))]
-async fn update_settings(
-    State(state): State<AppState>,
-    actor: Actor,
-    ApiJson(input): ApiJson<SchoolSettings>,
-) -> AppResult<Json<SchoolSettings>> {
-    Ok(Json(settings::update(&state.db, &actor, &input).await?))
+async fn update_settings(caller: Caller, ApiJson(input): ApiJson<SchoolSettings>) -> AppResult<Json<SchoolSettings>> {
+    Ok(Json(settings::update(&caller.db, &caller.actor, &input).await?))
 }

@@ -1,11 +1,9 @@
 //! The school's rules and candidate numbering (one row per organization).
 
-pub mod settings {
-    use sea_orm::entity::prelude::*;
+use crate::platform::db::table;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "school_settings")]
-    pub struct Model {
+table! {
+    pub mod settings = "school_settings" {
         #[sea_orm(primary_key, auto_increment = false)]
         pub organization_id: i64,
         pub daily_limit_minutes: i32,
@@ -17,9 +15,4 @@ pub mod settings {
         pub updated_at: DateTimeUtc,
         pub hour_price_minor: i64,
     }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
 }

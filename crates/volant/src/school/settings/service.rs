@@ -111,6 +111,7 @@ fn row(org: OrgId, s: &SchoolSettings, hour_price_minor: i64) -> settings::Activ
     }
 }
 
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn update<C: Writer>(db: &C, actor: &Actor, input: &SchoolSettings) -> AppResult<SchoolSettings> {
     let decimals = currency_decimals(db, actor.org).await?;
     let hour_price_minor = validate(input, decimals)?;

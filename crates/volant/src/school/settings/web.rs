@@ -4,17 +4,14 @@ use std::str::FromStr;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::service::{self as settings, SchoolSettings};
-use crate::identity::Tenant;
-use crate::identity::audit::Actor;
+use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
-use crate::platform::AppState;
 use crate::platform::http::extract::FormBody;
 use crate::platform::i18n::{self, Msg};
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
@@ -31,8 +28,8 @@ struct SettingsPage {
     errors: FormErrors,
 }
 
-async fn settings_page(State(state): State<AppState>, Tenant(org): Tenant, page: PageCtx) -> WebResult<SettingsPage> {
-    Ok(SettingsPage { s: settings::get(&state.db, org).await?, page, errors: FormErrors::default() })
+async fn settings_page(caller: Caller, page: PageCtx) -> WebResult<SettingsPage> {
+    Ok(SettingsPage { s: settings::get(&caller.db, caller.org).await?, page, errors: FormErrors::default() })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -51,12 +48,7 @@ fn minutes_of(text: &str) -> Option<i32> {
     Decimal::from_str(&text.trim().replace(',', ".")).ok().and_then(|h| (h * Decimal::from(60)).round().to_i32())
 }
 
-async fn save_settings(
-    State(state): State<AppState>,
-    actor: Actor,
-    page: PageCtx,
-    FormBody(form): FormBody<SettingsForm>,
-) -> WebResult<Response> {
+async fn save_settings(caller: Caller, page: PageCtx, FormBody(form): FormBody<SettingsForm>) -> WebResult<Response> {
     let tr = i18n::current();
     let mut errors = FormErrors::default();
     let mut number = |field: &str, value: Option<i32>| {
@@ -80,7 +72,7 @@ async fn save_settings(
         hour_price: Decimal::from_str(&form.hour_price.trim().replace(',', ".")).unwrap_or(Decimal::NEGATIVE_ONE),
     };
     if errors.is_empty() {
-        match settings::update(&state.db, &actor, &input).await {
+        match settings::update(&caller.db, &caller.actor, &input).await {
             Ok(_) => return Ok(redirect_with_flash("/school/settings", "success", tr.text("school_settings.saved"))),
             Err(err) => errors = FormErrors::from_app_error(err)?,
         }

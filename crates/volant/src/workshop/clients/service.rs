@@ -464,12 +464,9 @@ pub struct Ownership {
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn assign_vehicle<C: Writer>(db: &C, actor: &Actor, client_id: i64, vehicle_id: i64) -> AppResult<Ownership> {
     let owner = get(db, actor.org, client_id).await?;
-    let vehicle = match vehicles::get(db, actor.org, vehicle_id).await {
-        Err(AppError::NotFound) => {
-            return Err(AppError::validation("vehicle_id", Msg::new("client.vehicle_unknown")));
-        }
-        other => other?,
-    };
+    let vehicle = vehicles::get(db, actor.org, vehicle_id)
+        .await
+        .map_err(|err| err.missing_as("vehicle_id", Msg::new("client.vehicle_unknown")))?;
     let now = Utc::now();
     let (ownership, changed) = db::write(db, async |txn| -> AppResult<_> {
         let current = ownership::Entity::find()

@@ -13,7 +13,6 @@ use crate::fleet::vehicles::view::VehicleRow;
 use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
 use crate::identity::roles::Permission;
-use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{FormBody, Id, IdPair};
 use crate::platform::i18n::{self, Msg};
@@ -118,25 +117,24 @@ struct ShowPage {
 }
 
 async fn show_page(
-    state: &AppState,
-    org: crate::platform::tenant::OrgId,
+    caller: &Caller,
     page: PageCtx,
     id: i64,
     errors: FormErrors,
     plate: String,
 ) -> Result<ShowPage, AppError> {
-    let c = service::get(&state.db, org, id).await?;
-    let owned = service::vehicles_of(&state.db, org, id).await?;
+    let c = service::get(&caller.db, caller.org, id).await?;
+    let owned = service::vehicles_of(&caller.db, caller.org, id).await?;
     let vehicle_ids: Vec<i64> = owned.iter().map(|v| v.id).collect();
-    let alerts = client_alerts(state, org, vehicle_ids, page.tr).await?;
-    let names = crate::workshop::maintenance::service::organization_rules(&state.db, org)
+    let alerts = client_alerts(caller, vehicle_ids, page.tr).await?;
+    let names = crate::workshop::maintenance::service::organization_rules(&caller.db, caller.org)
         .await?
         .into_iter()
         .map(|r| (r.kind, r.name))
         .collect();
-    let interventions = intervention_rows(history::of_client(&state.db, org, id, 20).await?, &names);
+    let interventions = intervention_rows(history::of_client(&caller.db, caller.org, id, 20).await?, &names);
     let garage_ids = owned.iter().map(|v| v.garage_id).collect();
-    let names = crate::fleet::garages::service::names(&state.db, org, garage_ids).await?;
+    let names = crate::fleet::garages::service::names(&caller.db, caller.org, garage_ids).await?;
     let vehicles = owned
         .into_iter()
         .map(|v| {
@@ -145,8 +143,8 @@ async fn show_page(
         })
         .collect();
     let filter = QuoteFilter { client_id: Some(id), ..Default::default() };
-    let found = quotes::list(&state.db, org, &filter, PageRequest::first(20)).await?;
-    let quotes = quote_rows(&state.db, org, found.items).await?;
+    let found = quotes::list(&caller.db, caller.org, &filter, PageRequest::first(20)).await?;
+    let quotes = quote_rows(&caller.db, caller.org, found.items).await?;
     let kind_label = page.tr.t(c.kind.label_key()).to_owned();
     let today = chrono::Utc::now().date_naive();
     let snooze_default = today.checked_add_days(chrono::Days::new(14)).unwrap_or(today).to_string();
@@ -155,7 +153,7 @@ async fn show_page(
 }
 
 async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> {
-    Ok(show_page(&caller.state, caller.org, page, id, FormErrors::default(), String::new()).await?)
+    Ok(show_page(&caller, page, id, FormErrors::default(), String::new()).await?)
 }
 
 /// The form as typed.
@@ -315,7 +313,7 @@ async fn assign_vehicle(
             if let Some(message) = errors.get("vehicle_id").map(str::to_owned) {
                 errors.add("plate", message);
             }
-            Ok(unprocessable(show_page(&caller.state, caller.org, page, id, errors, form.plate).await?))
+            Ok(unprocessable(show_page(&caller, page, id, errors, form.plate).await?))
         }
     }
 }

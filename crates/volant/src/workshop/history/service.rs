@@ -219,10 +219,7 @@ async fn insert_reading(
 }
 
 fn vehicle_unknown(err: AppError) -> AppError {
-    match err {
-        AppError::NotFound => AppError::validation("vehicle_id", Msg::new("quote.vehicle_unknown")),
-        other => other,
-    }
+    err.missing_as("vehicle_id", Msg::new("quote.vehicle_unknown"))
 }
 
 /// Records an odometer reading and refreshes the vehicle's alerts.

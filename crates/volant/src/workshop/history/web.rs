@@ -11,11 +11,9 @@ use super::service::{self, FromQuoteInput, InterventionInput, ReadingInput};
 use crate::fleet::vehicles::service as vehicles;
 use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
-use crate::platform::AppState;
 use crate::platform::error::AppResult;
 use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n::{self, Msg};
-use crate::platform::tenant::OrgId;
 use crate::platform::web::{
     FormErrors, PageCtx, WebResult, redirect_with_flash, refusal_to_flash, respond, submit, unprocessable,
 };
@@ -89,15 +87,14 @@ struct FormPage {
 }
 
 async fn form_page(
-    state: &AppState,
-    org: OrgId,
+    caller: &Caller,
     page: PageCtx,
     id: i64,
     form: InterventionForm,
     errors: FormErrors,
 ) -> AppResult<FormPage> {
-    let vehicle = vehicles::get(&state.db, org, id).await?;
-    let services = maintenance::organization_rules(&state.db, org)
+    let vehicle = vehicles::get(&caller.db, caller.org, id).await?;
+    let services = maintenance::organization_rules(&caller.db, caller.org)
         .await?
         .into_iter()
         .filter(|r| r.active)
@@ -109,7 +106,7 @@ async fn form_page(
 
 async fn new_form(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<FormPage> {
     let form = InterventionForm { performed_on: Utc::now().date_naive().to_string(), ..Default::default() };
-    Ok(form_page(&caller.state, caller.org, page, id, form, FormErrors::default()).await?)
+    Ok(form_page(&caller, page, id, form, FormErrors::default()).await?)
 }
 
 async fn create(
@@ -161,7 +158,7 @@ async fn create(
             }
         }
     }
-    Ok(unprocessable(form_page(&caller.state, caller.org, page, id, form, errors).await?))
+    Ok(unprocessable(form_page(&caller, page, id, form, errors).await?))
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -189,7 +186,7 @@ async fn record_reading(
         let message = i18n::current().text("history.reading_recorded");
         redirect_with_flash(&format!("/vehicles/{id}/maintenance"), "success", message)
     };
-    respond(submitted, done, async |errors| vehicle_page_for(&caller.state, caller.org, page, id, errors).await).await
+    respond(submitted, done, async |errors| vehicle_page_for(&caller, page, id, errors).await).await
 }
 
 #[derive(Debug, Default, serde::Deserialize)]

@@ -25,7 +25,6 @@ use crate::platform::http::extract::{ApiQuery, FormBody, Id};
 use crate::platform::i18n::{self, Tr};
 use crate::platform::money::group_thousands;
 use crate::platform::pagination::PageRequest;
-use crate::platform::tenant::OrgId;
 use crate::platform::web::{
     FormErrors, Listing, PageCtx, SelectOption, WebResult, options, redirect_with_flash, refusal_to_flash,
 };
@@ -75,13 +74,13 @@ pub struct AlertRow {
 }
 
 /// Rows for alerts: their vehicles and garages in one query each.
-pub async fn alert_rows(state: &AppState, org: OrgId, alerts: Vec<service::Alert>, tr: Tr) -> AppResult<Vec<AlertRow>> {
+pub async fn alert_rows(caller: &Caller, alerts: Vec<service::Alert>, tr: Tr) -> AppResult<Vec<AlertRow>> {
     let today = Utc::now().date_naive();
-    let names = kind_names(&service::organization_rules(&state.db, org).await?);
+    let names = kind_names(&service::organization_rules(&caller.db, caller.org).await?);
     let ids: Vec<i64> = alerts.iter().map(|a| a.vehicle_id).collect();
     let found: HashMap<i64, vehicles::Vehicle> =
-        vehicles::get_many(&state.db, org, &ids).await?.into_iter().map(|v| (v.id, v)).collect();
-    let garage_names = garages::names(&state.db, org, found.values().map(|v| v.garage_id).collect()).await?;
+        vehicles::get_many(&caller.db, caller.org, &ids).await?.into_iter().map(|v| (v.id, v)).collect();
+    let garage_names = garages::names(&caller.db, caller.org, found.values().map(|v| v.garage_id).collect()).await?;
     Ok(alerts
         .into_iter()
         .map(|a| {
@@ -127,7 +126,7 @@ async fn index(
     let today = Utc::now().date_naive();
     let found = service::list(&caller.db, caller.org, &filter, listing.request, today).await?;
     let next_url = listing.next_url(found.next_cursor.as_deref());
-    let alerts = alert_rows(&caller.state, caller.org, found.items, page.tr).await?;
+    let alerts = alert_rows(&caller, found.items, page.tr).await?;
     let rules = service::organization_rules(&caller.db, caller.org).await?;
     let all = page.tr.t("alerts.all").to_owned();
     let kind = query.kind.clone().unwrap_or_default();
@@ -269,17 +268,11 @@ pub struct VehiclePage {
     errors: FormErrors,
 }
 
-pub async fn vehicle_page_for(
-    state: &AppState,
-    org: OrgId,
-    page: PageCtx,
-    id: i64,
-    errors: FormErrors,
-) -> AppResult<VehiclePage> {
+pub async fn vehicle_page_for(caller: &Caller, page: PageCtx, id: i64, errors: FormErrors) -> AppResult<VehiclePage> {
     let today = Utc::now().date_naive();
-    let vehicle = vehicles::get(&state.db, org, id).await?;
-    let status = service::vehicle_status(&state.db, org, id, today).await?;
-    let owner = crate::workshop::clients::service::current_owner(&state.db, org, id)
+    let vehicle = vehicles::get(&caller.db, caller.org, id).await?;
+    let status = service::vehicle_status(&caller.db, caller.org, id, today).await?;
+    let owner = crate::workshop::clients::service::current_owner(&caller.db, caller.org, id)
         .await?
         .map(|c| (c.id, c.display_name().to_owned()));
     let rules = status
@@ -308,19 +301,19 @@ pub async fn vehicle_page_for(
             }
         })
         .collect();
-    let readings = history::readings(&state.db, org, id)
+    let readings = history::readings(&caller.db, caller.org, id)
         .await?
         .into_iter()
         .rev()
         .take(20)
         .map(|r| ReadingRow { read_on: date(Some(r.read_on)), km: km(Some(r.mileage_km)), correction: r.is_correction })
         .collect();
-    let names = kind_names(&service::organization_rules(&state.db, org).await?);
-    let interventions = intervention_rows(history::of_vehicle(&state.db, org, id).await?, &names);
-    let own_rules = service::vehicle_rules(&state.db, org, id).await?;
+    let names = kind_names(&service::organization_rules(&caller.db, caller.org).await?);
+    let interventions = intervention_rows(history::of_vehicle(&caller.db, caller.org, id).await?, &names);
+    let own_rules = service::vehicle_rules(&caller.db, caller.org, id).await?;
     let filter = service::AlertFilter { vehicle_ids: Some(vec![id]), ..Default::default() };
-    let open = service::list(&state.db, org, &filter, PageRequest::first(50), today).await?;
-    let alerts = alert_rows(state, org, open.items, page.tr).await?;
+    let open = service::list(&caller.db, caller.org, &filter, PageRequest::first(50), today).await?;
+    let alerts = alert_rows(caller, open.items, page.tr).await?;
     Ok(VehiclePage {
         current_km: km(status.current_km),
         km_per_day: status.km_per_day.map(|k| format!("{k} km")).unwrap_or_default(),
@@ -342,7 +335,7 @@ pub async fn vehicle_page_for(
 }
 
 async fn vehicle_page(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<VehiclePage> {
-    Ok(vehicle_page_for(&caller.state, caller.org, page, id, FormErrors::default()).await?)
+    Ok(vehicle_page_for(&caller, page, id, FormErrors::default()).await?)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -388,7 +381,7 @@ async fn save_service_info(
             i18n::current().text("maintenance.info_saved"),
         ));
     }
-    Ok(crate::platform::web::unprocessable(vehicle_page_for(&caller.state, caller.org, page, id, errors).await?))
+    Ok(crate::platform::web::unprocessable(vehicle_page_for(&caller, page, id, errors).await?))
 }
 
 #[derive(Template, WebTemplate)]
@@ -464,11 +457,11 @@ async fn reset_vehicle_rule(caller: Caller, Id(id): Id, FormBody(form): FormBody
 }
 
 /// The alerts of a client's vehicles (for the client page).
-pub async fn client_alerts(state: &AppState, org: OrgId, vehicle_ids: Vec<i64>, tr: Tr) -> AppResult<Vec<AlertRow>> {
+pub async fn client_alerts(caller: &Caller, vehicle_ids: Vec<i64>, tr: Tr) -> AppResult<Vec<AlertRow>> {
     if vehicle_ids.is_empty() {
         return Ok(Vec::new());
     }
     let filter = service::AlertFilter { vehicle_ids: Some(vehicle_ids), ..Default::default() };
-    let found = service::list(&state.db, org, &filter, PageRequest::first(50), Utc::now().date_naive()).await?;
-    alert_rows(state, org, found.items, tr).await
+    let found = service::list(&caller.db, caller.org, &filter, PageRequest::first(50), Utc::now().date_naive()).await?;
+    alert_rows(caller, found.items, tr).await
 }

@@ -104,17 +104,9 @@ fn validate(input: &QuoteInput, settings: &WorkshopSettings, today: NaiveDate) -
 /// The client and vehicle must be the organization's (422 naming the field otherwise).
 async fn check_references(db: &impl ConnectionTrait, org: OrgId, valid: &ValidQuote) -> AppResult<()> {
     let mut v = Validator::new();
-    match clients::get(db, org, valid.client_id).await {
-        Ok(_) => {}
-        Err(AppError::NotFound) => v.add("client_id", Msg::new("quote.client_unknown")),
-        Err(err) => return Err(err),
-    }
+    v.found("client_id", clients::get(db, org, valid.client_id).await, Msg::new("quote.client_unknown"))?;
     if let Some(vehicle_id) = valid.vehicle_id {
-        match vehicles::get(db, org, vehicle_id).await {
-            Ok(_) => {}
-            Err(AppError::NotFound) => v.add("vehicle_id", Msg::new("quote.vehicle_unknown")),
-            Err(err) => return Err(err),
-        }
+        v.found("vehicle_id", vehicles::get(db, org, vehicle_id).await, Msg::new("quote.vehicle_unknown"))?;
     }
     v.finish()
 }

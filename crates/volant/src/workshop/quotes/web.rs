@@ -20,7 +20,6 @@ use crate::fleet::vehicles::service as vehicles;
 use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
 use crate::identity::roles::Permission;
-use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
 use crate::platform::i18n::{self, Msg};
@@ -212,20 +211,14 @@ struct ShowPage {
     services: Vec<(String, String)>,
 }
 
-async fn show_page(
-    state: &AppState,
-    org: OrgId,
-    page: PageCtx,
-    id: i64,
-    share_url: Option<String>,
-) -> AppResult<ShowPage> {
-    let quote = service::get(&state.db, org, id).await?;
-    let client = clients::get(&state.db, org, quote.client_id).await?;
+async fn show_page(caller: &Caller, page: PageCtx, id: i64, share_url: Option<String>) -> AppResult<ShowPage> {
+    let quote = service::get(&caller.db, caller.org, id).await?;
+    let client = clients::get(&caller.db, caller.org, quote.client_id).await?;
     let vehicle = match quote.vehicle_id {
-        Some(vehicle_id) => vehicles::get_many(&state.db, org, &[vehicle_id]).await?.into_iter().next(),
+        Some(vehicle_id) => vehicles::get_many(&caller.db, caller.org, &[vehicle_id]).await?.into_iter().next(),
         None => None,
     };
-    let services = crate::workshop::maintenance::service::organization_rules(&state.db, org)
+    let services = crate::workshop::maintenance::service::organization_rules(&caller.db, caller.org)
         .await?
         .into_iter()
         .filter(|r| r.active)
@@ -243,7 +236,7 @@ async fn show_page(
 }
 
 async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> {
-    Ok(show_page(&caller.state, caller.org, page, id, None).await?)
+    Ok(show_page(&caller, page, id, None).await?)
 }
 
 async fn pdf(caller: Caller, Id(id): Id) -> WebResult<Response> {
@@ -490,16 +483,15 @@ struct FormPage {
 
 impl FormPage {
     async fn build(
-        state: &AppState,
-        org: OrgId,
+        caller: &Caller,
         page: PageCtx,
         target: FormTarget,
         form: QuoteForm,
         errors: FormErrors,
     ) -> AppResult<Self> {
         let client_id: i64 = form.client_id.trim().parse().map_err(|_| AppError::NotFound)?;
-        let client = clients::get(&state.db, org, client_id).await?;
-        let owned = clients::vehicles_of(&state.db, org, client_id).await?;
+        let client = clients::get(&caller.db, caller.org, client_id).await?;
+        let owned = clients::vehicles_of(&caller.db, caller.org, client_id).await?;
         let mut vehicles = options(Some(page.tr.t("quote.no_vehicle")), &form.vehicle_id, []);
         let mut listed = false;
         for v in owned {
@@ -514,7 +506,7 @@ impl FormPage {
         // A quote's vehicle may have changed owner since: keep it choosable.
         if !listed
             && let Ok(vehicle_id) = form.vehicle_id.parse::<i64>()
-            && let Some(v) = vehicles::get_many(&state.db, org, &[vehicle_id]).await?.into_iter().next()
+            && let Some(v) = vehicles::get_many(&caller.db, caller.org, &[vehicle_id]).await?.into_iter().next()
         {
             vehicles.push(SelectOption {
                 value: v.id.to_string(),
@@ -545,7 +537,7 @@ async fn new_form(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery<NewQu
         ..Default::default()
     };
     let target = FormTarget::new(page.tr.t("quotes.new").to_owned(), "/quotes", format!("/clients/{client_id}"));
-    Ok(FormPage::build(&caller.state, caller.org, page, target, form, FormErrors::default()).await?.into_response())
+    Ok(FormPage::build(&caller, page, target, form, FormErrors::default()).await?.into_response())
 }
 
 /// A quote refused as a whole (a conflict) is shown above its form.
@@ -570,7 +562,7 @@ async fn create(
     respond(submit(form.parse(), write).await?, done, async |errors| {
         let cancel_url = format!("/clients/{}", form.client_id.trim());
         let target = FormTarget::new(page.tr.t("quotes.new").to_owned(), "/quotes", cancel_url);
-        FormPage::build(&caller.state, caller.org, page, target, form, errors).await
+        FormPage::build(&caller, page, target, form, errors).await
     })
     .await
 }
@@ -586,7 +578,7 @@ async fn edit_form(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<Respo
         return Ok(redirect_with_flash(&format!("/quotes/{id}"), "error", &message));
     }
     let target = FormTarget::editing(page.tr.f("quotes.edit", "number", &quote.number), "/quotes", id);
-    Ok(FormPage::build(&caller.state, caller.org, page, target, QuoteForm::from_quote(&quote), FormErrors::default())
+    Ok(FormPage::build(&caller, page, target, QuoteForm::from_quote(&quote), FormErrors::default())
         .await?
         .into_response())
 }
@@ -606,7 +598,7 @@ async fn update(
     respond(submit(form.parse(), write).await?, done, async |errors| {
         let current = service::get(&caller.db, caller.org, id).await?;
         let target = FormTarget::editing(page.tr.f("quotes.edit", "number", &current.number), "/quotes", id);
-        FormPage::build(&caller.state, caller.org, page, target, form, errors).await
+        FormPage::build(&caller, page, target, form, errors).await
     })
     .await
 }
@@ -621,7 +613,7 @@ async fn send(caller: Caller, page: PageCtx, client: ClientContext, Id(id): Id) 
         Ok((_, link)) => {
             let url = service::share_url(&client.public_url(&caller.config), &link);
             // The link is shown once, on this page: only its hash is kept.
-            Ok(show_page(&caller.state, caller.org, page, id, Some(url)).await?.into_response())
+            Ok(show_page(&caller, page, id, Some(url)).await?.into_response())
         }
         Err(err) => conflict_flash(id, err),
     }
