@@ -13,6 +13,8 @@ use volant::identity::organizations::service::{self as organizations, NewOrganiz
 use volant::identity::roles::Role;
 use volant::identity::users::service::{self as users, NewUser};
 use volant::platform::tenant::OrgId;
+use volant::school::candidates::service::TheoryStatus;
+use volant::school::planning::service::{LessonKind, LessonStatus};
 
 /// The benchmark's user: an administrator of the first organization.
 pub const BENCH_EMAIL: &str = "bench@volant.test";
@@ -554,7 +556,7 @@ pub async fn seed_school(db: &DatabaseConnection, org: OrgId) -> Result<(), Stri
             phone: Set(None),
             category: Set("B".to_owned()),
             registered_on: Set(now.date_naive()),
-            theory_status: Set("in_progress".to_owned()),
+            theory_status: Set(TheoryStatus::InProgress),
             forecast_minutes: Set(Some(1500)),
             bought_minutes: Set(1200),
             instructor_id: Set(Some(teachers[n % teachers.len()])),
@@ -591,12 +593,12 @@ pub async fn seed_school(db: &DatabaseConnection, org: OrgId) -> Result<(), Stri
                     candidate_id: Set(people[n % people.len()]),
                     instructor_id: Set(*teacher),
                     vehicle_id: Set(cars.get(t).copied()),
-                    kind: Set("driving".to_owned()),
+                    kind: Set(LessonKind::Driving),
                     starts_at: Set(starts_at),
                     ends_at: Set(starts_at + Duration::hours(1)),
                     minutes: Set(60),
                     meeting_point: Set(Some("Devant l'auto-école".to_owned())),
-                    status: Set(if past { "done" } else { "scheduled" }.to_owned()),
+                    status: Set(if past { LessonStatus::Done } else { LessonStatus::Scheduled }),
                     cancelled_at: Set(None),
                     cancellation_reason: Set(None),
                     late_cancellation: Set(false),

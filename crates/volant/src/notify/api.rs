@@ -66,27 +66,23 @@ pub struct UnreadCount {
 #[utoipa::path(get, path = "/notifications/unread", security(("bearer" = ["own_profile"])), tag = "notifications",
     responses((status = 200, body = UnreadCount)))]
 async fn unread(caller: Caller) -> AppResult<Json<UnreadCount>> {
-    Ok(Json(UnreadCount {
-        unread: service::unread_count(&caller.db, caller.current.user.org, caller.current.user.id).await?,
-    }))
+    Ok(Json(UnreadCount { unread: service::unread_count(&caller.db, caller.org, caller.current.user.id).await? }))
 }
 
 /// Mark one of the caller's notifications read.
 #[utoipa::path(post, path = "/notifications/{id}/read", security(("bearer" = ["own_profile"])), tag = "notifications", params(("id" = i64, Path)),
     responses((status = 200, body = UnreadCount), (status = 404, body = Problem)))]
 async fn mark_read(caller: Caller, Id(id): Id) -> AppResult<Json<UnreadCount>> {
-    service::mark_read(&caller.db, caller.current.user.org, caller.current.user.id, id).await?;
+    service::mark_read(&caller.db, caller.org, caller.current.user.id, id).await?;
     caller.live.publish(caller.current.user.id);
-    Ok(Json(UnreadCount {
-        unread: service::unread_count(&caller.db, caller.current.user.org, caller.current.user.id).await?,
-    }))
+    Ok(Json(UnreadCount { unread: service::unread_count(&caller.db, caller.org, caller.current.user.id).await? }))
 }
 
 /// Mark all of the caller's notifications read.
 #[utoipa::path(post, path = "/notifications/read-all", security(("bearer" = ["own_profile"])), tag = "notifications",
     responses((status = 200, body = UnreadCount)))]
 async fn mark_all_read(caller: Caller) -> AppResult<Json<UnreadCount>> {
-    service::mark_all_read(&caller.db, caller.current.user.org, caller.current.user.id).await?;
+    service::mark_all_read(&caller.db, caller.org, caller.current.user.id).await?;
     caller.live.publish(caller.current.user.id);
     Ok(Json(UnreadCount { unread: 0 }))
 }

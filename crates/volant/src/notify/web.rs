@@ -19,10 +19,8 @@ use serde::Deserialize;
 use super::model::{Channel, Event};
 use super::service::{self, ConsentInput};
 use crate::identity::Caller;
-use crate::identity::audit::Actor;
 use crate::identity::auth::web_pages::Routes;
 use crate::identity::roles::Permission;
-use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n::{self, local_date_time};
@@ -57,7 +55,7 @@ pub fn operations_routes() -> Routes {
 /// Live updates of the bell: an `unread` event at once, then whenever the
 /// user gets a notification or reads one (on any instance).
 async fn stream(caller: Caller) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    let (org, user) = (caller.current.user.org, caller.current.user.id);
+    let (org, user) = (caller.org, caller.current.user.id);
     let hub = caller.live.clone();
     if !hub.is_feeding() {
         // Where the feed starts is read before this listener's first event: a
@@ -152,7 +150,7 @@ async fn inbox_page(
     Query(params): Query<InboxParams>,
     listing: Listing,
 ) -> WebResult<InboxPage> {
-    let (org, user) = (caller.current.user.org, caller.current.user.id);
+    let (org, user) = (caller.org, caller.current.user.id);
     let listing = listing.limit(30);
     let unread_only = params.unread.as_deref() == Some("1");
     let found = service::inbox(&caller.db, org, user, unread_only, listing.request).await?;
@@ -175,7 +173,7 @@ async fn inbox_page(
 
 /// Marks a notification read and goes where it leads.
 async fn open(caller: Caller, Id(id): Id) -> WebResult<Response> {
-    let (org, user) = (caller.current.user.org, caller.current.user.id);
+    let (org, user) = (caller.org, caller.current.user.id);
     service::mark_read(&caller.db, org, user, id).await?;
     caller.live.publish(user);
     let target = service::link_of(&caller.db, id).await?;
@@ -184,7 +182,7 @@ async fn open(caller: Caller, Id(id): Id) -> WebResult<Response> {
 }
 
 async fn read_all(caller: Caller) -> WebResult<Response> {
-    service::mark_all_read(&caller.db, caller.current.user.org, caller.current.user.id).await?;
+    service::mark_all_read(&caller.db, caller.org, caller.current.user.id).await?;
     caller.live.publish(caller.current.user.id);
     Ok(redirect_with_flash("/notifications", "success", i18n::current().text("notify.all_read")))
 }
@@ -255,14 +253,13 @@ struct ConsentForm {
 }
 
 async fn consents_view(
-    state: &AppState,
-    actor: &Actor,
+    caller: &Caller,
     page: PageCtx,
     listing: &Listing,
     errors: FormErrors,
     form: ConsentForm,
 ) -> Result<ConsentsPage, AppError> {
-    let found = service::consents(&state.db, actor.org, listing.request).await?;
+    let found = service::consents(&caller.db, caller.actor.org, listing.request).await?;
     let next = listing.next_url(found.next_cursor.as_deref());
     let rows = found
         .items
@@ -280,7 +277,7 @@ async fn consents_view(
 
 async fn consents_page(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<ConsentsPage> {
     let form = ConsentForm { channel: "email".to_owned(), granted: "no".to_owned(), ..ConsentForm::default() };
-    Ok(consents_view(&caller.state, &caller.actor, page, &listing, FormErrors::default(), form).await?)
+    Ok(consents_view(&caller, page, &listing, FormErrors::default(), form).await?)
 }
 
 async fn record_consent(
@@ -298,10 +295,7 @@ async fn record_consent(
     };
     let result = service::record_consent(&caller.db, caller.org, caller.actor.user_id, input).await;
     let done = |_| redirect_with_flash("/contacts/consents", "success", i18n::current().text("notify.consent_saved"));
-    form_flow(result, done, async |errors| {
-        consents_view(&caller.state, &caller.actor, page, &listing, errors, form).await
-    })
-    .await
+    form_flow(result, done, async |errors| consents_view(&caller, page, &listing, errors, form).await).await
 }
 
 pub struct JobRow {

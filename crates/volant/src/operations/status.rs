@@ -13,7 +13,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::identity::Caller;
-use crate::identity::audit::Actor;
 use crate::identity::auth::web_pages::Routes;
 use crate::platform::AppState;
 use crate::platform::error::AppResult;
@@ -50,8 +49,8 @@ pub struct Status {
     pub latest_backup: Option<DateTime<Utc>>,
 }
 
-pub async fn status(state: &AppState, actor: &Actor) -> AppResult<Status> {
-    let db = &state.db;
+pub async fn status(caller: &Caller) -> AppResult<Status> {
+    let db = &caller.db;
     let backend = db.get_database_backend();
     let migration = db
         .query_one_raw(Statement::from_string(backend, "SELECT MAX(version) FROM seaql_migrations".to_owned()))
@@ -60,7 +59,7 @@ pub async fn status(state: &AppState, actor: &Actor) -> AppResult<Status> {
         .unwrap_or_default();
     let database = if backend == DatabaseBackend::Postgres { "postgres" } else { "sqlite" };
     let (pool_connections, pool_idle) = crate::platform::db::pool_usage(db);
-    let config = &state.config;
+    let config = &caller.config;
     let latest_backup = crate::platform::backup::latest_age_of(config.backup_dir.as_deref())
         .await
         .and_then(|age| chrono::Duration::from_std(age).ok())
@@ -68,19 +67,19 @@ pub async fn status(state: &AppState, actor: &Actor) -> AppResult<Status> {
     let now = Utc::now();
     Ok(Status {
         version: env!("CARGO_PKG_VERSION").to_owned(),
-        started_at: state.started_at,
-        uptime_seconds: (now - state.started_at).num_seconds(),
+        started_at: caller.started_at,
+        uptime_seconds: (now - caller.started_at).num_seconds(),
         database: database.to_owned(),
         migration,
         replica: config.database_replica_url.is_some(),
         pool_connections,
         pool_idle,
-        queue: jobs::stats(db, jobs::JobScope::operator(actor.org)).await?,
+        queue: jobs::stats(db, jobs::JobScope::operator(caller.actor.org)).await?,
         workers: config.workers,
         job_transport: if config.queue_url.is_some() { "rabbitmq" } else { "database" }.to_owned(),
         email: if config.notify.smtp_url.is_some() { "smtp" } else { "files" }.to_owned(),
         sms: if config.notify.sms_url.is_some() { "http" } else { "log" }.to_owned(),
-        files: state.files.location.clone(),
+        files: caller.files.location.clone(),
         latest_backup,
     })
 }
@@ -95,7 +94,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/admin/status", security(("bearer" = ["platform"])), tag = "operations",
     responses((status = 200, body = Status), (status = 403, body = crate::platform::error::Problem)))]
 async fn get_status(caller: Caller) -> AppResult<Json<Status>> {
-    Ok(Json(status(&caller.state, &caller.actor).await?))
+    Ok(Json(status(&caller).await?))
 }
 
 #[derive(Template, WebTemplate)]
@@ -112,7 +111,7 @@ pub fn web_routes() -> Routes {
 }
 
 async fn status_page(caller: Caller, page: PageCtx) -> WebResult<StatusPage> {
-    let status = status(&caller.state, &caller.actor).await?;
+    let status = status(&caller).await?;
     let minutes = status.uptime_seconds / 60;
     let uptime = format!("{} j {} h {} min", minutes / 1440, (minutes / 60) % 24, minutes % 60);
     let backup = status.latest_backup.map_or_else(|| "—".to_owned(), crate::platform::i18n::local_date_time);

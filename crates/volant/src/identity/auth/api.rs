@@ -77,7 +77,7 @@ async fn logout(
     extensions: axum::http::Extensions,
 ) -> AppResult<StatusCode> {
     super::revoke(&caller.db, &caller.current.session_id).await?;
-    let who = Some((caller.current.user.org, caller.current.user.id));
+    let who = Some((caller.org, caller.current.user.id));
     audit::record_access(&caller.db, Action::Logout, who, &headers, &extensions, None).await?;
     tracing::info!(user_id = caller.current.user.id, "logout");
     Ok(StatusCode::NO_CONTENT)

@@ -13,10 +13,8 @@ use super::service::{
     self as exams, ExamType, Outcome, RegistrationInput, ResultInput, ResultStatus, SessionInput, SessionKind,
 };
 use crate::identity::Caller;
-use crate::identity::audit::Actor;
 use crate::identity::auth::web_pages::Routes;
 use crate::identity::roles::Permission;
-use crate::platform::AppState;
 use crate::platform::charts;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{FormBody, Id};
@@ -88,7 +86,7 @@ async fn index(caller: Caller, page: PageCtx) -> WebResult<ExamsPage> {
             seats: format!("{} / {}", s.registered, s.seats),
         })
         .collect();
-    let results = result_rows(&caller.state, &caller.actor, Viewer::School, &tr, 50).await?;
+    let results = result_rows(&caller, Viewer::School, &tr, 50).await?;
     let today = Utc::now().date_naive();
     let from = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
     let pass_rates = exams::pass_rates(&caller.db, org, from, today).await?;
@@ -241,17 +239,16 @@ pub struct ResultRow {
 
 /// The latest results the viewer may see (at most `limit`), with candidates' names in one query.
 pub(crate) async fn result_rows(
-    state: &AppState,
-    actor: &Actor,
+    caller: &Caller,
     viewer: Viewer,
     tr: &i18n::Tr,
     limit: usize,
 ) -> Result<Vec<ResultRow>, AppError> {
-    let results = exams::list_results(&state.db, actor, viewer, None).await?;
+    let results = exams::list_results(&caller.db, &caller.actor, viewer, None).await?;
     let mut ids: Vec<i64> = results.iter().take(limit).map(|r| r.candidate_id).collect();
     ids.sort_unstable();
     ids.dedup();
-    let names = candidates::names_of(&state.db, &ids).await?;
+    let names = candidates::names_of(&caller.db, &ids).await?;
     Ok(results
         .iter()
         .take(limit)
@@ -263,7 +260,7 @@ pub(crate) async fn result_rows(
             taken_on: i18n::date(r.taken_on),
             status: tr.t(result_status_key(r.status)).to_owned(),
             pending: r.status == ResultStatus::Pending,
-            own: r.four_eyes && actor.user_id == Some(r.entered_by),
+            own: r.four_eyes && caller.actor.user_id == Some(r.entered_by),
         })
         .collect())
 }
@@ -314,7 +311,7 @@ async fn results_index(caller: Caller, page: PageCtx) -> WebResult<ResultsPage> 
     let viewer = Viewer::of(&caller.db, &caller.current).await?;
     let tr = page.tr;
     let may_validate = matches!(viewer, Viewer::School | Viewer::Instructor(_)) && page.may(Permission::Teaching);
-    let rows = result_rows(&caller.state, &caller.actor, viewer, &tr, 100).await?;
+    let rows = result_rows(&caller, viewer, &tr, 100).await?;
     // The staff choose among every candidate, an instructor among their own; anyone
     // else (an instructor without a file yet) among none.
     let people = match viewer {

@@ -27,7 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, body = [ThreadSummary])))]
 async fn list_threads(caller: Caller) -> AppResult<Json<Vec<ThreadSummary>>> {
     let reader = author(&caller.db, &caller.current).await?;
-    Ok(Json(service::list(&caller.db, caller.current.user.org, &reader).await?))
+    Ok(Json(service::list(&caller.db, caller.org, &reader).await?))
 }
 
 /// Start a thread about a candidate (a candidate writes about themselves); the other side is e-mailed.
@@ -44,7 +44,7 @@ async fn start_thread(caller: Caller, ApiJson(input): ApiJson<NewThread>) -> App
     responses((status = 200, body = Thread), (status = 404, body = Problem)))]
 async fn open_thread(caller: Caller, Id(id): Id) -> AppResult<Json<Thread>> {
     let reader = author(&caller.db, &caller.current).await?;
-    Ok(Json(service::open(&caller.db, caller.current.user.org, &reader, id).await?))
+    Ok(Json(service::open(&caller.db, caller.org, &reader, id).await?))
 }
 
 /// Answer in a thread; the other side is e-mailed.
@@ -66,5 +66,5 @@ pub struct Unread {
     responses((status = 200, body = Unread)))]
 async fn unread(caller: Caller) -> AppResult<Json<Unread>> {
     let reader = author(&caller.db, &caller.current).await?;
-    Ok(Json(Unread { unread: service::unread_total(&caller.db, caller.current.user.org, &reader).await? }))
+    Ok(Json(Unread { unread: service::unread_total(&caller.db, caller.org, &reader).await? }))
 }

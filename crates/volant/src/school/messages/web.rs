@@ -36,7 +36,7 @@ struct ListPage {
 
 async fn index(caller: Caller, page: PageCtx) -> WebResult<ListPage> {
     let reader = author(&caller.db, &caller.current).await?;
-    let threads = messages::list(&caller.db, caller.current.user.org, &reader)
+    let threads = messages::list(&caller.db, caller.org, &reader)
         .await?
         .into_iter()
         .map(|t| {
@@ -148,7 +148,7 @@ fn lines(thread: &Thread, reader_is_candidate: bool) -> Vec<MessageLine> {
 
 async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ThreadPage> {
     let reader = author(&caller.db, &caller.current).await?;
-    let thread = messages::open(&caller.db, caller.current.user.org, &reader, id).await?;
+    let thread = messages::open(&caller.db, caller.org, &reader, id).await?;
     let lines = lines(&thread, matches!(reader.viewer, Viewer::Candidate(_)));
     Ok(ThreadPage { page, thread, lines, errors: FormErrors::default(), body: String::new() })
 }
@@ -165,7 +165,7 @@ async fn reply(caller: Caller, page: PageCtx, Id(id): Id, FormBody(form): FormBo
         Ok(_) => Ok(redirect_with_flash(&format!("/messages/{id}"), "success", i18n::current().text("message.sent"))),
         Err(err) => {
             let errors = FormErrors::from_app_error(err)?;
-            let thread = messages::open(&caller.db, caller.current.user.org, &writer, id).await?;
+            let thread = messages::open(&caller.db, caller.org, &writer, id).await?;
             let lines = lines(&thread, matches!(writer.viewer, Viewer::Candidate(_)));
             Ok(unprocessable(ThreadPage { page, thread, lines, errors, body: form.body }))
         }

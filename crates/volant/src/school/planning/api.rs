@@ -13,7 +13,6 @@ use super::calendar::{self, CalendarFeed};
 use super::service::{self, CancelInput, Lesson, LessonFilter, LessonInput, MoveInput, OutcomeInput};
 use super::slots::{self, OwnBooking, Slot};
 use crate::identity::Caller;
-use crate::identity::auth::CurrentUser;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::error::{AppResult, Problem};
@@ -67,14 +66,14 @@ pub struct CandidateQuery {
 
 /// The candidate a viewer asks about: a candidate is themselves, an instructor
 /// may ask about their own candidates, the staff about anyone.
-async fn candidate_for(state: &AppState, current: &CurrentUser, asked: Option<i64>) -> AppResult<(Viewer, i64)> {
-    let viewer = Viewer::of(&state.db, current).await?;
-    let org = current.user.org;
+async fn candidate_for(caller: &Caller, asked: Option<i64>) -> AppResult<(Viewer, i64)> {
+    let viewer = Viewer::of(&caller.db, &caller.current).await?;
+    let org = caller.org;
     let id = match (viewer, asked) {
         (Viewer::Candidate(id), _) => id,
-        (Viewer::School, Some(id)) => candidates::summary_of(&state.db, org, id).await?.id,
+        (Viewer::School, Some(id)) => candidates::summary_of(&caller.db, org, id).await?.id,
         (Viewer::Instructor(me), Some(id)) => {
-            let file = candidates::summary_of(&state.db, org, id).await?;
+            let file = candidates::summary_of(&caller.db, org, id).await?;
             if file.instructor_id != Some(me) {
                 return Err(AppError::NotFound);
             }
@@ -90,8 +89,8 @@ async fn candidate_for(state: &AppState, current: &CurrentUser, asked: Option<i6
 #[utoipa::path(get, path = "/school/free-slots", security(("bearer" = ["school.planning"])), tag = "school planning", params(CandidateQuery),
     responses((status = 200, body = [Slot]), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn free_slots(caller: Caller, ApiQuery(query): ApiQuery<CandidateQuery>) -> AppResult<Json<Vec<Slot>>> {
-    let (_, candidate_id) = candidate_for(&caller.state, &caller.current, query.candidate_id).await?;
-    Ok(Json(slots::free_slots(&caller.db, caller.current.user.org, candidate_id, Utc::now()).await?))
+    let (_, candidate_id) = candidate_for(&caller, query.candidate_id).await?;
+    Ok(Json(slots::free_slots(&caller.db, caller.org, candidate_id, Utc::now()).await?))
 }
 
 /// A candidate books an hour of driving with their instructor (when the school
@@ -117,7 +116,7 @@ async fn progress(
     caller: Caller,
     ApiQuery(query): ApiQuery<CandidateQuery>,
 ) -> AppResult<Json<Vec<CompetencyProgress>>> {
-    let (_, candidate_id) = candidate_for(&caller.state, &caller.current, query.candidate_id).await?;
+    let (_, candidate_id) = candidate_for(&caller, query.candidate_id).await?;
     Ok(Json(crate::school::candidates::progress::grid_of(&caller.db, candidate_id).await?))
 }
 
@@ -151,7 +150,7 @@ async fn list_lessons(caller: Caller, ApiQuery(query): ApiQuery<LessonsQuery>) -
         candidate_id: query.candidate_id,
         include_cancelled: query.include_cancelled.unwrap_or(false),
     };
-    Ok(Json(service::list(&caller.db, caller.current.user.org, viewer, &filter).await?))
+    Ok(Json(service::list(&caller.db, caller.org, viewer, &filter).await?))
 }
 
 /// Book a lesson. Refused with 409 when a rule forbids it: `instructor_busy`,
@@ -169,7 +168,7 @@ async fn book_lesson(caller: Caller, ApiJson(input): ApiJson<LessonInput>) -> Ap
     responses((status = 200, body = Lesson), (status = 404, body = Problem)))]
 async fn get_lesson(caller: Caller, Id(id): Id) -> AppResult<Json<Lesson>> {
     let viewer = Viewer::of(&caller.db, &caller.current).await?;
-    Ok(Json(service::get(&caller.db, caller.current.user.org, viewer, id).await?))
+    Ok(Json(service::get(&caller.db, caller.org, viewer, id).await?))
 }
 
 /// Move a scheduled lesson (new times, maybe another instructor or car); every rule is checked again.

@@ -16,7 +16,6 @@ use super::service::{
     self as planning, CancelInput, Lesson, LessonFilter, LessonInput, LessonKind, LessonStatus, OutcomeInput,
 };
 use crate::identity::Caller;
-use crate::identity::auth::CurrentUser;
 use crate::identity::auth::web_pages::Routes;
 use crate::identity::organizations::service as organizations;
 use crate::identity::roles::Permission;
@@ -184,7 +183,7 @@ async fn choices(caller: &Caller) -> Result<(Vec<(i64, String)>, Vec<(i64, Strin
 }
 
 async fn planning_board(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery<BoardQuery>) -> WebResult<Response> {
-    let org = caller.current.user.org;
+    let org = caller.org;
     let viewer = Viewer::of(&caller.db, &caller.current).await?;
     let zone = organizations::zone(&caller.db, org).await?;
     let today = Utc::now().with_timezone(&zone).date_naive();
@@ -512,15 +511,14 @@ struct LessonPage {
 }
 
 async fn page_for(
-    state: &AppState,
-    current: &CurrentUser,
+    caller: &Caller,
     page: PageCtx,
     id: i64,
     errors: FormErrors,
     notes: String,
 ) -> Result<LessonPage, crate::platform::error::AppError> {
-    let viewer = Viewer::of(&state.db, current).await?;
-    let lesson = planning::get(&state.db, current.user.org, viewer, id).await?;
+    let viewer = Viewer::of(&caller.db, &caller.current).await?;
+    let lesson = planning::get(&caller.db, caller.org, viewer, id).await?;
     let tr = page.tr;
     let scheduled = lesson.status == LessonStatus::Scheduled;
     let can_record = scheduled
@@ -528,7 +526,7 @@ async fn page_for(
         && matches!(viewer, Viewer::School | Viewer::Instructor(_))
         && page.may(Permission::Teaching);
     let can_cancel = scheduled && viewer == Viewer::School && page.may(Permission::SchoolWrite);
-    let grid = if can_record { progress::grid_of(&state.db, lesson.candidate_id).await? } else { Vec::new() };
+    let grid = if can_record { progress::grid_of(&caller.db, lesson.candidate_id).await? } else { Vec::new() };
     Ok(LessonPage {
         when: format!(
             "{} {}–{}",
@@ -554,7 +552,7 @@ async fn page_for(
 }
 
 async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<LessonPage> {
-    Ok(page_for(&caller.state, &caller.current, page, id, FormErrors::default(), String::new()).await?)
+    Ok(page_for(&caller, page, id, FormErrors::default(), String::new()).await?)
 }
 
 /// The outcome form: status, notes, and a level for each item assessed (`level_C1a`…; blank = not assessed).
@@ -585,7 +583,7 @@ async fn record(
         )),
         Err(err) => {
             let errors = FormErrors::from_app_error(err)?;
-            Ok(unprocessable(page_for(&caller.state, &caller.current, page, id, errors, notes).await?))
+            Ok(unprocessable(page_for(&caller, page, id, errors, notes).await?))
         }
     }
 }

@@ -16,10 +16,8 @@ use super::service::{self, AlertAction, AlertStatus};
 use crate::fleet::garages::service as garages;
 use crate::fleet::vehicles::service as vehicles;
 use crate::identity::Caller;
-use crate::identity::audit::Actor;
 use crate::identity::auth::web_pages::Routes;
 use crate::identity::roles::Permission;
-use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
 use crate::platform::i18n::{self, Tr};
@@ -426,14 +424,8 @@ impl RuleForm {
 }
 
 /// Saves a rule (the organization's, or a vehicle's override) and comes back to `back`.
-async fn store_rule(
-    state: &AppState,
-    actor: &Actor,
-    vehicle_id: Option<i64>,
-    form: &RuleForm,
-    back: &str,
-) -> WebResult<Response> {
-    match service::set_rule(&state.db, actor, vehicle_id, &form.rule()).await {
+async fn store_rule(caller: &Caller, vehicle_id: Option<i64>, form: &RuleForm, back: &str) -> WebResult<Response> {
+    match service::set_rule(&caller.db, &caller.actor, vehicle_id, &form.rule()).await {
         Ok(saved) => {
             let message = i18n::current().format("maintenance.rule_saved", &[("name", &saved.name)]);
             Ok(redirect_with_flash(back, "success", &message))
@@ -443,11 +435,11 @@ async fn store_rule(
 }
 
 async fn save_rule(caller: Caller, FormBody(form): FormBody<RuleForm>) -> WebResult<Response> {
-    store_rule(&caller.state, &caller.actor, None, &form, "/maintenance/rules").await
+    store_rule(&caller, None, &form, "/maintenance/rules").await
 }
 
 async fn save_vehicle_rule(caller: Caller, Id(id): Id, FormBody(form): FormBody<RuleForm>) -> WebResult<Response> {
-    store_rule(&caller.state, &caller.actor, Some(id), &form, &format!("/vehicles/{id}/maintenance")).await
+    store_rule(&caller, Some(id), &form, &format!("/vehicles/{id}/maintenance")).await
 }
 
 async fn reset_vehicle_rule(caller: Caller, Id(id): Id, FormBody(form): FormBody<RuleForm>) -> WebResult<Response> {
