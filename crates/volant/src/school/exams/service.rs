@@ -27,7 +27,7 @@ use crate::platform::tenant::OrgId;
 use crate::platform::validate::Validator;
 use crate::school::access::Viewer;
 use crate::school::candidates::entity::candidate;
-use crate::school::candidates::service::{self as candidates, TheoryStatus};
+use crate::school::candidates::service::{self as candidates, CandidateSummary, TheoryStatus};
 use crate::school::instructors::service as instructors;
 use crate::school::planning::service::format_duration;
 use crate::school::settings::service as settings;
@@ -312,28 +312,7 @@ pub async fn register<C: Writer>(
     let candidate = candidates::summary_of(db, actor.org, candidate_id.unwrap_or_default())
         .await
         .map_err(|err| err.missing_as("candidate_id", Msg::new("school.candidate_unknown")))?;
-    if session.starts_at < Utc::now() {
-        return Err(AppError::Conflict { code: "session_past", field: None, message: Msg::new("exam.session_past") });
-    }
-    if session.kind == SessionKind::Practical {
-        let rules = settings::get(db, actor.org).await?;
-        if candidate.theory_status != TheoryStatus::Passed {
-            return Err(AppError::Conflict {
-                code: "theory_not_passed",
-                field: Some("candidate_id"),
-                message: ineligible("exam.theory_not_passed"),
-            });
-        }
-        if candidate.hours.done_minutes < rules.min_driving_minutes_for_exam {
-            return Err(AppError::Conflict {
-                code: "not_enough_driving",
-                field: Some("candidate_id"),
-                message: Msg::new("exam.not_enough_driving")
-                    .arg("needed", format_duration(rules.min_driving_minutes_for_exam))
-                    .arg("done", format_duration(candidate.hours.done_minutes)),
-            });
-        }
-    }
+    check_eligible(db, actor.org, &session, &candidate).await?;
     db::write(db, async |txn| {
         db::lock_keys(txn, vec![crate::school::planning::service::lock_key(4, session_id)]).await?;
         let taken =
@@ -373,25 +352,54 @@ pub async fn register<C: Writer>(
             registered_at: saved.registered_at,
         };
         audit::record_change(txn, actor, ("exam_registration", created.id), None, Some(&created)).await?;
-        {
-            let locale = Locale::default();
-            let day = locale.local_date_time(session.starts_at);
-            let subject = Msg::new("exam.notice_registered").arg("day", &day).render(locale);
-            let body = Msg::new("exam.notice_registered_body")
-                .arg("day", &day)
-                .arg("centre", &session.centre)
-                .render(locale)
-                .replace("\\n", "\n");
-            let notice = Notice::new(Event::ExamRegistered, subject, body)
-                .user(candidate.user_id)
-                .email(candidate.email.clone())
-                .phone(candidate.phone.clone())
-                .link("/portal");
-            notify::send(txn, actor.org, notice).await?;
-        }
+        notify::send(txn, actor.org, registration_notice(&session, &candidate)).await?;
         Ok(created)
     })
     .await
+}
+
+/// A session still to come; for a practical one, the code passed and enough
+/// driving done (the school's minimum).
+async fn check_eligible(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    session: &ExamSession,
+    candidate: &CandidateSummary,
+) -> AppResult<()> {
+    if session.starts_at < Utc::now() {
+        return Err(AppError::conflict("session_past", Msg::new("exam.session_past")));
+    }
+    if session.kind != SessionKind::Practical {
+        return Ok(());
+    }
+    if candidate.theory_status != TheoryStatus::Passed {
+        return Err(AppError::conflict_on("candidate_id", "theory_not_passed", ineligible("exam.theory_not_passed")));
+    }
+    let needed = settings::get(db, org).await?.min_driving_minutes_for_exam;
+    if candidate.hours.done_minutes < needed {
+        let message = Msg::new("exam.not_enough_driving")
+            .arg("needed", format_duration(needed))
+            .arg("done", format_duration(candidate.hours.done_minutes));
+        return Err(AppError::conflict_on("candidate_id", "not_enough_driving", message));
+    }
+    Ok(())
+}
+
+/// What the candidate is told of a registration (in French, as the other school notices).
+fn registration_notice(session: &ExamSession, candidate: &CandidateSummary) -> Notice {
+    let locale = Locale::default();
+    let day = locale.local_date_time(session.starts_at);
+    let subject = Msg::new("exam.notice_registered").arg("day", &day).render(locale);
+    let body = Msg::new("exam.notice_registered_body")
+        .arg("day", &day)
+        .arg("centre", &session.centre)
+        .render(locale)
+        .replace("\\n", "\n");
+    Notice::new(Event::ExamRegistered, subject, body)
+        .user(candidate.user_id)
+        .email(candidate.email.clone())
+        .phone(candidate.phone.clone())
+        .link("/portal")
 }
 
 // ---------------------------------------------------------------- results

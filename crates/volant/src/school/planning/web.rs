@@ -219,37 +219,13 @@ async fn planning_board(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery
             }
         })
         .collect();
-    let mut rows = Vec::new();
-    for hour in FIRST_HOUR..=LAST_HOUR {
-        let mut cells = Vec::with_capacity(7);
-        for d in 0..7 {
-            let day = monday + Duration::days(d);
-            let start = NaiveTime::from_hms_opt(hour, 0, 0).and_then(|t| local_instant(zone, day, t));
-            let end = NaiveTime::from_hms_opt(hour + 1, 0, 0).map_or_else(
-                || local_instant(zone, day + Duration::days(1), midnight),
-                |t| local_instant(zone, day, t),
-            );
-            let (Some(start), Some(end)) = (start, end) else { continue };
-            let starting: Vec<LessonCard> =
-                lessons.iter().filter(|l| l.starts_at >= start && l.starts_at < end).map(|l| card(&tr, l)).collect();
-            let busy = lessons.iter().any(|l| l.starts_at < end && l.ends_at > start);
-            let book_url = (can_book && !busy && start > Utc::now()).then(|| {
-                let mut params = vec![("date", day.to_string()), ("start", format!("{hour:02}:00"))];
-                for (name, value) in
-                    [("instructor_id", instructor_id), ("vehicle_id", vehicle_id), ("candidate_id", candidate_id)]
-                {
-                    if let Some(id) = value {
-                        params.push((name, id.to_string()));
-                    }
-                }
-                format!("/school/lessons/new?{}", serde_urlencoded::to_string(&params).unwrap_or_default())
-            });
-            let label = format!("{} {}, {hour:02}:00", tr.t(weekday_key(day.weekday())), day.format("%d/%m"));
-            cells.push(Cell { lessons: starting, book_url, label });
-        }
-        rows.push((format!("{hour:02}:00"), cells));
-    }
-
+    // The board's filters, carried by its booking links and its week links.
+    let selection: Vec<(&str, String)> =
+        [("instructor_id", instructor_id), ("vehicle_id", vehicle_id), ("candidate_id", candidate_id)]
+            .into_iter()
+            .filter_map(|(name, value)| value.map(|id| (name, id.to_string())))
+            .collect();
+    let rows = board_rows(&tr, zone, monday, &lessons, can_book.then_some(selection.as_slice()));
     let filters = if viewer == Viewer::School {
         let (teachers, cars, people) = choices(&caller).await?;
         vec![
@@ -264,13 +240,6 @@ async fn planning_board(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery
     } else {
         Vec::new()
     };
-    let mut selection = Vec::new();
-    for (name, value) in [("instructor_id", instructor_id), ("vehicle_id", vehicle_id), ("candidate_id", candidate_id)]
-    {
-        if let Some(id) = value {
-            selection.push((name, id.to_string()));
-        }
-    }
     let selection = serde_urlencoded::to_string(&selection).unwrap_or_default();
     let week_url = |d: NaiveDate| format!("/school/planning?week={d}&{selection}");
     let title = tr.f("school.week_of", "day", &i18n::date(monday));
@@ -287,6 +256,43 @@ async fn planning_board(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery
         page,
     }
     .into_response())
+}
+
+/// The week's hours, one row each, with the lessons starting in each hour of each
+/// day; a free hour still to come links to the booking form, with the board's
+/// filters (`booking`: `None` when the viewer does not book).
+fn board_rows(
+    tr: &i18n::Tr,
+    zone: Tz,
+    monday: NaiveDate,
+    lessons: &[Lesson],
+    booking: Option<&[(&str, String)]>,
+) -> Vec<(String, Vec<Cell>)> {
+    let mut rows = Vec::new();
+    for hour in FIRST_HOUR..=LAST_HOUR {
+        let mut cells = Vec::with_capacity(7);
+        for d in 0..7 {
+            let day = monday + Duration::days(d);
+            let start = NaiveTime::from_hms_opt(hour, 0, 0).and_then(|t| local_instant(zone, day, t));
+            let end = NaiveTime::from_hms_opt(hour + 1, 0, 0).map_or_else(
+                || local_instant(zone, day + Duration::days(1), NaiveTime::MIN),
+                |t| local_instant(zone, day, t),
+            );
+            let (Some(start), Some(end)) = (start, end) else { continue };
+            let starting: Vec<LessonCard> =
+                lessons.iter().filter(|l| l.starts_at >= start && l.starts_at < end).map(|l| card(tr, l)).collect();
+            let busy = lessons.iter().any(|l| l.starts_at < end && l.ends_at > start);
+            let book_url = booking.filter(|_| !busy && start > Utc::now()).map(|selection| {
+                let mut params = vec![("date", day.to_string()), ("start", format!("{hour:02}:00"))];
+                params.extend(selection.iter().cloned());
+                format!("/school/lessons/new?{}", serde_urlencoded::to_string(&params).unwrap_or_default())
+            });
+            let label = format!("{} {}, {hour:02}:00", tr.t(weekday_key(day.weekday())), day.format("%d/%m"));
+            cells.push(Cell { lessons: starting, book_url, label });
+        }
+        rows.push((format!("{hour:02}:00"), cells));
+    }
+    rows
 }
 
 fn weekday_key(day: chrono::Weekday) -> &'static str {
