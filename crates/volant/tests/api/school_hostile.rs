@@ -7,7 +7,7 @@ use axum::http::{Request, header};
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::fixtures::school::{at, candidate, instructor, training_car};
+use crate::fixtures::school::{at, booked_lesson, candidate, instructor, training_car};
 use crate::helpers::TestApp;
 
 const NASTY: [&str; 11] = [
@@ -35,21 +35,7 @@ async fn hostile_input_never_produces_a_server_error_in_the_school(app: TestApp)
     let teacher = instructor(&app, &["B"]).await;
     let car = training_car(&app, "B").await;
     let lea = candidate(&app, json!({})).await["id"].as_i64().unwrap();
-    let lesson = admin
-        .post(
-            "/api/v1/school/lessons",
-            &json!({
-                "candidate_id": lea,
-                "instructor_id": teacher,
-                "vehicle_id": car,
-                "starts_at": at(2, 10, 0),
-                "ends_at": at(2, 11, 0)
-            }),
-        )
-        .await
-        .json()["id"]
-        .as_i64()
-        .expect("lesson");
+    let lesson = booked_lesson(&app, lea, teacher, car, &at(2, 10, 0), &at(2, 11, 0)).await;
     let thread = admin
         .post(
             "/api/v1/school/threads",

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use volant::identity::roles::Role;
 
 use crate::backend_tests;
-use crate::fixtures::school::{at, candidate, instructor, training_car};
+use crate::fixtures::school::{at, booked_lesson, candidate, instructor, lesson, training_car};
 use crate::helpers::{TestApp, TestResponse, json_request};
 
 async fn token(app: &TestApp, user: &volant::identity::users::service::AuthUser) -> String {
@@ -23,16 +23,6 @@ async fn as_user(app: &TestApp, token: &str, method: Method, uri: &str, body: Op
     };
     request.headers_mut().insert(header::AUTHORIZATION, format!("Bearer {token}").parse().expect("header"));
     app.anonymous().send(request).await
-}
-
-fn lesson(candidate: i64, instructor: i64, vehicle: i64, starts_at: &str, ends_at: &str) -> Value {
-    json!({
-        "candidate_id": candidate,
-        "instructor_id": instructor,
-        "vehicle_id": vehicle,
-        "starts_at": starts_at,
-        "ends_at": ends_at
-    })
 }
 
 /// An instructor file linked to a new account with the instructor role.
@@ -56,22 +46,11 @@ backend_tests!(
 );
 
 async fn the_day_before_each_lesson_its_candidate_is_reminded_once(app: TestApp) {
-    let admin = app.as_admin();
     let teacher = instructor(&app, &["B"]).await;
     let car = training_car(&app, "B").await;
     let lea = candidate(&app, json!({ "email": "rappel@example.fr" })).await["id"].as_i64().unwrap();
-    let tomorrow = admin
-        .post("/api/v1/school/lessons", &lesson(lea, teacher, car, &at(1, 14, 0), &at(1, 15, 0)))
-        .await
-        .json()["id"]
-        .as_i64()
-        .unwrap();
-    let later = admin
-        .post("/api/v1/school/lessons", &lesson(lea, teacher, car, &at(2, 9, 0), &at(2, 10, 0)))
-        .await
-        .json()["id"]
-        .as_i64()
-        .unwrap();
+    let tomorrow = booked_lesson(&app, lea, teacher, car, &at(1, 14, 0), &at(1, 15, 0)).await;
+    let later = booked_lesson(&app, lea, teacher, car, &at(2, 9, 0), &at(2, 10, 0)).await;
     assert!(tomorrow > 0 && later > 0);
     let reminders = volant::school::planning::reminders::send_due;
     assert_eq!(reminders(&app.db, Utc::now()).await.unwrap(), 1);
@@ -114,12 +93,7 @@ async fn instructors_and_candidates_subscribe_to_a_private_revocable_calendar(ap
         )
         .await
         .json();
-    let cancelled = admin
-        .post("/api/v1/school/lessons", &lesson(lea, teacher, car, &at(4, 10, 0), &at(4, 11, 0)))
-        .await
-        .json()["id"]
-        .as_i64()
-        .unwrap();
+    let cancelled = booked_lesson(&app, lea, teacher, car, &at(4, 10, 0), &at(4, 11, 0)).await;
     admin.post(&format!("/api/v1/school/lessons/{cancelled}/cancel"), &json!({})).await.assert_success();
 
     let teacher_token = token(&app, &teacher_user).await;

@@ -6,7 +6,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::fixtures::school::{at, candidate, instructor, training_car};
+use crate::fixtures::school::{at, booked_lesson, candidate, instructor, training_car};
 use crate::helpers::{TestApp, json_request};
 
 const SCHOOL_TAGS: [&str; 5] = ["school", "school planning", "school exams", "school messages", "school reports"];
@@ -18,21 +18,7 @@ async fn another_schools_records_are_404_everywhere(app: TestApp) {
     let teacher = instructor(&app, &["B"]).await;
     let car = training_car(&app, "B").await;
     let lea = candidate(&app, json!({ "id_document_number": "X1" })).await["id"].as_i64().unwrap();
-    let lesson = admin
-        .post(
-            "/api/v1/school/lessons",
-            &json!({
-                "candidate_id": lea,
-                "instructor_id": teacher,
-                "vehicle_id": car,
-                "starts_at": at(2, 10, 0),
-                "ends_at": at(2, 11, 0)
-            }),
-        )
-        .await
-        .json()["id"]
-        .as_i64()
-        .expect("lesson");
+    let lesson = booked_lesson(&app, lea, teacher, car, &at(2, 10, 0), &at(2, 11, 0)).await;
 
     let thread = admin
         .post(

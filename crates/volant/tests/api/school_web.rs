@@ -9,7 +9,7 @@ use serde_json::json;
 use volant::identity::roles::Role;
 
 use crate::backend_tests;
-use crate::fixtures::school::{candidate, instructor, training_car};
+use crate::fixtures::school::{booked_lesson, candidate, instructor, training_car};
 use crate::fixtures::{follow, html};
 use crate::helpers::{TEST_CSRF, TestApp, TestResponse};
 
@@ -259,21 +259,15 @@ async fn instructors_report_lessons_with_the_grid_and_people_exchange_messages(a
         .as_i64()
         .unwrap();
     let now = Utc::now();
-    let lesson = admin
-        .post(
-            "/api/v1/school/lessons",
-            &json!({
-                "candidate_id": lea,
-                "instructor_id": teacher,
-                "vehicle_id": car,
-                "starts_at": (now - Duration::hours(2)).to_rfc3339(),
-                "ends_at": (now - Duration::hours(1)).to_rfc3339()
-            }),
-        )
-        .await
-        .json()["id"]
-        .as_i64()
-        .unwrap();
+    let lesson = booked_lesson(
+        &app,
+        lea,
+        teacher,
+        car,
+        &(now - Duration::hours(2)).to_rfc3339(),
+        &(now - Duration::hours(1)).to_rfc3339(),
+    )
+    .await;
 
     let session = volant::identity::auth::issue(&app.db, &app.signing_key, &teacher_user, "web").await.unwrap().token;
     let cookies = format!("volant_session={session}; volant_csrf={TEST_CSRF}");
