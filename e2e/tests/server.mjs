@@ -48,6 +48,8 @@ export async function startServer() {
   });
   return {
     url,
+    // Where e-mails are written: no SMTP server is configured.
+    outbox: `${dir}/outbox`,
     // Creates a user with `volant create-user`, as an operator would.
     createUser(email, role, password) {
       execFileSync(bin, ["create-user", "--email", email, "--role", role], {

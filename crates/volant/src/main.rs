@@ -76,6 +76,13 @@ enum Command {
     GenerateEncryptionKey,
     /// Re-encrypt every sensitive field still under an older key with the current (first) one.
     ReencryptFields,
+    /// Print a link (valid 24 hours, usable once) for a user to choose a new password;
+    /// nothing is e-mailed. Their sessions and API tokens end when they use it.
+    ResetPassword {
+        /// The account's e-mail address.
+        #[arg(long)]
+        email: String,
+    },
     /// Create a user with one or more roles (in the default organization unless told).
     CreateUser {
         /// The organization's id (see create-organization); the default one otherwise.
@@ -127,6 +134,7 @@ async fn main() -> ExitCode {
         Command::CreateUser { organization, email, name, roles, password } => {
             create_user(config, organization, email, name, password, roles, false).await
         }
+        Command::ResetPassword { email } => reset_password(config, &email).await,
         Command::ReencryptFields => reencrypt_fields(config).await,
         Command::Backup { dir } => backup(config, dir).await,
         Command::Restore { file, into } => restore(&config, &file, into).await,
@@ -331,6 +339,20 @@ async fn create_user(
         }
         Err(err) => Err(err.for_operator()),
     }
+}
+
+async fn reset_password(config: Config, email: &str) -> Result<(), String> {
+    use volant::identity::passwords::service as passwords;
+    let public_url = config.public_url.clone();
+    let state = volant::app::state(config).await.map_err(|e| e.to_string())?;
+    let link = passwords::make_for_operator(&state.db, email).await.map_err(|e| e.for_operator())?;
+    tracing::info!(user_id = link.user_id, "password link made for an operator");
+    #[allow(clippy::print_stdout)] // The command's output.
+    {
+        println!("{public_url}{}", passwords::path(&link.secret));
+        println!("valid once, until {} (UTC)", link.expires_at.format("%Y-%m-%d %H:%M"));
+    }
+    Ok(())
 }
 
 /// Ctrl-C or SIGTERM (what container runtimes send) stops accepting

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod navigation;
 pub mod organizations;
+pub mod passwords;
 pub mod roles;
 pub mod users;
 
@@ -27,7 +28,11 @@ use crate::platform::web::Module;
 /// Sign-in, one's tokens, the audit trail, users and the organization's settings;
 /// each operation declares who may call it (see [`access`]).
 pub fn api_router() -> OpenApiRouter<AppState> {
-    auth::api::router().merge(audit::api::router()).merge(users::api::router()).merge(organizations::api::router())
+    auth::api::router()
+        .merge(passwords::api::router())
+        .merge(audit::api::router())
+        .merge(users::api::router())
+        .merge(organizations::api::router())
 }
 
 /// A signed-in request as most handlers need it: the application's state, the
@@ -83,6 +88,9 @@ pub fn pages() -> Vec<Page> {
     [
         web_pages::pages(Access::Public, web_pages::routes()),
         web_pages::pages(Access::Public, auth::landing::routes()),
+        web_pages::pages(Access::Public, passwords::web::routes()),
+        web_pages::secret_link_pages(passwords::web::link_routes()),
+        web_pages::pages(Access::guarded(UsersManage, UsersManage), passwords::web::admin_routes()),
         web_pages::pages(Access::guarded(AuditRead, AuditRead), audit::web::routes()),
         web_pages::pages(Access::guarded(UsersManage, UsersManage), users::web::routes()),
         web_pages::pages(Access::guarded(OwnProfile, OwnProfile), users::profile::routes()),

@@ -203,40 +203,63 @@ pub async fn deliver(db: &DatabaseConnection, postman: &Postman, job: &ClaimedJo
     if email.status != "pending" {
         return Ok(());
     }
-    let unsubscribe = super::unsubscribe::path(&postman.unsubscribe_key, email.organization_id, &email.to_address)
-        .map(|path| format!("{}{path}", postman.public_url));
-    let (text, html) = bodies(db, postman, &email, unsubscribe.clone()).await?;
+    let (link, event) = match email.notification_id {
+        Some(id) => super::service::link_and_event(db, id).await?.unzip(),
+        None => (None, None),
+    };
+    let link = link.flatten().map(|path| format!("{}{path}", postman.public_url));
+    // A password link is the account's, not a message the organization may stop.
+    let account_mail = event.is_some_and(|e| !e.is_choosable());
+    let unsubscribe = if account_mail {
+        None
+    } else {
+        super::unsubscribe::path(&postman.unsubscribe_key, email.organization_id, &email.to_address)
+            .map(|path| format!("{}{path}", postman.public_url))
+    };
+    let (text, html) = bodies(db, &email, link, unsubscribe.clone()).await?;
     let message = match build(postman, &email, (text, html.clone()), unsubscribe.as_deref()) {
         Ok(message) => message,
         Err(reason) => {
             // A malformed address stays malformed: failed at once, not retried.
             super::service::record_attempt(db, "email_outbox", id, Some(&reason), true).await?;
+            forget_credential(db, account_mail, email.notification_id).await?;
             return Ok(());
         }
     };
     let outcome = postman.send(&message, &format!("{}-{}", email.organization_id, email.id)).await;
-    if outcome.is_ok() {
+    // The HTML is kept for the record, except a password link's.
+    if outcome.is_ok() && !account_mail {
         keep_html(db, id, html).await?;
     }
     super::service::record_attempt(db, "email_outbox", id, outcome.as_ref().err(), job.is_last_attempt()).await?;
+    if outcome.is_ok() || job.is_last_attempt() {
+        forget_credential(db, account_mail, email.notification_id).await?;
+    }
     outcome.map_err(JobError)
+}
+
+/// Once an account e-mail is delivered or given up, its link is forgotten.
+async fn forget_credential(
+    db: &DatabaseConnection,
+    account_mail: bool,
+    notification: Option<i64>,
+) -> Result<(), sea_orm::DbErr> {
+    match notification {
+        Some(id) if account_mail => super::service::forget_link(db, id).await,
+        _ => Ok(()),
+    }
 }
 
 /// Both bodies in the organization's language, with the notification's link.
 async fn bodies(
     db: &DatabaseConnection,
-    postman: &Postman,
     email: &entity::Model,
+    link: Option<String>,
     unsubscribe: Option<String>,
 ) -> Result<(String, String), JobError> {
     let org = crate::identity::organizations::service::get(db, OrgId::new(email.organization_id)).await?;
-    let locale = org.locale;
-    let link = match email.notification_id {
-        Some(id) => super::service::link_of(db, id).await?.map(|path| format!("{}{path}", postman.public_url)),
-        None => None,
-    };
     let content = Content { organization: &org.name, title: &email.subject, body: &email.body_text, link, unsubscribe };
-    render(locale, &content).map_err(|e| JobError(format!("template: {e}")))
+    render(org.locale, &content).map_err(|e| JobError(format!("template: {e}")))
 }
 
 /// Keeps the HTML as sent, for the record.

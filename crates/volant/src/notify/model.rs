@@ -24,6 +24,9 @@ string_enum! {
         MessageReceived,
         /// A report someone asked for is ready to download.
         ReportReady,
+        /// A link to choose one's password (a forgotten one, an invitation): always
+        /// by e-mail, whatever the person chose or refused, and never in the inbox.
+        AccountAccess,
     }
 }
 
@@ -32,9 +35,21 @@ impl Event {
     /// SMS costs money and interrupts: by default only for what cannot wait.
     pub fn default_on(self, channel: Channel) -> bool {
         match channel {
-            Channel::InApp | Channel::Email => true,
+            Channel::Email => true,
+            Channel::InApp => self.is_choosable(),
             Channel::Sms => matches!(self, Self::LessonChanged | Self::LessonReminder),
         }
+    }
+
+    /// Whether people choose how they receive it. A password link is not theirs to
+    /// turn off: it goes by e-mail, to the account's address, or not at all.
+    pub fn is_choosable(self) -> bool {
+        !matches!(self, Self::AccountAccess)
+    }
+
+    /// The events people choose channels for.
+    pub fn choosable() -> impl Iterator<Item = Self> {
+        Self::ALL.into_iter().filter(|e| e.is_choosable())
     }
 }
 

@@ -38,8 +38,12 @@ pub struct Sent {
 /// transaction of the change that causes it. Channels the recipient turned off,
 /// and addresses whose owner refused e-mail or SMS, are skipped.
 pub async fn send(db: &impl ConnectionTrait, org: OrgId, notice: Notice) -> AppResult<Sent> {
-    let allowed = channels_for(db, notice.user_id, notice.event).await?;
-    let refused = refused_addresses(db, org, notice.email.as_deref(), notice.phone.as_deref()).await?;
+    let (allowed, refused) = if notice.event.is_choosable() {
+        let allowed = channels_for(db, notice.user_id, notice.event).await?;
+        (allowed, refused_addresses(db, org, notice.email.as_deref(), notice.phone.as_deref()).await?)
+    } else {
+        (HashSet::from([Channel::Email]), HashSet::new())
+    };
     let email =
         notice.email.as_deref().filter(|a| allowed.contains(&Channel::Email) && !refused.contains(&normalize_email(a)));
     let phone = notice.phone.as_deref().filter(|p| allowed.contains(&Channel::Sms) && !refused.contains(*p));
@@ -216,13 +220,32 @@ pub(super) async fn record_attempt(
 
 /// The path a notification leads to.
 pub async fn link_of(db: &impl ConnectionTrait, id: i64) -> AppResult<Option<String>> {
-    let link: Option<Option<String>> = notification::Entity::find_by_id(id)
+    Ok(link_and_event(db, id).await?.and_then(|(link, _)| link))
+}
+
+/// A notification's link and event (`None` for a notification that is gone).
+pub async fn link_and_event(db: &impl ConnectionTrait, id: i64) -> AppResult<Option<(Option<String>, Event)>> {
+    let found: Option<(Option<String>, Event)> = notification::Entity::find_by_id(id)
         .select_only()
         .column(notification::Column::Link)
+        .column(notification::Column::Event)
         .into_tuple()
         .one(db)
         .await?;
-    Ok(link.flatten())
+    Ok(found)
+}
+
+/// Forgets a notification's link once its e-mail is sent or given up: a password
+/// link is a credential, kept in the database no longer than its delivery needs.
+pub(super) async fn forget_link(db: &DatabaseConnection, id: i64) -> Result<(), sea_orm::DbErr> {
+    use crate::platform::db::Writer;
+    let _turn = db.write_turn().await;
+    notification::Entity::update_many()
+        .col_expr(notification::Column::Link, sea_orm::sea_query::Expr::value(Option::<String>::None))
+        .filter(notification::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// A notification in its recipient's inbox.
@@ -355,7 +378,7 @@ pub async fn preferences(db: &impl ConnectionTrait, user: i64) -> AppResult<Vec<
         chosen.insert((row.event.parse()?, row.channel.parse()?), row.enabled);
     }
     let mut all = Vec::new();
-    for event in Event::ALL {
+    for event in Event::choosable() {
         for channel in Channel::ALL {
             let enabled = chosen.get(&(event, channel)).copied().unwrap_or_else(|| event.default_on(channel));
             all.push(Preference { event, channel, enabled });
@@ -369,6 +392,9 @@ pub async fn preferences(db: &impl ConnectionTrait, user: i64) -> AppResult<Vec<
 pub async fn set_preferences<W: Writer>(db: &W, user: i64, choices: &[Preference]) -> AppResult<Vec<Preference>> {
     use preference::Column;
     use sea_orm::sea_query::OnConflict;
+    if let Some(fixed) = choices.iter().find(|c| !c.event.is_choosable()) {
+        return Err(AppError::validation("event", Msg::new("notify.event_not_choosable").arg("event", fixed.event)));
+    }
     // At most one write per event and channel, whatever the length of the list (the last word counts).
     let choices: Vec<Preference> =
         choices.iter().map(|c| ((c.event, c.channel), *c)).collect::<HashMap<_, _>>().into_values().collect();

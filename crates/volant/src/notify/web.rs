@@ -202,8 +202,7 @@ struct PreferencesPage {
 
 async fn preferences_page(caller: Caller, page: PageCtx) -> WebResult<PreferencesPage> {
     let all = service::preferences(&caller.db, caller.current.user.id).await?;
-    let rows = Event::ALL
-        .into_iter()
+    let rows = Event::choosable()
         .map(|event| PreferenceRow {
             event,
             cells: all.iter().filter(|p| p.event == event).map(|p| (p.channel, p.enabled)).collect(),
@@ -215,7 +214,7 @@ async fn preferences_page(caller: Caller, page: PageCtx) -> WebResult<Preference
 /// Every box of the grid: a ticked one is sent as `event.channel=on`.
 async fn save_preferences(caller: Caller, FormBody(form): FormBody<HashMap<String, String>>) -> WebResult<Response> {
     let mut choices = Vec::new();
-    for event in Event::ALL {
+    for event in Event::choosable() {
         for channel in Channel::ALL {
             let enabled = form.contains_key(&format!("{event}.{channel}"));
             choices.push(service::Preference { event, channel, enabled });

@@ -77,7 +77,7 @@ pub async fn status(caller: &Caller) -> AppResult<Status> {
         queue: jobs::stats(db, jobs::JobScope::operator(caller.actor.org)).await?,
         workers: config.workers,
         job_transport: if config.queue_url.is_some() { "rabbitmq" } else { "database" }.to_owned(),
-        email: if config.notify.smtp_url.is_some() { "smtp" } else { "files" }.to_owned(),
+        email: if config.notify.delivers_email() { "smtp" } else { "files" }.to_owned(),
         sms: if config.notify.sms_url.is_some() { "http" } else { "log" }.to_owned(),
         files: caller.files.location.clone(),
         latest_backup,

@@ -216,6 +216,12 @@ pub struct NotifyConfig {
 }
 
 impl NotifyConfig {
+    /// Whether e-mails leave this instance; without an SMTP server they are only
+    /// written to the outbox folder, and every screen that sends one says so.
+    pub fn delivers_email(&self) -> bool {
+        self.smtp_url.is_some()
+    }
+
     /// E-mails to `.eml` files in `outbox`, SMS to the log.
     pub fn local(outbox: std::path::PathBuf) -> Self {
         Self {

@@ -47,6 +47,10 @@ pub enum AppError {
     /// Refused for a reason the caller can act on, named by `code` and told by `message`.
     #[error("forbidden: {code}")]
     ForbiddenBecause { code: &'static str, message: Msg },
+    /// What the request names existed once and is no longer usable (a used or
+    /// expired link), said by `message`.
+    #[error("gone: {code}")]
+    Gone { code: &'static str, message: Msg },
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("bad request: {0}")]
@@ -120,6 +124,7 @@ impl AppError {
             Self::Unauthorized | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::ForbiddenBecause { .. } => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Gone { .. } => StatusCode::GONE,
             Self::Conflict { .. } | Self::ConflictWith { .. } => StatusCode::CONFLICT,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -139,7 +144,10 @@ impl AppError {
             Self::InvalidCredentials => "invalid_credentials",
             Self::Forbidden => "forbidden",
             Self::TooManyRequests { .. } => "too_many_requests",
-            Self::Conflict { code, .. } | Self::ConflictWith { code, .. } | Self::ForbiddenBecause { code, .. } => code,
+            Self::Conflict { code, .. }
+            | Self::ConflictWith { code, .. }
+            | Self::ForbiddenBecause { code, .. }
+            | Self::Gone { code, .. } => code,
             Self::Validation(_) => "validation_failed",
             Self::BadRequest(_) => "bad_request",
             Self::UnsupportedMediaType => "unsupported_media_type",
@@ -162,7 +170,8 @@ impl AppError {
             }
             Self::Conflict { message, .. }
             | Self::ConflictWith { message, .. }
-            | Self::ForbiddenBecause { message, .. } => message.render(locale),
+            | Self::ForbiddenBecause { message, .. }
+            | Self::Gone { message, .. } => message.render(locale),
             Self::Validation(_) => locale.text("error.validation").to_owned(),
             Self::BadRequest(detail) => locale.format("error.bad_request", &[("detail", detail)]),
             Self::UnsupportedMediaType => locale.text("error.unsupported_media_type").to_owned(),

@@ -59,6 +59,10 @@ const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// How many more failures an account may take from all addresses than from one.
 const ACCOUNT_CEILING_FACTOR: u32 = 10;
 
+/// Password links one address may ask for: a few, then one every few minutes
+/// (each sends an e-mail to someone who may not have asked).
+const RESET_PER_ACCOUNT: Budget = Budget { burst: 3, period: Duration::from_secs(15 * 60) };
+
 /// What the shared (Redis) count is asked to do.
 #[derive(Clone, Copy)]
 enum Mode {
@@ -90,6 +94,12 @@ struct Budget {
 impl Budget {
     fn interval(self) -> Duration {
         self.period / self.burst.max(1)
+    }
+
+    /// The same budget for an in-memory limiter.
+    fn quota(self) -> Quota {
+        let burst = NonZeroU32::new(self.burst).unwrap_or(NonZeroU32::MIN);
+        Quota::with_period(self.interval()).map_or(Quota::per_minute(burst), |q| q.allow_burst(burst))
     }
 }
 
@@ -140,6 +150,9 @@ pub struct RateLimits {
     /// Failed sign-ins per account, from every address.
     failures_by_account: FailureCounts,
     api_by_user: DefaultKeyedRateLimiter<i64>,
+    /// Password-link requests per client address, and per account asked for.
+    resets_by_ip: DefaultKeyedRateLimiter<String>,
+    resets_by_account: DefaultKeyedRateLimiter<String>,
     clock: DefaultClock,
     login_per_minute: NonZeroU32,
     api_per_minute: NonZeroU32,
@@ -156,6 +169,8 @@ impl RateLimits {
             failures_by_account_and_ip: FailureCounts::new(per_address),
             failures_by_account: FailureCounts::new(per_account),
             api_by_user: RateLimiter::keyed(Quota::per_minute(api_per_minute)),
+            resets_by_ip: RateLimiter::keyed(Quota::per_minute(login_per_minute)),
+            resets_by_account: RateLimiter::keyed(RESET_PER_ACCOUNT.quota()),
             clock: DefaultClock::default(),
             login_per_minute,
             api_per_minute,
@@ -221,6 +236,23 @@ impl RateLimits {
             ("login-failures", format!("{ip}|{account}"), &self.failures_by_account_and_ip),
             ("login-account-failures", account, &self.failures_by_account),
         ]
+    }
+
+    /// A "forgotten password" request from `ip` for the address `account`: counted
+    /// against both, whether the address has an account or not (the answer must
+    /// not tell).
+    pub async fn check_password_reset(&self, ip: &str, account: &str) -> Result<(), AppError> {
+        let per_minute = Budget { burst: self.login_per_minute.get(), period: Duration::from_secs(60) };
+        let by_ip = match self.check_shared("reset-ip", ip, per_minute, Mode::Take).await {
+            Some(outcome) => outcome,
+            None => self.check(&self.resets_by_ip, &ip.to_owned()),
+        };
+        by_ip?;
+        let account: String = account.trim().to_lowercase().chars().take(320).collect();
+        match self.check_shared("reset-account", &account, RESET_PER_ACCOUNT, Mode::Take).await {
+            Some(outcome) => outcome,
+            None => self.check(&self.resets_by_account, &account),
+        }
     }
 
     /// An API request by a signed-in user.

@@ -117,3 +117,26 @@ async fn the_first_administrator_and_those_named_so_operate_the_instance() {
         [("premier@volant.test", true), ("second@volant.test", false), ("exploitation@volant.test", true)]
     );
 }
+
+#[tokio::test]
+async fn reset_password_prints_a_link_that_opens_the_account() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("reset.db").display());
+    let created = volant(&url, &["create-admin", "--email", "chef@garage.test"], Some(crate::helpers::TEST_PASSWORD));
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+
+    let printed = volant(&url, &["reset-password", "--email", "Chef@Garage.test"], None);
+    assert!(printed.status.success(), "{}", String::from_utf8_lossy(&printed.stderr));
+    let stdout = String::from_utf8(printed.stdout).expect("utf-8");
+    let link = stdout.lines().next().expect("the link");
+    assert!(link.starts_with("http://") && link.contains("/password/reset/"), "{stdout}");
+    assert!(stdout.contains("valid once, until"), "{stdout}");
+    let secret = link.rsplit('/').next().expect("secret");
+    let db = sea_orm::Database::connect(&url).await.expect("database");
+    let account = volant::identity::passwords::service::open(&db, secret).await.expect("the link opens");
+    assert_eq!(account.email, "chef@garage.test");
+
+    let nobody = volant(&url, &["reset-password", "--email", "personne@garage.test"], None);
+    assert!(!nobody.status.success());
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("No account has this e-mail address"));
+}

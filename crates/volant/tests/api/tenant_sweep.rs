@@ -79,6 +79,8 @@ const NOT_ROWS: &[(&str, &str)] = &[
     // A share link's, a calendar's or an unsubscribe link's secret (public pages).
     ("token", "0000"),
     ("file", "0000.ics"),
+    // A password link's secret (a public page).
+    ("secret", "0000"),
 ];
 
 /// A report kind, for `/school/report-data/{kind}`.

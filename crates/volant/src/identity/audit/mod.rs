@@ -63,6 +63,10 @@ string_enum! {
         Logout,
         LoginFailed,
         PermissionDenied,
+        /// A link to choose a password was sent (or handed over).
+        PasswordLinkSent,
+        /// A password was chosen through such a link.
+        PasswordReset,
     }
 }
 

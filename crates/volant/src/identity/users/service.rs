@@ -9,7 +9,9 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryResult, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryResult, Set,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -595,25 +597,45 @@ pub async fn change_password<C: Writer>(
     if !verify_password(current_password.to_owned(), Some(user.password_hash.clone())).await {
         v.add("current_password", Msg::new("user.current_password_wrong"));
     }
+    let hash = new_password_hash(v, &user, new_password).await?;
+    db::write(db, async |txn| store_password(txn, actor, user, hash, Some(keep_session), "changed").await).await
+}
+
+/// Checks `new_password` against the policy (knowing the person's name and address)
+/// with the findings already in `v`, then hashes it; both off the async runtime.
+pub async fn new_password_hash(mut v: Validator, user: &entity::Model, new_password: &str) -> AppResult<String> {
     let policy =
         check_password_off_runtime(new_password.to_owned(), vec![user.email.clone(), user.display_name.clone()]);
     v.check("new_password", policy.await);
     v.finish()?;
-    let hash = hash_password(new_password.to_owned()).await?;
-    db::write(db, async |txn| {
-        let mut active: entity::ActiveModel = user.into();
-        active.password_hash = Set(hash);
-        active.updated_at = Set(Utc::now());
-        active.update(txn).await?;
-        crate::identity::auth::revoke_all_but(txn, user_id, keep_session).await?;
-        crate::identity::auth::tokens::revoke_all_of(txn, actor, user_id, "password_changed").await?;
-        let event = crate::identity::audit::Event {
-            action: crate::identity::audit::Action::Update,
-            entity: Some(("user", user_id.to_string())),
-            changes: Some(serde_json::json!({ "password": "changed" })),
-        };
-        crate::identity::audit::record(txn, Some(actor), None, event).await?;
-        Ok(())
-    })
-    .await
+    hash_password(new_password.to_owned()).await
+}
+
+/// Stores a new password hash: every other session, every personal token and every
+/// outstanding password link ends; audited as `how` ("changed", "reset").
+pub async fn store_password(
+    txn: &DatabaseTransaction,
+    actor: &crate::identity::audit::Actor,
+    user: entity::Model,
+    hash: String,
+    keep_session: Option<&str>,
+    how: &str,
+) -> AppResult<()> {
+    let user_id = user.id;
+    let mut active: entity::ActiveModel = user.into();
+    active.password_hash = Set(hash);
+    active.updated_at = Set(Utc::now());
+    active.update(txn).await?;
+    match keep_session {
+        Some(keep) => crate::identity::auth::revoke_all_but(txn, user_id, keep).await?,
+        None => crate::identity::auth::revoke_all(txn, user_id).await?,
+    }
+    crate::identity::auth::tokens::revoke_all_of(txn, actor, user_id, &format!("password_{how}")).await?;
+    crate::identity::passwords::service::forget_links(txn, user_id).await?;
+    let event = crate::identity::audit::Event {
+        action: crate::identity::audit::Action::Update,
+        entity: Some(("user", user_id.to_string())),
+        changes: Some(serde_json::json!({ "password": how })),
+    };
+    crate::identity::audit::record(txn, Some(actor), None, event).await
 }

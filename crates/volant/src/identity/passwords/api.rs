@@ -1,0 +1,101 @@
+//! `POST /api/v1/auth/password/forgot`, `POST /api/v1/auth/password/reset`,
+//! `POST /api/v1/users/{id}/password-link`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::service;
+use crate::identity::Caller;
+use crate::identity::audit::Actor;
+use crate::platform::AppState;
+use crate::platform::error::{AppResult, Problem};
+use crate::platform::http::extract::{ApiJson, Id};
+use crate::platform::proxy::ClientContext;
+use crate::platform::validate::Validator;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(forgot)).routes(routes!(reset)).routes(routes!(send_link))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ForgotInput {
+    #[schema(required = true, example = "jeanne.martin@garage.fr")]
+    pub email: Option<String>,
+}
+
+/// Ask for a link to choose a new password. The answer is the same 202 whether
+/// the address has an account or not; an active account gets the link by e-mail
+/// (valid one hour, usable once). Too many requests from one client or for one
+/// address get 429 with `Retry-After`.
+#[utoipa::path(post, path = "/auth/password/forgot", tag = "auth", request_body = ForgotInput, security(()),
+    responses((status = 202), (status = 422, body = Problem), (status = 429, body = Problem)))]
+async fn forgot(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
+    ApiJson(input): ApiJson<ForgotInput>,
+) -> AppResult<StatusCode> {
+    let actor = Actor::from_request(state.default_org, None, &headers, &extensions);
+    service::ask(&state.db, &state.limits, &actor, input.email.as_deref().unwrap_or_default()).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ResetInput {
+    /// The secret at the end of the link (`/password/reset/{token}`).
+    #[schema(required = true)]
+    pub token: Option<String>,
+    #[schema(required = true)]
+    pub new_password: Option<String>,
+}
+
+/// Choose a new password with a link's secret. Every session and personal token
+/// of the account ends. A used or expired link gets 410 `link_expired`; a password
+/// the policy refuses, 422 naming `new_password`.
+#[utoipa::path(post, path = "/auth/password/reset", tag = "auth", request_body = ResetInput, security(()),
+    responses((status = 204), (status = 410, body = Problem), (status = 422, body = Problem)))]
+async fn reset(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
+    ApiJson(input): ApiJson<ResetInput>,
+) -> AppResult<StatusCode> {
+    let mut v = Validator::new();
+    let token = v.required_text("token", input.token.as_deref(), 200);
+    let password = v.required("new_password", input.new_password.filter(|p| !p.is_empty()));
+    v.finish()?;
+    let actor = Actor::from_request(state.default_org, None, &headers, &extensions);
+    service::reset(&state.db, &actor, &token.unwrap_or_default(), &password.unwrap_or_default()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A link sent to a user.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SentLink {
+    pub user_id: i64,
+    pub email: String,
+    pub expires_at: DateTime<Utc>,
+    /// Whether the e-mail leaves this instance: `false` while no SMTP server is
+    /// configured (the e-mail is only saved), and then `url` is the link to hand over.
+    pub emailed: bool,
+    pub url: Option<String>,
+}
+
+/// Send a user of your organization a link to choose a new password (valid 24
+/// hours, usable once; earlier links stop working). 409 `user_inactive` for a
+/// deactivated account.
+#[utoipa::path(post, path = "/users/{id}/password-link", security(("bearer" = ["users.manage"])), tag = "users",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = SentLink), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn send_link(caller: Caller, client: ClientContext, Id(id): Id) -> AppResult<Json<SentLink>> {
+    let link = service::send_to_user(&caller.db, &caller.actor, id).await?;
+    let emailed = caller.config.notify.delivers_email();
+    let url = (!emailed).then(|| format!("{}{}", client.public_url(&caller.config), service::path(&link.secret)));
+    Ok(Json(SentLink { user_id: link.user_id, email: link.email, expires_at: link.expires_at, emailed, url }))
+}
