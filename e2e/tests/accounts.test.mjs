@@ -15,7 +15,8 @@ let server;
 let browser;
 
 before(async () => {
-  server = await startServer();
+  // Several people sign in from this one address within a minute.
+  server = await startServer({ VOLANT_LOGIN_ATTEMPTS_PER_MINUTE: "30" });
   browser = await launchBrowser();
   server.createUser(PERSON.email, "staff", PERSON.password);
 });
@@ -124,4 +125,76 @@ test("an administrator hands a reset link over while e-mails do not leave", asyn
   await opened.getByRole("heading", { name: "Choisir un nouveau mot de passe" }).waitFor();
   await stranger.close();
   await context.close();
+});
+
+async function signIn(page, who) {
+  await page.getByLabel("Adresse e-mail").fill(who.email);
+  await page.getByLabel("Mot de passe").fill(who.password);
+  await page.getByRole("button", { name: "Se connecter" }).click();
+  await page.waitForURL((url) => !url.pathname.startsWith("/login"));
+}
+
+// The newcomer opens the link on their phone, chooses a password, signs in.
+async function joinFromPhone(link, email, landing) {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  await page.goto(link);
+  await page.getByRole("heading", { name: "Bienvenue : choisissez votre mot de passe" }).waitFor();
+  await page.getByText(`Votre compte ${email} est prêt`).waitFor();
+  await assertFitsTheScreen(page);
+  await page.getByLabel("Nouveau mot de passe", { exact: true }).fill(NEW_PASSWORD);
+  await page.getByLabel("Confirmer le nouveau mot de passe").fill(NEW_PASSWORD);
+  await page.getByRole("button", { name: "Enregistrer le mot de passe" }).tap();
+  await page.waitForURL(/\/login$/);
+  await page.getByText("Votre compte est prêt.").waitFor();
+  await signIn(page, { email, password: NEW_PASSWORD });
+  await page.waitForURL(landing);
+  await screenshot(page, `joined-${email.split("@")[0]}`);
+  await context.close();
+}
+
+test("a manager invites a colleague, who joins from the link on their phone", async () => {
+  const manager = { email: "gerant@garage-e2e.fr", password: "cheval agrafe batterie correcte" };
+  server.createUser(manager.email, "manager", manager.password);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${server.url}/login`);
+  await signIn(page, manager);
+  await page.getByRole("link", { name: "Inviter un collègue" }).click();
+  await page.waitForURL(/\/admin\/invitations$/);
+  await page.getByText("l'invitation sera enregistrée mais ne partira pas").waitFor();
+  assert.equal(await page.getByLabel("Administrateur").count(), 0, "a manager cannot make administrators");
+  await page.getByLabel("Adresse e-mail").fill("paul.durand@garage-e2e.fr");
+  await page.getByLabel("Nom affiché (prénom et nom)").fill("Paul Durand");
+  await page.getByLabel("Atelier").check();
+  await page.getByRole("button", { name: "Envoyer l'invitation" }).click();
+  await page.getByRole("heading", { name: "Lien d'invitation" }).waitFor();
+  await screenshot(page, "invitation-handover");
+  const link = await page.locator("#reset-link").textContent();
+  await context.close();
+  await joinFromPhone(link, "paul.durand@garage-e2e.fr", /\/garages$/);
+});
+
+test("a school manager gives an instructor their access from the instructor's file", async () => {
+  const response = await fetch(`${server.url}/api/v1/school/instructors`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${await server.token()}` },
+    body: JSON.stringify({ first_name: "Karim", last_name: "Benali", email: "karim@ecole-e2e.fr", licence_number: "AE-77001", categories: ["B"] }),
+  });
+  const created = await response.text();
+  assert.equal(response.status, 201, created);
+  const { id } = JSON.parse(created);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${server.url}/school/instructors/${id}`);
+  await signIn(page, ADMIN);
+  await page.getByRole("button", { name: "Créer son accès et l'inviter" }).click();
+  await page.getByRole("heading", { name: "Lien d'invitation" }).waitFor();
+  const link = await page.locator("#reset-link").textContent();
+  await page.getByRole("link", { name: "Retour" }).click();
+  await page.waitForURL(new RegExp(`/school/instructors/${id}$`));
+  assert.equal(await page.getByLabel("Compte du moniteur (e-mail)").inputValue(), "karim@ecole-e2e.fr", "the file is linked");
+  assert.equal(await page.getByRole("button", { name: "Créer son accès et l'inviter" }).count(), 0, "done once");
+  await context.close();
+  await joinFromPhone(link, "karim@ecole-e2e.fr", /\/school\/planning$/);
 });

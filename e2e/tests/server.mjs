@@ -11,7 +11,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", ".
 // The first administrator the server is started with.
 export const ADMIN = { email: "chef@garage-e2e.fr", password: "cheval agrafe batterie correcte" };
 
-export async function startServer() {
+// `env`: more settings for this server (its own limits, say).
+export async function startServer(env = {}) {
   const bin = process.env.VOLANT_BIN || path.join(root, "target", "debug", "volant");
   const dir = mkdtempSync(path.join(tmpdir(), "volant-e2e-"));
   const databaseUrl = `sqlite://${dir}/e2e.db?mode=rwc`;
@@ -28,6 +29,7 @@ export async function startServer() {
       VOLANT_ADMIN_EMAIL: ADMIN.email,
       VOLANT_ADMIN_PASSWORD: ADMIN.password,
       RUST_LOG: "info",
+      ...env,
     },
     stdio: ["ignore", "inherit", "pipe"],
   });

@@ -84,13 +84,14 @@ pub fn authorize(
 /// The identity pages: the landing page and sign-in (open), one's profile, and
 /// administration (administrators).
 pub fn pages() -> Vec<Page> {
-    use Permission::{AuditRead, OrgSettings, OwnProfile, UsersManage};
+    use Permission::{AuditRead, OrgSettings, OwnProfile, UsersInvite, UsersManage};
     [
         web_pages::pages(Access::Public, web_pages::routes()),
         web_pages::pages(Access::Public, auth::landing::routes()),
         web_pages::pages(Access::Public, passwords::web::routes()),
         web_pages::secret_link_pages(passwords::web::link_routes()),
         web_pages::pages(Access::guarded(UsersManage, UsersManage), passwords::web::admin_routes()),
+        web_pages::pages(Access::guarded(UsersInvite, UsersInvite), users::web::invite_routes()),
         web_pages::pages(Access::guarded(AuditRead, AuditRead), audit::web::routes()),
         web_pages::pages(Access::guarded(UsersManage, UsersManage), users::web::routes()),
         web_pages::pages(Access::guarded(OwnProfile, OwnProfile), users::profile::routes()),
@@ -103,9 +104,16 @@ pub fn pages() -> Vec<Page> {
 
 /// Users, the organization and its audit trail (Administration).
 pub fn menu() -> Vec<MenuEntry> {
-    use Permission::{AuditRead, UsersManage};
+    use Permission::{AuditRead, UsersInvite, UsersManage};
     vec![
-        MenuEntry::new(Module::Administration, "nav.users", "/admin/users", Audience::May(UsersManage)),
+        MenuEntry::new(Module::Administration, "nav.users", "/admin/users", Audience::May(UsersManage))
+            .also(&["/admin/invitations"]),
+        MenuEntry::new(
+            Module::Administration,
+            "nav.invite",
+            "/admin/invitations",
+            Audience::MayWithout(UsersInvite, UsersManage),
+        ),
         MenuEntry::new(Module::Administration, "nav.organization", "/admin/organization", Audience::May(AuditRead)),
         MenuEntry::new(Module::Administration, "nav.audit", "/admin/audit", Audience::May(AuditRead)),
     ]

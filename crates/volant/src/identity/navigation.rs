@@ -95,7 +95,9 @@ mod tests {
             .chain(["/admin/audit", "/contacts/consents", "/admin/jobs"])
             .collect::<Vec<_>>();
         assert_eq!(paths(&[Role::Admin], false), admin);
-        let manager = [workshop.as_slice(), &school, &["/messages", "/contacts/consents"]].concat();
+        // Managers invite colleagues; administrators do it from the users' page.
+        let manager =
+            [workshop.as_slice(), &school, &["/messages", "/admin/invitations", "/contacts/consents"]].concat();
         assert_eq!(paths(&[Role::Manager], false), manager);
         assert_eq!(paths(&[Role::Staff], true), workshop);
         assert_eq!(paths(&[Role::Instructor], false), ["/school/planning", "/school/results", "/messages"]);

@@ -32,6 +32,8 @@ pub enum Permission {
     AuditRead,
     /// See and manage the organization's users.
     UsersManage,
+    /// Invite colleagues (any role but administrator, unless `UsersManage` too).
+    UsersInvite,
     /// See one's own profile and organization, change one's password.
     OwnProfile,
     /// Change the organization's settings.
@@ -61,11 +63,12 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 17] = [
         Self::FleetRead,
         Self::FleetWrite,
         Self::AuditRead,
         Self::UsersManage,
+        Self::UsersInvite,
         Self::OwnProfile,
         Self::OrgSettings,
         Self::WorkshopRead,
@@ -89,6 +92,7 @@ impl Permission {
             Self::FleetWrite => "fleet.write",
             Self::AuditRead => "audit.read",
             Self::UsersManage => "users.manage",
+            Self::UsersInvite => "users.invite",
             Self::OwnProfile => "own_profile",
             Self::OrgSettings => "org.settings",
             Self::WorkshopRead => "workshop.read",
@@ -119,6 +123,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             Permission::FleetWrite,
             Permission::AuditRead,
             Permission::UsersManage,
+            Permission::UsersInvite,
             Permission::OwnProfile,
             Permission::OrgSettings,
             Permission::WorkshopRead,
@@ -137,6 +142,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
         &[
             Permission::FleetRead,
             Permission::FleetWrite,
+            Permission::UsersInvite,
             Permission::OwnProfile,
             Permission::WorkshopRead,
             Permission::WorkshopWrite,

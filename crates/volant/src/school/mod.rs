@@ -3,6 +3,7 @@
 //! conflict rules, exams with manual validation.
 
 pub mod access;
+pub mod accounts;
 pub mod candidates;
 pub mod cars;
 pub mod demo;

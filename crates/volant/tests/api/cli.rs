@@ -133,8 +133,8 @@ async fn reset_password_prints_a_link_that_opens_the_account() {
     assert!(stdout.contains("valid once, until"), "{stdout}");
     let secret = link.rsplit('/').next().expect("secret");
     let db = sea_orm::Database::connect(&url).await.expect("database");
-    let account = volant::identity::passwords::service::open(&db, secret).await.expect("the link opens");
-    assert_eq!(account.email, "chef@garage.test");
+    let opened = volant::identity::passwords::service::open(&db, secret).await.expect("the link opens");
+    assert_eq!(opened.account.email, "chef@garage.test");
 
     let nobody = volant(&url, &["reset-password", "--email", "personne@garage.test"], None);
     assert!(!nobody.status.success());

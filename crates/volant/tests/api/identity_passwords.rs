@@ -8,36 +8,12 @@ use serde_json::json;
 use volant::identity::roles::Role;
 
 use crate::backend_tests;
-use crate::helpers::{TEST_CSRF, TEST_PASSWORD, TestApp, TestResponse, form_request};
+use crate::fixtures::accounts::{api_login, deliver, link_in, post_anonymous};
+use crate::helpers::{TEST_PASSWORD, TestApp};
 use crate::servers::SmtpServer;
 
 const EMAIL: &str = "secretariat@garage-centre.fr";
 const NEW_PASSWORD: &str = "tulipe marteau riviere nocturne";
-
-/// A browser without a session posting a form to `uri`.
-async fn post_anonymous(app: &TestApp, uri: &str, fields: &[(&str, &str)]) -> TestResponse {
-    let mut fields = fields.to_vec();
-    let token = app.csrf_for("");
-    fields.push(("_csrf", &token));
-    app.anonymous().send(form_request(uri, &format!("volant_csrf={TEST_CSRF}"), &fields)).await
-}
-
-async fn api_login(app: &TestApp, email: &str, password: &str) -> StatusCode {
-    app.anonymous().post("/api/v1/auth/login", &json!({ "email": email, "password": password })).await.status
-}
-
-/// The link's path in an e-mail's plain-text body.
-fn link_in(text: &str) -> String {
-    let start = text.find("/password/reset/").unwrap_or_else(|| panic!("no link in {text}"));
-    text[start..].split_whitespace().next().expect("link").to_owned()
-}
-
-/// Delivers the queued e-mails to a real SMTP server on loopback; returns them.
-async fn deliver(app: &TestApp) -> Vec<crate::servers::Received> {
-    let smtp = SmtpServer::start();
-    app.run_jobs_with(|n| n.smtp_url = Some(smtp.url())).await;
-    smtp.received()
-}
 
 async fn audit_actions(app: &TestApp) -> Vec<String> {
     let rows = app

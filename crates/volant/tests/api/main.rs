@@ -11,6 +11,7 @@ mod fleet_vehicles;
 mod identity_access;
 mod identity_audit;
 mod identity_auth;
+mod identity_invitations;
 mod identity_limits;
 mod identity_organizations;
 mod identity_passwords;

@@ -13,6 +13,8 @@ use utoipa_axum::routes;
 use super::service;
 use crate::identity::Caller;
 use crate::identity::audit::Actor;
+use crate::identity::roles::Role;
+use crate::identity::users::service::UserView;
 use crate::platform::AppState;
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, Id};
@@ -20,7 +22,11 @@ use crate::platform::proxy::ClientContext;
 use crate::platform::validate::Validator;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(forgot)).routes(routes!(reset)).routes(routes!(send_link))
+    OpenApiRouter::new()
+        .routes(routes!(forgot))
+        .routes(routes!(reset))
+        .routes(routes!(send_link))
+        .routes(routes!(invite))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -95,7 +101,64 @@ pub struct SentLink {
     responses((status = 200, body = SentLink), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn send_link(caller: Caller, client: ClientContext, Id(id): Id) -> AppResult<Json<SentLink>> {
     let link = service::send_to_user(&caller.db, &caller.actor, id).await?;
+    Ok(Json(sent(&caller, &client, link)))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct InvitationInput {
+    #[schema(required = true, example = "paul.durand@garage.fr")]
+    pub email: Option<String>,
+    #[schema(required = true, example = "Paul Durand")]
+    pub display_name: Option<String>,
+    /// At least one; `admin` only by someone who manages users.
+    #[schema(required = true)]
+    pub roles: Option<Vec<Role>>,
+}
+
+/// An invitation sent: the new account, and its link.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Invited {
+    pub user: UserView,
+    #[serde(flatten)]
+    pub link: SentLink,
+}
+
+/// Invite a colleague: their account is created now (with the roles given) and
+/// they get an e-mail with a link, valid 7 days, to choose their password.
+/// Managers may invite anyone but an administrator (403 `role_not_grantable`); an
+/// address already used gets 409.
+#[utoipa::path(post, path = "/users/invitations", security(("bearer" = ["users.invite"])), tag = "users",
+    request_body = InvitationInput,
+    responses((status = 201, body = Invited), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn invite(
+    caller: Caller,
+    client: ClientContext,
+    ApiJson(input): ApiJson<InvitationInput>,
+) -> AppResult<axum::response::Response> {
+    let invitation = service::Invitation {
+        email: input.email.unwrap_or_default(),
+        display_name: input.display_name.unwrap_or_default(),
+        roles: input.roles.unwrap_or_default(),
+    };
+    let (user, link) =
+        service::invite(&caller.db, &caller.actor, &caller.current.user, invitation, async |_, _| Ok(())).await?;
+    Ok(invited(&caller, &client, user, link))
+}
+
+/// The 201 of an invitation: the account, and what became of its link.
+pub fn invited(
+    caller: &Caller,
+    client: &ClientContext,
+    user: UserView,
+    link: service::NewLink,
+) -> axum::response::Response {
+    let link = sent(caller, client, link);
+    crate::platform::http::respond::created(&format!("/api/v1/users/{}", user.id), Invited { user, link })
+}
+
+/// What the API says of a link just made.
+pub fn sent(caller: &Caller, client: &ClientContext, link: service::NewLink) -> SentLink {
     let emailed = caller.config.notify.delivers_email();
     let url = (!emailed).then(|| format!("{}{}", client.public_url(&caller.config), service::path(&link.secret)));
-    Ok(Json(SentLink { user_id: link.user_id, email: link.email, expires_at: link.expires_at, emailed, url }))
+    SentLink { user_id: link.user_id, email: link.email, expires_at: link.expires_at, emailed, url }
 }

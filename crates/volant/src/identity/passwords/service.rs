@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use super::entity::password_link;
 use crate::identity::audit::{self, Action, Actor};
 use crate::identity::organizations::service as organizations;
+use crate::identity::roles::Role;
 use crate::identity::users::entity::{self as user, Entity as Users};
 use crate::identity::users::service::{self as users, normalize_email};
 use crate::notify::model::{Event, Notice};
@@ -30,6 +31,8 @@ string_enum! {
     pub enum Purpose {
         /// A password to replace (forgotten, or reset by an administrator).
         Reset,
+        /// A new account's first password: the invitation to join.
+        Invitation,
     }
 }
 
@@ -38,6 +41,9 @@ pub const ASKED_TTL: Duration = Duration::hours(1);
 /// How long a link sent by an administrator or printed for an operator works
 /// (it may be read the next morning).
 pub const SENT_TTL: Duration = Duration::hours(24);
+
+/// How long an invitation waits for its guest.
+pub const INVITATION_TTL: Duration = Duration::days(7);
 
 /// The page a link opens.
 pub fn path(secret: &str) -> String {
@@ -53,6 +59,8 @@ pub struct NewLink {
     /// The secret, to put in the link: never stored.
     pub secret: String,
     pub expires_at: DateTime<Utc>,
+    /// Who invites (an invitation's e-mail names them).
+    pub inviter: Option<String>,
 }
 
 /// Someone asks for a link to choose a new password. The same `Ok` whether the
@@ -81,8 +89,8 @@ pub async fn ask<C: Writer>(
         return Ok(());
     };
     db::write(db, async |txn| {
-        let link = make(txn, &account, None, ASKED_TTL).await?;
-        send(txn, &link, OrgId::new(account.organization_id), ASKED_TTL).await?;
+        let link = make(txn, &account, None, (Purpose::Reset, ASKED_TTL)).await?;
+        send(txn, &link, OrgId::new(account.organization_id), (Purpose::Reset, ASKED_TTL)).await?;
         let actor = Actor { org: OrgId::new(account.organization_id), user_id: None, ..actor.clone() };
         record(txn, &actor, account.id, "asked").await
     })
@@ -102,12 +110,67 @@ pub async fn send_to_user<C: Writer>(db: &C, actor: &Actor, user_id: i64) -> App
         return Err(AppError::conflict("user_inactive", Msg::new("password.user_inactive")));
     }
     db::write(db, async |txn| {
-        let link = make(txn, &account, actor.user_id, SENT_TTL).await?;
-        send(txn, &link, actor.org, SENT_TTL).await?;
+        let link = make(txn, &account, actor.user_id, (Purpose::Reset, SENT_TTL)).await?;
+        send(txn, &link, actor.org, (Purpose::Reset, SENT_TTL)).await?;
         record(txn, actor, account.id, "administrator").await?;
         Ok(link)
     })
     .await
+}
+
+/// Someone to invite: their account is made now, with a password nobody knows;
+/// they choose theirs through the invitation's link ([`INVITATION_TTL`]).
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    pub email: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+}
+
+/// Invites someone into the actor's organization: the account (audited like any
+/// user created) and the e-mail with its link, in one transaction (a second
+/// invitation for the same address is refused by the database's unique address).
+/// `inviter` is the name the e-mail gives. `then` runs in the same transaction
+/// with the new account (a school links its instructor or candidate file to it).
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn invite<C: Writer>(
+    db: &C,
+    actor: &Actor,
+    inviter: &users::AuthUser,
+    invitation: Invitation,
+    then: impl AsyncFnOnce(&DatabaseTransaction, &users::UserView) -> AppResult<()>,
+) -> AppResult<(users::UserView, NewLink)> {
+    let offered = grantable(inviter);
+    if let Some(role) = invitation.roles.iter().find(|r| !offered.contains(r)) {
+        let message = Msg::new("invitation.role_not_grantable").arg("role", role);
+        return Err(AppError::ForbiddenBecause { code: "role_not_grantable", message });
+    }
+    // Nobody knows this password: the account opens only through the link.
+    let unknown = secrets::random_token(32)?;
+    let new = users::NewUser {
+        email: invitation.email,
+        display_name: invitation.display_name,
+        password: unknown,
+        roles: invitation.roles,
+    };
+    let checked = users::check_new_user(new).await?;
+    db::write(db, async |txn| {
+        let created = users::insert_audited(txn, actor, checked).await?;
+        then(txn, &created).await?;
+        let account = Users::find_by_id(created.id).one(txn).await?.ok_or(AppError::NotFound)?;
+        let mut link = make(txn, &account, actor.user_id, (Purpose::Invitation, INVITATION_TTL)).await?;
+        link.inviter = Some(inviter.display_name.clone());
+        send(txn, &link, actor.org, (Purpose::Invitation, INVITATION_TTL)).await?;
+        record(txn, actor, account.id, "invitation").await?;
+        Ok((created, link))
+    })
+    .await
+}
+
+/// The roles `inviter` may give: any with user administration, else all but administrator.
+pub fn grantable(inviter: &users::AuthUser) -> Vec<Role> {
+    let all = inviter.may(crate::identity::roles::Permission::UsersManage);
+    Role::ALL.into_iter().filter(|r| all || *r != Role::Admin).collect()
 }
 
 /// A link for an operator to hand over (`volant reset-password`): not e-mailed.
@@ -122,15 +185,22 @@ pub async fn make_for_operator<C: Writer>(db: &C, email: &str) -> AppResult<NewL
         return Err(AppError::conflict("user_inactive", Msg::new("password.user_inactive")));
     }
     db::write(db, async |txn| {
-        let link = make(txn, &account, None, SENT_TTL).await?;
+        let link = make(txn, &account, None, (Purpose::Reset, SENT_TTL)).await?;
         record(txn, &Actor::system(OrgId::new(account.organization_id)), account.id, "operator").await?;
         Ok(link)
     })
     .await
 }
 
+/// What a usable link opens.
+#[derive(Debug, Clone)]
+pub struct Opened {
+    pub account: user::Model,
+    pub purpose: Purpose,
+}
+
 /// The account a link opens, while the link is usable.
-pub async fn open(db: &impl ConnectionTrait, secret: &str) -> AppResult<user::Model> {
+pub async fn open(db: &impl ConnectionTrait, secret: &str) -> AppResult<Opened> {
     let link = password_link::Entity::find()
         .filter(password_link::Column::TokenHash.eq(secrets::token_hash(secret)))
         .filter(password_link::Column::UsedAt.is_null())
@@ -139,7 +209,8 @@ pub async fn open(db: &impl ConnectionTrait, secret: &str) -> AppResult<user::Mo
         .await?
         .ok_or_else(link_gone)?;
     let account = Users::find_by_id(link.user_id).one(db).await?;
-    account.filter(|account| account.active).ok_or_else(link_gone)
+    let account = account.filter(|account| account.active).ok_or_else(link_gone)?;
+    Ok(Opened { account, purpose: link.purpose })
 }
 
 /// Chooses the password through the link: the policy first (field `new_password`),
@@ -147,7 +218,7 @@ pub async fn open(db: &impl ConnectionTrait, secret: &str) -> AppResult<user::Mo
 /// wins), the password stored, every session and personal token ended.
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn reset<C: Writer>(db: &C, actor: &Actor, secret: &str, new_password: &str) -> AppResult<()> {
-    let account = open(db, secret).await?;
+    let account = open(db, secret).await?.account;
     let hash = users::new_password_hash(Validator::new(), &account, new_password).await?;
     let hashed = secrets::token_hash(secret);
     db::write(db, async |txn| {
@@ -191,7 +262,7 @@ async fn make(
     txn: &DatabaseTransaction,
     account: &user::Model,
     created_by: Option<i64>,
-    ttl: Duration,
+    (purpose, ttl): (Purpose, Duration),
 ) -> AppResult<NewLink> {
     forget_links(txn, account.id).await?;
     let secret = secrets::random_token(32)?;
@@ -199,7 +270,7 @@ async fn make(
     password_link::ActiveModel {
         organization_id: Set(account.organization_id),
         user_id: Set(account.id),
-        purpose: Set(Purpose::Reset),
+        purpose: Set(purpose),
         token_hash: Set(secrets::token_hash(&secret)),
         created_by: Set(created_by),
         created_at: Set(now),
@@ -214,20 +285,32 @@ async fn make(
         display_name: account.display_name.clone(),
         secret,
         expires_at: now + ttl,
+        inviter: None,
     })
 }
 
 /// The e-mail with the link, in the organization's language, sent with the
 /// transaction that made the link.
-async fn send(txn: &DatabaseTransaction, link: &NewLink, org: OrgId, ttl: Duration) -> AppResult<()> {
+async fn send(
+    txn: &DatabaseTransaction,
+    link: &NewLink,
+    org: OrgId,
+    (purpose, ttl): (Purpose, Duration),
+) -> AppResult<()> {
     let organization = organizations::get(txn, org).await?;
     let locale = organization.locale;
-    let title = locale.text("password.email.subject").to_owned();
-    let body = Msg::new("password.email.body")
+    let (subject, body) = match purpose {
+        Purpose::Reset => ("password.email.subject", "password.email.body"),
+        Purpose::Invitation => ("invitation.email.subject", "invitation.email.body"),
+    };
+    let title = Msg::new(subject).arg("organization", &organization.name).render(locale);
+    let body = Msg::new(body)
         .arg("name", &link.display_name)
         .arg("email", &link.email)
         .arg("organization", &organization.name)
+        .arg("inviter", link.inviter.as_deref().unwrap_or(&organization.name))
         .arg("hours", ttl.num_hours())
+        .arg("days", ttl.num_days())
         .render(locale);
     let notice = Notice {
         email: Some(link.email.clone()),

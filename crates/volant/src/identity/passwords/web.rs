@@ -9,16 +9,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::service;
+use super::service::{self, Purpose};
 use crate::identity::Caller;
 use crate::identity::audit::Actor;
 use crate::identity::auth::web_pages::Routes;
 use crate::platform::AppState;
+use crate::platform::config::Config;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n::{self, Msg};
 use crate::platform::proxy::ClientContext;
-use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
+use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, refusal_to_flash, unprocessable};
 
 /// Asking for a link: open to anyone.
 pub fn routes() -> Routes {
@@ -103,6 +104,8 @@ struct ResetPage {
     page: PageCtx,
     /// Whose password this is (`None`: the link no longer works).
     email: Option<String>,
+    /// The link is an invitation: the account's first password.
+    invitation: bool,
     secret: String,
     errors: FormErrors,
 }
@@ -110,7 +113,7 @@ struct ResetPage {
 /// A used or expired link: said in words, with the way to ask for another.
 fn gone(page: PageCtx, err: AppError) -> WebResult<Response> {
     let status = err.status();
-    let page = ResetPage { page, email: None, secret: String::new(), errors: FormErrors::default() };
+    let page = ResetPage { page, email: None, invitation: false, secret: String::new(), errors: FormErrors::default() };
     match err {
         AppError::Gone { .. } => Ok((status, page).into_response()),
         other => Err(other.into()),
@@ -119,9 +122,9 @@ fn gone(page: PageCtx, err: AppError) -> WebResult<Response> {
 
 async fn reset_form(State(state): State<AppState>, page: PageCtx, Path(secret): Path<String>) -> WebResult<Response> {
     match service::open(&state.db, &secret).await {
-        Ok(account) => {
-            let errors = FormErrors::default();
-            Ok(ResetPage { page, email: Some(account.email), secret, errors }.into_response())
+        Ok(opened) => {
+            let (email, invitation) = (Some(opened.account.email), opened.purpose == Purpose::Invitation);
+            Ok(ResetPage { page, email, invitation, secret, errors: FormErrors::default() }.into_response())
         }
         Err(err) => gone(page, err),
     }
@@ -135,24 +138,28 @@ async fn reset(
     extensions: axum::http::Extensions,
     FormBody(form): FormBody<ResetForm>,
 ) -> WebResult<Response> {
-    let account = match service::open(&state.db, &secret).await {
-        Ok(account) => account,
+    let opened = match service::open(&state.db, &secret).await {
+        Ok(opened) => opened,
         Err(err) => return gone(page, err),
     };
-    let email = Some(account.email.clone());
+    let (email, invitation) = (Some(opened.account.email.clone()), opened.purpose == Purpose::Invitation);
     if form.new_password != form.confirm_password {
         let mut errors = FormErrors::default();
         errors.add("confirm_password", Msg::new("user.password_mismatch").render(i18n::current()));
-        return Ok(unprocessable(ResetPage { page, email, secret, errors }));
+        return Ok(unprocessable(ResetPage { page, email, invitation, secret, errors }));
     }
     let actor = Actor::from_request(state.default_org, None, &headers, &extensions);
     match service::reset(&state.db, &actor, &secret, &form.new_password).await {
         Ok(()) => {
-            tracing::info!(user_id = account.id, "password chosen through a link");
-            Ok(redirect_with_flash("/login", "success", i18n::current().text("password.reset_done")))
+            tracing::info!(user_id = opened.account.id, "password chosen through a link");
+            let done = if invitation { "invitation.done" } else { "password.reset_done" };
+            Ok(redirect_with_flash("/login", "success", i18n::current().text(done)))
         }
         Err(err @ AppError::Gone { .. }) => gone(page, err),
-        Err(err) => Ok(unprocessable(ResetPage { page, email, secret, errors: FormErrors::from_app_error(err)? })),
+        Err(err) => {
+            let errors = FormErrors::from_app_error(err)?;
+            Ok(unprocessable(ResetPage { page, email, invitation, secret, errors }))
+        }
     }
 }
 
@@ -160,34 +167,43 @@ async fn reset(
 #[template(path = "identity/password_link_sent.html")]
 struct LinkSentPage {
     page: PageCtx,
-    user_id: i64,
+    invitation: bool,
     display_name: String,
     email: String,
     /// The link to hand over yourself.
     url: String,
     expires: String,
+    /// Where the page leads back to.
+    back: String,
 }
 
-/// With an SMTP server: sent, said by a flash. Without one: the e-mail is only
-/// saved, so the page says so and shows the link to hand over.
-async fn send_link(caller: Caller, page: PageCtx, client: ClientContext, Id(id): Id) -> WebResult<Response> {
-    let link = service::send_to_user(&caller.db, &caller.actor, id).await;
-    let link = match link {
-        Ok(link) => link,
-        Err(err @ AppError::Conflict { .. }) => {
-            let message = err.detail(i18n::current());
-            return Ok(redirect_with_flash(&format!("/admin/users/{id}"), "error", &message));
-        }
-        Err(err) => return Err(err.into()),
-    };
+/// A link just made, told to the person who made it: with an SMTP server, a flash
+/// on `back` says it left; without one, the e-mail is only saved, so this page
+/// says so and shows the link to hand over (never kept by a cache: it is a credential).
+pub fn link_made(
+    page: PageCtx,
+    (config, client): (&Config, &ClientContext),
+    link: service::NewLink,
+    purpose: Purpose,
+    back: &str,
+) -> Response {
     let expires = i18n::local_date_time(link.expires_at);
-    if caller.config.notify.delivers_email() {
-        let message = Msg::new("password.link_emailed").arg("email", &link.email).arg("expires", &expires);
-        return Ok(redirect_with_flash(&format!("/admin/users/{id}"), "success", &message.render(i18n::current())));
+    let invitation = purpose == Purpose::Invitation;
+    if config.notify.delivers_email() {
+        let key = if invitation { "invitation.sent" } else { "password.link_emailed" };
+        let message = Msg::new(key).arg("email", &link.email).arg("expires", &expires);
+        return redirect_with_flash(back, "success", &message.render(i18n::current()));
     }
-    let url = format!("{}{}", client.public_url(&caller.config), service::path(&link.secret));
-    let page =
-        LinkSentPage { page, user_id: link.user_id, display_name: link.display_name, email: link.email, url, expires };
-    // The link is a credential: this answer only, never kept by a cache.
-    Ok(([(header::CACHE_CONTROL, "no-store")], page).into_response())
+    let url = format!("{}{}", client.public_url(config), service::path(&link.secret));
+    let (display_name, email, back) = (link.display_name, link.email, back.to_owned());
+    let page = LinkSentPage { page, invitation, display_name, email, url, expires, back };
+    ([(header::CACHE_CONTROL, "no-store")], page).into_response()
+}
+
+async fn send_link(caller: Caller, page: PageCtx, client: ClientContext, Id(id): Id) -> WebResult<Response> {
+    let back = format!("/admin/users/{id}");
+    match service::send_to_user(&caller.db, &caller.actor, id).await {
+        Ok(link) => Ok(link_made(page, (&caller.config, &client), link, Purpose::Reset, &back)),
+        Err(err) => refusal_to_flash(&back, err),
+    }
 }

@@ -149,7 +149,7 @@ pub async fn create<C: Writer>(db: &C, org: OrgId, new: NewUser) -> AppResult<Au
 }
 
 /// A new user that passed validation, with the password already hashed.
-struct CheckedNewUser {
+pub struct CheckedNewUser {
     email: String,
     display_name: String,
     password_hash: String,
@@ -159,7 +159,7 @@ struct CheckedNewUser {
 /// Validation, the password policy and Argon2 hashing: the slow part of creating a
 /// user, done before any transaction begins (a SQLite writer's turn is not held
 /// through a 100 ms hash).
-async fn check_new_user(new: NewUser) -> AppResult<CheckedNewUser> {
+pub async fn check_new_user(new: NewUser) -> AppResult<CheckedNewUser> {
     let mut v = Validator::new();
     let email = v.check("email", check_email(&new.email));
     let display_name = v.required_text("display_name", Some(&new.display_name), 120);
@@ -515,13 +515,20 @@ pub async fn create_audited<C: Writer>(
     new: NewUser,
 ) -> AppResult<UserView> {
     let checked = check_new_user(new).await?;
-    db::write(db, async |txn| {
-        let created = insert(txn, actor.org, checked).await?;
-        let after = get(txn, actor.org, created.id).await?;
-        crate::identity::audit::record_change(txn, actor, ("user", after.id), None, Some(&after)).await?;
-        Ok(after)
-    })
-    .await
+    db::write(db, async |txn| insert_audited(txn, actor, checked).await).await
+}
+
+/// Inserts a checked user (see [`check_new_user`]: the hashing is done before the
+/// transaction) in the actor's organization, audited.
+pub async fn insert_audited(
+    txn: &DatabaseTransaction,
+    actor: &crate::identity::audit::Actor,
+    checked: CheckedNewUser,
+) -> AppResult<UserView> {
+    let created = insert(txn, actor.org, checked).await?;
+    let after = get(txn, actor.org, created.id).await?;
+    crate::identity::audit::record_change(txn, actor, ("user", after.id), None, Some(&after)).await?;
+    Ok(after)
 }
 
 /// Changes a user. An administrator cannot deactivate themselves nor drop their

@@ -9,11 +9,18 @@ use axum::routing::get;
 use super::service::{self, NewUser, UserPatch, UserView};
 use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
-use crate::identity::roles::Role;
+use crate::identity::passwords::service::{self as passwords, Purpose};
+use crate::identity::roles::{Permission, Role};
 use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n;
 use crate::platform::pagination::PageRequest;
-use crate::platform::web::{FormErrors, FormTarget, PageCtx, WebResult, form_flow, redirect_with_flash};
+use crate::platform::proxy::ClientContext;
+use crate::platform::web::{FormErrors, FormTarget, PageCtx, WebResult, form_flow, redirect_with_flash, unprocessable};
+
+/// Inviting a colleague: administrators and managers.
+pub fn invite_routes() -> Routes {
+    vec![("/admin/invitations", get(invite_form).post(invite))]
+}
 
 pub fn routes() -> Routes {
     vec![
@@ -30,10 +37,12 @@ pub struct RoleChoice {
     pub checked: bool,
 }
 
-fn role_choices(selected: &[Role]) -> Vec<RoleChoice> {
+/// A checkbox for each role `offered`, ticked when `selected`.
+pub fn role_choices(offered: &[Role], selected: &[Role]) -> Vec<RoleChoice> {
     let tr = i18n::current();
-    Role::ALL
-        .into_iter()
+    offered
+        .iter()
+        .copied()
         .map(|r| RoleChoice { value: r.as_str(), label: tr.text(role_key(r)), checked: selected.contains(&r) })
         .collect()
 }
@@ -121,7 +130,7 @@ struct FormPage {
 impl FormPage {
     fn creating(page: PageCtx, form: UserForm, errors: FormErrors) -> Self {
         let target = FormTarget::creating(page.tr.t("users.new").to_owned(), "/admin/users");
-        let roles = role_choices(&form.roles);
+        let roles = role_choices(&Role::ALL, &form.roles);
         Self {
             page,
             target,
@@ -138,7 +147,7 @@ impl FormPage {
     fn editing(page: PageCtx, id: i64, name: &str, email: String, form: UserForm, errors: FormErrors) -> Self {
         let heading = page.tr.f("users.edit", "name", name);
         let target = FormTarget::new(heading, format!("/admin/users/{id}"), "/admin/users");
-        let (display_name, active, roles) = (form.display_name, form.active, role_choices(&form.roles));
+        let (display_name, active, roles) = (form.display_name, form.active, role_choices(&Role::ALL, &form.roles));
         Self { page, target, creating: false, email, display_name, active, roles, errors }
     }
 }
@@ -200,4 +209,67 @@ async fn update(
         Ok(FormPage::editing(page, id, &current.display_name, current.email, form, errors))
     })
     .await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "identity/invitation_form.html")]
+struct InvitePage {
+    page: PageCtx,
+    email: String,
+    display_name: String,
+    roles: Vec<RoleChoice>,
+    /// E-mails leave this instance.
+    delivers: bool,
+    errors: FormErrors,
+}
+
+impl InvitePage {
+    fn new(caller: &Caller, page: PageCtx, form: UserForm, errors: FormErrors) -> Self {
+        let roles = role_choices(&passwords::grantable(&caller.current.user), &form.roles);
+        let delivers = caller.config.notify.delivers_email();
+        Self { page, email: form.email, display_name: form.display_name, roles, delivers, errors }
+    }
+}
+
+async fn invite_form(caller: Caller, page: PageCtx) -> InvitePage {
+    InvitePage::new(&caller, page, UserForm::default(), FormErrors::default())
+}
+
+/// Administrators go on to the user's page; managers (no user administration)
+/// stay on the invitation form, to invite someone else.
+async fn invite(
+    caller: Caller,
+    page: PageCtx,
+    client: ClientContext,
+    FormBody(pairs): FormBody<Vec<(String, String)>>,
+) -> WebResult<Response> {
+    let form = UserForm::from_pairs(pairs);
+    let invitation = passwords::Invitation {
+        email: form.email.clone(),
+        display_name: form.display_name.clone(),
+        roles: form.roles.clone(),
+    };
+    let invited =
+        passwords::invite(&caller.db, &caller.actor, &caller.current.user, invitation, async |_, _| Ok(())).await;
+    match invited {
+        Ok((user, link)) => {
+            let back = if caller.current.user.may(Permission::UsersManage) {
+                format!("/admin/users/{}", user.id)
+            } else {
+                "/admin/invitations".to_owned()
+            };
+            let made = crate::identity::passwords::web::link_made(
+                page,
+                (&caller.config, &client),
+                link,
+                Purpose::Invitation,
+                &back,
+            );
+            Ok(made)
+        }
+        Err(err) => {
+            let errors = FormErrors::from_app_error(err)?;
+            Ok(unprocessable(InvitePage::new(&caller, page, form, errors)))
+        }
+    }
 }

@@ -8,13 +8,16 @@ use utoipa_axum::routes;
 
 use super::service::{self as candidates, Candidate, CandidateFilter, CandidateInput, CandidateSummary};
 use crate::identity::Caller;
+use crate::identity::passwords::api::{Invited, invited};
 use crate::platform::AppState;
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
 use crate::platform::http::respond::{Paged, created};
+use crate::platform::proxy::ClientContext;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(invite_candidate))
         .routes(routes!(list_candidates, create_candidate))
         .routes(routes!(get_candidate, update_candidate))
 }
@@ -67,4 +70,15 @@ async fn update_candidate(
     ApiJson(input): ApiJson<CandidateInput>,
 ) -> AppResult<Json<Candidate>> {
     Ok(Json(candidates::update(&caller.db, &caller.cipher, &caller.actor, id, &input).await?))
+}
+
+/// Create the candidate's sign-in account (role `candidate`), link this file to it and
+/// e-mail them an invitation to choose their password (valid 7 days). 422 when the
+/// file has no e-mail address; 409 when it already has an account or the address
+/// is another account's.
+#[utoipa::path(post, path = "/school/candidates/{id}/invitation", security(("bearer" = ["school.write"])), tag = "school", params(("id" = i64, Path)),
+    responses((status = 201, body = Invited), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn invite_candidate(caller: Caller, client: ClientContext, Id(id): Id) -> AppResult<Response> {
+    let (user, link) = candidates::invite(&caller.db, &caller.cipher, &caller.actor, &caller.current.user, id).await?;
+    Ok(invited(&caller, &client, user, link))
 }

@@ -188,6 +188,36 @@ pub async fn get(db: &impl ConnectionTrait, cipher: &FieldCipher, org: OrgId, id
     full(cipher, &m, hours)
 }
 
+/// Creates the candidate's portal account (role `candidate`), links this file to
+/// it and e-mails them an invitation to choose their password.
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn invite<C: Writer>(
+    db: &C,
+    cipher: &FieldCipher,
+    actor: &Actor,
+    inviter: &users::AuthUser,
+    id: i64,
+) -> AppResult<(users::UserView, crate::identity::passwords::service::NewLink)> {
+    let found = get(db, cipher, actor.org, id).await?.summary;
+    let person = crate::school::accounts::Person {
+        file: (AUDIT_ENTITY, id),
+        display_name: found.full_name(),
+        email: found.email.as_deref(),
+        has_account: found.user_id.is_some(),
+        role: Role::Candidate,
+    };
+    crate::school::accounts::invite(db, actor, inviter, person, async |txn, user_id| {
+        candidate::Entity::update_many()
+            .col_expr(candidate::Column::UserId, Expr::value(user_id))
+            .filter(candidate::Column::OrganizationId.eq(actor.org.get()))
+            .filter(candidate::Column::Id.eq(id))
+            .filter(candidate::Column::UserId.is_null())
+            .exec(txn)
+            .await
+    })
+    .await
+}
+
 /// Candidates' names (`first last`) by id, in one query.
 pub async fn names_of(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<std::collections::HashMap<i64, String>> {
     if ids.is_empty() {

@@ -15,6 +15,8 @@ use serde::Deserialize;
 use super::progress;
 use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
+use crate::identity::passwords::service::Purpose;
+use crate::identity::passwords::web::link_made;
 use crate::identity::roles::Permission;
 use crate::identity::users::service as users;
 use crate::platform::charts;
@@ -22,8 +24,10 @@ use crate::platform::error::AppError;
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
 use crate::platform::i18n::{self, Msg};
 use crate::platform::pagination::{PageRequest, with_cursor};
+use crate::platform::proxy::ClientContext;
 use crate::platform::web::SelectOption;
 use crate::platform::web::id_options;
+use crate::platform::web::refusal_to_flash;
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
 use crate::school::access::Viewer;
 use crate::school::candidates::service::{
@@ -42,6 +46,7 @@ pub fn routes() -> Routes {
         ("/school/candidates/new", get(new_form)),
         ("/school/candidates/{id}", get(show)),
         ("/school/candidates/{id}/edit", get(edit_form).post(update)),
+        ("/school/candidates/{id}/invite", axum::routing::post(invite)),
     ]
 }
 
@@ -472,5 +477,15 @@ pub fn level_key(level: &i16) -> &'static str {
         1 => "progress.level1",
         2 => "progress.level2",
         _ => "progress.level3",
+    }
+}
+
+/// Creates the candidate's portal account and e-mails them an invitation (or shows
+/// the link to hand over while e-mails do not leave).
+async fn invite(caller: Caller, page: PageCtx, client: ClientContext, Id(id): Id) -> WebResult<Response> {
+    let back = format!("/school/candidates/{id}");
+    match candidates::invite(&caller.db, &caller.cipher, &caller.actor, &caller.current.user, id).await {
+        Ok((_, link)) => Ok(link_made(page, (&caller.config, &client), link, Purpose::Invitation, &back)),
+        Err(err) => refusal_to_flash(&back, err),
     }
 }

@@ -7,13 +7,16 @@ use utoipa_axum::routes;
 
 use super::service::{self as instructors, Availability, Instructor, InstructorInput};
 use crate::identity::Caller;
+use crate::identity::passwords::api::{Invited, invited};
 use crate::platform::AppState;
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, Id};
 use crate::platform::http::respond::created;
+use crate::platform::proxy::ClientContext;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(invite_instructor))
         .routes(routes!(list_instructors, create_instructor))
         .routes(routes!(get_instructor, update_instructor))
         .routes(routes!(get_availability, set_availability))
@@ -65,4 +68,15 @@ async fn set_availability(
     ApiJson(input): ApiJson<Availability>,
 ) -> AppResult<Json<Availability>> {
     Ok(Json(instructors::set_availability(&caller.db, &caller.actor, id, &input).await?))
+}
+
+/// Create the instructor's sign-in account (role `instructor`), link this file to it and
+/// e-mail them an invitation to choose their password (valid 7 days). 422 when the
+/// file has no e-mail address; 409 when it already has an account or the address
+/// is another account's.
+#[utoipa::path(post, path = "/school/instructors/{id}/invitation", security(("bearer" = ["school.write"])), tag = "school", params(("id" = i64, Path)),
+    responses((status = 201, body = Invited), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn invite_instructor(caller: Caller, client: ClientContext, Id(id): Id) -> AppResult<Response> {
+    let (user, link) = instructors::invite(&caller.db, &caller.actor, &caller.current.user, id).await?;
+    Ok(invited(&caller, &client, user, link))
 }

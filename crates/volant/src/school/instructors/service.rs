@@ -123,6 +123,35 @@ pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<In
     scoped(org).filter(instructor::Column::Id.eq(id)).one(db).await?.map(Instructor::from).ok_or(AppError::NotFound)
 }
 
+/// Creates the instructor's account (role `instructor`), links this file to it and
+/// e-mails them an invitation to choose their password.
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn invite<C: Writer>(
+    db: &C,
+    actor: &Actor,
+    inviter: &crate::identity::users::service::AuthUser,
+    id: i64,
+) -> AppResult<(crate::identity::users::service::UserView, crate::identity::passwords::service::NewLink)> {
+    let found = get(db, actor.org, id).await?;
+    let person = crate::school::accounts::Person {
+        file: (AUDIT_ENTITY, id),
+        display_name: found.full_name(),
+        email: found.email.as_deref(),
+        has_account: found.user_id.is_some(),
+        role: Role::Instructor,
+    };
+    crate::school::accounts::invite(db, actor, inviter, person, async |txn, user_id| {
+        instructor::Entity::update_many()
+            .col_expr(instructor::Column::UserId, sea_orm::sea_query::Expr::value(user_id))
+            .filter(instructor::Column::OrganizationId.eq(actor.org.get()))
+            .filter(instructor::Column::Id.eq(id))
+            .filter(instructor::Column::UserId.is_null())
+            .exec(txn)
+            .await
+    })
+    .await
+}
+
 /// The instructor file of a signed-in user, if they have one.
 pub async fn of_user(db: &impl ConnectionTrait, org: OrgId, user_id: i64) -> AppResult<Option<Instructor>> {
     Ok(scoped(org).filter(instructor::Column::UserId.eq(user_id)).one(db).await?.map(Instructor::from))

@@ -10,10 +10,15 @@ use serde::Deserialize;
 use super::service::{self as instructors, Availability, DayOff, Instructor, InstructorInput, WeeklySlot};
 use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
+use crate::identity::passwords::service::Purpose;
+use crate::identity::passwords::web::link_made;
+use crate::identity::roles::Permission;
 use crate::identity::users::service as users;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n::{self, Msg};
+use crate::platform::proxy::ClientContext;
+use crate::platform::web::refusal_to_flash;
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
 use crate::school::model::CATEGORIES;
 use crate::school::web::linked_account;
@@ -22,6 +27,7 @@ pub fn routes() -> Routes {
     vec![
         ("/school/instructors", get(instructors_page).post(create_instructor)),
         ("/school/instructors/{id}", get(edit_instructor).post(update_instructor)),
+        ("/school/instructors/{id}/invite", axum::routing::post(invite)),
     ]
 }
 
@@ -96,6 +102,8 @@ struct InstructorsPage {
     days_off: String,
     checked: Vec<(String, bool)>,
     errors: FormErrors,
+    /// The instructor edited, when their file has an e-mail and no account yet.
+    invite: Option<i64>,
 }
 
 fn day_rows(tr: &i18n::Tr, week: &[WeeklySlot]) -> Vec<DayRow> {
@@ -123,6 +131,7 @@ async fn page(
     let tr = page.tr;
     let list = instructors::list(&caller.db, caller.org).await?;
     let editing_target = editing.as_ref().map(|(i, _, _)| (i.full_name(), i.id));
+    let invite = editing.as_ref().filter(|(i, _, _)| i.user_id.is_none() && i.email.is_some()).map(|(i, _, _)| i.id);
     let (heading, action, form, week, days_off, categories) = match (editing, posted) {
         (_, Some((form, _))) => {
             let (heading, action) = match editing_target {
@@ -181,7 +190,18 @@ async fn page(
         days_off,
         checked,
         errors,
+        invite,
     })
+}
+
+/// Creates the instructor's account and e-mails them an invitation (or shows the
+/// link to hand over while e-mails do not leave).
+async fn invite(caller: Caller, page: PageCtx, client: ClientContext, Id(id): Id) -> WebResult<Response> {
+    let back = format!("/school/instructors/{id}");
+    match instructors::invite(&caller.db, &caller.actor, &caller.current.user, id).await {
+        Ok((_, link)) => Ok(link_made(page, (&caller.config, &client), link, Purpose::Invitation, &back)),
+        Err(err) => refusal_to_flash(&back, err),
+    }
 }
 
 async fn instructors_page(caller: Caller, page_ctx: PageCtx) -> WebResult<InstructorsPage> {
