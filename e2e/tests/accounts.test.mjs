@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { startServer, launchBrowser, ADMIN } from "./server.mjs";
+import { startServer, launchBrowser, assertAccessible, ADMIN } from "./server.mjs";
 
 const PERSON = { email: "secretariat@garage-e2e.fr", password: "cheval agrafe batterie correcte" };
 const NEW_PASSWORD = "tulipe marteau rivière nocturne";
@@ -63,10 +63,12 @@ test("a person who forgot their password gets back in from their phone", async (
   await page.getByRole("link", { name: "Mot de passe oublié ?" }).tap();
   await page.waitForURL(/\/password\/forgot$/);
   await page.getByText("Cette installation n'envoie pas encore d'e-mails").first().waitFor();
+  await assertAccessible(page, "forgotten password form");
   await page.getByLabel("Adresse e-mail").fill(PERSON.email);
   await page.getByRole("button", { name: "Recevoir le lien" }).tap();
   await page.getByText(`Si un compte correspond à l'adresse ${PERSON.email}`).waitFor();
   await assertFitsTheScreen(page);
+  await assertAccessible(page, "link asked");
   await screenshot(page, "password-asked-phone");
 
   const mail = await newestEmail(PERSON.email);
@@ -79,10 +81,12 @@ test("a person who forgot their password gets back in from their phone", async (
   await page.goto(link);
   await page.getByText(`Nouveau mot de passe pour le compte ${PERSON.email}`).waitFor();
   await assertFitsTheScreen(page);
+  await assertAccessible(page, "new password form");
   await page.getByLabel("Nouveau mot de passe", { exact: true }).fill(NEW_PASSWORD);
   await page.getByLabel("Confirmer le nouveau mot de passe").fill("pas la même chose du tout");
   await page.getByRole("button", { name: "Enregistrer le mot de passe" }).tap();
   await page.getByText("Les deux mots de passe ne correspondent pas.").waitFor();
+  await assertAccessible(page, "new password form with an error");
   await page.getByLabel("Nouveau mot de passe", { exact: true }).fill(NEW_PASSWORD);
   await page.getByLabel("Confirmer le nouveau mot de passe").fill(NEW_PASSWORD);
   await page.getByRole("button", { name: "Enregistrer le mot de passe" }).tap();
@@ -98,6 +102,7 @@ test("a person who forgot their password gets back in from their phone", async (
   // The link served once.
   await page.goto(link);
   await page.getByText("Ce lien ne fonctionne plus").waitFor();
+  await assertAccessible(page, "used link");
   await context.close();
 });
 
@@ -114,6 +119,7 @@ test("an administrator hands a reset link over while e-mails do not leave", asyn
   await page.getByRole("heading", { name: "Lien de réinitialisation" }).waitFor();
   await page.getByText("Aucun serveur d'envoi d'e-mails n'est configuré").waitFor();
   await screenshot(page, "password-handover");
+  await assertAccessible(page, "reset link handed over");
   // The address the administrator's browser uses, ready to paste.
   const link = await page.locator("#reset-link").textContent();
   assert.ok(link.startsWith(`${server.url}/password/reset/`), link);
@@ -142,6 +148,7 @@ async function joinFromPhone(link, email, landing) {
   await page.getByRole("heading", { name: "Bienvenue : choisissez votre mot de passe" }).waitFor();
   await page.getByText(`Votre compte ${email} est prêt`).waitFor();
   await assertFitsTheScreen(page);
+  await assertAccessible(page, "welcome page");
   await page.getByLabel("Nouveau mot de passe", { exact: true }).fill(NEW_PASSWORD);
   await page.getByLabel("Confirmer le nouveau mot de passe").fill(NEW_PASSWORD);
   await page.getByRole("button", { name: "Enregistrer le mot de passe" }).tap();
@@ -164,12 +171,14 @@ test("a manager invites a colleague, who joins from the link on their phone", as
   await page.waitForURL(/\/admin\/invitations$/);
   await page.getByText("l'invitation sera enregistrée mais ne partira pas").waitFor();
   assert.equal(await page.getByLabel("Administrateur").count(), 0, "a manager cannot make administrators");
+  await assertAccessible(page, "invitation form");
   await page.getByLabel("Adresse e-mail").fill("paul.durand@garage-e2e.fr");
   await page.getByLabel("Nom affiché (prénom et nom)").fill("Paul Durand");
-  await page.getByLabel("Atelier").check();
+  await page.getByRole("checkbox", { name: "Atelier" }).check();
   await page.getByRole("button", { name: "Envoyer l'invitation" }).click();
   await page.getByRole("heading", { name: "Lien d'invitation" }).waitFor();
   await screenshot(page, "invitation-handover");
+  await assertAccessible(page, "invitation handed over");
   const link = await page.locator("#reset-link").textContent();
   await context.close();
   await joinFromPhone(link, "paul.durand@garage-e2e.fr", /\/garages$/);

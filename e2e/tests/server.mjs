@@ -1,6 +1,6 @@
 // Starts a real Volant server on a free loopback port with its own SQLite file.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -91,4 +91,17 @@ export async function launchBrowser() {
       "--disable-sync",
     ],
   });
+}
+
+// axe-core's engine, evaluated in the page (an evaluation is not a page script:
+// the page's Content-Security-Policy does not apply to it).
+const axeSource = readFileSync(path.join(root, "e2e", "node_modules", "axe-core", "axe.min.js"), "utf8");
+
+// Runs axe-core on the page as it is; fails on any serious or critical violation.
+export async function assertAccessible(page, label) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  const grave = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  const described = grave.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
+  if (grave.length > 0) throw new Error(`${label}: accessibility violations\n${described.join("\n")}`);
 }

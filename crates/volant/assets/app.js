@@ -1,4 +1,16 @@
 // Progressive enhancements only: every page works without this file.
+document.documentElement.classList.add("js");
+
+// On a phone the navigation hides behind a menu button (without this script it
+// stays open, as on a desktop).
+document.addEventListener("click", function (event) {
+  var toggle = event.target.closest && event.target.closest("[data-menu-toggle]");
+  if (!toggle) return;
+  var nav = document.getElementById(toggle.getAttribute("aria-controls"));
+  var open = toggle.getAttribute("aria-expanded") !== "true";
+  toggle.setAttribute("aria-expanded", String(open));
+  if (nav) nav.classList.toggle("open", open);
+});
 document.addEventListener("htmx:afterSwap", function (event) {
   // After a boosted navigation, move focus to the main content for screen readers.
   if (event.detail.boosted) {

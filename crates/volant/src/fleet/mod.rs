@@ -19,8 +19,13 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 
 /// The fleet pages, behind sign-in and the same permissions as the API.
 pub fn pages() -> Vec<Page> {
+    use Permission::{FleetRead, FleetWrite};
     let routes = garages::web::routes().into_iter().chain(vehicles::web::routes());
-    web_pages::pages(Access::guarded(Permission::FleetRead, Permission::FleetWrite), routes)
+    let forms = garages::web::form_routes().into_iter().chain(vehicles::web::form_routes());
+    let mut pages = web_pages::pages(Access::guarded(FleetRead, FleetWrite), routes);
+    // A form's page opens only for those who may send it.
+    pages.extend(web_pages::pages(Access::guarded(FleetWrite, FleetWrite), forms));
+    pages
 }
 
 /// The fleet's navigation entries (Atelier).

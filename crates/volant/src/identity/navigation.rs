@@ -40,7 +40,7 @@ pub struct MenuEntry {
 
 impl MenuEntry {
     pub const fn new(module: Module, label: &'static str, path: &'static str, audience: Audience) -> Self {
-        Self { module, link: NavLink::new(label, path), audience }
+        Self { module, link: NavLink::new(module, label, path), audience }
     }
 
     /// The entry is also the current one under these paths.

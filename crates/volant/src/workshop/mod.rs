@@ -42,6 +42,12 @@ pub fn pages() -> Vec<Page> {
         Access::guarded(Permission::WorkshopRead, Permission::WorkshopWrite),
         routes.into_iter().flatten(),
     );
+    // A form's page opens only for those who may send it.
+    let forms = [clients::web::form_routes(), quotes::web::form_routes(), maintenance::web::form_routes()];
+    pages.extend(web_pages::pages(
+        Access::guarded(Permission::WorkshopWrite, Permission::WorkshopWrite),
+        forms.into_iter().flatten(),
+    ));
     pages.extend(web_pages::pages(
         Access::guarded(Permission::WorkshopRead, Permission::InterventionsRecord),
         history::web::routes(),

@@ -393,3 +393,108 @@ async fn a_route_added_without_its_permission_is_caught() {
     let response = crate::helpers::send(router, request(&Method::GET, "/api/v1/hidden", None, Some(token))).await;
     response.problem(StatusCode::FORBIDDEN, "forbidden");
 }
+
+backend_tests!(no_page_offers_what_its_reader_may_not_do, a_refusal_speaks_the_organizations_language_and_leads_home);
+
+/// The page-table entry a site path falls under (`{…}` matches one segment; the
+/// most literal pattern wins: `/vehicles/new` before `/vehicles/{id}`).
+fn page_of<'a>(
+    table: &'a [volant::identity::auth::web_pages::Page],
+    path: &str,
+) -> Option<&'a volant::identity::auth::web_pages::Page> {
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    let segments: Vec<&str> = path.split('/').collect();
+    table
+        .iter()
+        .filter_map(|page| {
+            let pattern: Vec<&str> = page.path.split('/').collect();
+            let fits = pattern.len() == segments.len()
+                && pattern.iter().zip(&segments).all(|(p, s)| (p.starts_with('{') && !s.is_empty()) || p == s);
+            fits.then(|| (pattern.iter().filter(|p| !p.starts_with('{')).count(), page))
+        })
+        .max_by_key(|(literal, _)| *literal)
+        .map(|(_, page)| page)
+}
+
+/// Every link (`href="/…"`) in `html`.
+fn links(html: &str) -> Vec<&str> {
+    let marker = "href=\"/";
+    html.match_indices(marker)
+        .filter_map(|(at, _)| html[at + marker.len() - 1..].split('"').next())
+        .filter(|path| !path.starts_with("//"))
+        .collect()
+}
+
+/// Where every `<form method="post">` of `html` posts to.
+fn post_targets(html: &str) -> Vec<&str> {
+    html.match_indices("<form")
+        .filter_map(|(at, _)| html[at..].split('>').next())
+        .filter(|tag| tag.contains("method=\"post\""))
+        .filter_map(|tag| tag.split("action=\"").nth(1).and_then(|rest| rest.split('"').next()))
+        .filter(|path| path.starts_with('/'))
+        .collect()
+}
+
+// Every page each role can open, crawled: each link must lead to a page the role
+// may read, and each form must post to a page it may write. A button that can
+// only end in a 403 fails here, with the page that shows it.
+async fn no_page_offers_what_its_reader_may_not_do(app: TestApp) {
+    let admin = app.as_admin();
+    let table = volant::page_table();
+    let garage = app.garage("Garage du crawl").await;
+    let vehicle = app.vehicle(garage, &fresh_plate()).await;
+    let client =
+        admin.post("/api/v1/clients", &json!({ "name": "Client crawl" })).await.json()["id"].as_i64().expect("client");
+    let quote =
+        admin.post("/api/v1/quotes", &json!({ "client_id": client })).await.json()["id"].as_i64().expect("quote");
+    let mut offenders = Vec::new();
+    let mut crawled = 0;
+    for role in Role::ALL {
+        let person = app.user(&format!("crawl-{}@volant.test", role.as_str()), &[role]).await;
+        let session =
+            volant::identity::auth::issue(&app.db, &app.signing_key, &person, "web").await.expect("session").token;
+        let cookies = format!("volant_session={session}; volant_csrf={}", crate::helpers::TEST_CSRF);
+        for page in table.iter().filter(|p| p.access.needs(&Method::GET).is_some_and(|needed| person.may(needed))) {
+            let path = concrete(page.path, garage, vehicle, person.id, (client, quote));
+            if path.contains("999999") || path.ends_with("/stream") {
+                continue;
+            }
+            let request = Request::get(&path).header(header::COOKIE, &cookies).body(Body::empty()).expect("request");
+            let response = app.anonymous().send(request).await;
+            if response.status != StatusCode::OK
+                || !response.header("content-type").is_some_and(|t| t.starts_with("text/html"))
+            {
+                continue;
+            }
+            crawled += 1;
+            let html = response.text();
+            let links = links(&html).into_iter().map(|p| (Method::GET, p));
+            let forms = post_targets(&html).into_iter().map(|p| (Method::POST, p));
+            for (method, target) in links.chain(forms) {
+                let Some(target_page) = page_of(&table, target) else { continue };
+                if let Some(needed) = target_page.access.needs(&method)
+                    && !person.may(needed)
+                {
+                    offenders.push(format!("{role:?} on {path}: {method} {target} needs {needed:?}"));
+                }
+            }
+        }
+    }
+    offenders.sort();
+    offenders.dedup();
+    assert!(offenders.is_empty(), "pages offer what their reader may not do:\n{}", offenders.join("\n"));
+    assert!(crawled >= 80, "{crawled} pages crawled");
+}
+
+async fn a_refusal_speaks_the_organizations_language_and_leads_home(app: TestApp) {
+    app.as_admin().patch("/api/v1/organization", &json!({ "locale": "en" })).await.assert_success();
+    let staff = app.as_role(Role::Staff).await;
+    let refused = staff.get("/garages/new").await;
+    refused.assert_status(StatusCode::FORBIDDEN);
+    let text = refused.text();
+    assert!(text.contains("<html lang=\"en\""), "{text}");
+    assert!(text.contains("href=\"/\" id=\"home\"") && text.contains("Back to the home page"), "{text}");
+    let missing = staff.get("/garages/999999").await;
+    missing.assert_status(StatusCode::NOT_FOUND);
+    assert!(missing.text().contains("Back to the home page"));
+}

@@ -12,6 +12,7 @@ use crate::fleet::vehicles::view::VehicleRow;
 use crate::fleet::vehicles::web::VehicleResults;
 use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
+use crate::identity::roles::Permission;
 use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n::{self, Msg};
 use crate::platform::web::{
@@ -20,10 +21,13 @@ use crate::platform::web::{
 };
 
 pub fn routes() -> Routes {
+    vec![("/garages", get(index).post(create)), ("/garages/{id}", get(show))]
+}
+
+/// The form pages: only for those who may send them (`FleetWrite` to open them too).
+pub fn form_routes() -> Routes {
     vec![
-        ("/garages", get(index).post(create)),
         ("/garages/new", get(new_form)),
-        ("/garages/{id}", get(show)),
         ("/garages/{id}/edit", get(edit_form).post(update)),
         ("/garages/{id}/delete", get(confirm_delete).post(delete)),
     ]

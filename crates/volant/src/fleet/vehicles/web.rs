@@ -25,10 +25,13 @@ use crate::platform::web::{
 use crate::platform::web::SelectOption;
 
 pub fn routes() -> Routes {
+    vec![("/vehicles", get(index).post(create)), ("/vehicles/{id}", get(show))]
+}
+
+/// The form pages: only for those who may send them (`FleetWrite` to open them too).
+pub fn form_routes() -> Routes {
     vec![
-        ("/vehicles", get(index).post(create)),
         ("/vehicles/new", get(new_form)),
-        ("/vehicles/{id}", get(show)),
         ("/vehicles/{id}/edit", get(edit_form).post(update)),
         ("/vehicles/{id}/move", get(move_form).post(move_vehicle)),
         ("/vehicles/{id}/delete", get(confirm_delete).post(delete)),

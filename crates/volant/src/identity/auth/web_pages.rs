@@ -296,12 +296,7 @@ async fn require_page_access(
         }
         Err(err) => return WebError(err).into_response(),
     };
-    if let Err(err) = crate::identity::authorize(&current, &parts, (read, write)) {
-        crate::identity::record_denial(&state, &current, &parts).await;
-        return WebError(err).into_response();
-    }
-    parts.extensions.insert(crate::identity::navigation::signed_in(&current.user, &menu));
-    // Pages speak the organization's language and show its local time.
+    // Pages, refusals included, speak the organization's language and show its local time.
     let found = crate::identity::organizations::service::get(&state.db, current.user.org).await;
     let org = match found.and_then(|org| {
         Ok(OrgContext { zone: org.zone()?, locale: org.locale, currency: org.currency, vat_rates: org.vat_rates })
@@ -310,6 +305,11 @@ async fn require_page_access(
         Err(err) => return WebError(err).into_response(),
     };
     let (locale, zone) = (org.locale, org.zone);
+    if let Err(err) = crate::identity::authorize(&current, &parts, (read, write)) {
+        crate::identity::record_denial(&state, &current, &parts).await;
+        return i18n::scope(locale, async { WebError(err).into_response() }).await;
+    }
+    parts.extensions.insert(crate::identity::navigation::signed_in(&current.user, &menu));
     parts.extensions.insert(org);
     i18n::scope(locale, i18n::scope_zone(zone, next.run(Request::from_parts(parts, body)))).await
 }

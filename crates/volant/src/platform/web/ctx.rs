@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 
 use super::csrf::CsrfToken;
 use super::flash::{Flash, read_flash};
-use super::menu::NavLink;
+use super::menu::{Module, NavLink};
 use crate::identity::roles::Permission;
 use crate::platform::http::assets;
 use crate::platform::i18n::{self, Tr};
@@ -99,6 +99,18 @@ impl PageCtx {
     }
 
     /// Whether `link` is the current navigation entry.
+    /// The navigation by module, in order.
+    pub fn menu_groups(&self) -> Vec<(Module, Vec<NavLink>)> {
+        let mut groups: Vec<(Module, Vec<NavLink>)> = Vec::new();
+        for link in &self.menu {
+            match groups.last_mut() {
+                Some((module, links)) if *module == link.module => links.push(*link),
+                _ => groups.push((link.module, vec![*link])),
+            }
+        }
+        groups
+    }
+
     pub fn is_current_link(&self, link: &NavLink) -> bool {
         std::iter::once(&link.path).chain(link.also).any(|prefix| self.is_current(prefix))
     }

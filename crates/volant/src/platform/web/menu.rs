@@ -13,9 +13,31 @@ pub enum Module {
     Administration,
 }
 
+impl Module {
+    /// The group's element id in the navigation.
+    pub const fn html_id(self) -> &'static str {
+        match self {
+            Self::Workshop => "nav-workshop",
+            Self::School => "nav-school",
+            Self::Administration => "nav-administration",
+        }
+    }
+
+    /// The catalog key of the group's name in the navigation.
+    pub const fn label_key(self) -> &'static str {
+        match self {
+            Self::Workshop => "nav.module.workshop",
+            Self::School => "nav.module.school",
+            Self::Administration => "nav.module.administration",
+        }
+    }
+}
+
 /// One link of the navigation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NavLink {
+    /// The group it is shown in.
+    pub module: Module,
     /// The catalog key of its label.
     pub label: &'static str,
     pub path: &'static str,
@@ -24,8 +46,8 @@ pub struct NavLink {
 }
 
 impl NavLink {
-    pub const fn new(label: &'static str, path: &'static str) -> Self {
-        Self { label, path, also: &[] }
+    pub const fn new(module: Module, label: &'static str, path: &'static str) -> Self {
+        Self { module, label, path, also: &[] }
     }
 
     /// The entry is also the current one under these paths.

@@ -29,12 +29,18 @@ use crate::workshop::quotes::web::{QuoteRow, quote_rows};
 pub fn routes() -> Routes {
     vec![
         ("/clients", get(index).post(create)),
-        ("/clients/new", get(new_form)),
         ("/clients/{id}", get(show)),
-        ("/clients/{id}/edit", get(edit_form).post(update)),
-        ("/clients/{id}/delete", get(confirm_delete).post(delete)),
         ("/clients/{id}/vehicles", post(assign_vehicle)),
         ("/clients/{id}/vehicles/{vehicle_id}/release", post(release_vehicle)),
+    ]
+}
+
+/// The form pages: only for those who may send them (`WorkshopWrite` to open them too).
+pub fn form_routes() -> Routes {
+    vec![
+        ("/clients/new", get(new_form)),
+        ("/clients/{id}/edit", get(edit_form).post(update)),
+        ("/clients/{id}/delete", get(confirm_delete).post(delete)),
     ]
 }
 

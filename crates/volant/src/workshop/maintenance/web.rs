@@ -35,10 +35,14 @@ pub fn routes() -> Routes {
         ("/alerts/{id}", post(act)),
         ("/vehicles/{id}/maintenance", get(vehicle_page)),
         ("/vehicles/{id}/service-info", post(save_service_info)),
-        ("/maintenance/rules", get(rules_page).post(save_rule)),
         ("/vehicles/{id}/maintenance/rules", post(save_vehicle_rule)),
         ("/vehicles/{id}/maintenance/rules/reset", post(reset_vehicle_rule)),
     ]
+}
+
+/// The rules page is a form: only for those who may change the rules.
+pub fn form_routes() -> Routes {
+    vec![("/maintenance/rules", get(rules_page).post(save_rule))]
 }
 
 /// A kind's name: the organization's rule name, else the kind itself.

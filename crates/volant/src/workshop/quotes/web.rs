@@ -35,14 +35,20 @@ use crate::workshop::clients::service as clients;
 pub fn routes() -> Routes {
     vec![
         ("/quotes", get(index).post(create)),
-        ("/quotes/new", get(new_form)),
         ("/quotes/{id}", get(show)),
-        ("/quotes/{id}/edit", get(edit_form).post(update)),
         ("/quotes/{id}/pdf", get(pdf)),
         ("/quotes/{id}/send", post(send)),
         ("/quotes/{id}/email", post(email)),
         ("/quotes/{id}/decision", post(decide)),
         ("/quotes/{id}/duplicate", post(duplicate)),
+    ]
+}
+
+/// The form pages: only for those who may send them (`WorkshopWrite` to open them too).
+pub fn form_routes() -> Routes {
+    vec![
+        ("/quotes/new", get(new_form)),
+        ("/quotes/{id}/edit", get(edit_form).post(update)),
         ("/workshop/settings", get(settings_form).post(save_settings)),
     ]
 }
