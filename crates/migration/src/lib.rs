@@ -17,6 +17,7 @@ mod m20261121_000011_jobs_notify;
 mod m20261202_000012_quote_accepted_totals;
 mod m20261202_000013_operators;
 mod m20261203_000014_password_links;
+mod m20261203_000015_deliveries_delivered;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000012_quote_accepted_totals::Migration),
             Box::new(m20261202_000013_operators::Migration),
             Box::new(m20261203_000014_password_links::Migration),
+            Box::new(m20261203_000015_deliveries_delivered::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection
 
 use super::model::Attachment;
 use super::outbox::entity;
+use super::service::About;
 use crate::platform::config::NotifyConfig;
 use crate::platform::i18n::{Locale, Tr};
 use crate::platform::jobs::{ClaimedJob, JobError, JobResult};
@@ -26,6 +27,7 @@ struct HtmlBody<'a> {
     paragraphs: Vec<&'a str>,
     link: Option<String>,
     unsubscribe: Option<String>,
+    footer: String,
 }
 
 #[derive(Template)]
@@ -37,6 +39,7 @@ struct TextBody<'a> {
     body: &'a str,
     link: Option<String>,
     unsubscribe: Option<String>,
+    footer: String,
 }
 
 /// What an e-mail says, its links absolute.
@@ -48,6 +51,28 @@ pub struct Content<'a> {
     pub link: Option<String>,
     /// Where the recipient stops e-mails from the organization.
     pub unsubscribe: Option<String>,
+    pub reader: Reader,
+}
+
+/// Who reads an e-mail, which decides what its footer may offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    /// A user, told about their preferences in their profile.
+    User,
+    /// A client or a candidate without an account: no profile to speak of.
+    Contact,
+    /// The account's owner, for their password: nothing to turn off.
+    AccountOwner,
+}
+
+impl Reader {
+    fn footer_key(self) -> &'static str {
+        match self {
+            Self::User => "notify.email.footer",
+            Self::Contact => "notify.email.footer_contact",
+            Self::AccountOwner => "notify.email.footer_account",
+        }
+    }
 }
 
 /// Renders the two bodies of a notification's e-mail: (plain text, HTML).
@@ -56,9 +81,18 @@ pub fn render(locale: Locale, content: &Content<'_>) -> Result<(String, String),
     let Content { organization, title, body, .. } = *content;
     let paragraphs = body.split("\n\n").map(str::trim).filter(|p| !p.is_empty()).collect();
     let (link, unsubscribe) = (content.link.clone(), content.unsubscribe.clone());
-    let html = HtmlBody { tr, organization, title, paragraphs, link: link.clone(), unsubscribe: unsubscribe.clone() }
-        .render()?;
-    let text = TextBody { tr, organization, title, body: body.trim(), link, unsubscribe }.render()?;
+    let footer = tr.f(content.reader.footer_key(), "organization", organization);
+    let html = HtmlBody {
+        tr,
+        organization,
+        title,
+        paragraphs,
+        link: link.clone(),
+        unsubscribe: unsubscribe.clone(),
+        footer: footer.clone(),
+    }
+    .render()?;
+    let text = TextBody { tr, organization, title, body: body.trim(), link, unsubscribe, footer }.render()?;
     Ok((text, html))
 }
 
@@ -133,6 +167,11 @@ impl Postman {
         Ok(Self { from, mailer, public_url: public_url.to_owned(), unsubscribe_key })
     }
 
+    /// Whether e-mails leave: an SMTP server, not a folder.
+    pub fn delivers(&self) -> bool {
+        matches!(self.mailer, Mailer::Smtp(_))
+    }
+
     async fn send(&self, message: &Message, file_stem: &str) -> Result<(), String> {
         match &self.mailer {
             Mailer::Smtp(transport) => {
@@ -203,25 +242,30 @@ pub async fn deliver(db: &DatabaseConnection, postman: &Postman, job: &ClaimedJo
     if email.status != "pending" {
         return Ok(());
     }
-    let (link, event) = match email.notification_id {
-        Some(id) => super::service::link_and_event(db, id).await?.unzip(),
-        None => (None, None),
+    let about = match email.notification_id {
+        Some(id) => super::service::about(db, id).await?,
+        None => None,
     };
-    let link = link.flatten().map(|path| format!("{}{path}", postman.public_url));
+    let link = about.as_ref().and_then(|a| a.link.as_ref()).map(|path| format!("{}{path}", postman.public_url));
     // A password link is the account's, not a message the organization may stop.
-    let account_mail = event.is_some_and(|e| !e.is_choosable());
+    let account_mail = about.as_ref().is_some_and(|a| !a.event.is_choosable());
+    let reader = match &about {
+        _ if account_mail => Reader::AccountOwner,
+        Some(About { user_id: Some(_), .. }) => Reader::User,
+        _ => Reader::Contact,
+    };
     let unsubscribe = if account_mail {
         None
     } else {
         super::unsubscribe::path(&postman.unsubscribe_key, email.organization_id, &email.to_address)
             .map(|path| format!("{}{path}", postman.public_url))
     };
-    let (text, html) = bodies(db, &email, link, unsubscribe.clone()).await?;
+    let (text, html) = bodies(db, &email, (link, unsubscribe.clone()), reader).await?;
     let message = match build(postman, &email, (text, html.clone()), unsubscribe.as_deref()) {
         Ok(message) => message,
         Err(reason) => {
             // A malformed address stays malformed: failed at once, not retried.
-            super::service::record_attempt(db, "email_outbox", id, Some(&reason), true).await?;
+            super::service::record_attempt(db, ("email_outbox", id), Some(&reason), true, postman.delivers()).await?;
             forget_credential(db, account_mail, email.notification_id).await?;
             return Ok(());
         }
@@ -231,7 +275,8 @@ pub async fn deliver(db: &DatabaseConnection, postman: &Postman, job: &ClaimedJo
     if outcome.is_ok() && !account_mail {
         keep_html(db, id, html).await?;
     }
-    super::service::record_attempt(db, "email_outbox", id, outcome.as_ref().err(), job.is_last_attempt()).await?;
+    let last = job.is_last_attempt();
+    super::service::record_attempt(db, ("email_outbox", id), outcome.as_ref().err(), last, postman.delivers()).await?;
     if outcome.is_ok() || job.is_last_attempt() {
         forget_credential(db, account_mail, email.notification_id).await?;
     }
@@ -254,11 +299,12 @@ async fn forget_credential(
 async fn bodies(
     db: &DatabaseConnection,
     email: &entity::Model,
-    link: Option<String>,
-    unsubscribe: Option<String>,
+    (link, unsubscribe): (Option<String>, Option<String>),
+    reader: Reader,
 ) -> Result<(String, String), JobError> {
     let org = crate::identity::organizations::service::get(db, OrgId::new(email.organization_id)).await?;
-    let content = Content { organization: &org.name, title: &email.subject, body: &email.body_text, link, unsubscribe };
+    let (organization, title, body) = (org.name.as_str(), email.subject.as_str(), email.body_text.as_str());
+    let content = Content { organization, title, body, link, unsubscribe, reader };
     render(org.locale, &content).map_err(|e| JobError(format!("template: {e}")))
 }
 

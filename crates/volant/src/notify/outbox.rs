@@ -27,6 +27,8 @@ table! {
         pub last_error: Option<String>,
         pub created_at: DateTimeUtc,
         pub sent_at: Option<DateTimeUtc>,
+        /// `false` when `sent` only to a file or the log: no server was configured.
+        pub delivered: bool,
     }
 }
 

@@ -180,18 +180,20 @@ async fn refused_addresses(
     Ok(rows.into_iter().collect())
 }
 
-/// Records one attempt at a delivery (`email_outbox` or `sms_outbox`): sent,
+/// Records one attempt at a delivery (`email_outbox` or `sms_outbox`): sent, or
+/// only `saved` when no server is configured (a file, the log: nobody got it),
 /// or failed (for good on the last attempt). Only a queued delivery changes.
 pub(super) async fn record_attempt(
     db: &DatabaseConnection,
-    table: &'static str,
-    id: i64,
+    (table, id): (&'static str, i64),
     error: Option<&String>,
     last: bool,
+    delivered: bool,
 ) -> Result<(), sea_orm::DbErr> {
     let channel = if table == "sms_outbox" { "sms" } else { "email" };
     let outcome = match error {
-        None => "sent",
+        None if delivered => "sent",
+        None => "saved",
         Some(_) if last => "failed",
         Some(_) => "retrying",
     };
@@ -201,9 +203,9 @@ pub(super) async fn record_attempt(
         None => statement(
             backend,
             &format!(
-                "UPDATE {table} SET attempts = attempts + 1, status = 'sent', sent_at = $1 WHERE id = $2 AND status = 'pending'"
+                "UPDATE {table} SET attempts = attempts + 1, status = 'sent', delivered = $1, sent_at = $2 WHERE id = $3 AND status = 'pending'"
             ),
-            vec![Utc::now().into(), id.into()],
+            vec![delivered.into(), Utc::now().into(), id.into()],
         ),
         Some(err) => statement(
             backend,
@@ -218,21 +220,37 @@ pub(super) async fn record_attempt(
     Ok(())
 }
 
-/// The path a notification leads to.
-pub async fn link_of(db: &impl ConnectionTrait, id: i64) -> AppResult<Option<String>> {
-    Ok(link_and_event(db, id).await?.and_then(|(link, _)| link))
+/// A delivery's status as people and the API read it: `saved` for one that was
+/// processed without a server (a file, the log), so nobody received it.
+fn shown_status(status: String, delivered: bool) -> String {
+    if status == "sent" && !delivered { "saved".to_owned() } else { status }
 }
 
-/// A notification's link and event (`None` for a notification that is gone).
-pub async fn link_and_event(db: &impl ConnectionTrait, id: i64) -> AppResult<Option<(Option<String>, Event)>> {
-    let found: Option<(Option<String>, Event)> = notification::Entity::find_by_id(id)
+/// The path a notification leads to.
+pub async fn link_of(db: &impl ConnectionTrait, id: i64) -> AppResult<Option<String>> {
+    Ok(about(db, id).await?.and_then(|about| about.link))
+}
+
+/// What an e-mail needs to know of its notification.
+#[derive(Debug, Clone)]
+pub struct About {
+    pub link: Option<String>,
+    pub event: Event,
+    /// The recipient's account, if the notification went to a user.
+    pub user_id: Option<i64>,
+}
+
+/// A notification's link, event and recipient account (`None`: it is gone).
+pub async fn about(db: &impl ConnectionTrait, id: i64) -> AppResult<Option<About>> {
+    let found: Option<(Option<String>, Event, Option<i64>)> = notification::Entity::find_by_id(id)
         .select_only()
         .column(notification::Column::Link)
         .column(notification::Column::Event)
+        .column(notification::Column::UserId)
         .into_tuple()
         .one(db)
         .await?;
-    Ok(found)
+    Ok(found.map(|(link, event, user_id)| About { link, event, user_id }))
 }
 
 /// Forgets a notification's link once its e-mail is sent or given up: a password
@@ -525,7 +543,7 @@ pub async fn consents(db: &impl ConnectionTrait, org: OrgId, page: PageRequest) 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ChannelDelivery {
     pub address: String,
-    /// `pending`, `sent` or `failed`.
+    /// `pending`, `sent`, `saved` (processed without a server: written to the outbox folder or the log, nobody received it) or `failed`.
     pub status: String,
     pub attempts: i32,
     pub last_error: Option<String>,
@@ -563,8 +581,8 @@ pub async fn deliveries(db: &impl ConnectionTrait, org: OrgId, page: PageRequest
             Some((
                 e.notification_id?,
                 ChannelDelivery {
+                    status: shown_status(e.status, e.delivered),
                     address: e.to_address,
-                    status: e.status,
                     attempts: e.attempts,
                     last_error: e.last_error,
                     sent_at: e.sent_at,
@@ -581,8 +599,8 @@ pub async fn deliveries(db: &impl ConnectionTrait, org: OrgId, page: PageRequest
             Some((
                 s.notification_id?,
                 ChannelDelivery {
+                    status: shown_status(s.status, s.delivered),
                     address: s.to_phone,
-                    status: s.status,
                     attempts: s.attempts,
                     last_error: s.last_error,
                     sent_at: s.sent_at,

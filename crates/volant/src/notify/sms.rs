@@ -28,6 +28,8 @@ table! {
         pub last_error: Option<String>,
         pub created_at: DateTimeUtc,
         pub sent_at: Option<DateTimeUtc>,
+        /// `false` when `sent` only to a file or the log: no server was configured.
+        pub delivered: bool,
     }
 }
 
@@ -65,6 +67,11 @@ pub type Sending<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 
 /// SMS, so a provider that honours idempotency keys never sends it twice.
 pub trait SmsProvider: Send + Sync {
     fn send<'a>(&'a self, to: &'a str, text: &'a str, key: &'a str) -> Sending<'a>;
+
+    /// Whether the SMS reaches a phone (the log does not).
+    fn delivers(&self) -> bool {
+        true
+    }
 }
 
 /// Writes SMS to the log (the default: nothing to configure).
@@ -76,6 +83,10 @@ impl SmsProvider for LogProvider {
             tracing::info!(%to, %key, %text, "SMS (no provider configured: written to the log)");
             Ok(())
         })
+    }
+
+    fn delivers(&self) -> bool {
+        false
     }
 }
 
@@ -144,6 +155,7 @@ pub async fn deliver(db: &DatabaseConnection, provider: &dyn SmsProvider, job: &
     }
     let key = format!("volant-sms-{}", sms.id);
     let outcome = provider.send(&sms.to_phone, &sms.body, &key).await;
-    super::service::record_attempt(db, "sms_outbox", id, outcome.as_ref().err(), job.is_last_attempt()).await?;
+    let last = job.is_last_attempt();
+    super::service::record_attempt(db, ("sms_outbox", id), outcome.as_ref().err(), last, provider.delivers()).await?;
     outcome.map_err(JobError)
 }

@@ -56,7 +56,9 @@ backend_tests!(
     without_an_smtp_server_emails_are_written_as_files,
     sms_go_to_the_http_provider_with_a_token_and_an_idempotency_key,
     preferences_and_consents_choose_the_channels,
-    the_bell_hears_of_a_new_notification_without_reloading
+    the_bell_hears_of_a_new_notification_without_reloading,
+    without_servers_every_screen_says_what_does_not_leave,
+    a_contact_is_not_told_of_a_profile_and_a_user_is,
 );
 
 async fn a_quote_reaches_a_real_smtp_server_with_both_bodies_and_its_pdf(app: TestApp) {
@@ -147,7 +149,11 @@ async fn without_an_smtp_server_emails_are_written_as_files(app: TestApp) {
     assert_eq!(parsed.to().and_then(|t| t.first()).and_then(|a| a.address()), Some("paul@exemple.fr"));
     assert!(parsed.attachment(0).is_some());
     let row = volant::notify::outbox::get(&app.db, app.org, email_id).await.unwrap().unwrap();
-    assert_eq!(row.status, "sent");
+    assert_eq!((row.status.as_str(), row.delivered), ("sent", false), "a file is not a delivery");
+    let deliveries = admin.get("/api/v1/admin/notifications").await.json();
+    assert_eq!(deliveries[0]["email"]["status"], "saved", "{deliveries}");
+    let page = admin.get("/admin/notifications").await.text();
+    assert!(page.contains("enregistré, non envoyé"), "the deliveries page says it did not leave");
 }
 
 async fn sms_go_to_the_http_provider_with_a_token_and_an_idempotency_key(app: TestApp) {
@@ -179,7 +185,7 @@ async fn sms_go_to_the_http_provider_with_a_token_and_an_idempotency_key(app: Te
     assert_eq!(calls[0].body["reference"], key.as_str());
     let deliveries = admin.get("/api/v1/admin/notifications").await.json();
     assert_eq!(deliveries[0]["sms"]["status"], "sent", "{deliveries}");
-    assert_eq!(deliveries[0]["email"]["status"], "sent");
+    assert_eq!(deliveries[0]["email"]["status"], "saved", "no SMTP server: the e-mail is only a file");
 
     // The provider fails: the SMS waits for another attempt, with the reason.
     provider.answer(StatusCode::SERVICE_UNAVAILABLE);
@@ -442,4 +448,73 @@ async fn another_organization_sees_none_of_it_and_hostile_input_is_refused(app: 
         let text = format!("{}{}", consent["address"], consent["source"]);
         assert!(!text.contains("\\u0000") && !text.contains("DROP"), "{consent}");
     }
+}
+
+async fn without_servers_every_screen_says_what_does_not_leave(app: TestApp) {
+    let admin = app.as_admin();
+    let page = admin.get("/garages").await.text();
+    assert!(page.contains("id=\"undelivered\"") && page.contains("Ni les e-mails ni les SMS ne partent"), "{page}");
+    let staff = app.as_role(Role::Staff).await;
+    assert!(!staff.get("/garages").await.text().contains("id=\"undelivered\""), "a banner for administrators");
+    let status = admin.get("/admin/status").await.text();
+    assert!(status.contains("non envoyés : écrits dans le dossier"), "{status}");
+    assert!(status.contains("non envoyés : écrits dans le journal"));
+
+    let paul = client(&app, json!({ "name": "Paul", "email": "paul@exemple.fr" })).await;
+    let id = admin.post("/api/v1/quotes", &quote_body(paul)).await.json()["id"].as_i64().unwrap();
+    admin.post(&format!("/api/v1/quotes/{id}/send"), &json!({})).await.assert_success();
+    let emailed = admin.post_form(&format!("/quotes/{id}/email"), &[]).await;
+    emailed.assert_status(StatusCode::SEE_OTHER);
+    let shown = admin
+        .send(
+            Request::get(format!("/quotes/{id}"))
+                .header(header::COOKIE, flash_of(&emailed))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let text = shown.text();
+    assert!(text.contains("flash-warning") && text.contains("e-mail ne partira pas"), "{text}");
+}
+
+/// The flash cookie a redirect sets, as a browser would send it back.
+fn flash_of(response: &TestResponse) -> String {
+    response
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("volant_flash="))
+        .and_then(|c| c.split(';').next())
+        .expect("a flash cookie")
+        .to_owned()
+}
+
+async fn a_contact_is_not_told_of_a_profile_and_a_user_is(app: TestApp) {
+    let admin = app.as_admin();
+    let smtp = SmtpServer::start();
+    let jeanne = client(&app, json!({ "name": "Jeanne", "email": "jeanne@exemple.fr" })).await;
+    let id = admin.post("/api/v1/quotes", &quote_body(jeanne)).await.json()["id"].as_i64().unwrap();
+    admin.post(&format!("/api/v1/quotes/{id}/email"), &json!({})).await.assert_success();
+    let user = app.user("lecteur@garage.fr", &[Role::Staff]).await;
+    let notice = Notice {
+        user_id: Some(user.id),
+        email: Some(user.email.clone()),
+        ..Notice::new(Event::ReportReady, "Votre rapport est prêt", "Le rapport est prêt.")
+    };
+    let txn = app.db.begin().await.unwrap();
+    notify::send(&txn, app.org, notice).await.unwrap();
+    txn.commit().await.unwrap();
+    app.run_jobs_with(|n| n.smtp_url = Some(smtp.url())).await;
+    let received = smtp.received();
+    let text_to = |address: &str| {
+        let mail = received.iter().find(|m| m.to == vec![address.to_owned()]).expect("an e-mail");
+        mail.parsed().body_text(0).expect("text").into_owned()
+    };
+    let to_contact = text_to("jeanne@exemple.fr");
+    assert!(!to_contact.contains("profil") && to_contact.contains("ne plus vous écrire"), "{to_contact}");
+    let to_user = text_to("lecteur@garage.fr");
+    assert!(to_user.contains("votre profil"), "{to_user}");
+    let deliveries = admin.get("/api/v1/admin/notifications").await.json();
+    assert!(deliveries.as_array().unwrap().iter().all(|d| d["email"]["status"] == "sent"), "{deliveries}");
 }

@@ -311,6 +311,7 @@ async fn require_page_access(
     }
     parts.extensions.insert(crate::identity::navigation::signed_in(&current.user, &menu));
     parts.extensions.insert(org);
+    parts.extensions.insert(crate::platform::web::Channels::of(&state.config.notify));
     i18n::scope(locale, i18n::scope_zone(zone, next.run(Request::from_parts(parts, body)))).await
 }
 

@@ -58,7 +58,30 @@ pub struct PageCtx {
     pub menu: Vec<NavLink>,
     /// The signed-in person's organization (none when signed out).
     pub org: Option<OrgContext>,
+    /// Whether e-mails and SMS leave this instance (told to administrators when not).
+    pub channels: Channels,
     permissions: Vec<Permission>,
+}
+
+/// Which channels reach people: an SMTP server for e-mails, a provider for SMS.
+/// Without one, deliveries are only saved (the outbox folder, the log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Channels {
+    pub email: bool,
+    pub sms: bool,
+}
+
+impl Default for Channels {
+    /// Unknown (a page outside the guard): nothing to warn about.
+    fn default() -> Self {
+        Self { email: true, sms: true }
+    }
+}
+
+impl Channels {
+    pub fn of(config: &crate::platform::config::NotifyConfig) -> Self {
+        Self { email: config.delivers_email(), sms: config.sms_url.is_some() }
+    }
 }
 
 impl PageCtx {
@@ -73,6 +96,7 @@ impl PageCtx {
             user: signed_in.map(|u| u.display_name.clone()),
             menu: signed_in.map(|u| u.menu.clone()).unwrap_or_default(),
             org: extensions.get::<OrgContext>().cloned(),
+            channels: extensions.get::<Channels>().copied().unwrap_or_default(),
             permissions: signed_in.map(|u| u.permissions.clone()).unwrap_or_default(),
             tr: Tr(i18n::current()),
             flash: read_flash(headers),
@@ -99,6 +123,19 @@ impl PageCtx {
     }
 
     /// Whether `link` is the current navigation entry.
+    /// The administrators' banner: what does not leave this instance (`None`: all does).
+    pub fn undelivered_warning(&self) -> Option<&'static str> {
+        if !self.may(Permission::OrgSettings) {
+            return None;
+        }
+        match (self.channels.email, self.channels.sms) {
+            (true, true) => None,
+            (false, true) => Some("channels.email_not_delivered"),
+            (true, false) => Some("channels.sms_not_delivered"),
+            (false, false) => Some("channels.none_delivered"),
+        }
+    }
+
     /// The navigation by module, in order.
     pub fn menu_groups(&self) -> Vec<(Module, Vec<NavLink>)> {
         let mut groups: Vec<(Module, Vec<NavLink>)> = Vec::new();

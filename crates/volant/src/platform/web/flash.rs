@@ -26,6 +26,7 @@ pub(super) fn read_flash(headers: &HeaderMap) -> Option<Flash> {
     let (kind, message) = raw.split_once(':')?;
     let kind = match kind {
         "success" => "success",
+        "warning" => "warning",
         _ => "error",
     };
     Some(Flash { kind, message: message.chars().take(500).collect() })

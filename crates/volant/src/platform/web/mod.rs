@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 
 pub use cookies::{cookie_header, is_https, read_cookie};
 pub use csrf::{CSRF_FIELD, CsrfToken, csrf_protection, csrf_token};
-pub use ctx::{OrgContext, PageCtx, SignedIn};
+pub use ctx::{Channels, OrgContext, PageCtx, SignedIn};
 pub use flash::{
     Flash, clear_consumed_flash, redirect_with_flash, refusal_to_flash, safe_redirect, safe_redirect_target, see_other,
 };

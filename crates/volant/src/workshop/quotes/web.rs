@@ -628,8 +628,14 @@ async fn send(caller: Caller, page: PageCtx, client: ClientContext, Id(id): Id) 
 async fn email(caller: Caller, client: ClientContext, Id(id): Id) -> WebResult<Response> {
     match service::email(&caller.db, &caller.actor, id, &client.public_url(&caller.config)).await {
         Ok((quote, _)) => {
-            let message = i18n::current().format("quotes.emailed", &[("number", &quote.number)]);
-            Ok(redirect_with_flash(&format!("/quotes/{id}"), "success", &message))
+            // Without an SMTP server the e-mail is only saved: said, not hidden.
+            let (key, kind) = if caller.config.notify.delivers_email() {
+                ("quotes.emailed", "success")
+            } else {
+                ("quotes.emailed_saved", "warning")
+            };
+            let message = i18n::current().format(key, &[("number", &quote.number)]);
+            Ok(redirect_with_flash(&format!("/quotes/{id}"), kind, &message))
         }
         Err(err) => conflict_flash(id, err),
     }
