@@ -18,6 +18,7 @@ mod m20261202_000012_quote_accepted_totals;
 mod m20261202_000013_operators;
 mod m20261203_000014_password_links;
 mod m20261203_000015_deliveries_delivered;
+mod m20261203_000016_mail_settings;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000013_operators::Migration),
             Box::new(m20261203_000014_password_links::Migration),
             Box::new(m20261203_000015_deliveries_delivered::Migration),
+            Box::new(m20261203_000016_mail_settings::Migration),
         ]
     }
 }

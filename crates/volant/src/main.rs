@@ -253,7 +253,14 @@ async fn reencrypt_fields(config: Config) -> Result<(), String> {
     let changed = volant::school::candidates::service::reencrypt_all(&state.db, &state.cipher)
         .await
         .map_err(|e| e.to_string())?;
-    tracing::info!(candidates = changed, key = state.cipher.current_key_id(), "sensitive fields re-encrypted");
+    let servers =
+        volant::notify::mail_settings::reencrypt_all(&state.db, &state.cipher).await.map_err(|e| e.to_string())?;
+    tracing::info!(
+        candidates = changed,
+        mail_servers = servers,
+        key = state.cipher.current_key_id(),
+        "sensitive fields re-encrypted"
+    );
     Ok(())
 }
 

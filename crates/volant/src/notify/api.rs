@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::mail_settings::{self, MailInput, MailSettings, TestOutcome};
 use super::service::{self, Consent, ConsentInput, Delivery, InboxItem, Preference};
 use crate::identity::Caller;
 use crate::platform::AppState;
@@ -31,6 +32,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(queue_stats))
         .routes(routes!(list_jobs))
         .routes(routes!(retry_job))
+        .routes(routes!(get_mail, put_mail, delete_mail))
+        .routes(routes!(test_mail))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -162,4 +165,42 @@ async fn list_jobs(caller: Caller, ApiQuery(query): ApiQuery<JobsQuery>) -> AppR
     responses((status = 200, body = JobView), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn retry_job(caller: Caller, Id(id): Id) -> AppResult<Json<JobView>> {
     Ok(Json(jobs::retry(&caller.db, super::job_scope(&caller.current), id).await?))
+}
+
+/// The organization's own mail server (its password masked) and sender. 404 while
+/// it has none (its e-mails then leave by the instance's server, if there is one).
+#[utoipa::path(get, path = "/organization/mail", security(("bearer" = ["org.settings"])), tag = "notifications",
+    responses((status = 200, body = MailSettings), (status = 404, body = Problem)))]
+async fn get_mail(caller: Caller) -> AppResult<Json<MailSettings>> {
+    let shown = mail_settings::shown(&caller.db, &caller.cipher, caller.org).await?;
+    Ok(Json(shown.ok_or(crate::platform::error::AppError::NotFound)?))
+}
+
+/// Set the organization's mail server and sender. The URL (with its credentials)
+/// is encrypted at rest; an absent or empty `smtp_url` keeps the saved one.
+#[utoipa::path(put, path = "/organization/mail", security(("bearer" = ["org.settings"])), tag = "notifications",
+    request_body = MailInput, responses((status = 200, body = MailSettings), (status = 422, body = Problem)))]
+async fn put_mail(caller: Caller, ApiJson(input): ApiJson<MailInput>) -> AppResult<Json<MailSettings>> {
+    Ok(Json(mail_settings::set(&caller.db, &caller.cipher, &caller.actor, &input).await?))
+}
+
+/// Stop using the organization's own server.
+#[utoipa::path(delete, path = "/organization/mail", security(("bearer" = ["org.settings"])), tag = "notifications",
+    responses((status = 204)))]
+async fn delete_mail(caller: Caller) -> AppResult<axum::http::StatusCode> {
+    mail_settings::clear(&caller.db, &caller.actor).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Send a test e-mail to yourself through the organization's server, now; the
+/// answer is what the server said (`delivered: false` with the error when it refused
+/// or could not be reached). 409 `mail_not_configured` without a server of its own.
+#[utoipa::path(post, path = "/organization/mail/test", security(("bearer" = ["org.settings"])), tag = "notifications",
+    responses((status = 200, body = TestOutcome), (status = 409, body = Problem)))]
+async fn test_mail(caller: Caller) -> AppResult<Json<TestOutcome>> {
+    let organization = crate::identity::organizations::service::get(&caller.db, caller.org).await?;
+    let tr = crate::platform::i18n::current();
+    let words = (tr.text("mail.test_subject"), tr.text("mail.test_body"));
+    let to = caller.current.user.email.clone();
+    Ok(Json(mail_settings::test(&caller.db, &caller.cipher, caller.org, (&to, &organization.name), words).await?))
 }

@@ -3,6 +3,7 @@
 //! SMTP, or written as `.eml` files when no SMTP server is configured.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use askama::Template;
 use chrono::Utc;
@@ -14,6 +15,7 @@ use super::model::Attachment;
 use super::outbox::entity;
 use super::service::About;
 use crate::platform::config::NotifyConfig;
+use crate::platform::crypto::FieldCipher;
 use crate::platform::i18n::{Locale, Tr};
 use crate::platform::jobs::{ClaimedJob, JobError, JobResult};
 use crate::platform::tenant::OrgId;
@@ -142,7 +144,15 @@ pub enum Mailer {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
 }
 
-/// Sender and transport.
+impl Mailer {
+    /// Whether e-mails leave: an SMTP server, not a folder.
+    pub fn delivers(&self) -> bool {
+        matches!(self, Self::Smtp(_))
+    }
+}
+
+/// The instance's sender and transport, used for organizations that set none of
+/// their own (`mail_settings`).
 pub struct Postman {
     pub from: Mailbox,
     pub mailer: Mailer,
@@ -150,10 +160,16 @@ pub struct Postman {
     pub public_url: String,
     /// Signs the unsubscribe links.
     pub unsubscribe_key: Vec<u8>,
+    /// Opens the organizations' own server settings.
+    pub cipher: Arc<FieldCipher>,
 }
 
 impl Postman {
-    pub fn from_config(config: &NotifyConfig, public_url: &str, unsubscribe_key: Vec<u8>) -> Result<Self, String> {
+    pub fn from_config(
+        config: &NotifyConfig,
+        (public_url, unsubscribe_key): (&str, Vec<u8>),
+        cipher: Arc<FieldCipher>,
+    ) -> Result<Self, String> {
         let from = config.mail_from.parse::<Mailbox>().map_err(|e| format!("VOLANT_MAIL_FROM: {e}"))?;
         let mailer = match &config.smtp_url {
             Some(url) => Mailer::Smtp(
@@ -164,16 +180,13 @@ impl Postman {
             ),
             None => Mailer::Files(config.mail_outbox_dir.clone()),
         };
-        Ok(Self { from, mailer, public_url: public_url.to_owned(), unsubscribe_key })
+        Ok(Self { from, mailer, public_url: public_url.to_owned(), unsubscribe_key, cipher })
     }
+}
 
-    /// Whether e-mails leave: an SMTP server, not a folder.
-    pub fn delivers(&self) -> bool {
-        matches!(self.mailer, Mailer::Smtp(_))
-    }
-
+impl Mailer {
     async fn send(&self, message: &Message, file_stem: &str) -> Result<(), String> {
-        match &self.mailer {
+        match self {
             Mailer::Smtp(transport) => {
                 transport.send(message.clone()).await.map(|_| ()).map_err(|e| format!("SMTP: {e}"))
             }
@@ -194,15 +207,15 @@ impl Postman {
 
 /// Why an e-mail cannot be built; retrying would not help.
 fn build(
-    postman: &Postman,
+    from: &Mailbox,
     email: &entity::Model,
     (text, html): (String, String),
     unsubscribe: Option<&str>,
 ) -> Result<Message, String> {
     let to = email.to_address.parse::<Mailbox>().map_err(|e| format!("invalid address `{}`: {e}", email.to_address))?;
-    let domain = postman.from.email.domain().to_owned();
+    let domain = from.email.domain().to_owned();
     let builder = Message::builder()
-        .from(postman.from.clone())
+        .from(from.clone())
         .to(to)
         .subject(email.subject.clone())
         // The same for every attempt: a copy sent twice is recognised as one.
@@ -261,22 +274,27 @@ pub async fn deliver(db: &DatabaseConnection, postman: &Postman, job: &ClaimedJo
             .map(|path| format!("{}{path}", postman.public_url))
     };
     let (text, html) = bodies(db, &email, (link, unsubscribe.clone()), reader).await?;
-    let message = match build(postman, &email, (text, html.clone()), unsubscribe.as_deref()) {
+    // The organization's own server and sender when it set them, the instance's otherwise.
+    let own = super::mail_settings::route(db, &postman.cipher, OrgId::new(email.organization_id))
+        .await?
+        .map(|route| (route.from, Mailer::Smtp(route.transport)));
+    let (from, mailer) = own.as_ref().map_or((&postman.from, &postman.mailer), |(from, mailer)| (from, mailer));
+    let message = match build(from, &email, (text, html.clone()), unsubscribe.as_deref()) {
         Ok(message) => message,
         Err(reason) => {
             // A malformed address stays malformed: failed at once, not retried.
-            super::service::record_attempt(db, ("email_outbox", id), Some(&reason), true, postman.delivers()).await?;
+            super::service::record_attempt(db, ("email_outbox", id), Some(&reason), true, mailer.delivers()).await?;
             forget_credential(db, account_mail, email.notification_id).await?;
             return Ok(());
         }
     };
-    let outcome = postman.send(&message, &format!("{}-{}", email.organization_id, email.id)).await;
+    let outcome = mailer.send(&message, &format!("{}-{}", email.organization_id, email.id)).await;
     // The HTML is kept for the record, except a password link's.
     if outcome.is_ok() && !account_mail {
         keep_html(db, id, html).await?;
     }
     let last = job.is_last_attempt();
-    super::service::record_attempt(db, ("email_outbox", id), outcome.as_ref().err(), last, postman.delivers()).await?;
+    super::service::record_attempt(db, ("email_outbox", id), outcome.as_ref().err(), last, mailer.delivers()).await?;
     if outcome.is_ok() || job.is_last_attempt() {
         forget_credential(db, account_mail, email.notification_id).await?;
     }

@@ -7,6 +7,8 @@
 pub mod api;
 pub mod email;
 pub mod entity;
+pub mod mail_settings;
+pub mod mail_web;
 pub mod model;
 pub mod outbox;
 pub mod service;
@@ -37,8 +39,9 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 /// One's notifications; contacts' consents; the organization's deliveries and jobs;
 /// the unsubscribe links (open).
 pub fn pages() -> Vec<Page> {
-    use Permission::{ContactConsents, Operations, OwnProfile};
+    use Permission::{ContactConsents, Operations, OrgSettings, OwnProfile};
     [
+        web_pages::pages(Access::guarded(OrgSettings, OrgSettings), mail_web::routes()),
         web_pages::pages(Access::guarded(OwnProfile, OwnProfile), web::own_routes()),
         web_pages::pages(Access::guarded(ContactConsents, ContactConsents), web::consents_routes()),
         web_pages::pages(Access::guarded(Operations, Operations), web::operations_routes()),
@@ -78,8 +81,8 @@ pub(crate) fn job_scope(current: &identity::auth::CurrentUser) -> crate::platfor
 pub fn register_jobs(registry: &mut Registry, state: &AppState) -> Result<(), String> {
     let postman = Arc::new(email::Postman::from_config(
         &state.config.notify,
-        &state.config.public_url,
-        unsubscribe::key(&state.signing_key),
+        (&state.config.public_url, unsubscribe::key(&state.signing_key)),
+        state.cipher.clone(),
     )?);
     let provider = sms::provider(&state.config.notify)?;
     let db = state.db.clone();

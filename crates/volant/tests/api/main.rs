@@ -22,6 +22,7 @@ mod jobs_amqp;
 mod jobs_processes;
 mod jobs_queue;
 mod notify_delivery;
+mod notify_mail;
 mod platform;
 mod platform_backup;
 mod platform_db;

@@ -297,7 +297,8 @@ async fn require_page_access(
         Err(err) => return WebError(err).into_response(),
     };
     // Pages, refusals included, speak the organization's language and show its local time.
-    let found = crate::identity::organizations::service::get(&state.db, current.user.org).await;
+    let org_id = current.user.org;
+    let found = crate::identity::organizations::service::get(&state.db, org_id).await;
     let org = match found.and_then(|org| {
         Ok(OrgContext { zone: org.zone()?, locale: org.locale, currency: org.currency, vat_rates: org.vat_rates })
     }) {
@@ -311,7 +312,11 @@ async fn require_page_access(
     }
     parts.extensions.insert(crate::identity::navigation::signed_in(&current.user, &menu));
     parts.extensions.insert(org);
-    parts.extensions.insert(crate::platform::web::Channels::of(&state.config.notify));
+    let email = match crate::notify::mail_settings::delivers_email(&state.db, &state.config.notify, org_id).await {
+        Ok(email) => email,
+        Err(err) => return WebError(err).into_response(),
+    };
+    parts.extensions.insert(crate::platform::web::Channels::of(&state.config.notify, email));
     i18n::scope(locale, i18n::scope_zone(zone, next.run(Request::from_parts(parts, body)))).await
 }
 

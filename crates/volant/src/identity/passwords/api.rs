@@ -101,7 +101,7 @@ pub struct SentLink {
     responses((status = 200, body = SentLink), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn send_link(caller: Caller, client: ClientContext, Id(id): Id) -> AppResult<Json<SentLink>> {
     let link = service::send_to_user(&caller.db, &caller.actor, id).await?;
-    Ok(Json(sent(&caller, &client, link)))
+    Ok(Json(sent(&caller, &client, link).await?))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -142,23 +142,23 @@ async fn invite(
     };
     let (user, link) =
         service::invite(&caller.db, &caller.actor, &caller.current.user, invitation, async |_, _| Ok(())).await?;
-    Ok(invited(&caller, &client, user, link))
+    invited(&caller, &client, user, link).await
 }
 
 /// The 201 of an invitation: the account, and what became of its link.
-pub fn invited(
+pub async fn invited(
     caller: &Caller,
     client: &ClientContext,
     user: UserView,
     link: service::NewLink,
-) -> axum::response::Response {
-    let link = sent(caller, client, link);
-    crate::platform::http::respond::created(&format!("/api/v1/users/{}", user.id), Invited { user, link })
+) -> AppResult<axum::response::Response> {
+    let link = sent(caller, client, link).await?;
+    Ok(crate::platform::http::respond::created(&format!("/api/v1/users/{}", user.id), Invited { user, link }))
 }
 
 /// What the API says of a link just made.
-pub fn sent(caller: &Caller, client: &ClientContext, link: service::NewLink) -> SentLink {
-    let emailed = caller.config.notify.delivers_email();
+pub async fn sent(caller: &Caller, client: &ClientContext, link: service::NewLink) -> AppResult<SentLink> {
+    let emailed = crate::notify::mail_settings::delivers_email(&caller.db, &caller.config.notify, caller.org).await?;
     let url = (!emailed).then(|| format!("{}{}", client.public_url(&caller.config), service::path(&link.secret)));
-    SentLink { user_id: link.user_id, email: link.email, expires_at: link.expires_at, emailed, url }
+    Ok(SentLink { user_id: link.user_id, email: link.email, expires_at: link.expires_at, emailed, url })
 }

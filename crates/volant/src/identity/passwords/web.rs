@@ -13,8 +13,8 @@ use super::service::{self, Purpose};
 use crate::identity::Caller;
 use crate::identity::audit::Actor;
 use crate::identity::auth::web_pages::Routes;
+use crate::notify::mail_settings;
 use crate::platform::AppState;
-use crate::platform::config::Config;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n::{self, Msg};
@@ -64,10 +64,10 @@ async fn forgot_form(
     State(state): State<AppState>,
     page: PageCtx,
     axum::extract::Query(query): axum::extract::Query<EmailQuery>,
-) -> ForgotPage {
+) -> WebResult<ForgotPage> {
     let email = query.email.unwrap_or_default();
-    let delivers = state.config.notify.delivers_email();
-    ForgotPage { page, email, asked: false, delivers, errors: FormErrors::default(), error: None }
+    let delivers = mail_settings::any_delivers_email(&state.db, &state.config.notify).await?;
+    Ok(ForgotPage { page, email, asked: false, delivers, errors: FormErrors::default(), error: None })
 }
 
 async fn ask(
@@ -78,7 +78,7 @@ async fn ask(
     FormBody(form): FormBody<AskForm>,
 ) -> WebResult<Response> {
     let actor = Actor::from_request(state.default_org, None, &headers, &extensions);
-    let delivers = state.config.notify.delivers_email();
+    let delivers = mail_settings::any_delivers_email(&state.db, &state.config.notify).await?;
     let answer = |asked, errors, error| ForgotPage { page, email: form.email.clone(), asked, delivers, errors, error };
     match service::ask(&state.db, &state.limits, &actor, &form.email).await {
         Ok(()) => Ok(answer(true, FormErrors::default(), None).into_response()),
@@ -180,30 +180,31 @@ struct LinkSentPage {
 /// A link just made, told to the person who made it: with an SMTP server, a flash
 /// on `back` says it left; without one, the e-mail is only saved, so this page
 /// says so and shows the link to hand over (never kept by a cache: it is a credential).
-pub fn link_made(
+pub async fn link_made(
     page: PageCtx,
-    (config, client): (&Config, &ClientContext),
+    (caller, client): (&Caller, &ClientContext),
     link: service::NewLink,
     purpose: Purpose,
     back: &str,
-) -> Response {
+) -> Result<Response, AppError> {
     let expires = i18n::local_date_time(link.expires_at);
     let invitation = purpose == Purpose::Invitation;
-    if config.notify.delivers_email() {
+    let config = &caller.config;
+    if mail_settings::delivers_email(&caller.db, &config.notify, caller.org).await? {
         let key = if invitation { "invitation.sent" } else { "password.link_emailed" };
         let message = Msg::new(key).arg("email", &link.email).arg("expires", &expires);
-        return redirect_with_flash(back, "success", &message.render(i18n::current()));
+        return Ok(redirect_with_flash(back, "success", &message.render(i18n::current())));
     }
     let url = format!("{}{}", client.public_url(config), service::path(&link.secret));
     let (display_name, email, back) = (link.display_name, link.email, back.to_owned());
     let page = LinkSentPage { page, invitation, display_name, email, url, expires, back };
-    ([(header::CACHE_CONTROL, "no-store")], page).into_response()
+    Ok(([(header::CACHE_CONTROL, "no-store")], page).into_response())
 }
 
 async fn send_link(caller: Caller, page: PageCtx, client: ClientContext, Id(id): Id) -> WebResult<Response> {
     let back = format!("/admin/users/{id}");
     match service::send_to_user(&caller.db, &caller.actor, id).await {
-        Ok(link) => Ok(link_made(page, (&caller.config, &client), link, Purpose::Reset, &back)),
+        Ok(link) => Ok(link_made(page, (&caller, &client), link, Purpose::Reset, &back).await?),
         Err(err) => refusal_to_flash(&back, err),
     }
 }

@@ -11,6 +11,8 @@ use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
 use crate::identity::passwords::service::{self as passwords, Purpose};
 use crate::identity::roles::{Permission, Role};
+use crate::notify::mail_settings;
+use crate::platform::error::AppError;
 use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n;
 use crate::platform::pagination::PageRequest;
@@ -224,15 +226,15 @@ struct InvitePage {
 }
 
 impl InvitePage {
-    fn new(caller: &Caller, page: PageCtx, form: UserForm, errors: FormErrors) -> Self {
+    async fn new(caller: &Caller, page: PageCtx, form: UserForm, errors: FormErrors) -> Result<Self, AppError> {
         let roles = role_choices(&passwords::grantable(&caller.current.user), &form.roles);
-        let delivers = caller.config.notify.delivers_email();
-        Self { page, email: form.email, display_name: form.display_name, roles, delivers, errors }
+        let delivers = mail_settings::delivers_email(&caller.db, &caller.config.notify, caller.org).await?;
+        Ok(Self { page, email: form.email, display_name: form.display_name, roles, delivers, errors })
     }
 }
 
-async fn invite_form(caller: Caller, page: PageCtx) -> InvitePage {
-    InvitePage::new(&caller, page, UserForm::default(), FormErrors::default())
+async fn invite_form(caller: Caller, page: PageCtx) -> WebResult<InvitePage> {
+    Ok(InvitePage::new(&caller, page, UserForm::default(), FormErrors::default()).await?)
 }
 
 /// Administrators go on to the user's page; managers (no user administration)
@@ -258,18 +260,13 @@ async fn invite(
             } else {
                 "/admin/invitations".to_owned()
             };
-            let made = crate::identity::passwords::web::link_made(
-                page,
-                (&caller.config, &client),
-                link,
-                Purpose::Invitation,
-                &back,
-            );
-            Ok(made)
+            let made =
+                crate::identity::passwords::web::link_made(page, (&caller, &client), link, Purpose::Invitation, &back);
+            Ok(made.await?)
         }
         Err(err) => {
             let errors = FormErrors::from_app_error(err)?;
-            Ok(unprocessable(InvitePage::new(&caller, page, form, errors)))
+            Ok(unprocessable(InvitePage::new(&caller, page, form, errors).await?))
         }
     }
 }

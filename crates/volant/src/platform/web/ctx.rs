@@ -79,8 +79,9 @@ impl Default for Channels {
 }
 
 impl Channels {
-    pub fn of(config: &crate::platform::config::NotifyConfig) -> Self {
-        Self { email: config.delivers_email(), sms: config.sms_url.is_some() }
+    /// `email`: whether this organization's e-mails leave (its own server, or the instance's).
+    pub fn of(config: &crate::platform::config::NotifyConfig, email: bool) -> Self {
+        Self { email, sms: config.sms_url.is_some() }
     }
 }
 

@@ -80,5 +80,5 @@ async fn update_candidate(
     responses((status = 201, body = Invited), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn invite_candidate(caller: Caller, client: ClientContext, Id(id): Id) -> AppResult<Response> {
     let (user, link) = candidates::invite(&caller.db, &caller.cipher, &caller.actor, &caller.current.user, id).await?;
-    Ok(invited(&caller, &client, user, link))
+    invited(&caller, &client, user, link).await
 }

@@ -485,7 +485,7 @@ pub fn level_key(level: &i16) -> &'static str {
 async fn invite(caller: Caller, page: PageCtx, client: ClientContext, Id(id): Id) -> WebResult<Response> {
     let back = format!("/school/candidates/{id}");
     match candidates::invite(&caller.db, &caller.cipher, &caller.actor, &caller.current.user, id).await {
-        Ok((_, link)) => Ok(link_made(page, (&caller.config, &client), link, Purpose::Invitation, &back)),
+        Ok((_, link)) => Ok(link_made(page, (&caller, &client), link, Purpose::Invitation, &back).await?),
         Err(err) => refusal_to_flash(&back, err),
     }
 }

@@ -78,5 +78,5 @@ async fn set_availability(
     responses((status = 201, body = Invited), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn invite_instructor(caller: Caller, client: ClientContext, Id(id): Id) -> AppResult<Response> {
     let (user, link) = instructors::invite(&caller.db, &caller.actor, &caller.current.user, id).await?;
-    Ok(invited(&caller, &client, user, link))
+    invited(&caller, &client, user, link).await
 }

@@ -199,7 +199,7 @@ async fn page(
 async fn invite(caller: Caller, page: PageCtx, client: ClientContext, Id(id): Id) -> WebResult<Response> {
     let back = format!("/school/instructors/{id}");
     match instructors::invite(&caller.db, &caller.actor, &caller.current.user, id).await {
-        Ok((_, link)) => Ok(link_made(page, (&caller.config, &client), link, Purpose::Invitation, &back)),
+        Ok((_, link)) => Ok(link_made(page, (&caller, &client), link, Purpose::Invitation, &back).await?),
         Err(err) => refusal_to_flash(&back, err),
     }
 }

@@ -629,11 +629,10 @@ async fn email(caller: Caller, client: ClientContext, Id(id): Id) -> WebResult<R
     match service::email(&caller.db, &caller.actor, id, &client.public_url(&caller.config)).await {
         Ok((quote, _)) => {
             // Without an SMTP server the e-mail is only saved: said, not hidden.
-            let (key, kind) = if caller.config.notify.delivers_email() {
-                ("quotes.emailed", "success")
-            } else {
-                ("quotes.emailed_saved", "warning")
-            };
+            let delivers =
+                crate::notify::mail_settings::delivers_email(&caller.db, &caller.config.notify, caller.org).await?;
+            let (key, kind) =
+                if delivers { ("quotes.emailed", "success") } else { ("quotes.emailed_saved", "warning") };
             let message = i18n::current().format(key, &[("number", &quote.number)]);
             Ok(redirect_with_flash(&format!("/quotes/{id}"), kind, &message))
         }
