@@ -128,6 +128,8 @@ async fn candidates_are_found_by_name_and_numbered_without_duplicates(app: TestA
     assert_eq!(names("Martin Lé").await, vec!["Martin"]);
     assert_eq!(names("lucas mar").await, vec!["Martinez"]);
     assert_eq!(names("d'aub").await, vec!["D'Aubigné"]);
+    assert_eq!(names("hugo").await, vec!["Bernard"], "a first name alone finds its candidate");
+    assert_eq!(names("Zo").await, vec!["D'Aubigné"]);
     assert!(names("xyz").await.is_empty());
 
     // Concurrent registrations take distinct numbers; a given number is unique.

@@ -61,7 +61,8 @@ async fn each_booking_rule_says_why_and_which_lesson_is_in_the_way(app: TestApp)
     let problem =
         refused(&app, &lesson(tom, teacher, other_car, &at(3, 10, 30), &at(3, 11, 30)), "instructor_busy").await;
     assert_eq!(problem["conflicting_id"], base_id);
-    assert!(problem["detail"].as_str().unwrap().contains(&format!("n° {base_id}")), "{problem}");
+    // Named by its candidate (the id is in `conflicting_id`, not in the words).
+    assert!(problem["detail"].as_str().unwrap().contains("une leçon avec Léa"), "{problem}");
     assert!(problem["detail"].as_str().unwrap().contains("10:00"), "{problem}");
     let problem = refused(&app, &lesson(tom, other_teacher, car, &at(3, 9, 30), &at(3, 10, 30)), "vehicle_busy").await;
     assert_eq!(problem["conflicting_id"], base_id);

@@ -90,7 +90,9 @@ async fn the_admin_books_from_a_free_slot_and_the_candidate_sees_it(app: TestApp
     // The same slot again: refused on the form, with the lesson in the way.
     let refused = admin.post_form("/school/lessons", &as_refs(&fields("10:30", "11:30"))).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(html(&refused).contains("Le moniteur a déjà la leçon n°"), "{}", refused.text());
+    let refusal = html(&refused);
+    assert!(refusal.contains("Le moniteur a déjà une leçon avec Léa Planchon"), "named, not numbered: {refusal}");
+    assert!(refusal.contains("de 10:00 à 11:00") && !refusal.contains("leçon n°"), "{refusal}");
     let bad = admin.post_form("/school/lessons", &as_refs(&fields("25:00", ""))).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html(&bad).contains("Heure invalide"));
@@ -128,7 +130,7 @@ async fn the_admin_books_from_a_free_slot_and_the_candidate_sees_it(app: TestApp
             &[("date", &day.to_string()), ("start", "14:30"), ("end", "15:30")],
         )
         .await;
-    assert!(html(&follow(&app, &refused).await).contains("Le moniteur a déjà la leçon"), "the reason is shown");
+    assert!(html(&follow(&app, &refused).await).contains("Le moniteur a déjà une leçon avec"), "the reason is shown");
     let moved = admin
         .post_form(
             &format!("/school/lessons/{lesson}/move"),

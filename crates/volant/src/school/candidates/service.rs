@@ -277,6 +277,11 @@ pub async fn list(
         let mut any = sea_orm::Condition::any()
             .add(prefix_range(Expr::col(candidate::Column::SearchName), &prefix))
             .add(candidate::Column::Number.eq(q.clone()));
+        if let [word] = words.as_slice() {
+            // "Hugo": a first name alone, the start of a later word of the search name
+            // (a scan of the school's own candidates; search names hold no LIKE wildcard).
+            any = any.add(candidate::Column::SearchName.like(format!("% {}%", search_name(word, ""))));
+        }
         if words.len() > 1 {
             // "Léa Mar": first name first; the last name's prefix walks the index,
             // the first name filters that range (search names hold no LIKE wildcard).

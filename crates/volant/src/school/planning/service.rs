@@ -310,12 +310,23 @@ async fn first_overlap(
     Ok(query.one(db).await?)
 }
 
-fn clash(code: &'static str, key: &'static str, other: &lesson::Model, zone: Tz) -> AppError {
+/// The refusal of a booking that overlaps `other`: said with the other lesson's
+/// candidate and times, as the person booking knows it (its id goes in `with_id`).
+async fn clash(
+    db: &impl ConnectionTrait,
+    (code, key): (&'static str, &'static str),
+    other: &lesson::Model,
+    zone: Tz,
+) -> AppError {
+    let candidate = match candidates::names_of(db, &[other.candidate_id]).await {
+        Ok(mut names) => names.remove(&other.candidate_id).unwrap_or_default(),
+        Err(err) => return err,
+    };
     AppError::ConflictWith {
         code,
         field: Some("starts_at"),
         message: Msg::new(key)
-            .arg("lesson", other.id)
+            .arg("candidate", candidate)
             .arg("day", local_day(i18n::current(), zone, other.starts_at))
             .arg("start", local_hour(zone, other.starts_at))
             .arg("end", local_hour(zone, other.ends_at)),
@@ -428,16 +439,16 @@ async fn check_overlaps(
     if let Some(other) =
         first_overlap(db, lesson::Column::InstructorId, proposal.instructor.id, proposal, except).await?
     {
-        return Err(clash("instructor_busy", "lesson.instructor_busy", &other, zone));
+        return Err(clash(db, ("instructor_busy", "lesson.instructor_busy"), &other, zone).await);
     }
     if let Some(vehicle) = &proposal.vehicle
         && let Some(other) = first_overlap(db, lesson::Column::VehicleId, vehicle.vehicle_id, proposal, except).await?
     {
-        return Err(clash("vehicle_busy", "lesson.vehicle_busy", &other, zone));
+        return Err(clash(db, ("vehicle_busy", "lesson.vehicle_busy"), &other, zone).await);
     }
     if let Some(other) = first_overlap(db, lesson::Column::CandidateId, proposal.candidate.id, proposal, except).await?
     {
-        return Err(clash("candidate_busy", "lesson.candidate_busy", &other, zone));
+        return Err(clash(db, ("candidate_busy", "lesson.candidate_busy"), &other, zone).await);
     }
     Ok(())
 }
