@@ -281,6 +281,13 @@ async fn cancelling_inside_the_notice_counts_the_lesson_as_due(app: TestApp) {
     assert_eq!(response.json()["status"], "cancelled");
     let response = admin.post(&format!("/api/v1/school/lessons/{late}/cancel"), &json!({})).await;
     assert_eq!(response.json()["late_cancellation"], true);
+    // A lesson already over is recorded, not cancelled; the board offers no cancel for it.
+    let sam = candidate(&app, json!({})).await["id"].as_i64().unwrap();
+    let past = book(&app, &lesson(sam, teacher, car, &at(-2, 10, 0), &at(-2, 11, 0))).await["id"].as_i64().unwrap();
+    let over = admin.post(&format!("/api/v1/school/lessons/{past}/cancel"), &json!({})).await;
+    over.problem(StatusCode::CONFLICT, "lesson_over");
+    let board = admin.get(&format!("/school/lessons/{past}")).await.text();
+    assert!(!board.contains(&format!("/school/lessons/{past}/cancel")), "no cancel button for a past lesson");
     // Twice is refused.
     admin
         .post(&format!("/api/v1/school/lessons/{late}/cancel"), &json!({}))

@@ -862,6 +862,12 @@ fn not_scheduled() -> AppError {
     AppError::Conflict { code: "lesson_not_scheduled", field: None, message: Msg::new("lesson.not_scheduled") }
 }
 
+/// Whether a lesson can still be cancelled at `now`: scheduled and not over (a
+/// past lesson is recorded as done or missed instead).
+pub fn is_cancellable(status: LessonStatus, ends_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    status == LessonStatus::Scheduled && ends_at > now
+}
+
 /// Whether cancelling at `now` is late: inside the notice before the start.
 pub fn is_late_cancellation(now: DateTime<Utc>, starts_at: DateTime<Utc>, notice_hours: i32) -> bool {
     now > starts_at - Duration::hours(i64::from(notice_hours))
@@ -877,6 +883,9 @@ pub async fn cancel<C: Writer>(db: &C, actor: &Actor, id: i64, input: &CancelInp
     v.finish()?;
     let rules = settings::get(db, actor.org).await?;
     let now = Utc::now();
+    if current.status == LessonStatus::Scheduled && !is_cancellable(current.status, current.ends_at, now) {
+        return Err(AppError::conflict("lesson_over", Msg::new("lesson.cannot_cancel_past")));
+    }
     let late = is_late_cancellation(now, current.starts_at, rules.cancellation_notice_hours);
     db::write(db, async |txn| {
         let cancelled = lesson::Entity::update_many()

@@ -101,6 +101,8 @@ pub struct LessonCard {
     pub detail: String,
     pub kind: String,
     pub status: &'static str,
+    /// Still to come: a held or past lesson is recorded, not cancelled.
+    pub cancellable: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -133,6 +135,7 @@ fn card(tr: &i18n::Tr, l: &Lesson) -> LessonCard {
         detail,
         kind: kind_label(tr, l.kind),
         status: l.status.as_str(),
+        cancellable: planning::is_cancellable(l.status, l.ends_at, Utc::now()),
     }
 }
 
@@ -531,7 +534,9 @@ async fn page_for(
         && lesson.starts_at <= Utc::now()
         && matches!(viewer, Viewer::School | Viewer::Instructor(_))
         && page.may(Permission::Teaching);
-    let can_cancel = scheduled && viewer == Viewer::School && page.may(Permission::SchoolWrite);
+    let can_cancel = planning::is_cancellable(lesson.status, lesson.ends_at, Utc::now())
+        && viewer == Viewer::School
+        && page.may(Permission::SchoolWrite);
     let grid = if can_record { progress::grid_of(&caller.db, lesson.candidate_id).await? } else { Vec::new() };
     Ok(LessonPage {
         when: format!(
