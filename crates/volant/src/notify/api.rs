@@ -181,7 +181,15 @@ async fn get_mail(caller: Caller) -> AppResult<Json<MailSettings>> {
 #[utoipa::path(put, path = "/organization/mail", security(("bearer" = ["org.settings"])), tag = "notifications",
     request_body = MailInput, responses((status = 200, body = MailSettings), (status = 422, body = Problem)))]
 async fn put_mail(caller: Caller, ApiJson(input): ApiJson<MailInput>) -> AppResult<Json<MailSettings>> {
-    Ok(Json(mail_settings::set(&caller.db, &caller.cipher, &caller.actor, &input).await?))
+    Ok(Json(
+        mail_settings::set(
+            &caller.db,
+            (&caller.cipher, caller.config.notify.mail_allow_private_hosts),
+            &caller.actor,
+            &input,
+        )
+        .await?,
+    ))
 }
 
 /// Stop using the organization's own server.
@@ -202,5 +210,14 @@ async fn test_mail(caller: Caller) -> AppResult<Json<TestOutcome>> {
     let tr = crate::platform::i18n::current();
     let words = (tr.text("mail.test_subject"), tr.text("mail.test_body"));
     let to = caller.current.user.email.clone();
-    Ok(Json(mail_settings::test(&caller.db, &caller.cipher, caller.org, (&to, &organization.name), words).await?))
+    Ok(Json(
+        mail_settings::test(
+            &caller.db,
+            (&caller.cipher, caller.config.notify.mail_allow_private_hosts),
+            caller.org,
+            (&to, &organization.name),
+            words,
+        )
+        .await?,
+    ))
 }

@@ -162,6 +162,8 @@ pub struct Postman {
     pub unsubscribe_key: Vec<u8>,
     /// Opens the organizations' own server settings.
     pub cipher: Arc<FieldCipher>,
+    /// Organizations' own servers may be private hosts (`VOLANT_MAIL_ALLOW_PRIVATE_HOSTS`).
+    pub allow_private_smtp: bool,
 }
 
 impl Postman {
@@ -180,7 +182,8 @@ impl Postman {
             ),
             None => Mailer::Files(config.mail_outbox_dir.clone()),
         };
-        Ok(Self { from, mailer, public_url: public_url.to_owned(), unsubscribe_key, cipher })
+        let allow_private_smtp = config.mail_allow_private_hosts;
+        Ok(Self { from, mailer, public_url: public_url.to_owned(), unsubscribe_key, cipher, allow_private_smtp })
     }
 }
 
@@ -274,10 +277,27 @@ pub async fn deliver(db: &DatabaseConnection, postman: &Postman, job: &ClaimedJo
             .map(|path| format!("{}{path}", postman.public_url))
     };
     let (text, html) = bodies(db, &email, (link, unsubscribe.clone()), reader).await?;
-    // The organization's own server and sender when it set them, the instance's otherwise.
-    let own = super::mail_settings::route(db, &postman.cipher, OrgId::new(email.organization_id))
-        .await?
-        .map(|route| (route.from, Mailer::Smtp(route.transport)));
+    // The organization's own server and sender when it set them, the instance's
+    // otherwise. A password link never goes through a server an organization's
+    // administrator chose: they could read it and take the account.
+    let own = match account_mail {
+        true => None,
+        false => match super::mail_settings::route(
+            db,
+            (&postman.cipher, postman.allow_private_smtp),
+            OrgId::new(email.organization_id),
+        )
+        .await
+        {
+            Ok(route) => route.map(|route| (route.from, Mailer::Smtp(route.transport))),
+            Err(err) => {
+                // Its settings cannot be read (a key gone, a sender spoiled): failed, said why.
+                let reason = format!("the organization's mail settings: {err}");
+                super::service::record_attempt(db, ("email_outbox", id), Some(&reason), true, false).await?;
+                return Ok(());
+            }
+        },
+    };
     let (from, mailer) = own.as_ref().map_or((&postman.from, &postman.mailer), |(from, mailer)| (from, mailer));
     let message = match build(from, &email, (text, html.clone()), unsubscribe.as_deref()) {
         Ok(message) => message,

@@ -94,12 +94,64 @@ pub async fn configured(db: &impl ConnectionTrait, org: OrgId) -> AppResult<bool
 }
 
 /// The organization's own route, if it set one.
-pub async fn route(db: &impl ConnectionTrait, cipher: &FieldCipher, org: OrgId) -> AppResult<Option<Route>> {
+pub async fn route(
+    db: &impl ConnectionTrait,
+    (cipher, allow_private): (&FieldCipher, bool),
+    org: OrgId,
+) -> AppResult<Option<Route>> {
     let Some(row) = entity::Entity::find_by_id(org.get()).one(db).await? else { return Ok(None) };
     let url = cipher.decrypt(URL_FIELD, &row.smtp_url)?;
+    // Checked again at each use: a name may point elsewhere since it was saved.
+    check_host(&url, allow_private).await.map_err(|refused| AppError::validation("smtp_url", refused))?;
     let transport = transport(&url).map_err(AppError::Internal)?;
     let from = row.mail_from.parse::<Mailbox>().map_err(|e| AppError::Internal(format!("mail_from: {e}")))?;
     Ok(Some(Route { from, transport }))
+}
+
+/// The ports mail servers listen on; others only with `VOLANT_MAIL_ALLOW_PRIVATE_HOSTS`.
+const SMTP_PORTS: [u16; 4] = [25, 465, 587, 2525];
+
+/// Whether the URL's server may be used: a public address on a mail port, unless
+/// the instance allows private hosts. The name is resolved, so a name that points
+/// inside the instance's network is refused too.
+async fn check_host(url: &str, allow_private: bool) -> Result<(), Msg> {
+    if allow_private {
+        return Ok(());
+    }
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or(rest);
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let default_port = if url.starts_with("smtps://") { 465 } else { 25 };
+    let (host, port) = match host_port.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || host.starts_with('[') => {
+            (host.trim_matches(['[', ']']), port.parse::<u16>().map_err(|_| Msg::new("mail.url_invalid"))?)
+        }
+        _ => (host_port.trim_matches(['[', ']']), default_port),
+    };
+    if !SMTP_PORTS.contains(&port) {
+        return Err(Msg::new("mail.port_refused"));
+    }
+    let resolved = tokio::time::timeout(std::time::Duration::from_secs(5), tokio::net::lookup_host((host, port))).await;
+    let addresses: Vec<std::net::SocketAddr> = match resolved {
+        Ok(Ok(found)) => found.collect(),
+        _ => return Err(Msg::new("mail.host_unknown")),
+    };
+    let private = |ip: std::net::IpAddr| match ip {
+        std::net::IpAddr::V4(v4) => {
+            v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified() || v4.is_broadcast()
+        }
+        std::net::IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+                || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback() || v4.is_private() || v4.is_link_local())
+        }
+    };
+    if addresses.is_empty() || addresses.iter().any(|a| private(a.ip())) {
+        return Err(Msg::new("mail.host_private"));
+    }
+    Ok(())
 }
 
 fn transport(url: &str) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
@@ -111,7 +163,12 @@ fn transport(url: &str) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
 
 /// Saves the organization's server and sender, audited (the URL never in the trail).
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn set<C: Writer>(db: &C, cipher: &FieldCipher, actor: &Actor, input: &MailInput) -> AppResult<MailSettings> {
+pub async fn set<C: Writer>(
+    db: &C,
+    (cipher, allow_private): (&FieldCipher, bool),
+    actor: &Actor,
+    input: &MailInput,
+) -> AppResult<MailSettings> {
     let mut v = Validator::new();
     let url = v.optional_text("smtp_url", input.smtp_url.as_deref(), 2000);
     let from = v.required_text("mail_from", input.mail_from.as_deref(), 320);
@@ -119,6 +176,8 @@ pub async fn set<C: Writer>(db: &C, cipher: &FieldCipher, actor: &Actor, input: 
         let scheme_ok = url.starts_with("smtp://") || url.starts_with("smtps://");
         if !scheme_ok || transport(url).is_err() {
             v.add("smtp_url", Msg::new("mail.url_invalid"));
+        } else if let Err(refused) = check_host(url, allow_private).await {
+            v.add("smtp_url", refused);
         }
     }
     if let Some(from) = &from
@@ -147,11 +206,20 @@ pub async fn set<C: Writer>(db: &C, cipher: &FieldCipher, actor: &Actor, input: 
             updated_at: Set(Utc::now()),
             updated_by: Set(actor.user_id),
         };
-        if existing.is_some() {
-            row.update(txn).await?
-        } else {
-            row.insert(txn).await?
-        };
+        // An upsert: two first saves at once both land, the last one counts.
+        entity::Entity::insert(row)
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::column(entity::Column::OrganizationId)
+                    .update_columns([
+                        entity::Column::SmtpUrl,
+                        entity::Column::MailFrom,
+                        entity::Column::UpdatedAt,
+                        entity::Column::UpdatedBy,
+                    ])
+                    .to_owned(),
+            )
+            .exec(txn)
+            .await?;
         let event = audit::Event {
             action: audit::Action::Update,
             entity: Some(("mail_settings", actor.org.get().to_string())),
@@ -191,7 +259,7 @@ pub struct TestOutcome {
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn test(
     db: &impl ConnectionTrait,
-    cipher: &FieldCipher,
+    cipher: (&FieldCipher, bool),
     org: OrgId,
     (to, organization): (&str, &str),
     (subject, body): (&str, &str),

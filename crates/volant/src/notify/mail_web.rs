@@ -68,7 +68,14 @@ async fn show(caller: Caller, page_ctx: PageCtx) -> WebResult<MailPage> {
 
 async fn save(caller: Caller, page_ctx: PageCtx, FormBody(form): FormBody<MailForm>) -> WebResult<Response> {
     let input = MailInput { smtp_url: Some(form.smtp_url.clone()), mail_from: Some(form.mail_from.clone()) };
-    match mail_settings::set(&caller.db, &caller.cipher, &caller.actor, &input).await {
+    match mail_settings::set(
+        &caller.db,
+        (&caller.cipher, caller.config.notify.mail_allow_private_hosts),
+        &caller.actor,
+        &input,
+    )
+    .await
+    {
         Ok(_) => Ok(redirect_with_flash("/admin/mail", "success", i18n::current().text("mail.saved"))),
         Err(err) => {
             let errors = FormErrors::from_app_error(err)?;
@@ -84,7 +91,15 @@ async fn test(caller: Caller, page_ctx: PageCtx) -> WebResult<Response> {
     let organization = crate::identity::organizations::service::get(&caller.db, caller.org).await?;
     let words = (tr.text("mail.test_subject"), tr.text("mail.test_body"));
     let to = caller.current.user.email.clone();
-    match mail_settings::test(&caller.db, &caller.cipher, caller.org, (&to, &organization.name), words).await {
+    match mail_settings::test(
+        &caller.db,
+        (&caller.cipher, caller.config.notify.mail_allow_private_hosts),
+        caller.org,
+        (&to, &organization.name),
+        words,
+    )
+    .await
+    {
         Ok(outcome) => {
             let mut shown = page(&caller, page_ctx, None, FormErrors::default()).await?;
             shown.tested = Some(outcome);

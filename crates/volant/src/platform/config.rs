@@ -86,6 +86,13 @@ pub struct ConfigArgs {
     #[arg(long, env = "VOLANT_MAIL_FROM", default_value = "Volant <noreply@localhost>")]
     pub mail_from: String,
 
+    /// Let organizations set their own SMTP server on a loopback or private address,
+    /// or on a port other than 25, 465, 587 and 2525 (a relay on the operator's own
+    /// network). Off by default: an organization's administrator must not reach the
+    /// instance's internal network through the mail settings.
+    #[arg(long, env = "VOLANT_MAIL_ALLOW_PRIVATE_HOSTS", default_value_t = false)]
+    pub mail_allow_private_hosts: bool,
+
     /// Folder of the `.eml` files written when no SMTP server is configured.
     #[arg(long, env = "VOLANT_MAIL_OUTBOX_DIR", default_value = "data/outbox")]
     pub mail_outbox_dir: std::path::PathBuf,
@@ -213,6 +220,8 @@ pub struct NotifyConfig {
     pub sms_url: Option<String>,
     pub sms_token: Option<String>,
     pub sms_template: String,
+    /// Organizations' own SMTP servers may be private addresses or other ports.
+    pub mail_allow_private_hosts: bool,
 }
 
 impl NotifyConfig {
@@ -231,6 +240,7 @@ impl NotifyConfig {
             sms_url: None,
             sms_token: None,
             sms_template: DEFAULT_SMS_TEMPLATE.to_owned(),
+            mail_allow_private_hosts: false,
         }
     }
 }
@@ -464,6 +474,7 @@ fn notify_config(args: &ConfigArgs) -> Result<NotifyConfig, ConfigError> {
         sms_url,
         sms_token: text_setting(args.sms_token.as_deref()),
         sms_template: args.sms_template.clone(),
+        mail_allow_private_hosts: args.mail_allow_private_hosts,
     })
 }
 
@@ -516,10 +527,11 @@ pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    let Some((userinfo, host)) = rest.split_once('@') else {
+    // The last `@` ends the credentials: a user name may hold one unencoded.
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
         return url.to_owned();
     };
-    match userinfo.split_once(':') {
+    match userinfo.rsplit_once(':') {
         Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
         None => url.to_owned(),
     }
@@ -563,6 +575,12 @@ mod tests {
         let shown = format!("{config:?}");
         assert!(!shown.contains("s3cret"), "{shown}");
         assert!(shown.contains("volant:***@db/volant"), "{shown}");
+        // An unencoded `@` in the user name does not uncover the password.
+        assert_eq!(
+            redact_url("smtps://atelier@garage.fr:s3cret@smtp.example.fr:465"),
+            "smtps://atelier@garage.fr:***@smtp.example.fr:465"
+        );
+        assert_eq!(redact_url("smtp://relay.local:25"), "smtp://relay.local:25");
     }
 
     #[test]

@@ -77,6 +77,8 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
         let mut config = Config::for_database(url.clone());
+        // The tests' SMTP servers listen on loopback ports (the default refuses them).
+        config.notify.mail_allow_private_hosts = true;
         configure(&mut config);
         let db = db::connect(&DbSettings::new(url, 8)).await.expect("connect sqlite");
         Self::finish(db, config, Guard::Sqlite(dir)).await
@@ -104,6 +106,8 @@ impl TestApp {
         let settings = DbSettings { url: url.clone(), max_connections: 8, schema: Some(schema.clone()) };
         let db = db::connect(&settings).await.expect("connect postgres schema");
         let mut config = Config::for_database(url.clone());
+        // The tests' SMTP servers listen on loopback ports (the default refuses them).
+        config.notify.mail_allow_private_hosts = true;
         configure(&mut config);
         Some(Self::finish(db, config, Guard::Postgres { url, schema }).await)
     }

@@ -36,6 +36,7 @@ backend_tests!(
     an_administrator_hands_over_the_link_while_mail_is_not_configured,
     a_password_change_ends_the_links_still_unused,
     the_password_link_is_not_a_notification_choice,
+    password_links_never_pass_through_an_organizations_own_server,
 );
 
 async fn a_forgotten_password_is_replaced_through_the_emailed_link(app: TestApp) {
@@ -320,4 +321,25 @@ async fn with_mail_configured_the_administrator_is_told_the_link_left() {
     assert!(text.contains("24 h"), "{text}");
     let link = link_in(&text);
     app.anonymous().get(&link).await.assert_status(StatusCode::OK);
+}
+
+/// An organization's administrator chooses its own mail server: a password link
+/// through it could be read there, so links keep to the instance's server, and an
+/// administrator cannot hand over the platform operator's account.
+async fn password_links_never_pass_through_an_organizations_own_server(app: TestApp) {
+    let theirs = SmtpServer::start();
+    let instance = SmtpServer::start();
+    let body = json!({ "smtp_url": theirs.url(), "mail_from": "Atelier <atelier@garage.fr>" });
+    app.as_admin().put("/api/v1/organization/mail", &body).await.assert_status(StatusCode::OK);
+    app.user(EMAIL, &[Role::Staff]).await;
+    app.anonymous().post("/api/v1/auth/password/forgot", &json!({ "email": EMAIL })).await.assert_success();
+    app.run_jobs_with(|n| n.smtp_url = Some(instance.url())).await;
+    assert_eq!(theirs.count(), 0, "not through the organization's server");
+    assert_eq!(instance.received().len(), 1);
+
+    let operator = app.admin().await.clone();
+    let other_admin = app.user("second-admin@garage.fr", &[Role::Admin]).await;
+    let refused =
+        app.as_user(&other_admin).await.post(&format!("/api/v1/users/{}/password-link", operator.id), &json!({})).await;
+    refused.problem(StatusCode::FORBIDDEN, "operator_account");
 }

@@ -111,3 +111,24 @@ async fn the_password_of_the_server_is_never_shown_again(app: TestApp) {
     let trail = admin.get("/api/v1/audit?entity_type=mail_settings").await.text();
     assert!(!trail.contains("s3cret-mot"), "{trail}");
 }
+
+/// Without the operator's leave, an organization cannot point its mail at the
+/// instance's own network, nor at a port no mail server uses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_instances_own_network_is_out_of_reach_by_default() {
+    let app = TestApp::sqlite_with(|config| config.notify.mail_allow_private_hosts = false).await;
+    let admin = app.as_admin();
+    for (url, refusal) in [
+        ("smtp://127.0.0.1:25", "adresse interne"),
+        ("smtp://10.1.2.3:587", "adresse interne"),
+        ("smtp://[::1]:25", "adresse interne"),
+        ("smtp://localhost:587", "adresse interne"),
+        ("smtp://192.0.2.10:6379", "Port refusé"),
+    ] {
+        let refused = admin.put("/api/v1/organization/mail", &json!({ "smtp_url": url, "mail_from": FROM })).await;
+        let body = refused.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(refused.error_fields(), ["smtp_url"], "{url}: {body}");
+        assert!(body["errors"][0]["message"].as_str().is_some_and(|m| m.contains(refusal)), "{url}: {body}");
+    }
+    admin.get("/api/v1/organization/mail").await.problem(StatusCode::NOT_FOUND, "not_found");
+}

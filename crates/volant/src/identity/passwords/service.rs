@@ -109,6 +109,13 @@ pub async fn send_to_user<C: Writer>(db: &C, actor: &Actor, user_id: i64) -> App
     if !account.active {
         return Err(AppError::conflict("user_inactive", Msg::new("password.user_inactive")));
     }
+    // A platform operator's account is not an organization's to hand over.
+    if account.is_operator && !actor_is_operator(db, actor).await? {
+        return Err(AppError::ForbiddenBecause {
+            code: "operator_account",
+            message: Msg::new("password.operator_account"),
+        });
+    }
     db::write(db, async |txn| {
         let link = make(txn, &account, actor.user_id, (Purpose::Reset, SENT_TTL)).await?;
         send(txn, &link, actor.org, (Purpose::Reset, SENT_TTL)).await?;
@@ -171,6 +178,11 @@ pub async fn invite<C: Writer>(
 pub fn grantable(inviter: &users::AuthUser) -> Vec<Role> {
     let all = inviter.may(crate::identity::roles::Permission::UsersManage);
     Role::ALL.into_iter().filter(|r| all || *r != Role::Admin).collect()
+}
+
+async fn actor_is_operator(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<bool> {
+    let Some(id) = actor.user_id else { return Ok(false) };
+    Ok(Users::find_by_id(id).one(db).await?.is_some_and(|u| u.is_operator))
 }
 
 /// A link for an operator to hand over (`volant reset-password`): not e-mailed.

@@ -579,6 +579,8 @@ pub async fn update<C: Writer>(
         if before.active && !active {
             crate::identity::auth::revoke_all(txn, id).await?;
             crate::identity::auth::tokens::revoke_all_of(txn, actor, id, "account_deactivated").await?;
+            // A link sent before must not come back to life with a reactivation.
+            crate::identity::passwords::service::forget_links(txn, id).await?;
         }
         let after = get(txn, actor.org, id).await?;
         crate::identity::audit::record_change(txn, actor, ("user", id), Some(&before), Some(&after)).await?;

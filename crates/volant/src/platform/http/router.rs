@@ -71,7 +71,7 @@ pub fn build(state: AppState, routes: Router<AppState>, doc: &utoipa::openapi::O
                     tracing::info_span!(
                         "request",
                         method = %request.method(),
-                        path = %request.uri().path(),
+                        path = %super::loggable_path(request.uri().path()),
                         request_id,
                         user_id = tracing::field::Empty,
                         organization_id = tracing::field::Empty,

@@ -81,7 +81,8 @@ pub async fn csrf_protection(State(state): State<AppState>, request: Request, ne
         let valid = existing.is_some()
             && presented.is_some_and(|given| csrf_token_matches(&state.signing_key, &nonce, &session, &given));
         if !valid {
-            tracing::info!(path = %parts.uri.path(), "form refused: missing or wrong CSRF token");
+            let path = crate::platform::http::loggable_path(parts.uri.path());
+            tracing::info!(%path, "form refused: missing or wrong CSRF token");
             return WebError(AppError::Forbidden).into_response();
         }
         axum::body::Body::from(bytes)
