@@ -122,11 +122,17 @@ async fn check_host(url: &str, allow_private: bool) -> Result<(), Msg> {
     let authority = rest.split(['/', '?']).next().unwrap_or(rest);
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
     let default_port = if url.starts_with("smtps://") { 465 } else { 25 };
-    let (host, port) = match host_port.rsplit_once(':') {
-        Some((host, port)) if !host.ends_with(']') || host.starts_with('[') => {
-            (host.trim_matches(['[', ']']), port.parse::<u16>().map_err(|_| Msg::new("mail.url_invalid"))?)
+    // `[::1]:25`, `host:587`, `host`.
+    let (host, port) = match host_port.strip_prefix('[') {
+        Some(bracketed) => {
+            let (host, after) = bracketed.split_once(']').ok_or_else(|| Msg::new("mail.url_invalid"))?;
+            (host, after.strip_prefix(':'))
         }
-        _ => (host_port.trim_matches(['[', ']']), default_port),
+        None => host_port.rsplit_once(':').map_or((host_port, None), |(host, port)| (host, Some(port))),
+    };
+    let port = match port {
+        Some(port) => port.parse::<u16>().map_err(|_| Msg::new("mail.url_invalid"))?,
+        None => default_port,
     };
     if !SMTP_PORTS.contains(&port) {
         return Err(Msg::new("mail.port_refused"));
@@ -190,13 +196,11 @@ pub async fn set<C: Writer>(
         v.add("smtp_url", Msg::new("field.required"));
     }
     v.finish()?;
-    let (Some(from), stored) = (from, url.map(|u| cipher.encrypt(URL_FIELD, &u)).transpose()?) else {
-        return Err(AppError::validation("mail_from", Msg::new("field.required")));
-    };
-    let smtp_url = match (stored, &existing) {
-        (Some(stored), _) => stored,
-        (None, Some(existing)) => existing.smtp_url.clone(),
-        (None, None) => return Err(AppError::validation("smtp_url", Msg::new("field.required"))),
+    // After `finish`: the sender is there, and a URL or a saved one.
+    let from = from.unwrap_or_default();
+    let smtp_url = match url {
+        Some(url) => cipher.encrypt(URL_FIELD, &url)?,
+        None => existing.map(|row| row.smtp_url).unwrap_or_default(),
     };
     db::write(db, async |txn| {
         let row = entity::ActiveModel {

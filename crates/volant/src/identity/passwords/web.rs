@@ -16,7 +16,7 @@ use crate::identity::auth::web_pages::Routes;
 use crate::notify::mail_settings;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
-use crate::platform::http::extract::{FormBody, Id};
+use crate::platform::http::extract::{ApiQuery, FormBody, Id};
 use crate::platform::i18n::{self, Msg};
 use crate::platform::proxy::ClientContext;
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, refusal_to_flash, unprocessable};
@@ -63,7 +63,7 @@ struct EmailQuery {
 async fn forgot_form(
     State(state): State<AppState>,
     page: PageCtx,
-    axum::extract::Query(query): axum::extract::Query<EmailQuery>,
+    ApiQuery(query): ApiQuery<EmailQuery>,
 ) -> WebResult<ForgotPage> {
     let email = query.email.unwrap_or_default();
     let delivers = mail_settings::any_delivers_email(&state.db, &state.config.notify).await?;
