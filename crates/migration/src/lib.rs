@@ -19,6 +19,7 @@ mod m20261202_000013_operators;
 mod m20261203_000014_password_links;
 mod m20261203_000015_deliveries_delivered;
 mod m20261203_000016_mail_settings;
+mod m20261203_000017_organization_profile;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000014_password_links::Migration),
             Box::new(m20261203_000015_deliveries_delivered::Migration),
             Box::new(m20261203_000016_mail_settings::Migration),
+            Box::new(m20261203_000017_organization_profile::Migration),
         ]
     }
 }

@@ -115,11 +115,14 @@ fn api_routes() -> OpenApiRouter<AppState> {
 /// domains declare them: the router mounts exactly these, and the page role
 /// matrix test reads them.
 pub fn page_table() -> Vec<Page> {
-    [fleet::pages(), workshop::pages(), school::pages(), notify::pages(), identity::pages(), operations::pages()]
+    [fleet::pages(), workshop::pages(), school::pages(), notify::pages(), identity::pages(WELCOME), operations::pages()]
         .into_iter()
         .flatten()
         .collect()
 }
+
+/// Every domain's first steps for a new business, in the order to take them.
+const WELCOME: &[platform::web::WelcomeSteps] = &[fleet::welcome_steps, school::welcome_steps, notify::welcome_steps];
 
 /// Every domain's navigation entries; the page guard keeps those the signed-in
 /// person may use, grouped by module.

@@ -51,6 +51,26 @@ enum Command {
     CreateOrganization {
         #[arg(long)]
         name: String,
+        /// garage, school or both: the modules its people see.
+        #[arg(long, default_value = "both")]
+        kind: String,
+        /// Postal address (use \n for a new line).
+        #[arg(long)]
+        address: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+        /// Contact e-mail shown on quotes and e-mails.
+        #[arg(long)]
+        email: Option<String>,
+        /// SIRET or other company registration number.
+        #[arg(long)]
+        registration_number: Option<String>,
+        /// Intra-community VAT number.
+        #[arg(long)]
+        vat_number: Option<String>,
+        /// fr or en.
+        #[arg(long, default_value = "fr")]
+        locale: String,
         /// ISO 4217 code: EUR, XOF, XAF, …
         #[arg(long, default_value = "EUR")]
         currency: String,
@@ -128,8 +148,29 @@ async fn main() -> ExitCode {
             let admin = vec![volant::identity::roles::Role::Admin];
             create_user(config, None, email, name, password, admin, operator).await
         }
-        Command::CreateOrganization { name, currency, time_zone } => {
-            create_organization(config, name, currency, time_zone).await
+        Command::CreateOrganization {
+            name,
+            kind,
+            address,
+            phone,
+            email,
+            registration_number,
+            vat_number,
+            locale,
+            currency,
+            time_zone,
+        } => {
+            use volant::identity::organizations::service::{NewOrganization, OrganizationPatch};
+            let some = |v: Option<String>| v.map(Some);
+            let details = OrganizationPatch {
+                address: some(address.map(|a| a.replace("\\n", "\n"))),
+                phone: some(phone),
+                email: some(email),
+                registration_number: some(registration_number),
+                vat_number: some(vat_number),
+                ..OrganizationPatch::default()
+            };
+            create_organization(config, NewOrganization { name, kind, currency, locale, time_zone, details }).await
         }
         Command::CreateUser { organization, email, name, roles, password } => {
             create_user(config, organization, email, name, password, roles, false).await
@@ -296,10 +337,12 @@ fn parse_role(value: &str) -> Result<volant::identity::roles::Role, String> {
         .ok_or_else(|| "expected admin, manager, staff, instructor or candidate".to_owned())
 }
 
-async fn create_organization(config: Config, name: String, currency: String, time_zone: String) -> Result<(), String> {
-    use volant::identity::organizations::service::{self as organizations, NewOrganization};
+async fn create_organization(
+    config: Config,
+    new: volant::identity::organizations::service::NewOrganization,
+) -> Result<(), String> {
+    use volant::identity::organizations::service as organizations;
     let state = volant::app::state(config).await.map_err(|e| e.to_string())?;
-    let new = NewOrganization { name, currency, time_zone, ..Default::default() };
     let org = organizations::create(&state.db, new).await.map_err(|e| e.for_operator())?;
     #[allow(clippy::print_stdout)] // The id is the command's answer, for scripts.
     {

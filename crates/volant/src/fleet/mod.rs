@@ -10,7 +10,11 @@ use crate::identity::auth::web_pages::{self, Access, Page};
 use crate::identity::navigation::{Audience, MenuEntry};
 use crate::identity::roles::Permission;
 use crate::platform::AppState;
-use crate::platform::web::Module;
+use futures_util::future::BoxFuture;
+
+use crate::platform::error::AppResult;
+use crate::platform::tenant::{self, OrgId};
+use crate::platform::web::{Module, WelcomeStep};
 
 /// The fleet API (each operation declares its permission: `fleet.read`, `fleet.write`).
 pub fn api_router() -> OpenApiRouter<AppState> {
@@ -35,4 +39,25 @@ pub fn menu() -> Vec<MenuEntry> {
         MenuEntry::new(Module::Workshop, "nav.garages", "/garages", fleet),
         MenuEntry::new(Module::Workshop, "nav.vehicles", "/vehicles", fleet),
     ]
+}
+
+/// The fleet's first steps: a garage, then a vehicle.
+pub fn welcome_steps(state: &AppState, org: OrgId) -> BoxFuture<'_, AppResult<Vec<WelcomeStep>>> {
+    Box::pin(async move {
+        let db = &state.db;
+        Ok(vec![
+            WelcomeStep::new(
+                Module::Workshop,
+                "welcome.first_garage",
+                ("/garages/new", Permission::FleetWrite),
+                tenant::has_any::<garages::entity::Entity>(db, org).await?,
+            ),
+            WelcomeStep::new(
+                Module::Workshop,
+                "welcome.first_vehicle",
+                ("/vehicles/new", Permission::FleetWrite),
+                tenant::has_any::<vehicles::entity::Entity>(db, org).await?,
+            ),
+        ])
+    })
 }

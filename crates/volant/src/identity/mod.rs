@@ -9,6 +9,7 @@ pub mod organizations;
 pub mod passwords;
 pub mod roles;
 pub mod users;
+pub mod welcome;
 
 use axum::extract::FromRequestParts;
 use axum::http::Method;
@@ -23,7 +24,7 @@ use crate::identity::roles::Permission;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::tenant::OrgId;
-use crate::platform::web::Module;
+use crate::platform::web::{Module, WelcomeSteps};
 
 /// Sign-in, one's tokens, the audit trail, users and the organization's settings;
 /// each operation declares who may call it (see [`access`]).
@@ -83,11 +84,13 @@ pub fn authorize(
 
 /// The identity pages: the landing page and sign-in (open), one's profile, and
 /// administration (administrators).
-pub fn pages() -> Vec<Page> {
+pub fn pages(welcome: &'static [WelcomeSteps]) -> Vec<Page> {
     use Permission::{AuditRead, OrgSettings, OwnProfile, UsersInvite, UsersManage};
     [
         web_pages::pages(Access::Public, web_pages::routes()),
-        web_pages::pages(Access::Public, auth::landing::routes()),
+        web_pages::pages(Access::Public, auth::landing::routes(welcome)),
+        // Those who set the business up: administrators and managers.
+        web_pages::pages(Access::guarded(UsersInvite, UsersInvite), welcome::routes(welcome)),
         web_pages::pages(Access::Public, passwords::web::routes()),
         web_pages::secret_link_pages(passwords::web::link_routes()),
         web_pages::pages(Access::guarded(UsersManage, UsersManage), passwords::web::admin_routes()),

@@ -2,6 +2,7 @@
 //! who sees it) in its `menu()`; the composition root lists the domains, and the
 //! page guard keeps the entries the signed-in person may use, grouped by module.
 
+use super::organizations::service::BusinessKind;
 use super::roles::{Permission, Role};
 use super::users::service::AuthUser;
 use crate::platform::web::{Module, NavLink, SignedIn};
@@ -50,19 +51,21 @@ impl MenuEntry {
     }
 }
 
-/// The links `user` may use, grouped by module (in the domains' order within one).
-pub fn links(user: &AuthUser, entries: &[MenuEntry]) -> Vec<NavLink> {
-    let mut admitted: Vec<&MenuEntry> = entries.iter().filter(|e| e.audience.admits(user)).collect();
+/// The links `user` may use in the modules their business runs, grouped by
+/// module (in the domains' order within one).
+pub fn links(user: &AuthUser, kind: BusinessKind, entries: &[MenuEntry]) -> Vec<NavLink> {
+    let mut admitted: Vec<&MenuEntry> =
+        entries.iter().filter(|e| kind.runs(e.module) && e.audience.admits(user)).collect();
     admitted.sort_by_key(|e| e.module);
     admitted.into_iter().map(|e| e.link).collect()
 }
 
 /// What pages know of the signed-in `user`: name, permissions and navigation.
-pub fn signed_in(user: &AuthUser, entries: &[MenuEntry]) -> SignedIn {
+pub fn signed_in(user: &AuthUser, kind: BusinessKind, entries: &[MenuEntry]) -> SignedIn {
     SignedIn {
         display_name: user.display_name.clone(),
         permissions: Permission::ALL.into_iter().filter(|p| user.may(*p)).collect(),
-        menu: links(user, entries),
+        menu: links(user, kind, entries),
     }
 }
 
@@ -72,6 +75,10 @@ mod tests {
     use crate::platform::tenant::OrgId;
 
     fn paths(roles: &[Role], is_operator: bool) -> Vec<&'static str> {
+        paths_in(BusinessKind::Both, roles, is_operator)
+    }
+
+    fn paths_in(kind: BusinessKind, roles: &[Role], is_operator: bool) -> Vec<&'static str> {
         let user = AuthUser {
             id: 1,
             org: OrgId::new(1),
@@ -81,7 +88,7 @@ mod tests {
             roles: roles.to_vec(),
             is_operator,
         };
-        links(&user, &crate::app::menu_table()).into_iter().map(|l| l.path).collect()
+        links(&user, kind, &crate::app::menu_table()).into_iter().map(|l| l.path).collect()
     }
 
     #[test]
@@ -105,5 +112,15 @@ mod tests {
         // A candidate who is also on the staff keeps both menus, in module order.
         let both = [workshop.as_slice(), &["/messages", "/portal"]].concat();
         assert_eq!(paths(&[Role::Candidate, Role::Staff], false), both);
+    }
+
+    #[test]
+    fn a_business_sees_only_the_modules_it_runs() {
+        let garage = paths_in(BusinessKind::Garage, &[Role::Manager], false);
+        assert!(garage.contains(&"/quotes") && garage.contains(&"/admin/invitations"), "{garage:?}");
+        assert!(!garage.iter().any(|p| p.starts_with("/school") || *p == "/messages"), "{garage:?}");
+        let school = paths_in(BusinessKind::School, &[Role::Manager], false);
+        assert!(school.contains(&"/school/planning") && school.contains(&"/messages"), "{school:?}");
+        assert!(!school.contains(&"/garages") && !school.contains(&"/quotes"), "{school:?}");
     }
 }

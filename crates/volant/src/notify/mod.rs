@@ -28,7 +28,11 @@ use crate::identity::navigation::{Audience, MenuEntry};
 use crate::identity::{self, roles::Permission};
 use crate::platform::AppState;
 use crate::platform::jobs::Registry;
-use crate::platform::web::Module;
+use futures_util::future::BoxFuture;
+
+use crate::platform::error::AppResult;
+use crate::platform::tenant::OrgId;
+use crate::platform::web::{Module, WelcomeStep};
 
 /// One's notifications and preferences, contacts' consents, the organization's
 /// deliveries and jobs (each operation declares its permission).
@@ -96,4 +100,18 @@ pub fn register_jobs(registry: &mut Registry, state: &AppState) -> Result<(), St
         async move { sms::deliver(&db, provider.as_ref(), &job).await }
     });
     Ok(())
+}
+
+/// Mail's first step: a server to send through (the instance's or the
+/// organization's own), so that e-mails are delivered, not only saved.
+pub fn welcome_steps(state: &AppState, org: OrgId) -> BoxFuture<'_, AppResult<Vec<WelcomeStep>>> {
+    Box::pin(async move {
+        let delivers = mail_settings::delivers_email(&state.db, &state.config.notify, org).await?;
+        Ok(vec![WelcomeStep::new(
+            Module::Administration,
+            "welcome.mail",
+            ("/admin/mail", Permission::OrgSettings),
+            delivers,
+        )])
+    })
 }

@@ -182,6 +182,26 @@ impl AppError {
         }
     }
 
+    /// The same error with its fields named as a form calls them (`from`, `to`),
+    /// where one form gathers the inputs of several services.
+    #[must_use]
+    pub fn renamed(self, names: &[(&str, &str)]) -> Self {
+        match self {
+            Self::Validation(errors) => Self::Validation(
+                errors
+                    .into_iter()
+                    .map(|mut e| {
+                        if let Some((_, to)) = names.iter().find(|(from, _)| *from == e.field) {
+                            e.field = (*to).to_owned();
+                        }
+                        e
+                    })
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
     /// The error as an operator reads it at a command line: in English, each
     /// refused field named (`currency: …; name: …`), internal causes included.
     pub fn for_operator(&self) -> String {

@@ -43,3 +43,9 @@ pub fn scoped<E: Owned>(org: OrgId) -> Select<E> {
 pub async fn find<E: Owned>(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<E::Model> {
     scoped::<E>(org).filter(E::ID.eq(id)).one(db).await?.ok_or(AppError::NotFound)
 }
+
+/// Whether the organization has at least one row of `E`.
+pub async fn has_any<E: Owned>(db: &impl ConnectionTrait, org: OrgId) -> AppResult<bool> {
+    use sea_orm::QuerySelect;
+    Ok(scoped::<E>(org).select_only().column(E::ID).limit(1).into_tuple::<i64>().one(db).await?.is_some())
+}

@@ -64,6 +64,26 @@ impl Validator {
         }
     }
 
+    /// An optional phone number: digits, spaces and `+ - . / ( )`, at least four
+    /// digits; blank means absent.
+    pub fn optional_phone(&mut self, field: &str, value: Option<&str>) -> Option<String> {
+        let phone = self.optional_text(field, value, 40)?;
+        let allowed = phone.chars().all(|c| c.is_ascii_digit() || " +-./()".contains(c));
+        if !allowed || phone.chars().filter(char::is_ascii_digit).count() < 4 {
+            self.add(field, Msg::new("field.phone_invalid"));
+            return None;
+        }
+        Some(phone)
+    }
+
+    /// An optional e-mail address (see [`check_email`]); blank means absent.
+    pub fn optional_email(&mut self, field: &str, value: Option<&str>) -> Option<String> {
+        match value.map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(raw) => self.check(field, check_email(raw)),
+        }
+    }
+
     /// The row a reference of the input names (`lookup`, the service's answer);
     /// a missing one is recorded against `field` as `unknown`, any other failure
     /// is returned as it is.

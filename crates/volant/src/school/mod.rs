@@ -22,7 +22,12 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::identity::auth::web_pages::{self, Access, Page};
 use crate::identity::navigation::MenuEntry;
 use crate::identity::roles::Permission;
+use futures_util::future::BoxFuture;
+
 use crate::platform::AppState;
+use crate::platform::error::AppResult;
+use crate::platform::tenant::{self, OrgId};
+use crate::platform::web::{Module, WelcomeStep};
 
 /// The school's navigation entries (Auto-école).
 pub fn menu() -> Vec<MenuEntry> {
@@ -125,4 +130,48 @@ pub fn register_jobs(registry: &mut crate::platform::jobs::Registry, state: &App
             }
         })
         .every("school.reports_sweep", std::time::Duration::from_secs(3600));
+}
+
+/// The school's first steps: an instructor with hours, a car, a candidate.
+pub fn welcome_steps(state: &AppState, org: OrgId) -> BoxFuture<'_, AppResult<Vec<WelcomeStep>>> {
+    use sea_orm::sea_query::Query;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+
+    use instructors::entity::{availability, instructor};
+    Box::pin(async move {
+        let db = &state.db;
+        let teaching = Query::select()
+            .column(instructor::Column::Id)
+            .from(instructor::Entity)
+            .and_where(instructor::Column::OrganizationId.eq(org.get()))
+            .to_owned();
+        let with_hours = availability::Entity::find()
+            .filter(availability::Column::InstructorId.in_subquery(teaching))
+            .limit(1)
+            .one(db)
+            .await?
+            .is_some();
+        let car = cars::entity::training_vehicle::Entity::find()
+            .filter(cars::entity::training_vehicle::Column::OrganizationId.eq(org.get()))
+            .limit(1)
+            .one(db)
+            .await?
+            .is_some();
+        let candidate = tenant::has_any::<candidates::entity::candidate::Entity>(db, org).await?;
+        Ok(vec![
+            WelcomeStep::new(
+                Module::School,
+                "welcome.first_instructor",
+                ("/school/instructors", Permission::SchoolWrite),
+                with_hours,
+            ),
+            WelcomeStep::new(Module::School, "welcome.first_car", ("/school/vehicles", Permission::SchoolWrite), car),
+            WelcomeStep::new(
+                Module::School,
+                "welcome.first_candidate",
+                ("/school/candidates/new", Permission::SchoolWrite),
+                candidate,
+            ),
+        ])
+    })
 }

@@ -56,6 +56,41 @@ async fn administrators_set_currency_vat_locale_and_time_zone(app: TestApp) {
     fields.sort();
     assert_eq!(fields, ["currency", "locale", "name", "time_zone", "vat_rates"]);
 
+    // What customer-facing documents need, checked as a customer would read it.
+    let details = admin
+        .patch(
+            "/api/v1/organization",
+            &json!({
+                "kind": "school",
+                "phone": "+221 33 800 00 00",
+                "email": "contact@dakar-auto.sn",
+                "registration_number": "005123456 2G3",
+                "vat_number": "fr 40 303265045"
+            }),
+        )
+        .await;
+    assert_eq!(details.status, StatusCode::OK, "{}", details.text());
+    let body = details.json();
+    assert_eq!((body["kind"].as_str(), body["vat_number"].as_str()), (Some("school"), Some("FR40303265045")));
+    assert_eq!(body["registration_number"], "005123456 2G3");
+    let bad = admin
+        .patch(
+            "/api/v1/organization",
+            &json!({ "kind": "boulangerie", "phone": "appelez-nous", "email": "@", "vat_number": "123", "registration_number": "130 005 481 00011" }),
+        )
+        .await;
+    bad.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let mut fields = bad.error_fields();
+    fields.sort();
+    assert_eq!(fields, ["email", "kind", "phone", "registration_number", "vat_number"]);
+    // An empty text clears an optional detail.
+    admin.patch("/api/v1/organization", &json!({ "phone": "", "email": null })).await.assert_success();
+    let cleared = admin.get("/api/v1/organization").await.json();
+    assert_eq!(
+        (cleared["phone"].clone(), cleared["email"].clone()),
+        (serde_json::Value::Null, serde_json::Value::Null)
+    );
+
     admin.patch("/api/v1/organization", &json!({ "address": null })).await.assert_success();
     assert_eq!(admin.get("/api/v1/organization").await.json()["address"], serde_json::Value::Null);
 

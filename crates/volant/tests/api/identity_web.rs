@@ -15,6 +15,23 @@ fn token_for(app: &TestApp, cookies: &str) -> String {
     app.csrf_for(session)
 }
 
+/// The one-time setup form, sent by a browser: a garage and its first administrator.
+fn setup_request(app: &TestApp, admin_name: &str, admin_email: &str, password: &str) -> Request<Body> {
+    let csrf = format!("volant_csrf={TEST_CSRF}");
+    let fields = [
+        ("name", "Garage du Centre"),
+        ("kind", "garage"),
+        ("address", "12 rue de la Paix\r\n69002 Lyon"),
+        ("currency", "EUR"),
+        ("time_zone", "Europe/Paris"),
+        ("admin_name", admin_name),
+        ("admin_email", admin_email),
+        ("password", password),
+        ("_csrf", &token_for(app, &csrf)),
+    ];
+    form_request("/setup", &csrf, &fields)
+}
+
 fn get(uri: &str, cookies: &str) -> Request<Body> {
     Request::get(uri).header(header::COOKIE, cookies).body(Body::empty()).expect("request")
 }
@@ -163,35 +180,16 @@ async fn pages_obey_the_role_matrix(app: TestApp) {
 async fn the_setup_page_creates_the_first_admin_once(app: TestApp) {
     let login = app.anonymous().send(get("/login", "")).await;
     assert_eq!(login.header("location"), Some("/setup"), "an empty instance asks for its first admin");
-    let csrf = format!("volant_csrf={TEST_CSRF}");
-    let weak = app
-        .anonymous()
-        .send(form_request(
-            "/setup",
-            &csrf,
-            &[
-                ("display_name", "Chef"),
-                ("email", "chef@garage.fr"),
-                ("password", "motdepasse"),
-                ("_csrf", &token_for(&app, &csrf)),
-            ],
-        ))
-        .await;
+    let form = app.anonymous().send(get("/setup", "")).await.text();
+    for field in
+        ["name=\"name\"", "name=\"kind\"", "name=\"registration_number\"", "list=\"time-zones\"", "Africa/Dakar"]
+    {
+        assert!(form.contains(field), "the setup page asks {field}");
+    }
+    let weak = app.anonymous().send(setup_request(&app, "Chef", "chef@garage.fr", "motdepasse")).await;
     assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(weak.text().contains("au moins 12 caractères"), "{}", weak.text());
-    let created = app
-        .anonymous()
-        .send(form_request(
-            "/setup",
-            &csrf,
-            &[
-                ("display_name", "Chef"),
-                ("email", "chef@garage.fr"),
-                ("password", TEST_PASSWORD),
-                ("_csrf", &token_for(&app, &csrf)),
-            ],
-        ))
-        .await;
+    let created = app.anonymous().send(setup_request(&app, "Chef", "chef@garage.fr", TEST_PASSWORD)).await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text());
     let session = cookie_pair(set_cookie(&created, "volant_session").expect("signed in"));
     assert_eq!(app.anonymous().send(get("/garages", &session)).await.status, StatusCode::OK);
@@ -201,20 +199,41 @@ async fn the_setup_page_creates_the_first_admin_once(app: TestApp) {
         "the first admin operates the instance"
     );
     assert_eq!(app.anonymous().send(get("/setup", "")).await.status, StatusCode::NOT_FOUND, "gone once a user exists");
-    let again = app
-        .anonymous()
-        .send(form_request(
-            "/setup",
-            &csrf,
-            &[
-                ("display_name", "Pirate"),
-                ("email", "pirate@evil.fr"),
-                ("password", TEST_PASSWORD),
-                ("_csrf", &token_for(&app, &csrf)),
-            ],
-        ))
-        .await;
+    let again = app.anonymous().send(setup_request(&app, "Pirate", "pirate@evil.fr", TEST_PASSWORD)).await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
+    // The business is described as its customers will read it, and its first
+    // page is its checklist.
+    let org = volant::identity::organizations::service::get(&app.db, app.org).await.expect("organization");
+    assert_eq!((org.name.as_str(), org.kind.as_str()), ("Garage du Centre", "garage"));
+    assert_eq!(org.address.as_deref(), Some("12 rue de la Paix\n69002 Lyon"));
+    assert_eq!(app.anonymous().send(get("/", &session)).await.header("location"), Some("/welcome"));
+}
+
+backend_tests!(a_setup_form_shows_every_mistake_of_the_business_and_the_account_at_once);
+
+async fn a_setup_form_shows_every_mistake_of_the_business_and_the_account_at_once(app: TestApp) {
+    let csrf = format!("volant_csrf={TEST_CSRF}");
+    let fields = [
+        ("name", ""),
+        ("kind", "garage"),
+        ("registration_number", "130 005 481 00011"),
+        ("vat_number", "40303265045"),
+        ("currency", "EUR"),
+        ("time_zone", "Europe/Lutèce"),
+        ("admin_name", "Chef"),
+        ("admin_email", "pas-une-adresse"),
+        ("password", TEST_PASSWORD),
+        ("_csrf", &token_for(&app, &csrf)),
+    ];
+    let refused = app.anonymous().send(form_request("/setup", &csrf, &fields)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let page = refused.text();
+    for field in ["name", "registration_number", "vat_number", "time_zone", "admin_email"] {
+        assert!(page.contains(&format!("id=\"{field}-error\"")), "{field} is marked: {page}");
+    }
+    assert!(page.contains("clé correcte") && page.contains("FR40303265045"), "{page}");
+    assert!(page.contains("value=\"Chef\""), "what was typed stays");
+    assert_eq!(volant::identity::users::service::count(&app.db).await.expect("count"), 0);
 }
 
 async fn next_cannot_leave_the_site_and_forged_https_is_ignored(app: TestApp) {
@@ -313,20 +332,7 @@ async fn people_change_their_own_password(app: TestApp) {
 backend_tests!(the_setup_page_records_the_first_admin_in_the_audit_trail);
 
 async fn the_setup_page_records_the_first_admin_in_the_audit_trail(app: TestApp) {
-    let csrf = format!("volant_csrf={TEST_CSRF}");
-    let created = app
-        .anonymous()
-        .send(form_request(
-            "/setup",
-            &csrf,
-            &[
-                ("display_name", "Chef"),
-                ("email", "chef@garage.fr"),
-                ("password", TEST_PASSWORD),
-                ("_csrf", &token_for(&app, &csrf)),
-            ],
-        ))
-        .await;
+    let created = app.anonymous().send(setup_request(&app, "Chef", "chef@garage.fr", TEST_PASSWORD)).await;
     assert_eq!(created.status, StatusCode::SEE_OTHER);
     let token = app.login("chef@garage.fr", TEST_PASSWORD).await;
     let audit = app.with_token(&token).get("/api/v1/audit?entity_type=user&action=create").await.json();
@@ -341,20 +347,10 @@ backend_tests!(
 );
 
 async fn concurrent_setups_create_exactly_one_administrator(app: TestApp) {
-    let csrf = format!("volant_csrf={TEST_CSRF}");
     let tasks: Vec<_> = (0..5)
         .map(|i| {
             let email = format!("chef{i}@garage.fr");
-            let request = form_request(
-                "/setup",
-                &csrf,
-                &[
-                    ("display_name", "Chef"),
-                    ("email", &email),
-                    ("password", TEST_PASSWORD),
-                    ("_csrf", &token_for(&app, &csrf)),
-                ],
-            );
+            let request = setup_request(&app, "Chef", &email, TEST_PASSWORD);
             tokio::spawn(crate::helpers::send(app.router.clone(), request))
         })
         .collect();
@@ -373,33 +369,8 @@ async fn concurrent_setups_create_exactly_one_administrator(app: TestApp) {
 }
 
 async fn a_refused_setup_form_does_not_burn_the_one_time_page(app: TestApp) {
-    let csrf = format!("volant_csrf={TEST_CSRF}");
-    let weak = app
-        .anonymous()
-        .send(form_request(
-            "/setup",
-            &csrf,
-            &[
-                ("display_name", "Chef"),
-                ("email", "chef@garage.fr"),
-                ("password", "court"),
-                ("_csrf", &token_for(&app, &csrf)),
-            ],
-        ))
-        .await;
+    let weak = app.anonymous().send(setup_request(&app, "Chef", "chef@garage.fr", "court")).await;
     assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let ok = app
-        .anonymous()
-        .send(form_request(
-            "/setup",
-            &csrf,
-            &[
-                ("display_name", "Chef"),
-                ("email", "chef@garage.fr"),
-                ("password", TEST_PASSWORD),
-                ("_csrf", &token_for(&app, &csrf)),
-            ],
-        ))
-        .await;
+    let ok = app.anonymous().send(setup_request(&app, "Chef", "chef@garage.fr", TEST_PASSWORD)).await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text());
 }

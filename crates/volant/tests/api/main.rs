@@ -18,6 +18,7 @@ mod identity_passwords;
 mod identity_tenants;
 mod identity_users;
 mod identity_web;
+mod identity_welcome;
 mod jobs_amqp;
 mod jobs_processes;
 mod jobs_queue;

@@ -243,6 +243,9 @@ async fn unknown_pages_render_a_french_404() {
 async fn root_redirects_to_garages_and_pages_link_the_assets() {
     let app = TestApp::sqlite().await;
     let admin = app.as_admin();
+    // A business with steps left starts on its checklist, until it is put away.
+    assert_eq!(admin.get("/").await.header("location"), Some("/welcome"));
+    volant::identity::organizations::service::dismiss_welcome(&app.db, app.org, true).await.expect("dismissed");
     let root = admin.get("/").await;
     assert_eq!(root.header("location"), Some("/garages"));
     let page = html(&admin.get("/garages").await);

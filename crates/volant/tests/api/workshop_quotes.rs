@@ -321,6 +321,15 @@ async fn the_pdf_shows_number_client_vehicle_every_line_and_totals(app: TestApp)
     .await;
     let garage = app.garage("G").await;
     let vehicle = app.vehicle(garage, "AB-123-CD").await;
+    let business = json!({
+        "name": "Garage du Centre",
+        "address": "12 rue de la Paix\n69002 Lyon",
+        "phone": "04 78 00 00 00",
+        "email": "contact@garage-centre.fr",
+        "registration_number": "130 005 481 00010",
+        "vat_number": "FR40303265045"
+    });
+    admin.patch("/api/v1/organization", &business).await.assert_success();
     admin
         .put(
             "/api/v1/workshop/settings",
@@ -348,6 +357,11 @@ async fn the_pdf_shows_number_client_vehicle_every_line_and_totals(app: TestApp)
     for expected in [
         number,
         "DEVIS",
+        "Garage du Centre",
+        "69002 Lyon",
+        "04 78 00 00 00 · contact@garage-centre.fr",
+        "SIRET : 130 005 481 00010",
+        "N° TVA : FR40303265045",
         "Transports Martin",
         "Jeanne Martin",
         "3 rue des Lilas",

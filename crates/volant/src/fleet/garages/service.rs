@@ -108,12 +108,7 @@ fn validate(input: &GarageInput) -> AppResult<ValidGarage> {
     let address = v.required_text("address", input.address.as_deref(), 255);
     let city = v.optional_text("city", input.city.as_deref(), 120);
     let postal_code = v.optional_text("postal_code", input.postal_code.as_deref(), 20);
-    let phone = v.optional_text("phone", input.phone.as_deref(), 40);
-    if let Some(phone) = &phone
-        && !phone.chars().all(|c| c.is_ascii_digit() || " +-.()".contains(c))
-    {
-        v.add("phone", Msg::new("garage.phone_invalid"));
-    }
+    let phone = v.optional_phone("phone", input.phone.as_deref());
     v.finish()?;
     match (name, address) {
         (Some(name), Some(address)) => Ok(ValidGarage { name, address, city, postal_code, phone }),

@@ -16,6 +16,8 @@ use super::service::{self, Channel};
 use super::{CurrentUser, IssuedToken, SESSION_COOKIE, WEB_SESSION_TTL};
 use crate::identity::audit::{self, Action};
 use crate::identity::navigation::MenuEntry;
+use crate::identity::organizations::service::{self as organizations, OrganizationPatch};
+use crate::identity::organizations::web::{BusinessChoices, BusinessForm};
 use crate::identity::roles::{Permission, Role};
 use crate::identity::users::service::{self as users, NewUser};
 use crate::platform::AppState;
@@ -208,11 +210,14 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap, request: Requ
     Ok(response)
 }
 
+/// The business and its first administrator, in one form.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct SetupForm {
-    email: String,
-    display_name: String,
+    #[serde(flatten)]
+    business: BusinessForm,
+    admin_email: String,
+    admin_name: String,
     password: String,
 }
 
@@ -220,8 +225,19 @@ struct SetupForm {
 #[template(path = "identity/setup.html")]
 struct SetupPage {
     page: PageCtx,
-    form: SetupForm,
+    business: BusinessForm,
+    choices: BusinessChoices,
+    admin_email: String,
+    admin_name: String,
     errors: FormErrors,
+}
+
+impl SetupPage {
+    fn new(page: PageCtx, form: SetupForm, errors: FormErrors) -> Self {
+        let choices = form.business.choices();
+        let SetupForm { business, admin_email, admin_name, .. } = form;
+        Self { page, business, choices, admin_email, admin_name, errors }
+    }
 }
 
 /// Reachable only while the instance has no user at all.
@@ -229,7 +245,7 @@ async fn setup_form(State(state): State<AppState>, page: PageCtx) -> WebResult<S
     if users::count(&state.db).await? > 0 {
         return Err(AppError::NotFound.into());
     }
-    Ok(SetupPage { page, form: SetupForm::default(), errors: FormErrors::default() })
+    Ok(SetupPage::new(page, SetupForm::default(), FormErrors::default()))
 }
 
 async fn setup(
@@ -243,20 +259,33 @@ async fn setup(
         return Err(AppError::NotFound.into());
     }
     let new = NewUser {
-        email: form.email.clone(),
-        display_name: form.display_name.clone(),
+        email: form.admin_email.clone(),
+        display_name: form.admin_name.clone(),
         password: form.password.clone(),
         roles: vec![Role::Admin],
     };
+    // The business is described by whoever sets it up, in the language they see.
+    let business = OrganizationPatch { locale: Some(i18n::current().to_string()), ..form.business.patch() };
     let actor = crate::identity::audit::Actor::from_request(state.default_org, None, &headers, &extensions);
-    // The claim and the account commit together: two concurrent setups cannot both
-    // create an administrator, and a refused form releases the claim.
+    // The claim, the business and the account commit together: two concurrent
+    // setups cannot both create an administrator, and a refused form releases the claim.
     let created = db::write(&state.db, async |txn| {
         if !crate::platform::secrets::claim_once(txn, users::FIRST_ADMIN_CLAIM).await? {
             return Ok(None);
         }
+        // Every mistake of the form at once: the business's and the account's.
+        let described = organizations::update(txn, &actor, business).await;
+        let fields = [("email", "admin_email"), ("display_name", "admin_name")];
+        let admin = users::create_audited(txn, &actor, new).await.map_err(|e| e.renamed(&fields));
+        let admin = match (described, admin) {
+            (Ok(_), Ok(admin)) => admin,
+            (Err(AppError::Validation(mut first)), Err(AppError::Validation(second))) => {
+                first.extend(second);
+                return Err(AppError::Validation(first));
+            }
+            (Err(err), _) | (_, Err(err)) => return Err(err),
+        };
         // The instance's first administrator is also its platform operator.
-        let admin = users::create_audited(txn, &actor, new).await?;
         users::set_operator(txn, admin.id, true).await?;
         Ok(Some(admin))
     })
@@ -273,7 +302,7 @@ async fn setup(
         Err(err) => {
             let errors = FormErrors::from_app_error(err)?;
             let form = SetupForm { password: String::new(), ..form };
-            Ok(unprocessable(SetupPage { page, form, errors }))
+            Ok(unprocessable(SetupPage::new(page, form, errors)))
         }
     }
 }
@@ -299,10 +328,14 @@ async fn require_page_access(
     // Pages, refusals included, speak the organization's language and show its local time.
     let org_id = current.user.org;
     let found = crate::identity::organizations::service::get(&state.db, org_id).await;
-    let org = match found.and_then(|org| {
-        Ok(OrgContext { zone: org.zone()?, locale: org.locale, currency: org.currency, vat_rates: org.vat_rates })
+    let (org, kind) = match found.and_then(|org| {
+        let kind = org.kind;
+        Ok((
+            OrgContext { zone: org.zone()?, locale: org.locale, currency: org.currency, vat_rates: org.vat_rates },
+            kind,
+        ))
     }) {
-        Ok(org) => org,
+        Ok(found) => found,
         Err(err) => return WebError(err).into_response(),
     };
     let (locale, zone) = (org.locale, org.zone);
@@ -310,7 +343,7 @@ async fn require_page_access(
         crate::identity::record_denial(&state, &current, &parts).await;
         return i18n::scope(locale, async { WebError(err).into_response() }).await;
     }
-    parts.extensions.insert(crate::identity::navigation::signed_in(&current.user, &menu));
+    parts.extensions.insert(crate::identity::navigation::signed_in(&current.user, kind, &menu));
     parts.extensions.insert(org);
     let email = match crate::notify::mail_settings::delivers_email(&state.db, &state.config.notify, org_id).await {
         Ok(email) => email,

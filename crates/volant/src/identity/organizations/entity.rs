@@ -12,6 +12,17 @@ table! {
         /// IANA zone, e.g. `Europe/Paris`, `Africa/Dakar`.
         pub time_zone: String,
         pub address: Option<String>,
+        pub kind: super::service::BusinessKind,
+        pub phone: Option<String>,
+        pub email: Option<String>,
+        /// SIRET in France, NINEA in Senegal…
+        pub registration_number: Option<String>,
+        /// Intra-community VAT number.
+        pub vat_number: Option<String>,
+        /// The logo's key in the file store.
+        pub logo_key: Option<String>,
+        /// The welcome checklist was put away before it was done.
+        pub welcome_dismissed: bool,
         /// JSON array of percentages as strings.
         pub vat_rates: Option<String>,
         pub created_at: DateTimeUtc,

@@ -1,4 +1,5 @@
-//! The organization settings page (administrators).
+//! The organization settings page (administrators), and the business details
+//! form it shares with the one-time setup page.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -6,7 +7,7 @@ use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 
-use super::service::{self, OrganizationPatch};
+use super::service::{self, BusinessKind, Organization, OrganizationPatch};
 use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
 use crate::platform::http::extract::FormBody;
@@ -18,44 +19,130 @@ pub fn routes() -> Routes {
     vec![("/admin/organization", get(show).post(save))]
 }
 
+/// What customer-facing documents say of the business, as a form has it.
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct BusinessForm {
+    pub name: String,
+    pub kind: String,
+    pub address: String,
+    pub phone: String,
+    pub email: String,
+    pub registration_number: String,
+    pub vat_number: String,
+    pub currency: String,
+    pub time_zone: String,
+}
+
+impl Default for BusinessForm {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            kind: BusinessKind::Garage.as_str().to_owned(),
+            address: String::new(),
+            phone: String::new(),
+            email: String::new(),
+            registration_number: String::new(),
+            vat_number: String::new(),
+            currency: Currency::EUR.code().to_owned(),
+            time_zone: "Europe/Paris".to_owned(),
+        }
+    }
+}
+
+impl BusinessForm {
+    pub fn of(o: &Organization) -> Self {
+        let text = |value: &Option<String>| value.clone().unwrap_or_default();
+        Self {
+            name: o.name.clone(),
+            kind: o.kind.as_str().to_owned(),
+            address: text(&o.address),
+            phone: text(&o.phone),
+            email: text(&o.email),
+            registration_number: text(&o.registration_number),
+            vat_number: text(&o.vat_number),
+            currency: o.currency.to_string(),
+            time_zone: o.time_zone.clone(),
+        }
+    }
+
+    /// The settings it sets (a blank optional field clears it).
+    pub fn patch(&self) -> OrganizationPatch {
+        let optional = |value: &str| Some(Some(value.to_owned()));
+        OrganizationPatch {
+            name: Some(self.name.clone()),
+            kind: Some(self.kind.clone()),
+            address: optional(&self.address),
+            phone: optional(&self.phone),
+            email: optional(&self.email),
+            registration_number: optional(&self.registration_number),
+            vat_number: optional(&self.vat_number),
+            currency: Some(self.currency.clone()),
+            time_zone: Some(self.time_zone.clone()),
+            ..OrganizationPatch::default()
+        }
+    }
+
+    /// The choices of its lists, in the current language.
+    pub fn choices(&self) -> BusinessChoices {
+        let tr = i18n::current();
+        let kinds = BusinessKind::ALL.map(|k| (k.as_str().to_owned(), tr.text(k.label_key()).to_owned()));
+        let currencies = Currency::ALL.into_iter().map(|c| {
+            let decimals = c.decimals().to_string();
+            (
+                c.code().to_owned(),
+                tr.format("organization.currency_option", &[("code", c.code()), ("decimals", &decimals)]),
+            )
+        });
+        BusinessChoices {
+            kinds: options(None, &self.kind, kinds),
+            currencies: options(None, &self.currency, currencies),
+            zones: chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()).collect(),
+        }
+    }
+}
+
+/// The lists of the business details form.
+pub struct BusinessChoices {
+    pub kinds: Vec<SelectOption>,
+    pub currencies: Vec<SelectOption>,
+    /// Every IANA zone, offered as the time zone field is typed.
+    pub zones: Vec<&'static str>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct SettingsForm {
-    name: String,
-    address: String,
-    currency: String,
+    #[serde(flatten)]
+    business: BusinessForm,
     vat_rates: String,
     locale: String,
-    time_zone: String,
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "identity/organization.html")]
 struct SettingsPage {
     page: PageCtx,
-    form: SettingsForm,
-    currencies: Vec<SelectOption>,
+    business: BusinessForm,
+    choices: BusinessChoices,
+    vat_rates: String,
     locales: Vec<SelectOption>,
     errors: FormErrors,
 }
 
 fn settings_page(page: PageCtx, form: SettingsForm, errors: FormErrors) -> SettingsPage {
-    let currencies = Currency::ALL.into_iter().map(|c| (c.code().to_owned(), format!("{c} ({} déc.)", c.decimals())));
-    let currencies = options(None, &form.currency, currencies);
     let locales = [("fr", "Français"), ("en", "English")].map(|(v, l)| (v.to_owned(), l.to_owned()));
     let locales = options(None, &form.locale, locales);
-    SettingsPage { page, form, currencies, locales, errors }
+    let choices = form.business.choices();
+    SettingsPage { page, business: form.business, choices, vat_rates: form.vat_rates, locales, errors }
 }
 
 async fn show(caller: Caller, page: PageCtx) -> WebResult<SettingsPage> {
     let o = service::get(&caller.db, caller.org).await?;
     let form = SettingsForm {
-        name: o.name,
-        address: o.address.unwrap_or_default(),
-        currency: o.currency.to_string(),
+        business: BusinessForm::of(&o),
         vat_rates: o.vat_rates.join(" ; "),
         locale: o.locale.to_string(),
-        time_zone: o.time_zone,
     };
     Ok(settings_page(page, form, FormErrors::default()))
 }
@@ -63,15 +150,12 @@ async fn show(caller: Caller, page: PageCtx) -> WebResult<SettingsPage> {
 async fn save(caller: Caller, page: PageCtx, FormBody(form): FormBody<SettingsForm>) -> WebResult<Response> {
     let vat_rates =
         form.vat_rates.split([';', ' ']).map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned).collect();
-    let patch = OrganizationPatch {
-        name: Some(form.name.clone()),
-        address: Some(Some(form.address.clone())),
-        currency: Some(form.currency.clone()),
-        vat_rates: Some(vat_rates),
-        locale: Some(form.locale.clone()),
-        time_zone: Some(form.time_zone.clone()),
-    };
+    let patch =
+        OrganizationPatch { vat_rates: Some(vat_rates), locale: Some(form.locale.clone()), ..form.business.patch() };
     let result = service::update(&caller.db, &caller.actor, patch).await;
-    let done = |_| redirect_with_flash("/admin/organization", "success", i18n::current().text("organization.saved"));
+    // The confirmation speaks the language just chosen.
+    let done = |saved: Organization| {
+        redirect_with_flash("/admin/organization", "success", saved.locale.text("organization.saved"))
+    };
     form_flow(result, done, async |errors| Ok(settings_page(page, form, errors))).await
 }

@@ -383,6 +383,12 @@ pub async fn count(db: &impl ConnectionTrait) -> AppResult<u64> {
     Ok(Users::find().count(db).await?)
 }
 
+/// How many accounts an organization has (invited ones included).
+pub async fn count_in(db: &impl ConnectionTrait, org: OrgId) -> AppResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(Users::find().filter(entity::Column::OrganizationId.eq(org.get())).count(db).await?)
+}
+
 async fn load(db: &impl ConnectionTrait, user: entity::Model) -> AppResult<AuthUser> {
     let mut roles: Vec<Role> = roles_entity::Entity::find()
         .filter(roles_entity::Column::UserId.eq(user.id))

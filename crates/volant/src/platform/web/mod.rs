@@ -9,6 +9,7 @@ mod form;
 mod list;
 mod menu;
 mod options;
+mod welcome;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -25,6 +26,7 @@ pub use form::{FormErrors, FormTarget, Submitted, form_flow, respond, submit, un
 pub use list::{Listing, fragment_or_page};
 pub use menu::{Module, NavLink};
 pub use options::{SelectOption, id_options, options};
+pub use welcome::{WelcomeStep, WelcomeSteps};
 
 use crate::platform::error::AppError;
 use crate::platform::i18n;

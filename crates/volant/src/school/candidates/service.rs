@@ -19,8 +19,8 @@ use crate::platform::error::{AppError, AppResult, Constraint, constraint_violati
 use crate::platform::i18n::Msg;
 use crate::platform::pagination::{Page, PageRequest};
 use crate::platform::search::{prefix_range, search_term};
-use crate::platform::tenant::OrgId;
-use crate::platform::validate::{Validator, check_email};
+use crate::platform::tenant::{self, OrgId};
+use crate::platform::validate::Validator;
 use crate::school::instructors::service as instructors;
 use crate::school::model::check_category;
 use crate::school::planning::service::{self as planning, Hours};
@@ -39,6 +39,11 @@ string_enum! {
         InProgress,
         Passed,
     }
+}
+
+impl tenant::Owned for candidate::Entity {
+    const ORGANIZATION_ID: candidate::Column = candidate::Column::OrganizationId;
+    const ID: candidate::Column = candidate::Column::Id;
 }
 
 /// A candidate as lists show them: no sensitive field.
@@ -358,11 +363,8 @@ async fn validate(
     let number = v.optional_text("number", input.number.as_deref(), 20);
     let first_name = v.required_text("first_name", input.first_name.as_deref(), 100);
     let last_name = v.required_text("last_name", input.last_name.as_deref(), 100);
-    let email = match input.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
-        Some(email) => v.check("email", check_email(email)),
-        None => None,
-    };
-    let phone = v.optional_text("phone", input.phone.as_deref(), 40);
+    let email = v.optional_email("email", input.email.as_deref());
+    let phone = v.optional_phone("phone", input.phone.as_deref());
     let category =
         v.required("category", input.category.as_deref()).and_then(|c| v.check("category", check_category(c)));
     let registered_on = input.registered_on.unwrap_or(today);

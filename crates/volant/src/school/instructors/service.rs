@@ -16,7 +16,7 @@ use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
 use crate::platform::i18n::Msg;
 use crate::platform::tenant::OrgId;
-use crate::platform::validate::{Validator, check_email};
+use crate::platform::validate::Validator;
 use crate::school::model::check_categories;
 
 pub const AUDIT_ENTITY: &str = "instructor";
@@ -191,11 +191,8 @@ async fn validate(db: &impl ConnectionTrait, org: OrgId, input: &InstructorInput
     let mut v = Validator::new();
     let first_name = v.required_text("first_name", input.first_name.as_deref(), 100);
     let last_name = v.required_text("last_name", input.last_name.as_deref(), 100);
-    let email = match input.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
-        Some(email) => v.check("email", check_email(email)),
-        None => None,
-    };
-    let phone = v.optional_text("phone", input.phone.as_deref(), 40);
+    let email = v.optional_email("email", input.email.as_deref());
+    let phone = v.optional_phone("phone", input.phone.as_deref());
     let licence_number = v.required_text("licence_number", input.licence_number.as_deref(), 40);
     let categories = v.check("categories", check_categories(&input.categories));
     if let Some(user_id) = input.user_id {

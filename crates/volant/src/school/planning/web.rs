@@ -165,6 +165,9 @@ struct BoardPage {
     next_week: String,
     this_week: String,
     can_book: bool,
+    /// What the school must add before lessons can be booked (message key and
+    /// where), instead of a grid of hours nobody can fill.
+    missing: Option<(&'static str, &'static str)>,
 }
 
 /// The school's people and cars to choose from (the first 500 candidates by id).
@@ -229,8 +232,16 @@ async fn planning_board(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery
             .filter_map(|(name, value)| value.map(|id| (name, id.to_string())))
             .collect();
     let rows = board_rows(&tr, zone, monday, &lessons, can_book.then_some(selection.as_slice()));
+    let mut missing = None;
     let filters = if viewer == Viewer::School {
         let (teachers, cars, people) = choices(&caller).await?;
+        missing = if teachers.is_empty() {
+            Some(("school.planning_no_instructor", "/school/instructors"))
+        } else if people.is_empty() {
+            Some(("school.planning_no_candidate", "/school/candidates/new"))
+        } else {
+            None
+        };
         vec![
             (
                 "instructor_id",
@@ -256,6 +267,7 @@ async fn planning_board(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery
         next_week: week_url(monday + Duration::days(7)),
         this_week: week_url(today),
         can_book,
+        missing,
         page,
     }
     .into_response())

@@ -23,7 +23,7 @@ use crate::platform::i18n::Msg;
 use crate::platform::pagination::{Page, PageRequest};
 use crate::platform::search::{next_prefix, search_term};
 use crate::platform::tenant::{self, OrgId};
-use crate::platform::validate::{Validator, check_email};
+use crate::platform::validate::Validator;
 
 pub const AUDIT_ENTITY: &str = "client";
 
@@ -126,16 +126,8 @@ fn validate(input: &ClientInput) -> AppResult<ValidClient> {
         v.add("company_name", Msg::new("field.required"));
     }
     let tax_id = v.optional_text("tax_id", input.tax_id.as_deref(), 40);
-    let email = match input.email.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(raw) => v.check("email", check_email(raw)),
-    };
-    let phone = v.optional_text("phone", input.phone.as_deref(), 40);
-    if let Some(phone) = &phone
-        && (!phone.chars().all(|c| c.is_ascii_digit() || " +-./()".contains(c)) || phone_digits(phone).len() < 4)
-    {
-        v.add("phone", Msg::new("client.phone_invalid"));
-    }
+    let email = v.optional_email("email", input.email.as_deref());
+    let phone = v.optional_phone("phone", input.phone.as_deref());
     let address = v.optional_text("address", input.address.as_deref(), 255);
     let notes = v.optional_long_text("notes", input.notes.as_deref(), 5000);
     v.finish()?;

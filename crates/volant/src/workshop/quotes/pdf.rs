@@ -63,9 +63,21 @@ fn heading(layout: &mut Layout, doc: &QuoteDocument, tr: Locale) {
     let quote = &doc.quote;
     layout.text(MARGIN, MARGIN + 14.0, 15.0, true, Align::Left, doc.organization.name.clone());
     let mut y = MARGIN + 30.0;
-    for line in
-        doc.organization.address.as_deref().unwrap_or_default().lines().flat_map(|l| wrap(l, BODY, false, 250.0))
-    {
+    let org = &doc.organization;
+    let contact = [org.phone.as_deref(), org.email.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" · ");
+    let numbers = [
+        org.registration_number.as_ref().map(|n| tr.format("pdf.registration_number", &[("number", n)])),
+        org.vat_number.as_ref().map(|n| tr.format("pdf.vat_number", &[("number", n)])),
+    ];
+    let lines = org
+        .address
+        .as_deref()
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .chain([contact])
+        .chain(numbers.into_iter().flatten());
+    for line in lines.filter(|l| !l.is_empty()).flat_map(|l| wrap(&l, BODY, false, 250.0)) {
         layout.text(MARGIN, y, BODY, false, Align::Left, line);
         y += LINE;
     }

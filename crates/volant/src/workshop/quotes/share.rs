@@ -30,7 +30,8 @@ pub fn routes() -> Routes {
 struct SharePage {
     page: PageCtx,
     token: String,
-    organization: String,
+    /// The garage, as its customers reach it.
+    organization: organizations::Organization,
     client_name: String,
     view: QuoteView,
     choose_lines: bool,
@@ -44,12 +45,15 @@ async fn locale_of(state: &AppState, org: crate::platform::tenant::OrgId) -> Res
 
 async fn show(State(state): State<AppState>, mut page: PageCtx, Path(token): Path<String>) -> WebResult<SharePage> {
     let (org, quote) = service::by_share_token(&state.db, &token).await?;
-    let (locale, organization) = locale_of(&state, org).await?;
+    let organization = organizations::get(&state.db, org).await?;
+    let (locale, zone) = (organization.locale, organization.zone()?);
     let client = crate::workshop::clients::service::get(&state.db, org, quote.client_id).await?;
     page.tr = Tr(locale);
-    let open = quote.status == QuoteStatus::Sent && quote.valid_until >= chrono::Utc::now().date_naive();
+    let today = chrono::Utc::now().with_timezone(&zone).date_naive();
+    let open = quote.status == QuoteStatus::Sent && quote.valid_until >= today;
     let choose_lines = open && quote.line_decisions && quote.lines.len() > 1;
-    let view = i18n::scope(locale, async move { QuoteView::new(quote) }).await;
+    // Dates and times as the garage and its customer read them, in its zone.
+    let view = i18n::scope(locale, i18n::scope_zone(zone, async move { QuoteView::new(quote) })).await;
     Ok(SharePage { page, token, organization, client_name: client.display_name().to_owned(), view, choose_lines, open })
 }
 
