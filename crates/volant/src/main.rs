@@ -262,10 +262,15 @@ async fn migrate(config: &Config) -> Result<(), String> {
 }
 
 async fn seed_demo(config: Config) -> Result<(), String> {
+    use volant::identity::roles::Role;
+    use volant::identity::users::service::{self as users, NewUser};
     let state = volant::app::state(config).await.map_err(|e| e.to_string())?;
-    let report = volant::fleet::demo::seed(&state.db, state.default_org).await.map_err(|e| e.to_string())?;
+    let org = state.default_org;
+    let locale =
+        volant::identity::organizations::service::get(&state.db, org).await.map_err(|e| e.for_operator())?.locale;
+    let report = volant::fleet::demo::seed(&state.db, org).await.map_err(|e| e.for_operator())?;
     tracing::info!(garages = report.garages, vehicles = report.vehicles, "demo fleet created");
-    let workshop = volant::workshop::demo::seed(&state.db, state.default_org).await.map_err(|e| e.to_string())?;
+    let workshop = volant::workshop::demo::seed(&state.db, org).await.map_err(|e| e.for_operator())?;
     tracing::info!(
         clients = workshop.clients,
         quotes = workshop.quotes,
@@ -273,8 +278,29 @@ async fn seed_demo(config: Config) -> Result<(), String> {
         alerts = workshop.alerts,
         "demo workshop created"
     );
+    // One account per role to sign in as; the instructor and the candidate are
+    // the first files of the school.
+    let password = demo_password();
+    let roles = [
+        ("gerant@volant-demo.example", "demo.manager", Role::Manager),
+        ("mecanicien@volant-demo.example", "demo.mechanic", Role::Staff),
+        ("moniteur@volant-demo.example", "demo.instructor", Role::Instructor),
+        ("candidat@volant-demo.example", "demo.candidate", Role::Candidate),
+    ];
+    let mut accounts = Vec::new();
+    for (email, label, role) in roles {
+        let new = NewUser {
+            email: email.to_owned(),
+            display_name: locale.text(label).to_owned(),
+            password: password.clone(),
+            roles: vec![role],
+        };
+        let user = users::create(&state.db, org, new).await.map_err(|e| e.for_operator())?;
+        accounts.push((locale.text(label), email, user.id));
+    }
+    let linked = volant::school::demo::DemoAccounts { instructor: Some(accounts[2].2), candidate: Some(accounts[3].2) };
     let school =
-        volant::school::demo::seed(&state.db, &state.cipher, state.default_org).await.map_err(|e| e.to_string())?;
+        volant::school::demo::seed(&state.db, &state.cipher, org, linked).await.map_err(|e| e.for_operator())?;
     tracing::info!(
         instructors = school.instructors,
         candidates = school.candidates,
@@ -282,11 +308,28 @@ async fn seed_demo(config: Config) -> Result<(), String> {
         "demo driving school created"
     );
     // The demo's people are invented: what their creation would tell them is recorded, not sent.
-    let withheld = volant::notify::service::withhold_pending(&state.db, state.default_org, "demo data: not sent")
+    let withheld = volant::notify::service::withhold_pending(&state.db, org, locale.text("demo.not_sent"))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.for_operator())?;
     tracing::info!(withheld, "demo notifications recorded without being sent");
+    #[allow(clippy::print_stdout)] // The accounts are the command's answer, for the person trying Volant.
+    {
+        println!("{}", locale.text("demo.accounts"));
+        for (label, email, _) in &accounts {
+            println!("  {label:<12} {email}");
+        }
+        println!("{}", locale.format("demo.password", &[("password", &password)]));
+    }
     Ok(())
+}
+
+/// A password for the demo's accounts, new at each seeding: never a known one.
+fn demo_password() -> String {
+    const WORDS: &[&str] =
+        &["garage", "bougie", "volant", "piston", "embrayage", "klaxon", "pneu", "moteur", "courroie", "essieu"];
+    let mut rng = fastrand::Rng::new();
+    let words: Vec<&str> = (0..4).map(|_| WORDS[rng.usize(..WORDS.len())]).collect();
+    format!("{}-{}", words.join("-"), rng.u16(100..1000))
 }
 
 async fn reencrypt_fields(config: Config) -> Result<(), String> {

@@ -114,31 +114,33 @@ const GARAGES: &[DemoGarage] = &[
     },
 ];
 
-const MODELS: &[(&str, &str, FuelType)] = &[
-    ("Renault", "Clio", FuelType::Petrol),
-    ("Renault", "Mégane", FuelType::Diesel),
-    ("Renault", "Captur", FuelType::Hybrid),
-    ("Peugeot", "208", FuelType::Petrol),
-    ("Peugeot", "308", FuelType::Diesel),
-    ("Peugeot", "3008", FuelType::Hybrid),
-    ("Peugeot", "e-208", FuelType::Electric),
-    ("Citroën", "C3", FuelType::Petrol),
-    ("Citroën", "C4", FuelType::Diesel),
-    ("Dacia", "Sandero", FuelType::Lpg),
-    ("Dacia", "Duster", FuelType::Diesel),
-    ("Toyota", "Corolla", FuelType::Hybrid),
-    ("Toyota", "Hilux", FuelType::Diesel),
-    ("Toyota", "Land Cruiser", FuelType::Diesel),
-    ("Toyota", "RAV4", FuelType::Hybrid),
-    ("Volkswagen", "Golf", FuelType::Petrol),
-    ("Volkswagen", "Polo", FuelType::Petrol),
-    ("Hyundai", "Tucson", FuelType::Diesel),
-    ("Kia", "Sportage", FuelType::Diesel),
-    ("Mercedes-Benz", "Classe C", FuelType::Diesel),
-    ("Nissan", "Navara", FuelType::Diesel),
-    ("Ford", "Ranger", FuelType::Diesel),
-    ("Suzuki", "Swift", FuelType::Petrol),
-    ("Tesla", "Model 3", FuelType::Electric),
+/// Brand, model, fuel, and the first year that model was sold with that fuel (the
+/// demo builds none before it).
+const MODELS: &[(&str, &str, FuelType, i32)] = &[
+    ("Renault", "Clio", FuelType::Petrol, 2004),
+    ("Renault", "Mégane", FuelType::Diesel, 2004),
+    ("Renault", "Captur", FuelType::Hybrid, 2020),
+    ("Peugeot", "208", FuelType::Petrol, 2012),
+    ("Peugeot", "308", FuelType::Diesel, 2007),
+    ("Peugeot", "3008", FuelType::Hybrid, 2012),
+    ("Peugeot", "e-208", FuelType::Electric, 2019),
+    ("Citroën", "C3", FuelType::Petrol, 2004),
+    ("Citroën", "C4", FuelType::Diesel, 2004),
+    ("Dacia", "Sandero", FuelType::Lpg, 2008),
+    ("Dacia", "Duster", FuelType::Diesel, 2010),
+    ("Toyota", "Corolla", FuelType::Hybrid, 2019),
+    ("Toyota", "Hilux", FuelType::Diesel, 2004),
+    ("Toyota", "Land Cruiser", FuelType::Diesel, 2004),
+    ("Toyota", "RAV4", FuelType::Hybrid, 2016),
+    ("Volkswagen", "Golf", FuelType::Petrol, 2004),
+    ("Volkswagen", "Polo", FuelType::Petrol, 2004),
+    ("Hyundai", "Tucson", FuelType::Diesel, 2004),
+    ("Kia", "Sportage", FuelType::Diesel, 2004),
+    ("Mercedes-Benz", "Classe C", FuelType::Diesel, 2004),
+    ("Nissan", "Navara", FuelType::Diesel, 2005),
+    ("Ford", "Ranger", FuelType::Diesel, 2004),
+    ("Suzuki", "Swift", FuelType::Petrol, 2004),
+    ("Tesla", "Model 3", FuelType::Electric, 2017),
 ];
 
 const COLORS: &[&str] = &["Blanc", "Noir", "Gris", "Gris argent", "Bleu", "Rouge", "Beige", "Vert"];
@@ -175,8 +177,8 @@ pub async fn seed(db: &DatabaseConnection, org: OrgId) -> AppResult<SeedReport> 
             report.garages += 1;
             for _ in 0..demo.vehicles {
                 serial += 1;
-                let (brand, model, fuel) = MODELS[rng.usize(..MODELS.len())];
-                let year = rng.i32(2004..=2025);
+                let (brand, model, fuel, since) = MODELS[rng.usize(..MODELS.len())];
+                let year = build_year(&mut rng, since);
                 let age = i64::from(2026 - year);
                 let input = VehicleInput {
                     garage_id: Some(garage.id),
@@ -212,6 +214,27 @@ fn plate(style: PlateStyle, serial: u32, rng: &mut fastrand::Rng) -> String {
         }
         PlateStyle::IvoryCoast => format!("{:04} {a} 01", serial),
         PlateStyle::Benin => format!("{a} {:04} RB", serial),
+    }
+}
+
+/// A model year for a vehicle of a model first sold in `since`, in the demo's 2004–2025.
+fn build_year(rng: &mut fastrand::Rng, since: i32) -> i32 {
+    rng.i32(since.max(2004)..=2025)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_model_is_built_before_it_was_sold() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..1_000 {
+            let (_, model, _, since) = MODELS[rng.usize(..MODELS.len())];
+            let year = build_year(&mut rng, since);
+            assert!(year >= since, "{model} {year}");
+        }
+        assert!(MODELS.iter().any(|(_, model, _, since)| *model == "Model 3" && *since == 2017));
     }
 }
 

@@ -50,7 +50,20 @@ const CANDIDATES: &[(&str, &str, TheoryStatus, i32, i32)] = &[
     ("Mamadou", "Ba", TheoryStatus::InProgress, 15, 26),
 ];
 
-pub async fn seed(db: &DatabaseConnection, cipher: &FieldCipher, org: OrgId) -> AppResult<SeedReport> {
+/// Accounts to link to the demo's first instructor and first candidate files, so
+/// that one can sign in as each (their user ids).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DemoAccounts {
+    pub instructor: Option<i64>,
+    pub candidate: Option<i64>,
+}
+
+pub async fn seed(
+    db: &DatabaseConnection,
+    cipher: &FieldCipher,
+    org: OrgId,
+    accounts: DemoAccounts,
+) -> AppResult<SeedReport> {
     let existing = candidates::list(db, org, &CandidateFilter::default(), PageRequest::first(1)).await?;
     if !existing.items.is_empty() {
         return Ok(SeedReport { instructors: 0, candidates: 0, lessons: 0 });
@@ -69,8 +82,9 @@ pub async fn seed(db: &DatabaseConnection, cipher: &FieldCipher, org: OrgId) -> 
         }
     }
     let mut teachers = Vec::new();
-    for (first, last, licence) in INSTRUCTORS {
+    for (i, (first, last, licence)) in INSTRUCTORS.iter().enumerate() {
         let input = InstructorInput {
+            user_id: if i == 0 { accounts.instructor } else { None },
             first_name: Some((*first).to_owned()),
             last_name: Some((*last).to_owned()),
             licence_number: Some((*licence).to_owned()),
@@ -106,6 +120,7 @@ pub async fn seed(db: &DatabaseConnection, cipher: &FieldCipher, org: OrgId) -> 
     let mut people = Vec::new();
     for (i, (first, last, theory, bought, forecast)) in CANDIDATES.iter().enumerate() {
         let input = CandidateInput {
+            user_id: if i == 0 { accounts.candidate } else { None },
             first_name: Some((*first).to_owned()),
             last_name: Some((*last).to_owned()),
             category: Some("B".into()),

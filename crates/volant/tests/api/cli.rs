@@ -140,3 +140,30 @@ async fn reset_password_prints_a_link_that_opens_the_account() {
     assert!(!nobody.status.success());
     assert!(String::from_utf8_lossy(&nobody.stderr).contains("No account has this e-mail address"));
 }
+
+#[tokio::test]
+async fn the_demo_prints_an_account_per_role_linked_to_its_school_files() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("demo.db").display());
+    let seeded = volant(&url, &["seed-demo"], None);
+    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
+    let out = String::from_utf8(seeded.stdout).expect("utf-8");
+    for line in ["Gérant", "Mécanicien", "moniteur@volant-demo.example", "candidat@volant-demo.example"] {
+        assert!(out.contains(line), "{out}");
+    }
+    let password = out.lines().find_map(|l| l.strip_prefix("Mot de passe de ces comptes : ")).expect("password");
+    let db = sea_orm::Database::connect(&url).await.expect("db");
+    use volant::identity::users::service as users;
+    let instructor = users::authenticate(&db, "moniteur@volant-demo.example", password).await.expect("ok");
+    let instructor = instructor.expect("the printed password signs the instructor in");
+    let file = volant::school::instructors::service::of_user(&db, instructor.org, instructor.id).await.expect("ok");
+    assert!(file.is_some(), "the instructor's account opens their file");
+    let candidate = users::authenticate(&db, "candidat@volant-demo.example", password).await.expect("ok");
+    assert!(candidate.is_some());
+    // Every model is of a year it was sold in.
+    use sea_orm::ConnectionTrait;
+    let statement = "SELECT MIN(year) AS first FROM vehicles WHERE model = 'Model 3'";
+    let row = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), statement)).await;
+    let first: Option<i32> = row.expect("query").and_then(|r| r.try_get("", "first").ok());
+    assert!(first.is_none_or(|year| year >= 2017), "{first:?}");
+}

@@ -223,7 +223,7 @@ async fn demo_seed_fills_an_empty_database_once() {
         std::path::Path::new("unused"),
     )
     .expect("key");
-    let school = volant::school::demo::seed(&app.db, &cipher, app.org).await.expect("school demo");
+    let school = volant::school::demo::seed(&app.db, &cipher, app.org, Default::default()).await.expect("school demo");
     assert_eq!((school.instructors, school.candidates), (3, 8));
     assert!(school.lessons >= 30, "{school:?}");
     let reported = admin.get("/api/v1/school/report-data/candidate_hours").await.json();
@@ -231,7 +231,11 @@ async fn demo_seed_fills_an_empty_database_once() {
         reported["rows"].as_array().expect("rows").iter().any(|r| r[5] != "0.00"),
         "lessons done last week: {reported}"
     );
-    assert_eq!(volant::school::demo::seed(&app.db, &cipher, app.org).await.expect("again").candidates, 0, "once");
+    assert_eq!(
+        volant::school::demo::seed(&app.db, &cipher, app.org, Default::default()).await.expect("again").candidates,
+        0,
+        "once"
+    );
     // What the demo would tell its invented people is recorded, never sent.
     let withheld =
         volant::notify::service::withhold_pending(&app.db, app.org, "demo data: not sent").await.expect("withhold");
