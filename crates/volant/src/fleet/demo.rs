@@ -222,6 +222,15 @@ fn build_year(rng: &mut fastrand::Rng, since: i32) -> i32 {
     rng.i32(since.max(2004)..=2025)
 }
 
+fn vin(rng: &mut fastrand::Rng) -> String {
+    letters(rng, VIN_CHARS, 17)
+}
+
+/// Used by tests and tools to see whether a database is empty.
+pub async fn garage_count(db: &DatabaseConnection) -> AppResult<u64> {
+    Ok(crate::fleet::garages::entity::Entity::find().count(db).await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,13 +245,4 @@ mod tests {
         }
         assert!(MODELS.iter().any(|(_, model, _, since)| *model == "Model 3" && *since == 2017));
     }
-}
-
-fn vin(rng: &mut fastrand::Rng) -> String {
-    letters(rng, VIN_CHARS, 17)
-}
-
-/// Used by tests and tools to see whether a database is empty.
-pub async fn garage_count(db: &DatabaseConnection) -> AppResult<u64> {
-    Ok(crate::fleet::garages::entity::Entity::find().count(db).await?)
 }
