@@ -2,7 +2,7 @@
 // planning board, and the candidate finds it in her portal — in a real browser.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, ADMIN } from "./server.mjs";
+import { startServer, launchBrowser, assertAccessible, ADMIN } from "./server.mjs";
 
 let server;
 let browser;
@@ -60,7 +60,7 @@ test("the admin books from the planning board; the candidate sees the lesson in 
   await page.getByLabel("Lieu de rendez-vous").fill("Gare Saint-Charles");
   await page.getByRole("button", { name: "Réserver" }).click();
   await page.getByText("Leçon réservée pour Léa Planchon").waitFor();
-  const card = page.locator(".lesson", { hasText: "Léa Planchon" });
+  const card = page.locator(".week-board .lesson", { hasText: "Léa Planchon" });
   assert.match(await card.textContent(), /10:00–11:00/);
   if (process.env.E2E_SCREENSHOTS) {
     await page.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/planning.png`, fullPage: true });
@@ -82,4 +82,30 @@ test("the admin books from the planning board; the candidate sees the lesson in 
     await mine.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/portal.png`, fullPage: true });
   }
   await phone.close();
+
+  // Karim, in the car, on his phone: his week reads as days, not as an hour grid.
+  const karim = { email: "karim.benali@exemple.fr", password: "volant rétroviseur clignotant" };
+  server.createUser(karim.email, "instructor", karim.password);
+  const staff = await (await fetch(`${api}/users?limit=200`, { headers })).json();
+  const karimAccount = staff.find((u) => u.email === karim.email);
+  await post(`/school/instructors/${teacher.id}`, { user_id: karimAccount.id, first_name: "Karim", last_name: "Benali", licence_number: "AE-13-0042", categories: ["B"] }, "PUT");
+  const car2 = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const his = await car2.newPage();
+  await signIn(his, `/school/planning?week=${day}`, karim);
+  await his.waitForURL(/\/school\/planning/);
+  assert.equal(await his.locator(".week-board").isVisible(), false, "no hour grid on a phone");
+  const lesson = his.locator(".agenda .lesson", { hasText: "Léa Planchon" });
+  await lesson.waitFor();
+  assert.match(await lesson.textContent(), /10:00–11:00[\s\S]*Gare Saint-Charles/);
+  const height = await his.evaluate(() => document.documentElement.scrollHeight);
+  assert.ok(height < 2500, `the week fits in a few screens, not ${height}px`);
+  await assertAccessible(his, "instructor's week on a phone");
+  await his.getByRole("link", { name: "Jour", exact: true }).tap();
+  await his.waitForURL(/view=day/);
+  await his.goto(`${server.url}/school/planning?view=day&week=${day}`);
+  await his.locator(".agenda .lesson", { hasText: "Léa Planchon" }).waitFor();
+  if (process.env.E2E_SCREENSHOTS) {
+    await his.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/instructor-day-phone.png`, fullPage: true });
+  }
+  await car2.close();
 });

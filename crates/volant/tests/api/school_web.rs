@@ -9,7 +9,7 @@ use serde_json::json;
 use volant::identity::roles::Role;
 
 use crate::backend_tests;
-use crate::fixtures::school::{booked_lesson, candidate, instructor, training_car};
+use crate::fixtures::school::{at, booked_lesson, candidate, instructor, training_car};
 use crate::fixtures::{follow, html};
 use crate::helpers::{TEST_CSRF, TestApp, TestResponse};
 
@@ -32,7 +32,8 @@ backend_tests!(
     staff_keep_candidate_files_through_forms,
     instructors_report_lessons_with_the_grid_and_people_exchange_messages,
     staff_set_up_instructors_cars_rules_exams_and_reports_through_pages,
-    instructors_enter_and_validate_results_from_their_page
+    instructors_enter_and_validate_results_from_their_page,
+    the_board_offers_only_taught_hours_and_the_agenda_shows_a_day_as_an_instructor_lives_it
 );
 
 async fn the_admin_books_from_a_free_slot_and_the_candidate_sees_it(app: TestApp) {
@@ -662,4 +663,53 @@ async fn only_those_who_book_see_the_booking_form_and_its_lists(app: TestApp) {
         !results.text().contains("Inconnu") && !results.text().contains("Suivie"),
         "an instructor without a file sees no candidate"
     );
+}
+
+async fn the_board_offers_only_taught_hours_and_the_agenda_shows_a_day_as_an_instructor_lives_it(app: TestApp) {
+    let admin = app.as_admin();
+    let teacher = instructor(&app, &["B"]).await;
+    let lea = candidate(&app, json!({ "first_name": "Léa", "last_name": "Agenda" })).await["id"].as_i64().unwrap();
+    // Mornings only, and the day after tomorrow off.
+    let off = Utc::now().date_naive() + Duration::days(2);
+    let tomorrow = Utc::now().date_naive() + Duration::days(1);
+    let weekly: Vec<_> = (1..=7).map(|d| json!({ "weekday": d, "start": "08:00", "end": "12:00" })).collect();
+    let week = json!({ "weekly": weekly, "days_off": [{ "day": off.to_string() }] });
+    admin.put(&format!("/api/v1/school/instructors/{teacher}/availability"), &week).await.assert_success();
+    let board = html(&admin.get(&format!("/school/planning?week={tomorrow}&instructor_id={teacher}")).await);
+    let slot = |day: chrono::NaiveDate, hour: &str| {
+        format!("/school/lessons/new?date={day}&start={hour}%3A00&instructor_id={teacher}")
+    };
+    assert!(
+        board.contains(&slot(tomorrow, "10")),
+        "a taught hour is offered: {}",
+        board.lines().filter(|l| l.contains("slot")).take(5).collect::<Vec<_>>().join("\n")
+    );
+    assert!(!board.contains(&slot(tomorrow, "15")), "an afternoon nobody teaches is not");
+    assert!(!board.contains(&slot(off, "10")), "nor a day off");
+
+    // The instructor's day on a phone: the lesson, where to meet, and its report once started.
+    let car = training_car(&app, "B").await;
+    let teacher_user = app.user("karim.agenda@example.fr", &[Role::Instructor]).await;
+    let karim = json!({ "user_id": teacher_user.id, "first_name": "Karim", "last_name": "Agenda", "licence_number": "AE-99999", "categories": ["B"] });
+    let karim = admin.post("/api/v1/school/instructors", &karim).await.json()["id"].as_i64().expect("instructor");
+    let weekly: Vec<_> = (1..=7).map(|d| json!({ "weekday": d, "start": "06:00", "end": "22:00" })).collect();
+    admin
+        .put(&format!("/api/v1/school/instructors/{karim}/availability"), &json!({ "weekly": weekly }))
+        .await
+        .assert_success();
+    let started = booked_lesson(&app, lea, karim, car, &at(-1, 10, 0), &at(-1, 11, 0)).await;
+    let yesterday = Utc::now().date_naive() - Duration::days(1);
+    let day = page_as(&app, &teacher_user, &format!("/school/planning?view=day&week={yesterday}")).await;
+    assert_eq!(day.status, StatusCode::OK, "{}", day.text());
+    let day = html(&day);
+    assert!(!day.contains("class=\"week\""), "no hour grid in the day view");
+    assert!(day.contains("Léa Agenda") && day.contains("10:00–11:00"), "{day}");
+    assert!(day.contains(&format!("href=\"/school/lessons/{started}#report\"")), "one tap to report: {day}");
+    assert!(day.contains("aria-current=\"page\">Jour"), "{day}");
+    let three = html(&page_as(&app, &teacher_user, "/school/planning?view=3days").await);
+    assert_eq!(three.matches("class=\"agenda-day").count(), 3, "{three}");
+    // The week on a phone reads as the same agenda; the grid stays for desktops.
+    let week = html(&page_as(&app, &teacher_user, "/school/planning").await);
+    assert!(week.contains("class=\"week\"") && week.contains("agenda phone-only"));
+    assert_eq!(week.matches("class=\"agenda-day").count(), 7);
 }

@@ -363,6 +363,51 @@ pub async fn windows_of(db: &impl ConnectionTrait, instructor_id: i64) -> AppRes
         .collect())
 }
 
+/// When some instructors teach: their weekly windows and their days off.
+#[derive(Debug, Clone, Default)]
+pub struct Teaching {
+    windows: HashMap<i64, Vec<Window>>,
+    days_off: Vec<(i64, NaiveDate)>,
+}
+
+impl Teaching {
+    /// Whether one of them teaches the whole hour from `hour` on `day`.
+    pub fn covers(&self, day: NaiveDate, hour: u32) -> bool {
+        use chrono::Datelike;
+        let weekday = i16::try_from(day.weekday().number_from_monday()).unwrap_or(0);
+        let (start, end) = (i32::try_from(hour * 60).unwrap_or(0), i32::try_from(hour * 60 + 60).unwrap_or(0));
+        self.windows.iter().any(|(id, windows)| {
+            !self.days_off.contains(&(*id, day))
+                && windows.iter().any(|w| w.weekday == weekday && w.start_minute <= start && w.end_minute >= end)
+        })
+    }
+}
+
+/// Several instructors' weekly windows and their days off in `[from, to]`, in
+/// two queries (the planning board's free hours).
+pub async fn teaching(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+    (from, to): (NaiveDate, NaiveDate),
+) -> AppResult<Teaching> {
+    let mut windows: HashMap<i64, Vec<Window>> = HashMap::new();
+    for r in availability::Entity::find().filter(availability::Column::InstructorId.is_in(ids.to_vec())).all(db).await?
+    {
+        let window = Window { weekday: r.weekday, start_minute: r.start_minute, end_minute: r.end_minute };
+        windows.entry(r.instructor_id).or_default().push(window);
+    }
+    let days_off = day_off::Entity::find()
+        .filter(day_off::Column::InstructorId.is_in(ids.to_vec()))
+        .filter(day_off::Column::Day.gte(from))
+        .filter(day_off::Column::Day.lte(to))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| (d.instructor_id, d.day))
+        .collect();
+    Ok(Teaching { windows, days_off })
+}
+
 /// Whether `day` is one of the instructor's days off.
 pub async fn is_day_off(db: &impl ConnectionTrait, instructor_id: i64, day: NaiveDate) -> AppResult<bool> {
     Ok(day_off::Entity::find_by_id((instructor_id, day)).one(db).await?.is_some())

@@ -141,7 +141,10 @@ fn card(tr: &i18n::Tr, l: &Lesson) -> LessonCard {
 
 #[derive(Debug, Default, Deserialize)]
 struct BoardQuery {
+    /// The day shown first (any day of the week in the week view).
     week: Option<String>,
+    /// `day`, `3days` or `week` (the default).
+    view: Option<String>,
     instructor_id: Option<String>,
     vehicle_id: Option<String>,
     candidate_id: Option<String>,
@@ -151,14 +154,80 @@ fn id_param(value: Option<&str>) -> Option<i64> {
     value.and_then(|v| v.trim().parse::<i64>().ok()).filter(|id| *id > 0)
 }
 
+/// How many days the board shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Span {
+    Day,
+    ThreeDays,
+    Week,
+}
+
+impl Span {
+    fn parse(view: Option<&str>) -> Self {
+        match view {
+            Some("day") => Self::Day,
+            Some("3days") => Self::ThreeDays,
+            _ => Self::Week,
+        }
+    }
+
+    const fn days(self) -> i64 {
+        match self {
+            Self::Day => 1,
+            Self::ThreeDays => 3,
+            Self::Week => 7,
+        }
+    }
+
+    const fn code(self) -> &'static str {
+        match self {
+            Self::Day => "day",
+            Self::ThreeDays => "3days",
+            Self::Week => "week",
+        }
+    }
+
+    /// The first day shown for `anchor`: itself, or its week's Monday.
+    fn first_day(self, anchor: NaiveDate) -> NaiveDate {
+        match self {
+            Self::Week => anchor - Duration::days(i64::from(anchor.weekday().num_days_from_monday())),
+            _ => anchor,
+        }
+    }
+}
+
+/// A lesson in the agenda: the card, where to meet, and what to do with it.
+#[derive(Debug, Clone)]
+pub struct AgendaItem {
+    pub card: LessonCard,
+    pub meeting_point: Option<String>,
+    /// Started and not yet recorded: its instructor reports on it.
+    pub to_report: bool,
+}
+
+/// A day of the agenda (phones, and the day and three-day views).
+#[derive(Debug, Clone)]
+pub struct AgendaDay {
+    pub label: String,
+    pub is_today: bool,
+    pub lessons: Vec<AgendaItem>,
+    /// The booking form for this day, when the viewer books.
+    pub book_url: Option<String>,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "school/planning/board.html")]
 struct BoardPage {
     page: PageCtx,
     title: String,
+    /// The week grid (week view only).
     days: Vec<Day>,
     /// One row per hour: its label and a cell per day.
     rows: Vec<(String, Vec<Cell>)>,
+    agenda: Vec<AgendaDay>,
+    view: &'static str,
+    /// The other views of the same days: (code, label key, link).
+    views: Vec<(&'static str, &'static str, String)>,
     filters: Vec<(&'static str, &'static str, Vec<SelectOption>)>,
     week: String,
     previous_week: String,
@@ -194,10 +263,11 @@ async fn planning_board(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery
     let zone = organizations::zone(&caller.db, org).await?;
     let today = Utc::now().with_timezone(&zone).date_naive();
     let anchor = query.week.as_deref().and_then(|w| w.parse::<NaiveDate>().ok()).unwrap_or(today);
-    let monday = anchor - Duration::days(i64::from(anchor.weekday().num_days_from_monday()));
+    let span = Span::parse(query.view.as_deref());
+    let first = span.first_day(anchor);
     let midnight = NaiveTime::MIN;
     let (Some(from), Some(to)) =
-        (local_instant(zone, monday, midnight), local_instant(zone, monday + Duration::days(7), midnight))
+        (local_instant(zone, first, midnight), local_instant(zone, first + Duration::days(span.days()), midnight))
     else {
         return Err(AppError::BadRequest("week".into()).into());
     };
@@ -216,23 +286,14 @@ async fn planning_board(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery
     let can_book = viewer == Viewer::School && page.may(Permission::SchoolWrite);
 
     let tr = page.tr;
-    let days: Vec<Day> = (0..7)
-        .map(|d| {
-            let day = monday + Duration::days(d);
-            Day {
-                label: format!("{} {}", tr.t(weekday_key(day.weekday())), day.format("%d/%m")),
-                is_today: day == today,
-            }
-        })
-        .collect();
     // The board's filters, carried by its booking links and its week links.
     let selection: Vec<(&str, String)> =
         [("instructor_id", instructor_id), ("vehicle_id", vehicle_id), ("candidate_id", candidate_id)]
             .into_iter()
             .filter_map(|(name, value)| value.map(|id| (name, id.to_string())))
             .collect();
-    let rows = board_rows(&tr, zone, monday, &lessons, can_book.then_some(selection.as_slice()));
     let mut missing = None;
+    let mut teaching = Vec::new();
     let filters = if viewer == Viewer::School {
         let (teachers, cars, people) = choices(&caller).await?;
         missing = if teachers.is_empty() {
@@ -242,6 +303,7 @@ async fn planning_board(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery
         } else {
             None
         };
+        teaching = teachers.iter().map(|(id, _)| *id).filter(|id| instructor_id.is_none_or(|i| i == *id)).collect();
         vec![
             (
                 "instructor_id",
@@ -254,18 +316,55 @@ async fn planning_board(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery
     } else {
         Vec::new()
     };
+    let (days, rows) = if span == Span::Week {
+        let days = (0..7)
+            .map(|d| {
+                let day = first + Duration::days(d);
+                Day {
+                    label: format!("{} {}", tr.t(weekday_key(day.weekday())), day.format("%d/%m")),
+                    is_today: day == today,
+                }
+            })
+            .collect();
+        let last = first + Duration::days(6);
+        let hours = instructors::teaching(&caller.db, &teaching, (first, last)).await?;
+        let booking = can_book.then_some((selection.as_slice(), &hours));
+        (days, board_rows(&tr, zone, first, &lessons, booking))
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let agenda =
+        agenda(&tr, (zone, first, span.days(), today), &lessons, (viewer, can_book.then_some(selection.as_slice())));
     let selection = serde_urlencoded::to_string(&selection).unwrap_or_default();
-    let week_url = |d: NaiveDate| format!("/school/planning?week={d}&{selection}");
-    let title = tr.f("school.week_of", "day", &i18n::date(monday));
+    let link = |d: NaiveDate, span: Span| format!("/school/planning?view={}&week={d}&{selection}", span.code());
+    let views =
+        [(Span::Day, "school.view_day"), (Span::ThreeDays, "school.view_3days"), (Span::Week, "school.view_week")]
+            .into_iter()
+            .map(|(s, label)| {
+                (
+                    s.code(),
+                    label,
+                    link(if span == Span::Week { today.max(first).min(first + Duration::days(6)) } else { first }, s),
+                )
+            })
+            .collect();
+    let title = match span {
+        Span::Week => tr.f("school.week_of", "day", &i18n::date(first)),
+        Span::Day => day_label(&tr, first),
+        Span::ThreeDays => format!("{} – {}", day_label(&tr, first), day_label(&tr, first + Duration::days(2))),
+    };
     Ok(BoardPage {
         title,
         days,
         rows,
+        agenda,
+        view: span.code(),
+        views,
         filters,
-        week: monday.to_string(),
-        previous_week: week_url(monday - Duration::days(7)),
-        next_week: week_url(monday + Duration::days(7)),
-        this_week: week_url(today),
+        week: first.to_string(),
+        previous_week: link(first - Duration::days(span.days()), span),
+        next_week: link(first + Duration::days(span.days()), span),
+        this_week: link(today, span),
         can_book,
         missing,
         page,
@@ -273,15 +372,54 @@ async fn planning_board(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery
     .into_response())
 }
 
+/// "Mar. 08/12": a day as the agenda and the titles name it.
+fn day_label(tr: &i18n::Tr, day: NaiveDate) -> String {
+    format!("{} {}", tr.t(weekday_key(day.weekday())), i18n::date(day))
+}
+
+/// The days from `first` (`count` of them), each with its lessons in order; the
+/// viewer's instructor reports on their started lessons, the school books.
+fn agenda(
+    tr: &i18n::Tr,
+    (zone, first, count, today): (Tz, NaiveDate, i64, NaiveDate),
+    lessons: &[Lesson],
+    (viewer, booking): (Viewer, Option<&[(&str, String)]>),
+) -> Vec<AgendaDay> {
+    let now = Utc::now();
+    (0..count)
+        .map(|d| {
+            let day = first + Duration::days(d);
+            let lessons = lessons
+                .iter()
+                .filter(|l| l.starts_at.with_timezone(&zone).date_naive() == day)
+                .map(|l| AgendaItem {
+                    card: card(tr, l),
+                    meeting_point: l.meeting_point.clone(),
+                    to_report: matches!(viewer, Viewer::Instructor(_))
+                        && l.status == LessonStatus::Scheduled
+                        && l.starts_at <= now,
+                })
+                .collect();
+            let book_url = booking.filter(|_| day >= today).map(|selection| {
+                let mut params = vec![("date", day.to_string())];
+                params.extend(selection.iter().cloned());
+                format!("/school/lessons/new?{}", serde_urlencoded::to_string(&params).unwrap_or_default())
+            });
+            AgendaDay { label: day_label(tr, day), is_today: day == today, lessons, book_url }
+        })
+        .collect()
+}
+
 /// The week's hours, one row each, with the lessons starting in each hour of each
-/// day; a free hour still to come links to the booking form, with the board's
-/// filters (`booking`: `None` when the viewer does not book).
+/// day; a free hour still to come in which an instructor in view teaches links to
+/// the booking form, with the board's filters (`booking`: `None` when the viewer
+/// does not book).
 fn board_rows(
     tr: &i18n::Tr,
     zone: Tz,
     monday: NaiveDate,
     lessons: &[Lesson],
-    booking: Option<&[(&str, String)]>,
+    booking: Option<(&[(&str, String)], &instructors::Teaching)>,
 ) -> Vec<(String, Vec<Cell>)> {
     let mut rows = Vec::new();
     for hour in FIRST_HOUR..=LAST_HOUR {
@@ -297,7 +435,8 @@ fn board_rows(
             let starting: Vec<LessonCard> =
                 lessons.iter().filter(|l| l.starts_at >= start && l.starts_at < end).map(|l| card(tr, l)).collect();
             let busy = lessons.iter().any(|l| l.starts_at < end && l.ends_at > start);
-            let book_url = booking.filter(|_| !busy && start > Utc::now()).map(|selection| {
+            let free = |hours: &instructors::Teaching| !busy && start > Utc::now() && hours.covers(day, hour);
+            let book_url = booking.filter(|(_, hours)| free(hours)).map(|(selection, _)| {
                 let mut params = vec![("date", day.to_string()), ("start", format!("{hour:02}:00"))];
                 params.extend(selection.iter().cloned());
                 format!("/school/lessons/new?{}", serde_urlencoded::to_string(&params).unwrap_or_default())
