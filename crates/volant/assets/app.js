@@ -70,3 +70,18 @@ document.addEventListener("focusin", function (event) {
   });
   document.addEventListener("htmx:afterSwap", paint);
 })();
+
+// Copy buttons: `data-copy` names the field to copy; the button then says so.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("[data-copy]");
+  if (!button) return;
+  var field = document.getElementById(button.dataset.copy);
+  if (!field) return;
+  function done() { button.textContent = button.dataset.copied; }
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(field.value).then(done, function () { field.select(); });
+  } else {
+    field.select();
+    try { if (document.execCommand("copy")) done(); } catch (e) { /* selected: the person copies it */ }
+  }
+});

@@ -161,7 +161,7 @@ async fn results_need_a_second_person_and_are_final_once_validated(app: TestApp)
     assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
     assert_eq!(admin.get(&format!("/api/v1/school/candidates/{lea}")).await.json()["theory_status"], "passed");
     let outbox = crate::helpers::queued_emails(&app, 10).await;
-    assert!(outbox.iter().any(|e| e.to == "lea.examen@example.fr" && e.subject.contains("reçu")), "{outbox:?}");
+    assert!(outbox.iter().any(|e| e.to == "lea.examen@example.fr" && e.subject.contains("Reçu")), "{outbox:?}");
 
     // Immutable even to SQL.
     for sql in [

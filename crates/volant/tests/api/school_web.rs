@@ -357,16 +357,15 @@ async fn instructors_report_lessons_with_the_grid_and_people_exchange_messages(a
         2
     );
 
-    // Her calendar address is shown once, in the flash.
+    // Her calendar address is shown once, on its own page.
     let request = Request::post("/calendar-feed")
         .header(header::COOKIE, lea_cookies)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(format!("_csrf={lea_token}")))
         .unwrap();
     let feed = app.anonymous().send(request).await;
-    assert_eq!(feed.header("location"), Some("/portal"));
-    let cookie = feed.header("set-cookie").unwrap().to_owned();
-    assert!(percent_encoding::percent_decode_str(&cookie).decode_utf8_lossy().contains("/calendar/"), "{cookie}");
+    assert_eq!(feed.status, StatusCode::OK);
+    assert!(html(&feed).contains("/calendar/"), "shown once, on its own page");
 }
 
 async fn staff_set_up_instructors_cars_rules_exams_and_reports_through_pages(app: TestApp) {
@@ -482,6 +481,8 @@ async fn staff_set_up_instructors_cars_rules_exams_and_reports_through_pages(app
     let registered =
         admin.post_form(&format!("{session_url}/registrations"), &[("candidate_id", &lea.to_string())]).await;
     assert!(html(&follow(&app, &registered).await).contains("Léa Examen est inscrit(e)"));
+    let option = format!("<option value=\"{lea}\"");
+    assert!(!html(&admin.get(&session_url).await).contains(&option), "a registered candidate is not offered again");
     let entered = admin
         .post_form(
             "/school/exams/results",
@@ -502,6 +503,10 @@ async fn staff_set_up_instructors_cars_rules_exams_and_reports_through_pages(app
     let validated = app.anonymous().send(request).await;
     assert!(validated.header("set-cookie").unwrap().contains("success"), "{:?}", validated.header("set-cookie"));
     assert_eq!(admin.get(&format!("/api/v1/school/exam-results/{result}")).await.json()["status"], "passed");
+    let results = html(&admin.get("/school/exams").await);
+    let by = format!("{}, le ", manager.display_name);
+    assert!(results.contains("Validé par") && results.contains(&by), "who validated it is shown: {results}");
+    assert!(results.contains(">Code<") && results.contains(">Reçu<"), "labels start with a capital");
 
     // Reports: the table on the page, then a file made in the background.
     let page = html(&admin.get("/school/reports?kind=candidate_hours").await);
@@ -589,7 +594,7 @@ async fn instructors_enter_and_validate_results_from_their_page(app: TestApp) {
     .await;
     assert_eq!(entered.header("location"), Some("/school/results"));
     let mine = html(&page_as(&app, first_user, "/school/results").await);
-    assert!(mine.contains("en attente de validation") && !mine.contains("/validate"), "its author cannot validate it");
+    assert!(mine.contains("En attente de validation") && !mine.contains("/validate"), "its author cannot validate it");
     let result =
         admin.get(&format!("/api/v1/school/exam-results?candidate_id={lea}")).await.json()[0]["id"].as_i64().unwrap();
     // The other instructor does not see a candidate who is not theirs…
@@ -712,4 +717,49 @@ async fn the_board_offers_only_taught_hours_and_the_agenda_shows_a_day_as_an_ins
     let week = html(&page_as(&app, &teacher_user, "/school/planning").await);
     assert!(week.contains("class=\"week\"") && week.contains("agenda phone-only"));
     assert_eq!(week.matches("class=\"agenda-day").count(), 7);
+}
+
+backend_tests!(the_portal_keeps_coming_lessons_apart_and_the_calendar_subscribes_in_one_tap);
+
+async fn the_portal_keeps_coming_lessons_apart_and_the_calendar_subscribes_in_one_tap(app: TestApp) {
+    let admin = app.as_admin();
+    let teacher = instructor(&app, &["B"]).await;
+    let car = training_car(&app, "B").await;
+    let lea_user = app.user("lea.portail@example.fr", &[Role::Candidate]).await;
+    let lea = candidate(&app, json!({ "user_id": lea_user.id, "first_name": "Léa", "last_name": "Portail" })).await;
+    let lea = lea["id"].as_i64().unwrap();
+    // Held an hour ago, already recorded: it is the past, not a coming lesson.
+    let now = Utc::now();
+    let (start, end) = ((now - Duration::minutes(90)).to_rfc3339(), (now - Duration::minutes(30)).to_rfc3339());
+    let held = booked_lesson(&app, lea, teacher, car, &start, &end).await;
+    let recorded = admin
+        .post(&format!("/api/v1/school/lessons/{held}/outcome"), &json!({ "status": "done", "notes": "Créneaux" }))
+        .await;
+    assert_eq!(recorded.status, StatusCode::OK, "{}", recorded.text());
+    let portal = html(&page_as(&app, &lea_user, "/portal").await);
+    let upcoming = portal.split("id=\"upcoming-title\"").nth(1).and_then(|s| s.split("</section>").next());
+    assert!(
+        upcoming.is_some_and(|u| u.contains("Aucune leçon prévue")),
+        "a recorded lesson left the coming ones: {portal}"
+    );
+    assert!(portal.contains("Effectuée"), "it is in the past: {portal}");
+
+    // The calendar: a webcal link to tap and the address to copy, never cached.
+    let session = volant::identity::auth::issue(&app.db, &app.signing_key, &lea_user, "web").await.unwrap().token;
+    let request = Request::post("/calendar-feed")
+        .header(header::COOKIE, format!("volant_session={session}; volant_csrf={TEST_CSRF}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("_csrf={}", app.csrf_for(&session))))
+        .unwrap();
+    let feed = app.anonymous().send(request).await;
+    assert_eq!(feed.status, StatusCode::OK, "{}", feed.text());
+    assert_eq!(feed.header("cache-control"), Some("no-store"));
+    let page = html(&feed);
+    assert!(page.contains("href=\"webcal://") && page.contains("data-copy=\"feed-url\""), "{page}");
+    let address =
+        page.split("id=\"feed-url\"").nth(1).and_then(|s| s.split("value=\"").nth(1)).and_then(|s| s.split('"').next());
+    let path =
+        address.and_then(|a| a.split_once("/calendar/")).map(|(_, rest)| format!("/calendar/{rest}")).expect("address");
+    let ics = app.anonymous().send(Request::get(&path).body(Body::empty()).unwrap()).await;
+    assert!(ics.text().contains("BEGIN:VCALENDAR"), "the address shown is the feed");
 }

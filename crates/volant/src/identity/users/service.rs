@@ -1,5 +1,6 @@
 //! Users: creation with the password policy, and password sign-in.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use tokio::sync::{Semaphore, SemaphorePermit};
@@ -381,6 +382,18 @@ pub async fn account_of(db: &impl ConnectionTrait, email: &str) -> AppResult<Opt
 pub async fn count(db: &impl ConnectionTrait) -> AppResult<u64> {
     use sea_orm::PaginatorTrait;
     Ok(Users::find().count(db).await?)
+}
+
+/// The display names of some of an organization's users, in one query.
+pub async fn names_of(db: &impl ConnectionTrait, org: OrgId, ids: &[i64]) -> AppResult<HashMap<i64, String>> {
+    Ok(Users::find()
+        .filter(entity::Column::OrganizationId.eq(org.get()))
+        .filter(entity::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect())
 }
 
 /// How many accounts an organization has (invited ones included).

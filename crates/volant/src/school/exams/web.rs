@@ -158,12 +158,11 @@ async fn session(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<Session
     let s = exams::get_session(&caller.db, caller.org, id).await?;
     let tr = page.tr;
     let title = format!("{} · {} · {}", tr.t(s.kind.label_key()), i18n::local_date_time(s.starts_at), s.centre);
-    let registrations = exams::registrations(&caller.db, caller.org, id)
-        .await?
-        .into_iter()
-        .map(|r| (r.candidate_name, i18n::local_date(r.registered_at)))
-        .collect();
-    let candidates = candidate_options(&caller).await?;
+    let registered = exams::registrations(&caller.db, caller.org, id).await?;
+    // Those already registered are not offered again.
+    let mut candidates = candidate_options(&caller).await?;
+    candidates.retain(|o| !registered.iter().any(|r| r.candidate_id.to_string() == o.value));
+    let registrations = registered.into_iter().map(|r| (r.candidate_name, i18n::local_date(r.registered_at))).collect();
     Ok(SessionPage { page, title, seats: format!("{} / {}", s.registered, s.seats), registrations, candidates, id })
 }
 
@@ -235,6 +234,8 @@ pub struct ResultRow {
     pub pending: bool,
     /// Entered by the reader under four-eyes: someone else validates it.
     pub own: bool,
+    /// Who validated it, and when.
+    pub validated: Option<String>,
 }
 
 /// The latest results the viewer may see (at most `limit`), with candidates' names in one query.
@@ -249,6 +250,12 @@ pub(crate) async fn result_rows(
     ids.sort_unstable();
     ids.dedup();
     let names = candidates::names_of(&caller.db, &ids).await?;
+    let validators: Vec<i64> = results.iter().take(limit).filter_map(|r| r.validated_by).collect();
+    let validators = crate::identity::users::service::names_of(&caller.db, caller.org, &validators).await?;
+    let validated = |r: &exams::ExamResult| {
+        let name = validators.get(&r.validated_by?)?;
+        Some(tr.0.format("exam.validated_by_on", &[("name", name), ("day", &i18n::local_date(r.validated_at?))]))
+    };
     Ok(results
         .iter()
         .take(limit)
@@ -261,6 +268,7 @@ pub(crate) async fn result_rows(
             status: tr.t(result_status_key(r.status)).to_owned(),
             pending: r.status == ResultStatus::Pending,
             own: r.four_eyes && caller.actor.user_id == Some(r.entered_by),
+            validated: validated(r),
         })
         .collect())
 }

@@ -642,15 +642,39 @@ async fn cancel_lesson(caller: Caller, Id(id): Id) -> WebResult<Response> {
 }
 
 /// A new private calendar address for the signed-in instructor or candidate, shown once.
-async fn calendar_address(caller: Caller, client: crate::platform::proxy::ClientContext) -> WebResult<Response> {
+/// The private address of one's calendar, shown once: a one-tap `webcal://`
+/// subscription and the address to copy (never cached: it is a credential).
+#[derive(Template, WebTemplate)]
+#[template(path = "school/planning/calendar_feed.html")]
+struct CalendarFeedPage {
+    page: PageCtx,
+    url: String,
+    webcal: String,
+    back: &'static str,
+}
+
+async fn calendar_address(
+    caller: Caller,
+    page: PageCtx,
+    client: crate::platform::proxy::ClientContext,
+) -> WebResult<Response> {
     let viewer = Viewer::of(&caller.db, &caller.current).await?;
     let back = if matches!(viewer, Viewer::Candidate(_)) { "/portal" } else { "/school/planning" };
-    let tr = i18n::current();
     let public_url = client.public_url(&caller.config);
     match crate::school::planning::calendar::create(&caller.db, &caller.actor, viewer, &public_url).await {
-        Ok(feed) => Ok(redirect_with_flash(back, "success", &tr.format("calendar.created", &[("url", &feed.url)]))),
+        Ok(feed) => {
+            let webcal = webcal(&feed.url);
+            let shown = CalendarFeedPage { page, url: feed.url, webcal, back };
+            Ok(([(axum::http::header::CACHE_CONTROL, "no-store")], shown).into_response())
+        }
         Err(err) => refusal_to_flash(back, err),
     }
+}
+
+/// The `webcal://` form of a feed's address, which phones open in their calendar.
+fn webcal(url: &str) -> String {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).unwrap_or(url);
+    format!("webcal://{rest}")
 }
 
 #[derive(Template, WebTemplate)]

@@ -20,7 +20,7 @@ use crate::school::access::Viewer;
 use crate::school::candidates::service as candidates;
 use crate::school::candidates::web::{grid_chart, hours_rows};
 use crate::school::exams::service::{self as exams, ExamResult, ResultStatus};
-use crate::school::planning::service::{self as planning, Lesson, LessonFilter};
+use crate::school::planning::service::{self as planning, Lesson, LessonFilter, LessonStatus};
 use crate::school::planning::web::kind_label;
 
 /// The candidate's own pages.
@@ -127,14 +127,15 @@ async fn portal(caller: Caller, page: PageCtx) -> WebResult<PortalPage> {
     let file = candidates::summary_of(&caller.db, caller.org, id).await?;
     let now = Utc::now();
     let window = Duration::days(60);
-    let coming =
-        LessonFilter { from: Some(now - Duration::hours(2)), to: Some(now + window), ..LessonFilter::default() };
-    let gone = LessonFilter { from: Some(now - window), to: Some(now - Duration::hours(2)), ..LessonFilter::default() };
-    let upcoming =
-        planning::list(&caller.db, caller.org, viewer, &coming).await?.iter().map(|l| portal_lesson(&tr, l)).collect();
-    let mut past: Vec<PortalLesson> =
-        planning::list(&caller.db, caller.org, viewer, &gone).await?.iter().map(|l| portal_lesson(&tr, l)).collect();
-    past.reverse();
+    // Still to happen: booked and not over. A lesson recorded (done, missed) or
+    // over is the past, as soon as it is.
+    let coming_soon = |l: &Lesson| l.status == LessonStatus::Scheduled && l.ends_at > now;
+    let ahead = LessonFilter { from: Some(now - Duration::days(1)), to: Some(now + window), ..LessonFilter::default() };
+    let behind = LessonFilter { from: Some(now - window), to: Some(now), ..LessonFilter::default() };
+    let ahead = planning::list(&caller.db, caller.org, viewer, &ahead).await?;
+    let upcoming = ahead.iter().filter(|l| coming_soon(l)).map(|l| portal_lesson(&tr, l)).collect();
+    let behind = planning::list(&caller.db, caller.org, viewer, &behind).await?;
+    let past = behind.iter().rev().filter(|l| !coming_soon(l)).map(|l| portal_lesson(&tr, l)).collect();
     let results = exams::list_results(&caller.db, &caller.actor, viewer, None)
         .await?
         .iter()
