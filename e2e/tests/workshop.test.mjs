@@ -92,6 +92,7 @@ test("create a client, write a quote with two lines, download its PDF, see the a
   const rows = readFileSync(await csv.path(), "utf8");
   assert.ok(rows.startsWith("\ufeff"), "UTF-8 with its byte-order mark");
   assert.match(rows, /Jeanne Martin/);
+  assert.match(rows.split("\n")[0], /;/, "a French spreadsheet's separator");
 
   // At the counter, the mileage is read off the dashboard: the alerts follow at once.
   await page.goto(`${server.url}/vehicles/${(await vehicle.json()).id}/maintenance`);

@@ -97,18 +97,62 @@ pub fn neutralize_formula(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// How a spreadsheet of a language reads CSV: a French one expects `;` between
+/// fields and a decimal comma (`12,50`), an English one `,` and a point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CsvDialect {
+    pub delimiter: u8,
+    pub decimal_comma: bool,
+}
+
+impl CsvDialect {
+    /// `,` and decimal points: what programs read.
+    pub const COMMA: Self = Self { delimiter: b',', decimal_comma: false };
+    /// `;` and decimal commas: what French spreadsheets open.
+    pub const SEMICOLON: Self = Self { delimiter: b';', decimal_comma: true };
+
+    /// The dialect of the spreadsheets of `locale`'s readers.
+    pub fn for_locale(locale: crate::platform::i18n::Locale) -> Self {
+        match locale {
+            crate::platform::i18n::Locale::Fr => Self::SEMICOLON,
+            crate::platform::i18n::Locale::En => Self::COMMA,
+        }
+    }
+
+    /// The dialect a request asks for (`separator=comma|semicolon`), else `default`.
+    pub fn asked(separator: Option<&str>, default: Self) -> Result<Self, String> {
+        match separator.map(str::trim) {
+            None | Some("") => Ok(default),
+            Some("comma") | Some(",") => Ok(Self::COMMA),
+            Some("semicolon") | Some(";") => Ok(Self::SEMICOLON),
+            Some(other) => Err(format!("separator must be comma or semicolon, not {other:?}")),
+        }
+    }
+
+    /// A cell as this dialect writes it: exact figures, ISO dates.
+    fn write(self, cell: &Cell) -> String {
+        match cell {
+            Cell::Text(t) => neutralize_formula(t).into_owned(),
+            Cell::Money(_) | Cell::Number(_) if self.decimal_comma => cell.plain().replace('.', ","),
+            other => other.plain(),
+        }
+    }
+}
+
 /// The one CSV writer: UTF-8 with a byte-order mark when asked (spreadsheets read
-/// it as UTF-8), text fields neutralized against formula injection, numbers exact.
+/// it as UTF-8), text fields neutralized against formula injection, numbers exact,
+/// in the dialect of its readers' spreadsheets.
 pub struct CsvWriter {
     inner: csv::Writer<Vec<u8>>,
+    dialect: CsvDialect,
 }
 
 impl CsvWriter {
     /// A document's first chunk starts with the byte-order mark; later chunks of a
     /// streamed document do not.
-    pub fn new(with_bom: bool) -> Self {
+    pub fn new(with_bom: bool, dialect: CsvDialect) -> Self {
         let start = if with_bom { b"\xEF\xBB\xBF".to_vec() } else { Vec::new() };
-        Self { inner: csv::Writer::from_writer(start) }
+        Self { inner: csv::WriterBuilder::new().delimiter(dialect.delimiter).from_writer(start), dialect }
     }
 
     /// A row of texts (headings, or rows already turned into text).
@@ -123,12 +167,8 @@ impl CsvWriter {
 
     /// A row of typed cells: text neutralized, numbers and dates written exactly.
     pub fn cell_row(&mut self, cells: &[Cell]) -> Result<(), String> {
-        self.inner
-            .write_record(cells.iter().map(|cell| match cell {
-                Cell::Text(t) => neutralize_formula(t).into_owned(),
-                other => other.plain(),
-            }))
-            .map_err(|e| e.to_string())
+        let dialect = self.dialect;
+        self.inner.write_record(cells.iter().map(|cell| dialect.write(cell))).map_err(|e| e.to_string())
     }
 
     pub fn into_bytes(self) -> Result<Vec<u8>, String> {
@@ -137,8 +177,8 @@ impl CsvWriter {
 }
 
 /// A whole table as CSV, with a byte-order mark so spreadsheets read UTF-8.
-pub fn csv_bytes(headers: &[String], rows: &[Vec<Cell>]) -> Result<Vec<u8>, String> {
-    let mut writer = CsvWriter::new(true);
+pub fn csv_bytes(headers: &[String], rows: &[Vec<Cell>], dialect: CsvDialect) -> Result<Vec<u8>, String> {
+    let mut writer = CsvWriter::new(true, dialect);
     writer.text_row(headers)?;
     for row in rows {
         writer.cell_row(row)?;
@@ -178,9 +218,28 @@ mod tests {
         let bytes = csv_bytes(
             &["=h".to_owned(), "b".to_owned(), "c".to_owned()],
             &[vec![Cell::Text("=1+1".to_owned()), Cell::Money(Decimal::new(-1250, 2)), Cell::Int(-3)]],
+            CsvDialect::COMMA,
         )
         .expect("csv");
         let text = String::from_utf8(bytes).expect("utf-8");
         assert_eq!(text, "\u{feff}'=h,b,c\n'=1+1,-12.50,-3\n");
+    }
+
+    #[test]
+    fn french_spreadsheets_get_semicolons_and_decimal_commas() {
+        let row = vec![
+            Cell::Text("Garage; Martin".to_owned()),
+            Cell::Money(Decimal::new(123_456, 2)),
+            Cell::Number(Decimal::new(15, 1)),
+            Cell::Date(NaiveDate::from_ymd_opt(2026, 12, 3).expect("date")),
+        ];
+        let bytes =
+            csv_bytes(&["a".to_owned(), "b".to_owned(), "c".to_owned(), "d".to_owned()], &[row], CsvDialect::SEMICOLON)
+                .expect("csv");
+        let text = String::from_utf8(bytes).expect("utf-8");
+        assert_eq!(text, "\u{feff}a;b;c;d\n\"Garage; Martin\";1234,56;1,5;2026-12-03\n");
+        assert_eq!(CsvDialect::for_locale(crate::platform::i18n::Locale::Fr), CsvDialect::SEMICOLON);
+        assert_eq!(CsvDialect::asked(Some("comma"), CsvDialect::SEMICOLON), Ok(CsvDialect::COMMA));
+        assert!(CsvDialect::asked(Some("tab"), CsvDialect::SEMICOLON).is_err());
     }
 }

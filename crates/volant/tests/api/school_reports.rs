@@ -169,7 +169,7 @@ async fn report_files_are_produced_in_the_background(app: TestApp) {
     let csv = ready_file(&app, "candidate_hours", "csv").await;
     let text = String::from_utf8(csv.body.clone()).unwrap();
     assert!(
-        text.starts_with('\u{feff}') && text.contains("Heures restantes") && text.contains("Rapport Léa,B"),
+        text.starts_with('\u{feff}') && text.contains("Heures restantes") && text.contains("Rapport Léa;B;;10,00"),
         "{text}"
     );
     let xlsx = ready_file(&app, "instructor_utilisation", "xlsx").await;
@@ -212,7 +212,7 @@ async fn pass_rates_headings_say_failed_in_every_format_and_periods_name_their_l
     let page = admin.get("/school/reports?kind=pass_rates").await.text();
     assert!(!page.contains("a échoué"), "{page}");
     let csv = String::from_utf8(ready_file(&app, "pass_rates", "csv").await.body).unwrap();
-    assert!(csv.lines().next().unwrap().contains("Reçus,Échecs,Taux (%)"), "{csv}");
+    assert!(csv.lines().next().unwrap().contains("Reçus;Échecs;Taux (%)"), "{csv}");
     let pdf = ready_file(&app, "pass_rates", "pdf").await;
     if let Some(text) = crate::fixtures::pdf_text(&pdf.body) {
         assert!(text.contains("Échecs") && !text.contains("a échoué"), "{text}");

@@ -10,13 +10,19 @@ use crate::backend_tests;
 use crate::fixtures::workshop::client;
 use crate::helpers::{TestApp, TestResponse};
 
+/// The rows of a CSV as a French spreadsheet reads it (`;`, decimal commas).
 fn csv_rows(response: &TestResponse) -> Vec<Vec<String>> {
+    csv_rows_split(response, b';')
+}
+
+fn csv_rows_split(response: &TestResponse, delimiter: u8) -> Vec<Vec<String>> {
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
     assert_eq!(response.header("content-type"), Some("text/csv; charset=utf-8"));
     assert!(response.header("content-disposition").is_some_and(|d| d.starts_with("attachment; filename=")));
     let body = response.body.strip_prefix(b"\xEF\xBB\xBF").expect("byte-order mark");
     csv::ReaderBuilder::new()
         .has_headers(false)
+        .delimiter(delimiter)
         .from_reader(body)
         .records()
         .map(|r| r.expect("record").iter().map(str::to_owned).collect())
@@ -81,8 +87,12 @@ async fn csv_exports_hold_every_row_and_follow_the_filters(app: TestApp) {
     let quotes = csv_rows(&admin.get("/api/v1/exports/quotes.csv").await);
     assert_eq!(quotes.len(), 3, "one row per line");
     assert_eq!(quotes[1][11], "Filtre, \"premium\"", "quoting survives");
-    assert_eq!((quotes[1][6].as_str(), quotes[1][7].as_str()), ("102.50", "123.00"));
-    assert_eq!((quotes[2][12].as_str(), quotes[2][17].as_str()), ("1.5", "90.00"));
+    assert_eq!((quotes[1][6].as_str(), quotes[1][7].as_str()), ("102,50", "123,00"));
+    assert_eq!((quotes[2][12].as_str(), quotes[2][17].as_str()), ("1,5", "90,00"));
+    // Programs ask for commas and decimal points.
+    let programs = csv_rows_split(&admin.get("/api/v1/exports/quotes.csv?separator=comma").await, b',');
+    assert_eq!((programs[1][6].as_str(), programs[2][12].as_str()), ("102.50", "1.5"));
+    admin.get("/api/v1/exports/quotes.csv?separator=tab").await.problem(StatusCode::BAD_REQUEST, "bad_request");
     assert_eq!(csv_rows(&admin.get("/api/v1/exports/quotes.csv?status=accepted").await).len(), 1, "header only");
     let alerts = csv_rows(&admin.get("/api/v1/exports/alerts.csv?window=overdue").await);
     assert_eq!(alerts.len(), 4, "oil, tyres, brakes");

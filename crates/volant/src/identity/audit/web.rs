@@ -13,7 +13,7 @@ use crate::identity::auth::web_pages::Routes;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::ApiQuery;
 use crate::platform::pagination::{MAX_LIMIT, PageRequest, with_cursor};
-use crate::platform::tabular::CsvWriter;
+use crate::platform::tabular::{CsvDialect, CsvWriter};
 use crate::platform::web::{PageCtx, WebResult};
 
 pub fn routes() -> Routes {
@@ -72,7 +72,7 @@ async fn page(
 /// Every matching record (newest first), as CSV, a page of the database at a time.
 async fn export(caller: Caller, ApiQuery(query): ApiQuery<AuditQuery>) -> WebResult<Response> {
     let filter = query.filter()?;
-    let mut writer = CsvWriter::new(false);
+    let mut writer = CsvWriter::new(false, CsvDialect::for_locale(crate::platform::i18n::current()));
     let header = [
         "id",
         "occurred_at",

@@ -455,7 +455,8 @@ pub async fn render(table: Table, format: FileFormat) -> AppResult<Vec<u8>> {
     let title = tr.text(table.kind.label_key()).to_owned();
     let subtitle = Msg::new("report.period").arg("from", tr.date(table.from)).arg("to", tr.date(table.to)).render(tr);
     tokio::task::spawn_blocking(move || match format {
-        FileFormat::Csv => tabular::csv_bytes(&table.headings, &table.rows).map_err(AppError::Internal),
+        FileFormat::Csv => tabular::csv_bytes(&table.headings, &table.rows, tabular::CsvDialect::for_locale(tr))
+            .map_err(AppError::Internal),
         FileFormat::Xlsx => tabular::xlsx_bytes(&title, &table.headings, table.rows).map_err(AppError::Internal),
         FileFormat::Pdf => {
             let columns: Vec<pdf::Column<'_>> = table

@@ -11,9 +11,10 @@ use super::service::{self, Dataset, Format};
 use crate::fleet::vehicles::service::VehicleFilter;
 use crate::identity::Caller;
 use crate::platform::AppState;
-use crate::platform::error::{AppResult, Problem};
+use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::http::extract::ApiQuery;
 use crate::platform::i18n;
+use crate::platform::tabular::CsvDialect;
 use crate::workshop::maintenance::api::AlertsQuery;
 use crate::workshop::quotes::api::{QuotesQuery, parse_id};
 
@@ -26,19 +27,31 @@ pub struct SearchQuery {
     pub garage_id: Option<String>,
 }
 
-async fn run(caller: &Caller, dataset: Dataset, format: Format) -> AppResult<Response> {
-    service::export(caller.replica.clone(), caller.org, dataset, format, i18n::current()).await
+/// The CSV's separator: `comma` (decimal points) or `semicolon` (decimal
+/// commas); by default the one the organization's spreadsheets read (`semicolon`
+/// in French).
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CsvQuery {
+    pub separator: Option<String>,
+}
+
+async fn run(caller: &Caller, dataset: Dataset, format: Format, csv: &CsvQuery) -> AppResult<Response> {
+    let tr = i18n::current();
+    let dialect =
+        CsvDialect::asked(csv.separator.as_deref(), CsvDialect::for_locale(tr)).map_err(AppError::BadRequest)?;
+    service::export(caller.replica.clone(), caller.org, dataset, format, (tr, dialect)).await
 }
 
 macro_rules! export_routes {
     ($( ($csv:ident, $xlsx:ident, $path:literal, $query:ty, $tag:literal, $doc:literal, $dataset:expr) ),* $(,)?) => {
         $(
             #[doc = $doc]
-            #[utoipa::path(get, path = concat!("/exports/", $path, ".csv"), tag = "exports", security(("bearer" = ["workshop.read"])), params($query),
+            #[utoipa::path(get, path = concat!("/exports/", $path, ".csv"), tag = "exports", security(("bearer" = ["workshop.read"])), params($query, CsvQuery),
                 responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = Problem)))]
-            async fn $csv(caller: Caller, ApiQuery(query): ApiQuery<$query>) -> AppResult<Response> {
+            async fn $csv(caller: Caller, ApiQuery(query): ApiQuery<$query>, ApiQuery(csv): ApiQuery<CsvQuery>) -> AppResult<Response> {
                 let make: fn(&$query) -> AppResult<Dataset> = $dataset;
-                run(&caller, make(&query)?, Format::Csv).await
+                run(&caller, make(&query)?, Format::Csv, &csv).await
             }
 
             #[doc = $doc]
@@ -46,7 +59,7 @@ macro_rules! export_routes {
                 responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 400, body = Problem)))]
             async fn $xlsx(caller: Caller, ApiQuery(query): ApiQuery<$query>) -> AppResult<Response> {
                 let make: fn(&$query) -> AppResult<Dataset> = $dataset;
-                run(&caller, make(&query)?, Format::Xlsx).await
+                run(&caller, make(&query)?, Format::Xlsx, &CsvQuery::default()).await
             }
         )*
 

@@ -15,7 +15,7 @@ use crate::fleet::vehicles::service::{self as vehicles, VehicleFilter};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::Locale;
 use crate::platform::pagination::{Page, PageRequest};
-use crate::platform::tabular::{self, Cell, CsvWriter};
+use crate::platform::tabular::{self, Cell, CsvDialect, CsvWriter};
 use crate::platform::tenant::OrgId;
 use crate::workshop::clients::service as clients;
 use crate::workshop::maintenance::service::{self as maintenance, AlertFilter};
@@ -312,7 +312,7 @@ pub async fn export(
     org: OrgId,
     dataset: Dataset,
     format: Format,
-    tr: Locale,
+    (tr, dialect): (Locale, CsvDialect),
 ) -> AppResult<Response> {
     let filename = format!(
         "{}-{}.{}",
@@ -325,7 +325,7 @@ pub async fn export(
             // The first page is read before answering, so that a refusal is a
             // proper error response rather than a download cut short.
             let first = dataset.page(&db, org, None, tr).await?;
-            let mut response = Body::from_stream(csv_stream(db, org, dataset, tr, first)).into_response();
+            let mut response = Body::from_stream(csv_stream(db, org, dataset, (tr, dialect), first)).into_response();
             attachment(&mut response, "text/csv; charset=utf-8", &filename);
             Ok(response)
         }
@@ -345,7 +345,7 @@ fn csv_stream(
     db: DatabaseConnection,
     org: OrgId,
     dataset: Dataset,
-    tr: Locale,
+    (tr, dialect): (Locale, CsvDialect),
     first: (Vec<Vec<Cell>>, Option<i64>),
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
     enum Step {
@@ -353,8 +353,8 @@ fn csv_stream(
         Rows(Option<i64>),
         Done,
     }
-    fn chunk(header: Option<Vec<String>>, rows: Vec<Vec<Cell>>) -> Result<Bytes, std::io::Error> {
-        let mut writer = CsvWriter::new(header.is_some());
+    let chunk = move |header: Option<Vec<String>>, rows: Vec<Vec<Cell>>| -> Result<Bytes, std::io::Error> {
+        let mut writer = CsvWriter::new(header.is_some(), dialect);
         if let Some(header) = header {
             writer.text_row(header).map_err(std::io::Error::other)?;
         }
@@ -362,7 +362,7 @@ fn csv_stream(
             writer.cell_row(&row).map_err(std::io::Error::other)?;
         }
         writer.into_bytes().map(Bytes::from).map_err(std::io::Error::other)
-    }
+    };
     let next_step = |next: Option<i64>| next.map_or(Step::Done, |after| Step::Rows(Some(after)));
     futures_util::stream::unfold((Step::Header(first), db, dataset), move |(step, db, dataset)| async move {
         match step {
