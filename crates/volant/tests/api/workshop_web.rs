@@ -455,3 +455,45 @@ async fn a_partly_accepted_quote_counts_only_the_accepted_lines_everywhere(app: 
         );
     }
 }
+
+backend_tests!(quotes_are_started_from_their_list_and_found_by_number_client_or_plate);
+
+async fn quotes_are_started_from_their_list_and_found_by_number_client_or_plate(app: TestApp) {
+    let admin = app.as_admin();
+    let garage = app.garage("Garage des Brotteaux").await;
+    let vehicle = app.vehicle(garage, "GH-456-JK").await;
+    let martin =
+        crate::fixtures::workshop::client(&app, json!({ "name": "Paul Martin", "phone": "06 11 22 33 44" })).await;
+    let durand = crate::fixtures::workshop::client(&app, json!({ "name": "Anne Durand" })).await;
+    let line = json!([{ "kind": "labour", "description": "Diagnostic", "quantity": "1", "unit_price": "60" }]);
+    let with_car =
+        admin.post("/api/v1/quotes", &json!({ "client_id": martin, "vehicle_id": vehicle, "lines": line })).await;
+    let with_car = with_car.json();
+    let other = admin.post("/api/v1/quotes", &json!({ "client_id": durand, "lines": line })).await.json();
+
+    // "Nouveau devis" on the list: the client first, found by what the garage knows of them.
+    let list = html(&admin.get("/quotes").await);
+    assert!(list.contains("href=\"/quotes/new\"") && list.contains("Garage des Brotteaux"), "button and garage column");
+    let chooser = html(&admin.get("/quotes/new").await);
+    assert!(chooser.contains("name=\"client_q\""), "{chooser}");
+    let found = html(&admin.get("/quotes/new?client_q=06%2011%2022").await);
+    assert!(
+        found.contains(&format!("href=\"/quotes/new?client_id={martin}\"")) && !found.contains("Anne Durand"),
+        "{found}"
+    );
+    assert!(html(&admin.get(&format!("/quotes/new?client_id={martin}")).await).contains("Paul Martin"));
+
+    // Search by plate, by client, by part of the number.
+    let number = other["number"].as_str().expect("number");
+    let tail = &number[number.len() - 3..];
+    for (q, expected, absent) in [
+        ("gh-456", with_car["number"].as_str().unwrap(), number),
+        ("durand", number, with_car["number"].as_str().unwrap()),
+        (tail, number, with_car["number"].as_str().unwrap()),
+    ] {
+        let page = html(&admin.get(&format!("/quotes?q={q}")).await);
+        assert!(page.contains(expected) && !page.contains(absent), "{q}: {page}");
+        let api = admin.get(&format!("/api/v1/quotes?q={q}")).await.json();
+        assert_eq!(api.as_array().map(Vec::len), Some(1), "{q}: {api}");
+    }
+}

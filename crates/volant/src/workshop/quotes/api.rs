@@ -37,6 +37,9 @@ pub struct QuotesQuery {
     pub status: Option<String>,
     pub client_id: Option<String>,
     pub vehicle_id: Option<String>,
+    /// Search: a quote number or part of it, a client's name, e-mail or phone,
+    /// or the beginning of a plate.
+    pub q: Option<String>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<String>,
     /// Opaque cursor from the previous page's `Link` header.
@@ -64,6 +67,7 @@ impl QuotesQuery {
             status,
             client_id: parse_id("client_id", self.client_id.as_deref())?,
             vehicle_id: parse_id("vehicle_id", self.vehicle_id.as_deref())?,
+            q: self.q.clone(),
         })
     }
 }

@@ -175,7 +175,13 @@ pub struct QuoteFilter {
     pub status: Option<QuoteStatus>,
     pub client_id: Option<i64>,
     pub vehicle_id: Option<i64>,
+    /// A number (or part of one), a client (as the clients' search finds them)
+    /// or a plate's beginning.
+    pub q: Option<String>,
 }
+
+/// Most clients and vehicles a quote search looks at.
+const SEARCH_MATCHES: u64 = 200;
 
 /// A page of quotes, newest first.
 pub async fn list(
@@ -193,6 +199,26 @@ pub async fn list(
     }
     if let Some(vehicle_id) = filter.vehicle_id {
         query = query.filter(quote::Column::VehicleId.eq(vehicle_id));
+    }
+    let term = crate::platform::search::search_term(filter.q.as_deref().unwrap_or_default());
+    if !term.is_empty() {
+        let clients: Vec<i64> = clients::list(db, org, Some(&term), PageRequest::first(SEARCH_MATCHES))
+            .await?
+            .items
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        let plates = vehicles::ids_with_plate_prefix(db, org, &term, SEARCH_MATCHES).await?;
+        let number = format!("%{}%", term.to_uppercase().replace(['%', '_', '\\'], ""));
+        query = query.filter(
+            sea_orm::Condition::any()
+                .add(sea_orm::ExprTrait::like(
+                    Expr::expr(sea_orm::sea_query::Func::upper(Expr::col(quote::Column::Number))),
+                    number,
+                ))
+                .add(quote::Column::ClientId.is_in(clients))
+                .add(quote::Column::VehicleId.is_in(plates)),
+        );
     }
     let rows = query.all(db).await?;
     Ok(Page::from_rows(rows, page, |q| q.id).map(summary))

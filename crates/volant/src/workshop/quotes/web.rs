@@ -61,6 +61,8 @@ pub struct QuoteRow {
     pub client_id: i64,
     pub client_name: String,
     pub plate: String,
+    /// The garage of the quote's vehicle.
+    pub garage: String,
     pub status: &'static str,
     pub status_label: String,
     pub issue_date: String,
@@ -73,8 +75,13 @@ pub async fn quote_rows(db: &impl ConnectionTrait, org: OrgId, items: Vec<QuoteS
     let client_ids: Vec<i64> = items.iter().map(|q| q.client_id).collect();
     let vehicle_ids: Vec<i64> = items.iter().filter_map(|q| q.vehicle_id).collect();
     let names = clients::get_many(db, org, &client_ids).await?;
-    let plates: HashMap<i64, String> =
-        vehicles::get_many(db, org, &vehicle_ids).await?.into_iter().map(|v| (v.id, v.license_plate)).collect();
+    let quoted = vehicles::get_many(db, org, &vehicle_ids).await?;
+    let garage_ids: Vec<i64> = quoted.iter().map(|v| v.garage_id).collect();
+    let garages = crate::fleet::garages::service::names(db, org, garage_ids).await?;
+    let vehicles: HashMap<i64, (String, String)> = quoted
+        .into_iter()
+        .map(|v| (v.id, (v.license_plate, garages.get(&v.garage_id).cloned().unwrap_or_default())))
+        .collect();
     let tr = i18n::current();
     Ok(items
         .into_iter()
@@ -82,7 +89,8 @@ pub async fn quote_rows(db: &impl ConnectionTrait, org: OrgId, items: Vec<QuoteS
             id: q.id,
             client_name: names.get(&q.client_id).map(|c| c.display_name().to_owned()).unwrap_or_default(),
             client_id: q.client_id,
-            plate: q.vehicle_id.and_then(|id| plates.get(&id).cloned()).unwrap_or_default(),
+            plate: q.vehicle_id.and_then(|id| vehicles.get(&id)).map(|v| v.0.clone()).unwrap_or_default(),
+            garage: q.vehicle_id.and_then(|id| vehicles.get(&id)).map(|v| v.1.clone()).unwrap_or_default(),
             status: q.status.as_str(),
             status_label: tr.text(q.status.label_key()).to_owned(),
             issue_date: i18n::date(q.issue_date),
@@ -96,6 +104,7 @@ pub async fn quote_rows(db: &impl ConnectionTrait, org: OrgId, items: Vec<QuoteS
 #[derive(Debug, Default, Deserialize)]
 struct ListQuery {
     status: Option<String>,
+    q: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -104,6 +113,7 @@ struct ListPage {
     page: PageCtx,
     export_query: String,
     statuses: Vec<SelectOption>,
+    q: String,
     quotes: Vec<QuoteRow>,
     next_url: Option<String>,
 }
@@ -115,8 +125,8 @@ async fn index(
     listing: Listing,
 ) -> WebResult<ListPage> {
     let status = query.status.as_deref().and_then(QuoteStatus::parse);
-    let found =
-        service::list(&caller.db, caller.org, &QuoteFilter { status, ..Default::default() }, listing.request).await?;
+    let filter = QuoteFilter { status, q: query.q.clone(), ..Default::default() };
+    let found = service::list(&caller.db, caller.org, &filter, listing.request).await?;
     let next_url = listing.next_url(found.next_cursor.as_deref());
     let quotes = quote_rows(&caller.db, caller.org, found.items).await?;
     let statuses = options(
@@ -125,7 +135,7 @@ async fn index(
         QuoteStatus::ALL.into_iter().map(|s| (s.as_str().to_owned(), page.tr.t(s.label_key()).to_owned())),
     );
     let export_query = listing.query_without_cursor();
-    Ok(ListPage { page, export_query, statuses, quotes, next_url })
+    Ok(ListPage { page, export_query, statuses, q: query.q.unwrap_or_default(), quotes, next_url })
 }
 
 /// A line as the quote page shows it.
@@ -528,12 +538,13 @@ impl FormPage {
 #[derive(Debug, Default, Deserialize)]
 struct NewQuery {
     client_id: Option<String>,
+    /// The client chooser's search.
+    client_q: Option<String>,
 }
 
 async fn new_form(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery<NewQuery>) -> WebResult<Response> {
     let Some(client_id) = query.client_id.filter(|c| !c.trim().is_empty()) else {
-        let message = i18n::current().text("quotes.choose_client").to_owned();
-        return Ok(redirect_with_flash("/clients", "success", &message));
+        return Ok(choose_client(&caller, page, query.client_q.unwrap_or_default()).await?.into_response());
     };
     let settings = service::settings(&caller.db, caller.org).await?;
     let form = QuoteForm {
@@ -544,6 +555,35 @@ async fn new_form(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery<NewQu
     };
     let target = FormTarget::new(page.tr.t("quotes.new").to_owned(), "/quotes", format!("/clients/{client_id}"));
     Ok(FormPage::build(&caller, page, target, form, FormErrors::default()).await?.into_response())
+}
+
+/// The first step of a new quote from the quotes list: whose it is.
+#[derive(Template, WebTemplate)]
+#[template(path = "workshop/quotes/choose_client.html")]
+struct ChooseClientPage {
+    page: PageCtx,
+    client_q: String,
+    /// Matching clients: id, name, and what tells them apart (e-mail, phone).
+    found: Vec<(i64, String, String)>,
+}
+
+/// Clients matching what was typed (name, e-mail, phone, a plate they own).
+async fn choose_client(caller: &Caller, page: PageCtx, client_q: String) -> AppResult<ChooseClientPage> {
+    let found = if client_q.trim().is_empty() {
+        Vec::new()
+    } else {
+        clients::list(&caller.db, caller.org, Some(&client_q), crate::platform::pagination::PageRequest::first(20))
+            .await?
+            .items
+            .into_iter()
+            .map(|c| {
+                let detail =
+                    [c.email.as_deref(), c.phone.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" · ");
+                (c.id, c.display_name().to_owned(), detail)
+            })
+            .collect()
+    };
+    Ok(ChooseClientPage { page, client_q, found })
 }
 
 /// A quote refused as a whole (a conflict) is shown above its form.
