@@ -483,6 +483,10 @@ async fn quotes_are_started_from_their_list_and_found_by_number_client_or_plate(
     );
     assert!(html(&admin.get(&format!("/quotes/new?client_id={martin}")).await).contains("Paul Martin"));
 
+    // The vehicle's page lists its quotes beside its alerts and history.
+    let hub = html(&admin.get(&format!("/vehicles/{vehicle}/maintenance")).await);
+    assert!(hub.contains(with_car["number"].as_str().unwrap()) && hub.contains("id=\"quotes-title\""), "{hub}");
+
     // Search by plate, by client, by part of the number.
     let number = other["number"].as_str().expect("number");
     let tail = &number[number.len() - 3..];

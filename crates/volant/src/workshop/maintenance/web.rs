@@ -264,6 +264,8 @@ pub struct VehiclePage {
     readings: Vec<ReadingRow>,
     interventions: Vec<InterventionRow>,
     alerts: Vec<AlertRow>,
+    /// The vehicle's latest quotes.
+    quotes: Vec<crate::workshop::quotes::web::QuoteRow>,
     today: String,
     snooze_default: String,
     back: String,
@@ -316,6 +318,10 @@ pub async fn vehicle_page_for(caller: &Caller, page: PageCtx, id: i64, errors: F
     let filter = service::AlertFilter { vehicle_ids: Some(vec![id]), ..Default::default() };
     let open = service::list(&caller.db, caller.org, &filter, PageRequest::first(50), today).await?;
     let alerts = alert_rows(caller, open.items, page.tr).await?;
+    let filter = crate::workshop::quotes::service::QuoteFilter { vehicle_id: Some(id), ..Default::default() };
+    let quoted =
+        crate::workshop::quotes::service::list(&caller.db, caller.org, &filter, PageRequest::first(10)).await?;
+    let quotes = crate::workshop::quotes::web::quote_rows(&caller.db, caller.org, quoted.items).await?;
     Ok(VehiclePage {
         current_km: km(status.current_km),
         km_per_day: status.km_per_day.map(|k| format!("{k} km")).unwrap_or_default(),
@@ -329,6 +335,7 @@ pub async fn vehicle_page_for(caller: &Caller, page: PageCtx, id: i64, errors: F
         readings,
         interventions,
         alerts,
+        quotes,
         today: today.to_string(),
         snooze_default: today.checked_add_days(chrono::Days::new(14)).unwrap_or(today).to_string(),
         back: format!("/vehicles/{id}/maintenance"),
