@@ -20,6 +20,7 @@ mod m20261203_000014_password_links;
 mod m20261203_000015_deliveries_delivered;
 mod m20261203_000016_mail_settings;
 mod m20261203_000017_organization_profile;
+mod m20261203_000018_lesson_cancellations;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000015_deliveries_delivered::Migration),
             Box::new(m20261203_000016_mail_settings::Migration),
             Box::new(m20261203_000017_organization_profile::Migration),
+            Box::new(m20261203_000018_lesson_cancellations::Migration),
         ]
     }
 }

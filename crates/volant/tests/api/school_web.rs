@@ -142,11 +142,40 @@ async fn the_admin_books_from_a_free_slot_and_the_candidate_sees_it(app: TestApp
     let notices = html(&page_as(&app, &lea_user, "/portal").await);
     assert!(notices.contains("16:00–17:00"), "the portal follows the move");
 
-    // Cancelling from the board (well ahead: not late).
-    let cancelled = admin.post_form(&format!("/school/lessons/{lesson}/cancel"), &[]).await;
+    // Cancelling from the board (well ahead: not late) asks who and why first.
+    let cancel = format!("/school/lessons/{lesson}/cancel");
+    assert!(html(&admin.get(&format!("/school/planning?week={day}")).await).contains(&format!("href=\"{cancel}\"")));
+    let confirm = html(&admin.get(&cancel).await);
+    assert!(confirm.contains("name=\"cancelled_by\"") && confirm.contains("Météo"), "{confirm}");
+    let unexplained = admin.post_form(&cancel, &[("cancelled_by", "school"), ("reason", " ")]).await;
+    assert_eq!(unexplained.status, StatusCode::UNPROCESSABLE_ENTITY, "a reason is asked");
+    let reason = "Voiture au garage\r\nfrein à main 🚗";
+    let cancelled = admin.post_form(&cancel, &[("cancelled_by", "school"), ("reason", reason)]).await;
     let page = html(&follow(&app, &cancelled).await);
     assert!(page.contains("Leçon annulée"), "flash");
+    let shown = html(&admin.get(&format!("/school/lessons/{lesson}")).await);
+    assert!(shown.contains("Auto-école") && shown.contains("frein à main 🚗"), "who and why are kept: {shown}");
     assert!(html(&page_as(&app, &lea_user, "/portal").await).contains("Aucune leçon prévue"));
+
+    // Late: the school's own cancellation is not charged; the candidate's is, unless waived.
+    let soon = |h: i64| (Utc::now() + Duration::hours(h)).to_rfc3339();
+    for (by, waive, charged) in [("school", false, false), ("candidate", true, false), ("candidate", false, true)] {
+        let hour = if charged {
+            5
+        } else if waive {
+            3
+        } else {
+            1
+        };
+        let late = booked_lesson(&app, lea, teacher, car, &soon(hour), &soon(hour + 1)).await;
+        let body = json!({ "cancelled_by": by, "waive_fee": waive, "reason": "Imprévu" });
+        let done = admin.post(&format!("/api/v1/school/lessons/{late}/cancel"), &body).await.json();
+        assert_eq!(
+            (done["late_cancellation"].as_bool(), done["fee_waived"].as_bool()),
+            (Some(charged), Some(waive)),
+            "{done}"
+        );
+    }
 }
 
 async fn each_role_lands_where_it_works(app: TestApp) {

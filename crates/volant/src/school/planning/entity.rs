@@ -19,6 +19,8 @@ table! {
         pub cancelled_at: Option<DateTimeUtc>,
         pub cancellation_reason: Option<String>,
         pub late_cancellation: bool,
+        pub cancelled_by: Option<crate::school::planning::service::CancelledBy>,
+        pub fee_waived: bool,
         pub notes: Option<String>,
         pub created_by: Option<i64>,
         pub created_at: DateTimeUtc,

@@ -70,6 +70,17 @@ string_enum! {
     }
 }
 
+string_enum! {
+    // Who cancelled a lesson: only the candidate's late cancellation is charged.
+    #[derive(ToSchema)]
+    pub enum CancelledBy (labels "lesson.cancelled_by.") {
+        Candidate,
+        School,
+        Instructor,
+        Weather,
+    }
+}
+
 /// A candidate's driving time, in minutes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Hours {
@@ -108,9 +119,13 @@ pub struct Lesson {
     pub vehicle_id: Option<i64>,
     pub vehicle_label: Option<String>,
     pub meeting_point: Option<String>,
-    /// Cancelled inside the notice period: counted as due.
+    /// Cancelled by the candidate inside the notice period, not waived: counted as due.
     pub late_cancellation: bool,
     pub cancellation_reason: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub cancelled_by: Option<CancelledBy>,
+    /// A late cancellation the school chose not to charge.
+    pub fee_waived: bool,
     /// What was worked on (recorded by the instructor).
     pub notes: Option<String>,
 }
@@ -147,6 +162,11 @@ pub struct MoveInput {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct CancelInput {
     pub reason: Option<String>,
+    /// `candidate` (the default), `school`, `instructor` or `weather`.
+    #[schema(value_type = Option<String>)]
+    pub cancelled_by: Option<CancelledBy>,
+    /// Do not charge a candidate's late cancellation (recorded in the audit trail).
+    pub waive_fee: Option<bool>,
 }
 
 /// How a lesson went: `done` (with what was worked on and the progress on the
@@ -630,6 +650,8 @@ async fn views(db: &impl ConnectionTrait, org: OrgId, rows: Vec<lesson::Model>) 
             meeting_point: m.meeting_point,
             late_cancellation: m.late_cancellation,
             cancellation_reason: m.cancellation_reason,
+            cancelled_by: m.cancelled_by,
+            fee_waived: m.fee_waived,
             notes: m.notes,
         })
         .collect())
@@ -796,6 +818,8 @@ pub async fn book<C: Writer>(db: &C, actor: &Actor, input: &LessonInput) -> AppR
             meeting_point: Set(proposal.meeting_point.clone()),
             status: Set(LessonStatus::Scheduled),
             late_cancellation: Set(false),
+            cancelled_by: Set(None),
+            fee_waived: Set(false),
             created_by: Set(actor.user_id),
             created_at: Set(now),
             updated_at: Set(now),
@@ -886,13 +910,19 @@ pub async fn cancel<C: Writer>(db: &C, actor: &Actor, id: i64, input: &CancelInp
     if current.status == LessonStatus::Scheduled && !is_cancellable(current.status, current.ends_at, now) {
         return Err(AppError::conflict("lesson_over", Msg::new("lesson.cannot_cancel_past")));
     }
-    let late = is_late_cancellation(now, current.starts_at, rules.cancellation_notice_hours);
+    let by = input.cancelled_by.unwrap_or(CancelledBy::Candidate);
+    // Only the candidate's late cancellation is charged, unless the school waives it.
+    let late =
+        by == CancelledBy::Candidate && is_late_cancellation(now, current.starts_at, rules.cancellation_notice_hours);
+    let waived = late && input.waive_fee.unwrap_or(false);
     db::write(db, async |txn| {
         let cancelled = lesson::Entity::update_many()
             .col_expr(lesson::Column::Status, Expr::value(LessonStatus::Cancelled))
             .col_expr(lesson::Column::CancelledAt, Expr::value(Some(now)))
             .col_expr(lesson::Column::CancellationReason, Expr::value(reason))
-            .col_expr(lesson::Column::LateCancellation, Expr::value(late))
+            .col_expr(lesson::Column::CancelledBy, Expr::value(by))
+            .col_expr(lesson::Column::FeeWaived, Expr::value(waived))
+            .col_expr(lesson::Column::LateCancellation, Expr::value(late && !waived))
             .col_expr(lesson::Column::UpdatedAt, Expr::value(now))
             .filter(lesson::Column::Id.eq(id))
             .filter(lesson::Column::Status.eq(LessonStatus::Scheduled))

@@ -13,7 +13,8 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use super::service::{
-    self as planning, CancelInput, Lesson, LessonFilter, LessonInput, LessonKind, LessonStatus, OutcomeInput,
+    self as planning, CancelInput, CancelledBy, Lesson, LessonFilter, LessonInput, LessonKind, LessonStatus,
+    OutcomeInput,
 };
 use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
@@ -25,7 +26,7 @@ use crate::platform::http::extract::{ApiQuery, FormBody, Id};
 use crate::platform::i18n::{self, Msg};
 use crate::platform::web::SelectOption;
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
-use crate::platform::web::{id_options, refusal_to_flash};
+use crate::platform::web::{id_options, options, refusal_to_flash};
 use crate::school::access::Viewer;
 use crate::school::candidates::progress::{self, Assessment, CompetencyProgress};
 use crate::school::candidates::service::CandidateFilter;
@@ -53,7 +54,7 @@ pub fn booking_routes() -> Routes {
     vec![
         ("/school/lessons/new", get(new_lesson)),
         ("/school/lessons", post(book_lesson)),
-        ("/school/lessons/{id}/cancel", post(cancel_lesson)),
+        ("/school/lessons/{id}/cancel", get(cancel_form).post(cancel_lesson)),
     ]
 }
 
@@ -632,13 +633,105 @@ fn rename_fields(err: AppError) -> AppError {
     }
 }
 
-async fn cancel_lesson(caller: Caller, Id(id): Id) -> WebResult<Response> {
-    let lesson = planning::cancel(&caller.db, &caller.actor, id, &CancelInput::default()).await?;
+/// The cancellation as typed: who, why, and whether to charge.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct CancelForm {
+    cancelled_by: String,
+    reason: String,
+    waive_fee: Option<String>,
+}
+
+/// Cancelling asks who and why, and says whether it will be charged.
+#[derive(Template, WebTemplate)]
+#[template(path = "school/planning/cancel.html")]
+struct CancelPage {
+    page: PageCtx,
+    lesson: Lesson,
+    when: String,
+    /// Inside the school's notice: a candidate's cancellation is charged.
+    late: bool,
+    notice_hours: i32,
+    by: Vec<SelectOption>,
+    form_reason: String,
+    errors: FormErrors,
+}
+
+async fn cancel_page(
+    caller: &Caller,
+    page: PageCtx,
+    id: i64,
+    form: CancelForm,
+    errors: FormErrors,
+) -> Result<CancelPage, AppError> {
+    let viewer = Viewer::of(&caller.db, &caller.current).await?;
+    let lesson = planning::get(&caller.db, caller.org, viewer, id).await?;
+    let rules = crate::school::settings::service::get(&caller.db, caller.org).await?;
+    let late = planning::is_late_cancellation(Utc::now(), lesson.starts_at, rules.cancellation_notice_hours);
+    let when = format!(
+        "{} {}–{}",
+        i18n::local_date(lesson.starts_at),
+        i18n::local_time(lesson.starts_at, "%H:%M"),
+        i18n::local_time(lesson.ends_at, "%H:%M")
+    );
+    let by = options(
+        Some(page.tr.t("school.choose")),
+        &form.cancelled_by,
+        CancelledBy::ALL.map(|b| (b.as_str().to_owned(), page.tr.t(b.label_key()).to_owned())),
+    );
+    Ok(CancelPage {
+        page,
+        lesson,
+        when,
+        late,
+        notice_hours: rules.cancellation_notice_hours,
+        by,
+        form_reason: form.reason,
+        errors,
+    })
+}
+
+async fn cancel_form(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<CancelPage> {
+    Ok(cancel_page(&caller, page, id, CancelForm::default(), FormErrors::default()).await?)
+}
+
+async fn cancel_lesson(
+    caller: Caller,
+    page: PageCtx,
+    Id(id): Id,
+    FormBody(form): FormBody<CancelForm>,
+) -> WebResult<Response> {
+    // On a page, who cancels and why are asked, not assumed.
+    let tr = page.tr;
+    let mut errors = FormErrors::default();
+    let by = CancelledBy::parse(form.cancelled_by.trim());
+    if by.is_none() {
+        errors.add("cancelled_by", tr.t("field.required").to_owned());
+    }
+    if form.reason.trim().is_empty() {
+        errors.add("reason", tr.t("field.required").to_owned());
+    }
+    if !errors.is_empty() {
+        return Ok(unprocessable(cancel_page(&caller, page, id, form, errors).await?));
+    }
+    let input =
+        CancelInput { reason: Some(form.reason.clone()), cancelled_by: by, waive_fee: Some(form.waive_fee.is_some()) };
+    let lesson = match planning::cancel(&caller.db, &caller.actor, id, &input).await {
+        Ok(lesson) => lesson,
+        Err(AppError::Validation(fields)) => {
+            let errors = FormErrors::from_app_error(AppError::Validation(fields))?;
+            return Ok(unprocessable(cancel_page(&caller, page, id, form, errors).await?));
+        }
+        Err(err) => return refusal_to_flash(&format!("/school/lessons/{id}"), err),
+    };
     let zone = organizations::zone(&caller.db, caller.org).await?;
     let day = lesson.starts_at.with_timezone(&zone).date_naive();
-    let key = if lesson.late_cancellation { "school.cancelled_late" } else { "school.cancelled" };
-    let message = i18n::current().text(key).to_owned();
-    Ok(redirect_with_flash(&format!("/school/planning?week={day}"), "success", &message))
+    let key = match (lesson.late_cancellation, lesson.fee_waived) {
+        (true, _) => "school.cancelled_late",
+        (false, true) => "school.cancelled_waived",
+        (false, false) => "school.cancelled",
+    };
+    Ok(redirect_with_flash(&format!("/school/planning?week={day}"), "success", tr.t(key)))
 }
 
 /// A new private calendar address for the signed-in instructor or candidate, shown once.
