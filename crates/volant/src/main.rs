@@ -119,6 +119,12 @@ enum Command {
         /// Password; read from VOLANT_NEW_USER_PASSWORD when not given.
         #[arg(long, env = "VOLANT_NEW_USER_PASSWORD", hide_env_values = true)]
         password: String,
+        /// Link the account to this instructor's file (role instructor).
+        #[arg(long, conflicts_with = "candidate_file")]
+        instructor_file: Option<i64>,
+        /// Link the account to this candidate's file (role candidate).
+        #[arg(long)]
+        candidate_file: Option<i64>,
     },
 }
 
@@ -146,7 +152,7 @@ async fn main() -> ExitCode {
         Command::SeedDemo => seed_demo(config).await,
         Command::CreateAdmin { email, operator, name, password } => {
             let admin = vec![volant::identity::roles::Role::Admin];
-            create_user(config, None, email, name, password, admin, operator).await
+            create_user(config, (None, None), email, name, password, admin, operator).await
         }
         Command::CreateOrganization {
             name,
@@ -172,8 +178,11 @@ async fn main() -> ExitCode {
             };
             create_organization(config, NewOrganization { name, kind, currency, locale, time_zone, details }).await
         }
-        Command::CreateUser { organization, email, name, roles, password } => {
-            create_user(config, organization, email, name, password, roles, false).await
+        Command::CreateUser { organization, email, name, roles, password, instructor_file, candidate_file } => {
+            use volant::identity::roles::Role;
+            let file =
+                instructor_file.map(|id| (Role::Instructor, id)).or(candidate_file.map(|id| (Role::Candidate, id)));
+            create_user(config, (organization, file), email, name, password, roles, false).await
         }
         Command::ResetPassword { email } => reset_password(config, &email).await,
         Command::ReencryptFields => reencrypt_fields(config).await,
@@ -394,9 +403,11 @@ async fn create_organization(
     Ok(())
 }
 
+/// `file`: the school file (an instructor's or a candidate's, by the role it
+/// needs) the account opens, linked in the same transaction.
 async fn create_user(
     config: Config,
-    organization: Option<i64>,
+    (organization, file): (Option<i64>, Option<(volant::identity::roles::Role, i64)>),
     email: String,
     name: Option<String>,
     password: String,
@@ -417,7 +428,25 @@ async fn create_user(
         }
         None => state.default_org,
     };
-    match users::create(&state.db, org, new).await {
+    if let Some((role, id)) = file
+        && !new.roles.contains(&role)
+    {
+        return Err(format!("a file ({id}) is linked to an account with the role {role}: add --role {role}"));
+    }
+    let created = volant::platform::db::write(&state.db, async |txn| {
+        let user = users::create(txn, org, new).await?;
+        let actor = volant::identity::audit::Actor::system(org);
+        match file {
+            Some((volant::identity::roles::Role::Instructor, id)) => {
+                volant::school::instructors::service::link_account(txn, &actor, id, user.id).await?;
+            }
+            Some((_, id)) => volant::school::candidates::service::link_account(txn, &actor, id, user.id).await?,
+            None => {}
+        }
+        Ok::<_, volant::platform::error::AppError>(user)
+    })
+    .await;
+    match created {
         Ok(user) => {
             tracing::info!(user_id = user.id, email = %user.email, roles = ?user.roles, "user created");
             // A platform operator when asked, or as the default organization's first

@@ -53,3 +53,24 @@ pub async fn invite<C: Writer>(
     })
     .await
 }
+
+/// Ties an existing account to a file still without one (an operator's
+/// `create-user --instructor-file`); `link` must change exactly one row.
+pub async fn link_existing<C: Writer>(
+    db: &C,
+    actor: &Actor,
+    file: (&'static str, i64),
+    user_id: i64,
+    link: impl AsyncFnOnce(&DatabaseTransaction, i64) -> Result<UpdateResult, DbErr>,
+) -> AppResult<()> {
+    crate::platform::db::write(db, async |txn| {
+        if link(txn, user_id).await?.rows_affected != 1 {
+            return Err(AppError::conflict("already_has_account", Msg::new("school.already_has_account")));
+        }
+        let changes = serde_json::json!({ "user_id": { "before": null, "after": user_id } });
+        let event =
+            audit::Event { action: Action::Update, entity: Some((file.0, file.1.to_string())), changes: Some(changes) };
+        audit::record(txn, Some(actor), None, event).await
+    })
+    .await
+}

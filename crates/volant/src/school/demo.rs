@@ -58,6 +58,16 @@ pub struct DemoAccounts {
     pub candidate: Option<i64>,
 }
 
+/// What instructors write after a lesson.
+const LESSON_NOTES: &[&str] = &[
+    "Démarrages en côte et trajectoire en virage ; à revoir : le regard loin.",
+    "Insertion sur voie rapide réussie ; rétrogradages encore hésitants.",
+    "Créneau et bataille : bonne méthode, manque de précision côté trottoir.",
+    "Ronds-points en ville : priorités bien lues, clignotant parfois oublié en sortie.",
+    "Circulation de nuit et croisements : feux bien gérés, vitesse à adapter.",
+    "Conduite autonome sur 20 km : bonne anticipation, distances de sécurité respectées.",
+];
+
 pub async fn seed(
     db: &DatabaseConnection,
     cipher: &FieldCipher,
@@ -176,10 +186,12 @@ pub async fn seed(
                             comment: None,
                         })
                         .collect();
+                    // A missed lesson has nothing to report.
+                    let missed = n % 11 == 0;
                     let outcome = OutcomeInput {
-                        status: Some(if n % 11 == 0 { LessonStatus::NoShow } else { LessonStatus::Done }),
-                        notes: Some("Démarrages, trajectoire, observation".into()),
-                        progress: if n % 11 == 0 { Vec::new() } else { progress },
+                        status: Some(if missed { LessonStatus::NoShow } else { LessonStatus::Done }),
+                        notes: (!missed).then(|| LESSON_NOTES[n % LESSON_NOTES.len()].to_owned()),
+                        progress: if missed { Vec::new() } else { progress },
                     };
                     planning::record_outcome(db, &actor, Viewer::School, lesson.id, &outcome).await?;
                 }

@@ -167,3 +167,56 @@ async fn the_demo_prints_an_account_per_role_linked_to_its_school_files() {
     let first: Option<i32> = row.expect("query").and_then(|r| r.try_get("", "first").ok());
     assert!(first.is_none_or(|year| year >= 2017), "{first:?}");
 }
+
+#[tokio::test]
+async fn create_user_opens_an_instructors_file_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("link.db").display());
+    assert!(volant(&url, &["migrate"], None).status.success());
+    let db = sea_orm::Database::connect(&url).await.expect("db");
+    let org = volant::identity::organizations::service::ensure_default(&db).await.expect("organization");
+    let input = volant::school::instructors::service::InstructorInput {
+        first_name: Some("Karim".into()),
+        last_name: Some("Benali".into()),
+        licence_number: Some("AE-13-0042".into()),
+        categories: vec!["B".into()],
+        ..Default::default()
+    };
+    let actor = volant::identity::audit::Actor::system(org);
+    let file = volant::school::instructors::service::create(&db, &actor, &input).await.expect("file").id;
+    drop(db);
+    let file_arg = file.to_string();
+    let password = Some("cheval agrafe batterie correcte");
+    let wrong_role = volant(
+        &url,
+        &["create-user", "--email", "k@ecole.fr", "--role", "staff", "--instructor-file", &file_arg],
+        password,
+    );
+    assert!(!wrong_role.status.success() && String::from_utf8_lossy(&wrong_role.stderr).contains("--role instructor"));
+    let linked = volant(
+        &url,
+        &["create-user", "--email", "karim@ecole.fr", "--role", "instructor", "--instructor-file", &file_arg],
+        password,
+    );
+    assert!(linked.status.success(), "{}", String::from_utf8_lossy(&linked.stderr));
+    let again = volant(
+        &url,
+        &["create-user", "--email", "autre@ecole.fr", "--role", "instructor", "--instructor-file", &file_arg],
+        password,
+    );
+    assert!(!again.status.success(), "a file opens one account");
+    let db = sea_orm::Database::connect(&url).await.expect("db");
+    let karim = volant::identity::users::service::authenticate(&db, "karim@ecole.fr", password.unwrap_or_default())
+        .await
+        .expect("ok")
+        .expect("karim signs in");
+    let opened = volant::school::instructors::service::of_user(&db, org, karim.id).await.expect("ok");
+    assert_eq!(opened.map(|f| f.id), Some(file));
+    assert!(
+        volant::identity::users::service::authenticate(&db, "autre@ecole.fr", "cheval agrafe batterie correcte")
+            .await
+            .expect("ok")
+            .is_none(),
+        "the refused account was not created either"
+    );
+}

@@ -193,6 +193,21 @@ pub async fn get(db: &impl ConnectionTrait, cipher: &FieldCipher, org: OrgId, id
     full(cipher, &m, hours)
 }
 
+/// Ties an existing candidate account to this file (still without one).
+pub async fn link_account<C: Writer>(db: &C, actor: &Actor, id: i64, user_id: i64) -> AppResult<()> {
+    tenant::find::<candidate::Entity>(db, actor.org, id).await?;
+    crate::school::accounts::link_existing(db, actor, (AUDIT_ENTITY, id), user_id, async |txn, user_id| {
+        candidate::Entity::update_many()
+            .col_expr(candidate::Column::UserId, Expr::value(user_id))
+            .filter(candidate::Column::OrganizationId.eq(actor.org.get()))
+            .filter(candidate::Column::Id.eq(id))
+            .filter(candidate::Column::UserId.is_null())
+            .exec(txn)
+            .await
+    })
+    .await
+}
+
 /// Creates the candidate's portal account (role `candidate`), links this file to
 /// it and e-mails them an invitation to choose their password.
 #[tracing::instrument(skip_all, err(level = "debug"))]

@@ -152,6 +152,21 @@ pub async fn invite<C: Writer>(
     .await
 }
 
+/// Ties an existing instructor account to this file (still without one).
+pub async fn link_account<C: Writer>(db: &C, actor: &Actor, id: i64, user_id: i64) -> AppResult<()> {
+    get(db, actor.org, id).await?;
+    crate::school::accounts::link_existing(db, actor, (AUDIT_ENTITY, id), user_id, async |txn, user_id| {
+        instructor::Entity::update_many()
+            .col_expr(instructor::Column::UserId, sea_orm::sea_query::Expr::value(user_id))
+            .filter(instructor::Column::OrganizationId.eq(actor.org.get()))
+            .filter(instructor::Column::Id.eq(id))
+            .filter(instructor::Column::UserId.is_null())
+            .exec(txn)
+            .await
+    })
+    .await
+}
+
 /// The instructor file of a signed-in user, if they have one.
 pub async fn of_user(db: &impl ConnectionTrait, org: OrgId, user_id: i64) -> AppResult<Option<Instructor>> {
     Ok(scoped(org).filter(instructor::Column::UserId.eq(user_id)).one(db).await?.map(Instructor::from))
