@@ -186,7 +186,8 @@ async fn create_user_opens_an_instructors_file_once() {
     let file = volant::school::instructors::service::create(&db, &actor, &input).await.expect("file").id;
     drop(db);
     let file_arg = file.to_string();
-    let password = Some("cheval agrafe batterie correcte");
+    const PASSWORD: &str = "cheval agrafe batterie correcte";
+    let password = Some(PASSWORD);
     let wrong_role = volant(
         &url,
         &["create-user", "--email", "k@ecole.fr", "--role", "staff", "--instructor-file", &file_arg],
@@ -206,17 +207,14 @@ async fn create_user_opens_an_instructors_file_once() {
     );
     assert!(!again.status.success(), "a file opens one account");
     let db = sea_orm::Database::connect(&url).await.expect("db");
-    let karim = volant::identity::users::service::authenticate(&db, "karim@ecole.fr", password.unwrap_or_default())
+    let karim = volant::identity::users::service::authenticate(&db, "karim@ecole.fr", PASSWORD)
         .await
         .expect("ok")
         .expect("karim signs in");
     let opened = volant::school::instructors::service::of_user(&db, org, karim.id).await.expect("ok");
     assert_eq!(opened.map(|f| f.id), Some(file));
     assert!(
-        volant::identity::users::service::authenticate(&db, "autre@ecole.fr", "cheval agrafe batterie correcte")
-            .await
-            .expect("ok")
-            .is_none(),
+        volant::identity::users::service::authenticate(&db, "autre@ecole.fr", PASSWORD).await.expect("ok").is_none(),
         "the refused account was not created either"
     );
 }
