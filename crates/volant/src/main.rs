@@ -289,7 +289,7 @@ async fn seed_demo(config: Config) -> Result<(), String> {
     );
     // One account per role to sign in as; the instructor and the candidate are
     // the first files of the school.
-    let password = demo_password();
+    let password = demo_password()?;
     let roles = [
         ("gerant@volant-demo.example", "demo.manager", Role::Manager),
         ("mecanicien@volant-demo.example", "demo.mechanic", Role::Staff),
@@ -332,13 +332,15 @@ async fn seed_demo(config: Config) -> Result<(), String> {
     Ok(())
 }
 
-/// A password for the demo's accounts, new at each seeding: never a known one.
-fn demo_password() -> String {
+/// A password for the demo's accounts, new at each seeding and drawn from the
+/// system's randomness: never a known one.
+fn demo_password() -> Result<String, String> {
     const WORDS: &[&str] =
         &["garage", "bougie", "volant", "piston", "embrayage", "klaxon", "pneu", "moteur", "courroie", "essieu"];
-    let mut rng = fastrand::Rng::new();
-    let words: Vec<&str> = (0..4).map(|_| WORDS[rng.usize(..WORDS.len())]).collect();
-    format!("{}-{}", words.join("-"), rng.u16(100..1000))
+    let random = volant::platform::secrets::random_token(8).map_err(|e| e.for_operator())?;
+    let bytes = hex::decode(&random).map_err(|e| e.to_string())?;
+    let words: Vec<&str> = bytes.iter().take(4).map(|b| WORDS[usize::from(*b) % WORDS.len()]).collect();
+    Ok(format!("{}-{}", words.join("-"), &random[8..]))
 }
 
 async fn reencrypt_fields(config: Config) -> Result<(), String> {

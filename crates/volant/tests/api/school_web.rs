@@ -740,6 +740,10 @@ async fn the_board_offers_only_taught_hours_and_the_agenda_shows_a_day_as_an_ins
     assert!(day.contains("Léa Agenda") && day.contains("10:00–11:00"), "{day}");
     assert!(day.contains(&format!("href=\"/school/lessons/{started}#report\"")), "one tap to report: {day}");
     assert!(day.contains("aria-current=\"page\">Jour"), "{day}");
+    for far in ["+262143-12-31", "-262143-01-01", "9999-12-31"] {
+        let page = page_as(&app, &teacher_user, &format!("/school/planning?view=day&week={far}")).await;
+        assert_eq!(page.status, StatusCode::OK, "{far}: a date out of range shows today");
+    }
     let three = html(&page_as(&app, &teacher_user, "/school/planning?view=3days").await);
     assert_eq!(three.matches("class=\"agenda-day").count(), 3, "{three}");
     // The week on a phone reads as the same agenda; the grid stays for desktops.

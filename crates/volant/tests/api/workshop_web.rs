@@ -500,4 +500,9 @@ async fn quotes_are_started_from_their_list_and_found_by_number_client_or_plate(
         let api = admin.get(&format!("/api/v1/quotes?q={q}")).await.json();
         assert_eq!(api.as_array().map(Vec::len), Some(1), "{q}: {api}");
     }
+    // Wildcards typed as a search are text, not "everything".
+    for q in ["%25", "_", "%25%25"] {
+        let api = admin.get(&format!("/api/v1/quotes?q={q}")).await.json();
+        assert_eq!(api.as_array().map(Vec::len), Some(0), "{q}: {api}");
+    }
 }

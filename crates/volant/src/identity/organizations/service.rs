@@ -303,7 +303,8 @@ fn luhn(digits: &str) -> bool {
 fn vat_number(v: &mut Validator, number: Option<&str>) -> Option<String> {
     let number = v.optional_text("vat_number", number, 20)?;
     let compact: String = number.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
-    let (country, rest) = compact.split_at(compact.len().min(2));
+    // ASCII only, so that the country code is the first two bytes.
+    let (country, rest) = if compact.is_ascii() { compact.split_at(compact.len().min(2)) } else { ("", "") };
     let valid = country.len() == 2
         && country.chars().all(|c| c.is_ascii_uppercase())
         && (2..=13).contains(&rest.len())
@@ -454,7 +455,7 @@ mod tests {
         assert_eq!(registration(&mut v, Some("130 005 481 00011")), None, "a mistyped SIRET");
         assert_eq!(registration(&mut v, Some("<script>")), None);
         assert_eq!(vat_number(&mut v, Some("fr 40 303265045")).as_deref(), Some("FR40303265045"));
-        for bad in ["40303265045", "FR", "F1234", "FR40-303265045"] {
+        for bad in ["40303265045", "FR", "F1234", "FR40-303265045", "€123", "F€1234", "FRé1234"] {
             assert_eq!(vat_number(&mut v, Some(bad)), None, "{bad}");
         }
     }

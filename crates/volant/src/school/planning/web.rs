@@ -263,7 +263,13 @@ async fn planning_board(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery
     let viewer = Viewer::of(&caller.db, &caller.current).await?;
     let zone = organizations::zone(&caller.db, org).await?;
     let today = Utc::now().with_timezone(&zone).date_naive();
-    let anchor = query.week.as_deref().and_then(|w| w.parse::<NaiveDate>().ok()).unwrap_or(today);
+    // A date far outside any school's life (year 262143…) would overflow the week's arithmetic.
+    let anchor = query
+        .week
+        .as_deref()
+        .and_then(|w| w.parse::<NaiveDate>().ok())
+        .filter(|d| (1970..=2200).contains(&d.year()))
+        .unwrap_or(today);
     let span = Span::parse(query.view.as_deref());
     let first = span.first_day(anchor);
     let midnight = NaiveTime::MIN;
@@ -297,7 +303,10 @@ async fn planning_board(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery
     let mut teaching = Vec::new();
     let filters = if viewer == Viewer::School {
         let (teachers, cars, people) = choices(&caller).await?;
-        missing = if teachers.is_empty() {
+        // Lessons already booked stay on the board whatever is missing.
+        missing = if !lessons.is_empty() {
+            None
+        } else if teachers.is_empty() {
             Some(("school.planning_no_instructor", "/school/instructors"))
         } else if people.is_empty() {
             Some(("school.planning_no_candidate", "/school/candidates/new"))

@@ -209,16 +209,16 @@ pub async fn list(
             .map(|c| c.id)
             .collect();
         let plates = vehicles::ids_with_plate_prefix(db, org, &term, SEARCH_MATCHES).await?;
-        let number = format!("%{}%", term.to_uppercase().replace(['%', '_', '\\'], ""));
-        query = query.filter(
-            sea_orm::Condition::any()
-                .add(sea_orm::ExprTrait::like(
-                    Expr::expr(sea_orm::sea_query::Func::upper(Expr::col(quote::Column::Number))),
-                    number,
-                ))
-                .add(quote::Column::ClientId.is_in(clients))
-                .add(quote::Column::VehicleId.is_in(plates)),
-        );
+        // Wildcards are dropped, not escaped: a search of only `%` or `_` matches no number.
+        let digits = term.to_uppercase().replace(['%', '_', '\\'], "");
+        let mut any = sea_orm::Condition::any()
+            .add(quote::Column::ClientId.is_in(clients))
+            .add(quote::Column::VehicleId.is_in(plates));
+        if !digits.is_empty() {
+            let number = Expr::expr(sea_orm::sea_query::Func::upper(Expr::col(quote::Column::Number)));
+            any = any.add(sea_orm::ExprTrait::like(number, format!("%{digits}%")));
+        }
+        query = query.filter(any);
     }
     let rows = query.all(db).await?;
     Ok(Page::from_rows(rows, page, |q| q.id).map(summary))
@@ -530,7 +530,14 @@ pub(crate) async fn decide_on(
 /// The garage records the client's decision (given by phone, in person…).
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn decide<C: Writer>(db: &C, actor: &Actor, id: i64, input: &DecisionInput) -> AppResult<Quote> {
-    db::write(db, async |txn| decide_on(txn, actor, id, input, Utc::now().date_naive()).await).await
+    let today = local_today(db, actor.org).await?;
+    db::write(db, async |txn| decide_on(txn, actor, id, input, today).await).await
+}
+
+/// Today in the organization's time zone: the day a quote's validity is read
+/// against, as its approval page shows it.
+pub async fn local_today(db: &impl ConnectionTrait, org: OrgId) -> AppResult<NaiveDate> {
+    Ok(Utc::now().with_timezone(&organizations::zone(db, org).await?).date_naive())
 }
 
 /// The quote a share link opens, if the link is known and has not expired.
@@ -554,7 +561,8 @@ pub async fn by_share_token(db: &impl ConnectionTrait, token: &str) -> AppResult
 pub async fn decide_by_token<C: Writer>(db: &C, token: &str, input: &DecisionInput, ip: String) -> AppResult<Quote> {
     let (org, quote) = by_share_token(db, token).await?;
     let actor = Actor { ip: Some(ip), ..Actor::system(org) };
-    db::write(db, async |txn| decide_on(txn, &actor, quote.id, input, Utc::now().date_naive()).await).await
+    let today = local_today(db, org).await?;
+    db::write(db, async |txn| decide_on(txn, &actor, quote.id, input, today).await).await
 }
 
 /// Sent quotes whose validity date has passed become expired (the daily job).
