@@ -53,10 +53,13 @@ pub async fn steps(
     organization: &Organization,
     sources: &[WelcomeSteps],
 ) -> AppResult<Vec<WelcomeStep>> {
-    let mut steps = identity_steps(state, organization).await?;
+    // The business first, then each domain's steps, a colleague last.
+    let mut own = identity_steps(state, organization).await?.into_iter();
+    let mut steps: Vec<WelcomeStep> = own.next().into_iter().collect();
     for source in sources {
         steps.extend(source(state, OrgId::new(organization.id)).await?);
     }
+    steps.extend(own);
     steps.retain(|s| organization.kind.runs(s.module));
     Ok(steps)
 }

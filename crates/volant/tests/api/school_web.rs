@@ -94,6 +94,9 @@ async fn the_admin_books_from_a_free_slot_and_the_candidate_sees_it(app: TestApp
     let refusal = html(&refused);
     assert!(refusal.contains("Le moniteur a déjà une leçon avec Léa Planchon"), "named, not numbered: {refusal}");
     assert!(refusal.contains("de 10:00 à 11:00") && !refusal.contains("leçon n°"), "{refusal}");
+    assert!(refusal.contains("Prochains créneaux libres"), "free hours are proposed: {refusal}");
+    let proposed = format!("candidate_id={lea}&instructor_id={teacher}&vehicle_id={car}");
+    assert!(refusal.contains(&proposed), "each one opens the form filled in: {refusal}");
     let bad = admin.post_form("/school/lessons", &as_refs(&fields("25:00", ""))).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html(&bad).contains("Heure invalide"));

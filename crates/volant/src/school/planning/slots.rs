@@ -49,6 +49,18 @@ pub async fn free_slots(
     let Some(instructor_id) = candidate.instructor_id else {
         return Ok(Vec::new());
     };
+    free_slots_with(db, org, (candidate_id, instructor_id), now).await
+}
+
+/// The hour-long slots of this instructor, free for both them and the candidate,
+/// in the next two weeks (from an hour from now), in time order.
+pub async fn free_slots_with(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    (candidate_id, instructor_id): (i64, i64),
+    now: DateTime<Utc>,
+) -> AppResult<Vec<Slot>> {
+    instructors::get(db, org, instructor_id).await?;
     let zone = organizations::zone(db, org).await?;
     let windows = instructors::windows_of(db, instructor_id).await?;
     let until = now + Duration::days(DAYS_AHEAD + 1);

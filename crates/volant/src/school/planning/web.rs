@@ -526,6 +526,9 @@ struct LessonFormPage {
     vehicles: Vec<SelectOption>,
     kinds: Vec<SelectOption>,
     back: String,
+    /// When a booking is refused: the next hours free for the instructor and the
+    /// candidate (label, prefilled form).
+    suggestions: Vec<(String, String)>,
 }
 
 async fn form_page(
@@ -555,6 +558,7 @@ async fn form_page(
         vehicles: pick(cars, &form.vehicle_id, tr.t("school.no_vehicle")),
         kinds,
         back,
+        suggestions: Vec::new(),
         page,
         form,
         errors,
@@ -608,8 +612,44 @@ async fn book_lesson(caller: Caller, page: PageCtx, FormBody(form): FormBody<Les
             Err(err) => errors = FormErrors::from_app_error(rename_fields(err))?,
         }
     }
-    let page = form_page(&caller, page, form, errors).await?;
+    let suggestions = match (input.candidate_id, input.instructor_id) {
+        (Some(candidate), Some(instructor)) if !errors.is_empty() => {
+            next_free(&caller, &form, (candidate, instructor), zone).await.unwrap_or_default()
+        }
+        _ => Vec::new(),
+    };
+    let mut page = form_page(&caller, page, form, errors).await?;
+    page.suggestions = suggestions;
     Ok(unprocessable(page))
+}
+
+/// The next free hours of the instructor and the candidate, each a link to the
+/// form filled as it was, at that time.
+async fn next_free(
+    caller: &Caller,
+    form: &LessonForm,
+    who: (i64, i64),
+    zone: Tz,
+) -> Result<Vec<(String, String)>, AppError> {
+    let slots = crate::school::planning::slots::free_slots_with(&caller.db, caller.org, who, Utc::now()).await?;
+    Ok(slots
+        .into_iter()
+        .take(6)
+        .map(|slot| {
+            let (start, end) = (slot.starts_at.with_timezone(&zone), slot.ends_at.with_timezone(&zone));
+            let params = [
+                ("date", start.date_naive().to_string()),
+                ("start", start.format("%H:%M").to_string()),
+                ("end", end.format("%H:%M").to_string()),
+                ("candidate_id", form.candidate_id.clone()),
+                ("instructor_id", form.instructor_id.clone()),
+                ("vehicle_id", form.vehicle_id.clone()),
+            ];
+            let label =
+                format!("{} {}–{}", i18n::local_date(slot.starts_at), start.format("%H:%M"), end.format("%H:%M"));
+            (label, format!("/school/lessons/new?{}", serde_urlencoded::to_string(params).unwrap_or_default()))
+        })
+        .collect())
 }
 
 /// The form's field names for the API's (`starts_at` is typed as `start`).
