@@ -107,5 +107,25 @@ test("the admin books from the planning board; the candidate sees the lesson in 
   if (process.env.E2E_SCREENSHOTS) {
     await his.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/instructor-day-phone.png`, fullPage: true });
   }
+
+  // An hour ago, with Léa: he reports from the car, tapping levels on the grid.
+  const hourAgo = new Date(Date.now() - 2 * 3600000);
+  const held = await post("/school/lessons", {
+    candidate_id: file.id, instructor_id: teacher.id, vehicle_id: car.id,
+    starts_at: hourAgo.toISOString(), ends_at: new Date(hourAgo.getTime() + 3600000).toISOString(),
+  });
+  await his.goto(`${server.url}/school/lessons/${held.id}#report`);
+  await his.getByRole("textbox", { name: "Ce qui a été travaillé" }).fill("Démarrages en côte ✔\nRegard loin : à revoir");
+  await his.locator("details").first().locator("summary").tap();
+  const c1a = his.getByRole("group", { name: /^C1a/ });
+  // The level's whole round button takes the tap.
+  await c1a.getByRole("radio", { name: "Assimilé" }).tap();
+  assert.equal(await c1a.getByRole("radio", { name: "Assimilé" }).isChecked(), true);
+  await assertAccessible(his, "lesson report on a phone");
+  await his.getByRole("button", { name: "Enregistrer" }).tap();
+  await his.getByText("Compte rendu enregistré.").waitFor();
+  const grid = await (await fetch(`${api}/school/progress?candidate_id=${file.id}`, { headers })).json();
+  const level = grid[0].items.find((i) => i.item === "C1a").level;
+  assert.equal(level, 3, "the tapped level is recorded");
   await car2.close();
 });

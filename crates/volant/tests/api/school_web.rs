@@ -306,6 +306,11 @@ async fn instructors_report_lessons_with_the_grid_and_people_exchange_messages(a
     )
     .await;
 
+    // In the car: the grid is rows of tap-able levels, not 31 drop-downs.
+    let report = html(&page_as(&app, &teacher_user, &format!("/school/lessons/{lesson}")).await);
+    assert!(
+        report.contains("type=\"radio\" name=\"level_C1d\" value=\"3\"") && !report.contains("<select id=\"level_")
+    );
     let session = volant::identity::auth::issue(&app.db, &app.signing_key, &teacher_user, "web").await.unwrap().token;
     let cookies = format!("volant_session={session}; volant_csrf={TEST_CSRF}");
     let token = app.csrf_for(&session);
