@@ -90,6 +90,7 @@ pub fn pages() -> Vec<Page> {
             .flatten(),
         ),
         web_pages::pages(Access::guarded(Teaching, Teaching), exams::web::result_routes()),
+        web_pages::pages(Access::guarded(Teaching, Teaching), candidates::web::teaching_routes()),
         web_pages::pages(Access::guarded(SchoolPlanning, Teaching), planning::web::teaching_routes()),
         web_pages::secret_link_pages(planning::web::public_routes()),
     ]

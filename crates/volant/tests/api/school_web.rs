@@ -673,8 +673,15 @@ async fn only_those_who_book_see_the_booking_form_and_its_lists(app: TestApp) {
     candidate(&app, json!({ "user_id": lea_user.id, "first_name": "Léa", "last_name": "Planchon" })).await;
     let stranger = candidate(&app, json!({ "first_name": "Tom", "last_name": "Inconnu" })).await;
     let number = stranger["number"].as_str().expect("number").to_owned();
-    candidate(&app, json!({ "first_name": "Inès", "last_name": "Suivie", "instructor_id": teacher })).await;
-    candidate(&app, json!({ "first_name": "Paul", "last_name": "Autrui", "instructor_id": other_teacher })).await;
+    let ines = candidate(&app, json!({ "first_name": "Inès", "last_name": "Suivie", "instructor_id": teacher })).await;
+    let paul =
+        candidate(&app, json!({ "first_name": "Paul", "last_name": "Autrui", "instructor_id": other_teacher })).await;
+    // An instructor opens their own candidates' files, not another's.
+    let own = page_as(&app, &teacher_user, &format!("/school/candidates/{}", ines["id"])).await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.text());
+    assert!(html(&own).contains("Inès Suivie") && !html(&own).contains("/edit\""), "read, not edited");
+    let other = page_as(&app, &teacher_user, &format!("/school/candidates/{}", paul["id"])).await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
     let no_file = app.user("moniteur.sans.dossier@example.fr", &[Role::Instructor]).await;
 
     for (who, user) in

@@ -40,11 +40,16 @@ use crate::school::model::CATEGORIES;
 use crate::school::planning::service::{self as planning, Hours, LessonFilter, format_duration};
 use crate::school::web::linked_account;
 
+/// A candidate's file as those who teach read it: the school's staff, and an
+/// instructor for their own candidates (assigned, or met in a lesson).
+pub fn teaching_routes() -> Routes {
+    vec![("/school/candidates/{id}", get(show))]
+}
+
 pub fn routes() -> Routes {
     vec![
         ("/school/candidates", get(index).post(create)),
         ("/school/candidates/new", get(new_form)),
-        ("/school/candidates/{id}", get(show)),
         ("/school/candidates/{id}/edit", get(edit_form).post(update)),
         ("/school/candidates/{id}/invite", axum::routing::post(invite)),
     ]
@@ -153,6 +158,14 @@ pub fn grid_chart(tr: &i18n::Tr, grid: &[progress::CompetencyProgress]) -> Strin
 async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> {
     let org = caller.org;
     let c = candidates::get(&caller.db, &caller.cipher, org, id).await?;
+    // Another instructor's candidate is as absent as one that never existed.
+    let viewer = Viewer::of(&caller.db, &caller.current).await?;
+    match viewer {
+        Viewer::School => {}
+        Viewer::Instructor(me)
+            if c.summary.instructor_id == Some(me) || planning::have_met(&caller.db, org, id, me).await? => {}
+        _ => return Err(AppError::NotFound.into()),
+    }
     let tr = page.tr;
     let instructor = match c.summary.instructor_id {
         Some(i) => instructors::get(&caller.db, org, i).await.map(|i| i.full_name()).unwrap_or_default(),
@@ -167,7 +180,8 @@ async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> 
         include_cancelled: true,
         ..LessonFilter::default()
     };
-    let mut lessons: Vec<LessonLine> = planning::list(&caller.db, org, Viewer::School, &filter)
+    // An instructor sees the lessons they gave (those they can open).
+    let mut lessons: Vec<LessonLine> = planning::list(&caller.db, org, viewer, &filter)
         .await?
         .into_iter()
         .map(|l| LessonLine {

@@ -81,6 +81,19 @@ string_enum! {
     }
 }
 
+/// Whether this instructor has a lesson (any, cancelled ones aside) with this candidate.
+pub async fn have_met(db: &impl ConnectionTrait, org: OrgId, candidate_id: i64, instructor_id: i64) -> AppResult<bool> {
+    Ok(lesson::Entity::find()
+        .filter(lesson::Column::OrganizationId.eq(org.get()))
+        .filter(lesson::Column::CandidateId.eq(candidate_id))
+        .filter(lesson::Column::InstructorId.eq(instructor_id))
+        .filter(lesson::Column::Status.ne(LessonStatus::Cancelled))
+        .limit(1)
+        .one(db)
+        .await?
+        .is_some())
+}
+
 /// A candidate's driving time, in minutes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Hours {
