@@ -69,6 +69,7 @@ async fn the_admin_books_from_a_free_slot_and_the_candidate_sees_it(app: TestApp
     assert_eq!(form.status, StatusCode::OK, "{}", form.text());
     let form = html(&form);
     assert!(form.contains(&format!("value=\"{day}\"")) && form.contains("value=\"11:00\""), "prefilled form");
+    assert!(form.contains(&format!("<option value=\"{car}\" selected>")), "the school's only car is chosen: {form}");
 
     let fields = |start: &str, end: &str| {
         vec![

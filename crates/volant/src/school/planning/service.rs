@@ -81,6 +81,22 @@ string_enum! {
     }
 }
 
+/// The training car an instructor drove last (the booking form's default).
+pub async fn last_car_of(db: &impl ConnectionTrait, org: OrgId, instructor_id: i64) -> AppResult<Option<i64>> {
+    Ok(lesson::Entity::find()
+        .select_only()
+        .column(lesson::Column::VehicleId)
+        .filter(lesson::Column::OrganizationId.eq(org.get()))
+        .filter(lesson::Column::InstructorId.eq(instructor_id))
+        .filter(lesson::Column::VehicleId.is_not_null())
+        .order_by_desc(lesson::Column::StartsAt)
+        .limit(1)
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await?
+        .flatten())
+}
+
 /// Whether this instructor has a lesson (any, cancelled ones aside) with this candidate.
 pub async fn have_met(db: &impl ConnectionTrait, org: OrgId, candidate_id: i64, instructor_id: i64) -> AppResult<bool> {
     Ok(lesson::Entity::find()

@@ -582,10 +582,17 @@ async fn new_lesson(
     let start =
         query.start.as_deref().and_then(|s| NaiveTime::parse_from_str(s, "%H:%M").ok()).unwrap_or(NaiveTime::MIN);
     let end = start + Duration::hours(1);
+    // A driving lesson needs a car: the one the instructor drove last, else the
+    // school's only one.
+    let vehicle_id = match (query.vehicle_id.filter(|v| !v.trim().is_empty()), id_param(query.instructor_id.as_deref()))
+    {
+        (Some(chosen), _) => chosen,
+        (None, instructor) => default_car(&caller, instructor).await?.map(|id| id.to_string()).unwrap_or_default(),
+    };
     let form = LessonForm {
         candidate_id: query.candidate_id.unwrap_or_default(),
         instructor_id: query.instructor_id.unwrap_or_default(),
-        vehicle_id: query.vehicle_id.unwrap_or_default(),
+        vehicle_id,
         kind: LessonKind::Driving.as_str().to_owned(),
         date: query.date.unwrap_or_default(),
         start: start.format("%H:%M").to_string(),
@@ -593,6 +600,19 @@ async fn new_lesson(
         meeting_point: String::new(),
     };
     Ok(form_page(&caller, page, form, FormErrors::default()).await?)
+}
+
+/// The car a new driving lesson starts with, if one is obvious.
+async fn default_car(caller: &Caller, instructor: Option<i64>) -> Result<Option<i64>, AppError> {
+    let active: Vec<i64> =
+        vehicles::list(&caller.db, caller.org).await?.into_iter().filter(|v| v.active).map(|v| v.vehicle_id).collect();
+    if let Some(instructor) = instructor
+        && let Some(last) = planning::last_car_of(&caller.db, caller.org, instructor).await?
+        && active.contains(&last)
+    {
+        return Ok(Some(last));
+    }
+    Ok(if active.len() == 1 { active.first().copied() } else { None })
 }
 
 async fn book_lesson(caller: Caller, page: PageCtx, FormBody(form): FormBody<LessonForm>) -> WebResult<Response> {
