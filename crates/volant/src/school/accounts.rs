@@ -43,13 +43,7 @@ pub async fn invite<C: Writer>(
         passwords::Invitation { email: email.to_owned(), display_name: person.display_name, roles: vec![person.role] };
     let (kind, id) = person.file;
     passwords::invite(db, actor, inviter, invitation, async |txn, user| {
-        if link(txn, user.id).await?.rows_affected != 1 {
-            return Err(AppError::conflict("already_has_account", Msg::new("school.already_has_account")));
-        }
-        let changes = serde_json::json!({ "user_id": { "before": null, "after": user.id } });
-        let event =
-            audit::Event { action: Action::Update, entity: Some((kind, id.to_string())), changes: Some(changes) };
-        audit::record(txn, Some(actor), None, event).await
+        tie(txn, actor, (kind, id), user.id, link).await
     })
     .await
 }
@@ -63,14 +57,22 @@ pub async fn link_existing<C: Writer>(
     user_id: i64,
     link: impl AsyncFnOnce(&DatabaseTransaction, i64) -> Result<UpdateResult, DbErr>,
 ) -> AppResult<()> {
-    crate::platform::db::write(db, async |txn| {
-        if link(txn, user_id).await?.rows_affected != 1 {
-            return Err(AppError::conflict("already_has_account", Msg::new("school.already_has_account")));
-        }
-        let changes = serde_json::json!({ "user_id": { "before": null, "after": user_id } });
-        let event =
-            audit::Event { action: Action::Update, entity: Some((file.0, file.1.to_string())), changes: Some(changes) };
-        audit::record(txn, Some(actor), None, event).await
-    })
-    .await
+    crate::platform::db::write(db, async |txn| tie(txn, actor, file, user_id, link).await).await
+}
+
+/// Ties the file to the account (exactly one row, or the file already has one),
+/// audited as a change of the file.
+async fn tie(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    (kind, id): (&'static str, i64),
+    user_id: i64,
+    link: impl AsyncFnOnce(&DatabaseTransaction, i64) -> Result<UpdateResult, DbErr>,
+) -> AppResult<()> {
+    if link(txn, user_id).await?.rows_affected != 1 {
+        return Err(AppError::conflict("already_has_account", Msg::new("school.already_has_account")));
+    }
+    let changes = serde_json::json!({ "user_id": { "before": null, "after": user_id } });
+    let event = audit::Event { action: Action::Update, entity: Some((kind, id.to_string())), changes: Some(changes) };
+    audit::record(txn, Some(actor), None, event).await
 }

@@ -4,7 +4,10 @@
 
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, UpdateResult,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -193,17 +196,22 @@ pub async fn get(db: &impl ConnectionTrait, cipher: &FieldCipher, org: OrgId, id
     full(cipher, &m, hours)
 }
 
+/// Ties the file to an account, if it has none yet: one row changed, or none.
+async fn set_account(txn: &DatabaseTransaction, org: OrgId, id: i64, user_id: i64) -> Result<UpdateResult, DbErr> {
+    candidate::Entity::update_many()
+        .col_expr(candidate::Column::UserId, Expr::value(user_id))
+        .filter(candidate::Column::OrganizationId.eq(org.get()))
+        .filter(candidate::Column::Id.eq(id))
+        .filter(candidate::Column::UserId.is_null())
+        .exec(txn)
+        .await
+}
+
 /// Ties an existing candidate account to this file (still without one).
 pub async fn link_account<C: Writer>(db: &C, actor: &Actor, id: i64, user_id: i64) -> AppResult<()> {
     tenant::find::<candidate::Entity>(db, actor.org, id).await?;
     crate::school::accounts::link_existing(db, actor, (AUDIT_ENTITY, id), user_id, async |txn, user_id| {
-        candidate::Entity::update_many()
-            .col_expr(candidate::Column::UserId, Expr::value(user_id))
-            .filter(candidate::Column::OrganizationId.eq(actor.org.get()))
-            .filter(candidate::Column::Id.eq(id))
-            .filter(candidate::Column::UserId.is_null())
-            .exec(txn)
-            .await
+        set_account(txn, actor.org, id, user_id).await
     })
     .await
 }
@@ -227,13 +235,7 @@ pub async fn invite<C: Writer>(
         role: Role::Candidate,
     };
     crate::school::accounts::invite(db, actor, inviter, person, async |txn, user_id| {
-        candidate::Entity::update_many()
-            .col_expr(candidate::Column::UserId, Expr::value(user_id))
-            .filter(candidate::Column::OrganizationId.eq(actor.org.get()))
-            .filter(candidate::Column::Id.eq(id))
-            .filter(candidate::Column::UserId.is_null())
-            .exec(txn)
-            .await
+        set_account(txn, actor.org, id, user_id).await
     })
     .await
 }

@@ -141,28 +141,32 @@ pub async fn invite<C: Writer>(
         role: Role::Instructor,
     };
     crate::school::accounts::invite(db, actor, inviter, person, async |txn, user_id| {
-        instructor::Entity::update_many()
-            .col_expr(instructor::Column::UserId, sea_orm::sea_query::Expr::value(user_id))
-            .filter(instructor::Column::OrganizationId.eq(actor.org.get()))
-            .filter(instructor::Column::Id.eq(id))
-            .filter(instructor::Column::UserId.is_null())
-            .exec(txn)
-            .await
+        set_account(txn, actor.org, id, user_id).await
     })
     .await
+}
+
+/// Ties the file to an account, if it has none yet: one row changed, or none.
+async fn set_account(
+    txn: &sea_orm::DatabaseTransaction,
+    org: OrgId,
+    id: i64,
+    user_id: i64,
+) -> Result<sea_orm::UpdateResult, sea_orm::DbErr> {
+    instructor::Entity::update_many()
+        .col_expr(instructor::Column::UserId, sea_orm::sea_query::Expr::value(user_id))
+        .filter(instructor::Column::OrganizationId.eq(org.get()))
+        .filter(instructor::Column::Id.eq(id))
+        .filter(instructor::Column::UserId.is_null())
+        .exec(txn)
+        .await
 }
 
 /// Ties an existing instructor account to this file (still without one).
 pub async fn link_account<C: Writer>(db: &C, actor: &Actor, id: i64, user_id: i64) -> AppResult<()> {
     get(db, actor.org, id).await?;
     crate::school::accounts::link_existing(db, actor, (AUDIT_ENTITY, id), user_id, async |txn, user_id| {
-        instructor::Entity::update_many()
-            .col_expr(instructor::Column::UserId, sea_orm::sea_query::Expr::value(user_id))
-            .filter(instructor::Column::OrganizationId.eq(actor.org.get()))
-            .filter(instructor::Column::Id.eq(id))
-            .filter(instructor::Column::UserId.is_null())
-            .exec(txn)
-            .await
+        set_account(txn, actor.org, id, user_id).await
     })
     .await
 }
