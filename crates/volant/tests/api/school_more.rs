@@ -171,7 +171,6 @@ async fn lesson_outcomes_record_progress_on_the_competency_grid(app: TestApp) {
         .put(&format!("/api/v1/school/instructors/{teacher}/availability"), &json!({ "weekly": weekly }))
         .await
         .assert_success();
-    let now = Utc::now();
     let past = admin
         .post(
             "/api/v1/school/lessons",
@@ -179,8 +178,8 @@ async fn lesson_outcomes_record_progress_on_the_competency_grid(app: TestApp) {
                 lea,
                 teacher,
                 car,
-                &(now - Duration::hours(3)).to_rfc3339(),
-                &(now - Duration::hours(2)).to_rfc3339(),
+                &crate::fixtures::school::at(-1, 10, 0),
+                &crate::fixtures::school::at(-1, 11, 0),
             ),
         )
         .await

@@ -331,10 +331,9 @@ async fn instructors_record_outcomes_and_hours_follow(app: TestApp) {
     let teacher = instructor(&app, &["B"]).await;
     let car = training_car(&app, "B").await;
     let lea = candidate(&app, json!({ "bought_minutes": 1200 })).await["id"].as_i64().unwrap();
-    // Catching up on a lesson given this morning, and one that has not started.
-    let now = Utc::now();
-    let start = (now - Duration::hours(2)).to_rfc3339();
-    let end = (now - Duration::hours(1)).to_rfc3339();
+    // Catching up on a lesson given yesterday (in the past and in daytime whenever the test runs),
+    // and one that has not started.
+    let (start, end) = (at(-1, 10, 0), at(-1, 11, 0));
     let weekly: Vec<Value> = (1..=7).map(|d| json!({ "weekday": d, "start": "00:00", "end": "24:00" })).collect();
     admin
         .put(&format!("/api/v1/school/instructors/{teacher}/availability"), &json!({ "weekly": weekly }))

@@ -161,17 +161,13 @@ async fn the_admin_books_from_a_free_slot_and_the_candidate_sees_it(app: TestApp
     assert!(shown.contains("Auto-école") && shown.contains("frein à main 🚗"), "who and why are kept: {shown}");
     assert!(html(&page_as(&app, &lea_user, "/portal").await).contains("Aucune leçon prévue"));
 
-    // Late: the school's own cancellation is not charged; the candidate's is, unless waived.
-    let soon = |h: i64| (Utc::now() + Duration::hours(h)).to_rfc3339();
-    for (by, waive, charged) in [("school", false, false), ("candidate", true, false), ("candidate", false, true)] {
-        let hour = if charged {
-            5
-        } else if waive {
-            3
-        } else {
-            1
-        };
-        let late = booked_lesson(&app, lea, teacher, car, &soon(hour), &soon(hour + 1)).await;
+    // Late (tomorrow is always within the 48 hours' notice, and within the instructor's hours whatever
+    // the time of the run): the school's own cancellation is not charged; the candidate's is, unless waived.
+    let tomorrow = |hour: u32| crate::fixtures::school::at(1, hour, 0);
+    for (hour, by, waive, charged) in
+        [(10, "school", false, false), (12, "candidate", true, false), (14, "candidate", false, true)]
+    {
+        let late = booked_lesson(&app, lea, teacher, car, &tomorrow(hour), &tomorrow(hour + 1)).await;
         let body = json!({ "cancelled_by": by, "waive_fee": waive, "reason": "Imprévu" });
         let done = admin.post(&format!("/api/v1/school/lessons/{late}/cancel"), &body).await.json();
         assert_eq!(
@@ -302,8 +298,8 @@ async fn instructors_report_lessons_with_the_grid_and_people_exchange_messages(a
         lea,
         teacher,
         car,
-        &(now - Duration::hours(2)).to_rfc3339(),
-        &(now - Duration::hours(1)).to_rfc3339(),
+        &crate::fixtures::school::at(-1, 10, 0),
+        &crate::fixtures::school::at(-1, 11, 0),
     )
     .await;
 
@@ -777,9 +773,8 @@ async fn the_portal_keeps_coming_lessons_apart_and_the_calendar_subscribes_in_on
     let lea_user = app.user("lea.portail@example.fr", &[Role::Candidate]).await;
     let lea = candidate(&app, json!({ "user_id": lea_user.id, "first_name": "Léa", "last_name": "Portail" })).await;
     let lea = lea["id"].as_i64().unwrap();
-    // Held an hour ago, already recorded: it is the past, not a coming lesson.
-    let now = Utc::now();
-    let (start, end) = ((now - Duration::minutes(90)).to_rfc3339(), (now - Duration::minutes(30)).to_rfc3339());
+    // Held yesterday, already recorded: it is the past, not a coming lesson.
+    let (start, end) = (crate::fixtures::school::at(-1, 10, 0), crate::fixtures::school::at(-1, 11, 0));
     let held = booked_lesson(&app, lea, teacher, car, &start, &end).await;
     let recorded = admin
         .post(&format!("/api/v1/school/lessons/{held}/outcome"), &json!({ "status": "done", "notes": "Créneaux" }))
