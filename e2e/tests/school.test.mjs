@@ -108,11 +108,12 @@ test("the admin books from the planning board; the candidate sees the lesson in 
     await his.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/instructor-day-phone.png`, fullPage: true });
   }
 
-  // An hour ago, with Léa: he reports from the car, tapping levels on the grid.
-  const hourAgo = new Date(Date.now() - 2 * 3600000);
+  // Yesterday morning with Léa (in the past and in his hours whatever the hour of the run):
+  // he reports from the car, tapping levels on the grid.
+  const yesterday = new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Paris" }).format(Date.now() - 86400000);
   const held = await post("/school/lessons", {
     candidate_id: file.id, instructor_id: teacher.id, vehicle_id: car.id,
-    starts_at: hourAgo.toISOString(), ends_at: new Date(hourAgo.getTime() + 3600000).toISOString(),
+    starts_at: `${yesterday}T10:00:00+01:00`, ends_at: `${yesterday}T11:00:00+01:00`,
   });
   await his.goto(`${server.url}/school/lessons/${held.id}#report`);
   await his.getByRole("textbox", { name: "Ce qui a été travaillé" }).fill("Démarrages en côte ✔\nRegard loin : à revoir");

@@ -366,7 +366,7 @@ async fn csv_cells_never_start_a_formula(app: TestApp) {
     );
     // And the school's report files.
     candidate(&app, json!({ "first_name": "=cmd|' /C calc'!A0", "last_name": "-Dupont" })).await;
-    let today = chrono::Utc::now().date_naive();
+    let today = crate::fixtures::school::school_day(0);
     let requested = admin
         .post(
             "/api/v1/school/reports",
@@ -475,7 +475,7 @@ async fn every_download_survives_every_content_encoding(app: TestApp) {
         .split_once("/calendar/")
         .map(|(_, rest)| format!("/calendar/{rest}"))
         .expect("path");
-    let today = chrono::Utc::now().date_naive();
+    let today = crate::fixtures::school::school_day(0);
     let mut reports = Vec::new();
     for format in ["csv", "xlsx", "pdf"] {
         let requested = admin

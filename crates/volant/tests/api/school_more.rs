@@ -399,7 +399,7 @@ async fn candidates_see_free_slots_and_book_one_when_the_school_allows_it(app: T
     assert!(has(9) && !has(10) && has(11), "{starts:?}");
     assert!(starts.len() >= 14 * 3 - 4, "three slots a day for two weeks: {}", starts.len());
     // A day off leaves no slot that day.
-    let off = (Utc::now().date_naive() + Duration::days(5)).to_string();
+    let off = crate::fixtures::school::school_day(5).to_string();
     admin
         .put(
             &format!("/api/v1/school/instructors/{teacher}/availability"),

@@ -3,7 +3,6 @@
 //! the cancellation notice, outcomes and hours, and who sees which lessons.
 
 use axum::http::{Method, StatusCode};
-use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 use volant::identity::roles::Role;
 
@@ -76,7 +75,7 @@ async fn each_booking_rule_says_why_and_which_lesson_is_in_the_way(app: TestApp)
     let problem =
         refused(&app, &lesson(tom, teacher, car, &at(4, 21, 30), &at(4, 22, 30)), "outside_availability").await;
     assert!(problem["detail"].as_str().unwrap().contains("06:00–22:00"), "{problem}");
-    let day_off = (Utc::now().date_naive() + Duration::days(5)).to_string();
+    let day_off = crate::fixtures::school::school_day(5).to_string();
     let weekly: Vec<Value> = (1..=7).map(|d| json!({ "weekday": d, "start": "06:00", "end": "22:00" })).collect();
     let response = admin
         .put(
@@ -113,7 +112,7 @@ async fn each_booking_rule_says_why_and_which_lesson_is_in_the_way(app: TestApp)
     assert_eq!(booked["vehicle_id"], Value::Null);
 
     // A car whose insurance has expired stays off the road.
-    let yesterday = (Utc::now().date_naive() - Duration::days(1)).to_string();
+    let yesterday = crate::fixtures::school::school_day(-1).to_string();
     let response = admin
         .put(&format!("/api/v1/vehicles/{other_car}/service-info"), &json!({ "insurance_expiry": yesterday }))
         .await;

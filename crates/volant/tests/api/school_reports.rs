@@ -69,13 +69,13 @@ async fn activity(app: &TestApp) -> (i64, i64, i64) {
 }
 
 fn period() -> String {
-    let today = Utc::now().date_naive();
+    let today = crate::fixtures::school::school_day(0);
     format!("from={}&to={}", today - Duration::days(6), today + Duration::days(3))
 }
 
 async fn ready_file(app: &TestApp, kind: &str, format: &str) -> crate::helpers::TestResponse {
     let admin = app.as_admin();
-    let today = Utc::now().date_naive();
+    let today = crate::fixtures::school::school_day(0);
     let requested = admin
         .post(
             "/api/v1/school/reports",

@@ -4,7 +4,6 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use chrono::{Duration, Utc};
 use serde_json::json;
 use volant::identity::roles::Role;
 
@@ -53,7 +52,7 @@ async fn the_admin_books_from_a_free_slot_and_the_candidate_sees_it(app: TestApp
     .await["id"]
         .as_i64()
         .unwrap();
-    let day = Utc::now().date_naive() + Duration::days(2);
+    let day = crate::fixtures::school::school_day(2);
 
     let board = admin.get(&format!("/school/planning?week={day}&instructor_id={teacher}")).await;
     assert_eq!(board.status, StatusCode::OK, "{}", board.text());
@@ -292,7 +291,6 @@ async fn instructors_report_lessons_with_the_grid_and_people_exchange_messages(a
     .await["id"]
         .as_i64()
         .unwrap();
-    let now = Utc::now();
     let lesson = booked_lesson(
         &app,
         lea,
@@ -349,7 +347,7 @@ async fn instructors_report_lessons_with_the_grid_and_people_exchange_messages(a
 
     // Léa asks for a free slot; her instructor reads the request and answers.
     assert!(portal.contains("/portal/request"), "free slots offered as requests");
-    let slot = (now + Duration::days(2)).to_rfc3339();
+    let slot = crate::fixtures::school::at(2, 10, 0);
     let lea_session = volant::identity::auth::issue(&app.db, &app.signing_key, &lea_user, "web").await.unwrap().token;
     let lea_cookies = format!("volant_session={lea_session}; volant_csrf={TEST_CSRF}");
     let lea_token = app.csrf_for(&lea_session);
@@ -496,7 +494,7 @@ async fn staff_set_up_instructors_cars_rules_exams_and_reports_through_pages(app
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Exams: a session, a registration, a result entered here and validated by another person.
-    let day = (Utc::now().date_naive() + Duration::days(15)).to_string();
+    let day = crate::fixtures::school::school_day(15).to_string();
     let session = admin
         .post_form(
             "/school/exams/sessions",
@@ -716,8 +714,8 @@ async fn the_board_offers_only_taught_hours_and_the_agenda_shows_a_day_as_an_ins
     let teacher = instructor(&app, &["B"]).await;
     let lea = candidate(&app, json!({ "first_name": "Léa", "last_name": "Agenda" })).await["id"].as_i64().unwrap();
     // Mornings only, and the day after tomorrow off.
-    let off = Utc::now().date_naive() + Duration::days(2);
-    let tomorrow = Utc::now().date_naive() + Duration::days(1);
+    let off = crate::fixtures::school::school_day(2);
+    let tomorrow = crate::fixtures::school::school_day(1);
     let weekly: Vec<_> = (1..=7).map(|d| json!({ "weekday": d, "start": "08:00", "end": "12:00" })).collect();
     let week = json!({ "weekly": weekly, "days_off": [{ "day": off.to_string() }] });
     admin.put(&format!("/api/v1/school/instructors/{teacher}/availability"), &week).await.assert_success();
@@ -744,7 +742,7 @@ async fn the_board_offers_only_taught_hours_and_the_agenda_shows_a_day_as_an_ins
         .await
         .assert_success();
     let started = booked_lesson(&app, lea, karim, car, &at(-1, 10, 0), &at(-1, 11, 0)).await;
-    let yesterday = Utc::now().date_naive() - Duration::days(1);
+    let yesterday = crate::fixtures::school::school_day(-1);
     let day = page_as(&app, &teacher_user, &format!("/school/planning?view=day&week={yesterday}")).await;
     assert_eq!(day.status, StatusCode::OK, "{}", day.text());
     let day = html(&day);
