@@ -85,3 +85,11 @@ document.addEventListener("click", function (event) {
     try { if (document.execCommand("copy")) done(); } catch (e) { /* selected: the person copies it */ }
   }
 });
+
+// "Select all" boxes: `data-select-all` names the form whose row boxes it ticks.
+document.addEventListener("change", function (event) {
+  var all = event.target;
+  if (!all.dataset || !all.dataset.selectAll) return;
+  var boxes = document.querySelectorAll('input[type="checkbox"][form="' + all.dataset.selectAll + '"]');
+  for (var i = 0; i < boxes.length; i++) boxes[i].checked = all.checked;
+});

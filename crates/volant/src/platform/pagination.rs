@@ -26,13 +26,21 @@ pub struct PageParams {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {
     pub limit: u64,
-    /// Rows strictly after this id.
+    /// Rows strictly after this id…
     pub after: Option<i64>,
+    /// …and, for a list sorted by something else than its ids, that row's sort
+    /// key (see [`Page::from_rows_keyed`]): a number (a date is its day number).
+    pub after_key: Option<i64>,
 }
 
 impl PageRequest {
     pub fn first(limit: u64) -> Self {
-        Self { limit, after: None }
+        Self { limit, after: None, after_key: None }
+    }
+
+    /// The page after `id`, in id order.
+    pub fn after_id(limit: u64, after: Option<i64>) -> Self {
+        Self { limit, after, after_key: None }
     }
 
     pub fn parse(limit: Option<&str>, cursor: Option<&str>) -> Result<Self, AppError> {
@@ -44,11 +52,14 @@ impl PageRequest {
                 .filter(|n| (1..=MAX_LIMIT).contains(n))
                 .ok_or_else(|| AppError::BadRequest(format!("limit must be between 1 and {MAX_LIMIT}")))?,
         };
-        let after = match cursor.map(str::trim).filter(|s| !s.is_empty()) {
-            None => None,
-            Some(raw) => Some(decode_cursor(raw).ok_or_else(|| AppError::BadRequest("invalid cursor".to_owned()))?),
+        let (after, after_key) = match cursor.map(str::trim).filter(|s| !s.is_empty()) {
+            None => (None, None),
+            Some(raw) => {
+                let (id, key) = decode_cursor(raw).ok_or_else(|| AppError::BadRequest("invalid cursor".to_owned()))?;
+                (Some(id), key)
+            }
         };
-        Ok(Self { limit, after })
+        Ok(Self { limit, after, after_key })
     }
 
     #[must_use]
@@ -110,18 +121,40 @@ impl<T> Page<T> {
         Self { items: rows, next_cursor }
     }
 
+    /// Builds a page from `fetch_limit()` rows in the order of a sort key then id:
+    /// the next cursor carries both (`key_of` gives a row's id and key).
+    pub fn from_rows_keyed(mut rows: Vec<T>, request: PageRequest, key_of: impl Fn(&T) -> (i64, i64)) -> Self {
+        let limit = usize::try_from(request.limit).unwrap_or(usize::MAX);
+        let next_cursor = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(|row| {
+                let (id, key) = key_of(row);
+                format!("k{id}.{key}")
+            })
+        } else {
+            None
+        };
+        Self { items: rows, next_cursor }
+    }
+
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
         Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
     }
 }
 
-/// Cursors are opaque to clients; today they carry the last id seen.
+/// Cursors are opaque to clients; they carry the last id seen (`i42`), and for a
+/// list sorted by something else, that row's sort key too (`k42.739951`).
 pub fn encode_cursor(id: i64) -> String {
     format!("i{id}")
 }
 
-fn decode_cursor(raw: &str) -> Option<i64> {
-    raw.strip_prefix('i')?.parse::<i64>().ok().filter(|id| *id >= 0)
+fn decode_cursor(raw: &str) -> Option<(i64, Option<i64>)> {
+    let id = |digits: &str| digits.parse::<i64>().ok().filter(|id| *id >= 0);
+    if let Some(digits) = raw.strip_prefix('i') {
+        return Some((id(digits)?, None));
+    }
+    let (digits, key) = raw.strip_prefix('k')?.split_once('.')?;
+    Some((id(digits)?, Some(key.parse().ok()?)))
 }
 
 /// The same URL with `cursor` set, keeping every other query parameter.
@@ -163,15 +196,14 @@ mod tests {
 
     #[test]
     fn limits_and_cursors_are_validated() {
-        assert_eq!(PageRequest::parse(None, None).ok(), Some(PageRequest { limit: 50, after: None }));
-        assert_eq!(
-            PageRequest::parse(Some("200"), Some("i42")).ok(),
-            Some(PageRequest { limit: 200, after: Some(42) })
-        );
+        assert_eq!(PageRequest::parse(None, None).ok(), Some(PageRequest::first(50)));
+        assert_eq!(PageRequest::parse(Some("200"), Some("i42")).ok(), Some(PageRequest::after_id(200, Some(42))));
+        let keyed = PageRequest::parse(None, Some("k42.-739951")).expect("keyed cursor");
+        assert_eq!((keyed.after, keyed.after_key), (Some(42), Some(-739_951)));
         for bad in ["0", "201", "-1", "abc"] {
             assert!(PageRequest::parse(Some(bad), None).is_err(), "{bad}");
         }
-        for bad in ["42", "i", "i-3", "ix"] {
+        for bad in ["42", "i", "i-3", "ix", "k", "k42", "k42.", "kx.739951", "k42.2026-12-01"] {
             assert!(PageRequest::parse(None, Some(bad)).is_err(), "{bad}");
         }
     }
@@ -190,5 +222,7 @@ mod tests {
         assert_eq!(page.next_cursor.as_deref(), Some("i2"));
         let last = Page::from_rows(vec![1_i64, 2], request, |id| *id);
         assert_eq!(last.next_cursor, None);
+        let keyed = Page::from_rows_keyed(vec![(5_i64, 1_i64), (3, 2), (9, 2)], request, |row| *row);
+        assert_eq!(keyed.next_cursor.as_deref(), Some("k3.2"));
     }
 }

@@ -261,7 +261,7 @@ async fn seed_service_history(
     let org = actor.org;
     let mut after = None;
     loop {
-        let page = vehicles::list(txn, org, &VehicleFilter::default(), PageRequest { limit: 200, after }).await?;
+        let page = vehicles::list(txn, org, &VehicleFilter::default(), PageRequest::after_id(200, after)).await?;
         for vehicle in &page.items {
             if rng.u8(..100) >= 85 {
                 continue;

@@ -48,6 +48,7 @@ mod tenant_sweep;
 mod web;
 mod web_hardening;
 mod web_redirects;
+mod workshop_alerts;
 mod workshop_clients;
 mod workshop_dashboard;
 mod workshop_exports;

@@ -273,11 +273,12 @@ async fn maintenance_through_pages_reading_alert_and_intervention(app: TestApp) 
     assert_eq!(lower.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html(&lower).contains("Kilométrage inférieur au dernier relevé"), "{}", html(&lower));
     // 80,000 km and nothing on record: oil, tyres, brakes alerts on the alerts page.
-    let alerts = html(&admin.get("/alerts?window=overdue").await);
+    let alerts = html(&admin.get("/alerts?window=to_check").await);
     assert!(
         alerts.contains("MT-100-AA") && alerts.contains("Vidange") && alerts.contains("Contrôle des freins"),
         "{alerts}"
     );
+    assert!(alerts.contains("À vérifier") && !alerts.contains("badge-rejected"), "never done here is not overdue");
     let alert = admin.get(&format!("/api/v1/alerts?vehicle_id={vehicle}&kind=oil_service")).await.json()[0]["id"]
         .as_i64()
         .expect("alert");

@@ -120,6 +120,8 @@ struct ShowPage {
     back: String,
     errors: FormErrors,
     plate: String,
+    /// Shared alerts table: the owner is this client, no bulk selection here.
+    alerts_page: bool,
 }
 
 async fn show_page(
@@ -155,7 +157,20 @@ async fn show_page(
     let today = chrono::Utc::now().date_naive();
     let snooze_default = today.checked_add_days(chrono::Days::new(14)).unwrap_or(today).to_string();
     let back = format!("/clients/{id}");
-    Ok(ShowPage { page, c, kind_label, vehicles, quotes, alerts, interventions, snooze_default, back, errors, plate })
+    Ok(ShowPage {
+        page,
+        c,
+        kind_label,
+        vehicles,
+        quotes,
+        alerts,
+        interventions,
+        snooze_default,
+        back,
+        errors,
+        plate,
+        alerts_page: false,
+    })
 }
 
 async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> {

@@ -32,6 +32,8 @@ struct DashboardPage {
     acceptance_rate: String,
     open_alerts: i64,
     overdue_alerts: i64,
+    /// Alerts on vehicles never serviced here (apart from real overdue work).
+    to_check_alerts: i64,
     garage_chart: String,
     months_chart: String,
     interventions_chart: String,
@@ -73,6 +75,7 @@ async fn page(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery<Dashboard
         &[
             (tr.t("dashboard.open"), d.alerts.iter().map(|a| a.open).collect()),
             (tr.t("dashboard.overdue"), d.alerts.iter().map(|a| a.overdue).collect()),
+            (tr.t("dashboard.to_check"), d.alerts.iter().map(|a| a.to_check).collect()),
         ],
         group_thousands,
     );
@@ -92,6 +95,7 @@ async fn page(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery<Dashboard
             .unwrap_or_else(|| "—".to_owned()),
         open_alerts: d.alerts.iter().map(|a| a.open).sum(),
         overdue_alerts: d.alerts.iter().map(|a| a.overdue).sum(),
+        to_check_alerts: d.alerts.iter().map(|a| a.to_check).sum(),
         garages,
         garage_chart,
         months_chart,

@@ -14,7 +14,7 @@ use crate::fleet::garages::service as garages;
 use crate::fleet::vehicles::service::{self as vehicles, VehicleFilter};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::Locale;
-use crate::platform::pagination::{Page, PageRequest};
+use crate::platform::pagination::PageRequest;
 use crate::platform::tabular::{self, Cell, CsvDialect, CsvWriter};
 use crate::platform::tenant::OrgId;
 use crate::workshop::clients::service as clients;
@@ -111,15 +111,9 @@ impl Dataset {
         keys.iter().map(|k| tr.text(k).to_owned()).collect()
     }
 
-    /// The rows after `after` (an id cursor) and the next cursor, if any.
-    async fn page(
-        &self,
-        db: &DatabaseConnection,
-        org: OrgId,
-        after: Option<i64>,
-        tr: Locale,
-    ) -> AppResult<(Vec<Vec<Cell>>, Option<i64>)> {
-        let request = PageRequest { limit: PAGE, after };
+    /// The rows after `after` (the previous page's cursor) and the next cursor, if any.
+    async fn page(&self, db: &DatabaseConnection, org: OrgId, after: Option<String>, tr: Locale) -> AppResult<Rows> {
+        let request = PageRequest::parse(None, after.as_deref())?.with_limit(PAGE);
         match self {
             Self::Clients { q } => client_rows(db, org, q.as_deref(), request, tr).await,
             Self::Vehicles(filter) => vehicle_rows(db, org, filter, request, tr).await,
@@ -129,12 +123,8 @@ impl Dataset {
     }
 }
 
-type Rows = (Vec<Vec<Cell>>, Option<i64>);
-
-/// The cursor after this page: its last id, when more follow.
-fn next_cursor<T>(page: &Page<T>, id: impl Fn(&T) -> i64) -> Option<i64> {
-    page.next_cursor.as_ref().and(page.items.last().map(id))
-}
+/// A page's rows and the cursor of the next page, if any.
+type Rows = (Vec<Vec<Cell>>, Option<String>);
 
 fn yes_no(tr: Locale, b: bool) -> Cell {
     Cell::Text(tr.text(if b { "export.yes" } else { "export.no" }).to_owned())
@@ -148,7 +138,7 @@ async fn client_rows(
     tr: Locale,
 ) -> AppResult<Rows> {
     let page = clients::list(db, org, q, request).await?;
-    let next = next_cursor(&page, |c| c.id);
+    let next = page.next_cursor.clone();
     let rows = page
         .items
         .into_iter()
@@ -182,7 +172,7 @@ async fn vehicle_rows(
     tr: Locale,
 ) -> AppResult<Rows> {
     let page = vehicles::list(db, org, filter, request).await?;
-    let next = next_cursor(&page, |v| v.id);
+    let next = page.next_cursor.clone();
     let names = garages::names(db, org, page.items.iter().map(|v| v.garage_id).collect()).await?;
     let ids: Vec<i64> = page.items.iter().map(|v| v.id).collect();
     let mut owners = clients::current_owners(db, org, &ids).await?;
@@ -217,7 +207,7 @@ async fn quote_rows(
 ) -> AppResult<Rows> {
     // Quotes list newest first: the cursor is the last id, going down.
     let page = quotes::list(db, org, filter, request).await?;
-    let next = next_cursor(&page, |q| q.id);
+    let next = page.next_cursor.clone();
     let mut lines = quotes::lines_of_quotes(db, org, &page.items).await?;
     let client_ids: Vec<i64> = page.items.iter().map(|q| q.client_id).collect();
     let names = clients::get_many(db, org, &client_ids).await?;
@@ -271,7 +261,7 @@ async fn alert_rows(
     tr: Locale,
 ) -> AppResult<Rows> {
     let page = maintenance::list(db, org, filter, request, Utc::now().date_naive()).await?;
-    let next = next_cursor(&page, |a| a.id);
+    let next = page.next_cursor.clone();
     let names: HashMap<String, String> =
         maintenance::organization_rules(db, org).await?.into_iter().map(|r| (r.kind, r.name)).collect();
     let ids: Vec<i64> = page.items.iter().map(|a| a.vehicle_id).collect();
@@ -346,11 +336,11 @@ fn csv_stream(
     org: OrgId,
     dataset: Dataset,
     (tr, dialect): (Locale, CsvDialect),
-    first: (Vec<Vec<Cell>>, Option<i64>),
+    first: Rows,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
     enum Step {
-        Header((Vec<Vec<Cell>>, Option<i64>)),
-        Rows(Option<i64>),
+        Header(Rows),
+        Rows(Option<String>),
         Done,
     }
     let chunk = move |header: Option<Vec<String>>, rows: Vec<Vec<Cell>>| -> Result<Bytes, std::io::Error> {
@@ -363,7 +353,7 @@ fn csv_stream(
         }
         writer.into_bytes().map(Bytes::from).map_err(std::io::Error::other)
     };
-    let next_step = |next: Option<i64>| next.map_or(Step::Done, |after| Step::Rows(Some(after)));
+    let next_step = |next: Option<String>| next.map_or(Step::Done, |after| Step::Rows(Some(after)));
     futures_util::stream::unfold((Step::Header(first), db, dataset), move |(step, db, dataset)| async move {
         match step {
             Step::Done => None,

@@ -99,6 +99,10 @@ impl Pace {
     }
 }
 
+/// The occurrence of a rule never carried out on the vehicle here: its due point is
+/// counted from the registration or from zero km, a guess to check with the owner.
+pub const FIRST_OCCURRENCE: &str = "first";
+
 /// The next time a rule falls due on a vehicle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Due {
@@ -165,7 +169,7 @@ pub fn next_due(rule: &Rule, facts: &Facts, last: Option<LastDone>, today: Naive
                 if on.is_none() && km.is_none() {
                     return None;
                 }
-                ("first".to_owned(), on, km)
+                (FIRST_OCCURRENCE.to_owned(), on, km)
             }
         }
     };

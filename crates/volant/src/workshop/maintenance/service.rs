@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::entity::{alert, rule};
-use super::rules::{self, Due, Facts, LastDone, Pace, Rule, Urgency};
+use super::rules::{self, Due, FIRST_OCCURRENCE, Facts, LastDone, Pace, Rule, Urgency};
 use crate::fleet::vehicles::service::{self as vehicles, Vehicle};
 use crate::identity::audit::{self, Actor};
 use crate::notify::{self, Event, Notice};
@@ -376,13 +376,18 @@ pub struct Alert {
     pub due_km: Option<i64>,
     pub status: AlertStatus,
     pub snoozed_until: Option<NaiveDate>,
+    /// Past due with no service of this kind on record here: the due point was
+    /// counted from the vehicle's registration (or from zero km), so it says "check
+    /// with the owner", not "overdue since 2015".
+    pub to_check: bool,
     pub created_at: chrono::DateTime<Utc>,
     pub resolved_at: Option<chrono::DateTime<Utc>>,
 }
 
-impl From<alert::Model> for Alert {
-    fn from(m: alert::Model) -> Self {
+impl Alert {
+    fn from_row(m: alert::Model, today: NaiveDate) -> Self {
         Self {
+            to_check: m.occurrence == FIRST_OCCURRENCE && m.due_on.is_some_and(|d| d <= today),
             id: m.id,
             vehicle_id: m.vehicle_id,
             kind: m.kind,
@@ -559,15 +564,87 @@ async fn wake_snoozed(
     Ok(())
 }
 
-/// A reminder e-mail to each vehicle's owner who accepts service e-mails.
+string_enum! {
+    // Why a vehicle's owner was not sent a maintenance reminder.
+    #[derive(ToSchema)]
+    pub enum ReminderSkip (labels "alerts.skip.") {
+        /// The vehicle has no current owner on record.
+        NoOwner,
+        /// The owner has no e-mail address.
+        NoEmail,
+        /// The owner has not accepted service e-mails.
+        NoConsent,
+        /// The alert is resolved: nothing to remind.
+        Resolved,
+    }
+}
+
+/// What became of a reminder asked for an alert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct OwnerReminder {
+    pub alert_id: i64,
+    pub vehicle_id: i64,
+    /// An e-mail was queued to the owner (one per vehicle, listing its alerts).
+    pub emailed: bool,
+    pub skipped: Option<ReminderSkip>,
+}
+
+/// Sends each vehicle's owner one reminder of these alerts (the organization's),
+/// asked by a person: says for each alert whether its owner was e-mailed, or why not.
+/// An unknown id is a 404 for the whole request.
+pub async fn remind_owners<C: Writer>(db: &C, actor: &Actor, ids: &[i64]) -> AppResult<Vec<OwnerReminder>> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let rows = tenant::scoped::<alert::Entity>(actor.org)
+        .filter(alert::Column::Id.is_in(ids.iter().copied()))
+        .order_by_asc(alert::Column::Id)
+        .all(db)
+        .await?;
+    if rows.len() != ids.len() {
+        return Err(AppError::NotFound);
+    }
+    let names: HashMap<String, String> =
+        organization_rules(db, actor.org).await?.into_iter().map(|r| (r.kind, r.name)).collect();
+    let raised: Vec<RaisedAlert> = rows
+        .iter()
+        .filter(|a| a.status != AlertStatus::Resolved)
+        .map(|a| RaisedAlert {
+            vehicle_id: a.vehicle_id,
+            name: names.get(&a.kind).cloned().unwrap_or_else(|| a.kind.clone()),
+            kind: a.kind.clone(),
+            due_on: a.due_on,
+            due_km: a.due_km,
+        })
+        .collect();
+    let vehicle_ids: Vec<i64> = raised.iter().map(|a| a.vehicle_id).collect();
+    let vehicles = vehicles::get_many(db, actor.org, &vehicle_ids).await?;
+    let org = actor.org;
+    let outcome = db::write(db, async |txn| notify_owners(txn, org, &vehicles, &raised).await).await?;
+    Ok(rows
+        .into_iter()
+        .map(|a| {
+            let skipped = if a.status == AlertStatus::Resolved {
+                Some(ReminderSkip::Resolved)
+            } else {
+                outcome.get(&a.vehicle_id).copied().flatten()
+            };
+            OwnerReminder { alert_id: a.id, vehicle_id: a.vehicle_id, emailed: skipped.is_none(), skipped }
+        })
+        .collect())
+}
+
+/// A reminder e-mail to each vehicle's owner who accepts service e-mails; by
+/// vehicle, `None` when its owner was e-mailed, else why not.
 async fn notify_owners(
     db: &impl ConnectionTrait,
     org: OrgId,
     vehicles: &[Vehicle],
     raised: &[RaisedAlert],
-) -> AppResult<()> {
+) -> AppResult<HashMap<i64, Option<ReminderSkip>>> {
+    let mut outcome = HashMap::new();
     if raised.is_empty() {
-        return Ok(());
+        return Ok(outcome);
     }
     let organization = crate::identity::organizations::service::get(db, org).await?;
     let locale = organization.locale;
@@ -578,35 +655,49 @@ async fn notify_owners(
     let ids: Vec<i64> = by_vehicle.keys().copied().collect();
     let mut owners = clients::current_owners(db, org, &ids).await?;
     for (vehicle_id, alerts) in by_vehicle {
-        let Some(owner) = owners.remove(&vehicle_id) else { continue };
-        let Some(email) = owner.email.clone().filter(|_| owner.consent_notifications) else { continue };
-        let plate = vehicles.iter().find(|v| v.id == vehicle_id).map(|v| v.license_plate.clone()).unwrap_or_default();
-        let items: Vec<String> = alerts
-            .iter()
-            .map(|a| {
-                let when = match (a.due_on, a.due_km) {
-                    (Some(on), _) => locale.format("alert.email_due_on", &[("date", &locale.date(on))]),
-                    (None, Some(km)) => locale.format("alert.email_due_km", &[("km", &km.to_string())]),
-                    (None, None) => String::new(),
-                };
-                format!("- {} {when}", a.name)
-            })
-            .collect();
-        let body = locale
-            .format(
-                "alert.email_body",
-                &[
-                    ("client", &owner.name),
-                    ("plate", &plate),
-                    ("items", &items.join("\n")),
-                    ("organization", &organization.name),
-                ],
-            )
-            .replace("\\n", "\n");
-        let subject = locale.format("alert.email_subject", &[("plate", &plate), ("organization", &organization.name)]);
-        notify::send(db, org, Notice::new(Event::AlertRaised, subject, body).email(Some(email))).await?;
+        let skip = match owners.remove(&vehicle_id) {
+            None => Some(ReminderSkip::NoOwner),
+            Some(owner) => match owner.email.clone() {
+                None => Some(ReminderSkip::NoEmail),
+                Some(_) if !owner.consent_notifications => Some(ReminderSkip::NoConsent),
+                Some(email) => {
+                    let plate = vehicles
+                        .iter()
+                        .find(|v| v.id == vehicle_id)
+                        .map(|v| v.license_plate.clone())
+                        .unwrap_or_default();
+                    let items: Vec<String> = alerts
+                        .iter()
+                        .map(|a| {
+                            let when = match (a.due_on, a.due_km) {
+                                (Some(on), _) => locale.format("alert.email_due_on", &[("date", &locale.date(on))]),
+                                (None, Some(km)) => locale.format("alert.email_due_km", &[("km", &km.to_string())]),
+                                (None, None) => String::new(),
+                            };
+                            format!("- {} {when}", a.name)
+                        })
+                        .collect();
+                    let body = locale
+                        .format(
+                            "alert.email_body",
+                            &[
+                                ("client", &owner.name),
+                                ("plate", &plate),
+                                ("items", &items.join("\n")),
+                                ("organization", &organization.name),
+                            ],
+                        )
+                        .replace("\\n", "\n");
+                    let subject = locale
+                        .format("alert.email_subject", &[("plate", &plate), ("organization", &organization.name)]);
+                    notify::send(db, org, Notice::new(Event::AlertRaised, subject, body).email(Some(email))).await?;
+                    None
+                }
+            },
+        };
+        outcome.insert(vehicle_id, skip);
     }
-    Ok(())
+    Ok(outcome)
 }
 
 /// The digest to the organization's managers and administrators: how many
@@ -616,8 +707,8 @@ async fn notify_managers(db: &impl ConnectionTrait, org: OrgId, raised: usize, t
     let organization = crate::identity::organizations::service::get(db, org).await?;
     let locale = organization.locale;
     let counts = counts_by_kind(db, org, None, today).await?;
-    let overdue: i64 = counts.iter().map(|(_, _, overdue)| overdue).sum();
-    let open: i64 = counts.iter().map(|(_, open, _)| open).sum();
+    let overdue: i64 = counts.iter().map(|c| c.overdue).sum();
+    let open: i64 = counts.iter().map(|c| c.open).sum();
     let subject =
         locale.format("alert.digest_subject", &[("count", &raised.to_string()), ("organization", &organization.name)]);
     let body = locale
@@ -684,11 +775,21 @@ string_enum! {
     // Alerts by how soon they are due.
     #[derive(ToSchema)]
     pub enum Window {
-        /// Due date passed (or mileage reached).
+        /// Due date passed, counted from a service on record.
         Overdue,
         /// Not yet due.
         Upcoming,
+        /// Past due with no service of this kind on record here (`to_check`).
+        ToCheck,
     }
+}
+
+/// The sort key of an alert without a due date: after every dated one.
+const UNDATED: i64 = i64::MAX;
+
+/// An alert's place in the urgency order: its due date's day number.
+fn urgency_key(due_on: Option<NaiveDate>) -> i64 {
+    due_on.map_or(UNDATED, |d| i64::from(chrono::Datelike::num_days_from_ce(&d)))
 }
 
 /// The organization's alerts.
@@ -697,7 +798,8 @@ impl tenant::Owned for alert::Entity {
     const ID: alert::Column = alert::Column::Id;
 }
 
-/// A page of alerts, most urgent (earliest due) first… by id for stable keyset pages.
+/// A page of alerts, most urgent first: by due date (the longest overdue first),
+/// then those due by mileage only; keyset pages on (due date, id).
 pub async fn list(
     db: &impl ConnectionTrait,
     org: OrgId,
@@ -705,7 +807,25 @@ pub async fn list(
     page: PageRequest,
     today: NaiveDate,
 ) -> AppResult<Page<Alert>> {
-    let mut query = page.keyset(tenant::scoped::<alert::Entity>(org), alert::Column::Id, Order::Asc);
+    let mut query = tenant::scoped::<alert::Entity>(org);
+    if let Some(after) = page.after {
+        let invalid = || AppError::BadRequest("invalid cursor".to_owned());
+        let key = page.after_key.ok_or_else(invalid)?;
+        query = query.filter(if key == UNDATED {
+            Condition::all().add(alert::Column::DueOn.is_null()).add(alert::Column::Id.gt(after))
+        } else {
+            let on = i32::try_from(key).ok().and_then(NaiveDate::from_num_days_from_ce_opt).ok_or_else(invalid)?;
+            Condition::any()
+                .add(alert::Column::DueOn.gt(on))
+                .add(Condition::all().add(alert::Column::DueOn.eq(on)).add(alert::Column::Id.gt(after)))
+                .add(alert::Column::DueOn.is_null())
+        });
+    }
+    query = query
+        .order_by(alert::Column::DueOn.is_null(), Order::Asc)
+        .order_by_asc(alert::Column::DueOn)
+        .order_by_asc(alert::Column::Id)
+        .limit(page.fetch_limit());
     query = match filter.status {
         Some(status) => query.filter(alert::Column::Status.eq(status)),
         None => query.filter(alert::Column::Status.ne(AlertStatus::Resolved)),
@@ -721,43 +841,65 @@ pub async fn list(
         query = query.filter(alert::Column::VehicleId.is_in(ids.iter().copied()));
     }
     match filter.window {
-        Some(Window::Overdue) => query = query.filter(alert::Column::DueOn.lte(today)),
+        Some(Window::Overdue) => {
+            query =
+                query.filter(alert::Column::Occurrence.ne(FIRST_OCCURRENCE)).filter(alert::Column::DueOn.lte(today));
+        }
         Some(Window::Upcoming) => {
             query =
                 query.filter(Condition::any().add(alert::Column::DueOn.gt(today)).add(alert::Column::DueOn.is_null()));
         }
+        Some(Window::ToCheck) => {
+            query =
+                query.filter(alert::Column::Occurrence.eq(FIRST_OCCURRENCE)).filter(alert::Column::DueOn.lte(today));
+        }
         None => {}
     }
     let rows = query.all(db).await?;
-    Ok(Page::from_rows(rows, page, |a| a.id).map(Alert::from))
+    Ok(Page::from_rows_keyed(rows, page, |a| (a.id, urgency_key(a.due_on))).map(|a| Alert::from_row(a, today)))
 }
 
-/// Open and overdue alert counts by kind (for the dashboard).
+/// Alerts not resolved, by kind: how many are open, overdue (counted from a
+/// service on record) and to check (past due, never done here).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KindCounts {
+    pub kind: String,
+    pub open: i64,
+    pub overdue: i64,
+    pub to_check: i64,
+}
+
+/// Alert counts by kind (for the dashboard and the managers' digest).
 pub async fn counts_by_kind(
     db: &impl ConnectionTrait,
     org: OrgId,
     vehicle_ids: Option<&[i64]>,
     today: NaiveDate,
-) -> AppResult<Vec<(String, i64, i64)>> {
+) -> AppResult<Vec<KindCounts>> {
     let mut query = alert::Entity::find()
         .select_only()
         .column(alert::Column::Kind)
         .column(alert::Column::DueOn)
+        .column(alert::Column::Occurrence)
         .filter(alert::Column::OrganizationId.eq(org.get()))
         .filter(alert::Column::Status.ne(AlertStatus::Resolved.as_str()));
     if let Some(ids) = vehicle_ids {
         query = query.filter(alert::Column::VehicleId.is_in(ids.iter().copied()));
     }
-    let rows: Vec<(String, Option<NaiveDate>)> = query.into_tuple().all(db).await?;
-    let mut counts: std::collections::BTreeMap<String, (i64, i64)> = std::collections::BTreeMap::new();
-    for (kind, due_on) in rows {
-        let entry = counts.entry(kind).or_default();
-        entry.0 += 1;
+    let rows: Vec<(String, Option<NaiveDate>, String)> = query.into_tuple().all(db).await?;
+    let mut counts: std::collections::BTreeMap<String, KindCounts> = std::collections::BTreeMap::new();
+    for (kind, due_on, occurrence) in rows {
+        let entry = counts.entry(kind.clone()).or_insert_with(|| KindCounts { kind, ..KindCounts::default() });
+        entry.open += 1;
         if due_on.is_some_and(|d| d <= today) {
-            entry.1 += 1;
+            if occurrence == FIRST_OCCURRENCE {
+                entry.to_check += 1;
+            } else {
+                entry.overdue += 1;
+            }
         }
     }
-    Ok(counts.into_iter().map(|(kind, (open, overdue))| (kind, open, overdue)).collect())
+    Ok(counts.into_values().collect())
 }
 
 pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Alert> {
@@ -766,7 +908,7 @@ pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Al
         .filter(alert::Column::Id.eq(id))
         .one(db)
         .await?
-        .map(Alert::from)
+        .map(|a| Alert::from_row(a, Utc::now().date_naive()))
         .ok_or(AppError::NotFound)
 }
 

@@ -33,6 +33,7 @@ pub fn routes() -> Routes {
     vec![
         ("/alerts", get(index)),
         ("/alerts/{id}", post(act)),
+        ("/alerts/bulk", post(act_on_many)),
         ("/vehicles/{id}/maintenance", get(vehicle_page)),
         ("/vehicles/{id}/service-info", post(save_service_info)),
         ("/vehicles/{id}/maintenance/rules", post(save_vehicle_rule)),
@@ -69,13 +70,24 @@ pub struct AlertRow {
     pub due_on: String,
     pub due_km: String,
     pub overdue: bool,
+    /// Never done here: a guess to check with the owner, not "overdue".
+    pub to_check: bool,
+    pub owner: Option<OwnerCell>,
     pub status: &'static str,
     pub status_label: String,
     pub open: bool,
     pub resolved: bool,
 }
 
-/// Rows for alerts: their vehicles and garages in one query each.
+/// Who to call about an alert's vehicle.
+#[derive(Debug, Clone)]
+pub struct OwnerCell {
+    pub id: i64,
+    pub name: String,
+    pub phone: Option<String>,
+}
+
+/// Rows for alerts: their vehicles, garages and owners in a query or two each.
 pub async fn alert_rows(caller: &Caller, alerts: Vec<service::Alert>, tr: Tr) -> AppResult<Vec<AlertRow>> {
     let today = Utc::now().date_naive();
     let names = kind_names(&service::organization_rules(&caller.db, caller.org).await?);
@@ -83,6 +95,7 @@ pub async fn alert_rows(caller: &Caller, alerts: Vec<service::Alert>, tr: Tr) ->
     let found: HashMap<i64, vehicles::Vehicle> =
         vehicles::get_many(&caller.db, caller.org, &ids).await?.into_iter().map(|v| (v.id, v)).collect();
     let garage_names = garages::names(&caller.db, caller.org, found.values().map(|v| v.garage_id).collect()).await?;
+    let owners = crate::workshop::clients::service::current_owners(&caller.db, caller.org, &ids).await?;
     Ok(alerts
         .into_iter()
         .map(|a| {
@@ -95,7 +108,13 @@ pub async fn alert_rows(caller: &Caller, alerts: Vec<service::Alert>, tr: Tr) ->
                 name: names.get(&a.kind).cloned().unwrap_or_else(|| a.kind.clone()),
                 due_on: date(a.due_on),
                 due_km: km(a.due_km),
-                overdue: a.due_on.is_some_and(|d| d <= today),
+                overdue: !a.to_check && a.due_on.is_some_and(|d| d <= today),
+                to_check: a.to_check,
+                owner: owners.get(&a.vehicle_id).map(|c| OwnerCell {
+                    id: c.id,
+                    name: c.display_name().to_owned(),
+                    phone: c.phone.clone(),
+                }),
                 status: a.status.as_str(),
                 status_label: tr.t(a.status.label_key()).to_owned(),
                 open: matches!(a.status, AlertStatus::Open | AlertStatus::Snoozed),
@@ -116,6 +135,8 @@ struct AlertsPage {
     snooze_default: String,
     back: String,
     export_query: String,
+    /// The alerts page: owners shown, rows selectable for bulk actions.
+    alerts_page: bool,
 }
 
 async fn index(
@@ -149,7 +170,7 @@ async fn index(
     let windows = options(
         Some(&all),
         &window,
-        [("overdue", "alerts.overdue"), ("upcoming", "alerts.upcoming")]
+        [("overdue", "alerts.overdue"), ("upcoming", "alerts.upcoming"), ("to_check", "alerts.to_check")]
             .into_iter()
             .map(|(v, k)| (v.to_owned(), page.tr.t(k).to_owned())),
     );
@@ -162,7 +183,7 @@ async fn index(
         ("window", "alerts.window", windows),
     ];
     let export_query = listing.query_without_cursor();
-    Ok(AlertsPage { page, filters, alerts, next_url, snooze_default, back, export_query })
+    Ok(AlertsPage { page, filters, alerts, next_url, snooze_default, back, export_query, alerts_page: true })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -190,6 +211,74 @@ async fn act(caller: Caller, Id(id): Id, FormBody(form): FormBody<ActForm>) -> W
         Ok(_) => Ok(redirect_with_flash(&back, "success", i18n::current().text("alerts.updated"))),
         Err(err) => refusal_to_flash(&back, err),
     }
+}
+
+/// What the alerts page does to the alerts ticked.
+async fn act_on_many(caller: Caller, FormBody(pairs): FormBody<Vec<(String, String)>>) -> WebResult<Response> {
+    let field = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).unwrap_or_default();
+    let back = crate::platform::web::safe_redirect_target(field("back")).unwrap_or("/alerts").to_owned();
+    let locale = i18n::current();
+    let ids: Vec<i64> = pairs.iter().filter(|(k, _)| k == "ids").filter_map(|(_, v)| v.trim().parse().ok()).collect();
+    if ids.is_empty() {
+        return Ok(redirect_with_flash(&back, "error", locale.text("alerts.choose_some")));
+    }
+    if ids.len() > 200 {
+        return Err(AppError::BadRequest("at most 200 alerts at once".to_owned()).into());
+    }
+    let action = match field("action") {
+        "remind" => return remind(&caller, &ids, &back).await,
+        "acknowledge" => AlertAction::Acknowledge,
+        "resolve" => AlertAction::Resolve,
+        "snooze" => match NaiveDate::parse_from_str(field("until"), "%Y-%m-%d") {
+            Ok(until) => AlertAction::Snooze { until },
+            Err(_) => return Ok(redirect_with_flash(&back, "error", locale.text("alert.snooze_past"))),
+        },
+        _ => return Err(AppError::BadRequest("unknown action".to_owned()).into()),
+    };
+    // Each alert moves on its own: one already in the wanted state is counted apart.
+    let (mut done, mut refused) = (0, 0);
+    for id in ids {
+        match service::act(&caller.db, &caller.actor, id, action).await {
+            Ok(_) => done += 1,
+            Err(AppError::Conflict { .. }) => refused += 1,
+            Err(err @ AppError::Validation(_)) => return refusal_to_flash(&back, err),
+            Err(err) => return Err(err.into()),
+        }
+    }
+    let mut message = locale.format("alerts.bulk_done", &[("count", &done.to_string())]);
+    if refused > 0 {
+        message.push(' ');
+        message.push_str(&locale.format("alerts.bulk_refused", &[("count", &refused.to_string())]));
+    }
+    Ok(redirect_with_flash(&back, if refused > 0 { "warning" } else { "success" }, &message))
+}
+
+/// Reminders to the owners of the alerts ticked, and what became of them, in words.
+async fn remind(caller: &Caller, ids: &[i64], back: &str) -> WebResult<Response> {
+    let locale = i18n::current();
+    let outcome = match service::remind_owners(&caller.db, &caller.actor, ids).await {
+        Ok(outcome) => outcome,
+        Err(err) => return refusal_to_flash(back, err),
+    };
+    // One e-mail per vehicle: count owners, not alerts.
+    let mut emailed: Vec<i64> = outcome.iter().filter(|r| r.emailed).map(|r| r.vehicle_id).collect();
+    emailed.sort_unstable();
+    emailed.dedup();
+    let mut parts = vec![locale.format("alerts.reminded", &[("count", &emailed.len().to_string())])];
+    for skip in service::ReminderSkip::ALL {
+        let mut vehicles: Vec<i64> = outcome.iter().filter(|r| r.skipped == Some(skip)).map(|r| r.vehicle_id).collect();
+        vehicles.sort_unstable();
+        vehicles.dedup();
+        if !vehicles.is_empty() {
+            parts.push(locale.format(skip.label_key(), &[("count", &vehicles.len().to_string())]));
+        }
+    }
+    let delivers = crate::notify::mail_settings::delivers_email(&caller.db, &caller.config.notify, caller.org).await?;
+    if !emailed.is_empty() && !delivers {
+        parts.push(locale.text("alerts.reminders_saved").to_owned());
+    }
+    let kind = if emailed.is_empty() || !delivers { "warning" } else { "success" };
+    Ok(redirect_with_flash(back, kind, &parts.join(" ")))
 }
 
 /// A rule's standing as the vehicle page shows it.
@@ -264,6 +353,8 @@ pub struct VehiclePage {
     readings: Vec<ReadingRow>,
     interventions: Vec<InterventionRow>,
     alerts: Vec<AlertRow>,
+    /// Shared alerts table: the owner is on this page, no bulk selection here.
+    alerts_page: bool,
     /// The vehicle's latest quotes.
     quotes: Vec<crate::workshop::quotes::web::QuoteRow>,
     today: String,
@@ -335,6 +426,7 @@ pub async fn vehicle_page_for(caller: &Caller, page: PageCtx, id: i64, errors: F
         readings,
         interventions,
         alerts,
+        alerts_page: false,
         quotes,
         today: today.to_string(),
         snooze_default: today.checked_add_days(chrono::Days::new(14)).unwrap_or(today).to_string(),
