@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { startServer, launchBrowser, ADMIN } from "./server.mjs";
+import { startServer, launchBrowser, assertAccessible, ADMIN } from "./server.mjs";
 
 let server;
 let browser;
@@ -106,10 +106,26 @@ test("create a client, write a quote with two lines, download its PDF, see the a
   await alerts.getByText("GH-451-KL").first().waitFor();
   assert.match(await alerts.textContent(), /Vidange/);
   assert.match(await alerts.textContent(), /Contrôle des freins/);
-  await page.getByLabel("Échéance").selectOption({ label: "En retard" });
+  // Nothing on record here: oil, tyres and brakes are to check with Jeanne, not "overdue".
+  await page.getByLabel("Échéance").selectOption({ label: "À vérifier" });
   await page.getByRole("button", { name: "Filtrer" }).click();
-  await page.waitForURL(/window=overdue/);
-  assert.ok((await page.locator("main tbody tr").count()) >= 3, "oil, tyres and brakes are overdue");
+  await page.waitForURL(/window=to_check/);
+  const alertRows = page.locator("main tbody tr");
+  assert.ok((await alertRows.count()) >= 3, "oil, tyres and brakes are to check");
+  const first = await alertRows.first().textContent();
+  assert.match(first, /Jeanne Martin/);
+  assert.match(first, /06 12 34 56 78/);
+  assert.match(first, /À vérifier/);
+  await assertAccessible(page, "alerts with owners and bulk actions");
+  // She has not accepted service e-mails: the reminder says so rather than pretending.
+  await page.getByRole("checkbox", { name: "Tout sélectionner" }).check();
+  await page.locator("#bulk-alerts").getByRole("button", { name: "Envoyer un rappel au propriétaire" }).click();
+  await page.getByText("Propriétaire qui n'accepte pas les e-mails : 1 véhicule(s).").waitFor();
+  // The manager will call her: every alert acknowledged at once.
+  await page.getByRole("checkbox", { name: "Tout sélectionner" }).check();
+  await page.locator("#bulk-alerts").getByRole("button", { name: "Prendre en compte" }).click();
+  await page.getByText(/\d+ alerte\(s\) mise\(s\) à jour\./).waitFor();
+  assert.equal(await page.locator("main tbody .badge-alert-open").count(), 0, "none left open");
   if (process.env.E2E_SCREENSHOTS) {
     await page.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/alerts.png`, fullPage: true });
     await page.goto(`${server.url}/dashboard`);
