@@ -237,7 +237,7 @@ async fn seed_quotes(
                 performed_on: Some(performed),
                 mileage_km: Some(km),
                 technician: Some(["Karim", "Sébastien", "Aminata", "Jules"][rng.usize(..4)].to_owned()),
-                services: services.iter().map(|s| (*s).to_owned()).collect(),
+                services: Some(services.iter().map(|s| (*s).to_owned()).collect()),
             };
             // A later reading may already exist for this vehicle: skip what the rules refuse.
             if history::record_from_quote(txn, actor, quote.id, &input).await.is_ok() {

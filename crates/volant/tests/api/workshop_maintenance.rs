@@ -349,9 +349,9 @@ async fn an_accepted_quote_becomes_the_intervention_once(app: TestApp) {
     let done = admin
         .post(
             &path,
+            // No services named: the accepted lines imply the oil service.
             &json!({
                 "mileage_km": 61_000,
-                "services": ["oil_service"],
                 "technician": "Karim"
             }),
         )

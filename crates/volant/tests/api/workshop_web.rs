@@ -507,3 +507,46 @@ async fn quotes_are_started_from_their_list_and_found_by_number_client_or_plate(
         assert_eq!(api.as_array().map(Vec::len), Some(0), "{q}: {api}");
     }
 }
+
+backend_tests!(work_from_an_accepted_quote_ticks_the_maintenance_its_lines_imply);
+
+async fn work_from_an_accepted_quote_ticks_the_maintenance_its_lines_imply(app: TestApp) {
+    let admin = app.as_admin();
+    let vehicle = app.vehicle(app.garage("Garage Frein").await, "FR-100-AA").await;
+    let reading = admin.post(&format!("/api/v1/vehicles/{vehicle}/mileage"), &json!({ "mileage_km": 90_000 })).await;
+    assert_eq!(reading.status, StatusCode::CREATED, "{}", reading.text());
+    let owner = crate::fixtures::workshop::client(&app, json!({ "name": "Hugo Frein" })).await;
+    admin.post(&format!("/api/v1/clients/{owner}/vehicles"), &json!({ "vehicle_id": vehicle })).await.assert_success();
+    let quote = admin
+        .post(
+            "/api/v1/quotes",
+            &json!({
+                "client_id": owner, "vehicle_id": vehicle,
+                "lines": [
+                    { "kind": "part", "description": "Plaquettes de frein avant", "unit_price": "48.90" },
+                    { "kind": "part", "description": "Essuie-glaces", "unit_price": "25" }
+                ]
+            }),
+        )
+        .await
+        .json();
+    let id = quote["id"].as_i64().expect("id");
+    admin.post(&format!("/api/v1/quotes/{id}/send"), &json!({})).await.assert_success();
+    admin.post(&format!("/api/v1/quotes/{id}/decision"), &json!({ "decision": "accept" })).await.assert_success();
+
+    // The brake pads tick the brake check; nothing else is ticked.
+    let page = html(&admin.get(&format!("/quotes/{id}")).await);
+    assert!(page.contains("name=\"service\" value=\"brakes\" checked"), "{page}");
+    assert!(page.contains("name=\"service\" value=\"oil_service\">"), "the oil service is not ticked: {page}");
+    let done = admin
+        .post_form(
+            &format!("/quotes/{id}/intervention"),
+            &[("mileage_km", "90 200"), ("technician", "Karim"), ("service", "brakes")],
+        )
+        .await;
+    assert!(html(&follow(&app, &done).await).contains("Contrôle des freins"), "in the vehicle's history");
+    // The brake alert is resolved by the work; the others stay open.
+    let open = admin.get(&format!("/api/v1/alerts?vehicle_id={vehicle}")).await.json();
+    let kinds: Vec<&str> = open.as_array().expect("alerts").iter().map(|a| a["kind"].as_str().expect("kind")).collect();
+    assert!(!kinds.contains(&"brakes") && kinds.contains(&"oil_service"), "{kinds:?}");
+}

@@ -100,8 +100,9 @@ pub struct FromQuoteInput {
     pub performed_on: Option<NaiveDate>,
     pub mileage_km: Option<i64>,
     pub technician: Option<String>,
-    #[serde(default)]
-    pub services: Vec<String>,
+    /// The maintenance this work carries out; omitted, what the accepted lines
+    /// imply (a "plaquettes de frein" line: `brakes`; a rule's own name: that rule).
+    pub services: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -599,17 +600,30 @@ pub async fn record_from_quote<C: Writer>(
     };
     let lines = quote.accepted_lines().map(line_input).collect();
     let description = quote.accepted_lines().map(|l| l.description.as_str()).collect::<Vec<_>>().join(", ");
+    let services = match &input.services {
+        Some(services) => services.clone(),
+        None => implied_services(db, actor.org, &quote).await?,
+    };
     let input = InterventionInput {
         vehicle_id: Some(vehicle_id),
         performed_on: input.performed_on,
         mileage_km: input.mileage_km,
         description: Some(format!("{} — {}", quote.number, description).chars().take(2000).collect()),
         technician: input.technician.clone(),
-        services: input.services.clone(),
+        services,
         lines,
         in_progress: false,
     };
     record_for_quote(db, actor, &input, Some(quote.id)).await
+}
+
+/// The organization's maintenance that a quote's accepted lines carry out.
+pub async fn implied_services(db: &impl ConnectionTrait, org: OrgId, quote: &quotes::Quote) -> AppResult<Vec<String>> {
+    let rules = maintenance::organization_rules(db, org).await?;
+    Ok(crate::workshop::maintenance::rules::implied_kinds(
+        &rules,
+        quote.accepted_lines().map(|l| l.description.as_str()),
+    ))
 }
 
 fn line_input(l: &QuoteLine) -> LineInput {

@@ -207,7 +207,8 @@ async fn from_quote(
         performed_on: None,
         mileage_km: form.mileage_km.replace([' ', '\u{202f}'], "").parse().ok(),
         technician: Some(field("technician")).filter(|t| !t.is_empty()),
-        services: pairs.iter().filter(|(k, _)| k == "service").map(|(_, v)| v.clone()).collect(),
+        // The boxes the person left ticked, none included.
+        services: Some(pairs.iter().filter(|(k, _)| k == "service").map(|(_, v)| v.clone()).collect()),
     };
     match service::record_from_quote(&caller.db, &caller.actor, id, &input).await {
         Ok(done) => {

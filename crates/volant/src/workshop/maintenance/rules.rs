@@ -59,6 +59,41 @@ pub fn builtin_rules() -> Vec<Rule> {
     ]
 }
 
+/// Words that name a built-in kind's work in a quote line (French and English),
+/// each the start of a word (or of a run of words) of the line.
+const KIND_WORDS: &[(&str, &[&str])] = &[
+    ("oil_service", &["vidange", "huile", "révision", "revision", "oil"]),
+    ("brakes", &["frein", "plaquette", "étrier", "etrier", "brake"]),
+    ("tyres", &["pneu", "tyre"]),
+    ("inspection", &["contrôle technique", "controle technique", "contre visite", "inspection"]),
+];
+
+/// Lower-case words of `text`, one space before each (so `" frein"` finds the
+/// start of a word).
+fn spaced_words(text: &str) -> String {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| format!(" {}", w.to_lowercase()))
+        .collect()
+}
+
+/// The active rules whose work these lines describe: the built-in kinds by their
+/// usual words, any rule by its own name ("Courroie de distribution").
+pub fn implied_kinds<'a>(rules: &[Rule], lines: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let text: String = lines.into_iter().map(spaced_words).collect();
+    rules
+        .iter()
+        .filter(|r| r.active)
+        .filter(|r| {
+            let named = KIND_WORDS.iter().find(|(kind, _)| *kind == r.kind).map_or(&[][..], |(_, words)| *words);
+            let own_name = spaced_words(&r.name);
+            (!own_name.is_empty() && text.contains(&own_name))
+                || named.iter().any(|word| text.contains(&spaced_words(word)))
+        })
+        .map(|r| r.kind.clone())
+        .collect()
+}
+
 /// When the rule was last carried out on the vehicle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LastDone {
@@ -293,6 +328,22 @@ mod tests {
         assert_eq!(urgency(&due, day(2026, 1, 1), facts.current_km), Urgency::Overdue);
         let inactive = Rule { active: false, ..oil() };
         assert_eq!(next_due(&inactive, &facts, None, day(2026, 1, 1)), None);
+    }
+
+    #[test]
+    fn quote_lines_imply_the_maintenance_they_carry_out() {
+        let mut rules = builtin_rules();
+        rules.push(Rule { kind: "custom_timing_belt".into(), name: "Courroie de distribution".into(), ..oil() });
+        let implied = |lines: &[&str]| implied_kinds(&rules, lines.iter().copied());
+        assert_eq!(implied(&["Plaquettes de frein avant", "Main-d'œuvre"]), ["brakes"]);
+        assert_eq!(implied(&["Vidange + filtre à huile 5W30"]), ["oil_service"]);
+        assert_eq!(implied(&["2 PNEUS Michelin 205/55 R16"]), ["tyres"]);
+        assert_eq!(implied(&["Passage au contrôle technique"]), ["inspection"]);
+        assert_eq!(implied(&["Kit courroie de distribution"]), ["custom_timing_belt"]);
+        // Words inside other words, and work no rule follows, imply nothing.
+        assert!(implied(&["Disque d'embrayage", "Essuie-glaces", "Antifreinage"]).is_empty());
+        let inactive: Vec<Rule> = rules.iter().map(|r| Rule { active: false, ..r.clone() }).collect();
+        assert!(implied_kinds(&inactive, ["Plaquettes de frein"]).is_empty());
     }
 
     #[test]

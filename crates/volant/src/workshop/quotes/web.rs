@@ -223,8 +223,8 @@ struct ShowPage {
     client_email: Option<String>,
     vehicle: Option<vehicles::Vehicle>,
     share_url: Option<String>,
-    /// Maintenance kinds the work may carry out: (kind, name).
-    services: Vec<(String, String)>,
+    /// Maintenance kinds the work may carry out: (kind, name, implied by the accepted lines).
+    services: Vec<(String, String, bool)>,
 }
 
 async fn show_page(caller: &Caller, page: PageCtx, id: i64, share_url: Option<String>) -> AppResult<ShowPage> {
@@ -234,11 +234,15 @@ async fn show_page(caller: &Caller, page: PageCtx, id: i64, share_url: Option<St
         Some(vehicle_id) => vehicles::get_many(&caller.db, caller.org, &[vehicle_id]).await?.into_iter().next(),
         None => None,
     };
+    let implied = crate::workshop::history::service::implied_services(&caller.db, caller.org, &quote).await?;
     let services = crate::workshop::maintenance::service::organization_rules(&caller.db, caller.org)
         .await?
         .into_iter()
         .filter(|r| r.active)
-        .map(|r| (r.kind, r.name))
+        .map(|r| {
+            let ticked = implied.contains(&r.kind);
+            (r.kind, r.name, ticked)
+        })
         .collect();
     Ok(ShowPage {
         page,
