@@ -126,7 +126,18 @@ test("create a client, write a quote with two lines, download its PDF, see the a
   await page.locator("#bulk-alerts").getByRole("button", { name: "Prendre en compte" }).click();
   await page.getByText(/\d+ alerte\(s\) mise\(s\) à jour\./).waitFor();
   assert.equal(await page.locator("main tbody .badge-alert-open").count(), 0, "none left open");
+  // The owner checks who did what: in words, with links, filtered with pickers.
+  await page.goto(`${server.url}/admin/audit`);
+  await page.getByLabel("Type d'objet").selectOption({ label: "Client" });
+  await page.getByRole("button", { name: "Rechercher" }).click();
+  await page.waitForURL(/entity_type=client/);
+  const created = page.locator("main tbody tr", { hasText: "jeanne.martin@exemple.fr" });
+  await created.getByRole("link", { name: "Jeanne Martin" }).waitFor();
+  assert.match(await created.textContent(), /Téléphone : 06 12 34 56 78/);
+  await assertAccessible(page, "audit trail");
   if (process.env.E2E_SCREENSHOTS) {
+    await page.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/audit.png`, fullPage: true });
+    await page.goto(`${server.url}/alerts?window=to_check`);
     await page.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/alerts.png`, fullPage: true });
     await page.goto(`${server.url}/dashboard`);
     await page.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/dashboard.png`, fullPage: true });

@@ -51,17 +51,16 @@ document.addEventListener("focusin", function (event) {
 });
 
 // The bell: its unread count, kept live by Server-Sent Events (the server sends
-// the count at once, then whenever a notification arrives or is read).
+// the count at once, then whenever a notification arrives or is read). The count
+// is the link's visible text after its hidden name: read "Notifications 3".
 (function () {
   if (!window.EventSource || !document.querySelector("[data-bell]")) return;
   var unread = 0;
   function paint() {
-    var bell = document.querySelector("[data-bell]");
     var count = document.querySelector("[data-bell-count]");
-    if (!bell || !count) return;
+    if (!count) return;
     count.textContent = unread > 99 ? "99+" : String(unread);
     count.hidden = unread === 0;
-    bell.setAttribute("aria-label", bell.dataset.label + (unread ? " (" + unread + ")" : ""));
   }
   var source = new EventSource("/notifications/stream");
   source.addEventListener("unread", function (event) {

@@ -50,6 +50,11 @@ impl Locale {
         self.catalog().get(key).or_else(|| Self::Fr.catalog().get(key)).copied().unwrap_or(key)
     }
 
+    /// The text for `key` when the catalogs have it (for labels of open-ended codes).
+    pub fn text_if_any(self, key: &str) -> Option<&'static str> {
+        self.catalog().get(key).or_else(|| Self::Fr.catalog().get(key)).copied()
+    }
+
     /// The text for `key` with `{name}` placeholders replaced.
     pub fn format(self, key: &str, args: &[(&str, &str)]) -> String {
         let mut out = self.text(key).to_owned();

@@ -129,9 +129,31 @@ async fn administrators_browse_and_export_the_audit_trail(app: TestApp) {
     let garage = app.garage("Garage \"Central\", Lyon").await;
     let page = admin.get("/admin/audit?entity_type=garage").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text());
-    let html = page.text();
-    assert!(html.contains("Journal d") && html.contains(&format!("garage #{garage}")), "{html}");
-    let csv = admin.get("/admin/audit.csv?entity_type=garage").await;
+    let html = crate::fixtures::html(&page);
+    // Read by a person: the action in words, the record by its name with a link, who did it.
+    assert!(html.contains("Journal d") && html.contains("Création"), "{html}");
+    assert!(html.contains(&format!("href=\"/garages/{garage}\">Garage \"Central\", Lyon</a>")), "{html}");
+    assert!(html.contains("<strong>Nom</strong> : <ins>Garage \"Central\", Lyon</ins>"), "{html}");
+    let renamed = admin
+        .put(&format!("/api/v1/garages/{garage}"), &json!({ "name": "Garage du Centre", "address": "1 rue Haute" }))
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.text());
+    let html = crate::fixtures::html(&admin.get("/admin/audit?entity_type=garage&action=update").await);
+    assert!(
+        html.contains("Modification")
+            && html.contains("<del>Garage \"Central\", Lyon</del> → <ins>Garage du Centre</ins>"),
+        "{html}"
+    );
+    assert!(html.contains("href=\"/admin/users/"), "the actor by name, linked: {html}");
+    // Days picked with a date picker, read in the organization's zone ("to" included).
+    let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Paris).date_naive();
+    let tomorrow = today.succ_opt().expect("date");
+    let on =
+        |from: chrono::NaiveDate, to: chrono::NaiveDate| format!("/admin/audit?entity_type=garage&from={from}&to={to}");
+    assert!(crate::fixtures::html(&admin.get(&on(today, today)).await).contains("Garage du Centre"));
+    assert!(crate::fixtures::html(&admin.get(&on(tomorrow, tomorrow)).await).contains("Aucune entrée"));
+    assert_eq!(admin.get("/admin/audit?from=2026-13-01").await.status, StatusCode::BAD_REQUEST);
+    let csv = admin.get("/admin/audit.csv?entity_type=garage&action=create").await;
     assert_eq!(csv.status, StatusCode::OK);
     assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
     assert!(csv.header("content-disposition").is_some_and(|d| d.contains("attachment")));

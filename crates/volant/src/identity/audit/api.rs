@@ -19,6 +19,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/audit", security(("bearer" = ["audit.read"])), tag = "audit", params(AuditQuery),
     responses((status = 200, body = [AuditEntry]), (status = 400, body = Problem), (status = 403, body = Problem)))]
 async fn list_audit(caller: Caller, ApiQuery(query): ApiQuery<AuditQuery>, paged: Paged) -> AppResult<Response> {
-    let page = list(&caller.replica, caller.org, &query.filter()?, paged.request).await?;
+    let zone = crate::identity::organizations::service::zone(&caller.replica, caller.org).await?;
+    let page = list(&caller.replica, caller.org, &query.filter(zone)?, paged.request).await?;
     Ok(paged.respond(page))
 }

@@ -1,6 +1,6 @@
 //! Reading the audit trail: the organization's records, newest first, filtered.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -55,9 +55,10 @@ pub struct AuditQuery {
     pub entity_type: Option<String>,
     pub entity_id: Option<String>,
     pub action: Option<String>,
-    /// From this instant (RFC 3339, e.g. `2026-11-01T00:00:00Z`), inclusive.
+    /// From this instant (RFC 3339, e.g. `2026-11-01T00:00:00Z`), inclusive, or from
+    /// the start of this day (`2026-11-01`) in the organization's time zone.
     pub from: Option<String>,
-    /// Until this instant, exclusive.
+    /// Until this instant, exclusive, or to the end of this day (inclusive).
     pub to: Option<String>,
     pub limit: Option<String>,
     pub cursor: Option<String>,
@@ -75,21 +76,35 @@ pub struct AuditFilter {
 }
 
 impl AuditQuery {
-    pub fn filter(&self) -> AppResult<AuditFilter> {
+    /// The filters, days read in `zone` (the organization's).
+    pub fn filter(&self, zone: chrono_tz::Tz) -> AppResult<AuditFilter> {
         let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
         let bad = |name: &str| AppError::BadRequest(format!("invalid `{name}`"));
-        let time = |v: &Option<String>, name: &str| -> AppResult<Option<DateTime<Utc>>> {
-            text(v)
-                .map(|t| DateTime::parse_from_rfc3339(&t).map(|d| d.with_timezone(&Utc)).map_err(|_| bad(name)))
-                .transpose()
+        // A day starts at its first local instant; `to` a day means up to the next day's start.
+        let day_start = |day: NaiveDate| {
+            day.and_hms_opt(0, 0, 0)
+                .and_then(|t| zone.from_local_datetime(&t).earliest())
+                .map(|t| t.with_timezone(&Utc))
+        };
+        let time = |v: &Option<String>, name: &str, days_after: u64| -> AppResult<Option<DateTime<Utc>>> {
+            let Some(t) = text(v) else { return Ok(None) };
+            if let Ok(instant) = DateTime::parse_from_rfc3339(&t) {
+                return Ok(Some(instant.with_timezone(&Utc)));
+            }
+            NaiveDate::parse_from_str(&t, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.checked_add_days(Days::new(days_after)))
+                .and_then(day_start)
+                .map(Some)
+                .ok_or_else(|| bad(name))
         };
         Ok(AuditFilter {
             actor: text(&self.actor).map(|a| a.parse::<i64>().map_err(|_| bad("actor"))).transpose()?,
             entity_type: text(&self.entity_type),
             entity_id: text(&self.entity_id),
             action: text(&self.action).map(|a| Action::parse(&a).ok_or_else(|| bad("action"))).transpose()?,
-            from: time(&self.from, "from")?,
-            to: time(&self.to, "to")?,
+            from: time(&self.from, "from", 0)?,
+            to: time(&self.to, "to", 1)?,
         })
     }
 }

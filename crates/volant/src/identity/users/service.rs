@@ -11,7 +11,8 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryResult, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QueryResult, QuerySelect, Set,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -394,6 +395,20 @@ pub async fn names_of(db: &impl ConnectionTrait, org: OrgId, ids: &[i64]) -> App
         .into_iter()
         .map(|u| (u.id, u.display_name))
         .collect())
+}
+
+/// The organization's users by name (for a filter's choices), at most 500.
+pub async fn choices(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Vec<(i64, String)>> {
+    Ok(Users::find()
+        .select_only()
+        .column(entity::Column::Id)
+        .column(entity::Column::DisplayName)
+        .filter(entity::Column::OrganizationId.eq(org.get()))
+        .order_by_asc(entity::Column::DisplayName)
+        .limit(500)
+        .into_tuple()
+        .all(db)
+        .await?)
 }
 
 /// How many accounts an organization has (invited ones included).
