@@ -135,6 +135,17 @@ test("create a client, write a quote with two lines, download its PDF, see the a
   await created.getByRole("link", { name: "Jeanne Martin" }).waitFor();
   assert.match(await created.textContent(), /Téléphone : 06 12 34 56 78/);
   await assertAccessible(page, "audit trail");
+  // Printed, a list is its table: no menu, filters or buttons.
+  await page.goto(`${server.url}/alerts?window=to_check`);
+  await page.emulateMedia({ media: "print" });
+  assert.equal(await page.locator(".topbar").isVisible(), false, "no menu on paper");
+  assert.equal(await page.locator("#bulk-alerts").isVisible(), false, "no bulk actions on paper");
+  assert.equal(await page.locator("form.filters").isVisible(), false, "no filters on paper");
+  assert.equal(await page.locator("main table").isVisible(), true, "the table is printed");
+  if (process.env.E2E_SCREENSHOTS) {
+    await page.pdf({ path: `${process.env.E2E_SCREENSHOTS}/alerts-print.pdf` });
+  }
+  await page.emulateMedia({ media: "screen" });
   if (process.env.E2E_SCREENSHOTS) {
     await page.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/audit.png`, fullPage: true });
     await page.goto(`${server.url}/alerts?window=to_check`);
