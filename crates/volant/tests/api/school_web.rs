@@ -730,6 +730,17 @@ async fn the_board_offers_only_taught_hours_and_the_agenda_shows_a_day_as_an_ins
     );
     assert!(!board.contains(&slot(tomorrow, "15")), "an afternoon nobody teaches is not");
     assert!(!board.contains(&slot(off, "10")), "nor a day off");
+    assert!(!board.contains("heures de disponibilité ne sont pas renseignées"), "{board}");
+    // An instructor without weekly hours gets no "+", and the board says why, with a link.
+    let idle = json!({ "first_name": "Inès", "last_name": "Sans-Horaires", "licence_number": "AE-77777", "categories": ["B"] });
+    let idle = admin.post("/api/v1/school/instructors", &idle).await.json()["id"].as_i64().expect("instructor");
+    let board = html(&admin.get(&format!("/school/planning?week={tomorrow}")).await);
+    assert!(board.contains("heures de disponibilité ne sont pas renseignées"), "{board}");
+    assert!(
+        board.contains(&format!("href=\"/school/instructors/{idle}#availability\">Inès Sans-Horaires</a>")),
+        "{board}"
+    );
+    assert!(!board.contains(&format!("/school/instructors/{teacher}#availability")), "not for one with hours");
 
     // The instructor's day on a phone: the lesson, where to meet, and its report once started.
     let car = training_car(&app, "B").await;

@@ -390,6 +390,11 @@ pub struct Teaching {
 }
 
 impl Teaching {
+    /// Whether this instructor has weekly hours at all (none: never offered on the board).
+    pub fn has_hours(&self, id: i64) -> bool {
+        self.windows.get(&id).is_some_and(|w| !w.is_empty())
+    }
+
     /// Whether one of them teaches the whole hour from `hour` on `day`.
     pub fn covers(&self, day: NaiveDate, hour: u32) -> bool {
         use chrono::Datelike;

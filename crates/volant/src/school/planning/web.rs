@@ -238,6 +238,9 @@ struct BoardPage {
     /// What the school must add before lessons can be booked (message key and
     /// where), instead of a grid of hours nobody can fill.
     missing: Option<(&'static str, &'static str)>,
+    /// Instructors in view without weekly hours (id, name): the grid offers them no
+    /// hour, and says why.
+    without_hours: Vec<(i64, String)>,
 }
 
 /// The school's people and cars to choose from (the first 500 candidates by id).
@@ -301,6 +304,7 @@ async fn planning_board(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery
             .collect();
     let mut missing = None;
     let mut teaching = Vec::new();
+    let mut names: Vec<(i64, String)> = Vec::new();
     let filters = if viewer == Viewer::School {
         let (teachers, cars, people) = choices(&caller).await?;
         // Lessons already booked stay on the board whatever is missing.
@@ -313,7 +317,8 @@ async fn planning_board(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery
         } else {
             None
         };
-        teaching = teachers.iter().map(|(id, _)| *id).filter(|id| instructor_id.is_none_or(|i| i == *id)).collect();
+        names = teachers.iter().filter(|(id, _)| instructor_id.is_none_or(|i| i == *id)).cloned().collect();
+        teaching = names.iter().map(|(id, _)| *id).collect();
         vec![
             (
                 "instructor_id",
@@ -326,6 +331,7 @@ async fn planning_board(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery
     } else {
         Vec::new()
     };
+    let mut without_hours = Vec::new();
     let (days, rows) = if span == Span::Week {
         let days = (0..7)
             .map(|d| {
@@ -338,6 +344,9 @@ async fn planning_board(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery
             .collect();
         let last = first + Duration::days(6);
         let hours = instructors::teaching(&caller.db, &teaching, (first, last)).await?;
+        if can_book {
+            without_hours = names.into_iter().filter(|(id, _)| !hours.has_hours(*id)).collect();
+        }
         let booking = can_book.then_some((selection.as_slice(), &hours));
         (days, board_rows(&tr, zone, first, &lessons, booking))
     } else {
@@ -377,6 +386,7 @@ async fn planning_board(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery
         this_week: link(today, span),
         can_book,
         missing,
+        without_hours,
         page,
     }
     .into_response())
