@@ -109,7 +109,7 @@ pub async fn seed(db: &DatabaseConnection, org: OrgId) -> AppResult<SeedReport> 
     })
     .await?;
     // The expiry takes its own turn to write.
-    quotes::expire_past_due(db, today).await?;
+    quotes::expire_past_due(db, Utc::now()).await?;
     Ok(report)
 }
 

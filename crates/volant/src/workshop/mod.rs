@@ -78,7 +78,7 @@ pub fn register_jobs(registry: &mut crate::platform::jobs::Registry, state: &App
         .handle("workshop.expire_quotes", move |_job| {
             let db = db.clone();
             async move {
-                quotes::service::expire_past_due(&db, chrono::Utc::now().date_naive()).await?;
+                quotes::service::expire_past_due(&db, chrono::Utc::now()).await?;
                 Ok(())
             }
         })

@@ -297,9 +297,15 @@ async fn past_due_sent_quotes_expire_once(app: TestApp) {
     let old = quote(&app, body.clone()).await["id"].as_i64().expect("id");
     let draft = quote(&app, body).await["id"].as_i64().expect("id");
     assert_eq!(admin.post(&format!("/api/v1/quotes/{old}/send"), &json!({})).await.status, StatusCode::OK);
-    let day = chrono::NaiveDate::from_ymd_opt(2026, 2, 1).expect("date");
-    assert_eq!(volant::workshop::quotes::service::expire_past_due(&app.db, day).await.expect("expire"), 1);
-    assert_eq!(volant::workshop::quotes::service::expire_past_due(&app.db, day).await.expect("expire"), 0);
+    let expire = async |instant: &str| {
+        let now = chrono::DateTime::parse_from_rfc3339(instant).expect("instant").with_timezone(&chrono::Utc);
+        volant::workshop::quotes::service::expire_past_due(&app.db, now).await.expect("expire")
+    };
+    // 23:30 in Paris on its last day: still valid where the garage is.
+    assert_eq!(expire("2026-01-31T22:30:00Z").await, 0);
+    // Half past midnight in Paris (still the 31st in UTC): past due there, once.
+    assert_eq!(expire("2026-01-31T23:30:00Z").await, 1);
+    assert_eq!(expire("2026-02-01T09:00:00Z").await, 0);
     assert_eq!(admin.get(&format!("/api/v1/quotes/{old}")).await.json()["status"], "expired");
     assert_eq!(admin.get(&format!("/api/v1/quotes/{draft}")).await.json()["status"], "draft");
     let expired = admin.get("/api/v1/quotes?status=expired").await.json();

@@ -565,23 +565,42 @@ pub async fn decide_by_token<C: Writer>(db: &C, token: &str, input: &DecisionInp
     db::write(db, async |txn| decide_on(txn, &actor, quote.id, input, today).await).await
 }
 
-/// Sent quotes whose validity date has passed become expired (the daily job).
-/// Idempotent and safe to run on several instances at once.
+/// Sent quotes whose validity date has passed, in their organization's zone, become
+/// expired (the daily job): a quote valid until the 3rd stays valid all the 3rd where
+/// the garage is. Idempotent and safe to run on several instances at once.
 #[tracing::instrument(skip_all, err)]
-pub async fn expire_past_due<C: Writer>(db: &C, today: NaiveDate) -> AppResult<u64> {
-    let expired = db::write(db, async |txn| -> AppResult<_> {
-        let expired = quote::Entity::update_many()
-            .col_expr(quote::Column::Status, Expr::value(QuoteStatus::Expired))
-            .col_expr(quote::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(quote::Column::Status.eq(QuoteStatus::Sent))
-            .filter(quote::Column::ValidUntil.lt(today))
-            .exec(txn)
-            .await?;
-        Ok(expired)
-    })
-    .await?;
-    if expired.rows_affected > 0 {
-        tracing::info!(count = expired.rows_affected, "quotes expired");
+pub async fn expire_past_due<C: Writer>(db: &C, now: chrono::DateTime<Utc>) -> AppResult<u64> {
+    // No zone's day is ahead of UTC's by more than 14 hours: the organizations with a
+    // candidate, then each one's own day.
+    let latest = (now + chrono::Duration::hours(14)).date_naive();
+    let orgs: Vec<i64> = quote::Entity::find()
+        .select_only()
+        .column(quote::Column::OrganizationId)
+        .distinct()
+        .filter(quote::Column::Status.eq(QuoteStatus::Sent))
+        .filter(quote::Column::ValidUntil.lt(latest))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut expired = 0;
+    for org in orgs {
+        let today = now.with_timezone(&organizations::zone(db, OrgId::new(org)).await?).date_naive();
+        let done = db::write(db, async |txn| -> AppResult<_> {
+            Ok(quote::Entity::update_many()
+                .col_expr(quote::Column::Status, Expr::value(QuoteStatus::Expired))
+                .col_expr(quote::Column::UpdatedAt, Expr::value(Utc::now()))
+                .filter(quote::Column::OrganizationId.eq(org))
+                .filter(quote::Column::Status.eq(QuoteStatus::Sent))
+                .filter(quote::Column::ValidUntil.lt(today))
+                .exec(txn)
+                .await?
+                .rows_affected)
+        })
+        .await?;
+        expired += done;
     }
-    Ok(expired.rows_affected)
+    if expired > 0 {
+        tracing::info!(count = expired, "quotes expired");
+    }
+    Ok(expired)
 }
