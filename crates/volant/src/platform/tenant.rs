@@ -44,6 +44,16 @@ pub async fn find<E: Owned>(db: &impl ConnectionTrait, org: OrgId, id: i64) -> A
     scoped::<E>(org).filter(E::ID.eq(id)).one(db).await?.ok_or(AppError::NotFound)
 }
 
+/// How many rows of `E` the organization has (a list's total, over its
+/// organization index).
+pub async fn count<E: Owned>(db: &impl ConnectionTrait, org: OrgId) -> AppResult<u64>
+where
+    E::Model: Sync,
+{
+    use sea_orm::PaginatorTrait;
+    Ok(scoped::<E>(org).count(db).await?)
+}
+
 /// Whether the organization has at least one row of `E`.
 pub async fn has_any<E: Owned>(db: &impl ConnectionTrait, org: OrgId) -> AppResult<bool> {
     use sea_orm::QuerySelect;

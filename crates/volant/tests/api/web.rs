@@ -227,6 +227,12 @@ async fn vehicles_page_paginates_with_a_next_link(app: TestApp) {
     let next = page[start..end].to_owned();
     let second = html(&admin.get(&next).await);
     assert!(second.contains("WB-050-AA") && second.contains("WB-051-AA") && !second.contains("WB-000-AA"));
+    // The whole count, and the way back to the start from a later page.
+    assert!(page.contains("52 au total") && second.contains("52 au total"), "{page}");
+    assert!(!page.contains("Première page"), "the first page needs no link to itself");
+    assert!(second.contains("href=\"/vehicles\">← Première page</a>"), "{second}");
+    let searched = html(&admin.get(&format!("{next}&q=WB")).await);
+    assert!(searched.contains("href=\"/vehicles?q=WB\">← Première page</a>"), "the search is kept: {searched}");
 }
 
 #[tokio::test]

@@ -39,12 +39,15 @@ struct ListPage {
     page: PageCtx,
     garages: Vec<Garage>,
     next_url: Option<String>,
+    first_url: Option<String>,
+    total: String,
 }
 
 async fn index(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<ListPage> {
     let garages = service::list(&caller.db, caller.org, listing.request).await?;
     let next_url = listing.next_url(garages.next_cursor.as_deref());
-    Ok(ListPage { page, garages: garages.items, next_url })
+    let total = listing.total::<super::entity::Entity>(&caller.db, caller.org).await?;
+    Ok(ListPage { page, garages: garages.items, next_url, first_url: listing.first_url(), total })
 }
 
 #[derive(Template, WebTemplate)]
@@ -56,6 +59,7 @@ struct ShowPage {
     q: String,
     vehicles: Vec<VehicleRow>,
     next_url: Option<String>,
+    first_url: Option<String>,
     show_garage: bool,
 }
 
@@ -65,7 +69,8 @@ async fn show(caller: Caller, page: PageCtx, Id(id): Id, listing: Listing) -> We
     let found = vehicles::list_in_garage(&caller.db, caller.org, id, Some(q.clone()), listing.request).await?;
     let next_url = listing.next_url(found.next_cursor.as_deref());
     let rows = found.items.into_iter().map(|v| VehicleRow::new(v, garage.name.clone())).collect();
-    let results = VehicleResults { page, q, vehicles: rows, next_url, show_garage: false };
+    let first_url = listing.first_url();
+    let results = VehicleResults { page, q, vehicles: rows, next_url, first_url, show_garage: false };
     Ok(fragment_or_page(results.page.htmx, results, |r| ShowPage {
         page: r.page,
         search_action: format!("/garages/{}", garage.id),
@@ -73,6 +78,7 @@ async fn show(caller: Caller, page: PageCtx, Id(id): Id, listing: Listing) -> We
         q: r.q,
         vehicles: r.vehicles,
         next_url: r.next_url,
+        first_url: r.first_url,
         show_garage: false,
     }))
 }

@@ -46,6 +46,7 @@ pub struct VehicleResults {
     pub q: String,
     pub vehicles: Vec<VehicleRow>,
     pub next_url: Option<String>,
+    pub first_url: Option<String>,
     pub show_garage: bool,
 }
 
@@ -57,7 +58,9 @@ struct ListPage {
     q: String,
     vehicles: Vec<VehicleRow>,
     next_url: Option<String>,
+    first_url: Option<String>,
     show_garage: bool,
+    total: String,
 }
 
 async fn index(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<Response> {
@@ -75,14 +78,18 @@ async fn index(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<Res
             VehicleRow::new(v, name)
         })
         .collect();
-    let results = VehicleResults { page, q, vehicles: rows, next_url, show_garage: true };
+    let first_url = listing.first_url();
+    let total = listing.total::<super::entity::Entity>(&caller.db, caller.org).await?;
+    let results = VehicleResults { page, q, vehicles: rows, next_url, first_url, show_garage: true };
     Ok(fragment_or_page(results.page.htmx, results, |r| ListPage {
         page: r.page,
         search_action: "/vehicles".into(),
         q: r.q,
         vehicles: r.vehicles,
         next_url: r.next_url,
+        first_url: r.first_url,
         show_garage: true,
+        total,
     }))
 }
 

@@ -8,8 +8,9 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::platform::error::AppError;
+use crate::platform::error::{AppError, AppResult};
 use crate::platform::pagination::{PageRequest, query_without_cursor, with_cursor};
+use crate::platform::tenant::{self, OrgId};
 
 /// The page of a list a request asks for (its `cursor`; 50 rows unless the
 /// handler says otherwise), the text of its search box, and the address the next
@@ -50,6 +51,25 @@ impl Listing {
     /// The link to the page after this one, when one follows.
     pub fn next_url(&self, next_cursor: Option<&str>) -> Option<String> {
         next_cursor.map(|cursor| with_cursor(&self.uri, cursor))
+    }
+
+    /// "1 234 au total": how many rows of `E` the organization has.
+    pub async fn total<E: tenant::Owned>(&self, db: &impl sea_orm::ConnectionTrait, org: OrgId) -> AppResult<String>
+    where
+        E::Model: Sync,
+    {
+        let count = tenant::count::<E>(db, org).await?;
+        let shown = crate::platform::money::group_thousands(i64::try_from(count).unwrap_or(i64::MAX));
+        Ok(crate::platform::i18n::current().format("list.total", &[("count", &shown)]))
+    }
+
+    /// The link back to the first page, when this one is not: keyset pages go forward
+    /// only, so the way back is to the start (or the browser's back button).
+    pub fn first_url(&self) -> Option<String> {
+        self.request.after.map(|_| {
+            let query = query_without_cursor(&self.uri);
+            if query.is_empty() { self.uri.path().to_owned() } else { format!("{}?{query}", self.uri.path()) }
+        })
     }
 
     /// The query string without its cursor: the same filters from the start (for

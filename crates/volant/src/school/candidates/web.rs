@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::OriginalUri;
+
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{Duration, NaiveDate, Utc};
@@ -21,14 +21,14 @@ use crate::identity::roles::Permission;
 use crate::identity::users::service as users;
 use crate::platform::charts;
 use crate::platform::error::AppError;
-use crate::platform::http::extract::{ApiQuery, FormBody, Id};
+use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n::{self, Msg};
-use crate::platform::pagination::{PageRequest, with_cursor};
+use crate::platform::pagination::PageRequest;
 use crate::platform::proxy::ClientContext;
-use crate::platform::web::SelectOption;
 use crate::platform::web::id_options;
 use crate::platform::web::refusal_to_flash;
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
+use crate::platform::web::{Listing, SelectOption};
 use crate::school::access::Viewer;
 use crate::school::candidates::service::{
     self as candidates, Candidate, CandidateFilter, CandidateInput, CandidateSummary, TheoryStatus,
@@ -90,28 +90,19 @@ struct ListPage {
     q: String,
     candidates: Vec<CandidateRow>,
     next_url: Option<String>,
+    first_url: Option<String>,
+    total: String,
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct ListQuery {
-    q: Option<String>,
-    cursor: Option<String>,
-}
-
-async fn index(
-    caller: Caller,
-    page: PageCtx,
-    ApiQuery(query): ApiQuery<ListQuery>,
-    OriginalUri(uri): OriginalUri,
-) -> WebResult<ListPage> {
-    let request = PageRequest::parse(None, query.cursor.as_deref())?;
-    let q = query.q.unwrap_or_default();
+async fn index(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<ListPage> {
+    let q = listing.q.clone();
     let filter = CandidateFilter { q: Some(q.clone()), instructor_id: None };
-    let found = candidates::list(&caller.db, caller.org, &filter, request).await?;
-    let next_url = found.next_cursor.as_deref().map(|c| with_cursor(&uri, c));
+    let found = candidates::list(&caller.db, caller.org, &filter, listing.request).await?;
+    let next_url = listing.next_url(found.next_cursor.as_deref());
     let tr = page.tr;
     let candidates = found.items.iter().map(|c| row(&tr, c)).collect();
-    Ok(ListPage { page, q, candidates, next_url })
+    let total = listing.total::<super::entity::candidate::Entity>(&caller.db, caller.org).await?;
+    Ok(ListPage { page, q, candidates, next_url, first_url: listing.first_url(), total })
 }
 
 /// A lesson as the file lists it.

@@ -73,6 +73,7 @@ struct Results {
     q: String,
     clients: Vec<ClientRow>,
     next_url: Option<String>,
+    first_url: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -83,6 +84,8 @@ struct ListPage {
     q: String,
     clients: Vec<ClientRow>,
     next_url: Option<String>,
+    first_url: Option<String>,
+    total: String,
 }
 
 async fn index(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<Response> {
@@ -90,13 +93,16 @@ async fn index(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<Res
     let found = service::list(&caller.db, caller.org, Some(&q), listing.request).await?;
     let next_url = listing.next_url(found.next_cursor.as_deref());
     let clients = found.items.iter().map(ClientRow::from).collect();
-    let results = Results { page, q, clients, next_url };
+    let total = listing.total::<crate::workshop::clients::entity::client::Entity>(&caller.db, caller.org).await?;
+    let results = Results { page, q, clients, next_url, first_url: listing.first_url() };
     Ok(fragment_or_page(results.page.htmx, results, |r| ListPage {
         export_query: listing.query_without_cursor(),
         page: r.page,
         q: r.q,
         clients: r.clients,
         next_url: r.next_url,
+        first_url: r.first_url,
+        total,
     }))
 }
 

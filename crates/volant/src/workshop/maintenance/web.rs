@@ -132,6 +132,7 @@ struct AlertsPage {
     filters: Vec<(&'static str, &'static str, Vec<SelectOption>)>,
     alerts: Vec<AlertRow>,
     next_url: Option<String>,
+    first_url: Option<String>,
     snooze_default: String,
     back: String,
     export_query: String,
@@ -183,7 +184,8 @@ async fn index(
         ("window", "alerts.window", windows),
     ];
     let export_query = listing.query_without_cursor();
-    Ok(AlertsPage { page, filters, alerts, next_url, snooze_default, back, export_query, alerts_page: true })
+    let first_url = listing.first_url();
+    Ok(AlertsPage { page, filters, alerts, next_url, first_url, snooze_default, back, export_query, alerts_page: true })
 }
 
 #[derive(Debug, Default, Deserialize)]

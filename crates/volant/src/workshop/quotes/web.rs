@@ -116,6 +116,8 @@ struct ListPage {
     q: String,
     quotes: Vec<QuoteRow>,
     next_url: Option<String>,
+    first_url: Option<String>,
+    total: String,
 }
 
 async fn index(
@@ -135,7 +137,9 @@ async fn index(
         QuoteStatus::ALL.into_iter().map(|s| (s.as_str().to_owned(), page.tr.t(s.label_key()).to_owned())),
     );
     let export_query = listing.query_without_cursor();
-    Ok(ListPage { page, export_query, statuses, q: query.q.unwrap_or_default(), quotes, next_url })
+    let total = listing.total::<super::entity::quote::Entity>(&caller.db, caller.org).await?;
+    let q = query.q.unwrap_or_default();
+    Ok(ListPage { page, export_query, statuses, q, quotes, next_url, first_url: listing.first_url(), total })
 }
 
 /// A line as the quote page shows it.
