@@ -119,7 +119,7 @@ test("create a client, write a quote with two lines, download its PDF, see the a
   await assertAccessible(page, "alerts with owners and bulk actions");
   // She has not accepted service e-mails: the reminder says so rather than pretending.
   await page.getByRole("checkbox", { name: "Tout sélectionner" }).check();
-  await page.locator("#bulk-alerts").getByRole("button", { name: "Envoyer un rappel au propriétaire" }).click();
+  await page.locator("#bulk-alerts").getByRole("button", { name: "Envoyer un rappel aux propriétaires" }).click();
   await page.getByText("Propriétaire qui n'accepte pas les e-mails : 1 véhicule(s).").waitFor();
   // The manager will call her: every alert acknowledged at once.
   await page.getByRole("checkbox", { name: "Tout sélectionner" }).check();

@@ -23,7 +23,7 @@ use crate::platform::crypto::FieldCipher;
 use crate::platform::error::AppResult;
 use crate::platform::pagination::PageRequest;
 use crate::platform::tenant::OrgId;
-use crate::workshop::maintenance::service::{self as maintenance, AlertFilter, Window};
+use crate::workshop::maintenance::service::{self as maintenance, AlertFilter};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SeedReport {
@@ -114,13 +114,11 @@ pub async fn seed(
         if cars.len() == 3 {
             break;
         }
-        let filter = AlertFilter {
-            vehicle_ids: Some(vec![vehicle.id]),
-            window: Some(Window::Overdue),
-            ..AlertFilter::default()
-        };
-        let overdue = maintenance::list(db, org, &filter, PageRequest::first(20), today + Duration::days(14)).await?;
-        if overdue.items.iter().any(|a| SAFETY_KINDS.contains(&a.kind.as_str())) {
+        // Nothing past due in two weeks, known or to check (the lesson rules refuse both).
+        let filter = AlertFilter { vehicle_ids: Some(vec![vehicle.id]), ..AlertFilter::default() };
+        let soon = today + Duration::days(14);
+        let alerts = maintenance::list(db, org, &filter, PageRequest::first(20), soon).await?;
+        if alerts.items.iter().any(|a| SAFETY_KINDS.contains(&a.kind.as_str()) && a.due_on.is_some_and(|d| d <= soon)) {
             continue;
         }
         let input = TrainingVehicleInput { category: Some("B".into()), dual_controls: true, active: Some(true) };

@@ -152,7 +152,9 @@ async fn administrators_browse_and_export_the_audit_trail(app: TestApp) {
         |from: chrono::NaiveDate, to: chrono::NaiveDate| format!("/admin/audit?entity_type=garage&from={from}&to={to}");
     assert!(crate::fixtures::html(&admin.get(&on(today, today)).await).contains("Garage du Centre"));
     assert!(crate::fixtures::html(&admin.get(&on(tomorrow, tomorrow)).await).contains("Aucune entrée"));
-    assert_eq!(admin.get("/admin/audit?from=2026-13-01").await.status, StatusCode::BAD_REQUEST);
+    for bad in ["2026-13-01", "20000-01-01", "0001-01-01"] {
+        assert_eq!(admin.get(&format!("/admin/audit?from={bad}")).await.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
     let csv = admin.get("/admin/audit.csv?entity_type=garage&action=create").await;
     assert_eq!(csv.status, StatusCode::OK);
     assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));

@@ -120,6 +120,12 @@ async fn each_booking_rule_says_why_and_which_lesson_is_in_the_way(app: TestApp)
     let problem = refused(&app, &lesson(tom, teacher, other_car, &at(8, 10, 0), &at(8, 11, 0)), "vehicle_unsafe").await;
     assert!(problem["detail"].as_str().unwrap().contains("assurance"), "{problem}");
     assert!(problem["conflicting_id"].as_i64().is_some(), "{problem}");
+    // A car entered at 90,000 km with no brake check on record: nobody can vouch for
+    // its brakes (an alert "to check", not "overdue"), and it stays off the road too.
+    let unknown = training_car(&app, "B").await;
+    admin.post(&format!("/api/v1/vehicles/{unknown}/mileage"), &json!({ "mileage_km": 90_000 })).await.assert_success();
+    let problem = refused(&app, &lesson(tom, teacher, unknown, &at(8, 10, 0), &at(8, 11, 0)), "vehicle_unsafe").await;
+    assert!(problem["detail"].as_str().unwrap().contains("à vérifier (jamais fait ici)"), "{problem}");
 
     // A car in the workshop (an intervention under way) is off the road until it leaves.
     let in_workshop = admin

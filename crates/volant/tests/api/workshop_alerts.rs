@@ -235,7 +235,7 @@ async fn the_alerts_page_shows_owners_and_acts_on_the_ticked_rows(app: TestApp) 
     let reminded = html(&follow(&app, &admin.post_form("/alerts/bulk", &remind).await).await);
     assert!(reminded.contains("Rappel envoyé à 0 propriétaire(s)."), "{reminded}");
     assert!(
-        reminded.contains("Propriétaire sans e-mail : 1 véhicule(s) (appelez-le).")
+        reminded.contains("Propriétaire sans e-mail : 1 véhicule(s) (à appeler).")
             && reminded.contains("Sans propriétaire enregistré : 1 véhicule(s)."),
         "{reminded}"
     );

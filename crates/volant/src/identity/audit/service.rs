@@ -1,6 +1,6 @@
 //! Reading the audit trail: the organization's records, newest first, filtered.
 
-use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Days, NaiveDate, TimeZone, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -80,10 +80,12 @@ impl AuditQuery {
     pub fn filter(&self, zone: chrono_tz::Tz) -> AppResult<AuditFilter> {
         let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
         let bad = |name: &str| AppError::BadRequest(format!("invalid `{name}`"));
-        // A day starts at its first local instant; `to` a day means up to the next day's start.
+        // A day starts at its first local instant (where clocks skip midnight, the first
+        // hour that exists); `to` a day means up to the next day's start.
         let day_start = |day: NaiveDate| {
-            day.and_hms_opt(0, 0, 0)
-                .and_then(|t| zone.from_local_datetime(&t).earliest())
+            (0..=3)
+                .filter_map(|hour| day.and_hms_opt(hour, 0, 0))
+                .find_map(|t| zone.from_local_datetime(&t).earliest())
                 .map(|t| t.with_timezone(&Utc))
         };
         let time = |v: &Option<String>, name: &str, days_after: u64| -> AppResult<Option<DateTime<Utc>>> {
@@ -91,8 +93,10 @@ impl AuditQuery {
             if let Ok(instant) = DateTime::parse_from_rfc3339(&t) {
                 return Ok(Some(instant.with_timezone(&Utc)));
             }
+            // Years a database timestamp holds, and a person means.
             NaiveDate::parse_from_str(&t, "%Y-%m-%d")
                 .ok()
+                .filter(|d| (1970..=9999).contains(&d.year()))
                 .and_then(|d| d.checked_add_days(Days::new(days_after)))
                 .and_then(day_start)
                 .map(Some)

@@ -32,7 +32,7 @@ use crate::school::candidates::service as candidates;
 use crate::school::cars::service as vehicles;
 use crate::school::instructors::service as instructors;
 use crate::school::settings::service as settings;
-use crate::workshop::maintenance::service::{self as maintenance, AlertFilter, Window};
+use crate::workshop::maintenance::service::{self as maintenance, AlertFilter};
 
 pub const AUDIT_ENTITY: &str = "lesson";
 const MIN_MINUTES: i64 = 15;
@@ -544,14 +544,13 @@ async fn check_vehicle_safe(
             with_id: intervention,
         });
     }
-    let filter = AlertFilter {
-        vehicle_ids: Some(vec![vehicle.vehicle_id]),
-        window: Some(Window::Overdue),
-        ..AlertFilter::default()
-    };
+    // Past due, whether counted from work on record or never done here (`to_check`):
+    // a car whose brakes nobody can vouch for stays off the road too. Most urgent first.
+    let filter = AlertFilter { vehicle_ids: Some(vec![vehicle.vehicle_id]), ..AlertFilter::default() };
     let alerts = maintenance::list(db, org, &filter, crate::platform::pagination::PageRequest::first(50), day).await?;
-    if let Some(alert) = alerts.items.iter().find(|a| SAFETY_KINDS.contains(&a.kind.as_str())) {
-        let kind = Locale::default().text(maintenance_kind_key(&alert.kind)).to_owned();
+    let past_due = |a: &&maintenance::Alert| a.due_on.is_some_and(|d| d <= day);
+    if let Some(alert) = alerts.items.iter().filter(past_due).find(|a| SAFETY_KINDS.contains(&a.kind.as_str())) {
+        let kind = Locale::default().text(maintenance_kind_key(&alert.kind, alert.to_check)).to_owned();
         return Err(AppError::ConflictWith {
             code: "vehicle_unsafe",
             field: Some("vehicle_id"),
@@ -562,12 +561,16 @@ async fn check_vehicle_safe(
     Ok(())
 }
 
-fn maintenance_kind_key(kind: &str) -> &'static str {
-    match kind {
-        "inspection" => "lesson.unsafe_inspection",
-        "insurance" => "lesson.unsafe_insurance",
-        "brakes" => "lesson.unsafe_brakes",
-        _ => "lesson.unsafe_tyres",
+/// Why the car stays off the road: overdue, or never done here (to check).
+fn maintenance_kind_key(kind: &str, to_check: bool) -> &'static str {
+    match (kind, to_check) {
+        ("inspection", false) => "lesson.unsafe_inspection",
+        ("inspection", true) => "lesson.unchecked_inspection",
+        ("insurance", _) => "lesson.unsafe_insurance",
+        ("brakes", false) => "lesson.unsafe_brakes",
+        ("brakes", true) => "lesson.unchecked_brakes",
+        (_, false) => "lesson.unsafe_tyres",
+        (_, true) => "lesson.unchecked_tyres",
     }
 }
 

@@ -60,12 +60,17 @@ pub fn builtin_rules() -> Vec<Rule> {
 }
 
 /// Words that name a built-in kind's work in a quote line (French and English),
-/// each the start of a word (or of a run of words) of the line.
-const KIND_WORDS: &[(&str, &[&str])] = &[
-    ("oil_service", &["vidange", "huile", "révision", "revision", "oil"]),
-    ("brakes", &["frein", "plaquette", "étrier", "etrier", "brake"]),
-    ("tyres", &["pneu", "tyre"]),
-    ("inspection", &["contrôle technique", "controle technique", "contre visite", "inspection"]),
+/// each the start of a word (or of a run of words) of the line, and words that make
+/// the line about something else ("vidange de la boîte": not the engine oil).
+const KIND_WORDS: &[(&str, &[&str], &[&str])] = &[
+    (
+        "oil_service",
+        &["vidange", "huile moteur", "filtre à huile", "révision", "revision", "oil change", "engine oil"],
+        &["boîte", "boite", "refroidissement", "liquide", "pont", "transmission", "gearbox", "coolant"],
+    ),
+    ("brakes", &["frein", "plaquette", "étrier", "etrier", "brake"], &[]),
+    ("tyres", &["pneu", "tyre"], &[]),
+    ("inspection", &["contrôle technique", "controle technique", "contre visite", "mot test"], &[]),
 ];
 
 /// Lower-case words of `text`, one space before each (so `" frein"` finds the
@@ -80,15 +85,22 @@ fn spaced_words(text: &str) -> String {
 /// The active rules whose work these lines describe: the built-in kinds by their
 /// usual words, any rule by its own name ("Courroie de distribution").
 pub fn implied_kinds<'a>(rules: &[Rule], lines: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    let text: String = lines.into_iter().map(spaced_words).collect();
+    // Each line on its own: words at the end of one and the start of the next are not a phrase.
+    let lines: Vec<String> = lines.into_iter().map(spaced_words).collect();
     rules
         .iter()
         .filter(|r| r.active)
         .filter(|r| {
-            let named = KIND_WORDS.iter().find(|(kind, _)| *kind == r.kind).map_or(&[][..], |(_, words)| *words);
+            let (named, unless) = KIND_WORDS
+                .iter()
+                .find(|(kind, ..)| *kind == r.kind)
+                .map_or((&[][..], &[][..]), |(_, words, unless)| (*words, *unless));
             let own_name = spaced_words(&r.name);
-            (!own_name.is_empty() && text.contains(&own_name))
-                || named.iter().any(|word| text.contains(&spaced_words(word)))
+            lines.iter().any(|line| {
+                ((!own_name.is_empty() && line.contains(&own_name))
+                    || named.iter().any(|word| line.contains(&spaced_words(word))))
+                    && !unless.iter().any(|word| line.contains(&spaced_words(word)))
+            })
         })
         .map(|r| r.kind.clone())
         .collect()
@@ -342,6 +354,11 @@ mod tests {
         assert_eq!(implied(&["Kit courroie de distribution"]), ["custom_timing_belt"]);
         // Words inside other words, and work no rule follows, imply nothing.
         assert!(implied(&["Disque d'embrayage", "Essuie-glaces", "Antifreinage"]).is_empty());
+        // Another fluid's drain is not the oil service; a visual check is not the inspection;
+        // a phrase does not run from one line into the next.
+        assert!(implied(&["Vidange boîte de vitesses", "Vidange liquide de refroidissement"]).is_empty());
+        assert!(implied(&["Inspection visuelle du soubassement"]).is_empty());
+        assert!(implied(&["Diagnostic contrôle", "Technique de pose"]).is_empty());
         let inactive: Vec<Rule> = rules.iter().map(|r| Rule { active: false, ..r.clone() }).collect();
         assert!(implied_kinds(&inactive, ["Plaquettes de frein"]).is_empty());
     }

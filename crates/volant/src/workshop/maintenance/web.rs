@@ -89,7 +89,7 @@ pub struct OwnerCell {
 
 /// Rows for alerts: their vehicles, garages and owners in a query or two each.
 pub async fn alert_rows(caller: &Caller, alerts: Vec<service::Alert>, tr: Tr) -> AppResult<Vec<AlertRow>> {
-    let today = Utc::now().date_naive();
+    let today = crate::workshop::quotes::service::local_today(&caller.db, caller.org).await?;
     let names = kind_names(&service::organization_rules(&caller.db, caller.org).await?);
     let ids: Vec<i64> = alerts.iter().map(|a| a.vehicle_id).collect();
     let found: HashMap<i64, vehicles::Vehicle> =
@@ -147,7 +147,7 @@ async fn index(
     listing: Listing,
 ) -> WebResult<AlertsPage> {
     let filter = query.filter()?;
-    let today = Utc::now().date_naive();
+    let today = crate::workshop::quotes::service::local_today(&caller.db, caller.org).await?;
     let found = service::list(&caller.db, caller.org, &filter, listing.request, today).await?;
     let next_url = listing.next_url(found.next_cursor.as_deref());
     let alerts = alert_rows(&caller, found.items, page.tr).await?;
@@ -220,7 +220,10 @@ async fn act_on_many(caller: Caller, FormBody(pairs): FormBody<Vec<(String, Stri
     let field = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).unwrap_or_default();
     let back = crate::platform::web::safe_redirect_target(field("back")).unwrap_or("/alerts").to_owned();
     let locale = i18n::current();
-    let ids: Vec<i64> = pairs.iter().filter(|(k, _)| k == "ids").filter_map(|(_, v)| v.trim().parse().ok()).collect();
+    let mut ids: Vec<i64> =
+        pairs.iter().filter(|(k, _)| k == "ids").filter_map(|(_, v)| v.trim().parse().ok()).collect();
+    ids.sort_unstable();
+    ids.dedup();
     if ids.is_empty() {
         return Ok(redirect_with_flash(&back, "error", locale.text("alerts.choose_some")));
     }
@@ -266,7 +269,10 @@ async fn remind(caller: &Caller, ids: &[i64], back: &str) -> WebResult<Response>
     let mut emailed: Vec<i64> = outcome.iter().filter(|r| r.emailed).map(|r| r.vehicle_id).collect();
     emailed.sort_unstable();
     emailed.dedup();
-    let mut parts = vec![locale.format("alerts.reminded", &[("count", &emailed.len().to_string())])];
+    let delivers = crate::notify::mail_settings::delivers_email(&caller.db, &caller.config.notify, caller.org).await?;
+    // Without a sending server the e-mails are saved, not sent: said so from the first word.
+    let said = if delivers || emailed.is_empty() { "alerts.reminded" } else { "alerts.reminded_saved" };
+    let mut parts = vec![locale.format(said, &[("count", &emailed.len().to_string())])];
     for skip in service::ReminderSkip::ALL {
         let mut vehicles: Vec<i64> = outcome.iter().filter(|r| r.skipped == Some(skip)).map(|r| r.vehicle_id).collect();
         vehicles.sort_unstable();
@@ -275,7 +281,6 @@ async fn remind(caller: &Caller, ids: &[i64], back: &str) -> WebResult<Response>
             parts.push(locale.format(skip.label_key(), &[("count", &vehicles.len().to_string())]));
         }
     }
-    let delivers = crate::notify::mail_settings::delivers_email(&caller.db, &caller.config.notify, caller.org).await?;
     if !emailed.is_empty() && !delivers {
         parts.push(locale.text("alerts.reminders_saved").to_owned());
     }

@@ -584,7 +584,15 @@ pub async fn expire_past_due<C: Writer>(db: &C, now: chrono::DateTime<Utc>) -> A
         .await?;
     let mut expired = 0;
     for org in orgs {
-        let today = now.with_timezone(&organizations::zone(db, OrgId::new(org)).await?).date_naive();
+        // One organization's damaged zone must not stop the others' expiry.
+        let zone = match organizations::zone(db, OrgId::new(org)).await {
+            Ok(zone) => zone,
+            Err(err) => {
+                tracing::error!(organization = org, error = %err, "quotes not expired: no time zone");
+                continue;
+            }
+        };
+        let today = now.with_timezone(&zone).date_naive();
         let done = db::write(db, async |txn| -> AppResult<_> {
             Ok(quote::Entity::update_many()
                 .col_expr(quote::Column::Status, Expr::value(QuoteStatus::Expired))
