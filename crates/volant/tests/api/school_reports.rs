@@ -217,6 +217,11 @@ async fn pass_rates_headings_say_failed_in_every_format_and_periods_name_their_l
     if let Some(text) = crate::fixtures::pdf_text(&pdf.body) {
         assert!(text.contains("Échecs") && !text.contains("a échoué"), "{text}");
     }
+    // A school that works in English gets its files in English, made in the background.
+    admin.patch("/api/v1/organization", &json!({ "locale": "en" })).await.assert_success();
+    let csv = String::from_utf8(ready_file(&app, "pass_rates", "csv").await.body).unwrap();
+    assert!(csv.lines().next().unwrap().contains("Passed,Failed,Rate (%)"), "{csv}");
+    admin.patch("/api/v1/organization", &json!({ "locale": "fr" })).await.assert_success();
     // A period the wrong way round, or too long, says how long it may be.
     for query in ["from=2026-11-15&to=0117-04-30", "from=1900-01-01&to=2026-01-01"] {
         let refused = admin.get(&format!("/api/v1/school/exam-stats?{query}")).await;

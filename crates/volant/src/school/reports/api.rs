@@ -51,7 +51,7 @@ async fn report_data(
 ) -> AppResult<Json<TableView>> {
     let kind = ReportKind::parse(&kind).ok_or(AppError::NotFound)?;
     let (from, to) = query.period();
-    let table = service::build(&caller.replica, caller.org, kind, from, to).await?;
+    let table = service::build(&caller.replica, caller.org, kind, from, to, crate::platform::i18n::current()).await?;
     Ok(Json(TableView::from(&table)))
 }
 

@@ -185,28 +185,33 @@ pub async fn build(
     kind: ReportKind,
     from: NaiveDate,
     to: NaiveDate,
+    tr: Locale,
 ) -> AppResult<Table> {
     check_period(from, to)?;
     let zone = organizations::zone(db, org).await?;
     let (headings, rows, chart) = match kind {
-        ReportKind::PassRates => pass_rates(db, org, from, to).await?,
-        ReportKind::CandidateHours => candidate_hours(db, org).await?,
-        ReportKind::InstructorUtilisation => instructor_utilisation(db, org, zone, from, to).await?,
-        ReportKind::VehicleUtilisation => vehicle_utilisation(db, org, zone, from, to).await?,
-        ReportKind::Revenue => revenue(db, org, zone, from, to).await?,
+        ReportKind::PassRates => pass_rates(db, org, from, to, tr).await?,
+        ReportKind::CandidateHours => candidate_hours(db, org, tr).await?,
+        ReportKind::InstructorUtilisation => instructor_utilisation(db, org, zone, from, to, tr).await?,
+        ReportKind::VehicleUtilisation => vehicle_utilisation(db, org, zone, from, to, tr).await?,
+        ReportKind::Revenue => revenue(db, org, zone, from, to, tr).await?,
     };
     Ok(Table { kind, from, to, headings, rows, chart })
 }
 
-/// A report's headings: its catalogue keys, in French.
-fn headings(keys: &[&str]) -> Vec<String> {
-    let tr = Locale::default();
+/// A report's headings: its catalogue keys, in the reader's language.
+fn headings(tr: Locale, keys: &[&str]) -> Vec<String> {
     keys.iter().map(|k| tr.text(k).to_owned()).collect()
 }
 
 /// Per instructor and exam: validated results passed and failed, and the rate.
-async fn pass_rates(db: &impl ConnectionTrait, org: OrgId, from: NaiveDate, to: NaiveDate) -> AppResult<Built> {
-    let tr = Locale::default();
+async fn pass_rates(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    from: NaiveDate,
+    to: NaiveDate,
+    tr: Locale,
+) -> AppResult<Built> {
     let rates = exams::pass_rates(db, org, from, to).await?;
     let rows = rates
         .iter()
@@ -224,11 +229,11 @@ async fn pass_rates(db: &impl ConnectionTrait, org: OrgId, from: NaiveDate, to: 
     let chart =
         rates.iter().map(|r| (r.instructor_name.clone().unwrap_or_default(), r.rate_percent.unwrap_or(0))).collect();
     let keys = ["report.instructor", "report.exam", "report.passed", "report.failures", "report.rate"];
-    Ok((headings(&keys), rows, chart))
+    Ok((headings(tr, &keys), rows, chart))
 }
 
 /// Per candidate, to date: hours forecast, bought, done, scheduled, due and remaining.
-async fn candidate_hours(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Built> {
+async fn candidate_hours(db: &impl ConnectionTrait, org: OrgId, tr: Locale) -> AppResult<Built> {
     let mut rows = Vec::new();
     let mut chart = Vec::new();
     let mut page = PageRequest::first(500);
@@ -265,7 +270,7 @@ async fn candidate_hours(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Bui
         "hours.due",
         "hours.remaining",
     ];
-    Ok((headings(&keys), rows, chart))
+    Ok((headings(tr, &keys), rows, chart))
 }
 
 /// Booked (not cancelled) and done minutes of a lesson, added to a resource's tally.
@@ -286,6 +291,7 @@ async fn instructor_utilisation(
     zone: Tz,
     from: NaiveDate,
     to: NaiveDate,
+    tr: Locale,
 ) -> AppResult<Built> {
     let teachers = instructors::list(db, org).await?;
     let ids: Vec<i64> = teachers.iter().map(|i| i.id).collect();
@@ -336,7 +342,7 @@ async fn instructor_utilisation(
         ]);
     }
     let keys = ["report.instructor", "report.available", "report.booked", "hours.done", "report.rate"];
-    Ok((headings(&keys), rows, chart))
+    Ok((headings(tr, &keys), rows, chart))
 }
 
 /// Per training car: hours open (the planning board's day, every day), booked
@@ -347,6 +353,7 @@ async fn vehicle_utilisation(
     zone: Tz,
     from: NaiveDate,
     to: NaiveDate,
+    tr: Locale,
 ) -> AppResult<Built> {
     let cars = vehicles::list(db, org).await?;
     let mut booked: HashMap<i64, (i64, i64)> = HashMap::new();
@@ -370,14 +377,21 @@ async fn vehicle_utilisation(
         ]);
     }
     let keys = ["report.vehicle", "report.category", "report.available", "report.booked", "hours.done", "report.rate"];
-    Ok((headings(&keys), rows, chart))
+    Ok((headings(tr, &keys), rows, chart))
 }
 
 type Built = (Vec<String>, Vec<Vec<Cell>>, Vec<(String, i64)>);
 
 /// Per month: lesson hours done and their value, hours due (late cancellations
 /// and no-shows) and theirs; then what was sold to date and the prepaid balance.
-async fn revenue(db: &impl ConnectionTrait, org: OrgId, zone: Tz, from: NaiveDate, to: NaiveDate) -> AppResult<Built> {
+async fn revenue(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    zone: Tz,
+    from: NaiveDate,
+    to: NaiveDate,
+    tr: Locale,
+) -> AppResult<Built> {
     let organization = organizations::get(db, org).await?;
     let decimals = u32::from(organization.currency_decimals);
     let price = settings::get(db, org).await?.hour_price;
@@ -428,7 +442,6 @@ async fn revenue(db: &impl ConnectionTrait, org: OrgId, zone: Tz, from: NaiveDat
             None => break,
         }
     }
-    let tr = Locale::default();
     rows.push(vec![
         Cell::Text(tr.text("report.sold_to_date").to_owned()),
         hours(bought),
@@ -446,12 +459,11 @@ async fn revenue(db: &impl ConnectionTrait, org: OrgId, zone: Tz, from: NaiveDat
         Cell::Empty,
     ]);
     let keys = ["report.month", "hours.done", "report.done_value", "hours.due", "report.due_value", "report.total"];
-    Ok((headings(&keys), rows, chart))
+    Ok((headings(tr, &keys), rows, chart))
 }
 
 /// The table as a file.
-pub async fn render(table: Table, format: FileFormat) -> AppResult<Vec<u8>> {
-    let tr = Locale::default();
+pub async fn render(table: Table, format: FileFormat, tr: Locale) -> AppResult<Vec<u8>> {
     let title = tr.text(table.kind.label_key()).to_owned();
     let subtitle = Msg::new("report.period").arg("from", tr.date(table.from)).arg("to", tr.date(table.to)).render(tr);
     tokio::task::spawn_blocking(move || match format {
@@ -593,8 +605,10 @@ pub async fn produce<C: Writer>(db: &C, files: &FileStore, id: i64) -> AppResult
     }
     let org = OrgId::new(row.organization_id);
     let (kind, format) = (row.kind, row.format);
-    let outcome = match build(db, org, kind, row.period_from, row.period_to).await {
-        Ok(table) => render(table, format).await,
+    // The file, and its notice, in the organization's language.
+    let locale = organizations::get(db, org).await?.locale;
+    let outcome = match build(db, org, kind, row.period_from, row.period_to, locale).await {
+        Ok(table) => render(table, format, locale).await,
         Err(err) => Err(err),
     };
     if let Ok(bytes) = &outcome {
@@ -626,7 +640,6 @@ pub async fn produce<C: Writer>(db: &C, files: &FileStore, id: i64) -> AppResult
     db::write(db, async |txn| {
         let changed = update.exec(txn).await?.rows_affected == 1;
         if changed && let Some(user) = row.requested_by {
-            let locale = crate::platform::i18n::Locale::default();
             let key = if ready { "report.notice_ready" } else { "report.notice_failed" };
             let title = Msg::new(key).arg("kind", locale.text(kind.label_key())).render(locale);
             let notice = Notice::new(Event::ReportReady, title.clone(), title).user(Some(user)).link("/school/reports");

@@ -67,7 +67,7 @@ async fn index(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery<ReportQu
     let tr = page.tr;
     let kind = query.kind.as_deref().and_then(ReportKind::parse).unwrap_or(ReportKind::PassRates);
     let (from, to) = period(query.from.as_deref(), query.to.as_deref());
-    let table = reports::build(&caller.db, caller.org, kind, from, to).await?;
+    let table = reports::build(&caller.db, caller.org, kind, from, to, i18n::current()).await?;
     let chart_labels: Vec<String> = table.chart.iter().map(|(l, _)| l.clone()).collect();
     let chart_values: Vec<i64> = table.chart.iter().map(|(_, v)| *v).collect();
     let chart = if table.chart.is_empty() {
