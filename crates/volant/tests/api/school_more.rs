@@ -61,6 +61,11 @@ async fn the_day_before_each_lesson_its_candidate_is_reminded_once(app: TestApp)
     assert_eq!(subjects.len(), 1, "{subjects:?}");
     // A day later, the next lesson's turn.
     assert_eq!(reminders(&app.db, Utc::now() + Duration::days(1)).await.unwrap(), 1);
+    // A school that works in English tells its candidates in English.
+    app.as_admin().patch("/api/v1/organization", &json!({ "locale": "en" })).await.assert_success();
+    booked_lesson(&app, lea, teacher, car, &at(3, 9, 0), &at(3, 10, 0)).await;
+    let outbox = crate::helpers::queued_emails(&app, 1).await;
+    assert!(outbox[0].subject.starts_with("Lesson booked on"), "{:?}", outbox[0].subject);
 }
 
 async fn instructors_and_candidates_subscribe_to_a_private_revocable_calendar(app: TestApp) {

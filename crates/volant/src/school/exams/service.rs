@@ -352,7 +352,8 @@ pub async fn register<C: Writer>(
             registered_at: saved.registered_at,
         };
         audit::record_change(txn, actor, ("exam_registration", created.id), None, Some(&created)).await?;
-        notify::send(txn, actor.org, registration_notice(&session, &candidate)).await?;
+        let locale = crate::identity::organizations::service::get(txn, actor.org).await?.locale;
+        notify::send(txn, actor.org, registration_notice(&session, &candidate, locale)).await?;
         Ok(created)
     })
     .await
@@ -385,9 +386,8 @@ async fn check_eligible(
     Ok(())
 }
 
-/// What the candidate is told of a registration (in French, as the other school notices).
-fn registration_notice(session: &ExamSession, candidate: &CandidateSummary) -> Notice {
-    let locale = Locale::default();
+/// What the candidate is told of a registration, in the school's language.
+fn registration_notice(session: &ExamSession, candidate: &CandidateSummary, locale: Locale) -> Notice {
     let day = locale.local_date_time(session.starts_at);
     let subject = Msg::new("exam.notice_registered").arg("day", &day).render(locale);
     let body = Msg::new("exam.notice_registered_body")
@@ -673,7 +673,7 @@ pub async fn validate_result<C: Writer>(db: &C, actor: &Actor, viewer: Viewer, i
         }
         let contact = crate::school::planning::service::candidate_contact(txn, after.candidate_id).await?;
         if let Some(contact) = contact {
-            let locale = Locale::default();
+            let locale = crate::identity::organizations::service::get(txn, actor.org).await?.locale;
             let outcome = locale.text(after.outcome.label_key());
             let exam = locale.text(after.exam_type.label_key());
             let subject = Msg::new("exam.notice_result").arg("exam", exam).arg("outcome", outcome).render(locale);

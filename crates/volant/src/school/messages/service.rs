@@ -18,7 +18,7 @@ use crate::identity::users::service as users;
 use crate::notify::{self, Event, Notice};
 use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult};
-use crate::platform::i18n::{Locale, Msg};
+use crate::platform::i18n::Msg;
 use crate::platform::tenant::OrgId;
 use crate::platform::validate::Validator;
 use crate::school::access::Viewer;
@@ -378,7 +378,7 @@ async fn insert_message(
     } else {
         vec![(file.user_id, file.email, None)]
     };
-    let locale = Locale::default();
+    let locale = crate::identity::organizations::service::get(txn, org).await?.locale;
     let subject = Msg::new("message.notice_subject").arg("subject", &row.subject).render(locale);
     let text = Msg::new("message.notice_body")
         .arg("author", &author.name)

@@ -14,7 +14,7 @@ use super::service::{self as planning, LessonFilter, LessonStatus};
 use crate::identity::audit::{self, Actor};
 use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult};
-use crate::platform::i18n::{Locale, Msg};
+use crate::platform::i18n::Msg;
 use crate::platform::secrets::{random_token, token_hash};
 use crate::platform::tenant::OrgId;
 use crate::school::access::Viewer;
@@ -119,7 +119,7 @@ pub async fn render(db: &impl ConnectionTrait, token: &str) -> AppResult<String>
         lessons.extend(planning::list(db, org, viewer, &filter).await?);
         from = to;
     }
-    let locale = Locale::default();
+    let locale = crate::identity::organizations::service::get(db, org).await?.locale;
     let mut calendar = Calendar::new();
     calendar.name(locale.text("calendar.name"));
     for lesson in &lessons {

@@ -761,9 +761,8 @@ pub async fn list(
     views(db, org, rows).await
 }
 
-/// What a lesson notice says, in French (the school's language).
-fn notice(zone: Tz, key: &'static str, lesson: &Lesson) -> (String, String) {
-    let locale = Locale::default();
+/// What a lesson notice says, in the school's language and time zone.
+fn notice(zone: Tz, locale: Locale, key: &'static str, lesson: &Lesson) -> (String, String) {
     let day = local_day(locale, zone, lesson.starts_at);
     let start = local_hour(zone, lesson.starts_at);
     let end = local_hour(zone, lesson.ends_at);
@@ -790,8 +789,8 @@ pub(crate) async fn notify_candidate(
     let Some(contact) = candidate_contact(txn, lesson.candidate_id).await? else {
         return Ok(());
     };
-    let zone = organizations::zone(txn, org).await?;
-    let (subject, body) = notice(zone, key, lesson);
+    let organization = organizations::get(txn, org).await?;
+    let (subject, body) = notice(organization.zone()?, organization.locale, key, lesson);
     let event = if key == "lesson.notice_reminder" { Event::LessonReminder } else { Event::LessonChanged };
     let notice = Notice::new(event, subject, body)
         .user(contact.user_id)
