@@ -126,6 +126,20 @@ async fn each_booking_rule_says_why_and_which_lesson_is_in_the_way(app: TestApp)
     admin.post(&format!("/api/v1/vehicles/{unknown}/mileage"), &json!({ "mileage_km": 90_000 })).await.assert_success();
     let problem = refused(&app, &lesson(tom, teacher, unknown, &at(8, 10, 0), &at(8, 11, 0)), "vehicle_unsafe").await;
     assert!(problem["detail"].as_str().unwrap().contains("à vérifier (jamais fait ici)"), "{problem}");
+    // Read in English, the reason is English too.
+    let mut request = json_request(
+        Method::POST,
+        "/api/v1/school/lessons",
+        &lesson(tom, teacher, unknown, &at(8, 10, 0), &at(8, 11, 0)),
+    );
+    let bearer = format!("Bearer {}", app.admin_token().await);
+    request.headers_mut().insert(axum::http::header::AUTHORIZATION, bearer.parse().expect("header"));
+    request.headers_mut().insert(axum::http::header::ACCEPT_LANGUAGE, "en".parse().expect("header"));
+    let problem = app.anonymous().send(request).await.problem(StatusCode::CONFLICT, "vehicle_unsafe");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("cannot be booked: tyre check to verify (never done here)"),
+        "{problem}"
+    );
 
     // A car in the workshop (an intervention under way) is off the road until it leaves.
     let in_workshop = admin

@@ -240,6 +240,11 @@ async fn the_alerts_page_shows_owners_and_acts_on_the_ticked_rows(app: TestApp) 
         "{reminded}"
     );
 
+    // An id that is not one of ours refuses the whole action, before any change.
+    let stranger = [("ids", ids[0].as_str()), ("ids", "999999"), ("action", "resolve"), ("back", "/alerts")];
+    assert_eq!(admin.post_form("/alerts/bulk", &stranger).await.status, StatusCode::NOT_FOUND);
+    let still = every_page(&app, &format!("/api/v1/alerts?vehicle_id={car}")).await;
+    assert!(still.iter().all(|a| a["status"] == "snoozed"), "nothing resolved: {still:?}");
     let nothing = admin.post_form("/alerts/bulk", &[("action", "acknowledge"), ("back", "/alerts")]).await;
     assert!(html(&follow(&app, &nothing).await).contains("Cochez au moins une alerte."));
 }

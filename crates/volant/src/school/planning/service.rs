@@ -550,7 +550,8 @@ async fn check_vehicle_safe(
     let alerts = maintenance::list(db, org, &filter, crate::platform::pagination::PageRequest::first(50), day).await?;
     let past_due = |a: &&maintenance::Alert| a.due_on.is_some_and(|d| d <= day);
     if let Some(alert) = alerts.items.iter().filter(past_due).find(|a| SAFETY_KINDS.contains(&a.kind.as_str())) {
-        let kind = Locale::default().text(maintenance_kind_key(&alert.kind, alert.to_check)).to_owned();
+        // The reason is put into the refusal as text: in the language the refusal is read in.
+        let kind = crate::platform::i18n::current().text(maintenance_kind_key(&alert.kind, alert.to_check)).to_owned();
         return Err(AppError::ConflictWith {
             code: "vehicle_unsafe",
             field: Some("vehicle_id"),

@@ -902,6 +902,15 @@ pub async fn counts_by_kind(
     Ok(counts.into_values().collect())
 }
 
+/// 404 unless every one of these (distinct) ids is one of the organization's alerts:
+/// checked before a bulk action changes any of them.
+pub async fn ensure_all_exist(db: &impl ConnectionTrait, org: OrgId, ids: &[i64]) -> AppResult<()> {
+    use sea_orm::PaginatorTrait;
+    let found =
+        tenant::scoped::<alert::Entity>(org).filter(alert::Column::Id.is_in(ids.iter().copied())).count(db).await?;
+    if found == u64::try_from(ids.len()).unwrap_or(u64::MAX) { Ok(()) } else { Err(AppError::NotFound) }
+}
+
 pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Alert> {
     alert::Entity::find()
         .filter(alert::Column::OrganizationId.eq(org.get()))

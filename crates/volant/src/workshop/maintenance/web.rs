@@ -230,6 +230,8 @@ async fn act_on_many(caller: Caller, FormBody(pairs): FormBody<Vec<(String, Stri
     if ids.len() > 200 {
         return Err(AppError::BadRequest("at most 200 alerts at once".to_owned()).into());
     }
+    // All or none: an id that is not one of ours refuses the whole action before any change.
+    service::ensure_all_exist(&caller.db, caller.org, &ids).await?;
     let action = match field("action") {
         "remind" => return remind(&caller, &ids, &back).await,
         "acknowledge" => AlertAction::Acknowledge,
