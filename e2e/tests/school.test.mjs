@@ -129,4 +129,22 @@ test("the admin books from the planning board; the candidate sees the lesson in 
   const level = grid[0].items.find((i) => i.item === "C1a").level;
   assert.equal(level, 3, "the tapped level is recorded");
   await car2.close();
+
+  // Léa calls: she cannot come. The office cancels from the board, saying who and why.
+  const desk = await browser.newContext();
+  const office2 = await desk.newPage();
+  await signIn(office2, `/school/planning?week=${day}&instructor_id=${teacher.id}`, ADMIN);
+  await office2.locator(".week-board .lesson", { hasText: "Léa Planchon" }).getByRole("link", { name: "Annuler" }).click();
+  await office2.waitForURL(/\/cancel$/);
+  const lessonId = office2.url().match(/lessons\/(\d+)\/cancel/)[1];
+  await office2.getByLabel("Annulée à la demande de").selectOption({ label: "Candidat" });
+  await office2.getByLabel("Motif").fill("Malade\nrappellera lundi 🤒");
+  await assertAccessible(office2, "cancellation confirmation");
+  await office2.getByRole("button", { name: "Confirmer l’annulation" }).click();
+  await office2.getByText("Leçon annulée.").waitFor();
+  const cancelled = await (await fetch(`${api}/school/lessons/${lessonId}`, { headers })).json();
+  assert.equal(cancelled.status, "cancelled");
+  assert.equal(cancelled.cancelled_by, "candidate");
+  assert.equal(cancelled.cancellation_reason, "Malade\nrappellera lundi 🤒");
+  await desk.close();
 });

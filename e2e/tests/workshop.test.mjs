@@ -81,6 +81,16 @@ test("create a client, write a quote with two lines, download its PDF, see the a
     await page.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/quote.png`, fullPage: true });
   }
 
+  // The next quote starts from the quotes list: the client is found by a plate she owns.
+  await page.goto(`${server.url}/quotes`);
+  await page.getByRole("link", { name: "Nouveau devis" }).click();
+  await page.getByRole("searchbox", { name: "Client" }).fill("GH-451");
+  await page.getByRole("button", { name: "Rechercher" }).click();
+  await page.getByRole("link", { name: "Jeanne Martin" }).click();
+  await page.waitForURL(/\/quotes\/new\?client_id=/);
+  assert.match(await page.locator("main form").first().textContent(), /Client :\s*Jeanne Martin/);
+  await assertAccessible(page, "quote for a client found by plate");
+
   // The client list as a spreadsheet, downloaded by the browser (it asks for gzip).
   await page.goto(`${server.url}/clients`);
   const [csv] = await Promise.all([
