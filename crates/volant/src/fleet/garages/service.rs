@@ -144,6 +144,19 @@ pub async fn choices(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Vec<(i6
         .await?)
 }
 
+/// How many vehicles the organization has: the sum of its garages' counts (kept by
+/// the database on every insert and delete), not a count over the vehicles table.
+pub async fn fleet_size(db: &impl ConnectionTrait, org: OrgId) -> AppResult<i64> {
+    let total: Option<i64> = tenant::scoped::<Garages>(org)
+        .select_only()
+        // SUM of a bigint is a numeric in PostgreSQL: cast back.
+        .column_as(sea_orm::sea_query::Expr::cust("CAST(COALESCE(SUM(vehicle_count), 0) AS BIGINT)"), "total")
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(total.unwrap_or(0))
+}
+
 /// Each garage's vehicle count, biggest first (at most 1,000 garages): for dashboards.
 pub async fn vehicle_counts(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Vec<(i64, String, i64)>> {
     Ok(tenant::scoped::<Garages>(org)

@@ -59,8 +59,13 @@ impl Listing {
         E::Model: Sync,
     {
         let count = tenant::count::<E>(db, org).await?;
-        let shown = crate::platform::money::group_thousands(i64::try_from(count).unwrap_or(i64::MAX));
-        Ok(crate::platform::i18n::current().format("list.total", &[("count", &shown)]))
+        Ok(Self::total_of(i64::try_from(count).unwrap_or(i64::MAX)))
+    }
+
+    /// "1 234 au total", for a total the caller already knows.
+    pub fn total_of(count: i64) -> String {
+        let shown = crate::platform::money::group_thousands(count);
+        crate::platform::i18n::current().format("list.total", &[("count", &shown)])
     }
 
     /// The link back to the first page, when this one is not: keyset pages go forward
