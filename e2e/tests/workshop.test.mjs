@@ -38,6 +38,11 @@ test("create a client, write a quote with two lines, download its PDF, see the a
     body: JSON.stringify({ garage_id: garage.id, brand: "Renault", model: "Kangoo", year: 2019, license_plate: "GH-451-KL", mileage_km: 90000 }),
   });
   assert.equal(vehicle.status, 201);
+  const item = await fetch(`${api}/catalogue`, {
+    method: "POST", headers,
+    body: JSON.stringify({ kind: "part", description: "Plaquettes de frein avant", unit: "jeu", unit_price: "48.90" }),
+  });
+  assert.equal(item.status, 201);
 
   const page = await browser.newPage({ acceptDownloads: true });
   await signIn(page, "/clients");
@@ -54,12 +59,35 @@ test("create a client, write a quote with two lines, download its PDF, see the a
 
   await page.getByRole("link", { name: "Nouveau devis" }).click();
   await page.getByLabel("Véhicule", { exact: true }).selectOption({ label: "GH-451-KL — Renault Kangoo" });
+  // The brake pads are in the catalogue: typing a word offers them, choosing fills the line.
+  await page.getByLabel("Désignation 1").pressSequentially("plaq");
+  await page.locator('#catalogue-options option[value="Plaquettes de frein avant"]').waitFor({ state: "attached" });
   await page.getByLabel("Désignation 1").fill("Plaquettes de frein avant");
-  await page.getByLabel("PU HT 1").fill("48,90");
+  assert.equal(await page.getByLabel("PU HT 1").inputValue(), "48,90");
+  assert.equal(await page.getByLabel("Unité 1").inputValue(), "jeu");
   await page.getByLabel("Type 2").selectOption({ label: "Main-d'œuvre" });
   await page.getByLabel("Désignation 2").fill("Remplacement des plaquettes");
   await page.getByLabel("Qté 2").fill("1,5");
   await page.getByLabel("PU HT 2").fill("60");
+  // The totals follow what is typed, before anything is saved; a line moves and goes.
+  const runningIncl = (expected) => page.waitForFunction(
+    (text) => document.querySelector("[data-testid=running-incl]")?.textContent.replace(/\s/g, " ") === text,
+    expected,
+  );
+  await runningIncl("166,68 €");
+  await page.getByLabel("Désignation 3").fill("Balais d'essuie-glace");
+  await page.getByLabel("PU HT 3").fill("20");
+  await runningIncl("190,68 €");
+  await page.getByRole("button", { name: "Monter la ligne 3" }).click();
+  assert.equal(await page.getByLabel("Désignation 2").inputValue(), "Balais d'essuie-glace");
+  assert.equal((await page.locator("[data-line-row]").nth(1).locator("output").textContent()).replace(/\s/g, " "), "20,00 €");
+  await page.getByRole("button", { name: "Retirer la ligne 2" }).click();
+  await runningIncl("166,68 €");
+  assert.equal(await page.getByLabel("Désignation 2").inputValue(), "Remplacement des plaquettes");
+  await assertAccessible(page, "quote editor with running totals");
+  if (process.env.E2E_SCREENSHOTS) {
+    await page.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/quote-editor.png`, fullPage: true });
+  }
   // Remarks on two lines, typed as people type them (Enter in the text area).
   await page.getByLabel("Remarques").fill("Pneus arrière à surveiller.\nPrévoir la vidange à 95 000 km 🚗");
   await page.getByRole("button", { name: "Enregistrer" }).click();

@@ -21,6 +21,7 @@ mod m20261203_000015_deliveries_delivered;
 mod m20261203_000016_mail_settings;
 mod m20261203_000017_organization_profile;
 mod m20261203_000018_lesson_cancellations;
+mod m20261204_000019_catalogue;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000016_mail_settings::Migration),
             Box::new(m20261203_000017_organization_profile::Migration),
             Box::new(m20261203_000018_lesson_cancellations::Migration),
+            Box::new(m20261204_000019_catalogue::Migration),
         ]
     }
 }

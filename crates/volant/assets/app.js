@@ -19,15 +19,28 @@ document.addEventListener("htmx:afterSwap", function (event) {
   }
 });
 
-// Quote editor: "Add a line" clones the last row with its description and price
-// emptied (without this script, the editor always offers one blank row).
+// Line editor (quotes, interventions): add, move and remove rows, and keep each
+// row's total from the server's running totals. Without this script the editor
+// offers one blank row and totals appear once saved.
+function lineRowsOf(fieldset) { return fieldset.querySelectorAll("[data-line-row]"); }
+function linesChanged(fieldset) {
+  // Labels name each row's place ("Description 2"): renumbered after a move.
+  lineRowsOf(fieldset).forEach(function (row, i) {
+    row.querySelectorAll("[data-label]").forEach(function (el) {
+      el.setAttribute("aria-label", el.dataset.label + " " + (i + 1));
+    });
+  });
+  if (window.htmx) window.htmx.trigger(fieldset, "lines-changed");
+}
 function enableLineEditors(root) {
   root.querySelectorAll("[data-add-line]").forEach(function (button) {
     if (button.dataset.ready) return;
     button.dataset.ready = "1";
     button.hidden = false;
+    var fieldset = button.closest("fieldset");
+    fieldset.querySelectorAll("[data-line-tools]").forEach(function (cell) { cell.hidden = false; });
     button.addEventListener("click", function () {
-      var rows = button.closest("fieldset").querySelector("[data-line-rows]");
+      var rows = fieldset.querySelector("[data-line-rows]");
       var last = rows.querySelector("[data-line-row]:last-child");
       if (!last) return;
       var copy = last.cloneNode(true);
@@ -36,12 +49,66 @@ function enableLineEditors(root) {
       copy.querySelectorAll("input").forEach(function (input) {
         if (input.name === "description" || input.name === "unit_price" || input.name === "unit") input.value = "";
       });
+      copy.querySelector("[data-line-total]").textContent = "";
       rows.appendChild(copy);
+      if (window.htmx) window.htmx.process(copy);
+      linesChanged(fieldset);
       var first = copy.querySelector("input[name=description]");
       if (first) first.focus();
     });
   });
 }
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("[data-line-action]");
+  if (!button) return;
+  var row = button.closest("[data-line-row]");
+  var fieldset = button.closest("fieldset");
+  var action = button.dataset.lineAction;
+  if (action === "up" && row.previousElementSibling) {
+    row.parentNode.insertBefore(row, row.previousElementSibling);
+  } else if (action === "down" && row.nextElementSibling) {
+    row.parentNode.insertBefore(row.nextElementSibling, row);
+  } else if (action === "remove") {
+    var next = row.nextElementSibling || row.previousElementSibling;
+    if (next) {
+      row.remove();
+      button = next.querySelector("input[name=description]");
+    } else {
+      // The last row left is emptied rather than removed: a blank row is ignored.
+      row.querySelectorAll("input[name=description], input[name=unit_price], input[name=unit]").forEach(function (input) { input.value = ""; });
+      button = row.querySelector("input[name=description]");
+    }
+  } else {
+    return;
+  }
+  linesChanged(fieldset);
+  if (button) button.focus();
+});
+// A description chosen from the catalogue's suggestions fills its row (kind,
+// unit, price, VAT) unless a price is already typed.
+document.addEventListener("input", function (event) {
+  var input = event.target;
+  if (input.name !== "description" || !input.list) return;
+  var chosen = Array.prototype.find.call(input.list.options, function (o) { return o.value === input.value; });
+  var row = input.closest("[data-line-row]");
+  if (!chosen || !row) return;
+  var price = row.querySelector("input[name=unit_price]");
+  if (price.value.trim() !== "") return;
+  price.value = chosen.dataset.price;
+  row.querySelector("input[name=unit]").value = chosen.dataset.unit;
+  row.querySelector("input[name=vat_rate]").value = chosen.dataset.vat;
+  row.querySelector("select[name=kind]").value = chosen.dataset.kind;
+  linesChanged(input.closest("fieldset"));
+});
+document.addEventListener("htmx:afterSettle", function () {
+  var totals = document.querySelectorAll("[data-line-totals] li");
+  document.querySelectorAll(".lines-editor").forEach(function (fieldset) {
+    lineRowsOf(fieldset).forEach(function (row, i) {
+      var cell = row.querySelector("[data-line-total]");
+      if (cell) cell.textContent = totals[i] ? totals[i].textContent : "";
+    });
+  });
+});
 document.addEventListener("DOMContentLoaded", function () { enableLineEditors(document); });
 document.addEventListener("htmx:afterSettle", function (event) { enableLineEditors(event.target); });
 

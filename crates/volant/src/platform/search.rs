@@ -10,6 +10,12 @@ pub fn search_term(raw: &str) -> String {
     raw.chars().filter(|c| !c.is_control()).take(100).collect::<String>().trim().to_owned()
 }
 
+/// `Émile  d'Aubigné` → `émile d aubigné`: lower-case words, what word searches
+/// compare (it holds no LIKE wildcard).
+pub fn words(text: &str) -> String {
+    text.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
 /// `expr` starts with `prefix`, written as `prefix <= expr < next(prefix)` so that
 /// both SQLite and PostgreSQL (whatever its collation) walk an index range.
 pub fn prefix_range(expr: Expr, prefix: &str) -> Condition {

@@ -1,6 +1,7 @@
 //! Workshop (seed 004, GestionPro): clients and their vehicles, quotes (devis)
 //! with their PDF and the customer's approval.
 
+pub mod catalogue;
 pub mod clients;
 pub mod dashboard;
 pub mod demo;
@@ -26,6 +27,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(dashboard::api::router())
         .merge(exports::api::router())
         .merge(history::api::router())
+        .merge(catalogue::api::router())
 }
 
 /// The workshop pages behind sign-in, and the clients' share-link pages (open: the
@@ -37,20 +39,26 @@ pub fn pages() -> Vec<Page> {
         maintenance::web::routes(),
         dashboard::web::routes(),
         exports::api::web_routes(),
+        catalogue::web::routes(),
     ];
     let mut pages = web_pages::pages(
         Access::guarded(Permission::WorkshopRead, Permission::WorkshopWrite),
         routes.into_iter().flatten(),
     );
     // A form's page opens only for those who may send it.
-    let forms = [clients::web::form_routes(), quotes::web::form_routes(), maintenance::web::form_routes()];
+    let forms = [
+        clients::web::form_routes(),
+        quotes::web::form_routes(),
+        maintenance::web::form_routes(),
+        catalogue::web::form_routes(),
+    ];
     pages.extend(web_pages::pages(
         Access::guarded(Permission::WorkshopWrite, Permission::WorkshopWrite),
         forms.into_iter().flatten(),
     ));
     pages.extend(web_pages::pages(
         Access::guarded(Permission::WorkshopRead, Permission::InterventionsRecord),
-        history::web::routes(),
+        history::web::routes().into_iter().chain(quotes::web::editor_routes()),
     ));
     pages.extend(web_pages::secret_link_pages(quotes::share::routes()));
     pages

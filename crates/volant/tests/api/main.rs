@@ -49,6 +49,7 @@ mod web;
 mod web_hardening;
 mod web_redirects;
 mod workshop_alerts;
+mod workshop_catalogue;
 mod workshop_clients;
 mod workshop_dashboard;
 mod workshop_exports;

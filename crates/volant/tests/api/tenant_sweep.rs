@@ -40,6 +40,7 @@ enum Row {
     ExamSession,
     ExamResult,
     Report,
+    CatalogueItem,
 }
 
 /// Which row a path's `{id}` names, by the beginning of the path (API paths
@@ -70,6 +71,8 @@ const ROWS_BY_PATH: &[(&str, Row)] = &[
     ("/school/results/", Row::ExamResult),
     ("/school/reports/files/", Row::Report),
     ("/school/reports/", Row::Report),
+    ("/catalogue/", Row::CatalogueItem),
+    ("/workshop/catalogue/", Row::CatalogueItem),
 ];
 
 /// Path parameters that name no row: the value the sweep gives them.
@@ -193,6 +196,7 @@ async fn our_rows(app: &TestApp) -> BTreeMap<Row, i64> {
     let result = json!({ "candidate_id": lea, "exam_type": "theory", "outcome": "passed" });
     let result = id(&admin.post("/api/v1/school/exam-results", &result).await);
     let report = id(&admin.post("/api/v1/school/reports", &json!({ "kind": REPORT_KIND, "format": "csv" })).await);
+    let item = id(&admin.post("/api/v1/catalogue", &json!({ "description": "Filtre à air", "unit_price": "18" })).await);
     BTreeMap::from([
         (Row::Garage, garage),
         (Row::Vehicle, vehicle),
@@ -212,6 +216,7 @@ async fn our_rows(app: &TestApp) -> BTreeMap<Row, i64> {
         (Row::ExamSession, session),
         (Row::ExamResult, result),
         (Row::Report, report),
+        (Row::CatalogueItem, item),
     ])
 }
 

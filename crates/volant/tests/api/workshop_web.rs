@@ -550,3 +550,73 @@ async fn work_from_an_accepted_quote_ticks_the_maintenance_its_lines_imply(app: 
     let kinds: Vec<&str> = open.as_array().expect("alerts").iter().map(|a| a["kind"].as_str().expect("kind")).collect();
     assert!(!kinds.contains(&"brakes") && kinds.contains(&"oil_service"), "{kinds:?}");
 }
+
+backend_tests!(the_line_editor_totals_rows_as_they_are_typed_and_saves_nothing);
+
+/// One editor row as the browser sends it.
+fn editor_row<'a>(
+    kind: &'a str,
+    description: &'a str,
+    quantity: &'a str,
+    price: &'a str,
+    vat: &'a str,
+) -> [(&'a str, &'a str); 7] {
+    [
+        ("kind", kind),
+        ("description", description),
+        ("quantity", quantity),
+        ("unit", ""),
+        ("unit_price", price),
+        ("vat_rate", vat),
+        ("discount", ""),
+    ]
+}
+
+async fn the_line_editor_totals_rows_as_they_are_typed_and_saves_nothing(app: TestApp) {
+    // A mechanic fills in an intervention's lines: the same editor, the same totals.
+    let mechanic = app.as_role(volant::identity::roles::Role::Staff).await;
+    let rows = [
+        editor_row("part", "Plaquettes avant", "1", "48,90", "20"),
+        editor_row("labour", "Pose", "0,5", "70", "20"),
+        editor_row("part", "", "1", "", "20"),
+        editor_row("part", "Ampoules", "3", "10,01", "5,5"),
+        editor_row("part", "Liquide", "1", "soixante", "20"),
+    ];
+    let fields: Vec<(&str, &str)> = rows.iter().flatten().copied().collect();
+    let preview = mechanic.post_form("/workshop/lines/preview", &fields).await;
+    assert_eq!(preview.status, StatusCode::OK);
+    let fragment = html(&preview);
+    // Row for row: the blank row and the one whose price is not a number count for nothing.
+    assert!(
+        fragment.contains("<li>48,90\u{a0}€</li><li>35,00\u{a0}€</li><li></li><li>30,03\u{a0}€</li><li></li>"),
+        "{fragment}"
+    );
+    // 113.93 excl.; VAT 20 % of 83.90 = 16.78, VAT 5.5 % of 30.03 = 1.65; 132.36 incl.
+    assert!(
+        fragment.contains("113,93\u{a0}€")
+            && fragment.contains("16,78\u{a0}€")
+            && fragment.contains("1,65\u{a0}€")
+            && fragment.contains("132,36\u{a0}€"),
+        "{fragment}"
+    );
+    assert!(!fragment.contains("<html"), "a fragment, not a page");
+    let quotes = app.as_admin().get("/api/v1/quotes").await.json();
+    assert_eq!(quotes.as_array().map(Vec::len), Some(0), "nothing saved");
+
+    // The editor opens with the totals of what it holds: a saved quote's, to the cent.
+    let client = crate::fixtures::workshop::client(&app, json!({ "name": "Jeanne Martin" })).await;
+    let line = json!([
+        { "kind": "part", "description": "Filtre", "quantity": "3", "unit_price": "3.333", "discount": "10" },
+        { "kind": "labour", "description": "Main-d'œuvre", "quantity": "1.25", "unit_price": "64" }
+    ]);
+    let saved = app.as_admin().post("/api/v1/quotes", &json!({ "client_id": client, "lines": line })).await.json();
+    let id = saved["id"].as_i64().expect("quote");
+    let editor = html(&app.as_admin().get(&format!("/quotes/{id}/edit")).await);
+    // 9.00 + 80.00 = 89.00; VAT 17.80; 106.80, as the service saved it.
+    assert_eq!(saved["totals"]["incl_tax"].as_str().and_then(|t| t.parse::<f64>().ok()), Some(106.8));
+    assert!(editor.contains("data-testid=\"running-incl\">106,80\u{a0}€"), "{editor}");
+    assert!(editor.contains("<output data-line-total>9,00\u{a0}€</output>"), "3 × 3.333 − 10 % = 9.00: {editor}");
+    // Without a session, nothing is computed for anyone.
+    let anonymous = app.anonymous().post_form("/workshop/lines/preview", &fields).await;
+    assert_ne!(anonymous.status, StatusCode::OK);
+}

@@ -39,7 +39,8 @@ const PAGES: &[(&str, &str)] = &[
 ];
 
 /// Fields that name a record, in the order they are looked for in its changes.
-const NAMING_FIELDS: &[&str] = &["license_plate", "number", "name", "display_name", "email", "last_name", "title"];
+const NAMING_FIELDS: &[&str] =
+    &["license_plate", "number", "name", "display_name", "email", "last_name", "title", "description"];
 
 /// One changed field, as a person reads it.
 pub struct ChangeRow {

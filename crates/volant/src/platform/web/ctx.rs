@@ -113,6 +113,11 @@ impl PageCtx {
         self.permissions.contains(&permission)
     }
 
+    /// The organization's currency (euros when signed out).
+    pub fn currency(&self) -> crate::platform::money::Currency {
+        self.org.as_ref().map_or(crate::platform::money::Currency::EUR, |o| o.currency)
+    }
+
     /// The organization's first VAT rate, as forms pre-fill it (`20` when signed out).
     pub fn default_vat(&self) -> String {
         self.org.as_ref().map_or_else(|| "20".to_owned(), OrgContext::default_vat)

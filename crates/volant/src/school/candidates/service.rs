@@ -138,8 +138,7 @@ impl<'a> From<&'a Candidate> for Audited<'a> {
 
 /// `Émile  d'Aubigné` → `émile d aubigné`: what name search compares.
 pub fn search_name(last_name: &str, first_name: &str) -> String {
-    let joined = format!("{last_name} {first_name}").to_lowercase();
-    joined.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+    crate::platform::search::words(&format!("{last_name} {first_name}"))
 }
 
 fn summary(m: &candidate::Model, hours: Hours) -> CandidateSummary {

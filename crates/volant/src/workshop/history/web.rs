@@ -19,7 +19,7 @@ use crate::platform::web::{
 };
 use crate::workshop::maintenance::service as maintenance;
 use crate::workshop::maintenance::web::vehicle_page_for;
-use crate::workshop::quotes::web::{LineForm, LineRow};
+use crate::workshop::quotes::web::{LineEditor, LineForm, LineRow, RunningTotals};
 
 pub fn routes() -> Routes {
     vec![
@@ -83,6 +83,7 @@ struct FormPage {
     form: InterventionForm,
     services: Vec<ServiceChoice>,
     rows: Vec<LineRow>,
+    totals: RunningTotals,
     errors: FormErrors,
 }
 
@@ -100,8 +101,8 @@ async fn form_page(
         .filter(|r| r.active)
         .map(|r| ServiceChoice { checked: form.services.contains(&r.kind), kind: r.kind, name: r.name })
         .collect();
-    let rows = LineForm::editor_rows(&form.lines, &page.default_vat(), &errors, page.tr);
-    Ok(FormPage { page, vehicle, form, services, rows, errors })
+    let LineEditor { rows, totals } = LineForm::editor(&form.lines, &page, &errors);
+    Ok(FormPage { page, vehicle, form, services, rows, totals, errors })
 }
 
 async fn new_form(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<FormPage> {

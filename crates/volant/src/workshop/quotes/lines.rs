@@ -86,7 +86,7 @@ pub(crate) struct ValidLine {
     pub discount: Decimal,
 }
 
-fn percent_bp(v: &mut Validator, field: &str, value: Decimal) -> Option<i32> {
+pub(crate) fn percent_bp(v: &mut Validator, field: &str, value: Decimal) -> Option<i32> {
     let bp = money::to_scaled(value, 2).filter(|bp| (0..=10_000).contains(bp));
     match bp.and_then(|bp| i32::try_from(bp).ok()) {
         Some(bp) => Some(bp),
@@ -95,6 +95,15 @@ fn percent_bp(v: &mut Validator, field: &str, value: Decimal) -> Option<i32> {
             None
         }
     }
+}
+
+/// A unit price in ten-thousandths, within bounds (else an error on `field`).
+pub(crate) fn unit_price_e4(v: &mut Validator, field: &str, price: Decimal) -> Option<i64> {
+    let scaled = money::to_scaled(price, 4).filter(|p| *p >= 0 && *p <= MAX_UNIT_PRICE * 10_000);
+    if scaled.is_none() {
+        v.add(field, Msg::new("quote.price_invalid").arg("max", MAX_UNIT_PRICE));
+    }
+    scaled
 }
 
 /// Checks lines (every error recorded in `v`, each named `lines[i].field`) and
@@ -114,13 +123,7 @@ pub(crate) fn validate_lines(v: &mut Validator, lines: &[LineInput]) -> Vec<Vali
             v.add(&field("quantity"), Msg::new("quote.quantity_invalid").arg("max", MAX_QUANTITY));
         }
         let unit_price = v.required(&field("unit_price"), l.unit_price);
-        let unit_price_e4 = unit_price.and_then(|p| {
-            let scaled = money::to_scaled(p, 4).filter(|p| *p >= 0 && *p <= MAX_UNIT_PRICE * 10_000);
-            if scaled.is_none() {
-                v.add(&field("unit_price"), Msg::new("quote.price_invalid").arg("max", MAX_UNIT_PRICE));
-            }
-            scaled
-        });
+        let unit_price_e4 = unit_price.and_then(|p| unit_price_e4(v, &field("unit_price"), p));
         let vat_rate = l.vat_rate.unwrap_or(Decimal::from(20));
         let vat_rate_bp = percent_bp(v, &field("vat_rate"), vat_rate);
         let discount = l.discount.unwrap_or(Decimal::ZERO);
@@ -174,6 +177,15 @@ pub(crate) fn priced(lines: &[ValidLine], decimals: u32) -> AppResult<Vec<Priced
             Ok(PricedLine { position: i32::try_from(position).unwrap_or(i32::MAX), line, total, total_minor })
         })
         .collect()
+}
+
+/// What one line as typed comes to (its total excluding tax and its VAT rate), by
+/// the same checks and rounding as a saved quote; `None` while it is incomplete or invalid.
+pub fn line_amount(input: &LineInput, decimals: u32) -> Option<(Decimal, Decimal)> {
+    let mut v = Validator::new();
+    let valid = validate_lines(&mut v, std::slice::from_ref(input));
+    let priced = priced(&valid, decimals).ok()?;
+    priced.first().map(|p| (p.total, p.line.vat_rate))
 }
 
 pub(super) fn line_rows(

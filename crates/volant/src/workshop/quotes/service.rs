@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 
 pub use super::document::{QuoteDocument, document, email, pdf, render, share_url};
 use super::entity::{line, quote};
-pub use super::lines::{LineInput, MAX_LINES, lenient_decimal, parse_decimal};
+pub use super::lines::{LineInput, MAX_LINES, lenient_decimal, line_amount, parse_decimal};
 pub(crate) use super::lines::{ValidLine, validate_lines};
 use super::lines::{line_rows, totals_minor};
 pub use super::model::{

@@ -23,7 +23,7 @@ use crate::identity::roles::Permission;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
 use crate::platform::i18n::{self, Msg};
-use crate::platform::money::{format_money, format_plain};
+use crate::platform::money::{self, Currency, format_money, format_plain};
 use crate::platform::proxy::ClientContext;
 use crate::platform::tenant::OrgId;
 use crate::platform::web::{
@@ -292,6 +292,12 @@ impl LineForm {
     /// The editor's rows from a form's pairs (each line field repeats once per row),
     /// blank rows dropped.
     pub fn rows_from_pairs(pairs: &[(String, String)]) -> Vec<Self> {
+        Self::all_rows_from_pairs(pairs).into_iter().filter(|l| !l.is_blank()).collect()
+    }
+
+    /// Every row of the editor from a form's pairs, blank ones included (the
+    /// running totals answer row for row).
+    fn all_rows_from_pairs(pairs: &[(String, String)]) -> Vec<Self> {
         const FIELDS: [&str; 7] = ["kind", "description", "quantity", "unit", "unit_price", "vat_rate", "discount"];
         let mut columns: HashMap<&str, Vec<&str>> = HashMap::new();
         for (key, value) in pairs {
@@ -313,8 +319,20 @@ impl LineForm {
                 vat_rate: cell("vat_rate", i),
                 discount: cell("discount", i),
             })
-            .filter(|l| !l.is_blank())
             .collect()
+    }
+
+    /// What this row comes to (total excluding tax, VAT rate), once complete and valid.
+    fn amount(&self, decimals: u32) -> Option<(Decimal, Decimal)> {
+        if self.is_blank() {
+            return None;
+        }
+        let mut errors = FormErrors::default();
+        let input = Self::inputs(std::slice::from_ref(self), &mut errors).pop()?;
+        if !errors.is_empty() {
+            return None;
+        }
+        service::line_amount(&input, decimals)
     }
 
     /// The service inputs of these rows; fields that are not numbers become errors.
@@ -345,20 +363,19 @@ impl LineForm {
         inputs
     }
 
-    /// The editor's rows: these lines, then blank ones to fill, with their errors.
-    pub fn editor_rows(
-        lines: &[Self],
-        default_vat: &str,
-        errors: &FormErrors,
-        tr: crate::platform::i18n::Tr,
-    ) -> Vec<LineRow> {
+    /// The editor: these lines, then blank ones to fill, with their errors and
+    /// what they come to so far.
+    pub fn editor(lines: &[Self], page: &PageCtx, errors: &FormErrors) -> LineEditor {
+        let tr = page.tr;
         let mut lines = lines.to_vec();
         let blanks = if lines.is_empty() { 3 } else { 1 };
-        lines.extend(std::iter::repeat_with(|| Self::blank(default_vat)).take(blanks));
-        lines
+        lines.extend(std::iter::repeat_with(|| Self::blank(&page.default_vat())).take(blanks));
+        let totals = RunningTotals::of(&lines, page.currency());
+        let rows = lines
             .into_iter()
+            .zip(totals.lines.iter().cloned())
             .enumerate()
-            .map(|(index, line)| {
+            .map(|(index, (line, total))| {
                 let kinds = LineKind::ALL
                     .into_iter()
                     .map(|k| SelectOption {
@@ -368,14 +385,78 @@ impl LineForm {
                     })
                     .collect();
                 let error = errors.messages_with_prefix(&format!("lines[{index}]."));
-                LineRow { index, line, kinds, error }
+                LineRow { index, line, kinds, error, total }
             })
-            .collect()
+            .collect();
+        LineEditor { rows, totals }
     }
 }
 
+/// The line editor: its rows, and what they come to so far.
+#[derive(Debug, Clone)]
+pub struct LineEditor {
+    pub rows: Vec<LineRow>,
+    pub totals: RunningTotals,
+}
+
+/// What the lines typed so far come to, by the service's own checks and rounding
+/// (a blank or not yet valid row counts for nothing).
+#[derive(Debug, Clone, Default)]
+pub struct RunningTotals {
+    /// Each row's total excluding tax, in the editor's order ("" for a row that does not count).
+    pub lines: Vec<String>,
+    pub excl: String,
+    /// (rate, VAT at that rate)
+    pub vat: Vec<(String, String)>,
+    pub incl: String,
+}
+
+impl RunningTotals {
+    pub fn of(rows: &[LineForm], currency: Currency) -> Self {
+        let decimals = currency.decimals();
+        let mut counted = Vec::with_capacity(rows.len());
+        let lines = rows
+            .iter()
+            .map(|row| match row.amount(decimals) {
+                Some((total, rate)) => {
+                    counted.push((total, rate));
+                    currency.format(total)
+                }
+                None => String::new(),
+            })
+            .collect();
+        let totals = money::totals(counted, decimals);
+        Self {
+            lines,
+            excl: currency.format(totals.excl_tax),
+            vat: totals.vat.iter().map(|v| (format!("{} %", format_plain(v.rate)), currency.format(v.vat))).collect(),
+            incl: currency.format(totals.incl_tax),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "workshop/quotes/_running_totals.html")]
+struct RunningTotalsPartial {
+    page: PageCtx,
+    totals: RunningTotals,
+}
+
+/// The editor's running totals as the lines are typed (htmx; quotes and
+/// interventions alike): nothing is saved.
+async fn preview(page: PageCtx, FormBody(pairs): FormBody<Vec<(String, String)>>) -> RunningTotalsPartial {
+    let rows = LineForm::all_rows_from_pairs(&pairs);
+    let totals = RunningTotals::of(&rows, page.currency());
+    RunningTotalsPartial { page, totals }
+}
+
+/// The line editor's helpers: for everyone who fills one in (quotes, interventions).
+pub fn editor_routes() -> Routes {
+    vec![("/workshop/lines/preview", post(preview))]
+}
+
 /// A price as the editor shows it: at least two decimals, more when it has them (`12,90`, `0,125`).
-fn editable_price(price: Decimal) -> String {
+pub fn editable_price(price: Decimal) -> String {
     let mut value = price.normalize();
     if value.scale() < 2 {
         value.rescale(2);
@@ -491,6 +572,8 @@ pub struct LineRow {
     pub line: LineForm,
     pub kinds: Vec<SelectOption>,
     pub error: Option<String>,
+    /// What the row comes to so far, excluding tax.
+    pub total: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -502,6 +585,7 @@ struct FormPage {
     form: QuoteForm,
     vehicles: Vec<SelectOption>,
     rows: Vec<LineRow>,
+    totals: RunningTotals,
     errors: FormErrors,
 }
 
@@ -538,8 +622,8 @@ impl FormPage {
                 selected: true,
             });
         }
-        let rows = LineForm::editor_rows(&form.lines, &page.default_vat(), &errors, page.tr);
-        Ok(Self { page, target, client_name: client.display_name().to_owned(), form, vehicles, rows, errors })
+        let LineEditor { rows, totals } = LineForm::editor(&form.lines, &page, &errors);
+        Ok(Self { page, target, client_name: client.display_name().to_owned(), form, vehicles, rows, totals, errors })
     }
 }
 
