@@ -271,22 +271,42 @@ async fn migrate(config: &Config) -> Result<(), String> {
 }
 
 async fn seed_demo(config: Config) -> Result<(), String> {
+    use volant::fleet::demo::Region;
     use volant::identity::roles::Role;
     use volant::identity::users::service::{self as users, NewUser};
     let state = volant::app::state(config).await.map_err(|e| e.to_string())?;
     let org = state.default_org;
     let locale =
         volant::identity::organizations::service::get(&state.db, org).await.map_err(|e| e.for_operator())?.locale;
-    let report = volant::fleet::demo::seed(&state.db, org).await.map_err(|e| e.for_operator())?;
-    tracing::info!(garages = report.garages, vehicles = report.vehicles, "demo fleet created");
-    let workshop = volant::workshop::demo::seed(&state.db, org).await.map_err(|e| e.for_operator())?;
-    tracing::info!(
-        clients = workshop.clients,
-        quotes = workshop.quotes,
-        interventions = workshop.interventions,
-        alerts = workshop.alerts,
-        "demo workshop created"
-    );
+    let garages = async |org, region| -> Result<(), String> {
+        let report = volant::fleet::demo::seed(&state.db, org, region).await.map_err(|e| e.for_operator())?;
+        tracing::info!(garages = report.garages, vehicles = report.vehicles, ?region, "demo fleet created");
+        let workshop = volant::workshop::demo::seed(&state.db, org, region).await.map_err(|e| e.for_operator())?;
+        tracing::info!(
+            clients = workshop.clients,
+            quotes = workshop.quotes,
+            interventions = workshop.interventions,
+            alerts = workshop.alerts,
+            ?region,
+            "demo workshop created"
+        );
+        Ok(())
+    };
+    // A database never set up has a nameless organization: the demo gives it a
+    // business's name and details, which its quotes and e-mails print.
+    let current = volant::identity::organizations::service::get(&state.db, org).await.map_err(|e| e.for_operator())?;
+    if current.name == volant::identity::organizations::service::NewOrganization::default().name {
+        let actor = volant::identity::audit::Actor::system(org);
+        volant::identity::organizations::service::update(&state.db, &actor, volant::fleet::demo::france_profile())
+            .await
+            .map_err(|e| e.for_operator())?;
+    }
+    garages(org, Region::France).await?;
+    // The West African garages are a network of their own, invoicing in CFA francs.
+    let west_africa = volant::identity::organizations::service::create(&state.db, volant::fleet::demo::west_africa())
+        .await
+        .map_err(|e| e.for_operator())?;
+    garages(west_africa, Region::WestAfrica).await?;
     // One account per role to sign in as; the instructor and the candidate are
     // the first files of the school.
     let password = demo_password()?;
@@ -307,6 +327,14 @@ async fn seed_demo(config: Config) -> Result<(), String> {
         let user = users::create(&state.db, org, new).await.map_err(|e| e.for_operator())?;
         accounts.push((locale.text(label), email, user.id));
     }
+    let manager = NewUser {
+        email: "gerant.dakar@volant-demo.example".to_owned(),
+        display_name: locale.text("demo.manager").to_owned(),
+        password: password.clone(),
+        roles: vec![Role::Manager],
+    };
+    let manager = users::create(&state.db, west_africa, manager).await.map_err(|e| e.for_operator())?;
+    let dakar = locale.text("demo.manager_west_africa");
     let linked = volant::school::demo::DemoAccounts { instructor: Some(accounts[2].2), candidate: Some(accounts[3].2) };
     let school =
         volant::school::demo::seed(&state.db, &state.cipher, org, linked).await.map_err(|e| e.for_operator())?;
@@ -317,9 +345,12 @@ async fn seed_demo(config: Config) -> Result<(), String> {
         "demo driving school created"
     );
     // The demo's people are invented: what their creation would tell them is recorded, not sent.
-    let withheld = volant::notify::service::withhold_pending(&state.db, org, locale.text("demo.not_sent"))
-        .await
-        .map_err(|e| e.for_operator())?;
+    let mut withheld = 0;
+    for org in [org, west_africa] {
+        withheld += volant::notify::service::withhold_pending(&state.db, org, locale.text("demo.not_sent"))
+            .await
+            .map_err(|e| e.for_operator())?;
+    }
     tracing::info!(withheld, "demo notifications recorded without being sent");
     #[allow(clippy::print_stdout)] // The accounts are the command's answer, for the person trying Volant.
     {
@@ -327,6 +358,7 @@ async fn seed_demo(config: Config) -> Result<(), String> {
         for (label, email, _) in &accounts {
             println!("  {label:<12} {email}");
         }
+        println!("  {:<12} {}  ({dakar})", locale.text("demo.manager"), manager.email);
         println!("{}", locale.format("demo.password", &[("password", &password)]));
     }
     Ok(())

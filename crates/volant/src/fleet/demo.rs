@@ -17,7 +17,16 @@ pub struct SeedReport {
     pub vehicles: usize,
 }
 
-#[derive(Clone, Copy)]
+/// Where a demo organization's garages are: France (euros, the driving school
+/// too) or West Africa (Dakar, Thiès, Abidjan, Cotonou: one network invoicing in
+/// CFA francs, its own organization).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Region {
+    France,
+    WestAfrica,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum PlateStyle {
     /// SIV: AB-123-CD
     France,
@@ -149,19 +158,62 @@ const SIV_LETTERS: &[u8] = b"ABCDEFGHJKLMNPQRSTVWXYZ";
 const SENEGAL_REGIONS: &[&str] = &["DK", "TH", "SL", "KL", "ZG"];
 const VIN_CHARS: &[u8] = b"0123456789ABCDEFGHJKLMNPRSTUVWXYZ";
 
-/// Fills an empty organization. Refuses to touch a database that already has garages.
-pub async fn seed(db: &DatabaseConnection, org: OrgId) -> AppResult<SeedReport> {
-    if garage_count(db).await? > 0 {
+/// What the demo's French business says of itself on its quotes and e-mails, when
+/// its organization was never set up (a believable SIRET and VAT number, keys
+/// included).
+pub fn france_profile() -> crate::identity::organizations::service::OrganizationPatch {
+    crate::identity::organizations::service::OrganizationPatch {
+        name: Some("Garage & Auto-école du Centre".to_owned()),
+        kind: Some("both".to_owned()),
+        address: Some(Some("12 rue de la République, 69002 Lyon".to_owned())),
+        phone: Some(Some("+33 4 78 42 10 10".to_owned())),
+        email: Some(Some("contact@garage-du-centre.example".to_owned())),
+        registration_number: Some(Some("84231567800016".to_owned())),
+        vat_number: Some(Some("FR46842315678".to_owned())),
+        ..Default::default()
+    }
+}
+
+/// The demo's West African network: a garage business of its own, in CFA francs
+/// (no decimals), 18 % VAT, on Dakar's time.
+pub fn west_africa() -> crate::identity::organizations::service::NewOrganization {
+    use crate::identity::organizations::service::{NewOrganization, OrganizationPatch};
+    NewOrganization {
+        name: "Sahel Auto Services".to_owned(),
+        kind: "garage".to_owned(),
+        currency: "XOF".to_owned(),
+        locale: "fr".to_owned(),
+        time_zone: "Africa/Dakar".to_owned(),
+        details: OrganizationPatch {
+            address: Some(Some("Avenue Léopold Sédar Senghor, Dakar, Sénégal".to_owned())),
+            phone: Some(Some("+221 33 821 00 00".to_owned())),
+            email: Some(Some("contact@sahel-auto.example".to_owned())),
+            vat_rates: Some(vec!["18".to_owned()]),
+            ..Default::default()
+        },
+    }
+}
+
+impl PlateStyle {
+    fn region(self) -> Region {
+        if self == Self::France { Region::France } else { Region::WestAfrica }
+    }
+}
+
+/// Fills an empty organization with the region's garages. Refuses to touch an
+/// organization that already has garages.
+pub async fn seed(db: &DatabaseConnection, org: OrgId, region: Region) -> AppResult<SeedReport> {
+    if crate::platform::tenant::has_any::<crate::fleet::garages::entity::Entity>(db, org).await? {
         return Err(AppError::Internal(
-            "the database already has garages: seed-demo only fills an empty database".into(),
+            "the organization already has garages: seed-demo only fills an empty database".into(),
         ));
     }
-    let mut rng = fastrand::Rng::with_seed(2026);
+    let mut rng = fastrand::Rng::with_seed(if region == Region::France { 2026 } else { 2221 });
     let actor = Actor::system(org);
     db::write(db, async |txn| {
         let mut report = SeedReport { garages: 0, vehicles: 0 };
         let mut serial = 0_u32;
-        for demo in GARAGES {
+        for demo in GARAGES.iter().filter(|g| g.style.region() == region) {
             let garage = garages::create(
                 txn,
                 &actor,

@@ -10,6 +10,7 @@ use super::clients::service::{self as clients, Client, ClientInput, ClientKind};
 use super::history::service::{self as history, FromQuoteInput, ServiceInfo};
 use super::maintenance::service as maintenance;
 use super::quotes::service::{self as quotes, Decision, DecisionInput, LineInput, LineKind, QuoteInput};
+use crate::fleet::demo::Region;
 use crate::fleet::vehicles::service::{self as vehicles, Vehicle, VehicleFilter};
 use crate::identity::audit::Actor;
 use crate::platform::db;
@@ -25,85 +26,132 @@ pub struct SeedReport {
     pub alerts: usize,
 }
 
-const PEOPLE: &[(&str, &str)] = &[
+/// A demo client: name and phone.
+type Person = (&'static str, &'static str);
+
+const PEOPLE_FRANCE: &[Person] = &[
     ("Jeanne Martin", "06 12 34 56 78"),
     ("Paul Durand", "06 98 76 54 32"),
+    ("Louis Bernard", "07 11 22 33 44"),
+    ("Camille Petit", "06 55 44 33 22"),
+    ("Chloé Moreau", "06 01 02 03 04"),
+    ("Léa Fournier", "07 66 77 88 99"),
+    ("Hugo Lambert", "06 45 67 89 01"),
+    ("Nathalie Girard", "06 23 45 67 89"),
+    ("Thomas Roux", "07 34 56 78 90"),
+    ("Sarah Fontaine", "06 87 65 43 21"),
+];
+
+const PEOPLE_WEST_AFRICA: &[Person] = &[
     ("Fatou Diop", "+221 77 123 45 67"),
     ("Mamadou Ndiaye", "+221 76 234 56 78"),
     ("Aïssatou Sow", "+221 78 345 67 89"),
-    ("Louis Bernard", "07 11 22 33 44"),
-    ("Camille Petit", "06 55 44 33 22"),
-    ("Kouassi Yao", "+225 07 01 02 03 04"),
-    ("Adjoa Mensah", "+229 97 12 34 56"),
     ("Ibrahima Fall", "+221 70 987 65 43"),
-    ("Chloé Moreau", "06 01 02 03 04"),
-    ("Moussa Traoré", "+225 05 44 33 22 11"),
-    ("Léa Fournier", "07 66 77 88 99"),
     ("Ousmane Camara", "+221 77 765 43 21"),
-    ("Hugo Lambert", "06 45 67 89 01"),
+    ("Kouassi Yao", "+225 07 01 02 03 04"),
+    ("Moussa Traoré", "+225 05 44 33 22 11"),
     ("Mariam Coulibaly", "+225 01 23 45 67 89"),
+    ("Adjoa Mensah", "+229 97 12 34 56"),
+    ("Koffi Houngbédji", "+229 96 45 67 89"),
 ];
 
-const COMPANIES: &[(&str, &str)] = &[
-    ("Transports Rhône Express", "Marc Girard"),
-    ("Taxis Dakar Plateau", "Cheikh Gueye"),
-    ("Livraisons Abidjan Sud", "Awa Bamba"),
-    ("Ambulances du Lyonnais", "Sophie Roux"),
-];
+/// Company and contact.
+const COMPANIES_FRANCE: &[(&str, &str)] =
+    &[("Transports Rhône Express", "Marc Girard"), ("Ambulances du Lyonnais", "Sophie Roux")];
+const COMPANIES_WEST_AFRICA: &[(&str, &str)] =
+    &[("Taxis Dakar Plateau", "Cheikh Gueye"), ("Livraisons Abidjan Sud", "Awa Bamba")];
 
-/// A line of a demo job: kind, description, quantity, unit, unit price.
-type JobLine = (LineKind, &'static str, &'static str, &'static str, &'static str);
+/// A line of a demo job: kind, description, quantity, unit, unit price in euros,
+/// unit price in CFA francs (what a garage there charges, not a conversion).
+type JobLine = (LineKind, &'static str, &'static str, &'static str, &'static str, &'static str);
 
 /// Demo jobs: their lines and the maintenance they carry out.
 const JOBS: &[(&[JobLine], &[&str])] = &[
     (
         &[
-            (LineKind::Part, "Huile moteur 5W30", "4.5", "l", "12.90"),
-            (LineKind::Part, "Filtre à huile", "1", "", "14.50"),
-            (LineKind::Labour, "Vidange", "0.5", "h", "62"),
+            (LineKind::Part, "Huile moteur 5W30", "4.5", "l", "12.90", "6500"),
+            (LineKind::Part, "Filtre à huile", "1", "", "14.50", "7500"),
+            (LineKind::Labour, "Vidange", "0.5", "h", "62", "10000"),
         ],
         &["oil_service"],
     ),
     (
         &[
-            (LineKind::Part, "Plaquettes de frein avant", "1", "jeu", "48.90"),
-            (LineKind::Labour, "Remplacement plaquettes", "1.2", "h", "62"),
+            (LineKind::Part, "Plaquettes de frein avant", "1", "jeu", "48.90", "30000"),
+            (LineKind::Labour, "Remplacement plaquettes", "1.2", "h", "62", "10000"),
         ],
         &["brakes"],
     ),
     (
         &[
-            (LineKind::Part, "Pneumatique 195/65 R15", "2", "", "89.00"),
-            (LineKind::Labour, "Montage et équilibrage", "2", "", "15"),
+            (LineKind::Part, "Pneumatique 195/65 R15", "2", "", "89.00", "55000"),
+            (LineKind::Labour, "Montage et équilibrage", "2", "", "15", "5000"),
         ],
         &["tyres"],
     ),
     (
         &[
-            (LineKind::Part, "Kit de distribution", "1", "", "289.00"),
-            (LineKind::Part, "Pompe à eau", "1", "", "74.90"),
-            (LineKind::Labour, "Remplacement distribution", "3.5", "h", "62"),
+            (LineKind::Part, "Kit de distribution", "1", "", "289.00", "180000"),
+            (LineKind::Part, "Pompe à eau", "1", "", "74.90", "45000"),
+            (LineKind::Labour, "Remplacement distribution", "3.5", "h", "62", "10000"),
         ],
         &[],
     ),
-    (&[(LineKind::Other, "Préparation au contrôle technique", "1", "", "49.00")], &["inspection"]),
+    (&[(LineKind::Other, "Préparation au contrôle technique", "1", "", "49.00", "25000")], &["inspection"]),
 ];
+
+/// What differs between the demo's regions: their clients, prices and VAT.
+struct Local {
+    region: Region,
+    people: &'static [Person],
+    companies: &'static [(&'static str, &'static str)],
+    /// Where the clients' e-mail addresses are.
+    mail_domain: &'static str,
+    vat_rate: &'static str,
+}
+
+impl Local {
+    fn of(region: Region) -> Self {
+        match region {
+            Region::France => Self {
+                region,
+                people: PEOPLE_FRANCE,
+                companies: COMPANIES_FRANCE,
+                mail_domain: "exemple.fr",
+                vat_rate: "20",
+            },
+            // Senegal, Côte d'Ivoire and Benin: 18 % VAT.
+            Region::WestAfrica => Self {
+                region,
+                people: PEOPLE_WEST_AFRICA,
+                companies: COMPANIES_WEST_AFRICA,
+                mail_domain: "exemple.sn",
+                vat_rate: "18",
+            },
+        }
+    }
+
+    fn price(&self, line: &JobLine) -> &'static str {
+        if self.region == Region::France { line.4 } else { line.5 }
+    }
+}
 
 fn d(text: &str) -> Option<Decimal> {
     quotes::parse_decimal(text)
 }
 
 /// Fills the workshop of an organization whose fleet was just seeded.
-pub async fn seed(db: &DatabaseConnection, org: OrgId) -> AppResult<SeedReport> {
+pub async fn seed(db: &DatabaseConnection, org: OrgId, region: Region) -> AppResult<SeedReport> {
+    let local = Local::of(region);
     let mut rng = fastrand::Rng::with_seed(2027);
     let actor = Actor::system(org);
     let today = Utc::now().date_naive();
     let fleet = vehicles::list(db, org, &VehicleFilter::default(), PageRequest::first(200)).await?.items;
     let report = db::write(db, async |txn| {
-        let owners = seed_clients(txn, &actor, &mut rng).await?;
-        let owned = seed_owners(txn, &actor, &mut rng, &fleet, &owners, today).await?;
+        let owners = seed_clients(txn, &actor, &mut rng, &local).await?;
+        let owned = seed_owners(txn, &actor, &mut rng, &fleet, &owners, local.people.len(), today).await?;
         let mut report = SeedReport { clients: owners.len(), quotes: 0, interventions: 0, alerts: 0 };
-        seed_quotes(txn, &actor, &mut rng, &fleet, &owned, today, &mut report).await?;
+        seed_quotes(txn, &actor, &mut rng, (&fleet, &owned), &local, today, &mut report).await?;
         seed_service_history(txn, &actor, &mut rng, today, &mut report).await?;
         AppResult::Ok(report)
     })
@@ -113,10 +161,32 @@ pub async fn seed(db: &DatabaseConnection, org: OrgId) -> AppResult<SeedReport> 
     Ok(report)
 }
 
-async fn seed_clients(txn: &DatabaseTransaction, actor: &Actor, rng: &mut fastrand::Rng) -> AppResult<Vec<Client>> {
+async fn seed_clients(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    rng: &mut fastrand::Rng,
+    local: &Local,
+) -> AppResult<Vec<Client>> {
     let mut owners = Vec::new();
-    for (i, (name, phone)) in PEOPLE.iter().enumerate() {
-        let email = format!("{}@exemple.fr", name.to_lowercase().replace(' ', ".").replace(['ï', 'é'], "e"));
+    let mailbox = |name: &str| {
+        let ascii: String = name
+            .to_lowercase()
+            .chars()
+            .map(|c| match c {
+                'é' | 'è' | 'ê' | 'ë' => 'e',
+                'ï' | 'î' => 'i',
+                'ô' => 'o',
+                'à' | 'â' => 'a',
+                'ç' => 'c',
+                ' ' => '.',
+                c => c,
+            })
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+            .collect();
+        format!("{ascii}@{}", local.mail_domain)
+    };
+    for (i, (name, phone)) in local.people.iter().enumerate() {
+        let email = mailbox(name);
         let input = ClientInput {
             kind: Some(ClientKind::Individual),
             name: Some((*name).to_owned()),
@@ -128,13 +198,16 @@ async fn seed_clients(txn: &DatabaseTransaction, actor: &Actor, rng: &mut fastra
         };
         owners.push(clients::create(txn, actor, &input).await?);
     }
-    for (company, contact) in COMPANIES {
+    for (company, contact) in local.companies {
+        // A French company's intra-EU VAT number; elsewhere none is made up.
+        let tax_id =
+            (local.region == Region::France).then(|| format!("FR{:011}", rng.u64(10_000_000_000..99_999_999_999)));
         let input = ClientInput {
             kind: Some(ClientKind::Company),
             name: Some((*contact).to_owned()),
             company_name: Some((*company).to_owned()),
-            tax_id: Some(format!("FR{:011}", rng.u64(10_000_000_000..99_999_999_999))),
-            email: Some(format!("atelier@{}.fr", company.to_lowercase().replace(' ', "-"))),
+            tax_id,
+            email: Some(mailbox(&format!("atelier {}", company.replace(' ', "-")))),
             consent_notifications: Some(true),
             ..Default::default()
         };
@@ -151,11 +224,13 @@ async fn seed_owners(
     rng: &mut fastrand::Rng,
     fleet: &[Vehicle],
     owners: &[Client],
+    people: usize,
     today: NaiveDate,
 ) -> AppResult<Vec<(i64, i64)>> {
     let mut owned: Vec<(i64, i64)> = Vec::new();
+    let companies = &owners[people..];
     for (i, vehicle) in fleet.iter().take(60).enumerate() {
-        let owner = if i < 40 { &owners[i % owners.len()] } else { &owners[PEOPLE.len() + i % COMPANIES.len()] };
+        let owner = if i < 40 { &owners[i % people] } else { &companies[i % companies.len()] };
         clients::assign_vehicle(txn, actor, owner.id, vehicle.id).await?;
         // First registration from the model year, for the technical inspection.
         let registered =
@@ -181,8 +256,8 @@ async fn seed_quotes(
     txn: &DatabaseTransaction,
     actor: &Actor,
     rng: &mut fastrand::Rng,
-    fleet: &[Vehicle],
-    owned: &[(i64, i64)],
+    (fleet, owned): (&[Vehicle], &[(i64, i64)]),
+    local: &Local,
     today: NaiveDate,
     report: &mut SeedReport,
 ) -> AppResult<()> {
@@ -202,13 +277,13 @@ async fn seed_quotes(
             valid_until: issued.checked_add_days(Days::new(30)),
             lines: lines
                 .iter()
-                .map(|(kind, description, quantity, unit, price)| LineInput {
-                    kind: Some(*kind),
-                    description: Some((*description).to_owned()),
-                    quantity: d(quantity),
-                    unit: (!unit.is_empty()).then(|| (*unit).to_owned()),
-                    unit_price: d(price),
-                    vat_rate: d("20"),
+                .map(|line| LineInput {
+                    kind: Some(line.0),
+                    description: Some(line.1.to_owned()),
+                    quantity: d(line.2),
+                    unit: (!line.3.is_empty()).then(|| line.3.to_owned()),
+                    unit_price: d(local.price(line)),
+                    vat_rate: d(local.vat_rate),
                     discount: d(if n % 7 == 0 { "10" } else { "0" }),
                 })
                 .collect(),

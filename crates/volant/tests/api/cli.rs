@@ -148,7 +148,13 @@ async fn the_demo_prints_an_account_per_role_linked_to_its_school_files() {
     let seeded = volant(&url, &["seed-demo"], None);
     assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
     let out = String::from_utf8(seeded.stdout).expect("utf-8");
-    for line in ["Gérant", "Mécanicien", "moniteur@volant-demo.example", "candidat@volant-demo.example"] {
+    for line in [
+        "Gérant",
+        "Mécanicien",
+        "moniteur@volant-demo.example",
+        "candidat@volant-demo.example",
+        "gerant.dakar@volant-demo.example  (Sahel Auto Services : garages de Dakar, Thiès, Abidjan et Cotonou, en FCFA)",
+    ] {
         assert!(out.contains(line), "{out}");
     }
     let password = out.lines().find_map(|l| l.strip_prefix("Mot de passe de ces comptes : ")).expect("password");
@@ -156,10 +162,22 @@ async fn the_demo_prints_an_account_per_role_linked_to_its_school_files() {
     use volant::identity::users::service as users;
     let instructor = users::authenticate(&db, "moniteur@volant-demo.example", password).await.expect("ok");
     let instructor = instructor.expect("the printed password signs the instructor in");
+    let instructor_org = Some(instructor.org);
     let file = volant::school::instructors::service::of_user(&db, instructor.org, instructor.id).await.expect("ok");
     assert!(file.is_some(), "the instructor's account opens their file");
     let candidate = users::authenticate(&db, "candidat@volant-demo.example", password).await.expect("ok");
     assert!(candidate.is_some());
+    let dakar = users::authenticate(&db, "gerant.dakar@volant-demo.example", password).await.expect("ok");
+    let dakar = dakar.expect("the printed password signs the Dakar manager in");
+    let org = volant::identity::organizations::service::get(&db, dakar.org).await.expect("org");
+    assert_eq!(
+        (org.name.as_str(), org.currency.code(), org.time_zone.as_str()),
+        ("Sahel Auto Services", "XOF", "Africa/Dakar")
+    );
+    assert_ne!(Some(dakar.org), instructor_org, "the West African garages are an organization of their own");
+    let centre = volant::identity::organizations::service::get(&db, instructor.org).await.expect("org");
+    assert_eq!((centre.name.as_str(), centre.currency.code()), ("Garage & Auto-école du Centre", "EUR"));
+    assert_eq!(centre.vat_number.as_deref(), Some("FR46842315678"));
     // Every model is of a year it was sold in.
     use sea_orm::ConnectionTrait;
     let statement = "SELECT MIN(year) AS first FROM vehicles WHERE model = 'Model 3'";

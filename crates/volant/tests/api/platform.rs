@@ -202,22 +202,62 @@ async fn migrations_are_idempotent_and_reversible() {
 
 #[tokio::test]
 async fn demo_seed_fills_an_empty_database_once() {
+    use volant::fleet::demo::{self, Region};
     let app = TestApp::sqlite().await;
     let admin = app.as_admin();
-    let report = volant::fleet::demo::seed(&app.db, app.org).await.expect("seed");
-    assert_eq!(report.garages, 8);
-    assert!(report.vehicles >= 300, "{report:?}");
+    let report = demo::seed(&app.db, app.org, Region::France).await.expect("seed");
+    assert_eq!(report.garages, 3);
+    assert!(report.vehicles >= 120, "{report:?}");
     let garages = admin.get("/api/v1/garages").await.json();
     let total: i64 =
         garages.as_array().expect("array").iter().map(|g| g["vehicle_count"].as_i64().expect("count")).sum();
     assert_eq!(usize::try_from(total).expect("count"), report.vehicles);
-    assert!(volant::fleet::demo::seed(&app.db, app.org).await.is_err(), "refuses a database with data");
-    let workshop = volant::workshop::demo::seed(&app.db, app.org).await.expect("workshop demo");
-    assert_eq!(workshop.clients, 20);
+    assert!(demo::seed(&app.db, app.org, Region::France).await.is_err(), "refuses an organization with data");
+    let workshop = volant::workshop::demo::seed(&app.db, app.org, Region::France).await.expect("workshop demo");
+    assert_eq!(workshop.clients, 12);
     assert_eq!(workshop.quotes, 48);
     assert!(workshop.interventions >= 15 && workshop.alerts > 0, "{workshop:?}");
     let dashboard = admin.get("/api/v1/dashboard").await.json();
     assert!(dashboard["quotes"]["accepted"].as_i64().expect("accepted") >= 15, "{dashboard}");
+
+    // The West African garages: an organization of their own, in CFA francs at 18 % VAT.
+    let sahel = volant::identity::organizations::service::create(&app.db, demo::west_africa()).await.expect("org");
+    let report = demo::seed(&app.db, sahel, Region::WestAfrica).await.expect("west africa");
+    assert_eq!(report.garages, 5);
+    volant::workshop::demo::seed(&app.db, sahel, Region::WestAfrica).await.expect("its workshop");
+    let manager = volant::identity::users::service::NewUser {
+        email: "gerant@sahel.test".to_owned(),
+        display_name: "Cheikh Gueye".to_owned(),
+        password: crate::helpers::TEST_PASSWORD.to_owned(),
+        roles: vec![volant::identity::roles::Role::Manager],
+    };
+    let manager = volant::identity::users::service::create(&app.db, sahel, manager).await.expect("manager");
+    let dakar = app.as_user(&manager).await;
+    let cities: Vec<String> = dakar
+        .get("/api/v1/garages")
+        .await
+        .json()
+        .as_array()
+        .expect("garages")
+        .iter()
+        .map(|g| g["city"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        cities.contains(&"Dakar".to_owned())
+            && cities.contains(&"Cotonou".to_owned())
+            && !cities.contains(&"Lyon".to_owned()),
+        "{cities:?}"
+    );
+    let quote = &dakar.get("/api/v1/quotes?limit=1").await.json()[0];
+    assert_eq!(quote["currency"], "XOF", "{quote}");
+    assert!(!quote["total_incl_tax"].as_str().expect("total").contains('.'), "whole francs: {quote}");
+    let detail = dakar.get(&format!("/api/v1/quotes/{}", quote["id"])).await.json();
+    assert_eq!(detail["lines"][0]["vat_rate"], "18", "{detail}");
+    let page = crate::fixtures::html(&dakar.get("/quotes").await);
+    assert!(page.contains("FCFA") && !page.contains("€"), "{page}");
+    let french = admin.get("/api/v1/garages").await.json();
+    assert_eq!(french.as_array().map(Vec::len), Some(3), "each organization its own garages");
+
     let cipher = volant::platform::crypto::load(
         Some("t:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"),
         std::path::Path::new("unused"),
@@ -237,8 +277,11 @@ async fn demo_seed_fills_an_empty_database_once() {
         "once"
     );
     // What the demo would tell its invented people is recorded, never sent.
-    let withheld =
-        volant::notify::service::withhold_pending(&app.db, app.org, "demo data: not sent").await.expect("withhold");
+    let mut withheld = 0;
+    for org in [app.org, sahel] {
+        withheld +=
+            volant::notify::service::withhold_pending(&app.db, org, "demo data: not sent").await.expect("withhold");
+    }
     assert!(withheld > 10, "{withheld}");
     app.run_jobs().await;
     assert_eq!(std::fs::read_dir(app.outbox.path()).expect("outbox").count(), 0, "no e-mail written");
@@ -258,8 +301,17 @@ async fn demo_seed_fills_an_empty_database_once() {
 #[tokio::test]
 async fn demo_seed_works_on_postgres() {
     let Some(app) = TestApp::postgres().await else { return };
-    let report = volant::fleet::demo::seed(&app.db, app.org).await.expect("seed");
-    assert_eq!(report.garages, 8);
-    let workshop = volant::workshop::demo::seed(&app.db, app.org).await.expect("workshop demo");
+    let report = volant::fleet::demo::seed(&app.db, app.org, volant::fleet::demo::Region::France).await.expect("seed");
+    assert_eq!(report.garages, 3);
+    let workshop = volant::workshop::demo::seed(&app.db, app.org, volant::fleet::demo::Region::France)
+        .await
+        .expect("workshop demo");
+    assert_eq!(workshop.quotes, 48);
+    let sahel = volant::identity::organizations::service::create(&app.db, volant::fleet::demo::west_africa())
+        .await
+        .expect("org");
+    volant::fleet::demo::seed(&app.db, sahel, volant::fleet::demo::Region::WestAfrica).await.expect("west africa");
+    let workshop =
+        volant::workshop::demo::seed(&app.db, sahel, volant::fleet::demo::Region::WestAfrica).await.expect("workshop");
     assert_eq!(workshop.quotes, 48);
 }

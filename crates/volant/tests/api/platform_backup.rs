@@ -32,8 +32,8 @@ async fn drop_database(app: &TestApp, database: Option<String>) {
 backend_tests!(a_backup_restores_into_an_empty_database_with_every_row_and_checksum);
 
 async fn a_backup_restores_into_an_empty_database_with_every_row_and_checksum(app: TestApp) {
-    volant::fleet::demo::seed(&app.db, app.org).await.expect("fleet");
-    volant::workshop::demo::seed(&app.db, app.org).await.expect("workshop");
+    volant::fleet::demo::seed(&app.db, app.org, volant::fleet::demo::Region::France).await.expect("fleet");
+    volant::workshop::demo::seed(&app.db, app.org, volant::fleet::demo::Region::France).await.expect("workshop");
     let dir = tempfile::tempdir().expect("dir");
     let source = backup::summarize(&app.db).await.expect("summary");
     let manifest = backup::backup(&app.db, &app.database_url(), dir.path()).await.expect("backup");
@@ -78,7 +78,7 @@ async fn a_backup_restores_into_an_empty_database_with_every_row_and_checksum(ap
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_backup_and_restore_commands_round_trip() {
     let app = TestApp::sqlite().await;
-    volant::fleet::demo::seed(&app.db, app.org).await.expect("fleet");
+    volant::fleet::demo::seed(&app.db, app.org, volant::fleet::demo::Region::France).await.expect("fleet");
     let dir = tempfile::tempdir().expect("dir");
     let volant = |args: &[&str], database: &str| {
         // The command's answer is on standard output.

@@ -62,7 +62,7 @@ async fn files_and_backups_go_to_s3_compatible_storage() {
 
     // A backup (and its manifest) copied off-site; 12 MB of it goes up in parts.
     let app = TestApp::sqlite().await;
-    volant::fleet::demo::seed(&app.db, app.org).await.expect("demo");
+    volant::fleet::demo::seed(&app.db, app.org, volant::fleet::demo::Region::France).await.expect("demo");
     let dir = tempfile::tempdir().expect("dir");
     let manifest = volant::platform::backup::backup(&app.db, &app.database_url(), dir.path()).await.expect("backup");
     volant::platform::backup::copy_offsite(&store, dir.path(), &manifest).await.expect("off-site");

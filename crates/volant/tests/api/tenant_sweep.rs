@@ -196,7 +196,8 @@ async fn our_rows(app: &TestApp) -> BTreeMap<Row, i64> {
     let result = json!({ "candidate_id": lea, "exam_type": "theory", "outcome": "passed" });
     let result = id(&admin.post("/api/v1/school/exam-results", &result).await);
     let report = id(&admin.post("/api/v1/school/reports", &json!({ "kind": REPORT_KIND, "format": "csv" })).await);
-    let item = id(&admin.post("/api/v1/catalogue", &json!({ "description": "Filtre à air", "unit_price": "18" })).await);
+    let item =
+        id(&admin.post("/api/v1/catalogue", &json!({ "description": "Filtre à air", "unit_price": "18" })).await);
     BTreeMap::from([
         (Row::Garage, garage),
         (Row::Vehicle, vehicle),
