@@ -61,5 +61,15 @@ test("a garage owner sets up their business and follows the checklist", async ()
   await page.getByRole("button", { name: "Masquer cette liste" }).click();
   await page.waitForURL(/\/garages$/);
   await page.getByText("Liste « Bien démarrer » masquée").waitFor();
+
+  // The logo that quotes, e-mails and the approval page will carry, chosen from the computer.
+  await page.goto(`${server.url}/admin/organization`);
+  await page.getByText("Aucun logo").waitFor();
+  await page.getByLabel("Image du logo").setInputFiles(new URL("../../crates/volant/tests/api/files/logo.png", import.meta.url).pathname);
+  await page.getByRole("button", { name: "Enregistrer le logo" }).click();
+  await page.getByText("Logo enregistré").waitFor();
+  const logo = page.getByRole("img", { name: "Logo actuel" });
+  assert.equal(await logo.evaluate((img) => img.naturalWidth), 240, "the logo shows");
+  await assertAccessible(page, "organization settings with a logo");
   await context.close();
 });

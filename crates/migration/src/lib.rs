@@ -22,6 +22,7 @@ mod m20261203_000016_mail_settings;
 mod m20261203_000017_organization_profile;
 mod m20261203_000018_lesson_cancellations;
 mod m20261204_000019_catalogue;
+mod m20261204_000020_organization_logos;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000017_organization_profile::Migration),
             Box::new(m20261203_000018_lesson_cancellations::Migration),
             Box::new(m20261204_000019_catalogue::Migration),
+            Box::new(m20261204_000020_organization_logos::Migration),
         ]
     }
 }

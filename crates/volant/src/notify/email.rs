@@ -7,13 +7,14 @@ use std::sync::Arc;
 
 use askama::Template;
 use chrono::Utc;
-use lettre::message::{Attachment as MailAttachment, Mailbox, MultiPart, header::ContentType};
+use lettre::message::{Attachment as MailAttachment, Mailbox, MultiPart, SinglePart, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 
 use super::model::Attachment;
 use super::outbox::entity;
 use super::service::About;
+use crate::identity::organizations::logo::Logo;
 use crate::platform::config::NotifyConfig;
 use crate::platform::crypto::FieldCipher;
 use crate::platform::i18n::{Locale, Tr};
@@ -25,6 +26,8 @@ use crate::platform::tenant::OrgId;
 struct HtmlBody<'a> {
     tr: Tr,
     organization: &'a str,
+    /// The organization's logo goes with the message (an inline part, `cid:`).
+    logo: bool,
     title: &'a str,
     paragraphs: Vec<&'a str>,
     link: Option<String>,
@@ -54,6 +57,8 @@ pub struct Content<'a> {
     /// Where the recipient stops e-mails from the organization.
     pub unsubscribe: Option<String>,
     pub reader: Reader,
+    /// The organization's logo heads the HTML (sent inline with it).
+    pub logo: bool,
 }
 
 /// Who reads an e-mail, which decides what its footer may offer.
@@ -87,6 +92,7 @@ pub fn render(locale: Locale, content: &Content<'_>) -> Result<(String, String),
     let html = HtmlBody {
         tr,
         organization,
+        logo: content.logo,
         title,
         paragraphs,
         link: link.clone(),
@@ -208,11 +214,14 @@ impl Mailer {
     }
 }
 
+/// The Content-ID the HTML's logo points at (`cid:logo@volant`).
+const LOGO_CID: &str = "logo@volant";
+
 /// Why an e-mail cannot be built; retrying would not help.
 fn build(
     from: &Mailbox,
     email: &entity::Model,
-    (text, html): (String, String),
+    (text, html, logo): (String, String, Option<Logo>),
     unsubscribe: Option<&str>,
 ) -> Result<Message, String> {
     let to = email.to_address.parse::<Mailbox>().map_err(|e| format!("invalid address `{}`: {e}", email.to_address))?;
@@ -231,7 +240,17 @@ fn build(
         )),
         None => builder,
     };
-    let body = MultiPart::alternative_plain_html(text, html);
+    let body = match logo {
+        // The HTML and the image it shows travel together (multipart/related).
+        Some(logo) => {
+            let content_type = ContentType::parse(&logo.content_type).map_err(|e| e.to_string())?;
+            let related = MultiPart::related()
+                .singlepart(SinglePart::html(html))
+                .singlepart(MailAttachment::new_inline(LOGO_CID.to_owned()).body(logo.bytes, content_type));
+            MultiPart::alternative().singlepart(SinglePart::plain(text)).multipart(related)
+        }
+        None => MultiPart::alternative_plain_html(text, html),
+    };
     let body = match (&email.attachment, &email.attachment_name) {
         (Some(bytes), Some(name)) => {
             let content_type = email
@@ -276,7 +295,7 @@ pub async fn deliver(db: &DatabaseConnection, postman: &Postman, job: &ClaimedJo
         super::unsubscribe::path(&postman.unsubscribe_key, email.organization_id, &email.to_address)
             .map(|path| format!("{}{path}", postman.public_url))
     };
-    let (text, html) = bodies(db, &email, (link, unsubscribe.clone()), reader).await?;
+    let (text, html, logo) = bodies(db, &email, (link, unsubscribe.clone()), reader).await?;
     // The organization's own server and sender when it set them, the instance's
     // otherwise. A password link never goes through a server an organization's
     // administrator chose: they could read it and take the account.
@@ -299,7 +318,7 @@ pub async fn deliver(db: &DatabaseConnection, postman: &Postman, job: &ClaimedJo
         },
     };
     let (from, mailer) = own.as_ref().map_or((&postman.from, &postman.mailer), |(from, mailer)| (from, mailer));
-    let message = match build(from, &email, (text, html.clone()), unsubscribe.as_deref()) {
+    let message = match build(from, &email, (text, html.clone(), logo), unsubscribe.as_deref()) {
         Ok(message) => message,
         Err(reason) => {
             // A malformed address stays malformed: failed at once, not retried.
@@ -333,17 +352,24 @@ async fn forget_credential(
     }
 }
 
-/// Both bodies in the organization's language, with the notification's link.
+/// Both bodies in the organization's language, with the notification's link,
+/// and the logo the HTML shows.
 async fn bodies(
     db: &DatabaseConnection,
     email: &entity::Model,
     (link, unsubscribe): (Option<String>, Option<String>),
     reader: Reader,
-) -> Result<(String, String), JobError> {
-    let org = crate::identity::organizations::service::get(db, OrgId::new(email.organization_id)).await?;
+) -> Result<(String, String, Option<Logo>), JobError> {
+    let org_id = OrgId::new(email.organization_id);
+    let org = crate::identity::organizations::service::get(db, org_id).await?;
+    let logo = match org.has_logo {
+        true => crate::identity::organizations::logo::get(db, org_id).await?,
+        false => None,
+    };
     let (organization, title, body) = (org.name.as_str(), email.subject.as_str(), email.body_text.as_str());
-    let content = Content { organization, title, body, link, unsubscribe, reader };
-    render(org.locale, &content).map_err(|e| JobError(format!("template: {e}")))
+    let content = Content { organization, title, body, link, unsubscribe, reader, logo: logo.is_some() };
+    let (text, html) = render(org.locale, &content).map_err(|e| JobError(format!("template: {e}")))?;
+    Ok((text, html, logo))
 }
 
 /// Keeps the HTML as sent, for the record.

@@ -51,6 +51,7 @@ enum Op {
     Text { x: f32, y: f32, size: f32, bold: bool, align: Align, text: String },
     Fill { rect: (f32, f32, f32, f32), grey: u8 },
     Rule { x1: f32, y1: f32, x2: f32, y2: f32 },
+    Image { x: f32, y: f32, w: f32, h: f32, image: krilla::image::Image },
 }
 
 /// Width of `text` at `size` points, from the font's advances.
@@ -125,6 +126,17 @@ impl Layout {
 
     pub fn rule(&mut self, x1: f32, y1: f32, x2: f32, y2: f32) {
         self.ops().push(Op::Rule { x1, y1, x2, y2 });
+    }
+
+    /// Draws `image` in the box (`x`, `y`, `w`, `h`), its proportions kept: as
+    /// large as the box allows, against its top left corner. Returns the size drawn.
+    pub fn image(&mut self, x: f32, y: f32, (w, h): (f32, f32), image: &krilla::image::Image) -> (f32, f32) {
+        let (iw, ih) = image.size();
+        let (iw, ih) = (iw.max(1) as f32, ih.max(1) as f32);
+        let scale = (w / iw).min(h / ih);
+        let (w, h) = (iw * scale, ih * scale);
+        self.ops().push(Op::Image { x, y, w, h, image: image.clone() });
+        (w, h)
     }
 
     pub fn new_page(&mut self) {
@@ -291,12 +303,46 @@ pub fn finish(layout: Layout, title: &str, note: &str, tr: Locale) -> AppResult<
                     surface.draw_path(&path);
                     surface.set_stroke(None);
                 }
+                Op::Image { x, y, w, h, image } => {
+                    let Some(size) = krilla::geom::Size::from_wh(w, h) else { continue };
+                    surface.push_transform(&krilla::geom::Transform::from_translate(x, y));
+                    surface.draw_image(image, size);
+                    surface.pop();
+                }
             }
         }
         surface.finish();
         page.finish();
     }
     document.finish().map_err(|e| AppError::Internal(format!("PDF: {e:?}")))
+}
+
+/// A PNG or JPEG to draw (`content_type` says which); `None` for anything else.
+pub fn raster(bytes: &[u8], content_type: &str) -> Option<krilla::image::Image> {
+    let data = krilla::Data::from(bytes.to_vec());
+    match content_type {
+        "image/png" => krilla::image::Image::from_png(data, true).ok(),
+        "image/jpeg" => krilla::image::Image::from_jpeg(data, true).ok(),
+        _ => None,
+    }
+}
+
+/// Whether a PNG or JPEG can be printed: it is drawn into a PDF of its own,
+/// which decodes it whole (reading its header alone would let a truncated
+/// image through, to fail every document that prints it). Its size in pixels.
+pub fn check_raster(bytes: &[u8], content_type: &str) -> Result<(u32, u32), String> {
+    let image = raster(bytes, content_type).ok_or_else(|| "not a PNG or JPEG image".to_owned())?;
+    let (w, h) = image.size();
+    let mut document = Document::new();
+    let settings = PageSettings::from_wh(100.0, 100.0).ok_or("page size")?;
+    let mut page = document.start_page_with(settings);
+    let mut surface = page.surface();
+    let size = krilla::geom::Size::from_wh(100.0, 100.0).ok_or("size")?;
+    surface.draw_image(image, size);
+    surface.finish();
+    page.finish();
+    document.finish().map_err(|e| format!("{e:?}"))?;
+    Ok((w, h))
 }
 
 #[cfg(test)]

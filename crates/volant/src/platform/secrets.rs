@@ -15,8 +15,13 @@ pub fn random_token(bytes: usize) -> AppResult<String> {
 
 /// What is stored of a bearer secret (API token, share link): its SHA-256, hex.
 pub fn token_hash(token: &str) -> String {
+    bytes_hash(token.as_bytes())
+}
+
+/// SHA-256 of bytes, in hex (a file's identity).
+pub fn bytes_hash(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(token.as_bytes()))
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// The secret called `name`, created on first use. Concurrent first starts agree

@@ -13,6 +13,7 @@ mod identity_audit;
 mod identity_auth;
 mod identity_invitations;
 mod identity_limits;
+mod identity_logo;
 mod identity_organizations;
 mod identity_passwords;
 mod identity_tenants;

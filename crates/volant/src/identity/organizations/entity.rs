@@ -19,7 +19,7 @@ table! {
         pub registration_number: Option<String>,
         /// Intra-community VAT number.
         pub vat_number: Option<String>,
-        /// The logo's key in the file store.
+        /// The current logo's key (its content's hash; the image is in `organization_logos`).
         pub logo_key: Option<String>,
         /// The welcome checklist was put away before it was done.
         pub welcome_dismissed: bool,
@@ -27,5 +27,21 @@ table! {
         pub vat_rates: Option<String>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+    }
+}
+
+/// An organization's logo (PNG or JPEG, at most 512 KiB).
+pub mod logo {
+    use crate::platform::db::table;
+
+    table! {
+        "organization_logos" {
+            #[sea_orm(primary_key, auto_increment = false)]
+            pub organization_id: i64,
+            /// `image/png` or `image/jpeg`.
+            pub content_type: String,
+            pub bytes: Vec<u8>,
+            pub updated_at: DateTimeUtc,
+        }
     }
 }

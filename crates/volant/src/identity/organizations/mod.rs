@@ -1,4 +1,5 @@
 pub mod api;
 pub mod entity;
+pub mod logo;
 pub mod service;
 pub mod web;

@@ -3,6 +3,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::extract::Multipart;
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
@@ -13,10 +14,16 @@ use crate::identity::auth::web_pages::Routes;
 use crate::platform::http::extract::FormBody;
 use crate::platform::i18n;
 use crate::platform::money::Currency;
-use crate::platform::web::{FormErrors, PageCtx, SelectOption, WebResult, form_flow, options, redirect_with_flash};
+use crate::platform::web::{
+    FormErrors, PageCtx, SelectOption, WebResult, form_flow, options, redirect_with_flash, unprocessable,
+};
 
 pub fn routes() -> Routes {
-    vec![("/admin/organization", get(show).post(save))]
+    vec![
+        ("/admin/organization", get(show).post(save)),
+        ("/admin/organization/logo", get(logo_image).post(upload_logo)),
+        ("/admin/organization/logo/delete", axum::routing::post(delete_logo)),
+    ]
 }
 
 /// What customer-facing documents say of the business, as a form has it.
@@ -128,23 +135,66 @@ struct SettingsPage {
     vat_rates: String,
     locales: Vec<SelectOption>,
     errors: FormErrors,
+    /// The current logo's key (the preview's address changes with it).
+    logo_key: Option<String>,
 }
 
-fn settings_page(page: PageCtx, form: SettingsForm, errors: FormErrors) -> SettingsPage {
+fn settings_page(page: PageCtx, form: SettingsForm, errors: FormErrors, logo_key: Option<String>) -> SettingsPage {
     let locales = [("fr", "Français"), ("en", "English")].map(|(v, l)| (v.to_owned(), l.to_owned()));
     let locales = options(None, &form.locale, locales);
     let choices = form.business.choices();
-    SettingsPage { page, business: form.business, choices, vat_rates: form.vat_rates, locales, errors }
+    SettingsPage { page, business: form.business, choices, vat_rates: form.vat_rates, locales, errors, logo_key }
+}
+
+fn form_of(o: &Organization) -> SettingsForm {
+    SettingsForm { business: BusinessForm::of(o), vat_rates: o.vat_rates.join(" ; "), locale: o.locale.to_string() }
 }
 
 async fn show(caller: Caller, page: PageCtx) -> WebResult<SettingsPage> {
     let o = service::get(&caller.db, caller.org).await?;
-    let form = SettingsForm {
-        business: BusinessForm::of(&o),
-        vat_rates: o.vat_rates.join(" ; "),
-        locale: o.locale.to_string(),
-    };
-    Ok(settings_page(page, form, FormErrors::default()))
+    let key = logo_key(&caller).await?;
+    Ok(settings_page(page, form_of(&o), FormErrors::default(), key))
+}
+
+async fn logo_key(caller: &Caller) -> crate::platform::error::AppResult<Option<String>> {
+    Ok(super::logo::get(&caller.db, caller.org).await?.map(|l| l.key))
+}
+
+/// The logo, for the settings page's preview.
+async fn logo_image(caller: Caller) -> WebResult<Response> {
+    let logo = super::logo::get(&caller.db, caller.org).await?.ok_or(crate::platform::error::AppError::NotFound)?;
+    Ok(super::api::logo_response(logo))
+}
+
+/// A new logo from the settings page's file field; its refusal shown on the page.
+async fn upload_logo(caller: Caller, page: PageCtx, multipart: Multipart) -> WebResult<Response> {
+    let bytes = logo_field(multipart).await?;
+    match super::logo::set(&caller.db, &caller.actor, bytes).await {
+        Ok(_) => Ok(redirect_with_flash("/admin/organization", "success", i18n::current().text("logo.saved"))),
+        Err(err) => {
+            let errors = FormErrors::from_app_error(err)?;
+            let o = service::get(&caller.db, caller.org).await?;
+            let key = logo_key(&caller).await?;
+            Ok(unprocessable(settings_page(page, form_of(&o), errors, key)))
+        }
+    }
+}
+
+/// The bytes of the form's `logo` file (empty when none was chosen).
+async fn logo_field(mut multipart: Multipart) -> crate::platform::error::AppResult<Vec<u8>> {
+    let malformed =
+        |e: axum::extract::multipart::MultipartError| crate::platform::error::AppError::BadRequest(e.body_text());
+    while let Some(field) = multipart.next_field().await.map_err(malformed)? {
+        if field.name() == Some("logo") {
+            return Ok(field.bytes().await.map_err(malformed)?.to_vec());
+        }
+    }
+    Ok(Vec::new())
+}
+
+async fn delete_logo(caller: Caller) -> WebResult<Response> {
+    super::logo::remove(&caller.db, &caller.actor).await?;
+    Ok(redirect_with_flash("/admin/organization", "success", i18n::current().text("logo.removed")))
 }
 
 async fn save(caller: Caller, page: PageCtx, FormBody(form): FormBody<SettingsForm>) -> WebResult<Response> {
@@ -157,5 +207,6 @@ async fn save(caller: Caller, page: PageCtx, FormBody(form): FormBody<SettingsFo
     let done = |saved: Organization| {
         redirect_with_flash("/admin/organization", "success", saved.locale.text("organization.saved"))
     };
-    form_flow(result, done, async |errors| Ok(settings_page(page, form, errors))).await
+    let key = logo_key(&caller).await?;
+    form_flow(result, done, async |errors| Ok(settings_page(page, form, errors, key))).await
 }

@@ -46,6 +46,25 @@ fn csrf_token_matches(key: &[u8], nonce: &str, session: &str, presented: &str) -
     csrf_mac(key, nonce, session).is_some_and(|mac| mac.verify_slice(&presented).is_ok())
 }
 
+/// The boundary of a `multipart/form-data` body (a form sending a file).
+fn multipart_boundary(headers: &axum::http::HeaderMap) -> Option<String> {
+    let content_type = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    multer::parse_boundary(content_type).ok()
+}
+
+/// A text field of a multipart body (the form puts `_csrf` first, so this stops early).
+async fn multipart_field(bytes: &axum::body::Bytes, boundary: String, name: &str) -> Option<String> {
+    let body = bytes.clone();
+    let stream = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some(name) {
+            return field.text().await.ok();
+        }
+    }
+    None
+}
+
 /// CSRF protection for pages: every browser gets a nonce (a cookie set once); pages
 /// get the form token bound to it and to the session; every state-changing page
 /// request must carry that token back in the form's `_csrf` field (or an
@@ -74,9 +93,12 @@ pub async fn csrf_protection(State(state): State<AppState>, request: Request, ne
             return WebError(AppError::PayloadTooLarge).into_response();
         };
         let header_token = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let form_token = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
-            .ok()
-            .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v));
+        let form_token = match multipart_boundary(&parts.headers) {
+            Some(boundary) => multipart_field(&bytes, boundary, CSRF_FIELD).await,
+            None => serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+                .ok()
+                .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v)),
+        };
         let presented = header_token.or(form_token);
         let valid = existing.is_some()
             && presented.is_some_and(|given| csrf_token_matches(&state.signing_key, &nonce, &session, &given));

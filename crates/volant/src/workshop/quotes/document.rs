@@ -23,6 +23,7 @@ pub struct QuoteDocument {
     pub client: clients::Client,
     pub vehicle: Option<vehicles::Vehicle>,
     pub settings: WorkshopSettings,
+    pub logo: Option<crate::identity::organizations::logo::Logo>,
 }
 
 pub async fn document(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<QuoteDocument> {
@@ -34,7 +35,11 @@ pub async fn document(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResu
         None => None,
     };
     let settings = settings(db, org).await?;
-    Ok(QuoteDocument { quote, organization, client, vehicle, settings })
+    let logo = match organization.has_logo {
+        true => crate::identity::organizations::logo::get(db, org).await?,
+        false => None,
+    };
+    Ok(QuoteDocument { quote, organization, client, vehicle, settings, logo })
 }
 
 /// The PDF, rendered off the async runtime.

@@ -9,7 +9,7 @@ use super::model::Quote;
 use crate::platform::error::AppResult;
 use crate::platform::i18n::Locale;
 use crate::platform::money::{format_decimal, format_money, format_plain};
-use crate::platform::pdf::{Align, BODY, LINE, Layout, MARGIN, PAGE_W, SMALL, TABLE_W, finish, wrap};
+use crate::platform::pdf::{Align, BODY, LINE, Layout, MARGIN, PAGE_W, SMALL, TABLE_W, finish, raster, wrap};
 
 /// Column left edges and widths of the lines table.
 struct Columns {
@@ -61,8 +61,13 @@ const RIGHT: f32 = PAGE_W - MARGIN;
 /// The organization, and the document's identity on the right.
 fn heading(layout: &mut Layout, doc: &QuoteDocument, tr: Locale) {
     let quote = &doc.quote;
-    layout.text(MARGIN, MARGIN + 14.0, 15.0, true, Align::Left, doc.organization.name.clone());
-    let mut y = MARGIN + 30.0;
+    let mut top = MARGIN;
+    if let Some(image) = doc.logo.as_ref().and_then(|l| raster(&l.bytes, &l.content_type)) {
+        let (_, h) = layout.image(MARGIN, MARGIN, (150.0, 54.0), &image);
+        top += h + 6.0;
+    }
+    layout.text(MARGIN, top + 14.0, 15.0, true, Align::Left, doc.organization.name.clone());
+    let mut y = top + 30.0;
     let org = &doc.organization;
     let contact = [org.phone.as_deref(), org.email.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" · ");
     let numbers = [

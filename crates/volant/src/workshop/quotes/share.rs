@@ -22,7 +22,12 @@ use crate::platform::ratelimit::client_ip;
 use crate::platform::web::{PageCtx, WebResult, redirect_with_flash};
 
 pub fn routes() -> Routes {
-    vec![("/q/{token}", get(show)), ("/q/{token}/pdf", get(pdf)), ("/q/{token}/decision", post(decide))]
+    vec![
+        ("/q/{token}", get(show)),
+        ("/q/{token}/pdf", get(pdf)),
+        ("/q/{token}/logo", get(logo)),
+        ("/q/{token}/decision", post(decide)),
+    ]
 }
 
 #[derive(Template, WebTemplate)]
@@ -63,6 +68,13 @@ async fn pdf(State(state): State<AppState>, Path(token): Path<String>) -> WebRes
     let doc = service::document(&state.db, org, quote.id).await?;
     let (name, bytes) = i18n::scope(locale, service::render(doc)).await?;
     Ok(super::api::pdf_response(&name, bytes, false))
+}
+
+/// The garage's logo, for the page the link opens.
+async fn logo(State(state): State<AppState>, Path(token): Path<String>) -> WebResult<Response> {
+    let (org, _) = service::by_share_token(&state.db, &token).await?;
+    let logo = crate::identity::organizations::logo::get(&state.db, org).await?.ok_or(AppError::NotFound)?;
+    Ok(crate::identity::organizations::api::logo_response(logo))
 }
 
 async fn decide(
