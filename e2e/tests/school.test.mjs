@@ -78,6 +78,13 @@ test("the admin books from the planning board; the candidate sees the lesson in 
   assert.match(text, new RegExp(`${date}/${month}/${year} 10:00–11:00`));
   assert.match(text, /Karim Benali/);
   assert.match(text, /Gare Saint-Charles/);
+  // Her progress reads on the phone: one bar per competency across the card, with its percentage.
+  const bars = mine.getByRole("list", { name: "Progression par compétence" }).getByRole("listitem");
+  assert.equal(await bars.count(), 4);
+  assert.match(await bars.first().textContent(), /C1\s+Maîtriser[\s\S]*0 %/);
+  const bar = await mine.locator("meter").first().boundingBox();
+  assert.ok(bar.width > 280, `a bar as wide as the phone allows (${bar.width}px)`);
+  await assertAccessible(mine, "candidate portal on a phone");
   if (process.env.E2E_SCREENSHOTS) {
     await mine.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/portal.png`, fullPage: true });
   }

@@ -226,7 +226,12 @@ async fn staff_keep_candidate_files_through_forms(app: TestApp) {
         "the file shows the protected data"
     );
     assert!(page.contains("27 h 30") && page.contains("20 h"), "hours forecast and bought");
-    assert!(page.contains("Livret d'apprentissage") && page.contains("<svg"), "the grid and its chart");
+    // Each competency's progress as a bar any screen reads (a meter, not a drawing).
+    assert!(
+        page.contains("Livret d'apprentissage")
+            && page.contains("<meter min=\"0\" max=\"100\" value=\"0\" aria-label=\"C1 · Progression 0 %\">"),
+        "the grid and its bars: {page}"
+    );
     let list = html(&admin.get("/school/candidates?q=formul").await);
     assert!(list.contains("Formulaire Inès"), "search");
     let id: i64 = created.header("location").unwrap().trim_start_matches("/school/candidates/").parse().unwrap();

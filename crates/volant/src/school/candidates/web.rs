@@ -19,7 +19,6 @@ use crate::identity::passwords::service::Purpose;
 use crate::identity::passwords::web::link_made;
 use crate::identity::roles::Permission;
 use crate::identity::users::service as users;
-use crate::platform::charts;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n::{self, Msg};
@@ -133,17 +132,9 @@ struct ShowPage {
     instructor: String,
     hours: Vec<(String, String)>,
     grid: Vec<progress::CompetencyProgress>,
-    grid_chart: String,
     lessons: Vec<LessonLine>,
     results: Vec<ResultLine>,
     account: String,
-}
-
-/// The competency grid as bars, one per competency, in percent.
-pub fn grid_chart(tr: &i18n::Tr, grid: &[progress::CompetencyProgress]) -> String {
-    let labels: Vec<String> = grid.iter().map(|c| c.code.clone()).collect();
-    let values: Vec<i64> = grid.iter().map(|c| c.percent).collect();
-    charts::bars(tr.t("progress.chart"), &labels, &[(tr.t("progress.percent"), values)], |v| format!("{v} %"))
 }
 
 async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> {
@@ -208,7 +199,6 @@ async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> 
         birth_date: c.birth_date.map(i18n::date),
         instructor,
         hours: hours_rows(&tr, &c.summary.hours),
-        grid_chart: grid_chart(&tr, &grid),
         grid,
         lessons,
         results,

@@ -18,7 +18,7 @@ use crate::platform::web::refusal_to_flash;
 use crate::platform::web::{PageCtx, WebResult, redirect_with_flash};
 use crate::school::access::Viewer;
 use crate::school::candidates::service as candidates;
-use crate::school::candidates::web::{grid_chart, hours_rows};
+use crate::school::candidates::web::hours_rows;
 use crate::school::exams::service::{self as exams, ExamResult, ResultStatus};
 use crate::school::planning::service::{self as planning, Lesson, LessonFilter, LessonStatus};
 use crate::school::planning::web::kind_label;
@@ -60,7 +60,6 @@ struct PortalPage {
     past: Vec<PortalLesson>,
     results: Vec<PortalResult>,
     grid: Vec<crate::school::candidates::progress::CompetencyProgress>,
-    grid_chart: String,
     /// Free slots by day: the day's label and each slot's (label, RFC 3339 start).
     slots: Vec<(String, Vec<(String, String)>)>,
     may_book: bool,
@@ -79,7 +78,6 @@ impl PortalPage {
             past: Vec::new(),
             results: Vec::new(),
             grid: Vec::new(),
-            grid_chart: String::new(),
             slots: Vec::new(),
             may_book: false,
             notices: Vec::new(),
@@ -142,7 +140,6 @@ async fn portal(caller: Caller, page: PageCtx) -> WebResult<PortalPage> {
         .map(|r| portal_result(&tr, r))
         .collect();
     let grid = crate::school::candidates::progress::grid_of(&caller.db, id).await?;
-    let grid_chart = grid_chart(&tr, &grid);
     let mut slots: Vec<(String, Vec<(String, String)>)> = Vec::new();
     for slot in crate::school::planning::slots::free_slots(&caller.db, caller.org, id, now).await? {
         let day = i18n::local_date(slot.starts_at);
@@ -174,7 +171,6 @@ async fn portal(caller: Caller, page: PageCtx) -> WebResult<PortalPage> {
         past,
         results,
         grid,
-        grid_chart,
         slots,
         may_book,
         notices,
