@@ -80,7 +80,7 @@ test("create a client, write a quote with two lines, download its PDF, see the a
   await runningIncl("190,68 €");
   await page.getByRole("button", { name: "Monter la ligne 3" }).click();
   assert.equal(await page.getByLabel("Désignation 2").inputValue(), "Balais d'essuie-glace");
-  assert.equal((await page.locator("[data-line-row]").nth(1).locator("output").textContent()).replace(/\s/g, " "), "20,00 €");
+  assert.equal((await page.locator("[data-line-row]").nth(1).locator("[data-line-total]").textContent()).replace(/\s/g, " "), "20,00 €");
   await page.getByRole("button", { name: "Retirer la ligne 2" }).click();
   await runningIncl("166,68 €");
   assert.equal(await page.getByLabel("Désignation 2").inputValue(), "Remplacement des plaquettes");

@@ -23,6 +23,7 @@ mod m20261203_000017_organization_profile;
 mod m20261203_000018_lesson_cancellations;
 mod m20261204_000019_catalogue;
 mod m20261204_000020_organization_logos;
+mod m20261204_000021_quote_sort_indexes;
 
 pub struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000018_lesson_cancellations::Migration),
             Box::new(m20261204_000019_catalogue::Migration),
             Box::new(m20261204_000020_organization_logos::Migration),
+            Box::new(m20261204_000021_quote_sort_indexes::Migration),
         ]
     }
 }

@@ -42,7 +42,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(CatalogueItems::OrganizationId).big_integer().not_null())
                     .col(ColumnDef::new(CatalogueItems::Kind).string_len(16).not_null())
                     .col(ColumnDef::new(CatalogueItems::Description).string_len(500).not_null())
-                    .col(ColumnDef::new(CatalogueItems::SearchName).string_len(502).not_null())
+                    .col(ColumnDef::new(CatalogueItems::SearchName).text().not_null())
                     .col(ColumnDef::new(CatalogueItems::Unit).string_len(20).null())
                     .col(ColumnDef::new(CatalogueItems::UnitPriceE4).big_integer().not_null())
                     .col(ColumnDef::new(CatalogueItems::VatRateBp).integer().not_null())

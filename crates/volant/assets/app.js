@@ -38,6 +38,7 @@ function enableLineEditors(root) {
     button.dataset.ready = "1";
     button.hidden = false;
     var fieldset = button.closest("fieldset");
+    if (!fieldset) return;
     fieldset.querySelectorAll("[data-line-tools]").forEach(function (cell) { cell.hidden = false; });
     button.addEventListener("click", function () {
       var rows = fieldset.querySelector("[data-line-rows]");
@@ -63,6 +64,7 @@ document.addEventListener("click", function (event) {
   if (!button) return;
   var row = button.closest("[data-line-row]");
   var fieldset = button.closest("fieldset");
+  if (!row || !fieldset) return;
   var action = button.dataset.lineAction;
   if (action === "up" && row.previousElementSibling) {
     row.parentNode.insertBefore(row, row.previousElementSibling);
@@ -93,14 +95,24 @@ document.addEventListener("input", function (event) {
   var row = input.closest("[data-line-row]");
   if (!chosen || !row) return;
   var price = row.querySelector("input[name=unit_price]");
-  if (price.value.trim() !== "") return;
+  if (!price || price.value.trim() !== "") return;
   price.value = chosen.dataset.price;
   row.querySelector("input[name=unit]").value = chosen.dataset.unit;
   row.querySelector("input[name=vat_rate]").value = chosen.dataset.vat;
   row.querySelector("select[name=kind]").value = chosen.dataset.kind;
   linesChanged(input.closest("fieldset"));
 });
-document.addEventListener("htmx:afterSettle", function () {
+// The editor's fragments (totals, suggestions) are never replaced by an error
+// page (a session that ended, a refused token): they stay as they were.
+document.addEventListener("htmx:beforeSwap", function (event) {
+  var target = event.detail.target;
+  if (event.detail.xhr.status >= 400 && target && (target.id === "running-totals" || target.id === "catalogue-options")) {
+    event.detail.shouldSwap = false;
+  }
+});
+document.addEventListener("htmx:afterSettle", function (event) {
+  var path = event.detail.pathInfo && event.detail.pathInfo.requestPath;
+  if (!path || path.indexOf("/workshop/lines/preview") !== 0) return;
   var totals = document.querySelectorAll("[data-line-totals] li");
   document.querySelectorAll(".lines-editor").forEach(function (fieldset) {
     lineRowsOf(fieldset).forEach(function (row, i) {

@@ -99,6 +99,33 @@ impl PageRequest {
         };
         query.order_by(id, order).limit(self.fetch_limit())
     }
+
+    /// `query` narrowed to this page in the order of a `key` column then `id`,
+    /// both in `order`: the rows after the cursor's (key, id). `bound` turns the
+    /// cursor's key back into the column's value (a day number into a date); a
+    /// cursor without a key, or with one that means nothing, is a 400.
+    pub fn keyset_by<E: EntityTrait>(
+        self,
+        query: Select<E>,
+        (key, id): (E::Column, E::Column),
+        order: Order,
+        bound: impl FnOnce(i64) -> Option<sea_orm::Value>,
+    ) -> Result<Select<E>, AppError> {
+        let query = match self.after {
+            None => query,
+            Some(after) => {
+                let invalid = || AppError::BadRequest("invalid cursor".to_owned());
+                let value = self.after_key.and_then(bound).ok_or_else(invalid)?;
+                let (beyond, beyond_id) = match order {
+                    Order::Desc => (key.lt(value.clone()), id.lt(after)),
+                    _ => (key.gt(value.clone()), id.gt(after)),
+                };
+                let tie = sea_orm::Condition::all().add(key.eq(value)).add(beyond_id);
+                query.filter(sea_orm::Condition::any().add(beyond).add(tie))
+            }
+        };
+        Ok(query.order_by(key, order.clone()).order_by(id, order).limit(self.fetch_limit()))
+    }
 }
 
 /// One page of rows and the cursor of the next, if any.

@@ -317,21 +317,30 @@ pub fn finish(layout: Layout, title: &str, note: &str, tr: Locale) -> AppResult<
     document.finish().map_err(|e| AppError::Internal(format!("PDF: {e:?}")))
 }
 
-/// A PNG or JPEG to draw (`content_type` says which); `None` for anything else.
+/// The most pixels an image printed on a document may have: a small compressed
+/// file can unpack to a gigabyte, decoded at every document that prints it.
+pub const MAX_RASTER_PIXELS: u64 = 4_000_000;
+
+/// A PNG or JPEG to draw (`content_type` says which); `None` for anything else,
+/// and for an image of more than [`MAX_RASTER_PIXELS`] (its header tells, before
+/// anything is unpacked).
 pub fn raster(bytes: &[u8], content_type: &str) -> Option<krilla::image::Image> {
     let data = krilla::Data::from(bytes.to_vec());
-    match content_type {
+    let image = match content_type {
         "image/png" => krilla::image::Image::from_png(data, true).ok(),
         "image/jpeg" => krilla::image::Image::from_jpeg(data, true).ok(),
         _ => None,
-    }
+    }?;
+    let (w, h) = image.size();
+    (u64::from(w) * u64::from(h) <= MAX_RASTER_PIXELS).then_some(image)
 }
 
-/// Whether a PNG or JPEG can be printed: it is drawn into a PDF of its own,
-/// which decodes it whole (reading its header alone would let a truncated
-/// image through, to fail every document that prints it). Its size in pixels.
+/// Whether a PNG or JPEG can be printed: it is drawn into a PDF of its own. A
+/// PNG is decoded whole there (its header alone would let a truncated file
+/// through, to fail every document that prints it); a JPEG is copied as it is,
+/// which a damaged one cannot break. Its size in pixels.
 pub fn check_raster(bytes: &[u8], content_type: &str) -> Result<(u32, u32), String> {
-    let image = raster(bytes, content_type).ok_or_else(|| "not a PNG or JPEG image".to_owned())?;
+    let image = raster(bytes, content_type).ok_or_else(|| "not a PNG or JPEG image of at most 4 MP".to_owned())?;
     let (w, h) = image.size();
     let mut document = Document::new();
     let settings = PageSettings::from_wh(100.0, 100.0).ok_or("page size")?;

@@ -14,6 +14,8 @@ use crate::helpers::{TestApp, TestClient, TestResponse};
 
 const PNG: &[u8] = include_bytes!("files/logo.png");
 const JPEG: &[u8] = include_bytes!("files/logo.jpg");
+/// 5000 × 1000 pixels of white in a few kilobytes: more than a document prints.
+const HUGE: &[u8] = include_bytes!("files/huge.png");
 
 async fn put_logo(client: &TestClient<'_>, content_type: &str, bytes: &[u8]) -> TestResponse {
     let request = Request::put("/api/v1/organization/logo")
@@ -54,7 +56,7 @@ async fn a_logo_is_checked_kept_and_removed_through_the_api(app: TestApp) {
     assert_eq!(admin.get("/api/v1/organization/logo").await.status, StatusCode::NOT_FOUND);
     // What is not a printable PNG or JPEG is refused, saying why.
     assert_eq!(put_logo(&admin, "text/plain", PNG).await.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    for bad in [&b"GIF89a\x01\x00\x01\x00"[..], &PNG[..120], &[]] {
+    for bad in [&b"GIF89a\x01\x00\x01\x00"[..], &PNG[..120], &[], HUGE] {
         let refused = put_logo(&admin, "image/png", bad).await;
         refused.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
         assert_eq!(refused.error_fields(), ["logo"]);

@@ -511,3 +511,83 @@ async fn quotes_decided_line_by_line_before_the_fix_get_their_accepted_totals_on
         (Some("260.20"), Some("307.89"))
     );
 }
+
+crate::backend_tests!(quotes_sort_by_total_and_dates_across_pages_in_the_api_and_the_list);
+
+async fn quotes_sort_by_total_and_dates_across_pages_in_the_api_and_the_list(app: crate::helpers::TestApp) {
+    use axum::http::StatusCode;
+    use serde_json::json;
+    let admin = app.as_admin();
+    let client = crate::fixtures::workshop::client(&app, json!({ "name": "Jeanne Martin" })).await;
+    // Five quotes: two of the same total (the id breaks the tie), dates not in creation order.
+    for (price, issued) in [
+        ("300", "2026-03-01"),
+        ("100", "2026-05-01"),
+        ("300", "2026-01-15"),
+        ("50", "2026-04-01"),
+        ("900", "2026-02-01"),
+    ] {
+        let line = json!([{ "description": "Travaux", "unit_price": price }]);
+        admin
+            .post("/api/v1/quotes", &json!({ "client_id": client, "issue_date": issued, "lines": line }))
+            .await
+            .assert_success();
+    }
+    // Walks every page of a sorted list, two at a time, following `Link`.
+    let walk = async |sort: &str| -> Vec<String> {
+        let (mut seen, mut ids) = (Vec::new(), Vec::<serde_json::Value>::new());
+        let mut next = Some(format!("/api/v1/quotes?sort={sort}&limit=2"));
+        while let Some(uri) = next {
+            let page = admin.get(&uri).await;
+            page.assert_status(StatusCode::OK);
+            for q in page.json().as_array().expect("array") {
+                assert!(!ids.contains(&q["id"]), "each quote once, ties included: {q}");
+                ids.push(q["id"].clone());
+                seen.push(q["total_incl_tax"].as_str().expect("total").to_owned());
+            }
+            next = page.next_link();
+        }
+        seen
+    };
+    assert_eq!(walk("-total").await, ["1080.00", "360.00", "360.00", "120.00", "60.00"], "highest first");
+    assert_eq!(walk("total").await, ["60.00", "120.00", "360.00", "360.00", "1080.00"]);
+    let by_date = |sort: &'static str| {
+        let admin = &admin;
+        async move {
+            let mut dates = Vec::new();
+            let mut next = Some(format!("/api/v1/quotes?sort={sort}&limit=2"));
+            while let Some(uri) = next {
+                let page = admin.get(&uri).await;
+                dates.extend(
+                    page.json()
+                        .as_array()
+                        .expect("array")
+                        .iter()
+                        .map(|q| q["issue_date"].as_str().expect("date").to_owned()),
+                );
+                next = page.next_link();
+            }
+            dates
+        }
+    };
+    assert_eq!(by_date("issue_date").await, ["2026-01-15", "2026-02-01", "2026-03-01", "2026-04-01", "2026-05-01"]);
+    assert_eq!(by_date("-issue_date").await.first().map(String::as_str), Some("2026-05-01"));
+    // An unknown order, or a cursor of another order, is a clear 400.
+    assert_eq!(admin.get("/api/v1/quotes?sort=price").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(admin.get("/api/v1/quotes?sort=total&cursor=i3").await.status, StatusCode::BAD_REQUEST);
+
+    // The list page: headings that sort, tell screen readers how, and keep the filters.
+    let page = crate::fixtures::html(&admin.get("/quotes?sort=-total&status=draft").await);
+    assert!(page.contains("<th scope=\"col\" class=\"num\" aria-sort=\"descending\"><a class=\"sort\" href=\"/quotes?status=draft&sort=total\">"), "{page}");
+    assert!(
+        page.contains("aria-sort=\"none\"><a class=\"sort\" href=\"/quotes?status=draft&sort=-issue_date\">"),
+        "{page}"
+    );
+    assert!(page.contains("<input type=\"hidden\" name=\"sort\" value=\"-total\">"), "{page}");
+    let first = page.find("1\u{202f}080,00").expect("the largest");
+    let last = page.find("60,00\u{a0}€").expect("the smallest");
+    assert!(first < last, "highest total first");
+    // The client's page shows the same table without sorting.
+    let card = crate::fixtures::html(&admin.get(&format!("/clients/{client}")).await);
+    assert!(!card.contains("aria-sort"), "{card}");
+}

@@ -615,7 +615,7 @@ async fn the_line_editor_totals_rows_as_they_are_typed_and_saves_nothing(app: Te
     // 9.00 + 80.00 = 89.00; VAT 17.80; 106.80, as the service saved it.
     assert_eq!(saved["totals"]["incl_tax"].as_str().and_then(|t| t.parse::<f64>().ok()), Some(106.8));
     assert!(editor.contains("data-testid=\"running-incl\">106,80\u{a0}€"), "{editor}");
-    assert!(editor.contains("<output data-line-total>9,00\u{a0}€</output>"), "3 × 3.333 − 10 % = 9.00: {editor}");
+    assert!(editor.contains("data-line-total>9,00\u{a0}€</td>"), "3 × 3.333 − 10 % = 9.00: {editor}");
     // Without a session, nothing is computed for anyone.
     let anonymous = app.anonymous().post_form("/workshop/lines/preview", &fields).await;
     assert_ne!(anonymous.status, StatusCode::OK);

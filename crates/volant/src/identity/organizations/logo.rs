@@ -28,6 +28,12 @@ pub struct Logo {
     pub key: String,
 }
 
+/// The current logo's key, without reading the image.
+pub async fn key(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Option<String>> {
+    let organization = Organizations::find_by_id(org.get()).one(db).await?.ok_or(AppError::NotFound)?;
+    Ok(organization.logo_key)
+}
+
 /// What the image's first bytes say it is.
 fn sniff(bytes: &[u8]) -> Option<&'static str> {
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {

@@ -157,7 +157,7 @@ async fn show(caller: Caller, page: PageCtx) -> WebResult<SettingsPage> {
 }
 
 async fn logo_key(caller: &Caller) -> crate::platform::error::AppResult<Option<String>> {
-    Ok(super::logo::get(&caller.db, caller.org).await?.map(|l| l.key))
+    super::logo::key(&caller.db, caller.org).await
 }
 
 /// The logo, for the settings page's preview.

@@ -83,6 +83,30 @@ impl Listing {
         query_without_cursor(&self.uri)
     }
 
+    /// A column heading that sorts the list by `field` (as `sort=` names it; `-`
+    /// before it runs the other way): its link to this list from the start,
+    /// filters kept, in the other direction when it is already the sort.
+    /// `current` is the list's sort as a parameter; `descending_first` for
+    /// columns people read highest or latest first (amounts, dates).
+    pub fn sort_header(&self, current: &str, field: &str, label: &str, descending_first: bool) -> SortHeader {
+        let descending = format!("-{field}");
+        let (next, aria_sort) = if current == field {
+            (descending.as_str(), "ascending")
+        } else if current == descending {
+            (field, "descending")
+        } else if descending_first {
+            (descending.as_str(), "none")
+        } else {
+            (field, "none")
+        };
+        let mut pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(self.uri.query().unwrap_or_default()).unwrap_or_default();
+        pairs.retain(|(key, _)| key != "cursor" && key != "sort");
+        pairs.push(("sort".to_owned(), next.to_owned()));
+        let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        SortHeader { label: label.to_owned(), href: format!("{}?{query}", self.uri.path()), aria_sort }
+    }
+
     /// This page's address, to come back to after a form posted from it.
     pub fn here(&self) -> String {
         self.uri.path_and_query().map_or_else(|| self.uri.path().to_owned(), |p| p.as_str().to_owned())
@@ -96,4 +120,24 @@ pub fn fragment_or_page<F: IntoResponse, P: IntoResponse>(
     full: impl FnOnce(F) -> P,
 ) -> Response {
     if htmx { fragment.into_response() } else { full(fragment).into_response() }
+}
+
+/// A sortable column's heading: `aria-sort` tells screen readers the order.
+#[derive(Debug, Clone)]
+pub struct SortHeader {
+    pub label: String,
+    pub href: String,
+    /// `ascending`, `descending` or `none`.
+    pub aria_sort: &'static str,
+}
+
+impl SortHeader {
+    /// The arrow shown beside a sorted column's label.
+    pub fn arrow(&self) -> &'static str {
+        match self.aria_sort {
+            "ascending" => "↑",
+            "descending" => "↓",
+            _ => "",
+        }
+    }
 }

@@ -120,6 +120,8 @@ struct ShowPage {
     kind_label: String,
     vehicles: Vec<OwnedVehicle>,
     quotes: Vec<QuoteRow>,
+    /// The shared quotes table's sortable headings (none here: a short list).
+    sorting: Option<crate::workshop::quotes::web::QuoteSorting>,
     alerts: Vec<AlertRow>,
     interventions: Vec<InterventionRow>,
     snooze_default: String,
@@ -169,6 +171,7 @@ async fn show_page(
         kind_label,
         vehicles,
         quotes,
+        sorting: None,
         alerts,
         interventions,
         snooze_default,

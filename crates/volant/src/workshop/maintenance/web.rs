@@ -366,6 +366,8 @@ pub struct VehiclePage {
     alerts_page: bool,
     /// The vehicle's latest quotes.
     quotes: Vec<crate::workshop::quotes::web::QuoteRow>,
+    /// The shared quotes table's sortable headings (none here: a short list).
+    sorting: Option<crate::workshop::quotes::web::QuoteSorting>,
     today: String,
     snooze_default: String,
     back: String,
@@ -437,6 +439,7 @@ pub async fn vehicle_page_for(caller: &Caller, page: PageCtx, id: i64, errors: F
         alerts,
         alerts_page: false,
         quotes,
+        sorting: None,
         today: today.to_string(),
         snooze_default: today.checked_add_days(chrono::Days::new(14)).unwrap_or(today).to_string(),
         back: format!("/vehicles/{id}/maintenance"),

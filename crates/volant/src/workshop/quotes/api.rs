@@ -9,7 +9,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::service::{
-    self, DecisionInput, Quote, QuoteFilter, QuoteInput, QuoteStatus, QuoteSummary, ShareLink, WorkshopSettings,
+    self, DecisionInput, Quote, QuoteFilter, QuoteInput, QuoteSort, QuoteStatus, QuoteSummary, ShareLink,
+    WorkshopSettings,
 };
 use crate::identity::Caller;
 use crate::platform::AppState;
@@ -42,6 +43,9 @@ pub struct QuotesQuery {
     pub q: Option<String>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<String>,
+    /// Order: `number`, `issue_date`, `valid_until` or `total`, with `-` before it
+    /// for the highest or latest first (default `-number`, the newest first).
+    pub sort: Option<String>,
     /// Opaque cursor from the previous page's `Link` header.
     pub cursor: Option<String>,
 }
@@ -63,7 +67,16 @@ impl QuotesQuery {
                 Some(QuoteStatus::parse(raw).ok_or_else(|| AppError::BadRequest(format!("unknown status `{raw}`")))?)
             }
         };
+        let sort = match self.sort.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => QuoteSort::default(),
+            Some(raw) => QuoteSort::parse(raw).ok_or_else(|| {
+                AppError::BadRequest(format!(
+                    "unknown sort `{raw}` (number, issue_date, valid_until, total; - for descending)"
+                ))
+            })?,
+        };
         Ok(QuoteFilter {
+            sort,
             status,
             client_id: parse_id("client_id", self.client_id.as_deref())?,
             vehicle_id: parse_id("vehicle_id", self.vehicle_id.as_deref())?,

@@ -178,6 +178,80 @@ pub struct QuoteFilter {
     /// A number (or part of one), a client (as the clients' search finds them)
     /// or a plate's beginning.
     pub q: Option<String>,
+    pub sort: QuoteSort,
+}
+
+/// The orders a list of quotes can take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QuoteSort {
+    /// By number, the newest first (numbers follow creation).
+    #[default]
+    NewestFirst,
+    OldestFirst,
+    IssueDate(Direction),
+    ValidUntil(Direction),
+    /// By total including tax.
+    Total(Direction),
+}
+
+/// Which way a sorted list runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Ascending,
+    Descending,
+}
+
+impl Direction {
+    fn order(self) -> Order {
+        match self {
+            Self::Ascending => Order::Asc,
+            Self::Descending => Order::Desc,
+        }
+    }
+}
+
+impl QuoteSort {
+    /// Every field a list sorts by, as `sort=` names it (`-` before it: highest or latest first).
+    pub const FIELDS: [&'static str; 4] = ["number", "issue_date", "valid_until", "total"];
+
+    /// `total`, `-total`, `issue_date`…; `None` for anything else.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let raw = raw.trim();
+        let (order, field) = match raw.strip_prefix('-') {
+            Some(field) => (Direction::Descending, field),
+            None => (Direction::Ascending, raw),
+        };
+        match field {
+            "number" if order == Direction::Descending => Some(Self::NewestFirst),
+            "number" => Some(Self::OldestFirst),
+            "issue_date" => Some(Self::IssueDate(order)),
+            "valid_until" => Some(Self::ValidUntil(order)),
+            "total" => Some(Self::Total(order)),
+            _ => None,
+        }
+    }
+
+    /// As `sort=` names it.
+    pub fn as_param(self) -> String {
+        let (field, order) = match self {
+            Self::NewestFirst => ("number", Direction::Descending),
+            Self::OldestFirst => ("number", Direction::Ascending),
+            Self::IssueDate(order) => ("issue_date", order),
+            Self::ValidUntil(order) => ("valid_until", order),
+            Self::Total(order) => ("total", order),
+        };
+        if order == Direction::Descending { format!("-{field}") } else { field.to_owned() }
+    }
+}
+
+/// A date as a cursor carries it (its day number), and back.
+fn day_number(date: NaiveDate) -> i64 {
+    i64::from(date.num_days_from_ce())
+}
+
+fn date_of(day: i64) -> Option<sea_orm::Value> {
+    let day = i32::try_from(day).ok()?;
+    NaiveDate::from_num_days_from_ce_opt(day).map(Into::into)
 }
 
 /// Most clients and vehicles a quote search looks at.
@@ -190,7 +264,17 @@ pub async fn list(
     filter: &QuoteFilter,
     page: PageRequest,
 ) -> AppResult<Page<QuoteSummary>> {
-    let mut query = page.keyset(tenant::scoped::<quote::Entity>(org), quote::Column::Id, Order::Desc);
+    let scoped = tenant::scoped::<quote::Entity>(org);
+    let id = quote::Column::Id;
+    let mut query = match filter.sort {
+        QuoteSort::NewestFirst => page.keyset(scoped, id, Order::Desc),
+        QuoteSort::OldestFirst => page.keyset(scoped, id, Order::Asc),
+        QuoteSort::IssueDate(way) => page.keyset_by(scoped, (quote::Column::IssueDate, id), way.order(), date_of)?,
+        QuoteSort::ValidUntil(way) => page.keyset_by(scoped, (quote::Column::ValidUntil, id), way.order(), date_of)?,
+        QuoteSort::Total(way) => {
+            page.keyset_by(scoped, (quote::Column::TotalInclMinor, id), way.order(), |minor| Some(minor.into()))?
+        }
+    };
     if let Some(status) = filter.status {
         query = query.filter(quote::Column::Status.eq(status));
     }
@@ -221,7 +305,13 @@ pub async fn list(
         query = query.filter(any);
     }
     let rows = query.all(db).await?;
-    Ok(Page::from_rows(rows, page, |q| q.id).map(summary))
+    let page = match filter.sort {
+        QuoteSort::NewestFirst | QuoteSort::OldestFirst => Page::from_rows(rows, page, |q| q.id),
+        QuoteSort::IssueDate(_) => Page::from_rows_keyed(rows, page, |q| (q.id, day_number(q.issue_date))),
+        QuoteSort::ValidUntil(_) => Page::from_rows_keyed(rows, page, |q| (q.id, day_number(q.valid_until))),
+        QuoteSort::Total(_) => Page::from_rows_keyed(rows, page, |q| (q.id, q.total_incl_minor)),
+    };
+    Ok(page.map(summary))
 }
 
 // ---------------------------------------------------------------- writing

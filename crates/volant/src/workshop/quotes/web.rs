@@ -13,8 +13,8 @@ use sea_orm::ConnectionTrait;
 use serde::Deserialize;
 
 use super::service::{
-    self, Decision, DecisionInput, LineInput, LineKind, Quote, QuoteFilter, QuoteInput, QuoteStatus, QuoteSummary,
-    WorkshopSettings, parse_decimal,
+    self, Decision, DecisionInput, LineInput, LineKind, Quote, QuoteFilter, QuoteInput, QuoteSort, QuoteStatus,
+    QuoteSummary, WorkshopSettings, parse_decimal,
 };
 use crate::fleet::vehicles::service as vehicles;
 use crate::identity::Caller;
@@ -27,8 +27,8 @@ use crate::platform::money::{self, Currency, format_money, format_plain};
 use crate::platform::proxy::ClientContext;
 use crate::platform::tenant::OrgId;
 use crate::platform::web::{
-    FormErrors, FormTarget, Listing, PageCtx, SelectOption, WebResult, options, redirect_with_flash, refusal_to_flash,
-    respond, submit, unprocessable,
+    FormErrors, FormTarget, Listing, PageCtx, SelectOption, SortHeader, WebResult, options, redirect_with_flash,
+    refusal_to_flash, respond, submit, unprocessable,
 };
 use crate::workshop::clients::service as clients;
 
@@ -105,6 +105,26 @@ pub async fn quote_rows(db: &impl ConnectionTrait, org: OrgId, items: Vec<QuoteS
 struct ListQuery {
     status: Option<String>,
     q: Option<String>,
+    sort: Option<String>,
+}
+
+/// The quotes list's sortable headings.
+#[derive(Debug, Clone)]
+pub struct QuoteSorting {
+    pub number: SortHeader,
+    pub issue_date: SortHeader,
+    pub total: SortHeader,
+}
+
+impl QuoteSorting {
+    fn new(listing: &Listing, sort: QuoteSort, tr: &i18n::Tr) -> Self {
+        let current = sort.as_param();
+        Self {
+            number: listing.sort_header(&current, "number", tr.t("quote.number"), true),
+            issue_date: listing.sort_header(&current, "issue_date", tr.t("quote.issue_date"), true),
+            total: listing.sort_header(&current, "total", tr.t("quote.total_incl"), true),
+        }
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -115,6 +135,9 @@ struct ListPage {
     statuses: Vec<SelectOption>,
     q: String,
     quotes: Vec<QuoteRow>,
+    sorting: Option<QuoteSorting>,
+    /// The list's order, kept when the filters change.
+    sort: String,
     next_url: Option<String>,
     first_url: Option<String>,
     total: String,
@@ -127,7 +150,9 @@ async fn index(
     listing: Listing,
 ) -> WebResult<ListPage> {
     let status = query.status.as_deref().and_then(QuoteStatus::parse);
-    let filter = QuoteFilter { status, q: query.q.clone(), ..Default::default() };
+    // An order the page does not know falls back to the newest first.
+    let sort = query.sort.as_deref().and_then(QuoteSort::parse).unwrap_or_default();
+    let filter = QuoteFilter { status, q: query.q.clone(), sort, ..Default::default() };
     let found = service::list(&caller.db, caller.org, &filter, listing.request).await?;
     let next_url = listing.next_url(found.next_cursor.as_deref());
     let quotes = quote_rows(&caller.db, caller.org, found.items).await?;
@@ -139,7 +164,9 @@ async fn index(
     let export_query = listing.query_without_cursor();
     let total = listing.total::<super::entity::quote::Entity>(&caller.db, caller.org).await?;
     let q = query.q.unwrap_or_default();
-    Ok(ListPage { page, export_query, statuses, q, quotes, next_url, first_url: listing.first_url(), total })
+    let sorting = Some(QuoteSorting::new(&listing, sort, &page.tr));
+    let first_url = listing.first_url();
+    Ok(ListPage { page, export_query, statuses, q, quotes, sorting, sort: sort.as_param(), next_url, first_url, total })
 }
 
 /// A line as the quote page shows it.
