@@ -24,6 +24,7 @@ mod m20261203_000018_lesson_cancellations;
 mod m20261204_000019_catalogue;
 mod m20261204_000020_organization_logos;
 mod m20261204_000021_quote_sort_indexes;
+mod m20261204_000022_alert_reminders;
 
 pub struct Migrator;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000019_catalogue::Migration),
             Box::new(m20261204_000020_organization_logos::Migration),
             Box::new(m20261204_000021_quote_sort_indexes::Migration),
+            Box::new(m20261204_000022_alert_reminders::Migration),
         ]
     }
 }

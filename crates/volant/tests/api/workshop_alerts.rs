@@ -177,6 +177,25 @@ async fn owners_are_reminded_when_they_can_be_and_told_why_not(app: TestApp) {
     assert_eq!(emails.len() - before, 1, "{emails:?}");
     assert_eq!(emails[0].to, "jeanne.ecluse@exemple.fr");
     assert!(emails[0].subject.contains("RM-100-AA"), "{}", emails[0].subject);
+    // Asked again the same day (a second click, a colleague): not sent twice, and said why.
+    let again = admin.post("/api/v1/alerts/reminders", &json!({ "alert_ids": of(reachable) })).await.json();
+    assert!(again.as_array().expect("array").iter().all(|r| r["skipped"] == "recently_reminded"), "{again}");
+    // Two people at once for another of Jeanne's cars: one e-mail.
+    let second = never_serviced(&app, "RM-400-AA").await;
+    admin.post(&format!("/api/v1/clients/{jeanne}/vehicles"), &json!({ "vehicle_id": second })).await.assert_success();
+    let alerts_of_second: Vec<i64> = every_page(&app, "/api/v1/alerts?limit=200")
+        .await
+        .iter()
+        .filter(|a| a["vehicle_id"] == second)
+        .map(|a| a["id"].as_i64().expect("id"))
+        .collect();
+    let manager = app.as_role(volant::identity::roles::Role::Manager).await;
+    let body = json!({ "alert_ids": alerts_of_second });
+    let (a, b) =
+        tokio::join!(admin.post("/api/v1/alerts/reminders", &body), manager.post("/api/v1/alerts/reminders", &body));
+    let emailed = [a.json(), b.json()].iter().filter(|o| o[0]["emailed"] == true).count();
+    assert_eq!(emailed, 1, "one of the two sends");
+    assert_eq!(queued_emails(&app, 50).await.len() - before, 2, "Jeanne's two cars, one e-mail each");
 
     admin
         .post("/api/v1/alerts/reminders", &json!({ "alert_ids": [] }))

@@ -37,5 +37,7 @@ table! {
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
         pub resolved_at: Option<DateTimeUtc>,
+        /// When its vehicle's owner was last reminded of it.
+        pub reminded_at: Option<DateTimeUtc>,
     }
 }

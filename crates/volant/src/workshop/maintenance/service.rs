@@ -404,6 +404,9 @@ impl Alert {
 /// An alert just raised (to notify).
 #[derive(Debug, Clone)]
 pub struct RaisedAlert {
+    /// The alert, when a person asks for a reminder of it (a newly raised one is
+    /// told of at once, without a cooldown).
+    pub id: Option<i64>,
     pub vehicle_id: i64,
     pub kind: String,
     pub name: String,
@@ -511,6 +514,7 @@ async fn raise(
     .exec_without_returning(db)
     .await?;
     Ok((inserted > 0).then(|| RaisedAlert {
+        id: None,
         vehicle_id,
         kind: rule.kind.clone(),
         name: rule.name.clone(),
@@ -576,8 +580,13 @@ string_enum! {
         NoConsent,
         /// The alert is resolved: nothing to remind.
         Resolved,
+        /// The owner was reminded of it less than a day ago.
+        RecentlyReminded,
     }
 }
+
+/// How long after a reminder the same alert's owner is not reminded again.
+pub const REMINDER_COOLDOWN: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 /// What became of a reminder asked for an alert.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -610,6 +619,7 @@ pub async fn remind_owners<C: Writer>(db: &C, actor: &Actor, ids: &[i64]) -> App
         .iter()
         .filter(|a| a.status != AlertStatus::Resolved)
         .map(|a| RaisedAlert {
+            id: Some(a.id),
             vehicle_id: a.vehicle_id,
             name: names.get(&a.kind).cloned().unwrap_or_else(|| a.kind.clone()),
             kind: a.kind.clone(),
@@ -632,6 +642,27 @@ pub async fn remind_owners<C: Writer>(db: &C, actor: &Actor, ids: &[i64]) -> App
             OwnerReminder { alert_id: a.id, vehicle_id: a.vehicle_id, emailed: skipped.is_none(), skipped }
         })
         .collect())
+}
+
+/// Marks these alerts reminded now, unless they all were within the cooldown:
+/// whether a reminder may go. A conditional UPDATE, so that two requests at once
+/// send one e-mail. Alerts just raised (no id) always may.
+async fn claim_reminder(db: &impl ConnectionTrait, org: OrgId, alerts: &[&RaisedAlert]) -> AppResult<bool> {
+    let ids: Vec<i64> = alerts.iter().filter_map(|a| a.id).collect();
+    if ids.is_empty() {
+        return Ok(true);
+    }
+    let now = Utc::now();
+    let recent = now - REMINDER_COOLDOWN;
+    let claimed = alert::Entity::update_many()
+        .col_expr(alert::Column::RemindedAt, Expr::value(now))
+        .filter(alert::Column::OrganizationId.eq(org.get()))
+        .filter(alert::Column::Id.is_in(ids))
+        .filter(Condition::any().add(alert::Column::RemindedAt.is_null()).add(alert::Column::RemindedAt.lt(recent)))
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok(claimed > 0)
 }
 
 /// A reminder e-mail to each vehicle's owner who accepts service e-mails; by
@@ -660,6 +691,7 @@ async fn notify_owners(
             Some(owner) => match owner.email.clone() {
                 None => Some(ReminderSkip::NoEmail),
                 Some(_) if !owner.consent_notifications => Some(ReminderSkip::NoConsent),
+                Some(_) if !claim_reminder(db, org, &alerts).await? => Some(ReminderSkip::RecentlyReminded),
                 Some(email) => {
                     let plate = vehicles
                         .iter()
