@@ -175,6 +175,9 @@ async fn the_catalogue_page_adds_changes_and_removes_items(app: TestApp) {
     assert_eq!(twice.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html(&twice).contains("Cette désignation est déjà au catalogue."));
     let id = admin.get("/api/v1/catalogue").await.json()[0]["id"].as_i64().expect("id");
+    let searched = html(&admin.get("/workshop/catalogue?q=r16").await);
+    assert!(searched.contains("1 correspondant(s)") && searched.contains("Pneu 205/55 R16"), "{searched}");
+    assert!(html(&admin.get("/workshop/catalogue?q=vidange").await).contains("0 correspondant(s)"));
     let form = html(&admin.get(&format!("/workshop/catalogue/{id}/edit")).await);
     assert!(form.contains("value=\"82,50\""), "{form}");
     let saved = admin

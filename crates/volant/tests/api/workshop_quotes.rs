@@ -587,6 +587,11 @@ async fn quotes_sort_by_total_and_dates_across_pages_in_the_api_and_the_list(app
     let first = page.find("1\u{202f}080,00").expect("the largest");
     let last = page.find("60,00\u{a0}€").expect("the smallest");
     assert!(first < last, "highest total first");
+    // Filtered, the count is of what the filters keep.
+    assert!(page.contains("5 correspondant(s)"), "{page}");
+    let one = crate::fixtures::html(&admin.get("/quotes?q=0004").await);
+    assert!(one.contains("1 correspondant(s)"), "{one}");
+    assert!(crate::fixtures::html(&admin.get("/quotes").await).contains("5 au total"));
     // The client's page shows the same table without sorting.
     let card = crate::fixtures::html(&admin.get(&format!("/clients/{client}")).await);
     assert!(!card.contains("aria-sort"), "{card}");

@@ -68,6 +68,12 @@ impl Listing {
         crate::platform::i18n::current().format("list.total", &[("count", &shown)])
     }
 
+    /// "12 correspondant(s)": how many rows a filtered list keeps.
+    pub fn matching_of(count: u64) -> String {
+        let shown = crate::platform::money::group_thousands(i64::try_from(count).unwrap_or(i64::MAX));
+        crate::platform::i18n::current().format("list.matching", &[("count", &shown)])
+    }
+
     /// The link back to the first page, when this one is not: keyset pages go forward
     /// only, so the way back is to the start (or the browser's back button).
     pub fn first_url(&self) -> Option<String> {

@@ -163,6 +163,12 @@ pub async fn list(
     Ok(page.fetch(db, query, item::Column::Id, sea_orm::Order::Asc, |m| m.id).await?.map(CatalogueItem::from))
 }
 
+/// How many items the search keeps (all of them without one).
+pub async fn count(db: &impl ConnectionTrait, org: OrgId, q: Option<&str>) -> AppResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(tenant::scoped::<item::Entity>(org).filter(matching(q.unwrap_or_default())).count(db).await?)
+}
+
 /// What the editor offers for a description being typed: the first items in
 /// alphabetical order having a word starting with each word typed.
 pub async fn suggest(db: &impl ConnectionTrait, org: OrgId, typed: &str) -> AppResult<Vec<CatalogueItem>> {

@@ -140,7 +140,10 @@ impl ListPage {
         errors: FormErrors,
     ) -> crate::platform::error::AppResult<Self> {
         let found = service::list(&caller.db, caller.org, Some(&listing.q), listing.request).await?;
-        let total = listing.total::<super::entity::item::Entity>(&caller.db, caller.org).await?;
+        let total = match listing.q.trim() {
+            "" => listing.total::<super::entity::item::Entity>(&caller.db, caller.org).await?,
+            q => Listing::matching_of(service::count(&caller.db, caller.org, Some(q)).await?),
+        };
         Ok(Self {
             items: found.items.iter().map(|i| row(i, &page)).collect(),
             next_url: listing.next_url(found.next_cursor.as_deref()),

@@ -257,24 +257,19 @@ fn date_of(day: i64) -> Option<sea_orm::Value> {
 /// Most clients and vehicles a quote search looks at.
 const SEARCH_MATCHES: u64 = 200;
 
-/// A page of quotes, newest first.
-pub async fn list(
+/// How many quotes match the filter (its order aside): what a filtered list counts.
+pub async fn count(db: &impl ConnectionTrait, org: OrgId, filter: &QuoteFilter) -> AppResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(matching(db, org, filter).await?.count(db).await?)
+}
+
+/// The organization's quotes the filter keeps.
+async fn matching(
     db: &impl ConnectionTrait,
     org: OrgId,
     filter: &QuoteFilter,
-    page: PageRequest,
-) -> AppResult<Page<QuoteSummary>> {
-    let scoped = tenant::scoped::<quote::Entity>(org);
-    let id = quote::Column::Id;
-    let mut query = match filter.sort {
-        QuoteSort::NewestFirst => page.keyset(scoped, id, Order::Desc),
-        QuoteSort::OldestFirst => page.keyset(scoped, id, Order::Asc),
-        QuoteSort::IssueDate(way) => page.keyset_by(scoped, (quote::Column::IssueDate, id), way.order(), date_of)?,
-        QuoteSort::ValidUntil(way) => page.keyset_by(scoped, (quote::Column::ValidUntil, id), way.order(), date_of)?,
-        QuoteSort::Total(way) => {
-            page.keyset_by(scoped, (quote::Column::TotalInclMinor, id), way.order(), |minor| Some(minor.into()))?
-        }
-    };
+) -> AppResult<sea_orm::Select<quote::Entity>> {
+    let mut query = tenant::scoped::<quote::Entity>(org);
     if let Some(status) = filter.status {
         query = query.filter(quote::Column::Status.eq(status));
     }
@@ -304,6 +299,29 @@ pub async fn list(
         }
         query = query.filter(any);
     }
+    Ok(query)
+}
+
+/// A page of quotes in the filter's order (the newest first by default).
+pub async fn list(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    filter: &QuoteFilter,
+    page: PageRequest,
+) -> AppResult<Page<QuoteSummary>> {
+    let filtered = matching(db, org, filter).await?;
+    let id = quote::Column::Id;
+    let query = match filter.sort {
+        QuoteSort::NewestFirst => page.keyset(filtered, id, Order::Desc),
+        QuoteSort::OldestFirst => page.keyset(filtered, id, Order::Asc),
+        QuoteSort::IssueDate(way) => page.keyset_by(filtered, (quote::Column::IssueDate, id), way.order(), date_of)?,
+        QuoteSort::ValidUntil(way) => {
+            page.keyset_by(filtered, (quote::Column::ValidUntil, id), way.order(), date_of)?
+        }
+        QuoteSort::Total(way) => {
+            page.keyset_by(filtered, (quote::Column::TotalInclMinor, id), way.order(), |minor| Some(minor.into()))?
+        }
+    };
     let rows = query.all(db).await?;
     let page = match filter.sort {
         QuoteSort::NewestFirst | QuoteSort::OldestFirst => Page::from_rows(rows, page, |q| q.id),

@@ -162,7 +162,12 @@ async fn index(
         QuoteStatus::ALL.into_iter().map(|s| (s.as_str().to_owned(), page.tr.t(s.label_key()).to_owned())),
     );
     let export_query = listing.query_without_cursor();
-    let total = listing.total::<super::entity::quote::Entity>(&caller.db, caller.org).await?;
+    // Filtered, the count is of what the filters keep, not of every quote.
+    let total = if filter.status.is_some() || filter.q.as_deref().is_some_and(|q| !q.trim().is_empty()) {
+        Listing::matching_of(service::count(&caller.db, caller.org, &filter).await?)
+    } else {
+        listing.total::<super::entity::quote::Entity>(&caller.db, caller.org).await?
+    };
     let q = query.q.unwrap_or_default();
     let sorting = Some(QuoteSorting::new(&listing, sort, &page.tr));
     let first_url = listing.first_url();
