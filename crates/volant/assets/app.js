@@ -26,7 +26,7 @@ function lineRowsOf(fieldset) { return fieldset.querySelectorAll("[data-line-row
 function linesChanged(fieldset) {
   // Labels name each row's place ("Description 2"): renumbered after a move.
   lineRowsOf(fieldset).forEach(function (row, i) {
-    row.querySelectorAll("[data-label]").forEach(function (el) {
+    row.querySelectorAll("input[data-label], select[data-label], button[data-label]").forEach(function (el) {
       el.setAttribute("aria-label", el.dataset.label + " " + (i + 1));
     });
   });

@@ -583,7 +583,7 @@ async fn quotes_sort_by_total_and_dates_across_pages_in_the_api_and_the_list(app
         page.contains("aria-sort=\"none\"><a class=\"sort\" href=\"/quotes?status=draft&sort=-issue_date\">"),
         "{page}"
     );
-    assert!(page.contains("<input type=\"hidden\" name=\"sort\" value=\"-total\">"), "{page}");
+    assert!(page.contains("<option value=\"-total\" selected>Montant, le plus élevé d'abord</option>"), "{page}");
     let first = page.find("1\u{202f}080,00").expect("the largest");
     let last = page.find("60,00\u{a0}€").expect("the smallest");
     assert!(first < last, "highest total first");

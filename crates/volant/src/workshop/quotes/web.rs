@@ -108,6 +108,16 @@ struct ListQuery {
     sort: Option<String>,
 }
 
+/// The orders the quotes list offers in its filters, as `sort=` names them.
+const SORT_CHOICES: [(&str, &str); 6] = [
+    ("-number", "quotes.sort.newest"),
+    ("number", "quotes.sort.oldest"),
+    ("-issue_date", "quotes.sort.issue_date"),
+    ("valid_until", "quotes.sort.valid_until"),
+    ("-total", "quotes.sort.total_desc"),
+    ("total", "quotes.sort.total_asc"),
+];
+
 /// The quotes list's sortable headings.
 #[derive(Debug, Clone)]
 pub struct QuoteSorting {
@@ -136,8 +146,8 @@ struct ListPage {
     q: String,
     quotes: Vec<QuoteRow>,
     sorting: Option<QuoteSorting>,
-    /// The list's order, kept when the filters change.
-    sort: String,
+    /// The list's orders, the current one selected (the headings are hidden on a phone).
+    sorts: Vec<SelectOption>,
     next_url: Option<String>,
     first_url: Option<String>,
     total: String,
@@ -171,7 +181,12 @@ async fn index(
     let q = query.q.unwrap_or_default();
     let sorting = Some(QuoteSorting::new(&listing, sort, &page.tr));
     let first_url = listing.first_url();
-    Ok(ListPage { page, export_query, statuses, q, quotes, sorting, sort: sort.as_param(), next_url, first_url, total })
+    let sorts = options(
+        None,
+        &sort.as_param(),
+        SORT_CHOICES.into_iter().map(|(value, key)| (value.to_owned(), page.tr.t(key).to_owned())),
+    );
+    Ok(ListPage { page, export_query, statuses, q, quotes, sorting, sorts, next_url, first_url, total })
 }
 
 /// A line as the quote page shows it.
