@@ -74,21 +74,23 @@ struct Audited<'a> {
     logo: Option<&'a str>,
 }
 
-/// The organization's logo, if it has one.
+/// The organization's logo, if it has one (one query: its key is its content's
+/// hash, as [`set`] stores it).
 pub async fn get(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Option<Logo>> {
-    let Some(organization) = Organizations::find_by_id(org.get()).one(db).await? else {
-        return Err(AppError::NotFound);
-    };
-    let Some(key) = organization.logo_key else { return Ok(None) };
     let row = logo::Entity::find_by_id(org.get()).one(db).await?;
-    Ok(row.map(|r| Logo { content_type: r.content_type, bytes: r.bytes, key }))
+    Ok(row.map(|r| Logo { key: key_of(&r.bytes), content_type: r.content_type, bytes: r.bytes }))
+}
+
+/// A logo's key: the start of its content's hash.
+fn key_of(bytes: &[u8]) -> String {
+    crate::platform::secrets::bytes_hash(bytes)[..16].to_owned()
 }
 
 /// Sets (or replaces) the organization's logo; its key.
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn set<C: Writer>(db: &C, actor: &Actor, bytes: Vec<u8>) -> AppResult<String> {
     let content_type = check(&bytes).await?;
-    let key = crate::platform::secrets::bytes_hash(&bytes)[..16].to_owned();
+    let key = key_of(&bytes);
     db::write(db, async |txn| {
         let before = Organizations::find_by_id(actor.org.get()).one(txn).await?.ok_or(AppError::NotFound)?;
         logo::Entity::insert(logo::ActiveModel {

@@ -20,7 +20,7 @@ use crate::platform::web::{
     FormErrors, FormTarget, Listing, PageCtx, SelectOption, WebResult, redirect_with_flash, respond, submit,
 };
 use crate::workshop::quotes::service::{LineKind, parse_decimal};
-use crate::workshop::quotes::web::editable_price;
+use crate::workshop::quotes::web::{editable_price, kind_options};
 
 pub fn routes() -> Routes {
     vec![
@@ -80,19 +80,12 @@ impl ItemForm {
             description: item.description.clone(),
             unit: item.unit.clone().unwrap_or_default(),
             unit_price: editable_price(item.unit_price),
-            vat_rate: format_plain(item.vat_rate).replace('.', ","),
+            vat_rate: format_plain(item.vat_rate),
         }
     }
 
     pub fn kinds(&self, tr: &Tr) -> Vec<SelectOption> {
-        LineKind::ALL
-            .into_iter()
-            .map(|k| SelectOption {
-                value: k.as_str().to_owned(),
-                label: tr.t(k.label_key()).to_owned(),
-                selected: k.as_str() == self.kind,
-            })
-            .collect()
+        kind_options(tr, &self.kind)
     }
 
     fn parse(&self) -> Result<CatalogueItemInput, FormErrors> {
@@ -264,7 +257,7 @@ async fn suggest(
                 kind: item.kind.as_str(),
                 unit: shown.unit.clone(),
                 unit_price: editable_price(item.unit_price),
-                vat_rate: format_plain(item.vat_rate).replace('.', ","),
+                vat_rate: format_plain(item.vat_rate),
                 label: format!("{} · {}", shown.kind, shown.unit_price),
             }
         })

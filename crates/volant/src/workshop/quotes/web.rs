@@ -423,14 +423,7 @@ impl LineForm {
             .zip(totals.lines.iter().cloned())
             .enumerate()
             .map(|(index, (line, total))| {
-                let kinds = LineKind::ALL
-                    .into_iter()
-                    .map(|k| SelectOption {
-                        value: k.as_str().to_owned(),
-                        label: tr.t(k.label_key()).to_owned(),
-                        selected: k.as_str() == line.kind || (line.kind.is_empty() && k == LineKind::Part),
-                    })
-                    .collect();
+                let kinds = kind_options(&tr, &line.kind);
                 let error = errors.messages_with_prefix(&format!("lines[{index}]."));
                 LineRow { index, line, kinds, error, total }
             })
@@ -500,6 +493,12 @@ async fn preview(page: PageCtx, FormBody(pairs): FormBody<Vec<(String, String)>>
 /// The line editor's helpers: for everyone who fills one in (quotes, interventions).
 pub fn editor_routes() -> Routes {
     vec![("/workshop/lines/preview", post(preview))]
+}
+
+/// The kinds of line to choose from, `selected` chosen (parts when none is).
+pub fn kind_options(tr: &crate::platform::i18n::Tr, selected: &str) -> Vec<SelectOption> {
+    let selected = if selected.is_empty() { LineKind::Part.as_str() } else { selected };
+    options(None, selected, LineKind::ALL.into_iter().map(|k| (k.as_str().to_owned(), tr.t(k.label_key()).to_owned())))
 }
 
 /// A price as the editor shows it: at least two decimals, more when it has them (`12,90`, `0,125`).
