@@ -124,7 +124,15 @@ where
     E: From<DbErr>,
 {
     let _turn = db.write_turn().await;
-    let txn = db.begin().await?;
+    // SQLite: take the write lock at BEGIN, waiting in the busy handler. A
+    // deferred transaction that reads, then writes after another process (the
+    // CLI beside the server, a worker) committed, fails at once with
+    // "database is locked" instead of waiting.
+    let immediate = sea_orm::TransactionOptions {
+        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+        ..Default::default()
+    };
+    let txn = db.begin_with_options(immediate).await?;
     match work(&txn).await {
         Ok(value) => {
             txn.commit().await?;

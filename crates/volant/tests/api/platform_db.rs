@@ -115,3 +115,36 @@ async fn write_nests_as_a_savepoint_of_the_callers_transaction() {
     })
     .await;
 }
+
+/// Another process writing the same SQLite file (the CLI's `seed-demo` beside a
+/// running server) waits for the transaction that read first, instead of
+/// making it fail with "database is locked" when it goes on to write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_write_that_reads_first_is_not_failed_by_another_process() {
+    use volant::platform::db::DbSettings;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("shared.db").display());
+    let ours = db::connect(&DbSettings::new(url.clone(), 2)).await.expect("connect");
+    let theirs = db::connect(&DbSettings::new(url, 2)).await.expect("connect again");
+    create_probe(&ours).await;
+    let (read, other_writes) = tokio::sync::oneshot::channel::<()>();
+    let other = tokio::spawn(async move {
+        other_writes.await.expect("our read");
+        // The other process's statement, through its own connection (not our queue).
+        theirs.execute_unprepared("INSERT INTO write_probe (n) VALUES (2)").await.map(|_| ())
+    });
+    let answer = db::write(&ours, async |txn| {
+        let before = txn
+            .query_all_raw(sea_orm::Statement::from_string(txn.get_database_backend(), "SELECT n FROM write_probe"))
+            .await?;
+        read.send(()).expect("the other process waits");
+        // Time for the other process to try its write while ours is open.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        insert(txn, 1).await?;
+        Ok::<_, DbErr>(before.len())
+    })
+    .await;
+    assert_eq!(answer.ok(), Some(0), "our transaction commits");
+    other.await.expect("join").expect("theirs waits for ours, then commits");
+    assert_eq!(probe(&ours).await, [1, 2]);
+}
