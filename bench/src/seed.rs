@@ -144,6 +144,7 @@ pub async fn seed(db: &DatabaseConnection, first_org: OrgId, scale: Scale) -> Re
             rows.push(garages::ActiveModel {
                 organization_id: sea_orm::Set(org.get()),
                 name: sea_orm::Set(format!("Garage {city} {}", n + 1)),
+                sort_name: sea_orm::Set(volant::platform::search::sort_key(&format!("Garage {city} {}", n + 1))),
                 address: sea_orm::Set(format!("{} {}", rng.u32(1..200), STREETS[rng.usize(..STREETS.len())])),
                 city: sea_orm::Set(Some(city.to_owned())),
                 postal_code: sea_orm::Set((!postal.is_empty()).then(|| postal.to_owned())),
@@ -357,6 +358,7 @@ async fn seed_clients(
             rows.push(client::ActiveModel {
                 organization_id: Set(org.get()),
                 kind: Set(if company.is_some() { ClientKind::Company } else { ClientKind::Individual }),
+                sort_name: Set(volant::platform::search::sort_key(company.as_deref().unwrap_or(&name))),
                 name: Set(name.clone()),
                 company_name: Set(company.clone()),
                 tax_id: Set(None),

@@ -25,6 +25,7 @@ mod m20261204_000019_catalogue;
 mod m20261204_000020_organization_logos;
 mod m20261204_000021_quote_sort_indexes;
 mod m20261204_000022_alert_reminders;
+mod m20261205_000023_sort_names;
 
 pub struct Migrator;
 
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000020_organization_logos::Migration),
             Box::new(m20261204_000021_quote_sort_indexes::Migration),
             Box::new(m20261204_000022_alert_reminders::Migration),
+            Box::new(m20261205_000023_sort_names::Migration),
         ]
     }
 }

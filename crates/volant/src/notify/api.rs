@@ -56,7 +56,8 @@ async fn list_notifications(
     paged: Paged,
 ) -> AppResult<Response> {
     let user = &caller.current.user;
-    let page = service::inbox(&caller.db, user.org, user.id, query.unread.unwrap_or(false), paged.request).await?;
+    let page =
+        service::inbox(&caller.db, user.org, user.id, query.unread.unwrap_or(false), paged.request.clone()).await?;
     Ok(paged.respond(page))
 }
 

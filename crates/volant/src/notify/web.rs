@@ -153,7 +153,7 @@ async fn inbox_page(
     let (org, user) = (caller.org, caller.current.user.id);
     let listing = listing.limit(30);
     let unread_only = params.unread.as_deref() == Some("1");
-    let found = service::inbox(&caller.db, org, user, unread_only, listing.request).await?;
+    let found = service::inbox(&caller.db, org, user, unread_only, listing.request.clone()).await?;
     let unread = service::unread_count(&caller.db, org, user).await?;
     let next = listing.next_url(found.next_cursor.as_deref());
     let rows = found
@@ -258,7 +258,7 @@ async fn consents_view(
     errors: FormErrors,
     form: ConsentForm,
 ) -> Result<ConsentsPage, AppError> {
-    let found = service::consents(&caller.db, caller.actor.org, listing.request).await?;
+    let found = service::consents(&caller.db, caller.actor.org, listing.request.clone()).await?;
     let next = listing.next_url(found.next_cursor.as_deref());
     let rows = found
         .items
@@ -370,7 +370,7 @@ struct DeliveriesPage {
 }
 
 async fn deliveries_page(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<DeliveriesPage> {
-    let found = service::deliveries(&caller.db, caller.org, listing.request).await?;
+    let found = service::deliveries(&caller.db, caller.org, listing.request.clone()).await?;
     let next = listing.next_url(found.next_cursor.as_deref());
     let tr = page.tr;
     let status = |d: &Option<service::ChannelDelivery>| match d {

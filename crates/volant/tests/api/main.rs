@@ -23,6 +23,7 @@ mod identity_welcome;
 mod jobs_amqp;
 mod jobs_processes;
 mod jobs_queue;
+mod lists_sorted;
 mod notify_delivery;
 mod notify_mail;
 mod platform;

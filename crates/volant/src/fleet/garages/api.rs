@@ -6,7 +6,7 @@ use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::service::{self, Garage, GarageInput, GaragePatch};
+use super::service::{self, Garage, GarageField, GarageInput, GaragePatch, GarageSort};
 use crate::fleet::vehicles::service::{self as vehicles, Vehicle};
 use crate::identity::Caller;
 use crate::platform::AppState;
@@ -27,17 +27,29 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct GarageVehiclesQuery {
     /// Vehicles whose plate, brand or model starts with this (ignoring case; spaces and dashes in plates).
     pub q: Option<String>,
+    /// Order: `id` (the default: creation order), `plate` or `year`, with `-`
+    /// before it for descending.
+    pub sort: Option<String>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<String>,
     /// Opaque cursor from the previous page's `Link` header.
     pub cursor: Option<String>,
 }
 
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GaragesQuery {
+    /// Order: `id` (the default: creation order), `name` or `vehicles` (how many
+    /// vehicles), with `-` before it for descending.
+    pub sort: Option<String>,
+}
+
 /// List garages with their vehicle counts (a bare array; `Link: rel="next"` while more remain).
-#[utoipa::path(get, path = "/garages", security(("bearer" = ["fleet.read"])), tag = "garages", params(PageParams),
+#[utoipa::path(get, path = "/garages", security(("bearer" = ["fleet.read"])), tag = "garages", params(PageParams, GaragesQuery),
     responses((status = 200, body = [Garage]), (status = 400, body = Problem)))]
-async fn list_garages(caller: Caller, paged: Paged) -> AppResult<Response> {
-    let page = service::list(&caller.replica, caller.org, paged.request).await?;
+async fn list_garages(caller: Caller, ApiQuery(query): ApiQuery<GaragesQuery>, paged: Paged) -> AppResult<Response> {
+    let sort = GarageSort::from_query(query.sort.as_deref(), GarageSort::ascending(GarageField::Id))?;
+    let page = service::list(&caller.replica, caller.org, sort, paged.request.clone()).await?;
     Ok(paged.respond(page))
 }
 
@@ -87,6 +99,7 @@ async fn list_garage_vehicles(
     ApiQuery(query): ApiQuery<GarageVehiclesQuery>,
     paged: Paged,
 ) -> AppResult<Response> {
-    let page = vehicles::list_in_garage(&caller.replica, caller.org, id, query.q, paged.request).await?;
+    let sort = vehicles::VehicleSort::from_query(query.sort.as_deref(), vehicles::VehicleSort::default())?;
+    let page = vehicles::list_in_garage(&caller.replica, caller.org, id, query.q, sort, paged.request.clone()).await?;
     Ok(paged.respond(page))
 }

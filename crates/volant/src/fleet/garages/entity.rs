@@ -7,6 +7,8 @@ pub struct Model {
     pub id: i64,
     pub organization_id: i64,
     pub name: String,
+    /// The name as lists sort it (`platform::search::sort_key`).
+    pub sort_name: String,
     pub address: String,
     pub city: Option<String>,
     pub postal_code: Option<String>,

@@ -3,9 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -15,7 +13,8 @@ use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
 use crate::platform::http::extract::double_option;
 use crate::platform::i18n::Msg;
-use crate::platform::pagination::{Page, PageRequest};
+use crate::platform::pagination::{CursorKey, Page, PageRequest, Sort, SortBy, SortField, SortKey};
+use crate::platform::search::sort_key;
 use crate::platform::tenant::{self, OrgId};
 use crate::platform::validate::Validator;
 
@@ -124,11 +123,50 @@ impl tenant::Owned for Garages {
 }
 
 /// Garages in creation order, a page at a time, each with its vehicle count.
-pub async fn list(db: &impl ConnectionTrait, org: OrgId, page: PageRequest) -> AppResult<Page<Garage>> {
-    Ok(page
-        .fetch(db, tenant::scoped::<Garages>(org), entity::Column::Id, Order::Asc, |g| g.id)
-        .await?
-        .map(Garage::from_model))
+/// What a list of garages sorts by, as `sort=` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GarageField {
+    /// Creation order.
+    Id,
+    Name,
+    /// How many vehicles the garage has.
+    Vehicles,
+}
+
+impl SortField for GarageField {
+    const ALL: &'static [(&'static str, Self)] =
+        &[("id", Self::Id), ("name", Self::Name), ("vehicles", Self::Vehicles)];
+}
+
+impl SortBy<Garages> for GarageField {
+    fn key(self) -> SortKey<entity::Column> {
+        match self {
+            Self::Id => SortKey::Id,
+            Self::Name => SortKey::Text(entity::Column::SortName),
+            Self::Vehicles => SortKey::Number(entity::Column::VehicleCount),
+        }
+    }
+
+    fn place(self, row: &entity::Model) -> (i64, Option<CursorKey>) {
+        let key = match self {
+            Self::Id => None,
+            Self::Name => Some(CursorKey::Text(row.sort_name.clone())),
+            Self::Vehicles => Some(CursorKey::Number(row.vehicle_count)),
+        };
+        (row.id, key)
+    }
+}
+
+/// A list of garages' order (oldest first unless asked).
+pub type GarageSort = Sort<GarageField>;
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    sort: GarageSort,
+    page: PageRequest,
+) -> AppResult<Page<Garage>> {
+    Ok(page.fetch_sorted(db, tenant::scoped::<Garages>(org), entity::Column::Id, sort).await?.map(Garage::from_model))
 }
 
 /// Every garage's id and name, for choosing one in a form (a network has tens, not millions).
@@ -206,6 +244,7 @@ pub async fn create<C: Writer>(db: &C, actor: &Actor, input: &GarageInput) -> Ap
     let garage = db::write(db, async |txn| {
         let model = entity::ActiveModel {
             organization_id: Set(actor.org.get()),
+            sort_name: Set(sort_key(&valid.name)),
             name: Set(valid.name),
             address: Set(valid.address),
             city: Set(valid.city),
@@ -245,6 +284,7 @@ async fn save<C: Writer>(db: &C, actor: &Actor, current: entity::Model, valid: V
     let id = current.id;
     let before = Garage::from_model(current.clone());
     let mut model: entity::ActiveModel = current.into();
+    model.sort_name = Set(sort_key(&valid.name));
     model.name = Set(valid.name);
     model.address = Set(valid.address);
     model.city = Set(valid.city);

@@ -6,17 +6,17 @@ use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 
-use super::service::{self, Garage, GarageInput};
+use super::service::{self, Garage, GarageField, GarageInput, GarageSort};
 use crate::fleet::vehicles::service as vehicles;
 use crate::fleet::vehicles::view::VehicleRow;
-use crate::fleet::vehicles::web::VehicleResults;
+use crate::fleet::vehicles::web::{VehicleResults, vehicle_sorting};
 use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
 use crate::identity::roles::Permission;
 use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n::{self, Msg};
 use crate::platform::web::{
-    FormErrors, FormTarget, Listing, PageCtx, WebResult, form_flow, fragment_or_page, redirect_with_flash,
+    FormErrors, FormTarget, Listing, PageCtx, Sorting, WebResult, form_flow, fragment_or_page, redirect_with_flash,
     refusal_to_flash,
 };
 
@@ -38,16 +38,31 @@ pub fn form_routes() -> Routes {
 struct ListPage {
     page: PageCtx,
     garages: Vec<Garage>,
+    sorting: Sorting,
     next_url: Option<String>,
     first_url: Option<String>,
     total: String,
 }
 
 async fn index(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<ListPage> {
-    let garages = service::list(&caller.db, caller.org, listing.request).await?;
+    // A network's garages are looked up by name.
+    let sort = listing.sort(GarageSort::ascending(GarageField::Name));
+    let garages = service::list(&caller.db, caller.org, sort, listing.request.clone()).await?;
     let next_url = listing.next_url(garages.next_cursor.as_deref());
     let total = listing.total::<super::entity::Entity>(&caller.db, caller.org).await?;
-    Ok(ListPage { page, garages: garages.items, next_url, first_url: listing.first_url(), total })
+    let tr = &page.tr;
+    let sorting = listing.sorting(
+        sort,
+        &[("name", tr.t("garage.name"), false), ("vehicles", tr.t("garages.vehicle_count"), true)],
+        &[
+            ("name", tr.t("list.sort.name")),
+            ("-name", tr.t("list.sort.name_desc")),
+            ("-vehicles", tr.t("garages.sort.most_vehicles")),
+            ("-id", tr.t("list.sort.newest")),
+            ("id", tr.t("list.sort.oldest")),
+        ],
+    );
+    Ok(ListPage { page, garages: garages.items, sorting, next_url, first_url: listing.first_url(), total })
 }
 
 #[derive(Template, WebTemplate)]
@@ -58,6 +73,7 @@ struct ShowPage {
     search_action: String,
     q: String,
     vehicles: Vec<VehicleRow>,
+    sorting: Sorting,
     next_url: Option<String>,
     first_url: Option<String>,
     show_garage: bool,
@@ -66,17 +82,22 @@ struct ShowPage {
 async fn show(caller: Caller, page: PageCtx, Id(id): Id, listing: Listing) -> WebResult<Response> {
     let garage = service::get(&caller.db, caller.org, id).await?;
     let q = listing.q.clone();
-    let found = vehicles::list_in_garage(&caller.db, caller.org, id, Some(q.clone()), listing.request).await?;
+    let sort = listing.sort(vehicles::VehicleSort::default());
+    let found =
+        vehicles::list_in_garage(&caller.db, caller.org, id, Some(q.clone()), sort, listing.request.clone()).await?;
     let next_url = listing.next_url(found.next_cursor.as_deref());
     let rows = found.items.into_iter().map(|v| VehicleRow::new(v, garage.name.clone())).collect();
     let first_url = listing.first_url();
-    let results = VehicleResults { page, q, vehicles: rows, next_url, first_url, show_garage: false };
+    let sorting = vehicle_sorting(&listing, sort, &page.tr);
+    let total = String::new();
+    let results = VehicleResults { page, q, vehicles: rows, sorting, total, next_url, first_url, show_garage: false };
     Ok(fragment_or_page(results.page.htmx, results, |r| ShowPage {
         page: r.page,
         search_action: format!("/garages/{}", garage.id),
         garage,
         q: r.q,
         vehicles: r.vehicles,
+        sorting: r.sorting,
         next_url: r.next_url,
         first_url: r.first_url,
         show_garage: false,

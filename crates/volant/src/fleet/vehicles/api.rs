@@ -6,7 +6,7 @@ use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::service::{self, Vehicle, VehicleFilter, VehicleInput, VehiclePatch};
+use super::service::{self, Vehicle, VehicleFilter, VehicleInput, VehiclePatch, VehicleSort};
 use crate::identity::Caller;
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult, Problem};
@@ -29,6 +29,9 @@ pub struct VehiclesQuery {
     pub q: Option<String>,
     /// Only this garage's vehicles.
     pub garage_id: Option<String>,
+    /// Order: `id` (the default: creation order), `plate` or `year`, with `-`
+    /// before it for descending.
+    pub sort: Option<String>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<String>,
     /// Opaque cursor from the previous page's `Link` header.
@@ -45,8 +48,9 @@ async fn list_vehicles(caller: Caller, ApiQuery(query): ApiQuery<VehiclesQuery>,
             Some(raw.parse::<i64>().map_err(|_| AppError::BadRequest("garage_id must be an integer".to_owned()))?)
         }
     };
-    let filter = VehicleFilter { garage_id, q: query.q };
-    let page = service::list(&caller.replica, caller.org, &filter, paged.request).await?;
+    let sort = VehicleSort::from_query(query.sort.as_deref(), VehicleSort::default())?;
+    let filter = VehicleFilter { garage_id, q: query.q, sort };
+    let page = service::list(&caller.replica, caller.org, &filter, paged.request.clone()).await?;
     Ok(paged.respond(page))
 }
 

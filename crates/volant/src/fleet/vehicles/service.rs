@@ -4,8 +4,7 @@
 use chrono::{Datelike, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -18,7 +17,7 @@ use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
 use crate::platform::http::extract::double_option;
 use crate::platform::i18n::Msg;
-use crate::platform::pagination::{Page, PageRequest};
+use crate::platform::pagination::{CursorKey, Page, PageRequest, Sort, SortBy, SortField, SortKey};
 use crate::platform::search::{next_prefix, prefix_range, search_term};
 use crate::platform::tenant::{self, OrgId};
 use crate::platform::validate::Validator;
@@ -182,6 +181,50 @@ pub struct VehicleFilter {
     pub garage_id: Option<i64>,
     /// Matches plate (ignoring case, spaces, dashes), brand or model.
     pub q: Option<String>,
+    pub sort: VehicleSort,
+}
+
+/// What a list of vehicles sorts by, as `sort=` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VehicleField {
+    /// Creation order.
+    #[default]
+    Id,
+    /// The plate, as uniqueness compares it (case, spaces and dashes aside).
+    Plate,
+    Year,
+}
+
+impl SortField for VehicleField {
+    const ALL: &'static [(&'static str, Self)] = &[("id", Self::Id), ("plate", Self::Plate), ("year", Self::Year)];
+}
+
+impl SortBy<Vehicles> for VehicleField {
+    fn key(self) -> SortKey<entity::Column> {
+        match self {
+            Self::Id => SortKey::Id,
+            Self::Plate => SortKey::Text(entity::Column::PlateNormalized),
+            Self::Year => SortKey::Number(entity::Column::Year),
+        }
+    }
+
+    fn place(self, row: &entity::Model) -> (i64, Option<CursorKey>) {
+        let key = match self {
+            Self::Id => None,
+            Self::Plate => Some(CursorKey::Text(row.plate_normalized.clone())),
+            Self::Year => Some(CursorKey::Number(i64::from(row.year))),
+        };
+        (row.id, key)
+    }
+}
+
+/// A list of vehicles' order (oldest first unless asked).
+pub type VehicleSort = Sort<VehicleField>;
+
+impl Default for VehicleSort {
+    fn default() -> Self {
+        Self::ascending(VehicleField::Id)
+    }
 }
 
 /// The organization's vehicles: every query starts from [`tenant::scoped`], so none
@@ -202,40 +245,63 @@ pub async fn list(
     filter: &VehicleFilter,
     page: PageRequest,
 ) -> AppResult<Page<Vehicle>> {
+    let sort = filter.sort;
     let page_query = || {
-        let mut query = page.keyset(tenant::scoped::<Vehicles>(org), entity::Column::Id, Order::Asc);
+        let mut query = tenant::scoped::<Vehicles>(org);
         if let Some(garage_id) = filter.garage_id {
             query = query.filter(entity::Column::GarageId.eq(garage_id));
         }
-        query
+        page.keyset_sorted(query, entity::Column::Id, sort.field.key(), sort.direction)
     };
     let Some(term) = filter.q.as_deref().map(search_term).filter(|q| !q.is_empty()) else {
-        let rows = page_query().all(db).await?;
-        return Ok(Page::from_rows(rows, page, |v| v.id).map(Vehicle::from));
+        let rows = page_query()?.all(db).await?;
+        return Ok(Page::from_rows_sorted(rows, &page, |v| sort.field.place(v)).map(Vehicle::from));
     };
-    // One query per way of matching, each an index walk in id order that stops at
-    // a page, merged here: an OR of the three would make the database gather and
-    // sort every match (17,000 rows for "peugeot" at a million vehicles).
+    // One query per way of matching, each an index walk in the list's order that
+    // stops at a page, merged here: an OR of the three would make the database
+    // gather and sort every match (17,000 rows for "peugeot" at a million vehicles).
     let mut rows = Vec::new();
-    let plate = normalize_plate(&term);
+    for condition in search_conditions(db, org, &term).await? {
+        rows.extend(page_query()?.filter(condition).all(db).await?);
+    }
+    rows.sort_by(|a, b| sort.compare(&sort.field.place(a), &sort.field.place(b)));
+    rows.dedup_by_key(|v| v.id);
+    Ok(Page::from_rows_sorted(rows, &page, |v| sort.field.place(v)).map(Vehicle::from))
+}
+
+/// How many vehicles the filter keeps (its order aside): what a searched list counts.
+pub async fn count(db: &impl ConnectionTrait, org: OrgId, filter: &VehicleFilter) -> AppResult<u64> {
+    use sea_orm::PaginatorTrait;
+    let mut query = tenant::scoped::<Vehicles>(org);
+    if let Some(garage_id) = filter.garage_id {
+        query = query.filter(entity::Column::GarageId.eq(garage_id));
+    }
+    if let Some(term) = filter.q.as_deref().map(search_term).filter(|q| !q.is_empty()) {
+        let any = search_conditions(db, org, &term).await?.into_iter().fold(Condition::any(), Condition::add);
+        // No way of matching applies ("-" is no plate, brand or model start): nothing matches.
+        query = query.filter(if any.is_empty() { Condition::all().add(Expr::val(false)) } else { any });
+    }
+    Ok(query.count(db).await?)
+}
+
+/// The ways a search matches a vehicle, each an index range: the plate's start,
+/// the brand's, the model's (those that can match at all).
+async fn search_conditions(db: &impl ConnectionTrait, org: OrgId, term: &str) -> AppResult<Vec<Condition>> {
+    let mut conditions = Vec::new();
+    let plate = normalize_plate(term);
     if !plate.is_empty() {
-        rows.extend(
-            page_query().filter(prefix_range(Expr::col(entity::Column::PlateNormalized), &plate)).all(db).await?,
-        );
+        conditions.push(prefix_range(Expr::col(entity::Column::PlateNormalized), &plate));
     }
     let text = term.to_lowercase();
     for column in [entity::Column::Brand, entity::Column::Model] {
         let lowered = Expr::expr(Func::lower(Expr::col(column)));
-        let condition = match values_starting_with(db, org, column, &text).await? {
-            Some(values) if values.is_empty() => continue,
-            Some(values) => Condition::all().add(lowered.is_in(values)),
-            None => prefix_range(lowered, &text),
-        };
-        rows.extend(page_query().filter(condition).all(db).await?);
+        match values_starting_with(db, org, column, &text).await? {
+            Some(values) if values.is_empty() => {}
+            Some(values) => conditions.push(Condition::all().add(lowered.is_in(values))),
+            None => conditions.push(prefix_range(lowered, &text)),
+        }
     }
-    rows.sort_by_key(|v| v.id);
-    rows.dedup_by_key(|v| v.id);
-    Ok(Page::from_rows(rows, page, |v| v.id).map(Vehicle::from))
+    Ok(conditions)
 }
 
 /// Beyond this many distinct brands (or models) for one prefix, search by range.
@@ -278,9 +344,10 @@ pub async fn list_in_garage(
     org: OrgId,
     garage_id: i64,
     q: Option<String>,
+    sort: VehicleSort,
     page: PageRequest,
 ) -> AppResult<Page<Vehicle>> {
-    let found = list(db, org, &VehicleFilter { garage_id: Some(garage_id), q }, page).await?;
+    let found = list(db, org, &VehicleFilter { garage_id: Some(garage_id), q, sort }, page).await?;
     // Only an empty page needs to ask whether the garage exists at all.
     if found.items.is_empty() && !garages::exists(db, org, garage_id).await? {
         return Err(AppError::NotFound);

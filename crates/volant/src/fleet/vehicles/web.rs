@@ -7,7 +7,7 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::model::FuelType;
-use super::service::{self, Vehicle, VehicleFilter, VehicleInput};
+use super::service::{self, Vehicle, VehicleFilter, VehicleInput, VehicleSort};
 use super::view::VehicleRow;
 use crate::fleet::garages::service as garages;
 use crate::identity::Caller;
@@ -16,8 +16,9 @@ use crate::identity::roles::Permission;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
 use crate::platform::i18n::{self, Msg};
+use crate::platform::search::search_term;
 use crate::platform::web::{
-    FormErrors, FormTarget, Listing, PageCtx, WebResult, fragment_or_page, options, redirect_with_flash,
+    FormErrors, FormTarget, Listing, PageCtx, Sorting, WebResult, fragment_or_page, options, redirect_with_flash,
     refusal_to_flash, respond, submit, unprocessable,
 };
 
@@ -45,6 +46,10 @@ pub struct VehicleResults {
     pub page: PageCtx,
     pub q: String,
     pub vehicles: Vec<VehicleRow>,
+    pub sorting: Sorting,
+    /// What the search finds ("12 correspondant(s)"), swapped into the page's
+    /// heading; empty where the heading counts nothing.
+    pub total: String,
     pub next_url: Option<String>,
     pub first_url: Option<String>,
     pub show_garage: bool,
@@ -57,16 +62,33 @@ struct ListPage {
     search_action: String,
     q: String,
     vehicles: Vec<VehicleRow>,
+    sorting: Sorting,
     next_url: Option<String>,
     first_url: Option<String>,
     show_garage: bool,
     total: String,
 }
 
+/// A vehicles table's sortable headings and choices (the fleet's list, a garage's).
+pub fn vehicle_sorting(listing: &Listing, sort: VehicleSort, tr: &i18n::Tr) -> Sorting {
+    listing.sorting(
+        sort,
+        &[("plate", tr.t("vehicle.license_plate"), false), ("year", tr.t("vehicle.year"), true)],
+        &[
+            ("id", tr.t("list.sort.oldest")),
+            ("-id", tr.t("list.sort.newest")),
+            ("plate", tr.t("vehicles.sort.plate")),
+            ("-year", tr.t("vehicles.sort.newest_year")),
+            ("year", tr.t("vehicles.sort.oldest_year")),
+        ],
+    )
+}
+
 async fn index(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<Response> {
     let q = listing.q.clone();
-    let filter = VehicleFilter { garage_id: None, q: Some(q.clone()) };
-    let found = service::list(&caller.db, caller.org, &filter, listing.request).await?;
+    let sort = listing.sort(VehicleSort::default());
+    let filter = VehicleFilter { garage_id: None, q: Some(q.clone()), sort };
+    let found = service::list(&caller.db, caller.org, &filter, listing.request.clone()).await?;
     let ids = found.items.iter().map(|v| v.garage_id).collect();
     let names = garages::names(&caller.db, caller.org, ids).await?;
     let next_url = listing.next_url(found.next_cursor.as_deref());
@@ -79,18 +101,24 @@ async fn index(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<Res
         })
         .collect();
     let first_url = listing.first_url();
-    // The garages keep their counts: no count over a million vehicles per page.
-    let total = Listing::total_of(garages::fleet_size(&caller.db, caller.org).await?);
-    let results = VehicleResults { page, q, vehicles: rows, next_url, first_url, show_garage: true };
+    // Unsearched, the garages keep the count: no count over a million vehicles per page.
+    let total = if search_term(&q).is_empty() {
+        Listing::total_of(garages::fleet_size(&caller.db, caller.org).await?)
+    } else {
+        Listing::matching_of(service::count(&caller.db, caller.org, &filter).await?)
+    };
+    let sorting = vehicle_sorting(&listing, sort, &page.tr);
+    let results = VehicleResults { page, q, vehicles: rows, sorting, total, next_url, first_url, show_garage: true };
     Ok(fragment_or_page(results.page.htmx, results, |r| ListPage {
         page: r.page,
         search_action: "/vehicles".into(),
         q: r.q,
         vehicles: r.vehicles,
+        sorting: r.sorting,
         next_url: r.next_url,
         first_url: r.first_url,
         show_garage: true,
-        total,
+        total: r.total,
     }))
 }
 

@@ -20,6 +20,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, body = [AuditEntry]), (status = 400, body = Problem), (status = 403, body = Problem)))]
 async fn list_audit(caller: Caller, ApiQuery(query): ApiQuery<AuditQuery>, paged: Paged) -> AppResult<Response> {
     let zone = crate::identity::organizations::service::zone(&caller.replica, caller.org).await?;
-    let page = list(&caller.replica, caller.org, &query.filter(zone)?, paged.request).await?;
+    let page = list(&caller.replica, caller.org, &query.filter(zone)?, paged.request.clone()).await?;
     Ok(paged.respond(page))
 }

@@ -146,5 +146,5 @@ pub async fn list(
         query = query.filter(entity::Column::OccurredAt.lt(to));
     }
     let rows = query.all(db).await?;
-    Ok(Page::from_rows(rows, page, |r| r.id).map(AuditEntry::from))
+    Ok(Page::from_rows(rows, &page, |r| r.id).map(AuditEntry::from))
 }

@@ -37,7 +37,7 @@ pub struct UserInput {
 #[utoipa::path(get, path = "/users", security(("bearer" = ["users.manage"])), tag = "users", params(PageParams),
     responses((status = 200, body = [UserView]), (status = 403, body = Problem)))]
 async fn list_users(caller: Caller, paged: Paged) -> AppResult<Response> {
-    let page = service::list(&caller.db, caller.org, paged.request).await?;
+    let page = service::list(&caller.db, caller.org, paged.request.clone()).await?;
     Ok(paged.respond(page))
 }
 

@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::platform::error::{AppError, AppResult};
-use crate::platform::pagination::{PageRequest, query_without_cursor, with_cursor};
+use crate::platform::pagination::{PageRequest, Sort, SortField, query_without_cursor, with_cursor};
 use crate::platform::tenant::{self, OrgId};
+use crate::platform::web::options::{SelectOption, options};
 
 /// The page of a list a request asks for (its `cursor`; 50 rows unless the
 /// handler says otherwise), the text of its search box, and the address the next
@@ -20,6 +21,8 @@ pub struct Listing {
     pub request: PageRequest,
     /// The search box's text (`?q=`), empty when there is none.
     pub q: String,
+    /// The order asked for (`?sort=`), as written.
+    sort: String,
     uri: Uri,
 }
 
@@ -27,6 +30,7 @@ pub struct Listing {
 struct ListQuery {
     q: Option<String>,
     cursor: Option<String>,
+    sort: Option<String>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Listing {
@@ -37,7 +41,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Listing {
         let query: ListQuery = serde_urlencoded::from_str(uri.query().unwrap_or_default())
             .map_err(|e| AppError::BadRequest(format!("query string: {e}")))?;
         let request = PageRequest::parse(None, query.cursor.as_deref())?;
-        Ok(Self { request, q: query.q.unwrap_or_default(), uri })
+        Ok(Self { request, q: query.q.unwrap_or_default(), sort: query.sort.unwrap_or_default(), uri })
     }
 }
 
@@ -89,6 +93,41 @@ impl Listing {
         query_without_cursor(&self.uri)
     }
 
+    /// The order the page asked for; `default` when it names none the list has
+    /// (a page forgives what the API refuses).
+    pub fn sort<F: SortField>(&self, default: Sort<F>) -> Sort<F> {
+        Sort::parse(&self.sort).unwrap_or(default)
+    }
+
+    /// A sorted list's headings, `columns` as (field, label, whether read highest
+    /// or latest first), and its "Sort by" choices as (`sort=` value, label).
+    pub fn sorting<F: SortField>(
+        &self,
+        sort: Sort<F>,
+        columns: &[(&str, &str, bool)],
+        choices: &[(&str, &str)],
+    ) -> Sorting {
+        let current = sort.as_param();
+        let headers = columns
+            .iter()
+            .map(|(field, label, descending_first)| {
+                ((*field).to_owned(), self.sort_header(&current, field, label, *descending_first))
+            })
+            .collect();
+        let mut choices: Vec<(String, String)> =
+            choices.iter().map(|(value, label)| ((*value).to_owned(), (*label).to_owned())).collect();
+        // An order reached from a heading but not offered as a choice (a column
+        // the other way round) is offered too: the search form keeps it.
+        if !choices.iter().any(|(value, _)| *value == current) {
+            let field = current.trim_start_matches('-');
+            let arrow = if current.starts_with('-') { "↓" } else { "↑" };
+            let label = columns.iter().find(|(name, ..)| *name == field).map_or(field, |(_, label, _)| *label);
+            choices.push((current.clone(), format!("{label} {arrow}")));
+        }
+        let choices = options(None, &current, choices);
+        Sorting { headers, choices, current }
+    }
+
     /// A column heading that sorts the list by `field` (as `sort=` names it; `-`
     /// before it runs the other way): its link to this list from the start,
     /// filters kept, in the other direction when it is already the sort.
@@ -126,6 +165,26 @@ pub fn fragment_or_page<F: IntoResponse, P: IntoResponse>(
     full: impl FnOnce(F) -> P,
 ) -> Response {
     if htmx { fragment.into_response() } else { full(fragment).into_response() }
+}
+
+/// A sorted list's headings and its "Sort by" choices: the headings are hidden
+/// on a phone, where the choices are the way to sort.
+#[derive(Debug, Clone, Default)]
+pub struct Sorting {
+    headers: Vec<(String, SortHeader)>,
+    pub choices: Vec<SelectOption>,
+    /// The list's order as `sort=` names it.
+    pub current: String,
+}
+
+impl Sorting {
+    /// The heading of the column sorting by `field`.
+    pub fn th(&self, field: &str) -> SortHeader {
+        self.headers.iter().find(|(name, _)| name == field).map_or_else(
+            || SortHeader { label: field.to_owned(), href: String::new(), aria_sort: "none" },
+            |(_, header)| header.clone(),
+        )
+    }
 }
 
 /// A sortable column's heading: `aria-sort` tells screen readers the order.

@@ -23,7 +23,7 @@ pub use flash::{
     Flash, clear_consumed_flash, redirect_with_flash, refusal_to_flash, safe_redirect, safe_redirect_target, see_other,
 };
 pub use form::{FormErrors, FormTarget, Submitted, form_flow, respond, submit, unprocessable};
-pub use list::{Listing, SortHeader, fragment_or_page};
+pub use list::{Listing, SortHeader, Sorting, fragment_or_page};
 pub use menu::{Module, NavLink};
 pub use options::{SelectOption, id_options, options};
 pub use welcome::{WelcomeStep, WelcomeSteps};

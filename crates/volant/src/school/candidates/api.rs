@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::service::{self as candidates, Candidate, CandidateFilter, CandidateInput, CandidateSummary};
+use super::service::{self as candidates, Candidate, CandidateFilter, CandidateInput, CandidateSort, CandidateSummary};
 use crate::identity::Caller;
 use crate::identity::passwords::api::{Invited, invited};
 use crate::platform::AppState;
@@ -28,6 +28,10 @@ pub struct CandidatesQuery {
     /// Name prefix (`martin`, `martin lé`, `léa mar`) or exact candidate number.
     pub q: Option<String>,
     pub instructor_id: Option<i64>,
+    /// Order: `id` (the default: creation order, as numbers are given), `name`
+    /// (last name, then first name) or `registered_on`, with `-` before it for
+    /// descending.
+    pub sort: Option<String>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<String>,
     /// Opaque cursor from the previous page's `Link` header.
@@ -42,8 +46,9 @@ async fn list_candidates(
     ApiQuery(query): ApiQuery<CandidatesQuery>,
     paged: Paged,
 ) -> AppResult<Response> {
-    let filter = CandidateFilter { q: query.q, instructor_id: query.instructor_id };
-    let page = candidates::list(&caller.db, caller.org, &filter, paged.request).await?;
+    let sort = CandidateSort::from_query(query.sort.as_deref(), CandidateSort::default())?;
+    let filter = CandidateFilter { q: query.q, instructor_id: query.instructor_id, sort };
+    let page = candidates::list(&caller.db, caller.org, &filter, paged.request.clone()).await?;
     Ok(paged.respond(page))
 }
 

@@ -20,8 +20,8 @@ use crate::platform::db::{self, Writer};
 use crate::platform::enums::string_enum;
 use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
 use crate::platform::i18n::Msg;
-use crate::platform::pagination::{Page, PageRequest};
-use crate::platform::search::{prefix_range, search_term};
+use crate::platform::pagination::{CursorKey, Page, PageRequest, Sort, SortBy, SortField, SortKey};
+use crate::platform::search::{prefix_range, search_term, sort_key};
 use crate::platform::tenant::{self, OrgId};
 use crate::platform::validate::Validator;
 use crate::school::instructors::service as instructors;
@@ -136,9 +136,10 @@ impl<'a> From<&'a Candidate> for Audited<'a> {
     }
 }
 
-/// `Émile  d'Aubigné` → `émile d aubigné`: what name search compares.
+/// `D'Aubigné`, `Émile` → `d aubigne emile`: what name search compares and
+/// lists sort by (accents aside: "ecu" finds "Écuyer", who sorts with the E's).
 pub fn search_name(last_name: &str, first_name: &str) -> String {
-    crate::platform::search::words(&format!("{last_name} {first_name}"))
+    sort_key(&format!("{last_name} {first_name}"))
 }
 
 fn summary(m: &candidate::Model, hours: Hours) -> CandidateSummary {
@@ -276,19 +277,56 @@ pub struct CandidateFilter {
     /// Name prefix (last name first, or first name first) or exact number.
     pub q: Option<String>,
     pub instructor_id: Option<i64>,
+    pub sort: CandidateSort,
 }
 
-/// A page of candidates in id order (keyset), with their hours in one query.
-pub async fn list(
-    db: &impl ConnectionTrait,
-    org: OrgId,
-    filter: &CandidateFilter,
-    page: PageRequest,
-) -> AppResult<Page<CandidateSummary>> {
-    let mut query = scoped(org).order_by_asc(candidate::Column::Id).limit(page.fetch_limit());
-    if let Some(after) = page.after {
-        query = query.filter(candidate::Column::Id.gt(after));
+/// What a list of candidates sorts by, as `sort=` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CandidateField {
+    /// Creation order.
+    #[default]
+    Id,
+    /// Last name, then first name.
+    Name,
+    RegisteredOn,
+}
+
+impl SortField for CandidateField {
+    const ALL: &'static [(&'static str, Self)] =
+        &[("id", Self::Id), ("name", Self::Name), ("registered_on", Self::RegisteredOn)];
+}
+
+impl SortBy<candidate::Entity> for CandidateField {
+    fn key(self) -> SortKey<candidate::Column> {
+        match self {
+            Self::Id => SortKey::Id,
+            Self::Name => SortKey::Text(candidate::Column::SearchName),
+            Self::RegisteredOn => SortKey::Date(candidate::Column::RegisteredOn),
+        }
     }
+
+    fn place(self, row: &candidate::Model) -> (i64, Option<CursorKey>) {
+        let key = match self {
+            Self::Id => None,
+            Self::Name => Some(CursorKey::Text(row.search_name.clone())),
+            Self::RegisteredOn => Some(CursorKey::day(row.registered_on)),
+        };
+        (row.id, key)
+    }
+}
+
+/// A list of candidates' order (oldest first unless asked).
+pub type CandidateSort = Sort<CandidateField>;
+
+impl Default for CandidateSort {
+    fn default() -> Self {
+        Self::ascending(CandidateField::Id)
+    }
+}
+
+/// The school's candidates the filter keeps.
+fn matching(org: OrgId, filter: &CandidateFilter) -> sea_orm::Select<candidate::Entity> {
+    let mut query = scoped(org);
     if let Some(instructor_id) = filter.instructor_id {
         query = query.filter(candidate::Column::InstructorId.eq(instructor_id));
     }
@@ -315,10 +353,25 @@ pub async fn list(
         }
         query = query.filter(any);
     }
-    let rows = query.all(db).await?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    query
+}
+
+/// How many candidates the filter keeps (its order aside).
+pub async fn count(db: &impl ConnectionTrait, org: OrgId, filter: &CandidateFilter) -> AppResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(matching(org, filter).count(db).await?)
+}
+
+/// A page of candidates in the filter's order (keyset), with their hours in one query.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    filter: &CandidateFilter,
+    page: PageRequest,
+) -> AppResult<Page<CandidateSummary>> {
+    let page = page.fetch_sorted(db, matching(org, filter), candidate::Column::Id, filter.sort).await?;
+    let ids: Vec<i64> = page.items.iter().map(|r| r.id).collect();
     let mut hours = planning::hours_of(db, &ids).await?;
-    let page = Page::from_rows(rows, page, |r| r.id);
     Ok(page.map(|m| {
         let h = hours.remove(&m.id).unwrap_or_default();
         summary(&m, h)
@@ -572,7 +625,7 @@ mod tests {
 
     #[test]
     fn search_names_are_lower_case_words() {
-        assert_eq!(search_name("D'Aubigné", "Émile  Jean"), "d aubigné émile jean");
+        assert_eq!(search_name("D'Aubigné", "Émile  Jean"), "d aubigne emile jean");
     }
 
     #[test]

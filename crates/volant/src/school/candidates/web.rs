@@ -24,13 +24,15 @@ use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n::{self, Msg};
 use crate::platform::pagination::PageRequest;
 use crate::platform::proxy::ClientContext;
+use crate::platform::search::search_term;
 use crate::platform::web::id_options;
 use crate::platform::web::refusal_to_flash;
 use crate::platform::web::{FormErrors, PageCtx, WebResult, redirect_with_flash, unprocessable};
-use crate::platform::web::{Listing, SelectOption};
+use crate::platform::web::{Listing, SelectOption, Sorting};
 use crate::school::access::Viewer;
 use crate::school::candidates::service::{
-    self as candidates, Candidate, CandidateFilter, CandidateInput, CandidateSummary, TheoryStatus,
+    self as candidates, Candidate, CandidateField, CandidateFilter, CandidateInput, CandidateSort, CandidateSummary,
+    TheoryStatus,
 };
 use crate::school::exams::service as exams;
 use crate::school::exams::web::result_status_key;
@@ -88,6 +90,7 @@ struct ListPage {
     page: PageCtx,
     q: String,
     candidates: Vec<CandidateRow>,
+    sorting: Sorting,
     next_url: Option<String>,
     first_url: Option<String>,
     total: String,
@@ -95,13 +98,31 @@ struct ListPage {
 
 async fn index(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<ListPage> {
     let q = listing.q.clone();
-    let filter = CandidateFilter { q: Some(q.clone()), instructor_id: None };
-    let found = candidates::list(&caller.db, caller.org, &filter, listing.request).await?;
+    // A school finds its candidates by name.
+    let sort = listing.sort(CandidateSort::ascending(CandidateField::Name));
+    let filter = CandidateFilter { q: Some(q.clone()), instructor_id: None, sort };
+    let found = candidates::list(&caller.db, caller.org, &filter, listing.request.clone()).await?;
     let next_url = listing.next_url(found.next_cursor.as_deref());
     let tr = page.tr;
     let candidates = found.items.iter().map(|c| row(&tr, c)).collect();
-    let total = listing.total::<super::entity::candidate::Entity>(&caller.db, caller.org).await?;
-    Ok(ListPage { page, q, candidates, next_url, first_url: listing.first_url(), total })
+    let total = if search_term(&q).is_empty() {
+        listing.total::<super::entity::candidate::Entity>(&caller.db, caller.org).await?
+    } else {
+        Listing::matching_of(candidates::count(&caller.db, caller.org, &filter).await?)
+    };
+    let sorting = listing.sorting(
+        sort,
+        &[("id", tr.t("report.number"), false), ("name", tr.t("report.candidate"), false)],
+        &[
+            ("name", tr.t("list.sort.name")),
+            ("-name", tr.t("list.sort.name_desc")),
+            ("-registered_on", tr.t("candidates.sort.latest_registered")),
+            ("registered_on", tr.t("candidates.sort.earliest_registered")),
+            ("-id", tr.t("list.sort.newest")),
+            ("id", tr.t("list.sort.oldest")),
+        ],
+    );
+    Ok(ListPage { page, q, candidates, sorting, next_url, first_url: listing.first_url(), total })
 }
 
 /// A lesson as the file lists it.

@@ -325,7 +325,7 @@ async fn results_index(caller: Caller, page: PageCtx) -> WebResult<ResultsPage> 
     let people = match viewer {
         Viewer::School => candidate_list(&caller, &CandidateFilter::default()).await?,
         Viewer::Instructor(id) => {
-            let filter = CandidateFilter { q: None, instructor_id: Some(id) };
+            let filter = CandidateFilter { instructor_id: Some(id), ..Default::default() };
             candidate_list(&caller, &filter).await?
         }
         Viewer::Candidate(_) | Viewer::Nobody => Vec::new(),

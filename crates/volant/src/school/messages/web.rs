@@ -69,7 +69,7 @@ async fn candidate_choices(caller: &Caller, selected: &str) -> Result<Vec<Select
     let viewer = Viewer::of(&caller.db, &caller.current).await?;
     let filter = match viewer {
         Viewer::Candidate(_) | Viewer::Nobody => return Ok(Vec::new()),
-        Viewer::Instructor(id) => CandidateFilter { q: None, instructor_id: Some(id) },
+        Viewer::Instructor(id) => CandidateFilter { instructor_id: Some(id), ..Default::default() },
         Viewer::School => CandidateFilter::default(),
     };
     let people = candidate_list(caller, &filter).await?;

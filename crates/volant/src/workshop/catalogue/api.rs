@@ -33,7 +33,7 @@ pub struct CatalogueQuery {
 #[utoipa::path(get, path = "/catalogue", security(("bearer" = ["workshop.read"])), tag = "catalogue", params(CatalogueQuery),
     responses((status = 200, body = [CatalogueItem]), (status = 400, body = Problem)))]
 async fn list_items(caller: Caller, ApiQuery(query): ApiQuery<CatalogueQuery>, paged: Paged) -> AppResult<Response> {
-    let page = service::list(&caller.db, caller.org, query.q.as_deref(), paged.request).await?;
+    let page = service::list(&caller.db, caller.org, query.q.as_deref(), paged.request.clone()).await?;
     Ok(paged.respond(page))
 }
 

@@ -132,7 +132,7 @@ impl ListPage {
         form: ItemForm,
         errors: FormErrors,
     ) -> crate::platform::error::AppResult<Self> {
-        let found = service::list(&caller.db, caller.org, Some(&listing.q), listing.request).await?;
+        let found = service::list(&caller.db, caller.org, Some(&listing.q), listing.request.clone()).await?;
         let total = match listing.q.trim() {
             "" => listing.total::<super::entity::item::Entity>(&caller.db, caller.org).await?,
             q => Listing::matching_of(service::count(&caller.db, caller.org, Some(q)).await?),

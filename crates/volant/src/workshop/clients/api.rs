@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::service::{self, Client, ClientInput, Ownership};
+use super::service::{self, Client, ClientField, ClientInput, ClientSort, Ownership};
 use crate::fleet::vehicles::service::Vehicle;
 use crate::identity::Caller;
 use crate::platform::AppState;
@@ -30,6 +30,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct ClientsQuery {
     /// Clients with a name, company, e-mail or phone word starting with each word of this, or owning a vehicle whose plate starts with it.
     pub q: Option<String>,
+    /// Order: `id` (the default: creation order) or `name` (as shown: a company's
+    /// name for a company), with `-` before it for descending.
+    pub sort: Option<String>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<String>,
     /// Opaque cursor from the previous page's `Link` header.
@@ -40,7 +43,8 @@ pub struct ClientsQuery {
 #[utoipa::path(get, path = "/clients", security(("bearer" = ["workshop.read"])), tag = "clients", params(ClientsQuery),
     responses((status = 200, body = [Client]), (status = 400, body = Problem)))]
 async fn list_clients(caller: Caller, ApiQuery(query): ApiQuery<ClientsQuery>, paged: Paged) -> AppResult<Response> {
-    let page = service::list(&caller.db, caller.org, query.q.as_deref(), paged.request).await?;
+    let sort = ClientSort::from_query(query.sort.as_deref(), ClientSort::ascending(ClientField::Id))?;
+    let page = service::list_sorted(&caller.db, caller.org, query.q.as_deref(), sort, paged.request.clone()).await?;
     Ok(paged.respond(page))
 }
 

@@ -10,6 +10,9 @@ table! {
         /// `individual` or `company`.
         pub kind: crate::workshop::clients::service::ClientKind,
         pub name: String,
+        /// The name shown (the company's, if any) as lists sort it
+        /// (`platform::search::sort_key`).
+        pub sort_name: String,
         pub company_name: Option<String>,
         pub tax_id: Option<String>,
         pub email: Option<String>,

@@ -20,8 +20,8 @@ use crate::platform::db::{self, Writer};
 use crate::platform::enums::string_enum;
 use crate::platform::error::{AppError, AppResult, Constraint};
 use crate::platform::i18n::Msg;
-use crate::platform::pagination::{Page, PageRequest};
-use crate::platform::search::{next_prefix, search_term};
+use crate::platform::pagination::{CursorKey, Page, PageRequest, Sort, SortBy, SortField, SortKey};
+use crate::platform::search::{next_prefix, search_term, sort_key};
 use crate::platform::tenant::{self, OrgId};
 use crate::platform::validate::Validator;
 
@@ -228,7 +228,7 @@ pub async fn list(
             .await?
             .map(Client::from));
     }
-    let mut ids = matching_ids(db, org, term, page).await?;
+    let mut ids = matching_ids(db, org, term, page.clone()).await?;
     let plate_vehicles = vehicles::ids_with_plate_prefix(db, org, term, PLATE_MATCHES).await?;
     if !plate_vehicles.is_empty() {
         let mut owners = ownership::Entity::find()
@@ -247,35 +247,15 @@ pub async fn list(
     ids.truncate(usize::try_from(page.fetch_limit()).unwrap_or(usize::MAX));
     let mut found = get_many(db, org, &ids).await?;
     let rows: Vec<Client> = ids.iter().filter_map(|id| found.remove(id)).collect();
-    Ok(Page::from_rows(rows, page, |c| c.id))
+    Ok(Page::from_rows(rows, &page, |c| c.id))
 }
 
 /// Ids of clients having, for every word of `term`, a search term starting with it:
 /// one range of the terms' primary key per word.
 async fn matching_ids(db: &impl ConnectionTrait, org: OrgId, term: &str, page: PageRequest) -> AppResult<Vec<i64>> {
-    let digits = phone_digits(term);
-    let looks_like_phone = digits.len() >= 2 && term.chars().all(|c| c.is_ascii_digit() || " +-./()".contains(c));
-    let mut prefixes: Vec<String> = if looks_like_phone {
-        vec![digits]
-    } else if term.contains('@') {
-        vec![term.to_lowercase()]
-    } else {
-        words(term).collect()
-    };
-    prefixes.sort();
-    prefixes.dedup();
-    // Longest first: the rarest word narrows the others.
-    prefixes.sort_by_key(|p| std::cmp::Reverse(p.chars().count()));
+    let prefixes = term_prefixes(term);
     let Some((first, rest)) = prefixes.split_first() else { return Ok(Vec::new()) };
-    let range = |prefix: &str| {
-        let mut condition = Condition::all()
-            .add(search_term::Column::OrganizationId.eq(org.get()))
-            .add(search_term::Column::Term.gte(prefix));
-        if let Some(upper) = next_prefix(prefix) {
-            condition = condition.add(search_term::Column::Term.lt(upper));
-        }
-        condition
-    };
+    let range = |prefix: &str| term_range(org, prefix);
     // One page of client ids for a condition on the first word's terms, in id order,
     // each id also having a term for every other word.
     let page_query = |condition: Condition| {
@@ -312,6 +292,123 @@ async fn matching_ids(db: &impl ConnectionTrait, org: OrgId, term: &str, page: P
             Ok(page_query(range(first)).group_by(search_term::Column::ClientId).into_tuple::<i64>().all(db).await?)
         }
     }
+}
+
+/// What a search looks for among the clients' terms: a phone's digits, an
+/// address, or each word's start; the longest first (the rarest narrows the others).
+fn term_prefixes(term: &str) -> Vec<String> {
+    let digits = phone_digits(term);
+    let looks_like_phone = digits.len() >= 2 && term.chars().all(|c| c.is_ascii_digit() || " +-./()".contains(c));
+    let mut prefixes: Vec<String> = if looks_like_phone {
+        vec![digits]
+    } else if term.contains('@') {
+        vec![term.to_lowercase()]
+    } else {
+        words(term).collect()
+    };
+    prefixes.sort();
+    prefixes.dedup();
+    prefixes.sort_by_key(|p| std::cmp::Reverse(p.chars().count()));
+    prefixes
+}
+
+/// The organization's search terms starting with `prefix`: a range of their primary key.
+fn term_range(org: OrgId, prefix: &str) -> Condition {
+    let mut condition = Condition::all()
+        .add(search_term::Column::OrganizationId.eq(org.get()))
+        .add(search_term::Column::Term.gte(prefix));
+    if let Some(upper) = next_prefix(prefix) {
+        condition = condition.add(search_term::Column::Term.lt(upper));
+    }
+    condition
+}
+
+/// The clients a search finds, as one condition on the clients' table (for a
+/// list in another order than ids, and for its count): a term starting with every
+/// word, or owning a vehicle whose plate starts with the search.
+async fn matching(db: &impl ConnectionTrait, org: OrgId, term: &str) -> AppResult<Condition> {
+    let mut words = Condition::all();
+    let prefixes = term_prefixes(term);
+    for prefix in &prefixes {
+        let ids = search_term::Entity::find()
+            .select_only()
+            .column(search_term::Column::ClientId)
+            .filter(term_range(org, prefix));
+        words = words.add(client::Column::Id.in_subquery(sea_orm::QueryTrait::into_query(ids)));
+    }
+    let mut any = Condition::any();
+    if !prefixes.is_empty() {
+        any = any.add(words);
+    }
+    let plate_vehicles = vehicles::ids_with_plate_prefix(db, org, term, PLATE_MATCHES).await?;
+    if !plate_vehicles.is_empty() {
+        let owners = ownership::Entity::find()
+            .select_only()
+            .column(ownership::Column::ClientId)
+            .filter(ownership::Column::OrganizationId.eq(org.get()))
+            .filter(ownership::Column::VehicleId.is_in(plate_vehicles))
+            .filter(ownership::Column::EndedAt.is_null());
+        any = any.add(client::Column::Id.in_subquery(sea_orm::QueryTrait::into_query(owners)));
+    }
+    // Nothing to look for (a search of only punctuation): nothing matches.
+    Ok(if any.is_empty() { Condition::all().add(Expr::val(false)) } else { any })
+}
+
+/// What a list of clients sorts by, as `sort=` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientField {
+    /// Creation order.
+    Id,
+    Name,
+}
+
+impl SortField for ClientField {
+    const ALL: &'static [(&'static str, Self)] = &[("id", Self::Id), ("name", Self::Name)];
+}
+
+impl SortBy<client::Entity> for ClientField {
+    fn key(self) -> SortKey<client::Column> {
+        match self {
+            Self::Id => SortKey::Id,
+            Self::Name => SortKey::Text(client::Column::SortName),
+        }
+    }
+
+    fn place(self, row: &client::Model) -> (i64, Option<CursorKey>) {
+        match self {
+            Self::Id => (row.id, None),
+            Self::Name => (row.id, Some(CursorKey::Text(row.sort_name.clone()))),
+        }
+    }
+}
+
+/// A list of clients' order (oldest first unless asked).
+pub type ClientSort = Sort<ClientField>;
+
+/// A page of clients, searched like [`list`], in `sort`'s order.
+pub async fn list_sorted(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    q: Option<&str>,
+    sort: ClientSort,
+    page: PageRequest,
+) -> AppResult<Page<Client>> {
+    let term = search_term(q.unwrap_or_default());
+    if sort == ClientSort::ascending(ClientField::Id) {
+        return list(db, org, Some(&term), page).await;
+    }
+    let mut query = tenant::scoped::<client::Entity>(org);
+    if !term.is_empty() {
+        query = query.filter(matching(db, org, &term).await?);
+    }
+    Ok(page.fetch_sorted(db, query, client::Column::Id, sort).await?.map(Client::from))
+}
+
+/// How many clients a search finds.
+pub async fn count(db: &impl ConnectionTrait, org: OrgId, q: &str) -> AppResult<u64> {
+    use sea_orm::PaginatorTrait;
+    let term = search_term(q);
+    Ok(tenant::scoped::<client::Entity>(org).filter(matching(db, org, &term).await?).count(db).await?)
 }
 
 /// Beyond this many distinct terms for one prefix, search the range at once.
@@ -389,6 +486,8 @@ pub async fn replace<C: Writer>(db: &C, actor: &Actor, id: i64, input: &ClientIn
 fn fill(model: &mut client::ActiveModel, valid: &ValidClient, now: chrono::DateTime<Utc>) {
     model.kind = Set(valid.kind);
     model.name = Set(valid.name.clone());
+    // Sorted as shown: a company by its company name.
+    model.sort_name = Set(sort_key(valid.company_name.as_deref().unwrap_or(&valid.name)));
     model.company_name = Set(valid.company_name.clone());
     model.tax_id = Set(valid.tax_id.clone());
     model.email = Set(valid.email.clone());

@@ -7,7 +7,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::service::{self, Client, ClientInput, ClientKind};
+use super::service::{self, Client, ClientField, ClientInput, ClientKind, ClientSort};
 use crate::fleet::vehicles::service as vehicles;
 use crate::fleet::vehicles::view::VehicleRow;
 use crate::identity::Caller;
@@ -17,8 +17,9 @@ use crate::platform::error::AppError;
 use crate::platform::http::extract::{FormBody, Id, IdPair};
 use crate::platform::i18n::{self, Msg};
 use crate::platform::pagination::PageRequest;
+use crate::platform::search::search_term;
 use crate::platform::web::{
-    FormErrors, FormTarget, Listing, PageCtx, WebResult, form_flow, fragment_or_page, redirect_with_flash,
+    FormErrors, FormTarget, Listing, PageCtx, Sorting, WebResult, form_flow, fragment_or_page, redirect_with_flash,
     refusal_to_flash, unprocessable,
 };
 use crate::workshop::history::service as history;
@@ -72,6 +73,9 @@ struct Results {
     page: PageCtx,
     q: String,
     clients: Vec<ClientRow>,
+    sorting: Sorting,
+    /// How many the search finds, swapped into the page's heading.
+    total: String,
     next_url: Option<String>,
     first_url: Option<String>,
 }
@@ -83,6 +87,7 @@ struct ListPage {
     export_query: String,
     q: String,
     clients: Vec<ClientRow>,
+    sorting: Sorting,
     next_url: Option<String>,
     first_url: Option<String>,
     total: String,
@@ -90,19 +95,37 @@ struct ListPage {
 
 async fn index(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<Response> {
     let q = listing.q.clone();
-    let found = service::list(&caller.db, caller.org, Some(&q), listing.request).await?;
+    // A garage finds its clients by name.
+    let sort = listing.sort(ClientSort::ascending(ClientField::Name));
+    let found = service::list_sorted(&caller.db, caller.org, Some(&q), sort, listing.request.clone()).await?;
     let next_url = listing.next_url(found.next_cursor.as_deref());
     let clients = found.items.iter().map(ClientRow::from).collect();
-    let total = listing.total::<crate::workshop::clients::entity::client::Entity>(&caller.db, caller.org).await?;
-    let results = Results { page, q, clients, next_url, first_url: listing.first_url() };
+    let total = if search_term(&q).is_empty() {
+        listing.total::<crate::workshop::clients::entity::client::Entity>(&caller.db, caller.org).await?
+    } else {
+        Listing::matching_of(service::count(&caller.db, caller.org, &q).await?)
+    };
+    let tr = &page.tr;
+    let sorting = listing.sorting(
+        sort,
+        &[("name", tr.t("client.name"), false)],
+        &[
+            ("name", tr.t("list.sort.name")),
+            ("-name", tr.t("list.sort.name_desc")),
+            ("-id", tr.t("list.sort.newest")),
+            ("id", tr.t("list.sort.oldest")),
+        ],
+    );
+    let results = Results { page, q, clients, sorting, total, next_url, first_url: listing.first_url() };
     Ok(fragment_or_page(results.page.htmx, results, |r| ListPage {
         export_query: listing.query_without_cursor(),
         page: r.page,
         q: r.q,
         clients: r.clients,
+        sorting: r.sorting,
         next_url: r.next_url,
         first_url: r.first_url,
-        total,
+        total: r.total,
     }))
 }
 

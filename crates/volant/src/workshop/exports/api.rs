@@ -81,7 +81,7 @@ export_routes! {
     (clients_csv, clients_xlsx, "clients", SearchQuery, "clients", "Clients matching the search, one row each.",
         |q: &SearchQuery| Ok(Dataset::Clients { q: q.q.clone() })),
     (vehicles_csv, vehicles_xlsx, "vehicles", SearchQuery, "vehicles", "Vehicles matching the search (and garage), with their current owner.",
-        |q: &SearchQuery| Ok(Dataset::Vehicles(VehicleFilter { garage_id: parse_id("garage_id", q.garage_id.as_deref())?, q: q.q.clone() }))),
+        |q: &SearchQuery| Ok(Dataset::Vehicles(VehicleFilter { garage_id: parse_id("garage_id", q.garage_id.as_deref())?, q: q.q.clone(), ..Default::default() }))),
     (quotes_csv, quotes_xlsx, "quotes", QuotesQuery, "quotes", "Quotes with their lines, one row per line, newest first.",
         |q: &QuotesQuery| Ok(Dataset::Quotes(q.filter()?))),
     (alerts_csv, alerts_xlsx, "alerts", AlertsQuery, "alerts", "Maintenance alerts with the alerts page's filters.",

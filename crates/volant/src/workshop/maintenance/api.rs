@@ -84,7 +84,8 @@ impl AlertsQuery {
 #[utoipa::path(get, path = "/alerts", security(("bearer" = ["workshop.read"])), tag = "maintenance", params(AlertsQuery),
     responses((status = 200, body = [Alert]), (status = 400, body = Problem)))]
 async fn list_alerts(caller: Caller, ApiQuery(query): ApiQuery<AlertsQuery>, paged: Paged) -> AppResult<Response> {
-    let page = service::list(&caller.db, caller.org, &query.filter()?, paged.request, Utc::now().date_naive()).await?;
+    let page =
+        service::list(&caller.db, caller.org, &query.filter()?, paged.request.clone(), Utc::now().date_naive()).await?;
     Ok(paged.respond(page))
 }
 

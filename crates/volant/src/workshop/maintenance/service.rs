@@ -888,7 +888,7 @@ pub async fn list(
         None => {}
     }
     let rows = query.all(db).await?;
-    Ok(Page::from_rows_keyed(rows, page, |a| (a.id, urgency_key(a.due_on))).map(|a| Alert::from_row(a, today)))
+    Ok(Page::from_rows_keyed(rows, &page, |a| (a.id, urgency_key(a.due_on))).map(|a| Alert::from_row(a, today)))
 }
 
 /// Alerts not resolved, by kind: how many are open, overdue (counted from a

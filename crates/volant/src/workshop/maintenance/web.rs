@@ -148,7 +148,7 @@ async fn index(
 ) -> WebResult<AlertsPage> {
     let filter = query.filter()?;
     let today = crate::workshop::quotes::service::local_today(&caller.db, caller.org).await?;
-    let found = service::list(&caller.db, caller.org, &filter, listing.request, today).await?;
+    let found = service::list(&caller.db, caller.org, &filter, listing.request.clone(), today).await?;
     let next_url = listing.next_url(found.next_cursor.as_deref());
     let alerts = alert_rows(&caller, found.items, page.tr).await?;
     let rules = service::organization_rules(&caller.db, caller.org).await?;

@@ -89,7 +89,7 @@ impl QuotesQuery {
 #[utoipa::path(get, path = "/quotes", security(("bearer" = ["workshop.read"])), tag = "quotes", params(QuotesQuery),
     responses((status = 200, body = [QuoteSummary]), (status = 400, body = Problem)))]
 async fn list_quotes(caller: Caller, ApiQuery(query): ApiQuery<QuotesQuery>, paged: Paged) -> AppResult<Response> {
-    let page = service::list(&caller.db, caller.org, &query.filter()?, paged.request).await?;
+    let page = service::list(&caller.db, caller.org, &query.filter()?, paged.request.clone()).await?;
     Ok(paged.respond(page))
 }
 

@@ -34,7 +34,7 @@ use crate::identity::organizations::service as organizations;
 use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult, Constraint};
 use crate::platform::i18n::Msg;
-use crate::platform::pagination::{Page, PageRequest};
+use crate::platform::pagination::{Direction, Page, PageRequest, date_of_day};
 use crate::platform::secrets::{random_token, token_hash};
 use crate::platform::tenant::{self, OrgId};
 use crate::platform::validate::Validator;
@@ -194,22 +194,6 @@ pub enum QuoteSort {
     Total(Direction),
 }
 
-/// Which way a sorted list runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    Ascending,
-    Descending,
-}
-
-impl Direction {
-    fn order(self) -> Order {
-        match self {
-            Self::Ascending => Order::Asc,
-            Self::Descending => Order::Desc,
-        }
-    }
-}
-
 impl QuoteSort {
     /// Every field a list sorts by, as `sort=` names it (`-` before it: highest or latest first).
     pub const FIELDS: [&'static str; 4] = ["number", "issue_date", "valid_until", "total"];
@@ -244,14 +228,9 @@ impl QuoteSort {
     }
 }
 
-/// A date as a cursor carries it (its day number), and back.
+/// A date as a cursor carries it: its day number.
 fn day_number(date: NaiveDate) -> i64 {
     i64::from(date.num_days_from_ce())
-}
-
-fn date_of(day: i64) -> Option<sea_orm::Value> {
-    let day = i32::try_from(day).ok()?;
-    NaiveDate::from_num_days_from_ce_opt(day).map(Into::into)
 }
 
 /// Most clients and vehicles a quote search looks at.
@@ -314,9 +293,11 @@ pub async fn list(
     let query = match filter.sort {
         QuoteSort::NewestFirst => page.keyset(filtered, id, Order::Desc),
         QuoteSort::OldestFirst => page.keyset(filtered, id, Order::Asc),
-        QuoteSort::IssueDate(way) => page.keyset_by(filtered, (quote::Column::IssueDate, id), way.order(), date_of)?,
+        QuoteSort::IssueDate(way) => {
+            page.keyset_by(filtered, (quote::Column::IssueDate, id), way.order(), date_of_day)?
+        }
         QuoteSort::ValidUntil(way) => {
-            page.keyset_by(filtered, (quote::Column::ValidUntil, id), way.order(), date_of)?
+            page.keyset_by(filtered, (quote::Column::ValidUntil, id), way.order(), date_of_day)?
         }
         QuoteSort::Total(way) => {
             page.keyset_by(filtered, (quote::Column::TotalInclMinor, id), way.order(), |minor| Some(minor.into()))?
@@ -324,10 +305,10 @@ pub async fn list(
     };
     let rows = query.all(db).await?;
     let page = match filter.sort {
-        QuoteSort::NewestFirst | QuoteSort::OldestFirst => Page::from_rows(rows, page, |q| q.id),
-        QuoteSort::IssueDate(_) => Page::from_rows_keyed(rows, page, |q| (q.id, day_number(q.issue_date))),
-        QuoteSort::ValidUntil(_) => Page::from_rows_keyed(rows, page, |q| (q.id, day_number(q.valid_until))),
-        QuoteSort::Total(_) => Page::from_rows_keyed(rows, page, |q| (q.id, q.total_incl_minor)),
+        QuoteSort::NewestFirst | QuoteSort::OldestFirst => Page::from_rows(rows, &page, |q| q.id),
+        QuoteSort::IssueDate(_) => Page::from_rows_keyed(rows, &page, |q| (q.id, day_number(q.issue_date))),
+        QuoteSort::ValidUntil(_) => Page::from_rows_keyed(rows, &page, |q| (q.id, day_number(q.valid_until))),
+        QuoteSort::Total(_) => Page::from_rows_keyed(rows, &page, |q| (q.id, q.total_incl_minor)),
     };
     Ok(page.map(summary))
 }

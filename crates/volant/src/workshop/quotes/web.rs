@@ -163,7 +163,7 @@ async fn index(
     // An order the page does not know falls back to the newest first.
     let sort = query.sort.as_deref().and_then(QuoteSort::parse).unwrap_or_default();
     let filter = QuoteFilter { status, q: query.q.clone(), sort, ..Default::default() };
-    let found = service::list(&caller.db, caller.org, &filter, listing.request).await?;
+    let found = service::list(&caller.db, caller.org, &filter, listing.request.clone()).await?;
     let next_url = listing.next_url(found.next_cursor.as_deref());
     let quotes = quote_rows(&caller.db, caller.org, found.items).await?;
     let statuses = options(
