@@ -59,6 +59,18 @@ export async function startServer(env = {}) {
         stdio: ["ignore", "ignore", "inherit"],
       });
     },
+    // Fills the database with the demo, as `volant seed-demo` does for a newcomer;
+    // answers the password of the demo's accounts, as the command prints it.
+    seedDemo() {
+      const out = execFileSync(bin, ["seed-demo"], {
+        env: { ...process.env, DATABASE_URL: databaseUrl, VOLANT_ENCRYPTION_KEY_FILE: `${dir}/volant.keys`, VOLANT_FILES_DIR: `${dir}/files`, VOLANT_MAIL_OUTBOX_DIR: `${dir}/outbox`, RUST_LOG: "warn" },
+        stdio: ["ignore", "pipe", "inherit"],
+        encoding: "utf8",
+      });
+      const match = out.match(/Mot de passe de ces comptes : (\S+)/);
+      if (!match) throw new Error(`seed-demo printed no password:\n${out}`);
+      return match[1];
+    },
     // A bearer token for the administrator, through the real sign-in endpoint.
     async token() {
       const response = await fetch(`${url}/api/v1/auth/login`, {
