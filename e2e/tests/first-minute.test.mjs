@@ -7,6 +7,7 @@ import { startServer, launchBrowser, assertAccessible } from "./server.mjs";
 
 let server;
 let browser;
+const LOGO = new URL("../../crates/volant/tests/api/files/logo.png", import.meta.url).pathname;
 
 before(async () => {
   // A fresh instance: nobody to sign in as, the setup page opens.
@@ -35,11 +36,22 @@ test("a garage owner sets up their business and follows the checklist", async ()
   await page.getByLabel("Nom affiché").fill("Paul Martin");
   await page.getByLabel("Adresse e-mail").fill("paul@garage-martin.fr");
   await page.getByLabel("Mot de passe").fill("cheval agrafe batterie correcte");
+  // A photo straight from the phone is too heavy for a logo: said at once, nothing sent.
+  const logoField = page.getByLabel("Image du logo");
+  await logoField.setInputFiles({ name: "photo.jpg", mimeType: "image/jpeg", buffer: Buffer.alloc(600 * 1024) });
+  await page.getByText("Le logo dépasse 512 Ko : réduisez-le.").waitFor();
+  await page.getByRole("button", { name: "Enregistrer et commencer" }).click();
+  assert.equal(await logoField.evaluate((input) => input === document.activeElement), true, "back to the field");
+  assert.match(page.url(), /\/setup$/);
+  await logoField.setInputFiles(LOGO);
+  assert.equal(await page.getByText("Le logo dépasse 512 Ko").isVisible(), false);
   await page.getByRole("button", { name: "Enregistrer et commencer" }).click();
   await page.getByText("clé correcte").waitFor();
   assert.equal(await page.getByLabel("Nom de l'entreprise").inputValue(), "Garage Martin");
   await page.getByLabel("SIRET ou numéro d’immatriculation").fill("130 005 481 00010");
   await page.getByLabel("Mot de passe").fill("cheval agrafe batterie correcte");
+  // A refused form cannot keep a chosen file: it is chosen again.
+  await page.getByLabel("Image du logo").setInputFiles(LOGO);
   await page.getByRole("button", { name: "Enregistrer et commencer" }).click();
 
   await page.waitForURL(/\/welcome$/);
@@ -62,10 +74,10 @@ test("a garage owner sets up their business and follows the checklist", async ()
   await page.waitForURL(/\/garages$/);
   await page.getByText("Liste « Bien démarrer » masquée").waitFor();
 
-  // The logo that quotes, e-mails and the approval page will carry, chosen from the computer.
+  // The logo chosen at setup, that quotes, e-mails and the approval page carry; replaced from here.
   await page.goto(`${server.url}/admin/organization`);
-  await page.getByText("Aucun logo").waitFor();
-  await page.getByLabel("Image du logo").setInputFiles(new URL("../../crates/volant/tests/api/files/logo.png", import.meta.url).pathname);
+  await page.getByRole("img", { name: "Logo actuel" }).waitFor();
+  await page.getByLabel("Image du logo").setInputFiles(LOGO);
   await page.getByRole("button", { name: "Enregistrer le logo" }).click();
   await page.getByText("Logo enregistré").waitFor();
   const logo = page.getByRole("img", { name: "Logo actuel" });

@@ -171,3 +171,34 @@ document.addEventListener("change", function (event) {
   var boxes = document.querySelectorAll('input[type="checkbox"][form="' + all.dataset.selectAll + '"]');
   for (var i = 0; i < boxes.length; i++) boxes[i].checked = all.checked;
 });
+
+// A file field with a size limit (a logo): a file too heavy is refused at once,
+// in words beside the field, instead of being sent to end on an error page.
+document.addEventListener("change", function (event) {
+  const input = event.target;
+  if (!(input instanceof HTMLInputElement) || input.type !== "file" || !input.dataset.maxBytes) return;
+  const file = input.files && input.files[0];
+  const tooLarge = Boolean(file) && file.size > Number(input.dataset.maxBytes);
+  const message = document.getElementById(input.id + "-error");
+  input.setCustomValidity(tooLarge ? input.dataset.tooLarge : "");
+  if (message) {
+    message.textContent = tooLarge ? input.dataset.tooLarge : "";
+    message.hidden = !tooLarge;
+  }
+  if (tooLarge) {
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", input.id + "-error");
+  } else {
+    input.removeAttribute("aria-invalid");
+  }
+});
+
+// A form whose file field refused its file is not sent (forms here are
+// `novalidate`: their other fields are checked by the server).
+document.addEventListener("submit", function (event) {
+  const refused = event.target.querySelector("input[type=file][data-max-bytes][aria-invalid=true]");
+  if (refused && refused.validationMessage) {
+    event.preventDefault();
+    refused.focus();
+  }
+}, true);

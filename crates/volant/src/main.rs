@@ -74,6 +74,9 @@ enum Command {
         /// ISO 4217 code: EUR, XOF, XAF, …
         #[arg(long, default_value = "EUR")]
         currency: String,
+        /// A PNG or JPEG file (512 KiB at most) printed on quotes and e-mails.
+        #[arg(long)]
+        logo: Option<std::path::PathBuf>,
         /// IANA time zone, e.g. Africa/Dakar.
         #[arg(long, default_value = "Europe/Paris")]
         time_zone: String,
@@ -165,6 +168,7 @@ async fn main() -> ExitCode {
             locale,
             currency,
             time_zone,
+            logo,
         } => {
             use volant::identity::organizations::service::{NewOrganization, OrganizationPatch};
             let some = |v: Option<String>| v.map(Some);
@@ -176,7 +180,8 @@ async fn main() -> ExitCode {
                 vat_number: some(vat_number),
                 ..OrganizationPatch::default()
             };
-            create_organization(config, NewOrganization { name, kind, currency, locale, time_zone, details }).await
+            let new = NewOrganization { name, kind, currency, locale, time_zone, details };
+            create_organization(config, new, logo.as_deref()).await
         }
         Command::CreateUser { organization, email, name, roles, password, instructor_file, candidate_file } => {
             use volant::identity::roles::Role;
@@ -423,13 +428,29 @@ fn parse_role(value: &str) -> Result<volant::identity::roles::Role, String> {
         .ok_or_else(|| "expected admin, manager, staff, instructor or candidate".to_owned())
 }
 
+/// `logo`: a file to print on the organization's documents, checked before
+/// anything is created (a refused logo creates no organization).
 async fn create_organization(
     config: Config,
     new: volant::identity::organizations::service::NewOrganization,
+    logo: Option<&std::path::Path>,
 ) -> Result<(), String> {
     use volant::identity::organizations::service as organizations;
+    let logo = match logo {
+        None => None,
+        Some(path) => Some(tokio::fs::read(path).await.map_err(|e| format!("{}: {e}", path.display()))?),
+    };
     let state = volant::app::state(config).await.map_err(|e| e.to_string())?;
-    let org = organizations::create(&state.db, new).await.map_err(|e| e.for_operator())?;
+    let org = volant::platform::db::write(&state.db, async |txn| {
+        let org = organizations::create(txn, new).await?;
+        if let Some(bytes) = logo {
+            volant::identity::organizations::logo::set(txn, &volant::identity::audit::Actor::system(org), bytes)
+                .await?;
+        }
+        Ok::<_, volant::platform::error::AppError>(org)
+    })
+    .await
+    .map_err(|e| e.for_operator())?;
     #[allow(clippy::print_stdout)] // The id is the command's answer, for scripts.
     {
         println!("{org}");

@@ -93,6 +93,23 @@ fn operators_create_organizations_and_users() {
     assert!(!bad_role.status.success());
     let bad_currency = volant(&url, &["create-organization", "--name", "X", "--currency", "ZZZ"], None);
     assert!(!bad_currency.status.success());
+    // A logo given with the organization prints on its documents; a file that is
+    // not one creates nothing.
+    let logo = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/files/logo.png");
+    let with_logo = volant(&url, &["create-organization", "--name", "Thiès Auto", "--logo", logo], None);
+    assert!(with_logo.status.success(), "{}", String::from_utf8_lossy(&with_logo.stderr));
+    let thies: i64 = String::from_utf8_lossy(&with_logo.stdout).trim().parse().expect("id");
+    let kept = tokio::runtime::Runtime::new().expect("runtime").block_on(async {
+        let settings = volant::platform::db::DbSettings::new(url.clone(), 1);
+        let db = volant::platform::db::connect(&settings).await.expect("db");
+        volant::identity::organizations::logo::get(&db, volant::platform::tenant::OrgId::new(thies)).await
+    });
+    let kept = kept.expect("read").expect("the logo is kept");
+    assert_eq!(kept.content_type, "image/png");
+    let not_a_logo = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/cli.rs");
+    let refused = volant(&url, &["create-organization", "--name", "Rufisque Auto", "--logo", not_a_logo], None);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("logo"), "{}", String::from_utf8_lossy(&refused.stderr));
 }
 
 #[tokio::test]

@@ -149,3 +149,80 @@ async fn the_settings_page_uploads_the_logo_as_a_browser_does(app: TestApp) {
     assert!(html(&follow(&app, &removed).await).contains("Logo retiré."));
     assert_eq!(admin.get("/api/v1/organization/logo").await.status, StatusCode::NOT_FOUND);
 }
+
+/// The setup form as a browser sends it once a file field is in it: multipart,
+/// each text field a part, the logo a file part (empty when none is chosen).
+fn setup_with_logo(app: &TestApp, email: &str, file_name: &str, logo: &[u8]) -> Request<Body> {
+    const BOUNDARY: &str = "volant-setup-boundary";
+    let cookies = format!("volant_csrf={}", crate::helpers::TEST_CSRF);
+    let csrf = app.csrf_for("");
+    let fields = [
+        ("_csrf", csrf.as_str()),
+        ("name", "Garage des Calanques"),
+        ("kind", "garage"),
+        ("address", "3 quai du Port\r\n13002 Marseille"),
+        ("currency", "EUR"),
+        ("time_zone", "Europe/Paris"),
+        ("admin_name", "Chef d'atelier"),
+        ("admin_email", email),
+        ("password", crate::helpers::TEST_PASSWORD),
+    ];
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
+    }
+    body.extend(
+        format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"logo\"; filename=\"{file_name}\"\r\nContent-Type: image/png\r\n\r\n")
+            .as_bytes(),
+    );
+    body.extend(logo);
+    body.extend(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    Request::post("/setup")
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={BOUNDARY}"))
+        .header(header::COOKIE, cookies)
+        .body(Body::from(body))
+        .expect("request")
+}
+
+backend_tests!(the_setup_page_takes_the_logo_with_the_business);
+
+async fn the_setup_page_takes_the_logo_with_the_business(app: TestApp) {
+    let form = html(&app.anonymous().get("/setup").await);
+    assert!(form.contains("enctype=\"multipart/form-data\"") && form.contains("name=\"logo\""), "{form}");
+    assert!(form.contains("data-max-bytes=\"524288\"") && form.contains("Le logo dépasse 512 Ko"), "{form}");
+    // A logo that is not an image refuses the whole setup, saying so beside the field.
+    let refused = app.anonymous().send(setup_with_logo(&app, "chef@calanques.fr", "logo.png", b"not an image")).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let page = html(&refused);
+    assert!(page.contains("id=\"logo-error\" role=\"alert\">") && page.contains("Garage des Calanques"), "{page}");
+    // No file chosen: the setup goes on without a logo (the browser sends an empty part).
+    let plain = TestApp::sqlite().await;
+    let created = plain.anonymous().send(setup_with_logo(&plain, "chef@calanques.fr", "", b"")).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text());
+    assert_eq!(plain.as_admin().get("/api/v1/organization/logo").await.status, StatusCode::NOT_FOUND);
+    // With one: the business's documents carry it from the first quote.
+    let created = app.anonymous().send(setup_with_logo(&app, "chef@calanques.fr", "logo.png", PNG)).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text());
+    let session = created
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("volant_session="))
+        .and_then(|c| c.split(';').next())
+        .expect("signed in")
+        .to_owned();
+    let logo = app
+        .anonymous()
+        .send(
+            Request::get("/admin/organization/logo")
+                .header(header::COOKIE, format!("volant_session={session}"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(logo.status, StatusCode::OK);
+    assert_eq!(logo.header("content-type"), Some("image/png"));
+}

@@ -23,7 +23,7 @@ use crate::identity::users::service::{self as users, NewUser};
 use crate::platform::AppState;
 use crate::platform::db;
 use crate::platform::error::AppError;
-use crate::platform::http::extract::{ApiQuery, FormBody};
+use crate::platform::http::extract::{ApiQuery, FormBody, FormWithFiles};
 use crate::platform::i18n;
 use crate::platform::web::{
     FormErrors, OrgContext, PageCtx, WebError, WebResult, cookie_header, is_https, redirect_with_flash, safe_redirect,
@@ -253,11 +253,14 @@ async fn setup(
     page: PageCtx,
     headers: HeaderMap,
     extensions: axum::http::Extensions,
-    FormBody(form): FormBody<SetupForm>,
+    mut submitted: FormWithFiles<SetupForm>,
 ) -> WebResult<Response> {
     if users::count(&state.db).await? > 0 {
         return Err(AppError::NotFound.into());
     }
+    // The logo is optional; chosen, it prints on the business's first quote.
+    let logo = submitted.take_file("logo");
+    let form = submitted.form;
     let new = NewUser {
         email: form.admin_email.clone(),
         display_name: form.admin_name.clone(),
@@ -287,6 +290,9 @@ async fn setup(
         };
         // The instance's first administrator is also its platform operator.
         users::set_operator(txn, admin.id, true).await?;
+        if let Some(bytes) = logo {
+            crate::identity::organizations::logo::set(txn, &actor, bytes).await?;
+        }
         Ok(Some(admin))
     })
     .await;

@@ -45,13 +45,24 @@ fn sniff(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// What a logo too heavy is told, in the page's language (the browser says it
+/// before sending; the server's check says the same).
+pub fn too_large() -> Msg {
+    Msg::new("logo.too_large").arg("max", MAX_BYTES / 1024)
+}
+
+/// [`too_large`] as the current page's language writes it.
+pub fn too_large_text() -> String {
+    too_large().render(crate::platform::i18n::current())
+}
+
 /// A logo that prints: its type, or a 422 on `logo` saying what is wrong.
 async fn check(bytes: &[u8]) -> AppResult<&'static str> {
     if bytes.is_empty() {
         return Err(AppError::validation("logo", Msg::new("logo.missing")));
     }
     if bytes.len() > MAX_BYTES {
-        return Err(AppError::validation("logo", Msg::new("logo.too_large").arg("max", MAX_BYTES / 1024)));
+        return Err(AppError::validation("logo", too_large()));
     }
     let Some(content_type) = sniff(bytes) else {
         return Err(AppError::validation("logo", Msg::new("logo.not_an_image")));

@@ -199,6 +199,60 @@ where
     }
 }
 
+/// A form that may carry files (`multipart/form-data`, for a file field), or a
+/// plain one: its text fields read as [`FormBody`] reads them, and the files
+/// chosen (field name, bytes; a field left empty sends none).
+pub struct FormWithFiles<T> {
+    pub form: T,
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+impl<T> FormWithFiles<T> {
+    /// The bytes of the file chosen in `field`, if any.
+    pub fn take_file(&mut self, field: &str) -> Option<Vec<u8>> {
+        let at = self.files.iter().position(|(name, bytes)| name == field && !bytes.is_empty())?;
+        Some(self.files.swap_remove(at).1)
+    }
+}
+
+impl<S, T> FromRequest<S> for FormWithFiles<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let boundary =
+            req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).and_then(|v| multer::parse_boundary(v).ok());
+        let Some(boundary) = boundary else {
+            let FormBody(form) = FormBody::from_request(req, state).await?;
+            return Ok(Self { form, files: Vec::new() });
+        };
+        let bytes = read_body(req, state).await?;
+        let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(bytes) });
+        let mut multipart = multer::Multipart::new(stream, boundary);
+        let malformed = |e: multer::Error| AppError::BadRequest(format!("form: {e}"));
+        let (mut pairs, mut files) = (Vec::new(), Vec::new());
+        while let Some(field) = multipart.next_field().await.map_err(malformed)? {
+            let name = field.name().unwrap_or_default().to_owned();
+            if field.file_name().is_some() {
+                files.push((name, field.bytes().await.map_err(malformed)?.to_vec()));
+            } else {
+                let text = field.text().await.map_err(malformed)?;
+                if text.contains('\0') {
+                    return Err(nul_refused(name));
+                }
+                pairs.push((name, text));
+            }
+        }
+        // The text fields, read exactly as a plain form's.
+        let encoded = serde_urlencoded::to_string(&pairs).map_err(|e| AppError::BadRequest(format!("form: {e}")))?;
+        let form = serde_urlencoded::from_str(&encoded).map_err(|e| AppError::BadRequest(format!("form: {e}")))?;
+        Ok(Self { form, files })
+    }
+}
+
 /// Reads `null` as `Some(None)` and absence (with `#[serde(default)]`) as `None`:
 /// PATCH tells "clear this field" from "leave it alone".
 pub fn double_option<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
