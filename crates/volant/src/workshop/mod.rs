@@ -48,6 +48,7 @@ pub fn pages() -> Vec<Page> {
     // A form's page opens only for those who may send it.
     let forms = [
         clients::web::form_routes(),
+        clients::web::owner_routes(),
         quotes::web::form_routes(),
         maintenance::web::form_routes(),
         catalogue::web::form_routes(),

@@ -57,6 +57,7 @@ mod workshop_dashboard;
 mod workshop_exports;
 mod workshop_hostile;
 mod workshop_maintenance;
+mod workshop_owners;
 mod workshop_quotes;
 mod workshop_tenants;
 mod workshop_web;

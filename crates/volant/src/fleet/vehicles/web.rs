@@ -170,7 +170,7 @@ impl VehicleForm {
     }
 
     /// The service input, or the errors of fields that are not even numbers.
-    fn parse(&self) -> Result<VehicleInput, FormErrors> {
+    pub fn parse(&self) -> Result<VehicleInput, FormErrors> {
         let mut errors = FormErrors::default();
         let locale = i18n::current();
         let mut number = |field: &str, raw: &str| -> Option<i64> {
@@ -205,7 +205,7 @@ impl VehicleForm {
     }
 }
 
-async fn garage_options(caller: &Caller, selected: &str, placeholder: bool) -> Result<Vec<SelectOption>, AppError> {
+pub async fn garage_options(caller: &Caller, selected: &str, placeholder: bool) -> Result<Vec<SelectOption>, AppError> {
     let choices = garages::choices(&caller.db, caller.org).await?;
     if choices.is_empty() {
         return Ok(Vec::new());

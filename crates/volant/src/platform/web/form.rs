@@ -125,6 +125,18 @@ impl FormErrors {
         self.0.is_empty()
     }
 
+    /// The same errors beside fields named `{prefix}{field}`: one form gathering
+    /// another service's fields under a prefix (a client's vehicle: `vehicle_year`).
+    #[must_use]
+    pub fn prefixed(self, prefix: &str) -> Self {
+        Self(self.0.into_iter().map(|(field, message)| (format!("{prefix}{field}"), message)).collect())
+    }
+
+    /// Adds `other`'s errors to these.
+    pub fn extend(&mut self, other: Self) {
+        self.0.extend(other.0);
+    }
+
     /// The messages of every field whose name starts with `prefix` (a row of a
     /// table form), joined; `None` when the row has none.
     pub fn messages_with_prefix(&self, prefix: &str) -> Option<String> {

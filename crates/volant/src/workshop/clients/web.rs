@@ -10,17 +10,19 @@ use serde::Deserialize;
 use super::service::{self, Client, ClientField, ClientInput, ClientKind, ClientSort};
 use crate::fleet::vehicles::service as vehicles;
 use crate::fleet::vehicles::view::VehicleRow;
+use crate::fleet::vehicles::web::{VehicleForm, garage_options};
 use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
 use crate::identity::roles::Permission;
+use crate::platform::db;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{FormBody, Id, IdPair};
 use crate::platform::i18n::{self, Msg};
 use crate::platform::pagination::PageRequest;
 use crate::platform::search::search_term;
 use crate::platform::web::{
-    FormErrors, FormTarget, Listing, PageCtx, Sorting, WebResult, form_flow, fragment_or_page, redirect_with_flash,
-    refusal_to_flash, unprocessable,
+    FormErrors, FormTarget, Listing, PageCtx, SelectOption, Sorting, WebResult, form_flow, fragment_or_page,
+    redirect_with_flash, refusal_to_flash, unprocessable,
 };
 use crate::workshop::history::service as history;
 use crate::workshop::maintenance::web::{AlertRow, InterventionRow, client_alerts, intervention_rows};
@@ -223,11 +225,41 @@ pub struct ClientForm {
     pub notes: String,
     pub consent_marketing: Option<String>,
     pub consent_notifications: Option<String>,
+    /// The client's vehicle, entered with them (a walk-in customer: one screen).
+    pub vehicle_garage_id: String,
+    pub vehicle_license_plate: String,
+    pub vehicle_brand: String,
+    pub vehicle_model: String,
+    pub vehicle_year: String,
+    pub vehicle_mileage_km: String,
 }
 
+/// What a vehicle's fields are called in the client form.
+const VEHICLE_PREFIX: &str = "vehicle_";
+
 impl ClientForm {
+    /// The vehicle typed with a new client, if any of its fields was.
+    fn vehicle(&self) -> Option<VehicleForm> {
+        let typed = [&self.vehicle_license_plate, &self.vehicle_brand, &self.vehicle_model, &self.vehicle_year];
+        typed.iter().any(|field| !field.trim().is_empty()).then(|| VehicleForm {
+            garage_id: self.vehicle_garage_id.clone(),
+            license_plate: self.vehicle_license_plate.clone(),
+            brand: self.vehicle_brand.clone(),
+            model: self.vehicle_model.clone(),
+            year: self.vehicle_year.clone(),
+            mileage_km: self.vehicle_mileage_km.clone(),
+            ..VehicleForm::default()
+        })
+    }
+
     fn from_client(c: &Client) -> Self {
         Self {
+            vehicle_garage_id: String::new(),
+            vehicle_license_plate: String::new(),
+            vehicle_brand: String::new(),
+            vehicle_model: String::new(),
+            vehicle_year: String::new(),
+            vehicle_mileage_km: String::new(),
             kind: c.kind.as_str().to_owned(),
             name: c.name.clone(),
             company_name: c.company_name.clone().unwrap_or_default(),
@@ -268,31 +300,88 @@ struct FormPage {
     target: FormTarget,
     form: ClientForm,
     errors: FormErrors,
+    /// A new client's vehicle may be entered with them: the garages to put it in
+    /// (none when editing, or when the organization has no garage).
+    vehicle_garages: Vec<SelectOption>,
 }
 
 impl FormPage {
-    fn creating(page: PageCtx, form: ClientForm, errors: FormErrors) -> Self {
+    async fn creating(caller: &Caller, page: PageCtx, form: ClientForm, errors: FormErrors) -> Result<Self, AppError> {
         let target = FormTarget::creating(page.tr.t("clients.new").to_owned(), "/clients");
-        Self { page, target, form, errors }
+        let vehicle_garages = garage_options(caller, &form.vehicle_garage_id, false).await?;
+        Ok(Self { page, target, form, errors, vehicle_garages })
     }
 
     fn editing(page: PageCtx, id: i64, name: &str, form: ClientForm, errors: FormErrors) -> Self {
         let target = FormTarget::editing(page.tr.f("clients.edit", "name", name), "/clients", id);
-        Self { page, target, form, errors }
+        Self { page, target, form, errors, vehicle_garages: Vec::new() }
     }
 }
 
-async fn new_form(page: PageCtx) -> FormPage {
-    FormPage::creating(page, ClientForm::default(), FormErrors::default())
+async fn new_form(caller: Caller, page: PageCtx) -> WebResult<FormPage> {
+    Ok(FormPage::creating(&caller, page, ClientForm::default(), FormErrors::default()).await?)
 }
 
+/// Why a client (and their vehicle) was not created: mistakes to show beside
+/// the form's fields, or another error.
+enum Refused {
+    Form(FormErrors),
+    Other(AppError),
+}
+
+impl From<sea_orm::DbErr> for Refused {
+    fn from(err: sea_orm::DbErr) -> Self {
+        Self::Other(err.into())
+    }
+}
+
+impl Refused {
+    /// `err` as the form shows it, its fields named with `prefix`.
+    fn of(err: AppError, prefix: &str) -> Self {
+        match FormErrors::from_app_error(err) {
+            Ok(errors) => Self::Form(errors.prefixed(prefix)),
+            Err(other) => Self::Other(other),
+        }
+    }
+}
+
+/// A new client, and with them their vehicle when one was typed: both or
+/// neither, every mistake of both shown at once.
 async fn create(caller: Caller, page: PageCtx, FormBody(form): FormBody<ClientForm>) -> WebResult<Response> {
-    let result = service::create(&caller.db, &caller.actor, &form.to_input()).await;
-    let done = |client: Client| {
-        let message = i18n::current().format("clients.created", &[("name", client.display_name())]);
-        redirect_with_flash(&format!("/clients/{}", client.id), "success", &message)
+    let vehicle = match form.vehicle().map(|v| v.parse()) {
+        None => None,
+        Some(Ok(input)) => Some(input),
+        Some(Err(errors)) => {
+            let page = FormPage::creating(&caller, page, form, errors.prefixed(VEHICLE_PREFIX)).await?;
+            return Ok(unprocessable(page));
+        }
     };
-    form_flow(result, done, async |errors| Ok(FormPage::creating(page, form, errors))).await
+    let actor = &caller.actor;
+    let created = db::write(&caller.db, async |txn| {
+        let client = service::create(txn, actor, &form.to_input()).await.map_err(|e| Refused::of(e, ""));
+        let Some(input) = &vehicle else { return client };
+        let car = vehicles::create(txn, actor, input).await.map_err(|e| Refused::of(e, VEHICLE_PREFIX));
+        match (client, car) {
+            (Ok(client), Ok(car)) => {
+                service::assign_vehicle(txn, actor, client.id, car.id).await.map_err(Refused::Other)?;
+                Ok(client)
+            }
+            (Err(Refused::Form(mut first)), Err(Refused::Form(second))) => {
+                first.extend(second);
+                Err(Refused::Form(first))
+            }
+            (Err(err), _) | (_, Err(err)) => Err(err),
+        }
+    })
+    .await;
+    match created {
+        Ok(client) => {
+            let message = i18n::current().format("clients.created", &[("name", client.display_name())]);
+            Ok(redirect_with_flash(&format!("/clients/{}", client.id), "success", &message))
+        }
+        Err(Refused::Form(errors)) => Ok(unprocessable(FormPage::creating(&caller, page, form, errors).await?)),
+        Err(Refused::Other(err)) => Err(err.into()),
+    }
 }
 
 async fn edit_form(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<FormPage> {
@@ -375,4 +464,98 @@ async fn release_vehicle(caller: Caller, IdPair(id, vehicle_id): IdPair) -> WebR
     service::release_vehicle(&caller.db, &caller.actor, id, vehicle_id).await?;
     let message = i18n::current().text("clients.vehicle_released").to_owned();
     Ok(redirect_with_flash(&format!("/clients/{id}"), "success", &message))
+}
+
+/// Who owns a vehicle, and who may become its owner: the hub's "change".
+pub fn owner_routes() -> Routes {
+    vec![("/vehicles/{id}/owner", get(owner_page).post(choose_owner)), ("/vehicles/{id}/owner/new", post(new_owner))]
+}
+
+/// Most clients a search offers as the new owner.
+const OWNER_CHOICES: u64 = 20;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "workshop/clients/owner.html")]
+struct OwnerPage {
+    page: PageCtx,
+    vehicle: vehicles::Vehicle,
+    current: Option<Client>,
+    q: String,
+    /// Clients the search found (by name), the current owner left out.
+    found: Vec<ClientRow>,
+    /// The new client's form, as typed.
+    form: ClientForm,
+    errors: FormErrors,
+}
+
+async fn owner_page_of(
+    caller: &Caller,
+    page: PageCtx,
+    id: i64,
+    q: String,
+    form: ClientForm,
+    errors: FormErrors,
+) -> Result<OwnerPage, AppError> {
+    let vehicle = vehicles::get(&caller.db, caller.org, id).await?;
+    let current = service::current_owner(&caller.db, caller.org, id).await?;
+    let found = if search_term(&q).is_empty() {
+        Vec::new()
+    } else {
+        let sort = ClientSort::ascending(ClientField::Name);
+        let page = PageRequest::first(OWNER_CHOICES);
+        let clients = service::list_sorted(&caller.db, caller.org, Some(&q), sort, page).await?.items;
+        let owner = current.as_ref().map(|c| c.id);
+        clients.iter().filter(|c| Some(c.id) != owner).map(ClientRow::from).collect()
+    };
+    Ok(OwnerPage { page, vehicle, current, q, found, form, errors })
+}
+
+async fn owner_page(caller: Caller, page: PageCtx, Id(id): Id, listing: Listing) -> WebResult<OwnerPage> {
+    let q = listing.q.clone();
+    Ok(owner_page_of(&caller, page, id, q, ClientForm::default(), FormErrors::default()).await?)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct OwnerChoice {
+    client_id: String,
+}
+
+/// An existing client becomes the owner (the previous one's period ends).
+async fn choose_owner(caller: Caller, Id(id): Id, FormBody(choice): FormBody<OwnerChoice>) -> WebResult<Response> {
+    let client_id = choice.client_id.trim().parse::<i64>().map_err(|_| AppError::BadRequest("client_id".into()))?;
+    let hub = format!("/vehicles/{id}/maintenance");
+    match service::assign_vehicle(&caller.db, &caller.actor, client_id, id).await {
+        Ok(ownership) => {
+            let message = i18n::current().format("clients.owner_changed", &[("name", &ownership.client_name)]);
+            Ok(redirect_with_flash(&hub, "success", &message))
+        }
+        Err(err) => refusal_to_flash(&hub, err),
+    }
+}
+
+/// A new client, created as the owner in the same step.
+async fn new_owner(
+    caller: Caller,
+    page: PageCtx,
+    Id(id): Id,
+    FormBody(form): FormBody<ClientForm>,
+) -> WebResult<Response> {
+    let actor = &caller.actor;
+    let created = db::write(&caller.db, async |txn| {
+        let client = service::create(txn, actor, &form.to_input()).await?;
+        service::assign_vehicle(txn, actor, client.id, id).await?;
+        Ok::<_, AppError>(client)
+    })
+    .await;
+    match created {
+        Ok(client) => {
+            let message = i18n::current().format("clients.owner_changed", &[("name", client.display_name())]);
+            Ok(redirect_with_flash(&format!("/vehicles/{id}/maintenance"), "success", &message))
+        }
+        Err(err) => {
+            let errors = FormErrors::from_app_error(err)?;
+            Ok(unprocessable(owner_page_of(&caller, page, id, String::new(), form, errors).await?))
+        }
+    }
 }
