@@ -127,6 +127,33 @@ day("the garage manager's day: clients by name, the quotes by amount, a quote, t
   await page.goto(`${server.url}/alerts`);
   await page.getByRole("heading", { level: 1 }).waitFor();
   await look(page, "manager", "6-alerts");
+
+  // A walk-in customer and her car, in one screen.
+  await page.goto(`${server.url}/clients`);
+  await page.getByRole("link", { name: "Nouveau client" }).click();
+  await page.getByLabel("Nom et prénom").fill("Amélie Poulain");
+  await page.getByLabel("Téléphone").fill("06 98 76 54 32");
+  await page.getByLabel("Immatriculation").fill("FG-456-HJ");
+  await page.getByLabel("Marque").fill("Citroën");
+  await page.getByLabel("Modèle").fill("C3");
+  await page.getByLabel("Année").fill("2017");
+  await page.getByLabel("Kilométrage").fill("98500");
+  await look(page, "manager", "7-walk-in");
+  await page.getByRole("button", { name: "Enregistrer" }).click();
+  await page.waitForURL(/\/clients\/\d+$/);
+  await page.getByRole("link", { name: "FG-456-HJ" }).first().waitFor();
+  // Sold the next week: the car's page changes its owner to a client found by name.
+  await page.getByRole("link", { name: "FG-456-HJ" }).first().click();
+  await page.waitForURL(/\/vehicles\/\d+/);
+  if (!page.url().endsWith("/maintenance")) await page.getByRole("link", { name: "Entretien" }).first().click();
+  await page.getByRole("link", { name: "Changer de propriétaire" }).click();
+  await page.getByRole("searchbox").fill("martin");
+  await page.getByRole("button", { name: "Rechercher" }).click();
+  const buttons = page.getByRole("button", { name: /^Choisir .* comme propriétaire$/ });
+  await buttons.first().waitFor();
+  await look(page, "manager", "8-owner");
+  await buttons.first().click();
+  await page.getByText(/est désormais le propriétaire du véhicule/).waitFor();
 });
 
 day("the mechanic's day: finds the car by its plate, records the work done, the alert follows", DESK, async (page) => {
