@@ -134,3 +134,28 @@ async fn a_vehicles_owner_is_changed_from_its_page(app: TestApp) {
     let mechanic = app.as_role(Role::Staff).await;
     assert_eq!(mechanic.get(&format!("/vehicles/{vehicle}/owner")).await.status, StatusCode::FORBIDDEN);
 }
+
+backend_tests!(the_vehicle_page_shows_what_the_workshop_knows_of_it);
+
+async fn the_vehicle_page_shows_what_the_workshop_knows_of_it(app: TestApp) {
+    let admin = app.as_admin();
+    let garage = app.garage("Garage du Centre").await;
+    let vehicle = app.vehicle(garage, "AB-123-CD").await;
+    let jeanne = crate::fixtures::workshop::client(&app, json!({ "name": "Jeanne Martin" })).await;
+    admin.post(&format!("/api/v1/clients/{jeanne}/vehicles"), &json!({ "vehicle_id": vehicle })).await.assert_success();
+    // The fleet's page loads the workshop's glance for those who may read it…
+    let page = html(&admin.get(&format!("/vehicles/{vehicle}")).await);
+    assert!(page.contains(&format!("hx-get=\"/vehicles/{vehicle}/summary\"")), "{page}");
+    let glance = html(&admin.get(&format!("/vehicles/{vehicle}/summary")).await);
+    assert!(glance.contains(&format!("<a href=\"/clients/{jeanne}\">Jeanne Martin</a>")), "{glance}");
+    assert!(
+        glance.contains("Aucun entretien enregistré ici") && glance.contains("Changer de propriétaire"),
+        "{glance}"
+    );
+    assert!(!glance.contains("<!doctype html>"), "a fragment");
+    // …a mechanic sees it without the owner's change; another organization's vehicle is a 404.
+    let mechanic = html(&app.as_role(Role::Staff).await.get(&format!("/vehicles/{vehicle}/summary")).await);
+    assert!(mechanic.contains("Jeanne Martin") && !mechanic.contains("Changer de propriétaire"), "{mechanic}");
+    let stranger = app.other_org().await;
+    assert_eq!(stranger.get(&format!("/vehicles/{vehicle}/summary")).await.status, StatusCode::NOT_FOUND);
+}

@@ -35,6 +35,7 @@ pub fn routes() -> Routes {
         ("/alerts/{id}", post(act)),
         ("/alerts/bulk", post(act_on_many)),
         ("/vehicles/{id}/maintenance", get(vehicle_page)),
+        ("/vehicles/{id}/summary", get(vehicle_summary)),
         ("/vehicles/{id}/service-info", post(save_service_info)),
         ("/vehicles/{id}/maintenance/rules", post(save_vehicle_rule)),
         ("/vehicles/{id}/maintenance/rules/reset", post(reset_vehicle_rule)),
@@ -337,7 +338,8 @@ pub fn intervention_rows(items: Vec<history::Intervention>, names: &HashMap<Stri
                 .map(|s| names.get(s).cloned().unwrap_or_else(|| s.clone()))
                 .collect::<Vec<_>>()
                 .join(", "),
-            total: i.currency.format(i.total_excl_tax),
+            // Work recorded without its lines (parts and labour) has no amount to show, not 0,00 €.
+            total: if i.lines.is_empty() { "—".to_owned() } else { i.currency.format(i.total_excl_tax) },
             quote_id: i.quote_id,
             id: i.id,
             in_progress: i.in_progress,
@@ -449,6 +451,39 @@ pub async fn vehicle_page_for(caller: &Caller, page: PageCtx, id: i64, errors: F
 
 async fn vehicle_page(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<VehiclePage> {
     Ok(vehicle_page_for(&caller, page, id, FormErrors::default()).await?)
+}
+
+/// What the workshop knows of a vehicle, at a glance on the vehicle's own page
+/// (loaded into it; the fleet's page knows nothing of clients or alerts).
+#[derive(Template, WebTemplate)]
+#[template(path = "workshop/maintenance/summary.html")]
+struct VehicleSummary {
+    page: PageCtx,
+    id: i64,
+    owner: Option<(i64, String)>,
+    /// Open alerts, the most urgent first (a few).
+    alerts: Vec<AlertRow>,
+    more_alerts: bool,
+    last_service: Option<InterventionRow>,
+}
+
+/// Alerts the vehicle's page lists before pointing to the rest.
+const SUMMARY_ALERTS: u64 = 3;
+
+async fn vehicle_summary(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<VehicleSummary> {
+    let today = Utc::now().date_naive();
+    vehicles::get(&caller.db, caller.org, id).await?;
+    let owner = crate::workshop::clients::service::current_owner(&caller.db, caller.org, id)
+        .await?
+        .map(|c| (c.id, c.display_name().to_owned()));
+    let filter = service::AlertFilter { vehicle_ids: Some(vec![id]), ..Default::default() };
+    let open = service::list(&caller.db, caller.org, &filter, PageRequest::first(SUMMARY_ALERTS), today).await?;
+    let more_alerts = open.next_cursor.is_some();
+    let alerts = alert_rows(&caller, open.items, page.tr).await?;
+    let names = kind_names(&service::organization_rules(&caller.db, caller.org).await?);
+    let last = history::of_vehicle(&caller.db, caller.org, id).await?.into_iter().next();
+    let last_service = intervention_rows(last.into_iter().collect(), &names).into_iter().next();
+    Ok(VehicleSummary { page, id, owner, alerts, more_alerts, last_service })
 }
 
 #[derive(Debug, Default, Deserialize)]
