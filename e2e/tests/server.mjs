@@ -11,11 +11,28 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", ".
 // The first administrator the server is started with.
 export const ADMIN = { email: "chef@garage-e2e.fr", password: "cheval agrafe batterie correcte" };
 
-// `env`: more settings for this server (its own limits, say).
-export async function startServer(env = {}) {
+// A database of its own on the PostgreSQL server of `TEST_DATABASE_URL`: its
+// address, and how to drop it.
+function postgresDatabase() {
+  const base = new URL(process.env.TEST_DATABASE_URL);
+  const name = `volant_e2e_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = ["-h", base.hostname, "-p", base.port || "5432", "-U", decodeURIComponent(base.username) || "postgres"];
+  execFileSync("createdb", [...admin, name]);
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => execFileSync("dropdb", [...admin, "--force", name]) };
+}
+
+// Whether the browser tests can also run on PostgreSQL (CI always sets it).
+export const HAS_POSTGRES = Boolean(process.env.TEST_DATABASE_URL);
+
+// `env`: more settings for this server (its own limits, say); `backend`:
+// "sqlite" (a file of its own) or "postgres" (a database of its own).
+export async function startServer(env = {}, backend = "sqlite") {
   const bin = process.env.VOLANT_BIN || path.join(root, "target", "debug", "volant");
   const dir = mkdtempSync(path.join(tmpdir(), "volant-e2e-"));
-  const databaseUrl = `sqlite://${dir}/e2e.db?mode=rwc`;
+  const postgres = backend === "postgres" ? postgresDatabase() : null;
+  const databaseUrl = postgres ? postgres.url : `sqlite://${dir}/e2e.db?mode=rwc`;
   const child = spawn(bin, ["serve"], {
     env: {
       ...process.env,
@@ -85,6 +102,7 @@ export async function startServer(env = {}) {
       child.kill("SIGTERM");
       await new Promise((resolve) => child.once("exit", resolve));
       rmSync(dir, { recursive: true, force: true });
+      postgres?.drop();
     },
   };
 }
