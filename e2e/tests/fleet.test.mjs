@@ -70,7 +70,7 @@ test("create a garage, add a vehicle, see the duplicate-plate error, delete the 
   await page.getByRole("link", { name: "Supprimer" }).click();
   await page.getByRole("button", { name: "Oui, supprimer" }).click();
   await page.getByText("Véhicule AB-123-CD supprimé.").waitFor();
-  assert.match(await page.textContent("#vehicle-results"), /Aucun véhicule enregistré/);
+  assert.match(await page.textContent("#vehicle-results"), /Aucun véhicule pour l’instant/);
   if (process.env.E2E_SCREENSHOTS) {
     await page.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/garage.png`, fullPage: true });
   }

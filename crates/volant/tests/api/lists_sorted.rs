@@ -210,3 +210,26 @@ async fn an_upgrade_gives_existing_rows_their_sort_names(app: TestApp) {
     let found = walk(&admin, "/api/v1/school/candidates?q=ecu", "last_name").await;
     assert_eq!(strings(&found), ["Écuyer"]);
 }
+
+crate::backend_tests!(empty_lists_say_what_to_do_first_to_those_who_may);
+
+async fn empty_lists_say_what_to_do_first_to_those_who_may(app: TestApp) {
+    use volant::identity::roles::Role;
+    let admin = app.as_admin();
+    for (uri, first_step) in [
+        ("/vehicles", "« Ajouter un véhicule » l’enregistre dans un garage"),
+        ("/clients", "« Nouveau client » enregistre un client, et sa voiture dans le même écran."),
+        ("/quotes", "« Nouveau devis » en écrit un pour un client et son véhicule"),
+        ("/school/candidates", "« Nouveau candidat » ouvre son dossier"),
+        ("/school/exams", "Une session (code ou conduite, date, centre, places) se programme ci-dessous"),
+    ] {
+        let page = html(&admin.get(uri).await);
+        assert!(page.contains(first_step), "{uri}: {page}");
+    }
+    // A search that finds nothing says so, not how to begin.
+    assert!(html(&admin.get("/school/candidates?q=zz").await).contains("Aucun candidat ne correspond."));
+    // Someone who may not add any is told there is none, not which button to press.
+    let mechanic = app.as_role(Role::Staff).await;
+    let page = html(&mechanic.get("/clients").await);
+    assert!(page.contains("Aucun client enregistré.") && !page.contains("« Nouveau client »"), "{page}");
+}
