@@ -148,7 +148,10 @@ async fn main() -> ExitCode {
         }
     };
     let telemetry = telemetry::init(config.log_format, config.otlp_endpoint.as_deref());
-    let result = match cli.command.unwrap_or(Command::Serve) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    // A service's failure goes to its logs; a command's is told once, to whoever typed it.
+    let is_service = matches!(command, Command::Serve | Command::Worker { .. });
+    let result = match command {
         Command::Serve => serve(config).await,
         Command::Worker { concurrency } => worker(config, concurrency).await,
         Command::Migrate => migrate(&config).await,
@@ -205,8 +208,11 @@ async fn main() -> ExitCode {
     telemetry.shutdown();
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
+        Err(err) if is_service => {
             tracing::error!("{err}");
+            ExitCode::FAILURE
+        }
+        Err(err) => {
             eprintln!("volant: {err}");
             ExitCode::FAILURE
         }

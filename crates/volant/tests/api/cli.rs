@@ -93,6 +93,10 @@ fn operators_create_organizations_and_users() {
     assert!(!bad_role.status.success());
     let bad_currency = volant(&url, &["create-organization", "--name", "X", "--currency", "ZZZ"], None);
     assert!(!bad_currency.status.success());
+    // Said once, to the person who typed the command (not also as a log line).
+    let said = String::from_utf8_lossy(&bad_currency.stderr);
+    assert_eq!(said.lines().filter(|l| l.contains("currency")).count(), 1, "{said}");
+    assert!(said.starts_with("volant: "), "{said}");
     // A logo given with the organization prints on its documents; a file that is
     // not one creates nothing.
     let logo = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/files/logo.png");
