@@ -384,6 +384,10 @@ fn decode_cursor(raw: &str) -> Option<(i64, Option<CursorKey>)> {
     Some((id(digits)?, Some(CursorKey::Number(key.parse().ok()?))))
 }
 
+/// The query parameter of a list page holding the cursors of the pages before it
+/// (`,`-separated, empty for the first page): its way back, page by page.
+pub const TRAIL: &str = "back";
+
 /// The same URL with `cursor` set, keeping every other query parameter.
 pub fn with_cursor(uri: &Uri, cursor: &str) -> String {
     let mut pairs: Vec<(String, String)> =
@@ -394,12 +398,12 @@ pub fn with_cursor(uri: &Uri, cursor: &str) -> String {
     format!("{}?{query}", uri.path())
 }
 
-/// The request's query string without its cursor: the same filters, from the start
-/// (for a link to an export of what the page lists).
+/// The request's query string without its cursor (nor the pages' trail back): the
+/// same filters, from the start (for a link to an export of what the page lists).
 pub fn query_without_cursor(uri: &Uri) -> String {
     let mut pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(uri.query().unwrap_or_default()).unwrap_or_default();
-    pairs.retain(|(key, _)| key != "cursor");
+    pairs.retain(|(key, _)| key != "cursor" && key != TRAIL);
     serde_urlencoded::to_string(&pairs).unwrap_or_default()
 }
 

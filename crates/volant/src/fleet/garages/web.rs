@@ -40,7 +40,7 @@ struct ListPage {
     garages: Vec<Garage>,
     sorting: Sorting,
     next_url: Option<String>,
-    first_url: Option<String>,
+    previous_url: Option<String>,
     total: String,
 }
 
@@ -62,7 +62,7 @@ async fn index(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<Lis
             ("id", tr.t("list.sort.oldest")),
         ],
     );
-    Ok(ListPage { page, garages: garages.items, sorting, next_url, first_url: listing.first_url(), total })
+    Ok(ListPage { page, garages: garages.items, sorting, next_url, previous_url: listing.previous_url(), total })
 }
 
 #[derive(Template, WebTemplate)]
@@ -75,7 +75,7 @@ struct ShowPage {
     vehicles: Vec<VehicleRow>,
     sorting: Sorting,
     next_url: Option<String>,
-    first_url: Option<String>,
+    previous_url: Option<String>,
     show_garage: bool,
 }
 
@@ -87,10 +87,11 @@ async fn show(caller: Caller, page: PageCtx, Id(id): Id, listing: Listing) -> We
         vehicles::list_in_garage(&caller.db, caller.org, id, Some(q.clone()), sort, listing.request.clone()).await?;
     let next_url = listing.next_url(found.next_cursor.as_deref());
     let rows = found.items.into_iter().map(|v| VehicleRow::new(v, garage.name.clone())).collect();
-    let first_url = listing.first_url();
+    let previous_url = listing.previous_url();
     let sorting = vehicle_sorting(&listing, sort, &page.tr);
     let total = String::new();
-    let results = VehicleResults { page, q, vehicles: rows, sorting, total, next_url, first_url, show_garage: false };
+    let results =
+        VehicleResults { page, q, vehicles: rows, sorting, total, next_url, previous_url, show_garage: false };
     Ok(fragment_or_page(results.page.htmx, results, |r| ShowPage {
         page: r.page,
         search_action: format!("/garages/{}", garage.id),
@@ -99,7 +100,7 @@ async fn show(caller: Caller, page: PageCtx, Id(id): Id, listing: Listing) -> We
         vehicles: r.vehicles,
         sorting: r.sorting,
         next_url: r.next_url,
-        first_url: r.first_url,
+        previous_url: r.previous_url,
         show_garage: false,
     }))
 }

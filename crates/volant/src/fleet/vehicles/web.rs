@@ -51,7 +51,7 @@ pub struct VehicleResults {
     /// heading; empty where the heading counts nothing.
     pub total: String,
     pub next_url: Option<String>,
-    pub first_url: Option<String>,
+    pub previous_url: Option<String>,
     pub show_garage: bool,
 }
 
@@ -64,7 +64,7 @@ struct ListPage {
     vehicles: Vec<VehicleRow>,
     sorting: Sorting,
     next_url: Option<String>,
-    first_url: Option<String>,
+    previous_url: Option<String>,
     show_garage: bool,
     total: String,
 }
@@ -100,7 +100,7 @@ async fn index(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<Res
             VehicleRow::new(v, name)
         })
         .collect();
-    let first_url = listing.first_url();
+    let previous_url = listing.previous_url();
     // Unsearched, the garages keep the count: no count over a million vehicles per page.
     let total = if search_term(&q).is_empty() {
         Listing::total_of(garages::fleet_size(&caller.db, caller.org).await?)
@@ -108,7 +108,7 @@ async fn index(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<Res
         Listing::matching_of(service::count(&caller.db, caller.org, &filter).await?)
     };
     let sorting = vehicle_sorting(&listing, sort, &page.tr);
-    let results = VehicleResults { page, q, vehicles: rows, sorting, total, next_url, first_url, show_garage: true };
+    let results = VehicleResults { page, q, vehicles: rows, sorting, total, next_url, previous_url, show_garage: true };
     Ok(fragment_or_page(results.page.htmx, results, |r| ListPage {
         page: r.page,
         search_action: "/vehicles".into(),
@@ -116,7 +116,7 @@ async fn index(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<Res
         vehicles: r.vehicles,
         sorting: r.sorting,
         next_url: r.next_url,
-        first_url: r.first_url,
+        previous_url: r.previous_url,
         show_garage: true,
         total: r.total,
     }))

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::platform::error::{AppError, AppResult};
-use crate::platform::pagination::{PageRequest, Sort, SortField, query_without_cursor, with_cursor};
+use crate::platform::pagination::{PageRequest, Sort, SortField, TRAIL, query_without_cursor};
 use crate::platform::tenant::{self, OrgId};
 use crate::platform::web::options::{SelectOption, options};
 
@@ -23,6 +23,10 @@ pub struct Listing {
     pub q: String,
     /// The order asked for (`?sort=`), as written.
     sort: String,
+    /// This page's cursor as written (empty on the first page)…
+    cursor: String,
+    /// …and those of the pages before it, the first page's empty (`?back=`).
+    trail: Vec<String>,
     uri: Uri,
 }
 
@@ -31,7 +35,11 @@ struct ListQuery {
     q: Option<String>,
     cursor: Option<String>,
     sort: Option<String>,
+    back: Option<String>,
 }
+
+/// Most pages a list remembers the way back to.
+const MAX_TRAIL: usize = 50;
 
 impl<S: Send + Sync> FromRequestParts<S> for Listing {
     type Rejection = AppError;
@@ -41,7 +49,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Listing {
         let query: ListQuery = serde_urlencoded::from_str(uri.query().unwrap_or_default())
             .map_err(|e| AppError::BadRequest(format!("query string: {e}")))?;
         let request = PageRequest::parse(None, query.cursor.as_deref())?;
-        Ok(Self { request, q: query.q.unwrap_or_default(), sort: query.sort.unwrap_or_default(), uri })
+        let trail: Vec<String> = match query.back.as_deref() {
+            None | Some("") if request.after.is_none() => Vec::new(),
+            // Arrived on a later page without its trail: the way back is to the start.
+            None => vec![String::new()],
+            Some(back) => back.split(',').map(str::to_owned).collect(),
+        };
+        let (q, sort, cursor) =
+            (query.q.unwrap_or_default(), query.sort.unwrap_or_default(), query.cursor.unwrap_or_default());
+        Ok(Self { request, q, sort, cursor, trail, uri })
     }
 }
 
@@ -52,9 +68,38 @@ impl Listing {
         Self { request: self.request.with_limit(limit), ..self }
     }
 
-    /// The link to the page after this one, when one follows.
+    /// The link to the page after this one, when one follows: it remembers the
+    /// way back to this one.
     pub fn next_url(&self, next_cursor: Option<&str>) -> Option<String> {
-        next_cursor.map(|cursor| with_cursor(&self.uri, cursor))
+        next_cursor.map(|cursor| {
+            let mut trail = self.trail.clone();
+            trail.push(self.cursor.clone());
+            let skip = trail.len().saturating_sub(MAX_TRAIL);
+            self.page_url(Some(cursor), &trail[skip..])
+        })
+    }
+
+    /// The link to the page before this one, when this one is not the first.
+    pub fn previous_url(&self) -> Option<String> {
+        self.request.after?;
+        let mut trail = self.trail.clone();
+        let previous = trail.pop().unwrap_or_default();
+        Some(self.page_url(Some(previous.as_str()).filter(|c| !c.is_empty()), &trail))
+    }
+
+    /// This list (its filters and order) at `cursor`, with `trail` as the way back.
+    fn page_url(&self, cursor: Option<&str>, trail: &[String]) -> String {
+        let mut pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(self.uri.query().unwrap_or_default()).unwrap_or_default();
+        pairs.retain(|(key, _)| key != "cursor" && key != TRAIL);
+        if let Some(cursor) = cursor {
+            pairs.push(("cursor".to_owned(), cursor.to_owned()));
+        }
+        if !trail.is_empty() {
+            pairs.push((TRAIL.to_owned(), trail.join(",")));
+        }
+        let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        if query.is_empty() { self.uri.path().to_owned() } else { format!("{}?{query}", self.uri.path()) }
     }
 
     /// "1 234 au total": how many rows of `E` the organization has.
@@ -76,15 +121,6 @@ impl Listing {
     pub fn matching_of(count: u64) -> String {
         let shown = crate::platform::money::group_thousands(i64::try_from(count).unwrap_or(i64::MAX));
         crate::platform::i18n::current().format("list.matching", &[("count", &shown)])
-    }
-
-    /// The link back to the first page, when this one is not: keyset pages go forward
-    /// only, so the way back is to the start (or the browser's back button).
-    pub fn first_url(&self) -> Option<String> {
-        self.request.after.map(|_| {
-            let query = query_without_cursor(&self.uri);
-            if query.is_empty() { self.uri.path().to_owned() } else { format!("{}?{query}", self.uri.path()) }
-        })
     }
 
     /// The query string without its cursor: the same filters from the start (for
@@ -146,7 +182,7 @@ impl Listing {
         };
         let mut pairs: Vec<(String, String)> =
             serde_urlencoded::from_str(self.uri.query().unwrap_or_default()).unwrap_or_default();
-        pairs.retain(|(key, _)| key != "cursor" && key != "sort");
+        pairs.retain(|(key, _)| key != "cursor" && key != "sort" && key != TRAIL);
         pairs.push(("sort".to_owned(), next.to_owned()));
         let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
         SortHeader { label: label.to_owned(), href: format!("{}?{query}", self.uri.path()), aria_sort }

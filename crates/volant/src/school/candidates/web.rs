@@ -92,7 +92,7 @@ struct ListPage {
     candidates: Vec<CandidateRow>,
     sorting: Sorting,
     next_url: Option<String>,
-    first_url: Option<String>,
+    previous_url: Option<String>,
     total: String,
 }
 
@@ -122,7 +122,7 @@ async fn index(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<Lis
             ("id", tr.t("list.sort.oldest")),
         ],
     );
-    Ok(ListPage { page, q, candidates, sorting, next_url, first_url: listing.first_url(), total })
+    Ok(ListPage { page, q, candidates, sorting, next_url, previous_url: listing.previous_url(), total })
 }
 
 /// A lesson as the file lists it.

@@ -119,7 +119,7 @@ struct ListPage {
     items: Vec<ItemRow>,
     total: String,
     next_url: Option<String>,
-    first_url: Option<String>,
+    previous_url: Option<String>,
     form: ItemForm,
     errors: FormErrors,
 }
@@ -140,7 +140,7 @@ impl ListPage {
         Ok(Self {
             items: found.items.iter().map(|i| row(i, &page)).collect(),
             next_url: listing.next_url(found.next_cursor.as_deref()),
-            first_url: listing.first_url(),
+            previous_url: listing.previous_url(),
             q: listing.q.clone(),
             total,
             form,

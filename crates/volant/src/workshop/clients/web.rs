@@ -79,7 +79,7 @@ struct Results {
     /// How many the search finds, swapped into the page's heading.
     total: String,
     next_url: Option<String>,
-    first_url: Option<String>,
+    previous_url: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -91,7 +91,7 @@ struct ListPage {
     clients: Vec<ClientRow>,
     sorting: Sorting,
     next_url: Option<String>,
-    first_url: Option<String>,
+    previous_url: Option<String>,
     total: String,
 }
 
@@ -118,7 +118,7 @@ async fn index(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<Res
             ("id", tr.t("list.sort.oldest")),
         ],
     );
-    let results = Results { page, q, clients, sorting, total, next_url, first_url: listing.first_url() };
+    let results = Results { page, q, clients, sorting, total, next_url, previous_url: listing.previous_url() };
     Ok(fragment_or_page(results.page.htmx, results, |r| ListPage {
         export_query: listing.query_without_cursor(),
         page: r.page,
@@ -126,7 +126,7 @@ async fn index(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<Res
         clients: r.clients,
         sorting: r.sorting,
         next_url: r.next_url,
-        first_url: r.first_url,
+        previous_url: r.previous_url,
         total: r.total,
     }))
 }

@@ -133,7 +133,7 @@ struct AlertsPage {
     filters: Vec<(&'static str, &'static str, Vec<SelectOption>)>,
     alerts: Vec<AlertRow>,
     next_url: Option<String>,
-    first_url: Option<String>,
+    previous_url: Option<String>,
     snooze_default: String,
     back: String,
     export_query: String,
@@ -185,8 +185,18 @@ async fn index(
         ("window", "alerts.window", windows),
     ];
     let export_query = listing.query_without_cursor();
-    let first_url = listing.first_url();
-    Ok(AlertsPage { page, filters, alerts, next_url, first_url, snooze_default, back, export_query, alerts_page: true })
+    let previous_url = listing.previous_url();
+    Ok(AlertsPage {
+        page,
+        filters,
+        alerts,
+        next_url,
+        previous_url,
+        snooze_default,
+        back,
+        export_query,
+        alerts_page: true,
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -149,7 +149,7 @@ struct ListPage {
     /// The list's orders, the current one selected (the headings are hidden on a phone).
     sorts: Vec<SelectOption>,
     next_url: Option<String>,
-    first_url: Option<String>,
+    previous_url: Option<String>,
     total: String,
 }
 
@@ -180,13 +180,13 @@ async fn index(
     };
     let q = query.q.unwrap_or_default();
     let sorting = Some(QuoteSorting::new(&listing, sort, &page.tr));
-    let first_url = listing.first_url();
+    let previous_url = listing.previous_url();
     let sorts = options(
         None,
         &sort.as_param(),
         SORT_CHOICES.into_iter().map(|(value, key)| (value.to_owned(), page.tr.t(key).to_owned())),
     );
-    Ok(ListPage { page, export_query, statuses, q, quotes, sorting, sorts, next_url, first_url, total })
+    Ok(ListPage { page, export_query, statuses, q, quotes, sorting, sorts, next_url, previous_url, total })
 }
 
 /// A line as the quote page shows it.
