@@ -596,3 +596,33 @@ async fn quotes_sort_by_total_and_dates_across_pages_in_the_api_and_the_list(app
     let card = crate::fixtures::html(&admin.get(&format!("/clients/{client}")).await);
     assert!(!card.contains("aria-sort"), "{card}");
 }
+
+crate::backend_tests!(a_quote_and_a_work_order_are_dated_today_where_the_business_is);
+
+/// A zone whose date is not UTC's at this hour (far east late in the UTC day,
+/// far west early in it), and that date.
+fn elsewhere() -> (&'static str, chrono::NaiveDate) {
+    use chrono::Timelike;
+    let now = chrono::Utc::now();
+    let zone = if now.hour() >= 10 { chrono_tz::Pacific::Kiritimati } else { chrono_tz::Pacific::Pago_Pago };
+    let today = now.with_timezone(&zone).date_naive();
+    assert_ne!(today, now.date_naive(), "{zone}: another day than UTC's");
+    (zone.name(), today)
+}
+
+async fn a_quote_and_a_work_order_are_dated_today_where_the_business_is(app: crate::helpers::TestApp) {
+    use serde_json::json;
+    let admin = app.as_admin();
+    let (zone, today) = elsewhere();
+    admin.patch("/api/v1/organization", &json!({ "time_zone": zone })).await.assert_success();
+    let client = crate::fixtures::workshop::client(&app, json!({ "name": "Jeanne Martin" })).await;
+    let line = json!([{ "description": "Vidange", "unit_price": "60" }]);
+    let quote = admin.post("/api/v1/quotes", &json!({ "client_id": client, "lines": line })).await;
+    quote.assert_success();
+    assert_eq!(quote.json()["issue_date"], json!(today.to_string()), "the business's day, not UTC's");
+    // The work form opens on that day too.
+    let garage = app.garage("Garage du Centre").await;
+    let vehicle = app.vehicle(garage, "AB-123-CD").await;
+    let form = crate::fixtures::html(&admin.get(&format!("/vehicles/{vehicle}/interventions/new")).await);
+    assert!(form.contains(&format!("value=\"{today}\"")), "{form}");
+}

@@ -131,7 +131,18 @@ pub async fn zone(db: &impl ConnectionTrait, org: OrgId) -> AppResult<chrono_tz:
     get(db, org).await?.zone()
 }
 
+/// Today where the organization is: the date its documents carry and its
+/// deadlines are counted from (not the UTC day, a day off around midnight).
+pub async fn today(db: &impl ConnectionTrait, org: OrgId) -> AppResult<chrono::NaiveDate> {
+    get(db, org).await?.today()
+}
+
 impl Organization {
+    /// Today in its time zone.
+    pub fn today(&self) -> AppResult<chrono::NaiveDate> {
+        Ok(chrono::Utc::now().with_timezone(&self.zone()?).date_naive())
+    }
+
     /// Its time zone. Every write checks it, so one that does not parse is a
     /// damaged row: an internal error, never silently another zone.
     pub fn zone(&self) -> AppResult<chrono_tz::Tz> {

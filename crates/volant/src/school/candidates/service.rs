@@ -427,7 +427,7 @@ async fn validate(
     org: OrgId,
     input: &CandidateInput,
 ) -> AppResult<Valid> {
-    let today = Utc::now().date_naive();
+    let today = crate::identity::organizations::service::today(db, org).await?;
     let mut v = Validator::new();
     let number = v.optional_text("number", input.number.as_deref(), 20);
     let first_name = v.required_text("first_name", input.first_name.as_deref(), 100);

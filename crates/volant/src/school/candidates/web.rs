@@ -380,7 +380,7 @@ async fn new_form(caller: Caller, page: PageCtx) -> WebResult<FormPage> {
     let heading = page.tr.t("candidates.new").to_owned();
     let form = CandidateForm {
         category: "B".to_owned(),
-        registered_on: Utc::now().date_naive().to_string(),
+        registered_on: crate::identity::organizations::service::today(&caller.db, caller.org).await?.to_string(),
         theory_status: TheoryStatus::NotStarted.as_str().to_owned(),
         ..CandidateForm::default()
     };

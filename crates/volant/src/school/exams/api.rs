@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::response::Response;
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -85,7 +85,7 @@ const MAX_STATS_DAYS: i64 = 3653;
 #[utoipa::path(get, path = "/school/exam-stats", security(("bearer" = ["school.read"])), tag = "school exams", params(PeriodQuery),
     responses((status = 200, body = [PassRate]), (status = 422, body = Problem)))]
 async fn pass_rates(caller: Caller, ApiQuery(query): ApiQuery<PeriodQuery>) -> AppResult<Json<Vec<PassRate>>> {
-    let today = Utc::now().date_naive();
+    let today = crate::identity::organizations::service::today(&caller.db, caller.org).await?;
     let to = query.to.unwrap_or(today);
     let from = query.from.unwrap_or_else(|| NaiveDate::from_ymd_opt(to.year(), 1, 1).unwrap_or(to));
     if from > to || (to - from).num_days() > MAX_STATS_DAYS {

@@ -498,7 +498,7 @@ struct ValidResult {
 }
 
 async fn validate_result_input(db: &impl ConnectionTrait, org: OrgId, input: &ResultInput) -> AppResult<ValidResult> {
-    let today = Utc::now().date_naive();
+    let today = crate::identity::organizations::service::today(db, org).await?;
     let mut v = Validator::new();
     let candidate_id = v.required("candidate_id", input.candidate_id);
     let exam_type = v.required("exam_type", input.exam_type);

@@ -6,7 +6,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::response::Response;
 use axum::routing::{get, post};
-use chrono::{Datelike, NaiveDate, NaiveTime, Utc};
+use chrono::{Datelike, NaiveDate, NaiveTime};
 use serde::Deserialize;
 
 use super::service::{
@@ -87,7 +87,7 @@ async fn index(caller: Caller, page: PageCtx) -> WebResult<ExamsPage> {
         })
         .collect();
     let results = result_rows(&caller, Viewer::School, &tr, 50).await?;
-    let today = Utc::now().date_naive();
+    let today = crate::identity::organizations::service::today(&caller.db, caller.org).await?;
     let from = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
     let pass_rates = exams::pass_rates(&caller.db, org, from, today).await?;
     let labels: Vec<String> = pass_rates

@@ -187,7 +187,7 @@ async fn show_page(
     let found = quotes::list(&caller.db, caller.org, &filter, PageRequest::first(20)).await?;
     let quotes = quote_rows(&caller.db, caller.org, found.items).await?;
     let kind_label = page.tr.t(c.kind.label_key()).to_owned();
-    let today = chrono::Utc::now().date_naive();
+    let today = crate::identity::organizations::service::today(&caller.db, caller.org).await?;
     let snooze_default = today.checked_add_days(chrono::Days::new(14)).unwrap_or(today).to_string();
     let back = format!("/clients/{id}");
     Ok(ShowPage {

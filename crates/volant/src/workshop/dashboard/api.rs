@@ -1,7 +1,7 @@
 //! `GET /api/v1/dashboard`: the dashboard's figures as JSON.
 
 use axum::Json;
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -50,7 +50,7 @@ impl DashboardQuery {
 #[utoipa::path(get, path = "/dashboard", security(("bearer" = ["workshop.read"])), tag = "dashboard", params(DashboardQuery),
     responses((status = 200, body = Dashboard), (status = 400, body = Problem), (status = 422, body = Problem)))]
 async fn dashboard(caller: Caller, ApiQuery(query): ApiQuery<DashboardQuery>) -> AppResult<Json<Dashboard>> {
-    let today = Utc::now().date_naive();
+    let today = crate::identity::organizations::service::today(&caller.db, caller.org).await?;
     let (period, garage_id) = query.period(today)?;
     Ok(Json(service::compute(&caller.replica, caller.org, period, garage_id, today).await?))
 }

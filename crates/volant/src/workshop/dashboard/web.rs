@@ -4,7 +4,6 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::routing::get;
-use chrono::Utc;
 
 use super::api::DashboardQuery;
 use super::service::{self, Dashboard};
@@ -42,7 +41,7 @@ struct DashboardPage {
 }
 
 async fn page(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery<DashboardQuery>) -> WebResult<DashboardPage> {
-    let today = Utc::now().date_naive();
+    let today = crate::identity::organizations::service::today(&caller.db, caller.org).await?;
     let (period, garage_id) = query.period(today)?;
     let d = service::compute(&caller.db, caller.org, period, garage_id, today).await?;
     let tr = page.tr;

@@ -232,7 +232,7 @@ pub async fn record_reading<C: Writer>(
     input: &ReadingInput,
 ) -> AppResult<MileageReading> {
     vehicles::get(db, actor.org, vehicle_id).await?;
-    let today = Utc::now().date_naive();
+    let today = organizations::today(db, actor.org).await?;
     let mut v = Validator::new();
     let km = v.required("mileage_km", input.mileage_km);
     if km.is_some_and(|km| !(0..=MAX_MILEAGE_KM).contains(&km)) {
@@ -365,7 +365,7 @@ pub async fn set_service_info<C: Writer>(
     info: &ServiceInfo,
 ) -> AppResult<ServiceInfo> {
     vehicles::get(db, actor.org, vehicle_id).await?;
-    let today = Utc::now().date_naive();
+    let today = organizations::today(db, actor.org).await?;
     if info.first_registration.is_some_and(|d| d > today) {
         return Err(AppError::validation("first_registration", Msg::new("history.date_in_future")));
     }
@@ -460,7 +460,7 @@ async fn record_for_quote<C: Writer>(
     input: &InterventionInput,
     quote_id: Option<i64>,
 ) -> AppResult<Intervention> {
-    let today = Utc::now().date_naive();
+    let today = organizations::today(db, actor.org).await?;
     let valid = validate(input, today)?;
     vehicles::get(db, actor.org, valid.vehicle_id).await.map_err(vehicle_unknown)?;
     let organization = organizations::get(db, actor.org).await?;
@@ -558,7 +558,7 @@ pub async fn in_progress_on(db: &impl ConnectionTrait, org: OrgId, vehicle_id: i
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn complete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<Intervention> {
     let before = get(db, actor.org, id).await?;
-    let today = Utc::now().date_naive();
+    let today = organizations::today(db, actor.org).await?;
     db::write(db, async |txn| {
         let updated = intervention::Entity::update_many()
             .col_expr(intervention::Column::InProgress, sea_orm::sea_query::Expr::value(false))

@@ -5,7 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::response::Response;
 use axum::routing::{get, post};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 
 use super::service::{self, FromQuoteInput, InterventionInput, ReadingInput};
 use crate::fleet::vehicles::service as vehicles;
@@ -106,7 +106,10 @@ async fn form_page(
 }
 
 async fn new_form(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<FormPage> {
-    let form = InterventionForm { performed_on: Utc::now().date_naive().to_string(), ..Default::default() };
+    let form = InterventionForm {
+        performed_on: crate::identity::organizations::service::today(&caller.db, caller.org).await?.to_string(),
+        ..Default::default()
+    };
     Ok(form_page(&caller, page, id, form, FormErrors::default()).await?)
 }
 

@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::Utc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -84,8 +83,14 @@ impl AlertsQuery {
 #[utoipa::path(get, path = "/alerts", security(("bearer" = ["workshop.read"])), tag = "maintenance", params(AlertsQuery),
     responses((status = 200, body = [Alert]), (status = 400, body = Problem)))]
 async fn list_alerts(caller: Caller, ApiQuery(query): ApiQuery<AlertsQuery>, paged: Paged) -> AppResult<Response> {
-    let page =
-        service::list(&caller.db, caller.org, &query.filter()?, paged.request.clone(), Utc::now().date_naive()).await?;
+    let page = service::list(
+        &caller.db,
+        caller.org,
+        &query.filter()?,
+        paged.request.clone(),
+        crate::identity::organizations::service::today(&caller.db, caller.org).await?,
+    )
+    .await?;
     Ok(paged.respond(page))
 }
 
@@ -140,7 +145,15 @@ async fn set_organization_rule(
 #[utoipa::path(get, path = "/vehicles/{id}/maintenance", security(("bearer" = ["workshop.read"])), tag = "maintenance", params(("id" = i64, Path)),
     responses((status = 200, body = VehicleMaintenance), (status = 404, body = Problem)))]
 async fn vehicle_maintenance(caller: Caller, Id(id): Id) -> AppResult<Json<VehicleMaintenance>> {
-    Ok(Json(service::vehicle_status(&caller.db, caller.org, id, Utc::now().date_naive()).await?))
+    Ok(Json(
+        service::vehicle_status(
+            &caller.db,
+            caller.org,
+            id,
+            crate::identity::organizations::service::today(&caller.db, caller.org).await?,
+        )
+        .await?,
+    ))
 }
 
 /// The rules that apply to the vehicle, its overrides marked.

@@ -8,7 +8,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::response::Response;
 use axum::routing::{get, post};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::rules::{Rule, Urgency};
@@ -90,7 +90,7 @@ pub struct OwnerCell {
 
 /// Rows for alerts: their vehicles, garages and owners in a query or two each.
 pub async fn alert_rows(caller: &Caller, alerts: Vec<service::Alert>, tr: Tr) -> AppResult<Vec<AlertRow>> {
-    let today = crate::workshop::quotes::service::local_today(&caller.db, caller.org).await?;
+    let today = crate::identity::organizations::service::today(&caller.db, caller.org).await?;
     let names = kind_names(&service::organization_rules(&caller.db, caller.org).await?);
     let ids: Vec<i64> = alerts.iter().map(|a| a.vehicle_id).collect();
     let found: HashMap<i64, vehicles::Vehicle> =
@@ -148,7 +148,7 @@ async fn index(
     listing: Listing,
 ) -> WebResult<AlertsPage> {
     let filter = query.filter()?;
-    let today = crate::workshop::quotes::service::local_today(&caller.db, caller.org).await?;
+    let today = crate::identity::organizations::service::today(&caller.db, caller.org).await?;
     let found = service::list(&caller.db, caller.org, &filter, listing.request.clone(), today).await?;
     let next_url = listing.next_url(found.next_cursor.as_deref());
     let alerts = alert_rows(&caller, found.items, page.tr).await?;
@@ -387,7 +387,7 @@ pub struct VehiclePage {
 }
 
 pub async fn vehicle_page_for(caller: &Caller, page: PageCtx, id: i64, errors: FormErrors) -> AppResult<VehiclePage> {
-    let today = Utc::now().date_naive();
+    let today = crate::identity::organizations::service::today(&caller.db, caller.org).await?;
     let vehicle = vehicles::get(&caller.db, caller.org, id).await?;
     let status = service::vehicle_status(&caller.db, caller.org, id, today).await?;
     let owner = crate::workshop::clients::service::current_owner(&caller.db, caller.org, id)
@@ -481,7 +481,7 @@ struct VehicleSummary {
 const SUMMARY_ALERTS: u64 = 3;
 
 async fn vehicle_summary(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<VehicleSummary> {
-    let today = Utc::now().date_naive();
+    let today = crate::identity::organizations::service::today(&caller.db, caller.org).await?;
     vehicles::get(&caller.db, caller.org, id).await?;
     let owner = crate::workshop::clients::service::current_owner(&caller.db, caller.org, id)
         .await?
@@ -614,6 +614,13 @@ pub async fn client_alerts(caller: &Caller, vehicle_ids: Vec<i64>, tr: Tr) -> Ap
         return Ok(Vec::new());
     }
     let filter = service::AlertFilter { vehicle_ids: Some(vehicle_ids), ..Default::default() };
-    let found = service::list(&caller.db, caller.org, &filter, PageRequest::first(50), Utc::now().date_naive()).await?;
+    let found = service::list(
+        &caller.db,
+        caller.org,
+        &filter,
+        PageRequest::first(50),
+        crate::identity::organizations::service::today(&caller.db, caller.org).await?,
+    )
+    .await?;
     alert_rows(caller, found.items, tr).await
 }

@@ -329,7 +329,7 @@ async fn create_from<C: Writer>(
 ) -> AppResult<Quote> {
     let settings = settings(db, actor.org).await?;
     let organization = organizations::get(db, actor.org).await?;
-    let valid = validate(input, &settings, Utc::now().date_naive())?;
+    let valid = validate(input, &settings, organization.today()?)?;
     check_references(db, actor.org, &valid).await?;
     let decimals = organization.currency.decimals();
     // Amounts are checked before the number is taken.
@@ -619,14 +619,8 @@ pub(crate) async fn decide_on(
 /// The garage records the client's decision (given by phone, in person…).
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn decide<C: Writer>(db: &C, actor: &Actor, id: i64, input: &DecisionInput) -> AppResult<Quote> {
-    let today = local_today(db, actor.org).await?;
+    let today = organizations::today(db, actor.org).await?;
     db::write(db, async |txn| decide_on(txn, actor, id, input, today).await).await
-}
-
-/// Today in the organization's time zone: the day a quote's validity is read
-/// against, as its approval page shows it.
-pub async fn local_today(db: &impl ConnectionTrait, org: OrgId) -> AppResult<NaiveDate> {
-    Ok(Utc::now().with_timezone(&organizations::zone(db, org).await?).date_naive())
 }
 
 /// The quote a share link opens, if the link is known and has not expired.
@@ -650,7 +644,7 @@ pub async fn by_share_token(db: &impl ConnectionTrait, token: &str) -> AppResult
 pub async fn decide_by_token<C: Writer>(db: &C, token: &str, input: &DecisionInput, ip: String) -> AppResult<Quote> {
     let (org, quote) = by_share_token(db, token).await?;
     let actor = Actor { ip: Some(ip), ..Actor::system(org) };
-    let today = local_today(db, org).await?;
+    let today = organizations::today(db, org).await?;
     db::write(db, async |txn| decide_on(txn, &actor, quote.id, input, today).await).await
 }
 

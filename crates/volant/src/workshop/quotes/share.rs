@@ -54,7 +54,7 @@ async fn show(State(state): State<AppState>, mut page: PageCtx, Path(token): Pat
     let (locale, zone) = (organization.locale, organization.zone()?);
     let client = crate::workshop::clients::service::get(&state.db, org, quote.client_id).await?;
     page.tr = Tr(locale);
-    let today = service::local_today(&state.db, org).await?;
+    let today = crate::identity::organizations::service::today(&state.db, org).await?;
     let open = quote.status == QuoteStatus::Sent && quote.valid_until >= today;
     let choose_lines = open && quote.line_decisions && quote.lines.len() > 1;
     // Dates and times as the garage and its customer read them, in its zone.
