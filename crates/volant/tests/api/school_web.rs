@@ -821,3 +821,24 @@ async fn the_portal_keeps_coming_lessons_apart_and_the_calendar_subscribes_in_on
     let ics = app.anonymous().send(Request::get(&path).body(Body::empty()).unwrap()).await;
     assert!(ics.text().contains("BEGIN:VCALENDAR"), "the address shown is the feed");
 }
+
+backend_tests!(the_agenda_offers_to_book_only_the_days_an_instructor_teaches);
+
+async fn the_agenda_offers_to_book_only_the_days_an_instructor_teaches(app: TestApp) {
+    use chrono::Datelike;
+    let admin = app.as_admin();
+    let karim = crate::fixtures::school::instructor(&app, &["B"]).await;
+    crate::fixtures::school::candidate(&app, serde_json::json!({})).await;
+    // Mondays only.
+    let weekly = serde_json::json!({ "weekly": [{ "weekday": 1, "start": "08:00", "end": "12:00" }] });
+    admin.put(&format!("/api/v1/school/instructors/{karim}/availability"), &weekly).await.assert_success();
+    let today = chrono::Utc::now().date_naive();
+    let next_monday = today + chrono::Duration::days(7 - i64::from(today.weekday().num_days_from_monday()));
+    let week = html(&admin.get(&format!("/school/planning?week={next_monday}&instructor_id={karim}")).await);
+    assert_eq!(week.matches("+ Réserver une leçon ce jour").count(), 1, "Monday alone: {week}");
+    assert!(week.contains(&format!("date={next_monday}&instructor_id={karim}")), "{week}");
+    // On a day he does not teach, the day view offers nothing to book.
+    let tuesday = next_monday + chrono::Duration::days(1);
+    let day = html(&admin.get(&format!("/school/planning?view=day&week={tuesday}&instructor_id={karim}")).await);
+    assert!(!day.contains("Réserver une leçon ce jour"), "{day}");
+}

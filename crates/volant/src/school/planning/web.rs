@@ -332,6 +332,10 @@ async fn planning_board(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery
         Vec::new()
     };
     let mut without_hours = Vec::new();
+    // Who in view teaches when, over the days shown: "+" and "book this day" only there.
+    let shown_last = first + Duration::days(span.days() - 1);
+    let hours =
+        if can_book { Some(instructors::teaching(&caller.db, &teaching, (first, shown_last)).await?) } else { None };
     let (days, rows) = if span == Span::Week {
         let days = (0..7)
             .map(|d| {
@@ -342,18 +346,16 @@ async fn planning_board(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery
                 }
             })
             .collect();
-        let last = first + Duration::days(6);
-        let hours = instructors::teaching(&caller.db, &teaching, (first, last)).await?;
-        if can_book {
+        if let Some(hours) = &hours {
             without_hours = names.into_iter().filter(|(id, _)| !hours.has_hours(*id)).collect();
         }
-        let booking = can_book.then_some((selection.as_slice(), &hours));
+        let booking = hours.as_ref().map(|hours| (selection.as_slice(), hours));
         (days, board_rows(&tr, zone, first, &lessons, booking))
     } else {
         (Vec::new(), Vec::new())
     };
-    let agenda =
-        agenda(&tr, (zone, first, span.days(), today), &lessons, (viewer, can_book.then_some(selection.as_slice())));
+    let booking = hours.as_ref().map(|hours| (selection.as_slice(), hours));
+    let agenda = agenda(&tr, (zone, first, span.days(), today), &lessons, (viewer, booking));
     let selection = serde_urlencoded::to_string(&selection).unwrap_or_default();
     let link = |d: NaiveDate, span: Span| format!("/school/planning?view={}&week={d}&{selection}", span.code());
     let views =
@@ -403,7 +405,7 @@ fn agenda(
     tr: &i18n::Tr,
     (zone, first, count, today): (Tz, NaiveDate, i64, NaiveDate),
     lessons: &[Lesson],
-    (viewer, booking): (Viewer, Option<&[(&str, String)]>),
+    (viewer, booking): (Viewer, Option<(&[(&str, String)], &instructors::Teaching)>),
 ) -> Vec<AgendaDay> {
     let now = Utc::now();
     (0..count)
@@ -420,7 +422,9 @@ fn agenda(
                         && l.starts_at <= now,
                 })
                 .collect();
-            let book_url = booking.filter(|_| day >= today).map(|selection| {
+            // A day some instructor in view teaches, from today on.
+            let teaches = |hours: &instructors::Teaching| (FIRST_HOUR..=LAST_HOUR).any(|h| hours.covers(day, h));
+            let book_url = booking.filter(|(_, hours)| day >= today && teaches(hours)).map(|(selection, _)| {
                 let mut params = vec![("date", day.to_string())];
                 params.extend(selection.iter().cloned());
                 format!("/school/lessons/new?{}", serde_urlencoded::to_string(&params).unwrap_or_default())
