@@ -399,13 +399,17 @@ fn day_label(tr: &i18n::Tr, day: NaiveDate) -> String {
     format!("{} {}", tr.t(weekday_key(day.weekday())), i18n::date(day))
 }
 
+/// How the school books from the board: its filters (carried by the booking
+/// links) and who in view teaches when.
+type Booking<'a> = (&'a [(&'a str, String)], &'a instructors::Teaching);
+
 /// The days from `first` (`count` of them), each with its lessons in order; the
 /// viewer's instructor reports on their started lessons, the school books.
 fn agenda(
     tr: &i18n::Tr,
     (zone, first, count, today): (Tz, NaiveDate, i64, NaiveDate),
     lessons: &[Lesson],
-    (viewer, booking): (Viewer, Option<(&[(&str, String)], &instructors::Teaching)>),
+    (viewer, booking): (Viewer, Option<Booking<'_>>),
 ) -> Vec<AgendaDay> {
     let now = Utc::now();
     (0..count)
@@ -443,7 +447,7 @@ fn board_rows(
     zone: Tz,
     monday: NaiveDate,
     lessons: &[Lesson],
-    booking: Option<(&[(&str, String)], &instructors::Teaching)>,
+    booking: Option<Booking<'_>>,
 ) -> Vec<(String, Vec<Cell>)> {
     let mut rows = Vec::new();
     for hour in FIRST_HOUR..=LAST_HOUR {
