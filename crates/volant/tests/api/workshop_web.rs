@@ -105,6 +105,7 @@ async fn a_quote_is_written_sent_and_accepted_line_by_line_by_the_client(app: Te
     let fields = [
         ("client_id", client.to_string()),
         ("line_decisions", "on".into()),
+        ("notes", "Pneus arrière à surveiller.\r\nPrévoir la vidange à 95 000 km 🚗".into()),
         ("kind", "part".into()),
         ("description", "Plaquettes avant".into()),
         ("quantity", "1".into()),
@@ -160,8 +161,11 @@ async fn a_quote_is_written_sent_and_accepted_line_by_line_by_the_client(app: Te
     assert!(
         shared_page.contains("Plaquettes avant")
             && shared_page.contains("100,68\u{a0}€")
-            && shared_page.contains("J'accepte ce devis"),
-        "{shared_page}"
+            && shared_page.contains("J'accepte ce devis")
+            && shared_page.contains(
+                "Remarques</h2><p class=\"pre\">Pneus arrière à surveiller.\nPrévoir la vidange à 95 000 km 🚗</p>"
+            ),
+        "the client reads the remarks the PDF prints, on their lines: {shared_page}"
     );
     let pdf = as_client(&app, Request::get(format!("{path}/pdf")).body(Body::empty()).expect("request")).await;
     assert_eq!(pdf.header("content-type"), Some("application/pdf"));
