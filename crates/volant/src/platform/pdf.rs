@@ -234,6 +234,15 @@ pub fn table(
 
 /// Renders the laid-out pages, each with a footer: up to three lines of `note`
 /// and "Page n / N".
+/// Lines of legal mentions the footer of every page holds.
+pub const FOOTER_LINES: usize = 3;
+
+/// The footer's lines for `note` (wrapped as [`finish`] prints them): more than
+/// [`FOOTER_LINES`] would not be printed, so settings refuse them.
+pub fn footer_lines(note: &str) -> Vec<String> {
+    wrap(note, SMALL, false, TABLE_W - 80.0)
+}
+
 pub fn finish(layout: Layout, title: &str, note: &str, tr: Locale) -> AppResult<Vec<u8>> {
     let fonts = FONTS.as_ref().ok_or_else(|| AppError::Internal("the PDF font cannot be read".to_owned()))?;
     let mut document = Document::new();
@@ -249,7 +258,7 @@ pub fn finish(layout: Layout, title: &str, note: &str, tr: Locale) -> AppResult<
         // Footer: legal mentions and page numbers on every page.
         let mut y = FOOTER_TOP + 10.0;
         ops.push(Op::Rule { x1: MARGIN, y1: FOOTER_TOP, x2: PAGE_W - MARGIN, y2: FOOTER_TOP });
-        for line in wrap(note, SMALL, false, TABLE_W - 80.0).into_iter().take(3) {
+        for line in footer_lines(note).into_iter().take(FOOTER_LINES) {
             ops.push(Op::Text { x: MARGIN, y, size: SMALL, bold: false, align: Align::Left, text: line });
             y += 9.5;
         }

@@ -626,3 +626,19 @@ async fn a_quote_and_a_work_order_are_dated_today_where_the_business_is(app: cra
     let form = crate::fixtures::html(&admin.get(&format!("/vehicles/{vehicle}/interventions/new")).await);
     assert!(form.contains(&format!("value=\"{today}\"")), "{form}");
 }
+
+crate::backend_tests!(legal_mentions_that_would_not_fit_the_footer_are_refused);
+
+async fn legal_mentions_that_would_not_fit_the_footer_are_refused(app: crate::helpers::TestApp) {
+    use axum::http::StatusCode;
+    use serde_json::json;
+    let admin = app.as_admin();
+    let settings = |legal: &str| json!({ "quote_number_format": "DEV-{year}-{seq:4}", "quote_validity_days": 30, "line_decisions": false, "legal_mentions": legal });
+    let long = "SARL Garage du Centre au capital de 10 000 €, RCS Lyon 123 456 789, SIRET 123 456 789 00012, TVA FR12 123456789. ".repeat(4);
+    let refused = admin.put("/api/v1/workshop/settings", &settings(&long)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.error_fields(), ["legal_mentions"]);
+    assert!(refused.text().contains("3 lignes au plus"), "{}", refused.text());
+    let fits = "SARL Garage du Centre — SIRET 123 456 789 00012\nTVA FR12 123456789";
+    admin.put("/api/v1/workshop/settings", &settings(fits)).await.assert_success();
+}

@@ -73,6 +73,13 @@ pub async fn update_settings<C: Writer>(
     }
     let terms = v.optional_long_text("quote_terms", input.quote_terms.as_deref(), 5000);
     let legal = v.optional_long_text("legal_mentions", input.legal_mentions.as_deref(), 2000);
+    // Printed in every page's footer: what does not fit would not be printed.
+    if legal
+        .as_deref()
+        .is_some_and(|l| crate::platform::pdf::footer_lines(l).len() > crate::platform::pdf::FOOTER_LINES)
+    {
+        v.add("legal_mentions", Msg::new("quote.legal_too_long").arg("lines", crate::platform::pdf::FOOTER_LINES));
+    }
     v.finish()?;
     let before = settings(db, actor.org).await?;
     let after = WorkshopSettings {
