@@ -22,7 +22,8 @@ pub fn words(text: &str) -> String {
 pub fn sort_key(text: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
     use unicode_normalization::char::is_combining_mark;
-    words(&text.nfd().filter(|c| !is_combining_mark(*c)).collect::<String>())
+    // Recomposed once the accents are gone: a Hangul syllable stays one character.
+    words(&text.nfd().filter(|c| !is_combining_mark(*c)).nfc().collect::<String>())
 }
 
 /// `expr` starts with `prefix`, written as `prefix <= expr < next(prefix)` so that
@@ -60,6 +61,7 @@ mod tests {
         let mut names = ["Zoé", "émile", "Éric", "Ava"].map(sort_key);
         names.sort();
         assert_eq!(names, ["ava", "emile", "eric", "zoe"]);
+        assert_eq!(sort_key("김민준").chars().count(), 3, "no longer than the name");
     }
 
     #[test]

@@ -233,3 +233,15 @@ async fn empty_lists_say_what_to_do_first_to_those_who_may(app: TestApp) {
     let page = html(&mechanic.get("/clients").await);
     assert!(page.contains("Aucun client enregistré.") && !page.contains("« Nouveau client »"), "{page}");
 }
+
+crate::backend_tests!(a_long_name_in_any_script_is_kept_and_found);
+
+async fn a_long_name_in_any_script_is_kept_and_found(app: TestApp) {
+    use crate::fixtures::school::candidate;
+    let admin = app.as_admin();
+    // 100 Hangul syllables: unaccented for search, each stays one character.
+    let last: String = "김".repeat(100);
+    candidate(&app, json!({ "first_name": "민준", "last_name": last })).await;
+    let found = walk(&admin, "/api/v1/school/candidates?q=%EA%B9%80%EA%B9%80&sort=name", "last_name").await;
+    assert_eq!(found.len(), 1);
+}

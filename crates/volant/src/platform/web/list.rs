@@ -38,8 +38,9 @@ struct ListQuery {
     back: Option<String>,
 }
 
-/// Most pages a list remembers the way back to.
-const MAX_TRAIL: usize = 50;
+/// Most characters of cursors a list's links carry back (text cursors are long:
+/// a proxy refuses request lines over a few kilobytes); the oldest go first.
+const MAX_TRAIL: usize = 2000;
 
 impl<S: Send + Sync> FromRequestParts<S> for Listing {
     type Rejection = AppError;
@@ -74,7 +75,10 @@ impl Listing {
         next_cursor.map(|cursor| {
             let mut trail = self.trail.clone();
             trail.push(self.cursor.clone());
-            let skip = trail.len().saturating_sub(MAX_TRAIL);
+            let mut skip = 0;
+            while trail[skip..].iter().map(|c| c.len() + 1).sum::<usize>() > MAX_TRAIL && skip + 1 < trail.len() {
+                skip += 1;
+            }
             self.page_url(Some(cursor), &trail[skip..])
         })
     }
