@@ -7,6 +7,7 @@ use tokio_util::sync::CancellationToken;
 use volant::App;
 use volant::platform::config::{Config, ConfigArgs};
 use volant::platform::db::{self, DbSettings};
+use volant::platform::i18n::Locale;
 use volant::platform::telemetry;
 
 #[derive(Parser)]
@@ -151,7 +152,36 @@ async fn main() -> ExitCode {
     let command = cli.command.unwrap_or(Command::Serve);
     // A service's failure goes to its logs; a command's is told once, to whoever typed it.
     let is_service = matches!(command, Command::Serve | Command::Worker { .. });
-    let result = match command {
+    // A command speaks the instance's language (a key needs no database).
+    let locale = match command {
+        Command::Serve | Command::Worker { .. } | Command::GenerateEncryptionKey => Locale::default(),
+        _ => operator_locale(&config).await,
+    };
+    let result = volant::platform::i18n::scope(locale, run(command, config)).await;
+    telemetry.shutdown();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) if is_service => {
+            tracing::error!("{err}");
+            ExitCode::FAILURE
+        }
+        Err(err) => {
+            eprintln!("volant: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The instance's first organization's language; French before there is one,
+/// or when the database cannot be read (the command will say why).
+async fn operator_locale(config: &Config) -> Locale {
+    let settings = DbSettings::new(config.database_url.clone(), 1);
+    let Ok(conn) = db::connect(&settings).await else { return Locale::default() };
+    volant::identity::organizations::service::first_locale(&conn).await.ok().flatten().unwrap_or_default()
+}
+
+async fn run(command: Command, config: Config) -> Result<(), String> {
+    match command {
         Command::Serve => serve(config).await,
         Command::Worker { concurrency } => worker(config, concurrency).await,
         Command::Migrate => migrate(&config).await,
@@ -204,18 +234,6 @@ async fn main() -> ExitCode {
                 }
             })
             .map_err(|e| e.to_string()),
-    };
-    telemetry.shutdown();
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) if is_service => {
-            tracing::error!("{err}");
-            ExitCode::FAILURE
-        }
-        Err(err) => {
-            eprintln!("volant: {err}");
-            ExitCode::FAILURE
-        }
     }
 }
 
@@ -482,9 +500,9 @@ async fn create_user(
     let org = match organization {
         Some(id) => {
             let org = volant::platform::tenant::OrgId::new(id);
-            volant::identity::organizations::service::get(&state.db, org)
-                .await
-                .map_err(|_| format!("organization {id} does not exist"))?;
+            volant::identity::organizations::service::get(&state.db, org).await.map_err(|_| {
+                volant::platform::i18n::current().format("cli.organization_unknown", &[("id", &id.to_string())])
+            })?;
             org
         }
         None => state.default_org,
@@ -492,7 +510,9 @@ async fn create_user(
     if let Some((role, id)) = file
         && !new.roles.contains(&role)
     {
-        return Err(format!("a file ({id}) is linked to an account with the role {role}: add --role {role}"));
+        let role = role.to_string();
+        return Err(volant::platform::i18n::current()
+            .format("cli.file_needs_role", &[("id", &id.to_string()), ("role", &role)]));
     }
     let created = volant::platform::db::write(&state.db, async |txn| {
         let user = users::create(txn, org, new).await?;
@@ -533,7 +553,8 @@ async fn reset_password(config: Config, email: &str) -> Result<(), String> {
     #[allow(clippy::print_stdout)] // The command's output.
     {
         println!("{public_url}{}", passwords::path(&link.secret));
-        println!("valid once, until {} (UTC)", link.expires_at.format("%Y-%m-%d %H:%M"));
+        let until = link.expires_at.format("%Y-%m-%d %H:%M").to_string();
+        println!("{}", volant::platform::i18n::current().format("cli.link_valid_until", &[("until", &until)]));
     }
     Ok(())
 }

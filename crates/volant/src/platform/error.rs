@@ -202,17 +202,19 @@ impl AppError {
         }
     }
 
-    /// The error as an operator reads it at a command line: in English, each
-    /// refused field named (`currency: …; name: …`), internal causes included.
+    /// The error as an operator reads it at a command line: in the instance's
+    /// language (the command runs in its scope), each refused field named
+    /// (`currency: …; name: …`), internal causes included.
     pub fn for_operator(&self) -> String {
+        let locale = i18n::current();
         match self {
             Self::Validation(errors) => errors
                 .iter()
-                .map(|e| format!("{}: {}", e.field, e.message.render(i18n::Locale::En)))
+                .map(|e| format!("{}: {}", e.field, e.message.render(locale)))
                 .collect::<Vec<_>>()
                 .join("; "),
             Self::Database(_) | Self::Internal(_) | Self::Unavailable(_) => self.to_string(),
-            other => other.detail(i18n::Locale::En),
+            other => other.detail(locale),
         }
     }
 

@@ -75,19 +75,23 @@ fn operators_create_organizations_and_users() {
     );
     assert!(!again.status.success());
     assert!(
-        String::from_utf8_lossy(&again.stderr).contains("already used"),
+        String::from_utf8_lossy(&again.stderr).contains("déjà utilisée"),
         "{}",
         String::from_utf8_lossy(&again.stderr)
     );
     let weak = volant(&url, &["create-admin", "--email", "x@y.sn"], Some("court"));
     assert!(!weak.status.success());
-    assert!(String::from_utf8_lossy(&weak.stderr).contains("at least 12 characters"));
+    assert!(
+        String::from_utf8_lossy(&weak.stderr).contains("12 caractères"),
+        "{}",
+        String::from_utf8_lossy(&weak.stderr)
+    );
     let nowhere = volant(
         &url,
         &["create-user", "--organization", "999", "--email", "z@y.sn", "--role", "staff"],
         Some(crate::helpers::TEST_PASSWORD),
     );
-    assert!(String::from_utf8_lossy(&nowhere.stderr).contains("organization 999 does not exist"));
+    assert!(String::from_utf8_lossy(&nowhere.stderr).contains("l’organisation 999 n’existe pas"));
     let bad_role =
         volant(&url, &["create-user", "--email", "z@y.sn", "--role", "pilot"], Some(crate::helpers::TEST_PASSWORD));
     assert!(!bad_role.status.success());
@@ -151,7 +155,7 @@ async fn reset_password_prints_a_link_that_opens_the_account() {
     let stdout = String::from_utf8(printed.stdout).expect("utf-8");
     let link = stdout.lines().next().expect("the link");
     assert!(link.starts_with("http://") && link.contains("/password/reset/"), "{stdout}");
-    assert!(stdout.contains("valid once, until"), "{stdout}");
+    assert!(stdout.contains("valable une seule fois, jusqu’au"), "{stdout}");
     let secret = link.rsplit('/').next().expect("secret");
     let db = sea_orm::Database::connect(&url).await.expect("database");
     let opened = volant::identity::passwords::service::open(&db, secret).await.expect("the link opens");
@@ -159,7 +163,7 @@ async fn reset_password_prints_a_link_that_opens_the_account() {
 
     let nobody = volant(&url, &["reset-password", "--email", "personne@garage.test"], None);
     assert!(!nobody.status.success());
-    assert!(String::from_utf8_lossy(&nobody.stderr).contains("No account has this e-mail address"));
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("Aucun compte n'a cette adresse e-mail."));
 }
 
 #[tokio::test]

@@ -415,6 +415,13 @@ impl OrganizationPatch {
 }
 
 /// The first organization, created on first start when there is none.
+/// The language of the instance's first organization: what its command line
+/// speaks (`None` before there is one).
+pub async fn first_locale(db: &impl ConnectionTrait) -> AppResult<Option<Locale>> {
+    let first = Organizations::find().order_by_asc(entity::Column::Id).one(db).await?;
+    Ok(first.map(|o| o.locale))
+}
+
 pub async fn ensure_default<C: Writer>(db: &C) -> AppResult<OrgId> {
     if let Some(existing) = Organizations::find().order_by_asc(entity::Column::Id).one(db).await? {
         return Ok(OrgId::new(existing.id));
