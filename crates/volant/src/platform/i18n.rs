@@ -105,6 +105,12 @@ impl Locale {
         local_time(instant, &format!("{} %H:%M", self.date_format()))
     }
 
+    /// [`Self::local_date_time`] in `zone`, for text written outside a page's
+    /// request (a notice from the API or a job) in the organization's zone.
+    pub fn date_time_in(self, zone: chrono_tz::Tz, instant: chrono::DateTime<chrono::Utc>) -> String {
+        instant.with_timezone(&zone).format(&format!("{} %H:%M", self.date_format())).to_string()
+    }
+
     /// A stored instant to the second, in the reader's time zone: `14/07/2026 12:00:05`.
     pub fn local_timestamp(self, instant: chrono::DateTime<chrono::Utc>) -> String {
         local_time(instant, &format!("{} %H:%M:%S", self.date_format()))

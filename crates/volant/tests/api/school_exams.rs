@@ -52,8 +52,10 @@ async fn registration_checks_eligibility_and_seats(app: TestApp) {
         .problem(StatusCode::CONFLICT, "already_registered");
     let outbox = crate::helpers::queued_emails(&app, 10).await;
     assert!(
-        outbox.iter().any(|e| e.to == "nouveau@example.fr" && e.subject.starts_with("Inscription à l'examen")),
-        "{outbox:?}"
+        outbox.iter().any(|e| e.to == "nouveau@example.fr"
+            && e.subject.starts_with("Inscription à l'examen")
+            && e.subject.contains("08:30")),
+        "the school's time (Paris), even registered through the API: {outbox:?}"
     );
 
     // Theory passed but not enough driving (20 h by default).

@@ -18,7 +18,7 @@ backend_tests!(
 );
 
 fn today() -> chrono::NaiveDate {
-    Utc::now().date_naive()
+    Utc::now().with_timezone(&chrono_tz::Europe::Paris).date_naive()
 }
 
 /// A vehicle with an oil service (and tyres, brakes) done `months` ago at 40,000 km:

@@ -12,7 +12,7 @@ use crate::fixtures::workshop::client;
 use crate::helpers::{TestApp, json_request, send};
 
 fn today() -> chrono::NaiveDate {
-    Utc::now().date_naive()
+    Utc::now().with_timezone(&chrono_tz::Europe::Paris).date_naive()
 }
 
 fn days_ago(n: u64) -> String {

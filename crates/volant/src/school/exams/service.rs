@@ -352,8 +352,9 @@ pub async fn register<C: Writer>(
             registered_at: saved.registered_at,
         };
         audit::record_change(txn, actor, ("exam_registration", created.id), None, Some(&created)).await?;
-        let locale = crate::identity::organizations::service::get(txn, actor.org).await?.locale;
-        notify::send(txn, actor.org, registration_notice(&session, &candidate, locale)).await?;
+        let school = crate::identity::organizations::service::get(txn, actor.org).await?;
+        let notice = registration_notice(&session, &candidate, (school.locale, school.zone()?));
+        notify::send(txn, actor.org, notice).await?;
         Ok(created)
     })
     .await
@@ -386,9 +387,14 @@ async fn check_eligible(
     Ok(())
 }
 
-/// What the candidate is told of a registration, in the school's language.
-fn registration_notice(session: &ExamSession, candidate: &CandidateSummary, locale: Locale) -> Notice {
-    let day = locale.local_date_time(session.starts_at);
+/// What the candidate is told of a registration, in the school's language and
+/// time zone (whether the registration came from a page or the API).
+fn registration_notice(
+    session: &ExamSession,
+    candidate: &CandidateSummary,
+    (locale, zone): (Locale, chrono_tz::Tz),
+) -> Notice {
+    let day = locale.date_time_in(zone, session.starts_at);
     let subject = Msg::new("exam.notice_registered").arg("day", &day).render(locale);
     let body = Msg::new("exam.notice_registered_body")
         .arg("day", &day)

@@ -6,7 +6,6 @@ use std::io::Seek;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use futures_util::StreamExt;
 use sea_orm::DatabaseConnection;
 
@@ -260,7 +259,9 @@ async fn alert_rows(
     request: PageRequest,
     tr: Locale,
 ) -> AppResult<Rows> {
-    let page = maintenance::list(db, org, filter, request, Utc::now().date_naive()).await?;
+    let page =
+        maintenance::list(db, org, filter, request, crate::identity::organizations::service::today(db, org).await?)
+            .await?;
     let next = page.next_cursor.clone();
     let names: HashMap<String, String> =
         maintenance::organization_rules(db, org).await?.into_iter().map(|r| (r.kind, r.name)).collect();
@@ -307,7 +308,7 @@ pub async fn export(
     let filename = format!(
         "{}-{}.{}",
         dataset.name(),
-        Utc::now().date_naive(),
+        crate::identity::organizations::service::today(&db, org).await?,
         if format == Format::Csv { "csv" } else { "xlsx" }
     );
     match format {

@@ -21,6 +21,7 @@ use super::entity::{alert, rule};
 use super::rules::{self, Due, FIRST_OCCURRENCE, Facts, LastDone, Pace, Rule, Urgency};
 use crate::fleet::vehicles::service::{self as vehicles, Vehicle};
 use crate::identity::audit::{self, Actor};
+use crate::identity::organizations::service as organizations;
 use crate::notify::{self, Event, Notice};
 use crate::platform::db::{self, Writer};
 use crate::platform::enums::string_enum;
@@ -149,7 +150,7 @@ pub async fn set_rule<C: Writer>(db: &C, actor: &Actor, vehicle_id: Option<i64>,
     if let Some(id) = vehicle_id {
         vehicles::get(db, actor.org, id).await?;
     }
-    let today = Utc::now().date_naive();
+    let today = organizations::today(db, actor.org).await?;
     db::write(db, async |txn| {
         let scope = |q: sea_orm::UpdateMany<rule::Entity>| {
             let q = q
@@ -225,7 +226,7 @@ pub async fn reset_vehicle_rule<C: Writer>(db: &C, actor: &Actor, vehicle_id: i6
             return Err(AppError::NotFound);
         }
         audit::record_change(txn, actor, ("vehicle_maintenance_rule", vehicle_id), Some(&kind), None::<&&str>).await?;
-        refresh(txn, actor.org, &[vehicle_id], Utc::now().date_naive()).await?;
+        refresh(txn, actor.org, &[vehicle_id], organizations::today(txn, actor.org).await?).await?;
         Ok(())
     })
     .await
@@ -944,12 +945,13 @@ pub async fn ensure_all_exist(db: &impl ConnectionTrait, org: OrgId, ids: &[i64]
 }
 
 pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Alert> {
+    let today = organizations::today(db, org).await?;
     alert::Entity::find()
         .filter(alert::Column::OrganizationId.eq(org.get()))
         .filter(alert::Column::Id.eq(id))
         .one(db)
         .await?
-        .map(|a| Alert::from_row(a, Utc::now().date_naive()))
+        .map(|a| Alert::from_row(a, today))
         .ok_or(AppError::NotFound)
 }
 
@@ -971,7 +973,7 @@ pub enum AlertAction {
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn act<C: Writer>(db: &C, actor: &Actor, id: i64, action: AlertAction) -> AppResult<Alert> {
     let before = get(db, actor.org, id).await?;
-    let today = Utc::now().date_naive();
+    let today = organizations::today(db, actor.org).await?;
     use AlertStatus::{Acknowledged, Open, Resolved, Snoozed};
     let (from, to, snoozed_until): (&[AlertStatus], AlertStatus, Option<NaiveDate>) = match action {
         AlertAction::Acknowledge => (&[Open, Snoozed], Acknowledged, None),
