@@ -31,7 +31,7 @@ pub struct PageRequest {
     /// …and, for a list sorted by something else than its ids, that row's sort
     /// key (see [`Page::from_rows_keyed`]): a number (a date is its day number)…
     pub after_key: Option<i64>,
-    /// …or a text (see [`Page::from_rows_text_keyed`]).
+    /// …or a text (see [`Page::from_rows_sorted`]).
     pub after_text: Option<String>,
 }
 
@@ -136,7 +136,7 @@ impl PageRequest {
 
     /// [`keyset_by`](Self::keyset_by) for a text `key` column, the cursor carrying
     /// the last row's text.
-    pub fn keyset_by_text<E: EntityTrait>(
+    fn keyset_by_text<E: EntityTrait>(
         &self,
         query: Select<E>,
         columns: (E::Column, E::Column),
@@ -327,15 +327,6 @@ impl<T> Page<T> {
         })
     }
 
-    /// Builds a page from `fetch_limit()` rows in the order of a text key then id
-    /// (`key_of` gives a row's id and key); the cursor carries the text, hex-encoded.
-    pub fn from_rows_text_keyed(rows: Vec<T>, request: &PageRequest, key_of: impl Fn(&T) -> (i64, &str)) -> Self {
-        Self::from_rows_sorted(rows, request, |row| {
-            let (id, text) = key_of(row);
-            (id, Some(CursorKey::Text(text.to_owned())))
-        })
-    }
-
     /// Builds a page from `fetch_limit()` rows in a sorted list's order: `key_of`
     /// gives a row's id and its sort key (`None` when the list is in id order).
     pub fn from_rows_sorted(
@@ -459,7 +450,9 @@ mod tests {
         assert_eq!(last.next_cursor, None);
         let keyed = Page::from_rows_keyed(vec![(5_i64, 1_i64), (3, 2), (9, 2)], &request, |row| *row);
         assert_eq!(keyed.next_cursor.as_deref(), Some("k3.2"));
-        let texted = Page::from_rows_text_keyed(vec![(5_i64, "b"), (3, "é"), (9, "z")], &request, |row| *row);
+        let texted = Page::from_rows_sorted(vec![(5_i64, "b"), (3, "é"), (9, "z")], &request, |row| {
+            (row.0, Some(CursorKey::Text(row.1.to_owned())))
+        });
         assert_eq!(texted.next_cursor.as_deref(), Some("t3.c3a9"));
     }
 }

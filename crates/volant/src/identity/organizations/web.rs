@@ -3,7 +3,6 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::Multipart;
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
@@ -11,7 +10,7 @@ use serde::Deserialize;
 use super::service::{self, BusinessKind, Organization, OrganizationPatch};
 use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
-use crate::platform::http::extract::FormBody;
+use crate::platform::http::extract::{FormBody, FormWithFiles};
 use crate::platform::i18n;
 use crate::platform::money::Currency;
 use crate::platform::web::{
@@ -167,8 +166,9 @@ async fn logo_image(caller: Caller) -> WebResult<Response> {
 }
 
 /// A new logo from the settings page's file field; its refusal shown on the page.
-async fn upload_logo(caller: Caller, page: PageCtx, multipart: Multipart) -> WebResult<Response> {
-    let bytes = logo_field(multipart).await?;
+async fn upload_logo(caller: Caller, page: PageCtx, mut form: FormWithFiles<LogoForm>) -> WebResult<Response> {
+    // No file chosen: the service says the logo is missing.
+    let bytes = form.take_file("logo").unwrap_or_default();
     match super::logo::set(&caller.db, &caller.actor, bytes).await {
         Ok(_) => Ok(redirect_with_flash("/admin/organization", "success", i18n::current().text("logo.saved"))),
         Err(err) => {
@@ -180,17 +180,9 @@ async fn upload_logo(caller: Caller, page: PageCtx, multipart: Multipart) -> Web
     }
 }
 
-/// The bytes of the form's `logo` file (empty when none was chosen).
-async fn logo_field(mut multipart: Multipart) -> crate::platform::error::AppResult<Vec<u8>> {
-    let malformed =
-        |e: axum::extract::multipart::MultipartError| crate::platform::error::AppError::BadRequest(e.body_text());
-    while let Some(field) = multipart.next_field().await.map_err(malformed)? {
-        if field.name() == Some("logo") {
-            return Ok(field.bytes().await.map_err(malformed)?.to_vec());
-        }
-    }
-    Ok(Vec::new())
-}
+/// The logo form has no field of its own but the file (its `_csrf` is checked upstream).
+#[derive(Debug, Default, serde::Deserialize)]
+struct LogoForm {}
 
 async fn delete_logo(caller: Caller) -> WebResult<Response> {
     super::logo::remove(&caller.db, &caller.actor).await?;

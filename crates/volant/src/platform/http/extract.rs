@@ -215,6 +215,12 @@ impl<T> FormWithFiles<T> {
     }
 }
 
+/// The boundary of a `multipart/form-data` body (a form sending a file).
+pub fn multipart_boundary(headers: &HeaderMap) -> Option<String> {
+    let content_type = headers.get(CONTENT_TYPE)?.to_str().ok()?;
+    multer::parse_boundary(content_type).ok()
+}
+
 impl<S, T> FromRequest<S> for FormWithFiles<T>
 where
     S: Send + Sync,
@@ -223,9 +229,7 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let boundary =
-            req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).and_then(|v| multer::parse_boundary(v).ok());
-        let Some(boundary) = boundary else {
+        let Some(boundary) = multipart_boundary(req.headers()) else {
             let FormBody(form) = FormBody::from_request(req, state).await?;
             return Ok(Self { form, files: Vec::new() });
         };

@@ -46,12 +46,6 @@ fn csrf_token_matches(key: &[u8], nonce: &str, session: &str, presented: &str) -
     csrf_mac(key, nonce, session).is_some_and(|mac| mac.verify_slice(&presented).is_ok())
 }
 
-/// The boundary of a `multipart/form-data` body (a form sending a file).
-fn multipart_boundary(headers: &axum::http::HeaderMap) -> Option<String> {
-    let content_type = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
-    multer::parse_boundary(content_type).ok()
-}
-
 /// A text field of a multipart body (the form puts `_csrf` first, so this stops early).
 async fn multipart_field(bytes: &axum::body::Bytes, boundary: String, name: &str) -> Option<String> {
     let body = bytes.clone();
@@ -93,7 +87,7 @@ pub async fn csrf_protection(State(state): State<AppState>, request: Request, ne
             return WebError(AppError::PayloadTooLarge).into_response();
         };
         let header_token = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let form_token = match multipart_boundary(&parts.headers) {
+        let form_token = match crate::platform::http::extract::multipart_boundary(&parts.headers) {
             Some(boundary) => multipart_field(&bytes, boundary, CSRF_FIELD).await,
             None => serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
                 .ok()
