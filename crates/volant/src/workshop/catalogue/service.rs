@@ -17,12 +17,12 @@ use crate::identity::audit::{self, Actor};
 use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult, Constraint};
 use crate::platform::i18n::Msg;
+use crate::platform::lines::{lenient_decimal, percent_bp, unit_price_e4};
 use crate::platform::money;
 use crate::platform::pagination::{Page, PageRequest};
 use crate::platform::search::{search_term, words};
 use crate::platform::tenant::{self, OrgId};
 use crate::platform::validate::Validator;
-use crate::workshop::quotes::lines::{lenient_decimal, percent_bp, unit_price_e4};
 use crate::workshop::quotes::model::LineKind;
 
 /// Most suggestions the editor offers at once.

@@ -30,7 +30,7 @@ table! {
         pub id: i64,
         pub intervention_id: i64,
         pub position: i32,
-        pub kind: crate::workshop::quotes::model::LineKind,
+        pub kind: crate::platform::lines::LineKind,
         pub description: String,
         pub quantity_milli: i64,
         pub unit: Option<String>,

@@ -21,12 +21,12 @@ use crate::identity::organizations::service as organizations;
 use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult, Constraint};
 use crate::platform::i18n::Msg;
+use crate::platform::lines::{PricedLine, priced};
 use crate::platform::money::{self, Currency};
 use crate::platform::tenant::OrgId;
 use crate::platform::validate::Validator;
 use crate::workshop::clients::service as clients;
 use crate::workshop::maintenance::service as maintenance;
-use crate::workshop::quotes::lines::{PricedLine, priced};
 use crate::workshop::quotes::service::{self as quotes, LineInput, LineKind, QuoteLine};
 
 pub const AUDIT_ENTITY: &str = "intervention";

@@ -44,15 +44,7 @@ impl QuoteStatus {
     }
 }
 
-string_enum! {
-    // What a line of a quote or an intervention is for.
-    #[derive(ToSchema)]
-    pub enum LineKind (labels "quote.kind.") {
-        Part,
-        Labour,
-        Other,
-    }
-}
+pub use crate::platform::lines::LineKind;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct QuoteLine {

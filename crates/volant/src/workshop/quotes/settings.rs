@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::entity::settings;
-use super::numbering::format_number;
 use crate::identity::audit::{self, Actor};
 use crate::platform::db::{self, Writer};
 use crate::platform::error::AppResult;
 use crate::platform::i18n::Msg;
+use crate::platform::numbering::format_number;
 use crate::platform::tenant::OrgId;
 use crate::platform::validate::Validator;
 
