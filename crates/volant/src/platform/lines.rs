@@ -5,7 +5,7 @@
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 use crate::platform::enums::string_enum;
@@ -195,6 +195,39 @@ pub fn line_amount(input: &LineInput, decimals: u32) -> Option<(Decimal, Decimal
     let valid = validate_lines(&mut v, std::slice::from_ref(input));
     let priced = priced(&valid, decimals).ok()?;
     priced.first().map(|p| (p.total, p.line.vat_rate))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct VatLine {
+    #[schema(value_type = String, example = "20")]
+    pub rate: Decimal,
+    #[schema(value_type = String)]
+    pub base: Decimal,
+    #[schema(value_type = String)]
+    pub vat: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+/// What a document's lines come to: excluding tax, VAT per rate, including tax.
+pub struct DocumentTotals {
+    #[schema(value_type = String, example = "99.99")]
+    pub excl_tax: Decimal,
+    pub vat: Vec<VatLine>,
+    #[schema(value_type = String, example = "20.00")]
+    pub vat_total: Decimal,
+    #[schema(value_type = String, example = "119.99")]
+    pub incl_tax: Decimal,
+}
+
+impl From<money::Totals> for DocumentTotals {
+    fn from(t: money::Totals) -> Self {
+        Self {
+            excl_tax: t.excl_tax,
+            vat: t.vat.into_iter().map(|s| VatLine { rate: s.rate, base: s.base, vat: s.vat }).collect(),
+            vat_total: t.vat_total,
+            incl_tax: t.incl_tax,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,11 @@ use skrifa::MetadataProvider;
 use skrifa::instance::{LocationRef, Size};
 
 use crate::platform::error::{AppError, AppResult};
+use rust_decimal::Decimal;
+
 use crate::platform::i18n::Locale;
+use crate::platform::lines::DocumentTotals;
+use crate::platform::money::{Currency, format_money, format_plain};
 
 static REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansCondensed.ttf");
 static BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSansCondensed-Bold.ttf");
@@ -375,5 +379,140 @@ mod tests {
         assert!(lines.iter().all(|l| width(l, BODY, false) <= 120.0), "{lines:?}");
         assert_eq!(lines.join(" "), text);
         assert!(width("€", BODY, false) > 0.0, "the font has the euro sign");
+    }
+}
+
+/// One line of a quote or an invoice as its table prints it.
+pub struct DocumentLine<'a> {
+    pub description: &'a str,
+    /// Printed under the description (a declined line).
+    pub note: Option<&'a str>,
+    pub quantity: Decimal,
+    pub unit: Option<&'a str>,
+    pub unit_price: Decimal,
+    pub discount: Decimal,
+    pub vat_rate: Decimal,
+    pub total_excl_tax: Decimal,
+}
+
+const RIGHT: f32 = PAGE_W - MARGIN;
+
+/// Column left edges and widths of the lines table.
+struct Columns {
+    x: [f32; 7],
+    w: [f32; 7],
+}
+
+fn columns() -> Columns {
+    // Description, quantity, unit, unit price, discount, VAT, total.
+    let w = [TABLE_W - 340.0, 48.0, 40.0, 70.0, 46.0, 46.0, 90.0];
+    let mut x = [MARGIN; 7];
+    for i in 1..7 {
+        x[i] = x[i - 1] + w[i - 1];
+    }
+    Columns { x, w }
+}
+
+fn table_header(layout: &mut Layout, cols: &Columns, tr: Locale) {
+    let y = layout.y;
+    layout.fill(MARGIN, y, TABLE_W, 18.0, 225);
+    let labels =
+        ["pdf.description", "pdf.quantity", "pdf.unit", "pdf.unit_price", "pdf.discount", "pdf.vat", "pdf.total"];
+    for (i, key) in labels.iter().enumerate() {
+        let text = tr.text(key);
+        if i == 0 {
+            layout.text(cols.x[i] + 4.0, y + 12.5, BODY, true, Align::Left, text);
+        } else {
+            layout.text(cols.x[i] + cols.w[i] - 4.0, y + 12.5, BODY, true, Align::Right, text);
+        }
+    }
+    layout.y += 22.0;
+}
+
+/// The lines table of a quote or an invoice, its header repeated on each page.
+pub fn lines_table(layout: &mut Layout, lines: &[DocumentLine<'_>], currency: Currency, tr: Locale) {
+    let cols = columns();
+    table_header(layout, &cols, tr);
+    for line in lines {
+        let mut description = wrap(&line.description, BODY, false, cols.w[0] - 8.0);
+        if let Some(note) = line.note {
+            description.push(note.to_owned());
+        }
+        let height = LINE * description.len() as f32 + 6.0;
+        if layout.ensure(height) {
+            table_header(layout, &cols, tr);
+        }
+        let y = layout.y;
+        for (i, text) in description.into_iter().enumerate() {
+            layout.text(cols.x[0] + 4.0, y + 9.0 + LINE * i as f32, BODY, false, Align::Left, text);
+        }
+        let cells = [
+            format_plain(line.quantity),
+            line.unit.unwrap_or_default().to_owned(),
+            format_money(line.unit_price, currency.decimals().max(line.unit_price.scale().min(4)), currency.code()),
+            if line.discount.is_zero() { String::new() } else { format!("{} %", format_plain(line.discount)) },
+            format!("{} %", format_plain(line.vat_rate)),
+            currency.format(line.total_excl_tax),
+        ];
+        for (i, text) in cells.into_iter().enumerate() {
+            let col = i + 1;
+            layout.text(cols.x[col] + cols.w[col] - 4.0, y + 9.0, BODY, false, Align::Right, text);
+        }
+        layout.y += height;
+        layout.rule(MARGIN, layout.y - 2.0, RIGHT, layout.y - 2.0);
+    }
+    if lines.is_empty() {
+        layout.text(MARGIN + 4.0, layout.y + 9.0, BODY, false, Align::Left, tr.text("pdf.no_lines"));
+        layout.y += LINE + 6.0;
+    }
+    layout.y += 10.0;
+}
+
+/// VAT summary (left) and totals (right), then `extra` rows under the totals
+/// (what was paid, what is due).
+pub fn totals_block(
+    layout: &mut Layout,
+    totals: &DocumentTotals,
+    currency: Currency,
+    extra: &[(String, String)],
+    tr: Locale,
+) {
+    let amount = |value: Decimal| currency.format(value);
+    let summary_h = LINE * (totals.vat.len() as f32 + 1.0) + 10.0;
+    let totals_h = LINE * 3.0 + 14.0;
+    let totals_x = RIGHT - 210.0;
+    layout.ensure(summary_h.max(totals_h) + 8.0);
+    let top = layout.y;
+    let vat_x = [MARGIN, MARGIN + 60.0, MARGIN + 150.0];
+    let vat_w = 230.0;
+    layout.fill(MARGIN, top, vat_w, LINE + 4.0, 225);
+    for (i, key) in ["pdf.vat_rate", "pdf.vat_base", "pdf.vat_amount"].iter().enumerate() {
+        let (x, align) = if i == 0 { (vat_x[0] + 4.0, Align::Left) } else { (vat_x[i] + 76.0, Align::Right) };
+        layout.text(x, top + 11.0, SMALL, true, align, tr.text(key));
+    }
+    for (i, share) in totals.vat.iter().enumerate() {
+        let y = top + 11.0 + LINE * (i as f32 + 1.0) + 2.0;
+        layout.text(vat_x[0] + 4.0, y, BODY, false, Align::Left, format!("{} %", format_plain(share.rate)));
+        layout.text(vat_x[1] + 76.0, y, BODY, false, Align::Right, amount(share.base));
+        layout.text(vat_x[2] + 76.0, y, BODY, false, Align::Right, amount(share.vat));
+    }
+    let rows = [
+        (tr.text("pdf.total_excl"), amount(totals.excl_tax), false),
+        (tr.text("pdf.total_vat"), amount(totals.vat_total), false),
+        (tr.text("pdf.total_incl"), amount(totals.incl_tax), true),
+    ];
+    for (i, (label, value, strong)) in rows.into_iter().enumerate() {
+        let y = top + 12.0 + LINE * i as f32 + if strong { 6.0 } else { 0.0 };
+        if strong {
+            layout.fill(totals_x, y - 11.0, 210.0, LINE + 5.0, 225);
+        }
+        layout.text(totals_x + 6.0, y, if strong { 10.0 } else { BODY }, strong, Align::Left, label);
+        layout.text(RIGHT - 6.0, y, if strong { 10.0 } else { BODY }, strong, Align::Right, value);
+    }
+    layout.y = top + summary_h.max(totals_h) + 16.0;
+    for (label, value) in extra {
+        layout.text(totals_x + 6.0, layout.y, BODY, true, Align::Left, label.clone());
+        layout.text(RIGHT - 6.0, layout.y, BODY, true, Align::Right, value.clone());
+        layout.y += LINE;
     }
 }

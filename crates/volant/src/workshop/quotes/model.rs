@@ -44,7 +44,7 @@ impl QuoteStatus {
     }
 }
 
-pub use crate::platform::lines::LineKind;
+pub use crate::platform::lines::{DocumentTotals as QuoteTotals, LineKind, VatLine};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct QuoteLine {
@@ -69,38 +69,6 @@ pub struct QuoteLine {
     pub total_excl_tax: Decimal,
     /// The client's decision on this line, once decided line by line.
     pub accepted: Option<bool>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct VatLine {
-    #[schema(value_type = String, example = "20")]
-    pub rate: Decimal,
-    #[schema(value_type = String)]
-    pub base: Decimal,
-    #[schema(value_type = String)]
-    pub vat: Decimal,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct QuoteTotals {
-    #[schema(value_type = String, example = "99.99")]
-    pub excl_tax: Decimal,
-    pub vat: Vec<VatLine>,
-    #[schema(value_type = String, example = "20.00")]
-    pub vat_total: Decimal,
-    #[schema(value_type = String, example = "119.99")]
-    pub incl_tax: Decimal,
-}
-
-impl From<Totals> for QuoteTotals {
-    fn from(t: Totals) -> Self {
-        Self {
-            excl_tax: t.excl_tax,
-            vat: t.vat.into_iter().map(|s| VatLine { rate: s.rate, base: s.base, vat: s.vat }).collect(),
-            vat_total: t.vat_total,
-            incl_tax: t.incl_tax,
-        }
-    }
 }
 
 /// A quote as lists show it.

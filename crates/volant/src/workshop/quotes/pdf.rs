@@ -8,47 +8,34 @@ use super::document::QuoteDocument;
 use super::model::Quote;
 use crate::platform::error::AppResult;
 use crate::platform::i18n::Locale;
-use crate::platform::money::{format_decimal, format_money, format_plain};
-use crate::platform::pdf::{Align, BODY, LINE, Layout, MARGIN, PAGE_W, SMALL, TABLE_W, finish, raster, wrap};
-
-/// Column left edges and widths of the lines table.
-struct Columns {
-    x: [f32; 7],
-    w: [f32; 7],
-}
-
-fn columns() -> Columns {
-    // Description, quantity, unit, unit price, discount, VAT, total.
-    let w = [TABLE_W - 340.0, 48.0, 40.0, 70.0, 46.0, 46.0, 90.0];
-    let mut x = [MARGIN; 7];
-    for i in 1..7 {
-        x[i] = x[i - 1] + w[i - 1];
-    }
-    Columns { x, w }
-}
-
-fn table_header(layout: &mut Layout, cols: &Columns, tr: Locale) {
-    let y = layout.y;
-    layout.fill(MARGIN, y, TABLE_W, 18.0, 225);
-    let labels =
-        ["pdf.description", "pdf.quantity", "pdf.unit", "pdf.unit_price", "pdf.discount", "pdf.vat", "pdf.total"];
-    for (i, key) in labels.iter().enumerate() {
-        let text = tr.text(key);
-        if i == 0 {
-            layout.text(cols.x[i] + 4.0, y + 12.5, BODY, true, Align::Left, text);
-        } else {
-            layout.text(cols.x[i] + cols.w[i] - 4.0, y + 12.5, BODY, true, Align::Right, text);
-        }
-    }
-    layout.y += 22.0;
-}
+use crate::platform::money::format_decimal;
+use crate::platform::pdf::{
+    Align, BODY, DocumentLine, LINE, Layout, MARGIN, PAGE_W, SMALL, TABLE_W, finish, lines_table, raster, totals_block,
+    wrap,
+};
 
 pub fn render(doc: &QuoteDocument) -> AppResult<Vec<u8>> {
     let tr = doc.organization.locale;
     let mut layout = Layout::new();
     heading(&mut layout, doc, tr);
     parties(&mut layout, doc, tr);
-    lines(&mut layout, &doc.quote, tr);
+    let declined = tr.text("pdf.line_declined");
+    let rows: Vec<DocumentLine<'_>> = doc
+        .quote
+        .lines
+        .iter()
+        .map(|l| DocumentLine {
+            description: &l.description,
+            note: (l.accepted == Some(false)).then_some(declined),
+            quantity: l.quantity,
+            unit: l.unit.as_deref(),
+            unit_price: l.unit_price,
+            discount: l.discount,
+            vat_rate: l.vat_rate,
+            total_excl_tax: l.total_excl_tax,
+        })
+        .collect();
+    lines_table(&mut layout, &rows, doc.quote.currency, tr);
     totals(&mut layout, &doc.quote, tr);
     notes_and_terms(&mut layout, &doc.quote, tr);
     signature_box(&mut layout, tr);
@@ -139,80 +126,10 @@ fn parties(layout: &mut Layout, doc: &QuoteDocument, tr: Locale) {
     layout.y = top + block_h + 20.0;
 }
 
-/// The lines table, its header repeated on each page.
-fn lines(layout: &mut Layout, quote: &Quote, tr: Locale) {
-    let cols = columns();
-    table_header(layout, &cols, tr);
-    for line in &quote.lines {
-        let mut description = wrap(&line.description, BODY, false, cols.w[0] - 8.0);
-        if line.accepted == Some(false) {
-            description.push(tr.text("pdf.line_declined").to_owned());
-        }
-        let height = LINE * description.len() as f32 + 6.0;
-        if layout.ensure(height) {
-            table_header(layout, &cols, tr);
-        }
-        let y = layout.y;
-        for (i, text) in description.into_iter().enumerate() {
-            layout.text(cols.x[0] + 4.0, y + 9.0 + LINE * i as f32, BODY, false, Align::Left, text);
-        }
-        let cells = [
-            format_plain(line.quantity),
-            line.unit.clone().unwrap_or_default(),
-            format_money(line.unit_price, quote.decimals().max(line.unit_price.scale().min(4)), quote.currency.code()),
-            if line.discount.is_zero() { String::new() } else { format!("{} %", format_plain(line.discount)) },
-            format!("{} %", format_plain(line.vat_rate)),
-            quote.currency.format(line.total_excl_tax),
-        ];
-        for (i, text) in cells.into_iter().enumerate() {
-            let col = i + 1;
-            layout.text(cols.x[col] + cols.w[col] - 4.0, y + 9.0, BODY, false, Align::Right, text);
-        }
-        layout.y += height;
-        layout.rule(MARGIN, layout.y - 2.0, RIGHT, layout.y - 2.0);
-    }
-    if quote.lines.is_empty() {
-        layout.text(MARGIN + 4.0, layout.y + 9.0, BODY, false, Align::Left, tr.text("pdf.no_lines"));
-        layout.y += LINE + 6.0;
-    }
-    layout.y += 10.0;
-}
-
-/// VAT summary (left) and totals (right).
+/// VAT summary and totals; after a partial acceptance, the quote as first sent below them.
 fn totals(layout: &mut Layout, quote: &Quote, tr: Locale) {
     let amount = |value: Decimal| quote.currency.format(value);
-    let summary_h = LINE * (quote.totals.vat.len() as f32 + 1.0) + 10.0;
-    let totals_h = LINE * 3.0 + 14.0;
-    layout.ensure(summary_h.max(totals_h) + 8.0);
-    let top = layout.y;
-    let vat_x = [MARGIN, MARGIN + 60.0, MARGIN + 150.0];
-    let vat_w = 230.0;
-    layout.fill(MARGIN, top, vat_w, LINE + 4.0, 225);
-    for (i, key) in ["pdf.vat_rate", "pdf.vat_base", "pdf.vat_amount"].iter().enumerate() {
-        let (x, align) = if i == 0 { (vat_x[0] + 4.0, Align::Left) } else { (vat_x[i] + 76.0, Align::Right) };
-        layout.text(x, top + 11.0, SMALL, true, align, tr.text(key));
-    }
-    for (i, share) in quote.totals.vat.iter().enumerate() {
-        let y = top + 11.0 + LINE * (i as f32 + 1.0) + 2.0;
-        layout.text(vat_x[0] + 4.0, y, BODY, false, Align::Left, format!("{} %", format_plain(share.rate)));
-        layout.text(vat_x[1] + 76.0, y, BODY, false, Align::Right, amount(share.base));
-        layout.text(vat_x[2] + 76.0, y, BODY, false, Align::Right, amount(share.vat));
-    }
-    let totals_x = RIGHT - 210.0;
-    let rows = [
-        (tr.text("pdf.total_excl"), amount(quote.totals.excl_tax), false),
-        (tr.text("pdf.total_vat"), amount(quote.totals.vat_total), false),
-        (tr.text("pdf.total_incl"), amount(quote.totals.incl_tax), true),
-    ];
-    for (i, (label, value, strong)) in rows.into_iter().enumerate() {
-        let y = top + 12.0 + LINE * i as f32 + if strong { 6.0 } else { 0.0 };
-        if strong {
-            layout.fill(totals_x, y - 11.0, 210.0, LINE + 5.0, 225);
-        }
-        layout.text(totals_x + 6.0, y, if strong { 10.0 } else { BODY }, strong, Align::Left, label);
-        layout.text(RIGHT - 6.0, y, if strong { 10.0 } else { BODY }, strong, Align::Right, value);
-    }
-    layout.y = top + summary_h.max(totals_h) + 16.0;
+    totals_block(layout, &quote.totals, quote.currency, &[], tr);
     if let Some(original) = &quote.original_totals {
         // The totals above are the accepted lines'; the quote as first sent stays readable.
         let text = tr.format(
