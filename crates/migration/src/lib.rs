@@ -26,6 +26,7 @@ mod m20261204_000020_organization_logos;
 mod m20261204_000021_quote_sort_indexes;
 mod m20261204_000022_alert_reminders;
 mod m20261205_000023_sort_names;
+mod m20261206_000024_billing;
 
 pub struct Migrator;
 
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000021_quote_sort_indexes::Migration),
             Box::new(m20261204_000022_alert_reminders::Migration),
             Box::new(m20261205_000023_sort_names::Migration),
+            Box::new(m20261206_000024_billing::Migration),
         ]
     }
 }

@@ -15,7 +15,7 @@ use crate::platform::AppState;
 use crate::platform::config::Config;
 use crate::platform::db::{self, DbSettings};
 use crate::platform::jobs::{self, Registry};
-use crate::{fleet, identity, notify, operations, platform, school, workshop};
+use crate::{billing, fleet, identity, notify, operations, platform, school, workshop};
 
 /// The running application: its state and its whole HTTP router.
 pub struct App {
@@ -105,6 +105,7 @@ impl App {
 fn api_routes() -> OpenApiRouter<AppState> {
     fleet::api_router()
         .merge(workshop::api_router())
+        .merge(billing::api_router())
         .merge(school::api_router())
         .merge(notify::api_router())
         .merge(identity::api_router())
@@ -115,10 +116,18 @@ fn api_routes() -> OpenApiRouter<AppState> {
 /// domains declare them: the router mounts exactly these, and the page role
 /// matrix test reads them.
 pub fn page_table() -> Vec<Page> {
-    [fleet::pages(), workshop::pages(), school::pages(), notify::pages(), identity::pages(WELCOME), operations::pages()]
-        .into_iter()
-        .flatten()
-        .collect()
+    [
+        fleet::pages(),
+        workshop::pages(),
+        billing::pages(),
+        school::pages(),
+        notify::pages(),
+        identity::pages(WELCOME),
+        operations::pages(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// Every domain's first steps for a new business, in the order to take them.
@@ -127,7 +136,10 @@ const WELCOME: &[platform::web::WelcomeSteps] = &[fleet::welcome_steps, school::
 /// Every domain's navigation entries; the page guard keeps those the signed-in
 /// person may use, grouped by module.
 pub fn menu_table() -> Vec<MenuEntry> {
-    [fleet::menu(), workshop::menu(), school::menu(), identity::menu(), notify::menu()].into_iter().flatten().collect()
+    [fleet::menu(), workshop::menu(), billing::menu(), school::menu(), identity::menu(), notify::menu()]
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// The API under `/api/v1` with its OpenAPI document, behind the access layer

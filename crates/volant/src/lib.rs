@@ -5,6 +5,7 @@
 //! see `docs/architecture.md`.
 
 pub mod app;
+pub mod billing;
 pub mod fleet;
 pub mod identity;
 pub mod notify;

@@ -54,6 +54,12 @@ pub enum Permission {
     Teaching,
     /// Record a contact's consent to (or refusal of) e-mails and SMS.
     ContactConsents,
+    /// See invoices, credit notes, payments and the billing settings.
+    BillingRead,
+    /// Draft, issue and credit invoices; change the billing settings.
+    BillingWrite,
+    /// Record payments and refunds at the counter.
+    PaymentsRecord,
     /// See the organization's job queue and every notification's deliveries; retry dead jobs.
     Operations,
     /// Operate the instance: its status (version, pool, backups) and the
@@ -63,7 +69,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 20] = [
         Self::FleetRead,
         Self::FleetWrite,
         Self::AuditRead,
@@ -79,6 +85,9 @@ impl Permission {
         Self::SchoolPlanning,
         Self::Teaching,
         Self::ContactConsents,
+        Self::BillingRead,
+        Self::BillingWrite,
+        Self::PaymentsRecord,
         Self::Operations,
         Self::Platform,
     ];
@@ -103,6 +112,9 @@ impl Permission {
             Self::SchoolPlanning => "school.planning",
             Self::Teaching => "teaching",
             Self::ContactConsents => "contact_consents",
+            Self::BillingRead => "billing.read",
+            Self::BillingWrite => "billing.write",
+            Self::PaymentsRecord => "payments.record",
             Self::Operations => "operations",
             Self::Platform => "platform",
         }
@@ -134,6 +146,9 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             Permission::SchoolPlanning,
             Permission::Teaching,
             Permission::ContactConsents,
+            Permission::BillingRead,
+            Permission::BillingWrite,
+            Permission::PaymentsRecord,
             Permission::Operations,
         ],
     ),
@@ -152,11 +167,21 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             Permission::SchoolPlanning,
             Permission::Teaching,
             Permission::ContactConsents,
+            Permission::BillingRead,
+            Permission::BillingWrite,
+            Permission::PaymentsRecord,
         ],
     ),
     (
         Role::Staff,
-        &[Permission::FleetRead, Permission::OwnProfile, Permission::WorkshopRead, Permission::InterventionsRecord],
+        &[
+            Permission::FleetRead,
+            Permission::OwnProfile,
+            Permission::WorkshopRead,
+            Permission::InterventionsRecord,
+            Permission::BillingRead,
+            Permission::PaymentsRecord,
+        ],
     ),
     (Role::Instructor, &[Permission::OwnProfile, Permission::SchoolPlanning, Permission::Teaching]),
     (Role::Candidate, &[Permission::OwnProfile, Permission::SchoolPlanning]),

@@ -150,7 +150,15 @@ pub fn totals(lines: impl IntoIterator<Item = (Decimal, Decimal)>, decimals: u32
     for share in &mut shares {
         share.vat = round_money(share.base * share.rate / Decimal::ONE_HUNDRED, decimals);
     }
-    let vat_total = shares.iter().map(|s| s.vat).sum();
+    let mut vat_total: Decimal = shares.iter().map(|s| s.vat).sum();
+    // Amounts carry the currency's decimals even when they are zero (`0.00`, not `0`).
+    for amount in [&mut excl_tax, &mut vat_total] {
+        amount.rescale(decimals);
+    }
+    for share in &mut shares {
+        share.base.rescale(decimals);
+        share.vat.rescale(decimals);
+    }
     Totals { excl_tax, vat: shares, vat_total, incl_tax: excl_tax + vat_total }
 }
 

@@ -67,6 +67,16 @@ pub fn width(text: &str, size: f32, bold: bool) -> f32 {
     text.chars().filter_map(|c| charmap.map(c)).filter_map(|g| metrics.advance_width(g)).sum()
 }
 
+/// `text` without the characters the font has no glyph for (an emoji): an empty
+/// box says nothing, and archival PDFs (PDF/A) refuse it. The data behind the
+/// document (the invoice's Factur-X XML, the database) keeps them.
+fn printable(text: &str, bold: bool) -> String {
+    let data = if bold { BOLD } else { REGULAR };
+    let Ok(font) = skrifa::FontRef::new(data) else { return text.to_owned() };
+    let charmap = font.charmap();
+    text.chars().filter(|c| charmap.map(*c).is_some_and(|g| g.to_u32() != 0)).collect::<String>().trim_end().to_owned()
+}
+
 /// Splits `text` into lines no wider than `max` (words longer than a line are cut).
 pub fn wrap(text: &str, size: f32, bold: bool, max: f32) -> Vec<String> {
     let mut lines = Vec::new();
@@ -248,14 +258,74 @@ pub fn footer_lines(note: &str) -> Vec<String> {
 }
 
 pub fn finish(layout: Layout, title: &str, note: &str, tr: Locale) -> AppResult<Vec<u8>> {
+    render(layout, title, note, tr, None)
+}
+
+/// A file carried inside an archival PDF (an invoice's Factur-X XML).
+pub struct Attachment {
+    pub name: String,
+    pub mime_type: String,
+    pub description: String,
+    pub data: Vec<u8>,
+    /// When the document was made (PDF/A requires its date).
+    pub created: chrono::DateTime<chrono::Utc>,
+}
+
+/// Like [`finish`], as PDF/A-3b (the archival form French e-invoices take) with
+/// `attachment` embedded as the document's alternative representation.
+pub fn finish_archival(
+    layout: Layout,
+    title: &str,
+    note: &str,
+    tr: Locale,
+    attachment: Attachment,
+) -> AppResult<Vec<u8>> {
+    render(layout, title, note, tr, Some(attachment))
+}
+
+fn pdf_date(at: chrono::DateTime<chrono::Utc>) -> krilla::metadata::DateTime {
+    use chrono::{Datelike, Timelike};
+    krilla::metadata::DateTime::new(u16::try_from(at.year()).unwrap_or(2026))
+        .month(u8::try_from(at.month()).unwrap_or(1))
+        .day(u8::try_from(at.day()).unwrap_or(1))
+        .hour(u8::try_from(at.hour()).unwrap_or(0))
+        .minute(u8::try_from(at.minute()).unwrap_or(0))
+        .second(u8::try_from(at.second()).unwrap_or(0))
+        .utc_offset_hour(0)
+        .utc_offset_minute(0)
+}
+
+fn render(layout: Layout, title: &str, note: &str, tr: Locale, attachment: Option<Attachment>) -> AppResult<Vec<u8>> {
     let fonts = FONTS.as_ref().ok_or_else(|| AppError::Internal("the PDF font cannot be read".to_owned()))?;
-    let mut document = Document::new();
-    document.set_metadata(
-        krilla::metadata::Metadata::new()
-            .title(title.to_owned())
-            .creator("Volant".to_owned())
-            .language(tr.as_str().to_owned()),
-    );
+    let mut metadata = krilla::metadata::Metadata::new()
+        .title(title.to_owned())
+        .creator("Volant".to_owned())
+        .language(tr.as_str().to_owned());
+    let mut document = match &attachment {
+        None => Document::new(),
+        Some(file) => {
+            let configuration = krilla::configure::ConfigurationBuilder::new()
+                .with_archival_validator(krilla::configure::Archival::A3_B)
+                .finish()
+                .map_err(|e| AppError::Internal(format!("PDF/A configuration: {e:?}")))?;
+            metadata = metadata.creation_date(pdf_date(file.created));
+            Document::new_with(krilla::SerializeSettings { configuration, ..Default::default() })
+        }
+    };
+    document.set_metadata(metadata);
+    if let Some(file) = attachment {
+        let embedded = krilla::embed::EmbeddedFile {
+            path: file.name,
+            mime_type: krilla::embed::MimeType::new(&file.mime_type),
+            description: Some(file.description),
+            association_kind: krilla::embed::AssociationKind::Alternative,
+            data: file.data.into(),
+            modification_date: Some(pdf_date(file.created)),
+            compress: Some(true),
+            location: None,
+        };
+        document.embed_file(embedded).ok_or_else(|| AppError::Internal("PDF attachment embedded twice".to_owned()))?;
+    }
     let count = layout.pages.len();
     let settings = PageSettings::from_wh(PAGE_W, PAGE_H).ok_or_else(|| AppError::Internal("page size".to_owned()))?;
     for (index, mut ops) in layout.pages.into_iter().enumerate() {
@@ -281,6 +351,7 @@ pub fn finish(layout: Layout, title: &str, note: &str, tr: Locale) -> AppResult<
         for op in ops {
             match op {
                 Op::Text { x, y, size, bold, align, text } => {
+                    let text = printable(&text, bold);
                     if text.is_empty() {
                         continue;
                     }
@@ -367,21 +438,6 @@ pub fn check_raster(bytes: &[u8], content_type: &str) -> Result<(u32, u32), Stri
     Ok((w, h))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wrapping_respects_the_width() {
-        let text = "Remplacement du kit de distribution avec pompe à eau et courroie d'accessoires";
-        let lines = wrap(text, BODY, false, 120.0);
-        assert!(lines.len() > 1, "{lines:?}");
-        assert!(lines.iter().all(|l| width(l, BODY, false) <= 120.0), "{lines:?}");
-        assert_eq!(lines.join(" "), text);
-        assert!(width("€", BODY, false) > 0.0, "the font has the euro sign");
-    }
-}
-
 /// One line of a quote or an invoice as its table prints it.
 pub struct DocumentLine<'a> {
     pub description: &'a str,
@@ -434,7 +490,7 @@ pub fn lines_table(layout: &mut Layout, lines: &[DocumentLine<'_>], currency: Cu
     let cols = columns();
     table_header(layout, &cols, tr);
     for line in lines {
-        let mut description = wrap(&line.description, BODY, false, cols.w[0] - 8.0);
+        let mut description = wrap(line.description, BODY, false, cols.w[0] - 8.0);
         if let Some(note) = line.note {
             description.push(note.to_owned());
         }
@@ -514,5 +570,20 @@ pub fn totals_block(
         layout.text(totals_x + 6.0, layout.y, BODY, true, Align::Left, label.clone());
         layout.text(RIGHT - 6.0, layout.y, BODY, true, Align::Right, value.clone());
         layout.y += LINE;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapping_respects_the_width() {
+        let text = "Remplacement du kit de distribution avec pompe à eau et courroie d'accessoires";
+        let lines = wrap(text, BODY, false, 120.0);
+        assert!(lines.len() > 1, "{lines:?}");
+        assert!(lines.iter().all(|l| width(l, BODY, false) <= 120.0), "{lines:?}");
+        assert_eq!(lines.join(" "), text);
+        assert!(width("€", BODY, false) > 0.0, "the font has the euro sign");
     }
 }

@@ -5,6 +5,7 @@
 mod fixtures;
 mod helpers;
 
+mod billing_invoices;
 mod cli;
 mod fleet_garages;
 mod fleet_vehicles;

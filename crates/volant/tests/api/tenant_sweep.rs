@@ -28,6 +28,7 @@ enum Row {
     Intervention,
     Alert,
     Quote,
+    Invoice,
     Job,
     Token,
     Notification,
@@ -52,6 +53,7 @@ const ROWS_BY_PATH: &[(&str, Row)] = &[
     ("/interventions/", Row::Intervention),
     ("/alerts/", Row::Alert),
     ("/quotes/", Row::Quote),
+    ("/invoices/", Row::Invoice),
     ("/admin/jobs/", Row::Job),
     ("/auth/tokens/", Row::Token),
     ("/profile/tokens/", Row::Token),
@@ -158,6 +160,8 @@ async fn our_rows(app: &TestApp) -> BTreeMap<Row, i64> {
         .await;
     let quote = id(&quote);
     admin.post(&format!("/api/v1/quotes/{quote}/send"), &json!({})).await.assert_success();
+    let invoice = id(&admin.post("/api/v1/invoices", &json!({ "client_id": owner, "lines": lines })).await);
+    admin.post(&format!("/api/v1/invoices/{invoice}/issue"), &json!({})).await.assert_success();
     let work = json!({ "vehicle_id": vehicle, "description": "Vidange", "mileage_km": 90_000 });
     let intervention = id(&admin.post("/api/v1/interventions", &work).await);
     let alert = admin.get("/api/v1/alerts").await.assert_success().json()[0]["id"].as_i64().expect("an alert");
@@ -205,6 +209,7 @@ async fn our_rows(app: &TestApp) -> BTreeMap<Row, i64> {
         (Row::Intervention, intervention),
         (Row::Alert, alert),
         (Row::Quote, quote),
+        (Row::Invoice, invoice),
         (Row::Job, job),
         (Row::Token, token),
         (Row::Notification, notification),

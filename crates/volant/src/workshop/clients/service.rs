@@ -128,7 +128,8 @@ fn validate(input: &ClientInput) -> AppResult<ValidClient> {
     let tax_id = v.optional_text("tax_id", input.tax_id.as_deref(), 40);
     let email = v.optional_email("email", input.email.as_deref());
     let phone = v.optional_phone("phone", input.phone.as_deref());
-    let address = v.optional_text("address", input.address.as_deref(), 255);
+    // A postal address, on several lines as it is printed on invoices.
+    let address = v.optional_long_text("address", input.address.as_deref(), 255);
     let notes = v.optional_long_text("notes", input.notes.as_deref(), 5000);
     v.finish()?;
     let name = name.ok_or_else(|| AppError::Internal("validator accepted a missing name".to_owned()))?;

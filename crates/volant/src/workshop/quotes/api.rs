@@ -1,7 +1,7 @@
 //! JSON API for quotes and the workshop's settings, under `/api/v1`.
 
 use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -16,7 +16,7 @@ use crate::identity::Caller;
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
-use crate::platform::http::respond::{Paged, created};
+use crate::platform::http::respond::{Paged, created, pdf_response};
 use crate::platform::proxy::ClientContext;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -112,19 +112,6 @@ async fn get_quote(caller: Caller, Id(id): Id) -> AppResult<Json<Quote>> {
     responses((status = 200, body = Quote), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn replace_quote(caller: Caller, Id(id): Id, ApiJson(input): ApiJson<QuoteInput>) -> AppResult<Json<Quote>> {
     Ok(Json(service::replace(&caller.db, &caller.actor, id, &input).await?))
-}
-
-/// A PDF response that downloads under `name`.
-pub fn pdf_response(name: &str, bytes: Vec<u8>, inline: bool) -> Response {
-    let disposition =
-        format!("{}; filename=\"{}\"", if inline { "inline" } else { "attachment" }, name.replace('"', ""));
-    let mut response = bytes.into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
-        response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
-    }
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-    response
 }
 
 /// The quote as a PDF.

@@ -67,7 +67,7 @@ async fn pdf(State(state): State<AppState>, Path(token): Path<String>) -> WebRes
     let (locale, _) = locale_of(&state, org).await?;
     let doc = service::document(&state.db, org, quote.id).await?;
     let (name, bytes) = i18n::scope(locale, service::render(doc)).await?;
-    Ok(super::api::pdf_response(&name, bytes, false))
+    Ok(crate::platform::http::respond::pdf_response(&name, bytes, false))
 }
 
 /// The garage's logo, for the page the link opens.

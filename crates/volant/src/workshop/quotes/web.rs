@@ -312,7 +312,7 @@ async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> 
 
 async fn pdf(caller: Caller, Id(id): Id) -> WebResult<Response> {
     let (name, bytes) = service::pdf(&caller.db, caller.org, id).await?;
-    Ok(super::api::pdf_response(&name, bytes, false))
+    Ok(crate::platform::http::respond::pdf_response(&name, bytes, false))
 }
 
 /// The editor's line as typed.

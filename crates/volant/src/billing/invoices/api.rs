@@ -1,0 +1,197 @@
+//! JSON API for invoices, credit notes, payments and the billing settings, under `/api/v1`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::NaiveDate;
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::payments::{self, CashReport};
+use super::service::{
+    self, BillingSettings, BillingSettingsInput, CreditInput, Due, Invoice, InvoiceFilter, InvoiceInput, InvoiceKind,
+    InvoiceStatus, InvoiceSummary, PaymentInput,
+};
+use crate::identity::Caller;
+use crate::platform::AppState;
+use crate::platform::error::{AppError, AppResult, Problem};
+use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
+use crate::platform::http::respond::{Paged, created, pdf_response};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_invoices, create_invoice))
+        .routes(routes!(get_invoice, replace_invoice, delete_invoice))
+        .routes(routes!(invoice_from_quote))
+        .routes(routes!(invoice_from_intervention))
+        .routes(routes!(issue_invoice))
+        .routes(routes!(credit_invoice))
+        .routes(routes!(invoice_pdf))
+        .routes(routes!(record_payment))
+        .routes(routes!(cash_report))
+        .routes(routes!(get_billing_settings, update_billing_settings))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InvoicesQuery {
+    /// `invoice` or `credit_note`.
+    pub kind: Option<String>,
+    /// `draft` or `issued`.
+    pub status: Option<String>,
+    pub client_id: Option<String>,
+    /// `unpaid` (something is still due) or `overdue` (and its due date has passed).
+    pub due: Option<String>,
+    /// A number or part of it, or the buyer's name.
+    pub q: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<String>,
+    /// Opaque cursor from the previous page's `Link` header.
+    pub cursor: Option<String>,
+}
+
+fn parse<T>(name: &str, raw: Option<&str>, read: impl Fn(&str) -> Option<T>) -> AppResult<Option<T>> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(raw) => read(raw).map(Some).ok_or_else(|| AppError::BadRequest(format!("unknown {name} `{raw}`"))),
+    }
+}
+
+impl InvoicesQuery {
+    pub fn filter(&self) -> AppResult<InvoiceFilter> {
+        Ok(InvoiceFilter {
+            kind: parse("kind", self.kind.as_deref(), InvoiceKind::parse)?,
+            status: parse("status", self.status.as_deref(), InvoiceStatus::parse)?,
+            client_id: parse("client_id", self.client_id.as_deref(), |s| s.parse().ok())?,
+            due: parse("due", self.due.as_deref(), |s| match s {
+                "unpaid" => Some(Due::Unpaid),
+                "overdue" => Some(Due::Overdue),
+                _ => None,
+            })?,
+            q: self.q.clone(),
+        })
+    }
+}
+
+/// Invoices and credit notes, newest first (a bare array; `Link: rel="next"` while more remain).
+#[utoipa::path(get, path = "/invoices", security(("bearer" = ["billing.read"])), tag = "invoices", params(InvoicesQuery),
+    responses((status = 200, body = [InvoiceSummary]), (status = 400, body = Problem)))]
+async fn list_invoices(caller: Caller, ApiQuery(query): ApiQuery<InvoicesQuery>, paged: Paged) -> AppResult<Response> {
+    let page = service::list(&caller.replica, caller.org, &query.filter()?, &paged.request).await?;
+    Ok(paged.respond(page))
+}
+
+/// Create a draft invoice typed by hand (no number until issued).
+#[utoipa::path(post, path = "/invoices", security(("bearer" = ["billing.write"])), tag = "invoices", request_body = InvoiceInput,
+    responses((status = 201, body = Invoice, headers(("Location" = String))), (status = 422, body = Problem)))]
+async fn create_invoice(caller: Caller, ApiJson(input): ApiJson<InvoiceInput>) -> AppResult<Response> {
+    let invoice = service::create(&caller.db, &caller.actor, &input).await?;
+    Ok(created(&format!("/api/v1/invoices/{}", invoice.id), invoice))
+}
+
+#[utoipa::path(get, path = "/invoices/{id}", security(("bearer" = ["billing.read"])), tag = "invoices", params(("id" = i64, Path)),
+    responses((status = 200, body = Invoice), (status = 404, body = Problem)))]
+async fn get_invoice(caller: Caller, Id(id): Id) -> AppResult<Json<Invoice>> {
+    Ok(Json(service::get(&caller.db, caller.org, id).await?))
+}
+
+/// Replace a draft's content (409 `invoice_issued` once issued: an issued invoice never changes).
+#[utoipa::path(put, path = "/invoices/{id}", security(("bearer" = ["billing.write"])), tag = "invoices", params(("id" = i64, Path)), request_body = InvoiceInput,
+    responses((status = 200, body = Invoice), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn replace_invoice(
+    caller: Caller,
+    Id(id): Id,
+    ApiJson(input): ApiJson<InvoiceInput>,
+) -> AppResult<Json<Invoice>> {
+    Ok(Json(service::replace(&caller.db, &caller.actor, id, &input).await?))
+}
+
+/// Delete a draft (409 `invoice_issued`: an issued invoice is never deleted; correct it with a credit note).
+#[utoipa::path(delete, path = "/invoices/{id}", security(("bearer" = ["billing.write"])), tag = "invoices", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn delete_invoice(caller: Caller, Id(id): Id) -> AppResult<StatusCode> {
+    service::delete(&caller.db, &caller.actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Draft the invoice of an accepted quote (its accepted lines); 409 `already_invoiced` the second time.
+#[utoipa::path(post, path = "/quotes/{id}/invoice", security(("bearer" = ["billing.write"])), tag = "invoices", params(("id" = i64, Path)),
+    responses((status = 201, body = Invoice, headers(("Location" = String))), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn invoice_from_quote(caller: Caller, Id(id): Id) -> AppResult<Response> {
+    let invoice = service::from_quote(&caller.db, &caller.actor, id).await?;
+    Ok(created(&format!("/api/v1/invoices/{}", invoice.id), invoice))
+}
+
+/// Draft the invoice of completed work (its lines, the vehicle's owner then); 409 `already_invoiced` the second time.
+#[utoipa::path(post, path = "/interventions/{id}/invoice", security(("bearer" = ["billing.write"])), tag = "invoices", params(("id" = i64, Path)),
+    responses((status = 201, body = Invoice, headers(("Location" = String))), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn invoice_from_intervention(caller: Caller, Id(id): Id) -> AppResult<Response> {
+    let invoice = service::from_intervention(&caller.db, &caller.actor, id).await?;
+    Ok(created(&format!("/api/v1/invoices/{}", invoice.id), invoice))
+}
+
+/// Issue a draft: it takes the next number of the organization's sequence, is dated today and never changes again.
+#[utoipa::path(post, path = "/invoices/{id}/issue", security(("bearer" = ["billing.write"])), tag = "invoices", params(("id" = i64, Path)),
+    responses((status = 200, body = Invoice), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn issue_invoice(caller: Caller, Id(id): Id) -> AppResult<Json<Invoice>> {
+    Ok(Json(service::issue(&caller.db, &caller.actor, id).await?))
+}
+
+/// Correct an issued invoice with a credit note of its whole amount (issued at once, in its own sequence).
+#[utoipa::path(post, path = "/invoices/{id}/credit", security(("bearer" = ["billing.write"])), tag = "invoices", params(("id" = i64, Path)), request_body = CreditInput,
+    responses((status = 201, body = Invoice, headers(("Location" = String))), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn credit_invoice(caller: Caller, Id(id): Id, ApiJson(input): ApiJson<CreditInput>) -> AppResult<Response> {
+    let credit_note = service::credit(&caller.db, &caller.actor, id, &input).await?;
+    Ok(created(&format!("/api/v1/invoices/{}", credit_note.id), credit_note))
+}
+
+/// The invoice as a PDF: PDF/A-3 with its Factur-X (EN 16931) XML once issued.
+#[utoipa::path(get, path = "/invoices/{id}/pdf", security(("bearer" = ["billing.read"])), tag = "invoices", params(("id" = i64, Path)),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 404, body = Problem)))]
+async fn invoice_pdf(caller: Caller, Id(id): Id) -> AppResult<Response> {
+    let (name, bytes) = super::pdf::pdf(&caller.db, caller.org, id).await?;
+    Ok(pdf_response(&name, bytes, false))
+}
+
+/// Record a payment or a refund on an issued invoice; answers the invoice as it now stands.
+#[utoipa::path(post, path = "/invoices/{id}/payments", security(("bearer" = ["payments.record"])), tag = "invoices", params(("id" = i64, Path)), request_body = PaymentInput,
+    responses((status = 201, body = Invoice), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn record_payment(caller: Caller, Id(id): Id, ApiJson(input): ApiJson<PaymentInput>) -> AppResult<Response> {
+    let invoice = payments::record(&caller.db, &caller.actor, id, &input).await?;
+    Ok(created(&format!("/api/v1/invoices/{}", invoice.id), invoice))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CashQuery {
+    /// The day (`YYYY-MM-DD`); today in the organization's zone when absent.
+    pub day: Option<NaiveDate>,
+}
+
+/// The day's cash report (caisse): payments and refunds received, by method.
+#[utoipa::path(get, path = "/payments/daily", security(("bearer" = ["billing.read"])), tag = "invoices", params(CashQuery),
+    responses((status = 200, body = CashReport), (status = 400, body = Problem)))]
+async fn cash_report(caller: Caller, ApiQuery(query): ApiQuery<CashQuery>) -> AppResult<Json<CashReport>> {
+    let day = match query.day {
+        Some(day) => day,
+        None => crate::identity::organizations::service::today(&caller.db, caller.org).await?,
+    };
+    Ok(Json(payments::cash_report(&caller.replica, caller.org, day).await?))
+}
+
+#[utoipa::path(get, path = "/billing/settings", security(("bearer" = ["billing.read"])), tag = "invoices",
+    responses((status = 200, body = BillingSettings)))]
+async fn get_billing_settings(caller: Caller) -> AppResult<Json<BillingSettings>> {
+    Ok(Json(service::settings(&caller.db, caller.org).await?))
+}
+
+/// Replace the billing settings (numbering formats, payment terms, penalty rate, VAT franchise, mentions).
+#[utoipa::path(put, path = "/billing/settings", security(("bearer" = ["billing.write"])), tag = "invoices", request_body = BillingSettingsInput,
+    responses((status = 200, body = BillingSettings), (status = 422, body = Problem)))]
+async fn update_billing_settings(
+    caller: Caller,
+    ApiJson(input): ApiJson<BillingSettingsInput>,
+) -> AppResult<Json<BillingSettings>> {
+    Ok(Json(service::update_settings(&caller.db, &caller.actor, &input).await?))
+}

@@ -1,0 +1,9 @@
+pub mod api;
+pub mod entity;
+pub mod facturx;
+pub mod model;
+pub mod payments;
+pub mod pdf;
+pub mod service;
+pub mod settings;
+pub mod web;

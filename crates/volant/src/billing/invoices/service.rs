@@ -1,0 +1,829 @@
+//! Invoices and credit notes under the French rules (Code de commerce L441-9,
+//! CGI art. 242 nonies A): a draft may change and has no number; issuing it takes
+//! the next number of the organization's one chronological sequence (a counter row
+//! in the invoice's own transaction: no gap, no duplicate), dates it today, and
+//! freezes its content, its seller and buyer and its legal mentions; the database
+//! refuses any later change or deletion. A mistake is corrected by a credit note,
+//! numbered in its own sequence.
+
+use std::collections::HashMap;
+
+use chrono::{Datelike, Days, NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::entity::{counter, invoice, line, payment};
+pub use super::model::{
+    Buyer, CustomerKind, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, InvoiceSummary, Payment, PaymentInput,
+    PaymentKind, PaymentMethod, PaymentState, Seller, SourceKind,
+};
+use super::model::{Parts, Settlement, assemble, summary};
+pub use super::settings::{BillingSettings, BillingSettingsInput, settings, update_settings};
+use crate::fleet::vehicles::service as vehicles;
+use crate::identity::audit::{self, Actor};
+use crate::identity::organizations::service::{self as organizations, Organization};
+use crate::platform::db::{self, Writer};
+use crate::platform::error::{AppError, AppResult, Constraint};
+use crate::platform::i18n::{Locale, Msg};
+use crate::platform::lines::{LineInput, ValidLine, priced, validate_lines};
+use crate::platform::money::{self, Currency};
+use crate::platform::numbering::format_number;
+use crate::platform::pagination::{Page, PageRequest};
+use crate::platform::tenant::{self, OrgId};
+use crate::platform::validate::Validator;
+use crate::workshop::clients::service::{self as clients, Client, ClientKind};
+use crate::workshop::history::service as history;
+use crate::workshop::quotes::service as quotes;
+
+pub const AUDIT_ENTITY: &str = "invoice";
+
+impl tenant::Owned for invoice::Entity {
+    const ORGANIZATION_ID: invoice::Column = invoice::Column::OrganizationId;
+    const ID: invoice::Column = invoice::Column::Id;
+}
+
+/// An invoice typed by hand (POST), or a draft's new content (PUT).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct InvoiceInput {
+    /// The client invoiced.
+    #[schema(required = true)]
+    pub client_id: Option<i64>,
+    pub vehicle_id: Option<i64>,
+    /// When the work was done or the goods delivered; the issue date when absent.
+    pub service_date: Option<NaiveDate>,
+    pub notes: Option<String>,
+    /// The organization's payment terms when absent.
+    pub payment_terms: Option<String>,
+    #[serde(default)]
+    pub lines: Vec<LineInput>,
+}
+
+/// What a credit note says of itself.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct CreditInput {
+    /// Why the invoice is corrected (printed on the credit note).
+    pub reason: Option<String>,
+}
+
+// ---------------------------------------------------------------- reading
+
+async fn parts_of(db: &impl ConnectionTrait, id: i64) -> AppResult<Parts> {
+    let lines = line::Entity::find()
+        .filter(line::Column::InvoiceId.eq(id))
+        .order_by_asc(line::Column::Position)
+        .all(db)
+        .await?;
+    let payments = payment::Entity::find()
+        .filter(payment::Column::InvoiceId.eq(id))
+        .order_by_asc(payment::Column::Id)
+        .all(db)
+        .await?;
+    let credit_notes = invoice::Entity::find()
+        .select_only()
+        .columns([invoice::Column::Id, invoice::Column::TotalInclMinor])
+        .filter(invoice::Column::CreditedInvoiceId.eq(id))
+        .filter(invoice::Column::Status.eq(InvoiceStatus::Issued))
+        .order_by_asc(invoice::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(Parts { lines, payments, credit_notes })
+}
+
+pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Invoice> {
+    let m = tenant::find::<invoice::Entity>(db, org, id).await?;
+    let today = organizations::today(db, org).await?;
+    let parts = parts_of(db, id).await?;
+    Ok(assemble(m, parts, today))
+}
+
+/// What to list.
+#[derive(Debug, Clone, Default)]
+pub struct InvoiceFilter {
+    pub kind: Option<InvoiceKind>,
+    pub status: Option<InvoiceStatus>,
+    pub client_id: Option<i64>,
+    pub due: Option<Due>,
+    /// A number (or part of one) or the buyer's name.
+    pub q: Option<String>,
+}
+
+/// Issued invoices by what remains to be paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// Something is still due.
+    Unpaid,
+    /// Something is due and the due date has passed.
+    Overdue,
+}
+
+/// The SQL of an invoice's balance due (total − received + refunded − credited),
+/// the same computation as [`Settlement::balance_minor`].
+const BALANCE_SQL: &str = "(invoices.total_incl_minor \
+    - COALESCE((SELECT SUM(CASE WHEN p.kind = 'payment' THEN p.amount_minor ELSE -p.amount_minor END) \
+        FROM payments p WHERE p.invoice_id = invoices.id), 0) \
+    - COALESCE((SELECT SUM(c.total_incl_minor) FROM invoices c \
+        WHERE c.credited_invoice_id = invoices.id AND c.status = 'issued'), 0))";
+
+fn matching(org: OrgId, filter: &InvoiceFilter, today: NaiveDate) -> sea_orm::Select<invoice::Entity> {
+    let mut query = tenant::scoped::<invoice::Entity>(org);
+    if let Some(kind) = filter.kind {
+        query = query.filter(invoice::Column::Kind.eq(kind));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(invoice::Column::Status.eq(status));
+    }
+    if let Some(client_id) = filter.client_id {
+        query = query
+            .filter(invoice::Column::CustomerKind.eq(CustomerKind::Client))
+            .filter(invoice::Column::CustomerId.eq(client_id));
+    }
+    if let Some(due) = filter.due {
+        query = query
+            .filter(invoice::Column::Kind.eq(InvoiceKind::Invoice))
+            .filter(invoice::Column::Status.eq(InvoiceStatus::Issued))
+            .filter(Expr::cust(format!("{BALANCE_SQL} > 0")));
+        if due == Due::Overdue {
+            query = query.filter(invoice::Column::DueDate.lt(today));
+        }
+    }
+    let term = crate::platform::search::search_term(filter.q.as_deref().unwrap_or_default());
+    if !term.is_empty() {
+        // Wildcards are dropped, not escaped: a search of only `%` matches nothing special.
+        let text = term.to_uppercase().replace(['%', '_', '\\'], "");
+        if !text.is_empty() {
+            let upper = |column| Expr::expr(sea_orm::sea_query::Func::upper(Expr::col(column)));
+            query = query.filter(
+                sea_orm::Condition::any()
+                    .add(upper(invoice::Column::Number).like(format!("%{text}%")))
+                    .add(upper(invoice::Column::BuyerName).like(format!("%{text}%"))),
+            );
+        }
+    }
+    query
+}
+
+/// How many invoices match the filter.
+pub async fn count(db: &impl ConnectionTrait, org: OrgId, filter: &InvoiceFilter) -> AppResult<u64> {
+    use sea_orm::PaginatorTrait;
+    let today = organizations::today(db, org).await?;
+    Ok(matching(org, filter, today).count(db).await?)
+}
+
+/// What the payments and credit notes of these invoices come to, in two queries.
+async fn settlements(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, Settlement>> {
+    let mut by_invoice: HashMap<i64, Settlement> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(by_invoice);
+    }
+    let sums: Vec<(i64, PaymentKind, i64)> = payment::Entity::find()
+        .select_only()
+        .column(payment::Column::InvoiceId)
+        .column(payment::Column::Kind)
+        .column_as(payment::Column::AmountMinor.sum().cast_as("BIGINT"), "amount")
+        .filter(payment::Column::InvoiceId.is_in(ids.iter().copied()))
+        .group_by(payment::Column::InvoiceId)
+        .group_by(payment::Column::Kind)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (id, kind, amount) in sums {
+        let entry = by_invoice.entry(id).or_default();
+        match kind {
+            PaymentKind::Payment => entry.received_minor += amount,
+            PaymentKind::Refund => entry.refunded_minor += amount,
+        }
+    }
+    let credits: Vec<(i64, i64)> = invoice::Entity::find()
+        .select_only()
+        .column(invoice::Column::CreditedInvoiceId)
+        .column_as(invoice::Column::TotalInclMinor.sum().cast_as("BIGINT"), "amount")
+        .filter(invoice::Column::CreditedInvoiceId.is_in(ids.iter().copied()))
+        .filter(invoice::Column::Status.eq(InvoiceStatus::Issued))
+        .group_by(invoice::Column::CreditedInvoiceId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (id, amount) in credits {
+        by_invoice.entry(id).or_default().credited_minor += amount;
+    }
+    Ok(by_invoice)
+}
+
+/// A page of the organization's invoices and credit notes, the newest first.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    filter: &InvoiceFilter,
+    page: &PageRequest,
+) -> AppResult<Page<InvoiceSummary>> {
+    let today = organizations::today(db, org).await?;
+    let rows = page.keyset(matching(org, filter, today), invoice::Column::Id, Order::Desc).all(db).await?;
+    let page = Page::from_rows(rows, page, |m| m.id);
+    let ids: Vec<i64> = page.items.iter().map(|m| m.id).collect();
+    let mut settled = settlements(db, &ids).await?;
+    Ok(page.map(|m| {
+        let settlement = settled.remove(&m.id).unwrap_or_default();
+        summary(m, settlement, today)
+    }))
+}
+
+// ---------------------------------------------------------------- drafts
+
+/// A draft about to be written.
+struct Draft {
+    kind: InvoiceKind,
+    buyer: Buyer,
+    vehicle: Option<(i64, String)>,
+    source: Option<(SourceKind, i64)>,
+    credited_invoice_id: Option<i64>,
+    service_date: Option<NaiveDate>,
+    notes: Option<String>,
+    payment_terms: Option<String>,
+    lines: Vec<ValidLine>,
+}
+
+/// The buyer as a client's file has it now.
+fn buyer_of(client: &Client) -> Buyer {
+    Buyer {
+        kind: CustomerKind::Client,
+        id: client.id,
+        name: client.display_name().to_owned(),
+        address: client.address.clone(),
+        email: client.email.clone(),
+        tax_id: client.tax_id.clone(),
+        is_business: client.kind == ClientKind::Company,
+    }
+}
+
+async fn vehicle_of(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<(i64, String)> {
+    let v = vehicles::get(db, org, id).await?;
+    Ok((v.id, format!("{} · {} {}", v.license_plate, v.brand, v.model)))
+}
+
+/// Lines of a VAT-exempt organization carry no VAT.
+fn exempt_lines(mut lines: Vec<ValidLine>, vat_exempt: bool) -> Vec<ValidLine> {
+    if vat_exempt {
+        for line in &mut lines {
+            line.vat_rate = rust_decimal::Decimal::ZERO;
+            line.vat_rate_bp = 0;
+        }
+    }
+    lines
+}
+
+fn line_rows(
+    invoice_id: i64,
+    lines: &[ValidLine],
+    decimals: u32,
+) -> AppResult<(Vec<line::ActiveModel>, money::Totals)> {
+    let priced = priced(lines, decimals)?;
+    let totals = money::totals(priced.iter().map(|p| (p.total, p.line.vat_rate)), decimals);
+    let rows = priced
+        .into_iter()
+        .map(|p| line::ActiveModel {
+            invoice_id: Set(invoice_id),
+            position: Set(p.position),
+            kind: Set(p.line.kind),
+            description: Set(p.line.description.clone()),
+            quantity_milli: Set(p.line.quantity_milli),
+            unit: Set(p.line.unit.clone()),
+            unit_price_e4: Set(p.line.unit_price_e4),
+            vat_rate_bp: Set(p.line.vat_rate_bp),
+            discount_bp: Set(p.line.discount_bp),
+            total_excl_minor: Set(p.total_minor),
+            ..Default::default()
+        })
+        .collect();
+    Ok((rows, totals))
+}
+
+fn totals_minor(totals: &money::Totals, decimals: u32) -> AppResult<(i64, i64, i64)> {
+    let convert = |amount| {
+        money::to_minor(amount, decimals)
+            .ok_or_else(|| AppError::validation("lines", Msg::new("quote.amount_too_large")))
+    };
+    Ok((convert(totals.excl_tax)?, convert(totals.vat_total)?, convert(totals.incl_tax)?))
+}
+
+/// Writes a draft and its lines in the caller's transaction.
+async fn insert_draft(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    organization: &Organization,
+    settings: &BillingSettings,
+    draft: Draft,
+) -> AppResult<i64> {
+    let currency = organization.currency;
+    let decimals = currency.decimals();
+    let lines = exempt_lines(draft.lines, settings.vat_exempt);
+    let (_, totals) = line_rows(0, &lines, decimals)?;
+    let (excl, vat, incl) = totals_minor(&totals, decimals)?;
+    let buyer = draft.buyer;
+    let now = Utc::now();
+    let refused = match draft.kind {
+        InvoiceKind::Invoice => AppError::conflict("already_invoiced", Msg::new("invoice.already_invoiced")),
+        InvoiceKind::CreditNote => AppError::conflict("already_credited", Msg::new("invoice.already_credited")),
+    };
+    let saved = invoice::ActiveModel {
+        organization_id: Set(actor.org.get()),
+        kind: Set(draft.kind),
+        status: Set(InvoiceStatus::Draft),
+        customer_kind: Set(buyer.kind),
+        customer_id: Set(buyer.id),
+        buyer_name: Set(buyer.name),
+        buyer_address: Set(buyer.address),
+        buyer_email: Set(buyer.email),
+        buyer_tax_id: Set(buyer.tax_id),
+        buyer_is_business: Set(buyer.is_business),
+        vehicle_id: Set(draft.vehicle.as_ref().map(|v| v.0)),
+        vehicle_label: Set(draft.vehicle.map(|v| v.1)),
+        source_kind: Set(draft.source.map(|s| s.0)),
+        source_id: Set(draft.source.map(|s| s.1)),
+        credited_invoice_id: Set(draft.credited_invoice_id),
+        service_date: Set(draft.service_date),
+        currency: Set(currency),
+        notes: Set(draft.notes),
+        payment_terms: Set(draft.payment_terms.or_else(|| settings.payment_terms.clone())),
+        late_penalty_rate_bp: Set(rate_bp(settings)),
+        vat_exempt: Set(settings.vat_exempt),
+        total_excl_minor: Set(excl),
+        total_vat_minor: Set(vat),
+        total_incl_minor: Set(incl),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await
+    .map_err(|err| refused.if_refused(err, Constraint::is_unique))?;
+    let (rows, _) = line_rows(saved.id, &lines, decimals)?;
+    if !rows.is_empty() {
+        line::Entity::insert_many(rows).exec_without_returning(txn).await?;
+    }
+    Ok(saved.id)
+}
+
+fn rate_bp(settings: &BillingSettings) -> i32 {
+    money::to_scaled(settings.late_penalty_rate, 2).and_then(|bp| i32::try_from(bp).ok()).unwrap_or_default()
+}
+
+struct ValidInput {
+    client_id: i64,
+    vehicle_id: Option<i64>,
+    service_date: Option<NaiveDate>,
+    notes: Option<String>,
+    payment_terms: Option<String>,
+    lines: Vec<ValidLine>,
+}
+
+fn validate(input: &InvoiceInput) -> AppResult<ValidInput> {
+    let mut v = Validator::new();
+    let client_id = v.required("client_id", input.client_id);
+    let notes = v.optional_long_text("notes", input.notes.as_deref(), 5000);
+    let payment_terms = v.optional_long_text("payment_terms", input.payment_terms.as_deref(), 2000);
+    let lines = validate_lines(&mut v, &input.lines);
+    v.finish()?;
+    Ok(ValidInput {
+        client_id: client_id.unwrap_or_default(),
+        vehicle_id: input.vehicle_id,
+        service_date: input.service_date,
+        notes,
+        payment_terms,
+        lines,
+    })
+}
+
+/// The client and vehicle, which must be the organization's (422 naming the field).
+async fn references(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    valid: &ValidInput,
+) -> AppResult<(Buyer, Option<(i64, String)>)> {
+    let mut v = Validator::new();
+    let client =
+        v.found("client_id", clients::get(db, org, valid.client_id).await, Msg::new("quote.client_unknown"))?;
+    let vehicle = match valid.vehicle_id {
+        Some(id) => v.found("vehicle_id", vehicle_of(db, org, id).await, Msg::new("quote.vehicle_unknown"))?,
+        None => None,
+    };
+    v.finish()?;
+    let client = client.ok_or_else(|| AppError::Internal("validator accepted a missing client".to_owned()))?;
+    Ok((buyer_of(&client), vehicle))
+}
+
+/// A draft typed by hand.
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn create<C: Writer>(db: &C, actor: &Actor, input: &InvoiceInput) -> AppResult<Invoice> {
+    let valid = validate(input)?;
+    let (buyer, vehicle) = references(db, actor.org, &valid).await?;
+    let draft = Draft {
+        kind: InvoiceKind::Invoice,
+        buyer,
+        vehicle,
+        source: None,
+        credited_invoice_id: None,
+        service_date: valid.service_date,
+        notes: valid.notes,
+        payment_terms: valid.payment_terms,
+        lines: valid.lines,
+    };
+    write_draft(db, actor, draft).await
+}
+
+async fn write_draft<C: Writer>(db: &C, actor: &Actor, draft: Draft) -> AppResult<Invoice> {
+    let organization = organizations::get(db, actor.org).await?;
+    let settings = settings(db, actor.org).await?;
+    db::write(db, async |txn| {
+        let id = insert_draft(txn, actor, &organization, &settings, draft).await?;
+        let full = get(txn, actor.org, id).await?;
+        audit::record_change(txn, actor, (AUDIT_ENTITY, id), None, Some(&full)).await?;
+        Ok(full)
+    })
+    .await
+}
+
+fn lines_from<'a>(lines: impl Iterator<Item = LineInput> + 'a) -> AppResult<Vec<ValidLine>> {
+    let inputs: Vec<LineInput> = lines.collect();
+    let mut v = Validator::new();
+    let valid = validate_lines(&mut v, &inputs);
+    v.finish()?;
+    Ok(valid)
+}
+
+/// A draft of an accepted quote: its accepted lines, its client and vehicle. A
+/// quote is invoiced once (409 `already_invoiced`).
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn from_quote<C: Writer>(db: &C, actor: &Actor, quote_id: i64) -> AppResult<Invoice> {
+    let quote = quotes::get(db, actor.org, quote_id).await?;
+    if !quote.status.can_carry_out() {
+        return Err(AppError::conflict("quote_not_accepted", Msg::new("invoice.quote_not_accepted")));
+    }
+    let buyer = buyer_of(&clients::get(db, actor.org, quote.client_id).await?);
+    let vehicle = match quote.vehicle_id {
+        Some(id) => Some(vehicle_of(db, actor.org, id).await?),
+        None => None,
+    };
+    let lines = lines_from(quote.accepted_lines().map(|l| LineInput {
+        kind: Some(l.kind),
+        description: Some(l.description.clone()),
+        quantity: Some(l.quantity),
+        unit: l.unit.clone(),
+        unit_price: Some(l.unit_price),
+        vat_rate: Some(l.vat_rate),
+        discount: Some(l.discount),
+    }))?;
+    let draft = Draft {
+        kind: InvoiceKind::Invoice,
+        buyer,
+        vehicle,
+        source: Some((SourceKind::Quote, quote.id)),
+        credited_invoice_id: None,
+        service_date: None,
+        notes: Some(format!("{} {}", crate::platform::i18n::current().text("invoice.from_quote"), quote.number)),
+        payment_terms: None,
+        lines,
+    };
+    write_draft(db, actor, draft).await
+}
+
+/// A draft of completed work: its lines, the vehicle and its owner then, the day
+/// it was done. Work is invoiced once (409 `already_invoiced`).
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn from_intervention<C: Writer>(db: &C, actor: &Actor, intervention_id: i64) -> AppResult<Invoice> {
+    let work = history::get(db, actor.org, intervention_id).await?;
+    if work.in_progress {
+        return Err(AppError::conflict("work_in_progress", Msg::new("invoice.work_in_progress")));
+    }
+    let Some(client_id) = work.client_id else {
+        return Err(AppError::conflict("work_without_client", Msg::new("invoice.work_without_client")));
+    };
+    if work.lines.is_empty() {
+        return Err(AppError::conflict("work_without_lines", Msg::new("invoice.work_without_lines")));
+    }
+    let buyer = buyer_of(&clients::get(db, actor.org, client_id).await?);
+    let vehicle = Some(vehicle_of(db, actor.org, work.vehicle_id).await?);
+    let lines = lines_from(work.lines.iter().map(|l| LineInput {
+        kind: Some(l.kind),
+        description: Some(l.description.clone()),
+        quantity: Some(l.quantity),
+        unit: l.unit.clone(),
+        unit_price: Some(l.unit_price),
+        vat_rate: Some(l.vat_rate),
+        discount: Some(l.discount),
+    }))?;
+    let draft = Draft {
+        kind: InvoiceKind::Invoice,
+        buyer,
+        vehicle,
+        source: Some((SourceKind::Intervention, work.id)),
+        credited_invoice_id: None,
+        service_date: Some(work.performed_on),
+        notes: Some(work.description.clone()).filter(|d| !d.trim().is_empty()),
+        payment_terms: None,
+        lines,
+    };
+    write_draft(db, actor, draft).await
+}
+
+fn not_draft() -> AppError {
+    AppError::conflict("invoice_issued", Msg::new("invoice.issued_immutable"))
+}
+
+/// Replaces a draft's content (409 once issued).
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn replace<C: Writer>(db: &C, actor: &Actor, id: i64, input: &InvoiceInput) -> AppResult<Invoice> {
+    let before = get(db, actor.org, id).await?;
+    if !before.status.can_edit() || before.kind != InvoiceKind::Invoice {
+        return Err(not_draft());
+    }
+    let valid = validate(input)?;
+    let (buyer, vehicle) = references(db, actor.org, &valid).await?;
+    let settings = settings(db, actor.org).await?;
+    let decimals = before.decimals();
+    let lines = exempt_lines(valid.lines, settings.vat_exempt);
+    let (rows, totals) = line_rows(id, &lines, decimals)?;
+    let (excl, vat, incl) = totals_minor(&totals, decimals)?;
+    db::write(db, async |txn| {
+        use invoice::Column as C;
+        let updated = invoice::Entity::update_many()
+            .col_expr(C::CustomerId, Expr::value(buyer.id))
+            .col_expr(C::BuyerName, Expr::value(buyer.name.clone()))
+            .col_expr(C::BuyerAddress, Expr::value(buyer.address.clone()))
+            .col_expr(C::BuyerEmail, Expr::value(buyer.email.clone()))
+            .col_expr(C::BuyerTaxId, Expr::value(buyer.tax_id.clone()))
+            .col_expr(C::BuyerIsBusiness, Expr::value(buyer.is_business))
+            .col_expr(C::VehicleId, Expr::value(vehicle.as_ref().map(|v| v.0)))
+            .col_expr(C::VehicleLabel, Expr::value(vehicle.as_ref().map(|v| v.1.clone())))
+            .col_expr(C::ServiceDate, Expr::value(valid.service_date))
+            .col_expr(C::Notes, Expr::value(valid.notes.clone()))
+            .col_expr(C::PaymentTerms, Expr::value(valid.payment_terms.clone().or(settings.payment_terms.clone())))
+            .col_expr(C::TotalExclMinor, Expr::value(excl))
+            .col_expr(C::TotalVatMinor, Expr::value(vat))
+            .col_expr(C::TotalInclMinor, Expr::value(incl))
+            .col_expr(C::UpdatedAt, Expr::value(Utc::now()))
+            .filter(C::OrganizationId.eq(actor.org.get()))
+            .filter(C::Id.eq(id))
+            .filter(C::Status.eq(InvoiceStatus::Draft))
+            .exec(txn)
+            .await?;
+        if updated.rows_affected == 0 {
+            return Err(not_draft());
+        }
+        line::Entity::delete_many().filter(line::Column::InvoiceId.eq(id)).exec(txn).await?;
+        if !rows.is_empty() {
+            line::Entity::insert_many(rows).exec_without_returning(txn).await?;
+        }
+        let after = get(txn, actor.org, id).await?;
+        audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
+        Ok(after)
+    })
+    .await
+}
+
+/// Deletes a draft (an issued invoice is never deleted: 409).
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn delete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> {
+    let before = get(db, actor.org, id).await?;
+    db::write(db, async |txn| {
+        let deleted = invoice::Entity::delete_many()
+            .filter(invoice::Column::OrganizationId.eq(actor.org.get()))
+            .filter(invoice::Column::Id.eq(id))
+            .filter(invoice::Column::Status.eq(InvoiceStatus::Draft))
+            .exec(txn)
+            .await?;
+        if deleted.rows_affected == 0 {
+            return Err(not_draft());
+        }
+        audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), None::<&Invoice>).await?;
+        Ok(())
+    })
+    .await
+}
+
+// ---------------------------------------------------------------- issuing
+
+/// Takes the organization's next number of `kind` for `year`: increments the
+/// counter row in the caller's transaction (inserting it at 1 the first time).
+/// Concurrent issues queue on that row until commit: no gap, no duplicate.
+async fn next_sequence(txn: &impl ConnectionTrait, org: OrgId, kind: InvoiceKind, year: i32) -> AppResult<i64> {
+    let statement = Query::insert()
+        .into_table(counter::Entity)
+        .columns([
+            counter::Column::OrganizationId,
+            counter::Column::Kind,
+            counter::Column::Year,
+            counter::Column::LastNumber,
+        ])
+        .values_panic([org.get().into(), kind.as_str().into(), year.into(), 1_i64.into()])
+        .on_conflict(
+            OnConflict::columns([counter::Column::OrganizationId, counter::Column::Kind, counter::Column::Year])
+                .value(counter::Column::LastNumber, Expr::col((counter::Entity, counter::Column::LastNumber)).add(1))
+                .to_owned(),
+        )
+        .returning_col(counter::Column::LastNumber)
+        .to_owned();
+    let row = txn
+        .query_one(&statement)
+        .await?
+        .ok_or_else(|| AppError::Internal("invoice counter returned nothing".to_owned()))?;
+    Ok(row.try_get_by_index::<i64>(0)?)
+}
+
+/// The legal mentions an issued document carries, in the organization's language.
+fn mentions(
+    tr: Locale,
+    kind: InvoiceKind,
+    settings: &BillingSettings,
+    currency: Currency,
+    buyer_is_business: bool,
+    credited: Option<(&str, NaiveDate)>,
+    reason: Option<&str>,
+) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some((number, date)) = credited {
+        parts.push(tr.format("invoice.mention.credit_of", &[("number", number), ("date", &tr.date(date))]));
+        if let Some(reason) = reason.filter(|r| !r.trim().is_empty()) {
+            parts.push(tr.format("invoice.mention.reason", &[("reason", reason.trim())]));
+        }
+    }
+    if settings.vat_exempt {
+        parts.push(tr.text("invoice.mention.vat_exempt").to_owned());
+    }
+    if kind == InvoiceKind::Invoice {
+        let rate = money::format_plain(settings.late_penalty_rate);
+        parts.push(tr.format("invoice.mention.late_penalty", &[("rate", &rate)]));
+        if buyer_is_business && currency == Currency::EUR {
+            parts.push(tr.text("invoice.mention.recovery_indemnity").to_owned());
+        }
+        if buyer_is_business {
+            parts.push(tr.text("invoice.mention.no_discount").to_owned());
+        }
+    }
+    if let Some(extra) = settings.mentions.as_deref().filter(|m| !m.trim().is_empty()) {
+        parts.push(extra.trim().to_owned());
+    }
+    parts.join("\n")
+}
+
+/// Issues a draft in the caller's transaction: the buyer is read again, the seller
+/// copied from the organization, the number taken, the document dated today (in the
+/// organization's zone) and frozen.
+async fn issue_in(
+    txn: &sea_orm::DatabaseTransaction,
+    actor: &Actor,
+    id: i64,
+    reason: Option<&str>,
+) -> AppResult<Invoice> {
+    let before = get(txn, actor.org, id).await?;
+    if !before.status.can_edit() {
+        return Err(not_draft());
+    }
+    if before.lines.is_empty() {
+        return Err(AppError::conflict_on("lines", "invoice_empty", Msg::new("invoice.empty")));
+    }
+    let organization = organizations::get(txn, actor.org).await?;
+    let mut settings = settings(txn, actor.org).await?;
+    if before.kind == InvoiceKind::CreditNote {
+        // A credit note says what the invoice it corrects said of VAT.
+        settings.vat_exempt = before.vat_exempt;
+    }
+    if settings.vat_exempt && before.lines.iter().any(|l| !l.vat_rate.is_zero()) {
+        return Err(AppError::conflict_on("lines", "vat_on_exempt", Msg::new("invoice.vat_on_exempt")));
+    }
+    let today = organization.today()?;
+    // An invoice's buyer is read again (a client deleted since keeps the draft's); a
+    // credit note's is the invoice's.
+    let buyer = match (before.kind, before.buyer.kind) {
+        (InvoiceKind::Invoice, CustomerKind::Client) => {
+            clients::get(txn, actor.org, before.buyer.id).await.ok().map(|c| buyer_of(&c))
+        }
+        _ => None,
+    }
+    .unwrap_or_else(|| before.buyer.clone());
+    let credited = match before.credited_invoice_id {
+        Some(credited_id) => {
+            let original = tenant::find::<invoice::Entity>(txn, actor.org, credited_id).await?;
+            original.number.zip(original.issue_date)
+        }
+        None => None,
+    };
+    let year = today.year();
+    let sequence = next_sequence(txn, actor.org, before.kind, year).await?;
+    let format = match before.kind {
+        InvoiceKind::Invoice => &settings.invoice_number_format,
+        InvoiceKind::CreditNote => &settings.credit_note_number_format,
+    };
+    let prefix = if before.kind == InvoiceKind::Invoice { "FAC" } else { "AV" };
+    let number = format_number(format, year, sequence).unwrap_or_else(|| format!("{prefix}-{year}-{sequence:05}"));
+    let due_date = match before.kind {
+        InvoiceKind::Invoice => {
+            today.checked_add_days(Days::new(u64::try_from(settings.payment_terms_days).unwrap_or(0))).unwrap_or(today)
+        }
+        InvoiceKind::CreditNote => today,
+    };
+    let text = mentions(
+        organization.locale,
+        before.kind,
+        &settings,
+        before.currency,
+        buyer.is_business,
+        credited.as_ref().map(|(n, d)| (n.as_str(), *d)),
+        reason,
+    );
+    let now = Utc::now();
+    use invoice::Column as C;
+    let updated = invoice::Entity::update_many()
+        .col_expr(C::Status, Expr::value(InvoiceStatus::Issued))
+        .col_expr(C::Number, Expr::value(number))
+        .col_expr(C::Year, Expr::value(year))
+        .col_expr(C::Sequence, Expr::value(sequence))
+        .col_expr(C::IssueDate, Expr::value(today))
+        .col_expr(C::ServiceDate, Expr::value(before.service_date.unwrap_or(today)))
+        .col_expr(C::DueDate, Expr::value(due_date))
+        .col_expr(C::BuyerName, Expr::value(buyer.name))
+        .col_expr(C::BuyerAddress, Expr::value(buyer.address))
+        .col_expr(C::BuyerEmail, Expr::value(buyer.email))
+        .col_expr(C::BuyerTaxId, Expr::value(buyer.tax_id))
+        .col_expr(C::BuyerIsBusiness, Expr::value(buyer.is_business))
+        .col_expr(C::LatePenaltyRateBp, Expr::value(rate_bp(&settings)))
+        .col_expr(C::VatExempt, Expr::value(settings.vat_exempt))
+        .col_expr(C::SellerName, Expr::value(organization.name.clone()))
+        .col_expr(C::SellerAddress, Expr::value(organization.address.clone()))
+        .col_expr(C::SellerRegistration, Expr::value(organization.registration_number.clone()))
+        .col_expr(C::SellerVatNumber, Expr::value(organization.vat_number.clone()))
+        .col_expr(C::Mentions, Expr::value(Some(text).filter(|t| !t.is_empty())))
+        .col_expr(C::IssuedAt, Expr::value(now))
+        .col_expr(C::IssuedBy, Expr::value(actor.user_id))
+        .col_expr(C::UpdatedAt, Expr::value(now))
+        .filter(C::OrganizationId.eq(actor.org.get()))
+        .filter(C::Id.eq(id))
+        .filter(C::Status.eq(InvoiceStatus::Draft))
+        .exec(txn)
+        .await
+        .map_err(|err| {
+            // A number taken by hand-made data (or a format mapping two sequences to one number).
+            AppError::conflict("duplicate_invoice_number", Msg::new("invoice.number_taken"))
+                .if_refused(err, Constraint::is_unique)
+        })?;
+    if updated.rows_affected == 0 {
+        return Err(not_draft());
+    }
+    let after = get(txn, actor.org, id).await?;
+    audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
+    tracing::info!(invoice_id = id, number = after.number.as_deref().unwrap_or_default(), "invoice issued");
+    Ok(after)
+}
+
+/// Issues a draft: it takes its number and never changes again.
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn issue<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<Invoice> {
+    db::write(db, async |txn| issue_in(txn, actor, id, None).await).await
+}
+
+/// Corrects an issued invoice by a credit note of its whole amount, issued at
+/// once in the credit notes' sequence. An invoice is credited once (409 after).
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn credit<C: Writer>(db: &C, actor: &Actor, id: i64, input: &CreditInput) -> AppResult<Invoice> {
+    let mut v = Validator::new();
+    let reason = v.optional_long_text("reason", input.reason.as_deref(), 1000);
+    v.finish()?;
+    let original = get(db, actor.org, id).await?;
+    if original.kind != InvoiceKind::Invoice || original.status != InvoiceStatus::Issued {
+        return Err(AppError::conflict("invoice_not_issued", Msg::new("invoice.credit_needs_issued")));
+    }
+    let lines = lines_from(original.lines.iter().map(|l| LineInput {
+        kind: Some(l.kind),
+        description: Some(l.description.clone()),
+        quantity: Some(l.quantity),
+        unit: l.unit.clone(),
+        unit_price: Some(l.unit_price),
+        vat_rate: Some(l.vat_rate),
+        discount: Some(l.discount),
+    }))?;
+    let organization = organizations::get(db, actor.org).await?;
+    let settings = settings(db, actor.org).await?;
+    let draft = Draft {
+        kind: InvoiceKind::CreditNote,
+        buyer: original.buyer.clone(),
+        vehicle: original.vehicle_id.zip(original.vehicle_label.clone()),
+        source: None,
+        credited_invoice_id: Some(original.id),
+        service_date: original.service_date,
+        notes: reason.clone(),
+        payment_terms: None,
+        lines,
+    };
+    db::write(db, async |txn| {
+        // One credit note per invoice: a unique index refuses a second one, even a concurrent one.
+        // The credit note keeps the original's VAT: the rates of the invoice it corrects.
+        let settings = BillingSettings { vat_exempt: original.vat_exempt, ..settings.clone() };
+        let credit_id = insert_draft(txn, actor, &organization, &settings, draft).await?;
+        issue_in(txn, actor, credit_id, reason.as_deref()).await
+    })
+    .await
+}

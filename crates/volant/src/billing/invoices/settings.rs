@@ -1,0 +1,166 @@
+//! How an organization's invoices are numbered, what they ask and what they mention.
+
+use chrono::Utc;
+use rust_decimal::Decimal;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ConnectionTrait, EntityTrait, Set};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::entity::settings;
+use crate::identity::audit::{self, Actor};
+use crate::platform::db::{self, Writer};
+use crate::platform::error::AppResult;
+use crate::platform::i18n::Msg;
+use crate::platform::lines::{lenient_decimal, percent_bp};
+use crate::platform::money;
+use crate::platform::numbering::format_number;
+use crate::platform::tenant::OrgId;
+use crate::platform::validate::Validator;
+
+/// How an organization's invoices and credit notes are numbered and worded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct BillingSettings {
+    /// `{year}` and `{seq}` (or `{seq:5}`, zero-padded) are replaced; e.g. `FAC-{year}-{seq:5}`.
+    pub invoice_number_format: String,
+    /// The credit notes' own sequence, e.g. `AV-{year}-{seq:5}`.
+    pub credit_note_number_format: String,
+    /// Days from issue to the due date (0: payable on receipt).
+    pub payment_terms_days: i32,
+    /// Payment terms printed on invoices (means of payment, discount for early payment…).
+    pub payment_terms: Option<String>,
+    /// Yearly percentage of late-payment penalties printed on invoices.
+    #[schema(value_type = String, example = "10")]
+    pub late_penalty_rate: Decimal,
+    /// Franchise en base de TVA (art. 293 B du CGI): invoices carry no VAT and say why.
+    pub vat_exempt: bool,
+    /// Further mentions printed on every invoice (insurance, the rules of another country…).
+    pub mentions: Option<String>,
+}
+
+impl Default for BillingSettings {
+    fn default() -> Self {
+        Self {
+            invoice_number_format: "FAC-{year}-{seq:5}".to_owned(),
+            credit_note_number_format: "AV-{year}-{seq:5}".to_owned(),
+            payment_terms_days: 30,
+            payment_terms: Some("Paiement à réception, par carte, espèces, chèque ou virement.".to_owned()),
+            late_penalty_rate: Decimal::TEN,
+            vat_exempt: false,
+            mentions: None,
+        }
+    }
+}
+
+/// The settings as entered (PUT: every field; absent ones take their default).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct BillingSettingsInput {
+    pub invoice_number_format: Option<String>,
+    pub credit_note_number_format: Option<String>,
+    pub payment_terms_days: Option<i32>,
+    pub payment_terms: Option<String>,
+    #[serde(default, deserialize_with = "lenient_decimal")]
+    #[schema(value_type = Option<String>, example = "10")]
+    pub late_penalty_rate: Option<Decimal>,
+    pub vat_exempt: Option<bool>,
+    pub mentions: Option<String>,
+}
+
+pub async fn settings(db: &impl ConnectionTrait, org: OrgId) -> AppResult<BillingSettings> {
+    Ok(match settings::Entity::find_by_id(org.get()).one(db).await? {
+        Some(m) => BillingSettings {
+            invoice_number_format: m.invoice_number_format,
+            credit_note_number_format: m.credit_note_number_format,
+            payment_terms_days: m.payment_terms_days,
+            payment_terms: m.payment_terms,
+            late_penalty_rate: money::from_scaled(i64::from(m.late_penalty_rate_bp), 2),
+            vat_exempt: m.vat_exempt,
+            mentions: m.mentions,
+        },
+        None => BillingSettings::default(),
+    })
+}
+
+fn number_format(v: &mut Validator, field: &str, value: Option<&str>, default: &str) -> Option<String> {
+    let format = v.required_text(field, Some(value.unwrap_or(default)), 60)?;
+    if format_number(&format, 2026, 1).is_none() {
+        v.add(field, Msg::new("quote.format_invalid"));
+        return None;
+    }
+    Some(format)
+}
+
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn update_settings<C: Writer>(
+    db: &C,
+    actor: &Actor,
+    input: &BillingSettingsInput,
+) -> AppResult<BillingSettings> {
+    let defaults = BillingSettings::default();
+    let mut v = Validator::new();
+    let invoice_format = number_format(
+        &mut v,
+        "invoice_number_format",
+        input.invoice_number_format.as_deref(),
+        &defaults.invoice_number_format,
+    );
+    let credit_format = number_format(
+        &mut v,
+        "credit_note_number_format",
+        input.credit_note_number_format.as_deref(),
+        &defaults.credit_note_number_format,
+    );
+    let days = input.payment_terms_days.unwrap_or(defaults.payment_terms_days);
+    if !(0..=365).contains(&days) {
+        v.add("payment_terms_days", Msg::new("invoice.terms_days_invalid"));
+    }
+    let terms = v.optional_long_text("payment_terms", input.payment_terms.as_deref(), 2000);
+    let rate = input.late_penalty_rate.unwrap_or(defaults.late_penalty_rate);
+    let rate_bp = percent_bp(&mut v, "late_penalty_rate", rate);
+    let mentions = v.optional_long_text("mentions", input.mentions.as_deref(), 2000);
+    v.finish()?;
+    let before = settings(db, actor.org).await?;
+    let after = BillingSettings {
+        invoice_number_format: invoice_format.unwrap_or_default(),
+        credit_note_number_format: credit_format.unwrap_or_default(),
+        payment_terms_days: days,
+        payment_terms: terms,
+        late_penalty_rate: rate.normalize(),
+        vat_exempt: input.vat_exempt.unwrap_or(false),
+        mentions,
+    };
+    let row = settings::ActiveModel {
+        organization_id: Set(actor.org.get()),
+        invoice_number_format: Set(after.invoice_number_format.clone()),
+        credit_note_number_format: Set(after.credit_note_number_format.clone()),
+        payment_terms_days: Set(after.payment_terms_days),
+        payment_terms: Set(after.payment_terms.clone()),
+        late_penalty_rate_bp: Set(rate_bp.unwrap_or_default()),
+        vat_exempt: Set(after.vat_exempt),
+        mentions: Set(after.mentions.clone()),
+        updated_at: Set(Utc::now()),
+    };
+    db::write(db, async |txn| {
+        use settings::Column as C;
+        settings::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(C::OrganizationId)
+                    .update_columns([
+                        C::InvoiceNumberFormat,
+                        C::CreditNoteNumberFormat,
+                        C::PaymentTermsDays,
+                        C::PaymentTerms,
+                        C::LatePenaltyRateBp,
+                        C::VatExempt,
+                        C::Mentions,
+                        C::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
+        audit::record_change(txn, actor, ("billing_settings", actor.org.get()), Some(&before), Some(&after)).await?;
+        Ok(after)
+    })
+    .await
+}

@@ -1,0 +1,30 @@
+//! Billing: invoices and credit notes under the French rules (one unbroken
+//! numbering per organization, issued documents frozen, corrections by credit
+//! note), their PDF with the Factur-X data embedded, and payments. Used by the
+//! workshop (an accepted quote, completed work, or lines typed by hand) through
+//! its service functions; it reads no other domain's tables.
+
+pub mod invoices;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::identity::auth::web_pages::Page;
+use crate::identity::navigation::{Audience, MenuEntry};
+use crate::identity::roles::Permission;
+use crate::platform::AppState;
+use crate::platform::web::Module;
+
+/// The billing API (`billing.read`, `billing.write`, `payments.record`).
+pub fn api_router() -> OpenApiRouter<AppState> {
+    invoices::api::router()
+}
+
+/// The billing pages behind sign-in.
+pub fn pages() -> Vec<Page> {
+    invoices::web::pages()
+}
+
+/// Billing's navigation entry (in the workshop's menu: a garage's day ends there).
+pub fn menu() -> Vec<MenuEntry> {
+    vec![MenuEntry::new(Module::Workshop, "nav.invoices", "/invoices", Audience::May(Permission::BillingRead))]
+}

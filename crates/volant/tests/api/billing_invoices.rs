@@ -1,0 +1,499 @@
+//! Invoices: drafts from an accepted quote, completed work or typed by hand; one
+//! unbroken numbering under concurrency; issued invoices frozen by the database;
+//! credit notes; payments, refunds and the balance due; the PDF read back by
+//! pdftotext and its Factur-X XML by an independent validator.
+
+use axum::http::{Method, StatusCode};
+use chrono::Datelike;
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+
+use crate::backend_tests;
+use crate::fixtures::workshop::client;
+use crate::fixtures::{facturx_check, pdf_text};
+use crate::helpers::{TestApp, json_request, send};
+
+fn lines() -> Value {
+    json!([
+        { "kind": "part", "description": "Plaquettes de frein avant", "quantity": 1, "unit_price": "48.90", "vat_rate": 20 },
+        { "kind": "labour", "description": "Remplacement plaquettes\nessai routier ✓ 🚗", "quantity": "1,2", "unit": "h", "unit_price": 62, "discount": "10" }
+    ])
+}
+
+async fn company(app: &TestApp) -> i64 {
+    client(
+        app,
+        json!({
+            "kind": "company", "name": "Paul Durand", "company_name": "Transports Durand & Fils",
+            "tax_id": "FR40303265045", "email": "compta@durand.example",
+            "address": "12 avenue de la Gare\n69003 Lyon"
+        }),
+    )
+    .await
+}
+
+async fn draft(app: &TestApp, client: i64) -> Value {
+    let response = app.as_admin().post("/api/v1/invoices", &json!({ "client_id": client, "lines": lines() })).await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+    response.json()
+}
+
+async fn issue(app: &TestApp, id: &Value) -> Value {
+    let response = app.as_admin().post(&format!("/api/v1/invoices/{id}/issue"), &json!({})).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    response.json()
+}
+
+async fn profile(app: &TestApp) {
+    let response = app
+        .as_admin()
+        .patch(
+            "/api/v1/organization",
+            &json!({
+                "name": "Garage du Centre", "address": "3 rue Victor Hugo\n75011 Paris",
+                "registration_number": "732 829 320 00074", "vat_number": "FR44732829320"
+            }),
+        )
+        .await;
+    assert!(response.status.is_success(), "{}", response.text());
+}
+
+fn year() -> i32 {
+    chrono::Utc::now().with_timezone(&chrono_tz::Europe::Paris).year()
+}
+
+backend_tests!(
+    a_draft_has_no_number_and_issuing_takes_the_first_one_and_freezes_it,
+    twenty_concurrent_issues_take_twenty_consecutive_numbers,
+    the_database_refuses_to_change_or_delete_an_issued_invoice,
+    an_accepted_quote_and_completed_work_are_invoiced_once,
+    payments_refunds_and_credit_notes_keep_the_balance_exact,
+    the_pdf_carries_every_mention_and_valid_factur_x_data,
+    vat_exempt_organizations_say_why_and_charge_no_vat,
+    staff_record_payments_but_do_not_issue
+);
+
+async fn a_draft_has_no_number_and_issuing_takes_the_first_one_and_freezes_it(app: TestApp) {
+    profile(&app).await;
+    let admin = app.as_admin();
+    let client = company(&app).await;
+    let created = draft(&app, client).await;
+    assert_eq!(created["status"], "draft");
+    assert_eq!(created["number"], Value::Null);
+    assert_eq!(created["seller"], Value::Null);
+    // 48.90 + 1.2 × 62 − 10 % (66.96) = 115.86; VAT 23.17; 139.03.
+    assert_eq!(created["totals"]["excl_tax"], "115.86");
+    assert_eq!(created["totals"]["vat_total"], "23.17");
+    assert_eq!(created["totals"]["incl_tax"], "139.03");
+    assert_eq!(created["balance_due"], "0.00", "nothing is due on a draft");
+    assert_eq!(created["payment_state"], "not_due");
+    let id = &created["id"];
+    // A draft changes; an empty one does not issue.
+    let emptied = admin.put(&format!("/api/v1/invoices/{id}"), &json!({ "client_id": client, "lines": [] })).await;
+    assert_eq!(emptied.status, StatusCode::OK, "{}", emptied.text());
+    admin
+        .post(&format!("/api/v1/invoices/{id}/issue"), &json!({}))
+        .await
+        .problem(StatusCode::CONFLICT, "invoice_empty");
+    admin
+        .put(&format!("/api/v1/invoices/{id}"), &json!({ "client_id": client, "lines": lines() }))
+        .await
+        .assert_success();
+    let issued = issue(&app, id).await;
+    assert_eq!(issued["number"], format!("FAC-{}-00001", year()));
+    assert_eq!(issued["status"], "issued");
+    assert_eq!(issued["seller"]["name"], "Garage du Centre");
+    assert_eq!(issued["seller"]["registration_number"], "732 829 320 00074");
+    assert_eq!(issued["buyer"]["name"], "Transports Durand & Fils");
+    assert_eq!(issued["buyer"]["is_business"], true);
+    assert_eq!(issued["balance_due"], "139.03");
+    assert_eq!(issued["payment_state"], "unpaid");
+    let issue_date = issued["issue_date"].as_str().expect("issue date");
+    let due = chrono::NaiveDate::parse_from_str(issued["due_date"].as_str().expect("due"), "%Y-%m-%d").expect("date");
+    let issued_on = chrono::NaiveDate::parse_from_str(issue_date, "%Y-%m-%d").expect("date");
+    assert_eq!((due - issued_on).num_days(), 30, "the default payment terms");
+    let mentions = issued["mentions"].as_str().expect("mentions");
+    assert!(mentions.contains("pénalités au taux annuel de 10 %"), "{mentions}");
+    assert!(mentions.contains("40 €"), "a business buyer owes the fixed indemnity: {mentions}");
+    // Frozen: no second issue, no change, no deletion — 409 each, nothing changed.
+    admin
+        .post(&format!("/api/v1/invoices/{id}/issue"), &json!({}))
+        .await
+        .problem(StatusCode::CONFLICT, "invoice_issued");
+    admin
+        .put(&format!("/api/v1/invoices/{id}"), &json!({ "client_id": client, "lines": [] }))
+        .await
+        .problem(StatusCode::CONFLICT, "invoice_issued");
+    admin.delete(&format!("/api/v1/invoices/{id}")).await.problem(StatusCode::CONFLICT, "invoice_issued");
+    // The client's file changes later: the issued invoice keeps the buyer it was issued to.
+    let renamed = admin
+        .put(
+            &format!("/api/v1/clients/{client}"),
+            &json!({ "kind": "company", "name": "Paul Durand", "company_name": "Durand SA" }),
+        )
+        .await;
+    assert!(renamed.status.is_success(), "{}", renamed.text());
+    let again = admin.get(&format!("/api/v1/invoices/{id}")).await.json();
+    assert_eq!(again["buyer"]["name"], "Transports Durand & Fils");
+    // A draft is deleted; its number was never taken.
+    let other = draft(&app, client).await;
+    admin.delete(&format!("/api/v1/invoices/{}", other["id"])).await.assert_status(StatusCode::NO_CONTENT);
+    let next = draft(&app, client).await;
+    assert_eq!(issue(&app, &next["id"]).await["number"], format!("FAC-{}-00002", year()));
+    let listed = admin.get("/api/v1/invoices?status=issued").await.json();
+    assert_eq!(listed.as_array().map(Vec::len), Some(2));
+    assert_eq!(listed[1]["balance_due"], "139.03");
+}
+
+async fn twenty_concurrent_issues_take_twenty_consecutive_numbers(app: TestApp) {
+    let admin = app.as_admin();
+    let client = client(&app, json!({ "name": "Jeanne Martin" })).await;
+    let mut ids = Vec::new();
+    for _ in 0..20 {
+        ids.push(draft(&app, client).await["id"].as_i64().expect("id"));
+    }
+    let mut tasks = Vec::new();
+    for id in &ids {
+        // Each draft issued twice at once: exactly one issue wins per draft.
+        for _ in 0..2 {
+            let request =
+                admin.authorize(json_request(Method::POST, &format!("/api/v1/invoices/{id}/issue"), &json!({}))).await;
+            tasks.push(tokio::spawn(send(app.router.clone(), request)));
+        }
+    }
+    let mut numbers = Vec::new();
+    let mut refused = 0;
+    for task in tasks {
+        let response = task.await.expect("task");
+        match response.status {
+            StatusCode::OK => numbers.push(response.json()["number"].as_str().expect("number").to_owned()),
+            StatusCode::CONFLICT => refused += 1,
+            other => panic!("{other}: {}", response.text()),
+        }
+    }
+    assert_eq!(refused, 20);
+    numbers.sort();
+    let expected: Vec<String> = (1..=20).map(|n| format!("FAC-{}-{n:05}", year())).collect();
+    assert_eq!(numbers, expected, "no gap, no duplicate");
+    // Numbers follow the issue order: chronological by construction.
+    let listed = admin.get("/api/v1/invoices?limit=200").await.json();
+    let mut by_issue: Vec<(String, String)> = listed
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|i| {
+            (
+                i["issue_date"].as_str().unwrap_or_default().to_owned(),
+                i["number"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    by_issue.sort();
+    assert!(by_issue.windows(2).all(|w| w[0].0 <= w[1].0));
+}
+
+async fn the_database_refuses_to_change_or_delete_an_issued_invoice(app: TestApp) {
+    let client = client(&app, json!({ "name": "Jeanne Martin" })).await;
+    let issued = issue(&app, &draft(&app, client).await["id"]).await;
+    let id = issued["id"].as_i64().expect("id");
+    let paid = app
+        .as_admin()
+        .post(&format!("/api/v1/invoices/{id}/payments"), &json!({ "method": "cash", "amount": "10" }))
+        .await;
+    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.text());
+    // Whatever writes to the tables, not only Volant's services.
+    for sql in [
+        format!("UPDATE invoices SET total_incl_minor = 1 WHERE id = {id}"),
+        format!("UPDATE invoices SET buyer_name = 'X' WHERE id = {id}"),
+        format!("UPDATE invoices SET status = 'draft' WHERE id = {id}"),
+        format!("DELETE FROM invoices WHERE id = {id}"),
+        format!("UPDATE invoice_lines SET unit_price_e4 = 1 WHERE invoice_id = {id}"),
+        format!("DELETE FROM invoice_lines WHERE invoice_id = {id}"),
+        format!(
+            "INSERT INTO invoice_lines (invoice_id, position, kind, description, quantity_milli, unit_price_e4, \
+             vat_rate_bp, discount_bp, total_excl_minor) VALUES ({id}, 9, 'other', 'x', 1000, 10000, 0, 0, 100)"
+        ),
+        format!("UPDATE payments SET amount_minor = 1 WHERE invoice_id = {id}"),
+        format!("DELETE FROM payments WHERE invoice_id = {id}"),
+    ] {
+        let refused = app.db.execute_unprepared(&sql).await;
+        assert!(refused.is_err(), "{sql} was allowed");
+    }
+    let after = app.as_admin().get(&format!("/api/v1/invoices/{id}")).await.json();
+    assert_eq!(after["totals"], issued["totals"]);
+    assert_eq!(after["lines"], issued["lines"]);
+    assert_eq!(after["paid"], "10.00");
+    // What may change on an issued invoice: when it was sent.
+    app.db
+        .execute_unprepared(&format!("UPDATE invoices SET sent_at = created_at WHERE id = {id}"))
+        .await
+        .expect("sending is recorded");
+}
+
+async fn an_accepted_quote_and_completed_work_are_invoiced_once(app: TestApp) {
+    let admin = app.as_admin();
+    let client = client(&app, json!({ "name": "Jeanne Martin", "address": "4 rue des Lilas\n33000 Bordeaux" })).await;
+    let garage = app.garage("Centre").await;
+    let vehicle = app.vehicle(garage, "AB-123-CD").await;
+    let quote = admin
+        .post(
+            "/api/v1/quotes",
+            &json!({ "client_id": client, "vehicle_id": vehicle, "line_decisions": true, "lines": [
+                { "description": "Pneus", "quantity": 2, "unit_price": "89" },
+                { "description": "Parallélisme", "unit_price": "59" }
+            ]}),
+        )
+        .await
+        .json();
+    let quote_id = &quote["id"];
+    let path = format!("/api/v1/quotes/{quote_id}/invoice");
+    admin.post(&path, &json!({})).await.problem(StatusCode::CONFLICT, "quote_not_accepted");
+    admin.post(&format!("/api/v1/quotes/{quote_id}/send"), &json!({})).await.assert_success();
+    let first_line = &quote["lines"][0]["id"];
+    admin
+        .post(
+            &format!("/api/v1/quotes/{quote_id}/decision"),
+            &json!({ "decision": "accept", "accepted_line_ids": [first_line] }),
+        )
+        .await
+        .assert_success();
+    // A double click: both requests at once make one invoice.
+    let requests = [
+        admin.authorize(json_request(Method::POST, &path, &json!({}))).await,
+        admin.authorize(json_request(Method::POST, &path, &json!({}))).await,
+    ];
+    let [a, b] = requests.map(|r| tokio::spawn(send(app.router.clone(), r)));
+    let (a, b) = (a.await.expect("task"), b.await.expect("task"));
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::CREATED, StatusCode::CONFLICT], "{} / {}", a.text(), b.text());
+    let invoice = if a.status == StatusCode::CREATED { a.json() } else { b.json() };
+    assert_eq!(invoice["source_kind"], "quote");
+    assert_eq!(invoice["lines"].as_array().map(Vec::len), Some(1), "only the accepted line");
+    assert_eq!(invoice["totals"]["incl_tax"], "213.60");
+    assert!(invoice["vehicle_label"].as_str().is_some_and(|l| l.starts_with("AB-123-CD")), "{invoice}");
+    // Completed work of the vehicle's owner.
+    admin.post(&format!("/api/v1/clients/{client}/vehicles"), &json!({ "vehicle_id": vehicle })).await.assert_success();
+    let work = admin
+        .post(
+            "/api/v1/interventions",
+            &json!({ "vehicle_id": vehicle, "description": "Vidange", "in_progress": true,
+                "lines": [{ "kind": "part", "description": "Huile 5W30", "quantity": "4.5", "unit": "l", "unit_price": "12.90" }] }),
+        )
+        .await
+        .json();
+    let work_path = format!("/api/v1/interventions/{}/invoice", work["id"]);
+    admin.post(&work_path, &json!({})).await.problem(StatusCode::CONFLICT, "work_in_progress");
+    admin.post(&format!("/api/v1/interventions/{}/complete", work["id"]), &json!({})).await.assert_success();
+    let from_work = admin.post(&work_path, &json!({})).await;
+    assert_eq!(from_work.status, StatusCode::CREATED, "{}", from_work.text());
+    let from_work = from_work.json();
+    assert_eq!(from_work["buyer"]["name"], "Jeanne Martin");
+    assert_eq!(from_work["totals"]["excl_tax"], "58.05");
+    assert_eq!(from_work["service_date"], work["performed_on"]);
+    admin.post(&work_path, &json!({})).await.problem(StatusCode::CONFLICT, "already_invoiced");
+    // Another organization's quote is not found.
+    let other = app.other_org().await;
+    other.post(&path, &json!({})).await.assert_status(StatusCode::NOT_FOUND);
+}
+
+async fn payments_refunds_and_credit_notes_keep_the_balance_exact(app: TestApp) {
+    let admin = app.as_admin();
+    let client = client(&app, json!({ "name": "Awa Diop" })).await;
+    let invoice = issue(&app, &draft(&app, client).await["id"]).await;
+    let id = &invoice["id"];
+    let pay = |body: Value| {
+        let admin = app.as_admin();
+        async move { admin.post(&format!("/api/v1/invoices/{id}/payments"), &body).await }
+    };
+    // Partial payment by mobile money: the provider and reference are kept.
+    let refused = pay(json!({ "method": "mobile_money", "amount": "50" })).await;
+    assert_eq!(refused.error_fields(), ["provider"]);
+    let part =
+        pay(json!({ "method": "mobile_money", "provider": "Wave", "reference": "TX-778", "amount": "50,00" })).await;
+    assert_eq!(part.status, StatusCode::CREATED, "{}", part.text());
+    let part = part.json();
+    assert_eq!(part["paid"], "50.00");
+    assert_eq!(part["balance_due"], "89.03");
+    assert_eq!(part["payment_state"], "partly_paid");
+    assert_eq!(part["payments"][0]["provider"], "Wave");
+    // The same transaction twice (a replayed callback) is refused.
+    pay(json!({ "method": "mobile_money", "provider": "Wave", "reference": "TX-778", "amount": "50" }))
+        .await
+        .problem(StatusCode::CONFLICT, "payment_reference_taken");
+    for (body, field) in [
+        (json!({ "method": "cash", "amount": "0" }), "amount"),
+        (json!({ "method": "cash", "amount": "1.001" }), "amount"),
+        (json!({ "method": "cash", "amount": "-5" }), "amount"),
+        (json!({ "method": "cash", "amount": "10", "received_on": "2999-01-01" }), "received_on"),
+        (json!({ "method": "cash", "kind": "refund", "amount": "50.01" }), "amount"),
+    ] {
+        assert_eq!(pay(body.clone()).await.error_fields(), [field], "{body}");
+    }
+    // Paid in full, then more: the customer holds a credit.
+    let rest = pay(json!({ "method": "card", "amount": "100" })).await.json();
+    assert_eq!(rest["balance_due"], "-10.97");
+    assert_eq!(rest["payment_state"], "overpaid");
+    let refunded = pay(json!({ "method": "cash", "kind": "refund", "amount": "10.97" })).await.json();
+    assert_eq!(refunded["balance_due"], "0.00");
+    assert_eq!(refunded["payment_state"], "paid");
+    // Listed with the same balance as read alone (one computation).
+    let listed = admin.get(&format!("/api/v1/invoices?client_id={client}")).await.json();
+    assert_eq!(listed[0]["balance_due"], "0.00");
+    assert!(admin.get("/api/v1/invoices?due=unpaid").await.json().as_array().is_some_and(Vec::is_empty));
+    // A credit note cancels the invoice: numbered in its own sequence, what was paid is now owed back.
+    let credit = admin.post(&format!("/api/v1/invoices/{id}/credit"), &json!({ "reason": "Erreur de client" })).await;
+    assert_eq!(credit.status, StatusCode::CREATED, "{}", credit.text());
+    let credit = credit.json();
+    assert_eq!(credit["kind"], "credit_note");
+    assert_eq!(credit["number"], format!("AV-{}-00001", year()));
+    assert_eq!(credit["credited_invoice_id"], *id);
+    assert_eq!(credit["totals"]["incl_tax"], "139.03");
+    assert!(credit["mentions"].as_str().is_some_and(|m| m.contains(invoice["number"].as_str().expect("n"))));
+    let after = admin.get(&format!("/api/v1/invoices/{id}")).await.json();
+    assert_eq!(after["credited"], "139.03");
+    assert_eq!(after["balance_due"], "-139.03");
+    assert_eq!(after["credit_note_ids"], json!([credit["id"]]));
+    admin
+        .post(&format!("/api/v1/invoices/{id}/credit"), &json!({}))
+        .await
+        .problem(StatusCode::CONFLICT, "already_credited");
+    admin
+        .post(&format!("/api/v1/invoices/{}/payments", credit["id"]), &json!({ "method": "cash", "amount": "1" }))
+        .await
+        .problem(StatusCode::CONFLICT, "invoice_not_payable");
+    let back = pay(json!({ "method": "transfer", "kind": "refund", "amount": "139.03" })).await.json();
+    assert_eq!(back["balance_due"], "0.00");
+    // The day's cash report sums by method.
+    let report = admin.get("/api/v1/payments/daily").await.json();
+    let methods: Vec<(&str, &str)> = report["methods"]
+        .as_array()
+        .expect("methods")
+        .iter()
+        .map(|m| (m["method"].as_str().unwrap_or_default(), m["net"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(methods, [("cash", "-10.97"), ("card", "100.00"), ("transfer", "-139.03"), ("mobile_money", "50.00")]);
+    assert_eq!(report["net"], "0.00");
+}
+
+async fn the_pdf_carries_every_mention_and_valid_factur_x_data(app: TestApp) {
+    profile(&app).await;
+    let admin = app.as_admin();
+    let client = company(&app).await;
+    let created = draft(&app, client).await;
+    let id = &created["id"];
+    let draft_pdf = admin.get(&format!("/api/v1/invoices/{id}/pdf")).await;
+    assert_eq!(draft_pdf.header("content-type"), Some("application/pdf"));
+    if let Some(text) = pdf_text(&draft_pdf.body) {
+        assert!(text.contains("BROUILLON DE FACTURE"), "{text}");
+    }
+    let issued = issue(&app, id).await;
+    let number = issued["number"].as_str().expect("number");
+    let response = admin.get(&format!("/api/v1/invoices/{id}/pdf")).await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(response.header("content-disposition").is_some_and(|d| d.contains(&format!("{number}.pdf"))));
+    let bytes = response.body.clone();
+    if let Some(text) = pdf_text(&bytes) {
+        for expected in [
+            "FACTURE",
+            number,
+            "Garage du Centre",
+            "SIRET : 732 829 320 00074",
+            "N° TVA : FR44732829320",
+            "Transports Durand & Fils",
+            "FR40303265045",
+            "Plaquettes de frein avant",
+            "Remplacement plaquettes",
+            "115,86",
+            "23,17",
+            "139,03",
+            "Échéance",
+            "40 €",
+            "pénalités au taux annuel de 10 %",
+            "Pas d'escompte",
+        ] {
+            assert!(text.contains(expected), "{expected:?} missing from:\n{text}");
+        }
+    }
+    if let Some(read) = facturx_check(&bytes) {
+        let mut lines = read.lines();
+        assert_eq!(lines.next(), Some("factur-x.xml"));
+        assert_eq!(lines.next(), Some("en16931"));
+        for expected in [
+            &format!("<ram:ID>{number}</ram:ID>"),
+            "<ram:TypeCode>380</ram:TypeCode>",
+            "<ram:ID schemeID=\"0002\">732829320</ram:ID>",
+            "<ram:ID schemeID=\"VA\">FR44732829320</ram:ID>",
+            "<ram:Name>Transports Durand &amp; Fils</ram:Name>",
+            "<ram:PostcodeCode>69003</ram:PostcodeCode>",
+            "<ram:GrandTotalAmount>139.03</ram:GrandTotalAmount>",
+            "<ram:TaxTotalAmount currencyID=\"EUR\">23.17</ram:TaxTotalAmount>",
+        ] {
+            assert!(read.contains(expected), "{expected:?} missing from:\n{read}");
+        }
+    }
+    // The credit note is a valid Factur-X document too, naming the invoice it corrects.
+    let credit = admin.post(&format!("/api/v1/invoices/{id}/credit"), &json!({})).await.json();
+    let credit_pdf = admin.get(&format!("/api/v1/invoices/{}/pdf", credit["id"])).await.body.clone();
+    if let Some(text) = pdf_text(&credit_pdf) {
+        assert!(text.contains("AVOIR") && text.contains(&format!("Corrige la facture {number}")), "{text}");
+    }
+    if let Some(read) = facturx_check(&credit_pdf) {
+        assert!(read.contains("<ram:TypeCode>381</ram:TypeCode>"), "{read}");
+        assert!(read.contains(&format!("<ram:IssuerAssignedID>{number}</ram:IssuerAssignedID>")), "{read}");
+    }
+}
+
+async fn vat_exempt_organizations_say_why_and_charge_no_vat(app: TestApp) {
+    let admin = app.as_admin();
+    let settings = admin
+        .put(
+            "/api/v1/billing/settings",
+            &json!({ "vat_exempt": true, "payment_terms_days": 0, "invoice_number_format": "F{year}-{seq:3}" }),
+        )
+        .await;
+    assert_eq!(settings.status, StatusCode::OK, "{}", settings.text());
+    let client = client(&app, json!({ "name": "Jeanne Martin" })).await;
+    let issued = issue(&app, &draft(&app, client).await["id"]).await;
+    assert_eq!(issued["number"], format!("F{}-001", year()));
+    assert_eq!(issued["totals"]["vat_total"], "0.00");
+    assert_eq!(issued["totals"]["incl_tax"], "115.86");
+    assert_eq!(issued["due_date"], issued["issue_date"]);
+    let mentions = issued["mentions"].as_str().expect("mentions");
+    assert!(mentions.contains("TVA non applicable, art. 293 B du CGI"), "{mentions}");
+    assert!(!mentions.contains("40 €"), "a private buyer owes no recovery indemnity: {mentions}");
+    let bytes = admin.get(&format!("/api/v1/invoices/{}/pdf", issued["id"])).await.body.clone();
+    if let Some(read) = facturx_check(&bytes) {
+        assert!(read.contains("<ram:CategoryCode>E</ram:CategoryCode>"), "{read}");
+        assert!(read.contains("VATEX-FR-FRANCHISE"), "{read}");
+    }
+    for (body, field) in [
+        (json!({ "invoice_number_format": "FAC" }), "invoice_number_format"),
+        (json!({ "payment_terms_days": 400 }), "payment_terms_days"),
+        (json!({ "late_penalty_rate": "-1" }), "late_penalty_rate"),
+    ] {
+        assert_eq!(admin.put("/api/v1/billing/settings", &body).await.error_fields(), [field], "{body}");
+    }
+}
+
+async fn staff_record_payments_but_do_not_issue(app: TestApp) {
+    let client = client(&app, json!({ "name": "Jeanne Martin" })).await;
+    let created = draft(&app, client).await;
+    let staff = app.as_role(volant::identity::roles::Role::Staff).await;
+    let id = &created["id"];
+    staff.post(&format!("/api/v1/invoices/{id}/issue"), &json!({})).await.assert_status(StatusCode::FORBIDDEN);
+    staff.post("/api/v1/invoices", &json!({ "client_id": client })).await.assert_status(StatusCode::FORBIDDEN);
+    issue(&app, id).await;
+    let paid = staff
+        .post(
+            &format!("/api/v1/invoices/{id}/payments"),
+            &json!({ "method": "cheque", "reference": "0012345", "amount": "139.03" }),
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::CREATED, "{}", paid.text());
+    assert_eq!(paid.json()["payment_state"], "paid");
+    staff.get(&format!("/api/v1/invoices/{id}")).await.assert_success();
+    // Every change is in the audit trail.
+    let trail = app.as_admin().get(&format!("/api/v1/audit?entity_type=invoice&entity_id={id}")).await.json();
+    assert!(trail.as_array().is_some_and(|t| t.len() >= 3), "{trail}");
+}
