@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::backend_tests;
 use crate::fixtures::workshop::client;
-use crate::fixtures::{facturx_check, pdf_text};
+use crate::fixtures::{facturx_check, follow, html, pdf_text};
 use crate::helpers::{TestApp, json_request, send};
 
 fn lines() -> Value {
@@ -70,7 +70,8 @@ backend_tests!(
     payments_refunds_and_credit_notes_keep_the_balance_exact,
     the_pdf_carries_every_mention_and_valid_factur_x_data,
     vat_exempt_organizations_say_why_and_charge_no_vat,
-    staff_record_payments_but_do_not_issue
+    staff_record_payments_but_do_not_issue,
+    a_garage_invoices_an_accepted_quote_and_is_paid_at_the_counter
 );
 
 async fn a_draft_has_no_number_and_issuing_takes_the_first_one_and_freezes_it(app: TestApp) {
@@ -496,4 +497,89 @@ async fn staff_record_payments_but_do_not_issue(app: TestApp) {
     // Every change is in the audit trail.
     let trail = app.as_admin().get(&format!("/api/v1/audit?entity_type=invoice&entity_id={id}")).await.json();
     assert!(trail.as_array().is_some_and(|t| t.len() >= 3), "{trail}");
+}
+
+async fn a_garage_invoices_an_accepted_quote_and_is_paid_at_the_counter(app: TestApp) {
+    let admin = app.as_admin();
+    let client = company(&app).await;
+    let quote = admin.post("/api/v1/quotes", &json!({ "client_id": client, "lines": lines() })).await.json();
+    let quote_id = &quote["id"];
+    admin.post(&format!("/api/v1/quotes/{quote_id}/send"), &json!({})).await.assert_success();
+    admin.post(&format!("/api/v1/quotes/{quote_id}/decision"), &json!({ "decision": "accept" })).await.assert_success();
+    // The accepted quote offers to invoice it; one click makes the draft.
+    let page = html(&admin.get(&format!("/quotes/{quote_id}")).await);
+    assert!(page.contains(&format!("action=\"/quotes/{quote_id}/invoice\"")), "{page}");
+    let drafted = admin.post_form(&format!("/quotes/{quote_id}/invoice"), &[]).await;
+    let draft = html(&follow(&app, &drafted).await);
+    assert!(draft.contains("Brouillon de facture créé"), "{draft}");
+    assert!(draft.contains("Émettre la facture") && draft.contains("139,03"), "{draft}");
+    let id = drafted.header("location").expect("location").trim_start_matches("/invoices/").to_owned();
+    // A second click finds the same invoice.
+    let again = admin.post_form(&format!("/quotes/{quote_id}/invoice"), &[]).await;
+    assert_eq!(again.header("location"), Some(format!("/invoices/{id}").as_str()));
+    let issued = html(&follow(&app, &admin.post_form(&format!("/invoices/{id}/issue"), &[]).await).await);
+    let number = format!("FAC-{}-00001", year());
+    assert!(issued.contains(&format!("Facture {number} émise.")), "{issued}");
+    assert!(issued.contains("Non payée") && issued.contains("Enregistrer un paiement"), "{issued}");
+    // Paid at the counter in two goes, the second by mobile money; a bad amount is said.
+    let refused = admin.post_form(&format!("/invoices/{id}/payments"), &[("method", "cash"), ("amount", "abc")]).await;
+    let refused = html(&follow(&app, &refused).await);
+    assert!(refused.contains("Le montant doit être positif"), "{refused}");
+    let part = admin.post_form(&format!("/invoices/{id}/payments"), &[("method", "cash"), ("amount", "39,03")]).await;
+    let part = html(&follow(&app, &part).await);
+    assert!(part.contains("Reste à payer : 100,00"), "{part}");
+    assert!(part.contains("Payée en partie"), "{part}");
+    let rest = admin
+        .post_form(
+            &format!("/invoices/{id}/payments"),
+            &[("method", "mobile_money"), ("provider", "Orange Money"), ("reference", "OM-1"), ("amount", "100")],
+        )
+        .await;
+    let rest = html(&follow(&app, &rest).await);
+    assert!(rest.contains("Payée") && rest.contains("Mobile money · Orange Money"), "{rest}");
+    // The list and the day's cash report agree.
+    let list = html(&admin.get("/invoices").await);
+    assert!(
+        list.contains(&number) && list.contains("Transports Durand &amp; Fils")
+            || list.contains("Transports Durand & Fils"),
+        "{list}"
+    );
+    assert!(html(&admin.get("/invoices?view=unpaid").await).contains("Aucune facture"));
+    let cash = html(&admin.get("/payments/daily").await);
+    assert!(cash.contains("Espèces") && cash.contains("39,03") && cash.contains("139,03"), "{cash}");
+    // Corrected by a credit note from its page.
+    let credited = admin.post_form(&format!("/invoices/{id}/credit"), &[("reason", "Erreur de TVA\nà refaire")]).await;
+    let note = html(&follow(&app, &credited).await);
+    assert!(note.contains(&format!("Avoir AV-{}-00001 émis.", year())), "{note}");
+    assert!(note.contains("Erreur de TVA"), "{note}");
+    // Settings from their page; a wrong format is said beside its field.
+    let bad = admin
+        .post_form(
+            "/billing/settings",
+            &[
+                ("invoice_number_format", "FAC"),
+                ("credit_note_number_format", "AV-{seq}"),
+                ("payment_terms_days", "30"),
+                ("late_penalty_rate", "10"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&bad).contains("Le format doit contenir"));
+    let saved = admin
+        .post_form(
+            "/billing/settings",
+            &[
+                ("invoice_number_format", "F-{seq:6}"),
+                ("credit_note_number_format", "A-{seq}"),
+                ("payment_terms_days", "15"),
+                ("late_penalty_rate", "12,5"),
+                ("vat_exempt", "on"),
+            ],
+        )
+        .await;
+    assert!(html(&follow(&app, &saved).await).contains("Réglages de facturation enregistrés"));
+    let settings = admin.get("/api/v1/billing/settings").await.json();
+    assert_eq!(settings["late_penalty_rate"], "12.5");
+    assert_eq!(settings["vat_exempt"], true);
 }

@@ -101,6 +101,24 @@ pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<In
     Ok(assemble(m, parts, today))
 }
 
+/// The invoice made from a quote or from completed work, if there is one.
+pub async fn find_by_source(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    kind: SourceKind,
+    source_id: i64,
+) -> AppResult<Option<i64>> {
+    Ok(tenant::scoped::<invoice::Entity>(org)
+        .select_only()
+        .column(invoice::Column::Id)
+        .filter(invoice::Column::Kind.eq(InvoiceKind::Invoice))
+        .filter(invoice::Column::SourceKind.eq(kind))
+        .filter(invoice::Column::SourceId.eq(source_id))
+        .into_tuple()
+        .one(db)
+        .await?)
+}
+
 /// What to list.
 #[derive(Debug, Clone, Default)]
 pub struct InvoiceFilter {

@@ -1,7 +1,507 @@
-//! The billing pages.
+//! Invoice pages (French UI): the list with what is still due, an invoice with
+//! its lines, payments and actions (issue, record a payment at the counter, credit
+//! note, PDF), invoicing an accepted quote or completed work in one click, and the
+//! billing settings.
 
-use crate::identity::auth::web_pages::Page;
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::response::Response;
+use axum::routing::{get, post};
+use rust_decimal::Decimal;
+use serde::Deserialize;
 
+use super::model::PaymentState;
+use super::payments;
+use super::service::{
+    self, BillingSettingsInput, CreditInput, Due, Invoice, InvoiceFilter, InvoiceKind, InvoiceStatus, InvoiceSummary,
+    PaymentInput, PaymentKind, PaymentMethod, SourceKind,
+};
+use crate::identity::Caller;
+use crate::identity::auth::web_pages::{self, Access, Page};
+use crate::identity::roles::Permission;
+use crate::platform::error::AppError;
+use crate::platform::http::extract::{ApiQuery, FormBody, Id};
+use crate::platform::i18n::{self, Msg};
+use crate::platform::lines::parse_decimal;
+use crate::platform::money::{format_money, format_plain};
+use crate::platform::web::{
+    FormErrors, Listing, PageCtx, SelectOption, WebResult, options, redirect_with_flash, refusal_to_flash,
+};
+
+/// Every billing page, each behind the permission its use needs.
 pub fn pages() -> Vec<Page> {
-    Vec::new()
+    let mut pages = web_pages::pages(
+        Access::guarded(Permission::BillingRead, Permission::BillingWrite),
+        [
+            ("/invoices", get(index)),
+            ("/invoices/{id}", get(show)),
+            ("/invoices/{id}/pdf", get(pdf)),
+            ("/invoices/{id}/issue", post(issue)),
+            ("/invoices/{id}/credit", post(credit)),
+            ("/invoices/{id}/delete", post(delete)),
+            ("/quotes/{id}/invoice", post(from_quote)),
+            ("/interventions/{id}/invoice", post(from_intervention)),
+        ],
+    );
+    pages.extend(web_pages::pages(
+        Access::guarded(Permission::BillingRead, Permission::PaymentsRecord),
+        [("/invoices/{id}/payments", post(record_payment)), ("/payments/daily", get(cash))],
+    ));
+    pages.extend(web_pages::pages(
+        Access::guarded(Permission::BillingWrite, Permission::BillingWrite),
+        [("/billing/settings", get(settings_form).post(save_settings))],
+    ));
+    pages
+}
+
+/// An invoice as the list shows it.
+#[derive(Debug, Clone)]
+pub struct InvoiceRow {
+    pub id: i64,
+    pub label: String,
+    pub kind: &'static str,
+    pub buyer: String,
+    pub customer_id: i64,
+    pub issue_date: String,
+    pub due_date: String,
+    pub total_incl: String,
+    pub balance: String,
+    pub state: &'static str,
+    pub state_label: String,
+    pub overdue: bool,
+}
+
+/// What an invoice is called before it has a number: "Brouillon #12".
+fn label_of(number: Option<&str>, id: i64) -> String {
+    match number {
+        Some(number) => number.to_owned(),
+        None => format!("{} #{id}", i18n::current().text(InvoiceStatus::Draft.label_key())),
+    }
+}
+
+fn row(s: InvoiceSummary) -> InvoiceRow {
+    let tr = i18n::current();
+    let (state, state_label) = match (s.status, s.kind) {
+        (InvoiceStatus::Draft, _) => ("draft", tr.text(InvoiceStatus::Draft.label_key()).to_owned()),
+        (_, InvoiceKind::CreditNote) => ("credit_note", tr.text(InvoiceKind::CreditNote.label_key()).to_owned()),
+        _ => (s.payment_state.as_str(), tr.text(s.payment_state.label_key()).to_owned()),
+    };
+    InvoiceRow {
+        id: s.id,
+        label: label_of(s.number.as_deref(), s.id),
+        kind: s.kind.as_str(),
+        buyer: s.buyer_name,
+        customer_id: s.customer_id,
+        issue_date: s.issue_date.map(i18n::date).unwrap_or_default(),
+        due_date: s.due_date.filter(|_| s.kind == InvoiceKind::Invoice).map(i18n::date).unwrap_or_default(),
+        total_incl: s.currency.format(s.total_incl_tax),
+        balance: if s.payment_state == PaymentState::NotDue { String::new() } else { s.currency.format(s.balance_due) },
+        state,
+        state_label,
+        overdue: s.overdue,
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ListQuery {
+    /// `unpaid`, `overdue`, `draft` or `issued`.
+    view: Option<String>,
+    q: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "billing/invoices/list.html")]
+struct ListPage {
+    page: PageCtx,
+    q: String,
+    views: Vec<SelectOption>,
+    invoices: Vec<InvoiceRow>,
+    next_url: Option<String>,
+    previous_url: Option<String>,
+    total: String,
+}
+
+async fn index(
+    caller: Caller,
+    page: PageCtx,
+    ApiQuery(query): ApiQuery<ListQuery>,
+    listing: Listing,
+) -> WebResult<ListPage> {
+    let view = query.view.as_deref().unwrap_or_default();
+    let due = match view {
+        "unpaid" => Some(Due::Unpaid),
+        "overdue" => Some(Due::Overdue),
+        _ => None,
+    };
+    let status = InvoiceStatus::parse(view);
+    let filter = InvoiceFilter { status, due, q: query.q.clone(), ..Default::default() };
+    let found = service::list(&caller.db, caller.org, &filter, &listing.request).await?;
+    let next_url = listing.next_url(found.next_cursor.as_deref());
+    let filtered = due.is_some() || status.is_some() || query.q.as_deref().is_some_and(|q| !q.trim().is_empty());
+    let total = if filtered {
+        Listing::matching_of(service::count(&caller.db, caller.org, &filter).await?)
+    } else {
+        listing.total::<super::entity::invoice::Entity>(&caller.db, caller.org).await?
+    };
+    let views = options(
+        Some(page.tr.t("invoices.all")),
+        view,
+        [
+            ("unpaid", "invoices.view.unpaid"),
+            ("overdue", "invoices.view.overdue"),
+            ("draft", "invoices.view.drafts"),
+            ("issued", "invoices.view.issued"),
+        ]
+        .into_iter()
+        .map(|(value, key)| (value.to_owned(), page.tr.t(key).to_owned())),
+    );
+    let previous_url = listing.previous_url();
+    let invoices = found.items.into_iter().map(row).collect();
+    Ok(ListPage { page, q: query.q.unwrap_or_default(), views, invoices, next_url, previous_url, total })
+}
+
+/// A line as the invoice page shows it.
+#[derive(Debug, Clone)]
+pub struct LineView {
+    pub kind: String,
+    pub description: String,
+    pub quantity: String,
+    pub unit: String,
+    pub unit_price: String,
+    pub discount: String,
+    pub vat_rate: String,
+    pub total: String,
+}
+
+/// A payment as the invoice page shows it.
+#[derive(Debug, Clone)]
+pub struct PaymentView {
+    pub received_on: String,
+    pub refund: bool,
+    pub method: String,
+    pub reference: String,
+    pub amount: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "billing/invoices/show.html")]
+struct ShowPage {
+    page: PageCtx,
+    invoice: Invoice,
+    label: String,
+    title: String,
+    state: &'static str,
+    state_label: String,
+    issue_date: String,
+    service_date: String,
+    due_date: String,
+    lines: Vec<LineView>,
+    vat: Vec<(String, String, String)>,
+    total_excl: String,
+    total_vat: String,
+    total_incl: String,
+    paid: String,
+    credited: String,
+    balance: String,
+    payments: Vec<PaymentView>,
+    methods: Vec<SelectOption>,
+    /// The payment form's amount: what is still due.
+    amount: String,
+    today: String,
+}
+
+async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> {
+    let invoice = service::get(&caller.db, caller.org, id).await?;
+    let today = crate::identity::organizations::service::today(&caller.db, caller.org).await?;
+    let tr = page.tr.clone();
+    let money = |amount: Decimal| invoice.currency.format(amount);
+    let decimals = invoice.decimals();
+    let lines = invoice
+        .lines
+        .iter()
+        .map(|l| LineView {
+            kind: tr.t(l.kind.label_key()).to_owned(),
+            description: l.description.clone(),
+            quantity: format_plain(l.quantity),
+            unit: l.unit.clone().unwrap_or_default(),
+            unit_price: format_money(l.unit_price, decimals.max(l.unit_price.scale().min(4)), invoice.currency.code()),
+            discount: if l.discount.is_zero() { String::new() } else { format!("{} %", format_plain(l.discount)) },
+            vat_rate: format!("{} %", format_plain(l.vat_rate)),
+            total: money(l.total_excl_tax),
+        })
+        .collect();
+    let vat = invoice
+        .totals
+        .vat
+        .iter()
+        .map(|v| (format!("{} %", format_plain(v.rate)), money(v.base), money(v.vat)))
+        .collect();
+    let payments = invoice
+        .payments
+        .iter()
+        .map(|p| PaymentView {
+            received_on: i18n::date(p.received_on),
+            refund: p.kind == PaymentKind::Refund,
+            method: match &p.provider {
+                Some(provider) => format!("{} · {provider}", tr.t(p.method.label_key())),
+                None => tr.t(p.method.label_key()).to_owned(),
+            },
+            reference: p.reference.clone().unwrap_or_default(),
+            amount: money(p.amount),
+        })
+        .collect();
+    let methods = options(
+        None,
+        PaymentMethod::Card.as_str(),
+        PaymentMethod::ALL.into_iter().map(|m| (m.as_str().to_owned(), tr.t(m.label_key()).to_owned())),
+    );
+    let (state, state_label) = match (invoice.status, invoice.kind) {
+        (InvoiceStatus::Draft, _) => ("draft", tr.t(InvoiceStatus::Draft.label_key()).to_owned()),
+        (_, InvoiceKind::CreditNote) => ("credit_note", tr.t(InvoiceKind::CreditNote.label_key()).to_owned()),
+        _ => (invoice.payment_state.as_str(), tr.t(invoice.payment_state.label_key()).to_owned()),
+    };
+    let amount = if invoice.balance_due > Decimal::ZERO { format_plain(invoice.balance_due) } else { String::new() };
+    Ok(ShowPage {
+        label: label_of(invoice.number.as_deref(), invoice.id),
+        title: tr.t(invoice.kind.label_key()).to_owned(),
+        state,
+        state_label,
+        issue_date: invoice.issue_date.map(i18n::date).unwrap_or_default(),
+        service_date: invoice.service_date.map(i18n::date).unwrap_or_default(),
+        due_date: invoice.due_date.map(i18n::date).unwrap_or_default(),
+        lines,
+        vat,
+        total_excl: money(invoice.totals.excl_tax),
+        total_vat: money(invoice.totals.vat_total),
+        total_incl: money(invoice.totals.incl_tax),
+        paid: money(invoice.paid),
+        credited: money(invoice.credited),
+        balance: money(invoice.balance_due),
+        payments,
+        methods,
+        amount,
+        today: today.to_string(),
+        page,
+        invoice,
+    })
+}
+
+async fn pdf(caller: Caller, Id(id): Id) -> WebResult<Response> {
+    let (name, bytes) = super::pdf::pdf(&caller.db, caller.org, id).await?;
+    Ok(crate::platform::http::respond::pdf_response(&name, bytes, false))
+}
+
+async fn issue(caller: Caller, Id(id): Id) -> WebResult<Response> {
+    match service::issue(&caller.db, &caller.actor, id).await {
+        Ok(invoice) => {
+            let number = invoice.number.unwrap_or_default();
+            let message = i18n::current().format("invoices.issued", &[("number", &number)]);
+            Ok(redirect_with_flash(&format!("/invoices/{id}"), "success", &message))
+        }
+        Err(err) => refusal_to_flash(&format!("/invoices/{id}"), err),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CreditForm {
+    reason: Option<String>,
+}
+
+async fn credit(caller: Caller, Id(id): Id, FormBody(form): FormBody<CreditForm>) -> WebResult<Response> {
+    let input = CreditInput { reason: form.reason.filter(|r| !r.trim().is_empty()) };
+    match service::credit(&caller.db, &caller.actor, id, &input).await {
+        Ok(note) => {
+            let number = note.number.unwrap_or_default();
+            let message = i18n::current().format("invoices.credited", &[("number", &number)]);
+            Ok(redirect_with_flash(&format!("/invoices/{}", note.id), "success", &message))
+        }
+        Err(err) => refusal_to_flash(&format!("/invoices/{id}"), err),
+    }
+}
+
+async fn delete(caller: Caller, Id(id): Id) -> WebResult<Response> {
+    match service::delete(&caller.db, &caller.actor, id).await {
+        Ok(()) => Ok(redirect_with_flash("/invoices", "success", i18n::current().text("invoices.deleted"))),
+        Err(err) => refusal_to_flash(&format!("/invoices/{id}"), err),
+    }
+}
+
+async fn from_quote(caller: Caller, Id(id): Id) -> WebResult<Response> {
+    let made = service::from_quote(&caller.db, &caller.actor, id).await;
+    drafted(&caller, made, SourceKind::Quote, id, format!("/quotes/{id}")).await
+}
+
+async fn from_intervention(caller: Caller, Id(id): Id) -> WebResult<Response> {
+    let made = service::from_intervention(&caller.db, &caller.actor, id).await;
+    let back = crate::workshop::history::service::get(&caller.db, caller.org, id)
+        .await
+        .map_or_else(|_| "/invoices".to_owned(), |w| format!("/vehicles/{}", w.vehicle_id));
+    drafted(&caller, made, SourceKind::Intervention, id, back).await
+}
+
+/// The new draft's page; when the quote or the work already has its invoice, that
+/// invoice's page (a second click finds the first one); any other refusal, back.
+async fn drafted(
+    caller: &Caller,
+    made: Result<Invoice, AppError>,
+    kind: SourceKind,
+    source_id: i64,
+    back: String,
+) -> WebResult<Response> {
+    let tr = i18n::current();
+    match made {
+        Ok(invoice) => {
+            Ok(redirect_with_flash(&format!("/invoices/{}", invoice.id), "success", tr.text("invoices.drafted")))
+        }
+        Err(AppError::Conflict { code: "already_invoiced", .. }) => {
+            match service::find_by_source(&caller.db, caller.org, kind, source_id).await? {
+                Some(existing) => Ok(redirect_with_flash(
+                    &format!("/invoices/{existing}"),
+                    "warning",
+                    tr.text("invoice.already_invoiced"),
+                )),
+                None => refusal_to_flash(
+                    &back,
+                    AppError::conflict("already_invoiced", Msg::new("invoice.already_invoiced")),
+                ),
+            }
+        }
+        Err(err) => refusal_to_flash(&back, err),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct PaymentForm {
+    kind: Option<String>,
+    method: String,
+    provider: Option<String>,
+    reference: Option<String>,
+    amount: String,
+    received_on: Option<String>,
+}
+
+async fn record_payment(caller: Caller, Id(id): Id, FormBody(form): FormBody<PaymentForm>) -> WebResult<Response> {
+    let back = format!("/invoices/{id}");
+    let amount = parse_decimal(&form.amount);
+    let received_on = match form.received_on.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        None => None,
+        Some(raw) => match chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+            Ok(day) => Some(day),
+            Err(_) => {
+                return refusal_to_flash(&back, AppError::validation("received_on", Msg::new("field.date_invalid")));
+            }
+        },
+    };
+    let input = PaymentInput {
+        kind: form.kind.as_deref().and_then(PaymentKind::parse),
+        method: PaymentMethod::parse(&form.method),
+        provider: form.provider.filter(|p| !p.trim().is_empty()),
+        reference: form.reference.filter(|r| !r.trim().is_empty()),
+        amount: if form.amount.trim().is_empty() { None } else { Some(amount.unwrap_or(Decimal::NEGATIVE_ONE)) },
+        received_on,
+        note: None,
+    };
+    match payments::record(&caller.db, &caller.actor, id, &input).await {
+        Ok(invoice) => {
+            let tr = i18n::current();
+            let key = if input.kind == Some(PaymentKind::Refund) { "invoices.refunded" } else { "invoices.paid" };
+            let message = tr.format(key, &[("balance", &invoice.currency.format(invoice.balance_due))]);
+            Ok(redirect_with_flash(&back, "success", &message))
+        }
+        Err(err) => refusal_to_flash(&back, err),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CashQuery {
+    day: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "billing/invoices/cash.html")]
+struct CashPage {
+    page: PageCtx,
+    day: String,
+    day_label: String,
+    methods: Vec<(String, String, String, String, u64)>,
+    net: String,
+}
+
+async fn cash(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery<CashQuery>) -> WebResult<CashPage> {
+    let day = match query.day.as_deref().and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()) {
+        Some(day) => day,
+        None => crate::identity::organizations::service::today(&caller.db, caller.org).await?,
+    };
+    let report = payments::cash_report(&caller.db, caller.org, day).await?;
+    let money = |amount: Decimal| report.currency.format(amount);
+    let methods = report
+        .methods
+        .iter()
+        .map(|m| {
+            (page.tr.t(m.method.label_key()).to_owned(), money(m.received), money(m.refunded), money(m.net), m.count)
+        })
+        .collect();
+    Ok(CashPage { day: day.to_string(), day_label: i18n::date(day), methods, net: money(report.net), page })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "billing/invoices/settings.html")]
+struct SettingsPage {
+    page: PageCtx,
+    form: SettingsForm,
+    errors: FormErrors,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+struct SettingsForm {
+    #[serde(default)]
+    invoice_number_format: String,
+    #[serde(default)]
+    credit_note_number_format: String,
+    #[serde(default)]
+    payment_terms_days: String,
+    #[serde(default)]
+    payment_terms: String,
+    #[serde(default)]
+    late_penalty_rate: String,
+    #[serde(default)]
+    vat_exempt: Option<String>,
+    #[serde(default)]
+    mentions: String,
+}
+
+async fn settings_form(caller: Caller, page: PageCtx) -> WebResult<SettingsPage> {
+    let s = service::settings(&caller.db, caller.org).await?;
+    let form = SettingsForm {
+        invoice_number_format: s.invoice_number_format,
+        credit_note_number_format: s.credit_note_number_format,
+        payment_terms_days: s.payment_terms_days.to_string(),
+        payment_terms: s.payment_terms.unwrap_or_default(),
+        late_penalty_rate: format_plain(s.late_penalty_rate),
+        vat_exempt: s.vat_exempt.then(|| "on".to_owned()),
+        mentions: s.mentions.unwrap_or_default(),
+    };
+    Ok(SettingsPage { page, form, errors: FormErrors::default() })
+}
+
+async fn save_settings(caller: Caller, page: PageCtx, FormBody(form): FormBody<SettingsForm>) -> WebResult<Response> {
+    use axum::response::IntoResponse;
+    let days = form.payment_terms_days.trim().parse::<i32>().ok();
+    let input = BillingSettingsInput {
+        invoice_number_format: Some(form.invoice_number_format.clone()),
+        credit_note_number_format: Some(form.credit_note_number_format.clone()),
+        // An unreadable number of days is refused by the range check.
+        payment_terms_days: Some(days.unwrap_or(-1)),
+        payment_terms: Some(form.payment_terms.clone()),
+        late_penalty_rate: Some(parse_decimal(&form.late_penalty_rate).unwrap_or(Decimal::NEGATIVE_ONE)),
+        vat_exempt: Some(form.vat_exempt.is_some()),
+        mentions: Some(form.mentions.clone()),
+    };
+    match service::update_settings(&caller.db, &caller.actor, &input).await {
+        Ok(_) => Ok(redirect_with_flash("/invoices", "success", i18n::current().text("invoices.settings_saved"))),
+        Err(err) => {
+            let errors = FormErrors::from_app_error(err)?;
+            Ok(crate::platform::web::unprocessable(SettingsPage { page, form, errors }).into_response())
+        }
+    }
 }

@@ -332,6 +332,8 @@ pub struct InterventionRow {
     pub id: i64,
     /// Under way: the vehicle is in the workshop.
     pub in_progress: bool,
+    /// Completed, priced and with a client: billing can invoice it.
+    pub invoiceable: bool,
 }
 
 /// Interventions as the pages list them.
@@ -353,6 +355,7 @@ pub fn intervention_rows(items: Vec<history::Intervention>, names: &HashMap<Stri
             quote_id: i.quote_id,
             id: i.id,
             in_progress: i.in_progress,
+            invoiceable: !i.in_progress && !i.lines.is_empty() && i.client_id.is_some(),
             description: i.description,
         })
         .collect()
