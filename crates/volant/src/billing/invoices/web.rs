@@ -213,7 +213,7 @@ struct ShowPage {
 async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> {
     let invoice = service::get(&caller.db, caller.org, id).await?;
     let today = crate::identity::organizations::service::today(&caller.db, caller.org).await?;
-    let tr = page.tr.clone();
+    let tr = page.tr;
     let money = |amount: Decimal| invoice.currency.format(amount);
     let decimals = invoice.decimals();
     let lines = invoice
