@@ -10,6 +10,10 @@ string_enum! {
     pub enum Event (labels "notify.event.") {
         /// A quote was sent to its client (with the PDF).
         QuoteSent,
+        /// An invoice or a credit note was sent to its customer (with the PDF).
+        InvoiceSent,
+        /// A reminder that an invoice is due or overdue.
+        InvoiceReminder,
         /// A vehicle's maintenance is due or overdue.
         AlertRaised,
         /// A lesson was booked, moved or cancelled.

@@ -71,7 +71,8 @@ backend_tests!(
     the_pdf_carries_every_mention_and_valid_factur_x_data,
     vat_exempt_organizations_say_why_and_charge_no_vat,
     staff_record_payments_but_do_not_issue,
-    a_garage_invoices_an_accepted_quote_and_is_paid_at_the_counter
+    a_garage_invoices_an_accepted_quote_and_is_paid_at_the_counter,
+    an_issued_invoice_is_emailed_with_its_factur_x_pdf
 );
 
 async fn a_draft_has_no_number_and_issuing_takes_the_first_one_and_freezes_it(app: TestApp) {
@@ -582,4 +583,39 @@ async fn a_garage_invoices_an_accepted_quote_and_is_paid_at_the_counter(app: Tes
     let settings = admin.get("/api/v1/billing/settings").await.json();
     assert_eq!(settings["late_penalty_rate"], "12.5");
     assert_eq!(settings["vat_exempt"], true);
+}
+
+async fn an_issued_invoice_is_emailed_with_its_factur_x_pdf(app: TestApp) {
+    let admin = app.as_admin();
+    let without = client(&app, json!({ "name": "Sans mail" })).await;
+    let lone = issue(&app, &draft(&app, without).await["id"]).await;
+    admin
+        .post(&format!("/api/v1/invoices/{}/email", lone["id"]), &json!({}))
+        .await
+        .problem(StatusCode::CONFLICT, "buyer_without_email");
+    let client = company(&app).await;
+    let created = draft(&app, client).await;
+    let id = &created["id"];
+    admin
+        .post(&format!("/api/v1/invoices/{id}/email"), &json!({}))
+        .await
+        .problem(StatusCode::CONFLICT, "invoice_not_issued");
+    let issued = issue(&app, id).await;
+    let response = admin.post(&format!("/api/v1/invoices/{id}/email"), &json!({})).await;
+    assert_eq!(response.status, StatusCode::ACCEPTED, "{}", response.text());
+    assert!(response.json()["invoice"]["sent_at"].is_string());
+    let email_id = response.json()["email_id"].as_i64().expect("email id");
+    let queued = volant::notify::outbox::get(&app.db, app.org, email_id).await.expect("read").expect("queued");
+    assert_eq!(queued.to_address, "compta@durand.example");
+    let number = issued["number"].as_str().expect("number");
+    assert!(queued.subject.contains(number), "{}", queued.subject);
+    assert!(queued.body_text.contains("139,03\u{a0}€") && queued.body_text.contains("\n\n"), "{}", queued.body_text);
+    let pdf = queued.attachment.expect("attachment");
+    if let Some(read) = facturx_check(&pdf) {
+        assert!(read.contains(&format!("<ram:ID>{number}</ram:ID>")), "{read}");
+    }
+    // From its page, without a mail server: the page says the e-mail will not leave.
+    let sent = admin.post_form(&format!("/invoices/{id}/email"), &[]).await;
+    let page = html(&follow(&app, &sent).await);
+    assert!(page.contains("aucun serveur d'envoi n'est configuré") || page.contains("envoyée par e-mail"), "{page}");
 }

@@ -28,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(issue_invoice))
         .routes(routes!(credit_invoice))
         .routes(routes!(invoice_pdf))
+        .routes(routes!(email_invoice))
         .routes(routes!(record_payment))
         .routes(routes!(cash_report))
         .routes(routes!(get_billing_settings, update_billing_settings))
@@ -152,6 +153,22 @@ async fn credit_invoice(caller: Caller, Id(id): Id, ApiJson(input): ApiJson<Cred
 async fn invoice_pdf(caller: Caller, Id(id): Id) -> AppResult<Response> {
     let (name, bytes) = super::pdf::pdf(&caller.db, caller.org, id).await?;
     Ok(pdf_response(&name, bytes, false))
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct EmailedInvoice {
+    pub invoice: Invoice,
+    /// The queued e-mail.
+    pub email_id: i64,
+}
+
+/// Send the issued invoice or credit note to its customer by e-mail, its PDF attached (queued).
+#[utoipa::path(post, path = "/invoices/{id}/email", security(("bearer" = ["billing.write"])), tag = "invoices", params(("id" = i64, Path)),
+    responses((status = 202, body = EmailedInvoice), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn email_invoice(caller: Caller, Id(id): Id) -> AppResult<Response> {
+    use axum::response::IntoResponse;
+    let (invoice, email_id) = super::sending::email(&caller.db, &caller.actor, id).await?;
+    Ok((StatusCode::ACCEPTED, Json(EmailedInvoice { invoice, email_id })).into_response())
 }
 
 /// Record a payment or a refund on an issued invoice; answers the invoice as it now stands.

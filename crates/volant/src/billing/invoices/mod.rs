@@ -4,6 +4,7 @@ pub mod facturx;
 pub mod model;
 pub mod payments;
 pub mod pdf;
+pub mod sending;
 pub mod service;
 pub mod settings;
 pub mod web;

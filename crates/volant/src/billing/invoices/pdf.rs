@@ -55,7 +55,11 @@ pub fn file_name(invoice: &Invoice) -> String {
 
 /// The PDF, rendered off the async runtime.
 pub async fn pdf(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<(String, Vec<u8>)> {
-    let doc = document(db, org, id).await?;
+    rendered(document(db, org, id).await?).await
+}
+
+/// A document's PDF, rendered off the async runtime.
+pub async fn rendered(doc: InvoiceDocument) -> AppResult<(String, Vec<u8>)> {
     let name = file_name(&doc.invoice);
     let bytes = tokio::task::spawn_blocking(move || render(&doc))
         .await

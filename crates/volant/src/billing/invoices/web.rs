@@ -37,6 +37,7 @@ pub fn pages() -> Vec<Page> {
             ("/invoices/{id}", get(show)),
             ("/invoices/{id}/pdf", get(pdf)),
             ("/invoices/{id}/issue", post(issue)),
+            ("/invoices/{id}/email", post(email)),
             ("/invoices/{id}/credit", post(credit)),
             ("/invoices/{id}/delete", post(delete)),
             ("/quotes/{id}/invoice", post(from_quote)),
@@ -195,6 +196,7 @@ struct ShowPage {
     issue_date: String,
     service_date: String,
     due_date: String,
+    sent_at: String,
     lines: Vec<LineView>,
     vat: Vec<(String, String, String)>,
     total_excl: String,
@@ -269,6 +271,7 @@ async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> 
         issue_date: invoice.issue_date.map(i18n::date).unwrap_or_default(),
         service_date: invoice.service_date.map(i18n::date).unwrap_or_default(),
         due_date: invoice.due_date.map(i18n::date).unwrap_or_default(),
+        sent_at: invoice.sent_at.map(i18n::local_date_time).unwrap_or_default(),
         lines,
         vat,
         total_excl: money(invoice.totals.excl_tax),
@@ -297,6 +300,23 @@ async fn issue(caller: Caller, Id(id): Id) -> WebResult<Response> {
             let number = invoice.number.unwrap_or_default();
             let message = i18n::current().format("invoices.issued", &[("number", &number)]);
             Ok(redirect_with_flash(&format!("/invoices/{id}"), "success", &message))
+        }
+        Err(err) => refusal_to_flash(&format!("/invoices/{id}"), err),
+    }
+}
+
+async fn email(caller: Caller, Id(id): Id) -> WebResult<Response> {
+    match super::sending::email(&caller.db, &caller.actor, id).await {
+        Ok((invoice, _)) => {
+            // Without an SMTP server the e-mail is only saved: said, not hidden.
+            let delivers =
+                crate::notify::mail_settings::delivers_email(&caller.db, &caller.config.notify, caller.org).await?;
+            let (key, kind) =
+                if delivers { ("invoices.emailed", "success") } else { ("invoices.emailed_saved", "warning") };
+            let number = invoice.number.unwrap_or_default();
+            let message = i18n::current()
+                .format(key, &[("number", &number), ("email", invoice.buyer.email.as_deref().unwrap_or_default())]);
+            Ok(redirect_with_flash(&format!("/invoices/{id}"), kind, &message))
         }
         Err(err) => refusal_to_flash(&format!("/invoices/{id}"), err),
     }
