@@ -22,6 +22,7 @@ const STATEMENTS: &[&str] = &[
         late_penalty_rate_bp INTEGER NOT NULL CHECK (late_penalty_rate_bp BETWEEN 0 AND 10000),
         vat_exempt BOOLEAN NOT NULL,
         mentions TEXT NULL,
+        reminder_days VARCHAR(60) NOT NULL,
         updated_at {TS} NOT NULL
     )",
     "CREATE TABLE invoice_counters (
@@ -108,6 +109,15 @@ const STATEMENTS: &[&str] = &[
         total_excl_minor BIGINT NOT NULL
     )",
     "CREATE UNIQUE INDEX uq_invoice_lines_position ON invoice_lines (invoice_id, position)",
+    // The reminders sent for an unpaid invoice, one per step (days after the due
+    // date): a step is sent once, whatever the number of workers.
+    "CREATE TABLE invoice_reminders (
+        invoice_id BIGINT NOT NULL REFERENCES invoices (id) ON DELETE CASCADE,
+        days_after_due INTEGER NOT NULL,
+        sent_at {TS} NOT NULL,
+        email_id BIGINT NULL,
+        PRIMARY KEY (invoice_id, days_after_due)
+    )",
     "CREATE TABLE payments (
         id {ID},
         organization_id BIGINT NOT NULL REFERENCES organizations (id) ON DELETE RESTRICT,
@@ -208,7 +218,9 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        for table in ["payments", "invoice_lines", "invoices", "invoice_counters", "billing_settings"] {
+        for table in
+            ["payments", "invoice_reminders", "invoice_lines", "invoices", "invoice_counters", "billing_settings"]
+        {
             db.execute_unprepared(&format!("DROP TABLE {table}")).await?;
         }
         if manager.get_database_backend() == DatabaseBackend::Postgres {

@@ -176,6 +176,7 @@ pub fn jobs_for(state: &AppState) -> Result<Registry, StartupError> {
     let mut registry = Registry::default();
     notify::register_jobs(&mut registry, state).map_err(StartupError::Jobs)?;
     workshop::register_jobs(&mut registry, state);
+    billing::register_jobs(&mut registry, state);
     school::register_jobs(&mut registry, state);
     operations::register_jobs(&mut registry, state);
     Ok(registry)

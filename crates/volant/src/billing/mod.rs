@@ -28,3 +28,19 @@ pub fn pages() -> Vec<Page> {
 pub fn menu() -> Vec<MenuEntry> {
     vec![MenuEntry::new(Module::Workshop, "nav.invoices", "/invoices", Audience::May(Permission::BillingRead))]
 }
+
+/// Billing's scheduled job: unpaid invoices are reminded once an hour across all
+/// instances (each step once: see [`invoices::reminders`]).
+pub fn register_jobs(registry: &mut crate::platform::jobs::Registry, state: &AppState) {
+    const HOURLY: std::time::Duration = std::time::Duration::from_secs(3600);
+    let db = state.db.clone();
+    registry
+        .handle("billing.remind_unpaid", move |_job| {
+            let db = db.clone();
+            async move {
+                invoices::reminders::remind_unpaid(&db, chrono::Utc::now()).await?;
+                Ok(())
+            }
+        })
+        .every("billing.remind_unpaid", HOURLY);
+}

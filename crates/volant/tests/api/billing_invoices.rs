@@ -72,7 +72,8 @@ backend_tests!(
     vat_exempt_organizations_say_why_and_charge_no_vat,
     staff_record_payments_but_do_not_issue,
     a_garage_invoices_an_accepted_quote_and_is_paid_at_the_counter,
-    an_issued_invoice_is_emailed_with_its_factur_x_pdf
+    an_issued_invoice_is_emailed_with_its_factur_x_pdf,
+    unpaid_invoices_are_reminded_once_per_step_until_paid
 );
 
 async fn a_draft_has_no_number_and_issuing_takes_the_first_one_and_freezes_it(app: TestApp) {
@@ -618,4 +619,50 @@ async fn an_issued_invoice_is_emailed_with_its_factur_x_pdf(app: TestApp) {
     let sent = admin.post_form(&format!("/invoices/{id}/email"), &[]).await;
     let page = html(&follow(&app, &sent).await);
     assert!(page.contains("aucun serveur d'envoi n'est configuré") || page.contains("envoyée par e-mail"), "{page}");
+}
+
+async fn unpaid_invoices_are_reminded_once_per_step_until_paid(app: TestApp) {
+    use volant::billing::invoices::reminders::remind_unpaid;
+    let admin = app.as_admin();
+    let settings = admin
+        .put("/api/v1/billing/settings", &json!({ "payment_terms_days": 0, "reminder_days": [30, 0, 7, 7] }))
+        .await;
+    assert_eq!(settings.json()["reminder_days"], json!([0, 7, 30]), "{}", settings.text());
+    let client = company(&app).await;
+    let paid_later = issue(&app, &draft(&app, client).await["id"]).await;
+    let settled = issue(&app, &draft(&app, client).await["id"]).await;
+    admin
+        .post(&format!("/api/v1/invoices/{}/payments", settled["id"]), &json!({ "method": "card", "amount": "139.03" }))
+        .await
+        .assert_success();
+    let now = chrono::Utc::now();
+    // Due today: the first step, once, however many workers run it at the same time.
+    let (a, b, c) = tokio::join!(remind_unpaid(&app.db, now), remind_unpaid(&app.db, now), remind_unpaid(&app.db, now));
+    let counts = [a.expect("a"), b.expect("b"), c.expect("c")];
+    assert_eq!(counts.iter().sum::<u64>(), 1, "{counts:?}");
+    assert_eq!(reminders(&app).await, 1, "the settled invoice is not reminded");
+    assert_eq!(remind_unpaid(&app.db, now).await.expect("again"), 0);
+    // A week later, the second step; then it is paid and the third never comes.
+    assert_eq!(remind_unpaid(&app.db, now + chrono::Duration::days(8)).await.expect("+7"), 1);
+    admin
+        .post(
+            &format!("/api/v1/invoices/{}/payments", paid_later["id"]),
+            &json!({ "method": "transfer", "amount": "139.03" }),
+        )
+        .await
+        .assert_success();
+    assert_eq!(remind_unpaid(&app.db, now + chrono::Duration::days(40)).await.expect("+30"), 0);
+    assert_eq!(reminders(&app).await, 2);
+    let last = crate::helpers::queued_emails(&app, 1).await.remove(0);
+    assert_eq!(last.to, "compta@durand.example");
+    assert!(last.subject.contains(paid_later["number"].as_str().expect("number")), "{}", last.subject);
+    assert_eq!(
+        admin.put("/api/v1/billing/settings", &json!({ "reminder_days": [400] })).await.error_fields(),
+        ["reminder_days"]
+    );
+}
+
+/// How many invoice reminders were queued.
+async fn reminders(app: &TestApp) -> usize {
+    crate::helpers::queued_emails(app, 50).await.into_iter().filter(|e| e.subject.starts_with("Rappel")).count()
 }

@@ -92,7 +92,20 @@ table! {
         pub late_penalty_rate_bp: i32,
         pub vat_exempt: bool,
         pub mentions: Option<String>,
+        /// Days after the due date at which unpaid invoices are reminded, e.g. `0,7,30`.
+        pub reminder_days: String,
         pub updated_at: DateTimeUtc,
+    }
+}
+
+table! {
+    pub mod reminder = "invoice_reminders" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub invoice_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub days_after_due: i32,
+        pub sent_at: DateTimeUtc,
+        pub email_id: Option<i64>,
     }
 }
 

@@ -4,6 +4,7 @@ pub mod facturx;
 pub mod model;
 pub mod payments;
 pub mod pdf;
+pub mod reminders;
 pub mod sending;
 pub mod service;
 pub mod settings;

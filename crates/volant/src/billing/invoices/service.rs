@@ -141,7 +141,7 @@ pub enum Due {
 
 /// The SQL of an invoice's balance due (total − received + refunded − credited),
 /// the same computation as [`Settlement::balance_minor`].
-const BALANCE_SQL: &str = "(invoices.total_incl_minor \
+pub(super) const BALANCE_SQL: &str = "(invoices.total_incl_minor \
     - COALESCE((SELECT SUM(CASE WHEN p.kind = 'payment' THEN p.amount_minor ELSE -p.amount_minor END) \
         FROM payments p WHERE p.invoice_id = invoices.id), 0) \
     - COALESCE((SELECT SUM(c.total_incl_minor) FROM invoices c \

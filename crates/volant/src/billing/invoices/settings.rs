@@ -36,6 +36,9 @@ pub struct BillingSettings {
     pub vat_exempt: bool,
     /// Further mentions printed on every invoice (insurance, the rules of another country…).
     pub mentions: Option<String>,
+    /// Days after the due date at which an unpaid invoice is reminded by e-mail
+    /// (0: on the due date); empty: no reminders.
+    pub reminder_days: Vec<i32>,
 }
 
 impl Default for BillingSettings {
@@ -48,8 +51,16 @@ impl Default for BillingSettings {
             late_penalty_rate: Decimal::TEN,
             vat_exempt: false,
             mentions: None,
+            reminder_days: vec![0, 7, 30],
         }
     }
+}
+
+/// Most reminder steps.
+const MAX_REMINDERS: usize = 5;
+
+fn reminder_days_of(stored: &str) -> Vec<i32> {
+    stored.split(',').filter_map(|d| d.trim().parse().ok()).collect()
 }
 
 /// The settings as entered (PUT: every field; absent ones take their default).
@@ -64,6 +75,8 @@ pub struct BillingSettingsInput {
     pub late_penalty_rate: Option<Decimal>,
     pub vat_exempt: Option<bool>,
     pub mentions: Option<String>,
+    /// Days after the due date, e.g. `[0, 7, 30]`; the default when absent.
+    pub reminder_days: Option<Vec<i32>>,
 }
 
 pub async fn settings(db: &impl ConnectionTrait, org: OrgId) -> AppResult<BillingSettings> {
@@ -76,6 +89,7 @@ pub async fn settings(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Billin
             late_penalty_rate: money::from_scaled(i64::from(m.late_penalty_rate_bp), 2),
             vat_exempt: m.vat_exempt,
             mentions: m.mentions,
+            reminder_days: reminder_days_of(&m.reminder_days),
         },
         None => BillingSettings::default(),
     })
@@ -118,6 +132,12 @@ pub async fn update_settings<C: Writer>(
     let rate = input.late_penalty_rate.unwrap_or(defaults.late_penalty_rate);
     let rate_bp = percent_bp(&mut v, "late_penalty_rate", rate);
     let mentions = v.optional_long_text("mentions", input.mentions.as_deref(), 2000);
+    let mut reminder_days = input.reminder_days.clone().unwrap_or(defaults.reminder_days);
+    reminder_days.sort_unstable();
+    reminder_days.dedup();
+    if reminder_days.len() > MAX_REMINDERS || reminder_days.iter().any(|d| !(0..=365).contains(d)) {
+        v.add("reminder_days", Msg::new("invoice.reminder_days_invalid").arg("max", MAX_REMINDERS));
+    }
     v.finish()?;
     let before = settings(db, actor.org).await?;
     let after = BillingSettings {
@@ -128,6 +148,7 @@ pub async fn update_settings<C: Writer>(
         late_penalty_rate: rate.normalize(),
         vat_exempt: input.vat_exempt.unwrap_or(false),
         mentions,
+        reminder_days,
     };
     let row = settings::ActiveModel {
         organization_id: Set(actor.org.get()),
@@ -138,6 +159,7 @@ pub async fn update_settings<C: Writer>(
         late_penalty_rate_bp: Set(rate_bp.unwrap_or_default()),
         vat_exempt: Set(after.vat_exempt),
         mentions: Set(after.mentions.clone()),
+        reminder_days: Set(after.reminder_days.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")),
         updated_at: Set(Utc::now()),
     };
     db::write(db, async |txn| {
@@ -153,6 +175,7 @@ pub async fn update_settings<C: Writer>(
                         C::LatePenaltyRateBp,
                         C::VatExempt,
                         C::Mentions,
+                        C::ReminderDays,
                         C::UpdatedAt,
                     ])
                     .to_owned(),

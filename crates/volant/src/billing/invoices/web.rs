@@ -488,6 +488,8 @@ struct SettingsForm {
     vat_exempt: Option<String>,
     #[serde(default)]
     mentions: String,
+    #[serde(default)]
+    reminder_days: String,
 }
 
 async fn settings_form(caller: Caller, page: PageCtx) -> WebResult<SettingsPage> {
@@ -500,6 +502,7 @@ async fn settings_form(caller: Caller, page: PageCtx) -> WebResult<SettingsPage>
         late_penalty_rate: format_plain(s.late_penalty_rate),
         vat_exempt: s.vat_exempt.then(|| "on".to_owned()),
         mentions: s.mentions.unwrap_or_default(),
+        reminder_days: s.reminder_days.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
     };
     Ok(SettingsPage { page, form, errors: FormErrors::default() })
 }
@@ -516,6 +519,14 @@ async fn save_settings(caller: Caller, page: PageCtx, FormBody(form): FormBody<S
         late_penalty_rate: Some(parse_decimal(&form.late_penalty_rate).unwrap_or(Decimal::NEGATIVE_ONE)),
         vat_exempt: Some(form.vat_exempt.is_some()),
         mentions: Some(form.mentions.clone()),
+        // "0, 7, 30"; a word that is not a number is refused by the range check.
+        reminder_days: Some(
+            form.reminder_days
+                .split([',', ' ', ';'])
+                .filter(|d| !d.trim().is_empty())
+                .map(|d| d.trim().parse().unwrap_or(-1))
+                .collect(),
+        ),
     };
     match service::update_settings(&caller.db, &caller.actor, &input).await {
         Ok(_) => Ok(redirect_with_flash("/invoices", "success", i18n::current().text("invoices.settings_saved"))),

@@ -1,0 +1,165 @@
+//! Reminders of unpaid invoices (relances), run by an hourly job: an issued
+//! invoice with something still due is reminded by e-mail at each step of the
+//! organization's settings (days after the due date, in its own zone). A step is
+//! recorded with the e-mail it queues, in one transaction, under a key that lets
+//! it be recorded once: two workers never send it twice. An invoice reached late
+//! (several steps at once) gets one reminder, the latest step's. A payment that
+//! settles the invoice stops them.
+
+use chrono::{DateTime, Days, Utc};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+
+use super::entity::{invoice, reminder};
+use super::model::{InvoiceKind, InvoiceStatus};
+use super::pdf::{document, rendered};
+use super::service::{BALANCE_SQL, settings};
+use crate::identity::organizations::service as organizations;
+use crate::notify;
+use crate::platform::db::{self, Writer};
+use crate::platform::error::AppResult;
+use crate::platform::tenant::OrgId;
+
+/// Most invoices one organization's run reminds (the next run takes the rest).
+const BATCH: u64 = 500;
+
+/// Sends the reminders due at `now`; returns how many were queued.
+#[tracing::instrument(skip_all, err)]
+pub async fn remind_unpaid<C: Writer>(db: &C, now: DateTime<Utc>) -> AppResult<u64> {
+    // No zone's day is ahead of UTC's by more than 14 hours.
+    let latest = (now + chrono::Duration::hours(14)).date_naive();
+    let orgs: Vec<i64> = invoice::Entity::find()
+        .select_only()
+        .column(invoice::Column::OrganizationId)
+        .distinct()
+        .filter(invoice::Column::Kind.eq(InvoiceKind::Invoice))
+        .filter(invoice::Column::Status.eq(InvoiceStatus::Issued))
+        .filter(invoice::Column::DueDate.lte(latest))
+        .filter(invoice::Column::BuyerEmail.is_not_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut sent = 0;
+    for org in orgs {
+        // One organization's failure must not stop the others' reminders.
+        match remind_organization(db, OrgId::new(org), now).await {
+            Ok(count) => sent += count,
+            Err(err) => tracing::error!(organization = org, error = %err, "invoice reminders not sent"),
+        }
+    }
+    if sent > 0 {
+        tracing::info!(count = sent, "invoice reminders queued");
+    }
+    Ok(sent)
+}
+
+async fn remind_organization<C: Writer>(db: &C, org: OrgId, now: DateTime<Utc>) -> AppResult<u64> {
+    let settings = settings(db, org).await?;
+    let Some(&first) = settings.reminder_days.first() else { return Ok(0) };
+    let today = now.with_timezone(&organizations::zone(db, org).await?).date_naive();
+    let Some(reached) = today.checked_sub_days(Days::new(u64::try_from(first).unwrap_or(0))) else { return Ok(0) };
+    let candidates: Vec<invoice::Model> = invoice::Entity::find()
+        .filter(invoice::Column::OrganizationId.eq(org.get()))
+        .filter(invoice::Column::Kind.eq(InvoiceKind::Invoice))
+        .filter(invoice::Column::Status.eq(InvoiceStatus::Issued))
+        .filter(invoice::Column::DueDate.lte(reached))
+        .filter(invoice::Column::BuyerEmail.is_not_null())
+        .filter(Expr::cust(format!("{BALANCE_SQL} > 0")))
+        .order_by_asc(invoice::Column::Id)
+        .limit(BATCH)
+        .all(db)
+        .await?;
+    let mut sent = 0;
+    for m in candidates {
+        let Some(due) = m.due_date else { continue };
+        let late = (today - due).num_days();
+        let steps: Vec<i32> = settings.reminder_days.iter().copied().filter(|d| i64::from(*d) <= late).collect();
+        let Some(&step) = steps.last() else { continue };
+        let done: Vec<i32> = reminder::Entity::find()
+            .select_only()
+            .column(reminder::Column::DaysAfterDue)
+            .filter(reminder::Column::InvoiceId.eq(m.id))
+            .into_tuple()
+            .all(db)
+            .await?;
+        if done.contains(&step) {
+            continue;
+        }
+        if send(db, org, m.id, &steps).await? {
+            sent += 1;
+        }
+    }
+    Ok(sent)
+}
+
+/// Queues the reminder of `id` and records its steps; `false` when another worker
+/// recorded the latest step first (nothing is sent twice).
+async fn send<C: Writer>(db: &C, org: OrgId, id: i64, steps: &[i32]) -> AppResult<bool> {
+    let doc = document(db, org, id).await?;
+    let invoice = doc.invoice.clone();
+    let Some(to) = invoice.buyer.email.clone() else { return Ok(false) };
+    let tr = doc.organization.locale;
+    let organization = doc.organization.name.clone();
+    let number = invoice.number.clone().unwrap_or_default();
+    let (name, bytes) = rendered(doc).await?;
+    let subject = tr.format("invoice.reminder_subject", &[("number", &number), ("organization", &organization)]);
+    let body = tr
+        .format(
+            "invoice.reminder_body",
+            &[
+                ("buyer", &invoice.buyer.name),
+                ("number", &number),
+                ("issued", &invoice.issue_date.map(|d| tr.date(d)).unwrap_or_default()),
+                ("due", &invoice.due_date.map(|d| tr.date(d)).unwrap_or_default()),
+                ("balance", &invoice.currency.format(invoice.balance_due)),
+                ("organization", &organization),
+            ],
+        )
+        .replace("\\n", "\n");
+    let latest = steps.last().copied().unwrap_or_default();
+    db::write(db, async |txn| -> AppResult<bool> {
+        // The latest step first: if another worker holds it, this one stops here.
+        let taken = reminder::Entity::insert(reminder::ActiveModel {
+            invoice_id: Set(id),
+            days_after_due: Set(latest),
+            sent_at: Set(Utc::now()),
+            email_id: Set(None),
+        })
+        .on_conflict(
+            OnConflict::columns([reminder::Column::InvoiceId, reminder::Column::DaysAfterDue]).do_nothing().to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+        if taken == 0 {
+            return Ok(false);
+        }
+        let attachment = notify::Attachment { name, content_type: "application/pdf".to_owned(), bytes };
+        let notice =
+            notify::Notice::new(notify::Event::InvoiceReminder, subject, body).email(Some(to)).attach(attachment);
+        let email_id = notify::send(txn, org, notice).await?.email_id;
+        reminder::Entity::update_many()
+            .col_expr(reminder::Column::EmailId, Expr::value(email_id))
+            .filter(reminder::Column::InvoiceId.eq(id))
+            .filter(reminder::Column::DaysAfterDue.eq(latest))
+            .exec(txn)
+            .await?;
+        // Earlier steps passed while nobody was reminded are not sent late.
+        for &step in &steps[..steps.len().saturating_sub(1)] {
+            reminder::Entity::insert(reminder::ActiveModel {
+                invoice_id: Set(id),
+                days_after_due: Set(step),
+                sent_at: Set(Utc::now()),
+                email_id: Set(None),
+            })
+            .on_conflict(
+                OnConflict::columns([reminder::Column::InvoiceId, reminder::Column::DaysAfterDue])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
+        }
+        Ok(email_id.is_some())
+    })
+    .await
+}
