@@ -1,0 +1,161 @@
+// A garage gets paid, in a real browser: completed work is invoiced in one click,
+// issued, e-mailed (the page says the e-mail will not leave without a mail
+// server), downloaded as a PDF that independent readers check (pdftotext, the
+// factur-x validator), paid in two goes at the counter — the second by mobile
+// money —, and finally corrected by a credit note.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { startServer, launchBrowser, assertAccessible, ADMIN } from "./server.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+// What a command-line reader prints of `file`; null (with a note) where it is
+// not installed outside CI.
+function read(command, args) {
+  try {
+    return execFileSync(command, args, { encoding: "utf8" });
+  } catch (error) {
+    if (error.code === "ENOENT" && !process.env.CI) {
+      console.log(`${command} is not installed: not checked`);
+      return null;
+    }
+    throw error;
+  }
+}
+
+async function look(page, step) {
+  await assertAccessible(page, `billing: ${step}`);
+  if (process.env.E2E_SCREENSHOTS) {
+    await page.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/billing-${step}.png`, fullPage: true });
+  }
+}
+
+test("completed work is invoiced, e-mailed, paid in two goes and corrected by a credit note", async () => {
+  const api = `${server.url}/api/v1`;
+  const headers = { "content-type": "application/json", authorization: `Bearer ${await server.token()}` };
+  const call = async (method, path, body) => {
+    const response = await fetch(`${api}${path}`, { method, headers, body: body && JSON.stringify(body) });
+    assert.ok(response.ok, `${method} ${path}: ${response.status} ${await response.clone().text()}`);
+    return response.json();
+  };
+  await call("PATCH", "/organization", {
+    name: "Garage du Port", address: "2 quai Est\n13002 Marseille",
+    registration_number: "732 829 320 00074", vat_number: "FR44732829320",
+  });
+  const garage = await call("POST", "/garages", { name: "Atelier du Port", address: "2 quai Est" });
+  const vehicle = await call("POST", "/vehicles", {
+    garage_id: garage.id, brand: "Renault", model: "Kangoo", year: 2019, license_plate: "GH-451-KL",
+  });
+  const client = await call("POST", "/clients", {
+    kind: "company", name: "Paul Durand", company_name: "Transports Durand", tax_id: "FR40303265045",
+    email: "compta@durand.example", address: "12 avenue de la Gare\n69003 Lyon",
+  });
+  await call("POST", `/clients/${client.id}/vehicles`, { vehicle_id: vehicle.id });
+  await call("POST", "/interventions", {
+    vehicle_id: vehicle.id, description: "Freins avant\nessai routier ✓ 🚗",
+    lines: [
+      { kind: "part", description: "Plaquettes de frein avant", quantity: 1, unit: "jeu", unit_price: "48.90" },
+      { kind: "labour", description: "Remplacement plaquettes", quantity: "1,2", unit: "h", unit_price: "62", discount: "10" },
+    ],
+  });
+
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  await page.goto(`${server.url}/vehicles/${vehicle.id}/maintenance`);
+  await page.getByLabel("Adresse e-mail").fill(ADMIN.email);
+  await page.getByLabel("Mot de passe").fill(ADMIN.password);
+  await page.getByRole("button", { name: "Se connecter" }).click();
+  await page.waitForURL(/\/maintenance$/);
+
+  // The work done, invoiced from the car's history in one click.
+  await page.getByRole("button", { name: "Facturer" }).click();
+  await page.getByText("Brouillon de facture créé").waitFor();
+  assert.match(page.url(), /\/invoices\/\d+$/);
+  // 48.90 + 1.2 × 62 − 10 % = 115.86 excl. tax; VAT 23.17; 139.03.
+  assert.equal((await page.getByTestId("total-incl").textContent()).replace(/\s/g, " "), "139,03 €");
+  await page.locator("span.pre", { hasText: "Remplacement plaquettes" }).waitFor();
+  await look(page, "1-draft");
+
+  await page.getByRole("button", { name: "Émettre la facture" }).click();
+  const year = new Date().getFullYear();
+  await page.getByText(`Facture FAC-${year}-00001 émise.`).waitFor();
+  assert.equal(await page.getByTestId("invoice-state").textContent(), "Non payée");
+  assert.equal(await page.getByRole("button", { name: "Émettre la facture" }).count(), 0, "issued: no second issue");
+  await look(page, "2-issued");
+
+  // E-mailed: without a mail server, the page says the e-mail will not leave.
+  await page.getByRole("button", { name: "Envoyer par e-mail" }).click();
+  await page.getByText(/aucun serveur d'envoi n'est configuré/).waitFor();
+
+  // The PDF, downloaded by the browser, read back by independent readers.
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "Télécharger le PDF" }).click(),
+  ]);
+  assert.equal(download.suggestedFilename(), `FAC-${year}-00001.pdf`);
+  const file = await download.path();
+  assert.equal(readFileSync(file).subarray(0, 5).toString(), "%PDF-");
+  const text = read("pdftotext", ["-layout", file, "-"]);
+  if (text !== null) {
+    for (const expected of ["FACTURE", `FAC-${year}-00001`, "Garage du Port", "Transports Durand", "139,03", "40 €"]) {
+      assert.ok(text.includes(expected), `${expected} in the PDF:\n${text}`);
+    }
+  }
+  const checker = fileURLToPath(new URL("../../crates/volant/tests/api/fixtures/facturx_check.py", import.meta.url));
+  const facturx = read("python3", [checker, file]);
+  if (facturx !== null) {
+    assert.match(facturx, /^factur-x\.xml\nen16931\n/);
+    assert.ok(facturx.includes("<ram:GrandTotalAmount>139.03</ram:GrandTotalAmount>"), facturx);
+  }
+
+  // Paid at the counter in two goes.
+  await page.getByLabel("Montant").fill("39,03");
+  await page.getByLabel("Moyen de paiement").selectOption("cash");
+  await look(page, "3-payment");
+  await page.getByRole("button", { name: "Enregistrer un paiement" }).click();
+  await page.getByText("Reste à payer : 100,00").waitFor();
+  assert.equal(await page.getByTestId("invoice-state").textContent(), "Payée en partie");
+  assert.equal(await page.getByLabel("Montant").inputValue(), "100", "the form proposes what is still due");
+  await page.getByLabel("Moyen de paiement").selectOption("mobile_money");
+  await page.getByLabel("Opérateur mobile money").fill("Wave");
+  await page.getByLabel("Référence").fill("WV-20261204-778");
+  await page.getByRole("button", { name: "Enregistrer un paiement" }).click();
+  await page.getByText("Reste à payer : 0,00").waitFor();
+  assert.equal(await page.getByTestId("invoice-state").textContent(), "Payée");
+  await page.getByText("Mobile money · Wave").waitFor();
+  await look(page, "4-paid");
+
+  // The counter's day.
+  await page.goto(`${server.url}/payments/daily`);
+  assert.equal((await page.getByTestId("cash-net").textContent()).replace(/\s/g, " "), "139,03 €");
+  await look(page, "5-cash");
+
+  // A mistake found later: corrected by a credit note, never by changing the invoice.
+  await page.goto(`${server.url}/invoices`);
+  await page.getByRole("link", { name: `FAC-${year}-00001` }).click();
+  await page.getByLabel("Motif").fill("Remise commerciale oubliée\nà refaire");
+  await page.getByRole("button", { name: "Émettre l'avoir" }).click();
+  await page.getByText(`Avoir AV-${year}-00001 émis.`).waitFor();
+  await page.getByText(`Avoir relatif à la facture FAC-${year}-00001`).waitFor();
+  await look(page, "6-credit-note");
+  await page.goto(`${server.url}/invoices`);
+  const numbers = await page.locator("main table tbody tr a.mono").allTextContents();
+  assert.deepEqual(numbers, [`AV-${year}-00001`, `FAC-${year}-00001`]);
+  await look(page, "7-list");
+  await context.close();
+});
