@@ -144,7 +144,7 @@ const STATEMENTS: &[&str] = &[
 
 /// Columns of an invoice that are its legal content: frozen once issued.
 const FROZEN_COLUMNS: &str = "organization_id, kind, status, number, year, sequence, customer_kind, customer_id, \
-    buyer_name, buyer_address, buyer_email, buyer_tax_id, buyer_is_business, source_kind, source_id, \
+    buyer_name, buyer_address, buyer_email, buyer_tax_id, buyer_is_business, vehicle_label, source_kind, source_id, \
     credited_invoice_id, issue_date, service_date, due_date, currency, notes, payment_terms, \
     late_penalty_rate_bp, vat_exempt, seller_name, seller_address, seller_registration, seller_vat_number, \
     mentions, total_excl_minor, total_vat_minor, total_incl_minor, issued_at, issued_by";
@@ -161,6 +161,7 @@ const SQLITE_TRIGGERS: &[&str] = &[
         BEGIN SELECT RAISE(ABORT, 'issued invoices are immutable'); END",
     "CREATE TRIGGER invoice_lines_frozen_update BEFORE UPDATE ON invoice_lines
         WHEN (SELECT status FROM invoices WHERE id = OLD.invoice_id) = 'issued'
+            OR (SELECT status FROM invoices WHERE id = NEW.invoice_id) = 'issued'
         BEGIN SELECT RAISE(ABORT, 'issued invoices are immutable'); END",
     "CREATE TRIGGER invoice_lines_frozen_delete BEFORE DELETE ON invoice_lines
         WHEN (SELECT status FROM invoices WHERE id = OLD.invoice_id) = 'issued'

@@ -319,6 +319,8 @@ async fn seed_demo(config: Config) -> Result<(), String> {
             ?region,
             "demo workshop created"
         );
+        let invoices = volant::billing::demo::seed(&state.db, org).await.map_err(|e| e.for_operator())?;
+        tracing::info!(invoices, ?region, "demo invoices created");
         Ok(())
     };
     // A database never set up has a nameless organization: the demo gives it a

@@ -4,6 +4,7 @@
 //! workshop (an accepted quote, completed work, or lines typed by hand) through
 //! its service functions; it reads no other domain's tables.
 
+pub mod demo;
 pub mod invoices;
 
 use utoipa_axum::router::OpenApiRouter;

@@ -188,6 +188,7 @@ pub fn west_africa() -> crate::identity::organizations::service::NewOrganization
             address: Some(Some("Avenue Léopold Sédar Senghor, Dakar, Sénégal".to_owned())),
             phone: Some(Some("+221 33 821 00 00".to_owned())),
             email: Some(Some("contact@sahel-auto.example".to_owned())),
+            registration_number: Some(Some("NINEA 005432178 2G3".to_owned())),
             vat_rates: Some(vec!["18".to_owned()]),
             ..Default::default()
         },

@@ -33,6 +33,8 @@ async fn company(app: &TestApp) -> i64 {
 }
 
 async fn draft(app: &TestApp, client: i64) -> Value {
+    // The seller's identity is required to issue.
+    profile(app).await;
     let response = app.as_admin().post("/api/v1/invoices", &json!({ "client_id": client, "lines": lines() })).await;
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
     response.json()
@@ -71,6 +73,7 @@ backend_tests!(
     the_pdf_carries_every_mention_and_valid_factur_x_data,
     vat_exempt_organizations_say_why_and_charge_no_vat,
     staff_record_payments_but_do_not_issue,
+    issuing_needs_the_sellers_identity,
     a_garage_invoices_an_accepted_quote_and_is_paid_at_the_counter,
     an_issued_invoice_is_emailed_with_its_factur_x_pdf,
     unpaid_invoices_are_reminded_once_per_step_until_paid
@@ -235,6 +238,7 @@ async fn the_database_refuses_to_change_or_delete_an_issued_invoice(app: TestApp
 
 async fn an_accepted_quote_and_completed_work_are_invoiced_once(app: TestApp) {
     let admin = app.as_admin();
+    profile(&app).await;
     let client = client(&app, json!({ "name": "Jeanne Martin", "address": "4 rue des Lilas\n33000 Bordeaux" })).await;
     let garage = app.garage("Centre").await;
     let vehicle = app.vehicle(garage, "AB-123-CD").await;
@@ -277,6 +281,14 @@ async fn an_accepted_quote_and_completed_work_are_invoiced_once(app: TestApp) {
     assert!(invoice["vehicle_label"].as_str().is_some_and(|l| l.starts_with("AB-123-CD")), "{invoice}");
     // Completed work of the vehicle's owner.
     admin.post(&format!("/api/v1/clients/{client}/vehicles"), &json!({ "vehicle_id": vehicle })).await.assert_success();
+    // The quote carried out as work: that work is the quote's job, already invoiced.
+    let carried =
+        admin.post(&format!("/api/v1/quotes/{quote_id}/intervention"), &json!({ "mileage_km": 61_000 })).await;
+    assert_eq!(carried.status, StatusCode::CREATED, "{}", carried.text());
+    admin
+        .post(&format!("/api/v1/interventions/{}/invoice", carried.json()["id"]), &json!({}))
+        .await
+        .problem(StatusCode::CONFLICT, "already_invoiced");
     let work = admin
         .post(
             "/api/v1/interventions",
@@ -437,6 +449,9 @@ async fn the_pdf_carries_every_mention_and_valid_factur_x_data(app: TestApp) {
     }
     // The credit note is a valid Factur-X document too, naming the invoice it corrects.
     let credit = admin.post(&format!("/api/v1/invoices/{id}/credit"), &json!({})).await.json();
+    let cancelled = admin.get(&format!("/api/v1/invoices/{id}")).await.json();
+    assert_eq!(cancelled["payment_state"], "credited");
+    assert_eq!(cancelled["balance_due"], "0.00");
     let credit_pdf = admin.get(&format!("/api/v1/invoices/{}/pdf", credit["id"])).await.body.clone();
     if let Some(text) = pdf_text(&credit_pdf) {
         assert!(text.contains("AVOIR") && text.contains(&format!("Corrige la facture {number}")), "{text}");
@@ -472,6 +487,12 @@ async fn vat_exempt_organizations_say_why_and_charge_no_vat(app: TestApp) {
     }
     for (body, field) in [
         (json!({ "invoice_number_format": "FAC" }), "invoice_number_format"),
+        // Without the year, January would reuse last year's numbers.
+        (json!({ "invoice_number_format": "F-{seq:5}" }), "invoice_number_format"),
+        (
+            json!({ "invoice_number_format": "X-{year}-{seq}", "credit_note_number_format": "X-{year}-{seq}" }),
+            "credit_note_number_format",
+        ),
         (json!({ "payment_terms_days": 400 }), "payment_terms_days"),
         (json!({ "late_penalty_rate": "-1" }), "late_penalty_rate"),
     ] {
@@ -503,6 +524,7 @@ async fn staff_record_payments_but_do_not_issue(app: TestApp) {
 
 async fn a_garage_invoices_an_accepted_quote_and_is_paid_at_the_counter(app: TestApp) {
     let admin = app.as_admin();
+    profile(&app).await;
     let client = company(&app).await;
     let quote = admin.post("/api/v1/quotes", &json!({ "client_id": client, "lines": lines() })).await.json();
     let quote_id = &quote["id"];
@@ -560,7 +582,7 @@ async fn a_garage_invoices_an_accepted_quote_and_is_paid_at_the_counter(app: Tes
             "/billing/settings",
             &[
                 ("invoice_number_format", "FAC"),
-                ("credit_note_number_format", "AV-{seq}"),
+                ("credit_note_number_format", "AV-{year}-{seq}"),
                 ("payment_terms_days", "30"),
                 ("late_penalty_rate", "10"),
             ],
@@ -572,8 +594,8 @@ async fn a_garage_invoices_an_accepted_quote_and_is_paid_at_the_counter(app: Tes
         .post_form(
             "/billing/settings",
             &[
-                ("invoice_number_format", "F-{seq:6}"),
-                ("credit_note_number_format", "A-{seq}"),
+                ("invoice_number_format", "F-{year}-{seq:6}"),
+                ("credit_note_number_format", "A-{year}-{seq}"),
                 ("payment_terms_days", "15"),
                 ("late_penalty_rate", "12,5"),
                 ("vat_exempt", "on"),
@@ -665,4 +687,25 @@ async fn unpaid_invoices_are_reminded_once_per_step_until_paid(app: TestApp) {
 /// How many invoice reminders were queued.
 async fn reminders(app: &TestApp) -> usize {
     crate::helpers::queued_emails(app, 50).await.into_iter().filter(|e| e.subject.starts_with("Rappel")).count()
+}
+
+async fn issuing_needs_the_sellers_identity(app: TestApp) {
+    let admin = app.as_admin();
+    let client = client(&app, json!({ "name": "Jeanne Martin" })).await;
+    let created = admin.post("/api/v1/invoices", &json!({ "client_id": client, "lines": lines() })).await.json();
+    let id = &created["id"];
+    let refused = admin.post(&format!("/api/v1/invoices/{id}/issue"), &json!({})).await;
+    let problem = refused.problem(StatusCode::CONFLICT, "seller_incomplete");
+    let detail = problem["detail"].as_str().expect("detail");
+    assert!(detail.contains("adresse") && detail.contains("SIRET") && detail.contains("TVA"), "{detail}");
+    assert_eq!(admin.get(&format!("/api/v1/invoices/{id}")).await.json()["number"], Value::Null, "no number taken");
+    profile(&app).await;
+    // The VAT regime changed since the draft: issuing it would print a wrong VAT.
+    admin.put("/api/v1/billing/settings", &json!({ "vat_exempt": true })).await.assert_success();
+    admin
+        .post(&format!("/api/v1/invoices/{id}/issue"), &json!({}))
+        .await
+        .problem(StatusCode::CONFLICT, "vat_settings_changed");
+    admin.put("/api/v1/billing/settings", &json!({ "vat_exempt": false })).await.assert_success();
+    assert_eq!(issue(&app, id).await["number"], format!("FAC-{}-00001", year()), "the refusals took no number");
 }

@@ -160,6 +160,8 @@ async fn our_rows(app: &TestApp) -> BTreeMap<Row, i64> {
         .await;
     let quote = id(&quote);
     admin.post(&format!("/api/v1/quotes/{quote}/send"), &json!({})).await.assert_success();
+    let profile = json!({ "address": "1 rue A\n75001 Paris", "registration_number": "73282932000074", "vat_number": "FR44732829320" });
+    admin.patch("/api/v1/organization", &profile).await.assert_success();
     let invoice = id(&admin.post("/api/v1/invoices", &json!({ "client_id": owner, "lines": lines })).await);
     admin.post(&format!("/api/v1/invoices/{invoice}/issue"), &json!({})).await.assert_success();
     let work = json!({ "vehicle_id": vehicle, "description": "Vidange", "mileage_km": 90_000 });

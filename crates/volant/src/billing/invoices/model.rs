@@ -88,6 +88,8 @@ string_enum! {
         Paid,
         /// More was received than is due: the customer holds a credit.
         Overpaid,
+        /// Cancelled in full by a credit note, nothing paid.
+        Credited,
     }
 }
 
@@ -201,6 +203,9 @@ impl Settlement {
         }
         let balance = self.balance_minor(total_incl_minor);
         let settled = self.received_minor - self.refunded_minor + self.credited_minor;
+        if balance == 0 && self.credited_minor >= total_incl_minor && self.received_minor == self.refunded_minor {
+            return PaymentState::Credited;
+        }
         match balance {
             b if b < 0 => PaymentState::Overpaid,
             0 => PaymentState::Paid,

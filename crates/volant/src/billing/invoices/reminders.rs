@@ -58,22 +58,45 @@ async fn remind_organization<C: Writer>(db: &C, org: OrgId, now: DateTime<Utc>) 
     let Some(&first) = settings.reminder_days.first() else { return Ok(0) };
     let today = now.with_timezone(&organizations::zone(db, org).await?).date_naive();
     let Some(reached) = today.checked_sub_days(Days::new(u64::try_from(first).unwrap_or(0))) else { return Ok(0) };
-    let candidates: Vec<invoice::Model> = invoice::Entity::find()
-        .filter(invoice::Column::OrganizationId.eq(org.get()))
-        .filter(invoice::Column::Kind.eq(InvoiceKind::Invoice))
-        .filter(invoice::Column::Status.eq(InvoiceStatus::Issued))
-        .filter(invoice::Column::DueDate.lte(reached))
-        .filter(invoice::Column::BuyerEmail.is_not_null())
-        .filter(Expr::cust(format!("{BALANCE_SQL} > 0")))
-        .order_by_asc(invoice::Column::Id)
-        .limit(BATCH)
-        .all(db)
-        .await?;
+    let mut sent = 0;
+    let mut after = 0;
+    // Every candidate, a batch at a time (those already reminded at their step included).
+    loop {
+        let candidates: Vec<invoice::Model> = invoice::Entity::find()
+            .filter(invoice::Column::OrganizationId.eq(org.get()))
+            .filter(invoice::Column::Kind.eq(InvoiceKind::Invoice))
+            .filter(invoice::Column::Status.eq(InvoiceStatus::Issued))
+            .filter(invoice::Column::DueDate.lte(reached))
+            .filter(invoice::Column::BuyerEmail.is_not_null())
+            .filter(invoice::Column::Id.gt(after))
+            .filter(Expr::cust(format!("{BALANCE_SQL} > 0")))
+            .order_by_asc(invoice::Column::Id)
+            .limit(BATCH)
+            .all(db)
+            .await?;
+        let Some(last) = candidates.last().map(|m| m.id) else { break };
+        after = last;
+        let full = candidates.len() as u64 == BATCH;
+        sent += remind_batch(db, org, &settings.reminder_days, today, candidates).await?;
+        if !full {
+            break;
+        }
+    }
+    Ok(sent)
+}
+
+async fn remind_batch<C: Writer>(
+    db: &C,
+    org: OrgId,
+    reminder_days: &[i32],
+    today: chrono::NaiveDate,
+    candidates: Vec<invoice::Model>,
+) -> AppResult<u64> {
     let mut sent = 0;
     for m in candidates {
         let Some(due) = m.due_date else { continue };
         let late = (today - due).num_days();
-        let steps: Vec<i32> = settings.reminder_days.iter().copied().filter(|d| i64::from(*d) <= late).collect();
+        let steps: Vec<i32> = reminder_days.iter().copied().filter(|d| i64::from(*d) <= late).collect();
         let Some(&step) = steps.last() else { continue };
         let done: Vec<i32> = reminder::Entity::find()
             .select_only()

@@ -255,6 +255,8 @@ pub async fn list(
 /// A draft about to be written.
 struct Draft {
     kind: InvoiceKind,
+    /// The organization's currency, or for a credit note the invoice's.
+    currency: Option<Currency>,
     buyer: Buyer,
     vehicle: Option<(i64, String)>,
     source: Option<(SourceKind, i64)>,
@@ -336,7 +338,7 @@ async fn insert_draft(
     settings: &BillingSettings,
     draft: Draft,
 ) -> AppResult<i64> {
-    let currency = organization.currency;
+    let currency = draft.currency.unwrap_or(organization.currency);
     let decimals = currency.decimals();
     let lines = exempt_lines(draft.lines, settings.vat_exempt);
     let (_, totals) = line_rows(0, &lines, decimals)?;
@@ -441,6 +443,7 @@ pub async fn create<C: Writer>(db: &C, actor: &Actor, input: &InvoiceInput) -> A
     let (buyer, vehicle) = references(db, actor.org, &valid).await?;
     let draft = Draft {
         kind: InvoiceKind::Invoice,
+        currency: None,
         buyer,
         vehicle,
         source: None,
@@ -497,6 +500,7 @@ pub async fn from_quote<C: Writer>(db: &C, actor: &Actor, quote_id: i64) -> AppR
     }))?;
     let draft = Draft {
         kind: InvoiceKind::Invoice,
+        currency: None,
         buyer,
         vehicle,
         source: Some((SourceKind::Quote, quote.id)),
@@ -534,11 +538,18 @@ pub async fn from_intervention<C: Writer>(db: &C, actor: &Actor, intervention_id
         vat_rate: Some(l.vat_rate),
         discount: Some(l.discount),
     }))?;
+    // Work carried out from a quote is that quote's job: invoiced once, whichever
+    // of the two the invoice is made from.
+    let source = match work.quote_id {
+        Some(quote_id) => (SourceKind::Quote, quote_id),
+        None => (SourceKind::Intervention, work.id),
+    };
     let draft = Draft {
         kind: InvoiceKind::Invoice,
+        currency: None,
         buyer,
         vehicle,
-        source: Some((SourceKind::Intervention, work.id)),
+        source: Some(source),
         credited_invoice_id: None,
         service_date: Some(work.performed_on),
         notes: Some(work.description.clone()).filter(|d| !d.trim().is_empty()),
@@ -583,6 +594,7 @@ pub async fn replace<C: Writer>(db: &C, actor: &Actor, id: i64, input: &InvoiceI
             .col_expr(C::TotalExclMinor, Expr::value(excl))
             .col_expr(C::TotalVatMinor, Expr::value(vat))
             .col_expr(C::TotalInclMinor, Expr::value(incl))
+            .col_expr(C::VatExempt, Expr::value(settings.vat_exempt))
             .col_expr(C::UpdatedAt, Expr::value(Utc::now()))
             .filter(C::OrganizationId.eq(actor.org.get()))
             .filter(C::Id.eq(id))
@@ -688,6 +700,31 @@ fn mentions(
     parts.join("\n")
 }
 
+/// The seller's identity the law asks every invoice to print (Code de commerce
+/// L441-9, CGI ann. II art. 242 nonies A): an address, a registration number, and a
+/// VAT number unless VAT-exempt (in the euro area, where the intra-community number applies).
+fn seller_complete(organization: &Organization, vat_exempt: bool) -> AppResult<()> {
+    let blank = |value: &Option<String>| value.as_deref().is_none_or(|v| v.trim().is_empty());
+    let tr = crate::platform::i18n::current();
+    let mut missing = Vec::new();
+    if blank(&organization.address) {
+        missing.push(tr.text("invoice.seller_field.address"));
+    }
+    if blank(&organization.registration_number) {
+        missing.push(tr.text("invoice.seller_field.registration_number"));
+    }
+    if !vat_exempt && organization.currency == Currency::EUR && blank(&organization.vat_number) {
+        missing.push(tr.text("invoice.seller_field.vat_number"));
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::conflict(
+        "seller_incomplete",
+        Msg::new("invoice.seller_incomplete").arg("missing", missing.join(", ")),
+    ))
+}
+
 /// Issues a draft in the caller's transaction: the buyer is read again, the seller
 /// copied from the organization, the number taken, the document dated today (in the
 /// organization's zone) and frozen.
@@ -697,6 +734,14 @@ async fn issue_in(
     id: i64,
     reason: Option<&str>,
 ) -> AppResult<Invoice> {
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        // The draft as checked below is the draft issued: a concurrent edit waits.
+        tenant::scoped::<invoice::Entity>(actor.org)
+            .filter(invoice::Column::Id.eq(id))
+            .lock_exclusive()
+            .one(txn)
+            .await?;
+    }
     let before = get(txn, actor.org, id).await?;
     if !before.status.can_edit() {
         return Err(not_draft());
@@ -710,9 +755,14 @@ async fn issue_in(
         // A credit note says what the invoice it corrects said of VAT.
         settings.vat_exempt = before.vat_exempt;
     }
+    if before.vat_exempt != settings.vat_exempt {
+        // Lines drafted without VAT would be issued as zero-rated, with no reason given.
+        return Err(AppError::conflict("vat_settings_changed", Msg::new("invoice.vat_settings_changed")));
+    }
     if settings.vat_exempt && before.lines.iter().any(|l| !l.vat_rate.is_zero()) {
         return Err(AppError::conflict_on("lines", "vat_on_exempt", Msg::new("invoice.vat_on_exempt")));
     }
+    seller_complete(&organization, settings.vat_exempt)?;
     let today = organization.today()?;
     // An invoice's buyer is read again (a client deleted since keeps the draft's); a
     // credit note's is the invoice's.
@@ -827,6 +877,7 @@ pub async fn credit<C: Writer>(db: &C, actor: &Actor, id: i64, input: &CreditInp
     let settings = settings(db, actor.org).await?;
     let draft = Draft {
         kind: InvoiceKind::CreditNote,
+        currency: Some(original.currency),
         buyer: original.buyer.clone(),
         vehicle: original.vehicle_id.zip(original.vehicle_label.clone()),
         source: None,

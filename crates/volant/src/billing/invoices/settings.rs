@@ -47,7 +47,7 @@ impl Default for BillingSettings {
             invoice_number_format: "FAC-{year}-{seq:5}".to_owned(),
             credit_note_number_format: "AV-{year}-{seq:5}".to_owned(),
             payment_terms_days: 30,
-            payment_terms: Some("Paiement à réception, par carte, espèces, chèque ou virement.".to_owned()),
+            payment_terms: Some("Paiement par carte, espèces, chèque ou virement.".to_owned()),
             late_penalty_rate: Decimal::TEN,
             vat_exempt: false,
             mentions: None,
@@ -97,8 +97,9 @@ pub async fn settings(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Billin
 
 fn number_format(v: &mut Validator, field: &str, value: Option<&str>, default: &str) -> Option<String> {
     let format = v.required_text(field, Some(value.unwrap_or(default)), 60)?;
-    if format_number(&format, 2026, 1).is_none() {
-        v.add(field, Msg::new("quote.format_invalid"));
+    // The sequence restarts each year: without the year, January would reuse last year's numbers.
+    if format_number(&format, 2026, 1).is_none() || !format.contains("{year}") {
+        v.add(field, Msg::new("invoice.format_invalid"));
         return None;
     }
     Some(format)
@@ -124,6 +125,9 @@ pub async fn update_settings<C: Writer>(
         input.credit_note_number_format.as_deref(),
         &defaults.credit_note_number_format,
     );
+    if invoice_format.is_some() && invoice_format == credit_format {
+        v.add("credit_note_number_format", Msg::new("invoice.formats_alike"));
+    }
     let days = input.payment_terms_days.unwrap_or(defaults.payment_terms_days);
     if !(0..=365).contains(&days) {
         v.add("payment_terms_days", Msg::new("invoice.terms_days_invalid"));

@@ -353,10 +353,15 @@ async fn from_quote(caller: Caller, Id(id): Id) -> WebResult<Response> {
 
 async fn from_intervention(caller: Caller, Id(id): Id) -> WebResult<Response> {
     let made = service::from_intervention(&caller.db, &caller.actor, id).await;
-    let back = crate::workshop::history::service::get(&caller.db, caller.org, id)
-        .await
-        .map_or_else(|_| "/invoices".to_owned(), |w| format!("/vehicles/{}", w.vehicle_id));
-    drafted(&caller, made, SourceKind::Intervention, id, back).await
+    let work = crate::workshop::history::service::get(&caller.db, caller.org, id).await.ok();
+    let back =
+        work.as_ref().map_or_else(|| "/invoices".to_owned(), |w| format!("/vehicles/{}/maintenance", w.vehicle_id));
+    // Work carried out from a quote is invoiced as that quote.
+    let (kind, source) = match work.and_then(|w| w.quote_id) {
+        Some(quote_id) => (SourceKind::Quote, quote_id),
+        None => (SourceKind::Intervention, id),
+    };
+    drafted(&caller, made, kind, source, back).await
 }
 
 /// The new draft's page; when the quote or the work already has its invoice, that
