@@ -23,6 +23,11 @@ const STATEMENTS: &[&str] = &[
         vat_exempt BOOLEAN NOT NULL,
         mentions TEXT NULL,
         reminder_days VARCHAR(60) NOT NULL,
+        sales_account VARCHAR(20) NOT NULL,
+        vat_account VARCHAR(20) NOT NULL,
+        customer_account VARCHAR(20) NOT NULL,
+        bank_account VARCHAR(20) NOT NULL,
+        cash_account VARCHAR(20) NOT NULL,
         updated_at {TS} NOT NULL
     )",
     "CREATE TABLE invoice_counters (

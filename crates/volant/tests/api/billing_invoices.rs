@@ -74,6 +74,7 @@ backend_tests!(
     vat_exempt_organizations_say_why_and_charge_no_vat,
     staff_record_payments_but_do_not_issue,
     issuing_needs_the_sellers_identity,
+    the_accountant_gets_a_balanced_fec_and_the_journals,
     a_garage_invoices_an_accepted_quote_and_is_paid_at_the_counter,
     an_issued_invoice_is_emailed_with_its_factur_x_pdf,
     unpaid_invoices_are_reminded_once_per_step_until_paid
@@ -599,6 +600,11 @@ async fn a_garage_invoices_an_accepted_quote_and_is_paid_at_the_counter(app: Tes
                 ("payment_terms_days", "15"),
                 ("late_penalty_rate", "12,5"),
                 ("vat_exempt", "on"),
+                ("accounts.sales", "706100"),
+                ("accounts.vat", "445710"),
+                ("accounts.customers", "411000"),
+                ("accounts.bank", "512000"),
+                ("accounts.cash", "530000"),
             ],
         )
         .await;
@@ -606,6 +612,7 @@ async fn a_garage_invoices_an_accepted_quote_and_is_paid_at_the_counter(app: Tes
     let settings = admin.get("/api/v1/billing/settings").await.json();
     assert_eq!(settings["late_penalty_rate"], "12.5");
     assert_eq!(settings["vat_exempt"], true);
+    assert_eq!(settings["accounts"]["sales"], "706100");
 }
 
 async fn an_issued_invoice_is_emailed_with_its_factur_x_pdf(app: TestApp) {
@@ -708,4 +715,71 @@ async fn issuing_needs_the_sellers_identity(app: TestApp) {
         .problem(StatusCode::CONFLICT, "vat_settings_changed");
     admin.put("/api/v1/billing/settings", &json!({ "vat_exempt": false })).await.assert_success();
     assert_eq!(issue(&app, id).await["number"], format!("FAC-{}-00001", year()), "the refusals took no number");
+}
+
+async fn the_accountant_gets_a_balanced_fec_and_the_journals(app: TestApp) {
+    let admin = app.as_admin();
+    let client = company(&app).await;
+    let first = issue(&app, &draft(&app, client).await["id"]).await;
+    let second = issue(&app, &draft(&app, client).await["id"]).await;
+    let pay = |id: &Value, body: Value| {
+        let admin = app.as_admin();
+        let path = format!("/api/v1/invoices/{id}/payments");
+        async move { admin.post(&path, &body).await.assert_success().json() }
+    };
+    pay(&first["id"], json!({ "method": "cash", "amount": "139.03" })).await;
+    pay(&second["id"], json!({ "method": "card", "reference": "CB-1", "amount": "100" })).await;
+    pay(&second["id"], json!({ "method": "card", "kind": "refund", "reference": "CB-2", "amount": "10" })).await;
+    admin.post(&format!("/api/v1/invoices/{}/credit", second["id"]), &json!({})).await.assert_success();
+    let response = admin.get("/api/v1/billing/fec").await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    let disposition = response.header("content-disposition").expect("attachment").to_owned();
+    assert!(disposition.contains("732829320FEC"), "named after the SIREN: {disposition}");
+    let text = response.text();
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    let header: Vec<&str> = lines[0].split('\t').collect();
+    assert_eq!(header.len(), 18);
+    assert_eq!(header[0], "JournalCode");
+    assert_eq!(header[17], "Idevise");
+    let amount = |s: &str| s.replace(',', ".").parse::<rust_decimal::Decimal>().expect("amount");
+    let mut entries: std::collections::BTreeMap<String, (rust_decimal::Decimal, rust_decimal::Decimal)> =
+        std::collections::BTreeMap::new();
+    for line in &lines[1..] {
+        let cells: Vec<&str> = line.split('\t').collect();
+        assert_eq!(cells.len(), 18, "{line}");
+        let entry = entries.entry(cells[2].to_owned()).or_default();
+        entry.0 += amount(cells[11]);
+        entry.1 += amount(cells[12]);
+    }
+    // Three sales entries (two invoices, one credit note) and four payments.
+    assert_eq!(entries.keys().filter(|k| k.starts_with("VT")).count(), 3, "{text}");
+    assert_eq!(entries.keys().filter(|k| k.starts_with("BQ") || k.starts_with("CA")).count(), 3, "{text}");
+    for (number, (debit, credit)) in &entries {
+        assert_eq!(debit, credit, "entry {number} is balanced:\n{text}");
+    }
+    // A sale: the customer debited, sales and VAT credited.
+    let sale = lines
+        .iter()
+        .find(|l| l.starts_with("VT\t") && l.contains(first["number"].as_str().expect("n")) && l.contains("411000"))
+        .expect("sale");
+    assert!(sale.contains("\t139,03\t0,00\t"), "{sale}");
+    assert!(lines.iter().any(|l| l.contains("445710") && l.contains("\t0,00\t23,17\t")), "{text}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("CA\t") && l.contains("530000")),
+        "cash goes to the cash journal: {text}"
+    );
+    // The journals, as spreadsheets.
+    let sales = admin.get("/api/v1/billing/exports/sales.csv").await;
+    assert_eq!(sales.status, StatusCode::OK);
+    let sales = sales.text();
+    assert!(sales.contains("-139,03"), "the credit note counts negative: {sales}");
+    let payments = admin.get("/api/v1/billing/exports/payments.xlsx").await;
+    assert_eq!(payments.status, StatusCode::OK);
+    assert!(payments.body.starts_with(b"PK"), "an XLSX file");
+    for bad in ["?from=2026-13-01", "?from=2026-12-01&to=2026-11-01", "?from=2020-01-01&to=2026-01-01"] {
+        admin.get(&format!("/api/v1/billing/fec{bad}")).await.assert_status(StatusCode::BAD_REQUEST);
+    }
+    // From the invoices page, with the form's blank dates.
+    let page = admin.get("/billing/fec?from=&to=").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
 }

@@ -32,6 +32,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(record_payment))
         .routes(routes!(cash_report))
         .routes(routes!(get_billing_settings, update_billing_settings))
+        .routes(routes!(fec_export))
+        .routes(routes!(sales_csv))
+        .routes(routes!(sales_xlsx))
+        .routes(routes!(payments_csv))
+        .routes(routes!(payments_xlsx))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -211,4 +216,101 @@ async fn update_billing_settings(
     ApiJson(input): ApiJson<BillingSettingsInput>,
 ) -> AppResult<Json<BillingSettings>> {
     Ok(Json(service::update_settings(&caller.db, &caller.actor, &input).await?))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PeriodQuery {
+    /// First day (`YYYY-MM-DD`); the first of January of this year when absent.
+    #[param(value_type = Option<String>, format = Date)]
+    pub from: Option<String>,
+    /// Last day; today (in the organization's zone) when absent. At most 400 days after `from`.
+    #[param(value_type = Option<String>, format = Date)]
+    pub to: Option<String>,
+}
+
+/// A date parameter: empty (a form's blank field) is absent.
+fn date_param(name: &str, raw: Option<&str>) -> AppResult<Option<NaiveDate>> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(raw) => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| AppError::BadRequest(format!("{name} must be a date (YYYY-MM-DD)"))),
+    }
+}
+
+impl PeriodQuery {
+    /// The period asked, checked.
+    pub async fn period(&self, caller: &Caller) -> AppResult<(NaiveDate, NaiveDate)> {
+        use chrono::Datelike;
+        let today = crate::identity::organizations::service::today(&caller.db, caller.org).await?;
+        let to = date_param("to", self.to.as_deref())?.unwrap_or(today);
+        let from = date_param("from", self.from.as_deref())?
+            .unwrap_or_else(|| NaiveDate::from_ymd_opt(to.year(), 1, 1).unwrap_or(to));
+        super::accounting::period(from, to)
+    }
+}
+
+/// The FEC (Fichier des Écritures Comptables) of the period: sales, credit notes,
+/// payments and refunds, 18 tab-separated columns, every entry balanced.
+#[utoipa::path(get, path = "/billing/fec", security(("bearer" = ["billing.read"])), tag = "invoices", params(PeriodQuery),
+    responses((status = 200, content_type = "text/plain", body = String), (status = 400, body = Problem)))]
+pub async fn fec_export(caller: Caller, ApiQuery(query): ApiQuery<PeriodQuery>) -> AppResult<Response> {
+    let period = query.period(&caller).await?;
+    let organization = crate::identity::organizations::service::get(&caller.db, caller.org).await?;
+    let (name, bytes) =
+        super::accounting::fec(&caller.replica, caller.org, period, organization.registration_number.as_deref())
+            .await?;
+    Ok(crate::platform::http::respond::download(&name, "text/plain; charset=utf-8", bytes))
+}
+
+/// A journal of the period as a CSV or XLSX file.
+async fn journal(caller: &Caller, query: &PeriodQuery, payments: bool, xlsx: bool) -> AppResult<Response> {
+    use crate::platform::tabular;
+    let period = query.period(caller).await?;
+    let tr = crate::platform::i18n::current();
+    let (headers, rows) = if payments {
+        super::accounting::payment_rows(&caller.replica, caller.org, period, tr).await?
+    } else {
+        super::accounting::sales_rows(&caller.replica, caller.org, period, tr).await?
+    };
+    let base = format!("{}-{}-{}", if payments { "paiements" } else { "ventes" }, period.0, period.1);
+    let sheet = tr.text(if payments { "accounting.payments" } else { "accounting.sales" });
+    let (name, content_type, bytes) = if xlsx {
+        let bytes = tabular::xlsx_bytes(sheet, &headers, rows).map_err(AppError::Internal)?;
+        (format!("{base}.xlsx"), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", bytes)
+    } else {
+        let bytes =
+            tabular::csv_bytes(&headers, &rows, tabular::CsvDialect::for_locale(tr)).map_err(AppError::Internal)?;
+        (format!("{base}.csv"), "text/csv; charset=utf-8", bytes)
+    };
+    Ok(crate::platform::http::respond::download(&name, content_type, bytes))
+}
+
+/// The sales journal of the period (invoices and credit notes issued), CSV.
+#[utoipa::path(get, path = "/billing/exports/sales.csv", security(("bearer" = ["billing.read"])), tag = "invoices", params(PeriodQuery),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = Problem)))]
+pub async fn sales_csv(caller: Caller, ApiQuery(query): ApiQuery<PeriodQuery>) -> AppResult<Response> {
+    journal(&caller, &query, false, false).await
+}
+
+/// The sales journal of the period, XLSX.
+#[utoipa::path(get, path = "/billing/exports/sales.xlsx", security(("bearer" = ["billing.read"])), tag = "invoices", params(PeriodQuery),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 400, body = Problem)))]
+pub async fn sales_xlsx(caller: Caller, ApiQuery(query): ApiQuery<PeriodQuery>) -> AppResult<Response> {
+    journal(&caller, &query, false, true).await
+}
+
+/// The payments and refunds of the period, CSV.
+#[utoipa::path(get, path = "/billing/exports/payments.csv", security(("bearer" = ["billing.read"])), tag = "invoices", params(PeriodQuery),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = Problem)))]
+pub async fn payments_csv(caller: Caller, ApiQuery(query): ApiQuery<PeriodQuery>) -> AppResult<Response> {
+    journal(&caller, &query, true, false).await
+}
+
+/// The payments and refunds of the period, XLSX.
+#[utoipa::path(get, path = "/billing/exports/payments.xlsx", security(("bearer" = ["billing.read"])), tag = "invoices", params(PeriodQuery),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 400, body = Problem)))]
+pub async fn payments_xlsx(caller: Caller, ApiQuery(query): ApiQuery<PeriodQuery>) -> AppResult<Response> {
+    journal(&caller, &query, true, true).await
 }

@@ -94,6 +94,11 @@ table! {
         pub mentions: Option<String>,
         /// Days after the due date at which unpaid invoices are reminded, e.g. `0,7,30`.
         pub reminder_days: String,
+        pub sales_account: String,
+        pub vat_account: String,
+        pub customer_account: String,
+        pub bank_account: String,
+        pub cash_account: String,
         pub updated_at: DateTimeUtc,
     }
 }

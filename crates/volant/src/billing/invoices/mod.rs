@@ -1,3 +1,4 @@
+pub mod accounting;
 pub mod api;
 pub mod entity;
 pub mod facturx;

@@ -39,6 +39,36 @@ pub struct BillingSettings {
     /// Days after the due date at which an unpaid invoice is reminded by e-mail
     /// (0: on the due date); empty: no reminders.
     pub reminder_days: Vec<i32>,
+    /// The accounts the accounting exports (FEC) post to.
+    pub accounts: Accounts,
+}
+
+/// The general-ledger accounts of the accounting exports (French chart of accounts
+/// by default).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Accounts {
+    /// Sales of services and goods (706…).
+    pub sales: String,
+    /// VAT collected (44571…).
+    pub vat: String,
+    /// Customers (411…).
+    pub customers: String,
+    /// Bank: card, cheque, transfer, mobile money (512…).
+    pub bank: String,
+    /// Cash (53…).
+    pub cash: String,
+}
+
+impl Default for Accounts {
+    fn default() -> Self {
+        Self {
+            sales: "706000".to_owned(),
+            vat: "445710".to_owned(),
+            customers: "411000".to_owned(),
+            bank: "512000".to_owned(),
+            cash: "530000".to_owned(),
+        }
+    }
 }
 
 impl Default for BillingSettings {
@@ -52,6 +82,7 @@ impl Default for BillingSettings {
             vat_exempt: false,
             mentions: None,
             reminder_days: vec![0, 7, 30],
+            accounts: Accounts::default(),
         }
     }
 }
@@ -77,6 +108,8 @@ pub struct BillingSettingsInput {
     pub mentions: Option<String>,
     /// Days after the due date, e.g. `[0, 7, 30]`; the default when absent.
     pub reminder_days: Option<Vec<i32>>,
+    /// The default chart's accounts when absent.
+    pub accounts: Option<Accounts>,
 }
 
 pub async fn settings(db: &impl ConnectionTrait, org: OrgId) -> AppResult<BillingSettings> {
@@ -90,6 +123,13 @@ pub async fn settings(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Billin
             vat_exempt: m.vat_exempt,
             mentions: m.mentions,
             reminder_days: reminder_days_of(&m.reminder_days),
+            accounts: Accounts {
+                sales: m.sales_account,
+                vat: m.vat_account,
+                customers: m.customer_account,
+                bank: m.bank_account,
+                cash: m.cash_account,
+            },
         },
         None => BillingSettings::default(),
     })
@@ -142,6 +182,19 @@ pub async fn update_settings<C: Writer>(
     if reminder_days.len() > MAX_REMINDERS || reminder_days.iter().any(|d| !(0..=365).contains(d)) {
         v.add("reminder_days", Msg::new("invoice.reminder_days_invalid").arg("max", MAX_REMINDERS));
     }
+    let accounts = input.accounts.clone().unwrap_or_default();
+    for (field, account) in [
+        ("accounts.sales", &accounts.sales),
+        ("accounts.vat", &accounts.vat),
+        ("accounts.customers", &accounts.customers),
+        ("accounts.bank", &accounts.bank),
+        ("accounts.cash", &accounts.cash),
+    ] {
+        // An account number: digits (and letters, for auxiliary accounts), no spaces.
+        if account.is_empty() || account.len() > 20 || !account.chars().all(|c| c.is_ascii_alphanumeric()) {
+            v.add(field, Msg::new("invoice.account_invalid"));
+        }
+    }
     v.finish()?;
     let before = settings(db, actor.org).await?;
     let after = BillingSettings {
@@ -153,6 +206,7 @@ pub async fn update_settings<C: Writer>(
         vat_exempt: input.vat_exempt.unwrap_or(false),
         mentions,
         reminder_days,
+        accounts,
     };
     let row = settings::ActiveModel {
         organization_id: Set(actor.org.get()),
@@ -164,6 +218,11 @@ pub async fn update_settings<C: Writer>(
         vat_exempt: Set(after.vat_exempt),
         mentions: Set(after.mentions.clone()),
         reminder_days: Set(after.reminder_days.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")),
+        sales_account: Set(after.accounts.sales.clone()),
+        vat_account: Set(after.accounts.vat.clone()),
+        customer_account: Set(after.accounts.customers.clone()),
+        bank_account: Set(after.accounts.bank.clone()),
+        cash_account: Set(after.accounts.cash.clone()),
         updated_at: Set(Utc::now()),
     };
     db::write(db, async |txn| {
@@ -180,6 +239,11 @@ pub async fn update_settings<C: Writer>(
                         C::VatExempt,
                         C::Mentions,
                         C::ReminderDays,
+                        C::SalesAccount,
+                        C::VatAccount,
+                        C::CustomerAccount,
+                        C::BankAccount,
+                        C::CashAccount,
                         C::UpdatedAt,
                     ])
                     .to_owned(),

@@ -46,7 +46,16 @@ pub fn pages() -> Vec<Page> {
     );
     pages.extend(web_pages::pages(
         Access::guarded(Permission::BillingRead, Permission::PaymentsRecord),
-        [("/invoices/{id}/payments", post(record_payment)), ("/payments/daily", get(cash))],
+        [
+            ("/invoices/{id}/payments", post(record_payment)),
+            ("/payments/daily", get(cash)),
+            // The accountant's files, downloaded from the invoices page (session cookie).
+            ("/billing/fec", get(super::api::fec_export)),
+            ("/billing/exports/sales.csv", get(super::api::sales_csv)),
+            ("/billing/exports/sales.xlsx", get(super::api::sales_xlsx)),
+            ("/billing/exports/payments.csv", get(super::api::payments_csv)),
+            ("/billing/exports/payments.xlsx", get(super::api::payments_xlsx)),
+        ],
     ));
     pages.extend(web_pages::pages(
         Access::guarded(Permission::BillingWrite, Permission::BillingWrite),
@@ -495,6 +504,16 @@ struct SettingsForm {
     mentions: String,
     #[serde(default)]
     reminder_days: String,
+    #[serde(default, rename = "accounts.sales")]
+    sales_account: String,
+    #[serde(default, rename = "accounts.vat")]
+    vat_account: String,
+    #[serde(default, rename = "accounts.customers")]
+    customer_account: String,
+    #[serde(default, rename = "accounts.bank")]
+    bank_account: String,
+    #[serde(default, rename = "accounts.cash")]
+    cash_account: String,
 }
 
 async fn settings_form(caller: Caller, page: PageCtx) -> WebResult<SettingsPage> {
@@ -508,6 +527,11 @@ async fn settings_form(caller: Caller, page: PageCtx) -> WebResult<SettingsPage>
         vat_exempt: s.vat_exempt.then(|| "on".to_owned()),
         mentions: s.mentions.unwrap_or_default(),
         reminder_days: s.reminder_days.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+        sales_account: s.accounts.sales,
+        vat_account: s.accounts.vat,
+        customer_account: s.accounts.customers,
+        bank_account: s.accounts.bank,
+        cash_account: s.accounts.cash,
     };
     Ok(SettingsPage { page, form, errors: FormErrors::default() })
 }
@@ -532,6 +556,13 @@ async fn save_settings(caller: Caller, page: PageCtx, FormBody(form): FormBody<S
                 .map(|d| d.trim().parse().unwrap_or(-1))
                 .collect(),
         ),
+        accounts: Some(super::settings::Accounts {
+            sales: form.sales_account.trim().to_owned(),
+            vat: form.vat_account.trim().to_owned(),
+            customers: form.customer_account.trim().to_owned(),
+            bank: form.bank_account.trim().to_owned(),
+            cash: form.cash_account.trim().to_owned(),
+        }),
     };
     match service::update_settings(&caller.db, &caller.actor, &input).await {
         Ok(_) => Ok(redirect_with_flash("/invoices", "success", i18n::current().text("invoices.settings_saved"))),
