@@ -77,6 +77,8 @@ pub const SCENARIOS: &[(&str, Kind)] = &[
     ("search_clients", Kind::Search),
     ("create_vehicle", Kind::Write),
     ("create_quote", Kind::Write),
+    ("issue_invoice", Kind::Write),
+    ("record_payment", Kind::Write),
     ("school_week", Kind::Read),
     ("inbox", Kind::Read),
     ("update_vehicle", Kind::Write),
@@ -202,6 +204,7 @@ pub async fn prepare_database(url: &str, scale: Scale, reseed: bool) -> Result<O
             seed::seed_school(&state.db, state.default_org).await?;
         }
         seed::seed_notifications(&state.db, state.default_org).await?;
+        seed::seed_billing(&state.db, state.default_org).await?;
         return Ok(None);
     }
     if present > 0 {
@@ -260,6 +263,8 @@ struct Fixtures {
     deep: Vec<(i64, i64)>,
     plates: Vec<String>,
     clients: Vec<i64>,
+    /// Issued invoices that payments are recorded on.
+    invoices: Vec<i64>,
     instructors: Vec<i64>,
 }
 
@@ -333,7 +338,14 @@ async fn fixtures(url: &str) -> Result<Fixtures, String> {
         .await
         .map_err(err)?,
     );
-    Ok(Fixtures { garages, vehicles, deep, plates, clients, instructors })
+    let invoices = column_i64(
+        conn.query_all_raw(ids(&format!(
+            "SELECT id FROM invoices WHERE organization_id = {org} AND status = 'issued' AND kind = 'invoice' ORDER BY id LIMIT 500"
+        )))
+        .await
+        .map_err(err)?,
+    );
+    Ok(Fixtures { garages, vehicles, deep, plates, clients, instructors, invoices })
 }
 
 fn lua_list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>, quote: bool) -> String {
@@ -384,7 +396,7 @@ fn write_lua_data(path: &Path, token: &str, fixtures: &Fixtures) -> Result<(), S
     }
     let deep = fixtures.deep.iter().map(|(g, c)| format!("{{{g},\"i{c}\"}}")).collect::<Vec<_>>().join(",");
     let lua = format!(
-        "return {{\n  token = \"{token}\",\n  email = \"{}\",\n  password = \"{}\",\n  garages = {},\n  vehicles = {},\n  deep = {{{deep}}},\n  plates = {},\n  brands = {},\n  clients = {},\n  client_names = {},\n  instructors = {},\n  weeks = {},\n}}\n",
+        "return {{\n  token = \"{token}\",\n  email = \"{}\",\n  password = \"{}\",\n  garages = {},\n  vehicles = {},\n  deep = {{{deep}}},\n  plates = {},\n  brands = {},\n  clients = {},\n  client_names = {},\n  instructors = {},\n  weeks = {},\n  invoices = {},\n}}\n",
         seed::BENCH_EMAIL,
         seed::BENCH_PASSWORD,
         lua_list(&fixtures.garages, false),
@@ -395,6 +407,7 @@ fn write_lua_data(path: &Path, token: &str, fixtures: &Fixtures) -> Result<(), S
         lua_list(seed::client_name_prefixes().iter().map(|n| percent_encode(n)), true),
         lua_list(&fixtures.instructors, false),
         lua_list(weeks(), true),
+        lua_list(&fixtures.invoices, false),
     );
     std::fs::write(path, lua).map_err(|e| e.to_string())
 }

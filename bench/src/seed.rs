@@ -245,6 +245,7 @@ pub async fn seed(db: &DatabaseConnection, first_org: OrgId, scale: Scale) -> Re
     seed_clients(db, first_org, scale.clients, epoch, &mut rng).await?;
     seed_school(db, first_org).await?;
     seed_notifications(db, first_org).await?;
+    seed_billing(db, first_org).await?;
     // Fresh statistics, as a production database would have after autovacuum.
     db.execute_unprepared("ANALYZE").await.map_err(err)?;
     let seconds = started.elapsed().as_secs_f64();
@@ -664,6 +665,51 @@ pub async fn seed_notifications(db: &DatabaseConnection, org: OrgId) -> Result<(
         notification::Entity::insert_many(rows).exec(db).await.map_err(err)?;
     }
     eprintln!("  notifications: 5000 in the benchmark user's inbox");
+    Ok(())
+}
+
+/// Issued invoices the payments scenario records on, and the seller's identity
+/// that issuing requires. A reused database that has them is left alone.
+pub async fn seed_billing(db: &DatabaseConnection, org: OrgId) -> Result<(), String> {
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+    use volant::billing::invoices::entity::invoice;
+    use volant::billing::invoices::service as invoices;
+    let err = |e: volant::platform::error::AppError| e.for_operator();
+    let actor = volant::identity::audit::Actor::system(org);
+    let organization = volant::identity::organizations::service::get(db, org).await.map_err(err)?;
+    if organization.registration_number.is_none() {
+        volant::identity::organizations::service::update(db, &actor, volant::fleet::demo::france_profile())
+            .await
+            .map_err(err)?;
+    }
+    let present = invoice::Entity::find()
+        .filter(invoice::Column::OrganizationId.eq(org.get()))
+        .filter(invoice::Column::Status.eq(invoices::InvoiceStatus::Issued))
+        .count(db)
+        .await
+        .map_err(|e| e.to_string())?;
+    if present >= 200 {
+        return Ok(());
+    }
+    let client = volant::workshop::clients::entity::client::Entity::find()
+        .filter(volant::workshop::clients::entity::client::Column::OrganizationId.eq(org.get()))
+        .one(db)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("the benchmark's clients are missing")?;
+    for _ in present..200 {
+        let input = invoices::InvoiceInput {
+            client_id: Some(client.id),
+            lines: vec![volant::platform::lines::LineInput {
+                description: Some("Vidange".to_owned()),
+                unit_price: volant::platform::lines::parse_decimal("60"),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let draft = invoices::create(db, &actor, &input).await.map_err(err)?;
+        invoices::issue(db, &actor, draft.id).await.map_err(err)?;
+    }
     Ok(())
 }
 

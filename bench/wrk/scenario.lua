@@ -66,6 +66,37 @@ local function create_quote()
   return wrk.format("POST", "/api/v1/quotes", json_auth, body)
 end
 
+-- Issuing an invoice: a draft is written, then issued, which takes the next
+-- number from the organization's one counter row (every issue queues on it).
+-- Each thread issues the drafts it created, each once.
+local drafts = {}
+local function issue_invoice()
+  if #drafts > 0 then
+    return wrk.format("POST", "/api/v1/invoices/" .. table.remove(drafts) .. "/issue", json_auth, "{}")
+  end
+  local body = string.format(
+    '{"client_id":%d,"lines":[{"kind":"labour","description":"Vidange","quantity":"0.5","unit_price":"%d"}]}',
+    pick(data.clients), math.random(40, 90))
+  return wrk.format("POST", "/api/v1/invoices", json_auth, body)
+end
+
+if scenario == "issue_invoice" then
+  -- The drafts created, to issue next (wrk reads bodies only when `response` exists).
+  function response(status, headers, body)
+    if status == 201 then
+      local id = string.match(body, '^{"id":(%d+)')
+      if id then table.insert(drafts, id) end
+    end
+  end
+end
+
+-- A payment at the counter on an issued invoice: the payment, the invoice read
+-- again with its balance, two audit records.
+local function record_payment()
+  return wrk.format("POST", "/api/v1/invoices/" .. pick(data.invoices) .. "/payments", json_auth,
+    '{"method":"card","amount":"1.00"}')
+end
+
 -- An instructor's week on the planning board: one indexed range of lessons, with
 -- candidate names, the instructor and the cars fetched once for the page.
 local function school_week()
@@ -134,6 +165,8 @@ local scenarios = {
   search_brand = search_brand,
   search_clients = search_clients,
   create_quote = create_quote,
+  issue_invoice = issue_invoice,
+  record_payment = record_payment,
   school_week = school_week,
   inbox = inbox,
   create_vehicle = create_vehicle,
