@@ -779,6 +779,14 @@ async fn the_accountant_gets_a_balanced_fec_and_the_journals(app: TestApp) {
     for bad in ["?from=2026-13-01", "?from=2026-12-01&to=2026-11-01", "?from=2020-01-01&to=2026-01-01"] {
         admin.get(&format!("/api/v1/billing/fec{bad}")).await.assert_status(StatusCode::BAD_REQUEST);
     }
+    // The figures heading the invoices page: a third invoice is still to collect.
+    issue(&app, &draft(&app, client).await["id"]).await;
+    let figures = admin.get("/api/v1/billing/summary").await.json();
+    assert_eq!(figures["invoiced_this_month"], "278.06", "three invoices less one credit note: {figures}");
+    assert_eq!(figures["collected_this_month"], "229.03", "{figures}");
+    assert_eq!(figures["outstanding"], "139.03", "{figures}");
+    assert_eq!(figures["overdue"], "0.00", "{figures}");
+    assert!(html(&admin.get("/invoices").await).contains("139,03"));
     // From the invoices page, with the form's blank dates.
     let page = admin.get("/billing/fec?from=&to=").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text());

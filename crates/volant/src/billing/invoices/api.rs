@@ -33,6 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cash_report))
         .routes(routes!(get_billing_settings, update_billing_settings))
         .routes(routes!(fec_export))
+        .routes(routes!(billing_summary))
         .routes(routes!(sales_csv))
         .routes(routes!(sales_xlsx))
         .routes(routes!(payments_csv))
@@ -200,6 +201,14 @@ async fn cash_report(caller: Caller, ApiQuery(query): ApiQuery<CashQuery>) -> Ap
         None => crate::identity::organizations::service::today(&caller.db, caller.org).await?,
     };
     Ok(Json(payments::cash_report(&caller.replica, caller.org, day).await?))
+}
+
+/// What the business is owed and has collected: invoiced and collected this month,
+/// outstanding, overdue.
+#[utoipa::path(get, path = "/billing/summary", security(("bearer" = ["billing.read"])), tag = "invoices",
+    responses((status = 200, body = service::BillingSummary)))]
+async fn billing_summary(caller: Caller) -> AppResult<Json<service::BillingSummary>> {
+    Ok(Json(service::summary_figures(&caller.replica, caller.org).await?))
 }
 
 #[utoipa::path(get, path = "/billing/settings", security(("bearer" = ["billing.read"])), tag = "invoices",

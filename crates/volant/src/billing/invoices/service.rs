@@ -896,3 +896,83 @@ pub async fn credit<C: Writer>(db: &C, actor: &Actor, id: i64, input: &CreditInp
     })
     .await
 }
+
+// ---------------------------------------------------------------- figures
+
+/// What the business is owed and has collected, as the invoices page heads it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ToSchema)]
+pub struct BillingSummary {
+    #[schema(value_type = String)]
+    pub currency: Currency,
+    /// Invoices less credit notes issued this month (including tax).
+    #[schema(value_type = String)]
+    pub invoiced_this_month: rust_decimal::Decimal,
+    /// Payments less refunds received this month.
+    #[schema(value_type = String)]
+    pub collected_this_month: rust_decimal::Decimal,
+    /// Still due on issued invoices.
+    #[schema(value_type = String)]
+    pub outstanding: rust_decimal::Decimal,
+    /// Of which past its due date.
+    #[schema(value_type = String)]
+    pub overdue: rust_decimal::Decimal,
+    pub overdue_count: i64,
+}
+
+/// The organization's billing figures, in three queries.
+pub async fn summary_figures(db: &impl ConnectionTrait, org: OrgId) -> AppResult<BillingSummary> {
+    let organization = organizations::get(db, org).await?;
+    let today = organization.today()?;
+    let month = today.with_day(1).unwrap_or(today);
+    let backend = db.get_database_backend();
+    let sums = |sql: &str, values: Vec<sea_orm::Value>| db::statement(backend, sql, values);
+    let invoiced = db
+        .query_one_raw(sums(
+            "SELECT CAST(COALESCE(SUM(CASE WHEN kind = 'invoice' THEN total_incl_minor ELSE -total_incl_minor END), 0) AS BIGINT) \
+             FROM invoices WHERE organization_id = $1 AND status = 'issued' AND issue_date >= $2",
+            vec![org.get().into(), month.into()],
+        ))
+        .await?
+        .map(|r| r.try_get_by_index::<i64>(0))
+        .transpose()?
+        .unwrap_or_default();
+    let collected = db
+        .query_one_raw(sums(
+            "SELECT CAST(COALESCE(SUM(CASE WHEN kind = 'payment' THEN amount_minor ELSE -amount_minor END), 0) AS BIGINT) \
+             FROM payments WHERE organization_id = $1 AND received_on >= $2",
+            vec![org.get().into(), month.into()],
+        ))
+        .await?
+        .map(|r| r.try_get_by_index::<i64>(0))
+        .transpose()?
+        .unwrap_or_default();
+    let owed = db
+        .query_one_raw(sums(
+            &format!(
+                "SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT), \
+                 CAST(COALESCE(SUM(CASE WHEN due_date < $2 THEN balance ELSE 0 END), 0) AS BIGINT), \
+                 CAST(COUNT(CASE WHEN due_date < $2 THEN 1 END) AS BIGINT) \
+                 FROM (SELECT {BALANCE_SQL} AS balance, invoices.due_date AS due_date FROM invoices \
+                 WHERE invoices.organization_id = $1 AND invoices.kind = 'invoice' AND invoices.status = 'issued') owed \
+                 WHERE balance > 0"
+            ),
+            vec![org.get().into(), today.into()],
+        ))
+        .await?;
+    let (outstanding, overdue, overdue_count) = match owed {
+        Some(row) => {
+            (row.try_get_by_index::<i64>(0)?, row.try_get_by_index::<i64>(1)?, row.try_get_by_index::<i64>(2)?)
+        }
+        None => (0, 0, 0),
+    };
+    let currency = organization.currency;
+    let amount = |minor| money::from_minor(minor, currency.decimals());
+    Ok(BillingSummary {
+        currency,
+        invoiced_this_month: amount(invoiced),
+        collected_this_month: amount(collected),
+        outstanding: amount(outstanding),
+        overdue: amount(overdue),
+        overdue_count,
+    })
+}

@@ -123,6 +123,8 @@ struct ListQuery {
 #[template(path = "billing/invoices/list.html")]
 struct ListPage {
     page: PageCtx,
+    /// Invoiced and collected this month, outstanding, overdue (formatted), overdue count.
+    figures: (String, String, String, String, i64),
     q: String,
     views: Vec<SelectOption>,
     invoices: Vec<InvoiceRow>,
@@ -167,7 +169,15 @@ async fn index(
     );
     let previous_url = listing.previous_url();
     let invoices = found.items.into_iter().map(row).collect();
-    Ok(ListPage { page, q: query.q.unwrap_or_default(), views, invoices, next_url, previous_url, total })
+    let s = service::summary_figures(&caller.db, caller.org).await?;
+    let figures = (
+        s.currency.format(s.invoiced_this_month),
+        s.currency.format(s.collected_this_month),
+        s.currency.format(s.outstanding),
+        s.currency.format(s.overdue),
+        s.overdue_count,
+    );
+    Ok(ListPage { page, figures, q: query.q.unwrap_or_default(), views, invoices, next_url, previous_url, total })
 }
 
 /// A line as the invoice page shows it.
