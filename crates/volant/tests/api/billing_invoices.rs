@@ -786,7 +786,10 @@ async fn the_accountant_gets_a_balanced_fec_and_the_journals(app: TestApp) {
     assert_eq!(figures["collected_this_month"], "229.03", "{figures}");
     assert_eq!(figures["outstanding"], "139.03", "{figures}");
     assert_eq!(figures["overdue"], "0.00", "{figures}");
+    assert_eq!(figures["average_days_to_pay"], 0, "paid the day they were issued: {figures}");
     assert!(html(&admin.get("/invoices").await).contains("139,03"));
+    let dashboard = html(&admin.get("/dashboard").await);
+    assert!(dashboard.contains("Délai moyen de paiement") && dashboard.contains("229,03"), "{dashboard}");
     // From the invoices page, with the form's blank dates.
     let page = admin.get("/billing/fec?from=&to=").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.text());

@@ -917,6 +917,48 @@ pub struct BillingSummary {
     #[schema(value_type = String)]
     pub overdue: rust_decimal::Decimal,
     pub overdue_count: i64,
+    /// Days from issue to the last payment, on average, of the invoices issued in
+    /// the last year and paid in full; null before any.
+    pub average_days_to_pay: Option<i64>,
+}
+
+/// Most paid invoices the average days to pay is computed over.
+const PAID_SAMPLE: u64 = 1000;
+
+/// Days from issue to the last payment, on average, of the year's invoices paid in full.
+async fn average_days_to_pay(db: &impl ConnectionTrait, org: OrgId, today: NaiveDate) -> AppResult<Option<i64>> {
+    let since = today.checked_sub_days(Days::new(365)).unwrap_or(today);
+    let paid: Vec<(i64, Option<NaiveDate>)> = tenant::scoped::<invoice::Entity>(org)
+        .select_only()
+        .columns([invoice::Column::Id, invoice::Column::IssueDate])
+        .filter(invoice::Column::Kind.eq(InvoiceKind::Invoice))
+        .filter(invoice::Column::Status.eq(InvoiceStatus::Issued))
+        .filter(invoice::Column::IssueDate.gte(since))
+        .filter(Expr::cust(format!("{BALANCE_SQL} <= 0")))
+        .order_by_desc(invoice::Column::Id)
+        .limit(PAID_SAMPLE)
+        .into_tuple()
+        .all(db)
+        .await?;
+    if paid.is_empty() {
+        return Ok(None);
+    }
+    let last: HashMap<i64, NaiveDate> = payment::Entity::find()
+        .select_only()
+        .column(payment::Column::InvoiceId)
+        .column_as(payment::Column::ReceivedOn.max(), "last")
+        .filter(payment::Column::InvoiceId.is_in(paid.iter().map(|(id, _)| *id)))
+        .filter(payment::Column::Kind.eq(PaymentKind::Payment))
+        .group_by(payment::Column::InvoiceId)
+        .into_tuple::<(i64, NaiveDate)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    // Invoices settled by a credit note alone were never paid: they do not count.
+    let days: Vec<i64> =
+        paid.iter().filter_map(|(id, issued)| Some(Ord::max((*last.get(id)? - (*issued)?).num_days(), 0))).collect();
+    Ok((!days.is_empty()).then(|| days.iter().sum::<i64>() / i64::try_from(days.len()).unwrap_or(1)))
 }
 
 /// The organization's billing figures, in three queries.
@@ -974,5 +1016,6 @@ pub async fn summary_figures(db: &impl ConnectionTrait, org: OrgId) -> AppResult
         outstanding: amount(outstanding),
         overdue: amount(overdue),
         overdue_count,
+        average_days_to_pay: average_days_to_pay(db, org, today).await?,
     })
 }

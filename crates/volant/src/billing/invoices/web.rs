@@ -64,6 +64,31 @@ pub fn pages() -> Vec<Page> {
     pages
 }
 
+/// The billing figures as pages show them (the invoices page, the dashboard).
+#[derive(Debug, Clone)]
+pub struct Figures {
+    pub invoiced: String,
+    pub collected: String,
+    pub outstanding: String,
+    pub overdue: String,
+    pub overdue_count: i64,
+    /// "—" before any invoice was paid.
+    pub days_to_pay: String,
+}
+
+impl Figures {
+    pub fn of(s: &service::BillingSummary) -> Self {
+        Self {
+            invoiced: s.currency.format(s.invoiced_this_month),
+            collected: s.currency.format(s.collected_this_month),
+            outstanding: s.currency.format(s.outstanding),
+            overdue: s.currency.format(s.overdue),
+            overdue_count: s.overdue_count,
+            days_to_pay: s.average_days_to_pay.map_or_else(|| "—".to_owned(), |d| d.to_string()),
+        }
+    }
+}
+
 /// An invoice as the list shows it.
 #[derive(Debug, Clone)]
 pub struct InvoiceRow {
@@ -123,8 +148,7 @@ struct ListQuery {
 #[template(path = "billing/invoices/list.html")]
 struct ListPage {
     page: PageCtx,
-    /// Invoiced and collected this month, outstanding, overdue (formatted), overdue count.
-    figures: (String, String, String, String, i64),
+    figures: Figures,
     q: String,
     views: Vec<SelectOption>,
     invoices: Vec<InvoiceRow>,
@@ -169,14 +193,7 @@ async fn index(
     );
     let previous_url = listing.previous_url();
     let invoices = found.items.into_iter().map(row).collect();
-    let s = service::summary_figures(&caller.db, caller.org).await?;
-    let figures = (
-        s.currency.format(s.invoiced_this_month),
-        s.currency.format(s.collected_this_month),
-        s.currency.format(s.outstanding),
-        s.currency.format(s.overdue),
-        s.overdue_count,
-    );
+    let figures = Figures::of(&service::summary_figures(&caller.db, caller.org).await?);
     Ok(ListPage { page, figures, q: query.q.unwrap_or_default(), views, invoices, next_url, previous_url, total })
 }
 

@@ -38,6 +38,8 @@ struct DashboardPage {
     interventions_chart: String,
     alerts_chart: String,
     top_clients: Vec<(i64, String, i64, String)>,
+    /// What the garage is owed and has collected, for those who may read invoices.
+    figures: Option<crate::billing::invoices::web::Figures>,
 }
 
 async fn page(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery<DashboardQuery>) -> WebResult<DashboardPage> {
@@ -83,7 +85,15 @@ async fn page(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery<Dashboard
         .iter()
         .map(|c| (c.client_id, c.name.clone(), c.accepted_quotes, d.quotes.currency.format(c.amount_accepted)))
         .collect();
+    // Billing's figures, through its service, for those who may read invoices.
+    let figures = match page.may(crate::identity::roles::Permission::BillingRead) {
+        true => Some(crate::billing::invoices::web::Figures::of(
+            &crate::billing::invoices::service::summary_figures(&caller.replica, caller.org).await?,
+        )),
+        false => None,
+    };
     Ok(DashboardPage {
+        figures,
         from: d.from.to_string(),
         to: d.to.to_string(),
         amount_accepted: d.quotes.currency.format(d.quotes.amount_accepted),
