@@ -188,6 +188,16 @@ pub fn priced(lines: &[ValidLine], decimals: u32) -> AppResult<Vec<PricedLine<'_
         .collect()
 }
 
+/// A document's totals in minor units (excluding tax, VAT, including tax); 422 on
+/// `lines` past what an `i64` holds.
+pub fn totals_minor(totals: &money::Totals, decimals: u32) -> AppResult<(i64, i64, i64)> {
+    let convert = |amount| {
+        money::to_minor(amount, decimals)
+            .ok_or_else(|| AppError::validation("lines", Msg::new("quote.amount_too_large")))
+    };
+    Ok((convert(totals.excl_tax)?, convert(totals.vat_total)?, convert(totals.incl_tax)?))
+}
+
 /// What one line as typed comes to (its total excluding tax and its VAT rate), by
 /// the same checks and rounding as a saved quote; `None` while it is incomplete or invalid.
 pub fn line_amount(input: &LineInput, decimals: u32) -> Option<(Decimal, Decimal)> {

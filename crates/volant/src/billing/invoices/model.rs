@@ -115,6 +115,21 @@ pub struct InvoiceLine {
     pub total_excl_tax: Decimal,
 }
 
+impl From<&InvoiceLine> for crate::platform::lines::LineInput {
+    /// The line as it would be typed again (copied into another document).
+    fn from(l: &InvoiceLine) -> Self {
+        Self {
+            kind: Some(l.kind),
+            description: Some(l.description.clone()),
+            quantity: Some(l.quantity),
+            unit: l.unit.clone(),
+            unit_price: Some(l.unit_price),
+            vat_rate: Some(l.vat_rate),
+            discount: Some(l.discount),
+        }
+    }
+}
+
 /// The seller as printed on the document, frozen when it was issued.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Seller {

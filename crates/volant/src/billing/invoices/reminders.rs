@@ -92,20 +92,26 @@ async fn remind_batch<C: Writer>(
     today: chrono::NaiveDate,
     candidates: Vec<invoice::Model>,
 ) -> AppResult<u64> {
+    // The steps already recorded, for the whole batch in one query.
+    let mut done: std::collections::HashMap<i64, Vec<i32>> = std::collections::HashMap::new();
+    let recorded: Vec<(i64, i32)> = reminder::Entity::find()
+        .select_only()
+        .column(reminder::Column::InvoiceId)
+        .column(reminder::Column::DaysAfterDue)
+        .filter(reminder::Column::InvoiceId.is_in(candidates.iter().map(|m| m.id)))
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (invoice_id, step) in recorded {
+        done.entry(invoice_id).or_default().push(step);
+    }
     let mut sent = 0;
     for m in candidates {
         let Some(due) = m.due_date else { continue };
         let late = (today - due).num_days();
         let steps: Vec<i32> = reminder_days.iter().copied().filter(|d| i64::from(*d) <= late).collect();
         let Some(&step) = steps.last() else { continue };
-        let done: Vec<i32> = reminder::Entity::find()
-            .select_only()
-            .column(reminder::Column::DaysAfterDue)
-            .filter(reminder::Column::InvoiceId.eq(m.id))
-            .into_tuple()
-            .all(db)
-            .await?;
-        if done.contains(&step) {
+        if done.get(&m.id).is_some_and(|steps| steps.contains(&step)) {
             continue;
         }
         if send(db, org, m.id, &steps).await? {

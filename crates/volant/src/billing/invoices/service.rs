@@ -29,7 +29,7 @@ use crate::identity::organizations::service::{self as organizations, Organizatio
 use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult, Constraint};
 use crate::platform::i18n::{Locale, Msg};
-use crate::platform::lines::{LineInput, ValidLine, priced, validate_lines};
+use crate::platform::lines::{LineInput, ValidLine, priced, totals_minor, validate_lines};
 use crate::platform::money::{self, Currency};
 use crate::platform::numbering::format_number;
 use crate::platform::pagination::{Page, PageRequest};
@@ -322,14 +322,6 @@ fn line_rows(
     Ok((rows, totals))
 }
 
-fn totals_minor(totals: &money::Totals, decimals: u32) -> AppResult<(i64, i64, i64)> {
-    let convert = |amount| {
-        money::to_minor(amount, decimals)
-            .ok_or_else(|| AppError::validation("lines", Msg::new("quote.amount_too_large")))
-    };
-    Ok((convert(totals.excl_tax)?, convert(totals.vat_total)?, convert(totals.incl_tax)?))
-}
-
 /// Writes a draft and its lines in the caller's transaction.
 async fn insert_draft(
     txn: &impl ConnectionTrait,
@@ -468,7 +460,8 @@ async fn write_draft<C: Writer>(db: &C, actor: &Actor, draft: Draft) -> AppResul
     .await
 }
 
-fn lines_from<'a>(lines: impl Iterator<Item = LineInput> + 'a) -> AppResult<Vec<ValidLine>> {
+/// Lines read back from another document, checked again as if typed.
+fn lines_from(lines: impl Iterator<Item = LineInput>) -> AppResult<Vec<ValidLine>> {
     let inputs: Vec<LineInput> = lines.collect();
     let mut v = Validator::new();
     let valid = validate_lines(&mut v, &inputs);
@@ -489,15 +482,7 @@ pub async fn from_quote<C: Writer>(db: &C, actor: &Actor, quote_id: i64) -> AppR
         Some(id) => Some(vehicle_of(db, actor.org, id).await?),
         None => None,
     };
-    let lines = lines_from(quote.accepted_lines().map(|l| LineInput {
-        kind: Some(l.kind),
-        description: Some(l.description.clone()),
-        quantity: Some(l.quantity),
-        unit: l.unit.clone(),
-        unit_price: Some(l.unit_price),
-        vat_rate: Some(l.vat_rate),
-        discount: Some(l.discount),
-    }))?;
+    let lines = lines_from(quote.accepted_lines().map(LineInput::from))?;
     let draft = Draft {
         kind: InvoiceKind::Invoice,
         currency: None,
@@ -529,15 +514,7 @@ pub async fn from_intervention<C: Writer>(db: &C, actor: &Actor, intervention_id
     }
     let buyer = buyer_of(&clients::get(db, actor.org, client_id).await?);
     let vehicle = Some(vehicle_of(db, actor.org, work.vehicle_id).await?);
-    let lines = lines_from(work.lines.iter().map(|l| LineInput {
-        kind: Some(l.kind),
-        description: Some(l.description.clone()),
-        quantity: Some(l.quantity),
-        unit: l.unit.clone(),
-        unit_price: Some(l.unit_price),
-        vat_rate: Some(l.vat_rate),
-        discount: Some(l.discount),
-    }))?;
+    let lines = lines_from(work.lines.iter().map(LineInput::from))?;
     // Work carried out from a quote is that quote's job: invoiced once, whichever
     // of the two the invoice is made from.
     let source = match work.quote_id {
@@ -864,15 +841,7 @@ pub async fn credit<C: Writer>(db: &C, actor: &Actor, id: i64, input: &CreditInp
     if original.kind != InvoiceKind::Invoice || original.status != InvoiceStatus::Issued {
         return Err(AppError::conflict("invoice_not_issued", Msg::new("invoice.credit_needs_issued")));
     }
-    let lines = lines_from(original.lines.iter().map(|l| LineInput {
-        kind: Some(l.kind),
-        description: Some(l.description.clone()),
-        quantity: Some(l.quantity),
-        unit: l.unit.clone(),
-        unit_price: Some(l.unit_price),
-        vat_rate: Some(l.vat_rate),
-        discount: Some(l.discount),
-    }))?;
+    let lines = lines_from(original.lines.iter().map(LineInput::from))?;
     let organization = organizations::get(db, actor.org).await?;
     let settings = settings(db, actor.org).await?;
     let draft = Draft {

@@ -27,7 +27,7 @@ use crate::platform::tenant::OrgId;
 use crate::platform::validate::Validator;
 use crate::workshop::clients::service as clients;
 use crate::workshop::maintenance::service as maintenance;
-use crate::workshop::quotes::service::{self as quotes, LineInput, LineKind, QuoteLine};
+use crate::workshop::quotes::service::{self as quotes, LineInput, LineKind};
 
 pub const AUDIT_ENTITY: &str = "intervention";
 const MAX_MILEAGE_KM: i64 = 10_000_000;
@@ -47,6 +47,21 @@ pub struct InterventionLine {
     pub discount: Decimal,
     #[schema(value_type = String)]
     pub total_excl_tax: Decimal,
+}
+
+impl From<&InterventionLine> for crate::platform::lines::LineInput {
+    /// The line as it would be typed again (copied into another document).
+    fn from(l: &InterventionLine) -> Self {
+        Self {
+            kind: Some(l.kind),
+            description: Some(l.description.clone()),
+            quantity: Some(l.quantity),
+            unit: l.unit.clone(),
+            unit_price: Some(l.unit_price),
+            vat_rate: Some(l.vat_rate),
+            discount: Some(l.discount),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -598,7 +613,7 @@ pub async fn record_from_quote<C: Writer>(
     let Some(vehicle_id) = quote.vehicle_id else {
         return Err(AppError::conflict("quote_without_vehicle", Msg::new("history.quote_without_vehicle")));
     };
-    let lines = quote.accepted_lines().map(line_input).collect();
+    let lines = quote.accepted_lines().map(LineInput::from).collect();
     let description = quote.accepted_lines().map(|l| l.description.as_str()).collect::<Vec<_>>().join(", ");
     let services = match &input.services {
         Some(services) => services.clone(),
@@ -624,18 +639,6 @@ pub async fn implied_services(db: &impl ConnectionTrait, org: OrgId, quote: &quo
         &rules,
         quote.accepted_lines().map(|l| l.description.as_str()),
     ))
-}
-
-fn line_input(l: &QuoteLine) -> LineInput {
-    LineInput {
-        kind: Some(l.kind),
-        description: Some(l.description.clone()),
-        quantity: Some(l.quantity),
-        unit: l.unit.clone(),
-        unit_price: Some(l.unit_price),
-        vat_rate: Some(l.vat_rate),
-        discount: Some(l.discount),
-    }
 }
 
 /// Interventions with their lines and services: three queries for any number.

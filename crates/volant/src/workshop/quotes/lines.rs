@@ -4,8 +4,7 @@
 use sea_orm::Set;
 
 use super::entity::line;
-use crate::platform::error::{AppError, AppResult};
-use crate::platform::i18n::Msg;
+use crate::platform::error::AppResult;
 pub use crate::platform::lines::{LineInput, MAX_LINES, lenient_decimal, line_amount, parse_decimal};
 pub(crate) use crate::platform::lines::{PricedLine, ValidLine, priced, validate_lines};
 use crate::platform::money::{self, Totals};
@@ -35,12 +34,4 @@ pub(super) fn line_rows(
         })
         .collect();
     Ok((rows, totals))
-}
-
-pub(super) fn totals_minor(totals: &Totals, decimals: u32) -> AppResult<(i64, i64, i64)> {
-    let convert = |amount| {
-        money::to_minor(amount, decimals)
-            .ok_or_else(|| AppError::validation("lines", Msg::new("quote.amount_too_large")))
-    };
-    Ok((convert(totals.excl_tax)?, convert(totals.vat_total)?, convert(totals.incl_tax)?))
 }

@@ -71,6 +71,21 @@ pub struct QuoteLine {
     pub accepted: Option<bool>,
 }
 
+impl From<&QuoteLine> for crate::platform::lines::LineInput {
+    /// The line as it would be typed again (copied into another document).
+    fn from(l: &QuoteLine) -> Self {
+        Self {
+            kind: Some(l.kind),
+            description: Some(l.description.clone()),
+            quantity: Some(l.quantity),
+            unit: l.unit.clone(),
+            unit_price: Some(l.unit_price),
+            vat_rate: Some(l.vat_rate),
+            discount: Some(l.discount),
+        }
+    }
+}
+
 /// A quote as lists show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct QuoteSummary {

@@ -18,9 +18,9 @@ use utoipa::ToSchema;
 
 pub use super::document::{QuoteDocument, document, email, pdf, render, share_url};
 use super::entity::{line, quote};
+use super::lines::line_rows;
 pub use super::lines::{LineInput, MAX_LINES, lenient_decimal, line_amount, parse_decimal};
 pub(crate) use super::lines::{ValidLine, validate_lines};
-use super::lines::{line_rows, totals_minor};
 pub use super::model::{
     Decision, DecisionInput, LineKind, Quote, QuoteLine, QuoteStatus, QuoteSummary, QuoteTotals, VatLine,
 };
@@ -34,6 +34,7 @@ use crate::identity::organizations::service as organizations;
 use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult, Constraint};
 use crate::platform::i18n::Msg;
+use crate::platform::lines::totals_minor;
 use crate::platform::pagination::{Direction, Page, PageRequest, date_of_day};
 use crate::platform::secrets::{random_token, token_hash};
 use crate::platform::tenant::{self, OrgId};
@@ -465,19 +466,7 @@ pub async fn duplicate<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<Q
         notes: source.notes.clone(),
         terms: source.terms.clone(),
         line_decisions: Some(source.line_decisions),
-        lines: source
-            .lines
-            .iter()
-            .map(|l| LineInput {
-                kind: Some(l.kind),
-                description: Some(l.description.clone()),
-                quantity: Some(l.quantity),
-                unit: l.unit.clone(),
-                unit_price: Some(l.unit_price),
-                vat_rate: Some(l.vat_rate),
-                discount: Some(l.discount),
-            })
-            .collect(),
+        lines: source.lines.iter().map(LineInput::from).collect(),
     };
     create_from(db, actor, &input, Some(source.id)).await
 }
