@@ -451,7 +451,47 @@ pub struct DocumentLine<'a> {
     pub total_excl_tax: Decimal,
 }
 
-const RIGHT: f32 = PAGE_W - MARGIN;
+/// The right margin's edge.
+pub const RIGHT: f32 = PAGE_W - MARGIN;
+
+/// Who issues a document (a quote, an invoice), as its heading prints them.
+pub struct Issuer<'a> {
+    pub name: &'a str,
+    pub address: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub registration_number: Option<&'a str>,
+    pub vat_number: Option<&'a str>,
+}
+
+/// The issuer's block at the top left: logo, name, address lines, contact, registration
+/// and VAT numbers. Returns where the block ends.
+pub fn issuer_block(layout: &mut Layout, logo: Option<&krilla::image::Image>, issuer: &Issuer<'_>, tr: Locale) -> f32 {
+    let mut top = MARGIN;
+    if let Some(image) = logo {
+        let (_, h) = layout.image(MARGIN, MARGIN, (150.0, 54.0), image);
+        top += h + 6.0;
+    }
+    layout.text(MARGIN, top + 14.0, 15.0, true, Align::Left, issuer.name);
+    let mut y = top + 30.0;
+    let contact = [issuer.phone, issuer.email].into_iter().flatten().collect::<Vec<_>>().join(" · ");
+    let numbers = [
+        issuer.registration_number.map(|n| tr.format("pdf.registration_number", &[("number", n)])),
+        issuer.vat_number.map(|n| tr.format("pdf.vat_number", &[("number", n)])),
+    ];
+    let lines = issuer
+        .address
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .chain([contact])
+        .chain(numbers.into_iter().flatten());
+    for line in lines.filter(|l| !l.is_empty()).flat_map(|l| wrap(&l, BODY, false, 250.0)) {
+        layout.text(MARGIN, y, BODY, false, Align::Left, line);
+        y += LINE;
+    }
+    y
+}
 
 /// Column left edges and widths of the lines table.
 struct Columns {

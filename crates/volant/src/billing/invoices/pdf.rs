@@ -14,8 +14,8 @@ use crate::identity::organizations::service::{self as organizations, Organizatio
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::Locale;
 use crate::platform::pdf::{
-    Align, Attachment, BODY, DocumentLine, LINE, Layout, MARGIN, PAGE_W, SMALL, TABLE_W, finish, finish_archival,
-    lines_table, raster, totals_block, wrap,
+    Align, Attachment, BODY, DocumentLine, Issuer, LINE, Layout, MARGIN, RIGHT, SMALL, TABLE_W, finish,
+    finish_archival, issuer_block, lines_table, raster, totals_block, wrap,
 };
 use crate::platform::tenant::OrgId;
 
@@ -128,17 +128,36 @@ fn title(invoice: &Invoice, tr: Locale) -> &'static str {
     }
 }
 
+/// The seller as the document prints it: frozen when issued; a draft, the organization now.
+fn issuer_of(doc: &InvoiceDocument) -> Issuer<'_> {
+    let org = &doc.organization;
+    match &doc.invoice.seller {
+        Some(s) => Issuer {
+            name: &s.name,
+            address: s.address.as_deref(),
+            phone: org.phone.as_deref(),
+            email: org.email.as_deref(),
+            registration_number: s.registration_number.as_deref(),
+            vat_number: s.vat_number.as_deref(),
+        },
+        None => Issuer {
+            name: &org.name,
+            address: org.address.as_deref(),
+            phone: org.phone.as_deref(),
+            email: org.email.as_deref(),
+            registration_number: org.registration_number.as_deref(),
+            vat_number: org.vat_number.as_deref(),
+        },
+    }
+}
+
 /// The seller's identity on one line at the foot of every page.
 fn seller_line(doc: &InvoiceDocument, tr: Locale) -> String {
-    let org = &doc.organization;
-    let (name, registration, vat) = match &doc.invoice.seller {
-        Some(s) => (s.name.clone(), s.registration_number.clone(), s.vat_number.clone()),
-        None => (org.name.clone(), org.registration_number.clone(), org.vat_number.clone()),
-    };
+    let issuer = issuer_of(doc);
     [
-        Some(name),
-        registration.map(|n| tr.format("pdf.registration_number", &[("number", &n)])),
-        vat.map(|n| tr.format("pdf.vat_number", &[("number", &n)])),
+        Some(issuer.name.to_owned()),
+        issuer.registration_number.map(|n| tr.format("pdf.registration_number", &[("number", n)])),
+        issuer.vat_number.map(|n| tr.format("pdf.vat_number", &[("number", n)])),
     ]
     .into_iter()
     .flatten()
@@ -146,38 +165,11 @@ fn seller_line(doc: &InvoiceDocument, tr: Locale) -> String {
     .join(" · ")
 }
 
-const RIGHT: f32 = PAGE_W - MARGIN;
-
 fn heading(layout: &mut Layout, doc: &InvoiceDocument, tr: Locale) {
     let invoice = &doc.invoice;
-    let org = &doc.organization;
-    let mut top = MARGIN;
-    if let Some(image) = doc.logo.as_ref().and_then(|l| raster(&l.bytes, &l.content_type)) {
-        let (_, h) = layout.image(MARGIN, MARGIN, (150.0, 54.0), &image);
-        top += h + 6.0;
-    }
-    let (name, address, registration, vat) = match &invoice.seller {
-        Some(s) => (s.name.clone(), s.address.clone(), s.registration_number.clone(), s.vat_number.clone()),
-        None => (org.name.clone(), org.address.clone(), org.registration_number.clone(), org.vat_number.clone()),
-    };
-    layout.text(MARGIN, top + 14.0, 15.0, true, Align::Left, name);
-    let mut y = top + 30.0;
-    let contact = [org.phone.as_deref(), org.email.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" · ");
-    let numbers = [
-        registration.map(|n| tr.format("pdf.registration_number", &[("number", &n)])),
-        vat.map(|n| tr.format("pdf.vat_number", &[("number", &n)])),
-    ];
-    let lines = address
-        .as_deref()
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_owned)
-        .chain([contact])
-        .chain(numbers.into_iter().flatten());
-    for line in lines.filter(|l| !l.is_empty()).flat_map(|l| wrap(&l, BODY, false, 250.0)) {
-        layout.text(MARGIN, y, BODY, false, Align::Left, line);
-        y += LINE;
-    }
+    let logo = doc.logo.as_ref().and_then(|l| raster(&l.bytes, &l.content_type));
+    let issuer = issuer_of(doc);
+    let y = issuer_block(layout, logo.as_ref(), &issuer, tr);
     layout.text(RIGHT, MARGIN + 14.0, 18.0, true, Align::Right, title(invoice, tr));
     let mut right_y = MARGIN + 32.0;
     if let Some(number) = &invoice.number {

@@ -10,8 +10,8 @@ use crate::platform::error::AppResult;
 use crate::platform::i18n::Locale;
 use crate::platform::money::format_decimal;
 use crate::platform::pdf::{
-    Align, BODY, DocumentLine, LINE, Layout, MARGIN, PAGE_W, SMALL, TABLE_W, finish, lines_table, raster, totals_block,
-    wrap,
+    Align, BODY, DocumentLine, Issuer, LINE, Layout, MARGIN, RIGHT, SMALL, TABLE_W, finish, issuer_block, lines_table,
+    raster, totals_block, wrap,
 };
 
 pub fn render(doc: &QuoteDocument) -> AppResult<Vec<u8>> {
@@ -43,36 +43,20 @@ pub fn render(doc: &QuoteDocument) -> AppResult<Vec<u8>> {
     finish(layout, &title, doc.settings.legal_mentions.as_deref().unwrap_or_default(), tr)
 }
 
-const RIGHT: f32 = PAGE_W - MARGIN;
-
 /// The organization, and the document's identity on the right.
 fn heading(layout: &mut Layout, doc: &QuoteDocument, tr: Locale) {
     let quote = &doc.quote;
-    let mut top = MARGIN;
-    if let Some(image) = doc.logo.as_ref().and_then(|l| raster(&l.bytes, &l.content_type)) {
-        let (_, h) = layout.image(MARGIN, MARGIN, (150.0, 54.0), &image);
-        top += h + 6.0;
-    }
-    layout.text(MARGIN, top + 14.0, 15.0, true, Align::Left, doc.organization.name.clone());
-    let mut y = top + 30.0;
     let org = &doc.organization;
-    let contact = [org.phone.as_deref(), org.email.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" · ");
-    let numbers = [
-        org.registration_number.as_ref().map(|n| tr.format("pdf.registration_number", &[("number", n)])),
-        org.vat_number.as_ref().map(|n| tr.format("pdf.vat_number", &[("number", n)])),
-    ];
-    let lines = org
-        .address
-        .as_deref()
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_owned)
-        .chain([contact])
-        .chain(numbers.into_iter().flatten());
-    for line in lines.filter(|l| !l.is_empty()).flat_map(|l| wrap(&l, BODY, false, 250.0)) {
-        layout.text(MARGIN, y, BODY, false, Align::Left, line);
-        y += LINE;
-    }
+    let logo = doc.logo.as_ref().and_then(|l| raster(&l.bytes, &l.content_type));
+    let issuer = Issuer {
+        name: &org.name,
+        address: org.address.as_deref(),
+        phone: org.phone.as_deref(),
+        email: org.email.as_deref(),
+        registration_number: org.registration_number.as_deref(),
+        vat_number: org.vat_number.as_deref(),
+    };
+    let y = issuer_block(layout, logo.as_ref(), &issuer, tr);
     layout.text(RIGHT, MARGIN + 14.0, 18.0, true, Align::Right, tr.text("pdf.title"));
     layout.text(RIGHT, MARGIN + 32.0, 11.0, true, Align::Right, quote.number.clone());
     let issued = tr.format("pdf.issued", &[("date", &tr.date(quote.issue_date))]);
