@@ -27,6 +27,7 @@ mod m20261204_000021_quote_sort_indexes;
 mod m20261204_000022_alert_reminders;
 mod m20261205_000023_sort_names;
 mod m20261206_000024_billing;
+mod m20261207_000025_school_packs;
 
 pub struct Migrator;
 
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000022_alert_reminders::Migration),
             Box::new(m20261205_000023_sort_names::Migration),
             Box::new(m20261206_000024_billing::Migration),
+            Box::new(m20261207_000025_school_packs::Migration),
         ]
     }
 }

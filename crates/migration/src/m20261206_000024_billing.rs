@@ -54,7 +54,7 @@ const STATEMENTS: &[&str] = &[
         buyer_is_business BOOLEAN NOT NULL,
         vehicle_id BIGINT NULL REFERENCES vehicles (id) ON DELETE SET NULL,
         vehicle_label VARCHAR(200) NULL,
-        source_kind VARCHAR(16) NULL CHECK (source_kind IN ('quote', 'intervention')),
+        source_kind VARCHAR(16) NULL CHECK (source_kind IN ('quote', 'intervention', 'pack_sale')),
         source_id BIGINT NULL,
         credited_invoice_id BIGINT NULL REFERENCES invoices (id) ON DELETE RESTRICT,
         issue_date {DATE} NULL,
@@ -123,6 +123,17 @@ const STATEMENTS: &[&str] = &[
         email_id BIGINT NULL,
         PRIMARY KEY (invoice_id, days_after_due)
     )",
+    // An invoice paid in instalments: its schedule, printed on it and frozen with
+    // it; `reminded_at` is claimed by one worker when an instalment falls due unpaid.
+    "CREATE TABLE invoice_instalments (
+        invoice_id BIGINT NOT NULL REFERENCES invoices (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL CHECK (position > 0),
+        due_on {DATE} NOT NULL,
+        amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),
+        reminded_at {TS} NULL,
+        PRIMARY KEY (invoice_id, position)
+    )",
+    "CREATE INDEX idx_invoice_instalments_due ON invoice_instalments (due_on) WHERE reminded_at IS NULL",
     "CREATE TABLE payments (
         id {ID},
         organization_id BIGINT NOT NULL REFERENCES organizations (id) ON DELETE RESTRICT,
@@ -171,6 +182,17 @@ const SQLITE_TRIGGERS: &[&str] = &[
     "CREATE TRIGGER invoice_lines_frozen_delete BEFORE DELETE ON invoice_lines
         WHEN (SELECT status FROM invoices WHERE id = OLD.invoice_id) = 'issued'
         BEGIN SELECT RAISE(ABORT, 'issued invoices are immutable'); END",
+    "CREATE TRIGGER invoice_instalments_frozen_insert BEFORE INSERT ON invoice_instalments
+        WHEN (SELECT status FROM invoices WHERE id = NEW.invoice_id) = 'issued'
+        BEGIN SELECT RAISE(ABORT, 'issued invoices are immutable'); END",
+    "CREATE TRIGGER invoice_instalments_frozen_update BEFORE UPDATE OF invoice_id, position, due_on, amount_minor
+        ON invoice_instalments
+        WHEN (SELECT status FROM invoices WHERE id = OLD.invoice_id) = 'issued'
+            OR (SELECT status FROM invoices WHERE id = NEW.invoice_id) = 'issued'
+        BEGIN SELECT RAISE(ABORT, 'issued invoices are immutable'); END",
+    "CREATE TRIGGER invoice_instalments_frozen_delete BEFORE DELETE ON invoice_instalments
+        WHEN (SELECT status FROM invoices WHERE id = OLD.invoice_id) = 'issued'
+        BEGIN SELECT RAISE(ABORT, 'issued invoices are immutable'); END",
     "CREATE TRIGGER payments_frozen BEFORE UPDATE ON payments
         BEGIN SELECT RAISE(ABORT, 'payments are immutable'); END",
     "CREATE TRIGGER payments_kept BEFORE DELETE ON payments
@@ -198,6 +220,10 @@ const POSTGRES_TRIGGERS: &[&str] = &[
         FOR EACH ROW WHEN (OLD.status = 'issued') EXECUTE FUNCTION billing_immutable('issued invoices')",
     "CREATE TRIGGER invoice_lines_frozen BEFORE INSERT OR UPDATE OR DELETE ON invoice_lines
         FOR EACH ROW EXECUTE FUNCTION invoice_lines_frozen()",
+    // An instalment's schedule is frozen like a line (its reminder stamp may be set).
+    "CREATE TRIGGER invoice_instalments_frozen
+        BEFORE INSERT OR DELETE OR UPDATE OF invoice_id, position, due_on, amount_minor ON invoice_instalments
+        FOR EACH ROW EXECUTE FUNCTION invoice_lines_frozen()",
     "CREATE TRIGGER payments_frozen BEFORE UPDATE OR DELETE ON payments
         FOR EACH ROW EXECUTE FUNCTION billing_immutable('payments')",
 ];
@@ -224,9 +250,15 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        for table in
-            ["payments", "invoice_reminders", "invoice_lines", "invoices", "invoice_counters", "billing_settings"]
-        {
+        for table in [
+            "payments",
+            "invoice_instalments",
+            "invoice_reminders",
+            "invoice_lines",
+            "invoices",
+            "invoice_counters",
+            "billing_settings",
+        ] {
             db.execute_unprepared(&format!("DROP TABLE {table}")).await?;
         }
         if manager.get_database_backend() == DatabaseBackend::Postgres {

@@ -1,8 +1,9 @@
 //! Billing: invoices and credit notes under the French rules (one unbroken
 //! numbering per organization, issued documents frozen, corrections by credit
 //! note), their PDF with the Factur-X data embedded, and payments. Used by the
-//! workshop (an accepted quote, completed work, or lines typed by hand) through
-//! its service functions; it reads no other domain's tables.
+//! workshop (an accepted quote, completed work, or lines typed by hand) and by the
+//! school (a pack sold, paid in instalments) through service functions; it reads
+//! no other domain's tables.
 
 pub mod demo;
 pub mod invoices;
@@ -25,13 +26,14 @@ pub fn pages() -> Vec<Page> {
     invoices::web::pages()
 }
 
-/// Billing's navigation entry (in the workshop's menu: a garage's day ends there).
+/// Billing's navigation entry, for garages and schools alike.
 pub fn menu() -> Vec<MenuEntry> {
-    vec![MenuEntry::new(Module::Workshop, "nav.invoices", "/invoices", Audience::May(Permission::BillingRead))]
+    vec![MenuEntry::new(Module::Billing, "nav.invoices", "/invoices", Audience::May(Permission::BillingRead))]
 }
 
-/// Billing's scheduled job: unpaid invoices are reminded once an hour across all
-/// instances (each step once: see [`invoices::reminders`]).
+/// Billing's scheduled job: unpaid invoices and instalments fallen due are
+/// reminded once an hour across all instances (each step once: see
+/// [`invoices::reminders`] and [`invoices::instalments`]).
 pub fn register_jobs(registry: &mut crate::platform::jobs::Registry, state: &AppState) {
     const HOURLY: std::time::Duration = std::time::Duration::from_secs(3600);
     let db = state.db.clone();
@@ -39,7 +41,9 @@ pub fn register_jobs(registry: &mut crate::platform::jobs::Registry, state: &App
         .handle("billing.remind_unpaid", move |_job| {
             let db = db.clone();
             async move {
-                invoices::reminders::remind_unpaid(&db, chrono::Utc::now()).await?;
+                let now = chrono::Utc::now();
+                invoices::reminders::remind_unpaid(&db, now).await?;
+                invoices::instalments::remind_due(&db, now).await?;
                 Ok(())
             }
         })

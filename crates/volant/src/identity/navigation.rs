@@ -93,10 +93,10 @@ mod tests {
 
     #[test]
     fn each_role_sees_its_menu_grouped_by_module() {
-        let workshop = ["/garages", "/vehicles", "/dashboard", "/clients", "/quotes", "/alerts", "/invoices"];
+        let workshop = ["/garages", "/vehicles", "/dashboard", "/clients", "/quotes", "/alerts"];
         let school =
             ["/school/planning", "/school/candidates", "/school/exams", "/school/reports", "/school/instructors"];
-        let admin = [workshop.as_slice(), &school, &["/messages", "/admin/users", "/admin/organization"]]
+        let admin = [workshop.as_slice(), &school, &["/messages", "/invoices", "/admin/users", "/admin/organization"]]
             .concat()
             .into_iter()
             .chain(["/admin/audit", "/contacts/consents", "/admin/jobs"])
@@ -104,13 +104,14 @@ mod tests {
         assert_eq!(paths(&[Role::Admin], false), admin);
         // Managers invite colleagues; administrators do it from the users' page.
         let manager =
-            [workshop.as_slice(), &school, &["/messages", "/admin/invitations", "/contacts/consents"]].concat();
+            [workshop.as_slice(), &school, &["/messages", "/invoices", "/admin/invitations", "/contacts/consents"]]
+                .concat();
         assert_eq!(paths(&[Role::Manager], false), manager);
-        assert_eq!(paths(&[Role::Staff], true), workshop);
+        assert_eq!(paths(&[Role::Staff], true), [workshop.as_slice(), &["/invoices"]].concat());
         assert_eq!(paths(&[Role::Instructor], false), ["/school/planning", "/school/results", "/messages"]);
         assert_eq!(paths(&[Role::Candidate], false), ["/messages", "/portal"]);
         // A candidate who is also on the staff keeps both menus, in module order.
-        let both = [workshop.as_slice(), &["/messages", "/portal"]].concat();
+        let both = [workshop.as_slice(), &["/messages", "/portal", "/invoices"]].concat();
         assert_eq!(paths(&[Role::Candidate, Role::Staff], false), both);
     }
 
@@ -122,5 +123,7 @@ mod tests {
         let school = paths_in(BusinessKind::School, &[Role::Manager], false);
         assert!(school.contains(&"/school/planning") && school.contains(&"/messages"), "{school:?}");
         assert!(!school.contains(&"/garages") && !school.contains(&"/quotes"), "{school:?}");
+        // Both businesses invoice and are paid.
+        assert!(school.contains(&"/invoices") && garage.contains(&"/invoices"), "{school:?} {garage:?}");
     }
 }

@@ -11,6 +11,7 @@ pub mod exams;
 pub mod instructors;
 pub mod messages;
 pub mod model;
+pub mod packs;
 pub mod planning;
 pub mod portal;
 pub mod reports;
@@ -40,8 +41,11 @@ pub fn menu() -> Vec<MenuEntry> {
         MenuEntry::new(School, "nav.candidates", "/school/candidates", May(SchoolRead)),
         MenuEntry::new(School, "nav.exams", "/school/exams", May(SchoolRead)),
         MenuEntry::new(School, "nav.reports", "/school/reports", May(SchoolRead)),
-        MenuEntry::new(School, "nav.school", "/school/instructors", May(SchoolRead))
-            .also(&["/school/vehicles", "/school/settings"]),
+        MenuEntry::new(School, "nav.school", "/school/instructors", May(SchoolRead)).also(&[
+            "/school/vehicles",
+            "/school/settings",
+            "/school/packs",
+        ]),
         MenuEntry::new(School, "nav.messages", "/messages", MayOr(Teaching, Candidate)),
         MenuEntry::new(School, "nav.portal", "/portal", Role(Candidate)),
     ]
@@ -60,6 +64,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(exams::api::router())
         .merge(messages::api::router())
         .merge(reports::api::router())
+        .merge(packs::api::router())
 }
 
 /// The school's pages: the planning board (instructors see their own week), the
@@ -73,7 +78,14 @@ pub fn pages() -> Vec<Page> {
         // Everyone with a place in the school: the portal, messages, one's calendar address.
         web_pages::pages(
             Access::guarded(SchoolPlanning, SchoolPlanning),
-            [portal::web::routes(), messages::web::routes(), planning::web::calendar_routes()].into_iter().flatten(),
+            [
+                portal::web::routes(),
+                packs::web::portal_routes(),
+                messages::web::routes(),
+                planning::web::calendar_routes(),
+            ]
+            .into_iter()
+            .flatten(),
         ),
         // The school's files: candidates, instructors, cars, exams, reports (staff).
         web_pages::pages(
@@ -85,6 +97,7 @@ pub fn pages() -> Vec<Page> {
                 instructors::web::routes(),
                 cars::web::routes(),
                 settings::web::routes(),
+                packs::web::routes(),
             ]
             .into_iter()
             .flatten(),

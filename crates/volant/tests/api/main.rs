@@ -41,6 +41,7 @@ mod platform_scale;
 mod school_exams;
 mod school_hostile;
 mod school_more;
+mod school_packs;
 mod school_people;
 mod school_planning;
 mod school_reports;

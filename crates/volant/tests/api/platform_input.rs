@@ -309,11 +309,14 @@ async fn nul_bytes_are_a_clear_refusal_on_every_route(app: TestApp) {
             let properties: Vec<String> =
                 schema["properties"].as_object().map(|p| p.keys().cloned().collect()).unwrap_or_default();
             let uri = format!("/api/v1{}", path.trim_start_matches("/api/v1")).replace("{id}", &id.to_string());
-            let uri = uri
-                .split('{')
-                .next()
-                .map(|prefix| if uri.contains('{') { format!("{prefix}1") } else { uri.clone() })
-                .unwrap_or_default();
+            // Every other parameter names row 1 (the body is refused before it is looked for).
+            let uri =
+                uri.split('{')
+                    .enumerate()
+                    .map(|(i, part)| {
+                        if i == 0 { part.to_owned() } else { format!("1{}", part.split_once('}').map_or("", |p| p.1)) }
+                    })
+                    .collect::<String>();
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
             for property in properties.iter().take(3) {
                 let mut body = serde_json::Map::new();

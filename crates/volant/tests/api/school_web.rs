@@ -244,7 +244,7 @@ async fn staff_keep_candidate_files_through_forms(app: TestApp) {
                 ("last_name", ""),
                 ("first_name", "Inès"),
                 ("category", "B"),
-                ("bought_hours", "dix"),
+                ("forecast_hours", "dix"),
                 ("account_email", "inconnu@example.fr"),
             ],
         )

@@ -42,6 +42,8 @@ enum Row {
     ExamResult,
     Report,
     CatalogueItem,
+    Pack,
+    PackSale,
 }
 
 /// Which row a path's `{id}` names, by the beginning of the path (API paths
@@ -54,6 +56,8 @@ const ROWS_BY_PATH: &[(&str, Row)] = &[
     ("/alerts/", Row::Alert),
     ("/quotes/", Row::Quote),
     ("/invoices/", Row::Invoice),
+    ("/portal/invoices/", Row::Invoice),
+    ("/school/packs/", Row::Pack),
     ("/admin/jobs/", Row::Job),
     ("/auth/tokens/", Row::Token),
     ("/profile/tokens/", Row::Token),
@@ -128,6 +132,7 @@ fn concrete(path: &str, ours: &BTreeMap<Row, i64>) -> Option<(String, Row)> {
         let value = match param {
             "id" => ours[&row].to_string(),
             "vehicle_id" => ours[&Row::Vehicle].to_string(),
+            "sale_id" => ours[&Row::PackSale].to_string(),
             "kind" if path.contains("/report-data/") => REPORT_KIND.to_owned(),
             other => match NOT_ROWS.iter().find(|(name, _)| *name == other) {
                 Some((_, value)) => (*value).to_owned(),
@@ -204,7 +209,13 @@ async fn our_rows(app: &TestApp) -> BTreeMap<Row, i64> {
     let report = id(&admin.post("/api/v1/school/reports", &json!({ "kind": REPORT_KIND, "format": "csv" })).await);
     let item =
         id(&admin.post("/api/v1/catalogue", &json!({ "description": "Filtre à air", "unit_price": "18" })).await);
+    let pack = json!({ "name": "Forfait 20 h", "driving_minutes": 1200, "unit_price": "900" });
+    let pack = id(&admin.post("/api/v1/school/packs", &pack).await);
+    let sale = admin.post(&format!("/api/v1/school/candidates/{lea}/sales"), &json!({ "pack_id": pack })).await;
+    let sale = sale.assert_success().json()["sale"]["id"].as_i64().expect("sale");
     BTreeMap::from([
+        (Row::Pack, pack),
+        (Row::PackSale, sale),
         (Row::Garage, garage),
         (Row::Vehicle, vehicle),
         (Row::Client, owner),
@@ -319,6 +330,10 @@ async fn every_api_route_hides_another_organizations_rows(app: TestApp) {
             );
             assert_eq!(witness(&app, &doc, &ours, row).await, before[&row], "{method} {filled} changed our {row:?}");
             *swept.entry(row).or_default() += 1;
+            if path.contains("{sale_id}") {
+                // A sale is named under its candidate's path.
+                *swept.entry(Row::PackSale).or_default() += 1;
+            }
         }
     }
     let unswept: Vec<&Row> = ours.keys().filter(|row| !swept.contains_key(row)).collect();

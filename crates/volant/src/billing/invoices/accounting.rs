@@ -207,9 +207,14 @@ fn field(text: &str) -> String {
     text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>().trim().to_owned()
 }
 
-/// The customer's auxiliary account: one per client.
+/// The customer's auxiliary account: one per client (`C…`) or candidate (`E…`,
+/// élève: their ids are another sequence).
 fn auxiliary(m: &invoice::Model) -> (String, String) {
-    (format!("C{:06}", m.customer_id), m.buyer_name.clone())
+    let prefix = match m.customer_kind {
+        super::model::CustomerKind::Client => 'C',
+        super::model::CustomerKind::Candidate => 'E',
+    };
+    (format!("{prefix}{:06}", m.customer_id), m.buyer_name.clone())
 }
 
 fn sale_entry<'a>(m: &invoice::Model, accounts: &'a Accounts, labels: &'a Labels) -> Entry<'a> {

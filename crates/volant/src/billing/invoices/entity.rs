@@ -115,6 +115,18 @@ table! {
 }
 
 table! {
+    pub mod instalment = "invoice_instalments" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub invoice_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub position: i32,
+        pub due_on: Date,
+        pub amount_minor: i64,
+        pub reminded_at: Option<DateTimeUtc>,
+    }
+}
+
+table! {
     pub mod payment = "payments" {
         #[sea_orm(primary_key)]
         pub id: i64,

@@ -2,6 +2,7 @@ pub mod accounting;
 pub mod api;
 pub mod entity;
 pub mod facturx;
+pub mod instalments;
 pub mod model;
 pub mod payments;
 pub mod pdf;

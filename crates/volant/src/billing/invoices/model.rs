@@ -6,7 +6,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::entity::{invoice, line, payment};
+use super::entity::{instalment, invoice, line, payment};
+use super::instalments::Instalment;
 use crate::platform::enums::string_enum;
 use crate::platform::lines::{DocumentTotals, LineKind};
 use crate::platform::money::{self, Currency};
@@ -26,6 +27,16 @@ string_enum! {
     pub enum InvoiceStatus (labels "invoice.status.") {
         Draft,
         Issued,
+    }
+}
+
+impl CustomerKind {
+    /// The customer's own page.
+    pub fn page(self, id: i64) -> String {
+        match self {
+            Self::Client => format!("/clients/{id}"),
+            Self::Candidate => format!("/school/candidates/{id}"),
+        }
     }
 }
 
@@ -51,6 +62,8 @@ string_enum! {
     pub enum SourceKind {
         Quote,
         Intervention,
+        /// A driving school's pack sold to a candidate (cancelled from the school, not credited here).
+        PackSale,
     }
 }
 
@@ -238,6 +251,7 @@ pub struct InvoiceSummary {
     pub status: InvoiceStatus,
     /// e.g. `FAC-2026-00001`; null while a draft.
     pub number: Option<String>,
+    pub customer_kind: CustomerKind,
     pub customer_id: i64,
     pub buyer_name: String,
     pub vehicle_id: Option<i64>,
@@ -305,6 +319,8 @@ pub struct Invoice {
     pub payment_state: PaymentState,
     pub overdue: bool,
     pub payments: Vec<Payment>,
+    /// Its schedule when paid in instalments (empty otherwise).
+    pub instalments: Vec<Instalment>,
     /// The credit notes correcting it (ids).
     pub credit_note_ids: Vec<i64>,
     pub issued_at: Option<chrono::DateTime<Utc>>,
@@ -365,6 +381,7 @@ pub(super) fn summary(m: invoice::Model, settlement: Settlement, today: NaiveDat
         payment_state: settlement.state(m.kind, m.status, m.total_incl_minor),
         overdue: is_overdue(&m, due, today),
         number: m.number,
+        customer_kind: m.customer_kind,
         customer_id: m.customer_id,
         buyer_name: m.buyer_name,
         vehicle_id: m.vehicle_id,
@@ -382,6 +399,7 @@ pub(super) struct Parts {
     pub lines: Vec<line::Model>,
     pub payments: Vec<payment::Model>,
     pub credit_notes: Vec<(i64, i64)>,
+    pub instalments: Vec<instalment::Model>,
 }
 
 pub(super) fn assemble(m: invoice::Model, parts: Parts, today: NaiveDate) -> Invoice {
@@ -393,6 +411,7 @@ pub(super) fn assemble(m: invoice::Model, parts: Parts, today: NaiveDate) -> Inv
     let due = if issued_invoice { settlement.balance_minor(m.total_incl_minor) } else { 0 };
     let overdue = is_overdue(&m, due, today);
     let payment_state = settlement.state(m.kind, m.status, m.total_incl_minor);
+    let instalments = super::instalments::assemble(&parts.instalments, settlement, m.currency, today);
     let seller = m.seller_name.map(|name| Seller {
         name,
         address: m.seller_address,
@@ -436,6 +455,7 @@ pub(super) fn assemble(m: invoice::Model, parts: Parts, today: NaiveDate) -> Inv
         payment_state,
         overdue,
         payments: parts.payments.into_iter().map(Payment::from).collect(),
+        instalments,
         credit_note_ids: parts.credit_notes.iter().map(|(id, _)| *id).collect(),
         issued_at: m.issued_at,
         sent_at: m.sent_at,

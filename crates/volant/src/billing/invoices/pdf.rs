@@ -226,7 +226,9 @@ fn parties(layout: &mut Layout, invoice: &Invoice, tr: Locale) {
 
 /// Notes, payment terms and legal mentions, in full (never cut to a footer).
 fn texts(layout: &mut Layout, invoice: &Invoice, tr: Locale) {
+    let schedule = super::instalments::schedule_text(&invoice.instalments, invoice.currency, tr);
     let sections = [
+        (tr.text("instalment.schedule"), Some(schedule.as_str())),
         (tr.text("pdf.notes"), invoice.notes.as_deref()),
         (
             tr.text("invoice.pdf.terms"),

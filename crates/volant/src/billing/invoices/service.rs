@@ -71,27 +71,82 @@ pub struct CreditInput {
 
 // ---------------------------------------------------------------- reading
 
-async fn parts_of(db: &impl ConnectionTrait, id: i64) -> AppResult<Parts> {
+/// The lines, payments, credit notes and schedules of `ids`, four queries whatever their number.
+async fn parts_of_many(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, Parts>> {
+    let mut parts: HashMap<i64, Parts> = ids
+        .iter()
+        .map(|id| {
+            (*id, Parts { lines: Vec::new(), payments: Vec::new(), credit_notes: Vec::new(), instalments: Vec::new() })
+        })
+        .collect();
     let lines = line::Entity::find()
-        .filter(line::Column::InvoiceId.eq(id))
+        .filter(line::Column::InvoiceId.is_in(ids.iter().copied()))
+        .order_by_asc(line::Column::InvoiceId)
         .order_by_asc(line::Column::Position)
         .all(db)
         .await?;
+    for l in lines {
+        parts.entry(l.invoice_id).and_modify(|p| p.lines.push(l));
+    }
     let payments = payment::Entity::find()
-        .filter(payment::Column::InvoiceId.eq(id))
+        .filter(payment::Column::InvoiceId.is_in(ids.iter().copied()))
         .order_by_asc(payment::Column::Id)
         .all(db)
         .await?;
-    let credit_notes = invoice::Entity::find()
+    for p in payments {
+        parts.entry(p.invoice_id).and_modify(|parts| parts.payments.push(p));
+    }
+    let credit_notes: Vec<(i64, i64, Option<i64>)> = invoice::Entity::find()
         .select_only()
-        .columns([invoice::Column::Id, invoice::Column::TotalInclMinor])
-        .filter(invoice::Column::CreditedInvoiceId.eq(id))
+        .columns([invoice::Column::Id, invoice::Column::TotalInclMinor, invoice::Column::CreditedInvoiceId])
+        .filter(invoice::Column::CreditedInvoiceId.is_in(ids.iter().copied()))
         .filter(invoice::Column::Status.eq(InvoiceStatus::Issued))
         .order_by_asc(invoice::Column::Id)
         .into_tuple()
         .all(db)
         .await?;
-    Ok(Parts { lines, payments, credit_notes })
+    for (id, total, credited) in credit_notes {
+        if let Some(p) = credited.and_then(|c| parts.get_mut(&c)) {
+            p.credit_notes.push((id, total));
+        }
+    }
+    for row in super::instalments::rows_of(db, ids.iter().copied()).await? {
+        parts.entry(row.invoice_id).and_modify(|p| p.instalments.push(row));
+    }
+    Ok(parts)
+}
+
+async fn parts_of(db: &impl ConnectionTrait, id: i64) -> AppResult<Parts> {
+    parts_of_many(db, &[id])
+        .await?
+        .remove(&id)
+        .ok_or_else(|| AppError::Internal("invoice parts not assembled".to_owned()))
+}
+
+/// A customer's invoices and credit notes (issued ones and drafts), newest first,
+/// in full: what a candidate's file and portal show of what was bought and paid.
+pub async fn of_customer(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    kind: CustomerKind,
+    customer_id: i64,
+) -> AppResult<Vec<Invoice>> {
+    let rows = tenant::scoped::<invoice::Entity>(org)
+        .filter(invoice::Column::CustomerKind.eq(kind))
+        .filter(invoice::Column::CustomerId.eq(customer_id))
+        .order_by_desc(invoice::Column::Id)
+        .limit(200)
+        .all(db)
+        .await?;
+    let today = organizations::today(db, org).await?;
+    let ids: Vec<i64> = rows.iter().map(|m| m.id).collect();
+    let mut parts = parts_of_many(db, &ids).await?;
+    rows.into_iter()
+        .map(|m| {
+            let p = parts.remove(&m.id).ok_or_else(|| AppError::Internal("invoice parts not assembled".to_owned()))?;
+            Ok(assemble(m, p, today))
+        })
+        .collect()
 }
 
 pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Invoice> {
@@ -765,11 +820,13 @@ async fn issue_in(
     };
     let prefix = if before.kind == InvoiceKind::Invoice { "FAC" } else { "AV" };
     let number = format_number(format, year, sequence).unwrap_or_else(|| format!("{prefix}-{year}-{sequence:05}"));
-    let due_date = match before.kind {
-        InvoiceKind::Invoice => {
+    let due_date = match (before.kind, before.instalments.last()) {
+        // Paid in instalments: due in full with the last one.
+        (InvoiceKind::Invoice, Some(last)) => std::cmp::max(last.due_on, today),
+        (InvoiceKind::Invoice, None) => {
             today.checked_add_days(Days::new(u64::try_from(settings.payment_terms_days).unwrap_or(0))).unwrap_or(today)
         }
-        InvoiceKind::CreditNote => today,
+        (InvoiceKind::CreditNote, _) => today,
     };
     let text = mentions(
         organization.locale,
@@ -832,18 +889,35 @@ pub async fn issue<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<Invoi
 
 /// Corrects an issued invoice by a credit note of its whole amount, issued at
 /// once in the credit notes' sequence. An invoice is credited once (409 after).
+/// A pack sold by the school is cancelled from the school (which takes back its
+/// hours and credits the invoice through [`credit_in`]): 409 `cancel_the_sale` here.
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn credit<C: Writer>(db: &C, actor: &Actor, id: i64, input: &CreditInput) -> AppResult<Invoice> {
+    let original = get(db, actor.org, id).await?;
+    if original.source_kind == Some(SourceKind::PackSale) {
+        return Err(AppError::conflict("cancel_the_sale", Msg::new("invoice.cancel_the_sale")));
+    }
+    db::write(db, async |txn| credit_in(txn, actor, id, input).await).await
+}
+
+/// [`credit`] in the caller's transaction, whatever the invoice was made from.
+pub async fn credit_in(
+    txn: &sea_orm::DatabaseTransaction,
+    actor: &Actor,
+    id: i64,
+    input: &CreditInput,
+) -> AppResult<Invoice> {
     let mut v = Validator::new();
     let reason = v.optional_long_text("reason", input.reason.as_deref(), 1000);
     v.finish()?;
-    let original = get(db, actor.org, id).await?;
+    let original = get(txn, actor.org, id).await?;
     if original.kind != InvoiceKind::Invoice || original.status != InvoiceStatus::Issued {
         return Err(AppError::conflict("invoice_not_issued", Msg::new("invoice.credit_needs_issued")));
     }
     let lines = lines_from(original.lines.iter().map(LineInput::from))?;
-    let organization = organizations::get(db, actor.org).await?;
-    let settings = settings(db, actor.org).await?;
+    let organization = organizations::get(txn, actor.org).await?;
+    // The credit note keeps the original's VAT: the rates of the invoice it corrects.
+    let settings = BillingSettings { vat_exempt: original.vat_exempt, ..settings(txn, actor.org).await? };
     let draft = Draft {
         kind: InvoiceKind::CreditNote,
         currency: Some(original.currency),
@@ -856,14 +930,64 @@ pub async fn credit<C: Writer>(db: &C, actor: &Actor, id: i64, input: &CreditInp
         payment_terms: None,
         lines,
     };
-    db::write(db, async |txn| {
-        // One credit note per invoice: a unique index refuses a second one, even a concurrent one.
-        // The credit note keeps the original's VAT: the rates of the invoice it corrects.
-        let settings = BillingSettings { vat_exempt: original.vat_exempt, ..settings.clone() };
-        let credit_id = insert_draft(txn, actor, &organization, &settings, draft).await?;
-        issue_in(txn, actor, credit_id, reason.as_deref()).await
-    })
-    .await
+    // One credit note per invoice: a unique index refuses a second one, even a concurrent one.
+    let credit_id = insert_draft(txn, actor, &organization, &settings, draft).await?;
+    issue_in(txn, actor, credit_id, reason.as_deref()).await
+}
+
+/// What another domain sells and invoices at once (a driving school's pack).
+#[derive(Debug, Clone)]
+pub struct Sale {
+    pub buyer: Buyer,
+    /// What is sold; invoiced once (409 `already_invoiced`).
+    pub source: (SourceKind, i64),
+    pub lines: Vec<LineInput>,
+    pub notes: Option<String>,
+    /// 1: paid under the usual terms; more: equal monthly instalments from `first_due`.
+    pub instalments: u32,
+    pub first_due: NaiveDate,
+}
+
+/// Invoices a sale in the caller's transaction: a draft of its lines, its
+/// schedule when paid in instalments (the invoice falls due with the last), issued.
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn sell_in(txn: &sea_orm::DatabaseTransaction, actor: &Actor, sale: Sale) -> AppResult<Invoice> {
+    let lines = lines_from(sale.lines.into_iter())?;
+    if !(1..=super::instalments::MAX_INSTALMENTS).contains(&sale.instalments) {
+        return Err(AppError::conflict_on(
+            "instalments",
+            "instalments_invalid",
+            Msg::new("instalment.count_invalid").arg("max", super::instalments::MAX_INSTALMENTS),
+        ));
+    }
+    let organization = organizations::get(txn, actor.org).await?;
+    let settings = settings(txn, actor.org).await?;
+    let draft = Draft {
+        kind: InvoiceKind::Invoice,
+        currency: None,
+        buyer: sale.buyer,
+        vehicle: None,
+        source: Some(sale.source),
+        credited_invoice_id: None,
+        service_date: None,
+        notes: sale.notes,
+        payment_terms: None,
+        lines,
+    };
+    let id = insert_draft(txn, actor, &organization, &settings, draft).await?;
+    if sale.instalments > 1 {
+        let total = tenant::find::<invoice::Entity>(txn, actor.org, id).await?.total_incl_minor;
+        if total < i64::from(sale.instalments) {
+            return Err(AppError::conflict_on(
+                "instalments",
+                "amount_too_small",
+                Msg::new("instalment.amount_too_small"),
+            ));
+        }
+        let schedule = super::instalments::split(total, sale.instalments, sale.first_due);
+        super::instalments::insert_schedule(txn, id, &schedule).await?;
+    }
+    issue_in(txn, actor, id, None).await
 }
 
 // ---------------------------------------------------------------- figures

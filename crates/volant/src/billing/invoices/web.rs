@@ -96,7 +96,7 @@ pub struct InvoiceRow {
     pub label: String,
     pub kind: &'static str,
     pub buyer: String,
-    pub customer_id: i64,
+    pub customer_href: String,
     pub issue_date: String,
     pub due_date: String,
     pub total_incl: String,
@@ -126,7 +126,7 @@ fn row(s: InvoiceSummary) -> InvoiceRow {
         label: label_of(s.number.as_deref(), s.id),
         kind: s.kind.as_str(),
         buyer: s.buyer_name,
-        customer_id: s.customer_id,
+        customer_href: s.customer_kind.page(s.customer_id),
         issue_date: s.issue_date.map(i18n::date).unwrap_or_default(),
         due_date: s.due_date.filter(|_| s.kind == InvoiceKind::Invoice).map(i18n::date).unwrap_or_default(),
         total_incl: s.currency.format(s.total_incl_tax),
@@ -220,6 +220,48 @@ pub struct PaymentView {
     pub amount: String,
 }
 
+/// An instalment as pages show it (the invoice's page, a candidate's file and portal).
+#[derive(Debug, Clone)]
+pub struct InstalmentView {
+    pub position: i32,
+    pub due_on: String,
+    pub amount: String,
+    pub outstanding: String,
+    /// `paid`, `partly_paid`, `due` or `upcoming` (a badge's class).
+    pub state: &'static str,
+    pub state_label: String,
+}
+
+/// An invoice's schedule, formatted.
+pub fn schedule_views(invoice: &Invoice, tr: &i18n::Tr) -> Vec<InstalmentView> {
+    invoice
+        .instalments
+        .iter()
+        .map(|i| InstalmentView {
+            position: i.position,
+            due_on: i18n::date(i.due_on),
+            amount: invoice.currency.format(i.amount),
+            outstanding: invoice.currency.format(i.outstanding),
+            state: i.state.as_str(),
+            state_label: tr.t(i.state.label_key()).to_owned(),
+        })
+        .collect()
+}
+
+/// What to suggest paying now: the instalments fallen due (or the next one),
+/// else the whole balance.
+fn suggested_payment(invoice: &Invoice, today: chrono::NaiveDate) -> Decimal {
+    if invoice.balance_due <= Decimal::ZERO {
+        return Decimal::ZERO;
+    }
+    if invoice.instalments.is_empty() {
+        return invoice.balance_due;
+    }
+    let due: Decimal = invoice.instalments.iter().filter(|i| i.due_on <= today).map(|i| i.outstanding).sum();
+    let next = invoice.instalments.iter().map(|i| i.outstanding).find(|o| !o.is_zero()).unwrap_or_default();
+    if due.is_zero() { next } else { due }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "billing/invoices/show.html")]
 struct ShowPage {
@@ -243,8 +285,9 @@ struct ShowPage {
     balance: String,
     payments: Vec<PaymentView>,
     methods: Vec<SelectOption>,
-    /// The payment form's amount: what is still due.
+    /// The payment form's amount: what is due now.
     amount: String,
+    schedule: Vec<InstalmentView>,
     today: String,
 }
 
@@ -298,7 +341,9 @@ async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> 
         (_, InvoiceKind::CreditNote) => ("credit_note", tr.t(InvoiceKind::CreditNote.label_key()).to_owned()),
         _ => (invoice.payment_state.as_str(), tr.t(invoice.payment_state.label_key()).to_owned()),
     };
-    let amount = if invoice.balance_due > Decimal::ZERO { format_plain(invoice.balance_due) } else { String::new() };
+    let suggested = suggested_payment(&invoice, today);
+    let amount = if suggested > Decimal::ZERO { format_plain(suggested) } else { String::new() };
+    let schedule = schedule_views(&invoice, &tr);
     Ok(ShowPage {
         label: label_of(invoice.number.as_deref(), invoice.id),
         title: tr.t(invoice.kind.label_key()).to_owned(),
@@ -319,6 +364,7 @@ async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> 
         payments,
         methods,
         amount,
+        schedule,
         today: today.to_string(),
         page,
         invoice,

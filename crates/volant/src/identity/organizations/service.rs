@@ -35,7 +35,7 @@ impl BusinessKind {
         match module {
             Module::Workshop => self != Self::School,
             Module::School => self != Self::Garage,
-            Module::Administration => true,
+            Module::Billing | Module::Administration => true,
         }
     }
 }

@@ -9,6 +9,8 @@ pub enum Module {
     Workshop,
     /// Auto-école: planning, candidates, exams, reports, messages, portal.
     School,
+    /// Facturation: invoices, payments, the cash report (garages and schools).
+    Billing,
     /// Administration: users, the organization, the audit trail, consents, jobs.
     Administration,
 }
@@ -19,6 +21,7 @@ impl Module {
         match self {
             Self::Workshop => "nav-workshop",
             Self::School => "nav-school",
+            Self::Billing => "nav-billing",
             Self::Administration => "nav-administration",
         }
     }
@@ -28,6 +31,7 @@ impl Module {
         match self {
             Self::Workshop => "nav.module.workshop",
             Self::School => "nav.module.school",
+            Self::Billing => "nav.module.billing",
             Self::Administration => "nav.module.administration",
         }
     }

@@ -104,7 +104,8 @@ pub struct CandidateInput {
     pub instructor_id: Option<i64>,
     /// Hours forecast by the initial evaluation, in minutes.
     pub forecast_minutes: Option<i32>,
-    /// Lesson minutes paid for.
+    /// Lesson minutes bought before the school used Volant, at creation; then
+    /// they follow the packs sold (an update may repeat the value, not change it).
     pub bought_minutes: Option<i32>,
     /// Encrypted at rest.
     pub id_document_number: Option<String>,
@@ -446,7 +447,8 @@ async fn validate(
         }
     }
     let id_document = v.optional_text("id_document_number", input.id_document_number.as_deref(), 40);
-    let address = v.optional_text("address", input.address.as_deref(), 500);
+    // A postal address takes several lines, as invoices print it.
+    let address = v.optional_long_text("address", input.address.as_deref(), 500);
     if input.birth_date.is_some_and(|d| d > today || d < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(d)) {
         v.add("birth_date", Msg::new("school.birth_date_invalid"));
     }
@@ -547,11 +549,17 @@ pub async fn update<C: Writer>(
     input: &CandidateInput,
 ) -> AppResult<Candidate> {
     let before = get(db, cipher, actor.org, id).await?;
+    let bought = before.summary.hours.bought_minutes;
+    if input.bought_minutes.is_some_and(|m| m != bought) {
+        // Hours bought follow the packs sold (and cancelled): never typed over.
+        return Err(AppError::validation("bought_minutes", Msg::new("candidate.bought_follows_packs")));
+    }
     let valid = validate(db, cipher, actor.org, input).await?;
     let number = valid.number.clone().unwrap_or_else(|| before.summary.number.clone());
     let row = candidate::ActiveModel {
         id: Set(id),
         number: Set(number),
+        bought_minutes: Set(bought),
         updated_at: Set(Utc::now()),
         ..valid.into_row(input)
     };
@@ -569,6 +577,29 @@ pub async fn update<C: Writer>(
         Ok(after)
     })
     .await
+}
+
+/// Adds `delta` minutes (negative: takes them back) to the hours a candidate
+/// has bought, in the caller's transaction: a pack sold or cancelled. 422 on
+/// `quantity` past the most a file holds.
+pub(crate) async fn add_bought_minutes(txn: &impl ConnectionTrait, org: OrgId, id: i64, delta: i32) -> AppResult<()> {
+    use sea_orm::sea_query::ExprTrait;
+    let current = find(txn, org, id).await?.bought_minutes;
+    let after = current.saturating_add(delta);
+    if after > MAX_MINUTES {
+        return Err(AppError::validation(
+            "quantity",
+            Msg::new("school.out_of_range").arg("min", 0).arg("max", MAX_MINUTES),
+        ));
+    }
+    candidate::Entity::update_many()
+        .col_expr(candidate::Column::BoughtMinutes, Expr::col(candidate::Column::BoughtMinutes).add(delta))
+        .col_expr(candidate::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(candidate::Column::OrganizationId.eq(org.get()))
+        .filter(candidate::Column::Id.eq(id))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 /// Re-encrypts every candidate's sensitive fields still under an older key with

@@ -38,6 +38,8 @@ use crate::school::exams::service as exams;
 use crate::school::exams::web::result_status_key;
 use crate::school::instructors::service as instructors;
 use crate::school::model::CATEGORIES;
+use crate::school::packs::service as packs;
+use crate::school::packs::web as packs_web;
 use crate::school::planning::service::{self as planning, Hours, LessonFilter, format_duration};
 use crate::school::web::linked_account;
 
@@ -156,6 +158,12 @@ struct ShowPage {
     lessons: Vec<LessonLine>,
     results: Vec<ResultLine>,
     account: String,
+    /// What the candidate bought, paid and owes (for those who may read invoices).
+    money: Option<crate::school::packs::web::AccountView>,
+    /// The sale form (for those who may sell and invoice).
+    sale: Option<crate::school::packs::web::SaleChoices>,
+    candidate_id: i64,
+    portal: bool,
 }
 
 async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> {
@@ -214,7 +222,20 @@ async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> 
         Some(user) => users::get(&caller.db, org, user).await.map(|u| u.email).unwrap_or_default(),
         None => String::new(),
     };
+    let user = &caller.current.user;
+    let money = match user.may(Permission::BillingRead) {
+        true => Some(packs_web::account_view(&packs::account(&caller.db, org, id).await?, &tr)),
+        false => None,
+    };
+    let sale = match user.may(Permission::SchoolWrite) && user.may(Permission::BillingWrite) {
+        true => Some(packs_web::sale_choices(&caller).await?),
+        false => None,
+    };
     Ok(ShowPage {
+        money,
+        sale,
+        candidate_id: id,
+        portal: false,
         theory: tr.t(c.summary.theory_status.label_key()).to_owned(),
         registered_on: i18n::date(c.summary.registered_on),
         birth_date: c.birth_date.map(i18n::date),

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
+use crate::identity::roles::Permission;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::FormBody;
 use crate::platform::i18n::{self, Msg};
@@ -65,6 +66,10 @@ struct PortalPage {
     may_book: bool,
     /// The notices sent to the candidate: (when, subject).
     notices: Vec<(String, String)>,
+    /// What the candidate bought, paid and owes.
+    money: Option<crate::school::packs::web::AccountView>,
+    portal: bool,
+    candidate_id: i64,
 }
 
 impl PortalPage {
@@ -81,6 +86,9 @@ impl PortalPage {
             slots: Vec::new(),
             may_book: false,
             notices: Vec::new(),
+            money: None,
+            portal: true,
+            candidate_id: 0,
         }
     }
 }
@@ -162,7 +170,12 @@ async fn portal(caller: Caller, page: PageCtx) -> WebResult<PortalPage> {
             .collect(),
         None => Vec::new(),
     };
+    let account = crate::school::packs::service::account(&caller.db, caller.org, id).await?;
+    let money = (!account.invoices.is_empty()).then(|| crate::school::packs::web::account_view(&account, &tr));
     Ok(PortalPage {
+        money,
+        portal: true,
+        candidate_id: id,
         page,
         name: file.full_name(),
         has_file: true,

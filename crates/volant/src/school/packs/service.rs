@@ -1,0 +1,500 @@
+//! Packs (forfaits) and their sale. A pack is a price and a number of driving
+//! hours (e.g. "Forfait B 20 h + code"); selling it to a candidate, in one
+//! transaction: records the sale, has billing issue its invoice (paid at once
+//! or in instalments), and adds its hours to those the candidate has bought.
+//! Cancelling a sale credits the invoice and takes the hours back. What a
+//! candidate bought, paid and still owes is read from billing.
+
+use chrono::{NaiveDate, Utc};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::entity::{pack, sale};
+use crate::billing::invoices::instalments::{InstalmentState, MAX_INSTALMENTS};
+use crate::billing::invoices::service::{
+    self as invoices, Buyer, CreditInput, CustomerKind, Invoice, InvoiceKind, InvoiceStatus, Sale, SourceKind,
+};
+use crate::identity::audit::{self, Actor};
+use crate::identity::organizations::service as organizations;
+use crate::platform::crypto::FieldCipher;
+use crate::platform::db::{self, Writer};
+use crate::platform::error::{AppError, AppResult, Constraint};
+use crate::platform::i18n::Msg;
+use crate::platform::lines::{LineInput, LineKind, percent_bp, unit_price_e4};
+use crate::platform::money::{self, Currency};
+use crate::platform::tenant::{self, OrgId};
+use crate::platform::validate::Validator;
+use crate::school::candidates::service as candidates;
+
+pub const AUDIT_PACK: &str = "school_pack";
+pub const AUDIT_SALE: &str = "pack_sale";
+
+/// Most of a pack sold at once (e.g. 40 single hours).
+const MAX_QUANTITY: i64 = 100;
+
+impl tenant::Owned for pack::Entity {
+    const ORGANIZATION_ID: pack::Column = pack::Column::OrganizationId;
+    const ID: pack::Column = pack::Column::Id;
+}
+
+impl tenant::Owned for sale::Entity {
+    const ORGANIZATION_ID: sale::Column = sale::Column::OrganizationId;
+    const ID: sale::Column = sale::Column::Id;
+}
+
+/// A pack of the school's catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Pack {
+    pub id: i64,
+    #[schema(example = "Forfait B 20 h + code")]
+    pub name: String,
+    pub description: Option<String>,
+    /// Driving time it gives, in minutes.
+    #[schema(example = 1200)]
+    pub driving_minutes: i32,
+    /// Excluding tax, as on the invoice line.
+    #[schema(value_type = String, example = "991.67")]
+    pub unit_price: Decimal,
+    #[schema(value_type = String, example = "20")]
+    pub vat_rate: Decimal,
+    /// What the candidate pays, tax included, computed as the invoice will.
+    #[schema(value_type = String, example = "1190.00")]
+    pub price_incl_tax: Decimal,
+    #[schema(value_type = String)]
+    pub currency: Currency,
+    /// Offered for sale (an old pack is kept for the sales that name it).
+    pub active: bool,
+}
+
+/// A pack as created or changed (PUT replaces every field).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct PackInput {
+    #[schema(required = true, example = "Forfait B 20 h + code")]
+    pub name: Option<String>,
+    pub description: Option<String>,
+    #[schema(required = true, example = 1200)]
+    pub driving_minutes: Option<i32>,
+    /// Excluding tax, up to 4 decimals.
+    #[serde(default, deserialize_with = "crate::platform::lines::lenient_decimal")]
+    #[schema(value_type = String, required = true, example = "991.67")]
+    pub unit_price: Option<Decimal>,
+    /// Percent; the organization's first rate when absent.
+    #[serde(default, deserialize_with = "crate::platform::lines::lenient_decimal")]
+    #[schema(value_type = Option<String>, example = "20")]
+    pub vat_rate: Option<Decimal>,
+    /// Default true.
+    pub active: Option<bool>,
+}
+
+/// A pack sold to a candidate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PackSale {
+    pub id: i64,
+    pub candidate_id: i64,
+    pub pack_id: Option<i64>,
+    /// What was sold, as invoiced.
+    pub label: String,
+    /// Driving minutes it added to the candidate's hours.
+    pub minutes: i32,
+    pub invoice_id: Option<i64>,
+    /// 1: paid at once.
+    pub instalments: i32,
+    pub sold_on: NaiveDate,
+    /// Set when cancelled (the invoice credited, the hours taken back).
+    pub cancelled_at: Option<chrono::DateTime<Utc>>,
+    pub credit_note_id: Option<i64>,
+}
+
+/// A sale as entered.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct SaleInput {
+    #[schema(required = true)]
+    pub pack_id: Option<i64>,
+    /// How many of the pack (default 1; up to 2 decimals, e.g. 1.5 single hours).
+    #[serde(default, deserialize_with = "crate::platform::lines::lenient_decimal")]
+    #[schema(value_type = Option<String>, example = "1")]
+    pub quantity: Option<Decimal>,
+    /// Paid in this many monthly instalments (1 to 12; default 1: at once).
+    #[schema(minimum = 1, maximum = 12, example = 3)]
+    pub instalments: Option<u32>,
+    /// The first instalment's date; today when absent.
+    pub first_due_on: Option<NaiveDate>,
+}
+
+/// Why a sale is cancelled (printed on the credit note).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct CancelInput {
+    pub reason: Option<String>,
+}
+
+/// What a candidate bought, paid and still owes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Account {
+    #[schema(value_type = String)]
+    pub currency: Currency,
+    /// Invoiced to the candidate, less credit notes (tax included).
+    #[schema(value_type = String)]
+    pub bought: Decimal,
+    /// Received, less refunds.
+    #[schema(value_type = String)]
+    pub paid: Decimal,
+    /// Still to pay in all (negative: the candidate holds a credit).
+    #[schema(value_type = String)]
+    pub balance: Decimal,
+    /// Of it, what has fallen due: instalments due to date, and invoices without a schedule.
+    #[schema(value_type = String)]
+    pub due_now: Decimal,
+    /// The next instalment not yet due with something to pay.
+    pub next_instalment: Option<NextInstalment>,
+    pub sales: Vec<PackSale>,
+    /// Invoices and credit notes, newest first.
+    pub invoices: Vec<Invoice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct NextInstalment {
+    pub invoice_id: i64,
+    pub due_on: NaiveDate,
+    #[schema(value_type = String)]
+    pub amount: Decimal,
+}
+
+fn pack_of(m: pack::Model, currency: Currency) -> Pack {
+    let decimals = currency.decimals();
+    let unit_price = money::from_scaled(m.unit_price_e4, 4);
+    let vat_rate = money::from_scaled(i64::from(m.vat_rate_bp), 2);
+    let line = money::line_total(Decimal::ONE, unit_price, Decimal::ZERO, decimals);
+    Pack {
+        id: m.id,
+        name: m.name,
+        description: m.description,
+        driving_minutes: m.driving_minutes,
+        unit_price: unit_price.normalize(),
+        vat_rate: vat_rate.normalize(),
+        price_incl_tax: money::totals([(line, vat_rate)], decimals).incl_tax,
+        currency,
+        active: m.active,
+    }
+}
+
+fn sale_of(m: sale::Model) -> PackSale {
+    PackSale {
+        id: m.id,
+        candidate_id: m.candidate_id,
+        pack_id: m.pack_id,
+        label: m.label,
+        minutes: m.minutes,
+        invoice_id: m.invoice_id,
+        instalments: m.instalments,
+        sold_on: m.sold_on,
+        cancelled_at: m.cancelled_at,
+        credit_note_id: m.credit_note_id,
+    }
+}
+
+/// The catalogue by name; `active_only` for what may be sold.
+pub async fn list(db: &impl ConnectionTrait, org: OrgId, active_only: bool) -> AppResult<Vec<Pack>> {
+    let currency = organizations::get(db, org).await?.currency;
+    let mut query = tenant::scoped::<pack::Entity>(org).order_by_asc(pack::Column::Name).order_by_asc(pack::Column::Id);
+    if active_only {
+        query = query.filter(pack::Column::Active.eq(true));
+    }
+    Ok(query.all(db).await?.into_iter().map(|m| pack_of(m, currency)).collect())
+}
+
+pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Pack> {
+    let currency = organizations::get(db, org).await?.currency;
+    Ok(pack_of(tenant::find::<pack::Entity>(db, org, id).await?, currency))
+}
+
+struct ValidPack {
+    name: String,
+    description: Option<String>,
+    driving_minutes: i32,
+    unit_price_e4: i64,
+    vat_rate_bp: i32,
+    active: bool,
+}
+
+async fn validate(db: &impl ConnectionTrait, org: OrgId, input: &PackInput) -> AppResult<ValidPack> {
+    let organization = organizations::get(db, org).await?;
+    let mut v = Validator::new();
+    let name = v.required_text("name", input.name.as_deref(), 120);
+    let description = v.optional_long_text("description", input.description.as_deref(), 1000);
+    let driving_minutes = v.required("driving_minutes", input.driving_minutes);
+    if driving_minutes.is_some_and(|m| !(0..=60_000).contains(&m)) {
+        v.add("driving_minutes", Msg::new("school.out_of_range").arg("min", 0).arg("max", 60_000));
+    }
+    let unit_price = v.required("unit_price", input.unit_price).and_then(|p| unit_price_e4(&mut v, "unit_price", p));
+    let standard = organization.vat_rates.first().and_then(|r| r.parse::<Decimal>().ok()).unwrap_or(Decimal::from(20));
+    let vat_rate = percent_bp(&mut v, "vat_rate", input.vat_rate.unwrap_or(standard));
+    v.finish()?;
+    let (Some(name), Some(driving_minutes), Some(unit_price_e4), Some(vat_rate_bp)) =
+        (name, driving_minutes, unit_price, vat_rate)
+    else {
+        return Err(AppError::Internal("validator accepted a missing field".to_owned()));
+    };
+    Ok(ValidPack {
+        name,
+        description,
+        driving_minutes,
+        unit_price_e4,
+        vat_rate_bp,
+        active: input.active.unwrap_or(true),
+    })
+}
+
+fn name_taken(err: sea_orm::DbErr) -> AppError {
+    AppError::conflict_on("name", "duplicate_pack_name", Msg::new("pack.name_taken"))
+        .if_refused(err, Constraint::is_unique)
+}
+
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn create<C: Writer>(db: &C, actor: &Actor, input: &PackInput) -> AppResult<Pack> {
+    let valid = validate(db, actor.org, input).await?;
+    db::write(db, async |txn| {
+        let now = Utc::now();
+        let saved = pack::ActiveModel {
+            organization_id: Set(actor.org.get()),
+            name: Set(valid.name),
+            description: Set(valid.description),
+            driving_minutes: Set(valid.driving_minutes),
+            unit_price_e4: Set(valid.unit_price_e4),
+            vat_rate_bp: Set(valid.vat_rate_bp),
+            active: Set(valid.active),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await
+        .map_err(name_taken)?;
+        let after = get(txn, actor.org, saved.id).await?;
+        audit::record_change(txn, actor, (AUDIT_PACK, saved.id), None, Some(&after)).await?;
+        Ok(after)
+    })
+    .await
+}
+
+/// Replaces a pack's content; sales already made keep what they were sold at.
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn update<C: Writer>(db: &C, actor: &Actor, id: i64, input: &PackInput) -> AppResult<Pack> {
+    let before = get(db, actor.org, id).await?;
+    let valid = validate(db, actor.org, input).await?;
+    db::write(db, async |txn| {
+        pack::ActiveModel {
+            id: Set(id),
+            name: Set(valid.name),
+            description: Set(valid.description),
+            driving_minutes: Set(valid.driving_minutes),
+            unit_price_e4: Set(valid.unit_price_e4),
+            vat_rate_bp: Set(valid.vat_rate_bp),
+            active: Set(valid.active),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .update(txn)
+        .await
+        .map_err(name_taken)?;
+        let after = get(txn, actor.org, id).await?;
+        audit::record_change(txn, actor, (AUDIT_PACK, id), Some(&before), Some(&after)).await?;
+        Ok(after)
+    })
+    .await
+}
+
+/// A candidate's sales, newest first.
+pub async fn sales_of(db: &impl ConnectionTrait, org: OrgId, candidate_id: i64) -> AppResult<Vec<PackSale>> {
+    Ok(tenant::scoped::<sale::Entity>(org)
+        .filter(sale::Column::CandidateId.eq(candidate_id))
+        .order_by_desc(sale::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(sale_of)
+        .collect())
+}
+
+/// Sells a pack to a candidate: the sale, its invoice issued (with its schedule
+/// when paid in instalments) and the candidate's hours, in one transaction.
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn sell<C: Writer>(
+    db: &C,
+    cipher: &FieldCipher,
+    actor: &Actor,
+    candidate_id: i64,
+    input: &SaleInput,
+) -> AppResult<(PackSale, Invoice)> {
+    let candidate = candidates::get(db, cipher, actor.org, candidate_id).await?;
+    let today = organizations::today(db, actor.org).await?;
+    let mut v = Validator::new();
+    let pack_id = v.required("pack_id", input.pack_id);
+    let pack = match pack_id {
+        Some(id) => v.found("pack_id", get(db, actor.org, id).await, Msg::new("pack.unknown"))?,
+        None => None,
+    };
+    if pack.as_ref().is_some_and(|p| !p.active) {
+        v.add("pack_id", Msg::new("pack.inactive"));
+    }
+    let quantity = input.quantity.unwrap_or(Decimal::ONE);
+    if quantity <= Decimal::ZERO || quantity > Decimal::from(MAX_QUANTITY) || quantity.scale() > 2 {
+        v.add("quantity", Msg::new("pack.quantity_invalid").arg("max", MAX_QUANTITY));
+    }
+    let count = input.instalments.unwrap_or(1);
+    if !(1..=MAX_INSTALMENTS).contains(&count) {
+        v.add("instalments", Msg::new("instalment.count_invalid").arg("max", MAX_INSTALMENTS));
+    }
+    let first_due = input.first_due_on.unwrap_or(today);
+    let earliest = today.checked_sub_days(chrono::Days::new(60)).unwrap_or(today);
+    let latest = today.checked_add_days(chrono::Days::new(365)).unwrap_or(today);
+    if !(earliest..=latest).contains(&first_due) {
+        v.add("first_due_on", Msg::new("instalment.first_due_invalid"));
+    }
+    v.finish()?;
+    let pack = pack.ok_or_else(|| AppError::Internal("validator accepted a missing pack".to_owned()))?;
+    let minutes = (Decimal::from(pack.driving_minutes) * quantity).round().to_i32().unwrap_or(i32::MAX);
+    let buyer = Buyer {
+        kind: CustomerKind::Candidate,
+        id: candidate.summary.id,
+        name: candidate.summary.full_name(),
+        address: candidate.address.clone(),
+        email: candidate.summary.email.clone(),
+        tax_id: None,
+        is_business: false,
+    };
+    let line = LineInput {
+        kind: Some(LineKind::Other),
+        description: Some(pack.name.clone()),
+        quantity: Some(quantity),
+        unit: None,
+        unit_price: Some(pack.unit_price),
+        vat_rate: Some(pack.vat_rate),
+        discount: None,
+    };
+    let label = match quantity == Decimal::ONE {
+        true => pack.name.clone(),
+        false => format!("{} × {}", money::format_plain(quantity), pack.name),
+    };
+    db::write(db, async |txn| {
+        let saved = sale::ActiveModel {
+            organization_id: Set(actor.org.get()),
+            candidate_id: Set(candidate_id),
+            pack_id: Set(Some(pack.id)),
+            label: Set(label.clone()),
+            minutes: Set(minutes),
+            invoice_id: Set(None),
+            instalments: Set(i32::try_from(count).unwrap_or(1)),
+            sold_on: Set(today),
+            sold_by: Set(actor.user_id),
+            cancelled_at: Set(None),
+            credit_note_id: Set(None),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        let sold = Sale {
+            buyer: buyer.clone(),
+            source: (SourceKind::PackSale, saved.id),
+            lines: vec![line.clone()],
+            notes: pack.description.clone(),
+            instalments: count,
+            first_due,
+        };
+        let invoice = invoices::sell_in(txn, actor, sold).await?;
+        sale::Entity::update_many()
+            .col_expr(sale::Column::InvoiceId, Expr::value(invoice.id))
+            .filter(sale::Column::Id.eq(saved.id))
+            .exec(txn)
+            .await?;
+        candidates::add_bought_minutes(txn, actor.org, candidate_id, minutes).await?;
+        let sold = sale_of(tenant::find::<sale::Entity>(txn, actor.org, saved.id).await?);
+        audit::record_change(txn, actor, (AUDIT_SALE, saved.id), None, Some(&sold)).await?;
+        Ok((sold, invoice))
+    })
+    .await
+}
+
+/// Cancels a sale: its invoice credited in full, its hours taken back (409
+/// `sale_cancelled` the second time, even concurrently).
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn cancel<C: Writer>(
+    db: &C,
+    actor: &Actor,
+    candidate_id: i64,
+    sale_id: i64,
+    input: &CancelInput,
+) -> AppResult<PackSale> {
+    let before = sale_of(tenant::find::<sale::Entity>(db, actor.org, sale_id).await?);
+    if before.candidate_id != candidate_id {
+        return Err(AppError::NotFound);
+    }
+    let cancelled = || AppError::conflict("sale_cancelled", Msg::new("pack.sale_cancelled"));
+    if before.cancelled_at.is_some() {
+        return Err(cancelled());
+    }
+    db::write(db, async |txn| {
+        let claimed = sale::Entity::update_many()
+            .col_expr(sale::Column::CancelledAt, Expr::value(Utc::now()))
+            .filter(sale::Column::OrganizationId.eq(actor.org.get()))
+            .filter(sale::Column::Id.eq(sale_id))
+            .filter(sale::Column::CancelledAt.is_null())
+            .exec(txn)
+            .await?;
+        if claimed.rows_affected == 0 {
+            return Err(cancelled());
+        }
+        if let Some(invoice_id) = before.invoice_id {
+            let credit = invoices::credit_in(txn, actor, invoice_id, &CreditInput { reason: input.reason.clone() })
+                .await
+                .map_err(|err| match err {
+                    AppError::Conflict { code: "already_credited", .. } => cancelled(),
+                    other => other,
+                })?;
+            sale::Entity::update_many()
+                .col_expr(sale::Column::CreditNoteId, Expr::value(credit.id))
+                .filter(sale::Column::Id.eq(sale_id))
+                .exec(txn)
+                .await?;
+        }
+        candidates::add_bought_minutes(txn, actor.org, candidate_id, -before.minutes).await?;
+        let after = sale_of(tenant::find::<sale::Entity>(txn, actor.org, sale_id).await?);
+        audit::record_change(txn, actor, (AUDIT_SALE, sale_id), Some(&before), Some(&after)).await?;
+        Ok(after)
+    })
+    .await
+}
+
+/// What a candidate bought, paid and owes, from their invoices.
+pub async fn account(db: &impl ConnectionTrait, org: OrgId, candidate_id: i64) -> AppResult<Account> {
+    let organization = organizations::get(db, org).await?;
+    let today = organization.today()?;
+    let currency = organization.currency;
+    let invoices = invoices::of_customer(db, org, CustomerKind::Candidate, candidate_id).await?;
+    let sales = sales_of(db, org, candidate_id).await?;
+    let issued = invoices.iter().filter(|i| i.kind == InvoiceKind::Invoice && i.status == InvoiceStatus::Issued);
+    let (mut bought, mut paid, mut balance, mut due_now) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+    let mut next_instalment: Option<NextInstalment> = None;
+    for invoice in issued {
+        bought += invoice.totals.incl_tax - invoice.credited;
+        paid += invoice.paid;
+        balance += invoice.balance_due;
+        if invoice.instalments.is_empty() {
+            due_now += invoice.balance_due.max(Decimal::ZERO);
+            continue;
+        }
+        // A credit note settles the schedule as a payment does (the outstanding is already net of it).
+        due_now += invoice.instalments.iter().filter(|i| i.due_on <= today).map(|i| i.outstanding).sum::<Decimal>();
+        let next = invoice.instalments.iter().find(|i| i.state != InstalmentState::Paid && i.due_on > today);
+        if let Some(i) = next
+            && next_instalment.as_ref().is_none_or(|n| i.due_on < n.due_on)
+        {
+            next_instalment = Some(NextInstalment { invoice_id: invoice.id, due_on: i.due_on, amount: i.outstanding });
+        }
+    }
+    Ok(Account { currency, bought, paid, balance, due_now, next_instalment, sales, invoices })
+}

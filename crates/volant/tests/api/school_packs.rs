@@ -1,0 +1,367 @@
+//! A driving school's packs: sold to a candidate, invoiced at once and paid in
+//! instalments; the candidate's hours follow the packs sold; a sale cancelled by
+//! a credit note; instalments fallen due reminded once; what a candidate
+//! bought, paid and owes in their file and on their portal.
+
+use axum::http::StatusCode;
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+use volant::identity::roles::Role;
+
+use crate::backend_tests;
+use crate::fixtures::school::candidate;
+use crate::fixtures::{facturx_check, follow, html, pdf_text};
+use crate::helpers::TestApp;
+
+async fn school_profile(app: &TestApp) {
+    let response = app
+        .as_admin()
+        .patch(
+            "/api/v1/organization",
+            &json!({
+                "name": "Auto-école du Port", "address": "8 quai des Belges\n13001 Marseille",
+                "registration_number": "732 829 320 00074", "vat_number": "FR44732829320"
+            }),
+        )
+        .await;
+    assert!(response.status.is_success(), "{}", response.text());
+}
+
+/// "Forfait B 20 h + code": 991.67 excl. tax, 1 190.00 incl. 20 % VAT.
+async fn pack(app: &TestApp) -> Value {
+    let response = app
+        .as_admin()
+        .post(
+            "/api/v1/school/packs",
+            &json!({
+                "name": "Forfait B 20 h + code", "description": "20 h de conduite\ncode en ligne illimité ✓",
+                "driving_minutes": 1200, "unit_price": "991.67", "vat_rate": 20
+            }),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+    response.json()
+}
+
+async fn lea(app: &TestApp) -> i64 {
+    candidate(
+        app,
+        json!({
+            "first_name": "Léa", "last_name": "Écuyer", "email": "lea.ecuyer@example.fr",
+            "address": "14 rue Paradis\n13006 Marseille"
+        }),
+    )
+    .await["id"]
+        .as_i64()
+        .expect("id")
+}
+
+async fn sell(app: &TestApp, candidate: i64, body: Value) -> Value {
+    let response = app.as_admin().post(&format!("/api/v1/school/candidates/{candidate}/sales"), &body).await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+    response.json()
+}
+
+async fn bought_minutes(app: &TestApp, candidate: i64) -> i64 {
+    let file = app.as_admin().get(&format!("/api/v1/school/candidates/{candidate}")).await.json();
+    file["hours"]["bought_minutes"].as_i64().expect("bought minutes")
+}
+
+async fn account(app: &TestApp, candidate: i64) -> Value {
+    let response = app.as_admin().get(&format!("/api/v1/school/candidates/{candidate}/account")).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    response.json()
+}
+
+fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().with_timezone(&chrono_tz::Europe::Paris).date_naive()
+}
+
+backend_tests!(
+    a_pack_sold_in_three_instalments_is_invoiced_scheduled_and_adds_its_hours,
+    cancelling_a_sale_credits_its_invoice_and_takes_its_hours_back_once,
+    instalments_fallen_due_are_reminded_once_until_paid,
+    the_candidate_sees_what_she_bought_paid_and_owes_and_only_her_invoices,
+    packs_and_sales_refuse_bad_input_and_an_incomplete_seller_creates_nothing,
+    a_school_manager_sells_a_pack_from_the_candidates_file
+);
+
+async fn a_pack_sold_in_three_instalments_is_invoiced_scheduled_and_adds_its_hours(app: TestApp) {
+    school_profile(&app).await;
+    let admin = app.as_admin();
+    let pack = pack(&app).await;
+    assert_eq!(pack["price_incl_tax"], "1190.00");
+    let lea = lea(&app).await;
+    let sold = sell(&app, lea, json!({ "pack_id": pack["id"], "instalments": 3 })).await;
+    let invoice = &sold["invoice"];
+    assert_eq!(invoice["status"], "issued");
+    assert_eq!(invoice["buyer"]["kind"], "candidate");
+    assert_eq!(invoice["buyer"]["name"], "Léa Écuyer");
+    assert_eq!(invoice["source_kind"], "pack_sale");
+    assert_eq!(invoice["totals"]["incl_tax"], "1190.00");
+    assert_eq!(invoice["totals"]["vat_total"], "198.33");
+    // 1 190.00 in three: the odd cent on the first, a month apart; due in full with the last.
+    let schedule = invoice["instalments"].as_array().expect("schedule");
+    let amounts: Vec<&str> = schedule.iter().map(|i| i["amount"].as_str().expect("amount")).collect();
+    assert_eq!(amounts, ["396.68", "396.66", "396.66"]);
+    let first = today();
+    let dates: Vec<String> = schedule.iter().map(|i| i["due_on"].as_str().expect("date").to_owned()).collect();
+    let expected: Vec<String> =
+        (0..3).map(|m| first.checked_add_months(chrono::Months::new(m)).expect("date").to_string()).collect();
+    assert_eq!(dates, expected);
+    assert_eq!(invoice["due_date"], expected[2].as_str());
+    assert_eq!(schedule[0]["state"], "due");
+    assert_eq!(schedule[1]["state"], "upcoming");
+    // The hours follow the pack; they are not typed over.
+    assert_eq!(bought_minutes(&app, lea).await, 1200);
+    let file = admin.get(&format!("/api/v1/school/candidates/{lea}")).await.json();
+    let mut edited = json!({
+        "first_name": "Léa", "last_name": "Écuyer", "category": "B", "email": "lea.ecuyer@example.fr",
+        "bought_minutes": 3000
+    });
+    let refused = admin.put(&format!("/api/v1/school/candidates/{lea}"), &edited).await;
+    assert_eq!(refused.error_fields(), ["bought_minutes"]);
+    edited["bought_minutes"] = file["hours"]["bought_minutes"].clone();
+    admin.put(&format!("/api/v1/school/candidates/{lea}"), &edited).await.assert_success();
+    assert_eq!(bought_minutes(&app, lea).await, 1200, "an update keeps the hours bought");
+    // What she owes: the first instalment today, the next in a month.
+    let before = account(&app, lea).await;
+    assert_eq!(before["bought"], "1190.00");
+    assert_eq!(before["due_now"], "396.68");
+    assert_eq!(before["balance"], "1190.00");
+    assert_eq!(before["next_instalment"]["amount"], "396.66");
+    assert_eq!(before["next_instalment"]["due_on"], expected[1].as_str());
+    let id = invoice["id"].as_i64().expect("id");
+    let paid = admin
+        .post(&format!("/api/v1/invoices/{id}/payments"), &json!({ "method": "card", "amount": "396.68" }))
+        .await
+        .assert_success()
+        .json();
+    assert_eq!(paid["instalments"][0]["state"], "paid");
+    assert_eq!(paid["payment_state"], "partly_paid");
+    let after = account(&app, lea).await;
+    assert_eq!((after["paid"].as_str(), after["due_now"].as_str()), (Some("396.68"), Some("0.00")));
+    assert_eq!(after["balance"], "793.32");
+    // The PDF prints the schedule; its Factur-X data passes the validator.
+    let pdf = admin.get(&format!("/invoices/{id}/pdf")).await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    if let Some(text) = pdf_text(&pdf.body) {
+        assert!(text.contains("Échéancier"), "{text}");
+        for amount in ["396,68", "396,66"] {
+            assert!(text.contains(amount), "{amount}: {text}");
+        }
+        assert!(text.contains("Léa Écuyer") && text.contains("Forfait B 20 h + code"), "{text}");
+    }
+    facturx_check(&pdf.body);
+    // A pack's invoice is not credited from billing: the sale is cancelled from the file.
+    admin
+        .post(&format!("/api/v1/invoices/{id}/credit"), &json!({}))
+        .await
+        .problem(StatusCode::CONFLICT, "cancel_the_sale");
+    // The database keeps an issued invoice's schedule as it is.
+    let changed = app
+        .db
+        .execute_unprepared(&format!("UPDATE invoice_instalments SET amount_minor = 1 WHERE invoice_id = {id}"))
+        .await;
+    assert!(changed.is_err(), "an issued schedule was changed");
+    // The accountant's FEC gives the candidate an auxiliary account of her own.
+    let fec = admin.get("/billing/fec").await;
+    assert_eq!(fec.status, StatusCode::OK, "{}", fec.text());
+    assert!(fec.text().contains(&format!("E{lea:06}")), "{}", fec.text());
+}
+
+async fn cancelling_a_sale_credits_its_invoice_and_takes_its_hours_back_once(app: TestApp) {
+    school_profile(&app).await;
+    let pack = pack(&app).await;
+    let lea = lea(&app).await;
+    let sold = sell(&app, lea, json!({ "pack_id": pack["id"], "instalments": 4, "quantity": "1" })).await;
+    let sale = sold["sale"]["id"].as_i64().expect("sale");
+    let invoice = sold["invoice"]["id"].as_i64().expect("invoice");
+    let path = format!("/api/v1/school/candidates/{lea}/sales/{sale}/cancel");
+    let admin = app.as_admin();
+    let body = json!({ "reason": "Déménagement\nà Lyon 📦" });
+    let (a, b) = tokio::join!(admin.post(&path, &body), admin.post(&path, &body));
+    let statuses = [a.status, b.status];
+    assert!(statuses.contains(&StatusCode::OK) && statuses.contains(&StatusCode::CONFLICT), "{statuses:?}");
+    assert_eq!(bought_minutes(&app, lea).await, 0, "the hours are taken back once");
+    let credited = admin.get(&format!("/api/v1/invoices/{invoice}")).await.json();
+    assert_eq!(credited["payment_state"], "credited");
+    assert_eq!(credited["credit_note_ids"].as_array().map(Vec::len), Some(1));
+    let account = account(&app, lea).await;
+    assert_eq!(account["bought"], "0.00");
+    assert_eq!(account["balance"], "0.00");
+    assert_eq!(account["due_now"], "0.00", "a credited schedule is no longer due");
+    assert!(account["sales"][0]["cancelled_at"].is_string());
+    let credit_note = account["invoices"][0].clone();
+    assert_eq!(credit_note["kind"], "credit_note");
+    assert!(credit_note["mentions"].as_str().expect("mentions").contains("Déménagement"), "{credit_note}");
+    // Another candidate's path does not reach the sale.
+    let other = candidate(&app, json!({})).await["id"].as_i64().expect("id");
+    admin
+        .post(&format!("/api/v1/school/candidates/{other}/sales/{sale}/cancel"), &json!({}))
+        .await
+        .problem(StatusCode::NOT_FOUND, "not_found");
+}
+
+async fn instalments_fallen_due_are_reminded_once_until_paid(app: TestApp) {
+    use volant::billing::invoices::instalments::remind_due;
+    school_profile(&app).await;
+    let pack = pack(&app).await;
+    let lea = lea(&app).await;
+    let sold = sell(&app, lea, json!({ "pack_id": pack["id"], "instalments": 3 })).await;
+    let id = sold["invoice"]["id"].as_i64().expect("id");
+    let now = chrono::Utc::now();
+    // The first instalment is due today: one e-mail, however many workers run at once.
+    let (a, b, c) = tokio::join!(remind_due(&app.db, now), remind_due(&app.db, now), remind_due(&app.db, now));
+    assert_eq!([a.expect("a"), b.expect("b"), c.expect("c")].iter().sum::<u64>(), 1);
+    assert_eq!(remind_due(&app.db, now).await.expect("again"), 0);
+    let sent = reminders(&app).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to, "lea.ecuyer@example.fr");
+    // She pays the first two at once; the second's date passes with nothing to remind.
+    app.as_admin()
+        .post(&format!("/api/v1/invoices/{id}/payments"), &json!({ "method": "cash", "amount": "793.34" }))
+        .await
+        .assert_success();
+    let in_a_month = now + chrono::Duration::days(32);
+    assert_eq!(remind_due(&app.db, in_a_month).await.expect("+1 month"), 0);
+    // The third falls due unpaid: reminded once.
+    let in_two_months = now + chrono::Duration::days(63);
+    assert_eq!(remind_due(&app.db, in_two_months).await.expect("+2 months"), 1);
+    assert_eq!(remind_due(&app.db, in_two_months).await.expect("again"), 0);
+    assert_eq!(reminders(&app).await.len(), 2);
+}
+
+/// The instalment reminders queued.
+async fn reminders(app: &TestApp) -> Vec<crate::helpers::QueuedEmail> {
+    crate::helpers::queued_emails(app, 50)
+        .await
+        .into_iter()
+        .filter(|e| e.subject.starts_with("Échéance de paiement"))
+        .collect()
+}
+
+async fn the_candidate_sees_what_she_bought_paid_and_owes_and_only_her_invoices(app: TestApp) {
+    school_profile(&app).await;
+    let pack = pack(&app).await;
+    let user = app.user("lea.portal@example.fr", &[Role::Candidate]).await;
+    let lea = candidate(
+        &app,
+        json!({ "first_name": "Léa", "last_name": "Écuyer", "email": "lea.portal@example.fr", "user_id": user.id }),
+    )
+    .await["id"]
+        .as_i64()
+        .expect("id");
+    let other =
+        candidate(&app, json!({ "first_name": "Noé", "last_name": "Martin" })).await["id"].as_i64().expect("id");
+    let hers = sell(&app, lea, json!({ "pack_id": pack["id"], "instalments": 3 })).await["invoice"]["id"].clone();
+    let not_hers = sell(&app, other, json!({ "pack_id": pack["id"] })).await["invoice"]["id"].clone();
+    let me = app.as_user(&user).await;
+    let portal = html(&me.get("/portal").await);
+    assert!(portal.contains("Achats et paiements"), "{portal}");
+    assert!(portal.contains("190,00"), "what she bought: {portal}");
+    assert!(portal.contains("396,68") && portal.contains("396,66"), "her schedule: {portal}");
+    assert!(portal.contains(&format!("/portal/invoices/{hers}/pdf")), "{portal}");
+    let pdf = me.get(&format!("/portal/invoices/{hers}/pdf")).await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    assert!(pdf.body.starts_with(b"%PDF"));
+    assert_eq!(me.get(&format!("/portal/invoices/{not_hers}/pdf")).await.status, StatusCode::NOT_FOUND);
+    // Nor the billing pages, nor another's account through the API.
+    assert_eq!(me.get(&format!("/invoices/{hers}")).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(me.get(&format!("/api/v1/school/candidates/{lea}/account")).await.status, StatusCode::FORBIDDEN);
+    // An instructor sees the file, not the money.
+    let instructor = app.as_role(Role::Instructor).await;
+    let file = instructor.get(&format!("/school/candidates/{lea}")).await;
+    assert!(!html(&file).contains("Achats et paiements"));
+}
+
+async fn packs_and_sales_refuse_bad_input_and_an_incomplete_seller_creates_nothing(app: TestApp) {
+    let admin = app.as_admin();
+    let bad = admin
+        .post(
+            "/api/v1/school/packs",
+            &json!({ "name": " ", "driving_minutes": -5, "unit_price": "-1", "vat_rate": "120" }),
+        )
+        .await;
+    assert_eq!(bad.error_fields(), ["name", "driving_minutes", "unit_price", "vat_rate"]);
+    let pack = pack(&app).await;
+    admin
+        .post(
+            "/api/v1/school/packs",
+            &json!({ "name": "Forfait B 20 h + code", "driving_minutes": 60, "unit_price": 1 }),
+        )
+        .await
+        .problem(StatusCode::CONFLICT, "duplicate_pack_name");
+    let lea = lea(&app).await;
+    // The organization has no address, SIRET or VAT number yet: nothing is sold.
+    admin
+        .post(&format!("/api/v1/school/candidates/{lea}/sales"), &json!({ "pack_id": pack["id"] }))
+        .await
+        .problem(StatusCode::CONFLICT, "seller_incomplete");
+    assert_eq!(bought_minutes(&app, lea).await, 0);
+    assert_eq!(account(&app, lea).await["sales"], json!([]));
+    school_profile(&app).await;
+    let path = format!("/api/v1/school/candidates/{lea}/sales");
+    let refused = admin
+        .post(&path, &json!({ "pack_id": 999_999, "quantity": "0", "instalments": 13, "first_due_on": "2001-01-01" }))
+        .await;
+    assert_eq!(refused.error_fields(), ["pack_id", "quantity", "instalments", "first_due_on"]);
+    let mut retired = pack.clone();
+    retired["active"] = json!(false);
+    admin.put(&format!("/api/v1/school/packs/{}", pack["id"]), &retired).await.assert_success();
+    assert_eq!(admin.post(&path, &json!({ "pack_id": pack["id"] })).await.error_fields(), ["pack_id"]);
+    // Another organization sees neither the pack nor the candidate.
+    let other = app.other_org().await;
+    assert_eq!(other.get(&format!("/api/v1/school/packs/{}", pack["id"])).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(other.post(&path, &json!({ "pack_id": pack["id"] })).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(bought_minutes(&app, lea).await, 0);
+}
+
+async fn a_school_manager_sells_a_pack_from_the_candidates_file(app: TestApp) {
+    school_profile(&app).await;
+    let manager = app.as_role(Role::Manager).await;
+    // The catalogue, in the form's own words (a comma for decimals).
+    let saved = manager
+        .post_form(
+            "/school/packs",
+            &[
+                ("name", "Heure de conduite"),
+                ("hours", "1"),
+                ("unit_price", "45,83"),
+                ("vat_rate", "20"),
+                ("active", "on"),
+            ],
+        )
+        .await;
+    let catalogue = html(&follow(&app, &saved).await);
+    assert!(catalogue.contains("Heure de conduite") && catalogue.contains("55,00"), "{catalogue}");
+    let pack = manager.get("/api/v1/school/packs").await.json()[0]["id"].clone();
+    let lea = lea(&app).await;
+    let file = html(&manager.get(&format!("/school/candidates/{lea}")).await);
+    assert!(file.contains("Vendre une formule") && file.contains("En 3 fois"), "{file}");
+    // An hour and a half sold singly, in two instalments.
+    let sold = manager
+        .post_form(
+            &format!("/school/candidates/{lea}/sales"),
+            &[
+                ("pack_id", &pack.to_string()),
+                ("quantity", "1,5"),
+                ("instalments", "2"),
+                ("first_due_on", &today().to_string()),
+            ],
+        )
+        .await;
+    let page = html(&follow(&app, &sold).await);
+    assert!(page.contains("facture FAC-"), "flash: {page}");
+    assert!(page.contains("82,50"), "1.5 × 55.00: {page}");
+    assert!(page.contains("41,25"), "two instalments: {page}");
+    assert_eq!(bought_minutes(&app, lea).await, 90);
+    // A refusal is told on the file.
+    let refused = manager
+        .post_form(&format!("/school/candidates/{lea}/sales"), &[("pack_id", &pack.to_string()), ("quantity", "abc")])
+        .await;
+    assert!(html(&follow(&app, &refused).await).contains("Quantité invalide"));
+    // The edit form shows the hours bought, and does not take them.
+    let edit = html(&manager.get(&format!("/school/candidates/{lea}/edit")).await);
+    assert!(!edit.contains("name=\"bought_hours\""), "{edit}");
+}
