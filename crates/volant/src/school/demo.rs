@@ -134,7 +134,8 @@ pub async fn seed(
             category: Some("B".into()),
             theory_status: Some(*theory),
             instructor_id: teachers.get(i % teachers.len().max(1)).copied(),
-            bought_minutes: Some(bought * 60),
+            // The first bought her hours through Volant (a pack, below); the others before it.
+            bought_minutes: Some(if i == 0 { 0 } else { bought * 60 }),
             forecast_minutes: Some(forecast * 60),
             // The range ARCEP keeps for fiction: no one's real number.
             phone: Some(format!("06 39 98 {:02} {:02}", 10 + i, 20 + i)),
@@ -142,6 +143,7 @@ pub async fn seed(
         };
         people.push(candidates::create(db, cipher, &actor, &input).await?.summary.id);
     }
+    seed_packs(db, cipher, &actor, people.first().copied()).await?;
 
     // Last week (done, reported on the grid), this week and next week (scheduled).
     let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
@@ -217,4 +219,42 @@ pub async fn seed(
         }
     }
     Ok(SeedReport { instructors: teachers.len(), candidates: people.len(), lessons })
+}
+
+/// The school's packs; the first candidate bought the 20-hour one in three
+/// instalments and paid the first at the desk. An organization that cannot
+/// invoice yet (its identity incomplete) keeps its packs and sells none.
+async fn seed_packs(db: &DatabaseConnection, cipher: &FieldCipher, actor: &Actor, buyer: Option<i64>) -> AppResult<()> {
+    use super::packs::service::{self as packs, PackInput, SaleInput};
+    use crate::billing::invoices::payments;
+    use crate::billing::invoices::service::{PaymentInput, PaymentMethod};
+    let pack = |name: &str, description: Option<&str>, minutes: i32, price: Decimal| PackInput {
+        name: Some(name.to_owned()),
+        description: description.map(str::to_owned),
+        driving_minutes: Some(minutes),
+        unit_price: Some(price),
+        vat_rate: None,
+        active: Some(true),
+    };
+    let forfait = packs::create(
+        db,
+        actor,
+        &pack(
+            "Forfait B 20 h + code",
+            Some("20 heures de conduite\nAccès illimité au code en ligne"),
+            1200,
+            Decimal::new(99_167, 2),
+        ),
+    )
+    .await?;
+    packs::create(db, actor, &pack("Heure de conduite", None, 60, Decimal::new(4_583, 2))).await?;
+    let Some(buyer) = buyer else { return Ok(()) };
+    let sale = SaleInput { pack_id: Some(forfait.id), instalments: Some(3), ..SaleInput::default() };
+    let Ok((_, invoice)) = packs::sell(db, cipher, actor, buyer, &sale).await else { return Ok(()) };
+    if let Some(first) = invoice.instalments.first() {
+        let paid =
+            PaymentInput { method: Some(PaymentMethod::Card), amount: Some(first.amount), ..PaymentInput::default() };
+        payments::record(db, actor, invoice.id, &paid).await?;
+    }
+    Ok(())
 }
