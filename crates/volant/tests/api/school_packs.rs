@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use volant::identity::roles::Role;
 
 use crate::backend_tests;
-use crate::fixtures::school::candidate;
+use crate::fixtures::school::{candidate, instructor, training_car};
 use crate::fixtures::{facturx_check, follow, html, pdf_text};
 use crate::helpers::TestApp;
 
@@ -361,6 +361,33 @@ async fn a_school_manager_sells_a_pack_from_the_candidates_file(app: TestApp) {
         .post_form(&format!("/school/candidates/{lea}/sales"), &[("pack_id", &pack.to_string()), ("quantity", "abc")])
         .await;
     assert!(html(&follow(&app, &refused).await).contains("Quantité invalide"));
+    // Two hours driven yesterday against the 1 h 30 bought: the hourly pack is proposed for the half hour over.
+    let teacher = instructor(&app, &["B"]).await;
+    let weekly: Vec<Value> = (1..=7).map(|d| json!({ "weekday": d, "start": "00:00", "end": "24:00" })).collect();
+    let admin = app.as_admin();
+    admin
+        .put(&format!("/api/v1/school/instructors/{teacher}/availability"), &json!({ "weekly": weekly }))
+        .await
+        .assert_success();
+    let car = training_car(&app, "B").await;
+    let yesterday = today().pred_opt().expect("yesterday");
+    let at = |hour: u32| {
+        use chrono::TimeZone;
+        chrono_tz::Europe::Paris
+            .from_local_datetime(&yesterday.and_hms_opt(hour, 0, 0).expect("time"))
+            .single()
+            .expect("local time")
+            .to_rfc3339()
+    };
+    let booking = json!({ "candidate_id": lea, "instructor_id": teacher, "vehicle_id": car, "starts_at": at(10), "ends_at": at(12) });
+    let lesson = admin.post("/api/v1/school/lessons", &booking).await.assert_success().json()["id"].clone();
+    admin
+        .post(&format!("/api/v1/school/lessons/{lesson}/outcome"), &json!({ "status": "done" }))
+        .await
+        .assert_success();
+    let file = html(&manager.get(&format!("/school/candidates/{lea}")).await);
+    assert!(file.contains("0 h 30 de conduite faites au-delà des heures achetées"), "{file}");
+    assert!(file.contains("value=\"0,5\""), "the half hour over, proposed: {file}");
     // The edit form shows the hours bought, and does not take them.
     let edit = html(&manager.get(&format!("/school/candidates/{lea}/edit")).await);
     assert!(!edit.contains("name=\"bought_hours\""), "{edit}");

@@ -228,7 +228,7 @@ async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> 
         false => None,
     };
     let sale = match user.may(Permission::SchoolWrite) && user.may(Permission::BillingWrite) {
-        true => Some(packs_web::sale_choices(&caller).await?),
+        true => Some(packs_web::sale_choices(&caller, -c.summary.hours.remaining_minutes).await?),
         false => None,
     };
     Ok(ShowPage {

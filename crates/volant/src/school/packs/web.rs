@@ -339,10 +339,21 @@ pub struct SaleChoices {
     pub packs: Vec<SelectOption>,
     pub instalments: Vec<u32>,
     pub today: String,
+    /// The quantity proposed: 1, or the hours done beyond those bought.
+    pub quantity: String,
+    /// Hours done beyond those bought ("1 h 30"), to invoice; empty when none.
+    pub overrun: String,
 }
 
-pub async fn sale_choices(caller: &Caller) -> Result<SaleChoices, AppError> {
+/// The sale form; `overrun_minutes` done beyond those bought propose a
+/// one-hour pack (if the school sells one) in that quantity.
+pub async fn sale_choices(caller: &Caller, overrun_minutes: i32) -> Result<SaleChoices, AppError> {
     let on_sale = packs::list(&caller.db, caller.org, true).await?;
+    let hourly = on_sale.iter().find(|p| p.driving_minutes == 60).map(|p| p.id).filter(|_| overrun_minutes > 0);
+    let quantity = match hourly {
+        Some(_) => format_plain((Decimal::from(overrun_minutes) / Decimal::from(60)).round_dp(2)),
+        None => "1".to_owned(),
+    };
     let tr = i18n::current();
     let rows = on_sale.iter().map(|p| {
         let label = tr.format(
@@ -356,9 +367,11 @@ pub async fn sale_choices(caller: &Caller) -> Result<SaleChoices, AppError> {
         (p.id, label)
     });
     Ok(SaleChoices {
-        packs: id_options(None, None, rows),
+        packs: id_options(None, hourly, rows),
         instalments: (1..=MAX_INSTALMENTS).collect(),
         today: crate::identity::organizations::service::today(&caller.db, caller.org).await?.to_string(),
+        quantity,
+        overrun: if overrun_minutes > 0 { format_duration(overrun_minutes) } else { String::new() },
     })
 }
 
