@@ -225,11 +225,22 @@ async fn instalments_fallen_due_are_reminded_once_until_paid(app: TestApp) {
         .assert_success();
     let in_a_month = now + chrono::Duration::days(32);
     assert_eq!(remind_due(&app.db, in_a_month).await.expect("+1 month"), 0);
-    // The third falls due unpaid: reminded once.
+    // The third is the last: the invoice falls due with it, and the invoice's own reminder tells it, once.
     let in_two_months = now + chrono::Duration::days(63);
-    assert_eq!(remind_due(&app.db, in_two_months).await.expect("+2 months"), 1);
-    assert_eq!(remind_due(&app.db, in_two_months).await.expect("again"), 0);
-    assert_eq!(reminders(&app).await.len(), 2);
+    assert_eq!(remind_due(&app.db, in_two_months).await.expect("+2 months"), 0);
+    let unpaid = volant::billing::invoices::reminders::remind_unpaid(&app.db, in_two_months).await.expect("invoice");
+    assert_eq!(unpaid, 1);
+    assert_eq!(reminders(&app).await.len(), 1);
+    // A sale dated back two months: its two instalments fallen due make one e-mail, not two.
+    let earlier = today() - chrono::Duration::days(59);
+    sell(&app, lea, json!({ "pack_id": pack["id"], "instalments": 4, "first_due_on": earlier })).await;
+    assert_eq!(remind_due(&app.db, now).await.expect("late sale"), 1);
+    let sent = reminders(&app).await;
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    // Reminders turned off in the settings: none for instalments either.
+    app.as_admin().put("/api/v1/billing/settings", &json!({ "reminder_days": [] })).await.assert_success();
+    sell(&app, lea, json!({ "pack_id": pack["id"], "instalments": 2 })).await;
+    assert_eq!(remind_due(&app.db, now).await.expect("off"), 0);
 }
 
 /// The instalment reminders queued.

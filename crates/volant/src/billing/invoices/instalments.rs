@@ -32,6 +32,8 @@ string_enum! {
     #[derive(ToSchema)]
     pub enum InstalmentState (labels "instalment.state.") {
         Paid,
+        /// Settled by a credit note, not by a payment.
+        Cancelled,
         /// Part of it is covered.
         PartlyPaid,
         /// Due today or earlier, not covered.
@@ -101,7 +103,8 @@ pub(super) async fn rows_of(
         .await?)
 }
 
-/// Each instalment's state: what is settled covers them in order.
+/// Each instalment's state: what was paid covers them in order, then what was
+/// credited (a cancelled instalment is not a paid one).
 pub(super) fn assemble(
     rows: &[instalment::Model],
     settlement: Settlement,
@@ -109,15 +112,19 @@ pub(super) fn assemble(
     today: NaiveDate,
 ) -> Vec<Instalment> {
     let decimals = currency.decimals();
-    let mut covered = settlement.received_minor - settlement.refunded_minor + settlement.credited_minor;
+    let mut paid_left = settlement.received_minor - settlement.refunded_minor;
+    let mut credit_left = settlement.credited_minor;
     rows.iter()
         .map(|row| {
-            let applied = covered.clamp(0, row.amount_minor);
-            covered -= applied;
-            let outstanding = row.amount_minor - applied;
-            let state = match (outstanding, applied) {
-                (0, _) => InstalmentState::Paid,
-                (_, a) if a > 0 => InstalmentState::PartlyPaid,
+            let paid = paid_left.clamp(0, row.amount_minor);
+            paid_left -= paid;
+            let credited = credit_left.clamp(0, row.amount_minor - paid);
+            credit_left -= credited;
+            let outstanding = row.amount_minor - paid - credited;
+            let state = match outstanding {
+                0 if paid == row.amount_minor => InstalmentState::Paid,
+                0 => InstalmentState::Cancelled,
+                _ if paid > 0 => InstalmentState::PartlyPaid,
                 _ if row.due_on <= today => InstalmentState::Due,
                 _ => InstalmentState::Upcoming,
             };
@@ -154,8 +161,12 @@ pub fn schedule_text(instalments: &[Instalment], currency: Currency, tr: crate::
 /// Most instalments one run reminds (the next run takes the rest).
 const BATCH: u64 = 500;
 
-/// Reminds the instalments fallen due unpaid at `now` (each once); returns how
-/// many e-mails were queued.
+/// Reminds the instalments fallen due unpaid at `now`: one e-mail per invoice
+/// however many of its instalments fell due since the last run (the latest
+/// named, the total due to date given). Returns how many e-mails were queued.
+/// The last instalment is the invoice's own due date: the invoice reminders
+/// (the settings' steps) cover it; an organization whose steps are empty has
+/// turned reminders off.
 #[tracing::instrument(skip_all, err)]
 pub async fn remind_due<C: Writer>(db: &C, now: DateTime<Utc>) -> AppResult<u64> {
     // No zone's day is ahead of UTC's by more than 14 hours.
@@ -170,9 +181,9 @@ pub async fn remind_due<C: Writer>(db: &C, now: DateTime<Utc>) -> AppResult<u64>
             .and_where(invoice::Column::Kind.eq(InvoiceKind::Invoice))
             .and_where(invoice::Column::BuyerEmail.is_not_null())
             .to_owned();
-        let due: Vec<(i64, i32, NaiveDate)> = instalment::Entity::find()
+        let due: Vec<(i64, i32)> = instalment::Entity::find()
             .select_only()
-            .columns([instalment::Column::InvoiceId, instalment::Column::Position, instalment::Column::DueOn])
+            .columns([instalment::Column::InvoiceId, instalment::Column::Position])
             .filter(instalment::Column::RemindedAt.is_null())
             .filter(instalment::Column::DueOn.lte(latest))
             .filter(instalment::Column::InvoiceId.in_subquery(open))
@@ -190,13 +201,16 @@ pub async fn remind_due<C: Writer>(db: &C, now: DateTime<Utc>) -> AppResult<u64>
             .all(db)
             .await?;
         let full = due.len() as u64 == BATCH;
-        for &(invoice_id, position, due_on) in &due {
-            after = (invoice_id, position);
-            match remind_one(db, invoice_id, position, due_on, now).await {
+        let Some(&last) = due.last() else { break };
+        after = last;
+        let mut invoices: Vec<i64> = due.iter().map(|d| d.0).collect();
+        invoices.dedup();
+        for invoice_id in invoices {
+            match remind_invoice(db, invoice_id, now).await {
                 Ok(true) => sent += 1,
                 Ok(false) => {}
                 // One invoice's failure must not stop the others' reminders.
-                Err(err) => tracing::error!(invoice_id, position, error = %err, "instalment reminder not sent"),
+                Err(err) => tracing::error!(invoice_id, error = %err, "instalment reminder not sent"),
             }
         }
         if !full {
@@ -209,15 +223,10 @@ pub async fn remind_due<C: Writer>(db: &C, now: DateTime<Utc>) -> AppResult<u64>
     Ok(sent)
 }
 
-/// Queues one instalment's reminder if it is due in the organization's zone and
-/// still not covered; `false` when not due yet, paid, or claimed by another worker.
-async fn remind_one<C: Writer>(
-    db: &C,
-    invoice_id: i64,
-    position: i32,
-    due_on: NaiveDate,
-    now: DateTime<Utc>,
-) -> AppResult<bool> {
+/// Claims the instalments of one invoice fallen due in its organization's zone
+/// and, if something is still due on them, queues one reminder; `false` when
+/// nothing was to send or another worker claimed them first.
+async fn remind_invoice<C: Writer>(db: &C, invoice_id: i64, now: DateTime<Utc>) -> AppResult<bool> {
     let Some(org) = invoice::Entity::find_by_id(invoice_id)
         .select_only()
         .column(invoice::Column::OrganizationId)
@@ -228,50 +237,64 @@ async fn remind_one<C: Writer>(
     else {
         return Ok(false);
     };
-    let today = now.with_timezone(&organizations::zone(db, org).await?).date_naive();
-    if due_on > today {
+    if super::settings::settings(db, org).await?.reminder_days.is_empty() {
         return Ok(false);
     }
+    let today = now.with_timezone(&organizations::zone(db, org).await?).date_naive();
     let doc = document(db, org, invoice_id).await?;
     let invoice = doc.invoice.clone();
-    let Some(this) = invoice.instalments.iter().find(|i| i.position == position).cloned() else { return Ok(false) };
     let Some(to) = invoice.buyer.email.clone() else { return Ok(false) };
-    let paid = this.state == InstalmentState::Paid;
-    let tr = doc.organization.locale;
-    let organization = doc.organization.name.clone();
-    let number = invoice.number.clone().unwrap_or_default();
-    // What is due to date: every instalment fallen due, less what was paid.
-    let due_now: Decimal = invoice.instalments.iter().filter(|i| i.due_on <= today).map(|i| i.outstanding).sum();
-    let (name, bytes) = if paid { (String::new(), Vec::new()) } else { rendered(doc).await? };
-    let subject = tr.format("instalment.reminder_subject", &[("number", &number), ("organization", &organization)]);
-    let body = tr
-        .format(
-            "instalment.reminder_body",
-            &[
-                ("buyer", &invoice.buyer.name),
-                ("position", &position.to_string()),
-                ("count", &invoice.instalments.len().to_string()),
-                ("amount", &invoice.currency.format(this.amount)),
-                ("date", &tr.date(due_on)),
-                ("number", &number),
-                ("due_now", &invoice.currency.format(due_now)),
-                ("organization", &organization),
-            ],
-        )
-        .replace("\\n", "\n");
+    let count = invoice.instalments.len();
+    let fallen: Vec<&Instalment> =
+        invoice.instalments.iter().filter(|i| i.due_on <= today && i.reminded_at.is_none()).collect();
+    if fallen.is_empty() {
+        return Ok(false);
+    }
+    let positions: Vec<i32> = fallen.iter().map(|i| i.position).collect();
+    // The latest one with something to pay, the last aside (the invoice's own reminders cover it).
+    let latest = fallen
+        .iter()
+        .rev()
+        .find(|i| usize::try_from(i.position).is_ok_and(|p| p < count) && !i.outstanding.is_zero())
+        .map(|i| (*i).clone());
+    let due_now = invoice.due_to_date(today);
+    let mail = match latest.filter(|_| !due_now.is_zero()) {
+        Some(this) => {
+            let tr = doc.organization.locale;
+            let organization = doc.organization.name.clone();
+            let number = invoice.number.clone().unwrap_or_default();
+            let subject =
+                tr.format("instalment.reminder_subject", &[("number", &number), ("organization", &organization)]);
+            let body = tr
+                .format(
+                    "instalment.reminder_body",
+                    &[
+                        ("buyer", &invoice.buyer.name),
+                        ("position", &this.position.to_string()),
+                        ("count", &count.to_string()),
+                        ("amount", &invoice.currency.format(this.amount)),
+                        ("date", &tr.date(this.due_on)),
+                        ("number", &number),
+                        ("due_now", &invoice.currency.format(due_now)),
+                        ("organization", &organization),
+                    ],
+                )
+                .replace("\\n", "\n");
+            let (name, bytes) = rendered(doc).await?;
+            Some((subject, body, notify::Attachment { name, content_type: "application/pdf".to_owned(), bytes }))
+        }
+        None => None,
+    };
     db::write(db, async |txn| -> AppResult<bool> {
-        // Claimed once, paid or not: a paid instalment is never reminded later.
+        // Claimed once, reminded or not: an instalment paid in time is never reminded later.
         let claimed = instalment::Entity::update_many()
             .col_expr(instalment::Column::RemindedAt, Expr::value(Utc::now()))
             .filter(instalment::Column::InvoiceId.eq(invoice_id))
-            .filter(instalment::Column::Position.eq(position))
+            .filter(instalment::Column::Position.is_in(positions.clone()))
             .filter(instalment::Column::RemindedAt.is_null())
             .exec(txn)
             .await?;
-        if claimed.rows_affected == 0 || paid {
-            return Ok(false);
-        }
-        let attachment = notify::Attachment { name, content_type: "application/pdf".to_owned(), bytes };
+        let Some((subject, body, attachment)) = mail.filter(|_| claimed.rows_affected > 0) else { return Ok(false) };
         let notice =
             notify::Notice::new(notify::Event::InvoiceReminder, subject, body).email(Some(to)).attach(attachment);
         Ok(notify::send(txn, org, notice).await?.email_id.is_some())
@@ -322,6 +345,10 @@ mod tests {
         assert_eq!(states(400), [Paid, Due, Upcoming]);
         assert_eq!(states(500), [Paid, PartlyPaid, Upcoming]);
         assert_eq!(states(1000), [Paid, Paid, Paid]);
+        // Credited after the first was paid: the rest is cancelled, not paid.
+        let credited = Settlement { received_minor: 400, refunded_minor: 0, credited_minor: 1000 };
+        let after = assemble(&rows, credited, Currency::EUR, day("2026-02-15"));
+        assert_eq!(after.iter().map(|i| i.state).collect::<Vec<_>>(), [Paid, Cancelled, Cancelled]);
         let outstanding = assemble(&rows, paid(500), Currency::EUR, day("2026-02-15"));
         assert_eq!(outstanding[1].outstanding, Decimal::new(200, 2));
     }

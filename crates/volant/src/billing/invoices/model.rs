@@ -339,6 +339,26 @@ impl Invoice {
         self.kind == InvoiceKind::Invoice && self.status == InvoiceStatus::Issued
     }
 
+    /// What has fallen due by `today` and is unpaid: the instalments due to date,
+    /// or, without a schedule, the balance once the due date is reached.
+    pub fn due_to_date(&self, today: NaiveDate) -> Decimal {
+        if !self.can_pay() {
+            return Decimal::ZERO;
+        }
+        if self.instalments.is_empty() {
+            return match self.due_date.is_some_and(|d| d <= today) {
+                true => self.balance_due.max(Decimal::ZERO),
+                false => Decimal::ZERO,
+            };
+        }
+        self.instalments.iter().filter(|i| i.due_on <= today).map(|i| i.outstanding).sum()
+    }
+
+    /// The next instalment not yet due with something left to pay.
+    pub fn next_instalment(&self, today: NaiveDate) -> Option<&Instalment> {
+        self.instalments.iter().find(|i| i.due_on > today && !i.outstanding.is_zero())
+    }
+
     /// A credit note may still correct it (issued, not fully credited).
     pub fn can_credit(&self) -> bool {
         self.can_pay() && self.credited < self.totals.incl_tax

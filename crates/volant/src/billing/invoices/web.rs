@@ -257,7 +257,7 @@ fn suggested_payment(invoice: &Invoice, today: chrono::NaiveDate) -> Decimal {
     if invoice.instalments.is_empty() {
         return invoice.balance_due;
     }
-    let due: Decimal = invoice.instalments.iter().filter(|i| i.due_on <= today).map(|i| i.outstanding).sum();
+    let due = invoice.due_to_date(today);
     let next = invoice.instalments.iter().map(|i| i.outstanding).find(|o| !o.is_zero()).unwrap_or_default();
     if due.is_zero() { next } else { due }
 }

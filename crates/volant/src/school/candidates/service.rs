@@ -559,7 +559,8 @@ pub async fn update<C: Writer>(
     let row = candidate::ActiveModel {
         id: Set(id),
         number: Set(number),
-        bought_minutes: Set(bought),
+        // Never written here: a sale committed meanwhile keeps the hours it added.
+        bought_minutes: sea_orm::ActiveValue::NotSet,
         updated_at: Set(Utc::now()),
         ..valid.into_row(input)
     };
@@ -580,26 +581,36 @@ pub async fn update<C: Writer>(
 }
 
 /// Adds `delta` minutes (negative: takes them back) to the hours a candidate
-/// has bought, in the caller's transaction: a pack sold or cancelled. 422 on
-/// `quantity` past the most a file holds.
+/// has bought, in the caller's transaction: a pack sold or cancelled. One
+/// conditional UPDATE, so concurrent sales add up; 409 `hours_out_of_range`
+/// when the result would leave 0..=1000 hours.
 pub(crate) async fn add_bought_minutes(txn: &impl ConnectionTrait, org: OrgId, id: i64, delta: i32) -> AppResult<()> {
     use sea_orm::sea_query::ExprTrait;
-    let current = find(txn, org, id).await?.bought_minutes;
-    let after = current.saturating_add(delta);
-    if after > MAX_MINUTES {
-        return Err(AppError::validation(
-            "quantity",
-            Msg::new("school.out_of_range").arg("min", 0).arg("max", MAX_MINUTES),
-        ));
-    }
-    candidate::Entity::update_many()
-        .col_expr(candidate::Column::BoughtMinutes, Expr::col(candidate::Column::BoughtMinutes).add(delta))
+    find(txn, org, id).await?;
+    let after = Expr::col(candidate::Column::BoughtMinutes).add(delta);
+    let updated = candidate::Entity::update_many()
+        .col_expr(candidate::Column::BoughtMinutes, after.clone())
         .col_expr(candidate::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(candidate::Column::OrganizationId.eq(org.get()))
         .filter(candidate::Column::Id.eq(id))
+        .filter(after.clone().gte(0))
+        .filter(after.lte(MAX_MINUTES))
         .exec(txn)
         .await?;
+    if updated.rows_affected == 0 {
+        return Err(AppError::conflict(
+            "hours_out_of_range",
+            Msg::new("school.out_of_range").arg("min", 0).arg("max", MAX_MINUTES),
+        ));
+    }
     Ok(())
+}
+
+/// Hours typed in a form (`27,5`) as minutes; `None` when not a number of
+/// minutes an `i32` holds (never a panic on an absurd value).
+pub fn hours_to_minutes(hours: rust_decimal::Decimal) -> Option<i32> {
+    use rust_decimal::prelude::ToPrimitive;
+    hours.checked_mul(rust_decimal::Decimal::from(60))?.round().to_i32()
 }
 
 /// Re-encrypts every candidate's sensitive fields still under an older key with

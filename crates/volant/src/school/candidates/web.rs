@@ -309,10 +309,7 @@ impl CandidateForm {
             if text.is_empty() {
                 return None;
             }
-            match Decimal::from_str(&text.replace(',', ".")).ok().and_then(|h| {
-                use rust_decimal::prelude::ToPrimitive;
-                (h * Decimal::from(60)).round().to_i32()
-            }) {
+            match Decimal::from_str(&text.replace(',', ".")).ok().and_then(candidates::hours_to_minutes) {
                 Some(m) => Some(m),
                 None => {
                     errors.add(field, Msg::new("field.not_a_number").render(tr));

@@ -10,8 +10,9 @@ use utoipa_axum::routes;
 use super::service::{self as packs, Account, CancelInput, Pack, PackInput, PackSale, SaleInput};
 use crate::billing::invoices::service::Invoice;
 use crate::identity::Caller;
+use crate::identity::roles::Permission;
 use crate::platform::AppState;
-use crate::platform::error::{AppResult, Problem};
+use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, Id, IdPair};
 use crate::platform::http::respond::created;
 
@@ -22,6 +23,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sell_pack))
         .routes(routes!(cancel_sale))
         .routes(routes!(candidate_account))
+}
+
+/// Selling issues an invoice, cancelling a credit note, an account shows money:
+/// the school's permission is not enough, billing's is needed too.
+pub(super) fn may(caller: &Caller, permission: Permission) -> AppResult<()> {
+    if caller.current.user.may(permission) { Ok(()) } else { Err(AppError::Forbidden) }
 }
 
 /// The school's packs by name, those no longer sold included.
@@ -63,6 +70,7 @@ pub struct SoldPack {
 #[utoipa::path(post, path = "/school/candidates/{id}/sales", security(("bearer" = ["school.write"])), tag = "school", params(("id" = i64, Path)), request_body = SaleInput,
     responses((status = 201, body = SoldPack, headers(("Location" = String))), (status = 404, body = Problem), (status = 409, body = Problem, description = "The organization cannot invoice yet (`seller_incomplete`)"), (status = 422, body = Problem)))]
 async fn sell_pack(caller: Caller, Id(id): Id, ApiJson(input): ApiJson<SaleInput>) -> AppResult<Response> {
+    may(&caller, Permission::BillingWrite)?;
     let (sale, invoice) = packs::sell(&caller.db, &caller.cipher, &caller.actor, id, &input).await?;
     Ok(created(&format!("/api/v1/invoices/{}", invoice.id), SoldPack { sale, invoice }))
 }
@@ -76,6 +84,7 @@ async fn cancel_sale(
     IdPair(id, sale_id): IdPair,
     ApiJson(input): ApiJson<CancelInput>,
 ) -> AppResult<Json<PackSale>> {
+    may(&caller, Permission::BillingWrite)?;
     Ok(Json(packs::cancel(&caller.db, &caller.actor, id, sale_id, &input).await?))
 }
 
@@ -84,6 +93,7 @@ async fn cancel_sale(
 #[utoipa::path(get, path = "/school/candidates/{id}/account", security(("bearer" = ["school.read"])), tag = "school", params(("id" = i64, Path)),
     responses((status = 200, body = Account), (status = 404, body = Problem)))]
 async fn candidate_account(caller: Caller, Id(id): Id) -> AppResult<Json<Account>> {
+    may(&caller, Permission::BillingRead)?;
     crate::school::candidates::service::summary_of(&caller.db, caller.org, id).await?;
     Ok(Json(packs::account(&caller.db, caller.org, id).await?))
 }

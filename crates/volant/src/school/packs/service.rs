@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::entity::{pack, sale};
-use crate::billing::invoices::instalments::{InstalmentState, MAX_INSTALMENTS};
+use crate::billing::invoices::instalments::MAX_INSTALMENTS;
 use crate::billing::invoices::service::{
     self as invoices, Buyer, CreditInput, CustomerKind, Invoice, InvoiceKind, InvoiceStatus, Sale, SourceKind,
 };
@@ -59,6 +59,7 @@ pub struct Pack {
     /// Excluding tax, as on the invoice line.
     #[schema(value_type = String, example = "991.67")]
     pub unit_price: Decimal,
+    /// Percent (0 for a VAT-exempt school, whatever was set).
     #[schema(value_type = String, example = "20")]
     pub vat_rate: Decimal,
     /// What the candidate pays, tax included, computed as the invoice will.
@@ -121,7 +122,8 @@ pub struct SaleInput {
     /// Paid in this many monthly instalments (1 to 12; default 1: at once).
     #[schema(minimum = 1, maximum = 12, example = 3)]
     pub instalments: Option<u32>,
-    /// The first instalment's date; today when absent.
+    /// The first instalment's date (between 60 days ago and a year ahead); today
+    /// when absent. Paid at once, the invoice falls due under the payment terms.
     pub first_due_on: Option<NaiveDate>,
 }
 
@@ -163,10 +165,29 @@ pub struct NextInstalment {
     pub amount: Decimal,
 }
 
-fn pack_of(m: pack::Model, currency: Currency) -> Pack {
+/// What prices are shown in, and whether VAT is charged at all (a VAT-exempt
+/// school's invoices charge none, whatever the pack's rate).
+#[derive(Clone, Copy)]
+struct Pricing {
+    currency: Currency,
+    vat_exempt: bool,
+}
+
+async fn pricing(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Pricing> {
+    Ok(Pricing {
+        currency: organizations::get(db, org).await?.currency,
+        vat_exempt: invoices::settings(db, org).await?.vat_exempt,
+    })
+}
+
+fn pack_of(m: pack::Model, pricing: Pricing) -> Pack {
+    let currency = pricing.currency;
     let decimals = currency.decimals();
     let unit_price = money::from_scaled(m.unit_price_e4, 4);
-    let vat_rate = money::from_scaled(i64::from(m.vat_rate_bp), 2);
+    let vat_rate = match pricing.vat_exempt {
+        true => Decimal::ZERO,
+        false => money::from_scaled(i64::from(m.vat_rate_bp), 2),
+    };
     let line = money::line_total(Decimal::ONE, unit_price, Decimal::ZERO, decimals);
     Pack {
         id: m.id,
@@ -198,17 +219,17 @@ fn sale_of(m: sale::Model) -> PackSale {
 
 /// The catalogue by name; `active_only` for what may be sold.
 pub async fn list(db: &impl ConnectionTrait, org: OrgId, active_only: bool) -> AppResult<Vec<Pack>> {
-    let currency = organizations::get(db, org).await?.currency;
+    let pricing = pricing(db, org).await?;
     let mut query = tenant::scoped::<pack::Entity>(org).order_by_asc(pack::Column::Name).order_by_asc(pack::Column::Id);
     if active_only {
         query = query.filter(pack::Column::Active.eq(true));
     }
-    Ok(query.all(db).await?.into_iter().map(|m| pack_of(m, currency)).collect())
+    Ok(query.all(db).await?.into_iter().map(|m| pack_of(m, pricing)).collect())
 }
 
 pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Pack> {
-    let currency = organizations::get(db, org).await?.currency;
-    Ok(pack_of(tenant::find::<pack::Entity>(db, org, id).await?, currency))
+    let pricing = pricing(db, org).await?;
+    Ok(pack_of(tenant::find::<pack::Entity>(db, org, id).await?, pricing))
 }
 
 struct ValidPack {
@@ -483,14 +504,8 @@ pub async fn account(db: &impl ConnectionTrait, org: OrgId, candidate_id: i64) -
         bought += invoice.totals.incl_tax - invoice.credited;
         paid += invoice.paid;
         balance += invoice.balance_due;
-        if invoice.instalments.is_empty() {
-            due_now += invoice.balance_due.max(Decimal::ZERO);
-            continue;
-        }
-        // A credit note settles the schedule as a payment does (the outstanding is already net of it).
-        due_now += invoice.instalments.iter().filter(|i| i.due_on <= today).map(|i| i.outstanding).sum::<Decimal>();
-        let next = invoice.instalments.iter().find(|i| i.state != InstalmentState::Paid && i.due_on > today);
-        if let Some(i) = next
+        due_now += invoice.due_to_date(today);
+        if let Some(i) = invoice.next_instalment(today)
             && next_instalment.as_ref().is_none_or(|n| i.due_on < n.due_on)
         {
             next_instalment = Some(NextInstalment { invoice_id: invoice.id, due_on: i.due_on, amount: i.outstanding });

@@ -2,8 +2,6 @@
 //! file and cancelling a sale, and what a candidate bought, paid and owes as
 //! their file and their portal show it.
 
-use std::str::FromStr;
-
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::response::Response;
@@ -96,11 +94,11 @@ impl PackForm {
         let tr = i18n::current();
         let mut errors = FormErrors::default();
         let mut number = |field: &str, text: &str| -> Option<Decimal> {
-            let text = text.trim().replace([' ', '\u{a0}', '€'], "").replace(',', ".");
+            let text = text.trim().trim_end_matches('€').trim();
             if text.is_empty() {
                 return None;
             }
-            let parsed = Decimal::from_str(&text).ok();
+            let parsed = crate::platform::lines::parse_decimal(text);
             if parsed.is_none() {
                 errors.add(field, Msg::new("field.not_a_number").render(tr));
             }
@@ -112,11 +110,11 @@ impl PackForm {
         if !errors.is_empty() {
             return Err(errors);
         }
-        use rust_decimal::prelude::ToPrimitive;
         Ok(PackInput {
             name: Some(self.name.clone()),
             description: Some(self.description.clone()),
-            driving_minutes: hours.map(|h| (h * Decimal::from(60)).round().to_i32().unwrap_or(i32::MAX)),
+            // Past what minutes hold: out of range, refused beside the field.
+            driving_minutes: hours.map(|h| crate::school::candidates::service::hours_to_minutes(h).unwrap_or(i32::MAX)),
             unit_price,
             vat_rate,
             active: Some(self.active.is_some()),
@@ -200,13 +198,15 @@ struct SaleForm {
 
 /// Sells a pack from the candidate's file; the refusal is told there.
 async fn sell(caller: Caller, Id(id): Id, FormBody(form): FormBody<SaleForm>) -> WebResult<Response> {
+    super::api::may(&caller, Permission::BillingWrite)?;
     let back = format!("/school/candidates/{id}");
     let tr = i18n::current();
     let input = SaleInput {
         pack_id: form.pack_id.trim().parse().ok(),
+        // Not a number: refused as an invalid quantity.
         quantity: match form.quantity.trim() {
             "" => None,
-            text => Some(Decimal::from_str(&text.replace(',', ".")).unwrap_or(Decimal::NEGATIVE_ONE)),
+            text => Some(crate::platform::lines::parse_decimal(text).unwrap_or(Decimal::NEGATIVE_ONE)),
         },
         instalments: form.instalments.trim().parse().ok().or(Some(0).filter(|_| !form.instalments.trim().is_empty())),
         first_due_on: form.first_due_on.trim().parse().ok(),
