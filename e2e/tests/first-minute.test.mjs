@@ -58,7 +58,7 @@ test("a garage owner sets up their business and follows the checklist", async ()
   await page.getByRole("heading", { name: "Bienvenue, Garage Martin" }).waitFor();
   await page.getByText("1 étape(s) sur 5").waitFor();
   const nav = page.getByRole("navigation", { name: "Navigation principale" });
-  assert.deepEqual(await nav.locator(".nav-module").allTextContents(), ["Atelier", "Administration"], "no school");
+  assert.deepEqual(await nav.locator(".nav-module").allTextContents(), ["Atelier", "Facturation", "Administration"], "no school");
   await assertAccessible(page, "welcome checklist");
   if (process.env.E2E_SCREENSHOTS) await page.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/welcome.png` });
 
