@@ -97,6 +97,8 @@ test("completed work is invoiced, e-mailed, paid in two goes and corrected by a 
   await page.getByText(`Facture FAC-${year}-00001 émise.`).waitFor();
   assert.equal(await page.getByTestId("invoice-state").textContent(), "Non payée");
   assert.equal(await page.getByRole("button", { name: "Émettre la facture" }).count(), 0, "issued: no second issue");
+  // Without a payment provider, the page says online payment is unavailable, and why.
+  assert.match(await page.locator("#online-payment-off").textContent(), /aucun prestataire de paiement n'est configuré/);
   await look(page, "2-issued");
 
   // E-mailed: without a mail server, the page says the e-mail will not leave.

@@ -154,6 +154,24 @@ const STATEMENTS: &[&str] = &[
     "CREATE INDEX idx_payments_invoice ON payments (invoice_id, id)",
     "CREATE INDEX idx_payments_day ON payments (organization_id, received_on, id)",
     // A mobile-money or card transaction is recorded once (a replayed callback adds nothing).
+    // Payment pages asked of the online payment provider; its callback names one
+    // by our reference, which it claims once (`open` → `paid`).
+    "CREATE TABLE payment_requests (
+        id {ID},
+        organization_id BIGINT NOT NULL REFERENCES organizations (id) ON DELETE RESTRICT,
+        invoice_id BIGINT NOT NULL REFERENCES invoices (id) ON DELETE RESTRICT,
+        reference VARCHAR(80) NOT NULL,
+        provider_id VARCHAR(120) NULL,
+        url TEXT NOT NULL,
+        amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),
+        currency VARCHAR(3) NOT NULL,
+        status VARCHAR(8) NOT NULL CHECK (status IN ('open', 'paid')),
+        payment_id BIGINT NULL,
+        created_at {TS} NOT NULL,
+        paid_at {TS} NULL
+    )",
+    "CREATE UNIQUE INDEX uq_payment_requests_reference ON payment_requests (reference)",
+    "CREATE INDEX idx_payment_requests_invoice ON payment_requests (invoice_id, id)",
     "CREATE UNIQUE INDEX uq_payments_reference ON payments (organization_id, kind, method, COALESCE(provider, ''), reference)
         WHERE reference IS NOT NULL AND method IN ('mobile_money', 'card')",
 ];
@@ -251,6 +269,7 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
         for table in [
+            "payment_requests",
             "payments",
             "invoice_instalments",
             "invoice_reminders",

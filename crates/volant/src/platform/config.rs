@@ -109,6 +109,16 @@ pub struct ConfigArgs {
     #[arg(long, env = "VOLANT_SMS_TEMPLATE", default_value = DEFAULT_SMS_TEMPLATE)]
     pub sms_template: String,
 
+    /// Online payment provider's endpoint (POST) that makes payment pages; unset:
+    /// no payment links (the invoice page says so).
+    #[arg(long, env = "VOLANT_PAYMENT_URL")]
+    pub payment_url: Option<String>,
+
+    /// Secret shared with the payment provider: it signs the provider's callbacks
+    /// and Volant's requests (HMAC-SHA256; never logged). Required with VOLANT_PAYMENT_URL.
+    #[arg(long, env = "VOLANT_PAYMENT_SECRET", hide_env_values = true)]
+    pub payment_secret: Option<String>,
+
     /// Send jobs through RabbitMQ (`amqp://user:pass@host:5672/%2f`) instead of polling the database.
     #[arg(long, env = "VOLANT_QUEUE_URL", hide_env_values = true)]
     pub queue_url: Option<String>,
@@ -196,6 +206,7 @@ pub struct Config {
     pub encryption_keys: Option<String>,
     pub encryption_key_file: std::path::PathBuf,
     pub notify: NotifyConfig,
+    pub payments: PaymentsConfig,
     pub queue_url: Option<String>,
     pub queue_name: String,
     pub metrics_token: Option<String>,
@@ -209,6 +220,29 @@ pub struct Config {
     pub otlp_endpoint: Option<String>,
     pub workers: usize,
     pub job_lease: Duration,
+}
+
+/// The online payment provider, if any.
+#[derive(Clone, Default)]
+pub struct PaymentsConfig {
+    pub url: Option<String>,
+    pub secret: Option<String>,
+}
+
+impl PaymentsConfig {
+    /// Whether invoices can be paid online (the invoice page offers a payment link).
+    pub fn configured(&self) -> bool {
+        self.url.is_some() && self.secret.is_some()
+    }
+}
+
+impl fmt::Debug for PaymentsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PaymentsConfig")
+            .field("url", &self.url)
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 /// How notifications leave Volant.
@@ -283,6 +317,10 @@ pub enum ConfigError {
     MailFrom(String),
     #[error("VOLANT_SMS_URL: expected an http:// or https:// address, got `{0}`")]
     SmsUrl(String),
+    #[error("VOLANT_PAYMENT_URL: expected an http:// or https:// address, got `{0}`")]
+    PaymentUrl(String),
+    #[error("VOLANT_PAYMENT_URL and VOLANT_PAYMENT_SECRET go together: set both or neither")]
+    PaymentPair,
     #[error("VOLANT_SMS_TEMPLATE: once `{{to}}` and `{{text}}` are filled in, it must be a JSON document")]
     SmsTemplate,
     #[error("VOLANT_QUEUE_URL: expected amqp:// or amqps://, got `{0}`")]
@@ -328,6 +366,7 @@ impl Config {
                 ConfigError::DatabaseScheme,
             )?,
             notify: notify_config(args)?,
+            payments: payments_config(args)?,
             queue_url: url_setting(args.queue_url.as_deref(), &["amqp://", "amqps://"], ConfigError::QueueUrl)?,
             queue_name: args.queue_name.trim().to_owned(),
             metrics_token: text_setting(args.metrics_token.as_deref()),
@@ -382,6 +421,7 @@ impl Config {
             encryption_keys: Some("test:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f".to_owned()),
             encryption_key_file: std::path::PathBuf::from("data/volant.keys"),
             notify: NotifyConfig::local(std::env::temp_dir().join("volant-outbox")),
+            payments: PaymentsConfig::default(),
             queue_url: None,
             queue_name: "volant.jobs".to_owned(),
             metrics_token: None,
@@ -478,6 +518,15 @@ fn notify_config(args: &ConfigArgs) -> Result<NotifyConfig, ConfigError> {
     })
 }
 
+fn payments_config(args: &ConfigArgs) -> Result<PaymentsConfig, ConfigError> {
+    let url = url_setting(args.payment_url.as_deref(), HTTP_SCHEMES, ConfigError::PaymentUrl)?;
+    let secret = text_setting(args.payment_secret.as_deref());
+    if url.is_some() != secret.is_some() {
+        return Err(ConfigError::PaymentPair);
+    }
+    Ok(PaymentsConfig { url, secret })
+}
+
 /// The SMS provider's request body: each placeholder becomes the value as JSON
 /// string content (quotes and control characters escaped), so no text can break it.
 pub fn fill_sms_template(template: &str, to: &str, text: &str, id: &str) -> String {
@@ -507,6 +556,7 @@ impl fmt::Debug for Config {
             .field("api_requests_per_minute", &self.api_requests_per_minute)
             .field("first_admin", &self.first_admin.as_ref().map(|(email, _)| (email, "***")))
             .field("notify", &self.notify)
+            .field("payments", &self.payments)
             .field("queue_url", &self.queue_url.as_deref().map(redact_url))
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .field("metrics_addr", &self.metrics_addr)

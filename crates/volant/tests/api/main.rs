@@ -6,6 +6,7 @@ mod fixtures;
 mod helpers;
 
 mod billing_invoices;
+mod billing_provider;
 mod cli;
 mod fleet_garages;
 mod fleet_vehicles;

@@ -9,6 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::payments::{self, CashReport};
+use super::provider::{self, CallbackOutcome, PaymentRequest};
 use super::service::{
     self, BillingSettings, BillingSettingsInput, CreditInput, Due, Invoice, InvoiceFilter, InvoiceInput, InvoiceKind,
     InvoiceStatus, InvoiceSummary, PaymentInput,
@@ -18,6 +19,7 @@ use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
 use crate::platform::http::respond::{Paged, created, pdf_response};
+use crate::platform::proxy::ClientContext;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -30,6 +32,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(invoice_pdf))
         .routes(routes!(email_invoice))
         .routes(routes!(record_payment))
+        .routes(routes!(payment_link))
+        .routes(routes!(payment_callback))
         .routes(routes!(cash_report))
         .routes(routes!(get_billing_settings, update_billing_settings))
         .routes(routes!(fec_export))
@@ -183,6 +187,35 @@ async fn email_invoice(caller: Caller, Id(id): Id) -> AppResult<Response> {
 async fn record_payment(caller: Caller, Id(id): Id, ApiJson(input): ApiJson<PaymentInput>) -> AppResult<Response> {
     let invoice = payments::record(&caller.db, &caller.actor, id, &input).await?;
     Ok(created(&format!("/api/v1/invoices/{}", invoice.id), invoice))
+}
+
+/// Ask the payment provider for a page to pay what is due now (the instalments
+/// fallen due, or the balance) and e-mail its link to the buyer. 409
+/// `payments_not_configured` when the instance has no payment provider.
+#[utoipa::path(post, path = "/invoices/{id}/payment-link", security(("bearer" = ["payments.record"])), tag = "invoices", params(("id" = i64, Path)),
+    responses((status = 201, body = PaymentRequest), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn payment_link(caller: Caller, client: ClientContext, Id(id): Id) -> AppResult<Response> {
+    let provider = provider::provider(&caller.config.payments)?;
+    let public_url = client.public_url(&caller.config);
+    let provider = provider.as_ref().map(|p| p as &dyn provider::PaymentProvider);
+    let request = provider::request_link(&caller.db, &caller.actor, provider, &public_url, id).await?;
+    Ok(created(&format!("/api/v1/invoices/{id}"), request))
+}
+
+/// The payment provider reports a payment (no token: the body is signed with the
+/// shared secret in `X-Volant-Signature: sha256=<hex HMAC-SHA256>`). A forged or
+/// unsigned call is a 401; a replay changes nothing.
+#[utoipa::path(post, path = "/billing/payment-callback", tag = "invoices", security(()), request_body(content = String, content_type = "application/json"),
+    responses((status = 200, body = CallbackOutcome), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn payment_callback(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> AppResult<Json<CallbackOutcome>> {
+    let provider = provider::provider(&state.config.payments)?;
+    let provider = provider.as_ref().map(|p| p as &dyn provider::PaymentProvider);
+    let signature = headers.get(provider::SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
+    Ok(Json(provider::callback(&state.db, provider, &body, signature).await?))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]

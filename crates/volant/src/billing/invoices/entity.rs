@@ -144,3 +144,23 @@ table! {
         pub created_at: DateTimeUtc,
     }
 }
+
+table! {
+    pub mod payment_request = "payment_requests" {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub organization_id: i64,
+        pub invoice_id: i64,
+        /// Ours, sent to the provider and named by its callback.
+        pub reference: String,
+        pub provider_id: Option<String>,
+        pub url: String,
+        pub amount_minor: i64,
+        pub currency: crate::platform::money::Currency,
+        /// `open` or `paid`.
+        pub status: String,
+        pub payment_id: Option<i64>,
+        pub created_at: DateTimeUtc,
+        pub paid_at: Option<DateTimeUtc>,
+    }
+}

@@ -6,6 +6,7 @@ pub mod instalments;
 pub mod model;
 pub mod payments;
 pub mod pdf;
+pub mod provider;
 pub mod reminders;
 pub mod sending;
 pub mod service;

@@ -354,6 +354,20 @@ impl Invoice {
         self.instalments.iter().filter(|i| i.due_on <= today).map(|i| i.outstanding).sum()
     }
 
+    /// What to propose paying now: the instalments fallen due (or the next one),
+    /// else the whole balance; zero when nothing is due.
+    pub fn suggested_payment(&self, today: NaiveDate) -> Decimal {
+        if !self.can_pay() || self.balance_due <= Decimal::ZERO {
+            return Decimal::ZERO;
+        }
+        if self.instalments.is_empty() {
+            return self.balance_due;
+        }
+        let due = self.due_to_date(today);
+        let next = self.instalments.iter().map(|i| i.outstanding).find(|o| !o.is_zero()).unwrap_or_default();
+        if due.is_zero() { next } else { due }
+    }
+
     /// The next instalment not yet due with something left to pay.
     pub fn next_instalment(&self, today: NaiveDate) -> Option<&Instalment> {
         self.instalments.iter().find(|i| i.due_on > today && !i.outstanding.is_zero())

@@ -48,6 +48,7 @@ pub fn pages() -> Vec<Page> {
         Access::guarded(Permission::BillingRead, Permission::PaymentsRecord),
         [
             ("/invoices/{id}/payments", post(record_payment)),
+            ("/invoices/{id}/payment-link", post(payment_link)),
             ("/payments/daily", get(cash)),
             // The accountant's files, downloaded from the invoices page (session cookie).
             ("/billing/fec", get(super::api::fec_export)),
@@ -248,20 +249,6 @@ pub fn schedule_views(invoice: &Invoice, tr: &i18n::Tr) -> Vec<InstalmentView> {
         .collect()
 }
 
-/// What to suggest paying now: the instalments fallen due (or the next one),
-/// else the whole balance.
-fn suggested_payment(invoice: &Invoice, today: chrono::NaiveDate) -> Decimal {
-    if invoice.balance_due <= Decimal::ZERO {
-        return Decimal::ZERO;
-    }
-    if invoice.instalments.is_empty() {
-        return invoice.balance_due;
-    }
-    let due = invoice.due_to_date(today);
-    let next = invoice.instalments.iter().map(|i| i.outstanding).find(|o| !o.is_zero()).unwrap_or_default();
-    if due.is_zero() { next } else { due }
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "billing/invoices/show.html")]
 struct ShowPage {
@@ -288,6 +275,10 @@ struct ShowPage {
     /// The payment form's amount: what is due now.
     amount: String,
     schedule: Vec<InstalmentView>,
+    /// Whether a payment provider is configured (else the page says so).
+    online: bool,
+    /// Payment links asked: (when, amount, page, paid).
+    links: Vec<(String, String, String, bool)>,
     today: String,
 }
 
@@ -341,10 +332,17 @@ async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> 
         (_, InvoiceKind::CreditNote) => ("credit_note", tr.t(InvoiceKind::CreditNote.label_key()).to_owned()),
         _ => (invoice.payment_state.as_str(), tr.t(invoice.payment_state.label_key()).to_owned()),
     };
-    let suggested = suggested_payment(&invoice, today);
+    let suggested = invoice.suggested_payment(today);
     let amount = if suggested > Decimal::ZERO { format_plain(suggested) } else { String::new() };
     let schedule = schedule_views(&invoice, &tr);
+    let links = super::provider::requests_of(&caller.db, caller.org, id)
+        .await?
+        .into_iter()
+        .map(|r| (i18n::local_date_time(r.created_at), r.currency.format(r.amount), r.url, r.status == "paid"))
+        .collect();
     Ok(ShowPage {
+        online: caller.config.payments.configured(),
+        links,
         label: label_of(invoice.number.as_deref(), invoice.id),
         title: tr.t(invoice.kind.label_key()).to_owned(),
         state,
@@ -485,6 +483,26 @@ struct PaymentForm {
     reference: Option<String>,
     amount: String,
     received_on: Option<String>,
+}
+
+/// E-mails the buyer a link to pay what is due now online.
+async fn payment_link(
+    caller: Caller,
+    client: crate::platform::proxy::ClientContext,
+    Id(id): Id,
+) -> WebResult<Response> {
+    let back = format!("/invoices/{id}");
+    let provider = super::provider::provider(&caller.config.payments)?;
+    let provider = provider.as_ref().map(|p| p as &dyn super::provider::PaymentProvider);
+    let public_url = client.public_url(&caller.config);
+    match super::provider::request_link(&caller.db, &caller.actor, provider, &public_url, id).await {
+        Ok(request) => {
+            let message =
+                i18n::current().format("payment_link.sent", &[("amount", &request.currency.format(request.amount))]);
+            Ok(redirect_with_flash(&back, "success", &message))
+        }
+        Err(err) => refusal_to_flash(&back, err),
+    }
 }
 
 async fn record_payment(caller: Caller, Id(id): Id, FormBody(form): FormBody<PaymentForm>) -> WebResult<Response> {
