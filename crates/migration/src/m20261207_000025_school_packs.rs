@@ -36,8 +36,11 @@ const STATEMENTS: &[&str] = &[
         sold_by BIGINT NULL,
         cancelled_at {TS} NULL,
         credit_note_id BIGINT NULL REFERENCES invoices (id) ON DELETE RESTRICT,
+        idempotency_key VARCHAR(64) NULL,
         created_at {TS} NOT NULL
     )",
+    // A sale sent twice (a double click, a retried call) with the same key is made once.
+    "CREATE UNIQUE INDEX uq_school_pack_sales_key ON school_pack_sales (organization_id, idempotency_key)",
     "CREATE INDEX idx_school_pack_sales_candidate ON school_pack_sales (organization_id, candidate_id, id)",
     "CREATE INDEX idx_school_pack_sales_pack ON school_pack_sales (pack_id)",
     "CREATE UNIQUE INDEX uq_school_pack_sales_invoice ON school_pack_sales (invoice_id)",

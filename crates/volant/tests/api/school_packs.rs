@@ -83,8 +83,42 @@ backend_tests!(
     instalments_fallen_due_are_reminded_once_until_paid,
     the_candidate_sees_what_she_bought_paid_and_owes_and_only_her_invoices,
     packs_and_sales_refuse_bad_input_and_an_incomplete_seller_creates_nothing,
-    a_school_manager_sells_a_pack_from_the_candidates_file
+    a_school_manager_sells_a_pack_from_the_candidates_file,
+    a_sale_sent_twice_with_its_key_is_made_once
 );
+
+async fn a_sale_sent_twice_with_its_key_is_made_once(app: TestApp) {
+    school_profile(&app).await;
+    let pack = pack(&app).await;
+    let lea = lea(&app).await;
+    let admin = app.as_admin();
+    let path = format!("/api/v1/school/candidates/{lea}/sales");
+    let body = json!({ "pack_id": pack["id"], "instalments": 3, "idempotency_key": "vente-lea-1" });
+    // Twice at once (a double click, a retried call): one sale, one invoice, the hours once.
+    let (a, b) = tokio::join!(admin.post(&path, &body), admin.post(&path, &body));
+    let (a, b) = (a.assert_success().json(), b.assert_success().json());
+    assert_eq!(a["sale"]["id"], b["sale"]["id"]);
+    assert_eq!(a["invoice"]["number"], b["invoice"]["number"]);
+    assert_eq!(bought_minutes(&app, lea).await, 1200);
+    assert_eq!(account(&app, lea).await["sales"].as_array().map(Vec::len), Some(1));
+    // Once more later: the same answer.
+    let again = admin.post(&path, &body).await.assert_success().json();
+    assert_eq!(again["sale"]["id"], a["sale"]["id"]);
+    // The key names that sale: another candidate cannot reuse it.
+    let other = candidate(&app, json!({})).await["id"].as_i64().expect("id");
+    let reused = admin.post(&format!("/api/v1/school/candidates/{other}/sales"), &body).await;
+    reused.problem(StatusCode::CONFLICT, "key_used");
+    // The page's form carries a key of its own: posted twice, it sells once.
+    let manager = app.as_role(Role::Manager).await;
+    let file = html(&manager.get(&format!("/school/candidates/{lea}")).await);
+    let key = file.split("name=\"idempotency_key\" value=\"").nth(1).and_then(|r| r.split('"').next()).expect("a key");
+    let fields = [("idempotency_key", key), ("pack_id", &pack["id"].to_string()), ("instalments", "1")];
+    let form = format!("/school/candidates/{lea}/sales");
+    manager.post_form(&form, &fields).await;
+    manager.post_form(&form, &fields).await;
+    assert_eq!(account(&app, lea).await["sales"].as_array().map(Vec::len), Some(2));
+    assert_eq!(bought_minutes(&app, lea).await, 2400);
+}
 
 async fn a_pack_sold_in_three_instalments_is_invoiced_scheduled_and_adds_its_hours(app: TestApp) {
     school_profile(&app).await;

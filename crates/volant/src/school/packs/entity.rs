@@ -34,6 +34,7 @@ table! {
         pub sold_by: Option<i64>,
         pub cancelled_at: Option<DateTimeUtc>,
         pub credit_note_id: Option<i64>,
+        pub idempotency_key: Option<String>,
         pub created_at: DateTimeUtc,
     }
 }

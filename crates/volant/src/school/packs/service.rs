@@ -122,6 +122,9 @@ pub struct SaleInput {
     /// Paid in this many monthly instalments (1 to 12; default 1: at once).
     #[schema(minimum = 1, maximum = 12, example = 3)]
     pub instalments: Option<u32>,
+    /// A key of the client's choosing (up to 64 characters): the same key again
+    /// answers the sale already made instead of selling twice.
+    pub idempotency_key: Option<String>,
     /// The first instalment's date (between 60 days ago and a year ahead); today
     /// when absent. Paid at once, the invoice falls due under the payment terms.
     pub first_due_on: Option<NaiveDate>,
@@ -369,6 +372,7 @@ pub async fn sell<C: Writer>(
     if !(1..=MAX_INSTALMENTS).contains(&count) {
         v.add("instalments", Msg::new("instalment.count_invalid").arg("max", MAX_INSTALMENTS));
     }
+    let key = v.optional_text("idempotency_key", input.idempotency_key.as_deref(), 64);
     let first_due = input.first_due_on.unwrap_or(today);
     let earliest = today.checked_sub_days(chrono::Days::new(60)).unwrap_or(today);
     let latest = today.checked_add_days(chrono::Days::new(365)).unwrap_or(today);
@@ -376,6 +380,9 @@ pub async fn sell<C: Writer>(
         v.add("first_due_on", Msg::new("instalment.first_due_invalid"));
     }
     v.finish()?;
+    if let Some(made) = sale_by_key(db, actor.org, candidate_id, key.as_deref()).await? {
+        return Ok(made);
+    }
     let pack = pack.ok_or_else(|| AppError::Internal("validator accepted a missing pack".to_owned()))?;
     let minutes = (Decimal::from(pack.driving_minutes) * quantity).round().to_i32().unwrap_or(i32::MAX);
     let buyer = Buyer {
@@ -400,7 +407,7 @@ pub async fn sell<C: Writer>(
         true => pack.name.clone(),
         false => format!("{} × {}", money::format_plain(quantity), pack.name),
     };
-    db::write(db, async |txn| {
+    let sold = db::write(db, async |txn| {
         let saved = sale::ActiveModel {
             organization_id: Set(actor.org.get()),
             candidate_id: Set(candidate_id),
@@ -413,11 +420,16 @@ pub async fn sell<C: Writer>(
             sold_by: Set(actor.user_id),
             cancelled_at: Set(None),
             credit_note_id: Set(None),
+            idempotency_key: Set(key.clone()),
             created_at: Set(Utc::now()),
             ..Default::default()
         }
         .insert(txn)
-        .await?;
+        .await
+        .map_err(|err| {
+            AppError::conflict("sale_in_progress", Msg::new("pack.sale_in_progress"))
+                .if_refused(err, Constraint::is_unique)
+        })?;
         let sold = Sale {
             buyer: buyer.clone(),
             source: (SourceKind::PackSale, saved.id),
@@ -437,7 +449,37 @@ pub async fn sell<C: Writer>(
         audit::record_change(txn, actor, (AUDIT_SALE, saved.id), None, Some(&sold)).await?;
         Ok((sold, invoice))
     })
-    .await
+    .await;
+    match sold {
+        // The same key sold concurrently: the sale that won is the answer.
+        Err(AppError::Conflict { code: "sale_in_progress", .. }) => {
+            sale_by_key(db, actor.org, candidate_id, key.as_deref())
+                .await?
+                .ok_or_else(|| AppError::conflict("sale_in_progress", Msg::new("pack.sale_in_progress")))
+        }
+        other => other,
+    }
+}
+
+/// The sale already made under this key, with its invoice (404 for another
+/// candidate's: a key names one sale).
+async fn sale_by_key(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    candidate_id: i64,
+    key: Option<&str>,
+) -> AppResult<Option<(PackSale, Invoice)>> {
+    let Some(key) = key else { return Ok(None) };
+    let Some(found) = tenant::scoped::<sale::Entity>(org).filter(sale::Column::IdempotencyKey.eq(key)).one(db).await?
+    else {
+        return Ok(None);
+    };
+    if found.candidate_id != candidate_id {
+        return Err(AppError::conflict_on("idempotency_key", "key_used", Msg::new("pack.key_used")));
+    }
+    let sale = sale_of(found);
+    let Some(invoice_id) = sale.invoice_id else { return Ok(None) };
+    Ok(Some((sale, invoices::get(db, org, invoice_id).await?)))
 }
 
 /// Cancels a sale: its invoice credited in full, its hours taken back (409

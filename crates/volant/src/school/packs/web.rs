@@ -190,6 +190,7 @@ async fn update(caller: Caller, page: PageCtx, Id(id): Id, FormBody(form): FormB
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct SaleForm {
+    idempotency_key: String,
     pack_id: String,
     quantity: String,
     instalments: String,
@@ -202,6 +203,7 @@ async fn sell(caller: Caller, Id(id): Id, FormBody(form): FormBody<SaleForm>) ->
     let back = format!("/school/candidates/{id}");
     let tr = i18n::current();
     let input = SaleInput {
+        idempotency_key: Some(form.idempotency_key.trim().to_owned()).filter(|k| !k.is_empty()),
         pack_id: form.pack_id.trim().parse().ok(),
         // Not a number: refused as an invalid quantity.
         quantity: match form.quantity.trim() {
@@ -343,6 +345,8 @@ pub struct SaleChoices {
     pub quantity: String,
     /// Hours done beyond those bought ("1 h 30"), to invoice; empty when none.
     pub overrun: String,
+    /// This form's own key: sent twice (a double click), it sells once.
+    pub key: String,
 }
 
 /// The sale form; `overrun_minutes` done beyond those bought propose a
@@ -372,6 +376,7 @@ pub async fn sale_choices(caller: &Caller, overrun_minutes: i32) -> Result<SaleC
         today: crate::identity::organizations::service::today(&caller.db, caller.org).await?.to_string(),
         quantity,
         overrun: if overrun_minutes > 0 { format_duration(overrun_minutes) } else { String::new() },
+        key: crate::platform::secrets::random_token(16)?,
     })
 }
 
