@@ -2,7 +2,8 @@
 // issued, e-mailed (the page says the e-mail will not leave without a mail
 // server), downloaded as a PDF that independent readers check (pdftotext, the
 // factur-x validator), paid in two goes at the counter — the second by mobile
-// money —, and finally corrected by a credit note.
+// money —, and finally corrected by a credit note. A second journey asks a
+// deposit on an accepted quote, has it paid, and sees the final invoice deduct it.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -38,6 +39,33 @@ function read(command, args) {
   }
 }
 
+// Downloads the page's PDF through the browser and reads it back with
+// independent readers: pdftotext must find `texts`, the factur-x validator the
+// EN 16931 XML with `grandTotal`.
+async function downloadAndRead(page, fileName, texts, grandTotal) {
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "Télécharger le PDF" }).click(),
+  ]);
+  assert.equal(download.suggestedFilename(), fileName);
+  const file = await download.path();
+  assert.equal(readFileSync(file).subarray(0, 5).toString(), "%PDF-");
+  const text = read("pdftotext", ["-layout", file, "-"]);
+  if (text !== null) {
+    for (const expected of texts) {
+      assert.ok(text.includes(expected), `${expected} in the PDF:\n${text}`);
+    }
+  }
+  const checker = fileURLToPath(new URL("../../crates/volant/tests/api/fixtures/facturx_check.py", import.meta.url));
+  // The validator is Python's factur-x package (`.ci/run` installs it; required in CI).
+  const installed = read("python3", ["-c", "import facturx"]) !== null || process.env.CI;
+  const facturx = installed ? read("python3", [checker, file]) : null;
+  if (facturx !== null) {
+    assert.match(facturx, /^factur-x\.xml\nen16931\n/);
+    assert.ok(facturx.includes(`<ram:GrandTotalAmount>${grandTotal}</ram:GrandTotalAmount>`), facturx);
+  }
+}
+
 async function look(page, step) {
   await assertAccessible(page, `billing: ${step}`);
   if (process.env.E2E_SCREENSHOTS) {
@@ -46,13 +74,7 @@ async function look(page, step) {
 }
 
 test("completed work is invoiced, e-mailed, paid in two goes and corrected by a credit note", async () => {
-  const api = `${server.url}/api/v1`;
-  const headers = { "content-type": "application/json", authorization: `Bearer ${await server.token()}` };
-  const call = async (method, path, body) => {
-    const response = await fetch(`${api}${path}`, { method, headers, body: body && JSON.stringify(body) });
-    assert.ok(response.ok, `${method} ${path}: ${response.status} ${await response.clone().text()}`);
-    return response.json();
-  };
+  const call = await server.api();
   await call("PATCH", "/organization", {
     name: "Garage du Port", address: "2 quai Est\n13002 Marseille",
     registration_number: "732 829 320 00074", vat_number: "FR44732829320",
@@ -106,27 +128,10 @@ test("completed work is invoiced, e-mailed, paid in two goes and corrected by a 
   await page.getByText(/aucun serveur d'envoi n'est configuré/).waitFor();
 
   // The PDF, downloaded by the browser, read back by independent readers.
-  const [download] = await Promise.all([
-    page.waitForEvent("download"),
-    page.getByRole("link", { name: "Télécharger le PDF" }).click(),
-  ]);
-  assert.equal(download.suggestedFilename(), `FAC-${year}-00001.pdf`);
-  const file = await download.path();
-  assert.equal(readFileSync(file).subarray(0, 5).toString(), "%PDF-");
-  const text = read("pdftotext", ["-layout", file, "-"]);
-  if (text !== null) {
-    for (const expected of ["FACTURE", `FAC-${year}-00001`, "Garage du Port", "Transports Durand", "139,03", "40 €"]) {
-      assert.ok(text.includes(expected), `${expected} in the PDF:\n${text}`);
-    }
-  }
-  const checker = fileURLToPath(new URL("../../crates/volant/tests/api/fixtures/facturx_check.py", import.meta.url));
-  // The validator is Python's factur-x package (`.ci/run` installs it; required in CI).
-  const installed = read("python3", ["-c", "import facturx"]) !== null || process.env.CI;
-  const facturx = installed ? read("python3", [checker, file]) : null;
-  if (facturx !== null) {
-    assert.match(facturx, /^factur-x\.xml\nen16931\n/);
-    assert.ok(facturx.includes("<ram:GrandTotalAmount>139.03</ram:GrandTotalAmount>"), facturx);
-  }
+  await downloadAndRead(
+    page, `FAC-${year}-00001.pdf`,
+    ["FACTURE", `FAC-${year}-00001`, "Garage du Port", "Transports Durand", "139,03", "40 €"], "139.03",
+  );
 
   // Paid at the counter in two goes.
   await page.getByLabel("Montant").fill("39,03");
@@ -162,5 +167,79 @@ test("completed work is invoiced, e-mailed, paid in two goes and corrected by a 
   const numbers = await page.locator("main table tbody tr a.mono").allTextContents();
   assert.deepEqual(numbers, [`AV-${year}-00001`, `FAC-${year}-00001`]);
   await look(page, "7-list");
+  await context.close();
+});
+
+test("a deposit is asked on an accepted quote, paid, and deducted by the final invoice", async () => {
+  const call = await server.api();
+  await call("PATCH", "/organization", {
+    name: "Garage du Port", address: "2 quai Est\n13002 Marseille",
+    registration_number: "732 829 320 00074", vat_number: "FR44732829320",
+  });
+  const client = await call("POST", "/clients", {
+    kind: "company", name: "Léa Garnier", company_name: "Taxis Garnier", tax_id: "FR40303265045",
+    address: "5 rue du Port\n13002 Marseille",
+  });
+  // 200 € of parts at 20 % and 2 h of labour at 50 € at 10 %: 350 € including tax.
+  const quote = await call("POST", "/quotes", {
+    client_id: client.id,
+    lines: [
+      { kind: "part", description: "Embrayage complet", unit_price: "200", vat_rate: 20 },
+      { kind: "labour", description: "Pose embrayage\nessai ✓", quantity: 2, unit: "h", unit_price: "50", vat_rate: 10 },
+    ],
+  });
+  await call("POST", `/quotes/${quote.id}/send`, {});
+  await call("POST", `/quotes/${quote.id}/decision`, { decision: "accept" });
+
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  await page.goto(`${server.url}/quotes/${quote.id}`);
+  await page.getByLabel("Adresse e-mail").fill(ADMIN.email);
+  await page.getByLabel("Mot de passe").fill(ADMIN.password);
+  await page.getByRole("button", { name: "Se connecter" }).click();
+  await page.waitForURL(/\/quotes\/\d+$/);
+  await page.getByText("Aucun acompte demandé.").waitFor();
+
+  // 30 % asked: a deposit invoice, issued at once, VAT included rate by rate.
+  await page.getByLabel("Acompte (% du total accepté)").fill("30");
+  await page.getByRole("button", { name: "Facturer un acompte" }).click();
+  const issued = await page.getByText(/Facture d'acompte FAC-\d{4}-\d{5} émise/).textContent();
+  const depositNumber = issued.match(/FAC-\d{4}-\d{5}/)[0];
+  assert.match(await page.locator("h1").textContent(), /Facture d'acompte/);
+  assert.equal((await page.getByTestId("total-incl").textContent()).replace(/\s/g, " "), "105,00 €");
+  await look(page, "deposit-1-issued");
+  assert.equal(await page.getByLabel("Montant").inputValue(), "105", "the form proposes the deposit");
+  await page.getByLabel("Moyen de paiement").selectOption("card");
+  await page.getByRole("button", { name: "Enregistrer un paiement" }).click();
+  await page.getByText("Reste à payer : 0,00").waitFor();
+  assert.equal(await page.getByTestId("invoice-state").textContent(), "Payée");
+
+  // Back on the quote: the deposit is listed, paid, not deducted yet.
+  await page.getByTestId("deposit-quote").click();
+  const listed = page.getByTestId("deposit");
+  await listed.waitFor();
+  const row = (await listed.textContent()).replace(/\s+/g, " ");
+  for (const expected of [depositNumber, "30 %", "105,00", "Payée", "Pas encore déduit"]) {
+    assert.ok(row.includes(expected), `${expected} in: ${row}`);
+  }
+  await look(page, "deposit-2-quote");
+
+  // The final invoice: the whole quote less the deposit, rate by rate.
+  await page.getByRole("button", { name: "Facturer", exact: true }).click();
+  await page.getByText("Brouillon de facture créé").waitFor();
+  await page.getByText(`Déduction de l'acompte ${depositNumber}`).first().waitFor();
+  assert.equal((await page.getByTestId("total-incl").textContent()).replace(/\s/g, " "), "245,00 €");
+  await look(page, "deposit-3-final-draft");
+  await page.getByRole("button", { name: "Émettre la facture" }).click();
+  const finalIssued = await page.getByText(/Facture FAC-\d{4}-\d{5} émise\./).textContent();
+  const finalNumber = finalIssued.match(/FAC-\d{4}-\d{5}/)[0];
+  await downloadAndRead(
+    page, `${finalNumber}.pdf`, ["FACTURE", finalNumber, "Déduction de l'acompte", depositNumber, "245,00"], "245.00",
+  );
+  // The quote now says which invoice deducted its deposit.
+  await page.goto(`${server.url}/quotes/${quote.id}`);
+  await page.getByTestId("deposit").getByRole("link", { name: finalNumber }).waitFor();
+  await look(page, "deposit-4-deducted");
   await context.close();
 });

@@ -40,13 +40,7 @@ async function signIn(page, path, who) {
 const plain = (text) => text.replace(/\s/g, " ").trim();
 
 test("a pack is sold in three instalments, the first paid at the desk; the candidate sees it on her phone", async () => {
-  const api = `${server.url}/api/v1`;
-  const headers = { "content-type": "application/json", authorization: `Bearer ${await server.token()}` };
-  const call = async (method, path, body) => {
-    const response = await fetch(`${api}${path}`, { method, headers, body: body && JSON.stringify(body) });
-    assert.ok(response.ok, `${method} ${path}: ${response.status} ${await response.clone().text()}`);
-    return response.json();
-  };
+  const call = await server.api();
   await call("PATCH", "/organization", {
     name: "Auto-école du Port", address: "8 quai des Belges\n13001 Marseille",
     registration_number: "732 829 320 00074", vat_number: "FR44732829320",

@@ -98,6 +98,15 @@ export async function startServer(env = {}, backend = "sqlite") {
       if (response.status !== 200) throw new Error(`login failed: ${response.status}`);
       return (await response.json()).access_token;
     },
+    // `call(method, path, body)`: the JSON API as the administrator; a refusal fails the test.
+    async api() {
+      const headers = { "content-type": "application/json", authorization: `Bearer ${await this.token()}` };
+      return async (method, path, body) => {
+        const response = await fetch(`${url}/api/v1${path}`, { method, headers, body: body && JSON.stringify(body) });
+        if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+        return response.json();
+      };
+    },
     async stop() {
       child.kill("SIGTERM");
       await new Promise((resolve) => child.once("exit", resolve));

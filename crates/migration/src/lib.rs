@@ -28,6 +28,7 @@ mod m20261204_000022_alert_reminders;
 mod m20261205_000023_sort_names;
 mod m20261206_000024_billing;
 mod m20261207_000025_school_packs;
+mod m20261208_000026_invoice_deposits;
 
 pub struct Migrator;
 
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000023_sort_names::Migration),
             Box::new(m20261206_000024_billing::Migration),
             Box::new(m20261207_000025_school_packs::Migration),
+            Box::new(m20261208_000026_invoice_deposits::Migration),
         ]
     }
 }

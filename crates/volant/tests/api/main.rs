@@ -5,6 +5,7 @@
 mod fixtures;
 mod helpers;
 
+mod billing_deposits;
 mod billing_invoices;
 mod billing_provider;
 mod cli;

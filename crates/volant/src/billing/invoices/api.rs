@@ -11,8 +11,8 @@ use utoipa_axum::routes;
 use super::payments::{self, CashReport};
 use super::provider::{self, CallbackOutcome, PaymentRequest};
 use super::service::{
-    self, BillingSettings, BillingSettingsInput, CreditInput, Due, Invoice, InvoiceFilter, InvoiceInput, InvoiceKind,
-    InvoiceStatus, InvoiceSummary, PaymentInput,
+    self, BillingSettings, BillingSettingsInput, CreditInput, DepositInput, Due, Invoice, InvoiceFilter, InvoiceInput,
+    InvoiceKind, InvoiceStatus, InvoiceSummary, PaymentInput,
 };
 use crate::identity::Caller;
 use crate::platform::AppState;
@@ -26,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_invoices, create_invoice))
         .routes(routes!(get_invoice, replace_invoice, delete_invoice))
         .routes(routes!(invoice_from_quote))
+        .routes(routes!(list_deposits, ask_deposit))
         .routes(routes!(invoice_from_intervention))
         .routes(routes!(issue_invoice))
         .routes(routes!(credit_invoice))
@@ -131,6 +132,24 @@ async fn delete_invoice(caller: Caller, Id(id): Id) -> AppResult<StatusCode> {
     responses((status = 201, body = Invoice, headers(("Location" = String))), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn invoice_from_quote(caller: Caller, Id(id): Id) -> AppResult<Response> {
     let invoice = service::from_quote(&caller.db, &caller.actor, id).await?;
+    Ok(created(&format!("/api/v1/invoices/{}", invoice.id), invoice))
+}
+
+/// The deposit invoices asked on a quote, oldest first, each saying which invoice deducts it.
+#[utoipa::path(get, path = "/quotes/{id}/deposits", security(("bearer" = ["billing.read"])), tag = "invoices", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<Invoice>), (status = 404, body = Problem)))]
+async fn list_deposits(caller: Caller, Id(id): Id) -> AppResult<Json<Vec<Invoice>>> {
+    crate::workshop::quotes::service::get(&caller.db, caller.org, id).await?;
+    Ok(Json(service::deposits_of_quote(&caller.db, caller.org, id).await?))
+}
+
+/// Invoice a deposit (facture d'acompte) of a percentage of an accepted quote, issued at once; the
+/// quote's final invoice deducts it. 409 `already_invoiced` once the quote has its invoice,
+/// `deposits_exceed_quote` past 100 %, `seller_incomplete` while the organization cannot invoice.
+#[utoipa::path(post, path = "/quotes/{id}/deposits", security(("bearer" = ["billing.write"])), tag = "invoices", params(("id" = i64, Path)), request_body = DepositInput,
+    responses((status = 201, body = Invoice, headers(("Location" = String))), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn ask_deposit(caller: Caller, Id(id): Id, ApiJson(input): ApiJson<DepositInput>) -> AppResult<Response> {
+    let invoice = service::deposit(&caller.db, &caller.actor, id, &input).await?;
     Ok(created(&format!("/api/v1/invoices/{}", invoice.id), invoice))
 }
 

@@ -48,6 +48,8 @@ table! {
         pub sent_at: Option<DateTimeUtc>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        /// A deposit invoice (facture d'acompte) asked on a quote.
+        pub is_deposit: bool,
     }
 }
 
@@ -65,6 +67,22 @@ table! {
         pub vat_rate_bp: i32,
         pub discount_bp: i32,
         pub total_excl_minor: i64,
+        /// The deposit invoice this line deducts (its quantity is then negative).
+        pub deposit_invoice_id: Option<i64>,
+    }
+}
+
+table! {
+    pub mod deposit = "invoice_deposits" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub deposit_invoice_id: i64,
+        pub organization_id: i64,
+        pub quote_id: i64,
+        /// Its place among the quote's deposits.
+        pub position: i32,
+        pub percent_bp: i32,
+        /// The invoice deducting it (a draft or issued), if any.
+        pub deducted_in_invoice_id: Option<i64>,
     }
 }
 

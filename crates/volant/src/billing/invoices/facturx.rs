@@ -178,7 +178,12 @@ pub fn xml(invoice: &Invoice, credited: Option<(&str, NaiveDate)>, country: &str
         "<rsm:ExchangedDocumentContext><ram:GuidelineSpecifiedDocumentContextParameter><ram:ID>{PROFILE}</ram:ID>\
          </ram:GuidelineSpecifiedDocumentContextParameter></rsm:ExchangedDocumentContext>"
     );
-    let type_code = if invoice.kind == InvoiceKind::CreditNote { "381" } else { "380" };
+    // UNTDID 1001: 380 commercial invoice, 386 prepayment (deposit) invoice, 381 credit note.
+    let type_code = match (invoice.kind, invoice.deposit.is_some()) {
+        (InvoiceKind::CreditNote, _) => "381",
+        (InvoiceKind::Invoice, true) => "386",
+        (InvoiceKind::Invoice, false) => "380",
+    };
     let _ = write!(
         out,
         "<rsm:ExchangedDocument><ram:ID>{}</ram:ID><ram:TypeCode>{type_code}</ram:TypeCode>\

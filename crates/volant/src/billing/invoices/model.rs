@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::entity::{instalment, invoice, line, payment};
+use super::entity::{deposit, instalment, invoice, line, payment};
 use super::instalments::Instalment;
 use crate::platform::enums::string_enum;
 use crate::platform::lines::{DocumentTotals, LineKind};
@@ -126,6 +126,9 @@ pub struct InvoiceLine {
     /// Quantity × unit price less the discount, rounded to the currency's minor unit.
     #[schema(value_type = String, example = "49.99")]
     pub total_excl_tax: Decimal,
+    /// The deposit invoice this line deducts (quantity −1); such lines are the
+    /// server's: a draft's PUT keeps them and never takes them as typed lines.
+    pub deposit_invoice_id: Option<i64>,
 }
 
 impl From<&InvoiceLine> for crate::platform::lines::LineInput {
@@ -141,6 +144,17 @@ impl From<&InvoiceLine> for crate::platform::lines::LineInput {
             discount: Some(l.discount),
         }
     }
+}
+
+/// What a deposit invoice (facture d'acompte) was asked on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct DepositOf {
+    pub quote_id: i64,
+    /// Percent of the quote's accepted total.
+    #[schema(value_type = String, example = "30")]
+    pub percent: Decimal,
+    /// The invoice deducting it (a draft or issued), if any.
+    pub deducted_in_invoice_id: Option<i64>,
 }
 
 /// The seller as printed on the document, frozen when it was issued.
@@ -231,7 +245,12 @@ impl Settlement {
         }
         let balance = self.balance_minor(total_incl_minor);
         let settled = self.received_minor - self.refunded_minor + self.credited_minor;
-        if balance == 0 && self.credited_minor >= total_incl_minor && self.received_minor == self.refunded_minor {
+        // (A zero invoice, everything deducted as deposits, is paid, not credited.)
+        if balance == 0
+            && self.credited_minor > 0
+            && self.credited_minor >= total_incl_minor
+            && self.received_minor == self.refunded_minor
+        {
             return PaymentState::Credited;
         }
         match balance {
@@ -269,6 +288,8 @@ pub struct InvoiceSummary {
     pub payment_state: PaymentState,
     /// Issued, unpaid and past its due date in the organization's zone.
     pub overdue: bool,
+    /// A deposit invoice (facture d'acompte).
+    pub is_deposit: bool,
     pub created_at: chrono::DateTime<Utc>,
 }
 
@@ -323,6 +344,8 @@ pub struct Invoice {
     pub instalments: Vec<Instalment>,
     /// The credit notes correcting it (ids).
     pub credit_note_ids: Vec<i64>,
+    /// A deposit invoice: the quote it was asked on and what it deducts from.
+    pub deposit: Option<DepositOf>,
     pub issued_at: Option<chrono::DateTime<Utc>>,
     pub sent_at: Option<chrono::DateTime<Utc>>,
     pub created_at: chrono::DateTime<Utc>,
@@ -391,6 +414,7 @@ pub(super) fn assemble_lines(rows: Vec<line::Model>, decimals: u32) -> Vec<Invoi
             vat_rate: money::from_scaled(i64::from(l.vat_rate_bp), 2),
             discount: money::from_scaled(i64::from(l.discount_bp), 2),
             total_excl_tax: money::from_minor(l.total_excl_minor, decimals),
+            deposit_invoice_id: l.deposit_invoice_id,
         })
         .collect()
 }
@@ -414,6 +438,7 @@ pub(super) fn summary(m: invoice::Model, settlement: Settlement, today: NaiveDat
         status: m.status,
         payment_state: settlement.state(m.kind, m.status, m.total_incl_minor),
         overdue: is_overdue(&m, due, today),
+        is_deposit: m.is_deposit,
         number: m.number,
         customer_kind: m.customer_kind,
         customer_id: m.customer_id,
@@ -434,6 +459,7 @@ pub(super) struct Parts {
     pub payments: Vec<payment::Model>,
     pub credit_notes: Vec<(i64, i64)>,
     pub instalments: Vec<instalment::Model>,
+    pub deposit: Option<deposit::Model>,
 }
 
 pub(super) fn assemble(m: invoice::Model, parts: Parts, today: NaiveDate) -> Invoice {
@@ -491,6 +517,11 @@ pub(super) fn assemble(m: invoice::Model, parts: Parts, today: NaiveDate) -> Inv
         payments: parts.payments.into_iter().map(Payment::from).collect(),
         instalments,
         credit_note_ids: parts.credit_notes.iter().map(|(id, _)| *id).collect(),
+        deposit: parts.deposit.map(|d| DepositOf {
+            quote_id: d.quote_id,
+            percent: money::from_scaled(i64::from(d.percent_bp), 2),
+            deducted_in_invoice_id: d.deducted_in_invoice_id,
+        }),
         issued_at: m.issued_at,
         sent_at: m.sent_at,
         created_at: m.created_at,

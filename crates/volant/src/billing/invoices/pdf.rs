@@ -123,6 +123,9 @@ pub fn render(doc: &InvoiceDocument) -> AppResult<Vec<u8>> {
 fn title(invoice: &Invoice, tr: Locale) -> &'static str {
     match (invoice.kind, invoice.status) {
         (_, InvoiceStatus::Draft) => tr.text("invoice.pdf.draft_title"),
+        (InvoiceKind::Invoice, InvoiceStatus::Issued) if invoice.deposit.is_some() => {
+            tr.text("invoice.pdf.deposit_title")
+        }
         (InvoiceKind::Invoice, InvoiceStatus::Issued) => tr.text("invoice.pdf.title"),
         (InvoiceKind::CreditNote, InvoiceStatus::Issued) => tr.text("invoice.pdf.credit_title"),
     }

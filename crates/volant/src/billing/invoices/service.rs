@@ -16,10 +16,10 @@ use sea_orm::{
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::entity::{counter, invoice, line, payment};
+use super::entity::{counter, deposit, invoice, line, payment};
 pub use super::model::{
-    Buyer, CustomerKind, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, InvoiceSummary, Payment, PaymentInput,
-    PaymentKind, PaymentMethod, PaymentState, Seller, SourceKind,
+    Buyer, CustomerKind, DepositOf, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, InvoiceSummary, Payment,
+    PaymentInput, PaymentKind, PaymentMethod, PaymentState, Seller, SourceKind,
 };
 use super::model::{Parts, Settlement, assemble, summary};
 pub use super::settings::{BillingSettings, BillingSettingsInput, settings, update_settings};
@@ -29,7 +29,7 @@ use crate::identity::organizations::service::{self as organizations, Organizatio
 use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult, Constraint};
 use crate::platform::i18n::{Locale, Msg};
-use crate::platform::lines::{LineInput, ValidLine, priced, totals_minor, validate_lines};
+use crate::platform::lines::{LineInput, LineKind, ValidLine, percent_bp, priced, totals_minor, validate_lines};
 use crate::platform::money::{self, Currency};
 use crate::platform::numbering::format_number;
 use crate::platform::pagination::{Page, PageRequest};
@@ -62,6 +62,15 @@ pub struct InvoiceInput {
     pub lines: Vec<LineInput>,
 }
 
+/// A deposit asked on an accepted quote.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct DepositInput {
+    /// Percent of the quote's accepted total, e.g. 30 (up to 2 decimals).
+    #[serde(default, deserialize_with = "crate::platform::lines::lenient_decimal")]
+    #[schema(value_type = String, required = true, example = "30")]
+    pub percent: Option<rust_decimal::Decimal>,
+}
+
 /// What a credit note says of itself.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct CreditInput {
@@ -76,7 +85,14 @@ async fn parts_of_many(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Hash
     let mut parts: HashMap<i64, Parts> = ids
         .iter()
         .map(|id| {
-            (*id, Parts { lines: Vec::new(), payments: Vec::new(), credit_notes: Vec::new(), instalments: Vec::new() })
+            let parts = Parts {
+                lines: Vec::new(),
+                payments: Vec::new(),
+                credit_notes: Vec::new(),
+                instalments: Vec::new(),
+                deposit: None,
+            };
+            (*id, parts)
         })
         .collect();
     let lines = line::Entity::find()
@@ -112,6 +128,11 @@ async fn parts_of_many(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Hash
     }
     for row in super::instalments::rows_of(db, ids.iter().copied()).await? {
         parts.entry(row.invoice_id).and_modify(|p| p.instalments.push(row));
+    }
+    let deposits =
+        deposit::Entity::find().filter(deposit::Column::DepositInvoiceId.is_in(ids.iter().copied())).all(db).await?;
+    for row in deposits {
+        parts.entry(row.deposit_invoice_id).and_modify(|p| p.deposit = Some(row));
     }
     Ok(parts)
 }
@@ -320,6 +341,9 @@ struct Draft {
     notes: Option<String>,
     payment_terms: Option<String>,
     lines: Vec<ValidLine>,
+    /// For each line, the deposit invoice it deducts (missing: none).
+    deducting: Vec<Option<i64>>,
+    is_deposit: bool,
 }
 
 /// The buyer as a client's file has it now.
@@ -351,16 +375,27 @@ fn exempt_lines(mut lines: Vec<ValidLine>, vat_exempt: bool) -> Vec<ValidLine> {
     lines
 }
 
+/// The rows of `lines` (each deducting `deducting[i]`, if any) and their totals,
+/// which deposits deducted may not turn negative (409 `deposits_exceed_invoice`).
 fn line_rows(
     invoice_id: i64,
     lines: &[ValidLine],
+    deducting: &[Option<i64>],
     decimals: u32,
 ) -> AppResult<(Vec<line::ActiveModel>, money::Totals)> {
     let priced = priced(lines, decimals)?;
     let totals = money::totals(priced.iter().map(|p| (p.total, p.line.vat_rate)), decimals);
+    if totals.incl_tax.is_sign_negative() || totals.vat.iter().any(|share| share.vat.is_sign_negative()) {
+        return Err(AppError::conflict_on(
+            "lines",
+            "deposits_exceed_invoice",
+            Msg::new("invoice.deposits_exceed_invoice"),
+        ));
+    }
     let rows = priced
         .into_iter()
-        .map(|p| line::ActiveModel {
+        .enumerate()
+        .map(|(i, p)| line::ActiveModel {
             invoice_id: Set(invoice_id),
             position: Set(p.position),
             kind: Set(p.line.kind),
@@ -371,6 +406,7 @@ fn line_rows(
             vat_rate_bp: Set(p.line.vat_rate_bp),
             discount_bp: Set(p.line.discount_bp),
             total_excl_minor: Set(p.total_minor),
+            deposit_invoice_id: Set(deducting.get(i).copied().flatten()),
             ..Default::default()
         })
         .collect();
@@ -388,7 +424,7 @@ async fn insert_draft(
     let currency = draft.currency.unwrap_or(organization.currency);
     let decimals = currency.decimals();
     let lines = exempt_lines(draft.lines, settings.vat_exempt);
-    let (_, totals) = line_rows(0, &lines, decimals)?;
+    let (_, totals) = line_rows(0, &lines, &draft.deducting, decimals)?;
     let (excl, vat, incl) = totals_minor(&totals, decimals)?;
     let buyer = draft.buyer;
     let now = Utc::now();
@@ -423,14 +459,18 @@ async fn insert_draft(
         total_incl_minor: Set(incl),
         created_at: Set(now),
         updated_at: Set(now),
+        is_deposit: Set(draft.is_deposit),
         ..Default::default()
     }
     .insert(txn)
     .await
     .map_err(|err| refused.if_refused(err, Constraint::is_unique))?;
-    let (rows, _) = line_rows(saved.id, &lines, decimals)?;
+    let (rows, _) = line_rows(saved.id, &lines, &draft.deducting, decimals)?;
     if !rows.is_empty() {
         line::Entity::insert_many(rows).exec_without_returning(txn).await?;
+    }
+    if draft.kind == InvoiceKind::Invoice {
+        claim_deposits(txn, saved.id, &draft.deducting).await?;
     }
     Ok(saved.id)
 }
@@ -499,6 +539,8 @@ pub async fn create<C: Writer>(db: &C, actor: &Actor, input: &InvoiceInput) -> A
         notes: valid.notes,
         payment_terms: valid.payment_terms,
         lines: valid.lines,
+        deducting: Vec::new(),
+        is_deposit: false,
     };
     write_draft(db, actor, draft).await
 }
@@ -537,7 +579,9 @@ pub async fn from_quote<C: Writer>(db: &C, actor: &Actor, quote_id: i64) -> AppR
         Some(id) => Some(vehicle_of(db, actor.org, id).await?),
         None => None,
     };
-    let lines = lines_from(quote.accepted_lines().map(LineInput::from))?;
+    let mut lines = lines_from(quote.accepted_lines().map(LineInput::from))?;
+    let mut deducting = vec![None; lines.len()];
+    deductions(db, actor.org, quote.id, &mut lines, &mut deducting).await?;
     let draft = Draft {
         kind: InvoiceKind::Invoice,
         currency: None,
@@ -549,6 +593,8 @@ pub async fn from_quote<C: Writer>(db: &C, actor: &Actor, quote_id: i64) -> AppR
         notes: Some(format!("{} {}", crate::platform::i18n::current().text("invoice.from_quote"), quote.number)),
         payment_terms: None,
         lines,
+        deducting,
+        is_deposit: false,
     };
     write_draft(db, actor, draft).await
 }
@@ -569,11 +615,15 @@ pub async fn from_intervention<C: Writer>(db: &C, actor: &Actor, intervention_id
     }
     let buyer = buyer_of(&clients::get(db, actor.org, client_id).await?);
     let vehicle = Some(vehicle_of(db, actor.org, work.vehicle_id).await?);
-    let lines = lines_from(work.lines.iter().map(LineInput::from))?;
+    let mut lines = lines_from(work.lines.iter().map(LineInput::from))?;
+    let mut deducting = vec![None; lines.len()];
     // Work carried out from a quote is that quote's job: invoiced once, whichever
-    // of the two the invoice is made from.
+    // of the two the invoice is made from, and its deposits deducted.
     let source = match work.quote_id {
-        Some(quote_id) => (SourceKind::Quote, quote_id),
+        Some(quote_id) => {
+            deductions(db, actor.org, quote_id, &mut lines, &mut deducting).await?;
+            (SourceKind::Quote, quote_id)
+        }
         None => (SourceKind::Intervention, work.id),
     };
     let draft = Draft {
@@ -587,6 +637,8 @@ pub async fn from_intervention<C: Writer>(db: &C, actor: &Actor, intervention_id
         notes: Some(work.description.clone()).filter(|d| !d.trim().is_empty()),
         payment_terms: None,
         lines,
+        deducting,
+        is_deposit: false,
     };
     write_draft(db, actor, draft).await
 }
@@ -606,8 +658,15 @@ pub async fn replace<C: Writer>(db: &C, actor: &Actor, id: i64, input: &InvoiceI
     let (buyer, vehicle) = references(db, actor.org, &valid).await?;
     let settings = settings(db, actor.org).await?;
     let decimals = before.decimals();
-    let lines = exempt_lines(valid.lines, settings.vat_exempt);
-    let (rows, totals) = line_rows(id, &lines, decimals)?;
+    // The deposits deducted stay deducted, after the lines typed.
+    let mut lines = valid.lines;
+    let mut deducting = vec![None; lines.len()];
+    for kept in before.lines.iter().filter(|l| l.deposit_invoice_id.is_some()) {
+        lines.push(as_valid(kept)?);
+        deducting.push(kept.deposit_invoice_id);
+    }
+    let lines = exempt_lines(lines, settings.vat_exempt);
+    let (rows, totals) = line_rows(id, &lines, &deducting, decimals)?;
     let (excl, vat, incl) = totals_minor(&totals, decimals)?;
     db::write(db, async |txn| {
         use invoice::Column as C;
@@ -663,6 +722,223 @@ pub async fn delete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> 
         }
         audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), None::<&Invoice>).await?;
         Ok(())
+    })
+    .await
+}
+
+// ---------------------------------------------------------------- deposits
+
+/// A line as stored, to be written again (a credit note's copy, a deduction kept).
+fn as_valid(l: &InvoiceLine) -> AppResult<ValidLine> {
+    let scaled = |value: rust_decimal::Decimal, scale| {
+        money::to_scaled(value, scale).ok_or_else(|| AppError::Internal("stored line out of its scale".to_owned()))
+    };
+    let bp = |value| scaled(value, 2).and_then(|v| i32::try_from(v).map_err(|e| AppError::Internal(e.to_string())));
+    Ok(ValidLine {
+        kind: l.kind,
+        description: l.description.clone(),
+        quantity_milli: scaled(l.quantity, 3)?,
+        unit: l.unit.clone(),
+        unit_price_e4: scaled(l.unit_price, 4)?,
+        vat_rate_bp: bp(l.vat_rate)?,
+        discount_bp: bp(l.discount)?,
+        quantity: l.quantity,
+        unit_price: l.unit_price,
+        vat_rate: l.vat_rate,
+        discount: l.discount,
+    })
+}
+
+/// A quote's deposits with their invoices, in the order they were asked.
+async fn deposit_rows(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    quote_id: i64,
+) -> AppResult<Vec<(deposit::Model, Invoice)>> {
+    let rows = deposit::Entity::find()
+        .filter(deposit::Column::OrganizationId.eq(org.get()))
+        .filter(deposit::Column::QuoteId.eq(quote_id))
+        .order_by_asc(deposit::Column::Position)
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.deposit_invoice_id).collect();
+    let invoices =
+        tenant::scoped::<invoice::Entity>(org).filter(invoice::Column::Id.is_in(ids.clone())).all(db).await?;
+    let today = organizations::today(db, org).await?;
+    let mut parts = parts_of_many(db, &ids).await?;
+    let mut by_id: HashMap<i64, Invoice> = HashMap::new();
+    for m in invoices {
+        let p = parts.remove(&m.id).ok_or_else(|| AppError::Internal("invoice parts not assembled".to_owned()))?;
+        by_id.insert(m.id, assemble(m, p, today));
+    }
+    Ok(rows.into_iter().filter_map(|r| by_id.remove(&r.deposit_invoice_id).map(|i| (r, i))).collect())
+}
+
+/// The deposit invoices asked on a quote (issued, credited or not), oldest first.
+pub async fn deposits_of_quote(db: &impl ConnectionTrait, org: OrgId, quote_id: i64) -> AppResult<Vec<Invoice>> {
+    Ok(deposit_rows(db, org, quote_id).await?.into_iter().map(|(_, invoice)| invoice).collect())
+}
+
+/// Appends to a final invoice's lines one line of quantity −1 per line of each
+/// deposit of the quote not yet deducted nor credited (its price and VAT rate),
+/// so the invoice asks only for what remains and its VAT is the remainder's.
+async fn deductions(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    quote_id: i64,
+    lines: &mut Vec<ValidLine>,
+    deducting: &mut Vec<Option<i64>>,
+) -> AppResult<()> {
+    let tr = crate::platform::i18n::current();
+    for (row, deposit) in deposit_rows(db, org, quote_id).await? {
+        if row.deducted_in_invoice_id.is_some() || !deposit.credit_note_ids.is_empty() {
+            continue;
+        }
+        let (Some(number), Some(date)) = (deposit.number.as_deref(), deposit.issue_date) else { continue };
+        // The VAT column tells the lines of a deposit at several rates apart.
+        let description = tr.format("invoice.deposit.deduction", &[("number", number), ("date", &tr.date(date))]);
+        for l in &deposit.lines {
+            lines.push(ValidLine {
+                kind: LineKind::Other,
+                description: description.clone(),
+                quantity_milli: -1000,
+                quantity: -rust_decimal::Decimal::ONE,
+                ..as_valid(l)?
+            });
+            deducting.push(Some(deposit.id));
+        }
+    }
+    Ok(())
+}
+
+/// Marks the deposits a new invoice deducts as deducted by it: each once, even
+/// when two invoices are drafted at once (409 `deposit_already_deducted`).
+async fn claim_deposits(txn: &impl ConnectionTrait, invoice_id: i64, deducting: &[Option<i64>]) -> AppResult<()> {
+    let mut ids: Vec<i64> = deducting.iter().flatten().copied().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for deposit_id in ids {
+        let claimed = deposit::Entity::update_many()
+            .col_expr(deposit::Column::DeductedInInvoiceId, Expr::value(invoice_id))
+            .filter(deposit::Column::DepositInvoiceId.eq(deposit_id))
+            .filter(deposit::Column::DeductedInInvoiceId.is_null())
+            .exec(txn)
+            .await?;
+        if claimed.rows_affected == 0 {
+            return Err(AppError::conflict("deposit_already_deducted", Msg::new("invoice.deposit_already_deducted")));
+        }
+    }
+    Ok(())
+}
+
+/// Invoices a deposit (facture d'acompte) of `percent` % of an accepted quote,
+/// issued at once: one line per VAT rate of the quote's accepted lines (that
+/// rate's share of the deposit, excluding tax), so its VAT is the quote's. The
+/// quote's final invoice deducts it. Refused once the quote is invoiced (409
+/// `already_invoiced`) or when the deposits would pass its total (409
+/// `deposits_exceed_quote`).
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn deposit<C: Writer>(db: &C, actor: &Actor, quote_id: i64, input: &DepositInput) -> AppResult<Invoice> {
+    let mut v = Validator::new();
+    let percent = v.required("percent", input.percent);
+    let percent_bp = percent.and_then(|p| percent_bp(&mut v, "percent", p));
+    if percent_bp == Some(0) {
+        v.add("percent", Msg::new("invoice.deposit.percent_invalid"));
+    }
+    v.finish()?;
+    let (Some(percent), Some(percent_bp)) = (percent, percent_bp) else {
+        return Err(AppError::Internal("validator accepted a missing percent".to_owned()));
+    };
+    let quote = quotes::get(db, actor.org, quote_id).await?;
+    if !quote.status.can_carry_out() {
+        return Err(AppError::conflict("quote_not_accepted", Msg::new("invoice.quote_not_accepted")));
+    }
+    if find_by_source(db, actor.org, SourceKind::Quote, quote.id).await?.is_some() {
+        return Err(AppError::conflict("already_invoiced", Msg::new("invoice.already_invoiced")));
+    }
+    let organization = organizations::get(db, actor.org).await?;
+    let settings = settings(db, actor.org).await?;
+    let decimals = organization.currency.decimals();
+    let accepted = exempt_lines(lines_from(quote.accepted_lines().map(LineInput::from))?, settings.vat_exempt);
+    let bases = money::totals(priced(&accepted, decimals)?.iter().map(|p| (p.total, p.line.vat_rate)), decimals);
+    let tr = crate::platform::i18n::current();
+    let label =
+        tr.format("invoice.deposit.line", &[("percent", &money::format_plain(percent)), ("number", &quote.number)]);
+    let mut lines = Vec::new();
+    for share in bases.vat.iter().filter(|share| share.base.is_sign_positive() && !share.base.is_zero()) {
+        let amount = money::round_money(share.base * percent / rust_decimal::Decimal::ONE_HUNDRED, decimals);
+        let (Some(price_e4), Some(rate_bp)) = (money::to_scaled(amount, 4), money::to_scaled(share.rate, 2)) else {
+            return Err(AppError::Internal("deposit amount out of scale".to_owned()));
+        };
+        if amount.is_zero() {
+            continue;
+        }
+        lines.push(ValidLine {
+            kind: LineKind::Other,
+            description: label.clone(),
+            quantity_milli: 1000,
+            unit: None,
+            unit_price_e4: price_e4,
+            vat_rate_bp: i32::try_from(rate_bp).unwrap_or_default(),
+            discount_bp: 0,
+            quantity: rust_decimal::Decimal::ONE,
+            unit_price: amount,
+            vat_rate: share.rate,
+            discount: rust_decimal::Decimal::ZERO,
+        });
+    }
+    if lines.is_empty() {
+        return Err(AppError::conflict_on("percent", "deposit_too_small", Msg::new("invoice.deposit.too_small")));
+    }
+    let buyer = buyer_of(&clients::get(db, actor.org, quote.client_id).await?);
+    let vehicle = match quote.vehicle_id {
+        Some(id) => Some(vehicle_of(db, actor.org, id).await?),
+        None => None,
+    };
+    db::write(db, async |txn| {
+        let asked = deposit_rows(txn, actor.org, quote.id).await?;
+        let standing: i32 =
+            asked.iter().filter(|(_, invoice)| invoice.credit_note_ids.is_empty()).map(|(row, _)| row.percent_bp).sum();
+        if standing + percent_bp > 10_000 {
+            return Err(AppError::conflict_on(
+                "percent",
+                "deposits_exceed_quote",
+                Msg::new("invoice.deposit.exceeds_quote")
+                    .arg("left", money::format_plain(money::from_scaled(Ord::max(i64::from(10_000 - standing), 0), 2))),
+            ));
+        }
+        let position = asked.iter().map(|(row, _)| row.position).max().unwrap_or(0) + 1;
+        let draft = Draft {
+            kind: InvoiceKind::Invoice,
+            currency: None,
+            buyer: buyer.clone(),
+            vehicle: vehicle.clone(),
+            source: None,
+            credited_invoice_id: None,
+            service_date: None,
+            notes: None,
+            payment_terms: None,
+            lines: std::mem::take(&mut lines),
+            deducting: Vec::new(),
+            is_deposit: true,
+        };
+        let id = insert_draft(txn, actor, &organization, &settings, draft).await?;
+        // Two deposits asked at once take the same place: the second is refused.
+        deposit::ActiveModel {
+            deposit_invoice_id: Set(id),
+            organization_id: Set(actor.org.get()),
+            quote_id: Set(quote.id),
+            position: Set(position),
+            percent_bp: Set(percent_bp),
+            deducted_in_invoice_id: Set(None),
+        }
+        .insert(txn)
+        .await
+        .map_err(|err| {
+            AppError::conflict("deposit_concurrent", Msg::new("invoice.deposit.concurrent"))
+                .if_refused(err, Constraint::is_unique)
+        })?;
+        issue_in(txn, actor, id, None).await
     })
     .await
 }
@@ -914,7 +1190,16 @@ pub async fn credit_in(
     if original.kind != InvoiceKind::Invoice || original.status != InvoiceStatus::Issued {
         return Err(AppError::conflict("invoice_not_issued", Msg::new("invoice.credit_needs_issued")));
     }
-    let lines = lines_from(original.lines.iter().map(LineInput::from))?;
+    if let Some(final_id) = original.deposit.as_ref().and_then(|d| d.deducted_in_invoice_id) {
+        // Deducted from the final invoice, the deposit is corrected with it.
+        let deducting = get(txn, actor.org, final_id).await?;
+        if deducting.credit_note_ids.is_empty() {
+            return Err(AppError::conflict("deposit_deducted", Msg::new("invoice.deposit_deducted")));
+        }
+    }
+    // Copied as stored: the deductions of deposits keep their negative quantity.
+    let lines = original.lines.iter().map(as_valid).collect::<AppResult<Vec<_>>>()?;
+    let deducting = original.lines.iter().map(|l| l.deposit_invoice_id).collect();
     let organization = organizations::get(txn, actor.org).await?;
     // The credit note keeps the original's VAT: the rates of the invoice it corrects.
     let settings = BillingSettings { vat_exempt: original.vat_exempt, ..settings(txn, actor.org).await? };
@@ -929,6 +1214,8 @@ pub async fn credit_in(
         notes: reason.clone(),
         payment_terms: None,
         lines,
+        deducting,
+        is_deposit: false,
     };
     // One credit note per invoice: a unique index refuses a second one, even a concurrent one.
     let credit_id = insert_draft(txn, actor, &organization, &settings, draft).await?;
@@ -973,6 +1260,8 @@ pub async fn sell_in(txn: &sea_orm::DatabaseTransaction, actor: &Actor, sale: Sa
         notes: sale.notes,
         payment_terms: None,
         lines,
+        deducting: Vec::new(),
+        is_deposit: false,
     };
     let id = insert_draft(txn, actor, &organization, &settings, draft).await?;
     if sale.instalments > 1 {

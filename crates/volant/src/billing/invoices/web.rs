@@ -41,6 +41,7 @@ pub fn pages() -> Vec<Page> {
             ("/invoices/{id}/credit", post(credit)),
             ("/invoices/{id}/delete", post(delete)),
             ("/quotes/{id}/invoice", post(from_quote)),
+            ("/quotes/{id}/deposits", get(quote_deposits).post(ask_deposit)),
             ("/interventions/{id}/invoice", post(from_intervention)),
         ],
     );
@@ -105,6 +106,7 @@ pub struct InvoiceRow {
     pub state: &'static str,
     pub state_label: String,
     pub overdue: bool,
+    pub deposit: bool,
 }
 
 /// What an invoice is called before it has a number: "Brouillon #12".
@@ -128,6 +130,7 @@ fn row(s: InvoiceSummary) -> InvoiceRow {
         kind: s.kind.as_str(),
         buyer: s.buyer_name,
         customer_href: s.customer_kind.page(s.customer_id),
+        deposit: s.is_deposit,
         issue_date: s.issue_date.map(i18n::date).unwrap_or_default(),
         due_date: s.due_date.filter(|_| s.kind == InvoiceKind::Invoice).map(i18n::date).unwrap_or_default(),
         total_incl: s.currency.format(s.total_incl_tax),
@@ -280,6 +283,8 @@ struct ShowPage {
     /// Payment links asked: (when, amount, page, paid).
     links: Vec<(String, String, String, bool)>,
     today: String,
+    /// A deposit invoice: "Acompte de 30 % sur le devis".
+    deposit_label: String,
 }
 
 async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> {
@@ -340,11 +345,20 @@ async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> 
         .into_iter()
         .map(|r| (i18n::local_date_time(r.created_at), r.currency.format(r.amount), r.url, r.status == "paid"))
         .collect();
+    let deposit_label = invoice
+        .deposit
+        .as_ref()
+        .map(|d| tr.f("invoice.deposit.of_quote", "percent", &format_plain(d.percent)))
+        .unwrap_or_default();
     Ok(ShowPage {
+        deposit_label,
         online: caller.config.payments.configured(),
         links,
         label: label_of(invoice.number.as_deref(), invoice.id),
-        title: tr.t(invoice.kind.label_key()).to_owned(),
+        title: match invoice.deposit {
+            Some(_) => tr.t("invoice.kind.deposit").to_owned(),
+            None => tr.t(invoice.kind.label_key()).to_owned(),
+        },
         state,
         state_label,
         issue_date: invoice.issue_date.map(i18n::date).unwrap_or_default(),
@@ -429,6 +443,80 @@ async fn delete(caller: Caller, Id(id): Id) -> WebResult<Response> {
 async fn from_quote(caller: Caller, Id(id): Id) -> WebResult<Response> {
     let made = service::from_quote(&caller.db, &caller.actor, id).await;
     drafted(&caller, made, SourceKind::Quote, id, format!("/quotes/{id}")).await
+}
+
+/// A quote's deposits as its page lists them (loaded into it).
+#[derive(Template, WebTemplate)]
+#[template(path = "billing/invoices/_quote_deposits.html")]
+struct QuoteDeposits {
+    page: PageCtx,
+    deposits: Vec<DepositRow>,
+}
+
+struct DepositRow {
+    id: i64,
+    number: String,
+    issue_date: String,
+    percent: String,
+    total: String,
+    state: PaymentState,
+    credited: bool,
+    /// The invoice deducting it: (id, number or "draft").
+    deducted_in: Option<(i64, String)>,
+}
+
+async fn quote_deposits(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<QuoteDeposits> {
+    crate::workshop::quotes::service::get(&caller.db, caller.org, id).await?;
+    let tr = page.tr;
+    let mut deposits = Vec::new();
+    // The quote's deposits are all deducted by its one final invoice: read once.
+    let mut finals: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
+    for invoice in service::deposits_of_quote(&caller.db, caller.org, id).await? {
+        let Some(deposit) = invoice.deposit.clone() else { continue };
+        let deducted_in = match deposit.deducted_in_invoice_id {
+            Some(final_id) => {
+                if let std::collections::hash_map::Entry::Vacant(slot) = finals.entry(final_id) {
+                    let deducting = service::get(&caller.db, caller.org, final_id).await?;
+                    slot.insert(deducting.number.unwrap_or_else(|| tr.t("invoice.status.draft").to_owned()));
+                }
+                finals.get(&final_id).map(|label| (final_id, label.clone()))
+            }
+            None => None,
+        };
+        deposits.push(DepositRow {
+            id: invoice.id,
+            number: invoice.number.clone().unwrap_or_default(),
+            issue_date: invoice.issue_date.map(i18n::date).unwrap_or_default(),
+            percent: format_plain(deposit.percent),
+            total: format_money(invoice.totals.incl_tax, invoice.decimals(), invoice.currency.code()),
+            state: invoice.payment_state,
+            credited: !invoice.credit_note_ids.is_empty(),
+            deducted_in,
+        });
+    }
+    Ok(QuoteDeposits { page, deposits })
+}
+
+#[derive(Debug, Deserialize)]
+struct DepositForm {
+    percent: String,
+}
+
+/// Invoices a deposit of the quote and shows it.
+async fn ask_deposit(caller: Caller, Id(id): Id, FormBody(form): FormBody<DepositForm>) -> WebResult<Response> {
+    let back = format!("/quotes/{id}");
+    let input = service::DepositInput { percent: parse_decimal(&form.percent) };
+    if input.percent.is_none() {
+        return refusal_to_flash(&back, AppError::validation("percent", Msg::new("invoice.deposit.percent_invalid")));
+    }
+    match service::deposit(&caller.db, &caller.actor, id, &input).await {
+        Ok(invoice) => {
+            let number = invoice.number.unwrap_or_default();
+            let message = i18n::current().format("invoices.deposit_issued", &[("number", &number)]);
+            Ok(redirect_with_flash(&format!("/invoices/{}", invoice.id), "success", &message))
+        }
+        Err(err) => refusal_to_flash(&back, err),
+    }
 }
 
 async fn from_intervention(caller: Caller, Id(id): Id) -> WebResult<Response> {
