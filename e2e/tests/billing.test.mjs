@@ -1,8 +1,8 @@
 // A garage gets paid, in a real browser: completed work is invoiced in one click,
 // issued, e-mailed (the page says the e-mail will not leave without a mail
 // server), downloaded as a PDF that independent readers check (pdftotext, the
-// factur-x validator), paid in two goes at the counter — the second by mobile
-// money —, and finally corrected by a credit note. A second journey asks a
+// factur-x validator), paid in two goes at the counter — the customer reminded
+// in between, the second by mobile money —, and finally corrected by a credit note. A second journey asks a
 // deposit on an accepted quote, has it paid, and sees the final invoice deduct it.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -73,7 +73,7 @@ async function look(page, step) {
   }
 }
 
-test("completed work is invoiced, e-mailed, paid in two goes and corrected by a credit note", async () => {
+test("completed work is invoiced, e-mailed, part-paid, reminded, paid and corrected by a credit note", async () => {
   const call = await server.api();
   await call("PATCH", "/organization", {
     name: "Garage du Port", address: "2 quai Est\n13002 Marseille",
@@ -141,6 +141,16 @@ test("completed work is invoiced, e-mailed, paid in two goes and corrected by a 
   await page.getByText("Reste à payer : 100,00").waitFor();
   assert.equal(await page.getByTestId("invoice-state").textContent(), "Payée en partie");
   assert.equal(await page.getByLabel("Montant").inputValue(), "100", "the form proposes what is still due");
+
+  // The customer is reminded of the rest by hand (the page says the e-mail
+  // will not leave), once a day.
+  await page.getByRole("button", { name: "Relancer le client" }).click();
+  await page.getByText(/Relance enregistrée pour compta@durand\.example, mais l'e-mail ne partira pas/).waitFor();
+  assert.equal(await page.getByTestId("reminder").count(), 1);
+  await page.getByRole("button", { name: "Relancer le client" }).click();
+  await page.getByText("Ce client a déjà été relancé aujourd'hui pour cette facture.").waitFor();
+  assert.equal(await page.getByTestId("reminder").count(), 1);
+  await look(page, "3b-reminded");
   await page.getByLabel("Moyen de paiement").selectOption("mobile_money");
   await page.getByLabel("Opérateur mobile money").fill("Wave");
   await page.getByLabel("Référence").fill("WV-20261204-778");

@@ -77,7 +77,8 @@ backend_tests!(
     the_accountant_gets_a_balanced_fec_and_the_journals,
     a_garage_invoices_an_accepted_quote_and_is_paid_at_the_counter,
     an_issued_invoice_is_emailed_with_its_factur_x_pdf,
-    unpaid_invoices_are_reminded_once_per_step_until_paid
+    unpaid_invoices_are_reminded_once_per_step_until_paid,
+    a_customer_is_reminded_by_hand_once_a_day
 );
 
 async fn a_draft_has_no_number_and_issuing_takes_the_first_one_and_freezes_it(app: TestApp) {
@@ -689,6 +690,55 @@ async fn unpaid_invoices_are_reminded_once_per_step_until_paid(app: TestApp) {
         admin.put("/api/v1/billing/settings", &json!({ "reminder_days": [400] })).await.error_fields(),
         ["reminder_days"]
     );
+}
+
+async fn a_customer_is_reminded_by_hand_once_a_day(app: TestApp) {
+    use volant::billing::invoices::reminders::remind_unpaid;
+    let admin = app.as_admin();
+    admin
+        .put("/api/v1/billing/settings", &json!({ "payment_terms_days": 0, "reminder_days": [0, 7] }))
+        .await
+        .assert_success();
+    let client = company(&app).await;
+    let invoice = issue(&app, &draft(&app, client).await["id"]).await;
+    let id = &invoice["id"];
+    let path = format!("/api/v1/invoices/{id}/remind");
+    // Twice at once: one reminder.
+    let requests = [
+        admin.authorize(json_request(Method::POST, &path, &json!({}))).await,
+        admin.authorize(json_request(Method::POST, &path, &json!({}))).await,
+    ];
+    let [a, b] = requests.map(|r| tokio::spawn(send(app.router.clone(), r)));
+    let (a, b) = (a.await.expect("task"), b.await.expect("task"));
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::ACCEPTED, StatusCode::CONFLICT], "{} / {}", a.text(), b.text());
+    admin.post(&path, &json!({})).await.problem(StatusCode::CONFLICT, "already_reminded_today");
+    assert_eq!(reminders(&app).await, 1);
+    let sent = crate::helpers::queued_emails(&app, 1).await.remove(0);
+    assert_eq!(sent.to, "compta@durand.example");
+    assert!(sent.subject.starts_with("Rappel") && sent.subject.contains(invoice["number"].as_str().expect("number")));
+    // The day's automatic reminder is not sent again; a week later's is.
+    let now = chrono::Utc::now();
+    assert_eq!(remind_unpaid(&app.db, now).await.expect("today"), 0);
+    assert_eq!(remind_unpaid(&app.db, now + chrono::Duration::days(8)).await.expect("+7"), 1);
+    // The invoice's page lists them and offers to remind again.
+    let page = html(&admin.get(&format!("/invoices/{id}")).await);
+    assert!(page.contains("le jour de l'échéance") && page.contains("Relancer le client"), "{page}");
+    // Paid, there is nothing to remind; a draft or a credit note is never reminded.
+    admin
+        .post(&format!("/api/v1/invoices/{id}/payments"), &json!({ "method": "cash", "amount": "139.03" }))
+        .await
+        .assert_success();
+    admin.post(&path, &json!({})).await.problem(StatusCode::CONFLICT, "nothing_due");
+    let other = draft(&app, client).await;
+    admin
+        .post(&format!("/api/v1/invoices/{}/remind", other["id"]), &json!({}))
+        .await
+        .problem(StatusCode::CONFLICT, "invoice_not_issued");
+    // Staff at the counter may not remind.
+    let staff = app.as_role(volant::identity::roles::Role::Staff).await;
+    staff.post(&path, &json!({})).await.assert_status(StatusCode::FORBIDDEN);
 }
 
 /// How many invoice reminders were queued.

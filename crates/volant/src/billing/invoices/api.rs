@@ -32,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(credit_invoice))
         .routes(routes!(invoice_pdf))
         .routes(routes!(email_invoice))
+        .routes(routes!(remind_invoice))
         .routes(routes!(record_payment))
         .routes(routes!(payment_link))
         .routes(routes!(payment_callback))
@@ -198,6 +199,22 @@ async fn email_invoice(caller: Caller, Id(id): Id) -> AppResult<Response> {
     use axum::response::IntoResponse;
     let (invoice, email_id) = super::sending::email(&caller.db, &caller.actor, id).await?;
     Ok((StatusCode::ACCEPTED, Json(EmailedInvoice { invoice, email_id })).into_response())
+}
+
+/// The queued reminder.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Reminded {
+    pub email_id: i64,
+}
+
+/// Remind the buyer of an unpaid invoice now, by the automatic reminder's e-mail (its PDF attached);
+/// at most once a day (409 `already_reminded_today`); 409 `nothing_due`, `buyer_without_email`.
+#[utoipa::path(post, path = "/invoices/{id}/remind", security(("bearer" = ["billing.write"])), tag = "invoices", params(("id" = i64, Path)),
+    responses((status = 202, body = Reminded), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn remind_invoice(caller: Caller, Id(id): Id) -> AppResult<Response> {
+    use axum::response::IntoResponse;
+    let email_id = super::reminders::remind_now(&caller.db, &caller.actor, id).await?;
+    Ok((StatusCode::ACCEPTED, Json(Reminded { email_id })).into_response())
 }
 
 /// Record a payment or a refund on an issued invoice; answers the invoice as it now stands.

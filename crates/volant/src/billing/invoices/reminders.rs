@@ -13,11 +13,13 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Se
 use super::entity::{invoice, reminder};
 use super::model::{InvoiceKind, InvoiceStatus};
 use super::pdf::{document, rendered};
-use super::service::{BALANCE_SQL, settings};
+use super::service::{AUDIT_ENTITY, BALANCE_SQL, get, settings};
+use crate::identity::audit::{self, Actor};
 use crate::identity::organizations::service as organizations;
 use crate::notify;
 use crate::platform::db::{self, Writer};
-use crate::platform::error::AppResult;
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::i18n::Msg;
 use crate::platform::tenant::OrgId;
 
 /// Most invoices one organization's run reminds (the next run takes the rest).
@@ -121,12 +123,12 @@ async fn remind_batch<C: Writer>(
     Ok(sent)
 }
 
-/// Queues the reminder of `id` and records its steps; `false` when another worker
-/// recorded the latest step first (nothing is sent twice).
-async fn send<C: Writer>(db: &C, org: OrgId, id: i64, steps: &[i32]) -> AppResult<bool> {
+/// The reminder e-mail of an issued invoice (its PDF attached), to its buyer;
+/// `None` without a buyer's address.
+async fn reminder_notice(db: &impl sea_orm::ConnectionTrait, org: OrgId, id: i64) -> AppResult<Option<notify::Notice>> {
     let doc = document(db, org, id).await?;
     let invoice = doc.invoice.clone();
-    let Some(to) = invoice.buyer.email.clone() else { return Ok(false) };
+    let Some(to) = invoice.buyer.email.clone() else { return Ok(None) };
     let tr = doc.organization.locale;
     let organization = doc.organization.name.clone();
     let number = invoice.number.clone().unwrap_or_default();
@@ -145,33 +147,52 @@ async fn send<C: Writer>(db: &C, org: OrgId, id: i64, steps: &[i32]) -> AppResul
             ],
         )
         .replace("\\n", "\n");
+    let attachment = notify::Attachment { name, content_type: "application/pdf".to_owned(), bytes };
+    Ok(Some(notify::Notice::new(notify::Event::InvoiceReminder, subject, body).email(Some(to)).attach(attachment)))
+}
+
+/// Records the reminder step `step` of `id` and queues its e-mail, in the
+/// caller's transaction; `None` when that step was already recorded (by another
+/// worker, or earlier today by hand): nothing is sent twice.
+async fn record_step(
+    txn: &impl sea_orm::ConnectionTrait,
+    org: OrgId,
+    id: i64,
+    step: i32,
+    notice: notify::Notice,
+) -> AppResult<Option<Option<i64>>> {
+    let taken = reminder::Entity::insert(reminder::ActiveModel {
+        invoice_id: Set(id),
+        days_after_due: Set(step),
+        sent_at: Set(Utc::now()),
+        email_id: Set(None),
+    })
+    .on_conflict(
+        OnConflict::columns([reminder::Column::InvoiceId, reminder::Column::DaysAfterDue]).do_nothing().to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
+    if taken == 0 {
+        return Ok(None);
+    }
+    let email_id = notify::send(txn, org, notice).await?.email_id;
+    reminder::Entity::update_many()
+        .col_expr(reminder::Column::EmailId, Expr::value(email_id))
+        .filter(reminder::Column::InvoiceId.eq(id))
+        .filter(reminder::Column::DaysAfterDue.eq(step))
+        .exec(txn)
+        .await?;
+    Ok(Some(email_id))
+}
+
+/// Queues the reminder of `id` and records its steps; `false` when another worker
+/// recorded the latest step first (nothing is sent twice).
+async fn send<C: Writer>(db: &C, org: OrgId, id: i64, steps: &[i32]) -> AppResult<bool> {
+    let Some(notice) = reminder_notice(db, org, id).await? else { return Ok(false) };
     let latest = steps.last().copied().unwrap_or_default();
     db::write(db, async |txn| -> AppResult<bool> {
         // The latest step first: if another worker holds it, this one stops here.
-        let taken = reminder::Entity::insert(reminder::ActiveModel {
-            invoice_id: Set(id),
-            days_after_due: Set(latest),
-            sent_at: Set(Utc::now()),
-            email_id: Set(None),
-        })
-        .on_conflict(
-            OnConflict::columns([reminder::Column::InvoiceId, reminder::Column::DaysAfterDue]).do_nothing().to_owned(),
-        )
-        .exec_without_returning(txn)
-        .await?;
-        if taken == 0 {
-            return Ok(false);
-        }
-        let attachment = notify::Attachment { name, content_type: "application/pdf".to_owned(), bytes };
-        let notice =
-            notify::Notice::new(notify::Event::InvoiceReminder, subject, body).email(Some(to)).attach(attachment);
-        let email_id = notify::send(txn, org, notice).await?.email_id;
-        reminder::Entity::update_many()
-            .col_expr(reminder::Column::EmailId, Expr::value(email_id))
-            .filter(reminder::Column::InvoiceId.eq(id))
-            .filter(reminder::Column::DaysAfterDue.eq(latest))
-            .exec(txn)
-            .await?;
+        let Some(email_id) = record_step(txn, org, id, latest, notice).await? else { return Ok(false) };
         // Earlier steps passed while nobody was reminded are not sent late.
         for &step in &steps[..steps.len().saturating_sub(1)] {
             reminder::Entity::insert(reminder::ActiveModel {
@@ -191,4 +212,55 @@ async fn send<C: Writer>(db: &C, org: OrgId, id: i64, steps: &[i32]) -> AppResul
         Ok(email_id.is_some())
     })
     .await
+}
+
+/// Reminds the buyer of an issued invoice now (**Relancer le client**): the
+/// automatic reminder's e-mail, at most once a day — the day is recorded as the
+/// step of its lateness (negative before the due date), so the automatic reminder
+/// of that day is not sent again. Returns the queued e-mail's id.
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn remind_now<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<i64> {
+    let invoice = get(db, actor.org, id).await?;
+    if !invoice.can_pay() {
+        return Err(AppError::conflict("invoice_not_issued", Msg::new("invoice.send_needs_issued")));
+    }
+    if invoice.balance_due <= rust_decimal::Decimal::ZERO {
+        return Err(AppError::conflict("nothing_due", Msg::new("invoice.reminder.nothing_due")));
+    }
+    let Some(notice) = reminder_notice(db, actor.org, id).await? else {
+        return Err(AppError::conflict("buyer_without_email", Msg::new("invoice.buyer_without_email")));
+    };
+    let today = organizations::today(db, actor.org).await?;
+    let late = invoice.due_date.map_or(0, |due| (today - due).num_days());
+    let step = i32::try_from(late).unwrap_or_default();
+    db::write(db, async |txn| {
+        let Some(email_id) = record_step(txn, actor.org, id, step, notice).await? else {
+            return Err(AppError::conflict("already_reminded_today", Msg::new("invoice.reminder.already_today")));
+        };
+        let Some(email_id) = email_id else {
+            return Err(AppError::conflict("buyer_refused_email", Msg::new("invoice.buyer_refused_email")));
+        };
+        let changes = serde_json::json!({ "reminded": { "to": invoice.buyer.email, "days_after_due": step } });
+        let event = audit::Event {
+            action: audit::Action::Update,
+            entity: Some((AUDIT_ENTITY, id.to_string())),
+            changes: Some(changes),
+        };
+        audit::record(txn, Some(actor), None, event).await?;
+        Ok(email_id)
+    })
+    .await
+}
+
+/// The reminders e-mailed for an invoice, oldest first: when, and how late.
+pub async fn sent_for(db: &impl sea_orm::ConnectionTrait, id: i64) -> AppResult<Vec<(DateTime<Utc>, i32)>> {
+    Ok(reminder::Entity::find()
+        .select_only()
+        .columns([reminder::Column::SentAt, reminder::Column::DaysAfterDue])
+        .filter(reminder::Column::InvoiceId.eq(id))
+        .filter(reminder::Column::EmailId.is_not_null())
+        .order_by_asc(reminder::Column::SentAt)
+        .into_tuple()
+        .all(db)
+        .await?)
 }

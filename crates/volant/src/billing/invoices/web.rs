@@ -38,6 +38,7 @@ pub fn pages() -> Vec<Page> {
             ("/invoices/{id}/pdf", get(pdf)),
             ("/invoices/{id}/issue", post(issue)),
             ("/invoices/{id}/email", post(email)),
+            ("/invoices/{id}/remind", post(remind)),
             ("/invoices/{id}/credit", post(credit)),
             ("/invoices/{id}/delete", post(delete)),
             ("/quotes/{id}/invoice", post(from_quote)),
@@ -285,6 +286,8 @@ struct ShowPage {
     today: String,
     /// A deposit invoice: "Acompte de 30 % sur le devis".
     deposit_label: String,
+    /// The reminders e-mailed: "04/12/2026 14:05 · 7 jours après l'échéance".
+    reminders: Vec<String>,
 }
 
 async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> {
@@ -350,7 +353,20 @@ async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> 
         .as_ref()
         .map(|d| tr.f("invoice.deposit.of_quote", "percent", &format_plain(d.percent)))
         .unwrap_or_default();
+    let reminders = super::reminders::sent_for(&caller.db, id)
+        .await?
+        .into_iter()
+        .map(|(when, late)| {
+            let lateness = match late {
+                0 => tr.t("invoice.reminder.on_due").to_owned(),
+                late if late > 0 => tr.f("invoice.reminder.after_due", "days", &late.to_string()),
+                late => tr.f("invoice.reminder.before_due", "days", &(-late).to_string()),
+            };
+            format!("{} · {lateness}", i18n::local_date_time(when))
+        })
+        .collect();
     Ok(ShowPage {
+        reminders,
         deposit_label,
         online: caller.config.payments.configured(),
         links,
@@ -413,6 +429,23 @@ async fn email(caller: Caller, Id(id): Id) -> WebResult<Response> {
             Ok(redirect_with_flash(&format!("/invoices/{id}"), kind, &message))
         }
         Err(err) => refusal_to_flash(&format!("/invoices/{id}"), err),
+    }
+}
+
+/// Reminds the buyer now, and says whether the e-mail will leave.
+async fn remind(caller: Caller, Id(id): Id) -> WebResult<Response> {
+    let back = format!("/invoices/{id}");
+    match super::reminders::remind_now(&caller.db, &caller.actor, id).await {
+        Ok(_) => {
+            let invoice = service::get(&caller.db, caller.org, id).await?;
+            let delivers =
+                crate::notify::mail_settings::delivers_email(&caller.db, &caller.config.notify, caller.org).await?;
+            let (key, kind) =
+                if delivers { ("invoices.reminded", "success") } else { ("invoices.reminded_saved", "warning") };
+            let message = i18n::current().format(key, &[("email", invoice.buyer.email.as_deref().unwrap_or_default())]);
+            Ok(redirect_with_flash(&back, kind, &message))
+        }
+        Err(err) => refusal_to_flash(&back, err),
     }
 }
 
