@@ -127,6 +127,23 @@ test("completed work is invoiced, e-mailed, part-paid, reminded, paid and correc
   await page.getByRole("button", { name: "Envoyer par e-mail" }).click();
   await page.getByText(/aucun serveur d'envoi n'est configuré/).waitFor();
 
+  // The customer opens the link the e-mail carries, on a phone, without an account.
+  const link = await page.getByTestId("customer-link").getAttribute("href");
+  const phone = await browser.newContext({ acceptDownloads: true, viewport: { width: 390, height: 844 }, isMobile: true });
+  const customer = await phone.newPage();
+  await customer.goto(link);
+  await customer.getByRole("heading", { name: new RegExp(`FAC-${year}-00001`) }).waitFor();
+  assert.equal((await customer.getByTestId("balance-due").textContent()).replace(/\s/g, " "), "139,03 €");
+  assert.equal(await customer.getByTestId("invoice-state").textContent(), "Non payée");
+  const overflow = await customer.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `the customer's page fits a phone (${overflow}px too wide)`);
+  await assertAccessible(customer, "billing: customer link");
+  if (process.env.E2E_SCREENSHOTS) {
+    await customer.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/billing-customer-link.png`, fullPage: true });
+  }
+  await downloadAndRead(customer, `FAC-${year}-00001.pdf`, [`FAC-${year}-00001`, "139,03"], "139.03");
+  await phone.close();
+
   // The PDF, downloaded by the browser, read back by independent readers.
   await downloadAndRead(
     page, `FAC-${year}-00001.pdf`,

@@ -21,9 +21,12 @@ pub fn api_router() -> OpenApiRouter<AppState> {
     invoices::api::router()
 }
 
-/// The billing pages behind sign-in.
+/// The billing pages behind sign-in, and the customers' invoice links (open:
+/// the link's token is the credential).
 pub fn pages() -> Vec<Page> {
-    invoices::web::pages()
+    let mut pages = invoices::web::pages();
+    pages.extend(crate::identity::auth::web_pages::secret_link_pages(invoices::share::routes()));
+    pages
 }
 
 /// Billing's navigation entry, for garages and schools alike.
@@ -37,12 +40,14 @@ pub fn menu() -> Vec<MenuEntry> {
 pub fn register_jobs(registry: &mut crate::platform::jobs::Registry, state: &AppState) {
     const HOURLY: std::time::Duration = std::time::Duration::from_secs(3600);
     let db = state.db.clone();
+    // Links in e-mails sent by a job point at the configured public address.
+    let public_url = state.config.public_url.clone();
     registry
         .handle("billing.remind_unpaid", move |_job| {
-            let db = db.clone();
+            let (db, public_url) = (db.clone(), public_url.clone());
             async move {
                 let now = chrono::Utc::now();
-                invoices::reminders::remind_unpaid(&db, now).await?;
+                invoices::reminders::remind_unpaid(&db, now, &public_url).await?;
                 invoices::instalments::remind_due(&db, now).await?;
                 Ok(())
             }

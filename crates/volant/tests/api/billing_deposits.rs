@@ -143,6 +143,10 @@ async fn a_deposit_is_invoiced_then_deducted_once_by_the_final_invoice(app: Test
     let replaced = replaced.json();
     assert_eq!(replaced["lines"].as_array().map(Vec::len), Some(5), "{replaced}");
     assert_eq!(replaced["totals"]["incl_tax"], "257.00", "350 + 12 − 105");
+    // The draft's form shows the deductions apart from the lines it lets one type.
+    let form = html(&admin.get(&format!("/invoices/{final_id}/edit")).await);
+    assert_eq!(form.matches("data-testid=\"deduction\"").count(), 2, "{form}");
+    assert!(form.contains("Acomptes déduits") && form.contains("Liquide de frein"), "{form}");
     admin.delete(&format!("/api/v1/invoices/{final_id}")).await.assert_status(StatusCode::NO_CONTENT);
     let freed = admin.get(&format!("/api/v1/invoices/{deposit_id}")).await.json();
     assert_eq!(freed["deposit"]["deducted_in_invoice_id"], Value::Null);

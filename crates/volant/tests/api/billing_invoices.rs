@@ -78,7 +78,9 @@ backend_tests!(
     a_garage_invoices_an_accepted_quote_and_is_paid_at_the_counter,
     an_issued_invoice_is_emailed_with_its_factur_x_pdf,
     unpaid_invoices_are_reminded_once_per_step_until_paid,
-    a_customer_is_reminded_by_hand_once_a_day
+    a_customer_is_reminded_by_hand_once_a_day,
+    a_manager_types_an_invoice_by_hand_and_changes_its_draft,
+    the_customer_reads_the_invoice_by_the_link_every_email_carries
 );
 
 async fn a_draft_has_no_number_and_issuing_takes_the_first_one_and_freezes_it(app: TestApp) {
@@ -667,13 +669,17 @@ async fn unpaid_invoices_are_reminded_once_per_step_until_paid(app: TestApp) {
         .assert_success();
     let now = chrono::Utc::now();
     // Due today: the first step, once, however many workers run it at the same time.
-    let (a, b, c) = tokio::join!(remind_unpaid(&app.db, now), remind_unpaid(&app.db, now), remind_unpaid(&app.db, now));
+    let (a, b, c) = tokio::join!(
+        remind_unpaid(&app.db, now, "http://volant.test"),
+        remind_unpaid(&app.db, now, "http://volant.test"),
+        remind_unpaid(&app.db, now, "http://volant.test")
+    );
     let counts = [a.expect("a"), b.expect("b"), c.expect("c")];
     assert_eq!(counts.iter().sum::<u64>(), 1, "{counts:?}");
     assert_eq!(reminders(&app).await, 1, "the settled invoice is not reminded");
-    assert_eq!(remind_unpaid(&app.db, now).await.expect("again"), 0);
+    assert_eq!(remind_unpaid(&app.db, now, "http://volant.test").await.expect("again"), 0);
     // A week later, the second step; then it is paid and the third never comes.
-    assert_eq!(remind_unpaid(&app.db, now + chrono::Duration::days(8)).await.expect("+7"), 1);
+    assert_eq!(remind_unpaid(&app.db, now + chrono::Duration::days(8), "http://volant.test").await.expect("+7"), 1);
     admin
         .post(
             &format!("/api/v1/invoices/{}/payments", paid_later["id"]),
@@ -681,7 +687,7 @@ async fn unpaid_invoices_are_reminded_once_per_step_until_paid(app: TestApp) {
         )
         .await
         .assert_success();
-    assert_eq!(remind_unpaid(&app.db, now + chrono::Duration::days(40)).await.expect("+30"), 0);
+    assert_eq!(remind_unpaid(&app.db, now + chrono::Duration::days(40), "http://volant.test").await.expect("+30"), 0);
     assert_eq!(reminders(&app).await, 2);
     let last = crate::helpers::queued_emails(&app, 1).await.remove(0);
     assert_eq!(last.to, "compta@durand.example");
@@ -720,8 +726,8 @@ async fn a_customer_is_reminded_by_hand_once_a_day(app: TestApp) {
     assert!(sent.subject.starts_with("Rappel") && sent.subject.contains(invoice["number"].as_str().expect("number")));
     // The day's automatic reminder is not sent again; a week later's is.
     let now = chrono::Utc::now();
-    assert_eq!(remind_unpaid(&app.db, now).await.expect("today"), 0);
-    assert_eq!(remind_unpaid(&app.db, now + chrono::Duration::days(8)).await.expect("+7"), 1);
+    assert_eq!(remind_unpaid(&app.db, now, "http://volant.test").await.expect("today"), 0);
+    assert_eq!(remind_unpaid(&app.db, now + chrono::Duration::days(8), "http://volant.test").await.expect("+7"), 1);
     // The invoice's page lists them and offers to remind again.
     let page = html(&admin.get(&format!("/invoices/{id}")).await);
     assert!(page.contains("le jour de l'échéance") && page.contains("Relancer le client"), "{page}");
@@ -739,6 +745,118 @@ async fn a_customer_is_reminded_by_hand_once_a_day(app: TestApp) {
     // Staff at the counter may not remind.
     let staff = app.as_role(volant::identity::roles::Role::Staff).await;
     staff.post(&path, &json!({})).await.assert_status(StatusCode::FORBIDDEN);
+}
+
+async fn a_manager_types_an_invoice_by_hand_and_changes_its_draft(app: TestApp) {
+    let admin = app.as_admin();
+    profile(&app).await;
+    let client = company(&app).await;
+    // The client first, found by name.
+    let chooser = html(&admin.get("/invoices/new?client_q=durand").await);
+    assert!(chooser.contains(&format!("href=\"/invoices/new?client_id={client}\"")), "{chooser}");
+    let form = html(&admin.get(&format!("/invoices/new?client_id={client}")).await);
+    assert!(form.contains("Transports Durand & Fils") && form.contains("name=\"unit_price\""), "{form}");
+    // A counter sale typed by hand; a price that is not a number is refused beside its line.
+    let line = |price: &'static str| {
+        vec![
+            ("client_id", client.to_string()),
+            ("service_date", String::new()),
+            ("notes", "Vente comptoir\nà emporter ✓".to_owned()),
+            ("kind", "part".to_owned()),
+            ("description", "Balais d'essuie-glace 🚗".to_owned()),
+            ("quantity", "2".to_owned()),
+            ("unit", String::new()),
+            ("unit_price", price.to_owned()),
+            ("vat_rate", "20".to_owned()),
+            ("discount", "0".to_owned()),
+        ]
+    };
+    let fields = |pairs: &Vec<(&'static str, String)>| pairs.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
+    let refused = fields(&line("douze"));
+    let refused: Vec<(&str, &str)> = refused.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let page = admin.post_form("/invoices", &refused).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&page).contains("Balais d'essuie-glace"), "the form keeps what was typed");
+    let typed = fields(&line("12,50"));
+    let typed: Vec<(&str, &str)> = typed.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let made = admin.post_form("/invoices", &typed).await;
+    let id = made.header("location").expect("location").trim_start_matches("/invoices/").to_owned();
+    let draft = admin.get(&format!("/api/v1/invoices/{id}")).await.json();
+    assert_eq!(draft["status"], "draft");
+    assert_eq!(draft["totals"]["incl_tax"], "30.00");
+    assert_eq!(draft["notes"], "Vente comptoir\nà emporter ✓");
+    // Changed: the form shows the draft's lines; saved, the draft has the new ones.
+    let edit = html(&admin.get(&format!("/invoices/{id}/edit")).await);
+    assert!(edit.contains("value=\"12,5\"") || edit.contains("value=\"12,50\""), "{edit}");
+    let mut changed = typed.clone();
+    changed.retain(|(k, _)| *k != "quantity");
+    changed.push(("quantity", "3"));
+    let saved = admin.post_form(&format!("/invoices/{id}/edit"), &changed).await;
+    assert_eq!(saved.header("location"), Some(format!("/invoices/{id}").as_str()));
+    let draft = admin.get(&format!("/api/v1/invoices/{id}")).await.json();
+    assert_eq!(draft["totals"]["incl_tax"], "45.00");
+    // Issued, it never changes: the form is refused and says why.
+    issue(&app, &draft["id"]).await;
+    let refused = admin.get(&format!("/invoices/{id}/edit")).await;
+    assert_eq!(refused.header("location"), Some(format!("/invoices/{id}").as_str()));
+    let posted = admin.post_form(&format!("/invoices/{id}/edit"), &changed).await;
+    assert_eq!(posted.header("location"), Some(format!("/invoices/{id}").as_str()));
+    assert_eq!(admin.get(&format!("/api/v1/invoices/{id}")).await.json()["totals"]["incl_tax"], "45.00");
+    // Staff at the counter record payments but type no invoice.
+    let staff = app.as_role(volant::identity::roles::Role::Staff).await;
+    assert_eq!(staff.get("/invoices/new").await.status, StatusCode::FORBIDDEN);
+}
+
+async fn the_customer_reads_the_invoice_by_the_link_every_email_carries(app: TestApp) {
+    let admin = app.as_admin();
+    let client = company(&app).await;
+    let created = draft(&app, client).await;
+    let id = created["id"].as_i64().expect("id");
+    // A draft has no link.
+    assert!(!html(&admin.get(&format!("/invoices/{id}")).await).contains("data-testid=\"customer-link\""));
+    let invoice = issue(&app, &created["id"]).await;
+    let number = invoice["number"].as_str().expect("number");
+    let emailed = admin.post(&format!("/api/v1/invoices/{id}/email"), &json!({})).await;
+    assert_eq!(emailed.status, StatusCode::ACCEPTED, "{}", emailed.text());
+    let email_id = emailed.json()["email_id"].as_i64().expect("email id");
+    let queued = volant::notify::outbox::get(&app.db, app.org, email_id).await.expect("read").expect("queued");
+    let link = queued
+        .body_text
+        .lines()
+        .find(|l| l.starts_with("http://localhost/f/"))
+        .unwrap_or_else(|| panic!("no link in {}", queued.body_text))
+        .to_owned();
+    let path = link.trim_start_matches("http://localhost");
+    // The staff page shows the same link; a reminder carries it too.
+    assert!(html(&admin.get(&format!("/invoices/{id}")).await).contains(&link));
+    let reminded = admin.post(&format!("/api/v1/invoices/{id}/remind"), &json!({})).await;
+    let reminder_id = reminded.json()["email_id"].as_i64().expect("reminder id");
+    let reminder = volant::notify::outbox::get(&app.db, app.org, reminder_id).await.expect("read").expect("queued");
+    assert!(reminder.body_text.contains(&link), "{}", reminder.body_text);
+    // Opened by the customer, without an account: the invoice, what is left, its PDF.
+    let visitor = app.anonymous();
+    let page = html(&visitor.get(path).await);
+    for expected in [number, "Garage du Centre", "Plaquettes de frein avant", "139,03", "Reste à payer", "Non payée"]
+    {
+        assert!(page.contains(expected), "{expected:?} missing from {page}");
+    }
+    let pdf = visitor.get(&format!("{path}/pdf")).await;
+    assert_eq!(pdf.header("content-type"), Some("application/pdf"));
+    // Paid, the page says so.
+    admin
+        .post(&format!("/api/v1/invoices/{id}/payments"), &json!({ "method": "card", "amount": "139.03" }))
+        .await
+        .assert_success();
+    assert!(html(&visitor.get(path).await).contains("Payée"));
+    // A token changed by one character, or another invoice's id with this one's signature, opens nothing.
+    let (id_part, signature) = path.trim_start_matches("/f/").split_once('-').expect("token");
+    let mut forged = signature.to_owned();
+    let last = if forged.ends_with('0') { "1" } else { "0" };
+    forged.replace_range(forged.len() - 1.., last);
+    visitor.get(&format!("/f/{id_part}-{forged}")).await.assert_status(StatusCode::NOT_FOUND);
+    let other = issue(&app, &draft(&app, client).await["id"]).await;
+    visitor.get(&format!("/f/{}-{signature}", other["id"])).await.assert_status(StatusCode::NOT_FOUND);
+    visitor.get("/f/nonsense").await.assert_status(StatusCode::NOT_FOUND);
 }
 
 /// How many invoice reminders were queued.

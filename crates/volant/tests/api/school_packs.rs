@@ -262,7 +262,9 @@ async fn instalments_fallen_due_are_reminded_once_until_paid(app: TestApp) {
     // The third is the last: the invoice falls due with it, and the invoice's own reminder tells it, once.
     let in_two_months = now + chrono::Duration::days(63);
     assert_eq!(remind_due(&app.db, in_two_months).await.expect("+2 months"), 0);
-    let unpaid = volant::billing::invoices::reminders::remind_unpaid(&app.db, in_two_months).await.expect("invoice");
+    let unpaid = volant::billing::invoices::reminders::remind_unpaid(&app.db, in_two_months, "http://volant.test")
+        .await
+        .expect("invoice");
     assert_eq!(unpaid, 1);
     assert_eq!(reminders(&app).await.len(), 1);
     // A sale dated back two months: its two instalments fallen due make one e-mail, not two.

@@ -195,9 +195,10 @@ pub struct EmailedInvoice {
 /// Send the issued invoice or credit note to its customer by e-mail, its PDF attached (queued).
 #[utoipa::path(post, path = "/invoices/{id}/email", security(("bearer" = ["billing.write"])), tag = "invoices", params(("id" = i64, Path)),
     responses((status = 202, body = EmailedInvoice), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn email_invoice(caller: Caller, Id(id): Id) -> AppResult<Response> {
+async fn email_invoice(caller: Caller, client: ClientContext, Id(id): Id) -> AppResult<Response> {
     use axum::response::IntoResponse;
-    let (invoice, email_id) = super::sending::email(&caller.db, &caller.actor, id).await?;
+    let public_url = client.public_url(&caller.config);
+    let (invoice, email_id) = super::sending::email(&caller.db, &caller.actor, id, &public_url).await?;
     Ok((StatusCode::ACCEPTED, Json(EmailedInvoice { invoice, email_id })).into_response())
 }
 
@@ -211,9 +212,10 @@ pub struct Reminded {
 /// at most once a day (409 `already_reminded_today`); 409 `nothing_due`, `buyer_without_email`.
 #[utoipa::path(post, path = "/invoices/{id}/remind", security(("bearer" = ["billing.write"])), tag = "invoices", params(("id" = i64, Path)),
     responses((status = 202, body = Reminded), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn remind_invoice(caller: Caller, Id(id): Id) -> AppResult<Response> {
+async fn remind_invoice(caller: Caller, client: ClientContext, Id(id): Id) -> AppResult<Response> {
     use axum::response::IntoResponse;
-    let email_id = super::reminders::remind_now(&caller.db, &caller.actor, id).await?;
+    let public_url = client.public_url(&caller.config);
+    let email_id = super::reminders::remind_now(&caller.db, &caller.actor, id, &public_url).await?;
     Ok((StatusCode::ACCEPTED, Json(Reminded { email_id })).into_response())
 }
 

@@ -1,5 +1,6 @@
 pub mod accounting;
 pub mod api;
+pub mod editor;
 pub mod entity;
 pub mod facturx;
 pub mod instalments;
@@ -11,4 +12,5 @@ pub mod reminders;
 pub mod sending;
 pub mod service;
 pub mod settings;
+pub mod share;
 pub mod web;

@@ -27,7 +27,7 @@ const BATCH: u64 = 500;
 
 /// Sends the reminders due at `now`; returns how many were queued.
 #[tracing::instrument(skip_all, err)]
-pub async fn remind_unpaid<C: Writer>(db: &C, now: DateTime<Utc>) -> AppResult<u64> {
+pub async fn remind_unpaid<C: Writer>(db: &C, now: DateTime<Utc>, public_url: &str) -> AppResult<u64> {
     // No zone's day is ahead of UTC's by more than 14 hours.
     let latest = (now + chrono::Duration::hours(14)).date_naive();
     let orgs: Vec<i64> = invoice::Entity::find()
@@ -44,7 +44,7 @@ pub async fn remind_unpaid<C: Writer>(db: &C, now: DateTime<Utc>) -> AppResult<u
     let mut sent = 0;
     for org in orgs {
         // One organization's failure must not stop the others' reminders.
-        match remind_organization(db, OrgId::new(org), now).await {
+        match remind_organization(db, OrgId::new(org), now, public_url).await {
             Ok(count) => sent += count,
             Err(err) => tracing::error!(organization = org, error = %err, "invoice reminders not sent"),
         }
@@ -55,7 +55,7 @@ pub async fn remind_unpaid<C: Writer>(db: &C, now: DateTime<Utc>) -> AppResult<u
     Ok(sent)
 }
 
-async fn remind_organization<C: Writer>(db: &C, org: OrgId, now: DateTime<Utc>) -> AppResult<u64> {
+async fn remind_organization<C: Writer>(db: &C, org: OrgId, now: DateTime<Utc>, public_url: &str) -> AppResult<u64> {
     let settings = settings(db, org).await?;
     let Some(&first) = settings.reminder_days.first() else { return Ok(0) };
     let today = now.with_timezone(&organizations::zone(db, org).await?).date_naive();
@@ -79,7 +79,7 @@ async fn remind_organization<C: Writer>(db: &C, org: OrgId, now: DateTime<Utc>) 
         let Some(last) = candidates.last().map(|m| m.id) else { break };
         after = last;
         let full = candidates.len() as u64 == BATCH;
-        sent += remind_batch(db, org, &settings.reminder_days, today, candidates).await?;
+        sent += remind_batch(db, org, (&settings.reminder_days, public_url), today, candidates).await?;
         if !full {
             break;
         }
@@ -90,7 +90,7 @@ async fn remind_organization<C: Writer>(db: &C, org: OrgId, now: DateTime<Utc>) 
 async fn remind_batch<C: Writer>(
     db: &C,
     org: OrgId,
-    reminder_days: &[i32],
+    (reminder_days, public_url): (&[i32], &str),
     today: chrono::NaiveDate,
     candidates: Vec<invoice::Model>,
 ) -> AppResult<u64> {
@@ -116,22 +116,28 @@ async fn remind_batch<C: Writer>(
         if done.get(&m.id).is_some_and(|steps| steps.contains(&step)) {
             continue;
         }
-        if send(db, org, m.id, &steps).await? {
+        if send(db, org, m.id, &steps, public_url).await? {
             sent += 1;
         }
     }
     Ok(sent)
 }
 
-/// The reminder e-mail of an issued invoice (its PDF attached), to its buyer;
-/// `None` without a buyer's address.
-async fn reminder_notice(db: &impl sea_orm::ConnectionTrait, org: OrgId, id: i64) -> AppResult<Option<notify::Notice>> {
+/// The reminder e-mail of an issued invoice (its PDF attached, its link on
+/// `public_url`), to its buyer; `None` without a buyer's address.
+async fn reminder_notice(
+    db: &impl sea_orm::ConnectionTrait,
+    org: OrgId,
+    id: i64,
+    public_url: &str,
+) -> AppResult<Option<notify::Notice>> {
     let doc = document(db, org, id).await?;
     let invoice = doc.invoice.clone();
     let Some(to) = invoice.buyer.email.clone() else { return Ok(None) };
     let tr = doc.organization.locale;
     let organization = doc.organization.name.clone();
     let number = invoice.number.clone().unwrap_or_default();
+    let link = super::share::url(db, public_url, id).await?;
     let (name, bytes) = rendered(doc).await?;
     let subject = tr.format("invoice.reminder_subject", &[("number", &number), ("organization", &organization)]);
     let body = tr
@@ -143,6 +149,7 @@ async fn reminder_notice(db: &impl sea_orm::ConnectionTrait, org: OrgId, id: i64
                 ("issued", &invoice.issue_date.map(|d| tr.date(d)).unwrap_or_default()),
                 ("due", &invoice.due_date.map(|d| tr.date(d)).unwrap_or_default()),
                 ("balance", &invoice.currency.format(invoice.balance_due)),
+                ("link", &link),
                 ("organization", &organization),
             ],
         )
@@ -187,8 +194,8 @@ async fn record_step(
 
 /// Queues the reminder of `id` and records its steps; `false` when another worker
 /// recorded the latest step first (nothing is sent twice).
-async fn send<C: Writer>(db: &C, org: OrgId, id: i64, steps: &[i32]) -> AppResult<bool> {
-    let Some(notice) = reminder_notice(db, org, id).await? else { return Ok(false) };
+async fn send<C: Writer>(db: &C, org: OrgId, id: i64, steps: &[i32], public_url: &str) -> AppResult<bool> {
+    let Some(notice) = reminder_notice(db, org, id, public_url).await? else { return Ok(false) };
     let latest = steps.last().copied().unwrap_or_default();
     db::write(db, async |txn| -> AppResult<bool> {
         // The latest step first: if another worker holds it, this one stops here.
@@ -219,7 +226,7 @@ async fn send<C: Writer>(db: &C, org: OrgId, id: i64, steps: &[i32]) -> AppResul
 /// step of its lateness (negative before the due date), so the automatic reminder
 /// of that day is not sent again. Returns the queued e-mail's id.
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn remind_now<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<i64> {
+pub async fn remind_now<C: Writer>(db: &C, actor: &Actor, id: i64, public_url: &str) -> AppResult<i64> {
     let invoice = get(db, actor.org, id).await?;
     if !invoice.can_pay() {
         return Err(AppError::conflict("invoice_not_issued", Msg::new("invoice.send_needs_issued")));
@@ -227,7 +234,7 @@ pub async fn remind_now<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<
     if invoice.balance_due <= rust_decimal::Decimal::ZERO {
         return Err(AppError::conflict("nothing_due", Msg::new("invoice.reminder.nothing_due")));
     }
-    let Some(notice) = reminder_notice(db, actor.org, id).await? else {
+    let Some(notice) = reminder_notice(db, actor.org, id, public_url).await? else {
         return Err(AppError::conflict("buyer_without_email", Msg::new("invoice.buyer_without_email")));
     };
     let today = organizations::today(db, actor.org).await?;

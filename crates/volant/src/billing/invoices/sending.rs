@@ -16,9 +16,10 @@ use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::Msg;
 
-/// E-mails the issued document to the buyer; returns it and the queued e-mail's id.
+/// E-mails the issued document to the buyer, with its link (on `public_url`);
+/// returns it and the queued e-mail's id.
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn email<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<(Invoice, i64)> {
+pub async fn email<C: Writer>(db: &C, actor: &Actor, id: i64, public_url: &str) -> AppResult<(Invoice, i64)> {
     let doc = document(db, actor.org, id).await?;
     if doc.invoice.status != InvoiceStatus::Issued {
         return Err(AppError::conflict("invoice_not_issued", Msg::new("invoice.send_needs_issued")));
@@ -30,6 +31,7 @@ pub async fn email<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<(Invo
     let invoice = doc.invoice.clone();
     let organization = doc.organization.name.clone();
     let number = invoice.number.clone().unwrap_or_default();
+    let link = super::share::url(db, public_url, id).await?;
     let (name, bytes) = rendered(doc).await?;
     let (subject_key, body_key) = match invoice.kind {
         InvoiceKind::Invoice => ("invoice.email_subject", "invoice.email_body"),
@@ -46,6 +48,7 @@ pub async fn email<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<(Invo
                 ("number", &number),
                 ("total", &total),
                 ("due", &due),
+                ("link", &link),
                 ("organization", &organization),
             ],
         )

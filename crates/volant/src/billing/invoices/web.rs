@@ -13,8 +13,8 @@ use serde::Deserialize;
 use super::model::PaymentState;
 use super::payments;
 use super::service::{
-    self, BillingSettingsInput, CreditInput, Due, Invoice, InvoiceFilter, InvoiceKind, InvoiceStatus, InvoiceSummary,
-    PaymentInput, PaymentKind, PaymentMethod, SourceKind,
+    self, BillingSettingsInput, CreditInput, CustomerKind, Due, Invoice, InvoiceFilter, InvoiceKind, InvoiceStatus,
+    InvoiceSummary, PaymentInput, PaymentKind, PaymentMethod, SourceKind,
 };
 use crate::identity::Caller;
 use crate::identity::auth::web_pages::{self, Access, Page};
@@ -33,7 +33,7 @@ pub fn pages() -> Vec<Page> {
     let mut pages = web_pages::pages(
         Access::guarded(Permission::BillingRead, Permission::BillingWrite),
         [
-            ("/invoices", get(index)),
+            ("/invoices", get(index).post(super::editor::create)),
             ("/invoices/{id}", get(show)),
             ("/invoices/{id}/pdf", get(pdf)),
             ("/invoices/{id}/issue", post(issue)),
@@ -62,7 +62,12 @@ pub fn pages() -> Vec<Page> {
     ));
     pages.extend(web_pages::pages(
         Access::guarded(Permission::BillingWrite, Permission::BillingWrite),
-        [("/billing/settings", get(settings_form).post(save_settings))],
+        [
+            ("/billing/settings", get(settings_form).post(save_settings)),
+            // Typed by hand, or a draft changed (the form needs the right to write).
+            ("/invoices/new", get(super::editor::new_form)),
+            ("/invoices/{id}/edit", get(super::editor::edit_form).post(super::editor::update)),
+        ],
     ));
     pages
 }
@@ -288,10 +293,21 @@ struct ShowPage {
     deposit_label: String,
     /// The reminders e-mailed: "04/12/2026 14:05 · 7 jours après l'échéance".
     reminders: Vec<String>,
+    /// The customer's page of an issued invoice ("" for a draft).
+    customer_link: String,
 }
 
-async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> {
+async fn show(
+    caller: Caller,
+    page: PageCtx,
+    client: crate::platform::proxy::ClientContext,
+    Id(id): Id,
+) -> WebResult<ShowPage> {
     let invoice = service::get(&caller.db, caller.org, id).await?;
+    let customer_link = match invoice.status {
+        InvoiceStatus::Issued => super::share::url(&caller.db, &client.public_url(&caller.config), id).await?,
+        InvoiceStatus::Draft => String::new(),
+    };
     let today = crate::identity::organizations::service::today(&caller.db, caller.org).await?;
     let tr = page.tr;
     let money = |amount: Decimal| invoice.currency.format(amount);
@@ -366,6 +382,7 @@ async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> 
         })
         .collect();
     Ok(ShowPage {
+        customer_link,
         reminders,
         deposit_label,
         online: caller.config.payments.configured(),
@@ -415,8 +432,9 @@ async fn issue(caller: Caller, Id(id): Id) -> WebResult<Response> {
     }
 }
 
-async fn email(caller: Caller, Id(id): Id) -> WebResult<Response> {
-    match super::sending::email(&caller.db, &caller.actor, id).await {
+async fn email(caller: Caller, client: crate::platform::proxy::ClientContext, Id(id): Id) -> WebResult<Response> {
+    let public_url = client.public_url(&caller.config);
+    match super::sending::email(&caller.db, &caller.actor, id, &public_url).await {
         Ok((invoice, _)) => {
             // Without an SMTP server the e-mail is only saved: said, not hidden.
             let delivers =
@@ -433,9 +451,10 @@ async fn email(caller: Caller, Id(id): Id) -> WebResult<Response> {
 }
 
 /// Reminds the buyer now, and says whether the e-mail will leave.
-async fn remind(caller: Caller, Id(id): Id) -> WebResult<Response> {
+async fn remind(caller: Caller, client: crate::platform::proxy::ClientContext, Id(id): Id) -> WebResult<Response> {
     let back = format!("/invoices/{id}");
-    match super::reminders::remind_now(&caller.db, &caller.actor, id).await {
+    let public_url = client.public_url(&caller.config);
+    match super::reminders::remind_now(&caller.db, &caller.actor, id, &public_url).await {
         Ok(_) => {
             let invoice = service::get(&caller.db, caller.org, id).await?;
             let delivers =

@@ -682,7 +682,14 @@ struct NewQuery {
 
 async fn new_form(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery<NewQuery>) -> WebResult<Response> {
     let Some(client_id) = query.client_id.filter(|c| !c.trim().is_empty()) else {
-        return Ok(choose_client(&caller, page, query.client_q.unwrap_or_default()).await?.into_response());
+        return Ok(choose_client(
+            &caller,
+            page,
+            query.client_q.unwrap_or_default(),
+            ("/quotes", "quotes.new", "quotes.title", "quotes.choose_client_step"),
+        )
+        .await?
+        .into_response());
     };
     let settings = service::settings(&caller.db, caller.org).await?;
     let form = QuoteForm {
@@ -698,15 +705,31 @@ async fn new_form(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery<NewQu
 /// The first step of a new quote from the quotes list: whose it is.
 #[derive(Template, WebTemplate)]
 #[template(path = "workshop/quotes/choose_client.html")]
-struct ChooseClientPage {
+pub struct ChooseClientPage {
     page: PageCtx,
     client_q: String,
     /// Matching clients: id, name, and what tells them apart (e-mail, phone).
     found: Vec<(i64, String, String)>,
+    /// What is being made ("Nouveau devis"), and the list it belongs to
+    /// (`/quotes`, whose `/new?client_id=` the chosen client opens).
+    heading: String,
+    collection: &'static str,
+    collection_title: String,
+    /// What to do on this step.
+    step: String,
 }
 
-/// Clients matching what was typed (name, e-mail, phone, a plate they own).
-async fn choose_client(caller: &Caller, page: PageCtx, client_q: String) -> AppResult<ChooseClientPage> {
+/// The first step of a new document (a quote, an invoice): whose it is — the
+/// clients matching what was typed (name, e-mail, phone, a plate they own).
+pub async fn choose_client(
+    caller: &Caller,
+    page: PageCtx,
+    client_q: String,
+    (collection, heading_key, collection_key, step_key): (&'static str, &str, &str, &str),
+) -> AppResult<ChooseClientPage> {
+    let heading = page.tr.t(heading_key).to_owned();
+    let step = page.tr.t(step_key).to_owned();
+    let collection_title = page.tr.t(collection_key).to_owned();
     let found = if client_q.trim().is_empty() {
         Vec::new()
     } else {
@@ -721,7 +744,7 @@ async fn choose_client(caller: &Caller, page: PageCtx, client_q: String) -> AppR
             })
             .collect()
     };
-    Ok(ChooseClientPage { page, client_q, found })
+    Ok(ChooseClientPage { page, client_q, found, heading, collection, collection_title, step })
 }
 
 /// A quote refused as a whole (a conflict) is shown above its form.
