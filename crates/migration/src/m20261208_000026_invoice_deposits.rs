@@ -2,7 +2,8 @@
 //! quote, and the quote's final invoice deducts each deposit once by lines of
 //! negative quantity that name it (EN 16931 keeps prices positive, BR-27). A line
 //! may therefore be negative only when it deducts a deposit; `is_deposit` is
-//! frozen with the rest of an issued invoice's content.
+//! frozen with the rest of an issued invoice's content. Invoices also keep the
+//! garage they belong to, for each garage's cash report.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend};
@@ -28,6 +29,13 @@ const LINE_CHECK: &str = "CHECK (quantity_milli > 0 OR (quantity_milli < 0 AND d
 
 const COMMON: &[&str] = &[
     "ALTER TABLE invoices ADD COLUMN is_deposit BOOLEAN NOT NULL DEFAULT FALSE",
+    // The garage whose work or vehicle is invoiced (its counter takes the payment):
+    // copied when drafted, so a vehicle moved later leaves the day's cash where it was.
+    // No foreign key (a dropped column must not be one in SQLite); a garage deleted reads as none.
+    "ALTER TABLE invoices ADD COLUMN garage_id BIGINT NULL",
+    "CREATE INDEX idx_invoices_garage ON invoices (organization_id, garage_id)",
+    "UPDATE invoices SET garage_id = (SELECT v.garage_id FROM vehicles v WHERE v.id = invoices.vehicle_id) \
+        WHERE vehicle_id IS NOT NULL",
     // One row per deposit invoice: the quote it was asked on, its place among that
     // quote's deposits (two asked at once cannot both pass the quote's total), and
     // the invoice deducting it (a draft deleted frees it).
@@ -96,6 +104,8 @@ const POSTGRES: &[&str] = &[
 
 const SQLITE_DOWN: &[&str] = &[
     "DROP TABLE invoice_deposits",
+    "DROP INDEX idx_invoices_garage",
+    "ALTER TABLE invoices DROP COLUMN garage_id",
     "CREATE TABLE invoice_lines_old (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         invoice_id BIGINT NOT NULL REFERENCES invoices (id) ON DELETE CASCADE,
@@ -135,6 +145,8 @@ const SQLITE_DOWN: &[&str] = &[
 
 const POSTGRES_DOWN: &[&str] = &[
     "DROP TABLE invoice_deposits",
+    "DROP INDEX idx_invoices_garage",
+    "ALTER TABLE invoices DROP COLUMN garage_id",
     "ALTER TABLE invoice_lines DROP CONSTRAINT invoice_lines_quantity_check",
     "ALTER TABLE invoice_lines DROP COLUMN deposit_invoice_id",
     "ALTER TABLE invoice_lines ADD CONSTRAINT invoice_lines_quantity_milli_check CHECK (quantity_milli > 0)",

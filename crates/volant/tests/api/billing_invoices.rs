@@ -80,7 +80,8 @@ backend_tests!(
     unpaid_invoices_are_reminded_once_per_step_until_paid,
     a_customer_is_reminded_by_hand_once_a_day,
     a_manager_types_an_invoice_by_hand_and_changes_its_draft,
-    the_customer_reads_the_invoice_by_the_link_every_email_carries
+    the_customer_reads_the_invoice_by_the_link_every_email_carries,
+    each_garage_has_its_cash_report_and_exports
 );
 
 async fn a_draft_has_no_number_and_issuing_takes_the_first_one_and_freezes_it(app: TestApp) {
@@ -857,6 +858,69 @@ async fn the_customer_reads_the_invoice_by_the_link_every_email_carries(app: Tes
     let other = issue(&app, &draft(&app, client).await["id"]).await;
     visitor.get(&format!("/f/{}-{signature}", other["id"])).await.assert_status(StatusCode::NOT_FOUND);
     visitor.get("/f/nonsense").await.assert_status(StatusCode::NOT_FOUND);
+}
+
+async fn each_garage_has_its_cash_report_and_exports(app: TestApp) {
+    let admin = app.as_admin();
+    profile(&app).await;
+    let client = company(&app).await;
+    let (north, south) = (app.garage("Atelier Nord").await, app.garage("Atelier Sud").await);
+    let (car, van) = (app.vehicle(north, "AA-111-AA").await, app.vehicle(south, "BB-222-BB").await);
+    // An invoice of each garage's vehicle, and a counter sale of none; each paid.
+    let mut paid = Vec::new();
+    for (vehicle, price, method) in [(Some(car), "100", "cash"), (Some(van), "50", "card"), (None, "10", "cash")] {
+        let body = json!({ "client_id": client, "vehicle_id": vehicle,
+            "lines": [{ "description": "Révision", "unit_price": price, "vat_rate": 0 }] });
+        let created = admin.post("/api/v1/invoices", &body).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+        let invoice = issue(&app, &created.json()["id"]).await;
+        assert_eq!(invoice["garage_id"], json!(vehicle.map(|_| if vehicle == Some(car) { north } else { south })));
+        admin
+            .post(
+                &format!("/api/v1/invoices/{}/payments", invoice["id"]),
+                &json!({ "method": method, "amount": price }),
+            )
+            .await
+            .assert_success();
+        paid.push(invoice);
+    }
+    // The vehicle moving to the other garage later leaves the day's cash where it was.
+    admin.patch(&format!("/api/v1/vehicles/{car}"), &json!({ "garage_id": south })).await.assert_success();
+    let all = admin.get("/api/v1/payments/daily").await.json();
+    assert_eq!(all["net"], "160.00");
+    let garages: Vec<(Value, &str)> = all["garages"]
+        .as_array()
+        .expect("garages")
+        .iter()
+        .map(|g| (g["garage"].clone(), g["net"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(garages, [(json!("Atelier Nord"), "100.00"), (json!("Atelier Sud"), "50.00"), (Value::Null, "10.00")]);
+    let north_only = admin.get(&format!("/api/v1/payments/daily?garage_id={north}")).await.json();
+    assert_eq!(north_only["net"], "100.00");
+    assert_eq!(north_only["payments"].as_array().map(Vec::len), Some(1));
+    assert_eq!(north_only["methods"][0]["method"], "cash");
+    let elsewhere = app.other_org().await;
+    let theirs = elsewhere.post("/api/v1/garages", &json!({ "name": "Ailleurs", "address": "1 rue" })).await.json();
+    admin.get(&format!("/api/v1/payments/daily?garage_id={}", theirs["id"])).await.assert_status(StatusCode::NOT_FOUND);
+    // The day's payments of one garage as the accountant's file.
+    let today = all["day"].as_str().expect("day");
+    let csv =
+        admin.get(&format!("/api/v1/billing/exports/payments.csv?from={today}&to={today}&garage_id={south}")).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let text = csv.text();
+    assert!(text.lines().next().is_some_and(|h| h.contains("Garage")), "{text}");
+    assert_eq!(text.lines().count(), 2, "a header and the south's one payment: {text}");
+    assert!(text.contains("Atelier Sud") && text.contains(paid[1]["number"].as_str().expect("number")), "{text}");
+    // The page: by garage, one garage chosen, and the exports for that day and garage.
+    let page = html(&admin.get("/payments/daily").await);
+    assert_eq!(page.matches("data-testid=\"garage-cash\"").count(), 3, "{page}");
+    let one = html(&admin.get(&format!("/payments/daily?garage_id={north}")).await);
+    assert!(
+        one.contains(&format!("payments.csv?from={today}&amp;to={today}&amp;garage_id={north}"))
+            || one.contains(&format!("payments.csv?from={today}&to={today}&garage_id={north}")),
+        "{one}"
+    );
+    assert!(one.contains("100,00"), "{one}");
 }
 
 /// How many invoice reminders were queued.

@@ -35,9 +35,13 @@ async fn issued_in(
     db: &impl ConnectionTrait,
     org: OrgId,
     (from, to): (NaiveDate, NaiveDate),
+    garage: Option<i64>,
 ) -> AppResult<Vec<invoice::Model>> {
-    Ok(invoice::Entity::find()
-        .filter(invoice::Column::OrganizationId.eq(org.get()))
+    let mut query = invoice::Entity::find().filter(invoice::Column::OrganizationId.eq(org.get()));
+    if let Some(garage) = garage {
+        query = query.filter(invoice::Column::GarageId.eq(garage));
+    }
+    Ok(query
         .filter(invoice::Column::Status.eq(InvoiceStatus::Issued))
         .filter(invoice::Column::IssueDate.between(from, to))
         .order_by_asc(invoice::Column::IssueDate)
@@ -47,14 +51,25 @@ async fn issued_in(
         .await?)
 }
 
-/// The period's payments, with the invoices they settle (number and buyer).
+/// The period's payments (of the invoices of `garage` when given), with the
+/// invoices they settle (number and buyer).
 async fn paid_in(
     db: &impl ConnectionTrait,
     org: OrgId,
     (from, to): (NaiveDate, NaiveDate),
+    garage: Option<i64>,
 ) -> AppResult<(Vec<payment::Model>, HashMap<i64, invoice::Model>)> {
-    let payments = payment::Entity::find()
-        .filter(payment::Column::OrganizationId.eq(org.get()))
+    let mut query = payment::Entity::find().filter(payment::Column::OrganizationId.eq(org.get()));
+    if let Some(garage) = garage {
+        let of_garage = sea_orm::sea_query::Query::select()
+            .column(invoice::Column::Id)
+            .from(invoice::Entity)
+            .and_where(invoice::Column::OrganizationId.eq(org.get()))
+            .and_where(invoice::Column::GarageId.eq(garage))
+            .to_owned();
+        query = query.filter(payment::Column::InvoiceId.in_subquery(of_garage));
+    }
+    let payments = query
         .filter(payment::Column::ReceivedOn.between(from, to))
         .order_by_asc(payment::Column::ReceivedOn)
         .order_by_asc(payment::Column::Id)
@@ -77,7 +92,7 @@ async fn paid_in(
 pub async fn sales_rows(
     db: &impl ConnectionTrait,
     org: OrgId,
-    period: (NaiveDate, NaiveDate),
+    (period, garage): ((NaiveDate, NaiveDate), Option<i64>),
     tr: crate::platform::i18n::Locale,
 ) -> AppResult<(Vec<String>, Vec<Vec<Cell>>)> {
     let headers = [
@@ -85,6 +100,7 @@ pub async fn sales_rows(
         "invoice.number",
         "accounting.document",
         "invoice.buyer",
+        "cash.garage",
         "pdf.total_excl",
         "pdf.total_vat",
         "pdf.total_incl",
@@ -93,8 +109,9 @@ pub async fn sales_rows(
     .iter()
     .map(|k| tr.text(k).to_owned())
     .collect();
-    let rows = issued_in(db, org, period)
-        .await?
+    let invoices = issued_in(db, org, period, garage).await?;
+    let names = garage_names(db, org, invoices.iter().filter_map(|m| m.garage_id)).await?;
+    let rows = invoices
         .into_iter()
         .map(|m| {
             let decimals = m.currency.decimals();
@@ -105,6 +122,7 @@ pub async fn sales_rows(
                 Cell::text(m.number.clone()),
                 Cell::Text(tr.text(m.kind.label_key()).to_owned()),
                 Cell::Text(m.buyer_name.clone()),
+                Cell::text(m.garage_id.and_then(|g| names.get(&g).cloned())),
                 amount(m.total_excl_minor),
                 amount(m.total_vat_minor),
                 amount(m.total_incl_minor),
@@ -120,13 +138,14 @@ pub async fn sales_rows(
 pub async fn payment_rows(
     db: &impl ConnectionTrait,
     org: OrgId,
-    period: (NaiveDate, NaiveDate),
+    (period, garage): ((NaiveDate, NaiveDate), Option<i64>),
     tr: crate::platform::i18n::Locale,
 ) -> AppResult<(Vec<String>, Vec<Vec<Cell>>)> {
     let headers = [
         "payment.received_on",
         "invoice.number",
         "invoice.buyer",
+        "cash.garage",
         "payment.method",
         "payment.provider",
         "payment.reference",
@@ -136,7 +155,8 @@ pub async fn payment_rows(
     .iter()
     .map(|k| tr.text(k).to_owned())
     .collect();
-    let (payments, invoices) = paid_in(db, org, period).await?;
+    let (payments, invoices) = paid_in(db, org, period, garage).await?;
+    let names = garage_names(db, org, invoices.values().filter_map(|m| m.garage_id)).await?;
     let rows = payments
         .into_iter()
         .map(|p| {
@@ -146,6 +166,7 @@ pub async fn payment_rows(
                 Cell::Date(p.received_on),
                 Cell::text(invoice.and_then(|i| i.number.clone())),
                 Cell::text(invoice.map(|i| i.buyer_name.clone())),
+                Cell::text(invoice.and_then(|i| i.garage_id).and_then(|g| names.get(&g).cloned())),
                 Cell::Text(tr.text(p.method.label_key()).to_owned()),
                 Cell::text(p.provider.clone()),
                 Cell::text(p.reference.clone()),
@@ -155,6 +176,18 @@ pub async fn payment_rows(
         })
         .collect();
     Ok((headers, rows))
+}
+
+/// The names of these garages, in one query.
+async fn garage_names(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    ids: impl Iterator<Item = i64>,
+) -> AppResult<HashMap<i64, String>> {
+    let mut ids: Vec<i64> = ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    crate::fleet::garages::service::names(db, org, ids).await
 }
 
 /// The FEC's columns, in the order the law sets.
@@ -308,8 +341,8 @@ pub async fn fec(
         bank: "Banque".to_owned(),
         cash: "Caisse".to_owned(),
     };
-    let invoices = issued_in(db, org, period).await?;
-    let (payments, paid) = paid_in(db, org, period).await?;
+    let invoices = issued_in(db, org, period, None).await?;
+    let (payments, paid) = paid_in(db, org, period, None).await?;
     let mut entries: Vec<(Entry<'_>, u32)> =
         invoices.iter().map(|m| (sale_entry(m, &accounts, &labels), m.currency.decimals())).collect();
     entries.extend(

@@ -261,17 +261,22 @@ async fn payment_callback(
 pub struct CashQuery {
     /// The day (`YYYY-MM-DD`); today in the organization's zone when absent.
     pub day: Option<NaiveDate>,
+    /// One garage's counter: the payments of its invoices (404 when not the organization's).
+    pub garage_id: Option<i64>,
 }
 
-/// The day's cash report (caisse): payments and refunds received, by method.
+/// The day's cash report (caisse): payments and refunds received, by method and by garage.
 #[utoipa::path(get, path = "/payments/daily", security(("bearer" = ["billing.read"])), tag = "invoices", params(CashQuery),
-    responses((status = 200, body = CashReport), (status = 400, body = Problem)))]
+    responses((status = 200, body = CashReport), (status = 400, body = Problem), (status = 404, body = Problem)))]
 async fn cash_report(caller: Caller, ApiQuery(query): ApiQuery<CashQuery>) -> AppResult<Json<CashReport>> {
     let day = match query.day {
         Some(day) => day,
         None => crate::identity::organizations::service::today(&caller.db, caller.org).await?,
     };
-    Ok(Json(payments::cash_report(&caller.replica, caller.org, day).await?))
+    if let Some(garage) = query.garage_id {
+        crate::fleet::garages::service::get(&caller.db, caller.org, garage).await?;
+    }
+    Ok(Json(payments::cash_report(&caller.replica, caller.org, day, query.garage_id).await?))
 }
 
 /// What the business is owed and has collected: invoiced and collected this month,
@@ -344,17 +349,35 @@ pub async fn fec_export(caller: Caller, ApiQuery(query): ApiQuery<PeriodQuery>) 
     Ok(crate::platform::http::respond::download(&name, "text/plain; charset=utf-8", bytes))
 }
 
+/// A journal's period, and optionally one garage.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JournalQuery {
+    /// First day (`YYYY-MM-DD`); the first of January of this year when absent.
+    #[param(value_type = Option<String>, format = Date)]
+    pub from: Option<String>,
+    /// Last day; today (in the organization's zone) when absent. At most 400 days after `from`.
+    #[param(value_type = Option<String>, format = Date)]
+    pub to: Option<String>,
+    /// One garage's invoices, and the payments of them (404 when not the organization's).
+    pub garage_id: Option<i64>,
+}
+
 /// A journal of the period as a CSV or XLSX file.
-async fn journal(caller: &Caller, query: &PeriodQuery, payments: bool, xlsx: bool) -> AppResult<Response> {
+async fn journal(caller: &Caller, query: &JournalQuery, payments: bool, xlsx: bool) -> AppResult<Response> {
     use crate::platform::tabular;
-    let period = query.period(caller).await?;
+    let period = PeriodQuery { from: query.from.clone(), to: query.to.clone() }.period(caller).await?;
+    if let Some(garage) = query.garage_id {
+        crate::fleet::garages::service::get(&caller.db, caller.org, garage).await?;
+    }
+    let period = (period, query.garage_id);
     let tr = crate::platform::i18n::current();
     let (headers, rows) = if payments {
         super::accounting::payment_rows(&caller.replica, caller.org, period, tr).await?
     } else {
         super::accounting::sales_rows(&caller.replica, caller.org, period, tr).await?
     };
-    let base = format!("{}-{}-{}", if payments { "paiements" } else { "ventes" }, period.0, period.1);
+    let base = format!("{}-{}-{}", if payments { "paiements" } else { "ventes" }, period.0.0, period.0.1);
     let sheet = tr.text(if payments { "accounting.payments" } else { "accounting.sales" });
     let (name, content_type, bytes) = if xlsx {
         let bytes = tabular::xlsx_bytes(sheet, &headers, rows).map_err(AppError::Internal)?;
@@ -368,29 +391,29 @@ async fn journal(caller: &Caller, query: &PeriodQuery, payments: bool, xlsx: boo
 }
 
 /// The sales journal of the period (invoices and credit notes issued), CSV.
-#[utoipa::path(get, path = "/billing/exports/sales.csv", security(("bearer" = ["billing.read"])), tag = "invoices", params(PeriodQuery),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = Problem)))]
-pub async fn sales_csv(caller: Caller, ApiQuery(query): ApiQuery<PeriodQuery>) -> AppResult<Response> {
+#[utoipa::path(get, path = "/billing/exports/sales.csv", security(("bearer" = ["billing.read"])), tag = "invoices", params(JournalQuery),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn sales_csv(caller: Caller, ApiQuery(query): ApiQuery<JournalQuery>) -> AppResult<Response> {
     journal(&caller, &query, false, false).await
 }
 
 /// The sales journal of the period, XLSX.
-#[utoipa::path(get, path = "/billing/exports/sales.xlsx", security(("bearer" = ["billing.read"])), tag = "invoices", params(PeriodQuery),
-    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 400, body = Problem)))]
-pub async fn sales_xlsx(caller: Caller, ApiQuery(query): ApiQuery<PeriodQuery>) -> AppResult<Response> {
+#[utoipa::path(get, path = "/billing/exports/sales.xlsx", security(("bearer" = ["billing.read"])), tag = "invoices", params(JournalQuery),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn sales_xlsx(caller: Caller, ApiQuery(query): ApiQuery<JournalQuery>) -> AppResult<Response> {
     journal(&caller, &query, false, true).await
 }
 
 /// The payments and refunds of the period, CSV.
-#[utoipa::path(get, path = "/billing/exports/payments.csv", security(("bearer" = ["billing.read"])), tag = "invoices", params(PeriodQuery),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = Problem)))]
-pub async fn payments_csv(caller: Caller, ApiQuery(query): ApiQuery<PeriodQuery>) -> AppResult<Response> {
+#[utoipa::path(get, path = "/billing/exports/payments.csv", security(("bearer" = ["billing.read"])), tag = "invoices", params(JournalQuery),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn payments_csv(caller: Caller, ApiQuery(query): ApiQuery<JournalQuery>) -> AppResult<Response> {
     journal(&caller, &query, true, false).await
 }
 
 /// The payments and refunds of the period, XLSX.
-#[utoipa::path(get, path = "/billing/exports/payments.xlsx", security(("bearer" = ["billing.read"])), tag = "invoices", params(PeriodQuery),
-    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 400, body = Problem)))]
-pub async fn payments_xlsx(caller: Caller, ApiQuery(query): ApiQuery<PeriodQuery>) -> AppResult<Response> {
+#[utoipa::path(get, path = "/billing/exports/payments.xlsx", security(("bearer" = ["billing.read"])), tag = "invoices", params(JournalQuery),
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn payments_xlsx(caller: Caller, ApiQuery(query): ApiQuery<JournalQuery>) -> AppResult<Response> {
     journal(&caller, &query, true, true).await
 }

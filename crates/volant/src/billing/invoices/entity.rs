@@ -50,6 +50,8 @@ table! {
         pub updated_at: DateTimeUtc,
         /// A deposit invoice (facture d'acompte) asked on a quote.
         pub is_deposit: bool,
+        /// The garage of the vehicle invoiced, when it was drafted.
+        pub garage_id: Option<i64>,
     }
 }
 

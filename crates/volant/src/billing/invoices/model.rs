@@ -304,6 +304,8 @@ pub struct Invoice {
     pub vehicle_id: Option<i64>,
     /// The vehicle as printed: plate, brand and model.
     pub vehicle_label: Option<String>,
+    /// The vehicle's garage when the invoice was drafted (its counter's cash report).
+    pub garage_id: Option<i64>,
     /// What it was made from (`quote` or `intervention`), if anything.
     pub source_kind: Option<SourceKind>,
     pub source_id: Option<i64>,
@@ -494,6 +496,7 @@ pub(super) fn assemble(m: invoice::Model, parts: Parts, today: NaiveDate) -> Inv
         },
         vehicle_id: m.vehicle_id,
         vehicle_label: m.vehicle_label,
+        garage_id: m.garage_id,
         source_kind: m.source_kind,
         source_id: m.source_id,
         credited_invoice_id: m.credited_invoice_id,

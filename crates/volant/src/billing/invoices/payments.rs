@@ -159,13 +159,29 @@ pub struct MethodTotal {
     pub net: Decimal,
 }
 
-/// The day's cash report (caisse): payments and refunds by method.
+/// One garage's line of a day's cash report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct GarageTotal {
+    /// Null: invoices of no garage (a counter sale, a school's pack).
+    pub garage_id: Option<i64>,
+    pub garage: Option<String>,
+    pub count: u64,
+    /// Received less refunded.
+    #[schema(value_type = String)]
+    pub net: Decimal,
+}
+
+/// The day's cash report (caisse): payments and refunds by method, and by garage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct CashReport {
     pub day: NaiveDate,
+    /// The garage reported on; null: the whole organization.
+    pub garage_id: Option<i64>,
     #[schema(value_type = String)]
     pub currency: Currency,
     pub methods: Vec<MethodTotal>,
+    /// Each garage's share of the day (every garage with a payment; one when filtered).
+    pub garages: Vec<GarageTotal>,
     #[schema(value_type = String)]
     pub net: Decimal,
     /// Every payment and refund of the day, in the order recorded.
@@ -175,17 +191,31 @@ pub struct CashReport {
 /// Most payments one day's report lists.
 const REPORT_MAX: u64 = 5000;
 
-pub async fn cash_report(db: &impl ConnectionTrait, org: OrgId, day: NaiveDate) -> AppResult<CashReport> {
+/// The payments of `day` (of the invoices of `garage` when given), in four queries.
+pub async fn cash_report(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    day: NaiveDate,
+    garage: Option<i64>,
+) -> AppResult<CashReport> {
+    use super::entity::invoice;
     let organization = organizations::get(db, org).await?;
     let currency = organization.currency;
-    let rows = payment::Entity::find()
+    let mut query = payment::Entity::find()
         .filter(payment::Column::OrganizationId.eq(org.get()))
-        .filter(payment::Column::ReceivedOn.eq(day))
-        .order_by_asc(payment::Column::Id)
-        .limit(REPORT_MAX)
-        .all(db)
-        .await?;
+        .filter(payment::Column::ReceivedOn.eq(day));
+    if let Some(garage) = garage {
+        let of_garage = sea_orm::sea_query::Query::select()
+            .column(invoice::Column::Id)
+            .from(invoice::Entity)
+            .and_where(invoice::Column::OrganizationId.eq(org.get()))
+            .and_where(invoice::Column::GarageId.eq(garage))
+            .to_owned();
+        query = query.filter(payment::Column::InvoiceId.in_subquery(of_garage));
+    }
+    let rows = query.order_by_asc(payment::Column::Id).limit(REPORT_MAX).all(db).await?;
     let decimals = currency.decimals();
+    let signed = |p: &payment::Model| if p.kind == PaymentKind::Refund { -p.amount_minor } else { p.amount_minor };
     let methods: Vec<MethodTotal> = PaymentMethod::ALL
         .into_iter()
         .filter_map(|method| {
@@ -204,6 +234,44 @@ pub async fn cash_report(db: &impl ConnectionTrait, org: OrgId, day: NaiveDate) 
             })
         })
         .collect();
+    // Each payment's garage: its invoice's.
+    let invoice_ids: Vec<i64> = rows.iter().map(|p| p.invoice_id).collect();
+    let garage_of: std::collections::HashMap<i64, Option<i64>> = invoice::Entity::find()
+        .select_only()
+        .columns([invoice::Column::Id, invoice::Column::GarageId])
+        .filter(invoice::Column::OrganizationId.eq(org.get()))
+        .filter(invoice::Column::Id.is_in(invoice_ids))
+        .into_tuple::<(i64, Option<i64>)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let mut by_garage: std::collections::BTreeMap<Option<i64>, (u64, i64)> = std::collections::BTreeMap::new();
+    for p in &rows {
+        let entry = by_garage.entry(garage_of.get(&p.invoice_id).copied().flatten()).or_default();
+        entry.0 += 1;
+        entry.1 += signed(p);
+    }
+    let names = crate::fleet::garages::service::names(db, org, by_garage.keys().copied().flatten().collect()).await?;
+    let mut garages: Vec<GarageTotal> = by_garage
+        .into_iter()
+        .map(|(garage_id, (count, net))| GarageTotal {
+            garage_id,
+            garage: garage_id.and_then(|id| names.get(&id).cloned()),
+            count,
+            net: money::from_minor(net, decimals),
+        })
+        .collect();
+    // By name, the payments of no garage last.
+    garages.sort_by(|a, b| (a.garage_id.is_none(), &a.garage).cmp(&(b.garage_id.is_none(), &b.garage)));
     let net = methods.iter().map(|m| m.net).sum();
-    Ok(CashReport { day, currency, methods, net, payments: rows.into_iter().map(Payment::from).collect() })
+    Ok(CashReport {
+        day,
+        garage_id: garage,
+        currency,
+        methods,
+        garages,
+        net,
+        payments: rows.into_iter().map(Payment::from).collect(),
+    })
 }

@@ -335,6 +335,8 @@ struct Draft {
     currency: Option<Currency>,
     buyer: Buyer,
     vehicle: Option<(i64, String)>,
+    /// The garage of the vehicle (a credit note: the invoice's).
+    garage_id: Option<i64>,
     source: Option<(SourceKind, i64)>,
     credited_invoice_id: Option<i64>,
     service_date: Option<NaiveDate>,
@@ -359,9 +361,18 @@ fn buyer_of(client: &Client) -> Buyer {
     }
 }
 
-async fn vehicle_of(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<(i64, String)> {
+/// A vehicle as an invoice prints it, and its garage.
+async fn vehicle_of(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<((i64, String), i64)> {
     let v = vehicles::get(db, org, id).await?;
-    Ok((v.id, format!("{} · {} {}", v.license_plate, v.brand, v.model)))
+    Ok(((v.id, format!("{} · {} {}", v.license_plate, v.brand, v.model)), v.garage_id))
+}
+
+/// A vehicle's label and garage, split as a draft takes them.
+fn split(vehicle: Option<((i64, String), i64)>) -> (Option<(i64, String)>, Option<i64>) {
+    match vehicle {
+        Some((vehicle, garage)) => (Some(vehicle), Some(garage)),
+        None => (None, None),
+    }
 }
 
 /// Lines of a VAT-exempt organization carry no VAT.
@@ -444,6 +455,7 @@ async fn insert_draft(
         buyer_tax_id: Set(buyer.tax_id),
         buyer_is_business: Set(buyer.is_business),
         vehicle_id: Set(draft.vehicle.as_ref().map(|v| v.0)),
+        garage_id: Set(draft.garage_id),
         vehicle_label: Set(draft.vehicle.map(|v| v.1)),
         source_kind: Set(draft.source.map(|s| s.0)),
         source_id: Set(draft.source.map(|s| s.1)),
@@ -510,7 +522,7 @@ async fn references(
     db: &impl ConnectionTrait,
     org: OrgId,
     valid: &ValidInput,
-) -> AppResult<(Buyer, Option<(i64, String)>)> {
+) -> AppResult<(Buyer, Option<((i64, String), i64)>)> {
     let mut v = Validator::new();
     let client =
         v.found("client_id", clients::get(db, org, valid.client_id).await, Msg::new("quote.client_unknown"))?;
@@ -528,11 +540,13 @@ async fn references(
 pub async fn create<C: Writer>(db: &C, actor: &Actor, input: &InvoiceInput) -> AppResult<Invoice> {
     let valid = validate(input)?;
     let (buyer, vehicle) = references(db, actor.org, &valid).await?;
+    let (vehicle, garage_id) = split(vehicle);
     let draft = Draft {
         kind: InvoiceKind::Invoice,
         currency: None,
         buyer,
         vehicle,
+        garage_id,
         source: None,
         credited_invoice_id: None,
         service_date: valid.service_date,
@@ -575,9 +589,9 @@ pub async fn from_quote<C: Writer>(db: &C, actor: &Actor, quote_id: i64) -> AppR
         return Err(AppError::conflict("quote_not_accepted", Msg::new("invoice.quote_not_accepted")));
     }
     let buyer = buyer_of(&clients::get(db, actor.org, quote.client_id).await?);
-    let vehicle = match quote.vehicle_id {
-        Some(id) => Some(vehicle_of(db, actor.org, id).await?),
-        None => None,
+    let (vehicle, garage_id) = match quote.vehicle_id {
+        Some(id) => split(Some(vehicle_of(db, actor.org, id).await?)),
+        None => (None, None),
     };
     let mut lines = lines_from(quote.accepted_lines().map(LineInput::from))?;
     let mut deducting = vec![None; lines.len()];
@@ -587,6 +601,7 @@ pub async fn from_quote<C: Writer>(db: &C, actor: &Actor, quote_id: i64) -> AppR
         currency: None,
         buyer,
         vehicle,
+        garage_id,
         source: Some((SourceKind::Quote, quote.id)),
         credited_invoice_id: None,
         service_date: None,
@@ -614,7 +629,7 @@ pub async fn from_intervention<C: Writer>(db: &C, actor: &Actor, intervention_id
         return Err(AppError::conflict("work_without_lines", Msg::new("invoice.work_without_lines")));
     }
     let buyer = buyer_of(&clients::get(db, actor.org, client_id).await?);
-    let vehicle = Some(vehicle_of(db, actor.org, work.vehicle_id).await?);
+    let (vehicle, garage_id) = split(Some(vehicle_of(db, actor.org, work.vehicle_id).await?));
     let mut lines = lines_from(work.lines.iter().map(LineInput::from))?;
     let mut deducting = vec![None; lines.len()];
     // Work carried out from a quote is that quote's job: invoiced once, whichever
@@ -631,6 +646,7 @@ pub async fn from_intervention<C: Writer>(db: &C, actor: &Actor, intervention_id
         currency: None,
         buyer,
         vehicle,
+        garage_id,
         source: Some(source),
         credited_invoice_id: None,
         service_date: Some(work.performed_on),
@@ -656,6 +672,7 @@ pub async fn replace<C: Writer>(db: &C, actor: &Actor, id: i64, input: &InvoiceI
     }
     let valid = validate(input)?;
     let (buyer, vehicle) = references(db, actor.org, &valid).await?;
+    let (vehicle, garage_id) = split(vehicle);
     let settings = settings(db, actor.org).await?;
     let decimals = before.decimals();
     // The deposits deducted stay deducted, after the lines typed.
@@ -679,6 +696,7 @@ pub async fn replace<C: Writer>(db: &C, actor: &Actor, id: i64, input: &InvoiceI
             .col_expr(C::BuyerIsBusiness, Expr::value(buyer.is_business))
             .col_expr(C::VehicleId, Expr::value(vehicle.as_ref().map(|v| v.0)))
             .col_expr(C::VehicleLabel, Expr::value(vehicle.as_ref().map(|v| v.1.clone())))
+            .col_expr(C::GarageId, Expr::value(garage_id))
             .col_expr(C::ServiceDate, Expr::value(valid.service_date))
             .col_expr(C::Notes, Expr::value(valid.notes.clone()))
             .col_expr(C::PaymentTerms, Expr::value(valid.payment_terms.clone().or(settings.payment_terms.clone())))
@@ -891,9 +909,9 @@ pub async fn deposit<C: Writer>(db: &C, actor: &Actor, quote_id: i64, input: &De
         return Err(AppError::conflict_on("percent", "deposit_too_small", Msg::new("invoice.deposit.too_small")));
     }
     let buyer = buyer_of(&clients::get(db, actor.org, quote.client_id).await?);
-    let vehicle = match quote.vehicle_id {
-        Some(id) => Some(vehicle_of(db, actor.org, id).await?),
-        None => None,
+    let (vehicle, garage_id) = match quote.vehicle_id {
+        Some(id) => split(Some(vehicle_of(db, actor.org, id).await?)),
+        None => (None, None),
     };
     db::write(db, async |txn| {
         let asked = deposit_rows(txn, actor.org, quote.id).await?;
@@ -913,6 +931,7 @@ pub async fn deposit<C: Writer>(db: &C, actor: &Actor, quote_id: i64, input: &De
             currency: None,
             buyer: buyer.clone(),
             vehicle: vehicle.clone(),
+            garage_id,
             source: None,
             credited_invoice_id: None,
             service_date: None,
@@ -1208,6 +1227,7 @@ pub async fn credit_in(
         currency: Some(original.currency),
         buyer: original.buyer.clone(),
         vehicle: original.vehicle_id.zip(original.vehicle_label.clone()),
+        garage_id: original.garage_id,
         source: None,
         credited_invoice_id: Some(original.id),
         service_date: original.service_date,
@@ -1254,6 +1274,7 @@ pub async fn sell_in(txn: &sea_orm::DatabaseTransaction, actor: &Actor, sale: Sa
         currency: None,
         buyer: sale.buyer,
         vehicle: None,
+        garage_id: None,
         source: Some(sale.source),
         credited_invoice_id: None,
         service_date: None,

@@ -680,6 +680,7 @@ async fn record_payment(caller: Caller, Id(id): Id, FormBody(form): FormBody<Pay
 #[derive(Debug, Default, Deserialize)]
 struct CashQuery {
     day: Option<String>,
+    garage_id: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -689,6 +690,13 @@ struct CashPage {
     day: String,
     day_label: String,
     methods: Vec<(String, String, String, String, u64)>,
+    /// (garage, count, net)
+    garages: Vec<(String, u64, String)>,
+    garage_options: Vec<SelectOption>,
+    /// The chosen garage's name ("" for all).
+    garage_name: String,
+    /// The day's payments as the accountant's files (CSV, XLSX).
+    export_query: String,
     net: String,
 }
 
@@ -697,7 +705,10 @@ async fn cash(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery<CashQuery
         Some(day) => day,
         None => crate::identity::organizations::service::today(&caller.db, caller.org).await?,
     };
-    let report = payments::cash_report(&caller.db, caller.org, day).await?;
+    let choices = crate::fleet::garages::service::choices(&caller.db, caller.org).await?;
+    let chosen = query.garage_id.as_deref().and_then(|g| g.trim().parse::<i64>().ok());
+    let garage = chosen.filter(|id| choices.iter().any(|(g, _)| g == id));
+    let report = payments::cash_report(&caller.db, caller.org, day, garage).await?;
     let money = |amount: Decimal| report.currency.format(amount);
     let methods = report
         .methods
@@ -706,7 +717,34 @@ async fn cash(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery<CashQuery
             (page.tr.t(m.method.label_key()).to_owned(), money(m.received), money(m.refunded), money(m.net), m.count)
         })
         .collect();
-    Ok(CashPage { day: day.to_string(), day_label: i18n::date(day), methods, net: money(report.net), page })
+    let garages = report
+        .garages
+        .iter()
+        .map(|g| (g.garage.clone().unwrap_or_else(|| page.tr.t("cash.no_garage").to_owned()), g.count, money(g.net)))
+        .collect();
+    let selected = garage.map(|g| g.to_string()).unwrap_or_default();
+    let garage_name =
+        choices.iter().find(|(id, _)| Some(*id) == garage).map(|(_, name)| name.clone()).unwrap_or_default();
+    let garage_options = options(
+        Some(page.tr.t("cash.all_garages")),
+        &selected,
+        choices.into_iter().map(|(id, name)| (id.to_string(), name)),
+    );
+    let export_query = match garage {
+        Some(g) => format!("from={day}&to={day}&garage_id={g}"),
+        None => format!("from={day}&to={day}"),
+    };
+    Ok(CashPage {
+        day: day.to_string(),
+        day_label: i18n::date(day),
+        methods,
+        garages,
+        garage_options,
+        garage_name,
+        export_query,
+        net: money(report.net),
+        page,
+    })
 }
 
 #[derive(Template, WebTemplate)]
