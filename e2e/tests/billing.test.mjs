@@ -181,6 +181,15 @@ test("completed work is invoiced, e-mailed, part-paid, reminded, paid and correc
   await page.goto(`${server.url}/payments/daily`);
   assert.equal((await page.getByTestId("cash-net").textContent()).replace(/\s/g, " "), "139,03 €");
   await look(page, "5-cash");
+  // The day's payments downloaded as a spreadsheet, read as the accountant would.
+  const [csv] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "Exporter (CSV)" }).click(),
+  ]);
+  assert.match(csv.suggestedFilename(), /^paiements-\d{4}-\d{2}-\d{2}-\d{4}-\d{2}-\d{2}\.csv$/);
+  const rows = readFileSync(await csv.path(), "utf8").replace(/^\uFEFF/, "").trim().split(/\r?\n/);
+  assert.equal(rows.length, 3, `a header and two payments:\n${rows.join("\n")}`);
+  assert.ok(rows[0].includes("Garage") && rows.slice(1).every((r) => r.includes("Atelier du Port")), rows.join("\n"));
 
   // A mistake found later: corrected by a credit note, never by changing the invoice.
   await page.goto(`${server.url}/invoices`);
