@@ -84,7 +84,8 @@ backend_tests!(
     the_candidate_sees_what_she_bought_paid_and_owes_and_only_her_invoices,
     packs_and_sales_refuse_bad_input_and_an_incomplete_seller_creates_nothing,
     a_school_manager_sells_a_pack_from_the_candidates_file,
-    a_sale_sent_twice_with_its_key_is_made_once
+    a_sale_sent_twice_with_its_key_is_made_once,
+    the_time_taken_beyond_the_pack_is_invoiced_lesson_by_lesson
 );
 
 async fn a_sale_sent_twice_with_its_key_is_made_once(app: TestApp) {
@@ -438,4 +439,108 @@ async fn a_school_manager_sells_a_pack_from_the_candidates_file(app: TestApp) {
     // The edit form shows the hours bought, and does not take them.
     let edit = html(&manager.get(&format!("/school/candidates/{lea}/edit")).await);
     assert!(!edit.contains("name=\"bought_hours\""), "{edit}");
+}
+
+async fn the_time_taken_beyond_the_pack_is_invoiced_lesson_by_lesson(app: TestApp) {
+    use crate::helpers::{json_request, send};
+    use axum::http::Method;
+    school_profile(&app).await;
+    let admin = app.as_admin();
+    let lea = lea(&app).await;
+    let path = format!("/api/v1/school/candidates/{lea}/statement");
+    // Without a one-hour pack there is no price for an hour.
+    admin.post(&path, &json!({})).await.problem(StatusCode::CONFLICT, "no_hourly_pack");
+    let hourly = admin
+        .post(
+            "/api/v1/school/packs",
+            &json!({ "name": "Heure de conduite", "driving_minutes": 60, "unit_price": "50", "vat_rate": 20 }),
+        )
+        .await
+        .json();
+    sell(&app, lea, json!({ "pack_id": hourly["id"], "quantity": "1.5" })).await;
+    admin.post(&path, &json!({})).await.problem(StatusCode::CONFLICT, "nothing_beyond");
+    // Yesterday: a lesson done, one done across the 1 h 30 bought, one missed; a
+    // lesson cancelled in time and one to come count for nothing.
+    let teacher = instructor(&app, &["B"]).await;
+    let weekly: Vec<Value> = (1..=7).map(|d| json!({ "weekday": d, "start": "00:00", "end": "24:00" })).collect();
+    admin
+        .put(&format!("/api/v1/school/instructors/{teacher}/availability"), &json!({ "weekly": weekly }))
+        .await
+        .assert_success();
+    let car = training_car(&app, "B").await;
+    let at = |day: chrono::NaiveDate, hour: u32| {
+        use chrono::TimeZone;
+        chrono_tz::Europe::Paris
+            .from_local_datetime(&day.and_hms_opt(hour, 0, 0).expect("time"))
+            .single()
+            .expect("local time")
+            .to_rfc3339()
+    };
+    let yesterday = today().pred_opt().expect("yesterday");
+    let tomorrow = today().succ_opt().expect("tomorrow");
+    let mut lessons = Vec::new();
+    let before = yesterday.pred_opt().expect("the day before");
+    // Two lessons a day at most (the school's daily limit).
+    for (day, hour) in [(before, 8), (before, 10), (yesterday, 8), (yesterday, 10), (tomorrow, 10)] {
+        let booking = json!({ "candidate_id": lea, "instructor_id": teacher, "vehicle_id": car,
+            "starts_at": at(day, hour), "ends_at": at(day, hour + 1) });
+        let booked = admin.post("/api/v1/school/lessons", &booking).await;
+        assert_eq!(booked.status, StatusCode::CREATED, "{}", booked.text());
+        lessons.push(booked.json()["id"].clone());
+    }
+    for (lesson, status) in [(&lessons[0], "done"), (&lessons[1], "done"), (&lessons[2], "no_show")] {
+        admin
+            .post(&format!("/api/v1/school/lessons/{lesson}/outcome"), &json!({ "status": status }))
+            .await
+            .assert_success();
+    }
+    let made = admin.post(&path, &json!({})).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text());
+    let made = made.json();
+    let lines = made["invoice"]["lines"].as_array().expect("lines");
+    let day = |d: chrono::NaiveDate| d.format("%d/%m/%Y").to_string();
+    assert_eq!(lines.len(), 2, "{made}");
+    assert_eq!(
+        lines[0]["description"],
+        format!("Leçon de conduite du {} (part au-delà du forfait : 0 h 30)", day(before))
+    );
+    assert_eq!(lines[0]["quantity"], "0.5");
+    assert_eq!(lines[1]["description"], format!("Absence à la leçon du {}", day(yesterday)));
+    assert_eq!(lines[1]["quantity"], "1");
+    assert_eq!(made["invoice"]["totals"]["excl_tax"], "75.00");
+    assert_eq!(made["invoice"]["totals"]["incl_tax"], "90.00");
+    assert_eq!(made["sale"]["minutes"], 90);
+    assert_eq!(made["sale"]["label"], "Relevé : 1 h 30 au-delà du forfait");
+    assert_eq!(bought_minutes(&app, lea).await, 180);
+    admin.post(&path, &json!({})).await.problem(StatusCode::CONFLICT, "nothing_beyond");
+    let pdf = admin.get(&format!("/api/v1/invoices/{}/pdf", made["invoice"]["id"])).await.body.clone();
+    if let Some(text) = pdf_text(&pdf) {
+        assert!(text.contains("Absence à la leçon du") && text.contains("90,00"), "{text}");
+    }
+    if let Some(read) = facturx_check(&pdf) {
+        assert!(read.contains("<ram:GrandTotalAmount>90.00</ram:GrandTotalAmount>"), "{read}");
+    }
+    // One more hour done; two statements asked at once make one invoice.
+    admin
+        .post(&format!("/api/v1/school/lessons/{}/outcome", lessons[3]), &json!({ "status": "done" }))
+        .await
+        .assert_success();
+    let requests = [
+        admin.authorize(json_request(Method::POST, &path, &json!({}))).await,
+        admin.authorize(json_request(Method::POST, &path, &json!({}))).await,
+    ];
+    let [a, b] = requests.map(|r| tokio::spawn(send(app.router.clone(), r)));
+    let (a, b) = (a.await.expect("task"), b.await.expect("task"));
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::CREATED, StatusCode::CONFLICT], "{} / {}", a.text(), b.text());
+    assert_eq!(bought_minutes(&app, lea).await, 240);
+    // A statement is cancelled like a sale: credited, its time taken back.
+    let sale = &made["sale"]["id"];
+    admin.post(&format!("/api/v1/school/candidates/{lea}/sales/{sale}/cancel"), &json!({})).await.assert_success();
+    assert_eq!(bought_minutes(&app, lea).await, 150);
+    // The file offers it; another school's candidate is not found.
+    let file = html(&admin.get(&format!("/school/candidates/{lea}")).await);
+    assert!(file.contains("Facturer ces heures, leçon par leçon"), "{file}");
+    app.other_org().await.post(&path, &json!({})).await.assert_status(StatusCode::NOT_FOUND);
 }

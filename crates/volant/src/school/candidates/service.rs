@@ -606,6 +606,32 @@ pub(crate) async fn add_bought_minutes(txn: &impl ConnectionTrait, org: OrgId, i
     Ok(())
 }
 
+/// Adds `delta` minutes to those a candidate bought, provided they still are
+/// `expected` (409 `hours_changed` otherwise): a statement made from the hours
+/// read is invoiced once, even when two are asked at once.
+pub(crate) async fn add_bought_minutes_from(
+    txn: &impl ConnectionTrait,
+    org: OrgId,
+    id: i64,
+    expected: i32,
+    delta: i32,
+) -> AppResult<()> {
+    use sea_orm::sea_query::ExprTrait;
+    let updated = candidate::Entity::update_many()
+        .col_expr(candidate::Column::BoughtMinutes, Expr::col(candidate::Column::BoughtMinutes).add(delta))
+        .col_expr(candidate::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(candidate::Column::OrganizationId.eq(org.get()))
+        .filter(candidate::Column::Id.eq(id))
+        .filter(candidate::Column::BoughtMinutes.eq(expected))
+        .filter(Expr::value(expected).add(delta).lte(MAX_MINUTES))
+        .exec(txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Err(AppError::conflict("hours_changed", Msg::new("pack.hours_changed")));
+    }
+    Ok(())
+}
+
 /// Hours typed in a form (`27,5`) as minutes; `None` when not a number of
 /// minutes an `i32` holds (never a panic on an absurd value).
 pub fn hours_to_minutes(hours: rust_decimal::Decimal) -> Option<i32> {

@@ -21,6 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_packs, create_pack))
         .routes(routes!(get_pack, update_pack))
         .routes(routes!(sell_pack))
+        .routes(routes!(invoice_statement))
         .routes(routes!(cancel_sale))
         .routes(routes!(candidate_account))
 }
@@ -72,6 +73,18 @@ pub struct SoldPack {
 async fn sell_pack(caller: Caller, Id(id): Id, ApiJson(input): ApiJson<SaleInput>) -> AppResult<Response> {
     may(&caller, Permission::BillingWrite)?;
     let (sale, invoice) = packs::sell(&caller.db, &caller.cipher, &caller.actor, id, &input).await?;
+    Ok(created(&format!("/api/v1/invoices/{}", invoice.id), SoldPack { sale, invoice }))
+}
+
+/// Invoice the driving time taken beyond the hours bought (lessons done, missed or cancelled late),
+/// lesson by lesson at the price of the school's one-hour pack; the time is added to the hours
+/// bought and the statement recorded as a sale of that pack (cancelled like one).
+#[utoipa::path(post, path = "/school/candidates/{id}/statement", security(("bearer" = ["school.write"])), tag = "school", params(("id" = i64, Path)),
+    responses((status = 201, body = SoldPack, headers(("Location" = String))), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "`nothing_beyond`, `no_hourly_pack`, `hours_changed` or `seller_incomplete`")))]
+async fn invoice_statement(caller: Caller, Id(id): Id) -> AppResult<Response> {
+    may(&caller, Permission::BillingWrite)?;
+    let (sale, invoice) = packs::invoice_statement(&caller.db, &caller.cipher, &caller.actor, id).await?;
     Ok(created(&format!("/api/v1/invoices/{}", invoice.id), SoldPack { sale, invoice }))
 }
 

@@ -29,6 +29,7 @@ use crate::platform::money::{self, Currency};
 use crate::platform::tenant::{self, OrgId};
 use crate::platform::validate::Validator;
 use crate::school::candidates::service as candidates;
+use crate::school::planning::service as planning;
 
 pub const AUDIT_PACK: &str = "school_pack";
 pub const AUDIT_SALE: &str = "pack_sale";
@@ -385,15 +386,7 @@ pub async fn sell<C: Writer>(
     }
     let pack = pack.ok_or_else(|| AppError::Internal("validator accepted a missing pack".to_owned()))?;
     let minutes = (Decimal::from(pack.driving_minutes) * quantity).round().to_i32().unwrap_or(i32::MAX);
-    let buyer = Buyer {
-        kind: CustomerKind::Candidate,
-        id: candidate.summary.id,
-        name: candidate.summary.full_name(),
-        address: candidate.address.clone(),
-        email: candidate.summary.email.clone(),
-        tax_id: None,
-        is_business: false,
-    };
+    let buyer = buyer_of(&candidate);
     let line = LineInput {
         kind: Some(LineKind::Other),
         description: Some(pack.name.clone()),
@@ -554,4 +547,127 @@ pub async fn account(db: &impl ConnectionTrait, org: OrgId, candidate_id: i64) -
         }
     }
     Ok(Account { currency, bought, paid, balance, due_now, next_instalment, sales, invoices })
+}
+
+/// The candidate as their invoices name them.
+fn buyer_of(candidate: &candidates::Candidate) -> Buyer {
+    Buyer {
+        kind: CustomerKind::Candidate,
+        id: candidate.summary.id,
+        name: candidate.summary.full_name(),
+        address: candidate.address.clone(),
+        email: candidate.summary.email.clone(),
+        tax_id: None,
+        is_business: false,
+    }
+}
+
+/// One line of a statement: a lesson's time beyond the hours bought.
+fn statement_line(
+    lesson: &planning::TakenLesson,
+    minutes: i32,
+    hourly: &Pack,
+    zone: chrono_tz::Tz,
+    tr: crate::platform::i18n::Locale,
+) -> LineInput {
+    let day = tr.date(lesson.starts_at.with_timezone(&zone).date_naive());
+    let key = match lesson.status {
+        planning::LessonStatus::Done => "pack.statement.lesson",
+        planning::LessonStatus::NoShow => "pack.statement.no_show",
+        _ => "pack.statement.late_cancellation",
+    };
+    let mut description = tr.format(key, &[("date", &day)]);
+    if minutes < lesson.minutes {
+        // The lesson that crossed the hours bought: only its part beyond.
+        description.push(' ');
+        description.push_str(&tr.format("pack.statement.part", &[("time", &planning::format_duration(minutes))]));
+    }
+    LineInput {
+        kind: Some(LineKind::Labour),
+        description: Some(description),
+        quantity: Some((Decimal::from(minutes) / Decimal::from(60)).round_dp(3)),
+        unit: Some("h".to_owned()),
+        unit_price: Some(hourly.unit_price),
+        vat_rate: Some(hourly.vat_rate),
+        discount: None,
+    }
+}
+
+/// Invoices the driving time a candidate took beyond the hours bought — lessons
+/// done, missed or cancelled late, oldest first, each a line at the price of the
+/// school's one-hour pack — and adds that time to their hours, in one
+/// transaction; recorded as a sale of that pack (cancelled like one). 409
+/// `nothing_beyond` when nothing is owed, `no_hourly_pack` without a one-hour pack
+/// on sale, `hours_changed` when the hours moved meanwhile (two statements at once
+/// make one invoice).
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn invoice_statement<C: Writer>(
+    db: &C,
+    cipher: &FieldCipher,
+    actor: &Actor,
+    candidate_id: i64,
+) -> AppResult<(PackSale, Invoice)> {
+    let candidate = candidates::get(db, cipher, actor.org, candidate_id).await?;
+    let bought = candidate.summary.hours.bought_minutes;
+    let Some(hourly) = list(db, actor.org, true).await?.into_iter().find(|p| p.driving_minutes == 60) else {
+        return Err(AppError::conflict("no_hourly_pack", Msg::new("pack.statement.no_hourly_pack")));
+    };
+    let organization = organizations::get(db, actor.org).await?;
+    let (zone, tr, today) = (organization.zone()?, organization.locale, organization.today()?);
+    let mut taken = 0;
+    let mut beyond = 0;
+    let mut lines = Vec::new();
+    for lesson in planning::taken_lessons(db, actor.org, candidate_id).await? {
+        let start = taken;
+        taken += lesson.minutes;
+        let minutes = taken - Ord::max(start, bought);
+        if minutes > 0 {
+            beyond += Ord::min(minutes, lesson.minutes);
+            lines.push(statement_line(&lesson, Ord::min(minutes, lesson.minutes), &hourly, zone, tr));
+        }
+    }
+    if beyond == 0 {
+        return Err(AppError::conflict("nothing_beyond", Msg::new("pack.statement.nothing_beyond")));
+    }
+    let label = tr.format("pack.statement.label", &[("time", &planning::format_duration(beyond))]);
+    let buyer = buyer_of(&candidate);
+    db::write(db, async |txn| {
+        candidates::add_bought_minutes_from(txn, actor.org, candidate_id, bought, beyond).await?;
+        let saved = sale::ActiveModel {
+            organization_id: Set(actor.org.get()),
+            candidate_id: Set(candidate_id),
+            pack_id: Set(Some(hourly.id)),
+            label: Set(label.clone()),
+            minutes: Set(beyond),
+            invoice_id: Set(None),
+            instalments: Set(1),
+            sold_on: Set(today),
+            sold_by: Set(actor.user_id),
+            cancelled_at: Set(None),
+            credit_note_id: Set(None),
+            idempotency_key: Set(None),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        let sold = Sale {
+            buyer: buyer.clone(),
+            source: (SourceKind::PackSale, saved.id),
+            lines: lines.clone(),
+            notes: Some(label.clone()),
+            instalments: 1,
+            first_due: today,
+        };
+        let invoice = invoices::sell_in(txn, actor, sold).await?;
+        sale::Entity::update_many()
+            .col_expr(sale::Column::InvoiceId, Expr::value(invoice.id))
+            .filter(sale::Column::Id.eq(saved.id))
+            .exec(txn)
+            .await?;
+        let sold = sale_of(tenant::find::<sale::Entity>(txn, actor.org, saved.id).await?);
+        audit::record_change(txn, actor, (AUDIT_SALE, saved.id), None, Some(&sold)).await?;
+        Ok((sold, invoice))
+    })
+    .await
 }

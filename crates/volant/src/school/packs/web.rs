@@ -32,6 +32,7 @@ pub fn routes() -> Routes {
         ("/school/packs", get(catalogue).post(create)),
         ("/school/packs/{id}", get(edit_form).post(update)),
         ("/school/candidates/{id}/sales", post(sell)),
+        ("/school/candidates/{id}/statement", post(statement)),
         ("/school/candidates/{id}/sales/{sale_id}/cancel", post(cancel)),
     ]
 }
@@ -221,6 +222,21 @@ async fn sell(caller: Caller, Id(id): Id, FormBody(form): FormBody<SaleForm>) ->
         }
         Err(AppError::NotFound) => Err(AppError::NotFound.into()),
         Err(err) => refusal_to_flash(&format!("{back}#account-title"), err),
+    }
+}
+
+/// Invoices the hours beyond those bought, lesson by lesson, from the candidate's file.
+async fn statement(caller: Caller, Id(id): Id) -> WebResult<Response> {
+    super::api::may(&caller, Permission::BillingWrite)?;
+    let back = format!("/school/candidates/{id}#account-title");
+    match packs::invoice_statement(&caller.db, &caller.cipher, &caller.actor, id).await {
+        Ok((sale, invoice)) => {
+            let number = invoice.number.unwrap_or_default();
+            let message = i18n::current().format("pack.sold", &[("pack", &sale.label), ("number", &number)]);
+            Ok(redirect_with_flash(&back, "success", &message))
+        }
+        Err(AppError::NotFound) => Err(AppError::NotFound.into()),
+        Err(err) => refusal_to_flash(&back, err),
     }
 }
 

@@ -615,6 +615,37 @@ async fn minutes_on_day(
     Ok(query.all(db).await?.iter().map(|l| l.minutes).sum())
 }
 
+/// A lesson that counts as driving time taken: done, missed, or cancelled late.
+#[derive(Debug, Clone)]
+pub struct TakenLesson {
+    pub starts_at: DateTime<Utc>,
+    pub minutes: i32,
+    pub status: LessonStatus,
+}
+
+/// A candidate's driving lessons taken (those [`Hours`] counts as done or due),
+/// oldest first: what a statement of the hours beyond a pack lists.
+pub async fn taken_lessons(db: &impl ConnectionTrait, org: OrgId, candidate_id: i64) -> AppResult<Vec<TakenLesson>> {
+    let rows = lesson::Entity::find()
+        .filter(lesson::Column::OrganizationId.eq(org.get()))
+        .filter(lesson::Column::CandidateId.eq(candidate_id))
+        .filter(lesson::Column::Kind.ne(LessonKind::Theory))
+        .filter(
+            sea_orm::Condition::any()
+                .add(lesson::Column::Status.is_in([LessonStatus::Done, LessonStatus::NoShow]))
+                .add(
+                    sea_orm::Condition::all()
+                        .add(lesson::Column::Status.eq(LessonStatus::Cancelled))
+                        .add(lesson::Column::LateCancellation.eq(true)),
+                ),
+        )
+        .order_by_asc(lesson::Column::StartsAt)
+        .order_by_asc(lesson::Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|l| TakenLesson { starts_at: l.starts_at, minutes: l.minutes, status: l.status }).collect())
+}
+
 /// Candidates' driving minutes by state, in one query.
 pub async fn hours_of(db: &impl ConnectionTrait, candidate_ids: &[i64]) -> AppResult<HashMap<i64, Hours>> {
     if candidate_ids.is_empty() {
