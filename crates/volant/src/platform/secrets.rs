@@ -27,6 +27,11 @@ pub fn bytes_hash(bytes: &[u8]) -> String {
 /// The secret called `name`, created on first use. Concurrent first starts agree
 /// on one value: the insert does nothing when another instance won.
 pub async fn ensure(db: &impl ConnectionTrait, name: &str) -> AppResult<Vec<u8>> {
+    // Read first: most calls find it, and a read takes no write lock (SQLite).
+    if let Some(stored) = entity::Entity::find_by_id(name.to_owned()).one(db).await? {
+        return hex::decode(stored.value)
+            .map_err(|e| AppError::Internal(format!("instance secret {name} is corrupt: {e}")));
+    }
     let candidate = entity::ActiveModel { name: Set(name.to_owned()), value: Set(random_token(32)?) };
     entity::Entity::insert(candidate)
         .on_conflict(OnConflict::column(entity::Column::Name).do_nothing().to_owned())

@@ -5,6 +5,7 @@
 
 use axum::http::{Method, StatusCode};
 use chrono::Datelike;
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
@@ -63,7 +64,9 @@ backend_tests!(
     a_deposit_is_invoiced_then_deducted_once_by_the_final_invoice,
     deposits_never_pass_the_quote_nor_the_final_invoice,
     two_deposits_asked_at_once_never_pass_the_quote_total,
-    the_quote_page_asks_a_deposit_and_lists_it
+    the_quote_page_asks_a_deposit_and_lists_it,
+    deposits_reaching_the_whole_quote_invoice_it_to_the_cent,
+    the_deposits_migration_keeps_existing_invoices
 );
 
 async fn a_deposit_is_invoiced_then_deducted_once_by_the_final_invoice(app: TestApp) {
@@ -248,4 +251,76 @@ async fn the_quote_page_asks_a_deposit_and_lists_it(app: TestApp) {
     assert!(listed.contains(&number) && listed.contains("30,5 %") && listed.contains("Pas encore déduit"), "{listed}");
     let invoices = html(&admin.get("/invoices").await);
     assert!(invoices.contains("Facture d'acompte"), "{invoices}");
+}
+
+async fn deposits_reaching_the_whole_quote_invoice_it_to_the_cent(app: TestApp) {
+    profile(&app).await;
+    let admin = app.as_admin();
+    let other = client(&app, json!({ "name": "Paul Martin" })).await;
+    let client = client(&app, json!({ "name": "Awa Diop" })).await;
+    // 100.01 excl. tax: half of it rounds up, so two halves rounded alone would make 100.02.
+    let quote = admin
+        .post("/api/v1/quotes", &json!({ "client_id": client, "lines": [{ "description": "Carrosserie", "unit_price": "100.01", "vat_rate": 20 }] }))
+        .await
+        .json();
+    let id = &quote["id"];
+    admin.post(&format!("/api/v1/quotes/{id}/send"), &json!({})).await.assert_success();
+    admin.post(&format!("/api/v1/quotes/{id}/decision"), &json!({ "decision": "accept" })).await.assert_success();
+    let path = format!("/api/v1/quotes/{id}/deposits");
+    let first = admin.post(&path, &json!({ "percent": 50 })).await.json();
+    assert_eq!(first["totals"]["excl_tax"], "50.01");
+    let second = admin.post(&path, &json!({ "percent": 50 })).await.json();
+    assert_eq!(second["totals"]["excl_tax"], "50.00", "the second takes what is left: {second}");
+    let draft = admin.post(&format!("/api/v1/quotes/{id}/invoice"), &json!({})).await;
+    assert_eq!(draft.status, StatusCode::CREATED, "{}", draft.text());
+    let draft = draft.json();
+    assert_eq!(draft["totals"]["incl_tax"], "0.00");
+    // Its deductions are its client's: the draft cannot be given to another one.
+    admin
+        .put(&format!("/api/v1/invoices/{}", draft["id"]), &json!({ "client_id": other, "lines": [] }))
+        .await
+        .problem(StatusCode::CONFLICT, "deposits_of_another_client");
+    let issued = admin.post(&format!("/api/v1/invoices/{}/issue", draft["id"]), &json!({})).await.json();
+    assert_eq!(issued["payment_state"], "paid");
+    // Paid in advance in full, the job may still be cancelled: the final invoice, then the deposits.
+    let page = html(&admin.get(&format!("/invoices/{}", draft["id"])).await);
+    assert!(page.contains("Corriger par un avoir"), "a zero invoice may be credited: {page}");
+    admin
+        .post(&format!("/api/v1/invoices/{}/credit", draft["id"]), &json!({}))
+        .await
+        .assert_status(StatusCode::CREATED);
+    for deposit in [&first, &second] {
+        admin
+            .post(&format!("/api/v1/invoices/{}/credit", deposit["id"]), &json!({}))
+            .await
+            .assert_status(StatusCode::CREATED);
+    }
+}
+
+async fn the_deposits_migration_keeps_existing_invoices(app: TestApp) {
+    use migration::MigratorTrait;
+    profile(&app).await;
+    let admin = app.as_admin();
+    let client = client(&app, json!({ "name": "Awa Diop" })).await;
+    let garage = app.garage("Atelier Nord").await;
+    let vehicle = app.vehicle(garage, "CC-333-CC").await;
+    let made = admin
+        .post("/api/v1/invoices", &json!({ "client_id": client, "vehicle_id": vehicle,
+            "lines": [{ "description": "Vidange", "unit_price": "80" }, { "description": "Filtre", "unit_price": "12.5" }] }))
+        .await
+        .json();
+    let id = &made["id"];
+    admin.post(&format!("/api/v1/invoices/{id}/issue"), &json!({})).await.assert_success();
+    // Back to before deposits with an issued invoice in the tables, then up again.
+    migration::Migrator::down(&app.db, Some(1)).await.expect("down");
+    migration::Migrator::up(&app.db, None).await.expect("up");
+    let after = admin.get(&format!("/api/v1/invoices/{id}")).await.json();
+    assert_eq!(after["lines"].as_array().map(Vec::len), Some(2), "{after}");
+    assert_eq!(after["totals"]["incl_tax"], "111.00");
+    assert_eq!(after["garage_id"], garage, "filled from the vehicle");
+    assert_eq!(after["deposit"], Value::Null);
+    // Still frozen: the triggers came back with the tables.
+    let frozen =
+        app.db.execute_unprepared(&format!("UPDATE invoice_lines SET description = 'x' WHERE invoice_id = {id}")).await;
+    assert!(frozen.is_err(), "issued lines are frozen");
 }

@@ -398,9 +398,10 @@ impl Invoice {
         self.instalments.iter().find(|i| i.due_on > today && !i.outstanding.is_zero())
     }
 
-    /// A credit note may still correct it (issued, not fully credited).
+    /// A credit note may still correct it: issued and not credited yet (one
+    /// credit note of the whole; an invoice brought to zero by its deposits too).
     pub fn can_credit(&self) -> bool {
-        self.can_pay() && self.credited < self.totals.incl_tax
+        self.can_pay() && self.credit_note_ids.is_empty()
     }
 }
 

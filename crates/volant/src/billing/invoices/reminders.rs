@@ -58,7 +58,9 @@ pub async fn remind_unpaid<C: Writer>(db: &C, now: DateTime<Utc>, public_url: &s
 async fn remind_organization<C: Writer>(db: &C, org: OrgId, now: DateTime<Utc>, public_url: &str) -> AppResult<u64> {
     let settings = settings(db, org).await?;
     let Some(&first) = settings.reminder_days.first() else { return Ok(0) };
-    let today = now.with_timezone(&organizations::zone(db, org).await?).date_naive();
+    let zone = organizations::zone(db, org).await?;
+    let today = now.with_timezone(&zone).date_naive();
+    let day_start = start_of(today, zone, now);
     let Some(reached) = today.checked_sub_days(Days::new(u64::try_from(first).unwrap_or(0))) else { return Ok(0) };
     let mut sent = 0;
     let mut after = 0;
@@ -79,7 +81,7 @@ async fn remind_organization<C: Writer>(db: &C, org: OrgId, now: DateTime<Utc>, 
         let Some(last) = candidates.last().map(|m| m.id) else { break };
         after = last;
         let full = candidates.len() as u64 == BATCH;
-        sent += remind_batch(db, org, (&settings.reminder_days, public_url), today, candidates).await?;
+        sent += remind_batch(db, org, (&settings.reminder_days, public_url), (today, day_start), candidates).await?;
         if !full {
             break;
         }
@@ -91,21 +93,28 @@ async fn remind_batch<C: Writer>(
     db: &C,
     org: OrgId,
     (reminder_days, public_url): (&[i32], &str),
-    today: chrono::NaiveDate,
+    (today, day_start): (chrono::NaiveDate, DateTime<Utc>),
     candidates: Vec<invoice::Model>,
 ) -> AppResult<u64> {
-    // The steps already recorded, for the whole batch in one query.
+    // The steps already recorded, for the whole batch in one query; an invoice
+    // reminded today (by hand) waits for tomorrow.
     let mut done: std::collections::HashMap<i64, Vec<i32>> = std::collections::HashMap::new();
-    let recorded: Vec<(i64, i32)> = reminder::Entity::find()
+    let mut reminded_today = std::collections::HashSet::new();
+    let recorded: Vec<(i64, i32, DateTime<Utc>, Option<i64>)> = reminder::Entity::find()
         .select_only()
         .column(reminder::Column::InvoiceId)
         .column(reminder::Column::DaysAfterDue)
+        .column(reminder::Column::SentAt)
+        .column(reminder::Column::EmailId)
         .filter(reminder::Column::InvoiceId.is_in(candidates.iter().map(|m| m.id)))
         .into_tuple()
         .all(db)
         .await?;
-    for (invoice_id, step) in recorded {
+    for (invoice_id, step, sent_at, email_id) in recorded {
         done.entry(invoice_id).or_default().push(step);
+        if email_id.is_some() && sent_at >= day_start {
+            reminded_today.insert(invoice_id);
+        }
     }
     let mut sent = 0;
     for m in candidates {
@@ -113,7 +122,7 @@ async fn remind_batch<C: Writer>(
         let late = (today - due).num_days();
         let steps: Vec<i32> = reminder_days.iter().copied().filter(|d| i64::from(*d) <= late).collect();
         let Some(&step) = steps.last() else { continue };
-        if done.get(&m.id).is_some_and(|steps| steps.contains(&step)) {
+        if done.get(&m.id).is_some_and(|steps| steps.contains(&step)) || reminded_today.contains(&m.id) {
             continue;
         }
         if send(db, org, m.id, &steps, public_url).await? {
@@ -237,9 +246,20 @@ pub async fn remind_now<C: Writer>(db: &C, actor: &Actor, id: i64, public_url: &
     let Some(notice) = reminder_notice(db, actor.org, id, public_url).await? else {
         return Err(AppError::conflict("buyer_without_email", Msg::new("invoice.buyer_without_email")));
     };
-    let today = organizations::today(db, actor.org).await?;
+    let now = Utc::now();
+    let zone = organizations::zone(db, actor.org).await?;
+    let today = now.with_timezone(&zone).date_naive();
     let late = invoice.due_date.map_or(0, |due| (today - due).num_days());
     let step = i32::try_from(late).unwrap_or_default();
+    let already = reminder::Entity::find()
+        .filter(reminder::Column::InvoiceId.eq(id))
+        .filter(reminder::Column::EmailId.is_not_null())
+        .filter(reminder::Column::SentAt.gte(start_of(today, zone, now)))
+        .one(db)
+        .await?;
+    if already.is_some() {
+        return Err(AppError::conflict("already_reminded_today", Msg::new("invoice.reminder.already_today")));
+    }
     db::write(db, async |txn| {
         let Some(email_id) = record_step(txn, actor.org, id, step, notice).await? else {
             return Err(AppError::conflict("already_reminded_today", Msg::new("invoice.reminder.already_today")));
@@ -270,4 +290,12 @@ pub async fn sent_for(db: &impl sea_orm::ConnectionTrait, id: i64) -> AppResult<
         .into_tuple()
         .all(db)
         .await?)
+}
+
+/// When `day` began in `zone` (`now` when the zone's midnight does not exist).
+fn start_of(day: chrono::NaiveDate, zone: chrono_tz::Tz, now: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    day.and_hms_opt(0, 0, 0)
+        .and_then(|midnight| zone.from_local_datetime(&midnight).earliest())
+        .map_or(now, |start| start.with_timezone(&Utc))
 }

@@ -34,6 +34,7 @@ pub async fn email<C: Writer>(db: &C, actor: &Actor, id: i64, public_url: &str) 
     let link = super::share::url(db, public_url, id).await?;
     let (name, bytes) = rendered(doc).await?;
     let (subject_key, body_key) = match invoice.kind {
+        InvoiceKind::Invoice if invoice.deposit.is_some() => ("invoice.deposit_email_subject", "invoice.email_body"),
         InvoiceKind::Invoice => ("invoice.email_subject", "invoice.email_body"),
         InvoiceKind::CreditNote => ("invoice.credit_email_subject", "invoice.credit_email_body"),
     };

@@ -346,6 +346,9 @@ struct Draft {
     /// For each line, the deposit invoice it deducts (missing: none).
     deducting: Vec<Option<i64>>,
     is_deposit: bool,
+    /// The quote whose standing deposits this final invoice deducts (read and
+    /// claimed in its transaction, under the quote's lock).
+    deduct_quote: Option<i64>,
 }
 
 /// The buyer as a client's file has it now.
@@ -396,7 +399,9 @@ fn line_rows(
 ) -> AppResult<(Vec<line::ActiveModel>, money::Totals)> {
     let priced = priced(lines, decimals)?;
     let totals = money::totals(priced.iter().map(|p| (p.total, p.line.vat_rate)), decimals);
-    if totals.incl_tax.is_sign_negative() || totals.vat.iter().any(|share| share.vat.is_sign_negative()) {
+    // A rate may go below zero (work at another rate than its deposit); the invoice may not.
+    let zero = rust_decimal::Decimal::ZERO;
+    if totals.incl_tax < zero || totals.vat_total < zero || totals.excl_tax < zero {
         return Err(AppError::conflict_on(
             "lines",
             "deposits_exceed_invoice",
@@ -426,14 +431,20 @@ fn line_rows(
 
 /// Writes a draft and its lines in the caller's transaction.
 async fn insert_draft(
-    txn: &impl ConnectionTrait,
+    txn: &sea_orm::DatabaseTransaction,
     actor: &Actor,
     organization: &Organization,
     settings: &BillingSettings,
-    draft: Draft,
+    mut draft: Draft,
 ) -> AppResult<i64> {
     let currency = draft.currency.unwrap_or(organization.currency);
     let decimals = currency.decimals();
+    if let Some(quote_id) = draft.deduct_quote {
+        // Deposits asked, credited or deducted meanwhile wait for this draft (or it for them).
+        db::lock_keys(txn, vec![quote_lock(quote_id)]).await?;
+        draft.deducting.resize(draft.lines.len(), None);
+        deductions(txn, actor.org, organization.locale, quote_id, &mut draft.lines, &mut draft.deducting).await?;
+    }
     let lines = exempt_lines(draft.lines, settings.vat_exempt);
     let (_, totals) = line_rows(0, &lines, &draft.deducting, decimals)?;
     let (excl, vat, incl) = totals_minor(&totals, decimals)?;
@@ -555,6 +566,7 @@ pub async fn create<C: Writer>(db: &C, actor: &Actor, input: &InvoiceInput) -> A
         lines: valid.lines,
         deducting: Vec::new(),
         is_deposit: false,
+        deduct_quote: None,
     };
     write_draft(db, actor, draft).await
 }
@@ -593,9 +605,7 @@ pub async fn from_quote<C: Writer>(db: &C, actor: &Actor, quote_id: i64) -> AppR
         Some(id) => split(Some(vehicle_of(db, actor.org, id).await?)),
         None => (None, None),
     };
-    let mut lines = lines_from(quote.accepted_lines().map(LineInput::from))?;
-    let mut deducting = vec![None; lines.len()];
-    deductions(db, actor.org, quote.id, &mut lines, &mut deducting).await?;
+    let lines = lines_from(quote.accepted_lines().map(LineInput::from))?;
     let draft = Draft {
         kind: InvoiceKind::Invoice,
         currency: None,
@@ -608,8 +618,9 @@ pub async fn from_quote<C: Writer>(db: &C, actor: &Actor, quote_id: i64) -> AppR
         notes: Some(format!("{} {}", crate::platform::i18n::current().text("invoice.from_quote"), quote.number)),
         payment_terms: None,
         lines,
-        deducting,
+        deducting: Vec::new(),
         is_deposit: false,
+        deduct_quote: Some(quote.id),
     };
     write_draft(db, actor, draft).await
 }
@@ -630,15 +641,11 @@ pub async fn from_intervention<C: Writer>(db: &C, actor: &Actor, intervention_id
     }
     let buyer = buyer_of(&clients::get(db, actor.org, client_id).await?);
     let (vehicle, garage_id) = split(Some(vehicle_of(db, actor.org, work.vehicle_id).await?));
-    let mut lines = lines_from(work.lines.iter().map(LineInput::from))?;
-    let mut deducting = vec![None; lines.len()];
+    let lines = lines_from(work.lines.iter().map(LineInput::from))?;
     // Work carried out from a quote is that quote's job: invoiced once, whichever
     // of the two the invoice is made from, and its deposits deducted.
     let source = match work.quote_id {
-        Some(quote_id) => {
-            deductions(db, actor.org, quote_id, &mut lines, &mut deducting).await?;
-            (SourceKind::Quote, quote_id)
-        }
+        Some(quote_id) => (SourceKind::Quote, quote_id),
         None => (SourceKind::Intervention, work.id),
     };
     let draft = Draft {
@@ -653,8 +660,9 @@ pub async fn from_intervention<C: Writer>(db: &C, actor: &Actor, intervention_id
         notes: Some(work.description.clone()).filter(|d| !d.trim().is_empty()),
         payment_terms: None,
         lines,
-        deducting,
+        deducting: Vec::new(),
         is_deposit: false,
+        deduct_quote: work.quote_id,
     };
     write_draft(db, actor, draft).await
 }
@@ -675,7 +683,15 @@ pub async fn replace<C: Writer>(db: &C, actor: &Actor, id: i64, input: &InvoiceI
     let (vehicle, garage_id) = split(vehicle);
     let settings = settings(db, actor.org).await?;
     let decimals = before.decimals();
-    // The deposits deducted stay deducted, after the lines typed.
+    // The deposits deducted stay deducted, after the lines typed: they are this buyer's.
+    let deducts = before.lines.iter().any(|l| l.deposit_invoice_id.is_some());
+    if deducts && buyer.id != before.buyer.id {
+        return Err(AppError::conflict_on(
+            "client_id",
+            "deposits_of_another_client",
+            Msg::new("invoice.deposits_of_another_client"),
+        ));
+    }
     let mut lines = valid.lines;
     let mut deducting = vec![None; lines.len()];
     for kept in before.lines.iter().filter(|l| l.deposit_invoice_id.is_some()) {
@@ -797,18 +813,25 @@ pub async fn deposits_of_quote(db: &impl ConnectionTrait, org: OrgId, quote_id: 
     Ok(deposit_rows(db, org, quote_id).await?.into_iter().map(|(_, invoice)| invoice).collect())
 }
 
+/// The lock of a quote's deposits and final invoice (billing's namespace: 0xB1
+/// in the top byte): asking a deposit, drafting the final invoice and crediting a
+/// deposit of the same quote run one after the other.
+fn quote_lock(quote_id: i64) -> i64 {
+    (0xB1_i64 << 56) | (1 << 48) | (quote_id & 0xFFFF_FFFF_FFFF)
+}
+
 /// Appends to a final invoice's lines one line of quantity −1 per line of each
 /// deposit of the quote not yet deducted nor credited (its price and VAT rate),
 /// so the invoice asks only for what remains and its VAT is the remainder's.
 async fn deductions(
-    db: &impl ConnectionTrait,
+    txn: &impl ConnectionTrait,
     org: OrgId,
+    tr: crate::platform::i18n::Locale,
     quote_id: i64,
     lines: &mut Vec<ValidLine>,
     deducting: &mut Vec<Option<i64>>,
 ) -> AppResult<()> {
-    let tr = crate::platform::i18n::current();
-    for (row, deposit) in deposit_rows(db, org, quote_id).await? {
+    for (row, deposit) in deposit_rows(txn, org, quote_id).await? {
         if row.deducted_in_invoice_id.is_some() || !deposit.credit_note_ids.is_empty() {
             continue;
         }
@@ -829,8 +852,8 @@ async fn deductions(
     Ok(())
 }
 
-/// Marks the deposits a new invoice deducts as deducted by it: each once, even
-/// when two invoices are drafted at once (409 `deposit_already_deducted`).
+/// Marks the deposits a new invoice deducts as deducted by it: each once, and
+/// never one a credit note cancelled (409 `deposit_already_deducted`).
 async fn claim_deposits(txn: &impl ConnectionTrait, invoice_id: i64, deducting: &[Option<i64>]) -> AppResult<()> {
     let mut ids: Vec<i64> = deducting.iter().flatten().copied().collect();
     ids.sort_unstable();
@@ -840,6 +863,10 @@ async fn claim_deposits(txn: &impl ConnectionTrait, invoice_id: i64, deducting: 
             .col_expr(deposit::Column::DeductedInInvoiceId, Expr::value(invoice_id))
             .filter(deposit::Column::DepositInvoiceId.eq(deposit_id))
             .filter(deposit::Column::DeductedInInvoiceId.is_null())
+            .filter(Expr::cust(
+                "NOT EXISTS (SELECT 1 FROM invoices c WHERE c.credited_invoice_id = invoice_deposits.deposit_invoice_id \
+                 AND c.status = 'issued')",
+            ))
             .exec(txn)
             .await?;
         if claimed.rows_affected == 0 {
@@ -847,6 +874,51 @@ async fn claim_deposits(txn: &impl ConnectionTrait, invoice_id: i64, deducting: 
         }
     }
     Ok(())
+}
+
+/// A deposit's lines: for each VAT rate of the quote, what the deposits asked so
+/// far and this one come to together (that rate's base × their percentages,
+/// rounded once) less what the standing deposits already invoiced at that rate —
+/// so deposits reaching 100 % invoice the quote to the cent, never one more.
+fn deposit_lines(
+    bases: &money::Totals,
+    standing: &[&Invoice],
+    percent_bp: i32,
+    decimals: u32,
+    label: &str,
+) -> AppResult<Vec<ValidLine>> {
+    let cumulative = rust_decimal::Decimal::new(i64::from(percent_bp), 2);
+    let mut lines = Vec::new();
+    for share in bases.vat.iter().filter(|share| share.base > rust_decimal::Decimal::ZERO) {
+        let target = money::round_money(share.base * cumulative / rust_decimal::Decimal::ONE_HUNDRED, decimals);
+        let already: rust_decimal::Decimal = standing
+            .iter()
+            .flat_map(|invoice| invoice.lines.iter())
+            .filter(|l| l.vat_rate == share.rate)
+            .map(|l| l.total_excl_tax)
+            .sum();
+        let amount = target - already;
+        if amount <= rust_decimal::Decimal::ZERO {
+            continue;
+        }
+        let (Some(price_e4), Some(rate_bp)) = (money::to_scaled(amount, 4), money::to_scaled(share.rate, 2)) else {
+            return Err(AppError::Internal("deposit amount out of scale".to_owned()));
+        };
+        lines.push(ValidLine {
+            kind: LineKind::Other,
+            description: label.to_owned(),
+            quantity_milli: 1000,
+            unit: None,
+            unit_price_e4: price_e4,
+            vat_rate_bp: i32::try_from(rate_bp).unwrap_or_default(),
+            discount_bp: 0,
+            quantity: rust_decimal::Decimal::ONE,
+            unit_price: amount,
+            vat_rate: share.rate,
+            discount: rust_decimal::Decimal::ZERO,
+        });
+    }
+    Ok(lines)
 }
 
 /// Invoices a deposit (facture d'acompte) of `percent` % of an accepted quote,
@@ -871,59 +943,41 @@ pub async fn deposit<C: Writer>(db: &C, actor: &Actor, quote_id: i64, input: &De
     if !quote.status.can_carry_out() {
         return Err(AppError::conflict("quote_not_accepted", Msg::new("invoice.quote_not_accepted")));
     }
-    if find_by_source(db, actor.org, SourceKind::Quote, quote.id).await?.is_some() {
-        return Err(AppError::conflict("already_invoiced", Msg::new("invoice.already_invoiced")));
-    }
     let organization = organizations::get(db, actor.org).await?;
     let settings = settings(db, actor.org).await?;
     let decimals = organization.currency.decimals();
     let accepted = exempt_lines(lines_from(quote.accepted_lines().map(LineInput::from))?, settings.vat_exempt);
     let bases = money::totals(priced(&accepted, decimals)?.iter().map(|p| (p.total, p.line.vat_rate)), decimals);
-    let tr = crate::platform::i18n::current();
+    // In the organization's language, like the rest of the invoice.
+    let tr = organization.locale;
     let label =
         tr.format("invoice.deposit.line", &[("percent", &money::format_plain(percent)), ("number", &quote.number)]);
-    let mut lines = Vec::new();
-    for share in bases.vat.iter().filter(|share| share.base.is_sign_positive() && !share.base.is_zero()) {
-        let amount = money::round_money(share.base * percent / rust_decimal::Decimal::ONE_HUNDRED, decimals);
-        let (Some(price_e4), Some(rate_bp)) = (money::to_scaled(amount, 4), money::to_scaled(share.rate, 2)) else {
-            return Err(AppError::Internal("deposit amount out of scale".to_owned()));
-        };
-        if amount.is_zero() {
-            continue;
-        }
-        lines.push(ValidLine {
-            kind: LineKind::Other,
-            description: label.clone(),
-            quantity_milli: 1000,
-            unit: None,
-            unit_price_e4: price_e4,
-            vat_rate_bp: i32::try_from(rate_bp).unwrap_or_default(),
-            discount_bp: 0,
-            quantity: rust_decimal::Decimal::ONE,
-            unit_price: amount,
-            vat_rate: share.rate,
-            discount: rust_decimal::Decimal::ZERO,
-        });
-    }
-    if lines.is_empty() {
-        return Err(AppError::conflict_on("percent", "deposit_too_small", Msg::new("invoice.deposit.too_small")));
-    }
     let buyer = buyer_of(&clients::get(db, actor.org, quote.client_id).await?);
     let (vehicle, garage_id) = match quote.vehicle_id {
         Some(id) => split(Some(vehicle_of(db, actor.org, id).await?)),
         None => (None, None),
     };
     db::write(db, async |txn| {
+        db::lock_keys(txn, vec![quote_lock(quote.id)]).await?;
+        if find_by_source(txn, actor.org, SourceKind::Quote, quote.id).await?.is_some() {
+            return Err(AppError::conflict("already_invoiced", Msg::new("invoice.already_invoiced")));
+        }
         let asked = deposit_rows(txn, actor.org, quote.id).await?;
-        let standing: i32 =
-            asked.iter().filter(|(_, invoice)| invoice.credit_note_ids.is_empty()).map(|(row, _)| row.percent_bp).sum();
-        if standing + percent_bp > 10_000 {
+        let standing: Vec<(&deposit::Model, &Invoice)> =
+            asked.iter().filter(|(_, invoice)| invoice.credit_note_ids.is_empty()).map(|(r, i)| (r, i)).collect();
+        let standing_bp: i32 = standing.iter().map(|(row, _)| row.percent_bp).sum();
+        if standing_bp + percent_bp > 10_000 {
+            let left = money::from_scaled(Ord::max(i64::from(10_000 - standing_bp), 0), 2);
             return Err(AppError::conflict_on(
                 "percent",
                 "deposits_exceed_quote",
-                Msg::new("invoice.deposit.exceeds_quote")
-                    .arg("left", money::format_plain(money::from_scaled(Ord::max(i64::from(10_000 - standing), 0), 2))),
+                Msg::new("invoice.deposit.exceeds_quote").arg("left", money::format_plain(left)),
             ));
+        }
+        let invoices: Vec<&Invoice> = standing.iter().map(|(_, invoice)| *invoice).collect();
+        let lines = deposit_lines(&bases, &invoices, standing_bp + percent_bp, decimals, &label)?;
+        if lines.is_empty() {
+            return Err(AppError::conflict_on("percent", "deposit_too_small", Msg::new("invoice.deposit.too_small")));
         }
         let position = asked.iter().map(|(row, _)| row.position).max().unwrap_or(0) + 1;
         let draft = Draft {
@@ -937,9 +991,10 @@ pub async fn deposit<C: Writer>(db: &C, actor: &Actor, quote_id: i64, input: &De
             service_date: None,
             notes: None,
             payment_terms: None,
-            lines: std::mem::take(&mut lines),
+            lines,
             deducting: Vec::new(),
             is_deposit: true,
+            deduct_quote: None,
         };
         let id = insert_draft(txn, actor, &organization, &settings, draft).await?;
         // Two deposits asked at once take the same place: the second is refused.
@@ -1205,6 +1260,10 @@ pub async fn credit_in(
     let mut v = Validator::new();
     let reason = v.optional_long_text("reason", input.reason.as_deref(), 1000);
     v.finish()?;
+    // A deposit is credited under its quote's lock: never while a final invoice deducting it is drafted.
+    if let Some(row) = deposit::Entity::find_by_id(id).one(txn).await? {
+        db::lock_keys(txn, vec![quote_lock(row.quote_id)]).await?;
+    }
     let original = get(txn, actor.org, id).await?;
     if original.kind != InvoiceKind::Invoice || original.status != InvoiceStatus::Issued {
         return Err(AppError::conflict("invoice_not_issued", Msg::new("invoice.credit_needs_issued")));
@@ -1236,6 +1295,7 @@ pub async fn credit_in(
         lines,
         deducting,
         is_deposit: false,
+        deduct_quote: None,
     };
     // One credit note per invoice: a unique index refuses a second one, even a concurrent one.
     let credit_id = insert_draft(txn, actor, &organization, &settings, draft).await?;
@@ -1283,6 +1343,7 @@ pub async fn sell_in(txn: &sea_orm::DatabaseTransaction, actor: &Actor, sale: Sa
         lines,
         deducting: Vec::new(),
         is_deposit: false,
+        deduct_quote: None,
     };
     let id = insert_draft(txn, actor, &organization, &settings, draft).await?;
     if sale.instalments > 1 {
