@@ -60,11 +60,11 @@ test("a pack is sold in three instalments, the first paid at the desk; the candi
   await signIn(page, "/school/packs", ADMIN);
   await page.waitForURL(/\/school\/packs$/);
 
-  // The catalogue: a price excluding tax, the price including tax computed.
+  // The catalogue: the price including tax, as the school displays it.
   await page.getByLabel("Formule").fill("Forfait B 20 h + code");
   await page.getByLabel("Description (imprimée sur la facture)").fill("20 h de conduite\ncode en ligne illimité ✓ 🚗");
   await page.getByLabel("Heures de conduite").fill("20");
-  await page.getByLabel("Prix HT").fill("991,67");
+  await page.getByLabel("Prix TTC").fill("1190");
   await page.getByRole("button", { name: "Enregistrer" }).click();
   await page.getByText("Formule « Forfait B 20 h + code » enregistrée.").waitFor();
   const row = page.locator("#packs tbody tr", { hasText: "Forfait B 20 h + code" });

@@ -228,11 +228,13 @@ async fn seed_packs(db: &DatabaseConnection, cipher: &FieldCipher, actor: &Actor
     use super::packs::service::{self as packs, PackInput, SaleInput};
     use crate::billing::invoices::payments;
     use crate::billing::invoices::service::{PaymentInput, PaymentMethod};
+    // Priced including tax, as a school displays them.
     let pack = |name: &str, description: Option<&str>, minutes: i32, price: Decimal| PackInput {
         name: Some(name.to_owned()),
         description: description.map(str::to_owned),
         driving_minutes: Some(minutes),
-        unit_price: Some(price),
+        unit_price: None,
+        price_incl_tax: Some(price),
         vat_rate: None,
         active: Some(true),
     };
@@ -243,11 +245,11 @@ async fn seed_packs(db: &DatabaseConnection, cipher: &FieldCipher, actor: &Actor
             "Forfait B 20 h + code",
             Some("20 heures de conduite\nAccès illimité au code en ligne"),
             1200,
-            Decimal::new(99_167, 2),
+            Decimal::new(1190, 0),
         ),
     )
     .await?;
-    packs::create(db, actor, &pack("Heure de conduite", None, 60, Decimal::new(4_583, 2))).await?;
+    packs::create(db, actor, &pack("Heure de conduite", None, 60, Decimal::new(55, 0))).await?;
     let Some(buyer) = buyer else { return Ok(()) };
     let sale = SaleInput { pack_id: Some(forfait.id), instalments: Some(3), ..SaleInput::default() };
     let Ok((_, invoice)) = packs::sell(db, cipher, actor, buyer, &sale).await else { return Ok(()) };

@@ -251,6 +251,16 @@ async fn the_quote_page_asks_a_deposit_and_lists_it(app: TestApp) {
     assert!(listed.contains(&number) && listed.contains("30,5 %") && listed.contains("Pas encore déduit"), "{listed}");
     let invoices = html(&admin.get("/invoices").await);
     assert!(invoices.contains("Facture d'acompte"), "{invoices}");
+    // Once invoiced, the quote names its invoice and asks for nothing more.
+    let made = admin.post_form(&format!("/quotes/{quote_id}/invoice"), &[]).await;
+    let invoice_id = made.header("location").expect("location").trim_start_matches("/invoices/").to_owned();
+    let invoiced = html(&admin.get(&format!("/quotes/{quote_id}/deposits")).await);
+    assert!(
+        invoiced.contains("Ce devis est facturé") && invoiced.contains(&format!("href=\"/invoices/{invoice_id}\"")),
+        "{invoiced}"
+    );
+    assert!(invoiced.contains(&format!("le brouillon #{invoice_id}")), "{invoiced}");
+    assert!(!invoiced.contains("Facturer un acompte") && !invoiced.contains("action=\"/quotes/"), "{invoiced}");
 }
 
 async fn deposits_reaching_the_whole_quote_invoice_it_to_the_cent(app: TestApp) {

@@ -536,7 +536,7 @@ async fn a_garage_invoices_an_accepted_quote_and_is_paid_at_the_counter(app: Tes
     admin.post(&format!("/api/v1/quotes/{quote_id}/send"), &json!({})).await.assert_success();
     admin.post(&format!("/api/v1/quotes/{quote_id}/decision"), &json!({ "decision": "accept" })).await.assert_success();
     // The accepted quote offers to invoice it; one click makes the draft.
-    let page = html(&admin.get(&format!("/quotes/{quote_id}")).await);
+    let page = html(&admin.get(&format!("/quotes/{quote_id}/deposits")).await);
     assert!(page.contains(&format!("action=\"/quotes/{quote_id}/invoice\"")), "{page}");
     let drafted = admin.post_form(&format!("/quotes/{quote_id}/invoice"), &[]).await;
     let draft = html(&follow(&app, &drafted).await);
@@ -834,6 +834,12 @@ async fn the_customer_reads_the_invoice_by_the_link_every_email_carries(app: Tes
     let reminder_id = reminded.json()["email_id"].as_i64().expect("reminder id");
     let reminder = volant::notify::outbox::get(&app.db, app.org, reminder_id).await.expect("read").expect("queued");
     assert!(reminder.body_text.contains(&link), "{}", reminder.body_text);
+    // Not yet due, it is not called overdue.
+    assert!(
+        reminder.body_text.contains("arrive à échéance le") && !reminder.body_text.contains("échue"),
+        "{}",
+        reminder.body_text
+    );
     // Opened by the customer, without an account: the invoice, what is left, its PDF.
     let visitor = app.anonymous();
     let page = html(&visitor.get(path).await);

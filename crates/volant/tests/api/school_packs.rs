@@ -372,13 +372,7 @@ async fn a_school_manager_sells_a_pack_from_the_candidates_file(app: TestApp) {
     let saved = manager
         .post_form(
             "/school/packs",
-            &[
-                ("name", "Heure de conduite"),
-                ("hours", "1"),
-                ("unit_price", "45,83"),
-                ("vat_rate", "20"),
-                ("active", "on"),
-            ],
+            &[("name", "Heure de conduite"), ("hours", "1"), ("price", "55"), ("vat_rate", "20"), ("active", "on")],
         )
         .await;
     let catalogue = html(&follow(&app, &saved).await);
@@ -439,6 +433,9 @@ async fn a_school_manager_sells_a_pack_from_the_candidates_file(app: TestApp) {
     // The edit form shows the hours bought, and does not take them.
     let edit = html(&manager.get(&format!("/school/candidates/{lea}/edit")).await);
     assert!(!edit.contains("name=\"bought_hours\""), "{edit}");
+    // Priced at 55,00 including tax, three hours are 165,00, not 164,99.
+    let three = sell(&app, lea, json!({ "pack_id": pack, "quantity": 3 })).await;
+    assert_eq!(three["invoice"]["totals"]["incl_tax"], "165.00", "{three}");
 }
 
 async fn the_time_taken_beyond_the_pack_is_invoiced_lesson_by_lesson(app: TestApp) {

@@ -162,7 +162,10 @@ fn deductions_of(invoice: &Invoice) -> Vec<(String, String)> {
         .lines
         .iter()
         .filter(|l| l.deposit_invoice_id.is_some())
-        .map(|l| (l.description.clone(), invoice.currency.format(l.total_excl_tax)))
+        .map(|l| {
+            let amount = invoice.currency.format(l.total_excl_tax);
+            (l.description.clone(), i18n::current().format("invoices.deduction_excl", &[("amount", &amount)]))
+        })
         .collect()
 }
 

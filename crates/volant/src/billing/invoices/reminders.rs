@@ -145,13 +145,17 @@ async fn reminder_notice(
     let Some(to) = invoice.buyer.email.clone() else { return Ok(None) };
     let tr = doc.organization.locale;
     let organization = doc.organization.name.clone();
+    let today = doc.organization.today()?;
     let number = invoice.number.clone().unwrap_or_default();
     let link = super::share::url(db, public_url, id).await?;
     let (name, bytes) = rendered(doc).await?;
     let subject = tr.format("invoice.reminder_subject", &[("number", &number), ("organization", &organization)]);
+    // Before its due date an invoice is not "échue": the reminder says when it falls due.
+    let not_yet_due = invoice.due_date.is_some_and(|due| due >= today);
+    let key = if not_yet_due { "invoice.reminder_body_upcoming" } else { "invoice.reminder_body" };
     let body = tr
         .format(
-            "invoice.reminder_body",
+            key,
             &[
                 ("buyer", &invoice.buyer.name),
                 ("number", &number),

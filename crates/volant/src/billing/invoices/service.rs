@@ -1313,6 +1313,8 @@ pub struct Sale {
     /// 1: paid under the usual terms; more: equal monthly instalments from `first_due`.
     pub instalments: u32,
     pub first_due: NaiveDate,
+    /// When the service was rendered (the last lesson of a statement); the issue date when absent.
+    pub service_date: Option<NaiveDate>,
 }
 
 /// Invoices a sale in the caller's transaction: a draft of its lines, its
@@ -1337,7 +1339,7 @@ pub async fn sell_in(txn: &sea_orm::DatabaseTransaction, actor: &Actor, sale: Sa
         garage_id: None,
         source: Some(sale.source),
         credited_invoice_id: None,
-        service_date: None,
+        service_date: sale.service_date,
         notes: sale.notes,
         payment_terms: None,
         lines,

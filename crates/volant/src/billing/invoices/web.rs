@@ -502,7 +502,10 @@ async fn from_quote(caller: Caller, Id(id): Id) -> WebResult<Response> {
 #[template(path = "billing/invoices/_quote_deposits.html")]
 struct QuoteDeposits {
     page: PageCtx,
+    quote_id: i64,
     deposits: Vec<DepositRow>,
+    /// The quote's invoice once made (id, "FAC-…" or "brouillon #12"): nothing more to ask then.
+    invoiced: Option<(i64, String)>,
 }
 
 struct DepositRow {
@@ -513,13 +516,29 @@ struct DepositRow {
     total: String,
     state: PaymentState,
     credited: bool,
-    /// The invoice deducting it: (id, number or "draft").
+    /// The invoice deducting it: (id, "la facture FAC-…" or "le brouillon #12").
     deducted_in: Option<(i64, String)>,
 }
 
+/// What an invoice is called in a sentence: "la facture FAC-…", or "le brouillon #12".
+fn invoice_named(tr: &i18n::Tr, invoice: &Invoice) -> String {
+    match &invoice.number {
+        Some(number) => tr.f("invoice.named", "number", number),
+        None => tr.f("invoice.named_draft", "id", &invoice.id.to_string()),
+    }
+}
+
+/// The quote page's invoicing: its deposits, and what may still be asked (a
+/// deposit, the final invoice), or the invoice it already has.
 async fn quote_deposits(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<QuoteDeposits> {
     crate::workshop::quotes::service::get(&caller.db, caller.org, id).await?;
     let tr = page.tr;
+    let invoiced = match service::find_by_source(&caller.db, caller.org, SourceKind::Quote, id).await? {
+        Some(invoice_id) => {
+            Some((invoice_id, invoice_named(&tr, &service::get(&caller.db, caller.org, invoice_id).await?)))
+        }
+        None => None,
+    };
     let mut deposits = Vec::new();
     // The quote's deposits are all deducted by its one final invoice: read once.
     let mut finals: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
@@ -528,8 +547,7 @@ async fn quote_deposits(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<
         let deducted_in = match deposit.deducted_in_invoice_id {
             Some(final_id) => {
                 if let std::collections::hash_map::Entry::Vacant(slot) = finals.entry(final_id) {
-                    let deducting = service::get(&caller.db, caller.org, final_id).await?;
-                    slot.insert(deducting.number.unwrap_or_else(|| tr.t("invoice.status.draft").to_owned()));
+                    slot.insert(invoice_named(&tr, &service::get(&caller.db, caller.org, final_id).await?));
                 }
                 finals.get(&final_id).map(|label| (final_id, label.clone()))
             }
@@ -546,7 +564,7 @@ async fn quote_deposits(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<
             deducted_in,
         });
     }
-    Ok(QuoteDeposits { page, deposits })
+    Ok(QuoteDeposits { page, quote_id: id, deposits, invoiced })
 }
 
 #[derive(Debug, Deserialize)]

@@ -132,6 +132,12 @@ impl FormErrors {
         Self(self.0.into_iter().map(|(field, message)| (format!("{prefix}{field}"), message)).collect())
     }
 
+    /// The same errors with `from`'s shown beside `to` (a form naming a service field otherwise).
+    #[must_use]
+    pub fn renamed(self, from: &str, to: &str) -> Self {
+        Self(self.0.into_iter().map(|(field, m)| (if field == from { to.to_owned() } else { field }, m)).collect())
+    }
+
     /// Adds `other`'s errors to these.
     pub fn extend(&mut self, other: Self) {
         self.0.extend(other.0);

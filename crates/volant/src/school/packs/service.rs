@@ -80,10 +80,16 @@ pub struct PackInput {
     pub description: Option<String>,
     #[schema(required = true, example = 1200)]
     pub driving_minutes: Option<i32>,
-    /// Excluding tax, up to 4 decimals.
+    /// Excluding tax, up to 4 decimals; or give `price_incl_tax`.
     #[serde(default, deserialize_with = "crate::platform::lines::lenient_decimal")]
-    #[schema(value_type = String, required = true, example = "991.67")]
+    #[schema(value_type = Option<String>, example = "991.6667")]
     pub unit_price: Option<Decimal>,
+    /// The price including tax, as a school displays it: the unit price is derived
+    /// from it to 4 decimals, so any quantity sold comes to that price times the
+    /// quantity (3 hours at 55.00 are 165.00, not 164.99). Ignored when `unit_price` is given.
+    #[serde(default, deserialize_with = "crate::platform::lines::lenient_decimal")]
+    #[schema(value_type = Option<String>, example = "1190")]
+    pub price_incl_tax: Option<Decimal>,
     /// Percent; the organization's first rate when absent.
     #[serde(default, deserialize_with = "crate::platform::lines::lenient_decimal")]
     #[schema(value_type = Option<String>, example = "20")]
@@ -254,9 +260,19 @@ async fn validate(db: &impl ConnectionTrait, org: OrgId, input: &PackInput) -> A
     if driving_minutes.is_some_and(|m| !(0..=60_000).contains(&m)) {
         v.add("driving_minutes", Msg::new("school.out_of_range").arg("min", 0).arg("max", 60_000));
     }
-    let unit_price = v.required("unit_price", input.unit_price).and_then(|p| unit_price_e4(&mut v, "unit_price", p));
     let standard = organization.vat_rates.first().and_then(|r| r.parse::<Decimal>().ok()).unwrap_or(Decimal::from(20));
-    let vat_rate = percent_bp(&mut v, "vat_rate", input.vat_rate.unwrap_or(standard));
+    let rate = input.vat_rate.unwrap_or(standard);
+    let excluding = match (input.unit_price, input.price_incl_tax) {
+        (Some(price), _) => Some(price),
+        (None, Some(incl)) => incl
+            .checked_mul(Decimal::ONE_HUNDRED)
+            .and_then(|scaled| scaled.checked_div(Decimal::ONE_HUNDRED + rate))
+            .map(|p| p.round_dp(4))
+            .or(Some(Decimal::NEGATIVE_ONE)),
+        (None, _) => None,
+    };
+    let unit_price = v.required("unit_price", excluding).and_then(|p| unit_price_e4(&mut v, "unit_price", p));
+    let vat_rate = percent_bp(&mut v, "vat_rate", rate);
     v.finish()?;
     let (Some(name), Some(driving_minutes), Some(unit_price_e4), Some(vat_rate_bp)) =
         (name, driving_minutes, unit_price, vat_rate)
@@ -430,6 +446,7 @@ pub async fn sell<C: Writer>(
             notes: pack.description.clone(),
             instalments: count,
             first_due,
+            service_date: None,
         };
         let invoice = invoices::sell_in(txn, actor, sold).await?;
         sale::Entity::update_many()
@@ -583,7 +600,7 @@ fn statement_line(
         description.push_str(&tr.format("pack.statement.part", &[("time", &planning::format_duration(minutes))]));
     }
     LineInput {
-        kind: Some(LineKind::Labour),
+        kind: Some(LineKind::Other),
         description: Some(description),
         quantity: Some((Decimal::from(minutes) / Decimal::from(60)).round_dp(3)),
         unit: Some("h".to_owned()),
@@ -617,6 +634,7 @@ pub async fn invoice_statement<C: Writer>(
     let mut taken = 0;
     let mut beyond = 0;
     let mut lines = Vec::new();
+    let mut last_lesson = None;
     for lesson in planning::taken_lessons(db, actor.org, candidate_id).await? {
         let start = taken;
         taken += lesson.minutes;
@@ -624,6 +642,7 @@ pub async fn invoice_statement<C: Writer>(
         if minutes > 0 {
             beyond += Ord::min(minutes, lesson.minutes);
             lines.push(statement_line(&lesson, Ord::min(minutes, lesson.minutes), &hourly, zone, tr));
+            last_lesson = Some(lesson.starts_at.with_timezone(&zone).date_naive());
         }
     }
     if beyond == 0 {
@@ -658,6 +677,7 @@ pub async fn invoice_statement<C: Writer>(
             notes: Some(label.clone()),
             instalments: 1,
             first_due: today,
+            service_date: last_lesson,
         };
         let invoice = invoices::sell_in(txn, actor, sold).await?;
         sale::Entity::update_many()

@@ -74,7 +74,8 @@ struct PackForm {
     name: String,
     description: String,
     hours: String,
-    unit_price: String,
+    /// Including tax, as the school displays it.
+    price: String,
     vat_rate: String,
     active: Option<String>,
 }
@@ -85,7 +86,7 @@ impl PackForm {
             name: p.name.clone(),
             description: p.description.clone().unwrap_or_default(),
             hours: format_plain(Decimal::from(p.driving_minutes) / Decimal::from(60)),
-            unit_price: format_plain(p.unit_price),
+            price: format_plain(p.price_incl_tax),
             vat_rate: format_plain(p.vat_rate),
             active: p.active.then(|| "on".to_owned()),
         }
@@ -106,7 +107,7 @@ impl PackForm {
             parsed
         };
         let hours = number("hours", &self.hours);
-        let unit_price = number("unit_price", &self.unit_price);
+        let price = number("price", &self.price);
         let vat_rate = number("vat_rate", &self.vat_rate);
         if !errors.is_empty() {
             return Err(errors);
@@ -116,7 +117,9 @@ impl PackForm {
             description: Some(self.description.clone()),
             // Past what minutes hold: out of range, refused beside the field.
             driving_minutes: hours.map(|h| crate::school::candidates::service::hours_to_minutes(h).unwrap_or(i32::MAX)),
-            unit_price,
+            unit_price: None,
+            // Refused as a missing price beside the field when empty.
+            price_incl_tax: price,
             vat_rate,
             active: Some(self.active.is_some()),
         })
@@ -166,7 +169,8 @@ async fn save(caller: Caller, page: PageCtx, form: PackForm, id: Option<i64>) ->
             match result {
                 Ok(pack) => Ok(pack),
                 // A refusal is shown beside its field; anything else is an error page.
-                Err(err) => Err(FormErrors::from_app_error(err)?),
+                // The form takes the price including tax; the service names the unit price.
+                Err(err) => Err(FormErrors::from_app_error(err)?.renamed("unit_price", "price")),
             }
         }
     };
@@ -232,7 +236,7 @@ async fn statement(caller: Caller, Id(id): Id) -> WebResult<Response> {
     match packs::invoice_statement(&caller.db, &caller.cipher, &caller.actor, id).await {
         Ok((sale, invoice)) => {
             let number = invoice.number.unwrap_or_default();
-            let message = i18n::current().format("pack.sold", &[("pack", &sale.label), ("number", &number)]);
+            let message = i18n::current().format("pack.statement.done", &[("label", &sale.label), ("number", &number)]);
             Ok(redirect_with_flash(&back, "success", &message))
         }
         Err(AppError::NotFound) => Err(AppError::NotFound.into()),
