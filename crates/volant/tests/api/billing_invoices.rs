@@ -920,6 +920,9 @@ async fn each_garage_has_its_cash_report_and_exports(app: TestApp) {
     // The page: by garage, one garage chosen, and the exports for that day and garage.
     let page = html(&admin.get("/payments/daily").await);
     assert_eq!(page.matches("data-testid=\"garage-cash\"").count(), 3, "{page}");
+    // The total row counts the operations and sums what was received and refunded.
+    let total = page.split("<tfoot>").nth(1).and_then(|t| t.split("</tfoot>").next()).expect("total row");
+    assert!(total.contains(">3</td>") && total.matches("160,00").count() == 2 && total.contains("0,00"), "{total}");
     let one = html(&admin.get(&format!("/payments/daily?garage_id={north}")).await);
     assert!(
         one.contains(&format!("payments.csv?from={today}&amp;to={today}&amp;garage_id={north}"))

@@ -397,6 +397,11 @@ async fn a_school_manager_sells_a_pack_from_the_candidates_file(app: TestApp) {
     assert!(page.contains("facture FAC-"), "flash: {page}");
     assert!(page.contains("82,50"), "1.5 × 55.00: {page}");
     assert!(page.contains("41,25"), "two instalments: {page}");
+    assert!(
+        page.contains("<td data-label=\"Règlement\">En 2 fois (mensuel)</td>")
+            || page.contains("En 2 fois (mensuel)</td>"),
+        "the sale says how it is paid: {page}"
+    );
     assert_eq!(bought_minutes(&app, lea).await, 90);
     // A refusal is told on the file.
     let refused = manager

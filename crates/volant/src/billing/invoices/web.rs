@@ -715,6 +715,8 @@ struct CashPage {
     garage_name: String,
     /// The day's payments as the accountant's files (CSV, XLSX).
     export_query: String,
+    /// The total row: operations, received, refunded.
+    total: (u64, String, String),
     net: String,
 }
 
@@ -752,7 +754,13 @@ async fn cash(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery<CashQuery
         Some(g) => format!("from={day}&to={day}&garage_id={g}"),
         None => format!("from={day}&to={day}"),
     };
+    let total = (
+        report.methods.iter().map(|m| m.count).sum(),
+        money(report.methods.iter().map(|m| m.received).sum()),
+        money(report.methods.iter().map(|m| m.refunded).sum()),
+    );
     Ok(CashPage {
+        total,
         day: day.to_string(),
         day_label: i18n::date(day),
         methods,
