@@ -61,13 +61,7 @@ async fn paid_in(
 ) -> AppResult<(Vec<payment::Model>, HashMap<i64, invoice::Model>)> {
     let mut query = payment::Entity::find().filter(payment::Column::OrganizationId.eq(org.get()));
     if let Some(garage) = garage {
-        let of_garage = sea_orm::sea_query::Query::select()
-            .column(invoice::Column::Id)
-            .from(invoice::Entity)
-            .and_where(invoice::Column::OrganizationId.eq(org.get()))
-            .and_where(invoice::Column::GarageId.eq(garage))
-            .to_owned();
-        query = query.filter(payment::Column::InvoiceId.in_subquery(of_garage));
+        query = query.filter(super::payments::of_garage(org, garage));
     }
     let payments = query
         .filter(payment::Column::ReceivedOn.between(from, to))

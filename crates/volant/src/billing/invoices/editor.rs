@@ -6,20 +6,20 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::response::{IntoResponse, Response};
-use chrono::NaiveDate;
 
 use super::service::{self, Invoice, InvoiceInput, InvoiceKind};
-use crate::fleet::vehicles::service as vehicles;
 use crate::identity::Caller;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
-use crate::platform::i18n::{self, Msg};
+use crate::platform::i18n;
 use crate::platform::money::format_plain;
 use crate::platform::web::{
-    FormErrors, FormTarget, PageCtx, SelectOption, WebResult, options, redirect_with_flash, respond, submit,
+    FormErrors, FormTarget, PageCtx, SelectOption, WebResult, redirect_with_flash, respond, submit,
 };
 use crate::workshop::clients::service as clients;
-use crate::workshop::quotes::web::{LineEditor, LineForm, LineRow, RunningTotals, choose_client, editable_price};
+use crate::workshop::quotes::web::{
+    LineEditor, LineForm, LineRow, RunningTotals, choose_client, client_vehicle_options, editable_price,
+};
 
 #[derive(Debug, Clone, Default)]
 struct InvoiceForm {
@@ -75,26 +75,9 @@ impl InvoiceForm {
     /// The service's input, or the fields that are not even numbers or dates.
     fn parse(&self) -> Result<InvoiceInput, FormErrors> {
         let mut errors = FormErrors::default();
-        let locale = i18n::current();
-        let mut id = |field: &str, raw: &str| -> Option<i64> {
-            let raw = raw.trim();
-            if raw.is_empty() {
-                return None;
-            }
-            raw.parse().ok().or_else(|| {
-                errors.add(field, Msg::new("field.not_a_number").render(locale));
-                None
-            })
-        };
-        let client_id = id("client_id", &self.client_id);
-        let vehicle_id = id("vehicle_id", &self.vehicle_id);
-        let service_date = match self.service_date.trim() {
-            "" => None,
-            raw => NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok().or_else(|| {
-                errors.add("service_date", Msg::new("quote.date_invalid").render(locale));
-                None
-            }),
-        };
+        let client_id = errors.read_id("client_id", &self.client_id);
+        let vehicle_id = errors.read_id("vehicle_id", &self.vehicle_id);
+        let service_date = errors.read_date("service_date", &self.service_date);
         let lines = LineForm::inputs(&self.lines, &mut errors);
         let blank = |text: &str| Some(text.to_owned()).filter(|t| !t.trim().is_empty());
         let input = InvoiceInput {
@@ -135,22 +118,7 @@ impl FormPage {
     ) -> AppResult<Self> {
         let client_id: i64 = form.client_id.trim().parse().map_err(|_| AppError::NotFound)?;
         let client = clients::get(&caller.db, caller.org, client_id).await?;
-        let mut vehicles = options(Some(page.tr.t("quote.no_vehicle")), &form.vehicle_id, []);
-        let mut owned = clients::vehicles_of(&caller.db, caller.org, client_id).await?;
-        // A draft's vehicle may have changed owner since: keep it choosable.
-        if let Ok(vehicle_id) = form.vehicle_id.parse::<i64>()
-            && !owned.iter().any(|v| v.id == vehicle_id)
-        {
-            owned.extend(vehicles::get_many(&caller.db, caller.org, &[vehicle_id]).await?);
-        }
-        for v in owned {
-            let value = v.id.to_string();
-            vehicles.push(SelectOption {
-                selected: value == form.vehicle_id,
-                label: format!("{} — {} {}", v.license_plate, v.brand, v.model),
-                value,
-            });
-        }
+        let vehicles = client_vehicle_options(caller, &page, client_id, &form.vehicle_id).await?;
         let LineEditor { rows, totals } = LineForm::editor(&form.lines, &page, &errors);
         let client_name = client.display_name().to_owned();
         Ok(Self { page, target, client_name, form, vehicles, rows, totals, deductions, errors })

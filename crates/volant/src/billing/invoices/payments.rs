@@ -159,6 +159,18 @@ pub struct MethodTotal {
     pub net: Decimal,
 }
 
+/// Payments of the invoices of one garage (the cash report's and the journals' filter).
+pub(super) fn of_garage(org: OrgId, garage: i64) -> sea_orm::sea_query::SimpleExpr {
+    use super::entity::invoice;
+    let invoices = sea_orm::sea_query::Query::select()
+        .column(invoice::Column::Id)
+        .from(invoice::Entity)
+        .and_where(invoice::Column::OrganizationId.eq(org.get()))
+        .and_where(invoice::Column::GarageId.eq(garage))
+        .to_owned();
+    payment::Column::InvoiceId.in_subquery(invoices)
+}
+
 /// One garage's line of a day's cash report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct GarageTotal {
@@ -205,13 +217,7 @@ pub async fn cash_report(
         .filter(payment::Column::OrganizationId.eq(org.get()))
         .filter(payment::Column::ReceivedOn.eq(day));
     if let Some(garage) = garage {
-        let of_garage = sea_orm::sea_query::Query::select()
-            .column(invoice::Column::Id)
-            .from(invoice::Entity)
-            .and_where(invoice::Column::OrganizationId.eq(org.get()))
-            .and_where(invoice::Column::GarageId.eq(garage))
-            .to_owned();
-        query = query.filter(payment::Column::InvoiceId.in_subquery(of_garage));
+        query = query.filter(of_garage(org, garage));
     }
     let rows = query.order_by_asc(payment::Column::Id).limit(REPORT_MAX).all(db).await?;
     let decimals = currency.decimals();

@@ -132,6 +132,30 @@ impl FormErrors {
         Self(self.0.into_iter().map(|(field, message)| (format!("{prefix}{field}"), message)).collect())
     }
 
+    /// A form's id field: `None` when empty, or when not a number (an error beside `field`).
+    pub fn read_id(&mut self, field: &str, raw: &str) -> Option<i64> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return None;
+        }
+        raw.parse().ok().or_else(|| {
+            self.add(field, crate::platform::i18n::Msg::new("field.not_a_number").render(i18n::current()));
+            None
+        })
+    }
+
+    /// A form's date field (`YYYY-MM-DD`): `None` when empty, or when not a date (an error beside `field`).
+    pub fn read_date(&mut self, field: &str, raw: &str) -> Option<chrono::NaiveDate> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return None;
+        }
+        chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok().or_else(|| {
+            self.add(field, crate::platform::i18n::Msg::new("quote.date_invalid").render(i18n::current()));
+            None
+        })
+    }
+
     /// The same errors with `from`'s shown beside `to` (a form naming a service field otherwise).
     #[must_use]
     pub fn renamed(self, from: &str, to: &str) -> Self {

@@ -417,46 +417,22 @@ pub async fn sell<C: Writer>(
         false => format!("{} × {}", money::format_plain(quantity), pack.name),
     };
     let sold = db::write(db, async |txn| {
-        let saved = sale::ActiveModel {
-            organization_id: Set(actor.org.get()),
-            candidate_id: Set(candidate_id),
-            pack_id: Set(Some(pack.id)),
-            label: Set(label.clone()),
-            minutes: Set(minutes),
-            invoice_id: Set(None),
-            instalments: Set(i32::try_from(count).unwrap_or(1)),
-            sold_on: Set(today),
-            sold_by: Set(actor.user_id),
-            cancelled_at: Set(None),
-            credit_note_id: Set(None),
-            idempotency_key: Set(key.clone()),
-            created_at: Set(Utc::now()),
-            ..Default::default()
-        }
-        .insert(txn)
-        .await
-        .map_err(|err| {
-            AppError::conflict("sale_in_progress", Msg::new("pack.sale_in_progress"))
-                .if_refused(err, Constraint::is_unique)
-        })?;
-        let sold = Sale {
+        let made = NewSale {
+            candidate_id,
+            pack_id: pack.id,
+            label: label.clone(),
+            minutes,
+            instalments: count,
+            sold_on: today,
+            idempotency_key: key.clone(),
             buyer: buyer.clone(),
-            source: (SourceKind::PackSale, saved.id),
             lines: vec![line.clone()],
             notes: pack.description.clone(),
-            instalments: count,
             first_due,
             service_date: None,
         };
-        let invoice = invoices::sell_in(txn, actor, sold).await?;
-        sale::Entity::update_many()
-            .col_expr(sale::Column::InvoiceId, Expr::value(invoice.id))
-            .filter(sale::Column::Id.eq(saved.id))
-            .exec(txn)
-            .await?;
+        let (sold, invoice) = record_sale(txn, actor, made).await?;
         candidates::add_bought_minutes(txn, actor.org, candidate_id, minutes).await?;
-        let sold = sale_of(tenant::find::<sale::Entity>(txn, actor.org, saved.id).await?);
-        audit::record_change(txn, actor, (AUDIT_SALE, saved.id), None, Some(&sold)).await?;
         Ok((sold, invoice))
     })
     .await;
@@ -566,6 +542,71 @@ pub async fn account(db: &impl ConnectionTrait, org: OrgId, candidate_id: i64) -
     Ok(Account { currency, bought, paid, balance, due_now, next_instalment, sales, invoices })
 }
 
+/// A sale about to be written, and what its invoice says.
+struct NewSale {
+    candidate_id: i64,
+    pack_id: i64,
+    label: String,
+    minutes: i32,
+    instalments: u32,
+    sold_on: NaiveDate,
+    idempotency_key: Option<String>,
+    buyer: Buyer,
+    lines: Vec<LineInput>,
+    notes: Option<String>,
+    first_due: NaiveDate,
+    service_date: Option<NaiveDate>,
+}
+
+/// Writes a sale and has billing invoice it, in the caller's transaction: the
+/// sale row, its invoice issued (source: the sale), the link, the audit record.
+/// The hours are the caller's to add. A key already taken is 409 `sale_in_progress`.
+async fn record_sale(
+    txn: &sea_orm::DatabaseTransaction,
+    actor: &Actor,
+    made: NewSale,
+) -> AppResult<(PackSale, Invoice)> {
+    let saved = sale::ActiveModel {
+        organization_id: Set(actor.org.get()),
+        candidate_id: Set(made.candidate_id),
+        pack_id: Set(Some(made.pack_id)),
+        label: Set(made.label),
+        minutes: Set(made.minutes),
+        invoice_id: Set(None),
+        instalments: Set(i32::try_from(made.instalments).unwrap_or(1)),
+        sold_on: Set(made.sold_on),
+        sold_by: Set(actor.user_id),
+        cancelled_at: Set(None),
+        credit_note_id: Set(None),
+        idempotency_key: Set(made.idempotency_key),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await
+    .map_err(|err| {
+        AppError::conflict("sale_in_progress", Msg::new("pack.sale_in_progress")).if_refused(err, Constraint::is_unique)
+    })?;
+    let sold = Sale {
+        buyer: made.buyer,
+        source: (SourceKind::PackSale, saved.id),
+        lines: made.lines,
+        notes: made.notes,
+        instalments: made.instalments,
+        first_due: made.first_due,
+        service_date: made.service_date,
+    };
+    let invoice = invoices::sell_in(txn, actor, sold).await?;
+    sale::Entity::update_many()
+        .col_expr(sale::Column::InvoiceId, Expr::value(invoice.id))
+        .filter(sale::Column::Id.eq(saved.id))
+        .exec(txn)
+        .await?;
+    let sold = sale_of(tenant::find::<sale::Entity>(txn, actor.org, saved.id).await?);
+    audit::record_change(txn, actor, (AUDIT_SALE, saved.id), None, Some(&sold)).await?;
+    Ok((sold, invoice))
+}
+
 /// The candidate as their invoices name them.
 fn buyer_of(candidate: &candidates::Candidate) -> Buyer {
     Buyer {
@@ -652,41 +693,21 @@ pub async fn invoice_statement<C: Writer>(
     let buyer = buyer_of(&candidate);
     db::write(db, async |txn| {
         candidates::add_bought_minutes_from(txn, actor.org, candidate_id, bought, beyond).await?;
-        let saved = sale::ActiveModel {
-            organization_id: Set(actor.org.get()),
-            candidate_id: Set(candidate_id),
-            pack_id: Set(Some(hourly.id)),
-            label: Set(label.clone()),
-            minutes: Set(beyond),
-            invoice_id: Set(None),
-            instalments: Set(1),
-            sold_on: Set(today),
-            sold_by: Set(actor.user_id),
-            cancelled_at: Set(None),
-            credit_note_id: Set(None),
-            idempotency_key: Set(None),
-            created_at: Set(Utc::now()),
-            ..Default::default()
-        }
-        .insert(txn)
-        .await?;
-        let sold = Sale {
+        let made = NewSale {
+            candidate_id,
+            pack_id: hourly.id,
+            label: label.clone(),
+            minutes: beyond,
+            instalments: 1,
+            sold_on: today,
+            idempotency_key: None,
             buyer: buyer.clone(),
-            source: (SourceKind::PackSale, saved.id),
             lines: lines.clone(),
             notes: Some(label.clone()),
-            instalments: 1,
             first_due: today,
             service_date: last_lesson,
         };
-        let invoice = invoices::sell_in(txn, actor, sold).await?;
-        sale::Entity::update_many()
-            .col_expr(sale::Column::InvoiceId, Expr::value(invoice.id))
-            .filter(sale::Column::Id.eq(saved.id))
-            .exec(txn)
-            .await?;
-        let sold = sale_of(tenant::find::<sale::Entity>(txn, actor.org, saved.id).await?);
-        audit::record_change(txn, actor, (AUDIT_SALE, saved.id), None, Some(&sold)).await?;
+        let (sold, invoice) = record_sale(txn, actor, made).await?;
         Ok((sold, invoice))
     })
     .await

@@ -122,13 +122,7 @@ async fn create(
     let form = InterventionForm::from_pairs(&pairs);
     let mut errors = FormErrors::default();
     let locale = i18n::current();
-    let performed_on = match form.performed_on.trim() {
-        "" => None,
-        raw => NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok().or_else(|| {
-            errors.add("performed_on", Msg::new("quote.date_invalid").render(locale));
-            None
-        }),
-    };
+    let performed_on = errors.read_date("performed_on", &form.performed_on);
     let mileage_km = match form.mileage_km.trim().replace([' ', '\u{202f}'], "").as_str() {
         "" => None,
         raw => raw.parse::<i64>().ok().or_else(|| {

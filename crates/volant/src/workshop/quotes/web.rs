@@ -571,31 +571,10 @@ impl QuoteForm {
     /// The service input, or the errors of fields that are not even numbers or dates.
     fn parse(&self) -> Result<QuoteInput, FormErrors> {
         let mut errors = FormErrors::default();
-        let locale = i18n::current();
-        let mut id = |field: &str, raw: &str| -> Option<i64> {
-            let raw = raw.trim();
-            if raw.is_empty() {
-                return None;
-            }
-            raw.parse().ok().or_else(|| {
-                errors.add(field, Msg::new("field.not_a_number").render(locale));
-                None
-            })
-        };
-        let client_id = id("client_id", &self.client_id);
-        let vehicle_id = id("vehicle_id", &self.vehicle_id);
-        let mut date = |field: &str, raw: &str| -> Option<chrono::NaiveDate> {
-            let raw = raw.trim();
-            if raw.is_empty() {
-                return None;
-            }
-            chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok().or_else(|| {
-                errors.add(field, Msg::new("quote.date_invalid").render(locale));
-                None
-            })
-        };
-        let issue_date = date("issue_date", &self.issue_date);
-        let valid_until = date("valid_until", &self.valid_until);
+        let client_id = errors.read_id("client_id", &self.client_id);
+        let vehicle_id = errors.read_id("vehicle_id", &self.vehicle_id);
+        let issue_date = errors.read_date("issue_date", &self.issue_date);
+        let valid_until = errors.read_date("valid_until", &self.valid_until);
         let lines = LineForm::inputs(&self.lines, &mut errors);
         let input = QuoteInput {
             client_id,
@@ -645,32 +624,33 @@ impl FormPage {
     ) -> AppResult<Self> {
         let client_id: i64 = form.client_id.trim().parse().map_err(|_| AppError::NotFound)?;
         let client = clients::get(&caller.db, caller.org, client_id).await?;
-        let owned = clients::vehicles_of(&caller.db, caller.org, client_id).await?;
-        let mut vehicles = options(Some(page.tr.t("quote.no_vehicle")), &form.vehicle_id, []);
-        let mut listed = false;
-        for v in owned {
-            let value = v.id.to_string();
-            listed |= value == form.vehicle_id;
-            vehicles.push(SelectOption {
-                selected: value == form.vehicle_id,
-                label: format!("{} — {} {}", v.license_plate, v.brand, v.model),
-                value,
-            });
-        }
-        // A quote's vehicle may have changed owner since: keep it choosable.
-        if !listed
-            && let Ok(vehicle_id) = form.vehicle_id.parse::<i64>()
-            && let Some(v) = vehicles::get_many(&caller.db, caller.org, &[vehicle_id]).await?.into_iter().next()
-        {
-            vehicles.push(SelectOption {
-                value: v.id.to_string(),
-                label: format!("{} — {} {}", v.license_plate, v.brand, v.model),
-                selected: true,
-            });
-        }
+        let vehicles = client_vehicle_options(caller, &page, client_id, &form.vehicle_id).await?;
         let LineEditor { rows, totals } = LineForm::editor(&form.lines, &page, &errors);
         Ok(Self { page, target, client_name: client.display_name().to_owned(), form, vehicles, rows, totals, errors })
     }
+}
+
+/// A document's vehicle choices: none, or one of the client's; the one chosen
+/// (`selected`) stays choosable when it has changed owner since.
+pub async fn client_vehicle_options(
+    caller: &Caller,
+    page: &PageCtx,
+    client_id: i64,
+    selected: &str,
+) -> AppResult<Vec<SelectOption>> {
+    let mut owned = clients::vehicles_of(&caller.db, caller.org, client_id).await?;
+    if let Ok(vehicle_id) = selected.parse::<i64>()
+        && !owned.iter().any(|v| v.id == vehicle_id)
+    {
+        owned.extend(vehicles::get_many(&caller.db, caller.org, &[vehicle_id]).await?);
+    }
+    let mut choices = options(Some(page.tr.t("quote.no_vehicle")), selected, []);
+    choices.extend(owned.into_iter().map(|v| SelectOption {
+        selected: v.id.to_string() == selected,
+        label: format!("{} — {} {}", v.license_plate, v.brand, v.model),
+        value: v.id.to_string(),
+    }));
+    Ok(choices)
 }
 
 #[derive(Debug, Default, Deserialize)]
