@@ -29,6 +29,7 @@ mod m20261205_000023_sort_names;
 mod m20261206_000024_billing;
 mod m20261207_000025_school_packs;
 mod m20261208_000026_invoice_deposits;
+mod m20261209_000027_attachments;
 
 pub struct Migrator;
 
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000024_billing::Migration),
             Box::new(m20261207_000025_school_packs::Migration),
             Box::new(m20261208_000026_invoice_deposits::Migration),
+            Box::new(m20261209_000027_attachments::Migration),
         ]
     }
 }

@@ -202,3 +202,48 @@ document.addEventListener("submit", function (event) {
     refused.focus();
   }
 }, true);
+
+// Uploads: files dropped on the zone join the chooser, the count of files chosen
+// is said, and the upload's progress shown (htmx sends the boosted form).
+(function () {
+  function chosenCount(form) {
+    var n = 0;
+    form.querySelectorAll("input[type=file]").forEach(function (input) { n += input.files ? input.files.length : 0; });
+    var out = form.querySelector("[data-chosen]");
+    if (out) out.textContent = n ? out.getAttribute("data-template").replace("{n}", n) : "";
+  }
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-upload]");
+    if (form && event.target.type === "file") chosenCount(form);
+  });
+  ["dragenter", "dragover"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      var zone = event.target.closest && event.target.closest("[data-drop-zone]");
+      if (!zone) return;
+      event.preventDefault();
+      zone.classList.add("dragging");
+    });
+  });
+  document.addEventListener("dragleave", function (event) {
+    var zone = event.target.closest && event.target.closest("[data-drop-zone]");
+    if (zone) zone.classList.remove("dragging");
+  });
+  document.addEventListener("drop", function (event) {
+    var zone = event.target.closest && event.target.closest("[data-drop-zone]");
+    if (!zone) return;
+    event.preventDefault();
+    zone.classList.remove("dragging");
+    var input = zone.querySelector("input[type=file][multiple]");
+    if (input && event.dataTransfer && event.dataTransfer.files.length) {
+      input.files = event.dataTransfer.files;
+      chosenCount(zone.closest("form"));
+    }
+  });
+  document.addEventListener("htmx:xhr:progress", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-upload]");
+    var bar = form && form.querySelector("[data-progress]");
+    if (!bar || !event.detail.lengthComputable) return;
+    bar.hidden = false;
+    bar.value = Math.round((event.detail.loaded / event.detail.total) * 100);
+  });
+})();

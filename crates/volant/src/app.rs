@@ -15,7 +15,7 @@ use crate::platform::AppState;
 use crate::platform::config::Config;
 use crate::platform::db::{self, DbSettings};
 use crate::platform::jobs::{self, Registry};
-use crate::{billing, fleet, identity, notify, operations, platform, school, workshop};
+use crate::{billing, documents, fleet, identity, notify, operations, platform, school, workshop};
 
 /// The running application: its state and its whole HTTP router.
 pub struct App {
@@ -106,6 +106,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
     fleet::api_router()
         .merge(workshop::api_router())
         .merge(billing::api_router())
+        .merge(documents::api_router())
         .merge(school::api_router())
         .merge(notify::api_router())
         .merge(identity::api_router())
@@ -120,6 +121,7 @@ pub fn page_table() -> Vec<Page> {
         fleet::pages(),
         workshop::pages(),
         billing::pages(),
+        documents::pages(),
         school::pages(),
         notify::pages(),
         identity::pages(WELCOME),
@@ -136,10 +138,18 @@ const WELCOME: &[platform::web::WelcomeSteps] = &[fleet::welcome_steps, school::
 /// Every domain's navigation entries; the page guard keeps those the signed-in
 /// person may use, grouped by module.
 pub fn menu_table() -> Vec<MenuEntry> {
-    [fleet::menu(), workshop::menu(), billing::menu(), school::menu(), identity::menu(), notify::menu()]
-        .into_iter()
-        .flatten()
-        .collect()
+    [
+        fleet::menu(),
+        workshop::menu(),
+        documents::menu(),
+        billing::menu(),
+        school::menu(),
+        identity::menu(),
+        notify::menu(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// The API under `/api/v1` with its OpenAPI document, behind the access layer
@@ -177,6 +187,7 @@ pub fn jobs_for(state: &AppState) -> Result<Registry, StartupError> {
     notify::register_jobs(&mut registry, state).map_err(StartupError::Jobs)?;
     workshop::register_jobs(&mut registry, state);
     billing::register_jobs(&mut registry, state);
+    documents::register_jobs(&mut registry, state);
     school::register_jobs(&mut registry, state);
     operations::register_jobs(&mut registry, state);
     Ok(registry)

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod billing;
+pub mod documents;
 pub mod fleet;
 pub mod identity;
 pub mod notify;

@@ -147,6 +147,14 @@ pub struct ConfigArgs {
     #[arg(long, env = "VOLANT_FILES_DIR", default_value = "data/files")]
     pub files_dir: std::path::PathBuf,
 
+    /// Largest file taken by an upload, in megabytes (at most 50).
+    #[arg(long, env = "VOLANT_UPLOAD_MAX_MB", default_value_t = 20)]
+    pub upload_max_mb: u32,
+
+    /// Bytes of documents and photos each organization may store, in megabytes.
+    #[arg(long, env = "VOLANT_STORAGE_QUOTA_MB", default_value_t = 5120)]
+    pub storage_quota_mb: u64,
+
     /// Redis for rate limits shared by every instance (`redis://host:6379`); unset: each instance counts alone.
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
@@ -217,6 +225,10 @@ pub struct Config {
     pub redis_prefix: String,
     pub object_store_url: Option<String>,
     pub files_dir: std::path::PathBuf,
+    /// Largest file an upload may hold.
+    pub upload_max_bytes: u64,
+    /// Bytes of documents each organization may store.
+    pub storage_quota_bytes: u64,
     pub otlp_endpoint: Option<String>,
     pub workers: usize,
     pub job_lease: Duration,
@@ -379,6 +391,8 @@ impl Config {
             redis_prefix: args.redis_prefix.trim().to_owned(),
             object_store_url: url_setting(args.object_store_url.as_deref(), &["s3://"], ConfigError::ObjectStoreUrl)?,
             files_dir: args.files_dir.clone(),
+            upload_max_bytes: u64::from(args.upload_max_mb.clamp(1, 50)) * 1_000_000,
+            storage_quota_bytes: args.storage_quota_mb.max(1).saturating_mul(1_000_000),
             otlp_endpoint: url_setting(args.otlp_endpoint.as_deref(), HTTP_SCHEMES, ConfigError::OtlpEndpoint)?,
             backup_keep: Duration::from_secs(u64::from(args.backup_keep_days.max(1)) * 86_400),
             workers: args.workers,
@@ -432,6 +446,8 @@ impl Config {
             redis_prefix: "volant".to_owned(),
             object_store_url: None,
             files_dir: std::env::temp_dir().join("volant-files"),
+            upload_max_bytes: 20_000_000,
+            storage_quota_bytes: 5_120_000_000,
             otlp_endpoint: None,
             workers: 0,
             job_lease: Duration::from_secs(60),
@@ -564,6 +580,8 @@ impl fmt::Debug for Config {
             .field("object_store_url", &self.object_store_url)
             .field("otlp_endpoint", &self.otlp_endpoint)
             .field("files_dir", &self.files_dir)
+            .field("upload_max_bytes", &self.upload_max_bytes)
+            .field("storage_quota_bytes", &self.storage_quota_bytes)
             .field("backup_dir", &self.backup_dir)
             .field("backup_keep", &self.backup_keep)
             .field("workers", &self.workers)

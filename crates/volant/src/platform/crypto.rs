@@ -15,6 +15,8 @@ use crate::platform::error::{AppError, AppResult};
 
 const VERSION: &str = "v1";
 const NONCE_BYTES: usize = 12;
+/// The first bytes of an encrypted file.
+const BYTES_MAGIC: &[u8] = b"VLTE1";
 
 /// The encryption keys, the current one first.
 pub struct FieldCipher {
@@ -106,6 +108,54 @@ impl FieldCipher {
         String::from_utf8(plain).map_err(|_| AppError::Internal(format!("{context}: not text")))
     }
 
+    /// Encrypts a file's bytes for the place named `context` (its storage key: a
+    /// blob copied under another key does not decrypt). Stored form: `VLTE1`, the
+    /// key id's length and the key id, then nonce ‖ ciphertext ‖ tag.
+    pub fn encrypt_bytes(&self, context: &str, plain: &[u8]) -> AppResult<Vec<u8>> {
+        let (id, cipher) = self.keys.first().ok_or_else(|| AppError::Internal("no encryption key".to_owned()))?;
+        let mut nonce = [0_u8; NONCE_BYTES];
+        getrandom::fill(&mut nonce).map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
+        let sealed = cipher
+            .encrypt(&nonce.into(), Payload { msg: plain, aad: context.as_bytes() })
+            .map_err(|_| AppError::Internal("encryption failed".to_owned()))?;
+        let mut out = Vec::with_capacity(BYTES_MAGIC.len() + 1 + id.len() + NONCE_BYTES + sealed.len());
+        out.extend_from_slice(BYTES_MAGIC);
+        out.push(u8::try_from(id.len()).map_err(|_| AppError::Internal("key id too long".to_owned()))?);
+        out.extend_from_slice(id.as_bytes());
+        out.extend_from_slice(&nonce);
+        out.extend(sealed);
+        Ok(out)
+    }
+
+    /// The bytes [`Self::encrypt_bytes`] sealed for `context`; an error when the
+    /// key is unknown or the bytes were altered.
+    pub fn decrypt_bytes(&self, context: &str, stored: &[u8]) -> AppResult<Vec<u8>> {
+        let corrupt = || AppError::Internal(format!("{context}: not an encrypted file"));
+        let rest = stored.strip_prefix(BYTES_MAGIC).ok_or_else(corrupt)?;
+        let (&id_len, rest) = rest.split_first().ok_or_else(corrupt)?;
+        let id_len = usize::from(id_len);
+        if rest.len() < id_len + NONCE_BYTES + 16 {
+            return Err(corrupt());
+        }
+        let (id, rest) = rest.split_at(id_len);
+        let id = std::str::from_utf8(id).map_err(|_| corrupt())?;
+        let (_, cipher) = self.keys.iter().find(|(key_id, _)| key_id == id).ok_or_else(|| {
+            AppError::Internal(format!("{context}: encrypted with key `{id}`, which is not configured"))
+        })?;
+        let (nonce, sealed) = rest.split_at(NONCE_BYTES);
+        let nonce: [u8; NONCE_BYTES] = nonce.try_into().map_err(|_| corrupt())?;
+        cipher
+            .decrypt(&nonce.into(), Payload { msg: sealed, aad: context.as_bytes() })
+            .map_err(|_| AppError::Internal(format!("{context}: file altered or wrong key")))
+    }
+
+    /// Whether encrypted bytes were sealed with a key other than the current one.
+    pub fn is_stale_bytes(&self, stored: &[u8]) -> bool {
+        let Some(rest) = stored.strip_prefix(BYTES_MAGIC) else { return false };
+        let Some((&len, rest)) = rest.split_first() else { return false };
+        rest.get(..usize::from(len)).is_some_and(|id| id != self.current_key_id().as_bytes())
+    }
+
     /// Whether a stored value should be re-encrypted with the current key.
     pub fn is_stale(&self, stored: &str) -> bool {
         stored.split(':').nth(1).is_some_and(|id| id != self.current_key_id())
@@ -171,6 +221,25 @@ mod tests {
         assert!(FieldCipher::from_spec(&generated).is_ok(), "{generated}");
         let debug = format!("{:?}", FieldCipher::from_spec(K1).unwrap_or_else(|e| panic!("{e}")));
         assert!(!debug.contains("0001020304"), "{debug}");
+    }
+
+    #[test]
+    fn files_round_trip_only_in_their_place() {
+        let cipher = FieldCipher::from_spec(K1).unwrap_or_else(|e| panic!("{e}"));
+        let plain = b"%PDF-1.7 carte d'identit\xc3\xa9".to_vec();
+        let sealed = cipher.encrypt_bytes("attachments/abc", &plain).unwrap_or_default();
+        assert!(sealed.starts_with(b"VLTE1\x02k1"));
+        assert!(!sealed.windows(4).any(|w| w == b"%PDF"), "no plaintext left");
+        assert_eq!(cipher.decrypt_bytes("attachments/abc", &sealed).ok(), Some(plain));
+        assert!(cipher.decrypt_bytes("attachments/other", &sealed).is_err());
+        let mut altered = sealed.clone();
+        if let Some(last) = altered.last_mut() {
+            *last ^= 1;
+        }
+        assert!(cipher.decrypt_bytes("attachments/abc", &altered).is_err());
+        assert!(cipher.decrypt_bytes("attachments/abc", b"VLTE1").is_err());
+        let rotated = FieldCipher::from_spec(&format!("{K2},{K1}")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(rotated.is_stale_bytes(&sealed) && !cipher.is_stale_bytes(&sealed));
     }
 }
 

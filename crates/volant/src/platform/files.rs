@@ -88,4 +88,16 @@ impl FileStore {
         tokio::io::AsyncWriteExt::shutdown(&mut writer).await.map_err(|e| e.to_string())?;
         Ok(())
     }
+
+    /// Every file under `prefix` (`attachments/`), with when it was last written.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, String> {
+        use futures_util::TryStreamExt;
+        let prefix = Self::path(prefix)?;
+        self.store
+            .list(Some(&prefix))
+            .map_ok(|meta| (meta.location.to_string(), meta.last_modified))
+            .try_collect()
+            .await
+            .map_err(|e| e.to_string())
+    }
 }

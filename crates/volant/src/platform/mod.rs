@@ -26,6 +26,7 @@ pub mod secrets;
 pub mod tabular;
 pub mod telemetry;
 pub mod tenant;
+pub mod uploads;
 pub mod validate;
 pub mod web;
 

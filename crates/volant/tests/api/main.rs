@@ -9,6 +9,7 @@ mod billing_deposits;
 mod billing_invoices;
 mod billing_provider;
 mod cli;
+mod documents;
 mod fleet_garages;
 mod fleet_vehicles;
 mod identity_access;

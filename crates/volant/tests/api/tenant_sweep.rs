@@ -44,6 +44,7 @@ enum Row {
     CatalogueItem,
     Pack,
     PackSale,
+    Document,
 }
 
 /// Which row a path's `{id}` names, by the beginning of the path (API paths
@@ -79,6 +80,7 @@ const ROWS_BY_PATH: &[(&str, Row)] = &[
     ("/school/reports/", Row::Report),
     ("/catalogue/", Row::CatalogueItem),
     ("/workshop/catalogue/", Row::CatalogueItem),
+    ("/documents/", Row::Document),
 ];
 
 /// Path parameters that name no row: the value the sweep gives them.
@@ -213,7 +215,17 @@ async fn our_rows(app: &TestApp) -> BTreeMap<Row, i64> {
     let pack = id(&admin.post("/api/v1/school/packs", &pack).await);
     let sale = admin.post(&format!("/api/v1/school/candidates/{lea}/sales"), &json!({ "pack_id": pack })).await;
     let sale = sale.assert_success().json()["sale"]["id"].as_i64().expect("sale");
+    let photo = include_bytes!("files/logo.png");
+    let uploaded = crate::documents::upload(
+        &admin,
+        &format!("/api/v1/vehicles/{vehicle}/documents"),
+        &[("kind", "photo")],
+        &[("photo.png", photo)],
+    )
+    .await;
+    let document = uploaded.assert_success().json()[0]["id"].as_i64().expect("document");
     BTreeMap::from([
+        (Row::Document, document),
         (Row::Pack, pack),
         (Row::PackSale, sale),
         (Row::Garage, garage),

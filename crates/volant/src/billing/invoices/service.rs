@@ -754,6 +754,8 @@ pub async fn delete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> 
         if deleted.rows_affected == 0 {
             return Err(not_draft());
         }
+        let owner = crate::documents::model::Owner { kind: crate::documents::model::OwnerKind::Invoice, id };
+        crate::documents::service::forget_owner(txn, actor.org, owner).await?;
         audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), None::<&Invoice>).await?;
         Ok(())
     })

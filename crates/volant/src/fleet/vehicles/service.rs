@@ -596,6 +596,8 @@ pub async fn delete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> 
         if result.rows_affected == 0 {
             return Err(AppError::NotFound);
         }
+        let owner = crate::documents::model::Owner { kind: crate::documents::model::OwnerKind::Vehicle, id };
+        crate::documents::service::forget_owner(txn, actor.org, owner).await?;
         audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), None).await
     })
     .await?;

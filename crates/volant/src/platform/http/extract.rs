@@ -14,6 +14,10 @@ use crate::platform::i18n::Msg;
 /// Largest request body accepted, JSON or form.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
+/// Largest upload request (several files at once, `multipart/form-data`) on the
+/// routes that take files; each file obeys `VOLANT_UPLOAD_MAX_MB`.
+pub const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
+
 /// A JSON body: 415 without a JSON content type, 400 when malformed, 413 when too
 /// large, 422 naming the field when a value has the wrong type. Unknown fields are ignored.
 pub struct ApiJson<T>(pub T);
@@ -204,14 +208,28 @@ where
 /// chosen (field name, bytes; a field left empty sends none).
 pub struct FormWithFiles<T> {
     pub form: T,
-    pub files: Vec<(String, Vec<u8>)>,
+    pub files: Vec<FormFile>,
+}
+
+/// A file sent in a form: its field, the name the sender gave it, its bytes.
+pub struct FormFile {
+    pub field: String,
+    pub name: Option<String>,
+    pub bytes: Vec<u8>,
 }
 
 impl<T> FormWithFiles<T> {
     /// The bytes of the file chosen in `field`, if any.
     pub fn take_file(&mut self, field: &str) -> Option<Vec<u8>> {
-        let at = self.files.iter().position(|(name, bytes)| name == field && !bytes.is_empty())?;
-        Some(self.files.swap_remove(at).1)
+        let at = self.files.iter().position(|file| file.field == field && !file.bytes.is_empty())?;
+        Some(self.files.swap_remove(at).bytes)
+    }
+
+    /// Every file chosen in `field`, in the order sent (empty ones left out).
+    pub fn take_files(&mut self, field: &str) -> Vec<FormFile> {
+        let (taken, kept) = std::mem::take(&mut self.files).into_iter().partition(|file| file.field == field);
+        self.files = kept;
+        taken.into_iter().filter(|file: &FormFile| !file.bytes.is_empty()).collect()
     }
 }
 
@@ -240,8 +258,13 @@ where
         let (mut pairs, mut files) = (Vec::new(), Vec::new());
         while let Some(field) = multipart.next_field().await.map_err(malformed)? {
             let name = field.name().unwrap_or_default().to_owned();
-            if field.file_name().is_some() {
-                files.push((name, field.bytes().await.map_err(malformed)?.to_vec()));
+            if let Some(file_name) = field.file_name() {
+                let file_name = Some(file_name.to_owned()).filter(|n| !n.is_empty());
+                files.push(FormFile {
+                    field: name,
+                    name: file_name,
+                    bytes: field.bytes().await.map_err(malformed)?.to_vec(),
+                });
             } else {
                 let text = field.text().await.map_err(malformed)?;
                 if text.contains('\0') {

@@ -83,11 +83,18 @@ pub async fn csrf_protection(State(state): State<AppState>, request: Request, ne
     let unsafe_method =
         !matches!(parts.method, axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS);
     let body = if unsafe_method {
-        let Ok(bytes) = axum::body::to_bytes(body, crate::platform::http::extract::BODY_LIMIT).await else {
+        // A form with files may be larger; the route's own limit applies after.
+        let boundary = crate::platform::http::extract::multipart_boundary(&parts.headers);
+        let limit = if boundary.is_some() {
+            crate::platform::http::extract::UPLOAD_LIMIT
+        } else {
+            crate::platform::http::extract::BODY_LIMIT
+        };
+        let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
             return WebError(AppError::PayloadTooLarge).into_response();
         };
         let header_token = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let form_token = match crate::platform::http::extract::multipart_boundary(&parts.headers) {
+        let form_token = match boundary {
             Some(boundary) => multipart_field(&bytes, boundary, CSRF_FIELD).await,
             None => serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
                 .ok()

@@ -104,6 +104,8 @@ struct InstructorsPage {
     errors: FormErrors,
     /// The instructor edited, when their file has an e-mail and no account yet.
     invite: Option<i64>,
+    /// The instructor edited: their documents (teaching licence…) follow the form.
+    edited: Option<i64>,
 }
 
 fn day_rows(tr: &i18n::Tr, week: &[WeeklySlot]) -> Vec<DayRow> {
@@ -131,6 +133,7 @@ async fn page(
     let tr = page.tr;
     let list = instructors::list(&caller.db, caller.org).await?;
     let editing_target = editing.as_ref().map(|(i, _, _)| (i.full_name(), i.id));
+    let edited = editing_target.as_ref().map(|(_, id)| *id);
     let invite = editing.as_ref().filter(|(i, _, _)| i.user_id.is_none() && i.email.is_some()).map(|(i, _, _)| i.id);
     let (heading, action, form, week, days_off, categories) = match (editing, posted) {
         (_, Some((form, _))) => {
@@ -191,6 +194,7 @@ async fn page(
         checked,
         errors,
         invite,
+        edited,
     })
 }
 

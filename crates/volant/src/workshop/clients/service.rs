@@ -534,6 +534,8 @@ pub async fn delete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> 
                     .if_refused(err, Constraint::is_foreign_key));
             }
         }
+        let owner = crate::documents::model::Owner { kind: crate::documents::model::OwnerKind::Client, id };
+        crate::documents::service::forget_owner(txn, actor.org, owner).await?;
         audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), None).await?;
         Ok(())
     })
