@@ -247,3 +247,64 @@ document.addEventListener("submit", function (event) {
     bar.value = Math.round((event.detail.loaded / event.detail.total) * 100);
   });
 })();
+
+// Check-in: tapping a zone of the car's outline ticks its box (and the box
+// colours the zone); the customer signs with a finger or a mouse on the canvas,
+// whose drawing is sent as a PNG. Without this script the boxes still work, but
+// nobody can sign: the form says so.
+(function () {
+  function paintZones(form) {
+    form.querySelectorAll("input[name=damage]").forEach(function (box) {
+      var zone = form.querySelector('[data-zone="' + box.value + '"]');
+      if (zone) zone.classList.toggle("damaged", box.checked);
+    });
+  }
+  document.addEventListener("click", function (event) {
+    var zone = event.target.closest && event.target.closest("[data-zone]");
+    var form = zone && zone.closest("form[data-checkin]");
+    if (!form) return;
+    var box = form.querySelector('input[name=damage][value="' + zone.getAttribute("data-zone") + '"]');
+    if (box) { box.checked = !box.checked; paintZones(form); }
+  });
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-checkin]");
+    if (form && event.target.name === "damage") paintZones(form);
+  });
+  function enableSignature(root) {
+    root.querySelectorAll("canvas[data-signature-pad]").forEach(function (canvas) {
+      if (canvas.dataset.ready) return;
+      canvas.dataset.ready = "1";
+      var form = canvas.closest("form");
+      var value = form.querySelector("[data-signature-value]");
+      var ctx = canvas.getContext("2d");
+      var drawing = false, drawn = false;
+      ctx.lineWidth = 3; ctx.lineCap = "round"; ctx.lineJoin = "round"; ctx.strokeStyle = "#111";
+      function at(event) {
+        var box = canvas.getBoundingClientRect();
+        return [(event.clientX - box.left) * canvas.width / box.width, (event.clientY - box.top) * canvas.height / box.height];
+      }
+      canvas.addEventListener("pointerdown", function (event) {
+        drawing = true; canvas.setPointerCapture(event.pointerId);
+        var p = at(event); ctx.beginPath(); ctx.moveTo(p[0], p[1]); ctx.lineTo(p[0] + 0.1, p[1] + 0.1); ctx.stroke();
+        drawn = true; event.preventDefault();
+      });
+      canvas.addEventListener("pointermove", function (event) {
+        if (!drawing) return;
+        var p = at(event); ctx.lineTo(p[0], p[1]); ctx.stroke(); event.preventDefault();
+      });
+      ["pointerup", "pointercancel", "pointerleave"].forEach(function (name) {
+        canvas.addEventListener(name, function () {
+          if (drawing) { drawing = false; value.value = canvas.toDataURL("image/png"); }
+        });
+      });
+      var clear = form.querySelector("[data-signature-clear]");
+      if (clear) clear.addEventListener("click", function () {
+        ctx.clearRect(0, 0, canvas.width, canvas.height); drawn = false; value.value = "";
+      });
+      form.addEventListener("submit", function () { if (drawn) value.value = canvas.toDataURL("image/png"); });
+      paintZones(form);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { enableSignature(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { enableSignature(event.target); });
+})();

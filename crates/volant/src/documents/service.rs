@@ -299,6 +299,23 @@ pub async fn download(
     if !may(current, found.owner_kind, false) {
         return Err(AppError::NotFound);
     }
+    read_row(storage, found, variant).await
+}
+
+/// A document's file for a document Volant makes (a check-in's PDF prints its
+/// photos): no permission asked, the organization's own rows only.
+pub async fn read(
+    db: &impl ConnectionTrait,
+    storage: Storage<'_>,
+    org: OrgId,
+    id: i64,
+    variant: Variant,
+) -> AppResult<Download> {
+    read_row(storage, row(db, org, id).await?, variant).await
+}
+
+async fn read_row(storage: Storage<'_>, found: attachment::Model, variant: Variant) -> AppResult<Download> {
+    let id = found.id;
     let (key, content_type) = match variant {
         Variant::Original => (found.storage_key.clone(), content_type_of(&found.content_type)),
         Variant::Preview => match &found.preview_key {

@@ -28,6 +28,8 @@ string_enum! {
         MessageReceived,
         /// A report someone asked for is ready to download.
         ReportReady,
+        /// A vehicle's check-in was signed (the PDF to its customer).
+        CheckinSigned,
         /// A link to choose one's password (a forgotten one, an invitation): always
         /// by e-mail, whatever the person chose or refused, and never in the inbox.
         AccountAccess,

@@ -2,6 +2,7 @@
 //! with their PDF and the customer's approval.
 
 pub mod catalogue;
+pub mod checkins;
 pub mod clients;
 pub mod dashboard;
 pub mod demo;
@@ -28,6 +29,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(exports::api::router())
         .merge(history::api::router())
         .merge(catalogue::api::router())
+        .merge(checkins::api::router())
 }
 
 /// The workshop pages behind sign-in, and the clients' share-link pages (open: the
@@ -60,6 +62,14 @@ pub fn pages() -> Vec<Page> {
     pages.extend(web_pages::pages(
         Access::guarded(Permission::WorkshopRead, Permission::InterventionsRecord),
         history::web::routes().into_iter().chain(quotes::web::editor_routes()),
+    ));
+    pages.extend(web_pages::pages(
+        Access::guarded(Permission::WorkshopRead, Permission::InterventionsRecord),
+        checkins::web::routes(),
+    ));
+    pages.extend(web_pages::pages(
+        Access::guarded(Permission::InterventionsRecord, Permission::InterventionsRecord),
+        checkins::web::form_routes(),
     ));
     pages.extend(web_pages::secret_link_pages(quotes::share::routes()));
     pages

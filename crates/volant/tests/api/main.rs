@@ -57,6 +57,7 @@ mod web_hardening;
 mod web_redirects;
 mod workshop_alerts;
 mod workshop_catalogue;
+mod workshop_checkins;
 mod workshop_clients;
 mod workshop_dashboard;
 mod workshop_exports;
