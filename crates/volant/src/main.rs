@@ -428,9 +428,10 @@ async fn backup(config: Config, dir: Option<std::path::PathBuf>) -> Result<(), S
     let keep = config.backup_keep;
     let settings = DbSettings::new(config.database_url.clone(), 2);
     let conn = db::connect(&settings).await.map_err(|e| format!("database: {e}"))?;
-    let manifest = backup::backup(&conn, &config.database_url, &dir).await?;
+    let files = volant::platform::files::FileStore::open(config.object_store_url.as_deref(), &config.files_dir)?;
+    let blobs = backup::Blobs { store: &files, named_in: &[volant::documents::service::BLOBS] };
+    let manifest = backup::backup(&conn, &config.database_url, &dir, Some(blobs)).await?;
     if config.object_store_url.is_some() {
-        let files = volant::platform::files::FileStore::open(config.object_store_url.as_deref(), &config.files_dir)?;
         backup::copy_offsite(&files, &dir, &manifest).await?;
     }
     let removed = backup::prune(&dir, keep)?;
@@ -444,8 +445,10 @@ async fn backup(config: Config, dir: Option<std::path::PathBuf>) -> Result<(), S
 
 async fn restore(config: &Config, file: &std::path::Path, into: Option<String>) -> Result<(), String> {
     let into = into.unwrap_or_else(|| config.database_url.clone());
-    let restored = volant::platform::backup::restore(file, &into).await?;
-    tracing::info!(tables = restored.tables, rows = restored.rows, "restored and checked");
+    // The files go back into the configured store (the local folder or S3).
+    let files = volant::platform::files::FileStore::open(config.object_store_url.as_deref(), &config.files_dir)?;
+    let restored = volant::platform::backup::restore(file, &into, Some(&files)).await?;
+    tracing::info!(tables = restored.tables, rows = restored.rows, files = restored.files, "restored and checked");
     Ok(())
 }
 

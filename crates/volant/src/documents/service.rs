@@ -790,9 +790,9 @@ pub async fn cleanup<C: Writer>(db: &C, files: &FileStore, now: chrono::DateTime
     Ok(cleaned)
 }
 
-/// Every blob the database names, with the SHA-256 of its bytes as stored: what
-/// a backup copies beside the database and checks at restore.
-pub async fn stored_keys(db: &impl ConnectionTrait) -> AppResult<Vec<String>> {
-    let rows = attachment::Entity::find().order_by_asc(attachment::Column::Id).all(db).await?;
-    Ok(rows.into_iter().flat_map(|r| [Some(r.storage_key), r.preview_key, r.thumbnail_key]).flatten().collect())
-}
+/// Where the database names the documents' blobs: what a backup copies beside
+/// the database (and checks at restore).
+pub const BLOBS: crate::platform::backup::BlobColumns = crate::platform::backup::BlobColumns {
+    table: "attachments",
+    columns: &["storage_key", "preview_key", "thumbnail_key"],
+};

@@ -39,11 +39,11 @@ pub fn register_jobs(registry: &mut Registry, state: &AppState) {
         .every("jobs.prune", DAILY);
     let Some(dir) = state.config.backup_dir.clone() else { return };
     let (db, url, keep) = (state.db.clone(), state.config.database_url.clone(), state.config.backup_keep);
-    let offsite = state.config.object_store_url.is_some().then(|| state.files.clone());
+    let (files, offsite) = (state.files.clone(), state.config.object_store_url.is_some());
     registry
         .handle("ops.backup", move |_job| {
-            let (db, url, dir, offsite) = (db.clone(), url.clone(), dir.clone(), offsite.clone());
-            async move { daily_backup(&db, &url, dir, offsite.as_deref(), keep).await.map_err(JobError) }
+            let (db, url, dir, files) = (db.clone(), url.clone(), dir.clone(), files.clone());
+            async move { daily_backup(&db, &url, dir, &files, offsite, keep).await.map_err(JobError) }
         })
         .every("ops.backup", DAILY);
 }
@@ -53,12 +53,15 @@ async fn daily_backup(
     db: &sea_orm::DatabaseConnection,
     url: &str,
     dir: std::path::PathBuf,
-    offsite: Option<&crate::platform::files::FileStore>,
+    files: &crate::platform::files::FileStore,
+    offsite: bool,
     keep: std::time::Duration,
 ) -> Result<(), String> {
     use crate::platform::backup;
-    let manifest = backup::backup(db, url, &dir).await?;
-    if let Some(files) = offsite {
+    // The documents' files are copied beside the database, whatever the store.
+    let blobs = backup::Blobs { store: files, named_in: &[crate::documents::service::BLOBS] };
+    let manifest = backup::backup(db, url, &dir, Some(blobs)).await?;
+    if offsite {
         backup::copy_offsite(files, &dir, &manifest).await?;
     }
     let removed = tokio::task::spawn_blocking(move || backup::prune(&dir, keep)).await.map_err(|e| e.to_string())?;

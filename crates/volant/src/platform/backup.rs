@@ -44,6 +44,71 @@ pub struct Manifest {
     /// The latest migration applied.
     pub migration: String,
     pub tables: BTreeMap<String, TableSummary>,
+    /// The files the database names (documents, photos), copied beside the
+    /// backup in `<file>.files/` as stored (encrypted ones stay encrypted): each
+    /// key with the SHA-256 of its bytes.
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
+}
+
+/// Where the database names files of the object store: a table and its columns
+/// holding keys (the documents' `attachments`), read from the backup's snapshot.
+#[derive(Debug, Clone, Copy)]
+pub struct BlobColumns {
+    pub table: &'static str,
+    pub columns: &'static [&'static str],
+}
+
+/// The files a backup copies: the store, and where the database names them.
+#[derive(Clone, Copy)]
+pub struct Blobs<'a> {
+    pub store: &'a crate::platform::files::FileStore,
+    pub named_in: &'a [BlobColumns],
+}
+
+/// The keys `named_in` lists, read through `db` (the backup's snapshot or copy).
+async fn named_keys(db: &impl ConnectionTrait, named_in: &[BlobColumns]) -> Result<Vec<String>, String> {
+    let mut keys = Vec::new();
+    for source in named_in {
+        for column in source.columns {
+            let sql = format!("SELECT {column} FROM {} WHERE {column} IS NOT NULL", source.table);
+            let rows = db
+                .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+                .await
+                .map_err(|e| e.to_string())?;
+            keys.extend(rows.iter().filter_map(|r| r.try_get_by_index::<String>(0).ok()));
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    Ok(keys)
+}
+
+fn files_dir(file: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.files", file.display()))
+}
+
+/// Copies each blob beside the backup; their digests for the manifest.
+async fn copy_blobs(
+    store: &crate::platform::files::FileStore,
+    keys: &[String],
+    file: &Path,
+) -> Result<BTreeMap<String, String>, String> {
+    let mut digests = BTreeMap::new();
+    let dir = files_dir(file);
+    for key in keys {
+        let bytes = store
+            .get(key)
+            .await?
+            .ok_or_else(|| format!("file `{key}` named by the database is missing from the store"))?;
+        let target = dir.join(key);
+        if let Some(parent) = target.parent() {
+            tokio::fs::create_dir_all(parent).await.map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        digests.insert(key.clone(), hex::encode(Sha256::digest(&bytes)));
+        tokio::fs::write(&target, bytes).await.map_err(|e| format!("{}: {e}", target.display()))?;
+    }
+    Ok(digests)
 }
 
 /// Every table of the current schema (or SQLite file), with its summary.
@@ -110,10 +175,16 @@ async fn latest_migration(db: &impl ConnectionTrait) -> Result<String, String> {
 }
 
 /// Makes a backup of `url`'s database in `dir`; returns its manifest.
-pub async fn backup(db: &DatabaseConnection, url: &str, dir: &Path) -> Result<Manifest, String> {
+pub async fn backup(
+    db: &DatabaseConnection,
+    url: &str,
+    dir: &Path,
+    blobs: Option<Blobs<'_>>,
+) -> Result<Manifest, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let stamp = Utc::now().format(STAMP);
-    let (file, tables, migration) = match db.get_database_backend() {
+    let named_in = blobs.map_or(&[][..], |b| b.named_in);
+    let (file, tables, migration, keys) = match db.get_database_backend() {
         DatabaseBackend::Postgres => {
             let file = dir.join(format!("volant-{stamp}.dump"));
             // One snapshot for the dump and the manifest: they describe the same instant.
@@ -141,8 +212,9 @@ pub async fn backup(db: &DatabaseConnection, url: &str, dir: &Path) -> Result<Ma
             run_tool("pg_dump", &args, url).await?;
             let tables = summarize(&txn).await?;
             let migration = latest_migration(&txn).await?;
+            let keys = named_keys(&txn, named_in).await?;
             txn.commit().await.map_err(|e| e.to_string())?;
-            (file, tables, migration)
+            (file, tables, migration, keys)
         }
         _ => {
             let file = dir.join(format!("volant-{stamp}.db"));
@@ -151,11 +223,19 @@ pub async fn backup(db: &DatabaseConnection, url: &str, dir: &Path) -> Result<Ma
             let copy = open_sqlite(&file).await?;
             let tables = summarize(&copy).await?;
             let migration = latest_migration(&copy).await?;
+            let keys = named_keys(&copy, named_in).await?;
             let _ = copy.close().await;
-            (file, tables, migration)
+            (file, tables, migration, keys)
         }
     };
+    // Blobs never change under a key (an upload takes a new one), and deleted ones
+    // stay a day in the store: copied after the snapshot, they are the snapshot's.
+    let files = match blobs {
+        Some(blobs) => copy_blobs(blobs.store, &keys, &file).await?,
+        None => BTreeMap::new(),
+    };
     let manifest = Manifest {
+        files,
         file: file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         file_sha256: file_digest(&file).await?,
         backend: backend_name(db.get_database_backend()).to_owned(),
@@ -165,7 +245,7 @@ pub async fn backup(db: &DatabaseConnection, url: &str, dir: &Path) -> Result<Ma
     };
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
     std::fs::write(manifest_path(&file), json).map_err(|e| e.to_string())?;
-    tracing::info!(file = %file.display(), tables = manifest.tables.len(), "backup made");
+    tracing::info!(file = %file.display(), tables = manifest.tables.len(), files = manifest.files.len(), "backup made");
     Ok(manifest)
 }
 
@@ -181,7 +261,9 @@ pub fn prune(dir: &Path, keep: Duration) -> Result<Vec<PathBuf>, String> {
         }
         let modified = std::fs::metadata(&path).and_then(|m| m.modified()).map_err(|e| e.to_string())?;
         if modified < cutoff {
-            std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let removed_entry =
+                if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+            removed_entry.map_err(|e| format!("{}: {e}", path.display()))?;
             removed.push(path);
         }
     }
@@ -198,6 +280,9 @@ pub async fn copy_offsite(
     let file = dir.join(&manifest.file);
     files.put_file(&format!("backups/{}", manifest.file), &file).await?;
     files.put_file(&format!("backups/{}.json", manifest.file), &manifest_path(&file)).await?;
+    for key in manifest.files.keys() {
+        files.put_file(&format!("backups/{}.files/{key}", manifest.file), &files_dir(&file).join(key)).await?;
+    }
     tracing::info!(file = %manifest.file, store = %files.location, "backup copied to the object store");
     Ok(())
 }
@@ -227,11 +312,17 @@ pub async fn latest_age_of(dir: Option<&Path>) -> Option<Duration> {
 pub struct Restored {
     pub tables: usize,
     pub rows: i64,
+    /// Files checked (and put back into the store when one was given).
+    pub files: usize,
 }
 
 /// Restores `file` into the empty database at `into`, then checks every table
 /// against the manifest.
-pub async fn restore(file: &Path, into: &str) -> Result<Restored, String> {
+pub async fn restore(
+    file: &Path,
+    into: &str,
+    files_into: Option<&crate::platform::files::FileStore>,
+) -> Result<Restored, String> {
     let manifest: Manifest = serde_json::from_slice(
         &std::fs::read(manifest_path(file)).map_err(|e| format!("{}: {e}", manifest_path(file).display()))?,
     )
@@ -239,6 +330,13 @@ pub async fn restore(file: &Path, into: &str) -> Result<Restored, String> {
     let digest = file_digest(file).await?;
     if digest != manifest.file_sha256 {
         return Err(format!("{} is damaged: its SHA-256 does not match the manifest", file.display()));
+    }
+    // Every file the backup holds, checked before anything is restored.
+    for (key, expected) in &manifest.files {
+        let path = files_dir(file).join(key);
+        if file_digest(&path).await.ok().as_ref() != Some(expected) {
+            return Err(format!("{}: missing or damaged (its SHA-256 does not match the manifest)", path.display()));
+        }
     }
     let postgres = into.starts_with("postgres");
     if postgres != (manifest.backend == "postgres") {
@@ -285,9 +383,14 @@ pub async fn restore(file: &Path, into: &str) -> Result<Restored, String> {
             None => return Err(format!("table {name} is missing after the restore")),
         }
     }
+    if let Some(store) = files_into {
+        for key in manifest.files.keys() {
+            store.put_file(key, &files_dir(file).join(key)).await?;
+        }
+    }
     let rows = tables.values().map(|t| t.rows).sum();
-    tracing::info!(file = %file.display(), tables = tables.len(), rows, "backup restored and checked");
-    Ok(Restored { tables: tables.len(), rows })
+    tracing::info!(file = %file.display(), tables = tables.len(), rows, files = manifest.files.len(), "backup restored and checked");
+    Ok(Restored { tables: tables.len(), rows, files: manifest.files.len() })
 }
 
 fn manifest_path(file: &Path) -> PathBuf {

@@ -34,24 +34,62 @@ backend_tests!(a_backup_restores_into_an_empty_database_with_every_row_and_check
 async fn a_backup_restores_into_an_empty_database_with_every_row_and_checksum(app: TestApp) {
     volant::fleet::demo::seed(&app.db, app.org, volant::fleet::demo::Region::France).await.expect("fleet");
     volant::workshop::demo::seed(&app.db, app.org, volant::fleet::demo::Region::France).await.expect("workshop");
+    // A vehicle's photo and a candidate's identity document (encrypted): the backup holds their files.
+    let garage = app.garage("Garage sauvegardé").await;
+    let vehicle = app.vehicle(garage, "BK-001-AA").await;
+    let photo = crate::documents::upload(
+        &app.as_admin(),
+        &format!("/api/v1/vehicles/{vehicle}/documents"),
+        &[("kind", "photo")],
+        &[("photo.png", include_bytes!("files/logo.png"))],
+    )
+    .await;
+    let photo = photo.assert_success().json()[0]["id"].as_i64().expect("id");
     let dir = tempfile::tempdir().expect("dir");
     let source = backup::summarize(&app.db).await.expect("summary");
-    let manifest = backup::backup(&app.db, &app.database_url(), dir.path()).await.expect("backup");
+    let blobs = backup::Blobs { store: &app.state.files, named_in: &[volant::documents::service::BLOBS] };
+    let manifest = backup::backup(&app.db, &app.database_url(), dir.path(), Some(blobs)).await.expect("backup");
     assert_eq!(manifest.tables, source, "the manifest describes the database as it was");
+    assert_eq!(manifest.files.len(), 2, "the photo and its thumbnail: {:?}", manifest.files);
     assert!(manifest.tables["vehicles"].rows > 0 && manifest.tables["quotes"].rows > 0);
     assert!(!manifest.migration.is_empty());
     let file = dir.path().join(&manifest.file);
 
+    // A damaged copy of a file is refused before anything is restored.
+    let (key, _) = manifest.files.iter().next().expect("a file");
+    let kept = dir.path().join(format!("{}.files", manifest.file)).join(key);
+    let original = std::fs::read(&kept).expect("copied");
+    std::fs::write(&kept, b"altered").expect("alter");
+    let (target, database) = empty_target(&app, dir.path(), "alteredfile").await;
+    let refused = backup::restore(&file, &target, None).await.expect_err("a damaged file");
+    assert!(refused.contains("damaged"), "{refused}");
+    drop_database(&app, database).await;
+    std::fs::write(&kept, &original).expect("mend");
+
+    // Restored with its files into an empty store: the photo reads as it did.
     let (target, database) = empty_target(&app, dir.path(), "good").await;
-    let restored = backup::restore(&file, &target).await.expect("restore");
+    let store_dir = tempfile::tempdir().expect("store");
+    let store = volant::platform::files::FileStore::local(store_dir.path()).expect("store");
+    let restored = backup::restore(&file, &target, Some(&store)).await.expect("restore");
     assert_eq!(restored.tables, manifest.tables.len());
+    assert_eq!(restored.files, 2);
+    let served = app.as_admin().get(&format!("/api/v1/documents/{photo}/file")).await.body;
+    let row = {
+        use sea_orm::EntityTrait;
+        volant::documents::entity::attachment::Entity::find_by_id(photo)
+            .one(&app.db)
+            .await
+            .expect("row")
+            .expect("found")
+    };
+    assert_eq!(store.get(&row.storage_key).await.expect("get"), Some(served), "the same bytes, back in the store");
     // Read back independently: every table, rows and content.
     let copy = volant::platform::db::connect(&volant::platform::db::DbSettings::new(target.clone(), 1))
         .await
         .expect("restored");
     assert_eq!(backup::summarize(&copy).await.expect("summary"), source);
     let _ = copy.close().await;
-    let again = backup::restore(&file, &target).await.expect_err("not into a database with data");
+    let again = backup::restore(&file, &target, None).await.expect_err("not into a database with data");
     assert!(again.contains("not empty"), "{again}");
     drop_database(&app, database).await;
 
@@ -63,7 +101,7 @@ async fn a_backup_restores_into_an_empty_database_with_every_row_and_checksum(ap
     std::fs::write(&damaged, bytes).expect("write");
     std::fs::copy(format!("{}.json", file.display()), format!("{}.json", damaged.display())).expect("manifest");
     let (target, database) = empty_target(&app, dir.path(), "damaged").await;
-    let refused = backup::restore(&damaged, &target).await.expect_err("damaged");
+    let refused = backup::restore(&damaged, &target, None).await.expect_err("damaged");
     assert!(refused.contains("damaged"), "{refused}");
     drop_database(&app, database).await;
 
@@ -73,6 +111,16 @@ async fn a_backup_restores_into_an_empty_database_with_every_row_and_checksum(ap
     let removed = backup::prune(dir.path(), Duration::from_secs(30 * 86_400)).expect("prune");
     assert_eq!(removed, vec![damaged.clone()]);
     assert!(file.exists(), "a recent backup stays");
+    // An old backup's files go with it.
+    let files_of_old = dir.path().join(format!("{}.files", manifest.file));
+    for aged in [&file, &files_of_old] {
+        std::fs::File::open(aged)
+            .expect("open")
+            .set_modified(SystemTime::now() - Duration::from_secs(40 * 86_400))
+            .expect("age");
+    }
+    backup::prune(dir.path(), Duration::from_secs(30 * 86_400)).expect("prune");
+    assert!(!files_of_old.exists() && !file.exists());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

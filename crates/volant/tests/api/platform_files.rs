@@ -64,7 +64,8 @@ async fn files_and_backups_go_to_s3_compatible_storage() {
     let app = TestApp::sqlite().await;
     volant::fleet::demo::seed(&app.db, app.org, volant::fleet::demo::Region::France).await.expect("demo");
     let dir = tempfile::tempdir().expect("dir");
-    let manifest = volant::platform::backup::backup(&app.db, &app.database_url(), dir.path()).await.expect("backup");
+    let manifest =
+        volant::platform::backup::backup(&app.db, &app.database_url(), dir.path(), None).await.expect("backup");
     volant::platform::backup::copy_offsite(&store, dir.path(), &manifest).await.expect("off-site");
     let copy = store.get(&format!("backups/{}", manifest.file)).await.expect("get").expect("the copy");
     assert_eq!(copy, std::fs::read(dir.path().join(&manifest.file)).expect("local"));
@@ -74,4 +75,40 @@ async fn files_and_backups_go_to_s3_compatible_storage() {
     std::fs::write(&path, &large).expect("write");
     store.put_file("backups/large.bin", &path).await.expect("multipart");
     assert_eq!(store.get("backups/large.bin").await.expect("get").expect("large"), large);
+
+    // Documents on S3: a candidate's identity document goes up encrypted, comes
+    // back whole, and a blob no row names is removed by the cleanup.
+    use volant::documents::model::{Owner, OwnerKind};
+    use volant::documents::service::{self as documents, Incoming, Limits, Storage, UploadInput, Variant};
+    let storage = Storage {
+        files: &store,
+        cipher: &app.state.cipher,
+        limits: Limits { max_file_bytes: 20_000_000, quota_bytes: 1_000_000_000 },
+    };
+    let person = crate::fixtures::school::candidate(&app, serde_json::json!({})).await["id"].as_i64().expect("id");
+    let actor = volant::identity::audit::Actor::system(app.org);
+    let identity = b"%PDF-1.7\nidentity card\n%%EOF\n".to_vec();
+    let input = UploadInput { kind: "identity_document".to_owned(), ..Default::default() };
+    let files = vec![Incoming { name: Some("cni.pdf".to_owned()), bytes: identity.clone() }];
+    let saved =
+        documents::upload(&app.db, storage, &actor, Owner { kind: OwnerKind::Candidate, id: person }, &input, files)
+            .await
+            .expect("upload to S3");
+    let row = {
+        use sea_orm::EntityTrait;
+        volant::documents::entity::attachment::Entity::find_by_id(saved[0].id)
+            .one(&app.db)
+            .await
+            .expect("row")
+            .expect("found")
+    };
+    let stored = store.get(&row.storage_key).await.expect("get").expect("in the bucket");
+    assert!(stored.starts_with(b"VLTE1") && !stored.windows(8).any(|w| w == b"identity"), "encrypted in the bucket");
+    let read = documents::read(&app.db, storage, app.org, saved[0].id, Variant::Original).await.expect("read");
+    assert_eq!(read.bytes, identity);
+    store.put("attachments/1/abandoned/original", b"never finished".to_vec()).await.expect("put");
+    let cleaned =
+        documents::cleanup(&app.db, &store, chrono::Utc::now() + chrono::Duration::days(2)).await.expect("cleanup");
+    assert_eq!(cleaned.orphans, 1);
+    assert!(store.get(&row.storage_key).await.expect("get").is_some(), "a named blob stays");
 }
