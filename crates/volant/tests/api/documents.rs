@@ -286,6 +286,11 @@ async fn a_candidates_documents_are_encrypted_at_rest(app: TestApp) {
     }
     let id = ids(&created)[0];
     assert_eq!(admin.get(&format!("/api/v1/documents/{id}/file")).await.body, identity, "decrypted when read");
+    // The photo's thumbnail, as the candidate's page shows it (session, not token).
+    let photo = ids(&created)[1];
+    let thumbnail = admin.get(&format!("/documents/{photo}/thumbnail")).await;
+    thumbnail.assert_status(StatusCode::OK);
+    assert!(thumbnail.body.starts_with(&[0xFF, 0xD8, 0xFF]), "a JPEG, decrypted");
     // A blob moved under another document's key does not decrypt (500 logged, nothing leaked).
     let other = ids(&created)[1];
     let db = &app.db;
