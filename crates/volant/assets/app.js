@@ -302,6 +302,12 @@ document.addEventListener("submit", function (event) {
         ctx.clearRect(0, 0, canvas.width, canvas.height); drawn = false; value.value = "";
       });
       form.addEventListener("submit", function () { if (drawn) value.value = canvas.toDataURL("image/png"); });
+      // A form sent back (a field to correct) keeps the signature already drawn.
+      if (value.value) {
+        var previous = new Image();
+        previous.onload = function () { ctx.drawImage(previous, 0, 0, canvas.width, canvas.height); drawn = true; };
+        previous.src = value.value;
+      }
       paintZones(form);
     });
   }

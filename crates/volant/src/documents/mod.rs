@@ -26,7 +26,7 @@ pub fn pages() -> Vec<Page> {
     web::pages()
 }
 
-/// The documents to renew, beside the vehicles (the school's candidates' page links to it).
+/// The documents to renew, beside the vehicles (and linked from the candidates' list).
 pub fn menu() -> Vec<MenuEntry> {
     vec![MenuEntry::new(Module::Workshop, "nav.documents", "/documents/expiring", Audience::May(Permission::FleetRead))]
 }

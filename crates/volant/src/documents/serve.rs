@@ -52,7 +52,11 @@ pub fn file(found: Download, variant: Variant, headers: &HeaderMap) -> Response 
     let len = found.bytes.len() as u64;
     let name = match variant {
         Variant::Original => found.attachment.download_name(),
-        Variant::Preview | Variant::Thumbnail => format!("{}.jpg", found.attachment.id),
+        Variant::Preview | Variant::Thumbnail => {
+            let extension = crate::platform::uploads::FileType::from_content_type(found.content_type)
+                .map_or("bin", crate::platform::uploads::FileType::extension);
+            format!("{}.{extension}", found.attachment.id)
+        }
     };
     // Photos open in the browser; PDFs download (a browser's PDF viewer does not run sandboxed).
     let inline = found.content_type.starts_with("image/");

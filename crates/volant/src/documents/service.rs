@@ -31,6 +31,8 @@ use crate::platform::validate::Validator;
 
 /// Where every attachment's blobs live in the object store.
 pub const PREFIX: &str = "attachments";
+/// The most files one upload takes.
+pub const MAX_FILES: usize = 20;
 /// How long a blob no row names is kept before the cleanup removes it.
 pub const GRACE: chrono::Duration = chrono::Duration::hours(24);
 /// Documents shown as expiring this many days ahead.
@@ -414,6 +416,9 @@ pub async fn upload<C: Writer>(
     if files.is_empty() {
         return Err(AppError::validation("file", Msg::new("document.no_file")));
     }
+    if files.len() > MAX_FILES {
+        return Err(AppError::validation("file", Msg::new("document.too_many_files").arg("max", MAX_FILES)));
+    }
     if files.iter().any(|f| f.bytes.len() as u64 > storage.limits.max_file_bytes) {
         return Err(too_large(storage.limits));
     }
@@ -425,7 +430,7 @@ pub async fn upload<C: Writer>(
     let mut prepared = Vec::with_capacity(files.len());
     for file in files {
         let processed = uploads::process(file.bytes).await.map_err(|r| refused(&r))?;
-        prepared.push(prepare(storage, actor.org, owner, &described, file.name, processed)?);
+        prepared.push(prepare(storage, actor, owner, &described, file.name, processed)?);
     }
     let mut written: Vec<String> = Vec::new();
     for (_, blobs) in &prepared {
@@ -439,6 +444,8 @@ pub async fn upload<C: Writer>(
     }
     let quota = storage.limits.quota_bytes;
     let saved = db::write(db, async |txn| {
+        // Still there: an owner deleted meanwhile takes no documents.
+        owner_facts(txn, storage.cipher, actor.org, owner).await?;
         let total: i64 = prepared.iter().map(|(row, _)| row.stored_bytes.clone().take().unwrap_or(0)).sum();
         reserve(txn, actor.org, total, quota).await?;
         let mut saved = Vec::with_capacity(prepared.len());
@@ -451,43 +458,53 @@ pub async fn upload<C: Writer>(
         AppResult::Ok(saved)
     })
     .await;
-    match saved {
-        Ok(saved) => Ok(saved),
-        Err(err) => {
-            forget_blobs(storage.files, &written).await;
-            Err(match err {
-                AppError::Conflict { code: "storage_quota_reached", .. } => over_quota(storage.limits),
-                other => other,
-            })
-        }
-    }
+    // Refused, the blobs are left to the cleanup, which removes them once no row
+    // names them (a commit whose outcome is unknown may have kept the rows).
+    saved.map_err(|err| match err {
+        AppError::Conflict { code: "storage_quota_reached", .. } => over_quota(storage.limits),
+        other => other,
+    })
 }
 
-/// Stores generated files (a check-in's signature and PDF) for `owner` in the
-/// caller's transaction: the blobs go to the store first, the caller's commit
-/// makes them count. Generated files are kept whatever the quota says.
-pub async fn attach_generated(
-    txn: &sea_orm::DatabaseTransaction,
+/// A generated file (a check-in's signature or PDF), checked and in the store,
+/// waiting for its row: [`insert_generated`] in the caller's transaction.
+pub struct Generated {
+    row: attachment::ActiveModel,
+}
+
+/// Checks and stores a generated file for `owner`, before the caller's
+/// transaction (no decoding nor store round trip while it holds the writer's turn).
+pub async fn store_generated(
     storage: Storage<'_>,
     actor: &Actor,
     owner: Owner,
     kind: DocumentKind,
     title: &str,
     bytes: Vec<u8>,
-) -> AppResult<Attachment> {
+) -> AppResult<Generated> {
     let processed = uploads::process(bytes).await.map_err(|r| refused(&r))?;
     let described = Described { kind, title: Some(title.to_owned()), expires_on: None };
-    let (row, blobs) = prepare(storage, actor.org, owner, &described, None, processed)?;
-    for blob in &blobs {
+    let (row, blobs) = prepare(storage, actor, owner, &described, None, processed)?;
+    for blob in blobs {
         storage
             .files
-            .put(&blob.key, blob.bytes.clone())
+            .put(&blob.key, blob.bytes)
             .await
             .map_err(|e| AppError::Unavailable(format!("file store: {e}")))?;
     }
-    let stored = row.stored_bytes.clone().take().unwrap_or(0);
-    reserve(txn, actor.org, stored, i64::MAX as u64).await?;
-    let inserted = row.insert(txn).await?;
+    Ok(Generated { row })
+}
+
+/// Inserts a stored generated file's row in the caller's transaction (kept
+/// whatever the quota says, counted in it); a rollback leaves its blobs to the cleanup.
+pub async fn insert_generated(
+    txn: &sea_orm::DatabaseTransaction,
+    actor: &Actor,
+    generated: Generated,
+) -> AppResult<Attachment> {
+    let stored = generated.row.stored_bytes.clone().take().unwrap_or(0);
+    reserve(txn, actor.org, stored, u64::MAX).await?;
+    let inserted = generated.row.insert(txn).await?;
     let created = Attachment::from(inserted.clone());
     audit::record_change(txn, actor, ("attachment", inserted.id), None, Some(&created)).await?;
     Ok(created)
@@ -495,12 +512,13 @@ pub async fn attach_generated(
 
 fn prepare(
     storage: Storage<'_>,
-    org: OrgId,
+    actor: &Actor,
     owner: Owner,
     described: &Described,
     original_name: Option<String>,
     processed: uploads::Processed,
 ) -> AppResult<(attachment::ActiveModel, Vec<Blob>)> {
+    let org = actor.org;
     let base = format!("{PREFIX}/{}/{}", org.get(), crate::platform::secrets::random_token(16)?);
     let encrypted = owner.kind.encrypted();
     let seal = |key: &str, bytes: Vec<u8>| -> AppResult<Blob> {
@@ -552,6 +570,7 @@ fn prepare(
         height: Set(processed.height.and_then(|h| i32::try_from(h).ok())),
         encrypted: Set(encrypted),
         original_name: Set(original_name),
+        created_by: Set(actor.user_id),
         created_at: Set(Utc::now()),
         ..Default::default()
     };
@@ -691,7 +710,10 @@ pub async fn update<C: Writer>(
             return Err(AppError::conflict("attachment_kept", Msg::new("document.kept")));
         }
         let described = if found.kind.is_generated() {
-            Described { kind: found.kind, title: input.title.clone(), expires_on: None }
+            let mut v = Validator::new();
+            let title = v.optional_text("title", input.title.as_deref(), 200);
+            v.finish()?;
+            Described { kind: found.kind, title, expires_on: None }
         } else {
             describe(found.owner_kind, &input)?
         };

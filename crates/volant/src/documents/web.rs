@@ -70,7 +70,8 @@ pub fn human_size(bytes: i64) -> String {
         Msg::new("document.size_kb").arg("n", (bytes + 999) / 1000).render(tr)
     } else {
         let tenths = (bytes + 50_000) / 100_000;
-        let text = format!("{},{}", tenths / 10, tenths % 10);
+        let separator = if tr == i18n::Locale::En { '.' } else { ',' };
+        let text = format!("{}{separator}{}", tenths / 10, tenths % 10);
         Msg::new("document.size_mb").arg("n", text).render(tr)
     }
 }

@@ -66,14 +66,17 @@ pub enum Refusal {
 
 /// The largest side of an image taken, in pixels (a 48 MP phone photo is 8000 wide).
 pub const MAX_SIDE: u32 = 12_000;
-/// The memory one decode may take.
-const MAX_DECODE_BYTES: u64 = 400 * 1024 * 1024;
+/// The most pixels an image may have (a 48 MP phone sensor saves 12 MP photos).
+pub const MAX_PIXELS: u64 = 40_000_000;
+/// The memory one decoded image may take (its copies, turned and reduced, come on top).
+const MAX_DECODE_BYTES: u64 = 200 * 1024 * 1024;
 /// The display size (the longer side) and the thumbnail's.
 pub const PREVIEW_SIDE: u32 = 1600;
 pub const THUMBNAIL_SIDE: u32 = 320;
 /// Decodes at a time across the process: each may take [`MAX_DECODE_BYTES`].
 pub const DECODERS: usize = 2;
-static DECODING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(DECODERS);
+static DECODING: std::sync::LazyLock<std::sync::Arc<tokio::sync::Semaphore>> =
+    std::sync::LazyLock::new(|| std::sync::Arc::new(tokio::sync::Semaphore::new(DECODERS)));
 
 /// What the first bytes say the file is.
 pub fn sniff(bytes: &[u8]) -> Result<FileType, Refusal> {
@@ -116,10 +119,14 @@ pub async fn process(bytes: Vec<u8>) -> Result<Processed, Refusal> {
         check_pdf(&bytes)?;
         return Ok(Processed { file_type, original: bytes, preview: None, thumbnail: None, width: None, height: None });
     }
-    let _permit = DECODING.acquire().await.map_err(|e| Refusal::Unreadable(e.to_string()))?;
-    tokio::task::spawn_blocking(move || process_image(&bytes, file_type))
-        .await
-        .map_err(|e| Refusal::Unreadable(format!("decoder stopped: {e}")))?
+    // The permit goes with the decode: a request given up does not free it early.
+    let permit = DECODING.clone().acquire_owned().await.map_err(|e| Refusal::Unreadable(e.to_string()))?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        process_image(&bytes, file_type)
+    })
+    .await
+    .map_err(|e| Refusal::Unreadable(format!("decoder stopped: {e}")))?
 }
 
 /// A PDF's header and its end-of-file marker (a truncated upload has none).
@@ -150,8 +157,14 @@ fn decode(bytes: &[u8], file_type: FileType) -> Result<DynamicImage, Refusal> {
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     reader.limits(limits());
     let mut decoder = reader.into_decoder().map_err(refusal)?;
+    // Judged from the header, before anything is allocated: the decoder's own
+    // limits check the sides only.
     let (width, height) = decoder.dimensions();
-    if width > MAX_SIDE || height > MAX_SIDE {
+    if width > MAX_SIDE
+        || height > MAX_SIDE
+        || u64::from(width) * u64::from(height) > MAX_PIXELS
+        || decoder.total_bytes() > MAX_DECODE_BYTES
+    {
         return Err(Refusal::TooManyPixels);
     }
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
@@ -282,6 +295,8 @@ mod tests {
         // A PNG of a few bytes declaring 100,000 × 100,000 pixels (10 GB decoded).
         let png = bomb_png(100_000, 100_000);
         assert_eq!(process(png).await.err(), Some(Refusal::TooManyPixels));
+        // Within the sides, beyond the pixels: 100 MP of grey.
+        assert_eq!(process(bomb_png(10_000, 10_000)).await.err(), Some(Refusal::TooManyPixels));
     }
 
     #[tokio::test]

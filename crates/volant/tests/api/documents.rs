@@ -119,6 +119,7 @@ async fn photos_and_pdfs_go_up_and_come_back_reduced_without_metadata(app: TestA
     assert_eq!((photo["width"].as_i64(), photo["height"].as_i64()), (Some(240), Some(80)));
     assert_eq!(photo["has_thumbnail"], true);
     assert_eq!(photo["expires_on"], "2027-03-01");
+    assert_eq!(photo["created_by"], app.admin().await.id, "who added it");
     assert_eq!(document["content_type"], "application/pdf");
     assert_eq!(document["has_thumbnail"], false);
     assert_eq!(ids(&admin.get(&path).await).len(), 2);
@@ -192,6 +193,10 @@ async fn files_are_judged_by_their_content_and_refused_clearly(app: TestApp) {
     assert_eq!(wrong_kind.error_fields(), ["kind"], "a vehicle has no identity document");
     let generated = upload(&admin, &path, &[("kind", "signature")], &[("a.png", PNG)]).await;
     assert_eq!(generated.error_fields(), ["kind"], "signatures come from check-ins only");
+    let many: Vec<(&str, &[u8])> = (0..21).map(|_| ("a.png", PNG)).collect();
+    let too_many = upload(&admin, &path, &[("kind", "photo")], &many).await;
+    assert_eq!(too_many.error_fields(), ["file"]);
+    assert!(too_many.text().contains("20 fichiers"), "{}", too_many.text());
     let nothing = upload(&admin, &path, &[("kind", "photo")], &[]).await;
     assert_eq!(nothing.error_fields(), ["file"]);
     let bad_date = upload(&admin, &path, &[("kind", "photo"), ("expires_on", "31/12/2026")], &[("a.png", PNG)]).await;
@@ -416,6 +421,12 @@ async fn the_page_uploads_several_files_as_a_browser_does(app: TestApp) {
     assert!(html.contains("carte grise.pdf") && html.contains("avant.png"), "{html}");
     assert!(html.contains("capture=\"environment\""), "the phone's camera is offered");
     assert!(html.contains("Carte grise"));
+    // Without the CSRF cookie a large form is refused before it is read.
+    let cookieless = Request::post("/login")
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={BOUNDARY}"))
+        .body(Body::from(multipart(&[("email", "x")], &[("big.pdf", &large)])))
+        .expect("request");
+    assert_eq!(app.anonymous().send(cookieless).await.status, StatusCode::FORBIDDEN);
     // Without the form token, nothing is kept.
     let forged =
         upload(&admin, &format!("/vehicles/{vehicle}/documents"), &[("kind", "photo")], &[("a.png", PNG)]).await;

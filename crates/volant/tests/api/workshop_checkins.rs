@@ -80,6 +80,22 @@ async fn a_signed_check_in_is_printed_kept_and_emailed(app: TestApp) {
     fields.sort();
     assert_eq!(fields, ["damage", "fuel_eighths", "signature"]);
 
+    let mut truncated = PNG.to_vec();
+    truncated.truncate(60);
+    let unreadable = post_multipart(
+        &admin,
+        &path,
+        &[
+            Part::Text("signed_by", "Amélie"),
+            Part::File("signature", "s.png", &truncated),
+            Part::File("photo", "p.jpg", JPEG),
+        ],
+    )
+    .await;
+    assert_eq!(unreadable.error_fields(), ["signature"]);
+    let kept: Value = admin.get(&format!("/api/v1/interventions/{intervention}/documents")).await.json();
+    assert_eq!(kept.as_array().map(Vec::len), Some(0), "no photo kept for a refused check-in");
+
     let recorded = post_multipart(
         &admin,
         &path,
@@ -113,6 +129,9 @@ async fn a_signed_check_in_is_printed_kept_and_emailed(app: TestApp) {
     let signature = checkin["signature_document_id"].as_i64().expect("signature");
     admin.delete(&format!("/api/v1/documents/{signature}")).await.problem(StatusCode::CONFLICT, "attachment_kept");
     admin.delete(&format!("/api/v1/documents/{report}")).await.problem(StatusCode::CONFLICT, "attachment_kept");
+    let long = "x".repeat(300);
+    let renamed = admin.patch(&format!("/api/v1/documents/{signature}"), &json!({ "title": long })).await;
+    assert_eq!(renamed.error_fields(), ["title"], "a generated document's title obeys the same limits");
 
     // The PDF says what was signed, read by an independent reader.
     let pdf = admin.get(&format!("/api/v1/documents/{report}/file")).await;

@@ -83,9 +83,14 @@ pub async fn csrf_protection(State(state): State<AppState>, request: Request, ne
     let unsafe_method =
         !matches!(parts.method, axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS);
     let body = if unsafe_method {
-        // A form with files may be larger; the route's own limit applies after.
+        // No form of ours comes without the cookie: refused before its body is read.
+        if existing.is_none() {
+            tracing::info!(path = %crate::platform::http::loggable_path(parts.uri.path()), "form refused: no CSRF cookie");
+            return WebError(AppError::Forbidden).into_response();
+        }
+        // A signed-in person's form with files may be larger; the route's own limit applies after.
         let boundary = crate::platform::http::extract::multipart_boundary(&parts.headers);
-        let limit = if boundary.is_some() {
+        let limit = if boundary.is_some() && !session.is_empty() {
             crate::platform::http::extract::UPLOAD_LIMIT
         } else {
             crate::platform::http::extract::BODY_LIMIT

@@ -207,6 +207,17 @@ pub async fn record<C: Writer>(
     if of_intervention(db, org, intervention_id).await?.is_some() {
         return Err(already());
     }
+    // The signature decoded and printable before anything is kept.
+    let signature_refused = || AppError::validation("signature", Msg::new("checkin.signature_unreadable"));
+    let signature =
+        crate::platform::uploads::process(valid.signature_png.clone()).await.map_err(|_| signature_refused())?;
+    let printable = signature
+        .width
+        .zip(signature.height)
+        .is_some_and(|(w, h)| u64::from(w) * u64::from(h) <= crate::platform::pdf::MAX_RASTER_PIXELS);
+    if !printable || crate::platform::pdf::check_raster(&valid.signature_png, "image/png").is_err() {
+        return Err(signature_refused());
+    }
     let owner = Owner { kind: OwnerKind::Intervention, id: intervention_id };
     // The photos first: kept as the intervention's documents even if the signature is refused next.
     let photo_ids: Vec<i64> = if photos.is_empty() {
@@ -263,27 +274,28 @@ pub async fn record<C: Writer>(
         .map_err(|e| AppError::Internal(format!("PDF rendering stopped: {e}")))??;
     let to = client.as_ref().and_then(|c| c.email.clone()).filter(|_| input.email);
     let file_name = format!("etat-des-lieux-{}.pdf", vehicle.license_plate.replace(' ', ""));
+    // Both files in the store first: the transaction only writes rows.
+    let signature = documents::store_generated(
+        storage,
+        actor,
+        owner,
+        DocumentKind::Signature,
+        &Msg::new("checkin.signature_title").arg("name", &valid.signed_by).render(tr),
+        valid.signature_png.clone(),
+    )
+    .await?;
+    let report = documents::store_generated(
+        storage,
+        actor,
+        owner,
+        DocumentKind::CheckinReport,
+        &Msg::new("checkin.report_title").arg("plate", &vehicle.license_plate).render(tr),
+        pdf.clone(),
+    )
+    .await?;
     db::write(db, async |txn| {
-        let signature = documents::attach_generated(
-            txn,
-            storage,
-            actor,
-            owner,
-            DocumentKind::Signature,
-            &Msg::new("checkin.signature_title").arg("name", &valid.signed_by).render(tr),
-            valid.signature_png.clone(),
-        )
-        .await?;
-        let report = documents::attach_generated(
-            txn,
-            storage,
-            actor,
-            owner,
-            DocumentKind::CheckinReport,
-            &Msg::new("checkin.report_title").arg("plate", &vehicle.license_plate).render(tr),
-            pdf.clone(),
-        )
-        .await?;
+        let signature = documents::insert_generated(txn, actor, signature).await?;
+        let report = documents::insert_generated(txn, actor, report).await?;
         let mut emailed_to = None;
         if let Some(to) = &to {
             let subject = tr.format(

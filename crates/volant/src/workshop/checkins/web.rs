@@ -122,6 +122,8 @@ struct CheckinPage {
     notes: String,
     signed_by: String,
     email: bool,
+    /// The signature already drawn (a data URL), drawn again when the form comes back.
+    signature: String,
     errors: FormErrors,
 }
 
@@ -143,6 +145,7 @@ async fn form(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<Response> 
         notes: String::new(),
         signed_by,
         email,
+        signature: String::new(),
         errors: FormErrors::default(),
         heading,
         page,
@@ -166,11 +169,16 @@ async fn record(
             };
             Ok(redirect_with_flash(&format!("/interventions/{id}"), "success", &message))
         }
-        Err(AppError::Validation(fields)) => {
+        // Refused (invalid input, a conflict): the form again, as typed, saying why.
+        Err(err @ (AppError::Validation(_) | AppError::Conflict { .. })) => {
             let intervention = history::get(&caller.db, caller.org, id).await?;
             let heading = heading(&caller, &intervention).await?;
             let tr = page.tr;
-            let errors = FormErrors::from_fields(&fields);
+            let errors = match err {
+                AppError::Validation(fields) => FormErrors::from_fields(&fields),
+                AppError::Conflict { message, .. } => FormErrors::one("form", &message),
+                _ => FormErrors::default(),
+            };
             let zones = ZONES
                 .iter()
                 .map(|z| (*z, tr.t(&format!("checkin.zone.{z}")).to_owned(), input.damages.iter().any(|d| d == z)))
@@ -184,6 +192,10 @@ async fn record(
                 notes: input.notes,
                 signed_by: input.signed_by,
                 email: input.email,
+                signature: String::from_utf8(input.signature)
+                    .ok()
+                    .filter(|s| s.starts_with("data:image/png;base64,"))
+                    .unwrap_or_default(),
                 errors,
                 page,
             }))
