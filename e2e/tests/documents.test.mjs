@@ -181,3 +181,33 @@ test("a school keeps a candidate's file: several files at once, a thumbnail, the
   await page.getByTestId("document").nth(1).waitFor();
   assert.equal(await page.getByTestId("document").count(), 2);
 });
+
+test("a garage that keeps its photos as taken downloads them byte for byte", async () => {
+  const call = await server.api();
+  const garage = await call("POST", "/garages", { name: "Garage du Constat", address: "1 rue du Port", city: "Brest" });
+  const vehicle = await call("POST", "/vehicles", {
+    garage_id: garage.id, brand: "Renault", model: "Clio", year: 2019, license_plate: "KP-719-GT",
+  });
+  const page = await browser.newPage({ acceptDownloads: true });
+  await signIn(page, `/vehicles/${vehicle.id}`);
+  await page.goto(`${server.url}/admin/organization`);
+  const keep = page.getByLabel(/Conserver les métadonnées des photos/);
+  assert.equal(await keep.isChecked(), false, "stripped unless the organization chooses");
+  await keep.check();
+  await page.getByRole("button", { name: "Enregistrer" }).first().click();
+  await page.getByText("Paramètres de l'organisation enregistrés.").waitFor();
+  assert.equal(await page.getByLabel(/Conserver les métadonnées des photos/).isChecked(), true);
+
+  await page.goto(`${server.url}/vehicles/${vehicle.id}`);
+  await page.getByRole("heading", { name: "Documents et photos" }).waitFor();
+  await page.getByLabel("Type de document").selectOption("photo");
+  await page.getByTestId("choose-files").setInputFiles(path.join(files, "logo.jpg"));
+  await page.getByRole("button", { name: "Envoyer" }).click();
+  await page.getByText("1 document(s) ajouté(s).").waitFor();
+  assert.equal(await imagesLoaded(page, "[data-testid=document] img"), 1);
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByTestId("document").getByRole("link", { name: "Télécharger l'original" }).click(),
+  ]);
+  assert.deepEqual(readFileSync(await download.path()), readFileSync(path.join(files, "logo.jpg")), "the photo as taken");
+});

@@ -30,6 +30,7 @@ mod m20261206_000024_billing;
 mod m20261207_000025_school_packs;
 mod m20261208_000026_invoice_deposits;
 mod m20261209_000027_attachments;
+mod m20261210_000028_document_settings;
 
 pub struct Migrator;
 
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000025_school_packs::Migration),
             Box::new(m20261208_000026_invoice_deposits::Migration),
             Box::new(m20261209_000027_attachments::Migration),
+            Box::new(m20261210_000028_document_settings::Migration),
         ]
     }
 }

@@ -98,7 +98,7 @@ enum Command {
     },
     /// Print a new encryption key line for VOLANT_ENCRYPTION_KEYS (see docs/operations.md: key rotation).
     GenerateEncryptionKey,
-    /// Re-encrypt every sensitive field still under an older key with the current (first) one.
+    /// Re-encrypt every sensitive field and stored file still under an older key with the current (first) one.
     ReencryptFields,
     /// Print a link (valid 24 hours, usable once) for a user to choose a new password;
     /// nothing is e-mailed. Their sessions and API tokens end when they use it.
@@ -413,11 +413,15 @@ async fn reencrypt_fields(config: Config) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let servers =
         volant::notify::mail_settings::reencrypt_all(&state.db, &state.cipher).await.map_err(|e| e.to_string())?;
+    let files = volant::documents::service::reencrypt_files(&state.db, &state.files, &state.cipher)
+        .await
+        .map_err(|e| e.to_string())?;
     tracing::info!(
         candidates = changed,
         mail_servers = servers,
+        files,
         key = state.cipher.current_key_id(),
-        "sensitive fields re-encrypted"
+        "sensitive fields and files re-encrypted"
     );
     Ok(())
 }

@@ -12,6 +12,8 @@ table! {
         pub kind: crate::documents::model::DocumentKind,
         pub title: String,
         pub expires_on: Option<Date>,
+        /// The expiry date its notice was sent for (none yet).
+        pub expiry_notice_for: Option<Date>,
         pub content_type: String,
         /// The original's size as served (after re-encoding, before encryption).
         pub size_bytes: i64,

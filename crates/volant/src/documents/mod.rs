@@ -31,7 +31,8 @@ pub fn menu() -> Vec<MenuEntry> {
     vec![MenuEntry::new(Module::Workshop, "nav.documents", "/documents/expiring", Audience::May(Permission::FleetRead))]
 }
 
-/// Blobs of deleted documents, and of uploads that never finished, removed once a day.
+/// Blobs of deleted documents, and of uploads that never finished, removed once a
+/// day; documents coming to their expiry notified to the managers.
 pub fn register_jobs(registry: &mut crate::platform::jobs::Registry, state: &AppState) {
     const DAILY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
     let (db, files) = (state.db.clone(), state.files.clone());
@@ -44,4 +45,16 @@ pub fn register_jobs(registry: &mut crate::platform::jobs::Registry, state: &App
             }
         })
         .every("documents.cleanup", DAILY);
+    // Hourly, like maintenance alerts: a notice goes once per document and date.
+    const HOURLY: std::time::Duration = std::time::Duration::from_secs(3600);
+    let (db, cipher) = (state.db.clone(), state.cipher.clone());
+    registry
+        .handle("documents.expiry_notices", move |_job| {
+            let (db, cipher) = (db.clone(), cipher.clone());
+            async move {
+                service::notify_expiring(&db, &cipher, chrono::Utc::now().date_naive()).await?;
+                Ok(())
+            }
+        })
+        .every("documents.expiry_notices", HOURLY);
 }

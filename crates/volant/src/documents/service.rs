@@ -20,6 +20,7 @@ use super::entity::{attachment, trash, usage};
 use super::model::{DocumentKind, Owner, OwnerKind};
 use crate::identity::audit::{self, Actor};
 use crate::identity::auth::CurrentUser;
+use crate::identity::organizations::service as organizations;
 use crate::platform::crypto::FieldCipher;
 use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult};
@@ -427,9 +428,10 @@ pub async fn upload<C: Writer>(
     if used_bytes(db, actor.org).await?.saturating_add(incoming) > storage.limits.quota_bytes {
         return Err(over_quota(storage.limits));
     }
+    let keep_metadata = organizations::get(db, actor.org).await?.keep_photo_metadata;
     let mut prepared = Vec::with_capacity(files.len());
     for file in files {
-        let processed = uploads::process(file.bytes).await.map_err(|r| refused(&r))?;
+        let processed = uploads::process(file.bytes, keep_metadata).await.map_err(|r| refused(&r))?;
         prepared.push(prepare(storage, actor, owner, &described, file.name, processed)?);
     }
     let mut written: Vec<String> = Vec::new();
@@ -482,7 +484,8 @@ pub async fn store_generated(
     title: &str,
     bytes: Vec<u8>,
 ) -> AppResult<Generated> {
-    let processed = uploads::process(bytes).await.map_err(|r| refused(&r))?;
+    // Generated files (a signature, a PDF made here) have no metadata to keep.
+    let processed = uploads::process(bytes, false).await.map_err(|r| refused(&r))?;
     let described = Described { kind, title: Some(title.to_owned()), expires_on: None };
     let (row, blobs) = prepare(storage, actor, owner, &described, None, processed)?;
     for blob in blobs {
@@ -763,6 +766,138 @@ pub async fn expiring(
         .all(db)
         .await?;
     Ok(rows.into_iter().map(Attachment::from).collect())
+}
+
+/// Documents listed by name in an expiry notice; the page lists them all.
+const NOTICE_LISTED: usize = 10;
+
+/// Whether a document is due its expiry notice as of `today`: expired or
+/// expiring within [`EXPIRY_NOTICE_DAYS`], and not yet notified for this date.
+fn notice_due(today: NaiveDate) -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(attachment::Column::ExpiresOn.lte(today + chrono::Duration::days(EXPIRY_NOTICE_DAYS)))
+        .add(
+            sea_orm::Condition::any()
+                .add(attachment::Column::ExpiryNoticeFor.is_null())
+                .add(Expr::col(attachment::Column::ExpiryNoticeFor).ne(Expr::col(attachment::Column::ExpiresOn))),
+        )
+}
+
+/// The hourly run: tells each organization's administrators and managers of its
+/// documents newly expired or expiring within [`EXPIRY_NOTICE_DAYS`] (in-app and
+/// by e-mail, as they chose), once per document and expiry date: the documents
+/// are claimed by a conditional UPDATE in the notice's transaction, so that two
+/// instances running it at once notify them once. Returns the documents notified.
+#[tracing::instrument(skip_all, err)]
+pub async fn notify_expiring<C: Writer>(db: &C, cipher: &FieldCipher, today: NaiveDate) -> AppResult<u64> {
+    let orgs: Vec<i64> = attachment::Entity::find()
+        .select_only()
+        .column(attachment::Column::OrganizationId)
+        .distinct()
+        .filter(notice_due(today))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut notified = 0_u64;
+    for org in orgs.into_iter().map(OrgId::new) {
+        notified += db::write(db, async |txn| {
+            let mut claimed = attachment::Entity::update_many()
+                .col_expr(attachment::Column::ExpiryNoticeFor, Expr::col(attachment::Column::ExpiresOn).into())
+                .filter(attachment::Column::OrganizationId.eq(org.get()))
+                .filter(notice_due(today))
+                .exec_with_returning(txn)
+                .await?;
+            claimed.sort_by_key(|a| (a.expires_on, a.id));
+            let documents: Vec<Attachment> = claimed.into_iter().map(Attachment::from).collect();
+            if !documents.is_empty() {
+                send_expiry_notice(txn, cipher, org, &documents, today).await?;
+            }
+            AppResult::Ok(documents.len() as u64)
+        })
+        .await?;
+    }
+    if notified > 0 {
+        tracing::info!(notified, "expiring documents notified");
+    }
+    Ok(notified)
+}
+
+async fn send_expiry_notice(
+    db: &impl ConnectionTrait,
+    cipher: &FieldCipher,
+    org: OrgId,
+    documents: &[Attachment],
+    today: NaiveDate,
+) -> AppResult<()> {
+    use crate::identity::roles::Role;
+    use crate::notify::{self, Event, Notice};
+    let organization = organizations::get(db, org).await?;
+    let locale = organization.locale;
+    let mut lines = Vec::new();
+    for document in documents.iter().take(NOTICE_LISTED) {
+        let owner = Owner { kind: document.owner_kind, id: document.owner_id };
+        let label = match owner_facts(db, cipher, org, owner).await {
+            Ok(facts) => facts.label,
+            Err(AppError::NotFound) => continue,
+            Err(other) => return Err(other),
+        };
+        let Some(expires_on) = document.expires_on else { continue };
+        let key = if expires_on < today { "document.notice_line_expired" } else { "document.notice_line_expiring" };
+        let args = [("title", document.title.as_str()), ("owner", label.as_str()), ("date", &locale.date(expires_on))];
+        lines.push(format!("- {}", locale.format(key, &args)));
+    }
+    let count = documents.len().to_string();
+    if documents.len() > NOTICE_LISTED {
+        lines.push(locale.format("document.notice_more", &[("count", &(documents.len() - NOTICE_LISTED).to_string())]));
+    }
+    let subject = locale.format("document.notice_subject", &[("count", &count), ("organization", &organization.name)]);
+    // The titles and names as typed, between the sentences (whose `\n` are line breaks).
+    let intro = locale.format("document.notice_intro", &[("count", &count)]).replace("\\n", "\n");
+    let outro = locale.text("document.notice_outro").replace("\\n", "\n");
+    let body = format!("{intro}\n\n{}\n\n{outro}", lines.join("\n"));
+    for (user, email) in crate::identity::users::service::with_roles(db, org, &[Role::Admin, Role::Manager]).await? {
+        let notice = Notice::new(Event::DocumentExpiring, subject.clone(), body.clone())
+            .user(Some(user))
+            .email(Some(email))
+            .link("/documents/expiring");
+        notify::send(db, org, notice).await?;
+    }
+    Ok(())
+}
+
+/// Re-encrypts the stored files still sealed with an older key (after a key
+/// rotation, `volant reencrypt-fields`): each blob read, opened and sealed again
+/// under its own key, then written back in place (a store's write replaces a
+/// blob whole). A blob missing from the store is left with a warning. Returns
+/// how many blobs changed; a second run finds none.
+pub async fn reencrypt_files(db: &impl ConnectionTrait, files: &FileStore, cipher: &FieldCipher) -> AppResult<u64> {
+    let store_error = |e: String| AppError::Unavailable(format!("file store: {e}"));
+    let mut after = 0_i64;
+    let mut changed = 0_u64;
+    loop {
+        let rows = attachment::Entity::find()
+            .filter(attachment::Column::Encrypted.eq(true))
+            .filter(attachment::Column::Id.gt(after))
+            .order_by_asc(attachment::Column::Id)
+            .limit(200)
+            .all(db)
+            .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.id;
+        for key in rows.into_iter().flat_map(|r| [Some(r.storage_key), r.preview_key, r.thumbnail_key]).flatten() {
+            let Some(stored) = files.get(&key).await.map_err(store_error)? else {
+                tracing::warn!(%key, "an encrypted document's blob is missing from the store");
+                continue;
+            };
+            if !cipher.is_stale_bytes(&stored) {
+                continue;
+            }
+            let sealed = cipher.encrypt_bytes(&key, &cipher.decrypt_bytes(&key, &stored)?)?;
+            files.put(&key, sealed).await.map_err(store_error)?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
 }
 
 /// What a cleanup did.

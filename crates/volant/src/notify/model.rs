@@ -30,6 +30,8 @@ string_enum! {
         ReportReady,
         /// A vehicle's check-in was signed (the PDF to its customer).
         CheckinSigned,
+        /// Documents expired or expiring soon (registration, inspection, licence…).
+        DocumentExpiring,
         /// A link to choose one's password (a forgotten one, an invitation): always
         /// by e-mail, whatever the person chose or refused, and never in the inbox.
         AccountAccess,

@@ -2,8 +2,9 @@
 //! client's `Content-Type`), and what is kept of it: photos decoded within
 //! bounds (a decompression bomb is refused before any large allocation), turned
 //! upright (EXIF orientation), re-encoded without their metadata (GPS position,
-//! camera serial), and reduced to a display size and a thumbnail. Decoding runs
-//! on the blocking pool, at most [`DECODERS`] at a time.
+//! camera serial) unless the organization keeps photos as taken, and reduced to
+//! a display size and a thumbnail (always without metadata). Decoding runs on
+//! the blocking pool, at most [`DECODERS`] at a time.
 
 use std::io::Cursor;
 
@@ -102,9 +103,11 @@ pub fn sniff(bytes: &[u8]) -> Result<FileType, Refusal> {
 #[derive(Debug, Clone)]
 pub struct Processed {
     pub file_type: FileType,
-    /// The file served as "the original": a photo re-encoded without metadata, a PDF as sent.
+    /// The file served as "the original": a photo re-encoded without metadata
+    /// (or as sent, when metadata is kept), a PDF as sent.
     pub original: Vec<u8>,
-    /// A photo reduced for display (none when already small enough, or for a PDF).
+    /// A photo reduced for display (none when the original is small and stripped
+    /// enough to show, or for a PDF).
     pub preview: Option<Vec<u8>>,
     /// A photo's thumbnail (JPEG); none for a PDF (shown by an icon).
     pub thumbnail: Option<Vec<u8>>,
@@ -112,8 +115,10 @@ pub struct Processed {
     pub height: Option<u32>,
 }
 
-/// Checks and prepares an upload, off the async runtime.
-pub async fn process(bytes: Vec<u8>) -> Result<Processed, Refusal> {
+/// Checks and prepares an upload, off the async runtime. With `keep_metadata`,
+/// a photo's original is kept byte for byte (still decoded, to be checked and
+/// reduced) and its display size is always made, as a JPEG without metadata.
+pub async fn process(bytes: Vec<u8>, keep_metadata: bool) -> Result<Processed, Refusal> {
     let file_type = sniff(&bytes)?;
     if !file_type.is_image() {
         check_pdf(&bytes)?;
@@ -123,7 +128,7 @@ pub async fn process(bytes: Vec<u8>) -> Result<Processed, Refusal> {
     let permit = DECODING.clone().acquire_owned().await.map_err(|e| Refusal::Unreadable(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        process_image(&bytes, file_type)
+        process_image(bytes, file_type, keep_metadata)
     })
     .await
     .map_err(|e| Refusal::Unreadable(format!("decoder stopped: {e}")))?
@@ -180,17 +185,22 @@ fn refusal(err: image::ImageError) -> Refusal {
     }
 }
 
-fn process_image(bytes: &[u8], file_type: FileType) -> Result<Processed, Refusal> {
-    let image = decode(bytes, file_type)?;
+fn process_image(bytes: Vec<u8>, file_type: FileType, keep_metadata: bool) -> Result<Processed, Refusal> {
+    let image = decode(&bytes, file_type)?;
     let (width, height) = (image.width(), image.height());
     // PNG keeps its lossless pixels (scans, screenshots); photos become JPEG.
     let (kept_type, original) = match file_type {
+        _ if keep_metadata => (file_type, bytes),
         FileType::Png => (FileType::Png, encode_png(&image)?),
         _ if image.color().has_alpha() && file_type == FileType::Webp => (FileType::Png, encode_png(&image)?),
         _ => (FileType::Jpeg, encode_jpeg(&image, 88)?),
     };
+    // A kept original may carry its GPS position and be WebP: what is shown and
+    // printed is always a stripped JPEG.
     let preview = if width.max(height) > PREVIEW_SIDE {
         Some(encode_jpeg(&image.resize(PREVIEW_SIDE, PREVIEW_SIDE, image::imageops::FilterType::Triangle), 82)?)
+    } else if keep_metadata {
+        Some(encode_jpeg(&image, 88)?)
     } else {
         None
     };
@@ -250,14 +260,24 @@ mod tests {
 
     #[tokio::test]
     async fn photos_are_reduced_and_thumbnailed() {
-        let processed = process(jpeg(2400, 1200)).await.unwrap_or_else(|e| panic!("{e}"));
+        let processed = process(jpeg(2400, 1200), false).await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((processed.width, processed.height), (Some(2400), Some(1200)));
         let preview = image::load_from_memory(&processed.preview.unwrap_or_default()).unwrap_or_default();
         assert_eq!((preview.width(), preview.height()), (1600, 800));
         let thumb = image::load_from_memory(&processed.thumbnail.unwrap_or_default()).unwrap_or_default();
         assert_eq!((thumb.width(), thumb.height()), (320, 160));
-        let small = process(jpeg(800, 600)).await.unwrap_or_else(|e| panic!("{e}"));
+        let small = process(jpeg(800, 600), false).await.unwrap_or_else(|e| panic!("{e}"));
         assert!(small.preview.is_none(), "small enough to show as it is");
+    }
+
+    #[tokio::test]
+    async fn a_photo_kept_as_taken_is_shown_stripped() {
+        let photo = jpeg(800, 600);
+        let kept = process(photo.clone(), true).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(kept.original, photo, "byte for byte");
+        let preview = kept.preview.unwrap_or_default();
+        assert_ne!(preview, photo, "a display copy is always made");
+        assert_eq!(image::load_from_memory(&preview).map(|i| i.width()).ok(), Some(800));
     }
 
     fn crc32(bytes: &[u8]) -> u32 {
@@ -294,17 +314,17 @@ mod tests {
     async fn a_decompression_bomb_is_refused_before_decoding() {
         // A PNG of a few bytes declaring 100,000 × 100,000 pixels (10 GB decoded).
         let png = bomb_png(100_000, 100_000);
-        assert_eq!(process(png).await.err(), Some(Refusal::TooManyPixels));
+        assert_eq!(process(png, false).await.err(), Some(Refusal::TooManyPixels));
         // Within the sides, beyond the pixels: 100 MP of grey.
-        assert_eq!(process(bomb_png(10_000, 10_000)).await.err(), Some(Refusal::TooManyPixels));
+        assert_eq!(process(bomb_png(10_000, 10_000), false).await.err(), Some(Refusal::TooManyPixels));
     }
 
     #[tokio::test]
     async fn truncated_files_are_refused() {
         let mut photo = jpeg(64, 64);
         photo.truncate(40);
-        assert!(matches!(process(photo).await, Err(Refusal::Unreadable(_))));
-        assert!(matches!(process(b"%PDF-1.7\n1 0 obj".to_vec()).await, Err(Refusal::Unreadable(_))));
-        assert!(process(b"%PDF-1.7\n1 0 obj\n%%EOF\n".to_vec()).await.is_ok());
+        assert!(matches!(process(photo, false).await, Err(Refusal::Unreadable(_))));
+        assert!(matches!(process(b"%PDF-1.7\n1 0 obj".to_vec(), false).await, Err(Refusal::Unreadable(_))));
+        assert!(process(b"%PDF-1.7\n1 0 obj\n%%EOF\n".to_vec(), false).await.is_ok());
     }
 }

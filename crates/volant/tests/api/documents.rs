@@ -8,6 +8,7 @@ use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
 
 use crate::backend_tests;
+use crate::fixtures::html;
 use crate::fixtures::school::candidate;
 use crate::helpers::{TestApp, TestClient, TestResponse};
 use volant::identity::roles::Role;
@@ -91,9 +92,12 @@ async fn a_vehicle(app: &TestApp, plate: &str) -> i64 {
 
 backend_tests!(
     photos_and_pdfs_go_up_and_come_back_reduced_without_metadata,
+    an_organization_may_keep_its_photos_as_taken,
     files_are_judged_by_their_content_and_refused_clearly,
     concurrent_uploads_cannot_pass_the_quota,
     a_candidates_documents_are_encrypted_at_rest,
+    files_are_sealed_again_after_a_key_rotation,
+    expiring_documents_are_notified_once_per_date,
     documents_follow_their_owners_permissions_retention_and_deletion,
     the_page_uploads_several_files_as_a_browser_does
 );
@@ -166,6 +170,45 @@ async fn photos_and_pdfs_go_up_and_come_back_reduced_without_metadata(app: TestA
     assert!(!ids(&expiring).contains(&photo_id), "due in March 2027: not yet");
     let page = admin.get("/documents/expiring").await;
     assert!(page.text().contains("PV CT 2026 🚗") && page.text().contains("DOC-001-AA"), "{}", page.text());
+}
+
+async fn an_organization_may_keep_its_photos_as_taken(app: TestApp) {
+    let admin = app.as_admin();
+    let vehicle = a_vehicle(&app, "DOC-009-AA").await;
+    let path = format!("/api/v1/vehicles/{vehicle}/documents");
+    // Ticked on the settings page (an unticked box sends nothing, and clears it).
+    let fields = [("name", "Garage Preuve"), ("currency", "EUR"), ("locale", "fr"), ("time_zone", "Europe/Paris")];
+    let mut ticked = fields.to_vec();
+    ticked.push(("keep_photo_metadata", "on"));
+    admin.post_form("/admin/organization", &ticked).await.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(admin.get("/api/v1/organization").await.json()["keep_photo_metadata"], true);
+    assert!(
+        html(&admin.get("/admin/organization").await)
+            .contains("name=\"keep_photo_metadata\" aria-describedby=\"keep_photo_metadata-hint\" checked")
+    );
+
+    let photo = photo_with_metadata();
+    let created = upload(&admin, &path, &[("kind", "photo")], &[("constat.jpg", &photo)]).await;
+    created.assert_status(StatusCode::CREATED);
+    let id = created.json()[0]["id"].as_i64().expect("id");
+    let original = admin.get(&format!("/api/v1/documents/{id}/file")).await;
+    assert_eq!(original.body, photo, "kept byte for byte, its position with it");
+    // What is shown is still stripped.
+    for variant in ["preview", "thumbnail"] {
+        let shown = admin.get(&format!("/api/v1/documents/{id}/{variant}")).await;
+        shown.assert_status(StatusCode::OK);
+        assert!(shown.body.starts_with(&[0xFF, 0xD8, 0xFF]), "{variant}");
+        assert!(!shown.body.windows(15).any(|w| w == b"secret-position"), "{variant} stripped");
+    }
+
+    // Unticked: photos added afterwards are stripped again.
+    admin.post_form("/admin/organization", &fields).await.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(admin.get("/api/v1/organization").await.json()["keep_photo_metadata"], false);
+    admin.patch("/api/v1/organization", &json!({ "keep_photo_metadata": false })).await.assert_success();
+    let created = upload(&admin, &path, &[("kind", "photo")], &[("constat.jpg", &photo)]).await;
+    let id = created.json()[0]["id"].as_i64().expect("id");
+    let original = admin.get(&format!("/api/v1/documents/{id}/file")).await;
+    assert!(!original.body.windows(15).any(|w| w == b"secret-position"), "metadata stripped");
 }
 
 async fn files_are_judged_by_their_content_and_refused_clearly(app: TestApp) {
@@ -309,6 +352,122 @@ async fn a_candidates_documents_are_encrypted_at_rest(app: TestApp) {
     let swapped = admin.get(&format!("/api/v1/documents/{other}/file")).await;
     assert_eq!(swapped.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(!swapped.body.windows(4).any(|w| w == b"%PDF"));
+}
+
+async fn expiring_documents_are_notified_once_per_date(app: TestApp) {
+    use chrono::Duration;
+    let admin = app.as_admin();
+    let today = chrono::Utc::now().date_naive();
+    let day = |days: i64| (today + Duration::days(days)).to_string();
+    let vehicle = a_vehicle(&app, "DOC-011-AA").await;
+    let path = format!("/api/v1/vehicles/{vehicle}/documents");
+    let soon = upload(
+        &admin,
+        &path,
+        &[("kind", "insurance"), ("title", "Assurance été 🚗"), ("expires_on", &day(10))],
+        &[("a.pdf", &pdf(2_000))],
+    )
+    .await;
+    soon.assert_status(StatusCode::CREATED);
+    let soon = ids(&soon)[0];
+    upload(&admin, &path, &[("kind", "insurance"), ("expires_on", &day(400))], &[("b.pdf", &pdf(2_000))])
+        .await
+        .assert_status(StatusCode::CREATED);
+    let person =
+        candidate(&app, json!({ "first_name": "Zoé", "last_name": "Müller" })).await["id"].as_i64().expect("id");
+    upload(
+        &admin,
+        &format!("/api/v1/school/candidates/{person}/documents"),
+        &[("kind", "medical_certificate"), ("title", "Certificat médical"), ("expires_on", &day(-1))],
+        &[("c.pdf", &pdf(2_000))],
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+
+    let cipher = &app.state.cipher;
+    let run = || volant::documents::service::notify_expiring(&app.db, cipher, today);
+    // Two instances running the job at once notify each document once.
+    let (first, second) = tokio::join!(run(), run());
+    assert_eq!(first.expect("run") + second.expect("run"), 2);
+    assert_eq!(run().await.expect("run"), 0, "re-runs notify nothing");
+
+    let inbox = admin.get("/api/v1/notifications").await.json();
+    let notices: Vec<&Value> =
+        inbox.as_array().expect("list").iter().filter(|n| n["event"] == "document_expiring").collect();
+    assert_eq!(notices.len(), 1, "{inbox}");
+    let notice = notices[0];
+    assert!(notice["title"].as_str().is_some_and(|t| t.starts_with("2 document(s) à renouveler")), "{notice}");
+    assert_eq!(notice["link"], "/documents/expiring");
+    let body = notice["body"].as_str().expect("body");
+    assert!(body.contains("\n- Certificat médical (Zoé Müller) : expiré le "), "{body}");
+    assert!(body.contains("\n- Assurance été 🚗 (DOC-011-AA · "), "{body}");
+    assert!(body.find("Certificat").expect("listed") < body.find("Assurance").expect("listed"), "soonest first");
+    let admin_email = app.admin().await.email.clone();
+    let mail = crate::helpers::queued_emails(&app, 10).await;
+    assert!(mail.iter().any(|m| m.to == admin_email && m.subject.contains("à renouveler")), "{mail:?}");
+
+    // Its date moved: notified again once the new date comes near, not before.
+    admin.patch(&format!("/api/v1/documents/{soon}"), &json!({ "expires_on": day(200) })).await.assert_success();
+    assert_eq!(run().await.expect("run"), 0);
+    admin.patch(&format!("/api/v1/documents/{soon}"), &json!({ "expires_on": day(20) })).await.assert_success();
+    assert_eq!(run().await.expect("run"), 1);
+}
+
+async fn files_are_sealed_again_after_a_key_rotation(app: TestApp) {
+    use volant::platform::crypto::FieldCipher;
+    let admin = app.as_admin();
+    let person = candidate(&app, json!({})).await["id"].as_i64().expect("id");
+    let identity = pdf(5_000);
+    let path = format!("/api/v1/school/candidates/{person}/documents");
+    let created =
+        upload(&admin, &path, &[("kind", "identity_document")], &[("cni.pdf", &identity), ("p.png", PNG)]).await;
+    created.assert_status(StatusCode::CREATED);
+    let vehicle = a_vehicle(&app, "DOC-010-AA").await;
+    let plain = upload(
+        &admin,
+        &format!("/api/v1/vehicles/{vehicle}/documents"),
+        &[("kind", "other")],
+        &[("pv.pdf", &pdf(3_000))],
+    )
+    .await;
+    plain.assert_status(StatusCode::CREATED);
+
+    // A new key first, the old one kept to read what it sealed (docs/operations.md).
+    let old = "test:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+    let rotated =
+        FieldCipher::from_spec(&format!("{},{old}", FieldCipher::generate_spec().expect("key"))).expect("keys");
+    let sealed = |app: &TestApp| -> Vec<(String, Vec<u8>)> {
+        stored_blobs(app).into_iter().filter(|(_, bytes)| bytes.starts_with(b"VLTE1")).collect()
+    };
+    let before = sealed(&app);
+    assert_eq!(before.len(), 3, "the candidate's PDF, photo and thumbnail; the vehicle's PDF is not encrypted");
+    assert!(before.iter().all(|(_, bytes)| rotated.is_stale_bytes(bytes)));
+    let files = &app.state.files;
+    let changed = volant::documents::service::reencrypt_files(&app.db, files, &rotated).await.expect("re-encrypted");
+    assert_eq!(changed, 3);
+    for (key, bytes) in sealed(&app) {
+        assert!(!rotated.is_stale_bytes(&bytes), "{key} under the new key");
+        let opened = rotated.decrypt_bytes(&key, &bytes).expect("opens under its own key");
+        let was = before.iter().find(|(k, _)| *k == key).expect("same key");
+        assert_eq!(opened, app.state.cipher.decrypt_bytes(&key, &was.1).expect("old"), "{key}: same content");
+    }
+    let id = ids(&created)[0];
+    let row = volant::documents::service::read(
+        &app.db,
+        volant::documents::service::Storage {
+            files,
+            cipher: &rotated,
+            limits: volant::documents::service::Limits::of(&app.state.config),
+        },
+        app.org,
+        id,
+        volant::documents::service::Variant::Original,
+    )
+    .await
+    .expect("read with the new keys");
+    assert_eq!(row.bytes, identity);
+    // Done once: a second run finds nothing left under the old key.
+    assert_eq!(volant::documents::service::reencrypt_files(&app.db, files, &rotated).await.expect("again"), 0);
 }
 
 async fn documents_follow_their_owners_permissions_retention_and_deletion(app: TestApp) {

@@ -25,6 +25,8 @@ table! {
         pub welcome_dismissed: bool,
         /// JSON array of percentages as strings.
         pub vat_rates: Option<String>,
+        /// Photos are kept as taken (date, camera, GPS position) instead of re-encoded.
+        pub keep_photo_metadata: bool,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }

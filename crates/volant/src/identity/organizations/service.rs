@@ -76,6 +76,9 @@ pub struct Organization {
     pub locale: Locale,
     /// IANA time zone, e.g. `Europe/Paris`, `Africa/Dakar`.
     pub time_zone: String,
+    /// Whether photos are kept as taken, with their metadata (date, camera, GPS
+    /// position); by default they are re-encoded without it.
+    pub keep_photo_metadata: bool,
 }
 
 impl From<entity::Model> for Organization {
@@ -96,6 +99,7 @@ impl From<entity::Model> for Organization {
             vat_rates: m.vat_rates.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default(),
             locale: m.locale,
             time_zone: m.time_zone,
+            keep_photo_metadata: m.keep_photo_metadata,
         }
     }
 }
@@ -120,6 +124,7 @@ pub struct OrganizationPatch {
     pub vat_rates: Option<Vec<String>>,
     pub locale: Option<String>,
     pub time_zone: Option<String>,
+    pub keep_photo_metadata: Option<bool>,
 }
 
 pub async fn get(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Organization> {
@@ -238,6 +243,7 @@ pub async fn update<C: Writer>(
         active.vat_rates = Set(Some(serde_json::to_string(&vat_rates).unwrap_or_else(|_| "[]".into())));
         active.locale = Set(locale.unwrap_or(before.locale));
         active.time_zone = Set(time_zone);
+        active.keep_photo_metadata = Set(patch.keep_photo_metadata.unwrap_or(before.keep_photo_metadata));
         active.updated_at = Set(Utc::now());
         active.update(txn).await?;
         let after = get(txn, actor.org).await?;
@@ -454,6 +460,7 @@ mod tests {
             vat_rates: vec![],
             locale: Locale::Fr,
             time_zone: "Africa/Dakar".into(),
+            keep_photo_metadata: false,
         };
         assert_eq!(org.zone().expect("zone"), chrono_tz::Africa::Dakar);
         org.time_zone = "Mars/Olympus".into();

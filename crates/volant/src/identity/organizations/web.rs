@@ -123,6 +123,8 @@ struct SettingsForm {
     business: BusinessForm,
     vat_rates: String,
     locale: String,
+    /// A ticked checkbox sends `on`; an unticked one nothing.
+    keep_photo_metadata: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -133,6 +135,7 @@ struct SettingsPage {
     choices: BusinessChoices,
     vat_rates: String,
     locales: Vec<SelectOption>,
+    keep_photo_metadata: bool,
     errors: FormErrors,
     /// The current logo's key (the preview's address changes with it).
     logo_key: Option<String>,
@@ -142,11 +145,26 @@ fn settings_page(page: PageCtx, form: SettingsForm, errors: FormErrors, logo_key
     let locales = [("fr", "Français"), ("en", "English")].map(|(v, l)| (v.to_owned(), l.to_owned()));
     let locales = options(None, &form.locale, locales);
     let choices = form.business.choices();
-    SettingsPage { page, business: form.business, choices, vat_rates: form.vat_rates, locales, errors, logo_key }
+    let keep_photo_metadata = form.keep_photo_metadata.is_some();
+    SettingsPage {
+        page,
+        business: form.business,
+        choices,
+        vat_rates: form.vat_rates,
+        locales,
+        keep_photo_metadata,
+        errors,
+        logo_key,
+    }
 }
 
 fn form_of(o: &Organization) -> SettingsForm {
-    SettingsForm { business: BusinessForm::of(o), vat_rates: o.vat_rates.join(" ; "), locale: o.locale.to_string() }
+    SettingsForm {
+        business: BusinessForm::of(o),
+        vat_rates: o.vat_rates.join(" ; "),
+        locale: o.locale.to_string(),
+        keep_photo_metadata: o.keep_photo_metadata.then(|| "on".to_owned()),
+    }
 }
 
 async fn show(caller: Caller, page: PageCtx) -> WebResult<SettingsPage> {
@@ -192,8 +210,12 @@ async fn delete_logo(caller: Caller) -> WebResult<Response> {
 async fn save(caller: Caller, page: PageCtx, FormBody(form): FormBody<SettingsForm>) -> WebResult<Response> {
     let vat_rates =
         form.vat_rates.split([';', ' ']).map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned).collect();
-    let patch =
-        OrganizationPatch { vat_rates: Some(vat_rates), locale: Some(form.locale.clone()), ..form.business.patch() };
+    let patch = OrganizationPatch {
+        vat_rates: Some(vat_rates),
+        locale: Some(form.locale.clone()),
+        keep_photo_metadata: Some(form.keep_photo_metadata.is_some()),
+        ..form.business.patch()
+    };
     let result = service::update(&caller.db, &caller.actor, patch).await;
     // The confirmation speaks the language just chosen.
     let done = |saved: Organization| {

@@ -210,7 +210,7 @@ pub async fn record<C: Writer>(
     // The signature decoded and printable before anything is kept.
     let signature_refused = || AppError::validation("signature", Msg::new("checkin.signature_unreadable"));
     let signature =
-        crate::platform::uploads::process(valid.signature_png.clone()).await.map_err(|_| signature_refused())?;
+        crate::platform::uploads::process(valid.signature_png.clone(), false).await.map_err(|_| signature_refused())?;
     let printable = signature
         .width
         .zip(signature.height)
