@@ -154,24 +154,26 @@ pub fn menu_table() -> Vec<MenuEntry> {
 
 /// The API under `/api/v1` with its OpenAPI document, behind the access layer
 /// read from that document (see [`identity::access`]).
-pub fn api(state: &AppState) -> Result<(Router<AppState>, utoipa::openapi::OpenApi), StartupError> {
+pub fn api(state: &AppState) -> Result<(Router<AppState>, serde_json::Value), StartupError> {
     guarded_api(state, api_routes())
 }
 
 /// `routes` under `/api/v1`, each operation behind the requirement its
-/// document declares; an operation that declares none is an error.
+/// document declares (an operation that declares none is an error), and the
+/// document completed with the answers every operation shares.
 pub fn guarded_api(
     state: &AppState,
     routes: OpenApiRouter<AppState>,
-) -> Result<(Router<AppState>, utoipa::openapi::OpenApi), StartupError> {
+) -> Result<(Router<AppState>, serde_json::Value), StartupError> {
     let (router, doc) = OpenApiRouter::with_openapi(platform::http::openapi::ApiDoc::openapi())
         .nest("/api/v1", routes)
         .split_for_parts();
-    let document = serde_json::to_value(&doc).map_err(|e| StartupError::OpenApi(e.to_string()))?;
+    let mut document = serde_json::to_value(&doc).map_err(|e| StartupError::OpenApi(e.to_string()))?;
+    platform::http::openapi::complete(&mut document);
     let access = Arc::new(ApiAccess::from_document(&document)?);
     let guarded =
         router.route_layer(axum::middleware::from_fn_with_state((state.clone(), access), identity::access::enforce));
-    Ok((guarded, doc))
+    Ok((guarded, document))
 }
 
 /// The whole HTTP application over a state.

@@ -38,14 +38,16 @@ macro_rules! owner_routes {
             use super::*;
 
             /// The documents of this object, most recent first.
-            #[utoipa::path(get, path = $path, security(("bearer" = [$read])), tag = $tag, params(("id" = i64, Path)),
+            #[utoipa::path(get, path = $path, operation_id = concat!("list_", stringify!($module), "_documents"),
+                security(("bearer" = [$read])), tag = $tag, params(("id" = i64, Path)),
                 responses((status = 200, body = [Attachment]), (status = 404, body = Problem)))]
             pub async fn list(caller: Caller, Id(id): Id) -> AppResult<Json<Vec<Attachment>>> {
                 super::list(caller, Owner { kind: $kind, id }).await
             }
 
             /// Add documents or photos to this object (several files at once: all or none).
-            #[utoipa::path(post, path = $path, security(("bearer" = [$write])), tag = $tag, params(("id" = i64, Path)),
+            #[utoipa::path(post, path = $path, operation_id = concat!("upload_", stringify!($module), "_documents"),
+                security(("bearer" = [$write])), tag = $tag, params(("id" = i64, Path)),
                 request_body(content = UploadForm, content_type = "multipart/form-data"),
                 responses((status = 201, body = [Attachment]), (status = 404, body = Problem), (status = 409, body = Problem),
                     (status = 413, body = Problem), (status = 422, body = Problem)))]

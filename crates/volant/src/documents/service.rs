@@ -802,7 +802,7 @@ pub async fn notify_expiring<C: Writer>(db: &C, cipher: &FieldCipher, today: Nai
     for org in orgs.into_iter().map(OrgId::new) {
         notified += db::write(db, async |txn| {
             let mut claimed = attachment::Entity::update_many()
-                .col_expr(attachment::Column::ExpiryNoticeFor, Expr::col(attachment::Column::ExpiresOn).into())
+                .col_expr(attachment::Column::ExpiryNoticeFor, Expr::col(attachment::Column::ExpiresOn))
                 .filter(attachment::Column::OrganizationId.eq(org.get()))
                 .filter(notice_due(today))
                 .exec_with_returning(txn)

@@ -42,6 +42,7 @@ pub struct InboxQuery {
     /// `true`: unread ones only.
     pub unread: Option<bool>,
     /// Page size, 1 to 200 (default 50).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// Opaque cursor from the previous page's `Link` header.
     pub cursor: Option<String>,
@@ -147,6 +148,7 @@ async fn queue_stats(caller: Caller) -> AppResult<Json<QueueStats>> {
 #[into_params(parameter_in = Query)]
 pub struct JobsQuery {
     /// retrying, running, dead, queued or done.
+    #[param(inline)]
     pub status: JobFilter,
 }
 

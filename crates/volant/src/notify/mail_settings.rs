@@ -52,7 +52,7 @@ pub struct MailInput {
     /// (TLS). Absent or empty: the server saved before is kept.
     #[schema(example = "smtps://atelier%40garage-dupont.fr:motdepasse@smtp.example.fr:465")]
     pub smtp_url: Option<String>,
-    #[schema(required = true, example = "Garage Dupont <atelier@garage-dupont.fr>")]
+    #[schema(required = true, nullable = false, example = "Garage Dupont <atelier@garage-dupont.fr>")]
     pub mail_from: Option<String>,
 }
 

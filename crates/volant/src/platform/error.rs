@@ -92,6 +92,12 @@ impl AppError {
         Self::Validation(vec![FieldError::new(field, message)])
     }
 
+    /// A query parameter that is not one of the values it takes: a 422 naming it,
+    /// like a body's field, with `detail` saying what it takes.
+    pub fn invalid_parameter(name: &str, detail: impl std::fmt::Display) -> Self {
+        Self::validation(name, Msg::new("field.invalid_type").arg("detail", detail))
+    }
+
     /// A 409: the request conflicts with the current state; `code` tells clients apart.
     pub fn conflict(code: &'static str, message: Msg) -> Self {
         Self::Conflict { code, field: None, message }

@@ -57,7 +57,7 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
 pub struct LineInput {
     /// `part`, `labour` or `other` (default).
     pub kind: Option<LineKind>,
-    #[schema(required = true, example = "Vidange huile 5W30")]
+    #[schema(required = true, nullable = false, example = "Vidange huile 5W30")]
     pub description: Option<String>,
     /// Default 1; up to 3 decimals.
     #[serde(default, deserialize_with = "lenient_decimal")]

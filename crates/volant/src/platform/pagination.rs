@@ -8,6 +8,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::platform::error::AppError;
+use crate::platform::i18n::Msg;
 use crate::platform::proxy::ClientContext;
 
 pub const DEFAULT_LIMIT: u64 = 50;
@@ -17,6 +18,7 @@ pub const MAX_LIMIT: u64 = 200;
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Page size, 1 to 200 (default 50).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// Opaque cursor from the previous page's `Link` header.
     pub cursor: Option<String>,
@@ -48,16 +50,14 @@ impl PageRequest {
     pub fn parse(limit: Option<&str>, cursor: Option<&str>) -> Result<Self, AppError> {
         let limit = match limit.map(str::trim).filter(|s| !s.is_empty()) {
             None => DEFAULT_LIMIT,
-            Some(raw) => raw
-                .parse::<u64>()
-                .ok()
-                .filter(|n| (1..=MAX_LIMIT).contains(n))
-                .ok_or_else(|| AppError::BadRequest(format!("limit must be between 1 and {MAX_LIMIT}")))?,
+            Some(raw) => raw.parse::<u64>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
+                AppError::validation("limit", Msg::new("pagination.limit_invalid").arg("max", MAX_LIMIT))
+            })?,
         };
         let (after, key) = match cursor.map(str::trim).filter(|s| !s.is_empty()) {
             None => (None, None),
             Some(raw) => {
-                let (id, key) = decode_cursor(raw).ok_or_else(|| AppError::BadRequest("invalid cursor".to_owned()))?;
+                let (id, key) = decode_cursor(raw).ok_or_else(cursor_invalid)?;
                 (Some(id), key)
             }
         };
@@ -157,7 +157,7 @@ impl PageRequest {
         let query = match self.after {
             None => query,
             Some(after) => {
-                let value = value.ok_or_else(|| AppError::BadRequest("invalid cursor".to_owned()))?;
+                let value = value.ok_or_else(cursor_invalid)?;
                 let (beyond, beyond_id) = match order {
                     Order::Desc => (key.lt(value.clone()), id.lt(after)),
                     _ => (key.gt(value.clone()), id.gt(after)),
@@ -290,7 +290,8 @@ impl<F: SortField> Sort<F> {
             None => Ok(default),
             Some(raw) => Self::parse(raw).ok_or_else(|| {
                 let names: Vec<&str> = F::ALL.iter().map(|(name, _)| *name).collect();
-                AppError::BadRequest(format!("unknown sort `{raw}` ({}; - for descending)", names.join(", ")))
+                let message = Msg::new("pagination.sort_invalid").arg("sort", raw).arg("choices", names.join(", "));
+                AppError::validation("sort", message)
             }),
         }
     }
@@ -410,6 +411,11 @@ pub fn link_header(
     let host = client.host.as_deref().unwrap_or("localhost");
     let value = format!("<{}://{host}{}>; rel=\"next\"", client.scheme(), with_cursor(uri, cursor));
     HeaderValue::from_str(&value).ok().map(|v| (header::LINK, v))
+}
+
+/// A cursor that is not one of ours (typed by hand, or cut short).
+fn cursor_invalid() -> AppError {
+    AppError::validation("cursor", Msg::new("pagination.cursor_invalid"))
 }
 
 #[cfg(test)]

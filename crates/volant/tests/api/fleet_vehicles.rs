@@ -22,7 +22,7 @@ backend_tests!(
     validation_errors_name_each_field,
     missing_required_fields_are_all_reported,
     body_errors_are_400_413_415_problems,
-    unknown_fields_are_ignored,
+    unknown_fields_are_refused_by_name_but_read_only_ones_pass,
     search_matches_plate_ignoring_separators_brand_and_model,
     search_by_prefix_merges_ways_of_matching_and_survives_many_distinct_values,
     pagination_follows_link_headers_and_validates_parameters,
@@ -224,14 +224,41 @@ async fn body_errors_are_400_413_415_problems(app: TestApp) {
     assert_eq!(ids(&admin.get("/api/v1/vehicles").await).len(), 1, "nothing else was written");
 }
 
-async fn unknown_fields_are_ignored(app: TestApp) {
+async fn unknown_fields_are_refused_by_name_but_read_only_ones_pass(app: TestApp) {
+    let admin = app.as_admin();
     let garage = app.garage("G").await;
     let mut body = vehicle_json(garage, "UN-KNO-WN");
     body["owner"] = json!("someone");
-    body["id"] = json!(424_242);
-    let response = app.as_admin().post("/api/v1/vehicles", &body).await;
-    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
-    assert_ne!(response.json()["id"], 424_242, "the id is the server's");
+    body["brnad"] = json!("Renault");
+    let refused = admin.post("/api/v1/vehicles", &body).await;
+    refused.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.error_fields(), ["brnad", "owner"], "a misspelt field is not silently dropped");
+    assert_eq!(admin.get("/api/v1/vehicles?q=UNKNOWN").await.json(), json!([]), "nothing created");
+    // What GET answered can be sent back: its id and timestamps are the server's.
+    let created = admin.post("/api/v1/vehicles", &vehicle_json(garage, "UN-KNO-WN")).await.json();
+    let mut read = admin.get(&format!("/api/v1/vehicles/{}", created["id"])).await.json();
+    read["model"] = json!("Mégane");
+    read["id"] = json!(424_242);
+    let id = created["id"].as_i64().expect("id");
+    let mut put = json!({});
+    for field in ["garage_id", "brand", "model", "year", "license_plate", "id", "created_at", "updated_at"] {
+        put[field] = read[field].clone();
+    }
+    let saved = admin.put(&format!("/api/v1/vehicles/{id}"), &put).await;
+    saved.assert_status(StatusCode::OK);
+    assert_eq!((saved.json()["id"].as_i64(), saved.json()["model"].as_str()), (Some(id), Some("Mégane")));
+    // A number written with a zero fraction is an integer (JSON does not tell them apart).
+    let patched = admin.patch(&format!("/api/v1/vehicles/{id}"), &json!({ "mileage_km": 116_180.0 })).await;
+    patched.assert_status(StatusCode::OK);
+    assert_eq!(patched.json()["mileage_km"], 116_180);
+    let fraction = admin.patch(&format!("/api/v1/vehicles/{id}"), &json!({ "mileage_km": 116_180.5 })).await;
+    assert_eq!(fraction.error_fields(), ["mileage_km"]);
+    // Bytes that are not UTF-8 are not JSON.
+    let request = axum::http::Request::post("/api/v1/vehicles")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(b"{\"brand\": \"Peugeot\", \"x\": \"\xff\xfe\"}".to_vec()))
+        .expect("request");
+    admin.send(request).await.problem(StatusCode::BAD_REQUEST, "bad_request");
 }
 
 async fn search_matches_plate_ignoring_separators_brand_and_model(app: TestApp) {
@@ -264,7 +291,13 @@ async fn search_matches_plate_ignoring_separators_brand_and_model(app: TestApp) 
     assert!(ids(&admin.get("/api/v1/vehicles?q=%25").await).is_empty(), "LIKE wildcard is literal");
     assert!(ids(&admin.get("/api/v1/vehicles?q=_").await).is_empty(), "LIKE wildcard is literal");
     assert_eq!(ids(&admin.get(&format!("/api/v1/vehicles?garage_id={garage}&q=toyota")).await), [hilux]);
-    admin.get("/api/v1/vehicles?garage_id=abc").await.problem(StatusCode::BAD_REQUEST, "bad_request");
+    assert_eq!(
+        admin
+            .get("/api/v1/vehicles?garage_id=abc")
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")["errors"][0]["field"],
+        "garage_id"
+    );
 }
 
 async fn search_by_prefix_merges_ways_of_matching_and_survives_many_distinct_values(app: TestApp) {
@@ -314,7 +347,10 @@ async fn pagination_follows_link_headers_and_validates_parameters(app: TestApp) 
     assert!(third.next_link().is_none());
 
     for bad in ["limit=0", "limit=201", "limit=abc", "cursor=zzz", "cursor=i-1"] {
-        admin.get(&format!("/api/v1/vehicles?{bad}")).await.problem(StatusCode::BAD_REQUEST, "bad_request");
+        admin
+            .get(&format!("/api/v1/vehicles?{bad}"))
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     }
     assert_eq!(ids(&admin.get("/api/v1/vehicles?limit=200").await).len(), 6);
     assert_eq!(ids(&admin.get("/api/v1/vehicles").await).len(), 6, "default limit 50");

@@ -383,7 +383,7 @@ async fn a_route_added_without_its_permission_is_caught() {
 
     let documented = OpenApiRouter::new().routes(routes!(undeclared));
     let refused =
-        volant::app::guarded_api(&app.state, documented).err().expect("no application with an undeclared route");
+        volant::app::guarded_api(&app.state, documented).expect_err("no application with an undeclared route");
     assert!(
         matches!(&refused, StartupError::Access(AccessError::Undeclared { path, .. }) if path == "/api/v1/undeclared"),
         "{refused}"

@@ -115,7 +115,10 @@ async fn the_audit_trail_is_for_administrators_and_filters_are_checked(app: Test
     let manager = app.token_for("chef-atelier@garage.fr", &[Role::Manager]).await;
     app.with_token(&manager).get("/api/v1/audit").await.problem(StatusCode::FORBIDDEN, "forbidden");
     for bad in ["?actor=abc", "?action=explode", "?from=yesterday", "?limit=0"] {
-        app.as_admin().get(&format!("/api/v1/audit{bad}")).await.problem(StatusCode::BAD_REQUEST, "bad_request");
+        app.as_admin()
+            .get(&format!("/api/v1/audit{bad}"))
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     }
     app.garage("G").await;
     assert_eq!(audit(&app, "?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z&action=create").await.len(), 1);
@@ -153,7 +156,8 @@ async fn administrators_browse_and_export_the_audit_trail(app: TestApp) {
     assert!(crate::fixtures::html(&admin.get(&on(today, today)).await).contains("Garage du Centre"));
     assert!(crate::fixtures::html(&admin.get(&on(tomorrow, tomorrow)).await).contains("Aucune entrée"));
     for bad in ["2026-13-01", "20000-01-01", "0001-01-01"] {
-        assert_eq!(admin.get(&format!("/admin/audit?from={bad}")).await.status, StatusCode::BAD_REQUEST, "{bad}");
+        let status = admin.get(&format!("/admin/audit?from={bad}")).await.status;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     }
     let csv = admin.get("/admin/audit.csv?entity_type=garage&action=create").await;
     assert_eq!(csv.status, StatusCode::OK);
@@ -169,7 +173,7 @@ async fn administrators_browse_and_export_the_audit_trail(app: TestApp) {
     assert_eq!(&rows[0][5], garage.to_string());
     let changes: Value = serde_json::from_str(&rows[0][6]).expect("changes are JSON");
     assert_eq!(changes["name"][1], "Garage \"Central\", Lyon", "quotes and commas survive CSV");
-    assert_eq!(admin.get("/admin/audit?action=explode").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(admin.get("/admin/audit?action=explode").await.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 async fn only_administrators_see_the_audit_pages(app: TestApp) {

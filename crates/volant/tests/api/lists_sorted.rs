@@ -54,9 +54,9 @@ async fn garages_sort_by_name_accents_aside_and_by_vehicle_count(app: TestApp) {
     // The default is unchanged: creation order.
     let ids = walk(&admin, "/api/v1/garages", "id").await;
     assert_eq!(ids.first(), Some(&json!(zenith)));
-    admin.get("/api/v1/garages?sort=city").await.problem(StatusCode::BAD_REQUEST, "bad_request");
-    assert_eq!(admin.get("/api/v1/garages?sort=name&cursor=i3").await.status, StatusCode::BAD_REQUEST);
-    assert_eq!(admin.get("/api/v1/garages?sort=name&cursor=t3.zz").await.status, StatusCode::BAD_REQUEST);
+    admin.get("/api/v1/garages?sort=city").await.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(admin.get("/api/v1/garages?sort=name&cursor=i3").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(admin.get("/api/v1/garages?sort=name&cursor=t3.zz").await.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // The page lists by name, its headings sort and say so to screen readers.
     let page = html(&admin.get("/garages").await);
@@ -95,7 +95,7 @@ async fn vehicles_sort_by_plate_and_year_searched_or_not_and_count_what_a_search
     assert_eq!(strings(&found), ["AB-123-CD", "ab-124-cd"]);
     let garage_only = walk(&admin, &format!("/api/v1/garages/{garage}/vehicles?sort=year"), "year").await;
     assert_eq!(garage_only, [json!(2012), json!(2018), json!(2020)]);
-    assert_eq!(admin.get("/api/v1/vehicles?sort=colour").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(admin.get("/api/v1/vehicles?sort=colour").await.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // The page: its heading counts what the search finds, the headings keep the search.
     let page = html(&admin.get("/vehicles?q=peugeot&sort=-plate").await);
@@ -147,7 +147,7 @@ async fn clients_sort_by_the_name_they_are_shown_with_and_a_search_counts_its_ma
         next = page.next_link();
     }
     assert_eq!(found, ["Zoé Martin", "Martine Robert"]);
-    assert_eq!(admin.get("/api/v1/clients?sort=email").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(admin.get("/api/v1/clients?sort=email").await.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // The page lists by name and counts what a search finds.
     let page = html(&admin.get("/clients").await);
@@ -177,7 +177,7 @@ async fn candidates_sort_by_last_name_and_registration_and_a_search_counts_its_m
     assert_eq!(strings(&last), ["Ecuyer", "Écuyer", "Zidane"], "last name, then first name, accents aside");
     let on = walk(&admin, "/api/v1/school/candidates?sort=-registered_on", "registered_on").await;
     assert_eq!(strings(&on), ["2026-03-01", "2026-02-01", "2026-01-10"]);
-    assert_eq!(admin.get("/api/v1/school/candidates?sort=age").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(admin.get("/api/v1/school/candidates?sort=age").await.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     let page = html(&admin.get("/school/candidates").await);
     assert!(page.find("Zidane").expect("z") > page.find("Écuyer").expect("e"), "by name: {page}");

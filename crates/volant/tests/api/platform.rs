@@ -146,6 +146,74 @@ async fn openapi_document_lists_every_route_and_is_stable() {
     insta::assert_json_snapshot!("openapi", doc);
 }
 
+/// Every `$ref` of `value`.
+fn refs(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(target) = map.get("$ref").and_then(serde_json::Value::as_str) {
+                out.push(target.to_owned());
+            }
+            map.values().for_each(|v| refs(v, out));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_valid_and_declares_every_common_answer() {
+    let app = TestApp::sqlite().await;
+    let doc = app.anonymous().get("/api/openapi.json").await.json();
+    let mut targets = Vec::new();
+    refs(&doc, &mut targets);
+    for target in &targets {
+        let path: Vec<&str> = target.strip_prefix("#/").expect("a local reference").split('/').collect();
+        assert!(path.iter().fold(&doc, |at, part| &at[*part]).is_object(), "{target} does not exist");
+    }
+    let mut operation_ids = std::collections::HashSet::new();
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("item") {
+            operations += 1;
+            let at = format!("{method} {path}");
+            assert!(operation_ids.insert(op["operationId"].as_str().expect("id").to_owned()), "{at}: id taken");
+            let responses = op["responses"].as_object().expect("responses");
+            for (status, response) in responses {
+                let response = match response["$ref"].as_str() {
+                    Some(shared) => &doc["components"]["responses"][shared.rsplit('/').next().expect("name")],
+                    None => response,
+                };
+                assert!(response["description"].as_str().is_some_and(|d| !d.is_empty()), "{at} {status}");
+                if status.starts_with('4') || status.starts_with('5') {
+                    let content = response["content"].as_object().expect("a body");
+                    assert_eq!(content.keys().collect::<Vec<_>>(), ["application/problem+json"], "{at} {status}");
+                }
+            }
+            let signed_in = op["security"][0].get("bearer").is_some();
+            for (needed, status) in [(signed_in, "401"), (signed_in, "429"), (op.get("requestBody").is_some(), "415")] {
+                assert!(!needed || responses.contains_key(status), "{at} does not declare {status}");
+            }
+        }
+    }
+    assert!(operations > 200, "{operations}");
+    // An independent reader of the specification (PyPI's openapi-spec-validator).
+    let installed = std::process::Command::new("python3")
+        .args(["-c", "import openapi_spec_validator"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        assert!(std::env::var_os("CI").is_none(), "openapi-spec-validator is required in CI");
+        eprintln!("openapi-spec-validator is not installed (pip install openapi-spec-validator): not validated");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, serde_json::to_vec(&doc).expect("json")).expect("write");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/fixtures/openapi_check.py");
+    let output = std::process::Command::new("python3").arg(script).arg(&file).output().expect("python3");
+    assert!(output.status.success(), "not valid OpenAPI: {}", String::from_utf8_lossy(&output.stderr));
+}
+
 #[tokio::test]
 async fn docs_page_uses_local_assets_only() {
     let app = TestApp::sqlite().await;

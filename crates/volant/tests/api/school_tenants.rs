@@ -117,23 +117,10 @@ async fn another_schools_records_are_404_everywhere(app: TestApp) {
             };
             let concrete = path.replace("{id}", &id.to_string());
             let method: Method = method.to_uppercase().parse().expect("method");
-            let body = (method != Method::GET).then(|| {
-                json!({
-                    "category": "B",
-                    "first_name": "X",
-                    "last_name": "Y",
-                    "licence_number": "Z",
-                    "categories": ["B"],
-                    "weekly": [],
-                    "starts_at": at(3, 10, 0),
-                    "ends_at": at(3, 11, 0),
-                    "status": "done",
-                    "body": "Intrus",
-                    "candidate_id": lea,
-                    "exam_type": "theory",
-                    "outcome": "failed"
-                })
-            });
+            // Bodies are read strictly: an empty one passes every route's reading,
+            // so what answers is the record's lookup.
+            let body = (method != Method::GET)
+                .then(|| if path.ends_with("/availability") { json!({ "weekly": [] }) } else { json!({}) });
             let response = as_them(method.clone(), &concrete, body.as_ref()).await;
             assert_eq!(response.status, StatusCode::NOT_FOUND, "{method} {concrete}: {}", response.text());
             swept += 1;

@@ -116,9 +116,12 @@ async fn alerts_come_most_urgent_first_page_after_page(app: TestApp) {
 
     // A cursor is only ever one the list gave.
     for bad in ["k1", "k1.x", "k1.99999999999"] {
-        admin.get(&format!("/api/v1/alerts?cursor={bad}")).await.problem(StatusCode::BAD_REQUEST, "bad_request");
+        admin
+            .get(&format!("/api/v1/alerts?cursor={bad}"))
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     }
-    admin.get("/api/v1/alerts?cursor=i1").await.problem(StatusCode::BAD_REQUEST, "bad_request");
+    admin.get("/api/v1/alerts?cursor=i1").await.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
 
     // The dashboard counts them apart too.
     let dashboard = admin.get("/api/v1/dashboard").await.json();

@@ -92,12 +92,18 @@ async fn csv_exports_hold_every_row_and_follow_the_filters(app: TestApp) {
     // Programs ask for commas and decimal points.
     let programs = csv_rows_split(&admin.get("/api/v1/exports/quotes.csv?separator=comma").await, b',');
     assert_eq!((programs[1][6].as_str(), programs[2][12].as_str()), ("102.50", "1.5"));
-    admin.get("/api/v1/exports/quotes.csv?separator=tab").await.problem(StatusCode::BAD_REQUEST, "bad_request");
+    admin
+        .get("/api/v1/exports/quotes.csv?separator=tab")
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     assert_eq!(csv_rows(&admin.get("/api/v1/exports/quotes.csv?status=accepted").await).len(), 1, "header only");
     let alerts = csv_rows(&admin.get("/api/v1/exports/alerts.csv?window=to_check").await);
     assert_eq!(alerts.len(), 4, "oil, tyres, brakes");
     assert!(alerts[1..].iter().all(|r| r[1] == "EX-100-AA"));
-    admin.get("/api/v1/exports/quotes.csv?status=lost").await.problem(StatusCode::BAD_REQUEST, "bad_request");
+    admin
+        .get("/api/v1/exports/quotes.csv?status=lost")
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
 }
 
 async fn xlsx_exports_are_real_spreadsheets(app: TestApp) {

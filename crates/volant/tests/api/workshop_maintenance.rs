@@ -300,7 +300,7 @@ async fn the_alert_workflow_and_its_illegal_moves(app: TestApp) {
     assert_eq!(admin.post(&path, &json!({ "action": "reopen" })).await.json()["status"], "open");
     let unknown = admin.post(&path, &json!({ "action": "explode" })).await;
     assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
-    admin.get("/api/v1/alerts?window=soon").await.problem(StatusCode::BAD_REQUEST, "bad_request");
+    admin.get("/api/v1/alerts?window=soon").await.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
 }
 
 async fn an_accepted_quote_becomes_the_intervention_once(app: TestApp) {

@@ -310,7 +310,7 @@ async fn past_due_sent_quotes_expire_once(app: TestApp) {
     assert_eq!(admin.get(&format!("/api/v1/quotes/{draft}")).await.json()["status"], "draft");
     let expired = admin.get("/api/v1/quotes?status=expired").await.json();
     assert_eq!(expired.as_array().map(Vec::len), Some(1));
-    admin.get("/api/v1/quotes?status=lost").await.problem(StatusCode::BAD_REQUEST, "bad_request");
+    admin.get("/api/v1/quotes?status=lost").await.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
 }
 
 async fn the_pdf_shows_number_client_vehicle_every_line_and_totals(app: TestApp) {
@@ -572,9 +572,9 @@ async fn quotes_sort_by_total_and_dates_across_pages_in_the_api_and_the_list(app
     };
     assert_eq!(by_date("issue_date").await, ["2026-01-15", "2026-02-01", "2026-03-01", "2026-04-01", "2026-05-01"]);
     assert_eq!(by_date("-issue_date").await.first().map(String::as_str), Some("2026-05-01"));
-    // An unknown order, or a cursor of another order, is a clear 400.
-    assert_eq!(admin.get("/api/v1/quotes?sort=price").await.status, StatusCode::BAD_REQUEST);
-    assert_eq!(admin.get("/api/v1/quotes?sort=total&cursor=i3").await.status, StatusCode::BAD_REQUEST);
+    // An unknown order, or a cursor of another order, is a clear 422 naming the parameter.
+    assert_eq!(admin.get("/api/v1/quotes?sort=price").await.error_fields(), ["sort"]);
+    assert_eq!(admin.get("/api/v1/quotes?sort=total&cursor=i3").await.error_fields(), ["cursor"]);
 
     // The list page: headings that sort, tell screen readers how, and keep the filters.
     let page = crate::fixtures::html(&admin.get("/quotes?sort=-total&status=draft").await);

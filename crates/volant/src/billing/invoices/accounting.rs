@@ -26,7 +26,10 @@ const MAX_DAYS: i64 = 400;
 /// The period of an export, checked: `from` ≤ `to`, at most [`MAX_DAYS`].
 pub fn period(from: NaiveDate, to: NaiveDate) -> AppResult<(NaiveDate, NaiveDate)> {
     if from > to || (to - from).num_days() > MAX_DAYS {
-        return Err(AppError::BadRequest(format!("the period runs from `from` to `to`, at most {MAX_DAYS} days")));
+        return Err(AppError::invalid_parameter(
+            "to",
+            format!("the period runs from `from` to `to`, at most {MAX_DAYS} days"),
+        ));
     }
     Ok((from, to))
 }

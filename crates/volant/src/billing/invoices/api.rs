@@ -53,12 +53,14 @@ pub struct InvoicesQuery {
     pub kind: Option<String>,
     /// `draft` or `issued`.
     pub status: Option<String>,
+    #[param(value_type = Option<i64>)]
     pub client_id: Option<String>,
     /// `unpaid` (something is still due) or `overdue` (and its due date has passed).
     pub due: Option<String>,
     /// A number or part of it, or the buyer's name.
     pub q: Option<String>,
     /// Page size, 1 to 200 (default 50).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// Opaque cursor from the previous page's `Link` header.
     pub cursor: Option<String>,
@@ -67,7 +69,9 @@ pub struct InvoicesQuery {
 fn parse<T>(name: &str, raw: Option<&str>, read: impl Fn(&str) -> Option<T>) -> AppResult<Option<T>> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(raw) => read(raw).map(Some).ok_or_else(|| AppError::BadRequest(format!("unknown {name} `{raw}`"))),
+        Some(raw) => {
+            read(raw).map(Some).ok_or_else(|| AppError::invalid_parameter(name, format!("unknown {name} `{raw}`")))
+        }
     }
 }
 
@@ -320,7 +324,7 @@ fn date_param(name: &str, raw: Option<&str>) -> AppResult<Option<NaiveDate>> {
         None => Ok(None),
         Some(raw) => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
             .map(Some)
-            .map_err(|_| AppError::BadRequest(format!("{name} must be a date (YYYY-MM-DD)"))),
+            .map_err(|_| AppError::invalid_parameter(name, format!("{name} must be a date (YYYY-MM-DD)"))),
     }
 }
 

@@ -548,7 +548,7 @@ pub(super) fn settlement_of(payments: &[payment::Model], credit_notes: &[(i64, i
 pub struct PaymentInput {
     /// `payment` (default) or `refund`.
     pub kind: Option<PaymentKind>,
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub method: Option<PaymentMethod>,
     /// Mobile money only: Orange Money, Wave, MTN MoMo, Moov…
     pub provider: Option<String>,

@@ -50,7 +50,7 @@ impl tenant::Owned for invoice::Entity {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct InvoiceInput {
     /// The client invoiced.
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub client_id: Option<i64>,
     pub vehicle_id: Option<i64>,
     /// When the work was done or the goods delivered; the issue date when absent.

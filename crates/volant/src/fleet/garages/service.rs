@@ -54,9 +54,9 @@ impl Garage {
 /// Every field of a garage (POST and PUT). `name` and `address` are required.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct GarageInput {
-    #[schema(required = true, example = "Garage du Centre")]
+    #[schema(required = true, nullable = false, example = "Garage du Centre")]
     pub name: Option<String>,
-    #[schema(required = true, example = "12 rue de la République")]
+    #[schema(required = true, nullable = false, example = "12 rue de la République")]
     pub address: Option<String>,
     #[schema(example = "Lyon")]
     pub city: Option<String>,

@@ -28,11 +28,13 @@ pub struct VehiclesQuery {
     /// Vehicles whose plate, brand or model starts with this (ignoring case; spaces and dashes in plates).
     pub q: Option<String>,
     /// Only this garage's vehicles.
+    #[param(value_type = Option<i64>)]
     pub garage_id: Option<String>,
     /// Order: `id` (the default: creation order), `plate` or `year`, with `-`
     /// before it for descending.
     pub sort: Option<String>,
     /// Page size, 1 to 200 (default 50).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// Opaque cursor from the previous page's `Link` header.
     pub cursor: Option<String>,
@@ -44,9 +46,9 @@ pub struct VehiclesQuery {
 async fn list_vehicles(caller: Caller, ApiQuery(query): ApiQuery<VehiclesQuery>, paged: Paged) -> AppResult<Response> {
     let garage_id = match query.garage_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
-        Some(raw) => {
-            Some(raw.parse::<i64>().map_err(|_| AppError::BadRequest("garage_id must be an integer".to_owned()))?)
-        }
+        Some(raw) => Some(
+            raw.parse::<i64>().map_err(|_| AppError::invalid_parameter("garage_id", "garage_id must be an integer"))?,
+        ),
     };
     let sort = VehicleSort::from_query(query.sort.as_deref(), VehicleSort::default())?;
     let filter = VehicleFilter { garage_id, q: query.q, sort };

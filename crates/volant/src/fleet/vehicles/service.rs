@@ -65,19 +65,20 @@ impl From<entity::Model> for Vehicle {
 /// `year` and `license_plate` are required.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct VehicleInput {
-    #[schema(required = true, example = 1)]
+    #[schema(required = true, nullable = false, example = 1)]
     pub garage_id: Option<i64>,
-    #[schema(required = true, example = "Renault")]
+    #[schema(required = true, nullable = false, example = "Renault")]
     pub brand: Option<String>,
-    #[schema(required = true, example = "Clio")]
+    #[schema(required = true, nullable = false, example = "Clio")]
     pub model: Option<String>,
-    #[schema(required = true, example = 2019)]
+    /// 1886 to next year.
+    #[schema(required = true, nullable = false, minimum = 1886, example = 2019)]
     pub year: Option<i32>,
-    #[schema(required = true, example = "AB-123-CD")]
+    #[schema(required = true, nullable = false, example = "AB-123-CD")]
     pub license_plate: Option<String>,
     #[schema(example = "VF1RFB00X63504123")]
     pub vin: Option<String>,
-    #[schema(example = 84000)]
+    #[schema(minimum = 0, example = 84000)]
     pub mileage_km: Option<i64>,
     pub fuel_type: Option<FuelType>,
     #[schema(example = "Gris")]

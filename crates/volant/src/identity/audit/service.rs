@@ -21,8 +21,9 @@ pub struct AuditEntry {
     pub action: String,
     pub entity_type: Option<String>,
     pub entity_id: Option<String>,
-    /// Changed fields: `{"field": [old, new]}`.
-    #[schema(value_type = Object)]
+    /// Changed fields: `{"field": [old, new]}`; `null` for an event that changes
+    /// nothing (a sign-in, a refusal).
+    #[schema(value_type = Option<Object>)]
     pub changes: Option<serde_json::Value>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
@@ -50,6 +51,7 @@ impl From<entity::Model> for AuditEntry {
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Only this user's actions.
+    #[param(value_type = Option<i64>)]
     pub actor: Option<String>,
     /// `garage`, `vehicle`, …
     pub entity_type: Option<String>,
@@ -60,6 +62,7 @@ pub struct AuditQuery {
     pub from: Option<String>,
     /// Until this instant, exclusive, or to the end of this day (inclusive).
     pub to: Option<String>,
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     pub cursor: Option<String>,
 }
@@ -79,7 +82,7 @@ impl AuditQuery {
     /// The filters, days read in `zone` (the organization's).
     pub fn filter(&self, zone: chrono_tz::Tz) -> AppResult<AuditFilter> {
         let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
-        let bad = |name: &str| AppError::BadRequest(format!("invalid `{name}`"));
+        let bad = |name: &str| AppError::invalid_parameter(name, format!("invalid `{name}`"));
         // A day starts at its first local instant (where clocks skip midnight, the first
         // hour that exists); `to` a day means up to the next day's start.
         let day_start = |day: NaiveDate| {

@@ -31,9 +31,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct LoginInput {
-    #[schema(required = true, example = "admin@garage.fr")]
+    #[schema(required = true, nullable = false, example = "admin@garage.fr")]
     pub email: Option<String>,
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub password: Option<String>,
 }
 

@@ -44,9 +44,10 @@ pub struct CreatedToken {
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct NewToken {
-    #[schema(required = true, example = "Export comptable")]
+    #[schema(required = true, nullable = false, example = "Export comptable")]
     pub name: Option<String>,
     /// Days until it expires (1 to 3650); never, when absent.
+    #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<i64>,
 }
 

@@ -392,6 +392,10 @@ pub async fn create<C: Writer>(db: &C, new: NewOrganization) -> AppResult<OrgId>
             locale: Set(locale.unwrap_or_default()),
             time_zone: Set(time_zone),
             vat_rates: Set(Some(DEFAULT_VAT_RATES.to_owned())),
+            // Set, not left to the columns' defaults: SQLite's RETURNING may not
+            // read back the default of a column added by ALTER TABLE.
+            welcome_dismissed: Set(false),
+            keep_photo_metadata: Set(false),
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()

@@ -31,7 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ForgotInput {
-    #[schema(required = true, example = "jeanne.martin@garage.fr")]
+    #[schema(required = true, nullable = false, example = "jeanne.martin@garage.fr")]
     pub email: Option<String>,
 }
 
@@ -55,9 +55,9 @@ async fn forgot(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ResetInput {
     /// The secret at the end of the link (`/password/reset/{token}`).
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub token: Option<String>,
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub new_password: Option<String>,
 }
 
@@ -106,12 +106,12 @@ async fn send_link(caller: Caller, client: ClientContext, Id(id): Id) -> AppResu
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct InvitationInput {
-    #[schema(required = true, example = "paul.durand@garage.fr")]
+    #[schema(required = true, nullable = false, example = "paul.durand@garage.fr")]
     pub email: Option<String>,
-    #[schema(required = true, example = "Paul Durand")]
+    #[schema(required = true, nullable = false, example = "Paul Durand")]
     pub display_name: Option<String>,
     /// At least one; `admin` only by someone who manages users.
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub roles: Option<Vec<Role>>,
 }
 

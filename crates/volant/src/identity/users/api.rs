@@ -22,14 +22,14 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct UserInput {
-    #[schema(required = true, example = "accueil@garage-centre.fr")]
+    #[schema(required = true, nullable = false, example = "accueil@garage-centre.fr")]
     pub email: Option<String>,
-    #[schema(required = true, example = "Awa Diop")]
+    #[schema(required = true, nullable = false, example = "Awa Diop")]
     pub display_name: Option<String>,
     /// At least 12 characters, not guessable.
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub password: Option<String>,
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub roles: Option<Vec<Role>>,
 }
 

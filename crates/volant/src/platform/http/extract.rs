@@ -19,7 +19,8 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 pub const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
 
 /// A JSON body: 415 without a JSON content type, 400 when malformed, 413 when too
-/// large, 422 naming the field when a value has the wrong type. Unknown fields are ignored.
+/// large, 422 naming the field when a value has the wrong type or a field is unknown
+/// ([`parse_json`]).
 pub struct ApiJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
@@ -107,22 +108,125 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, App
     })
 }
 
+/// A JSON body as `T`: 400 when it is not well-formed or not UTF-8; 422 naming
+/// the field when a value has the wrong type, or when a field is not one `T`
+/// knows (a misspelt field is refused, not silently dropped). A number written
+/// with a zero fraction (`116180.0`) is taken where an integer is expected:
+/// JSON does not tell them apart.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(AppError::BadRequest("the body is not valid UTF-8".to_owned()));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                let field = if path == "." { String::new() } else { path };
-                let detail = strip_position(&inner.to_string());
+    match typed(&mut deserializer) {
+        // Only on this rare path: read again, integral numbers as integers.
+        Err(Refused::Type(field, detail)) if detail.starts_with("invalid type: floating point") => {
+            let mut value: serde_json::Value =
+                serde_json::from_slice(bytes).map_err(|e| AppError::BadRequest(e.to_string()))?;
+            integral_floats_as_integers(&mut value);
+            typed(value).map_err(|refused| refused.into_error(Some((field, detail))))
+        }
+        result => {
+            let value = result.map_err(|refused| refused.into_error(None))?;
+            deserializer.end().map_err(|e| AppError::BadRequest(e.to_string()))?;
+            Ok(value)
+        }
+    }
+}
+
+/// Why a JSON body does not give a `T`.
+enum Refused {
+    Syntax(String),
+    /// A value of the wrong type: the field's path and serde's words.
+    Type(String, String),
+    /// Fields `T` does not have.
+    Unknown(Vec<String>),
+}
+
+impl Refused {
+    /// The error, or `first` (the refusal that led to a second reading) when it is a type's again.
+    fn into_error(self, first: Option<(String, String)>) -> AppError {
+        match (self, first) {
+            (Self::Type(..), Some((field, detail))) | (Self::Type(field, detail), None) => {
                 AppError::Validation(vec![FieldError::new(field, Msg::new("field.invalid_type").arg("detail", detail))])
             }
-            _ => AppError::BadRequest(inner.to_string()),
+            (Self::Syntax(message), _) => AppError::BadRequest(message),
+            (Self::Unknown(fields), _) => AppError::Validation(
+                fields.into_iter().map(|field| FieldError::new(field, Msg::new("field.unknown"))).collect(),
+            ),
         }
-    })?;
-    deserializer.end().map_err(|e| AppError::BadRequest(e.to_string()))?;
-    Ok(value)
+    }
+}
+
+/// Fields a representation carries that no input takes: tolerated in a body, so
+/// that a client may PUT back what it read.
+const READ_ONLY: [&str; 3] = ["id", "created_at", "updated_at"];
+
+fn typed<'de, T, D>(deserializer: D) -> Result<T, Refused>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de, Error = serde_json::Error>,
+{
+    let mut unknown = Vec::new();
+    let mut note = |path: serde_ignored::Path<'_>| unknown.push(field_path(&path));
+    let result = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(deserializer, &mut note));
+    // What GET answered may be sent back as it is: its server-set fields are let through.
+    unknown.retain(|path| !READ_ONLY.contains(&path.rsplit(['.', ']']).next().unwrap_or_default()));
+    match result {
+        Ok(value) if unknown.is_empty() => Ok(value),
+        Ok(_) => Err(Refused::Unknown(unknown)),
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            match inner.classify() {
+                serde_json::error::Category::Data => {
+                    let detail = strip_position(&inner.to_string());
+                    // serde names a missing field in its message, not in the path.
+                    let missing = detail.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+                    let field = match (missing, path.as_str()) {
+                        (Some(name), ".") => name.to_owned(),
+                        (Some(name), parent) => format!("{parent}.{name}"),
+                        (None, ".") => String::new(),
+                        (None, _) => path,
+                    };
+                    Err(Refused::Type(field, detail))
+                }
+                _ => Err(Refused::Syntax(inner.to_string())),
+            }
+        }
+    }
+}
+
+/// A field's path as the other errors name it: `lines[2].description`.
+fn field_path(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", field_path(parent)),
+        Path::Map { parent, key } => match field_path(parent) {
+            parent if parent.is_empty() => key.clone(),
+            parent => format!("{parent}.{key}"),
+        },
+        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => field_path(parent),
+    }
+}
+
+/// `116180.0` as `116180`, wherever it is (within the integers a double holds exactly).
+fn integral_floats_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match value {
+        Value::Number(number) if !number.is_i64() && !number.is_u64() => {
+            if let Some(float) = number.as_f64().filter(|f| f.fract() == 0.0 && f.abs() <= EXACT) {
+                #[allow(clippy::cast_possible_truncation)]
+                let integer = float as i64;
+                *value = Value::from(integer);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
+    }
 }
 
 /// serde's messages end with " at line 1 column 12", noise for a field-level message.
@@ -169,7 +273,8 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPair {
     }
 }
 
-/// A query string; a malformed one is a 400 that says which parameter is wrong.
+/// A query string; an invalid parameter is a 422 whose `errors` name it, like a
+/// body's fields. Parameters the route does not take are ignored.
 pub struct ApiQuery<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
@@ -177,7 +282,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
-        serde_urlencoded::from_str(query).map(ApiQuery).map_err(|e| AppError::BadRequest(format!("query string: {e}")))
+        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer).map(ApiQuery).map_err(|err| {
+            let path = err.path().to_string();
+            let detail = err.into_inner().to_string();
+            // serde names a missing parameter in its message, not in the path.
+            let missing = detail.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+            let field = match missing {
+                Some(name) => name.to_owned(),
+                None if path == "." => String::new(),
+                None => path,
+            };
+            AppError::Validation(vec![FieldError::new(field, Msg::new("field.invalid_type").arg("detail", detail))])
+        })
     }
 }
 

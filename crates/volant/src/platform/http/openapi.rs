@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers, and its docs page.
 
 use axum::response::Html;
+use serde_json::{Value, json};
 use utoipa::OpenApi;
 
 use crate::platform::http::assets;
@@ -61,4 +62,120 @@ pub async fn docs_page() -> Html<String> {
 </body>
 </html>"#
     ))
+}
+
+/// The media type of every error body (RFC 9457).
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The answers every operation of a kind shares, declared once under
+/// `components/responses` and referred to by [`complete`]: (status, name, description).
+const COMMON_ERRORS: [(&str, &str, &str); 8] = [
+    ("400", "BadRequest", "The body is not well-formed JSON, or not valid UTF-8 (`bad_request`)."),
+    ("401", "Unauthorized", "No valid bearer token (`unauthorized`)."),
+    ("403", "Forbidden", "The caller's roles do not grant the operation's permission (`forbidden`)."),
+    ("404", "NotFound", "Nothing with this id in the caller's organization (`not_found`)."),
+    ("413", "PayloadTooLarge", "The body is larger than the limit (`payload_too_large`)."),
+    ("415", "UnsupportedMediaType", "The body's `Content-Type` is not the one documented (`unsupported_media_type`)."),
+    (
+        "422",
+        "ValidationFailed",
+        "A field or parameter is invalid (`validation_failed`): `errors` names each one and says why.",
+    ),
+    (
+        "429",
+        "TooManyRequests",
+        "Too many requests from this user (`too_many_requests`): `Retry-After` says when to try again.",
+    ),
+];
+
+/// The statuses of [`COMMON_ERRORS`] an operation may answer, by what it declares.
+fn common_errors(operation: &Value) -> Vec<&'static str> {
+    let requirement = operation.get("security").and_then(Value::as_array).and_then(|r| r.first());
+    let scopes = requirement.and_then(|r| r.get("bearer")).and_then(Value::as_array);
+    let parameters = operation.get("parameters").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let has_body = operation.get("requestBody").is_some();
+    let mut statuses = Vec::new();
+    if let Some(scopes) = scopes {
+        statuses.push("401");
+        if !scopes.is_empty() {
+            statuses.push("403");
+        }
+        statuses.push("429");
+    }
+    if parameters.iter().any(|p| p["in"] == "path") {
+        statuses.push("404");
+    }
+    if has_body {
+        statuses.extend(["400", "413", "415"]);
+    }
+    if has_body || parameters.iter().any(|p| p["in"] == "query") {
+        statuses.push("422");
+    }
+    statuses
+}
+
+/// The reason phrase of a status, the description of a response that has none.
+fn reason(status: &str) -> &'static str {
+    status
+        .parse::<u16>()
+        .ok()
+        .and_then(|code| axum::http::StatusCode::from_u16(code).ok())
+        .and_then(|code| code.canonical_reason())
+        .unwrap_or("Response")
+}
+
+/// Completes the document generated from the routes: every response described,
+/// every error body `application/problem+json`, and on every operation the
+/// errors common to its kind ([`common_errors`]): 401 and 429 where a token is
+/// needed, 403 where a permission is, 404 where the path names a record,
+/// 400/413/415 where a body is taken, 422 where input is validated.
+pub fn complete(doc: &mut Value) {
+    let problem = json!({ "schema": { "$ref": "#/components/schemas/Problem" } });
+    let mut shared = serde_json::Map::new();
+    for (status, name, description) in COMMON_ERRORS {
+        let mut response = json!({ "description": description, "content": { PROBLEM_JSON: problem } });
+        if status == "429" {
+            response["headers"] = json!({ "Retry-After": {
+                "description": "Seconds to wait before trying again.",
+                "schema": { "type": "integer", "minimum": 1 }
+            }});
+        }
+        shared.insert(name.to_owned(), response);
+    }
+    if let Some(components) = doc.get_mut("components").and_then(Value::as_object_mut) {
+        components.insert("responses".to_owned(), Value::Object(shared));
+    }
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else { return };
+    for item in paths.values_mut() {
+        let Some(item) = item.as_object_mut() else { continue };
+        for (method, operation) in item.iter_mut() {
+            if !matches!(method.as_str(), "get" | "put" | "post" | "delete" | "patch" | "head" | "options") {
+                continue;
+            }
+            let added = common_errors(operation);
+            let responses = operation
+                .as_object_mut()
+                .map(|o| o.entry("responses").or_insert_with(|| Value::Object(Default::default())));
+            let Some(responses) = responses.and_then(Value::as_object_mut) else { continue };
+            for (status, response) in responses.iter_mut() {
+                let Some(response) = response.as_object_mut() else { continue };
+                if status.starts_with('4') || status.starts_with('5') {
+                    let content = response.entry("content").or_insert_with(|| Value::Object(Default::default()));
+                    if let Some(content) = content.as_object_mut() {
+                        let body = content.remove("application/json").unwrap_or_else(|| problem.clone());
+                        content.insert(PROBLEM_JSON.to_owned(), body);
+                    }
+                }
+                let described = response.get("description").and_then(Value::as_str).is_some_and(|d| !d.is_empty());
+                if !described {
+                    response.insert("description".to_owned(), Value::String(reason(status).to_owned()));
+                }
+            }
+            // What the route says of a status is kept (its own description, a 404's reason).
+            for status in added {
+                let Some((_, name, _)) = COMMON_ERRORS.iter().find(|(s, _, _)| *s == status) else { continue };
+                responses.entry(status).or_insert_with(|| json!({ "$ref": format!("#/components/responses/{name}") }));
+            }
+        }
+    }
 }

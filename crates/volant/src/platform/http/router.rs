@@ -37,7 +37,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 /// The application's routes (`routes`: the API and the pages, from the
 /// composition root) with what is not a page (the API document, assets, probes,
 /// metrics), behind one stack of layers.
-pub fn build(state: AppState, routes: Router<AppState>, doc: &utoipa::openapi::OpenApi) -> Router {
+pub fn build(state: AppState, routes: Router<AppState>, doc: &serde_json::Value) -> Router {
     let doc_json = serde_json::to_vec(doc).unwrap_or_default();
     let cors = cors_layer(&state.config.cors_origins);
     let timeout = state.config.request_timeout;

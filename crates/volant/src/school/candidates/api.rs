@@ -33,6 +33,7 @@ pub struct CandidatesQuery {
     /// descending.
     pub sort: Option<String>,
     /// Page size, 1 to 200 (default 50).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// Opaque cursor from the previous page's `Link` header.
     pub cursor: Option<String>,

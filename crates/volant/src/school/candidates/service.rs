@@ -90,13 +90,13 @@ pub struct CandidateInput {
     pub user_id: Option<i64>,
     /// Given by the school when creating; absent = the next free number.
     pub number: Option<String>,
-    #[schema(required = true, example = "Léa")]
+    #[schema(required = true, nullable = false, example = "Léa")]
     pub first_name: Option<String>,
-    #[schema(required = true, example = "Martin")]
+    #[schema(required = true, nullable = false, example = "Martin")]
     pub last_name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
-    #[schema(required = true, example = "B")]
+    #[schema(required = true, nullable = false, example = "B")]
     pub category: Option<String>,
     /// Today when absent.
     pub registered_on: Option<NaiveDate>,

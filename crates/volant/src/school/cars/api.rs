@@ -14,13 +14,13 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_vehicles)).routes(routes!(get_vehicle, set_vehicle))
 }
 
-#[utoipa::path(get, path = "/school/vehicles", security(("bearer" = ["school.read"])), tag = "school",
+#[utoipa::path(get, operation_id = "list_training_vehicles", path = "/school/vehicles", security(("bearer" = ["school.read"])), tag = "school",
     responses((status = 200, body = [TrainingVehicle])))]
 async fn list_vehicles(caller: Caller) -> AppResult<Json<Vec<TrainingVehicle>>> {
     Ok(Json(vehicles::list(&caller.db, caller.org).await?))
 }
 
-#[utoipa::path(get, path = "/school/vehicles/{id}", security(("bearer" = ["school.read"])), tag = "school", params(("id" = i64, Path)),
+#[utoipa::path(get, operation_id = "get_training_vehicle", path = "/school/vehicles/{id}", security(("bearer" = ["school.read"])), tag = "school", params(("id" = i64, Path)),
     responses((status = 200, body = TrainingVehicle), (status = 404, body = Problem)))]
 async fn get_vehicle(caller: Caller, Id(id): Id) -> AppResult<Json<TrainingVehicle>> {
     Ok(Json(vehicles::get(&caller.db, caller.org, id).await?))

@@ -37,7 +37,7 @@ impl TrainingVehicle {
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct TrainingVehicleInput {
-    #[schema(required = true, example = "B")]
+    #[schema(required = true, nullable = false, example = "B")]
     pub category: Option<String>,
     #[serde(default)]
     pub dual_controls: bool,

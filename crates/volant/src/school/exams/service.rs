@@ -81,13 +81,13 @@ pub struct ExamSession {
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct SessionInput {
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub kind: Option<SessionKind>,
-    #[schema(required = true, value_type = String, example = "2026-12-08T08:30:00+01:00")]
+    #[schema(required = true, nullable = false, value_type = String, example = "2026-12-08T08:30:00+01:00")]
     pub starts_at: Option<DateTime<FixedOffset>>,
-    #[schema(required = true, example = "Centre d'examen de Marseille-Saint-Jérôme")]
+    #[schema(required = true, nullable = false, example = "Centre d'examen de Marseille-Saint-Jérôme")]
     pub centre: Option<String>,
-    #[schema(required = true, example = 4)]
+    #[schema(required = true, nullable = false, example = 4)]
     pub seats: Option<i32>,
 }
 
@@ -102,7 +102,7 @@ pub struct Registration {
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct RegistrationInput {
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub candidate_id: Option<i64>,
 }
 
@@ -161,13 +161,13 @@ impl From<result::Model> for ExamResult {
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct ResultInput {
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub candidate_id: Option<i64>,
     /// The registration the result is for, if any.
     pub registration_id: Option<i64>,
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub exam_type: Option<ExamType>,
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub outcome: Option<Outcome>,
     /// Theory: correct answers out of 40; practical: points.
     pub score: Option<i32>,

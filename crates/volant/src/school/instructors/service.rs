@@ -65,16 +65,16 @@ impl From<instructor::Model> for Instructor {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct InstructorInput {
     pub user_id: Option<i64>,
-    #[schema(required = true, example = "Karim")]
+    #[schema(required = true, nullable = false, example = "Karim")]
     pub first_name: Option<String>,
-    #[schema(required = true, example = "Benali")]
+    #[schema(required = true, nullable = false, example = "Benali")]
     pub last_name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
     /// The teaching licence (autorisation d'enseigner) number.
-    #[schema(required = true, example = "A 13 075 0042 0")]
+    #[schema(required = true, nullable = false, example = "A 13 075 0042 0")]
     pub licence_number: Option<String>,
-    #[schema(required = true, example = json!(["B"]))]
+    #[schema(required = true, nullable = false, example = json!(["B"]))]
     #[serde(default)]
     pub categories: Vec<String>,
     /// Default true.

@@ -62,7 +62,7 @@ pub struct Unread {
 }
 
 /// How many messages the reader has not opened, all threads together.
-#[utoipa::path(get, path = "/school/unread", security(("bearer" = ["school.planning"])), tag = "school messages",
+#[utoipa::path(get, operation_id = "school_unread", path = "/school/unread", security(("bearer" = ["school.planning"])), tag = "school messages",
     responses((status = 200, body = Unread)))]
 async fn unread(caller: Caller) -> AppResult<Json<Unread>> {
     let reader = author(&caller.db, &caller.current).await?;

@@ -73,15 +73,15 @@ pub struct Thread {
 pub struct NewThread {
     /// Required from the school's side; a candidate writes about themselves.
     pub candidate_id: Option<i64>,
-    #[schema(required = true, example = "Report de la leçon de jeudi")]
+    #[schema(required = true, nullable = false, example = "Report de la leçon de jeudi")]
     pub subject: Option<String>,
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub body: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct NewMessage {
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub body: Option<String>,
 }
 

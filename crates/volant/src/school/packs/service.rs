@@ -75,10 +75,10 @@ pub struct Pack {
 /// A pack as created or changed (PUT replaces every field).
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct PackInput {
-    #[schema(required = true, example = "Forfait B 20 h + code")]
+    #[schema(required = true, nullable = false, example = "Forfait B 20 h + code")]
     pub name: Option<String>,
     pub description: Option<String>,
-    #[schema(required = true, example = 1200)]
+    #[schema(required = true, nullable = false, example = 1200)]
     pub driving_minutes: Option<i32>,
     /// Excluding tax, up to 4 decimals; or give `price_incl_tax`.
     #[serde(default, deserialize_with = "crate::platform::lines::lenient_decimal")]
@@ -120,7 +120,7 @@ pub struct PackSale {
 /// A sale as entered.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct SaleInput {
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub pack_id: Option<i64>,
     /// How many of the pack (default 1; up to 2 decimals, e.g. 1.5 single hours).
     #[serde(default, deserialize_with = "crate::platform::lines::lenient_decimal")]

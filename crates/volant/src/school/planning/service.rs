@@ -161,17 +161,17 @@ pub struct Lesson {
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct LessonInput {
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub candidate_id: Option<i64>,
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub instructor_id: Option<i64>,
     /// Required for driving lessons and mock exams.
     pub vehicle_id: Option<i64>,
     /// Default `driving`.
     pub kind: Option<LessonKind>,
-    #[schema(required = true, value_type = String, example = "2026-11-23T10:00:00+01:00")]
+    #[schema(required = true, nullable = false, value_type = String, example = "2026-11-23T10:00:00+01:00")]
     pub starts_at: Option<DateTime<FixedOffset>>,
-    #[schema(required = true, value_type = String, example = "2026-11-23T11:00:00+01:00")]
+    #[schema(required = true, nullable = false, value_type = String, example = "2026-11-23T11:00:00+01:00")]
     pub ends_at: Option<DateTime<FixedOffset>>,
     pub meeting_point: Option<String>,
 }
@@ -179,9 +179,9 @@ pub struct LessonInput {
 /// Moving a lesson: new times, and optionally another instructor or vehicle.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct MoveInput {
-    #[schema(required = true, value_type = String)]
+    #[schema(required = true, nullable = false, value_type = String)]
     pub starts_at: Option<DateTime<FixedOffset>>,
-    #[schema(required = true, value_type = String)]
+    #[schema(required = true, nullable = false, value_type = String)]
     pub ends_at: Option<DateTime<FixedOffset>>,
     pub instructor_id: Option<i64>,
     pub vehicle_id: Option<i64>,
@@ -202,7 +202,7 @@ pub struct CancelInput {
 /// competency grid) or `no_show`.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct OutcomeInput {
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub status: Option<LessonStatus>,
     pub notes: Option<String>,
     #[serde(default)]

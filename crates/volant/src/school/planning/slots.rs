@@ -33,7 +33,7 @@ pub struct Slot {
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct OwnBooking {
-    #[schema(required = true, value_type = String, example = "2026-11-24T10:00:00+01:00")]
+    #[schema(required = true, nullable = false, value_type = String, example = "2026-11-24T10:00:00+01:00")]
     pub starts_at: Option<DateTime<chrono::FixedOffset>>,
 }
 

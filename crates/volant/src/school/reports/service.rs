@@ -537,9 +537,9 @@ impl From<report::Model> for ReportFile {
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct ReportRequest {
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub kind: Option<ReportKind>,
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub format: Option<FileFormat>,
     /// Default: 1 January of this year.
     pub from: Option<NaiveDate>,

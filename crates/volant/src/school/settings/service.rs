@@ -22,7 +22,7 @@ use crate::platform::validate::Validator;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SchoolSettings {
     /// Most lesson minutes a candidate may have in one day.
-    #[schema(example = 120)]
+    #[schema(minimum = 15, maximum = 720, example = 120)]
     pub daily_limit_minutes: i32,
     /// A cancellation closer than this to the lesson is counted as due.
     #[schema(example = 48)]

@@ -70,7 +70,7 @@ impl From<item::Model> for CatalogueItem {
 pub struct CatalogueItemInput {
     /// `part`, `labour` or `other` (default `part`).
     pub kind: Option<LineKind>,
-    #[schema(required = true, example = "Plaquettes de frein avant")]
+    #[schema(required = true, nullable = false, example = "Plaquettes de frein avant")]
     pub description: Option<String>,
     #[schema(example = "pièce")]
     pub unit: Option<String>,

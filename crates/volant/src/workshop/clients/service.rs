@@ -89,7 +89,7 @@ impl From<client::Model> for Client {
 pub struct ClientInput {
     /// `individual` (default) or `company`.
     pub kind: Option<ClientKind>,
-    #[schema(required = true, example = "Jeanne Martin")]
+    #[schema(required = true, nullable = false, example = "Jeanne Martin")]
     pub name: Option<String>,
     #[schema(example = "Transports Martin SARL")]
     pub company_name: Option<String>,

@@ -25,6 +25,7 @@ pub struct DashboardQuery {
     /// Last day (`YYYY-MM-DD`); today by default.
     pub to: Option<String>,
     /// Only this garage's vehicles.
+    #[param(value_type = Option<i64>)]
     pub garage_id: Option<String>,
 }
 
@@ -33,9 +34,9 @@ impl DashboardQuery {
         let date = |name: &str, raw: Option<&str>| -> AppResult<Option<NaiveDate>> {
             match raw.map(str::trim).filter(|s| !s.is_empty()) {
                 None => Ok(None),
-                Some(raw) => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-                    .map(Some)
-                    .map_err(|_| AppError::BadRequest(format!("{name} must be a date such as 2026-01-31"))),
+                Some(raw) => NaiveDate::parse_from_str(raw, "%Y-%m-%d").map(Some).map_err(|_| {
+                    AppError::invalid_parameter(name, format!("{name} must be a date such as 2026-01-31"))
+                }),
             }
         };
         let default = Period::last_twelve_months(today);

@@ -24,6 +24,7 @@ pub struct SearchQuery {
     /// The list's search, as on its page.
     pub q: Option<String>,
     /// Vehicles: only this garage's.
+    #[param(value_type = Option<i64>)]
     pub garage_id: Option<String>,
 }
 
@@ -38,8 +39,8 @@ pub struct CsvQuery {
 
 async fn run(caller: &Caller, dataset: Dataset, format: Format, csv: &CsvQuery) -> AppResult<Response> {
     let tr = i18n::current();
-    let dialect =
-        CsvDialect::asked(csv.separator.as_deref(), CsvDialect::for_locale(tr)).map_err(AppError::BadRequest)?;
+    let dialect = CsvDialect::asked(csv.separator.as_deref(), CsvDialect::for_locale(tr))
+        .map_err(|e| AppError::invalid_parameter("separator", e))?;
     service::export(caller.replica.clone(), caller.org, dataset, format, (tr, dialect)).await
 }
 

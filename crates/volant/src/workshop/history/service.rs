@@ -91,12 +91,12 @@ pub struct Intervention {
 /// An intervention as recorded.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct InterventionInput {
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub vehicle_id: Option<i64>,
     /// Today when absent.
     pub performed_on: Option<NaiveDate>,
     pub mileage_km: Option<i64>,
-    #[schema(required = true, example = "Vidange, remplacement filtre à huile")]
+    #[schema(required = true, nullable = false, example = "Vidange, remplacement filtre à huile")]
     pub description: Option<String>,
     pub technician: Option<String>,
     /// Maintenance carried out, e.g. `["oil_service"]`: those rules start a new cycle.
@@ -147,7 +147,7 @@ impl From<reading::Model> for MileageReading {
 pub struct ReadingInput {
     /// Today when absent.
     pub read_on: Option<NaiveDate>,
-    #[schema(required = true, example = 84500)]
+    #[schema(required = true, nullable = false, example = 84500)]
     pub mileage_km: Option<i64>,
     /// The odometer was replaced or reset: a lower reading is accepted.
     #[serde(default)]

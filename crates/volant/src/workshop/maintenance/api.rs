@@ -37,13 +37,16 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct AlertsQuery {
     /// `oil_service`, `inspection`, `insurance`, `tyres`, `brakes` or a custom kind.
     pub kind: Option<String>,
+    #[param(value_type = Option<i64>)]
     pub garage_id: Option<String>,
+    #[param(value_type = Option<i64>)]
     pub vehicle_id: Option<String>,
     /// `open`, `acknowledged`, `snoozed` or `resolved`; all but resolved by default.
     pub status: Option<String>,
     /// `overdue` or `upcoming` (counted from a service on record), or `to_check`
     /// (never done here: the due point is a guess).
     pub window: Option<String>,
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     pub cursor: Option<String>,
 }
@@ -53,21 +56,23 @@ impl AlertsQuery {
         let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
         let status = match text(&self.status) {
             None => None,
-            Some(raw) => {
-                Some(AlertStatus::parse(&raw).ok_or_else(|| AppError::BadRequest(format!("unknown status `{raw}`")))?)
-            }
+            Some(raw) => Some(
+                AlertStatus::parse(&raw)
+                    .ok_or_else(|| AppError::invalid_parameter("status", format!("unknown status `{raw}`")))?,
+            ),
         };
         let window = match text(&self.window) {
             None => None,
-            Some(raw) => {
-                Some(Window::parse(&raw).ok_or_else(|| AppError::BadRequest(format!("unknown window `{raw}`")))?)
-            }
+            Some(raw) => Some(
+                Window::parse(&raw)
+                    .ok_or_else(|| AppError::invalid_parameter("window", format!("unknown window `{raw}`")))?,
+            ),
         };
         let kind = text(&self.kind);
         if let Some(kind) = &kind
             && !super::rules::is_kind_code(kind)
         {
-            return Err(AppError::BadRequest(format!("unknown kind `{}`", kind.escape_debug())));
+            return Err(AppError::invalid_parameter("kind", format!("unknown kind `{}`", kind.escape_debug())));
         }
         Ok(AlertFilter {
             kind,

@@ -842,7 +842,7 @@ pub async fn list(
 ) -> AppResult<Page<Alert>> {
     let mut query = tenant::scoped::<alert::Entity>(org);
     if let Some(after) = page.after {
-        let invalid = || AppError::BadRequest("invalid cursor".to_owned());
+        let invalid = || AppError::validation("cursor", Msg::new("pagination.cursor_invalid"));
         let key = page.after_key.ok_or_else(invalid)?;
         query = query.filter(if key == UNDATED {
             Condition::all().add(alert::Column::DueOn.is_null()).add(alert::Column::Id.gt(after))

@@ -36,12 +36,15 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct QuotesQuery {
     /// `draft`, `sent`, `accepted`, `rejected` or `expired`.
     pub status: Option<String>,
+    #[param(value_type = Option<i64>)]
     pub client_id: Option<String>,
+    #[param(value_type = Option<i64>)]
     pub vehicle_id: Option<String>,
     /// Search: a quote number or part of it, a client's name, e-mail or phone,
     /// or the beginning of a plate.
     pub q: Option<String>,
     /// Page size, 1 to 200 (default 50).
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// Order: `number`, `issue_date`, `valid_until` or `total`, with `-` before it
     /// for the highest or latest first (default `-number`, the newest first).
@@ -53,9 +56,10 @@ pub struct QuotesQuery {
 pub fn parse_id(name: &str, raw: Option<&str>) -> AppResult<Option<i64>> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(raw) => {
-            raw.parse::<i64>().map(Some).map_err(|_| AppError::BadRequest(format!("{name} must be an integer")))
-        }
+        Some(raw) => raw
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| AppError::invalid_parameter(name, format!("{name} must be an integer"))),
     }
 }
 
@@ -63,16 +67,18 @@ impl QuotesQuery {
     pub fn filter(&self) -> AppResult<QuoteFilter> {
         let status = match self.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
-            Some(raw) => {
-                Some(QuoteStatus::parse(raw).ok_or_else(|| AppError::BadRequest(format!("unknown status `{raw}`")))?)
-            }
+            Some(raw) => Some(
+                QuoteStatus::parse(raw)
+                    .ok_or_else(|| AppError::invalid_parameter("status", format!("unknown status `{raw}`")))?,
+            ),
         };
         let sort = match self.sort.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => QuoteSort::default(),
             Some(raw) => QuoteSort::parse(raw).ok_or_else(|| {
-                AppError::BadRequest(format!(
-                    "unknown sort `{raw}` (number, issue_date, valid_until, total; - for descending)"
-                ))
+                AppError::invalid_parameter(
+                    "sort",
+                    format!("unknown sort `{raw}` (number, issue_date, valid_until, total; - for descending)"),
+                )
             })?,
         };
         Ok(QuoteFilter {
@@ -170,14 +176,14 @@ async fn duplicate_quote(caller: Caller, Id(id): Id) -> AppResult<Response> {
     Ok(created(&format!("/api/v1/quotes/{}", quote.id), quote))
 }
 
-#[utoipa::path(get, path = "/workshop/settings", security(("bearer" = ["workshop.read"])), tag = "quotes",
+#[utoipa::path(get, operation_id = "get_workshop_settings", path = "/workshop/settings", security(("bearer" = ["workshop.read"])), tag = "quotes",
     responses((status = 200, body = WorkshopSettings)))]
 async fn get_settings(caller: Caller) -> AppResult<Json<WorkshopSettings>> {
     Ok(Json(service::settings(&caller.db, caller.org).await?))
 }
 
 /// Quote numbering format, validity, line-by-line decisions, default terms and legal mentions.
-#[utoipa::path(put, path = "/workshop/settings", security(("bearer" = ["workshop.write"])), tag = "quotes", request_body = WorkshopSettings,
+#[utoipa::path(put, operation_id = "update_workshop_settings", path = "/workshop/settings", security(("bearer" = ["workshop.write"])), tag = "quotes", request_body = WorkshopSettings,
     responses((status = 200, body = WorkshopSettings), (status = 422, body = Problem)))]
 async fn update_settings(
     caller: Caller,

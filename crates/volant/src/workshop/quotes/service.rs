@@ -47,7 +47,7 @@ pub const AUDIT_ENTITY: &str = "quote";
 /// organization's validity period.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct QuoteInput {
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub client_id: Option<i64>,
     pub vehicle_id: Option<i64>,
     pub issue_date: Option<NaiveDate>,
