@@ -18,7 +18,8 @@ const files = fileURLToPath(new URL("../../crates/volant/tests/api/files/", impo
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, acceptDownloads: true };
 
 before(async () => {
-  server = await startServer();
+  // Three journeys and their API clients sign in within a minute (the default allows five).
+  server = await startServer({ VOLANT_LOGIN_ATTEMPTS_PER_MINUTE: "30" });
   browser = await launchBrowser();
 });
 

@@ -28,7 +28,14 @@ impl MigrationTrait for Migration {
         let keep = ColumnDef::new(Organizations::KeepPhotoMetadata).boolean().not_null().default(false).to_owned();
         manager.alter_table(Table::alter().table(Organizations::Table).add_column(keep).to_owned()).await?;
         let notice = ColumnDef::new(Attachments::ExpiryNoticeFor).date().null().to_owned();
-        manager.alter_table(Table::alter().table(Attachments::Table).add_column(notice).to_owned()).await
+        manager.alter_table(Table::alter().table(Attachments::Table).add_column(notice).to_owned()).await?;
+        // Documents already expired when notices arrive are listed on their page
+        // already: they are not all sent at once on the first run.
+        manager
+            .get_connection()
+            .execute_unprepared("UPDATE attachments SET expiry_notice_for = expires_on WHERE expires_on < CURRENT_DATE")
+            .await?;
+        Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -800,7 +800,7 @@ pub async fn notify_expiring<C: Writer>(db: &C, cipher: &FieldCipher, today: Nai
         .await?;
     let mut notified = 0_u64;
     for org in orgs.into_iter().map(OrgId::new) {
-        notified += db::write(db, async |txn| {
+        let sent = db::write(db, async |txn| {
             let mut claimed = attachment::Entity::update_many()
                 .col_expr(attachment::Column::ExpiryNoticeFor, Expr::col(attachment::Column::ExpiresOn))
                 .filter(attachment::Column::OrganizationId.eq(org.get()))
@@ -814,7 +814,13 @@ pub async fn notify_expiring<C: Writer>(db: &C, cipher: &FieldCipher, today: Nai
             }
             AppResult::Ok(documents.len() as u64)
         })
-        .await?;
+        .await;
+        // One organization's failure (its store, its data) does not keep the
+        // others' notices back; its documents stay unclaimed for the next run.
+        match sent {
+            Ok(count) => notified += count,
+            Err(err) => tracing::error!(org = org.get(), %err, "expiry notice not sent"),
+        }
     }
     if notified > 0 {
         tracing::info!(notified, "expiring documents notified");
@@ -839,7 +845,11 @@ async fn send_expiry_notice(
         let label = match owner_facts(db, cipher, org, owner).await {
             Ok(facts) => facts.label,
             Err(AppError::NotFound) => continue,
-            Err(other) => return Err(other),
+            // An owner that cannot be read (a removed key) is still worth the notice.
+            Err(err) => {
+                tracing::warn!(org = org.get(), %err, "a document's owner could not be read for its notice");
+                locale.text(owner.kind.label_key()).to_owned()
+            }
         };
         let Some(expires_on) = document.expires_on else { continue };
         let key = if expires_on < today { "document.notice_line_expired" } else { "document.notice_line_expiring" };

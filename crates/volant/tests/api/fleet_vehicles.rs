@@ -253,6 +253,10 @@ async fn unknown_fields_are_refused_by_name_but_read_only_ones_pass(app: TestApp
     assert_eq!(patched.json()["mileage_km"], 116_180);
     let fraction = admin.patch(&format!("/api/v1/vehicles/{id}"), &json!({ "mileage_km": 116_180.5 })).await;
     assert_eq!(fraction.error_fields(), ["mileage_km"]);
+    // Read again as integers, the body's next fault is the one named.
+    let next =
+        admin.patch(&format!("/api/v1/vehicles/{id}"), &json!({ "mileage_km": 116_180.0, "year": "vieux" })).await;
+    assert_eq!(next.error_fields(), ["year"]);
     // Bytes that are not UTF-8 are not JSON.
     let request = axum::http::Request::post("/api/v1/vehicles")
         .header("content-type", "application/json")

@@ -184,13 +184,14 @@ async fn the_openapi_document_is_valid_and_declares_every_common_answer() {
                     None => response,
                 };
                 assert!(response["description"].as_str().is_some_and(|d| !d.is_empty()), "{at} {status}");
-                if status.starts_with('4') || status.starts_with('5') {
+                if (status.starts_with('4') || status.starts_with('5')) && status != "416" {
                     let content = response["content"].as_object().expect("a body");
                     assert_eq!(content.keys().collect::<Vec<_>>(), ["application/problem+json"], "{at} {status}");
                 }
             }
             let signed_in = op["security"][0].get("bearer").is_some();
-            for (needed, status) in [(signed_in, "401"), (signed_in, "429"), (op.get("requestBody").is_some(), "415")] {
+            let json_body = op.pointer("/requestBody/content/application~1json").is_some();
+            for (needed, status) in [(signed_in, "401"), (signed_in, "429"), (json_body, "415")] {
                 assert!(!needed || responses.contains_key(status), "{at} does not declare {status}");
             }
         }

@@ -147,7 +147,11 @@ impl Refused {
     /// The error, or `first` (the refusal that led to a second reading) when it is a type's again.
     fn into_error(self, first: Option<(String, String)>) -> AppError {
         match (self, first) {
-            (Self::Type(..), Some((field, detail))) | (Self::Type(field, detail), None) => {
+            // The same place refused again: the first words (the float) say it better.
+            (Self::Type(again, _), Some((field, detail))) if again == field => {
+                AppError::Validation(vec![FieldError::new(field, Msg::new("field.invalid_type").arg("detail", detail))])
+            }
+            (Self::Type(field, detail), _) => {
                 AppError::Validation(vec![FieldError::new(field, Msg::new("field.invalid_type").arg("detail", detail))])
             }
             (Self::Syntax(message), _) => AppError::BadRequest(message),

@@ -94,6 +94,8 @@ fn common_errors(operation: &Value) -> Vec<&'static str> {
     let scopes = requirement.and_then(|r| r.get("bearer")).and_then(Value::as_array);
     let parameters = operation.get("parameters").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     let has_body = operation.get("requestBody").is_some();
+    // 400/413/415 are the JSON reader's; a multipart form or a raw upload says its own.
+    let json_body = operation.pointer("/requestBody/content/application~1json").is_some();
     let mut statuses = Vec::new();
     if let Some(scopes) = scopes {
         statuses.push("401");
@@ -105,7 +107,7 @@ fn common_errors(operation: &Value) -> Vec<&'static str> {
     if parameters.iter().any(|p| p["in"] == "path") {
         statuses.push("404");
     }
-    if has_body {
+    if json_body {
         statuses.extend(["400", "413", "415"]);
     }
     if has_body || parameters.iter().any(|p| p["in"] == "query") {
@@ -159,7 +161,8 @@ pub fn complete(doc: &mut Value) {
             let Some(responses) = responses.and_then(Value::as_object_mut) else { continue };
             for (status, response) in responses.iter_mut() {
                 let Some(response) = response.as_object_mut() else { continue };
-                if status.starts_with('4') || status.starts_with('5') {
+                // A 416 (a range beyond the file) is answered without a body.
+                if (status.starts_with('4') || status.starts_with('5')) && status != "416" {
                     let content = response.entry("content").or_insert_with(|| Value::Object(Default::default()));
                     if let Some(content) = content.as_object_mut() {
                         let body = content.remove("application/json").unwrap_or_else(|| problem.clone());
