@@ -333,6 +333,125 @@ pub struct ProblemField {
     pub message: String,
 }
 
+/// Every `code` a problem document may carry, with its status: the enumeration
+/// of the `code` member in the API document, and what every answer is checked
+/// against in debug builds (so a handler's new code cannot go undocumented).
+pub const CODES: &[(&str, u16)] = &[
+    ("not_found", 404),
+    ("unauthorized", 401),
+    ("invalid_credentials", 401),
+    ("forbidden", 403),
+    ("too_many_requests", 429),
+    ("validation_failed", 422),
+    ("bad_request", 400),
+    ("unsupported_media_type", 415),
+    ("payload_too_large", 413),
+    ("method_not_allowed", 405),
+    ("unavailable", 503),
+    ("internal_error", 500),
+    ("already_corrected", 409),
+    ("already_credited", 409),
+    ("already_has_account", 409),
+    ("already_invoiced", 409),
+    ("already_registered", 409),
+    ("already_reminded_today", 409),
+    ("amount_too_small", 409),
+    ("attachment_kept", 409),
+    ("buyer_refused_email", 409),
+    ("buyer_without_email", 409),
+    ("cancel_the_sale", 409),
+    ("candidate_busy", 409),
+    ("candidate_file", 409),
+    ("checkin_exists", 409),
+    ("client_has_history", 409),
+    ("client_refused_email", 409),
+    ("client_without_email", 409),
+    ("daily_limit", 409),
+    ("deposit_already_deducted", 409),
+    ("deposit_concurrent", 409),
+    ("deposit_deducted", 409),
+    ("deposit_too_small", 409),
+    ("deposits_exceed_invoice", 409),
+    ("deposits_exceed_quote", 409),
+    ("deposits_of_another_client", 409),
+    ("duplicate_candidate_number", 409),
+    ("duplicate_catalogue_item", 409),
+    ("duplicate_email", 409),
+    ("duplicate_invoice_number", 409),
+    ("duplicate_licence_number", 409),
+    ("duplicate_pack_name", 409),
+    ("duplicate_plate", 409),
+    ("duplicate_quote_number", 409),
+    ("duplicate_vin", 409),
+    ("four_eyes_required", 409),
+    ("garage_not_empty", 409),
+    ("hours_changed", 409),
+    ("hours_out_of_range", 409),
+    ("illegal_transition", 409),
+    ("instalments_invalid", 409),
+    ("instructor_busy", 409),
+    ("instructor_category", 409),
+    ("instructor_day_off", 409),
+    ("intervention_complete", 409),
+    ("invoice_empty", 409),
+    ("invoice_issued", 409),
+    ("invoice_not_issued", 409),
+    ("invoice_not_payable", 409),
+    ("job_not_dead", 409),
+    ("key_used", 409),
+    ("lesson_not_scheduled", 409),
+    ("lesson_not_started", 409),
+    ("lesson_over", 409),
+    ("link_expired", 410),
+    ("mail_not_configured", 409),
+    ("mileage_lower_than_last", 409),
+    ("no_hourly_pack", 409),
+    ("no_instructor", 409),
+    ("no_own_planning", 409),
+    ("no_vehicle_free", 409),
+    ("not_enough_driving", 409),
+    ("nothing_beyond", 409),
+    ("nothing_due", 409),
+    ("operator_account", 403),
+    ("outside_availability", 409),
+    ("ownership_changed", 409),
+    ("payment_reference_taken", 409),
+    ("payments_not_configured", 409),
+    ("provider_unavailable", 409),
+    ("quote_already_carried_out", 409),
+    ("quote_empty", 409),
+    ("quote_not_accepted", 409),
+    ("quote_not_editable", 409),
+    ("quote_without_vehicle", 409),
+    ("report_failed", 409),
+    ("report_not_ready", 409),
+    ("result_already_validated", 409),
+    ("result_not_validated", 409),
+    ("role_not_grantable", 403),
+    ("rule_changed", 409),
+    ("sale_cancelled", 409),
+    ("sale_in_progress", 409),
+    ("self_booking_disabled", 409),
+    ("seller_incomplete", 409),
+    ("session_full", 409),
+    ("session_past", 409),
+    ("session_required", 403),
+    ("storage_quota_reached", 409),
+    ("theory_not_passed", 409),
+    ("user_already_linked", 409),
+    ("user_inactive", 409),
+    ("vat_on_exempt", 409),
+    ("vat_settings_changed", 409),
+    ("vehicle_busy", 409),
+    ("vehicle_category", 409),
+    ("vehicle_has_history", 409),
+    ("vehicle_in_workshop", 409),
+    ("vehicle_unsafe", 409),
+    ("work_in_progress", 409),
+    ("work_without_client", 409),
+    ("work_without_lines", 409),
+];
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         // Extractors shared by API and pages reject with `AppError`; a page gets a page.
@@ -340,6 +459,12 @@ impl IntoResponse for AppError {
             return crate::platform::web::WebError(self).into_response();
         }
         self.log();
+        debug_assert!(
+            CODES.contains(&(self.code(), self.status().as_u16())),
+            "problem code `{}` ({}) is not in platform::error::CODES",
+            self.code(),
+            self.status()
+        );
         let problem = self.to_problem(i18n::current());
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (self.status(), body).into_response();
@@ -353,5 +478,55 @@ impl IntoResponse for AppError {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The variants whose code is their own are all in the document's enumeration,
+    /// with their status; a new variant must be added here (the match has no `_`).
+    #[test]
+    fn every_variant_code_is_registered_with_its_status() {
+        let variants = [
+            AppError::NotFound,
+            AppError::Unauthorized,
+            AppError::InvalidCredentials,
+            AppError::Forbidden,
+            AppError::TooManyRequests { retry_after_secs: 1 },
+            AppError::Validation(Vec::new()),
+            AppError::BadRequest(String::new()),
+            AppError::UnsupportedMediaType,
+            AppError::PayloadTooLarge,
+            AppError::MethodNotAllowed,
+            AppError::Unavailable(String::new()),
+            AppError::Internal(String::new()),
+        ];
+        for variant in &variants {
+            match variant {
+                AppError::Conflict { .. }
+                | AppError::ConflictWith { .. }
+                | AppError::ForbiddenBecause { .. }
+                | AppError::Gone { .. }
+                | AppError::Database(_) => unreachable!("carries its own code or shares one"),
+                AppError::NotFound
+                | AppError::Unauthorized
+                | AppError::InvalidCredentials
+                | AppError::Forbidden
+                | AppError::TooManyRequests { .. }
+                | AppError::Validation(_)
+                | AppError::BadRequest(_)
+                | AppError::UnsupportedMediaType
+                | AppError::PayloadTooLarge
+                | AppError::MethodNotAllowed
+                | AppError::Unavailable(_)
+                | AppError::Internal(_) => {}
+            }
+            let entry = (variant.code(), variant.status().as_u16());
+            assert!(CODES.contains(&entry), "{entry:?}");
+        }
+        let mut seen = std::collections::HashSet::new();
+        assert!(CODES.iter().all(|(code, _)| seen.insert(*code)), "a code is listed twice");
     }
 }

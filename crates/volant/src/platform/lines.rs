@@ -43,6 +43,23 @@ pub fn lenient_decimal<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Opt
     parse_decimal(&text).map(Some).ok_or_else(|| serde::de::Error::custom(format!("not a decimal number: {text}")))
 }
 
+/// The schema of a decimal a client sends: a string such as `"48.90"` (as
+/// answers give it; a comma may stand for the point) or a JSON number. Answers
+/// always give strings, so that no amount goes through a binary float.
+pub struct DecimalInput;
+
+impl utoipa::PartialSchema for DecimalInput {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type([Type::String, Type::Number].into_iter().collect::<utoipa::openapi::schema::SchemaType>())
+            .description(Some("A decimal: a string such as `\"48.90\"` (answers give strings) or a JSON number."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for DecimalInput {}
+
 /// `"1 234,5"` or `"1234.5"` → 1234.5.
 pub fn parse_decimal(text: &str) -> Option<Decimal> {
     let cleaned: String = text.chars().filter(|c| !c.is_whitespace() && *c != '\u{202f}').collect();
@@ -61,22 +78,47 @@ pub struct LineInput {
     pub description: Option<String>,
     /// Default 1; up to 3 decimals.
     #[serde(default, deserialize_with = "lenient_decimal")]
-    #[schema(value_type = Option<String>, example = "1")]
+    #[schema(value_type = Option<crate::platform::lines::DecimalInput>, example = "1")]
     pub quantity: Option<Decimal>,
     #[schema(example = "h")]
     pub unit: Option<String>,
     /// Excluding tax, up to 4 decimals.
     #[serde(default, deserialize_with = "lenient_decimal")]
-    #[schema(value_type = String, required = true, example = "33.33")]
+    #[schema(value_type = crate::platform::lines::DecimalInput, required = true, example = "33.33")]
     pub unit_price: Option<Decimal>,
     /// Percent, default 20.
     #[serde(default, deserialize_with = "lenient_decimal")]
-    #[schema(value_type = Option<String>, example = "20")]
+    #[schema(value_type = Option<crate::platform::lines::DecimalInput>, example = "20")]
     pub vat_rate: Option<Decimal>,
     /// Percent off, default 0.
     #[serde(default, deserialize_with = "lenient_decimal")]
-    #[schema(value_type = Option<String>, example = "0")]
+    #[schema(value_type = Option<crate::platform::lines::DecimalInput>, example = "0")]
     pub discount: Option<Decimal>,
+}
+
+/// The schema of a line of work carried out: a [`LineInput`] whose price may be
+/// left out (work done free, or priced later on its invoice).
+#[derive(ToSchema)]
+#[allow(dead_code)] // Only its schema is used: the body is read as a `LineInput`.
+pub struct WorkLineInput {
+    /// `part`, `labour` or `other` (default).
+    kind: Option<LineKind>,
+    #[schema(required = true, nullable = false, example = "Vidange huile 5W30")]
+    description: Option<String>,
+    /// Default 1; up to 3 decimals.
+    #[schema(value_type = Option<DecimalInput>, example = "1")]
+    quantity: Option<Decimal>,
+    #[schema(example = "h")]
+    unit: Option<String>,
+    /// Excluding tax, up to 4 decimals; 0 when absent.
+    #[schema(value_type = Option<DecimalInput>, example = "33.33")]
+    unit_price: Option<Decimal>,
+    /// Percent, default 20.
+    #[schema(value_type = Option<DecimalInput>, example = "20")]
+    vat_rate: Option<Decimal>,
+    /// Percent off, default 0.
+    #[schema(value_type = Option<DecimalInput>, example = "0")]
+    discount: Option<Decimal>,
 }
 
 /// A line of parts, labour or other, checked: its amounts within bounds and exact

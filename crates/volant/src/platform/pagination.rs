@@ -48,7 +48,8 @@ impl PageRequest {
     }
 
     pub fn parse(limit: Option<&str>, cursor: Option<&str>) -> Result<Self, AppError> {
-        let limit = match limit.map(str::trim).filter(|s| !s.is_empty()) {
+        // Strict: an empty or spaced `limit` is not a number (the document says integer).
+        let limit = match limit {
             None => DEFAULT_LIMIT,
             Some(raw) => raw.parse::<u64>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
                 AppError::validation("limit", Msg::new("pagination.limit_invalid").arg("max", MAX_LIMIT))

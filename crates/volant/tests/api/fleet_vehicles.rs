@@ -263,6 +263,14 @@ async fn unknown_fields_are_refused_by_name_but_read_only_ones_pass(app: TestApp
         .body(axum::body::Body::from(b"{\"brand\": \"Peugeot\", \"x\": \"\xff\xfe\"}".to_vec()))
         .expect("request");
     admin.send(request).await.problem(StatusCode::BAD_REQUEST, "bad_request");
+    // A record is an object: an array of its fields in order is not one.
+    let array =
+        admin.put(&format!("/api/v1/vehicles/{id}"), &json!([garage, "Renault", "Clio", 2019, "AR-RAY-01"])).await;
+    array.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let info = admin.put(&format!("/api/v1/vehicles/{id}/service-info"), &json!([null, null])).await;
+    info.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    // `limit` is an integer: empty is not one.
+    assert_eq!(admin.get("/api/v1/vehicles?limit=").await.error_fields(), ["limit"]);
 }
 
 async fn search_matches_plate_ignoring_separators_brand_and_model(app: TestApp) {
@@ -531,8 +539,11 @@ async fn hostile_input_never_produces_a_server_error(app: TestApp) {
         ] {
             let response = admin.get(&uri).await;
             if s.contains('\0') {
-                // No one types a NUL: the address is refused as a whole, clearly.
-                assert_eq!(response.status, StatusCode::BAD_REQUEST, "{uri}: {}", response.text());
+                // No one types a NUL: the parameter holding one is refused, named.
+                assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{uri}: {}", response.text());
+                if uri.starts_with("/api/") {
+                    assert_eq!(response.json()["errors"][0]["field"], "q", "{uri}");
+                }
             } else {
                 assert!(response.status.is_success(), "{uri}: {} {}", response.status, response.text());
             }

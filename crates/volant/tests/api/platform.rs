@@ -197,6 +197,24 @@ async fn the_openapi_document_is_valid_and_declares_every_common_answer() {
         }
     }
     assert!(operations > 200, "{operations}");
+    // Every code a problem may carry is listed, with the problem document.
+    let codes = doc["components"]["schemas"]["Problem"]["properties"]["code"]["enum"].as_array().expect("codes");
+    let listed: Vec<&str> = codes.iter().filter_map(serde_json::Value::as_str).collect();
+    let registry: Vec<&str> = volant::platform::error::CODES.iter().map(|(code, _)| *code).collect();
+    assert_eq!(listed, registry);
+    for code in ["duplicate_plate", "vehicle_has_history", "instructor_busy", "link_expired", "validation_failed"] {
+        assert!(listed.contains(&code), "{code}");
+    }
+    let delete_vehicle = &doc["paths"]["/api/v1/vehicles/{id}"]["delete"]["responses"];
+    assert!(delete_vehicle["409"]["description"].as_str().is_some_and(|d| d.contains("vehicle_has_history")));
+    assert_eq!(delete_vehicle["503"]["$ref"], "#/components/responses/Unavailable");
+    // A creation links to what can be done with the record it made.
+    let links = &doc["paths"]["/api/v1/garages"]["post"]["responses"]["201"]["links"];
+    let get_garage = doc["paths"]["/api/v1/garages/{id}"]["get"]["operationId"].as_str().expect("id");
+    assert_eq!(links[get_garage]["parameters"]["id"], "$response.body#/id", "{links}");
+    // Bodies are closed (an unknown field is a 422), decimals taken as strings or numbers.
+    assert_eq!(doc["components"]["schemas"]["GarageInput"]["additionalProperties"], false);
+    assert_eq!(doc["components"]["schemas"]["DecimalInput"]["type"], serde_json::json!(["string", "number"]));
     // An independent reader of the specification (PyPI's openapi-spec-validator).
     let installed = std::process::Command::new("python3")
         .args(["-c", "import openapi_spec_validator"])

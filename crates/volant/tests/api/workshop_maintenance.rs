@@ -284,6 +284,9 @@ async fn the_alert_workflow_and_its_illegal_moves(app: TestApp) {
     assert!(raised.iter().all(|a| a["to_check"] == true), "{raised:?}");
     let alert = raised.iter().find(|a| a["kind"] == "oil_service").expect("oil")["id"].as_i64().expect("id");
     let path = format!("/api/v1/alerts/{alert}");
+    // An action takes its own fields only (a snooze's date is not an acknowledgement's).
+    let odd = admin.post(&path, &json!({ "action": "acknowledge", "until": "2099-01-01" })).await;
+    odd.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     assert_eq!(admin.post(&path, &json!({ "action": "acknowledge" })).await.json()["status"], "acknowledged");
     admin.post(&path, &json!({ "action": "acknowledge" })).await.problem(StatusCode::CONFLICT, "illegal_transition");
     let past = admin.post(&path, &json!({ "action": "snooze", "until": days_ago(1) })).await;

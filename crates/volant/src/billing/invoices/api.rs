@@ -311,16 +311,16 @@ async fn update_billing_settings(
 #[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
     /// First day (`YYYY-MM-DD`); the first of January of this year when absent.
-    #[param(value_type = Option<String>, format = Date)]
+    #[param(value_type = Option<String>, pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
     pub from: Option<String>,
     /// Last day; today (in the organization's zone) when absent. At most 400 days after `from`.
-    #[param(value_type = Option<String>, format = Date)]
+    #[param(value_type = Option<String>, pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
     pub to: Option<String>,
 }
 
 /// A date parameter: empty (a form's blank field) is absent.
 fn date_param(name: &str, raw: Option<&str>) -> AppResult<Option<NaiveDate>> {
-    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+    match raw.filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(raw) => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
             .map(Some)
@@ -358,10 +358,10 @@ pub async fn fec_export(caller: Caller, ApiQuery(query): ApiQuery<PeriodQuery>) 
 #[into_params(parameter_in = Query)]
 pub struct JournalQuery {
     /// First day (`YYYY-MM-DD`); the first of January of this year when absent.
-    #[param(value_type = Option<String>, format = Date)]
+    #[param(value_type = Option<String>, pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
     pub from: Option<String>,
     /// Last day; today (in the organization's zone) when absent. At most 400 days after `from`.
-    #[param(value_type = Option<String>, format = Date)]
+    #[param(value_type = Option<String>, pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
     pub to: Option<String>,
     /// One garage's invoices, and the payments of them (404 when not the organization's).
     pub garage_id: Option<i64>,

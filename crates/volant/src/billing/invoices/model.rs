@@ -554,7 +554,7 @@ pub struct PaymentInput {
     pub provider: Option<String>,
     pub reference: Option<String>,
     #[serde(default, deserialize_with = "crate::platform::lines::lenient_decimal")]
-    #[schema(value_type = String, required = true, example = "50.00")]
+    #[schema(value_type = crate::platform::lines::DecimalInput, required = true, example = "50.00")]
     pub amount: Option<Decimal>,
     /// Today when absent.
     pub received_on: Option<NaiveDate>,

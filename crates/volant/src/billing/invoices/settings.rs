@@ -102,7 +102,7 @@ pub struct BillingSettingsInput {
     pub payment_terms_days: Option<i32>,
     pub payment_terms: Option<String>,
     #[serde(default, deserialize_with = "lenient_decimal")]
-    #[schema(value_type = Option<String>, example = "10")]
+    #[schema(value_type = Option<crate::platform::lines::DecimalInput>, example = "10")]
     pub late_penalty_rate: Option<Decimal>,
     pub vat_exempt: Option<bool>,
     pub mentions: Option<String>,

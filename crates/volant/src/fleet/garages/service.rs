@@ -70,8 +70,10 @@ pub struct GarageInput {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct GaragePatch {
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(nullable = false)]
     pub name: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(nullable = false)]
     pub address: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     pub city: Option<Option<String>>,

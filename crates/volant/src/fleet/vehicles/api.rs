@@ -89,7 +89,8 @@ async fn patch_vehicle(caller: Caller, Id(id): Id, ApiJson(patch): ApiJson<Vehic
 }
 
 #[utoipa::path(delete, path = "/vehicles/{id}", security(("bearer" = ["fleet.write"])), tag = "vehicles", params(("id" = i64, Path)),
-    responses((status = 204), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "The vehicle has a history it must keep (`vehicle_has_history`): nothing is deleted.")))]
 async fn delete_vehicle(caller: Caller, Id(id): Id) -> AppResult<StatusCode> {
     service::delete(&caller.db, &caller.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)

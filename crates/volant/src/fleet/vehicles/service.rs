@@ -90,14 +90,19 @@ pub struct VehicleInput {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct VehiclePatch {
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(nullable = false)]
     pub garage_id: Option<Option<i64>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(nullable = false)]
     pub brand: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(nullable = false)]
     pub model: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(nullable = false, minimum = 1886)]
     pub year: Option<Option<i32>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(nullable = false)]
     pub license_plate: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     pub vin: Option<Option<String>>,

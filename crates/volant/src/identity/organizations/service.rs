@@ -107,6 +107,7 @@ impl From<entity::Model> for Organization {
 /// Some settings (absent fields are kept; `null` or `""` clears an optional one).
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct OrganizationPatch {
+    /// Kept when absent or `null`.
     pub name: Option<String>,
     /// `garage`, `school` or `both`.
     pub kind: Option<String>,

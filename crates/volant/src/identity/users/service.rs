@@ -494,6 +494,7 @@ pub struct UserView {
 /// What an administrator may change about a user (absent fields are kept).
 #[derive(Debug, Clone, Default, serde::Deserialize, ToSchema)]
 pub struct UserPatch {
+    #[schema(nullable = false)]
     pub display_name: Option<String>,
     pub roles: Option<Vec<Role>>,
     pub active: Option<bool>,

@@ -89,6 +89,16 @@ fn path_to_nul(value: &serde_json::Value) -> Option<String> {
     }
 }
 
+/// The refusal of a query string holding a NUL: a 422 naming the parameter.
+pub fn nul_in_query(query: &str) -> AppError {
+    let name = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .ok()
+        .and_then(|pairs| pairs.into_iter().find(|(key, value)| key.contains('\0') || value.contains('\0')))
+        .map(|(key, _)| key.replace('\0', ""))
+        .unwrap_or_default();
+    nul_refused(name)
+}
+
 fn nul_refused(field: String) -> AppError {
     AppError::Validation(vec![FieldError::new(field, Msg::new("field.control_chars"))])
 }
@@ -162,6 +172,82 @@ impl Refused {
     }
 }
 
+/// A body's top level, read so that a struct comes only from an object: serde
+/// would also fill one from an array of its fields in order (`[null, null]`),
+/// which no client means and the document does not allow.
+struct ObjectsOnly<D>(D);
+
+macro_rules! forward_to_inner {
+    ($($method:ident)*) => {$(
+        fn $method<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+            self.0.$method(visitor)
+        }
+    )*};
+}
+
+impl<'de, D: serde::Deserializer<'de>> serde::Deserializer<'de> for ObjectsOnly<D> {
+    type Error = D::Error;
+
+    forward_to_inner! {
+        deserialize_any deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64
+        deserialize_i128 deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64 deserialize_u128
+        deserialize_f32 deserialize_f64 deserialize_char deserialize_str deserialize_string deserialize_bytes
+        deserialize_byte_buf deserialize_option deserialize_unit deserialize_seq deserialize_map
+        deserialize_identifier deserialize_ignored_any
+    }
+
+    fn deserialize_unit_struct<V: serde::de::Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_unit_struct(name, visitor)
+    }
+
+    fn deserialize_newtype_struct<V: serde::de::Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_newtype_struct(name, visitor)
+    }
+
+    fn deserialize_tuple<V: serde::de::Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_tuple(len, visitor)
+    }
+
+    fn deserialize_tuple_struct<V: serde::de::Visitor<'de>>(
+        self,
+        name: &'static str,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_tuple_struct(name, len, visitor)
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_map(visitor)
+    }
+
+    fn deserialize_enum<V: serde::de::Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_enum(name, variants, visitor)
+    }
+
+    fn is_human_readable(&self) -> bool {
+        self.0.is_human_readable()
+    }
+}
+
 /// Fields a representation carries that no input takes: tolerated in a body, so
 /// that a client may PUT back what it read.
 const READ_ONLY: [&str; 3] = ["id", "created_at", "updated_at"];
@@ -173,7 +259,8 @@ where
 {
     let mut unknown = Vec::new();
     let mut note = |path: serde_ignored::Path<'_>| unknown.push(field_path(&path));
-    let result = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(deserializer, &mut note));
+    let result =
+        serde_path_to_error::deserialize(serde_ignored::Deserializer::new(ObjectsOnly(deserializer), &mut note));
     // What GET answered may be sent back as it is: its server-set fields are let through.
     unknown.retain(|path| !READ_ONLY.contains(&path.rsplit(['.', ']']).next().unwrap_or_default()));
     match result {

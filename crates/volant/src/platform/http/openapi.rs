@@ -69,8 +69,12 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// The answers every operation of a kind shares, declared once under
 /// `components/responses` and referred to by [`complete`]: (status, name, description).
-const COMMON_ERRORS: [(&str, &str, &str); 8] = [
-    ("400", "BadRequest", "The body is not well-formed JSON, or not valid UTF-8 (`bad_request`)."),
+const COMMON_ERRORS: [(&str, &str, &str); 9] = [
+    (
+        "400",
+        "BadRequest",
+        "The request is malformed (`bad_request`): a body that is not well-formed JSON or not UTF-8, a NUL character in the address.",
+    ),
     ("401", "Unauthorized", "No valid bearer token (`unauthorized`)."),
     ("403", "Forbidden", "The caller's roles do not grant the operation's permission (`forbidden`)."),
     ("404", "NotFound", "Nothing with this id in the caller's organization (`not_found`)."),
@@ -86,6 +90,11 @@ const COMMON_ERRORS: [(&str, &str, &str); 8] = [
         "TooManyRequests",
         "Too many requests from this user (`too_many_requests`): `Retry-After` says when to try again.",
     ),
+    (
+        "503",
+        "Unavailable",
+        "The database cannot be reached (`unavailable`): nothing was done, the request may be sent again.",
+    ),
 ];
 
 /// The statuses of [`COMMON_ERRORS`] an operation may answer, by what it declares.
@@ -94,7 +103,7 @@ fn common_errors(operation: &Value) -> Vec<&'static str> {
     let scopes = requirement.and_then(|r| r.get("bearer")).and_then(Value::as_array);
     let parameters = operation.get("parameters").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     let has_body = operation.get("requestBody").is_some();
-    // 400/413/415 are the JSON reader's; a multipart form or a raw upload says its own.
+    // 413/415 are the JSON reader's; a multipart form or a raw upload says its own.
     let json_body = operation.pointer("/requestBody/content/application~1json").is_some();
     let mut statuses = Vec::new();
     if let Some(scopes) = scopes {
@@ -107,12 +116,15 @@ fn common_errors(operation: &Value) -> Vec<&'static str> {
     if parameters.iter().any(|p| p["in"] == "path") {
         statuses.push("404");
     }
+    // Any address may hold a NUL character (refused before routing).
+    statuses.push("400");
     if json_body {
-        statuses.extend(["400", "413", "415"]);
+        statuses.extend(["413", "415"]);
     }
     if has_body || parameters.iter().any(|p| p["in"] == "query") {
         statuses.push("422");
     }
+    statuses.push("503");
     statuses
 }
 
@@ -130,7 +142,8 @@ fn reason(status: &str) -> &'static str {
 /// every error body `application/problem+json`, and on every operation the
 /// errors common to its kind ([`common_errors`]): 401 and 429 where a token is
 /// needed, 403 where a permission is, 404 where the path names a record,
-/// 400/413/415 where a body is taken, 422 where input is validated.
+/// 413/415 where a JSON body is taken, 422 where input is validated, 400 and 503
+/// everywhere.
 pub fn complete(doc: &mut Value) {
     let problem = json!({ "schema": { "$ref": "#/components/schemas/Problem" } });
     let mut shared = serde_json::Map::new();
@@ -147,11 +160,17 @@ pub fn complete(doc: &mut Value) {
     if let Some(components) = doc.get_mut("components").and_then(Value::as_object_mut) {
         components.insert("responses".to_owned(), Value::Object(shared));
     }
+    if let Some(code) = doc.pointer_mut("/components/schemas/Problem/properties/code") {
+        let codes: Vec<&str> = crate::platform::error::CODES.iter().map(|(code, _)| *code).collect();
+        code["enum"] = json!(codes);
+    }
+    close_request_bodies(doc);
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else { return };
+    link_created_records(paths);
     for item in paths.values_mut() {
         let Some(item) = item.as_object_mut() else { continue };
         for (method, operation) in item.iter_mut() {
-            if !matches!(method.as_str(), "get" | "put" | "post" | "delete" | "patch" | "head" | "options") {
+            if !METHODS.contains(&method.as_str()) {
                 continue;
             }
             let added = common_errors(operation);
@@ -180,5 +199,149 @@ pub fn complete(doc: &mut Value) {
                 responses.entry(status).or_insert_with(|| json!({ "$ref": format!("#/components/responses/{name}") }));
             }
         }
+    }
+}
+
+/// The HTTP methods of a path item (its other keys are parameters, a summary…).
+const METHODS: [&str; 7] = ["get", "put", "post", "delete", "patch", "head", "options"];
+
+/// OpenAPI links from each creation (`POST /x` answering 201) to what can then be
+/// done with the record (`/x/{id}` and the paths under it that name nothing else),
+/// the id taken from the created body: clients and stateful fuzzers can chain
+/// create → read → update → delete without guessing ids.
+fn link_created_records(paths: &mut serde_json::Map<String, Value>) {
+    let mut links = Vec::new();
+    for (collection, item) in paths.iter() {
+        if item.pointer("/post/responses/201").is_none() {
+            continue;
+        }
+        let record = format!("{collection}/{{id}}");
+        let mut targets = serde_json::Map::new();
+        for (path, target) in paths.iter() {
+            let tail = path.strip_prefix(record.as_str());
+            if !tail.is_some_and(|tail| tail.is_empty() || (tail.starts_with('/') && !tail.contains('{'))) {
+                continue;
+            }
+            for method in METHODS {
+                let Some(id) = target.get(method).and_then(|op| op.get("operationId")).and_then(Value::as_str) else {
+                    continue;
+                };
+                targets.insert(
+                    id.to_owned(),
+                    json!({
+                        "operationId": id,
+                        "parameters": { "id": "$response.body#/id" },
+                        "description": format!("`{} {path}` on the record just created.", method.to_uppercase()),
+                    }),
+                );
+            }
+        }
+        if !targets.is_empty() {
+            links.push((collection.clone(), targets));
+        }
+    }
+    for (collection, targets) in links {
+        if let Some(created) = paths.get_mut(&collection).and_then(|item| item.pointer_mut("/post/responses/201")) {
+            created["links"] = Value::Object(targets);
+        }
+    }
+}
+
+/// Bodies are read strictly (a field an operation does not take is a 422 naming
+/// it): every object schema a JSON request body uses, directly or nested, says
+/// so with `additionalProperties: false`.
+fn close_request_bodies(doc: &mut Value) {
+    let (mut pending, mut forms) = (Vec::new(), Vec::new());
+    if let Some(paths) = doc.get("paths").and_then(Value::as_object) {
+        for item in paths.values().filter_map(Value::as_object) {
+            for operation in item.values() {
+                if let Some(schema) = operation.pointer("/requestBody/content/application~1json/schema") {
+                    collect_refs(schema, &mut pending);
+                }
+                if let Some(schema) = operation.pointer("/requestBody/content/multipart~1form-data/schema") {
+                    collect_refs(schema, &mut forms);
+                }
+            }
+        }
+    }
+    // A form's other parts are ignored (a page's `_csrf`…), but a part's name is a
+    // MIME header parameter: no control character can be in it.
+    for name in forms {
+        if let Some(Value::Object(schema)) = doc.pointer_mut(&format!("/components/schemas/{name}")) {
+            schema.insert("propertyNames".to_owned(), json!({ "pattern": "^[^\\x00-\\x1f\\x7f]*$" }));
+        }
+    }
+    // A schema another extends (`allOf`, a flattened struct) cannot be closed: the
+    // extension's own fields would be "additional" to it.
+    let mut extended = Vec::new();
+    extended_schemas(doc, &mut extended);
+    let mut closed: std::collections::HashSet<String> = extended.into_iter().collect();
+    while let Some(name) = pending.pop() {
+        if !closed.insert(name.clone()) {
+            continue;
+        }
+        let Some(schema) = doc.pointer_mut(&format!("/components/schemas/{name}")) else { continue };
+        let mut nested = Vec::new();
+        collect_refs(schema, &mut nested);
+        close_objects(schema);
+        pending.extend(nested);
+    }
+}
+
+/// The component names referred to from an `allOf` anywhere in `value`.
+fn extended_schemas(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(parts) = map.get("allOf") {
+                collect_refs(parts, out);
+            }
+            map.values().for_each(|v| extended_schemas(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| extended_schemas(v, out)),
+        _ => {}
+    }
+}
+
+/// The component names `value` refers to (`#/components/schemas/<name>`).
+fn collect_refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(name) =
+                map.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/components/schemas/"))
+            {
+                out.push(name.to_owned());
+            }
+            map.values().for_each(|v| collect_refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
+
+/// `additionalProperties: false` on `schema` and the inline objects within it
+/// (a tagged enum's variants, an array's items) that list their properties.
+fn close_objects(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            if map.contains_key("properties") && !map.contains_key("additionalProperties") {
+                map.insert("additionalProperties".to_owned(), Value::Bool(false));
+            }
+            for (key, value) in map.iter_mut() {
+                // A property's own schema is closed only if it is an object schema
+                // (handled by recursion); `properties` itself is a name → schema map.
+                if key == "properties" {
+                    if let Some(properties) = value.as_object_mut() {
+                        properties.values_mut().for_each(close_objects);
+                    }
+                } else if !matches!(
+                    key.as_str(),
+                    "additionalProperties" | "allOf" | "example" | "examples" | "default" | "enum"
+                ) {
+                    close_objects(value);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(close_objects),
+        _ => {}
     }
 }

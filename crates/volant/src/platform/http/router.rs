@@ -161,9 +161,14 @@ async fn request_context(request: Request, next: Next) -> Response {
 /// typed by a person, never storable in PostgreSQL text.
 async fn refuse_nul_in_url(request: Request, next: Next) -> Response {
     let uri = request.uri();
-    if has_encoded_nul(uri.path()) || uri.query().is_some_and(has_encoded_nul) {
+    let in_query = uri.query().is_some_and(has_encoded_nul);
+    if has_encoded_nul(uri.path()) || in_query {
         let html = !wants_api(uri.path());
-        let error = AppError::BadRequest("the address contains a NUL character".to_owned());
+        let error = match uri.query().filter(|_| in_query && !has_encoded_nul(uri.path())) {
+            // In a parameter, a 422 naming it, as a body's field would be.
+            Some(query) => crate::platform::http::extract::nul_in_query(query),
+            None => AppError::BadRequest("the address contains a NUL character".to_owned()),
+        };
         return if html { web::WebError(error).into_response() } else { error.into_response() };
     }
     next.run(request).await

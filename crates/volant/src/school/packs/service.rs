@@ -82,17 +82,17 @@ pub struct PackInput {
     pub driving_minutes: Option<i32>,
     /// Excluding tax, up to 4 decimals; or give `price_incl_tax`.
     #[serde(default, deserialize_with = "crate::platform::lines::lenient_decimal")]
-    #[schema(value_type = Option<String>, example = "991.6667")]
+    #[schema(value_type = Option<crate::platform::lines::DecimalInput>, example = "991.6667")]
     pub unit_price: Option<Decimal>,
     /// The price including tax, as a school displays it: the unit price is derived
     /// from it to 4 decimals, so any quantity sold comes to that price times the
     /// quantity (3 hours at 55.00 are 165.00, not 164.99). Ignored when `unit_price` is given.
     #[serde(default, deserialize_with = "crate::platform::lines::lenient_decimal")]
-    #[schema(value_type = Option<String>, example = "1190")]
+    #[schema(value_type = Option<crate::platform::lines::DecimalInput>, example = "1190")]
     pub price_incl_tax: Option<Decimal>,
     /// Percent; the organization's first rate when absent.
     #[serde(default, deserialize_with = "crate::platform::lines::lenient_decimal")]
-    #[schema(value_type = Option<String>, example = "20")]
+    #[schema(value_type = Option<crate::platform::lines::DecimalInput>, example = "20")]
     pub vat_rate: Option<Decimal>,
     /// Default true.
     pub active: Option<bool>,
@@ -124,7 +124,7 @@ pub struct SaleInput {
     pub pack_id: Option<i64>,
     /// How many of the pack (default 1; up to 2 decimals, e.g. 1.5 single hours).
     #[serde(default, deserialize_with = "crate::platform::lines::lenient_decimal")]
-    #[schema(value_type = Option<String>, example = "1")]
+    #[schema(value_type = Option<crate::platform::lines::DecimalInput>, example = "1")]
     pub quantity: Option<Decimal>,
     /// Paid in this many monthly instalments (1 to 12; default 1: at once).
     #[schema(minimum = 1, maximum = 12, example = 3)]

@@ -36,7 +36,7 @@ pub struct SchoolSettings {
     pub candidates_may_book: bool,
     /// One driving hour's price, in the organization's currency (revenue reports).
     #[serde(default)]
-    #[schema(value_type = String, example = "52.00")]
+    #[schema(value_type = crate::platform::lines::DecimalInput, example = "52.00")]
     pub hour_price: Decimal,
 }
 

@@ -76,11 +76,11 @@ pub struct CatalogueItemInput {
     pub unit: Option<String>,
     /// Excluding tax, up to 4 decimals (`"48.90"`, `"48,90"` or a number).
     #[serde(default, deserialize_with = "lenient_decimal")]
-    #[schema(value_type = String, required = true, example = "48.90")]
+    #[schema(value_type = crate::platform::lines::DecimalInput, required = true, example = "48.90")]
     pub unit_price: Option<Decimal>,
     /// Percent, default 20.
     #[serde(default, deserialize_with = "lenient_decimal")]
-    #[schema(value_type = Option<String>, example = "20")]
+    #[schema(value_type = Option<crate::platform::lines::DecimalInput>, example = "20")]
     pub vat_rate: Option<Decimal>,
 }
 

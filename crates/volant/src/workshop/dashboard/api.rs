@@ -21,8 +21,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct DashboardQuery {
     /// First day (`YYYY-MM-DD`); the last twelve months by default.
+    #[param(pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
     pub from: Option<String>,
     /// Last day (`YYYY-MM-DD`); today by default.
+    #[param(pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
     pub to: Option<String>,
     /// Only this garage's vehicles.
     #[param(value_type = Option<i64>)]
@@ -32,7 +34,7 @@ pub struct DashboardQuery {
 impl DashboardQuery {
     pub fn period(&self, today: NaiveDate) -> AppResult<(Period, Option<i64>)> {
         let date = |name: &str, raw: Option<&str>| -> AppResult<Option<NaiveDate>> {
-            match raw.map(str::trim).filter(|s| !s.is_empty()) {
+            match raw.filter(|s| !s.is_empty()) {
                 None => Ok(None),
                 Some(raw) => NaiveDate::parse_from_str(raw, "%Y-%m-%d").map(Some).map_err(|_| {
                     AppError::invalid_parameter(name, format!("{name} must be a date such as 2026-01-31"))
@@ -49,7 +51,7 @@ impl DashboardQuery {
 /// KPIs over a period and, optionally, one garage: vehicles per garage, quotes
 /// issued/accepted (rate, amount), alerts by kind, month by month figures, top clients.
 #[utoipa::path(get, path = "/dashboard", security(("bearer" = ["workshop.read"])), tag = "dashboard", params(DashboardQuery),
-    responses((status = 200, body = Dashboard), (status = 400, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Dashboard), (status = 404, body = Problem, description = "`garage_id` names no garage of the organization (`not_found`)."), (status = 422, body = Problem)))]
 async fn dashboard(caller: Caller, ApiQuery(query): ApiQuery<DashboardQuery>) -> AppResult<Json<Dashboard>> {
     let today = crate::identity::organizations::service::today(&caller.db, caller.org).await?;
     let (period, garage_id) = query.period(today)?;

@@ -23,7 +23,14 @@ use crate::workshop::quotes::api::{QuotesQuery, parse_id};
 pub struct SearchQuery {
     /// The list's search, as on its page.
     pub q: Option<String>,
-    /// Vehicles: only this garage's.
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VehicleSearchQuery {
+    /// The list's search, as on its page.
+    pub q: Option<String>,
+    /// Only this garage's vehicles.
     #[param(value_type = Option<i64>)]
     pub garage_id: Option<String>,
 }
@@ -35,6 +42,13 @@ pub struct SearchQuery {
 #[into_params(parameter_in = Query)]
 pub struct CsvQuery {
     pub separator: Option<String>,
+}
+
+/// A list's filter for its export: every row, so `limit` is not applied, but a
+/// `limit` that is not one is refused as the list refuses it.
+fn export_filter<F>(limit: Option<&str>, filter: AppResult<F>) -> AppResult<F> {
+    crate::platform::pagination::PageRequest::parse(limit, None)?;
+    filter
 }
 
 async fn run(caller: &Caller, dataset: Dataset, format: Format, csv: &CsvQuery) -> AppResult<Response> {
@@ -81,10 +95,10 @@ macro_rules! export_routes {
 export_routes! {
     (clients_csv, clients_xlsx, "clients", SearchQuery, "clients", "Clients matching the search, one row each.",
         |q: &SearchQuery| Ok(Dataset::Clients { q: q.q.clone() })),
-    (vehicles_csv, vehicles_xlsx, "vehicles", SearchQuery, "vehicles", "Vehicles matching the search (and garage), with their current owner.",
-        |q: &SearchQuery| Ok(Dataset::Vehicles(VehicleFilter { garage_id: parse_id("garage_id", q.garage_id.as_deref())?, q: q.q.clone(), ..Default::default() }))),
+    (vehicles_csv, vehicles_xlsx, "vehicles", VehicleSearchQuery, "vehicles", "Vehicles matching the search (and garage), with their current owner.",
+        |q: &VehicleSearchQuery| Ok(Dataset::Vehicles(VehicleFilter { garage_id: parse_id("garage_id", q.garage_id.as_deref())?, q: q.q.clone(), ..Default::default() }))),
     (quotes_csv, quotes_xlsx, "quotes", QuotesQuery, "quotes", "Quotes with their lines, one row per line, newest first.",
-        |q: &QuotesQuery| Ok(Dataset::Quotes(q.filter()?))),
+        |q: &QuotesQuery| Ok(Dataset::Quotes(export_filter(q.limit.as_deref(), q.filter())?))),
     (alerts_csv, alerts_xlsx, "alerts", AlertsQuery, "alerts", "Maintenance alerts with the alerts page's filters.",
-        |q: &AlertsQuery| Ok(Dataset::Alerts(q.filter()?))),
+        |q: &AlertsQuery| Ok(Dataset::Alerts(export_filter(q.limit.as_deref(), q.filter())?))),
 }

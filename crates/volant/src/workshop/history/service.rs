@@ -103,6 +103,7 @@ pub struct InterventionInput {
     #[serde(default)]
     pub services: Vec<String>,
     #[serde(default)]
+    #[schema(value_type = Vec<crate::platform::lines::WorkLineInput>)]
     pub lines: Vec<LineInput>,
     /// The vehicle stays in the workshop: complete the intervention when it leaves.
     #[serde(default)]

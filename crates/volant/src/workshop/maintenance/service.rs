@@ -957,7 +957,7 @@ pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Al
 
 /// What a person does with an alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case", tag = "action")]
+#[serde(rename_all = "snake_case", tag = "action", try_from = "AlertActionBody")]
 pub enum AlertAction {
     Acknowledge,
     Resolve,
@@ -966,6 +966,39 @@ pub enum AlertAction {
         until: NaiveDate,
     },
     Reopen,
+}
+
+/// An [`AlertAction`] as sent, read as a struct: serde lets an internally tagged
+/// enum's unit variants take any other field, and the body reader names unknown
+/// fields only in structs.
+#[derive(Deserialize)]
+struct AlertActionBody {
+    action: AlertActionName,
+    until: Option<NaiveDate>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum AlertActionName {
+    Acknowledge,
+    Resolve,
+    Snooze,
+    Reopen,
+}
+
+impl TryFrom<AlertActionBody> for AlertAction {
+    type Error = &'static str;
+
+    fn try_from(body: AlertActionBody) -> Result<Self, Self::Error> {
+        match (body.action, body.until) {
+            (AlertActionName::Snooze, Some(until)) => Ok(Self::Snooze { until }),
+            (AlertActionName::Snooze, None) => Err("missing field `until`"),
+            (_, Some(_)) => Err("`until` goes only with `snooze`"),
+            (AlertActionName::Acknowledge, None) => Ok(Self::Acknowledge),
+            (AlertActionName::Resolve, None) => Ok(Self::Resolve),
+            (AlertActionName::Reopen, None) => Ok(Self::Reopen),
+        }
+    }
 }
 
 /// open → acknowledged → resolved, or snoozed until a date; a resolved alert can
