@@ -14,6 +14,8 @@ export interface Outcome {
   duplicate: Problem;
   invalid: Problem;
   renamed: string;
+  /** `RateLimit-Limit` and `RateLimit-Remaining` of the last page read. */
+  allowance: { limit: number; remaining: number };
 }
 
 /** The `cursor` of a `Link: <…>; rel="next"` header, if there is a next page. */
@@ -52,6 +54,7 @@ export async function scenario(baseUrl: string, email: string, password: string)
   // Two by two, following `Link` until it is absent.
   const platesByPage: string[][] = [];
   let cursor: string | undefined;
+  let allowance = { limit: 0, remaining: 0 };
   do {
     const page = await api.GET("/api/v1/garages/{id}/vehicles", {
       params: { path: { id: garageId }, query: { limit: 2, ...(cursor ? { cursor } : {}) } },
@@ -60,6 +63,10 @@ export async function scenario(baseUrl: string, email: string, password: string)
     const vehicles: Vehicle[] = page.data;
     platesByPage.push(vehicles.map((v) => v.license_plate));
     cursor = nextCursor(page.response.headers.get("link"));
+    allowance = {
+      limit: Number(page.response.headers.get("ratelimit-limit")),
+      remaining: Number(page.response.headers.get("ratelimit-remaining")),
+    };
   } while (cursor && platesByPage.length < 10);
 
   // Errors are typed problems: a duplicate plate, a year out of range.
@@ -78,5 +85,12 @@ export async function scenario(baseUrl: string, email: string, password: string)
   });
   if (!patched.data) throw new Error(`patch refused: ${JSON.stringify(patched.error)}`);
 
-  return { garageId, platesByPage, duplicate: again.error, invalid: invalid.error, renamed: patched.data.name };
+  return {
+    garageId,
+    platesByPage,
+    duplicate: again.error,
+    invalid: invalid.error,
+    renamed: patched.data.name,
+    allowance,
+  };
 }

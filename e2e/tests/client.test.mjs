@@ -43,4 +43,7 @@ test("a typed client generated from the document compiles and runs a garage scen
   assert.equal(outcome.invalid.status, 422);
   assert.deepEqual(outcome.invalid.errors.map((e) => e.field), ["year"]);
   assert.equal(outcome.renamed, "Garage du Client Typé — Nantes");
+  // Every answer says where the client stands against its limit.
+  assert.equal(outcome.allowance.limit, 1200);
+  assert.ok(outcome.allowance.remaining > 1100 && outcome.allowance.remaining < 1200, JSON.stringify(outcome.allowance));
 });

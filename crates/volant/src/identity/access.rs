@@ -167,11 +167,16 @@ pub async fn enforce(
         crate::identity::record_denial(&state, &current, &parts).await;
         return AppError::Forbidden.into_response();
     }
-    if let Err(err) = state.limits.check_api(current.user.id).await {
-        return err.into_response();
-    }
-    parts.extensions.insert(current);
-    next.run(Request::from_parts(parts, body)).await
+    let (standing, admitted) = state.limits.check_api(current.user.id).await;
+    let mut response = match admitted {
+        Ok(()) => {
+            parts.extensions.insert(current);
+            next.run(Request::from_parts(parts, body)).await
+        }
+        Err(err) => err.into_response(),
+    };
+    standing.write(response.headers_mut());
+    response
 }
 
 #[cfg(test)]

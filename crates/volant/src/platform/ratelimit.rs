@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use axum::http::Extensions;
 use governor::clock::{Clock, DefaultClock};
+use governor::middleware::StateInformationMiddleware;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use redis::aio::ConnectionManager;
 
@@ -27,8 +28,8 @@ use crate::platform::proxy::ClientContext;
 const MAX_TRACKED_KEYS: usize = 10_000;
 
 /// GCRA: the key holds the theoretical arrival time (ms). A request is
-/// admitted when, after it, the backlog stays within the period; otherwise the
-/// answer is how many ms to wait. `ARGV[3]`: `take` counts an admitted request,
+/// admitted when, after it, the backlog stays within the period. The answer is
+/// `{ms to wait (0: admitted), backlog in ms}`. `ARGV[3]`: `take` counts an admitted request,
 /// `peek` only answers, `add` counts one whatever the answer (a failed sign-in).
 const GCRA: &str = r"
 local now_parts = redis.call('TIME')
@@ -42,15 +43,16 @@ local new_tat = tat + interval
 if mode == 'add' then
   if new_tat - now > period + interval then new_tat = now + period + interval end
   redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil(new_tat - now))
-  return 0
+  return {0, new_tat - now}
 end
 if new_tat - now > period then
-  return new_tat - now - period
+  return {new_tat - now - period, tat - now}
 end
 if mode == 'take' then
   redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil(new_tat - now))
+  return {0, new_tat - now}
 end
-return 0
+return {0, tat - now}
 ";
 
 /// Failed sign-ins are counted over this window: per account and address, the
@@ -149,7 +151,8 @@ pub struct RateLimits {
     failures_by_account_and_ip: FailureCounts,
     /// Failed sign-ins per account, from every address.
     failures_by_account: FailureCounts,
-    api_by_user: DefaultKeyedRateLimiter<i64>,
+    /// Keeps its state readable: answers say how many requests remain.
+    api_by_user: DefaultKeyedRateLimiter<i64, StateInformationMiddleware>,
     /// Password-link requests per client address, and per account asked for.
     resets_by_ip: DefaultKeyedRateLimiter<String>,
     resets_by_account: DefaultKeyedRateLimiter<String>,
@@ -168,7 +171,7 @@ impl RateLimits {
             login_by_ip: RateLimiter::keyed(Quota::per_minute(login_per_minute)),
             failures_by_account_and_ip: FailureCounts::new(per_address),
             failures_by_account: FailureCounts::new(per_account),
-            api_by_user: RateLimiter::keyed(Quota::per_minute(api_per_minute)),
+            api_by_user: RateLimiter::keyed(Quota::per_minute(api_per_minute)).with_middleware(),
             resets_by_ip: RateLimiter::keyed(Quota::per_minute(login_per_minute)),
             resets_by_account: RateLimiter::keyed(RESET_PER_ACCOUNT.quota()),
             clock: DefaultClock::default(),
@@ -255,22 +258,54 @@ impl RateLimits {
         }
     }
 
-    /// An API request by a signed-in user.
-    pub async fn check_api(&self, user_id: i64) -> Result<(), AppError> {
-        let per_minute = Budget { burst: self.api_per_minute.get(), period: Duration::from_secs(60) };
-        match self.check_shared("api-user", &user_id.to_string(), per_minute, Mode::Take).await {
-            Some(outcome) => outcome,
-            None => self.check(&self.api_by_user, &user_id),
+    /// An API request by a signed-in user: admitted or not, and where the user
+    /// then stands (the `RateLimit-*` headers of the answer).
+    pub async fn check_api(&self, user_id: i64) -> (Standing, Result<(), AppError>) {
+        let limit = self.api_per_minute.get();
+        let per_minute = Budget { burst: limit, period: Duration::from_secs(60) };
+        if let Some((outcome, backlog)) =
+            self.check_shared_backlog("api-user", &user_id.to_string(), per_minute, Mode::Take).await
+        {
+            let spare = per_minute.period.saturating_sub(backlog);
+            let remaining =
+                u32::try_from(spare.as_millis() / per_minute.interval().as_millis().max(1)).unwrap_or(limit);
+            return (Standing::new(limit, remaining.min(limit), backlog), outcome);
+        }
+        if self.api_by_user.len() > MAX_TRACKED_KEYS {
+            self.api_by_user.retain_recent();
+        }
+        match self.api_by_user.check_key(&user_id) {
+            Ok(snapshot) => {
+                let remaining = snapshot.remaining_burst_capacity().min(limit);
+                // Each spent request comes back after one interval.
+                let backlog = per_minute.interval() * (limit - remaining);
+                (Standing::new(limit, remaining, backlog), Ok(()))
+            }
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(self.clock.now());
+                (Standing::new(limit, 0, per_minute.period), Err(too_many(wait)))
+            }
         }
     }
 
     /// The shared count's answer, or `None` without Redis (or when it fails).
     async fn check_shared(&self, kind: &str, key: &str, budget: Budget, mode: Mode) -> Option<Result<(), AppError>> {
+        self.check_shared_backlog(kind, key, budget, mode).await.map(|(outcome, _)| outcome)
+    }
+
+    /// [`Self::check_shared`], with the key's backlog after the request.
+    async fn check_shared_backlog(
+        &self,
+        kind: &str,
+        key: &str,
+        budget: Budget,
+        mode: Mode,
+    ) -> Option<(Result<(), AppError>, Duration)> {
         let shared = self.shared.as_ref()?;
         let period_ms = u64::try_from(budget.period.as_millis()).unwrap_or(u64::MAX);
         let interval_ms = u64::try_from(budget.interval().as_millis()).unwrap_or(u64::MAX).max(1);
         let mut connection = shared.connection.clone();
-        let answer: Result<u64, redis::RedisError> = shared
+        let answer: Result<(u64, u64), redis::RedisError> = shared
             .script
             .key(format!("{}:rl:{kind}:{key}", shared.prefix))
             .arg(interval_ms)
@@ -279,8 +314,10 @@ impl RateLimits {
             .invoke_async(&mut connection)
             .await;
         match answer {
-            Ok(0) => Some(Ok(())),
-            Ok(wait_ms) => Some(Err(too_many(Duration::from_millis(wait_ms)))),
+            Ok((0, backlog_ms)) => Some((Ok(()), Duration::from_millis(backlog_ms))),
+            Ok((wait_ms, backlog_ms)) => {
+                Some((Err(too_many(Duration::from_millis(wait_ms))), Duration::from_millis(backlog_ms)))
+            }
             Err(err) => {
                 tracing::warn!(error = %err, "shared rate limit unavailable: counting on this instance");
                 None
@@ -297,6 +334,35 @@ impl RateLimits {
             limiter.retain_recent();
         }
         limiter.check_key(key).map_err(|not_until| too_many(not_until.wait_time_from(self.clock.now())))
+    }
+}
+
+/// Where a user stands against the API limit after a request, sent with every
+/// answer (IETF draft "RateLimit header fields for HTTP", the widely read form):
+/// `RateLimit-Limit` requests per minute, `RateLimit-Remaining` still allowed now,
+/// `RateLimit-Reset` seconds until the full allowance is back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    pub limit: u32,
+    pub remaining: u32,
+    pub reset_secs: u64,
+}
+
+impl Standing {
+    fn new(limit: u32, remaining: u32, backlog: Duration) -> Self {
+        let reset_secs = backlog.as_secs() + u64::from(backlog.subsec_nanos() > 0);
+        Self { limit, remaining, reset_secs }
+    }
+
+    /// Writes the three `RateLimit-*` headers.
+    pub fn write(self, headers: &mut axum::http::HeaderMap) {
+        for (name, value) in [
+            ("ratelimit-limit", u64::from(self.limit)),
+            ("ratelimit-remaining", u64::from(self.remaining)),
+            ("ratelimit-reset", self.reset_secs),
+        ] {
+            headers.insert(name, axum::http::HeaderValue::from(value));
+        }
     }
 }
 

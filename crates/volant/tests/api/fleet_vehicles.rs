@@ -271,6 +271,9 @@ async fn unknown_fields_are_refused_by_name_but_read_only_ones_pass(app: TestApp
     info.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     // `limit` is an integer: empty is not one.
     assert_eq!(admin.get("/api/v1/vehicles?limit=").await.error_fields(), ["limit"]);
+    // A filter's id may be empty (a form's blank choice: no filter), never anything else.
+    assert_eq!(admin.get("/api/v1/vehicles?garage_id=").await.status, StatusCode::OK);
+    assert_eq!(admin.get("/api/v1/vehicles?garage_id=%201").await.error_fields(), ["garage_id"]);
 }
 
 async fn search_matches_plate_ignoring_separators_brand_and_model(app: TestApp) {

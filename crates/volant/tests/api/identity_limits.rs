@@ -121,10 +121,21 @@ async fn the_login_page_is_limited_too() {
 async fn api_requests_are_limited_per_user() {
     let app = TestApp::sqlite_with(|config| config.api_requests_per_minute = NonZeroU32::new(3).expect("3")).await;
     let admin = app.as_admin();
-    for _ in 0..3 {
-        assert_eq!(admin.get("/api/v1/garages").await.status, StatusCode::OK);
+    // Every answer says where the caller stands: the limit, what remains, when all is back.
+    let standing = |response: &crate::helpers::TestResponse| {
+        let read = |name: &str| response.header(name).and_then(|v| v.parse::<u64>().ok()).expect(name);
+        (read("ratelimit-limit"), read("ratelimit-remaining"), read("ratelimit-reset"))
+    };
+    for remaining in [2, 1, 0] {
+        let response = admin.get("/api/v1/garages").await;
+        assert_eq!(response.status, StatusCode::OK);
+        let (limit, left, reset) = standing(&response);
+        assert_eq!((limit, left), (3, remaining));
+        assert!((1..=60).contains(&reset), "{reset}");
     }
-    assert_limited(&admin.get("/api/v1/garages").await);
+    let refused = admin.get("/api/v1/garages").await;
+    assert_limited(&refused);
+    assert_eq!(standing(&refused).1, 0);
     let other = app.token_for("autre@garage.fr", &[Role::Staff]).await;
     assert_eq!(
         app.with_token(&other).get("/api/v1/garages").await.status,

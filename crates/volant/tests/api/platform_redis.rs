@@ -63,6 +63,39 @@ async fn two_instances_share_the_sign_in_limit_through_redis() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_redis_the_api_allowance_is_shared_and_told_in_every_answer() {
+    let Some(url) = redis() else { return };
+    let app = TestApp::sqlite().await;
+    let token = app.admin_token().await.to_owned();
+    let prefix = format!("volant-test-{}", fastrand::u64(..));
+    let (login, four) = (NonZeroU32::new(5).expect("5"), NonZeroU32::new(4).expect("4"));
+    let mut instances = Vec::new();
+    for _ in 0..2 {
+        let mut state = app.state.clone();
+        state.limits = Arc::new(RateLimits::shared(login, four, &url, &prefix).await.expect("redis"));
+        instances.push(volant::App::over(state).expect("app").router);
+    }
+    let get = |instance: &axum::Router| {
+        let request = axum::http::Request::get("/api/v1/garages")
+            .header("authorization", format!("Bearer {token}"))
+            .body(axum::body::Body::empty())
+            .expect("request");
+        send(instance.clone(), request)
+    };
+    for (turn, remaining) in [3, 2, 1, 0].into_iter().enumerate() {
+        let response = get(&instances[turn % 2]).await;
+        assert_eq!(response.status, StatusCode::OK, "turn {turn}");
+        assert_eq!(response.header("ratelimit-limit"), Some("4"));
+        assert_eq!(response.header("ratelimit-remaining"), Some(remaining.to_string().as_str()), "turn {turn}");
+        let reset: u64 = response.header("ratelimit-reset").expect("reset").parse().expect("seconds");
+        assert!((1..=60).contains(&reset), "{reset}");
+    }
+    let refused = get(&instances[0]).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.header("ratelimit-remaining"), Some("0"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn through_redis_a_stranger_cannot_lock_an_account_out() {
     use std::net::SocketAddr;
 

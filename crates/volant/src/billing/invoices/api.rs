@@ -53,7 +53,7 @@ pub struct InvoicesQuery {
     pub kind: Option<String>,
     /// `draft` or `issued`.
     pub status: Option<String>,
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<crate::platform::http::openapi::IdFilter>)]
     pub client_id: Option<String>,
     /// `unpaid` (something is still due) or `overdue` (and its due date has passed).
     pub due: Option<String>,

@@ -9,8 +9,8 @@ use utoipa_axum::routes;
 use super::service::{self, Vehicle, VehicleFilter, VehicleInput, VehiclePatch, VehicleSort};
 use crate::identity::Caller;
 use crate::platform::AppState;
-use crate::platform::error::{AppError, AppResult, Problem};
-use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
+use crate::platform::error::{AppResult, Problem};
+use crate::platform::http::extract::{ApiJson, ApiQuery, Id, id_filter};
 use crate::platform::http::respond::{Paged, created};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -28,7 +28,7 @@ pub struct VehiclesQuery {
     /// Vehicles whose plate, brand or model starts with this (ignoring case; spaces and dashes in plates).
     pub q: Option<String>,
     /// Only this garage's vehicles.
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<crate::platform::http::openapi::IdFilter>)]
     pub garage_id: Option<String>,
     /// Order: `id` (the default: creation order), `plate` or `year`, with `-`
     /// before it for descending.
@@ -44,12 +44,7 @@ pub struct VehiclesQuery {
 #[utoipa::path(get, path = "/vehicles", security(("bearer" = ["fleet.read"])), tag = "vehicles", params(VehiclesQuery),
     responses((status = 200, body = [Vehicle]), (status = 400, body = Problem)))]
 async fn list_vehicles(caller: Caller, ApiQuery(query): ApiQuery<VehiclesQuery>, paged: Paged) -> AppResult<Response> {
-    let garage_id = match query.garage_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(raw) => Some(
-            raw.parse::<i64>().map_err(|_| AppError::invalid_parameter("garage_id", "garage_id must be an integer"))?,
-        ),
-    };
+    let garage_id = id_filter("garage_id", query.garage_id.as_deref())?;
     let sort = VehicleSort::from_query(query.sort.as_deref(), VehicleSort::default())?;
     let filter = VehicleFilter { garage_id, q: query.q, sort };
     let page = service::list(&caller.replica, caller.org, &filter, paged.request.clone()).await?;

@@ -51,7 +51,7 @@ impl From<entity::Model> for AuditEntry {
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Only this user's actions.
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<crate::platform::http::openapi::IdFilter>)]
     pub actor: Option<String>,
     /// `garage`, `vehicle`, …
     pub entity_type: Option<String>,

@@ -491,10 +491,9 @@ pub struct UserView {
     pub created_at: chrono::DateTime<Utc>,
 }
 
-/// What an administrator may change about a user (absent fields are kept).
+/// What an administrator may change about a user (absent or `null` fields are kept).
 #[derive(Debug, Clone, Default, serde::Deserialize, ToSchema)]
 pub struct UserPatch {
-    #[schema(nullable = false)]
     pub display_name: Option<String>,
     pub roles: Option<Vec<Role>>,
     pub active: Option<bool>,

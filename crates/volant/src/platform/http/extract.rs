@@ -89,6 +89,18 @@ fn path_to_nul(value: &serde_json::Value) -> Option<String> {
     }
 }
 
+/// A filter's id parameter ([`crate::platform::http::openapi::IdFilter`]): empty
+/// (a form's blank choice) is no filter; anything else must be an id.
+pub fn id_filter(name: &str, raw: Option<&str>) -> Result<Option<i64>, AppError> {
+    match raw.filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(raw) => raw
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| AppError::invalid_parameter(name, format!("{name} must be an integer"))),
+    }
+}
+
 /// The refusal of a query string holding a NUL: a 422 naming the parameter.
 pub fn nul_in_query(query: &str) -> AppError {
     let name = serde_urlencoded::from_str::<Vec<(String, String)>>(query)

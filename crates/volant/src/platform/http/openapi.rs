@@ -24,7 +24,7 @@ use crate::platform::http::assets;
         (name = "users", description = "The organization's users and their roles (administrators)"),
         (name = "audit", description = "Who changed what, when and from where (administrators)"),
     ),
-    components(schemas(crate::platform::error::Problem, crate::platform::error::ProblemField))
+    components(schemas(crate::platform::error::Problem, crate::platform::error::ProblemField, IdFilter))
 )]
 pub struct ApiDoc;
 
@@ -41,6 +41,27 @@ impl utoipa::Modify for BearerAuth {
         );
     }
 }
+
+/// The schema of a query parameter naming a record to filter by: its id, or
+/// empty for no filter (what a form's blank choice sends).
+pub struct IdFilter;
+
+impl utoipa::PartialSchema for IdFilter {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, SchemaFormat, Type};
+        AnyOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(SchemaFormat::KnownFormat(utoipa::openapi::schema::KnownFormat::Int64))),
+            )
+            .item(ObjectBuilder::new().schema_type(Type::String).max_length(Some(0)))
+            .description(Some("An id, or empty for no filter."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for IdFilter {}
 
 /// Swagger UI, served from the binary's own assets.
 pub async fn docs_page() -> Html<String> {
@@ -150,21 +171,45 @@ pub fn complete(doc: &mut Value) {
     for (status, name, description) in COMMON_ERRORS {
         let mut response = json!({ "description": description, "content": { PROBLEM_JSON: problem } });
         if status == "429" {
-            response["headers"] = json!({ "Retry-After": {
+            let mut headers = rate_limit_headers();
+            headers["Retry-After"] = json!({
                 "description": "Seconds to wait before trying again.",
+                "required": true,
                 "schema": { "type": "integer", "minimum": 1 }
-            }});
+            });
+            response["headers"] = headers;
         }
         shared.insert(name.to_owned(), response);
     }
     if let Some(components) = doc.get_mut("components").and_then(Value::as_object_mut) {
         components.insert("responses".to_owned(), Value::Object(shared));
+        components.insert(
+            "headers".to_owned(),
+            json!({
+                "RateLimit-Limit": {
+                    "description": "Requests this user may make per minute.",
+                    "required": true,
+                    "schema": { "type": "integer", "minimum": 1 }
+                },
+                "RateLimit-Remaining": {
+                    "description": "Requests still allowed now.",
+                    "required": true,
+                    "schema": { "type": "integer", "minimum": 0 }
+                },
+                "RateLimit-Reset": {
+                    "description": "Seconds until the full allowance is back.",
+                    "required": true,
+                    "schema": { "type": "integer", "minimum": 0 }
+                }
+            }),
+        );
     }
     if let Some(code) = doc.pointer_mut("/components/schemas/Problem/properties/code") {
         let codes: Vec<&str> = crate::platform::error::CODES.iter().map(|(code, _)| *code).collect();
         code["enum"] = json!(codes);
     }
     close_request_bodies(doc);
+    describe_binary_bodies(doc);
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else { return };
     link_created_records(paths);
     for item in paths.values_mut() {
@@ -174,6 +219,7 @@ pub fn complete(doc: &mut Value) {
                 continue;
             }
             let added = common_errors(operation);
+            let signed_in = operation.pointer("/security/0/bearer").is_some();
             let responses = operation
                 .as_object_mut()
                 .map(|o| o.entry("responses").or_insert_with(|| Value::Object(Default::default())));
@@ -188,6 +234,13 @@ pub fn complete(doc: &mut Value) {
                         content.insert(PROBLEM_JSON.to_owned(), body);
                     }
                 }
+                // What a signed-in caller gets back says where it stands against its limit.
+                if signed_in && status.starts_with('2') {
+                    let headers = response.entry("headers").or_insert_with(|| json!({}));
+                    if let (Some(headers), Value::Object(limits)) = (headers.as_object_mut(), rate_limit_headers()) {
+                        headers.extend(limits);
+                    }
+                }
                 let described = response.get("description").and_then(Value::as_str).is_some_and(|d| !d.is_empty());
                 if !described {
                     response.insert("description".to_owned(), Value::String(reason(status).to_owned()));
@@ -200,6 +253,43 @@ pub fn complete(doc: &mut Value) {
             }
         }
     }
+}
+
+/// A file sent or answered as it is (a logo, a PDF, a spreadsheet) is bytes of
+/// its media type, not the array of integers its Rust type (`Vec<u8>`) reads as.
+fn describe_binary_bodies(doc: &mut Value) {
+    fn fix(content: &mut Value) {
+        let Some(content) = content.as_object_mut() else { return };
+        for (media, body) in content.iter_mut() {
+            let bytes = body.pointer("/schema/type") == Some(&json!("array"))
+                && body.pointer("/schema/items/type") == Some(&json!("integer"));
+            if bytes && !media.contains("json") {
+                body["schema"] = json!({ "type": "string", "contentMediaType": media });
+            }
+        }
+    }
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else { return };
+    for operation in paths.values_mut().filter_map(Value::as_object_mut).flat_map(|item| item.values_mut()) {
+        if let Some(content) = operation.pointer_mut("/requestBody/content") {
+            fix(content);
+        }
+        if let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) {
+            for response in responses.values_mut() {
+                if let Some(content) = response.get_mut("content") {
+                    fix(content);
+                }
+            }
+        }
+    }
+}
+
+/// References to the `RateLimit-*` headers of `components/headers`.
+fn rate_limit_headers() -> Value {
+    let mut headers = serde_json::Map::new();
+    for name in ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"] {
+        headers.insert(name.to_owned(), json!({ "$ref": format!("#/components/headers/{name}") }));
+    }
+    Value::Object(headers)
 }
 
 /// The HTTP methods of a path item (its other keys are parameters, a summary…).

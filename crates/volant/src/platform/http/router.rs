@@ -110,13 +110,22 @@ pub fn build(state: AppState, routes: Router<AppState>, doc: &serde_json::Value)
         .with_state(state)
 }
 
-/// Browsers on the allowed origins may call the API and read `Link` and `Location`.
+/// Browsers on the allowed origins may call the API and read `Link`, `Location`
+/// and the rate-limit headers.
 fn cors_layer(origins: &[HeaderValue]) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins.iter().cloned()))
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
         .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT_LANGUAGE])
-        .expose_headers([header::LINK, header::LOCATION, REQUEST_ID])
+        .expose_headers([
+            header::LINK,
+            header::LOCATION,
+            REQUEST_ID,
+            header::RETRY_AFTER,
+            HeaderName::from_static("ratelimit-limit"),
+            HeaderName::from_static("ratelimit-remaining"),
+            HeaderName::from_static("ratelimit-reset"),
+        ])
         .max_age(Duration::from_secs(3600))
 }
 

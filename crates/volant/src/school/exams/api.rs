@@ -134,10 +134,32 @@ async fn validate_result(caller: Caller, Id(id): Id) -> AppResult<Json<ExamResul
     Ok(Json(service::validate_result(&caller.db, &caller.actor, viewer, id).await?))
 }
 
+/// What a correction says: a result for the candidate of the one it corrects.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct CorrectionInput {
+    /// The registration the result is for, if any.
+    pub registration_id: Option<i64>,
+    #[schema(required = true, nullable = false)]
+    pub exam_type: Option<service::ExamType>,
+    #[schema(required = true, nullable = false)]
+    pub outcome: Option<service::Outcome>,
+    /// Theory: correct answers out of 40; practical: points.
+    pub score: Option<i32>,
+    pub notes: Option<String>,
+    /// Today when absent.
+    pub taken_on: Option<NaiveDate>,
+    /// Default: the candidate's instructor.
+    pub instructor_id: Option<i64>,
+}
+
 /// Correct a validated result: a new pending result naming it, validated in turn.
-#[utoipa::path(post, path = "/school/exam-results/{id}/correction", security(("bearer" = ["teaching"])), tag = "school exams", params(("id" = i64, Path)), request_body = ResultInput,
+#[utoipa::path(post, path = "/school/exam-results/{id}/correction", security(("bearer" = ["teaching"])), tag = "school exams", params(("id" = i64, Path)), request_body = CorrectionInput,
     responses((status = 201, body = ExamResult), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn correct_result(caller: Caller, Id(id): Id, ApiJson(input): ApiJson<ResultInput>) -> AppResult<Response> {
+async fn correct_result(caller: Caller, Id(id): Id, ApiJson(input): ApiJson<CorrectionInput>) -> AppResult<Response> {
+    let CorrectionInput { registration_id, exam_type, outcome, score, notes, taken_on, instructor_id } = input;
+    // The candidate is the corrected result's (the service sets it).
+    let input =
+        ResultInput { candidate_id: None, registration_id, exam_type, outcome, score, notes, taken_on, instructor_id };
     let result = service::correct_result(&caller.db, &caller.actor, id, &input).await?;
     Ok(created(&format!("/api/v1/school/exam-results/{}", result.id), result))
 }

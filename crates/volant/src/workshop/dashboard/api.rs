@@ -10,8 +10,7 @@ use super::service::{self, Dashboard, Period};
 use crate::identity::Caller;
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult, Problem};
-use crate::platform::http::extract::ApiQuery;
-use crate::workshop::quotes::api::parse_id;
+use crate::platform::http::extract::{ApiQuery, id_filter};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(dashboard))
@@ -27,7 +26,7 @@ pub struct DashboardQuery {
     #[param(pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
     pub to: Option<String>,
     /// Only this garage's vehicles.
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<crate::platform::http::openapi::IdFilter>)]
     pub garage_id: Option<String>,
 }
 
@@ -44,7 +43,7 @@ impl DashboardQuery {
         let default = Period::last_twelve_months(today);
         let from = date("from", self.from.as_deref())?.unwrap_or(default.from);
         let to = date("to", self.to.as_deref())?.unwrap_or(default.to);
-        Ok((Period::new(from, to)?, parse_id("garage_id", self.garage_id.as_deref())?))
+        Ok((Period::new(from, to)?, id_filter("garage_id", self.garage_id.as_deref())?))
     }
 }
 

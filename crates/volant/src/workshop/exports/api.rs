@@ -12,11 +12,11 @@ use crate::fleet::vehicles::service::VehicleFilter;
 use crate::identity::Caller;
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult, Problem};
-use crate::platform::http::extract::ApiQuery;
+use crate::platform::http::extract::{ApiQuery, id_filter};
 use crate::platform::i18n;
 use crate::platform::tabular::CsvDialect;
 use crate::workshop::maintenance::api::AlertsQuery;
-use crate::workshop::quotes::api::{QuotesQuery, parse_id};
+use crate::workshop::quotes::api::QuotesQuery;
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -31,7 +31,7 @@ pub struct VehicleSearchQuery {
     /// The list's search, as on its page.
     pub q: Option<String>,
     /// Only this garage's vehicles.
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<crate::platform::http::openapi::IdFilter>)]
     pub garage_id: Option<String>,
 }
 
@@ -96,7 +96,7 @@ export_routes! {
     (clients_csv, clients_xlsx, "clients", SearchQuery, "clients", "Clients matching the search, one row each.",
         |q: &SearchQuery| Ok(Dataset::Clients { q: q.q.clone() })),
     (vehicles_csv, vehicles_xlsx, "vehicles", VehicleSearchQuery, "vehicles", "Vehicles matching the search (and garage), with their current owner.",
-        |q: &VehicleSearchQuery| Ok(Dataset::Vehicles(VehicleFilter { garage_id: parse_id("garage_id", q.garage_id.as_deref())?, q: q.q.clone(), ..Default::default() }))),
+        |q: &VehicleSearchQuery| Ok(Dataset::Vehicles(VehicleFilter { garage_id: id_filter("garage_id", q.garage_id.as_deref())?, q: q.q.clone(), ..Default::default() }))),
     (quotes_csv, quotes_xlsx, "quotes", QuotesQuery, "quotes", "Quotes with their lines, one row per line, newest first.",
         |q: &QuotesQuery| Ok(Dataset::Quotes(export_filter(q.limit.as_deref(), q.filter())?))),
     (alerts_csv, alerts_xlsx, "alerts", AlertsQuery, "alerts", "Maintenance alerts with the alerts page's filters.",

@@ -14,10 +14,9 @@ use super::service::{
 use crate::identity::Caller;
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult, Problem};
-use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
+use crate::platform::http::extract::{ApiJson, ApiQuery, Id, id_filter};
 use crate::platform::http::respond::Paged;
 use crate::workshop::history::service::{self as history, ServiceInfo};
-use crate::workshop::quotes::api::parse_id;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -37,9 +36,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct AlertsQuery {
     /// `oil_service`, `inspection`, `insurance`, `tyres`, `brakes` or a custom kind.
     pub kind: Option<String>,
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<crate::platform::http::openapi::IdFilter>)]
     pub garage_id: Option<String>,
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<crate::platform::http::openapi::IdFilter>)]
     pub vehicle_id: Option<String>,
     /// `open`, `acknowledged`, `snoozed` or `resolved`; all but resolved by default.
     pub status: Option<String>,
@@ -76,8 +75,8 @@ impl AlertsQuery {
         }
         Ok(AlertFilter {
             kind,
-            garage_id: parse_id("garage_id", self.garage_id.as_deref())?,
-            vehicle_ids: parse_id("vehicle_id", self.vehicle_id.as_deref())?.map(|id| vec![id]),
+            garage_id: id_filter("garage_id", self.garage_id.as_deref())?,
+            vehicle_ids: id_filter("vehicle_id", self.vehicle_id.as_deref())?.map(|id| vec![id]),
             status,
             window,
         })

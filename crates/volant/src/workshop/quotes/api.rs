@@ -15,7 +15,7 @@ use super::service::{
 use crate::identity::Caller;
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult, Problem};
-use crate::platform::http::extract::{ApiJson, ApiQuery, Id};
+use crate::platform::http::extract::{ApiJson, ApiQuery, Id, id_filter};
 use crate::platform::http::respond::{Paged, created, pdf_response};
 use crate::platform::proxy::ClientContext;
 
@@ -36,9 +36,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct QuotesQuery {
     /// `draft`, `sent`, `accepted`, `rejected` or `expired`.
     pub status: Option<String>,
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<crate::platform::http::openapi::IdFilter>)]
     pub client_id: Option<String>,
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<crate::platform::http::openapi::IdFilter>)]
     pub vehicle_id: Option<String>,
     /// Search: a quote number or part of it, a client's name, e-mail or phone,
     /// or the beginning of a plate.
@@ -51,16 +51,6 @@ pub struct QuotesQuery {
     pub sort: Option<String>,
     /// Opaque cursor from the previous page's `Link` header.
     pub cursor: Option<String>,
-}
-
-pub fn parse_id(name: &str, raw: Option<&str>) -> AppResult<Option<i64>> {
-    match raw.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(raw) => raw
-            .parse::<i64>()
-            .map(Some)
-            .map_err(|_| AppError::invalid_parameter(name, format!("{name} must be an integer"))),
-    }
 }
 
 impl QuotesQuery {
@@ -84,8 +74,8 @@ impl QuotesQuery {
         Ok(QuoteFilter {
             sort,
             status,
-            client_id: parse_id("client_id", self.client_id.as_deref())?,
-            vehicle_id: parse_id("vehicle_id", self.vehicle_id.as_deref())?,
+            client_id: id_filter("client_id", self.client_id.as_deref())?,
+            vehicle_id: id_filter("vehicle_id", self.vehicle_id.as_deref())?,
             q: self.q.clone(),
         })
     }
