@@ -284,8 +284,11 @@ where
             match inner.classify() {
                 serde_json::error::Category::Data => {
                     let detail = strip_position(&inner.to_string());
-                    // serde names a missing field in its message, not in the path.
-                    let missing = detail.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+                    // serde names a missing (or refused) field in its message, not in the path.
+                    let missing = detail
+                        .strip_prefix("missing field `")
+                        .or_else(|| detail.strip_prefix("unknown field `"))
+                        .and_then(|rest| rest.split('`').next());
                     let field = match (missing, path.as_str()) {
                         (Some(name), ".") => name.to_owned(),
                         (Some(name), parent) => format!("{parent}.{name}"),

@@ -114,7 +114,8 @@ const COMMON_ERRORS: [(&str, &str, &str); 9] = [
     (
         "503",
         "Unavailable",
-        "The database cannot be reached (`unavailable`): nothing was done, the request may be sent again.",
+        "A service Volant needs (the database, the file store) cannot be reached (`unavailable`): \
+            send the request again later (after a write, read the record first: a commit cut short may have been kept).",
     ),
 ];
 
@@ -123,7 +124,6 @@ fn common_errors(operation: &Value) -> Vec<&'static str> {
     let requirement = operation.get("security").and_then(Value::as_array).and_then(|r| r.first());
     let scopes = requirement.and_then(|r| r.get("bearer")).and_then(Value::as_array);
     let parameters = operation.get("parameters").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-    let has_body = operation.get("requestBody").is_some();
     // 413/415 are the JSON reader's; a multipart form or a raw upload says its own.
     let json_body = operation.pointer("/requestBody/content/application~1json").is_some();
     let mut statuses = Vec::new();
@@ -142,10 +142,9 @@ fn common_errors(operation: &Value) -> Vec<&'static str> {
     if json_body {
         statuses.extend(["413", "415"]);
     }
-    if has_body || parameters.iter().any(|p| p["in"] == "query") {
-        statuses.push("422");
-    }
-    statuses.push("503");
+    // Input is validated; and any query parameter, even one the operation does
+    // not take, is refused when it holds a NUL.
+    statuses.extend(["422", "503"]);
     statuses
 }
 
@@ -163,8 +162,7 @@ fn reason(status: &str) -> &'static str {
 /// every error body `application/problem+json`, and on every operation the
 /// errors common to its kind ([`common_errors`]): 401 and 429 where a token is
 /// needed, 403 where a permission is, 404 where the path names a record,
-/// 413/415 where a JSON body is taken, 422 where input is validated, 400 and 503
-/// everywhere.
+/// 413/415 where a JSON body is taken, and 400, 422 and 503 everywhere.
 pub fn complete(doc: &mut Value) {
     let problem = json!({ "schema": { "$ref": "#/components/schemas/Problem" } });
     let mut shared = serde_json::Map::new();
@@ -206,7 +204,11 @@ pub fn complete(doc: &mut Value) {
     }
     if let Some(code) = doc.pointer_mut("/components/schemas/Problem/properties/code") {
         let codes: Vec<&str> = crate::platform::error::CODES.iter().map(|(code, _)| *code).collect();
-        code["enum"] = json!(codes);
+        // Open: a code added later must not break a client that validates answers.
+        code["anyOf"] = json!([
+            { "enum": codes, "description": "A code of this version of the API." },
+            { "type": "string", "description": "A code added since: handle it by the status." }
+        ]);
     }
     close_request_bodies(doc);
     describe_binary_bodies(doc);

@@ -993,7 +993,7 @@ impl TryFrom<AlertActionBody> for AlertAction {
         match (body.action, body.until) {
             (AlertActionName::Snooze, Some(until)) => Ok(Self::Snooze { until }),
             (AlertActionName::Snooze, None) => Err("missing field `until`"),
-            (_, Some(_)) => Err("`until` goes only with `snooze`"),
+            (_, Some(_)) => Err("unknown field `until`: it goes only with `snooze`"),
             (AlertActionName::Acknowledge, None) => Ok(Self::Acknowledge),
             (AlertActionName::Resolve, None) => Ok(Self::Resolve),
             (AlertActionName::Reopen, None) => Ok(Self::Reopen),
