@@ -235,6 +235,39 @@ async fn the_openapi_document_is_valid_and_declares_every_common_answer() {
     assert!(output.status.success(), "not valid OpenAPI: {}", String::from_utf8_lossy(&output.stderr));
 }
 
+/// The examples of the main representations are what the API answers: the same
+/// fields as a real record (their values are checked against the schemas by
+/// `openapi_check.py`).
+#[tokio::test]
+async fn the_documents_examples_have_the_fields_of_real_answers() {
+    let app = TestApp::sqlite().await;
+    let admin = app.as_admin();
+    let doc = admin.get("/api/openapi.json").await.json();
+    let keys = |value: &serde_json::Value| -> std::collections::BTreeSet<String> {
+        value.as_object().expect("an object").keys().cloned().collect()
+    };
+    let garage = app.garage("Garage du Centre").await;
+    let vehicle = app.vehicle(garage, "EX-123-AM").await;
+    let client = admin
+        .post("/api/v1/clients", &serde_json::json!({ "kind": "individual", "name": "Jeanne Martin" }))
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("client");
+    for (schema, path) in [
+        ("Garage", format!("/api/v1/garages/{garage}")),
+        ("Vehicle", format!("/api/v1/vehicles/{vehicle}")),
+        ("Client", format!("/api/v1/clients/{client}")),
+    ] {
+        let example = &doc["components"]["schemas"][schema]["example"];
+        assert_eq!(keys(example), keys(&admin.get(&path).await.json()), "{schema}");
+    }
+    for schema in ["Garage", "Vehicle", "Client", "Lesson"] {
+        let described = &doc["components"]["schemas"][schema];
+        assert_eq!(keys(&described["example"]), keys(&described["properties"]), "{schema}");
+    }
+}
+
 #[tokio::test]
 async fn docs_page_uses_local_assets_only() {
     let app = TestApp::sqlite().await;

@@ -23,6 +23,11 @@ pub const AUDIT_ENTITY: &str = "garage";
 
 /// A garage with the number of vehicles it holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 1, "name": "Garage du Centre", "address": "12 rue de la République", "city": "Lyon",
+    "postal_code": "69002", "phone": "+33 4 78 00 00 00", "vehicle_count": 42,
+    "created_at": "2026-03-02T08:15:00Z", "updated_at": "2026-11-20T16:40:12Z"
+}))]
 pub struct Garage {
     pub id: i64,
     pub name: String,

@@ -26,6 +26,12 @@ use crate::platform::validate::Validator;
 pub const AUDIT_ENTITY: &str = "vehicle";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 17, "garage_id": 1, "brand": "Renault", "model": "Clio", "year": 2019,
+    "license_plate": "AB-123-CD", "vin": "VF1RFB00X63504123", "mileage_km": 84000,
+    "fuel_type": "diesel", "color": "Gris", "created_at": "2026-03-02T08:20:00Z",
+    "updated_at": "2026-10-14T09:05:31Z"
+}))]
 pub struct Vehicle {
     pub id: i64,
     pub garage_id: i64,

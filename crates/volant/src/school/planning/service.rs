@@ -134,6 +134,13 @@ impl Hours {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 311, "kind": "driving", "status": "scheduled", "starts_at": "2026-12-07T09:00:00Z",
+    "ends_at": "2026-12-07T10:00:00Z", "minutes": 60, "candidate_id": 12, "candidate_name": "Léa Dubois",
+    "instructor_id": 3, "instructor_name": "Karim Benali", "vehicle_id": 2, "vehicle_label": "Peugeot 208 — GH-456-JK",
+    "meeting_point": "Devant l'agence", "late_cancellation": false, "cancellation_reason": null,
+    "cancelled_by": null, "fee_waived": false, "notes": null
+}))]
 pub struct Lesson {
     pub id: i64,
     pub kind: LessonKind,

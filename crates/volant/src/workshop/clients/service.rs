@@ -37,6 +37,12 @@ string_enum! {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 5, "kind": "individual", "name": "Jeanne Martin", "company_name": null, "tax_id": null,
+    "email": "jeanne.martin@example.fr", "phone": "06 12 34 56 78", "address": "4 place Bellecour, 69002 Lyon",
+    "notes": "Préfère être appelée le matin.", "consent_marketing": false, "consent_notifications": true,
+    "created_at": "2026-04-11T10:02:00Z", "updated_at": "2026-04-11T10:02:00Z"
+}))]
 pub struct Client {
     pub id: i64,
     pub kind: ClientKind,
