@@ -80,12 +80,13 @@ async fn duplicate_plate_after_normalization_is_409_naming_plate_and_garage(app:
     let admin = app.as_admin();
     let garage = app.garage("Garage du Centre").await;
     let other = app.garage("Autre").await;
-    app.vehicle(garage, "AB-123-CD").await;
+    let holder = app.vehicle(garage, "AB-123-CD").await;
     for variant in ["AB-123-CD", "ab 123 cd", "AB123CD", "a-b-1-2-3-c-d"] {
         let response = admin.post("/api/v1/vehicles", &vehicle_json(other, variant)).await;
         let problem = response.problem(StatusCode::CONFLICT, "duplicate_plate");
         let detail = problem["detail"].as_str().expect("detail");
         assert!(detail.contains("AB-123-CD") && detail.contains("Garage du Centre"), "{detail}");
+        assert_eq!(problem["conflicting_id"], holder, "the vehicle in the way");
     }
     assert_eq!(ids(&admin.get("/api/v1/vehicles").await).len(), 1);
 }
@@ -485,10 +486,12 @@ async fn duplicate_vin_is_409(app: TestApp) {
     let garage = app.garage("G").await;
     let mut first = vehicle_json(garage, "VI-001-NN");
     first["vin"] = json!("WVWZZZ1JZXW000001");
-    assert_eq!(admin.post("/api/v1/vehicles", &first).await.status, StatusCode::CREATED);
+    let created = admin.post("/api/v1/vehicles", &first).await;
+    assert_eq!(created.status, StatusCode::CREATED);
     let mut second = vehicle_json(garage, "VI-002-NN");
     second["vin"] = json!("wvwzzz1jzxw000001");
-    admin.post("/api/v1/vehicles", &second).await.problem(StatusCode::CONFLICT, "duplicate_vin");
+    let problem = admin.post("/api/v1/vehicles", &second).await.problem(StatusCode::CONFLICT, "duplicate_vin");
+    assert_eq!(problem["conflicting_id"], created.json()["id"], "the vehicle in the way");
 }
 
 async fn delete_answers_204_then_404(app: TestApp) {

@@ -289,6 +289,12 @@ async fn nul_bytes_are_a_clear_refusal_on_every_route(app: TestApp) {
     // In a parameter, a 422 naming it (as in a body); in the path, a 400.
     let query = admin.get("/api/v1/clients?q=a%00b").await;
     assert_eq!(query.error_fields(), vec!["q"]);
+    // In the caller's language, like every other refusal.
+    let english = axum::http::Request::get("/api/v1/clients?q=a%00b")
+        .header("accept-language", "en")
+        .body(axum::body::Body::empty())
+        .expect("request");
+    assert_eq!(admin.send(english).await.json()["detail"], "Some data is invalid.");
     assert_eq!(admin.get("/clients?q=%00").await.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(admin.get(&format!("/api/v1/clients/{id}%00")).await.status, StatusCode::BAD_REQUEST);
     assert_eq!(

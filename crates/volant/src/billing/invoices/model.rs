@@ -124,7 +124,7 @@ pub struct InvoiceLine {
     #[schema(value_type = String, example = "0")]
     pub discount: Decimal,
     /// Quantity × unit price less the discount, rounded to the currency's minor unit.
-    #[schema(value_type = String, example = "49.99")]
+    #[schema(value_type = String, example = "50.00")]
     pub total_excl_tax: Decimal,
     /// The deposit invoice this line deducts (quantity −1); such lines are the
     /// server's: a draft's PUT keeps them and never takes them as typed lines.

@@ -85,7 +85,7 @@ async fn patch_garage(caller: Caller, Id(id): Id, ApiJson(patch): ApiJson<Garage
 
 /// Delete an empty garage; 409 while it still holds vehicles (nothing is deleted).
 #[utoipa::path(delete, path = "/garages/{id}", security(("bearer" = ["fleet.write"])), tag = "garages", params(("id" = i64, Path)),
-    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem, description = "The garage still holds vehicles (`garage_not_empty`): nothing is deleted.")))]
 async fn delete_garage(caller: Caller, Id(id): Id) -> AppResult<StatusCode> {
     service::delete(&caller.db, &caller.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)

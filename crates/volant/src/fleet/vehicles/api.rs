@@ -53,7 +53,7 @@ async fn list_vehicles(caller: Caller, ApiQuery(query): ApiQuery<VehiclesQuery>,
 
 /// Register a vehicle in a garage. The plate must be unique (ignoring case, spaces and dashes).
 #[utoipa::path(post, path = "/vehicles", security(("bearer" = ["fleet.write"])), tag = "vehicles", request_body = VehicleInput,
-    responses((status = 201, body = Vehicle, headers(("Location" = String))), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Vehicle, headers(("Location" = String))), (status = 409, body = Problem, description = "The plate or the VIN is already another vehicle's (`duplicate_plate`, `duplicate_vin`); `conflicting_id` names it."), (status = 422, body = Problem)))]
 async fn create_vehicle(caller: Caller, ApiJson(input): ApiJson<VehicleInput>) -> AppResult<Response> {
     let vehicle = service::create(&caller.db, &caller.actor, &input).await?;
     Ok(created(&format!("/api/v1/vehicles/{}", vehicle.id), vehicle))
@@ -67,7 +67,7 @@ async fn get_vehicle(caller: Caller, Id(id): Id) -> AppResult<Json<Vehicle>> {
 
 /// Replace every field of a vehicle; a new `garage_id` moves it to that garage.
 #[utoipa::path(put, path = "/vehicles/{id}", security(("bearer" = ["fleet.write"])), tag = "vehicles", params(("id" = i64, Path)), request_body = VehicleInput,
-    responses((status = 200, body = Vehicle), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Vehicle), (status = 404, body = Problem), (status = 409, body = Problem, description = "The plate or the VIN is already another vehicle's (`duplicate_plate`, `duplicate_vin`); `conflicting_id` names it."), (status = 422, body = Problem)))]
 async fn replace_vehicle(
     caller: Caller,
     Id(id): Id,
@@ -78,7 +78,7 @@ async fn replace_vehicle(
 
 /// Change some fields of a vehicle (`null` clears an optional field).
 #[utoipa::path(patch, path = "/vehicles/{id}", security(("bearer" = ["fleet.write"])), tag = "vehicles", params(("id" = i64, Path)), request_body = VehiclePatch,
-    responses((status = 200, body = Vehicle), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Vehicle), (status = 404, body = Problem), (status = 409, body = Problem, description = "The plate or the VIN is already another vehicle's (`duplicate_plate`, `duplicate_vin`); `conflicting_id` names it."), (status = 422, body = Problem)))]
 async fn patch_vehicle(caller: Caller, Id(id): Id, ApiJson(patch): ApiJson<VehiclePatch>) -> AppResult<Json<Vehicle>> {
     Ok(Json(service::patch(&caller.db, &caller.actor, id, patch).await?))
 }

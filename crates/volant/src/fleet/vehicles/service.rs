@@ -113,6 +113,7 @@ pub struct VehiclePatch {
     #[serde(default, deserialize_with = "double_option")]
     pub vin: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(minimum = 0)]
     pub mileage_km: Option<Option<i64>>,
     #[serde(default, deserialize_with = "double_option")]
     pub fuel_type: Option<Option<FuelType>>,
@@ -563,11 +564,15 @@ async fn explain_write_error(
 ) -> Result<AppError, AppError> {
     match constraint_violation(&err) {
         Some(c @ Constraint::Unique(_)) if c.mentions("vehicles_vin") || c.mentions("vehicles.vin") => {
-            Ok(AppError::conflict_on(
-                "vin",
-                "duplicate_vin",
-                Msg::new("vehicle.vin_taken").arg("vin", valid.vin.as_ref().map_or("", |v| v.as_str())),
-            ))
+            let vin = valid.vin.as_ref().map_or("", |v| v.as_str());
+            let holder = tenant::scoped::<Vehicles>(org).filter(entity::Column::Vin.eq(vin)).one(db).await?;
+            let message = Msg::new("vehicle.vin_taken").arg("vin", vin);
+            Ok(match holder {
+                Some(vehicle) => {
+                    AppError::ConflictWith { code: "duplicate_vin", field: Some("vin"), message, with_id: vehicle.id }
+                }
+                None => AppError::conflict_on("vin", "duplicate_vin", message),
+            })
         }
         Some(Constraint::Unique(_)) => {
             let holder = tenant::scoped::<Vehicles>(org)
@@ -578,12 +583,16 @@ async fn explain_write_error(
                 Some(vehicle) => garages::get(db, org, vehicle.garage_id).await.map(|g| g.name).unwrap_or_default(),
                 None => String::new(),
             };
+            let holder_id = holder.as_ref().map(|v| v.id);
             let plate = holder.map_or_else(|| valid.plate.as_str().to_owned(), |v| v.license_plate);
-            Ok(AppError::conflict_on(
-                "license_plate",
-                "duplicate_plate",
-                Msg::new("vehicle.plate_taken").arg("plate", plate).arg("garage", garage_name),
-            ))
+            let message = Msg::new("vehicle.plate_taken").arg("plate", plate).arg("garage", garage_name);
+            // The vehicle in the way, for a client to link to it.
+            Ok(match holder_id {
+                Some(with_id) => {
+                    AppError::ConflictWith { code: "duplicate_plate", field: Some("license_plate"), message, with_id }
+                }
+                None => AppError::conflict_on("license_plate", "duplicate_plate", message),
+            })
         }
         Some(Constraint::ForeignKey(_)) => Ok(AppError::validation("garage_id", Msg::new("vehicle.garage_unknown"))),
         None => Ok(err.into()),

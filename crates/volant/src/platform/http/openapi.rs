@@ -222,6 +222,10 @@ pub fn complete(doc: &mut Value) {
             }
             let added = common_errors(operation);
             let signed_in = operation.pointer("/security/0/bearer").is_some();
+            let paged = operation
+                .get("parameters")
+                .and_then(Value::as_array)
+                .is_some_and(|parameters| parameters.iter().any(|p| p["in"] == "query" && p["name"] == "cursor"));
             let responses = operation
                 .as_object_mut()
                 .map(|o| o.entry("responses").or_insert_with(|| Value::Object(Default::default())));
@@ -234,6 +238,16 @@ pub fn complete(doc: &mut Value) {
                     if let Some(content) = content.as_object_mut() {
                         let body = content.remove("application/json").unwrap_or_else(|| problem.clone());
                         content.insert(PROBLEM_JSON.to_owned(), body);
+                    }
+                }
+                // A page of a list says where the next one is.
+                if paged && status == "200" {
+                    let headers = response.entry("headers").or_insert_with(|| json!({}));
+                    if let Some(headers) = headers.as_object_mut() {
+                        headers.insert("Link".to_owned(), json!({
+                            "description": "`<…>; rel=\"next\"` (RFC 8288) while more rows remain: the next page's address.",
+                            "schema": { "type": "string" }
+                        }));
                     }
                 }
                 // What a signed-in caller gets back says where it stands against its limit.

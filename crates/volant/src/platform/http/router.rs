@@ -59,8 +59,9 @@ pub fn build(state: AppState, routes: Router<AppState>, doc: &serde_json::Value)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(web::clear_consumed_flash))
         .layer(middleware::from_fn_with_state(state.clone(), web::csrf_protection))
-        .layer(middleware::from_fn(request_context))
+        // Inside the request's context: a refusal speaks the caller's language.
         .layer(middleware::from_fn(refuse_nul_in_url))
+        .layer(middleware::from_fn(request_context))
         .layer(middleware::from_fn(private_and_secure))
         // Early: everything after it reads the client's address, scheme and host from it.
         .layer(middleware::from_fn_with_state(state.clone(), proxy::resolve_client))

@@ -71,7 +71,7 @@ async fn replace_client(caller: Caller, Id(id): Id, ApiJson(input): ApiJson<Clie
 
 /// Delete a client without quotes or vehicle history (409 otherwise).
 #[utoipa::path(delete, path = "/clients/{id}", security(("bearer" = ["workshop.write"])), tag = "clients", params(("id" = i64, Path)),
-    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem, description = "The client has quotes or a vehicle history (`client_has_history`): nothing is deleted.")))]
 async fn delete_client(caller: Caller, Id(id): Id) -> AppResult<StatusCode> {
     service::delete(&caller.db, &caller.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -65,7 +65,7 @@ pub struct QuoteLine {
     #[schema(value_type = String, example = "0")]
     pub discount: Decimal,
     /// Quantity × unit price less the discount, rounded to the currency's minor unit.
-    #[schema(value_type = String, example = "49.99")]
+    #[schema(value_type = String, example = "50.00")]
     pub total_excl_tax: Decimal,
     /// The client's decision on this line, once decided line by line.
     pub accepted: Option<bool>,
