@@ -104,12 +104,20 @@ async fn the_same_plate_may_live_in_two_organizations(app: TestApp) {
     let other = app.other_org().await.org().await;
     let their_garage =
         garages::create(&app.db, &Actor::system(other), &garage_input("Leur garage")).await.expect("garage").id;
-    vehicles::create(&app.db, &Actor::system(other), &vehicle_input(their_garage, "AB-123-CD")).await.expect("theirs");
+    let theirs = vehicles::create(&app.db, &Actor::system(other), &vehicle_input(their_garage, "AB-123-CD"))
+        .await
+        .expect("theirs")
+        .id;
     let ours = app.garage("Notre garage").await;
     app.vehicle(ours, "ab 123 cd").await;
     let again = vehicles::create(&app.db, &Actor::system(other), &vehicle_input(their_garage, "AB123CD")).await;
+    // Refused within their organization, naming their own vehicle (never ours).
     assert!(
-        matches!(again, Err(volant::platform::error::AppError::Conflict { code: "duplicate_plate", .. })),
+        matches!(
+            again,
+            Err(volant::platform::error::AppError::ConflictWith { code: "duplicate_plate", with_id, .. })
+                if with_id == theirs
+        ),
         "{again:?}"
     );
 }
