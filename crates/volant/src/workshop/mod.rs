@@ -107,7 +107,7 @@ pub fn register_jobs(registry: &mut crate::platform::jobs::Registry, state: &App
         .handle("workshop.refresh_alerts", move |_job| {
             let db = db.clone();
             async move {
-                maintenance::service::refresh_all(&db, chrono::Utc::now().date_naive()).await?;
+                maintenance::service::refresh_all(&db, chrono::Utc::now()).await?;
                 Ok(())
             }
         })

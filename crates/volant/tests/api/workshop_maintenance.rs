@@ -118,7 +118,7 @@ async fn oil_service_alert_comes_first_by_mileage_then_resolves_with_the_service
     assert_eq!(oil["last_done_km"], 40_000);
     // Recomputing changes nothing: one alert per occurrence.
     for _ in 0..3 {
-        volant::workshop::maintenance::service::refresh_all(&app.db, today()).await.expect("refresh");
+        volant::workshop::maintenance::service::refresh_all(&app.db, Utc::now()).await.expect("refresh");
     }
     assert_eq!(alerts(&app, &format!("?vehicle_id={id}&kind=oil_service")).await.len(), 1);
     // The oil service is under way (the car stays in the workshop): the alert waits for it.
@@ -297,7 +297,8 @@ async fn the_alert_workflow_and_its_illegal_moves(app: TestApp) {
     let snoozed = admin.post(&path, &json!({ "action": "snooze", "until": until })).await.json();
     assert_eq!((snoozed["status"].clone(), snoozed["snoozed_until"].clone()), (json!("snoozed"), json!(until)));
     // A snoozed alert wakes up when its date has come.
-    let later = today().checked_add_days(Days::new(8)).expect("date");
+    // Eight days later (the organization's day then, in its zone).
+    let later = Utc::now() + chrono::Duration::days(8);
     volant::workshop::maintenance::service::refresh_all(&app.db, later).await.expect("refresh");
     assert_eq!(admin.get("/api/v1/alerts?status=open&kind=oil_service").await.json()[0]["id"], alert);
     assert_eq!(admin.post(&path, &json!({ "action": "resolve" })).await.json()["status"], "resolved");
@@ -444,9 +445,9 @@ async fn the_periodic_run_raises_alerts_as_time_passes_and_tells_the_managers(ap
         .assert_success();
     assert!(alerts(&app, "").await.is_empty());
     let service = volant::workshop::maintenance::service::refresh_all;
-    assert_eq!(service(&app.db, today()).await.expect("run"), 0);
+    assert_eq!(service(&app.db, Utc::now()).await.expect("run"), 0);
     // Two weeks later the inspection is within 30 days.
-    let later = today().checked_add_days(Days::new(14)).expect("date");
+    let later = Utc::now() + chrono::Duration::days(14);
     assert_eq!(service(&app.db, later).await.expect("run"), 1);
     assert_eq!(service(&app.db, later).await.expect("run"), 0, "re-runs raise nothing");
     let mail = crate::helpers::queued_emails(&app, 20).await;

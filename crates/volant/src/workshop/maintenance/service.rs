@@ -766,10 +766,13 @@ const REFRESH_BATCH: u64 = 500;
 /// The daily run over every organization's fleet: each batch in its own short
 /// transaction. Returns the number of alerts raised.
 #[tracing::instrument(skip_all, err)]
-pub async fn refresh_all<C: Writer>(db: &C, today: NaiveDate) -> AppResult<u64> {
+pub async fn refresh_all<C: Writer>(db: &C, at: chrono::DateTime<Utc>) -> AppResult<u64> {
     let mut after = 0;
     let mut raised = 0_u64;
     let mut raised_by_org: HashMap<OrgId, usize> = HashMap::new();
+    // Each organization's day at `at`, in its own time zone (Paris is a day ahead
+    // of UTC an hour each night; Montréal behind it five).
+    let mut days: HashMap<OrgId, NaiveDate> = HashMap::new();
     loop {
         let page = vehicles::all_ids_page(db, after, REFRESH_BATCH).await?;
         let Some(&(last, _)) = page.last() else { break };
@@ -779,12 +782,20 @@ pub async fn refresh_all<C: Writer>(db: &C, today: NaiveDate) -> AppResult<u64> 
             by_org.entry(org).or_default().push(id);
         }
         for (org, ids) in by_org {
+            let today = match days.get(&org) {
+                Some(day) => *day,
+                None => {
+                    let day = at.with_timezone(&organizations::zone(db, org).await?).date_naive();
+                    *days.entry(org).or_insert(day)
+                }
+            };
             let new = db::write(db, async |txn| refresh(txn, org, &ids, today).await).await?;
             raised += new.len() as u64;
             *raised_by_org.entry(org).or_default() += new.len();
         }
     }
     for (org, count) in raised_by_org.into_iter().filter(|(_, count)| *count > 0) {
+        let today = days.get(&org).copied().unwrap_or_else(|| at.date_naive());
         db::write(db, async |txn| notify_managers(txn, org, count, today).await).await?;
     }
     if raised > 0 {
