@@ -144,3 +144,12 @@ export async function assertAccessible(page, label) {
   const described = grave.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
   if (grave.length > 0) throw new Error(`${label}: accessibility violations\n${described.join("\n")}`);
 }
+
+// Signs `who` in on the sign-in page (the page is taken there first).
+export async function signIn(page, server, who) {
+  await page.goto(`${server.url}/login`);
+  await page.getByLabel("Adresse e-mail").fill(who.email);
+  await page.getByLabel("Mot de passe").fill(who.password);
+  await page.getByRole("button", { name: "Se connecter" }).click();
+  await page.waitForURL((url) => !url.pathname.startsWith("/login"));
+}

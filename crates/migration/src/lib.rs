@@ -31,6 +31,7 @@ mod m20261207_000025_school_packs;
 mod m20261208_000026_invoice_deposits;
 mod m20261209_000027_attachments;
 mod m20261210_000028_document_settings;
+mod m20261211_000029_token_scopes;
 
 pub struct Migrator;
 
@@ -66,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000026_invoice_deposits::Migration),
             Box::new(m20261209_000027_attachments::Migration),
             Box::new(m20261210_000028_document_settings::Migration),
+            Box::new(m20261211_000029_token_scopes::Migration),
         ]
     }
 }

@@ -670,9 +670,7 @@ pub async fn delete<C: Writer>(
         if !may(current, found.owner_kind, false) {
             return Err(AppError::NotFound);
         }
-        if !may(current, found.owner_kind, true) {
-            return Err(AppError::Forbidden);
-        }
+        current.user.require(found.owner_kind.permissions().1)?;
         let facts = owner_facts(txn, cipher, actor.org, Owner { kind: found.owner_kind, id: found.owner_id }).await?;
         if facts.frozen || found.kind.is_generated() {
             return Err(AppError::conflict("attachment_kept", Msg::new("document.kept")));
@@ -697,9 +695,7 @@ pub async fn update<C: Writer>(
         if !may(current, found.owner_kind, false) {
             return Err(AppError::NotFound);
         }
-        if !may(current, found.owner_kind, true) {
-            return Err(AppError::Forbidden);
-        }
+        current.user.require(found.owner_kind.permissions().1)?;
         let before = Attachment::from(found.clone());
         let input = UploadInput {
             kind: change.kind.clone().unwrap_or_else(|| found.kind.as_str().to_owned()),

@@ -22,6 +22,7 @@ use serde_json::Value;
 
 use crate::identity::auth::CurrentUser;
 use crate::identity::roles::Permission;
+use crate::identity::scopes::{Level, TokenScope};
 use crate::platform::AppState;
 use crate::platform::error::AppError;
 
@@ -137,7 +138,8 @@ fn requirement_of(security: Option<&Value>) -> Result<Requirement, Option<Found>
 
 /// The API's guard, on every API route (a route layer: it runs once the route is
 /// matched, knowing its template): the operation's requirement, else 401 without a
-/// valid token, 403 (logged and audited) without the permission, 429 over the
+/// valid token, 403 (logged and audited) without the permission or, with a
+/// personal token, without the scope (`insufficient_scope`), 429 over the
 /// caller's request budget. A route the document does not know is refused.
 pub async fn enforce(
     State((state, access)): State<(AppState, Arc<ApiAccess>)>,
@@ -161,11 +163,21 @@ pub async fn enforce(
         Err(err) => return err.into_response(),
     };
     if let Some(needed) = needed
-        && !current.user.may(needed)
+        && !current.user.roles_allow(needed)
     {
         tracing::info!(user_id = current.user.id, ?needed, path = %parts.uri.path(), "permission denied");
         crate::identity::record_denial(&state, &current, &parts).await;
         return AppError::Forbidden.into_response();
+    }
+    if let (Some(needed), Some(grant)) = (needed, &current.user.grant) {
+        let (area, least) = needed.area();
+        let level = least.max(Level::of_method(&parts.method));
+        if !grant.reaches(area, level) {
+            let scope = TokenScope::new(area, level);
+            tracing::info!(user_id = current.user.id, %scope, path = %parts.uri.path(), "token scope missing");
+            crate::identity::record_denial(&state, &current, &parts).await;
+            return AppError::InsufficientScope { scope: scope.to_string() }.into_response();
+        }
     }
     let (standing, admitted) = state.limits.check_api(current.user.id).await;
     let mut response = match admitted {

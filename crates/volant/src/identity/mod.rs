@@ -8,6 +8,7 @@ pub mod navigation;
 pub mod organizations;
 pub mod passwords;
 pub mod roles;
+pub mod scopes;
 pub mod users;
 pub mod welcome;
 

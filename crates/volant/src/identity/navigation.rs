@@ -87,6 +87,7 @@ mod tests {
             display_name: "X".into(),
             roles: roles.to_vec(),
             is_operator,
+            grant: None,
         };
         links(&user, kind, &crate::app::menu_table()).into_iter().map(|l| l.path).collect()
     }

@@ -401,7 +401,7 @@ impl Config {
             encryption_key_file: args.encryption_key_file.clone(),
             public_url_configured: !args.public_url.trim().is_empty(),
             public_url: public_url(&args.public_url, addr)?,
-            trusted_proxies: crate::platform::proxy::parse_trusted(&args.trusted_proxies)
+            trusted_proxies: crate::platform::proxy::parse_networks(&args.trusted_proxies)
                 .map_err(ConfigError::TrustedProxy)?,
             login_attempts_per_minute: NonZeroU32::new(args.login_attempts_per_minute).ok_or(ConfigError::Zero)?,
             api_requests_per_minute: NonZeroU32::new(args.api_requests_per_minute).ok_or(ConfigError::Zero)?,

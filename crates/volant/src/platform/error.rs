@@ -44,6 +44,10 @@ pub enum AppError {
     InvalidCredentials,
     #[error("forbidden")]
     Forbidden,
+    /// A personal API token without the scope (`fleet:write`) the request needs,
+    /// its owner's roles permitting.
+    #[error("insufficient scope: {scope}")]
+    InsufficientScope { scope: String },
     /// Refused for a reason the caller can act on, named by `code` and told by `message`.
     #[error("forbidden: {code}")]
     ForbiddenBecause { code: &'static str, message: Msg },
@@ -128,7 +132,7 @@ impl AppError {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Unauthorized | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::ForbiddenBecause { .. } => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::ForbiddenBecause { .. } | Self::InsufficientScope { .. } => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Gone { .. } => StatusCode::GONE,
             Self::Conflict { .. } | Self::ConflictWith { .. } => StatusCode::CONFLICT,
@@ -149,6 +153,7 @@ impl AppError {
             Self::Unauthorized => "unauthorized",
             Self::InvalidCredentials => "invalid_credentials",
             Self::Forbidden => "forbidden",
+            Self::InsufficientScope { .. } => "insufficient_scope",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Conflict { code, .. }
             | Self::ConflictWith { code, .. }
@@ -171,6 +176,7 @@ impl AppError {
             Self::Unauthorized => locale.text("error.unauthorized").to_owned(),
             Self::InvalidCredentials => locale.text("error.invalid_credentials").to_owned(),
             Self::Forbidden => locale.text("error.forbidden").to_owned(),
+            Self::InsufficientScope { scope } => locale.format("token.scope_missing", &[("scope", scope)]),
             Self::TooManyRequests { retry_after_secs } => {
                 locale.format("error.too_many_requests", &[("seconds", &retry_after_secs.to_string())])
             }
@@ -388,6 +394,7 @@ pub const CODES: &[(&str, u16)] = &[
     ("hours_out_of_range", 409),
     ("illegal_transition", 409),
     ("instalments_invalid", 409),
+    ("insufficient_scope", 403),
     ("instructor_busy", 409),
     ("instructor_category", 409),
     ("instructor_day_off", 409),
@@ -437,6 +444,7 @@ pub const CODES: &[(&str, u16)] = &[
     ("session_required", 403),
     ("storage_quota_reached", 409),
     ("theory_not_passed", 409),
+    ("token_ip_not_allowed", 403),
     ("user_already_linked", 409),
     ("user_inactive", 409),
     ("vat_on_exempt", 409),
@@ -476,6 +484,12 @@ impl IntoResponse for AppError {
         if matches!(self, Self::Unauthorized | Self::InvalidCredentials) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        // RFC 6750 §3: the scope missing, for clients that read the challenge.
+        if let Self::InsufficientScope { scope } = &self
+            && let Ok(value) = HeaderValue::from_str(&format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\""))
+        {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        }
         response
     }
 }
@@ -493,6 +507,7 @@ mod tests {
             AppError::Unauthorized,
             AppError::InvalidCredentials,
             AppError::Forbidden,
+            AppError::InsufficientScope { scope: "fleet:write".to_owned() },
             AppError::TooManyRequests { retry_after_secs: 1 },
             AppError::Validation(Vec::new()),
             AppError::BadRequest(String::new()),
@@ -513,6 +528,7 @@ mod tests {
                 | AppError::Unauthorized
                 | AppError::InvalidCredentials
                 | AppError::Forbidden
+                | AppError::InsufficientScope { .. }
                 | AppError::TooManyRequests { .. }
                 | AppError::Validation(_)
                 | AppError::BadRequest(_)

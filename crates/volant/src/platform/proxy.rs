@@ -124,8 +124,10 @@ pub async fn resolve_client(State(state): State<AppState>, mut request: Request,
     next.run(request).await
 }
 
-/// `VOLANT_TRUSTED_PROXIES`: CIDR blocks or single addresses, comma-separated.
-pub fn parse_trusted(list: &[String]) -> Result<Vec<IpNet>, String> {
+/// Address ranges: CIDR blocks or single addresses (`VOLANT_TRUSTED_PROXIES`, a
+/// personal token's allowed ranges), each normalized (`10.1.2.3/8` is
+/// `10.0.0.0/8`); `Err` names the first one unreadable.
+pub fn parse_networks(list: &[String]) -> Result<Vec<IpNet>, String> {
     list.iter()
         .map(|item| item.trim())
         .filter(|item| !item.is_empty())
@@ -259,7 +261,7 @@ mod tests {
     use super::*;
 
     fn nets(list: &str) -> Vec<IpNet> {
-        parse_trusted(&list.split(',').map(str::to_owned).collect::<Vec<_>>()).expect("valid")
+        parse_networks(&list.split(',').map(str::to_owned).collect::<Vec<_>>()).expect("valid")
     }
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
@@ -333,8 +335,8 @@ mod tests {
         let trusted = nets("127.0.0.1");
         let evil = headers(&[("x-forwarded-host", "evil.example/path?"), ("host", "volant.example")]);
         assert_eq!(ClientContext::resolve(ip("127.0.0.1"), &evil, &trusted).host.as_deref(), Some("volant.example"));
-        assert!(parse_trusted(&["10.0.0.0/33".to_owned()]).is_err());
-        assert!(parse_trusted(&["proxy.local".to_owned()]).is_err());
+        assert!(parse_networks(&["10.0.0.0/33".to_owned()]).is_err());
+        assert!(parse_networks(&["proxy.local".to_owned()]).is_err());
         assert_eq!(nets("10.1.2.3/8")[0].to_string(), "10.0.0.0/8");
         assert!(nets("::1")[0].contains(&"::1".parse::<IpAddr>().expect("ip")));
     }

@@ -314,7 +314,11 @@ async fn expired_personal_tokens_are_refused(app: TestApp) {
         &app.db,
         &volant::identity::audit::Actor { user_id: Some(user.id), ..volant::identity::audit::Actor::system(app.org) },
         "test-session",
-        &volant::identity::auth::tokens::NewToken { name: Some("court".into()), expires_in_days: Some(1) },
+        &volant::identity::auth::tokens::NewToken {
+            name: Some("court".into()),
+            expires_in_days: Some(1),
+            ..Default::default()
+        },
     )
     .await
     .expect("token");
@@ -333,7 +337,9 @@ async fn expired_personal_tokens_are_refused(app: TestApp) {
 async fn the_profile_page_creates_shows_once_and_revokes_tokens() {
     let app = TestApp::sqlite().await;
     let admin = app.as_admin();
-    let created = admin.post_form("/profile/tokens", &[("name", "Tableau de bord"), ("expires_in_days", "")]).await;
+    let created = admin
+        .post_form("/profile/tokens", &[("name", "Tableau de bord"), ("expires_in_days", ""), ("scope_fleet", "read")])
+        .await;
     assert_eq!(created.status, StatusCode::OK, "{}", created.text());
     let html = created.text();
     assert!(html.contains("<title>Mon profil · Volant</title>"), "the title is only the title");
@@ -452,4 +458,201 @@ async fn a_deactivation_revokes_personal_tokens_for_good(app: TestApp) {
     assert_eq!(revocation_reasons(&app, id).await, ["account_deactivated"]);
     let again = app.login("depart@garage.fr", TEST_PASSWORD).await;
     assert_eq!(app.with_token(&again).get("/api/v1/auth/tokens").await.json(), json!([]), "nothing comes back");
+}
+
+backend_tests!(
+    a_token_acts_only_within_its_scopes,
+    a_token_never_exceeds_its_owners_roles,
+    a_token_with_address_ranges_works_only_from_them,
+    token_scopes_and_ranges_are_validated
+);
+
+/// A personal token with these scopes (an API client's request, as an integrator sends it).
+async fn scoped_token(app: &TestApp, session: &str, body: serde_json::Value) -> serde_json::Value {
+    let create = Request::post("/api/v1/auth/tokens")
+        .header(header::AUTHORIZATION, format!("Bearer {session}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("request");
+    let created = app.as_admin().send(create).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    created.json()
+}
+
+async fn a_token_acts_only_within_its_scopes(app: TestApp) {
+    app.user("lecture@garage.fr", &[Role::Admin]).await;
+    let session = app.login("lecture@garage.fr", TEST_PASSWORD).await;
+    let created = scoped_token(&app, &session, json!({ "name": "Tableau de bord", "scopes": ["fleet:read"] })).await;
+    assert_eq!(created["scopes"], json!(["fleet:read"]));
+    assert_eq!(created["allowed_ips"], json!([]));
+    let token = created["token"].as_str().expect("token");
+    let client = app.with_token(token);
+
+    client.get("/api/v1/garages").await.assert_status(StatusCode::OK);
+    // Its area, but writing: the scope missing is named, in the problem and the challenge.
+    let refused = client.post("/api/v1/garages", &json!({ "name": "Nord", "address": "1 rue" })).await;
+    let problem = refused.problem(StatusCode::FORBIDDEN, "insufficient_scope");
+    assert!(problem["detail"].as_str().is_some_and(|d| d.contains("fleet:write")), "{problem}");
+    assert_eq!(refused.header("www-authenticate"), Some(r#"Bearer error="insufficient_scope", scope="fleet:write""#));
+    // Another area, even reading.
+    let other = client.get("/api/v1/clients").await;
+    other.problem(StatusCode::FORBIDDEN, "insufficient_scope");
+    assert_eq!(other.header("www-authenticate"), Some(r#"Bearer error="insufficient_scope", scope="workshop:read""#));
+    client.get("/api/v1/users").await.problem(StatusCode::FORBIDDEN, "insufficient_scope");
+    // Nothing was created; the refusals are in the audit trail.
+    let garages = app.as_admin().get("/api/v1/garages").await.json();
+    assert!(!garages.to_string().contains("Nord"), "{garages}");
+    let denials = app.as_admin().get("/api/v1/audit?action=permission_denied").await.json();
+    let paths: Vec<&str> =
+        denials.as_array().expect("array").iter().filter_map(|r| r["changes"]["path"].as_str()).collect();
+    assert!(paths.contains(&"/api/v1/garages") && paths.contains(&"/api/v1/clients"), "{denials}");
+    // The owner sees what each token may do.
+    let listed = app.with_token(&session).get("/api/v1/auth/tokens").await.json();
+    assert_eq!(listed[0]["scopes"], json!(["fleet:read"]));
+
+    // `write` includes `read`; the higher of two levels for one area is kept.
+    let writer = scoped_token(
+        &app,
+        &session,
+        json!({ "name": "Parc", "scopes": ["fleet:read", "fleet:write", "account:read"] }),
+    )
+    .await;
+    assert_eq!(writer["scopes"], json!(["account:read", "fleet:write"]));
+    let writer = app.with_token(writer["token"].as_str().expect("token"));
+    writer
+        .post("/api/v1/garages", &json!({ "name": "Nord", "address": "1 rue" }))
+        .await
+        .assert_status(StatusCode::CREATED);
+    writer.get("/api/v1/garages").await.assert_status(StatusCode::OK);
+    writer.get("/api/v1/organization").await.assert_status(StatusCode::OK);
+    // Without `scopes`, as before they existed: every area, written.
+    let full = scoped_token(&app, &session, json!({ "name": "Tout" })).await;
+    assert_eq!(full["scopes"].as_array().map(Vec::len), Some(7), "{full}");
+    assert!(
+        full["scopes"].as_array().expect("scopes").iter().all(|s| s.as_str().is_some_and(|s| s.ends_with(":write")))
+    );
+}
+
+async fn a_token_never_exceeds_its_owners_roles(app: TestApp) {
+    app.user("atelier@garage.fr", &[Role::Staff]).await;
+    let session = app.login("atelier@garage.fr", TEST_PASSWORD).await;
+    let created =
+        scoped_token(&app, &session, json!({ "name": "Trop", "scopes": ["fleet:write", "administration:write"] }))
+            .await;
+    let client = app.with_token(created["token"].as_str().expect("token"));
+    client.get("/api/v1/garages").await.assert_status(StatusCode::OK);
+    // The roles refuse: a plain `forbidden`, whatever the scopes say.
+    client
+        .post("/api/v1/garages", &json!({ "name": "Sud", "address": "2 rue" }))
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
+    client.get("/api/v1/users").await.problem(StatusCode::FORBIDDEN, "forbidden");
+}
+
+async fn a_token_with_address_ranges_works_only_from_them(app: TestApp) {
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+    app.user("bureau@garage.fr", &[Role::Manager]).await;
+    let session = app.login("bureau@garage.fr", TEST_PASSWORD).await;
+    let created = scoped_token(
+        &app,
+        &session,
+        json!({ "name": "Comptabilité", "scopes": ["fleet:read"], "allowed_ips": ["203.0.113.9/24", "2001:db8::1"] }),
+    )
+    .await;
+    assert_eq!(created["allowed_ips"], json!(["203.0.113.0/24", "2001:db8::1/128"]), "normalized");
+    let token = created["token"].as_str().expect("token").to_owned();
+    let from = |ip: [u8; 4]| {
+        let mut request = Request::get("/api/v1/garages")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .expect("request");
+        request.extensions_mut().insert(ConnectInfo(SocketAddr::from((ip, 40000))));
+        request
+    };
+    let inside = app.anonymous().send(from([203, 0, 113, 200])).await;
+    assert_eq!(inside.status, StatusCode::OK, "{}", inside.text());
+    let listed = app.with_token(&session).get("/api/v1/auth/tokens").await.json();
+    assert!(listed[0]["last_used_at"].is_string(), "{listed}");
+    let outside = app.anonymous().send(from([198, 51, 100, 7])).await;
+    let problem = outside.problem(StatusCode::FORBIDDEN, "token_ip_not_allowed");
+    assert!(problem["detail"].as_str().is_some_and(|d| d.contains("adresse")), "{problem}");
+    // No address known (a request made in-process) is outside too.
+    app.with_token(&token).get("/api/v1/garages").await.problem(StatusCode::FORBIDDEN, "token_ip_not_allowed");
+    // A sign-in session is not bound to the ranges.
+    let session_request = {
+        let mut request = Request::get("/api/v1/garages")
+            .header(header::AUTHORIZATION, format!("Bearer {session}"))
+            .body(Body::empty())
+            .expect("request");
+        request.extensions_mut().insert(ConnectInfo(SocketAddr::from(([198, 51, 100, 7], 40000))));
+        request
+    };
+    app.anonymous().send(session_request).await.assert_status(StatusCode::OK);
+}
+
+async fn token_scopes_and_ranges_are_validated(app: TestApp) {
+    let session = app.admin_session().await.to_owned();
+    let attempt = |body: serde_json::Value| {
+        Request::post("/api/v1/auth/tokens")
+            .header(header::AUTHORIZATION, format!("Bearer {session}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("request")
+    };
+    let empty = app.anonymous().send(attempt(json!({ "name": "Vide", "scopes": [] }))).await;
+    empty.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(empty.error_fields(), ["scopes"]);
+    let unknown = app.anonymous().send(attempt(json!({ "name": "Inconnu", "scopes": ["fleet:admin"] }))).await;
+    let problem = unknown.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert!(problem.to_string().contains("fleet:admin"), "{problem}");
+    let bad_range = app
+        .anonymous()
+        .send(attempt(json!({ "name": "Plage", "scopes": ["fleet:read"], "allowed_ips": ["10.0.0.0/33"] })))
+        .await;
+    let problem = bad_range.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(bad_range.error_fields(), ["allowed_ips"]);
+    assert!(problem.to_string().contains("10.0.0.0/33"), "{problem}");
+    let many: Vec<String> = (0..21).map(|i| format!("10.0.{i}.0/24")).collect();
+    let too_many =
+        app.anonymous().send(attempt(json!({ "name": "Plages", "scopes": ["fleet:read"], "allowed_ips": many }))).await;
+    too_many.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(too_many.error_fields(), ["allowed_ips"]);
+    let listed = app.with_token(&session).get("/api/v1/auth/tokens").await.json();
+    assert_eq!(listed, json!([]), "nothing was created");
+}
+
+#[tokio::test]
+async fn the_profile_page_creates_a_scoped_token_with_ranges() {
+    let app = TestApp::sqlite().await;
+    let admin = app.as_admin();
+    let page = admin.get("/profile").await.text();
+    // The areas the roles reach, each with no access chosen at first.
+    for field in ["scope_fleet", "scope_workshop", "scope_school", "scope_billing", "scope_administration"] {
+        assert!(page.contains(&format!(r#"name="{field}""#)), "{field}");
+    }
+    let refused = admin.post_form("/profile/tokens", &[("name", "Sans accès"), ("scope_fleet", "")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().contains("Choisissez au moins un domaine"), "{}", refused.text());
+    assert!(refused.text().contains(r#"value="Sans accès""#), "the name typed is kept");
+    let created = admin
+        .post_form(
+            "/profile/tokens",
+            &[
+                ("name", "Comptabilité"),
+                ("scope_billing", "read"),
+                ("scope_fleet", "write"),
+                ("allowed_ips", "203.0.113.0/24, 198.51.100.4"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text());
+    let html = created.text();
+    assert!(html.contains("vlt_"), "shown once");
+    assert!(html.contains("Parc (garages, véhicules) : Lecture et écriture"), "{html}");
+    assert!(html.contains("Facturation (factures, avoirs, paiements) : Lecture"), "{html}");
+    assert!(html.contains("203.0.113.0/24, 198.51.100.4/32"), "{html}");
+    let stored = volant::identity::auth::tokens::list(&app.db, app.admin().await.id).await.expect("list");
+    let scopes: Vec<String> = stored[0].scopes.iter().map(ToString::to_string).collect();
+    assert_eq!(scopes, ["fleet:write", "billing:read"]);
 }

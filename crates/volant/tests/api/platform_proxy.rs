@@ -96,7 +96,7 @@ fn client_from(ip: [u8; 4]) -> reqwest::Client {
 
 async fn trusting_the_relay() -> TestApp {
     TestApp::sqlite_with(|config| {
-        config.trusted_proxies = volant::platform::proxy::parse_trusted(&["127.0.0.2/32".to_owned()]).expect("cidr");
+        config.trusted_proxies = volant::platform::proxy::parse_networks(&["127.0.0.2/32".to_owned()]).expect("cidr");
     })
     .await
 }

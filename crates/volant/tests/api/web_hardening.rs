@@ -142,7 +142,7 @@ async fn signed_in_answers_are_not_stored_by_caches() {
 #[tokio::test]
 async fn https_is_believed_from_trusted_proxies_only() {
     let app = TestApp::sqlite_with(|config| {
-        config.trusted_proxies = volant::platform::proxy::parse_trusted(&["10.0.0.0/8".to_owned()]).expect("cidr");
+        config.trusted_proxies = volant::platform::proxy::parse_networks(&["10.0.0.0/8".to_owned()]).expect("cidr");
     })
     .await;
     app.user("accueil@garage.fr", &[Role::Manager]).await;

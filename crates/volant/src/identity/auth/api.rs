@@ -98,7 +98,10 @@ async fn list_tokens(caller: Caller) -> AppResult<Json<Vec<TokenInfo>>> {
 }
 
 /// Create a personal API token for an integration. The token is in this answer
-/// only: it is stored hashed. It acts with your roles until revoked or expired.
+/// only: it is stored hashed. It acts with your roles, narrowed to its `scopes`,
+/// until revoked or expired: an operation outside its scopes is a 403
+/// `insufficient_scope` naming the scope missing (also in `WWW-Authenticate`), a
+/// request from outside its `allowed_ips` a 403 `token_ip_not_allowed`.
 ///
 /// A password change or a deactivation of the account revokes it for good. Needs a
 /// sign-in session (`POST /auth/login`): a personal token cannot create another

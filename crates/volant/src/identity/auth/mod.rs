@@ -191,7 +191,8 @@ impl FromRequestParts<AppState> for CurrentUser {
         };
         let token = token.filter(|t| !t.is_empty()).ok_or(AppError::Unauthorized)?;
         let (user, session_id) = if token.starts_with(tokens::PREFIX) && !web::is_html_request() {
-            let (user, id) = tokens::authenticate(&state.db, &token).await?.ok_or(AppError::Unauthorized)?;
+            let client = crate::platform::proxy::ClientContext::of(&parts.extensions).ip;
+            let (user, id) = tokens::authenticate(&state.db, &token, client).await?.ok_or(AppError::Unauthorized)?;
             (user, format!("{PERSONAL_TOKEN_SESSION}{id}"))
         } else {
             authenticate_token(&state.db, &state.signing_key, &token).await?.ok_or(AppError::Unauthorized)?

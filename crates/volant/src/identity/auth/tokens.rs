@@ -1,5 +1,7 @@
 //! Personal API tokens: `vlt_` + 64 hex characters, shown once at creation;
 //! the database keeps only their SHA-256, so a leaked database leaks no token.
+//! Each token carries scopes (see [`crate::identity::scopes`]) and, optionally,
+//! the address ranges it may be used from.
 
 use crate::platform::db::table;
 
@@ -8,7 +10,12 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
 use crate::identity::audit::{self, Actor};
+use crate::identity::scopes::{Grant, TokenScope};
 use crate::identity::users::service::{self as users, AuthUser};
 use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult};
@@ -32,6 +39,11 @@ pub struct TokenInfo {
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// What the token reaches, area by area (with its owner's roles).
+    pub scopes: Vec<TokenScope>,
+    /// The address ranges it may be used from (CIDR); anywhere when empty.
+    #[schema(example = json!(["203.0.113.0/24"]))]
+    pub allowed_ips: Vec<String>,
 }
 
 /// A new token: the only time `token` is ever shown.
@@ -49,7 +61,18 @@ pub struct NewToken {
     /// Days until it expires (1 to 3650); never, when absent.
     #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<i64>,
+    /// What it may reach (`write` includes `read`), at least one. When absent,
+    /// every area written, as before scopes existed: name the scopes you need.
+    #[schema(min_items = 1, example = json!(["fleet:read", "workshop:write"]))]
+    pub scopes: Option<Vec<TokenScope>>,
+    /// Address ranges (CIDR, or single addresses) it may be used from, at most
+    /// 20; anywhere when absent or empty.
+    #[schema(max_items = 20, example = json!(["203.0.113.0/24", "2001:db8::/32"]))]
+    pub allowed_ips: Option<Vec<String>>,
 }
+
+/// At most this many address ranges per token.
+const MAX_ALLOWED_IPS: usize = 20;
 
 fn hash(token: &str) -> String {
     crate::platform::secrets::token_hash(token)
@@ -63,7 +86,15 @@ fn info(m: entity::Model) -> TokenInfo {
         created_at: m.created_at,
         expires_at: m.expires_at,
         last_used_at: m.last_used_at,
+        scopes: Grant::from_stored(&m.scopes).scopes(),
+        allowed_ips: stored_networks(m.allowed_ips.as_deref()).iter().map(ToString::to_string).collect(),
     }
+}
+
+/// The address ranges as stored (comma-separated); an unreadable one is left out
+/// (only this module writes them, normalized).
+fn stored_networks(text: Option<&str>) -> Vec<IpNet> {
+    text.unwrap_or_default().split(',').filter_map(|item| item.trim().parse::<IpNet>().ok()).collect()
 }
 
 /// Creates a token for the actor, audited in the same transaction. `session_id` is
@@ -80,7 +111,23 @@ pub async fn create<C: Writer>(db: &C, actor: &Actor, session_id: &str, new: &Ne
     {
         v.add("expires_in_days", Msg::new("token.expiry_range"));
     }
+    let grant = new.scopes.as_ref().map_or_else(Grant::full, |scopes| Grant::from_scopes(scopes.iter().copied()));
+    if grant.is_empty() {
+        v.add("scopes", Msg::new("token.scopes_required"));
+    }
+    let ranges = new.allowed_ips.clone().unwrap_or_default();
+    let networks = if ranges.len() > MAX_ALLOWED_IPS {
+        v.add("allowed_ips", Msg::new("token.too_many_ranges").arg("max", MAX_ALLOWED_IPS));
+        Vec::new()
+    } else {
+        crate::platform::proxy::parse_networks(&ranges).unwrap_or_else(|bad| {
+            v.add("allowed_ips", Msg::new("token.range_invalid").arg("value", bad));
+            Vec::new()
+        })
+    };
     v.finish()?;
+    let allowed_ips =
+        (!networks.is_empty()).then(|| networks.iter().map(ToString::to_string).collect::<Vec<_>>().join(","));
     let token = format!("{PREFIX}{}", secrets::random_token(32)?);
     let now = Utc::now();
     let created = db::write(db, async |txn| -> AppResult<_> {
@@ -91,6 +138,8 @@ pub async fn create<C: Writer>(db: &C, actor: &Actor, session_id: &str, new: &Ne
             prefix: Set(token.chars().take(12).collect()),
             created_at: Set(now),
             expires_at: Set(new.expires_in_days.map(|d| now + Duration::days(d))),
+            scopes: Set(grant.to_stored()),
+            allowed_ips: Set(allowed_ips),
             ..Default::default()
         }
         .insert(txn)
@@ -188,8 +237,15 @@ pub fn require_session(session_id: &str) -> AppResult<()> {
     Ok(())
 }
 
-/// The user a personal token speaks for, with the token's id.
-pub async fn authenticate(db: &impl ConnectionTrait, token: &str) -> AppResult<Option<(AuthUser, i64)>> {
+/// The user a personal token speaks for, with the token's id; the user's `grant`
+/// is the token's scopes. `None` for a token that is unknown, revoked or expired;
+/// 403 `token_ip_not_allowed` for a live token used from outside its ranges
+/// (`client` is the caller's address: unknown is outside).
+pub async fn authenticate(
+    db: &impl ConnectionTrait,
+    token: &str,
+    client: Option<IpAddr>,
+) -> AppResult<Option<(AuthUser, i64)>> {
     use entity::{Column, Entity as Tokens};
     use sea_orm::sea_query::{Expr, ExprTrait};
     let now = Utc::now();
@@ -198,6 +254,8 @@ pub async fn authenticate(db: &impl ConnectionTrait, token: &str) -> AppResult<O
         query
             .expr_as(Expr::col((Tokens, Column::Id)), "token_id")
             .expr_as(Expr::col((Tokens, Column::LastUsedAt)), "token_last_used_at")
+            .expr_as(Expr::col((Tokens, Column::Scopes)), "token_scopes")
+            .expr_as(Expr::col((Tokens, Column::AllowedIps)), "token_allowed_ips")
             .inner_join(Tokens, Expr::col((Tokens, Column::UserId)).equals(users_id))
             .and_where(Expr::col((Tokens, Column::TokenHash)).eq(hash(token)))
             .and_where(Expr::col((Tokens, Column::RevokedAt)).is_null())
@@ -206,9 +264,21 @@ pub async fn authenticate(db: &impl ConnectionTrait, token: &str) -> AppResult<O
             );
     })
     .await?;
-    let Some((user, row)) = found else { return Ok(None) };
+    let Some((mut user, row)) = found else { return Ok(None) };
     let id: i64 = row.try_get("", "token_id")?;
     let last_used: Option<DateTime<Utc>> = row.try_get("", "token_last_used_at")?;
+    let networks = stored_networks(row.try_get::<Option<String>>("", "token_allowed_ips")?.as_deref());
+    if !networks.is_empty() {
+        let inside = client.map(|ip| ip.to_canonical()).is_some_and(|ip| networks.iter().any(|net| net.contains(&ip)));
+        if !inside {
+            tracing::info!(user_id = user.id, token_id = id, client = ?client, "personal token used outside its ranges");
+            return Err(AppError::ForbiddenBecause {
+                code: "token_ip_not_allowed",
+                message: Msg::new("token.ip_not_allowed"),
+            });
+        }
+    }
+    user.grant = Some(Grant::from_stored(&row.try_get::<String>("", "token_scopes")?));
     if last_used.is_none_or(|t| now - t > LAST_USED_RESOLUTION) {
         Tokens::update_many().col_expr(Column::LastUsedAt, Expr::value(now)).filter(Column::Id.eq(id)).exec(db).await?;
     }
@@ -227,5 +297,9 @@ table! {
         pub expires_at: Option<DateTimeUtc>,
         pub revoked_at: Option<DateTimeUtc>,
         pub last_used_at: Option<DateTimeUtc>,
+        /// The scopes, separated by spaces (`fleet:read school:write`).
+        pub scopes: String,
+        /// Address ranges (CIDR), comma-separated; anywhere when null.
+        pub allowed_ips: Option<String>,
     }
 }

@@ -42,6 +42,10 @@ pub struct AuthUser {
     /// platform-wide jobs. Not part of the API's answers.
     #[serde(skip)]
     pub is_operator: bool,
+    /// Signed in with a personal API token: the token's scopes, which narrow what
+    /// the roles allow. `None` for a sign-in session.
+    #[serde(skip)]
+    pub grant: Option<crate::identity::scopes::Grant>,
 }
 
 impl AuthUser {
@@ -50,8 +54,32 @@ impl AuthUser {
     }
 
     /// Whether this user may do what `permission` allows: by a role, or for
-    /// [`Permission::Platform`], by being an operator.
+    /// [`Permission::Platform`], by being an operator; and, signed in with a
+    /// personal token, if the token's scopes reach it.
     pub fn may(&self, permission: crate::identity::roles::Permission) -> bool {
+        self.roles_allow(permission) && self.grant.as_ref().is_none_or(|grant| grant.allows(permission))
+    }
+
+    /// `Ok` if the user [`may`](Self::may); else a 403: `insufficient_scope` naming
+    /// the scope missing when only the token's scopes refuse, `forbidden` otherwise.
+    pub fn require(&self, permission: crate::identity::roles::Permission) -> AppResult<()> {
+        if !self.roles_allow(permission) {
+            return Err(AppError::Forbidden);
+        }
+        match &self.grant {
+            Some(grant) if !grant.allows(permission) => {
+                let (area, level) = permission.area();
+                Err(AppError::InsufficientScope {
+                    scope: crate::identity::scopes::TokenScope::new(area, level).to_string(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the user's roles (or being an operator) allow `permission`, whatever
+    /// the token used.
+    pub fn roles_allow(&self, permission: crate::identity::roles::Permission) -> bool {
         crate::identity::roles::any_allows(&self.roles, permission)
             || (permission == crate::identity::roles::Permission::Platform && self.is_operator)
     }
@@ -221,6 +249,7 @@ async fn insert<C: Writer>(db: &C, org: OrgId, checked: CheckedNewUser) -> AppRe
         display_name: user.display_name,
         roles,
         is_operator: false,
+        grant: None,
     })
 }
 
@@ -290,6 +319,7 @@ pub async fn find_active_where(
         display_name: first.try_get("", "display_name")?,
         roles,
         is_operator: first.try_get("", "is_operator")?,
+        grant: None,
     };
     Ok(Some((user, first)))
 }
@@ -434,6 +464,7 @@ async fn load(db: &impl ConnectionTrait, user: entity::Model) -> AppResult<AuthU
         display_name: user.display_name,
         roles,
         is_operator: user.is_operator,
+        grant: None,
     })
 }
 

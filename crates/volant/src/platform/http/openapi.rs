@@ -37,7 +37,18 @@ impl utoipa::Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A token from `POST /auth/login` (it acts with the user's roles), or a personal API token \
+                         (`vlt_…`, `POST /auth/tokens`: the user's roles narrowed to the token's scopes, such as \
+                         `fleet:read`). The scopes an operation lists are permissions of the role matrix; a token's \
+                         scopes are areas of the API (see `TokenScope`).",
+                    ))
+                    .build(),
+            ),
         );
     }
 }
@@ -97,7 +108,13 @@ const COMMON_ERRORS: [(&str, &str, &str); 9] = [
         "The request is malformed (`bad_request`): a body that is not well-formed JSON or not UTF-8, a NUL character in the address.",
     ),
     ("401", "Unauthorized", "No valid bearer token (`unauthorized`)."),
-    ("403", "Forbidden", "The caller's roles do not grant the operation's permission (`forbidden`)."),
+    (
+        "403",
+        "Forbidden",
+        "The caller's roles do not grant the operation's permission (`forbidden`); or the personal token used \
+            lacks the scope it needs (`insufficient_scope`, the scope named in `WWW-Authenticate`) or is used \
+            from an address outside its allowed ranges (`token_ip_not_allowed`).",
+    ),
     ("404", "NotFound", "Nothing with this id in the caller's organization (`not_found`)."),
     ("413", "PayloadTooLarge", "The body is larger than the limit (`payload_too_large`)."),
     ("415", "UnsupportedMediaType", "The body's `Content-Type` is not the one documented (`unsupported_media_type`)."),
@@ -127,12 +144,9 @@ fn common_errors(operation: &Value) -> Vec<&'static str> {
     // 413/415 are the JSON reader's; a multipart form or a raw upload says its own.
     let json_body = operation.pointer("/requestBody/content/application~1json").is_some();
     let mut statuses = Vec::new();
-    if let Some(scopes) = scopes {
-        statuses.push("401");
-        if !scopes.is_empty() {
-            statuses.push("403");
-        }
-        statuses.push("429");
+    if scopes.is_some() {
+        // A personal token may be refused anywhere (its scopes, its address ranges).
+        statuses.extend(["401", "403", "429"]);
     }
     if parameters.iter().any(|p| p["in"] == "path") {
         statuses.push("404");

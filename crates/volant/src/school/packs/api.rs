@@ -12,7 +12,7 @@ use crate::billing::invoices::service::Invoice;
 use crate::identity::Caller;
 use crate::identity::roles::Permission;
 use crate::platform::AppState;
-use crate::platform::error::{AppError, AppResult, Problem};
+use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, Id, IdPair};
 use crate::platform::http::respond::created;
 
@@ -29,7 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Selling issues an invoice, cancelling a credit note, an account shows money:
 /// the school's permission is not enough, billing's is needed too.
 pub(super) fn may(caller: &Caller, permission: Permission) -> AppResult<()> {
-    if caller.current.user.may(permission) { Ok(()) } else { Err(AppError::Forbidden) }
+    caller.current.user.require(permission)
 }
 
 /// The school's packs by name, those no longer sold included.
