@@ -32,6 +32,7 @@ mod m20261208_000026_invoice_deposits;
 mod m20261209_000027_attachments;
 mod m20261210_000028_document_settings;
 mod m20261211_000029_token_scopes;
+mod m20261212_000030_two_factor;
 
 pub struct Migrator;
 
@@ -68,6 +69,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000027_attachments::Migration),
             Box::new(m20261210_000028_document_settings::Migration),
             Box::new(m20261211_000029_token_scopes::Migration),
+            Box::new(m20261212_000030_two_factor::Migration),
         ]
     }
 }

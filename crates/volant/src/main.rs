@@ -416,10 +416,13 @@ async fn reencrypt_fields(config: Config) -> Result<(), String> {
     let files = volant::documents::service::reencrypt_files(&state.db, &state.files, &state.cipher)
         .await
         .map_err(|e| e.to_string())?;
+    let second_factors =
+        volant::identity::two_factor::reencrypt_all(&state.db, &state.cipher).await.map_err(|e| e.to_string())?;
     tracing::info!(
         candidates = changed,
         mail_servers = servers,
         files,
+        second_factors,
         key = state.cipher.current_key_id(),
         "sensitive fields and files re-encrypted"
     );

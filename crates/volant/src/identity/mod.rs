@@ -9,6 +9,7 @@ pub mod organizations;
 pub mod passwords;
 pub mod roles;
 pub mod scopes;
+pub mod two_factor;
 pub mod users;
 pub mod welcome;
 
@@ -93,6 +94,9 @@ pub fn pages(welcome: &'static [WelcomeSteps]) -> Vec<Page> {
         // Those who set the business up: administrators and managers.
         web_pages::pages(Access::guarded(UsersInvite, UsersInvite), welcome::routes(welcome)),
         web_pages::pages(Access::Public, passwords::web::routes()),
+        web_pages::pages(Access::Public, two_factor::web::challenge_routes()),
+        web_pages::pages(Access::guarded(OwnProfile, OwnProfile), two_factor::web::own_routes()),
+        web_pages::pages(Access::guarded(UsersManage, UsersManage), two_factor::web::admin_routes()),
         web_pages::secret_link_pages(passwords::web::link_routes()),
         web_pages::pages(Access::guarded(UsersManage, UsersManage), passwords::web::admin_routes()),
         web_pages::pages(Access::guarded(UsersInvite, UsersInvite), users::web::invite_routes()),

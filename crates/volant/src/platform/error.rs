@@ -42,6 +42,10 @@ pub enum AppError {
     /// E-mail and password do not match an active account.
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// The password was right, but the account signs in with a second factor too:
+    /// the request must carry its code.
+    #[error("second factor required")]
+    SecondFactorRequired,
     #[error("forbidden")]
     Forbidden,
     /// A personal API token without the scope (`fleet:write`) the request needs,
@@ -131,7 +135,7 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::Unauthorized | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::InvalidCredentials | Self::SecondFactorRequired => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::ForbiddenBecause { .. } | Self::InsufficientScope { .. } => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Gone { .. } => StatusCode::GONE,
@@ -152,6 +156,7 @@ impl AppError {
             Self::NotFound => "not_found",
             Self::Unauthorized => "unauthorized",
             Self::InvalidCredentials => "invalid_credentials",
+            Self::SecondFactorRequired => "two_factor_required",
             Self::Forbidden => "forbidden",
             Self::InsufficientScope { .. } => "insufficient_scope",
             Self::TooManyRequests { .. } => "too_many_requests",
@@ -175,6 +180,7 @@ impl AppError {
             Self::NotFound => locale.text("error.not_found").to_owned(),
             Self::Unauthorized => locale.text("error.unauthorized").to_owned(),
             Self::InvalidCredentials => locale.text("error.invalid_credentials").to_owned(),
+            Self::SecondFactorRequired => locale.text("two_factor.required").to_owned(),
             Self::Forbidden => locale.text("error.forbidden").to_owned(),
             Self::InsufficientScope { scope } => locale.format("token.scope_missing", &[("scope", scope)]),
             Self::TooManyRequests { retry_after_secs } => {
@@ -346,6 +352,7 @@ pub const CODES: &[(&str, u16)] = &[
     ("not_found", 404),
     ("unauthorized", 401),
     ("invalid_credentials", 401),
+    ("two_factor_required", 401),
     ("forbidden", 403),
     ("too_many_requests", 429),
     ("validation_failed", 422),
@@ -445,6 +452,10 @@ pub const CODES: &[(&str, u16)] = &[
     ("storage_quota_reached", 409),
     ("theory_not_passed", 409),
     ("token_ip_not_allowed", 403),
+    ("two_factor_enabled", 409),
+    ("two_factor_not_enabled", 409),
+    ("two_factor_not_started", 409),
+    ("two_factor_setup_required", 403),
     ("user_already_linked", 409),
     ("user_inactive", 409),
     ("vat_on_exempt", 409),
@@ -481,7 +492,7 @@ impl IntoResponse for AppError {
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
-        if matches!(self, Self::Unauthorized | Self::InvalidCredentials) {
+        if matches!(self, Self::Unauthorized | Self::InvalidCredentials | Self::SecondFactorRequired) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         // RFC 6750 §3: the scope missing, for clients that read the challenge.
@@ -506,6 +517,7 @@ mod tests {
             AppError::NotFound,
             AppError::Unauthorized,
             AppError::InvalidCredentials,
+            AppError::SecondFactorRequired,
             AppError::Forbidden,
             AppError::InsufficientScope { scope: "fleet:write".to_owned() },
             AppError::TooManyRequests { retry_after_secs: 1 },
@@ -527,6 +539,7 @@ mod tests {
                 AppError::NotFound
                 | AppError::Unauthorized
                 | AppError::InvalidCredentials
+                | AppError::SecondFactorRequired
                 | AppError::Forbidden
                 | AppError::InsufficientScope { .. }
                 | AppError::TooManyRequests { .. }

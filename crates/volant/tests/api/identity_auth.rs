@@ -509,6 +509,13 @@ async fn a_token_acts_only_within_its_scopes(app: TestApp) {
     // The owner sees what each token may do.
     let listed = app.with_token(&session).get("/api/v1/auth/tokens").await.json();
     assert_eq!(listed[0]["scopes"], json!(["fleet:read"]));
+    // One's tokens are the `account` area's: this one may neither list nor revoke them…
+    let id = created["id"].as_i64().expect("id");
+    let list = client.get("/api/v1/auth/tokens").await;
+    list.problem(StatusCode::FORBIDDEN, "insufficient_scope");
+    assert_eq!(list.header("www-authenticate"), Some(r#"Bearer error="insufficient_scope", scope="account:read""#));
+    client.delete(&format!("/api/v1/auth/tokens/{id}")).await.problem(StatusCode::FORBIDDEN, "insufficient_scope");
+    client.get("/api/v1/garages").await.assert_status(StatusCode::OK);
 
     // `write` includes `read`; the higher of two levels for one area is kept.
     let writer = scoped_token(
@@ -562,19 +569,24 @@ async fn a_token_with_address_ranges_works_only_from_them(app: TestApp) {
     .await;
     assert_eq!(created["allowed_ips"], json!(["203.0.113.0/24", "2001:db8::1/128"]), "normalized");
     let token = created["token"].as_str().expect("token").to_owned();
-    let from = |ip: [u8; 4]| {
+    let from = |ip: std::net::IpAddr| {
         let mut request = Request::get("/api/v1/garages")
             .header(header::AUTHORIZATION, format!("Bearer {token}"))
             .body(Body::empty())
             .expect("request");
-        request.extensions_mut().insert(ConnectInfo(SocketAddr::from((ip, 40000))));
+        request.extensions_mut().insert(ConnectInfo(SocketAddr::new(ip, 40000)));
         request
     };
-    let inside = app.anonymous().send(from([203, 0, 113, 200])).await;
+    let ip = |text: &str| text.parse::<std::net::IpAddr>().expect("address");
+    let inside = app.anonymous().send(from(ip("203.0.113.200"))).await;
     assert_eq!(inside.status, StatusCode::OK, "{}", inside.text());
+    // The same client seen as IPv4 mapped in IPv6 (a dual-stack socket) is inside too.
+    app.anonymous().send(from(ip("::ffff:203.0.113.7"))).await.assert_status(StatusCode::OK);
+    app.anonymous().send(from(ip("2001:db8::1"))).await.assert_status(StatusCode::OK);
+    app.anonymous().send(from(ip("2001:db8::2"))).await.problem(StatusCode::FORBIDDEN, "token_ip_not_allowed");
     let listed = app.with_token(&session).get("/api/v1/auth/tokens").await.json();
     assert!(listed[0]["last_used_at"].is_string(), "{listed}");
-    let outside = app.anonymous().send(from([198, 51, 100, 7])).await;
+    let outside = app.anonymous().send(from(ip("198.51.100.7"))).await;
     let problem = outside.problem(StatusCode::FORBIDDEN, "token_ip_not_allowed");
     assert!(problem["detail"].as_str().is_some_and(|d| d.contains("adresse")), "{problem}");
     // No address known (a request made in-process) is outside too.
@@ -589,6 +601,14 @@ async fn a_token_with_address_ranges_works_only_from_them(app: TestApp) {
         request
     };
     app.anonymous().send(session_request).await.assert_status(StatusCode::OK);
+    // A range written as IPv4 mapped in IPv6 is kept as IPv4, and a duplicate once.
+    let mapped = scoped_token(
+        &app,
+        &session,
+        json!({ "name": "Double pile", "scopes": ["fleet:read"], "allowed_ips": ["::ffff:198.51.100.0/120", "198.51.100.0/24"] }),
+    )
+    .await;
+    assert_eq!(mapped["allowed_ips"], json!(["198.51.100.0/24"]));
 }
 
 async fn token_scopes_and_ranges_are_validated(app: TestApp) {
@@ -651,7 +671,7 @@ async fn the_profile_page_creates_a_scoped_token_with_ranges() {
     assert!(html.contains("vlt_"), "shown once");
     assert!(html.contains("Parc (garages, véhicules) : Lecture et écriture"), "{html}");
     assert!(html.contains("Facturation (factures, avoirs, paiements) : Lecture"), "{html}");
-    assert!(html.contains("203.0.113.0/24, 198.51.100.4/32"), "{html}");
+    assert!(html.contains("198.51.100.4/32, 203.0.113.0/24"), "{html}");
     let stored = volant::identity::auth::tokens::list(&app.db, app.admin().await.id).await.expect("list");
     let scopes: Vec<String> = stored[0].scopes.iter().map(ToString::to_string).collect();
     assert_eq!(scopes, ["fleet:write", "billing:read"]);

@@ -21,6 +21,7 @@ mod identity_logo;
 mod identity_organizations;
 mod identity_passwords;
 mod identity_tenants;
+mod identity_two_factor;
 mod identity_users;
 mod identity_web;
 mod identity_welcome;

@@ -13,6 +13,7 @@ use super::service::{self, Channel};
 use super::tokens::{self, CreatedToken, NewToken, TokenInfo};
 use crate::identity::Caller;
 use crate::identity::audit::{self, Action};
+use crate::identity::scopes::{ApiArea, Level};
 use crate::identity::users::service::AuthUser;
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult, Problem};
@@ -35,6 +36,10 @@ pub struct LoginInput {
     pub email: Option<String>,
     #[schema(required = true, nullable = false)]
     pub password: Option<String>,
+    /// For an account with two-factor sign-in: the six-digit code of its
+    /// authenticator app, or one of its recovery codes (each works once).
+    #[schema(nullable = false, example = "492039")]
+    pub totp_code: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -47,10 +52,16 @@ pub struct TokenResponse {
 }
 
 /// Exchange an e-mail and password for a bearer token. Unknown e-mail and wrong
-/// password get the same 401; too many attempts from one address or for one
-/// account get 429 with `Retry-After`.
+/// password get the same 401 `invalid_credentials`; too many attempts from one
+/// address or for one account get 429 with `Retry-After`.
+///
+/// An account with two-factor sign-in also needs `totp_code`: without it, 401
+/// `two_factor_required` (send the request again with the code); a wrong code is
+/// 401 `invalid_credentials` and counts as a failed attempt. An administrator or
+/// manager whose organization requires two-factor sign-in and who has not set it
+/// up gets 403 `two_factor_setup_required` (it is set up on the profile page).
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginInput, security(()),
-    responses((status = 200, body = TokenResponse), (status = 401, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
+    responses((status = 200, body = TokenResponse), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 async fn login(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
@@ -64,7 +75,12 @@ async fn login(
     let (Some(email), Some(password)) = (email, password) else {
         return Err(AppError::validation("email", Msg::new("field.required")));
     };
-    let issued = service::sign_in(&state, Channel::Api, &email, &password, &headers, &extensions).await?;
+    let second = input.totp_code.as_deref();
+    let issued = match service::sign_in(&state, Channel::Api, &email, &password, second, &headers, &extensions).await? {
+        service::SignedIn::Session(issued) => issued,
+        // The API channel asks for the code with an error instead.
+        service::SignedIn::SecondFactorNeeded(_) => return Err(AppError::SecondFactorRequired),
+    };
     Ok(Json(TokenResponse { access_token: issued.token, token_type: "bearer".into(), expires_in: issued.expires_in }))
 }
 
@@ -90,10 +106,12 @@ async fn me(current: CurrentUser) -> Json<AuthUser> {
     Json(current.user)
 }
 
-/// Your personal API tokens (never the tokens themselves).
+/// Your personal API tokens (never the tokens themselves). With a personal token:
+/// `account:read`.
 #[utoipa::path(get, path = "/auth/tokens", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = [TokenInfo]), (status = 401, body = Problem)))]
 async fn list_tokens(caller: Caller) -> AppResult<Json<Vec<TokenInfo>>> {
+    caller.current.user.require_scope(ApiArea::Account, Level::Read)?;
     Ok(Json(tokens::list(&caller.db, caller.current.user.id).await?))
 }
 
@@ -113,10 +131,12 @@ async fn create_token(caller: Caller, ApiJson(new): ApiJson<NewToken>) -> AppRes
     Ok(crate::platform::http::respond::created(&format!("/api/v1/auth/tokens/{}", created.info.id), created))
 }
 
-/// Revoke one of your personal API tokens.
+/// Revoke one of your personal API tokens. With a personal token: `account:write`
+/// (a token may always sign itself out: `POST /auth/logout`).
 #[utoipa::path(delete, path = "/auth/tokens/{id}", tag = "auth", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
 async fn revoke_token(caller: Caller, Id(id): Id) -> AppResult<StatusCode> {
+    caller.current.user.require_scope(ApiArea::Account, Level::Write)?;
     tokens::revoke(&caller.db, &caller.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -91,6 +91,17 @@ fn info(m: entity::Model) -> TokenInfo {
     }
 }
 
+fn unmapped(net: IpNet) -> IpNet {
+    match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => v6
+            .addr()
+            .to_ipv4_mapped()
+            .and_then(|v4| ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96).ok())
+            .map_or(net, IpNet::V4),
+        other @ (IpNet::V4(_) | IpNet::V6(_)) => other,
+    }
+}
+
 /// The address ranges as stored (comma-separated); an unreadable one is left out
 /// (only this module writes them, normalized).
 fn stored_networks(text: Option<&str>) -> Vec<IpNet> {
@@ -126,6 +137,11 @@ pub async fn create<C: Writer>(db: &C, actor: &Actor, session_id: &str, new: &Ne
         })
     };
     v.finish()?;
+    // An IPv4 range written as IPv6 (`::ffff:203.0.113.0/120`) is kept as IPv4:
+    // clients' addresses are compared in that form.
+    let mut networks: Vec<IpNet> = networks.into_iter().map(unmapped).collect();
+    networks.sort_unstable();
+    networks.dedup();
     let allowed_ips =
         (!networks.is_empty()).then(|| networks.iter().map(ToString::to_string).collect::<Vec<_>>().join(","));
     let token = format!("{PREFIX}{}", secrets::random_token(32)?);

@@ -156,8 +156,11 @@ async fn login(
     FormBody(form): FormBody<LoginForm>,
 ) -> WebResult<Response> {
     let next = safe_next(Some(&form.next));
-    match service::sign_in(&state, Channel::Web, &form.email, &form.password, &headers, &extensions).await {
-        Ok(issued) => Ok(session_response(&extensions, &issued, &next)),
+    match service::sign_in(&state, Channel::Web, &form.email, &form.password, None, &headers, &extensions).await {
+        Ok(service::SignedIn::Session(issued)) => Ok(session_response(&extensions, &issued, &next)),
+        Ok(service::SignedIn::SecondFactorNeeded(user)) => {
+            crate::identity::two_factor::web::start_challenge(&state, &extensions, &user, &next).await
+        }
         Err(err @ AppError::TooManyRequests { retry_after_secs }) => {
             let error = Some(err.detail(i18n::current()));
             let page = LoginPage { page, email: form.email, next, error };
@@ -183,7 +186,7 @@ async fn start_session(
 }
 
 /// A redirect to `next` that sets the session cookie of `issued`.
-fn session_response(extensions: &axum::http::Extensions, issued: &IssuedToken, next: &str) -> Response {
+pub(crate) fn session_response(extensions: &axum::http::Extensions, issued: &IssuedToken, next: &str) -> Response {
     let max_age = cookie::time::Duration::seconds(WEB_SESSION_TTL.num_seconds());
     let mut response = safe_redirect(next);
     if let Some(value) = cookie_header(SESSION_COOKIE, &issued.token, Some(max_age), is_https(extensions)) {
@@ -334,17 +337,31 @@ async fn require_page_access(
     // Pages, refusals included, speak the organization's language and show its local time.
     let org_id = current.user.org;
     let found = crate::identity::organizations::service::get(&state.db, org_id).await;
-    let (org, kind) = match found.and_then(|org| {
-        let kind = org.kind;
+    let (org, kind, requires_second_factor) = match found.and_then(|org| {
+        let (kind, requires) = (org.kind, org.require_two_factor);
         Ok((
             OrgContext { zone: org.zone()?, locale: org.locale, currency: org.currency, vat_rates: org.vat_rates },
             kind,
+            requires,
         ))
     }) {
         Ok(found) => found,
         Err(err) => return WebError(err).into_response(),
     };
     let (locale, zone) = (org.locale, org.zone);
+    // An administrator or manager whose organization requires a second factor sets
+    // it up before anything else.
+    if crate::identity::two_factor::required_for(&current.user, requires_second_factor)
+        && !crate::identity::two_factor::web::OPEN_DURING_SETUP.contains(&parts.uri.path())
+    {
+        match crate::identity::two_factor::is_enabled(&state.db, current.user.id).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return i18n::scope(locale, async { crate::identity::two_factor::web::setup_required() }).await;
+            }
+            Err(err) => return WebError(err).into_response(),
+        }
+    }
     if let Err(err) = crate::identity::authorize(&current, &parts, (read, write)) {
         crate::identity::record_denial(&state, &current, &parts).await;
         return i18n::scope(locale, async { WebError(err).into_response() }).await;

@@ -27,6 +27,8 @@ table! {
         pub vat_rates: Option<String>,
         /// Photos are kept as taken (date, camera, GPS position) instead of re-encoded.
         pub keep_photo_metadata: bool,
+        /// Administrators and managers must sign in with a second factor (TOTP).
+        pub require_two_factor: bool,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }

@@ -79,6 +79,9 @@ pub struct Organization {
     /// Whether photos are kept as taken, with their metadata (date, camera, GPS
     /// position); by default they are re-encoded without it.
     pub keep_photo_metadata: bool,
+    /// Whether administrators and managers must sign in with a second factor (a
+    /// code from an authenticator app); they set it up at their next sign-in.
+    pub require_two_factor: bool,
 }
 
 impl From<entity::Model> for Organization {
@@ -100,6 +103,7 @@ impl From<entity::Model> for Organization {
             locale: m.locale,
             time_zone: m.time_zone,
             keep_photo_metadata: m.keep_photo_metadata,
+            require_two_factor: m.require_two_factor,
         }
     }
 }
@@ -126,6 +130,7 @@ pub struct OrganizationPatch {
     pub locale: Option<String>,
     pub time_zone: Option<String>,
     pub keep_photo_metadata: Option<bool>,
+    pub require_two_factor: Option<bool>,
 }
 
 pub async fn get(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Organization> {
@@ -245,6 +250,7 @@ pub async fn update<C: Writer>(
         active.locale = Set(locale.unwrap_or(before.locale));
         active.time_zone = Set(time_zone);
         active.keep_photo_metadata = Set(patch.keep_photo_metadata.unwrap_or(before.keep_photo_metadata));
+        active.require_two_factor = Set(patch.require_two_factor.unwrap_or(before.require_two_factor));
         active.updated_at = Set(Utc::now());
         active.update(txn).await?;
         let after = get(txn, actor.org).await?;
@@ -397,6 +403,7 @@ pub async fn create<C: Writer>(db: &C, new: NewOrganization) -> AppResult<OrgId>
             // read back the default of a column added by ALTER TABLE.
             welcome_dismissed: Set(false),
             keep_photo_metadata: Set(false),
+            require_two_factor: Set(false),
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()
@@ -466,6 +473,7 @@ mod tests {
             locale: Locale::Fr,
             time_zone: "Africa/Dakar".into(),
             keep_photo_metadata: false,
+            require_two_factor: false,
         };
         assert_eq!(org.zone().expect("zone"), chrono_tz::Africa::Dakar);
         org.time_zone = "Mars/Olympus".into();

@@ -125,6 +125,7 @@ struct SettingsForm {
     locale: String,
     /// A ticked checkbox sends `on`; an unticked one nothing.
     keep_photo_metadata: Option<String>,
+    require_two_factor: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -136,6 +137,7 @@ struct SettingsPage {
     vat_rates: String,
     locales: Vec<SelectOption>,
     keep_photo_metadata: bool,
+    require_two_factor: bool,
     errors: FormErrors,
     /// The current logo's key (the preview's address changes with it).
     logo_key: Option<String>,
@@ -146,6 +148,7 @@ fn settings_page(page: PageCtx, form: SettingsForm, errors: FormErrors, logo_key
     let locales = options(None, &form.locale, locales);
     let choices = form.business.choices();
     let keep_photo_metadata = form.keep_photo_metadata.is_some();
+    let require_two_factor = form.require_two_factor.is_some();
     SettingsPage {
         page,
         business: form.business,
@@ -153,6 +156,7 @@ fn settings_page(page: PageCtx, form: SettingsForm, errors: FormErrors, logo_key
         vat_rates: form.vat_rates,
         locales,
         keep_photo_metadata,
+        require_two_factor,
         errors,
         logo_key,
     }
@@ -164,6 +168,7 @@ fn form_of(o: &Organization) -> SettingsForm {
         vat_rates: o.vat_rates.join(" ; "),
         locale: o.locale.to_string(),
         keep_photo_metadata: o.keep_photo_metadata.then(|| "on".to_owned()),
+        require_two_factor: o.require_two_factor.then(|| "on".to_owned()),
     }
 }
 
@@ -214,6 +219,7 @@ async fn save(caller: Caller, page: PageCtx, FormBody(form): FormBody<SettingsFo
         vat_rates: Some(vat_rates),
         locale: Some(form.locale.clone()),
         keep_photo_metadata: Some(form.keep_photo_metadata.is_some()),
+        require_two_factor: Some(form.require_two_factor.is_some()),
         ..form.business.patch()
     };
     let result = service::update(&caller.db, &caller.actor, patch).await;

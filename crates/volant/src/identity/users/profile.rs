@@ -162,6 +162,7 @@ struct ProfilePage {
     token_expires_in_days: String,
     token_allowed_ips: String,
     scope_choices: Vec<ScopeChoice>,
+    two_factor_on: bool,
 }
 
 async fn profile_page(
@@ -187,6 +188,7 @@ async fn profile_page(
         token_expires_in_days: draft.expires_in_days.clone(),
         token_allowed_ips: draft.allowed_ips.clone(),
         scope_choices: scope_choices(&current.user, draft, tr),
+        two_factor_on: crate::identity::two_factor::is_enabled(&state.db, current.user.id).await?,
     })
 }
 

@@ -77,6 +77,22 @@ impl AuthUser {
         }
     }
 
+    /// `Ok` unless signed in with a personal token that does not reach `area` at
+    /// `level` (403 `insufficient_scope`): for operations open to any signed-in
+    /// user that still belong to an area (one's own tokens are `account`'s).
+    pub fn require_scope(
+        &self,
+        area: crate::identity::scopes::ApiArea,
+        level: crate::identity::scopes::Level,
+    ) -> AppResult<()> {
+        match &self.grant {
+            Some(grant) if !grant.reaches(area, level) => Err(AppError::InsufficientScope {
+                scope: crate::identity::scopes::TokenScope::new(area, level).to_string(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Whether the user's roles (or being an operator) allow `permission`, whatever
     /// the token used.
     pub fn roles_allow(&self, permission: crate::identity::roles::Permission) -> bool {

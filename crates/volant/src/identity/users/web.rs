@@ -127,6 +127,8 @@ struct FormPage {
     active: bool,
     roles: Vec<RoleChoice>,
     errors: FormErrors,
+    /// The user signs in with a second factor (an administrator may reset it).
+    two_factor_on: bool,
 }
 
 impl FormPage {
@@ -142,6 +144,7 @@ impl FormPage {
             active: true,
             roles,
             errors,
+            two_factor_on: false,
         }
     }
 
@@ -150,7 +153,7 @@ impl FormPage {
         let heading = page.tr.f("users.edit", "name", name);
         let target = FormTarget::new(heading, format!("/admin/users/{id}"), "/admin/users");
         let (display_name, active, roles) = (form.display_name, form.active, role_choices(&Role::ALL, &form.roles));
-        Self { page, target, creating: false, email, display_name, active, roles, errors }
+        Self { page, target, creating: false, email, display_name, active, roles, errors, two_factor_on: false }
     }
 }
 
@@ -186,7 +189,11 @@ async fn edit_form(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<FormP
         roles: user.roles,
         ..Default::default()
     };
-    Ok(FormPage::editing(page, id, &user.display_name, user.email, form, FormErrors::default()))
+    let two_factor_on = crate::identity::two_factor::is_enabled(&caller.db, id).await?;
+    Ok(FormPage {
+        two_factor_on,
+        ..FormPage::editing(page, id, &user.display_name, user.email, form, FormErrors::default())
+    })
 }
 
 async fn update(
@@ -208,7 +215,11 @@ async fn update(
     };
     form_flow(result, done, async |errors| {
         let current = service::get(&caller.db, caller.org, id).await?;
-        Ok(FormPage::editing(page, id, &current.display_name, current.email, form, errors))
+        let two_factor_on = crate::identity::two_factor::is_enabled(&caller.db, id).await?;
+        Ok(FormPage {
+            two_factor_on,
+            ..FormPage::editing(page, id, &current.display_name, current.email, form, errors)
+        })
     })
     .await
 }
