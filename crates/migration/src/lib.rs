@@ -33,6 +33,7 @@ mod m20261209_000027_attachments;
 mod m20261210_000028_document_settings;
 mod m20261211_000029_token_scopes;
 mod m20261212_000030_two_factor;
+mod m20261213_000031_webhooks;
 
 pub struct Migrator;
 
@@ -70,6 +71,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000028_document_settings::Migration),
             Box::new(m20261211_000029_token_scopes::Migration),
             Box::new(m20261212_000030_two_factor::Migration),
+            Box::new(m20261213_000031_webhooks::Migration),
         ]
     }
 }

@@ -1,7 +1,8 @@
 //! Two-factor sign-in (TOTP, RFC 6238): each user's secret (encrypted at rest,
 //! confirmed once a first code from the app matched; the last time step accepted,
 //! so a code cannot be used twice), their recovery codes (hashed, each usable
-//! once), and an organization's rule that its administrators and managers must use it.
+//! once), an organization's rule that its administrators and managers must use it,
+//! and the codes tried on a sign-in waiting for one.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend};
@@ -26,6 +27,8 @@ const STATEMENTS: &[&str] = &[
     )",
     "CREATE UNIQUE INDEX uq_recovery_codes_user_hash ON recovery_codes (user_id, code_hash)",
     "ALTER TABLE organizations ADD COLUMN require_two_factor BOOLEAN NOT NULL DEFAULT FALSE",
+    // A sign-in waiting for its code counts the codes tried: a few, then it ends.
+    "ALTER TABLE sessions ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
 ];
 
 #[async_trait::async_trait]
@@ -44,6 +47,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
+        db.execute_unprepared("ALTER TABLE sessions DROP COLUMN attempts").await?;
         db.execute_unprepared("ALTER TABLE organizations DROP COLUMN require_two_factor").await?;
         for table in ["recovery_codes", "user_two_factor"] {
             db.execute_unprepared(&format!("DROP TABLE {table}")).await?;

@@ -107,6 +107,14 @@ enum Command {
         #[arg(long)]
         email: String,
     },
+    /// Remove a user's second factor (a lost phone and lost recovery codes, when no
+    /// administrator of their organization can do it): they sign in with their
+    /// password alone; their sessions end.
+    ResetTwoFactor {
+        /// The account's e-mail address.
+        #[arg(long)]
+        email: String,
+    },
     /// Create a user with one or more roles (in the default organization unless told).
     CreateUser {
         /// The organization's id (see create-organization); the default one otherwise.
@@ -223,6 +231,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             create_user(config, (organization, file), email, name, password, roles, false).await
         }
         Command::ResetPassword { email } => reset_password(config, &email).await,
+        Command::ResetTwoFactor { email } => reset_two_factor(config, &email).await,
         Command::ReencryptFields => reencrypt_fields(config).await,
         Command::Backup { dir } => backup(config, dir).await,
         Command::Restore { file, into } => restore(&config, &file, into).await,
@@ -418,11 +427,14 @@ async fn reencrypt_fields(config: Config) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let second_factors =
         volant::identity::two_factor::reencrypt_all(&state.db, &state.cipher).await.map_err(|e| e.to_string())?;
+    let webhooks =
+        volant::notify::webhooks::reencrypt_all(&state.db, &state.cipher).await.map_err(|e| e.to_string())?;
     tracing::info!(
         candidates = changed,
         mail_servers = servers,
         files,
         second_factors,
+        webhooks,
         key = state.cipher.current_key_id(),
         "sensitive fields and files re-encrypted"
     );
@@ -568,6 +580,21 @@ async fn reset_password(config: Config, email: &str) -> Result<(), String> {
         let until = link.expires_at.format("%Y-%m-%d %H:%M").to_string();
         println!("{}", volant::platform::i18n::current().format("cli.link_valid_until", &[("until", &until)]));
     }
+    Ok(())
+}
+
+async fn reset_two_factor(config: Config, email: &str) -> Result<(), String> {
+    let state = volant::app::state(config).await.map_err(|e| e.to_string())?;
+    let (org, user_id) = volant::identity::users::service::account_of(&state.db, email)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no account with the e-mail {email}"))?;
+    let actor = volant::identity::audit::Actor::system(org);
+    let removed = volant::identity::two_factor::disable(&state.db, &actor, user_id, "reset by an operator")
+        .await
+        .map_err(|e| e.to_string())?;
+    volant::identity::auth::revoke_all(&state.db, user_id).await.map_err(|e| e.to_string())?;
+    tracing::info!(user_id, removed, "second factor reset by an operator");
     Ok(())
 }
 

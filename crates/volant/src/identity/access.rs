@@ -162,6 +162,22 @@ pub async fn enforce(
         Ok(current) => current,
         Err(err) => return err.into_response(),
     };
+    // A web session of someone who must set up a second factor first opens pages
+    // that lead there, and nothing of the API (its cookie's token must not be a way
+    // around the set-up); signing out and `me` stay open.
+    if current.web_session
+        && crate::identity::two_factor::required_for(&current.user, true)
+        && !matches!(template, "/api/v1/auth/logout" | "/api/v1/auth/me")
+    {
+        match crate::identity::auth::service::must_set_up_second_factor(&state, &current.user).await {
+            Ok(false) => {}
+            Ok(true) => {
+                let message = crate::platform::i18n::Msg::new("two_factor.setup_required");
+                return AppError::ForbiddenBecause { code: "two_factor_setup_required", message }.into_response();
+            }
+            Err(err) => return err.into_response(),
+        }
+    }
     if let Some(needed) = needed
         && !current.user.roles_allow(needed)
     {

@@ -15,6 +15,7 @@ pub mod service;
 pub mod sms;
 pub mod unsubscribe;
 pub mod web;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -37,7 +38,7 @@ use crate::platform::web::{Module, WelcomeStep};
 /// One's notifications and preferences, contacts' consents, the organization's
 /// deliveries and jobs (each operation declares its permission).
 pub fn api_router() -> OpenApiRouter<AppState> {
-    api::router()
+    api::router().merge(webhooks::api::router())
 }
 
 /// One's notifications; contacts' consents; the organization's deliveries and jobs;
@@ -46,6 +47,7 @@ pub fn pages() -> Vec<Page> {
     use Permission::{ContactConsents, Operations, OrgSettings, OwnProfile};
     [
         web_pages::pages(Access::guarded(OrgSettings, OrgSettings), mail_web::routes()),
+        web_pages::pages(Access::guarded(OrgSettings, OrgSettings), webhooks::web::routes()),
         web_pages::pages(Access::guarded(OwnProfile, OwnProfile), web::own_routes()),
         web_pages::pages(Access::guarded(ContactConsents, ContactConsents), web::consents_routes()),
         web_pages::pages(Access::guarded(Operations, Operations), web::operations_routes()),
@@ -67,6 +69,12 @@ pub fn menu() -> Vec<MenuEntry> {
         ),
         MenuEntry::new(Module::Administration, "nav.jobs", "/admin/jobs", Audience::May(Permission::Operations))
             .also(&["/admin/notifications", "/admin/status"]),
+        MenuEntry::new(
+            Module::Administration,
+            "nav.webhooks",
+            "/admin/webhooks",
+            Audience::May(Permission::OrgSettings),
+        ),
     ]
 }
 
@@ -98,6 +106,13 @@ pub fn register_jobs(registry: &mut Registry, state: &AppState) -> Result<(), St
     registry.handle(service::SMS_JOB, move |job| {
         let (db, provider) = (db.clone(), provider.clone());
         async move { sms::deliver(&db, provider.as_ref(), &job).await }
+    });
+    let allow_private = state.config.notify.webhook_allow_private_hosts;
+    let client = webhooks::client(allow_private)?;
+    let (db, cipher) = (state.db.clone(), state.cipher.clone());
+    registry.handle(webhooks::DELIVERY_JOB, move |job| {
+        let (db, cipher, client) = (db.clone(), cipher.clone(), client.clone());
+        async move { webhooks::deliver(&db, (&cipher, allow_private), &client, &job).await }
     });
     Ok(())
 }

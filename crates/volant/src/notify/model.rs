@@ -32,6 +32,9 @@ string_enum! {
         CheckinSigned,
         /// Documents expired or expiring soon (registration, inspection, licence…).
         DocumentExpiring,
+        /// A connection to another software stopped working (a webhook endpoint
+        /// disabled after failing for days).
+        IntegrationFailing,
         /// A link to choose one's password (a forgotten one, an invitation): always
         /// by e-mail, whatever the person chose or refused, and never in the inbox.
         AccountAccess,

@@ -92,6 +92,10 @@ pub struct ConfigArgs {
     /// instance's internal network through the mail settings.
     #[arg(long, env = "VOLANT_MAIL_ALLOW_PRIVATE_HOSTS", default_value_t = false)]
     pub mail_allow_private_hosts: bool,
+    /// Webhooks may be sent to private addresses (loopback, LAN): off by default,
+    /// an SSRF guard; for tests and receivers on the instance's own network.
+    #[arg(long, env = "VOLANT_WEBHOOK_ALLOW_PRIVATE_HOSTS", default_value_t = false)]
+    pub webhook_allow_private_hosts: bool,
 
     /// Folder of the `.eml` files written when no SMTP server is configured.
     #[arg(long, env = "VOLANT_MAIL_OUTBOX_DIR", default_value = "data/outbox")]
@@ -268,6 +272,8 @@ pub struct NotifyConfig {
     pub sms_template: String,
     /// Organizations' own SMTP servers may be private addresses or other ports.
     pub mail_allow_private_hosts: bool,
+    /// Webhooks may be sent to private addresses.
+    pub webhook_allow_private_hosts: bool,
 }
 
 impl NotifyConfig {
@@ -287,6 +293,7 @@ impl NotifyConfig {
             sms_token: None,
             sms_template: DEFAULT_SMS_TEMPLATE.to_owned(),
             mail_allow_private_hosts: false,
+            webhook_allow_private_hosts: false,
         }
     }
 }
@@ -531,6 +538,7 @@ fn notify_config(args: &ConfigArgs) -> Result<NotifyConfig, ConfigError> {
         sms_token: text_setting(args.sms_token.as_deref()),
         sms_template: args.sms_template.clone(),
         mail_allow_private_hosts: args.mail_allow_private_hosts,
+        webhook_allow_private_hosts: args.webhook_allow_private_hosts,
     })
 }
 

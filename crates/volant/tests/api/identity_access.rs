@@ -302,7 +302,7 @@ fn concrete(path: &str, garage: i64, vehicle: i64, user: i64, (client, quote): (
     };
     let path = path.replace("{id}", &id.to_string()).replace("{vehicle_id}", &vehicle.to_string());
     let path = path.replace("{token}", "0000").replace("{file}", "0000.ics").replace("{secret}", "0000");
-    let path = path.replace("{sale_id}", "999999");
+    let path = path.replace("{sale_id}", "999999").replace("{delivery_id}", "999999");
     assert!(!path.contains('{'), "a parameter the matrix cannot fill: {path}");
     // The new-quote form needs its client.
     if path == "/quotes/new" { format!("/quotes/new?client_id={client}") } else { path }

@@ -112,7 +112,8 @@ async fn a_second_factor_is_set_up_on_the_profile_and_asked_after_the_password(a
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(wrong.text().contains("Ce code ne correspond pas"), "{}", wrong.text());
     assert!(!two_factor::is_enabled(&app.db, user.id).await.expect("status"));
-    let done = client.post_form("/profile/two-factor", &[("code", &code(&secret, 0))]).await;
+    let first_code = code(&secret, 0);
+    let done = client.post_form("/profile/two-factor", &[("code", &first_code)]).await;
     done.assert_status(StatusCode::OK);
     let html = done.text();
     let codes: Vec<String> = html
@@ -150,7 +151,7 @@ async fn a_second_factor_is_set_up_on_the_profile_and_asked_after_the_password(a
         .await;
     assert!(form.text().contains("one-time-code"), "{}", form.text());
     // The code used to confirm is refused (each time step once); a wrong one too.
-    let replayed = code_step(&app, &pending, &code(&secret, 0)).await;
+    let replayed = code_step(&app, &pending, &first_code).await;
     assert_eq!(replayed.status, StatusCode::UNAUTHORIZED);
     assert!(replayed.text().contains("Code incorrect ou déjà utilisé"));
     assert_eq!(code_step(&app, &pending, "123456").await.status, StatusCode::UNAUTHORIZED);
@@ -183,8 +184,21 @@ async fn a_second_factor_is_set_up_on_the_profile_and_asked_after_the_password(a
     let failures = app.as_admin().get("/api/v1/audit?action=login_failed").await.json();
     assert!(failures.to_string().contains("refused"), "{failures}");
 
-    // New codes replace the old ones; turning it off asks for the password.
-    let renewed = client.post_form("/profile/two-factor/recovery-codes", &[]).await;
+    // A pending sign-in takes five codes at most, then the password is asked again.
+    let fourth = password_step(&app, "compta@garage.fr", TEST_PASSWORD).await;
+    let pending = cookie(&fourth, "volant_2fa").expect("pending");
+    for _ in 0..5 {
+        assert_eq!(code_step(&app, &pending, "000000").await.status, StatusCode::UNAUTHORIZED);
+    }
+    let ended = code_step(&app, &pending, &code(&secret, 30)).await;
+    assert_eq!(ended.status, StatusCode::SEE_OTHER);
+    assert_eq!(ended.header("location"), Some("/login"), "the sixth code is not even checked");
+    assert_eq!(cookie(&ended, "volant_session"), None);
+
+    // New codes replace the old ones, asking for the password; so does turning it off.
+    let refused = client.post_form("/profile/two-factor/recovery-codes", &[("renew_password", "pas le bon")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let renewed = client.post_form("/profile/two-factor/recovery-codes", &[("renew_password", TEST_PASSWORD)]).await;
     renewed.assert_status(StatusCode::OK);
     assert!(!renewed.text().contains(&codes[1]), "the former codes are void");
     assert_eq!(two_factor::status(&app.db, user.id).await.expect("status").recovery_codes_left, 10);
@@ -227,6 +241,10 @@ async fn the_api_asks_for_the_code_and_personal_tokens_are_not_affected(app: Tes
     let ok =
         login(json!({ "email": "api@garage.fr", "password": TEST_PASSWORD, "totp_code": code(&secret, 30) })).await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
+    // A code of an earlier step than one already accepted is refused, never used or not.
+    login(json!({ "email": "api@garage.fr", "password": TEST_PASSWORD, "totp_code": code(&secret, -30) }))
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
     let token = ok.json()["access_token"].as_str().expect("token").to_owned();
     app.with_token(&token).get("/api/v1/auth/me").await.assert_status(StatusCode::OK);
     let recovered = login(json!({ "email": "api@garage.fr", "password": TEST_PASSWORD, "totp_code": codes[3] })).await;
@@ -261,12 +279,19 @@ async fn an_organization_can_require_it_of_administrators_and_managers(app: Test
     let sent = chef.get("/garages").await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER);
     assert_eq!(sent.header("location"), Some("/profile/two-factor"));
+    // Its session's token is no way around the set-up through the API.
+    let cookie_token = chef.session().await.to_owned();
+    app.with_token(&cookie_token)
+        .get("/api/v1/garages")
+        .await
+        .problem(StatusCode::FORBIDDEN, "two_factor_setup_required");
     let setup = chef.get("/profile/two-factor").await;
     setup.assert_status(StatusCode::OK);
     assert!(setup.text().contains("exige la double authentification"), "it says why");
     let secret = between(&setup.text(), r#"id="totp-secret">"#).to_owned();
     chef.post_form("/profile/two-factor", &[("code", &code(&secret, 0))]).await.assert_status(StatusCode::OK);
     assert_eq!(chef.get("/garages").await.status, StatusCode::OK, "set up: the pages open");
+    app.with_token(&cookie_token).get("/api/v1/garages").await.assert_status(StatusCode::OK);
     // Required, it cannot be turned off by its user.
     let off = chef.post_form("/profile/two-factor/disable", &[("password", TEST_PASSWORD)]).await;
     assert_eq!(off.status, StatusCode::FORBIDDEN);

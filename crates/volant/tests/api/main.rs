@@ -31,6 +31,7 @@ mod jobs_queue;
 mod lists_sorted;
 mod notify_delivery;
 mod notify_mail;
+mod notify_webhooks;
 mod platform;
 mod platform_backup;
 mod platform_db;

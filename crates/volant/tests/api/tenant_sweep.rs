@@ -45,6 +45,8 @@ enum Row {
     Pack,
     PackSale,
     Document,
+    Webhook,
+    WebhookDelivery,
 }
 
 /// Which row a path's `{id}` names, by the beginning of the path (API paths
@@ -81,6 +83,8 @@ const ROWS_BY_PATH: &[(&str, Row)] = &[
     ("/catalogue/", Row::CatalogueItem),
     ("/workshop/catalogue/", Row::CatalogueItem),
     ("/documents/", Row::Document),
+    ("/webhooks/", Row::Webhook),
+    ("/admin/webhooks/", Row::Webhook),
 ];
 
 /// Path parameters that name no row: the value the sweep gives them.
@@ -135,6 +139,7 @@ fn concrete(path: &str, ours: &BTreeMap<Row, i64>) -> Option<(String, Row)> {
             "id" => ours[&row].to_string(),
             "vehicle_id" => ours[&Row::Vehicle].to_string(),
             "sale_id" => ours[&Row::PackSale].to_string(),
+            "delivery_id" => ours[&Row::WebhookDelivery].to_string(),
             "kind" if path.contains("/report-data/") => REPORT_KIND.to_owned(),
             other => match NOT_ROWS.iter().find(|(name, _)| *name == other) {
                 Some((_, value)) => (*value).to_owned(),
@@ -183,6 +188,22 @@ async fn our_rows(app: &TestApp) -> BTreeMap<Row, i64> {
         job
     };
     let token = id(&admin.post("/api/v1/auth/tokens", &json!({ "name": "Comptabilité" })).await);
+    let (webhook, webhook_delivery) = {
+        use volant::notify::webhooks::{self, EndpointInput, WebhookEvent};
+        let actor = volant::identity::audit::Actor {
+            user_id: Some(app.admin().await.id),
+            ..volant::identity::audit::Actor::system(app.org)
+        };
+        let input = EndpointInput {
+            url: Some("http://127.0.0.1:9/hooks".into()),
+            description: Some("ERP".into()),
+            events: Some(vec![WebhookEvent::QuoteSent]),
+        };
+        // Private hosts allowed here: the sweep needs the row, not a receiver.
+        let made = webhooks::create(&app.db, (&app.state.cipher, true), &actor, &input).await.expect("endpoint");
+        let delivery = webhooks::ping(&app.db, app.org, made.endpoint.id).await.expect("ping");
+        (made.endpoint.id, delivery.id)
+    };
     let notification = {
         use volant::notify::model::{Event, Notice};
         let mut notice = Notice::new(Event::QuoteSent, "Devis envoyé", "Le devis est parti.");
@@ -226,6 +247,8 @@ async fn our_rows(app: &TestApp) -> BTreeMap<Row, i64> {
     let document = uploaded.assert_success().json()[0]["id"].as_i64().expect("document");
     BTreeMap::from([
         (Row::Document, document),
+        (Row::Webhook, webhook),
+        (Row::WebhookDelivery, webhook_delivery),
         (Row::Pack, pack),
         (Row::PackSale, sale),
         (Row::Garage, garage),
@@ -278,6 +301,7 @@ async fn witness(app: &TestApp, doc: &Value, ours: &BTreeMap<Row, i64>, row: Row
         Row::Job => vec!["/api/v1/admin/jobs?status=dead".into()],
         Row::Token => vec!["/api/v1/auth/tokens".into()],
         Row::Notification => vec!["/api/v1/notifications".into()],
+        Row::Webhook => vec!["/api/v1/webhooks".into()],
         _ => Vec::new(),
     };
     for (path, item) in doc["paths"].as_object().expect("paths") {
@@ -345,6 +369,10 @@ async fn every_api_route_hides_another_organizations_rows(app: TestApp) {
             if path.contains("{sale_id}") {
                 // A sale is named under its candidate's path.
                 *swept.entry(Row::PackSale).or_default() += 1;
+            }
+            if path.contains("{delivery_id}") {
+                // A delivery is named under its endpoint's path.
+                *swept.entry(Row::WebhookDelivery).or_default() += 1;
             }
         }
     }

@@ -12,7 +12,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::entity::payment;
-use super::model::{Invoice, Payment, PaymentInput, PaymentKind, PaymentMethod};
+use super::model::{Invoice, Payment, PaymentInput, PaymentKind, PaymentMethod, PaymentState};
 use super::service::{AUDIT_ENTITY, get};
 use crate::identity::audit::{self, Actor};
 use crate::identity::organizations::service as organizations;
@@ -128,6 +128,14 @@ pub async fn record<C: Writer>(db: &C, actor: &Actor, invoice_id: i64, input: &P
         let after = get(txn, actor.org, invoice_id).await?;
         audit::record_change(txn, actor, ("payment", saved.id), None, Some(&Payment::from(saved))).await?;
         audit::record_change(txn, actor, (AUDIT_ENTITY, invoice_id), Some(&before), Some(&after)).await?;
+        // Told once, when this payment settles it.
+        if matches!(after.payment_state, PaymentState::Paid | PaymentState::Overpaid)
+            && !matches!(before.payment_state, PaymentState::Paid | PaymentState::Overpaid)
+        {
+            let data = super::service::webhook_data(&after);
+            crate::notify::webhooks::emit(txn, actor.org, crate::notify::webhooks::WebhookEvent::InvoicePaid, data)
+                .await?;
+        }
         tracing::info!(invoice_id, kind = valid.kind.as_str(), "payment recorded");
         Ok(after)
     })

@@ -1229,6 +1229,8 @@ async fn issue_in(
     }
     let after = get(txn, actor.org, id).await?;
     audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
+    let event = crate::notify::webhooks::WebhookEvent::InvoiceIssued;
+    crate::notify::webhooks::emit(txn, actor.org, event, webhook_data(&after)).await?;
     tracing::info!(invoice_id = id, number = after.number.as_deref().unwrap_or_default(), "invoice issued");
     Ok(after)
 }
@@ -1485,5 +1487,23 @@ pub async fn summary_figures(db: &impl ConnectionTrait, org: OrgId) -> AppResult
         overdue: amount(overdue),
         overdue_count,
         average_days_to_pay: average_days_to_pay(db, org, today).await?,
+    })
+}
+
+/// What a webhook says of an invoice (or credit note): its identity and amounts,
+/// the customer by id; the rest through the API.
+pub(crate) fn webhook_data(invoice: &Invoice) -> serde_json::Value {
+    serde_json::json!({
+        "invoice_id": invoice.id,
+        "kind": invoice.kind,
+        "number": invoice.number,
+        "issue_date": invoice.issue_date,
+        "due_date": invoice.due_date,
+        "customer": { "kind": invoice.buyer.kind, "id": invoice.buyer.id },
+        "currency": invoice.currency.to_string(),
+        "totals": invoice.totals,
+        "paid": invoice.paid.to_string(),
+        "balance_due": invoice.balance_due.to_string(),
+        "payment_state": invoice.payment_state,
     })
 }

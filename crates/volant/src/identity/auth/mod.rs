@@ -62,6 +62,7 @@ pub async fn issue(db: &impl ConnectionTrait, key: &[u8], user: &AuthUser, kind:
         created_at: Set(now),
         expires_at: Set(expires_at),
         revoked_at: Set(None),
+        attempts: Set(0),
     }
     .insert(db)
     .await?;
@@ -86,12 +87,13 @@ pub fn decode(key: &[u8], token: &str) -> Option<Claims> {
     jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(key), &validation).ok().map(|data| data.claims)
 }
 
-/// The user a bearer token speaks for, or `None` for any invalid token.
+/// The user a bearer token speaks for, its session's id and kind (`api`, `web`),
+/// or `None` for any invalid token.
 pub async fn authenticate_token(
     db: &impl ConnectionTrait,
     key: &[u8],
     token: &str,
-) -> AppResult<Option<(AuthUser, String)>> {
+) -> AppResult<Option<(AuthUser, String, String)>> {
     use sea_orm::sea_query::{Expr, ExprTrait};
     use session_entity::{Column, Entity as Sessions};
     let Some(claims) = decode(key, token) else { return Ok(None) };
@@ -100,6 +102,7 @@ pub async fn authenticate_token(
     let users_org = (crate::identity::users::entity::Entity, crate::identity::users::entity::Column::OrganizationId);
     let found = users::find_active_where(db, |query| {
         query
+            .expr_as(Expr::col((Sessions, Column::Kind)), "session_kind")
             .inner_join(Sessions, Expr::col((Sessions, Column::UserId)).equals(users_id))
             .and_where(Expr::col((Sessions, Column::Id)).eq(claims.jti.as_str()))
             .and_where(Expr::col((Sessions, Column::RevokedAt)).is_null())
@@ -108,7 +111,9 @@ pub async fn authenticate_token(
             .and_where(Expr::col(users_org).eq(claims.org));
     })
     .await?;
-    Ok(found.map(|(user, _)| (user, claims.jti)))
+    let Some((user, row)) = found else { return Ok(None) };
+    let kind: String = row.try_get("", "session_kind")?;
+    Ok(Some((user, claims.jti, kind)))
 }
 
 /// How a personal token appears as a `CurrentUser::session_id`.
@@ -168,6 +173,8 @@ pub async fn revoke_all_but(db: &impl ConnectionTrait, user_id: i64, keep: &str)
 pub struct CurrentUser {
     pub user: AuthUser,
     pub session_id: String,
+    /// Signed in through the sign-in page (a cookie's session), whatever carries it.
+    pub web_session: bool,
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
@@ -190,18 +197,20 @@ impl FromRequestParts<AppState> for CurrentUser {
                 .map(|t| t.trim().to_owned())
         };
         let token = token.filter(|t| !t.is_empty()).ok_or(AppError::Unauthorized)?;
-        let (user, session_id) = if token.starts_with(tokens::PREFIX) && !web::is_html_request() {
+        let (user, session_id, web_session) = if token.starts_with(tokens::PREFIX) && !web::is_html_request() {
             let client = crate::platform::proxy::ClientContext::of(&parts.extensions).ip;
             let (user, id) = tokens::authenticate(&state.db, &token, client).await?.ok_or(AppError::Unauthorized)?;
-            (user, format!("{PERSONAL_TOKEN_SESSION}{id}"))
+            (user, format!("{PERSONAL_TOKEN_SESSION}{id}"), false)
         } else {
-            authenticate_token(&state.db, &state.signing_key, &token).await?.ok_or(AppError::Unauthorized)?
+            let (user, id, kind) =
+                authenticate_token(&state.db, &state.signing_key, &token).await?.ok_or(AppError::Unauthorized)?;
+            (user, id, kind == "web")
         };
         // Every later log line of this request says who made it (ids only, never names or tokens).
         let span = tracing::Span::current();
         span.record("user_id", user.id);
         span.record("organization_id", user.org.get());
-        let current = Self { user, session_id };
+        let current = Self { user, session_id, web_session };
         parts.extensions.insert(current.clone());
         Ok(current)
     }

@@ -10,5 +10,7 @@ table! {
         pub created_at: DateTimeUtc,
         pub expires_at: DateTimeUtc,
         pub revoked_at: Option<DateTimeUtc>,
+        /// Codes tried on a sign-in waiting for its second factor.
+        pub attempts: i32,
     }
 }

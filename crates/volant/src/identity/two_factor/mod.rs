@@ -166,7 +166,12 @@ pub async fn enrollment<C: Writer>(
             getrandom::fill(&mut secret).map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
             let sealed = cipher.encrypt(SECRET_FIELD, &hex::encode(&secret))?;
             db::write(db, async |txn| {
-                entity::Entity::delete_by_id(user.id).exec(txn).await?;
+                // Only a set-up in progress is replaced, never a confirmed factor.
+                entity::Entity::delete_many()
+                    .filter(entity::Column::UserId.eq(user.id))
+                    .filter(entity::Column::ConfirmedAt.is_null())
+                    .exec(txn)
+                    .await?;
                 entity::ActiveModel {
                     user_id: Set(user.id),
                     secret: Set(sealed),
@@ -207,10 +212,18 @@ pub async fn confirm<C: Writer>(
     };
     let (codes, hashes) = new_recovery_codes()?;
     db::write(db, async |txn| {
-        let mut active: entity::ActiveModel = pending.clone().into();
-        active.confirmed_at = Set(Some(Utc::now()));
-        active.last_step = Set(Some(i64::try_from(step).unwrap_or(i64::MAX)));
-        active.update(txn).await?;
+        // Confirmed once: a second confirmation at the same time finds it done.
+        let confirmed = entity::Entity::update_many()
+            .col_expr(entity::Column::ConfirmedAt, Expr::value(Utc::now()))
+            .col_expr(entity::Column::LastStep, Expr::value(i64::try_from(step).unwrap_or(i64::MAX)))
+            .filter(entity::Column::UserId.eq(user.id))
+            .filter(entity::Column::ConfirmedAt.is_null())
+            .exec(txn)
+            .await?
+            .rows_affected;
+        if confirmed == 0 {
+            return Err(AppError::conflict("two_factor_enabled", Msg::new("two_factor.already_enabled")));
+        }
         replace_recovery_codes(txn, user.id, &hashes).await?;
         let after = serde_json::json!({ "user_id": user.id, "factor": "totp" });
         audit::record_change(txn, actor, (AUDIT_ENTITY, user.id), None, Some(&after)).await
@@ -240,8 +253,10 @@ pub async fn renew_recovery_codes<C: Writer>(db: &C, actor: &Actor, user_id: i64
 /// there was one.
 pub async fn disable<C: Writer>(db: &C, actor: &Actor, user_id: i64, reason: &str) -> AppResult<bool> {
     let removed = db::write(db, async |txn| {
-        let removed = entity::Entity::delete_by_id(user_id).exec(txn).await?.rows_affected;
+        let confirmed = row(txn, user_id).await?.is_some_and(|r| r.confirmed_at.is_some());
+        entity::Entity::delete_by_id(user_id).exec(txn).await?;
         recovery::Entity::delete_many().filter(recovery::Column::UserId.eq(user_id)).exec(txn).await?;
+        let removed = u64::from(confirmed);
         if removed > 0 {
             let before = serde_json::json!({ "user_id": user_id, "factor": "totp", "reason": reason });
             audit::record_change(txn, actor, (AUDIT_ENTITY, user_id), Some(&before), None).await?;

@@ -9,6 +9,7 @@ use axum::http::{Extensions, HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::Deserialize;
 
@@ -34,6 +35,8 @@ const CHALLENGE_TTL: chrono::Duration = chrono::Duration::minutes(5);
 /// The session kind of a sign-in waiting for its second factor (never a session:
 /// no token names it).
 const CHALLENGE_KIND: &str = "two_factor";
+/// Codes a pending sign-in may try; then the password is asked again.
+const CHALLENGE_ATTEMPTS: i32 = 5;
 
 /// The code asked after the password: open (the pending sign-in's cookie is the credential).
 pub fn challenge_routes() -> Routes {
@@ -71,6 +74,7 @@ pub async fn start_challenge(
         created_at: Set(now),
         expires_at: Set(now + CHALLENGE_TTL),
         revoked_at: Set(None),
+        attempts: Set(0),
     }
     .insert(&state.db)
     .await
@@ -149,6 +153,20 @@ async fn challenge(
 ) -> WebResult<Response> {
     let next = safe_next(Some(&form.next));
     let Some((user, pending_id)) = pending(&state, &headers).await? else { return Ok(expired()) };
+    // Each code tried takes one of the pending sign-in's attempts, before it is
+    // checked (so parallel guesses cannot pass the count); none left, it ends.
+    let taken = session_entity::Entity::update_many()
+        .col_expr(session_entity::Column::Attempts, Expr::col(session_entity::Column::Attempts).add(1))
+        .filter(session_entity::Column::Id.eq(pending_id.as_str()))
+        .filter(session_entity::Column::Attempts.lt(CHALLENGE_ATTEMPTS))
+        .exec(&state.db)
+        .await
+        .map_err(AppError::from)?
+        .rows_affected;
+    if taken == 0 {
+        crate::identity::auth::revoke(&state.db, &pending_id).await?;
+        return Ok(redirect_with_flash("/login", "error", i18n::current().text("two_factor.too_many_codes")));
+    }
     match sign_in::finish_second_factor(&state, Channel::Web, &user, &form.code, &headers, &extensions).await {
         Ok(issued) => {
             crate::identity::auth::revoke(&state.db, &pending_id).await?;
@@ -228,14 +246,23 @@ async fn confirm(caller: Caller, page: PageCtx, FormBody(form): FormBody<CodeFor
     }
 }
 
-async fn renew_codes(caller: Caller, page: PageCtx) -> WebResult<Response> {
-    let codes = super::renew_recovery_codes(&caller.db, &caller.actor, caller.current.user.id).await?;
+/// New recovery codes, asking for the password again (a session left open must
+/// not be enough to mint a way past the second factor).
+async fn renew_codes(caller: Caller, page: PageCtx, FormBody(form): FormBody<DisableForm>) -> WebResult<Response> {
+    let user = &caller.current.user;
+    if users::authenticate(&caller.db, &user.email, &form.password).await?.is_none() {
+        let mut errors = FormErrors::default();
+        errors.add("renew_password", i18n::current().text("two_factor.password_wrong").to_owned());
+        return Ok(unprocessable(setup_page(&caller, page, errors, Vec::new()).await?));
+    }
+    let codes = super::renew_recovery_codes(&caller.db, &caller.actor, user.id).await?;
     Ok(setup_page(&caller, page, FormErrors::default(), codes).await?.into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct DisableForm {
+    #[serde(alias = "renew_password")]
     password: String,
 }
 

@@ -534,6 +534,17 @@ pub async fn create<C: Writer>(
         let created = full(cipher, &saved, Hours::default())?;
         audit::record_change(txn, actor, (AUDIT_ENTITY, created.summary.id), None, Some(&Audited::from(&created)))
             .await?;
+        // Names and contact details stay in Volant: a receiver reads them through the API.
+        let s = &created.summary;
+        let data = serde_json::json!({
+            "candidate_id": s.id,
+            "number": s.number,
+            "category": s.category,
+            "registered_on": s.registered_on,
+            "instructor_id": s.instructor_id,
+        });
+        let event = crate::notify::webhooks::WebhookEvent::CandidateCreated;
+        crate::notify::webhooks::emit(txn, actor.org, event, data).await?;
         Ok(created)
     })
     .await

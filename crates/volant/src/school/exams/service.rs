@@ -669,6 +669,18 @@ pub async fn validate_result<C: Writer>(db: &C, actor: &Actor, viewer: Viewer, i
         }
         let after = ExamResult::from(find_result(txn, actor.org, id).await?);
         audit::record_change(txn, actor, ("exam_result", id), Some(&ExamResult::from(row)), Some(&after)).await?;
+        let data = serde_json::json!({
+            "exam_result_id": after.id,
+            "candidate_id": after.candidate_id,
+            "exam_type": after.exam_type,
+            "outcome": after.outcome,
+            "score": after.score,
+            "taken_on": after.taken_on,
+            "instructor_id": after.instructor_id,
+            "corrects_id": after.corrects_id,
+        });
+        let event = crate::notify::webhooks::WebhookEvent::ExamResultValidated;
+        crate::notify::webhooks::emit(txn, actor.org, event, data).await?;
         if after.exam_type == ExamType::Theory && after.outcome == Outcome::Passed {
             candidate::Entity::update_many()
                 .col_expr(candidate::Column::TheoryStatus, Expr::value(TheoryStatus::Passed))

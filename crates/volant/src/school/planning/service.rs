@@ -4,6 +4,7 @@
 //! PostgreSQL serializes them on transaction-scoped advisory locks, SQLite has a
 //! single writer at a time.
 
+use crate::notify::webhooks::{self, WebhookEvent};
 use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, Timelike, Utc};
@@ -819,6 +820,23 @@ fn notice(zone: Tz, locale: Locale, key: &'static str, lesson: &Lesson) -> (Stri
 }
 
 /// Notifies the candidate about a lesson, in the change's transaction.
+/// Tells the school's webhooks of a lesson booked, moved or cancelled.
+async fn announce(txn: &impl ConnectionTrait, org: OrgId, event: WebhookEvent, lesson: &Lesson) -> AppResult<()> {
+    let data = serde_json::json!({
+        "lesson_id": lesson.id,
+        "kind": lesson.kind,
+        "status": lesson.status,
+        "starts_at": lesson.starts_at,
+        "ends_at": lesson.ends_at,
+        "candidate_id": lesson.candidate_id,
+        "instructor_id": lesson.instructor_id,
+        "vehicle_id": lesson.vehicle_id,
+        "cancelled_by": lesson.cancelled_by.map(CancelledBy::as_str),
+        "late_cancellation": lesson.late_cancellation,
+    });
+    webhooks::emit(txn, org, event, data).await
+}
+
 pub(crate) async fn notify_candidate(
     txn: &impl ConnectionTrait,
     org: OrgId,
@@ -900,6 +918,7 @@ pub async fn book<C: Writer>(db: &C, actor: &Actor, input: &LessonInput) -> AppR
         let booked = view(txn, actor.org, saved).await?;
         audit::record_change(txn, actor, (AUDIT_ENTITY, booked.id), None, Some(&booked)).await?;
         notify_candidate(txn, actor.org, "lesson.notice_booked", &booked).await?;
+        announce(txn, actor.org, WebhookEvent::LessonBooked, &booked).await?;
         Ok(booked)
     })
     .await
@@ -947,6 +966,7 @@ pub async fn move_lesson<C: Writer>(db: &C, actor: &Actor, id: i64, input: &Move
         let after = view(txn, actor.org, find(txn, actor.org, id).await?).await?;
         audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
         notify_candidate(txn, actor.org, "lesson.notice_moved", &after).await?;
+        announce(txn, actor.org, WebhookEvent::LessonMoved, &after).await?;
         Ok(after)
     })
     .await
@@ -1004,6 +1024,7 @@ pub async fn cancel<C: Writer>(db: &C, actor: &Actor, id: i64, input: &CancelInp
         let after = view(txn, actor.org, find(txn, actor.org, id).await?).await?;
         audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
         notify_candidate(txn, actor.org, "lesson.notice_cancelled", &after).await?;
+        announce(txn, actor.org, WebhookEvent::LessonCancelled, &after).await?;
         Ok(after)
     })
     .await

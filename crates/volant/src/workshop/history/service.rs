@@ -3,6 +3,7 @@
 //! readings. Recording either refreshes the vehicle's maintenance alerts in the
 //! same transaction.
 
+use crate::notify::webhooks::{self, WebhookEvent};
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, Utc};
@@ -529,12 +530,30 @@ async fn record_for_quote<C: Writer>(
         }
         let recorded = load(txn, vec![inserted]).await?.pop().ok_or(AppError::NotFound)?;
         audit::record_change(txn, actor, (AUDIT_ENTITY, recorded.id), None, Some(&recorded)).await?;
+        if !recorded.in_progress {
+            webhooks::emit(txn, actor.org, WebhookEvent::InterventionCompleted, webhook_data(&recorded)).await?;
+        }
         maintenance::refresh(txn, actor.org, &[valid.vehicle_id], today).await?;
         Ok::<_, AppError>(recorded)
     })
     .await?;
     tracing::info!(intervention_id = recorded.id, vehicle_id = recorded.vehicle_id, "intervention recorded");
     Ok(recorded)
+}
+
+/// What a webhook says of a completed intervention.
+fn webhook_data(done: &Intervention) -> serde_json::Value {
+    serde_json::json!({
+        "intervention_id": done.id,
+        "vehicle_id": done.vehicle_id,
+        "client_id": done.client_id,
+        "quote_id": done.quote_id,
+        "performed_on": done.performed_on,
+        "mileage_km": done.mileage_km,
+        "services": done.services,
+        "currency": done.currency.to_string(),
+        "total_excl_tax": done.total_excl_tax.to_string(),
+    })
 }
 
 fn line_row(intervention_id: i64, priced: &PricedLine<'_>) -> line::ActiveModel {
@@ -592,6 +611,7 @@ pub async fn complete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<In
         }
         let after = get(txn, actor.org, id).await?;
         audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
+        webhooks::emit(txn, actor.org, WebhookEvent::InterventionCompleted, webhook_data(&after)).await?;
         maintenance::refresh(txn, actor.org, &[before.vehicle_id], today).await?;
         Ok(after)
     })

@@ -457,6 +457,17 @@ pub async fn refresh(
     resolve_stale(db, &known, &current, now).await?;
     wake_snoozed(db, org, vehicle_ids, today, now).await?;
     notify_owners(db, org, &batch.vehicles, &raised).await?;
+    for alert in &raised {
+        let data = serde_json::json!({
+            "alert_id": alert.id,
+            "vehicle_id": alert.vehicle_id,
+            "kind": alert.kind,
+            "name": alert.name,
+            "due_on": alert.due_on,
+            "due_km": alert.due_km,
+        });
+        crate::notify::webhooks::emit(db, org, crate::notify::webhooks::WebhookEvent::AlertRaised, data).await?;
+    }
     Ok(raised)
 }
 

@@ -6,6 +6,7 @@
 //! transaction, so numbers have neither gaps nor duplicates; a status change is a
 //! conditional UPDATE, so two concurrent transitions cannot both win.
 
+use crate::notify::webhooks::{self, WebhookEvent};
 use std::collections::HashMap;
 
 use chrono::{Datelike, Days, NaiveDate, Utc};
@@ -524,6 +525,7 @@ pub(super) async fn send_in(
     }
     let after = get(txn, actor.org, id).await?;
     audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
+    webhooks::emit(txn, actor.org, WebhookEvent::QuoteSent, webhook_data(&after)).await?;
     Ok((after, link))
 }
 
@@ -601,8 +603,27 @@ pub(crate) async fn decide_on(
         after = get(txn, actor.org, id).await?;
     }
     audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
+    let event = match input.decision {
+        Decision::Accept => WebhookEvent::QuoteAccepted,
+        Decision::Decline => WebhookEvent::QuoteDeclined,
+    };
+    webhooks::emit(txn, actor.org, event, webhook_data(&after)).await?;
     tracing::info!(quote_id = id, status = to.as_str(), "quote decided");
     Ok(after)
+}
+
+/// What a webhook says of a quote: enough to act on, the rest through the API.
+fn webhook_data(quote: &Quote) -> serde_json::Value {
+    serde_json::json!({
+        "quote_id": quote.id,
+        "number": quote.number,
+        "status": quote.status,
+        "client_id": quote.client_id,
+        "vehicle_id": quote.vehicle_id,
+        "currency": quote.currency.to_string(),
+        "totals": quote.totals,
+        "accepted_line_ids": quote.lines.iter().filter(|l| l.accepted == Some(true)).map(|l| l.id).collect::<Vec<_>>(),
+    })
 }
 
 /// The garage records the client's decision (given by phone, in person…).
