@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use volant::notify::webhooks::{self, WebhookEvent};
 
 use crate::backend_tests;
-use crate::fixtures::school::candidate;
+use crate::fixtures::school::{at, candidate, instructor, training_car};
 use crate::helpers::TestApp;
 
 type Received = Arc<Mutex<Vec<(HeaderMap, String)>>>;
@@ -160,6 +160,29 @@ async fn subscribed_events_are_delivered_signed_and_logged(app: TestApp) {
     assert_eq!(again_body, body);
     assert!(signature_is_valid(&secret, again_headers, again_body));
 
+    // A lesson booked reaches it too, its ids and times without names.
+    let teacher = instructor(&app, &["B"]).await;
+    let car = training_car(&app, "B").await;
+    let booking = json!({
+        "candidate_id": lea["id"],
+        "instructor_id": teacher,
+        "vehicle_id": car,
+        "starts_at": at(2, 10, 0),
+        "ends_at": at(2, 11, 0)
+    });
+    let lesson = admin.post("/api/v1/school/lessons", &booking).await.json();
+    app.run_jobs().await;
+    let received = receiver.received();
+    let booked = received
+        .iter()
+        .map(|(_, b)| serde_json::from_str::<Value>(b).expect("json"))
+        .find(|m| m["type"] == "lesson.booked")
+        .expect("lesson.booked delivered");
+    assert_eq!(booked["data"]["lesson_id"], lesson["id"]);
+    assert_eq!(booked["data"]["instructor_id"], teacher);
+    assert!(!booked.to_string().contains("Dubois"), "{booked}");
+    let sent = received.len();
+
     // A change rolled back sends nothing: the delivery was in its transaction.
     let before = webhooks::delivery::Entity::find().count(&app.db).await.expect("count");
     let outcome: Result<(), volant::platform::error::AppError> = volant::platform::db::write(&app.db, async |txn| {
@@ -170,7 +193,7 @@ async fn subscribed_events_are_delivered_signed_and_logged(app: TestApp) {
     assert!(outcome.is_err());
     assert_eq!(webhooks::delivery::Entity::find().count(&app.db).await.expect("count"), before);
     app.run_jobs().await;
-    assert_eq!(receiver.received().len(), 3, "nothing more was sent");
+    assert_eq!(receiver.received().len(), sent, "nothing more was sent");
 
     // Another organization's administrator sees nothing of it.
     let other = app.other_org().await;
@@ -213,7 +236,9 @@ async fn failures_are_retried_then_a_failing_endpoint_is_disabled_and_replayed(a
     assert_eq!(log[0]["status"], "failed");
     assert_eq!(log[0]["attempts"], 2);
     let inbox = admin.get("/api/v1/notifications").await.json();
-    assert!(inbox.to_string().contains("webhook"), "{inbox}");
+    let told = inbox.to_string();
+    assert!(told.contains("Un webhook a été désactivé") && told.contains("127.0.0.1"), "{inbox}");
+    assert!(!told.contains("/hooks"), "the host only, never the path: {inbox}");
     // Disabled: new events are not queued for it.
     candidate(&app, json!({})).await;
     assert_eq!(admin.get(&format!("/api/v1/webhooks/{id}/deliveries")).await.json().as_array().map(Vec::len), Some(1));

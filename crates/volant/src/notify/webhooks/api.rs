@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 
 use super::{Delivery, Endpoint, EndpointInput, EndpointPatch, EndpointWithSecret};
 use crate::identity::Caller;
+use crate::identity::scopes::{ApiArea, Level};
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::http::extract::{ApiJson, ApiQuery, Id, IdPair};
@@ -46,10 +47,12 @@ async fn create_webhook(caller: Caller, ApiJson(input): ApiJson<EndpointInput>) 
     Ok(created(&format!("/api/v1/webhooks/{}", made.endpoint.id), made))
 }
 
-/// An endpoint with its signing secret.
+/// An endpoint with its signing secret. With a personal token: `administration:write`.
 #[utoipa::path(get, path = "/webhooks/{id}", security(("bearer" = ["org.settings"])), tag = "webhooks",
     params(("id" = i64, Path)), responses((status = 200, body = EndpointWithSecret)))]
 async fn get_webhook(caller: Caller, Id(id): Id) -> AppResult<Json<EndpointWithSecret>> {
+    // The signing key lets its holder forge events: a read-only token may not see it.
+    caller.current.user.require_scope(ApiArea::Administration, Level::Write)?;
     Ok(Json(super::get(&caller.db, &caller.cipher, caller.org, id).await?))
 }
 

@@ -274,23 +274,44 @@ pub fn signature(secret: &str, message_id: &str, timestamp: i64, body: &str) -> 
     Ok(format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())))
 }
 
-/// Whether an address is inside a network (loopback, private, link-local,
-/// unique local, unspecified): what an outgoing request may not reach.
+/// Whether an address is anything but a public unicast one (loopback, private,
+/// shared, link-local, reserved, multicast, unique or site local…), or embeds such
+/// an IPv4 address (IPv4-mapped or -compatible, NAT64, 6to4): what an outgoing
+/// request may not reach.
 pub fn is_internal(ip: IpAddr) -> bool {
     match ip.to_canonical() {
         IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
             v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
                 || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64
+                || v4.is_multicast()
+                || a == 0
+                || a >= 240
+                || (a == 100 && (b & 0xc0) == 64)
+                || (a == 192 && b == 0 && c == 0)
+                || (a == 198 && (b & 0xfe) == 18)
         }
         IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let embedded = |hi: u16, lo: u16| {
+                let [h1, h2] = hi.to_be_bytes();
+                let [l1, l2] = lo.to_be_bytes();
+                is_internal(IpAddr::V4(std::net::Ipv4Addr::new(h1, h2, l1, l2)))
+            };
             v6.is_loopback()
                 || v6.is_unspecified()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00
-                || (v6.segments()[0] & 0xffc0) == 0xfe80
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] & 0xffc0) == 0xfec0
+                // IPv4-compatible (`::a.b.c.d`).
+                || (s[..6].iter().all(|x| *x == 0) && embedded(s[6], s[7]))
+                // NAT64, well-known and local-use prefixes.
+                || (s[0] == 0x64 && s[1] == 0xff9b && (s[2..6].iter().all(|x| *x == 0) && embedded(s[6], s[7]) || s[2] == 1))
+                // 6to4.
+                || (s[0] == 0x2002 && embedded(s[1], s[2]))
         }
     }
 }
@@ -340,8 +361,11 @@ impl reqwest::dns::Resolve for PublicOnly {
 /// a timeout, and the public-only resolver unless private hosts are allowed.
 pub fn client(allow_private: bool) -> Result<reqwest::Client, String> {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    // No proxy from the environment: a proxy would resolve the names itself,
+    // around the guard.
     let mut builder = reqwest::Client::builder()
         .timeout(TIMEOUT)
+        .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("Volant-Webhooks/", env!("CARGO_PKG_VERSION")));
     if !allow_private {
@@ -642,10 +666,18 @@ pub async fn deliver(
         .send()
         .await;
     let attempt = match sent {
-        Ok(response) => {
+        Ok(mut response) => {
             let status = response.status();
-            let text = response.text().await.unwrap_or_default();
-            let excerpt: String = text.chars().take(EXCERPT_BYTES).collect();
+            // The first kilobyte only: a receiver may answer without end.
+            let mut head = Vec::new();
+            while head.len() < EXCERPT_BYTES {
+                match response.chunk().await {
+                    Ok(Some(chunk)) => head.extend_from_slice(&chunk),
+                    _ => break,
+                }
+            }
+            head.truncate(EXCERPT_BYTES);
+            let excerpt = String::from_utf8_lossy(&head).into_owned();
             Attempt {
                 status: Some(i32::from(status.as_u16())),
                 ms: Some(i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)),
@@ -755,11 +787,14 @@ async fn finish_attempt(
 /// Turns an endpoint off after days of failures and tells the administrators.
 async fn disable_failing(txn: &impl ConnectionTrait, target: &endpoint::Model) -> AppResult<()> {
     let org = OrgId::new(target.organization_id);
+    // Decided on the row as it is now: a success or a re-enabling since this
+    // attempt's read cleared `failing_since`, and the endpoint stays on.
     let changed = endpoint::Entity::update_many()
         .col_expr(endpoint::Column::Enabled, Expr::value(false))
         .col_expr(endpoint::Column::DisabledReason, Expr::value("failing"))
         .filter(endpoint::Column::Id.eq(target.id))
         .filter(endpoint::Column::Enabled.eq(true))
+        .filter(endpoint::Column::FailingSince.lte(Utc::now() - DISABLE_AFTER))
         .exec(txn)
         .await?
         .rows_affected;
@@ -773,7 +808,9 @@ async fn disable_failing(txn: &impl ConnectionTrait, target: &endpoint::Model) -
     );
     let locale = crate::identity::organizations::service::get(txn, org).await?.locale;
     let title = Msg::new("webhook.disabled_title").render(locale);
-    let body = Msg::new("webhook.disabled_body").arg("url", &target.url).render(locale);
+    // The host only: a URL's path or query may hold the receiver's token.
+    let host = url::Url::parse(&target.url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
+    let body = Msg::new("webhook.disabled_body").arg("url", host).render(locale);
     let admins = crate::identity::users::service::with_roles(txn, org, &[crate::identity::roles::Role::Admin]).await?;
     for (user_id, email) in admins {
         let notice = super::Notice::new(super::Event::IntegrationFailing, title.clone(), body.clone())
@@ -864,15 +901,25 @@ mod tests {
             "172.16.5.4",
             "169.254.169.254",
             "100.64.0.1",
+            "0.1.2.3",
+            "198.18.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
             "::1",
             "fe80::1",
             "fd00::1",
+            "fec0::1",
+            "ff02::1",
             "::ffff:127.0.0.1",
+            "::10.0.0.1",
+            "64:ff9b::a00:1",
+            "64:ff9b:1::1",
+            "2002:a00:1::",
             "0.0.0.0",
         ] {
             assert!(is_internal(internal.parse().expect("ip")), "{internal}");
         }
-        for public in ["203.0.113.9", "2001:db8::1", "8.8.8.8"] {
+        for public in ["203.0.113.9", "2001:db8::1", "8.8.8.8", "64:ff9b::808:808", "2002:808:808::"] {
             assert!(!is_internal(public.parse().expect("ip")), "{public}");
         }
     }

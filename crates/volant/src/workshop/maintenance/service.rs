@@ -458,8 +458,21 @@ pub async fn refresh(
     wake_snoozed(db, org, vehicle_ids, today, now).await?;
     notify_owners(db, org, &batch.vehicles, &raised).await?;
     for alert in &raised {
+        // A new alert's row is the newest of its vehicle and kind (its id is not
+        // carried: `None` marks it as new for the reminders).
+        let id = match alert.id {
+            Some(id) => Some(id),
+            None => alert::Entity::find()
+                .filter(alert::Column::OrganizationId.eq(org.get()))
+                .filter(alert::Column::VehicleId.eq(alert.vehicle_id))
+                .filter(alert::Column::Kind.eq(alert.kind.as_str()))
+                .order_by_desc(alert::Column::Id)
+                .one(db)
+                .await?
+                .map(|a| a.id),
+        };
         let data = serde_json::json!({
-            "alert_id": alert.id,
+            "alert_id": id,
             "vehicle_id": alert.vehicle_id,
             "kind": alert.kind,
             "name": alert.name,
