@@ -54,6 +54,8 @@ function pdfText(file) {
 // Every image of the page was decoded (a thumbnail that does not load is 0 wide);
 // thumbnails load lazily, once scrolled to.
 async function imagesLoaded(page, selector) {
+  // At least one: the upload's page may still be on its way (the count would pass with none).
+  await page.locator(selector).first().waitFor();
   for (const img of await page.locator(selector).all()) await img.scrollIntoViewIfNeeded();
   await page.waitForFunction((s) => [...document.querySelectorAll(s)].every((img) => img.complete && img.naturalWidth > 0), selector);
   return page.locator(selector).count();
@@ -136,7 +138,11 @@ test("a mechanic checks a car in on a phone and the customer receives the signed
   // The customer's e-mail, saved in the outbox, carries the PDF.
   let mail = "";
   for (let i = 0; i < 100 && !mail; i++) {
-    const eml = readdirSync(server.outbox).filter((f) => f.endsWith(".eml"))
+    let names = [];
+    try {
+      names = readdirSync(server.outbox); // Made with the first e-mail written.
+    } catch {}
+    const eml = names.filter((f) => f.endsWith(".eml"))
       .map((f) => readFileSync(path.join(server.outbox, f), "utf8"))
       .find((m) => m.includes("helene.moreau@exemple.fr"));
     if (eml) mail = eml; else await new Promise((r) => setTimeout(r, 200));
