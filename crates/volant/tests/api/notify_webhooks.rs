@@ -307,3 +307,53 @@ async fn the_ssrf_guard_refuses_internal_addresses(app: TestApp) {
         .expect("count");
     assert_eq!(deliveries, 0);
 }
+
+webhook_tests!(an_invoice_is_told_when_issued_then_once_when_paid);
+
+async fn an_invoice_is_told_when_issued_then_once_when_paid(app: TestApp) {
+    let receiver = Receiver::start().await;
+    let admin = app.as_admin();
+    let endpoint = admin
+        .post("/api/v1/webhooks", &json!({ "url": receiver.url, "events": ["invoice.issued", "invoice.paid"] }))
+        .await
+        .json();
+    let secret = endpoint["secret"].as_str().expect("secret").to_owned();
+    admin
+        .patch(
+            "/api/v1/organization",
+            &json!({ "address": "3 rue Victor Hugo\n75011 Paris", "registration_number": "732 829 320 00074", "vat_number": "FR44732829320" }),
+        )
+        .await
+        .assert_success();
+    let buyer =
+        crate::fixtures::workshop::client(&app, json!({ "name": "Jeanne Martin", "email": "jeanne@example.fr" })).await;
+    let lines = json!([{ "description": "Vidange", "unit_price": "100", "vat_rate": 20 }]);
+    let draft = admin.post("/api/v1/invoices", &json!({ "client_id": buyer, "lines": lines })).await.json();
+    let id = draft["id"].as_i64().expect("id");
+    let issued = admin.post(&format!("/api/v1/invoices/{id}/issue"), &json!({})).await.assert_success().json();
+    // Paid in two parts: told once, when the second settles it.
+    for amount in ["50", "70"] {
+        admin
+            .post(&format!("/api/v1/invoices/{id}/payments"), &json!({ "method": "cash", "amount": amount }))
+            .await
+            .assert_success();
+    }
+    app.run_jobs().await;
+    let messages: Vec<Value> = receiver
+        .received()
+        .iter()
+        .map(|(headers, body)| {
+            assert!(signature_is_valid(&secret, headers, body));
+            serde_json::from_str(body).expect("json")
+        })
+        .collect();
+    let types: Vec<&str> = messages.iter().filter_map(|m| m["type"].as_str()).collect();
+    assert_eq!(types.iter().filter(|t| **t == "invoice.issued").count(), 1, "{types:?}");
+    assert_eq!(types.iter().filter(|t| **t == "invoice.paid").count(), 1, "{types:?}");
+    let paid = messages.iter().find(|m| m["type"] == "invoice.paid").expect("paid");
+    assert_eq!(paid["data"]["invoice_id"], id);
+    assert_eq!(paid["data"]["number"], issued["number"]);
+    assert_eq!(paid["data"]["payment_state"], "paid");
+    assert_eq!(paid["data"]["balance_due"], "0.00");
+    assert!(!paid.to_string().contains("Jeanne"), "the customer by id only: {paid}");
+}
