@@ -572,6 +572,18 @@ async fn enqueue_delivery(
     Ok(model)
 }
 
+/// Whether any enabled endpoint of the organization subscribes to `event`: a
+/// caller with a batch of events (the hourly alerts) asks once, and gathers
+/// their data only then.
+pub async fn wants(db: &impl ConnectionTrait, org: OrgId, event: WebhookEvent) -> AppResult<bool> {
+    let endpoints = endpoint::Entity::find()
+        .filter(endpoint::Column::OrganizationId.eq(org.get()))
+        .filter(endpoint::Column::Enabled.eq(true))
+        .all(db)
+        .await?;
+    Ok(endpoints.iter().any(|e| e.events.split_whitespace().any(|code| code == event.as_str())))
+}
+
 /// Tells the organization's subscribed endpoints that `event` happened, with
 /// `data` (ids and the main facts; receivers fetch the rest through the API).
 /// Call it with the transaction of the change.

@@ -457,7 +457,9 @@ pub async fn refresh(
     resolve_stale(db, &known, &current, now).await?;
     wake_snoozed(db, org, vehicle_ids, today, now).await?;
     notify_owners(db, org, &batch.vehicles, &raised).await?;
-    for alert in &raised {
+    let told = !raised.is_empty()
+        && crate::notify::webhooks::wants(db, org, crate::notify::webhooks::WebhookEvent::AlertRaised).await?;
+    for alert in raised.iter().filter(|_| told) {
         // A new alert's row is the newest of its vehicle and kind (its id is not
         // carried: `None` marks it as new for the reminders).
         let id = match alert.id {
