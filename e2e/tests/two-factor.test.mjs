@@ -81,7 +81,7 @@ test("a manager sets up two-factor sign-in on their phone, then signs in with a 
   await page.goto(`${server.url}/login`);
   await page.getByLabel("Adresse e-mail").fill(MANAGER.email);
   await page.getByLabel("Mot de passe").fill(MANAGER.password);
-  await page.getByRole("button", { name: "Se connecter" }).tap();
+  await page.getByRole("button", { name: "Se connecter" }).click();
   await page.waitForURL(/\/login\/two-factor/);
   await page.getByRole("heading", { name: "Vérification en deux étapes" }).waitFor();
   assert.equal(await page.getByLabel("Code de vérification").getAttribute("autocomplete"), "one-time-code");
@@ -89,7 +89,7 @@ test("a manager sets up two-factor sign-in on their phone, then signs in with a 
   await assertAccessible(page, "two-factor challenge");
   // The code that confirmed the set-up was used: the app's next one is taken.
   await page.getByLabel("Code de vérification").fill(totp(secret, 1));
-  await page.getByRole("button", { name: "Vérifier" }).tap();
+  await page.getByRole("button", { name: "Vérifier" }).click();
   await page.waitForURL((url) => !url.pathname.startsWith("/login"));
 
   // Without the phone: a recovery code, once.
@@ -97,10 +97,10 @@ test("a manager sets up two-factor sign-in on their phone, then signs in with a 
   await page.goto(`${server.url}/login`);
   await page.getByLabel("Adresse e-mail").fill(MANAGER.email);
   await page.getByLabel("Mot de passe").fill(MANAGER.password);
-  await page.getByRole("button", { name: "Se connecter" }).tap();
+  await page.getByRole("button", { name: "Se connecter" }).click();
   await page.waitForURL(/\/login\/two-factor/);
   await page.getByLabel("Code de vérification").fill(codes[0]);
-  await page.getByRole("button", { name: "Vérifier" }).tap();
+  await page.getByRole("button", { name: "Vérifier" }).click();
   await page.waitForURL((url) => !url.pathname.startsWith("/login"));
   await page.goto(`${server.url}/profile/two-factor`);
   assert.equal((await page.locator("#codes-left").textContent()).trim(), "9");
