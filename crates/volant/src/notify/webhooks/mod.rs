@@ -572,29 +572,28 @@ async fn enqueue_delivery(
     Ok(model)
 }
 
-/// Whether any enabled endpoint of the organization subscribes to `event`: a
-/// caller with a batch of events (the hourly alerts) asks once, and gathers
-/// their data only then.
-pub async fn wants(db: &impl ConnectionTrait, org: OrgId, event: WebhookEvent) -> AppResult<bool> {
+/// The organization's enabled endpoints subscribed to `event`.
+async fn subscribed(db: &impl ConnectionTrait, org: OrgId, event: WebhookEvent) -> AppResult<Vec<endpoint::Model>> {
     let endpoints = endpoint::Entity::find()
         .filter(endpoint::Column::OrganizationId.eq(org.get()))
         .filter(endpoint::Column::Enabled.eq(true))
         .all(db)
         .await?;
-    Ok(endpoints.iter().any(|e| e.events.split_whitespace().any(|code| code == event.as_str())))
+    Ok(endpoints.into_iter().filter(|e| e.events.split_whitespace().any(|code| code == event.as_str())).collect())
+}
+
+/// Whether any enabled endpoint of the organization subscribes to `event`: a
+/// caller with a batch of events (the hourly alerts) asks once, and gathers
+/// their data only then.
+pub async fn wants(db: &impl ConnectionTrait, org: OrgId, event: WebhookEvent) -> AppResult<bool> {
+    Ok(!subscribed(db, org, event).await?.is_empty())
 }
 
 /// Tells the organization's subscribed endpoints that `event` happened, with
 /// `data` (ids and the main facts; receivers fetch the rest through the API).
 /// Call it with the transaction of the change.
 pub async fn emit(db: &impl ConnectionTrait, org: OrgId, event: WebhookEvent, data: Value) -> AppResult<()> {
-    let endpoints = endpoint::Entity::find()
-        .filter(endpoint::Column::OrganizationId.eq(org.get()))
-        .filter(endpoint::Column::Enabled.eq(true))
-        .all(db)
-        .await?;
-    let subscribed: Vec<_> =
-        endpoints.iter().filter(|e| e.events.split_whitespace().any(|code| code == event.as_str())).collect();
+    let subscribed = subscribed(db, org, event).await?;
     if subscribed.is_empty() {
         return Ok(());
     }
