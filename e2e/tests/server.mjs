@@ -150,6 +150,6 @@ export async function signIn(page, server, who) {
   await page.goto(`${server.url}/login`);
   await page.getByLabel("Adresse e-mail").fill(who.email);
   await page.getByLabel("Mot de passe").fill(who.password);
-  await page.getByRole("button", { name: "Se connecter" }).click();
+  await page.getByRole("button", { name: "Se connecter", exact: true }).click();
   await page.waitForURL((url) => !url.pathname.startsWith("/login"));
 }

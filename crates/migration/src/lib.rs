@@ -34,6 +34,7 @@ mod m20261210_000028_document_settings;
 mod m20261211_000029_token_scopes;
 mod m20261212_000030_two_factor;
 mod m20261213_000031_webhooks;
+mod m20261214_000032_single_sign_on;
 
 pub struct Migrator;
 
@@ -72,6 +73,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261211_000029_token_scopes::Migration),
             Box::new(m20261212_000030_two_factor::Migration),
             Box::new(m20261213_000031_webhooks::Migration),
+            Box::new(m20261214_000032_single_sign_on::Migration),
         ]
     }
 }

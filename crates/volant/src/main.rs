@@ -429,12 +429,15 @@ async fn reencrypt_fields(config: Config) -> Result<(), String> {
         volant::identity::two_factor::reencrypt_all(&state.db, &state.cipher).await.map_err(|e| e.to_string())?;
     let webhooks =
         volant::notify::webhooks::reencrypt_all(&state.db, &state.cipher).await.map_err(|e| e.to_string())?;
+    let sso_secrets =
+        volant::identity::sso::reencrypt_all(&state.db, &state.cipher).await.map_err(|e| e.to_string())?;
     tracing::info!(
         candidates = changed,
         mail_servers = servers,
         files,
         second_factors,
         webhooks,
+        sso_secrets,
         key = state.cipher.current_key_id(),
         "sensitive fields and files re-encrypted"
     );

@@ -9,6 +9,7 @@ pub mod organizations;
 pub mod passwords;
 pub mod roles;
 pub mod scopes;
+pub mod sso;
 pub mod two_factor;
 pub mod users;
 pub mod welcome;
@@ -36,6 +37,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(audit::api::router())
         .merge(users::api::router())
         .merge(organizations::api::router())
+        .merge(sso::api::router())
 }
 
 /// A signed-in request as most handlers need it: the application's state, the
@@ -95,6 +97,8 @@ pub fn pages(welcome: &'static [WelcomeSteps]) -> Vec<Page> {
         web_pages::pages(Access::guarded(UsersInvite, UsersInvite), welcome::routes(welcome)),
         web_pages::pages(Access::Public, passwords::web::routes()),
         web_pages::pages(Access::Public, two_factor::web::challenge_routes()),
+        web_pages::pages(Access::Public, sso::web::sign_in_routes()),
+        web_pages::pages(Access::guarded(OrgSettings, OrgSettings), sso::web::admin_routes()),
         web_pages::pages(Access::guarded(OwnProfile, OwnProfile), two_factor::web::own_routes()),
         web_pages::pages(Access::guarded(UsersManage, UsersManage), two_factor::web::admin_routes()),
         web_pages::secret_link_pages(passwords::web::link_routes()),
@@ -112,7 +116,7 @@ pub fn pages(welcome: &'static [WelcomeSteps]) -> Vec<Page> {
 
 /// Users, the organization and its audit trail (Administration).
 pub fn menu() -> Vec<MenuEntry> {
-    use Permission::{AuditRead, UsersInvite, UsersManage};
+    use Permission::{AuditRead, OrgSettings, UsersInvite, UsersManage};
     vec![
         MenuEntry::new(Module::Administration, "nav.users", "/admin/users", Audience::May(UsersManage))
             .also(&["/admin/invitations"]),
@@ -124,6 +128,7 @@ pub fn menu() -> Vec<MenuEntry> {
         ),
         MenuEntry::new(Module::Administration, "nav.organization", "/admin/organization", Audience::May(AuditRead)),
         MenuEntry::new(Module::Administration, "nav.audit", "/admin/audit", Audience::May(AuditRead)),
+        MenuEntry::new(Module::Administration, "nav.sso", "/admin/sso", Audience::May(OrgSettings)),
     ]
 }
 

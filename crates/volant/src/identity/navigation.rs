@@ -100,7 +100,7 @@ mod tests {
         let admin = [workshop.as_slice(), &school, &["/messages", "/invoices", "/admin/users", "/admin/organization"]]
             .concat()
             .into_iter()
-            .chain(["/admin/audit", "/contacts/consents", "/admin/jobs", "/admin/webhooks"])
+            .chain(["/admin/audit", "/admin/sso", "/contacts/consents", "/admin/jobs", "/admin/webhooks"])
             .collect::<Vec<_>>();
         assert_eq!(paths(&[Role::Admin], false), admin);
         // Managers invite colleagues; administrators do it from the users' page.

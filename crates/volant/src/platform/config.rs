@@ -96,6 +96,11 @@ pub struct ConfigArgs {
     /// an SSRF guard; for tests and receivers on the instance's own network.
     #[arg(long, env = "VOLANT_WEBHOOK_ALLOW_PRIVATE_HOSTS", default_value_t = false)]
     pub webhook_allow_private_hosts: bool,
+    /// Single sign-on providers may be on private addresses (an identity provider on
+    /// the instance's own network, tests): off by default, an SSRF guard, since an
+    /// organization's administrator chooses the provider's address.
+    #[arg(long, env = "VOLANT_SSO_ALLOW_PRIVATE_HOSTS", default_value_t = false)]
+    pub sso_allow_private_hosts: bool,
 
     /// Folder of the `.eml` files written when no SMTP server is configured.
     #[arg(long, env = "VOLANT_MAIL_OUTBOX_DIR", default_value = "data/outbox")]
@@ -236,6 +241,8 @@ pub struct Config {
     pub otlp_endpoint: Option<String>,
     pub workers: usize,
     pub job_lease: Duration,
+    /// Identity providers may be on private addresses.
+    pub sso_allow_private_hosts: bool,
 }
 
 /// The online payment provider, if any.
@@ -404,6 +411,7 @@ impl Config {
             backup_keep: Duration::from_secs(u64::from(args.backup_keep_days.max(1)) * 86_400),
             workers: args.workers,
             job_lease: Duration::from_secs(args.job_lease_secs),
+            sso_allow_private_hosts: args.sso_allow_private_hosts,
             encryption_keys,
             encryption_key_file: args.encryption_key_file.clone(),
             public_url_configured: !args.public_url.trim().is_empty(),
@@ -458,6 +466,7 @@ impl Config {
             otlp_endpoint: None,
             workers: 0,
             job_lease: Duration::from_secs(60),
+            sso_allow_private_hosts: false,
         }
     }
 }

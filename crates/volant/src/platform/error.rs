@@ -449,6 +449,7 @@ pub const CODES: &[(&str, u16)] = &[
     ("session_full", 409),
     ("session_past", 409),
     ("session_required", 403),
+    ("sso_domain_taken", 409),
     ("storage_quota_reached", 409),
     ("theory_not_passed", 409),
     ("token_ip_not_allowed", 403),

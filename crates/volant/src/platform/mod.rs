@@ -17,6 +17,7 @@ pub mod live;
 pub mod metrics;
 pub mod money;
 pub mod numbering;
+pub mod outbound;
 pub mod pagination;
 pub mod pdf;
 pub mod proxy;

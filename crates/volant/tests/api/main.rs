@@ -20,6 +20,7 @@ mod identity_limits;
 mod identity_logo;
 mod identity_organizations;
 mod identity_passwords;
+mod identity_sso;
 mod identity_tenants;
 mod identity_two_factor;
 mod identity_users;

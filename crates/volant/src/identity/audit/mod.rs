@@ -118,9 +118,22 @@ pub async fn record_access(
     details: Option<Value>,
 ) -> AppResult<()> {
     let org = user.map(|(org, _)| org);
-    let actor = Actor::from_request(org.unwrap_or(OrgId::new(0)), user.map(|(_, id)| id), headers, extensions);
+    record_access_in(db, action, (org, user.map(|(_, id)| id)), headers, extensions, details).await
+}
+
+/// [`record_access`] in an organization known without its user (a single
+/// sign-on refused before anyone was recognized).
+pub async fn record_access_in(
+    db: &impl ConnectionTrait,
+    action: Action,
+    (org, user): (Option<OrgId>, Option<i64>),
+    headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
+    details: Option<Value>,
+) -> AppResult<()> {
+    let actor = Actor::from_request(org.unwrap_or(OrgId::new(0)), user, headers, extensions);
     let actor = Actor { user_id: if action == Action::LoginFailed { None } else { actor.user_id }, ..actor };
-    let entity = user.map(|(_, id)| ("user", id.to_string()));
+    let entity = user.map(|id| ("user", id.to_string()));
     let event = Event { action, entity, changes: details };
     let stored = entity::ActiveModel {
         organization_id: Set(org.map(OrgId::get)),

@@ -110,7 +110,7 @@ pub fn mount(state: &AppState, pages: Vec<Page>, menu: Vec<MenuEntry>) -> Router
 }
 
 /// Only a path of this site (see [`safe_redirect_target`]): `/` otherwise.
-fn safe_next(next: Option<&str>) -> String {
+pub(crate) fn safe_next(next: Option<&str>) -> String {
     next.and_then(safe_redirect_target).unwrap_or("/").to_owned()
 }
 
@@ -129,6 +129,21 @@ struct LoginPage {
     email: String,
     next: String,
     error: Option<String>,
+    /// Some organization signs in through its provider: the page offers it.
+    sso: bool,
+}
+
+/// The sign-in page with `email` filled and `error` said, answered with `status`
+/// (single sign-on's refusals come back here).
+pub(crate) async fn login_page(
+    state: &AppState,
+    page: PageCtx,
+    (email, next): (String, String),
+    error: Option<String>,
+    status: StatusCode,
+) -> WebResult<Response> {
+    let sso = crate::identity::sso::any_enabled(&state.db).await?;
+    Ok((status, LoginPage { page, email, next, error, sso }).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -145,7 +160,7 @@ async fn login_form(
         return Ok(Redirect::to("/setup").into_response());
     }
     let next = safe_next(query.next.as_deref());
-    Ok(LoginPage { page, email: String::new(), next, error: None }.into_response())
+    login_page(&state, page, (String::new(), next), None, StatusCode::OK).await
 }
 
 async fn login(
@@ -163,13 +178,15 @@ async fn login(
         }
         Err(err @ AppError::TooManyRequests { retry_after_secs }) => {
             let error = Some(err.detail(i18n::current()));
-            let page = LoginPage { page, email: form.email, next, error };
-            Ok((err.status(), [(header::RETRY_AFTER, retry_after_secs.to_string())], page).into_response())
+            let mut response = login_page(&state, page, (form.email, next), error, err.status()).await?;
+            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            Ok(response)
         }
         Err(err @ AppError::InvalidCredentials) => {
             let error = Some(err.detail(i18n::current()));
-            let page = LoginPage { page, email: form.email, next, error };
-            Ok((StatusCode::UNAUTHORIZED, page).into_response())
+            login_page(&state, page, (form.email, next), error, StatusCode::UNAUTHORIZED).await
         }
         Err(err) => Err(err.into()),
     }

@@ -158,8 +158,10 @@ async fn verify_password(password: String, hash: Option<String>) -> bool {
                 .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
         };
         match hash {
-            Some(hash) => matches(&hash),
-            None => {
+            // An account without a password (made by single sign-on) takes the
+            // time of a real check: no way to tell it from a wrong password.
+            Some(hash) if PasswordHash::new(&hash).is_ok() => matches(&hash),
+            _ => {
                 matches(dummy_hash());
                 false
             }
@@ -200,6 +202,15 @@ pub struct CheckedNewUser {
     display_name: String,
     password_hash: String,
     roles: Vec<Role>,
+}
+
+impl CheckedNewUser {
+    /// A user without a password, made by a single sign-on (the provider vouched
+    /// for the e-mail): they sign in through the provider, or choose a password
+    /// through the forgotten-password link.
+    pub fn without_password(email: String, display_name: String, roles: Vec<Role>) -> Self {
+        Self { email, display_name, password_hash: String::new(), roles }
+    }
 }
 
 /// Validation, the password policy and Argon2 hashing: the slow part of creating a

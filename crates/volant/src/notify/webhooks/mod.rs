@@ -15,7 +15,6 @@
 pub mod api;
 pub mod web;
 
-use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -36,6 +35,7 @@ use crate::platform::db::{self, Writer, table};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::Msg;
 use crate::platform::jobs::{self, ClaimedJob, JobError, JobResult, NewJob};
+use crate::platform::outbound;
 use crate::platform::tenant::OrgId;
 use crate::platform::validate::Validator;
 
@@ -274,104 +274,9 @@ pub fn signature(secret: &str, message_id: &str, timestamp: i64, body: &str) -> 
     Ok(format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())))
 }
 
-/// Whether an address is anything but a public unicast one (loopback, private,
-/// shared, link-local, reserved, multicast, unique or site local…), or embeds such
-/// an IPv4 address (IPv4-mapped or -compatible, NAT64, 6to4): what an outgoing
-/// request may not reach.
-pub fn is_internal(ip: IpAddr) -> bool {
-    match ip.to_canonical() {
-        IpAddr::V4(v4) => {
-            let [a, b, c, _] = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_multicast()
-                || a == 0
-                || a >= 240
-                || (a == 100 && (b & 0xc0) == 64)
-                || (a == 192 && b == 0 && c == 0)
-                || (a == 198 && (b & 0xfe) == 18)
-        }
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            let embedded = |hi: u16, lo: u16| {
-                let [h1, h2] = hi.to_be_bytes();
-                let [l1, l2] = lo.to_be_bytes();
-                is_internal(IpAddr::V4(std::net::Ipv4Addr::new(h1, h2, l1, l2)))
-            };
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (s[0] & 0xfe00) == 0xfc00
-                || (s[0] & 0xffc0) == 0xfe80
-                || (s[0] & 0xffc0) == 0xfec0
-                // IPv4-compatible (`::a.b.c.d`).
-                || (s[..6].iter().all(|x| *x == 0) && embedded(s[6], s[7]))
-                // NAT64, well-known and local-use prefixes.
-                || (s[0] == 0x64 && s[1] == 0xff9b && (s[2..6].iter().all(|x| *x == 0) && embedded(s[6], s[7]) || s[2] == 1))
-                // 6to4.
-                || (s[0] == 0x2002 && embedded(s[1], s[2]))
-        }
-    }
-}
-
-/// A URL a webhook may be sent to: http(s), a host, and (unless private hosts are
-/// allowed) a name that resolves to public addresses only.
-async fn check_url(url: &str, allow_private: bool) -> Result<url::Url, Msg> {
-    let parsed = url::Url::parse(url.trim()).map_err(|_| Msg::new("webhook.url_invalid"))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() || !parsed.username().is_empty() {
-        return Err(Msg::new("webhook.url_invalid"));
-    }
-    if allow_private {
-        return Ok(parsed);
-    }
-    let host = parsed.host_str().unwrap_or_default().trim_matches(['[', ']']).to_owned();
-    let port = parsed.port_or_known_default().unwrap_or(443);
-    let resolved = tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host((host.as_str(), port))).await;
-    let addresses: Vec<SocketAddr> = match resolved {
-        Ok(Ok(found)) => found.collect(),
-        _ => return Err(Msg::new("webhook.host_unknown")),
-    };
-    if addresses.is_empty() || addresses.iter().any(|a| is_internal(a.ip())) {
-        return Err(Msg::new("webhook.host_private"));
-    }
-    Ok(parsed)
-}
-
-/// Resolves names for outgoing webhooks keeping public addresses only, so that a
-/// name which changes its answer after the check (DNS rebinding) still cannot
-/// reach the instance's network.
-struct PublicOnly;
-
-impl reqwest::dns::Resolve for PublicOnly {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        Box::pin(async move {
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
-            let public: Vec<SocketAddr> = found.into_iter().filter(|a| !is_internal(a.ip())).collect();
-            if public.is_empty() {
-                return Err("only internal addresses: refused".into());
-            }
-            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
-        })
-    }
-}
-
-/// The HTTP client of deliveries: no redirects (a redirect could lead inside),
-/// a timeout, and the public-only resolver unless private hosts are allowed.
+/// The HTTP client of deliveries: see [`outbound::client`].
 pub fn client(allow_private: bool) -> Result<reqwest::Client, String> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    // No proxy from the environment: a proxy would resolve the names itself,
-    // around the guard.
-    let mut builder = reqwest::Client::builder()
-        .timeout(TIMEOUT)
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("Volant-Webhooks/", env!("CARGO_PKG_VERSION")));
-    if !allow_private {
-        builder = builder.dns_resolver(std::sync::Arc::new(PublicOnly));
-    }
-    builder.build().map_err(|e| format!("webhook client: {e}"))
+    outbound::client(concat!("Volant-Webhooks/", env!("CARGO_PKG_VERSION")), TIMEOUT, allow_private)
 }
 
 fn validate_events(v: &mut Validator, events: Option<&Vec<WebhookEvent>>) -> String {
@@ -386,10 +291,10 @@ fn validate_events(v: &mut Validator, events: Option<&Vec<WebhookEvent>>) -> Str
 
 async fn checked_url(v: &mut Validator, url: Option<&str>, allow_private: bool) -> String {
     let Some(url) = v.required_text("url", url, 500) else { return String::new() };
-    match check_url(&url, allow_private).await {
+    match outbound::check_url(&url, allow_private).await {
         Ok(parsed) => parsed.to_string(),
         Err(refused) => {
-            v.add("url", refused);
+            v.add("url", Msg::new(refused.message_key()));
             url
         }
     }
@@ -655,12 +560,7 @@ pub async fn deliver(
     let signed =
         signature(&secret, &found.message_id, timestamp, &found.payload).map_err(|e| JobError(e.to_string()))?;
     // The resolver keeps names public; an address written as such is checked here.
-    let literal = url::Url::parse(&target.url).ok().and_then(|u| match u.host() {
-        Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
-        Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
-        _ => None,
-    });
-    if !allow_private && literal.is_some_and(is_internal) {
+    if !allow_private && outbound::names_internal_address(&target.url) {
         let attempt =
             Attempt { status: None, ms: None, error: Some("internal address: refused".into()), skipped: false };
         finish_attempt(db, &found, &target, attempt, true).await?;
@@ -901,38 +801,6 @@ mod tests {
         let body = r#"{"test": 2432232314}"#;
         let signed = signature(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1_614_265_330, body).expect("signature");
         assert_eq!(signed, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
-    }
-
-    #[test]
-    fn internal_addresses_are_refused() {
-        for internal in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "192.168.0.1",
-            "172.16.5.4",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.1.2.3",
-            "198.18.0.1",
-            "224.0.0.1",
-            "255.255.255.255",
-            "::1",
-            "fe80::1",
-            "fd00::1",
-            "fec0::1",
-            "ff02::1",
-            "::ffff:127.0.0.1",
-            "::10.0.0.1",
-            "64:ff9b::a00:1",
-            "64:ff9b:1::1",
-            "2002:a00:1::",
-            "0.0.0.0",
-        ] {
-            assert!(is_internal(internal.parse().expect("ip")), "{internal}");
-        }
-        for public in ["203.0.113.9", "2001:db8::1", "8.8.8.8", "64:ff9b::808:808", "2002:808:808::"] {
-            assert!(!is_internal(public.parse().expect("ip")), "{public}");
-        }
     }
 
     #[test]
