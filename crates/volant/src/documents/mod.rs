@@ -52,7 +52,7 @@ pub fn register_jobs(registry: &mut crate::platform::jobs::Registry, state: &App
         .handle("documents.expiry_notices", move |_job| {
             let (db, cipher) = (db.clone(), cipher.clone());
             async move {
-                service::notify_expiring(&db, &cipher, chrono::Utc::now().date_naive()).await?;
+                service::notify_expiring(&db, &cipher, chrono::Utc::now()).await?;
                 Ok(())
             }
         })

@@ -783,19 +783,31 @@ fn notice_due(today: NaiveDate) -> sea_orm::Condition {
 /// documents newly expired or expiring within [`EXPIRY_NOTICE_DAYS`] (in-app and
 /// by e-mail, as they chose), once per document and expiry date: the documents
 /// are claimed by a conditional UPDATE in the notice's transaction, so that two
-/// instances running it at once notify them once. Returns the documents notified.
+/// instances running it at once notify them once. Each organization's documents
+/// are counted from its own day at `now` (a Paris garage's day begins an hour
+/// before UTC's). Returns the documents notified.
 #[tracing::instrument(skip_all, err)]
-pub async fn notify_expiring<C: Writer>(db: &C, cipher: &FieldCipher, today: NaiveDate) -> AppResult<u64> {
+pub async fn notify_expiring<C: Writer>(db: &C, cipher: &FieldCipher, now: chrono::DateTime<Utc>) -> AppResult<u64> {
+    // The latest day any time zone is in (UTC+14): every organization with a
+    // document perhaps due somewhere.
+    let latest = (now + chrono::Duration::hours(14)).date_naive();
     let orgs: Vec<i64> = attachment::Entity::find()
         .select_only()
         .column(attachment::Column::OrganizationId)
         .distinct()
-        .filter(notice_due(today))
+        .filter(notice_due(latest))
         .into_tuple()
         .all(db)
         .await?;
     let mut notified = 0_u64;
     for org in orgs.into_iter().map(OrgId::new) {
+        let today = match organizations::zone(db, org).await {
+            Ok(zone) => now.with_timezone(&zone).date_naive(),
+            Err(err) => {
+                tracing::error!(org = org.get(), %err, "expiry notices: no time zone");
+                continue;
+            }
+        };
         let sent = db::write(db, async |txn| {
             let mut claimed = attachment::Entity::update_many()
                 .col_expr(attachment::Column::ExpiryNoticeFor, Expr::col(attachment::Column::ExpiresOn))

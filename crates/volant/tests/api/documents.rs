@@ -385,7 +385,7 @@ async fn expiring_documents_are_notified_once_per_date(app: TestApp) {
     .assert_status(StatusCode::CREATED);
 
     let cipher = &app.state.cipher;
-    let run = || volant::documents::service::notify_expiring(&app.db, cipher, today);
+    let run = || volant::documents::service::notify_expiring(&app.db, cipher, chrono::Utc::now());
     // Two instances running the job at once notify each document once.
     let (first, second) = tokio::join!(run(), run());
     assert_eq!(first.expect("run") + second.expect("run"), 2);
@@ -411,6 +411,17 @@ async fn expiring_documents_are_notified_once_per_date(app: TestApp) {
     assert_eq!(run().await.expect("run"), 0);
     admin.patch(&format!("/api/v1/documents/{soon}"), &json!({ "expires_on": day(20) })).await.assert_success();
     assert_eq!(run().await.expect("run"), 1);
+
+    // At 23:30 UTC it is already tomorrow in Paris: a document due on the Paris
+    // day's last notice date is notified then, not an hour later.
+    let late = today.and_hms_opt(23, 30, 0).expect("time").and_utc();
+    let edge = 1 + volant::documents::service::EXPIRY_NOTICE_DAYS;
+    upload(&admin, &path, &[("kind", "insurance"), ("expires_on", &day(edge))], &[("d.pdf", &pdf(2_000))])
+        .await
+        .assert_status(StatusCode::CREATED);
+    let at = |now| volant::documents::service::notify_expiring(&app.db, cipher, now);
+    assert_eq!(at(today.and_hms_opt(22, 30, 0).expect("time").and_utc()).await.expect("run"), 0, "not yet in Paris");
+    assert_eq!(at(late).await.expect("run"), 1);
 }
 
 async fn files_are_sealed_again_after_a_key_rotation(app: TestApp) {
