@@ -357,3 +357,36 @@ async fn an_invoice_is_told_when_issued_then_once_when_paid(app: TestApp) {
     assert_eq!(paid["data"]["balance_due"], "0.00");
     assert!(!paid.to_string().contains("Jeanne"), "the customer by id only: {paid}");
 }
+
+/// A change that read an organization's endpoints (to tell them of an event) holds
+/// them until it ends: an endpoint deleted meanwhile goes after it, its deliveries
+/// with it, and the change's own insert never meets a vanished endpoint (which
+/// would undo the change). PostgreSQL only: SQLite's writers take turns anyway.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_read_by_an_open_change_is_deleted_after_it() {
+    use sea_orm::TransactionTrait;
+    let Some(app) = TestApp::postgres_with(|config| config.notify.webhook_allow_private_hosts = true).await else {
+        return;
+    };
+    let receiver = Receiver::start().await;
+    let admin = app.as_admin();
+    let created =
+        admin.post("/api/v1/webhooks", &json!({ "url": receiver.url, "events": ["candidate.created"] })).await;
+    let id = created.json()["id"].as_i64().expect("id");
+    let org = admin.org().await;
+    let actor = volant::identity::audit::Actor::system(org);
+
+    let change = app.db.begin().await.expect("begin");
+    // The change reads the endpoints (an event they do not want: nothing inserted yet).
+    webhooks::emit(&change, org, WebhookEvent::LessonBooked, json!({ "lesson_id": 1 })).await.expect("emit");
+    let delete = webhooks::delete(&app.db, &actor, id);
+    tokio::pin!(delete);
+    let waited = tokio::time::timeout(std::time::Duration::from_millis(500), &mut delete).await;
+    assert!(waited.is_err(), "the deletion waits for the change that read the endpoint");
+    // The change goes on and notifies the endpoint it read, then commits.
+    webhooks::emit(&change, org, WebhookEvent::CandidateCreated, json!({ "candidate_id": 1 })).await.expect("emit");
+    change.commit().await.expect("the change commits");
+    delete.await.expect("then the endpoint is deleted");
+    let left = volant::notify::webhooks::delivery::Entity::find().count(&app.db).await.expect("count");
+    assert_eq!(left, 0, "its deliveries went with it");
+}

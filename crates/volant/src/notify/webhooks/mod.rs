@@ -478,12 +478,25 @@ async fn enqueue_delivery(
 }
 
 /// The organization's enabled endpoints subscribed to `event`.
-async fn subscribed(db: &impl ConnectionTrait, org: OrgId, event: WebhookEvent) -> AppResult<Vec<endpoint::Model>> {
-    let endpoints = endpoint::Entity::find()
+/// The organization's enabled endpoints subscribed to `event`. `locked`: their
+/// rows are held (`FOR SHARE` on PostgreSQL; SQLite's writers take turns) until the
+/// caller's transaction ends, so that an endpoint deleted meanwhile is deleted
+/// after the deliveries this transaction inserts for it (its cascade takes them),
+/// never between the read and the insert (a foreign-key failure that would undo
+/// the business change itself).
+async fn subscribed(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    event: WebhookEvent,
+    locked: bool,
+) -> AppResult<Vec<endpoint::Model>> {
+    let mut query = endpoint::Entity::find()
         .filter(endpoint::Column::OrganizationId.eq(org.get()))
-        .filter(endpoint::Column::Enabled.eq(true))
-        .all(db)
-        .await?;
+        .filter(endpoint::Column::Enabled.eq(true));
+    if locked {
+        query = query.lock_shared();
+    }
+    let endpoints = query.all(db).await?;
     Ok(endpoints.into_iter().filter(|e| e.events.split_whitespace().any(|code| code == event.as_str())).collect())
 }
 
@@ -491,14 +504,14 @@ async fn subscribed(db: &impl ConnectionTrait, org: OrgId, event: WebhookEvent) 
 /// caller with a batch of events (the hourly alerts) asks once, and gathers
 /// their data only then.
 pub async fn wants(db: &impl ConnectionTrait, org: OrgId, event: WebhookEvent) -> AppResult<bool> {
-    Ok(!subscribed(db, org, event).await?.is_empty())
+    Ok(!subscribed(db, org, event, false).await?.is_empty())
 }
 
 /// Tells the organization's subscribed endpoints that `event` happened, with
 /// `data` (ids and the main facts; receivers fetch the rest through the API).
 /// Call it with the transaction of the change.
 pub async fn emit(db: &impl ConnectionTrait, org: OrgId, event: WebhookEvent, data: Value) -> AppResult<()> {
-    let subscribed = subscribed(db, org, event).await?;
+    let subscribed = subscribed(db, org, event, true).await?;
     if subscribed.is_empty() {
         return Ok(());
     }
