@@ -203,6 +203,22 @@ document.addEventListener("submit", function (event) {
   }
 }, true);
 
+// A sign-in form is sent once: a second tap while the first sending is on its way
+// would spend the pending sign-in (or the code) and come back refused. The page
+// shown again from the history may send it anew.
+document.addEventListener("submit", function (event) {
+  const form = event.target;
+  if (event.defaultPrevented || !form.hasAttribute || !form.hasAttribute("data-submit-once")) return;
+  if (form.dataset.sent) {
+    event.preventDefault();
+    return;
+  }
+  form.dataset.sent = "1";
+});
+window.addEventListener("pageshow", function () {
+  document.querySelectorAll("form[data-submit-once]").forEach(function (form) { delete form.dataset.sent; });
+});
+
 // Uploads: files dropped on the zone join the chooser, the count of files chosen
 // is said, and the upload's progress shown (htmx sends the boosted form).
 (function () {
