@@ -12,21 +12,24 @@ import { startProvider } from "../oidc/provider.mjs";
 let server;
 let browser;
 let provider;
-let client;
 
 before(async () => {
   provider = await startProvider();
   // The provider is on loopback: this instance allows it (production refuses internal addresses).
   server = await startServer({ VOLANT_SSO_ALLOW_PRIVATE_HOSTS: "true" });
-  // Volant registered at the provider, as an administrator would in Entra or Keycloak.
+  browser = await launchBrowser();
+});
+
+// Volant registered at the provider with the address its page shows, as an
+// administrator would in Entra or Keycloak.
+async function register(redirectUri) {
   const registered = await fetch(`${provider.issuer}/reg`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ redirect_uris: [`${server.url}/login/sso/callback`], client_name: "Volant" }),
+    body: JSON.stringify({ redirect_uris: [redirectUri], client_name: "Volant" }),
   });
-  client = await registered.json();
-  browser = await launchBrowser();
-});
+  return registered.json();
+}
 
 after(async () => {
   await browser?.close();
@@ -46,8 +49,10 @@ test("an administrator connects the company's provider, then colleagues sign in 
   await signIn(page, server, ADMIN);
   await page.getByRole("link", { name: "Authentification unique" }).click();
   await page.getByRole("heading", { name: "Authentification unique (SSO)" }).waitFor();
-  assert.equal((await page.locator("#redirect-uri").textContent()).trim(), `${server.url}/login/sso/callback`);
+  const redirectUri = (await page.locator("#redirect-uri").textContent()).trim();
+  assert.match(redirectUri, new RegExp(`^${server.url}/login/sso/callback/[0-9a-f]{24}$`));
   await assertAccessible(page, "single sign-on settings");
+  const client = await register(redirectUri);
 
   await page.getByLabel("Émetteur (issuer)").fill(provider.issuer);
   await page.getByLabel("Identifiant client (client ID)").fill(client.client_id);

@@ -1,7 +1,9 @@
 //! Single sign-on: an organization's OpenID Connect provider (its client secret
 //! encrypted), the e-mail domains it covers (a domain belongs to one organization),
 //! the provider accounts linked to users, and the sign-ins on their way through the
-//! provider (state, nonce and PKCE verifier, for ten minutes).
+//! provider (state, nonce and PKCE verifier, for ten minutes). Each provider
+//! answers at its own callback address (`callback_key`): an answer cannot be
+//! passed off as another organization's provider's.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend};
@@ -13,6 +15,7 @@ const STATEMENTS: &[&str] = &[
     "CREATE TABLE sso_providers (
         id {ID},
         organization_id BIGINT NOT NULL UNIQUE REFERENCES organizations (id) ON DELETE CASCADE,
+        callback_key VARCHAR(40) NOT NULL UNIQUE,
         issuer VARCHAR(500) NOT NULL,
         client_id VARCHAR(255) NOT NULL,
         client_secret TEXT NOT NULL,
@@ -45,8 +48,8 @@ const STATEMENTS: &[&str] = &[
         organization_id BIGINT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
         nonce VARCHAR(64) NOT NULL,
         pkce_verifier VARCHAR(128) NOT NULL,
-        redirect_uri VARCHAR(600) NOT NULL,
-        next_path VARCHAR(600) NOT NULL,
+        redirect_uri TEXT NOT NULL,
+        next_path TEXT NOT NULL,
         expires_at {TS} NOT NULL
     )",
     "CREATE INDEX idx_sso_attempts_org ON sso_attempts (organization_id)",

@@ -112,6 +112,20 @@ impl reqwest::dns::Resolve for PublicOnly {
     }
 }
 
+/// The reason of a failed request with its causes, without the URL (it may hold
+/// a token).
+pub fn describe(err: reqwest::Error) -> String {
+    let err = err.without_url();
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// An HTTP client for requests to addresses an organization chose (webhooks, an
 /// identity provider): no redirects (a redirect could lead inside), no proxy from
 /// the environment (a proxy would resolve names itself, around the guard), a

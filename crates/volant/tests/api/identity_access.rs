@@ -269,10 +269,10 @@ const PUBLIC_PAGES: [&str; 17] = [
     "/login",
     // The code asked after the password (the pending sign-in's cookie is the credential).
     "/login/two-factor",
-    // Single sign-on: sent to the e-mail's provider, and its answer (the state's cookie
-    // and the provider's code are the credential).
+    // Single sign-on: sent to the e-mail's provider, and its answer at that
+    // provider's address (the state's cookie and the provider's code are the credential).
     "/login/sso",
-    "/login/sso/callback",
+    "/login/sso/callback/{key}",
     "/logout",
     "/setup",
     "/password/forgot",
@@ -306,6 +306,7 @@ fn concrete(path: &str, garage: i64, vehicle: i64, user: i64, (client, quote): (
     };
     let path = path.replace("{id}", &id.to_string()).replace("{vehicle_id}", &vehicle.to_string());
     let path = path.replace("{token}", "0000").replace("{file}", "0000.ics").replace("{secret}", "0000");
+    let path = path.replace("{key}", "0000");
     let path = path.replace("{sale_id}", "999999").replace("{delivery_id}", "999999");
     assert!(!path.contains('{'), "a parameter the matrix cannot fill: {path}");
     // The new-quote form needs its client.

@@ -24,6 +24,8 @@ macro_rules! sso_tests {
             mod $name {
                 fn loopback(config: &mut volant::platform::config::Config) {
                     config.sso_allow_private_hosts = true;
+                    // Each sign-in's start counts as an attempt from the test's address.
+                    config.login_attempts_per_minute = std::num::NonZeroU32::new(1000).expect("non-zero");
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -42,6 +44,26 @@ macro_rules! sso_tests {
     };
 }
 
+crate::backend_tests!(starting_a_single_sign_on_counts_as_a_sign_in_attempt);
+
+async fn starting_a_single_sign_on_counts_as_a_sign_in_attempt(app: TestApp) {
+    let csrf = app.csrf_for("");
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let answer = app
+            .anonymous()
+            .send(form_request(
+                "/login/sso",
+                &format!("volant_csrf={TEST_CSRF}"),
+                &[("email", "jean@garage-inconnu.fr"), ("_csrf", &csrf)],
+            ))
+            .await;
+        statuses.push(answer.status);
+    }
+    assert_eq!(statuses[..5], [StatusCode::UNPROCESSABLE_ENTITY; 5], "no provider for this domain");
+    assert_eq!(statuses[5], StatusCode::TOO_MANY_REQUESTS, "the sixth in a minute waits");
+}
+
 sso_tests!(
     claim_roles_make_accounts_and_keep_them_up_to_date,
     invited_only_lets_in_people_already_invited,
@@ -51,8 +73,12 @@ sso_tests!(
     the_pages_configure_and_offer_single_sign_on,
 );
 
-/// Volant's callback as the tests' application sees it (`VOLANT_PUBLIC_URL` unset).
-const REDIRECT_URI: &str = "http://localhost/login/sso/callback";
+/// The organization's callback address, as the tests' application sees it
+/// (`VOLANT_PUBLIC_URL` unset).
+fn redirect_uri(app: &TestApp) -> String {
+    let key = volant::identity::sso::callback_key(&app.signing_key, app.org).expect("key");
+    format!("http://localhost/login/sso/callback/{key}")
+}
 
 /// The provider, running while this lives.
 struct Provider {
@@ -64,9 +90,10 @@ struct Provider {
 }
 
 impl Provider {
-    /// Starts the provider and registers Volant as a client of it (RFC 7591);
-    /// `None` where it is not installed (`npm ci` in `e2e/`), except in CI.
-    async fn start() -> Option<Self> {
+    /// Starts the provider and registers Volant as a client of it (RFC 7591), with
+    /// the app's organization's callback address; `None` where it is not installed
+    /// (`npm ci` in `e2e/`), except in CI.
+    async fn start(app: &TestApp) -> Option<Self> {
         let e2e = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../e2e");
         if !e2e.join("node_modules/oidc-provider").is_dir() {
             assert!(
@@ -100,7 +127,7 @@ impl Provider {
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
         let registered: Value = http
             .post(format!("{issuer}/reg"))
-            .json(&json!({ "redirect_uris": [REDIRECT_URI], "client_name": "Volant" }))
+            .json(&json!({ "redirect_uris": [redirect_uri(app)], "client_name": "Volant" }))
             .send()
             .await
             .expect("registration")
@@ -130,6 +157,12 @@ impl Provider {
                 { "value": "mecaniciens", "role": "staff" }
             ]
         })
+    }
+
+    fn claim_settings_without_secret(&self) -> Value {
+        let mut settings = self.claim_settings();
+        settings.as_object_mut().expect("object").remove("client_secret");
+        settings
     }
 
     async fn test_switch(&self, path: &str, value: &str) {
@@ -174,8 +207,9 @@ async fn sign_in(app: &TestApp, provider: &Provider, email: &str, keep_state: bo
         assert!(location.contains(wanted), "{wanted} in {location}");
     }
     let mut jar: BTreeMap<String, String> = BTreeMap::new();
+    let callback = redirect_uri(app);
     for _ in 0..10 {
-        if location.starts_with(REDIRECT_URI) {
+        if location.starts_with(&callback) {
             let path = location.trim_start_matches("http://localhost").to_owned();
             let mut cookies = format!("volant_csrf={TEST_CSRF}");
             if keep_state {
@@ -239,14 +273,14 @@ async fn refusals_recorded(app: &TestApp) -> Vec<String> {
 }
 
 async fn claim_roles_make_accounts_and_keep_them_up_to_date(app: TestApp) {
-    let Some(provider) = Provider::start().await else { return };
+    let Some(provider) = Provider::start(&app).await else { return };
     let admin = app.as_admin();
     let saved = admin.put("/api/v1/sso", &provider.claim_settings()).await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.text());
     let body = saved.json();
     assert_eq!(body["domains"], json!(["garage-sso.fr"]));
     assert_eq!(body["has_client_secret"], json!(true));
-    assert_eq!(body["redirect_uri"], json!(REDIRECT_URI));
+    assert_eq!(body["redirect_uri"], json!(redirect_uri(&app)));
     assert!(!saved.text().contains(&provider.client_secret), "the secret is never shown");
 
     // Ana's groups make her a manager, at her first sign-in.
@@ -276,6 +310,24 @@ async fn claim_roles_make_accounts_and_keep_them_up_to_date(app: TestApp) {
     assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.text());
     assert_eq!(user_roles(&app, "ana@garage-sso.fr").await, Some(vec![Role::Staff]));
 
+    // Her group no longer gives a role: refused, and her account closed (sessions end).
+    settings["role_map"] = json!([{ "value": "mecaniciens", "role": "staff" }]);
+    admin.put("/api/v1/sso", &settings).await.assert_success();
+    let (dropped, _) = sign_in(&app, &provider, "ana@garage-sso.fr", true).await;
+    assert_refused(&dropped, StatusCode::FORBIDDEN, "ne donne aucun rôle dans Volant");
+    assert_eq!(user_roles(&app, "ana@garage-sso.fr").await, None, "deactivated");
+    let after = app
+        .anonymous()
+        .send(
+            Request::get("/vehicles")
+                .header(header::COOKIE, format!("volant_session={session}"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER, "her session ended");
+    admin.put("/api/v1/sso", &provider.claim_settings_without_secret()).await.assert_success();
+
     // Zoé is in no mapped group: no account, no session.
     let (zoe, _) = sign_in(&app, &provider, "zoe@garage-sso.fr", true).await;
     assert_refused(&zoe, StatusCode::FORBIDDEN, "ne donne aucun rôle dans Volant");
@@ -297,7 +349,7 @@ async fn claim_roles_make_accounts_and_keep_them_up_to_date(app: TestApp) {
 }
 
 async fn invited_only_lets_in_people_already_invited(app: TestApp) {
-    let Some(provider) = Provider::start().await else { return };
+    let Some(provider) = Provider::start(&app).await else { return };
     let mut settings = provider.claim_settings();
     settings["role_source"] = json!("invited");
     app.as_admin().put("/api/v1/sso", &settings).await.assert_success();
@@ -331,21 +383,38 @@ async fn invited_only_lets_in_people_already_invited(app: TestApp) {
     let (ana, _) = sign_in(&app, &provider, "ana@garage-sso.fr", true).await;
     assert_refused(&ana, StatusCode::FORBIDDEN, "ne peut pas se connecter par ce fournisseur");
 
-    // A deactivated colleague neither.
-    let bruno_id = volant::identity::users::entity::Entity::find()
-        .filter(volant::identity::users::entity::Column::EmailNormalized.eq("bruno@garage-sso.fr"))
-        .one(&app.db)
+    // The instance's operator neither, whatever their address (an organization's
+    // administrator cannot hand that account to a provider they chose).
+    volant::identity::users::service::set_operator(&app.db, bruno_of(&app).await, true).await.expect("operator");
+    let (operator_refused, _) = sign_in(&app, &provider, "bruno@garage-sso.fr", true).await;
+    assert_refused(&operator_refused, StatusCode::FORBIDDEN, "ne peut pas se connecter par ce fournisseur");
+    volant::identity::users::service::set_operator(&app.db, bruno_of(&app).await, false).await.expect("operator");
+
+    // Someone with a second factor gives it after the provider, as after a password.
+    let bruno = volant::identity::users::service::find_active(&app.db, bruno_of(&app).await)
         .await
         .expect("query")
-        .expect("bruno")
-        .id;
+        .expect("bruno");
+    let enrollment = volant::identity::two_factor::enrollment(&app.db, &app.state.cipher, &bruno, "Garage")
+        .await
+        .expect("enrollment");
+    let code = crate::identity_two_factor::code(&enrollment.secret, 0);
+    let actor = volant::identity::audit::Actor::system(app.org);
+    volant::identity::two_factor::confirm(&app.db, &app.state.cipher, &actor, &bruno, &code).await.expect("confirmed");
+    let (asked, _) = sign_in(&app, &provider, "bruno@garage-sso.fr", true).await;
+    assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", asked.text());
+    assert!(asked.header("location").is_some_and(|l| l.starts_with("/login/two-factor")), "{:?}", asked.headers);
+    assert!(session_cookie(&asked).is_none(), "no session before the code");
+
+    // A deactivated colleague neither.
+    let bruno_id = bruno_of(&app).await;
     app.as_admin().patch(&format!("/api/v1/users/{bruno_id}"), &json!({ "active": false })).await.assert_success();
     let (gone, _) = sign_in(&app, &provider, "bruno@garage-sso.fr", true).await;
     assert_refused(&gone, StatusCode::FORBIDDEN, "ne peut pas se connecter par ce fournisseur");
 }
 
 async fn tampered_and_replayed_id_tokens_are_refused(app: TestApp) {
-    let Some(provider) = Provider::start().await else { return };
+    let Some(provider) = Provider::start(&app).await else { return };
     app.as_admin().put("/api/v1/sso", &provider.claim_settings()).await.assert_success();
     let (first, _) = sign_in(&app, &provider, "bruno@garage-sso.fr", true).await;
     assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.text());
@@ -365,25 +434,45 @@ async fn tampered_and_replayed_id_tokens_are_refused(app: TestApp) {
 }
 
 async fn the_answer_must_come_back_to_the_browser_that_asked(app: TestApp) {
-    let Some(provider) = Provider::start().await else { return };
+    let Some(provider) = Provider::start(&app).await else { return };
     app.as_admin().put("/api/v1/sso", &provider.claim_settings()).await.assert_success();
     // The provider's answer opened in another browser (no state cookie): refused,
     // and the pending sign-in is not spent by it.
     let (elsewhere, path) = sign_in(&app, &provider, "ana@garage-sso.fr", false).await;
     assert_refused(&elsewhere, StatusCode::BAD_REQUEST, "pas été commencée dans ce navigateur");
     let state = path.split("state=").nth(1).and_then(|s| s.split('&').next()).expect("state").to_owned();
-    let home = app.anonymous().send(back_to(&path, &state)).await;
-    assert_eq!(home.status, StatusCode::SEE_OTHER, "{}", home.text());
-    assert!(session_cookie(&home).is_some());
-    // Used once: the same answer again is refused.
+    // Used once: the same answer twice at once opens one session.
+    let (browser, twin) = (app.anonymous(), app.anonymous());
+    let (one, two) = tokio::join!(browser.send(back_to(&path, &state)), twin.send(back_to(&path, &state)));
+    let statuses = [one.status, two.status];
+    assert!(statuses.contains(&StatusCode::SEE_OTHER) && statuses.contains(&StatusCode::BAD_REQUEST), "{statuses:?}");
+    assert_eq!(usize::from(session_cookie(&one).is_some()) + usize::from(session_cookie(&two).is_some()), 1);
     let again = app.anonymous().send(back_to(&path, &state)).await;
     assert_refused(&again, StatusCode::BAD_REQUEST, "a expiré");
+    // An answer brought to another provider's address (a provider mixing up its
+    // clients' answers) is refused.
+    let (_, path) = sign_in(&app, &provider, "ana@garage-sso.fr", false).await;
+    let state = path.split("state=").nth(1).and_then(|s| s.split('&').next()).expect("state").to_owned();
+    let elsewhere = path
+        .replace(&redirect_uri(&app).replace("http://localhost", ""), "/login/sso/callback/0123456789abcdef01234567");
+    let mixed = app.anonymous().send(back_to(&elsewhere, &state)).await;
+    assert_refused(&mixed, StatusCode::BAD_REQUEST, "a expiré");
     // A provider's error (the person cancelled) is said as such.
     let (_, path) = sign_in(&app, &provider, "nobody@garage-sso.fr", false).await;
     assert!(path.contains("error=access_denied"), "{path}");
     let state = path.split("state=").nth(1).and_then(|s| s.split('&').next()).expect("state").to_owned();
     let cancelled = app.anonymous().send(back_to(&path, &state)).await;
     assert_refused(&cancelled, StatusCode::FORBIDDEN, "pas accordé la connexion");
+}
+
+async fn bruno_of(app: &TestApp) -> i64 {
+    volant::identity::users::entity::Entity::find()
+        .filter(volant::identity::users::entity::Column::EmailNormalized.eq("bruno@garage-sso.fr"))
+        .one(&app.db)
+        .await
+        .expect("query")
+        .expect("bruno")
+        .id
 }
 
 fn sorted(mut fields: Vec<String>) -> Vec<String> {
@@ -418,8 +507,15 @@ async fn settings_are_checked_and_kept_to_their_organization(app: TestApp) {
         .await;
     assert_eq!(sorted(wrong.error_fields()), ["domains", "issuer", "role_map"], "{}", wrong.text());
     assert!(wrong.text().contains("administrateur, gérant ou atelier"), "{}", wrong.text());
+    let public = admin
+        .put(
+            "/api/v1/sso",
+            &json!({ "issuer": "https://idp.example", "client_id": "v", "client_secret": "s", "domains": ["Gmail.com"] }),
+        )
+        .await;
+    assert!(public.text().contains("messagerie publique"), "{}", public.text());
 
-    let Some(provider) = Provider::start().await else { return };
+    let Some(provider) = Provider::start(&app).await else { return };
     admin.put("/api/v1/sso", &provider.claim_settings()).await.assert_success();
     // Another organization sees none of it, cannot take its domain, cannot remove it.
     let them = app.other_org().await;
@@ -459,8 +555,8 @@ async fn the_pages_configure_and_offer_single_sign_on(app: TestApp) {
     assert!(!login.text().contains("sign-in-sso"), "no button while no organization has single sign-on");
     let page = admin.get("/admin/sso").await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.text().contains(REDIRECT_URI), "the address to register is shown");
-    let Some(provider) = Provider::start().await else { return };
+    assert!(page.text().contains(&redirect_uri(&app)), "the address to register is shown");
+    let Some(provider) = Provider::start(&app).await else { return };
     // A value without its role is named, nothing saved.
     let refused = admin
         .post_form(

@@ -11,7 +11,7 @@ use crate::helpers::{TEST_CSRF, TEST_PASSWORD, TestApp, TestResponse, form_reque
 
 /// The code an authenticator app shows for `secret` (base32, as the page shows it)
 /// `offset` seconds from now.
-fn code(secret: &str, offset: i64) -> String {
+pub(crate) fn code(secret: &str, offset: i64) -> String {
     let bytes = totp_rs::Secret::try_from_base32(secret.replace(' ', "")).expect("base32");
     let totp = totp_rs::Builder::new().with_secret(bytes.as_ref().to_vec()).build().expect("totp");
     let at = u64::try_from(chrono::Utc::now().timestamp() + offset).expect("time");

@@ -96,6 +96,8 @@ const NOT_ROWS: &[(&str, &str)] = &[
     ("file", "0000.ics"),
     // A password link's secret (a public page).
     ("secret", "0000"),
+    // A single sign-on provider's callback address (a public page).
+    ("key", "0000"),
 ];
 
 /// A report kind, for `/school/report-data/{kind}`.

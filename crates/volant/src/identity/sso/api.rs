@@ -30,7 +30,8 @@ pub struct SsoAnswer {
 }
 
 fn answer(caller: &Caller, client: &ClientContext, settings: SsoSettings) -> SsoAnswer {
-    SsoAnswer { settings, redirect_uri: super::redirect_uri(&client.public_url(&caller.config)) }
+    let redirect_uri = super::redirect_uri(&client.public_url(&caller.config), &settings.callback_key);
+    SsoAnswer { settings, redirect_uri }
 }
 
 /// The organization's single sign-on (OpenID Connect); 404 when it has none.
@@ -56,7 +57,8 @@ async fn put_sso(
     ApiJson(input): ApiJson<SsoInput>,
 ) -> AppResult<Json<SsoAnswer>> {
     let allow = caller.config.sso_allow_private_hosts;
-    let settings = super::save(&caller.db, (&caller.cipher, allow), &caller.actor, &input).await?;
+    let key = super::callback_key(&caller.signing_key, caller.org)?;
+    let settings = super::save(&caller.db, (&caller.cipher, allow, &key), &caller.actor, &input).await?;
     Ok(Json(answer(&caller, &client, settings)))
 }
 

@@ -22,18 +22,21 @@
 pub mod api;
 pub mod web;
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreProviderMetadata};
 use openidconnect::{
-    AccessToken, AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, CsrfToken, HttpRequest, HttpResponse,
-    IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, SubjectIdentifier,
+    AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, CsrfToken, HttpRequest, HttpResponse, IssuerUrl,
+    Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, SubjectIdentifier,
     TokenResponse, UserInfoClaims,
 };
+use openidconnect::{ClaimsVerificationError, DiscoveryError};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -58,6 +61,9 @@ const AUDIT_ENTITY: &str = "single_sign_on";
 pub(crate) const ATTEMPT_TTL: chrono::Duration = chrono::Duration::minutes(10);
 /// How long the provider has to answer a request of ours.
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a provider's discovery document and keys are kept (a new signing key
+/// is fetched at once: see `verified_person`).
+const DISCOVERY_TTL: Duration = Duration::from_secs(300);
 /// The largest answer read from a provider (its discovery document, its keys).
 const MAX_ANSWER_BYTES: usize = 512 * 1024;
 /// E-mail domains per organization.
@@ -69,6 +75,38 @@ const MAX_PENDING: u64 = 1000;
 /// The roles a provider's claim may give: those tied to nothing else. Instructors
 /// and candidates are people of the school's records, invited from there.
 pub const MAPPABLE_ROLES: [Role; 3] = [Role::Admin, Role::Manager, Role::Staff];
+/// Domains of public mailboxes: anyone may have an address there, so no
+/// organization may claim them (its provider would receive everyone's sign-ins).
+const PUBLIC_MAIL_DOMAINS: &[&str] = &[
+    "aol.com",
+    "free.fr",
+    "gmail.com",
+    "gmx.com",
+    "gmx.de",
+    "gmx.fr",
+    "googlemail.com",
+    "hotmail.com",
+    "hotmail.fr",
+    "icloud.com",
+    "laposte.net",
+    "live.com",
+    "live.fr",
+    "mac.com",
+    "me.com",
+    "msn.com",
+    "neuf.fr",
+    "orange.fr",
+    "outlook.com",
+    "outlook.fr",
+    "proton.me",
+    "protonmail.com",
+    "sfr.fr",
+    "wanadoo.fr",
+    "yahoo.com",
+    "yahoo.fr",
+    "yandex.com",
+    "zoho.com",
+];
 /// The path of the provider's answer on this site.
 pub const CALLBACK_PATH: &str = "/login/sso/callback";
 
@@ -112,6 +150,9 @@ pub struct SsoSettings {
     /// Sign-in through the provider is open.
     pub enabled: bool,
     pub updated_at: DateTime<Utc>,
+    /// The last part of the callback address (see [`redirect_uri`]).
+    #[serde(skip)]
+    pub callback_key: String,
 }
 
 /// An organization's single sign-on, as set (a `PUT`: absent fields take their
@@ -212,25 +253,52 @@ pub struct Started {
     pub state: String,
 }
 
-/// The HTTP client of requests to providers (see [`outbound::client`]).
-pub fn client(allow_private: bool) -> Result<reqwest::Client, String> {
-    outbound::client(concat!("Volant/", env!("CARGO_PKG_VERSION")), TIMEOUT, allow_private)
+/// How requests reach a provider: the guarded client (see [`outbound::client`])
+/// and whether private addresses and plain `http://` are allowed.
+#[derive(Debug, Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    allow_private: bool,
+}
+
+impl Http {
+    /// The instance's client for providers (made once per setting, then shared).
+    pub fn new(allow_private: bool) -> Result<Self, String> {
+        static CLIENTS: [OnceLock<reqwest::Client>; 2] = [OnceLock::new(), OnceLock::new()];
+        let cell = &CLIENTS[usize::from(allow_private)];
+        let client = match cell.get() {
+            Some(client) => client.clone(),
+            None => {
+                let made = outbound::client(concat!("Volant/", env!("CARGO_PKG_VERSION")), TIMEOUT, allow_private)?;
+                cell.get_or_init(|| made).clone()
+            }
+        };
+        Ok(Self { client, allow_private })
+    }
+
+    /// Whether a URL of the provider's (its discovery document names the others)
+    /// may be requested: `https://` to a name or a public address, unless private
+    /// hosts are allowed. The resolver checks names; an address written as such is
+    /// checked here.
+    fn allows(&self, url: &str) -> bool {
+        self.allow_private || (url.starts_with("https://") && !outbound::names_internal_address(url))
+    }
 }
 
 /// Sends one of `openidconnect`'s requests with our client, reading at most
 /// [`MAX_ANSWER_BYTES`] of the answer.
-async fn send(client: reqwest::Client, request: HttpRequest) -> Result<HttpResponse, std::io::Error> {
+async fn send(http: Http, request: HttpRequest) -> Result<HttpResponse, std::io::Error> {
     let (parts, body) = request.into_parts();
-    let mut response = client
-        .request(parts.method, parts.uri.to_string())
-        .headers(parts.headers)
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| std::io::Error::other(e.without_url().to_string()))?;
+    let url = parts.uri.to_string();
+    if !http.allows(&url) {
+        return Err(std::io::Error::other("an address that is not https:// or is internal: refused"));
+    }
+    let failed = |e: reqwest::Error| std::io::Error::other(outbound::describe(e));
+    let mut response =
+        http.client.request(parts.method, url).headers(parts.headers).body(body).send().await.map_err(failed)?;
     let (status, headers) = (response.status(), response.headers().clone());
     let mut bytes = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| std::io::Error::other(e.without_url().to_string()))? {
+    while let Some(chunk) = response.chunk().await.map_err(failed)? {
         bytes.extend_from_slice(&chunk);
         if bytes.len() > MAX_ANSWER_BYTES {
             return Err(std::io::Error::other("the provider's answer is too large"));
@@ -242,20 +310,45 @@ async fn send(client: reqwest::Client, request: HttpRequest) -> Result<HttpRespo
     Ok(answer)
 }
 
-/// The provider's discovery document (with its signing keys), read now.
-async fn discover(http: &reqwest::Client, issuer: &str) -> Result<CoreProviderMetadata, String> {
-    let issuer = IssuerUrl::new(issuer.to_owned()).map_err(|e| e.to_string())?;
-    let call = |request| send(http.clone(), request);
-    CoreProviderMetadata::discover_async(issuer, &call).await.map_err(|e| {
-        let mut text = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(cause) = source {
-            text.push_str(": ");
-            text.push_str(&cause.to_string());
-            source = cause.source();
+/// Discovery documents (with their keys) read in the last minutes, by issuer: a
+/// sign-in does not fetch them twice, nor does a flood of sign-ins.
+fn discovered() -> &'static Mutex<HashMap<String, (Instant, CoreProviderMetadata)>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, (Instant, CoreProviderMetadata)>>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// Why a provider could not be read: said to administrators in a few words (never
+/// the answer's text, which could be anything the address returned).
+fn discovery_failure<E: std::error::Error + 'static>(err: &DiscoveryError<E>) -> &'static str {
+    match err {
+        DiscoveryError::Request(_) => "unreachable",
+        DiscoveryError::Response(..) => "an error answer",
+        DiscoveryError::Parse(_) => "not a discovery document",
+        DiscoveryError::Validation(_) => "issuer or keys not valid",
+        _ => "not usable",
+    }
+}
+
+/// The provider's discovery document (with its signing keys): from the cache
+/// unless `fresh`; a fresh one replaces it.
+async fn discover(http: &Http, issuer: &str, fresh: bool) -> Result<CoreProviderMetadata, String> {
+    if !fresh {
+        let cache = discovered().lock().map_err(|_| "cache".to_owned())?;
+        if let Some((_, metadata)) = cache.get(issuer).filter(|(at, _)| at.elapsed() < DISCOVERY_TTL) {
+            return Ok(metadata.clone());
         }
-        text
-    })
+    }
+    let url = IssuerUrl::new(issuer.to_owned()).map_err(|e| e.to_string())?;
+    let call = |request| send(http.clone(), request);
+    let metadata = CoreProviderMetadata::discover_async(url, &call).await.map_err(|e| {
+        tracing::info!(error = %e, cause = ?std::error::Error::source(&e).map(ToString::to_string), "discovery failed");
+        discovery_failure(&e).to_owned()
+    })?;
+    if let Ok(mut cache) = discovered().lock() {
+        cache.retain(|_, (at, _)| at.elapsed() < DISCOVERY_TTL);
+        cache.insert(issuer.to_owned(), (Instant::now(), metadata.clone()));
+    }
+    Ok(metadata)
 }
 
 /// Every claim of a user-info answer, kept as JSON (the role claim is any name).
@@ -269,6 +362,8 @@ table! {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub organization_id: i64,
+        /// The last part of the provider's callback address.
+        pub callback_key: String,
         pub issuer: String,
         pub client_id: String,
         /// Encrypted.
@@ -349,6 +444,7 @@ fn settings_of(row: &provider::Model, domains: Vec<String>) -> AppResult<SsoSett
         role_map: role_map_of(row)?,
         enabled: row.enabled,
         updated_at: row.updated_at,
+        callback_key: row.callback_key.clone(),
     })
 }
 
@@ -360,9 +456,20 @@ pub async fn settings(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Option
     }
 }
 
+/// The last part of an organization's callback address: an HMAC of its id, so
+/// that the address is known before the provider is saved (to register it there)
+/// and says nothing of the organization.
+pub fn callback_key(signing_key: &[u8], org: OrgId) -> AppResult<String> {
+    use hmac::{Hmac, Mac};
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(signing_key).map_err(|_| AppError::Internal("hmac key".into()))?;
+    mac.update(format!("sso-callback/{}", org.get()).as_bytes());
+    Ok(hex::encode(&mac.finalize().into_bytes()[..12]))
+}
+
 /// The address to register at the provider as Volant's redirect URI.
-pub fn redirect_uri(public_url: &str) -> String {
-    format!("{}{CALLBACK_PATH}", public_url.trim_end_matches('/'))
+pub fn redirect_uri(public_url: &str, callback_key: &str) -> String {
+    format!("{}{CALLBACK_PATH}/{callback_key}", public_url.trim_end_matches('/'))
 }
 
 /// `@Garage-Martin.FR ` → `garage-martin.fr`; `None` when it is not a domain name.
@@ -389,13 +496,14 @@ fn email_domain(email: &str) -> Option<String> {
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn save<C: Writer>(
     db: &C,
-    (cipher, allow_private): (&FieldCipher, bool),
+    (cipher, allow_private, callback_key): (&FieldCipher, bool, &str),
     actor: &Actor,
     input: &SsoInput,
 ) -> AppResult<SsoSettings> {
     let before = provider_of(db, actor.org).await?;
     let mut v = Validator::new();
-    let issuer = v.required_text("issuer", input.issuer.as_deref(), 500).map(|i| i.trim_end_matches('/').to_owned());
+    // As given: issuers are compared character for character (`https://x/` is not `https://x`).
+    let issuer = v.required_text("issuer", input.issuer.as_deref(), 500);
     let client_id = v.required_text("client_id", input.client_id.as_deref(), 255);
     let secret = input.client_secret.as_deref().map(str::trim).filter(|s| !s.is_empty());
     if secret.is_some_and(|s| s.chars().count() > 500) {
@@ -413,6 +521,9 @@ pub async fn save<C: Writer>(
         Some(given) => {
             for text in given {
                 match domain_name(text) {
+                    Some(name) if PUBLIC_MAIL_DOMAINS.contains(&name.as_str()) => {
+                        v.add("domains", Msg::new("sso.domain_public").arg("domain", name));
+                    }
                     Some(name) => domains.push(name),
                     None => v.add("domains", Msg::new("sso.domain_invalid").arg("domain", text.trim())),
                 }
@@ -480,6 +591,7 @@ pub async fn save<C: Writer>(
             None => {
                 provider::ActiveModel {
                     organization_id: Set(actor.org.get()),
+                    callback_key: Set(callback_key.to_owned()),
                     issuer: Set(issuer.clone()),
                     client_id: Set(client_id.clone()),
                     client_secret: Set(sealed.clone().unwrap_or_default()),
@@ -528,7 +640,7 @@ async fn check_issuer(v: &mut Validator, issuer: &str, allow_private: bool) {
         v.add("issuer", Msg::new(refused.message_key()));
         return;
     }
-    let http = match client(allow_private) {
+    let http = match Http::new(allow_private) {
         Ok(http) => http,
         Err(err) => {
             tracing::error!(error = %err, "no HTTP client for single sign-on");
@@ -536,10 +648,10 @@ async fn check_issuer(v: &mut Validator, issuer: &str, allow_private: bool) {
             return;
         }
     };
-    if let Err(err) = discover(&http, issuer).await {
-        tracing::info!(error = %err, "an identity provider's discovery failed");
-        let detail: String = err.chars().take(300).collect();
-        v.add("issuer", Msg::new("sso.discovery_failed").arg("detail", detail));
+    if !http.allows(issuer) {
+        v.add("issuer", Msg::new("outbound.host_private"));
+    } else if let Err(why) = discover(&http, issuer, true).await {
+        v.add("issuer", Msg::new("sso.discovery_failed").arg("detail", why));
     }
 }
 
@@ -593,15 +705,16 @@ pub async fn organization_for(db: &impl ConnectionTrait, email: &str) -> AppResu
 
 /// Sends a sign-in to the organization's provider: a new pending sign-in (its
 /// state, nonce and PKCE verifier kept for ten minutes), and the provider's
-/// authorization URL, which names `email` as the login hint.
+/// authorization URL, which names `email` as the login hint and the provider's own
+/// callback address (`public_url` and its key).
 pub async fn start<C: Writer>(
     db: &C,
-    http: &reqwest::Client,
+    http: &Http,
     org: OrgId,
-    (email, next, redirect): (&str, &str, &str),
+    (email, next, public_url): (&str, &str, &str),
 ) -> AppResult<Started> {
     let Some(row) = provider_of(db, org).await?.filter(|p| p.enabled) else { return Err(AppError::NotFound) };
-    let metadata = discover(http, &row.issuer).await.map_err(|e| {
+    let metadata = discover(http, &row.issuer, false).await.map_err(|e| {
         tracing::warn!(organization_id = org.get(), error = %e, "identity provider unreachable");
         AppError::Unavailable("identity provider".into())
     })?;
@@ -611,7 +724,8 @@ pub async fn start<C: Writer>(
         .role_claim
         .as_deref()
         .filter(|claim| metadata.scopes_supported().is_some_and(|scopes| scopes.iter().any(|s| s.as_str() == *claim)));
-    let redirect_url = RedirectUrl::new(redirect.to_owned()).map_err(|e| AppError::Internal(e.to_string()))?;
+    let redirect = redirect_uri(public_url, &row.callback_key);
+    let redirect_url = RedirectUrl::new(redirect.clone()).map_err(|_| AppError::BadRequest("host".into()))?;
     let oidc = CoreClient::from_provider_metadata(metadata, ClientId::new(row.client_id.clone()), None)
         .set_redirect_uri(redirect_url);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -637,7 +751,7 @@ pub async fn start<C: Writer>(
             organization_id: Set(org.get()),
             nonce: Set(nonce.secret().clone()),
             pkce_verifier: Set(verifier.secret().clone()),
-            redirect_uri: Set(redirect.to_owned()),
+            redirect_uri: Set(redirect.clone()),
             next_path: Set(next.to_owned()),
             expires_at: Set(now + ATTEMPT_TTL),
         }
@@ -678,105 +792,164 @@ struct Person {
     claims: Map<String, Value>,
 }
 
-/// Completes a sign-in on the provider's answer: the pending sign-in this browser
-/// began (`cookie_state`), used once; the code exchanged with its PKCE verifier;
-/// the ID token verified; then the person found, linked or made.
+/// A refusal's detail for the log: the provider's words kept short and on one line.
+fn loggable(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).take(200).collect()
+}
+
+/// Completes a sign-in on the provider's answer at the callback address of
+/// `callback_key`: the pending sign-in this browser began (`cookie_state`), for
+/// that provider's organization, used once; the code exchanged with its PKCE
+/// verifier; the ID token verified; then the person found, linked or made. The
+/// outer error is Volant's own failure (a 500); the inner one a refused sign-in.
 pub async fn finish<C: Writer>(
     db: &C,
-    (cipher, http): (&FieldCipher, &reqwest::Client),
-    answer: &Answer,
+    (cipher, http): (&FieldCipher, &Http),
+    (callback_key, answer): (&str, &Answer),
     cookie_state: Option<&str>,
-) -> Result<SignedIn, Refused> {
-    let internal =
-        |org: Option<OrgId>| move |e: AppError| Refused::new(Refusal::ProviderUnreachable, org, e.to_string());
+) -> AppResult<Result<SignedIn, Refused>> {
     let state = answer.state.as_deref().unwrap_or_default();
     if state.is_empty() || cookie_state != Some(state) {
-        return Err(Refused::new(Refusal::StateInvalid, None, "state missing or not this browser's"));
+        return Ok(Err(Refused::new(Refusal::StateInvalid, None, "state missing or not this browser's")));
     }
-    // Used once: the row is gone whatever follows.
+    // Used once: whoever deletes the row goes on, whatever follows.
     let pending = db::write(db, async |txn| {
         let found = attempt::Entity::find_by_id(state.to_owned()).one(txn).await?;
-        if found.is_some() {
-            attempt::Entity::delete_by_id(state.to_owned()).exec(txn).await?;
-        }
-        AppResult::Ok(found)
+        let taken = attempt::Entity::delete_many().filter(attempt::Column::State.eq(state)).exec(txn).await?;
+        AppResult::Ok(found.filter(|_| taken.rows_affected == 1))
     })
-    .await
-    .map_err(internal(None))?;
+    .await?;
     let Some(pending) = pending.filter(|p| p.expires_at > Utc::now()) else {
-        return Err(Refused::new(Refusal::StateInvalid, None, "no pending sign-in for this state"));
+        return Ok(Err(Refused::new(Refusal::StateInvalid, None, "no pending sign-in for this state")));
     };
     let org = OrgId::new(pending.organization_id);
+    let refused = |why: Refusal, detail: &str| Ok(Err(Refused::new(why, Some(org), detail)));
+    // The answer came to this organization's provider's address, not another's
+    // (an authorization server mixing up its clients' answers: RFC 9207's attack).
+    let row = provider_of(db, org).await?.filter(|p| p.enabled);
+    let Some(row) = row.filter(|p| p.callback_key == callback_key) else {
+        return refused(Refusal::StateInvalid, "another provider's callback, or single sign-on removed or off");
+    };
     if let Some(error) = &answer.error {
         let description = answer.error_description.as_deref().unwrap_or_default();
-        return Err(Refused::new(Refusal::ProviderRefused, Some(org), format!("{error}: {description}")));
+        return refused(Refusal::ProviderRefused, &loggable(&format!("{error}: {description}")));
     }
-    let Some(row) = provider_of(db, org).await.map_err(internal(Some(org)))?.filter(|p| p.enabled) else {
-        return Err(Refused::new(Refusal::StateInvalid, Some(org), "single sign-on removed or turned off"));
-    };
-    if answer.iss.as_deref().is_some_and(|iss| iss.trim_end_matches('/') != row.issuer) {
-        return Err(Refused::new(Refusal::TokenInvalid, Some(org), "the answer's iss is not the issuer (RFC 9207)"));
+    if answer.iss.as_deref().is_some_and(|iss| iss != row.issuer) {
+        return refused(Refusal::TokenInvalid, "the answer's iss is not the issuer (RFC 9207)");
     }
     let Some(code) = answer.code.as_deref().filter(|c| !c.is_empty()) else {
-        return Err(Refused::new(Refusal::ProviderRefused, Some(org), "no code in the answer"));
+        return refused(Refusal::ProviderRefused, "no code in the answer");
     };
-    let person = verified_person(&row, (cipher, http), &pending, code).await?;
-    let resolved = db::write(db, async |txn| Ok::<_, AppError>(resolve(txn, &row, &person).await)).await;
-    let (user, created) = match resolved {
-        Ok(Ok(found)) => found,
-        Ok(Err(refused)) => return Err(refused),
-        Err(err) => return Err(internal(Some(org))(err)),
+    let person = match verified_person(&row, (cipher, http), &pending, code).await? {
+        Ok(person) => person,
+        Err(refusal) => return Ok(Err(refusal)),
     };
-    Ok(SignedIn { user, next: pending.next_path, created })
+    let outcome = db::write(db, async |txn| match resolve(txn, &row, &person).await? {
+        // A refusal's deprovisioning (roles the provider took away) is kept.
+        Resolved::Refused(refusal, true) => Ok(Err(refusal)),
+        // Any other refusal writes nothing.
+        Resolved::Refused(refusal, false) => Err(Rollback::Refused(refusal)),
+        Resolved::User(user, created) => Ok(Ok((user, created))),
+    })
+    .await;
+    match outcome {
+        Ok(Ok((user, created))) => Ok(Ok(SignedIn { user, next: pending.next_path, created })),
+        Ok(Err(refusal)) | Err(Rollback::Refused(refusal)) => Ok(Err(refusal)),
+        Err(Rollback::Failed(err)) => Err(err),
+    }
+}
+
+/// Why a sign-in's transaction was undone.
+enum Rollback {
+    Refused(Refused),
+    Failed(AppError),
+}
+
+impl From<DbErr> for Rollback {
+    fn from(err: DbErr) -> Self {
+        Self::Failed(err.into())
+    }
+}
+
+impl From<AppError> for Rollback {
+    fn from(err: AppError) -> Self {
+        Self::Failed(err)
+    }
 }
 
 /// Exchanges the code, verifies the ID token, and reads the person's claims
 /// (from the user-info endpoint too when the ID token lacks the e-mail or the
-/// role claim).
+/// role claim). A signature by a key the cached document does not have fetches
+/// the provider's keys again, once (providers rotate their keys).
 async fn verified_person(
     row: &provider::Model,
-    (cipher, http): (&FieldCipher, &reqwest::Client),
+    (cipher, http): (&FieldCipher, &Http),
     pending: &attempt::Model,
     code: &str,
-) -> Result<Person, Refused> {
+) -> AppResult<Result<Person, Refused>> {
     let org = Some(OrgId::new(row.organization_id));
-    let unreachable = |detail: String| Refused::new(Refusal::ProviderUnreachable, org, detail);
-    let invalid = |detail: String| Refused::new(Refusal::TokenInvalid, org, detail);
-    let metadata = discover(http, &row.issuer).await.map_err(unreachable)?;
-    let secret = cipher.decrypt(SECRET_FIELD, &row.client_secret).map_err(|e| unreachable(e.to_string()))?;
-    let redirect = RedirectUrl::new(pending.redirect_uri.clone()).map_err(|e| unreachable(e.to_string()))?;
-    let oidc = CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(row.client_id.clone()),
-        Some(ClientSecret::new(secret)),
-    )
-    .set_redirect_uri(redirect);
+    let unreachable = |detail: String| Ok(Err(Refused::new(Refusal::ProviderUnreachable, org, detail)));
+    let invalid = |detail: String| Ok(Err(Refused::new(Refusal::TokenInvalid, org, detail)));
+    let metadata = match discover(http, &row.issuer, false).await {
+        Ok(metadata) => metadata,
+        Err(why) => return unreachable(why),
+    };
+    let secret = cipher.decrypt(SECRET_FIELD, &row.client_secret)?;
+    let redirect = RedirectUrl::new(pending.redirect_uri.clone()).map_err(|e| AppError::Internal(e.to_string()))?;
+    let client = |metadata: CoreProviderMetadata| {
+        CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(row.client_id.clone()),
+            Some(ClientSecret::new(secret.clone())),
+        )
+        .set_redirect_uri(redirect.clone())
+    };
+    let mut oidc = client(metadata);
     let call = |request| send(http.clone(), request);
-    let token = oidc
-        .exchange_code(AuthorizationCode::new(code.to_owned()))
-        .map_err(|e| unreachable(e.to_string()))?
+    let Ok(exchange) = oidc.exchange_code(AuthorizationCode::new(code.to_owned())) else {
+        return unreachable("no token endpoint".into());
+    };
+    let token = match exchange
         .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
         .request_async(&call)
         .await
-        .map_err(|e| invalid(format!("code exchange: {e}")))?;
-    let id_token = token.id_token().ok_or_else(|| invalid("no ID token".into()))?;
-    let verified = id_token
-        .claims(&oidc.id_token_verifier(), &Nonce::new(pending.nonce.clone()))
-        .map_err(|e| invalid(format!("ID token: {e}")))?;
+    {
+        Ok(token) => token,
+        Err(e) => return invalid(loggable(&format!("code exchange: {e}"))),
+    };
+    let Some(id_token) = token.id_token() else { return invalid("no ID token".into()) };
+    let nonce = Nonce::new(pending.nonce.clone());
+    let mut verified = id_token.claims(&oidc.id_token_verifier(), &nonce).cloned();
+    if matches!(verified, Err(ClaimsVerificationError::SignatureVerification(_))) {
+        // Perhaps a key newer than the cached document's: read them again, once.
+        if let Ok(metadata) = discover(http, &row.issuer, true).await {
+            oidc = client(metadata);
+            verified = id_token.claims(&oidc.id_token_verifier(), &nonce).cloned();
+        }
+    }
+    let verified = match verified {
+        Ok(verified) => verified,
+        Err(e) => return invalid(format!("ID token: {e}")),
+    };
     let mut person = Person {
         subject: verified.subject().as_str().to_owned(),
         email: verified.email().map(|e| e.as_str().to_owned()),
         email_verified: verified.email_verified(),
         name: verified.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned()),
-        claims: payload_of(&id_token.to_string()).map_err(invalid)?,
+        claims: match payload_of(&id_token.to_string()) {
+            Ok(claims) => claims,
+            Err(e) => return invalid(e),
+        },
     };
     let claim_missing = row.role_claim.as_deref().is_some_and(|c| !person.claims.contains_key(c));
     if person.email.is_none() || claim_missing {
         let request =
             oidc.user_info(token.access_token().clone(), Some(SubjectIdentifier::new(person.subject.clone()))).ok();
         if let Some(request) = request {
-            let info: UserInfoClaims<AllClaims, CoreGenderClaim> =
-                request.request_async(&call).await.map_err(|e| unreachable(format!("user info: {e}")))?;
+            let info: UserInfoClaims<AllClaims, CoreGenderClaim> = match request.request_async(&call).await {
+                Ok(info) => info,
+                Err(e) => return unreachable(loggable(&format!("user info: {e}"))),
+            };
             if person.email.is_none() {
                 person.email = info.email().map(|e| e.as_str().to_owned());
                 person.email_verified = info.email_verified();
@@ -789,12 +962,11 @@ async fn verified_person(
             }
         }
     }
-    // Keep the access token out of any later log: it is dropped here.
-    let _: &AccessToken = token.access_token();
-    Ok(person)
+    Ok(Ok(person))
 }
 
-/// The claims of a JWT whose signature was verified, as JSON.
+/// The claims of a JWT whose signature was verified, as JSON (the role claim may
+/// have any name).
 fn payload_of(jwt: &str) -> Result<Map<String, Value>, String> {
     let payload = jwt.split('.').nth(1).ok_or("not a JWT")?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -817,71 +989,91 @@ fn mapped_roles(claim: Option<&Value>, map: &[RoleMapping]) -> Vec<Role> {
     roles
 }
 
+/// Google's issuer is every Google account's: only its `hd` claim says the
+/// account is one of a Workspace domain's (a personal account may carry any
+/// verified address).
+const GOOGLE_ISSUER: &str = "https://accounts.google.com";
+
+/// What the person turned out to be.
+enum Resolved {
+    User(AuthUser, bool),
+    /// Refused; `true` when the refusal changed the account (roles taken away by
+    /// the provider), which must be kept.
+    Refused(Refused, bool),
+}
+
 /// The user the person is: linked by subject, else by e-mail, else made (roles
-/// from a claim); their roles brought up to date from the claim.
-async fn resolve(
-    txn: &sea_orm::DatabaseTransaction,
-    row: &provider::Model,
-    person: &Person,
-) -> Result<(AuthUser, bool), Refused> {
+/// from a claim); their roles brought up to date from the claim. Every refusal
+/// is decided before anything is written, except the deprovisioning of someone
+/// whose claim no longer gives a role.
+async fn resolve(txn: &sea_orm::DatabaseTransaction, row: &provider::Model, person: &Person) -> AppResult<Resolved> {
     let org = OrgId::new(row.organization_id);
-    let refuse = |why: Refusal, detail: &str| Refused::new(why, Some(org), detail);
-    let db_failed = |e: AppError| Refused::new(Refusal::ProviderUnreachable, Some(org), e.to_string());
-    let Some(email) = person.email.as_deref().filter(|e| !e.trim().is_empty()) else {
-        return Err(refuse(Refusal::EmailUnverified, "no e-mail claim"));
+    let refuse = |why: Refusal, detail: &str| Ok(Resolved::Refused(Refused::new(why, Some(org), detail), false));
+    let Some(email) = person.email.as_deref().and_then(|e| crate::platform::validate::check_email(e).ok()) else {
+        return refuse(Refusal::EmailUnverified, "no e-mail claim, or not an address");
     };
     if person.email_verified == Some(false) {
-        return Err(refuse(Refusal::EmailUnverified, "email_verified is false"));
+        return refuse(Refusal::EmailUnverified, "email_verified is false");
     }
-    let domains = domains_of(txn, org).await.map_err(db_failed)?;
-    if !email_domain(email).is_some_and(|d| domains.contains(&d)) {
-        return Err(refuse(Refusal::DomainRefused, "e-mail outside the organization's domains"));
+    let domains = domains_of(txn, org).await?;
+    if !email_domain(&email).is_some_and(|d| domains.contains(&d)) {
+        return refuse(Refusal::DomainRefused, "e-mail outside the organization's domains");
+    }
+    if row.issuer.trim_end_matches('/') == GOOGLE_ISSUER {
+        let hosted = person.claims.get("hd").and_then(Value::as_str).and_then(domain_name);
+        if !hosted.is_some_and(|hd| domains.contains(&hd)) {
+            return refuse(Refusal::DomainRefused, "a Google account outside the organization's Workspace domains");
+        }
     }
     let linked = identity::Entity::find()
         .filter(identity::Column::Issuer.eq(row.issuer.clone()))
         .filter(identity::Column::Subject.eq(person.subject.clone()))
         .one(txn)
-        .await
-        .map_err(|e| db_failed(e.into()))?;
-    let by_email = match &linked {
-        Some(link) => user_entity::Entity::find_by_id(link.user_id).one(txn).await,
+        .await?;
+    let found = match &linked {
+        Some(link) => user_entity::Entity::find_by_id(link.user_id).one(txn).await?,
         None => {
             user_entity::Entity::find()
-                .filter(user_entity::Column::EmailNormalized.eq(users::normalize_email(email)))
+                .filter(user_entity::Column::EmailNormalized.eq(users::normalize_email(&email)))
                 .one(txn)
-                .await
+                .await?
         }
-    }
-    .map_err(|e| db_failed(e.into()))?;
-    let role_map = role_map_of(row).map_err(db_failed)?;
+    };
     let claimed = match row.role_source {
         RoleSource::Claim => {
-            Some(mapped_roles(row.role_claim.as_deref().and_then(|c| person.claims.get(c)), &role_map))
+            let map = role_map_of(row)?;
+            Some(mapped_roles(row.role_claim.as_deref().and_then(|c| person.claims.get(c)), &map))
         }
         RoleSource::Invited => None,
     };
     let actor = Actor::system(org);
-    let (user_id, created) = match by_email {
-        Some(found) if found.organization_id != org.get() || !found.active => {
-            let mut refused = refuse(Refusal::AccountRefused, "account of another organization, or deactivated");
+    let (user_id, created) = match found {
+        // A platform operator's account is not an organization's to hand over (as
+        // with password links): nor to its provider.
+        Some(found) if found.organization_id != org.get() || !found.active || found.is_operator => {
+            let mut refused =
+                Refused::new(Refusal::AccountRefused, Some(org), "another organization's, deactivated, or an operator");
             refused.user_id = (found.organization_id == org.get()).then_some(found.id);
-            return Err(refused);
+            return Ok(Resolved::Refused(refused, false));
         }
         Some(found) => {
-            if let Some(claimed) = &claimed {
-                sync_roles(txn, &actor, found.id, claimed).await?;
+            if let Some(claimed) = &claimed
+                && let Some(refused) = sync_roles(txn, &actor, found.id, claimed).await?
+            {
+                return Ok(Resolved::Refused(refused, true));
             }
             (found.id, false)
         }
         None => {
-            let Some(roles) = claimed else { return Err(refuse(Refusal::NotInvited, "no account for this e-mail")) };
+            let Some(roles) = claimed else { return refuse(Refusal::NotInvited, "no account for this e-mail") };
             if roles.is_empty() {
-                return Err(refuse(Refusal::NoRole, "the claim maps to no role"));
+                return refuse(Refusal::NoRole, "the claim maps to no role");
             }
-            let name = person.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| email.to_owned());
-            let name: String = name.chars().take(120).collect();
-            let checked = CheckedNewUser::without_password(email.trim().to_owned(), name, roles);
-            let made = users::insert_audited(txn, &actor, checked).await.map_err(db_failed)?;
+            let name = person.name.as_deref().map(|n| n.chars().filter(|c| !c.is_control()).collect::<String>());
+            let name = name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| email.clone());
+            let name: String = name.trim().chars().take(120).collect();
+            let checked = CheckedNewUser::without_password(email.clone(), name, roles);
+            let made = users::insert_audited(txn, &actor, checked).await?;
             (made.id, true)
         }
     };
@@ -892,8 +1084,7 @@ async fn resolve(
                 .col_expr(identity::Column::LastLoginAt, Expr::value(now))
                 .filter(identity::Column::Id.eq(link.id))
                 .exec(txn)
-                .await
-                .map_err(|e| db_failed(e.into()))?;
+                .await?;
         }
         None => {
             identity::ActiveModel {
@@ -906,41 +1097,37 @@ async fn resolve(
                 ..Default::default()
             }
             .insert(txn)
-            .await
-            .map_err(|e| db_failed(e.into()))?;
+            .await?;
         }
     }
     user_entity::Entity::update_many()
         .col_expr(user_entity::Column::LastLoginAt, Expr::value(Some(now)))
         .filter(user_entity::Column::Id.eq(user_id))
         .exec(txn)
-        .await
-        .map_err(|e| db_failed(e.into()))?;
-    let Some(user) = users::find_active(txn, user_id).await.map_err(db_failed)? else {
-        return Err(refuse(Refusal::AccountRefused, "account vanished"));
-    };
-    if user.roles.is_empty() {
-        return Err(refuse(Refusal::NoRole, "no role left"));
-    }
-    Ok((user, created))
+        .await?;
+    let user = users::find_active(txn, user_id).await?.ok_or(AppError::NotFound)?;
+    Ok(Resolved::User(user, created))
 }
 
 /// Replaces the user's mappable roles by the claim's; instructor and candidate
 /// roles are kept. The organization's last administrator stays one (the
-/// provider's groups cannot lock an organization out of its settings).
+/// provider's groups cannot lock an organization out of its settings). Someone
+/// left with no role is deactivated (their sessions and tokens end) and refused:
+/// access taken away at the provider is taken away here.
 async fn sync_roles(
     txn: &sea_orm::DatabaseTransaction,
     actor: &Actor,
     user_id: i64,
     claimed: &[Role],
-) -> Result<(), Refused> {
+) -> AppResult<Option<Refused>> {
     let org = actor.org;
-    let db_failed = |e: AppError| Refused::new(Refusal::ProviderUnreachable, Some(org), e.to_string());
-    let current = users::get(txn, org, user_id).await.map_err(db_failed)?;
+    // Two administrators signing in at once count each other once.
+    db::lock_keys(txn, vec![(0x55_i64 << 56) | (org.get() & 0xFFFF_FFFF_FFFF)]).await?;
+    let current = users::get(txn, org, user_id).await?;
     let mut roles: Vec<Role> = current.roles.iter().copied().filter(|r| !MAPPABLE_ROLES.contains(r)).collect();
     roles.extend_from_slice(claimed);
     if current.roles.contains(&Role::Admin) && !roles.contains(&Role::Admin) {
-        let admins = users::with_roles(txn, org, &[Role::Admin]).await.map_err(db_failed)?;
+        let admins = users::with_roles(txn, org, &[Role::Admin]).await?;
         if admins.len() <= 1 {
             tracing::warn!(user_id, "single sign-on: the last administrator keeps the role the provider took away");
             roles.push(Role::Admin);
@@ -949,16 +1136,15 @@ async fn sync_roles(
     roles.sort();
     roles.dedup();
     if roles.is_empty() {
-        let mut refused = Refused::new(Refusal::NoRole, Some(org), "the claim maps to no role");
+        users::update(txn, actor, user_id, UserPatch { active: Some(false), ..UserPatch::default() }).await?;
+        let mut refused = Refused::new(Refusal::NoRole, Some(org), "the claim maps to no role: account deactivated");
         refused.user_id = Some(user_id);
-        return Err(refused);
+        return Ok(Some(refused));
     }
     if roles != current.roles {
-        users::update(txn, actor, user_id, UserPatch { roles: Some(roles), ..UserPatch::default() })
-            .await
-            .map_err(db_failed)?;
+        users::update(txn, actor, user_id, UserPatch { roles: Some(roles), ..UserPatch::default() }).await?;
     }
-    Ok(())
+    Ok(None)
 }
 
 #[cfg(test)]

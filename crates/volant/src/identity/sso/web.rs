@@ -4,13 +4,13 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{Extensions, HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::{Answer, CALLBACK_PATH, MAPPABLE_ROLES, RoleMapping, RoleSource, SsoInput};
+use super::{Answer, Http, MAPPABLE_ROLES, RoleMapping, RoleSource, SsoInput};
 use crate::identity::Caller;
 use crate::identity::audit::{self, Action};
 use crate::identity::auth::web_pages::{Routes, login_page, safe_next, session_response};
@@ -20,6 +20,7 @@ use crate::platform::error::AppError;
 use crate::platform::http::extract::FormBody;
 use crate::platform::i18n;
 use crate::platform::proxy::ClientContext;
+use crate::platform::ratelimit::client_ip;
 use crate::platform::web::{
     FormErrors, PageCtx, SelectOption, WebResult, cookie_header, is_https, read_cookie, redirect_with_flash,
     unprocessable,
@@ -32,7 +33,7 @@ const BLANK_MAPPINGS: usize = 3;
 
 /// The sign-in through a provider and its answer: open.
 pub fn sign_in_routes() -> Routes {
-    vec![("/login/sso", post(start)), (CALLBACK_PATH, get(callback))]
+    vec![("/login/sso", post(start)), (CALLBACK_ROUTE, get(callback))]
 }
 
 /// The settings page (administrators).
@@ -55,8 +56,11 @@ struct StartForm {
     next: String,
 }
 
-fn http_client(state: &AppState) -> WebResult<reqwest::Client> {
-    super::client(state.config.sso_allow_private_hosts).map_err(|e| AppError::Internal(e).into())
+/// Each provider's callback address (`{key}`: see [`super::callback_key`]).
+const CALLBACK_ROUTE: &str = "/login/sso/callback/{key}";
+
+fn http_client(state: &AppState) -> WebResult<Http> {
+    Http::new(state.config.sso_allow_private_hosts).map_err(|e| AppError::Internal(e).into())
 }
 
 /// The sign-in page's "single sign-on" button: the e-mail's organization's
@@ -69,13 +73,25 @@ async fn start(
 ) -> WebResult<Response> {
     let next = safe_next(Some(&form.next));
     let tr = i18n::current();
+    // Each start reads the provider and keeps a pending sign-in: counted like a
+    // sign-in attempt from this address.
+    if let Err(err @ AppError::TooManyRequests { retry_after_secs }) =
+        state.limits.check_login(&client_ip(&extensions), &form.email).await
+    {
+        let error = Some(err.detail(tr));
+        let mut response = login_page(&state, page, (form.email, next), error, err.status()).await?;
+        if let Ok(value) = axum::http::HeaderValue::from_str(&retry_after_secs.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return Ok(response);
+    }
     let Some(org) = super::organization_for(&state.db, &form.email).await? else {
         let error = Some(tr.text("sso.no_provider").to_owned());
         return login_page(&state, page, (form.email, next), error, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
-    let redirect = super::redirect_uri(&ClientContext::of(&extensions).public_url(&state.config));
+    let public_url = ClientContext::of(&extensions).public_url(&state.config);
     let http = http_client(&state)?;
-    match super::start(&state.db, &http, org, (&form.email, &next, &redirect)).await {
+    match super::start(&state.db, &http, org, (&form.email, &next, &public_url)).await {
         Ok(started) => {
             // A page that goes on to the provider rather than a redirect: the page's
             // `form-action 'self'` also covers where a form's redirect leads.
@@ -90,6 +106,10 @@ async fn start(
             let error = Some(tr.text("sso.refused.provider_unreachable").to_owned());
             login_page(&state, page, (form.email, next), error, StatusCode::SERVICE_UNAVAILABLE).await
         }
+        Err(err @ AppError::TooManyRequests { .. }) => {
+            let error = Some(err.detail(tr));
+            login_page(&state, page, (form.email, next), error, err.status()).await
+        }
         Err(err) => Err(err.into()),
     }
 }
@@ -101,28 +121,28 @@ async fn callback(
     page: PageCtx,
     headers: HeaderMap,
     extensions: Extensions,
+    Path(key): Path<String>,
     RawQuery(query): RawQuery,
 ) -> WebResult<Response> {
     let answer: Answer = serde_urlencoded::from_str(query.as_deref().unwrap_or_default()).unwrap_or_default();
     let cookie_state = read_cookie(&headers, STATE_COOKIE);
     let http = http_client(&state)?;
-    let finished = super::finish(&state.db, (&state.cipher, &http), &answer, cookie_state.as_deref()).await;
+    let finished = super::finish(&state.db, (&state.cipher, &http), (&key, &answer), cookie_state.as_deref()).await?;
     let mut response = match finished {
         Ok(signed_in) => {
             let user = &signed_in.user;
-            let issued = crate::identity::auth::issue(&state.db, &state.signing_key, user, "web").await?;
-            let details = serde_json::json!({ "method": "sso", "account_created": signed_in.created });
-            audit::record_access(
-                &state.db,
-                Action::Login,
-                Some((user.org, user.id)),
-                &headers,
-                &extensions,
-                Some(details),
-            )
-            .await?;
+            let next = safe_next(Some(&signed_in.next));
             tracing::info!(user_id = user.id, created = signed_in.created, "signed in through single sign-on");
-            session_response(&extensions, &issued, &safe_next(Some(&signed_in.next)))
+            if crate::identity::two_factor::is_enabled(&state.db, user.id).await? {
+                // Their second factor is asked as after a password.
+                crate::identity::two_factor::web::start_challenge(&state, &extensions, user, &next).await?
+            } else {
+                let issued = crate::identity::auth::issue(&state.db, &state.signing_key, user, "web").await?;
+                let details = serde_json::json!({ "method": "sso", "account_created": signed_in.created });
+                let who = Some((user.org, user.id));
+                audit::record_access(&state.db, Action::Login, who, &headers, &extensions, Some(details)).await?;
+                session_response(&extensions, &issued, &next)
+            }
         }
         Err(refused) => {
             tracing::info!(reason = refused.why.code(), detail = %refused.detail, "single sign-on refused");
@@ -275,8 +295,18 @@ impl SettingsPage {
     }
 }
 
+/// The callback address of the caller's organization: its provider's, or the
+/// one it will have.
+async fn callback_address(caller: &Caller, client: &ClientContext) -> WebResult<String> {
+    let key = match super::settings(&caller.db, caller.org).await? {
+        Some(saved) => saved.callback_key,
+        None => super::callback_key(&caller.signing_key, caller.org)?,
+    };
+    Ok(super::redirect_uri(&client.public_url(&caller.config), &key))
+}
+
 async fn show(caller: Caller, page: PageCtx, client: ClientContext) -> WebResult<SettingsPage> {
-    let redirect_uri = super::redirect_uri(&client.public_url(&caller.config));
+    let redirect_uri = callback_address(&caller, &client).await?;
     let found = super::settings(&caller.db, caller.org).await?;
     let (form, flags) = match found {
         Some(s) => (
@@ -316,14 +346,15 @@ async fn save(
     let saved = if form.mappings.iter().any(|(_, role)| role.is_none()) {
         Err(AppError::validation("role_map", crate::platform::i18n::Msg::new("sso.mapping_role_missing")))
     } else {
-        super::save(&caller.db, (&caller.cipher, allow), &caller.actor, &form.input()).await
+        let key = super::callback_key(&caller.signing_key, caller.org)?;
+        super::save(&caller.db, (&caller.cipher, allow, &key), &caller.actor, &form.input()).await
     };
     match saved {
         Ok(_) => Ok(redirect_with_flash("/admin/sso", "success", i18n::current().text("sso.saved"))),
         Err(err) => {
             let errors = FormErrors::from_app_error(err)?;
             let has_secret = super::settings(&caller.db, caller.org).await?.is_some_and(|s| s.has_client_secret);
-            let redirect_uri = super::redirect_uri(&client.public_url(&caller.config));
+            let redirect_uri = callback_address(&caller, &client).await?;
             let form = SettingsForm { client_secret: String::new(), ..form };
             Ok(unprocessable(SettingsPage::new(page, form, (has_secret, has_secret), redirect_uri, errors)))
         }

@@ -612,7 +612,7 @@ pub async fn deliver(
         Err(err) => Attempt {
             status: None,
             ms: Some(i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)),
-            error: Some(describe(err)),
+            error: Some(outbound::describe(err)),
             skipped: false,
         },
     };
@@ -623,19 +623,6 @@ pub async fn deliver(
         Some(error) if !last => Err(JobError(error)),
         _ => Ok(()),
     }
-}
-
-/// The reason of a failed request, without the URL (it may hold a token).
-fn describe(err: reqwest::Error) -> String {
-    let err = err.without_url();
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(&err);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 struct Attempt {
