@@ -16,7 +16,7 @@ let provider;
 before(async () => {
   provider = await startProvider();
   // The provider is on loopback: this instance allows it (production refuses internal addresses).
-  server = await startServer({ VOLANT_SSO_ALLOW_PRIVATE_HOSTS: "true" });
+  server = await startServer({ VOLANT_SSO_ALLOW_PRIVATE_HOSTS: "true", VOLANT_LOGIN_ATTEMPTS_PER_MINUTE: "30" });
   browser = await launchBrowser();
 });
 

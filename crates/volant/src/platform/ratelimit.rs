@@ -205,12 +205,7 @@ impl RateLimits {
     /// counted against the address; refused while the account's failures from this
     /// address, or from all addresses, are over their budget.
     pub async fn check_login(&self, ip: &str, account: &str) -> Result<(), AppError> {
-        let per_minute = Budget { burst: self.login_per_minute.get(), period: Duration::from_secs(60) };
-        let by_ip = match self.check_shared("login-ip", ip, per_minute, Mode::Take).await {
-            Some(outcome) => outcome,
-            None => self.check(&self.login_by_ip, &ip.to_owned()),
-        };
-        by_ip?;
+        self.check_sign_in_from(ip).await?;
         for (kind, key, counts) in self.failure_keys(ip, account) {
             let outcome = match self.check_shared(kind, &key, counts.budget, Mode::Peek).await {
                 Some(outcome) => outcome,
@@ -219,6 +214,17 @@ impl RateLimits {
             outcome?;
         }
         Ok(())
+    }
+
+    /// A sign-in begun from `ip` without a password (a single sign-on sent to its
+    /// provider): counted against the address only. An account's failed passwords
+    /// do not close this way in (it is the way around them).
+    pub async fn check_sign_in_from(&self, ip: &str) -> Result<(), AppError> {
+        let per_minute = Budget { burst: self.login_per_minute.get(), period: Duration::from_secs(60) };
+        match self.check_shared("login-ip", ip, per_minute, Mode::Take).await {
+            Some(outcome) => outcome,
+            None => self.check(&self.login_by_ip, &ip.to_owned()),
+        }
     }
 
     /// A wrong password from `ip` for `account`: counted against the account, from

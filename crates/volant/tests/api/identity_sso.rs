@@ -342,6 +342,16 @@ async fn claim_roles_make_accounts_and_keep_them_up_to_date(app: TestApp) {
     assert_refused(&eve, StatusCode::FORBIDDEN, "pas aux domaines de cette organisation");
     assert_eq!(user_roles(&app, "eve@ailleurs.example").await, None);
 
+    // A claim that does not arrive (misspelt here) refuses without closing anything.
+    let (bruno, _) = sign_in(&app, &provider, "bruno@garage-sso.fr", true).await;
+    assert_eq!(bruno.status, StatusCode::SEE_OTHER, "{}", bruno.text());
+    let mut misspelt = provider.claim_settings_without_secret();
+    misspelt["role_claim"] = json!("groupes");
+    admin.put("/api/v1/sso", &misspelt).await.assert_success();
+    let (missing, _) = sign_in(&app, &provider, "bruno@garage-sso.fr", true).await;
+    assert_refused(&missing, StatusCode::FORBIDDEN, "ne donne aucun rôle dans Volant");
+    assert_eq!(user_roles(&app, "bruno@garage-sso.fr").await, Some(vec![Role::Staff]), "still active, still staff");
+
     let recorded = refusals_recorded(&app).await;
     for reason in ["no_role", "email_unverified", "domain_refused"] {
         assert!(recorded.iter().any(|r| r.contains(reason)), "{reason} in the audit trail: {recorded:?}");
@@ -497,6 +507,7 @@ async fn settings_are_checked_and_kept_to_their_organization(app: TestApp) {
         )
         .await;
     assert_eq!(unreachable.error_fields(), ["issuer"], "{}", unreachable.text());
+    assert!(unreachable.text().contains("Le fournisseur ne répond pas à cette adresse"), "{}", unreachable.text());
     let wrong = admin
         .put(
             "/api/v1/sso",

@@ -310,43 +310,53 @@ async fn send(http: Http, request: HttpRequest) -> Result<HttpResponse, std::io:
     Ok(answer)
 }
 
-/// Discovery documents (with their keys) read in the last minutes, by issuer: a
-/// sign-in does not fetch them twice, nor does a flood of sign-ins.
-fn discovered() -> &'static Mutex<HashMap<String, (Instant, CoreProviderMetadata)>> {
-    static CACHE: OnceLock<Mutex<HashMap<String, (Instant, CoreProviderMetadata)>>> = OnceLock::new();
+/// Discovery documents (with their keys) read in the last minutes, by issuer
+/// and by whether private hosts were allowed: a sign-in does not fetch them twice,
+/// nor does a flood of sign-ins.
+type Discovered = HashMap<(bool, String), (Instant, CoreProviderMetadata)>;
+
+fn discovered() -> &'static Mutex<Discovered> {
+    static CACHE: OnceLock<Mutex<Discovered>> = OnceLock::new();
     CACHE.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
-/// Why a provider could not be read: said to administrators in a few words (never
-/// the answer's text, which could be anything the address returned).
+/// At most this many providers' documents are kept.
+const DISCOVERED_MAX: usize = 200;
+
+/// Why a provider could not be read, as a message's key: said to administrators
+/// in a few words (never the answer's text, which could be anything the address
+/// returned).
 fn discovery_failure<E: std::error::Error + 'static>(err: &DiscoveryError<E>) -> &'static str {
     match err {
-        DiscoveryError::Request(_) => "unreachable",
-        DiscoveryError::Response(..) => "an error answer",
-        DiscoveryError::Parse(_) => "not a discovery document",
-        DiscoveryError::Validation(_) => "issuer or keys not valid",
-        _ => "not usable",
+        DiscoveryError::Request(_) => "sso.discovery_failed.unreachable",
+        DiscoveryError::Response(..) => "sso.discovery_failed.error_answer",
+        DiscoveryError::Parse(_) => "sso.discovery_failed.not_a_document",
+        DiscoveryError::Validation(_) => "sso.discovery_failed.not_valid",
+        _ => "sso.discovery_failed.not_usable",
     }
 }
 
 /// The provider's discovery document (with its signing keys): from the cache
 /// unless `fresh`; a fresh one replaces it.
-async fn discover(http: &Http, issuer: &str, fresh: bool) -> Result<CoreProviderMetadata, String> {
+async fn discover(http: &Http, issuer: &str, fresh: bool) -> Result<CoreProviderMetadata, &'static str> {
+    let key = (http.allow_private, issuer.to_owned());
     if !fresh {
-        let cache = discovered().lock().map_err(|_| "cache".to_owned())?;
-        if let Some((_, metadata)) = cache.get(issuer).filter(|(at, _)| at.elapsed() < DISCOVERY_TTL) {
+        let cache = discovered().lock().map_err(|_| "sso.discovery_failed.not_usable")?;
+        if let Some((_, metadata)) = cache.get(&key).filter(|(at, _)| at.elapsed() < DISCOVERY_TTL) {
             return Ok(metadata.clone());
         }
     }
-    let url = IssuerUrl::new(issuer.to_owned()).map_err(|e| e.to_string())?;
+    let url = IssuerUrl::new(issuer.to_owned()).map_err(|_| "sso.discovery_failed.not_usable")?;
     let call = |request| send(http.clone(), request);
     let metadata = CoreProviderMetadata::discover_async(url, &call).await.map_err(|e| {
         tracing::info!(error = %e, cause = ?std::error::Error::source(&e).map(ToString::to_string), "discovery failed");
-        discovery_failure(&e).to_owned()
+        discovery_failure(&e)
     })?;
     if let Ok(mut cache) = discovered().lock() {
         cache.retain(|_, (at, _)| at.elapsed() < DISCOVERY_TTL);
-        cache.insert(issuer.to_owned(), (Instant::now(), metadata.clone()));
+        if cache.len() < DISCOVERED_MAX {
+            cache.insert(key, (Instant::now(), metadata.clone()));
+        }
     }
     Ok(metadata)
 }
@@ -644,14 +654,14 @@ async fn check_issuer(v: &mut Validator, issuer: &str, allow_private: bool) {
         Ok(http) => http,
         Err(err) => {
             tracing::error!(error = %err, "no HTTP client for single sign-on");
-            v.add("issuer", Msg::new("sso.discovery_failed").arg("detail", "client"));
+            v.add("issuer", Msg::new("sso.discovery_failed.not_usable"));
             return;
         }
     };
     if !http.allows(issuer) {
         v.add("issuer", Msg::new("outbound.host_private"));
     } else if let Err(why) = discover(&http, issuer, true).await {
-        v.add("issuer", Msg::new("sso.discovery_failed").arg("detail", why));
+        v.add("issuer", Msg::new(why));
     }
 }
 
@@ -892,7 +902,7 @@ async fn verified_person(
     let invalid = |detail: String| Ok(Err(Refused::new(Refusal::TokenInvalid, org, detail)));
     let metadata = match discover(http, &row.issuer, false).await {
         Ok(metadata) => metadata,
-        Err(why) => return unreachable(why),
+        Err(why) => return unreachable(why.to_owned()),
     };
     let secret = cipher.decrypt(SECRET_FIELD, &row.client_secret)?;
     let redirect = RedirectUrl::new(pending.redirect_uri.clone()).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -1057,10 +1067,15 @@ async fn resolve(txn: &sea_orm::DatabaseTransaction, row: &provider::Model, pers
             return Ok(Resolved::Refused(refused, false));
         }
         Some(found) => {
+            // Only a linked account whose provider did send the claim is closed for
+            // having no role: a claim missing (a scope not granted, a misspelt
+            // name) or a first sign-in matched by e-mail refuses without writing.
+            let claim_sent = row.role_claim.as_deref().is_some_and(|c| person.claims.contains_key(c));
             if let Some(claimed) = &claimed
-                && let Some(refused) = sync_roles(txn, &actor, found.id, claimed).await?
+                && let Some((refused, wrote)) =
+                    sync_roles(txn, &actor, found.id, claimed, linked.is_some() && claim_sent).await?
             {
-                return Ok(Resolved::Refused(refused, true));
+                return Ok(Resolved::Refused(refused, wrote));
             }
             (found.id, false)
         }
@@ -1112,14 +1127,16 @@ async fn resolve(txn: &sea_orm::DatabaseTransaction, row: &provider::Model, pers
 /// Replaces the user's mappable roles by the claim's; instructor and candidate
 /// roles are kept. The organization's last administrator stays one (the
 /// provider's groups cannot lock an organization out of its settings). Someone
-/// left with no role is deactivated (their sessions and tokens end) and refused:
-/// access taken away at the provider is taken away here.
+/// left with no role is refused; with `may_deactivate`, also deactivated (their
+/// sessions and tokens end): access taken away at the provider is taken away
+/// here. A refusal answers whether it wrote.
 async fn sync_roles(
     txn: &sea_orm::DatabaseTransaction,
     actor: &Actor,
     user_id: i64,
     claimed: &[Role],
-) -> AppResult<Option<Refused>> {
+    may_deactivate: bool,
+) -> AppResult<Option<(Refused, bool)>> {
     let org = actor.org;
     // Two administrators signing in at once count each other once.
     db::lock_keys(txn, vec![(0x55_i64 << 56) | (org.get() & 0xFFFF_FFFF_FFFF)]).await?;
@@ -1136,10 +1153,13 @@ async fn sync_roles(
     roles.sort();
     roles.dedup();
     if roles.is_empty() {
-        users::update(txn, actor, user_id, UserPatch { active: Some(false), ..UserPatch::default() }).await?;
-        let mut refused = Refused::new(Refusal::NoRole, Some(org), "the claim maps to no role: account deactivated");
+        if may_deactivate {
+            users::update(txn, actor, user_id, UserPatch { active: Some(false), ..UserPatch::default() }).await?;
+        }
+        let detail = if may_deactivate { "no role: account deactivated" } else { "the claim maps to no role" };
+        let mut refused = Refused::new(Refusal::NoRole, Some(org), detail);
         refused.user_id = Some(user_id);
-        return Ok(Some(refused));
+        return Ok(Some((refused, may_deactivate)));
     }
     if roles != current.roles {
         users::update(txn, actor, user_id, UserPatch { roles: Some(roles), ..UserPatch::default() }).await?;

@@ -76,7 +76,7 @@ async fn start(
     // Each start reads the provider and keeps a pending sign-in: counted like a
     // sign-in attempt from this address.
     if let Err(err @ AppError::TooManyRequests { retry_after_secs }) =
-        state.limits.check_login(&client_ip(&extensions), &form.email).await
+        state.limits.check_sign_in_from(&client_ip(&extensions)).await
     {
         let error = Some(err.detail(tr));
         let mut response = login_page(&state, page, (form.email, next), error, err.status()).await?;
@@ -106,9 +106,13 @@ async fn start(
             let error = Some(tr.text("sso.refused.provider_unreachable").to_owned());
             login_page(&state, page, (form.email, next), error, StatusCode::SERVICE_UNAVAILABLE).await
         }
-        Err(err @ AppError::TooManyRequests { .. }) => {
+        Err(err @ AppError::TooManyRequests { retry_after_secs }) => {
             let error = Some(err.detail(tr));
-            login_page(&state, page, (form.email, next), error, err.status()).await
+            let mut response = login_page(&state, page, (form.email, next), error, err.status()).await?;
+            if let Ok(value) = axum::http::HeaderValue::from_str(&retry_after_secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            Ok(response)
         }
         Err(err) => Err(err.into()),
     }
