@@ -3,7 +3,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use volant::identity::auth::Claims;
 use volant::identity::roles::Role;
@@ -591,6 +591,17 @@ async fn a_token_with_address_ranges_works_only_from_them(app: TestApp) {
     assert!(problem["detail"].as_str().is_some_and(|d| d.contains("adresse")), "{problem}");
     // No address known (a request made in-process) is outside too.
     app.with_token(&token).get("/api/v1/garages").await.problem(StatusCode::FORBIDDEN, "token_ip_not_allowed");
+    // Each use from elsewhere is in the organization's audit trail (a leaked token?), with its address.
+    let denials = volant::identity::audit::entity::Entity::find()
+        .filter(volant::identity::audit::entity::Column::Action.eq("permission_denied"))
+        .all(&app.db)
+        .await
+        .expect("audit");
+    let outside: Vec<_> =
+        denials.iter().filter(|d| d.changes.as_deref().is_some_and(|c| c.contains("token_ip_not_allowed"))).collect();
+    assert_eq!(outside.len(), 3, "{denials:?}");
+    assert!(outside.iter().any(|d| d.ip.as_deref() == Some("198.51.100.7")), "{outside:?}");
+    assert!(outside.iter().all(|d| d.organization_id == Some(app.org.get())));
     // A sign-in session is not bound to the ranges.
     let session_request = {
         let mut request = Request::get("/api/v1/garages")

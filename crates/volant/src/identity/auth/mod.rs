@@ -199,7 +199,25 @@ impl FromRequestParts<AppState> for CurrentUser {
         let token = token.filter(|t| !t.is_empty()).ok_or(AppError::Unauthorized)?;
         let (user, session_id, web_session) = if token.starts_with(tokens::PREFIX) && !web::is_html_request() {
             let client = crate::platform::proxy::ClientContext::of(&parts.extensions).ip;
-            let (user, id) = tokens::authenticate(&state.db, &token, client).await?.ok_or(AppError::Unauthorized)?;
+            let (user, id) = match tokens::check(&state.db, &token, client).await? {
+                tokens::TokenCheck::Valid(user, id) => (user, id),
+                tokens::TokenCheck::Unknown => return Err(AppError::Unauthorized),
+                tokens::TokenCheck::OutsideRanges(user, id) => {
+                    // A token's use from elsewhere is the audit trail's business: it
+                    // may be a leaked token.
+                    let details = serde_json::json!({ "token_id": id, "refused": "token_ip_not_allowed" });
+                    crate::identity::audit::record_access(
+                        &state.db,
+                        crate::identity::audit::Action::PermissionDenied,
+                        Some((user.org, user.id)),
+                        &parts.headers,
+                        &parts.extensions,
+                        Some(details),
+                    )
+                    .await?;
+                    return Err(tokens::outside_ranges());
+                }
+            };
             (user, format!("{PERSONAL_TOKEN_SESSION}{id}"), false)
         } else {
             let (user, id, kind) =

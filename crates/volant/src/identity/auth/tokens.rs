@@ -262,6 +262,31 @@ pub async fn authenticate(
     token: &str,
     client: Option<IpAddr>,
 ) -> AppResult<Option<(AuthUser, i64)>> {
+    match check(db, token, client).await? {
+        TokenCheck::Unknown => Ok(None),
+        TokenCheck::Valid(user, id) => Ok(Some((user, id))),
+        TokenCheck::OutsideRanges(..) => Err(outside_ranges()),
+    }
+}
+
+/// What a personal token presented with a request turned out to be.
+pub enum TokenCheck {
+    /// No live token has this value.
+    Unknown,
+    /// Its user and its id.
+    Valid(AuthUser, i64),
+    /// A live token used from outside its address ranges: its user and its id
+    /// (the refusal is worth the audit trail of its organization).
+    OutsideRanges(AuthUser, i64),
+}
+
+/// The refusal of a token used from outside its address ranges.
+pub fn outside_ranges() -> AppError {
+    AppError::ForbiddenBecause { code: "token_ip_not_allowed", message: Msg::new("token.ip_not_allowed") }
+}
+
+/// [`authenticate`], telling a token used outside its ranges apart.
+pub async fn check(db: &impl ConnectionTrait, token: &str, client: Option<IpAddr>) -> AppResult<TokenCheck> {
     use entity::{Column, Entity as Tokens};
     use sea_orm::sea_query::{Expr, ExprTrait};
     let now = Utc::now();
@@ -280,7 +305,7 @@ pub async fn authenticate(
             );
     })
     .await?;
-    let Some((mut user, row)) = found else { return Ok(None) };
+    let Some((mut user, row)) = found else { return Ok(TokenCheck::Unknown) };
     let id: i64 = row.try_get("", "token_id")?;
     let last_used: Option<DateTime<Utc>> = row.try_get("", "token_last_used_at")?;
     let networks = stored_networks(row.try_get::<Option<String>>("", "token_allowed_ips")?.as_deref());
@@ -288,17 +313,14 @@ pub async fn authenticate(
         let inside = client.map(|ip| ip.to_canonical()).is_some_and(|ip| networks.iter().any(|net| net.contains(&ip)));
         if !inside {
             tracing::info!(user_id = user.id, token_id = id, client = ?client, "personal token used outside its ranges");
-            return Err(AppError::ForbiddenBecause {
-                code: "token_ip_not_allowed",
-                message: Msg::new("token.ip_not_allowed"),
-            });
+            return Ok(TokenCheck::OutsideRanges(user, id));
         }
     }
     user.grant = Some(Grant::from_stored(&row.try_get::<String>("", "token_scopes")?));
     if last_used.is_none_or(|t| now - t > LAST_USED_RESOLUTION) {
         Tokens::update_many().col_expr(Column::LastUsedAt, Expr::value(now)).filter(Column::Id.eq(id)).exec(db).await?;
     }
-    Ok(Some((user, id)))
+    Ok(TokenCheck::Valid(user, id))
 }
 
 table! {
