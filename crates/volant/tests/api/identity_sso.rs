@@ -256,10 +256,26 @@ fn session_cookie(response: &TestResponse) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn assert_refused(response: &TestResponse, status: StatusCode, message: &str) {
-    assert_eq!(response.status, status, "{}", response.text());
-    assert!(response.text().contains(message), "«{message}» in {}", response.text());
+/// A refused sign-in as the browser sees it: back to the sign-in page, no
+/// session, and the page saying why.
+async fn assert_refused(app: &TestApp, response: &TestResponse, message: &str) {
+    assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.text());
+    assert_eq!(response.header("location"), Some("/login"));
     assert!(session_cookie(response).is_none(), "no session for a refused sign-in");
+    let flash = response
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("volant_flash="))
+        .and_then(|c| c.split(';').next())
+        .expect("a message for the sign-in page")
+        .to_owned();
+    let page = app
+        .anonymous()
+        .send(Request::get("/login").header(header::COOKIE, flash).body(Body::empty()).expect("request"))
+        .await;
+    assert!(page.text().contains(message), "«{message}» in {}", page.text());
 }
 
 async fn refusals_recorded(app: &TestApp) -> Vec<String> {
@@ -314,7 +330,7 @@ async fn claim_roles_make_accounts_and_keep_them_up_to_date(app: TestApp) {
     settings["role_map"] = json!([{ "value": "mecaniciens", "role": "staff" }]);
     admin.put("/api/v1/sso", &settings).await.assert_success();
     let (dropped, _) = sign_in(&app, &provider, "ana@garage-sso.fr", true).await;
-    assert_refused(&dropped, StatusCode::FORBIDDEN, "ne donne aucun rôle dans Volant");
+    assert_refused(&app, &dropped, "ne donne aucun rôle dans Volant").await;
     assert_eq!(user_roles(&app, "ana@garage-sso.fr").await, None, "deactivated");
     let after = app
         .anonymous()
@@ -330,16 +346,16 @@ async fn claim_roles_make_accounts_and_keep_them_up_to_date(app: TestApp) {
 
     // Zoé is in no mapped group: no account, no session.
     let (zoe, _) = sign_in(&app, &provider, "zoe@garage-sso.fr", true).await;
-    assert_refused(&zoe, StatusCode::FORBIDDEN, "ne donne aucun rôle dans Volant");
+    assert_refused(&app, &zoe, "ne donne aucun rôle dans Volant").await;
     assert_eq!(user_roles(&app, "zoe@garage-sso.fr").await, None);
     // Léa's provider does not vouch for her address.
     let (lea, _) = sign_in(&app, &provider, "lea@garage-sso.fr", true).await;
-    assert_refused(&lea, StatusCode::FORBIDDEN, "ne confirme pas votre adresse e-mail");
+    assert_refused(&app, &lea, "ne confirme pas votre adresse e-mail").await;
     assert_eq!(user_roles(&app, "lea@garage-sso.fr").await, None);
     // Someone signed in at the provider as Eve, outside the organization's domains.
     provider.test_switch("/test/as", "eve").await;
     let (eve, _) = sign_in(&app, &provider, "bruno@garage-sso.fr", true).await;
-    assert_refused(&eve, StatusCode::FORBIDDEN, "pas aux domaines de cette organisation");
+    assert_refused(&app, &eve, "pas aux domaines de cette organisation").await;
     assert_eq!(user_roles(&app, "eve@ailleurs.example").await, None);
 
     // A claim that does not arrive (misspelt here) refuses without closing anything.
@@ -349,7 +365,7 @@ async fn claim_roles_make_accounts_and_keep_them_up_to_date(app: TestApp) {
     misspelt["role_claim"] = json!("groupes");
     admin.put("/api/v1/sso", &misspelt).await.assert_success();
     let (missing, _) = sign_in(&app, &provider, "bruno@garage-sso.fr", true).await;
-    assert_refused(&missing, StatusCode::FORBIDDEN, "ne donne aucun rôle dans Volant");
+    assert_refused(&app, &missing, "ne donne aucun rôle dans Volant").await;
     assert_eq!(user_roles(&app, "bruno@garage-sso.fr").await, Some(vec![Role::Staff]), "still active, still staff");
 
     let recorded = refusals_recorded(&app).await;
@@ -365,7 +381,7 @@ async fn invited_only_lets_in_people_already_invited(app: TestApp) {
     app.as_admin().put("/api/v1/sso", &settings).await.assert_success();
 
     let (bruno, _) = sign_in(&app, &provider, "bruno@garage-sso.fr", true).await;
-    assert_refused(&bruno, StatusCode::FORBIDDEN, "demandez une invitation");
+    assert_refused(&app, &bruno, "demandez une invitation").await;
     assert_eq!(user_roles(&app, "bruno@garage-sso.fr").await, None);
 
     // Invited as an instructor: the provider's groups change nothing.
@@ -391,13 +407,13 @@ async fn invited_only_lets_in_people_already_invited(app: TestApp) {
     };
     volant::identity::users::service::create(&app.db, theirs, new).await.expect("their user");
     let (ana, _) = sign_in(&app, &provider, "ana@garage-sso.fr", true).await;
-    assert_refused(&ana, StatusCode::FORBIDDEN, "ne peut pas se connecter par ce fournisseur");
+    assert_refused(&app, &ana, "ne peut pas se connecter par ce fournisseur").await;
 
     // The instance's operator neither, whatever their address (an organization's
     // administrator cannot hand that account to a provider they chose).
     volant::identity::users::service::set_operator(&app.db, bruno_of(&app).await, true).await.expect("operator");
     let (operator_refused, _) = sign_in(&app, &provider, "bruno@garage-sso.fr", true).await;
-    assert_refused(&operator_refused, StatusCode::FORBIDDEN, "ne peut pas se connecter par ce fournisseur");
+    assert_refused(&app, &operator_refused, "ne peut pas se connecter par ce fournisseur").await;
     volant::identity::users::service::set_operator(&app.db, bruno_of(&app).await, false).await.expect("operator");
 
     // Someone with a second factor gives it after the provider, as after a password.
@@ -420,7 +436,7 @@ async fn invited_only_lets_in_people_already_invited(app: TestApp) {
     let bruno_id = bruno_of(&app).await;
     app.as_admin().patch(&format!("/api/v1/users/{bruno_id}"), &json!({ "active": false })).await.assert_success();
     let (gone, _) = sign_in(&app, &provider, "bruno@garage-sso.fr", true).await;
-    assert_refused(&gone, StatusCode::FORBIDDEN, "ne peut pas se connecter par ce fournisseur");
+    assert_refused(&app, &gone, "ne peut pas se connecter par ce fournisseur").await;
 }
 
 async fn tampered_and_replayed_id_tokens_are_refused(app: TestApp) {
@@ -432,13 +448,13 @@ async fn tampered_and_replayed_id_tokens_are_refused(app: TestApp) {
     // The payload altered after signing (another e-mail): the signature no longer holds.
     provider.test_switch("/test/tamper", "signature").await;
     let (tampered, _) = sign_in(&app, &provider, "bruno@garage-sso.fr", true).await;
-    assert_refused(&tampered, StatusCode::FORBIDDEN, "pas pu être vérifiée");
+    assert_refused(&app, &tampered, "pas pu être vérifiée").await;
     assert_eq!(user_roles(&app, "admin@garage-sso.fr").await, None);
 
     // A genuine ID token of an earlier sign-in: its nonce is not this one's.
     provider.test_switch("/test/tamper", "replay").await;
     let (replayed, _) = sign_in(&app, &provider, "bruno@garage-sso.fr", true).await;
-    assert_refused(&replayed, StatusCode::FORBIDDEN, "pas pu être vérifiée");
+    assert_refused(&app, &replayed, "pas pu être vérifiée").await;
     let recorded = refusals_recorded(&app).await;
     assert_eq!(recorded.iter().filter(|r| r.contains("token_invalid")).count(), 2, "{recorded:?}");
 }
@@ -449,16 +465,16 @@ async fn the_answer_must_come_back_to_the_browser_that_asked(app: TestApp) {
     // The provider's answer opened in another browser (no state cookie): refused,
     // and the pending sign-in is not spent by it.
     let (elsewhere, path) = sign_in(&app, &provider, "ana@garage-sso.fr", false).await;
-    assert_refused(&elsewhere, StatusCode::BAD_REQUEST, "pas été commencée dans ce navigateur");
+    assert_refused(&app, &elsewhere, "pas été commencée dans ce navigateur").await;
     let state = path.split("state=").nth(1).and_then(|s| s.split('&').next()).expect("state").to_owned();
     // Used once: the same answer twice at once opens one session.
     let (browser, twin) = (app.anonymous(), app.anonymous());
     let (one, two) = tokio::join!(browser.send(back_to(&path, &state)), twin.send(back_to(&path, &state)));
-    let statuses = [one.status, two.status];
-    assert!(statuses.contains(&StatusCode::SEE_OTHER) && statuses.contains(&StatusCode::BAD_REQUEST), "{statuses:?}");
+    let places = [one.header("location"), two.header("location")];
+    assert!(places.contains(&Some("/vehicles")) && places.contains(&Some("/login")), "{places:?}");
     assert_eq!(usize::from(session_cookie(&one).is_some()) + usize::from(session_cookie(&two).is_some()), 1);
     let again = app.anonymous().send(back_to(&path, &state)).await;
-    assert_refused(&again, StatusCode::BAD_REQUEST, "a expiré");
+    assert_refused(&app, &again, "a expiré").await;
     // An answer brought to another provider's address (a provider mixing up its
     // clients' answers) is refused.
     let (_, path) = sign_in(&app, &provider, "ana@garage-sso.fr", false).await;
@@ -466,13 +482,13 @@ async fn the_answer_must_come_back_to_the_browser_that_asked(app: TestApp) {
     let elsewhere = path
         .replace(&redirect_uri(&app).replace("http://localhost", ""), "/login/sso/callback/0123456789abcdef01234567");
     let mixed = app.anonymous().send(back_to(&elsewhere, &state)).await;
-    assert_refused(&mixed, StatusCode::BAD_REQUEST, "a expiré");
+    assert_refused(&app, &mixed, "a expiré").await;
     // A provider's error (the person cancelled) is said as such.
     let (_, path) = sign_in(&app, &provider, "nobody@garage-sso.fr", false).await;
     assert!(path.contains("error=access_denied"), "{path}");
     let state = path.split("state=").nth(1).and_then(|s| s.split('&').next()).expect("state").to_owned();
     let cancelled = app.anonymous().send(back_to(&path, &state)).await;
-    assert_refused(&cancelled, StatusCode::FORBIDDEN, "pas accordé la connexion");
+    assert_refused(&app, &cancelled, "pas accordé la connexion").await;
 }
 
 async fn bruno_of(app: &TestApp) -> i64 {
@@ -587,6 +603,30 @@ async fn the_pages_configure_and_offer_single_sign_on(app: TestApp) {
         .await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(refused.text().contains("Choisissez un rôle"), "{}", refused.text());
+    assert!(refused.text().contains("Le formulaire contient des erreurs"), "a summary at the top");
+    assert!(refused.text().contains("Saisissez de nouveau le secret client"), "the secret typed is asked again");
+    assert!(!refused.text().contains(&provider.client_secret), "and never sent back");
+    // Every mistake at once: the value without its role and a public domain.
+    let both = admin
+        .post_form(
+            "/admin/sso",
+            &[
+                ("issuer", &provider.issuer),
+                ("client_id", &provider.client_id),
+                ("client_secret", &provider.client_secret),
+                ("domains", "gmail.com"),
+                ("role_source", "claim"),
+                ("role_claim", "groups"),
+                ("map_value", "chefs-atelier"),
+                ("map_role", ""),
+            ],
+        )
+        .await;
+    assert!(
+        both.text().contains("Choisissez un rôle") && both.text().contains("messagerie publique"),
+        "{}",
+        both.text()
+    );
     let saved = admin
         .post_form(
             "/admin/sso",
@@ -624,4 +664,10 @@ async fn the_pages_configure_and_offer_single_sign_on(app: TestApp) {
     assert_eq!(elsewhere.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(elsewhere.text().contains("Aucune authentification unique ne couvre"));
     assert!(elsewhere.text().contains("jean@ailleurs.example"), "the address stays typed");
+    let empty = app
+        .anonymous()
+        .send(form_request("/login/sso", &format!("volant_csrf={TEST_CSRF}"), &[("email", ""), ("_csrf", &csrf)]))
+        .await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(empty.text().contains("Saisissez votre adresse e-mail professionnelle"), "{}", empty.text());
 }

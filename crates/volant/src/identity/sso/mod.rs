@@ -506,12 +506,27 @@ fn email_domain(email: &str) -> Option<String> {
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn save<C: Writer>(
     db: &C,
-    (cipher, allow_private, callback_key): (&FieldCipher, bool, &str),
+    keys: (&FieldCipher, bool, &str),
     actor: &Actor,
     input: &SsoInput,
 ) -> AppResult<SsoSettings> {
+    save_checked(db, keys, actor, input, Vec::new()).await
+}
+
+/// [`save`], with mistakes the caller found in its own form (`found`), said with
+/// the others at once.
+pub async fn save_checked<C: Writer>(
+    db: &C,
+    (cipher, allow_private, callback_key): (&FieldCipher, bool, &str),
+    actor: &Actor,
+    input: &SsoInput,
+    found: Vec<(&str, Msg)>,
+) -> AppResult<SsoSettings> {
     let before = provider_of(db, actor.org).await?;
     let mut v = Validator::new();
+    for (field, message) in found {
+        v.add(field, message);
+    }
     // As given: issuers are compared character for character (`https://x/` is not `https://x`).
     let issuer = v.required_text("issuer", input.issuer.as_deref(), 500);
     let client_id = v.required_text("client_id", input.client_id.as_deref(), 255);

@@ -85,6 +85,10 @@ async fn start(
         }
         return Ok(response);
     }
+    if crate::platform::validate::check_email(&form.email).is_err() {
+        let error = Some(tr.text("sso.email_needed").to_owned());
+        return login_page(&state, page, (form.email, next), error, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
     let Some(org) = super::organization_for(&state.db, &form.email).await? else {
         let error = Some(tr.text("sso.no_provider").to_owned());
         return login_page(&state, page, (form.email, next), error, StatusCode::UNPROCESSABLE_ENTITY).await;
@@ -122,7 +126,6 @@ async fn start(
 /// saying why not (recorded in the audit trail of the organization, when known).
 async fn callback(
     State(state): State<AppState>,
-    page: PageCtx,
     headers: HeaderMap,
     extensions: Extensions,
     Path(key): Path<String>,
@@ -160,13 +163,9 @@ async fn callback(
                 Some(details),
             )
             .await?;
-            let error = Some(i18n::current().text(&refused.why.message_key()).to_owned());
-            let status = match refused.why {
-                super::Refusal::StateInvalid => StatusCode::BAD_REQUEST,
-                super::Refusal::ProviderUnreachable => StatusCode::BAD_GATEWAY,
-                _ => StatusCode::FORBIDDEN,
-            };
-            login_page(&state, page, (String::new(), "/".to_owned()), error, status).await?
+            // Back to the sign-in page, saying why: the provider's answer address
+            // is not a page to reload or come back to.
+            redirect_with_flash("/login", "error", i18n::current().text(&refused.why.message_key()))
         }
     };
     // The pending sign-in is over either way.
@@ -347,17 +346,23 @@ async fn save(
 ) -> WebResult<Response> {
     let form = SettingsForm::from_pairs(pairs);
     let allow = caller.config.sso_allow_private_hosts;
-    let saved = if form.mappings.iter().any(|(_, role)| role.is_none()) {
-        Err(AppError::validation("role_map", crate::platform::i18n::Msg::new("sso.mapping_role_missing")))
-    } else {
-        let key = super::callback_key(&caller.signing_key, caller.org)?;
-        super::save(&caller.db, (&caller.cipher, allow, &key), &caller.actor, &form.input()).await
-    };
+    // A value without its role is said with every other mistake of the form.
+    let mut found = Vec::new();
+    if form.mappings.iter().any(|(_, role)| role.is_none()) {
+        found.push(("role_map", crate::platform::i18n::Msg::new("sso.mapping_role_missing")));
+    }
+    let key = super::callback_key(&caller.signing_key, caller.org)?;
+    let saved =
+        super::save_checked(&caller.db, (&caller.cipher, allow, &key), &caller.actor, &form.input(), found).await;
     match saved {
         Ok(_) => Ok(redirect_with_flash("/admin/sso", "success", i18n::current().text("sso.saved"))),
         Err(err) => {
-            let errors = FormErrors::from_app_error(err)?;
+            let mut errors = FormErrors::from_app_error(err)?;
             let has_secret = super::settings(&caller.db, caller.org).await?.is_some_and(|s| s.has_client_secret);
+            // The secret typed is not sent back: the person is told to type it again.
+            if !form.client_secret.trim().is_empty() && errors.get("client_secret").is_none() {
+                errors.add("client_secret", i18n::current().text("sso.client_secret_retype").to_owned());
+            }
             let redirect_uri = callback_address(&caller, &client).await?;
             let form = SettingsForm { client_secret: String::new(), ..form };
             Ok(unprocessable(SettingsPage::new(page, form, (has_secret, has_secret), redirect_uri, errors)))

@@ -174,7 +174,13 @@ async fn profile_page(
     new_token: Option<String>,
 ) -> Result<ProfilePage, AppError> {
     let tr = i18n::current();
-    let roles = current.user.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
+    let roles = current
+        .user
+        .roles
+        .iter()
+        .map(|r| tr.text(&format!("role.{}", r.as_str())).to_owned())
+        .collect::<Vec<_>>()
+        .join(", ");
     let tokens = tokens::list(&state.db, current.user.id).await?.into_iter().map(|t| TokenRow::new(t, tr)).collect();
     Ok(ProfilePage {
         page,
