@@ -159,6 +159,24 @@ impl Provider {
         })
     }
 
+    /// The settings page's form filled for this provider, roles from `groups`:
+    /// `domains` as typed, each mapping row's value and role (`""` for none).
+    fn form<'a>(&'a self, domains: &'a str, mappings: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        let mut fields = vec![
+            ("issuer", self.issuer.as_str()),
+            ("client_id", self.client_id.as_str()),
+            ("client_secret", self.client_secret.as_str()),
+            ("domains", domains),
+            ("role_source", "claim"),
+            ("role_claim", "groups"),
+            ("enabled", "true"),
+        ];
+        for (value, role) in mappings {
+            fields.extend([("map_value", *value), ("map_role", *role)]);
+        }
+        fields
+    }
+
     fn claim_settings_without_secret(&self) -> Value {
         let mut settings = self.claim_settings();
         settings.as_object_mut().expect("object").remove("client_secret");
@@ -393,6 +411,25 @@ async fn invited_only_lets_in_people_already_invited(app: TestApp) {
     let links = volant::identity::sso::identity::Entity::find().all(&app.db).await.expect("links");
     assert_eq!(links.len(), 1, "the provider's account is linked to the user");
     assert_eq!(links[0].subject, "bruno");
+    // Two first sign-ins of a colleague at once (two browsers): both open, one link.
+    app.user("zoe@garage-sso.fr", &[Role::Staff]).await;
+    let (_, one) = sign_in(&app, &provider, "zoe@garage-sso.fr", false).await;
+    let (_, two) = sign_in(&app, &provider, "zoe@garage-sso.fr", false).await;
+    let state_of =
+        |path: &str| path.split("state=").nth(1).and_then(|s| s.split('&').next()).expect("state").to_owned();
+    let (browser, twin) = (app.anonymous(), app.anonymous());
+    let (a, b) = tokio::join!(browser.send(back_to(&one, &state_of(&one))), twin.send(back_to(&two, &state_of(&two))));
+    for answer in [&a, &b] {
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text());
+        assert!(session_cookie(answer).is_some(), "both open");
+    }
+    let zoe_links = volant::identity::sso::identity::Entity::find()
+        .filter(volant::identity::sso::identity::Column::Subject.eq("zoe"))
+        .all(&app.db)
+        .await
+        .expect("links");
+    assert_eq!(zoe_links.len(), 1);
+
     // Linked: the second sign-in finds him by the provider's subject.
     let (second, _) = sign_in(&app, &provider, "bruno@garage-sso.fr", true).await;
     assert_eq!(second.status, StatusCode::SEE_OTHER);
@@ -585,43 +622,15 @@ async fn the_pages_configure_and_offer_single_sign_on(app: TestApp) {
     assert!(page.text().contains(&redirect_uri(&app)), "the address to register is shown");
     let Some(provider) = Provider::start(&app).await else { return };
     // A value without its role is named, nothing saved.
-    let refused = admin
-        .post_form(
-            "/admin/sso",
-            &[
-                ("issuer", &provider.issuer),
-                ("client_id", &provider.client_id),
-                ("client_secret", &provider.client_secret),
-                ("domains", "garage-sso.fr\natelier-sso.fr"),
-                ("role_source", "claim"),
-                ("role_claim", "groups"),
-                ("map_value", "chefs-atelier"),
-                ("map_role", ""),
-                ("enabled", "true"),
-            ],
-        )
-        .await;
+    let refused =
+        admin.post_form("/admin/sso", &provider.form("garage-sso.fr\natelier-sso.fr", &[("chefs-atelier", "")])).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(refused.text().contains("Choisissez un rôle"), "{}", refused.text());
     assert!(refused.text().contains("Le formulaire contient des erreurs"), "a summary at the top");
     assert!(refused.text().contains("Saisissez de nouveau le secret client"), "the secret typed is asked again");
     assert!(!refused.text().contains(&provider.client_secret), "and never sent back");
     // Every mistake at once: the value without its role and a public domain.
-    let both = admin
-        .post_form(
-            "/admin/sso",
-            &[
-                ("issuer", &provider.issuer),
-                ("client_id", &provider.client_id),
-                ("client_secret", &provider.client_secret),
-                ("domains", "gmail.com"),
-                ("role_source", "claim"),
-                ("role_claim", "groups"),
-                ("map_value", "chefs-atelier"),
-                ("map_role", ""),
-            ],
-        )
-        .await;
+    let both = admin.post_form("/admin/sso", &provider.form("gmail.com", &[("chefs-atelier", "")])).await;
     assert!(
         both.text().contains("Choisissez un rôle") && both.text().contains("messagerie publique"),
         "{}",
@@ -630,19 +639,7 @@ async fn the_pages_configure_and_offer_single_sign_on(app: TestApp) {
     let saved = admin
         .post_form(
             "/admin/sso",
-            &[
-                ("issuer", &provider.issuer),
-                ("client_id", &provider.client_id),
-                ("client_secret", &provider.client_secret),
-                ("domains", "garage-sso.fr\natelier-sso.fr"),
-                ("role_source", "claim"),
-                ("role_claim", "groups"),
-                ("map_value", "chefs-atelier"),
-                ("map_role", "manager"),
-                ("map_value", ""),
-                ("map_role", ""),
-                ("enabled", "true"),
-            ],
+            &provider.form("garage-sso.fr\natelier-sso.fr", &[("chefs-atelier", "manager"), ("", "")]),
         )
         .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());

@@ -146,6 +146,24 @@ pub(crate) async fn login_page(
     Ok((status, LoginPage { page, email, next, error, sso }).into_response())
 }
 
+/// The sign-in page saying why `err` refused the attempt, with its status (and
+/// `Retry-After` when the limits refused it).
+pub(crate) async fn login_refused(
+    state: &AppState,
+    page: PageCtx,
+    typed: (String, String),
+    err: AppError,
+) -> WebResult<Response> {
+    let error = Some(err.detail(i18n::current()));
+    let mut response = login_page(state, page, typed, error, err.status()).await?;
+    if let AppError::TooManyRequests { retry_after_secs } = err
+        && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    Ok(response)
+}
+
 #[derive(Debug, Default, Deserialize)]
 struct NextQuery {
     next: Option<String>,
@@ -176,17 +194,8 @@ async fn login(
         Ok(service::SignedIn::SecondFactorNeeded(user)) => {
             crate::identity::two_factor::web::start_challenge(&state, &extensions, &user, &next).await
         }
-        Err(err @ AppError::TooManyRequests { retry_after_secs }) => {
-            let error = Some(err.detail(i18n::current()));
-            let mut response = login_page(&state, page, (form.email, next), error, err.status()).await?;
-            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
-            Ok(response)
-        }
-        Err(err @ AppError::InvalidCredentials) => {
-            let error = Some(err.detail(i18n::current()));
-            login_page(&state, page, (form.email, next), error, StatusCode::UNAUTHORIZED).await
+        Err(err @ (AppError::TooManyRequests { .. } | AppError::InvalidCredentials)) => {
+            login_refused(&state, page, (form.email, next), err).await
         }
         Err(err) => Err(err.into()),
     }

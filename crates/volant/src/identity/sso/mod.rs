@@ -35,7 +35,7 @@ use openidconnect::{
     TokenResponse, UserInfoClaims,
 };
 use openidconnect::{ClaimsVerificationError, DiscoveryError};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -1117,7 +1117,7 @@ async fn resolve(txn: &sea_orm::DatabaseTransaction, row: &provider::Model, pers
                 .await?;
         }
         None => {
-            identity::ActiveModel {
+            let link = identity::ActiveModel {
                 organization_id: Set(org.get()),
                 user_id: Set(user_id),
                 issuer: Set(row.issuer.clone()),
@@ -1125,9 +1125,12 @@ async fn resolve(txn: &sea_orm::DatabaseTransaction, row: &provider::Model, pers
                 created_at: Set(now),
                 last_login_at: Set(now),
                 ..Default::default()
-            }
-            .insert(txn)
-            .await?;
+            };
+            // Two first sign-ins of one person at once link them once (the
+            // unique issuer and subject decide), and neither fails.
+            let unique =
+                OnConflict::columns([identity::Column::Issuer, identity::Column::Subject]).do_nothing().to_owned();
+            identity::Entity::insert(link).on_conflict(unique).exec_without_returning(txn).await?;
         }
     }
     user_entity::Entity::update_many()

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::{Answer, Http, MAPPABLE_ROLES, RoleMapping, RoleSource, SsoInput};
 use crate::identity::Caller;
 use crate::identity::audit::{self, Action};
-use crate::identity::auth::web_pages::{Routes, login_page, safe_next, session_response};
+use crate::identity::auth::web_pages::{Routes, login_page, login_refused, safe_next, session_response};
 use crate::identity::roles::Role;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
@@ -75,15 +75,8 @@ async fn start(
     let tr = i18n::current();
     // Each start reads the provider and keeps a pending sign-in: counted like a
     // sign-in attempt from this address.
-    if let Err(err @ AppError::TooManyRequests { retry_after_secs }) =
-        state.limits.check_sign_in_from(&client_ip(&extensions)).await
-    {
-        let error = Some(err.detail(tr));
-        let mut response = login_page(&state, page, (form.email, next), error, err.status()).await?;
-        if let Ok(value) = axum::http::HeaderValue::from_str(&retry_after_secs.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-        return Ok(response);
+    if let Err(err) = state.limits.check_sign_in_from(&client_ip(&extensions)).await {
+        return login_refused(&state, page, (form.email, next), err).await;
     }
     if crate::platform::validate::check_email(&form.email).is_err() {
         let error = Some(tr.text("sso.email_needed").to_owned());
@@ -110,14 +103,7 @@ async fn start(
             let error = Some(tr.text("sso.refused.provider_unreachable").to_owned());
             login_page(&state, page, (form.email, next), error, StatusCode::SERVICE_UNAVAILABLE).await
         }
-        Err(err @ AppError::TooManyRequests { retry_after_secs }) => {
-            let error = Some(err.detail(tr));
-            let mut response = login_page(&state, page, (form.email, next), error, err.status()).await?;
-            if let Ok(value) = axum::http::HeaderValue::from_str(&retry_after_secs.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
-            Ok(response)
-        }
+        Err(err @ AppError::TooManyRequests { .. }) => login_refused(&state, page, (form.email, next), err).await,
         Err(err) => Err(err.into()),
     }
 }

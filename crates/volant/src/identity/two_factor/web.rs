@@ -17,15 +17,14 @@ use super::{Enrollment, Status};
 use crate::identity::Caller;
 use crate::identity::auth::service::{self as sign_in, Channel};
 use crate::identity::auth::session_entity;
-use crate::identity::auth::web_pages::{Routes, session_response};
+use crate::identity::auth::web_pages::{Routes, safe_next, session_response};
 use crate::identity::users::service::{self as users, AuthUser};
 use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{ApiQuery, FormBody, Id};
 use crate::platform::i18n;
 use crate::platform::web::{
-    FormErrors, PageCtx, WebResult, cookie_header, is_https, read_cookie, redirect_with_flash, safe_redirect_target,
-    see_other, unprocessable,
+    FormErrors, PageCtx, WebResult, cookie_header, is_https, read_cookie, redirect_with_flash, see_other, unprocessable,
 };
 
 /// The cookie naming a sign-in waiting for its second factor.
@@ -113,10 +112,6 @@ struct ChallengePage {
 #[derive(Debug, Default, Deserialize)]
 struct NextQuery {
     next: Option<String>,
-}
-
-fn safe_next(next: Option<&str>) -> String {
-    next.and_then(safe_redirect_target).unwrap_or("/").to_owned()
 }
 
 async fn challenge_form(
