@@ -29,6 +29,43 @@ pub struct BackendResult {
     pub pgbench: Option<PgbenchResult>,
     pub soak: Option<Soak>,
     pub cold_start_ms: Option<f64>,
+    /// The import scenario (older runs have none).
+    #[serde(default)]
+    pub import: Option<ImportRun>,
+}
+
+/// A file of vehicles imported through the API: upload, check, import, undo.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct ImportRun {
+    pub rows: u64,
+    pub upload_seconds: f64,
+    pub check_seconds: f64,
+    pub import_seconds: f64,
+    pub undo_seconds: f64,
+    /// Rows the check or the import refused (any is an error: the file is valid).
+    pub refused: i64,
+    pub rss_before_mib: f64,
+    pub rss_max_mib: f64,
+}
+
+impl ImportRun {
+    pub fn rows_per_second(&self) -> f64 {
+        if self.import_seconds > 0.0 { self.rows as f64 / self.import_seconds } else { 0.0 }
+    }
+
+    pub fn summary(&self) -> String {
+        format!(
+            "import of {} vehicles: upload {:.1} s, check {:.1} s, import {:.1} s ({:.0} rows/s), undo {:.1} s; server RSS {:.1} → max {:.1} MiB",
+            self.rows,
+            self.upload_seconds,
+            self.check_seconds,
+            self.import_seconds,
+            self.rows_per_second(),
+            self.undo_seconds,
+            self.rss_before_mib,
+            self.rss_max_mib
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -83,6 +120,9 @@ pub fn errors(result: &RunResult) -> Vec<String> {
         }
         if let Some(soak) = backend.soak.as_ref().filter(|s| s.errors > 0) {
             failed.push(format!("{}/soak ({} errors)", backend.backend, soak.errors));
+        }
+        if let Some(import) = backend.import.as_ref().filter(|i| i.refused > 0) {
+            failed.push(format!("{}/import ({} rows refused)", backend.backend, import.refused));
         }
     }
     failed
@@ -157,6 +197,19 @@ pub fn verdicts(backend: &BackendResult) -> Vec<Verdict> {
             target: "soak: zero errors".to_owned(),
             measured: soak.errors.to_string(),
             met: soak.errors == 0,
+        });
+    }
+    if let Some(import) = &backend.import {
+        let minutes = (import.check_seconds + import.import_seconds) / 60.0;
+        out.push(Verdict {
+            target: format!("{} rows checked and imported within 10 minutes", import.rows),
+            measured: format!("{minutes:.1} min"),
+            met: minutes <= 10.0,
+        });
+        out.push(Verdict {
+            target: "import in constant memory (server RSS grows ≤ 50 MiB)".to_owned(),
+            measured: format!("{:.1} → {:.1} MiB", import.rss_before_mib, import.rss_max_mib),
+            met: import.rss_max_mib - import.rss_before_mib <= 50.0,
         });
     }
     if let Some(ms) = backend.cold_start_ms {
@@ -249,6 +302,9 @@ pub fn text(result: &RunResult) -> String {
         if let Some(ms) = backend.cold_start_ms {
             let _ = writeln!(out, "cold start to ready: {ms:.0} ms");
         }
+        if let Some(import) = &backend.import {
+            let _ = writeln!(out, "{}", import.summary());
+        }
         if let Some(seed) = &backend.seed {
             let _ = writeln!(out, "seeded in {:.1} s ({:.0} vehicles/s)", seed.seconds, seed.vehicles_per_second);
         }
@@ -292,6 +348,9 @@ fn markdown(result: &RunResult) -> String {
         }
         if let Some(seed) = &backend.seed {
             let _ = writeln!(out, "\nSeeded in {:.0} s ({:.0} vehicles/s).", seed.seconds, seed.vehicles_per_second);
+        }
+        if let Some(import) = &backend.import {
+            let _ = writeln!(out, "\nImport scenario ([docs/imports.md](imports.md)): {}.", import.summary());
         }
         let _ = writeln!(
             out,

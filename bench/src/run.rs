@@ -15,7 +15,7 @@ use serde::Serialize;
 use volant::platform::config::Config;
 use volant::platform::db::{self, DbSettings};
 
-use crate::report::{self, BackendResult, Measure, RunResult, Soak};
+use crate::report::{self, BackendResult, ImportRun, Measure, RunResult, Soak};
 use crate::seed::{self, Scale};
 use crate::{http, work_dir};
 
@@ -659,9 +659,109 @@ async fn bench_backend(
             None
         };
     let soak = if settings.soak > 0 && options.only.is_empty() { Some(soak(&server, &data, settings)?) } else { None };
+    let import = if options.only.is_empty() || options.only.iter().any(|o| o == "import") {
+        Some(import_scenario(&server, &token, if settings.quick { 2_000 } else { 100_000 })?)
+    } else {
+        None
+    };
     drop(server);
     let cold_start_ms = cold_start(&exe, url, backend)?;
-    Ok(BackendResult { backend: backend.name().to_owned(), seed: None, measures, pgbench, soak, cold_start_ms })
+    Ok(BackendResult { backend: backend.name().to_owned(), seed: None, measures, pgbench, soak, cold_start_ms, import })
+}
+
+/// Waits for an import's job to bring it out of `running`, polling; its last state.
+fn wait_import(server: &Server, token: &str, id: i64, running: &str) -> Result<serde_json::Value, String> {
+    let deadline = Instant::now() + Duration::from_secs(30 * 60);
+    loop {
+        let answer = http::send(server.addr, "GET", &format!("/api/v1/imports/{id}"), token, "application/json", b"")
+            .map_err(|e| e.to_string())?;
+        let import: serde_json::Value =
+            serde_json::from_str(&answer.body).map_err(|e| format!("{e}: {}", answer.body))?;
+        if import["status"] != running {
+            return Ok(import);
+        }
+        if Instant::now() > deadline {
+            return Err(format!("import {id} still {running} after 30 minutes"));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A file of `rows` new vehicles in one of the organization's garages, uploaded,
+/// checked, imported and undone through the API, the server's memory sampled.
+fn import_scenario(server: &Server, token: &str, rows: usize) -> Result<ImportRun, String> {
+    eprintln!("  import: {rows} vehicles");
+    let post = |path: &str, content_type: &str, body: &[u8], expected: u16| -> Result<serde_json::Value, String> {
+        let answer = http::send(server.addr, "POST", path, token, content_type, body).map_err(|e| e.to_string())?;
+        if answer.status != expected {
+            return Err(format!("POST {path} answered {}: {}", answer.status, answer.body));
+        }
+        serde_json::from_str(&answer.body).map_err(|e| e.to_string())
+    };
+    let garages = http::send(server.addr, "GET", "/api/v1/garages?limit=1", token, "application/json", b"")
+        .map_err(|e| e.to_string())?;
+    let garages: serde_json::Value = serde_json::from_str(&garages.body).map_err(|e| e.to_string())?;
+    let garage = garages[0]["name"].as_str().ok_or("no garage to import into")?.to_owned();
+    let nonce = nonce();
+    let mut csv = String::from("Immatriculation;Marque;Modèle;Année;Kilométrage;Carburant;Garage\n");
+    for i in 0..rows {
+        let _ = writeln!(csv, "ZI{nonce}{i:06};Renault;Clio;{};{};Diesel;{garage}", 2000 + i % 25, i * 7 % 300_000);
+    }
+    const BOUNDARY: &str = "volant-bench-import";
+    let mut body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\nvehicles\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"bench.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend(csv.as_bytes());
+    body.extend(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    let sampler = Sampler::start(server.child.id(), Duration::from_millis(200));
+    let rss_before = rss_kib(server.child.id()).unwrap_or(0) as f64 / 1024.0;
+    let started = Instant::now();
+    let import = post("/api/v1/imports", &format!("multipart/form-data; boundary={BOUNDARY}"), &body, 201)?;
+    let upload_seconds = started.elapsed().as_secs_f64();
+    let id = import["id"].as_i64().ok_or("no import id")?;
+    let mapping: serde_json::Map<String, serde_json::Value> = import["mapping"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["column"].is_number())
+        .map(|f| (f["field"].as_str().unwrap_or_default().to_owned(), f["column"].clone()))
+        .collect();
+    let mapping = serde_json::json!({ "mapping": mapping }).to_string();
+    let started = Instant::now();
+    post(&format!("/api/v1/imports/{id}/check"), "application/json", mapping.as_bytes(), 202)?;
+    let checked = wait_import(server, token, id, "checking")?;
+    let check_seconds = started.elapsed().as_secs_f64();
+    if checked["status"] != "checked" {
+        return Err(format!("import check: {checked}"));
+    }
+    let started = Instant::now();
+    post(&format!("/api/v1/imports/{id}/start"), "application/json", b"{}", 202)?;
+    let imported = wait_import(server, token, id, "importing")?;
+    let import_seconds = started.elapsed().as_secs_f64();
+    if imported["status"] != "imported" {
+        return Err(format!("import: {imported}"));
+    }
+    let started = Instant::now();
+    post(&format!("/api/v1/imports/{id}/undo"), "application/json", b"{}", 202)?;
+    let undone = wait_import(server, token, id, "undoing")?;
+    let undo_seconds = started.elapsed().as_secs_f64();
+    let (samples, _) = sampler.finish();
+    if undone["status"] != "undone" {
+        return Err(format!("import undo: {undone}"));
+    }
+    let run = ImportRun {
+        rows: rows as u64,
+        upload_seconds,
+        check_seconds,
+        import_seconds,
+        undo_seconds,
+        refused: checked["refused_rows"].as_i64().unwrap_or(0) + imported["refused_rows"].as_i64().unwrap_or(0),
+        rss_before_mib: rss_before,
+        rss_max_mib: samples.iter().map(|(_, kib)| *kib).max().unwrap_or(0) as f64 / 1024.0,
+    };
+    eprintln!("  {}", run.summary());
+    Ok(run)
 }
 
 /// Ten minutes (by default) of the mixed scenario, the server's memory sampled every second.

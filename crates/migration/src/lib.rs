@@ -35,6 +35,7 @@ mod m20261211_000029_token_scopes;
 mod m20261212_000030_two_factor;
 mod m20261213_000031_webhooks;
 mod m20261214_000032_single_sign_on;
+mod m20261215_000033_imports;
 
 pub struct Migrator;
 
@@ -74,6 +75,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261212_000030_two_factor::Migration),
             Box::new(m20261213_000031_webhooks::Migration),
             Box::new(m20261214_000032_single_sign_on::Migration),
+            Box::new(m20261215_000033_imports::Migration),
         ]
     }
 }

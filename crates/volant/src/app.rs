@@ -15,7 +15,7 @@ use crate::platform::AppState;
 use crate::platform::config::Config;
 use crate::platform::db::{self, DbSettings};
 use crate::platform::jobs::{self, Registry};
-use crate::{billing, documents, fleet, identity, notify, operations, platform, school, workshop};
+use crate::{billing, documents, fleet, identity, imports, notify, operations, platform, school, workshop};
 
 /// The running application: its state and its whole HTTP router.
 pub struct App {
@@ -110,6 +110,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(school::api_router())
         .merge(notify::api_router())
         .merge(identity::api_router())
+        .merge(imports::api_router())
         .merge(operations::api_router())
 }
 
@@ -125,6 +126,7 @@ pub fn page_table() -> Vec<Page> {
         school::pages(),
         notify::pages(),
         identity::pages(WELCOME),
+        imports::pages(),
         operations::pages(),
     ]
     .into_iter()
@@ -146,6 +148,7 @@ pub fn menu_table() -> Vec<MenuEntry> {
         school::menu(),
         identity::menu(),
         notify::menu(),
+        imports::menu(),
     ]
     .into_iter()
     .flatten()
@@ -191,6 +194,7 @@ pub fn jobs_for(state: &AppState) -> Result<Registry, StartupError> {
     billing::register_jobs(&mut registry, state);
     documents::register_jobs(&mut registry, state);
     school::register_jobs(&mut registry, state);
+    imports::register_jobs(&mut registry, state);
     operations::register_jobs(&mut registry, state);
     Ok(registry)
 }

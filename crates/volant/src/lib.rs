@@ -9,6 +9,7 @@ pub mod billing;
 pub mod documents;
 pub mod fleet;
 pub mod identity;
+pub mod imports;
 pub mod notify;
 pub mod operations;
 pub mod platform;

@@ -100,13 +100,16 @@ mod tests {
         let admin = [workshop.as_slice(), &school, &["/messages", "/invoices", "/admin/users", "/admin/organization"]]
             .concat()
             .into_iter()
-            .chain(["/admin/audit", "/admin/sso", "/contacts/consents", "/admin/jobs", "/admin/webhooks"])
+            .chain(["/admin/audit", "/admin/sso", "/contacts/consents", "/admin/jobs", "/admin/webhooks", "/imports"])
             .collect::<Vec<_>>();
         assert_eq!(paths(&[Role::Admin], false), admin);
         // Managers invite colleagues; administrators do it from the users' page.
-        let manager =
-            [workshop.as_slice(), &school, &["/messages", "/invoices", "/admin/invitations", "/contacts/consents"]]
-                .concat();
+        let manager = [
+            workshop.as_slice(),
+            &school,
+            &["/messages", "/invoices", "/admin/invitations", "/contacts/consents", "/imports"],
+        ]
+        .concat();
         assert_eq!(paths(&[Role::Manager], false), manager);
         assert_eq!(paths(&[Role::Staff], true), [workshop.as_slice(), &["/invoices"]].concat());
         assert_eq!(paths(&[Role::Instructor], false), ["/school/planning", "/school/results", "/messages"]);

@@ -62,6 +62,9 @@ pub enum Permission {
     PaymentsRecord,
     /// See the organization's job queue and every notification's deliveries; retry dead jobs.
     Operations,
+    /// Import records from spreadsheets and undo the last import (each kind with
+    /// its own write permission too).
+    DataImport,
     /// Operate the instance: its status (version, pool, backups) and the
     /// platform-wide jobs (those of no organization). Granted by no role: only to
     /// platform operators, a flag on users outside organizations (`AuthUser::may`).
@@ -69,7 +72,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 21] = [
         Self::FleetRead,
         Self::FleetWrite,
         Self::AuditRead,
@@ -89,6 +92,7 @@ impl Permission {
         Self::BillingWrite,
         Self::PaymentsRecord,
         Self::Operations,
+        Self::DataImport,
         Self::Platform,
     ];
 
@@ -116,6 +120,7 @@ impl Permission {
             Self::BillingWrite => "billing.write",
             Self::PaymentsRecord => "payments.record",
             Self::Operations => "operations",
+            Self::DataImport => "data.import",
             Self::Platform => "platform",
         }
     }
@@ -150,6 +155,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             Permission::BillingWrite,
             Permission::PaymentsRecord,
             Permission::Operations,
+            Permission::DataImport,
         ],
     ),
     (
@@ -170,6 +176,7 @@ pub const MATRIX: &[(Role, &[Permission])] = &[
             Permission::BillingRead,
             Permission::BillingWrite,
             Permission::PaymentsRecord,
+            Permission::DataImport,
         ],
     ),
     (

@@ -76,9 +76,12 @@ impl Permission {
             Self::BillingRead => (Billing, Read),
             Self::BillingWrite | Self::PaymentsRecord => (Billing, Write),
             Self::ContactConsents => (Consents, Read),
-            Self::AuditRead | Self::UsersManage | Self::OrgSettings | Self::Operations | Self::Platform => {
-                (Administration, Read)
-            }
+            Self::AuditRead
+            | Self::UsersManage
+            | Self::OrgSettings
+            | Self::Operations
+            | Self::DataImport
+            | Self::Platform => (Administration, Read),
             Self::UsersInvite => (Administration, Write),
         }
     }
@@ -261,6 +264,7 @@ mod tests {
             ("users.invite", Administration, Write),
             ("org.settings", Administration, Read),
             ("operations", Administration, Read),
+            ("data.import", Administration, Read),
             ("platform", Administration, Read),
         ];
         assert_eq!(expected.len(), Permission::ALL.len());

@@ -11,6 +11,7 @@ pub mod error;
 pub mod files;
 pub mod http;
 pub mod i18n;
+pub mod import;
 pub mod jobs;
 pub mod lines;
 pub mod live;

@@ -8,6 +8,7 @@ pub mod candidates;
 pub mod cars;
 pub mod demo;
 pub mod exams;
+pub mod imports;
 pub mod instructors;
 pub mod messages;
 pub mod model;

@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod demo;
 pub mod exports;
 pub mod history;
+pub mod imports;
 pub mod maintenance;
 pub mod quotes;
 

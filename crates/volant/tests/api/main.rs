@@ -26,6 +26,7 @@ mod identity_two_factor;
 mod identity_users;
 mod identity_web;
 mod identity_welcome;
+mod imports;
 mod jobs_amqp;
 mod jobs_processes;
 mod jobs_queue;

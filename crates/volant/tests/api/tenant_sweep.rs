@@ -47,6 +47,7 @@ enum Row {
     Document,
     Webhook,
     WebhookDelivery,
+    Import,
 }
 
 /// Which row a path's `{id}` names, by the beginning of the path (API paths
@@ -85,6 +86,7 @@ const ROWS_BY_PATH: &[(&str, Row)] = &[
     ("/documents/", Row::Document),
     ("/webhooks/", Row::Webhook),
     ("/admin/webhooks/", Row::Webhook),
+    ("/imports/", Row::Import),
 ];
 
 /// Path parameters that name no row: the value the sweep gives them.
@@ -247,7 +249,11 @@ async fn our_rows(app: &TestApp) -> BTreeMap<Row, i64> {
     )
     .await;
     let document = uploaded.assert_success().json()[0]["id"].as_i64().expect("document");
+    let file: &[u8] = b"Nom;E-mail\nJeanne Martin;jeanne@example.fr\n";
+    let import = crate::documents::upload(&admin, "/api/v1/imports", &[("kind", "clients")], &[("c.csv", file)]).await;
+    let import = import.assert_success().json()["id"].as_i64().expect("import");
     BTreeMap::from([
+        (Row::Import, import),
         (Row::Document, document),
         (Row::Webhook, webhook),
         (Row::WebhookDelivery, webhook_delivery),
@@ -304,6 +310,7 @@ async fn witness(app: &TestApp, doc: &Value, ours: &BTreeMap<Row, i64>, row: Row
         Row::Token => vec!["/api/v1/auth/tokens".into()],
         Row::Notification => vec!["/api/v1/notifications".into()],
         Row::Webhook => vec!["/api/v1/webhooks".into()],
+        Row::Import => vec!["/api/v1/imports".into()],
         _ => Vec::new(),
     };
     for (path, item) in doc["paths"].as_object().expect("paths") {

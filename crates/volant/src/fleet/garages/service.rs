@@ -233,6 +233,20 @@ pub async fn names(db: &impl ConnectionTrait, org: OrgId, ids: Vec<i64>) -> AppR
     Ok(rows.into_iter().collect())
 }
 
+/// Every garage's id and name (an organization has a few dozen at most): what an
+/// import finds a garage named in a file by.
+pub async fn all_names(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Vec<(i64, String)>> {
+    Ok(tenant::scoped::<Garages>(org)
+        .select_only()
+        .column(entity::Column::Id)
+        .column(entity::Column::Name)
+        .order_by_asc(entity::Column::Id)
+        .limit(10_000)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
 pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Garage> {
     tenant::find::<Garages>(db, org, id).await.map(Garage::from_model)
 }

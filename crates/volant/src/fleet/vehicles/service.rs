@@ -69,7 +69,7 @@ impl From<entity::Model> for Vehicle {
 
 /// Every field of a vehicle (POST and PUT). `garage_id`, `brand`, `model`,
 /// `year` and `license_plate` are required.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct VehicleInput {
     #[schema(required = true, nullable = false, example = 1)]
     pub garage_id: Option<i64>,
@@ -401,6 +401,38 @@ pub async fn find_by_plate(db: &impl ConnectionTrait, org: OrgId, plate: &str) -
 
 /// Records a new odometer value (other modules' mileage readings keep the fleet's
 /// figure current); runs in the caller's transaction.
+/// The input that would write `vehicle` as it is (what an update starts from).
+pub fn input_of(vehicle: &Vehicle) -> VehicleInput {
+    VehicleInput {
+        garage_id: Some(vehicle.garage_id),
+        brand: Some(vehicle.brand.clone()),
+        model: Some(vehicle.model.clone()),
+        year: Some(vehicle.year),
+        license_plate: Some(vehicle.license_plate.clone()),
+        vin: vehicle.vin.clone(),
+        mileage_km: vehicle.mileage_km,
+        fuel_type: vehicle.fuel_type,
+        color: vehicle.color.clone(),
+    }
+}
+
+/// When each of these vehicles last changed (those that still exist), in one query.
+pub async fn stamps(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    ids: &[i64],
+) -> AppResult<std::collections::HashMap<i64, chrono::DateTime<Utc>>> {
+    let rows: Vec<(i64, chrono::DateTime<Utc>)> = tenant::scoped::<Vehicles>(org)
+        .select_only()
+        .column(entity::Column::Id)
+        .column(entity::Column::UpdatedAt)
+        .filter(entity::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
 pub async fn set_mileage(db: &impl ConnectionTrait, org: OrgId, id: i64, km: i64) -> AppResult<()> {
     Vehicles::update_many()
         .col_expr(entity::Column::MileageKm, Expr::value(km))

@@ -23,6 +23,7 @@ use crate::platform::http::assets;
         (name = "organization", description = "Your organization's settings"),
         (name = "users", description = "The organization's users and their roles (administrators)"),
         (name = "audit", description = "Who changed what, when and from where (administrators)"),
+        (name = "imports", description = "Clients and vehicles imported from CSV or XLSX files: columns mapped, every row checked without writing, imported in the background, the last import undone"),
         (name = "webhooks", description = "Events sent to other software, signed (Standard Webhooks), with their delivery log (administrators)"),
     ),
     components(schemas(crate::platform::error::Problem, crate::platform::error::ProblemField, IdFilter))

@@ -84,7 +84,7 @@ pub struct Candidate {
     pub address: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CandidateInput {
     /// The candidate's sign-in account (role `candidate`), for the portal.
     pub user_id: Option<i64>,
@@ -182,6 +182,98 @@ fn scoped(org: OrgId) -> sea_orm::Select<candidate::Entity> {
 
 async fn find(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<candidate::Model> {
     scoped(org).filter(candidate::Column::Id.eq(id)).one(db).await?.ok_or(AppError::NotFound)
+}
+
+/// The input that would write `candidate`'s file as it is (what an update starts from).
+pub fn input_of(candidate: &Candidate) -> CandidateInput {
+    let s = &candidate.summary;
+    CandidateInput {
+        user_id: s.user_id,
+        number: Some(s.number.clone()),
+        first_name: Some(s.first_name.clone()),
+        last_name: Some(s.last_name.clone()),
+        email: s.email.clone(),
+        phone: s.phone.clone(),
+        category: Some(s.category.clone()),
+        registered_on: Some(s.registered_on),
+        theory_status: Some(s.theory_status),
+        instructor_id: s.instructor_id,
+        forecast_minutes: s.hours.forecast_minutes,
+        bought_minutes: Some(s.hours.bought_minutes),
+        id_document_number: candidate.id_document_number.clone(),
+        birth_date: candidate.birth_date,
+        address: candidate.address.clone(),
+    }
+}
+
+/// The candidate with this file number.
+pub async fn id_by_number(db: &impl ConnectionTrait, org: OrgId, number: &str) -> AppResult<Option<i64>> {
+    Ok(scoped(org)
+        .select_only()
+        .column(candidate::Column::Id)
+        .filter(candidate::Column::Number.eq(number.trim()))
+        .into_tuple()
+        .one(db)
+        .await?)
+}
+
+/// The candidates with this e-mail address (any case), oldest first, at most 2.
+pub async fn ids_by_email(db: &impl ConnectionTrait, org: OrgId, email: &str) -> AppResult<Vec<i64>> {
+    use sea_orm::sea_query::{ExprTrait, Func};
+    Ok(scoped(org)
+        .select_only()
+        .column(candidate::Column::Id)
+        .filter(Expr::expr(Func::lower(Expr::col(candidate::Column::Email))).eq(email.trim().to_lowercase()))
+        .order_by_asc(candidate::Column::Id)
+        .limit(2)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// When each of these candidates' files last changed (those that still exist), in one query.
+pub async fn stamps(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    ids: &[i64],
+) -> AppResult<std::collections::HashMap<i64, chrono::DateTime<Utc>>> {
+    let rows: Vec<(i64, chrono::DateTime<Utc>)> = scoped(org)
+        .select_only()
+        .column(candidate::Column::Id)
+        .column(candidate::Column::UpdatedAt)
+        .filter(candidate::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Deletes a candidate's file that nothing refers to yet (an import taken back):
+/// 409 `candidate_has_history` once they have lessons, sales, exams or an account.
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn delete<C: Writer>(db: &C, cipher: &FieldCipher, actor: &Actor, id: i64) -> AppResult<()> {
+    let before = get(db, cipher, actor.org, id).await?;
+    if before.summary.user_id.is_some() {
+        return Err(AppError::conflict("candidate_has_history", Msg::new("school.candidate_has_history")));
+    }
+    db::write(db, async |txn| {
+        let deleted = candidate::Entity::delete_many()
+            .filter(candidate::Column::OrganizationId.eq(actor.org.get()))
+            .filter(candidate::Column::Id.eq(id))
+            .exec(txn)
+            .await
+            .map_err(|err| {
+                AppError::conflict("candidate_has_history", Msg::new("school.candidate_has_history"))
+                    .if_refused(err, Constraint::is_foreign_key)
+            })?;
+        if deleted.rows_affected == 0 {
+            return Err(AppError::NotFound);
+        }
+        let owner = crate::documents::model::Owner { kind: crate::documents::model::OwnerKind::Candidate, id };
+        crate::documents::service::forget_owner(txn, actor.org, owner).await?;
+        audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&Audited::from(&before)), None::<&Audited>).await
+    })
+    .await
 }
 
 /// A candidate's file without the sensitive fields (for rules and notifications).

@@ -62,7 +62,7 @@ impl From<instructor::Model> for Instructor {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct InstructorInput {
     pub user_id: Option<i64>,
     #[schema(required = true, nullable = false, example = "Karim")]
@@ -117,6 +117,82 @@ pub struct Window {
 
 fn scoped(org: OrgId) -> sea_orm::Select<instructor::Entity> {
     instructor::Entity::find().filter(instructor::Column::OrganizationId.eq(org.get()))
+}
+
+/// The input that would write `instructor` as they are (what an update starts from).
+pub fn input_of(instructor: &Instructor) -> InstructorInput {
+    InstructorInput {
+        user_id: instructor.user_id,
+        first_name: Some(instructor.first_name.clone()),
+        last_name: Some(instructor.last_name.clone()),
+        email: instructor.email.clone(),
+        phone: instructor.phone.clone(),
+        licence_number: Some(instructor.licence_number.clone()),
+        categories: instructor.categories.clone(),
+        active: Some(instructor.active),
+    }
+}
+
+/// The instructor with this teaching licence number.
+pub async fn by_licence(db: &impl ConnectionTrait, org: OrgId, licence_number: &str) -> AppResult<Option<Instructor>> {
+    Ok(scoped(org)
+        .filter(instructor::Column::LicenceNumber.eq(licence_number.trim()))
+        .one(db)
+        .await?
+        .map(Instructor::from))
+}
+
+/// When each of these instructors last changed (those that still exist), in one query.
+pub async fn stamps(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, chrono::DateTime<Utc>>> {
+    use sea_orm::QuerySelect;
+    let rows: Vec<(i64, chrono::DateTime<Utc>)> = scoped(org)
+        .select_only()
+        .column(instructor::Column::Id)
+        .column(instructor::Column::UpdatedAt)
+        .filter(instructor::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Deletes an instructor nothing refers to yet (an import taken back): 409
+/// `instructor_has_history` once they have candidates, lessons or an account.
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn delete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> {
+    let before = get(db, actor.org, id).await?;
+    let history = || AppError::conflict("instructor_has_history", Msg::new("school.instructor_has_history"));
+    if before.user_id.is_some() {
+        return Err(history());
+    }
+    db::write(db, async |txn| {
+        use crate::school::candidates::entity::candidate;
+        use sea_orm::PaginatorTrait;
+        // What the database would drop or unlink silently: their week, days off, candidates.
+        let week = availability::Entity::find().filter(availability::Column::InstructorId.eq(id)).count(txn).await?;
+        let off = day_off::Entity::find().filter(day_off::Column::InstructorId.eq(id)).count(txn).await?;
+        let followed = candidate::Entity::find().filter(candidate::Column::InstructorId.eq(id)).count(txn).await?;
+        if week + off + followed > 0 {
+            return Err(history());
+        }
+        let deleted = instructor::Entity::delete_many()
+            .filter(instructor::Column::OrganizationId.eq(actor.org.get()))
+            .filter(instructor::Column::Id.eq(id))
+            .exec(txn)
+            .await
+            .map_err(|err| history().if_refused(err, Constraint::is_foreign_key))?;
+        if deleted.rows_affected == 0 {
+            return Err(AppError::NotFound);
+        }
+        let owner = crate::documents::model::Owner { kind: crate::documents::model::OwnerKind::Instructor, id };
+        crate::documents::service::forget_owner(txn, actor.org, owner).await?;
+        audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), None::<&Instructor>).await
+    })
+    .await
 }
 
 pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Instructor> {

@@ -91,7 +91,7 @@ impl From<client::Model> for Client {
 }
 
 /// Every field of a client (POST and PUT); `name` is required, and `company_name` for a company.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ClientInput {
     /// `individual` (default) or `company`.
     pub kind: Option<ClientKind>,
@@ -191,6 +191,84 @@ pub fn terms_of(name: &str, company_name: Option<&str>, email: Option<&str>, pho
 /// Lower-cased words: letters and digits, split on anything else.
 fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase)
+}
+
+/// The input that would write `client` as they are (what an update starts from).
+pub fn input_of(client: &Client) -> ClientInput {
+    ClientInput {
+        kind: Some(client.kind),
+        name: Some(client.name.clone()),
+        company_name: client.company_name.clone(),
+        tax_id: client.tax_id.clone(),
+        email: client.email.clone(),
+        phone: client.phone.clone(),
+        address: client.address.clone(),
+        notes: client.notes.clone(),
+        consent_marketing: Some(client.consent_marketing),
+        consent_notifications: Some(client.consent_notifications),
+    }
+}
+
+/// The clients with this e-mail address (any case), oldest first, found through
+/// the search terms' index.
+pub async fn find_by_email(db: &impl ConnectionTrait, org: OrgId, email: &str) -> AppResult<Vec<Client>> {
+    let email = email.trim().to_lowercase();
+    let ids: Vec<i64> = search_term::Entity::find()
+        .select_only()
+        .column(search_term::Column::ClientId)
+        .filter(search_term::Column::OrganizationId.eq(org.get()))
+        .filter(search_term::Column::Term.eq(email.as_str()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut found: Vec<Client> = get_many(db, org, &ids)
+        .await?
+        .into_values()
+        .filter(|c| c.email.as_deref().is_some_and(|e| e.to_lowercase() == email))
+        .collect();
+    found.sort_by_key(|c| c.id);
+    Ok(found)
+}
+
+/// The clients whose shown name is exactly `name` (case and accents aside), oldest first, at most `limit`.
+pub async fn find_by_name(db: &impl ConnectionTrait, org: OrgId, name: &str, limit: u64) -> AppResult<Vec<Client>> {
+    let rows = tenant::scoped::<client::Entity>(org)
+        .filter(client::Column::SortName.eq(sort_key(name)))
+        .order_by_asc(client::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(Client::from).collect())
+}
+
+/// When each of these clients last changed (those that still exist), in one query.
+pub async fn stamps(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, chrono::DateTime<Utc>>> {
+    let rows: Vec<(i64, chrono::DateTime<Utc>)> = tenant::scoped::<client::Entity>(org)
+        .select_only()
+        .column(client::Column::Id)
+        .column(client::Column::UpdatedAt)
+        .filter(client::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Takes back an ownership that began with no previous owner, as if it never
+/// was (undoing an import that gave an ownerless vehicle its owner).
+pub async fn forget_ownership(db: &impl ConnectionTrait, org: OrgId, vehicle_id: i64, client_id: i64) -> AppResult<()> {
+    ownership::Entity::delete_many()
+        .filter(ownership::Column::OrganizationId.eq(org.get()))
+        .filter(ownership::Column::VehicleId.eq(vehicle_id))
+        .filter(ownership::Column::ClientId.eq(client_id))
+        .filter(ownership::Column::EndedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// The organization's clients: every query starts here.
