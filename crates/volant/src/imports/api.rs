@@ -36,6 +36,14 @@ pub(super) fn may_import(caller: &Caller, kind: ImportKind) -> AppResult<()> {
     caller.current.user.require(kind.permission())
 }
 
+/// Owners are clients: a vehicles file that names them needs the clients' permission too.
+pub(super) fn may_map(caller: &Caller, kind: ImportKind, input: &MappingInput) -> AppResult<()> {
+    if kind == ImportKind::Vehicles && input.mapping.keys().any(|field| field.starts_with("owner_")) {
+        caller.current.user.require(crate::identity::roles::Permission::WorkshopWrite)?;
+    }
+    Ok(())
+}
+
 pub(super) async fn import_of(caller: &Caller, id: i64) -> AppResult<Import> {
     let import = service::get(&caller.db, caller.org, id).await?;
     may_import(caller, import.kind)?;
@@ -54,8 +62,11 @@ async fn list_imports(caller: Caller) -> AppResult<Json<Vec<Import>>> {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct UploadForm {
-    /// `clients` or `vehicles`.
+    /// What the file holds.
     kind: ImportKind,
+    /// For `service_records` and `odometer_records` without a plate column (a
+    /// LubeLogger export is one vehicle's): the vehicle's plate.
+    vehicle: Option<String>,
     /// A CSV (UTF-8 or Windows-1252; `;`, `,` or tab) or XLSX file (its first sheet), headers on the first row.
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
@@ -64,6 +75,7 @@ pub struct UploadForm {
 #[derive(Deserialize)]
 struct UploadFields {
     kind: Option<String>,
+    vehicle: Option<String>,
 }
 
 /// Upload a file to import: it is read at once (422 `file` when it is not a
@@ -82,7 +94,8 @@ async fn upload_import(caller: Caller, mut form: FormWithFiles<UploadFields>) ->
     may_import(&caller, kind)?;
     let file = form.take_files("file").into_iter().next();
     let (name, bytes) = file.map(|f| (f.name, f.bytes)).unwrap_or_default();
-    let import = service::upload(&caller.db, &caller.files, &caller.actor, kind, name, bytes).await?;
+    let target = (name, form.form.vehicle.as_deref());
+    let import = service::upload(&caller.db, &caller.files, &caller.actor, kind, target, bytes).await?;
     Ok(created(&format!("/api/v1/imports/{}", import.id), import))
 }
 
@@ -100,7 +113,7 @@ async fn get_import(caller: Caller, Id(id): Id) -> AppResult<Json<Import>> {
     params(("id" = i64, Path)), request_body = MappingInput,
     responses((status = 202, body = Import), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn check_import(caller: Caller, Id(id): Id, ApiJson(input): ApiJson<MappingInput>) -> AppResult<Response> {
-    import_of(&caller, id).await?;
+    may_map(&caller, import_of(&caller, id).await?.kind, &input)?;
     let import = service::check(&caller.db, &caller.actor, id, &input).await?;
     Ok((StatusCode::ACCEPTED, Json(import)).into_response())
 }

@@ -17,6 +17,8 @@ table! {
         pub sample: String,
         /// For each of the kind's fields, the column it is read from: a JSON array of numbers or nulls.
         pub mapping: Option<String>,
+        /// The vehicle a whole file is about, how it writes dates: JSON ([`crate::imports::service::ImportOptions`]).
+        pub options: Option<String>,
         pub status: crate::imports::ImportStatus,
         /// Checking, importing or undoing: one at a time per organization (unique index).
         pub active: bool,
@@ -25,6 +27,9 @@ table! {
         pub created_rows: i64,
         pub updated_rows: i64,
         pub refused_rows: i64,
+        /// Changes to undo, and undone so far (while undoing).
+        pub undo_total: i64,
+        pub undone_rows: i64,
         pub error: Option<String>,
         /// The language the rows' refusals are written in (the importer's).
         pub locale: crate::platform::i18n::Locale,
@@ -62,7 +67,8 @@ table! {
         pub seq: i64,
         pub action: String,
         pub label: String,
-        /// The record's fields before the import (for an update), JSON.
+        /// The record's fields before the import (for an update), JSON encrypted
+        /// with the field key (a candidate's file holds sensitive fields).
         pub previous: Option<String>,
         /// The record's `updated_at` after the import: an undo touches it only while it is still this.
         pub stamp: DateTimeUtc,

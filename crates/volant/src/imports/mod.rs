@@ -37,6 +37,8 @@ string_enum! {
         Vehicles,
         Candidates,
         Instructors,
+        ServiceRecords,
+        OdometerRecords,
     }
 }
 
@@ -80,6 +82,8 @@ impl ImportKind {
             Self::Vehicles => workshop::VEHICLE_FIELDS,
             Self::Candidates => school::CANDIDATE_FIELDS,
             Self::Instructors => school::INSTRUCTOR_FIELDS,
+            Self::ServiceRecords => workshop::SERVICE_FIELDS,
+            Self::OdometerRecords => workshop::READING_FIELDS,
         }
     }
 
@@ -89,6 +93,7 @@ impl ImportKind {
             Self::Clients => Permission::WorkshopWrite,
             Self::Vehicles => Permission::FleetWrite,
             Self::Candidates | Self::Instructors => Permission::SchoolWrite,
+            Self::ServiceRecords | Self::OdometerRecords => Permission::InterventionsRecord,
         }
     }
 
@@ -99,6 +104,8 @@ impl ImportKind {
             Self::Vehicles => &[&["license_plate"]],
             Self::Candidates => &[&["last_name"], &["first_name"]],
             Self::Instructors => &[&["last_name"], &["first_name"], &["licence_number"]],
+            Self::ServiceRecords => &[&["description"]],
+            Self::OdometerRecords => &[&["mileage_km"]],
         }
     }
 
@@ -109,7 +116,14 @@ impl ImportKind {
             Self::Vehicles => &["license_plate"],
             Self::Candidates => &["last_name", "number", "email"],
             Self::Instructors => &["last_name", "licence_number", "email"],
+            Self::ServiceRecords => &["description", "date"],
+            Self::OdometerRecords => &["mileage_km", "date"],
         }
+    }
+
+    /// Rows about a vehicle: the file's (chosen at upload) or a plate column's.
+    pub fn is_vehicle_history(self) -> bool {
+        matches!(self, Self::ServiceRecords | Self::OdometerRecords)
     }
 
     pub fn label_of(self, row: &Row) -> String {
@@ -123,6 +137,8 @@ pub enum Context {
     Vehicles(workshop::VehicleContext),
     Candidates(school::CandidateContext, std::sync::Arc<FieldCipher>),
     Instructors,
+    ServiceRecords(workshop::HistoryContext),
+    OdometerRecords(workshop::HistoryContext),
 }
 
 impl Context {
@@ -131,12 +147,16 @@ impl Context {
         cipher: &std::sync::Arc<FieldCipher>,
         org: OrgId,
         kind: ImportKind,
+        (options, locale): (&service::ImportOptions, crate::platform::i18n::Locale),
     ) -> AppResult<Self> {
+        let history = || workshop::HistoryContext { vehicle_id: options.vehicle_id, dates: options.date_order, locale };
         Ok(match kind {
             ImportKind::Clients => Self::Clients,
             ImportKind::Vehicles => Self::Vehicles(workshop::VehicleContext::load(db, org).await?),
             ImportKind::Candidates => Self::Candidates(school::CandidateContext::load(db, org).await?, cipher.clone()),
             ImportKind::Instructors => Self::Instructors,
+            ImportKind::ServiceRecords => Self::ServiceRecords(history()),
+            ImportKind::OdometerRecords => Self::OdometerRecords(history()),
         })
     }
 
@@ -146,6 +166,8 @@ impl Context {
             Self::Vehicles(context) => workshop::apply_vehicle(txn, actor, context, row).await,
             Self::Candidates(context, cipher) => school::apply_candidate(txn, cipher, actor, context, row).await,
             Self::Instructors => school::apply_instructor(txn, actor, row).await,
+            Self::ServiceRecords(context) => workshop::apply_service(txn, actor, context, row).await,
+            Self::OdometerRecords(context) => workshop::apply_reading(txn, actor, context, row).await,
         }
     }
 }
@@ -174,6 +196,24 @@ pub fn entity_name(stored: &str) -> AppResult<&'static str> {
         .ok_or_else(|| crate::platform::error::AppError::Internal(format!("import change of an unknown {stored}")))
 }
 
+/// Whether a record an import created has gained, since, what taking it back
+/// would delete or unlink with it.
+pub async fn in_use(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    change: &Change,
+    own_ownerships: &std::collections::HashSet<i64>,
+) -> AppResult<bool> {
+    if school::ENTITIES.contains(&change.entity) {
+        school::in_use(db, org, change).await
+    } else {
+        workshop::in_use(db, org, change, own_ownerships).await
+    }
+}
+
+/// How changes name the ownerships an import gave vehicles.
+pub const OWNERSHIP: &str = workshop::OWNERSHIP;
+
 /// Undoes one change of an import.
 pub async fn undo(txn: &DatabaseTransaction, cipher: &FieldCipher, actor: &Actor, change: &Change) -> AppResult<()> {
     if school::ENTITIES.contains(&change.entity) {
@@ -195,15 +235,28 @@ pub fn menu() -> Vec<MenuEntry> {
     vec![MenuEntry::new(Module::Administration, "nav.imports", "/imports", Audience::May(Permission::DataImport))]
 }
 
+/// Runs checks, imports and undos; once a day, forgets imports older than
+/// [`service::KEPT_DAYS`].
 pub fn register_jobs(registry: &mut Registry, state: &AppState) {
+    const DAILY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+    let (db, files) = (state.db.clone(), state.files.clone());
+    registry
+        .handle(service::PRUNE_JOB, move |_job| {
+            let (db, files) = (db.clone(), files.clone());
+            async move {
+                service::prune(&db, &files, chrono::Utc::now()).await?;
+                Ok(())
+            }
+        })
+        .every(service::PRUNE_JOB, DAILY);
     let (db, files, cipher) = (state.db.clone(), state.files.clone(), state.cipher.clone());
     registry.handle(service::RUN_JOB, move |job| {
         let (db, files, cipher) = (db.clone(), files.clone(), cipher.clone());
         async move { service::run_job(&db, &files, &cipher, &job).await }
     });
-    let (db, cipher) = (state.db.clone(), state.cipher.clone());
+    let (db, files, cipher) = (state.db.clone(), state.files.clone(), state.cipher.clone());
     registry.handle(service::UNDO_JOB, move |job| {
-        let (db, cipher) = (db.clone(), cipher.clone());
-        async move { service::undo_job(&db, &cipher, &job).await }
+        let (db, files, cipher) = (db.clone(), files.clone(), cipher.clone());
+        async move { service::undo_job(&db, &files, &cipher, &job).await }
     });
 }

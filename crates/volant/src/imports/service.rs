@@ -25,16 +25,19 @@ use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult, Constraint};
 use crate::platform::files::FileStore;
 use crate::platform::i18n::{self, Locale, Msg};
-use crate::platform::import::{self as table, Change, Row};
+use crate::platform::import::{self as table, Change, DateOrder, Row};
 use crate::platform::jobs::{self, ClaimedJob, JobError, JobResult, NewJob};
 use crate::platform::tenant::{self, OrgId};
 
 pub const RUN_JOB: &str = "imports.run";
 pub const UNDO_JOB: &str = "imports.undo";
+pub const PRUNE_JOB: &str = "imports.prune";
 /// Rows per transaction: short enough for other writers to take turns between.
 pub const BATCH: usize = 500;
 /// First rows the mapping screen shows.
 const SAMPLE: usize = 5;
+/// Characters kept of a header or a first row's cell, for the pages.
+const SHOWN: usize = 200;
 /// How the audit trail names imports.
 pub const AUDIT_ENTITY: &str = "import";
 
@@ -61,14 +64,37 @@ pub struct Import {
     pub updated_rows: i64,
     pub unchanged_rows: i64,
     pub refused_rows: i64,
+    /// While undoing: the changes to take back, and those taken back so far.
+    pub undo_total: i64,
+    pub undone_rows: i64,
     /// Why the last run stopped, if it did.
     pub error: Option<String>,
     pub headers: Vec<String>,
     /// The first rows, as the mapping screen shows them.
     pub sample: Vec<Vec<String>>,
     pub mapping: Vec<MappedField>,
+    /// The vehicle a file of history is about (its plate), when chosen at upload.
+    pub vehicle_plate: Option<String>,
+    /// How the file's slashed dates are read.
+    pub date_order: DateOrder,
     pub created_at: chrono::DateTime<Utc>,
     pub finished_at: Option<chrono::DateTime<Utc>>,
+}
+
+/// What an import knows beyond its columns.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportOptions {
+    /// The vehicle a whole file of history is about (a LubeLogger export is one vehicle's).
+    #[serde(default)]
+    pub vehicle_id: Option<i64>,
+    #[serde(default)]
+    pub vehicle_plate: Option<String>,
+    #[serde(default)]
+    pub date_order: DateOrder,
+}
+
+fn options_of(model: &import::Model) -> AppResult<ImportOptions> {
+    model.options.as_deref().map_or_else(|| Ok(ImportOptions::default()), parse_json)
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> AppResult<T> {
@@ -98,11 +124,8 @@ impl Import {
             })
             .collect();
         let processed = m.processed_rows;
-        let unchanged = if m.status == ImportStatus::Undoing || m.status == ImportStatus::Undone {
-            0
-        } else {
-            std::cmp::max(processed - m.created_rows - m.updated_rows - m.refused_rows, 0)
-        };
+        let options = options_of(&m)?;
+        let unchanged = std::cmp::max(processed - m.created_rows - m.updated_rows - m.refused_rows, 0);
         Ok(Self {
             id: m.id,
             kind: m.kind,
@@ -114,18 +137,32 @@ impl Import {
             updated_rows: m.updated_rows,
             unchanged_rows: unchanged,
             refused_rows: m.refused_rows,
+            undo_total: m.undo_total,
+            undone_rows: m.undone_rows,
             error: m.error,
             headers: parse_json(&m.headers)?,
             sample: parse_json(&m.sample)?,
             mapping,
+            vehicle_plate: options.vehicle_plate,
+            date_order: options.date_order,
             created_at: m.created_at,
             finished_at: m.finished_at,
         })
     }
 
+    /// What the progress bar counts: changes undone while undoing, rows otherwise.
+    pub fn progress(&self) -> (i64, i64) {
+        if self.status == ImportStatus::Undoing {
+            (self.undone_rows, self.undo_total)
+        } else {
+            (self.processed_rows, self.total_rows)
+        }
+    }
+
     /// Percent done, for the progress bar.
     pub fn percent(&self) -> i64 {
-        if self.total_rows == 0 { 100 } else { (self.processed_rows * 100 / self.total_rows).clamp(0, 100) }
+        let (done, total) = self.progress();
+        if total == 0 { 100 } else { (done * 100 / total).clamp(0, 100) }
     }
 }
 
@@ -142,7 +179,8 @@ pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Im
     Import::from_model(find(db, org, id).await?)
 }
 
-/// The organization's last 50 imports, newest first.
+/// The organization's last 50 imports, newest first (without their columns
+/// and first rows: each import's own answer has them).
 pub async fn list(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Vec<Import>> {
     tenant::scoped::<import::Entity>(org)
         .order_by_desc(import::Column::Id)
@@ -150,7 +188,12 @@ pub async fn list(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Vec<Import
         .all(db)
         .await?
         .into_iter()
-        .map(Import::from_model)
+        .map(|m| {
+            Import::from_model(m).map(|mut i| {
+                (i.headers, i.sample, i.mapping) = (Vec::new(), Vec::new(), Vec::new());
+                i
+            })
+        })
         .collect()
 }
 
@@ -171,9 +214,17 @@ pub async fn upload<C: Writer>(
     files: &FileStore,
     actor: &Actor,
     kind: ImportKind,
-    file_name: Option<String>,
+    (file_name, vehicle): (Option<String>, Option<&str>),
     bytes: Vec<u8>,
 ) -> AppResult<Import> {
+    let mut options = ImportOptions::default();
+    if let Some(plate) = vehicle.map(str::trim).filter(|p| !p.is_empty() && kind.is_vehicle_history()) {
+        let found = crate::fleet::vehicles::service::find_by_plate(db, actor.org, plate).await?;
+        let found = found
+            .ok_or_else(|| AppError::validation("vehicle", Msg::new("import.vehicle_unknown").arg("plate", plate)))?;
+        options.vehicle_id = Some(found.id);
+        options.vehicle_plate = Some(found.license_plate);
+    }
     if bytes.is_empty() {
         return Err(AppError::validation("file", Msg::new("field.required")));
     }
@@ -181,8 +232,12 @@ pub async fn upload<C: Writer>(
         .await
         .map_err(|e| AppError::Internal(format!("reading an import: {e}")))?;
     let preview = preview.map_err(|e| file_refused(&e))?;
-    let guessed = table::guess(kind.fields(), &preview.headers);
-    let sample: Vec<Vec<String>> = preview.sample.into_iter().map(|r| r.cells).collect();
+    // What the pages show of the file: its headers and first cells, each cut short.
+    let short = |cell: String| -> String { cell.chars().take(SHOWN).collect() };
+    let headers: Vec<String> = preview.headers.into_iter().map(short).collect();
+    let guessed = table::guess(kind.fields(), &headers);
+    let sample: Vec<Vec<String>> =
+        preview.sample.into_iter().map(|r| r.cells.into_iter().map(short).collect()).collect();
     let key = format!("imports/{}/{}", actor.org.get(), crate::platform::secrets::random_token(16)?);
     files.put(&key, bytes).await.map_err(AppError::Unavailable)?;
     let now = Utc::now();
@@ -199,9 +254,10 @@ pub async fn upload<C: Writer>(
         kind: Set(kind),
         file_name: Set(if file_name.is_empty() { "import".to_owned() } else { file_name }),
         file_key: Set(key.clone()),
-        headers: Set(json!(preview.headers).to_string()),
+        headers: Set(json!(headers).to_string()),
         sample: Set(json!(sample).to_string()),
         mapping: Set(Some(json!(guessed).to_string())),
+        options: Set(Some(json!(options).to_string())),
         status: Set(ImportStatus::Uploaded),
         active: Set(false),
         total_rows: Set(i64::try_from(preview.rows).unwrap_or(i64::MAX)),
@@ -209,6 +265,8 @@ pub async fn upload<C: Writer>(
         created_rows: Set(0),
         updated_rows: Set(0),
         refused_rows: Set(0),
+        undo_total: Set(0),
+        undone_rows: Set(0),
         error: Set(None),
         locale: Set(i18n::current()),
         created_by: Set(actor.user_id),
@@ -235,9 +293,18 @@ pub struct MappingInput {
     /// Each field to import and the index of its column in `headers`; fields left out are not imported.
     #[schema(example = json!({"license_plate": 0, "brand": 1, "model": 2, "year": 3}))]
     pub mapping: HashMap<String, usize>,
+    /// How dates like `01/02/2020` are read: `day_first` (default, 1 February) or
+    /// `month_first` (2 January, as LubeLogger writes them in English).
+    #[serde(default)]
+    pub date_order: Option<DateOrder>,
 }
 
-fn checked_mapping(kind: ImportKind, headers: usize, input: &MappingInput) -> AppResult<Vec<Option<usize>>> {
+fn checked_mapping(
+    kind: ImportKind,
+    headers: usize,
+    input: &MappingInput,
+    options: &ImportOptions,
+) -> AppResult<Vec<Option<usize>>> {
     let fields = kind.fields();
     let mut errors = Vec::new();
     let mut mapping = vec![None; fields.len()];
@@ -252,7 +319,7 @@ fn checked_mapping(kind: ImportKind, headers: usize, input: &MappingInput) -> Ap
             )),
             Some(_) if column >= headers => errors.push(crate::platform::error::FieldError::new(
                 key.clone(),
-                Msg::new("import.column_unknown").arg("column", column + 1),
+                Msg::new("import.column_unknown").arg("column", column.saturating_add(1)),
             )),
             Some(at) => mapping[at] = Some(column),
         }
@@ -272,7 +339,24 @@ fn checked_mapping(kind: ImportKind, headers: usize, input: &MappingInput) -> Ap
             ));
         }
     }
+    let plate_mapped = fields.iter().zip(&mapping).any(|(f, c)| f.key == "license_plate" && c.is_some());
+    if kind.is_vehicle_history() && options.vehicle_id.is_none() && !plate_mapped {
+        errors.push(crate::platform::error::FieldError::new("license_plate", Msg::new("import.vehicle_or_plate")));
+    }
     if errors.is_empty() { Ok(mapping) } else { Err(AppError::Validation(errors)) }
+}
+
+/// A new run counts from zero.
+async fn reset_counts(txn: &DatabaseTransaction, id: i64) -> AppResult<()> {
+    import::Entity::update_many()
+        .col_expr(import::Column::ProcessedRows, Expr::value(0))
+        .col_expr(import::Column::CreatedRows, Expr::value(0))
+        .col_expr(import::Column::UpdatedRows, Expr::value(0))
+        .col_expr(import::Column::RefusedRows, Expr::value(0))
+        .filter(import::Column::Id.eq(id))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 fn busy(err: sea_orm::DbErr) -> AppError {
@@ -283,21 +367,17 @@ fn busy(err: sea_orm::DbErr) -> AppError {
 /// making it the organization's one active import).
 async fn start_job<C: Writer>(
     db: &C,
-    org: OrgId,
+    actor: &Actor,
     id: i64,
-    from: &[ImportStatus],
-    to: ImportStatus,
+    (from, to): (&[ImportStatus], ImportStatus),
     job: &'static str,
     also: impl AsyncFnOnce(&DatabaseTransaction) -> AppResult<()>,
 ) -> AppResult<()> {
+    let org = actor.org;
     db::write(db, async |txn| {
         let moved = import::Entity::update_many()
             .col_expr(import::Column::Status, Expr::value(to.as_str()))
             .col_expr(import::Column::Active, Expr::value(true))
-            .col_expr(import::Column::ProcessedRows, Expr::value(0))
-            .col_expr(import::Column::CreatedRows, Expr::value(0))
-            .col_expr(import::Column::UpdatedRows, Expr::value(0))
-            .col_expr(import::Column::RefusedRows, Expr::value(0))
             .col_expr(import::Column::Error, Expr::value(Option::<String>::None))
             .col_expr(import::Column::FinishedAt, Expr::value(Option::<chrono::DateTime<Utc>>::None))
             .col_expr(import::Column::UpdatedAt, Expr::value(Utc::now()))
@@ -311,7 +391,9 @@ async fn start_job<C: Writer>(
             return Err(AppError::conflict("import_state", Msg::new("import.wrong_state")));
         }
         also(txn).await?;
-        jobs::enqueue(txn, NewJob::new(job, json!({ "import_id": id })).for_org(org)).await?;
+        // The person who asked: the rows' audit records name them.
+        let payload = json!({ "import_id": id, "user_id": actor.user_id });
+        jobs::enqueue(txn, NewJob::new(job, payload).for_org(org)).await?;
         Ok(())
     })
     .await
@@ -321,11 +403,15 @@ async fn start_job<C: Writer>(
 pub async fn check<C: Writer>(db: &C, actor: &Actor, id: i64, input: &MappingInput) -> AppResult<Import> {
     let current = find(db, actor.org, id).await?;
     let headers: Vec<String> = parse_json(&current.headers)?;
-    let mapping = checked_mapping(current.kind, headers.len(), input)?;
+    let mut options = options_of(&current)?;
+    let mapping = checked_mapping(current.kind, headers.len(), input, &options)?;
+    options.date_order = input.date_order.unwrap_or(options.date_order);
     let from = [ImportStatus::Uploaded, ImportStatus::Checked, ImportStatus::Failed];
-    start_job(db, actor.org, id, &from, ImportStatus::Checking, RUN_JOB, async |txn| {
+    start_job(db, actor, id, (&from, ImportStatus::Checking), RUN_JOB, async |txn| {
+        reset_counts(txn, id).await?;
         import::Entity::update_many()
             .col_expr(import::Column::Mapping, Expr::value(json!(mapping).to_string()))
+            .col_expr(import::Column::Options, Expr::value(json!(options).to_string()))
             .filter(import::Column::Id.eq(id))
             .exec(txn)
             .await?;
@@ -340,7 +426,8 @@ pub async fn check<C: Writer>(db: &C, actor: &Actor, id: i64, input: &MappingInp
 /// Starts the import of a checked file, with the columns checked.
 pub async fn start<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<Import> {
     find(db, actor.org, id).await?;
-    start_job(db, actor.org, id, &[ImportStatus::Checked], ImportStatus::Importing, RUN_JOB, async |txn| {
+    start_job(db, actor, id, (&[ImportStatus::Checked], ImportStatus::Importing), RUN_JOB, async |txn| {
+        reset_counts(txn, id).await?;
         result::Entity::delete_many()
             .filter(result::Column::ImportId.eq(id))
             .filter(result::Column::Phase.eq(Phase::Import.as_str()))
@@ -411,13 +498,16 @@ pub async fn results(
         .collect())
 }
 
-/// Why a run stops: a file that cannot be read to its end (the import fails,
-/// not retried), a refusal the whole batch rolls back for, or an error to retry.
+/// Why a run stops: a file that cannot be read to its end, a row refused to
+/// an undo (both end the run, not retried), an error to retry, or another
+/// runner of the same job having moved the import on.
 enum Stop {
     Refused(String),
     App(AppError),
     /// The check's batch was applied; its transaction is rolled back with its results.
     Checked(Vec<RowResult>),
+    /// The import's progress is not where this runner left it: another runner has it.
+    Superseded,
 }
 
 impl From<sea_orm::DbErr> for Stop {
@@ -457,6 +547,14 @@ fn describe(err: &AppError, kind: ImportKind, locale: Locale) -> String {
     }
 }
 
+/// A change as written: the undo takes them back by `seq`, newest first, and a
+/// row's own changes in reverse (an ownership before its vehicle, a vehicle
+/// before the owner created with it).
+struct Numbered {
+    seq: i64,
+    change: Change,
+}
+
 /// Applies rows, each in its own savepoint: a refused row leaves nothing behind.
 async fn apply_rows(
     txn: &DatabaseTransaction,
@@ -465,15 +563,20 @@ async fn apply_rows(
     kind: ImportKind,
     locale: Locale,
     rows: &[Row],
-) -> AppResult<(Vec<RowResult>, Vec<(i64, Change)>)> {
+) -> AppResult<(Vec<RowResult>, Vec<Numbered>)> {
     let (mut results, mut changes) = (Vec::with_capacity(rows.len()), Vec::new());
     for row in rows {
-        let line = i64::try_from(row.line).unwrap_or(i64::MAX);
+        let line = i64::try_from(row.line).unwrap_or(i64::MAX / 32);
         match db::write(txn, async |savepoint| context.apply(savepoint, actor, row).await).await {
             Ok(applied) => {
                 let label = if applied.label.is_empty() { kind.label_of(row) } else { applied.label };
                 results.push(RowResult { line, outcome: applied.outcome.as_str().to_owned(), label, reason: None });
-                changes.extend(applied.changes.into_iter().map(|c| (line, c)));
+                // A row writes a handful of records (a client, a vehicle, an ownership).
+                let numbered = applied.changes.into_iter().enumerate().map(|(i, change)| Numbered {
+                    seq: line.saturating_mul(16).saturating_add(i64::try_from(i.min(15)).unwrap_or(15)),
+                    change,
+                });
+                changes.extend(numbered);
             }
             Err(err) if is_refusal(&err) => results.push(RowResult {
                 line,
@@ -487,14 +590,38 @@ async fn apply_rows(
     Ok((results, changes))
 }
 
-/// Writes a batch's results and changes, and counts them in the import's progress.
+/// Where a runner expects the import to be: its status and progress.
+#[derive(Debug, Clone, Copy)]
+struct Expected {
+    status: ImportStatus,
+    processed: i64,
+}
+
+/// Writes a batch's results and changes, and counts them in the import's
+/// progress — only if the progress is where this runner expects it (else
+/// another runner has the job: `Superseded`, the batch rolled back).
 async fn record(
     txn: &DatabaseTransaction,
-    id: i64,
-    phase: Phase,
+    cipher: &FieldCipher,
+    (id, phase, expected): (i64, Phase, Expected),
     results: &[RowResult],
-    changes: Vec<(i64, Change)>,
-) -> AppResult<()> {
+    changes: Vec<Numbered>,
+) -> Result<(), Stop> {
+    let count = |outcome: &str| results.iter().filter(|r| r.outcome == outcome).count() as i64;
+    let moved = import::Entity::update_many()
+        .col_expr(import::Column::ProcessedRows, Expr::col(import::Column::ProcessedRows).add(results.len() as i64))
+        .col_expr(import::Column::CreatedRows, Expr::col(import::Column::CreatedRows).add(count("created")))
+        .col_expr(import::Column::UpdatedRows, Expr::col(import::Column::UpdatedRows).add(count("updated")))
+        .col_expr(import::Column::RefusedRows, Expr::col(import::Column::RefusedRows).add(count("refused")))
+        .col_expr(import::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(import::Column::Id.eq(id))
+        .filter(import::Column::Status.eq(expected.status.as_str()))
+        .filter(import::Column::ProcessedRows.eq(expected.processed))
+        .exec(txn)
+        .await?;
+    if moved.rows_affected == 0 {
+        return Err(Stop::Superseded);
+    }
     let rows: Vec<result::ActiveModel> = results
         .iter()
         .map(|r| result::ActiveModel {
@@ -510,23 +637,25 @@ async fn record(
     if !rows.is_empty() {
         result::Entity::insert_many(rows).exec_without_returning(txn).await?;
     }
-    // One change per record: the first says what to undo, the last when it was written.
+    // One change per record: the first says what to undo and where it goes in
+    // the undo's order; the last, when the record was written.
     let mut merged: Vec<change::ActiveModel> = Vec::new();
     let mut at: HashMap<(&'static str, i64), usize> = HashMap::new();
-    for (position, (line, c)) in changes.into_iter().enumerate() {
+    for Numbered { seq, change: c } in changes {
         if let Some(&i) = at.get(&(c.entity, c.id)) {
             merged[i].stamp = Set(c.stamp);
             continue;
         }
         at.insert((c.entity, c.id), merged.len());
+        let previous = c.previous.map(|p| cipher.encrypt(PREVIOUS, &p.to_string())).transpose()?;
         merged.push(change::ActiveModel {
             import_id: Set(id),
             entity: Set(c.entity.to_owned()),
             entity_id: Set(c.id),
-            seq: Set(line * 16 + i64::try_from(position % 16).unwrap_or(0)),
+            seq: Set(seq),
             action: Set(if c.created { "created" } else { "updated" }.to_owned()),
             label: Set(c.label.chars().take(255).collect()),
-            previous: Set(c.previous.map(|p| p.to_string())),
+            previous: Set(previous),
             stamp: Set(c.stamp),
         });
     }
@@ -540,51 +669,51 @@ async fn record(
             .exec_without_returning(txn)
             .await?;
     }
-    let count = |outcome: &str| results.iter().filter(|r| r.outcome == outcome).count() as i64;
-    import::Entity::update_many()
-        .col_expr(import::Column::ProcessedRows, Expr::col(import::Column::ProcessedRows).add(results.len() as i64))
-        .col_expr(import::Column::CreatedRows, Expr::col(import::Column::CreatedRows).add(count("created")))
-        .col_expr(import::Column::UpdatedRows, Expr::col(import::Column::UpdatedRows).add(count("updated")))
-        .col_expr(import::Column::RefusedRows, Expr::col(import::Column::RefusedRows).add(count("refused")))
-        .col_expr(import::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(import::Column::Id.eq(id))
-        .exec(txn)
-        .await?;
     Ok(())
 }
 
-/// Who acts for an import run by a worker: the person who started it.
-fn actor_of(model: &import::Model) -> Actor {
-    Actor { user_id: model.created_by, ..Actor::system(OrgId::new(model.organization_id)) }
+/// The encryption context of changes' previous fields.
+const PREVIOUS: &str = "import_change";
+
+/// Who acts for a run: the person who asked for it (the job's), else the uploader.
+fn actor_of(model: &import::Model, job: &ClaimedJob) -> Actor {
+    let asked = job.payload.get("user_id").and_then(serde_json::Value::as_i64);
+    Actor { user_id: asked.or(model.created_by), ..Actor::system(OrgId::new(model.organization_id)) }
 }
 
-/// Ends a run: the import's new status, no longer active.
+/// Ends a run: the import's new status, no longer active; an audit record
+/// for an import or an undo that went through.
 async fn finish(
     db: &DatabaseConnection,
-    model: &import::Model,
+    (model, actor): (&import::Model, &Actor),
     status: ImportStatus,
     error: Option<String>,
 ) -> AppResult<()> {
-    let actor = actor_of(model);
     db::write(db, async |txn| {
         let now = Utc::now();
-        let done = import::Entity::update_many()
+        let mut update = import::Entity::update_many()
             .col_expr(import::Column::Status, Expr::value(status.as_str()))
             .col_expr(import::Column::Active, Expr::value(false))
             .col_expr(import::Column::Error, Expr::value(error.clone()))
             .col_expr(import::Column::FinishedAt, Expr::value(Some(now)))
-            .col_expr(import::Column::UpdatedAt, Expr::value(now))
+            .col_expr(import::Column::UpdatedAt, Expr::value(now));
+        if status == ImportStatus::Undone {
+            // What the file said of people is not kept once its import is taken back.
+            update = update.col_expr(import::Column::Sample, Expr::value("[]"));
+        }
+        let done = update
             .filter(import::Column::Id.eq(model.id))
             .filter(import::Column::Status.eq(model.status.as_str()))
             .exec(txn)
             .await?;
-        if done.rows_affected == 1 && matches!(status, ImportStatus::Imported | ImportStatus::Undone) {
+        if done.rows_affected == 1 && error.is_none() && matches!(status, ImportStatus::Imported | ImportStatus::Undone)
+        {
             let after = import::Entity::find_by_id(model.id).one(txn).await?;
             let details = after.map(|a| {
                 json!({ "status": status, "kind": a.kind, "file_name": a.file_name, "rows": a.total_rows,
                     "created": a.created_rows, "updated": a.updated_rows, "refused": a.refused_rows })
             });
-            audit::record_change(txn, &actor, (AUDIT_ENTITY, model.id), None::<&serde_json::Value>, details.as_ref())
+            audit::record_change(txn, actor, (AUDIT_ENTITY, model.id), None::<&serde_json::Value>, details.as_ref())
                 .await?;
         }
         Ok(())
@@ -601,20 +730,21 @@ pub async fn run_job(
 ) -> JobResult {
     let id = job.id_field("import_id")?;
     let Some(model) = import::Entity::find_by_id(id).one(db).await? else { return Ok(()) };
-    let phase = match model.status {
-        ImportStatus::Checking => Phase::Check,
-        ImportStatus::Importing => Phase::Import,
+    let (phase, done) = match model.status {
+        ImportStatus::Checking => (Phase::Check, ImportStatus::Checked),
+        // An import stopped halfway stays imported (what it wrote can be undone), the reason said.
+        ImportStatus::Importing => (Phase::Import, ImportStatus::Imported),
         _ => return Ok(()),
     };
-    let ended = match run(db, files, cipher, &model, phase).await {
-        Ok(()) => {
-            finish(db, &model, if phase == Phase::Check { ImportStatus::Checked } else { ImportStatus::Imported }, None)
-                .await
-        }
-        Err(Stop::Refused(reason)) => finish(db, &model, ImportStatus::Failed, Some(reason)).await,
+    let stopped = if phase == Phase::Check { ImportStatus::Failed } else { ImportStatus::Imported };
+    let actor = actor_of(&model, job);
+    let ended = match run(db, files, cipher, (&model, &actor), phase).await {
+        Ok(()) => finish(db, (&model, &actor), done, None).await,
+        Err(Stop::Superseded) => return Ok(()),
+        Err(Stop::Refused(reason)) => finish(db, (&model, &actor), stopped, Some(reason)).await,
         Err(Stop::App(err)) if job.is_last_attempt() => {
             let reason = model.locale.text("import.failed_server").to_owned();
-            finish(db, &model, ImportStatus::Failed, Some(reason)).await?;
+            finish(db, (&model, &actor), stopped, Some(reason)).await?;
             return Err(JobError::from(err));
         }
         Err(Stop::App(err)) => return Err(JobError::from(err)),
@@ -627,7 +757,7 @@ async fn run(
     db: &DatabaseConnection,
     files: &FileStore,
     cipher: &std::sync::Arc<FieldCipher>,
-    model: &import::Model,
+    (model, actor): (&import::Model, &Actor),
     phase: Phase,
 ) -> Result<(), Stop> {
     let locale = model.locale;
@@ -636,19 +766,22 @@ async fn run(
         .await
         .map_err(|e| Stop::App(AppError::Unavailable(e)))?
         .ok_or_else(|| Stop::Refused(locale.text("import.file_missing").to_owned()))?;
-    let (kind, actor) = (model.kind, actor_of(model));
+    let kind = model.kind;
     let fields = kind.fields();
     let mapping = mapping_of(model)?;
-    let context = Context::load(db, cipher, actor.org, kind).await?;
+    let options = options_of(model)?;
+    let context = Context::load(db, cipher, actor.org, kind, (&options, locale)).await?;
+    let mut expected = Expected { status: model.status, processed: model.processed_rows };
     let skip = u64::try_from(model.processed_rows).unwrap_or(0);
     let mut batches = table::read_rows(bytes, skip, BATCH);
     while let Some(batch) = batches.recv().await {
         let batch = batch.map_err(|e| Stop::Refused(file_refused(&e).detail(locale)))?;
         let rows: Vec<Row> = batch.iter().map(|r| Row::new(r.line, fields, &mapping, &r.cells)).collect();
+        let at = (model.id, phase, expected);
         match phase {
             Phase::Check => {
                 let checked = db::write(db, async |txn| -> Result<(), Stop> {
-                    let (results, _) = apply_rows(txn, &actor, &context, kind, locale, &rows).await?;
+                    let (results, _) = apply_rows(txn, actor, &context, kind, locale, &rows).await?;
                     Err(Stop::Checked(results))
                 })
                 .await;
@@ -657,24 +790,39 @@ async fn run(
                     Err(other) => return Err(other),
                     Ok(()) => Vec::new(),
                 };
-                db::write(db, async |txn| record(txn, model.id, phase, &results, Vec::new()).await).await?;
+                db::write(db, async |txn| record(txn, cipher, at, &results, Vec::new()).await).await?;
             }
             Phase::Import => {
                 db::write(db, async |txn| {
-                    let (results, changes) = apply_rows(txn, &actor, &context, kind, locale, &rows).await?;
-                    record(txn, model.id, phase, &results, changes).await
+                    let (results, changes) = apply_rows(txn, actor, &context, kind, locale, &rows).await?;
+                    record(txn, cipher, at, &results, changes).await
                 })
                 .await?;
             }
         }
+        expected.processed += rows.len() as i64;
     }
     Ok(())
 }
 
+fn change_of(c: &change::Model, cipher: &FieldCipher) -> AppResult<Change> {
+    let previous = c.previous.as_deref().map(|p| cipher.decrypt(PREVIOUS, p)).transpose()?;
+    Ok(Change {
+        entity: super::entity_name(&c.entity)?,
+        id: c.entity_id,
+        label: c.label.clone(),
+        created: c.action == "created",
+        previous: previous.as_deref().map(parse_json).transpose()?,
+        stamp: c.stamp,
+    })
+}
+
 /// Records of the import changed or deleted since it wrote them (their labels,
-/// at most `limit`), read a page at a time.
-async fn changed_since(db: &impl ConnectionTrait, org: OrgId, id: i64, limit: usize) -> AppResult<Vec<String>> {
-    let mut changed = Vec::new();
+/// at most `limit`), read a page at a time; with `deep`, also those it created
+/// that have gained what taking them back would destroy (documents, quotes…).
+async fn blocked(db: &impl ConnectionTrait, org: OrgId, id: i64, limit: usize, deep: bool) -> AppResult<Vec<String>> {
+    let own = if deep { own_ownerships(db, id).await? } else { std::collections::HashSet::new() };
+    let mut found = Vec::new();
     let mut after = i64::MIN;
     loop {
         let page = change::Entity::find()
@@ -684,14 +832,42 @@ async fn changed_since(db: &impl ConnectionTrait, org: OrgId, id: i64, limit: us
             .limit(1000)
             .all(db)
             .await?;
-        let Some(last) = page.last() else { return Ok(changed) };
+        let Some(last) = page.last() else { return Ok(found) };
         after = last.seq;
-        changed.extend(changed_among(db, org, &page).await?);
-        if changed.len() >= limit {
-            changed.truncate(limit);
-            return Ok(changed);
+        found.extend(changed_among(db, org, &page).await?);
+        if deep {
+            for c in page.iter().filter(|c| c.action == "created") {
+                let probe = Change {
+                    entity: super::entity_name(&c.entity)?,
+                    id: c.entity_id,
+                    label: c.label.clone(),
+                    created: true,
+                    previous: None,
+                    stamp: c.stamp,
+                };
+                if found.len() < limit && super::in_use(db, org, &probe, &own).await? {
+                    found.push(c.label.clone());
+                }
+            }
+        }
+        if found.len() >= limit {
+            found.truncate(limit);
+            return Ok(found);
         }
     }
+}
+
+/// The ownerships the import gave vehicles (taken back before the vehicles).
+async fn own_ownerships(db: &impl ConnectionTrait, id: i64) -> AppResult<std::collections::HashSet<i64>> {
+    let ids: Vec<i64> = change::Entity::find()
+        .select_only()
+        .column(change::Column::EntityId)
+        .filter(change::Column::ImportId.eq(id))
+        .filter(change::Column::Entity.eq(super::OWNERSHIP))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into_iter().collect())
 }
 
 async fn changed_among(db: &impl ConnectionTrait, org: OrgId, page: &[change::Model]) -> AppResult<Vec<String>> {
@@ -713,7 +889,8 @@ async fn changed_among(db: &impl ConnectionTrait, org: OrgId, page: &[change::Mo
 }
 
 /// Starts undoing the organization's last import, refused (409) when another
-/// import came after it or when one of its records changed since.
+/// import came after it or when one of its records changed since; the job
+/// looks deeper before it touches anything (what was added to the records).
 pub async fn undo<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<Import> {
     let current = find(db, actor.org, id).await?;
     if current.status != ImportStatus::Imported {
@@ -721,13 +898,17 @@ pub async fn undo<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<Import
     }
     let later = tenant::scoped::<import::Entity>(actor.org)
         .filter(import::Column::Id.gt(id))
-        .filter(import::Column::Status.is_in([ImportStatus::Importing.as_str(), ImportStatus::Imported.as_str()]))
+        .filter(import::Column::Status.is_in([
+            ImportStatus::Importing.as_str(),
+            ImportStatus::Imported.as_str(),
+            ImportStatus::Undoing.as_str(),
+        ]))
         .count(db)
         .await?;
     if later > 0 {
         return Err(AppError::conflict("import_not_last", Msg::new("import.not_last")));
     }
-    let changed = changed_since(db, actor.org, id, 5).await?;
+    let changed = blocked(db, actor.org, id, 5, false).await?;
     if !changed.is_empty() {
         return Err(AppError::conflict(
             "import_changed_since",
@@ -735,9 +916,10 @@ pub async fn undo<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<Import
         ));
     }
     let changes = change::Entity::find().filter(change::Column::ImportId.eq(id)).count(db).await?;
-    start_job(db, actor.org, id, &[ImportStatus::Imported], ImportStatus::Undoing, UNDO_JOB, async |txn| {
+    start_job(db, actor, id, (&[ImportStatus::Imported], ImportStatus::Undoing), UNDO_JOB, async |txn| {
         import::Entity::update_many()
-            .col_expr(import::Column::TotalRows, Expr::value(i64::try_from(changes).unwrap_or(i64::MAX)))
+            .col_expr(import::Column::UndoTotal, Expr::value(i64::try_from(changes).unwrap_or(i64::MAX)))
+            .col_expr(import::Column::UndoneRows, Expr::value(0))
             .filter(import::Column::Id.eq(id))
             .exec(txn)
             .await?;
@@ -748,16 +930,48 @@ pub async fn undo<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<Import
     get(db, actor.org, id).await
 }
 
-/// The job of an undo: the changes, newest first, a batch per transaction; it
-/// stops (the import stays imported, the reason said) at a record changed
-/// since or one its domain refuses to take back (a client with a quote now).
-pub async fn undo_job(db: &DatabaseConnection, cipher: &FieldCipher, job: &ClaimedJob) -> JobResult {
+/// The job of an undo: first every change looked at without writing (each
+/// record as the import left it, none grown documents, quotes or history);
+/// then the changes, newest first, a batch per transaction. One found changed
+/// ends it before anything is undone; a refusal met later (someone worked on a
+/// record meanwhile) stops it there, the import still imported, the reason said.
+pub async fn undo_job(db: &DatabaseConnection, files: &FileStore, cipher: &FieldCipher, job: &ClaimedJob) -> JobResult {
     let id = job.id_field("import_id")?;
     let Some(model) = import::Entity::find_by_id(id).one(db).await? else { return Ok(()) };
     if model.status != ImportStatus::Undoing {
         return Ok(());
     }
-    let (actor, locale) = (actor_of(&model), model.locale);
+    let actor = actor_of(&model, job);
+    let ended = match undo_all(db, cipher, (&model, &actor)).await {
+        Ok(()) => {
+            let _ = files.delete(&model.file_key).await;
+            finish(db, (&model, &actor), ImportStatus::Undone, None).await
+        }
+        Err(Stop::Superseded) => return Ok(()),
+        Err(Stop::Refused(reason)) => finish(db, (&model, &actor), ImportStatus::Imported, Some(reason)).await,
+        Err(Stop::App(err)) if job.is_last_attempt() => {
+            let reason = model.locale.text("import.failed_server").to_owned();
+            finish(db, (&model, &actor), ImportStatus::Imported, Some(reason)).await?;
+            return Err(JobError::from(err));
+        }
+        Err(Stop::App(err)) => return Err(JobError::from(err)),
+        Err(Stop::Checked(_)) => Err(AppError::Internal("an undo's batch escaped".to_owned())),
+    };
+    ended.map_err(JobError::from)
+}
+
+async fn undo_all(
+    db: &DatabaseConnection,
+    cipher: &FieldCipher,
+    (model, actor): (&import::Model, &Actor),
+) -> Result<(), Stop> {
+    let (id, locale, org) = (model.id, model.locale, actor.org);
+    let blocking = blocked(db, org, id, 5, true).await?;
+    let own = own_ownerships(db, id).await?;
+    if !blocking.is_empty() {
+        return Err(Stop::Refused(locale.format("import.changed_since", &[("records", &blocking.join(", "))])));
+    }
+    let mut undone = model.undone_rows;
     loop {
         let batch = change::Entity::find()
             .filter(change::Column::ImportId.eq(id))
@@ -766,30 +980,41 @@ pub async fn undo_job(db: &DatabaseConnection, cipher: &FieldCipher, job: &Claim
             .all(db)
             .await?;
         if batch.is_empty() {
-            return finish(db, &model, ImportStatus::Undone, None).await.map_err(JobError::from);
+            return Ok(());
         }
-        let undone = db::write(db, async |txn| -> Result<(), Stop> {
-            let changed = changed_among(txn, actor.org, &batch).await?;
+        let count = batch.len() as i64;
+        db::write(db, async |txn| -> Result<(), Stop> {
+            let moved = import::Entity::update_many()
+                .col_expr(import::Column::UndoneRows, Expr::col(import::Column::UndoneRows).add(count))
+                .col_expr(import::Column::UpdatedAt, Expr::value(Utc::now()))
+                .filter(import::Column::Id.eq(id))
+                .filter(import::Column::Status.eq(ImportStatus::Undoing.as_str()))
+                .filter(import::Column::UndoneRows.eq(undone))
+                .exec(txn)
+                .await?;
+            if moved.rows_affected == 0 {
+                return Err(Stop::Superseded);
+            }
+            let stop = |records: &str, done: i64| {
+                let total = model.undo_total.to_string();
+                Stop::Refused(locale.format(
+                    "import.undo_stopped",
+                    &[("records", records), ("done", &done.to_string()), ("total", &total)],
+                ))
+            };
+            let changed = changed_among(txn, org, &batch).await?;
             if !changed.is_empty() {
-                let records = changed.into_iter().take(5).collect::<Vec<_>>().join(", ");
-                return Err(Stop::Refused(locale.format("import.changed_since", &[("records", &records)])));
+                return Err(stop(&changed.into_iter().take(5).collect::<Vec<_>>().join(", "), undone));
             }
             for c in &batch {
-                let entity = super::entity_name(&c.entity)?;
-                let previous = c.previous.as_deref().map(parse_json).transpose()?;
-                let undo = Change {
-                    entity,
-                    id: c.entity_id,
-                    label: c.label.clone(),
-                    created: c.action == "created",
-                    previous,
-                    stamp: c.stamp,
-                };
-                match db::write(txn, async |savepoint| super::undo(savepoint, cipher, &actor, &undo).await).await {
+                let change = change_of(c, cipher)?;
+                let refused = |detail: String| stop(&format!("{} ({detail})", c.label), undone);
+                if change.created && super::in_use(txn, org, &change, &own).await? {
+                    return Err(refused(locale.text("import.in_use").to_owned()));
+                }
+                match db::write(txn, async |savepoint| super::undo(savepoint, cipher, actor, &change).await).await {
                     Ok(()) => {}
-                    Err(err) if is_refusal(&err) => {
-                        return Err(Stop::Refused(format!("{} : {}", c.label, err.detail(locale))));
-                    }
+                    Err(err) if is_refusal(&err) => return Err(refused(err.detail(locale))),
                     Err(err) => return Err(err.into()),
                 }
             }
@@ -799,26 +1024,73 @@ pub async fn undo_job(db: &DatabaseConnection, cipher: &FieldCipher, job: &Claim
                 .filter(change::Column::Seq.is_in(seqs))
                 .exec(txn)
                 .await?;
-            import::Entity::update_many()
-                .col_expr(
-                    import::Column::ProcessedRows,
-                    Expr::col(import::Column::ProcessedRows).add(batch.len() as i64),
-                )
-                .col_expr(import::Column::UpdatedAt, Expr::value(Utc::now()))
-                .filter(import::Column::Id.eq(id))
-                .exec(txn)
-                .await?;
             Ok(())
         })
-        .await;
-        match undone {
-            Ok(()) => {}
-            Err(Stop::Refused(reason)) => {
-                // What was undone stays undone; the rest can be undone once the record is put back.
-                return finish(db, &model, ImportStatus::Imported, Some(reason)).await.map_err(JobError::from);
-            }
-            Err(Stop::App(err)) => return Err(JobError::from(err)),
-            Err(Stop::Checked(_)) => return Err(JobError("an undo's batch escaped".to_owned())),
-        }
+        .await?;
+        undone += count;
     }
+}
+
+/// Changes' previous fields encrypted again with the current key (key rotation).
+pub async fn reencrypt_all<C: Writer>(db: &C, cipher: &FieldCipher) -> AppResult<u64> {
+    let mut done = 0;
+    let mut after: Option<(i64, i64)> = None;
+    loop {
+        let mut query = change::Entity::find().filter(change::Column::Previous.is_not_null());
+        if let Some((import_id, seq)) = after {
+            query = query.filter(
+                sea_orm::Condition::any()
+                    .add(change::Column::ImportId.gt(import_id))
+                    .add(change::Column::ImportId.eq(import_id).and(change::Column::Seq.gt(seq))),
+            );
+        }
+        let page =
+            query.order_by_asc(change::Column::ImportId).order_by_asc(change::Column::Seq).limit(500).all(db).await?;
+        let Some(last) = page.last() else { return Ok(done) };
+        after = Some((last.import_id, last.seq));
+        db::write(db, async |txn| -> AppResult<()> {
+            for c in &page {
+                let Some(stored) = c.previous.as_deref() else { continue };
+                let again = cipher.encrypt(PREVIOUS, &cipher.decrypt(PREVIOUS, stored)?)?;
+                change::Entity::update_many()
+                    .col_expr(change::Column::Previous, Expr::value(again))
+                    .filter(change::Column::ImportId.eq(c.import_id))
+                    .filter(change::Column::Entity.eq(c.entity.as_str()))
+                    .filter(change::Column::EntityId.eq(c.entity_id))
+                    .exec(txn)
+                    .await?;
+            }
+            Ok(())
+        })
+        .await?;
+        done += page.len() as u64;
+    }
+}
+
+/// How long an import's file, report and changes are kept: past that, it can
+/// no longer be undone, and what the file said of people is gone.
+pub const KEPT_DAYS: i64 = 180;
+
+/// Deletes imports last touched more than [`KEPT_DAYS`] ago (not at work),
+/// their files first.
+pub async fn prune(db: &DatabaseConnection, files: &FileStore, now: chrono::DateTime<Utc>) -> AppResult<u64> {
+    let before = now - chrono::Duration::days(KEPT_DAYS);
+    let old: Vec<(i64, String)> = import::Entity::find()
+        .select_only()
+        .column(import::Column::Id)
+        .column(import::Column::FileKey)
+        .filter(import::Column::UpdatedAt.lt(before))
+        .filter(import::Column::Active.eq(false))
+        .limit(500)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (_, key) in &old {
+        files.delete(key).await.map_err(AppError::Unavailable)?;
+    }
+    let ids: Vec<i64> = old.iter().map(|(id, _)| *id).collect();
+    db::write(db, async |txn| -> AppResult<u64> {
+        Ok(import::Entity::delete_many().filter(import::Column::Id.is_in(ids)).exec(txn).await?.rows_affected)
+    })
+    .await
 }

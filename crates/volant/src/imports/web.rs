@@ -17,6 +17,7 @@ use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
 use crate::platform::http::extract::{FormBody, FormWithFiles, Id, UPLOAD_LIMIT};
 use crate::platform::i18n;
+use crate::platform::import::DateOrder;
 use crate::platform::web::{FormErrors, PageCtx, SelectOption, WebResult, redirect_with_flash, unprocessable};
 
 /// Rows of the report a page shows.
@@ -66,6 +67,7 @@ struct IndexPage {
     page: PageCtx,
     imports: Vec<ImportRow>,
     kinds: Vec<SelectOption>,
+    vehicle: String,
     errors: FormErrors,
 }
 
@@ -81,7 +83,7 @@ fn kinds(page: &PageCtx, chosen: Option<ImportKind>) -> Vec<SelectOption> {
 async fn index_page(
     caller: &Caller,
     page: PageCtx,
-    chosen: Option<ImportKind>,
+    (chosen, vehicle): (Option<ImportKind>, String),
     errors: FormErrors,
 ) -> WebResult<IndexPage> {
     let imports = service::list(&caller.db, caller.org)
@@ -91,16 +93,17 @@ async fn index_page(
         .map(row_of)
         .collect();
     let kinds = kinds(&page, chosen);
-    Ok(IndexPage { page, imports, kinds, errors })
+    Ok(IndexPage { page, imports, kinds, vehicle, errors })
 }
 
 async fn index(caller: Caller, page: PageCtx) -> WebResult<IndexPage> {
-    index_page(&caller, page, None, FormErrors::default()).await
+    index_page(&caller, page, (None, String::new()), FormErrors::default()).await
 }
 
 #[derive(Deserialize)]
 struct UploadFields {
     kind: Option<String>,
+    vehicle: Option<String>,
 }
 
 async fn upload(caller: Caller, page: PageCtx, mut form: FormWithFiles<UploadFields>) -> WebResult<Response> {
@@ -109,7 +112,10 @@ async fn upload(caller: Caller, page: PageCtx, mut form: FormWithFiles<UploadFie
     let (name, bytes) = file.map(|f| (f.name, f.bytes)).unwrap_or_default();
     let uploaded = match kind {
         Some(kind) => match super::api::may_import(&caller, kind) {
-            Ok(()) => service::upload(&caller.db, &caller.files, &caller.actor, kind, name, bytes).await,
+            Ok(()) => {
+                let target = (name, form.form.vehicle.as_deref());
+                service::upload(&caller.db, &caller.files, &caller.actor, kind, target, bytes).await
+            }
             Err(err) => Err(err),
         },
         None => Err(crate::platform::error::AppError::validation(
@@ -125,7 +131,8 @@ async fn upload(caller: Caller, page: PageCtx, mut form: FormWithFiles<UploadFie
         )),
         Err(err) => {
             let errors = FormErrors::from_app_error(err)?;
-            Ok(unprocessable(index_page(&caller, page, kind, errors).await?))
+            let vehicle = form.form.vehicle.clone().unwrap_or_default();
+            Ok(unprocessable(index_page(&caller, page, (kind, vehicle), errors).await?))
         }
     }
 }
@@ -166,6 +173,7 @@ struct ShowPage {
     status: String,
     status_class: &'static str,
     fields: Vec<FieldChoice>,
+    date_orders: Vec<SelectOption>,
     errors: FormErrors,
     tabs: Vec<OutcomeTab>,
     report: Vec<ReportRow>,
@@ -188,6 +196,17 @@ fn report_row(row: RowResult) -> ReportRow {
         _ => "badge-expired",
     };
     ReportRow { outcome: tr.text(&format!("import.outcome.{}", row.outcome)).to_owned(), class, row }
+}
+
+fn date_orders(chosen: DateOrder) -> Vec<SelectOption> {
+    let tr = i18n::current();
+    [
+        (DateOrder::DayFirst, "day_first", "import.day_first"),
+        (DateOrder::MonthFirst, "month_first", "import.month_first"),
+    ]
+    .into_iter()
+    .map(|(order, code, label)| option(code, tr.text(label), order == chosen))
+    .collect()
 }
 
 fn field_choices(import: &Import, chosen: Option<&MappingInput>) -> Vec<FieldChoice> {
@@ -269,6 +288,7 @@ async fn show_page(
         status: tr.text(import.status.label_key()).to_owned(),
         status_class: status_class(import.status),
         fields: field_choices(&import, chosen),
+        date_orders: date_orders(chosen.and_then(|c| c.date_order).unwrap_or(import.date_order)),
         errors,
         tabs,
         report,
@@ -310,10 +330,13 @@ async fn check(
     let kind = super::api::import_of(&caller, id).await?.kind;
     let mut input = MappingInput::default();
     for (key, value) in pairs {
-        if let (Some(field), Ok(column)) = (key.strip_prefix("map_"), value.parse::<usize>()) {
+        if key == "date_order" {
+            input.date_order = serde_json::from_value(serde_json::Value::String(value)).ok();
+        } else if let (Some(field), Ok(column)) = (key.strip_prefix("map_"), value.parse::<usize>()) {
             input.mapping.insert(field.to_owned(), column);
         }
     }
+    super::api::may_map(&caller, kind, &input)?;
     match service::check(&caller.db, &caller.actor, id, &input).await {
         Ok(_) => {
             Ok(redirect_with_flash(&format!("/imports/{id}"), "success", i18n::current().text("import.check_queued")))
@@ -334,8 +357,15 @@ async fn check(
 
 async fn start(caller: Caller, Id(id): Id) -> WebResult<Response> {
     super::api::import_of(&caller, id).await?;
-    service::start(&caller.db, &caller.actor, id).await?;
-    Ok(redirect_with_flash(&format!("/imports/{id}"), "success", i18n::current().text("import.import_queued")))
+    match service::start(&caller.db, &caller.actor, id).await {
+        Ok(_) => {
+            Ok(redirect_with_flash(&format!("/imports/{id}"), "success", i18n::current().text("import.import_queued")))
+        }
+        Err(err @ crate::platform::error::AppError::Conflict { .. }) => {
+            Ok(redirect_with_flash(&format!("/imports/{id}"), "error", &err.detail(i18n::current())))
+        }
+        Err(err) => Err(err.into()),
+    }
 }
 
 async fn undo(caller: Caller, Id(id): Id) -> WebResult<Response> {

@@ -412,6 +412,7 @@ pub const CODES: &[(&str, u16)] = &[
     ("instructor_day_off", 409),
     ("instructor_has_history", 409),
     ("intervention_complete", 409),
+    ("intervention_invoiced", 409),
     ("invoice_empty", 409),
     ("invoice_issued", 409),
     ("invoice_not_issued", 409),

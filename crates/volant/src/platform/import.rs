@@ -36,6 +36,9 @@ pub enum Unreadable {
     TooManyRows,
     #[error("more than {MAX_COLUMNS} columns")]
     TooManyColumns,
+    /// An archive that unpacks to more than a spreadsheet of [`MAX_ROWS`] rows would.
+    #[error("unpacks to too much")]
+    TooLarge,
     #[error("damaged: {0}")]
     Damaged(String),
 }
@@ -47,6 +50,7 @@ impl Unreadable {
             Self::Empty => "import.file_empty",
             Self::TooManyRows => "import.file_too_many_rows",
             Self::TooManyColumns => "import.file_too_many_columns",
+            Self::TooLarge => "import.file_too_large",
             Self::Damaged(_) => "import.file_damaged",
         }
     }
@@ -247,8 +251,27 @@ fn xlsx_text(value: &calamine::DataRef<'_>) -> String {
     }
 }
 
+/// What an XLSX file may unpack to: its parts are read whole (the shared
+/// strings), so a small archive of huge parts (a "zip bomb") is refused first.
+const MAX_UNPACKED: u64 = 512 * 1024 * 1024;
+
+fn check_unpacked_size(bytes: &[u8]) -> Result<(), Unreadable> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| Unreadable::Damaged(e.to_string()))?;
+    let mut total = 0_u64;
+    for i in 0..archive.len() {
+        let part = archive.by_index_raw(i).map_err(|e| Unreadable::Damaged(e.to_string()))?;
+        // Deflate packs text a thousandfold at most; past that, the sizes lie.
+        if part.size() > part.compressed_size().saturating_mul(1_100).max(1 << 20) {
+            return Err(Unreadable::TooLarge);
+        }
+        total = total.saturating_add(part.size());
+    }
+    if total > MAX_UNPACKED { Err(Unreadable::TooLarge) } else { Ok(()) }
+}
+
 fn each_xlsx_row(bytes: &[u8], each: &mut dyn FnMut(RawRow) -> Result<bool, Unreadable>) -> Result<(), Unreadable> {
     use calamine::{Reader, Xlsx};
+    check_unpacked_size(bytes)?;
     let damaged = |e: calamine::XlsxError| Unreadable::Damaged(e.to_string());
     let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(damaged)?;
     let Some(sheet) = book.sheet_names().first().cloned() else { return Err(Unreadable::Empty) };
@@ -355,12 +378,46 @@ pub fn parse_int(text: &str) -> Option<i64> {
     digits.parse().ok()
 }
 
+/// How a file writes its dates with slashes: day first (France) or month first
+/// (the United States; LubeLogger in English).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DateOrder {
+    #[default]
+    DayFirst,
+    MonthFirst,
+}
+
 /// `2026-03-14`, `14/03/2026`, `14.03.2026`, `14-03-2026`, `14/03/26`; a time after the date is ignored.
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    parse_date_in(text, DateOrder::DayFirst)
+}
+
+/// [`parse_date`], slashed dates read in `order` (`3/14/2026` month first).
+pub fn parse_date_in(text: &str, order: DateOrder) -> Option<NaiveDate> {
     let date = text.split([' ', 'T']).next().unwrap_or_default();
-    ["%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d", "%d/%m/%y"]
-        .into_iter()
-        .find_map(|format| NaiveDate::parse_from_str(date, format).ok())
+    let slashed: &[&str] = match order {
+        DateOrder::DayFirst => &["%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%d/%m/%y"],
+        DateOrder::MonthFirst => &["%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y"],
+    };
+    ["%Y-%m-%d", "%Y/%m/%d"].iter().chain(slashed).find_map(|format| NaiveDate::parse_from_str(date, format).ok())
+}
+
+/// `$1,234.56`, `1 234,56 €`, `123.45`, `EUR 99`: an amount as text with a
+/// point before its decimals, currency signs and group separators aside.
+pub fn parse_amount(text: &str) -> Option<rust_decimal::Decimal> {
+    let kept: String = text.chars().filter(|c| c.is_ascii_digit() || matches!(c, ',' | '.' | '-')).collect();
+    // The last separator followed by one or two digits marks the decimals.
+    let decimal_at = kept.rfind([',', '.']).filter(|at| (1..=2).contains(&(kept.len() - at - 1)));
+    let normalized: String = kept
+        .char_indices()
+        .filter_map(|(i, c)| match c {
+            ',' | '.' if Some(i) == decimal_at => Some('.'),
+            ',' | '.' => None,
+            other => Some(other),
+        })
+        .collect();
+    normalized.parse().ok()
 }
 
 /// `oui`, `non`, `yes`, `no`, `vrai`, `faux`, `true`, `false`, `x`, `1`, `0`.
@@ -557,6 +614,15 @@ mod tests {
         assert_eq!(parse_date("14/03/2026"), NaiveDate::from_ymd_opt(2026, 3, 14));
         assert_eq!(parse_date("2026-03-14 10:00"), NaiveDate::from_ymd_opt(2026, 3, 14));
         assert_eq!(parse_date("31/02/2026"), None);
+        assert_eq!(parse_date_in("3/14/2026", DateOrder::MonthFirst), NaiveDate::from_ymd_opt(2026, 3, 14));
+        assert_eq!(parse_date_in("1/2/2020", DateOrder::MonthFirst), NaiveDate::from_ymd_opt(2020, 1, 2));
+        assert_eq!(parse_date_in("2020-01-02", DateOrder::MonthFirst), NaiveDate::from_ymd_opt(2020, 1, 2));
+        let read = |t: &str| parse_amount(t).map(|d| d.to_string());
+        assert_eq!(read("USD 1,234.56").as_deref(), Some("1234.56"));
+        assert_eq!(read("1 234,56 €").as_deref(), Some("1234.56"));
+        assert_eq!(read("20.60").as_deref(), Some("20.60"));
+        assert_eq!(read("1,234").as_deref(), Some("1234"));
+        assert_eq!(read("gratuit"), None);
         assert_eq!(parse_bool("Oui"), Some(true));
         assert_eq!(parse_bool("NON"), Some(false));
         assert_eq!(parse_bool("peut-être"), None);

@@ -369,6 +369,21 @@ pub async fn stamps(
     }
 }
 
+/// Whether a record this import created has gained what its deletion would
+/// take with it: documents, or a candidate's progress on the competency grid.
+pub async fn in_use(db: &impl ConnectionTrait, org: OrgId, change: &Change) -> AppResult<bool> {
+    use crate::documents::model::{Owner, OwnerKind};
+    use crate::documents::service as documents;
+    let kind = match (change.entity, change.created) {
+        (CANDIDATE, true) => OwnerKind::Candidate,
+        (INSTRUCTOR, true) => OwnerKind::Instructor,
+        _ => return Ok(false),
+    };
+    let documents = !documents::list(db, org, Owner { kind, id: change.id }).await?.is_empty();
+    let progress = kind == OwnerKind::Candidate && candidates::has_progress(db, org, change.id).await?;
+    Ok(documents || progress)
+}
+
 /// Undoes one change of an import (its record unchanged since, as checked by the caller).
 pub async fn undo(txn: &DatabaseTransaction, cipher: &FieldCipher, actor: &Actor, change: &Change) -> AppResult<()> {
     match (change.entity, change.created) {

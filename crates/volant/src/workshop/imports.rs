@@ -11,16 +11,22 @@ use crate::fleet::vehicles::model::FuelType;
 use crate::fleet::vehicles::service::{self as vehicles, VehicleInput};
 use crate::identity::audit::Actor;
 use crate::platform::error::{AppError, AppResult};
+use crate::platform::i18n::Locale;
 use crate::platform::i18n::Msg;
 use crate::platform::import::{Applied, Change, Field, Outcome, Row, parse_bool, parse_int, update_if_changed};
+use crate::platform::import::{DateOrder, parse_date_in};
 use crate::platform::search::sort_key;
 use crate::platform::tenant::OrgId;
 use crate::workshop::clients::service::{self as clients, ClientInput, ClientKind};
+use crate::workshop::history::service::{self as history, InterventionInput, ReadingInput};
 
 const CLIENT: &str = clients::AUDIT_ENTITY;
 const VEHICLE: &str = vehicles::AUDIT_ENTITY;
+const INTERVENTION: &str = history::AUDIT_ENTITY;
+const READING: &str = "mileage_reading";
+pub const OWNERSHIP: &str = "vehicle_ownership";
 /// The records these imports write.
-pub const ENTITIES: &[&str] = &[CLIENT, VEHICLE];
+pub const ENTITIES: &[&str] = &[CLIENT, VEHICLE, OWNERSHIP, INTERVENTION, READING];
 
 pub const CLIENT_FIELDS: &[Field] = &[
     Field {
@@ -151,6 +157,56 @@ pub const VEHICLE_FIELDS: &[Field] = &[
             "phone",
             "owner phone",
         ],
+    },
+];
+
+/// A vehicle's service history, as LubeLogger exports it (`Date, Odometer,
+/// Description, Notes, Cost, Tags` for service, repair and upgrade records) or
+/// as a spreadsheet lists it; the vehicle is the file's or a plate column's.
+pub const SERVICE_FIELDS: &[Field] = &[
+    Field {
+        key: "license_plate",
+        label: "vehicle.license_plate",
+        headers: &["immatriculation", "immat", "plaque", "license plate", "licenseplate", "plate"],
+    },
+    Field {
+        key: "date",
+        label: "import.date",
+        headers: &["date", "date d'intervention", "effectué le", "performed on"],
+    },
+    Field {
+        key: "mileage_km",
+        label: "vehicle.mileage_km",
+        headers: &["odometer", "kilométrage", "kilometrage", "km", "compteur", "mileage"],
+    },
+    Field {
+        key: "description",
+        label: "import.description",
+        headers: &["description", "intervention", "travaux", "opération", "work"],
+    },
+    Field { key: "notes", label: "import.notes", headers: &["notes", "note", "remarques", "commentaire"] },
+    Field { key: "cost", label: "import.cost", headers: &["cost", "coût", "cout", "montant", "prix", "price"] },
+    Field { key: "tags", label: "import.tags", headers: &["tags", "étiquettes", "catégorie"] },
+    Field {
+        key: "technician",
+        label: "import.technician",
+        headers: &["mécanicien", "technicien", "technician", "garage"],
+    },
+];
+
+/// A vehicle's odometer readings, as LubeLogger exports them (`Date,
+/// InitialOdometer, Odometer, Notes, Tags`) or a spreadsheet lists them.
+pub const READING_FIELDS: &[Field] = &[
+    Field {
+        key: "license_plate",
+        label: "vehicle.license_plate",
+        headers: &["immatriculation", "immat", "plaque", "license plate", "licenseplate", "plate"],
+    },
+    Field { key: "date", label: "import.date", headers: &["date", "date du relevé", "relevé le", "read on"] },
+    Field {
+        key: "mileage_km",
+        label: "vehicle.mileage_km",
+        headers: &["odometer", "kilométrage", "kilometrage", "km", "compteur", "relevé", "mileage"],
     },
 ];
 
@@ -300,14 +356,6 @@ fn vehicle_input(row: &Row, context: &VehicleContext, current: Option<&VehicleIn
     Ok(input)
 }
 
-/// What undoing a vehicle's update restores: its fields, and whether it had an owner.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct VehicleBefore {
-    vehicle: VehicleInput,
-    /// The owner the import gave an ownerless vehicle (taken back by an undo).
-    given_owner: Option<i64>,
-}
-
 /// The owner a row names: the client with its e-mail, else the one client with
 /// its name, else a new client (recorded among the import's changes).
 async fn owner(
@@ -340,14 +388,7 @@ async fn owner(
     let created = clients::create(txn, actor, &input)
         .await
         .map_err(|e| e.renamed(&[("name", "owner_name"), ("email", "owner_email"), ("phone", "owner_phone")]))?;
-    changes.push(Change {
-        entity: CLIENT,
-        id: created.id,
-        label: created.display_name().to_owned(),
-        created: true,
-        previous: None,
-        stamp: created.updated_at,
-    });
+    changes.push(Change::created(CLIENT, created.id, created.display_name().to_owned(), created.updated_at));
     Ok(Some(created.id))
 }
 
@@ -379,7 +420,15 @@ pub async fn apply_vehicle(
         }
         None => (Outcome::Created, vehicles::create(txn, actor, &vehicle_input(row, context, None)?).await?, None),
     };
-    let mut given_owner = None;
+    let (label, stamp) = (vehicle.license_plate.clone(), vehicle.updated_at);
+    match (outcome, &before) {
+        (Outcome::Created, _) => changes.push(Change::created(VEHICLE, vehicle.id, label.clone(), stamp)),
+        (Outcome::Updated, Some(before)) => {
+            changes.push(Change::updated(VEHICLE, vehicle.id, label.clone(), before, stamp)?);
+        }
+        _ => {}
+    }
+    let mut outcome = outcome;
     if let Some(owner_id) = owner_id {
         match clients::current_owner(txn, actor.org, vehicle.id).await? {
             Some(current) if current.id == owner_id => {}
@@ -390,22 +439,116 @@ pub async fn apply_vehicle(
                 ));
             }
             None => {
+                // The ownership is a change of its own, undone before the vehicle and the client.
                 clients::assign_vehicle(txn, actor, owner_id, vehicle.id).await?;
-                given_owner = Some(owner_id);
+                let (id, started) =
+                    clients::current_ownership(txn, actor.org, vehicle.id).await?.ok_or(AppError::NotFound)?;
+                changes.push(Change::created(OWNERSHIP, id, label.clone(), started));
+                if outcome == Outcome::Unchanged {
+                    outcome = Outcome::Updated;
+                }
             }
         }
     }
-    let outcome = if outcome == Outcome::Unchanged && given_owner.is_some() { Outcome::Updated } else { outcome };
-    let (label, stamp) = (vehicle.license_plate.clone(), vehicle.updated_at);
-    match (outcome, before) {
-        (Outcome::Created, _) => changes.push(Change::created(VEHICLE, vehicle.id, label, stamp)),
-        (Outcome::Updated, Some(before)) => {
-            let previous = VehicleBefore { vehicle: before, given_owner };
-            changes.push(Change::updated(VEHICLE, vehicle.id, label, &previous, stamp)?);
+    Ok(Applied { outcome, label, changes })
+}
+
+/// What history rows need: the file's vehicle (when it has no plate column),
+/// how it writes dates, and the language the notes it adds are written in.
+pub struct HistoryContext {
+    pub vehicle_id: Option<i64>,
+    pub dates: DateOrder,
+    pub locale: Locale,
+}
+
+impl HistoryContext {
+    /// The row's vehicle: its plate column's, else the file's.
+    async fn vehicle(&self, txn: &DatabaseTransaction, org: OrgId, row: &Row) -> AppResult<vehicles::Vehicle> {
+        match row.get("license_plate") {
+            Some(plate) => vehicles::find_by_plate(txn, org, plate).await?.ok_or_else(|| {
+                AppError::validation("license_plate", Msg::new("import.vehicle_unknown").arg("plate", plate))
+            }),
+            None => match self.vehicle_id {
+                Some(id) => vehicles::get(txn, org, id).await,
+                None => Err(refused("license_plate", "field.required")),
+            },
         }
-        _ => {}
     }
-    Ok(Applied { outcome, label: vehicle.license_plate, changes })
+
+    fn date(&self, row: &Row) -> AppResult<Option<chrono::NaiveDate>> {
+        row.get("date")
+            .map(|d| parse_date_in(d, self.dates).ok_or_else(|| refused("date", "import.not_a_date")))
+            .transpose()
+    }
+}
+
+/// Records the row's intervention in the vehicle's history, unless it is
+/// there already (same day, same description). What the file says it cost is
+/// kept in the description as declared: another garage's price is not this
+/// one's turnover, nor split into tax.
+pub async fn apply_service(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    context: &HistoryContext,
+    row: &Row,
+) -> AppResult<Applied> {
+    let vehicle = context.vehicle(txn, actor.org, row).await?;
+    let tr = context.locale;
+    let mut description = row.owned("description").ok_or_else(|| refused("description", "field.required"))?;
+    for (key, label) in [("notes", "import.notes"), ("cost", "import.cost_declared"), ("tags", "import.tags")] {
+        if let Some(value) = row.get(key) {
+            description.push('\n');
+            description.push_str(&tr.format("import.labelled", &[("label", tr.text(label)), ("value", value)]));
+        }
+    }
+    let mileage_km = row
+        .get("mileage_km")
+        .map(|km| parse_int(km).ok_or_else(|| refused("mileage_km", "import.not_a_number")))
+        .transpose()?;
+    let performed_on = context.date(row)?;
+    let label = format!("{} · {}", vehicle.license_plate, row.get("description").unwrap_or_default());
+    if let Some(day) = performed_on
+        && history::has_intervention_like(txn, actor.org, vehicle.id, day, &description).await?
+    {
+        return Ok(Applied::unchanged(label));
+    }
+    let input = InterventionInput {
+        vehicle_id: Some(vehicle.id),
+        performed_on,
+        // LubeLogger writes 0 when no odometer was noted.
+        mileage_km: mileage_km.filter(|km| *km > 0),
+        description: Some(description),
+        technician: row.owned("technician"),
+        ..InterventionInput::default()
+    };
+    let recorded = history::record(txn, actor, &input).await?;
+    Ok(Applied::one(Change::created(INTERVENTION, recorded.id, label, recorded.created_at)))
+}
+
+/// Records the row's odometer reading, unless the vehicle has it already.
+pub async fn apply_reading(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    context: &HistoryContext,
+    row: &Row,
+) -> AppResult<Applied> {
+    let vehicle = context.vehicle(txn, actor.org, row).await?;
+    let km = row.get("mileage_km").ok_or_else(|| refused("mileage_km", "field.required"))?;
+    let km = parse_int(km).ok_or_else(|| refused("mileage_km", "import.not_a_number"))?;
+    let read_on = context.date(row)?;
+    let label = format!("{} · {km} km", vehicle.license_plate);
+    if let Some(day) = read_on
+        && history::has_reading(txn, actor.org, vehicle.id, day, km).await?
+    {
+        return Ok(Applied::unchanged(label));
+    }
+    let input = ReadingInput { read_on, mileage_km: Some(km), is_correction: false };
+    let recorded = history::record_reading(txn, actor, vehicle.id, &input).await?;
+    let stamp = history::reading_stamps(txn, actor.org, &[recorded.id])
+        .await?
+        .remove(&recorded.id)
+        .ok_or(AppError::NotFound)?;
+    Ok(Applied::one(Change::created(READING, recorded.id, label, stamp)))
 }
 
 /// When each of these records last changed, for the entities of this module.
@@ -418,8 +561,44 @@ pub async fn stamps(
     match entity {
         CLIENT => clients::stamps(db, org, ids).await,
         VEHICLE => vehicles::stamps(db, org, ids).await,
+        OWNERSHIP => clients::ownership_stamps(db, org, ids).await,
+        INTERVENTION => history::stamps(db, org, ids).await,
+        READING => history::reading_stamps(db, org, ids).await,
         other => Err(AppError::Internal(format!("no import stamps for {other}"))),
     }
+}
+
+/// Why a record this import created cannot be taken back: what was added to
+/// it since (the database would delete or unlink it with the record); the
+/// ownerships `own` are the import's (taken back before their vehicle).
+pub async fn in_use(
+    db: &impl sea_orm::ConnectionTrait,
+    org: OrgId,
+    change: &Change,
+    own: &std::collections::HashSet<i64>,
+) -> AppResult<bool> {
+    use crate::documents::model::{Owner, OwnerKind};
+    use crate::documents::service as documents;
+    let documents_of = async |kind| -> AppResult<bool> {
+        Ok(!documents::list(db, org, Owner { kind, id: change.id }).await?.is_empty())
+    };
+    Ok(match (change.entity, change.created) {
+        (VEHICLE, true) => {
+            let quotes =
+                crate::workshop::quotes::service::QuoteFilter { vehicle_id: Some(change.id), ..Default::default() };
+            clients::has_ownerships_besides(db, org, change.id, own).await?
+                || crate::workshop::quotes::service::count(db, org, &quotes).await? > 0
+                || history::has_history(db, org, change.id).await?
+                || crate::school::cars::service::get(db, org, change.id).await.is_ok()
+                || documents_of(OwnerKind::Vehicle).await?
+        }
+        (CLIENT, true) => documents_of(OwnerKind::Client).await?,
+        (INTERVENTION, true) => {
+            documents_of(OwnerKind::Intervention).await?
+                || crate::workshop::checkins::service::of_intervention(db, org, change.id).await?.is_some()
+        }
+        _ => false,
+    })
 }
 
 /// Undoes one change of an import (its record unchanged since, as checked by the caller).
@@ -427,20 +606,17 @@ pub async fn undo(txn: &DatabaseTransaction, actor: &Actor, change: &Change) -> 
     match (change.entity, change.created) {
         (CLIENT, true) => clients::delete(txn, actor, change.id).await,
         (VEHICLE, true) => vehicles::delete(txn, actor, change.id).await,
+        (INTERVENTION, true) => history::forget(txn, actor, change.id).await,
+        (READING, true) => history::forget_reading(txn, actor, change.id).await,
         (CLIENT, false) => {
             let previous: ClientInput = change.previous_as()?;
             clients::replace(txn, actor, change.id, &previous).await.map(|_| ())
         }
         (VEHICLE, false) => {
-            let previous: VehicleBefore = change.previous_as()?;
-            if let Some(owner) = previous.given_owner {
-                clients::forget_ownership(txn, actor.org, change.id, owner).await?;
-            }
-            if vehicles::input_of(&vehicles::get(txn, actor.org, change.id).await?) != previous.vehicle {
-                vehicles::replace(txn, actor, change.id, &previous.vehicle).await?;
-            }
-            Ok(())
+            let previous: VehicleInput = change.previous_as()?;
+            vehicles::replace(txn, actor, change.id, &previous).await.map(|_| ())
         }
+        (OWNERSHIP, true) => clients::forget_ownership(txn, actor, change.id).await,
         (other, _) => Err(AppError::Internal(format!("no import undo for {other}"))),
     }
 }

@@ -21,6 +21,8 @@ backend_tests!(
     one_import_works_at_a_time_in_an_organization,
     the_import_pages_walk_from_the_file_to_the_report,
     a_school_imports_its_instructors_then_its_candidates_and_undoes_both,
+    a_lubelogger_history_and_its_odometer_come_with_their_vehicle,
+    an_undo_never_erases_what_was_added_to_a_record_since,
 );
 
 /// The vehicles' file as Excel saves it on a French Windows: `;`, Windows-1252.
@@ -323,13 +325,25 @@ async fn the_import_pages_walk_from_the_file_to_the_report(app: TestApp) {
 }
 
 async fn import_file(app: &TestApp, admin: &TestClient<'_>, kind: &str, name: &str, file: &[u8]) -> Value {
-    let import = upload(admin, "/api/v1/imports", &[("kind", kind)], &[(name, file)]).await;
+    import_with(app, admin, &[("kind", kind)], (name, file), None).await
+}
+
+/// Uploads, checks with the guessed columns (and `date_order`), imports.
+async fn import_with(
+    app: &TestApp,
+    admin: &TestClient<'_>,
+    fields: &[(&str, &str)],
+    (name, file): (&str, &[u8]),
+    date_order: Option<&str>,
+) -> Value {
+    let import = upload(admin, "/api/v1/imports", fields, &[(name, file)]).await;
     let import = import.assert_status(StatusCode::CREATED).json();
     let id = import["id"].as_i64().expect("id");
-    admin
-        .post(&format!("/api/v1/imports/{id}/check"), &guessed_body(&import))
-        .await
-        .assert_status(StatusCode::ACCEPTED);
+    let mut body = guessed_body(&import);
+    if let Some(order) = date_order {
+        body["date_order"] = json!(order);
+    }
+    admin.post(&format!("/api/v1/imports/{id}/check"), &body).await.assert_status(StatusCode::ACCEPTED);
     let checked = wait(app, admin, id).await;
     assert_eq!(checked["status"], "checked", "{checked}");
     admin.post(&format!("/api/v1/imports/{id}/start"), &json!({})).await.assert_status(StatusCode::ACCEPTED);
@@ -386,4 +400,102 @@ async fn a_school_imports_its_instructors_then_its_candidates_and_undoes_both(ap
     admin.post(&format!("/api/v1/imports/{teachers_id}/undo"), &json!({})).await.assert_status(StatusCode::ACCEPTED);
     assert_eq!(wait(&app, &admin, teachers_id).await["status"], "undone");
     assert_eq!(count(&admin, "/api/v1/school/instructors").await, 0);
+}
+
+async fn a_lubelogger_history_and_its_odometer_come_with_their_vehicle(app: TestApp) {
+    let admin = app.as_admin();
+    let garage = app.garage("Garage du Centre").await;
+    let vehicle = app.vehicle(garage, "AB-123-CD").await;
+    // LubeLogger's service records export, in English: month first, dollars, one vehicle per file.
+    let services = "Date,Odometer,Description,Notes,Cost,Tags\n\
+        1/15/2024,45000,Oil change,Synthetic 5W30,$89.90,oil\n\
+        3/2/2024,47000,Brake pads,,\"$1,234.56\",brakes\n\
+        13/45/2024,0,Bad date,,,\n";
+    let unknown = upload(
+        &admin,
+        "/api/v1/imports",
+        &[("kind", "service_records"), ("vehicle", "ZZ-999-ZZ")],
+        &[("s.csv", services.as_bytes())],
+    )
+    .await;
+    assert_eq!(unknown.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")["errors"][0]["field"], "vehicle");
+    let fields = [("kind", "service_records"), ("vehicle", "ab 123 cd")];
+    let imported = import_with(&app, &admin, &fields, ("services.csv", services.as_bytes()), Some("month_first")).await;
+    assert_eq!(
+        (imported["created_rows"].as_i64(), imported["refused_rows"].as_i64()),
+        (Some(2), Some(1)),
+        "{imported}"
+    );
+    assert_eq!(imported["vehicle_plate"], "AB-123-CD");
+    let history = admin.get(&format!("/api/v1/vehicles/{vehicle}/interventions")).await.json();
+    let days: Vec<&str> = history.as_array().into_iter().flatten().filter_map(|i| i["performed_on"].as_str()).collect();
+    assert!(days.contains(&"2024-01-15") && days.contains(&"2024-03-02"), "month first: {history}");
+    let text = history.to_string();
+    assert!(text.contains("Coût déclaré : $1,234.56") && text.contains("Synthetic 5W30"), "{text}");
+    assert!(
+        history.as_array().into_iter().flatten().all(|i| i["total_excl_tax"] == "0" || i["total_excl_tax"] == "0.00"),
+        "another garage's price is not turnover: {history}"
+    );
+
+    // The odometer export: a reading; the same file again changes nothing.
+    let odometer = "Date,InitialOdometer,Odometer,Notes,Tags\n4/20/2024,47000,48500,,\n";
+    let fields = [("kind", "odometer_records"), ("vehicle", "AB-123-CD")];
+    let readings = import_with(&app, &admin, &fields, ("odo.csv", odometer.as_bytes()), Some("month_first")).await;
+    assert_eq!(readings["created_rows"], 1, "{readings}");
+    let again = import_with(&app, &admin, &fields, ("odo.csv", odometer.as_bytes()), Some("month_first")).await;
+    assert_eq!((again["created_rows"].as_i64(), again["unchanged_rows"].as_i64()), (Some(0), Some(1)), "{again}");
+    let mileage = admin.get(&format!("/api/v1/vehicles/{vehicle}/mileage")).await.json();
+    assert!(mileage.to_string().contains("48500"), "{mileage}");
+
+    // Undone, newest first: the readings, then the history.
+    for import in [&again, &readings, &imported] {
+        let id = import["id"].as_i64().expect("id");
+        admin.post(&format!("/api/v1/imports/{id}/undo"), &json!({})).await.assert_status(StatusCode::ACCEPTED);
+        assert_eq!(wait(&app, &admin, id).await["status"], "undone");
+    }
+    assert_eq!(count(&admin, &format!("/api/v1/vehicles/{vehicle}/interventions")).await, 0);
+    assert!(!admin.get(&format!("/api/v1/vehicles/{vehicle}/mileage")).await.text().contains("48500"));
+}
+
+async fn an_undo_never_erases_what_was_added_to_a_record_since(app: TestApp) {
+    let admin = app.as_admin();
+    app.garage("Garage du Centre").await;
+    let jeanne =
+        client(&app, json!({ "name": "Jeanne Martin", "email": "jeanne@example.fr", "phone": "06 11 11 11 11" })).await;
+    let file = "Immatriculation;Marque;Modèle;Année\nAB-123-CD;Renault;Clio;2019\nEF-456-GH;Peugeot;208;2021\n";
+    let imported = import_file(&app, &admin, "vehicles", "parc.csv", file.as_bytes()).await;
+    let id = imported["id"].as_i64().expect("id");
+    // Someone files the registration certificate of one of the new vehicles.
+    let vehicles = admin.get("/api/v1/vehicles?q=EF").await.json();
+    let ef = vehicles[0]["id"].as_i64().expect("vehicle");
+    let photo = include_bytes!("files/logo.png");
+    let path = format!("/api/v1/vehicles/{ef}/documents");
+    upload(&admin, &path, &[("kind", "photo")], &[("carte-grise.png", photo)]).await.assert_success();
+    // The undo looks before it writes: nothing is undone, and it says which vehicle.
+    admin.post(&format!("/api/v1/imports/{id}/undo"), &json!({})).await.assert_status(StatusCode::ACCEPTED);
+    let refused = wait(&app, &admin, id).await;
+    assert_eq!(refused["status"], "imported", "{refused}");
+    assert!(refused["error"].as_str().unwrap_or("").contains("EF-456-GH"), "{refused}");
+    assert_eq!(count(&admin, "/api/v1/vehicles").await, 2, "nothing undone");
+
+    // An update's previous fields are kept encrypted (a candidate's file holds sensitive ones).
+    let file = "Nom;E-mail;Téléphone\nJeanne Martin;jeanne@example.fr;07 22 22 22 22\n";
+    let updated = import_file(&app, &admin, "clients", "clients.csv", file.as_bytes()).await;
+    assert_eq!(updated["updated_rows"], 1, "{updated}");
+    use sea_orm::{ConnectionTrait, Statement};
+    let backend = app.db.get_database_backend();
+    let rows = app
+        .db
+        .query_all_raw(Statement::from_string(backend, "SELECT previous FROM import_changes"))
+        .await
+        .expect("changes");
+    let stored: Vec<String> =
+        rows.iter().filter_map(|r| r.try_get::<Option<String>>("", "previous").ok().flatten()).collect();
+    assert_eq!(stored.len(), 1);
+    assert!(!stored[0].contains("06 11") && !stored[0].contains("Jeanne"), "{stored:?}");
+    let id = updated["id"].as_i64().expect("id");
+    admin.post(&format!("/api/v1/imports/{id}/undo"), &json!({})).await.assert_status(StatusCode::ACCEPTED);
+    assert_eq!(wait(&app, &admin, id).await["status"], "undone");
+    let back = admin.get(&format!("/api/v1/clients/{jeanne}")).await.json();
+    assert_eq!(back["phone"], "06 11 11 11 11", "{back}");
 }

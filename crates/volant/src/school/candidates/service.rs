@@ -248,6 +248,18 @@ pub async fn stamps(
     Ok(rows.into_iter().collect())
 }
 
+/// Whether the candidate has progress recorded on the competency grid.
+pub async fn has_progress(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<bool> {
+    use super::entity::progress;
+    use sea_orm::PaginatorTrait;
+    Ok(progress::Entity::find()
+        .filter(progress::Column::OrganizationId.eq(org.get()))
+        .filter(progress::Column::CandidateId.eq(id))
+        .count(db)
+        .await?
+        > 0)
+}
+
 /// Deletes a candidate's file that nothing refers to yet (an import taken back):
 /// 409 `candidate_has_history` once they have lessons, sales, exams or an account.
 #[tracing::instrument(skip_all, err(level = "debug"))]

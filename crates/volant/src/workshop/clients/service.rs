@@ -258,17 +258,73 @@ pub async fn stamps(
     Ok(rows.into_iter().collect())
 }
 
-/// Takes back an ownership that began with no previous owner, as if it never
-/// was (undoing an import that gave an ownerless vehicle its owner).
-pub async fn forget_ownership(db: &impl ConnectionTrait, org: OrgId, vehicle_id: i64, client_id: i64) -> AppResult<()> {
-    ownership::Entity::delete_many()
+/// The vehicle's current ownership: its id and when it began.
+pub async fn current_ownership(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    vehicle_id: i64,
+) -> AppResult<Option<(i64, chrono::DateTime<Utc>)>> {
+    Ok(ownership::Entity::find()
+        .select_only()
+        .column(ownership::Column::Id)
+        .column(ownership::Column::StartedAt)
         .filter(ownership::Column::OrganizationId.eq(org.get()))
         .filter(ownership::Column::VehicleId.eq(vehicle_id))
-        .filter(ownership::Column::ClientId.eq(client_id))
         .filter(ownership::Column::EndedAt.is_null())
-        .exec(db)
+        .into_tuple()
+        .one(db)
+        .await?)
+}
+
+/// When each of these ownerships began, those still current (one that ended has changed).
+pub async fn ownership_stamps(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, chrono::DateTime<Utc>>> {
+    let rows: Vec<(i64, chrono::DateTime<Utc>)> = ownership::Entity::find()
+        .select_only()
+        .column(ownership::Column::Id)
+        .column(ownership::Column::StartedAt)
+        .filter(ownership::Column::OrganizationId.eq(org.get()))
+        .filter(ownership::Column::Id.is_in(ids.iter().copied()))
+        .filter(ownership::Column::EndedAt.is_null())
+        .into_tuple()
+        .all(db)
         .await?;
-    Ok(())
+    Ok(rows.into_iter().collect())
+}
+
+/// Whether a vehicle has, or had, an owner other than by these ownerships.
+pub async fn has_ownerships_besides(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    vehicle_id: i64,
+    besides: &std::collections::HashSet<i64>,
+) -> AppResult<bool> {
+    let ids: Vec<i64> = ownership::Entity::find()
+        .select_only()
+        .column(ownership::Column::Id)
+        .filter(ownership::Column::OrganizationId.eq(org.get()))
+        .filter(ownership::Column::VehicleId.eq(vehicle_id))
+        .limit(100)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.iter().any(|id| !besides.contains(id)))
+}
+
+/// Takes back an ownership as if it never was (undoing the import that made
+/// it), with an audit record.
+pub async fn forget_ownership(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> AppResult<()> {
+    let Some(before) =
+        ownership::Entity::find_by_id(id).filter(ownership::Column::OrganizationId.eq(actor.org.get())).one(db).await?
+    else {
+        return Err(AppError::NotFound);
+    };
+    ownership::Entity::delete_by_id(id).exec(db).await?;
+    let details = serde_json::json!({ "vehicle_id": before.vehicle_id, "ownership_id": id });
+    audit::record_change(db, actor, (AUDIT_ENTITY, before.client_id), Some(&details), None::<&serde_json::Value>).await
 }
 
 /// The organization's clients: every query starts here.

@@ -787,3 +787,140 @@ pub async fn count_by_month(
     }
     Ok(months.into_iter().collect())
 }
+
+/// When each of these interventions was recorded (they are not edited after;
+/// what an import's undo checks), in one query.
+pub async fn stamps(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, chrono::DateTime<Utc>>> {
+    use sea_orm::QuerySelect;
+    let rows: Vec<(i64, chrono::DateTime<Utc>)> = intervention::Entity::find()
+        .select_only()
+        .column(intervention::Column::Id)
+        .column(intervention::Column::CreatedAt)
+        .filter(intervention::Column::OrganizationId.eq(org.get()))
+        .filter(intervention::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// When each of these readings was recorded, in one query.
+pub async fn reading_stamps(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, chrono::DateTime<Utc>>> {
+    use sea_orm::QuerySelect;
+    let rows: Vec<(i64, chrono::DateTime<Utc>)> = reading::Entity::find()
+        .select_only()
+        .column(reading::Column::Id)
+        .column(reading::Column::CreatedAt)
+        .filter(reading::Column::OrganizationId.eq(org.get()))
+        .filter(reading::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Takes back an intervention an import recorded (the undo of that import), with
+/// its lines, its reading and its documents; 409 `intervention_invoiced` once
+/// an invoice was made from it.
+pub async fn forget(txn: &DatabaseTransaction, actor: &Actor, id: i64) -> AppResult<()> {
+    let before = get(txn, actor.org, id).await?;
+    use crate::billing::invoices::{model::SourceKind, service as invoices};
+    if invoices::find_by_source(txn, actor.org, SourceKind::Intervention, id).await?.is_some() {
+        return Err(AppError::conflict("intervention_invoiced", Msg::new("history.intervention_invoiced")));
+    }
+    reading::Entity::delete_many()
+        .filter(reading::Column::OrganizationId.eq(actor.org.get()))
+        .filter(reading::Column::InterventionId.eq(id))
+        .exec(txn)
+        .await?;
+    intervention::Entity::delete_many()
+        .filter(intervention::Column::OrganizationId.eq(actor.org.get()))
+        .filter(intervention::Column::Id.eq(id))
+        .exec(txn)
+        .await?;
+    let owner = crate::documents::model::Owner { kind: crate::documents::model::OwnerKind::Intervention, id };
+    crate::documents::service::forget_owner(txn, actor.org, owner).await?;
+    audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), None::<&Intervention>).await?;
+    let today = organizations::today(txn, actor.org).await?;
+    maintenance::refresh(txn, actor.org, &[before.vehicle_id], today).await.map(|_| ())
+}
+
+/// Takes back a reading an import recorded (the undo of that import).
+pub async fn forget_reading(txn: &DatabaseTransaction, actor: &Actor, id: i64) -> AppResult<()> {
+    let Some(before) = reading::Entity::find_by_id(id)
+        .filter(reading::Column::OrganizationId.eq(actor.org.get()))
+        .one(txn)
+        .await?
+        .map(MileageReading::from)
+    else {
+        return Err(AppError::NotFound);
+    };
+    reading::Entity::delete_by_id(id).exec(txn).await?;
+    audit::record_change(txn, actor, ("mileage_reading", id), Some(&before), None::<&MileageReading>).await?;
+    let today = organizations::today(txn, actor.org).await?;
+    maintenance::refresh(txn, actor.org, &[before.vehicle_id], today).await.map(|_| ())
+}
+
+/// Whether the vehicle already has an intervention of that day with that
+/// description (an import's row recorded before: not recorded twice).
+pub async fn has_intervention_like(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    vehicle_id: i64,
+    performed_on: NaiveDate,
+    description: &str,
+) -> AppResult<bool> {
+    use sea_orm::PaginatorTrait;
+    Ok(intervention::Entity::find()
+        .filter(intervention::Column::OrganizationId.eq(org.get()))
+        .filter(intervention::Column::VehicleId.eq(vehicle_id))
+        .filter(intervention::Column::PerformedOn.eq(performed_on))
+        .filter(intervention::Column::Description.eq(description))
+        .count(db)
+        .await?
+        > 0)
+}
+
+/// Whether the vehicle already has this reading on that day.
+pub async fn has_reading(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    vehicle_id: i64,
+    read_on: NaiveDate,
+    mileage_km: i64,
+) -> AppResult<bool> {
+    use sea_orm::PaginatorTrait;
+    Ok(reading::Entity::find()
+        .filter(reading::Column::OrganizationId.eq(org.get()))
+        .filter(reading::Column::VehicleId.eq(vehicle_id))
+        .filter(reading::Column::ReadOn.eq(read_on))
+        .filter(reading::Column::MileageKm.eq(mileage_km))
+        .count(db)
+        .await?
+        > 0)
+}
+
+/// Whether the vehicle has a history here: interventions, readings, or service dates.
+pub async fn has_history(db: &impl ConnectionTrait, org: OrgId, vehicle_id: i64) -> AppResult<bool> {
+    use sea_orm::PaginatorTrait;
+    let interventions = intervention::Entity::find()
+        .filter(intervention::Column::OrganizationId.eq(org.get()))
+        .filter(intervention::Column::VehicleId.eq(vehicle_id))
+        .count(db)
+        .await?;
+    let readings = reading::Entity::find()
+        .filter(reading::Column::OrganizationId.eq(org.get()))
+        .filter(reading::Column::VehicleId.eq(vehicle_id))
+        .count(db)
+        .await?;
+    let info = service_info::Entity::find_by_id(vehicle_id).count(db).await?;
+    Ok(interventions + readings + info > 0)
+}
