@@ -21,6 +21,7 @@ const STATEMENTS: &[&str] = &[
         options TEXT NULL,
         status VARCHAR(20) NOT NULL CHECK (status IN ('uploaded', 'checking', 'checked', 'importing', 'imported', 'undoing', 'undone', 'failed')),
         active BOOLEAN NOT NULL,
+        job_id BIGINT NULL,
         total_rows BIGINT NOT NULL CHECK (total_rows >= 0),
         processed_rows BIGINT NOT NULL CHECK (processed_rows >= 0),
         created_rows BIGINT NOT NULL,

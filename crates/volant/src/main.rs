@@ -431,8 +431,9 @@ async fn reencrypt_fields(config: Config) -> Result<(), String> {
         volant::notify::webhooks::reencrypt_all(&state.db, &state.cipher).await.map_err(|e| e.to_string())?;
     let sso_secrets =
         volant::identity::sso::reencrypt_all(&state.db, &state.cipher).await.map_err(|e| e.to_string())?;
-    let import_changes =
-        volant::imports::service::reencrypt_all(&state.db, &state.cipher).await.map_err(|e| e.to_string())?;
+    let import_changes = volant::imports::service::reencrypt_all(&state.db, &state.files, &state.cipher)
+        .await
+        .map_err(|e| e.to_string())?;
     tracing::info!(
         candidates = changed,
         import_changes,

@@ -44,8 +44,17 @@ pub(super) fn may_map(caller: &Caller, kind: ImportKind, input: &MappingInput) -
     Ok(())
 }
 
+/// What a stored mapping needs (starting or undoing an import someone else mapped).
+pub(super) fn may_run(caller: &Caller, import: &Import) -> AppResult<()> {
+    let names_owners = import.mapping.iter().any(|f| f.column.is_some() && f.field.starts_with("owner_"));
+    if import.kind == ImportKind::Vehicles && names_owners {
+        caller.current.user.require(crate::identity::roles::Permission::WorkshopWrite)?;
+    }
+    Ok(())
+}
+
 pub(super) async fn import_of(caller: &Caller, id: i64) -> AppResult<Import> {
-    let import = service::get(&caller.db, caller.org, id).await?;
+    let import = service::get(&caller.db, &caller.cipher, caller.org, id).await?;
     may_import(caller, import.kind)?;
     Ok(import)
 }
@@ -95,7 +104,8 @@ async fn upload_import(caller: Caller, mut form: FormWithFiles<UploadFields>) ->
     let file = form.take_files("file").into_iter().next();
     let (name, bytes) = file.map(|f| (f.name, f.bytes)).unwrap_or_default();
     let target = (name, form.form.vehicle.as_deref());
-    let import = service::upload(&caller.db, &caller.files, &caller.actor, kind, target, bytes).await?;
+    let store = (caller.files.as_ref(), caller.cipher.as_ref());
+    let import = service::upload(&caller.db, store, &caller.actor, kind, target, bytes).await?;
     Ok(created(&format!("/api/v1/imports/{}", import.id), import))
 }
 
@@ -114,8 +124,8 @@ async fn get_import(caller: Caller, Id(id): Id) -> AppResult<Json<Import>> {
     responses((status = 202, body = Import), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn check_import(caller: Caller, Id(id): Id, ApiJson(input): ApiJson<MappingInput>) -> AppResult<Response> {
     may_map(&caller, import_of(&caller, id).await?.kind, &input)?;
-    let import = service::check(&caller.db, &caller.actor, id, &input).await?;
-    Ok((StatusCode::ACCEPTED, Json(import)).into_response())
+    service::check(&caller.db, &caller.actor, id, &input).await?;
+    Ok((StatusCode::ACCEPTED, Json(import_of(&caller, id).await?)).into_response())
 }
 
 /// Import a checked file (a background job, a transaction per 500 rows).
@@ -123,9 +133,9 @@ async fn check_import(caller: Caller, Id(id): Id, ApiJson(input): ApiJson<Mappin
     params(("id" = i64, Path)),
     responses((status = 202, body = Import), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn start_import(caller: Caller, Id(id): Id) -> AppResult<Response> {
-    import_of(&caller, id).await?;
-    let import = service::start(&caller.db, &caller.actor, id).await?;
-    Ok((StatusCode::ACCEPTED, Json(import)).into_response())
+    may_run(&caller, &import_of(&caller, id).await?)?;
+    service::start(&caller.db, &caller.actor, id).await?;
+    Ok((StatusCode::ACCEPTED, Json(import_of(&caller, id).await?)).into_response())
 }
 
 /// Undo the organization's last import: records it created are deleted, those it
@@ -135,9 +145,9 @@ async fn start_import(caller: Caller, Id(id): Id) -> AppResult<Response> {
     params(("id" = i64, Path)),
     responses((status = 202, body = Import), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn undo_import(caller: Caller, Id(id): Id) -> AppResult<Response> {
-    import_of(&caller, id).await?;
-    let import = service::undo(&caller.db, &caller.actor, id).await?;
-    Ok((StatusCode::ACCEPTED, Json(import)).into_response())
+    may_run(&caller, &import_of(&caller, id).await?)?;
+    service::undo(&caller.db, &caller.actor, id).await?;
+    Ok((StatusCode::ACCEPTED, Json(import_of(&caller, id).await?)).into_response())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

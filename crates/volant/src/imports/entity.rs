@@ -22,6 +22,8 @@ table! {
         pub status: crate::imports::ImportStatus,
         /// Checking, importing or undoing: one at a time per organization (unique index).
         pub active: bool,
+        /// The job of the current run: only its runner may write the import's progress.
+        pub job_id: Option<i64>,
         pub total_rows: i64,
         pub processed_rows: i64,
         pub created_rows: i64,

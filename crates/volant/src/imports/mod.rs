@@ -235,8 +235,8 @@ pub fn menu() -> Vec<MenuEntry> {
     vec![MenuEntry::new(Module::Administration, "nav.imports", "/imports", Audience::May(Permission::DataImport))]
 }
 
-/// Runs checks, imports and undos; once a day, forgets imports older than
-/// [`service::KEPT_DAYS`].
+/// Runs checks, imports and undos; every five minutes, ends runs whose job is
+/// over; once a day, forgets imports older than [`service::KEPT_DAYS`].
 pub fn register_jobs(registry: &mut Registry, state: &AppState) {
     const DAILY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
     let (db, files) = (state.db.clone(), state.files.clone());
@@ -249,6 +249,16 @@ pub fn register_jobs(registry: &mut Registry, state: &AppState) {
             }
         })
         .every(service::PRUNE_JOB, DAILY);
+    let db = state.db.clone();
+    registry
+        .handle(service::SWEEP_JOB, move |_job| {
+            let db = db.clone();
+            async move {
+                service::sweep(&db, chrono::Utc::now()).await?;
+                Ok(())
+            }
+        })
+        .every(service::SWEEP_JOB, std::time::Duration::from_secs(300));
     let (db, files, cipher) = (state.db.clone(), state.files.clone(), state.cipher.clone());
     registry.handle(service::RUN_JOB, move |job| {
         let (db, files, cipher) = (db.clone(), files.clone(), cipher.clone());

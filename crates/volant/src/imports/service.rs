@@ -111,8 +111,13 @@ fn mapping_of(model: &import::Model) -> AppResult<Vec<Option<usize>>> {
     Ok(mapping)
 }
 
+/// The encryption contexts of what a file says: itself, and its first rows.
+const FILE: &str = "import_file";
+const SAMPLE_CONTEXT: &str = "import_sample";
+
 impl Import {
-    fn from_model(m: import::Model) -> AppResult<Self> {
+    /// The import as shown; its first rows decrypted with `cipher` (left out without one).
+    fn from_model(m: import::Model, cipher: Option<&FieldCipher>) -> AppResult<Self> {
         let tr = i18n::current();
         let mapping = mapping_of(&m)?
             .into_iter()
@@ -141,7 +146,10 @@ impl Import {
             undone_rows: m.undone_rows,
             error: m.error,
             headers: parse_json(&m.headers)?,
-            sample: parse_json(&m.sample)?,
+            sample: match cipher {
+                Some(cipher) if !m.sample.is_empty() => parse_json(&cipher.decrypt(SAMPLE_CONTEXT, &m.sample)?)?,
+                _ => Vec::new(),
+            },
             mapping,
             vehicle_plate: options.vehicle_plate,
             date_order: options.date_order,
@@ -175,8 +183,8 @@ async fn find(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<impor
     tenant::find::<import::Entity>(db, org, id).await
 }
 
-pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Import> {
-    Import::from_model(find(db, org, id).await?)
+pub async fn get(db: &impl ConnectionTrait, cipher: &FieldCipher, org: OrgId, id: i64) -> AppResult<Import> {
+    Import::from_model(find(db, org, id).await?, Some(cipher))
 }
 
 /// The organization's last 50 imports, newest first (without their columns
@@ -189,7 +197,7 @@ pub async fn list(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Vec<Import
         .await?
         .into_iter()
         .map(|m| {
-            Import::from_model(m).map(|mut i| {
+            Import::from_model(m, None).map(|mut i| {
                 (i.headers, i.sample, i.mapping) = (Vec::new(), Vec::new(), Vec::new());
                 i
             })
@@ -211,7 +219,7 @@ fn file_refused(err: &table::Unreadable) -> AppError {
 /// store, and records the import with the columns guessed from its headers.
 pub async fn upload<C: Writer>(
     db: &C,
-    files: &FileStore,
+    (files, cipher): (&FileStore, &FieldCipher),
     actor: &Actor,
     kind: ImportKind,
     (file_name, vehicle): (Option<String>, Option<&str>),
@@ -239,7 +247,10 @@ pub async fn upload<C: Writer>(
     let sample: Vec<Vec<String>> =
         preview.sample.into_iter().map(|r| r.cells.into_iter().map(short).collect()).collect();
     let key = format!("imports/{}/{}", actor.org.get(), crate::platform::secrets::random_token(16)?);
-    files.put(&key, bytes).await.map_err(AppError::Unavailable)?;
+    // What the file says of people is encrypted at rest, as documents are.
+    let sealed = cipher.encrypt_bytes(FILE, &bytes)?;
+    drop(bytes);
+    files.put(&key, sealed).await.map_err(AppError::Unavailable)?;
     let now = Utc::now();
     let file_name: String = file_name
         .unwrap_or_default()
@@ -255,7 +266,7 @@ pub async fn upload<C: Writer>(
         file_name: Set(if file_name.is_empty() { "import".to_owned() } else { file_name }),
         file_key: Set(key.clone()),
         headers: Set(json!(headers).to_string()),
-        sample: Set(json!(sample).to_string()),
+        sample: Set(cipher.encrypt(SAMPLE_CONTEXT, &json!(sample).to_string())?),
         mapping: Set(Some(json!(guessed).to_string())),
         options: Set(Some(json!(options).to_string())),
         status: Set(ImportStatus::Uploaded),
@@ -284,7 +295,7 @@ pub async fn upload<C: Writer>(
         }
     };
     tracing::info!(import_id = saved.id, kind = %kind, rows = preview.rows, "import uploaded");
-    Import::from_model(saved)
+    Import::from_model(saved, Some(cipher))
 }
 
 /// The columns chosen for the kind's fields: field key → column index.
@@ -393,14 +404,19 @@ async fn start_job<C: Writer>(
         also(txn).await?;
         // The person who asked: the rows' audit records name them.
         let payload = json!({ "import_id": id, "user_id": actor.user_id });
-        jobs::enqueue(txn, NewJob::new(job, payload).for_org(org)).await?;
+        let job_id = jobs::enqueue(txn, NewJob::new(job, payload).for_org(org)).await?;
+        import::Entity::update_many()
+            .col_expr(import::Column::JobId, Expr::value(job_id))
+            .filter(import::Column::Id.eq(id))
+            .exec(txn)
+            .await?;
         Ok(())
     })
     .await
 }
 
 /// Sets the columns and starts the check (the dry run) of every row.
-pub async fn check<C: Writer>(db: &C, actor: &Actor, id: i64, input: &MappingInput) -> AppResult<Import> {
+pub async fn check<C: Writer>(db: &C, actor: &Actor, id: i64, input: &MappingInput) -> AppResult<()> {
     let current = find(db, actor.org, id).await?;
     let headers: Vec<String> = parse_json(&current.headers)?;
     let mut options = options_of(&current)?;
@@ -420,11 +436,11 @@ pub async fn check<C: Writer>(db: &C, actor: &Actor, id: i64, input: &MappingInp
     })
     .await?;
     tracing::info!(import_id = id, "import check queued");
-    get(db, actor.org, id).await
+    Ok(())
 }
 
 /// Starts the import of a checked file, with the columns checked.
-pub async fn start<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<Import> {
+pub async fn start<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> {
     find(db, actor.org, id).await?;
     start_job(db, actor, id, (&[ImportStatus::Checked], ImportStatus::Importing), RUN_JOB, async |txn| {
         reset_counts(txn, id).await?;
@@ -437,7 +453,7 @@ pub async fn start<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<Impor
     })
     .await?;
     tracing::info!(import_id = id, "import queued");
-    get(db, actor.org, id).await
+    Ok(())
 }
 
 /// A row's result, as the report lists it.
@@ -595,6 +611,7 @@ async fn apply_rows(
 struct Expected {
     status: ImportStatus,
     processed: i64,
+    job_id: i64,
 }
 
 /// Writes a batch's results and changes, and counts them in the import's
@@ -617,6 +634,7 @@ async fn record(
         .filter(import::Column::Id.eq(id))
         .filter(import::Column::Status.eq(expected.status.as_str()))
         .filter(import::Column::ProcessedRows.eq(expected.processed))
+        .filter(import::Column::JobId.eq(expected.job_id))
         .exec(txn)
         .await?;
     if moved.rows_affected == 0 {
@@ -699,11 +717,16 @@ async fn finish(
             .col_expr(import::Column::UpdatedAt, Expr::value(now));
         if status == ImportStatus::Undone {
             // What the file said of people is not kept once its import is taken back.
-            update = update.col_expr(import::Column::Sample, Expr::value("[]"));
+            update = update.col_expr(import::Column::Sample, Expr::value(""));
         }
+        let run = match model.job_id {
+            Some(job) => import::Column::JobId.eq(job),
+            None => import::Column::JobId.is_null(),
+        };
         let done = update
             .filter(import::Column::Id.eq(model.id))
             .filter(import::Column::Status.eq(model.status.as_str()))
+            .filter(run)
             .exec(txn)
             .await?;
         if done.rows_affected == 1 && error.is_none() && matches!(status, ImportStatus::Imported | ImportStatus::Undone)
@@ -730,6 +753,10 @@ pub async fn run_job(
 ) -> JobResult {
     let id = job.id_field("import_id")?;
     let Some(model) = import::Entity::find_by_id(id).one(db).await? else { return Ok(()) };
+    if model.job_id != Some(job.id) {
+        // A run asked for before the current one: not this job's import any more.
+        return Ok(());
+    }
     let (phase, done) = match model.status {
         ImportStatus::Checking => (Phase::Check, ImportStatus::Checked),
         // An import stopped halfway stays imported (what it wrote can be undone), the reason said.
@@ -738,7 +765,7 @@ pub async fn run_job(
     };
     let stopped = if phase == Phase::Check { ImportStatus::Failed } else { ImportStatus::Imported };
     let actor = actor_of(&model, job);
-    let ended = match run(db, files, cipher, (&model, &actor), phase).await {
+    let ended = match run(db, files, cipher, (&model, &actor, job.id), phase).await {
         Ok(()) => finish(db, (&model, &actor), done, None).await,
         Err(Stop::Superseded) => return Ok(()),
         Err(Stop::Refused(reason)) => finish(db, (&model, &actor), stopped, Some(reason)).await,
@@ -757,7 +784,7 @@ async fn run(
     db: &DatabaseConnection,
     files: &FileStore,
     cipher: &std::sync::Arc<FieldCipher>,
-    (model, actor): (&import::Model, &Actor),
+    (model, actor, job): (&import::Model, &Actor, i64),
     phase: Phase,
 ) -> Result<(), Stop> {
     let locale = model.locale;
@@ -766,12 +793,13 @@ async fn run(
         .await
         .map_err(|e| Stop::App(AppError::Unavailable(e)))?
         .ok_or_else(|| Stop::Refused(locale.text("import.file_missing").to_owned()))?;
+    let bytes = cipher.decrypt_bytes(FILE, &bytes)?;
     let kind = model.kind;
     let fields = kind.fields();
     let mapping = mapping_of(model)?;
     let options = options_of(model)?;
     let context = Context::load(db, cipher, actor.org, kind, (&options, locale)).await?;
-    let mut expected = Expected { status: model.status, processed: model.processed_rows };
+    let mut expected = Expected { status: model.status, processed: model.processed_rows, job_id: job };
     let skip = u64::try_from(model.processed_rows).unwrap_or(0);
     let mut batches = table::read_rows(bytes, skip, BATCH);
     while let Some(batch) = batches.recv().await {
@@ -891,7 +919,7 @@ async fn changed_among(db: &impl ConnectionTrait, org: OrgId, page: &[change::Mo
 /// Starts undoing the organization's last import, refused (409) when another
 /// import came after it or when one of its records changed since; the job
 /// looks deeper before it touches anything (what was added to the records).
-pub async fn undo<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<Import> {
+pub async fn undo<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> {
     let current = find(db, actor.org, id).await?;
     if current.status != ImportStatus::Imported {
         return Err(AppError::conflict("import_state", Msg::new("import.wrong_state")));
@@ -927,7 +955,7 @@ pub async fn undo<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<Import
     })
     .await?;
     tracing::info!(import_id = id, changes, "import undo queued");
-    get(db, actor.org, id).await
+    Ok(())
 }
 
 /// The job of an undo: first every change looked at without writing (each
@@ -938,7 +966,7 @@ pub async fn undo<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<Import
 pub async fn undo_job(db: &DatabaseConnection, files: &FileStore, cipher: &FieldCipher, job: &ClaimedJob) -> JobResult {
     let id = job.id_field("import_id")?;
     let Some(model) = import::Entity::find_by_id(id).one(db).await? else { return Ok(()) };
-    if model.status != ImportStatus::Undoing {
+    if model.status != ImportStatus::Undoing || model.job_id != Some(job.id) {
         return Ok(());
     }
     let actor = actor_of(&model, job);
@@ -990,6 +1018,7 @@ async fn undo_all(
                 .filter(import::Column::Id.eq(id))
                 .filter(import::Column::Status.eq(ImportStatus::Undoing.as_str()))
                 .filter(import::Column::UndoneRows.eq(undone))
+                .filter(import::Column::JobId.eq(model.job_id))
                 .exec(txn)
                 .await?;
             if moved.rows_affected == 0 {
@@ -1031,9 +1060,37 @@ async fn undo_all(
     }
 }
 
-/// Changes' previous fields encrypted again with the current key (key rotation).
-pub async fn reencrypt_all<C: Writer>(db: &C, cipher: &FieldCipher) -> AppResult<u64> {
+/// Imports' files, first rows and changes' previous fields encrypted again
+/// with the current key (key rotation).
+pub async fn reencrypt_all(db: &DatabaseConnection, files: &FileStore, cipher: &FieldCipher) -> AppResult<u64> {
     let mut done = 0;
+    let kept: Vec<(i64, String, String)> = import::Entity::find()
+        .select_only()
+        .column(import::Column::Id)
+        .column(import::Column::FileKey)
+        .column(import::Column::Sample)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (id, key, sample) in kept {
+        if let Some(sealed) = files.get(&key).await.map_err(AppError::Unavailable)? {
+            let again = cipher.encrypt_bytes(FILE, &cipher.decrypt_bytes(FILE, &sealed)?)?;
+            files.put(&key, again).await.map_err(AppError::Unavailable)?;
+        }
+        if !sample.is_empty() {
+            let again = cipher.encrypt(SAMPLE_CONTEXT, &cipher.decrypt(SAMPLE_CONTEXT, &sample)?)?;
+            db::write(db, async |txn| -> AppResult<()> {
+                import::Entity::update_many()
+                    .col_expr(import::Column::Sample, Expr::value(again))
+                    .filter(import::Column::Id.eq(id))
+                    .exec(txn)
+                    .await?;
+                Ok(())
+            })
+            .await?;
+        }
+        done += 1;
+    }
     let mut after: Option<(i64, i64)> = None;
     loop {
         let mut query = change::Entity::find().filter(change::Column::Previous.is_not_null());
@@ -1094,3 +1151,40 @@ pub async fn prune(db: &DatabaseConnection, files: &FileStore, now: chrono::Date
     })
     .await
 }
+
+/// Ends runs whose job is over without having ended them (a runner that lost
+/// its job's lease, then failed; a crash on the last attempt): the import, no
+/// longer active, says so. Only runs quiet for [`QUIET_MINUTES`] are looked at.
+pub async fn sweep(db: &DatabaseConnection, now: chrono::DateTime<Utc>) -> AppResult<u64> {
+    let quiet = now - chrono::Duration::minutes(QUIET_MINUTES);
+    let stuck = import::Entity::find()
+        .filter(import::Column::Active.eq(true))
+        .filter(import::Column::UpdatedAt.lt(quiet))
+        .limit(100)
+        .all(db)
+        .await?;
+    let mut ended = 0;
+    for model in stuck {
+        let status = match model.job_id {
+            Some(job) => jobs::status_of(db, job).await?,
+            None => None,
+        };
+        if matches!(status.as_deref(), Some("queued" | "running")) {
+            continue;
+        }
+        let after = match model.status {
+            ImportStatus::Checking => ImportStatus::Failed,
+            _ => ImportStatus::Imported,
+        };
+        let actor = Actor { user_id: model.created_by, ..Actor::system(OrgId::new(model.organization_id)) };
+        let reason = model.locale.text("import.failed_server").to_owned();
+        finish(db, (&model, &actor), after, Some(reason)).await?;
+        tracing::warn!(import_id = model.id, "import run ended by the sweep: its job is over");
+        ended += 1;
+    }
+    Ok(ended)
+}
+
+/// Minutes without progress after which an active import's job is looked at.
+pub const QUIET_MINUTES: i64 = 15;
+pub const SWEEP_JOB: &str = "imports.sweep";

@@ -114,7 +114,15 @@ async fn upload(caller: Caller, page: PageCtx, mut form: FormWithFiles<UploadFie
         Some(kind) => match super::api::may_import(&caller, kind) {
             Ok(()) => {
                 let target = (name, form.form.vehicle.as_deref());
-                service::upload(&caller.db, &caller.files, &caller.actor, kind, target, bytes).await
+                service::upload(
+                    &caller.db,
+                    (caller.files.as_ref(), caller.cipher.as_ref()),
+                    &caller.actor,
+                    kind,
+                    target,
+                    bytes,
+                )
+                .await
             }
             Err(err) => Err(err),
         },
@@ -356,7 +364,7 @@ async fn check(
 }
 
 async fn start(caller: Caller, Id(id): Id) -> WebResult<Response> {
-    super::api::import_of(&caller, id).await?;
+    super::api::may_run(&caller, &super::api::import_of(&caller, id).await?)?;
     match service::start(&caller.db, &caller.actor, id).await {
         Ok(_) => {
             Ok(redirect_with_flash(&format!("/imports/{id}"), "success", i18n::current().text("import.import_queued")))
@@ -369,7 +377,7 @@ async fn start(caller: Caller, Id(id): Id) -> WebResult<Response> {
 }
 
 async fn undo(caller: Caller, Id(id): Id) -> WebResult<Response> {
-    super::api::import_of(&caller, id).await?;
+    super::api::may_run(&caller, &super::api::import_of(&caller, id).await?)?;
     match service::undo(&caller.db, &caller.actor, id).await {
         Ok(_) => {
             Ok(redirect_with_flash(&format!("/imports/{id}"), "success", i18n::current().text("import.undo_queued")))

@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::io::Cursor;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use tokio::sync::mpsc;
 
 use crate::platform::search::sort_key;
@@ -397,10 +397,16 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
 pub fn parse_date_in(text: &str, order: DateOrder) -> Option<NaiveDate> {
     let date = text.split([' ', 'T']).next().unwrap_or_default();
     let slashed: &[&str] = match order {
-        DateOrder::DayFirst => &["%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%d/%m/%y"],
-        DateOrder::MonthFirst => &["%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y"],
+        DateOrder::DayFirst => &["%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%d/%m/%y", "%d.%m.%y", "%d-%m-%y"],
+        DateOrder::MonthFirst => &["%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y", "%m-%d-%y"],
     };
-    ["%Y-%m-%d", "%Y/%m/%d"].iter().chain(slashed).find_map(|format| NaiveDate::parse_from_str(date, format).ok())
+    // `%Y` takes one to four digits: `3/14/26` would be the year 26, not 2026.
+    // A year before 1900 is a two-digit year or a typo: `%y` reads the former.
+    ["%Y-%m-%d", "%Y/%m/%d"]
+        .iter()
+        .chain(slashed)
+        .filter_map(|format| NaiveDate::parse_from_str(date, format).ok())
+        .find(|day| day.year() >= 1900)
 }
 
 /// `$1,234.56`, `1 234,56 €`, `123.45`, `EUR 99`: an amount as text with a
@@ -617,6 +623,9 @@ mod tests {
         assert_eq!(parse_date_in("3/14/2026", DateOrder::MonthFirst), NaiveDate::from_ymd_opt(2026, 3, 14));
         assert_eq!(parse_date_in("1/2/2020", DateOrder::MonthFirst), NaiveDate::from_ymd_opt(2020, 1, 2));
         assert_eq!(parse_date_in("2020-01-02", DateOrder::MonthFirst), NaiveDate::from_ymd_opt(2020, 1, 2));
+        assert_eq!(parse_date_in("3/14/26", DateOrder::MonthFirst), NaiveDate::from_ymd_opt(2026, 3, 14));
+        assert_eq!(parse_date("12-03-20"), NaiveDate::from_ymd_opt(2020, 3, 12));
+        assert_eq!(parse_date("14/03/0026"), None);
         let read = |t: &str| parse_amount(t).map(|d| d.to_string());
         assert_eq!(read("USD 1,234.56").as_deref(), Some("1234.56"));
         assert_eq!(read("1 234,56 €").as_deref(), Some("1234.56"));

@@ -126,6 +126,12 @@ pub async fn enqueue(db: &impl ConnectionTrait, job: NewJob) -> Result<Option<i6
     }
 }
 
+/// A job's status (`queued`, `running`, `done`, `dead`); `None` once pruned.
+pub async fn status_of(db: &impl ConnectionTrait, id: i64) -> Result<Option<String>, DbErr> {
+    use sea_orm::{EntityTrait, QuerySelect};
+    entity::Entity::find_by_id(id).select_only().column(entity::Column::Status).into_tuple().one(db).await
+}
+
 /// A job a worker holds.
 #[derive(Debug, Clone)]
 pub struct ClaimedJob {

@@ -370,7 +370,7 @@ pub async fn stamps(
 }
 
 /// Whether a record this import created has gained what its deletion would
-/// take with it: documents, or a candidate's progress on the competency grid.
+/// take with it or be refused for: documents, an account, lessons, exams…
 pub async fn in_use(db: &impl ConnectionTrait, org: OrgId, change: &Change) -> AppResult<bool> {
     use crate::documents::model::{Owner, OwnerKind};
     use crate::documents::service as documents;
@@ -380,8 +380,11 @@ pub async fn in_use(db: &impl ConnectionTrait, org: OrgId, change: &Change) -> A
         _ => return Ok(false),
     };
     let documents = !documents::list(db, org, Owner { kind, id: change.id }).await?.is_empty();
-    let progress = kind == OwnerKind::Candidate && candidates::has_progress(db, org, change.id).await?;
-    Ok(documents || progress)
+    let history = match kind {
+        OwnerKind::Candidate => candidates::has_history(db, org, change.id).await?,
+        _ => instructors::has_history(db, org, change.id).await?,
+    };
+    Ok(documents || history)
 }
 
 /// Undoes one change of an import (its record unchanged since, as checked by the caller).

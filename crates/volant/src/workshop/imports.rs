@@ -507,8 +507,9 @@ pub async fn apply_service(
         .transpose()?;
     let performed_on = context.date(row)?;
     let label = format!("{} · {}", vehicle.license_plate, row.get("description").unwrap_or_default());
+    let work = row.get("description").unwrap_or_default();
     if let Some(day) = performed_on
-        && history::has_intervention_like(txn, actor.org, vehicle.id, day, &description).await?
+        && history::has_intervention_like(txn, actor.org, vehicle.id, day, work).await?
     {
         return Ok(Applied::unchanged(label));
     }
@@ -521,7 +522,7 @@ pub async fn apply_service(
         technician: row.owned("technician"),
         ..InterventionInput::default()
     };
-    let recorded = history::record(txn, actor, &input).await?;
+    let recorded = history::record_past(txn, actor, &input).await?;
     Ok(Applied::one(Change::created(INTERVENTION, recorded.id, label, recorded.created_at)))
 }
 
@@ -543,7 +544,7 @@ pub async fn apply_reading(
         return Ok(Applied::unchanged(label));
     }
     let input = ReadingInput { read_on, mileage_km: Some(km), is_correction: false };
-    let recorded = history::record_reading(txn, actor, vehicle.id, &input).await?;
+    let recorded = history::record_past_reading(txn, actor, vehicle.id, &input).await?;
     let stamp = history::reading_stamps(txn, actor.org, &[recorded.id])
         .await?
         .remove(&recorded.id)
@@ -592,10 +593,19 @@ pub async fn in_use(
                 || crate::school::cars::service::get(db, org, change.id).await.is_ok()
                 || documents_of(OwnerKind::Vehicle).await?
         }
-        (CLIENT, true) => documents_of(OwnerKind::Client).await?,
+        (CLIENT, true) => {
+            let quotes =
+                crate::workshop::quotes::service::QuoteFilter { client_id: Some(change.id), ..Default::default() };
+            clients::has_vehicles_besides(db, org, change.id, own).await?
+                || crate::workshop::quotes::service::count(db, org, &quotes).await? > 0
+                || !history::of_client(db, org, change.id, 1).await?.is_empty()
+                || documents_of(OwnerKind::Client).await?
+        }
         (INTERVENTION, true) => {
+            use crate::billing::invoices::{model::SourceKind, service as invoices};
             documents_of(OwnerKind::Intervention).await?
                 || crate::workshop::checkins::service::of_intervention(db, org, change.id).await?.is_some()
+                || invoices::find_by_source(db, org, SourceKind::Intervention, change.id).await?.is_some()
         }
         _ => false,
     })

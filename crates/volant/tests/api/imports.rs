@@ -23,6 +23,7 @@ backend_tests!(
     a_school_imports_its_instructors_then_its_candidates_and_undoes_both,
     a_lubelogger_history_and_its_odometer_come_with_their_vehicle,
     an_undo_never_erases_what_was_added_to_a_record_since,
+    a_run_whose_job_is_over_is_ended_by_the_sweep,
 );
 
 /// The vehicles' file as Excel saves it on a French Windows: `;`, Windows-1252.
@@ -438,12 +439,20 @@ async fn a_lubelogger_history_and_its_odometer_come_with_their_vehicle(app: Test
     );
 
     // The odometer export: a reading; the same file again changes nothing.
-    let odometer = "Date,InitialOdometer,Odometer,Notes,Tags\n4/20/2024,47000,48500,,\n";
+    // A reading between two interventions' fits in the past; one that does not is refused.
+    let odometer = "Date,InitialOdometer,Odometer,Notes,Tags\n\
+        2/1/2024,45000,46000,,\n\
+        4/20/2024,47000,48500,,\n\
+        2/10/2024,0,99000,,\n";
     let fields = [("kind", "odometer_records"), ("vehicle", "AB-123-CD")];
     let readings = import_with(&app, &admin, &fields, ("odo.csv", odometer.as_bytes()), Some("month_first")).await;
-    assert_eq!(readings["created_rows"], 1, "{readings}");
+    assert_eq!(
+        (readings["created_rows"].as_i64(), readings["refused_rows"].as_i64()),
+        (Some(2), Some(1)),
+        "{readings}"
+    );
     let again = import_with(&app, &admin, &fields, ("odo.csv", odometer.as_bytes()), Some("month_first")).await;
-    assert_eq!((again["created_rows"].as_i64(), again["unchanged_rows"].as_i64()), (Some(0), Some(1)), "{again}");
+    assert_eq!((again["created_rows"].as_i64(), again["unchanged_rows"].as_i64()), (Some(0), Some(2)), "{again}");
     let mileage = admin.get(&format!("/api/v1/vehicles/{vehicle}/mileage")).await.json();
     assert!(mileage.to_string().contains("48500"), "{mileage}");
 
@@ -493,9 +502,47 @@ async fn an_undo_never_erases_what_was_added_to_a_record_since(app: TestApp) {
         rows.iter().filter_map(|r| r.try_get::<Option<String>>("", "previous").ok().flatten()).collect();
     assert_eq!(stored.len(), 1);
     assert!(!stored[0].contains("06 11") && !stored[0].contains("Jeanne"), "{stored:?}");
+    // So are the file's first rows.
+    let rows =
+        app.db.query_all_raw(Statement::from_string(backend, "SELECT sample FROM imports")).await.expect("imports");
+    for row in rows {
+        let sample: String = row.try_get("", "sample").expect("sample");
+        assert!(!sample.contains("Jeanne") && !sample.contains("AB-123-CD"), "{sample}");
+    }
     let id = updated["id"].as_i64().expect("id");
     admin.post(&format!("/api/v1/imports/{id}/undo"), &json!({})).await.assert_status(StatusCode::ACCEPTED);
     assert_eq!(wait(&app, &admin, id).await["status"], "undone");
     let back = admin.get(&format!("/api/v1/clients/{jeanne}")).await.json();
     assert_eq!(back["phone"], "06 11 11 11 11", "{back}");
+}
+
+async fn a_run_whose_job_is_over_is_ended_by_the_sweep(app: TestApp) {
+    let admin = app.as_admin();
+    let file: &[u8] = b"Nom;E-mail\nJeanne Martin;jeanne@example.fr\n";
+    let import = upload(&admin, "/api/v1/imports", &[("kind", "clients")], &[("c.csv", file)]).await.json();
+    let id = import["id"].as_i64().expect("id");
+    admin
+        .post(&format!("/api/v1/imports/{id}/check"), &guessed_body(&import))
+        .await
+        .assert_status(StatusCode::ACCEPTED);
+    // Its job ends without ending the run (a runner that lost its lease, then died).
+    use sea_orm::{ConnectionTrait, Statement};
+    let backend = app.db.get_database_backend();
+    app.db
+        .execute_raw(Statement::from_string(backend, "UPDATE jobs SET status = 'done' WHERE kind = 'imports.run'"))
+        .await
+        .expect("job");
+    let now = chrono::Utc::now();
+    assert_eq!(volant::imports::service::sweep(&app.db, now).await.expect("sweep"), 0, "a quiet run is given time");
+    let later = now + chrono::Duration::minutes(volant::imports::service::QUIET_MINUTES + 1);
+    assert_eq!(volant::imports::service::sweep(&app.db, later).await.expect("sweep"), 1);
+    let ended = admin.get(&format!("/api/v1/imports/{id}")).await.json();
+    assert_eq!(ended["status"], "failed", "{ended}");
+    assert!(ended["error"].as_str().is_some_and(|e| !e.is_empty()));
+    // The organization can import again.
+    admin
+        .post(&format!("/api/v1/imports/{id}/check"), &guessed_body(&import))
+        .await
+        .assert_status(StatusCode::ACCEPTED);
+    assert_eq!(wait(&app, &admin, id).await["status"], "checked");
 }

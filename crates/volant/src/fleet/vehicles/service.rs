@@ -444,6 +444,20 @@ pub async fn set_mileage(db: &impl ConnectionTrait, org: OrgId, id: i64, km: i64
     Ok(())
 }
 
+/// Raises the vehicle's mileage to `km` if it shows less (a past reading
+/// brought in by an import never winds the odometer back).
+pub async fn raise_mileage(db: &impl ConnectionTrait, org: OrgId, id: i64, km: i64) -> AppResult<()> {
+    Vehicles::update_many()
+        .col_expr(entity::Column::MileageKm, Expr::value(km))
+        .col_expr(entity::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(entity::Column::OrganizationId.eq(org.get()))
+        .filter(entity::Column::Id.eq(id))
+        .filter(Condition::any().add(entity::Column::MileageKm.is_null()).add(entity::Column::MileageKm.lt(km)))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// The ids of a garage's vehicles (for other modules' per-garage figures).
 pub async fn ids_in_garage(db: &impl ConnectionTrait, org: OrgId, garage_id: i64) -> AppResult<Vec<i64>> {
     Ok(tenant::scoped::<Vehicles>(org)

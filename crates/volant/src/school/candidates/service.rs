@@ -248,16 +248,27 @@ pub async fn stamps(
     Ok(rows.into_iter().collect())
 }
 
-/// Whether the candidate has progress recorded on the competency grid.
-pub async fn has_progress(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<bool> {
+/// Whether the candidate's file has a history its deletion would take with it
+/// or be refused for: an account, lessons, exams, sales, messages, progress.
+pub async fn has_history(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<bool> {
     use super::entity::progress;
+    use crate::school::exams::entity::{registration, result};
+    use crate::school::messages::entity::thread;
+    use crate::school::packs::entity::sale;
+    use crate::school::planning::entity::lesson;
     use sea_orm::PaginatorTrait;
-    Ok(progress::Entity::find()
-        .filter(progress::Column::OrganizationId.eq(org.get()))
-        .filter(progress::Column::CandidateId.eq(id))
-        .count(db)
-        .await?
-        > 0)
+    if find(db, org, id).await?.user_id.is_some() {
+        return Ok(true);
+    }
+    let counts = [
+        lesson::Entity::find().filter(lesson::Column::CandidateId.eq(id)).count(db).await?,
+        registration::Entity::find().filter(registration::Column::CandidateId.eq(id)).count(db).await?,
+        result::Entity::find().filter(result::Column::CandidateId.eq(id)).count(db).await?,
+        sale::Entity::find().filter(sale::Column::CandidateId.eq(id)).count(db).await?,
+        thread::Entity::find().filter(thread::Column::CandidateId.eq(id)).count(db).await?,
+        progress::Entity::find().filter(progress::Column::CandidateId.eq(id)).count(db).await?,
+    ];
+    Ok(counts.iter().any(|n| *n > 0))
 }
 
 /// Deletes a candidate's file that nothing refers to yet (an import taken back):

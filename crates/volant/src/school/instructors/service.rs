@@ -160,23 +160,35 @@ pub async fn stamps(
     Ok(rows.into_iter().collect())
 }
 
+/// Whether the instructor has a history their deletion would take with it or
+/// be refused for: an account, their week or days off, candidates they follow,
+/// lessons, exam results.
+pub async fn has_history(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<bool> {
+    use crate::school::candidates::entity::candidate;
+    use crate::school::exams::entity::result;
+    use crate::school::planning::entity::lesson;
+    use sea_orm::PaginatorTrait;
+    if get(db, org, id).await?.user_id.is_some() {
+        return Ok(true);
+    }
+    let counts = [
+        availability::Entity::find().filter(availability::Column::InstructorId.eq(id)).count(db).await?,
+        day_off::Entity::find().filter(day_off::Column::InstructorId.eq(id)).count(db).await?,
+        candidate::Entity::find().filter(candidate::Column::InstructorId.eq(id)).count(db).await?,
+        lesson::Entity::find().filter(lesson::Column::InstructorId.eq(id)).count(db).await?,
+        result::Entity::find().filter(result::Column::InstructorId.eq(id)).count(db).await?,
+    ];
+    Ok(counts.iter().any(|n| *n > 0))
+}
+
 /// Deletes an instructor nothing refers to yet (an import taken back): 409
 /// `instructor_has_history` once they have candidates, lessons or an account.
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn delete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> {
     let before = get(db, actor.org, id).await?;
     let history = || AppError::conflict("instructor_has_history", Msg::new("school.instructor_has_history"));
-    if before.user_id.is_some() {
-        return Err(history());
-    }
     db::write(db, async |txn| {
-        use crate::school::candidates::entity::candidate;
-        use sea_orm::PaginatorTrait;
-        // What the database would drop or unlink silently: their week, days off, candidates.
-        let week = availability::Entity::find().filter(availability::Column::InstructorId.eq(id)).count(txn).await?;
-        let off = day_off::Entity::find().filter(day_off::Column::InstructorId.eq(id)).count(txn).await?;
-        let followed = candidate::Entity::find().filter(candidate::Column::InstructorId.eq(id)).count(txn).await?;
-        if week + off + followed > 0 {
+        if has_history(txn, actor.org, id).await? {
             return Err(history());
         }
         let deleted = instructor::Entity::delete_many()

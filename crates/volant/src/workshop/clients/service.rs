@@ -314,6 +314,25 @@ pub async fn has_ownerships_besides(
     Ok(ids.iter().any(|id| !besides.contains(id)))
 }
 
+/// Whether a client owns, or owned, a vehicle other than by these ownerships.
+pub async fn has_vehicles_besides(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    client_id: i64,
+    besides: &std::collections::HashSet<i64>,
+) -> AppResult<bool> {
+    let ids: Vec<i64> = ownership::Entity::find()
+        .select_only()
+        .column(ownership::Column::Id)
+        .filter(ownership::Column::OrganizationId.eq(org.get()))
+        .filter(ownership::Column::ClientId.eq(client_id))
+        .limit(1000)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.iter().any(|id| !besides.contains(id)))
+}
+
 /// Takes back an ownership as if it never was (undoing the import that made
 /// it), with an audit record.
 pub async fn forget_ownership(db: &impl ConnectionTrait, actor: &Actor, id: i64) -> AppResult<()> {

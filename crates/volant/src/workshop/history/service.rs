@@ -184,6 +184,71 @@ async fn last_reading(db: &impl ConnectionTrait, vehicle_id: i64) -> AppResult<O
         .await?)
 }
 
+/// Refuses a past reading that does not fit between the vehicle's readings
+/// around its date: lower than one before it, or higher than one after it.
+async fn check_past_reading(
+    db: &impl ConnectionTrait,
+    vehicle_id: i64,
+    read_on: NaiveDate,
+    km: i64,
+    field: &'static str,
+) -> AppResult<()> {
+    let around = |before: bool| {
+        let query = reading::Entity::find().filter(reading::Column::VehicleId.eq(vehicle_id));
+        if before {
+            query
+                .filter(reading::Column::ReadOn.lte(read_on))
+                .order_by_desc(reading::Column::ReadOn)
+                .order_by_desc(reading::Column::Id)
+        } else {
+            query
+                .filter(reading::Column::ReadOn.gt(read_on))
+                .order_by_asc(reading::Column::ReadOn)
+                .order_by_asc(reading::Column::Id)
+        }
+    };
+    let earlier = around(true).one(db).await?;
+    let later = around(false).one(db).await?;
+    let out_of_line = earlier.as_ref().is_some_and(|r| km < r.mileage_km && !r.is_correction)
+        || later.as_ref().is_some_and(|r| km > r.mileage_km && !r.is_correction);
+    if out_of_line {
+        let (low, high) = (earlier.map_or(0, |r| r.mileage_km), later.map_or(MAX_MILEAGE_KM, |r| r.mileage_km));
+        return Err(AppError::validation(
+            field,
+            Msg::new("history.reading_out_of_line").arg("low", low).arg("high", high),
+        ));
+    }
+    Ok(())
+}
+
+/// Records an odometer reading of the past, as an import brings them (see [`record_past`]).
+pub async fn record_past_reading(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    vehicle_id: i64,
+    input: &ReadingInput,
+) -> AppResult<MileageReading> {
+    vehicles::get(txn, actor.org, vehicle_id).await?;
+    let today = organizations::today(txn, actor.org).await?;
+    let mut v = Validator::new();
+    let km = v.required("mileage_km", input.mileage_km);
+    if km.is_some_and(|km| !(0..=MAX_MILEAGE_KM).contains(&km)) {
+        v.add("mileage_km", Msg::new("vehicle.mileage_out_of_range").arg("max", MAX_MILEAGE_KM));
+    }
+    let read_on = input.read_on.unwrap_or(today);
+    if read_on > today {
+        v.add("read_on", Msg::new("history.date_in_future"));
+    }
+    v.finish()?;
+    let km = km.unwrap_or_default();
+    lock_vehicle(txn, actor.org, vehicle_id).await?;
+    check_past_reading(txn, vehicle_id, read_on, km, "mileage_km").await?;
+    let saved = insert_reading(txn, actor.org, vehicle_id, (read_on, km, false), (None, true)).await?;
+    let reading = MileageReading::from(saved);
+    audit::record_change(txn, actor, ("mileage_reading", reading.id), None, Some(&reading)).await?;
+    Ok(reading)
+}
+
 /// Refuses a reading lower than the latest one (unless a correction) or dated before it.
 async fn check_reading(
     db: &impl ConnectionTrait,
@@ -218,7 +283,7 @@ async fn insert_reading(
     org: OrgId,
     vehicle_id: i64,
     (read_on, km, is_correction): (NaiveDate, i64, bool),
-    intervention_id: Option<i64>,
+    (intervention_id, past): (Option<i64>, bool),
 ) -> AppResult<reading::Model> {
     let saved = reading::ActiveModel {
         organization_id: Set(org.get()),
@@ -232,7 +297,11 @@ async fn insert_reading(
     }
     .insert(txn)
     .await?;
-    vehicles::set_mileage(txn, org, vehicle_id, km).await?;
+    if past {
+        vehicles::raise_mileage(txn, org, vehicle_id, km).await?;
+    } else {
+        vehicles::set_mileage(txn, org, vehicle_id, km).await?;
+    }
     Ok(saved)
 }
 
@@ -264,7 +333,8 @@ pub async fn record_reading<C: Writer>(
     db::write(db, async |txn| {
         lock_vehicle(txn, actor.org, vehicle_id).await?;
         check_reading(txn, vehicle_id, read_on, km, input.is_correction, "mileage_km").await?;
-        let saved = insert_reading(txn, actor.org, vehicle_id, (read_on, km, input.is_correction), None).await?;
+        let saved =
+            insert_reading(txn, actor.org, vehicle_id, (read_on, km, input.is_correction), (None, false)).await?;
         let reading = MileageReading::from(saved);
         audit::record_change(txn, actor, ("mileage_reading", reading.id), None, Some(&reading)).await?;
         maintenance::refresh(txn, actor.org, &[vehicle_id], today).await?;
@@ -468,14 +538,26 @@ fn validate(input: &InterventionInput, today: NaiveDate) -> AppResult<ValidInter
 /// refreshed in the same transaction.
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn record<C: Writer>(db: &C, actor: &Actor, input: &InterventionInput) -> AppResult<Intervention> {
-    record_for_quote(db, actor, input, None).await
+    record_for_quote(db, actor, input, (None, false)).await
+}
+
+/// Records work done in the past, as an import brings a vehicle's history: its
+/// odometer fitted between the readings around its date (not only after the
+/// last), the vehicle's mileage only ever raised, and no webhook, alert or
+/// reminder (the maintenance refresh catches up on its schedule).
+pub async fn record_past(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    input: &InterventionInput,
+) -> AppResult<Intervention> {
+    record_for_quote(txn, actor, input, (None, true)).await
 }
 
 async fn record_for_quote<C: Writer>(
     db: &C,
     actor: &Actor,
     input: &InterventionInput,
-    quote_id: Option<i64>,
+    (quote_id, past): (Option<i64>, bool),
 ) -> AppResult<Intervention> {
     let today = organizations::today(db, actor.org).await?;
     let valid = validate(input, today)?;
@@ -489,7 +571,11 @@ async fn record_for_quote<C: Writer>(
     let recorded = db::write(db, async |txn| {
         lock_vehicle(txn, actor.org, valid.vehicle_id).await?;
         if let Some(km) = valid.mileage_km {
-            check_reading(txn, valid.vehicle_id, valid.performed_on, km, false, "mileage_km").await?;
+            if past {
+                check_past_reading(txn, valid.vehicle_id, valid.performed_on, km, "mileage_km").await?;
+            } else {
+                check_reading(txn, valid.vehicle_id, valid.performed_on, km, false, "mileage_km").await?;
+            }
         }
         let inserted = intervention::ActiveModel {
             organization_id: Set(actor.org.get()),
@@ -525,11 +611,20 @@ async fn record_for_quote<C: Writer>(
             service_done::Entity::insert_many(done).exec_without_returning(txn).await?;
         }
         if let Some(km) = valid.mileage_km {
-            insert_reading(txn, actor.org, valid.vehicle_id, (valid.performed_on, km, false), Some(inserted.id))
-                .await?;
+            insert_reading(
+                txn,
+                actor.org,
+                valid.vehicle_id,
+                (valid.performed_on, km, false),
+                (Some(inserted.id), past),
+            )
+            .await?;
         }
         let recorded = load(txn, vec![inserted]).await?.pop().ok_or(AppError::NotFound)?;
         audit::record_change(txn, actor, (AUDIT_ENTITY, recorded.id), None, Some(&recorded)).await?;
+        if past {
+            return Ok::<_, AppError>(recorded);
+        }
         if !recorded.in_progress {
             webhooks::emit(txn, actor.org, WebhookEvent::InterventionCompleted, webhook_data(&recorded)).await?;
         }
@@ -650,7 +745,7 @@ pub async fn record_from_quote<C: Writer>(
         lines,
         in_progress: false,
     };
-    record_for_quote(db, actor, &input, Some(quote.id)).await
+    record_for_quote(db, actor, &input, (Some(quote.id), false)).await
 }
 
 /// The organization's maintenance that a quote's accepted lines carry out.
@@ -869,24 +964,29 @@ pub async fn forget_reading(txn: &DatabaseTransaction, actor: &Actor, id: i64) -
     maintenance::refresh(txn, actor.org, &[before.vehicle_id], today).await.map(|_| ())
 }
 
-/// Whether the vehicle already has an intervention of that day with that
-/// description (an import's row recorded before: not recorded twice).
+/// Whether the vehicle already has an intervention of that day whose
+/// description begins with `work` (an import's row recorded before, whatever
+/// notes were added under it: not recorded twice).
 pub async fn has_intervention_like(
     db: &impl ConnectionTrait,
     org: OrgId,
     vehicle_id: i64,
     performed_on: NaiveDate,
-    description: &str,
+    work: &str,
 ) -> AppResult<bool> {
-    use sea_orm::PaginatorTrait;
-    Ok(intervention::Entity::find()
+    use sea_orm::QuerySelect;
+    let work = work.replace("\r\n", "\n");
+    let that_day: Vec<String> = intervention::Entity::find()
+        .select_only()
+        .column(intervention::Column::Description)
         .filter(intervention::Column::OrganizationId.eq(org.get()))
         .filter(intervention::Column::VehicleId.eq(vehicle_id))
         .filter(intervention::Column::PerformedOn.eq(performed_on))
-        .filter(intervention::Column::Description.eq(description))
-        .count(db)
-        .await?
-        > 0)
+        .limit(200)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(that_day.iter().any(|d| *d == work || d.strip_prefix(work.as_str()).is_some_and(|rest| rest.starts_with('\n'))))
 }
 
 /// Whether the vehicle already has this reading on that day.
