@@ -45,6 +45,9 @@ pub struct Options {
     /// Drop and re-create the benchmark databases.
     #[arg(long)]
     pub reseed: bool,
+    /// Rows of the import scenario's file (default: 100,000; quick: 2,000).
+    #[arg(long)]
+    pub import_rows: Option<usize>,
     /// Rewrite the results section and charts of `docs/benchmarks.md`.
     #[arg(long)]
     pub write_docs: bool,
@@ -660,7 +663,8 @@ async fn bench_backend(
         };
     let soak = if settings.soak > 0 && options.only.is_empty() { Some(soak(&server, &data, settings)?) } else { None };
     let import = if options.only.is_empty() || options.only.iter().any(|o| o == "import") {
-        Some(import_scenario(&server, &token, if settings.quick { 2_000 } else { 100_000 })?)
+        let rows = options.import_rows.unwrap_or(if settings.quick { 2_000 } else { 100_000 });
+        Some(import_scenario(&server, &token, rows)?)
     } else {
         None
     };
