@@ -302,16 +302,7 @@ pub async fn has_ownerships_besides(
     vehicle_id: i64,
     besides: &std::collections::HashSet<i64>,
 ) -> AppResult<bool> {
-    let ids: Vec<i64> = ownership::Entity::find()
-        .select_only()
-        .column(ownership::Column::Id)
-        .filter(ownership::Column::OrganizationId.eq(org.get()))
-        .filter(ownership::Column::VehicleId.eq(vehicle_id))
-        .limit(100)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(ids.iter().any(|id| !besides.contains(id)))
+    ownerships_besides(db, org, ownership::Column::VehicleId.eq(vehicle_id), besides).await
 }
 
 /// Whether a client owns, or owned, a vehicle other than by these ownerships.
@@ -321,11 +312,21 @@ pub async fn has_vehicles_besides(
     client_id: i64,
     besides: &std::collections::HashSet<i64>,
 ) -> AppResult<bool> {
+    ownerships_besides(db, org, ownership::Column::ClientId.eq(client_id), besides).await
+}
+
+/// Whether an ownership matching `of` is not among `besides`.
+async fn ownerships_besides(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    of: sea_orm::sea_query::SimpleExpr,
+    besides: &std::collections::HashSet<i64>,
+) -> AppResult<bool> {
     let ids: Vec<i64> = ownership::Entity::find()
         .select_only()
         .column(ownership::Column::Id)
         .filter(ownership::Column::OrganizationId.eq(org.get()))
-        .filter(ownership::Column::ClientId.eq(client_id))
+        .filter(of)
         .limit(1000)
         .into_tuple()
         .all(db)

@@ -228,19 +228,7 @@ pub async fn record_past_reading(
     vehicle_id: i64,
     input: &ReadingInput,
 ) -> AppResult<MileageReading> {
-    vehicles::get(txn, actor.org, vehicle_id).await?;
-    let today = organizations::today(txn, actor.org).await?;
-    let mut v = Validator::new();
-    let km = v.required("mileage_km", input.mileage_km);
-    if km.is_some_and(|km| !(0..=MAX_MILEAGE_KM).contains(&km)) {
-        v.add("mileage_km", Msg::new("vehicle.mileage_out_of_range").arg("max", MAX_MILEAGE_KM));
-    }
-    let read_on = input.read_on.unwrap_or(today);
-    if read_on > today {
-        v.add("read_on", Msg::new("history.date_in_future"));
-    }
-    v.finish()?;
-    let km = km.unwrap_or_default();
+    let (read_on, km, _) = checked_reading(txn, actor.org, vehicle_id, input).await?;
     lock_vehicle(txn, actor.org, vehicle_id).await?;
     check_past_reading(txn, vehicle_id, read_on, km, "mileage_km").await?;
     let saved = insert_reading(txn, actor.org, vehicle_id, (read_on, km, false), (None, true)).await?;
@@ -309,16 +297,16 @@ fn vehicle_unknown(err: AppError) -> AppError {
     err.missing_as("vehicle_id", Msg::new("quote.vehicle_unknown"))
 }
 
-/// Records an odometer reading and refreshes the vehicle's alerts.
-#[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn record_reading<C: Writer>(
-    db: &C,
-    actor: &Actor,
+/// A reading's day (today by default) and kilometres, checked: the vehicle
+/// exists, the figure is in range, the day not to come; and today.
+async fn checked_reading(
+    db: &impl ConnectionTrait,
+    org: OrgId,
     vehicle_id: i64,
     input: &ReadingInput,
-) -> AppResult<MileageReading> {
-    vehicles::get(db, actor.org, vehicle_id).await?;
-    let today = organizations::today(db, actor.org).await?;
+) -> AppResult<(NaiveDate, i64, NaiveDate)> {
+    vehicles::get(db, org, vehicle_id).await?;
+    let today = organizations::today(db, org).await?;
     let mut v = Validator::new();
     let km = v.required("mileage_km", input.mileage_km);
     if km.is_some_and(|km| !(0..=MAX_MILEAGE_KM).contains(&km)) {
@@ -329,7 +317,18 @@ pub async fn record_reading<C: Writer>(
         v.add("read_on", Msg::new("history.date_in_future"));
     }
     v.finish()?;
-    let km = km.unwrap_or_default();
+    Ok((read_on, km.unwrap_or_default(), today))
+}
+
+/// Records an odometer reading and refreshes the vehicle's alerts.
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn record_reading<C: Writer>(
+    db: &C,
+    actor: &Actor,
+    vehicle_id: i64,
+    input: &ReadingInput,
+) -> AppResult<MileageReading> {
+    let (read_on, km, today) = checked_reading(db, actor.org, vehicle_id, input).await?;
     db::write(db, async |txn| {
         lock_vehicle(txn, actor.org, vehicle_id).await?;
         check_reading(txn, vehicle_id, read_on, km, input.is_correction, "mileage_km").await?;
