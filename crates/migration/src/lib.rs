@@ -36,6 +36,7 @@ mod m20261212_000030_two_factor;
 mod m20261213_000031_webhooks;
 mod m20261214_000032_single_sign_on;
 mod m20261215_000033_imports;
+mod m20261216_000034_credential_changes;
 
 pub struct Migrator;
 
@@ -76,6 +77,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261213_000031_webhooks::Migration),
             Box::new(m20261214_000032_single_sign_on::Migration),
             Box::new(m20261215_000033_imports::Migration),
+            Box::new(m20261216_000034_credential_changes::Migration),
         ]
     }
 }

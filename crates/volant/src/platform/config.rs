@@ -101,6 +101,10 @@ pub struct ConfigArgs {
     /// organization's administrator chooses the provider's address.
     #[arg(long, env = "VOLANT_SSO_ALLOW_PRIVATE_HOSTS", default_value_t = false)]
     pub sso_allow_private_hosts: bool,
+    /// Keep the sessions and tokens this instance has checked in memory, dropped
+    /// as soon as the database announces a change (see docs/architecture.md).
+    #[arg(long, env = "VOLANT_CREDENTIAL_CACHE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub credential_cache: bool,
 
     /// Folder of the `.eml` files written when no SMTP server is configured.
     #[arg(long, env = "VOLANT_MAIL_OUTBOX_DIR", default_value = "data/outbox")]
@@ -243,6 +247,8 @@ pub struct Config {
     pub job_lease: Duration,
     /// Identity providers may be on private addresses.
     pub sso_allow_private_hosts: bool,
+    /// Checked credentials are remembered (off: every request reads its credential).
+    pub credential_cache: bool,
 }
 
 /// The online payment provider, if any.
@@ -412,6 +418,7 @@ impl Config {
             workers: args.workers,
             job_lease: Duration::from_secs(args.job_lease_secs),
             sso_allow_private_hosts: args.sso_allow_private_hosts,
+            credential_cache: args.credential_cache,
             encryption_keys,
             encryption_key_file: args.encryption_key_file.clone(),
             public_url_configured: !args.public_url.trim().is_empty(),
@@ -467,6 +474,7 @@ impl Config {
             workers: 0,
             job_lease: Duration::from_secs(60),
             sso_allow_private_hosts: false,
+            credential_cache: true,
         }
     }
 }
@@ -603,6 +611,7 @@ impl fmt::Debug for Config {
             .field("backup_keep", &self.backup_keep)
             .field("workers", &self.workers)
             .field("job_lease", &self.job_lease)
+            .field("credential_cache", &self.credential_cache)
             .finish()
     }
 }

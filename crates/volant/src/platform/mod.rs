@@ -4,6 +4,7 @@ pub mod amqp;
 pub mod backup;
 pub mod charts;
 pub mod config;
+pub mod credentials;
 pub mod crypto;
 pub mod db;
 pub mod enums;
@@ -61,6 +62,8 @@ pub struct AppState {
     pub files: Arc<files::FileStore>,
     /// When this process started (the status page's uptime).
     pub started_at: chrono::DateTime<chrono::Utc>,
+    /// Sessions and tokens this process has checked, dropped as soon as they change.
+    pub credentials: Arc<credentials::CredentialCache>,
 }
 
 impl AppState {
@@ -84,6 +87,7 @@ impl AppState {
             live: Arc::new(live::Hub::default()),
             started_at: chrono::Utc::now(),
             files: Arc::new(files),
+            credentials: credentials::CredentialCache::new(),
         }
     }
 }

@@ -687,3 +687,137 @@ async fn the_profile_page_creates_a_scoped_token_with_ranges() {
     let scopes: Vec<String> = stored[0].scopes.iter().map(ToString::to_string).collect();
     assert_eq!(scopes, ["fleet:write", "billing:read"]);
 }
+
+backend_tests!(
+    credentials_are_answered_from_memory_once_checked,
+    a_revocation_written_elsewhere_reaches_remembered_credentials,
+    roles_changed_elsewhere_reach_remembered_credentials
+);
+
+/// Whether `check` comes to hold within 5 seconds (the watcher's bound is 250 ms
+/// on SQLite and a notification's delivery on PostgreSQL; the rest is a slow CI).
+async fn eventually(mut check: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    false
+}
+
+/// A session token and a personal token of a new staff member, both remembered
+/// by the application (each used once the cache is in use).
+async fn remembered_credentials(app: &TestApp) -> (i64, String, String) {
+    let user = app.user(EMAIL, &[Role::Staff]).await;
+    let session = app.login(EMAIL, TEST_PASSWORD).await;
+    let (token, _) = personal_token(app, &session, "Atelier").await;
+    let cache = app.state.credentials.clone();
+    let remembered = eventually(async || {
+        for credential in [&session, &token] {
+            assert_eq!(app.with_token(credential).get("/api/v1/auth/me").await.status, StatusCode::OK);
+        }
+        cache.is_trusted() && cache.len() >= 2
+    })
+    .await;
+    assert!(remembered, "the cache comes into use and keeps both credentials");
+    (user.id, session, token)
+}
+
+async fn credentials_are_answered_from_memory_once_checked(app: TestApp) {
+    let (_, session, token) = remembered_credentials(&app).await;
+    let answered = eventually(async || {
+        let before = app.state.credentials.hits();
+        for credential in [&session, &token] {
+            assert_eq!(app.with_token(credential).get("/api/v1/auth/me").await.status, StatusCode::OK);
+        }
+        app.state.credentials.hits() == before + 2
+    })
+    .await;
+    assert!(answered, "both requests were let in from memory");
+    // Signing out here is refused at once, memory or not.
+    let request = Request::post("/api/v1/auth/logout")
+        .header(header::AUTHORIZATION, format!("Bearer {session}"))
+        .body(Body::empty())
+        .expect("request");
+    assert_eq!(app.as_admin().send(request).await.status, StatusCode::NO_CONTENT);
+    assert_unauthorized(&app.with_token(&session).get("/api/v1/auth/me").await);
+    assert_eq!(app.with_token(&token).get("/api/v1/auth/me").await.status, StatusCode::OK, "the token lives on");
+}
+
+/// Another instance, a worker or an operator in `psql` writes to the database
+/// directly: no code of this process runs, only the triggers.
+async fn a_revocation_written_elsewhere_reaches_remembered_credentials(app: TestApp) {
+    use volant::identity::auth::{session_entity, tokens};
+    let (user_id, session, token) = remembered_credentials(&app).await;
+    session_entity::Entity::update_many()
+        .col_expr(session_entity::Column::RevokedAt, sea_orm::sea_query::Expr::value(chrono::Utc::now()))
+        .filter(session_entity::Column::UserId.eq(user_id))
+        .exec(&app.db)
+        .await
+        .expect("revoke elsewhere");
+    let refused = eventually(async || app.with_token(&session).get("/api/v1/auth/me").await.status == 401).await;
+    assert!(refused, "the revoked session is refused");
+    assert_eq!(app.with_token(&token).get("/api/v1/auth/me").await.status, StatusCode::OK);
+    tokens::entity::Entity::update_many()
+        .col_expr(tokens::entity::Column::RevokedAt, sea_orm::sea_query::Expr::value(chrono::Utc::now()))
+        .filter(tokens::entity::Column::UserId.eq(user_id))
+        .exec(&app.db)
+        .await
+        .expect("revoke elsewhere");
+    let refused = eventually(async || app.with_token(&token).get("/api/v1/auth/me").await.status == 401).await;
+    assert!(refused, "the revoked token is refused");
+}
+
+async fn roles_changed_elsewhere_reach_remembered_credentials(app: TestApp) {
+    use volant::identity::users::roles_entity;
+    let (user_id, session, token) = remembered_credentials(&app).await;
+    roles_entity::Entity::update_many()
+        .col_expr(roles_entity::Column::Role, sea_orm::sea_query::Expr::value("manager"))
+        .filter(roles_entity::Column::UserId.eq(user_id))
+        .exec(&app.db)
+        .await
+        .expect("change roles elsewhere");
+    for credential in [&session, &token] {
+        let changed = eventually(async || {
+            app.with_token(credential).get("/api/v1/auth/me").await.json()["roles"] == json!(["manager"])
+        })
+        .await;
+        assert!(changed, "the new role applies");
+    }
+    let deactivated = volant::identity::users::entity::Entity::update_many()
+        .col_expr(volant::identity::users::entity::Column::Active, sea_orm::sea_query::Expr::value(false))
+        .filter(volant::identity::users::entity::Column::Id.eq(user_id))
+        .exec(&app.db)
+        .await
+        .expect("deactivate elsewhere");
+    assert_eq!(deactivated.rows_affected, 1);
+    for credential in [&session, &token] {
+        let refused = eventually(async || app.with_token(credential).get("/api/v1/auth/me").await.status == 401).await;
+        assert!(refused, "a deactivated account is refused");
+    }
+}
+
+/// PostgreSQL: while the listening connection is lost, notifications may be
+/// missed, so nothing is answered from memory until it is back (then afresh).
+#[tokio::test]
+async fn a_lost_listener_suspends_remembered_credentials_until_it_is_back() {
+    use sea_orm::ConnectionTrait;
+    let Some(app) = TestApp::postgres().await else { return };
+    let (_, session, _) = remembered_credentials(&app).await;
+    // Every listener of the database is cut (other tests' caches fall back to the
+    // database for a second, as this one does).
+    app.db
+        .execute_unprepared(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{}'",
+            volant::platform::credentials::LISTENER_NAME
+        ))
+        .await
+        .expect("terminate the listeners");
+    let cache = app.state.credentials.clone();
+    assert!(eventually(async || !cache.is_trusted()).await, "the cache is suspended");
+    assert!(cache.is_empty(), "and forgets what it knew");
+    assert_eq!(app.with_token(&session).get("/api/v1/auth/me").await.status, StatusCode::OK, "the database answers");
+    assert!(eventually(async || cache.is_trusted()).await, "the listener comes back");
+}

@@ -211,4 +211,24 @@ async fn two_instances_behind_nginx_lose_nothing_when_one_stops() {
         smtp.received().iter().map(crate::servers::Received::message_id).collect();
     assert_eq!((ids.len(), smtp.count()), (emails as usize, emails as usize), "each e-mail once");
     assert_eq!(count(&app, "SELECT COUNT(*) FROM jobs WHERE kind = 'notify.email' AND attempts <> 1").await, 0);
+
+    // The second instance knows the token by now; signing out elsewhere (this
+    // test's own application, another process) reaches it through the database.
+    let me = format!("http://127.0.0.1:{p2}/api/v1/auth/me");
+    let status = http.get(&me).bearer_auth(&token).send().await.expect("me").status();
+    assert_eq!(status, 200);
+    let logout = axum::http::Request::post("/api/v1/auth/logout")
+        .header(axum::http::header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+        .expect("request");
+    assert_eq!(app.anonymous().send(logout).await.status, 204);
+    let mut refused = false;
+    for _ in 0..100 {
+        if http.get(&me).bearer_auth(&token).send().await.expect("me").status() == 401 {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(refused, "the other instance refuses the token signed out elsewhere");
 }

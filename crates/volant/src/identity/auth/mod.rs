@@ -13,6 +13,8 @@ pub mod web_pages;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use std::sync::Arc;
+
 use chrono::{Duration, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
@@ -21,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::identity::users::service::{self as users, AuthUser};
 use crate::platform::AppState;
 use crate::platform::error::{AppError, AppResult};
-use crate::platform::{secrets, web};
+use crate::platform::{credentials, secrets, web};
 
 /// How long an API token lives.
 pub const TOKEN_TTL: Duration = Duration::hours(1);
@@ -94,15 +96,40 @@ pub async fn authenticate_token(
     key: &[u8],
     token: &str,
 ) -> AppResult<Option<(AuthUser, String, String)>> {
+    let Some(claims) = decode(key, token) else { return Ok(None) };
+    Ok(find_session(db, &claims).await?.map(|live| (live.user, claims.jti, live.kind)))
+}
+
+/// A live session as the database holds it (what the credential cache keeps).
+#[derive(Debug)]
+pub struct LiveSession {
+    pub user: AuthUser,
+    /// `api`, `web`.
+    pub kind: String,
+    pub expires_at: chrono::DateTime<Utc>,
+}
+
+impl LiveSession {
+    /// Whether a token's claims name this session's user, and it is still running.
+    pub fn admits(&self, claims: &Claims) -> bool {
+        claims.sub.parse::<i64>().is_ok_and(|id| id == self.user.id)
+            && claims.org == self.user.organization_id
+            && self.expires_at > Utc::now()
+    }
+}
+
+/// The live session that verified `claims` name, with its user and roles, in one
+/// round trip.
+pub async fn find_session(db: &impl ConnectionTrait, claims: &Claims) -> AppResult<Option<LiveSession>> {
     use sea_orm::sea_query::{Expr, ExprTrait};
     use session_entity::{Column, Entity as Sessions};
-    let Some(claims) = decode(key, token) else { return Ok(None) };
     let Ok(user_id) = claims.sub.parse::<i64>() else { return Ok(None) };
     let users_id = (crate::identity::users::entity::Entity, crate::identity::users::entity::Column::Id);
     let users_org = (crate::identity::users::entity::Entity, crate::identity::users::entity::Column::OrganizationId);
     let found = users::find_active_where(db, |query| {
         query
             .expr_as(Expr::col((Sessions, Column::Kind)), "session_kind")
+            .expr_as(Expr::col((Sessions, Column::ExpiresAt)), "session_expires_at")
             .inner_join(Sessions, Expr::col((Sessions, Column::UserId)).equals(users_id))
             .and_where(Expr::col((Sessions, Column::Id)).eq(claims.jti.as_str()))
             .and_where(Expr::col((Sessions, Column::RevokedAt)).is_null())
@@ -112,8 +139,11 @@ pub async fn authenticate_token(
     })
     .await?;
     let Some((user, row)) = found else { return Ok(None) };
-    let kind: String = row.try_get("", "session_kind")?;
-    Ok(Some((user, claims.jti, kind)))
+    Ok(Some(LiveSession {
+        user,
+        kind: row.try_get("", "session_kind")?,
+        expires_at: row.try_get("", "session_expires_at")?,
+    }))
 }
 
 /// How a personal token appears as a `CurrentUser::session_id`.
@@ -127,16 +157,20 @@ pub async fn revoke(db: &impl ConnectionTrait, session_id: &str) -> AppResult<()
         let found =
             tokens::entity::Entity::find_by_id(id).filter(tokens::entity::Column::RevokedAt.is_null()).one(db).await?;
         if let Some(token) = found {
+            let user_id = token.user_id;
             let mut active: tokens::entity::ActiveModel = token.into();
             active.revoked_at = Set(Some(Utc::now()));
             active.update(db).await?;
+            credentials::forget_user(user_id);
         }
         return Ok(());
     }
     if let Some(session) = session_entity::Entity::find_by_id(session_id.to_owned()).one(db).await? {
+        let user_id = session.user_id;
         let mut active: session_entity::ActiveModel = session.into();
         active.revoked_at = Set(Some(Utc::now()));
         active.update(db).await?;
+        credentials::forget_user(user_id);
     }
     Ok(())
 }
@@ -151,6 +185,8 @@ pub async fn revoke_all(db: &impl ConnectionTrait, user_id: i64) -> AppResult<()
         .filter(session_entity::Column::RevokedAt.is_null())
         .exec(db)
         .await?;
+    // Inside a transaction this is early: the caller forgets again after its commit.
+    credentials::forget_user(user_id);
     Ok(())
 }
 
@@ -165,6 +201,8 @@ pub async fn revoke_all_but(db: &impl ConnectionTrait, user_id: i64, keep: &str)
         .filter(session_entity::Column::RevokedAt.is_null())
         .exec(db)
         .await?;
+    // Inside a transaction this is early: the caller forgets again after its commit.
+    credentials::forget_user(user_id);
     Ok(())
 }
 
@@ -197,9 +235,27 @@ impl FromRequestParts<AppState> for CurrentUser {
                 .map(|t| t.trim().to_owned())
         };
         let token = token.filter(|t| !t.is_empty()).ok_or(AppError::Unauthorized)?;
+        let credentials = &state.credentials;
+        if state.config.credential_cache {
+            credentials.watch(&state.db);
+        }
         let (user, session_id, web_session) = if token.starts_with(tokens::PREFIX) && !web::is_html_request() {
             let client = crate::platform::proxy::ClientContext::of(&parts.extensions).ip;
-            let (user, id) = match tokens::check(&state.db, &token, client).await? {
+            let token_hash = tokens::hash(&token);
+            let key = format!("t:{token_hash}");
+            let remembered = credentials.get(&key).and_then(|found| found.downcast::<tokens::LiveToken>().ok());
+            let live = match remembered {
+                Some(live) if !live.expired(Utc::now()) => live,
+                Some(_) => return Err(AppError::Unauthorized),
+                None => {
+                    let generation = credentials.generation();
+                    let live =
+                        Arc::new(tokens::find_live(&state.db, &token_hash).await?.ok_or(AppError::Unauthorized)?);
+                    credentials.remember(key, live.user.id, live.clone(), generation);
+                    live
+                }
+            };
+            let (user, id) = match tokens::admit(&state.db, &live, client).await? {
                 tokens::TokenCheck::Valid(user, id) => (user, id),
                 tokens::TokenCheck::Unknown => return Err(AppError::Unauthorized),
                 tokens::TokenCheck::OutsideRanges(user, id) => {
@@ -220,9 +276,22 @@ impl FromRequestParts<AppState> for CurrentUser {
             };
             (user, format!("{PERSONAL_TOKEN_SESSION}{id}"), false)
         } else {
-            let (user, id, kind) =
-                authenticate_token(&state.db, &state.signing_key, &token).await?.ok_or(AppError::Unauthorized)?;
-            (user, id, kind == "web")
+            let claims = decode(&state.signing_key, &token).ok_or(AppError::Unauthorized)?;
+            let key = format!("s:{}", claims.jti);
+            let remembered = credentials.get(&key).and_then(|found| found.downcast::<LiveSession>().ok());
+            let live = match remembered {
+                Some(live) => live,
+                None => {
+                    let generation = credentials.generation();
+                    let live = Arc::new(find_session(&state.db, &claims).await?.ok_or(AppError::Unauthorized)?);
+                    credentials.remember(key, live.user.id, live.clone(), generation);
+                    live
+                }
+            };
+            if !live.admits(&claims) {
+                return Err(AppError::Unauthorized);
+            }
+            (live.user.clone(), claims.jti, live.kind == "web")
         };
         // Every later log line of this request says who made it (ids only, never names or tokens).
         let span = tracing::Span::current();

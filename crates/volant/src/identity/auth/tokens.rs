@@ -17,6 +17,7 @@ use ipnet::IpNet;
 use crate::identity::audit::{self, Actor};
 use crate::identity::scopes::{Grant, TokenScope};
 use crate::identity::users::service::{self as users, AuthUser};
+use crate::platform::credentials;
 use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::i18n::Msg;
@@ -74,7 +75,7 @@ pub struct NewToken {
 /// At most this many address ranges per token.
 const MAX_ALLOWED_IPS: usize = 20;
 
-fn hash(token: &str) -> String {
+pub fn hash(token: &str) -> String {
     crate::platform::secrets::token_hash(token)
 }
 
@@ -198,9 +199,11 @@ pub async fn revoke<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> 
         active.revoked_at = Set(Some(Utc::now()));
         active.update(txn).await?;
         audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), None).await?;
-        Ok(())
+        AppResult::Ok(())
     })
-    .await
+    .await?;
+    credentials::forget_user(user_id);
+    Ok(())
 }
 
 /// Revokes every live personal token of a user, in the caller's transaction: after a
@@ -232,6 +235,8 @@ pub async fn revoke_all_of(db: &impl ConnectionTrait, actor: &Actor, user_id: i6
     if !live.is_empty() {
         tracing::info!(user_id, revoked = live.len(), reason = why, "personal API tokens revoked");
     }
+    // Inside the caller's transaction this is early: the caller forgets again after its commit.
+    credentials::forget_user(user_id);
     Ok(live.len())
 }
 
@@ -287,6 +292,27 @@ pub fn outside_ranges() -> AppError {
 
 /// [`authenticate`], telling a token used outside its ranges apart.
 pub async fn check(db: &impl ConnectionTrait, token: &str, client: Option<IpAddr>) -> AppResult<TokenCheck> {
+    match find_live(db, &hash(token)).await? {
+        Some(live) => admit(db, &live, client).await,
+        None => Ok(TokenCheck::Unknown),
+    }
+}
+
+/// A live personal token as the database holds it: what [`admit`] needs to let a
+/// request in. Kept in memory by the credential cache, which is why the last use
+/// is an atomic (seconds since the epoch, 0 for never).
+#[derive(Debug)]
+pub struct LiveToken {
+    /// The owner, with the token's scopes as `grant`.
+    pub user: AuthUser,
+    pub id: i64,
+    pub expires_at: Option<DateTime<Utc>>,
+    networks: Vec<IpNet>,
+    last_used: std::sync::atomic::AtomicI64,
+}
+
+/// The live token whose SHA-256 is `token_hash`, with its owner, in one round trip.
+pub async fn find_live(db: &impl ConnectionTrait, token_hash: &str) -> AppResult<Option<LiveToken>> {
     use entity::{Column, Entity as Tokens};
     use sea_orm::sea_query::{Expr, ExprTrait};
     let now = Utc::now();
@@ -295,32 +321,64 @@ pub async fn check(db: &impl ConnectionTrait, token: &str, client: Option<IpAddr
         query
             .expr_as(Expr::col((Tokens, Column::Id)), "token_id")
             .expr_as(Expr::col((Tokens, Column::LastUsedAt)), "token_last_used_at")
+            .expr_as(Expr::col((Tokens, Column::ExpiresAt)), "token_expires_at")
             .expr_as(Expr::col((Tokens, Column::Scopes)), "token_scopes")
             .expr_as(Expr::col((Tokens, Column::AllowedIps)), "token_allowed_ips")
             .inner_join(Tokens, Expr::col((Tokens, Column::UserId)).equals(users_id))
-            .and_where(Expr::col((Tokens, Column::TokenHash)).eq(hash(token)))
+            .and_where(Expr::col((Tokens, Column::TokenHash)).eq(token_hash))
             .and_where(Expr::col((Tokens, Column::RevokedAt)).is_null())
             .and_where(
                 Expr::col((Tokens, Column::ExpiresAt)).is_null().or(Expr::col((Tokens, Column::ExpiresAt)).gt(now)),
             );
     })
     .await?;
-    let Some((mut user, row)) = found else { return Ok(TokenCheck::Unknown) };
-    let id: i64 = row.try_get("", "token_id")?;
+    let Some((mut user, row)) = found else { return Ok(None) };
+    user.grant = Some(Grant::from_stored(&row.try_get::<String>("", "token_scopes")?));
     let last_used: Option<DateTime<Utc>> = row.try_get("", "token_last_used_at")?;
-    let networks = stored_networks(row.try_get::<Option<String>>("", "token_allowed_ips")?.as_deref());
-    if !networks.is_empty() {
-        let inside = client.map(|ip| ip.to_canonical()).is_some_and(|ip| networks.iter().any(|net| net.contains(&ip)));
+    Ok(Some(LiveToken {
+        user,
+        id: row.try_get("", "token_id")?,
+        expires_at: row.try_get("", "token_expires_at")?,
+        networks: stored_networks(row.try_get::<Option<String>>("", "token_allowed_ips")?.as_deref()),
+        last_used: std::sync::atomic::AtomicI64::new(last_used.map_or(0, |t| t.timestamp())),
+    }))
+}
+
+impl LiveToken {
+    /// Whether the token has expired since it was read.
+    pub fn expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+}
+
+/// Lets a request in with a live token: from inside its address ranges (`client`
+/// unknown is outside), noting the use at most once a minute.
+pub async fn admit(db: &impl ConnectionTrait, live: &LiveToken, client: Option<IpAddr>) -> AppResult<TokenCheck> {
+    use std::sync::atomic::Ordering;
+    let mut user = live.user.clone();
+    if !live.networks.is_empty() {
+        let inside =
+            client.map(|ip| ip.to_canonical()).is_some_and(|ip| live.networks.iter().any(|net| net.contains(&ip)));
         if !inside {
-            tracing::info!(user_id = user.id, token_id = id, client = ?client, "personal token used outside its ranges");
-            return Ok(TokenCheck::OutsideRanges(user, id));
+            tracing::info!(user_id = user.id, token_id = live.id, client = ?client, "personal token used outside its ranges");
+            user.grant = None;
+            return Ok(TokenCheck::OutsideRanges(user, live.id));
         }
     }
-    user.grant = Some(Grant::from_stored(&row.try_get::<String>("", "token_scopes")?));
-    if last_used.is_none_or(|t| now - t > LAST_USED_RESOLUTION) {
-        Tokens::update_many().col_expr(Column::LastUsedAt, Expr::value(now)).filter(Column::Id.eq(id)).exec(db).await?;
+    let now = Utc::now();
+    let last_used = live.last_used.load(Ordering::Relaxed);
+    if now.timestamp() - last_used > LAST_USED_RESOLUTION.num_seconds()
+        && live.last_used.compare_exchange(last_used, now.timestamp(), Ordering::Relaxed, Ordering::Relaxed).is_ok()
+    {
+        use entity::{Column, Entity as Tokens};
+        use sea_orm::sea_query::Expr;
+        Tokens::update_many()
+            .col_expr(Column::LastUsedAt, Expr::value(now))
+            .filter(Column::Id.eq(live.id))
+            .exec(db)
+            .await?;
     }
-    Ok(TokenCheck::Valid(user, id))
+    Ok(TokenCheck::Valid(user, live.id))
 }
 
 table! {

@@ -232,6 +232,7 @@ pub async fn open(db: &impl ConnectionTrait, secret: &str) -> AppResult<Opened> 
 pub async fn reset<C: Writer>(db: &C, actor: &Actor, secret: &str, new_password: &str) -> AppResult<()> {
     let account = open(db, secret).await?.account;
     let hash = users::new_password_hash(Validator::new(), &account, new_password).await?;
+    let account_id = account.id;
     let hashed = secrets::token_hash(secret);
     db::write(db, async |txn| {
         let used = password_link::Entity::update_many()
@@ -251,7 +252,9 @@ pub async fn reset<C: Writer>(db: &C, actor: &Actor, secret: &str, new_password:
             audit::Event { action: Action::PasswordReset, entity: Some(("user", user_id.to_string())), changes: None };
         audit::record(txn, Some(&actor), None, event).await
     })
-    .await
+    .await?;
+    crate::platform::credentials::forget_user(account_id);
+    Ok(())
 }
 
 /// Ends every unused link of a user (a password was just chosen another way).

@@ -20,6 +20,7 @@ use utoipa::ToSchema;
 use super::entity::{self, Entity as Users};
 use super::roles_entity;
 use crate::identity::roles::Role;
+use crate::platform::credentials;
 use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult, Constraint};
 use crate::platform::i18n::Msg;
@@ -417,6 +418,7 @@ pub async fn set_operator(db: &impl ConnectionTrait, user_id: i64, operator: boo
     if found.rows_affected == 0 {
         return Err(AppError::NotFound);
     }
+    credentials::forget_user(user_id);
     tracing::info!(user_id, operator, "platform operator flag set");
     Ok(())
 }
@@ -655,7 +657,7 @@ pub async fn update<C: Writer>(
         v.add("roles", Msg::new("user.cannot_drop_own_admin"));
     }
     v.finish()?;
-    db::write(db, async |txn| {
+    let updated = db::write(db, async |txn| {
         let model = Users::find_by_id(id).one(txn).await?.ok_or(AppError::NotFound)?;
         let mut active_model: entity::ActiveModel = model.into();
         active_model.display_name = Set(display_name.unwrap_or_default());
@@ -676,9 +678,11 @@ pub async fn update<C: Writer>(
         }
         let after = get(txn, actor.org, id).await?;
         crate::identity::audit::record_change(txn, actor, ("user", id), Some(&before), Some(&after)).await?;
-        Ok(after)
+        AppResult::Ok(after)
     })
-    .await
+    .await?;
+    credentials::forget_user(id);
+    Ok(updated)
 }
 
 /// Changes one's own password after checking the current one. Every other
@@ -699,7 +703,9 @@ pub async fn change_password<C: Writer>(
         v.add("current_password", Msg::new("user.current_password_wrong"));
     }
     let hash = new_password_hash(v, &user, new_password).await?;
-    db::write(db, async |txn| store_password(txn, actor, user, hash, Some(keep_session), "changed").await).await
+    db::write(db, async |txn| store_password(txn, actor, user, hash, Some(keep_session), "changed").await).await?;
+    credentials::forget_user(user_id);
+    Ok(())
 }
 
 /// Checks `new_password` against the policy (knowing the person's name and address)
