@@ -71,6 +71,8 @@ pub enum Kind {
 pub const SCENARIOS: &[(&str, Kind)] = &[
     ("ceiling_http", Kind::Ceiling),
     ("ceiling_db", Kind::Ceiling),
+    ("stack_http", Kind::Ceiling),
+    ("auth_me", Kind::Ceiling),
     ("list_garages", Kind::Read),
     ("garage_vehicles_first", Kind::Read),
     ("garage_vehicles_deep", Kind::Read),

@@ -156,6 +156,16 @@ local function ceiling_db()
   return wrk.format("GET", "/bench/ceiling/db/" .. pick(data.vehicles))
 end
 
+-- The application's whole middleware stack around an answer that reads nothing.
+local function stack_http()
+  return wrk.format("GET", "/health/live")
+end
+
+-- The same with authentication: what every API request pays before its own work.
+local function auth_me()
+  return get("/api/v1/auth/me")
+end
+
 local scenarios = {
   list_garages = list_garages,
   garage_vehicles_first = garage_first_page,
@@ -175,6 +185,8 @@ local scenarios = {
   login = login,
   ceiling_http = ceiling_http,
   ceiling_db = ceiling_db,
+  stack_http = stack_http,
+  auth_me = auth_me,
 }
 
 request = scenarios[scenario]

@@ -2,8 +2,8 @@
 //! user deactivated, renamed or given other roles), so each can keep the
 //! credentials it has checked in memory and still refuse a revoked one at once.
 //!
-//! PostgreSQL: triggers `NOTIFY volant_credentials` with the user's id, delivered at
-//! commit to every instance listening. SQLite: the same triggers append the user's
+//! PostgreSQL: triggers `NOTIFY volant_credentials` with `schema:user id` (`schema:*`
+//! after a `TRUNCATE`), delivered at commit to every instance listening. SQLite: the same triggers append the user's
 //! id to `credential_changes`, which instances read every few hundred
 //! milliseconds (one writer at a time: rows commit in `seq` order, so reading
 //! `seq > last` misses none).
@@ -36,52 +36,82 @@ fn sqlite_statements() -> Vec<String> {
         .to_owned(),
         "CREATE INDEX idx_credential_changes_changed_at ON credential_changes (changed_at)".to_owned(),
     ];
-    let log = |who: &str| format!("INSERT INTO credential_changes (user_id) VALUES ({who}); END");
+    let log = |who: &str| format!("INSERT INTO credential_changes (user_id) VALUES ({who});");
+    // A row moved to another user changes both users' credentials.
+    let log_both = |column: &str| {
+        format!(
+            "INSERT INTO credential_changes (user_id) VALUES (OLD.{column}); \
+             INSERT INTO credential_changes (user_id) SELECT NEW.{column} WHERE NEW.{column} IS NOT OLD.{column};"
+        )
+    };
     statements.push(format!(
         "CREATE TRIGGER trg_credentials_users_update AFTER UPDATE OF {USER_COLUMNS} ON users \
-         WHEN {USER_CHANGED} BEGIN {}",
-        log("NEW.id")
+         WHEN {USER_CHANGED} BEGIN {} END",
+        log_both("id")
     ));
     statements
-        .push(format!("CREATE TRIGGER trg_credentials_users_delete AFTER DELETE ON users BEGIN {}", log("OLD.id")));
-    for op in ["INSERT", "DELETE", "UPDATE"] {
-        let who = if op == "DELETE" { "OLD.user_id" } else { "NEW.user_id" };
-        statements.push(format!(
-            "CREATE TRIGGER trg_credentials_roles_{} AFTER {op} ON user_roles BEGIN {}",
-            op.to_lowercase(),
-            log(who)
-        ));
-    }
+        .push(format!("CREATE TRIGGER trg_credentials_users_delete AFTER DELETE ON users BEGIN {} END", log("OLD.id")));
     statements.push(format!(
-        "CREATE TRIGGER trg_credentials_tokens_update AFTER UPDATE OF {TOKEN_COLUMNS} ON api_tokens \
-         WHEN {TOKEN_CHANGED} BEGIN {}",
+        "CREATE TRIGGER trg_credentials_roles_insert AFTER INSERT ON user_roles BEGIN {} END",
+        log("NEW.user_id")
+    ));
+    statements.push(format!(
+        "CREATE TRIGGER trg_credentials_roles_delete AFTER DELETE ON user_roles BEGIN {} END",
         log("OLD.user_id")
     ));
     statements.push(format!(
-        "CREATE TRIGGER trg_credentials_tokens_delete AFTER DELETE ON api_tokens BEGIN {}",
+        "CREATE TRIGGER trg_credentials_roles_update AFTER UPDATE ON user_roles BEGIN {} END",
+        log_both("user_id")
+    ));
+    statements.push(format!(
+        "CREATE TRIGGER trg_credentials_tokens_update AFTER UPDATE OF {TOKEN_COLUMNS} ON api_tokens \
+         WHEN {TOKEN_CHANGED} BEGIN {} END",
+        log_both("user_id")
+    ));
+    statements.push(format!(
+        "CREATE TRIGGER trg_credentials_tokens_delete AFTER DELETE ON api_tokens BEGIN {} END",
         log("OLD.user_id")
     ));
     statements.push(format!(
         "CREATE TRIGGER trg_credentials_sessions_update AFTER UPDATE OF {SESSION_COLUMNS} ON sessions \
-         WHEN {SESSION_CHANGED} BEGIN {}",
+         WHEN {SESSION_CHANGED} BEGIN {} END",
+        log_both("user_id")
+    ));
+    statements.push(format!(
+        "CREATE TRIGGER trg_credentials_sessions_delete AFTER DELETE ON sessions BEGIN {} END",
         log("OLD.user_id")
     ));
     statements
 }
 
+/// The tables whose rows make up a credential.
+const CREDENTIAL_TABLES: &[&str] = &["users", "user_roles", "api_tokens", "sessions"];
+
 fn postgres_statements() -> Vec<String> {
     let distinct = |changed: &str| changed.replace(" IS NOT ", " IS DISTINCT FROM ");
-    vec![
-        // The column naming the user is the trigger's argument (`id` for users).
+    let mut statements = vec![
+        // The payload is `schema:user id` (instances of another schema of the same
+        // database ignore it); the column naming the user is the trigger's argument.
         "CREATE FUNCTION volant_credentials_changed() RETURNS trigger LANGUAGE plpgsql AS $$
          DECLARE
-           row_json jsonb;
+           new_user text;
+           old_user text;
          BEGIN
-           IF TG_OP = 'DELETE' THEN row_json := to_jsonb(OLD); ELSE row_json := to_jsonb(NEW); END IF;
-           PERFORM pg_notify('volant_credentials', row_json ->> TG_ARGV[0]);
-           IF TG_OP = 'UPDATE' AND (to_jsonb(OLD) ->> TG_ARGV[0]) IS DISTINCT FROM (row_json ->> TG_ARGV[0]) THEN
-             PERFORM pg_notify('volant_credentials', to_jsonb(OLD) ->> TG_ARGV[0]);
+           IF TG_OP <> 'DELETE' THEN new_user := to_jsonb(NEW) ->> TG_ARGV[0]; END IF;
+           IF TG_OP <> 'INSERT' THEN old_user := to_jsonb(OLD) ->> TG_ARGV[0]; END IF;
+           IF new_user IS NOT NULL THEN
+             PERFORM pg_notify('volant_credentials', current_schema() || ':' || new_user);
            END IF;
+           IF old_user IS DISTINCT FROM new_user THEN
+             PERFORM pg_notify('volant_credentials', current_schema() || ':' || old_user);
+           END IF;
+           RETURN NULL;
+         END $$"
+            .to_owned(),
+        // TRUNCATE skips row triggers: every credential of the schema is forgotten.
+        "CREATE FUNCTION volant_credentials_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+           PERFORM pg_notify('volant_credentials', current_schema() || ':*');
            RETURN NULL;
          END $$"
             .to_owned(),
@@ -109,7 +139,17 @@ fn postgres_statements() -> Vec<String> {
              FOR EACH ROW WHEN ({}) EXECUTE FUNCTION volant_credentials_changed('user_id')",
             distinct(SESSION_CHANGED)
         ),
-    ]
+        "CREATE TRIGGER trg_credentials_sessions_delete AFTER DELETE ON sessions \
+         FOR EACH ROW EXECUTE FUNCTION volant_credentials_changed('user_id')"
+            .to_owned(),
+    ];
+    for table in CREDENTIAL_TABLES {
+        statements.push(format!(
+            "CREATE TRIGGER trg_credentials_{table}_truncate AFTER TRUNCATE ON {table} \
+             FOR EACH STATEMENT EXECUTE FUNCTION volant_credentials_truncated()"
+        ));
+    }
+    statements
 }
 
 #[async_trait::async_trait]
@@ -137,10 +177,15 @@ impl MigrationTrait for Migration {
                     ("trg_credentials_tokens_update", "api_tokens"),
                     ("trg_credentials_tokens_delete", "api_tokens"),
                     ("trg_credentials_sessions_update", "sessions"),
+                    ("trg_credentials_sessions_delete", "sessions"),
                 ] {
                     db.execute_unprepared(&format!("DROP TRIGGER {trigger} ON {table}")).await?;
                 }
+                for table in CREDENTIAL_TABLES {
+                    db.execute_unprepared(&format!("DROP TRIGGER trg_credentials_{table}_truncate ON {table}")).await?;
+                }
                 db.execute_unprepared("DROP FUNCTION volant_credentials_changed()").await?;
+                db.execute_unprepared("DROP FUNCTION volant_credentials_truncated()").await?;
             }
             _ => {
                 for trigger in [
@@ -152,6 +197,7 @@ impl MigrationTrait for Migration {
                     "trg_credentials_tokens_update",
                     "trg_credentials_tokens_delete",
                     "trg_credentials_sessions_update",
+                    "trg_credentials_sessions_delete",
                 ] {
                     db.execute_unprepared(&format!("DROP TRIGGER {trigger}")).await?;
                 }

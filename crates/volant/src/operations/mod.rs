@@ -37,6 +37,13 @@ pub fn register_jobs(registry: &mut Registry, state: &AppState) {
             }
         })
         .every("jobs.prune", DAILY);
+    let db = state.db.clone();
+    registry
+        .handle("credentials.prune", move |_job| {
+            let db = db.clone();
+            async move { crate::platform::credentials::prune(&db).await.map_err(|err| JobError(err.to_string())) }
+        })
+        .every("credentials.prune", std::time::Duration::from_secs(3600));
     let Some(dir) = state.config.backup_dir.clone() else { return };
     let (db, url, keep) = (state.db.clone(), state.config.database_url.clone(), state.config.backup_keep);
     let (files, offsite) = (state.files.clone(), state.config.object_store_url.is_some());

@@ -12,10 +12,14 @@
 //!   instance, a worker or by hand in `psql` takes effect within that delay;
 //! - after [`LIFETIME`] in any case.
 //!
-//! While the watcher is not connected (start-up, a lost connection, an error)
-//! the cache is neither read nor filled: every request asks the database. A
-//! check that began before a change never stores its answer after it: every
-//! change moves a generation, which the check must still see when it stores.
+//! The cache answers only while its watcher is known to be listening: on
+//! PostgreSQL a heartbeat notification is sent every [`HEARTBEAT`] and must be
+//! heard back; on SQLite each poll must succeed. Without news for
+//! [`POSTGRES_SILENCE`] (PostgreSQL) or [`SQLITE_SILENCE`] (SQLite) — start-up,
+//! a lost or silently dropped connection, a slow or failed read — every request
+//! asks the database, and what was learnt is forgotten. A check that began
+//! before a change never stores its answer after it: every change moves a
+//! generation, which the check must still see when it stores.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -29,17 +33,23 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 pub const LIFETIME: Duration = Duration::from_secs(60);
 /// How often an instance on SQLite reads `credential_changes`.
 pub const SQLITE_POLL: Duration = Duration::from_millis(250);
+/// SQLite: without a successful read for this long, nothing is answered from memory.
+pub const SQLITE_SILENCE: Duration = Duration::from_secs(1);
+/// PostgreSQL: how often each instance sends the heartbeat it must hear back.
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
+/// PostgreSQL: without a notification (a heartbeat at least) for this long, the
+/// listening connection is taken for lost.
+pub const POSTGRES_SILENCE: Duration = Duration::from_secs(3);
 /// The PostgreSQL channel the triggers notify, with the user's id as payload.
 pub const CHANNEL: &str = "volant_credentials";
 /// The listening connection's `application_name` (what `pg_stat_activity` shows).
 pub const LISTENER_NAME: &str = "volant credentials";
 /// At most this many credentials are remembered (about 300 bytes each).
 const CAPACITY: usize = 20_000;
-/// `credential_changes` rows older than this are deleted: every instance has read
-/// them long before (one that could not is not trusted, and starts afresh).
+/// `credential_changes` rows older than this are deleted (by [`prune`]): every
+/// instance has read them long before; one that could not read for a minute
+/// forgets everything (see [`watch_sqlite`]).
 const CHANGES_KEPT: &str = "-10 minutes";
-/// How many SQLite polls between two prunings of `credential_changes`.
-const POLLS_PER_PRUNE: u32 = 2_400;
 
 /// What a check of a credential found, for one user.
 pub type Remembered = Arc<dyn Any + Send + Sync>;
@@ -64,8 +74,15 @@ pub struct CredentialCache {
     watching: AtomicBool,
     /// The watcher is connected and has read every change so far.
     trusted: AtomicBool,
+    /// When the watcher last heard from the database (ms since `born`).
+    confirmed: AtomicU64,
+    /// How long the watcher may be silent before the cache stops answering (ms).
+    silence: AtomicU64,
+    born: Option<Instant>,
     /// Requests answered from memory.
     hits: AtomicU64,
+    /// Changes the watcher learnt from the database.
+    announced: AtomicU64,
 }
 
 /// Every cache of this process, so that [`forget_user`] reaches them from any service.
@@ -86,7 +103,7 @@ pub fn forget_user(user_id: i64) {
 
 impl CredentialCache {
     pub fn new() -> Arc<Self> {
-        let cache = Arc::new(Self::default());
+        let cache = Arc::new(Self { born: Some(Instant::now()), ..Self::default() });
         let mut caches = lock(&CACHES);
         caches.retain(|weak| weak.strong_count() > 0);
         caches.push(Arc::downgrade(&cache));
@@ -95,7 +112,7 @@ impl CredentialCache {
 
     /// The credential stored under `key`, if trusted and not too old.
     pub fn get(&self, key: &str) -> Option<Remembered> {
-        if !self.trusted.load(Ordering::Acquire) {
+        if !self.is_trusted() {
             return None;
         }
         let found = {
@@ -124,7 +141,7 @@ impl CredentialCache {
     /// `generation` was read (the answer may then be stale) or the watcher is down.
     pub fn remember(&self, key: String, user_id: i64, value: Remembered, generation: u64) {
         let mut store = lock(&self.store);
-        if store.generation != generation || !self.trusted.load(Ordering::Acquire) {
+        if store.generation != generation || !self.is_trusted() {
             return;
         }
         if store.entries.len() >= CAPACITY {
@@ -145,9 +162,36 @@ impl CredentialCache {
         self.len() == 0
     }
 
-    /// Whether the cache is in use (its watcher is connected and up to date).
+    /// Whether the cache is in use: its watcher is connected, up to date, and
+    /// heard from the database lately.
     pub fn is_trusted(&self) -> bool {
         self.trusted.load(Ordering::Acquire)
+            && self.now_ms().saturating_sub(self.confirmed.load(Ordering::Acquire))
+                < self.silence.load(Ordering::Relaxed)
+    }
+
+    /// How many changes the watcher learnt from the database (another process's
+    /// as well as this one's).
+    pub fn announced(&self) -> u64 {
+        self.announced.load(Ordering::Relaxed)
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.born.map_or(0, |born| u64::try_from(born.elapsed().as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// The watcher heard from the database just now.
+    fn confirm(&self) {
+        self.confirmed.store(self.now_ms(), Ordering::Release);
+    }
+
+    /// A change the database announced.
+    fn announce(&self, user_id: Option<i64>) {
+        self.announced.fetch_add(1, Ordering::Relaxed);
+        match user_id {
+            Some(user_id) => self.forget(user_id),
+            None => self.forget_all(),
+        }
     }
 
     fn forget(&self, user_id: i64) {
@@ -187,48 +231,120 @@ impl CredentialCache {
         }
         let (cache, db) = (Arc::downgrade(self), db.clone());
         match db.get_database_backend() {
-            DatabaseBackend::Postgres => tokio::spawn(watch_postgres(cache, db)),
-            _ => tokio::spawn(watch_sqlite(cache, db)),
+            DatabaseBackend::Postgres => {
+                self.silence.store(millis(POSTGRES_SILENCE), Ordering::Relaxed);
+                tokio::spawn(send_heartbeats(cache.clone(), db.clone()));
+                tokio::spawn(watch_postgres(cache, db))
+            }
+            _ => {
+                self.silence.store(millis(SQLITE_SILENCE), Ordering::Relaxed);
+                tokio::spawn(watch_sqlite(cache, db))
+            }
         };
     }
 }
 
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Deletes the change log's old rows (SQLite; PostgreSQL keeps no log).
+pub async fn prune(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+    if db.get_database_backend() != DatabaseBackend::Sqlite {
+        return Ok(());
+    }
+    let prune = format!("DELETE FROM credential_changes WHERE changed_at < datetime('now', '{CHANGES_KEPT}')");
+    crate::platform::db::write(db, async |txn| txn.execute_unprepared(&prune).await.map(|_| ())).await
+}
+
+/// What a notification says: a user of this schema changed (`Some`), every
+/// credential of this schema did (`None`), or nothing for this instance.
+fn read_payload(payload: &str, schema: &str) -> Option<Option<i64>> {
+    let (of, what) = payload.split_once(':')?;
+    if of != schema {
+        return None;
+    }
+    Some(what.parse::<i64>().ok())
+}
+
+/// Sends a heartbeat on [`CHANNEL`] every [`HEARTBEAT`] through the application's
+/// pool: heard back by the listener, it proves the listening connection alive
+/// (a connection dropped silently by a firewall or a proxy says nothing).
+async fn send_heartbeats(cache: Weak<CredentialCache>, db: DatabaseConnection) {
+    let mut tick = tokio::time::interval(HEARTBEAT);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let beat = format!("SELECT pg_notify('{CHANNEL}', 'heartbeat')");
+    loop {
+        tick.tick().await;
+        if cache.strong_count() == 0 {
+            return;
+        }
+        if let Err(err) = db.execute_unprepared(&beat).await {
+            tracing::debug!(error = %err, "credential changes: heartbeat not sent");
+        }
+    }
+}
+
 /// Listens on [`CHANNEL`] through a connection of its own (the application's pool
-/// keeps all of its connections), reconnecting after a second when it is lost.
+/// keeps all of its connections); silent for [`POSTGRES_SILENCE`] (not even a
+/// heartbeat), the connection is taken for lost and opened again.
 async fn watch_postgres(cache: Weak<CredentialCache>, db: DatabaseConnection) {
     use sea_orm::sqlx::postgres::{PgListener, PgPoolOptions};
     let options = db.get_postgres_connection_pool().connect_options().as_ref().clone().application_name(LISTENER_NAME);
-    let pool = PgPoolOptions::new().max_connections(1).connect_lazy_with(options);
+    let pool =
+        PgPoolOptions::new().max_connections(1).acquire_timeout(Duration::from_secs(5)).connect_lazy_with(options);
+    let mut schema: Option<String> = None;
     loop {
-        let listening = async {
-            let mut listener = PgListener::connect_with(&pool).await?;
-            listener.listen(CHANNEL).await?;
-            Ok::<_, sea_orm::sqlx::Error>(listener)
+        if cache.strong_count() == 0 {
+            return;
         }
-        .await;
-        match listening {
-            Ok(mut listener) => {
-                let Some(current) = cache.upgrade() else { return };
-                current.set_trusted(true);
-                drop(current);
-                loop {
-                    let notification = match listener.try_recv().await {
-                        Ok(Some(notification)) => notification,
-                        Ok(None) => break,
-                        Err(err) => {
-                            tracing::warn!(error = %err, "credential changes: listening failed");
-                            break;
-                        }
-                    };
-                    let Some(current) = cache.upgrade() else { return };
-                    match notification.payload().parse::<i64>() {
-                        Ok(user_id) => current.forget(user_id),
-                        Err(_) => current.forget_all(),
-                    }
-                }
-                tracing::warn!("credential changes: connection lost");
+        if schema.is_none() {
+            // Notifications reach every schema's instances; each keeps its own.
+            schema = current_schema(&db)
+                .await
+                .inspect_err(|err| tracing::warn!(error = %err, "credential changes: no schema"))
+                .ok();
+        }
+        let listening = match &schema {
+            Some(_) => async {
+                let mut listener = PgListener::connect_with(&pool).await?;
+                // A lost connection ends the listening; this loop opens another.
+                listener.eager_reconnect(false);
+                listener.listen(CHANNEL).await?;
+                Ok::<_, sea_orm::sqlx::Error>(listener)
             }
-            Err(err) => tracing::warn!(error = %err, "credential changes: cannot listen"),
+            .await
+            .map_err(|err| tracing::warn!(error = %err, "credential changes: cannot listen"))
+            .ok(),
+            None => None,
+        };
+        if let (Some(mut listener), Some(schema)) = (listening, schema.as_deref()) {
+            let Some(current) = cache.upgrade() else { return };
+            current.confirm();
+            current.set_trusted(true);
+            drop(current);
+            loop {
+                let notification = match tokio::time::timeout(POSTGRES_SILENCE, listener.try_recv()).await {
+                    Ok(Ok(Some(notification))) => notification,
+                    Ok(Ok(None)) => {
+                        tracing::warn!("credential changes: connection lost");
+                        break;
+                    }
+                    Ok(Err(err)) => {
+                        tracing::warn!(error = %err, "credential changes: listening failed");
+                        break;
+                    }
+                    Err(_) => {
+                        tracing::warn!("credential changes: no heartbeat heard");
+                        break;
+                    }
+                };
+                let Some(current) = cache.upgrade() else { return };
+                current.confirm();
+                if let Some(change) = read_payload(notification.payload(), schema) {
+                    current.announce(change);
+                }
+            }
         }
         let Some(current) = cache.upgrade() else { return };
         current.set_trusted(false);
@@ -237,22 +353,41 @@ async fn watch_postgres(cache: Weak<CredentialCache>, db: DatabaseConnection) {
     }
 }
 
+async fn current_schema(db: &DatabaseConnection) -> Result<String, sea_orm::DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(DatabaseBackend::Postgres, "SELECT current_schema() AS schema"))
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::Custom("no current schema".to_owned()))?;
+    row.try_get("", "schema")
+}
+
 /// Reads `credential_changes` every [`SQLITE_POLL`]: SQLite has one writer at a
-/// time, so rows commit in `seq` order and `seq > last` misses none.
+/// time, so rows commit in `seq` order and `seq > last` misses none. After a
+/// minute without a successful read, rows may have been pruned meanwhile: the
+/// cache starts afresh.
 async fn watch_sqlite(cache: Weak<CredentialCache>, db: DatabaseConnection) {
     let mut last: Option<i64> = None;
+    let mut read_at = Instant::now();
     let mut tick = tokio::time::interval(SQLITE_POLL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut polls: u32 = 0;
     loop {
         tick.tick().await;
+        if cache.strong_count() == 0 {
+            return;
+        }
+        let read = read_changes(&db, last).await;
         let Some(current) = cache.upgrade() else { return };
-        match read_changes(&db, last).await {
+        match read {
             Ok((seq, users)) => {
+                if read_at.elapsed() > Duration::from_secs(60) {
+                    current.set_trusted(false);
+                }
                 for user_id in users {
-                    current.forget(user_id);
+                    current.announce(Some(user_id));
                 }
                 last = Some(seq);
+                read_at = Instant::now();
+                current.confirm();
                 current.set_trusted(true);
             }
             Err(err) => {
@@ -260,16 +395,6 @@ async fn watch_sqlite(cache: Weak<CredentialCache>, db: DatabaseConnection) {
                     tracing::warn!(error = %err, "credential changes: reading failed");
                 }
                 current.set_trusted(false);
-            }
-        }
-        drop(current);
-        polls = polls.wrapping_add(1);
-        if polls.is_multiple_of(POLLS_PER_PRUNE) {
-            let prune = format!("DELETE FROM credential_changes WHERE changed_at < datetime('now', '{CHANGES_KEPT}')");
-            let pruned =
-                crate::platform::db::write(&db, async |txn| txn.execute_unprepared(&prune).await.map(|_| ())).await;
-            if let Err(err) = pruned {
-                tracing::warn!(error = %err, "credential changes: pruning failed");
             }
         }
     }
@@ -305,6 +430,15 @@ async fn read_changes(db: &DatabaseConnection, last: Option<i64>) -> Result<(i64
 mod tests {
     use super::*;
 
+    /// A cache whose watcher has just heard from the database.
+    fn listening() -> Arc<CredentialCache> {
+        let cache = CredentialCache::new();
+        cache.silence.store(millis(Duration::from_secs(3600)), Ordering::Relaxed);
+        cache.confirm();
+        cache.set_trusted(true);
+        cache
+    }
+
     fn value(name: &str) -> Remembered {
         Arc::new(name.to_owned())
     }
@@ -318,6 +452,8 @@ mod tests {
         let cache = CredentialCache::new();
         cache.remember("s:a".into(), 1, value("a"), cache.generation());
         assert!(cache.is_empty());
+        cache.silence.store(millis(Duration::from_secs(3600)), Ordering::Relaxed);
+        cache.confirm();
         cache.set_trusted(true);
         cache.remember("s:a".into(), 1, value("a"), cache.generation());
         assert_eq!(read(&cache, "s:a").as_deref(), Some("a"));
@@ -328,8 +464,7 @@ mod tests {
 
     #[test]
     fn an_answer_read_before_a_change_is_not_kept_after_it() {
-        let cache = CredentialCache::new();
-        cache.set_trusted(true);
+        let cache = listening();
         let before = cache.generation();
         cache.forget(42);
         cache.remember("s:stale".into(), 42, value("stale"), before);
@@ -340,9 +475,8 @@ mod tests {
 
     #[test]
     fn forgetting_a_user_reaches_every_cache_and_only_that_user() {
-        let (first, second) = (CredentialCache::new(), CredentialCache::new());
+        let (first, second) = (listening(), listening());
         for cache in [&first, &second] {
-            cache.set_trusted(true);
             cache.remember("s:one".into(), 7_001, value("one"), cache.generation());
             cache.remember("t:two".into(), 7_001, value("two"), cache.generation());
             cache.remember("s:other".into(), 7_002, value("other"), cache.generation());
@@ -354,5 +488,23 @@ mod tests {
             assert_eq!(read(cache, "s:other").as_deref(), Some("other"));
         }
         assert_eq!(first.hits(), 1, "what was found is counted, not what was looked for");
+    }
+
+    #[test]
+    fn a_silent_watcher_stops_the_answers() {
+        let cache = listening();
+        cache.remember("s:a".into(), 1, value("a"), cache.generation());
+        assert_eq!(read(&cache, "s:a").as_deref(), Some("a"));
+        cache.silence.store(0, Ordering::Relaxed);
+        assert!(!cache.is_trusted());
+        assert_eq!(read(&cache, "s:a"), None, "nothing is served without news from the database");
+    }
+
+    #[test]
+    fn notifications_are_read_for_this_schema_only() {
+        assert_eq!(read_payload("public:12", "public"), Some(Some(12)));
+        assert_eq!(read_payload("public:*", "public"), Some(None));
+        assert_eq!(read_payload("other:12", "public"), None);
+        assert_eq!(read_payload("heartbeat", "public"), None);
     }
 }

@@ -751,6 +751,8 @@ async fn credentials_are_answered_from_memory_once_checked(app: TestApp) {
 async fn a_revocation_written_elsewhere_reaches_remembered_credentials(app: TestApp) {
     use volant::identity::auth::{session_entity, tokens};
     let (user_id, session, token) = remembered_credentials(&app).await;
+    let cache = app.state.credentials.clone();
+    let announced = cache.announced();
     session_entity::Entity::update_many()
         .col_expr(session_entity::Column::RevokedAt, sea_orm::sea_query::Expr::value(chrono::Utc::now()))
         .filter(session_entity::Column::UserId.eq(user_id))
@@ -759,6 +761,9 @@ async fn a_revocation_written_elsewhere_reaches_remembered_credentials(app: Test
         .expect("revoke elsewhere");
     let refused = eventually(async || app.with_token(&session).get("/api/v1/auth/me").await.status == 401).await;
     assert!(refused, "the revoked session is refused");
+    // This database's watcher heard of it (not another test's change to a user of the same id).
+    assert!(cache.announced() > announced, "the change was announced to this instance");
+    let announced = cache.announced();
     assert_eq!(app.with_token(&token).get("/api/v1/auth/me").await.status, StatusCode::OK);
     tokens::entity::Entity::update_many()
         .col_expr(tokens::entity::Column::RevokedAt, sea_orm::sea_query::Expr::value(chrono::Utc::now()))
@@ -768,11 +773,13 @@ async fn a_revocation_written_elsewhere_reaches_remembered_credentials(app: Test
         .expect("revoke elsewhere");
     let refused = eventually(async || app.with_token(&token).get("/api/v1/auth/me").await.status == 401).await;
     assert!(refused, "the revoked token is refused");
+    assert!(cache.announced() > announced, "the change was announced to this instance");
 }
 
 async fn roles_changed_elsewhere_reach_remembered_credentials(app: TestApp) {
     use volant::identity::users::roles_entity;
     let (user_id, session, token) = remembered_credentials(&app).await;
+    let announced = app.state.credentials.announced();
     roles_entity::Entity::update_many()
         .col_expr(roles_entity::Column::Role, sea_orm::sea_query::Expr::value("manager"))
         .filter(roles_entity::Column::UserId.eq(user_id))
@@ -786,6 +793,7 @@ async fn roles_changed_elsewhere_reach_remembered_credentials(app: TestApp) {
         .await;
         assert!(changed, "the new role applies");
     }
+    assert!(app.state.credentials.announced() > announced, "the change was announced to this instance");
     let deactivated = volant::identity::users::entity::Entity::update_many()
         .col_expr(volant::identity::users::entity::Column::Active, sea_orm::sea_query::Expr::value(false))
         .filter(volant::identity::users::entity::Column::Id.eq(user_id))

@@ -217,6 +217,24 @@ async fn two_instances_behind_nginx_lose_nothing_when_one_stops() {
     let me = format!("http://127.0.0.1:{p2}/api/v1/auth/me");
     let status = http.get(&me).bearer_auth(&token).send().await.expect("me").status();
     assert_eq!(status, 200);
+    // (Metrics are recorded from the first scrape on: issue 25.)
+    let mut hits = None;
+    for _ in 0..20 {
+        let status = http.get(&me).bearer_auth(&token).send().await.expect("me").status();
+        assert_eq!(status, 200);
+        let metrics = http.get(format!("http://127.0.0.1:{p2}/metrics")).send().await.expect("metrics");
+        let metrics = metrics.text().await.expect("metrics text");
+        hits = metrics
+            .lines()
+            .find(|line| line.starts_with("credential_cache_lookups_total{outcome=\"hit\"}"))
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|count| count.parse::<f64>().ok());
+        if hits.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(hits.is_some_and(|hits| hits > 0.0), "the second instance answered from memory: {hits:?}");
     let logout = axum::http::Request::post("/api/v1/auth/logout")
         .header(axum::http::header::AUTHORIZATION, format!("Bearer {token}"))
         .body(axum::body::Body::empty())

@@ -877,6 +877,16 @@ pub async fn finish<C: Writer>(
         Resolved::User(user, created) => Ok(Ok((user, created))),
     })
     .await;
+    // The roles the provider gave or took (or a deactivation) are committed now:
+    // what this instance remembered of the person's credentials is stale.
+    let changed = match &outcome {
+        Ok(Ok((user, _))) => Some(user.id),
+        Ok(Err(refusal)) => refusal.user_id,
+        Err(_) => None,
+    };
+    if let Some(user_id) = changed {
+        crate::platform::credentials::forget_user(user_id);
+    }
     match outcome {
         Ok(Ok((user, created))) => Ok(Ok(SignedIn { user, next: pending.next_path, created })),
         Ok(Err(refusal)) | Err(Rollback::Refused(refusal)) => Ok(Err(refusal)),
