@@ -203,7 +203,8 @@ pub fn jobs_for(state: &AppState) -> Result<Registry, StartupError> {
 /// the default organization, the signing secret, the field cipher, the file
 /// store and the shared rate limits; creates the first administrator when asked.
 pub async fn state(config: Config) -> Result<AppState, StartupError> {
-    let settings = DbSettings::new(config.database_url.clone(), config.db_max_connections);
+    let mut settings = DbSettings::new(config.database_url.clone(), config.db_max_connections);
+    settings.sqlite_mmap_bytes = config.sqlite_mmap_mb.saturating_mul(1024 * 1024);
     let db = db::connect(&settings).await.map_err(StartupError::Database)?;
     state_on(db, config).await
 }

@@ -53,6 +53,11 @@ pub struct ConfigArgs {
     #[arg(long, env = "VOLANT_DB_MAX_CONNECTIONS", default_value_t = 10)]
     pub db_max_connections: u32,
 
+    /// SQLite: bytes of the database file read through memory mapping instead of
+    /// `read` calls (`PRAGMA mmap_size`), in MiB; 0 turns it off.
+    #[arg(long, env = "VOLANT_SQLITE_MMAP_MB", default_value_t = 0)]
+    pub sqlite_mmap_mb: u64,
+
     /// Sign-in attempts allowed per minute per client address; failed ones also per account and
     /// address (this many per 15 minutes) and per account from all addresses (ten times as many).
     #[arg(long, env = "VOLANT_LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = 5)]
@@ -212,6 +217,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub request_timeout: Duration,
     pub db_max_connections: u32,
+    /// SQLite: memory-mapped I/O, in MiB (0: off).
+    pub sqlite_mmap_mb: u64,
     /// E-mail and password of the first administrator.
     pub first_admin: Option<(String, String)>,
     pub login_attempts_per_minute: NonZeroU32,
@@ -434,6 +441,7 @@ impl Config {
             log_format,
             request_timeout: Duration::from_secs(args.request_timeout_secs),
             db_max_connections: args.db_max_connections,
+            sqlite_mmap_mb: args.sqlite_mmap_mb,
         })
     }
 
@@ -447,6 +455,7 @@ impl Config {
             log_format: LogFormat::Pretty,
             request_timeout: Duration::from_secs(30),
             db_max_connections: 10,
+            sqlite_mmap_mb: 0,
             first_admin: None,
             login_attempts_per_minute: NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN),
             api_requests_per_minute: NonZeroU32::new(1200).unwrap_or(NonZeroU32::MIN),
@@ -588,6 +597,7 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("request_timeout", &self.request_timeout)
             .field("db_max_connections", &self.db_max_connections)
+            .field("sqlite_mmap_mb", &self.sqlite_mmap_mb)
             .field("public_url", &self.public_url)
             .field("public_url_configured", &self.public_url_configured)
             .field("trusted_proxies", &self.trusted_proxies)

