@@ -90,8 +90,9 @@ const CREDENTIAL_TABLES: &[&str] = &["users", "user_roles", "api_tokens", "sessi
 fn postgres_statements() -> Vec<String> {
     let distinct = |changed: &str| changed.replace(" IS NOT ", " IS DISTINCT FROM ");
     let mut statements = vec![
-        // The payload is `schema:user id` (instances of another schema of the same
-        // database ignore it); the column naming the user is the trigger's argument.
+        // The payload is `schema:user id`, the schema of the table changed (whatever
+        // the writer's search_path): instances of another schema of the same
+        // database ignore it. The column naming the user is the trigger's argument.
         "CREATE FUNCTION volant_credentials_changed() RETURNS trigger LANGUAGE plpgsql AS $$
          DECLARE
            new_user text;
@@ -100,10 +101,10 @@ fn postgres_statements() -> Vec<String> {
            IF TG_OP <> 'DELETE' THEN new_user := to_jsonb(NEW) ->> TG_ARGV[0]; END IF;
            IF TG_OP <> 'INSERT' THEN old_user := to_jsonb(OLD) ->> TG_ARGV[0]; END IF;
            IF new_user IS NOT NULL THEN
-             PERFORM pg_notify('volant_credentials', current_schema() || ':' || new_user);
+             PERFORM pg_notify('volant_credentials', TG_TABLE_SCHEMA || ':' || new_user);
            END IF;
            IF old_user IS DISTINCT FROM new_user THEN
-             PERFORM pg_notify('volant_credentials', current_schema() || ':' || old_user);
+             PERFORM pg_notify('volant_credentials', TG_TABLE_SCHEMA || ':' || old_user);
            END IF;
            RETURN NULL;
          END $$"
@@ -111,7 +112,7 @@ fn postgres_statements() -> Vec<String> {
         // TRUNCATE skips row triggers: every credential of the schema is forgotten.
         "CREATE FUNCTION volant_credentials_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
          BEGIN
-           PERFORM pg_notify('volant_credentials', current_schema() || ':*');
+           PERFORM pg_notify('volant_credentials', TG_TABLE_SCHEMA || ':*');
            RETURN NULL;
          END $$"
             .to_owned(),

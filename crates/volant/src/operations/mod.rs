@@ -12,6 +12,7 @@ use crate::platform::AppState;
 use crate::platform::jobs::{self, JobError, Registry};
 
 const DAILY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+const HOURLY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// The instance's status (platform operators).
 pub fn api_router() -> OpenApiRouter<AppState> {
@@ -37,13 +38,16 @@ pub fn register_jobs(registry: &mut Registry, state: &AppState) {
             }
         })
         .every("jobs.prune", DAILY);
-    let db = state.db.clone();
-    registry
-        .handle("credentials.prune", move |_job| {
-            let db = db.clone();
-            async move { crate::platform::credentials::prune(&db).await.map_err(|err| JobError(err.to_string())) }
-        })
-        .every("credentials.prune", std::time::Duration::from_secs(3600));
+    // Only SQLite keeps a log of credential changes (PostgreSQL notifies).
+    if state.db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+        let db = state.db.clone();
+        registry
+            .handle("credentials.prune", move |_job| {
+                let db = db.clone();
+                async move { crate::platform::credentials::prune(&db).await.map_err(|err| JobError(err.to_string())) }
+            })
+            .every("credentials.prune", HOURLY);
+    }
     let Some(dir) = state.config.backup_dir.clone() else { return };
     let (db, url, keep) = (state.db.clone(), state.config.database_url.clone(), state.config.backup_keep);
     let (files, offsite) = (state.files.clone(), state.config.object_store_url.is_some());

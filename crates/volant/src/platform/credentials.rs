@@ -12,14 +12,22 @@
 //!   instance, a worker or by hand in `psql` takes effect within that delay;
 //! - after [`LIFETIME`] in any case.
 //!
-//! The cache answers only while its watcher is known to be listening: on
-//! PostgreSQL a heartbeat notification is sent every [`HEARTBEAT`] and must be
-//! heard back; on SQLite each poll must succeed. Without news for
-//! [`POSTGRES_SILENCE`] (PostgreSQL) or [`SQLITE_SILENCE`] (SQLite) — start-up,
-//! a lost or silently dropped connection, a slow or failed read — every request
-//! asks the database, and what was learnt is forgotten. A check that began
-//! before a change never stores its answer after it: every change moves a
-//! generation, which the check must still see when it stores.
+//! The cache answers only while its watcher is known to be up to date. On
+//! PostgreSQL the listening connection itself sends a heartbeat notification
+//! every [`HEARTBEAT`], stamped with this instance and the time it was sent;
+//! news counts from the send time of the last heartbeat of its own the instance
+//! heard back (notifications arrive in commit order, so every change committed
+//! before it has been applied). On SQLite news counts from the start of the
+//! last successful read. Without news for [`POSTGRES_SILENCE`] or
+//! [`SQLITE_SILENCE`] — start-up, a lost or silently dropped connection, a slow
+//! or failed read — every request asks the database, and what was learnt is
+//! forgotten. A check that began before a change never stores its answer after
+//! it: every change moves a generation, which the check must still see when it
+//! stores.
+//!
+//! The listening connection is one per instance besides the pool, opened to the
+//! database directly: behind a pooler in transaction mode no notification
+//! arrives, no heartbeat comes back, and the cache stays unused.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -35,14 +43,15 @@ pub const LIFETIME: Duration = Duration::from_secs(60);
 pub const SQLITE_POLL: Duration = Duration::from_millis(250);
 /// SQLite: without a successful read for this long, nothing is answered from memory.
 pub const SQLITE_SILENCE: Duration = Duration::from_secs(1);
-/// PostgreSQL: how often each instance sends the heartbeat it must hear back.
+/// PostgreSQL: how often the listening connection sends the heartbeat it must hear back.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
-/// PostgreSQL: without a notification (a heartbeat at least) for this long, the
-/// listening connection is taken for lost.
+/// PostgreSQL: when the last heartbeat heard back was sent longer ago than
+/// this, nothing is answered from memory (and the connection is opened again).
 pub const POSTGRES_SILENCE: Duration = Duration::from_secs(3);
-/// The PostgreSQL channel the triggers notify, with the user's id as payload.
+/// The PostgreSQL channel the triggers notify: `schema:user id`, `schema:*`.
 pub const CHANNEL: &str = "volant_credentials";
-/// The listening connection's `application_name` (what `pg_stat_activity` shows).
+/// The listening connection's `application_name` (what `pg_stat_activity`
+/// shows), followed by the schema it listens for.
 pub const LISTENER_NAME: &str = "volant credentials";
 /// At most this many credentials are remembered (about 300 bytes each).
 const CAPACITY: usize = 20_000;
@@ -83,6 +92,8 @@ pub struct CredentialCache {
     hits: AtomicU64,
     /// Changes the watcher learnt from the database.
     announced: AtomicU64,
+    /// Tells this instance's heartbeats from the others'.
+    nonce: u64,
 }
 
 /// Every cache of this process, so that [`forget_user`] reaches them from any service.
@@ -103,7 +114,7 @@ pub fn forget_user(user_id: i64) {
 
 impl CredentialCache {
     pub fn new() -> Arc<Self> {
-        let cache = Arc::new(Self { born: Some(Instant::now()), ..Self::default() });
+        let cache = Arc::new(Self { born: Some(Instant::now()), nonce: fastrand::u64(..), ..Self::default() });
         let mut caches = lock(&CACHES);
         caches.retain(|weak| weak.strong_count() > 0);
         caches.push(Arc::downgrade(&cache));
@@ -113,6 +124,7 @@ impl CredentialCache {
     /// The credential stored under `key`, if trusted and not too old.
     pub fn get(&self, key: &str) -> Option<Remembered> {
         if !self.is_trusted() {
+            metrics::counter!("credential_cache_lookups_total", "outcome" => "bypassed").increment(1);
             return None;
         }
         let found = {
@@ -180,9 +192,9 @@ impl CredentialCache {
         self.born.map_or(0, |born| u64::try_from(born.elapsed().as_millis()).unwrap_or(u64::MAX))
     }
 
-    /// The watcher heard from the database just now.
-    fn confirm(&self) {
-        self.confirmed.store(self.now_ms(), Ordering::Release);
+    /// Every change committed before `at` (ms since `born`) has been applied.
+    fn confirm_at(&self, at: u64) {
+        self.confirmed.fetch_max(at, Ordering::AcqRel);
     }
 
     /// A change the database announced.
@@ -233,7 +245,6 @@ impl CredentialCache {
         match db.get_database_backend() {
             DatabaseBackend::Postgres => {
                 self.silence.store(millis(POSTGRES_SILENCE), Ordering::Relaxed);
-                tokio::spawn(send_heartbeats(cache.clone(), db.clone()));
                 tokio::spawn(watch_postgres(cache, db))
             }
             _ => {
@@ -257,93 +268,79 @@ pub async fn prune(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
     crate::platform::db::write(db, async |txn| txn.execute_unprepared(&prune).await.map(|_| ())).await
 }
 
-/// What a notification says: a user of this schema changed (`Some`), every
-/// credential of this schema did (`None`), or nothing for this instance.
-fn read_payload(payload: &str, schema: &str) -> Option<Option<i64>> {
-    let (of, what) = payload.split_once(':')?;
+/// What a notification says to the instance listening for `schema`.
+#[derive(Debug, PartialEq, Eq)]
+enum News {
+    /// A user's credentials changed.
+    User(i64),
+    /// Every credential of the schema may have changed (`TRUNCATE`).
+    Everyone,
+    /// This instance's heartbeat, sent at this time (ms since the cache was born).
+    Heartbeat(u64),
+}
+
+fn heartbeat_payload(nonce: u64, sent_ms: u64) -> String {
+    format!("heartbeat:{nonce}:{sent_ms}")
+}
+
+fn read_payload(payload: &str, schema: &str, nonce: u64) -> Option<News> {
+    if let Some(rest) = payload.strip_prefix("heartbeat:")
+        && let Some((of, sent)) = rest.split_once(':')
+        && let (Ok(of), Ok(sent)) = (of.parse::<u64>(), sent.parse::<u64>())
+    {
+        return (of == nonce).then_some(News::Heartbeat(sent));
+    }
+    // A user id never holds a colon; a schema's name may.
+    let (of, what) = payload.rsplit_once(':')?;
     if of != schema {
         return None;
     }
-    Some(what.parse::<i64>().ok())
+    Some(what.parse::<i64>().map_or(News::Everyone, News::User))
 }
 
-/// Sends a heartbeat on [`CHANNEL`] every [`HEARTBEAT`] through the application's
-/// pool: heard back by the listener, it proves the listening connection alive
-/// (a connection dropped silently by a firewall or a proxy says nothing).
-async fn send_heartbeats(cache: Weak<CredentialCache>, db: DatabaseConnection) {
-    let mut tick = tokio::time::interval(HEARTBEAT);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let beat = format!("SELECT pg_notify('{CHANNEL}', 'heartbeat')");
-    loop {
-        tick.tick().await;
-        if cache.strong_count() == 0 {
-            return;
-        }
-        if let Err(err) = db.execute_unprepared(&beat).await {
-            tracing::debug!(error = %err, "credential changes: heartbeat not sent");
-        }
-    }
-}
-
-/// Listens on [`CHANNEL`] through a connection of its own (the application's pool
-/// keeps all of its connections); silent for [`POSTGRES_SILENCE`] (not even a
-/// heartbeat), the connection is taken for lost and opened again.
+/// Listens on [`CHANNEL`] through a connection of its own (the application's
+/// pool keeps all of its connections), which also sends the heartbeats: a
+/// heartbeat not heard back within [`POSTGRES_SILENCE`] takes the connection
+/// for lost, and another is opened.
 async fn watch_postgres(cache: Weak<CredentialCache>, db: DatabaseConnection) {
     use sea_orm::sqlx::postgres::{PgListener, PgPoolOptions};
-    let options = db.get_postgres_connection_pool().connect_options().as_ref().clone().application_name(LISTENER_NAME);
-    let pool =
-        PgPoolOptions::new().max_connections(1).acquire_timeout(Duration::from_secs(5)).connect_lazy_with(options);
     let mut schema: Option<String> = None;
     loop {
-        if cache.strong_count() == 0 {
-            return;
-        }
+        let Some(current) = cache.upgrade() else { return };
         if schema.is_none() {
             // Notifications reach every schema's instances; each keeps its own.
-            schema = current_schema(&db)
+            schema = tables_schema(&db)
                 .await
                 .inspect_err(|err| tracing::warn!(error = %err, "credential changes: no schema"))
                 .ok();
         }
-        let listening = match &schema {
-            Some(_) => async {
+        if let Some(schema) = schema.as_deref() {
+            let options = db
+                .get_postgres_connection_pool()
+                .connect_options()
+                .as_ref()
+                .clone()
+                .application_name(&format!("{LISTENER_NAME} {schema}"));
+            // A pool of its own for each connection: a listener dropped on a dead
+            // connection may hold its slot until TCP gives up.
+            let pool = PgPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(POSTGRES_SILENCE)
+                .connect_lazy_with(options);
+            let listening = async {
                 let mut listener = PgListener::connect_with(&pool).await?;
                 // A lost connection ends the listening; this loop opens another.
                 listener.eager_reconnect(false);
                 listener.listen(CHANNEL).await?;
                 Ok::<_, sea_orm::sqlx::Error>(listener)
-            }
-            .await
-            .map_err(|err| tracing::warn!(error = %err, "credential changes: cannot listen"))
-            .ok(),
-            None => None,
-        };
-        if let (Some(mut listener), Some(schema)) = (listening, schema.as_deref()) {
-            let Some(current) = cache.upgrade() else { return };
-            current.confirm();
-            current.set_trusted(true);
-            drop(current);
-            loop {
-                let notification = match tokio::time::timeout(POSTGRES_SILENCE, listener.try_recv()).await {
-                    Ok(Ok(Some(notification))) => notification,
-                    Ok(Ok(None)) => {
-                        tracing::warn!("credential changes: connection lost");
-                        break;
-                    }
-                    Ok(Err(err)) => {
-                        tracing::warn!(error = %err, "credential changes: listening failed");
-                        break;
-                    }
-                    Err(_) => {
-                        tracing::warn!("credential changes: no heartbeat heard");
-                        break;
-                    }
-                };
-                let Some(current) = cache.upgrade() else { return };
-                current.confirm();
-                if let Some(change) = read_payload(notification.payload(), schema) {
-                    current.announce(change);
+            };
+            match tokio::time::timeout(POSTGRES_SILENCE, listening).await {
+                Ok(Ok(listener)) => {
+                    drop(current);
+                    listen(&cache, listener, schema).await;
                 }
+                Ok(Err(err)) => tracing::warn!(error = %err, "credential changes: cannot listen"),
+                Err(_) => tracing::warn!("credential changes: cannot listen in time"),
             }
         }
         let Some(current) = cache.upgrade() else { return };
@@ -353,11 +350,76 @@ async fn watch_postgres(cache: Weak<CredentialCache>, db: DatabaseConnection) {
     }
 }
 
-async fn current_schema(db: &DatabaseConnection) -> Result<String, sea_orm::DbErr> {
+/// Applies what `listener` hears, sending a heartbeat every [`HEARTBEAT`];
+/// returns when the connection is lost, silent, or the cache is gone. The cache
+/// is trusted from the first heartbeat heard back.
+async fn listen(
+    cache: &Weak<CredentialCache>,
+    mut listener: sea_orm::sqlx::postgres::PgListener,
+    schema: &str,
+) {
+    loop {
+        let Some(current) = cache.upgrade() else { return };
+        let sent = current.now_ms();
+        let nonce = current.nonce;
+        drop(current);
+        let beat = sea_orm::sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(heartbeat_payload(nonce, sent))
+            .execute(&mut listener);
+        match tokio::time::timeout(HEARTBEAT, beat).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "credential changes: heartbeat failed");
+                return;
+            }
+            Err(_) => {
+                tracing::warn!("credential changes: heartbeat not sent in time");
+                return;
+            }
+        }
+        let next_beat = tokio::time::Instant::now() + HEARTBEAT;
+        loop {
+            let notification = match tokio::time::timeout_at(next_beat, listener.try_recv()).await {
+                Err(_) => break,
+                Ok(Ok(Some(notification))) => notification,
+                Ok(Ok(None)) => {
+                    tracing::warn!("credential changes: connection lost");
+                    return;
+                }
+                Ok(Err(err)) => {
+                    tracing::warn!(error = %err, "credential changes: listening failed");
+                    return;
+                }
+            };
+            let Some(current) = cache.upgrade() else { return };
+            match read_payload(notification.payload(), schema, current.nonce) {
+                Some(News::Heartbeat(sent)) => {
+                    current.confirm_at(sent);
+                    current.set_trusted(true);
+                }
+                Some(News::User(user_id)) => current.announce(Some(user_id)),
+                Some(News::Everyone) => current.announce(None),
+                None => {}
+            }
+        }
+        let Some(current) = cache.upgrade() else { return };
+        if current.now_ms().saturating_sub(current.confirmed.load(Ordering::Acquire)) >= millis(POSTGRES_SILENCE) {
+            tracing::warn!("credential changes: no heartbeat heard back");
+            return;
+        }
+    }
+}
+
+/// The schema holding the credential tables (what the triggers name), whatever
+/// the search path's other entries.
+async fn tables_schema(db: &DatabaseConnection) -> Result<String, sea_orm::DbErr> {
+    let sql = "SELECT n.nspname AS schema FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+               WHERE c.oid = 'sessions'::regclass";
     let row = db
-        .query_one_raw(Statement::from_string(DatabaseBackend::Postgres, "SELECT current_schema() AS schema"))
+        .query_one_raw(Statement::from_string(DatabaseBackend::Postgres, sql))
         .await?
-        .ok_or_else(|| sea_orm::DbErr::Custom("no current schema".to_owned()))?;
+        .ok_or_else(|| sea_orm::DbErr::Custom("no sessions table".to_owned()))?;
     row.try_get("", "schema")
 }
 
@@ -372,11 +434,10 @@ async fn watch_sqlite(cache: Weak<CredentialCache>, db: DatabaseConnection) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if cache.strong_count() == 0 {
-            return;
-        }
-        let read = read_changes(&db, last).await;
         let Some(current) = cache.upgrade() else { return };
+        // What the read returns was committed before it began.
+        let began = current.now_ms();
+        let read = read_changes(&db, last).await;
         match read {
             Ok((seq, users)) => {
                 if read_at.elapsed() > Duration::from_secs(60) {
@@ -387,7 +448,7 @@ async fn watch_sqlite(cache: Weak<CredentialCache>, db: DatabaseConnection) {
                 }
                 last = Some(seq);
                 read_at = Instant::now();
-                current.confirm();
+                current.confirm_at(began);
                 current.set_trusted(true);
             }
             Err(err) => {
@@ -434,7 +495,7 @@ mod tests {
     fn listening() -> Arc<CredentialCache> {
         let cache = CredentialCache::new();
         cache.silence.store(millis(Duration::from_secs(3600)), Ordering::Relaxed);
-        cache.confirm();
+        cache.confirm_at(cache.now_ms());
         cache.set_trusted(true);
         cache
     }
@@ -453,7 +514,7 @@ mod tests {
         cache.remember("s:a".into(), 1, value("a"), cache.generation());
         assert!(cache.is_empty());
         cache.silence.store(millis(Duration::from_secs(3600)), Ordering::Relaxed);
-        cache.confirm();
+        cache.confirm_at(cache.now_ms());
         cache.set_trusted(true);
         cache.remember("s:a".into(), 1, value("a"), cache.generation());
         assert_eq!(read(&cache, "s:a").as_deref(), Some("a"));
@@ -502,9 +563,23 @@ mod tests {
 
     #[test]
     fn notifications_are_read_for_this_schema_only() {
-        assert_eq!(read_payload("public:12", "public"), Some(Some(12)));
-        assert_eq!(read_payload("public:*", "public"), Some(None));
-        assert_eq!(read_payload("other:12", "public"), None);
-        assert_eq!(read_payload("heartbeat", "public"), None);
+        assert_eq!(read_payload("public:12", "public", 7), Some(News::User(12)));
+        assert_eq!(read_payload("public:*", "public", 7), Some(News::Everyone));
+        assert_eq!(read_payload("odd:name:12", "odd:name", 7), Some(News::User(12)));
+        assert_eq!(read_payload("other:12", "public", 7), None);
+        assert_eq!(read_payload(&heartbeat_payload(7, 1_500), "public", 7), Some(News::Heartbeat(1_500)));
+        assert_eq!(read_payload(&heartbeat_payload(8, 1_500), "public", 7), None, "another instance's");
+    }
+
+    #[test]
+    fn news_counts_from_when_it_was_sent() {
+        // A heartbeat sent long ago and heard only now proves nothing recent.
+        let late = CredentialCache { born: Some(Instant::now() - Duration::from_secs(10)), ..Default::default() };
+        late.silence.store(millis(POSTGRES_SILENCE), Ordering::Relaxed);
+        late.trusted.store(true, Ordering::Release);
+        late.confirm_at(1_000);
+        assert!(!late.is_trusted(), "sent 9 s ago");
+        late.confirm_at(late.now_ms());
+        assert!(late.is_trusted());
     }
 }

@@ -814,15 +814,23 @@ async fn a_lost_listener_suspends_remembered_credentials_until_it_is_back() {
     use sea_orm::ConnectionTrait;
     let Some(app) = TestApp::postgres().await else { return };
     let (_, session, _) = remembered_credentials(&app).await;
-    // Every listener of the database is cut (other tests' caches fall back to the
-    // database for a second, as this one does).
-    app.db
-        .execute_unprepared(&format!(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{}'",
-            volant::platform::credentials::LISTENER_NAME
+    // This instance's listener is cut (its name says which schema it listens for).
+    let terminated = app
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            format!(
+                "SELECT COUNT(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
+                 WHERE application_name = '{} ' || current_schema()",
+                volant::platform::credentials::LISTENER_NAME
+            ),
         ))
         .await
-        .expect("terminate the listeners");
+        .expect("terminate the listener")
+        .expect("row")
+        .try_get::<i64>("", "n")
+        .expect("count");
+    assert_eq!(terminated, 1, "one listener for this schema");
     let cache = app.state.credentials.clone();
     assert!(eventually(async || !cache.is_trusted()).await, "the cache is suspended");
     assert!(cache.is_empty(), "and forgets what it knew");
