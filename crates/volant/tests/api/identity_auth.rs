@@ -837,3 +837,35 @@ async fn a_lost_listener_suspends_remembered_credentials_until_it_is_back() {
     assert_eq!(app.with_token(&session).get("/api/v1/auth/me").await.status, StatusCode::OK, "the database answers");
     assert!(eventually(async || cache.is_trusted()).await, "the listener comes back");
 }
+
+/// PostgreSQL: an operator in `psql` names the schema instead of setting the
+/// search path; the announcement names the table's schema all the same.
+#[tokio::test]
+async fn a_revocation_under_another_search_path_is_heard() {
+    use sea_orm::ConnectionTrait;
+    let Some(app) = TestApp::postgres().await else { return };
+    let (user_id, session, _) = remembered_credentials(&app).await;
+    let schema: String = app
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT current_schema() AS schema",
+        ))
+        .await
+        .expect("schema")
+        .expect("row")
+        .try_get("", "schema")
+        .expect("name");
+    let url = std::env::var("TEST_DATABASE_URL").expect("url");
+    let operator = volant::platform::db::connect(&volant::platform::db::DbSettings::new(url, 1)).await.expect("connect");
+    let announced = app.state.credentials.announced();
+    operator
+        .execute_unprepared(&format!(
+            "UPDATE \"{schema}\".sessions SET revoked_at = now() WHERE user_id = {user_id} AND revoked_at IS NULL"
+        ))
+        .await
+        .expect("revoke as an operator");
+    let refused = eventually(async || app.with_token(&session).get("/api/v1/auth/me").await.status == 401).await;
+    assert!(refused, "the revoked session is refused");
+    assert!(app.state.credentials.announced() > announced, "the change was announced to this instance");
+}
