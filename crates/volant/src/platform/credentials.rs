@@ -323,10 +323,8 @@ async fn watch_postgres(cache: Weak<CredentialCache>, db: DatabaseConnection) {
                 .application_name(&format!("{LISTENER_NAME} {schema}"));
             // A pool of its own for each connection: a listener dropped on a dead
             // connection may hold its slot until TCP gives up.
-            let pool = PgPoolOptions::new()
-                .max_connections(1)
-                .acquire_timeout(POSTGRES_SILENCE)
-                .connect_lazy_with(options);
+            let pool =
+                PgPoolOptions::new().max_connections(1).acquire_timeout(POSTGRES_SILENCE).connect_lazy_with(options);
             let listening = async {
                 let mut listener = PgListener::connect_with(&pool).await?;
                 // A lost connection ends the listening; this loop opens another.
@@ -353,11 +351,7 @@ async fn watch_postgres(cache: Weak<CredentialCache>, db: DatabaseConnection) {
 /// Applies what `listener` hears, sending a heartbeat every [`HEARTBEAT`];
 /// returns when the connection is lost, silent, or the cache is gone. The cache
 /// is trusted from the first heartbeat heard back.
-async fn listen(
-    cache: &Weak<CredentialCache>,
-    mut listener: sea_orm::sqlx::postgres::PgListener,
-    schema: &str,
-) {
+async fn listen(cache: &Weak<CredentialCache>, mut listener: sea_orm::sqlx::postgres::PgListener, schema: &str) {
     loop {
         let Some(current) = cache.upgrade() else { return };
         let sent = current.now_ms();

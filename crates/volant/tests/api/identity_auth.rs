@@ -857,7 +857,8 @@ async fn a_revocation_under_another_search_path_is_heard() {
         .try_get("", "schema")
         .expect("name");
     let url = std::env::var("TEST_DATABASE_URL").expect("url");
-    let operator = volant::platform::db::connect(&volant::platform::db::DbSettings::new(url, 1)).await.expect("connect");
+    let operator =
+        volant::platform::db::connect(&volant::platform::db::DbSettings::new(url, 1)).await.expect("connect");
     let announced = app.state.credentials.announced();
     operator
         .execute_unprepared(&format!(
