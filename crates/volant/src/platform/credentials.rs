@@ -13,21 +13,23 @@
 //! - after [`LIFETIME`] in any case.
 //!
 //! The cache answers only while its watcher is known to be up to date. On
-//! PostgreSQL the listening connection itself sends a heartbeat notification
-//! every [`HEARTBEAT`], stamped with this instance and the time it was sent;
-//! news counts from the send time of the last heartbeat of its own the instance
-//! heard back (notifications arrive in commit order, so every change committed
-//! before it has been applied). On SQLite news counts from the start of the
-//! last successful read. Without news for [`POSTGRES_SILENCE`] or
-//! [`SQLITE_SILENCE`] — start-up, a lost or silently dropped connection, a slow
-//! or failed read — every request asks the database, and what was learnt is
-//! forgotten. A check that began before a change never stores its answer after
-//! it: every change moves a generation, which the check must still see when it
-//! stores.
+//! PostgreSQL the listening connection itself sends a heartbeat every
+//! [`HEARTBEAT`] on a channel of the instance's own, carrying the time it was
+//! sent; news counts from the send time of the last heartbeat this connection
+//! sent and heard back from its own server process (notifications of every
+//! channel arrive in commit order, so every change committed before it has been
+//! applied). On SQLite news counts from the start of the last successful read.
+//! Without news for [`POSTGRES_SILENCE`] or [`SQLITE_SILENCE`] — start-up, a
+//! slow or silent connection, a slow read — every request asks the database; a
+//! lost connection or a failed read also forgets what was learnt. A check that
+//! began before a change never stores its answer after it: every change moves a
+//! generation, which the check must still see when it stores.
 //!
-//! The listening connection is one per instance besides the pool, opened to the
-//! database directly: behind a pooler in transaction mode no notification
-//! arrives, no heartbeat comes back, and the cache stays unused.
+//! The listening connection is one per instance besides the pool, with the
+//! pool's connection settings: it must reach PostgreSQL directly or through a
+//! pooler in session mode. A pooler in transaction mode lends the listening
+//! server process to others, whose notifications are then lost: there, turn
+//! the cache off (`VOLANT_CREDENTIAL_CACHE=false`).
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -268,28 +270,16 @@ pub async fn prune(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
     crate::platform::db::write(db, async |txn| txn.execute_unprepared(&prune).await.map(|_| ())).await
 }
 
-/// What a notification says to the instance listening for `schema`.
+/// What a change notification says to the instance listening for `schema`.
 #[derive(Debug, PartialEq, Eq)]
 enum News {
     /// A user's credentials changed.
     User(i64),
     /// Every credential of the schema may have changed (`TRUNCATE`).
     Everyone,
-    /// This instance's heartbeat, sent at this time (ms since the cache was born).
-    Heartbeat(u64),
 }
 
-fn heartbeat_payload(nonce: u64, sent_ms: u64) -> String {
-    format!("heartbeat:{nonce}:{sent_ms}")
-}
-
-fn read_payload(payload: &str, schema: &str, nonce: u64) -> Option<News> {
-    if let Some(rest) = payload.strip_prefix("heartbeat:")
-        && let Some((of, sent)) = rest.split_once(':')
-        && let (Ok(of), Ok(sent)) = (of.parse::<u64>(), sent.parse::<u64>())
-    {
-        return (of == nonce).then_some(News::Heartbeat(sent));
-    }
+fn read_payload(payload: &str, schema: &str) -> Option<News> {
     // A user id never holds a colon; a schema's name may.
     let (of, what) = payload.rsplit_once(':')?;
     if of != schema {
@@ -306,7 +296,7 @@ async fn watch_postgres(cache: Weak<CredentialCache>, db: DatabaseConnection) {
     use sea_orm::sqlx::postgres::{PgListener, PgPoolOptions};
     let mut schema: Option<String> = None;
     loop {
-        let Some(current) = cache.upgrade() else { return };
+        let Some(nonce) = cache.upgrade().map(|current| current.nonce) else { return };
         if schema.is_none() {
             // Notifications reach every schema's instances; each keeps its own.
             schema = tables_schema(&db)
@@ -325,17 +315,20 @@ async fn watch_postgres(cache: Weak<CredentialCache>, db: DatabaseConnection) {
             // connection may hold its slot until TCP gives up.
             let pool =
                 PgPoolOptions::new().max_connections(1).acquire_timeout(POSTGRES_SILENCE).connect_lazy_with(options);
+            // Heartbeats go to a channel of this instance's own, in the same queue
+            // (so in commit order with the changes), heard by nobody else.
+            let beats = format!("{CHANNEL}_beat_{nonce}");
             let listening = async {
                 let mut listener = PgListener::connect_with(&pool).await?;
                 // A lost connection ends the listening; this loop opens another.
                 listener.eager_reconnect(false);
-                listener.listen(CHANNEL).await?;
-                Ok::<_, sea_orm::sqlx::Error>(listener)
+                listener.listen_all([CHANNEL, beats.as_str()]).await?;
+                let backend: i32 = sea_orm::sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut listener).await?;
+                Ok::<_, sea_orm::sqlx::Error>((listener, backend))
             };
             match tokio::time::timeout(POSTGRES_SILENCE, listening).await {
-                Ok(Ok(listener)) => {
-                    drop(current);
-                    listen(&cache, listener, schema).await;
+                Ok(Ok((listener, backend))) => {
+                    listen(&cache, Listening { listener, backend, beats, schema }).await;
                 }
                 Ok(Err(err)) => tracing::warn!(error = %err, "credential changes: cannot listen"),
                 Err(_) => tracing::warn!("credential changes: cannot listen in time"),
@@ -348,21 +341,37 @@ async fn watch_postgres(cache: Weak<CredentialCache>, db: DatabaseConnection) {
     }
 }
 
-/// Applies what `listener` hears, sending a heartbeat every [`HEARTBEAT`];
-/// returns when the connection is lost, silent, or the cache is gone. The cache
-/// is trusted from the first heartbeat heard back.
-async fn listen(cache: &Weak<CredentialCache>, mut listener: sea_orm::sqlx::postgres::PgListener, schema: &str) {
+/// A connection listening for credential changes.
+struct Listening<'a> {
+    listener: sea_orm::sqlx::postgres::PgListener,
+    /// The server process it talks to: a heartbeat from another (a pooler
+    /// lending the connection around) proves nothing about this one.
+    backend: i32,
+    /// This instance's heartbeat channel.
+    beats: String,
+    schema: &'a str,
+}
+
+/// Applies what the connection hears, sending a heartbeat every [`HEARTBEAT`];
+/// returns when the connection is lost, silent, lent to another server process,
+/// or the cache is gone. The cache is trusted from this connection's first
+/// heartbeat heard back.
+async fn listen(cache: &Weak<CredentialCache>, mut listening: Listening<'_>) {
+    let Some(first_sent) = cache.upgrade().map(|current| current.now_ms()) else { return };
     loop {
-        let Some(current) = cache.upgrade() else { return };
-        let sent = current.now_ms();
-        let nonce = current.nonce;
-        drop(current);
-        let beat = sea_orm::sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
-            .bind(heartbeat_payload(nonce, sent))
-            .execute(&mut listener);
-        match tokio::time::timeout(HEARTBEAT, beat).await {
-            Ok(Ok(_)) => {}
+        let Some(sent) = cache.upgrade().map(|current| current.now_ms()) else { return };
+        let beat = sea_orm::sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid() FROM pg_notify($1, $2)")
+            .bind(listening.beats.as_str())
+            .bind(sent.to_string())
+            .fetch_one(&mut listening.listener);
+        // A busy database is slow to take notifications: the silence rule, not
+        // this wait, decides when the cache stops answering.
+        match tokio::time::timeout(POSTGRES_SILENCE, beat).await {
+            Ok(Ok(backend)) if backend == listening.backend => {}
+            Ok(Ok(_)) => {
+                tracing::warn!("credential changes: the listening connection moved to another server process");
+                return;
+            }
             Ok(Err(err)) => {
                 tracing::warn!(error = %err, "credential changes: heartbeat failed");
                 return;
@@ -374,7 +383,8 @@ async fn listen(cache: &Weak<CredentialCache>, mut listener: sea_orm::sqlx::post
         }
         let next_beat = tokio::time::Instant::now() + HEARTBEAT;
         loop {
-            let notification = match tokio::time::timeout_at(next_beat, listener.try_recv()).await {
+            let received = tokio::time::timeout_at(next_beat, listening.listener.try_recv()).await;
+            let notification = match received {
                 Err(_) => break,
                 Ok(Ok(Some(notification))) => notification,
                 Ok(Ok(None)) => {
@@ -387,14 +397,20 @@ async fn listen(cache: &Weak<CredentialCache>, mut listener: sea_orm::sqlx::post
                 }
             };
             let Some(current) = cache.upgrade() else { return };
-            match read_payload(notification.payload(), schema, current.nonce) {
-                Some(News::Heartbeat(sent)) => {
-                    current.confirm_at(sent);
+            if notification.channel() == listening.beats {
+                let heard = notification.payload().parse::<u64>().ok();
+                let own = u32::try_from(listening.backend).is_ok_and(|pid| pid == notification.process_id());
+                // Only a heartbeat this connection sent counts, at the time it was sent.
+                if let Some(at) = heard.filter(|at| own && (first_sent..=sent).contains(at)) {
+                    current.confirm_at(at);
                     current.set_trusted(true);
                 }
-                Some(News::User(user_id)) => current.announce(Some(user_id)),
-                Some(News::Everyone) => current.announce(None),
-                None => {}
+            } else {
+                match read_payload(notification.payload(), listening.schema) {
+                    Some(News::User(user_id)) => current.announce(Some(user_id)),
+                    Some(News::Everyone) => current.announce(None),
+                    None => {}
+                }
             }
         }
         let Some(current) = cache.upgrade() else { return };
@@ -557,12 +573,11 @@ mod tests {
 
     #[test]
     fn notifications_are_read_for_this_schema_only() {
-        assert_eq!(read_payload("public:12", "public", 7), Some(News::User(12)));
-        assert_eq!(read_payload("public:*", "public", 7), Some(News::Everyone));
-        assert_eq!(read_payload("odd:name:12", "odd:name", 7), Some(News::User(12)));
-        assert_eq!(read_payload("other:12", "public", 7), None);
-        assert_eq!(read_payload(&heartbeat_payload(7, 1_500), "public", 7), Some(News::Heartbeat(1_500)));
-        assert_eq!(read_payload(&heartbeat_payload(8, 1_500), "public", 7), None, "another instance's");
+        assert_eq!(read_payload("public:12", "public"), Some(News::User(12)));
+        assert_eq!(read_payload("public:*", "public"), Some(News::Everyone));
+        assert_eq!(read_payload("odd:name:12", "odd:name"), Some(News::User(12)));
+        assert_eq!(read_payload("other:12", "public"), None);
+        assert_eq!(read_payload("no schema", "public"), None);
     }
 
     #[test]
