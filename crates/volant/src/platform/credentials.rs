@@ -323,7 +323,8 @@ async fn watch_postgres(cache: Weak<CredentialCache>, db: DatabaseConnection) {
                 // A lost connection ends the listening; this loop opens another.
                 listener.eager_reconnect(false);
                 listener.listen_all([CHANNEL, beats.as_str()]).await?;
-                let backend: i32 = sea_orm::sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut listener).await?;
+                let backend: i32 =
+                    sea_orm::sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut listener).await?;
                 Ok::<_, sea_orm::sqlx::Error>((listener, backend))
             };
             match tokio::time::timeout(POSTGRES_SILENCE, listening).await {

@@ -762,7 +762,8 @@ async fn a_revocation_written_elsewhere_reaches_remembered_credentials(app: Test
     let refused = eventually(async || app.with_token(&session).get("/api/v1/auth/me").await.status == 401).await;
     assert!(refused, "the revoked session is refused");
     // This database's watcher heard of it (not another test's change to a user of the same id).
-    assert!(cache.announced() > announced, "the change was announced to this instance");
+    let heard = eventually(async || cache.announced() > announced).await;
+    assert!(heard, "the change was announced to this instance");
     let announced = cache.announced();
     assert_eq!(app.with_token(&token).get("/api/v1/auth/me").await.status, StatusCode::OK);
     tokens::entity::Entity::update_many()
@@ -773,7 +774,8 @@ async fn a_revocation_written_elsewhere_reaches_remembered_credentials(app: Test
         .expect("revoke elsewhere");
     let refused = eventually(async || app.with_token(&token).get("/api/v1/auth/me").await.status == 401).await;
     assert!(refused, "the revoked token is refused");
-    assert!(cache.announced() > announced, "the change was announced to this instance");
+    let heard = eventually(async || cache.announced() > announced).await;
+    assert!(heard, "the change was announced to this instance");
 }
 
 async fn roles_changed_elsewhere_reach_remembered_credentials(app: TestApp) {
@@ -793,7 +795,8 @@ async fn roles_changed_elsewhere_reach_remembered_credentials(app: TestApp) {
         .await;
         assert!(changed, "the new role applies");
     }
-    assert!(app.state.credentials.announced() > announced, "the change was announced to this instance");
+    let heard = eventually(async || app.state.credentials.announced() > announced).await;
+    assert!(heard, "the change was announced to this instance");
     let deactivated = volant::identity::users::entity::Entity::update_many()
         .col_expr(volant::identity::users::entity::Column::Active, sea_orm::sea_query::Expr::value(false))
         .filter(volant::identity::users::entity::Column::Id.eq(user_id))
@@ -868,5 +871,6 @@ async fn a_revocation_under_another_search_path_is_heard() {
         .expect("revoke as an operator");
     let refused = eventually(async || app.with_token(&session).get("/api/v1/auth/me").await.status == 401).await;
     assert!(refused, "the revoked session is refused");
-    assert!(app.state.credentials.announced() > announced, "the change was announced to this instance");
+    let heard = eventually(async || app.state.credentials.announced() > announced).await;
+    assert!(heard, "the change was announced to this instance");
 }
