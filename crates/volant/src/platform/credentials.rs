@@ -240,7 +240,9 @@ impl CredentialCache {
     /// Starts watching `db` for credential changes, once: until the watcher is
     /// connected, nothing is remembered.
     pub fn watch(self: &Arc<Self>, db: &DatabaseConnection) {
-        if self.watching.swap(true, Ordering::AcqRel) {
+        // Read first: every request calls this, and a write would bounce the
+        // cache line between cores.
+        if self.watching.load(Ordering::Acquire) || self.watching.swap(true, Ordering::AcqRel) {
             return;
         }
         let (cache, db) = (Arc::downgrade(self), db.clone());

@@ -258,26 +258,8 @@ pub fn require_session(session_id: &str) -> AppResult<()> {
     Ok(())
 }
 
-/// The user a personal token speaks for, with the token's id; the user's `grant`
-/// is the token's scopes. `None` for a token that is unknown, revoked or expired;
-/// 403 `token_ip_not_allowed` for a live token used from outside its ranges
-/// (`client` is the caller's address: unknown is outside).
-pub async fn authenticate(
-    db: &impl ConnectionTrait,
-    token: &str,
-    client: Option<IpAddr>,
-) -> AppResult<Option<(AuthUser, i64)>> {
-    match check(db, token, client).await? {
-        TokenCheck::Unknown => Ok(None),
-        TokenCheck::Valid(user, id) => Ok(Some((user, id))),
-        TokenCheck::OutsideRanges(..) => Err(outside_ranges()),
-    }
-}
-
-/// What a personal token presented with a request turned out to be.
+/// What a live personal token presented with a request turned out to be.
 pub enum TokenCheck {
-    /// No live token has this value.
-    Unknown,
     /// Its user and its id.
     Valid(AuthUser, i64),
     /// A live token used from outside its address ranges: its user and its id
@@ -288,14 +270,6 @@ pub enum TokenCheck {
 /// The refusal of a token used from outside its address ranges.
 pub fn outside_ranges() -> AppError {
     AppError::ForbiddenBecause { code: "token_ip_not_allowed", message: Msg::new("token.ip_not_allowed") }
-}
-
-/// [`authenticate`], telling a token used outside its ranges apart.
-pub async fn check(db: &impl ConnectionTrait, token: &str, client: Option<IpAddr>) -> AppResult<TokenCheck> {
-    match find_live(db, &hash(token)).await? {
-        Some(live) => admit(db, &live, client).await,
-        None => Ok(TokenCheck::Unknown),
-    }
 }
 
 /// A live personal token as the database holds it: what [`admit`] needs to let a
