@@ -37,6 +37,7 @@ mod m20261213_000031_webhooks;
 mod m20261214_000032_single_sign_on;
 mod m20261215_000033_imports;
 mod m20261216_000034_credential_changes;
+mod m20261217_000035_dashboard_indexes;
 
 pub struct Migrator;
 
@@ -78,6 +79,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261214_000032_single_sign_on::Migration),
             Box::new(m20261215_000033_imports::Migration),
             Box::new(m20261216_000034_credential_changes::Migration),
+            Box::new(m20261217_000035_dashboard_indexes::Migration),
         ]
     }
 }

@@ -458,15 +458,16 @@ pub async fn raise_mileage(db: &impl ConnectionTrait, org: OrgId, id: i64, km: i
     Ok(())
 }
 
-/// The ids of a garage's vehicles (for other modules' per-garage figures).
-pub async fn ids_in_garage(db: &impl ConnectionTrait, org: OrgId, garage_id: i64) -> AppResult<Vec<i64>> {
-    Ok(tenant::scoped::<Vehicles>(org)
+/// The ids of a garage's vehicles as a subquery (`vehicle_id IN (…)`), for other
+/// modules' per-garage figures: two bound values however many vehicles it holds
+/// (a list of ids fails past SQLite's 32,766 parameters).
+pub fn in_garage(org: OrgId, garage_id: i64) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::QueryTrait;
+    tenant::scoped::<Vehicles>(org)
         .select_only()
         .column(entity::Column::Id)
         .filter(entity::Column::GarageId.eq(garage_id))
-        .into_tuple::<i64>()
-        .all(db)
-        .await?)
+        .into_query()
 }
 
 /// Every organization's vehicles after `after`, in id order, `limit` at a time:

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, Months, NaiveDate};
 use rust_decimal::Decimal;
 use sea_orm::ConnectionTrait;
+use sea_orm::sea_query::SelectStatement;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -147,11 +148,11 @@ pub async fn compute(
         Some(id) => {
             garages::get(db, org, id).await?;
             per_garage.retain(|g| g.garage_id == id);
-            Some(vehicles::ids_in_garage(db, org, id).await?)
+            Some(vehicles::in_garage(org, id))
         }
         None => None,
     };
-    let scope = scope.as_deref();
+    let scope = scope.as_ref();
     let mut months: BTreeMap<String, MonthFigures> = period
         .months()
         .into_iter()
@@ -230,7 +231,7 @@ fn quote_figures(
 async fn alert_figures(
     db: &impl ConnectionTrait,
     org: OrgId,
-    scope: Option<&[i64]>,
+    scope: Option<&SelectStatement>,
     today: NaiveDate,
 ) -> AppResult<Vec<AlertFigures>> {
     let names: std::collections::HashMap<String, String> =
@@ -253,7 +254,7 @@ async fn top_clients(
     db: &impl ConnectionTrait,
     org: OrgId,
     period: Period,
-    scope: Option<&[i64]>,
+    scope: Option<&SelectStatement>,
     currency: Currency,
 ) -> AppResult<Vec<TopClient>> {
     let top = quotes::top_clients(db, org, period.from, period.to, scope, 5).await?;

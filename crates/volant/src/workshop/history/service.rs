@@ -858,7 +858,7 @@ pub async fn count_by_month(
     org: OrgId,
     from: NaiveDate,
     to: NaiveDate,
-    vehicle_ids: Option<&[i64]>,
+    vehicles: Option<&sea_orm::sea_query::SelectStatement>,
 ) -> AppResult<Vec<(String, i64)>> {
     use sea_orm::QuerySelect;
     // Counted per day by the database (a year is at most 366 rows), grouped by month here:
@@ -871,8 +871,8 @@ pub async fn count_by_month(
         .filter(intervention::Column::PerformedOn.gte(from))
         .filter(intervention::Column::PerformedOn.lte(to))
         .group_by(intervention::Column::PerformedOn);
-    if let Some(ids) = vehicle_ids {
-        query = query.filter(intervention::Column::VehicleId.is_in(ids.iter().copied()));
+    if let Some(vehicles) = vehicles {
+        query = query.filter(intervention::Column::VehicleId.in_subquery(vehicles.clone()));
     }
     let days: Vec<(NaiveDate, i64)> = query.into_tuple().all(db).await?;
     let mut months: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();

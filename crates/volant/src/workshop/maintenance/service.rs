@@ -904,8 +904,7 @@ pub async fn list(
         query = query.filter(alert::Column::Kind.eq(kind.as_str()));
     }
     if let Some(garage_id) = filter.garage_id {
-        let ids = vehicles::ids_in_garage(db, org, garage_id).await?;
-        query = query.filter(alert::Column::VehicleId.is_in(ids));
+        query = query.filter(alert::Column::VehicleId.in_subquery(vehicles::in_garage(org, garage_id)));
     }
     if let Some(ids) = &filter.vehicle_ids {
         query = query.filter(alert::Column::VehicleId.is_in(ids.iter().copied()));
@@ -943,33 +942,37 @@ pub struct KindCounts {
 pub async fn counts_by_kind(
     db: &impl ConnectionTrait,
     org: OrgId,
-    vehicle_ids: Option<&[i64]>,
+    vehicles: Option<&sea_orm::sea_query::SelectStatement>,
     today: NaiveDate,
 ) -> AppResult<Vec<KindCounts>> {
+    use sea_orm::ExprTrait;
+    use sea_orm::sea_query::{Alias, Func};
+    // Counted by the database from the index of unresolved alerts' kinds, due
+    // dates and occurrences: a few rows come back, however many alerts there are.
+    let count_when = |condition: sea_orm::sea_query::SimpleExpr| {
+        Expr::expr(Func::cast_as(Func::sum(Expr::case(condition, 1).finally(0)), Alias::new("BIGINT")))
+    };
+    let due = || alert::Column::DueOn.lte(today);
+    let first = || alert::Column::Occurrence.eq(FIRST_OCCURRENCE);
+    let unresolved = [AlertStatus::Open, AlertStatus::Acknowledged, AlertStatus::Snoozed].map(|s| s.as_str());
     let mut query = alert::Entity::find()
         .select_only()
         .column(alert::Column::Kind)
-        .column(alert::Column::DueOn)
-        .column(alert::Column::Occurrence)
+        .column_as(Expr::expr(Func::cast_as(Func::count(Expr::col(alert::Column::Kind)), Alias::new("BIGINT"))), "open")
+        .column_as(count_when(due().and(first().not())), "overdue")
+        .column_as(count_when(due().and(first())), "to_check")
         .filter(alert::Column::OrganizationId.eq(org.get()))
-        .filter(alert::Column::Status.ne(AlertStatus::Resolved.as_str()));
-    if let Some(ids) = vehicle_ids {
-        query = query.filter(alert::Column::VehicleId.is_in(ids.iter().copied()));
+        .filter(alert::Column::Status.is_in(unresolved))
+        .group_by(alert::Column::Kind);
+    if let Some(vehicles) = vehicles {
+        query = query.filter(alert::Column::VehicleId.in_subquery(vehicles.clone()));
     }
-    let rows: Vec<(String, Option<NaiveDate>, String)> = query.into_tuple().all(db).await?;
-    let mut counts: std::collections::BTreeMap<String, KindCounts> = std::collections::BTreeMap::new();
-    for (kind, due_on, occurrence) in rows {
-        let entry = counts.entry(kind.clone()).or_insert_with(|| KindCounts { kind, ..KindCounts::default() });
-        entry.open += 1;
-        if due_on.is_some_and(|d| d <= today) {
-            if occurrence == FIRST_OCCURRENCE {
-                entry.to_check += 1;
-            } else {
-                entry.overdue += 1;
-            }
-        }
-    }
-    Ok(counts.into_values().collect())
+    let rows: Vec<(String, i64, i64, i64)> = query.into_tuple().all(db).await?;
+    let mut counts: Vec<KindCounts> =
+        rows.into_iter().map(|(kind, open, overdue, to_check)| KindCounts { kind, open, overdue, to_check }).collect();
+    // In the byte order of the kinds, whatever the database's collation.
+    counts.sort_by(|a, b| a.kind.cmp(&b.kind));
+    Ok(counts)
 }
 
 /// 404 unless every one of these (distinct) ids is one of the organization's alerts:

@@ -1,7 +1,7 @@
 //! Quotes counted and summed, for the dashboard.
 
 use chrono::NaiveDate;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, SelectStatement};
 use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::entity::quote;
@@ -24,12 +24,17 @@ fn sum_minor() -> sea_orm::sea_query::Expr {
     Expr::expr(Func::cast_as(Func::sum(Expr::col(quote::Column::TotalExclMinor)), Alias::new("BIGINT")))
 }
 
-fn period(org: OrgId, from: NaiveDate, to: NaiveDate, vehicle_ids: Option<&[i64]>) -> sea_orm::Select<quote::Entity> {
+fn period(
+    org: OrgId,
+    from: NaiveDate,
+    to: NaiveDate,
+    vehicles: Option<&SelectStatement>,
+) -> sea_orm::Select<quote::Entity> {
     let mut query = tenant::scoped::<quote::Entity>(org)
         .filter(quote::Column::IssueDate.gte(from))
         .filter(quote::Column::IssueDate.lte(to));
-    if let Some(ids) = vehicle_ids {
-        query = query.filter(quote::Column::VehicleId.is_in(ids.iter().copied()));
+    if let Some(vehicles) = vehicles {
+        query = query.filter(quote::Column::VehicleId.in_subquery(vehicles.clone()));
     }
     query
 }
@@ -40,9 +45,9 @@ pub async fn stats_by_day(
     org: OrgId,
     from: NaiveDate,
     to: NaiveDate,
-    vehicle_ids: Option<&[i64]>,
+    vehicles: Option<&SelectStatement>,
 ) -> AppResult<Vec<DayStat>> {
-    let rows: Vec<(QuoteStatus, NaiveDate, i64, Option<i64>)> = period(org, from, to, vehicle_ids)
+    let rows: Vec<(QuoteStatus, NaiveDate, i64, Option<i64>)> = period(org, from, to, vehicles)
         .select_only()
         .column(quote::Column::Status)
         .column(quote::Column::IssueDate)
@@ -71,10 +76,10 @@ pub async fn top_clients(
     org: OrgId,
     from: NaiveDate,
     to: NaiveDate,
-    vehicle_ids: Option<&[i64]>,
+    vehicles: Option<&SelectStatement>,
     limit: u64,
 ) -> AppResult<Vec<(i64, i64, i64)>> {
-    let rows: Vec<(i64, i64, Option<i64>)> = period(org, from, to, vehicle_ids)
+    let rows: Vec<(i64, i64, Option<i64>)> = period(org, from, to, vehicles)
         .select_only()
         .column(quote::Column::ClientId)
         .column_as(quote::Column::Id.count(), "count")
