@@ -12,6 +12,7 @@ mod http;
 mod report;
 mod run;
 mod seed;
+mod seed_records;
 mod server;
 
 use std::path::PathBuf;

@@ -32,6 +32,37 @@ pub struct BackendResult {
     /// The import scenario (older runs have none).
     #[serde(default)]
     pub import: Option<ImportRun>,
+    /// The export scenario (older runs have none).
+    #[serde(default)]
+    pub export: Option<ExportRun>,
+}
+
+/// The clients exported as CSV through the API, read to the end.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct ExportRun {
+    /// Data rows received (the header line not counted).
+    pub rows: u64,
+    pub bytes: u64,
+    pub seconds: f64,
+    /// Milliseconds to the first byte of the body.
+    pub first_byte_ms: f64,
+    pub rss_before_mib: f64,
+    pub rss_max_mib: f64,
+}
+
+impl ExportRun {
+    pub fn summary(&self) -> String {
+        format!(
+            "export of {} clients as CSV ({:.1} MiB): first byte after {:.0} ms, all in {:.1} s ({:.0} rows/s); server RSS {:.1} → max {:.1} MiB",
+            self.rows,
+            self.bytes as f64 / 1_048_576.0,
+            self.first_byte_ms,
+            self.seconds,
+            self.rows as f64 / self.seconds.max(1e-9),
+            self.rss_before_mib,
+            self.rss_max_mib
+        )
+    }
 }
 
 /// A file of vehicles imported through the API: upload, check, import, undo.
@@ -143,6 +174,7 @@ pub fn verdicts(backend: &BackendResult) -> Vec<Verdict> {
             Kind::Read => Some(10.0),
             Kind::Search => Some(20.0),
             Kind::Write | Kind::Mixed => Some(15.0),
+            Kind::Page => Some(20.0),
             Kind::Login | Kind::Ceiling => None,
         };
         if let Some(limit) = limit {
@@ -210,6 +242,13 @@ pub fn verdicts(backend: &BackendResult) -> Vec<Verdict> {
             target: "import in constant memory (server RSS grows ≤ 50 MiB)".to_owned(),
             measured: format!("{:.1} → {:.1} MiB", import.rss_before_mib, import.rss_max_mib),
             met: import.rss_max_mib - import.rss_before_mib <= 50.0,
+        });
+    }
+    if let Some(export) = &backend.export {
+        out.push(Verdict {
+            target: format!("export of {} rows in constant memory (server RSS grows ≤ 50 MiB)", export.rows),
+            measured: format!("{:.1} → {:.1} MiB", export.rss_before_mib, export.rss_max_mib),
+            met: export.rss_max_mib - export.rss_before_mib <= 50.0,
         });
     }
     if let Some(ms) = backend.cold_start_ms {
@@ -305,6 +344,9 @@ pub fn text(result: &RunResult) -> String {
         if let Some(import) = &backend.import {
             let _ = writeln!(out, "{}", import.summary());
         }
+        if let Some(export) = &backend.export {
+            let _ = writeln!(out, "{}", export.summary());
+        }
         if let Some(seed) = &backend.seed {
             let _ = writeln!(out, "seeded in {:.1} s ({:.0} vehicles/s)", seed.seconds, seed.vehicles_per_second);
         }
@@ -348,6 +390,9 @@ fn markdown(result: &RunResult) -> String {
         }
         if let Some(seed) = &backend.seed {
             let _ = writeln!(out, "\nSeeded in {:.0} s ({:.0} vehicles/s).", seed.seconds, seed.vehicles_per_second);
+        }
+        if let Some(export) = &backend.export {
+            let _ = writeln!(out, "\nExport scenario: {}.", export.summary());
         }
         if let Some(import) = &backend.import {
             let _ = writeln!(out, "\nImport scenario ([docs/imports.md](imports.md)): {}.", import.summary());
@@ -433,7 +478,7 @@ fn throughput_chart(backend: &BackendResult) -> String {
             Kind::Ceiling => "#9aa5b1",
             Kind::Write | Kind::Mixed => "#d97706",
             Kind::Login => "#7c3aed",
-            Kind::Read | Kind::Search => "#2563eb",
+            Kind::Read | Kind::Search | Kind::Page => "#2563eb",
         };
         let _ = writeln!(
             svg,

@@ -15,7 +15,7 @@ use serde::Serialize;
 use volant::platform::config::Config;
 use volant::platform::db::{self, DbSettings};
 
-use crate::report::{self, BackendResult, ImportRun, Measure, RunResult, Soak};
+use crate::report::{self, BackendResult, ExportRun, ImportRun, Measure, RunResult, Soak};
 use crate::seed::{self, Scale};
 use crate::{http, work_dir};
 
@@ -66,6 +66,8 @@ pub enum Kind {
     Mixed,
     Login,
     Ceiling,
+    /// A whole HTML page.
+    Page,
 }
 
 pub const SCENARIOS: &[(&str, Kind)] = &[
@@ -85,7 +87,13 @@ pub const SCENARIOS: &[(&str, Kind)] = &[
     ("issue_invoice", Kind::Write),
     ("record_payment", Kind::Write),
     ("school_week", Kind::Read),
+    ("book_lesson", Kind::Write),
+    ("candidate_portal", Kind::Page),
     ("inbox", Kind::Read),
+    ("dashboard", Kind::Read),
+    ("quote_pdf", Kind::Read),
+    ("vehicle_history", Kind::Read),
+    ("list_invoices", Kind::Read),
     ("update_vehicle", Kind::Write),
     ("mixed", Kind::Mixed),
     ("login", Kind::Login),
@@ -206,10 +214,11 @@ pub async fn prepare_database(url: &str, scale: Scale, reseed: bool) -> Result<O
         eprintln!("  reusing {present} vehicles");
         // A database seeded before the school existed gets its school now.
         if seed::lesson_count(&state.db).await.map_err(|e| e.to_string())? == 0 {
-            seed::seed_school(&state.db, state.default_org).await?;
+            seed::seed_school(&state.db, state.default_org, scale).await?;
         }
         seed::seed_notifications(&state.db, state.default_org).await?;
         seed::seed_billing(&state.db, state.default_org).await?;
+        crate::seed_records::seed(&state.db, state.default_org, scale).await?;
         return Ok(None);
     }
     if present > 0 {
@@ -261,6 +270,9 @@ async fn ensure_postgres_database(admin_url: &str, url: &str, reseed: bool) -> R
     Ok(())
 }
 
+/// The meeting point of the lessons the booking scenario books (bench/wrk/scenario.lua).
+const BOOKED_HERE: &str = "Banc d'essai";
+
 /// What the scenarios pick from: the benchmark user's organization's rows.
 struct Fixtures {
     garages: Vec<i64>,
@@ -271,6 +283,13 @@ struct Fixtures {
     /// Issued invoices that payments are recorded on.
     invoices: Vec<i64>,
     instructors: Vec<i64>,
+    /// Training cars, one per instructor in the same order.
+    cars: Vec<i64>,
+    candidates: Vec<i64>,
+    /// Days from today to the first day with no lesson booked: where the booking
+    /// scenario starts.
+    free_day: i64,
+    quotes: Vec<i64>,
 }
 
 async fn fixtures(url: &str) -> Result<Fixtures, String> {
@@ -350,7 +369,41 @@ async fn fixtures(url: &str) -> Result<Fixtures, String> {
         .await
         .map_err(err)?,
     );
-    Ok(Fixtures { garages, vehicles, deep, plates, clients, instructors, invoices })
+    let cars = column_i64(
+        conn.query_all_raw(ids(&format!(
+            "SELECT vehicle_id AS id FROM school_vehicles WHERE organization_id = {org} ORDER BY vehicle_id"
+        )))
+        .await
+        .map_err(err)?,
+    );
+    let candidates = column_i64(
+        conn.query_all_raw(ids(&format!("SELECT id FROM school_candidates WHERE organization_id = {org} ORDER BY id")))
+            .await
+            .map_err(err)?,
+    );
+    let quotes = column_i64(
+        conn.query_all_raw(ids(&format!(
+            "SELECT id FROM quotes WHERE organization_id = {org} AND id % 97 = 0 ORDER BY id LIMIT 500"
+        )))
+        .await
+        .map_err(err)?,
+    );
+    // Lessons an earlier run booked are cancelled out of the planning, so each
+    // run books the same days.
+    conn.execute_raw(ids(&format!(
+        "DELETE FROM school_lessons WHERE organization_id = {org} AND meeting_point = '{}'",
+        BOOKED_HERE.replace('\'', "''")
+    )))
+    .await
+    .map_err(err)?;
+    let last_lesson = {
+        use sea_orm::{EntityTrait, QueryOrder};
+        use volant::school::planning::entity::lesson;
+        lesson::Entity::find().order_by_desc(lesson::Column::StartsAt).one(&conn).await.map_err(err)?
+    };
+    let today = chrono::Utc::now().date_naive();
+    let free_day = last_lesson.map_or(1, |l| (l.starts_at.date_naive() - today).num_days().max(0) + 1);
+    Ok(Fixtures { garages, vehicles, deep, plates, clients, instructors, invoices, cars, candidates, free_day, quotes })
 }
 
 fn lua_list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>, quote: bool) -> String {
@@ -390,18 +443,22 @@ fn weeks() -> Vec<String> {
         .collect()
 }
 
-fn write_lua_data(path: &Path, token: &str, fixtures: &Fixtures) -> Result<(), String> {
+fn write_lua_data(path: &Path, tokens: (&str, &str), fixtures: &Fixtures) -> Result<(), String> {
+    let (token, candidate_token) = tokens;
     if fixtures.vehicles.is_empty()
         || fixtures.garages.is_empty()
         || fixtures.deep.is_empty()
         || fixtures.clients.is_empty()
         || fixtures.instructors.is_empty()
+        || fixtures.cars.len() != fixtures.instructors.len()
+        || fixtures.candidates.is_empty()
+        || fixtures.quotes.is_empty()
     {
         return Err("the benchmark organization has no vehicles: run with --reseed".to_owned());
     }
     let deep = fixtures.deep.iter().map(|(g, c)| format!("{{{g},\"i{c}\"}}")).collect::<Vec<_>>().join(",");
     let lua = format!(
-        "return {{\n  token = \"{token}\",\n  email = \"{}\",\n  password = \"{}\",\n  garages = {},\n  vehicles = {},\n  deep = {{{deep}}},\n  plates = {},\n  brands = {},\n  clients = {},\n  client_names = {},\n  instructors = {},\n  weeks = {},\n  invoices = {},\n}}\n",
+        "return {{\n  token = \"{token}\",\n  email = \"{}\",\n  password = \"{}\",\n  garages = {},\n  vehicles = {},\n  deep = {{{deep}}},\n  plates = {},\n  brands = {},\n  clients = {},\n  client_names = {},\n  instructors = {},\n  weeks = {},\n  invoices = {},\n  cars = {},\n  candidates = {},\n  free_day = {},\n  quotes = {},\n  candidate_token = \"{candidate_token}\",\n}}\n",
         seed::BENCH_EMAIL,
         seed::BENCH_PASSWORD,
         lua_list(&fixtures.garages, false),
@@ -413,6 +470,10 @@ fn write_lua_data(path: &Path, token: &str, fixtures: &Fixtures) -> Result<(), S
         lua_list(&fixtures.instructors, false),
         lua_list(weeks(), true),
         lua_list(&fixtures.invoices, false),
+        lua_list(&fixtures.cars, false),
+        lua_list(&fixtures.candidates, false),
+        fixtures.free_day,
+        lua_list(&fixtures.quotes, false),
     );
     std::fs::write(path, lua).map_err(|e| e.to_string())
 }
@@ -467,8 +528,8 @@ fn start(program: &Path, args: &[&str], url: &str, log: &Path) -> Result<(Server
     }
 }
 
-fn login(addr: SocketAddr) -> Result<String, String> {
-    let body = serde_json::json!({ "email": seed::BENCH_EMAIL, "password": seed::BENCH_PASSWORD }).to_string();
+fn login(addr: SocketAddr, email: &str) -> Result<String, String> {
+    let body = serde_json::json!({ "email": email, "password": seed::BENCH_PASSWORD }).to_string();
     let response = http::request(addr, "POST", "/api/v1/auth/login", Some(&body)).map_err(|e| e.to_string())?;
     let value: serde_json::Value = serde_json::from_str(&response.body)
         .map_err(|_| format!("login answered {}: {}", response.status, response.body))?;
@@ -569,6 +630,9 @@ pub struct WrkLatency {
     pub percentiles: std::collections::BTreeMap<String, u64>,
 }
 
+/// Booking runs started so far: each books lessons in its own days.
+static BOOKING_RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 fn wrk(addr: SocketAddr, scenario: &str, data: &Path, connections: u32, seconds: u64) -> Result<WrkOutput, String> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("wrk/scenario.lua");
     let output = Command::new("wrk")
@@ -578,6 +642,10 @@ fn wrk(addr: SocketAddr, scenario: &str, data: &Path, connections: u32, seconds:
         .env("BENCH_SCENARIO", scenario)
         .env("BENCH_DATA", data)
         .env("BENCH_NONCE", nonce())
+        .env(
+            "BENCH_RUN",
+            if scenario == "book_lesson" { BOOKING_RUNS.fetch_add(1, Ordering::Relaxed) } else { 0 }.to_string(),
+        )
         .output()
         .map_err(|e| format!("wrk: {e}"))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -646,9 +714,11 @@ async fn bench_backend(
     let log = work_dir().join(format!("server-{}.log", backend.name()));
     let fixtures = fixtures(url).await?;
     let (server, _) = start(&exe, &["serve"], url, &log)?;
-    let token = login(server.addr)?;
+    let token = login(server.addr, seed::BENCH_EMAIL)?;
+    let candidate_token = login(server.addr, seed::BENCH_CANDIDATE_EMAIL)?;
     let data = work_dir().join(format!("data-{}.lua", backend.name()));
-    write_lua_data(&data, &token, &fixtures)?;
+    write_lua_data(&data, (&token, &candidate_token), &fixtures)?;
+    settle(url).await?;
     let ticks = clock_ticks_per_second();
     let mut measures = Vec::new();
     for (scenario, kind) in SCENARIOS {
@@ -670,9 +740,53 @@ async fn bench_backend(
     } else {
         None
     };
+    let export = if options.only.is_empty() || options.only.iter().any(|o| o == "export") {
+        Some(export_scenario(&server, &token)?)
+    } else {
+        None
+    };
     drop(server);
     let cold_start_ms = cold_start(&exe, url, backend)?;
-    Ok(BackendResult { backend: backend.name().to_owned(), seed: None, measures, pgbench, soak, cold_start_ms, import })
+    Ok(BackendResult {
+        backend: backend.name().to_owned(),
+        seed: None,
+        measures,
+        pgbench,
+        soak,
+        cold_start_ms,
+        import,
+        export,
+    })
+}
+
+/// Waits for the scheduled jobs a start queues (the hour's alert refresh over
+/// every vehicle, the day's backup, quote expiry…) to finish, so that the
+/// scenarios measure requests, not the server's start-up work.
+async fn settle(url: &str) -> Result<(), String> {
+    let conn = db::connect(&DbSettings::new(url, 1)).await.map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let pending = Statement::from_string(
+        conn.get_database_backend(),
+        "SELECT COUNT(*) AS n FROM jobs WHERE status IN ('queued', 'running') AND idempotency_key LIKE 'schedule:%'",
+    );
+    loop {
+        let n = conn
+            .query_one_raw(pending.clone())
+            .await
+            .map_err(|e| e.to_string())?
+            .and_then(|r| r.try_get::<i64>("", "n").ok())
+            .unwrap_or(0);
+        // The scheduler offers its jobs within its first seconds.
+        if n == 0 && started.elapsed() > Duration::from_secs(3) {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(30 * 60) {
+            return Err(format!("{n} scheduled jobs still pending after 30 minutes"));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    eprintln!("  start-up jobs done in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
 }
 
 /// Waits for an import's job to bring it out of `running`, polling; its last state.
@@ -763,6 +877,62 @@ fn import_scenario(server: &Server, token: &str, rows: usize) -> Result<ImportRu
         import_seconds,
         undo_seconds,
         refused: checked["refused_rows"].as_i64().unwrap_or(0) + imported["refused_rows"].as_i64().unwrap_or(0),
+        rss_before_mib: rss_before,
+        rss_max_mib: samples.iter().map(|(_, kib)| *kib).max().unwrap_or(0) as f64 / 1024.0,
+    };
+    eprintln!("  {}", run.summary());
+    Ok(run)
+}
+
+/// Every client of the organization exported as CSV through the API, the body
+/// read as it streams (HTTP/1.0: no chunk framing in the count), the server's
+/// memory sampled.
+fn export_scenario(server: &Server, token: &str) -> Result<ExportRun, String> {
+    use std::io::{Read, Write};
+    let rss_before = rss_kib(server.child.id()).unwrap_or(0) as f64 / 1024.0;
+    let sampler = Sampler::start(server.child.id(), Duration::from_millis(100));
+    let started = Instant::now();
+    let mut stream = std::net::TcpStream::connect(server.addr).map_err(|e| e.to_string())?;
+    stream.set_read_timeout(Some(Duration::from_secs(600))).map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "GET /api/v1/exports/clients.csv HTTP/1.0\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\r\n",
+        server.addr
+    )
+    .map_err(|e| e.to_string())?;
+    let mut buffer = vec![0_u8; 64 * 1024];
+    let mut head = Vec::new();
+    let mut body_started = None;
+    let (mut bytes, mut newlines) = (0_u64, 0_u64);
+    loop {
+        let n = stream.read(&mut buffer).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        let mut chunk = &buffer[..n];
+        if body_started.is_none() {
+            head.extend_from_slice(chunk);
+            let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+            let status = String::from_utf8_lossy(&head[..end]).to_string();
+            if !status.starts_with("HTTP/1.0 200") && !status.starts_with("HTTP/1.1 200") {
+                return Err(format!("export answered {status}"));
+            }
+            body_started = Some(started.elapsed());
+            let rest = head.split_off(end + 4);
+            bytes += rest.len() as u64;
+            newlines += rest.iter().filter(|b| **b == b'\n').count() as u64;
+            chunk = &[];
+        }
+        bytes += chunk.len() as u64;
+        newlines += chunk.iter().filter(|b| **b == b'\n').count() as u64;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let (samples, _) = sampler.finish();
+    let run = ExportRun {
+        rows: newlines.saturating_sub(1),
+        bytes,
+        seconds,
+        first_byte_ms: body_started.unwrap_or_default().as_secs_f64() * 1000.0,
         rss_before_mib: rss_before,
         rss_max_mib: samples.iter().map(|(_, kib)| *kib).max().unwrap_or(0) as f64 / 1024.0,
     };

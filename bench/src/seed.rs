@@ -29,18 +29,59 @@ pub struct Scale {
     /// Workshop clients of the benchmark's organization, most of them owning a vehicle.
     #[serde(default)]
     pub clients: usize,
+    /// The benchmark organization's driving school: instructors (each with a
+    /// training car), candidates and lessons.
+    #[serde(default)]
+    pub instructors: usize,
+    #[serde(default)]
+    pub candidates: usize,
+    #[serde(default)]
+    pub lessons: usize,
+    /// The workshop's records: quotes (with lines), interventions, issued invoices.
+    #[serde(default)]
+    pub quotes: usize,
+    #[serde(default)]
+    pub interventions: usize,
+    #[serde(default)]
+    pub invoices: usize,
 }
 
 impl Scale {
-    /// The scale: 10 organizations, 1,000 garages, 1,000,000 vehicles.
-    /// and the workshop's 100,000 clients in the benchmark's organization.
-    pub const FULL: Self =
-        Self { organizations: 10, garages_per_organization: 100, vehicles: 1_000_000, clients: 100_000 };
+    /// The scale: 10 organizations, 1,000 garages, 1,000,000 vehicles;
+    /// in the benchmark's organization 100,000 clients, 300,000 quotes,
+    /// 1,000,000 interventions, 100,000 invoices, and a school of 5,000
+    /// candidates with 1,000,000 lessons.
+    pub const FULL: Self = Self {
+        organizations: 10,
+        garages_per_organization: 100,
+        vehicles: 1_000_000,
+        clients: 100_000,
+        instructors: 150,
+        candidates: 5_000,
+        lessons: 1_000_000,
+        quotes: 300_000,
+        interventions: 1_000_000,
+        invoices: 100_000,
+    };
     /// Enough rows for every scenario to mean something, loaded in seconds (CI).
-    pub const QUICK: Self = Self { organizations: 2, garages_per_organization: 10, vehicles: 20_000, clients: 5_000 };
+    pub const QUICK: Self = Self {
+        organizations: 2,
+        garages_per_organization: 10,
+        vehicles: 20_000,
+        clients: 5_000,
+        instructors: 12,
+        candidates: 300,
+        lessons: 15_000,
+        quotes: 3_000,
+        interventions: 10_000,
+        invoices: 1_000,
+    };
 
     pub fn name(self) -> String {
-        format!("{}o-{}g-{}v-{}c", self.organizations, self.garages_per_organization, self.vehicles, self.clients)
+        format!(
+            "{}o-{}g-{}v-{}c-{}l-{}q",
+            self.organizations, self.garages_per_organization, self.vehicles, self.clients, self.lessons, self.quotes
+        )
     }
 }
 
@@ -243,9 +284,10 @@ pub async fn seed(db: &DatabaseConnection, first_org: OrgId, scale: Scale) -> Re
         .map_err(err)?;
     }
     seed_clients(db, first_org, scale.clients, epoch, &mut rng).await?;
-    seed_school(db, first_org).await?;
+    seed_school(db, first_org, scale).await?;
     seed_notifications(db, first_org).await?;
     seed_billing(db, first_org).await?;
+    crate::seed_records::seed(db, first_org, scale).await?;
     // Fresh statistics, as a production database would have after autovacuum.
     db.execute_unprepared("ANALYZE").await.map_err(err)?;
     let seconds = started.elapsed().as_secs_f64();
@@ -467,11 +509,11 @@ fn vin(i: usize) -> String {
     out
 }
 
-/// Instructors of the benchmark's school; each has a training car and teaches
-/// six lessons a day, every day, from 180 days back to 30 days ahead.
-const SCHOOL_INSTRUCTORS: usize = 12;
-const SCHOOL_CANDIDATES: usize = 600;
-const SCHOOL_DAYS_BACK: i64 = 180;
+/// The candidate whose portal the portal scenario reads.
+pub const BENCH_CANDIDATE_EMAIL: &str = "candidat@volant.test";
+/// Lessons a day per instructor, at these hours (UTC: 9:00 to 17:00 in Paris).
+const LESSON_HOURS: [i64; 6] = [8, 9, 10, 14, 15, 16];
+/// Days of lessons already booked ahead of today.
 const SCHOOL_DAYS_AHEAD: i64 = 30;
 
 /// How many lessons the school holds (a reused database may predate the school).
@@ -479,10 +521,12 @@ pub async fn lesson_count(db: &DatabaseConnection) -> Result<u64, sea_orm::DbErr
     volant::school::planning::entity::lesson::Entity::find().count(db).await
 }
 
-/// The driving school of the benchmark's organization: instructors, their cars,
-/// candidates and about 15,000 lessons, inserted in bulk (the planning's reads are
-/// what is measured, not the booking rules).
-pub async fn seed_school(db: &DatabaseConnection, org: OrgId) -> Result<(), String> {
+/// The driving school of the benchmark's organization: instructors, each with
+/// a training car, candidates and the scale's lessons (six a day per
+/// instructor, every day, up to a month ahead), inserted in bulk (the
+/// planning's reads are what is measured, not the booking rules). The first
+/// candidate has an account, for the portal.
+pub async fn seed_school(db: &DatabaseConnection, org: OrgId, scale: Scale) -> Result<(), String> {
     use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder, QuerySelect, Set};
     use volant::school::candidates::entity::candidate;
     use volant::school::cars::entity::training_vehicle;
@@ -495,14 +539,14 @@ pub async fn seed_school(db: &DatabaseConnection, org: OrgId) -> Result<(), Stri
         .column(vehicles::Column::Id)
         .filter(vehicles::Column::OrganizationId.eq(org.get()))
         .order_by_asc(vehicles::Column::Id)
-        .limit(SCHOOL_INSTRUCTORS as u64)
+        .limit(scale.instructors as u64)
         .into_tuple()
         .all(db)
         .await
         .map_err(err)?;
     let txn = db.begin().await.map_err(err)?;
-    let mut teachers = Vec::with_capacity(SCHOOL_INSTRUCTORS);
-    for n in 0..SCHOOL_INSTRUCTORS {
+    let mut teachers = Vec::with_capacity(scale.instructors);
+    for n in 0..scale.instructors {
         let row = instructor::ActiveModel {
             organization_id: Set(org.get()),
             user_id: Set(None),
@@ -545,8 +589,48 @@ pub async fn seed_school(db: &DatabaseConnection, org: OrgId) -> Result<(), Stri
         .await
         .map_err(err)?;
     }
-    let mut rows = Vec::with_capacity(SCHOOL_CANDIDATES);
-    for n in 0..SCHOOL_CANDIDATES {
+    // A school's cars are kept: insurance current, inspection, tyres, brakes and
+    // oil done yesterday at today's mileage (a car without them stays off the road).
+    let yesterday = now.date_naive() - Duration::days(1);
+    for car in &cars {
+        use volant::workshop::history::entity::{intervention, service_done, service_info};
+        let mileage = vehicles::Entity::find_by_id(*car).one(&txn).await.map_err(err)?.and_then(|v| v.mileage_km);
+        service_info::Entity::insert(service_info::ActiveModel {
+            vehicle_id: Set(*car),
+            organization_id: Set(org.get()),
+            first_registration: Set(Some(yesterday - Duration::days(3 * 365))),
+            insurance_expiry: Set(Some(yesterday + Duration::days(365))),
+            updated_at: Set(now),
+        })
+        .exec_without_returning(&txn)
+        .await
+        .map_err(err)?;
+        let kept = intervention::Entity::insert(intervention::ActiveModel {
+            organization_id: Set(org.get()),
+            vehicle_id: Set(*car),
+            client_id: Set(None),
+            quote_id: Set(None),
+            performed_on: Set(yesterday),
+            mileage_km: Set(mileage),
+            description: Set("Révision auto-école : freins, pneumatiques, vidange, contrôle technique".to_owned()),
+            technician: Set(None),
+            currency: Set(volant::platform::money::Currency::EUR),
+            total_excl_minor: Set(0),
+            created_by: Set(None),
+            created_at: Set(now),
+            in_progress: Set(false),
+            ..Default::default()
+        })
+        .exec(&txn)
+        .await
+        .map_err(err)?
+        .last_insert_id;
+        let done = ["inspection", "tyres", "brakes", "oil_service"]
+            .map(|kind| service_done::ActiveModel { intervention_id: Set(kept), kind: Set(kind.to_owned()) });
+        service_done::Entity::insert_many(done).exec_without_returning(&txn).await.map_err(err)?;
+    }
+    let mut rows = Vec::with_capacity(scale.candidates);
+    for n in 0..scale.candidates {
         let (first, last) = (FIRST_NAMES[n % FIRST_NAMES.len()], LAST_NAMES[(n / 7) % LAST_NAMES.len()]);
         rows.push(candidate::ActiveModel {
             organization_id: Set(org.get()),
@@ -583,15 +667,36 @@ pub async fn seed_school(db: &DatabaseConnection, org: OrgId) -> Result<(), Stri
         .all(&txn)
         .await
         .map_err(err)?;
+    txn.commit().await.map_err(err)?;
+    let account = NewUser {
+        email: BENCH_CANDIDATE_EMAIL.to_owned(),
+        display_name: "Candidat du banc d'essai".to_owned(),
+        password: BENCH_PASSWORD.to_owned(),
+        roles: vec![Role::Candidate],
+    };
+    let account = users::create(db, org, account).await.map_err(|e| format!("candidate user: {e}"))?;
+    candidate::Entity::update_many()
+        .col_expr(candidate::Column::UserId, sea_orm::sea_query::Expr::value(account.id))
+        .filter(candidate::Column::Id.eq(people[0]))
+        .exec(db)
+        .await
+        .map_err(err)?;
+
+    let per_day = teachers.len() * LESSON_HOURS.len();
+    let days = scale.lessons.div_ceil(per_day.max(1)) as i64;
     let midnight = now.date_naive().and_hms_opt(0, 0, 0).ok_or("midnight")?.and_utc();
-    let mut lessons = Vec::new();
+    let mut batch = Vec::with_capacity(ROWS_PER_INSERT / 2);
+    let mut txn = db.begin().await.map_err(err)?;
     let mut n = 0_usize;
-    for day in -SCHOOL_DAYS_BACK..=SCHOOL_DAYS_AHEAD {
+    'days: for day in (SCHOOL_DAYS_AHEAD + 1 - days)..=SCHOOL_DAYS_AHEAD {
         for (t, teacher) in teachers.iter().enumerate() {
-            for hour in [8, 9, 10, 14, 15, 16] {
+            for hour in LESSON_HOURS {
+                if n == scale.lessons {
+                    break 'days;
+                }
                 let starts_at = midnight + Duration::days(day) + Duration::hours(hour);
                 let past = starts_at < now;
-                lessons.push(lesson::ActiveModel {
+                batch.push(lesson::ActiveModel {
                     organization_id: Set(org.get()),
                     candidate_id: Set(people[n % people.len()]),
                     instructor_id: Set(*teacher),
@@ -613,14 +718,25 @@ pub async fn seed_school(db: &DatabaseConnection, org: OrgId) -> Result<(), Stri
                     ..Default::default()
                 });
                 n += 1;
+                if batch.len() == ROWS_PER_INSERT / 2 {
+                    lesson::Entity::insert_many(std::mem::take(&mut batch))
+                        .exec_without_returning(&txn)
+                        .await
+                        .map_err(err)?;
+                    if n % ROWS_PER_TRANSACTION == 0 {
+                        txn.commit().await.map_err(err)?;
+                        txn = db.begin().await.map_err(err)?;
+                        eprint!("\r  {n} / {} lessons", scale.lessons);
+                    }
+                }
             }
         }
     }
-    for batch in lessons.chunks(ROWS_PER_INSERT / 2) {
-        lesson::Entity::insert_many(batch.to_vec()).exec_without_returning(&txn).await.map_err(err)?;
+    if !batch.is_empty() {
+        lesson::Entity::insert_many(batch).exec_without_returning(&txn).await.map_err(err)?;
     }
     txn.commit().await.map_err(err)?;
-    eprintln!("  school: {} instructors, {} candidates, {} lessons", teachers.len(), people.len(), lessons.len());
+    eprintln!("\r  school: {} instructors, {} candidates, {n} lessons", teachers.len(), people.len());
     Ok(())
 }
 

@@ -112,6 +112,59 @@ local function inbox()
   return get("/api/v1/notifications?limit=20")
 end
 
+-- Booking a lesson through the API, every rule checked (availability, the
+-- instructor's, the car's and the candidate's other lessons, the daily limit,
+-- the car's safety), the lesson, its audit record and the candidate's notice
+-- written. Each request takes a slot no other request of this harness process
+-- has taken (the harness removes earlier processes' bookings): days from
+-- `free_day`, thirty days per wrk run, the thread's share of each day's slots
+-- (one lesson per candidate a day, each instructor with their own car).
+local run = tonumber(os.getenv("BENCH_RUN") or "0")
+local booked = 0
+local HOURS = 13 -- 06:00 to 18:00 UTC: 7:00 to 21:00 in Paris, winter and summer
+local WRK_THREADS = 2 -- `wrk -t 2` (run.rs); `threads` is filled in the main state only
+local function book_lesson()
+  local teachers = #data.instructors
+  local slots = teachers * HOURS
+  local k = booked * WRK_THREADS + (thread_id - 1)
+  booked = booked + 1
+  local day = data.free_day + run * 30 + math.floor(k / slots)
+  local slot = k % slots
+  local i = slot % teachers + 1
+  local hour = 6 + math.floor(slot / teachers)
+  local date = os.date("!%Y-%m-%d", os.time() + day * 86400)
+  local body = string.format(
+    '{"candidate_id":%d,"instructor_id":%d,"vehicle_id":%d,"starts_at":"%sT%02d:00:00Z","ends_at":"%sT%02d:00:00Z","meeting_point":"Banc d\'essai"}',
+    data.candidates[slot % #data.candidates + 1], data.instructors[i], data.cars[i], date, hour, date, hour + 1)
+  return wrk.format("POST", "/api/v1/school/lessons", json_auth, body)
+end
+
+-- The candidate's portal, a whole page: hours, next lessons, history, results.
+local portal_headers = { ["Cookie"] = "volant_session=" .. data.candidate_token, ["Accept"] = "text/html" }
+local function candidate_portal()
+  return wrk.format("GET", "/portal", portal_headers)
+end
+
+-- The workshop dashboard over the last twelve months of quotes and work.
+local function dashboard()
+  return get("/api/v1/dashboard")
+end
+
+-- A quote's PDF, rendered on each request.
+local function quote_pdf()
+  return get("/api/v1/quotes/" .. pick(data.quotes) .. "/pdf")
+end
+
+-- A vehicle's service history among a million interventions.
+local function vehicle_history()
+  return get("/api/v1/vehicles/" .. pick(data.vehicles) .. "/interventions")
+end
+
+-- The first page of invoices among a hundred thousand.
+local function list_invoices()
+  return get("/api/v1/invoices")
+end
+
 local function list_garages()
   return get("/api/v1/garages")
 end
@@ -178,6 +231,12 @@ local scenarios = {
   issue_invoice = issue_invoice,
   record_payment = record_payment,
   school_week = school_week,
+  book_lesson = book_lesson,
+  candidate_portal = candidate_portal,
+  dashboard = dashboard,
+  quote_pdf = quote_pdf,
+  vehicle_history = vehicle_history,
+  list_invoices = list_invoices,
   inbox = inbox,
   create_vehicle = create_vehicle,
   update_vehicle = update_vehicle,
