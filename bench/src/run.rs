@@ -218,7 +218,10 @@ pub async fn prepare_database(url: &str, scale: Scale, reseed: bool) -> Result<O
         }
         seed::seed_notifications(&state.db, state.default_org).await?;
         seed::seed_billing(&state.db, state.default_org).await?;
-        crate::seed_records::seed(&state.db, state.default_org, scale).await?;
+        if crate::seed_records::seed(&state.db, state.default_org, scale).await? {
+            // Fresh statistics for what was added, as after a full seed.
+            state.db.execute_unprepared("ANALYZE").await.map_err(|e| e.to_string())?;
+        }
         return Ok(None);
     }
     if present > 0 {
@@ -290,6 +293,8 @@ struct Fixtures {
     /// scenario starts.
     free_day: i64,
     quotes: Vec<i64>,
+    /// The organization's clients: the rows the export must deliver.
+    client_count: u64,
 }
 
 async fn fixtures(url: &str) -> Result<Fixtures, String> {
@@ -313,7 +318,8 @@ async fn fixtures(url: &str) -> Result<Fixtures, String> {
     );
     let vehicles = column_i64(
         conn.query_all_raw(ids(&format!(
-            "SELECT id FROM vehicles WHERE organization_id = {org} AND id % 53 = 0 AND plate_normalized NOT LIKE 'Z%' ORDER BY id"
+            "SELECT id FROM vehicles WHERE organization_id = {org} AND id % 53 = 0 AND plate_normalized NOT LIKE 'Z%' \
+             AND id NOT IN (SELECT vehicle_id FROM school_vehicles) ORDER BY id"
         )))
         .await
         .map_err(err)?,
@@ -396,6 +402,23 @@ async fn fixtures(url: &str) -> Result<Fixtures, String> {
     )))
     .await
     .map_err(err)?;
+    // The training cars stay roadworthy however long this database is kept: their
+    // insurance and last service move with today (the updates scenario never
+    // touches their mileage).
+    let today_sql = chrono::Utc::now().date_naive();
+    for sql in [
+        format!(
+            "UPDATE vehicle_service_info SET insurance_expiry = '{}' WHERE vehicle_id IN (SELECT vehicle_id FROM school_vehicles WHERE organization_id = {org})",
+            today_sql + chrono::Duration::days(365)
+        ),
+        format!(
+            "UPDATE interventions SET performed_on = '{}' WHERE vehicle_id IN (SELECT vehicle_id FROM school_vehicles WHERE organization_id = {org}) \
+             AND id IN (SELECT intervention_id FROM intervention_services)",
+            today_sql - chrono::Duration::days(1)
+        ),
+    ] {
+        conn.execute_raw(ids(&sql)).await.map_err(err)?;
+    }
     let last_lesson = {
         use sea_orm::{EntityTrait, QueryOrder};
         use volant::school::planning::entity::lesson;
@@ -403,7 +426,27 @@ async fn fixtures(url: &str) -> Result<Fixtures, String> {
     };
     let today = chrono::Utc::now().date_naive();
     let free_day = last_lesson.map_or(1, |l| (l.starts_at.date_naive() - today).num_days().max(0) + 1);
-    Ok(Fixtures { garages, vehicles, deep, plates, clients, instructors, invoices, cars, candidates, free_day, quotes })
+    let client_count = conn
+        .query_one_raw(ids(&format!("SELECT COUNT(*) AS id FROM clients WHERE organization_id = {org}")))
+        .await
+        .map_err(err)?
+        .and_then(|r| r.try_get::<i64>("", "id").ok())
+        .and_then(|n| u64::try_from(n).ok())
+        .unwrap_or(0);
+    Ok(Fixtures {
+        garages,
+        vehicles,
+        deep,
+        plates,
+        clients,
+        instructors,
+        invoices,
+        cars,
+        candidates,
+        free_day,
+        quotes,
+        client_count,
+    })
 }
 
 fn lua_list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>, quote: bool) -> String {
@@ -741,7 +784,7 @@ async fn bench_backend(
         None
     };
     let export = if options.only.is_empty() || options.only.iter().any(|o| o == "export") {
-        Some(export_scenario(&server, &token)?)
+        Some(export_scenario(&server, &token, fixtures.client_count)?)
     } else {
         None
     };
@@ -759,29 +802,41 @@ async fn bench_backend(
     })
 }
 
-/// Waits for the scheduled jobs a start queues (the hour's alert refresh over
-/// every vehicle, the day's backup, quote expiry…) to finish, so that the
-/// scenarios measure requests, not the server's start-up work.
+/// Waits for the work a start queues (the hour's alert refresh over every
+/// vehicle, the day's backup, quote expiry, the reminders and e-mails they
+/// send) to finish, so that the scenarios measure requests, not start-up work:
+/// until no scheduled job is pending and the jobs left (if any, later ones)
+/// have stopped moving for five seconds.
 async fn settle(url: &str) -> Result<(), String> {
     let conn = db::connect(&DbSettings::new(url, 1)).await.map_err(|e| e.to_string())?;
     let started = Instant::now();
-    let pending = Statement::from_string(
-        conn.get_database_backend(),
-        "SELECT COUNT(*) AS n FROM jobs WHERE status IN ('queued', 'running') AND idempotency_key LIKE 'schedule:%'",
-    );
+    let count = |sql: &str| {
+        let statement = Statement::from_string(conn.get_database_backend(), sql.to_owned());
+        let conn = &conn;
+        async move {
+            conn.query_one_raw(statement)
+                .await
+                .map_err(|e| e.to_string())
+                .map(|r| r.and_then(|r| r.try_get::<i64>("", "n").ok()).unwrap_or(0))
+        }
+    };
+    let mut last = (i64::MAX, Instant::now());
     loop {
-        let n = conn
-            .query_one_raw(pending.clone())
-            .await
-            .map_err(|e| e.to_string())?
-            .and_then(|r| r.try_get::<i64>("", "n").ok())
-            .unwrap_or(0);
+        let scheduled = count(
+            "SELECT COUNT(*) AS n FROM jobs WHERE status IN ('queued', 'running') AND idempotency_key LIKE 'schedule:%'",
+        )
+        .await?;
+        let pending = count("SELECT COUNT(*) AS n FROM jobs WHERE status IN ('queued', 'running')").await?;
+        if pending != last.0 {
+            last = (pending, Instant::now());
+        }
         // The scheduler offers its jobs within its first seconds.
-        if n == 0 && started.elapsed() > Duration::from_secs(3) {
+        let quiet = pending == 0 || last.1.elapsed() > Duration::from_secs(5);
+        if scheduled == 0 && quiet && started.elapsed() > Duration::from_secs(3) {
             break;
         }
         if started.elapsed() > Duration::from_secs(30 * 60) {
-            return Err(format!("{n} scheduled jobs still pending after 30 minutes"));
+            return Err(format!("{pending} jobs still pending after 30 minutes"));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -887,7 +942,7 @@ fn import_scenario(server: &Server, token: &str, rows: usize) -> Result<ImportRu
 /// Every client of the organization exported as CSV through the API, the body
 /// read as it streams (HTTP/1.0: no chunk framing in the count), the server's
 /// memory sampled.
-fn export_scenario(server: &Server, token: &str) -> Result<ExportRun, String> {
+fn export_scenario(server: &Server, token: &str, expected_rows: u64) -> Result<ExportRun, String> {
     use std::io::{Read, Write};
     let rss_before = rss_kib(server.child.id()).unwrap_or(0) as f64 / 1024.0;
     let sampler = Sampler::start(server.child.id(), Duration::from_millis(100));
@@ -937,6 +992,10 @@ fn export_scenario(server: &Server, token: &str) -> Result<ExportRun, String> {
         rss_max_mib: samples.iter().map(|(_, kib)| *kib).max().unwrap_or(0) as f64 / 1024.0,
     };
     eprintln!("  {}", run.summary());
+    // HTTP/1.0 ends the body by closing: a stream cut short looks the same.
+    if run.rows != expected_rows {
+        return Err(format!("the export delivered {} rows of {expected_rows}", run.rows));
+    }
     Ok(run)
 }
 

@@ -723,7 +723,7 @@ pub async fn seed_school(db: &DatabaseConnection, org: OrgId, scale: Scale) -> R
                         .exec_without_returning(&txn)
                         .await
                         .map_err(err)?;
-                    if n % ROWS_PER_TRANSACTION == 0 {
+                    if n.is_multiple_of(ROWS_PER_TRANSACTION) {
                         txn.commit().await.map_err(err)?;
                         txn = db.begin().await.map_err(err)?;
                         eprint!("\r  {n} / {} lessons", scale.lessons);

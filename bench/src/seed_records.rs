@@ -100,8 +100,9 @@ fn spread(first: NaiveDate, last: NaiveDate, i: usize, count: usize) -> NaiveDat
     first + Duration::days(span * i as i64 / count.max(1) as i64)
 }
 
-/// Seeds every record the scale asks for that the database does not hold yet.
-pub async fn seed(db: &DatabaseConnection, org: OrgId, scale: Scale) -> Result<(), String> {
+/// Seeds every record the scale asks for that the database does not hold yet;
+/// whether it added any.
+pub async fn seed(db: &DatabaseConnection, org: OrgId, scale: Scale) -> Result<bool, String> {
     let count = |table: &'static str| async move {
         db.query_one_raw(Statement::from_string(
             db.get_database_backend(),
@@ -115,16 +116,32 @@ pub async fn seed(db: &DatabaseConnection, org: OrgId, scale: Scale) -> Result<(
     if owners.is_empty() {
         return Err("the benchmark's clients are missing".to_owned());
     }
-    if count("quotes").await? < scale.quotes as i64 / 2 {
-        seed_quotes(db, org, &owners, scale.quotes).await?;
+    // Quotes and interventions are loaded whole or not at all: numbers and
+    // counters cannot resume from a part (invoices resume by year).
+    let partial = |table: &str| format!("{table} were partly loaded (an interrupted seed): run with --reseed");
+    let mut added = false;
+    match count("quotes").await? {
+        0 => {
+            seed_quotes(db, org, &owners, scale.quotes).await?;
+            added = true;
+        }
+        n if n < scale.quotes as i64 => return Err(partial("quotes")),
+        _ => {}
     }
-    if count("interventions").await? < scale.interventions as i64 / 2 {
-        seed_interventions(db, org, &owners, scale.interventions).await?;
+    // The school's cars have their service on record already.
+    match count("interventions").await? {
+        n if n <= scale.instructors as i64 => {
+            seed_interventions(db, org, &owners, scale.interventions).await?;
+            added = true;
+        }
+        n if n < scale.interventions as i64 => return Err(partial("interventions")),
+        _ => {}
     }
     if count("invoices").await? < scale.invoices as i64 {
         seed_invoices(db, org, &owners, scale.invoices).await?;
+        added = true;
     }
-    Ok(())
+    Ok(added)
 }
 
 /// Quotes of the last three years up to yesterday, three lines each on average,
@@ -156,6 +173,8 @@ async fn seed_quotes(
             let (excl, vat, incl) = totals(&lines);
             let status = match rng.u8(..10) {
                 0..=3 => QuoteStatus::Accepted,
+                // A sent quote past its validity was expired by the hourly job.
+                4..=5 if day + Duration::days(30) < today => QuoteStatus::Expired,
                 4..=5 => QuoteStatus::Sent,
                 6 => QuoteStatus::Rejected,
                 7..=8 => QuoteStatus::Expired,
@@ -339,9 +358,13 @@ async fn seed_invoices(
         .ok_or("no issued invoice to take the seller from")?;
     let mut rng = fastrand::Rng::with_seed(100_000);
     let this_year = Utc::now().year();
+    let yesterday = Utc::now().date_naive() - Duration::days(1);
     let mut done = 0;
     for year in [this_year - 2, this_year - 1] {
         let in_year = count / 2 + if year == this_year - 1 { count % 2 } else { 0 };
+        if in_year > 99_999 {
+            return Err(format!("{in_year} invoices in {year}: numbers have five digits"));
+        }
         // A year already issued is kept (an interrupted seed resumes at the next).
         let issued = invoice::Entity::find()
             .filter(invoice::Column::OrganizationId.eq(org.get()))
@@ -499,7 +522,7 @@ async fn seed_invoices(
                     reference: Set(None),
                     amount_minor: Set(amount),
                     currency: Set(Currency::EUR),
-                    received_on: Set(day + Duration::days(i64::from(share % 14))),
+                    received_on: Set((day + Duration::days(i64::from(share % 14))).min(yesterday)),
                     note: Set(None),
                     recorded_by: Set(None),
                     created_at: Set(day.and_hms_opt(19, 0, 0).unwrap_or_default().and_utc()),

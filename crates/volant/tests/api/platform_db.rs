@@ -169,3 +169,42 @@ async fn sqlite_connections_map_the_file_when_asked() {
     assert_eq!(mmap_size(&mapped).await, 64 * 1024 * 1024);
     assert_eq!(mmap_size(&plain).await, 0, "off by default");
 }
+
+/// The hourly statistics job gives SQLite's planner the statistics it picks
+/// indexes from (the pool's connections seldom close, so `optimize` on close
+/// alone leaves a growing database without them).
+#[tokio::test]
+async fn the_hourly_job_keeps_sqlite_statistics() {
+    use sea_orm::TransactionTrait;
+    use volant::platform::jobs::{self, NewJob};
+    let app = TestApp::sqlite().await;
+    let stats = async || {
+        app.db
+            .query_one_raw(sea_orm::Statement::from_string(
+                app.db.get_database_backend(),
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'",
+            ))
+            .await
+            .expect("read")
+            .and_then(|row| row.try_get_by_index::<i64>(0).ok())
+            .unwrap_or(0)
+    };
+    app.garage("Statistiques").await;
+    let txn = app.db.begin().await.expect("begin");
+    jobs::enqueue(&txn, NewJob::new(volant::operations::SQLITE_STATISTICS_JOB, serde_json::json!({})))
+        .await
+        .expect("enqueue");
+    txn.commit().await.expect("commit");
+    app.run_jobs().await;
+    assert_eq!(stats().await, 1, "ANALYZE ran");
+    let analyzed = app
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT COUNT(*) FROM sqlite_stat1 WHERE tbl = 'garages'",
+        ))
+        .await
+        .expect("read")
+        .and_then(|row| row.try_get_by_index::<i64>(0).ok());
+    assert!(analyzed.is_some_and(|n| n > 0), "the garages' indexes have statistics");
+}

@@ -80,6 +80,23 @@ pub async fn list(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Vec<Traini
     Ok(list)
 }
 
+/// The labels of these training cars (a page's lessons name only theirs, not
+/// the whole school's).
+pub async fn labels_of(db: &impl ConnectionTrait, org: OrgId, vehicle_ids: &[i64]) -> AppResult<HashMap<i64, String>> {
+    if vehicle_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = training_vehicle::Entity::find()
+        .filter(training_vehicle::Column::OrganizationId.eq(org.get()))
+        .filter(training_vehicle::Column::VehicleId.is_in(vehicle_ids.iter().copied()))
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.vehicle_id).collect();
+    let fleet: HashMap<i64, Vehicle> =
+        vehicles::get_many(db, org, &ids).await?.into_iter().map(|v| (v.id, v)).collect();
+    Ok(rows.into_iter().filter_map(|r| fleet.get(&r.vehicle_id).map(|v| (r.vehicle_id, view(r, v).label()))).collect())
+}
+
 pub async fn get(db: &impl ConnectionTrait, org: OrgId, vehicle_id: i64) -> AppResult<TrainingVehicle> {
     let row = training_vehicle::Entity::find_by_id(vehicle_id)
         .filter(training_vehicle::Column::OrganizationId.eq(org.get()))

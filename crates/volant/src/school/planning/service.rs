@@ -699,11 +699,10 @@ async fn views(db: &impl ConnectionTrait, org: OrgId, rows: Vec<lesson::Model>) 
     instructor_ids.dedup();
     let names = candidates::names_of(db, &candidate_ids).await?;
     let teachers = instructors::get_many(db, org, &instructor_ids).await?;
-    let cars: HashMap<i64, String> = if rows.iter().any(|l| l.vehicle_id.is_some()) {
-        vehicles::list(db, org).await?.into_iter().map(|v| (v.vehicle_id, v.label())).collect()
-    } else {
-        HashMap::new()
-    };
+    let mut car_ids: Vec<i64> = rows.iter().filter_map(|l| l.vehicle_id).collect();
+    car_ids.sort_unstable();
+    car_ids.dedup();
+    let cars = vehicles::labels_of(db, org, &car_ids).await?;
     Ok(rows
         .into_iter()
         .map(|m| Lesson {

@@ -954,7 +954,7 @@ pub async fn counts_by_kind(
     };
     let due = || alert::Column::DueOn.lte(today);
     let first = || alert::Column::Occurrence.eq(FIRST_OCCURRENCE);
-    let unresolved = [AlertStatus::Open, AlertStatus::Acknowledged, AlertStatus::Snoozed].map(|s| s.as_str());
+    let unresolved = [AlertStatus::Open, AlertStatus::Acknowledged, AlertStatus::Snoozed].map(AlertStatus::as_str);
     let mut query = alert::Entity::find()
         .select_only()
         .column(alert::Column::Kind)
