@@ -25,12 +25,12 @@ pub fn pages() -> Vec<Page> {
     web_pages::pages(Access::guarded(Permission::Platform, Permission::Platform), status::web_routes())
 }
 
-/// Finished jobs are kept a week for the admin pages, then deleted; with a backup
-/// folder configured, a consistent backup every day (copied off-site when an
-/// object store is configured), then the retention.
 /// Refreshes SQLite's planner statistics of every table that needs it (bounded).
 pub const SQLITE_STATISTICS_JOB: &str = "db.statistics";
 
+/// Finished jobs are kept a week for the admin pages, then deleted; with a backup
+/// folder configured, a consistent backup every day (copied off-site when an
+/// object store is configured), then the retention.
 pub fn register_jobs(registry: &mut Registry, state: &AppState) {
     let db = state.db.clone();
     registry

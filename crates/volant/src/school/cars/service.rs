@@ -71,11 +71,7 @@ pub async fn list(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Vec<Traini
         .order_by_asc(training_vehicle::Column::VehicleId)
         .all(db)
         .await?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.vehicle_id).collect();
-    let fleet: HashMap<i64, Vehicle> =
-        vehicles::get_many(db, org, &ids).await?.into_iter().map(|v| (v.id, v)).collect();
-    let mut list: Vec<TrainingVehicle> =
-        rows.into_iter().filter_map(|r| fleet.get(&r.vehicle_id).map(|v| view(r, v))).collect();
+    let mut list = with_fleet(db, org, rows).await?;
     list.sort_by(|a, b| b.active.cmp(&a.active).then_with(|| a.license_plate.cmp(&b.license_plate)));
     Ok(list)
 }
@@ -91,10 +87,19 @@ pub async fn labels_of(db: &impl ConnectionTrait, org: OrgId, vehicle_ids: &[i64
         .filter(training_vehicle::Column::VehicleId.is_in(vehicle_ids.iter().copied()))
         .all(db)
         .await?;
+    Ok(with_fleet(db, org, rows).await?.into_iter().map(|car| (car.vehicle_id, car.label())).collect())
+}
+
+/// Training cars with what the fleet knows of them (one read for all).
+async fn with_fleet(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    rows: Vec<training_vehicle::Model>,
+) -> AppResult<Vec<TrainingVehicle>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.vehicle_id).collect();
     let fleet: HashMap<i64, Vehicle> =
         vehicles::get_many(db, org, &ids).await?.into_iter().map(|v| (v.id, v)).collect();
-    Ok(rows.into_iter().filter_map(|r| fleet.get(&r.vehicle_id).map(|v| (r.vehicle_id, view(r, v).label()))).collect())
+    Ok(rows.into_iter().filter_map(|r| fleet.get(&r.vehicle_id).map(|v| view(r, v))).collect())
 }
 
 pub async fn get(db: &impl ConnectionTrait, org: OrgId, vehicle_id: i64) -> AppResult<TrainingVehicle> {
