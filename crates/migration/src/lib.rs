@@ -38,6 +38,7 @@ mod m20261214_000032_single_sign_on;
 mod m20261215_000033_imports;
 mod m20261216_000034_credential_changes;
 mod m20261217_000035_dashboard_indexes;
+mod m20261218_000036_alert_refreshes;
 
 pub struct Migrator;
 
@@ -80,6 +81,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261215_000033_imports::Migration),
             Box::new(m20261216_000034_credential_changes::Migration),
             Box::new(m20261217_000035_dashboard_indexes::Migration),
+            Box::new(m20261218_000036_alert_refreshes::Migration),
         ]
     }
 }

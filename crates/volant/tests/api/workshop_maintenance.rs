@@ -5,6 +5,7 @@
 
 use axum::http::{Method, StatusCode};
 use chrono::{Days, Utc};
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
@@ -412,7 +413,10 @@ async fn concurrent_readings_keep_the_odometer_monotonic(app: TestApp) {
     assert!(!km.is_empty());
 }
 
-backend_tests!(the_periodic_run_raises_alerts_as_time_passes_and_tells_the_managers);
+backend_tests!(
+    the_periodic_run_raises_alerts_as_time_passes_and_tells_the_managers,
+    the_hourly_run_walks_the_fleet_once_a_day_then_only_what_changed
+);
 
 async fn the_periodic_run_raises_alerts_as_time_passes_and_tells_the_managers(app: TestApp) {
     let admin = app.as_admin();
@@ -445,13 +449,55 @@ async fn the_periodic_run_raises_alerts_as_time_passes_and_tells_the_managers(ap
         .assert_success();
     assert!(alerts(&app, "").await.is_empty());
     let service = volant::workshop::maintenance::service::refresh_all;
-    assert_eq!(service(&app.db, Utc::now()).await.expect("run"), 0);
+    assert_eq!(service(&app.db, Utc::now()).await.expect("run").raised, 0);
     // Two weeks later the inspection is within 30 days.
     let later = Utc::now() + chrono::Duration::days(14);
-    assert_eq!(service(&app.db, later).await.expect("run"), 1);
-    assert_eq!(service(&app.db, later).await.expect("run"), 0, "re-runs raise nothing");
+    assert_eq!(service(&app.db, later).await.expect("run").raised, 1);
+    assert_eq!(service(&app.db, later).await.expect("run").raised, 0, "re-runs raise nothing");
     let mail = crate::helpers::queued_emails(&app, 20).await;
     let digests: Vec<&str> = mail.iter().filter(|m| m.subject.contains("alerte")).map(|m| m.to.as_str()).collect();
     assert!(digests.contains(&manager.email.as_str()), "{mail:?}");
     assert!(!digests.contains(&"atelier@garage.fr"), "staff are not managers");
+}
+
+async fn the_hourly_run_walks_the_fleet_once_a_day_then_only_what_changed(app: TestApp) {
+    let admin = app.as_admin();
+    let garage = app.garage("Garage horaire").await;
+    let mut ids = Vec::new();
+    for plate in ["HR-100-AA", "HR-200-AA", "HR-300-AA"] {
+        ids.push(app.vehicle(garage, plate).await);
+    }
+    let run = |at| volant::workshop::maintenance::service::refresh_all(&app.db, at);
+    let now = Utc::now();
+    // The day's first run walks the whole fleet.
+    assert_eq!(run(now).await.expect("run").vehicles, 3);
+    // The vehicles were last changed yesterday: the next hour's run has nothing to walk.
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE vehicles SET updated_at = '{}'",
+            (now - chrono::Duration::days(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+        ))
+        .await
+        .expect("backdated");
+    assert_eq!(run(now).await.expect("run").vehicles, 0);
+    // A vehicle's odometer is set through the fleet's own form (no reading recorded
+    // by the workshop): the next run walks that vehicle only, and finds its services
+    // to check at 90,000 km.
+    admin.patch(&format!("/api/v1/vehicles/{}", ids[1]), &json!({ "mileage_km": 90_000 })).await.assert_success();
+    assert!(alerts(&app, &format!("?vehicle_id={}", ids[1])).await.is_empty());
+    let changed = run(now).await.expect("run");
+    assert_eq!((changed.vehicles, changed.raised), (1, 3));
+    assert_eq!(kinds(&alerts(&app, &format!("?vehicle_id={}", ids[1])).await), ["brakes", "oil_service", "tyres"]);
+    // An organization's rule changes: the next run walks the whole fleet again.
+    admin
+        .put(
+            "/api/v1/maintenance/rules/oil_service",
+            &json!({ "kind": "", "name": "Vidange", "interval_km": 10_000, "interval_months": 12, "active": true }),
+        )
+        .await
+        .assert_success();
+    assert_eq!(run(now).await.expect("run").vehicles, 3);
+    assert_eq!(run(now).await.expect("run").vehicles, 1, "only the vehicle changed within the margin");
+    // The organization's next day: the whole fleet again.
+    assert_eq!(run(now + chrono::Duration::days(1)).await.expect("run").vehicles, 3);
 }

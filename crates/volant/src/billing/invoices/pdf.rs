@@ -11,7 +11,7 @@ use super::model::{Invoice, InvoiceKind, InvoiceStatus};
 use super::service::get;
 use crate::identity::organizations::logo::Logo;
 use crate::identity::organizations::service::{self as organizations, Organization};
-use crate::platform::error::{AppError, AppResult};
+use crate::platform::error::AppResult;
 use crate::platform::i18n::Locale;
 use crate::platform::pdf::{
     Align, Attachment, BODY, DocumentLine, Issuer, LINE, Layout, MARGIN, RIGHT, SMALL, TABLE_W, finish,
@@ -61,9 +61,7 @@ pub async fn pdf(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<(S
 /// A document's PDF, rendered off the async runtime.
 pub async fn rendered(doc: InvoiceDocument) -> AppResult<(String, Vec<u8>)> {
     let name = file_name(&doc.invoice);
-    let bytes = tokio::task::spawn_blocking(move || render(&doc))
-        .await
-        .map_err(|e| AppError::Internal(format!("PDF rendering stopped: {e}")))??;
+    let bytes = crate::platform::pdf::render_off_runtime(move || render(&doc)).await?;
     Ok((name, bytes))
 }
 

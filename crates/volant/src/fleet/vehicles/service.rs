@@ -470,20 +470,27 @@ pub fn in_garage(org: OrgId, garage_id: i64) -> sea_orm::sea_query::SelectStatem
         .into_query()
 }
 
-/// Every organization's vehicles after `after`, in id order, `limit` at a time:
-/// how periodic jobs walk the whole fleet.
-pub async fn all_ids_page(db: &impl ConnectionTrait, after: i64, limit: u64) -> AppResult<Vec<(i64, OrgId)>> {
-    let rows: Vec<(i64, i64)> = Vehicles::find()
-        .select_only()
-        .column(entity::Column::Id)
-        .column(entity::Column::OrganizationId)
+/// An organization's vehicles after `after`, in id order, `limit` at a time
+/// (only those changed at or after `changed_since`, when given): how periodic
+/// jobs walk a fleet.
+pub async fn ids_page(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    after: i64,
+    limit: u64,
+    changed_since: Option<chrono::DateTime<Utc>>,
+) -> AppResult<Vec<i64>> {
+    let mut query = tenant::scoped::<Vehicles>(org).select_only().column(entity::Column::Id);
+    if let Some(since) = changed_since {
+        query = query.filter(entity::Column::UpdatedAt.gte(since));
+    }
+    Ok(query
         .filter(entity::Column::Id.gt(after))
         .order_by_asc(entity::Column::Id)
         .limit(limit)
         .into_tuple()
         .all(db)
-        .await?;
-    Ok(rows.into_iter().map(|(id, org)| (id, OrgId::new(org))).collect())
+        .await?)
 }
 
 /// Ids of the vehicles whose plate starts with `term` (ignoring case, spaces and

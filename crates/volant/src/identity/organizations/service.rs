@@ -137,6 +137,19 @@ pub async fn get(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Organizatio
     Organizations::find_by_id(org.get()).one(db).await?.map(Organization::from).ok_or(AppError::NotFound)
 }
 
+/// Every organization with its time zone, for the jobs that run per organization
+/// in its own day.
+pub async fn zones(db: &impl ConnectionTrait) -> AppResult<Vec<(OrgId, chrono_tz::Tz)>> {
+    Organizations::find()
+        .order_by_asc(entity::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Organization::from)
+        .map(|o| Ok((OrgId::new(o.id), o.zone()?)))
+        .collect()
+}
+
 /// An organization's time zone, where its local days and hours are.
 pub async fn zone(db: &impl ConnectionTrait, org: OrgId) -> AppResult<chrono_tz::Tz> {
     get(db, org).await?.zone()

@@ -466,7 +466,7 @@ async fn revenue(
 pub async fn render(table: Table, format: FileFormat, tr: Locale) -> AppResult<Vec<u8>> {
     let title = tr.text(table.kind.label_key()).to_owned();
     let subtitle = Msg::new("report.period").arg("from", tr.date(table.from)).arg("to", tr.date(table.to)).render(tr);
-    tokio::task::spawn_blocking(move || match format {
+    pdf::render_off_runtime(move || match format {
         FileFormat::Csv => tabular::csv_bytes(&table.headings, &table.rows, tabular::CsvDialect::for_locale(tr))
             .map_err(AppError::Internal),
         FileFormat::Xlsx => tabular::xlsx_bytes(&title, &table.headings, table.rows).map_err(AppError::Internal),
@@ -487,7 +487,6 @@ pub async fn render(table: Table, format: FileFormat, tr: Locale) -> AppResult<V
         }
     })
     .await
-    .map_err(|e| AppError::Internal(format!("report writer stopped: {e}")))?
 }
 
 /// A cell as a French reader expects it on paper or on a page (dates as `locale` writes them).

@@ -269,9 +269,7 @@ pub async fn record<C: Writer>(
         signature: valid.signature_png.clone(),
         photos: photo_previews,
     };
-    let pdf = tokio::task::spawn_blocking(move || super::pdf::render(&document))
-        .await
-        .map_err(|e| AppError::Internal(format!("PDF rendering stopped: {e}")))??;
+    let pdf = crate::platform::pdf::render_off_runtime(move || super::pdf::render(&document)).await?;
     let to = client.as_ref().and_then(|c| c.email.clone()).filter(|_| input.email);
     let file_name = format!("etat-des-lieux-{}.pdf", vehicle.license_plate.replace(' ', ""));
     // Both files in the store first: the transaction only writes rows.

@@ -41,3 +41,17 @@ table! {
         pub reminded_at: Option<DateTimeUtc>,
     }
 }
+
+table! {
+    /// Where each organization's hourly alert refresh stands.
+    pub mod refresh_state = "maintenance_refreshes" {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub organization_id: i64,
+        /// The organization's day of the last walk over its whole fleet.
+        pub refreshed_on: Option<Date>,
+        /// When the last run started: vehicles changed since (less a margin) are walked again.
+        pub checked_at: Option<DateTimeUtc>,
+        /// When a rule of the organization last changed: after the last run, a full walk.
+        pub rules_changed_at: Option<DateTimeUtc>,
+    }
+}

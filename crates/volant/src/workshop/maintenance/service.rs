@@ -2,7 +2,8 @@
 //! vehicle's overrides), where each vehicle stands, and the alerts they raise.
 //!
 //! Alerts are computed by [`refresh`] — when a reading or an intervention is
-//! recorded, and daily for the whole fleet — one per rule occurrence (the unique
+//! recorded, and by the hourly [`refresh_all`] (each organization's whole fleet
+//! once a day, the vehicles changed since in the other hours) — one per rule occurrence (the unique
 //! index makes re-runs harmless). An alert whose rule has since been carried out
 //! resolves itself.
 
@@ -17,7 +18,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::entity::{alert, rule};
+use super::entity::{alert, refresh_state, rule};
 use super::rules::{self, Due, FIRST_OCCURRENCE, Facts, LastDone, Pace, Rule, Urgency};
 use crate::fleet::vehicles::service::{self as vehicles, Vehicle};
 use crate::identity::audit::{self, Actor};
@@ -200,8 +201,9 @@ pub async fn set_rule<C: Writer>(db: &C, actor: &Actor, vehicle_id: Option<i64>,
             None => ("maintenance_rule", actor.org.get()),
         };
         audit::record_change(txn, actor, entity, None, Some(&valid)).await?;
-        if let Some(id) = vehicle_id {
-            refresh(txn, actor.org, &[id], today).await?;
+        match vehicle_id {
+            Some(id) => refresh(txn, actor.org, &[id], today).await.map(|_| ())?,
+            None => rules_changed(txn, actor.org).await?,
         }
         Ok(valid)
     })
@@ -786,48 +788,101 @@ async fn notify_managers(db: &impl ConnectionTrait, org: OrgId, raised: usize, t
     Ok(())
 }
 
-/// Vehicles per transaction in the daily run.
+/// Vehicles per transaction in the hourly run.
 const REFRESH_BATCH: u64 = 500;
 
-/// The daily run over every organization's fleet: each batch in its own short
-/// transaction. Returns the number of alerts raised.
+/// The vehicles changed this long before the last run started are walked again,
+/// so that a change whose transaction committed while that run was reading the
+/// fleet is not missed.
+const CHANGE_MARGIN: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
+/// What an hourly run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RefreshRun {
+    /// Vehicles whose alerts were recomputed.
+    pub vehicles: u64,
+    /// Alerts raised.
+    pub raised: u64,
+}
+
+/// The hourly run over every organization, each in its own day (Paris is a day
+/// ahead of UTC an hour each night, Montréal behind it five): the whole fleet on
+/// the first run of the organization's day or after its rules changed, otherwise
+/// only the vehicles changed since its last run (readings, interventions and a
+/// vehicle's own rules refresh their vehicle as they are recorded). Each batch is
+/// its own short transaction; the managers get a digest of what was raised.
 #[tracing::instrument(skip_all, err)]
-pub async fn refresh_all<C: Writer>(db: &C, at: chrono::DateTime<Utc>) -> AppResult<u64> {
-    let mut after = 0;
-    let mut raised = 0_u64;
-    let mut raised_by_org: HashMap<OrgId, usize> = HashMap::new();
-    // Each organization's day at `at`, in its own time zone (Paris is a day ahead
-    // of UTC an hour each night; Montréal behind it five).
-    let mut days: HashMap<OrgId, NaiveDate> = HashMap::new();
-    loop {
-        let page = vehicles::all_ids_page(db, after, REFRESH_BATCH).await?;
-        let Some(&(last, _)) = page.last() else { break };
-        after = last;
-        let mut by_org: HashMap<OrgId, Vec<i64>> = HashMap::new();
-        for (id, org) in page {
-            by_org.entry(org).or_default().push(id);
+pub async fn refresh_all<C: Writer>(db: &C, at: chrono::DateTime<Utc>) -> AppResult<RefreshRun> {
+    let mut run = RefreshRun::default();
+    for (org, zone) in organizations::zones(db).await? {
+        let today = at.with_timezone(&zone).date_naive();
+        let started = Utc::now();
+        let state = refresh_state::Entity::find_by_id(org.get()).one(db).await?;
+        let changed_since = state.and_then(|s| {
+            let checked = s.checked_at?;
+            let rules_kept = s.rules_changed_at.is_none_or(|changed| changed < checked);
+            (s.refreshed_on == Some(today) && rules_kept).then(|| checked - CHANGE_MARGIN)
+        });
+        let mut after = 0;
+        let mut raised = 0;
+        loop {
+            let ids = vehicles::ids_page(db, org, after, REFRESH_BATCH, changed_since).await?;
+            let Some(&last) = ids.last() else { break };
+            after = last;
+            run.vehicles += ids.len() as u64;
+            raised += db::write(db, async |txn| refresh(txn, org, &ids, today).await).await?.len();
         }
-        for (org, ids) in by_org {
-            let today = match days.get(&org) {
-                Some(day) => *day,
-                None => {
-                    let day = at.with_timezone(&organizations::zone(db, org).await?).date_naive();
-                    *days.entry(org).or_insert(day)
-                }
-            };
-            let new = db::write(db, async |txn| refresh(txn, org, &ids, today).await).await?;
-            raised += new.len() as u64;
-            *raised_by_org.entry(org).or_default() += new.len();
+        let walked_on = changed_since.is_none().then_some(today);
+        db::write(db, async |txn| record_run(txn, org, walked_on, started).await).await?;
+        if raised > 0 {
+            db::write(db, async |txn| notify_managers(txn, org, raised, today).await).await?;
         }
+        run.raised += raised as u64;
     }
-    for (org, count) in raised_by_org.into_iter().filter(|(_, count)| *count > 0) {
-        let today = days.get(&org).copied().unwrap_or_else(|| at.date_naive());
-        db::write(db, async |txn| notify_managers(txn, org, count, today).await).await?;
+    if run.raised > 0 {
+        tracing::info!(vehicles = run.vehicles, raised = run.raised, "maintenance alerts raised");
     }
-    if raised > 0 {
-        tracing::info!(raised, "maintenance alerts raised");
-    }
-    Ok(raised)
+    Ok(run)
+}
+
+/// Remembers a run that started at `started` (and walked the whole fleet for
+/// `walked_on`, when it did).
+async fn record_run(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    walked_on: Option<NaiveDate>,
+    started: chrono::DateTime<Utc>,
+) -> AppResult<()> {
+    let mut columns = vec![refresh_state::Column::CheckedAt];
+    columns.extend(walked_on.map(|_| refresh_state::Column::RefreshedOn));
+    refresh_state::Entity::insert(refresh_state::ActiveModel {
+        organization_id: Set(org.get()),
+        refreshed_on: Set(walked_on),
+        checked_at: Set(Some(started)),
+        rules_changed_at: Set(None),
+    })
+    .on_conflict(OnConflict::column(refresh_state::Column::OrganizationId).update_columns(columns).to_owned())
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// The organization's rules changed: its next hourly run walks the whole fleet.
+async fn rules_changed(db: &impl ConnectionTrait, org: OrgId) -> AppResult<()> {
+    refresh_state::Entity::insert(refresh_state::ActiveModel {
+        organization_id: Set(org.get()),
+        refreshed_on: Set(None),
+        checked_at: Set(None),
+        rules_changed_at: Set(Some(Utc::now())),
+    })
+    .on_conflict(
+        OnConflict::column(refresh_state::Column::OrganizationId)
+            .update_column(refresh_state::Column::RulesChangedAt)
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
 }
 
 /// Which alerts to list.

@@ -50,9 +50,7 @@ pub async fn pdf(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<(S
 
 pub async fn render(doc: QuoteDocument) -> AppResult<(String, Vec<u8>)> {
     let name = format!("{}.pdf", doc.quote.number);
-    let bytes = tokio::task::spawn_blocking(move || super::pdf::render(&doc))
-        .await
-        .map_err(|e| AppError::Internal(format!("PDF rendering stopped: {e}")))??;
+    let bytes = crate::platform::pdf::render_off_runtime(move || super::pdf::render(&doc)).await?;
     Ok((name, bytes))
 }
 
