@@ -35,6 +35,28 @@ pub struct BackendResult {
     /// The export scenario (older runs have none).
     #[serde(default)]
     pub export: Option<ExportRun>,
+    /// The hourly alert refresh (older runs have none).
+    #[serde(default)]
+    pub alerts_refresh: Option<AlertsRefreshRun>,
+}
+
+/// The hourly maintenance-alert refresh, timed: a walk of the whole fleet (the
+/// first run of a day), then an hour's run after some vehicles were edited.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct AlertsRefreshRun {
+    pub full_vehicles: u64,
+    pub full_seconds: f64,
+    pub hour_vehicles: u64,
+    pub hour_seconds: f64,
+}
+
+impl AlertsRefreshRun {
+    pub fn summary(&self) -> String {
+        format!(
+            "hourly alert refresh: the whole fleet ({} vehicles) in {:.1} s, an hour's run ({} vehicles changed) in {:.2} s",
+            self.full_vehicles, self.full_seconds, self.hour_vehicles, self.hour_seconds
+        )
+    }
 }
 
 /// The clients exported as CSV through the API, read to the end.
@@ -347,6 +369,9 @@ pub fn text(result: &RunResult) -> String {
         if let Some(export) = &backend.export {
             let _ = writeln!(out, "{}", export.summary());
         }
+        if let Some(refresh) = &backend.alerts_refresh {
+            let _ = writeln!(out, "{}", refresh.summary());
+        }
         if let Some(seed) = &backend.seed {
             let _ = writeln!(out, "seeded in {:.1} s ({:.0} vehicles/s)", seed.seconds, seed.vehicles_per_second);
         }
@@ -393,6 +418,9 @@ fn markdown(result: &RunResult) -> String {
         }
         if let Some(export) = &backend.export {
             let _ = writeln!(out, "\nExport scenario: {}.", export.summary());
+        }
+        if let Some(refresh) = &backend.alerts_refresh {
+            let _ = writeln!(out, "\nAlerts scenario: {}.", refresh.summary());
         }
         if let Some(import) = &backend.import {
             let _ = writeln!(out, "\nImport scenario ([docs/imports.md](imports.md)): {}.", import.summary());

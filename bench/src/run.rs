@@ -15,7 +15,7 @@ use serde::Serialize;
 use volant::platform::config::Config;
 use volant::platform::db::{self, DbSettings};
 
-use crate::report::{self, BackendResult, ExportRun, ImportRun, Measure, RunResult, Soak};
+use crate::report::{self, AlertsRefreshRun, BackendResult, ExportRun, ImportRun, Measure, RunResult, Soak};
 use crate::seed::{self, Scale};
 use crate::{http, work_dir};
 
@@ -788,6 +788,11 @@ async fn bench_backend(
     } else {
         None
     };
+    let alerts_refresh = if options.only.is_empty() || options.only.iter().any(|o| o == "alerts_refresh") {
+        Some(alerts_refresh_scenario(url, if settings.quick { 100 } else { 1_000 }).await?)
+    } else {
+        None
+    };
     drop(server);
     let cold_start_ms = cold_start(&exe, url, backend)?;
     Ok(BackendResult {
@@ -799,7 +804,44 @@ async fn bench_backend(
         cold_start_ms,
         import,
         export,
+        alerts_refresh,
     })
+}
+
+/// The hourly alert refresh, timed in the harness's own process on the server's
+/// database: a walk of the whole fleet (what the first run of an organization's
+/// day does; forced by marking its rules changed), then an hour's run after
+/// `changed` vehicles were edited. Alerts already raised stay as they are, so
+/// a rerun measures the same work.
+async fn alerts_refresh_scenario(url: &str, changed: u64) -> Result<AlertsRefreshRun, String> {
+    use volant::workshop::maintenance::service::refresh_all;
+    let conn = db::connect(&DbSettings::new(url, 2)).await.map_err(|e| e.to_string())?;
+    let backend = conn.get_database_backend();
+    let run = async |label: &str| {
+        let started = Instant::now();
+        let run = refresh_all(&conn, chrono::Utc::now()).await.map_err(|e| format!("{label}: {e}"))?;
+        eprintln!(
+            "  alerts_refresh {label}: {} vehicles in {:.2} s, {} raised",
+            run.vehicles,
+            started.elapsed().as_secs_f64(),
+            run.raised
+        );
+        Ok::<_, String>((run.vehicles, started.elapsed().as_secs_f64()))
+    };
+    conn.execute_unprepared("UPDATE maintenance_refreshes SET rules_changed_at = checked_at")
+        .await
+        .map_err(|e| e.to_string())?;
+    let (full_vehicles, full_seconds) = run("whole fleet").await?;
+    let touch = db::statement(
+        backend,
+        &format!(
+            "UPDATE vehicles SET updated_at = $1 WHERE id IN (SELECT id FROM vehicles ORDER BY id LIMIT {changed})"
+        ),
+        vec![chrono::Utc::now().into()],
+    );
+    conn.execute_raw(touch).await.map_err(|e| e.to_string())?;
+    let (hour_vehicles, hour_seconds) = run("an hour's changes").await?;
+    Ok(AlertsRefreshRun { full_vehicles, full_seconds, hour_vehicles, hour_seconds })
 }
 
 /// Waits for the work a start queues (the hour's alert refresh over every

@@ -39,6 +39,7 @@ mod m20261215_000033_imports;
 mod m20261216_000034_credential_changes;
 mod m20261217_000035_dashboard_indexes;
 mod m20261218_000036_alert_refreshes;
+mod m20261218_000037_notification_inbox_indexes;
 
 pub struct Migrator;
 
@@ -82,6 +83,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261216_000034_credential_changes::Migration),
             Box::new(m20261217_000035_dashboard_indexes::Migration),
             Box::new(m20261218_000036_alert_refreshes::Migration),
+            Box::new(m20261218_000037_notification_inbox_indexes::Migration),
         ]
     }
 }

@@ -331,7 +331,10 @@ async fn the_bell_hears_of_a_new_notification_without_reloading(app: TestApp) {
     assert!(event.contains("\"unread\":1") && event.contains("Contrôle technique dépassé"), "{event}");
 }
 
-backend_tests!(another_organization_sees_none_of_it_and_hostile_input_is_refused);
+backend_tests!(
+    another_organization_sees_none_of_it_and_hostile_input_is_refused,
+    the_bell_reads_the_person_s_own_notifications_however_many_the_organization_sends
+);
 
 async fn another_organization_sees_none_of_it_and_hostile_input_is_refused(app: TestApp) {
     use crate::workshop_hostile::NASTY;
@@ -518,4 +521,71 @@ async fn a_contact_is_not_told_of_a_profile_and_a_user_is(app: TestApp) {
     assert!(to_user.contains("votre profil"), "{to_user}");
     let deliveries = admin.get("/api/v1/admin/notifications").await.json();
     assert!(deliveries.as_array().unwrap().iter().all(|d| d["email"]["status"] == "sent"), "{deliveries}");
+}
+
+/// The inbox and the unread count walk the person's own notifications, not the
+/// organization's: a garage's thousands of e-mails to its clients (no user) once
+/// made both databases read them all, newest first, to find twenty.
+async fn the_bell_reads_the_person_s_own_notifications_however_many_the_organization_sends(app: TestApp) {
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+    let me = app.as_admin().get("/api/v1/auth/me").await.json()["id"].as_i64().expect("id");
+    let backend = app.db.get_database_backend();
+    let org = app.org.get();
+    let columns = "organization_id, event, user_id, recipient, title, body, link, in_app, created_at, read_at";
+    let rows = |count: u32, user: &str, in_app: bool, read: &str| {
+        let select = format!(
+            "SELECT {org}, 'quote_sent', {user}, 'client' || i || '@exemple.fr', 'Votre devis', 'Bonjour', NULL, \
+             {in_app}, '2026-12-01T10:00:00+00:00', {read}"
+        );
+        match backend {
+            DatabaseBackend::Postgres => {
+                format!("INSERT INTO notifications ({columns}) {select} FROM generate_series(1, {count}) AS i")
+            }
+            _ => format!(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) \
+                 INSERT INTO notifications ({columns}) {select} FROM n"
+            ),
+        }
+    };
+    let read_at = "'2026-12-02T08:00:00+00:00'";
+    for sql in [
+        rows(30, &me.to_string(), true, read_at),
+        rows(12, &me.to_string(), true, "NULL"),
+        rows(20_000, "NULL", false, "NULL"),
+    ] {
+        app.db.execute_unprepared(&sql).await.expect("notifications");
+    }
+    app.db.execute_unprepared("ANALYZE").await.expect("statistics");
+    let admin = app.as_admin();
+    assert_eq!(admin.get("/api/v1/notifications/unread").await.json()["unread"], 12);
+    let page = admin.get("/api/v1/notifications?limit=20").await.json();
+    assert_eq!(page.as_array().map(Vec::len), Some(20), "{page}");
+    // Both read through an index that starts with the organization and the person
+    // (PostgreSQL counts a few unread through the first as well as the second).
+    let filter = format!("organization_id = {org} AND user_id = {me} AND in_app = {}", sql_true(backend));
+    for (query, index) in [
+        (format!("SELECT id FROM notifications WHERE {filter} ORDER BY id DESC LIMIT 21"), "idx_notifications_inbox"),
+        (format!("SELECT COUNT(*) FROM notifications WHERE {filter} AND read_at IS NULL"), "idx_notifications_unread"),
+    ] {
+        let explain = match backend {
+            DatabaseBackend::Postgres => format!("EXPLAIN {query}"),
+            _ => format!("EXPLAIN QUERY PLAN {query}"),
+        };
+        let plan: Vec<String> = app
+            .db
+            .query_all_raw(Statement::from_string(backend, explain))
+            .await
+            .expect("plan")
+            .iter()
+            .filter_map(|row| {
+                row.try_get_by_index::<String>(if backend == DatabaseBackend::Postgres { 0 } else { 3 }).ok()
+            })
+            .collect();
+        let own = |line: &String| line.contains(index) || line.contains("idx_notifications_inbox");
+        assert!(plan.iter().any(own), "{query}: {plan:?}");
+    }
+}
+
+fn sql_true(backend: sea_orm::DatabaseBackend) -> &'static str {
+    if backend == sea_orm::DatabaseBackend::Postgres { "true" } else { "1" }
 }
