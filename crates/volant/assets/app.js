@@ -330,3 +330,47 @@ window.addEventListener("pageshow", function () {
   document.addEventListener("DOMContentLoaded", function () { enableSignature(document); });
   document.addEventListener("htmx:afterSettle", function (event) { enableSignature(event.target); });
 })();
+
+// Installable app (sw.js): the working day's pages are saved on the device and
+// shown offline as the copy they are, with the time they were saved (the note
+// is written into the page by the server when it makes the page).
+(function () {
+  function showOffline() {
+    // A saved copy always says so (sw.js marks it); a page from the server, while the browser is offline.
+    document.querySelectorAll("[data-offline-note]").forEach(function (note) {
+      note.hidden = note.dataset.offlineNote !== "copy" && navigator.onLine;
+    });
+  }
+  window.addEventListener("online", showOffline);
+  window.addEventListener("offline", showOffline);
+  document.addEventListener("DOMContentLoaded", showOffline);
+  document.addEventListener("htmx:afterSettle", showOffline);
+  if (!("serviceWorker" in navigator)) return;
+  function signedIn() { return !!document.querySelector("form.session"); }
+  // The lessons a planning links to, saved ahead so that each opens offline.
+  function saveAhead() {
+    if (!navigator.onLine || !signedIn()) return;
+    var urls = [];
+    document.querySelectorAll("main a[href^='/school/lessons/']").forEach(function (a) {
+      var href = a.getAttribute("href");
+      if (/^\/school\/lessons\/\d+$/.test(href) && urls.indexOf(href) < 0) urls.push(href);
+    });
+    if (!urls.length) return;
+    navigator.serviceWorker.ready.then(function (registration) {
+      if (registration.active) registration.active.postMessage({ type: "save", urls: urls });
+    });
+  }
+  window.addEventListener("load", function () {
+    if (!signedIn()) {
+      // Nobody signed in: nothing personal stays on this device.
+      if (window.caches) window.caches.delete("volant-pages");
+      return;
+    }
+    navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(saveAhead, function () {});
+  });
+  document.addEventListener("htmx:afterSettle", saveAhead);
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.matches && form.matches("form[action='/logout']") && window.caches) window.caches.delete("volant-pages");
+  }, true);
+})();

@@ -304,6 +304,45 @@ async fn assets_are_served_with_long_cache_and_revalidate() {
 }
 
 #[tokio::test]
+async fn volant_installs_as_an_app_with_its_manifest_icons_and_service_worker() {
+    let app = TestApp::sqlite().await;
+    let visitor = app.anonymous();
+    let manifest = visitor.get("/manifest.webmanifest").await;
+    assert_eq!(manifest.status, StatusCode::OK);
+    assert_eq!(manifest.header("content-type"), Some("application/manifest+json"));
+    let manifest = manifest.json();
+    assert_eq!((manifest["start_url"].as_str(), manifest["scope"].as_str()), (Some("/"), Some("/")));
+    assert_eq!(manifest["display"], "standalone");
+    assert_eq!(manifest["lang"], "fr");
+    assert!(manifest["description"].as_str().is_some_and(|d| d.contains("auto-écoles")), "{manifest}");
+    // Each icon is there, a PNG of the size the manifest says.
+    let icons = manifest["icons"].as_array().expect("icons").clone();
+    assert!(icons.iter().any(|i| i["purpose"] == "maskable"), "{icons:?}");
+    for icon in icons {
+        let png = visitor.get(icon["src"].as_str().expect("src")).await;
+        assert_eq!(png.header("content-type"), Some("image/png"), "{icon}");
+        let bytes = &png.body;
+        let width = u32::from_be_bytes(bytes[16..20].try_into().expect("width"));
+        let height = u32::from_be_bytes(bytes[20..24].try_into().expect("height"));
+        assert_eq!(format!("{width}x{height}"), icon["sizes"].as_str().expect("sizes"));
+    }
+    // The worker controls the whole site, names the assets' version (a new
+    // version is a new worker) and is checked again at every visit.
+    let worker = visitor.get("/sw.js").await;
+    assert_eq!(worker.status, StatusCode::OK);
+    assert_eq!(worker.header("content-type"), Some("text/javascript; charset=utf-8"));
+    assert_eq!(worker.header("cache-control"), Some("no-cache"));
+    assert_eq!(worker.header("service-worker-allowed"), Some("/"));
+    assert!(worker.text().contains(&format!("\"{}\"", volant::platform::http::assets::version())));
+    assert!(!worker.text().contains("__VOLANT_ASSET_VERSION__"));
+    // Every page links the manifest; a signed-in page carries the note it shows offline.
+    let page = app.as_admin().get("/garages").await.text();
+    assert!(page.contains(r#"<link rel="manifest" href="/manifest.webmanifest">"#), "{page}");
+    assert!(page.contains("data-offline-note hidden>Hors ligne : cette page est la copie enregistrée"), "{page}");
+    assert!(visitor.get("/login").await.text().contains(r#"rel="manifest""#));
+}
+
+#[tokio::test]
 async fn responses_are_compressed_when_the_client_accepts_it() {
     let app = TestApp::sqlite().await;
     let request =

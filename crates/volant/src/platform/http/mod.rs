@@ -4,6 +4,7 @@ pub mod assets;
 pub mod extract;
 pub mod keepalive;
 pub mod openapi;
+pub mod pwa;
 pub mod respond;
 pub mod router;
 

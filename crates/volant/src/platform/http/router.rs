@@ -22,7 +22,7 @@ use tower_http::trace::TraceLayer;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{BODY_LIMIT, has_encoded_nul};
-use crate::platform::http::{assets, openapi};
+use crate::platform::http::{assets, openapi, pwa};
 use crate::platform::i18n::{self, Locale};
 use crate::platform::proxy::{self, ClientContext};
 use crate::platform::web;
@@ -49,6 +49,8 @@ pub fn build(state: AppState, routes: Router<AppState>, doc: &serde_json::Value)
         )
         .route("/api/docs", get(openapi::docs_page))
         .route("/assets/{*path}", get(assets::serve))
+        .route("/manifest.webmanifest", get(pwa::manifest))
+        .route("/sw.js", get(pwa::service_worker))
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))
         .route("/metrics", get(crate::platform::metrics::scrape))

@@ -123,6 +123,12 @@ impl PageCtx {
         self.org.as_ref().map_or_else(|| "20".to_owned(), OrgContext::default_vat)
     }
 
+    /// What a page says when it is shown offline, from the copy saved on the
+    /// device: the time it was made (now), in the reader's zone.
+    pub fn offline_note(&self) -> String {
+        self.tr.f("pwa.offline_as_of", "time", &self.tr.0.local_date_time(chrono::Utc::now()))
+    }
+
     /// Whether the navigation entry for `prefix` is the current one.
     pub fn is_current(&self, prefix: &str) -> bool {
         self.path == prefix || self.path.starts_with(&format!("{prefix}/"))
