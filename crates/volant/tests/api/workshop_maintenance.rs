@@ -497,6 +497,17 @@ async fn the_hourly_run_walks_the_fleet_once_a_day_then_only_what_changed(app: T
         .await
         .assert_success();
     assert_eq!(run(now).await.expect("run").vehicles, 3);
+    // Within five minutes of the change, a run walks the whole fleet again (the
+    // change may have committed after the previous run read the rules)…
+    assert_eq!(run(now).await.expect("run").vehicles, 3);
+    // …an hour later, only the vehicle changed within the margin.
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE maintenance_refreshes SET rules_changed_at = '{}'",
+            (now - chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+        ))
+        .await
+        .expect("an hour ago");
     assert_eq!(run(now).await.expect("run").vehicles, 1, "only the vehicle changed within the margin");
     // The organization's next day: the whole fleet again.
     assert_eq!(run(now + chrono::Duration::days(1)).await.expect("run").vehicles, 3);

@@ -444,6 +444,19 @@ pub async fn set_mileage(db: &impl ConnectionTrait, org: OrgId, id: i64, km: i64
     Ok(())
 }
 
+/// Marks the vehicle changed now, for what another module recorded about it that
+/// periodic jobs must look at again (an import's past readings and work: the
+/// hourly alert refresh walks the vehicles changed since its last run).
+pub async fn touch(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<()> {
+    Vehicles::update_many()
+        .col_expr(entity::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(entity::Column::OrganizationId.eq(org.get()))
+        .filter(entity::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Raises the vehicle's mileage to `km` if it shows less (a past reading
 /// brought in by an import never winds the odometer back).
 pub async fn raise_mileage(db: &impl ConnectionTrait, org: OrgId, id: i64, km: i64) -> AppResult<()> {

@@ -137,17 +137,17 @@ pub async fn get(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Organizatio
     Organizations::find_by_id(org.get()).one(db).await?.map(Organization::from).ok_or(AppError::NotFound)
 }
 
-/// Every organization with its time zone, for the jobs that run per organization
-/// in its own day.
-pub async fn zones(db: &impl ConnectionTrait) -> AppResult<Vec<(OrgId, chrono_tz::Tz)>> {
-    Organizations::find()
+/// Every organization with its time zone (an error for a damaged one, so that
+/// the jobs that run per organization in its own day go on with the others).
+pub async fn zones(db: &impl ConnectionTrait) -> AppResult<Vec<(OrgId, AppResult<chrono_tz::Tz>)>> {
+    Ok(Organizations::find()
         .order_by_asc(entity::Column::Id)
         .all(db)
         .await?
         .into_iter()
         .map(Organization::from)
-        .map(|o| Ok((OrgId::new(o.id), o.zone()?)))
-        .collect()
+        .map(|o| (OrgId::new(o.id), o.zone()))
+        .collect())
 }
 
 /// An organization's time zone, where its local days and hours are.

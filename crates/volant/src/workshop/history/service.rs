@@ -234,6 +234,8 @@ pub async fn record_past_reading(
     let saved = insert_reading(txn, actor.org, vehicle_id, (read_on, km, false), (None, true)).await?;
     let reading = MileageReading::from(saved);
     audit::record_change(txn, actor, ("mileage_reading", reading.id), None, Some(&reading)).await?;
+    // The pace changed: the hourly alert refresh looks at this vehicle again.
+    vehicles::touch(txn, actor.org, vehicle_id).await?;
     Ok(reading)
 }
 
@@ -543,13 +545,15 @@ pub async fn record<C: Writer>(db: &C, actor: &Actor, input: &InterventionInput)
 /// Records work done in the past, as an import brings a vehicle's history: its
 /// odometer fitted between the readings around its date (not only after the
 /// last), the vehicle's mileage only ever raised, and no webhook, alert or
-/// reminder (the maintenance refresh catches up on its schedule).
+/// reminder (the hourly maintenance refresh looks at the vehicle again).
 pub async fn record_past(
     txn: &DatabaseTransaction,
     actor: &Actor,
     input: &InterventionInput,
 ) -> AppResult<Intervention> {
-    record_for_quote(txn, actor, input, (None, true)).await
+    let recorded = record_for_quote(txn, actor, input, (None, true)).await?;
+    vehicles::touch(txn, actor.org, recorded.vehicle_id).await?;
+    Ok(recorded)
 }
 
 async fn record_for_quote<C: Writer>(

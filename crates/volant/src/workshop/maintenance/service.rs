@@ -815,32 +815,51 @@ pub struct RefreshRun {
 pub async fn refresh_all<C: Writer>(db: &C, at: chrono::DateTime<Utc>) -> AppResult<RefreshRun> {
     let mut run = RefreshRun::default();
     for (org, zone) in organizations::zones(db).await? {
-        let today = at.with_timezone(&zone).date_naive();
-        let started = Utc::now();
-        let state = refresh_state::Entity::find_by_id(org.get()).one(db).await?;
-        let changed_since = state.and_then(|s| {
-            let checked = s.checked_at?;
-            let rules_kept = s.rules_changed_at.is_none_or(|changed| changed < checked);
-            (s.refreshed_on == Some(today) && rules_kept).then(|| checked - CHANGE_MARGIN)
-        });
-        let mut after = 0;
-        let mut raised = 0;
-        loop {
-            let ids = vehicles::ids_page(db, org, after, REFRESH_BATCH, changed_since).await?;
-            let Some(&last) = ids.last() else { break };
-            after = last;
-            run.vehicles += ids.len() as u64;
-            raised += db::write(db, async |txn| refresh(txn, org, &ids, today).await).await?.len();
+        // One organization's failure (a damaged row, a lost connection) leaves the others' runs alone.
+        match refresh_organization(db, org, zone, at).await {
+            Ok(done) => {
+                run.vehicles += done.vehicles;
+                run.raised += done.raised;
+            }
+            Err(err) => tracing::warn!(organization = org.get(), error = %err, "maintenance refresh failed"),
         }
-        let walked_on = changed_since.is_none().then_some(today);
-        db::write(db, async |txn| record_run(txn, org, walked_on, started).await).await?;
-        if raised > 0 {
-            db::write(db, async |txn| notify_managers(txn, org, raised, today).await).await?;
-        }
-        run.raised += raised as u64;
     }
     if run.raised > 0 {
         tracing::info!(vehicles = run.vehicles, raised = run.raised, "maintenance alerts raised");
+    }
+    Ok(run)
+}
+
+async fn refresh_organization<C: Writer>(
+    db: &C,
+    org: OrgId,
+    zone: AppResult<chrono_tz::Tz>,
+    at: chrono::DateTime<Utc>,
+) -> AppResult<RefreshRun> {
+    let today = at.with_timezone(&zone?).date_naive();
+    let started = Utc::now();
+    let state = refresh_state::Entity::find_by_id(org.get()).one(db).await?;
+    // A rule change stamped just before the last run began may have committed
+    // after it read its rules: the same margin as for vehicles.
+    let changed_since = state.and_then(|s| {
+        let checked = s.checked_at?;
+        let rules_kept = s.rules_changed_at.is_none_or(|changed| changed < checked - CHANGE_MARGIN);
+        (s.refreshed_on == Some(today) && rules_kept).then(|| checked - CHANGE_MARGIN)
+    });
+    let mut run = RefreshRun::default();
+    let mut after = 0;
+    loop {
+        let ids = vehicles::ids_page(db, org, after, REFRESH_BATCH, changed_since).await?;
+        let Some(&last) = ids.last() else { break };
+        after = last;
+        run.vehicles += ids.len() as u64;
+        run.raised += db::write(db, async |txn| refresh(txn, org, &ids, today).await).await?.len() as u64;
+    }
+    let walked_on = changed_since.is_none().then_some(today);
+    db::write(db, async |txn| record_run(txn, org, walked_on, started).await).await?;
+    if run.raised > 0 {
+        let raised = usize::try_from(run.raised).unwrap_or(usize::MAX);
+        db::write(db, async |txn| notify_managers(txn, org, raised, today).await).await?;
     }
     Ok(run)
 }
