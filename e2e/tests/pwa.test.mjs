@@ -88,13 +88,14 @@ test("an instructor installs Volant on a phone and reads the planning and a less
     const seen = (await lesson.textContent()).replace(/\s+/g, " ").trim();
     await until(async () => (await savedPages(page, week)) === 1, "the week saved");
     await until(async () => (await savedPages(page, href)) === 1, "the lesson saved ahead");
-    assert.equal(await page.locator("[data-offline-note]").isVisible(), false, "online: no note");
+    assert.equal(await page.locator("[data-offline-note]:visible").count(), 0, "online: no note");
 
     // In the car, no network: the week is the saved copy, and says of when.
     await context.setOffline(true);
     await page.reload();
     const note = page.getByText(/^Hors ligne : cette page est la copie enregistrée sur cet appareil le \d\d\/\d\d\/\d{4} \d\d:\d\d\./);
     await note.waitFor();
+    assert.equal(await page.locator("[data-offline-note]:visible").count(), 1, "the copy's note only");
     const again = page.locator(".agenda .lesson", { hasText: "Devant l'auto-école" }).first();
     assert.equal((await again.textContent()).replace(/\s+/g, " ").trim(), seen);
     await look(page, "1-week-offline");
@@ -112,7 +113,7 @@ test("an instructor installs Volant on a phone and reads the planning and a less
     await context.setOffline(false);
     await page.goto(week);
     await page.locator(".agenda .lesson").first().waitFor();
-    assert.equal(await page.locator("[data-offline-note]").isVisible(), false);
+    assert.equal(await page.locator("[data-offline-note]:visible").count(), 0);
 
     // Signing out leaves nothing of the instructor on the phone.
     await page.getByRole("button", { name: "Se déconnecter" }).tap();

@@ -332,24 +332,36 @@ window.addEventListener("pageshow", function () {
 })();
 
 // Installable app (sw.js): the working day's pages are saved on the device and
-// shown offline as the copy they are, with the time they were saved (the note
-// is written into the page by the server when it makes the page).
+// shown offline as the copy they are, with the time they were saved (the note is
+// written into the page by the server when it makes the page; the worker shows
+// it on a copy). A page from the server says when the browser goes offline.
 (function () {
   function showOffline() {
-    // A saved copy always says so (sw.js marks it); a page from the server, while the browser is offline.
-    document.querySelectorAll("[data-offline-note]").forEach(function (note) {
-      note.hidden = note.dataset.offlineNote !== "copy" && navigator.onLine;
-    });
+    var copy = document.querySelector('[data-offline-note="copy"]');
+    var live = document.querySelector('[data-offline-note="live"]');
+    if (live) live.hidden = navigator.onLine || Boolean(copy && !copy.hidden);
   }
   window.addEventListener("online", showOffline);
   window.addEventListener("offline", showOffline);
   document.addEventListener("DOMContentLoaded", showOffline);
   document.addEventListener("htmx:afterSettle", showOffline);
   if (!("serviceWorker" in navigator)) return;
-  function signedIn() { return !!document.querySelector("form.session"); }
+  var PERSON = "volant-person";
+  function person() {
+    var meta = document.querySelector('meta[name="volant-person"]');
+    return meta ? meta.content : null;
+  }
+  // Nothing of a person stays once they are gone: the sign-in page (where sign-out
+  // and every ended session lead) and another person's page empty the saved pages.
+  function forgetSaved() {
+    if (navigator.serviceWorker.controller) navigator.serviceWorker.controller.postMessage({ type: "forget" });
+    if (window.caches) window.caches.delete("volant-pages");
+    try { window.localStorage.removeItem(PERSON); } catch (e) { /* storage refused: nothing kept either */ }
+  }
+  function atSignIn() { return window.location.pathname === "/login"; }
   // The lessons a planning links to, saved ahead so that each opens offline.
   function saveAhead() {
-    if (!navigator.onLine || !signedIn()) return;
+    if (!navigator.onLine || !person()) return;
     var urls = [];
     document.querySelectorAll("main a[href^='/school/lessons/']").forEach(function (a) {
       var href = a.getAttribute("href");
@@ -361,16 +373,20 @@ window.addEventListener("pageshow", function () {
     });
   }
   window.addEventListener("load", function () {
-    if (!signedIn()) {
-      // Nobody signed in: nothing personal stays on this device.
-      if (window.caches) window.caches.delete("volant-pages");
-      return;
-    }
+    if (atSignIn()) { forgetSaved(); return; }
+    var me = person();
+    if (!me) return;
+    var before = null;
+    try { before = window.localStorage.getItem(PERSON); } catch (e) { before = null; }
+    if (before && before !== me) forgetSaved();
+    try { window.localStorage.setItem(PERSON, me); } catch (e) { /* no storage: copies are still emptied at sign-in */ }
     navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(saveAhead, function () {});
   });
-  document.addEventListener("htmx:afterSettle", saveAhead);
+  document.addEventListener("htmx:afterSettle", function () {
+    if (atSignIn()) forgetSaved(); else saveAhead();
+  });
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (form.matches && form.matches("form[action='/logout']") && window.caches) window.caches.delete("volant-pages");
+    if (form.matches && form.matches("form[action='/logout']")) forgetSaved();
   }, true);
 })();

@@ -3,12 +3,12 @@
 // downloads, live updates):
 // - the assets (/assets/…?v=<version>): from this device once fetched;
 // - the pages of a working day away from a desk (the instructor's planning and
-//   lessons, the candidate's portal): from the network when it answers, and
-//   then saved on this device; from the saved copy when it does not (the page
-//   says it is a copy, and of when: app.js);
+//   lessons, the candidate's portal): from the network when it answers within a
+//   few seconds, and then saved on this device; from the saved copy when it does
+//   not, the copy showing the note the server wrote into it (with its time);
 // - the lessons a planning links to, saved ahead when the page asks (app.js).
-// Saved pages are personal: app.js empties the cache when the person signs out
-// and whenever a page is shown signed out.
+// Saved pages are personal: app.js empties them on the sign-in page (where every
+// ended session leads), when another person signs in, and at sign-out.
 "use strict";
 
 const VERSION = "__VOLANT_ASSET_VERSION__";
@@ -21,53 +21,82 @@ const START_PAGES = ["/school/planning", "/portal"];
 // Saved ahead at most this many at a time, and not again within ten minutes.
 const MAX_AHEAD = 60;
 const FRESH_MS = 10 * 60 * 1000;
+// A network that does not answer within this is taken for none (a car between masts).
+const PATIENCE_MS = 5000;
+// A copy older than this is not shown, and goes (a lost phone keeps nothing for long).
+const MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+// Bumped when the saved pages are forgotten: a save begun before is dropped.
+let generation = 0;
 
 self.addEventListener("install", () => self.skipWaiting());
 
 self.addEventListener("activate", (event) => {
   event.waitUntil(
     (async () => {
-      for (const key of await caches.keys()) {
-        if (key.startsWith("volant-assets-") && key !== ASSETS) await caches.delete(key);
-      }
+      // The previous version's assets stay until this one's are fetched: saved
+      // pages still name them, and are read offline.
+      const keys = (await caches.keys()).filter((key) => key.startsWith("volant-assets-") && key !== ASSETS);
+      for (const key of keys.slice(0, -1)) await caches.delete(key);
       await self.clients.claim();
     })(),
   );
 });
 
-// A whole page: a navigation, or htmx following a link of a boosted page (it
-// asks for the whole page too). A fragment asked by htmx is not kept.
+// A whole page: a navigation, htmx following a link of a boosted page, or htmx
+// restoring one on "back" (each asks for the whole page). A fragment is not kept.
 function wholePage(request) {
-  return request.mode === "navigate" || (request.headers.get("HX-Request") && request.headers.get("HX-Boosted"));
+  const htmx = (name) => request.headers.get(name) === "true";
+  return request.mode === "navigate" || htmx("HX-Boosted") || htmx("HX-History-Restore-Request");
 }
 
 function isSaved(url) {
   return SAVED.some((pattern) => pattern.test(url.pathname));
 }
 
-// Keeps a page as answered to a signed-in person (not a redirection to the
-// sign-in page, not an error).
-async function keep(url, response) {
-  const type = response.headers.get("Content-Type") || "";
-  if (response.ok && !response.redirected && response.type === "basic" && type.startsWith("text/html")) {
-    const cache = await caches.open(PAGES);
-    await cache.put(url.href, response.clone());
-  }
+function savedAt(response) {
+  return Date.parse(response.headers.get("Date") || "") || 0;
 }
 
+// Keeps a page as answered to a signed-in person (not a redirection to the
+// sign-in page, not an error), unless the saved pages were forgotten meanwhile.
+async function keep(url, response, since) {
+  const type = response.headers.get("Content-Type") || "";
+  if (!response.ok || response.redirected || response.type !== "basic" || !type.startsWith("text/html")) return;
+  const cache = await caches.open(PAGES);
+  if (since === generation) await cache.put(url.href, response);
+}
+
+// The newest copy of this page, or (for another week or view of it) of the
+// same path; none older than MAX_AGE_MS.
 async function savedCopy(url) {
   const cache = await caches.open(PAGES);
-  const exact = await cache.match(url.href, { ignoreVary: true });
-  if (exact) return exact;
+  const fresh = async (href, ignoreSearch) => {
+    const copies = await cache.matchAll(href, { ignoreVary: true, ignoreSearch });
+    let newest;
+    for (const copy of copies) {
+      if (Date.now() - savedAt(copy) > MAX_AGE_MS) continue;
+      if (!newest || savedAt(copy) > savedAt(newest)) newest = copy;
+    }
+    return newest;
+  };
   if (url.pathname === "/") {
     for (const path of START_PAGES) {
-      const start = await cache.match(new URL(path, url).href, { ignoreVary: true, ignoreSearch: true });
+      const start = await fresh(new URL(path, url).href, true);
       if (start) return start;
     }
     return undefined;
   }
-  // Another week or view of the same page, rather than nothing: the page names its dates.
-  return cache.match(url.href, { ignoreVary: true, ignoreSearch: true });
+  return (await fresh(url.href, false)) || fresh(url.href, true);
+}
+
+// The saved copy, showing the note the server wrote hidden into it (its time is
+// the copy's), whatever the browser believes of the network.
+async function shownAsCopy(response) {
+  const html = (await response.text()).replace(/data-offline-note="copy" hidden/g, 'data-offline-note="copy"');
+  const headers = new Headers(response.headers);
+  headers.delete("Content-Length");
+  headers.delete("Content-Encoding");
+  return new Response(html, { status: 200, headers });
 }
 
 // The language of the pages saved here (the organization's), else the browser's.
@@ -89,34 +118,40 @@ async function offlinePage() {
   return new Response(body, { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
 }
 
-// The saved copy, showing the note the server wrote hidden into it (its time
-// is the copy's): whatever the browser believes of the network, a copy says so.
-async function shownAsCopy(response) {
-  const html = (await response.text()).replace(/data-offline-note hidden/g, 'data-offline-note="copy"');
-  const headers = new Headers(response.headers);
-  headers.delete("Content-Length");
-  headers.delete("Content-Encoding");
-  return new Response(html, { status: 200, headers });
+function patiently(request) {
+  return Promise.race([
+    fetch(request),
+    new Promise((_, reject) => setTimeout(() => reject(new Error("no answer")), PATIENCE_MS)),
+  ]);
 }
 
-async function page(request, url) {
+async function page(event, url) {
+  let response;
   try {
-    const response = await fetch(request);
-    if (isSaved(url)) await keep(url, response);
-    return response;
+    response = await patiently(event.request);
   } catch (error) {
     const copy = await savedCopy(url);
     return copy ? shownAsCopy(copy) : offlinePage();
   }
+  // Saved beside the answer, not before it: the page streams as usual.
+  if (isSaved(url)) event.waitUntil(keep(url, response.clone(), generation).catch(() => {}));
+  return response;
 }
 
 async function asset(request) {
   const cache = await caches.open(ASSETS);
   const hit = await cache.match(request);
   if (hit) return hit;
-  const response = await fetch(request);
-  if (response.ok) await cache.put(request, response.clone());
-  return response;
+  try {
+    const response = await fetch(request);
+    if (response.ok) await cache.put(request, response.clone()).catch(() => {});
+    return response;
+  } catch (error) {
+    // Offline, a saved page may name the previous version's file.
+    const older = await caches.match(request, { ignoreSearch: true });
+    if (older) return older;
+    throw error;
+  }
 }
 
 self.addEventListener("fetch", (event) => {
@@ -126,24 +161,32 @@ self.addEventListener("fetch", (event) => {
   if (url.pathname.startsWith("/assets/")) {
     event.respondWith(asset(request));
   } else if (wholePage(request) && (isSaved(url) || url.pathname === "/")) {
-    event.respondWith(page(request, url));
+    event.respondWith(page(event, url));
   }
 });
 
-// `{ type: "save", urls }`: pages a planning links to, saved for reading offline.
+// `{ type: "save", urls }`: pages a planning links to, saved for reading offline
+// (sent with `Volant-Save-Ahead`, so that they do not use up the person's message).
+// `{ type: "forget" }`: the saved pages were emptied; a save under way stops.
 self.addEventListener("message", (event) => {
   const data = event.data || {};
+  if (data.type === "forget") {
+    generation += 1;
+    return;
+  }
   if (data.type !== "save" || !Array.isArray(data.urls)) return;
+  const since = generation;
   event.waitUntil(
     (async () => {
       for (const path of data.urls.slice(0, MAX_AHEAD)) {
+        if (since !== generation) return;
         const url = new URL(path, self.location.origin);
         if (url.origin !== self.location.origin || !isSaved(url)) continue;
         const cached = await (await caches.open(PAGES)).match(url.href, { ignoreVary: true });
-        const savedAt = cached ? Date.parse(cached.headers.get("Date") || "") : NaN;
-        if (Date.now() - savedAt < FRESH_MS) continue;
+        if (cached && Date.now() - savedAt(cached) < FRESH_MS) continue;
         try {
-          await keep(url, await fetch(url.href, { credentials: "same-origin" }));
+          const response = await fetch(url.href, { credentials: "same-origin", headers: { "Volant-Save-Ahead": "1" } });
+          await keep(url, response, since);
         } catch (error) {
           return;
         }

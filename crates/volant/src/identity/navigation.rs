@@ -62,8 +62,12 @@ pub fn links(user: &AuthUser, kind: BusinessKind, entries: &[MenuEntry]) -> Vec<
 
 /// What pages know of the signed-in `user`: name, permissions and navigation.
 pub fn signed_in(user: &AuthUser, kind: BusinessKind, entries: &[MenuEntry]) -> SignedIn {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut person = DefaultHasher::new();
+    ("volant-person", user.organization_id, user.id).hash(&mut person);
     SignedIn {
         display_name: user.display_name.clone(),
+        person: format!("{:016x}", person.finish()),
         permissions: Permission::ALL.into_iter().filter(|p| user.may(*p)).collect(),
         menu: links(user, kind, entries),
     }

@@ -332,13 +332,17 @@ async fn volant_installs_as_an_app_with_its_manifest_icons_and_service_worker() 
     assert_eq!(worker.status, StatusCode::OK);
     assert_eq!(worker.header("content-type"), Some("text/javascript; charset=utf-8"));
     assert_eq!(worker.header("cache-control"), Some("no-cache"));
-    assert_eq!(worker.header("service-worker-allowed"), Some("/"));
+    assert_eq!(visitor.get("/assets/sw.js").await.status, StatusCode::NOT_FOUND);
     assert!(worker.text().contains(&format!("\"{}\"", volant::platform::http::assets::version())));
     assert!(!worker.text().contains("__VOLANT_ASSET_VERSION__"));
     // Every page links the manifest; a signed-in page carries the note it shows offline.
     let page = app.as_admin().get("/garages").await.text();
     assert!(page.contains(r#"<link rel="manifest" href="/manifest.webmanifest">"#), "{page}");
-    assert!(page.contains("data-offline-note hidden>Hors ligne : cette page est la copie enregistrée"), "{page}");
+    assert!(
+        page.contains(r#"data-offline-note="copy" hidden>Hors ligne : cette page est la copie enregistrée"#),
+        "{page}"
+    );
+    assert!(page.contains(r#"<meta name="volant-person" content=""#), "{page}");
     assert!(visitor.get("/login").await.text().contains(r#"rel="manifest""#));
 }
 

@@ -27,7 +27,6 @@ static ASSETS: &[Asset] = &[
     asset!("icons/icon-192.png", "image/png"),
     asset!("icons/icon-512.png", "image/png"),
     asset!("icons/maskable-512.png", "image/png"),
-    asset!("sw.js", "text/javascript; charset=utf-8"),
     asset!("swagger-init.js", "text/javascript; charset=utf-8"),
     asset!("vendor/htmx/htmx.min.js", "text/javascript; charset=utf-8"),
     asset!("vendor/swagger-ui/swagger-ui-bundle.js", "text/javascript; charset=utf-8"),
@@ -64,9 +63,4 @@ pub async fn serve(Path(path): Path<String>, headers: HeaderMap) -> Response {
         h.insert(header::ETAG, value);
     }
     response
-}
-
-/// An asset's bytes (what the service worker is made of).
-pub fn bytes(path: &str) -> Option<&'static [u8]> {
-    ASSETS.iter().find(|a| a.path == path).map(|a| a.bytes)
 }

@@ -46,17 +46,17 @@ pub async fn manifest() -> Response {
         .into_response()
 }
 
-/// `GET /sw.js`: the service worker, naming the assets' version so that an
+/// `GET /sw.js`: the service worker (only here, not among the assets: its scope
+/// is the folder it is served from), naming the assets' version so that an
 /// upgrade of Volant is a new worker (browsers compare its bytes), revalidated on
 /// every check (`no-cache`).
 pub async fn service_worker() -> Response {
-    let source = String::from_utf8_lossy(assets::bytes("sw.js").unwrap_or_default())
-        .replace("__VOLANT_ASSET_VERSION__", assets::version());
+    static SOURCE: &str = include_str!("../../../assets/sw.js");
+    let source = SOURCE.replace("__VOLANT_ASSET_VERSION__", assets::version());
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8")),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-            (header::HeaderName::from_static("service-worker-allowed"), HeaderValue::from_static("/")),
         ],
         source,
     )

@@ -16,6 +16,9 @@ use crate::platform::i18n::{self, Tr};
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     pub display_name: String,
+    /// Who the person is, as an opaque key: a phone's saved pages are another
+    /// person's when a page names a different one (assets/app.js).
+    pub person: String,
     /// Every permission the person holds.
     pub permissions: Vec<Permission>,
     /// The navigation entries the person may use, in the order shown.
@@ -54,6 +57,8 @@ pub struct PageCtx {
     pub csrf: String,
     /// The signed-in person's name, if any.
     pub user: Option<String>,
+    /// Their opaque key (see [`SignedIn::person`]).
+    pub person: Option<String>,
     /// The navigation: empty when signed out.
     pub menu: Vec<NavLink>,
     /// The signed-in person's organization (none when signed out).
@@ -95,6 +100,7 @@ impl PageCtx {
         Self {
             csrf: extensions.get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default(),
             user: signed_in.map(|u| u.display_name.clone()),
+            person: signed_in.map(|u| u.person.clone()),
             menu: signed_in.map(|u| u.menu.clone()).unwrap_or_default(),
             org: extensions.get::<OrgContext>().cloned(),
             channels: extensions.get::<Channels>().copied().unwrap_or_default(),

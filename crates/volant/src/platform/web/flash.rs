@@ -21,7 +21,15 @@ pub struct Flash {
     pub message: String,
 }
 
+/// Sent by the service worker (assets/sw.js) with the pages it saves ahead.
+const SAVE_AHEAD_HEADER: &str = "volant-save-ahead";
+
 pub(super) fn read_flash(headers: &HeaderMap) -> Option<Flash> {
+    // A page the service worker saves ahead, in the background, is not the one
+    // the person is about to see: it neither shows nor uses up their message.
+    if headers.contains_key(SAVE_AHEAD_HEADER) {
+        return None;
+    }
     let raw = read_cookie(headers, FLASH_COOKIE)?;
     let (kind, message) = raw.split_once(':')?;
     let kind = match kind {
