@@ -21,7 +21,7 @@ after(async () => {
   await server?.stop();
 });
 
-const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
+const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: "fr-FR" };
 
 // Monday of next week (`YYYY-MM-DD`): the demo's next week is planned.
 function nextMonday() {
@@ -105,9 +105,14 @@ test("an instructor installs Volant on a phone and reads the planning and a less
     await note.waitFor();
     assert.match(await page.locator("main").textContent(), /Devant l'auto-école/);
     await look(page, "2-lesson-offline");
-    // A lesson never opened nor saved: a notice, not the browser's error.
+    // Sending from the copy (here: signing out) fails, and the page says so at once.
+    await page.getByRole("button", { name: "Se déconnecter" }).tap();
+    await page.getByText(/^Rien n'a été envoyé : pas de connexion\./).waitFor();
+    await look(page, "3-sent-offline");
+    // A lesson never opened nor saved: a notice, not the browser's error, and the way back.
     await page.goto(`${server.url}/school/lessons/999999`);
     await page.getByText("Hors ligne : cette page n'est pas enregistrée sur cet appareil.").waitFor();
+    assert.equal(await page.getByRole("link", { name: "Revenir à l'accueil" }).getAttribute("href"), "/");
 
     // Back in range: the server's page again, without the note.
     await context.setOffline(false);

@@ -345,6 +345,17 @@ window.addEventListener("pageshow", function () {
   window.addEventListener("offline", showOffline);
   document.addEventListener("DOMContentLoaded", showOffline);
   document.addEventListener("htmx:afterSettle", showOffline);
+  // A form sent without a connection: said at once, what was typed kept on the page.
+  document.addEventListener("htmx:sendError", function () {
+    var failed = document.querySelector("[data-send-failed]");
+    if (!failed) return;
+    failed.hidden = false;
+    failed.scrollIntoView({ block: "nearest" });
+  });
+  document.addEventListener("htmx:beforeRequest", function () {
+    var failed = document.querySelector("[data-send-failed]");
+    if (failed) failed.hidden = true;
+  });
   if (!("serviceWorker" in navigator)) return;
   var PERSON = "volant-person";
   function person() {
@@ -359,15 +370,15 @@ window.addEventListener("pageshow", function () {
     try { window.localStorage.removeItem(PERSON); } catch (e) { /* storage refused: nothing kept either */ }
   }
   function atSignIn() { return window.location.pathname === "/login"; }
-  // The lessons a planning links to, saved ahead so that each opens offline.
+  // The page itself (its first visit came before the worker) and the lessons a
+  // planning links to, saved ahead so that each opens offline.
   function saveAhead() {
     if (!navigator.onLine || !person()) return;
-    var urls = [];
+    var urls = [window.location.pathname + window.location.search];
     document.querySelectorAll("main a[href^='/school/lessons/']").forEach(function (a) {
       var href = a.getAttribute("href");
       if (/^\/school\/lessons\/\d+$/.test(href) && urls.indexOf(href) < 0) urls.push(href);
     });
-    if (!urls.length) return;
     navigator.serviceWorker.ready.then(function (registration) {
       if (registration.active) registration.active.postMessage({ type: "save", urls: urls });
     });

@@ -114,7 +114,8 @@ async function offlinePage() {
     lang === "fr"
       ? "Hors ligne : cette page n'est pas enregistrée sur cet appareil. Elle s'affichera au retour de la connexion."
       : "Offline: this page is not saved on this device. It will show when the connection is back.";
-  const body = `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Volant</title></head><body><main><h1>Volant</h1><p>${text}</p></main></body></html>`;
+  const back = lang === "fr" ? "Revenir à l'accueil" : "Back to the start page";
+  const body = `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Volant</title><link rel="stylesheet" href="/assets/app.css?v=${VERSION}"></head><body><header class="topbar"><a class="brand" href="/">Volant</a></header><main id="main"><p class="flash flash-warning" role="status">${text}</p><p><a class="button" href="/">${back}</a></p></main></body></html>`;
   return new Response(body, { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
 }
 

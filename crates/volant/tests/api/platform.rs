@@ -343,6 +343,7 @@ async fn volant_installs_as_an_app_with_its_manifest_icons_and_service_worker() 
         "{page}"
     );
     assert!(page.contains(r#"<meta name="volant-person" content=""#), "{page}");
+    assert!(page.contains(r#"data-send-failed hidden>Rien n"#), "{page}");
     assert!(visitor.get("/login").await.text().contains(r#"rel="manifest""#));
 }
 
