@@ -3,7 +3,7 @@
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, Request, StatusCode, header};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, TestResponse};
 
 const ORIGIN: &str = "http://localhost:3000";
 
@@ -345,6 +345,34 @@ async fn volant_installs_as_an_app_with_its_manifest_icons_and_service_worker() 
     assert!(page.contains(r#"<meta name="volant-person" content=""#), "{page}");
     assert!(page.contains(r#"data-send-failed hidden>Rien n"#), "{page}");
     assert!(visitor.get("/login").await.text().contains(r#"rel="manifest""#));
+}
+
+#[tokio::test]
+async fn a_page_saved_ahead_by_the_app_leaves_the_person_s_message_for_their_next_page() {
+    let app = TestApp::sqlite().await;
+    let admin = app.as_admin();
+    let page = |save_ahead: bool| {
+        let mut request =
+            Request::get("/garages").header(header::COOKIE, "volant_flash=success:Le%C3%A7on%20enregistr%C3%A9e");
+        if save_ahead {
+            request = request.header("volant-save-ahead", "1");
+        }
+        request.body(Body::empty()).expect("request")
+    };
+    let flash_removed = |response: &TestResponse| {
+        response
+            .headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .any(|c| c.to_str().is_ok_and(|c| c.starts_with("volant_flash=;")))
+    };
+    let ahead = admin.send(page(true)).await;
+    assert_eq!(ahead.status, StatusCode::OK);
+    assert!(!ahead.text().contains("Leçon enregistrée"), "the saved copy does not show it");
+    assert!(!flash_removed(&ahead), "nor uses it up");
+    let seen = admin.send(page(false)).await;
+    assert!(seen.text().contains("Leçon enregistrée"), "the page the person opens shows it");
+    assert!(flash_removed(&seen));
 }
 
 #[tokio::test]
