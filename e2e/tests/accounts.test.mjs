@@ -181,7 +181,7 @@ test("a manager invites a colleague, who joins from the link on their phone", as
   await assertAccessible(page, "invitation handed over");
   const link = await page.locator("#reset-link").textContent();
   await context.close();
-  await joinFromPhone(link, "paul.durand@garage-e2e.fr", /\/garages$/);
+  await joinFromPhone(link, "paul.durand@garage-e2e.fr", /\/interventions$/);
 });
 
 test("a school manager gives an instructor their access from the instructor's file", async () => {

@@ -170,8 +170,9 @@ describe(`on ${on}`, () => {
 
   day("the mechanic's day: finds the car by its plate, records the work done, the alert follows", DESK, async (page) => {
     await signIn(page, "mecanicien@volant-demo.example");
-    // Only what a mechanic may do: no garage to create, no vehicle to delete.
-    await page.waitForURL(/\/garages$/);
+    // The day starts on the vehicles in the workshop; only what a mechanic may
+    // do: no garage to create, no vehicle to delete.
+    await page.waitForURL(/\/interventions$/);
     assert.equal(await page.getByRole("link", { name: "Nouveau garage" }).count(), 0);
     await look(page, "mechanic", "1-home");
 

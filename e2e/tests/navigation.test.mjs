@@ -46,7 +46,8 @@ test("on a phone the mechanic opens the menu from a button, and only sees what t
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   const page = await context.newPage();
   await signIn(page, MECHANIC);
-  await page.waitForURL(/\/garages$/);
+  // A mechanic starts on the vehicles in the workshop.
+  await page.waitForURL(/\/interventions$/);
   const nav = page.locator("#main-nav");
   assert.equal(await nav.isVisible(), false, "the menu is folded");
   const toggle = page.getByRole("button", { name: "Menu" });
@@ -57,7 +58,7 @@ test("on a phone the mechanic opens the menu from a button, and only sees what t
   // The counter records payments: the invoices are theirs to read.
   assert.deepEqual(await nav.locator(".nav-module").allTextContents(), ["Atelier", "Facturation"], "no administration for a mechanic");
   assert.equal(await page.getByRole("link", { name: "Nouveau garage" }).count(), 0, "no button that ends in a refusal");
-  await assertAccessible(page, "mechanic's garages with the menu open");
+  await assertAccessible(page, "mechanic's workshop page with the menu open");
   if (process.env.E2E_SCREENSHOTS) await page.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/menu-phone.png` });
   await nav.getByRole("link", { name: "Véhicules" }).tap();
   await page.waitForURL(/\/vehicles$/);
@@ -68,6 +69,6 @@ test("on a phone the mechanic opens the menu from a button, and only sees what t
   await page.goto(`${server.url}/garages/new`);
   await page.getByText("403").waitFor();
   await page.getByRole("link", { name: "Retour à l'accueil" }).tap();
-  await page.waitForURL(/\/garages$/);
+  await page.waitForURL(/\/interventions$/);
   await context.close();
 });

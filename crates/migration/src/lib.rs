@@ -40,6 +40,8 @@ mod m20261216_000034_credential_changes;
 mod m20261217_000035_dashboard_indexes;
 mod m20261218_000036_alert_refreshes;
 mod m20261218_000037_notification_inbox_indexes;
+mod m20261219_000038_idempotency_keys;
+mod m20261219_000039_interventions_under_way;
 
 pub struct Migrator;
 
@@ -84,6 +86,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261217_000035_dashboard_indexes::Migration),
             Box::new(m20261218_000036_alert_refreshes::Migration),
             Box::new(m20261218_000037_notification_inbox_indexes::Migration),
+            Box::new(m20261219_000038_idempotency_keys::Migration),
+            Box::new(m20261219_000039_interventions_under_way::Migration),
         ]
     }
 }

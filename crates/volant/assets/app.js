@@ -370,14 +370,20 @@ window.addEventListener("pageshow", function () {
     try { window.localStorage.removeItem(PERSON); } catch (e) { /* storage refused: nothing kept either */ }
   }
   function atSignIn() { return window.location.pathname === "/login"; }
-  // The page itself (its first visit came before the worker) and the lessons a
-  // planning links to, saved ahead so that each opens offline.
+  // The page itself (its first visit came before the worker) and the pages a
+  // working day's list links to (a planning's lessons, the workshop's
+  // interventions and vehicles), saved ahead so that each opens offline.
+  var AHEAD = {
+    "/school/planning": /^\/school\/lessons\/\d+$/,
+    "/interventions": /^\/(interventions\/\d+|vehicles\/\d+\/maintenance)$/,
+  };
   function saveAhead() {
     if (!navigator.onLine || !person()) return;
     var urls = [window.location.pathname + window.location.search];
-    document.querySelectorAll("main a[href^='/school/lessons/']").forEach(function (a) {
+    var linked = AHEAD[window.location.pathname];
+    if (linked) document.querySelectorAll("main a[href]").forEach(function (a) {
       var href = a.getAttribute("href");
-      if (/^\/school\/lessons\/\d+$/.test(href) && urls.indexOf(href) < 0) urls.push(href);
+      if (linked.test(href) && urls.indexOf(href) < 0) urls.push(href);
     });
     navigator.serviceWorker.ready.then(function (registration) {
       if (registration.active) registration.active.postMessage({ type: "save", urls: urls });
@@ -401,3 +407,264 @@ window.addEventListener("pageshow", function () {
     if (form.matches && form.matches("form[action='/logout']")) forgetSaved();
   }, true);
 })();
+
+// Writing without a connection (docs/mobile.md): a form marked
+// `data-offline-queue` (a lesson report, a mileage reading, the end of an
+// intervention) sent while offline, or whose sending fails for want of a
+// connection, is kept on the phone (IndexedDB) with a key of its own, and sent
+// again when the connection is back, with that key in `Idempotency-Key`: the
+// server applies it once however often it arrives. What the server refuses (the
+// lesson was moved or cancelled meanwhile, a higher mileage was recorded) stays
+// listed with its answer and what was typed until the person removes it.
+(function () {
+  if (!window.indexedDB || !window.fetch) return;
+  var STORE = "outbox";
+  // A recorded form is listed on the page where it went, and gone from the next.
+  var PAGE_OPENED = Date.now();
+  var flushing = false;
+  var retry = null;
+
+  function newKey() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+  }
+  function person() {
+    var meta = document.querySelector('meta[name="volant-person"]');
+    return meta ? meta.content : null;
+  }
+  // The token of this page (the session's): a form queued under an earlier page
+  // of the same session is sent with it.
+  function csrfToken() {
+    var field = document.querySelector("form[action='/logout'] input[name=_csrf]");
+    return field ? field.value : "";
+  }
+  function store(mode, work) {
+    return new Promise(function (resolve, reject) {
+      var opening = window.indexedDB.open("volant", 1);
+      opening.onupgradeneeded = function () { opening.result.createObjectStore(STORE, { keyPath: "key" }); };
+      opening.onerror = function () { reject(opening.error); };
+      opening.onsuccess = function () {
+        var db = opening.result;
+        var tx = db.transaction(STORE, mode);
+        var request = work(tx.objectStore(STORE));
+        tx.oncomplete = function () { db.close(); resolve(request ? request.result : undefined); };
+        tx.onerror = tx.onabort = function () { db.close(); reject(tx.error); };
+      };
+    });
+  }
+  function entries() { return store("readonly", function (s) { return s.getAll(); }); }
+  function save(entry) { return store("readwrite", function (s) { return s.put(entry); }); }
+  function remove(key) { return store("readwrite", function (s) { return s.delete(key); }); }
+  function mine(list) {
+    var me = person();
+    return list.filter(function (e) { return e.person === me; }).sort(function (a, b) { return a.queuedAt - b.queuedAt; });
+  }
+  function offline() {
+    var copy = document.querySelector('[data-offline-note="copy"]');
+    return !navigator.onLine || Boolean(copy && !copy.hidden);
+  }
+  function queueable(form) { return form && form.matches && form.matches("form[data-offline-queue]"); }
+
+  function render() {
+    var box = document.querySelector("[data-outbox]");
+    if (!box) return Promise.resolve();
+    return entries().then(function (list) {
+      var stale = list.filter(function (e) { return e.state === "sent" && e.sentAt < PAGE_OPENED; });
+      stale.forEach(function (e) { remove(e.key).catch(function () {}); });
+      list = mine(list).filter(function (e) { return stale.indexOf(e) < 0; });
+      var ul = box.querySelector("[data-outbox-list]");
+      ul.textContent = "";
+      list.forEach(function (e) {
+        var li = document.createElement("li");
+        li.className = "outbox-" + e.state;
+        li.dataset.outboxEntry = e.state;
+        var what = document.createElement("strong");
+        what.textContent = e.label;
+        li.appendChild(what);
+        var state = document.createElement("span");
+        state.textContent = " — " + box.dataset[e.state === "refused" ? "refused" : e.state === "sent" ? "sent" : "pending"];
+        li.appendChild(state);
+        if (e.state === "refused") {
+          var answer = document.createElement("span");
+          answer.className = "outbox-answer";
+          answer.textContent = " " + (e.message || "");
+          li.appendChild(answer);
+          if (e.typed) {
+            var typed = document.createElement("span");
+            typed.className = "pre outbox-typed";
+            typed.textContent = " " + box.dataset.typed + " " + e.typed;
+            li.appendChild(typed);
+          }
+        }
+        if (e.state !== "pending") {
+          var dismiss = document.createElement("button");
+          dismiss.type = "button";
+          dismiss.className = "button small";
+          dismiss.textContent = box.dataset.dismiss;
+          dismiss.addEventListener("click", function () { remove(e.key).then(render); });
+          li.appendChild(document.createTextNode(" "));
+          li.appendChild(dismiss);
+        }
+        ul.appendChild(li);
+      });
+      box.querySelector("[data-outbox-sign-in]").hidden = !list.some(function (e) { return e.state === "pending" && e.signIn; });
+      box.hidden = list.length === 0;
+      // A form already waiting on this phone is not filled in twice.
+      document.querySelectorAll("form[data-offline-queue]").forEach(function (form) {
+        var waiting = list.some(function (e) { return e.state === "pending" && e.action === form.getAttribute("action"); });
+        var note = form.querySelector("[data-queued-here]");
+        if (waiting && !note) {
+          note = document.createElement("p");
+          note.className = "flash flash-warning";
+          note.setAttribute("role", "status");
+          note.dataset.queuedHere = "";
+          note.textContent = box.dataset.queuedHere;
+          form.insertBefore(note, form.firstChild);
+        } else if (!waiting && note) {
+          note.remove();
+        }
+        form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = waiting; });
+      });
+    });
+  }
+
+  function queue(form, key) {
+    var fields = new URLSearchParams();
+    var typed = [];
+    new FormData(form).forEach(function (value, name) {
+      if (name === "_csrf" || typeof value !== "string") return;
+      fields.append(name, value);
+    });
+    form.querySelectorAll("textarea").forEach(function (area) { if (area.value.trim()) typed.push(area.value); });
+    var label = form.dataset.offlineQueue;
+    var detail = form.dataset.offlineDetail && form.elements[form.dataset.offlineDetail];
+    if (detail && detail.value) label += " " + detail.value;
+    var entry = {
+      key: key || newKey(),
+      person: person(),
+      action: form.getAttribute("action"),
+      body: fields.toString(),
+      label: label,
+      typed: typed.join("\n"),
+      queuedAt: Date.now(),
+      state: "pending",
+    };
+    delete form.dataset.idempotencyKey;
+    return save(entry).then(render).then(function () {
+      var box = document.querySelector("[data-outbox]");
+      if (box) box.scrollIntoView({ block: "nearest" });
+      later();
+    });
+  }
+
+  // What the server said, from the page it answered with.
+  function answerOf(response) {
+    return response.text().then(function (html) {
+      var doc = new DOMParser().parseFromString(html, "text/html");
+      var parts = [];
+      // An error page's detail (its title when it has none), a form's errors.
+      var detail = doc.querySelector("main .error-page h1 + p");
+      var title = doc.querySelector("main .error-page h1");
+      var error = (detail && detail.textContent.trim()) || (title && title.textContent.trim());
+      if (error) parts.push(error);
+      doc.querySelectorAll("main form .flash-error, main .field-error").forEach(function (el) {
+        var text = el.textContent.trim();
+        if (text && parts.indexOf(text) < 0) parts.push(text);
+      });
+      return parts.join(" ") || response.status + " " + response.statusText;
+    });
+  }
+
+  // Sends one entry; resolves to whether the next may be sent now.
+  function send(entry) {
+    return fetch(entry.action, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8",
+        "Idempotency-Key": entry.key,
+        "X-CSRF-Token": csrfToken(),
+      },
+      body: entry.body,
+    }).then(function (response) {
+      if (new URL(response.url).pathname === "/login" || response.status === 401 || response.status === 403) {
+        entry.signIn = true;
+        return save(entry).then(function () { return false; });
+      }
+      if (response.ok) {
+        entry.state = "sent";
+        entry.sentAt = Date.now();
+        delete entry.signIn;
+        return save(entry).then(function () { return true; });
+      }
+      // Busy with the same key, a server in trouble: the next round.
+      if (response.status >= 500 || response.status === 408 || response.status === 429 || response.headers.get("Retry-After")) {
+        return false;
+      }
+      return answerOf(response).then(function (message) {
+        entry.state = "refused";
+        entry.message = message;
+        delete entry.signIn;
+        return save(entry).then(function () { return true; });
+      });
+    }, function () { return false; });
+  }
+
+  function flushNow() {
+    if (flushing || !navigator.onLine || !person()) return Promise.resolve();
+    flushing = true;
+    return entries().then(function (list) {
+      var pending = mine(list).filter(function (e) { return e.state === "pending"; });
+      return pending.reduce(function (chain, entry) {
+        return chain.then(function (go) { return go ? send(entry) : false; });
+      }, Promise.resolve(true));
+    }).catch(function () { /* kept for the next round */ }).then(function () {
+      flushing = false;
+      return render();
+    }).then(later);
+  }
+  // One tab at a time sends (two tabs would only wait on each other's key).
+  function flush() {
+    if (navigator.locks) return navigator.locks.request("volant-outbox", flushNow);
+    return flushNow();
+  }
+  // While something waits, tried again every half minute (a phone between masts
+  // may believe it is online).
+  function later() {
+    if (retry) return;
+    entries().then(function (list) {
+      if (!mine(list).some(function (e) { return e.state === "pending"; })) return;
+      retry = setTimeout(function () { retry = null; flush(); }, 30000);
+    }).catch(function () {});
+  }
+
+  // Offline: kept, not sent (htmx would fail), before htmx sees the form.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!queueable(form) || !offline() || !person()) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    queue(form, form.dataset.idempotencyKey);
+  }, true);
+  // Online: sent as usual, with a key, so that a failure sent again from the
+  // queue is the same request.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var form = event.detail.elt;
+    if (!queueable(form)) return;
+    if (!form.dataset.idempotencyKey) form.dataset.idempotencyKey = newKey();
+    event.detail.headers["Idempotency-Key"] = form.dataset.idempotencyKey;
+  });
+  document.addEventListener("htmx:sendError", function (event) {
+    var form = event.detail.elt;
+    if (!queueable(form) || !person()) return;
+    var failed = document.querySelector("[data-send-failed]");
+    if (failed) failed.hidden = true;
+    queue(form, form.dataset.idempotencyKey);
+  });
+  window.addEventListener("online", flush);
+  document.addEventListener("DOMContentLoaded", function () { render().then(flush).catch(function () {}); });
+  document.addEventListener("htmx:afterSettle", function () { render().catch(function () {}); });
+})();
+

@@ -3,10 +3,11 @@
 // downloads, live updates):
 // - the assets (/assets/…?v=<version>): from this device once fetched;
 // - the pages of a working day away from a desk (the instructor's planning and
-//   lessons, the candidate's portal): from the network when it answers within a
+//   lessons, the candidate's portal, the workshop's work under way): from the network when it answers within a
 //   few seconds, and then saved on this device; from the saved copy when it does
 //   not, the copy showing the note the server wrote into it (with its time);
-// - the lessons a planning links to, saved ahead when the page asks (app.js).
+// - the lessons a planning links to, and the interventions and vehicles the
+//   workshop's page links to, saved ahead when the page asks (app.js).
 // Saved pages are personal: app.js empties them on the sign-in page (where every
 // ended session leads), when another person signs in, and at sign-out.
 "use strict";
@@ -14,10 +15,19 @@
 const VERSION = "__VOLANT_ASSET_VERSION__";
 const ASSETS = "volant-assets-" + VERSION;
 const PAGES = "volant-pages";
-// The pages kept for reading offline.
-const SAVED = [/^\/school\/planning$/, /^\/school\/lessons\/\d+$/, /^\/portal$/];
+// The pages kept for reading offline: the instructor's planning and its lessons,
+// the candidate's portal, the workshop's vehicles under way with each
+// intervention and vehicle maintenance page (mileage).
+const SAVED = [
+  /^\/school\/planning$/,
+  /^\/school\/lessons\/\d+$/,
+  /^\/portal$/,
+  /^\/interventions$/,
+  /^\/interventions\/\d+$/,
+  /^\/vehicles\/\d+\/maintenance$/,
+];
 // What the start page (/) shows each person, for the app opened offline.
-const START_PAGES = ["/school/planning", "/portal"];
+const START_PAGES = ["/school/planning", "/portal", "/interventions"];
 // Saved ahead at most this many at a time, and not again within ten minutes.
 const MAX_AHEAD = 60;
 const FRESH_MS = 10 * 60 * 1000;
@@ -195,3 +205,4 @@ self.addEventListener("message", (event) => {
     })(),
   );
 });
+

@@ -98,7 +98,16 @@ mod tests {
 
     #[test]
     fn each_role_sees_its_menu_grouped_by_module() {
-        let workshop = ["/garages", "/vehicles", "/dashboard", "/clients", "/quotes", "/alerts", "/documents/expiring"];
+        let workshop = [
+            "/garages",
+            "/vehicles",
+            "/dashboard",
+            "/interventions",
+            "/clients",
+            "/quotes",
+            "/alerts",
+            "/documents/expiring",
+        ];
         let school =
             ["/school/planning", "/school/candidates", "/school/exams", "/school/reports", "/school/instructors"];
         let admin = [workshop.as_slice(), &school, &["/messages", "/invoices", "/admin/users", "/admin/organization"]]

@@ -25,10 +25,14 @@ pub fn pages() -> Vec<Page> {
     web_pages::pages(Access::guarded(Permission::Platform, Permission::Platform), status::web_routes())
 }
 
+/// Forgets the idempotency keys (and their answers) older than a day.
+pub const IDEMPOTENCY_PRUNE_JOB: &str = "idempotency.prune";
+
 /// Refreshes SQLite's planner statistics of every table that needs it (bounded).
 pub const SQLITE_STATISTICS_JOB: &str = "db.statistics";
 
-/// Finished jobs are kept a week for the admin pages, then deleted; with a backup
+/// Finished jobs are kept a week for the admin pages, then deleted; idempotency
+/// keys a day; with a backup
 /// folder configured, a consistent backup every day (copied off-site when an
 /// object store is configured), then the retention.
 pub fn register_jobs(registry: &mut Registry, state: &AppState) {
@@ -42,6 +46,16 @@ pub fn register_jobs(registry: &mut Registry, state: &AppState) {
             }
         })
         .every("jobs.prune", DAILY);
+    let db = state.db.clone();
+    registry
+        .handle(IDEMPOTENCY_PRUNE_JOB, move |_job| {
+            let db = db.clone();
+            async move {
+                crate::platform::http::idempotency::prune(&db, chrono::Utc::now()).await?;
+                Ok(())
+            }
+        })
+        .every(IDEMPOTENCY_PRUNE_JOB, HOURLY);
     // Only SQLite keeps a log of credential changes (PostgreSQL notifies).
     if state.db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
         let db = state.db.clone();

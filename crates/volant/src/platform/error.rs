@@ -400,6 +400,8 @@ pub const CODES: &[(&str, u16)] = &[
     ("garage_not_empty", 409),
     ("hours_changed", 409),
     ("hours_out_of_range", 409),
+    ("idempotency_in_progress", 409),
+    ("idempotency_outcome_unknown", 409),
     ("illegal_transition", 409),
     ("import_busy", 409),
     ("import_changed_since", 409),

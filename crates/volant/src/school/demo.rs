@@ -106,7 +106,7 @@ pub async fn seed(
         instructors::set_availability(db, &actor, instructor.id, &week).await?;
         teachers.push(instructor.id);
     }
-    // Three cars of the fleet with no overdue safety maintenance (the workshop's demo raises some).
+    // Three cars of the fleet on the road (the workshop's demo raises alerts, and has cars in).
     let today = Utc::now().with_timezone(&zone).date_naive();
     let fleet = fleet::list(db, org, &VehicleFilter::default(), PageRequest::first(100)).await?.items;
     let mut cars = Vec::new();
@@ -114,7 +114,11 @@ pub async fn seed(
         if cars.len() == 3 {
             break;
         }
-        // Nothing past due in two weeks, known or to check (the lesson rules refuse both).
+        // Not in the workshop (the workshop's demo has two there), nothing past due in
+        // two weeks, known or to check (the lesson rules refuse all three).
+        if crate::workshop::history::service::in_progress_on(db, org, vehicle.id).await?.is_some() {
+            continue;
+        }
         let filter = AlertFilter { vehicle_ids: Some(vec![vehicle.id]), ..AlertFilter::default() };
         let soon = today + Duration::days(14);
         let alerts = maintenance::list(db, org, &filter, PageRequest::first(20), soon).await?;

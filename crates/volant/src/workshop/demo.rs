@@ -153,6 +153,7 @@ pub async fn seed(db: &DatabaseConnection, org: OrgId, region: Region) -> AppRes
         let mut report = SeedReport { clients: owners.len(), quotes: 0, interventions: 0, alerts: 0 };
         seed_quotes(txn, &actor, &mut rng, (&fleet, &owned), &local, today, &mut report).await?;
         seed_service_history(txn, &actor, &mut rng, today, &mut report).await?;
+        seed_work_under_way(txn, &actor, today, &mut report).await?;
         AppResult::Ok(report)
     })
     .await?;
@@ -318,6 +319,38 @@ async fn seed_quotes(
             if history::record_from_quote(txn, actor, quote.id, &input).await.is_ok() {
                 report.interventions += 1;
             }
+        }
+    }
+    Ok(())
+}
+
+/// Two vehicles are in the workshop today, their work under way: what the
+/// mechanic's page (`/interventions`) shows first.
+async fn seed_work_under_way(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    today: NaiveDate,
+    report: &mut SeedReport,
+) -> AppResult<()> {
+    const UNDER_WAY: [(&str, &str); 2] = [
+        ("Bruit au freinage à l'avant : diagnostic, plaquettes et disques à contrôler", "brakes"),
+        ("Vidange, filtres et contrôle des niveaux avant un long trajet", "oil_service"),
+    ];
+    let page = vehicles::list(txn, actor.org, &VehicleFilter::default(), PageRequest::after_id(2, None)).await?;
+    for (vehicle, (description, service)) in page.items.iter().zip(UNDER_WAY) {
+        let last = history::readings(txn, actor.org, vehicle.id).await?.last().map(|r| r.mileage_km);
+        let input = history::InterventionInput {
+            vehicle_id: Some(vehicle.id),
+            performed_on: Some(today),
+            mileage_km: last.or(vehicle.mileage_km).map(|km| km + 40),
+            description: Some(description.to_owned()),
+            technician: Some("Atelier".to_owned()),
+            services: vec![service.to_owned()],
+            lines: Vec::new(),
+            in_progress: true,
+        };
+        if history::record(txn, actor, &input).await.is_ok() {
+            report.interventions += 1;
         }
     }
     Ok(())

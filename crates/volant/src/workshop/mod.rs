@@ -81,6 +81,7 @@ pub fn menu() -> Vec<MenuEntry> {
     let workshop = Audience::May(Permission::WorkshopRead);
     vec![
         MenuEntry::new(Module::Workshop, "nav.dashboard", "/dashboard", workshop),
+        MenuEntry::new(Module::Workshop, "nav.under_way", "/interventions", workshop),
         MenuEntry::new(Module::Workshop, "nav.clients", "/clients", workshop),
         MenuEntry::new(Module::Workshop, "nav.quotes", "/quotes", workshop),
         MenuEntry::new(Module::Workshop, "nav.alerts", "/alerts", workshop),

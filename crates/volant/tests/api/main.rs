@@ -38,6 +38,7 @@ mod platform;
 mod platform_backup;
 mod platform_db;
 mod platform_files;
+mod platform_idempotency;
 mod platform_input;
 mod platform_metrics;
 mod platform_process;

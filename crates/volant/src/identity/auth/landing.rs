@@ -44,7 +44,12 @@ async fn home(State(state): State<AppState>, request: Request, welcome: &'static
 /// A person's first page, by their roles and what the business runs.
 fn start_page(roles: &[Role], kind: BusinessKind) -> &'static str {
     if kind.runs(Module::Workshop) && any_allows(roles, Permission::FleetRead) {
-        "/garages"
+        // A mechanic's day is the vehicles in the workshop.
+        if any_allows(roles, Permission::InterventionsRecord) && !any_allows(roles, Permission::FleetWrite) {
+            "/interventions"
+        } else {
+            "/garages"
+        }
     } else if kind.runs(Module::School) && any_allows(roles, Permission::Teaching) {
         "/school/planning"
     } else if roles.contains(&Role::Candidate) {
@@ -62,7 +67,7 @@ mod tests {
     fn each_person_starts_where_their_business_works() {
         assert_eq!(start_page(&[Role::Manager], BusinessKind::Both), "/garages");
         assert_eq!(start_page(&[Role::Manager], BusinessKind::School), "/school/planning");
-        assert_eq!(start_page(&[Role::Staff], BusinessKind::Garage), "/garages");
+        assert_eq!(start_page(&[Role::Staff], BusinessKind::Garage), "/interventions");
         assert_eq!(start_page(&[Role::Instructor], BusinessKind::Both), "/school/planning");
         assert_eq!(start_page(&[Role::Candidate], BusinessKind::School), "/portal");
         assert_eq!(start_page(&[Role::Staff], BusinessKind::School), "/profile");

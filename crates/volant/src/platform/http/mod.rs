@@ -2,6 +2,7 @@
 
 pub mod assets;
 pub mod extract;
+pub mod idempotency;
 pub mod keepalive;
 pub mod openapi;
 pub mod pwa;

@@ -22,7 +22,7 @@ use tower_http::trace::TraceLayer;
 use crate::platform::AppState;
 use crate::platform::error::AppError;
 use crate::platform::http::extract::{BODY_LIMIT, has_encoded_nul};
-use crate::platform::http::{assets, openapi, pwa};
+use crate::platform::http::{assets, idempotency, openapi, pwa};
 use crate::platform::i18n::{self, Locale};
 use crate::platform::proxy::{self, ClientContext};
 use crate::platform::web;
@@ -60,6 +60,8 @@ pub fn build(state: AppState, routes: Router<AppState>, doc: &serde_json::Value)
         .layer(middleware::from_fn(crate::platform::metrics::track))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(web::clear_consumed_flash))
+        // Inside the CSRF check: a forged form never claims a key.
+        .layer(middleware::from_fn_with_state(state.clone(), idempotency::idempotent_writes))
         .layer(middleware::from_fn_with_state(state.clone(), web::csrf_protection))
         // Inside the request's context: a refusal speaks the caller's language.
         .layer(middleware::from_fn(refuse_nul_in_url))
@@ -119,12 +121,18 @@ fn cors_layer(origins: &[HeaderValue]) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins.iter().cloned()))
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
-        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT_LANGUAGE])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            header::ACCEPT_LANGUAGE,
+            idempotency::IDEMPOTENCY_KEY,
+        ])
         .expose_headers([
             header::LINK,
             header::LOCATION,
             REQUEST_ID,
             header::RETRY_AFTER,
+            idempotency::IDEMPOTENT_REPLAYED,
             HeaderName::from_static("ratelimit-limit"),
             HeaderName::from_static("ratelimit-remaining"),
             HeaderName::from_static("ratelimit-reset"),

@@ -186,7 +186,7 @@ async fn cancel_lesson(caller: Caller, Id(id): Id, ApiJson(input): ApiJson<Cance
 }
 
 /// Record how a lesson went (`done` with what was worked on, or `no_show`), once it has begun.
-#[utoipa::path(post, path = "/school/lessons/{id}/outcome", security(("bearer" = ["teaching"])), tag = "school planning", params(("id" = i64, Path)), request_body = OutcomeInput,
+#[utoipa::path(post, path = "/school/lessons/{id}/outcome", security(("bearer" = ["teaching"])), tag = "school planning", params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "Sent again with the same key (1 to 255 visible ASCII characters) within a day, the write is applied once and its first answer given again (`Idempotent-Replayed: true`); 409 while the first one runs, 422 when the key was used for another request.")), request_body = OutcomeInput,
     responses((status = 200, body = Lesson), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn record_outcome(caller: Caller, Id(id): Id, ApiJson(input): ApiJson<OutcomeInput>) -> AppResult<Json<Lesson>> {
     let viewer = Viewer::of(&caller.db, &caller.current).await?;

@@ -33,8 +33,8 @@ async fn record_intervention(caller: Caller, ApiJson(input): ApiJson<Interventio
 
 /// Complete an intervention under way (`in_progress`): the vehicle leaves the
 /// workshop, the work is dated today and its maintenance counts (409 when already complete).
-#[utoipa::path(post, path = "/interventions/{id}/complete", security(("bearer" = ["interventions.record"])), tag = "service history", params(("id" = i64, Path)),
-    responses((status = 200, body = Intervention), (status = 404, body = Problem), (status = 409, body = Problem)))]
+#[utoipa::path(post, path = "/interventions/{id}/complete", security(("bearer" = ["interventions.record"])), tag = "service history", params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "Sent again with the same key (1 to 255 visible ASCII characters) within a day, the write is applied once and its first answer given again (`Idempotent-Replayed: true`); 409 while the first one runs, 422 when the key was used for another request.")),
+    responses((status = 200, body = Intervention), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn complete_intervention(caller: Caller, Id(id): Id) -> AppResult<Json<Intervention>> {
     Ok(Json(service::complete(&caller.db, &caller.actor, id).await?))
 }
@@ -80,7 +80,7 @@ async fn vehicle_readings(caller: Caller, Id(id): Id) -> AppResult<Json<Vec<Mile
 }
 
 /// Record an odometer reading; lower than the last one only as a correction (409 otherwise).
-#[utoipa::path(post, path = "/vehicles/{id}/mileage", security(("bearer" = ["interventions.record"])), tag = "service history", params(("id" = i64, Path)), request_body = ReadingInput,
+#[utoipa::path(post, path = "/vehicles/{id}/mileage", security(("bearer" = ["interventions.record"])), tag = "service history", params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "Sent again with the same key (1 to 255 visible ASCII characters) within a day, the write is applied once and its first answer given again (`Idempotent-Replayed: true`); 409 while the first one runs, 422 when the key was used for another request.")), request_body = ReadingInput,
     responses((status = 201, body = MileageReading), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn record_reading(caller: Caller, Id(id): Id, ApiJson(input): ApiJson<ReadingInput>) -> AppResult<Response> {
     let reading = service::record_reading(&caller.db, &caller.actor, id, &input).await?;

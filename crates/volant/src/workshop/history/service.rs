@@ -827,6 +827,21 @@ pub async fn of_vehicle(db: &impl ConnectionTrait, org: OrgId, vehicle_id: i64) 
     load(db, rows).await
 }
 
+/// The work under way (the vehicles in the workshop), longest there first; at
+/// most `limit` (a workshop holds a few dozen vehicles at most).
+pub async fn under_way(db: &impl ConnectionTrait, org: OrgId, limit: u64) -> AppResult<Vec<Intervention>> {
+    use sea_orm::QuerySelect;
+    let rows = intervention::Entity::find()
+        .filter(intervention::Column::OrganizationId.eq(org.get()))
+        .filter(intervention::Column::InProgress.eq(true))
+        .order_by_asc(intervention::Column::PerformedOn)
+        .order_by_asc(intervention::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    load(db, rows).await
+}
+
 /// The work done for a client (on the vehicles they owned at the time), most recent first.
 pub async fn of_client(
     db: &impl ConnectionTrait,

@@ -11,6 +11,8 @@ use super::service::{self, FromQuoteInput, InterventionInput, ReadingInput};
 use crate::fleet::vehicles::service as vehicles;
 use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
+#[allow(unused_imports)] // used by the templates
+use crate::identity::roles::Permission;
 use crate::platform::error::AppResult;
 use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n::{self, Msg};
@@ -23,12 +25,67 @@ use crate::workshop::quotes::web::{LineEditor, LineForm, LineRow, RunningTotals}
 
 pub fn routes() -> Routes {
     vec![
+        ("/interventions", get(under_way)),
         ("/vehicles/{id}/interventions/new", get(new_form)),
         ("/vehicles/{id}/interventions", post(create)),
         ("/vehicles/{id}/mileage", post(record_reading)),
         ("/quotes/{id}/intervention", post(from_quote)),
         ("/interventions/{id}/complete", post(complete)),
     ]
+}
+
+/// The most vehicles the workshop page lists (more would not fit in a workshop).
+const UNDER_WAY_SHOWN: u64 = 200;
+
+/// A vehicle in the workshop, as the mechanic's page lists it.
+#[derive(Debug, Clone)]
+pub struct UnderWay {
+    pub id: i64,
+    pub vehicle_id: i64,
+    pub plate: String,
+    pub vehicle: String,
+    pub client: Option<String>,
+    pub since: String,
+    pub description: String,
+    pub technician: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "workshop/history/under_way.html")]
+struct UnderWayPage {
+    page: PageCtx,
+    rows: Vec<UnderWay>,
+    more: bool,
+}
+
+/// The vehicles in the workshop and their work under way: the mechanic's page,
+/// kept on the phone for reading offline with each intervention and vehicle.
+async fn under_way(caller: Caller, page: PageCtx) -> WebResult<UnderWayPage> {
+    let mut work = service::under_way(&caller.db, caller.org, UNDER_WAY_SHOWN + 1).await?;
+    let more = work.len() as u64 > UNDER_WAY_SHOWN;
+    work.truncate(usize::try_from(UNDER_WAY_SHOWN).unwrap_or(usize::MAX));
+    let vehicle_ids: Vec<i64> = work.iter().map(|w| w.vehicle_id).collect();
+    let found: std::collections::HashMap<i64, _> =
+        vehicles::get_many(&caller.db, caller.org, &vehicle_ids).await?.into_iter().map(|v| (v.id, v)).collect();
+    let client_ids: Vec<i64> = work.iter().filter_map(|w| w.client_id).collect();
+    let clients = crate::workshop::clients::service::get_many(&caller.db, caller.org, &client_ids).await?;
+    let rows = work
+        .into_iter()
+        .map(|w| {
+            let vehicle = found.get(&w.vehicle_id);
+            UnderWay {
+                id: w.id,
+                vehicle_id: w.vehicle_id,
+                plate: vehicle.map(|v| v.license_plate.clone()).unwrap_or_default(),
+                vehicle: vehicle.map(|v| format!("{} {}", v.brand, v.model)).unwrap_or_default(),
+                client: w.client_id.and_then(|id| clients.get(&id)).map(|c| c.name.clone()),
+                since: i18n::date(w.performed_on),
+                description: w.description,
+                technician: w.technician.unwrap_or_default(),
+            }
+        })
+        .collect();
+    Ok(UnderWayPage { page, rows, more })
 }
 
 /// The vehicle leaves the workshop: its intervention under way is complete.
