@@ -42,6 +42,7 @@ mod m20261218_000036_alert_refreshes;
 mod m20261218_000037_notification_inbox_indexes;
 mod m20261219_000038_idempotency_keys;
 mod m20261219_000039_interventions_under_way;
+mod m20261219_000040_push_subscriptions;
 
 pub struct Migrator;
 
@@ -88,6 +89,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261218_000037_notification_inbox_indexes::Migration),
             Box::new(m20261219_000038_idempotency_keys::Migration),
             Box::new(m20261219_000039_interventions_under_way::Migration),
+            Box::new(m20261219_000040_push_subscriptions::Migration),
         ]
     }
 }

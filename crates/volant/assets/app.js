@@ -668,3 +668,58 @@ window.addEventListener("pageshow", function () {
   document.addEventListener("htmx:afterSettle", function () { render().catch(function () {}); });
 })();
 
+// Notifications on this device (Web Push): the preferences page offers to
+// subscribe this browser; its subscription goes to the server, which encrypts
+// each notification for it (docs/mobile.md). Every way it cannot is said.
+(function () {
+  var section = document.querySelector("[data-push-key]");
+  if (!section) return;
+  var button = section.querySelector("[data-push-subscribe]");
+  function say(state) {
+    section.querySelectorAll("[data-push-state]").forEach(function (p) { p.hidden = p.dataset.pushState !== state; });
+  }
+  if (!("serviceWorker" in navigator) || !("PushManager" in window) || !("Notification" in window) || !window.isSecureContext) {
+    say("unsupported");
+    return;
+  }
+  if (Notification.permission === "denied") say("denied");
+  button.hidden = false;
+  function key(text) {
+    var padded = (text + "===".slice((text.length + 3) % 4)).replace(/-/g, "+").replace(/_/g, "/");
+    var raw = window.atob(padded);
+    var bytes = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+    return bytes;
+  }
+  function deviceName() {
+    var ua = navigator.userAgent;
+    var system = /Android/.test(ua) ? "Android" : /iPhone|iPad/.test(ua) ? "iOS" : /Windows/.test(ua) ? "Windows" : /Mac OS/.test(ua) ? "macOS" : /Linux/.test(ua) ? "Linux" : "";
+    var browser = /Edg\//.test(ua) ? "Edge" : /Firefox\//.test(ua) ? "Firefox" : /Chrome\//.test(ua) ? "Chrome" : /Safari\//.test(ua) ? "Safari" : "";
+    return [system, browser].filter(Boolean).join(" · ");
+  }
+  button.addEventListener("click", function () {
+    button.disabled = true;
+    Notification.requestPermission().then(function (permission) {
+      if (permission !== "granted") throw new Error("denied");
+      return navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(function () { return navigator.serviceWorker.ready; });
+    }).then(function (registration) {
+      return registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key(section.dataset.pushKey) });
+    }).then(function (subscription) {
+      var json = subscription.toJSON();
+      var token = document.querySelector("form[action='/logout'] input[name=_csrf]");
+      var body = new URLSearchParams({ endpoint: json.endpoint, p256dh: json.keys.p256dh, auth: json.keys.auth, device: deviceName() });
+      return fetch("/notifications/push", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8", "X-CSRF-Token": token ? token.value : "" },
+        body: body,
+      });
+    }).then(function (response) {
+      if (!response.ok) throw new Error("refused");
+      say("subscribed");
+      window.location.reload();
+    }).catch(function (error) {
+      say(error && error.message === "denied" ? "denied" : "failed");
+    }).then(function () { button.disabled = false; });
+  });
+})();

@@ -206,3 +206,36 @@ self.addEventListener("message", (event) => {
   );
 });
 
+// Web Push (notify::push): the message, encrypted for this browser, is shown as
+// a notification; a tap opens (or focuses) the page it is about.
+self.addEventListener("push", (event) => {
+  let message = {};
+  try {
+    message = event.data ? event.data.json() : {};
+  } catch (error) {
+    message = { title: "Volant", body: event.data ? event.data.text() : "" };
+  }
+  event.waitUntil(
+    self.registration.showNotification(message.title || "Volant", {
+      body: message.body || "",
+      tag: message.tag,
+      icon: "/assets/icons/icon-192.png?v=" + VERSION,
+      badge: "/assets/icons/icon-192.png?v=" + VERSION,
+      data: { url: typeof message.url === "string" && message.url.startsWith("/") ? message.url : "/notifications" },
+    }),
+  );
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const target = new URL(event.notification.data && event.notification.data.url || "/", self.location.origin).href;
+  event.waitUntil(
+    (async () => {
+      const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+      for (const client of windows) {
+        if (client.url === target && "focus" in client) return client.focus();
+      }
+      return self.clients.openWindow(target);
+    })(),
+  );
+});

@@ -218,6 +218,8 @@ pub async fn state_on(db: sea_orm::DatabaseConnection, config: Config) -> Result
     let signing_key = platform::secrets::ensure(&db, identity::auth::SIGNING_SECRET)
         .await
         .map_err(|e| StartupError::SigningSecret(e.for_operator()))?;
+    // The Web Push key pair is made at first start, like the signing key.
+    notify::push::Vapid::load(&db).await.map_err(|e| StartupError::SigningSecret(e.for_operator()))?;
     if let Some((email, password)) = &config.first_admin {
         let created = identity::users::service::ensure_first_admin(&db, default_org, email, password)
             .await

@@ -9,6 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::mail_settings::{self, MailInput, MailSettings, TestOutcome};
+use super::push::{Device, SubscriptionInput};
 use super::service::{self, Consent, ConsentInput, Delivery, InboxItem, Preference};
 use crate::identity::Caller;
 use crate::platform::AppState;
@@ -27,6 +28,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(mark_read))
         .routes(routes!(mark_all_read))
         .routes(routes!(get_preferences, put_preferences))
+        .routes(routes!(push_key))
+        .routes(routes!(list_devices, add_device))
+        .routes(routes!(remove_device))
         .routes(routes!(list_consents, record_consent))
         .routes(routes!(list_deliveries))
         .routes(routes!(queue_stats))
@@ -92,7 +96,46 @@ async fn mark_all_read(caller: Caller) -> AppResult<Json<UnreadCount>> {
     Ok(Json(UnreadCount { unread: 0 }))
 }
 
-/// The caller's choices: every event × channel (in_app, email, sms).
+/// The instance's VAPID public key: a browser subscribes with it
+/// (`pushManager.subscribe({ applicationServerKey })`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PushKey {
+    /// Base64url, uncompressed P-256 point.
+    pub public_key: String,
+}
+
+#[utoipa::path(get, path = "/push/key", security(("bearer" = ["own_profile"])), tag = "notifications",
+    responses((status = 200, body = PushKey)))]
+async fn push_key(caller: Caller) -> AppResult<Json<PushKey>> {
+    Ok(Json(PushKey { public_key: super::push::Vapid::load(&caller.db).await?.public_key().to_owned() }))
+}
+
+/// The caller's devices that receive push notifications, newest first.
+#[utoipa::path(get, path = "/push/devices", security(("bearer" = ["own_profile"])), tag = "notifications",
+    responses((status = 200, body = [Device])))]
+async fn list_devices(caller: Caller) -> AppResult<Json<Vec<Device>>> {
+    Ok(Json(super::push::devices(&caller.db, caller.org, caller.current.user.id).await?))
+}
+
+/// Receive push notifications on a device: its browser's subscription
+/// (`PushSubscription.toJSON()`); a browser subscribed before is the caller's now.
+#[utoipa::path(post, path = "/push/devices", security(("bearer" = ["own_profile"])), tag = "notifications", request_body = SubscriptionInput,
+    responses((status = 201, body = Device, headers(("Location" = String))), (status = 422, body = Problem)))]
+async fn add_device(caller: Caller, ApiJson(input): ApiJson<SubscriptionInput>) -> AppResult<Response> {
+    let allow_private = caller.config.notify.push_allow_private_hosts;
+    let device = super::push::subscribe(&caller.db, caller.org, caller.current.user.id, &input, allow_private).await?;
+    Ok(created(&format!("/api/v1/push/devices/{}", device.id), device))
+}
+
+/// Stop push notifications on one of the caller's devices.
+#[utoipa::path(delete, path = "/push/devices/{id}", security(("bearer" = ["own_profile"])), tag = "notifications", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = Problem)))]
+async fn remove_device(caller: Caller, Id(id): Id) -> AppResult<axum::http::StatusCode> {
+    super::push::unsubscribe(&caller.db, caller.org, caller.current.user.id, super::push::Which::Id(id)).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// The caller's choices: every event × channel (in_app, email, sms, push).
 #[utoipa::path(get, path = "/notifications/preferences", security(("bearer" = ["own_profile"])), tag = "notifications",
     responses((status = 200, body = [Preference])))]
 async fn get_preferences(caller: Caller) -> AppResult<Json<Vec<Preference>>> {

@@ -11,6 +11,7 @@ pub mod mail_settings;
 pub mod mail_web;
 pub mod model;
 pub mod outbox;
+pub mod push;
 pub mod service;
 pub mod sms;
 pub mod unsubscribe;
@@ -89,7 +90,8 @@ pub(crate) fn job_scope(current: &identity::auth::CurrentUser) -> crate::platfor
     }
 }
 
-/// The delivery jobs: e-mails through the configured transport, SMS through the provider.
+/// The delivery jobs: e-mails through the configured transport, SMS through the
+/// provider, push messages through each device's push service, webhooks.
 pub fn register_jobs(registry: &mut Registry, state: &AppState) -> Result<(), String> {
     let postman = Arc::new(email::Postman::from_config(
         &state.config.notify,
@@ -106,6 +108,24 @@ pub fn register_jobs(registry: &mut Registry, state: &AppState) -> Result<(), St
     registry.handle(service::SMS_JOB, move |job| {
         let (db, provider) = (db.clone(), provider.clone());
         async move { sms::deliver(&db, provider.as_ref(), &job).await }
+    });
+    let allow_private = state.config.notify.push_allow_private_hosts;
+    let client = crate::platform::outbound::client("Volant push", std::time::Duration::from_secs(15), allow_private)?;
+    let subject = push::Sender::subject_for(&state.config.public_url, &state.config.notify.mail_from);
+    // The key is read at the first delivery (it was made at start).
+    let sender: Arc<tokio::sync::OnceCell<push::Sender>> = Arc::default();
+    let db = state.db.clone();
+    registry.handle(service::PUSH_JOB, move |job| {
+        let (db, sender, client, subject) = (db.clone(), sender.clone(), client.clone(), subject.clone());
+        async move {
+            let sender = sender
+                .get_or_try_init(|| async {
+                    let vapid = push::Vapid::load(&db).await?;
+                    Ok::<_, crate::platform::jobs::JobError>(push::Sender { vapid, client, subject, allow_private })
+                })
+                .await?;
+            push::deliver(&db, sender, &job).await
+        }
     });
     let allow_private = state.config.notify.webhook_allow_private_hosts;
     let client = webhooks::client(allow_private)?;

@@ -10,6 +10,8 @@ string_enum! {
     pub enum Event (labels "notify.event.") {
         /// A quote was sent to its client (with the PDF).
         QuoteSent,
+        /// A client accepted or declined a quote through its link.
+        QuoteDecided,
         /// An invoice or a credit note was sent to its customer (with the PDF).
         InvoiceSent,
         /// A reminder that an invoice is due or overdue.
@@ -49,6 +51,16 @@ impl Event {
             Channel::Email => true,
             Channel::InApp => self.is_choosable(),
             Channel::Sms => matches!(self, Self::LessonChanged | Self::LessonReminder),
+            // On the devices a person subscribed: what concerns them personally and soon.
+            Channel::Push => matches!(
+                self,
+                Self::LessonChanged
+                    | Self::LessonReminder
+                    | Self::MessageReceived
+                    | Self::ExamResult
+                    | Self::ReportReady
+                    | Self::QuoteDecided
+            ),
         }
     }
 
@@ -71,6 +83,8 @@ string_enum! {
         InApp,
         Email,
         Sms,
+        /// Web Push, on the devices the person subscribed (docs/mobile.md).
+        Push,
     }
 }
 

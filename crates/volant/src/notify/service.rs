@@ -24,6 +24,7 @@ use crate::platform::validate::{Validator, check_email};
 /// Kinds of the jobs that deliver.
 pub const EMAIL_JOB: &str = "notify.email";
 pub const SMS_JOB: &str = "notify.sms";
+pub use super::push::PUSH_JOB;
 
 /// What `send` recorded: the notification and its deliveries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +87,13 @@ pub async fn send(db: &impl ConnectionTrait, org: OrgId, notice: Notice) -> AppR
         )
         .await?;
         sent.email_id = Some(id);
+    }
+    if let Some(user) = notice.user_id.filter(|_| allowed.contains(&Channel::Push)) {
+        for device in super::push::subscription_ids(db, user).await? {
+            let payload = serde_json::json!({ "subscription_id": device, "notification_id": saved.id });
+            let key = format!("push:{}:{device}", saved.id);
+            jobs::enqueue(db, NewJob::new(PUSH_JOB, payload).for_org(org).key(key)).await?;
+        }
     }
     if let Some(to) = phone {
         let id = super::sms::insert(db, org, saved.id, to, &sms_text(&notice.title, &notice.body)).await?;
@@ -493,7 +501,7 @@ pub async fn record_consent<W: Writer>(
     let address = match input.channel {
         Channel::Email => check.check("address", check_email(&input.address).map(|a| normalize_email(&a))),
         Channel::Sms => check.check("address", normalize_phone(&input.address).ok_or(Msg::new("notify.error.phone"))),
-        Channel::InApp => {
+        Channel::InApp | Channel::Push => {
             check.add("channel", Msg::new("notify.error.channel"));
             None
         }

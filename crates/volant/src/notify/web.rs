@@ -37,6 +37,8 @@ pub fn own_routes() -> Routes {
         ("/notifications/read-all", post(read_all)),
         ("/notifications/{id}/open", post(open)),
         ("/notifications/preferences", get(preferences_page).post(save_preferences)),
+        ("/notifications/push", post(push_subscribe)),
+        ("/notifications/push/{id}/remove", post(push_remove)),
     ]
 }
 
@@ -192,12 +194,25 @@ pub struct PreferenceRow {
     pub cells: Vec<(Channel, bool)>,
 }
 
+/// A device the person receives push notifications on, as the page shows it.
+pub struct DeviceRow {
+    pub id: i64,
+    pub device: String,
+    pub since: String,
+    pub last_sent: Option<String>,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "notify/preferences.html")]
 struct PreferencesPage {
     page: PageCtx,
     channels: Vec<Channel>,
     rows: Vec<PreferenceRow>,
+    /// The VAPID public key browsers subscribe with.
+    push_key: String,
+    devices: Vec<DeviceRow>,
+    /// Some event is ticked to go through `push`.
+    wants_push: bool,
 }
 
 async fn preferences_page(caller: Caller, page: PageCtx) -> WebResult<PreferencesPage> {
@@ -208,7 +223,49 @@ async fn preferences_page(caller: Caller, page: PageCtx) -> WebResult<Preference
             cells: all.iter().filter(|p| p.event == event).map(|p| (p.channel, p.enabled)).collect(),
         })
         .collect();
-    Ok(PreferencesPage { page, channels: Channel::ALL.to_vec(), rows })
+    let zone = crate::identity::organizations::service::get(&caller.db, caller.org).await?.zone()?;
+    let devices = super::push::devices(&caller.db, caller.org, caller.current.user.id)
+        .await?
+        .into_iter()
+        .map(|d| DeviceRow {
+            id: d.id,
+            device: if d.device.is_empty() { "—".to_owned() } else { d.device },
+            since: i18n::current().date_time_in(zone, d.created_at),
+            last_sent: d.last_sent_at.map(|at| i18n::current().date_time_in(zone, at)),
+        })
+        .collect();
+    let push_key = super::push::Vapid::load(&caller.db).await?.public_key().to_owned();
+    let wants_push = all.iter().any(|p| p.channel == Channel::Push && p.enabled);
+    Ok(PreferencesPage { page, channels: Channel::ALL.to_vec(), rows, push_key, devices, wants_push })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PushForm {
+    endpoint: String,
+    p256dh: String,
+    auth: String,
+    device: String,
+}
+
+/// This browser's push subscription, sent by app.js once the person allowed
+/// notifications: 204, or the page's refusal.
+async fn push_subscribe(caller: Caller, FormBody(form): FormBody<PushForm>) -> WebResult<Response> {
+    use axum::response::IntoResponse;
+    let input = super::push::SubscriptionInput {
+        endpoint: Some(form.endpoint),
+        keys: Some(super::push::SubscriptionKeys { p256dh: Some(form.p256dh), auth: Some(form.auth) }),
+        device: Some(form.device),
+    };
+    let allow_private = caller.config.notify.push_allow_private_hosts;
+    super::push::subscribe(&caller.db, caller.org, caller.current.user.id, &input, allow_private).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT.into_response())
+}
+
+async fn push_remove(caller: Caller, Id(id): Id) -> WebResult<Response> {
+    let which = super::push::Which::Id(id);
+    super::push::unsubscribe(&caller.db, caller.org, caller.current.user.id, which).await?;
+    Ok(redirect_with_flash("/notifications/preferences", "success", i18n::current().text("push.removed")))
 }
 
 /// Every box of the grid: a ticked one is sent as `event.channel=on`.

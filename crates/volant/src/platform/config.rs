@@ -101,6 +101,11 @@ pub struct ConfigArgs {
     /// an SSRF guard; for tests and receivers on the instance's own network.
     #[arg(long, env = "VOLANT_WEBHOOK_ALLOW_PRIVATE_HOSTS", default_value_t = false)]
     pub webhook_allow_private_hosts: bool,
+    /// Push notifications may be sent to push services on private addresses (a
+    /// push service on the instance's own network, tests): off by default, an SSRF
+    /// guard, since browsers name the address.
+    #[arg(long, env = "VOLANT_PUSH_ALLOW_PRIVATE_HOSTS", default_value_t = false)]
+    pub push_allow_private_hosts: bool,
     /// Single sign-on providers may be on private addresses (an identity provider on
     /// the instance's own network, tests): off by default, an SSRF guard, since an
     /// organization's administrator chooses the provider's address.
@@ -294,6 +299,8 @@ pub struct NotifyConfig {
     pub mail_allow_private_hosts: bool,
     /// Webhooks may be sent to private addresses.
     pub webhook_allow_private_hosts: bool,
+    /// Push services may be on private addresses.
+    pub push_allow_private_hosts: bool,
 }
 
 impl NotifyConfig {
@@ -314,6 +321,7 @@ impl NotifyConfig {
             sms_template: DEFAULT_SMS_TEMPLATE.to_owned(),
             mail_allow_private_hosts: false,
             webhook_allow_private_hosts: false,
+            push_allow_private_hosts: false,
         }
     }
 }
@@ -565,6 +573,7 @@ fn notify_config(args: &ConfigArgs) -> Result<NotifyConfig, ConfigError> {
         sms_template: args.sms_template.clone(),
         mail_allow_private_hosts: args.mail_allow_private_hosts,
         webhook_allow_private_hosts: args.webhook_allow_private_hosts,
+        push_allow_private_hosts: args.push_allow_private_hosts,
     })
 }
 

@@ -33,6 +33,7 @@ mod jobs_queue;
 mod lists_sorted;
 mod notify_delivery;
 mod notify_mail;
+mod notify_push;
 mod notify_webhooks;
 mod platform;
 mod platform_backup;

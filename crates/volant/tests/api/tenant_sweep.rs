@@ -48,6 +48,7 @@ enum Row {
     Webhook,
     WebhookDelivery,
     Import,
+    PushDevice,
 }
 
 /// Which row a path's `{id}` names, by the beginning of the path (API paths
@@ -87,6 +88,8 @@ const ROWS_BY_PATH: &[(&str, Row)] = &[
     ("/webhooks/", Row::Webhook),
     ("/admin/webhooks/", Row::Webhook),
     ("/imports/", Row::Import),
+    ("/push/devices/", Row::PushDevice),
+    ("/notifications/push/", Row::PushDevice),
 ];
 
 /// Path parameters that name no row: the value the sweep gives them.
@@ -215,6 +218,21 @@ async fn our_rows(app: &TestApp) -> BTreeMap<Row, i64> {
         volant::notify::service::send(&app.db, app.org, notice).await.expect("notify").notification_id
     };
     let user = app.user("collegue@volant.test", &[volant::identity::roles::Role::Staff]).await.id;
+    let device = {
+        use volant::notify::push::{SubscriptionInput, SubscriptionKeys};
+        let input = SubscriptionInput {
+            endpoint: Some("http://127.0.0.1:9/push/ours".into()),
+            keys: Some(SubscriptionKeys {
+                p256dh: Some(
+                    "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4".into(),
+                ),
+                auth: Some("BTBZMqHH6r4Tts7J_aSIgg".into()),
+            }),
+            device: Some("Android · Chrome".into()),
+        };
+        // Private hosts allowed here: the sweep needs the row, not a push service.
+        volant::notify::push::subscribe(&app.db, app.org, app.admin().await.id, &input, true).await.expect("device").id
+    };
 
     let teacher = instructor(app, &["B"]).await;
     let car = training_car(app, "B").await;
@@ -254,6 +272,7 @@ async fn our_rows(app: &TestApp) -> BTreeMap<Row, i64> {
     let import = import.assert_success().json()["id"].as_i64().expect("import");
     BTreeMap::from([
         (Row::Import, import),
+        (Row::PushDevice, device),
         (Row::Document, document),
         (Row::Webhook, webhook),
         (Row::WebhookDelivery, webhook_delivery),
@@ -311,6 +330,7 @@ async fn witness(app: &TestApp, doc: &Value, ours: &BTreeMap<Row, i64>, row: Row
         Row::Notification => vec!["/api/v1/notifications".into()],
         Row::Webhook => vec!["/api/v1/webhooks".into()],
         Row::Import => vec!["/api/v1/imports".into()],
+        Row::PushDevice => vec!["/api/v1/push/devices".into()],
         _ => Vec::new(),
     };
     for (path, item) in doc["paths"].as_object().expect("paths") {

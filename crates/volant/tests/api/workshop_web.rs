@@ -200,6 +200,14 @@ async fn a_quote_is_written_sent_and_accepted_line_by_line_by_the_client(app: Te
     assert_eq!(admin.get(&format!("/api/v1/quotes/{id}")).await.json()["status"], "accepted");
     let closed = html(&as_client(&app, Request::get(&path).body(Body::empty()).expect("request")).await);
     assert!(closed.contains("Accepté") && !closed.contains("J'accepte ce devis"));
+    // The garage heard of the answer at once, once.
+    let inbox = admin.get("/api/v1/notifications").await.json();
+    let told: Vec<&serde_json::Value> =
+        inbox.as_array().expect("inbox").iter().filter(|n| n["event"] == "quote_decided").collect();
+    assert_eq!(told.len(), 1, "{inbox}");
+    let number = quote["number"].as_str().expect("number");
+    assert!(told[0]["title"].as_str().is_some_and(|t| t.starts_with(&format!("Devis {number} accepté par "))));
+    assert_eq!(told[0]["link"], format!("/quotes/{id}"));
 }
 
 async fn unknown_or_replaced_share_links_are_404(app: TestApp) {

@@ -655,7 +655,37 @@ pub async fn decide_by_token<C: Writer>(db: &C, token: &str, input: &DecisionInp
     let (org, quote) = by_share_token(db, token).await?;
     let actor = Actor { ip: Some(ip), ..Actor::system(org) };
     let today = organizations::today(db, org).await?;
-    db::write(db, async |txn| decide_on(txn, &actor, quote.id, input, today).await).await
+    db::write(db, async |txn| {
+        let decided = decide_on(txn, &actor, quote.id, input, today).await?;
+        tell_managers(txn, org, &decided).await?;
+        Ok(decided)
+    })
+    .await
+}
+
+/// The garage's managers and administrators hear at once that a client answered
+/// a quote through its link (in-app, e-mail, on their phone, as each chose).
+async fn tell_managers(txn: &sea_orm::DatabaseTransaction, org: OrgId, quote: &Quote) -> AppResult<()> {
+    use crate::identity::roles::Role;
+    use crate::notify::{Event, Notice};
+    let locale = organizations::get(txn, org).await?.locale;
+    let client = clients::get(txn, org, quote.client_id).await?;
+    let total =
+        crate::platform::money::format_money(quote.totals.incl_tax, quote.currency.decimals(), quote.currency.code());
+    let args = [("number", quote.number.as_str()), ("client", client.display_name()), ("total", total.as_str())];
+    let (subject, body) = if quote.status == QuoteStatus::Accepted {
+        (locale.format("quote.decided_accepted", &args), locale.format("quote.decided_accepted_body", &args))
+    } else {
+        (locale.format("quote.decided_declined", &args), locale.format("quote.decided_declined_body", &args))
+    };
+    for (user, email) in crate::identity::users::service::with_roles(txn, org, &[Role::Admin, Role::Manager]).await? {
+        let notice = Notice::new(Event::QuoteDecided, subject.clone(), body.clone())
+            .user(Some(user))
+            .email(Some(email))
+            .link(format!("/quotes/{}", quote.id));
+        crate::notify::send(txn, org, notice).await?;
+    }
+    Ok(())
 }
 
 /// Sent quotes whose validity date has passed, in their organization's zone, become
