@@ -367,6 +367,13 @@ window.addEventListener("pageshow", function () {
   function forgetSaved() {
     if (navigator.serviceWorker.controller) navigator.serviceWorker.controller.postMessage({ type: "forget" });
     if (window.caches) window.caches.delete("volant-pages");
+    // Nor do their notifications: this browser's push subscription ends (the
+    // server forgets the device when its push service next says it is gone).
+    navigator.serviceWorker.getRegistration("/").then(function (registration) {
+      return registration && registration.pushManager && registration.pushManager.getSubscription();
+    }).then(function (subscription) {
+      if (subscription) return subscription.unsubscribe();
+    }).catch(function () { /* nothing subscribed */ });
     try { window.localStorage.removeItem(PERSON); } catch (e) { /* storage refused: nothing kept either */ }
   }
   function atSignIn() { return window.location.pathname === "/login"; }
@@ -420,7 +427,7 @@ window.addEventListener("pageshow", function () {
   if (!window.indexedDB || !window.fetch) return;
   var STORE = "outbox";
   // A recorded form is listed on the page where it went, and gone from the next.
-  var PAGE_OPENED = Date.now();
+  var pageOpened = Date.now();
   var flushing = false;
   var retry = null;
 
@@ -455,6 +462,7 @@ window.addEventListener("pageshow", function () {
     });
   }
   function entries() { return store("readonly", function (s) { return s.getAll(); }); }
+  function find(key) { return store("readonly", function (s) { return s.get(key); }); }
   function save(entry) { return store("readwrite", function (s) { return s.put(entry); }); }
   function remove(key) { return store("readwrite", function (s) { return s.delete(key); }); }
   function mine(list) {
@@ -471,7 +479,7 @@ window.addEventListener("pageshow", function () {
     var box = document.querySelector("[data-outbox]");
     if (!box) return Promise.resolve();
     return entries().then(function (list) {
-      var stale = list.filter(function (e) { return e.state === "sent" && e.sentAt < PAGE_OPENED; });
+      var stale = list.filter(function (e) { return e.state === "sent" && e.sentAt < pageOpened; });
       stale.forEach(function (e) { remove(e.key).catch(function () {}); });
       list = mine(list).filter(function (e) { return stale.indexOf(e) < 0; });
       var ul = box.querySelector("[data-outbox-list]");
@@ -530,7 +538,22 @@ window.addEventListener("pageshow", function () {
     });
   }
 
-  function queue(form, key) {
+  // Kept with the form's key while it waits (a second tap is the same form); a
+  // form answered already goes again under a new key.
+  function queue(form) {
+    var key = form.dataset.idempotencyKey;
+    return (key ? find(key) : Promise.resolve(null)).then(function (before) {
+      if (!key || (before && before.state !== "pending")) key = form.dataset.idempotencyKey = newKey();
+      return keep(form, key);
+    }).catch(function () {
+      // The phone would not keep it (storage refused or full): said, and typed text left in place.
+      var failed = document.querySelector("[data-send-failed]");
+      if (failed) failed.hidden = false;
+      form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = false; });
+    });
+  }
+
+  function keep(form, key) {
     var fields = new URLSearchParams();
     var typed = [];
     new FormData(form).forEach(function (value, name) {
@@ -542,7 +565,7 @@ window.addEventListener("pageshow", function () {
     var detail = form.dataset.offlineDetail && form.elements[form.dataset.offlineDetail];
     if (detail && detail.value) label += " " + detail.value;
     var entry = {
-      key: key || newKey(),
+      key: key,
       person: person(),
       action: form.getAttribute("action"),
       body: fields.toString(),
@@ -551,7 +574,6 @@ window.addEventListener("pageshow", function () {
       queuedAt: Date.now(),
       state: "pending",
     };
-    delete form.dataset.idempotencyKey;
     return save(entry).then(render).then(function () {
       var box = document.querySelector("[data-outbox]");
       if (box) box.scrollIntoView({ block: "nearest" });
@@ -577,19 +599,39 @@ window.addEventListener("pageshow", function () {
     });
   }
 
-  // Sends one entry; resolves to whether the next may be sent now.
-  function send(entry) {
+  // The session's token from a page fetched now: this page may be a copy made
+  // under an earlier session.
+  function freshToken() {
+    return fetch("/profile", { credentials: "same-origin" }).then(function (response) {
+      if (new URL(response.url).pathname === "/login") return "";
+      return response.text().then(function (html) {
+        var field = new DOMParser().parseFromString(html, "text/html").querySelector("form[action='/logout'] input[name=_csrf]");
+        return field ? field.value : "";
+      });
+    });
+  }
+
+  function post(entry, token) {
     return fetch(entry.action, {
       method: "POST",
       credentials: "same-origin",
       headers: {
         "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8",
         "Idempotency-Key": entry.key,
-        "X-CSRF-Token": csrfToken(),
+        "X-CSRF-Token": token,
       },
       body: entry.body,
+    });
+  }
+
+  // Sends one entry; resolves to whether the next may be sent now.
+  function send(entry) {
+    return post(entry, csrfToken()).then(function (response) {
+      // Refused as from another session's page: once more with this session's token.
+      if (response.status !== 403) return response;
+      return freshToken().then(function (token) { return token ? post(entry, token) : response; });
     }).then(function (response) {
-      if (new URL(response.url).pathname === "/login" || response.status === 401 || response.status === 403) {
+      if (new URL(response.url).pathname === "/login" || response.status === 401) {
         entry.signIn = true;
         return save(entry).then(function () { return false; });
       }
@@ -646,7 +688,9 @@ window.addEventListener("pageshow", function () {
     if (!queueable(form) || !offline() || !person()) return;
     event.preventDefault();
     event.stopImmediatePropagation();
-    queue(form, form.dataset.idempotencyKey);
+    form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
+    if (!form.dataset.idempotencyKey) form.dataset.idempotencyKey = newKey();
+    queue(form);
   }, true);
   // Online: sent as usual, with a key, so that a failure sent again from the
   // queue is the same request.
@@ -661,11 +705,15 @@ window.addEventListener("pageshow", function () {
     if (!queueable(form) || !person()) return;
     var failed = document.querySelector("[data-send-failed]");
     if (failed) failed.hidden = true;
-    queue(form, form.dataset.idempotencyKey);
+    queue(form);
   });
   window.addEventListener("online", flush);
   document.addEventListener("DOMContentLoaded", function () { render().then(flush).catch(function () {}); });
-  document.addEventListener("htmx:afterSettle", function () { render().catch(function () {}); });
+  // A boosted link is a page too: it shows the outbox as a new page does, and sends.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.detail && event.detail.boosted) pageOpened = Date.now();
+    render().then(flush).catch(function () {});
+  });
 })();
 
 // Notifications on this device (Web Push): the preferences page offers to

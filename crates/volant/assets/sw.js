@@ -207,7 +207,16 @@ self.addEventListener("message", (event) => {
 });
 
 // Web Push (notify::push): the message, encrypted for this browser, is shown as
-// a notification; a tap opens (or focuses) the page it is about.
+// a notification; a tap opens (or focuses) the page it is about, on this site only.
+function samePlace(path) {
+  try {
+    const url = new URL(typeof path === "string" ? path : "/notifications", self.location.origin);
+    return url.origin === self.location.origin ? url.pathname + url.search : "/notifications";
+  } catch (error) {
+    return "/notifications";
+  }
+}
+
 self.addEventListener("push", (event) => {
   let message = {};
   try {
@@ -221,7 +230,7 @@ self.addEventListener("push", (event) => {
       tag: message.tag,
       icon: "/assets/icons/icon-192.png?v=" + VERSION,
       badge: "/assets/icons/icon-192.png?v=" + VERSION,
-      data: { url: typeof message.url === "string" && message.url.startsWith("/") ? message.url : "/notifications" },
+      data: { url: samePlace(message.url) },
     }),
   );
 });

@@ -34,8 +34,8 @@ const VAPID_SECRET: &str = "vapid_private_key";
 /// How long a push service keeps a message for a device that is off: a day, after
 /// which a lesson reminder is no news.
 const TIME_TO_LIVE: Duration = Duration::from_secs(24 * 3600);
-/// What a notification's text may take of the message (push services take 4 kB).
-const BODY_CHARS: usize = 600;
+/// What a message may weigh before encryption (push services take 4 kB after it).
+const MESSAGE_BYTES: usize = 3000;
 
 /// The instance's VAPID key pair: the public key browsers subscribe with, the
 /// private one that signs every request to a push service.
@@ -108,6 +108,9 @@ pub struct Device {
 
 fn decode(text: &str) -> Option<Vec<u8>> {
     let text = text.trim();
+    if text.len() > 200 {
+        return None;
+    }
     URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).ok().or_else(|| URL_SAFE.decode(text).ok())
 }
 
@@ -124,16 +127,23 @@ pub async fn subscribe<W: Writer>(
     let mut v = Validator::new();
     let endpoint = v.required("endpoint", input.endpoint.as_deref().map(str::trim).filter(|e| !e.is_empty()));
     let keys = input.keys.clone().unwrap_or_default();
-    let p256dh = v.required("keys.p256dh", keys.p256dh.as_deref());
-    let auth = v.required("keys.auth", keys.auth.as_deref());
-    if p256dh.and_then(decode).is_some_and(|k| p256::PublicKey::from_sec1_bytes(&k).is_err())
-        || p256dh.is_some_and(|k| decode(k).is_none())
-    {
+    // Kept as their canonical base64url (an uncompressed point, 16 bytes), whatever
+    // padding or length they came with.
+    let p256dh = v.required("keys.p256dh", keys.p256dh.as_deref()).map(|k| {
+        decode(k)
+            .filter(|k| k.len() == 65 && p256::PublicKey::from_sec1_bytes(k).is_ok())
+            .map(|k| URL_SAFE_NO_PAD.encode(k))
+    });
+    let auth = v
+        .required("keys.auth", keys.auth.as_deref())
+        .map(|a| decode(a).filter(|a| a.len() == 16).map(|a| URL_SAFE_NO_PAD.encode(a)));
+    if p256dh.as_ref().is_some_and(Option::is_none) {
         v.add("keys.p256dh", Msg::new("push.key_invalid"));
     }
-    if auth.is_some_and(|a| decode(a).is_none_or(|a| a.len() != 16)) {
+    if auth.as_ref().is_some_and(Option::is_none) {
         v.add("keys.auth", Msg::new("push.key_invalid"));
     }
+    let (p256dh, auth) = (p256dh.flatten(), auth.flatten());
     if let Some(endpoint) = endpoint {
         if endpoint.len() > 2048 {
             v.add("endpoint", Msg::new("field.too_long").arg("max", 2048));
@@ -147,7 +157,7 @@ pub async fn subscribe<W: Writer>(
         }
     }
     v.finish()?;
-    let (Some(endpoint), Some(p256dh), Some(auth)) = (endpoint, p256dh, auth) else {
+    let (Some(endpoint), Some(p256dh), Some(auth)) = (endpoint, p256dh.as_deref(), auth.as_deref()) else {
         return Err(AppError::Internal("validated subscription".to_owned()));
     };
     let device: String = input.device.as_deref().unwrap_or("").trim().chars().take(200).collect();
@@ -164,8 +174,8 @@ pub async fn subscribe<W: Writer>(
                 org.get().into(),
                 user.into(),
                 endpoint.into(),
-                p256dh.trim().into(),
-                auth.trim().into(),
+                p256dh.into(),
+                auth.into(),
                 device.clone().into(),
                 now.into(),
             ],
@@ -271,6 +281,27 @@ struct Message<'a> {
     tag: String,
 }
 
+/// The message for a notification: its title, the first paragraph (shortened
+/// until the whole weighs what push services take), the page it leads to.
+fn message(notice: &notification::Model) -> Result<Vec<u8>, JobError> {
+    let first = notice.body.split("\n\n").next().unwrap_or("").trim();
+    let title: String = notice.title.chars().take(200).collect();
+    let mut chars = first.chars().count();
+    loop {
+        let message = Message {
+            title: &title,
+            body: first.chars().take(chars).collect(),
+            url: notice.link.as_deref().unwrap_or("/notifications"),
+            tag: format!("volant-{}", notice.id),
+        };
+        let payload = serde_json::to_vec(&message).map_err(|e| JobError(e.to_string()))?;
+        if payload.len() <= MESSAGE_BYTES || chars == 0 {
+            return Ok(payload);
+        }
+        chars = chars.saturating_sub(chars.div_ceil(4).max(1));
+    }
+}
+
 /// Delivers one notification to one device (a job).
 pub async fn deliver(db: &DatabaseConnection, sender: &Sender, job: &ClaimedJob) -> JobResult {
     let subscription = job.id_field("subscription_id")?;
@@ -295,14 +326,7 @@ pub async fn deliver(db: &DatabaseConnection, sender: &Sender, job: &ClaimedJob)
     if notice.user_id != Some(user) {
         return Ok(());
     }
-    let first = notice.body.split("\n\n").next().unwrap_or("").trim();
-    let message = Message {
-        title: &notice.title,
-        body: first.chars().take(BODY_CHARS).collect(),
-        url: notice.link.as_deref().unwrap_or("/notifications"),
-        tag: format!("volant-{}", notice.id),
-    };
-    let payload = serde_json::to_vec(&message).map_err(|e| JobError(e.to_string()))?;
+    let payload = message(&notice)?;
     let (p256dh, auth): (String, String) = (row.try_get("", "p256dh")?, row.try_get("", "auth")?);
     let ua_public = decode(&p256dh)
         .and_then(|k| p256::PublicKey::from_sec1_bytes(&k).ok())
@@ -365,6 +389,28 @@ mod tests {
             "mailto:noreply@garage.fr"
         );
         assert_eq!(Sender::subject_for("http://localhost:8080", "noreply@garage.fr"), "mailto:noreply@garage.fr");
+    }
+
+    #[test]
+    fn a_long_notification_is_shortened_to_what_push_services_take() {
+        let notice = notification::Model {
+            id: 7,
+            organization_id: 1,
+            event: "message_received".to_owned(),
+            user_id: Some(2),
+            recipient: String::new(),
+            title: "Nouveau message".to_owned(),
+            body: format!("{}\n\nSuite", "é\"🚗".repeat(2000)),
+            link: Some("/messages/3".to_owned()),
+            in_app: true,
+            created_at: Utc::now(),
+            read_at: None,
+        };
+        let payload = message(&notice).expect("message");
+        assert!(payload.len() <= MESSAGE_BYTES, "{}", payload.len());
+        let read: serde_json::Value = serde_json::from_slice(&payload).expect("json");
+        assert!(read["body"].as_str().is_some_and(|b| b.starts_with("é\"🚗") && !b.contains("Suite")));
+        assert_eq!(read["url"], "/messages/3");
     }
 
     #[test]

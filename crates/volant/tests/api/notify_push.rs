@@ -215,6 +215,14 @@ async fn a_moved_lesson_reaches_the_candidate_s_phone_encrypted_and_signed(app: 
     let mut fields = refused.error_fields();
     fields.sort();
     assert_eq!(fields, vec!["keys.auth".to_owned(), "keys.p256dh".to_owned()]);
+    // Keys padded beyond reason are refused, not stored.
+    let mut padded = phone.subscription(&format!("{}/live/d4", service.url), "");
+    padded["keys"]["auth"] = json!(format!("{}{}", URL_SAFE_NO_PAD.encode(phone.auth), "=".repeat(300)));
+    let refused = candidate.post("/api/v1/push/devices", &padded).await;
+    assert_eq!(
+        (refused.status, refused.error_fields()),
+        (StatusCode::UNPROCESSABLE_ENTITY, vec!["keys.auth".to_owned()])
+    );
     candidate.delete(&format!("/api/v1/push/devices/{}", devices[0]["id"])).await.assert_status(StatusCode::NO_CONTENT);
     assert_eq!(candidate.get("/api/v1/push/devices").await.json(), json!([]));
 }

@@ -53,10 +53,12 @@ async fn a_reading_sent_again_with_its_key_is_recorded_once_and_answered_alike(a
     let theirs = mechanic.send(reading(92_000, "phone-1")).await;
     assert_eq!(theirs.status, StatusCode::CREATED, "{}", theirs.text());
     assert_eq!(theirs.header("idempotent-replayed"), None);
-    // A key no client could mean.
+    // A key no client could mean; without credentials, the credentials come first.
     for bad in ["", "with space", &"k".repeat(256)] {
         let refused = admin.send(reading(93_000, bad)).await;
         assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad:?}: {}", refused.text());
+        let anonymous = app.anonymous().send(reading(93_000, bad)).await;
+        assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED, "{bad:?}: {}", anonymous.text());
     }
     // A refusal that says what became of the request is given again too.
     let lower = admin.send(reading(10, "phone-2")).await;

@@ -36,7 +36,7 @@ pub const KEPT: Duration = Duration::days(1);
 /// A claim older than this without an answer belongs to a request that never
 /// finished (the server stopped meanwhile): what it did is unknown.
 const ABANDONED: Duration = Duration::minutes(5);
-/// Answers larger than this are kept without their body.
+/// Answers larger than this are not kept: a retry hears the outcome is unknown.
 const STORED_BODY_LIMIT: usize = 512 * 1024;
 const MAX_KEY_LEN: usize = 255;
 
@@ -200,29 +200,6 @@ async fn release(db: &DatabaseConnection, org: i64, user: i64, key: &str) -> Res
     .await
 }
 
-/// Frees the key if its request ends without an answer (dropped by the timeout
-/// or by a client gone): the next try runs.
-struct Unanswered {
-    db: DatabaseConnection,
-    org: i64,
-    user: i64,
-    key: Option<String>,
-}
-
-impl Drop for Unanswered {
-    fn drop(&mut self) {
-        let Some(key) = self.key.take() else { return };
-        let (db, org, user) = (self.db.clone(), self.org, self.user);
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                if let Err(err) = release(&db, org, user, &key).await {
-                    tracing::warn!(error = %err, "idempotency key not released");
-                }
-            });
-        }
-    }
-}
-
 fn in_progress() -> AppError {
     AppError::conflict("idempotency_in_progress", Msg::new("idempotency.in_progress"))
 }
@@ -242,8 +219,14 @@ fn refused(error: AppError) -> Response {
     }
 }
 
+fn outcome_unknown() -> AppError {
+    AppError::conflict("idempotency_outcome_unknown", Msg::new("idempotency.outcome_unknown"))
+}
+
 fn replay(answer: Stored) -> Response {
-    let mut response = Response::new(Body::from(answer.body.unwrap_or_default()));
+    // An answer too large to keep: what it said is not known any more.
+    let Some(body) = answer.body else { return refused(outcome_unknown()) };
+    let mut response = Response::new(Body::from(body));
     *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
     let headers: &mut HeaderMap = response.headers_mut();
     for (name, value) in answer.headers {
@@ -264,16 +247,21 @@ pub async fn idempotent_writes(State(state): State<AppState>, request: Request, 
     if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(request).await;
     }
-    let key = match key.to_str() {
-        Ok(key) if valid_key(key) => key.to_owned(),
-        _ => return refused(AppError::validation("Idempotency-Key", Msg::new("idempotency.invalid_key"))),
-    };
     let (mut parts, body) = request.into_parts();
     // Keys are a person's: without a person, the route refuses as it would anyway.
     let Ok(current) = CurrentUser::from_request_parts(&mut parts, &state).await else {
         return next.run(Request::from_parts(parts, body)).await;
     };
-    let Ok(bytes) = axum::body::to_bytes(body, crate::platform::http::extract::UPLOAD_LIMIT).await else {
+    let key = match key.to_str() {
+        Ok(key) if valid_key(key) => key.to_owned(),
+        _ => return refused(AppError::validation("Idempotency-Key", Msg::new("idempotency.invalid_key"))),
+    };
+    // The route's own limit applies after; a form with files may be larger.
+    let limit = match crate::platform::http::extract::multipart_boundary(&parts.headers) {
+        Some(_) => crate::platform::http::extract::UPLOAD_LIMIT,
+        None => crate::platform::http::extract::BODY_LIMIT,
+    };
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
         return refused(AppError::PayloadTooLarge);
     };
     let form = parts
@@ -291,21 +279,40 @@ pub async fn idempotent_writes(State(state): State<AppState>, request: Request, 
         }
         Ok(Claim::Taken { answer: Some(answer), .. }) => return replay(answer),
         Ok(Claim::Taken { answer: None, claimed_at, .. }) => {
-            return refused(if Utc::now() - claimed_at > ABANDONED {
-                AppError::conflict("idempotency_outcome_unknown", Msg::new("idempotency.outcome_unknown"))
-            } else {
-                return busy();
-            });
+            return if Utc::now() - claimed_at > ABANDONED { refused(outcome_unknown()) } else { busy() };
         }
         Ok(Claim::Claimed) => {}
     }
-    let mut unanswered = Unanswered { db: state.db.clone(), org: owner.org, user: owner.user, key: Some(key.clone()) };
-    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    // The write and the keeping of its answer run to their end even when the
+    // client goes away or the timeout answers first: the next try then hears
+    // what happened instead of doing it again. (Their request's scopes go along.)
+    let (html, locale) = (crate::platform::web::is_html_request(), crate::platform::i18n::current());
+    let (db, org, user) = (state.db.clone(), owner.org, owner.user);
+    let request = Request::from_parts(parts, Body::from(bytes));
+    let owned_key = key.clone();
+    let work = async move {
+        let running = crate::platform::web::scope(html, next.run(request));
+        let response = crate::platform::i18n::scope(locale, running).await;
+        keep_answer(&db, &Key { org, user, key: &owned_key }, response).await
+    };
+    match tokio::spawn(tracing::Instrument::instrument(work, tracing::Span::current())).await {
+        Ok(response) => response,
+        Err(_) => {
+            // The handler panicked: nothing was answered, the next try runs.
+            if let Err(err) = release(&state.db, org, user, &key).await {
+                tracing::warn!(error = %err, "idempotency key not released");
+            }
+            refused(AppError::Internal("handler panicked".to_owned()))
+        }
+    }
+}
+
+/// Stores the answer when it says what became of the write (then every later
+/// request with the key gets it), else frees the key; gives the answer back.
+async fn keep_answer(db: &DatabaseConnection, owner: &Key<'_>, response: Response) -> Response {
     let status = response.status();
     if !settles(status) {
-        // Freed now (not by the guard) so that a retry right after finds it free.
-        unanswered.key = None;
-        if let Err(err) = release(&state.db, owner.org, owner.user, &key).await {
+        if let Err(err) = release(db, owner.org, owner.user, owner.key).await {
             tracing::warn!(error = %err, "idempotency key not released");
         }
         return response;
@@ -322,11 +329,10 @@ pub async fn idempotent_writes(State(state): State<AppState>, request: Request, 
         .collect();
     let stored = (body.len() <= STORED_BODY_LIMIT).then(|| body.to_vec());
     let answer = Stored { status: status.as_u16(), headers, body: stored };
-    if let Err(err) = settle(&state.db, &owner, &answer).await {
+    if let Err(err) = settle(db, owner, &answer).await {
         // The write is done; the key stays claimed, and a retry hears the outcome is unknown.
         tracing::warn!(error = %err, "idempotent answer not stored");
     }
-    unanswered.key = None;
     Response::from_parts(parts, Body::from(body))
 }
 
