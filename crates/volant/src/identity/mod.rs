@@ -64,6 +64,9 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let current = CurrentUser::from_request_parts(parts, state).await?;
+        if parts.extensions.get::<crate::platform::http::idempotency::InvalidIdempotencyKey>().is_some() {
+            return Err(crate::platform::http::idempotency::InvalidIdempotencyKey::refusal());
+        }
         let org = current.user.org;
         let actor = Actor::from_request(org, Some(current.user.id), &parts.headers, &parts.extensions);
         Ok(Self { state: state.clone(), current, org, actor })

@@ -59,6 +59,13 @@ async fn a_reading_sent_again_with_its_key_is_recorded_once_and_answered_alike(a
         assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad:?}: {}", refused.text());
         let anonymous = app.anonymous().send(reading(93_000, bad)).await;
         assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED, "{bad:?}: {}", anonymous.text());
+        // A method the address does not take stays a 405, whatever the key.
+        for method in [Method::PUT, Method::TRACE] {
+            let mut request = reading(93_000, bad);
+            *request.method_mut() = method.clone();
+            let other = admin.send(request).await;
+            assert_eq!(other.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {bad:?}: {}", other.text());
+        }
     }
     // A refusal that says what became of the request is given again too.
     let lower = admin.send(reading(10, "phone-2")).await;

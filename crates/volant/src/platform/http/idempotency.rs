@@ -31,6 +31,18 @@ use crate::platform::i18n::Msg;
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 /// On an answer given again for a key already used.
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+/// Put in a request whose `Idempotency-Key` no client could mean (see
+/// [`InvalidIdempotencyKey::refusal`]).
+#[derive(Debug, Clone, Copy)]
+pub struct InvalidIdempotencyKey;
+
+impl InvalidIdempotencyKey {
+    /// The 422 a write answers when its request carries an invalid key.
+    pub fn refusal() -> AppError {
+        AppError::validation("Idempotency-Key", Msg::new("idempotency.invalid_key"))
+    }
+}
+
 /// How long a key and its answer are kept.
 pub const KEPT: Duration = Duration::days(1);
 /// A claim older than this without an answer belongs to a request that never
@@ -244,7 +256,7 @@ pub async fn idempotent_writes(State(state): State<AppState>, request: Request, 
     let Some(key) = request.headers().get(&IDEMPOTENCY_KEY).cloned() else {
         return next.run(request).await;
     };
-    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    if !matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE) {
         return next.run(request).await;
     }
     let (mut parts, body) = request.into_parts();
@@ -254,7 +266,12 @@ pub async fn idempotent_writes(State(state): State<AppState>, request: Request, 
     };
     let key = match key.to_str() {
         Ok(key) if valid_key(key) => key.to_owned(),
-        _ => return refused(AppError::validation("Idempotency-Key", Msg::new("idempotency.invalid_key"))),
+        _ => {
+            // Refused by the handler's `Caller`, once the route is known to take the
+            // method: an address or a method that does not exist stays a 404 or a 405.
+            parts.extensions.insert(InvalidIdempotencyKey);
+            return next.run(Request::from_parts(parts, body)).await;
+        }
     };
     // The route's own limit applies after; a form with files may be larger.
     let limit = match crate::platform::http::extract::multipart_boundary(&parts.headers) {
