@@ -552,6 +552,9 @@ fn start(program: &Path, args: &[&str], url: &str, log: &Path) -> Result<(Server
         .env("VOLANT_LOGIN_ATTEMPTS_PER_MINUTE", "1000000000")
         .env_remove("VOLANT_ADMIN_EMAIL")
         .env_remove("VOLANT_ADMIN_PASSWORD")
+        // Measured alone: no geocoder, no weather service beyond the machine.
+        .env("VOLANT_GEOCODER_URL", "off")
+        .env("VOLANT_WEATHER_URL", "off")
         .stdout(Stdio::null())
         .stderr(log_file)
         .spawn()

@@ -46,6 +46,11 @@ export async function startServer(env = {}, backend = "sqlite") {
       VOLANT_ADMIN_EMAIL: ADMIN.email,
       VOLANT_ADMIN_PASSWORD: ADMIN.password,
       RUST_LOG: "info",
+      // Nothing beyond loopback: no geocoder, no weather service, and map tiles
+      // from a closed local port (maps give way to their list) unless a test serves some.
+      VOLANT_GEOCODER_URL: "off",
+      VOLANT_WEATHER_URL: "off",
+      VOLANT_MAP_TILE_URL: "http://127.0.0.1:9/{z}/{x}/{y}.png",
       ...env,
     },
     stdio: ["ignore", "inherit", "pipe"],

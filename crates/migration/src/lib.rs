@@ -43,6 +43,7 @@ mod m20261218_000037_notification_inbox_indexes;
 mod m20261219_000038_idempotency_keys;
 mod m20261219_000039_interventions_under_way;
 mod m20261219_000040_push_subscriptions;
+mod m20261220_000041_maps_and_weather;
 
 pub struct Migrator;
 
@@ -90,6 +91,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261219_000038_idempotency_keys::Migration),
             Box::new(m20261219_000039_interventions_under_way::Migration),
             Box::new(m20261219_000040_push_subscriptions::Migration),
+            Box::new(m20261220_000041_maps_and_weather::Migration),
         ]
     }
 }

@@ -46,6 +46,8 @@ struct DemoGarage {
     phone: &'static str,
     style: PlateStyle,
     vehicles: usize,
+    /// Where it is (the demo works without a geocoder).
+    position: (f64, f64),
 }
 
 const GARAGES: &[DemoGarage] = &[
@@ -57,6 +59,7 @@ const GARAGES: &[DemoGarage] = &[
         phone: "+33 4 78 42 10 10",
         style: PlateStyle::France,
         vehicles: 48,
+        position: (45.7630, 4.8357),
     },
     DemoGarage {
         name: "Atelier Saint-Michel",
@@ -66,6 +69,7 @@ const GARAGES: &[DemoGarage] = &[
         phone: "+33 1 43 26 00 00",
         style: PlateStyle::France,
         vehicles: 42,
+        position: (48.8531, 2.3440),
     },
     DemoGarage {
         name: "Garage des Chartrons",
@@ -75,6 +79,7 @@ const GARAGES: &[DemoGarage] = &[
         phone: "+33 5 56 00 12 34",
         style: PlateStyle::France,
         vehicles: 36,
+        position: (44.8510, -0.5700),
     },
     DemoGarage {
         name: "Auto Service Plateau",
@@ -84,6 +89,7 @@ const GARAGES: &[DemoGarage] = &[
         phone: "+221 33 821 00 00",
         style: PlateStyle::Senegal,
         vehicles: 44,
+        position: (14.6700, -17.4380),
     },
     DemoGarage {
         name: "Garage Thiès Motors",
@@ -93,6 +99,7 @@ const GARAGES: &[DemoGarage] = &[
         phone: "+221 33 951 00 00",
         style: PlateStyle::Senegal,
         vehicles: 30,
+        position: (14.7880, -16.9450),
     },
     DemoGarage {
         name: "Abidjan Auto Cocody",
@@ -102,6 +109,7 @@ const GARAGES: &[DemoGarage] = &[
         phone: "+225 27 22 44 00 00",
         style: PlateStyle::IvoryCoast,
         vehicles: 46,
+        position: (5.3400, -3.9900),
     },
     DemoGarage {
         name: "Garage de Treichville",
@@ -111,6 +119,7 @@ const GARAGES: &[DemoGarage] = &[
         phone: "+225 27 21 24 00 00",
         style: PlateStyle::IvoryCoast,
         vehicles: 34,
+        position: (5.2930, -4.0050),
     },
     DemoGarage {
         name: "Cotonou Mécanique",
@@ -120,6 +129,7 @@ const GARAGES: &[DemoGarage] = &[
         phone: "+229 21 31 00 00",
         style: PlateStyle::Benin,
         vehicles: 40,
+        position: (6.3560, 2.4200),
     },
 ];
 
@@ -224,6 +234,8 @@ pub async fn seed(db: &DatabaseConnection, org: OrgId, region: Region) -> AppRes
                     city: Some(demo.city.into()),
                     postal_code: demo.postal_code.map(Into::into),
                     phone: Some(demo.phone.into()),
+                    latitude: Some(demo.position.0),
+                    longitude: Some(demo.position.1),
                 },
             )
             .await?;

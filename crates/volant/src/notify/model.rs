@@ -22,6 +22,8 @@ string_enum! {
         LessonChanged,
         /// The day-before reminder of a lesson.
         LessonReminder,
+        /// A booked lesson's forecast turned high-risk (to its instructor and the managers).
+        LessonWeather,
         /// A candidate was registered for an exam.
         ExamRegistered,
         /// An exam result was validated.
@@ -56,6 +58,7 @@ impl Event {
                 self,
                 Self::LessonChanged
                     | Self::LessonReminder
+                    | Self::LessonWeather
                     | Self::MessageReceived
                     | Self::ExamResult
                     | Self::ReportReady

@@ -35,7 +35,30 @@ pub const SQLITE_STATISTICS_JOB: &str = "db.statistics";
 /// keys a day; with a backup
 /// folder configured, a consistent backup every day (copied off-site when an
 /// object store is configured), then the retention.
+/// The geocoder the configuration names, if any (its User-Agent names Volant and
+/// this instance, as the public Nominatim's policy asks).
+fn geocoder(config: &crate::platform::config::Config) -> Option<crate::platform::geo::Geocoder> {
+    let url = config.geo.geocoder_url.as_deref()?;
+    let agent = format!("Volant/{} (+{})", env!("CARGO_PKG_VERSION"), config.public_url);
+    crate::platform::geo::Geocoder::new(url, config.geo.geocoder_interval, &agent, std::time::Duration::from_secs(10))
+        .map_err(|err| tracing::error!(%err, "no geocoder"))
+        .ok()
+}
+
 pub fn register_jobs(registry: &mut Registry, state: &AppState) {
+    // Places waiting for the geocoder: when an address is saved, and every five
+    // minutes for those whose geocoder was unreachable.
+    let db = state.db.clone();
+    let geocoder = geocoder(&state.config).map(std::sync::Arc::new);
+    registry
+        .handle(crate::platform::geo::LOCATE_JOB, move |_job| {
+            let (db, geocoder) = (db.clone(), geocoder.clone());
+            async move {
+                crate::platform::geo::locate_due(&db, geocoder.as_deref(), chrono::Utc::now()).await?;
+                Ok(())
+            }
+        })
+        .every(crate::platform::geo::LOCATE_JOB, std::time::Duration::from_secs(5 * 60));
     let db = state.db.clone();
     registry
         .handle("jobs.prune", move |_job| {

@@ -201,6 +201,89 @@ pub struct ConfigArgs {
     /// Seconds a worker holds a job before another may take it over (renewed while it runs).
     #[arg(long, env = "VOLANT_JOB_LEASE_SECS", default_value_t = 60)]
     pub job_lease_secs: u64,
+
+    /// Nominatim-compatible geocoder that finds addresses on the map (`off`: none;
+    /// places are then pinned by hand). The public service asks for at most one
+    /// request a second and a User-Agent naming the application: both are kept.
+    #[arg(long, env = "VOLANT_GEOCODER_URL", default_value = DEFAULT_GEOCODER_URL)]
+    pub geocoder_url: String,
+
+    /// Milliseconds between two requests to the geocoder.
+    #[arg(long, env = "VOLANT_GEOCODER_INTERVAL_MS", default_value_t = 1000)]
+    pub geocoder_interval_ms: u64,
+
+    /// Map tiles: a URL template with `{z}`, `{x}`, `{y}` (and optionally `{s}`).
+    #[arg(long, env = "VOLANT_MAP_TILE_URL", default_value = DEFAULT_TILE_URL)]
+    pub map_tile_url: String,
+
+    /// The tiles' attribution, shown on every map (plain text).
+    #[arg(long, env = "VOLANT_MAP_ATTRIBUTION", default_value = DEFAULT_MAP_ATTRIBUTION)]
+    pub map_attribution: String,
+
+    /// Open-Meteo-compatible forecast service for lesson weather (`off`: none).
+    #[arg(long, env = "VOLANT_WEATHER_URL", default_value = DEFAULT_WEATHER_URL)]
+    pub weather_url: String,
+}
+
+pub const DEFAULT_GEOCODER_URL: &str = "https://nominatim.openstreetmap.org";
+pub const DEFAULT_TILE_URL: &str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
+pub const DEFAULT_MAP_ATTRIBUTION: &str = "© OpenStreetMap contributors";
+pub const DEFAULT_WEATHER_URL: &str = "https://api.open-meteo.com";
+
+/// The external services of maps and weather (docs/integrations.md).
+#[derive(Debug, Clone)]
+pub struct GeoConfig {
+    /// `None`: no geocoding (pins only).
+    pub geocoder_url: Option<String>,
+    pub geocoder_interval: Duration,
+    pub tile_url: String,
+    pub attribution: String,
+    /// `None`: no forecasts.
+    pub weather_url: Option<String>,
+}
+
+impl Default for GeoConfig {
+    /// Tests and tools reach no service unless they set one.
+    fn default() -> Self {
+        Self {
+            geocoder_url: None,
+            geocoder_interval: Duration::ZERO,
+            tile_url: DEFAULT_TILE_URL.to_owned(),
+            attribution: DEFAULT_MAP_ATTRIBUTION.to_owned(),
+            weather_url: None,
+        }
+    }
+}
+
+impl GeoConfig {
+    /// The tiles' origin (`https://tile.openstreetmap.org`, `https://*.tile.example.org`
+    /// for a `{s}` template), which the pages' content policy lets images come from.
+    pub fn tile_origin(&self) -> Option<String> {
+        let (scheme, rest) = self.tile_url.split_once("://")?;
+        let host = rest.split('/').next()?.replace("{s}", "*");
+        let valid = host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '*' | '[' | ']'));
+        (matches!(scheme, "http" | "https") && !host.is_empty() && valid).then(|| format!("{scheme}://{host}"))
+    }
+}
+
+fn geo_config(args: &ConfigArgs) -> Result<GeoConfig, ConfigError> {
+    let service = |value: &str, refused: fn(String) -> ConfigError| match value.trim() {
+        "" | "off" => Ok(None),
+        url => url_setting(Some(url), HTTP_SCHEMES, refused),
+    };
+    let tile_url = args.map_tile_url.trim().to_owned();
+    let geo = GeoConfig {
+        geocoder_url: service(&args.geocoder_url, ConfigError::GeocoderUrl)?,
+        geocoder_interval: Duration::from_millis(args.geocoder_interval_ms),
+        weather_url: service(&args.weather_url, ConfigError::WeatherUrl)?,
+        attribution: args.map_attribution.trim().to_owned(),
+        tile_url: tile_url.clone(),
+    };
+    let placeholders = ["{z}", "{x}", "{y}"].iter().all(|p| tile_url.contains(p));
+    if !placeholders || geo.tile_origin().is_none() {
+        return Err(ConfigError::TileUrl(tile_url));
+    }
+    Ok(geo)
 }
 
 pub const DEFAULT_SMS_TEMPLATE: &str = r#"{"to":"{to}","text":"{text}","reference":"{id}"}"#;
@@ -240,6 +323,8 @@ pub struct Config {
     pub encryption_key_file: std::path::PathBuf,
     pub notify: NotifyConfig,
     pub payments: PaymentsConfig,
+    /// Maps and weather.
+    pub geo: GeoConfig,
     pub queue_url: Option<String>,
     pub queue_name: String,
     pub metrics_token: Option<String>,
@@ -380,6 +465,12 @@ pub enum ConfigError {
     ObjectStoreUrl(String),
     #[error("REDIS_URL: expected redis:// or rediss://, got `{0}`")]
     RedisUrl(String),
+    #[error("VOLANT_GEOCODER_URL: expected an http:// or https:// address or `off`, got `{0}`")]
+    GeocoderUrl(String),
+    #[error("VOLANT_WEATHER_URL: expected an http:// or https:// address or `off`, got `{0}`")]
+    WeatherUrl(String),
+    #[error("VOLANT_MAP_TILE_URL: expected an http(s) address with {{z}}, {{x}} and {{y}}, got `{0}`")]
+    TileUrl(String),
     #[error("VOLANT_JOB_LEASE_SECS must be at least 3")]
     JobLease,
     #[error("VOLANT_ENCRYPTION_KEYS: {0}")]
@@ -414,6 +505,7 @@ impl Config {
             )?,
             notify: notify_config(args)?,
             payments: payments_config(args)?,
+            geo: geo_config(args)?,
             queue_url: url_setting(args.queue_url.as_deref(), &["amqp://", "amqps://"], ConfigError::QueueUrl)?,
             queue_name: args.queue_name.trim().to_owned(),
             metrics_token: text_setting(args.metrics_token.as_deref()),
@@ -475,6 +567,7 @@ impl Config {
             encryption_key_file: std::path::PathBuf::from("data/volant.keys"),
             notify: NotifyConfig::local(std::env::temp_dir().join("volant-outbox")),
             payments: PaymentsConfig::default(),
+            geo: GeoConfig::default(),
             queue_url: None,
             queue_name: "volant.jobs".to_owned(),
             metrics_token: None,
@@ -617,6 +710,7 @@ impl fmt::Debug for Config {
             .field("first_admin", &self.first_admin.as_ref().map(|(email, _)| (email, "***")))
             .field("notify", &self.notify)
             .field("payments", &self.payments)
+            .field("geo", &self.geo)
             .field("queue_url", &self.queue_url.as_deref().map(redact_url))
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .field("metrics_addr", &self.metrics_addr)

@@ -398,6 +398,8 @@ pub const CODES: &[(&str, u16)] = &[
     ("duplicate_vin", 409),
     ("four_eyes_required", 409),
     ("garage_not_empty", 409),
+    ("meeting_point_exists", 409),
+    ("meeting_points_full", 409),
     ("hours_changed", 409),
     ("hours_out_of_range", 409),
     ("idempotency_in_progress", 409),

@@ -10,6 +10,7 @@ pub mod db;
 pub mod enums;
 pub mod error;
 pub mod files;
+pub mod geo;
 pub mod http;
 pub mod i18n;
 pub mod import;
@@ -31,6 +32,7 @@ pub mod telemetry;
 pub mod tenant;
 pub mod uploads;
 pub mod validate;
+pub mod weather;
 pub mod web;
 
 use std::sync::Arc;

@@ -82,6 +82,20 @@ pub async fn seed(
     let zone = organizations::zone(db, org).await?;
     let rules = SchoolSettings { hour_price: Decimal::new(52, 0), ..SchoolSettings::default() };
     settings::update(db, &actor, &rules).await?;
+    // Where lessons start, pinned (the demo works without a geocoder): the weather
+    // of each lesson is forecast there.
+    for (name, address, (lat, lon)) in [
+        ("Devant l'auto-école", "12 rue de la République, 69002 Lyon", (45.7630, 4.8357)),
+        ("Gare Part-Dieu", "Place Charles Béraudier, 69003 Lyon", (45.7606, 4.8593)),
+    ] {
+        let input = crate::school::meeting_points::service::MeetingPointInput {
+            name: Some(name.to_owned()),
+            address: Some(address.to_owned()),
+            latitude: Some(lat),
+            longitude: Some(lon),
+        };
+        crate::school::meeting_points::service::create(db, &actor, &input).await?;
+    }
 
     // Monday to Saturday, 08:00–12:00 and 14:00–19:00 (Saturday morning only).
     let mut weekly = Vec::new();

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod exams;
 pub mod imports;
 pub mod instructors;
+pub mod meeting_points;
 pub mod messages;
 pub mod model;
 pub mod packs;
@@ -17,6 +18,7 @@ pub mod planning;
 pub mod portal;
 pub mod reports;
 pub mod settings;
+pub mod weather;
 pub mod web;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -46,6 +48,8 @@ pub fn menu() -> Vec<MenuEntry> {
             "/school/vehicles",
             "/school/settings",
             "/school/packs",
+            "/school/meeting-points",
+            "/school/weather",
         ]),
         MenuEntry::new(School, "nav.messages", "/messages", MayOr(Teaching, Candidate)),
         MenuEntry::new(School, "nav.portal", "/portal", Role(Candidate)),
@@ -66,6 +70,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(messages::api::router())
         .merge(reports::api::router())
         .merge(packs::api::router())
+        .merge(meeting_points::api::router())
+        .merge(weather::api::router())
 }
 
 /// The school's pages: the planning board (instructors see their own week), the
@@ -99,6 +105,8 @@ pub fn pages() -> Vec<Page> {
                 cars::web::routes(),
                 settings::web::routes(),
                 packs::web::routes(),
+                meeting_points::web::routes(),
+                weather::web::routes(),
             ]
             .into_iter()
             .flatten(),
@@ -113,10 +121,33 @@ pub fn pages() -> Vec<Page> {
     .collect()
 }
 
+/// The weather service the configuration names, if any.
+fn weather_service(config: &crate::platform::config::Config) -> Option<crate::platform::weather::WeatherService> {
+    let url = config.geo.weather_url.as_deref()?;
+    let agent = format!("Volant/{} (+{})", env!("CARGO_PKG_VERSION"), config.public_url);
+    crate::platform::weather::WeatherService::new(url, &agent, std::time::Duration::from_secs(10))
+        .map_err(|err| tracing::error!(%err, "no weather service"))
+        .ok()
+}
+
 /// The school's jobs: the day-before lesson reminders every 15 minutes (each
 /// lesson claimed by a conditional UPDATE), producing a requested report, and
 /// an hourly sweep for reports requested before the queue took them.
 pub fn register_jobs(registry: &mut crate::platform::jobs::Registry, state: &AppState) {
+    // Lesson weather every 30 minutes (the forecasts' cache), and for one school
+    // when a lesson moves.
+    let db = state.db.clone();
+    let service = weather_service(&state.config).map(std::sync::Arc::new);
+    registry
+        .handle(weather::service::JOB, move |job| {
+            let (db, service) = (db.clone(), service.clone());
+            async move {
+                let only = job.payload.get("organization_id").and_then(serde_json::Value::as_i64).map(OrgId::new);
+                weather::service::refresh(&db, service.as_deref(), only, chrono::Utc::now()).await?;
+                Ok(())
+            }
+        })
+        .every(weather::service::JOB, std::time::Duration::from_secs(30 * 60));
     let db = state.db.clone();
     registry
         .handle("school.lesson_reminders", move |_job| {

@@ -175,6 +175,9 @@ pub fn volant(database_url: &str, dir: &std::path::Path, args: &[&str]) -> std::
         .env_clear()
         .env("DATABASE_URL", database_url)
         .env("VOLANT_ENCRYPTION_KEYS", "test:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+        // Tests reach nothing beyond loopback.
+        .env("VOLANT_GEOCODER_URL", "off")
+        .env("VOLANT_WEATHER_URL", "off")
         .stdout(std::process::Stdio::null());
     command
 }
@@ -188,4 +191,118 @@ pub async fn wait_ready(http: &reqwest::Client, url: &str) -> bool {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     false
+}
+
+/// How a stub geocoder or weather service answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StubMode {
+    /// Known answers.
+    Normal,
+    /// Weather only: a stormy week (heavy rain, strong gusts).
+    Storm,
+    /// 503 to everything.
+    Down,
+    /// Answers after two seconds (longer than the clients' test timeout).
+    Slow,
+    /// 200 with something that is not the service's format.
+    Malformed,
+}
+
+/// A Nominatim-compatible geocoder and an Open-Meteo-compatible forecast
+/// service on loopback: what they were asked, and how they answer.
+#[derive(Clone)]
+pub struct GeoStub {
+    pub url: String,
+    mode: Arc<Mutex<StubMode>>,
+    /// Each request: path and query, and the User-Agent.
+    pub requests: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+/// Addresses the stub geocoder knows (by a word they contain), with coordinates.
+pub const KNOWN_PLACES: &[(&str, f64, f64)] =
+    &[("république", 45.7630, 4.8357), ("saint-michel", 48.8531, 2.3440), ("part-dieu", 45.7606, 4.8593)];
+
+impl GeoStub {
+    pub async fn start() -> Self {
+        use axum::extract::{Query, State};
+        use axum::http::{HeaderMap, StatusCode, Uri};
+        use axum::response::IntoResponse;
+        type Shared = (Arc<Mutex<StubMode>>, Arc<Mutex<Vec<(String, String)>>>);
+
+        async fn answer(
+            State((mode, requests)): State<Shared>,
+            uri: Uri,
+            headers: HeaderMap,
+            Query(query): Query<std::collections::HashMap<String, String>>,
+        ) -> axum::response::Response {
+            let agent = headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+            requests.lock().expect("requests").push((uri.to_string(), agent));
+            let mode = *mode.lock().expect("mode");
+            match mode {
+                StubMode::Down => return (StatusCode::SERVICE_UNAVAILABLE, "down").into_response(),
+                StubMode::Slow => tokio::time::sleep(Duration::from_secs(2)).await,
+                StubMode::Malformed => return "<html>maintenance</html>".into_response(),
+                _ => {}
+            }
+            if uri.path() == "/search" {
+                let q = query.get("q").cloned().unwrap_or_default().to_lowercase();
+                let found: Vec<serde_json::Value> = KNOWN_PLACES
+                    .iter()
+                    .filter(|(word, _, _)| q.contains(word))
+                    .map(|(word, lat, lon)| {
+                        serde_json::json!({ "lat": lat.to_string(), "lon": lon.to_string(), "display_name": word })
+                    })
+                    .collect();
+                return axum::Json(serde_json::Value::Array(found)).into_response();
+            }
+            // An Open-Meteo week from today's midnight (UTC), hour by hour.
+            let storm = mode == StubMode::Storm;
+            let start = chrono::Utc::now().date_naive().and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp();
+            let hours = 8 * 24;
+            let time: Vec<i64> = (0..hours).map(|h| start + h * 3600).collect();
+            let fill = |calm: f64, stormy: f64| vec![if storm { stormy } else { calm }; time.len()];
+            axum::Json(serde_json::json!({
+                "latitude": query.get("latitude"), "longitude": query.get("longitude"),
+                "hourly": {
+                    "time": time,
+                    "precipitation": fill(0.1, 2.0),
+                    "temperature_2m": fill(12.0, 11.0),
+                    "wind_gusts_10m": fill(20.0, 95.0),
+                    "snowfall": fill(0.0, 0.0),
+                }
+            }))
+            .into_response()
+        }
+
+        let mode = Arc::new(Mutex::new(StubMode::Normal));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let router = axum::Router::new().fallback(answer).with_state((mode.clone(), requests.clone()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Self { url, mode, requests }
+    }
+
+    pub fn set(&self, mode: StubMode) {
+        *self.mode.lock().expect("mode") = mode;
+    }
+
+    pub fn count(&self, path: &str) -> usize {
+        self.requests.lock().expect("requests").iter().filter(|(uri, _)| uri.starts_with(path)).count()
+    }
+
+    pub fn geocoder(&self) -> volant::platform::geo::Geocoder {
+        volant::platform::geo::Geocoder::new(
+            &self.url,
+            Duration::ZERO,
+            "Volant/test (+http://localhost)",
+            Duration::from_millis(800),
+        )
+        .expect("geocoder")
+    }
+
+    pub fn weather(&self) -> volant::platform::weather::WeatherService {
+        volant::platform::weather::WeatherService::new(&self.url, "Volant/test", Duration::from_millis(800))
+            .expect("weather")
+    }
 }

@@ -49,6 +49,7 @@ enum Row {
     WebhookDelivery,
     Import,
     PushDevice,
+    MeetingPoint,
 }
 
 /// Which row a path's `{id}` names, by the beginning of the path (API paths
@@ -90,6 +91,7 @@ const ROWS_BY_PATH: &[(&str, Row)] = &[
     ("/imports/", Row::Import),
     ("/push/devices/", Row::PushDevice),
     ("/notifications/push/", Row::PushDevice),
+    ("/school/meeting-points/", Row::MeetingPoint),
 ];
 
 /// Path parameters that name no row: the value the sweep gives them.
@@ -234,6 +236,8 @@ async fn our_rows(app: &TestApp) -> BTreeMap<Row, i64> {
         volant::notify::push::subscribe(&app.db, app.org, app.admin().await.id, &input, true).await.expect("device").id
     };
 
+    let point = json!({ "name": "Gare", "address": "Place de la Gare", "latitude": 45.76, "longitude": 4.86 });
+    let meeting_point = id(&admin.post("/api/v1/school/meeting-points", &point).await);
     let teacher = instructor(app, &["B"]).await;
     let car = training_car(app, "B").await;
     let lea = candidate(app, json!({ "id_document_number": "X1" })).await["id"].as_i64().expect("candidate");
@@ -273,6 +277,7 @@ async fn our_rows(app: &TestApp) -> BTreeMap<Row, i64> {
     BTreeMap::from([
         (Row::Import, import),
         (Row::PushDevice, device),
+        (Row::MeetingPoint, meeting_point),
         (Row::Document, document),
         (Row::Webhook, webhook),
         (Row::WebhookDelivery, webhook_delivery),
@@ -331,6 +336,7 @@ async fn witness(app: &TestApp, doc: &Value, ours: &BTreeMap<Row, i64>, row: Row
         Row::Webhook => vec!["/api/v1/webhooks".into()],
         Row::Import => vec!["/api/v1/imports".into()],
         Row::PushDevice => vec!["/api/v1/push/devices".into()],
+        Row::MeetingPoint => vec!["/api/v1/school/meeting-points".into()],
         _ => Vec::new(),
     };
     for (path, item) in doc["paths"].as_object().expect("paths") {

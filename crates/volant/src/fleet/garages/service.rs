@@ -11,6 +11,7 @@ use super::entity::{self, Entity as Garages};
 use crate::identity::audit::{self, Actor};
 use crate::platform::db::{self, Writer};
 use crate::platform::error::{AppError, AppResult, Constraint, constraint_violation};
+use crate::platform::geo::{self, Location, LocationStatus, Subject};
 use crate::platform::http::extract::double_option;
 use crate::platform::i18n::Msg;
 use crate::platform::pagination::{CursorKey, Page, PageRequest, Sort, SortBy, SortField, SortKey};
@@ -22,10 +23,11 @@ use crate::platform::validate::Validator;
 pub const AUDIT_ENTITY: &str = "garage";
 
 /// A garage with the number of vehicles it holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": 1, "name": "Garage du Centre", "address": "12 rue de la République", "city": "Lyon",
     "postal_code": "69002", "phone": "+33 4 78 00 00 00", "vehicle_count": 42,
+    "latitude": 45.7578, "longitude": 4.832, "location_status": "located",
     "created_at": "2026-03-02T08:15:00Z", "updated_at": "2026-11-20T16:40:12Z"
 }))]
 pub struct Garage {
@@ -36,13 +38,32 @@ pub struct Garage {
     pub postal_code: Option<String>,
     pub phone: Option<String>,
     pub vehicle_count: u64,
+    /// Degrees north (WGS 84), once located from the address or pinned.
+    pub latitude: Option<f64>,
+    /// Degrees east (WGS 84).
+    pub longitude: Option<f64>,
+    /// How the position is known: `pending` (waiting for the geocoder), `located`,
+    /// `pinned` (by hand), `not_found` (pin it), `unavailable` (geocoder down: retried).
+    pub location_status: LocationStatus,
     pub created_at: chrono::DateTime<Utc>,
     pub updated_at: chrono::DateTime<Utc>,
 }
 
 impl Garage {
-    fn from_model(model: entity::Model) -> Self {
+    /// The address as the geocoder is asked it: street, postal code and city.
+    pub fn full_address(&self) -> String {
+        full_address(&self.address, self.postal_code.as_deref(), self.city.as_deref())
+    }
+
+    pub fn point(&self) -> Option<(f64, f64)> {
+        self.latitude.zip(self.longitude)
+    }
+
+    fn from_model(model: entity::Model, location: &Location) -> Self {
         Self {
+            latitude: location.latitude,
+            longitude: location.longitude,
+            location_status: location.status,
             id: model.id,
             name: model.name,
             address: model.address,
@@ -54,6 +75,24 @@ impl Garage {
             updated_at: model.updated_at,
         }
     }
+}
+
+fn full_address(address: &str, postal_code: Option<&str>, city: Option<&str>) -> String {
+    let town = [postal_code, city].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    if town.is_empty() { address.to_owned() } else { format!("{address}, {town}") }
+}
+
+/// Garages with their places, in one more query.
+async fn with_locations(db: &impl ConnectionTrait, org: OrgId, models: Vec<entity::Model>) -> AppResult<Vec<Garage>> {
+    let ids: Vec<i64> = models.iter().map(|m| m.id).collect();
+    let places = geo::locations(db, org, Subject::Garage, &ids).await?;
+    Ok(models
+        .into_iter()
+        .map(|m| {
+            let location = places.get(&m.id).unwrap_or(&Location::PENDING);
+            Garage::from_model(m, location)
+        })
+        .collect())
 }
 
 /// Every field of a garage (POST and PUT). `name` and `address` are required.
@@ -69,6 +108,12 @@ pub struct GarageInput {
     pub postal_code: Option<String>,
     #[schema(example = "+33 4 78 00 00 00")]
     pub phone: Option<String>,
+    /// A pin: the position placed by hand (with `longitude`), kept until the
+    /// address changes. Without it a new address is located by the geocoder.
+    #[schema(example = 45.7578, minimum = -90, maximum = 90)]
+    pub latitude: Option<f64>,
+    #[schema(example = 4.832, minimum = -180, maximum = 180)]
+    pub longitude: Option<f64>,
 }
 
 /// Some fields of a garage (PATCH): absent fields are kept, `null` clears an optional one.
@@ -86,6 +131,11 @@ pub struct GaragePatch {
     pub postal_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     pub phone: Option<Option<String>>,
+    /// A pin (with `longitude`).
+    #[schema(minimum = -90, maximum = 90)]
+    pub latitude: Option<f64>,
+    #[schema(minimum = -180, maximum = 180)]
+    pub longitude: Option<f64>,
 }
 
 impl GaragePatch {
@@ -96,6 +146,8 @@ impl GaragePatch {
             city: self.city.unwrap_or_else(|| current.city.clone()),
             postal_code: self.postal_code.unwrap_or_else(|| current.postal_code.clone()),
             phone: self.phone.unwrap_or_else(|| current.phone.clone()),
+            latitude: self.latitude,
+            longitude: self.longitude,
         }
     }
 }
@@ -106,6 +158,13 @@ struct ValidGarage {
     city: Option<String>,
     postal_code: Option<String>,
     phone: Option<String>,
+    pin: Option<(f64, f64)>,
+}
+
+impl ValidGarage {
+    fn full_address(&self) -> String {
+        full_address(&self.address, self.postal_code.as_deref(), self.city.as_deref())
+    }
 }
 
 fn validate(input: &GarageInput) -> AppResult<ValidGarage> {
@@ -115,9 +174,13 @@ fn validate(input: &GarageInput) -> AppResult<ValidGarage> {
     let city = v.optional_text("city", input.city.as_deref(), 120);
     let postal_code = v.optional_text("postal_code", input.postal_code.as_deref(), 20);
     let phone = v.optional_phone("phone", input.phone.as_deref());
+    let pin = geo::check_pin(input.latitude, input.longitude)
+        .map_err(|field| v.add(field, Msg::new("geo.pin_invalid")))
+        .ok()
+        .flatten();
     v.finish()?;
     match (name, address) {
-        (Some(name), Some(address)) => Ok(ValidGarage { name, address, city, postal_code, phone }),
+        (Some(name), Some(address)) => Ok(ValidGarage { name, address, city, postal_code, phone, pin }),
         _ => Err(AppError::Internal("validator accepted a missing field".to_owned())),
     }
 }
@@ -173,7 +236,16 @@ pub async fn list(
     sort: GarageSort,
     page: PageRequest,
 ) -> AppResult<Page<Garage>> {
-    Ok(page.fetch_sorted(db, tenant::scoped::<Garages>(org), entity::Column::Id, sort).await?.map(Garage::from_model))
+    let page = page.fetch_sorted(db, tenant::scoped::<Garages>(org), entity::Column::Id, sort).await?;
+    let items = with_locations(db, org, page.items).await?;
+    Ok(Page { items, next_cursor: page.next_cursor })
+}
+
+/// Every garage (a network has tens, at most 1,000 here) by name, with its
+/// position: the map and the distances from a client.
+pub async fn all_with_locations(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Vec<Garage>> {
+    let models = tenant::scoped::<Garages>(org).order_by_asc(entity::Column::SortName).limit(1000).all(db).await?;
+    with_locations(db, org, models).await
 }
 
 /// Every garage's id and name, for choosing one in a form (a network has tens, not millions).
@@ -248,7 +320,8 @@ pub async fn all_names(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Vec<(
 }
 
 pub async fn get(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<Garage> {
-    tenant::find::<Garages>(db, org, id).await.map(Garage::from_model)
+    let model = tenant::find::<Garages>(db, org, id).await?;
+    with_locations(db, org, vec![model]).await?.pop().ok_or(AppError::NotFound)
 }
 
 /// Whether a garage exists (other modules ask before referring to one).
@@ -262,6 +335,8 @@ pub async fn exists(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult
 pub async fn create<C: Writer>(db: &C, actor: &Actor, input: &GarageInput) -> AppResult<Garage> {
     let valid = validate(input)?;
     let now = Utc::now();
+    let place = valid.full_address();
+    let pin = valid.pin;
     let garage = db::write(db, async |txn| {
         let model = entity::ActiveModel {
             organization_id: Set(actor.org.get()),
@@ -277,7 +352,8 @@ pub async fn create<C: Writer>(db: &C, actor: &Actor, input: &GarageInput) -> Ap
         }
         .insert(txn)
         .await?;
-        let garage = Garage::from_model(model);
+        geo::record(txn, actor.org, (Subject::Garage, model.id), &place, pin).await?;
+        let garage = get(txn, actor.org, model.id).await?;
         audit::record_change(txn, actor, (AUDIT_ENTITY, garage.id), None, Some(&garage)).await?;
         AppResult::Ok(garage)
     })
@@ -303,7 +379,8 @@ pub async fn patch<C: Writer>(db: &C, actor: &Actor, id: i64, patch: GaragePatch
 
 async fn save<C: Writer>(db: &C, actor: &Actor, current: entity::Model, valid: ValidGarage) -> AppResult<Garage> {
     let id = current.id;
-    let before = Garage::from_model(current.clone());
+    let before = get(db, actor.org, id).await?;
+    let (place, pin) = (valid.full_address(), valid.pin);
     let mut model: entity::ActiveModel = current.into();
     model.sort_name = Set(sort_key(&valid.name));
     model.name = Set(valid.name);
@@ -317,6 +394,7 @@ async fn save<C: Writer>(db: &C, actor: &Actor, current: entity::Model, valid: V
             sea_orm::DbErr::RecordNotUpdated => AppError::NotFound,
             other => other.into(),
         })?;
+        geo::record(txn, actor.org, (Subject::Garage, id), &place, pin).await?;
         let after = get(txn, actor.org, id).await?;
         audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
         Ok(after)
@@ -329,7 +407,7 @@ async fn save<C: Writer>(db: &C, actor: &Actor, current: entity::Model, valid: V
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn delete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> {
     let org = actor.org;
-    let before = tenant::find::<Garages>(db, org, id).await?;
+    let before = get(db, org, id).await?;
     let delete =
         Garages::delete_many().filter(entity::Column::OrganizationId.eq(org.get())).filter(entity::Column::Id.eq(id));
     db::write(db, async |txn| {
@@ -337,7 +415,7 @@ pub async fn delete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> 
         match db::write(txn, async |savepoint| delete.exec(savepoint).await).await {
             Ok(result) if result.rows_affected == 0 => Err(AppError::NotFound),
             Ok(_) => {
-                let before = Garage::from_model(before);
+                geo::forget(txn, (Subject::Garage, id)).await?;
                 audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), None).await?;
                 Ok(())
             }

@@ -13,6 +13,7 @@ use crate::fleet::vehicles::web::{VehicleResults, vehicle_sorting};
 use crate::identity::Caller;
 use crate::identity::auth::web_pages::Routes;
 use crate::identity::roles::Permission;
+use crate::platform::geo::{self, MapPoint, MapView};
 use crate::platform::http::extract::{FormBody, Id};
 use crate::platform::i18n::{self, Msg};
 use crate::platform::web::{
@@ -21,7 +22,7 @@ use crate::platform::web::{
 };
 
 pub fn routes() -> Routes {
-    vec![("/garages", get(index).post(create)), ("/garages/{id}", get(show))]
+    vec![("/garages", get(index).post(create)), ("/garages/map", get(map_page)), ("/garages/{id}", get(show))]
 }
 
 /// The form pages: only for those who may send them (`FleetWrite` to open them too).
@@ -65,10 +66,36 @@ async fn index(caller: Caller, page: PageCtx, listing: Listing) -> WebResult<Lis
     Ok(ListPage { page, garages: garages.items, sorting, next_url, previous_url: listing.previous_url(), total })
 }
 
+/// The network's garages on a map, with the list of their addresses (what stays
+/// when the map cannot show).
+#[derive(Template, WebTemplate)]
+#[template(path = "fleet/garages/map.html")]
+struct MapPage {
+    page: PageCtx,
+    map: MapView,
+    points: Vec<MapPoint>,
+    garages: Vec<(Garage, &'static str)>,
+}
+
+async fn map_page(caller: Caller, page: PageCtx) -> WebResult<MapPage> {
+    let map = MapView::of(&caller.config);
+    let garages = service::all_with_locations(&caller.db, caller.org).await?;
+    let points = garages
+        .iter()
+        .filter_map(|g| g.point().map(|at| MapPoint::new(&g.name, &g.full_address(), format!("/garages/{}", g.id), at)))
+        .collect();
+    let garages =
+        garages.into_iter().map(|g| (map.status_key(g.location_status), g)).map(|(key, g)| (g, key)).collect();
+    Ok(MapPage { page, map, points, garages })
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "fleet/garages/show.html")]
 struct ShowPage {
     page: PageCtx,
+    map: MapView,
+    points: Vec<MapPoint>,
+    location: &'static str,
     garage: Garage,
     search_action: String,
     q: String,
@@ -90,10 +117,20 @@ async fn show(caller: Caller, page: PageCtx, Id(id): Id, listing: Listing) -> We
     let previous_url = listing.previous_url();
     let sorting = vehicle_sorting(&listing, sort, &page.tr);
     let total = String::new();
+    let map = MapView::of(&caller.config);
+    let location = map.status_key(garage.location_status);
+    let points: Vec<MapPoint> = garage
+        .point()
+        .map(|at| MapPoint::new(&garage.name, &garage.full_address(), String::new(), at))
+        .into_iter()
+        .collect();
     let results =
         VehicleResults { page, q, vehicles: rows, sorting, total, next_url, previous_url, show_garage: false };
     Ok(fragment_or_page(results.page.htmx, results, |r| ShowPage {
         page: r.page,
+        map,
+        points,
+        location,
         search_action: format!("/garages/{}", garage.id),
         garage,
         q: r.q,
@@ -114,11 +151,18 @@ pub struct GarageForm {
     pub city: String,
     pub postal_code: String,
     pub phone: String,
+    /// A pin placed on the map (or typed); blank: located from the address.
+    pub latitude: String,
+    pub longitude: String,
 }
 
 impl GarageForm {
     fn from_garage(g: &Garage) -> Self {
+        // Only a pin is the form's: a position found from the address follows it.
+        let pinned = (g.location_status == geo::LocationStatus::Pinned).then_some(()).and(g.point());
         Self {
+            latitude: pinned.map(|(lat, _)| lat.to_string()).unwrap_or_default(),
+            longitude: pinned.map(|(_, lon)| lon.to_string()).unwrap_or_default(),
             name: g.name.clone(),
             address: g.address.clone(),
             city: g.city.clone().unwrap_or_default(),
@@ -127,14 +171,23 @@ impl GarageForm {
         }
     }
 
-    fn to_input(&self) -> GarageInput {
-        GarageInput {
+    /// The input, or the coordinate fields that cannot be read.
+    fn to_input(&self) -> Result<GarageInput, crate::platform::error::AppError> {
+        let latitude = geo::parse_coordinate(&self.latitude);
+        let longitude = geo::parse_coordinate(&self.longitude);
+        let (Ok(latitude), Ok(longitude)) = (latitude, longitude) else {
+            let field = if latitude.is_err() { "latitude" } else { "longitude" };
+            return Err(crate::platform::error::AppError::validation(field, Msg::new("field.not_a_number")));
+        };
+        Ok(GarageInput {
             name: Some(self.name.clone()),
             address: Some(self.address.clone()),
             city: Some(self.city.clone()),
             postal_code: Some(self.postal_code.clone()),
             phone: Some(self.phone.clone()),
-        }
+            latitude,
+            longitude,
+        })
     }
 }
 
@@ -142,39 +195,54 @@ impl GarageForm {
 #[template(path = "fleet/garages/form.html")]
 struct FormPage {
     page: PageCtx,
+    map: MapView,
+    points: Vec<MapPoint>,
     target: FormTarget,
     form: GarageForm,
     errors: FormErrors,
 }
 
 impl FormPage {
-    fn creating(page: PageCtx, form: GarageForm, errors: FormErrors) -> Self {
+    fn creating(page: PageCtx, map: MapView, form: GarageForm, errors: FormErrors) -> Self {
         let target = FormTarget::creating(page.tr.t("garages.new").to_owned(), "/garages");
-        Self { page, target, form, errors }
+        Self { page, map, points: Vec::new(), target, form, errors }
     }
 
-    fn editing(page: PageCtx, id: i64, name: &str, form: GarageForm, errors: FormErrors) -> Self {
-        let target = FormTarget::editing(page.tr.f("garages.edit", "name", name), "/garages", id);
-        Self { page, target, form, errors }
+    /// Editing shows where the garage is now (found or pinned) beside the pin.
+    fn editing(page: PageCtx, map: MapView, garage: &Garage, form: GarageForm, errors: FormErrors) -> Self {
+        let target = FormTarget::editing(page.tr.f("garages.edit", "name", &garage.name), "/garages", garage.id);
+        let pinned = !form.latitude.trim().is_empty();
+        let points = garage
+            .point()
+            .filter(|_| !pinned)
+            .map(|at| MapPoint::new(&garage.name, &garage.full_address(), String::new(), at))
+            .into_iter()
+            .collect();
+        Self { page, map, points, target, form, errors }
     }
 }
 
-async fn new_form(page: PageCtx) -> FormPage {
-    FormPage::creating(page, GarageForm::default(), FormErrors::default())
+async fn new_form(caller: Caller, page: PageCtx) -> FormPage {
+    FormPage::creating(page, MapView::of(&caller.config), GarageForm::default(), FormErrors::default())
 }
 
 async fn create(caller: Caller, page: PageCtx, FormBody(form): FormBody<GarageForm>) -> WebResult<Response> {
-    let result = service::create(&caller.db, &caller.actor, &form.to_input()).await;
+    let result = match form.to_input() {
+        Ok(input) => service::create(&caller.db, &caller.actor, &input).await,
+        Err(err) => Err(err),
+    };
+    let map = MapView::of(&caller.config);
     let done = |garage: Garage| {
         let message = i18n::current().format("garages.created", &[("name", &garage.name)]);
         redirect_with_flash(&format!("/garages/{}", garage.id), "success", &message)
     };
-    form_flow(result, done, async |errors| Ok(FormPage::creating(page, form, errors))).await
+    form_flow(result, done, async |errors| Ok(FormPage::creating(page, map, form, errors))).await
 }
 
 async fn edit_form(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<FormPage> {
     let garage = service::get(&caller.db, caller.org, id).await?;
-    Ok(FormPage::editing(page, id, &garage.name, GarageForm::from_garage(&garage), FormErrors::default()))
+    let form = GarageForm::from_garage(&garage);
+    Ok(FormPage::editing(page, MapView::of(&caller.config), &garage, form, FormErrors::default()))
 }
 
 async fn update(
@@ -183,14 +251,17 @@ async fn update(
     Id(id): Id,
     FormBody(form): FormBody<GarageForm>,
 ) -> WebResult<Response> {
-    let result = service::replace(&caller.db, &caller.actor, id, &form.to_input()).await;
+    let result = match form.to_input() {
+        Ok(input) => service::replace(&caller.db, &caller.actor, id, &input).await,
+        Err(err) => Err(err),
+    };
     let done = |garage: Garage| {
         let message = i18n::current().format("garages.updated", &[("name", &garage.name)]);
         redirect_with_flash(&format!("/garages/{id}"), "success", &message)
     };
     form_flow(result, done, async |errors| {
-        let name = form.name.clone();
-        Ok(FormPage::editing(page, id, &name, form, errors))
+        let garage = service::get(&caller.db, caller.org, id).await?;
+        Ok(FormPage::editing(page, MapView::of(&caller.config), &garage, form, errors))
     })
     .await
 }

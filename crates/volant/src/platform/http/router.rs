@@ -30,9 +30,16 @@ use crate::platform::web;
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Scripts only from this site (no inline script anywhere); inline styles are allowed
-/// for Swagger UI; nothing may frame the pages.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-    img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+/// for Swagger UI and the maps; images from this site and the map tiles' server;
+/// nothing may frame the pages.
+fn content_security_policy(tile_origin: Option<&str>) -> HeaderValue {
+    let tiles = tile_origin.map(|origin| format!(" {origin}")).unwrap_or_default();
+    let policy = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:{tiles}; \
+         connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    );
+    HeaderValue::from_str(&policy).unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"))
+}
 
 /// The application's routes (`routes`: the API and the pages, from the
 /// composition root) with what is not a page (the API document, assets, probes,
@@ -40,6 +47,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 pub fn build(state: AppState, routes: Router<AppState>, doc: &serde_json::Value) -> Router {
     let doc_json = serde_json::to_vec(doc).unwrap_or_default();
     let cors = cors_layer(&state.config.cors_origins);
+    let csp = content_security_policy(state.config.geo.tile_origin().as_deref());
     let timeout = state.config.request_timeout;
 
     routes
@@ -103,10 +111,7 @@ pub fn build(state: AppState, routes: Router<AppState>, doc: &serde_json::Value)
                     header::X_FRAME_OPTIONS,
                     HeaderValue::from_static("DENY"),
                 ))
-                .layer(SetResponseHeaderLayer::if_not_present(
-                    header::CONTENT_SECURITY_POLICY,
-                    HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-                )),
+                .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, csp)),
         )
         // Outermost, so that every response, errors and timeouts included, carries CORS headers.
         .layer(cors)

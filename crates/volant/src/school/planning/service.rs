@@ -140,7 +140,7 @@ impl Hours {
     "ends_at": "2026-12-07T10:00:00Z", "minutes": 60, "candidate_id": 12, "candidate_name": "Léa Dubois",
     "instructor_id": 3, "instructor_name": "Karim Benali", "vehicle_id": 2, "vehicle_label": "Peugeot 208 — GH-456-JK",
     "meeting_point": "Devant l'agence", "late_cancellation": false, "cancellation_reason": null,
-    "cancelled_by": null, "fee_waived": false, "notes": null
+    "cancelled_by": null, "fee_waived": false, "notes": null, "weather_risk": "low"
 }))]
 pub struct Lesson {
     pub id: i64,
@@ -165,6 +165,9 @@ pub struct Lesson {
     pub fee_waived: bool,
     /// What was worked on (recorded by the instructor).
     pub notes: Option<String>,
+    /// The forecast's risk at the meeting point (`low`, `medium`, `high`), for the
+    /// coming driving lessons once assessed; details at `/school/lessons/{id}/weather`.
+    pub weather_risk: Option<crate::school::weather::service::RiskLevel>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -703,6 +706,8 @@ async fn views(db: &impl ConnectionTrait, org: OrgId, rows: Vec<lesson::Model>) 
     car_ids.sort_unstable();
     car_ids.dedup();
     let cars = vehicles::labels_of(db, org, &car_ids).await?;
+    let lesson_ids: Vec<i64> = rows.iter().map(|l| l.id).collect();
+    let weather = crate::school::weather::service::of_lessons(db, org, &lesson_ids).await?;
     Ok(rows
         .into_iter()
         .map(|m| Lesson {
@@ -724,6 +729,7 @@ async fn views(db: &impl ConnectionTrait, org: OrgId, rows: Vec<lesson::Model>) 
             cancelled_by: m.cancelled_by,
             fee_waived: m.fee_waived,
             notes: m.notes,
+            weather_risk: weather.get(&m.id).map(|w| w.risk),
         })
         .collect())
 }
@@ -918,6 +924,7 @@ pub async fn book<C: Writer>(db: &C, actor: &Actor, input: &LessonInput) -> AppR
         audit::record_change(txn, actor, (AUDIT_ENTITY, booked.id), None, Some(&booked)).await?;
         notify_candidate(txn, actor.org, "lesson.notice_booked", &booked).await?;
         announce(txn, actor.org, WebhookEvent::LessonBooked, &booked).await?;
+        crate::school::weather::service::reassess(txn, actor.org, booked.id).await?;
         Ok(booked)
     })
     .await
@@ -962,6 +969,8 @@ pub async fn move_lesson<C: Writer>(db: &C, actor: &Actor, id: i64, input: &Move
         if moved.rows_affected == 0 {
             return Err(not_scheduled());
         }
+        // Its weather was for another time: assessed again shortly.
+        crate::school::weather::service::reassess(txn, actor.org, id).await?;
         let after = view(txn, actor.org, find(txn, actor.org, id).await?).await?;
         audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
         notify_candidate(txn, actor.org, "lesson.notice_moved", &after).await?;

@@ -104,6 +104,8 @@ pub struct LessonCard {
     pub status: &'static str,
     /// Still to come: a held or past lesson is recorded, not cancelled.
     pub cancellable: bool,
+    /// The weather badge (medium or high risk): its class and text.
+    pub weather: Option<(&'static str, &'static str)>,
 }
 
 #[derive(Debug, Clone)]
@@ -137,6 +139,11 @@ fn card(tr: &i18n::Tr, l: &Lesson) -> LessonCard {
         kind: kind_label(tr, l.kind),
         status: l.status.as_str(),
         cancellable: planning::is_cancellable(l.status, l.ends_at, Utc::now()),
+        weather: if l.status == LessonStatus::Scheduled {
+            crate::school::weather::web::badge(l.weather_risk)
+        } else {
+            None
+        },
     }
 }
 
@@ -547,6 +554,8 @@ struct LessonFormPage {
     /// When a booking is refused: the next hours free for the instructor and the
     /// candidate (label, prefilled form).
     suggestions: Vec<(String, String)>,
+    /// The school's meeting points, suggested as the field is typed.
+    meeting_points: Vec<String>,
 }
 
 async fn form_page(
@@ -577,6 +586,7 @@ async fn form_page(
         kinds,
         back,
         suggestions: Vec::new(),
+        meeting_points: crate::school::meeting_points::service::names(&caller.db, caller.org).await?,
         page,
         form,
         errors,
@@ -872,6 +882,19 @@ struct LessonPage {
     grid: Vec<CompetencyProgress>,
     errors: FormErrors,
     notes: String,
+    /// The forecast's risk, what makes it, and when it was given.
+    weather: Option<LessonWeatherView>,
+    /// Why no forecast is shown for a coming driving lesson.
+    weather_note: Option<&'static str>,
+}
+
+/// A lesson's weather as its page shows it.
+struct LessonWeatherView {
+    risk: crate::school::weather::service::RiskLevel,
+    summary: String,
+    forecast_at: String,
+    /// The cancellation's reason, written for the candidate.
+    cancel_reason: String,
 }
 
 async fn page_for(
@@ -893,7 +916,43 @@ async fn page_for(
         && viewer == Viewer::School
         && page.may(Permission::SchoolWrite);
     let grid = if can_record { progress::grid_of(&caller.db, lesson.candidate_id).await? } else { Vec::new() };
+    let coming = scheduled && lesson.ends_at > Utc::now() && lesson.kind != LessonKind::Theory;
+    let mut weather = None;
+    let mut weather_note = None;
+    if coming {
+        let found = crate::school::weather::service::of_lessons(&caller.db, caller.org, &[id]).await?.remove(&id);
+        let locale = i18n::current();
+        weather = found.map(|w| {
+            let summary = w.summary(locale);
+            let cancel_reason = if summary.is_empty() {
+                tr.t("weather.cancel_reason_plain").to_owned()
+            } else {
+                tr.f("weather.cancel_reason", "weather", &summary)
+            };
+            LessonWeatherView {
+                risk: w.risk,
+                forecast_at: format!(
+                    "{} {}",
+                    i18n::local_date(w.forecast_at),
+                    i18n::local_time(w.forecast_at, "%H:%M")
+                ),
+                summary,
+                cancel_reason,
+            }
+        });
+        if weather.is_none() {
+            weather_note = Some(if caller.config.geo.weather_url.is_none() {
+                "weather.no_service_short"
+            } else if !crate::school::weather::service::settings(&caller.db, caller.org).await?.enabled {
+                "weather.disabled_short"
+            } else {
+                "weather.not_yet"
+            });
+        }
+    }
     Ok(LessonPage {
+        weather,
+        weather_note,
         when: format!(
             "{} {}–{}",
             i18n::local_date(lesson.starts_at),

@@ -23,6 +23,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(client_vehicles, assign_vehicle))
         .routes(routes!(release_vehicle))
         .routes(routes!(vehicle_owners))
+        .routes(routes!(client_distances))
+}
+
+/// How far each garage is from the client (great-circle, nearest first), once
+/// the client's address is located.
+#[utoipa::path(get, path = "/clients/{id}/distances", security(("bearer" = ["workshop.read"])), tag = "clients", params(("id" = i64, Path)),
+    responses((status = 200, body = service::ClientDistances), (status = 404, body = Problem)))]
+async fn client_distances(caller: Caller, Id(id): Id) -> AppResult<Json<service::ClientDistances>> {
+    Ok(Json(service::distances(&caller.replica, caller.org, id).await?))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]

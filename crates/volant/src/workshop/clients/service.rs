@@ -19,6 +19,7 @@ use crate::identity::audit::{self, Actor};
 use crate::platform::db::{self, Writer};
 use crate::platform::enums::string_enum;
 use crate::platform::error::{AppError, AppResult, Constraint};
+use crate::platform::geo::{self, Location, Subject};
 use crate::platform::i18n::Msg;
 use crate::platform::pagination::{CursorKey, Page, PageRequest, Sort, SortBy, SortField, SortKey};
 use crate::platform::search::{next_prefix, search_term, sort_key};
@@ -613,6 +614,7 @@ pub async fn create<C: Writer>(db: &C, actor: &Actor, input: &ClientInput) -> Ap
     let created = db::write(db, async |txn| -> AppResult<_> {
         let saved = model.insert(txn).await?;
         write_terms(txn, actor.org, saved.id, &valid).await?;
+        locate(txn, actor.org, saved.id, valid.address.as_deref()).await?;
         let created = Client::from(saved);
         audit::record_change(txn, actor, (AUDIT_ENTITY, created.id), None, Some(&created)).await?;
         Ok(created)
@@ -637,11 +639,69 @@ pub async fn replace<C: Writer>(db: &C, actor: &Actor, id: i64, input: &ClientIn
         };
         search_term::Entity::delete_many().filter(search_term::Column::ClientId.eq(id)).exec(txn).await?;
         write_terms(txn, actor.org, id, &valid).await?;
+        locate(txn, actor.org, id, valid.address.as_deref()).await?;
         let after = Client::from(saved);
         audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
         Ok(after)
     })
     .await
+}
+
+/// Keeps the client's place with their address (located by the geocoder for the
+/// distances to the garages); without an address, they have none.
+async fn locate(txn: &impl ConnectionTrait, org: OrgId, id: i64, address: Option<&str>) -> AppResult<()> {
+    match address {
+        Some(address) => geo::record(txn, org, (Subject::Client, id), address, None).await,
+        None => geo::forget(txn, (Subject::Client, id)).await,
+    }
+}
+
+/// A garage and how far it is from a client, as the crow flies.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct GarageDistance {
+    pub garage_id: i64,
+    pub name: String,
+    pub address: String,
+    /// Great-circle distance, in kilometres (not by road).
+    #[schema(example = 12.4)]
+    pub distance_km: f64,
+}
+
+/// Where a client is and how far each located garage is, nearest first.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ClientDistances {
+    /// The client's position: `null` coordinates while not located (no address,
+    /// not found, geocoder unavailable) and then no distances.
+    pub location: Option<Location>,
+    pub garages: Vec<GarageDistance>,
+}
+
+pub async fn distances(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<ClientDistances> {
+    let client = get(db, org, id).await?;
+    let location = if client.address.is_some() {
+        let places = geo::locations(db, org, Subject::Client, &[id]).await?;
+        Some(places.get(&id).cloned().unwrap_or(Location::PENDING))
+    } else {
+        None
+    };
+    let Some(from) = location.as_ref().and_then(Location::point) else {
+        return Ok(ClientDistances { location, garages: Vec::new() });
+    };
+    let mut garages: Vec<GarageDistance> = crate::fleet::garages::service::all_with_locations(db, org)
+        .await?
+        .into_iter()
+        .filter_map(|g| {
+            let at = g.point()?;
+            Some(GarageDistance {
+                garage_id: g.id,
+                address: g.full_address(),
+                name: g.name,
+                distance_km: (geo::distance_km(from, at) * 10.0).round() / 10.0,
+            })
+        })
+        .collect();
+    garages.sort_by(|a, b| a.distance_km.total_cmp(&b.distance_km).then(a.garage_id.cmp(&b.garage_id)));
+    Ok(ClientDistances { location, garages })
 }
 
 fn fill(model: &mut client::ActiveModel, valid: &ValidClient, now: chrono::DateTime<Utc>) {
@@ -696,6 +756,7 @@ pub async fn delete<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<()> 
         }
         let owner = crate::documents::model::Owner { kind: crate::documents::model::OwnerKind::Client, id };
         crate::documents::service::forget_owner(txn, actor.org, owner).await?;
+        geo::forget(txn, (Subject::Client, id)).await?;
         audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), None).await?;
         Ok(())
     })

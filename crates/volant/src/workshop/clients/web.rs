@@ -155,6 +155,9 @@ struct ShowPage {
     plate: String,
     /// Shared alerts table: the owner is this client, no bulk selection here.
     alerts_page: bool,
+    /// The nearest garages (at most five), or why there are none.
+    nearest: Vec<(service::GarageDistance, String)>,
+    location_note: Option<&'static str>,
 }
 
 async fn show_page(
@@ -190,7 +193,24 @@ async fn show_page(
     let today = crate::identity::organizations::service::today(&caller.db, caller.org).await?;
     let snooze_default = today.checked_add_days(chrono::Days::new(14)).unwrap_or(today).to_string();
     let back = format!("/clients/{id}");
+    let distances = service::distances(&caller.db, caller.org, id).await?;
+    let map = crate::platform::geo::MapView::of(&caller.config);
+    let location_note = match &distances.location {
+        Some(location) if location.point().is_none() => Some(map.status_key(location.status)),
+        _ => None,
+    };
+    let nearest = distances
+        .garages
+        .into_iter()
+        .take(5)
+        .map(|g| {
+            let km = crate::platform::geo::format_km(g.distance_km);
+            (g, km)
+        })
+        .collect();
     Ok(ShowPage {
+        nearest,
+        location_note,
         page,
         c,
         kind_label,
