@@ -90,6 +90,21 @@ const TABLES: &[&str] = &[
     )",
 ];
 
+/// The garages and clients already there wait for the geocoder like new ones
+/// (the `geo.locate` job's schedule takes them), their address written as the
+/// application writes it.
+const EXISTING: &[&str] = &[
+    "INSERT INTO places (subject, subject_id, organization_id, address, status, attempts, next_try_at, updated_at)
+     SELECT 'garage', id, organization_id,
+            SUBSTR(address || CASE WHEN postal_code IS NULL AND city IS NULL THEN ''
+                                   ELSE ', ' || TRIM(COALESCE(postal_code, '') || ' ' || COALESCE(city, '')) END, 1, 600),
+            'pending', 0, updated_at, updated_at
+     FROM garages",
+    "INSERT INTO places (subject, subject_id, organization_id, address, status, attempts, next_try_at, updated_at)
+     SELECT 'client', id, organization_id, SUBSTR(TRIM(address), 1, 600), 'pending', 0, updated_at, updated_at
+     FROM clients WHERE address IS NOT NULL AND TRIM(address) <> ''",
+];
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -100,6 +115,9 @@ impl MigrationTrait for Migration {
         let db = manager.get_connection();
         for sql in TABLES {
             db.execute_unprepared(&sql.replace("{ID}", id).replace("{TS}", timestamp)).await?;
+        }
+        for sql in EXISTING {
+            db.execute_unprepared(sql).await?;
         }
         Ok(())
     }

@@ -13,17 +13,22 @@
   function leaflet(element) {
     if (window.L) return Promise.resolve();
     if (!loading) {
-      loading = new Promise(function (resolve, reject) {
-        var css = document.createElement("link");
-        css.rel = "stylesheet";
-        css.href = element.dataset.leafletCss;
-        document.head.appendChild(css);
-        var js = document.createElement("script");
-        js.src = element.dataset.leafletJs;
-        js.onload = resolve;
-        js.onerror = function () { loading = null; reject(new Error("leaflet")); };
-        document.head.appendChild(js);
-      });
+      var add = function (tag, attributes) {
+        return new Promise(function (resolve, reject) {
+          var node = document.createElement(tag);
+          Object.keys(attributes).forEach(function (name) { node[name] = attributes[name]; });
+          node.onload = resolve;
+          node.onerror = reject;
+          document.head.appendChild(node);
+        });
+      };
+      // Both before drawing; the markers' images are named outright.
+      loading = Promise.all([
+        add("link", { rel: "stylesheet", href: element.dataset.leafletCss }),
+        add("script", { src: element.dataset.leafletJs }),
+      ]).then(function () {
+        L.Icon.Default.imagePath = element.dataset.leafletImages;
+      }, function (error) { loading = null; throw error; });
     }
     return loading;
   }

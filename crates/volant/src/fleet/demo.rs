@@ -236,6 +236,7 @@ pub async fn seed(db: &DatabaseConnection, org: OrgId, region: Region) -> AppRes
                     phone: Some(demo.phone.into()),
                     latitude: Some(demo.position.0),
                     longitude: Some(demo.position.1),
+                    unpin: false,
                 },
             )
             .await?;

@@ -208,7 +208,11 @@ pub struct ConfigArgs {
     #[arg(long, env = "VOLANT_GEOCODER_URL", default_value = DEFAULT_GEOCODER_URL)]
     pub geocoder_url: String,
 
-    /// Milliseconds between two requests to the geocoder.
+    /// Who the geocoder's answers come from (plain text), shown beside the places it found.
+    #[arg(long, env = "VOLANT_GEOCODER_ATTRIBUTION", default_value = DEFAULT_GEOCODER_ATTRIBUTION)]
+    pub geocoder_attribution: String,
+
+    /// Milliseconds between two requests to the geocoder (in each process).
     #[arg(long, env = "VOLANT_GEOCODER_INTERVAL_MS", default_value_t = 1000)]
     pub geocoder_interval_ms: u64,
 
@@ -228,10 +232,11 @@ pub struct ConfigArgs {
 pub const DEFAULT_GEOCODER_URL: &str = "https://nominatim.openstreetmap.org";
 pub const DEFAULT_TILE_URL: &str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
 pub const DEFAULT_MAP_ATTRIBUTION: &str = "© OpenStreetMap contributors";
+pub const DEFAULT_GEOCODER_ATTRIBUTION: &str = "Nominatim, © OpenStreetMap contributors";
 pub const DEFAULT_WEATHER_URL: &str = "https://api.open-meteo.com";
 
 /// The external services of maps and weather (docs/integrations.md).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct GeoConfig {
     /// `None`: no geocoding (pins only).
     pub geocoder_url: Option<String>,
@@ -240,6 +245,29 @@ pub struct GeoConfig {
     pub attribution: String,
     /// `None`: no forecasts.
     pub weather_url: Option<String>,
+    /// Who the geocoder's answers come from, shown beside the places it found.
+    pub geocoder_attribution: String,
+}
+
+impl fmt::Debug for GeoConfig {
+    /// The services' addresses may hold a key or a password: redacted.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hide = |url: &str| {
+            let url = redact_url(url);
+            match url.split_once('?') {
+                Some((base, _)) => format!("{base}?***"),
+                None => url,
+            }
+        };
+        let redacted = |url: &Option<String>| url.as_deref().map(hide);
+        f.debug_struct("GeoConfig")
+            .field("geocoder_url", &redacted(&self.geocoder_url))
+            .field("geocoder_interval", &self.geocoder_interval)
+            .field("tile_url", &hide(&self.tile_url))
+            .field("attribution", &self.attribution)
+            .field("weather_url", &redacted(&self.weather_url))
+            .finish()
+    }
 }
 
 impl Default for GeoConfig {
@@ -251,6 +279,7 @@ impl Default for GeoConfig {
             tile_url: DEFAULT_TILE_URL.to_owned(),
             attribution: DEFAULT_MAP_ATTRIBUTION.to_owned(),
             weather_url: None,
+            geocoder_attribution: DEFAULT_GEOCODER_ATTRIBUTION.to_owned(),
         }
     }
 }
@@ -277,6 +306,7 @@ fn geo_config(args: &ConfigArgs) -> Result<GeoConfig, ConfigError> {
         geocoder_interval: Duration::from_millis(args.geocoder_interval_ms),
         weather_url: service(&args.weather_url, ConfigError::WeatherUrl)?,
         attribution: args.map_attribution.trim().to_owned(),
+        geocoder_attribution: args.geocoder_attribution.trim().to_owned(),
         tile_url: tile_url.clone(),
     };
     let placeholders = ["{z}", "{x}", "{y}"].iter().all(|p| tile_url.contains(p));

@@ -130,23 +130,48 @@ pub fn check_pin(latitude: Option<f64>, longitude: Option<f64>) -> Result<Option
     }
 }
 
-/// Records a subject's address (in its caller's transaction): a pin places it
-/// there; otherwise a new address waits for the geocoder and an unchanged one
-/// keeps where it is (a pin stays until the address changes).
+/// How a saved subject is to be placed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Placing {
+    /// From its address: a new address waits for the geocoder, an unchanged one
+    /// keeps where it is (a pin stays until the address changes).
+    Address,
+    /// Pinned there by hand.
+    Pin(f64, f64),
+    /// From its address, even if it was pinned (the pin was taken away).
+    Unpin,
+}
+
+impl Placing {
+    /// Coordinates sent (both or neither, checked), or the pin taken away.
+    pub fn of(pin: Option<(f64, f64)>, unpin: bool) -> Self {
+        match pin {
+            Some((lat, lon)) => Self::Pin(lat, lon),
+            None if unpin => Self::Unpin,
+            None => Self::Address,
+        }
+    }
+}
+
+/// Records a subject's address and how to place it (in its caller's transaction).
 pub async fn record(
     txn: &impl ConnectionTrait,
     org: OrgId,
     (subject, id): (Subject, i64),
     address: &str,
-    pin: Option<(f64, f64)>,
+    placing: Placing,
 ) -> AppResult<()> {
     let now = Utc::now();
     let address: String = address.trim().chars().take(600).collect();
     let current = place::Entity::find_by_id((subject.as_str().to_owned(), id)).one(txn).await?;
     let unchanged = current.as_ref().is_some_and(|c| c.address == address);
-    if pin.is_none() && unchanged {
-        return Ok(());
-    }
+    let pinned = current.as_ref().is_some_and(|c| c.status == LocationStatus::Pinned);
+    let pin = match placing {
+        Placing::Pin(lat, lon) => Some((lat, lon)),
+        Placing::Address if unchanged => return Ok(()),
+        Placing::Unpin if unchanged && !pinned => return Ok(()),
+        Placing::Address | Placing::Unpin => None,
+    };
     let (latitude, longitude) = pin.map_or((None, None), |(lat, lon)| (Some(lat), Some(lon)));
     let status = if pin.is_some() { LocationStatus::Pinned } else { LocationStatus::Pending };
     let row = place::ActiveModel {
@@ -265,6 +290,8 @@ pub struct MapView {
     pub tiles: String,
     pub attribution: String,
     pub geocoder: bool,
+    /// Who found the places from their addresses (when a geocoder does).
+    pub geocoder_credit: Option<String>,
 }
 
 impl MapView {
@@ -273,6 +300,7 @@ impl MapView {
             tiles: config.geo.tile_url.clone(),
             attribution: config.geo.attribution.clone(),
             geocoder: config.geo.geocoder_url.is_some(),
+            geocoder_credit: config.geo.geocoder_url.as_ref().map(|_| config.geo.geocoder_attribution.clone()),
         }
     }
 
@@ -298,6 +326,22 @@ pub struct MapPoint {
 impl MapPoint {
     pub fn new(label: &str, detail: &str, href: String, (lat, lon): (f64, f64)) -> Self {
         Self { label: label.to_owned(), detail: detail.to_owned(), href, lat: lat.to_string(), lon: lon.to_string() }
+    }
+}
+
+/// What a form's position fields mean for a subject pinned at `pinned_at` (if it
+/// is): blank fields take the pin away; the same pin sent again under a new
+/// address is the form's copy, not a choice (the new address is located).
+/// Returns the pin to place and whether to take the pin away.
+pub fn form_pin(
+    typed: Option<(f64, f64)>,
+    pinned_at: Option<(f64, f64)>,
+    address_changed: bool,
+) -> (Option<(f64, f64)>, bool) {
+    match (typed, pinned_at) {
+        (None, Some(_)) => (None, true),
+        (Some(pin), Some(at)) if pin == at && address_changed => (None, false),
+        (typed, _) => (typed, false),
     }
 }
 
@@ -350,19 +394,20 @@ impl Geocoder {
             .user_agent(user_agent)
             .build()
             .map_err(|e| format!("geocoder client: {e}"))?;
-        Ok(Self { client, base: base.trim_end_matches('/').to_owned(), interval, last: tokio::sync::Mutex::new(None) })
+        Ok(Self { client, base: base.to_owned(), interval, last: tokio::sync::Mutex::new(None) })
     }
 
-    /// Asks the geocoder for an address (after the pause since the last request).
-    pub async fn search(&self, query: &str) -> Result<Geocoded, String> {
+    /// Asks the geocoder for an address (after the pause since the last request);
+    /// its lines are sent as one, separated by commas.
+    pub async fn search(&self, address: &str) -> Result<Geocoded, String> {
+        let query = address.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(", ");
         let mut last = self.last.lock().await;
         if let Some(at) = *last {
             tokio::time::sleep_until(at + self.interval).await;
         }
         *last = Some(tokio::time::Instant::now());
-        let url = format!("{}/search", self.base);
-        let params = [("q", query), ("format", "jsonv2"), ("limit", "1"), ("accept-language", "fr")];
-        let url = url::Url::parse_with_params(&url, &params).map_err(|e| format!("address: {e}"))?;
+        let params = [("q", query.as_str()), ("format", "jsonv2"), ("limit", "1"), ("accept-language", "fr")];
+        let url = endpoint(&self.base, &["search"], &params)?;
         let response = self.client.get(url).send().await.map_err(crate::platform::outbound::describe)?;
         let status = response.status();
         if !status.is_success() {
@@ -371,6 +416,18 @@ impl Geocoder {
         let body = response.bytes().await.map_err(crate::platform::outbound::describe)?;
         parse_search(&body)
     }
+}
+
+/// A service's address with a path under its base (which may hold a path and a
+/// query, such as a key) and more query parameters.
+pub fn endpoint(base: &str, path: &[&str], params: &[(&str, &str)]) -> Result<url::Url, String> {
+    let mut url = url::Url::parse(base).map_err(|e| format!("the service's address: {e}"))?;
+    url.path_segments_mut()
+        .map_err(|()| "the service's address cannot have a path".to_owned())?
+        .pop_if_empty()
+        .extend(path);
+    url.query_pairs_mut().extend_pairs(params);
+    Ok(url)
 }
 
 /// Reads a Nominatim search answer: an array whose first element has `lat` and
@@ -417,6 +474,11 @@ pub async fn locate_due(db: &DatabaseConnection, geocoder: Option<&Geocoder>, no
     let Some(geocoder) = geocoder else {
         return Ok(0);
     };
+    // Answers past their use are forgotten (the cache is not an address book).
+    {
+        let _turn = crate::platform::db::Writer::write_turn(db).await;
+        geocoded::Entity::delete_many().filter(geocoded::Column::FetchedAt.lt(now - CACHE_FOUND)).exec(db).await?;
+    }
     let due = place::Entity::find()
         .filter(place::Column::Status.is_in([LocationStatus::Pending, LocationStatus::Unavailable]))
         .filter(place::Column::NextTryAt.lte(now))
@@ -585,6 +647,26 @@ mod tests {
         assert!(parse_search(b"<html>").is_err());
         assert!(parse_search(br#"{"error":"x"}"#).is_err());
         assert!(parse_search(br#"[{"lat":"999","lon":"4"}]"#).is_err());
+    }
+
+    #[test]
+    fn a_form_takes_its_pin_away_or_lets_a_new_address_be_found() {
+        let at = Some((45.0, 4.0));
+        assert_eq!(form_pin(None, at, false), (None, true), "fields emptied: unpinned");
+        assert_eq!(form_pin(at, at, true), (None, false), "new address, pin untouched: located");
+        assert_eq!(form_pin(at, at, false), (at, false));
+        assert_eq!(form_pin(Some((46.0, 5.0)), at, true), (Some((46.0, 5.0)), false), "moved with the address");
+        assert_eq!(form_pin(None, None, true), (None, false));
+    }
+
+    #[test]
+    fn endpoints_keep_the_base_path_and_query() {
+        let base = "https://geo.example/api/?key=K";
+        let url = endpoint(base, &["search"], &[("q", "1 rue A, Lyon")]).expect("url");
+        assert_eq!(url.as_str(), "https://geo.example/api/search?key=K&q=1+rue+A%2C+Lyon");
+        let local = "http://127.0.0.1:8080";
+        let url = endpoint(local, &["v1", "forecast"], &[]).expect("url");
+        assert_eq!(url.as_str(), "http://127.0.0.1:8080/v1/forecast?");
     }
 
     #[test]

@@ -79,12 +79,11 @@ impl WeatherService {
             .user_agent(user_agent)
             .build()
             .map_err(|e| format!("weather client: {e}"))?;
-        Ok(Self { client, base: base.trim_end_matches('/').to_owned() })
+        Ok(Self { client, base: base.to_owned() })
     }
 
     /// The next seven days, hour by hour, at a point.
     pub async fn fetch(&self, (latitude, longitude): (f64, f64)) -> Result<Vec<Hour>, String> {
-        let url = format!("{}/v1/forecast", self.base);
         let (lat, lon) = (latitude.to_string(), longitude.to_string());
         let params = [
             ("latitude", lat.as_str()),
@@ -94,7 +93,7 @@ impl WeatherService {
             ("timeformat", "unixtime"),
             ("forecast_days", "7"),
         ];
-        let url = url::Url::parse_with_params(&url, &params).map_err(|e| format!("address: {e}"))?;
+        let url = crate::platform::geo::endpoint(&self.base, &["v1", "forecast"], &params)?;
         let response = self.client.get(url).send().await.map_err(crate::platform::outbound::describe)?;
         let status = response.status();
         if !status.is_success() {

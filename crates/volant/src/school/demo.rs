@@ -93,6 +93,7 @@ pub async fn seed(
             address: Some(address.to_owned()),
             latitude: Some(lat),
             longitude: Some(lon),
+            unpin: false,
         };
         crate::school::meeting_points::service::create(db, &actor, &input).await?;
     }

@@ -18,7 +18,8 @@ backend_tests!(
     an_address_the_geocoder_does_not_know_asks_for_a_pin,
     a_client_page_shows_the_nearest_garages_as_the_crow_flies,
     the_map_page_lists_every_garage_with_its_address_and_allows_the_tiles,
-    meeting_points_are_named_once_and_placed_like_garages
+    meeting_points_are_named_once_and_placed_like_garages,
+    garages_and_clients_already_there_are_located_after_the_upgrade
 );
 
 async fn garage(app: &TestApp, body: serde_json::Value) -> serde_json::Value {
@@ -125,6 +126,18 @@ async fn a_pin_places_a_garage_by_hand_until_its_address_changes(app: TestApp) {
     let refused = admin.post_form(&format!("/garages/{id}/edit"), &bad).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(refused.text().contains("value=\"nord\""), "what was typed stays");
+    // The form sends its pin back: under a new address it is the copy, not a choice.
+    let (lat, lon) = ("48.85", "2.34");
+    let moved = [("name", "Garage"), ("address", "12 rue de la République"), ("latitude", lat), ("longitude", lon)];
+    assert_eq!(admin.post_form(&format!("/garages/{id}/edit"), &moved).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(fetch(&app, id).await["location_status"], "pending", "the new address is located");
+    // Pinned again, then the fields emptied: the pin is taken away.
+    let pin = [("name", "Garage"), ("address", "12 rue de la République"), ("latitude", lat), ("longitude", lon)];
+    admin.post_form(&format!("/garages/{id}/edit"), &pin).await;
+    assert_eq!(fetch(&app, id).await["location_status"], "pinned");
+    let blank = [("name", "Garage"), ("address", "12 rue de la République"), ("latitude", ""), ("longitude", "")];
+    assert_eq!(admin.post_form(&format!("/garages/{id}/edit"), &blank).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(fetch(&app, id).await["location_status"], "pending");
 }
 
 async fn a_geocoder_down_slow_or_answering_nonsense_keeps_the_address_and_tries_again(app: TestApp) {
@@ -267,4 +280,40 @@ async fn meeting_points_are_named_once_and_placed_like_garages(app: TestApp) {
     // Another organization sees none of them.
     let theirs = app.other_org().await.get("/api/v1/school/meeting-points").await.json();
     assert_eq!(theirs, json!([]));
+}
+
+async fn garages_and_clients_already_there_are_located_after_the_upgrade(app: TestApp) {
+    use migration::MigratorTrait;
+    let stub = GeoStub::start().await;
+    let admin = app.as_admin();
+    let id = garage(
+        &app,
+        json!({ "name": "Ancien", "address": "12 rue de la République", "postal_code": "69002", "city": "Lyon" }),
+    )
+    .await["id"]
+        .as_i64()
+        .expect("id");
+    let client = admin
+        .post(
+            "/api/v1/clients",
+            &json!({ "kind": "individual", "name": "Ancienne", "address": "8 bd Saint-Michel\nParis" }),
+        )
+        .await
+        .json()["id"]
+        .as_i64()
+        .expect("id");
+    admin.post("/api/v1/clients", &json!({ "kind": "individual", "name": "Sans adresse" })).await.assert_success();
+    // Made before maps existed: the upgrade queues them for the geocoder.
+    migration::Migrator::down(&app.db, Some(1)).await.expect("down");
+    migration::Migrator::up(&app.db, None).await.expect("up");
+    let waiting = fetch(&app, id).await;
+    assert_eq!(waiting["location_status"], "pending");
+    geo::locate_due(&app.db, Some(&stub.geocoder()), chrono::Utc::now()).await.expect("locate");
+    assert_eq!(fetch(&app, id).await["location_status"], "located");
+    let distances = admin.get(&format!("/api/v1/clients/{client}/distances")).await.json();
+    assert_eq!(distances["location"]["status"], "located", "{distances}");
+    let asked: Vec<String> = stub.requests.lock().expect("requests").iter().map(|(uri, _)| uri.clone()).collect();
+    assert_eq!(asked.len(), 2, "the client without an address is not asked: {asked:?}");
+    assert!(asked.iter().any(|uri| uri.contains("q=12+rue+de+la+R%C3%A9publique%2C+69002+Lyon")), "{asked:?}");
+    assert!(asked.iter().any(|uri| uri.contains("q=8+bd+Saint-Michel%2C+Paris")), "lines become commas: {asked:?}");
 }

@@ -113,6 +113,14 @@ async fn a_lesson_turning_high_risk_is_shown_and_told_once_then_cancelled_for_we
         "{newest}"
     );
 
+    // Calm again, then stormy again: told again.
+    stub.set(StubMode::Normal);
+    let calm_again = weather::refresh(&app.db, Some(&service), None, later + chrono::Duration::minutes(62));
+    assert_eq!(calm_again.await.expect("refresh").notified, 0);
+    stub.set(StubMode::Storm);
+    let storm_again = weather::refresh(&app.db, Some(&service), None, later + chrono::Duration::minutes(93));
+    assert_eq!(storm_again.await.expect("refresh").notified, 2);
+
     // Shown on the planning (the instructor's agenda too) and on the lesson.
     let board = admin.get(&format!("/school/planning?week={day}")).await.text();
     assert!(board.contains("data-weather=\"high\""), "{board}");

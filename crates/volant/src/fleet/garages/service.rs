@@ -114,6 +114,9 @@ pub struct GarageInput {
     pub latitude: Option<f64>,
     #[schema(example = 4.832, minimum = -180, maximum = 180)]
     pub longitude: Option<f64>,
+    /// The form's pin was taken away: placed from the address again.
+    #[serde(skip)]
+    pub unpin: bool,
 }
 
 /// Some fields of a garage (PATCH): absent fields are kept, `null` clears an optional one.
@@ -148,6 +151,7 @@ impl GaragePatch {
             phone: self.phone.unwrap_or_else(|| current.phone.clone()),
             latitude: self.latitude,
             longitude: self.longitude,
+            unpin: false,
         }
     }
 }
@@ -158,7 +162,7 @@ struct ValidGarage {
     city: Option<String>,
     postal_code: Option<String>,
     phone: Option<String>,
-    pin: Option<(f64, f64)>,
+    placing: geo::Placing,
 }
 
 impl ValidGarage {
@@ -180,7 +184,9 @@ fn validate(input: &GarageInput) -> AppResult<ValidGarage> {
         .flatten();
     v.finish()?;
     match (name, address) {
-        (Some(name), Some(address)) => Ok(ValidGarage { name, address, city, postal_code, phone, pin }),
+        (Some(name), Some(address)) => {
+            Ok(ValidGarage { name, address, city, postal_code, phone, placing: geo::Placing::of(pin, input.unpin) })
+        }
         _ => Err(AppError::Internal("validator accepted a missing field".to_owned())),
     }
 }
@@ -336,7 +342,7 @@ pub async fn create<C: Writer>(db: &C, actor: &Actor, input: &GarageInput) -> Ap
     let valid = validate(input)?;
     let now = Utc::now();
     let place = valid.full_address();
-    let pin = valid.pin;
+    let placing = valid.placing;
     let garage = db::write(db, async |txn| {
         let model = entity::ActiveModel {
             organization_id: Set(actor.org.get()),
@@ -352,7 +358,7 @@ pub async fn create<C: Writer>(db: &C, actor: &Actor, input: &GarageInput) -> Ap
         }
         .insert(txn)
         .await?;
-        geo::record(txn, actor.org, (Subject::Garage, model.id), &place, pin).await?;
+        geo::record(txn, actor.org, (Subject::Garage, model.id), &place, placing).await?;
         let garage = get(txn, actor.org, model.id).await?;
         audit::record_change(txn, actor, (AUDIT_ENTITY, garage.id), None, Some(&garage)).await?;
         AppResult::Ok(garage)
@@ -380,7 +386,7 @@ pub async fn patch<C: Writer>(db: &C, actor: &Actor, id: i64, patch: GaragePatch
 async fn save<C: Writer>(db: &C, actor: &Actor, current: entity::Model, valid: ValidGarage) -> AppResult<Garage> {
     let id = current.id;
     let before = get(db, actor.org, id).await?;
-    let (place, pin) = (valid.full_address(), valid.pin);
+    let (place, placing) = (valid.full_address(), valid.placing);
     let mut model: entity::ActiveModel = current.into();
     model.sort_name = Set(sort_key(&valid.name));
     model.name = Set(valid.name);
@@ -394,7 +400,7 @@ async fn save<C: Writer>(db: &C, actor: &Actor, current: entity::Model, valid: V
             sea_orm::DbErr::RecordNotUpdated => AppError::NotFound,
             other => other.into(),
         })?;
-        geo::record(txn, actor.org, (Subject::Garage, id), &place, pin).await?;
+        geo::record(txn, actor.org, (Subject::Garage, id), &place, placing).await?;
         let after = get(txn, actor.org, id).await?;
         audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
         Ok(after)

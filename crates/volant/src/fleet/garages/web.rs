@@ -187,6 +187,7 @@ impl GarageForm {
             phone: Some(self.phone.clone()),
             latitude,
             longitude,
+            unpin: false,
         })
     }
 }
@@ -251,8 +252,20 @@ async fn update(
     Id(id): Id,
     FormBody(form): FormBody<GarageForm>,
 ) -> WebResult<Response> {
+    let current = service::get(&caller.db, caller.org, id).await?;
     let result = match form.to_input() {
-        Ok(input) => service::replace(&caller.db, &caller.actor, id, &input).await,
+        Ok(mut input) => {
+            let pinned_at = current.point().filter(|_| current.location_status == geo::LocationStatus::Pinned);
+            let moved = (form.address.trim(), form.postal_code.trim(), form.city.trim())
+                != (
+                    current.address.as_str(),
+                    current.postal_code.as_deref().unwrap_or(""),
+                    current.city.as_deref().unwrap_or(""),
+                );
+            let (pin, unpin) = geo::form_pin(input.latitude.zip(input.longitude), pinned_at, moved);
+            (input.latitude, input.longitude, input.unpin) = (pin.map(|p| p.0), pin.map(|p| p.1), unpin);
+            service::replace(&caller.db, &caller.actor, id, &input).await
+        }
         Err(err) => Err(err),
     };
     let done = |garage: Garage| {

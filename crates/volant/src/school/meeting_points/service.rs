@@ -77,12 +77,15 @@ pub struct MeetingPointInput {
     pub latitude: Option<f64>,
     #[schema(minimum = -180, maximum = 180)]
     pub longitude: Option<f64>,
+    /// The form's pin was taken away: placed from the address again.
+    #[serde(skip)]
+    pub unpin: bool,
 }
 
 struct Valid {
     name: String,
     address: String,
-    pin: Option<(f64, f64)>,
+    placing: geo::Placing,
 }
 
 fn validate(input: &MeetingPointInput) -> AppResult<Valid> {
@@ -95,7 +98,7 @@ fn validate(input: &MeetingPointInput) -> AppResult<Valid> {
         .flatten();
     v.finish()?;
     match (name, address) {
-        (Some(name), Some(address)) => Ok(Valid { name, address, pin }),
+        (Some(name), Some(address)) => Ok(Valid { name, address, placing: geo::Placing::of(pin, input.unpin) }),
         _ => Err(AppError::Internal("validator accepted a missing field".to_owned())),
     }
 }
@@ -165,7 +168,7 @@ pub async fn create<C: Writer>(db: &C, actor: &Actor, input: &MeetingPointInput)
             Ok(saved) => saved,
             Err(err) => return Err(taken().if_refused(err, Constraint::is_unique)),
         };
-        geo::record(txn, actor.org, (Subject::MeetingPoint, saved.id), &valid.address, valid.pin).await?;
+        geo::record(txn, actor.org, (Subject::MeetingPoint, saved.id), &valid.address, valid.placing).await?;
         let created = get(txn, actor.org, saved.id).await?;
         audit::record_change(txn, actor, (AUDIT_ENTITY, created.id), None, Some(&created)).await?;
         Ok(created)
@@ -191,7 +194,7 @@ pub async fn replace<C: Writer>(db: &C, actor: &Actor, id: i64, input: &MeetingP
             Err(sea_orm::DbErr::RecordNotUpdated) => return Err(AppError::NotFound),
             Err(err) => return Err(taken().if_refused(err, Constraint::is_unique)),
         }
-        geo::record(txn, actor.org, (Subject::MeetingPoint, id), &valid.address, valid.pin).await?;
+        geo::record(txn, actor.org, (Subject::MeetingPoint, id), &valid.address, valid.placing).await?;
         let after = get(txn, actor.org, id).await?;
         audit::record_change(txn, actor, (AUDIT_ENTITY, id), Some(&before), Some(&after)).await?;
         Ok(after)

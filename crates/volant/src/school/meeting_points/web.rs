@@ -33,6 +33,8 @@ struct ListPage {
     map: MapView,
     points: Vec<MapPoint>,
     rows: Vec<(MeetingPoint, &'static str)>,
+    /// Where lessons at no named point are forecast: the first located point.
+    default_id: Option<i64>,
 }
 
 async fn list_page(caller: Caller, page: PageCtx) -> WebResult<ListPage> {
@@ -44,8 +46,9 @@ async fn list_page(caller: Caller, page: PageCtx) -> WebResult<ListPage> {
             p.point().map(|at| MapPoint::new(&p.name, &p.address, format!("/school/meeting-points/{}", p.id), at))
         })
         .collect();
+    let default_id = all.iter().filter(|p| p.point().is_some()).map(|p| p.id).min();
     let rows = all.into_iter().map(|p| (map.status_key(p.location_status), p)).map(|(key, p)| (p, key)).collect();
-    Ok(ListPage { page, map, points, rows })
+    Ok(ListPage { page, map, points, rows, default_id })
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -80,6 +83,7 @@ impl PointForm {
             address: Some(self.address.clone()),
             latitude,
             longitude,
+            unpin: false,
         })
     }
 }
@@ -136,8 +140,15 @@ async fn edit_form(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<FormP
 }
 
 async fn update(caller: Caller, page: PageCtx, Id(id): Id, FormBody(form): FormBody<PointForm>) -> WebResult<Response> {
+    let current = service::get(&caller.db, caller.org, id).await?;
     let result = match form.to_input() {
-        Ok(input) => service::replace(&caller.db, &caller.actor, id, &input).await,
+        Ok(mut input) => {
+            let pinned_at = current.point().filter(|_| current.location_status == LocationStatus::Pinned);
+            let moved = form.address.trim() != current.address;
+            let (pin, unpin) = geo::form_pin(input.latitude.zip(input.longitude), pinned_at, moved);
+            (input.latitude, input.longitude, input.unpin) = (pin.map(|p| p.0), pin.map(|p| p.1), unpin);
+            service::replace(&caller.db, &caller.actor, id, &input).await
+        }
         Err(err) => Err(err),
     };
     let done = |point: MeetingPoint| {

@@ -278,19 +278,21 @@ pub struct Figures {
 }
 
 /// The figures of a lesson from an hourly forecast: `day` is the lesson's local
-/// day, `lesson` its hours (each hour the lesson touches counts). `None` when the
-/// forecast does not reach the lesson.
+/// day, `lesson` its hours. Open-Meteo's rain, snow and gusts at `at` are those of
+/// the hour *ending* at `at`: an hour counts for the lesson when it overlaps it,
+/// for the day when it ends within it. `None` when the forecast does not reach
+/// the lesson or its day.
 pub fn figures(
     hours: &[Hour],
     day: (DateTime<Utc>, DateTime<Utc>),
     lesson: (DateTime<Utc>, DateTime<Utc>),
 ) -> Option<Figures> {
-    let touches = |h: &&Hour| h.at + Duration::hours(1) > lesson.0 && h.at < lesson.1;
+    let touches = |h: &&Hour| h.at > lesson.0 && h.at - Duration::hours(1) < lesson.1;
     let during: Vec<&Hour> = hours.iter().filter(touches).collect();
-    if during.is_empty() {
+    let that_day: Vec<&Hour> = hours.iter().filter(|h| h.at > day.0 && h.at <= day.1).collect();
+    if during.is_empty() || that_day.is_empty() {
         return None;
     }
-    let that_day: Vec<&Hour> = hours.iter().filter(|h| h.at >= day.0 && h.at < day.1).collect();
     let sum = |f: fn(&Hour) -> f64| that_day.iter().map(|h| f(h)).sum::<f64>();
     let round = |x: f64| (x * 10.0).round() / 10.0;
     Some(Figures {
@@ -464,6 +466,14 @@ pub async fn refresh(
     let Some(service) = service else {
         return Ok(done);
     };
+    {
+        // Forecasts of areas no lesson needs any more.
+        let _turn = db.write_turn().await;
+        weather::forecast::Entity::delete_many()
+            .filter(weather::forecast::Column::FetchedAt.lt(now - Duration::days(1)))
+            .exec(db)
+            .await?;
+    }
     let mut orgs = lesson::Entity::find()
         .select_only()
         .column(lesson::Column::OrganizationId)
@@ -565,6 +575,11 @@ async fn refresh_school(
                     C::ForecastAt,
                     C::AssessedAt,
                 ];
+                // A lesson no longer high-risk is told about again if it turns so again.
+                let mut update = update.to_vec();
+                if *risk != RiskLevel::High {
+                    update.push(C::NotifiedAt);
+                }
                 lesson_weather::Entity::insert(row)
                     .on_conflict(OnConflict::column(C::LessonId).update_columns(update).to_owned())
                     .exec_without_returning(txn)
@@ -574,7 +589,8 @@ async fn refresh_school(
         })
         .await?;
         done.assessed += assessed.len();
-        high.extend(assessed.into_iter().filter(|a| a.2 == RiskLevel::High).map(|a| a.0));
+        // Told about before they begin, not during.
+        high.extend(assessed.into_iter().filter(|a| a.2 == RiskLevel::High && a.0.starts_at > now).map(|a| a.0));
     }
     done.notified = warn_of(db, org, &organization, high, now).await?;
     Ok(done)
@@ -722,7 +738,8 @@ mod tests {
         // The day's rain, the lesson's gusts (not the morning's 90 km/h).
         assert_eq!(f.precipitation_mm, 13.5);
         assert_eq!(f.wind_gusts_kmh, 55.0);
-        assert_eq!(f.temperature_min_c, 4.0);
+        // Only the hour ending at 10:00 overlaps a lesson from 09:30 to 10:30 here.
+        assert_eq!(f.temperature_min_c, 5.0);
         assert_eq!(f.temperature_max_c, 5.0);
         assert!(figures(&hours, day, (at("2026-12-20T09:00:00Z"), at("2026-12-20T10:00:00Z"))).is_none());
     }

@@ -651,7 +651,7 @@ pub async fn replace<C: Writer>(db: &C, actor: &Actor, id: i64, input: &ClientIn
 /// distances to the garages); without an address, they have none.
 async fn locate(txn: &impl ConnectionTrait, org: OrgId, id: i64, address: Option<&str>) -> AppResult<()> {
     match address {
-        Some(address) => geo::record(txn, org, (Subject::Client, id), address, None).await,
+        Some(address) => geo::record(txn, org, (Subject::Client, id), address, geo::Placing::Address).await,
         None => geo::forget(txn, (Subject::Client, id)).await,
     }
 }

@@ -158,6 +158,8 @@ struct ShowPage {
     /// The nearest garages (at most five), or why there are none.
     nearest: Vec<(service::GarageDistance, String)>,
     location_note: Option<&'static str>,
+    /// Who found the client's place from the address.
+    geocoder_credit: Option<String>,
 }
 
 async fn show_page(
@@ -195,8 +197,13 @@ async fn show_page(
     let back = format!("/clients/{id}");
     let distances = service::distances(&caller.db, caller.org, id).await?;
     let map = crate::platform::geo::MapView::of(&caller.config);
+    // A client has no pin: what stands in the way is said for a client.
     let location_note = match &distances.location {
-        Some(location) if location.point().is_none() => Some(map.status_key(location.status)),
+        Some(location) if location.point().is_none() => Some(match location.status {
+            _ if !map.geocoder => "client.no_geocoder",
+            crate::platform::geo::LocationStatus::NotFound => "client.address_not_found",
+            other => other.label_key(),
+        }),
         _ => None,
     };
     let nearest = distances
@@ -209,6 +216,7 @@ async fn show_page(
         })
         .collect();
     Ok(ShowPage {
+        geocoder_credit: map.geocoder_credit,
         nearest,
         location_note,
         page,
