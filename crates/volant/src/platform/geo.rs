@@ -203,12 +203,10 @@ pub async fn record(
         .exec_without_returning(txn)
         .await?;
     if status == LocationStatus::Pending {
-        // One run at the end of each five seconds for all the addresses saved in
-        // them (an import of a thousand clients queues a few runs, not a thousand).
-        let end = Utc::now().timestamp().div_euclid(5).saturating_add(1).saturating_mul(5);
+        // One run for all the addresses saved in five seconds (an import of a
+        // thousand clients queues a few runs, not a thousand).
         let job = crate::platform::jobs::NewJob::new(LOCATE_JOB, serde_json::json!({}))
-            .key(format!("{LOCATE_JOB}:{end}"))
-            .at(DateTime::from_timestamp(end, 0).unwrap_or(now));
+            .coalesced(LOCATE_JOB, Duration::from_secs(5));
         crate::platform::jobs::enqueue(txn, job).await?;
     }
     Ok(())
@@ -345,17 +343,22 @@ pub fn form_pin(
     }
 }
 
-/// A coordinate typed in a form that is not a number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NotANumber;
-
-/// A coordinate typed in a form (`45,76` or `45.76`); blank is none.
-pub fn parse_coordinate(text: &str) -> Result<Option<f64>, NotANumber> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(None);
-    }
-    text.replace(',', ".").parse::<f64>().ok().filter(|v| v.is_finite()).map(Some).ok_or(NotANumber)
+/// A form's latitude and longitude fields (`45,76` or `45.76`; blank is none),
+/// or a 422 naming the first that is not a number.
+pub fn form_coordinates(
+    latitude: &str,
+    longitude: &str,
+) -> Result<(Option<f64>, Option<f64>), crate::platform::error::AppError> {
+    let read = |field: &'static str, text: &str| {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        text.replace(',', ".").parse::<f64>().ok().filter(|v| v.is_finite()).map(Some).ok_or_else(|| {
+            crate::platform::error::AppError::validation(field, crate::platform::i18n::Msg::new("field.not_a_number"))
+        })
+    };
+    Ok((read("latitude", latitude)?, read("longitude", longitude)?))
 }
 
 /// The job that locates places waiting for the geocoder.

@@ -85,6 +85,16 @@ impl NewJob {
         self
     }
 
+    /// One run for every job of `name` queued within the same `window`: run at
+    /// the window's end, a second one in the window is the same job (a burst of
+    /// changes asks for one run, which sees them all).
+    pub fn coalesced(self, name: &str, window: Duration) -> Self {
+        let seconds = i64::try_from(window.as_secs().max(1)).unwrap_or(i64::MAX);
+        let end = Utc::now().timestamp().div_euclid(seconds).saturating_add(1).saturating_mul(seconds);
+        let at = DateTime::from_timestamp(end, 0).unwrap_or_else(Utc::now);
+        self.key(format!("{name}:{end}")).at(at)
+    }
+
     pub fn at(mut self, run_at: DateTime<Utc>) -> Self {
         self.run_at = Some(run_at);
         self

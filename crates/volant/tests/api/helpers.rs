@@ -530,6 +530,29 @@ macro_rules! backend_tests {
     };
 }
 
+/// [`backend_tests!`] on an application whose configuration `configure` (a
+/// function of the calling module, `fn(&mut Config)`) changed first.
+#[macro_export]
+macro_rules! configured_tests {
+    ($configure:ident; $($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::helpers::TestApp::sqlite_with(super::$configure).await).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if let Some(app) = $crate::helpers::TestApp::postgres_with(super::$configure).await {
+                        super::$name(app).await;
+                    }
+                }
+            }
+        )*
+    };
+}
+
 /// An e-mail queued for delivery: to whom, about what.
 #[derive(Debug, Clone)]
 pub struct QueuedEmail {

@@ -101,31 +101,12 @@ fn vapid_claims(headers: &HeaderMap, public_key: &str) -> Value {
     jsonwebtoken::decode::<Value>(&part("t"), &key, &validation).expect("a valid ES256 token").claims
 }
 
-macro_rules! push_tests {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                fn loopback(config: &mut volant::platform::config::Config) {
-                    config.notify.push_allow_private_hosts = true;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    super::$name(crate::helpers::TestApp::sqlite_with(loopback).await).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    if let Some(app) = crate::helpers::TestApp::postgres_with(loopback).await {
-                        super::$name(app).await;
-                    }
-                }
-            }
-        )*
-    };
+/// Private hosts allowed: the receivers are on loopback.
+fn loopback(config: &mut volant::platform::config::Config) {
+    config.notify.push_allow_private_hosts = true;
 }
 
-push_tests!(a_moved_lesson_reaches_the_candidate_s_phone_encrypted_and_signed);
+crate::configured_tests!(loopback; a_moved_lesson_reaches_the_candidate_s_phone_encrypted_and_signed);
 
 async fn a_moved_lesson_reaches_the_candidate_s_phone_encrypted_and_signed(app: TestApp) {
     let service = PushService::start().await;

@@ -69,32 +69,12 @@ fn signature_is_valid(secret: &str, headers: &HeaderMap, body: &str) -> bool {
     header("webhook-signature").split(' ').any(|s| s == format!("v1,{expected}"))
 }
 
-/// Each test on SQLite and PostgreSQL, webhooks allowed to loopback (the receiver's).
-macro_rules! webhook_tests {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                fn loopback(config: &mut volant::platform::config::Config) {
-                    config.notify.webhook_allow_private_hosts = true;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    super::$name(crate::helpers::TestApp::sqlite_with(loopback).await).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    if let Some(app) = crate::helpers::TestApp::postgres_with(loopback).await {
-                        super::$name(app).await;
-                    }
-                }
-            }
-        )*
-    };
+/// Private hosts allowed: the receivers are on loopback.
+fn loopback(config: &mut volant::platform::config::Config) {
+    config.notify.webhook_allow_private_hosts = true;
 }
 
-webhook_tests!(
+crate::configured_tests!(loopback;
     subscribed_events_are_delivered_signed_and_logged,
     failures_are_retried_then_a_failing_endpoint_is_disabled_and_replayed
 );
@@ -308,7 +288,7 @@ async fn the_ssrf_guard_refuses_internal_addresses(app: TestApp) {
     assert_eq!(deliveries, 0);
 }
 
-webhook_tests!(an_invoice_is_told_when_issued_then_once_when_paid);
+crate::configured_tests!(loopback; an_invoice_is_told_when_issued_then_once_when_paid);
 
 async fn an_invoice_is_told_when_issued_then_once_when_paid(app: TestApp) {
     let receiver = Receiver::start().await;

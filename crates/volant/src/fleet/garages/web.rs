@@ -173,12 +173,7 @@ impl GarageForm {
 
     /// The input, or the coordinate fields that cannot be read.
     fn to_input(&self) -> Result<GarageInput, crate::platform::error::AppError> {
-        let latitude = geo::parse_coordinate(&self.latitude);
-        let longitude = geo::parse_coordinate(&self.longitude);
-        let (Ok(latitude), Ok(longitude)) = (latitude, longitude) else {
-            let field = if latitude.is_err() { "latitude" } else { "longitude" };
-            return Err(crate::platform::error::AppError::validation(field, Msg::new("field.not_a_number")));
-        };
+        let (latitude, longitude) = geo::form_coordinates(&self.latitude, &self.longitude)?;
         Ok(GarageInput {
             name: Some(self.name.clone()),
             address: Some(self.address.clone()),

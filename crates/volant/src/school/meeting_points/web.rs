@@ -14,7 +14,7 @@ use crate::identity::roles::Permission;
 use crate::platform::error::AppError;
 use crate::platform::geo::{self, LocationStatus, MapPoint, MapView};
 use crate::platform::http::extract::{FormBody, Id};
-use crate::platform::i18n::{self, Msg};
+use crate::platform::i18n;
 use crate::platform::web::{FormErrors, PageCtx, WebResult, form_flow, redirect_with_flash, refusal_to_flash};
 
 pub fn routes() -> Routes {
@@ -72,12 +72,7 @@ impl PointForm {
     }
 
     fn to_input(&self) -> Result<MeetingPointInput, AppError> {
-        let latitude = geo::parse_coordinate(&self.latitude);
-        let longitude = geo::parse_coordinate(&self.longitude);
-        let (Ok(latitude), Ok(longitude)) = (latitude, longitude) else {
-            let field = if latitude.is_err() { "latitude" } else { "longitude" };
-            return Err(AppError::validation(field, Msg::new("field.not_a_number")));
-        };
+        let (latitude, longitude) = geo::form_coordinates(&self.latitude, &self.longitude)?;
         Ok(MeetingPointInput {
             name: Some(self.name.clone()),
             address: Some(self.address.clone()),

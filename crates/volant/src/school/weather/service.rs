@@ -426,12 +426,9 @@ pub async fn reassess(txn: &impl ConnectionTrait, org: OrgId, lesson_id: i64) ->
 /// Asks for the school's lessons to be assessed within ten seconds: one run for
 /// every change of those ten seconds (a day's bookings, thresholds saved).
 async fn assess_soon(txn: &impl ConnectionTrait, org: OrgId) -> AppResult<()> {
-    let next = Utc::now().timestamp().div_euclid(10).saturating_add(1).saturating_mul(10);
-    let at = DateTime::from_timestamp(next, 0).unwrap_or_else(Utc::now);
     let job = crate::platform::jobs::NewJob::new(JOB, serde_json::json!({ "organization_id": org.get() }))
         .for_org(org)
-        .key(format!("{JOB}:{}:{next}", org.get()))
-        .at(at);
+        .coalesced(&format!("{JOB}:{}", org.get()), std::time::Duration::from_secs(10));
     crate::platform::jobs::enqueue(txn, job).await?;
     Ok(())
 }
@@ -547,45 +544,25 @@ async fn refresh_school(
             let (risk, hazards) = assess(rules, &f);
             assessed.push((l, f, risk, hazards));
         }
+        let rows = assessed.iter().map(|(l, f, risk, hazards)| lesson_weather::ActiveModel {
+            lesson_id: Set(l.id),
+            organization_id: Set(org.get()),
+            risk: Set(*risk),
+            reasons: Set(reasons_text(hazards)),
+            precipitation_mm: Set(f.precipitation_mm),
+            temperature_max_c: Set(f.temperature_max_c),
+            temperature_min_c: Set(f.temperature_min_c),
+            wind_gusts_kmh: Set(f.wind_gusts_kmh),
+            snowfall_cm: Set(f.snowfall_cm),
+            forecast_at: Set(forecast.fetched_at),
+            assessed_at: Set(now),
+            notified_at: Set(None),
+        });
+        // A lesson no longer high-risk is told about again if it turns so again.
+        let (high_rows, other_rows): (Vec<_>, Vec<_>) = rows.partition(|row| row.risk.as_ref() == &RiskLevel::High);
         db::write(db, async |txn| {
-            use lesson_weather::Column as C;
-            for (l, f, risk, hazards) in &assessed {
-                let row = lesson_weather::ActiveModel {
-                    lesson_id: Set(l.id),
-                    organization_id: Set(org.get()),
-                    risk: Set(*risk),
-                    reasons: Set(reasons_text(hazards)),
-                    precipitation_mm: Set(f.precipitation_mm),
-                    temperature_max_c: Set(f.temperature_max_c),
-                    temperature_min_c: Set(f.temperature_min_c),
-                    wind_gusts_kmh: Set(f.wind_gusts_kmh),
-                    snowfall_cm: Set(f.snowfall_cm),
-                    forecast_at: Set(forecast.fetched_at),
-                    assessed_at: Set(now),
-                    notified_at: Set(None),
-                };
-                let update = [
-                    C::Risk,
-                    C::Reasons,
-                    C::PrecipitationMm,
-                    C::TemperatureMaxC,
-                    C::TemperatureMinC,
-                    C::WindGustsKmh,
-                    C::SnowfallCm,
-                    C::ForecastAt,
-                    C::AssessedAt,
-                ];
-                // A lesson no longer high-risk is told about again if it turns so again.
-                let mut update = update.to_vec();
-                if *risk != RiskLevel::High {
-                    update.push(C::NotifiedAt);
-                }
-                lesson_weather::Entity::insert(row)
-                    .on_conflict(OnConflict::column(C::LessonId).update_columns(update).to_owned())
-                    .exec_without_returning(txn)
-                    .await?;
-            }
-            AppResult::Ok(())
+            save_assessments(txn, high_rows, false).await?;
+            save_assessments(txn, other_rows, true).await
         })
         .await?;
         done.assessed += assessed.len();
@@ -594,6 +571,38 @@ async fn refresh_school(
     }
     done.notified = warn_of(db, org, &organization, high, now).await?;
     Ok(done)
+}
+
+/// Writes assessments, several rows a statement; `forget_notice` clears the mark
+/// of a lesson already told about.
+async fn save_assessments(
+    txn: &impl ConnectionTrait,
+    rows: Vec<lesson_weather::ActiveModel>,
+    forget_notice: bool,
+) -> AppResult<()> {
+    use lesson_weather::Column as C;
+    let mut update = vec![
+        C::Risk,
+        C::Reasons,
+        C::PrecipitationMm,
+        C::TemperatureMaxC,
+        C::TemperatureMinC,
+        C::WindGustsKmh,
+        C::SnowfallCm,
+        C::ForecastAt,
+        C::AssessedAt,
+    ];
+    if forget_notice {
+        update.push(C::NotifiedAt);
+    }
+    // 200 rows of 12 values: within every backend's limit on parameters.
+    for chunk in rows.chunks(200) {
+        lesson_weather::Entity::insert_many(chunk.to_vec())
+            .on_conflict(OnConflict::column(C::LessonId).update_columns(update.clone()).to_owned())
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// A lesson to tell about, as a notice's line reads it.
@@ -621,18 +630,19 @@ async fn warn_of(
     let locale = organization.locale;
     let zone = organization.zone()?;
     db::write(db, async |txn| {
-        let mut flagged = Vec::new();
-        for l in high {
-            let claimed = lesson_weather::Entity::update_many()
-                .col_expr(lesson_weather::Column::NotifiedAt, sea_orm::sea_query::Expr::value(Some(now)))
-                .filter(lesson_weather::Column::LessonId.eq(l.id))
-                .filter(lesson_weather::Column::NotifiedAt.is_null())
-                .exec(txn)
-                .await?;
-            if claimed.rows_affected == 1 {
-                flagged.push(l);
-            }
-        }
+        // Claimed in one statement: what another run claimed first is not told twice.
+        let ids: Vec<i64> = high.iter().map(|l| l.id).collect();
+        let claimed: std::collections::HashSet<i64> = lesson_weather::Entity::update_many()
+            .col_expr(lesson_weather::Column::NotifiedAt, sea_orm::sea_query::Expr::value(Some(now)))
+            .filter(lesson_weather::Column::LessonId.is_in(ids))
+            .filter(lesson_weather::Column::NotifiedAt.is_null())
+            .exec_with_returning(txn)
+            .await?
+            .into_iter()
+            .map(|row| row.lesson_id)
+            .collect();
+        let mut flagged: Vec<lesson::Model> = high.into_iter().filter(|l| claimed.contains(&l.id)).collect();
+        flagged.sort_by_key(|l| (l.starts_at, l.id));
         if flagged.is_empty() {
             return Ok(0);
         }
