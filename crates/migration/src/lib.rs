@@ -44,6 +44,7 @@ mod m20261219_000038_idempotency_keys;
 mod m20261219_000039_interventions_under_way;
 mod m20261219_000040_push_subscriptions;
 mod m20261220_000041_maps_and_weather;
+mod m20261221_000042_school_enrolment;
 
 pub struct Migrator;
 
@@ -92,6 +93,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261219_000039_interventions_under_way::Migration),
             Box::new(m20261219_000040_push_subscriptions::Migration),
             Box::new(m20261220_000041_maps_and_weather::Migration),
+            Box::new(m20261221_000042_school_enrolment::Migration),
         ]
     }
 }

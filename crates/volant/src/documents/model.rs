@@ -47,6 +47,10 @@ string_enum! {
         DrivingLicence,
         /// Autorisation d'enseigner.
         TeachingLicence,
+        /// Certificate of the Journée défense et citoyenneté, or of exemption.
+        Jdc,
+        /// A training contract or amendment signed on paper (its scan).
+        TrainingContract,
         Other,
     }
 }
@@ -96,7 +100,9 @@ impl OwnerKind {
                 K::Photo,
                 K::Assr,
                 K::MedicalCertificate,
+                K::Jdc,
                 K::DrivingLicence,
+                K::TrainingContract,
                 K::Other,
             ],
             Self::Instructor => &[K::TeachingLicence, K::DrivingLicence, K::IdentityDocument, K::Other],

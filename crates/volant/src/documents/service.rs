@@ -255,6 +255,45 @@ pub async fn list(db: &impl ConnectionTrait, org: OrgId, owner: Owner) -> AppRes
     Ok(rows.into_iter().map(Attachment::from).collect())
 }
 
+/// One document's kind and validity, as a checklist reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindRow {
+    pub id: i64,
+    pub owner_id: i64,
+    pub kind: DocumentKind,
+    pub expires_on: Option<NaiveDate>,
+}
+
+/// The documents of these kinds that owners of one kind hold, newest first, in one query.
+pub async fn kinds_of(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    owner_kind: OwnerKind,
+    owner_ids: &[i64],
+    kinds: &[DocumentKind],
+) -> AppResult<Vec<KindRow>> {
+    if owner_ids.is_empty() || kinds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(i64, i64, DocumentKind, Option<NaiveDate>)> = attachment::Entity::find()
+        .select_only()
+        .columns([
+            attachment::Column::Id,
+            attachment::Column::OwnerId,
+            attachment::Column::Kind,
+            attachment::Column::ExpiresOn,
+        ])
+        .filter(attachment::Column::OrganizationId.eq(org.get()))
+        .filter(attachment::Column::OwnerKind.eq(owner_kind))
+        .filter(attachment::Column::OwnerId.is_in(owner_ids.iter().copied()))
+        .filter(attachment::Column::Kind.is_in(kinds.iter().copied()))
+        .order_by_desc(attachment::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(id, owner_id, kind, expires_on)| KindRow { id, owner_id, kind, expires_on }).collect())
+}
+
 async fn row(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<attachment::Model> {
     attachment::Entity::find_by_id(id)
         .filter(attachment::Column::OrganizationId.eq(org.get()))

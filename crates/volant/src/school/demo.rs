@@ -80,7 +80,11 @@ pub async fn seed(
     }
     let actor = Actor::system(org);
     let zone = organizations::zone(db, org).await?;
-    let rules = SchoolSettings { hour_price: Decimal::new(52, 0), ..SchoolSettings::default() };
+    let rules = SchoolSettings {
+        hour_price: Decimal::new(52, 0),
+        approval_number: Some("E 24 075 0042 0".to_owned()),
+        ..SchoolSettings::default()
+    };
     settings::update(db, &actor, &rules).await?;
     // Where lessons start, pinned (the demo works without a geocoder): the weather
     // of each lesson is forecast there.
@@ -163,6 +167,7 @@ pub async fn seed(
         people.push(candidates::create(db, cipher, &actor, &input).await?.summary.id);
     }
     seed_packs(db, cipher, &actor, people.first().copied()).await?;
+    seed_files(db, cipher, &actor, &people, today).await?;
 
     // Last week (done, reported on the grid), this week and next week (scheduled).
     let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
@@ -238,6 +243,42 @@ pub async fn seed(
         }
     }
     Ok(SeedReport { instructors: teachers.len(), candidates: people.len(), lessons })
+}
+
+/// Each candidate's administrative file: a NEPH, the application filed two
+/// months ago; the first three evaluated. No document is attached: the demo's
+/// files are all incomplete, as on the day a school starts with Volant.
+async fn seed_files(
+    db: &DatabaseConnection,
+    cipher: &FieldCipher,
+    actor: &Actor,
+    people: &[i64],
+    today: chrono::NaiveDate,
+) -> AppResult<()> {
+    use super::enrolment::service::{self as enrolment, AntsSteps, EvaluationInput, FileInput};
+    for (i, id) in people.iter().enumerate() {
+        let input = FileInput {
+            neph: Some(format!("{:012}", 120_775_000_000_u64 + i as u64)),
+            steps: AntsSteps {
+                file_submitted_on: Some(today - Duration::days(60)),
+                neph_received_on: Some(today - Duration::days(45)),
+                ..AntsSteps::default()
+            },
+            ..FileInput::default()
+        };
+        enrolment::update_file(db, cipher, actor, *id, &input).await?;
+        if i < 3 {
+            let minutes = candidates::summary_of(db, actor.org, *id).await?.hours.forecast_minutes.unwrap_or(25 * 60);
+            let evaluation = EvaluationInput {
+                evaluated_on: Some(today - Duration::days(50)),
+                instructor_id: None,
+                result: Some("Coordination correcte, premiers démarrages hésitants.".to_owned()),
+                forecast_minutes: Some(minutes.clamp(60, 12_000)),
+            };
+            enrolment::evaluate(db, actor, *id, &evaluation).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The school's packs; the first candidate bought the 20-hour one in three

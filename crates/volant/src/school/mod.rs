@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod candidates;
 pub mod cars;
 pub mod demo;
+pub mod enrolment;
 pub mod exams;
 pub mod imports;
 pub mod instructors;
@@ -41,7 +42,8 @@ pub fn menu() -> Vec<MenuEntry> {
     vec![
         MenuEntry::new(School, "nav.planning", "/school/planning", May(Teaching)).also(&["/school/lessons"]),
         MenuEntry::new(School, "exam.results", "/school/results", MayWithout(Teaching, SchoolRead)),
-        MenuEntry::new(School, "nav.candidates", "/school/candidates", May(SchoolRead)),
+        MenuEntry::new(School, "nav.candidates", "/school/candidates", May(SchoolRead))
+            .also(&["/school/files", "/school/contracts"]),
         MenuEntry::new(School, "nav.exams", "/school/exams", May(SchoolRead)),
         MenuEntry::new(School, "nav.reports", "/school/reports", May(SchoolRead)),
         MenuEntry::new(School, "nav.school", "/school/instructors", May(SchoolRead)).also(&[
@@ -72,6 +74,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(packs::api::router())
         .merge(meeting_points::api::router())
         .merge(weather::api::router())
+        .merge(enrolment::api::router())
 }
 
 /// The school's pages: the planning board (instructors see their own week), the
@@ -88,6 +91,7 @@ pub fn pages() -> Vec<Page> {
             [
                 portal::web::routes(),
                 packs::web::portal_routes(),
+                enrolment::web::portal_routes(),
                 messages::web::routes(),
                 planning::web::calendar_routes(),
             ]
@@ -107,6 +111,7 @@ pub fn pages() -> Vec<Page> {
                 packs::web::routes(),
                 meeting_points::web::routes(),
                 weather::web::routes(),
+                enrolment::web::routes(),
             ]
             .into_iter()
             .flatten(),

@@ -48,6 +48,7 @@ mod platform_proxy;
 mod platform_redis;
 mod platform_replica;
 mod platform_scale;
+mod school_enrolment;
 mod school_exams;
 mod school_hostile;
 mod school_more;

@@ -50,6 +50,8 @@ enum Row {
     Import,
     PushDevice,
     MeetingPoint,
+    Contract,
+    Amendment,
 }
 
 /// Which row a path's `{id}` names, by the beginning of the path (API paths
@@ -92,6 +94,9 @@ const ROWS_BY_PATH: &[(&str, Row)] = &[
     ("/push/devices/", Row::PushDevice),
     ("/notifications/push/", Row::PushDevice),
     ("/school/meeting-points/", Row::MeetingPoint),
+    ("/school/contracts/", Row::Contract),
+    ("/portal/contracts/", Row::Contract),
+    ("/school/amendments/", Row::Amendment),
 ];
 
 /// Path parameters that name no row: the value the sweep gives them.
@@ -262,6 +267,23 @@ async fn our_rows(app: &TestApp) -> BTreeMap<Row, i64> {
     let pack = id(&admin.post("/api/v1/school/packs", &pack).await);
     let sale = admin.post(&format!("/api/v1/school/candidates/{lea}/sales"), &json!({ "pack_id": pack })).await;
     let sale = sale.assert_success().json()["sale"]["id"].as_i64().expect("sale");
+    // A signed contract for Léa, and an amendment waiting for its signature.
+    let mut rules = admin.get("/api/v1/school/settings").await.json();
+    (rules["approval_number"], rules["hour_price"]) = (json!("E 21 013 0042 0"), json!("55"));
+    admin.put("/api/v1/school/settings", &rules).await.assert_success();
+    let evaluation = json!({ "result": "Bonne coordination.", "forecast_minutes": 1500 });
+    admin.post(&format!("/api/v1/school/candidates/{lea}/evaluations"), &evaluation).await.assert_success();
+    let contract =
+        id(&admin.post(&format!("/api/v1/school/candidates/{lea}/contracts"), &json!({ "pack_id": pack })).await);
+    let name = admin.get(&format!("/api/v1/school/candidates/{lea}")).await.json();
+    let signer =
+        format!("{} {}", name["first_name"].as_str().expect("name"), name["last_name"].as_str().expect("name"));
+    let signature = json!({ "method": "screen", "candidate_signer": signer, "accepted": true });
+    admin.post(&format!("/api/v1/school/contracts/{contract}/sign"), &signature).await.assert_success();
+    let amendment = admin
+        .post(&format!("/api/v1/school/contracts/{contract}/amendments"), &json!({ "summary": "5 heures de plus" }))
+        .await;
+    let amendment = amendment.assert_success().json()["amendments"][0]["id"].as_i64().expect("amendment");
     let photo = include_bytes!("files/logo.png");
     let uploaded = crate::documents::upload(
         &admin,
@@ -275,6 +297,8 @@ async fn our_rows(app: &TestApp) -> BTreeMap<Row, i64> {
     let import = crate::documents::upload(&admin, "/api/v1/imports", &[("kind", "clients")], &[("c.csv", file)]).await;
     let import = import.assert_success().json()["id"].as_i64().expect("import");
     BTreeMap::from([
+        (Row::Contract, contract),
+        (Row::Amendment, amendment),
         (Row::Import, import),
         (Row::PushDevice, device),
         (Row::MeetingPoint, meeting_point),

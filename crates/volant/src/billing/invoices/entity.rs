@@ -143,6 +143,8 @@ table! {
         pub due_on: Date,
         pub amount_minor: i64,
         pub reminded_at: Option<DateTimeUtc>,
+        /// Who pays this part when not the buyer (a CPF dossier, a bank's loan).
+        pub payer: Option<String>,
     }
 }
 

@@ -55,6 +55,18 @@ pub struct Instalment {
     pub outstanding: Decimal,
     pub state: InstalmentState,
     pub reminded_at: Option<DateTime<Utc>>,
+    /// Who pays it when not the buyer (a funder of a driving-school contract):
+    /// such a part is never reminded to the buyer.
+    pub payer: Option<String>,
+}
+
+/// One part of a schedule as it is written: when, how much, and who pays it
+/// (none: the buyer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    pub due_on: NaiveDate,
+    pub amount_minor: i64,
+    pub payer: Option<String>,
 }
 
 /// `total_minor` in `count` parts due a month apart from `first_due`: equal
@@ -72,17 +84,14 @@ pub fn split(total_minor: i64, count: u32, first_due: NaiveDate) -> Vec<(NaiveDa
 }
 
 /// Writes a draft's schedule in the caller's transaction (before it is issued).
-pub(super) async fn insert_schedule(
-    txn: &impl ConnectionTrait,
-    invoice_id: i64,
-    schedule: &[(NaiveDate, i64)],
-) -> AppResult<()> {
-    let rows = schedule.iter().zip(1..).map(|((due_on, amount), position)| instalment::ActiveModel {
+pub(super) async fn insert_schedule(txn: &impl ConnectionTrait, invoice_id: i64, schedule: &[Part]) -> AppResult<()> {
+    let rows = schedule.iter().zip(1..).map(|(part, position)| instalment::ActiveModel {
         invoice_id: Set(invoice_id),
         position: Set(position),
-        due_on: Set(*due_on),
-        amount_minor: Set(*amount),
+        due_on: Set(part.due_on),
+        amount_minor: Set(part.amount_minor),
         reminded_at: Set(None),
+        payer: Set(part.payer.clone()),
     });
     if !schedule.is_empty() {
         instalment::Entity::insert_many(rows).exec_without_returning(txn).await?;
@@ -135,6 +144,7 @@ pub(super) fn assemble(
                 outstanding: money::from_minor(outstanding, decimals),
                 state,
                 reminded_at: row.reminded_at,
+                payer: row.payer.clone(),
             }
         })
         .collect()
@@ -145,14 +155,18 @@ pub fn schedule_text(instalments: &[Instalment], currency: Currency, tr: crate::
     instalments
         .iter()
         .map(|i| {
-            tr.format(
+            let line = tr.format(
                 "instalment.line",
                 &[
                     ("position", &i.position.to_string()),
                     ("date", &tr.date(i.due_on)),
                     ("amount", &currency.format(i.amount)),
                 ],
-            )
+            );
+            match &i.payer {
+                Some(payer) => format!("{line} ({})", tr.format("instalment.paid_by", &[("payer", payer)])),
+                None => line,
+            }
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -185,6 +199,7 @@ pub async fn remind_due<C: Writer>(db: &C, now: DateTime<Utc>) -> AppResult<u64>
             .select_only()
             .columns([instalment::Column::InvoiceId, instalment::Column::Position])
             .filter(instalment::Column::RemindedAt.is_null())
+            .filter(instalment::Column::Payer.is_null())
             .filter(instalment::Column::DueOn.lte(latest))
             .filter(instalment::Column::InvoiceId.in_subquery(open))
             .filter(
@@ -245,8 +260,11 @@ async fn remind_invoice<C: Writer>(db: &C, invoice_id: i64, now: DateTime<Utc>) 
     let invoice = doc.invoice.clone();
     let Some(to) = invoice.buyer.email.clone() else { return Ok(false) };
     let count = invoice.instalments.len();
-    let fallen: Vec<&Instalment> =
-        invoice.instalments.iter().filter(|i| i.due_on <= today && i.reminded_at.is_none()).collect();
+    let fallen: Vec<&Instalment> = invoice
+        .instalments
+        .iter()
+        .filter(|i| i.due_on <= today && i.reminded_at.is_none() && i.payer.is_none())
+        .collect();
     if fallen.is_empty() {
         return Ok(false);
     }
@@ -326,6 +344,7 @@ mod tests {
     #[test]
     fn payments_cover_the_instalments_in_order() {
         let row = |position, due: &str, amount| instalment::Model {
+            payer: None,
             invoice_id: 1,
             position,
             due_on: day(due),

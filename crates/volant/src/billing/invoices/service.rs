@@ -1319,6 +1319,9 @@ pub struct Sale {
     pub first_due: NaiveDate,
     /// When the service was rendered (the last lesson of a statement); the issue date when absent.
     pub service_date: Option<NaiveDate>,
+    /// Parts paid by others than the buyer (a contract's funders), first in the
+    /// schedule; the rest is the buyer's, in `instalments` parts.
+    pub funded: Vec<super::instalments::Part>,
 }
 
 /// Invoices a sale in the caller's transaction: a draft of its lines, its
@@ -1352,16 +1355,35 @@ pub async fn sell_in(txn: &sea_orm::DatabaseTransaction, actor: &Actor, sale: Sa
         deduct_quote: None,
     };
     let id = insert_draft(txn, actor, &organization, &settings, draft).await?;
-    if sale.instalments > 1 {
+    if sale.instalments > 1 || !sale.funded.is_empty() {
         let total = tenant::find::<invoice::Entity>(txn, actor.org, id).await?.total_incl_minor;
-        if total < i64::from(sale.instalments) {
+        let funded: i64 = sale.funded.iter().map(|p| p.amount_minor).sum();
+        if funded > total {
+            return Err(AppError::conflict_on(
+                "funded",
+                "funded_beyond_total",
+                Msg::new("instalment.funded_beyond_total"),
+            ));
+        }
+        let own = total - funded;
+        if own > 0 && own < i64::from(sale.instalments) {
             return Err(AppError::conflict_on(
                 "instalments",
                 "amount_too_small",
                 Msg::new("instalment.amount_too_small"),
             ));
         }
-        let schedule = super::instalments::split(total, sale.instalments, sale.first_due);
+        let mut schedule = sale.funded;
+        if own > 0 {
+            let parts = super::instalments::split(own, sale.instalments, sale.first_due);
+            schedule.extend(parts.into_iter().map(|(due_on, amount_minor)| super::instalments::Part {
+                due_on,
+                amount_minor,
+                payer: None,
+            }));
+        }
+        // In date order: the invoice falls due with the last part.
+        schedule.sort_by_key(|p| p.due_on);
         super::instalments::insert_schedule(txn, id, &schedule).await?;
     }
     issue_in(txn, actor, id, None).await

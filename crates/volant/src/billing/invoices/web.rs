@@ -240,6 +240,8 @@ pub struct InstalmentView {
     /// `paid`, `partly_paid`, `due` or `upcoming` (a badge's class).
     pub state: &'static str,
     pub state_label: String,
+    /// Who pays it when not the buyer (a funder), shown beside its due day.
+    pub payer: Option<String>,
 }
 
 /// An invoice's schedule, formatted.
@@ -254,6 +256,7 @@ pub fn schedule_views(invoice: &Invoice, tr: &i18n::Tr) -> Vec<InstalmentView> {
             outstanding: invoice.currency.format(i.outstanding),
             state: i.state.as_str(),
             state_label: tr.t(i.state.label_key()).to_owned(),
+            payer: i.payer.clone(),
         })
         .collect()
 }

@@ -165,9 +165,7 @@ fn decrypt(cipher: &FieldCipher, context: &str, stored: Option<&str>) -> AppResu
 }
 
 fn full(cipher: &FieldCipher, m: &candidate::Model, hours: Hours) -> AppResult<Candidate> {
-    let birth_date = decrypt(cipher, BIRTH_DATE, m.birth_date_enc.as_deref())?
-        .map(|d| d.parse::<NaiveDate>().map_err(|e| AppError::Internal(format!("stored birth date: {e}"))))
-        .transpose()?;
+    let birth_date = birth_date_of(cipher, m)?;
     Ok(Candidate {
         summary: summary(m, hours),
         id_document_number: decrypt(cipher, ID_DOCUMENT, m.id_document_enc.as_deref())?,
@@ -680,6 +678,13 @@ pub async fn update<C: Writer>(
         // Hours bought follow the packs sold (and cancelled): never typed over.
         return Err(AppError::validation("bought_minutes", Msg::new("candidate.bought_follows_packs")));
     }
+    let forecast = before.summary.hours.forecast_minutes;
+    if input.forecast_minutes != forecast
+        && crate::school::enrolment::service::has_evaluation(db, actor.org, id).await?
+    {
+        // Once evaluated, the forecast is the evaluation's (or an amendment's).
+        return Err(AppError::validation("forecast_minutes", Msg::new("candidate.forecast_follows_evaluation")));
+    }
     let valid = validate(db, cipher, actor.org, input).await?;
     let number = valid.number.clone().unwrap_or_else(|| before.summary.number.clone());
     let row = candidate::ActiveModel {
@@ -704,6 +709,33 @@ pub async fn update<C: Writer>(
         Ok(after)
     })
     .await
+}
+
+/// Sets a candidate's forecast (an initial evaluation's, or an amendment's).
+pub(crate) async fn set_forecast_minutes(
+    txn: &impl ConnectionTrait,
+    org: OrgId,
+    id: i64,
+    minutes: i32,
+) -> AppResult<()> {
+    let updated = candidate::Entity::update_many()
+        .col_expr(candidate::Column::ForecastMinutes, Expr::value(minutes))
+        .col_expr(candidate::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(candidate::Column::OrganizationId.eq(org.get()))
+        .filter(candidate::Column::Id.eq(id))
+        .exec(txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}
+
+/// A stored candidate's birth date, decrypted.
+pub(crate) fn birth_date_of(cipher: &FieldCipher, m: &candidate::Model) -> AppResult<Option<NaiveDate>> {
+    decrypt(cipher, BIRTH_DATE, m.birth_date_enc.as_deref())?
+        .map(|d| d.parse::<NaiveDate>().map_err(|e| AppError::Internal(format!("stored birth date: {e}"))))
+        .transpose()
 }
 
 /// Adds `delta` minutes (negative: takes them back) to the hours a candidate

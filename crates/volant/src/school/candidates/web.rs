@@ -164,6 +164,8 @@ struct ShowPage {
     sale: Option<crate::school::packs::web::SaleChoices>,
     candidate_id: i64,
     portal: bool,
+    /// The administrative file, evaluation and contract (the school's staff).
+    enrolment: Option<crate::school::enrolment::web::Summary>,
 }
 
 async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> {
@@ -231,7 +233,12 @@ async fn show(caller: Caller, page: PageCtx, Id(id): Id) -> WebResult<ShowPage> 
         true => Some(packs_web::sale_choices(&caller, -c.summary.hours.remaining_minutes).await?),
         false => None,
     };
+    let enrolment = match viewer {
+        Viewer::School => Some(crate::school::enrolment::web::summary(&caller, &tr, id).await?),
+        _ => None,
+    };
     Ok(ShowPage {
+        enrolment,
         money,
         sale,
         candidate_id: id,

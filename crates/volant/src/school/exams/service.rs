@@ -354,6 +354,7 @@ pub async fn register<C: Writer>(
         audit::record_change(txn, actor, ("exam_registration", created.id), None, Some(&created)).await?;
         let school = crate::identity::organizations::service::get(txn, actor.org).await?;
         let notice = registration_notice(&session, &candidate, (school.locale, school.zone()?));
+        crate::school::enrolment::service::notify_guardian(txn, actor.org, candidate.id, &notice).await?;
         notify::send(txn, actor.org, notice).await?;
         Ok(created)
     })
@@ -700,6 +701,7 @@ pub async fn validate_result<C: Writer>(db: &C, actor: &Actor, viewer: Viewer, i
                 .email(contact.email)
                 .phone(contact.phone)
                 .link("/portal");
+            crate::school::enrolment::service::notify_guardian(txn, actor.org, after.candidate_id, &notice).await?;
             notify::send(txn, actor.org, notice).await?;
         }
         Ok(after)
@@ -719,6 +721,83 @@ pub struct PassRate {
     pub failed: i64,
     /// Passed out of all, in percent (rounded down); absent without results.
     pub rate_percent: Option<i64>,
+}
+
+/// Exam presentations of a period by licence category and exam: validated
+/// results (a correction counted instead of the result it replaces), passed and failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct CategoryResults {
+    pub category: String,
+    pub exam_type: ExamType,
+    pub passed: i64,
+    pub failed: i64,
+}
+
+pub async fn results_by_category(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<Vec<CategoryResults>> {
+    let corrected: Vec<i64> = result::Entity::find()
+        .select_only()
+        .column(result::Column::CorrectsId)
+        .filter(result::Column::OrganizationId.eq(org.get()))
+        .filter(result::Column::CorrectsId.is_not_null())
+        .filter(result::Column::ValidatedAt.is_not_null())
+        .into_tuple::<Option<i64>>()
+        .all(db)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    let rows: Vec<(String, ExamType, Outcome, i64)> = result::Entity::find()
+        .select_only()
+        .column_as(Expr::col((candidate::Entity, candidate::Column::Category)), "category")
+        .column(result::Column::ExamType)
+        .column(result::Column::Outcome)
+        .column_as(
+            Expr::expr(Func::cast_as(
+                Func::count(Expr::col((result::Entity, result::Column::Id))),
+                Alias::new("BIGINT"),
+            )),
+            "n",
+        )
+        .join(
+            sea_orm::JoinType::InnerJoin,
+            result::Entity::belongs_to(candidate::Entity)
+                .from(result::Column::CandidateId)
+                .to(candidate::Column::Id)
+                .into(),
+        )
+        .filter(result::Column::OrganizationId.eq(org.get()))
+        .filter(result::Column::ValidatedAt.is_not_null())
+        .filter(result::Column::TakenOn.gte(from))
+        .filter(result::Column::TakenOn.lte(to))
+        .filter(result::Column::Id.is_not_in(corrected))
+        .group_by(Expr::col((candidate::Entity, candidate::Column::Category)))
+        .group_by(result::Column::ExamType)
+        .group_by(result::Column::Outcome)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut out: Vec<CategoryResults> = Vec::new();
+    for (category, exam_type, outcome, n) in rows {
+        let index = match out.iter().position(|r| r.category == category && r.exam_type == exam_type) {
+            Some(i) => i,
+            None => {
+                out.push(CategoryResults { category: category.clone(), exam_type, passed: 0, failed: 0 });
+                out.len() - 1
+            }
+        };
+        match outcome {
+            Outcome::Passed => out[index].passed += n,
+            Outcome::Failed => out[index].failed += n,
+        }
+    }
+    let order = |c: &str| crate::school::model::CATEGORIES.iter().position(|k| *k == c).unwrap_or(usize::MAX);
+    out.sort_by_key(|r| (order(&r.category), r.exam_type.as_str()));
+    Ok(out)
 }
 
 /// Pass rates per instructor and exam type, from validated results taken in

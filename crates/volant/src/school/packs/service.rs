@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::entity::{pack, sale};
-use crate::billing::invoices::instalments::MAX_INSTALMENTS;
+use crate::billing::invoices::instalments::{MAX_INSTALMENTS, Part};
 use crate::billing::invoices::service::{
     self as invoices, Buyer, CreditInput, CustomerKind, Invoice, InvoiceKind, InvoiceStatus, Sale, SourceKind,
 };
@@ -430,6 +430,7 @@ pub async fn sell<C: Writer>(
             notes: pack.description.clone(),
             first_due,
             service_date: None,
+            funded: Vec::new(),
         };
         let (sold, invoice) = record_sale(txn, actor, made).await?;
         candidates::add_bought_minutes(txn, actor.org, candidate_id, minutes).await?;
@@ -445,6 +446,58 @@ pub async fn sell<C: Writer>(
         }
         other => other,
     }
+}
+
+/// How a contract's pack is paid: in `instalments` monthly parts from
+/// `first_due`, after the parts its funders pay.
+pub struct ContractPayment {
+    pub instalments: u32,
+    pub first_due: NaiveDate,
+    pub funded: Vec<Part>,
+}
+
+/// Sells one of `pack_id` to a candidate in the caller's transaction, as a
+/// signed training contract or amendment does: the sale, its invoice with the
+/// funders' parts in its schedule, the candidate's hours.
+pub async fn sell_in(
+    txn: &sea_orm::DatabaseTransaction,
+    cipher: &FieldCipher,
+    actor: &Actor,
+    candidate_id: i64,
+    pack_id: i64,
+    payment: ContractPayment,
+) -> AppResult<(PackSale, Invoice)> {
+    let candidate = candidates::get(txn, cipher, actor.org, candidate_id).await?;
+    let pack = get(txn, actor.org, pack_id).await?;
+    if !pack.active {
+        return Err(AppError::conflict_on("pack_id", "pack_inactive", Msg::new("pack.inactive")));
+    }
+    let made = NewSale {
+        candidate_id,
+        pack_id: pack.id,
+        label: pack.name.clone(),
+        minutes: pack.driving_minutes,
+        instalments: payment.instalments,
+        sold_on: organizations::today(txn, actor.org).await?,
+        idempotency_key: None,
+        buyer: buyer_of(&candidate),
+        lines: vec![LineInput {
+            kind: Some(LineKind::Other),
+            description: Some(pack.name.clone()),
+            quantity: Some(Decimal::ONE),
+            unit: None,
+            unit_price: Some(pack.unit_price),
+            vat_rate: Some(pack.vat_rate),
+            discount: None,
+        }],
+        notes: pack.description.clone(),
+        first_due: payment.first_due,
+        service_date: None,
+        funded: payment.funded,
+    };
+    let sold = record_sale(txn, actor, made).await?;
+    candidates::add_bought_minutes(txn, actor.org, candidate_id, pack.driving_minutes).await?;
+    Ok(sold)
 }
 
 /// The sale already made under this key, with its invoice (404 for another
@@ -556,6 +609,7 @@ struct NewSale {
     notes: Option<String>,
     first_due: NaiveDate,
     service_date: Option<NaiveDate>,
+    funded: Vec<Part>,
 }
 
 /// Writes a sale and has billing invoice it, in the caller's transaction: the
@@ -595,6 +649,7 @@ async fn record_sale(
         instalments: made.instalments,
         first_due: made.first_due,
         service_date: made.service_date,
+        funded: made.funded,
     };
     let invoice = invoices::sell_in(txn, actor, sold).await?;
     sale::Entity::update_many()
@@ -706,6 +761,7 @@ pub async fn invoice_statement<C: Writer>(
             notes: Some(label.clone()),
             first_due: today,
             service_date: last_lesson,
+            funded: Vec::new(),
         };
         let (sold, invoice) = record_sale(txn, actor, made).await?;
         Ok((sold, invoice))

@@ -742,6 +742,20 @@ async fn find(db: &impl ConnectionTrait, org: OrgId, id: i64) -> AppResult<lesso
         .ok_or(AppError::NotFound)
 }
 
+/// A candidate's lessons done, oldest first (at most 1,000): what their learning record lists.
+pub async fn done_lessons(db: &impl ConnectionTrait, org: OrgId, candidate_id: i64) -> AppResult<Vec<Lesson>> {
+    let rows = lesson::Entity::find()
+        .filter(lesson::Column::OrganizationId.eq(org.get()))
+        .filter(lesson::Column::CandidateId.eq(candidate_id))
+        .filter(lesson::Column::Status.eq(LessonStatus::Done))
+        .order_by_asc(lesson::Column::StartsAt)
+        .order_by_asc(lesson::Column::Id)
+        .limit(1000)
+        .all(db)
+        .await?;
+    views(db, org, rows).await
+}
+
 pub(crate) async fn view(db: &impl ConnectionTrait, org: OrgId, row: lesson::Model) -> AppResult<Lesson> {
     views(db, org, vec![row]).await?.pop().ok_or(AppError::NotFound)
 }
@@ -859,6 +873,8 @@ pub(crate) async fn notify_candidate(
         .email(contact.email)
         .phone(contact.phone)
         .link(format!("/school/lessons/{}", lesson.id));
+    // A minor's guardian gets a copy (no link into an account they do not have).
+    crate::school::enrolment::service::notify_guardian(txn, org, lesson.candidate_id, &notice).await?;
     notify::send(txn, org, notice).await?;
     Ok(())
 }

@@ -70,6 +70,8 @@ struct PortalPage {
     money: Option<crate::school::packs::web::AccountView>,
     portal: bool,
     candidate_id: i64,
+    /// What their file still lacks, and their contract.
+    admin: Option<crate::school::enrolment::web::PortalFile>,
 }
 
 impl PortalPage {
@@ -89,6 +91,7 @@ impl PortalPage {
             money: None,
             portal: true,
             candidate_id: 0,
+            admin: None,
         }
     }
 }
@@ -172,7 +175,9 @@ async fn portal(caller: Caller, page: PageCtx) -> WebResult<PortalPage> {
     };
     let account = crate::school::packs::service::account(&caller.db, caller.org, id).await?;
     let money = (!account.invoices.is_empty()).then(|| crate::school::packs::web::account_view(&account, &tr));
+    let admin = Some(crate::school::enrolment::web::portal_file(&caller, &tr, id).await?);
     Ok(PortalPage {
+        admin,
         money,
         portal: true,
         candidate_id: id,

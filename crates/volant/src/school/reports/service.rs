@@ -54,6 +54,11 @@ string_enum! {
         InstructorUtilisation,
         VehicleUtilisation,
         Revenue,
+        /// Driving hours done per instructor and per candidate, month by month
+        /// (what the prefecture's ETP count of exam slots starts from).
+        MonthlyHours,
+        /// Exam presentations and success rates by licence category.
+        ExamCategories,
     }
 }
 
@@ -195,6 +200,8 @@ pub async fn build(
         ReportKind::InstructorUtilisation => instructor_utilisation(db, org, zone, from, to, tr).await?,
         ReportKind::VehicleUtilisation => vehicle_utilisation(db, org, zone, from, to, tr).await?,
         ReportKind::Revenue => revenue(db, org, zone, from, to, tr).await?,
+        ReportKind::MonthlyHours => monthly_hours(db, org, zone, from, to, tr).await?,
+        ReportKind::ExamCategories => exam_categories(db, org, from, to, tr).await?,
     };
     Ok(Table { kind, from, to, headings, rows, chart })
 }
@@ -381,6 +388,107 @@ async fn vehicle_utilisation(
 }
 
 type Built = (Vec<String>, Vec<Vec<Cell>>, Vec<(String, i64)>);
+
+/// Per month: each instructor's driving hours done, then each candidate's
+/// (lessons recorded done, theory aside), with the number of lessons; the chart
+/// is the month's total.
+async fn monthly_hours(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    zone: Tz,
+    from: NaiveDate,
+    to: NaiveDate,
+    tr: Locale,
+) -> AppResult<Built> {
+    use std::collections::BTreeMap;
+    let (start, end) = bounds(zone, from, to);
+    let done: Vec<(i64, i64, i32, DateTime<Utc>)> = lesson::Entity::find()
+        .select_only()
+        .column(lesson::Column::CandidateId)
+        .column(lesson::Column::InstructorId)
+        .column(lesson::Column::Minutes)
+        .column(lesson::Column::StartsAt)
+        .filter(lesson::Column::OrganizationId.eq(org.get()))
+        .filter(lesson::Column::StartsAt.gte(start))
+        .filter(lesson::Column::StartsAt.lt(end))
+        .filter(lesson::Column::Kind.ne(LessonKind::Theory))
+        .filter(lesson::Column::Status.eq(LessonStatus::Done))
+        .into_tuple()
+        .all(db)
+        .await?;
+    // (month, 0 for an instructor or 1 for a candidate, id) → (minutes, lessons)
+    let mut tally: BTreeMap<(String, u8, i64), (i64, i64)> = BTreeMap::new();
+    let mut months: BTreeMap<String, i64> = BTreeMap::new();
+    for (candidate, instructor, minutes, starts_at) in done {
+        let month = starts_at.with_timezone(&zone).format("%Y-%m").to_string();
+        for key in [(month.clone(), 0, instructor), (month.clone(), 1, candidate)] {
+            let entry = tally.entry(key).or_default();
+            entry.0 += i64::from(minutes);
+            entry.1 += 1;
+        }
+        *months.entry(month).or_default() += i64::from(minutes);
+    }
+    let mut candidate_ids: Vec<i64> = tally.keys().filter(|k| k.1 == 1).map(|k| k.2).collect();
+    candidate_ids.dedup();
+    let mut instructor_ids: Vec<i64> = tally.keys().filter(|k| k.1 == 0).map(|k| k.2).collect();
+    instructor_ids.sort_unstable();
+    instructor_ids.dedup();
+    let learners = candidates::names_of(db, &candidate_ids).await?;
+    let teachers = instructors::get_many(db, org, &instructor_ids).await?;
+    let mut rows: Vec<(String, u8, String, Vec<Cell>)> = tally
+        .into_iter()
+        .map(|((month, who, id), (minutes, lessons))| {
+            let (kind, name) = match who {
+                0 => {
+                    ("report.instructor", teachers.get(&id).map(instructors::Instructor::full_name).unwrap_or_default())
+                }
+                _ => ("report.candidate", learners.get(&id).cloned().unwrap_or_default()),
+            };
+            let cells = vec![
+                Cell::Text(month.clone()),
+                Cell::Text(tr.text(kind).to_owned()),
+                Cell::Text(name.clone()),
+                hours(minutes),
+                Cell::Int(lessons),
+            ];
+            (month, who, name, cells)
+        })
+        .collect();
+    rows.sort_by(|a, b| (&a.0, a.1, &a.2).cmp(&(&b.0, b.1, &b.2)));
+    let chart = months.into_iter().map(|(month, minutes)| (month, minutes / 60)).collect();
+    let keys = ["report.month", "report.person_kind", "report.name", "hours.done", "report.lessons"];
+    Ok((headings(tr, &keys), rows.into_iter().map(|r| r.3).collect(), chart))
+}
+
+/// Per licence category and exam: presentations (validated results), passed,
+/// failed and the success rate.
+async fn exam_categories(
+    db: &impl ConnectionTrait,
+    org: OrgId,
+    from: NaiveDate,
+    to: NaiveDate,
+    tr: Locale,
+) -> AppResult<Built> {
+    let results = exams::results_by_category(db, org, from, to).await?;
+    let mut rows = Vec::new();
+    let mut chart = Vec::new();
+    for r in &results {
+        let exam = tr.text(r.exam_type.label_key());
+        let presented = r.passed + r.failed;
+        rows.push(vec![
+            Cell::Text(r.category.clone()),
+            Cell::Text(exam.to_owned()),
+            Cell::Int(presented),
+            Cell::Int(r.passed),
+            Cell::Int(r.failed),
+            percent(r.passed, presented),
+        ]);
+        chart.push((format!("{} · {exam}", r.category), if presented > 0 { r.passed * 100 / presented } else { 0 }));
+    }
+    let keys =
+        ["report.category", "report.exam", "report.presented", "report.passed", "report.failures", "report.rate"];
+    Ok((headings(tr, &keys), rows, chart))
+}
 
 /// Per month: lesson hours done and their value, hours due (late cancellations
 /// and no-shows) and theirs; then what was sold to date and the prepaid balance.

@@ -77,7 +77,7 @@ async fn index(caller: Caller, page: PageCtx, ApiQuery(query): ApiQuery<ReportQu
         charts::bars(tr.t(kind.label_key()), &chart_labels, &[(tr.t(kind.label_key()), chart_values)], move |v| {
             if money {
                 format!("{},{:02}", v / 100, v % 100)
-            } else if kind == ReportKind::CandidateHours {
+            } else if matches!(kind, ReportKind::CandidateHours | ReportKind::MonthlyHours) {
                 format!("{v} h")
             } else {
                 format!("{v} %")

@@ -14,5 +14,6 @@ table! {
         pub last_candidate_number: i64,
         pub updated_at: DateTimeUtc,
         pub hour_price_minor: i64,
+        pub approval_number: Option<String>,
     }
 }

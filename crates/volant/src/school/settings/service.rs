@@ -38,6 +38,11 @@ pub struct SchoolSettings {
     #[serde(default)]
     #[schema(value_type = crate::platform::lines::DecimalInput, example = "52.00")]
     pub hour_price: Decimal,
+    /// The prefecture's approval number (numéro d'agrément, article R213-1 of the
+    /// Code de la route), printed on training contracts.
+    #[serde(default)]
+    #[schema(example = "E 21 075 0001 0")]
+    pub approval_number: Option<String>,
 }
 
 impl Default for SchoolSettings {
@@ -49,6 +54,7 @@ impl Default for SchoolSettings {
             four_eyes: true,
             candidates_may_book: false,
             hour_price: Decimal::ZERO,
+            approval_number: None,
         }
     }
 }
@@ -62,6 +68,7 @@ impl SchoolSettings {
             min_driving_minutes_for_exam: m.min_driving_minutes_for_exam,
             four_eyes: m.four_eyes,
             candidates_may_book: m.candidates_may_book,
+            approval_number: m.approval_number.clone(),
         }
     }
 }
@@ -77,8 +84,9 @@ pub async fn get(db: &impl ConnectionTrait, org: OrgId) -> AppResult<SchoolSetti
     Ok(SchoolSettings::from_row(&row, currency_decimals(db, org).await?))
 }
 
-fn validate(input: &SchoolSettings, decimals: u32) -> AppResult<i64> {
+fn validate(input: &SchoolSettings, decimals: u32) -> AppResult<(i64, Option<String>)> {
     let mut v = Validator::new();
+    let approval_number = v.optional_text("approval_number", input.approval_number.as_deref(), 40);
     let price = money::to_minor(money::round_money(input.hour_price, decimals), decimals)
         .filter(|p| (0..=100_000_000).contains(p));
     if price.is_none() || input.hour_price.is_sign_negative() {
@@ -94,10 +102,15 @@ fn validate(input: &SchoolSettings, decimals: u32) -> AppResult<i64> {
         v.add("min_driving_minutes_for_exam", Msg::new("school.out_of_range").arg("min", 0).arg("max", 200 * 60));
     }
     v.finish()?;
-    Ok(price.unwrap_or(0))
+    Ok((price.unwrap_or(0), approval_number))
 }
 
-fn row(org: OrgId, s: &SchoolSettings, hour_price_minor: i64) -> settings::ActiveModel {
+fn row(
+    org: OrgId,
+    s: &SchoolSettings,
+    hour_price_minor: i64,
+    approval_number: Option<String>,
+) -> settings::ActiveModel {
     settings::ActiveModel {
         organization_id: Set(org.get()),
         daily_limit_minutes: Set(s.daily_limit_minutes),
@@ -108,16 +121,17 @@ fn row(org: OrgId, s: &SchoolSettings, hour_price_minor: i64) -> settings::Activ
         last_candidate_number: Set(0),
         updated_at: Set(Utc::now()),
         hour_price_minor: Set(hour_price_minor),
+        approval_number: Set(approval_number),
     }
 }
 
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn update<C: Writer>(db: &C, actor: &Actor, input: &SchoolSettings) -> AppResult<SchoolSettings> {
     let decimals = currency_decimals(db, actor.org).await?;
-    let hour_price_minor = validate(input, decimals)?;
+    let (hour_price_minor, approval_number) = validate(input, decimals)?;
     let before = get(db, actor.org).await?;
     db::write(db, async |txn| {
-        settings::Entity::insert(row(actor.org, input, hour_price_minor))
+        settings::Entity::insert(row(actor.org, input, hour_price_minor, approval_number.clone()))
             .on_conflict(
                 OnConflict::column(settings::Column::OrganizationId)
                     .update_columns([
@@ -128,12 +142,17 @@ pub async fn update<C: Writer>(db: &C, actor: &Actor, input: &SchoolSettings) ->
                         settings::Column::CandidatesMayBook,
                         settings::Column::UpdatedAt,
                         settings::Column::HourPriceMinor,
+                        settings::Column::ApprovalNumber,
                     ])
                     .to_owned(),
             )
             .exec_without_returning(txn)
             .await?;
-        let saved = SchoolSettings { hour_price: money::from_minor(hour_price_minor, decimals), ..input.clone() };
+        let saved = SchoolSettings {
+            hour_price: money::from_minor(hour_price_minor, decimals),
+            approval_number: approval_number.clone(),
+            ..input.clone()
+        };
         audit::record_change(txn, actor, ("school_settings", actor.org.get()), Some(&before), Some(&saved)).await?;
         Ok(saved)
     })

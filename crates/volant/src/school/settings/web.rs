@@ -39,6 +39,7 @@ struct SettingsForm {
     cancellation_notice_hours: String,
     min_driving_hours_for_exam: String,
     hour_price: String,
+    approval_number: String,
     four_eyes: Option<String>,
     candidates_may_book: Option<String>,
 }
@@ -70,6 +71,7 @@ async fn save_settings(caller: Caller, page: PageCtx, FormBody(form): FormBody<S
         four_eyes: form.four_eyes.is_some(),
         candidates_may_book: form.candidates_may_book.is_some(),
         hour_price: Decimal::from_str(&form.hour_price.trim().replace(',', ".")).unwrap_or(Decimal::NEGATIVE_ONE),
+        approval_number: Some(form.approval_number).filter(|a| !a.trim().is_empty()),
     };
     if errors.is_empty() {
         match settings::update(&caller.db, &caller.actor, &input).await {
