@@ -146,9 +146,9 @@ test("the manager enrols a minor from the first visit to the contract signed wit
   // The invoice's schedule names who pays each part.
   await page.goto(`${server.url}/school/candidates/${zoe.id}`);
   const parts = (await page.locator("table.schedule").first().locator("tbody tr").allTextContents()).map((r) => plain(r).replace(/ +/g, " "));
-  assert.match(parts[0], /payée par CPF CPF-2026-778 400,00 €/);
-  assert.match(parts[1], /payée par Permis à 1 € par jour — Banque Populaire 600,00 €/);
-  assert.match(parts[2], /^3 \d{2}\/\d{2}\/\d{4} 190,00 €/);
+  assert.match(parts[0], /^1 \d{2}\/\d{2}\/\d{4} 190,00 €/);
+  assert.match(parts[1], /payée par CPF CPF-2026-778 400,00 €/);
+  assert.match(parts[2], /payée par Permis à 1 € par jour — Banque Populaire 600,00 €/);
   await look(page, "5-file-after");
   await desk.close();
 });

@@ -27,6 +27,9 @@ const TABLES: &[&str] = &[
         guardian_email VARCHAR(254) NULL,
         guardian_phone VARCHAR(40) NULL,
         guardian_consent_on {DATE} NULL,
+        -- The candidate's 18th birthday, from their (encrypted) birth date when the
+        -- guardian was saved: the guardian's copies of the notices stop then.
+        guardian_until {DATE} NULL,
         file_submitted_on {DATE} NULL,
         neph_received_on {DATE} NULL,
         theory_booked_on {DATE} NULL,
@@ -52,13 +55,14 @@ const TABLES: &[&str] = &[
     )",
     "CREATE INDEX idx_school_evaluations_candidate ON school_evaluations (organization_id, candidate_id, id)",
     "CREATE INDEX idx_school_evaluations_instructor ON school_evaluations (instructor_id)",
+    "CREATE INDEX idx_school_evaluations_candidate_fk ON school_evaluations (candidate_id)",
     // A contract is drafted (its terms may change), then signed: from then on
     // its content is frozen (the triggers below) and any change is an amendment.
     "CREATE TABLE school_contracts (
         id {ID},
         organization_id BIGINT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
         candidate_id BIGINT NOT NULL REFERENCES school_candidates (id) ON DELETE RESTRICT,
-        number VARCHAR(20) NOT NULL,
+        number VARCHAR(32) NOT NULL,
         status VARCHAR(6) NOT NULL CHECK (status IN ('draft', 'signed', 'ended')),
         evaluation_id BIGINT NOT NULL REFERENCES school_evaluations (id) ON DELETE RESTRICT,
         pack_id BIGINT NOT NULL REFERENCES school_packs (id) ON DELETE RESTRICT,
@@ -70,7 +74,7 @@ const TABLES: &[&str] = &[
         candidate_signer VARCHAR(200) NULL,
         guardian_signer VARCHAR(200) NULL,
         signed_by BIGINT NULL,
-        scan_document_id BIGINT NULL,
+        scan_document_id BIGINT NULL REFERENCES attachments (id) ON DELETE RESTRICT,
         sale_id BIGINT NULL REFERENCES school_pack_sales (id) ON DELETE RESTRICT,
         ended_on {DATE} NULL,
         end_reason VARCHAR(10) NULL CHECK (end_reason IN ('completed', 'transfer', 'terminated')),
@@ -86,6 +90,7 @@ const TABLES: &[&str] = &[
     // One contract under way per candidate (a draft or a signed one).
     "CREATE UNIQUE INDEX uq_school_contracts_open ON school_contracts (candidate_id) WHERE status <> 'ended'",
     "CREATE INDEX idx_school_contracts_candidate ON school_contracts (organization_id, candidate_id, id)",
+    "CREATE INDEX idx_school_contracts_candidate_fk ON school_contracts (candidate_id)",
     "CREATE INDEX idx_school_contracts_evaluation ON school_contracts (evaluation_id)",
     "CREATE INDEX idx_school_contracts_pack ON school_contracts (pack_id)",
     "CREATE INDEX idx_school_contracts_sale ON school_contracts (sale_id)",
@@ -101,6 +106,7 @@ const TABLES: &[&str] = &[
         expected_on {DATE} NULL
     )",
     "CREATE INDEX idx_school_contract_fundings_contract ON school_contract_fundings (contract_id, id)",
+    "CREATE INDEX idx_school_contract_fundings_organization ON school_contract_fundings (organization_id)",
     "CREATE TABLE school_contract_amendments (
         id {ID},
         organization_id BIGINT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
@@ -116,7 +122,7 @@ const TABLES: &[&str] = &[
         candidate_signer VARCHAR(200) NULL,
         guardian_signer VARCHAR(200) NULL,
         signed_by BIGINT NULL,
-        scan_document_id BIGINT NULL,
+        scan_document_id BIGINT NULL REFERENCES attachments (id) ON DELETE RESTRICT,
         created_by BIGINT NULL,
         created_at {TS} NOT NULL,
         CHECK ((status = 'draft') = (signed_at IS NULL))
@@ -125,7 +131,18 @@ const TABLES: &[&str] = &[
     "CREATE INDEX idx_school_contract_amendments_organization ON school_contract_amendments (organization_id, id)",
     "CREATE INDEX idx_school_contract_amendments_pack ON school_contract_amendments (pack_id)",
     "CREATE INDEX idx_school_contract_amendments_sale ON school_contract_amendments (sale_id)",
+    "CREATE INDEX idx_school_contract_amendments_scan ON school_contract_amendments (scan_document_id)",
 ];
+
+/// Who pays an instalment is printed on the invoice: frozen with the rest of
+/// the schedule once the invoice is issued (a trigger beside the schedule's own).
+const SQLITE_PAYER_FROZEN: &str = "CREATE TRIGGER invoice_instalments_payer_frozen BEFORE UPDATE OF payer
+    ON invoice_instalments
+    WHEN (SELECT status FROM invoices WHERE id = OLD.invoice_id) = 'issued'
+    BEGIN SELECT RAISE(ABORT, 'issued invoices are immutable'); END";
+const POSTGRES_PAYER_FROZEN: &str = "CREATE TRIGGER invoice_instalments_payer_frozen
+    BEFORE UPDATE OF payer ON invoice_instalments
+    FOR EACH ROW EXECUTE FUNCTION invoice_lines_frozen()";
 
 /// A signed contract's content: what the candidate signed.
 const FROZEN: &str = "organization_id, candidate_id, number, evaluation_id, pack_id, instalments, first_due_on, \
@@ -217,10 +234,11 @@ impl MigrationTrait for Migration {
         for sql in TABLES {
             db.execute_unprepared(&sql.replace("{ID}", id).replace("{TS}", timestamp).replace("{DATE}", date)).await?;
         }
-        let triggers = match backend {
-            DatabaseBackend::Postgres => POSTGRES_TRIGGERS,
-            _ => SQLITE_TRIGGERS,
+        let (triggers, payer_frozen) = match backend {
+            DatabaseBackend::Postgres => (POSTGRES_TRIGGERS, POSTGRES_PAYER_FROZEN),
+            _ => (SQLITE_TRIGGERS, SQLITE_PAYER_FROZEN),
         };
+        db.execute_unprepared(payer_frozen).await?;
         for sql in triggers {
             db.execute_unprepared(&sql.replace("{FROZEN_AMENDMENT}", FROZEN_AMENDMENT).replace("{FROZEN}", FROZEN))
                 .await?;
@@ -246,6 +264,11 @@ impl MigrationTrait for Migration {
                 db.execute_unprepared(&format!("DROP FUNCTION {function}()")).await?;
             }
         }
+        db.execute_unprepared(match manager.get_database_backend() {
+            DatabaseBackend::Postgres => "DROP TRIGGER invoice_instalments_payer_frozen ON invoice_instalments",
+            _ => "DROP TRIGGER invoice_instalments_payer_frozen",
+        })
+        .await?;
         db.execute_unprepared("ALTER TABLE invoice_instalments DROP COLUMN payer").await?;
         db.execute_unprepared("ALTER TABLE school_settings DROP COLUMN approval_number").await?;
         Ok(())

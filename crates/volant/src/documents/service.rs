@@ -715,7 +715,12 @@ pub async fn delete<C: Writer>(
             return Err(AppError::conflict("attachment_kept", Msg::new("document.kept")));
         }
         let before = Attachment::from(found.clone());
-        remove_rows(txn, actor.org, &[found]).await?;
+        // A document something else refers to (a contract's signed scan) is kept as long as that.
+        remove_rows(txn, actor.org, &[found]).await.map_err(|err| match err {
+            AppError::Database(db_err) => AppError::conflict("attachment_kept", Msg::new("document.kept"))
+                .if_refused(db_err, crate::platform::error::Constraint::is_foreign_key),
+            other => other,
+        })?;
         audit::record_change(txn, actor, ("attachment", id), Some(&before), None).await
     })
     .await

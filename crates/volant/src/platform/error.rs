@@ -466,6 +466,8 @@ pub const CODES: &[(&str, u16)] = &[
     ("amendment_signed", 409),
     ("guardian_required", 409),
     ("school_terms_missing", 409),
+    ("contract_changed", 409),
+    ("guardian_signs_at_school", 409),
     ("self_booking_disabled", 409),
     ("seller_incomplete", 409),
     ("session_full", 409),

@@ -165,8 +165,15 @@ async fn a_minor_is_enrolled_from_the_first_visit_to_a_signed_contract_with_its_
     // One contract under way at a time.
     admin.post(&contracts, &funded(pack)).await.problem(StatusCode::CONFLICT, "contract_open");
 
-    // A minor's contract is signed by the guardian too, under the names on file.
+    // A minor does not sign alone from her phone: at the school, with her guardian.
     let sign = format!("/api/v1/school/contracts/{id}/sign");
+    let user = app.user("zoe@example.fr", &[Role::Candidate]).await;
+    let mut linked = input_of(&admin.get(&format!("/api/v1/school/candidates/{zoe}")).await.json());
+    linked["user_id"] = json!(user.id);
+    admin.put(&format!("/api/v1/school/candidates/{zoe}"), &linked).await.assert_success();
+    let alone = json!({ "method": "screen", "candidate_signer": "Zoé Écuyer", "guardian_signer": "Claire Écuyer", "accepted": true });
+    app.as_user(&user).await.post(&sign, &alone).await.problem(StatusCode::CONFLICT, "guardian_signs_at_school");
+    // A minor's contract is signed by the guardian too, under the names on file.
     let alone = json!({ "method": "screen", "candidate_signer": "Zoé Écuyer", "accepted": true });
     assert_eq!(admin.post(&sign, &alone).await.error_fields(), ["guardian_signer"]);
     let wrong = json!({ "method": "screen", "candidate_signer": "Zoé Martin", "guardian_signer": "Claire Écuyer", "accepted": true });
@@ -192,14 +199,30 @@ async fn a_minor_is_enrolled_from_the_first_visit_to_a_signed_contract_with_its_
         .iter()
         .map(|i| (i["amount"].as_str().unwrap().to_owned(), i["payer"].as_str().map(str::to_owned)))
         .collect();
+    // Her part first (what she pays settles it), then each funder's, named.
     assert_eq!(
         parts,
         [
-            ("400.00".to_owned(), Some("CPF CPF-2026-778".to_owned())),
             ("190.00".to_owned(), None),
+            ("400.00".to_owned(), Some("CPF CPF-2026-778".to_owned())),
             ("600.00".to_owned(), Some("Permis à 1 € par jour — Banque Populaire".to_owned())),
         ]
     );
+    // She owes her part only, and once she paid it, nothing: the funders' parts are theirs.
+    assert_eq!(account["due_now"], "190.00");
+    let invoice_id = account["invoices"][0]["id"].as_i64().expect("invoice");
+    let payment = json!({ "method": "card", "amount": "190" });
+    admin.post(&format!("/api/v1/invoices/{invoice_id}/payments"), &payment).await.assert_success();
+    let account = admin.get(&format!("/api/v1/school/candidates/{zoe}/account")).await.json();
+    assert_eq!(account["due_now"], "0.00");
+    assert_eq!(account["invoices"][0]["instalments"][0]["state"], "paid");
+    assert_eq!(account["invoices"][0]["instalments"][1]["state"], "due");
+    // Who pays a part is frozen with the issued invoice.
+    let tamper = app
+        .db
+        .execute_unprepared(&format!("UPDATE invoice_instalments SET payer = 'Zoé' WHERE invoice_id = {invoice_id}"))
+        .await;
+    assert!(tamper.is_err(), "the payer of an issued invoice's instalment changed");
     let candidate = admin.get(&format!("/api/v1/school/candidates/{zoe}")).await.json();
     assert_eq!(candidate["hours"]["bought_minutes"], 1200);
 
@@ -262,8 +285,16 @@ async fn a_signed_contract_never_changes_and_two_signatures_at_once_sell_once(ap
     let id =
         [a, b].into_iter().find(|r| r.status == StatusCode::CREATED).expect("one").json()["id"].as_i64().expect("id");
 
-    // Two signatures at once: one signs and sells, the other is refused; one sale.
+    // What is signed is what was read: terms changed since give 409.
     let sign = format!("/api/v1/school/contracts/{id}/sign");
+    let read = admin.get(&format!("/api/v1/school/contracts/{id}")).await.json()["terms_digest"].clone();
+    admin
+        .put(&format!("/api/v1/school/contracts/{id}"), &json!({ "pack_id": pack, "instalments": 2 }))
+        .await
+        .assert_success();
+    let stale = json!({ "method": "screen", "candidate_signer": "Léa Martin", "accepted": true, "terms_digest": read });
+    admin.post(&sign, &stale).await.problem(StatusCode::CONFLICT, "contract_changed");
+    // Two signatures at once: one signs and sells, the other is refused; one sale.
     let body = json!({ "method": "screen", "candidate_signer": "Léa Martin", "accepted": true });
     let (a, b) = tokio::join!(admin.post(&sign, &body), admin.post(&sign, &body));
     let mut statuses = [a.status, b.status];
@@ -328,6 +359,13 @@ async fn amendments_and_a_transfer_follow_the_signed_contract(app: TestApp) {
     let amendment = &amended.json()["amendments"][0];
     assert_eq!((amendment["position"].clone(), amendment["status"].clone()), (json!(1), json!("draft")));
     admin.post(&amend, &more).await.problem(StatusCode::CONFLICT, "amendment_open");
+    // A draft amendment made by mistake is deleted, and made again.
+    let mistaken = amendment["id"].as_i64().expect("id");
+    admin.delete(&format!("/api/v1/school/amendments/{mistaken}")).await.assert_status(StatusCode::NO_CONTENT);
+    let amended = admin.post(&amend, &more).await;
+    amended.assert_status(StatusCode::CREATED);
+    let amendment = &amended.json()["amendments"][0];
+    assert_eq!(amendment["position"], 1);
     let amendment_id = amendment["id"].as_i64().expect("id");
     let sign = format!("/api/v1/school/amendments/{amendment_id}/sign");
     // On paper: the scan must be one of the candidate's signed contracts.
@@ -339,6 +377,12 @@ async fn amendments_and_a_transfer_follow_the_signed_contract(app: TestApp) {
     let contract = admin.post(&sign, &paper).await.assert_success().json();
     assert_eq!(contract["amendments"][0]["signature"]["scan_document_id"], scan);
     admin.post(&sign, &paper).await.problem(StatusCode::CONFLICT, "amendment_signed");
+    admin
+        .delete(&format!("/api/v1/school/amendments/{amendment_id}"))
+        .await
+        .problem(StatusCode::CONFLICT, "amendment_signed");
+    // The signed paper is kept as long as the amendment that names it.
+    admin.delete(&format!("/api/v1/documents/{scan}")).await.problem(StatusCode::CONFLICT, "attachment_kept");
     let file = admin.get(&format!("/api/v1/school/candidates/{lea}")).await.json();
     assert_eq!(file["hours"]["forecast_minutes"], 1800);
     assert_eq!(file["hours"]["bought_minutes"], 2400);

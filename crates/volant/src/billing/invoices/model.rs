@@ -376,7 +376,13 @@ impl Invoice {
                 false => Decimal::ZERO,
             };
         }
-        self.instalments.iter().filter(|i| i.due_on <= today).map(|i| i.outstanding).sum()
+        self.instalments.iter().filter(|i| i.due_on <= today && i.payer.is_none()).map(|i| i.outstanding).sum()
+    }
+
+    /// What the buyer still owes: the balance less the funders' parts still to pay.
+    pub fn buyer_balance(&self) -> Decimal {
+        let funded: Decimal = self.instalments.iter().filter(|i| i.payer.is_some()).map(|i| i.outstanding).sum();
+        self.balance_due - funded
     }
 
     /// What to propose paying now: the instalments fallen due (or the next one),
@@ -389,13 +395,16 @@ impl Invoice {
             return self.balance_due;
         }
         let due = self.due_to_date(today);
-        let next = self.instalments.iter().map(|i| i.outstanding).find(|o| !o.is_zero()).unwrap_or_default();
+        // The buyer's next part, else a funder's (what the counter records next).
+        let open =
+            |own: bool| self.instalments.iter().filter(move |i| i.payer.is_none() == own && !i.outstanding.is_zero());
+        let next = open(true).chain(open(false)).map(|i| i.outstanding).next().unwrap_or_default();
         if due.is_zero() { next } else { due }
     }
 
-    /// The next instalment not yet due with something left to pay.
+    /// The buyer's next instalment not yet due with something left to pay.
     pub fn next_instalment(&self, today: NaiveDate) -> Option<&Instalment> {
-        self.instalments.iter().find(|i| i.due_on > today && !i.outstanding.is_zero())
+        self.instalments.iter().find(|i| i.due_on > today && !i.outstanding.is_zero() && i.payer.is_none())
     }
 
     /// A credit note may still correct it: issued and not credited yet (one

@@ -143,6 +143,11 @@ async fn reminder_notice(
     let doc = document(db, org, id).await?;
     let invoice = doc.invoice.clone();
     let Some(to) = invoice.buyer.email.clone() else { return Ok(None) };
+    // What funders still owe (a driving-school contract's CPF, a bank's loan) is not asked of the buyer.
+    let balance = invoice.buyer_balance();
+    if balance <= rust_decimal::Decimal::ZERO {
+        return Ok(None);
+    }
     let tr = doc.organization.locale;
     let organization = doc.organization.name.clone();
     let today = doc.organization.today()?;
@@ -161,7 +166,7 @@ async fn reminder_notice(
                 ("number", &number),
                 ("issued", &invoice.issue_date.map(|d| tr.date(d)).unwrap_or_default()),
                 ("due", &invoice.due_date.map(|d| tr.date(d)).unwrap_or_default()),
-                ("balance", &invoice.currency.format(invoice.balance_due)),
+                ("balance", &invoice.currency.format(balance)),
                 ("link", &link),
                 ("organization", &organization),
             ],
@@ -244,7 +249,7 @@ pub async fn remind_now<C: Writer>(db: &C, actor: &Actor, id: i64, public_url: &
     if !invoice.can_pay() {
         return Err(AppError::conflict("invoice_not_issued", Msg::new("invoice.send_needs_issued")));
     }
-    if invoice.balance_due <= rust_decimal::Decimal::ZERO {
+    if invoice.buyer_balance() <= rust_decimal::Decimal::ZERO {
         return Err(AppError::conflict("nothing_due", Msg::new("invoice.reminder.nothing_due")));
     }
     let Some(notice) = reminder_notice(db, actor.org, id, public_url).await? else {

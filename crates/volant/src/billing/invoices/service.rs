@@ -1172,9 +1172,9 @@ async fn issue_in(
     };
     let prefix = if before.kind == InvoiceKind::Invoice { "FAC" } else { "AV" };
     let number = format_number(format, year, sequence).unwrap_or_else(|| format!("{prefix}-{year}-{sequence:05}"));
-    let due_date = match (before.kind, before.instalments.last()) {
-        // Paid in instalments: due in full with the last one.
-        (InvoiceKind::Invoice, Some(last)) => std::cmp::max(last.due_on, today),
+    let due_date = match (before.kind, before.instalments.iter().map(|i| i.due_on).max()) {
+        // Paid in instalments: due in full with the latest one.
+        (InvoiceKind::Invoice, Some(last)) => std::cmp::max(last, today),
         (InvoiceKind::Invoice, None) => {
             today.checked_add_days(Days::new(u64::try_from(settings.payment_terms_days).unwrap_or(0))).unwrap_or(today)
         }
@@ -1373,7 +1373,9 @@ pub async fn sell_in(txn: &sea_orm::DatabaseTransaction, actor: &Actor, sale: Sa
                 Msg::new("instalment.amount_too_small"),
             ));
         }
-        let mut schedule = sale.funded;
+        // The buyer's parts first, then the funders': what is paid covers the
+        // schedule in order, so the buyer's payments settle the buyer's parts.
+        let mut schedule: Vec<super::instalments::Part> = Vec::new();
         if own > 0 {
             let parts = super::instalments::split(own, sale.instalments, sale.first_due);
             schedule.extend(parts.into_iter().map(|(due_on, amount_minor)| super::instalments::Part {
@@ -1382,8 +1384,9 @@ pub async fn sell_in(txn: &sea_orm::DatabaseTransaction, actor: &Actor, sale: Sa
                 payer: None,
             }));
         }
-        // In date order: the invoice falls due with the last part.
-        schedule.sort_by_key(|p| p.due_on);
+        let mut funded = sale.funded;
+        funded.sort_by_key(|p| p.due_on);
+        schedule.extend(funded);
         super::instalments::insert_schedule(txn, id, &schedule).await?;
     }
     issue_in(txn, actor, id, None).await

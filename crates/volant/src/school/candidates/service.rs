@@ -698,6 +698,7 @@ pub async fn update<C: Writer>(
     db::write(db, async |txn| {
         let saved = row.update(txn).await.map_err(taken)?;
         let after = full(cipher, &saved, before.summary.hours.clone())?;
+        crate::school::enrolment::service::set_coming_of_age(txn, id, after.birth_date).await?;
         audit::record_change(
             txn,
             actor,

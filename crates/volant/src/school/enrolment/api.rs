@@ -30,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(end_contract))
         .routes(routes!(amend_contract))
         .routes(routes!(sign_amendment))
+        .routes(routes!(delete_amendment))
         .routes(routes!(learning_record))
 }
 
@@ -182,6 +183,14 @@ async fn sign_amendment(caller: Caller, Id(id): Id, ApiJson(input): ApiJson<Sign
     let candidate = enrolment::candidate_of_contract(&caller.db, caller.org, contract).await?;
     let signer = signer_for(&caller, candidate).await?;
     Ok(Json(enrolment::sign_amendment(&caller.db, &caller.cipher, &caller.actor, signer, id, &input).await?))
+}
+
+/// Delete an amendment waiting for its signature (409 `amendment_signed` once signed).
+#[utoipa::path(delete, path = "/school/amendments/{id}", security(("bearer" = ["school.write"])), tag = "school enrolment", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn delete_amendment(caller: Caller, Id(id): Id) -> AppResult<axum::http::StatusCode> {
+    enrolment::delete_amendment(&caller.db, &caller.actor, id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 /// What a candidate leaving for another school takes: the learning record (REMC

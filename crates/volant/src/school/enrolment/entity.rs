@@ -18,6 +18,8 @@ table! {
         pub guardian_email: Option<String>,
         pub guardian_phone: Option<String>,
         pub guardian_consent_on: Option<Date>,
+        /// The candidate's 18th birthday: the guardian's copies stop then.
+        pub guardian_until: Option<Date>,
         pub file_submitted_on: Option<Date>,
         pub neph_received_on: Option<Date>,
         pub theory_booked_on: Option<Date>,

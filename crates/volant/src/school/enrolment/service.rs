@@ -48,9 +48,12 @@ pub const AUDIT_AMENDMENT: &str = "contract_amendment";
 /// Categories of the heavy groups: a medical certificate is always required
 /// (article R221-10 of the Code de la route).
 const HEAVY: &[&str] = &["C1", "C1E", "C", "CE", "D1", "D1E", "D", "DE"];
-/// Candidates born on or after this day present the ASSR 2 or the ASR with
-/// their application (the ANTS's list of pieces; docs/school.md).
-const ROAD_SAFETY_SINCE: (i32, u32, u32) = (1988, 1, 1);
+/// Candidates younger than this present the ASSR 2 or the ASR with their
+/// application (Code de la route, R221-5).
+const ROAD_SAFETY_UNDER: u32 = 21;
+/// Candidates from this age and younger than the next present their JDC
+/// certificate (Code du service national, L114-6: "avant l'âge de vingt-cinq ans").
+const JDC_AGES: std::ops::Range<u32> = 17..25;
 
 string_enum! {
     // Road-safety certificates taken at school (ASSR 1 and 2) or after (ASR).
@@ -250,6 +253,14 @@ pub fn age_on(birth: NaiveDate, today: NaiveDate) -> u32 {
     u32::try_from(years).unwrap_or(0)
 }
 
+/// The day someone born on `birth` turns 18 (born on 29 February: 1 March).
+pub fn coming_of_age(birth: NaiveDate) -> NaiveDate {
+    let year = birth.year() + 18;
+    NaiveDate::from_ymd_opt(year, birth.month(), birth.day())
+        .or_else(|| NaiveDate::from_ymd_opt(year, 3, 1))
+        .unwrap_or(birth)
+}
+
 /// The facts the checklist's requirements follow.
 #[derive(Debug, Clone, Copy)]
 pub struct Facts<'a> {
@@ -265,16 +276,15 @@ pub struct Facts<'a> {
 /// their unexpired attachments' (kind, id), newest first.
 pub fn checklist(facts: Facts<'_>, documents: &[(DocumentKind, i64)]) -> Vec<ChecklistItem> {
     let age = facts.birth_date.map(|b| age_on(b, facts.today));
-    let since = NaiveDate::from_ymd_opt(ROAD_SAFETY_SINCE.0, ROAD_SAFETY_SINCE.1, ROAD_SAFETY_SINCE.2);
     Piece::ALL
         .into_iter()
         .map(|piece| {
             let required = match piece {
                 Piece::IdentityDocument | Piece::ProofOfAddress | Piece::Photo => true,
-                // Unknown birth date: asked, as for anyone young enough.
-                Piece::RoadSafety => facts.birth_date.zip(since).is_none_or(|(b, s)| b >= s),
+                // Unknown birth date: asked, as of anyone young enough.
+                Piece::RoadSafety => age.is_none_or(|a| a < ROAD_SAFETY_UNDER),
                 Piece::MedicalCertificate => facts.medical_required || HEAVY.contains(&facts.category),
-                Piece::Jdc => age.is_none_or(|a| (17..=25).contains(&a)),
+                Piece::Jdc => age.is_none_or(|a| JDC_AGES.contains(&a)),
                 Piece::Guardian => age.is_some_and(|a| a < 18),
             };
             let document_id = piece.document_kind().and_then(|k| documents.iter().find(|d| d.0 == k).map(|d| d.1));
@@ -314,6 +324,7 @@ fn empty_row(org: OrgId, candidate_id: i64) -> file::Model {
         guardian_email: None,
         guardian_phone: None,
         guardian_consent_on: None,
+        guardian_until: None,
         file_submitted_on: None,
         neph_received_on: None,
         theory_booked_on: None,
@@ -500,6 +511,7 @@ pub async fn update_file<C: Writer>(
         guardian_email,
         guardian_phone,
         guardian_consent_on: input.guardian_consent_on,
+        guardian_until: candidate.birth_date.map(coming_of_age),
         file_submitted_on: s.file_submitted_on,
         neph_received_on: s.neph_received_on,
         theory_booked_on: s.theory_booked_on,
@@ -583,23 +595,43 @@ pub struct IncompleteFile {
 /// Most candidates the list of incomplete files walks (a school has a few hundred in training).
 const MAX_FILES: u64 = 5000;
 
-/// The candidates still in training (no practical exam passed) whose file lacks
-/// a required piece, oldest registration first: four queries whatever their number.
+/// The candidates still in training (no practical exam passed on their file, no
+/// contract only ended) whose file lacks a required piece, among the 5,000 most
+/// recent registrations, oldest first: a few queries per 500 candidates.
 pub async fn incomplete(db: &impl ConnectionTrait, cipher: &FieldCipher, org: OrgId) -> AppResult<Vec<IncompleteFile>> {
     use crate::school::candidates::entity::candidate;
     let today = organizations::today(db, org).await?;
-    let rows = candidate::Entity::find()
+    // The most recent registrations (a school's years of history stay behind), shown oldest first.
+    let mut rows = candidate::Entity::find()
         .filter(candidate::Column::OrganizationId.eq(org.get()))
-        .order_by_asc(candidate::Column::RegisteredOn)
-        .order_by_asc(candidate::Column::Id)
+        .order_by_desc(candidate::Column::RegisteredOn)
+        .order_by_desc(candidate::Column::Id)
         .limit(MAX_FILES)
         .all(db)
         .await?;
+    rows.reverse();
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut files: HashMap<i64, file::Model> = HashMap::new();
+    // Candidates whose contracts have all ended (completed, transferred, terminated) left training.
+    let mut left: std::collections::HashSet<i64> = std::collections::HashSet::new();
+    let mut staying: std::collections::HashSet<i64> = std::collections::HashSet::new();
     for chunk in ids.chunks(500) {
         for row in file::Entity::find().filter(file::Column::CandidateId.is_in(chunk.to_vec())).all(db).await? {
             files.insert(row.candidate_id, row);
+        }
+        let statuses: Vec<(i64, ContractStatus)> = contract::Entity::find()
+            .select_only()
+            .column(contract::Column::CandidateId)
+            .column(contract::Column::Status)
+            .filter(contract::Column::CandidateId.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (candidate_id, status) in statuses {
+            match status {
+                ContractStatus::Ended => left.insert(candidate_id),
+                _ => staying.insert(candidate_id),
+            };
         }
     }
     let mut documents = HashMap::new();
@@ -609,7 +641,7 @@ pub async fn incomplete(db: &impl ConnectionTrait, cipher: &FieldCipher, org: Or
     let mut out = Vec::new();
     for row in rows {
         let file = files.remove(&row.id).unwrap_or_else(|| empty_row(org, row.id));
-        if file.practical_passed_on.is_some() {
+        if file.practical_passed_on.is_some() || (left.contains(&row.id) && !staying.contains(&row.id)) {
             continue;
         }
         let birth_date = candidates::birth_date_of(cipher, &row)?;
@@ -639,8 +671,24 @@ pub async fn incomplete(db: &impl ConnectionTrait, cipher: &FieldCipher, org: Or
     Ok(out)
 }
 
+/// Keeps the day a candidate comes of age on their file when their birth date
+/// changes, in the caller's transaction (no file yet: nothing to keep).
+pub(crate) async fn set_coming_of_age(
+    txn: &impl ConnectionTrait,
+    candidate_id: i64,
+    birth: Option<NaiveDate>,
+) -> AppResult<()> {
+    file::Entity::update_many()
+        .col_expr(file::Column::GuardianUntil, Expr::value(birth.map(coming_of_age)))
+        .filter(file::Column::CandidateId.eq(candidate_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
 /// Sends a copy of a notice meant for a candidate to their legal guardian, when
-/// one is recorded (a minor's notices reach a parent too), in the caller's transaction.
+/// one is recorded and the candidate is not yet 18 (the day is kept on the file
+/// when it is saved), in the caller's transaction.
 pub(crate) async fn notify_guardian(
     txn: &impl ConnectionTrait,
     org: OrgId,
@@ -649,6 +697,10 @@ pub(crate) async fn notify_guardian(
 ) -> AppResult<()> {
     let Some(row) = file::Entity::find_by_id(candidate_id).one(txn).await? else { return Ok(()) };
     if row.guardian_name.is_none() || (row.guardian_email.is_none() && row.guardian_phone.is_none()) {
+        return Ok(());
+    }
+    // Of age: their notices are theirs alone.
+    if row.guardian_until.is_some_and(|until| until <= Utc::now().date_naive()) {
         return Ok(());
     }
     let mut copy = notice.clone();
@@ -922,6 +974,9 @@ pub struct Contract {
     pub first_due_on: NaiveDate,
     /// What it states: as signed, or as it would be signed today for a draft.
     pub terms: Terms,
+    /// SHA-256 of the terms as stated: a signer sends it back (`terms_digest`) so
+    /// that what is signed is what they read.
+    pub terms_digest: String,
     pub signature: Option<Signature>,
     /// The pack's sale made at signature (its invoice carries the schedule).
     pub sale_id: Option<i64>,
@@ -947,6 +1002,9 @@ pub struct SignInput {
     pub accepted: bool,
     /// On paper: the scan, a document of the candidate (kind `training_contract`).
     pub document_id: Option<i64>,
+    /// The `terms_digest` of the contract the signer read: 409 `contract_changed`
+    /// when its terms changed since (a draft edited, the school's prices).
+    pub terms_digest: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -1018,6 +1076,13 @@ fn funding_of(m: &funding::Model, decimals: u32) -> Funding {
     }
 }
 
+/// The digest of `terms` as stated (SHA-256 of their JSON, hex).
+pub fn terms_digest(terms: &Terms) -> String {
+    use sha2::{Digest, Sha256};
+    let json = serde_json::to_vec(terms).unwrap_or_default();
+    hex::encode(Sha256::digest(json))
+}
+
 /// The terms a draft would be signed under today.
 async fn draft_terms(
     db: &impl ConnectionTrait,
@@ -1082,11 +1147,30 @@ async fn fundings_of(db: &impl ConnectionTrait, contract_id: i64) -> AppResult<V
         .await?)
 }
 
+/// The amendments of these contracts, in order, in one query.
+async fn amendments_of(db: &impl ConnectionTrait, contract_ids: &[i64]) -> AppResult<HashMap<i64, Vec<Amendment>>> {
+    let mut by: HashMap<i64, Vec<Amendment>> = HashMap::new();
+    if contract_ids.is_empty() {
+        return Ok(by);
+    }
+    let rows = amendment::Entity::find()
+        .filter(amendment::Column::ContractId.is_in(contract_ids.iter().copied()))
+        .order_by_asc(amendment::Column::ContractId)
+        .order_by_asc(amendment::Column::Position)
+        .all(db)
+        .await?;
+    for row in rows {
+        by.entry(row.contract_id).or_default().push(amendment_of(row));
+    }
+    Ok(by)
+}
+
 async fn view(
     db: &impl ConnectionTrait,
     cipher: &FieldCipher,
     org: OrgId,
     row: contract::Model,
+    amendments: Vec<Amendment>,
 ) -> AppResult<Contract> {
     let terms = match row.terms.as_deref() {
         Some(json) => {
@@ -1094,15 +1178,8 @@ async fn view(
         }
         None => draft_terms(db, cipher, org, &row, &fundings_of(db, row.id).await?).await?,
     };
-    let amendments = amendment::Entity::find()
-        .filter(amendment::Column::ContractId.eq(row.id))
-        .order_by_asc(amendment::Column::Position)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(amendment_of)
-        .collect();
     Ok(Contract {
+        terms_digest: terms_digest(&terms),
         id: row.id,
         candidate_id: row.candidate_id,
         number: row.number,
@@ -1131,7 +1208,30 @@ async fn view(
 
 pub async fn get_contract(db: &impl ConnectionTrait, cipher: &FieldCipher, org: OrgId, id: i64) -> AppResult<Contract> {
     let row = tenant::find::<contract::Entity>(db, org, id).await?;
-    view(db, cipher, org, row).await
+    let amendments = amendments_of(db, &[id]).await?.remove(&id).unwrap_or_default();
+    view(db, cipher, org, row, amendments).await
+}
+
+/// A candidate's latest contract, if any (what their file and their space show).
+pub async fn latest_contract(
+    db: &impl ConnectionTrait,
+    cipher: &FieldCipher,
+    org: OrgId,
+    candidate_id: i64,
+) -> AppResult<Option<Contract>> {
+    let row = contract::Entity::find()
+        .filter(contract::Column::OrganizationId.eq(org.get()))
+        .filter(contract::Column::CandidateId.eq(candidate_id))
+        .order_by_desc(contract::Column::Id)
+        .one(db)
+        .await?;
+    match row {
+        Some(row) => {
+            let amendments = amendments_of(db, &[row.id]).await?.remove(&row.id).unwrap_or_default();
+            Ok(Some(view(db, cipher, org, row, amendments).await?))
+        }
+        None => Ok(None),
+    }
 }
 
 /// A candidate's contracts, newest first.
@@ -1147,9 +1247,12 @@ pub async fn contracts_of(
         .order_by_desc(contract::Column::Id)
         .all(db)
         .await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut amendments = amendments_of(db, &ids).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        out.push(view(db, cipher, org, row).await?);
+        let of = amendments.remove(&row.id).unwrap_or_default();
+        out.push(view(db, cipher, org, row, of).await?);
     }
     Ok(out)
 }
@@ -1238,6 +1341,10 @@ async fn check_contract(
         if source == Some(FundingSource::LoanOneEuro) && lender.is_none() {
             v.add(&field("lender"), Msg::new("funding.lender_required"));
         }
+        let latest_payment = today.checked_add_days(chrono::Days::new(730)).unwrap_or(today);
+        if f.expected_on.is_some_and(|d| !(earliest..=latest_payment).contains(&d)) {
+            v.add(&field("expected_on"), Msg::new("funding.expected_invalid"));
+        }
         if let (Some(source), Some(minor)) = (source, minor) {
             fundings.push((source, minor, reference, lender, f.expected_on));
         }
@@ -1250,6 +1357,14 @@ async fn check_contract(
                 "fundings",
                 Msg::new("funding.beyond_price").arg("price", organization.currency.format(pack.price_incl_tax)),
             );
+        }
+        // The candidate's own part is the price less the funders': a personal row, when
+        // given, states it, so it must say the same.
+        let personal: Vec<i64> = fundings.iter().filter(|f| f.0 == FundingSource::Personal).map(|f| f.1).collect();
+        let others: i64 = fundings.iter().filter(|f| f.0 != FundingSource::Personal).map(|f| f.1).sum();
+        if !personal.is_empty() && total <= price && personal.iter().sum::<i64>() != price - others {
+            let own = money::from_minor(price - others, decimals);
+            v.add("fundings", Msg::new("funding.personal_mismatch").arg("amount", organization.currency.format(own)));
         }
     }
     v.finish()?;
@@ -1416,6 +1531,11 @@ async fn check_signature(
     candidate_id: i64,
     input: &SignInput,
 ) -> AppResult<CheckedSignature> {
+    // A minor's guardian signs with them, at the school: a minor alone on their
+    // phone could type any name.
+    if signer == Signer::Candidate && terms.minor {
+        return Err(AppError::conflict("guardian_signs_at_school", Msg::new("contract.guardian_signs_at_school")));
+    }
     let mut v = Validator::new();
     let method = v.required("method", input.method);
     if signer == Signer::Candidate && method == Some(SignatureMethod::Paper) {
@@ -1511,6 +1631,17 @@ pub async fn sign<C: Writer>(
     if terms.approval_number.is_none() || terms.hour_price.is_zero() {
         return Err(AppError::conflict("school_terms_missing", Msg::new("contract.school_terms_missing")));
     }
+    if input.terms_digest.as_deref().is_some_and(|d| d != terms_digest(&terms)) {
+        return Err(AppError::conflict("contract_changed", Msg::new("contract.changed")));
+    }
+    // A minor's guardian consented first (their consent's day is on the file).
+    if terms.minor && row_of(db, actor.org, row.candidate_id).await?.guardian_consent_on.is_none() {
+        return Err(AppError::conflict_on(
+            "guardian_signer",
+            "guardian_required",
+            Msg::new("contract.guardian_required"),
+        ));
+    }
     let checked = check_signature(db, actor.org, signer, &terms, row.candidate_id, input).await?;
     let organization = organizations::get(db, actor.org).await?;
     let decimals = u32::from(organization.currency_decimals);
@@ -1546,11 +1677,17 @@ pub async fn sign<C: Writer>(
             .col_expr(contract::Column::UpdatedAt, Expr::value(Utc::now()))
             .filter(contract::Column::Id.eq(id))
             .filter(contract::Column::Status.eq(ContractStatus::Draft))
+            .filter(contract::Column::UpdatedAt.eq(row.updated_at))
             .exec(txn)
             .await?;
-        // Signed meanwhile by someone else: this transaction's sale goes with it.
+        // Signed meanwhile by someone else, or its draft changed since it was
+        // read: this transaction's sale goes with it.
         if signed.rows_affected == 0 {
-            return Err(signed_conflict());
+            let now = tenant::find::<contract::Entity>(txn, actor.org, id).await?;
+            return Err(match now.status {
+                ContractStatus::Draft => AppError::conflict("contract_changed", Msg::new("contract.changed")),
+                _ => signed_conflict(),
+            });
         }
         let record = serde_json::json!({
             "number": row.number,
@@ -1612,6 +1749,12 @@ pub async fn end<C: Writer>(
         if ended.rows_affected == 0 {
             return Err(AppError::conflict("contract_not_signed", Msg::new("contract.not_signed")));
         }
+        // An amendment still waiting for its signature dies with the contract.
+        amendment::Entity::delete_many()
+            .filter(amendment::Column::ContractId.eq(id))
+            .filter(amendment::Column::Status.eq(AmendmentStatus::Draft))
+            .exec(txn)
+            .await?;
         let after = serde_json::json!({ "status": "ended", "reason": reason, "ended_on": ended_on, "note": note });
         audit::record_change(
             txn,
@@ -1685,6 +1828,25 @@ pub async fn amend<C: Writer>(
     })
     .await?;
     get_contract(db, cipher, actor.org, contract_id).await
+}
+
+/// Deletes an amendment waiting for its signature (a signed one is kept: 409 `amendment_signed`).
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn delete_amendment<C: Writer>(db: &C, actor: &Actor, id: i64) -> AppResult<i64> {
+    let row = tenant::find::<amendment::Entity>(db, actor.org, id).await?;
+    db::write(db, async |txn| {
+        let deleted = amendment::Entity::delete_many()
+            .filter(amendment::Column::Id.eq(id))
+            .filter(amendment::Column::Status.eq(AmendmentStatus::Draft))
+            .exec(txn)
+            .await?;
+        if deleted.rows_affected == 0 {
+            return Err(AppError::conflict("amendment_signed", Msg::new("contract.amendment_signed")));
+        }
+        audit::record_change(txn, actor, (AUDIT_AMENDMENT, id), Some(&row.summary), None::<&String>).await
+    })
+    .await?;
+    Ok(row.contract_id)
 }
 
 /// The contract an amendment belongs to.
@@ -1874,25 +2036,37 @@ mod tests {
             required(&minor),
             [P::IdentityDocument, P::ProofOfAddress, P::Photo, P::RoadSafety, P::Jdc, P::Guardian]
         );
-        // 40, lorry: no ASSR (born before 1988), no JDC, a medical certificate.
+        // 40, lorry: a medical certificate, no ASSR (21 or older), no JDC.
         let driver = checklist(facts("C", Some(day(1986, 6, 1))), &[]);
         assert_eq!(required(&driver), [P::IdentityDocument, P::ProofOfAddress, P::Photo, P::MedicalCertificate]);
-        // 30, born after 1988: ASSR, no JDC.
-        let adult = checklist(facts("B", Some(day(1996, 6, 1))), &[]);
-        assert_eq!(required(&adult), [P::IdentityDocument, P::ProofOfAddress, P::Photo, P::RoadSafety]);
-        // No birth date: asked as for the youngest, except the guardian.
+        // 24: the JDC still (before 25), no ASSR (21 or older).
+        let young = checklist(facts("B", Some(day(2002, 6, 1))), &[]);
+        assert_eq!(required(&young), [P::IdentityDocument, P::ProofOfAddress, P::Photo, P::Jdc]);
+        // 25 on the day: no JDC any more.
+        let adult = checklist(facts("B", Some(day(2001, 12, 6))), &[]);
+        assert_eq!(required(&adult), [P::IdentityDocument, P::ProofOfAddress, P::Photo]);
+        // 20: the ASSR.
+        let twenty = checklist(facts("B", Some(day(2006, 6, 1))), &[]);
+        assert!(required(&twenty).contains(&P::RoadSafety));
+        // No birth date: asked as of the youngest, except the guardian.
         let unknown = checklist(facts("B", None), &[]);
         assert!(required(&unknown).contains(&P::Jdc) && !required(&unknown).contains(&P::Guardian));
     }
 
     #[test]
     fn documents_and_the_ephoto_code_provide_pieces() {
-        let mut f = facts("B", Some(day(1996, 6, 1)));
+        let mut f = facts("B", Some(day(2006, 6, 1)));
         f.has_ephoto = true;
         let items = checklist(f, &[(DocumentKind::IdentityDocument, 7), (DocumentKind::Assr, 9)]);
         let done: Vec<Piece> = items.iter().filter(|i| i.done).map(|i| i.piece).collect();
         assert_eq!(done, [Piece::IdentityDocument, Piece::Photo, Piece::RoadSafety]);
         assert_eq!(items[0].document_id, Some(7));
+    }
+
+    #[test]
+    fn a_candidate_comes_of_age_on_their_18th_birthday() {
+        assert_eq!(coming_of_age(day(2009, 12, 6)), day(2027, 12, 6));
+        assert_eq!(coming_of_age(day(2008, 2, 29)), day(2026, 3, 1));
     }
 
     #[test]

@@ -93,6 +93,7 @@ pub fn routes() -> Routes {
         ("/school/contracts/{id}/end", post(end_contract)),
         ("/school/contracts/{id}/amendments", post(amend)),
         ("/school/amendments/{id}/sign", post(sign_amendment)),
+        ("/school/amendments/{id}/delete", post(delete_amendment)),
         ("/school/contracts/{id}/contract.pdf", get(staff_pdf)),
     ]
 }
@@ -134,8 +135,7 @@ pub struct Summary {
 pub async fn summary(caller: &Caller, tr: &i18n::Tr, candidate_id: i64) -> Result<Summary, AppError> {
     let file = enrolment::get_file(&caller.db, &caller.cipher, caller.org, candidate_id).await?;
     let evaluation = enrolment::evaluations(&caller.db, caller.org, candidate_id).await?.into_iter().next();
-    let contract =
-        enrolment::contracts_of(&caller.db, &caller.cipher, caller.org, candidate_id).await?.into_iter().next();
+    let contract = enrolment::latest_contract(&caller.db, &caller.cipher, caller.org, candidate_id).await?;
     let pieces = file
         .checklist
         .iter()
@@ -714,6 +714,7 @@ struct SignForm {
     guardian_signer: String,
     accepted: Option<String>,
     document_id: String,
+    terms_digest: String,
 }
 
 impl SignForm {
@@ -724,6 +725,7 @@ impl SignForm {
             guardian_signer: text(&self.guardian_signer),
             accepted: self.accepted.is_some(),
             document_id: self.document_id.trim().parse().ok(),
+            terms_digest: text(&self.terms_digest),
         }
     }
 }
@@ -901,6 +903,15 @@ async fn amend(caller: Caller, Id(id): Id, FormBody(form): FormBody<AmendForm>) 
     }
 }
 
+async fn delete_amendment(caller: Caller, Id(id): Id) -> WebResult<Response> {
+    let contract_id = enrolment::contract_of_amendment(&caller.db, caller.org, id).await?;
+    let back = format!("/school/contracts/{contract_id}");
+    match enrolment::delete_amendment(&caller.db, &caller.actor, id).await {
+        Ok(_) => Ok(redirect_with_flash(&back, "success", i18n::current().text("contract.amendment_deleted"))),
+        Err(err) => refusal_to_flash(&back, err),
+    }
+}
+
 async fn staff_pdf(caller: Caller, Id(id): Id) -> WebResult<Response> {
     let (name, bytes) = contract_file(&caller, id).await?;
     Ok(pdf_response(&name, bytes, false))
@@ -966,10 +977,8 @@ pub struct PortalFile {
 
 pub async fn portal_file(caller: &Caller, tr: &i18n::Tr, candidate_id: i64) -> Result<PortalFile, AppError> {
     let file = enrolment::get_file(&caller.db, &caller.cipher, caller.org, candidate_id).await?;
-    let contract = enrolment::contracts_of(&caller.db, &caller.cipher, caller.org, candidate_id)
+    let contract = enrolment::latest_contract(&caller.db, &caller.cipher, caller.org, candidate_id)
         .await?
-        .into_iter()
-        .next()
         .map(|c| (c.id, c.number, c.status));
     let missing = file.missing.iter().map(|p: &Piece| tr.t(p.label_key()).to_owned()).collect();
     Ok(PortalFile { missing, contract })

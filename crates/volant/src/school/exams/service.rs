@@ -723,6 +723,22 @@ pub struct PassRate {
     pub rate_percent: Option<i64>,
 }
 
+/// The results a validated correction replaces: pass rates count the correction instead.
+async fn corrected_ids(db: &impl ConnectionTrait, org: OrgId) -> AppResult<Vec<i64>> {
+    Ok(result::Entity::find()
+        .select_only()
+        .column(result::Column::CorrectsId)
+        .filter(result::Column::OrganizationId.eq(org.get()))
+        .filter(result::Column::CorrectsId.is_not_null())
+        .filter(result::Column::ValidatedAt.is_not_null())
+        .into_tuple::<Option<i64>>()
+        .all(db)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
 /// Exam presentations of a period by licence category and exam: validated
 /// results (a correction counted instead of the result it replaces), passed and failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -739,18 +755,7 @@ pub async fn results_by_category(
     from: NaiveDate,
     to: NaiveDate,
 ) -> AppResult<Vec<CategoryResults>> {
-    let corrected: Vec<i64> = result::Entity::find()
-        .select_only()
-        .column(result::Column::CorrectsId)
-        .filter(result::Column::OrganizationId.eq(org.get()))
-        .filter(result::Column::CorrectsId.is_not_null())
-        .filter(result::Column::ValidatedAt.is_not_null())
-        .into_tuple::<Option<i64>>()
-        .all(db)
-        .await?
-        .into_iter()
-        .flatten()
-        .collect();
+    let corrected = corrected_ids(db, org).await?;
     let rows: Vec<(String, ExamType, Outcome, i64)> = result::Entity::find()
         .select_only()
         .column_as(Expr::col((candidate::Entity, candidate::Column::Category)), "category")
@@ -808,18 +813,7 @@ pub async fn pass_rates(
     from: NaiveDate,
     to: NaiveDate,
 ) -> AppResult<Vec<PassRate>> {
-    let corrected: Vec<i64> = result::Entity::find()
-        .select_only()
-        .column(result::Column::CorrectsId)
-        .filter(result::Column::OrganizationId.eq(org.get()))
-        .filter(result::Column::CorrectsId.is_not_null())
-        .filter(result::Column::ValidatedAt.is_not_null())
-        .into_tuple::<Option<i64>>()
-        .all(db)
-        .await?
-        .into_iter()
-        .flatten()
-        .collect();
+    let corrected = corrected_ids(db, org).await?;
     let rows: Vec<(Option<i64>, ExamType, Outcome, i64)> = result::Entity::find()
         .select_only()
         .column(result::Column::InstructorId)
