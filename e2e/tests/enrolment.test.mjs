@@ -81,7 +81,9 @@ test("the manager enrols a minor from the first visit to the contract signed wit
   assert.match(plain(await page.locator("#enrolment").textContent()), /120775012345.*Claire Écuyer \(claire\.ecuyer@exemple\.fr\)/);
 
   // At a glance: her file among the incomplete ones, the pieces named.
-  await page.goto(`${server.url}/school/files`);
+  await page.goto(`${server.url}/school/candidates`);
+  await page.getByRole("link", { name: "Dossiers incomplets" }).click();
+  await page.waitForURL(`${server.url}/school/files`);
   const row = page.locator("#incomplete-files tbody tr", { hasText: "Zoé Écuyer" });
   assert.match(plain(await row.textContent()), /Mineur.*3 Pièce d'identité, Justificatif de domicile, ASSR 2 ou ASR/);
   await look(page, "2-incomplete-files");
