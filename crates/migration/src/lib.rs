@@ -45,6 +45,7 @@ mod m20261219_000039_interventions_under_way;
 mod m20261219_000040_push_subscriptions;
 mod m20261220_000041_maps_and_weather;
 mod m20261221_000042_school_enrolment;
+mod m20261222_000043_restore_drills;
 
 pub struct Migrator;
 
@@ -94,6 +95,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261219_000040_push_subscriptions::Migration),
             Box::new(m20261220_000041_maps_and_weather::Migration),
             Box::new(m20261221_000042_school_enrolment::Migration),
+            Box::new(m20261222_000043_restore_drills::Migration),
         ]
     }
 }

@@ -211,6 +211,8 @@ pub async fn state(config: Config) -> Result<AppState, StartupError> {
 
 /// [`state`] over a connection already open.
 pub async fn state_on(db: sea_orm::DatabaseConnection, config: Config) -> Result<AppState, StartupError> {
+    // Before anything is measured: the first scrape lists every described metric.
+    crate::platform::metrics::install();
     db::migrate(&db).await.map_err(StartupError::Migration)?;
     let default_org = identity::organizations::service::ensure_default(&db)
         .await

@@ -95,7 +95,15 @@ enum Command {
         /// The empty database to restore into.
         #[arg(long)]
         into: Option<String>,
+        /// The age identity file that opens an encrypted backup (VOLANT_BACKUP_IDENTITY_FILE otherwise).
+        #[arg(long)]
+        identity: Option<std::path::PathBuf>,
     },
+    /// Restore the newest backup of VOLANT_BACKUP_DIR into a scratch database, check it and drop it; record the outcome.
+    RestoreDrill,
+    /// Print a new age identity for encrypted backups, its public key in a comment
+    /// (keep the output as the identity file; give the public key to VOLANT_BACKUP_RECIPIENTS).
+    GenerateBackupKey,
     /// Print a new encryption key line for VOLANT_ENCRYPTION_KEYS (see docs/operations.md: key rotation).
     GenerateEncryptionKey,
     /// Re-encrypt every sensitive field and stored file still under an older key with the current (first) one.
@@ -162,7 +170,9 @@ async fn main() -> ExitCode {
     let is_service = matches!(command, Command::Serve | Command::Worker { .. });
     // A command speaks the instance's language (a key needs no database).
     let locale = match command {
-        Command::Serve | Command::Worker { .. } | Command::GenerateEncryptionKey => Locale::default(),
+        Command::Serve | Command::Worker { .. } | Command::GenerateEncryptionKey | Command::GenerateBackupKey => {
+            Locale::default()
+        }
         _ => operator_locale(&config).await,
     };
     let result = volant::platform::i18n::scope(locale, run(command, config)).await;
@@ -234,7 +244,17 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
         Command::ResetTwoFactor { email } => reset_two_factor(config, &email).await,
         Command::ReencryptFields => reencrypt_fields(config).await,
         Command::Backup { dir } => backup(config, dir).await,
-        Command::Restore { file, into } => restore(&config, &file, into).await,
+        Command::Restore { file, into, identity } => restore(&config, &file, into, identity).await,
+        Command::RestoreDrill => restore_drill(config).await,
+        Command::GenerateBackupKey => {
+            let (identity, recipient) = volant::platform::backup::generate_identity();
+            #[allow(clippy::print_stdout)] // The command's output: the identity file's lines.
+            {
+                println!("# public key (VOLANT_BACKUP_RECIPIENTS): {recipient}");
+                println!("{identity}");
+            }
+            Ok(())
+        }
         Command::GenerateEncryptionKey => volant::platform::crypto::FieldCipher::generate_spec()
             .map(|spec| {
                 #[allow(clippy::print_stdout)] // The command's output.
@@ -281,8 +301,8 @@ async fn serve(config: Config) -> Result<(), String> {
 /// `/metrics` on the internal address, when one is configured.
 fn spawn_internal_metrics(state: &volant::platform::AppState, shutdown: &CancellationToken) {
     if let Some(addr) = state.config.metrics_addr {
-        let (db, backups) = (state.db.clone(), state.config.backup_dir.clone());
-        tokio::spawn(volant::platform::metrics::serve_internal(addr, db, backups, shutdown.clone()));
+        let (db, sources) = (state.db.clone(), volant::platform::metrics::Sources::of(&state.config));
+        tokio::spawn(volant::platform::metrics::serve_internal(addr, db, sources, shutdown.clone()));
     }
 }
 
@@ -456,7 +476,8 @@ async fn backup(config: Config, dir: Option<std::path::PathBuf>) -> Result<(), S
     let conn = db::connect(&settings).await.map_err(|e| format!("database: {e}"))?;
     let files = volant::platform::files::FileStore::open(config.object_store_url.as_deref(), &config.files_dir)?;
     let blobs = backup::Blobs { store: &files, named_in: &[volant::documents::service::BLOBS] };
-    let manifest = backup::backup(&conn, &config.database_url, &dir, Some(blobs)).await?;
+    let options = backup::Options { blobs: Some(blobs), recipients: &config.backup_recipients };
+    let manifest = backup::backup(&conn, &config.database_url, &dir, options).await?;
     if config.object_store_url.is_some() {
         backup::copy_offsite(&files, &dir, &manifest).await?;
     }
@@ -469,13 +490,33 @@ async fn backup(config: Config, dir: Option<std::path::PathBuf>) -> Result<(), S
     Ok(())
 }
 
-async fn restore(config: &Config, file: &std::path::Path, into: Option<String>) -> Result<(), String> {
+async fn restore(
+    config: &Config,
+    file: &std::path::Path,
+    into: Option<String>,
+    identity: Option<std::path::PathBuf>,
+) -> Result<(), String> {
     let into = into.unwrap_or_else(|| config.database_url.clone());
     // The files go back into the configured store (the local folder or S3).
     let files = volant::platform::files::FileStore::open(config.object_store_url.as_deref(), &config.files_dir)?;
-    let restored = volant::platform::backup::restore(file, &into, Some(&files)).await?;
+    let identities = match identity.or_else(|| config.backup_identity_file.clone()) {
+        Some(path) => volant::platform::backup::read_identities(&path)?,
+        None => Vec::new(),
+    };
+    let restored = volant::platform::backup::restore(file, &into, Some(&files), &identities).await?;
     tracing::info!(tables = restored.tables, rows = restored.rows, files = restored.files, "restored and checked");
     Ok(())
+}
+
+async fn restore_drill(config: Config) -> Result<(), String> {
+    let conn =
+        db::connect(&DbSettings::new(config.database_url.clone(), 2)).await.map_err(|e| format!("database: {e}"))?;
+    let run = volant::operations::drills::run(&conn, &config).await.map_err(|e| e.to_string())?;
+    #[allow(clippy::print_stdout)] // The drill's verdict, for scripts and people.
+    {
+        println!("{}: {}", run.backup_file.as_deref().unwrap_or("-"), run.detail);
+    }
+    if run.succeeded { Ok(()) } else { Err(format!("restore drill failed: {}", run.detail)) }
 }
 
 fn parse_role(value: &str) -> Result<volant::identity::roles::Role, String> {

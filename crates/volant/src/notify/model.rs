@@ -39,6 +39,8 @@ string_enum! {
         /// A connection to another software stopped working (a webhook endpoint
         /// disabled after failing for days).
         IntegrationFailing,
+        /// A restore drill failed (to the platform operators).
+        OperationsFailing,
         /// A link to choose one's password (a forgotten one, an invitation): always
         /// by e-mail, whatever the person chose or refused, and never in the inbox.
         AccountAccess,

@@ -354,7 +354,8 @@ pub async fn deliver(db: &DatabaseConnection, sender: &Sender, job: &ClaimedJob)
     let outcome = outgoing.body(body).send().await.map_err(|e| JobError(outbound::describe(e)))?;
     let status = outcome.status();
     if status.is_success() {
-        metrics::counter!("notifications_total", "channel" => "push", "outcome" => "sent").increment(1);
+        metrics::counter!(crate::platform::metrics::name::NOTIFICATIONS, "channel" => "push", "outcome" => "sent")
+            .increment(1);
         let _turn = db.write_turn().await;
         db.execute_raw(statement(
             backend,
@@ -366,14 +367,16 @@ pub async fn deliver(db: &DatabaseConnection, sender: &Sender, job: &ClaimedJob)
     }
     if matches!(status.as_u16(), 404 | 410) {
         // The browser unsubscribed or its subscription expired: forgotten.
-        metrics::counter!("notifications_total", "channel" => "push", "outcome" => "expired").increment(1);
+        metrics::counter!(crate::platform::metrics::name::NOTIFICATIONS, "channel" => "push", "outcome" => "expired")
+            .increment(1);
         let _turn = db.write_turn().await;
         db.execute_raw(statement(backend, "DELETE FROM push_subscriptions WHERE id = $1", vec![subscription.into()]))
             .await?;
         return Ok(());
     }
     let outcome_label = if job.is_last_attempt() { "failed" } else { "retrying" };
-    metrics::counter!("notifications_total", "channel" => "push", "outcome" => outcome_label).increment(1);
+    metrics::counter!(crate::platform::metrics::name::NOTIFICATIONS, "channel" => "push", "outcome" => outcome_label)
+        .increment(1);
     Err(JobError(format!("push service answered {status}")))
 }
 

@@ -56,7 +56,8 @@ pub async fn send(db: &impl ConnectionTrait, org: OrgId, notice: Notice) -> AppR
         .or_else(|| notice.user_id.map(|id| format!("#{id}")))
         .unwrap_or_default();
     if in_app {
-        metrics::counter!("notifications_total", "channel" => "in_app", "outcome" => "sent").increment(1);
+        metrics::counter!(crate::platform::metrics::name::NOTIFICATIONS, "channel" => "in_app", "outcome" => "sent")
+            .increment(1);
     }
     let saved = notification::ActiveModel {
         organization_id: Set(org.get()),
@@ -205,7 +206,8 @@ pub(super) async fn record_attempt(
         Some(_) if last => "failed",
         Some(_) => "retrying",
     };
-    metrics::counter!("notifications_total", "channel" => channel, "outcome" => outcome).increment(1);
+    metrics::counter!(crate::platform::metrics::name::NOTIFICATIONS, "channel" => channel, "outcome" => outcome)
+        .increment(1);
     let backend = db.get_database_backend();
     let stmt = match error {
         None => statement(

@@ -2,6 +2,7 @@
 //! and the pruning of finished jobs. Not a business domain: what an operator
 //! (not an organization) looks after.
 
+pub mod drills;
 pub mod status;
 
 use sea_orm::ConnectionTrait;
@@ -108,12 +109,31 @@ pub fn register_jobs(registry: &mut Registry, state: &AppState) {
     let Some(dir) = state.config.backup_dir.clone() else { return };
     let (db, url, keep) = (state.db.clone(), state.config.database_url.clone(), state.config.backup_keep);
     let (files, offsite) = (state.files.clone(), state.config.object_store_url.is_some());
+    let recipients = state.config.backup_recipients.clone();
     registry
         .handle("ops.backup", move |_job| {
-            let (db, url, dir, files) = (db.clone(), url.clone(), dir.clone(), files.clone());
-            async move { daily_backup(&db, &url, dir, &files, offsite, keep).await.map_err(JobError) }
+            let (db, url, dir, files, recipients) =
+                (db.clone(), url.clone(), dir.clone(), files.clone(), recipients.clone());
+            async move { daily_backup(&db, &url, dir, &files, offsite, keep, &recipients).await.map_err(JobError) }
         })
         .every("ops.backup", DAILY);
+    // Checked every day, drilled when the last drill is old enough.
+    let days = state.config.restore_drill_days;
+    if days == 0 {
+        return;
+    }
+    let (db, config) = (state.db.clone(), state.config.clone());
+    registry
+        .handle(drills::JOB, move |_job| {
+            let (db, config) = (db.clone(), config.clone());
+            async move {
+                if drills::due(&db, days).await.map_err(|e| JobError(e.to_string()))? {
+                    drills::run(&db, &config).await.map_err(|e| JobError(e.to_string()))?;
+                }
+                Ok(())
+            }
+        })
+        .every(drills::JOB, DAILY);
 }
 
 #[tracing::instrument(skip_all, err)]
@@ -124,11 +144,12 @@ async fn daily_backup(
     files: &crate::platform::files::FileStore,
     offsite: bool,
     keep: std::time::Duration,
+    recipients: &[age::x25519::Recipient],
 ) -> Result<(), String> {
     use crate::platform::backup;
     // The documents' files are copied beside the database, whatever the store.
     let blobs = backup::Blobs { store: files, named_in: &[crate::documents::service::BLOBS] };
-    let manifest = backup::backup(db, url, &dir, Some(blobs)).await?;
+    let manifest = backup::backup(db, url, &dir, backup::Options { blobs: Some(blobs), recipients }).await?;
     if offsite {
         backup::copy_offsite(files, &dir, &manifest).await?;
     }

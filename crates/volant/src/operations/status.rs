@@ -1,6 +1,6 @@
 //! The status of this instance for platform operators (`Permission::Platform`):
 //! version, uptime, database backend and schema, pool, job queue, delivery
-//! settings and the latest backup. Organizations' administrators do not see it.
+//! settings, the latest backup and restore drill. Organizations' administrators do not see it.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -47,6 +47,14 @@ pub struct Status {
     pub files: String,
     /// The newest backup in `VOLANT_BACKUP_DIR`, if scheduled backups are on.
     pub latest_backup: Option<DateTime<Utc>>,
+    /// Whether backups are encrypted (`VOLANT_BACKUP_RECIPIENTS`).
+    pub backups_encrypted: bool,
+    /// Days between restore drills (0: none scheduled).
+    pub restore_drill_days: u32,
+    /// The latest restore drill, whatever its outcome.
+    pub restore_drill: Option<super::drills::DrillRun>,
+    /// When the latest successful restore drill finished.
+    pub restore_drill_last_success: Option<DateTime<Utc>>,
 }
 
 pub async fn status(caller: &Caller) -> AppResult<Status> {
@@ -64,8 +72,13 @@ pub async fn status(caller: &Caller) -> AppResult<Status> {
         .await
         .and_then(|age| chrono::Duration::from_std(age).ok())
         .map(|age| Utc::now() - age);
+    let (restore_drill, good_drill) = super::drills::latest(db).await?;
     let now = Utc::now();
     Ok(Status {
+        backups_encrypted: !config.backup_recipients.is_empty(),
+        restore_drill_days: if config.backup_dir.is_some() { config.restore_drill_days } else { 0 },
+        restore_drill,
+        restore_drill_last_success: good_drill.map(|d| d.finished_at),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         started_at: caller.started_at,
         uptime_seconds: (now - caller.started_at).num_seconds(),
@@ -104,6 +117,10 @@ struct StatusPage {
     status: Status,
     uptime: String,
     backup: String,
+    /// When the latest drill finished, and the latest good one.
+    drill_at: String,
+    drill_good_at: String,
+    drill_every: String,
 }
 
 pub fn web_routes() -> Routes {
@@ -115,5 +132,12 @@ async fn status_page(caller: Caller, page: PageCtx) -> WebResult<StatusPage> {
     let minutes = status.uptime_seconds / 60;
     let uptime = format!("{} j {} h {} min", minutes / 1440, (minutes / 60) % 24, minutes % 60);
     let backup = status.latest_backup.map_or_else(|| "—".to_owned(), crate::platform::i18n::local_date_time);
-    Ok(StatusPage { page, status, uptime, backup })
+    let drill_at = status
+        .restore_drill
+        .as_ref()
+        .map_or_else(|| "—".to_owned(), |d| crate::platform::i18n::local_date_time(d.finished_at));
+    let drill_good_at =
+        status.restore_drill_last_success.map_or_else(|| "—".to_owned(), crate::platform::i18n::local_date_time);
+    let drill_every = page.tr.f("status.drill_every", "days", &status.restore_drill_days.to_string());
+    Ok(StatusPage { page, status, uptime, backup, drill_at, drill_good_at, drill_every })
 }

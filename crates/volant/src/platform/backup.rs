@@ -7,6 +7,13 @@
 //! checksum, read from the same snapshot as the copy. A restore goes only into
 //! an empty database, checks the file against its digest first, and checks the
 //! restored tables against the manifest after.
+//!
+//! With recipients (`VOLANT_BACKUP_RECIPIENTS`), the database file and every
+//! copied document are encrypted to them in the age format before they reach the
+//! backup folder (the clear copy is made in a private temporary folder); the
+//! manifest stays readable (names, counts and digests, no values) so that a
+//! damaged file is told before any key is needed. A restore drill
+//! ([`drill`]) restores the newest backup into a scratch database and drops it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -49,6 +56,112 @@ pub struct Manifest {
     /// key with the SHA-256 of its bytes.
     #[serde(default)]
     pub files: BTreeMap<String, String>,
+    /// Whether the file and the documents are age-encrypted (the digests are the
+    /// encrypted bytes').
+    #[serde(default)]
+    pub encrypted: bool,
+}
+
+/// The age recipients a comma- or space-separated list names; the first that is
+/// not one in the error.
+pub fn recipients(list: &str) -> Result<Vec<age::x25519::Recipient>, String> {
+    list.split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|key| !key.is_empty())
+        .map(|key| key.parse::<age::x25519::Recipient>().map_err(|_| key.chars().take(80).collect()))
+        .collect()
+}
+
+/// The identities of an age identity file (`AGE-SECRET-KEY-1…` lines; `#` comments).
+pub fn read_identities(file: &Path) -> Result<Vec<age::x25519::Identity>, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("backup identity file {}: {e}", file.display()))?;
+    let identities = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .enumerate()
+        .map(|(n, line)| {
+            line.parse::<age::x25519::Identity>()
+                .map_err(|_| format!("backup identity file {}: line {} is not an age identity", file.display(), n + 1))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if identities.is_empty() {
+        return Err(format!("backup identity file {} holds no identity", file.display()));
+    }
+    Ok(identities)
+}
+
+/// A new identity and its public key, for `volant generate-backup-key`.
+pub fn generate_identity() -> (String, String) {
+    use age::secrecy::ExposeSecret;
+    let identity = age::x25519::Identity::generate();
+    (identity.to_string().expose_secret().to_owned(), identity.to_public().to_string())
+}
+
+fn encryptor(recipients: &[age::x25519::Recipient]) -> Result<age::Encryptor, String> {
+    age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient)).map_err(|e| e.to_string())
+}
+
+/// `bytes` encrypted to `recipients`.
+fn encrypt_bytes(bytes: &[u8], recipients: &[age::x25519::Recipient]) -> Result<Vec<u8>, String> {
+    use std::io::Write;
+    let mut out = Vec::with_capacity(bytes.len() + 256);
+    let mut writer = encryptor(recipients)?.wrap_output(&mut out).map_err(|e| e.to_string())?;
+    writer.write_all(bytes).map_err(|e| e.to_string())?;
+    writer.finish().map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+fn decrypting<R: std::io::Read>(reader: R, identities: &[age::x25519::Identity]) -> Result<impl std::io::Read, String> {
+    if identities.is_empty() {
+        return Err(
+            "this backup is encrypted: give its identity file (--identity or VOLANT_BACKUP_IDENTITY_FILE)".to_owned()
+        );
+    }
+    let decryptor = age::Decryptor::new(reader).map_err(|e| format!("not an age file: {e}"))?;
+    decryptor.decrypt(identities.iter().map(|i| i as &dyn age::Identity)).map_err(|e| match e {
+        age::DecryptError::NoMatchingKeys => "none of the identities given opens this backup".to_owned(),
+        other => format!("the backup does not decrypt: {other}"),
+    })
+}
+
+/// `bytes` decrypted with `identities`.
+fn decrypt_bytes(bytes: &[u8], identities: &[age::x25519::Identity]) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut out = Vec::with_capacity(bytes.len());
+    decrypting(bytes, identities)?.read_to_end(&mut out).map_err(|e| format!("the backup does not decrypt: {e}"))?;
+    Ok(out)
+}
+
+/// Streams `from` into `to`, encrypted (off the async runtime).
+async fn encrypt_file(from: &Path, to: &Path, recipients: &[age::x25519::Recipient]) -> Result<(), String> {
+    let (from, to, recipients) = (from.to_path_buf(), to.to_path_buf(), recipients.to_vec());
+    tokio::task::spawn_blocking(move || {
+        let mut reader = std::fs::File::open(&from).map_err(|e| format!("{}: {e}", from.display()))?;
+        let output = std::fs::File::create(&to).map_err(|e| format!("{}: {e}", to.display()))?;
+        let mut writer =
+            encryptor(&recipients)?.wrap_output(std::io::BufWriter::new(output)).map_err(|e| e.to_string())?;
+        std::io::copy(&mut reader, &mut writer).map_err(|e| format!("{}: {e}", to.display()))?;
+        let mut output = writer.finish().map_err(|e| e.to_string())?;
+        std::io::Write::flush(&mut output).map_err(|e| e.to_string())?;
+        output.into_inner().map_err(|e| e.to_string())?.sync_all().map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+/// Streams `from` into `to`, decrypted (off the async runtime).
+async fn decrypt_file(from: &Path, to: &Path, identities: &[age::x25519::Identity]) -> Result<(), String> {
+    let (from, to, identities) = (from.to_path_buf(), to.to_path_buf(), identities.to_vec());
+    tokio::task::spawn_blocking(move || {
+        let reader = std::fs::File::open(&from).map_err(|e| format!("{}: {e}", from.display()))?;
+        let mut clear = decrypting(std::io::BufReader::new(reader), &identities)?;
+        let mut output = std::fs::File::create(&to).map_err(|e| format!("{}: {e}", to.display()))?;
+        std::io::copy(&mut clear, &mut output).map_err(|e| format!("the backup does not decrypt: {e}"))?;
+        output.sync_all().map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())?
 }
 
 /// Where the database names files of the object store: a table and its columns
@@ -64,6 +177,13 @@ pub struct BlobColumns {
 pub struct Blobs<'a> {
     pub store: &'a crate::platform::files::FileStore,
     pub named_in: &'a [BlobColumns],
+}
+
+/// How a backup is made: its files, and the keys it is encrypted to (none: in clear).
+#[derive(Clone, Copy, Default)]
+pub struct Options<'a> {
+    pub blobs: Option<Blobs<'a>>,
+    pub recipients: &'a [age::x25519::Recipient],
 }
 
 /// The keys `named_in` lists, read through `db` (the backup's snapshot or copy).
@@ -93,6 +213,7 @@ async fn copy_blobs(
     store: &crate::platform::files::FileStore,
     keys: &[String],
     file: &Path,
+    recipients: &[age::x25519::Recipient],
 ) -> Result<BTreeMap<String, String>, String> {
     let mut digests = BTreeMap::new();
     let dir = files_dir(file);
@@ -106,6 +227,7 @@ async fn copy_blobs(
         if let Some(parent) = target.parent() {
             tokio::fs::create_dir_all(parent).await.map_err(|e| format!("{}: {e}", parent.display()))?;
         }
+        let bytes = if recipients.is_empty() { bytes } else { encrypt_bytes(&bytes, recipients)? };
         digests.insert(key.clone(), hex::encode(Sha256::digest(&bytes)));
         tokio::fs::write(&target, bytes).await.map_err(|e| format!("{}: {e}", target.display()))?;
     }
@@ -176,18 +298,19 @@ async fn latest_migration(db: &impl ConnectionTrait) -> Result<String, String> {
 }
 
 /// Makes a backup of `url`'s database in `dir`; returns its manifest.
-pub async fn backup(
-    db: &DatabaseConnection,
-    url: &str,
-    dir: &Path,
-    blobs: Option<Blobs<'_>>,
-) -> Result<Manifest, String> {
+pub async fn backup(db: &DatabaseConnection, url: &str, dir: &Path, options: Options<'_>) -> Result<Manifest, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let stamp = Utc::now().format(STAMP);
+    let Options { blobs, recipients } = options;
+    let encrypted = !recipients.is_empty();
+    // An encrypted backup's clear copy never touches the backup folder: it is made
+    // in a temporary folder only this user reads, then encrypted into place.
+    let clear_dir = if encrypted { Some(tempfile::tempdir().map_err(|e| e.to_string())?) } else { None };
+    let work = clear_dir.as_ref().map_or(dir, |d| d.path());
     let named_in = blobs.map_or(&[][..], |b| b.named_in);
     let (file, tables, migration, keys) = match db.get_database_backend() {
         DatabaseBackend::Postgres => {
-            let file = dir.join(format!("volant-{stamp}.dump"));
+            let file = work.join(format!("volant-{stamp}.dump"));
             // One snapshot for the dump and the manifest: they describe the same instant.
             let txn = db
                 .begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly))
@@ -218,7 +341,7 @@ pub async fn backup(
             (file, tables, migration, keys)
         }
         _ => {
-            let file = dir.join(format!("volant-{stamp}.db"));
+            let file = work.join(format!("volant-{stamp}.db"));
             let target = file.display().to_string().replace('\'', "''");
             db.execute_unprepared(&format!("VACUUM INTO '{target}'")).await.map_err(|e| e.to_string())?;
             let copy = open_sqlite(&file).await?;
@@ -231,12 +354,21 @@ pub async fn backup(
     };
     // Blobs never change under a key (an upload takes a new one), and deleted ones
     // stay a day in the store: copied after the snapshot, they are the snapshot's.
+    let file = if encrypted {
+        let sealed = dir.join(format!("{}.age", file.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()));
+        encrypt_file(&file, &sealed, recipients).await?;
+        sealed
+    } else {
+        file
+    };
+    drop(clear_dir);
     let files = match blobs {
-        Some(blobs) => copy_blobs(blobs.store, &keys, &file).await?,
+        Some(blobs) => copy_blobs(blobs.store, &keys, &file, recipients).await?,
         None => BTreeMap::new(),
     };
     let manifest = Manifest {
         files,
+        encrypted,
         file: file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         file_sha256: file_digest(&file).await?,
         backend: backend_name(db.get_database_backend()).to_owned(),
@@ -323,6 +455,7 @@ pub async fn restore(
     file: &Path,
     into: &str,
     files_into: Option<&crate::platform::files::FileStore>,
+    identities: &[age::x25519::Identity],
 ) -> Result<Restored, String> {
     let manifest: Manifest = serde_json::from_slice(
         &std::fs::read(manifest_path(file)).map_err(|e| format!("{}: {e}", manifest_path(file).display()))?,
@@ -347,6 +480,21 @@ pub async fn restore(
     if postgres != (manifest.backend == "postgres") {
         return Err(format!("a {} backup cannot be restored into this database", manifest.backend));
     }
+    // Decrypted first (in a private temporary folder): a wrong or missing key is
+    // told before anything is written, and every document is opened too.
+    let clear_dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let (file, blob) = if manifest.encrypted {
+        let clear = clear_dir.path().join("backup");
+        decrypt_file(file, &clear, identities).await?;
+        for key in manifest.files.keys() {
+            let sealed = tokio::fs::read(files_dir(file).join(key)).await.map_err(|e| e.to_string())?;
+            decrypt_bytes(&sealed, identities).map_err(|e| format!("{key}: {e}"))?;
+        }
+        (clear, BlobSource::Sealed(files_dir(file)))
+    } else {
+        (file.to_path_buf(), BlobSource::Clear(files_dir(file)))
+    };
+    let file = file.as_path();
     let target = db::connect(&DbSettings::new(into, 2)).await.map_err(|e| format!("target database: {e}"))?;
     if !summarize(&target).await?.is_empty() {
         return Err("the target database is not empty: restore into a new, empty database".to_owned());
@@ -390,12 +538,103 @@ pub async fn restore(
     }
     if let Some(store) = files_into {
         for key in manifest.files.keys() {
-            store.put_file(key, &files_dir(file).join(key)).await?;
+            match &blob {
+                BlobSource::Clear(dir) => store.put_file(key, &dir.join(key)).await?,
+                BlobSource::Sealed(dir) => {
+                    let sealed = tokio::fs::read(dir.join(key)).await.map_err(|e| e.to_string())?;
+                    store.put(key, decrypt_bytes(&sealed, identities)?).await?;
+                }
+            }
         }
     }
+    drop(clear_dir);
     let rows = tables.values().map(|t| t.rows).sum();
-    tracing::info!(file = %file.display(), tables = tables.len(), rows, files = manifest.files.len(), "backup restored and checked");
+    tracing::info!(file = %manifest.file, tables = tables.len(), rows, files = manifest.files.len(), "backup restored and checked");
     Ok(Restored { tables: tables.len(), rows, files: manifest.files.len() })
+}
+
+/// Where a restore reads the documents' files.
+enum BlobSource {
+    Clear(PathBuf),
+    Sealed(PathBuf),
+}
+
+/// What a restore drill did.
+#[derive(Debug, Clone)]
+pub struct Drill {
+    /// The backup file drilled (its name), when there was one.
+    pub file: Option<String>,
+    pub outcome: Result<Restored, String>,
+}
+
+/// Restores the newest backup in `dir` into a scratch database, checks it
+/// against its manifest, and drops it: a temporary SQLite file, or on
+/// PostgreSQL a new database on `server` (a URL of the server: `source_url`'s
+/// by default), whose schema search path is `source_url`'s.
+pub async fn drill(dir: &Path, source_url: &str, server: Option<&str>, identities: &[age::x25519::Identity]) -> Drill {
+    let Some(file) = newest(dir) else {
+        return Drill { file: None, outcome: Err(format!("no backup in {}", dir.display())) };
+    };
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+    let outcome = if source_url.starts_with("postgres") {
+        drill_postgres(&file, source_url, server, identities).await
+    } else {
+        match tempfile::tempdir() {
+            Ok(scratch) => {
+                let url = format!("sqlite://{}?mode=rwc", scratch.path().join("drill.db").display());
+                restore(&file, &url, None, identities).await
+            }
+            Err(e) => Err(format!("scratch folder: {e}")),
+        }
+    };
+    Drill { file: name, outcome }
+}
+
+async fn drill_postgres(
+    file: &Path,
+    source_url: &str,
+    server: Option<&str>,
+    identities: &[age::x25519::Identity],
+) -> Result<Restored, String> {
+    let server_url = server.unwrap_or(source_url);
+    let admin = db::connect(&DbSettings::new(server_url, 1)).await.map_err(|e| format!("drill server: {e}"))?;
+    let database = format!("volant_drill_{}", Utc::now().format("%Y%m%d%H%M%S%3f"));
+    admin.execute_unprepared(&format!("CREATE DATABASE \"{database}\"")).await.map_err(|e| {
+        format!("cannot create the scratch database (set VOLANT_RESTORE_DRILL_DATABASE_URL to a server where Volant may): {e}")
+    })?;
+    let mut target = url::Url::parse(server_url).map_err(|e| e.to_string())?;
+    target.set_path(&format!("/{database}"));
+    // The dump recreates the source's schema: the scratch database reads it by the same search path.
+    let options = url::Url::parse(source_url)
+        .ok()
+        .and_then(|u| u.query_pairs().find(|(k, _)| k == "options").map(|(_, v)| v.into_owned()));
+    target.query_pairs_mut().clear();
+    if let Some(options) = options {
+        target.query_pairs_mut().append_pair("options", &options);
+    }
+    if target.query() == Some("") {
+        target.set_query(None);
+    }
+    let outcome = restore(file, target.as_str(), None, identities).await;
+    let dropped = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)")).await;
+    let _ = admin.close().await;
+    match (outcome, dropped) {
+        (Ok(_), Err(e)) => Err(format!("restored and checked, but the scratch database {database} stays: {e}")),
+        (outcome, _) => outcome,
+    }
+}
+
+/// The newest backup file in `dir` (names sort by time), if any.
+pub fn newest(dir: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            name.starts_with("volant-") && !name.ends_with(".json") && p.is_file() && manifest_path(p).is_file()
+        })
+        .max_by_key(|p| p.file_name().map(|n| n.to_os_string()))
 }
 
 fn manifest_path(file: &Path) -> PathBuf {

@@ -194,6 +194,25 @@ pub struct ConfigArgs {
     #[arg(long, env = "VOLANT_BACKUP_KEEP_DAYS", default_value_t = 30)]
     pub backup_keep_days: u32,
 
+    /// Public keys (age X25519 recipients, `age1…`, comma-separated) every backup is
+    /// encrypted to; unset: backups are written in clear.
+    #[arg(long, env = "VOLANT_BACKUP_RECIPIENTS")]
+    pub backup_recipients: Option<String>,
+
+    /// File of the age identities (`AGE-SECRET-KEY-1…`, one per line) that open
+    /// encrypted backups: for restores and restore drills.
+    #[arg(long, env = "VOLANT_BACKUP_IDENTITY_FILE")]
+    pub backup_identity_file: Option<std::path::PathBuf>,
+
+    /// Days between automatic restore drills of the latest backup (0: none).
+    #[arg(long, env = "VOLANT_RESTORE_DRILL_DAYS", default_value_t = 30)]
+    pub restore_drill_days: u32,
+
+    /// PostgreSQL server (any database on it, a user allowed to create databases)
+    /// where restore drills create and drop their scratch database; default: DATABASE_URL's server.
+    #[arg(long, env = "VOLANT_RESTORE_DRILL_DATABASE_URL", hide_env_values = true)]
+    pub restore_drill_database_url: Option<String>,
+
     /// Jobs run at once by this server (0: leave them to `volant worker` processes).
     #[arg(long, env = "VOLANT_WORKERS", default_value_t = 4)]
     pub workers: usize,
@@ -361,6 +380,12 @@ pub struct Config {
     pub metrics_addr: Option<SocketAddr>,
     pub backup_dir: Option<std::path::PathBuf>,
     pub backup_keep: Duration,
+    /// Keys backups are encrypted to (none: in clear).
+    pub backup_recipients: Vec<age::x25519::Recipient>,
+    pub backup_identity_file: Option<std::path::PathBuf>,
+    /// Days between restore drills (0: none).
+    pub restore_drill_days: u32,
+    pub restore_drill_database_url: Option<String>,
     pub redis_url: Option<String>,
     pub redis_prefix: String,
     pub object_store_url: Option<String>,
@@ -457,6 +482,12 @@ impl fmt::Debug for NotifyConfig {
 pub enum ConfigError {
     #[error("VOLANT_ADDR: `{0}` is not a socket address such as 127.0.0.1:8080")]
     Addr(String),
+    #[error(
+        "VOLANT_BACKUP_RECIPIENTS: `{0}` is not an age public key such as age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
+    )]
+    BackupRecipient(String),
+    #[error("VOLANT_RESTORE_DRILL_DATABASE_URL: expected a postgres:// URL, got `{0}`")]
+    RestoreDrillUrl(String),
     #[error("DATABASE_URL: only `sqlite:` and `postgres:` URLs are supported, got `{0}`")]
     DatabaseScheme(String),
     #[error("VOLANT_TRUSTED_PROXIES: `{0}` is not an address or CIDR block such as 10.0.0.0/8 or 127.0.0.1")]
@@ -544,6 +575,15 @@ impl Config {
                 None => None,
             },
             backup_dir: args.backup_dir.clone().filter(|d| !d.as_os_str().is_empty()),
+            backup_recipients: crate::platform::backup::recipients(args.backup_recipients.as_deref().unwrap_or(""))
+                .map_err(ConfigError::BackupRecipient)?,
+            backup_identity_file: args.backup_identity_file.clone().filter(|d| !d.as_os_str().is_empty()),
+            restore_drill_days: args.restore_drill_days,
+            restore_drill_database_url: url_setting(
+                args.restore_drill_database_url.as_deref(),
+                &["postgres://", "postgresql://"],
+                ConfigError::RestoreDrillUrl,
+            )?,
             redis_url: url_setting(args.redis_url.as_deref(), &["redis://", "rediss://"], ConfigError::RedisUrl)?,
             redis_prefix: args.redis_prefix.trim().to_owned(),
             object_store_url: url_setting(args.object_store_url.as_deref(), &["s3://"], ConfigError::ObjectStoreUrl)?,
@@ -604,6 +644,10 @@ impl Config {
             metrics_addr: None,
             backup_dir: None,
             backup_keep: Duration::from_secs(30 * 86_400),
+            backup_recipients: Vec::new(),
+            backup_identity_file: None,
+            restore_drill_days: 30,
+            restore_drill_database_url: None,
             redis_url: None,
             redis_prefix: "volant".to_owned(),
             object_store_url: None,
@@ -752,6 +796,10 @@ impl fmt::Debug for Config {
             .field("storage_quota_bytes", &self.storage_quota_bytes)
             .field("backup_dir", &self.backup_dir)
             .field("backup_keep", &self.backup_keep)
+            .field("backup_recipients", &self.backup_recipients.len())
+            .field("backup_identity_file", &self.backup_identity_file)
+            .field("restore_drill_days", &self.restore_drill_days)
+            .field("restore_drill_database_url", &self.restore_drill_database_url.as_ref().map(|_| "…"))
             .field("workers", &self.workers)
             .field("job_lease", &self.job_lease)
             .field("credential_cache", &self.credential_cache)

@@ -126,7 +126,8 @@ impl CredentialCache {
     /// The credential stored under `key`, if trusted and not too old.
     pub fn get(&self, key: &str) -> Option<Remembered> {
         if !self.is_trusted() {
-            metrics::counter!("credential_cache_lookups_total", "outcome" => "bypassed").increment(1);
+            metrics::counter!(crate::platform::metrics::name::CREDENTIAL_CACHE_LOOKUPS, "outcome" => "bypassed")
+                .increment(1);
             return None;
         }
         let found = {
@@ -134,7 +135,7 @@ impl CredentialCache {
             store.entries.get(key).filter(|entry| entry.stored.elapsed() < LIFETIME).map(|entry| entry.value.clone())
         };
         let outcome = if found.is_some() { "hit" } else { "miss" };
-        metrics::counter!("credential_cache_lookups_total", "outcome" => outcome).increment(1);
+        metrics::counter!(crate::platform::metrics::name::CREDENTIAL_CACHE_LOOKUPS, "outcome" => outcome).increment(1);
         if found.is_some() {
             self.hits.fetch_add(1, Ordering::Relaxed);
         }

@@ -394,8 +394,9 @@ impl Registry {
         } else {
             "failed"
         };
-        metrics::histogram!("job_duration_seconds", "kind" => job.kind.clone()).record(started.elapsed().as_secs_f64());
-        metrics::counter!("jobs_finished_total", "kind" => job.kind.clone(), "outcome" => label).increment(1);
+        metrics::histogram!(crate::platform::metrics::name::JOB_DURATION, "kind" => job.kind.clone())
+            .record(started.elapsed().as_secs_f64());
+        metrics::counter!(crate::platform::metrics::name::JOBS_FINISHED, "kind" => job.kind.clone(), "outcome" => label).increment(1);
         match outcome {
             Ok(()) => complete(db, &job, worker).await,
             Err(err) => fail(db, &job, worker, &err.0).await,

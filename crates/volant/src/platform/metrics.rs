@@ -1,8 +1,13 @@
 //! Prometheus metrics: requests by route template, method and status, their
 //! latency, requests in flight, database queries and pool, the job queue,
-//! notifications, and a few business counts. `GET /metrics` renders them; it
-//! answers a bearer token (`VOLANT_METRICS_TOKEN`), or, without one, loopback
-//! clients only (never a request relayed by a proxy, even one on this host); `VOLANT_METRICS_ADDR` serves it on an internal address instead.
+//! notifications, backups and restore drills, and a few business counts. `GET
+//! /metrics` renders them; it answers a bearer token (`VOLANT_METRICS_TOKEN`),
+//! or, without one, loopback clients only (never a request relayed by a proxy,
+//! even one on this host); `VOLANT_METRICS_ADDR` serves it on an internal address instead.
+//!
+//! Every metric is named in [`CATALOGUE`] with the `volant_` prefix and its help
+//! text, described when the recorder is installed (at start-up), so each one
+//! the page lists has its `# HELP` and `# TYPE` (`promtool check metrics` in CI).
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -17,6 +22,90 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
 use crate::platform::AppState;
 use crate::platform::secrets::token_hash;
+
+/// The metrics' names, one constant each: code, dashboard and alert rules agree on them.
+pub mod name {
+    pub const HTTP_REQUESTS: &str = "volant_http_requests_total";
+    pub const HTTP_REQUEST_DURATION: &str = "volant_http_request_duration_seconds";
+    pub const HTTP_REQUESTS_IN_FLIGHT: &str = "volant_http_requests_in_flight";
+    pub const DB_QUERY_DURATION: &str = "volant_db_query_duration_seconds";
+    pub const DB_QUERY_ERRORS: &str = "volant_db_query_errors_total";
+    pub const DB_POOL_CONNECTIONS: &str = "volant_db_pool_connections";
+    pub const DB_POOL_IDLE_CONNECTIONS: &str = "volant_db_pool_idle_connections";
+    pub const CREDENTIAL_CACHE_LOOKUPS: &str = "volant_credential_cache_lookups_total";
+    pub const JOBS_QUEUED: &str = "volant_jobs_queued";
+    pub const JOBS_RUNNING: &str = "volant_jobs_running";
+    pub const JOBS_DEAD: &str = "volant_jobs_dead";
+    pub const JOBS_OLDEST_DUE_AGE: &str = "volant_jobs_oldest_due_age_seconds";
+    pub const JOBS_FINISHED: &str = "volant_jobs_finished_total";
+    pub const JOB_DURATION: &str = "volant_job_duration_seconds";
+    pub const NOTIFICATIONS: &str = "volant_notifications_total";
+    pub const VEHICLES: &str = "volant_vehicles";
+    pub const QUOTES: &str = "volant_quotes";
+    pub const LESSONS: &str = "volant_lessons";
+    pub const BACKUP_LATEST_AGE: &str = "volant_backup_latest_age_seconds";
+    pub const RESTORE_DRILL_LAST_SUCCESS: &str = "volant_restore_drill_last_success_timestamp_seconds";
+    pub const RESTORE_DRILL_LAST_RUN: &str = "volant_restore_drill_last_run_timestamp_seconds";
+    pub const RESTORE_DRILL_LAST_RUN_OK: &str = "volant_restore_drill_last_run_success";
+    pub const BUILD_INFO: &str = "volant_build_info";
+    pub const START_TIME: &str = "volant_start_time_seconds";
+}
+
+/// What a metric is, for its `# TYPE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+/// Every metric Volant exports: name, kind and help text.
+pub const CATALOGUE: &[(&str, Kind, &str)] = &[
+    (name::HTTP_REQUESTS, Kind::Counter, "HTTP requests answered, by method, route template and status."),
+    (name::HTTP_REQUEST_DURATION, Kind::Histogram, "Time to answer an HTTP request, by method and route template."),
+    (name::HTTP_REQUESTS_IN_FLIGHT, Kind::Gauge, "HTTP requests being answered now."),
+    (
+        name::DB_QUERY_DURATION,
+        Kind::Histogram,
+        "Time of a database statement, by kind (select, insert, update, delete, with, other).",
+    ),
+    (name::DB_QUERY_ERRORS, Kind::Counter, "Database statements that failed, by kind."),
+    (name::DB_POOL_CONNECTIONS, Kind::Gauge, "Connections open in the database pool."),
+    (name::DB_POOL_IDLE_CONNECTIONS, Kind::Gauge, "Idle connections in the database pool."),
+    (
+        name::CREDENTIAL_CACHE_LOOKUPS,
+        Kind::Counter,
+        "Sessions and API tokens checked, by outcome (hit, miss, bypassed).",
+    ),
+    (name::JOBS_QUEUED, Kind::Gauge, "Background jobs waiting, every organization."),
+    (name::JOBS_RUNNING, Kind::Gauge, "Background jobs running now."),
+    (name::JOBS_DEAD, Kind::Gauge, "Background jobs that gave up after all their attempts."),
+    (name::JOBS_OLDEST_DUE_AGE, Kind::Gauge, "How long the oldest due job has waited."),
+    (name::JOBS_FINISHED, Kind::Counter, "Background job runs, by kind and outcome (done, failed, dead)."),
+    (name::JOB_DURATION, Kind::Histogram, "Time of a background job run, by kind."),
+    (name::NOTIFICATIONS, Kind::Counter, "Notifications delivered or not, by channel and outcome."),
+    (name::VEHICLES, Kind::Gauge, "Vehicles in the database."),
+    (name::QUOTES, Kind::Gauge, "Quotes in the database."),
+    (name::LESSONS, Kind::Gauge, "Driving lessons in the database."),
+    (name::BACKUP_LATEST_AGE, Kind::Gauge, "Age of the newest backup in the backup folder."),
+    (
+        name::RESTORE_DRILL_LAST_SUCCESS,
+        Kind::Gauge,
+        "When the last restore drill that succeeded finished (Unix time; 0: none yet).",
+    ),
+    (
+        name::RESTORE_DRILL_LAST_RUN,
+        Kind::Gauge,
+        "When the last restore drill finished, whatever its outcome (Unix time; 0: none yet).",
+    ),
+    (
+        name::RESTORE_DRILL_LAST_RUN_OK,
+        Kind::Gauge,
+        "1 when the last restore drill succeeded, 0 when it failed or none ran.",
+    ),
+    (name::BUILD_INFO, Kind::Gauge, "Always 1; the running version is its label."),
+    (name::START_TIME, Kind::Gauge, "When this process started (Unix time)."),
+];
 
 /// Latency buckets, in seconds: fine below 100 ms, where the targets are.
 const BUCKETS: [f64; 14] = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0];
@@ -36,23 +125,45 @@ pub fn handle() -> &'static PrometheusHandle {
         if metrics::set_global_recorder(recorder).is_err() {
             tracing::warn!("a metrics recorder was already installed");
         }
+        describe();
         handle
     })
+}
+
+/// Installs the recorder (at start-up: a metric recorded before it would be lost).
+pub fn install() {
+    handle();
+}
+
+/// Each metric's help text, and the series that exist from the start.
+fn describe() {
+    for &(metric, kind, help) in CATALOGUE {
+        match kind {
+            Kind::Counter => metrics::describe_counter!(metric, help),
+            Kind::Gauge => metrics::describe_gauge!(metric, help),
+            Kind::Histogram => metrics::describe_histogram!(metric, help),
+        }
+    }
+    metrics::gauge!(name::BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    metrics::gauge!(name::START_TIME).set(started.as_secs_f64());
+    metrics::gauge!(name::HTTP_REQUESTS_IN_FLIGHT).set(0.0);
 }
 
 /// Counts and times every request by route template (`/api/v1/garages/{id}`, never the ids).
 pub async fn track(request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
     let method = request.method().as_str().to_owned();
-    let in_flight = metrics::gauge!("http_requests_in_flight");
+    tracing::Span::current().record("route", route.as_str());
+    let in_flight = metrics::gauge!(name::HTTP_REQUESTS_IN_FLIGHT);
     in_flight.increment(1.0);
     let started = Instant::now();
     let response = next.run(request).await;
     in_flight.decrement(1.0);
     let status = response.status().as_u16().to_string();
-    metrics::histogram!("http_request_duration_seconds", "method" => method.clone(), "route" => route.clone())
+    metrics::histogram!(name::HTTP_REQUEST_DURATION, "method" => method.clone(), "route" => route.clone())
         .record(started.elapsed().as_secs_f64());
-    metrics::counter!("http_requests_total", "method" => method, "route" => route, "status" => status).increment(1);
+    metrics::counter!(name::HTTP_REQUESTS, "method" => method, "route" => route, "status" => status).increment(1);
     response
 }
 
@@ -63,9 +174,9 @@ pub fn record_query(elapsed: Duration, sql: &str, failed: bool) {
         "select" | "insert" | "update" | "delete" | "with" => verb,
         _ => "other".to_owned(),
     };
-    metrics::histogram!("db_query_duration_seconds", "op" => op.clone()).record(elapsed.as_secs_f64());
+    metrics::histogram!(name::DB_QUERY_DURATION, "op" => op.clone()).record(elapsed.as_secs_f64());
     if failed {
-        metrics::counter!("db_query_errors_total", "op" => op).increment(1);
+        metrics::counter!(name::DB_QUERY_ERRORS, "op" => op).increment(1);
     }
 }
 
@@ -88,14 +199,34 @@ pub async fn scrape(State(state): State<AppState>, extensions: Extensions, heade
     if !allowed {
         return StatusCode::NOT_FOUND.into_response();
     }
-    render(&state.db, state.config.backup_dir.as_deref()).await
+    render(&state.db, &Sources::of(&state.config)).await
+}
+
+/// What a scrape reads beside the database: the backup folder, and whether restore drills are on.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    pub backup_dir: Option<std::path::PathBuf>,
+    pub drills: bool,
+}
+
+impl Sources {
+    pub fn of(config: &crate::platform::config::Config) -> Self {
+        Self {
+            backup_dir: config.backup_dir.clone(),
+            drills: config.backup_dir.is_some() && config.restore_drill_days > 0,
+        }
+    }
 }
 
 /// The metrics page itself (also served alone on `VOLANT_METRICS_ADDR`).
-pub async fn render(db: &DatabaseConnection, backup_dir: Option<&std::path::Path>) -> Response {
+pub async fn render(db: &DatabaseConnection, sources: &Sources) -> Response {
     sample(db).await;
-    if let Some(age) = crate::platform::backup::latest_age_of(backup_dir).await {
-        metrics::gauge!("backup_latest_age_seconds").set(age.as_secs_f64());
+    if let Some(age) = crate::platform::backup::latest_age_of(sources.backup_dir.as_deref()).await {
+        metrics::gauge!(name::BACKUP_LATEST_AGE).set(age.as_secs_f64());
+    }
+    // Only where drills are on: elsewhere, the alert on an old drill stays quiet.
+    if sources.drills {
+        sample_drills(db).await;
     }
     let handle = handle();
     handle.run_upkeep();
@@ -105,15 +236,15 @@ pub async fn render(db: &DatabaseConnection, backup_dir: Option<&std::path::Path
 /// Gauges read at scrape time: the pool, the queue, deliveries and business counts.
 async fn sample(db: &DatabaseConnection) {
     let (size, idle) = crate::platform::db::pool_usage(db);
-    metrics::gauge!("db_pool_connections").set(f64::from(size));
-    metrics::gauge!("db_pool_idle_connections").set(idle as f64);
+    metrics::gauge!(name::DB_POOL_CONNECTIONS).set(f64::from(size));
+    metrics::gauge!(name::DB_POOL_IDLE_CONNECTIONS).set(idle as f64);
     let counts = [
-        ("jobs_queued", "SELECT COUNT(*) FROM jobs WHERE status = 'queued'"),
-        ("jobs_running", "SELECT COUNT(*) FROM jobs WHERE status = 'running'"),
-        ("jobs_dead", "SELECT COUNT(*) FROM jobs WHERE status = 'dead'"),
-        ("vehicles", "SELECT COUNT(*) FROM vehicles"),
-        ("quotes", "SELECT COUNT(*) FROM quotes"),
-        ("lessons", "SELECT COUNT(*) FROM school_lessons"),
+        (name::JOBS_QUEUED, "SELECT COUNT(*) FROM jobs WHERE status = 'queued'"),
+        (name::JOBS_RUNNING, "SELECT COUNT(*) FROM jobs WHERE status = 'running'"),
+        (name::JOBS_DEAD, "SELECT COUNT(*) FROM jobs WHERE status = 'dead'"),
+        (name::VEHICLES, "SELECT COUNT(*) FROM vehicles"),
+        (name::QUOTES, "SELECT COUNT(*) FROM quotes"),
+        (name::LESSONS, "SELECT COUNT(*) FROM school_lessons"),
     ];
     for (name, sql) in counts {
         let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql.to_owned())).await;
@@ -132,8 +263,33 @@ async fn sample(db: &DatabaseConnection) {
             .ok()
             .flatten()
             .map_or(0.0, |at| (chrono::Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0);
-        metrics::gauge!("jobs_oldest_due_age_seconds").set(age);
+        metrics::gauge!(name::JOBS_OLDEST_DUE_AGE).set(age);
     }
+}
+
+/// The restore drills' gauges (the `restore_drills` table; 0 when none ran).
+async fn sample_drills(db: &DatabaseConnection) {
+    let backend = db.get_database_backend();
+    let read = async |sql: &str| -> Option<sea_orm::QueryResult> {
+        db.query_one_raw(Statement::from_string(backend, sql.to_owned())).await.ok().flatten()
+    };
+    let seconds =
+        |at: Option<chrono::DateTime<chrono::Utc>>| at.map_or(0.0, |at| at.timestamp_millis() as f64 / 1000.0);
+    let Some(last) = read("SELECT finished_at, succeeded FROM restore_drills ORDER BY finished_at DESC LIMIT 1").await
+    else {
+        // None yet: a success that never happened is as old as can be.
+        for gauge in [name::RESTORE_DRILL_LAST_SUCCESS, name::RESTORE_DRILL_LAST_RUN, name::RESTORE_DRILL_LAST_RUN_OK] {
+            metrics::gauge!(gauge).set(0.0);
+        }
+        return;
+    };
+    let finished = last.try_get_by_index::<chrono::DateTime<chrono::Utc>>(0).ok();
+    let succeeded = last.try_get_by_index::<bool>(1).unwrap_or(false);
+    metrics::gauge!(name::RESTORE_DRILL_LAST_RUN).set(seconds(finished));
+    metrics::gauge!(name::RESTORE_DRILL_LAST_RUN_OK).set(if succeeded { 1.0 } else { 0.0 });
+    let good = read("SELECT MAX(finished_at) FROM restore_drills WHERE succeeded = TRUE").await;
+    let good = good.and_then(|row| row.try_get_by_index::<Option<chrono::DateTime<chrono::Utc>>>(0).ok().flatten());
+    metrics::gauge!(name::RESTORE_DRILL_LAST_SUCCESS).set(seconds(good));
 }
 
 /// Serves `/metrics` alone on an internal address (`VOLANT_METRICS_ADDR`), for
@@ -141,14 +297,14 @@ async fn sample(db: &DatabaseConnection) {
 pub async fn serve_internal(
     addr: SocketAddr,
     db: DatabaseConnection,
-    backup_dir: Option<std::path::PathBuf>,
+    sources: Sources,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> Result<(), String> {
     let app = axum::Router::new().route(
         "/metrics",
         axum::routing::get(move || {
-            let (db, backup_dir) = (db.clone(), backup_dir.clone());
-            async move { render(&db, backup_dir.as_deref()).await }
+            let (db, sources) = (db.clone(), sources.clone());
+            async move { render(&db, &sources).await }
         }),
     );
     let listener =

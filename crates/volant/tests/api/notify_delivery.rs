@@ -217,7 +217,7 @@ async fn preferences_and_consents_choose_the_channels(app: TestApp) {
         .unwrap();
 
     let grid = as_user(&app, &token, Method::GET, "/api/v1/notifications/preferences", None).await.json();
-    assert_eq!(grid.as_array().unwrap().len(), 15 * 4);
+    assert_eq!(grid.as_array().unwrap().len(), 16 * 4);
     let choice = json!([{ "event": "lesson_changed", "channel": "email", "enabled": false }]);
     let saved = as_user(&app, &token, Method::PUT, "/api/v1/notifications/preferences", Some(&choice)).await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.text());

@@ -48,7 +48,8 @@ async fn a_backup_restores_into_an_empty_database_with_every_row_and_checksum(ap
     let dir = tempfile::tempdir().expect("dir");
     let source = backup::summarize(&app.db).await.expect("summary");
     let blobs = backup::Blobs { store: &app.state.files, named_in: &[volant::documents::service::BLOBS] };
-    let manifest = backup::backup(&app.db, &app.database_url(), dir.path(), Some(blobs)).await.expect("backup");
+    let options = backup::Options { blobs: Some(blobs), recipients: &[] };
+    let manifest = backup::backup(&app.db, &app.database_url(), dir.path(), options).await.expect("backup");
     assert_eq!(manifest.tables, source, "the manifest describes the database as it was");
     assert_eq!(manifest.files.len(), 2, "the photo and its thumbnail: {:?}", manifest.files);
     assert!(manifest.tables["vehicles"].rows > 0 && manifest.tables["quotes"].rows > 0);
@@ -61,7 +62,7 @@ async fn a_backup_restores_into_an_empty_database_with_every_row_and_checksum(ap
     let original = std::fs::read(&kept).expect("copied");
     std::fs::write(&kept, b"altered").expect("alter");
     let (target, database) = empty_target(&app, dir.path(), "alteredfile").await;
-    let refused = backup::restore(&file, &target, None).await.expect_err("a damaged file");
+    let refused = backup::restore(&file, &target, None, &[]).await.expect_err("a damaged file");
     assert!(refused.contains("damaged"), "{refused}");
     drop_database(&app, database).await;
     std::fs::write(&kept, &original).expect("mend");
@@ -70,7 +71,7 @@ async fn a_backup_restores_into_an_empty_database_with_every_row_and_checksum(ap
     let (target, database) = empty_target(&app, dir.path(), "good").await;
     let store_dir = tempfile::tempdir().expect("store");
     let store = volant::platform::files::FileStore::local(store_dir.path()).expect("store");
-    let restored = backup::restore(&file, &target, Some(&store)).await.expect("restore");
+    let restored = backup::restore(&file, &target, Some(&store), &[]).await.expect("restore");
     assert_eq!(restored.tables, manifest.tables.len());
     assert_eq!(restored.files, 2);
     let served = app.as_admin().get(&format!("/api/v1/documents/{photo}/file")).await.body;
@@ -89,7 +90,7 @@ async fn a_backup_restores_into_an_empty_database_with_every_row_and_checksum(ap
         .expect("restored");
     assert_eq!(backup::summarize(&copy).await.expect("summary"), source);
     let _ = copy.close().await;
-    let again = backup::restore(&file, &target, None).await.expect_err("not into a database with data");
+    let again = backup::restore(&file, &target, None, &[]).await.expect_err("not into a database with data");
     assert!(again.contains("not empty"), "{again}");
     drop_database(&app, database).await;
 
@@ -101,7 +102,7 @@ async fn a_backup_restores_into_an_empty_database_with_every_row_and_checksum(ap
     std::fs::write(&damaged, bytes).expect("write");
     std::fs::copy(format!("{}.json", file.display()), format!("{}.json", damaged.display())).expect("manifest");
     let (target, database) = empty_target(&app, dir.path(), "damaged").await;
-    let refused = backup::restore(&damaged, &target, None).await.expect_err("damaged");
+    let refused = backup::restore(&damaged, &target, None, &[]).await.expect_err("damaged");
     assert!(refused.contains("damaged"), "{refused}");
     drop_database(&app, database).await;
 
@@ -145,4 +146,175 @@ async fn the_backup_and_restore_commands_round_trip() {
     let again = volant(&["restore", "--file", &file], &target);
     assert!(!again.status.success(), "refuses a database with data");
     assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+}
+
+/// An age identity for the tests, and its public key.
+fn backup_key() -> (age::x25519::Identity, age::x25519::Recipient) {
+    let identity = age::x25519::Identity::generate();
+    let recipient = identity.to_public();
+    (identity, recipient)
+}
+
+backend_tests!(an_encrypted_backup_is_unreadable_in_storage_and_restores_only_with_its_key);
+
+async fn an_encrypted_backup_is_unreadable_in_storage_and_restores_only_with_its_key(app: TestApp) {
+    volant::fleet::demo::seed(&app.db, app.org, volant::fleet::demo::Region::France).await.expect("fleet");
+    let garage = app.garage("Garage Chiffré des Éoliennes").await;
+    let vehicle = app.vehicle(garage, "CH-042-FF").await;
+    let png = include_bytes!("files/logo.png");
+    let photo = crate::documents::upload(
+        &app.as_admin(),
+        &format!("/api/v1/vehicles/{vehicle}/documents"),
+        &[("kind", "photo")],
+        &[("photo.png", png)],
+    )
+    .await;
+    photo.assert_success();
+    let (current, current_key) = backup_key();
+    let (next, next_key) = backup_key();
+    let (stranger, _) = backup_key();
+    let dir = tempfile::tempdir().expect("dir");
+    let source = backup::summarize(&app.db).await.expect("summary");
+    let blobs = backup::Blobs { store: &app.state.files, named_in: &[volant::documents::service::BLOBS] };
+    // Two recipients: the key in use and the one rotated in.
+    let recipients = [current_key, next_key];
+    let options = backup::Options { blobs: Some(blobs), recipients: &recipients };
+    let manifest = backup::backup(&app.db, &app.database_url(), dir.path(), options).await.expect("backup");
+    assert!(manifest.encrypted && manifest.file.ends_with(".age"), "{}", manifest.file);
+    assert_eq!(manifest.tables, source);
+
+    // What the storage holds: age files, and no clear copy beside them.
+    let mut stored: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().into_string().expect("name"))
+        .collect();
+    stored.sort();
+    assert_eq!(
+        stored,
+        vec![manifest.file.clone(), format!("{}.files", manifest.file), format!("{}.json", manifest.file)]
+    );
+    let file = dir.path().join(&manifest.file);
+    let bytes = std::fs::read(&file).expect("read");
+    assert!(bytes.starts_with(b"age-encryption.org/v1\n"), "the age format");
+    let contains = |haystack: &[u8], needle: &[u8]| haystack.windows(needle.len()).any(|w| w == needle);
+    for clear in [&b"SQLite format 3"[..], b"PGDMP", "Garage Chiffré des Éoliennes".as_bytes(), b"CH-042-FF"] {
+        assert!(!contains(&bytes, clear), "{} readable in the backup", String::from_utf8_lossy(clear));
+    }
+    assert_eq!(manifest.files.len(), 2, "the photo and its thumbnail");
+    for key in manifest.files.keys() {
+        let sealed = std::fs::read(dir.path().join(format!("{}.files", manifest.file)).join(key)).expect("blob");
+        assert!(sealed.starts_with(b"age-encryption.org/v1\n") && !contains(&sealed, b"\x89PNG"), "{key} is sealed");
+    }
+
+    // Without a key, or with another one: refused, nothing written.
+    let (target, database) = empty_target(&app, dir.path(), "nokey").await;
+    let refused = backup::restore(&file, &target, None, &[]).await.expect_err("no key");
+    assert!(refused.contains("encrypted") && refused.contains("identity"), "{refused}");
+    let refused = backup::restore(&file, &target, None, std::slice::from_ref(&stranger)).await.expect_err("wrong key");
+    assert!(refused.contains("none of the identities"), "{refused}");
+    let empty =
+        volant::platform::db::connect(&volant::platform::db::DbSettings::new(target.clone(), 1)).await.expect("target");
+    assert!(backup::summarize(&empty).await.expect("summary").is_empty(), "nothing restored without the key");
+    let _ = empty.close().await;
+
+    // With the key: every table, and the documents back in a store, in clear.
+    let store_dir = tempfile::tempdir().expect("store");
+    let store = volant::platform::files::FileStore::local(store_dir.path()).expect("store");
+    let restored =
+        backup::restore(&file, &target, Some(&store), std::slice::from_ref(&current)).await.expect("restore");
+    assert_eq!((restored.tables, restored.files), (manifest.tables.len(), 2));
+    let copy =
+        volant::platform::db::connect(&volant::platform::db::DbSettings::new(target.clone(), 1)).await.expect("copy");
+    assert_eq!(backup::summarize(&copy).await.expect("summary"), source);
+    let _ = copy.close().await;
+    let mut clear_files = 0;
+    for key in manifest.files.keys() {
+        let bytes = store.get(key).await.expect("get").expect("restored file");
+        clear_files += usize::from(bytes.starts_with(b"\x89PNG"));
+    }
+    assert!(clear_files >= 1, "the photo is a PNG again");
+    drop_database(&app, database).await;
+
+    // The rotated-in key opens it alone (old backups stay readable while both are kept).
+    let (target, database) = empty_target(&app, dir.path(), "nextkey").await;
+    backup::restore(&file, &target, None, std::slice::from_ref(&next)).await.expect("the next key opens it");
+    drop_database(&app, database).await;
+}
+
+backend_tests!(a_restore_drill_restores_the_newest_backup_records_it_and_tells_operators_of_a_failure);
+
+async fn a_restore_drill_restores_the_newest_backup_records_it_and_tells_operators_of_a_failure(app: TestApp) {
+    use volant::operations::drills;
+    volant::fleet::demo::seed(&app.db, app.org, volant::fleet::demo::Region::France).await.expect("fleet");
+    let admin = app.as_admin();
+    let before = admin.get("/api/v1/admin/status").await.json();
+    assert_eq!(before["restore_drill"], serde_json::Value::Null);
+    assert!(drills::due(&app.db, 30).await.expect("due"), "never drilled: due");
+
+    let dir = tempfile::tempdir().expect("dir");
+    let (identity, recipient) = backup_key();
+    let identity_file = dir.path().join("backup.key");
+    std::fs::write(
+        &identity_file,
+        format!("# test key\n{}\n", {
+            use age::secrecy::ExposeSecret;
+            identity.to_string().expose_secret().to_owned()
+        }),
+    )
+    .expect("identity file");
+    let backups = dir.path().join("backups");
+    let mut config = app.state.config.as_ref().clone();
+    config.database_url = app.database_url();
+    config.backup_dir = Some(backups.clone());
+    config.backup_recipients = vec![recipient];
+    config.backup_identity_file = Some(identity_file);
+
+    // No backup yet: a failed drill, said.
+    let none = drills::run(&app.db, &config).await.expect("drill");
+    assert!(!none.succeeded && none.detail.contains("no backup"), "{none:?}");
+
+    let options = backup::Options { blobs: None, recipients: &config.backup_recipients };
+    let manifest = backup::backup(&app.db, &config.database_url, &backups, options).await.expect("backup");
+    let good = drills::run(&app.db, &config).await.expect("drill");
+    assert!(good.succeeded, "{good:?}");
+    assert_eq!(good.backup_file.as_deref(), Some(manifest.file.as_str()));
+    assert_eq!(good.tables_checked as usize, manifest.tables.len());
+    assert_eq!(good.rows_checked, manifest.tables.values().map(|t| t.rows).sum::<i64>());
+    assert!(!drills::due(&app.db, 30).await.expect("due"), "drilled today: not due for 30 days");
+    if app.database_url().starts_with("postgres") {
+        // The scratch database is gone.
+        let left = app
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Postgres,
+                "SELECT COUNT(*) FROM pg_database WHERE datname LIKE 'volant_drill_%'".to_owned(),
+            ))
+            .await
+            .expect("count")
+            .and_then(|r| r.try_get_by_index::<i64>(0).ok());
+        assert_eq!(left, Some(0));
+    }
+
+    // A damaged backup: the drill fails, is recorded, and the operators hear of it.
+    let file = backups.join(&manifest.file);
+    let mut bytes = std::fs::read(&file).expect("read");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(&file, bytes).expect("damage");
+    let bad = drills::run(&app.db, &config).await.expect("drill");
+    assert!(!bad.succeeded && bad.detail.contains("damaged"), "{bad:?}");
+    let status = admin.get("/api/v1/admin/status").await.json();
+    assert_eq!(status["restore_drill"]["succeeded"], false, "{status}");
+    assert_eq!(status["restore_drill"]["backup_file"], manifest.file.as_str());
+    assert!(status["restore_drill_last_success"].is_string(), "the last good drill is still told: {status}");
+    let emails = crate::helpers::queued_emails(&app, 5).await;
+    let operator = app.admin().await.email.clone();
+    assert!(
+        emails.iter().any(|e| e.to == operator && e.subject.contains("restauration")),
+        "the operator is told: {emails:?}"
+    );
+    let inbox = admin.get("/api/v1/notifications").await.json();
+    assert!(inbox.to_string().contains("Échec de l'exercice de restauration"), "{inbox}");
+    let page = admin.get("/admin/status").await.text();
+    assert!(page.contains("Exercice de restauration") && page.contains("échoué") && page.contains("damaged"), "{page}");
 }

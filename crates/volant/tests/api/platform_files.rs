@@ -64,8 +64,9 @@ async fn files_and_backups_go_to_s3_compatible_storage() {
     let app = TestApp::sqlite().await;
     volant::fleet::demo::seed(&app.db, app.org, volant::fleet::demo::Region::France).await.expect("demo");
     let dir = tempfile::tempdir().expect("dir");
-    let manifest =
-        volant::platform::backup::backup(&app.db, &app.database_url(), dir.path(), None).await.expect("backup");
+    let manifest = volant::platform::backup::backup(&app.db, &app.database_url(), dir.path(), Default::default())
+        .await
+        .expect("backup");
     volant::platform::backup::copy_offsite(&store, dir.path(), &manifest).await.expect("off-site");
     let copy = store.get(&format!("backups/{}", manifest.file)).await.expect("get").expect("the copy");
     assert_eq!(copy, std::fs::read(dir.path().join(&manifest.file)).expect("local"));

@@ -40,28 +40,28 @@ async fn counters_move(app: TestApp) {
     assert_eq!(app.anonymous().send(none).await.status, StatusCode::NOT_FOUND, "no token, not loopback");
 
     let garages = [("method", "GET"), ("route", "/api/v1/garages"), ("status", "200")];
-    let before = value(&scrape(&app).await, "http_requests_total", &garages);
+    let before = value(&scrape(&app).await, "volant_http_requests_total", &garages);
     for _ in 0..3 {
         assert_eq!(admin.get("/api/v1/garages").await.status, StatusCode::OK);
     }
     admin.get("/api/v1/garages/987654").await;
     let page = scrape(&app).await;
-    assert!(value(&page, "http_requests_total", &garages) >= before + 3.0, "{page}");
+    assert!(value(&page, "volant_http_requests_total", &garages) >= before + 3.0, "{page}");
     // Route templates, never ids.
-    assert!(value(&page, "http_requests_total", &[("route", "/api/v1/garages/{id}"), ("status", "404")]) >= 1.0);
+    assert!(value(&page, "volant_http_requests_total", &[("route", "/api/v1/garages/{id}"), ("status", "404")]) >= 1.0);
     assert!(!page.contains("987654"));
-    assert!(value(&page, "http_request_duration_seconds_count", &[("route", "/api/v1/garages")]) >= 3.0);
-    assert!(page.contains("http_request_duration_seconds_bucket{") && page.contains("le=\"0.1\""));
-    assert!(value(&page, "db_query_duration_seconds_count", &[("op", "select")]) > 0.0);
+    assert!(value(&page, "volant_http_request_duration_seconds_count", &[("route", "/api/v1/garages")]) >= 3.0);
+    assert!(page.contains("volant_http_request_duration_seconds_bucket{") && page.contains("le=\"0.1\""));
+    assert!(value(&page, "volant_db_query_duration_seconds_count", &[("op", "select")]) > 0.0);
     for gauge in [
-        "http_requests_in_flight",
-        "db_pool_connections",
-        "jobs_queued",
-        "jobs_dead",
-        "jobs_oldest_due_age_seconds",
-        "vehicles",
-        "quotes",
-        "lessons",
+        "volant_http_requests_in_flight",
+        "volant_db_pool_connections",
+        "volant_jobs_queued",
+        "volant_jobs_dead",
+        "volant_jobs_oldest_due_age_seconds",
+        "volant_vehicles",
+        "volant_quotes",
+        "volant_lessons",
     ] {
         assert!(page.lines().any(|l| l.starts_with(gauge)), "{gauge} missing");
     }
@@ -69,8 +69,8 @@ async fn counters_move(app: TestApp) {
     // A job and an e-mail move their counters.
     // No SMTP server here: the e-mail is written to the outbox folder, counted as saved, not sent.
     let sent = [("channel", "email"), ("outcome", "saved")];
-    let emails_before = value(&page, "notifications_total", &sent);
-    let jobs_before = value(&page, "jobs_finished_total", &[("kind", "notify.email"), ("outcome", "done")]);
+    let emails_before = value(&page, "volant_notifications_total", &sent);
+    let jobs_before = value(&page, "volant_jobs_finished_total", &[("kind", "notify.email"), ("outcome", "done")]);
     let anna = client(&app, json!({ "name": "Anna", "email": "anna@exemple.fr" })).await;
     let quote = admin.post("/api/v1/quotes", &json!({
         "client_id": anna,
@@ -82,9 +82,12 @@ async fn counters_move(app: TestApp) {
     );
     app.run_jobs().await;
     let page = scrape(&app).await;
-    assert!(value(&page, "notifications_total", &sent) >= emails_before + 1.0);
-    assert!(value(&page, "jobs_finished_total", &[("kind", "notify.email"), ("outcome", "done")]) >= jobs_before + 1.0);
-    assert!(value(&page, "job_duration_seconds_count", &[("kind", "notify.email")]) >= 1.0);
+    assert!(value(&page, "volant_notifications_total", &sent) >= emails_before + 1.0);
+    assert!(
+        value(&page, "volant_jobs_finished_total", &[("kind", "notify.email"), ("outcome", "done")])
+            >= jobs_before + 1.0
+    );
+    assert!(value(&page, "volant_job_duration_seconds_count", &[("kind", "notify.email")]) >= 1.0);
 }
 
 crate::backend_tests!(the_status_page_tells_version_database_schema_and_queue);
@@ -117,5 +120,154 @@ async fn metrics_move_as_requests_jobs_and_notifications_happen_sqlite() {
 async fn metrics_move_as_requests_jobs_and_notifications_happen_postgres() {
     if let Some(app) = TestApp::postgres_with(|c| c.metrics_token = Some(TOKEN.to_owned())).await {
         counters_move(app).await;
+    }
+}
+
+/// `promtool` (Debian's `prometheus` package), or `None` outside CI when it is missing.
+fn promtool() -> Option<std::process::Command> {
+    let found = std::process::Command::new("promtool").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(std::env::var_os("CI").is_none(), "CI must have promtool (apt-get install prometheus)");
+        eprintln!("promtool missing: Prometheus conventions not checked");
+        return None;
+    }
+    Some(std::process::Command::new("promtool"))
+}
+
+/// `promtool check metrics` on a scraped page: its complaints, if any.
+fn lint(page: &str) -> Option<String> {
+    use std::io::Write;
+    let mut command = promtool()?;
+    let mut child = command
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool");
+    child.stdin.take().expect("stdin").write_all(page.as_bytes()).expect("page to promtool");
+    let output = child.wait_with_output().expect("promtool's verdict");
+    let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    Some(if output.status.success() { String::new() } else { said })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_server_describes_every_metric_from_its_first_scrape_and_promtool_agrees() {
+    use crate::servers::{free_port, volant, wait_ready};
+    let app = TestApp::sqlite().await;
+    let dir = tempfile::tempdir().expect("dir");
+    // An encrypted backup and its drill, by the commands an operator types.
+    let run = |args: &[&str], env: &[(&str, String)]| {
+        let mut command = volant(&app.database_url(), dir.path(), args);
+        command.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+        let output = command.stdout(std::process::Stdio::piped()).output().expect("run volant");
+        assert!(output.status.success(), "volant {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).expect("utf-8")
+    };
+    let key = run(&["generate-backup-key"], &[]);
+    let public = key.lines().find_map(|l| l.strip_prefix("# public key (VOLANT_BACKUP_RECIPIENTS): ")).expect("public");
+    assert!(public.starts_with("age1") && key.contains("AGE-SECRET-KEY-1"), "{key}");
+    std::fs::write(dir.path().join("backup.key"), &key).expect("identity file");
+    let backups = [
+        ("VOLANT_BACKUP_DIR", "backups".to_owned()),
+        ("VOLANT_BACKUP_RECIPIENTS", public.to_owned()),
+        ("VOLANT_BACKUP_IDENTITY_FILE", "backup.key".to_owned()),
+    ];
+    assert!(run(&["backup"], &backups).trim().ends_with(".db.age"));
+    assert!(run(&["restore-drill"], &backups).contains("restored and checked"));
+    let port = free_port();
+    let mut child = volant(&app.database_url(), dir.path(), &["serve"])
+        .envs(backups.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("VOLANT_ADDR", format!("127.0.0.1:{port}"))
+        .env("VOLANT_METRICS_TOKEN", TOKEN)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start volant");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    assert!(wait_ready(&http, &format!("{base}/health/ready")).await);
+    let scrape = async || {
+        let answer = http.get(format!("{base}/metrics")).bearer_auth(TOKEN).send().await.expect("scrape");
+        assert_eq!(answer.status(), 200);
+        answer.text().await.expect("page")
+    };
+    let first = scrape().await;
+    // The first scrape already lists the gauges, the build and every described metric's help.
+    for metric in ["volant_build_info", "volant_jobs_queued", "volant_db_pool_connections", "volant_start_time_seconds"]
+    {
+        assert!(first.contains(&format!("# HELP {metric} ")), "{metric}: {first}");
+        assert!(first.lines().any(|l| l.starts_with(metric) && !l.starts_with('#')), "{metric} has a value: {first}");
+    }
+    assert!(first.contains(&format!("volant_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"))));
+    // The drill just made: a success, a few seconds old.
+    assert_eq!(value(&first, "volant_restore_drill_last_run_success", &[]), 1.0, "{first}");
+    let drilled = value(&first, "volant_restore_drill_last_success_timestamp_seconds", &[]);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("now").as_secs_f64();
+    assert!((now - drilled).abs() < 600.0, "{drilled} vs {now}");
+    assert!(value(&first, "volant_backup_latest_age_seconds", &[]) < 600.0);
+    if let Some(complaints) = lint(&first) {
+        assert_eq!(complaints, "", "the first scrape:\n{first}");
+    }
+    assert_eq!(http.get(format!("{base}/api/v1/garages")).send().await.expect("garages").status(), 401);
+    let later = scrape().await;
+    // Every series is the application's own, described, and typed as the catalogue says.
+    for line in later.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        assert!(line.starts_with("volant_"), "no application prefix: {line}");
+    }
+    for metric in
+        ["volant_http_requests_total", "volant_http_request_duration_seconds", "volant_db_query_duration_seconds"]
+    {
+        assert!(later.contains(&format!("# HELP {metric} ")), "{metric}: {later}");
+    }
+    for (metric, kind, _) in volant::platform::metrics::CATALOGUE {
+        let kind = format!("{kind:?}").to_lowercase();
+        if let Some(line) = later.lines().find(|l| l.starts_with(&format!("# TYPE {metric} "))) {
+            assert_eq!(line, format!("# TYPE {metric} {kind}"));
+        }
+    }
+    if let Some(complaints) = lint(&later) {
+        assert_eq!(complaints, "", "after requests:\n{later}");
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The alert rules and the dashboard name only metrics Volant exports, and promtool
+/// accepts the rules, their unit tests and the scrape configuration.
+#[test]
+fn rules_and_dashboard_follow_the_catalogue_and_promtool_accepts_them() {
+    let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+    let known: Vec<&str> = volant::platform::metrics::CATALOGUE.iter().map(|(name, _, _)| *name).collect();
+    for file in ["prometheus/alerts.yml", "grafana/dashboards/volant.json"] {
+        let text = std::fs::read_to_string(deploy.join(file)).expect("deploy file");
+        let mut named = 0;
+        for (at, _) in text.match_indices("volant_") {
+            let word: String =
+                text[at..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '_' || c.is_ascii_digit()).collect();
+            let metric =
+                ["_bucket", "_count", "_sum"].iter().fold(word.as_str(), |w, s| w.strip_suffix(s).unwrap_or(w));
+            // Dashboard uids and job names may say "volant_" too: only PromQL is checked.
+            if file.ends_with(".json") && !text[..at].rsplit('\n').next().unwrap_or("").contains("\"expr\"") {
+                continue;
+            }
+            assert!(known.contains(&metric), "{file} names {word}, which Volant does not export");
+            named += 1;
+        }
+        assert!(named > 5, "{file} names the metrics");
+    }
+    let Some(_) = promtool() else { return };
+    for args in [
+        vec!["check", "rules", "prometheus/alerts.yml"],
+        vec!["test", "rules", "prometheus/alerts.test.yml"],
+        vec!["check", "config", "--syntax-only", "prometheus/prometheus.yml"],
+    ] {
+        let output =
+            std::process::Command::new("promtool").args(&args).current_dir(&deploy).output().expect("promtool");
+        assert!(
+            output.status.success(),
+            "promtool {args:?}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 }

@@ -77,6 +77,14 @@ async fn sigterm_stops_the_server_gracefully_and_its_logs_name_ids_not_secrets()
     let who = who.unwrap_or_else(|| panic!("a line of the garages request names its user: {logs}"));
     assert_eq!(who["span"]["organization_id"], app.org.get());
     assert!(who["span"]["request_id"].as_str().is_some_and(|id| !id.is_empty()));
+    // Each request ends with one line a log store indexes: route template, status, latency in numbers.
+    let finished = lines
+        .iter()
+        .find(|l| l["message"] == "request finished" && l["span"]["path"] == "/api/v1/garages")
+        .unwrap_or_else(|| panic!("a line ends the garages request: {logs}"));
+    assert_eq!((finished["status"].as_u64(), finished["span"]["route"].as_str()), (Some(200), Some("/api/v1/garages")));
+    assert!(finished["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{finished}");
+    assert_eq!(finished["span"]["user_id"], admin.id);
     assert!(!logs.contains(TEST_PASSWORD), "the password never reaches the logs");
     assert!(!logs.contains(&token) && !logs.contains(&session), "nor a token");
     assert!(lines.iter().any(|l| l["message"] == "stopped"), "{logs}");

@@ -376,6 +376,17 @@ pub async fn with_roles(db: &impl ConnectionTrait, org: OrgId, roles: &[Role]) -
     rows.into_iter().map(|row| Ok((row.try_get::<i64>("", "id")?, row.try_get::<String>("", "email")?))).collect()
 }
 
+/// The active platform operators (organization, id, e-mail), whatever their organization.
+pub async fn operators(db: &impl ConnectionTrait) -> AppResult<Vec<(OrgId, i64, String)>> {
+    let found = Users::find()
+        .filter(entity::Column::IsOperator.eq(true))
+        .filter(entity::Column::Active.eq(true))
+        .order_by_asc(entity::Column::Id)
+        .all(db)
+        .await?;
+    Ok(found.into_iter().map(|u| (OrgId::new(u.organization_id), u.id, u.email)).collect())
+}
+
 /// Creates the first administrator when the instance has no user yet; `Ok(None)`
 /// when users already exist (the variables are then ignored).
 #[tracing::instrument(skip_all, err(level = "debug"))]

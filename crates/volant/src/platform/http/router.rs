@@ -80,17 +80,32 @@ pub fn build(state: AppState, routes: Router<AppState>, doc: &serde_json::Value)
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
-                    let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
-                    tracing::info_span!(
-                        "request",
-                        method = %request.method(),
-                        path = %super::loggable_path(request.uri().path()),
-                        request_id,
-                        user_id = tracing::field::Empty,
-                        organization_id = tracing::field::Empty,
-                    )
-                }))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|request: &Request<Body>| {
+                            let request_id =
+                                request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+                            tracing::info_span!(
+                                "request",
+                                method = %request.method(),
+                                path = %super::loggable_path(request.uri().path()),
+                                request_id,
+                                // Filled by the metrics middleware, where the route's template is known.
+                                route = tracing::field::Empty,
+                                user_id = tracing::field::Empty,
+                                organization_id = tracing::field::Empty,
+                            )
+                        })
+                        // One line per request with what a log store indexes: status and latency
+                        // as numbers (the default line is a debug one, its latency a string).
+                        .on_response(|response: &axum::http::Response<_>, latency: Duration, _span: &tracing::Span| {
+                            tracing::info!(
+                                status = response.status().as_u16(),
+                                latency_ms = latency.as_secs_f64() * 1000.0,
+                                "request finished"
+                            );
+                        }),
+                )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(CatchPanicLayer::custom(|_| AppError::Internal("handler panicked".to_owned()).into_response()))
                 // PDFs are compressed already, and a compressed answer loses its byte ranges.

@@ -1,0 +1,166 @@
+//! Restore drills: the newest backup restored into a scratch database, checked
+//! against its manifest and dropped, every `VOLANT_RESTORE_DRILL_DAYS` (the
+//! seeds' monthly restore test, made automatic) or on demand (`volant
+//! restore-drill`). Each run is recorded; a failure is told to the platform
+//! operators, and the status page and the metrics say how old the last good one is.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::notify::{Event, Notice};
+use crate::platform::backup;
+use crate::platform::config::Config;
+use crate::platform::db::table;
+use crate::platform::error::AppResult;
+use crate::platform::i18n::Msg;
+
+/// The kind of the scheduled drill's job.
+pub const JOB: &str = "ops.restore_drill";
+
+table! {
+    pub mod drill = "restore_drills" {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub started_at: DateTimeUtc,
+        pub finished_at: DateTimeUtc,
+        pub backup_file: Option<String>,
+        pub succeeded: bool,
+        #[sea_orm(column_type = "Text")]
+        pub detail: String,
+        pub tables_checked: i32,
+        pub rows_checked: i64,
+    }
+}
+
+/// A drill as the status page and the API show it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DrillRun {
+    pub finished_at: DateTime<Utc>,
+    /// The backup file restored (none when there was no backup to drill).
+    pub backup_file: Option<String>,
+    pub succeeded: bool,
+    /// What was checked, or why it failed.
+    pub detail: String,
+    pub tables_checked: i32,
+    pub rows_checked: i64,
+}
+
+impl From<drill::Model> for DrillRun {
+    fn from(row: drill::Model) -> Self {
+        Self {
+            finished_at: row.finished_at,
+            backup_file: row.backup_file,
+            succeeded: row.succeeded,
+            detail: row.detail,
+            tables_checked: row.tables_checked,
+            rows_checked: row.rows_checked,
+        }
+    }
+}
+
+/// The latest drill, and the latest that succeeded.
+pub async fn latest(db: &impl ConnectionTrait) -> AppResult<(Option<DrillRun>, Option<DrillRun>)> {
+    let last = drill::Entity::find().order_by_desc(drill::Column::FinishedAt).one(db).await?;
+    let good = match &last {
+        Some(row) if row.succeeded => Some(row.clone()),
+        _ => {
+            drill::Entity::find()
+                .filter(drill::Column::Succeeded.eq(true))
+                .order_by_desc(drill::Column::FinishedAt)
+                .one(db)
+                .await?
+        }
+    };
+    Ok((last.map(Into::into), good.map(Into::into)))
+}
+
+/// Whether the last drill (whatever its outcome) is older than `days`, or none ran.
+pub async fn due(db: &impl ConnectionTrait, days: u32) -> AppResult<bool> {
+    let (last, _) = latest(db).await?;
+    Ok(last.is_none_or(|run| Utc::now() - run.finished_at >= chrono::Duration::days(i64::from(days))))
+}
+
+/// Drills the newest backup of the configured folder now, records the outcome,
+/// and tells the operators of a failure.
+#[tracing::instrument(skip_all)]
+pub async fn run(db: &DatabaseConnection, config: &Config) -> AppResult<DrillRun> {
+    let started_at = Utc::now();
+    let drilled = match (&config.backup_dir, &config.backup_identity_file) {
+        (None, _) => backup::Drill { file: None, outcome: Err("no backup folder (VOLANT_BACKUP_DIR)".to_owned()) },
+        (Some(dir), identity_file) => {
+            let identities = match identity_file {
+                Some(file) => {
+                    let file = file.clone();
+                    tokio::task::spawn_blocking(move || backup::read_identities(&file))
+                        .await
+                        .map_err(|e| crate::platform::error::AppError::Internal(e.to_string()))?
+                }
+                None => Ok(Vec::new()),
+            };
+            match identities {
+                Ok(identities) => {
+                    backup::drill(dir, &config.database_url, config.restore_drill_database_url.as_deref(), &identities)
+                        .await
+                }
+                Err(e) => backup::Drill { file: backup::newest(dir).map(|f| f.display().to_string()), outcome: Err(e) },
+            }
+        }
+    };
+    let (succeeded, detail, tables, rows) = match &drilled.outcome {
+        Ok(restored) => (
+            true,
+            format!(
+                "{} tables, {} rows and {} files restored and checked",
+                restored.tables, restored.rows, restored.files
+            ),
+            i32::try_from(restored.tables).unwrap_or(i32::MAX),
+            restored.rows,
+        ),
+        Err(reason) => (false, reason.chars().take(2000).collect(), 0, 0),
+    };
+    let row = drill::ActiveModel {
+        started_at: Set(started_at),
+        finished_at: Set(Utc::now()),
+        backup_file: Set(drilled.file.clone()),
+        succeeded: Set(succeeded),
+        detail: Set(detail.clone()),
+        tables_checked: Set(tables),
+        rows_checked: Set(rows),
+        ..Default::default()
+    };
+    let run: DrillRun = crate::platform::db::write(db, async |txn| -> AppResult<drill::Model> {
+        let row = drill::Entity::insert(row).exec_with_returning(txn).await?;
+        if !succeeded {
+            tell_operators(txn, &row).await?;
+        }
+        Ok(row)
+    })
+    .await?
+    .into();
+    if succeeded {
+        tracing::info!(file = ?run.backup_file, tables, rows, "restore drill succeeded");
+    } else {
+        tracing::error!(file = ?run.backup_file, reason = %run.detail, "restore drill failed");
+    }
+    Ok(run)
+}
+
+/// An in-app notice and an e-mail to every platform operator.
+async fn tell_operators(txn: &impl ConnectionTrait, row: &drill::Model) -> AppResult<()> {
+    for (org, user_id, email) in crate::identity::users::service::operators(txn).await? {
+        let locale = crate::identity::organizations::service::get(txn, org).await?.locale;
+        let title = Msg::new("ops.drill_failed_title").render(locale);
+        let body = Msg::new("ops.drill_failed_body")
+            .arg("file", row.backup_file.clone().unwrap_or_else(|| "—".to_owned()))
+            .arg("reason", row.detail.clone())
+            .render(locale);
+        let notice = Notice::new(Event::OperationsFailing, title, body)
+            .user(Some(user_id))
+            .email(Some(email))
+            .link("/admin/status");
+        crate::notify::send(txn, org, notice).await?;
+    }
+    Ok(())
+}
