@@ -634,7 +634,7 @@ pub fn newest(dir: &Path) -> Option<PathBuf> {
             let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             name.starts_with("volant-") && !name.ends_with(".json") && p.is_file() && manifest_path(p).is_file()
         })
-        .max_by_key(|p| p.file_name().map(|n| n.to_os_string()))
+        .max_by_key(|p| p.file_name().map(std::ffi::OsStr::to_os_string))
 }
 
 fn manifest_path(file: &Path) -> PathBuf {

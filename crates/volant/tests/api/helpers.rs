@@ -91,7 +91,6 @@ impl TestApp {
 
     /// A PostgreSQL database URL and a fresh schema, for a test's own processes.
     pub async fn postgres_with(configure: impl FnOnce(&mut Config)) -> Option<Self> {
-        init_logging();
         let Some(url) = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
             assert!(
                 std::env::var_os("CI").is_none(),
@@ -99,6 +98,12 @@ impl TestApp {
             );
             return None;
         };
+        Some(Self::postgres_on(url, configure).await)
+    }
+
+    /// The application over a fresh schema of the PostgreSQL server at `url` (a test's own cluster).
+    pub async fn postgres_on(url: String, configure: impl FnOnce(&mut Config)) -> Self {
+        init_logging();
         let schema = format!("vt_{}_{}", std::process::id(), fastrand::u64(..));
         let admin = db::connect(&DbSettings::new(url.clone(), 1)).await.expect("connect to TEST_DATABASE_URL");
         admin.execute_unprepared(&format!("CREATE SCHEMA \"{schema}\"")).await.expect("create schema");
@@ -110,7 +115,15 @@ impl TestApp {
         // The tests' SMTP servers listen on loopback ports (the default refuses them).
         config.notify.mail_allow_private_hosts = true;
         configure(&mut config);
-        Some(Self::finish(db, config, Guard::Postgres { url, schema }).await)
+        Self::finish(db, config, Guard::Postgres { url, schema }).await
+    }
+
+    /// This test's PostgreSQL schema (none on SQLite).
+    pub fn schema(&self) -> Option<&str> {
+        match &self._guard {
+            Guard::Postgres { schema, .. } => Some(schema),
+            Guard::Sqlite(_) => None,
+        }
     }
 
     /// The application as `main` builds it ([`volant::App::build_on`]) over this

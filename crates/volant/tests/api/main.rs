@@ -2,6 +2,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::disallowed_methods)]
 
+mod cluster;
 mod fixtures;
 mod helpers;
 
@@ -43,6 +44,7 @@ mod platform_files;
 mod platform_idempotency;
 mod platform_input;
 mod platform_metrics;
+mod platform_pitr;
 mod platform_process;
 mod platform_proxy;
 mod platform_redis;
