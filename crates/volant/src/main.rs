@@ -509,6 +509,10 @@ async fn restore(
 }
 
 async fn restore_drill(config: Config) -> Result<(), String> {
+    // A command typed on the wrong host says so, without recording a failure nor alerting anyone.
+    if let Some(reason) = volant::operations::drills::unconfigured(&config) {
+        return Err(reason);
+    }
     let conn =
         db::connect(&DbSettings::new(config.database_url.clone(), 2)).await.map_err(|e| format!("database: {e}"))?;
     let run = volant::operations::drills::run(&conn, &config).await.map_err(|e| e.to_string())?;

@@ -76,10 +76,25 @@ pub async fn latest(db: &impl ConnectionTrait) -> AppResult<(Option<DrillRun>, O
     Ok((last.map(Into::into), good.map(Into::into)))
 }
 
-/// Whether the last drill (whatever its outcome) is older than `days`, or none ran.
+/// Whether a drill is due: none succeeded in the last `days` (less half a day, so
+/// that a daily check finds a drill of `days` ago due, whatever time it ended).
+/// A failed drill does not count: the next daily check drills again.
 pub async fn due(db: &impl ConnectionTrait, days: u32) -> AppResult<bool> {
-    let (last, _) = latest(db).await?;
-    Ok(last.is_none_or(|run| Utc::now() - run.finished_at >= chrono::Duration::days(i64::from(days))))
+    let (_, good) = latest(db).await?;
+    let interval = chrono::Duration::days(i64::from(days)) - chrono::Duration::hours(12);
+    Ok(good.is_none_or(|run| Utc::now() - run.finished_at >= interval))
+}
+
+/// Why a drill cannot run with this configuration (checked before `volant
+/// restore-drill` records anything), if it cannot.
+pub fn unconfigured(config: &Config) -> Option<String> {
+    if config.backup_dir.is_none() {
+        return Some("VOLANT_BACKUP_DIR is not set: there is no backup folder to drill".to_owned());
+    }
+    if !config.backup_recipients.is_empty() && config.backup_identity_file.is_none() {
+        return Some("backups are encrypted: set VOLANT_BACKUP_IDENTITY_FILE to open them".to_owned());
+    }
+    None
 }
 
 /// Drills the newest backup of the configured folder now, records the outcome,

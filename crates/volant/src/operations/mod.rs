@@ -127,7 +127,9 @@ pub fn register_jobs(registry: &mut Registry, state: &AppState) {
         .handle(drills::JOB, move |_job| {
             let (db, config) = (db.clone(), config.clone());
             async move {
-                if drills::due(&db, days).await.map_err(|e| JobError(e.to_string()))? {
+                // A new instance's first backup may not be made yet: nothing to drill, nothing to tell.
+                let has_backup = config.backup_dir.as_deref().and_then(crate::platform::backup::newest).is_some();
+                if has_backup && drills::due(&db, days).await.map_err(|e| JobError(e.to_string()))? {
                     drills::run(&db, &config).await.map_err(|e| JobError(e.to_string()))?;
                 }
                 Ok(())

@@ -356,7 +356,13 @@ pub async fn backup(db: &DatabaseConnection, url: &str, dir: &Path, options: Opt
     // stay a day in the store: copied after the snapshot, they are the snapshot's.
     let file = if encrypted {
         let sealed = dir.join(format!("{}.age", file.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()));
-        encrypt_file(&file, &sealed, recipients).await?;
+        // Under its own name once whole: a failure leaves no file that looks like a backup.
+        let partial = sealed.with_extension("age.partial");
+        if let Err(e) = encrypt_file(&file, &partial, recipients).await {
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Err(e);
+        }
+        tokio::fs::rename(&partial, &sealed).await.map_err(|e| e.to_string())?;
         sealed
     } else {
         file
@@ -377,7 +383,10 @@ pub async fn backup(db: &DatabaseConnection, url: &str, dir: &Path, options: Opt
         tables,
     };
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
-    std::fs::write(manifest_path(&file), json).map_err(|e| e.to_string())?;
+    // The manifest last, whole (renamed into place): it is what makes the backup count.
+    let partial = PathBuf::from(format!("{}.partial", manifest_path(&file).display()));
+    std::fs::write(&partial, json).map_err(|e| e.to_string())?;
+    std::fs::rename(&partial, manifest_path(&file)).map_err(|e| e.to_string())?;
     tracing::info!(file = %file.display(), tables = manifest.tables.len(), files = manifest.files.len(), "backup made");
     Ok(manifest)
 }
@@ -420,14 +429,15 @@ pub async fn copy_offsite(
     Ok(())
 }
 
-/// How old the newest backup in `dir` is (`None` without one).
+/// How old the newest complete backup in `dir` is (`None` without one): a file
+/// left by a backup that failed before its manifest does not count.
 pub fn latest_age(dir: &Path) -> Option<Duration> {
     let newest = std::fs::read_dir(dir)
         .ok()?
         .filter_map(Result::ok)
         .filter(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            name.starts_with("volant-") && !name.ends_with(".json")
+            name.starts_with("volant-") && !name.ends_with(".json") && manifest_path(&e.path()).is_file()
         })
         .filter_map(|e| e.metadata().ok()?.modified().ok())
         .max()?;

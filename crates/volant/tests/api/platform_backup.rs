@@ -272,9 +272,14 @@ async fn a_restore_drill_restores_the_newest_backup_records_it_and_tells_operato
     // No backup yet: a failed drill, said.
     let none = drills::run(&app.db, &config).await.expect("drill");
     assert!(!none.succeeded && none.detail.contains("no backup"), "{none:?}");
+    assert!(drills::due(&app.db, 30).await.expect("due"), "a failed drill is tried again the next day");
 
     let options = backup::Options { blobs: None, recipients: &config.backup_recipients };
     let manifest = backup::backup(&app.db, &config.database_url, &backups, options).await.expect("backup");
+    // A backup that failed before its manifest is neither drilled nor counted as the newest.
+    std::fs::write(backups.join("volant-29991231T000000.000Z.db.age.partial"), b"half").expect("partial");
+    std::fs::write(backups.join("volant-29991231T000000.000Z.db.age"), b"no manifest").expect("orphan");
+    assert_eq!(backup::newest(&backups), Some(backups.join(&manifest.file)));
     let good = drills::run(&app.db, &config).await.expect("drill");
     assert!(good.succeeded, "{good:?}");
     assert_eq!(good.backup_file.as_deref(), Some(manifest.file.as_str()));

@@ -173,6 +173,9 @@ async fn a_real_server_describes_every_metric_from_its_first_scrape_and_promtool
         ("VOLANT_BACKUP_RECIPIENTS", public.to_owned()),
         ("VOLANT_BACKUP_IDENTITY_FILE", "backup.key".to_owned()),
     ];
+    // On a host without the backup folder, the drill says so and records nothing.
+    let astray = volant(&app.database_url(), dir.path(), &["restore-drill"]).output().expect("run volant");
+    assert!(!astray.status.success() && String::from_utf8_lossy(&astray.stderr).contains("VOLANT_BACKUP_DIR"));
     assert!(run(&["backup"], &backups).trim().ends_with(".db.age"));
     assert!(run(&["restore-drill"], &backups).contains("restored and checked"));
     let port = free_port();
@@ -230,6 +233,8 @@ async fn a_real_server_describes_every_metric_from_its_first_scrape_and_promtool
     }
     let _ = child.kill();
     let _ = child.wait();
+    let recorded = volant::operations::drills::latest(&app.db).await.expect("drills");
+    assert!(recorded.0.is_some_and(|d| d.succeeded), "one drill recorded, the good one");
 }
 
 /// The alert rules and the dashboard name only metrics Volant exports, and promtool
