@@ -457,6 +457,8 @@ pub struct Restored {
     pub rows: i64,
     /// Files checked (and put back into the store when one was given).
     pub files: usize,
+    /// Whether the backup was encrypted.
+    pub encrypted: bool,
 }
 
 /// Restores `file` into the empty database at `into`, then checks every table
@@ -560,7 +562,7 @@ pub async fn restore(
     drop(clear_dir);
     let rows = tables.values().map(|t| t.rows).sum();
     tracing::info!(file = %manifest.file, tables = tables.len(), rows, files = manifest.files.len(), "backup restored and checked");
-    Ok(Restored { tables: tables.len(), rows, files: manifest.files.len() })
+    Ok(Restored { tables: tables.len(), rows, files: manifest.files.len(), encrypted: manifest.encrypted })
 }
 
 /// Where a restore reads the documents' files.
@@ -608,7 +610,8 @@ async fn drill_postgres(
 ) -> Result<Restored, String> {
     let server_url = server.unwrap_or(source_url);
     let admin = db::connect(&DbSettings::new(server_url, 1)).await.map_err(|e| format!("drill server: {e}"))?;
-    let database = format!("volant_drill_{}", Utc::now().format("%Y%m%d%H%M%S%3f"));
+    drop_stale_scratch(&admin).await;
+    let database = format!("{SCRATCH_PREFIX}{}", Utc::now().format(SCRATCH_STAMP));
     admin.execute_unprepared(&format!("CREATE DATABASE \"{database}\"")).await.map_err(|e| {
         format!("cannot create the scratch database (set VOLANT_RESTORE_DRILL_DATABASE_URL to a server where Volant may): {e}")
     })?;
@@ -631,6 +634,29 @@ async fn drill_postgres(
     match (outcome, dropped) {
         (Ok(_), Err(e)) => Err(format!("restored and checked, but the scratch database {database} stays: {e}")),
         (outcome, _) => outcome,
+    }
+}
+
+/// Scratch databases are named by the time their drill began.
+const SCRATCH_PREFIX: &str = "volant_drill_";
+const SCRATCH_STAMP: &str = "%Y%m%d%H%M%S%3f";
+
+/// Drops the scratch databases that drills killed midway left (begun more than
+/// a day ago: a drill under way elsewhere keeps its own).
+async fn drop_stale_scratch(admin: &DatabaseConnection) {
+    let sql = format!("SELECT datname FROM pg_database WHERE datname LIKE '{SCRATCH_PREFIX}%'");
+    let Ok(rows) = admin.query_all_raw(Statement::from_string(DatabaseBackend::Postgres, sql)).await else { return };
+    let day_ago = (Utc::now() - chrono::Duration::days(1)).naive_utc();
+    for name in rows.iter().filter_map(|row| row.try_get_by_index::<String>(0).ok()) {
+        let begun = name
+            .strip_prefix(SCRATCH_PREFIX)
+            .and_then(|stamp| chrono::NaiveDateTime::parse_from_str(stamp, SCRATCH_STAMP).ok());
+        if begun.is_some_and(|at| at < day_ago) {
+            match admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await {
+                Ok(_) => tracing::warn!(database = %name, "a scratch database left by an interrupted drill was dropped"),
+                Err(e) => tracing::warn!(database = %name, error = %e, "a stale scratch database could not be dropped"),
+            }
+        }
     }
 }
 

@@ -47,6 +47,7 @@ pub mod name {
     pub const RESTORE_DRILL_LAST_SUCCESS: &str = "volant_restore_drill_last_success_timestamp_seconds";
     pub const RESTORE_DRILL_LAST_RUN: &str = "volant_restore_drill_last_run_timestamp_seconds";
     pub const RESTORE_DRILL_LAST_RUN_OK: &str = "volant_restore_drill_last_run_success";
+    pub const RESTORE_DRILL_INTERVAL: &str = "volant_restore_drill_interval_seconds";
     pub const BUILD_INFO: &str = "volant_build_info";
     pub const START_TIME: &str = "volant_start_time_seconds";
 }
@@ -102,6 +103,11 @@ pub const CATALOGUE: &[(&str, Kind, &str)] = &[
         name::RESTORE_DRILL_LAST_RUN_OK,
         Kind::Gauge,
         "1 when the last restore drill succeeded, 0 when it failed or none ran.",
+    ),
+    (
+        name::RESTORE_DRILL_INTERVAL,
+        Kind::Gauge,
+        "Time between restore drills (VOLANT_RESTORE_DRILL_DAYS): the alert on an old drill follows it.",
     ),
     (name::BUILD_INFO, Kind::Gauge, "Always 1; the running version is its label."),
     (name::START_TIME, Kind::Gauge, "When this process started (Unix time)."),
@@ -202,11 +208,14 @@ pub async fn scrape(State(state): State<AppState>, extensions: Extensions, heade
     render(&state.db, &Sources::of(&state.config)).await
 }
 
-/// What a scrape reads beside the database: the backup folder, and whether restore drills are on.
+/// What a scrape reads beside the database: the backup folder, and restore drills.
 #[derive(Debug, Clone)]
 pub struct Sources {
     pub backup_dir: Option<std::path::PathBuf>,
+    /// Whether this instance's workers drill (a backup folder and drills on).
     pub drills: bool,
+    /// Time between drills (`VOLANT_RESTORE_DRILL_DAYS`; zero: drills off).
+    pub drill_interval: Duration,
 }
 
 impl Sources {
@@ -214,6 +223,7 @@ impl Sources {
         Self {
             backup_dir: config.backup_dir.clone(),
             drills: config.backup_dir.is_some() && config.restore_drill_days > 0,
+            drill_interval: Duration::from_secs(u64::from(config.restore_drill_days) * 86_400),
         }
     }
 }
@@ -224,9 +234,9 @@ pub async fn render(db: &DatabaseConnection, sources: &Sources) -> Response {
     if let Some(age) = crate::platform::backup::latest_age_of(sources.backup_dir.as_deref()).await {
         metrics::gauge!(name::BACKUP_LATEST_AGE).set(age.as_secs_f64());
     }
-    // Only where drills are on: elsewhere, the alert on an old drill stays quiet.
-    if sources.drills {
-        sample_drills(db).await;
+    // Only where drills are on or were run: elsewhere, the alert on an old drill stays quiet.
+    if sources.drill_interval > Duration::ZERO {
+        sample_drills(db, sources).await;
     }
     let handle = handle();
     handle.run_upkeep();
@@ -267,29 +277,35 @@ async fn sample(db: &DatabaseConnection) {
     }
 }
 
-/// The restore drills' gauges (the `restore_drills` table; 0 when none ran).
-async fn sample_drills(db: &DatabaseConnection) {
+/// The restore drills' gauges (the `restore_drills` table), where drills are on
+/// or one was recorded (a drill run by a scheduled `volant restore-drill`
+/// elsewhere); before the first, 0. A failed read leaves the last values.
+async fn sample_drills(db: &DatabaseConnection, sources: &Sources) {
     let backend = db.get_database_backend();
-    let read = async |sql: &str| -> Option<sea_orm::QueryResult> {
-        db.query_one_raw(Statement::from_string(backend, sql.to_owned())).await.ok().flatten()
-    };
+    let last = "SELECT finished_at, succeeded FROM restore_drills ORDER BY finished_at DESC LIMIT 1";
+    let Ok(last) = db.query_one_raw(Statement::from_string(backend, last.to_owned())).await else { return };
     let seconds =
         |at: Option<chrono::DateTime<chrono::Utc>>| at.map_or(0.0, |at| at.timestamp_millis() as f64 / 1000.0);
-    let Some(last) = read("SELECT finished_at, succeeded FROM restore_drills ORDER BY finished_at DESC LIMIT 1").await
-    else {
-        // None yet: a success that never happened is as old as can be.
-        for gauge in [name::RESTORE_DRILL_LAST_SUCCESS, name::RESTORE_DRILL_LAST_RUN, name::RESTORE_DRILL_LAST_RUN_OK] {
-            metrics::gauge!(gauge).set(0.0);
+    let Some(last) = last else {
+        if sources.drills {
+            // None yet: a success that never happened is as old as can be.
+            for gauge in [name::RESTORE_DRILL_LAST_SUCCESS, name::RESTORE_DRILL_LAST_RUN, name::RESTORE_DRILL_LAST_RUN_OK]
+            {
+                metrics::gauge!(gauge).set(0.0);
+            }
+            metrics::gauge!(name::RESTORE_DRILL_INTERVAL).set(sources.drill_interval.as_secs_f64());
         }
         return;
     };
+    let good = "SELECT MAX(finished_at) FROM restore_drills WHERE succeeded = TRUE";
+    let Ok(good) = db.query_one_raw(Statement::from_string(backend, good.to_owned())).await else { return };
+    let good = good.and_then(|row| row.try_get_by_index::<Option<chrono::DateTime<chrono::Utc>>>(0).ok().flatten());
     let finished = last.try_get_by_index::<chrono::DateTime<chrono::Utc>>(0).ok();
     let succeeded = last.try_get_by_index::<bool>(1).unwrap_or(false);
     metrics::gauge!(name::RESTORE_DRILL_LAST_RUN).set(seconds(finished));
     metrics::gauge!(name::RESTORE_DRILL_LAST_RUN_OK).set(if succeeded { 1.0 } else { 0.0 });
-    let good = read("SELECT MAX(finished_at) FROM restore_drills WHERE succeeded = TRUE").await;
-    let good = good.and_then(|row| row.try_get_by_index::<Option<chrono::DateTime<chrono::Utc>>>(0).ok().flatten());
     metrics::gauge!(name::RESTORE_DRILL_LAST_SUCCESS).set(seconds(good));
+    metrics::gauge!(name::RESTORE_DRILL_INTERVAL).set(sources.drill_interval.as_secs_f64());
 }
 
 /// Serves `/metrics` alone on an internal address (`VOLANT_METRICS_ADDR`), for

@@ -286,7 +286,18 @@ async fn a_restore_drill_restores_the_newest_backup_records_it_and_tells_operato
     assert_eq!(good.tables_checked as usize, manifest.tables.len());
     assert_eq!(good.rows_checked, manifest.tables.values().map(|t| t.rows).sum::<i64>());
     assert!(!drills::due(&app.db, 30).await.expect("due"), "drilled today: not due for 30 days");
+
+    // Backups written in clear while they should be encrypted: the drill tells.
+    let clear = backup::backup(&app.db, &config.database_url, &backups, backup::Options::default()).await.expect("clear");
+    let unsealed = drills::run(&app.db, &config).await.expect("drill");
+    assert!(!unsealed.succeeded && unsealed.detail.contains("not encrypted"), "{unsealed:?}");
+    for leftover in [clear.file.clone(), format!("{}.json", clear.file)] {
+        std::fs::remove_file(backups.join(leftover)).expect("remove the clear backup");
+    }
     if app.database_url().starts_with("postgres") {
+        // A scratch database an interrupted drill left long ago goes at the next drill.
+        app.db.execute_unprepared("CREATE DATABASE volant_drill_20000101000000000").await.expect("stale");
+        assert!(drills::run(&app.db, &config).await.expect("drill").succeeded);
         // The scratch database is gone.
         let left = app
             .db
