@@ -204,6 +204,7 @@ async fn a_real_server_describes_every_metric_from_its_first_scrape_and_promtool
     assert!(first.contains(&format!("volant_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"))));
     // The drill just made: a success, a few seconds old.
     assert_eq!(value(&first, "volant_restore_drill_last_run_success", &[]), 1.0, "{first}");
+    assert_eq!(value(&first, "volant_restore_drill_interval_seconds", &[]), 30.0 * 86_400.0, "the default: monthly");
     let drilled = value(&first, "volant_restore_drill_last_success_timestamp_seconds", &[]);
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("now").as_secs_f64();
     assert!((now - drilled).abs() < 600.0, "{drilled} vs {now}");
