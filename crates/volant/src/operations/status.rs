@@ -55,6 +55,8 @@ pub struct Status {
     pub restore_drill: Option<super::drills::DrillRun>,
     /// When the latest successful restore drill finished.
     pub restore_drill_last_success: Option<DateTime<Utc>>,
+    /// Drills are on and none succeeded for their interval and five days (the alert's rule).
+    pub restore_drill_overdue: bool,
 }
 
 pub async fn status(caller: &Caller) -> AppResult<Status> {
@@ -74,9 +76,18 @@ pub async fn status(caller: &Caller) -> AppResult<Status> {
         .map(|age| Utc::now() - age);
     let (restore_drill, good_drill) = super::drills::latest(db).await?;
     let now = Utc::now();
+    let drill_days = if config.backup_dir.is_some() { config.restore_drill_days } else { 0 };
+    let late = chrono::Duration::days(i64::from(drill_days) + 5);
+    let restore_drill_overdue = drill_days > 0
+        && match &good_drill {
+            Some(good) => now - good.finished_at > late,
+            // Never a success: overdue once drills have failed for as long.
+            None => restore_drill.as_ref().is_some_and(|d| now - d.finished_at > late),
+        };
     Ok(Status {
+        restore_drill_overdue,
         backups_encrypted: !config.backup_recipients.is_empty(),
-        restore_drill_days: if config.backup_dir.is_some() { config.restore_drill_days } else { 0 },
+        restore_drill_days: drill_days,
         restore_drill,
         restore_drill_last_success: good_drill.map(|d| d.finished_at),
         version: env!("CARGO_PKG_VERSION").to_owned(),

@@ -333,4 +333,27 @@ async fn a_restore_drill_restores_the_newest_backup_records_it_and_tells_operato
     assert!(inbox.to_string().contains("Échec de l'exercice de restauration"), "{inbox}");
     let page = admin.get("/admin/status").await.text();
     assert!(page.contains("Exercice de restauration") && page.contains("échoué") && page.contains("damaged"), "{page}");
+    assert_eq!(status["restore_drill_overdue"], false, "the last good drill is recent");
+
+    // With drills on and the last good one 40 days old, the status page says it is late.
+    {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        use volant::operations::drills::drill;
+        drill::Entity::update_many()
+            .col_expr(drill::Column::FinishedAt, sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::days(40)))
+            .filter(drill::Column::Succeeded.eq(true))
+            .exec(&app.db)
+            .await
+            .expect("age the good drills");
+    }
+    let mut state = app.state.clone();
+    state.config = std::sync::Arc::new(config.clone());
+    let router = volant::App::over(state).expect("app").router;
+    let status = crate::helpers::send(
+        router,
+        admin.authorize(crate::helpers::json_request(axum::http::Method::GET, "/api/v1/admin/status", &serde_json::json!(null))).await,
+    )
+    .await
+    .json();
+    assert_eq!((status["restore_drill_days"].as_u64(), status["restore_drill_overdue"].as_bool()), (Some(30), Some(true)), "{status}");
 }
