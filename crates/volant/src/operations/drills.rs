@@ -125,12 +125,9 @@ pub async fn run(db: &DatabaseConnection, config: &Config) -> AppResult<DrillRun
     };
     let (succeeded, detail, tables, rows) = match &drilled.outcome {
         // Backups meant to be encrypted and written in clear: the drill is where that shows.
-        Ok(restored) if !restored.encrypted && !config.backup_recipients.is_empty() => (
-            false,
-            "the newest backup is not encrypted, though VOLANT_BACKUP_RECIPIENTS is set".to_owned(),
-            0,
-            0,
-        ),
+        Ok(restored) if !restored.encrypted && !config.backup_recipients.is_empty() => {
+            (false, "the newest backup is not encrypted, though VOLANT_BACKUP_RECIPIENTS is set".to_owned(), 0, 0)
+        }
         Ok(restored) => (
             true,
             format!(

@@ -652,9 +652,11 @@ async fn drop_stale_scratch(admin: &DatabaseConnection) {
             .strip_prefix(SCRATCH_PREFIX)
             .and_then(|stamp| chrono::NaiveDateTime::parse_from_str(stamp, SCRATCH_STAMP).ok());
         if begun.is_some_and(|at| at < day_ago) {
-            match admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await {
-                Ok(_) => tracing::warn!(database = %name, "a scratch database left by an interrupted drill was dropped"),
-                Err(e) => tracing::warn!(database = %name, error = %e, "a stale scratch database could not be dropped"),
+            let dropped = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+            if let Err(e) = dropped {
+                tracing::warn!(database = %name, error = %e, "a stale scratch database could not be dropped");
+            } else {
+                tracing::warn!(database = %name, "a scratch database left by an interrupted drill was dropped");
             }
         }
     }

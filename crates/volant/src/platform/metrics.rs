@@ -289,7 +289,8 @@ async fn sample_drills(db: &DatabaseConnection, sources: &Sources) {
     let Some(last) = last else {
         if sources.drills {
             // None yet: a success that never happened is as old as can be.
-            for gauge in [name::RESTORE_DRILL_LAST_SUCCESS, name::RESTORE_DRILL_LAST_RUN, name::RESTORE_DRILL_LAST_RUN_OK]
+            for gauge in
+                [name::RESTORE_DRILL_LAST_SUCCESS, name::RESTORE_DRILL_LAST_RUN, name::RESTORE_DRILL_LAST_RUN_OK]
             {
                 metrics::gauge!(gauge).set(0.0);
             }

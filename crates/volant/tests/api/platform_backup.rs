@@ -288,7 +288,8 @@ async fn a_restore_drill_restores_the_newest_backup_records_it_and_tells_operato
     assert!(!drills::due(&app.db, 30).await.expect("due"), "drilled today: not due for 30 days");
 
     // Backups written in clear while they should be encrypted: the drill tells.
-    let clear = backup::backup(&app.db, &config.database_url, &backups, backup::Options::default()).await.expect("clear");
+    let clear =
+        backup::backup(&app.db, &config.database_url, &backups, backup::Options::default()).await.expect("clear");
     let unsealed = drills::run(&app.db, &config).await.expect("drill");
     assert!(!unsealed.succeeded && unsealed.detail.contains("not encrypted"), "{unsealed:?}");
     for leftover in [clear.file.clone(), format!("{}.json", clear.file)] {
@@ -340,7 +341,10 @@ async fn a_restore_drill_restores_the_newest_backup_records_it_and_tells_operato
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
         use volant::operations::drills::drill;
         drill::Entity::update_many()
-            .col_expr(drill::Column::FinishedAt, sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::days(40)))
+            .col_expr(
+                drill::Column::FinishedAt,
+                sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::days(40)),
+            )
             .filter(drill::Column::Succeeded.eq(true))
             .exec(&app.db)
             .await
@@ -351,9 +355,19 @@ async fn a_restore_drill_restores_the_newest_backup_records_it_and_tells_operato
     let router = volant::App::over(state).expect("app").router;
     let status = crate::helpers::send(
         router,
-        admin.authorize(crate::helpers::json_request(axum::http::Method::GET, "/api/v1/admin/status", &serde_json::json!(null))).await,
+        admin
+            .authorize(crate::helpers::json_request(
+                axum::http::Method::GET,
+                "/api/v1/admin/status",
+                &serde_json::json!(null),
+            ))
+            .await,
     )
     .await
     .json();
-    assert_eq!((status["restore_drill_days"].as_u64(), status["restore_drill_overdue"].as_bool()), (Some(30), Some(true)), "{status}");
+    assert_eq!(
+        (status["restore_drill_days"].as_u64(), status["restore_drill_overdue"].as_bool()),
+        (Some(30), Some(true)),
+        "{status}"
+    );
 }

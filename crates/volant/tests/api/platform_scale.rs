@@ -217,7 +217,7 @@ async fn two_instances_behind_nginx_lose_nothing_when_one_stops() {
     let me = format!("http://127.0.0.1:{p2}/api/v1/auth/me");
     let status = http.get(&me).bearer_auth(&token).send().await.expect("me").status();
     assert_eq!(status, 200);
-    // (Metrics are recorded from the first scrape on: issue 25.)
+    // (The recorder is installed at start-up: counted from the first request on.)
     let mut hits = None;
     for _ in 0..20 {
         let status = http.get(&me).bearer_auth(&token).send().await.expect("me").status();
@@ -226,7 +226,7 @@ async fn two_instances_behind_nginx_lose_nothing_when_one_stops() {
         let metrics = metrics.text().await.expect("metrics text");
         hits = metrics
             .lines()
-            .find(|line| line.starts_with("credential_cache_lookups_total{outcome=\"hit\"}"))
+            .find(|line| line.starts_with("volant_credential_cache_lookups_total{outcome=\"hit\"}"))
             .and_then(|line| line.rsplit(' ').next())
             .and_then(|count| count.parse::<f64>().ok());
         if hits.is_some() {
