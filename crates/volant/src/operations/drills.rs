@@ -85,14 +85,24 @@ pub async fn due(db: &impl ConnectionTrait, days: u32) -> AppResult<bool> {
     Ok(good.is_none_or(|run| Utc::now() - run.finished_at >= interval))
 }
 
-/// Why a drill cannot run with this configuration (checked before `volant
-/// restore-drill` records anything), if it cannot.
+/// Why `volant restore-drill` has nothing to drill here, if so: no backup
+/// folder, no complete backup in it, or an encrypted newest backup and no key
+/// to open it. Checked before anything is recorded: a command typed on the
+/// wrong host says so without alerting anyone. (The scheduled drill records a
+/// missing key: a worker configured so is a failure to tell.)
 pub fn unconfigured(config: &Config) -> Option<String> {
-    if config.backup_dir.is_none() {
+    let Some(dir) = &config.backup_dir else {
         return Some("VOLANT_BACKUP_DIR is not set: there is no backup folder to drill".to_owned());
-    }
-    if !config.backup_recipients.is_empty() && config.backup_identity_file.is_none() {
-        return Some("backups are encrypted: set VOLANT_BACKUP_IDENTITY_FILE to open them".to_owned());
+    };
+    let Some(newest) = backup::newest(dir) else {
+        return Some(format!("no complete backup (a file with its manifest) in {}", dir.display()));
+    };
+    let encrypted = backup::read_manifest(&newest).is_ok_and(|m| m.encrypted);
+    if encrypted && config.backup_identity_file.is_none() {
+        return Some(format!(
+            "{} is encrypted: set VOLANT_BACKUP_IDENTITY_FILE to the identity file that opens it",
+            newest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        ));
     }
     None
 }
@@ -159,9 +169,9 @@ pub async fn run(db: &DatabaseConnection, config: &Config) -> AppResult<DrillRun
     .await?
     .into();
     if succeeded {
-        tracing::info!(file = ?run.backup_file, tables, rows, "restore drill succeeded");
+        tracing::info!(file = run.backup_file.as_deref().unwrap_or("-"), tables, rows, "restore drill succeeded");
     } else {
-        tracing::error!(file = ?run.backup_file, reason = %run.detail, "restore drill failed");
+        tracing::error!(file = run.backup_file.as_deref().unwrap_or("-"), reason = %run.detail, "restore drill failed");
     }
     Ok(run)
 }

@@ -60,6 +60,9 @@ pub struct Manifest {
     /// encrypted bytes').
     #[serde(default)]
     pub encrypted: bool,
+    /// The public keys it was encrypted to: which backups still need an old key.
+    #[serde(default)]
+    pub recipients: Vec<String>,
 }
 
 /// The age recipients a comma- or space-separated list names; the first that is
@@ -115,7 +118,7 @@ fn encrypt_bytes(bytes: &[u8], recipients: &[age::x25519::Recipient]) -> Result<
 fn decrypting<R: std::io::Read>(reader: R, identities: &[age::x25519::Identity]) -> Result<impl std::io::Read, String> {
     if identities.is_empty() {
         return Err(
-            "this backup is encrypted: give its identity file (--identity or VOLANT_BACKUP_IDENTITY_FILE)".to_owned()
+            "this backup is encrypted: give the identity file that opens it (VOLANT_BACKUP_IDENTITY_FILE, or volant restore --identity)".to_owned()
         );
     }
     let decryptor = age::Decryptor::new(reader).map_err(|e| format!("not an age file: {e}"))?;
@@ -375,6 +378,7 @@ pub async fn backup(db: &DatabaseConnection, url: &str, dir: &Path, options: Opt
     let manifest = Manifest {
         files,
         encrypted,
+        recipients: recipients.iter().map(ToString::to_string).collect(),
         file: file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         file_sha256: file_digest(&file).await?,
         backend: backend_name(db.get_database_backend()).to_owned(),
@@ -469,10 +473,7 @@ pub async fn restore(
     files_into: Option<&crate::platform::files::FileStore>,
     identities: &[age::x25519::Identity],
 ) -> Result<Restored, String> {
-    let manifest: Manifest = serde_json::from_slice(
-        &std::fs::read(manifest_path(file)).map_err(|e| format!("{}: {e}", manifest_path(file).display()))?,
-    )
-    .map_err(|e| format!("manifest: {e}"))?;
+    let manifest = read_manifest(file)?;
     let digest = file_digest(file).await?;
     if digest != manifest.file_sha256 {
         return Err(format!("{} is damaged: its SHA-256 does not match the manifest", file.display()));
@@ -609,7 +610,13 @@ async fn drill_postgres(
     identities: &[age::x25519::Identity],
 ) -> Result<Restored, String> {
     let server_url = server.unwrap_or(source_url);
-    let admin = db::connect(&DbSettings::new(server_url, 1)).await.map_err(|e| format!("drill server: {e}"))?;
+    let admin = db::connect(&DbSettings::new(server_url, 1)).await.map_err(|e| {
+        // The server named, never the password.
+        let at = url::Url::parse(server_url)
+            .map(|u| format!("{}:{}", u.host_str().unwrap_or("?"), u.port().unwrap_or(5432)))
+            .unwrap_or_default();
+        format!("the drill's PostgreSQL server {at} does not answer: {e}")
+    })?;
     drop_stale_scratch(&admin).await;
     let database = format!("{SCRATCH_PREFIX}{}", Utc::now().format(SCRATCH_STAMP));
     admin.execute_unprepared(&format!("CREATE DATABASE \"{database}\"")).await.map_err(|e| {
@@ -673,6 +680,14 @@ pub fn newest(dir: &Path) -> Option<PathBuf> {
             name.starts_with("volant-") && !name.ends_with(".json") && p.is_file() && manifest_path(p).is_file()
         })
         .max_by_key(|p| p.file_name().map(std::ffi::OsStr::to_os_string))
+}
+
+/// The manifest beside a backup file.
+pub fn read_manifest(file: &Path) -> Result<Manifest, String> {
+    let path = manifest_path(file);
+    let bytes = std::fs::read(&path)
+        .map_err(|e| format!("no readable manifest beside {} ({}: {e})", file.display(), path.display()))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("the manifest {} is not one: {e}", path.display()))
 }
 
 fn manifest_path(file: &Path) -> PathBuf {

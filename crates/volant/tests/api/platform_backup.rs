@@ -181,6 +181,8 @@ async fn an_encrypted_backup_is_unreadable_in_storage_and_restores_only_with_its
     let options = backup::Options { blobs: Some(blobs), recipients: &recipients };
     let manifest = backup::backup(&app.db, &app.database_url(), dir.path(), options).await.expect("backup");
     assert!(manifest.encrypted && manifest.file.ends_with(".age"), "{}", manifest.file);
+    // The manifest names the keys: which backups still need an old one.
+    assert_eq!(manifest.recipients, recipients.iter().map(ToString::to_string).collect::<Vec<_>>());
     assert_eq!(manifest.tables, source);
 
     // What the storage holds: age files, and no clear copy beside them.
