@@ -70,25 +70,29 @@ export async function startServer(env = {}, backend = "sqlite") {
     child.on("exit", (code) => reject(new Error(`server exited with ${code}`)));
     child.on("error", (err) => reject(new Error(`cannot start ${bin}: ${err.message}`)));
   });
+  // `volant <args>` on this server's database and files, as an operator types it
+  // beside the running server: its standard output, or a thrown error with its
+  // standard error when it fails.
+  const command = (args, more = {}) =>
+    execFileSync(bin, args, {
+      env: { ...process.env, ...env, DATABASE_URL: databaseUrl, VOLANT_ENCRYPTION_KEY_FILE: `${dir}/volant.keys`, VOLANT_FILES_DIR: `${dir}/files`, VOLANT_MAIL_OUTBOX_DIR: `${dir}/outbox`, RUST_LOG: "warn", ...more },
+      stdio: ["ignore", "pipe", "pipe"],
+      encoding: "utf8",
+    });
   return {
     url,
+    dir,
+    command,
     // Where e-mails are written: no SMTP server is configured.
     outbox: `${dir}/outbox`,
     // Creates a user with `volant create-user`, as an operator would.
     createUser(email, role, password) {
-      execFileSync(bin, ["create-user", "--email", email, "--role", role], {
-        env: { ...process.env, DATABASE_URL: databaseUrl, VOLANT_ENCRYPTION_KEY_FILE: `${dir}/volant.keys`, VOLANT_NEW_USER_PASSWORD: password, VOLANT_FILES_DIR: `${dir}/files`, RUST_LOG: "warn" },
-        stdio: ["ignore", "ignore", "inherit"],
-      });
+      command(["create-user", "--email", email, "--role", role], { VOLANT_NEW_USER_PASSWORD: password });
     },
     // Fills the database with the demo, as `volant seed-demo` does for a newcomer;
     // answers the password of the demo's accounts, as the command prints it.
     seedDemo() {
-      const out = execFileSync(bin, ["seed-demo"], {
-        env: { ...process.env, DATABASE_URL: databaseUrl, VOLANT_ENCRYPTION_KEY_FILE: `${dir}/volant.keys`, VOLANT_FILES_DIR: `${dir}/files`, VOLANT_MAIL_OUTBOX_DIR: `${dir}/outbox`, RUST_LOG: "warn" },
-        stdio: ["ignore", "pipe", "inherit"],
-        encoding: "utf8",
-      });
+      const out = command(["seed-demo"]);
       const match = out.match(/Mot de passe de ces comptes : (\S+)/);
       if (!match) throw new Error(`seed-demo printed no password:\n${out}`);
       return match[1];

@@ -89,7 +89,8 @@ pub async fn due(db: &impl ConnectionTrait, days: u32) -> AppResult<bool> {
 /// folder, no complete backup in it, or an encrypted newest backup and no key
 /// to open it. Checked before anything is recorded: a command typed on the
 /// wrong host says so without alerting anyone. (The scheduled drill records a
-/// missing key: a worker configured so is a failure to tell.)
+/// missing key: a worker configured so is a failure to tell.) It reads the
+/// folder directly: for the command line, not the async workers.
 pub fn unconfigured(config: &Config) -> Option<String> {
     let Some(dir) = &config.backup_dir else {
         return Some("VOLANT_BACKUP_DIR is not set: there is no backup folder to drill".to_owned());
@@ -129,7 +130,11 @@ pub async fn run(db: &DatabaseConnection, config: &Config) -> AppResult<DrillRun
                     backup::drill(dir, &config.database_url, config.restore_drill_database_url.as_deref(), &identities)
                         .await
                 }
-                Err(e) => backup::Drill { file: backup::newest(dir).map(|f| f.display().to_string()), outcome: Err(e) },
+                Err(e) => {
+                    let newest = backup::newest_of(dir).await;
+                    let file = newest.and_then(|f| Some(f.file_name()?.to_string_lossy().into_owned()));
+                    backup::Drill { file, outcome: Err(e) }
+                }
             }
         }
     };

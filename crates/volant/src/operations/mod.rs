@@ -128,7 +128,10 @@ pub fn register_jobs(registry: &mut Registry, state: &AppState) {
             let (db, config) = (db.clone(), config.clone());
             async move {
                 // A new instance's first backup may not be made yet: nothing to drill, nothing to tell.
-                let has_backup = config.backup_dir.as_deref().and_then(crate::platform::backup::newest).is_some();
+                let has_backup = match config.backup_dir.as_deref() {
+                    Some(dir) => crate::platform::backup::newest_of(dir).await.is_some(),
+                    None => false,
+                };
                 if has_backup && drills::due(&db, days).await.map_err(|e| JobError(e.to_string()))? {
                     drills::run(&db, &config).await.map_err(|e| JobError(e.to_string()))?;
                 }

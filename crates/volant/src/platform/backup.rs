@@ -585,7 +585,7 @@ pub struct Drill {
 /// PostgreSQL a new database on `server` (a URL of the server: `source_url`'s
 /// by default), whose schema search path is `source_url`'s.
 pub async fn drill(dir: &Path, source_url: &str, server: Option<&str>, identities: &[age::x25519::Identity]) -> Drill {
-    let Some(file) = newest(dir) else {
+    let Some(file) = newest_of(dir).await else {
         return Drill { file: None, outcome: Err(format!("no backup in {}", dir.display())) };
     };
     let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
@@ -667,6 +667,12 @@ async fn drop_stale_scratch(admin: &DatabaseConnection) {
             }
         }
     }
+}
+
+/// [`newest`] off the async runtime (the drill and its daily check).
+pub async fn newest_of(dir: &Path) -> Option<PathBuf> {
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || newest(&dir)).await.ok().flatten()
 }
 
 /// The newest backup file in `dir` (names sort by time), if any.

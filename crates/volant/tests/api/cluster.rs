@@ -36,7 +36,8 @@ fn server_bin() -> Option<PathBuf> {
     bin
 }
 
-fn is_root() -> bool {
+/// Whether the tests run as root (their clusters then run as `postgres`).
+pub fn is_root() -> bool {
     Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 

@@ -39,7 +39,7 @@ fn pgbackrest_conf(cluster: &Cluster) -> std::path::PathBuf {
     conf.insert(global + 1, "repo1-cipher-pass=pitr-test-passphrase-0123456789".to_owned());
     let path = cluster.dir.join("pgbackrest.conf");
     std::fs::write(&path, conf.join("\n") + "\n").expect("pgbackrest.conf");
-    if crate::cluster::as_owner("true").get_program() == "runuser" {
+    if crate::cluster::is_root() {
         run(std::process::Command::new("chown").args(["postgres:postgres"]).arg(&path));
     }
     path
